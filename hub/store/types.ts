@@ -1,0 +1,197 @@
+// The hub's persistence boundary. Everything the hub must not lose goes through this interface, so
+// a distributed implementation (Postgres, for HA) can replace the embedded SQLite one later.
+// All times are ISO-8601 strings in UTC; all methods are async even where SQLite is synchronous.
+
+export const NODE_STATES = [
+  'joining', 'ready', 'degraded', 'unreachable', 'remediating', 'upgrading', 'cordoned', 'needs-attention',
+] as const;
+export type NodeState = (typeof NODE_STATES)[number];
+
+export interface Pool {
+  name: string;
+  description: string;
+  /** Labels every node of the pool gets (k3s --node-label). */
+  labels: Record<string, string>;
+  /** Taints every node of the pool gets, `key=value:Effect`. */
+  taints: string[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type PoolPatch = Partial<Pick<Pool, 'description' | 'labels' | 'taints'>>;
+
+export interface TokenRecord {
+  /** Public id, shown in lists and used to revoke. */
+  id: string;
+  /** Hex SHA-256 of the secret part; the secret itself is never stored. */
+  secretHash: string;
+  pool: string;
+  description: string;
+  createdAt: string;
+  expiresAt: string;
+  /** null means reusable (no limit). */
+  maxUses: number | null;
+  uses: number;
+  revokedAt: string | null;
+  /** Actor that created it (admin token id). */
+  createdBy: string;
+}
+
+export interface HostFactsRecord {
+  hostname: string;
+  os: string;
+  kernel: string;
+  arch: string;
+  cpus: number;
+  memoryBytes: number;
+  addresses: string[];
+  bootId: string;
+}
+
+export interface HealthRecord {
+  /** Hub time at which the report arrived. */
+  receivedAt: string;
+  cpuPercent: number;
+  memoryTotalBytes: number;
+  memoryUsedBytes: number;
+  diskTotalBytes: number;
+  diskUsedBytes: number;
+  load1: number;
+  load5: number;
+  load15: number;
+  uptimeSeconds: number;
+  k3s: { state: string; version: string; kubeletHealthy: boolean; restarts: number; lastLogLines: string[] };
+  /** Agent clock minus hub clock, in ms, as estimated at the report. */
+  clockSkewMs: number;
+}
+
+export interface NodeRecord {
+  id: string;
+  name: string;
+  pool: string;
+  state: NodeState;
+  labels: Record<string, string>;
+  facts: HostFactsRecord;
+  agentVersion: string;
+  /** Token the node joined with. */
+  tokenId: string;
+  createdAt: string;
+  lastSeen: string | null;
+  health: HealthRecord | null;
+}
+
+export type NodePatch = Partial<Pick<NodeRecord, 'name' | 'pool' | 'state' | 'labels' | 'facts' | 'agentVersion' | 'lastSeen' | 'health'>>;
+
+export interface CertRecord {
+  /** Hex serial, unique. */
+  serial: string;
+  nodeId: string;
+  notBefore: string;
+  notAfter: string;
+  /** SHA-256 fingerprint of the DER, hex. */
+  fingerprint: string;
+  revokedAt: string | null;
+}
+
+export interface NewEvent {
+  /** e.g. node.joined, node.state, token.created, admin.action, join.rejected */
+  type: string;
+  nodeId?: string | null;
+  pool?: string | null;
+  /** Who caused it: `admin`, `node:<id>`, `hub`, or an api token id. */
+  actor: string;
+  message: string;
+  data?: Record<string, unknown>;
+}
+
+export interface EventRecord extends Required<Omit<NewEvent, 'data'>> {
+  /** Monotonic cursor. */
+  id: number;
+  at: string;
+  data: Record<string, unknown>;
+}
+
+export interface EventQuery {
+  /** Return events with id > since. */
+  since?: number;
+  /** Default 100, max 1000. */
+  limit?: number;
+  type?: string;
+  nodeId?: string;
+  pool?: string;
+}
+
+export type EnrollOutcome = 'ok' | 'token-missing' | 'token-revoked' | 'token-expired' | 'token-used-up';
+
+export interface EnrollInput {
+  tokenId: string;
+  /** Used for the expiry check. */
+  now: string;
+  node: NodeRecord;
+  cert: CertRecord;
+  event: NewEvent;
+}
+
+export interface HealthUpdate {
+  nodeId: string;
+  lastSeen: string;
+  health: HealthRecord | null;
+}
+
+export interface Store {
+  // Pools. A pool named `default` always exists (created by migrations) and cannot be deleted.
+  listPools(): Promise<Pool[]>;
+  getPool(name: string): Promise<Pool | undefined>;
+  /** Throws StoreError('CONFLICT') when the name exists. */
+  createPool(pool: Pool): Promise<void>;
+  updatePool(name: string, patch: PoolPatch, at: string): Promise<Pool | undefined>;
+  /** false when absent. Throws StoreError('CONFLICT') for `default` or a pool that still has nodes or live tokens. */
+  deletePool(name: string): Promise<boolean>;
+
+  // Join tokens.
+  createToken(token: TokenRecord): Promise<void>;
+  getToken(id: string): Promise<TokenRecord | undefined>;
+  listTokens(): Promise<TokenRecord[]>;
+  /** Sets revokedAt if not yet revoked; false when absent. */
+  revokeToken(id: string, at: string): Promise<boolean>;
+
+  /**
+   * One atomic, durable step: re-checks the token (exists, not revoked, not expired at `now`, uses <
+   * maxUses), increments its use count, inserts the node and its certificate, and appends the event.
+   * Anything but 'ok' changes nothing.
+   */
+  enroll(input: EnrollInput): Promise<EnrollOutcome>;
+
+  // Nodes.
+  getNode(id: string): Promise<NodeRecord | undefined>;
+  listNodes(): Promise<NodeRecord[]>;
+  updateNode(id: string, patch: NodePatch): Promise<NodeRecord | undefined>;
+  /** Deletes the node and revokes all its certificates at `at`, atomically. false when absent. */
+  deleteNode(id: string, at: string): Promise<boolean>;
+  /** Many health/lastSeen updates in one transaction (the hub batches reports). Unknown ids are skipped. */
+  recordHealth(updates: HealthUpdate[]): Promise<void>;
+
+  // Certificates issued to nodes.
+  addCert(cert: CertRecord): Promise<void>;
+  getCert(serial: string): Promise<CertRecord | undefined>;
+  listCerts(nodeId: string): Promise<CertRecord[]>;
+
+  // Events (audit trail). appendEvent resolves only once the event is durable.
+  appendEvent(event: NewEvent): Promise<EventRecord>;
+  listEvents(query: EventQuery): Promise<EventRecord[]>;
+
+  // Small key/value settings (JSON values).
+  getSetting<T>(key: string): Promise<T | undefined>;
+  setSetting(key: string, value: unknown): Promise<void>;
+
+  close(): Promise<void>;
+}
+
+export type StoreErrorCode = 'CONFLICT' | 'NOT_FOUND' | 'DISK_FULL' | 'READ_ONLY' | 'CORRUPT' | 'IO';
+
+export class StoreError extends Error {
+  constructor(readonly code: StoreErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreError';
+  }
+}
