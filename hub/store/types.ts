@@ -135,6 +135,7 @@ export interface EnrollInput {
 export interface HealthUpdate {
   nodeId: string;
   lastSeen: string;
+  /** null keeps the node's last report (a liveness-only update); updateNode({ health: null }) clears it. */
   health: HealthRecord | null;
 }
 

@@ -1,0 +1,67 @@
+// Agent configuration, parsed once from flags and environment.
+import { resolve } from 'node:path';
+import { AgentError } from './errors.js';
+
+export interface AgentConfig {
+  readonly dataDir: string;
+  readonly hubUrl?: string;
+  readonly token?: string;
+  readonly pool?: string;
+  readonly nodeName?: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly k3s: 'auto' | 'off';
+  readonly logLevel: string;
+  /** Cap of the reconnect backoff. */
+  readonly reconnectMaxMs: number;
+  /** What `reboot` runs. */
+  readonly rebootCommand: string[];
+}
+
+export interface AgentFlags {
+  dataDir?: string;
+  hub?: string;
+  token?: string;
+  pool?: string;
+  nodeName?: string;
+  label?: string[];
+  k3s?: string;
+  logLevel?: string;
+}
+
+export function defaultAgentDataDir(env: NodeJS.ProcessEnv, isRoot: boolean): string {
+  return env.ATOLL_AGENT_DATA_DIR ?? (isRoot ? '/var/lib/atoll-agent' : resolve('.atoll-agent'));
+}
+
+export function parseAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv, isRoot: boolean): AgentConfig {
+  const labels: Record<string, string> = {};
+  for (const l of flags.label ?? []) {
+    const i = l.indexOf('=');
+    if (i <= 0) throw new AgentError('USAGE', `--label must be key=value, got "${l}"`);
+    labels[l.slice(0, i)] = l.slice(i + 1);
+  }
+  const k3s = flags.k3s ?? env.ATOLL_AGENT_K3S ?? 'auto';
+  if (k3s !== 'auto' && k3s !== 'off') throw new AgentError('USAGE', `--k3s must be auto or off, not "${k3s}"`);
+  const hubUrl = flags.hub ?? env.ATOLL_HUB_URL;
+  if (hubUrl !== undefined) {
+    let u: URL;
+    try {
+      u = new URL(hubUrl);
+    } catch {
+      throw new AgentError('USAGE', `--hub "${hubUrl}" is not a URL`);
+    }
+    if (u.protocol !== 'https:') throw new AgentError('USAGE', `--hub must be https:// (got ${hubUrl})`);
+  }
+  const reconnectMaxMs = Number(env.ATOLL_AGENT_RECONNECT_MAX_MS ?? 30_000);
+  return Object.freeze({
+    dataDir: resolve(flags.dataDir ?? defaultAgentDataDir(env, isRoot)),
+    hubUrl: hubUrl ? new URL(hubUrl).origin : undefined,
+    token: flags.token ?? env.ATOLL_TOKEN,
+    pool: flags.pool ?? env.ATOLL_POOL,
+    nodeName: flags.nodeName ?? env.ATOLL_NODE_NAME,
+    labels: Object.freeze(labels),
+    k3s,
+    logLevel: flags.logLevel ?? env.ATOLL_LOG_LEVEL ?? 'info',
+    reconnectMaxMs: Number.isFinite(reconnectMaxMs) && reconnectMaxMs >= 100 ? reconnectMaxMs : 30_000,
+    rebootCommand: (env.ATOLL_AGENT_REBOOT_COMMAND ?? 'systemctl reboot').split(/\s+/).filter(Boolean),
+  });
+}

@@ -1,0 +1,312 @@
+// The agent's link to the hub: an mTLS WebSocket carrying protobuf envelopes. It reconnects with
+// capped, jittered exponential backoff; sends hello, health on the interval the hub gives, and
+// answers pings; notices a silent hub within two intervals; renews its certificate at 2/3 of its life.
+import WebSocket from 'ws';
+import type { IncomingMessage } from 'node:http';
+import { decodeFrame, encodeFrame, MAX_FRAME_BYTES, PROTOCOL_VERSION, ProtocolError, type Envelope, type Frame, type Command } from '../proto/index.js';
+import { generateKeyPair } from '../certs/keys.js';
+import { createCsr } from '../certs/csr.js';
+import { loadIdentity, saveIdentity, renewDueAt, type Identity } from './identity.js';
+import type { HealthSource } from './health.js';
+import type { Logger } from './logger.js';
+import { collectFacts } from './facts.js';
+
+export type LinkState = 'connecting' | 'connected' | 'backoff' | 'removed' | 'stopped';
+
+export interface LinkStatus {
+  state: LinkState;
+  since: string;
+  lastError: string | null;
+  connectedAt: string | null;
+  heartbeatIntervalMs: number;
+  reconnects: number;
+}
+
+export interface CommandHandler {
+  (cmd: Command): Promise<{ ok: boolean; errorCode?: string; message?: string }>;
+}
+
+export interface ConnectionOptions {
+  dataDir: string;
+  agentVersion: string;
+  logger: Logger;
+  health: HealthSource;
+  k3sStatus: () => { state: string; version: string; kubeletHealthy: boolean; restarts: number; lastLogLines: string[] };
+  onCommand: CommandHandler;
+  onStatus?: (s: LinkStatus) => void;
+  /** Called once when the hub says this node was removed. */
+  onRemoved?: (reason: string) => void;
+  reconnectBaseMs?: number;
+  reconnectMaxMs?: number;
+  random?: () => number;
+}
+
+/** Full-jitter exponential backoff: a random delay in [base*2^n/2, base*2^n], capped. */
+export function backoffDelay(attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 20));
+  return Math.round(ceiling / 2 + random() * (ceiling / 2));
+}
+
+export class HubConnection {
+  private ws?: WebSocket;
+  private identity: Identity;
+  private attempt = 0;
+  private stopped = false;
+  private nextId = 1;
+  private intervalMs = 10_000;
+  private reportTimer?: NodeJS.Timeout;
+  private watchdog?: NodeJS.Timeout;
+  private retryTimer?: NodeJS.Timeout;
+  private lastInbound = 0;
+  private renewing = false;
+  private readonly completed: string[] = [];
+  private readonly log: Logger;
+  private status: LinkStatus = { state: 'connecting', since: new Date().toISOString(), lastError: null, connectedAt: null, heartbeatIntervalMs: 10_000, reconnects: 0 };
+
+  constructor(private readonly opts: ConnectionOptions) {
+    this.identity = loadIdentity(opts.dataDir);
+    this.log = opts.logger.child({ component: 'link', nodeId: this.identity.nodeId });
+  }
+
+  get nodeId(): string {
+    return this.identity.nodeId;
+  }
+
+  start(): void {
+    this.connect();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    this.clearTimers();
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) {
+      this.send({ close: { code: 'AGENT_STOPPING', reason: 'the agent is shutting down' } });
+      this.ws.close(1000);
+    } else {
+      this.ws?.terminate();
+    }
+    this.setStatus('stopped', null);
+  }
+
+  private setStatus(state: LinkState, error: string | null): void {
+    this.status = { ...this.status, state, since: new Date().toISOString(), lastError: error ?? (state === 'connected' ? null : this.status.lastError) };
+    if (state === 'connected') this.status.connectedAt = this.status.since;
+    this.opts.onStatus?.(this.status);
+  }
+
+  private connect(): void {
+    if (this.stopped) return;
+    this.setStatus('connecting', null);
+    const url = `${this.identity.hubUrl.replace(/^https:/, 'wss:')}/v1/agent/connect`;
+    const ws = new WebSocket(url, {
+      cert: this.identity.certPem,
+      key: this.identity.keyPem,
+      ca: this.identity.caPem,
+      minVersion: 'TLSv1.2',
+      maxPayload: MAX_FRAME_BYTES,
+      perMessageDeflate: false,
+      handshakeTimeout: 10_000,
+    });
+    this.ws = ws;
+    ws.binaryType = 'nodebuffer';
+    ws.on('open', () => {
+      this.lastInbound = Date.now();
+      this.send({ hello: { nodeId: this.identity.nodeId, agentVersion: this.opts.agentVersion, facts: collectFacts(), completedCommandIds: this.completed.slice(-50) } });
+      this.armWatchdog();
+    });
+    ws.on('unexpected-response', (_req, res: IncomingMessage) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        let code = `HTTP_${res.statusCode}`;
+        let message = '';
+        try {
+          const e = (JSON.parse(Buffer.concat(chunks).toString()) as { error: { code: string; message: string } }).error;
+          code = e.code;
+          message = e.message;
+        } catch {
+          // not JSON
+        }
+        ws.terminate();
+        if (res.statusCode === 403) this.removed(`${message || code}`);
+        else this.scheduleReconnect(`hub refused the connection: ${code} ${message}`.trim());
+      });
+    });
+    ws.on('message', (data: Buffer) => this.onMessage(data));
+    ws.on('close', (code: number, reason: Buffer) => {
+      if (this.ws !== ws) return;
+      this.clearTimers();
+      this.scheduleReconnect(`connection closed (${code}${reason.length ? ` ${reason.toString()}` : ''})`);
+    });
+    ws.on('error', (err: Error) => {
+      if (this.ws !== ws) return;
+      this.clearTimers();
+      ws.terminate();
+      this.scheduleReconnect(err.message);
+    });
+  }
+
+  private removed(reason: string): void {
+    if (this.status.state === 'removed') return;
+    this.log.error({ reason }, 'the hub removed this node; not reconnecting (join again with a new token)');
+    this.stopped = true;
+    this.clearTimers();
+    this.ws?.terminate();
+    this.status.lastError = reason;
+    this.setStatus('removed', reason);
+    this.opts.onRemoved?.(reason);
+  }
+
+  private scheduleReconnect(reason: string): void {
+    if (this.stopped) return;
+    if (this.retryTimer) return;
+    const delay = backoffDelay(this.attempt++, this.opts.reconnectBaseMs ?? 500, this.opts.reconnectMaxMs ?? 30_000, this.opts.random);
+    this.status.reconnects++;
+    this.log.warn({ reason, retryInMs: delay }, 'hub link down; reconnecting');
+    this.setStatus('backoff', reason);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.connect();
+    }, delay);
+  }
+
+  private clearTimers(): void {
+    clearInterval(this.reportTimer);
+    clearInterval(this.watchdog);
+    this.reportTimer = undefined;
+    this.watchdog = undefined;
+  }
+
+  private armWatchdog(): void {
+    clearInterval(this.watchdog);
+    // A half-open link (hub gone without a FIN) is noticed within about two intervals.
+    this.watchdog = setInterval(() => {
+      if (Date.now() - this.lastInbound > 2 * this.intervalMs + 1000) {
+        this.log.warn({ silentMs: Date.now() - this.lastInbound }, 'hub silent for two heartbeat intervals');
+        const ws = this.ws;
+        this.clearTimers();
+        ws?.terminate();
+        this.scheduleReconnect('heartbeat timeout');
+      }
+    }, Math.max(250, Math.floor(this.intervalMs / 2)));
+    this.watchdog.unref();
+  }
+
+  send(payload: Omit<Envelope, 'protocolVersion' | 'messageId' | 'sentAtMs'>): boolean {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+    ws.send(encodeFrame({ protocolVersion: PROTOCOL_VERSION, messageId: this.nextId++, sentAtMs: Date.now(), ...payload }));
+    return true;
+  }
+
+  private onMessage(data: Buffer): void {
+    let frame: Frame;
+    try {
+      frame = decodeFrame(data);
+    } catch (err) {
+      const code = err instanceof ProtocolError ? err.code : 'FRAME_MALFORMED';
+      this.log.warn({ code }, 'bad frame from hub; closing the link');
+      this.send({ close: { code, reason: (err as Error).message } });
+      this.ws?.close(1002, code);
+      return;
+    }
+    this.lastInbound = Date.now();
+    switch (frame.payload) {
+      case 'welcome': {
+        this.attempt = 0;
+        this.intervalMs = Math.max(100, frame.welcome?.heartbeatIntervalMs ?? 10_000);
+        this.status.heartbeatIntervalMs = this.intervalMs;
+        this.setStatus('connected', null);
+        this.log.info({ hub: this.identity.hubUrl, intervalMs: this.intervalMs }, 'connected to the hub');
+        this.armWatchdog();
+        void this.report();
+        clearInterval(this.reportTimer);
+        this.reportTimer = setInterval(() => void this.report(), this.intervalMs);
+        return;
+      }
+      case 'ping':
+        this.send({ inReplyTo: frame.messageId, pong: { nonce: frame.ping?.nonce ?? 0 } });
+        return;
+      case 'pong':
+        return;
+      case 'command':
+        void this.runCommand(frame.command ?? {});
+        return;
+      case 'certRenewResponse':
+        this.onRenewed(frame.certRenewResponse?.certPem ?? '', frame.certRenewResponse?.errorCode ?? '', frame.certRenewResponse?.message ?? '');
+        return;
+      case 'close': {
+        const code = frame.close?.code ?? '';
+        this.log.info({ code, reason: frame.close?.reason }, 'hub closed the link');
+        if (code === 'NODE_REMOVED') this.removed(frame.close?.reason ?? 'removed');
+        return;
+      }
+      default:
+        this.log.debug({ payload: frame.payload }, 'ignoring frame');
+    }
+  }
+
+  private async report(): Promise<void> {
+    try {
+      const health = await this.opts.health.sample(this.opts.k3sStatus());
+      this.send({ health });
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'health sample failed');
+    }
+    void this.maybeRenew();
+  }
+
+  private async runCommand(cmd: Command): Promise<void> {
+    const id = cmd.id ?? '';
+    if (this.completed.includes(id)) {
+      this.send({ commandResult: { commandId: id, ok: true, message: 'already done' } });
+      return;
+    }
+    this.log.info({ commandId: id, action: cmd.action }, 'running command');
+    let result;
+    try {
+      result = await this.opts.onCommand(cmd);
+    } catch (err) {
+      result = { ok: false, errorCode: 'COMMAND_FAILED', message: (err as Error).message };
+    }
+    this.completed.push(id);
+    if (this.completed.length > 200) this.completed.shift();
+    this.send({ commandResult: { commandId: id, ok: result.ok, errorCode: result.errorCode ?? '', message: result.message ?? '' } });
+  }
+
+  /** Renew over the channel once two thirds of the certificate's lifetime has passed. */
+  async maybeRenew(force = false): Promise<void> {
+    if (this.renewing || (!force && Date.now() < renewDueAt(this.identity))) return;
+    this.renewing = true;
+    try {
+      const { privateKeyPem } = await generateKeyPair();
+      this.pendingKey = privateKeyPem;
+      if (!this.send({ certRenewRequest: { csrPem: createCsr(privateKeyPem, this.identity.nodeId) } })) this.renewing = false;
+      else this.log.info({ notAfter: this.identity.notAfter.toISOString() }, 'renewing the client certificate');
+    } catch (err) {
+      this.renewing = false;
+      this.log.warn({ err: (err as Error).message }, 'could not start certificate renewal');
+    }
+  }
+
+  private pendingKey?: string;
+
+  private onRenewed(certPem: string, errorCode: string, message: string): void {
+    const key = this.pendingKey;
+    this.pendingKey = undefined;
+    this.renewing = false;
+    if (!certPem || !key) {
+      this.log.warn({ errorCode, message }, 'hub refused certificate renewal');
+      return;
+    }
+    const { nodeId, nodeName, pool, hubUrl, joinedAt } = this.identity;
+    saveIdentity(this.opts.dataDir, { nodeId, nodeName, pool, hubUrl, joinedAt }, { keyPem: key, certPem });
+    this.identity = loadIdentity(this.opts.dataDir);
+    this.log.info({ notAfter: this.identity.notAfter.toISOString() }, 'client certificate renewed');
+  }
+
+  getStatus(): LinkStatus {
+    return this.status;
+  }
+}

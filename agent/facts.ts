@@ -1,0 +1,56 @@
+// Host facts sent at join and in every hello: cheap reads only (os module, /etc/os-release, /proc).
+import { arch as nodeArch, cpus, hostname, networkInterfaces, release, totalmem } from 'node:os';
+import { readFileSync } from 'node:fs';
+
+export const ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm' };
+
+function osName(): string {
+  try {
+    const text = readFileSync('/etc/os-release', 'utf8');
+    const m = /^PRETTY_NAME="?([^"\n]*)"?/m.exec(text);
+    if (m) return m[1];
+  } catch {
+    // not Linux, or no os-release
+  }
+  return process.platform;
+}
+
+function bootId(): string {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+export function hostAddresses(): string[] {
+  const out: string[] = [];
+  for (const addrs of Object.values(networkInterfaces())) {
+    for (const a of addrs ?? []) if (!a.internal) out.push(a.address);
+  }
+  return out.sort((a, b) => Number(a.includes(':')) - Number(b.includes(':')));
+}
+
+export interface Facts {
+  hostname: string;
+  os: string;
+  kernel: string;
+  arch: string;
+  cpus: number;
+  memoryBytes: number;
+  addresses: string[];
+  bootId: string;
+}
+
+export function collectFacts(): Facts {
+  return {
+    hostname: hostname(),
+    os: osName(),
+    kernel: release(),
+    arch: ARCH[nodeArch()] ?? nodeArch(),
+    cpus: cpus().length,
+    memoryBytes: totalmem(),
+    addresses: hostAddresses(),
+    bootId: bootId(),
+  };
+}

@@ -1,0 +1,77 @@
+// The node's identity on disk: its key (made here, 0600, never sent), its certificate, the hub CA,
+// and where the hub is. Renewal writes new files first, then swaps the pointer atomically, so a
+// crash at any moment leaves a matching key and certificate.
+import { existsSync, readFileSync, rmSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { writePublicFile, writeSecretFile, checkSecretFileMode } from '../certs/files.js';
+import { certInfo } from '../certs/inspect.js';
+import { AgentError } from './errors.js';
+
+export interface IdentityMeta {
+  nodeId: string;
+  nodeName: string;
+  pool: string;
+  hubUrl: string;
+  joinedAt: string;
+  /** File names (in the data dir) of the current key and certificate. */
+  keyFile: string;
+  certFile: string;
+}
+
+export interface Identity extends IdentityMeta {
+  keyPem: string;
+  certPem: string;
+  caPem: string;
+  notBefore: Date;
+  notAfter: Date;
+}
+
+const META = 'identity.json';
+const CA = 'ca.crt';
+
+export function hasIdentity(dataDir: string): boolean {
+  return existsSync(join(dataDir, META));
+}
+
+export function loadIdentity(dataDir: string): Identity {
+  const metaPath = join(dataDir, META);
+  if (!existsSync(metaPath)) {
+    throw new AgentError('NO_IDENTITY', `no identity in ${dataDir}: join first with "atoll-agent join --hub URL --token TOKEN"`);
+  }
+  let meta: IdentityMeta;
+  try {
+    meta = JSON.parse(readFileSync(metaPath, 'utf8')) as IdentityMeta;
+  } catch (err) {
+    throw new AgentError('IDENTITY_CORRUPT', `${metaPath} is unreadable (${(err as Error).message}); remove the data dir and join again`);
+  }
+  const keyPath = join(dataDir, meta.keyFile);
+  checkSecretFileMode(keyPath);
+  const keyPem = readFileSync(keyPath, 'utf8');
+  const certPem = readFileSync(join(dataDir, meta.certFile), 'utf8');
+  const caPem = readFileSync(join(dataDir, CA), 'utf8');
+  const info = certInfo(certPem);
+  return { ...meta, keyPem, certPem, caPem, notBefore: info.notBefore, notAfter: info.notAfter };
+}
+
+/** Stores a key + certificate pair under serial-named files, then points identity.json at them. */
+export function saveIdentity(dataDir: string, meta: Omit<IdentityMeta, 'keyFile' | 'certFile'>, material: { keyPem: string; certPem: string; caPem?: string }): Identity {
+  const info = certInfo(material.certPem);
+  const keyFile = `node-${info.serial}.key`;
+  const certFile = `node-${info.serial}.crt`;
+  writeSecretFile(join(dataDir, keyFile), material.keyPem);
+  writePublicFile(join(dataDir, certFile), material.certPem);
+  if (material.caPem) writePublicFile(join(dataDir, CA), material.caPem);
+  const full: IdentityMeta = { ...meta, keyFile, certFile };
+  writePublicFile(join(dataDir, META), JSON.stringify(full, null, 2) + '\n');
+  // Old pairs are no longer referenced: remove them.
+  for (const f of readdirSync(dataDir)) {
+    if (/^node-[0-9a-f]+\.(key|crt)$/.test(f) && f !== keyFile && f !== certFile) rmSync(join(dataDir, f), { force: true });
+  }
+  return loadIdentity(dataDir);
+}
+
+/** Two thirds through its lifetime, a certificate should be renewed. */
+export function renewDueAt(id: Pick<Identity, 'notBefore' | 'notAfter'>): number {
+  const start = id.notBefore.getTime();
+  return start + ((id.notAfter.getTime() - start) * 2) / 3;
+}

@@ -1,0 +1,20 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { CertError } from './errors.js';
+
+/**
+ * The CA pin carried in join tokens: lowercase hex SHA-256 of the exact PEM bytes the hub serves at
+ * /cacerts (as k3s does when the bundle holds one certificate).
+ */
+export function caPin(caPem: string): string {
+  return createHash('sha256').update(caPem, 'utf8').digest('hex');
+}
+
+/** Throws PIN_MISMATCH unless `caPem` hashes to `expectedPin` (compared in constant time). */
+export function checkPin(caPem: string, expectedPin: string): void {
+  const actual = caPin(caPem);
+  const a = Buffer.from(actual, 'utf8');
+  const b = Buffer.from(expectedPin.trim().toLowerCase(), 'utf8');
+  if (a.length !== b.length || !timingSafeEqual(a, b)) {
+    throw new CertError('PIN_MISMATCH', `hub CA hash ${actual} does not match the token's pin ${expectedPin}`);
+  }
+}

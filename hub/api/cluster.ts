@@ -1,0 +1,27 @@
+// /v1/cluster: control plane state and node counts by state.
+import type { FastifyPluginAsync } from 'fastify';
+import type { HubServices } from './services.js';
+import { HubError } from '../errors.js';
+import { NODE_STATES } from '../store/types.js';
+
+export const clusterRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, { svc }) => {
+  app.get('/v1/cluster', async () => {
+    const counts: Record<string, number> = Object.fromEntries(NODE_STATES.map((s) => [s, 0]));
+    const nodes = await svc.store.listNodes();
+    for (const n of nodes) counts[n.state] = (counts[n.state] ?? 0) + 1;
+    const cp = svc.cluster();
+    return {
+      controlPlane: cp,
+      state: cp.state,
+      version: cp.version,
+      hubVersion: svc.hubVersion,
+      publicUrl: svc.config.publicUrl,
+      nodes: { total: nodes.length, connected: svc.registry.connectedCount(), byState: counts },
+    };
+  });
+
+  app.get('/v1/cluster/kubeconfig', async () => {
+    const cp = svc.cluster();
+    throw new HubError('NOT_FOUND', `no kubeconfig: the control plane is ${cp.state}`);
+  });
+};

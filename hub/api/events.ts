@@ -1,0 +1,24 @@
+// /v1/events: the audit trail and history, paged by cursor.
+import type { FastifyPluginAsync } from 'fastify';
+import type { HubServices } from './services.js';
+
+export const eventRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, { svc }) => {
+  app.get('/v1/events', {
+    schema: {
+      querystring: {
+        type: 'object',
+        properties: {
+          since: { type: 'integer', minimum: 0, default: 0 },
+          limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+          type: { type: 'string' },
+          node: { type: 'string' },
+          pool: { type: 'string' },
+        },
+      },
+    },
+  }, async (req) => {
+    const q = req.query as { since: number; limit: number; type?: string; node?: string; pool?: string };
+    const items = await svc.store.listEvents({ since: q.since, limit: q.limit, type: q.type, nodeId: q.node, pool: q.pool });
+    return { items, cursor: items.length ? items[items.length - 1].id : q.since };
+  });
+};

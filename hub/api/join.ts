@@ -1,0 +1,21 @@
+// /v1/join-command: a fresh single-use token and the install line for a pool (atoll-hub join-command).
+import type { FastifyPluginAsync } from 'fastify';
+import type { HubServices } from './services.js';
+import { HubError } from '../errors.js';
+import { parseDuration } from '../duration.js';
+import { actorOf } from './server.js';
+
+export const joinRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, { svc }) => {
+  app.post('/v1/join-command', {
+    schema: { body: { type: 'object', additionalProperties: false, properties: { pool: { type: 'string', default: 'default' }, ttl: { type: 'string', default: '1h' } } } },
+  }, async (req) => {
+    const body = (req.body ?? {}) as { pool: string; ttl: string };
+    let ttlMs: number;
+    try {
+      ttlMs = parseDuration(body.ttl);
+    } catch (err) {
+      throw new HubError('VALIDATION', `ttl: ${(err as Error).message}`);
+    }
+    return svc.joinCommand(body.pool, actorOf(req), ttlMs);
+  });
+};

@@ -1,0 +1,63 @@
+// /v1/nodes: the registry as operators see it, node removal, and node actions.
+import type { FastifyPluginAsync } from 'fastify';
+import type { HubServices } from './services.js';
+import { HubError } from '../errors.js';
+import { nodeView } from '../nodes/node-view.js';
+import { actorOf } from './server.js';
+
+export const NODE_ACTIONS = ['cordon', 'uncordon', 'restart-k3s', 'reboot', 'remediate'] as const;
+const AGENT_ACTIONS = new Set(['restart-k3s', 'reboot']);
+const COMMAND_TIMEOUT_MS = 60_000;
+
+export const nodeRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, { svc }) => {
+  app.get('/v1/nodes', {
+    schema: { querystring: { type: 'object', properties: { pool: { type: 'string' }, state: { type: 'string' } } } },
+  }, async (req) => {
+    const q = req.query as { pool?: string; state?: string };
+    const nodes = (await svc.store.listNodes()).filter((n) => (!q.pool || n.pool === q.pool) && (!q.state || n.state === q.state));
+    return { items: nodes.map((n) => nodeView(n, svc.registry)) };
+  });
+
+  app.get('/v1/nodes/:id', async (req) => {
+    const { id } = req.params as { id: string };
+    const n = await svc.store.getNode(id);
+    if (!n) throw new HubError('NOT_FOUND', `node ${id} does not exist`);
+    return { ...nodeView(n, svc.registry), certificates: await svc.store.listCerts(id) };
+  });
+
+  app.delete('/v1/nodes/:id', async (req, reply) => {
+    const { id } = req.params as { id: string };
+    if (!(await svc.removeNode(id, actorOf(req)))) throw new HubError('NOT_FOUND', `node ${id} does not exist`);
+    reply.status(204);
+  });
+
+  app.post('/v1/nodes/:id/actions/:action', async (req) => {
+    const { id, action } = req.params as { id: string; action: string };
+    if (!(NODE_ACTIONS as readonly string[]).includes(action)) {
+      throw new HubError('NOT_FOUND', `unknown action "${action}" (one of ${NODE_ACTIONS.join(', ')})`);
+    }
+    const node = await svc.store.getNode(id);
+    if (!node) throw new HubError('NOT_FOUND', `node ${id} does not exist`);
+    const actor = actorOf(req);
+    const audit = async (result: string, message: string): Promise<void> => {
+      await svc.events.record({ type: 'admin.action', nodeId: id, pool: node.pool, actor, message: `${action} on ${node.name}: ${message}`, data: { action, result } });
+    };
+    if (!AGENT_ACTIONS.has(action)) {
+      const cluster = svc.cluster();
+      await audit('refused', `needs a running control plane (it is ${cluster.state})`);
+      throw new HubError('CONFLICT', `${action} needs a running control plane; it is ${cluster.state}`);
+    }
+    const link = svc.registry.link(id);
+    if (!link) {
+      await audit('refused', 'the agent is not connected');
+      throw new HubError('NODE_OFFLINE', `node ${node.name} is not connected; ${action} needs its agent`);
+    }
+    const outcome = await link.command(action, {}, COMMAND_TIMEOUT_MS);
+    await audit(outcome.ok ? 'ok' : 'failed', outcome.ok ? 'done' : `${outcome.errorCode}: ${outcome.message}`);
+    if (!outcome.ok) {
+      const code = outcome.errorCode === 'COMMAND_TIMEOUT' ? 'COMMAND_TIMEOUT' : outcome.errorCode === 'NODE_OFFLINE' ? 'NODE_OFFLINE' : 'CONFLICT';
+      throw new HubError(code, `${action} failed on ${node.name}: ${outcome.errorCode} ${outcome.message}`.trim());
+    }
+    return { action, nodeId: id, ok: true, message: outcome.message };
+  });
+};

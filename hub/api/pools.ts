@@ -1,0 +1,59 @@
+// /v1/pools: the default pool always exists; pools carry labels and taints for their nodes.
+import type { FastifyPluginAsync } from 'fastify';
+import type { HubServices } from './services.js';
+import { HubError } from '../errors.js';
+import { validateLabels } from '../nodes/enrollment.js';
+import { actorOf } from './server.js';
+
+const NAME = { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$' } as const;
+const TAINT_RE = /^[A-Za-z0-9]([-A-Za-z0-9_./]*[A-Za-z0-9])?(=[A-Za-z0-9_.-]*)?:(NoSchedule|PreferNoSchedule|NoExecute)$/;
+const fields = {
+  description: { type: 'string', maxLength: 500 },
+  labels: { type: 'object', maxProperties: 64, additionalProperties: { type: 'string' } },
+  taints: { type: 'array', maxItems: 32, items: { type: 'string', maxLength: 300 } },
+} as const;
+
+function checkTaints(taints: string[] | undefined): void {
+  for (const t of taints ?? []) if (!TAINT_RE.test(t)) throw new HubError('VALIDATION', `taint "${t}" must look like key=value:NoSchedule`);
+}
+
+export const poolRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, { svc }) => {
+  app.get('/v1/pools', async () => ({ items: await svc.store.listPools() }));
+
+  app.post('/v1/pools', { schema: { body: { type: 'object', required: ['name'], additionalProperties: false, properties: { name: NAME, ...fields } } } }, async (req, reply) => {
+    const body = req.body as { name: string; description?: string; labels?: Record<string, string>; taints?: string[] };
+    validateLabels(body.labels ?? {});
+    checkTaints(body.taints);
+    const now = new Date().toISOString();
+    const pool = { name: body.name, description: body.description ?? '', labels: body.labels ?? {}, taints: body.taints ?? [], createdAt: now, updatedAt: now };
+    await svc.store.createPool(pool);
+    await svc.events.record({ type: 'pool.created', pool: pool.name, actor: actorOf(req), message: `pool ${pool.name} created` });
+    reply.status(201);
+    return pool;
+  });
+
+  app.get('/v1/pools/:pool', async (req) => {
+    const { pool } = req.params as { pool: string };
+    const p = await svc.store.getPool(pool);
+    if (!p) throw new HubError('NOT_FOUND', `pool "${pool}" does not exist`);
+    return p;
+  });
+
+  app.patch('/v1/pools/:pool', { schema: { body: { type: 'object', additionalProperties: false, minProperties: 1, properties: fields } } }, async (req) => {
+    const { pool } = req.params as { pool: string };
+    const body = req.body as { description?: string; labels?: Record<string, string>; taints?: string[] };
+    if (body.labels) validateLabels(body.labels);
+    checkTaints(body.taints);
+    const p = await svc.store.updatePool(pool, body, new Date().toISOString());
+    if (!p) throw new HubError('NOT_FOUND', `pool "${pool}" does not exist`);
+    await svc.events.record({ type: 'pool.updated', pool, actor: actorOf(req), message: `pool ${pool} updated`, data: { fields: Object.keys(body) } });
+    return p;
+  });
+
+  app.delete('/v1/pools/:pool', async (req, reply) => {
+    const { pool } = req.params as { pool: string };
+    if (!(await svc.store.deletePool(pool))) throw new HubError('NOT_FOUND', `pool "${pool}" does not exist`);
+    await svc.events.record({ type: 'pool.deleted', pool, actor: actorOf(req), message: `pool ${pool} deleted` });
+    reply.status(204);
+  });
+};

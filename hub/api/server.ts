@@ -1,0 +1,49 @@
+// The dashboard API listener: HTTPS with a certificate from the hub CA, bearer auth on /v1.
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { HubServices } from './services.js';
+import { installErrorHandler } from '../http/errors.js';
+import { createAuthenticator, type Actor } from './auth.js';
+import { poolRoutes } from './pools.js';
+import { tokenRoutes } from './tokens.js';
+import { nodeRoutes } from './nodes.js';
+import { eventRoutes } from './events.js';
+import { clusterRoutes } from './cluster.js';
+import { joinRoutes } from './join.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    actor: Actor | null;
+  }
+}
+
+export function actorOf(req: FastifyRequest): string {
+  return req.actor?.id ?? 'anonymous';
+}
+
+export interface ApiOptions {
+  tls: { certPem: string; keyPem: string };
+  adminTokenHash: string;
+}
+
+export async function buildApi(svc: HubServices, opts: ApiOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: svc.logger as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    forceCloseConnections: true,
+    bodyLimit: 256 * 1024,
+    https: { cert: opts.tls.certPem, key: opts.tls.keyPem, minVersion: 'TLSv1.2' },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+  });
+  installErrorHandler(app);
+  const authenticate = createAuthenticator(opts.adminTokenHash);
+  app.decorateRequest('actor', null);
+  app.addHook('onRequest', async (req) => {
+    if (req.url.startsWith('/v1/') || req.url === '/v1') req.actor = authenticate(req);
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  for (const plugin of [clusterRoutes, poolRoutes, tokenRoutes, nodeRoutes, eventRoutes, joinRoutes]) {
+    await app.register(plugin, { svc });
+  }
+  return app;
+}

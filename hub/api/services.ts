@@ -1,0 +1,29 @@
+// What the API routes may use: the hub's services, built once by app.ts.
+import type { HubConfig } from '../config.js';
+import type { Store } from '../store/types.js';
+import type { EventLog } from '../events.js';
+import type { NodeRegistry } from '../nodes/registry.js';
+import type { TokenService } from '../tokens/token-service.js';
+import type { Logger } from '../logger.js';
+
+export interface ClusterInfo {
+  state: 'running' | 'starting' | 'failed' | 'absent';
+  version: string | null;
+  message: string;
+}
+
+export interface HubServices {
+  config: HubConfig;
+  store: Store;
+  events: EventLog;
+  registry: NodeRegistry;
+  tokens: TokenService;
+  logger: Logger;
+  caPem: string;
+  hubVersion: string;
+  cluster(): ClusterInfo;
+  /** Revokes the node's certificates, closes its link, deletes it. false when absent. */
+  removeNode(id: string, actor: string): Promise<boolean>;
+  /** A fresh single-use token and the install line for a pool. */
+  joinCommand(pool: string, actor: string, ttlMs?: number): Promise<{ token: string; tokenId: string; command: string; expiresAt: string }>;
+}

@@ -1,0 +1,164 @@
+// The hub, assembled: config in, a started hub out. main.ts only parses flags and calls this.
+import { join } from 'node:path';
+import { writeFileSync, rmSync, mkdirSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import type { HubConfig } from './config.js';
+import type { Logger } from './logger.js';
+import type { Store } from './store/types.js';
+import { openSqliteStore } from './store/index.js';
+import { prepareDataDir, loadOrCreateAdminToken } from './data-dir.js';
+import { loadOrCreatePki } from './pki/hub-pki.js';
+import { createEventLog } from './events.js';
+import { createHealthBatcher } from './nodes/health-batcher.js';
+import { NodeRegistry } from './nodes/registry.js';
+import { enroll } from './nodes/enrollment.js';
+import { createTokenService } from './tokens/token-service.js';
+import { sha256Hex } from './tokens/secrets.js';
+import { buildGateway } from './gateway/server.js';
+import { createRateLimiter } from './gateway/rate-limit.js';
+import { AgentSession, toFacts } from './gateway/agent-session.js';
+import { buildApi } from './api/server.js';
+import type { ClusterInfo, HubServices } from './api/services.js';
+import { signCsr } from '../certs/issue.js';
+import { CertError } from '../certs/errors.js';
+import { readHubVersion } from './version.js';
+
+export interface Hub {
+  apiUrl: string;
+  gatewayUrl: string;
+  adminTokenPath: string;
+  services: HubServices;
+  api: FastifyInstance;
+  gateway: FastifyInstance;
+  stop(): Promise<void>;
+}
+
+export interface HubDeps {
+  logger: Logger;
+}
+
+/** The line an operator pastes on a new server. */
+export function installLine(publicUrl: string, token: string): string {
+  return `curl -sfL --insecure ${publicUrl}/install.sh | sudo sh -s - --token ${token}`;
+}
+
+export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
+  const log = deps.logger;
+  prepareDataDir(config.dataDir);
+  const pki = await loadOrCreatePki(config.dataDir, config.publicUrl);
+  if (pki.created) log.info({ component: 'pki', caPin: pki.caPin }, 'created the hub CA');
+  const admin = loadOrCreateAdminToken(config.dataDir);
+  const store: Store = await openSqliteStore({ path: join(config.dataDir, 'hub.db'), logger: log.child({ component: 'store' }) });
+  const hubVersion = readHubVersion();
+  const events = createEventLog(store, log.child({ component: 'events' }));
+  const batcher = createHealthBatcher(store, log.child({ component: 'health' }));
+  const registry = new NodeRegistry({ store, events, batcher, logger: log.child({ component: 'registry' }), unreachableAfterMs: config.unreachableAfterMs });
+  await registry.load();
+  const tokens = createTokenService({ store, caPin: pki.caPin });
+  mkdirSync(join(config.dataDir, 'artifacts'), { recursive: true, mode: 0o755 });
+
+  const cluster = (): ClusterInfo => (config.k3s === 'off'
+    ? { state: 'absent', version: null, message: 'the control plane is off (--k3s off)' }
+    : { state: 'absent', version: null, message: 'no k3s binary found; running without a control plane' });
+
+  const services: HubServices = {
+    config, store, events, registry, tokens, logger: log, caPem: pki.ca.certPem, hubVersion, cluster,
+    async removeNode(id, actor) {
+      const node = await store.getNode(id);
+      if (!node) return false;
+      const removed = await store.deleteNode(id, new Date().toISOString());
+      if (!removed) return false;
+      registry.forget(id, 'this node was removed by an operator');
+      await events.record({ type: 'node.removed', nodeId: id, pool: node.pool, actor, message: `node ${node.name} removed; its certificates are revoked` });
+      return true;
+    },
+    async joinCommand(pool, actor, ttlMs) {
+      const { record, token } = await tokens.create({ pool, ttlMs, maxUses: 1, description: 'join-command', actor });
+      await events.record({ type: 'token.created', pool, actor, message: `single-use join token ${record.id} for pool ${pool}`, data: { tokenId: record.id, expiresAt: record.expiresAt } });
+      return { token, tokenId: record.id, command: installLine(config.publicUrl, token), expiresAt: record.expiresAt };
+    },
+  };
+
+  const gwLog = log.child({ component: 'gateway' });
+  const gateway = await buildGateway({
+    logger: gwLog,
+    store,
+    tls: { certPem: pki.serving.certPem, keyPem: pki.serving.keyPem, caPem: pki.ca.certPem },
+    joinLimiter: createRateLimiter({ perMinute: config.joinRateLimitPerMinute }),
+    nodeExists: (id) => registry.has(id),
+    join: async (req, source) => {
+      try {
+        return await enroll({ store, tokens, ca: pki.ca, events, registry, nodeCertTtlMs: config.nodeCertTtlMs, heartbeatIntervalMs: config.heartbeatIntervalMs }, req, source);
+      } catch (err) {
+        const code = (err as { code?: string }).code ?? 'INTERNAL';
+        gwLog.warn({ source, code, reason: (err as Error).message }, 'join refused');
+        await events.note({ type: 'join.rejected', actor: `ip:${source}`, message: `join from ${source} refused: ${(err as Error).message}`, data: { code, source } });
+        throw err;
+      }
+    },
+    connect: (ws, nodeId, remoteAddress) => {
+      new AgentSession(ws, {
+        nodeId, remoteAddress, heartbeatIntervalMs: config.heartbeatIntervalMs, hubVersion, logger: gwLog,
+        handlers: {
+          async hello(s, frame) {
+            const node = await registry.attach(s, toFacts(frame.hello?.facts), frame.hello?.agentVersion ?? 'unknown');
+            return node && { nodeName: node.name, pool: node.pool };
+          },
+          health: (s, h) => registry.report(s.nodeId, h),
+          touch: (s) => registry.touch(s.nodeId),
+          closed: (s, reason) => void registry.detach(s, reason),
+          async renewCert(s, csrPem) {
+            try {
+              const issued = signCsr(pki.ca, csrPem, { commonName: s.nodeId, organization: 'atoll:nodes', validityMs: config.nodeCertTtlMs, expectedSubjectCN: s.nodeId });
+              await store.addCert({ serial: issued.serial, nodeId: s.nodeId, notBefore: issued.notBefore.toISOString(), notAfter: issued.notAfter.toISOString(), fingerprint: issued.fingerprint, revokedAt: null });
+              await events.note({ type: 'node.cert-renewed', nodeId: s.nodeId, actor: `node:${s.nodeId}`, message: `client certificate renewed until ${issued.notAfter.toISOString()}`, data: { serial: issued.serial } });
+              return { certPem: issued.certPem };
+            } catch (err) {
+              if (err instanceof CertError) return { errorCode: err.code, message: err.message };
+              throw err;
+            }
+          },
+        },
+      });
+    },
+  });
+
+  const api = await buildApi(services, { tls: pki.serving, adminTokenHash: sha256Hex(admin.token) });
+  await gateway.listen({ host: config.gatewayListen.host, port: config.gatewayListen.port });
+  try {
+    await api.listen({ host: config.apiListen.host, port: config.apiListen.port });
+  } catch (err) {
+    await gateway.close();
+    await store.close();
+    throw err;
+  }
+  const apiPort = (api.server.address() as { port: number }).port;
+  const gwPort = (gateway.server.address() as { port: number }).port;
+  const apiHost = config.apiListen.host === '0.0.0.0' || config.apiListen.host === '::' ? '127.0.0.1' : config.apiListen.host;
+  const apiUrl = `https://${apiHost.includes(':') ? `[${apiHost}]` : apiHost}:${apiPort}`;
+  const gatewayUrl = config.publicUrl;
+
+  const sweeper = setInterval(() => void registry.sweep(), Math.max(200, Math.min(5000, Math.floor(config.unreachableAfterMs / 5))));
+  sweeper.unref();
+  // Admin commands find the running hub through this file.
+  const runtimeFile = join(config.dataDir, 'hub.json');
+  writeFileSync(runtimeFile, JSON.stringify({ pid: process.pid, apiUrl, gatewayUrl, gatewayPort: gwPort, startedAt: new Date().toISOString() }, null, 2) + '\n', { mode: 0o644 });
+  await events.note({ type: 'hub.started', actor: 'hub', message: `hub ${hubVersion} started; API ${apiUrl}, gateway ${gatewayUrl}` });
+
+  let stopping: Promise<void> | undefined;
+  return {
+    apiUrl, gatewayUrl, adminTokenPath: admin.path, services, api, gateway,
+    stop() {
+      stopping ??= (async () => {
+        clearInterval(sweeper);
+        registry.closeAll('HUB_SHUTDOWN', 'the hub is stopping; reconnect later');
+        await api.close();
+        await gateway.close();
+        await batcher.stop();
+        rmSync(runtimeFile, { force: true });
+        await store.close();
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,103 @@
+// Hub configuration: parsed once at the edge (flags > env > defaults) into a frozen object.
+import { networkInterfaces } from 'node:os';
+import { resolve } from 'node:path';
+import { ConfigError } from './errors.js';
+import { parseDuration } from './duration.js';
+
+export interface ListenAddress { host: string; port: number }
+
+export interface HubConfig {
+  readonly dataDir: string;
+  readonly apiListen: ListenAddress;
+  readonly gatewayListen: ListenAddress;
+  readonly publicUrl: string;
+  readonly k3s: 'auto' | 'off' | string;
+  readonly heartbeatIntervalMs: number;
+  readonly unreachableAfterMs: number;
+  readonly logLevel: string;
+  /** Lifetime of node client certificates; agents renew at two thirds. */
+  readonly nodeCertTtlMs: number;
+  /** Join attempts allowed per source address per minute. */
+  readonly joinRateLimitPerMinute: number;
+}
+
+export interface HubFlags {
+  dataDir?: string;
+  apiListen?: string;
+  gatewayListen?: string;
+  publicUrl?: string;
+  k3s?: string;
+  heartbeatInterval?: string;
+  unreachableAfter?: string;
+  logLevel?: string;
+  nodeCertTtl?: string;
+  joinRateLimit?: string;
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export function defaultDataDir(env: NodeJS.ProcessEnv, isRoot: boolean): string {
+  return env.ATOLL_DATA_DIR ?? (isRoot ? '/var/lib/atoll' : resolve('.atoll'));
+}
+
+export function parseListen(text: string, what: string): ListenAddress {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(text.trim());
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new ConfigError(`${what} "${text}" must be HOST:PORT (e.g. 127.0.0.1:9443)`);
+  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+}
+
+export function firstNonLoopbackIPv4(): string | undefined {
+  for (const addrs of Object.values(networkInterfaces())) {
+    for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return undefined;
+}
+
+function duration(text: string, what: string): number {
+  try {
+    return parseDuration(text);
+  } catch (err) {
+    throw new ConfigError(`${what}: ${(err as Error).message}`);
+  }
+}
+
+export function parseHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, isRoot: boolean): HubConfig {
+  const dataDir = resolve(flags.dataDir ?? defaultDataDir(env, isRoot));
+  const apiListen = parseListen(flags.apiListen ?? env.ATOLL_API_LISTEN ?? '127.0.0.1:9443', '--api-listen');
+  const gatewayListen = parseListen(flags.gatewayListen ?? env.ATOLL_GATEWAY_LISTEN ?? '0.0.0.0:9444', '--gateway-listen');
+  let publicUrl = flags.publicUrl ?? env.ATOLL_PUBLIC_URL;
+  if (!publicUrl) {
+    const host = firstNonLoopbackIPv4() ?? '127.0.0.1';
+    publicUrl = `https://${host}:${gatewayListen.port}`;
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(publicUrl);
+  } catch {
+    throw new ConfigError(`--public-url "${publicUrl}" is not a URL`);
+  }
+  if (parsed.protocol !== 'https:') throw new ConfigError(`--public-url must be https:// (got ${publicUrl})`);
+  const heartbeatIntervalMs = duration(flags.heartbeatInterval ?? '10s', '--heartbeat-interval');
+  const unreachableAfterMs = duration(flags.unreachableAfter ?? '30s', '--unreachable-after');
+  if (unreachableAfterMs <= heartbeatIntervalMs) {
+    throw new ConfigError(`--unreachable-after (${unreachableAfterMs} ms) must be longer than --heartbeat-interval (${heartbeatIntervalMs} ms)`);
+  }
+  const logLevel = flags.logLevel ?? env.ATOLL_LOG_LEVEL ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  const k3s = flags.k3s ?? env.ATOLL_K3S ?? 'auto';
+  const joinRateLimitPerMinute = Number(flags.joinRateLimit ?? env.ATOLL_JOIN_RATE_LIMIT ?? 60);
+  if (!Number.isInteger(joinRateLimitPerMinute) || joinRateLimitPerMinute < 1) throw new ConfigError('--join-rate-limit must be a positive integer');
+  return Object.freeze({
+    dataDir,
+    apiListen,
+    gatewayListen,
+    publicUrl: parsed.origin,
+    k3s: k3s === 'auto' || k3s === 'off' ? k3s : resolve(k3s),
+    heartbeatIntervalMs,
+    unreachableAfterMs,
+    logLevel,
+    nodeCertTtlMs: duration(flags.nodeCertTtl ?? '30d', '--node-cert-ttl'),
+    joinRateLimitPerMinute,
+  });
+}

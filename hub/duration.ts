@@ -1,0 +1,23 @@
+// Durations as operators write them: 500ms, 10s, 5m, 1h, or combinations like 1h30m.
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+export function parseDuration(text: string): number {
+  const s = text.trim();
+  if (/^\d+$/.test(s)) throw new Error(`duration "${text}" needs a unit (ms, s, m, h, d)`);
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/gy;
+  let total = 0;
+  let matched = 0;
+  for (let m = re.exec(s); m; m = re.exec(s)) {
+    total += Number(m[1]) * UNIT_MS[m[2]];
+    matched = re.lastIndex;
+  }
+  if (matched === 0 || matched !== s.length || total <= 0) throw new Error(`invalid duration "${text}" (use e.g. 500ms, 10s, 5m, 1h)`);
+  return Math.round(total);
+}
+
+export function formatDuration(ms: number): string {
+  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
+  if (ms % 1000 === 0) return `${ms / 1000}s`;
+  return `${ms}ms`;
+}

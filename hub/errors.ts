@@ -1,0 +1,45 @@
+// Every error the hub returns to a caller, with a stable code and HTTP status. One registry: docs
+// and tests refer to these codes, so never rename one.
+export const HUB_ERRORS = {
+  BAD_REQUEST: 400,
+  VALIDATION: 400,
+  CSR_INVALID: 400,
+  UNAUTHORIZED: 401,
+  TOKEN_INVALID: 401,
+  TOKEN_EXPIRED: 401,
+  TOKEN_REVOKED: 401,
+  TOKEN_USED_UP: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  RATE_LIMITED: 429,
+  INTERNAL: 500,
+  NODE_OFFLINE: 503,
+  STORE_UNAVAILABLE: 503,
+  DISK_FULL: 507,
+  COMMAND_TIMEOUT: 504,
+} as const;
+
+export type HubErrorCode = keyof typeof HUB_ERRORS;
+
+export class HubError extends Error {
+  readonly status: number;
+  constructor(readonly code: HubErrorCode, message: string, readonly details?: Record<string, unknown>) {
+    super(message);
+    this.name = 'HubError';
+    this.status = HUB_ERRORS[code];
+  }
+}
+
+export class ConfigError extends Error {
+  readonly code = 'CONFIG';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export function errorBody(code: string, message: string): { error: { code: string; message: string } } {
+  return { error: { code, message } };
+}

@@ -1,0 +1,226 @@
+// One agent's WebSocket on the hub side: decodes frames (bounded), enforces hello-first, answers
+// pings, sends its own heartbeats, dispatches reports, and carries commands with their results.
+import type { WebSocket } from 'ws';
+import {
+  decodeFrame, encodeFrame, ProtocolError, PROTOCOL_VERSION,
+  type Envelope, type Frame, type HealthReport, type HostFacts,
+} from '../../proto/index.js';
+import type { AgentLink, CommandOutcome } from '../nodes/registry.js';
+import type { HealthRecord, HostFactsRecord } from '../store/types.js';
+import type { Logger } from '../logger.js';
+import { randomString } from '../tokens/secrets.js';
+
+export interface SessionHandlers {
+  hello(session: AgentSession, frame: Frame): Promise<{ nodeName: string; pool: string } | undefined>;
+  health(session: AgentSession, health: HealthRecord): Promise<void>;
+  renewCert(session: AgentSession, csrPem: string): Promise<{ certPem: string } | { errorCode: string; message: string }>;
+  touch(session: AgentSession): void;
+  closed(session: AgentSession, reason: string): void;
+}
+
+export interface SessionOptions {
+  nodeId: string;
+  remoteAddress: string;
+  heartbeatIntervalMs: number;
+  helloTimeoutMs?: number;
+  hubVersion: string;
+  logger: Logger;
+  handlers: SessionHandlers;
+}
+
+const WS_POLICY_VIOLATION = 1008;
+const WS_PROTOCOL_ERROR = 1002;
+const WS_NORMAL = 1000;
+
+export function toFacts(f: HostFacts | null | undefined): HostFactsRecord | null {
+  if (!f) return null;
+  return {
+    hostname: f.hostname ?? '', os: f.os ?? '', kernel: f.kernel ?? '', arch: f.arch ?? '', cpus: f.cpus ?? 0,
+    memoryBytes: Number(f.memoryBytes ?? 0), addresses: f.addresses ?? [], bootId: f.bootId ?? '',
+  };
+}
+
+export function toHealth(h: HealthReport, receivedAt: number, sentAtMs: number): HealthRecord {
+  const k = h.k3s ?? {};
+  return {
+    receivedAt: new Date(receivedAt).toISOString(),
+    cpuPercent: h.cpuPercent ?? 0,
+    memoryTotalBytes: Number(h.memoryTotalBytes ?? 0),
+    memoryUsedBytes: Number(h.memoryUsedBytes ?? 0),
+    diskTotalBytes: Number(h.diskTotalBytes ?? 0),
+    diskUsedBytes: Number(h.diskUsedBytes ?? 0),
+    load1: h.load1 ?? 0,
+    load5: h.load5 ?? 0,
+    load15: h.load15 ?? 0,
+    uptimeSeconds: Number(h.uptimeSeconds ?? 0),
+    k3s: { state: k.state || 'unknown', version: k.version ?? '', kubeletHealthy: Boolean(k.kubeletHealthy), restarts: k.restarts ?? 0, lastLogLines: k.lastLogLines ?? [] },
+    clockSkewMs: sentAtMs ? Number(sentAtMs) - receivedAt : 0,
+  };
+}
+
+export class AgentSession implements AgentLink {
+  readonly nodeId: string;
+  readonly remoteAddress: string;
+  readonly connectedAt = Date.now();
+  private helloDone = false;
+  private closed = false;
+  private nextId = 1;
+  private lastInbound = Date.now();
+  private readonly pending = new Map<string, { resolve: (r: CommandOutcome) => void; timer: NodeJS.Timeout }>();
+  private readonly heartbeat: NodeJS.Timeout;
+  private readonly helloTimer: NodeJS.Timeout;
+  private readonly log: Logger;
+
+  constructor(private readonly ws: WebSocket, private readonly opts: SessionOptions) {
+    this.nodeId = opts.nodeId;
+    this.remoteAddress = opts.remoteAddress;
+    this.log = opts.logger.child({ nodeId: opts.nodeId });
+    ws.binaryType = 'nodebuffer';
+    ws.on('message', (data: Buffer, isBinary: boolean) => this.onMessage(data, isBinary));
+    ws.on('close', (code: number, reason: Buffer) => this.onClosed(`websocket closed (${code}${reason.length ? ` ${reason.toString()}` : ''})`));
+    ws.on('error', (err: Error) => {
+      // ws reports oversized frames here (maxPayload) and then closes with 1009.
+      this.log.warn({ err: err.message }, 'agent websocket error');
+    });
+    this.helloTimer = setTimeout(() => this.close('HELLO_TIMEOUT', 'no hello within the allowed time'), opts.helloTimeoutMs ?? 10_000);
+    // Application heartbeat: a ping each interval; silence for two intervals (plus slack) ends the link.
+    this.heartbeat = setInterval(() => this.beat(), opts.heartbeatIntervalMs);
+    this.heartbeat.unref();
+  }
+
+  private beat(): void {
+    const silentFor = Date.now() - this.lastInbound;
+    if (silentFor > 2 * this.opts.heartbeatIntervalMs + 1000) {
+      this.log.info({ silentFor }, 'agent silent for two heartbeat intervals; closing');
+      this.ws.terminate();
+      this.onClosed('heartbeat timeout');
+      return;
+    }
+    this.send({ ping: { nonce: this.nextId } });
+  }
+
+  send(payload: Omit<Envelope, 'protocolVersion' | 'messageId' | 'sentAtMs'>): boolean {
+    if (this.closed || this.ws.readyState !== this.ws.OPEN) return false;
+    const frame = encodeFrame({ protocolVersion: PROTOCOL_VERSION, messageId: this.nextId++, sentAtMs: Date.now(), ...payload });
+    this.ws.send(frame);
+    return true;
+  }
+
+  close(code: string, reason: string): void {
+    if (this.closed) return;
+    this.send({ close: { code, reason } });
+    this.ws.close(code === 'NODE_REMOVED' || code === 'REPLACED' ? WS_NORMAL : WS_POLICY_VIOLATION, code);
+    this.onClosed(`${code}: ${reason}`);
+  }
+
+  command(action: string, args: Record<string, string>, timeoutMs: number): Promise<CommandOutcome> {
+    const id = `cmd-${randomString(12)}`;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        resolve({ ok: false, errorCode: 'COMMAND_TIMEOUT', message: `no result from the agent within ${timeoutMs} ms` });
+      }, timeoutMs);
+      this.pending.set(id, { resolve, timer });
+      if (!this.send({ command: { id, action, args, deadlineMs: Date.now() + timeoutMs } })) {
+        clearTimeout(timer);
+        this.pending.delete(id);
+        resolve({ ok: false, errorCode: 'NODE_OFFLINE', message: 'the agent connection closed' });
+      }
+    });
+  }
+
+  private onMessage(data: Buffer, isBinary: boolean): void {
+    if (this.closed) return;
+    let frame: Frame;
+    try {
+      if (!isBinary) throw new ProtocolError('FRAME_MALFORMED', 'text frames are not part of the protocol');
+      frame = decodeFrame(data);
+    } catch (err) {
+      const code = err instanceof ProtocolError ? err.code : 'FRAME_MALFORMED';
+      this.log.warn({ code, bytes: data.length }, 'bad frame from agent; closing');
+      this.send({ close: { code, reason: (err as Error).message } });
+      this.ws.close(WS_PROTOCOL_ERROR, code);
+      this.onClosed(`${code}: ${(err as Error).message}`);
+      return;
+    }
+    this.lastInbound = Date.now();
+    if (!this.helloDone && frame.payload !== 'hello') {
+      this.close('HELLO_REQUIRED', `first frame must be hello, got ${frame.payload}`);
+      return;
+    }
+    void this.dispatch(frame).catch((err: unknown) => {
+      this.log.error({ err }, 'failed to handle agent frame');
+    });
+  }
+
+  private async dispatch(frame: Frame): Promise<void> {
+    const h = this.opts.handlers;
+    switch (frame.payload) {
+      case 'hello': {
+        if (this.helloDone) return;
+        if (frame.hello?.nodeId !== this.nodeId) {
+          this.close('IDENTITY_MISMATCH', `hello names node ${frame.hello?.nodeId ?? '(none)'} but the certificate names ${this.nodeId}`);
+          return;
+        }
+        this.helloDone = true;
+        clearTimeout(this.helloTimer);
+        const welcome = await h.hello(this, frame);
+        if (!welcome) {
+          this.close('NODE_REMOVED', 'this node is no longer registered at the hub');
+          return;
+        }
+        this.send({
+          inReplyTo: frame.messageId,
+          welcome: { nodeId: this.nodeId, nodeName: welcome.nodeName, pool: welcome.pool, heartbeatIntervalMs: this.opts.heartbeatIntervalMs, hubTimeMs: Date.now(), hubVersion: this.opts.hubVersion },
+        });
+        return;
+      }
+      case 'health':
+        await h.health(this, toHealth(frame.health ?? {}, Date.now(), Number(frame.sentAtMs ?? 0)));
+        return;
+      case 'ping':
+        h.touch(this);
+        this.send({ inReplyTo: frame.messageId, pong: { nonce: frame.ping?.nonce ?? 0 } });
+        return;
+      case 'pong':
+        h.touch(this);
+        return;
+      case 'commandResult': {
+        const r = frame.commandResult ?? {};
+        const p = this.pending.get(r.commandId ?? '');
+        if (p) {
+          clearTimeout(p.timer);
+          this.pending.delete(r.commandId ?? '');
+          p.resolve({ ok: Boolean(r.ok), errorCode: r.errorCode ?? '', message: r.message ?? '' });
+        }
+        return;
+      }
+      case 'certRenewRequest': {
+        const res = await h.renewCert(this, frame.certRenewRequest?.csrPem ?? '');
+        this.send({ inReplyTo: frame.messageId, certRenewResponse: 'certPem' in res ? { certPem: res.certPem } : { errorCode: res.errorCode, message: res.message } });
+        return;
+      }
+      case 'close':
+        this.log.info({ code: frame.close?.code, reason: frame.close?.reason }, 'agent is closing');
+        this.ws.close(WS_NORMAL);
+        this.onClosed(`agent closed: ${frame.close?.code ?? ''} ${frame.close?.reason ?? ''}`.trim());
+        return;
+      default:
+        // Hub-to-agent payloads (welcome, command, ...) are not valid from an agent.
+        this.close('FRAME_UNEXPECTED', `agents may not send ${frame.payload}`);
+    }
+  }
+
+  private onClosed(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.heartbeat);
+    clearTimeout(this.helloTimer);
+    for (const [id, p] of this.pending) {
+      clearTimeout(p.timer);
+      p.resolve({ ok: false, errorCode: 'NODE_OFFLINE', message: 'the agent connection closed before it answered' });
+      this.pending.delete(id);
+    }
+    this.opts.handlers.closed(this, reason);
+  }
+}

@@ -1,0 +1,110 @@
+// The agent gateway: one HTTPS listener (fastify) with the WebSocket server on the same port.
+// Routes here are the ones foreign servers call; nothing here needs the admin token.
+import type { TLSSocket } from 'node:tls';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { MAX_FRAME_BYTES } from '../../proto/index.js';
+import type { Logger } from '../logger.js';
+import type { Store } from '../store/types.js';
+import type { RateLimiter } from './rate-limit.js';
+import { installErrorHandler } from '../http/errors.js';
+import { HubError } from '../errors.js';
+import { joinRoute } from './join-route.js';
+import type { JoinRequest, JoinResult } from '../nodes/enrollment.js';
+
+export interface GatewayDeps {
+  logger: Logger;
+  store: Store;
+  tls: { certPem: string; keyPem: string; caPem: string };
+  joinLimiter: RateLimiter;
+  join(req: JoinRequest, source: string): Promise<JoinResult>;
+  /** Called with a verified, upgraded agent socket. */
+  connect(ws: WebSocket, nodeId: string, remoteAddress: string): void;
+  /** Whether the node still exists. */
+  nodeExists(nodeId: string): boolean;
+  extraRoutes?: (app: FastifyInstance) => void;
+}
+
+export const CONNECT_PATH = '/v1/agent/connect';
+
+export function normalizeSerial(serial: string): string {
+  return serial.toLowerCase().replace(/^0+(?=.)/, '');
+}
+
+export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    forceCloseConnections: true,
+    bodyLimit: 64 * 1024,
+    // Slow clients get cut off: headers within 10 s, whole requests within 30 s.
+    connectionTimeout: 30_000,
+    requestTimeout: 30_000,
+    keepAliveTimeout: 5_000,
+    https: {
+      cert: deps.tls.certPem,
+      key: deps.tls.keyPem,
+      ca: deps.tls.caPem,
+      minVersion: 'TLSv1.2',
+      // Join needs no client certificate, the WebSocket does: verify in the upgrade handler.
+      requestCert: true,
+      rejectUnauthorized: false,
+    },
+  });
+  installErrorHandler(app);
+  app.server.headersTimeout = 10_000;
+
+  app.get('/cacerts', async (_req, reply) => {
+    reply.type('text/plain; charset=utf-8');
+    return deps.tls.caPem;
+  });
+  app.register(joinRoute, { limiter: deps.joinLimiter, join: deps.join });
+  deps.extraRoutes?.(app);
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false, clientTracking: false });
+  app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    void verifyUpgrade(deps, req).then(
+      (nodeId) => wss.handleUpgrade(req, socket, head, (ws) => deps.connect(ws, nodeId, remoteOf(req))),
+      (err: unknown) => refuse(socket, err instanceof HubError ? err : new HubError('INTERNAL', 'internal error'), deps.logger, req),
+    );
+  });
+  app.addHook('onClose', async () => {
+    wss.close();
+  });
+  return app;
+}
+
+function remoteOf(req: IncomingMessage): string {
+  return req.socket.remoteAddress ?? 'unknown';
+}
+
+async function verifyUpgrade(deps: GatewayDeps, req: IncomingMessage): Promise<string> {
+  const url = new URL(req.url ?? '/', 'https://gateway');
+  if (url.pathname !== CONNECT_PATH) throw new HubError('NOT_FOUND', `no websocket at ${url.pathname}`);
+  const sock = req.socket as TLSSocket;
+  const peer = sock.getPeerCertificate();
+  if (!peer || !peer.raw) throw new HubError('UNAUTHORIZED', 'a client certificate from this hub is required (join first)');
+  if (!sock.authorized) {
+    const why = String(sock.authorizationError ?? 'unverified');
+    if (why === 'CERT_HAS_EXPIRED') throw new HubError('UNAUTHORIZED', `client certificate expired at ${peer.valid_to}`);
+    throw new HubError('UNAUTHORIZED', `client certificate not issued by this hub (${why})`);
+  }
+  const nodeId = peer.subject?.CN;
+  const cn = Array.isArray(nodeId) ? nodeId[0] : nodeId;
+  if (!cn) throw new HubError('UNAUTHORIZED', 'client certificate names no node');
+  const record = await deps.store.getCert(normalizeSerial(peer.serialNumber));
+  if (!record || record.nodeId !== cn) throw new HubError('UNAUTHORIZED', 'client certificate is unknown to this hub');
+  if (record.revokedAt) throw new HubError('FORBIDDEN', `client certificate was revoked at ${record.revokedAt}`);
+  if (!deps.nodeExists(cn)) throw new HubError('FORBIDDEN', `node ${cn} was removed from this hub`);
+  return cn;
+}
+
+const REASON: Record<number, string> = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error' };
+
+function refuse(socket: Duplex, err: HubError, logger: Logger, req: IncomingMessage): void {
+  logger.warn({ code: err.code, remote: remoteOf(req), reason: err.message }, 'agent connection refused');
+  const body = JSON.stringify({ error: { code: err.code, message: err.message } });
+  socket.end(`HTTP/1.1 ${err.status} ${REASON[err.status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}

@@ -1,0 +1,31 @@
+// JSON errors for every fastify listener: {"error": {"code", "message"}} with a fitting status.
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { HubError, errorBody } from '../errors.js';
+import { StoreError } from '../store/types.js';
+
+export function toHubError(err: unknown): HubError {
+  if (err instanceof HubError) return err;
+  if (err instanceof StoreError) {
+    if (err.code === 'DISK_FULL') return new HubError('DISK_FULL', err.message);
+    if (err.code === 'CONFLICT') return new HubError('CONFLICT', err.message);
+    if (err.code === 'NOT_FOUND') return new HubError('NOT_FOUND', err.message);
+    return new HubError('STORE_UNAVAILABLE', `the hub store failed: ${err.message}`);
+  }
+  const fe = err as FastifyError;
+  if (fe && fe.validation) return new HubError('VALIDATION', fe.message);
+  if (fe && fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new HubError('PAYLOAD_TOO_LARGE', 'request body is too large');
+  if (fe && (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || fe.statusCode === 400)) return new HubError('BAD_REQUEST', fe.message);
+  if (fe && fe.statusCode === 415) return new HubError('BAD_REQUEST', fe.message);
+  return new HubError('INTERNAL', 'internal error');
+}
+
+export function installErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((err, req, reply) => {
+    const e = toHubError(err);
+    if (e.status >= 500) req.log.error({ err }, 'request failed');
+    reply.status(e.status).send(errorBody(e.code, e.message));
+  });
+  app.setNotFoundHandler((req, reply) => {
+    reply.status(404).send(errorBody('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`));
+  });
+}

@@ -1,0 +1,57 @@
+// Health reports arrive at up to thousands per second; they reach the store in batched transactions.
+// Latest report per node wins within a batch. flush() is awaited at shutdown so nothing is dropped.
+import type { HealthUpdate, Store } from '../store/types.js';
+import type { Logger } from '../logger.js';
+
+export interface HealthBatcher {
+  push(update: HealthUpdate): void;
+  flush(): Promise<void>;
+  stop(): Promise<void>;
+  /** Milliseconds from push to durable write, for the most recent flush (bench/metrics). */
+  readonly stats: { flushes: number; written: number; lastFlushMs: number };
+}
+
+export function createHealthBatcher(store: Store, logger: Logger, opts: { intervalMs?: number; maxBatch?: number; onFlushed?: (updates: HealthUpdate[], pushedAt: number[]) => void } = {}): HealthBatcher {
+  const intervalMs = opts.intervalMs ?? 500;
+  const maxBatch = opts.maxBatch ?? 2000;
+  let pending = new Map<string, { update: HealthUpdate; at: number }>();
+  let inflight: Promise<void> = Promise.resolve();
+  const stats = { flushes: 0, written: 0, lastFlushMs: 0 };
+
+  const flush = (): Promise<void> => {
+    if (pending.size === 0) return inflight;
+    const batch = pending;
+    pending = new Map();
+    inflight = inflight.then(async () => {
+      const started = Date.now();
+      const updates = [...batch.values()];
+      try {
+        await store.recordHealth(updates.map((u) => u.update));
+        stats.flushes++;
+        stats.written += updates.length;
+        stats.lastFlushMs = Date.now() - started;
+        opts.onFlushed?.(updates.map((u) => u.update), updates.map((u) => u.at));
+      } catch (err) {
+        // Health is refreshed by the next report; keep serving, say why once per failure.
+        logger.warn({ err, count: updates.length }, 'could not store health reports');
+      }
+    });
+    return inflight;
+  };
+
+  const timer = setInterval(() => void flush(), intervalMs);
+  timer.unref();
+
+  return {
+    push(update) {
+      pending.set(update.nodeId, { update, at: Date.now() });
+      if (pending.size >= maxBatch) void flush();
+    },
+    flush,
+    async stop() {
+      clearInterval(timer);
+      await flush();
+    },
+    stats,
+  };
+}

@@ -1,0 +1,16 @@
+// What a health report says about a node: ready, or degraded with reasons.
+import type { HealthRecord } from '../store/types.js';
+
+export const DISK_PRESSURE_RATIO = 0.9;
+export const MEMORY_PRESSURE_RATIO = 0.95;
+
+export function healthProblems(h: HealthRecord): string[] {
+  const reasons: string[] = [];
+  if (h.diskTotalBytes > 0 && h.diskUsedBytes / h.diskTotalBytes > DISK_PRESSURE_RATIO) reasons.push('disk-pressure');
+  if (h.memoryTotalBytes > 0 && h.memoryUsedBytes / h.memoryTotalBytes > MEMORY_PRESSURE_RATIO) reasons.push('memory-pressure');
+  const k3s = h.k3s.state;
+  if (k3s === 'crashed') reasons.push('k3s-crashed');
+  else if (k3s === 'stopped') reasons.push('k3s-stopped');
+  else if (k3s === 'running' && !h.k3s.kubeletHealthy) reasons.push('kubelet-unhealthy');
+  return reasons;
+}

@@ -1,0 +1,44 @@
+// The node object the API returns (CONTRACT.md: id, name, pool, state, lastSeen, agentVersion, k3s,
+// health, labels, addresses, plus facts and connection details).
+import type { NodeRecord } from '../store/types.js';
+import type { NodeRegistry } from './registry.js';
+
+export function nodeView(n: NodeRecord, registry: NodeRegistry): Record<string, unknown> {
+  const live = registry.liveInfo(n.id);
+  const h = n.health;
+  return {
+    id: n.id,
+    name: n.name,
+    pool: n.pool,
+    state: n.state,
+    reasons: live.reasons,
+    lastSeen: n.lastSeen,
+    createdAt: n.createdAt,
+    agentVersion: n.agentVersion,
+    connected: live.connected,
+    connectedAt: live.connectedAt,
+    remoteAddress: live.remoteAddress,
+    k3s: { state: h?.k3s.state ?? 'unknown', version: h?.k3s.version ?? '', ready: null },
+    health: h && {
+      receivedAt: h.receivedAt,
+      cpuPercent: round(h.cpuPercent),
+      memory: { totalBytes: h.memoryTotalBytes, usedBytes: h.memoryUsedBytes, usedPercent: pct(h.memoryUsedBytes, h.memoryTotalBytes) },
+      disk: { totalBytes: h.diskTotalBytes, usedBytes: h.diskUsedBytes, usedPercent: pct(h.diskUsedBytes, h.diskTotalBytes) },
+      load: { load1: round(h.load1), load5: round(h.load5), load15: round(h.load15) },
+      uptimeSeconds: h.uptimeSeconds,
+      kubeletHealthy: h.k3s.kubeletHealthy,
+      clockSkewMs: h.clockSkewMs,
+    },
+    labels: n.labels,
+    addresses: n.facts.addresses,
+    facts: n.facts,
+  };
+}
+
+function round(x: number): number {
+  return Math.round(x * 100) / 100;
+}
+
+function pct(used: number, total: number): number {
+  return total > 0 ? round((used / total) * 100) : 0;
+}

@@ -1,0 +1,182 @@
+// The live view of every node: which agent link is attached, when it last spoke, and its state.
+// The store holds the durable record; this keeps the hot fields in memory and writes changes through.
+import type { HealthRecord, HostFactsRecord, NodeRecord, NodeState, Store } from '../store/types.js';
+import type { EventLog } from '../events.js';
+import type { Logger } from '../logger.js';
+import type { HealthBatcher } from './health-batcher.js';
+import { healthProblems } from './health-state.js';
+
+export interface CommandOutcome {
+  ok: boolean;
+  errorCode: string;
+  message: string;
+}
+
+/** One live agent connection, as the registry sees it (implemented by the gateway's session). */
+export interface AgentLink {
+  readonly nodeId: string;
+  readonly connectedAt: number;
+  readonly remoteAddress: string;
+  close(code: string, reason: string): void;
+  command(action: string, args: Record<string, string>, timeoutMs: number): Promise<CommandOutcome>;
+}
+
+/** States set by a workflow (operator, autoheal, upgrades) that a health report must not overwrite. */
+const WORKFLOW_STATES: ReadonlySet<NodeState> = new Set(['cordoned', 'needs-attention', 'remediating', 'upgrading']);
+
+interface LiveNode {
+  link?: AgentLink;
+  lastSeenMs: number;
+  createdMs: number;
+  state: NodeState;
+  reasons: string[];
+  pool: string;
+}
+
+export interface RegistryOptions {
+  store: Store;
+  events: EventLog;
+  batcher: HealthBatcher;
+  logger: Logger;
+  unreachableAfterMs: number;
+  now?: () => number;
+}
+
+export class NodeRegistry {
+  private readonly live = new Map<string, LiveNode>();
+  private readonly now: () => number;
+
+  constructor(private readonly opts: RegistryOptions) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** Loads every stored node; none is connected yet after a hub start. */
+  async load(): Promise<void> {
+    for (const n of await this.opts.store.listNodes()) this.track(n);
+  }
+
+  track(n: NodeRecord): void {
+    this.live.set(n.id, {
+      lastSeenMs: n.lastSeen ? Date.parse(n.lastSeen) : 0,
+      createdMs: Date.parse(n.createdAt),
+      state: n.state,
+      reasons: [],
+      pool: n.pool,
+    });
+  }
+
+  link(nodeId: string): AgentLink | undefined {
+    return this.live.get(nodeId)?.link;
+  }
+
+  connectedCount(): number {
+    let n = 0;
+    for (const l of this.live.values()) if (l.link) n++;
+    return n;
+  }
+
+  /** Connection facts for the API view. */
+  liveInfo(nodeId: string): { connected: boolean; connectedAt: string | null; remoteAddress: string | null; reasons: string[] } {
+    const l = this.live.get(nodeId);
+    return {
+      connected: Boolean(l?.link),
+      connectedAt: l?.link ? new Date(l.link.connectedAt).toISOString() : null,
+      remoteAddress: l?.link?.remoteAddress ?? null,
+      reasons: l?.reasons ?? [],
+    };
+  }
+
+  /** A hello arrived on a verified connection. A previous connection of the same node is replaced. */
+  async attach(link: AgentLink, facts: HostFactsRecord | null, agentVersion: string): Promise<NodeRecord | undefined> {
+    const entry = this.live.get(link.nodeId);
+    if (!entry) return undefined;
+    const previous = entry.link;
+    entry.link = link;
+    // Silence ended: what remains are the problems the last report showed.
+    entry.reasons = entry.reasons.filter((r) => r !== 'no-report');
+    entry.lastSeenMs = this.now();
+    if (previous && previous !== link) previous.close('REPLACED', 'a newer connection of this node took over');
+    const patch: Parameters<Store['updateNode']>[1] = { agentVersion, lastSeen: new Date(entry.lastSeenMs).toISOString() };
+    if (facts) patch.facts = facts;
+    const node = await this.opts.store.updateNode(link.nodeId, patch);
+    if (!node) return undefined;
+    await this.opts.events.note({ type: 'node.connected', nodeId: node.id, pool: node.pool, actor: `node:${node.id}`, message: `agent ${agentVersion} connected from ${link.remoteAddress}`, data: { remoteAddress: link.remoteAddress, replaced: Boolean(previous) } });
+    if (!WORKFLOW_STATES.has(entry.state)) await this.setState(link.nodeId, entry.reasons.length ? 'degraded' : 'ready', entry.reasons, 'agent connected');
+    return this.opts.store.getNode(link.nodeId);
+  }
+
+  /** The link closed. The node keeps its state until the sweep finds it silent for too long. */
+  async detach(link: AgentLink, reason: string): Promise<void> {
+    const entry = this.live.get(link.nodeId);
+    if (!entry || entry.link !== link) return;
+    entry.link = undefined;
+    await this.opts.events.note({ type: 'node.disconnected', nodeId: link.nodeId, pool: entry.pool, actor: 'hub', message: `agent disconnected: ${reason}` });
+  }
+
+  /** Any frame from the agent proves it is alive. */
+  touch(nodeId: string): void {
+    const entry = this.live.get(nodeId);
+    if (entry) entry.lastSeenMs = this.now();
+  }
+
+  async report(nodeId: string, health: HealthRecord): Promise<void> {
+    const entry = this.live.get(nodeId);
+    if (!entry) return;
+    entry.lastSeenMs = this.now();
+    this.opts.batcher.push({ nodeId, lastSeen: new Date(entry.lastSeenMs).toISOString(), health });
+    const reasons = healthProblems(health);
+    const changedReasons = reasons.join(',') !== entry.reasons.join(',');
+    entry.reasons = reasons;
+    if (WORKFLOW_STATES.has(entry.state)) return;
+    const next: NodeState = reasons.length ? 'degraded' : 'ready';
+    if (next !== entry.state || (changedReasons && next === 'degraded')) await this.setState(nodeId, next, reasons, reasons.length ? reasons.join(', ') : 'health report is good');
+  }
+
+  /** Marks silent nodes unreachable. Called on a timer; cheap: one pass over memory. */
+  async sweep(): Promise<void> {
+    const now = this.now();
+    for (const [id, entry] of this.live) {
+      if (entry.state === 'unreachable' || entry.state === 'needs-attention') continue;
+      const since = entry.lastSeenMs || entry.createdMs;
+      if (now - since >= this.opts.unreachableAfterMs) {
+        if (entry.link) {
+          // Connected but silent: the link is half-open. Close it; the agent reconnects if alive.
+          entry.link.close('HEARTBEAT_TIMEOUT', 'no frame from the agent within the unreachable window');
+          entry.link = undefined;
+        }
+        await this.setState(id, 'unreachable', ['no-report'], `no report for ${Math.round((now - since) / 1000)}s`);
+      }
+    }
+  }
+
+  async setState(nodeId: string, state: NodeState, reasons: string[], why: string, actor = 'hub'): Promise<void> {
+    const entry = this.live.get(nodeId);
+    if (!entry) return;
+    const from = entry.state;
+    entry.state = state;
+    entry.reasons = reasons;
+    if (from === state) return;
+    await this.opts.store.updateNode(nodeId, { state });
+    await this.opts.events.note({ type: 'node.state', nodeId, pool: entry.pool, actor, message: `${from} -> ${state}: ${why}`, data: { from, to: state, reasons } });
+    this.opts.logger.info({ nodeId, from, to: state, reasons }, 'node state changed');
+  }
+
+  /** Forget a node: close its link with a reason the agent understands. */
+  forget(nodeId: string, reason: string): void {
+    const entry = this.live.get(nodeId);
+    entry?.link?.close('NODE_REMOVED', reason);
+    this.live.delete(nodeId);
+  }
+
+  /** Closes every agent link (hub shutdown); agents reconnect with backoff. */
+  closeAll(code: string, reason: string): void {
+    for (const entry of this.live.values()) {
+      entry.link?.close(code, reason);
+      entry.link = undefined;
+    }
+  }
+
+  has(nodeId: string): boolean {
+    return this.live.has(nodeId);
+  }
+}

@@ -1,0 +1,137 @@
+// Schema migrations for the embedded SQLite store. Append new migrations at the end with the next
+// version number; never edit one that has shipped. Each runs in its own IMMEDIATE transaction together
+// with its row in schema_migrations, so a crash leaves the database at a whole version.
+import type Database from 'better-sqlite3';
+import { StoreError } from './types.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  up(db: Database.Database, at: string): void;
+}
+
+const V1_SCHEMA = `
+CREATE TABLE pools (
+  name        TEXT PRIMARY KEY,
+  description TEXT NOT NULL DEFAULT '',
+  labels      TEXT NOT NULL DEFAULT '{}',
+  taints      TEXT NOT NULL DEFAULT '[]',
+  created_at  TEXT NOT NULL,
+  updated_at  TEXT NOT NULL
+);
+
+-- Deleting a pool is refused while it has live tokens; dead ones (revoked, expired, used up) go with it.
+CREATE TABLE tokens (
+  id          TEXT PRIMARY KEY,
+  secret_hash TEXT NOT NULL UNIQUE,
+  pool        TEXT NOT NULL REFERENCES pools(name) ON DELETE CASCADE,
+  description TEXT NOT NULL DEFAULT '',
+  created_at  TEXT NOT NULL,
+  expires_at  TEXT NOT NULL,
+  max_uses    INTEGER,
+  uses        INTEGER NOT NULL DEFAULT 0,
+  revoked_at  TEXT,
+  created_by  TEXT NOT NULL
+);
+CREATE INDEX tokens_pool ON tokens(pool);
+
+CREATE TABLE nodes (
+  id            TEXT PRIMARY KEY,
+  name          TEXT NOT NULL,
+  pool          TEXT NOT NULL REFERENCES pools(name),
+  state         TEXT NOT NULL,
+  labels        TEXT NOT NULL DEFAULT '{}',
+  facts         TEXT NOT NULL,
+  agent_version TEXT NOT NULL,
+  token_id      TEXT NOT NULL,
+  created_at    TEXT NOT NULL,
+  last_seen     TEXT,
+  health        TEXT
+);
+CREATE INDEX nodes_pool ON nodes(pool);
+
+-- node_id is plain text on purpose: certificates outlive their node so a revoked serial stays revoked.
+CREATE TABLE certs (
+  serial      TEXT PRIMARY KEY,
+  node_id     TEXT NOT NULL,
+  not_before  TEXT NOT NULL,
+  not_after   TEXT NOT NULL,
+  fingerprint TEXT NOT NULL,
+  revoked_at  TEXT
+);
+CREATE INDEX certs_node_id ON certs(node_id);
+
+-- AUTOINCREMENT: ids are never reused, so the id is a safe monotonic cursor.
+CREATE TABLE events (
+  id      INTEGER PRIMARY KEY AUTOINCREMENT,
+  at      TEXT NOT NULL,
+  type    TEXT NOT NULL,
+  node_id TEXT,
+  pool    TEXT,
+  actor   TEXT NOT NULL,
+  message TEXT NOT NULL,
+  data    TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX events_node_id ON events(node_id);
+CREATE INDEX events_pool ON events(pool);
+CREATE INDEX events_type ON events(type);
+
+CREATE TABLE settings (
+  key        TEXT PRIMARY KEY,
+  value      TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+`;
+
+export const MIGRATIONS: readonly Migration[] = Object.freeze([
+  {
+    version: 1,
+    name: 'initial schema',
+    up(db: Database.Database, at: string): void {
+      db.exec(V1_SCHEMA);
+      db.prepare(`INSERT INTO pools (name, description, labels, taints, created_at, updated_at)
+                  VALUES ('default', 'The default pool', '{}', '[]', ?, ?)`).run(at, at);
+    },
+  },
+]);
+
+/** The newest schema version this code knows. */
+export function latestVersion(migrations: readonly Migration[] = MIGRATIONS): number {
+  return migrations.reduce((max, m) => Math.max(max, m.version), 0);
+}
+
+function appliedVersion(db: Database.Database): number {
+  const row = db.prepare<[], { v: number | null }>('SELECT MAX(version) AS v FROM schema_migrations').get();
+  return row?.v ?? 0;
+}
+
+/**
+ * Brings the database to the newest known version. Idempotent. Throws StoreError('CORRUPT') when the
+ * database was written by a newer version of atoll.
+ */
+export function runMigrations(db: Database.Database, migrations: readonly Migration[] = MIGRATIONS): number {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT)');
+  const known = latestVersion(migrations);
+  const ordered = [...migrations].sort((a, b) => a.version - b.version);
+  const check = (): number => {
+    const current = appliedVersion(db);
+    if (current > known) {
+      throw new StoreError('CORRUPT', `the hub database has schema version ${current}, but this atoll knows versions `
+        + `up to ${known} only: it was written by a newer atoll. Run that newer version, or restore a backup `
+        + 'made with this one.');
+    }
+    return current;
+  };
+  check();
+  const record = db.prepare<[number, string]>('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)');
+  for (const m of ordered) {
+    db.transaction(() => {
+      // Re-read inside the write lock: another process may have migrated meanwhile.
+      if (check() >= m.version) return;
+      const at = new Date().toISOString();
+      m.up(db, at);
+      record.run(m.version, at);
+    }).immediate();
+  }
+  return check();
+}

@@ -1,0 +1,138 @@
+// Row shapes of the SQLite schema and their mapping to the store's record types.
+import {
+  StoreError,
+  type CertRecord, type EventRecord, type HealthRecord, type HostFactsRecord, type NodeRecord, type NodeState,
+  type Pool, type TokenRecord,
+} from './types.js';
+
+export interface PoolRow {
+  name: string; description: string; labels: string; taints: string; created_at: string; updated_at: string;
+}
+
+export interface TokenRow {
+  id: string; secret_hash: string; pool: string; description: string; created_at: string; expires_at: string;
+  max_uses: number | null; uses: number; revoked_at: string | null; created_by: string;
+}
+
+export interface NodeRow {
+  id: string; name: string; pool: string; state: string; labels: string; facts: string; agent_version: string;
+  token_id: string; created_at: string; last_seen: string | null; health: string | null;
+}
+
+export interface CertRow {
+  serial: string; node_id: string; not_before: string; not_after: string; fingerprint: string; revoked_at: string | null;
+}
+
+export interface EventRow {
+  id: number; at: string; type: string; node_id: string | null; pool: string | null; actor: string; message: string;
+  data: string;
+}
+
+export function parseJson<T>(text: string, what: string): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch (err) {
+    throw new StoreError('CORRUPT', `the hub database holds invalid JSON in ${what}`, { cause: err });
+  }
+}
+
+export const poolFromRow = (r: PoolRow): Pool => ({
+  name: r.name,
+  description: r.description,
+  labels: parseJson<Record<string, string>>(r.labels, `pools.labels of ${r.name}`),
+  taints: parseJson<string[]>(r.taints, `pools.taints of ${r.name}`),
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+export const poolToRow = (p: Pool): PoolRow => ({
+  name: p.name,
+  description: p.description,
+  labels: JSON.stringify(p.labels ?? {}),
+  taints: JSON.stringify(p.taints ?? []),
+  created_at: p.createdAt,
+  updated_at: p.updatedAt,
+});
+
+export const tokenFromRow = (r: TokenRow): TokenRecord => ({
+  id: r.id,
+  secretHash: r.secret_hash,
+  pool: r.pool,
+  description: r.description,
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+  maxUses: r.max_uses,
+  uses: r.uses,
+  revokedAt: r.revoked_at,
+  createdBy: r.created_by,
+});
+
+export const tokenToRow = (t: TokenRecord): TokenRow => ({
+  id: t.id,
+  secret_hash: t.secretHash,
+  pool: t.pool,
+  description: t.description,
+  created_at: t.createdAt,
+  expires_at: t.expiresAt,
+  max_uses: t.maxUses ?? null,
+  uses: t.uses ?? 0,
+  revoked_at: t.revokedAt ?? null,
+  created_by: t.createdBy,
+});
+
+export const nodeFromRow = (r: NodeRow): NodeRecord => ({
+  id: r.id,
+  name: r.name,
+  pool: r.pool,
+  state: r.state as NodeState,
+  labels: parseJson<Record<string, string>>(r.labels, `nodes.labels of ${r.id}`),
+  facts: parseJson<HostFactsRecord>(r.facts, `nodes.facts of ${r.id}`),
+  agentVersion: r.agent_version,
+  tokenId: r.token_id,
+  createdAt: r.created_at,
+  lastSeen: r.last_seen,
+  health: r.health === null ? null : parseJson<HealthRecord>(r.health, `nodes.health of ${r.id}`),
+});
+
+export const nodeToRow = (n: NodeRecord): NodeRow => ({
+  id: n.id,
+  name: n.name,
+  pool: n.pool,
+  state: n.state,
+  labels: JSON.stringify(n.labels ?? {}),
+  facts: JSON.stringify(n.facts),
+  agent_version: n.agentVersion,
+  token_id: n.tokenId,
+  created_at: n.createdAt,
+  last_seen: n.lastSeen ?? null,
+  health: n.health == null ? null : JSON.stringify(n.health),
+});
+
+export const certFromRow = (r: CertRow): CertRecord => ({
+  serial: r.serial,
+  nodeId: r.node_id,
+  notBefore: r.not_before,
+  notAfter: r.not_after,
+  fingerprint: r.fingerprint,
+  revokedAt: r.revoked_at,
+});
+
+export const certToRow = (c: CertRecord): CertRow => ({
+  serial: c.serial,
+  node_id: c.nodeId,
+  not_before: c.notBefore,
+  not_after: c.notAfter,
+  fingerprint: c.fingerprint,
+  revoked_at: c.revokedAt ?? null,
+});
+
+export const eventFromRow = (r: EventRow): EventRecord => ({
+  id: r.id,
+  at: r.at,
+  type: r.type,
+  nodeId: r.node_id,
+  pool: r.pool,
+  actor: r.actor,
+  message: r.message,
+  data: parseJson<Record<string, unknown>>(r.data, `events.data of ${r.id}`),
+});

@@ -1,0 +1,56 @@
+// Every fixed statement of the SQLite store, prepared once per connection.
+import type Database from 'better-sqlite3';
+import type { CertRow, EventRow, NodeRow, PoolRow, TokenRow } from './sqlite-rows.js';
+
+export type EventInsert = Omit<EventRow, 'id'>;
+
+export function prepareStatements(db: Database.Database) {
+  return {
+    listPools: db.prepare<[], PoolRow>('SELECT * FROM pools ORDER BY name'),
+    getPool: db.prepare<[string], PoolRow>('SELECT * FROM pools WHERE name = ?'),
+    insertPool: db.prepare<PoolRow>(`INSERT INTO pools (name, description, labels, taints, created_at, updated_at)
+      VALUES (@name, @description, @labels, @taints, @created_at, @updated_at)`),
+    updatePool: db.prepare<PoolRow>(`UPDATE pools SET description = @description, labels = @labels,
+      taints = @taints, updated_at = @updated_at WHERE name = @name`),
+    deletePool: db.prepare<[string]>('DELETE FROM pools WHERE name = ?'),
+    countPoolNodes: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM nodes WHERE pool = ?'),
+    listPoolTokens: db.prepare<[string], TokenRow>('SELECT * FROM tokens WHERE pool = ? AND revoked_at IS NULL'),
+
+    insertToken: db.prepare<TokenRow>(`INSERT INTO tokens (id, secret_hash, pool, description, created_at,
+      expires_at, max_uses, uses, revoked_at, created_by) VALUES (@id, @secret_hash, @pool, @description,
+      @created_at, @expires_at, @max_uses, @uses, @revoked_at, @created_by)`),
+    getToken: db.prepare<[string], TokenRow>('SELECT * FROM tokens WHERE id = ?'),
+    listTokens: db.prepare<[], TokenRow>('SELECT * FROM tokens ORDER BY created_at, id'),
+    revokeToken: db.prepare<[string, string]>('UPDATE tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?'),
+    useToken: db.prepare<[string]>('UPDATE tokens SET uses = uses + 1 WHERE id = ?'),
+
+    getNode: db.prepare<[string], NodeRow>('SELECT * FROM nodes WHERE id = ?'),
+    listNodes: db.prepare<[], NodeRow>('SELECT * FROM nodes ORDER BY name, id'),
+    insertNode: db.prepare<NodeRow>(`INSERT INTO nodes (id, name, pool, state, labels, facts, agent_version,
+      token_id, created_at, last_seen, health) VALUES (@id, @name, @pool, @state, @labels, @facts, @agent_version,
+      @token_id, @created_at, @last_seen, @health)`),
+    updateNode: db.prepare<NodeRow>(`UPDATE nodes SET name = @name, pool = @pool, state = @state, labels = @labels,
+      facts = @facts, agent_version = @agent_version, last_seen = @last_seen, health = @health WHERE id = @id`),
+    deleteNode: db.prepare<[string]>('DELETE FROM nodes WHERE id = ?'),
+    // The hot path: positional parameters, no read-back. A null health keeps the last report.
+    recordHealth: db.prepare<[string, string | null, string]>(
+      'UPDATE nodes SET last_seen = ?, health = COALESCE(?, health) WHERE id = ?'),
+
+    insertCert: db.prepare<CertRow>(`INSERT INTO certs (serial, node_id, not_before, not_after, fingerprint,
+      revoked_at) VALUES (@serial, @node_id, @not_before, @not_after, @fingerprint, @revoked_at)`),
+    getCert: db.prepare<[string], CertRow>('SELECT * FROM certs WHERE serial = ?'),
+    listCerts: db.prepare<[string], CertRow>('SELECT * FROM certs WHERE node_id = ? ORDER BY not_before, serial'),
+    revokeNodeCerts: db.prepare<[string, string]>(
+      'UPDATE certs SET revoked_at = ? WHERE node_id = ? AND revoked_at IS NULL'),
+
+    insertEvent: db.prepare<EventInsert>(`INSERT INTO events (at, type, node_id, pool, actor, message, data)
+      VALUES (@at, @type, @node_id, @pool, @actor, @message, @data)`),
+
+    getSetting: db.prepare<[string], { value: string }>('SELECT value FROM settings WHERE key = ?'),
+    setSetting: db.prepare<[string, string, string]>(`INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)
+      ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`),
+    deleteSetting: db.prepare<[string]>('DELETE FROM settings WHERE key = ?'),
+  };
+}
+
+export type Statements = ReturnType<typeof prepareStatements>;

@@ -1,0 +1,364 @@
+// The embedded store: one SQLite file (WAL, synchronous=FULL) in the hub's data dir. better-sqlite3 is
+// synchronous; the methods are async only to honour the Store interface, and every one maps SQLite
+// failures to StoreErrors.
+import Database from 'better-sqlite3';
+import { chmodSync, closeSync, constants, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { runMigrations } from './migrations.js';
+import { toStoreError } from './sqlite-errors.js';
+import { prepareStatements, type Statements } from './sqlite-statements.js';
+import {
+  certFromRow, certToRow, eventFromRow, nodeFromRow, nodeToRow, parseJson, poolFromRow, poolToRow, tokenFromRow,
+  tokenToRow, type EventRow, type TokenRow,
+} from './sqlite-rows.js';
+import {
+  NODE_STATES, StoreError,
+  type CertRecord, type EnrollInput, type EnrollOutcome, type EventQuery, type EventRecord, type HealthUpdate,
+  type NewEvent, type NodePatch, type NodeRecord, type Pool, type PoolPatch, type Store, type TokenRecord,
+} from './types.js';
+
+export interface StoreLogger {
+  warn(obj: object, msg?: string): void;
+}
+
+export interface SqliteStoreOptions {
+  /** The database file, e.g. `<data-dir>/hub.db`. Created with mode 0600 when absent. */
+  path: string;
+  logger?: StoreLogger;
+  /**
+   * Caps the database size (SQLite max_page_count, never below its current size). Writes that would
+   * grow it further fail with StoreError('DISK_FULL'), like a full disk. Default: no cap.
+   */
+  maxSizeBytes?: number;
+}
+
+const FILE_MODE = 0o600;
+const DEFAULT_EVENT_LIMIT = 100;
+const MAX_EVENT_LIMIT = 1000;
+
+export async function openSqliteStore(opts: SqliteStoreOptions): Promise<Store> {
+  const path = resolve(opts.path);
+  let db: Database.Database | undefined;
+  try {
+    prepareFile(path, opts.logger);
+    db = new Database(path);
+    configure(db, path, opts);
+    runMigrations(db);
+    capSize(db, opts.maxSizeBytes);
+    tightenSidecars(path, opts.logger);
+    return new SqliteStore(db, path);
+  } catch (err) {
+    try { db?.close(); } catch { /* already failing; keep the first error */ }
+    throw toStoreError(err, 'opening the hub database', path);
+  }
+}
+
+function prepareFile(path: string, logger?: StoreLogger): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  try {
+    closeSync(openSync(path, constants.O_CREAT | constants.O_EXCL | constants.O_RDWR, FILE_MODE));
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== 'EEXIST') throw err;
+    tighten(path, logger);
+  }
+}
+
+/** chmod 0600 when group or others have any access; a failure (not our file) is only a warning. */
+function tighten(path: string, logger?: StoreLogger): void {
+  try {
+    if ((statSync(path).mode & 0o077) !== 0) chmodSync(path, FILE_MODE);
+  } catch (err) {
+    logger?.warn({ path, err }, 'could not restrict the hub database file to mode 0600');
+  }
+}
+
+function tightenSidecars(path: string, logger?: StoreLogger): void {
+  for (const suffix of ['-wal', '-shm']) {
+    if (existsSync(path + suffix)) tighten(path + suffix, logger);
+  }
+}
+
+function configure(db: Database.Database, path: string, opts: SqliteStoreOptions): void {
+  db.pragma('busy_timeout = 5000');
+  const mode = db.pragma('journal_mode = WAL', { simple: true });
+  if (String(mode).toLowerCase() !== 'wal') {
+    opts.logger?.warn({ path, journalMode: mode }, 'the hub database could not switch to WAL mode');
+  }
+  // FULL: a commit is on disk (WAL fsynced) before it is acknowledged, so kill -9 loses nothing acknowledged.
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+}
+
+/** After migrations, so the cap never stops the schema from being created. */
+function capSize(db: Database.Database, maxSizeBytes: number | undefined): void {
+  if (maxSizeBytes === undefined) return;
+  const pageSize = Number(db.pragma('page_size', { simple: true }));
+  db.pragma(`max_page_count = ${Math.max(1, Math.floor(maxSizeBytes / pageSize))}`);
+}
+
+function assertState(state: string): void {
+  if (!(NODE_STATES as readonly string[]).includes(state)) throw new TypeError(`unknown node state "${state}"`);
+}
+
+function isLive(t: TokenRow, nowMs: number): boolean {
+  return t.revoked_at === null && nowMs < Date.parse(t.expires_at) && (t.max_uses === null || t.uses < t.max_uses);
+}
+
+function toEventRow(e: NewEvent, at: string): Omit<EventRow, 'id'> {
+  return {
+    at, type: e.type, node_id: e.nodeId ?? null, pool: e.pool ?? null, actor: e.actor, message: e.message,
+    data: JSON.stringify(e.data ?? {}),
+  };
+}
+
+function finite(value: number | undefined, fallback: number): number {
+  const n = Number(value);
+  return value === undefined || !Number.isFinite(n) ? fallback : n;
+}
+
+function pick<T extends object, K extends keyof T>(patch: T, keys: readonly K[]): Partial<T> {
+  const out: Partial<T> = {};
+  for (const k of keys) if (patch[k] !== undefined) out[k] = patch[k];
+  return out;
+}
+
+const POOL_PATCH_KEYS = ['description', 'labels', 'taints'] as const;
+const NODE_PATCH_KEYS = ['name', 'pool', 'state', 'labels', 'facts', 'agentVersion', 'lastSeen', 'health'] as const;
+
+class SqliteStore implements Store {
+  private readonly st: Statements;
+  private readonly eventQueries = new Map<string, Database.Statement<[Record<string, unknown>], EventRow>>();
+  private readonly healthTx: (updates: HealthUpdate[]) => void;
+  private closed = false;
+
+  constructor(private readonly db: Database.Database, private readonly path: string) {
+    this.st = prepareStatements(db);
+    const st = this.st;
+    this.healthTx = db.transaction((updates: HealthUpdate[]) => {
+      for (const u of updates) {
+        st.recordHealth.run(u.lastSeen, u.health == null ? null : JSON.stringify(u.health), u.nodeId);
+      }
+    });
+  }
+
+  private async run<T>(what: string, fn: () => T): Promise<T> {
+    if (this.closed) throw new StoreError('IO', `${what} failed: the hub database is closed`);
+    try {
+      return fn();
+    } catch (err) {
+      throw toStoreError(err, what, this.path);
+    }
+  }
+
+  private tx<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  private requirePool(name: string): void {
+    if (!this.st.getPool.get(name)) throw new StoreError('NOT_FOUND', `pool "${name}" does not exist`);
+  }
+
+  // Pools.
+  listPools(): Promise<Pool[]> {
+    return this.run('listing pools', () => this.st.listPools.all().map(poolFromRow));
+  }
+
+  getPool(name: string): Promise<Pool | undefined> {
+    return this.run('reading a pool', () => {
+      const row = this.st.getPool.get(name);
+      return row && poolFromRow(row);
+    });
+  }
+
+  createPool(pool: Pool): Promise<void> {
+    return this.run('creating a pool', () => this.tx(() => {
+      if (this.st.getPool.get(pool.name)) throw new StoreError('CONFLICT', `pool "${pool.name}" already exists`);
+      this.st.insertPool.run(poolToRow(pool));
+    }));
+  }
+
+  updatePool(name: string, patch: PoolPatch, at: string): Promise<Pool | undefined> {
+    return this.run('updating a pool', () => this.tx(() => {
+      const row = this.st.getPool.get(name);
+      if (!row) return undefined;
+      const next: Pool = { ...poolFromRow(row), ...pick(patch, POOL_PATCH_KEYS), updatedAt: at };
+      this.st.updatePool.run(poolToRow(next));
+      return next;
+    }));
+  }
+
+  deletePool(name: string): Promise<boolean> {
+    return this.run('deleting a pool', () => this.tx(() => {
+      if (name === 'default') throw new StoreError('CONFLICT', 'the default pool cannot be deleted');
+      if (!this.st.getPool.get(name)) return false;
+      const nodes = this.st.countPoolNodes.get(name)?.n ?? 0;
+      if (nodes > 0) {
+        throw new StoreError('CONFLICT', `pool "${name}" still has ${nodes} node(s); remove or move them first`);
+      }
+      const now = Date.now();
+      const live = this.st.listPoolTokens.all(name).filter((t) => isLive(t, now)).length;
+      if (live > 0) {
+        throw new StoreError('CONFLICT',
+          `pool "${name}" still has ${live} live join token(s); revoke them first or let them expire`);
+      }
+      return this.st.deletePool.run(name).changes > 0;
+    }));
+  }
+
+  // Join tokens.
+  createToken(token: TokenRecord): Promise<void> {
+    return this.run('creating a join token', () => this.tx(() => {
+      this.requirePool(token.pool);
+      if (this.st.getToken.get(token.id)) throw new StoreError('CONFLICT', `token "${token.id}" already exists`);
+      this.st.insertToken.run(tokenToRow(token));
+    }));
+  }
+
+  getToken(id: string): Promise<TokenRecord | undefined> {
+    return this.run('reading a join token', () => {
+      const row = this.st.getToken.get(id);
+      return row && tokenFromRow(row);
+    });
+  }
+
+  listTokens(): Promise<TokenRecord[]> {
+    return this.run('listing join tokens', () => this.st.listTokens.all().map(tokenFromRow));
+  }
+
+  revokeToken(id: string, at: string): Promise<boolean> {
+    return this.run('revoking a join token', () => this.st.revokeToken.run(at, id).changes > 0);
+  }
+
+  enroll(input: EnrollInput): Promise<EnrollOutcome> {
+    return this.run('enrolling a node', () => this.tx((): EnrollOutcome => {
+      const t = this.st.getToken.get(input.tokenId);
+      if (!t) return 'token-missing';
+      if (t.revoked_at !== null) return 'token-revoked';
+      // Fails closed: an unparsable time counts as expired.
+      if (!(Date.parse(input.now) < Date.parse(t.expires_at))) return 'token-expired';
+      if (t.max_uses !== null && t.uses >= t.max_uses) return 'token-used-up';
+      const { node, cert, event } = input;
+      assertState(node.state);
+      this.requirePool(node.pool);
+      this.st.useToken.run(t.id);
+      this.st.insertNode.run(nodeToRow(node));
+      this.st.insertCert.run(certToRow(cert));
+      this.st.insertEvent.run(toEventRow({ ...event, nodeId: event.nodeId ?? node.id, pool: event.pool ?? node.pool },
+        new Date().toISOString()));
+      return 'ok';
+    }));
+  }
+
+  // Nodes.
+  getNode(id: string): Promise<NodeRecord | undefined> {
+    return this.run('reading a node', () => {
+      const row = this.st.getNode.get(id);
+      return row && nodeFromRow(row);
+    });
+  }
+
+  listNodes(): Promise<NodeRecord[]> {
+    return this.run('listing nodes', () => this.st.listNodes.all().map(nodeFromRow));
+  }
+
+  updateNode(id: string, patch: NodePatch): Promise<NodeRecord | undefined> {
+    return this.run('updating a node', () => this.tx(() => {
+      const row = this.st.getNode.get(id);
+      if (!row) return undefined;
+      const next: NodeRecord = { ...nodeFromRow(row), ...pick(patch, NODE_PATCH_KEYS) };
+      assertState(next.state);
+      if (next.pool !== row.pool) this.requirePool(next.pool);
+      this.st.updateNode.run(nodeToRow(next));
+      return next;
+    }));
+  }
+
+  deleteNode(id: string, at: string): Promise<boolean> {
+    return this.run('deleting a node', () => this.tx(() => {
+      // Revoke even when the node row is gone already: a serial of a deleted node must never be valid.
+      this.st.revokeNodeCerts.run(at, id);
+      return this.st.deleteNode.run(id).changes > 0;
+    }));
+  }
+
+  recordHealth(updates: HealthUpdate[]): Promise<void> {
+    if (updates.length === 0) return Promise.resolve();
+    return this.run('recording node health', () => this.healthTx(updates));
+  }
+
+  // Certificates.
+  addCert(cert: CertRecord): Promise<void> {
+    return this.run('adding a certificate', () => {
+      if (this.st.getCert.get(cert.serial)) {
+        throw new StoreError('CONFLICT', `certificate serial ${cert.serial} already exists`);
+      }
+      this.st.insertCert.run(certToRow(cert));
+    });
+  }
+
+  getCert(serial: string): Promise<CertRecord | undefined> {
+    return this.run('reading a certificate', () => {
+      const row = this.st.getCert.get(serial);
+      return row && certFromRow(row);
+    });
+  }
+
+  listCerts(nodeId: string): Promise<CertRecord[]> {
+    return this.run('listing certificates', () => this.st.listCerts.all(nodeId).map(certFromRow));
+  }
+
+  // Events.
+  appendEvent(event: NewEvent): Promise<EventRecord> {
+    return this.run('appending an event', () => {
+      const row = toEventRow(event, new Date().toISOString());
+      const id = Number(this.st.insertEvent.run(row).lastInsertRowid);
+      return eventFromRow({ id, ...row });
+    });
+  }
+
+  listEvents(query: EventQuery): Promise<EventRecord[]> {
+    return this.run('listing events', () => {
+      const since = Math.max(0, Math.floor(finite(query.since, 0)));
+      const limit = Math.min(MAX_EVENT_LIMIT, Math.max(1, Math.floor(finite(query.limit, DEFAULT_EVENT_LIMIT))));
+      const params: Record<string, unknown> = { since, limit };
+      const where = ['id > @since'];
+      if (query.type !== undefined) { where.push('type = @type'); params.type = query.type; }
+      if (query.nodeId !== undefined) { where.push('node_id = @nodeId'); params.nodeId = query.nodeId; }
+      if (query.pool !== undefined) { where.push('pool = @pool'); params.pool = query.pool; }
+      const sql = `SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY id LIMIT @limit`;
+      let stmt = this.eventQueries.get(sql);
+      if (!stmt) {
+        stmt = this.db.prepare<[Record<string, unknown>], EventRow>(sql);
+        this.eventQueries.set(sql, stmt);
+      }
+      return stmt.all(params).map(eventFromRow);
+    });
+  }
+
+  // Settings.
+  getSetting<T>(key: string): Promise<T | undefined> {
+    return this.run('reading a setting', () => {
+      const row = this.st.getSetting.get(key);
+      return row && parseJson<T>(row.value, `setting ${key}`);
+    });
+  }
+
+  /** `undefined` (or anything JSON cannot encode) deletes the key. */
+  setSetting(key: string, value: unknown): Promise<void> {
+    return this.run('writing a setting', () => {
+      const json = value === undefined ? undefined : JSON.stringify(value);
+      if (json === undefined) this.st.deleteSetting.run(key);
+      else this.st.setSetting.run(key, json, new Date().toISOString());
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.db.close();
+    } catch (err) {
+      throw toStoreError(err, 'closing the hub database', this.path);
+    }
+  }
+}
