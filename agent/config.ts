@@ -9,7 +9,8 @@ export interface AgentConfig {
   readonly pool?: string;
   readonly nodeName?: string;
   readonly labels: Readonly<Record<string, string>>;
-  readonly k3s: 'auto' | 'off';
+  /** undefined: not given; `run` then uses what `join` stored. */
+  readonly k3s?: 'auto' | 'off';
   readonly logLevel: string;
   /** Cap of the reconnect backoff. */
   readonly reconnectMaxMs: number;
@@ -39,8 +40,8 @@ export function parseAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv, isRo
     if (i <= 0) throw new AgentError('USAGE', `--label must be key=value, got "${l}"`);
     labels[l.slice(0, i)] = l.slice(i + 1);
   }
-  const k3s = flags.k3s ?? env.ATOLL_AGENT_K3S ?? 'auto';
-  if (k3s !== 'auto' && k3s !== 'off') throw new AgentError('USAGE', `--k3s must be auto or off, not "${k3s}"`);
+  const k3s = flags.k3s ?? env.ATOLL_AGENT_K3S;
+  if (k3s !== undefined && k3s !== 'auto' && k3s !== 'off') throw new AgentError('USAGE', `--k3s must be auto or off, not "${k3s}"`);
   const hubUrl = flags.hub ?? env.ATOLL_HUB_URL;
   if (hubUrl !== undefined) {
     let u: URL;

@@ -300,8 +300,8 @@ export class HubConnection {
       this.log.warn({ errorCode, message }, 'hub refused certificate renewal');
       return;
     }
-    const { nodeId, nodeName, pool, hubUrl, joinedAt } = this.identity;
-    saveIdentity(this.opts.dataDir, { nodeId, nodeName, pool, hubUrl, joinedAt }, { keyPem: key, certPem });
+    const { nodeId, nodeName, pool, hubUrl, joinedAt, k3s } = this.identity;
+    saveIdentity(this.opts.dataDir, { nodeId, nodeName, pool, hubUrl, joinedAt, k3s }, { keyPem: key, certPem });
     this.identity = loadIdentity(this.opts.dataDir);
     this.log.info({ notAfter: this.identity.notAfter.toISOString() }, 'client certificate renewed');
   }

@@ -17,6 +17,7 @@ export interface EnrollOptions {
   pool?: string;
   nodeName?: string;
   labels: Record<string, string>;
+  k3s: 'auto' | 'off';
   agentVersion: string;
   logger: Logger;
 }
@@ -69,7 +70,7 @@ export async function enroll(opts: EnrollOptions): Promise<Identity> {
   }
   const joined = JSON.parse(res.body) as JoinResponse;
   const identity = saveIdentity(opts.dataDir, {
-    nodeId: joined.nodeId, nodeName: joined.nodeName, pool: joined.pool, hubUrl: opts.hubUrl, joinedAt: new Date().toISOString(),
+    nodeId: joined.nodeId, nodeName: joined.nodeName, pool: joined.pool, hubUrl: opts.hubUrl, joinedAt: new Date().toISOString(), k3s: opts.k3s,
   }, { keyPem: privateKeyPem, certPem: joined.certPem, caPem: joined.caPem });
   log.info({ nodeId: identity.nodeId, nodeName: identity.nodeName, pool: identity.pool }, 'joined the hub');
   return identity;

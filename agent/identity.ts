@@ -13,6 +13,8 @@ export interface IdentityMeta {
   pool: string;
   hubUrl: string;
   joinedAt: string;
+  /** k3s mode chosen at join (`run` keeps it unless told otherwise). */
+  k3s?: 'auto' | 'off';
   /** File names (in the data dir) of the current key and certificate. */
   keyFile: string;
   certFile: string;

@@ -70,7 +70,7 @@ async function main(argv: string[]): Promise<number> {
         if (!config.hubUrl) throw new AgentError('USAGE', 'join needs --hub URL (or ATOLL_HUB_URL)');
         if (!config.token) throw new AgentError('USAGE', 'join needs --token TOKEN (or ATOLL_TOKEN)');
         const logger = createAgentLogger(config.logLevel);
-        const id = await enroll({ hubUrl: config.hubUrl, token: config.token, dataDir: config.dataDir, pool: config.pool, nodeName: config.nodeName, labels: { ...config.labels }, agentVersion: VERSION, logger });
+        const id = await enroll({ hubUrl: config.hubUrl, token: config.token, dataDir: config.dataDir, pool: config.pool, nodeName: config.nodeName, labels: { ...config.labels }, k3s: config.k3s ?? 'auto', agentVersion: VERSION, logger });
         process.stderr.write(`joined as ${id.nodeName} (${id.nodeId}) in pool ${id.pool}\n`);
       }
       if (!flags.run) return;

@@ -3,6 +3,7 @@ import { HubConnection } from './connection.js';
 import { createHealthSource } from './health.js';
 import { createCommandHandler } from './commands/index.js';
 import { writeStatus } from './status-file.js';
+import { loadIdentity } from './identity.js';
 import type { AgentConfig } from './config.js';
 import type { Logger } from './logger.js';
 
@@ -14,7 +15,8 @@ export interface RunningAgent {
 }
 
 export function runAgent(config: AgentConfig, logger: Logger, agentVersion: string): RunningAgent {
-  const k3sEnabled = config.k3s !== 'off';
+  const k3sMode = config.k3s ?? loadIdentity(config.dataDir).k3s ?? 'auto';
+  const k3sEnabled = k3sMode !== 'off';
   // k3s management arrives with the k3s integration; until then a node reports what it runs.
   const k3sStatus = () => ({ state: k3sEnabled ? 'not-installed' : 'disabled', version: '', kubeletHealthy: false, restarts: 0, lastLogLines: [] as string[] });
   let finish!: (how: 'stopped' | 'removed') => void;

@@ -1,0 +1,173 @@
+// Real hub and agent processes for integration tests, started from the built bins (dist/), each
+// with its own temp data dir. Every process started here is stopped by pid in cleanup.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { request } from 'node:https';
+import { freePort } from './ports.js';
+
+export const ROOT = resolve(import.meta.dirname, '..', '..');
+export const HUB_BIN = join(ROOT, 'dist', 'hub', 'main.js');
+export const AGENT_BIN = join(ROOT, 'dist', 'agent', 'main.js');
+
+export interface Proc {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  exited: Promise<number | null>;
+  kill(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export function startProcess(bin: string, args: string[], env: NodeJS.ProcessEnv = {}): Proc {
+  const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ATOLL_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stderr?.on('data', (d: Buffer) => { err += d.toString(); });
+  const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+  return {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    async kill(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Runs a command to completion. */
+export function runCli(bin: string, args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 30_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const p = startProcess(bin, args, env);
+  const timer = setTimeout(() => p.child.kill('SIGKILL'), timeoutMs);
+  return p.exited.then((code) => {
+    clearTimeout(timer);
+    return { code, stdout: p.stdout(), stderr: p.stderr() };
+  });
+}
+
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 15_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export interface HubHandle {
+  dataDir: string;
+  apiUrl: string;
+  gatewayUrl: string;
+  apiPort: number;
+  gatewayPort: number;
+  proc: Proc;
+  adminToken(): string;
+  caPem(): string;
+  api<T = unknown>(method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; body: T }>;
+  /** Starts the hub again on the same data dir and ports (after stop or kill). */
+  restart(): Promise<void>;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export interface HubStartOptions {
+  heartbeat?: string;
+  unreachableAfter?: string;
+  extraArgs?: string[];
+  env?: NodeJS.ProcessEnv;
+  dataDir?: string;
+}
+
+export async function startHub(opts: HubStartOptions = {}): Promise<HubHandle> {
+  const dataDir = opts.dataDir ?? join(mkdtempSync(join(tmpdir(), 'atoll-hub-')), 'data');
+  const apiPort = await freePort();
+  const gatewayPort = await freePort();
+  const gatewayUrl = `https://127.0.0.1:${gatewayPort}`;
+  const args = ['run', '--data-dir', dataDir, '--api-listen', `127.0.0.1:${apiPort}`, '--gateway-listen', `127.0.0.1:${gatewayPort}`,
+    '--public-url', gatewayUrl, '--k3s', 'off', '--heartbeat-interval', opts.heartbeat ?? '1s', '--unreachable-after', opts.unreachableAfter ?? '3s', ...(opts.extraArgs ?? [])];
+  const handle: HubHandle = {
+    dataDir,
+    apiUrl: `https://127.0.0.1:${apiPort}`,
+    gatewayUrl,
+    apiPort,
+    gatewayPort,
+    proc: undefined as unknown as Proc,
+    adminToken: () => readFileSync(join(dataDir, 'admin-token'), 'utf8').trim(),
+    caPem: () => readFileSync(join(dataDir, 'ca.crt'), 'utf8'),
+    api: (method, path, body, token) => apiCall(handle.apiUrl, handle.caPem(), token ?? handle.adminToken(), method, path, body),
+    async restart() {
+      handle.proc = startProcess(HUB_BIN, args, opts.env);
+      await waitFor('hub to serve', async () => (await handle.api('GET', '/healthz')).status === 200, 20_000).catch((err: Error) => {
+        throw new Error(`${err.message}\nhub stderr:\n${handle.proc.stderr()}`);
+      });
+    },
+    async stop(signal = 'SIGTERM') {
+      await handle.proc.kill(signal);
+    },
+  };
+  await handle.restart();
+  return handle;
+}
+
+export function apiCall<T>(baseUrl: string, caPem: string, token: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+  return new Promise((res, rej) => {
+    const req = request(new URL(path, baseUrl), {
+      method, ca: caPem, timeout: 10_000,
+      headers: { authorization: `Bearer ${token}`, ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}) },
+    }, (r) => {
+      const chunks: Buffer[] = [];
+      r.on('data', (c: Buffer) => chunks.push(c));
+      r.on('end', () => {
+        const text = Buffer.concat(chunks).toString();
+        let parsed: unknown = text;
+        try {
+          parsed = text ? JSON.parse(text) : undefined;
+        } catch {
+          // keep text
+        }
+        res({ status: r.statusCode ?? 0, body: parsed as T });
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', rej);
+    req.end(payload);
+  });
+}
+
+export interface AgentHandle {
+  dataDir: string;
+  proc: Proc;
+  /** Starts `atoll-agent run` on the same data dir. */
+  run(): Proc;
+}
+
+export function agentDataDir(): string {
+  return join(mkdtempSync(join(tmpdir(), 'atoll-agent-')), 'data');
+}
+
+export function startAgentJoin(hub: { gatewayUrl: string }, token: string, opts: { dataDir?: string; args?: string[]; env?: NodeJS.ProcessEnv } = {}): AgentHandle {
+  const dataDir = opts.dataDir ?? agentDataDir();
+  const env = { ATOLL_AGENT_RECONNECT_MAX_MS: '2000', ...opts.env };
+  const handle: AgentHandle = {
+    dataDir,
+    proc: startProcess(AGENT_BIN, ['join', '--hub', hub.gatewayUrl, '--token', token, '--k3s', 'off', '--data-dir', dataDir, ...(opts.args ?? [])], env),
+    run() {
+      handle.proc = startProcess(AGENT_BIN, ['run', '--data-dir', dataDir, '--k3s', 'off'], env);
+      return handle.proc;
+    },
+  };
+  return handle;
+}
+
+export function removeDir(dir: string): void {
+  rmSync(resolve(dir, '..'), { recursive: true, force: true });
+}
