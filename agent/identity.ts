@@ -13,6 +13,8 @@ export interface IdentityMeta {
   pool: string;
   hubUrl: string;
   joinedAt: string;
+  /** Local time the current certificate arrived; renewal is timed from here, not from the backdated notBefore. */
+  certReceivedAt?: string;
   /** k3s mode chosen at join (`run` keeps it unless told otherwise). */
   k3s?: 'auto' | 'off';
   /** File names (in the data dir) of the current key and certificate. */
@@ -56,14 +58,14 @@ export function loadIdentity(dataDir: string): Identity {
 }
 
 /** Stores a key + certificate pair under serial-named files, then points identity.json at them. */
-export function saveIdentity(dataDir: string, meta: Omit<IdentityMeta, 'keyFile' | 'certFile'>, material: { keyPem: string; certPem: string; caPem?: string }): Identity {
+export function saveIdentity(dataDir: string, meta: Omit<IdentityMeta, 'keyFile' | 'certFile' | 'certReceivedAt'>, material: { keyPem: string; certPem: string; caPem?: string }): Identity {
   const info = certInfo(material.certPem);
   const keyFile = `node-${info.serial}.key`;
   const certFile = `node-${info.serial}.crt`;
   writeSecretFile(join(dataDir, keyFile), material.keyPem);
   writePublicFile(join(dataDir, certFile), material.certPem);
   if (material.caPem) writePublicFile(join(dataDir, CA), material.caPem);
-  const full: IdentityMeta = { ...meta, keyFile, certFile };
+  const full: IdentityMeta = { ...meta, keyFile, certFile, certReceivedAt: new Date().toISOString() };
   writePublicFile(join(dataDir, META), JSON.stringify(full, null, 2) + '\n');
   // Old pairs are no longer referenced: remove them.
   for (const f of readdirSync(dataDir)) {
@@ -72,8 +74,12 @@ export function saveIdentity(dataDir: string, meta: Omit<IdentityMeta, 'keyFile'
   return loadIdentity(dataDir);
 }
 
-/** Two thirds through its lifetime, a certificate should be renewed. */
-export function renewDueAt(id: Pick<Identity, 'notBefore' | 'notAfter'>): number {
-  const start = id.notBefore.getTime();
+/**
+ * Two thirds through its lifetime, a certificate should be renewed. The hub backdates notBefore to
+ * absorb clock skew, so the lifetime counts from when the certificate arrived when that is known.
+ */
+export function renewDueAt(id: Pick<Identity, 'notBefore' | 'notAfter' | 'certReceivedAt'>): number {
+  const received = id.certReceivedAt ? Date.parse(id.certReceivedAt) : NaN;
+  const start = Number.isFinite(received) ? Math.max(id.notBefore.getTime(), Math.min(received, id.notAfter.getTime())) : id.notBefore.getTime();
   return start + ((id.notAfter.getTime() - start) * 2) / 3;
 }
