@@ -17,9 +17,10 @@ export type CommandResult = atoll.v1.CommandResult.$Properties;
 export type CertRenewRequest = atoll.v1.CertRenewRequest.$Properties;
 export type CertRenewResponse = atoll.v1.CertRenewResponse.$Properties;
 export type Close = atoll.v1.Close.$Properties;
+export type K3sAssignment = atoll.v1.K3sAssignment.$Properties;
 
 export const PAYLOAD_KINDS = [
-  'hello', 'welcome', 'health', 'command', 'commandResult', 'certRenewRequest', 'certRenewResponse', 'close', 'ping', 'pong',
+  'hello', 'welcome', 'health', 'command', 'commandResult', 'certRenewRequest', 'certRenewResponse', 'close', 'ping', 'pong', 'k3sAssignment',
 ] as const;
 export type PayloadKind = (typeof PAYLOAD_KINDS)[number];
 

@@ -68,8 +68,11 @@ export namespace atoll {
             /** Envelope pong. */
             pong?: (atoll.v1.Pong.$Properties|null);
 
+            /** Envelope k3sAssignment. */
+            k3sAssignment?: (atoll.v1.K3sAssignment.$Properties|null);
+
             /** Envelope payload. */
-            payload?: ("hello"|"welcome"|"health"|"command"|"commandResult"|"certRenewRequest"|"certRenewResponse"|"close"|"ping"|"pong");
+            payload?: ("hello"|"welcome"|"health"|"command"|"commandResult"|"certRenewRequest"|"certRenewResponse"|"close"|"ping"|"pong"|"k3sAssignment");
 
             /**
              * Creates a new Envelope instance using the specified properties.
@@ -152,8 +155,11 @@ export namespace atoll {
                 /** Envelope pong */
                 pong?: (atoll.v1.Pong.$Properties|null);
 
+                /** Envelope k3sAssignment */
+                k3sAssignment?: (atoll.v1.K3sAssignment.$Properties|null);
+
                 /** Envelope payload */
-                payload?: ("hello"|"welcome"|"health"|"command"|"commandResult"|"certRenewRequest"|"certRenewResponse"|"close"|"ping"|"pong");
+                payload?: ("hello"|"welcome"|"health"|"command"|"commandResult"|"certRenewRequest"|"certRenewResponse"|"close"|"ping"|"pong"|"k3sAssignment");
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
@@ -175,9 +181,10 @@ export namespace atoll {
               close?: atoll.v1.Close.$Shape|null;
               ping?: atoll.v1.Ping.$Shape|null;
               pong?: atoll.v1.Pong.$Shape|null;
+              k3sAssignment?: atoll.v1.K3sAssignment.$Shape|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ payload?: undefined; hello?: null; welcome?: null; health?: null; command?: null; commandResult?: null; certRenewRequest?: null; certRenewResponse?: null; close?: null; ping?: null; pong?: null }|{ payload?: "hello"; hello: atoll.v1.Hello.$Shape; welcome?: null; health?: null; command?: null; commandResult?: null; certRenewRequest?: null; certRenewResponse?: null; close?: null; ping?: null; pong?: null }|{ payload?: "welcome"; hello?: null; welcome: atoll.v1.Welcome.$Shape; health?: null; command?: null; commandResult?: null; certRenewRequest?: null; certRenewResponse?: null; close?: null; ping?: null; pong?: null }|{ payload?: "health"; hello?: null; welcome?: null; health: atoll.v1.HealthReport.$Shape; command?: null; commandResult?: null; certRenewRequest?: null; certRenewResponse?: null; close?: null; ping?: null; pong?: null }|{ payload?: "command"; hello?: null; welcome?: null; health?: null; command: atoll.v1.Command.$Shape; commandResult?: null; certRenewRequest?: null; certRenewResponse?: null; close?: null; ping?: null; pong?: null }|{ payload?: "commandResult"; hello?: null; welcome?: null; health?: null; command?: null; commandResult: atoll.v1.CommandResult.$Shape; certRenewRequest?: null; certRenewResponse?: null; close?: null; ping?: null; pong?: null }|{ payload?: "certRenewRequest"; hello?: null; welcome?: null; health?: null; command?: null; commandResult?: null; certRenewRequest: atoll.v1.CertRenewRequest.$Shape; certRenewResponse?: null; close?: null; ping?: null; pong?: null }|{ payload?: "certRenewResponse"; hello?: null; welcome?: null; health?: null; command?: null; commandResult?: null; certRenewRequest?: null; certRenewResponse: atoll.v1.CertRenewResponse.$Shape; close?: null; ping?: null; pong?: null }|{ payload?: "close"; hello?: null; welcome?: null; health?: null; command?: null; commandResult?: null; certRenewRequest?: null; certRenewResponse?: null; close: atoll.v1.Close.$Shape; ping?: null; pong?: null }|{ payload?: "ping"; hello?: null; welcome?: null; health?: null; command?: null; commandResult?: null; certRenewRequest?: null; certRenewResponse?: null; close?: null; ping: atoll.v1.Ping.$Shape; pong?: null }|{ payload?: "pong"; hello?: null; welcome?: null; health?: null; command?: null; commandResult?: null; certRenewRequest?: null; certRenewResponse?: null; close?: null; ping?: null; pong: atoll.v1.Pong.$Shape })
+              ({ payload?: undefined; hello?: null; welcome?: null; health?: null; command?: null; commandResult?: null; certRenewRequest?: null; certRenewResponse?: null; close?: null; ping?: null; pong?: null; k3sAssignment?: null }|{ payload?: "hello"; hello: atoll.v1.Hello.$Shape; welcome?: null; health?: null; command?: null; commandResult?: null; certRenewRequest?: null; certRenewResponse?: null; close?: null; ping?: null; pong?: null; k3sAssignment?: null }|{ payload?: "welcome"; hello?: null; welcome: atoll.v1.Welcome.$Shape; health?: null; command?: null; commandResult?: null; certRenewRequest?: null; certRenewResponse?: null; close?: null; ping?: null; pong?: null; k3sAssignment?: null }|{ payload?: "health"; hello?: null; welcome?: null; health: atoll.v1.HealthReport.$Shape; command?: null; commandResult?: null; certRenewRequest?: null; certRenewResponse?: null; close?: null; ping?: null; pong?: null; k3sAssignment?: null }|{ payload?: "command"; hello?: null; welcome?: null; health?: null; command: atoll.v1.Command.$Shape; commandResult?: null; certRenewRequest?: null; certRenewResponse?: null; close?: null; ping?: null; pong?: null; k3sAssignment?: null }|{ payload?: "commandResult"; hello?: null; welcome?: null; health?: null; command?: null; commandResult: atoll.v1.CommandResult.$Shape; certRenewRequest?: null; certRenewResponse?: null; close?: null; ping?: null; pong?: null; k3sAssignment?: null }|{ payload?: "certRenewRequest"; hello?: null; welcome?: null; health?: null; command?: null; commandResult?: null; certRenewRequest: atoll.v1.CertRenewRequest.$Shape; certRenewResponse?: null; close?: null; ping?: null; pong?: null; k3sAssignment?: null }|{ payload?: "certRenewResponse"; hello?: null; welcome?: null; health?: null; command?: null; commandResult?: null; certRenewRequest?: null; certRenewResponse: atoll.v1.CertRenewResponse.$Shape; close?: null; ping?: null; pong?: null; k3sAssignment?: null }|{ payload?: "close"; hello?: null; welcome?: null; health?: null; command?: null; commandResult?: null; certRenewRequest?: null; certRenewResponse?: null; close: atoll.v1.Close.$Shape; ping?: null; pong?: null; k3sAssignment?: null }|{ payload?: "ping"; hello?: null; welcome?: null; health?: null; command?: null; commandResult?: null; certRenewRequest?: null; certRenewResponse?: null; close?: null; ping: atoll.v1.Ping.$Shape; pong?: null; k3sAssignment?: null }|{ payload?: "pong"; hello?: null; welcome?: null; health?: null; command?: null; commandResult?: null; certRenewRequest?: null; certRenewResponse?: null; close?: null; ping?: null; pong: atoll.v1.Pong.$Shape; k3sAssignment?: null }|{ payload?: "k3sAssignment"; hello?: null; welcome?: null; health?: null; command?: null; commandResult?: null; certRenewRequest?: null; certRenewResponse?: null; close?: null; ping?: null; pong?: null; k3sAssignment: atoll.v1.K3sAssignment.$Shape })
             );
         }
 
@@ -1265,6 +1272,132 @@ export namespace atoll {
 
             /** Shape of a Pong. */
             type $Shape = atoll.v1.Pong.$Properties;
+        }
+
+        /**
+         * Properties of a K3sAssignment.
+         * @deprecated Use atoll.v1.K3sAssignment.$Properties instead.
+         */
+        interface IK3sAssignment extends atoll.v1.K3sAssignment.$Properties {
+        }
+
+        /** Represents a K3sAssignment. */
+        class K3sAssignment {
+
+            /**
+             * Constructs a new K3sAssignment.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: atoll.v1.K3sAssignment.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** K3sAssignment serverUrl. */
+            serverUrl: string;
+
+            /** K3sAssignment token. */
+            token: string;
+
+            /** K3sAssignment version. */
+            version: string;
+
+            /** K3sAssignment nodeName. */
+            nodeName: string;
+
+            /** K3sAssignment labels. */
+            labels: { [k: string]: string };
+
+            /** K3sAssignment taints. */
+            taints: string[];
+
+            /** K3sAssignment artifactPath. */
+            artifactPath: string;
+
+            /** K3sAssignment artifactSha256. */
+            artifactSha256: string;
+
+            /** K3sAssignment nodeExternalIp. */
+            nodeExternalIp: string;
+
+            /** K3sAssignment disabledReason. */
+            disabledReason: string;
+
+            /**
+             * Creates a new K3sAssignment instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns K3sAssignment instance
+             */
+            static create(properties: atoll.v1.K3sAssignment.$Shape): atoll.v1.K3sAssignment & atoll.v1.K3sAssignment.$Shape;
+            static create(properties?: atoll.v1.K3sAssignment.$Properties): atoll.v1.K3sAssignment;
+
+            /**
+             * Encodes the specified K3sAssignment message. Does not implicitly {@link atoll.v1.K3sAssignment.verify|verify} messages.
+             * @param message K3sAssignment message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: atoll.v1.K3sAssignment.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a K3sAssignment message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {atoll.v1.K3sAssignment & atoll.v1.K3sAssignment.$Shape} K3sAssignment
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): atoll.v1.K3sAssignment & atoll.v1.K3sAssignment.$Shape;
+
+            /**
+             * Gets the type url for K3sAssignment
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace K3sAssignment {
+
+            /** Properties of a K3sAssignment. */
+            interface $Properties {
+
+                /** K3sAssignment serverUrl */
+                serverUrl?: (string|null);
+
+                /** K3sAssignment token */
+                token?: (string|null);
+
+                /** K3sAssignment version */
+                version?: (string|null);
+
+                /** K3sAssignment nodeName */
+                nodeName?: (string|null);
+
+                /** K3sAssignment labels */
+                labels?: ({ [k: string]: string }|null);
+
+                /** K3sAssignment taints */
+                taints?: (string[]|null);
+
+                /** K3sAssignment artifactPath */
+                artifactPath?: (string|null);
+
+                /** K3sAssignment artifactSha256 */
+                artifactSha256?: (string|null);
+
+                /** K3sAssignment nodeExternalIp */
+                nodeExternalIp?: (string|null);
+
+                /** K3sAssignment disabledReason */
+                disabledReason?: (string|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a K3sAssignment. */
+            type $Shape = atoll.v1.K3sAssignment.$Properties;
         }
     }
 }

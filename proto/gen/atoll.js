@@ -46,7 +46,8 @@ export const atoll = $root.atoll = (() => {
              * @property {atoll.v1.Close.$Properties|null} [close] Envelope close
              * @property {atoll.v1.Ping.$Properties|null} [ping] Envelope ping
              * @property {atoll.v1.Pong.$Properties|null} [pong] Envelope pong
-             * @property {"hello"|"welcome"|"health"|"command"|"commandResult"|"certRenewRequest"|"certRenewResponse"|"close"|"ping"|"pong"} [payload] Envelope payload
+             * @property {atoll.v1.K3sAssignment.$Properties|null} [k3sAssignment] Envelope k3sAssignment
+             * @property {"hello"|"welcome"|"health"|"command"|"commandResult"|"certRenewRequest"|"certRenewResponse"|"close"|"ping"|"pong"|"k3sAssignment"} [payload] Envelope payload
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -75,9 +76,10 @@ export const atoll = $root.atoll = (() => {
              *   close?: atoll.v1.Close.$Shape|null;
              *   ping?: atoll.v1.Ping.$Shape|null;
              *   pong?: atoll.v1.Pong.$Shape|null;
+             *   k3sAssignment?: atoll.v1.K3sAssignment.$Shape|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
-             *   ({ payload?: undefined; hello?: null; welcome?: null; health?: null; command?: null; commandResult?: null; certRenewRequest?: null; certRenewResponse?: null; close?: null; ping?: null; pong?: null }|{ payload?: "hello"; hello: atoll.v1.Hello.$Shape; welcome?: null; health?: null; command?: null; commandResult?: null; certRenewRequest?: null; certRenewResponse?: null; close?: null; ping?: null; pong?: null }|{ payload?: "welcome"; hello?: null; welcome: atoll.v1.Welcome.$Shape; health?: null; command?: null; commandResult?: null; certRenewRequest?: null; certRenewResponse?: null; close?: null; ping?: null; pong?: null }|{ payload?: "health"; hello?: null; welcome?: null; health: atoll.v1.HealthReport.$Shape; command?: null; commandResult?: null; certRenewRequest?: null; certRenewResponse?: null; close?: null; ping?: null; pong?: null }|{ payload?: "command"; hello?: null; welcome?: null; health?: null; command: atoll.v1.Command.$Shape; commandResult?: null; certRenewRequest?: null; certRenewResponse?: null; close?: null; ping?: null; pong?: null }|{ payload?: "commandResult"; hello?: null; welcome?: null; health?: null; command?: null; commandResult: atoll.v1.CommandResult.$Shape; certRenewRequest?: null; certRenewResponse?: null; close?: null; ping?: null; pong?: null }|{ payload?: "certRenewRequest"; hello?: null; welcome?: null; health?: null; command?: null; commandResult?: null; certRenewRequest: atoll.v1.CertRenewRequest.$Shape; certRenewResponse?: null; close?: null; ping?: null; pong?: null }|{ payload?: "certRenewResponse"; hello?: null; welcome?: null; health?: null; command?: null; commandResult?: null; certRenewRequest?: null; certRenewResponse: atoll.v1.CertRenewResponse.$Shape; close?: null; ping?: null; pong?: null }|{ payload?: "close"; hello?: null; welcome?: null; health?: null; command?: null; commandResult?: null; certRenewRequest?: null; certRenewResponse?: null; close: atoll.v1.Close.$Shape; ping?: null; pong?: null }|{ payload?: "ping"; hello?: null; welcome?: null; health?: null; command?: null; commandResult?: null; certRenewRequest?: null; certRenewResponse?: null; close?: null; ping: atoll.v1.Ping.$Shape; pong?: null }|{ payload?: "pong"; hello?: null; welcome?: null; health?: null; command?: null; commandResult?: null; certRenewRequest?: null; certRenewResponse?: null; close?: null; ping?: null; pong: atoll.v1.Pong.$Shape })
+             *   ({ payload?: undefined; hello?: null; welcome?: null; health?: null; command?: null; commandResult?: null; certRenewRequest?: null; certRenewResponse?: null; close?: null; ping?: null; pong?: null; k3sAssignment?: null }|{ payload?: "hello"; hello: atoll.v1.Hello.$Shape; welcome?: null; health?: null; command?: null; commandResult?: null; certRenewRequest?: null; certRenewResponse?: null; close?: null; ping?: null; pong?: null; k3sAssignment?: null }|{ payload?: "welcome"; hello?: null; welcome: atoll.v1.Welcome.$Shape; health?: null; command?: null; commandResult?: null; certRenewRequest?: null; certRenewResponse?: null; close?: null; ping?: null; pong?: null; k3sAssignment?: null }|{ payload?: "health"; hello?: null; welcome?: null; health: atoll.v1.HealthReport.$Shape; command?: null; commandResult?: null; certRenewRequest?: null; certRenewResponse?: null; close?: null; ping?: null; pong?: null; k3sAssignment?: null }|{ payload?: "command"; hello?: null; welcome?: null; health?: null; command: atoll.v1.Command.$Shape; commandResult?: null; certRenewRequest?: null; certRenewResponse?: null; close?: null; ping?: null; pong?: null; k3sAssignment?: null }|{ payload?: "commandResult"; hello?: null; welcome?: null; health?: null; command?: null; commandResult: atoll.v1.CommandResult.$Shape; certRenewRequest?: null; certRenewResponse?: null; close?: null; ping?: null; pong?: null; k3sAssignment?: null }|{ payload?: "certRenewRequest"; hello?: null; welcome?: null; health?: null; command?: null; commandResult?: null; certRenewRequest: atoll.v1.CertRenewRequest.$Shape; certRenewResponse?: null; close?: null; ping?: null; pong?: null; k3sAssignment?: null }|{ payload?: "certRenewResponse"; hello?: null; welcome?: null; health?: null; command?: null; commandResult?: null; certRenewRequest?: null; certRenewResponse: atoll.v1.CertRenewResponse.$Shape; close?: null; ping?: null; pong?: null; k3sAssignment?: null }|{ payload?: "close"; hello?: null; welcome?: null; health?: null; command?: null; commandResult?: null; certRenewRequest?: null; certRenewResponse?: null; close: atoll.v1.Close.$Shape; ping?: null; pong?: null; k3sAssignment?: null }|{ payload?: "ping"; hello?: null; welcome?: null; health?: null; command?: null; commandResult?: null; certRenewRequest?: null; certRenewResponse?: null; close?: null; ping: atoll.v1.Ping.$Shape; pong?: null; k3sAssignment?: null }|{ payload?: "pong"; hello?: null; welcome?: null; health?: null; command?: null; commandResult?: null; certRenewRequest?: null; certRenewResponse?: null; close?: null; ping?: null; pong: atoll.v1.Pong.$Shape; k3sAssignment?: null }|{ payload?: "k3sAssignment"; hello?: null; welcome?: null; health?: null; command?: null; commandResult?: null; certRenewRequest?: null; certRenewResponse?: null; close?: null; ping?: null; pong?: null; k3sAssignment: atoll.v1.K3sAssignment.$Shape })
              * )} atoll.v1.Envelope.$Shape
              */
 
@@ -208,17 +210,25 @@ export const atoll = $root.atoll = (() => {
              */
             Envelope.prototype.pong = null;
 
+            /**
+             * Envelope k3sAssignment.
+             * @member {atoll.v1.K3sAssignment.$Properties|null|undefined} k3sAssignment
+             * @memberof atoll.v1.Envelope
+             * @instance
+             */
+            Envelope.prototype.k3sAssignment = null;
+
             // OneOf field names bound to virtual getters and setters
             let $oneOfFields;
 
             /**
              * Envelope payload.
-             * @member {"hello"|"welcome"|"health"|"command"|"commandResult"|"certRenewRequest"|"certRenewResponse"|"close"|"ping"|"pong"|undefined} payload
+             * @member {"hello"|"welcome"|"health"|"command"|"commandResult"|"certRenewRequest"|"certRenewResponse"|"close"|"ping"|"pong"|"k3sAssignment"|undefined} payload
              * @memberof atoll.v1.Envelope
              * @instance
              */
             $Object.defineProperty(Envelope.prototype, "payload", {
-                get: $util.oneOfGetter($oneOfFields = ["hello", "welcome", "health", "command", "commandResult", "certRenewRequest", "certRenewResponse", "close", "ping", "pong"]),
+                get: $util.oneOfGetter($oneOfFields = ["hello", "welcome", "health", "command", "commandResult", "certRenewRequest", "certRenewResponse", "close", "ping", "pong", "k3sAssignment"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -282,6 +292,8 @@ export const atoll = $root.atoll = (() => {
                     $root.atoll.v1.Ping.encode(message.ping, writer.uint32(/* id 18, wireType 2 =*/146).fork(), _depth + 1).ldelim();
                 if (message.pong != null && $Object.hasOwnProperty.call(message, "pong"))
                     $root.atoll.v1.Pong.encode(message.pong, writer.uint32(/* id 19, wireType 2 =*/154).fork(), _depth + 1).ldelim();
+                if (message.k3sAssignment != null && $Object.hasOwnProperty.call(message, "k3sAssignment"))
+                    $root.atoll.v1.K3sAssignment.encode(message.k3sAssignment, writer.uint32(/* id 20, wireType 2 =*/162).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -430,6 +442,13 @@ export const atoll = $root.atoll = (() => {
                                 break;
                             message.pong = $root.atoll.v1.Pong.decode(reader, reader.size(), $undefined, _depth + 1, message.pong);
                             message.payload = "pong";
+                            continue;
+                        }
+                    case 20: {
+                            if (wireType !== 2)
+                                break;
+                            message.k3sAssignment = $root.atoll.v1.K3sAssignment.decode(reader, reader.size(), $undefined, _depth + 1, message.k3sAssignment);
+                            message.payload = "k3sAssignment";
                             continue;
                         }
                     }
@@ -3222,6 +3241,382 @@ export const atoll = $root.atoll = (() => {
             };
 
             return Pong;
+        })();
+
+        v1.K3sAssignment = (function() {
+
+            /**
+             * Properties of a K3sAssignment.
+             * @typedef {Object} atoll.v1.K3sAssignment.$Properties
+             * @property {string|null} [serverUrl] K3sAssignment serverUrl
+             * @property {string|null} [token] K3sAssignment token
+             * @property {string|null} [version] K3sAssignment version
+             * @property {string|null} [nodeName] K3sAssignment nodeName
+             * @property {Object.<string,string>|null} [labels] K3sAssignment labels
+             * @property {Array.<string>|null} [taints] K3sAssignment taints
+             * @property {string|null} [artifactPath] K3sAssignment artifactPath
+             * @property {string|null} [artifactSha256] K3sAssignment artifactSha256
+             * @property {string|null} [nodeExternalIp] K3sAssignment nodeExternalIp
+             * @property {string|null} [disabledReason] K3sAssignment disabledReason
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a K3sAssignment.
+             * @memberof atoll.v1
+             * @interface IK3sAssignment
+             * @augments atoll.v1.K3sAssignment.$Properties
+             * @deprecated Use atoll.v1.K3sAssignment.$Properties instead.
+             */
+
+            /**
+             * Shape of a K3sAssignment.
+             * @typedef {atoll.v1.K3sAssignment.$Properties} atoll.v1.K3sAssignment.$Shape
+             */
+
+            /**
+             * Constructs a new K3sAssignment.
+             * @memberof atoll.v1
+             * @classdesc Represents a K3sAssignment.
+             * @constructor
+             * @param {atoll.v1.K3sAssignment.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const K3sAssignment = function (properties) {
+                this.labels = {};
+                this.taints = [];
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * K3sAssignment serverUrl.
+             * @member {string} serverUrl
+             * @memberof atoll.v1.K3sAssignment
+             * @instance
+             */
+            K3sAssignment.prototype.serverUrl = "";
+
+            /**
+             * K3sAssignment token.
+             * @member {string} token
+             * @memberof atoll.v1.K3sAssignment
+             * @instance
+             */
+            K3sAssignment.prototype.token = "";
+
+            /**
+             * K3sAssignment version.
+             * @member {string} version
+             * @memberof atoll.v1.K3sAssignment
+             * @instance
+             */
+            K3sAssignment.prototype.version = "";
+
+            /**
+             * K3sAssignment nodeName.
+             * @member {string} nodeName
+             * @memberof atoll.v1.K3sAssignment
+             * @instance
+             */
+            K3sAssignment.prototype.nodeName = "";
+
+            /**
+             * K3sAssignment labels.
+             * @member {Object.<string,string>} labels
+             * @memberof atoll.v1.K3sAssignment
+             * @instance
+             */
+            K3sAssignment.prototype.labels = $util.emptyObject;
+
+            /**
+             * K3sAssignment taints.
+             * @member {Array.<string>} taints
+             * @memberof atoll.v1.K3sAssignment
+             * @instance
+             */
+            K3sAssignment.prototype.taints = $util.emptyArray;
+
+            /**
+             * K3sAssignment artifactPath.
+             * @member {string} artifactPath
+             * @memberof atoll.v1.K3sAssignment
+             * @instance
+             */
+            K3sAssignment.prototype.artifactPath = "";
+
+            /**
+             * K3sAssignment artifactSha256.
+             * @member {string} artifactSha256
+             * @memberof atoll.v1.K3sAssignment
+             * @instance
+             */
+            K3sAssignment.prototype.artifactSha256 = "";
+
+            /**
+             * K3sAssignment nodeExternalIp.
+             * @member {string} nodeExternalIp
+             * @memberof atoll.v1.K3sAssignment
+             * @instance
+             */
+            K3sAssignment.prototype.nodeExternalIp = "";
+
+            /**
+             * K3sAssignment disabledReason.
+             * @member {string} disabledReason
+             * @memberof atoll.v1.K3sAssignment
+             * @instance
+             */
+            K3sAssignment.prototype.disabledReason = "";
+
+            /**
+             * Creates a new K3sAssignment instance using the specified properties.
+             * @function create
+             * @memberof atoll.v1.K3sAssignment
+             * @static
+             * @param {atoll.v1.K3sAssignment.$Properties=} [properties] Properties to set
+             * @returns {atoll.v1.K3sAssignment} K3sAssignment instance
+             * @type {{
+             *   (properties: atoll.v1.K3sAssignment.$Shape): atoll.v1.K3sAssignment & atoll.v1.K3sAssignment.$Shape;
+             *   (properties?: atoll.v1.K3sAssignment.$Properties): atoll.v1.K3sAssignment;
+             * }}
+             */
+            K3sAssignment.create = function(properties) {
+                return new K3sAssignment(properties);
+            };
+
+            /**
+             * Encodes the specified K3sAssignment message. Does not implicitly {@link atoll.v1.K3sAssignment.verify|verify} messages.
+             * @function encode
+             * @memberof atoll.v1.K3sAssignment
+             * @static
+             * @param {atoll.v1.K3sAssignment.$Properties} message K3sAssignment message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            K3sAssignment.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.serverUrl != null && $Object.hasOwnProperty.call(message, "serverUrl") && message.serverUrl !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.serverUrl);
+                if (message.token != null && $Object.hasOwnProperty.call(message, "token") && message.token !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.token);
+                if (message.version != null && $Object.hasOwnProperty.call(message, "version") && message.version !== "")
+                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.version);
+                if (message.nodeName != null && $Object.hasOwnProperty.call(message, "nodeName") && message.nodeName !== "")
+                    writer.uint32(/* id 4, wireType 2 =*/34).string(message.nodeName);
+                if (message.labels != null && $Object.hasOwnProperty.call(message, "labels"))
+                    for (let keys = $Object.keys(message.labels), i = 0; i < keys.length; ++i)
+                        writer.uint32(/* id 5, wireType 2 =*/42).fork().uint32(/* id 1, wireType 2 =*/10).string(keys[i]).uint32(/* id 2, wireType 2 =*/18).string(message.labels[keys[i]]).ldelim();
+                if (message.taints != null && message.taints.length)
+                    for (let i = 0; i < message.taints.length; ++i)
+                        writer.uint32(/* id 6, wireType 2 =*/50).string(message.taints[i]);
+                if (message.artifactPath != null && $Object.hasOwnProperty.call(message, "artifactPath") && message.artifactPath !== "")
+                    writer.uint32(/* id 7, wireType 2 =*/58).string(message.artifactPath);
+                if (message.artifactSha256 != null && $Object.hasOwnProperty.call(message, "artifactSha256") && message.artifactSha256 !== "")
+                    writer.uint32(/* id 8, wireType 2 =*/66).string(message.artifactSha256);
+                if (message.nodeExternalIp != null && $Object.hasOwnProperty.call(message, "nodeExternalIp") && message.nodeExternalIp !== "")
+                    writer.uint32(/* id 9, wireType 2 =*/74).string(message.nodeExternalIp);
+                if (message.disabledReason != null && $Object.hasOwnProperty.call(message, "disabledReason") && message.disabledReason !== "")
+                    writer.uint32(/* id 10, wireType 2 =*/82).string(message.disabledReason);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a K3sAssignment message from the specified reader or buffer.
+             * @function decode
+             * @memberof atoll.v1.K3sAssignment
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {atoll.v1.K3sAssignment & atoll.v1.K3sAssignment.$Shape} K3sAssignment
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            K3sAssignment.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, key, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.atoll.v1.K3sAssignment();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.serverUrl = value;
+                            else
+                                delete message.serverUrl;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.token = value;
+                            else
+                                delete message.token;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.version = value;
+                            else
+                                delete message.version;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.nodeName = value;
+                            else
+                                delete message.nodeName;
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if (message.labels === $util.emptyObject)
+                                message.labels = {};
+                            let end2 = reader.size() + reader.pos;
+                            if (end2 > reader.len)
+                                throw $RangeError("index out of range");
+                            reader.len = end2;
+                            key = "";
+                            value = "";
+                            while (reader.pos < end2) {
+                                let tag2 = reader.tag();
+                                wireType = tag2 & 7;
+                                switch (tag2 >>>= 3) {
+                                case 1:
+                                    if (wireType !== 2)
+                                        break;
+                                    key = reader.stringVerify();
+                                    continue;
+                                case 2:
+                                    if (wireType !== 2)
+                                        break;
+                                    value = reader.stringVerify();
+                                    continue;
+                                }
+                                reader.skipType(wireType, _depth, tag2);
+                            }
+                            if (reader.pos !== end2)
+                                throw $RangeError("index out of range");
+                            reader.len = end;
+                            if (key === "__proto__")
+                                $util.makeProp(message.labels, key);
+                            message.labels[key] = value;
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.taints && message.taints.length))
+                                message.taints = [];
+                            message.taints.push(reader.stringVerify());
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.artifactPath = value;
+                            else
+                                delete message.artifactPath;
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.artifactSha256 = value;
+                            else
+                                delete message.artifactSha256;
+                            continue;
+                        }
+                    case 9: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.nodeExternalIp = value;
+                            else
+                                delete message.nodeExternalIp;
+                            continue;
+                        }
+                    case 10: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.disabledReason = value;
+                            else
+                                delete message.disabledReason;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for K3sAssignment
+             * @function getTypeUrl
+             * @memberof atoll.v1.K3sAssignment
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            K3sAssignment.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/atoll.v1.K3sAssignment";
+            };
+
+            return K3sAssignment;
         })();
 
         return v1;

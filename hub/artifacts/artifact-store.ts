@@ -1,0 +1,106 @@
+// Binaries the hub serves to agents, under <data-dir>/artifacts:
+//   k3s/<version>/<arch>/k3s   with k3s/<version>/<arch>/k3s.sha256
+// Imports copy to a temp file, hash, then rename: a half-written artifact is never served.
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { join } from 'node:path';
+
+export const ARCHES = ['amd64', 'arm64', 'arm'] as const;
+export type Arch = (typeof ARCHES)[number];
+
+const VERSION_RE = /^v\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?\+k3s\d+$/;
+
+export interface K3sArtifact {
+  version: string;
+  arch: string;
+  sha256: string;
+  size: number;
+  path: string;
+  /** Gateway path agents download it from. */
+  urlPath: string;
+}
+
+export class ArtifactError extends Error {
+  constructor(readonly code: 'ARTIFACT_INVALID' | 'ARTIFACT_NOT_FOUND', message: string) {
+    super(message);
+    this.name = 'ArtifactError';
+  }
+}
+
+export function validateK3sVersion(version: string): void {
+  if (!VERSION_RE.test(version)) throw new ArtifactError('ARTIFACT_INVALID', `"${version}" is not a k3s version like v1.31.4+k3s1`);
+}
+
+export async function sha256File(path: string): Promise<string> {
+  const h = createHash('sha256');
+  await pipeline(createReadStream(path), h);
+  return h.digest('hex');
+}
+
+export class ArtifactStore {
+  constructor(private readonly root: string) {}
+
+  private k3sDir(version: string, arch: string): string {
+    return join(this.root, 'k3s', version, arch);
+  }
+
+  async importK3s(version: string, arch: string, file: string): Promise<K3sArtifact> {
+    validateK3sVersion(version);
+    if (!(ARCHES as readonly string[]).includes(arch)) throw new ArtifactError('ARTIFACT_INVALID', `arch "${arch}" is not one of ${ARCHES.join(', ')}`);
+    if (!existsSync(file) || !statSync(file).isFile()) throw new ArtifactError('ARTIFACT_INVALID', `${file} is not a file`);
+    const dir = this.k3sDir(version, arch);
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    const tmp = join(dir, `.k3s.${process.pid}.${Date.now()}.tmp`);
+    try {
+      const h = createHash('sha256');
+      const out = createWriteStream(tmp, { mode: 0o755 });
+      const input = createReadStream(file);
+      input.on('data', (c) => h.update(c));
+      await pipeline(input, out);
+      chmodSync(tmp, 0o755);
+      const sha256 = h.digest('hex');
+      renameSync(tmp, join(dir, 'k3s'));
+      writeFileSync(join(dir, 'k3s.sha256'), `${sha256}  k3s\n`);
+      return this.getK3s(version, arch)!;
+    } finally {
+      rmSync(tmp, { force: true });
+    }
+  }
+
+  getK3s(version: string, arch: string): K3sArtifact | undefined {
+    const dir = this.k3sDir(version, arch);
+    const bin = join(dir, 'k3s');
+    const sumFile = join(dir, 'k3s.sha256');
+    if (!existsSync(bin) || !existsSync(sumFile)) return undefined;
+    const sha256 = readFileSync(sumFile, 'utf8').split(/\s+/)[0];
+    return { version, arch, sha256, size: statSync(bin).size, path: bin, urlPath: `/v1/artifacts/k3s/${encodeURIComponent(version)}/${arch}` };
+  }
+
+  listK3s(): K3sArtifact[] {
+    const base = join(this.root, 'k3s');
+    if (!existsSync(base)) return [];
+    const out: K3sArtifact[] = [];
+    for (const version of readdirSync(base)) {
+      if (!VERSION_RE.test(version)) continue;
+      for (const arch of readdirSync(join(base, version))) {
+        const a = this.getK3s(version, arch);
+        if (a) out.push(a);
+      }
+    }
+    return out.sort((a, b) => compareK3sVersions(a.version, b.version) || a.arch.localeCompare(b.arch));
+  }
+}
+
+/** Orders v1.30.2+k3s1 < v1.30.10+k3s1 < v1.30.10+k3s2; release candidates before their release. */
+export function compareK3sVersions(a: string, b: string): number {
+  const parse = (v: string): number[] => {
+    const m = /^v(\d+)\.(\d+)\.(\d+)(?:-rc(\d+))?\+k3s(\d+)$/.exec(v.replace(/-(?!rc)[0-9A-Za-z.-]+/, ''));
+    if (!m) return [0, 0, 0, 0, 0];
+    return [Number(m[1]), Number(m[2]), Number(m[3]), m[4] === undefined ? Number.MAX_SAFE_INTEGER : Number(m[4]), Number(m[5])];
+  };
+  const pa = parse(a);
+  const pb = parse(b);
+  for (let i = 0; i < pa.length; i++) if (pa[i] !== pb[i]) return pa[i] - pb[i];
+  return 0;
+}

@@ -1,0 +1,188 @@
+// Runs `k3s server` as a child process: readiness from /ping and the kube API, restart on crash
+// with backoff, `failed` after repeated crashes, and a clean stop with the hub.
+import { execa, type ResultPromise } from 'execa';
+import { readFileSync, existsSync } from 'node:fs';
+import { request } from 'node:https';
+import { join } from 'node:path';
+import type { Logger } from '../logger.js';
+
+export type ControlPlaneState = 'running' | 'starting' | 'failed' | 'absent' | 'stopped';
+
+export interface ControlPlaneInfo {
+  state: ControlPlaneState;
+  version: string | null;
+  message: string;
+  restarts: number;
+  since: string;
+  lastLogLines: string[];
+}
+
+export interface SupervisorOptions {
+  binary: string;
+  version: string;
+  args: string[];
+  /** k3s data dir, for its server CA. */
+  k3sDataDir: string;
+  kubeconfigPath: string;
+  httpsPort: number;
+  logger: Logger;
+  onState?: (info: ControlPlaneInfo, previous: ControlPlaneState) => void;
+  /** Crashes (exits before stop) tolerated within crashWindowMs before giving up. Default 5 in 5 min. */
+  maxCrashes?: number;
+  crashWindowMs?: number;
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  readyTimeoutMs?: number;
+  stopTimeoutMs?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+const LOG_TAIL = 20;
+
+/** GET over HTTPS with optional client cert; resolves with the status and body (never rejects). */
+export function probe(url: string, tls: { ca?: string; cert?: string; key?: string }, timeoutMs = 3000): Promise<{ status: number; body: string }> {
+  return new Promise((resolve) => {
+    const req = request(url, { ...tls, rejectUnauthorized: Boolean(tls.ca), timeout: timeoutMs }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => { if (body.length < 4096) body += d.toString(); });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('error', () => resolve({ status: 0, body: '' }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', (e) => resolve({ status: 0, body: e.message }));
+    req.end();
+  });
+}
+
+/** Client TLS material from a kubeconfig written by k3s (inline base64 data fields). */
+export function kubeconfigTls(path: string): { ca?: string; cert?: string; key?: string } {
+  if (!existsSync(path)) return {};
+  const text = readFileSync(path, 'utf8');
+  const field = (name: string): string | undefined => {
+    const m = new RegExp(`${name}:\\s*([A-Za-z0-9+/=]+)`).exec(text);
+    return m ? Buffer.from(m[1], 'base64').toString('utf8') : undefined;
+  };
+  return { ca: field('certificate-authority-data'), cert: field('client-certificate-data'), key: field('client-key-data') };
+}
+
+export class K3sSupervisor {
+  private child?: ResultPromise;
+  private stopping = false;
+  private crashes: number[] = [];
+  private restarts = 0;
+  private tail: string[] = [];
+  private retryTimer?: NodeJS.Timeout;
+  private readyLoop?: Promise<void>;
+  private info: ControlPlaneInfo;
+
+  constructor(private readonly opts: SupervisorOptions) {
+    this.info = { state: 'starting', version: opts.version, message: 'starting k3s server', restarts: 0, since: new Date().toISOString(), lastLogLines: [] };
+  }
+
+  status(): ControlPlaneInfo {
+    return { ...this.info, restarts: this.restarts, lastLogLines: [...this.tail] };
+  }
+
+  ready(): boolean {
+    return this.info.state === 'running';
+  }
+
+  start(): void {
+    this.stopping = false;
+    this.spawn();
+  }
+
+  private setState(state: ControlPlaneState, message: string): void {
+    const previous = this.info.state;
+    if (previous === state && this.info.message === message) return;
+    this.info = { ...this.info, state, message, since: new Date().toISOString(), restarts: this.restarts, lastLogLines: [...this.tail] };
+    this.opts.logger[state === 'failed' ? 'error' : 'info']({ state, message }, 'control plane state');
+    this.opts.onState?.(this.status(), previous);
+  }
+
+  private spawn(): void {
+    if (this.stopping) return;
+    this.setState('starting', this.restarts ? `restarting k3s server (restart ${this.restarts})` : 'starting k3s server');
+    const child = execa(this.opts.binary, this.opts.args, { reject: false, buffer: false, env: this.opts.env, stdin: 'ignore', cleanup: true });
+    this.child = child;
+    const collect = (d: Buffer): void => {
+      for (const line of d.toString().split('\n')) {
+        if (!line.trim()) continue;
+        this.tail.push(line.slice(0, 500));
+        if (this.tail.length > LOG_TAIL) this.tail.shift();
+        this.opts.logger.debug({ k3s: line.slice(0, 500) }, 'k3s');
+      }
+    };
+    child.stdout?.on('data', collect);
+    child.stderr?.on('data', collect);
+    void child.then((r) => this.onExit(child, r.exitCode, r.signal));
+    this.readyLoop = this.waitReady(child);
+  }
+
+  private async waitReady(child: ResultPromise): Promise<void> {
+    const deadline = Date.now() + (this.opts.readyTimeoutMs ?? 120_000);
+    const base = `https://127.0.0.1:${this.opts.httpsPort}`;
+    while (!this.stopping && this.child === child && Date.now() < deadline) {
+      const caPath = join(this.opts.k3sDataDir, 'server', 'tls', 'server-ca.crt');
+      const ca = existsSync(caPath) ? readFileSync(caPath, 'utf8') : undefined;
+      const ping = await probe(`${base}/ping`, { ca });
+      if (ping.status === 200 && ping.body.trim() === 'pong') {
+        const api = await probe(`${base}/readyz`, kubeconfigTls(this.opts.kubeconfigPath));
+        if (api.status === 200) {
+          if (this.child === child && !this.stopping) this.setState('running', `k3s ${this.opts.version} is serving on :${this.opts.httpsPort}`);
+          return;
+        }
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    if (!this.stopping && this.child === child && this.info.state === 'starting') {
+      this.setState('starting', `k3s server is not ready after ${Math.round((this.opts.readyTimeoutMs ?? 120_000) / 1000)}s; still waiting`);
+    }
+  }
+
+  private onExit(child: ResultPromise, code: number | undefined, signal: string | undefined): void {
+    if (this.child !== child) return;
+    this.child = undefined;
+    if (this.stopping) {
+      this.setState('stopped', 'k3s server stopped');
+      return;
+    }
+    const now = Date.now();
+    const window = this.opts.crashWindowMs ?? 300_000;
+    this.crashes = [...this.crashes.filter((t) => now - t < window), now];
+    const why = `k3s server exited (${signal ?? `code ${code}`})${this.tail.length ? `: ${this.tail.at(-1)}` : ''}`;
+    if (this.crashes.length >= (this.opts.maxCrashes ?? 5)) {
+      this.setState('failed', `${why}; gave up after ${this.crashes.length} crashes in ${Math.round(window / 1000)}s`);
+      return;
+    }
+    this.restarts++;
+    const delay = Math.min(this.opts.backoffMaxMs ?? 30_000, (this.opts.backoffBaseMs ?? 1000) * 2 ** (this.crashes.length - 1));
+    this.setState('starting', `${why}; restarting in ${delay} ms`);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.spawn();
+    }, delay);
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.retryTimer);
+    const child = this.child;
+    if (!child) {
+      if (this.info.state !== 'failed') this.setState('stopped', 'k3s server stopped');
+      return;
+    }
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), this.opts.stopTimeoutMs ?? 20_000);
+    await child;
+    clearTimeout(timer);
+    await this.readyLoop;
+  }
+
+  /** Restart now (an operator asked, or an upgrade swapped the binary). */
+  async restart(): Promise<void> {
+    await this.stop();
+    this.crashes = [];
+    this.start();
+  }
+}
