@@ -16,6 +16,9 @@ export interface AgentConfig {
   readonly reconnectMaxMs: number;
   /** What `reboot` runs. */
   readonly rebootCommand: string[];
+  /** Kubelet health endpoint to probe (default http://127.0.0.1:10248/healthz). */
+  readonly kubeletHealthzUrl: string;
+  readonly k3sStartGraceMs: number;
 }
 
 export interface AgentFlags {
@@ -64,5 +67,7 @@ export function parseAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv, isRo
     logLevel: flags.logLevel ?? env.ATOLL_LOG_LEVEL ?? 'info',
     reconnectMaxMs: Number.isFinite(reconnectMaxMs) && reconnectMaxMs >= 100 ? reconnectMaxMs : 30_000,
     rebootCommand: (env.ATOLL_AGENT_REBOOT_COMMAND ?? 'systemctl reboot').split(/\s+/).filter(Boolean),
+    kubeletHealthzUrl: env.ATOLL_AGENT_KUBELET_HEALTHZ_URL ?? 'http://127.0.0.1:10248/healthz',
+    k3sStartGraceMs: Number(env.ATOLL_AGENT_K3S_START_GRACE_MS ?? 60_000),
   });
 }

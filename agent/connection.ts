@@ -3,7 +3,7 @@
 // answers pings; notices a silent hub within two intervals; renews its certificate at 2/3 of its life.
 import WebSocket from 'ws';
 import type { IncomingMessage } from 'node:http';
-import { decodeFrame, encodeFrame, MAX_FRAME_BYTES, PROTOCOL_VERSION, ProtocolError, type Envelope, type Frame, type Command } from '../proto/index.js';
+import { decodeFrame, encodeFrame, MAX_FRAME_BYTES, PROTOCOL_VERSION, ProtocolError, type Envelope, type Frame, type Command, type K3sAssignment, type K3sStatus } from '../proto/index.js';
 import { generateKeyPair } from '../certs/keys.js';
 import { createCsr } from '../certs/csr.js';
 import { loadIdentity, saveIdentity, renewDueAt, type Identity } from './identity.js';
@@ -31,8 +31,9 @@ export interface ConnectionOptions {
   agentVersion: string;
   logger: Logger;
   health: HealthSource;
-  k3sStatus: () => { state: string; version: string; kubeletHealthy: boolean; restarts: number; lastLogLines: string[] };
+  k3sStatus: () => K3sStatus;
   onCommand: CommandHandler;
+  onK3sAssignment?: (a: K3sAssignment) => void;
   onStatus?: (s: LinkStatus) => void;
   /** Called once when the hub says this node was removed. */
   onRemoved?: (reason: string) => void;
@@ -232,6 +233,9 @@ export class HubConnection {
         return;
       case 'command':
         void this.runCommand(frame.command ?? {});
+        return;
+      case 'k3sAssignment':
+        if (frame.k3sAssignment) this.opts.onK3sAssignment?.(frame.k3sAssignment);
         return;
       case 'certRenewResponse':
         this.onRenewed(frame.certRenewResponse?.certPem ?? '', frame.certRenewResponse?.errorCode ?? '', frame.certRenewResponse?.message ?? '');

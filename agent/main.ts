@@ -31,7 +31,7 @@ async function runUntilStopped(flags: AgentFlags): Promise<number> {
   const agent = runAgent(config, logger, VERSION);
   const onSignal = (sig: string): void => {
     logger.info({ signal: sig }, 'stopping');
-    agent.stop();
+    void agent.stop();
   };
   process.once('SIGINT', () => onSignal('SIGINT'));
   process.once('SIGTERM', () => onSignal('SIGTERM'));

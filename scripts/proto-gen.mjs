@@ -36,7 +36,7 @@ if (check) {
       const fresh = readFileSync(out[f.endsWith('.js') ? 'js' : 'dts'], 'utf8');
       if (committed !== fresh) { console.error(`proto/gen/${f} differs from what proto/atoll.proto generates; run npm run proto:gen`); drift = true; }
     }
-    process.exit(drift ? 1 : 0);
+    process.exitCode = drift ? 1 : 0;
   } finally { rmSync(tmp, { recursive: true, force: true }); }
 } else if (process.argv[1] === fileURLToPath(import.meta.url)) {
   generate(join(root, 'proto', 'gen'));

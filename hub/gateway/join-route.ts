@@ -36,13 +36,18 @@ export const joinBodySchema = {
 } as const;
 
 export const joinRoute: FastifyPluginAsync<{ limiter: RateLimiter; join: (req: JoinRequest, source: string) => Promise<JoinResult> }> = async (app, opts) => {
-  app.post('/v1/join', { schema: { body: joinBodySchema } }, async (req, reply) => {
+  app.post('/v1/join', {
+    schema: { body: joinBodySchema },
+    // Every attempt counts, before its body is read or validated: malformed joins are limited too.
+    onRequest: async (req, reply) => {
+      const allowed = opts.limiter.take(req.ip);
+      if (allowed !== true) {
+        reply.header('retry-after', Math.ceil(allowed / 1000));
+        throw new HubError('RATE_LIMITED', `too many join attempts from ${req.ip}; retry in ${Math.ceil(allowed / 1000)}s`);
+      }
+    },
+  }, async (req, reply) => {
     const source = req.ip;
-    const allowed = opts.limiter.take(source);
-    if (allowed !== true) {
-      reply.header('retry-after', Math.ceil(allowed / 1000));
-      throw new HubError('RATE_LIMITED', `too many join attempts from ${source}; retry in ${Math.ceil(allowed / 1000)}s`);
-    }
     const result = await opts.join(req.body as JoinRequest, source);
     reply.status(201);
     return result;

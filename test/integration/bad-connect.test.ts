@@ -105,7 +105,6 @@ interface BadFrameCase {
   wsCode: number;
   /** The code of the hub's Close envelope, when it can send one. */
   closeCode?: string;
-  afterHello?: boolean;
 }
 
 const healthFrame = encodeFrame({ protocolVersion: 1, messageId: 99, sentAtMs: Date.now(), health: { cpuPercent: 1.5, memoryTotalBytes: 1 << 30, memoryUsedBytes: 1 << 20, k3s: { state: 'disabled', lastLogLines: ['line one', 'line two'] } } });
@@ -116,6 +115,7 @@ const FRAME_CASES: BadFrameCase[] = [
   { what: 'a text frame', send: (l) => l.sendRaw('{"hello":"I am json"}', false), wsCode: 1002, closeCode: 'FRAME_MALFORMED' },
   { what: 'a frame with no known payload', send: (l) => l.sendRaw(Buffer.from(encodeFrame({ protocolVersion: 1, messageId: 5 }))), wsCode: 1002, closeCode: 'FRAME_UNKNOWN' },
   { what: 'a frame of another protocol version', send: (l) => l.sendRaw(Buffer.from(encodeFrame({ protocolVersion: 9, messageId: 5, ping: { nonce: 1 } }))), wsCode: 1002, closeCode: 'PROTOCOL_VERSION' },
+  { what: 'a hub-to-agent payload (welcome)', send: (l) => l.send({ welcome: { nodeId: 'x', heartbeatIntervalMs: 1 } }), wsCode: 1008, closeCode: 'FRAME_UNEXPECTED' },
   { what: 'an oversized frame (> 1 MiB)', send: (l) => l.sendRaw(Buffer.alloc(MAX_FRAME_BYTES + 1, 0x0a)), wsCode: 1009 },
 ];
 

@@ -15,6 +15,8 @@ const ATTEMPTS = 200;
 const PARALLEL = 20;
 const DEADLINE_MS = 20_000;
 
+const mb = (b: number | undefined): string => (b === undefined ? '?' : (b / 1048576).toFixed(1));
+
 let hub: HubHandle;
 let witness: AgentHandle;
 let witnessNode: NodeView;
@@ -34,13 +36,15 @@ after(async () => {
   if (witness) removeDir(witness.dataDir);
 });
 
-test(`${ATTEMPTS} bad joins from one address: at most ${LIMIT} are looked at, the rest get 429 with Retry-After`, async () => {
+test(`${ATTEMPTS} bad or malformed joins from one address: at most ${LIMIT} are looked at, the rest get 429 with Retry-After`, async (t) => {
   const ids = await nodeIds(hub);
   const rejectedBefore = await eventCount(hub, 'join.rejected');
   const good = await createToken(hub);
   const badToken = good.token.replace(/\.[a-z0-9]{32}$/, `.${'x'.repeat(32)}`);
   const { csr } = await keyAndCsr('flood');
   const body = joinBody(badToken, csr, 'flood');
+  // Every other attempt is not even a valid join request: those count against the limit too.
+  const malformed = { token: badToken, facts: { hostname: 'flood' } };
   const pid = hub.proc.child.pid as number;
   const rssBefore = rssBytes(pid);
 
@@ -49,8 +53,8 @@ test(`${ATTEMPTS} bad joins from one address: at most ${LIMIT} are looked at, th
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < ATTEMPTS && Date.now() - started < DEADLINE_MS) {
-      next++;
-      results.push(await gatewayCall(hub, 'POST', '/v1/join', body));
+      const i = next++;
+      results.push(await gatewayCall(hub, 'POST', '/v1/join', i % 2 ? malformed : body));
     }
   };
   await Promise.all(Array.from({ length: PARALLEL }, worker));
@@ -59,14 +63,19 @@ test(`${ATTEMPTS} bad joins from one address: at most ${LIMIT} are looked at, th
   assert.ok(results.length >= 40, `at least 40 attempts were made in ${DEADLINE_MS} ms (made ${results.length})`);
   const byStatus = new Map<number, number>();
   for (const r of results) byStatus.set(r.status, (byStatus.get(r.status) ?? 0) + 1);
-  assert.deepEqual([...byStatus.keys()].filter((s) => s !== 401 && s !== 429), [], `only 401 and 429 answers: ${JSON.stringify([...byStatus])}`);
-  const looked = byStatus.get(401) ?? 0;
+  assert.deepEqual([...byStatus.keys()].filter((s) => s !== 400 && s !== 401 && s !== 429), [], `only 400, 401 and 429 answers: ${JSON.stringify([...byStatus])}`);
+  const tokenChecked = byStatus.get(401) ?? 0;
+  const looked = tokenChecked + (byStatus.get(400) ?? 0);
   const limited = byStatus.get(429) ?? 0;
-  assert.ok(looked >= 1 && looked <= LIMIT, `between 1 and ${LIMIT} attempts reached the token check (got ${looked})`);
+  assert.ok(looked >= 1 && looked <= LIMIT, `between 1 and ${LIMIT} attempts got past the limiter (got ${looked}: ${JSON.stringify([...byStatus])})`);
   assert.equal(limited, results.length - looked);
   for (const r of results) {
     if (r.status === 401) {
       assertError(r, 401, 'TOKEN_INVALID', /wrong secret/);
+      continue;
+    }
+    if (r.status === 400) {
+      assertError(r, 400, 'VALIDATION', /must have required property/);
       continue;
     }
     assertError(r, 429, 'RATE_LIMITED', /too many join attempts from .*127\.0\.0\.1.*retry in \d+s/);
@@ -76,9 +85,10 @@ test(`${ATTEMPTS} bad joins from one address: at most ${LIMIT} are looked at, th
   }
 
   // Refused before the token check: the flood does not grow the audit log or the store.
-  assert.equal(await eventCount(hub, 'join.rejected'), rejectedBefore + looked, 'only the looked-at attempts are in the audit log');
+  assert.equal(await eventCount(hub, 'join.rejected'), rejectedBefore + tokenChecked, 'only the token-checked attempts are in the audit log');
   assert.equal((await hub.api<{ items: { id: string; uses: number }[] }>('GET', '/v1/tokens')).body.items.find((t) => t.id === good.id)?.uses, 0);
   await assertUnharmed(hub, witnessNode, ids);
+  t.diagnostic(`${results.length} attempts in ${Date.now() - started} ms: ${JSON.stringify(Object.fromEntries(byStatus))}; hub RSS ${mb(rssBefore)} -> ${mb(rssAfter)} MiB`);
   if (rssBefore !== undefined && rssAfter !== undefined) {
     assert.ok(rssAfter - rssBefore < 64 * 1024 * 1024, `hub RSS grew by ${Math.round((rssAfter - rssBefore) / 1048576)} MiB during the flood`);
   }

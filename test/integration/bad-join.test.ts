@@ -66,6 +66,8 @@ interface BadToken {
   tokenId?: string;
   code: string;
   message: RegExp;
+  /** The agent refuses it itself, before contacting the hub. */
+  local?: boolean;
 }
 
 async function badTokens(expired: TokenInfo): Promise<BadToken[]> {
@@ -77,6 +79,7 @@ async function badTokens(expired: TokenInfo): Promise<BadToken[]> {
   const ok = await gatewayCall(hub, 'POST', '/v1/join', joinBody(usedUp.token, k.csr, 'uses-the-token'));
   assert.equal(ok.status, 201, 'the one use of the token succeeds');
   return [
+    { what: 'not a token at all', token: 'AT1-this-is-not-a-join-token', code: 'TOKEN_INVALID', message: /not an atoll join token|malformed join token|hash length/, local: true },
     { what: 'unknown id', token: withId(good.token, 'zzzzzzzz'), code: 'TOKEN_INVALID', message: /unknown token or wrong secret/ },
     { what: 'wrong secret', token: withSecret(good.token, 'a'.repeat(32)), tokenId: good.id, code: 'TOKEN_INVALID', message: /unknown token or wrong secret/ },
     { what: 'expired', token: expired.token, tokenId: expired.id, code: 'TOKEN_EXPIRED', message: /expired/ },
@@ -105,7 +108,8 @@ test('wrong, expired, revoked and used-up tokens: atoll-agent join exits 1 and s
   for (const [i, b] of bad.entries()) {
     const r = results[i];
     assert.equal(r.code, 1, `${b.what}: exit code (stderr: ${r.stderr})`);
-    assert.match(r.stderr, new RegExp(`HTTP 401 ${b.code}`), `${b.what}: stderr names the code`);
+    if (b.local) assert.match(r.stderr, /the join token is not valid/, `${b.what}: refused by the agent itself`);
+    else assert.match(r.stderr, new RegExp(`HTTP 401 ${b.code}`), `${b.what}: stderr names the code`);
     assert.match(r.stderr, b.message, `${b.what}: stderr says what is wrong`);
     assert.equal(existsSync(join(r.dataDir, 'identity.json')), false, `${b.what}: no identity stored`);
   }
