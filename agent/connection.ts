@@ -34,6 +34,7 @@ export interface ConnectionOptions {
   k3sStatus: () => K3sStatus;
   onCommand: CommandHandler;
   onK3sAssignment?: (a: K3sAssignment) => void;
+  k3sMode: 'auto' | 'off';
   onStatus?: (s: LinkStatus) => void;
   /** Called once when the hub says this node was removed. */
   onRemoved?: (reason: string) => void;
@@ -113,7 +114,7 @@ export class HubConnection {
     ws.binaryType = 'nodebuffer';
     ws.on('open', () => {
       this.lastInbound = Date.now();
-      this.send({ hello: { nodeId: this.identity.nodeId, agentVersion: this.opts.agentVersion, facts: collectFacts(), completedCommandIds: this.completed.slice(-50) } });
+      this.send({ hello: { nodeId: this.identity.nodeId, agentVersion: this.opts.agentVersion, facts: collectFacts(), completedCommandIds: this.completed.slice(-50), k3sMode: this.opts.k3sMode } });
       this.armWatchdog();
     });
     ws.on('unexpected-response', (_req, res: IncomingMessage) => {

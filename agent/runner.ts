@@ -53,6 +53,7 @@ export function runAgent(config: AgentConfig, logger: Logger, agentVersion: stri
     health: createHealthSource(),
     k3sStatus,
     onCommand,
+    k3sMode: k3sMode === 'off' ? 'off' : 'auto',
     onK3sAssignment: (a) => void k3s?.apply(a).then(writeStatusFile),
     reconnectMaxMs: config.reconnectMaxMs,
     onStatus: () => writeStatusFile(),

@@ -14,7 +14,7 @@ import { NodeRegistry } from './nodes/registry.js';
 import { enroll } from './nodes/enrollment.js';
 import { createTokenService } from './tokens/token-service.js';
 import { sha256Hex } from './tokens/secrets.js';
-import { buildGateway } from './gateway/server.js';
+import { buildGateway, verifyClientCert } from './gateway/server.js';
 import { createRateLimiter } from './gateway/rate-limit.js';
 import { AgentSession, toFacts } from './gateway/agent-session.js';
 import { buildApi } from './api/server.js';
@@ -22,6 +22,10 @@ import type { ClusterInfo, HubServices } from './api/services.js';
 import { signCsr } from '../certs/issue.js';
 import { CertError } from '../certs/errors.js';
 import { readHubVersion } from './version.js';
+import { ControlPlane } from './k3s/control-plane.js';
+import { NodeK3s } from './k3s/node-k3s.js';
+import { ArtifactStore } from './artifacts/artifact-store.js';
+import { artifactRoutes } from './gateway/artifact-routes.js';
 
 export interface Hub {
   apiUrl: string;
@@ -56,16 +60,38 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
   await registry.load();
   const tokens = createTokenService({ store, caPin: pki.caPin });
   mkdirSync(join(config.dataDir, 'artifacts'), { recursive: true, mode: 0o755 });
+  const artifacts = new ArtifactStore(join(config.dataDir, 'artifacts'));
 
-  const cluster = (): ClusterInfo => (config.k3s === 'off'
-    ? { state: 'absent', version: null, message: 'the control plane is off (--k3s off)' }
-    : { state: 'absent', version: null, message: 'no k3s binary found; running without a control plane' });
+  const cpLog = log.child({ component: 'k3s' });
+  let nodeK3s: NodeK3s | undefined = undefined;
+  const controlPlane = new ControlPlane({
+    mode: config.k3s,
+    dataDir: config.dataDir,
+    publicHost: new URL(config.publicUrl).hostname.replace(/^\[|\]$/g, ''),
+    httpsPort: config.k3sHttpsPort,
+    extraArgs: config.k3sArgs,
+    nodeTokenTtl: config.k3sNodeTokenTtl,
+    artifacts,
+    logger: cpLog,
+    onState: (info, previous) => {
+      void events.note({ type: 'k3s.state', actor: 'hub', message: `control plane ${previous} -> ${info.state}: ${info.message}`, data: { from: previous, to: info.state, restarts: info.restarts, lastLogLines: info.state === 'failed' ? info.lastLogLines : [] } });
+      if (info.state === 'running') void nodeK3s?.assignAll();
+    },
+    onKubeNode: (type, n) => void registry.kubeUpdate(n.name, type === 'DELETED' ? undefined : n),
+  });
+
+  const cluster = (): ClusterInfo => {
+    const i = controlPlane.info();
+    return { state: i.state === 'stopped' ? 'absent' : i.state, version: controlPlane.version(), message: i.message, restarts: i.restarts, since: i.since, lastLogLines: i.lastLogLines, serverUrl: controlPlane.running() ? controlPlane.serverUrl() : null };
+  };
 
   const services: HubServices = {
-    config, store, events, registry, tokens, logger: log, caPem: pki.ca.certPem, hubVersion, cluster,
+    config, store, events, registry, tokens, logger: log, caPem: pki.ca.certPem, hubVersion, cluster, controlPlane, artifacts,
     async removeNode(id, actor) {
       const node = await store.getNode(id);
       if (!node) return false;
+      // Out of the cluster first (drain, delete node, password secret, bootstrap token), then revoke.
+      await nodeK3s?.removeFromCluster(node, actor);
       const removed = await store.deleteNode(id, new Date().toISOString());
       if (!removed) return false;
       registry.forget(id, 'this node was removed by an operator');
@@ -86,6 +112,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
     tls: { certPem: pki.serving.certPem, keyPem: pki.serving.keyPem, caPem: pki.ca.certPem },
     joinLimiter: createRateLimiter({ perMinute: config.joinRateLimitPerMinute }),
     nodeExists: (id) => registry.has(id),
+    extraRoutes: (app) => void app.register(artifactRoutes, { artifacts, verifyClient: (req) => verifyClientCert(store, registry, req) }),
     join: async (req, source) => {
       try {
         return await enroll({ store, tokens, ca: pki.ca, events, registry, nodeCertTtlMs: config.nodeCertTtlMs, heartbeatIntervalMs: config.heartbeatIntervalMs }, req, source);
@@ -105,6 +132,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
             return node && { nodeName: node.name, pool: node.pool };
           },
           health: (s, h) => registry.report(s.nodeId, h),
+          welcomed: (s) => nodeK3s?.assign(s) ?? Promise.resolve(),
           touch: (s) => registry.touch(s.nodeId),
           closed: (s, reason) => void registry.detach(s, reason),
           async renewCert(s, csrPem) {
@@ -123,6 +151,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
     },
   });
 
+  nodeK3s = new NodeK3s({ controlPlane, store, registry, artifacts, events, logger: cpLog, removeDrainTimeoutMs: config.removeDrainTimeoutMs });
   const api = await buildApi(services, { tls: pki.serving, adminTokenHash: sha256Hex(admin.token) });
   await gateway.listen({ host: config.gatewayListen.host, port: config.gatewayListen.port });
   try {
@@ -138,6 +167,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
   const apiUrl = `https://${apiHost.includes(':') ? `[${apiHost}]` : apiHost}:${apiPort}`;
   const gatewayUrl = config.publicUrl;
 
+  await controlPlane.start();
   const sweeper = setInterval(() => void registry.sweep(), Math.max(200, Math.min(5000, Math.floor(config.unreachableAfterMs / 5))));
   sweeper.unref();
   // Admin commands find the running hub through this file.
@@ -155,6 +185,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
         await api.close();
         await gateway.close();
         await batcher.stop();
+        await controlPlane.stop();
         rmSync(runtimeFile, { force: true });
         await store.close();
       })();

@@ -19,6 +19,14 @@ export interface HubConfig {
   readonly nodeCertTtlMs: number;
   /** Join attempts allowed per source address per minute. */
   readonly joinRateLimitPerMinute: number;
+  /** The k3s API port (k3s --https-listen-port). */
+  readonly k3sHttpsPort: number;
+  /** Extra `k3s server` arguments (--k3s-arg, repeatable). */
+  readonly k3sArgs: readonly string[];
+  /** TTL of per-node k3s bootstrap tokens, in k3s syntax; "0" never expires (they are deleted on removal). */
+  readonly k3sNodeTokenTtl: string;
+  /** How long a node removal may spend draining before it deletes the node anyway. */
+  readonly removeDrainTimeoutMs: number;
 }
 
 export interface HubFlags {
@@ -32,6 +40,10 @@ export interface HubFlags {
   logLevel?: string;
   nodeCertTtl?: string;
   joinRateLimit?: string;
+  k3sHttpsPort?: string;
+  k3sArg?: string[];
+  k3sNodeTokenTtl?: string;
+  removeDrainTimeout?: string;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -88,6 +100,8 @@ export function parseHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, isRoot: 
   const k3s = flags.k3s ?? env.ATOLL_K3S ?? 'auto';
   const joinRateLimitPerMinute = Number(flags.joinRateLimit ?? env.ATOLL_JOIN_RATE_LIMIT ?? 60);
   if (!Number.isInteger(joinRateLimitPerMinute) || joinRateLimitPerMinute < 1) throw new ConfigError('--join-rate-limit must be a positive integer');
+  const k3sHttpsPort = Number(flags.k3sHttpsPort ?? env.ATOLL_K3S_HTTPS_PORT ?? 6443);
+  if (!Number.isInteger(k3sHttpsPort) || k3sHttpsPort < 1 || k3sHttpsPort > 65535) throw new ConfigError('--k3s-https-port must be a port number');
   return Object.freeze({
     dataDir,
     apiListen,
@@ -99,5 +113,9 @@ export function parseHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, isRoot: 
     logLevel,
     nodeCertTtlMs: duration(flags.nodeCertTtl ?? '30d', '--node-cert-ttl'),
     joinRateLimitPerMinute,
+    k3sHttpsPort,
+    k3sArgs: Object.freeze([...(flags.k3sArg ?? [])]),
+    k3sNodeTokenTtl: flags.k3sNodeTokenTtl ?? '0',
+    removeDrainTimeoutMs: duration(flags.removeDrainTimeout ?? '2m', '--remove-drain-timeout'),
   });
 }

@@ -20,7 +20,11 @@ function runCommand(program: Command): Command {
     .option('--unreachable-after <dur>', 'silence after which a node is unreachable', '30s')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace (env ATOLL_LOG_LEVEL)')
     .addOption(new Option('--node-cert-ttl <dur>', 'lifetime of node client certificates').default('30d'))
-    .addOption(new Option('--join-rate-limit <n>', 'join attempts per source address per minute'));
+    .addOption(new Option('--join-rate-limit <n>', 'join attempts per source address per minute'))
+    .option('--k3s-https-port <port>', 'k3s API port (env ATOLL_K3S_HTTPS_PORT)', undefined)
+    .option('--k3s-arg <arg>', 'extra argument for `k3s server` (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+    .addOption(new Option('--k3s-node-token-ttl <ttl>', 'TTL of per-node k3s join tokens (k3s syntax; 0 = until the node is removed)'))
+    .addOption(new Option('--remove-drain-timeout <dur>', 'drain time allowed when removing a node'));
 }
 
 async function run(flags: HubFlags): Promise<void> {

@@ -20,8 +20,15 @@ export const clusterRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (ap
     };
   });
 
-  app.get('/v1/cluster/kubeconfig', async () => {
-    const cp = svc.cluster();
-    throw new HubError('NOT_FOUND', `no kubeconfig: the control plane is ${cp.state}`);
+  app.get('/v1/cluster/kubeconfig', async (req, reply) => {
+    const kubeconfig = svc.controlPlane.kubeconfig();
+    if (!kubeconfig) throw new HubError('NOT_FOUND', `no kubeconfig: the control plane is ${svc.cluster().state}`);
+    await svc.events.record({ type: 'admin.kubeconfig', actor: req.actor?.id ?? 'anonymous', message: 'admin kubeconfig downloaded' });
+    reply.type('application/yaml');
+    return kubeconfig;
   });
+
+  app.get('/v1/artifacts', async () => ({
+    k3s: svc.artifacts.listK3s().map(({ version, arch, sha256, size }) => ({ version, arch, sha256, size })),
+  }));
 };

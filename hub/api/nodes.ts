@@ -42,10 +42,24 @@ export const nodeRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, 
     const audit = async (result: string, message: string): Promise<void> => {
       await svc.events.record({ type: 'admin.action', nodeId: id, pool: node.pool, actor, message: `${action} on ${node.name}: ${message}`, data: { action, result } });
     };
+    if (action === 'cordon' || action === 'uncordon') {
+      const kube = svc.controlPlane.client();
+      if (!kube) {
+        const cluster = svc.cluster();
+        await audit('refused', `needs a running control plane (it is ${cluster.state})`);
+        throw new HubError('CONFLICT', `${action} needs a running control plane; it is ${cluster.state}`);
+      }
+      if (!(await kube.getNode(node.name))) {
+        await audit('refused', 'not a Kubernetes node yet');
+        throw new HubError('CONFLICT', `${node.name} is not a Kubernetes node (yet)`);
+      }
+      await (action === 'cordon' ? kube.cordon(node.name) : kube.uncordon(node.name));
+      await audit('ok', 'done');
+      return { action, nodeId: id, ok: true, message: `${node.name} ${action === 'cordon' ? 'cordoned' : 'uncordoned'}` };
+    }
     if (!AGENT_ACTIONS.has(action)) {
-      const cluster = svc.cluster();
-      await audit('refused', `needs a running control plane (it is ${cluster.state})`);
-      throw new HubError('CONFLICT', `${action} needs a running control plane; it is ${cluster.state}`);
+      await audit('refused', 'remediation arrives with autoheal');
+      throw new HubError('CONFLICT', `${action} is not available yet on this hub`);
     }
     const link = svc.registry.link(id);
     if (!link) {

@@ -5,11 +5,17 @@ import type { EventLog } from '../events.js';
 import type { NodeRegistry } from '../nodes/registry.js';
 import type { TokenService } from '../tokens/token-service.js';
 import type { Logger } from '../logger.js';
+import type { ControlPlane } from '../k3s/control-plane.js';
+import type { ArtifactStore } from '../artifacts/artifact-store.js';
 
 export interface ClusterInfo {
   state: 'running' | 'starting' | 'failed' | 'absent';
   version: string | null;
   message: string;
+  restarts?: number;
+  since?: string;
+  lastLogLines?: string[];
+  serverUrl?: string | null;
 }
 
 export interface HubServices {
@@ -22,6 +28,8 @@ export interface HubServices {
   caPem: string;
   hubVersion: string;
   cluster(): ClusterInfo;
+  controlPlane: ControlPlane;
+  artifacts: ArtifactStore;
   /** Revokes the node's certificates, closes its link, deletes it. false when absent. */
   removeNode(id: string, actor: string): Promise<boolean>;
   /** A fresh single-use token and the install line for a pool. */

@@ -53,11 +53,11 @@ export function createApiClient(s: ClientSettings): ApiClient {
           res.on('end', () => {
             const text = Buffer.concat(chunks).toString('utf8');
             const status = res.statusCode ?? 0;
-            let json: unknown = undefined;
+            let json: unknown = text || undefined;
             try {
               json = text ? JSON.parse(text) : undefined;
             } catch {
-              // not JSON
+              // not JSON (e.g. a kubeconfig): hand back the text
             }
             if (status >= 200 && status < 300) return resolve(json as T);
             const err = (json as { error?: { code?: string; message?: string } } | undefined)?.error;

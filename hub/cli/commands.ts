@@ -3,6 +3,8 @@ import type { Command } from 'commander';
 import { createApiClient, resolveClientSettings, type ApiClient } from './api-client.js';
 import { ago, parseOutput, printJson, printTable, CliError } from './output.js';
 import { defaultDataDir } from '../config.js';
+import { ArtifactStore, ArtifactError } from '../artifacts/artifact-store.js';
+import { join } from 'node:path';
 
 interface Globals { dataDir?: string; output?: string }
 
@@ -136,6 +138,37 @@ export function registerAdminCommands(program: Command): void {
       if (json) printJson(r);
       else process.stdout.write(`${s(r.command)}\n`);
     });
+
+  const artifact = program.command('artifact').description('binaries the hub serves to agents');
+  artifact.command('import').description('import a k3s binary: atoll-hub artifact import k3s --version V --arch A --file F')
+    .argument('<kind>', 'k3s')
+    .requiredOption('--version <version>', 'k3s version, e.g. v1.31.4+k3s1')
+    .requiredOption('--arch <arch>', 'amd64, arm64 or arm')
+    .requiredOption('--file <path>', 'the binary')
+    .action(async (kind: string, o: { version: string; arch: string; file: string }, cmd: Command) => {
+      if (kind !== 'k3s') throw new CliError(`unknown artifact kind "${kind}" (k3s)`, 2);
+      const g = cmd.optsWithGlobals<Globals>();
+      const dataDir = g.dataDir ?? defaultDataDir(process.env, process.getuid?.() === 0);
+      try {
+        const a = await new ArtifactStore(join(dataDir, 'artifacts')).importK3s(o.version, o.arch, o.file);
+        if (parseOutput(g.output) === 'json') printJson({ version: a.version, arch: a.arch, sha256: a.sha256, size: a.size });
+        else process.stdout.write(`imported k3s ${a.version} for ${a.arch} (sha256 ${a.sha256})\n`);
+      } catch (err) {
+        if (err instanceof ArtifactError) throw new CliError(err.message, 1);
+        throw err;
+      }
+    });
+  artifact.command('list').action(async (_o, cmd: Command) => {
+    const { api, json } = client(cmd);
+    const r = await api.call<{ k3s: Obj[] }>('GET', '/v1/artifacts');
+    if (json) return printJson(r);
+    printTable(['KIND', 'VERSION', 'ARCH', 'SIZE', 'SHA256'], r.k3s.map((a) => ['k3s', s(a.version), s(a.arch), s(a.size), s(a.sha256)]));
+  });
+
+  program.command('kubeconfig').description('print the admin kubeconfig of the control plane').action(async (_o, cmd: Command) => {
+    const { api } = client(cmd);
+    process.stdout.write(await api.call<string>('GET', '/v1/cluster/kubeconfig'));
+  });
 
   program.command('events').description('show events (joins, state changes, admin actions)')
     .option('--since <cursor>', 'only events after this cursor', '0')

@@ -3,7 +3,7 @@
 import type { WebSocket } from 'ws';
 import {
   decodeFrame, encodeFrame, ProtocolError, PROTOCOL_VERSION,
-  type Envelope, type Frame, type HealthReport, type HostFacts,
+  type Envelope, type Frame, type HealthReport, type HostFacts, type K3sAssignment,
 } from '../../proto/index.js';
 import type { AgentLink, CommandOutcome } from '../nodes/registry.js';
 import type { HealthRecord, HostFactsRecord } from '../store/types.js';
@@ -15,6 +15,8 @@ export interface SessionHandlers {
   health(session: AgentSession, health: HealthRecord): Promise<void>;
   renewCert(session: AgentSession, csrPem: string): Promise<{ certPem: string } | { errorCode: string; message: string }>;
   touch(session: AgentSession): void;
+  /** After the welcome went out: the hub may push the node's desired state. */
+  welcomed?(session: AgentSession): Promise<void>;
   closed(session: AgentSession, reason: string): void;
 }
 
@@ -62,6 +64,7 @@ export class AgentSession implements AgentLink {
   readonly nodeId: string;
   readonly remoteAddress: string;
   readonly connectedAt = Date.now();
+  k3sMode = 'auto';
   private helloDone = false;
   private closed = false;
   private nextId = 1;
@@ -111,6 +114,10 @@ export class AgentSession implements AgentLink {
     this.send({ close: { code, reason } });
     this.ws.close(code === 'NODE_REMOVED' || code === 'REPLACED' ? WS_NORMAL : WS_POLICY_VIOLATION, code);
     this.onClosed(`${code}: ${reason}`);
+  }
+
+  assignK3s(assignment: K3sAssignment): boolean {
+    return this.send({ k3sAssignment: assignment });
   }
 
   command(action: string, args: Record<string, string>, timeoutMs: number): Promise<CommandOutcome> {
@@ -163,6 +170,7 @@ export class AgentSession implements AgentLink {
           return;
         }
         this.helloDone = true;
+        this.k3sMode = frame.hello.k3sMode || 'auto';
         clearTimeout(this.helloTimer);
         const welcome = await h.hello(this, frame);
         if (!welcome) {
@@ -173,6 +181,7 @@ export class AgentSession implements AgentLink {
           inReplyTo: frame.messageId,
           welcome: { nodeId: this.nodeId, nodeName: welcome.nodeName, pool: welcome.pool, heartbeatIntervalMs: this.opts.heartbeatIntervalMs, hubTimeMs: Date.now(), hubVersion: this.opts.hubVersion },
         });
+        await h.welcomed?.(this);
         return;
       }
       case 'health':

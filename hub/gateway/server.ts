@@ -83,6 +83,11 @@ function remoteOf(req: IncomingMessage): string {
 async function verifyUpgrade(deps: GatewayDeps, req: IncomingMessage): Promise<string> {
   const url = new URL(req.url ?? '/', 'https://gateway');
   if (url.pathname !== CONNECT_PATH) throw new HubError('NOT_FOUND', `no websocket at ${url.pathname}`);
+  return verifyClientCert(deps.store, { has: deps.nodeExists }, req);
+}
+
+/** The node id named by a verified, unrevoked client certificate of an existing node; HubError otherwise. */
+export async function verifyClientCert(store: Pick<Store, 'getCert'>, nodes: { has(id: string): boolean }, req: { socket: unknown }): Promise<string> {
   const sock = req.socket as TLSSocket;
   const peer = sock.getPeerCertificate();
   if (!peer || !peer.raw) throw new HubError('UNAUTHORIZED', 'a client certificate from this hub is required (join first)');
@@ -94,10 +99,10 @@ async function verifyUpgrade(deps: GatewayDeps, req: IncomingMessage): Promise<s
   const nodeId = peer.subject?.CN;
   const cn = Array.isArray(nodeId) ? nodeId[0] : nodeId;
   if (!cn) throw new HubError('UNAUTHORIZED', 'client certificate names no node');
-  const record = await deps.store.getCert(normalizeSerial(peer.serialNumber));
+  const record = await store.getCert(normalizeSerial(peer.serialNumber));
   if (!record || record.nodeId !== cn) throw new HubError('UNAUTHORIZED', 'client certificate is unknown to this hub');
   if (record.revokedAt) throw new HubError('FORBIDDEN', `client certificate was revoked at ${record.revokedAt}`);
-  if (!deps.nodeExists(cn)) throw new HubError('FORBIDDEN', `node ${cn} was removed from this hub`);
+  if (!nodes.has(cn)) throw new HubError('FORBIDDEN', `node ${cn} was removed from this hub`);
   return cn;
 }
 

@@ -5,6 +5,7 @@ import type { NodeRegistry } from './registry.js';
 
 export function nodeView(n: NodeRecord, registry: NodeRegistry): Record<string, unknown> {
   const live = registry.liveInfo(n.id);
+  const kube = registry.kubeView(n.id);
   const h = n.health;
   return {
     id: n.id,
@@ -18,7 +19,15 @@ export function nodeView(n: NodeRecord, registry: NodeRegistry): Record<string, 
     connected: live.connected,
     connectedAt: live.connectedAt,
     remoteAddress: live.remoteAddress,
-    k3s: { state: h?.k3s.state ?? 'unknown', version: h?.k3s.version ?? '', ready: null },
+    k3s: {
+      state: h?.k3s.state ?? 'unknown',
+      version: kube?.kubeletVersion || h?.k3s.version || '',
+      ready: kube ? kube.ready : null,
+      unschedulable: kube?.unschedulable ?? false,
+      taints: kube?.taints ?? [],
+      restarts: h?.k3s.restarts ?? 0,
+      lastLogLines: h?.k3s.lastLogLines ?? [],
+    },
     health: h && {
       receivedAt: h.receivedAt,
       cpuPercent: round(h.cpuPercent),

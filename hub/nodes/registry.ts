@@ -4,7 +4,17 @@ import type { HealthRecord, HostFactsRecord, NodeRecord, NodeState, Store } from
 import type { EventLog } from '../events.js';
 import type { Logger } from '../logger.js';
 import type { HealthBatcher } from './health-batcher.js';
+import type { K3sAssignment } from '../../proto/index.js';
 import { healthProblems } from './health-state.js';
+
+/** What the Kubernetes API says about a node (kept minimal so the registry stays independent of k3s). */
+export interface KubeView {
+  ready: boolean | null;
+  unschedulable: boolean;
+  kubeletVersion: string;
+  taints: string[];
+  problems: string[];
+}
 
 export interface CommandOutcome {
   ok: boolean;
@@ -17,12 +27,15 @@ export interface AgentLink {
   readonly nodeId: string;
   readonly connectedAt: number;
   readonly remoteAddress: string;
+  /** "off" when the agent runs no k3s (from its hello). */
+  readonly k3sMode: string;
   close(code: string, reason: string): void;
   command(action: string, args: Record<string, string>, timeoutMs: number): Promise<CommandOutcome>;
+  assignK3s(assignment: K3sAssignment): boolean;
 }
 
-/** States set by a workflow (operator, autoheal, upgrades) that a health report must not overwrite. */
-const WORKFLOW_STATES: ReadonlySet<NodeState> = new Set(['cordoned', 'needs-attention', 'remediating', 'upgrading']);
+/** States set by a workflow (autoheal, upgrades) that a health report must not overwrite. */
+const WORKFLOW_STATES: ReadonlySet<NodeState> = new Set(['needs-attention', 'remediating', 'upgrading']);
 
 interface LiveNode {
   link?: AgentLink;
@@ -30,7 +43,11 @@ interface LiveNode {
   createdMs: number;
   state: NodeState;
   reasons: string[];
+  healthReasons: string[];
+  k3sState: string;
   pool: string;
+  name: string;
+  kube?: KubeView;
 }
 
 export interface RegistryOptions {
@@ -61,8 +78,47 @@ export class NodeRegistry {
       createdMs: Date.parse(n.createdAt),
       state: n.state,
       reasons: [],
+      healthReasons: [],
+      k3sState: n.health?.k3s.state ?? 'unknown',
       pool: n.pool,
+      name: n.name,
     });
+  }
+
+  idByName(name: string): string | undefined {
+    for (const [id, e] of this.live) if (e.name === name) return id;
+    return undefined;
+  }
+
+  kubeView(nodeId: string): KubeView | undefined {
+    return this.live.get(nodeId)?.kube;
+  }
+
+  /** The Kubernetes Node changed (watch): cordon and kubelet readiness feed the node's state. */
+  async kubeUpdate(name: string, view: KubeView | undefined): Promise<void> {
+    const id = this.idByName(name);
+    const entry = id ? this.live.get(id) : undefined;
+    if (!id || !entry) return;
+    entry.kube = view;
+    if (entry.link) await this.reevaluate(id, view ? `kubernetes node ${view.ready ? 'Ready' : 'NotReady'}${view.unschedulable ? ', cordoned' : ''}` : 'kubernetes node deleted');
+  }
+
+  /** Recomputes the state of a connected node from its last report and its Kubernetes view. */
+  private async reevaluate(nodeId: string, why: string): Promise<void> {
+    const entry = this.live.get(nodeId);
+    if (!entry || WORKFLOW_STATES.has(entry.state)) return;
+    const reasons = [...entry.healthReasons];
+    if (entry.kube && entry.kube.ready === false && entry.k3sState === 'running') reasons.push('kubelet-not-ready');
+    for (const p of entry.kube?.problems ?? []) reasons.push(p.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase());
+    const next: NodeState = entry.kube?.unschedulable ? 'cordoned' : reasons.length ? 'degraded' : 'ready';
+    const changed = next !== entry.state || reasons.join(',') !== entry.reasons.join(',');
+    if (!changed) return;
+    if (next === entry.state) {
+      entry.reasons = reasons;
+      if (next === 'degraded') await this.opts.events.note({ type: 'node.health', nodeId, pool: entry.pool, actor: 'hub', message: `still degraded: ${reasons.join(', ')}`, data: { reasons } });
+      return;
+    }
+    await this.setState(nodeId, next, reasons, reasons.length ? `${reasons.join(', ')}` : why);
   }
 
   link(nodeId: string): AgentLink | undefined {
@@ -92,8 +148,7 @@ export class NodeRegistry {
     if (!entry) return undefined;
     const previous = entry.link;
     entry.link = link;
-    // Silence ended: what remains are the problems the last report showed.
-    entry.reasons = entry.reasons.filter((r) => r !== 'no-report');
+
     entry.lastSeenMs = this.now();
     if (previous && previous !== link) previous.close('REPLACED', 'a newer connection of this node took over');
     const patch: Parameters<Store['updateNode']>[1] = { agentVersion, lastSeen: new Date(entry.lastSeenMs).toISOString() };
@@ -101,7 +156,7 @@ export class NodeRegistry {
     const node = await this.opts.store.updateNode(link.nodeId, patch);
     if (!node) return undefined;
     await this.opts.events.note({ type: 'node.connected', nodeId: node.id, pool: node.pool, actor: `node:${node.id}`, message: `agent ${agentVersion} connected from ${link.remoteAddress}`, data: { remoteAddress: link.remoteAddress, replaced: Boolean(previous) } });
-    if (!WORKFLOW_STATES.has(entry.state)) await this.setState(link.nodeId, entry.reasons.length ? 'degraded' : 'ready', entry.reasons, 'agent connected');
+    await this.reevaluate(link.nodeId, 'agent connected');
     return this.opts.store.getNode(link.nodeId);
   }
 
@@ -124,12 +179,22 @@ export class NodeRegistry {
     if (!entry) return;
     entry.lastSeenMs = this.now();
     this.opts.batcher.push({ nodeId, lastSeen: new Date(entry.lastSeenMs).toISOString(), health });
-    const reasons = healthProblems(health);
-    const changedReasons = reasons.join(',') !== entry.reasons.join(',');
-    entry.reasons = reasons;
-    if (WORKFLOW_STATES.has(entry.state)) return;
-    const next: NodeState = reasons.length ? 'degraded' : 'ready';
-    if (next !== entry.state || (changedReasons && next === 'degraded')) await this.setState(nodeId, next, reasons, reasons.length ? reasons.join(', ') : 'health report is good');
+    entry.healthReasons = healthProblems(health);
+    entry.k3sState = health.k3s.state;
+    await this.reevaluate(nodeId, 'health report is good');
+  }
+
+  /** Current state and reasons, from memory. */
+  stateOf(nodeId: string): { state: NodeState; reasons: string[] } | undefined {
+    const e = this.live.get(nodeId);
+    return e && { state: e.state, reasons: [...e.reasons] };
+  }
+
+  /** Agent links of every connected node. */
+  links(): AgentLink[] {
+    const out: AgentLink[] = [];
+    for (const e of this.live.values()) if (e.link) out.push(e.link);
+    return out;
   }
 
   /** Marks silent nodes unreachable. Called on a timer; cheap: one pass over memory. */

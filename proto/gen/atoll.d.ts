@@ -219,6 +219,9 @@ export namespace atoll {
             /** Hello completedCommandIds. */
             completedCommandIds: string[];
 
+            /** Hello k3sMode. */
+            k3sMode: string;
+
             /**
              * Creates a new Hello instance using the specified properties.
              * @param [properties] Properties to set
@@ -269,6 +272,9 @@ export namespace atoll {
 
                 /** Hello completedCommandIds */
                 completedCommandIds?: (string[]|null);
+
+                /** Hello k3sMode */
+                k3sMode?: (string|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];

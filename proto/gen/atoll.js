@@ -494,6 +494,7 @@ export const atoll = $root.atoll = (() => {
              * @property {string|null} [agentVersion] Hello agentVersion
              * @property {atoll.v1.HostFacts.$Properties|null} [facts] Hello facts
              * @property {Array.<string>|null} [completedCommandIds] Hello completedCommandIds
+             * @property {string|null} [k3sMode] Hello k3sMode
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -559,6 +560,14 @@ export const atoll = $root.atoll = (() => {
             Hello.prototype.completedCommandIds = $util.emptyArray;
 
             /**
+             * Hello k3sMode.
+             * @member {string} k3sMode
+             * @memberof atoll.v1.Hello
+             * @instance
+             */
+            Hello.prototype.k3sMode = "";
+
+            /**
              * Creates a new Hello instance using the specified properties.
              * @function create
              * @memberof atoll.v1.Hello
@@ -599,6 +608,8 @@ export const atoll = $root.atoll = (() => {
                 if (message.completedCommandIds != null && message.completedCommandIds.length)
                     for (let i = 0; i < message.completedCommandIds.length; ++i)
                         writer.uint32(/* id 4, wireType 2 =*/34).string(message.completedCommandIds[i]);
+                if (message.k3sMode != null && $Object.hasOwnProperty.call(message, "k3sMode") && message.k3sMode !== "")
+                    writer.uint32(/* id 5, wireType 2 =*/42).string(message.k3sMode);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -673,6 +684,15 @@ export const atoll = $root.atoll = (() => {
                             if (!(message.completedCommandIds && message.completedCommandIds.length))
                                 message.completedCommandIds = [];
                             message.completedCommandIds.push(reader.stringVerify());
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.k3sMode = value;
+                            else
+                                delete message.k3sMode;
                             continue;
                         }
                     }

@@ -1,0 +1,24 @@
+// GET /v1/artifacts/k3s/{version}/{arch}: k3s binaries for enrolled nodes (client certificate
+// required), with their SHA-256 in a header; GET /v1/artifacts/index.json lists what is there.
+import { createReadStream } from 'node:fs';
+import type { FastifyPluginAsync } from 'fastify';
+import type { ArtifactStore } from '../artifacts/artifact-store.js';
+import { HubError } from '../errors.js';
+
+export const artifactRoutes: FastifyPluginAsync<{ artifacts: ArtifactStore; verifyClient: (req: { socket: unknown }) => Promise<string> }> = async (app, opts) => {
+  app.get('/v1/artifacts/index.json', async (req) => {
+    await opts.verifyClient(req.raw);
+    return { k3s: opts.artifacts.listK3s().map(({ version, arch, sha256, size, urlPath }) => ({ version, arch, sha256, size, url: urlPath })) };
+  });
+
+  app.get('/v1/artifacts/k3s/:version/:arch', async (req, reply) => {
+    await opts.verifyClient(req.raw);
+    const { version, arch } = req.params as { version: string; arch: string };
+    const a = opts.artifacts.getK3s(version, arch);
+    if (!a) throw new HubError('NOT_FOUND', `no k3s ${version} for ${arch} on this hub`);
+    reply.header('content-type', 'application/octet-stream');
+    reply.header('content-length', a.size);
+    reply.header('x-checksum-sha256', a.sha256);
+    return reply.send(createReadStream(a.path));
+  });
+};

@@ -1,0 +1,102 @@
+// The k3s side of nodes: what each agent should run (server, version, its own bootstrap token,
+// labels, taints), and taking a node out of the cluster when it is removed.
+import type { K3sAssignment } from '../../proto/index.js';
+import type { Store, NodeRecord } from '../store/types.js';
+import type { EventLog } from '../events.js';
+import type { Logger } from '../logger.js';
+import type { AgentLink, NodeRegistry } from '../nodes/registry.js';
+import type { ArtifactStore } from '../artifacts/artifact-store.js';
+import type { ControlPlane } from './control-plane.js';
+
+const TOKEN_KEY = (nodeId: string): string => `k3s.node-token.${nodeId}`;
+
+export interface NodeK3sDeps {
+  controlPlane: ControlPlane;
+  store: Store;
+  registry: NodeRegistry;
+  artifacts: ArtifactStore;
+  events: EventLog;
+  logger: Logger;
+  removeDrainTimeoutMs: number;
+}
+
+/** Node labels: the pool's, then the node's own, then atoll's (which always win). */
+export function nodeLabels(node: NodeRecord, poolLabels: Record<string, string>): Record<string, string> {
+  const labels: Record<string, string> = { ...poolLabels, ...node.labels, 'atoll.dev/pool': node.pool, 'atoll.dev/node-id': node.id };
+  const region = node.labels['topology.kubernetes.io/region'] ?? node.labels.region;
+  if (region) labels['topology.kubernetes.io/region'] = region;
+  delete labels.region;
+  return labels;
+}
+
+function publicAddress(remote: string): string {
+  const ip = remote.replace(/^::ffff:/, '');
+  return ip === '127.0.0.1' || ip === '::1' ? '' : ip;
+}
+
+export class NodeK3s {
+  constructor(private readonly d: NodeK3sDeps) {}
+
+  /** Sends the node its assignment if it runs k3s and the control plane serves. */
+  async assign(link: AgentLink): Promise<void> {
+    if (link.k3sMode === 'off') return;
+    const cp = this.d.controlPlane;
+    const tokens = cp.nodeTokens();
+    const version = cp.version();
+    if (!cp.running() || !tokens || !version) return; // sent once the control plane is running
+    const node = await this.d.store.getNode(link.nodeId);
+    if (!node) return;
+    const artifact = this.d.artifacts.getK3s(version, node.facts.arch);
+    if (!artifact) {
+      await this.d.events.note({ type: 'k3s.artifact-missing', nodeId: node.id, pool: node.pool, actor: 'hub', message: `no k3s ${version} artifact for ${node.facts.arch}; import one with atoll-hub artifact import k3s --version ${version} --arch ${node.facts.arch} --file F` });
+      return;
+    }
+    let creds = await this.d.store.getSetting<{ id: string; token: string }>(TOKEN_KEY(node.id));
+    if (!creds) {
+      creds = await tokens.create(node.id);
+      await this.d.store.setSetting(TOKEN_KEY(node.id), creds);
+      await this.d.events.note({ type: 'k3s.token-created', nodeId: node.id, pool: node.pool, actor: 'hub', message: `k3s bootstrap token ${creds.id} created for ${node.name}` });
+    }
+    const pool = await this.d.store.getPool(node.pool);
+    const assignment: K3sAssignment = {
+      serverUrl: cp.serverUrl(),
+      token: creds.token,
+      version,
+      nodeName: node.name,
+      labels: nodeLabels(node, pool?.labels ?? {}),
+      taints: pool?.taints ?? [],
+      artifactPath: artifact.urlPath,
+      artifactSha256: artifact.sha256,
+      nodeExternalIp: publicAddress(link.remoteAddress),
+    };
+    link.assignK3s(assignment);
+  }
+
+  /** The control plane came up: every connected k3s agent gets its assignment. */
+  async assignAll(): Promise<void> {
+    for (const link of this.d.registry.links()) {
+      await this.assign(link).catch((err: unknown) => this.d.logger.warn({ nodeId: link.nodeId, err: (err as Error).message }, 'k3s assignment failed'));
+    }
+  }
+
+  /** Drain, delete the Kubernetes node and its node-password secret, delete its bootstrap token. */
+  async removeFromCluster(node: NodeRecord, actor: string): Promise<void> {
+    const creds = await this.d.store.getSetting<{ id: string; token: string }>(TOKEN_KEY(node.id));
+    const kube = this.d.controlPlane.client();
+    if (kube) {
+      if (await kube.getNode(node.name)) {
+        try {
+          const r = await kube.drain(node.name, { timeoutMs: this.d.removeDrainTimeoutMs, ignoreDaemonSets: true, deleteEmptyDirData: true, force: true });
+          await this.d.events.note({ type: 'node.drained', nodeId: node.id, pool: node.pool, actor, message: `drained ${node.name}: ${r.evicted.length} pods evicted`, data: { ...r } });
+        } catch (err) {
+          await this.d.events.note({ type: 'node.drain-failed', nodeId: node.id, pool: node.pool, actor, message: `drain of ${node.name} did not finish (${(err as Error).message}); removing it anyway` });
+        }
+        await kube.deleteNode(node.name);
+      }
+      await kube.deleteNodePasswordSecret(node.name);
+      const tokens = this.d.controlPlane.nodeTokens();
+      if (creds && tokens) await tokens.remove(creds.id).catch((err: unknown) => this.d.logger.warn({ err: (err as Error).message }, 'could not delete the k3s bootstrap token'));
+    }
+    await this.d.store.setSetting(TOKEN_KEY(node.id), undefined);
+  }
+}
