@@ -74,8 +74,7 @@ async function main(argv: string[]): Promise<number> {
         process.stderr.write(`joined as ${id.nodeName} (${id.nodeId}) in pool ${id.pool}\n`);
       }
       if (!flags.run) return;
-      const code = await runUntilStopped(flags);
-      if (code !== 0) throw new AgentError('NODE_REMOVED', 'stopped: node removed');
+      process.exitCode = await runUntilStopped(flags);
     });
 
   program.command('run').description('run with the stored identity (no token needed)')
@@ -85,8 +84,7 @@ async function main(argv: string[]): Promise<number> {
     .action(async (flags: AgentFlags) => {
       const config = parseAgentConfig(flags, process.env, isRoot);
       loadIdentity(config.dataDir); // fail fast, with the fix, when there is none
-      const code = await runUntilStopped(flags);
-      if (code !== 0) throw new AgentError('NODE_REMOVED', 'stopped: node removed');
+      process.exitCode = await runUntilStopped(flags);
     });
 
   program.command('status').description('show identity, hub, connection and k3s state')
@@ -122,7 +120,7 @@ async function main(argv: string[]): Promise<number> {
 
   try {
     await program.parseAsync(argv);
-    return 0;
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) {
       return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? 0 : 2;

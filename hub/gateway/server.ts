@@ -102,6 +102,9 @@ export async function verifyClientCert(store: Pick<Store, 'getCert'>, nodes: { h
   const record = await store.getCert(normalizeSerial(peer.serialNumber));
   if (!record || record.nodeId !== cn) throw new HubError('UNAUTHORIZED', 'client certificate is unknown to this hub');
   if (record.revokedAt) throw new HubError('FORBIDDEN', `client certificate was revoked at ${record.revokedAt}`);
+  // A resumed TLS session (session ticket) skips certificate verification and keeps the verify result
+  // of its first handshake, so a certificate that has expired since still shows as authorized.
+  if (!(Date.parse(record.notAfter) > Date.now())) throw new HubError('UNAUTHORIZED', `client certificate expired at ${record.notAfter}`);
   if (!nodes.has(cn)) throw new HubError('FORBIDDEN', `node ${cn} was removed from this hub`);
   return cn;
 }

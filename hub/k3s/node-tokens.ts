@@ -26,7 +26,8 @@ export function createNodeTokenTool(opts: { binary: string; k3sDataDir: string; 
       return parseCreatedToken(String(r.stdout));
     },
     async remove(tokenId) {
-      const r = await execa(opts.binary, ['token', 'delete', tokenId, ...base], { reject: false, timeout: 30_000 });
+      // urfave/cli stops parsing flags at the first argument: flags go before the id.
+      const r = await execa(opts.binary, ['token', 'delete', ...base, tokenId], { reject: false, timeout: 30_000 });
       if (r.exitCode !== 0 && !/not found/i.test(String(r.stderr))) {
         throw new Error(`k3s token delete ${tokenId} failed (exit ${r.exitCode}): ${String(r.stderr).slice(0, 300)}`);
       }

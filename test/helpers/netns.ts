@@ -1,0 +1,98 @@
+// "Foreign servers" for end-to-end tests: network namespaces on one bridge, each with its own
+// loopback and an address in 198.18.0.0/15 (the range set aside for network tests). Everything is
+// created with unique names and removed by cleanup(), also when a test fails.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+
+export interface Host {
+  name: string;
+  ns: string;
+  ip: string;
+  /** Veth end in the root namespace (link down = this host is cut off). */
+  hostVeth: string;
+}
+
+export interface Lab {
+  bridge: string;
+  /** The root namespace's own address on the bridge (tests talk to hosts from here). */
+  gatewayIp: string;
+  hosts: Host[];
+  addHost(name: string): Host;
+  /** Cuts (or restores) one host's link. */
+  setLink(host: Host, up: boolean): void;
+  /** argv prefix that runs a command inside the host's namespace. */
+  exec(host: Host): string[];
+  cleanup(): void;
+}
+
+function ip(...args: string[]): void {
+  execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+export function netnsAvailable(): { ok: boolean; why: string } {
+  if (process.getuid?.() !== 0) return { ok: false, why: 'network namespaces need root' };
+  const probe = `atp${randomBytes(3).toString('hex')}`;
+  const r = spawnSync('ip', ['netns', 'add', probe], { encoding: 'utf8' });
+  if (r.status !== 0) return { ok: false, why: `ip netns add failed: ${r.stderr || r.error?.message}` };
+  spawnSync('ip', ['netns', 'del', probe]);
+  return { ok: true, why: '' };
+}
+
+const labs = new Set<Lab>();
+process.once('exit', () => {
+  for (const l of labs) l.cleanup();
+});
+
+/** Subnet index 0..255 picks 198.18.<n>.0/24, so parallel test files do not collide. */
+export function createLab(subnet = Math.floor(Math.random() * 200) + 20): Lab {
+  const id = randomBytes(3).toString('hex');
+  const bridge = `atb${id}`;
+  const prefix = `198.18.${subnet}`;
+  const gatewayIp = `${prefix}.254`;
+  const hosts: Host[] = [];
+  let cleaned = false;
+  ip('link', 'add', bridge, 'type', 'bridge');
+  ip('addr', 'add', `${gatewayIp}/24`, 'dev', bridge);
+  ip('link', 'set', bridge, 'up');
+  const lab: Lab = {
+    bridge,
+    gatewayIp,
+    hosts,
+    addHost(name) {
+      const n = hosts.length + 1;
+      const ns = `at${id}-${name}`.slice(0, 30);
+      const hostVeth = `atv${id}${n}`;
+      const peer = `atp${id}${n}`;
+      const host: Host = { name, ns, ip: `${prefix}.${n}`, hostVeth };
+      hosts.push(host);
+      ip('netns', 'add', ns);
+      ip('link', 'add', hostVeth, 'type', 'veth', 'peer', 'name', peer);
+      ip('link', 'set', peer, 'netns', ns);
+      ip('link', 'set', hostVeth, 'master', bridge, 'up');
+      ip('-n', ns, 'link', 'set', 'lo', 'up');
+      ip('-n', ns, 'link', 'set', peer, 'name', 'eth0');
+      ip('-n', ns, 'addr', 'add', `${host.ip}/24`, 'dev', 'eth0');
+      ip('-n', ns, 'link', 'set', 'eth0', 'up');
+      ip('-n', ns, 'route', 'add', 'default', 'via', gatewayIp);
+      return host;
+    },
+    setLink(host, up) {
+      ip('link', 'set', host.hostVeth, up ? 'up' : 'down');
+    },
+    exec(host) {
+      return ['ip', 'netns', 'exec', host.ns];
+    },
+    cleanup() {
+      if (cleaned) return;
+      cleaned = true;
+      labs.delete(lab);
+      for (const h of hosts) {
+        spawnSync('ip', ['netns', 'del', h.ns]);
+        spawnSync('ip', ['link', 'del', h.hostVeth]);
+      }
+      spawnSync('ip', ['link', 'del', bridge]);
+    },
+  };
+  labs.add(lab);
+  return lab;
+}
