@@ -26,6 +26,7 @@ import { ControlPlane } from './k3s/control-plane.js';
 import { NodeK3s } from './k3s/node-k3s.js';
 import { ArtifactStore } from './artifacts/artifact-store.js';
 import { artifactRoutes } from './gateway/artifact-routes.js';
+import { installerRoutes } from './installer/routes.js';
 
 export interface Hub {
   apiUrl: string;
@@ -112,7 +113,10 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
     tls: { certPem: pki.serving.certPem, keyPem: pki.serving.keyPem, caPem: pki.ca.certPem },
     joinLimiter: createRateLimiter({ perMinute: config.joinRateLimitPerMinute }),
     nodeExists: (id) => registry.has(id),
-    extraRoutes: (app) => void app.register(artifactRoutes, { artifacts, verifyClient: (req) => verifyClientCert(store, registry, req) }),
+    extraRoutes: (app) => {
+      void app.register(artifactRoutes, { artifacts, verifyClient: (req) => verifyClientCert(store, registry, req) });
+      void app.register(installerRoutes, { dataDir: config.dataDir, publicUrl: config.publicUrl, caPem: pki.ca.certPem });
+    },
     join: async (req, source) => {
       try {
         return await enroll({ store, tokens, ca: pki.ca, events, registry, nodeCertTtlMs: config.nodeCertTtlMs, heartbeatIntervalMs: config.heartbeatIntervalMs }, req, source);

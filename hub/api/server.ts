@@ -9,6 +9,7 @@ import { nodeRoutes } from './nodes.js';
 import { eventRoutes } from './events.js';
 import { clusterRoutes } from './cluster.js';
 import { joinRoutes } from './join.js';
+import { cloudInitRoutes } from './cloud-init.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -42,7 +43,7 @@ export async function buildApi(svc: HubServices, opts: ApiOptions): Promise<Fast
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
-  for (const plugin of [clusterRoutes, poolRoutes, tokenRoutes, nodeRoutes, eventRoutes, joinRoutes]) {
+  for (const plugin of [clusterRoutes, poolRoutes, tokenRoutes, nodeRoutes, eventRoutes, joinRoutes, cloudInitRoutes]) {
     await app.register(plugin, { svc });
   }
   return app;
