@@ -4,7 +4,7 @@ import type { ResourceType } from '../store/resource-types.js';
 import { kubeTime } from '../util/go-time.js';
 
 /** A pod bound to a node is running there: the stand-in plays the kubelet that would start it. */
-export function runningPodStatus(pod: KubeObject, hostIP: string, now: Date): JsonObject {
+export function runningPodStatus(pod: KubeObject, hostIP: string, now: Date, podCidr = '10.42.0.0/24'): JsonObject {
   const spec = isObject(pod.spec) ? pod.spec : {};
   const containers = Array.isArray(spec.containers) ? spec.containers.filter(isObject) : [];
   const t = kubeTime(now);
@@ -15,7 +15,7 @@ export function runningPodStatus(pod: KubeObject, hostIP: string, now: Date): Js
       .map((type) => ({ type, status: 'True', lastProbeTime: null, lastTransitionTime: t })),
     hostIP,
     hostIPs: [{ ip: hostIP }],
-    podIP: `10.42.${(n >> 8) % 250}.${(n % 250) + 2}`,
+    podIP: `${podCidr.split('.').slice(0, 3).join('.')}.${(n % 250) + 2}`,
     startTime: t,
     qosClass: 'BestEffort',
     containerStatuses: containers.map((c) => ({
@@ -25,8 +25,11 @@ export function runningPodStatus(pod: KubeObject, hostIP: string, now: Date): Js
   };
 }
 
-export function pendingPodStatus(now: Date): JsonObject {
-  return { phase: 'Pending', qosClass: 'BestEffort', conditions: [{ type: 'PodScheduled', status: 'False', lastProbeTime: null, lastTransitionTime: kubeTime(now), reason: 'Unschedulable', message: '0/0 nodes are available.' }] };
+export function pendingPodStatus(now: Date, bound: boolean): JsonObject {
+  const scheduled = bound
+    ? { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: kubeTime(now) }
+    : { type: 'PodScheduled', status: 'False', lastProbeTime: null, lastTransitionTime: kubeTime(now), reason: 'Unschedulable', message: 'no node is available' };
+  return { phase: 'Pending', qosClass: 'BestEffort', conditions: [scheduled] };
 }
 
 export function applyCreateDefaults(rt: ResourceType, obj: KubeObject): void {
@@ -46,7 +49,7 @@ export function applyCreateDefaults(rt: ResourceType, obj: KubeObject): void {
   } else if (rt.group === '' && rt.plural === 'pods') {
     const spec: JsonObject = isObject(obj.spec) ? obj.spec : {};
     obj.spec = { restartPolicy: 'Always', terminationGracePeriodSeconds: 30, dnsPolicy: 'ClusterFirst', schedulerName: 'default-scheduler', serviceAccountName: 'default', ...spec };
-    obj.status = typeof spec.nodeName === 'string' && spec.nodeName !== '' ? runningPodStatus(obj, '', now) : pendingPodStatus(now);
+    obj.status = pendingPodStatus(now, typeof spec.nodeName === 'string' && spec.nodeName !== '');
   } else if (rt.hasStatus && rt.plural !== 'nodes') {
     obj.status = {};
   }

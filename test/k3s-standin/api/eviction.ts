@@ -16,7 +16,7 @@ function podReady(pod: KubeObject): boolean {
 }
 
 function tooManyRequests(cause: string): ApiError {
-  return new ApiError({ ...statusBody(429, 'TooManyRequests', 'Cannot evict pod as it would violate the pod\'s disruption budget.'), details: { causes: [{ reason: 'DisruptionBudget', message: cause }] } });
+  return new ApiError(statusBody(429, 'TooManyRequests', 'Cannot evict pod as it would violate the pod\'s disruption budget.', { causes: [{ reason: 'DisruptionBudget', message: cause }] }));
 }
 
 export function evictPod(svc: ResourceService, ns: string, name: string, body: unknown): StatusBody {

@@ -58,6 +58,18 @@ function stripTypeMeta(o: KubeObject): KubeObject {
   return rest as KubeObject;
 }
 
+/** Pods come back as the deleted object, namespaces as Terminating; the rest as a Success Status (registry Store.finalizeDelete). */
+function deleteResponse(rt: ResourceType, gone: KubeObject): unknown {
+  if (rt.group === '' && rt.plural === 'pods') return gone;
+  if (rt.group === '' && rt.plural === 'namespaces') {
+    return { ...gone, metadata: { ...gone.metadata, deletionTimestamp: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') }, status: { phase: 'Terminating' } };
+  }
+  return {
+    kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success',
+    details: { name: gone.metadata.name, ...(rt.group ? { group: rt.group } : {}), kind: rt.plural, uid: gone.metadata.uid },
+  };
+}
+
 function healthText(path: string, verbose: boolean): string {
   if (!verbose) return 'ok';
   const checks = ['ping', 'log', 'etcd', 'poststarthook/start-apiserver-admission-initializer'];
@@ -91,7 +103,7 @@ export function kubeApiHandler(deps: KubeApiDeps): (req: IncomingMessage, res: S
       }
       const t = resolve(parts);
       if (!t) throw errors.pathNotFound();
-      await serveResource(req, res, url, t, method, deps);
+      await serveResource(req, res, url, t, method);
     } catch (e) {
       if (res.headersSent) {
         res.end();
@@ -102,7 +114,7 @@ export function kubeApiHandler(deps: KubeApiDeps): (req: IncomingMessage, res: S
     }
   };
 
-  async function serveResource(req: IncomingMessage, res: ServerResponse, url: URL, t: Target, method: string, d: KubeApiDeps): Promise<void> {
+  async function serveResource(req: IncomingMessage, res: ServerResponse, url: URL, t: Target, method: string): Promise<void> {
     const q = url.searchParams;
     const dryRun = q.getAll('dryRun').includes('All');
     const { rt, namespace, name, sub } = t;
@@ -112,8 +124,10 @@ export function kubeApiHandler(deps: KubeApiDeps): (req: IncomingMessage, res: S
         const matchFields = parseFieldSelector(storageKey(rt), q.get('fieldSelector'));
         const matches = (o: KubeObject): boolean => matchLabels(o.metadata.labels) && matchFields(o);
         if (q.get('watch') === 'true' || q.get('watch') === '1') {
+          const include = (q.get('includeObject') as IncludeObject | null) ?? 'Metadata';
           serveWatch(req, res, store, {
             rt, matches, bookmarks: q.get('allowWatchBookmarks') === 'true',
+            ...(wantsTable(req.headers.accept) ? { present: (o: KubeObject) => toTable(rt, [o], String(o.metadata.resourceVersion ?? ''), include) } : {}),
             ...(namespace !== undefined ? { namespace } : {}),
             ...(q.get('resourceVersion') !== null ? { resourceVersion: q.get('resourceVersion') as string } : {}),
             ...(q.get('timeoutSeconds') ? { timeoutSeconds: Number(q.get('timeoutSeconds')) } : {}),
@@ -152,7 +166,8 @@ export function kubeApiHandler(deps: KubeApiDeps): (req: IncomingMessage, res: S
       }
       case 'DELETE': {
         const body = await readBody(req);
-        return sendJson(res, 200, svc.delete(rt, namespace, name, body.length ? parseJsonBody(body) : {}, dryRun));
+        const gone = svc.delete(rt, namespace, name, body.length ? parseJsonBody(body) : {}, dryRun);
+        return sendJson(res, 200, deleteResponse(rt, gone));
       }
       default:
         throw errors.methodNotAllowed();

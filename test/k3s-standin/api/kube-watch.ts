@@ -13,6 +13,8 @@ export interface WatchRequest {
   readonly resourceVersion?: string;
   readonly timeoutSeconds?: number;
   readonly bookmarks: boolean;
+  /** Wraps each event object (e.g. into a one-row Table for `kubectl get -w`). */
+  readonly present?: (o: KubeObject) => unknown;
 }
 
 function withType(rt: ResourceType, o: KubeObject): KubeObject {
@@ -24,7 +26,8 @@ export function serveWatch(req: IncomingMessage, res: ServerResponse, store: Obj
   res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
   res.flushHeaders();
   const send = (type: string, object: unknown): void => {
-    res.write(`${JSON.stringify({ type, object })}\n`);
+    const shown = w.present && type !== 'ERROR' && type !== 'BOOKMARK' ? w.present(object as KubeObject) : object;
+    res.write(`${JSON.stringify({ type, object: shown })}\n`);
   };
   const inScope = (o: KubeObject | undefined): boolean =>
     o !== undefined && (w.namespace === undefined || o.metadata.namespace === w.namespace) && w.matches(o);

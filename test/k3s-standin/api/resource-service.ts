@@ -18,6 +18,9 @@ export interface WriteOptions {
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
+/** Types whose metadata.generation the apiserver maintains. */
+const GENERATION = new Set(['deployments', 'replicasets', 'daemonsets', 'statefulsets', 'poddisruptionbudgets']);
+
 function specPart(o: KubeObject): string {
   const { metadata: _m, status: _s, ...rest } = o;
   return JSON.stringify(rest);
@@ -66,7 +69,8 @@ export class ResourceService {
     obj.kind = rt.kind;
     meta.uid = randomUUID();
     meta.creationTimestamp = kubeTime(this.now());
-    meta.generation = 1;
+    if (GENERATION.has(rt.plural)) meta.generation = 1;
+    else delete meta.generation;
     delete meta.resourceVersion;
     delete meta.deletionTimestamp;
     applyCreateDefaults(rt, obj);
@@ -136,8 +140,10 @@ export class ResourceService {
         else delete out.status;
       }
       out.metadata = { ...next.metadata };
-      out.metadata.generation = current.metadata.generation ?? 1;
-      if (specPart(current) !== specPart(out)) out.metadata.generation = (current.metadata.generation ?? 1) + 1;
+      delete out.metadata.generation;
+      if (GENERATION.has(rt.plural)) {
+        out.metadata.generation = (current.metadata.generation ?? 1) + (specPart(current) !== specPart(out) ? 1 : 0);
+      }
     }
     const meta = out.metadata;
     meta.name = current.metadata.name;

@@ -70,6 +70,18 @@ function layout(rt: ResourceType): { columns: Column[]; row: (o: KubeObject, now
       row: podRow,
     };
   }
+  if (rt.group === '' && rt.plural === 'namespaces') {
+    return {
+      columns: [col('Name', 'string', 0, 'name'), col('Status'), col('Age')],
+      row: (o, now) => [o.metadata.name, String(field(o, 'status', 'phase') ?? ''), age(o, now)],
+    };
+  }
+  if (rt.group === '' && rt.plural === 'secrets') {
+    return {
+      columns: [col('Name', 'string', 0, 'name'), col('Type'), col('Data', 'integer'), col('Age')],
+      row: (o, now) => [o.metadata.name, String(o.type ?? ''), isObject(o.data) ? Object.keys(o.data).length : 0, age(o, now)],
+    };
+  }
   return {
     columns: [col('Name', 'string', 0, 'name'), col('Created At', 'date')],
     row: (o) => [o.metadata.name, o.metadata.creationTimestamp ?? ''],

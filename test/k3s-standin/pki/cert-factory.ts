@@ -42,22 +42,25 @@ function serial(): string {
   return b.toString('hex');
 }
 
+/** UTF8String values: Go rejects '@' and ':' (as in k3s-server-ca@<unix>, system:admin) in a PrintableString. */
 function attrs(s: Subject): forge.pki.CertificateField[] {
+  const utf8 = forge.asn1.Type.UTF8;
   return [
-    ...(s.orgs ?? []).map((o) => ({ shortName: 'O', value: o })),
-    { shortName: 'CN', value: s.cn },
-  ];
+    ...(s.orgs ?? []).map((o) => ({ shortName: 'O', value: o, valueTagClass: utf8 })),
+    { shortName: 'CN', value: s.cn, valueTagClass: utf8 },
+  ] as unknown as forge.pki.CertificateField[];
 }
 
 function signWith(cert: forge.pki.Certificate, signerKeyPem: string): string {
   const oid = forge.pki.oids.sha256WithRSAEncryption as string;
   cert.siginfo.algorithmOid = oid;
   cert.signatureOid = oid;
-  const tbs = forge.pki.getTBSCertificate(cert);
+  const pkiExt = forge.pki as unknown as { getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1 };
+  const tbs = pkiExt.getTBSCertificate(cert);
   const der = Buffer.from(forge.asn1.toDer(tbs).getBytes(), 'binary');
   cert.signature = sign('sha256', der, signerKeyPem).toString('binary');
   (cert as unknown as { tbsCertificate: forge.asn1.Asn1 }).tbsCertificate = tbs;
-  return forge.pki.certificateToPem(cert);
+  return forge.pki.certificateToPem(cert).replace(/\r\n/g, '\n');
 }
 
 function baseCert(publicKeyPem: string, days: number): forge.pki.Certificate {

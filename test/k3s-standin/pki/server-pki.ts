@@ -1,5 +1,6 @@
 // The server's certificates under <data-dir>/server/tls, created once and reused across restarts
 // (the serving certificate is re-issued at each start so new --tls-san values take effect).
+import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createCa, issueLeaf, type CertAndKey, type LeafRequest } from './cert-factory.js';
@@ -25,6 +26,26 @@ function loadOrCreate(dir: string, name: string, make: () => CertAndKey): CertAn
   return made;
 }
 
+function sanList(want: { dnsNames: readonly string[]; ips: readonly string[] }): string {
+  return [...want.dnsNames.map((d) => `DNS:${d}`), ...want.ips.map((ip) => `IP:${ip}`)].sort().join(',');
+}
+
+/** The existing serving certificate, if it was issued for exactly these names and is not near expiry. */
+function reuseServing(dir: string, want: { dnsNames: readonly string[]; ips: readonly string[] }): CertAndKey | undefined {
+  const crt = join(dir, 'serving-kube-apiserver.crt');
+  const key = join(dir, 'serving-kube-apiserver.key');
+  const sans = join(dir, 'serving-kube-apiserver.sans');
+  if (!existsSync(crt) || !existsSync(key) || !existsSync(sans)) return undefined;
+  try {
+    if (readFileSync(sans, 'utf8') !== sanList(want)) return undefined;
+    const certPem = readFileSync(crt, 'utf8');
+    if (Date.parse(new X509Certificate(certPem).validTo) - Date.now() < 30 * 86_400_000) return undefined;
+    return { certPem, keyPem: readFileSync(key, 'utf8') };
+  } catch {
+    return undefined;
+  }
+}
+
 export function ensureServerPki(dataDir: string, serving: { dnsNames: readonly string[]; ips: readonly string[] }): ServerPki {
   const tlsDir = join(dataDir, 'server', 'tls');
   mkdirSync(tlsDir, { recursive: true, mode: 0o700 });
@@ -32,9 +53,10 @@ export function ensureServerPki(dataDir: string, serving: { dnsNames: readonly s
   const serverCa = loadOrCreate(tlsDir, 'server-ca', () => createCa(`k3s-server-ca@${stamp}`));
   const clientCa = loadOrCreate(tlsDir, 'client-ca', () => createCa(`k3s-client-ca@${stamp}`));
   const admin = loadOrCreate(tlsDir, 'client-admin', () => issueLeaf(clientCa, { cn: 'system:admin', orgs: ['system:masters'], usage: 'client' }));
-  const leaf = issueLeaf(serverCa, { cn: 'k3s', orgs: ['k3s'], usage: 'server', dnsNames: serving.dnsNames, ips: serving.ips });
+  const leaf = reuseServing(tlsDir, serving) ?? issueLeaf(serverCa, { cn: 'k3s', orgs: ['k3s'], usage: 'server', dnsNames: serving.dnsNames, ips: serving.ips });
   writeFileSync(join(tlsDir, 'serving-kube-apiserver.key'), leaf.keyPem, { mode: 0o600 });
   writeFileSync(join(tlsDir, 'serving-kube-apiserver.crt'), leaf.certPem, { mode: 0o644 });
+  writeFileSync(join(tlsDir, 'serving-kube-apiserver.sans'), sanList(serving), { mode: 0o644 });
   return { serverCaPem: serverCa.certPem, serverCa, clientCa, serving: leaf, admin, tlsDir };
 }
 

@@ -1,0 +1,38 @@
+// The one HTTPS listener of `k3s server` (port 6443), grouped by who may call:
+//   anyone:            GET /cacerts, GET /ping
+//   agents (token):    /v1-k3s/...
+//   client certificate from the client CA: everything else (the Kubernetes API; anonymous auth off).
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import type { ServerPki } from '../pki/server-pki.js';
+import { sendStatus, sendText } from '../api/http-io.js';
+import { errors } from '../api/api-error.js';
+
+export interface ListenerRoutes {
+  readonly supervisor: (req: IncomingMessage, res: ServerResponse, path: string) => boolean;
+  readonly kubeApi: (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
+}
+
+export function createListener(pki: ServerPki, routes: ListenerRoutes): Server {
+  return createServer({
+    key: pki.serving.keyPem,
+    cert: pki.serving.certPem,
+    ca: pki.clientCa.certPem,
+    requestCert: true,
+    rejectUnauthorized: false,
+  }, (req, res) => {
+    const url = new URL(req.url ?? '/', 'https://localhost');
+    const path = url.pathname;
+    if (path === '/cacerts' && req.method === 'GET') return sendText(res, 200, pki.serverCaPem, 'text/plain');
+    if (path === '/ping' && req.method === 'GET') return sendText(res, 200, 'pong', 'text/plain');
+    try {
+      if (routes.supervisor(req, res, path)) return undefined;
+    } catch (e) {
+      return sendStatus(res, errors.internal((e as Error).message).status);
+    }
+    if (!(req.socket as TLSSocket).authorized) return sendStatus(res, errors.unauthorized().status);
+    void routes.kubeApi(req, res, url);
+    return undefined;
+  });
+}

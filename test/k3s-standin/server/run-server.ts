@@ -1,0 +1,115 @@
+// `k3s server`: certificates, tokens, kubeconfig, persisted cluster state, controllers and the
+// HTTPS listener; runs until the signal aborts, then saves state and resolves with the exit code.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from '../util/log.js';
+import type { BuildInfo } from '../version.js';
+import type { ServerConfig } from './server-config.js';
+import { ensureServerPki } from '../pki/server-pki.js';
+import { ensureServerTokens } from './server-tokens.js';
+import { kubeconfigYaml, writeKubeconfig } from './kubeconfig-file.js';
+import { StateFile } from '../store/state-file.js';
+import { ObjectStore } from '../store/object-store.js';
+import { findType } from '../store/resource-types.js';
+import { ResourceService } from '../api/resource-service.js';
+import { kubeApiHandler } from '../api/kube-router.js';
+import { supervisorHandler } from './supervisor-routes.js';
+import { createListener } from './listener.js';
+import { servingSans } from './server-sans.js';
+import { startNodeLifecycle } from '../controllers/node-lifecycle.js';
+import { startPdbStatus } from '../controllers/pdb-status.js';
+import { startScheduler } from '../controllers/scheduler.js';
+import { startCleanup } from '../controllers/cleanup.js';
+import { startEmbeddedNode } from './embedded-node.js';
+import { notifyReady } from '../util/systemd-notify.js';
+import { primaryIPv4 } from '../util/net-addresses.js';
+
+const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+
+function envMs(env: NodeJS.ProcessEnv, name: string, def: number): number {
+  const v = Number(env[name]);
+  return Number.isFinite(v) && v > 0 ? v : def;
+}
+
+function hostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+export async function runServer(cfg: ServerConfig, build: BuildInfo, log: Logger, env: NodeJS.ProcessEnv, signal: AbortSignal): Promise<number> {
+  log.info(`Starting k3s ${build.version} (${build.commit})`);
+  if (cfg.clusterInit) log.info('Managed etcd cluster initializing (stand-in: state is kept in a JSON file)');
+  mkdirSync(join(cfg.dataDir, 'server', 'cred'), { recursive: true, mode: 0o700 });
+  const pki = ensureServerPki(cfg.dataDir, servingSans(cfg));
+  const passwords = ensureServerTokens(cfg.dataDir, cfg.token, cfg.agentToken, pki.serverCaPem);
+
+  const stateFile = new StateFile(cfg.dataDir);
+  const snapshotRef: { store?: ObjectStore } = {};
+  const store = new ObjectStore(stateFile.load(), () => {
+    if (snapshotRef.store) stateFile.schedule(() => (snapshotRef.store as ObjectStore).snapshot());
+  });
+  snapshotRef.store = store;
+  const svc = new ResourceService(store);
+  const namespaces = findType('', 'v1', 'namespaces');
+  for (const ns of SYSTEM_NAMESPACES) {
+    if (namespaces && !svc.find(namespaces, undefined, ns)) svc.create(namespaces, undefined, { metadata: { name: ns } });
+  }
+  log.info('Database tables and indexes are up to date');
+
+  const localHost = cfg.bindAddress && cfg.bindAddress !== '0.0.0.0' && cfg.bindAddress !== '::' ? cfg.bindAddress : '127.0.0.1';
+  const url = `https://${hostPort(localHost, cfg.httpsPort)}`;
+  const advertise = cfg.advertiseAddress || cfg.nodeExternalIps[0] || cfg.nodeIps[0] || primaryIPv4();
+  const adminKubeconfig = kubeconfigYaml(url, pki.serverCaPem, pki.admin);
+  writeKubeconfig(join(cfg.dataDir, 'server', 'cred', 'admin.kubeconfig'), adminKubeconfig, 0o600);
+
+  const listener = createListener(pki, {
+    supervisor: supervisorHandler({ cfg, pki, svc, passwords, log, apiServerAddress: hostPort(advertise, cfg.httpsPort) }),
+    kubeApi: kubeApiHandler({ store, svc, build, serverAddress: hostPort(advertise, cfg.httpsPort) }),
+  });
+  const bindHost = cfg.bindAddress || '0.0.0.0';
+  try {
+    await new Promise<void>((resolve, reject) => {
+      listener.once('error', reject);
+      listener.listen(cfg.httpsPort, bindHost, () => {
+        listener.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'EADDRINUSE' ? 'bind: address already in use' : code === 'EACCES' ? 'bind: permission denied' : (e as Error).message;
+    log.fatal(`starting kubernetes: preparing server: init cluster datastore and https: listen tcp ${hostPort(bindHost, cfg.httpsPort)}: ${why}`);
+    return 1;
+  }
+  log.info(`Running kube-apiserver --advertise-address=${advertise} --anonymous-auth=false --secure-port=${cfg.httpsPort} --tls-san=${cfg.tlsSans.join(',')}`);
+
+  const heartbeatMs = envMs(env, 'ATOLL_STANDIN_HEARTBEAT_MS', 5000);
+  const stops = [
+    startNodeLifecycle(store, svc, log, { graceMs: envMs(env, 'ATOLL_STANDIN_NODE_GRACE_MS', 40_000) }),
+    startPdbStatus(store, svc),
+    startScheduler(store, svc),
+    startCleanup(store, svc, log),
+  ];
+  if (!cfg.disableAgent) stops.push(startEmbeddedNode(cfg, svc, build.version, heartbeatMs));
+
+  writeKubeconfig(cfg.writeKubeconfig, adminKubeconfig, cfg.writeKubeconfigMode);
+  const tokenPath = join(cfg.dataDir, 'server', 'token');
+  log.info(`Node token is available at ${tokenPath}`);
+  log.info(`To join server node to cluster: k3s server -s https://${hostPort(advertise, cfg.httpsPort)} -t \${SERVER_NODE_TOKEN}`);
+  log.info(`Agent node token is available at ${join(cfg.dataDir, 'server', 'agent-token')}`);
+  log.info(`To join agent node to cluster: k3s agent -s https://${hostPort(advertise, cfg.httpsPort)} -t \${AGENT_NODE_TOKEN}`);
+  log.info(`Wrote kubeconfig ${cfg.writeKubeconfig}`);
+  log.info(`Run: k3s kubectl`);
+  log.info('k3s is up and running');
+  notifyReady(env);
+
+  await new Promise<void>((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  log.info('Shutting down k3s server');
+  for (const stop of stops) stop();
+  listener.close();
+  listener.closeAllConnections();
+  stateFile.flush(store.snapshot());
+  return 0;
+}
