@@ -36,8 +36,10 @@ export interface ConnectionOptions {
   onK3sAssignment?: (a: K3sAssignment) => void;
   k3sMode: 'auto' | 'off';
   onStatus?: (s: LinkStatus) => void;
-  /** Called once when the hub says this node was removed. */
-  onRemoved?: (reason: string) => void;
+  /** Called once when the hub says this node was removed; the link closes when it resolves. */
+  onRemoved?: (reason: string) => Promise<void> | void;
+  /** Called after a removal has been carried out and the link is closed. */
+  onGone?: () => void;
   reconnectBaseMs?: number;
   reconnectMaxMs?: number;
   random?: () => number;
@@ -154,10 +156,16 @@ export class HubConnection {
     this.log.error({ reason }, 'the hub removed this node; not reconnecting (join again with a new token)');
     this.stopped = true;
     this.clearTimers();
-    this.ws?.terminate();
     this.status.lastError = reason;
     this.setStatus('removed', reason);
-    this.opts.onRemoved?.(reason);
+    // Wind down first (stop k3s), then hang up: the hub waits for that before it deletes the
+    // Kubernetes node, so a still-running kubelet cannot register it again.
+    const ws = this.ws;
+    void Promise.resolve(this.opts.onRemoved?.(reason)).catch(() => undefined).then(() => {
+      if (ws && ws.readyState === WebSocket.OPEN) ws.close(1000, 'removed');
+      else ws?.terminate();
+      this.opts.onGone?.();
+    });
   }
 
   private scheduleReconnect(reason: string): void {

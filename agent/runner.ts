@@ -57,12 +57,11 @@ export function runAgent(config: AgentConfig, logger: Logger, agentVersion: stri
     onK3sAssignment: (a) => void k3s?.apply(a).then(writeStatusFile),
     reconnectMaxMs: config.reconnectMaxMs,
     onStatus: () => writeStatusFile(),
-    onRemoved: () => {
-      void (k3s?.removed() ?? Promise.resolve()).then(() => {
-        writeStatusFile();
-        finish('removed');
-      });
+    onRemoved: async () => {
+      await k3s?.removed();
+      writeStatusFile();
     },
+    onGone: () => finish('removed'),
   });
   connection = conn;
   k3s?.resume();

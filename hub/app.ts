@@ -72,11 +72,15 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
     httpsPort: config.k3sHttpsPort,
     extraArgs: config.k3sArgs,
     nodeTokenTtl: config.k3sNodeTokenTtl,
+    restartBackoffMs: config.k3sRestartBackoffMs,
     artifacts,
     logger: cpLog,
     onState: (info, previous) => {
       void events.note({ type: 'k3s.state', actor: 'hub', message: `control plane ${previous} -> ${info.state}: ${info.message}`, data: { from: previous, to: info.state, restarts: info.restarts, lastLogLines: info.state === 'failed' ? info.lastLogLines : [] } });
-      if (info.state === 'running') void nodeK3s?.assignAll();
+      if (info.state === 'running') {
+        void nodeK3s?.assignAll();
+        void nodeK3s?.purgePending();
+      }
     },
     onKubeNode: (type, n) => void registry.kubeUpdate(n.name, type === 'DELETED' ? undefined : n),
   });
@@ -91,11 +95,15 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
     async removeNode(id, actor) {
       const node = await store.getNode(id);
       if (!node) return false;
-      // Out of the cluster first (drain, delete node, password secret, bootstrap token), then revoke.
-      await nodeK3s?.removeFromCluster(node, actor);
+      // Drain while the agent still serves; revoke; let the agent stop its kubelet; then delete the
+      // Kubernetes node and its password secret (a running kubelet would re-register them).
+      await nodeK3s?.drainForRemoval(node, actor);
       const removed = await store.deleteNode(id, new Date().toISOString());
       if (!removed) return false;
-      registry.forget(id, 'this node was removed by an operator');
+      const acknowledged = await registry.retire(id, 'this node was removed by an operator', 15_000);
+      // An offline agent learns of its removal only when it reconnects (revokedAttempt); until then
+      // its kubelet may re-register the node, so the purge is done again after it was told.
+      await nodeK3s?.purge(node, acknowledged);
       await events.record({ type: 'node.removed', nodeId: id, pool: node.pool, actor, message: `node ${node.name} removed; its certificates are revoked` });
       return true;
     },
@@ -113,9 +121,11 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
     tls: { certPem: pki.serving.certPem, keyPem: pki.serving.keyPem, caPem: pki.ca.certPem },
     joinLimiter: createRateLimiter({ perMinute: config.joinRateLimitPerMinute }),
     nodeExists: (id) => registry.has(id),
+    revokedAttempt: (id) => void nodeK3s?.agentTold(id, 10_000),
     extraRoutes: (app) => {
       void app.register(artifactRoutes, { artifacts, verifyClient: (req) => verifyClientCert(store, registry, req) });
-      void app.register(installerRoutes, { dataDir: config.dataDir, publicUrl: config.publicUrl, caPem: pki.ca.certPem });
+      void app.register(installerRoutes, { dataDir: config.dataDir, publicUrl: config.publicUrl, caPem: pki.ca.certPem, hubVersion, events, store,
+        verifyClient: (req) => verifyClientCert(store, registry, req), removeNode: (id, actor) => services.removeNode(id, actor) });
     },
     join: async (req, source) => {
       try {
@@ -174,6 +184,8 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
   await controlPlane.start();
   const sweeper = setInterval(() => void registry.sweep(), Math.max(200, Math.min(5000, Math.floor(config.unreachableAfterMs / 5))));
   sweeper.unref();
+  const purger = setInterval(() => void nodeK3s?.purgePending().catch(() => undefined), 60_000);
+  purger.unref();
   // Admin commands find the running hub through this file.
   const runtimeFile = join(config.dataDir, 'hub.json');
   writeFileSync(runtimeFile, JSON.stringify({ pid: process.pid, apiUrl, gatewayUrl, gatewayPort: gwPort, startedAt: new Date().toISOString() }, null, 2) + '\n', { mode: 0o644 });
@@ -185,6 +197,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
     stop() {
       stopping ??= (async () => {
         clearInterval(sweeper);
+        clearInterval(purger);
         registry.closeAll('HUB_SHUTDOWN', 'the hub is stopping; reconnect later');
         await api.close();
         await gateway.close();

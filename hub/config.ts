@@ -27,6 +27,8 @@ export interface HubConfig {
   readonly k3sNodeTokenTtl: string;
   /** How long a node removal may spend draining before it deletes the node anyway. */
   readonly removeDrainTimeoutMs: number;
+  /** First delay before restarting a crashed k3s server (doubles per crash). */
+  readonly k3sRestartBackoffMs: number;
 }
 
 export interface HubFlags {
@@ -44,6 +46,7 @@ export interface HubFlags {
   k3sArg?: string[];
   k3sNodeTokenTtl?: string;
   removeDrainTimeout?: string;
+  k3sRestartBackoff?: string;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -117,5 +120,6 @@ export function parseHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, isRoot: 
     k3sArgs: Object.freeze([...(flags.k3sArg ?? [])]),
     k3sNodeTokenTtl: flags.k3sNodeTokenTtl ?? '0',
     removeDrainTimeoutMs: duration(flags.removeDrainTimeout ?? '2m', '--remove-drain-timeout'),
+    k3sRestartBackoffMs: duration(flags.k3sRestartBackoff ?? '1s', '--k3s-restart-backoff'),
   });
 }

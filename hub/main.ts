@@ -24,7 +24,8 @@ function runCommand(program: Command): Command {
     .option('--k3s-https-port <port>', 'k3s API port (env ATOLL_K3S_HTTPS_PORT)', undefined)
     .option('--k3s-arg <arg>', 'extra argument for `k3s server` (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
     .addOption(new Option('--k3s-node-token-ttl <ttl>', 'TTL of per-node k3s join tokens (k3s syntax; 0 = until the node is removed)'))
-    .addOption(new Option('--remove-drain-timeout <dur>', 'drain time allowed when removing a node'));
+    .addOption(new Option('--remove-drain-timeout <dur>', 'drain time allowed when removing a node'))
+    .addOption(new Option('--k3s-restart-backoff <dur>', 'first delay before restarting a crashed k3s server (doubles per crash)'));
 }
 
 async function run(flags: HubFlags): Promise<void> {

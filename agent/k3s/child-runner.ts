@@ -1,11 +1,14 @@
 // Runs `k3s agent` as a supervised child process (used when systemd is not PID 1): restarts it
 // with backoff when it crashes, keeps its last log lines, and stops it cleanly.
 import { execa, type ResultPromise } from 'execa';
+import { appendFileSync, statSync, renameSync } from 'node:fs';
 import type { Logger } from '../logger.js';
 
 export type K3sProcState = 'stopped' | 'starting' | 'running' | 'crashed';
 
 export interface K3sRunner {
+  /** true when k3s keeps running after the agent exits (systemd), false for a child process. */
+  readonly survivesAgent: boolean;
   start(): void;
   stop(): Promise<void>;
   restart(): Promise<void>;
@@ -25,6 +28,23 @@ export interface ChildRunnerOptions {
   backoffMaxMs?: number;
   /** A run this long counts as healthy and resets the backoff. */
   stableAfterMs?: number;
+  /** k3s output goes here (rotated once at 10 MiB), like OpenRC's /var/log/k3s-agent.log. */
+  logFile?: string;
+}
+
+const LOG_MAX_BYTES = 10 * 1024 * 1024;
+
+function appendLog(file: string, text: string): void {
+  try {
+    try {
+      if (statSync(file).size > LOG_MAX_BYTES) renameSync(file, `${file}.1`);
+    } catch {
+      // no log yet
+    }
+    appendFileSync(file, text, { mode: 0o600 });
+  } catch {
+    // logging must never take k3s down
+  }
 }
 
 export function createChildRunner(opts: ChildRunnerOptions): K3sRunner {
@@ -44,6 +64,7 @@ export function createChildRunner(opts: ChildRunnerOptions): K3sRunner {
     const c = execa(opts.bin, opts.args, { reject: false, buffer: false, stdin: 'ignore', env: opts.env, cleanup: true });
     child = c;
     const collect = (d: Buffer): void => {
+      if (opts.logFile) appendLog(opts.logFile, d.toString());
       for (const line of d.toString().split('\n')) {
         if (!line.trim()) continue;
         tail.push(line.slice(0, 400));
@@ -93,6 +114,7 @@ export function createChildRunner(opts: ChildRunnerOptions): K3sRunner {
   };
 
   return {
+    survivesAgent: false,
     start() {
       if (wanted && (child || retry)) return;
       wanted = true;

@@ -11,6 +11,7 @@ import { k3sPaths, type K3sPaths } from './paths.js';
 import { installK3s, InstallError } from './installer.js';
 import { writeK3sConfig } from './config-writer.js';
 import { createChildRunner, type K3sRunner } from './child-runner.js';
+import { createSystemdRunner, systemdIsPid1 } from './systemd-runner.js';
 
 export type K3sState = 'disabled' | 'waiting' | 'installing' | 'starting' | 'running' | 'crashed' | 'stopped' | 'removed' | 'failed';
 
@@ -33,6 +34,8 @@ export interface K3sManagerOptions {
   healthzUrl?: string;
   /** How long a started k3s may run before an unhealthy kubelet counts as a problem. */
   startGraceMs?: number;
+  /** Force the runner; default: systemd when it is PID 1 and the agent runs as root. */
+  useSystemd?: boolean;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -108,7 +111,11 @@ export class K3sManager {
   }
 
   private run(): void {
-    this.runner ??= createChildRunner({ bin: this.paths.bin, args: ['agent', '--config', this.paths.config], logger: this.log, env: this.opts.env });
+    // systemd keeps k3s running as k3s-agent.service when it is PID 1 and we are root; else a child.
+    const useSystemd = this.opts.useSystemd ?? (systemdIsPid1() && process.getuid?.() === 0);
+    this.runner ??= useSystemd
+      ? createSystemdRunner({ bin: this.paths.bin, config: this.paths.config, logger: this.log })
+      : createChildRunner({ bin: this.paths.bin, args: ['agent', '--config', this.paths.config], logger: this.log, env: this.opts.env, logFile: this.paths.log });
     this.runner.start();
     this.phase = 'starting';
     clearInterval(this.probeTimer);
@@ -146,9 +153,10 @@ export class K3sManager {
     this.phase = 'removed';
   }
 
+  /** The agent is exiting: a child k3s goes with it; a systemd-run k3s keeps serving. */
   async stop(): Promise<void> {
     clearInterval(this.probeTimer);
-    await this.runner?.stop();
+    if (this.runner && !this.runner.survivesAgent) await this.runner.stop();
   }
 
   status(): K3sStatus {

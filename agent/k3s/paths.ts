@@ -9,6 +9,7 @@ export interface K3sPaths {
   tokenFile: string;
   dataDir: string;
   assignment: string;
+  log: string;
 }
 
 export function k3sPaths(agentDataDir: string): K3sPaths {
@@ -21,5 +22,6 @@ export function k3sPaths(agentDataDir: string): K3sPaths {
     tokenFile: join(root, 'token'),
     dataDir: join(root, 'data'),
     assignment: join(root, 'assignment.json'),
+    log: join(root, 'k3s-agent.log'),
   };
 }

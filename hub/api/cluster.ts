@@ -13,6 +13,7 @@ export const clusterRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (ap
     return {
       controlPlane: cp,
       state: cp.state,
+      message: cp.message,
       version: cp.version,
       hubVersion: svc.hubVersion,
       publicUrl: svc.config.publicUrl,

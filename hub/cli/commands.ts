@@ -129,11 +129,25 @@ export function registerAdminCommands(program: Command): void {
     else process.stdout.write(`pool ${name} deleted\n`);
   });
 
-  program.command('join-command').description('print an install line with a fresh single-use token')
+  program.command('join-command').description('print an install line (or, with --cloud-init, a #cloud-config document) with a fresh single-use token')
     .option('--pool <pool>', 'pool to join', 'default')
     .option('--ttl <duration>', 'token lifetime', '1h')
-    .action(async (o: { pool: string; ttl: string }, cmd: Command) => {
+    .option('--cloud-init', 'print a #cloud-config document that joins a new server')
+    .option('--label <k=v>', 'with --cloud-init: node label (repeatable)', collect, [])
+    .option('--name-prefix <prefix>', 'with --cloud-init: name nodes <prefix>-<machine id>')
+    .option('--k3s <mode>', 'with --cloud-init: auto | off')
+    .action(async (o: { pool: string; ttl: string; cloudInit?: boolean; label: string[]; namePrefix?: string; k3s?: string }, cmd: Command) => {
       const { api, json } = client(cmd);
+      if (o.cloudInit) {
+        const q = new URLSearchParams({ ttl: o.ttl });
+        if (o.label.length) q.set('labels', Object.entries(kv(o.label)).map(([k, v]) => `${k}=${v}`).join(','));
+        if (o.namePrefix) q.set('namePrefix', o.namePrefix);
+        if (o.k3s) q.set('k3s', o.k3s);
+        const doc = await api.call<string>('GET', `/v1/pools/${encodeURIComponent(o.pool)}/cloud-init?${q.toString()}`);
+        if (json) printJson({ pool: o.pool, cloudConfig: doc });
+        else process.stdout.write(doc.endsWith('\n') ? doc : `${doc}\n`);
+        return;
+      }
       const r = await api.call<Obj>('POST', '/v1/join-command', { pool: o.pool, ttl: o.ttl });
       if (json) printJson(r);
       else process.stdout.write(`${s(r.command)}\n`);

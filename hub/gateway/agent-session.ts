@@ -116,6 +116,26 @@ export class AgentSession implements AgentLink {
     this.onClosed(`${code}: ${reason}`);
   }
 
+  retire(code: string, reason: string, timeoutMs: number): Promise<boolean> {
+    if (this.closed) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.ws.terminate();
+        this.onClosed(`${code}: ${reason} (agent did not hang up)`);
+        resolve(false);
+      }, timeoutMs);
+      this.ws.once('close', () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+      if (!this.send({ close: { code, reason } })) {
+        clearTimeout(timer);
+        this.ws.terminate();
+        resolve(false);
+      }
+    });
+  }
+
   assignK3s(assignment: K3sAssignment): boolean {
     return this.send({ k3sAssignment: assignment });
   }

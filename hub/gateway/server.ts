@@ -24,6 +24,8 @@ export interface GatewayDeps {
   connect(ws: WebSocket, nodeId: string, remoteAddress: string): void;
   /** Whether the node still exists. */
   nodeExists(nodeId: string): boolean;
+  /** A removed node's agent knocked with its revoked certificate (it now learns it was removed). */
+  revokedAttempt?(nodeId: string): void;
   extraRoutes?: (app: FastifyInstance) => void;
 }
 
@@ -83,11 +85,11 @@ function remoteOf(req: IncomingMessage): string {
 async function verifyUpgrade(deps: GatewayDeps, req: IncomingMessage): Promise<string> {
   const url = new URL(req.url ?? '/', 'https://gateway');
   if (url.pathname !== CONNECT_PATH) throw new HubError('NOT_FOUND', `no websocket at ${url.pathname}`);
-  return verifyClientCert(deps.store, { has: deps.nodeExists }, req);
+  return verifyClientCert(deps.store, { has: deps.nodeExists, revokedAttempt: deps.revokedAttempt }, req);
 }
 
 /** The node id named by a verified, unrevoked client certificate of an existing node; HubError otherwise. */
-export async function verifyClientCert(store: Pick<Store, 'getCert'>, nodes: { has(id: string): boolean }, req: { socket: unknown }): Promise<string> {
+export async function verifyClientCert(store: Pick<Store, 'getCert'>, nodes: { has(id: string): boolean; revokedAttempt?(id: string): void }, req: { socket: unknown }): Promise<string> {
   const sock = req.socket as TLSSocket;
   const peer = sock.getPeerCertificate();
   if (!peer || !peer.raw) throw new HubError('UNAUTHORIZED', 'a client certificate from this hub is required (join first)');
@@ -101,7 +103,10 @@ export async function verifyClientCert(store: Pick<Store, 'getCert'>, nodes: { h
   if (!cn) throw new HubError('UNAUTHORIZED', 'client certificate names no node');
   const record = await store.getCert(normalizeSerial(peer.serialNumber));
   if (!record || record.nodeId !== cn) throw new HubError('UNAUTHORIZED', 'client certificate is unknown to this hub');
-  if (record.revokedAt) throw new HubError('FORBIDDEN', `client certificate was revoked at ${record.revokedAt}`);
+  if (record.revokedAt) {
+    nodes.revokedAttempt?.(cn);
+    throw new HubError('FORBIDDEN', `client certificate was revoked at ${record.revokedAt}`);
+  }
   // A resumed TLS session (session ticket) skips certificate verification and keeps the verify result
   // of its first handshake, so a certificate that has expired since still shows as authorized.
   if (!(Date.parse(record.notAfter) > Date.now())) throw new HubError('UNAUTHORIZED', `client certificate expired at ${record.notAfter}`);

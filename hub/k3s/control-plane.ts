@@ -18,6 +18,7 @@ export interface ControlPlaneOptions {
   httpsPort: number;
   extraArgs: readonly string[];
   nodeTokenTtl: string;
+  restartBackoffMs?: number;
   artifacts: ArtifactStore;
   logger: Logger;
   onState?: (info: ControlPlaneInfo, previous: string) => void;
@@ -78,6 +79,7 @@ export class ControlPlane {
       httpsPort: this.opts.httpsPort,
       logger: log,
       env: this.opts.env,
+      backoffBaseMs: this.opts.restartBackoffMs,
       onState: (info, previous) => {
         if (info.state === 'running') this.connectKube();
         else this.disconnectKube();

@@ -79,24 +79,92 @@ export class NodeK3s {
     }
   }
 
-  /** Drain, delete the Kubernetes node and its node-password secret, delete its bootstrap token. */
-  async removeFromCluster(node: NodeRecord, actor: string): Promise<void> {
-    const creds = await this.d.store.getSetting<{ id: string; token: string }>(TOKEN_KEY(node.id));
+  /** Step 1 of a removal, while the agent is still there: drain the node (bounded; a failure is reported, not fatal). */
+  async drainForRemoval(node: NodeRecord, actor: string): Promise<void> {
     const kube = this.d.controlPlane.client();
-    if (kube) {
-      if (await kube.getNode(node.name)) {
-        try {
-          const r = await kube.drain(node.name, { timeoutMs: this.d.removeDrainTimeoutMs, ignoreDaemonSets: true, deleteEmptyDirData: true, force: true });
-          await this.d.events.note({ type: 'node.drained', nodeId: node.id, pool: node.pool, actor, message: `drained ${node.name}: ${r.evicted.length} pods evicted`, data: { ...r } });
-        } catch (err) {
-          await this.d.events.note({ type: 'node.drain-failed', nodeId: node.id, pool: node.pool, actor, message: `drain of ${node.name} did not finish (${(err as Error).message}); removing it anyway` });
-        }
-        await kube.deleteNode(node.name);
-      }
-      await kube.deleteNodePasswordSecret(node.name);
-      const tokens = this.d.controlPlane.nodeTokens();
-      if (creds && tokens) await tokens.remove(creds.id).catch((err: unknown) => this.d.logger.warn({ err: (err as Error).message }, 'could not delete the k3s bootstrap token'));
+    if (!kube || !(await kube.getNode(node.name))) return;
+    try {
+      const r = await kube.drain(node.name, { timeoutMs: this.d.removeDrainTimeoutMs, ignoreDaemonSets: true, deleteEmptyDirData: true, force: true });
+      await this.d.events.note({ type: 'node.drained', nodeId: node.id, pool: node.pool, actor, message: `drained ${node.name}: ${r.evicted.length} pods evicted`, data: { ...r } });
+    } catch (err) {
+      await this.d.events.note({ type: 'node.drain-failed', nodeId: node.id, pool: node.pool, actor, message: `drain of ${node.name} did not finish (${(err as Error).message}); removing it anyway` });
     }
+  }
+
+  /**
+   * Step 2, once the agent has stopped its kubelet (or is gone): delete the Kubernetes node, its
+   * node-password secret (so a re-provisioned host may reuse the name) and its bootstrap token.
+   * Without a serving control plane, or while an offline agent may still run its kubelet, the purge
+   * is kept (durably) and done later: when the API is back, or once the agent has been told.
+   */
+  async purge(node: Pick<NodeRecord, 'id' | 'name' | 'pool'>, agentStopped: boolean): Promise<void> {
+    let done = false;
+    if (this.d.controlPlane.client()) {
+      try {
+        await this.purgeNow(node);
+        done = true;
+      } catch (err) {
+        this.d.logger.warn({ nodeId: node.id, err: (err as Error).message }, 'purge of a removed node failed; will retry');
+      }
+    }
+    if (!done || !agentStopped) await this.remember({ id: node.id, name: node.name, pool: node.pool, agentStopped });
+  }
+
+  /** A removed node's agent was refused with its revoked certificate: it stops its kubelet now. */
+  async agentTold(nodeId: string, graceMs: number): Promise<void> {
+    const pending = await this.pending();
+    const p = pending.find((x) => x.id === nodeId);
+    if (!p || p.agentStopped) return;
+    p.agentStopped = true;
+    await this.d.store.setSetting(PENDING_KEY, pending);
+    setTimeout(() => void this.purgePending(), graceMs).unref();
+  }
+
+  /** Runs every kept purge whose agent is known to have stopped (call when the API is back). */
+  async purgePending(): Promise<void> {
+    if (!this.d.controlPlane.client()) return;
+    const pending = await this.pending();
+    const left: PendingPurge[] = [];
+    for (const p of pending) {
+      try {
+        await this.purgeNow(p);
+        if (!p.agentStopped) left.push(p);
+        else await this.d.events.note({ type: 'node.purged', nodeId: p.id, pool: p.pool, actor: 'hub', message: `removed node ${p.name}: Kubernetes node, password secret and bootstrap token deleted` });
+      } catch (err) {
+        this.d.logger.warn({ nodeId: p.id, err: (err as Error).message }, 'purge of a removed node failed; will retry');
+        left.push(p);
+      }
+    }
+    await this.d.store.setSetting(PENDING_KEY, left.length ? left : undefined);
+  }
+
+  private async pending(): Promise<PendingPurge[]> {
+    return (await this.d.store.getSetting<PendingPurge[]>(PENDING_KEY)) ?? [];
+  }
+
+  private async remember(p: PendingPurge): Promise<void> {
+    const pending = (await this.pending()).filter((x) => x.id !== p.id);
+    await this.d.store.setSetting(PENDING_KEY, [...pending, p]);
+  }
+
+  private async purgeNow(node: Pick<NodeRecord, 'id' | 'name'>): Promise<void> {
+    const kube = this.d.controlPlane.client();
+    if (!kube) throw new Error('the control plane is not serving');
+    const creds = await this.d.store.getSetting<{ id: string; token: string }>(TOKEN_KEY(node.id));
+    await kube.deleteNode(node.name);
+    await kube.deleteNodePasswordSecret(node.name);
+    const tokens = this.d.controlPlane.nodeTokens();
+    if (creds && tokens) await tokens.remove(creds.id);
     await this.d.store.setSetting(TOKEN_KEY(node.id), undefined);
   }
 }
+
+interface PendingPurge {
+  id: string;
+  name: string;
+  pool: string;
+  /** The agent hung up after being told, or was refused with its revoked certificate. */
+  agentStopped: boolean;
+}
+
+const PENDING_KEY = 'k3s.pending-purges';

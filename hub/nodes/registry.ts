@@ -30,6 +30,8 @@ export interface AgentLink {
   /** "off" when the agent runs no k3s (from its hello). */
   readonly k3sMode: string;
   close(code: string, reason: string): void;
+  /** Sends a close reason and waits for the agent to hang up (it stops its work first), or the timeout. */
+  retire(code: string, reason: string, timeoutMs: number): Promise<boolean>;
   command(action: string, args: Record<string, string>, timeoutMs: number): Promise<CommandOutcome>;
   assignK3s(assignment: K3sAssignment): boolean;
 }
@@ -226,11 +228,13 @@ export class NodeRegistry {
     this.opts.logger.info({ nodeId, from, to: state, reasons }, 'node state changed');
   }
 
-  /** Forget a node: close its link with a reason the agent understands. */
-  forget(nodeId: string, reason: string): void {
+  /** Forget a removed node: tell its agent why and wait (bounded) until it has wound down and hung up. */
+  /** true when a connected agent hung up by itself (it stopped its work); false when it was not there. */
+  async retire(nodeId: string, reason: string, timeoutMs: number): Promise<boolean> {
     const entry = this.live.get(nodeId);
-    entry?.link?.close('NODE_REMOVED', reason);
     this.live.delete(nodeId);
+    if (!entry?.link) return false;
+    return entry.link.retire('NODE_REMOVED', reason, timeoutMs);
   }
 
   /** Closes every agent link (hub shutdown); agents reconnect with backoff. */

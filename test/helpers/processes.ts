@@ -79,6 +79,8 @@ export interface HubHandle {
 }
 
 export interface HubStartOptions {
+  /** --k3s value; default off. */
+  k3s?: string;
   heartbeat?: string;
   unreachableAfter?: string;
   extraArgs?: string[];
@@ -92,7 +94,7 @@ export async function startHub(opts: HubStartOptions = {}): Promise<HubHandle> {
   const gatewayPort = await freePort();
   const gatewayUrl = `https://127.0.0.1:${gatewayPort}`;
   const args = ['run', '--data-dir', dataDir, '--api-listen', `127.0.0.1:${apiPort}`, '--gateway-listen', `127.0.0.1:${gatewayPort}`,
-    '--public-url', gatewayUrl, '--k3s', 'off', '--heartbeat-interval', opts.heartbeat ?? '1s', '--unreachable-after', opts.unreachableAfter ?? '3s', ...(opts.extraArgs ?? [])];
+    '--public-url', gatewayUrl, '--k3s', opts.k3s ?? 'off', '--heartbeat-interval', opts.heartbeat ?? '1s', '--unreachable-after', opts.unreachableAfter ?? '3s', ...(opts.extraArgs ?? [])];
   const handle: HubHandle = {
     dataDir,
     apiUrl: `https://127.0.0.1:${apiPort}`,
@@ -154,14 +156,15 @@ export function agentDataDir(): string {
   return join(mkdtempSync(join(tmpdir(), 'atoll-agent-')), 'data');
 }
 
-export function startAgentJoin(hub: { gatewayUrl: string }, token: string, opts: { dataDir?: string; args?: string[]; env?: NodeJS.ProcessEnv } = {}): AgentHandle {
+export function startAgentJoin(hub: { gatewayUrl: string }, token: string, opts: { dataDir?: string; args?: string[]; env?: NodeJS.ProcessEnv; k3s?: 'auto' | 'off' } = {}): AgentHandle {
   const dataDir = opts.dataDir ?? agentDataDir();
   const env = { ATOLL_AGENT_RECONNECT_MAX_MS: '2000', ...opts.env };
+  const k3s = opts.k3s ?? 'off';
   const handle: AgentHandle = {
     dataDir,
-    proc: startProcess(AGENT_BIN, ['join', '--hub', hub.gatewayUrl, '--token', token, '--k3s', 'off', '--data-dir', dataDir, ...(opts.args ?? [])], env),
+    proc: startProcess(AGENT_BIN, ['join', '--hub', hub.gatewayUrl, '--token', token, '--k3s', k3s, '--data-dir', dataDir, ...(opts.args ?? [])], env),
     run() {
-      handle.proc = startProcess(AGENT_BIN, ['run', '--data-dir', dataDir, '--k3s', 'off'], env);
+      handle.proc = startProcess(AGENT_BIN, ['run', '--data-dir', dataDir, '--k3s', k3s], env);
       return handle.proc;
     },
   };

@@ -1,0 +1,167 @@
+// k3s faults on loopback, with the k3s stand-in: a missing or non-executable binary, a crash loop,
+// a tampered artifact, the hub going away while k3s runs, a removed node, a reused hostname.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, chmodSync, mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startHub, startAgentJoin, waitFor, removeDir, ROOT, type HubHandle, type AgentHandle } from '../helpers/processes.js';
+import { freePort } from '../helpers/ports.js';
+import { loadIdentity } from '../../agent/identity.js';
+import { installK3s, sha256Of } from '../../agent/k3s/installer.js';
+import { k3sPaths } from '../../agent/k3s/paths.js';
+
+interface Cluster { state: string; message: string; controlPlane: { restarts: number; lastLogLines: string[] } }
+interface NodeView { id: string; name: string; state: string; k3s: { state: string; ready: boolean | null; version: string } }
+
+let work: string;
+let standin: string;
+let broken: string;
+const hubs: HubHandle[] = [];
+const agents: AgentHandle[] = [];
+
+before(() => {
+  work = mkdtempSync(join(tmpdir(), 'atoll-k3s-faults-'));
+  standin = join(work, 'k3s');
+  broken = join(work, 'k3s-broken');
+  for (const [out, extra] of [[standin, []], [broken, ['--broken']]] as const) {
+    const b = spawnSync(process.execPath, [join(ROOT, 'scripts/build-standin.mjs'), '--out', out, ...extra], { encoding: 'utf8' });
+    assert.equal(b.status, 0, b.stderr);
+  }
+});
+
+after(async () => {
+  for (const a of agents) await a.proc.kill('SIGKILL');
+  for (const h of hubs) await h.stop('SIGKILL');
+  for (const a of agents) removeDir(a.dataDir);
+  for (const h of hubs) removeDir(h.dataDir);
+  rmSync(work, { recursive: true, force: true });
+});
+
+async function hubWith(k3s: string, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<HubHandle> {
+  const port = await freePort();
+  const h = await startHub({ k3s, extraArgs: ['--k3s-https-port', String(port), '--k3s-arg=--disable-agent', ...extraArgs], env });
+  hubs.push(h);
+  return h;
+}
+
+async function cluster(h: HubHandle): Promise<Cluster> {
+  return (await h.api<Cluster>('GET', '/v1/cluster')).body;
+}
+
+/** pids of processes whose command line contains `needle`. */
+function pidsWith(needle: string): number[] {
+  const r = spawnSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
+  return r.stdout.split('\n').filter((l) => l.includes(needle) && !l.includes('ps -eo')).map((l) => Number(l.trim().split(/\s+/)[0]));
+}
+
+test('no k3s: auto says absent, a missing or non-executable path says failed; the rest of the hub works', async () => {
+  const absent = await hubWith('auto', [], { PATH: '/usr/bin:/bin' });
+  const a = await cluster(absent);
+  assert.equal(a.state, 'absent');
+  assert.match(a.message, /no k3s on PATH/);
+  assert.match(absent.proc.stdout(), /control plane: absent/);
+  assert.equal((await absent.api('GET', '/v1/cluster/kubeconfig')).status, 404);
+  // Joins, tokens and pools still work without a control plane.
+  const tok = await absent.api<{ token: string }>('POST', '/v1/tokens', {});
+  const agent = startAgentJoin(absent, tok.body.token);
+  agents.push(agent);
+  await waitFor('agent ready without k3s', async () => (await absent.api<{ items: NodeView[] }>('GET', '/v1/nodes')).body.items[0]?.state === 'ready');
+
+  const missing = await hubWith(join(work, 'nope', 'k3s'));
+  const m = await cluster(missing);
+  assert.equal(m.state, 'failed');
+  assert.match(m.message, /does not exist/);
+
+  const noexec = join(work, 'k3s-noexec');
+  copyFileSync(standin, noexec);
+  chmodSync(noexec, 0o644);
+  const ne = await hubWith(noexec);
+  const n = await cluster(ne);
+  assert.equal(n.state, 'failed');
+  assert.match(n.message, /not executable/);
+  assert.equal((await ne.api('GET', '/healthz')).status, 200);
+  for (const h of [absent, missing, ne]) await h.stop();
+});
+
+test('a crash-looping k3s server is restarted with backoff, then marked failed with its last log lines', async () => {
+  const h = await hubWith(broken, ['--k3s-restart-backoff', '100ms']);
+  const c = await waitFor('failed', async () => {
+    const x = await cluster(h);
+    return x.state === 'failed' ? x : undefined;
+  }, 20_000);
+  assert.match(c.message, /gave up after 5 crashes/);
+  assert.ok(c.controlPlane.restarts >= 4);
+  assert.ok(c.controlPlane.lastLogLines.length > 0, 'the reason is shown');
+  const events = (await h.api<{ items: Array<{ type: string; message: string }> }>('GET', '/v1/events?type=k3s.state&limit=1000')).body.items;
+  assert.ok(events.some((e) => /-> failed/.test(e.message)));
+  assert.ok(events.filter((e) => /-> starting/.test(e.message) || /starting -> starting/.test(e.message)).length >= 1);
+  await h.stop();
+});
+
+test('k3s on a node: installed from the hub, kept through a hub outage, refused when tampered, stopped on removal, name reusable', async () => {
+  const h = await hubWith(standin);
+  await waitFor('control plane running', async () => (await cluster(h)).state === 'running', 30_000);
+  const kubeletPort = await freePort();
+  const env = { ATOLL_STANDIN_KUBELET_PORT: String(kubeletPort), ATOLL_AGENT_KUBELET_HEALTHZ_URL: `http://127.0.0.1:${kubeletPort}/healthz`, ATOLL_STANDIN_HEARTBEAT_MS: '1000' };
+  const tok = await h.api<{ token: string }>('POST', '/v1/tokens', { uses: 2 });
+  const agent = startAgentJoin(h, tok.body.token, { k3s: 'auto', args: ['--node-name', 'reused'], env });
+  agents.push(agent);
+  const node = await waitFor('k3s Ready', async () => {
+    const n = (await h.api<{ items: NodeView[] }>('GET', '/v1/nodes')).body.items[0];
+    return n?.state === 'ready' && n.k3s.ready === true ? n : undefined;
+  }, 40_000);
+  const paths = k3sPaths(agent.dataDir);
+  const k3sPids = pidsWith(paths.config);
+  assert.equal(k3sPids.length, 1, 'one k3s agent process');
+  assert.equal(readFileSync(paths.tokenFile, 'utf8').length > 0, true);
+  assert.equal((await import('node:fs')).statSync(paths.tokenFile).mode & 0o777, 0o600);
+
+  // A tampered artifact is refused and the installed binary is kept.
+  const before = await sha256Of(paths.bin);
+  const identity = loadIdentity(agent.dataDir);
+  await assert.rejects(installK3s(identity, { path: '/v1/artifacts/k3s/v1.31.4+k3s1/amd64', sha256: '0'.repeat(64) }, `${paths.bin}.new-test`, paths.previousBin), (err: Error & { code?: string }) => {
+    assert.equal(err.code, 'ARTIFACT_CHECKSUM');
+    assert.match(err.message, /expected 0{64}/);
+    return true;
+  });
+  assert.equal(existsSync(`${paths.bin}.new-test`), false, 'nothing installed');
+  assert.equal(await sha256Of(paths.bin), before);
+
+  // The hub goes away: k3s keeps running on the node; when the hub is back nothing restarts it.
+  await h.stop();
+  await new Promise((r) => setTimeout(r, 3000));
+  assert.deepEqual(pidsWith(paths.config), k3sPids, 'k3s kept running while the hub was gone');
+  const status = JSON.parse(readFileSync(join(agent.dataDir, 'status.json'), 'utf8')) as { k3s: { state: string } };
+  assert.notEqual(status.k3s.state, 'stopped');
+  await h.restart();
+  await waitFor('node back', async () => {
+    const n = (await h.api<NodeView & { connected: boolean }>('GET', `/v1/nodes/${node.id}`)).body;
+    return n.connected && n.state === 'ready';
+  }, 40_000);
+  assert.deepEqual(pidsWith(paths.config), k3sPids, 'reconnecting did not restart k3s');
+
+  // Removal: the agent stops k3s and says why.
+  assert.equal((await h.api('DELETE', `/v1/nodes/${node.id}`)).status, 204);
+  assert.equal(await agent.proc.exited, 1);
+  assert.match(agent.proc.stderr(), /removed from the hub/);
+  await waitFor('k3s stopped', () => pidsWith(paths.config).length === 0, 10_000);
+
+  // A re-provisioned server with the same hostname joins under the same name without a password clash.
+  const fresh = startAgentJoin(h, tok.body.token, { k3s: 'auto', args: ['--node-name', 'reused'], env });
+  agents.push(fresh);
+  const again = await waitFor('re-provisioned node Ready', async () => {
+    const n = (await h.api<{ items: NodeView[] }>('GET', '/v1/nodes')).body.items[0];
+    return n?.state === 'ready' && n.k3s.ready === true ? n : undefined;
+  }, 40_000).catch(async (err: Error) => {
+    const n = (await h.api<{ items: unknown[] }>('GET', '/v1/nodes')).body.items;
+    const log = existsSync(k3sPaths(fresh.dataDir).log) ? readFileSync(k3sPaths(fresh.dataDir).log, 'utf8').slice(-2000) : '(no k3s log)';
+    const hubWarn = h.proc.stderr().split('\n').filter((l) => !l.includes('"level":30')).join('\n').slice(-3000);
+    throw new Error(`${err.message}\nnodes: ${JSON.stringify(n)}\nk3s log: ${log}\nhub: ${hubWarn}\nold agent: ${agent.proc.stderr().slice(-2500)}`);
+  });
+  assert.equal(again.name, 'reused');
+  assert.notEqual(again.id, node.id);
+  await fresh.proc.kill('SIGTERM');
+  await h.stop();
+});
