@@ -167,7 +167,9 @@ export class K3sManager {
       const warmingUp = s === 'running' && !this.kubeletHealthy && Date.now() - this.runner.startedAt() < (this.opts.startGraceMs ?? 60_000);
       state = warmingUp ? 'starting' : s;
     }
-    const lines = this.runner && state === 'crashed' ? this.runner.lastLogLines().slice(-5) : this.lastError ? [this.lastError] : [];
+    // Anything but a healthy run shows why: k3s retries bad tokens and password clashes forever and
+    // says so only in its log.
+    const lines = this.lastError ? [this.lastError] : this.runner && state !== 'running' ? this.runner.lastLogLines().slice(-5) : [];
     return { state, version: this.version, kubeletHealthy: this.kubeletHealthy, restarts: this.runner?.restarts() ?? 0, lastLogLines: lines };
   }
 }

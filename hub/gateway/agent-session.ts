@@ -120,7 +120,9 @@ export class AgentSession implements AgentLink {
     if (this.closed) return Promise.resolve(false);
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
-        this.ws.terminate();
+        // The agent did not hang up by itself: close normally (and hard, if it ignores that too).
+        this.ws.close(WS_NORMAL, code);
+        setTimeout(() => this.ws.terminate(), 2000).unref();
         this.onClosed(`${code}: ${reason} (agent did not hang up)`);
         resolve(false);
       }, timeoutMs);

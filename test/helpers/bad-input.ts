@@ -223,7 +223,10 @@ export class RawLink {
   constructor(readonly ws: WebSocket) {
     ws.on('message', (data: Buffer) => {
       try {
-        this.frames.push(decodeFrame(data));
+        const f = decodeFrame(data);
+        this.frames.push(f);
+        // Like a real agent: a removed node winds down and hangs up; the hub waits for that.
+        if (f.payload === 'close' && f.close?.code === 'NODE_REMOVED') ws.close(1000, 'removed');
       } catch {
         // the hub never sends bad frames; a test that cares checks this.frames
       }
