@@ -99,6 +99,14 @@ test('three foreign servers join, install k3s from the hub and become Ready node
     assert.equal(kn.status.conditions.find((c) => c.type === 'Ready')?.status, 'True');
   }
 
+  // kubectl cordon and drain through the hub's kubeconfig; the hub sees the cordon.
+  const cordon = spawnSync(kubectl!, ['--kubeconfig', kcPath, 'drain', 'edge-1', '--ignore-daemonsets', '--delete-emptydir-data', '--timeout=30s'], { encoding: 'utf8', timeout: 40_000 });
+  assert.equal(cordon.status, 0, cordon.stderr);
+  const e1 = nodes.find((n) => n.name === 'edge-1')!;
+  await waitFor('hub shows edge-1 cordoned', async () => (await api<NodeView>('GET', `/v1/nodes/${e1.id}`)).body.state === 'cordoned', 10_000);
+  assert.equal(spawnSync(kubectl!, ['--kubeconfig', kcPath, 'uncordon', 'edge-1'], { encoding: 'utf8', timeout: 30_000 }).status, 0);
+  await waitFor('hub shows edge-1 ready', async () => (await api<NodeView>('GET', `/v1/nodes/${e1.id}`)).body.state === 'ready', 10_000);
+
   // A pod on edge-2, then remove edge-2 through the API: it is drained and deleted from Kubernetes.
   const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web-1', namespace: 'default', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web', uid: '1a2b' }] }, spec: { nodeName: 'edge-2', containers: [{ name: 'web', image: 'nginx' }] } };
   const podFile = join(work, 'pod.json');

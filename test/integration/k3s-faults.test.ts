@@ -101,10 +101,10 @@ test('a crash-looping k3s server is restarted with backoff, then marked failed w
 });
 
 test('k3s on a node: installed from the hub, kept through a hub outage, refused when tampered, stopped on removal, name reusable', async () => {
-  const h = await hubWith(standin);
+  const h = await hubWith(standin, [], { ATOLL_STANDIN_NODE_GRACE_MS: '3000' });
   await waitFor('control plane running', async () => (await cluster(h)).state === 'running', 30_000);
   const kubeletPort = await freePort();
-  const env = { ATOLL_STANDIN_KUBELET_PORT: String(kubeletPort), ATOLL_AGENT_KUBELET_HEALTHZ_URL: `http://127.0.0.1:${kubeletPort}/healthz`, ATOLL_STANDIN_HEARTBEAT_MS: '1000' };
+  const env = { ATOLL_STANDIN_KUBELET_PORT: String(kubeletPort), ATOLL_AGENT_KUBELET_HEALTHZ_URL: `http://127.0.0.1:${kubeletPort}/healthz`, ATOLL_STANDIN_HEARTBEAT_MS: '1000', ATOLL_AGENT_K3S_START_GRACE_MS: '3000' };
   const tok = await h.api<{ token: string }>('POST', '/v1/tokens', { uses: 2 });
   const agent = startAgentJoin(h, tok.body.token, { k3s: 'auto', args: ['--node-name', 'reused'], env });
   agents.push(agent);
@@ -118,6 +118,19 @@ test('k3s on a node: installed from the hub, kept through a hub outage, refused 
   assert.equal(readFileSync(paths.tokenFile, 'utf8').length > 0, true);
   assert.equal((await import('node:fs')).statSync(paths.tokenFile).mode & 0o777, 0o600);
 
+  // A kubelet that stops answering (process frozen) while the agent is connected: degraded, then ready.
+  process.kill(k3sPids[0], 'SIGSTOP');
+  try {
+    const sick = await waitFor('degraded', async () => {
+      const n = (await h.api<NodeView & { reasons: string[] }>('GET', `/v1/nodes/${node.id}`)).body;
+      return n.state === 'degraded' ? n : undefined;
+    }, 20_000);
+    assert.ok(sick.reasons.some((r) => r === 'kubelet-not-ready' || r === 'kubelet-unhealthy'), `reasons: ${sick.reasons.join(',')}`);
+  } finally {
+    process.kill(k3sPids[0], 'SIGCONT');
+  }
+  await waitFor('ready again', async () => (await h.api<NodeView>('GET', `/v1/nodes/${node.id}`)).body.state === 'ready', 20_000);
+
   // A tampered artifact is refused and the installed binary is kept.
   const before = await sha256Of(paths.bin);
   const identity = loadIdentity(agent.dataDir);
@@ -130,7 +143,9 @@ test('k3s on a node: installed from the hub, kept through a hub outage, refused 
   assert.equal(await sha256Of(paths.bin), before);
 
   // The hub goes away: k3s keeps running on the node; when the hub is back nothing restarts it.
+  // The hub's own k3s server stops with it.
   await h.stop();
+  assert.deepEqual(pidsWith(join(h.dataDir, 'k3s')), [], 'the k3s server stopped with the hub');
   await new Promise((r) => setTimeout(r, 3000));
   assert.deepEqual(pidsWith(paths.config), k3sPids, 'k3s kept running while the hub was gone');
   const status = JSON.parse(readFileSync(join(agent.dataDir, 'status.json'), 'utf8')) as { k3s: { state: string } };
