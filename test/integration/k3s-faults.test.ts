@@ -131,6 +131,16 @@ test('k3s on a node: installed from the hub, kept through a hub outage, refused 
   }
   await waitFor('ready again', async () => (await h.api<NodeView>('GET', `/v1/nodes/${node.id}`)).body.state === 'ready', 20_000);
 
+  // restart-k3s from the hub: the agent restarts its k3s and answers.
+  const restarted = await h.api<{ ok: boolean }>('POST', `/v1/nodes/${node.id}/actions/restart-k3s`);
+  assert.equal(restarted.status, 200, JSON.stringify(restarted.body));
+  const newPids = await waitFor('a new k3s process', () => {
+    const p = pidsWith(paths.config);
+    return p.length === 1 && p[0] !== k3sPids[0] ? p : undefined;
+  }, 10_000);
+  k3sPids.splice(0, 1, ...newPids);
+  await waitFor('k3s Ready after the restart', async () => (await h.api<NodeView>('GET', `/v1/nodes/${node.id}`)).body.k3s.ready === true, 20_000);
+
   // A tampered artifact is refused and the installed binary is kept.
   const before = await sha256Of(paths.bin);
   const identity = loadIdentity(agent.dataDir);
