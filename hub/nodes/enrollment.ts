@@ -67,9 +67,9 @@ export async function enroll(deps: EnrollmentDeps, req: JoinRequest, source: str
   }
   validateLabels(req.labels ?? {});
   let name = normalizeNodeName(requestedName);
-  const existing = await deps.store.listNodes();
-  // A reused hostname (a re-provisioned VM) gets a unique suffix: names never clash in Kubernetes.
-  if (existing.some((n) => n.name === name)) name = `${name.slice(0, 57)}-${randomString(5)}`;
+  // A name still in use (two VMs with one hostname) gets a unique suffix: names never clash in
+  // Kubernetes. A removed node's name is free again.
+  if (deps.registry.idByName(name)) name = `${name.slice(0, 57)}-${randomString(5)}`;
   const nodeId = `n${randomString(11)}`;
   // The CSR must be signed by the key it carries and name the node it asks for: a CSR naming anything
   // else (another node, an admin) is a forged subject. The issued subject is ours, never the CSR's.

@@ -63,6 +63,8 @@ export interface RegistryOptions {
 
 export class NodeRegistry {
   private readonly live = new Map<string, LiveNode>();
+  /** Node name -> id, for Kubernetes events and name uniqueness at join. */
+  private readonly names = new Map<string, string>();
   private readonly now: () => number;
 
   constructor(private readonly opts: RegistryOptions) {
@@ -85,11 +87,11 @@ export class NodeRegistry {
       pool: n.pool,
       name: n.name,
     });
+    this.names.set(n.name, n.id);
   }
 
   idByName(name: string): string | undefined {
-    for (const [id, e] of this.live) if (e.name === name) return id;
-    return undefined;
+    return this.names.get(name);
   }
 
   kubeView(nodeId: string): KubeView | undefined {
@@ -233,6 +235,7 @@ export class NodeRegistry {
   async retire(nodeId: string, reason: string, timeoutMs: number): Promise<boolean> {
     const entry = this.live.get(nodeId);
     this.live.delete(nodeId);
+    if (entry && this.names.get(entry.name) === nodeId) this.names.delete(entry.name);
     if (!entry?.link) return false;
     return entry.link.retire('NODE_REMOVED', reason, timeoutMs);
   }

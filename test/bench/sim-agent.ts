@@ -2,7 +2,7 @@
 // (hello first, health on the interval the welcome gives, pong for the hub's pings, results for
 // commands). Kept small per connection: no per-agent watchdog timer (the fleet sweeps), one report
 // timer, the TLS session ticket for resumption, and a short list of finished command ids.
-import { connect as tlsConnect, createSecureContext, type ConnectionOptions, type TLSSocket } from 'node:tls';
+import { connect as tlsConnect, createSecureContext, type ConnectionOptions, type SecureContext, type TLSSocket } from 'node:tls';
 import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { IncomingMessage } from 'node:http';
@@ -50,6 +50,8 @@ export class SimAgent {
   /** Phase mark the fleet uses to count each agent once per connect phase. */
   phase = 0;
   lastError = '';
+  /** Fields every health report of this agent carries (probes set a marker here). */
+  healthOverrides?: Partial<HealthReport>;
   private ws?: WebSocket;
   private session?: Buffer;
   private nextId = 1;
@@ -64,6 +66,11 @@ export class SimAgent {
   /** Bumped by every connect, stop and reconnect: a connect that waited for a slot checks it. */
   private gen = 0;
   private resumed = false;
+  /**
+   * Made once and kept: parsing the key, certificate and CA costs ~1-3 ms of CPU per connect, and a
+   * live connection holds its context anyway, so keeping it costs memory only while disconnected.
+   */
+  private secureContext?: SecureContext;
 
   constructor(readonly id: SimIdentity, private readonly host: AgentHost) {}
 
@@ -91,7 +98,8 @@ export class SimAgent {
     this.release = release;
     this.attemptStartedAt = performance.now();
     this.resumed = false;
-    const secureContext = createSecureContext({ key: this.id.keyPem, cert: this.id.certPem, ca: this.host.caPem, minVersion: 'TLSv1.2' });
+    this.secureContext ??= createSecureContext({ key: this.id.keyPem, cert: this.id.certPem, ca: this.host.caPem, minVersion: 'TLSv1.2' });
+    const secureContext = this.secureContext;
     const session = this.host.tlsResume ? this.session : undefined;
     const ws = new WebSocket(this.host.connectUrl, {
       perMessageDeflate: false,
@@ -110,7 +118,7 @@ export class SimAgent {
     ws.binaryType = 'nodebuffer';
     ws.on('open', () => {
       this.lastInboundMs = Date.now();
-      this.send({ hello: { nodeId: this.id.nodeId, agentVersion: 'simulator', facts: this.host.facts(this), completedCommandIds: this.completed?.slice(-50) ?? [] } });
+      this.send({ hello: { nodeId: this.id.nodeId, agentVersion: 'simulator', facts: this.host.facts(this), completedCommandIds: this.completed?.slice(-50) ?? [], k3sMode: 'off' } });
     });
     ws.on('message', (data: Buffer, isBinary: boolean) => this.onMessage(ws, data, isBinary));
     ws.on('unexpected-response', (_req, res: IncomingMessage) => {
@@ -176,9 +184,9 @@ export class SimAgent {
     return true;
   }
 
-  sendHealth(overrides: Partial<HealthReport> = {}): boolean {
+  sendHealth(): boolean {
     if (this.state !== 'welcomed') return false;
-    const ok = this.send({ health: { ...this.host.health(this), ...overrides } });
+    const ok = this.send({ health: { ...this.host.health(this), ...this.healthOverrides } });
     if (ok) this.host.counters.reportsSent++;
     return ok;
   }

@@ -39,6 +39,8 @@ export interface PrepareReport {
   count: number;
   keysGenerated: number;
   keysLoaded: number;
+  /** Time to load or make every key. */
+  keygenMs: number;
   joined: number;
   reused: number;
   failed: number;
@@ -102,32 +104,49 @@ async function loadOrMakeKey(identityDir: string, index: number): Promise<{ keyP
 }
 
 /**
- * Loads or makes identities for agents [first, first+count). Runs `joinConcurrency` pipelines, each
- * doing key (cached or new) then join (stored or new) for one agent at a time.
+ * Loads or makes identities for agents [first, first+count) in two phases, so each is measured on its
+ * own: keys (cached, or made on the thread pool), then joins (stored, or POST /v1/join with
+ * `joinConcurrency` in flight).
  */
 export async function prepareIdentities(src: IdentitySource, caPem: string, first: number, count: number): Promise<{ identities: SimIdentity[]; report: PrepareReport }> {
   const started = Date.now();
   const hubDir = hubDirFor(src.identityDir, caPem);
   ensureDir(hubDir);
+  const report: PrepareReport = { count, keysGenerated: 0, keysLoaded: 0, keygenMs: 0, joined: 0, reused: 0, failed: 0, errors: [], wallMs: 0, joinWallMs: 0, joinLatenciesMs: [] };
+  const fail = (index: number, err: unknown): void => {
+    report.failed++;
+    if (report.errors.length < 10) report.errors.push(`agent ${index}: ${(err as Error).message}`);
+  };
+  const keys = new Map<number, string>();
+  await pool(count, KEYGEN_CONCURRENCY, src.signal, async (k) => {
+    const index = first + k;
+    try {
+      const { keyPem, generated } = await loadOrMakeKey(src.identityDir, index);
+      keys.set(index, keyPem);
+      if (generated) report.keysGenerated++;
+      else report.keysLoaded++;
+    } catch (err) {
+      fail(index, err);
+    }
+  });
+  report.keygenMs = Date.now() - started;
+
   const identities: SimIdentity[] = [];
-  const report: PrepareReport = { count, keysGenerated: 0, keysLoaded: 0, joined: 0, reused: 0, failed: 0, errors: [], wallMs: 0, joinWallMs: 0, joinLatenciesMs: [] };
   const agent = new HttpsAgent({ keepAlive: true, maxSockets: src.joinConcurrency, ca: caPem });
   let firstJoin = 0;
   let lastJoin = 0;
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < count && !src.signal?.aborted) {
-      const index = first + next++;
+  try {
+    await pool(count, src.joinConcurrency, src.signal, async (k) => {
+      const index = first + k;
+      const keyPem = keys.get(index);
+      if (keyPem === undefined) return;
       try {
-        const { keyPem, generated } = await loadOrMakeKey(src.identityDir, index);
-        if (generated) report.keysGenerated++;
-        else report.keysLoaded++;
         const stored = join(hubDir, `${index}.json`);
         if (existsSync(stored)) {
           const s = JSON.parse(readFileSync(stored, 'utf8')) as Omit<SimIdentity, 'index' | 'keyPem'>;
           identities.push({ index, keyPem, ...s });
           report.reused++;
-          continue;
+          return;
         }
         if (!src.token) throw new Error(`no stored identity for agent ${index} and no join token`);
         const nodeName = nodeNameFor(src.namePrefix, index);
@@ -140,13 +159,9 @@ export async function prepareIdentities(src: IdentitySource, caPem: string, firs
         identities.push({ index, keyPem, nodeId: joined.nodeId, nodeName: joined.nodeName, pool: joined.pool, certPem: joined.certPem });
         report.joined++;
       } catch (err) {
-        report.failed++;
-        if (report.errors.length < 10) report.errors.push(`agent ${index}: ${(err as Error).message}`);
+        fail(index, err);
       }
-    }
-  };
-  try {
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(src.joinConcurrency, count)) }, worker));
+    });
   } finally {
     agent.destroy();
   }
@@ -154,6 +169,18 @@ export async function prepareIdentities(src: IdentitySource, caPem: string, firs
   report.wallMs = Date.now() - started;
   report.joinWallMs = lastJoin - firstJoin;
   return { identities, report };
+}
+
+/** Key generation is CPU-bound on libuv's thread pool (4 threads by default). */
+const KEYGEN_CONCURRENCY = 4;
+
+/** Runs fn(0..count-1) with at most `concurrency` in flight. */
+async function pool(count: number, concurrency: number, signal: AbortSignal | undefined, fn: (k: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < count && !signal?.aborted) await fn(next++);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, count)) }, worker));
 }
 
 interface JoinAnswer { nodeId: string; nodeName: string; pool: string; certPem: string }

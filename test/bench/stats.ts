@@ -60,6 +60,15 @@ export function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+/**
+ * The main thread of a process (tid = pid: Node's event loop): seconds on a CPU and seconds runnable
+ * but waiting for one (/proc/<pid>/schedstat). Wait time is CPU starvation, e.g. from other processes.
+ */
+export function mainThreadSched(pid: number): { cpu: number; wait: number } {
+  const [run, wait] = readFileSync(`/proc/${pid}/schedstat`, 'utf8').trim().split(/\s+/).map(Number);
+  return { cpu: run / 1e9, wait: wait / 1e9 };
+}
+
 /** Counts of short error keys, bounded in size. */
 export class ErrorCounts {
   private readonly counts = new Map<string, number>();

@@ -1,0 +1,83 @@
+// Looks inside the hub process through the V8 inspector (the hub runs with --inspect=127.0.0.1:0,
+// loopback only): force a full GC before reading RSS, so RSS deltas are live memory rather than
+// garbage, and read the event-loop utilisation, which shows time the loop was blocked (e.g. in
+// synchronous fsyncs) that CPU time does not.
+import WebSocket from 'ws';
+
+export interface Elu { idle: number; active: number }
+
+export class HubProbe {
+  private nextId = 1;
+  private readonly waiting = new Map<number, { res: (v: unknown) => void; rej: (e: Error) => void }>();
+
+  private constructor(private readonly ws: WebSocket) {
+    ws.on('message', (data: Buffer) => {
+      const m = JSON.parse(data.toString()) as { id?: number; result?: unknown; error?: { message: string } };
+      const w = m.id === undefined ? undefined : this.waiting.get(m.id);
+      if (!w || m.id === undefined) return;
+      this.waiting.delete(m.id);
+      if (m.error) w.rej(new Error(m.error.message));
+      else w.res(m.result);
+    });
+    ws.on('close', () => {
+      for (const w of this.waiting.values()) w.rej(new Error('inspector session closed'));
+      this.waiting.clear();
+    });
+  }
+
+  /** Finds "Debugger listening on ws://..." in the hub's stderr and attaches. */
+  static async attach(stderr: string): Promise<HubProbe> {
+    const m = /Debugger listening on (ws:\/\/127\.0\.0\.1:\d+\/[\w-]+)/.exec(stderr);
+    if (!m) throw new Error('the hub did not print an inspector URL (is NODE_OPTIONS=--inspect=127.0.0.1:0 set?)');
+    const ws = new WebSocket(m[1], { perMessageDeflate: false });
+    await new Promise<void>((res, rej) => {
+      ws.once('open', () => res());
+      ws.once('error', rej);
+    });
+    return new HubProbe(ws);
+  }
+
+  private call<T>(method: string, params: Record<string, unknown> = {}, timeoutMs = 30_000): Promise<T> {
+    const id = this.nextId++;
+    return new Promise<T>((res, rej) => {
+      const t = setTimeout(() => {
+        this.waiting.delete(id);
+        rej(new Error(`inspector ${method}: no answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiting.set(id, { res: (v) => { clearTimeout(t); res(v as T); }, rej: (e) => { clearTimeout(t); rej(e); } });
+      this.ws.send(JSON.stringify({ id, method, params }));
+    });
+  }
+
+  /** Two full, compacting GCs (the second catches what the first's finalizers freed). */
+  async gc(): Promise<void> {
+    await this.call('HeapProfiler.collectGarbage');
+    await this.call('HeapProfiler.collectGarbage');
+  }
+
+  /** V8 heap in use, bytes. */
+  async heapUsed(): Promise<number> {
+    const r = await this.call<{ usedSize: number }>('Runtime.getHeapUsage');
+    return r.usedSize;
+  }
+
+  /** Cumulative event-loop idle and active time (ms) since the hub started. */
+  async elu(): Promise<Elu> {
+    const r = await this.call<{ result: { value: string } }>('Runtime.evaluate', {
+      expression: 'JSON.stringify(performance.eventLoopUtilization())', returnByValue: true,
+    });
+    const v = JSON.parse(r.result.value) as Elu;
+    return { idle: v.idle, active: v.active };
+  }
+
+  close(): void {
+    this.ws.terminate();
+  }
+}
+
+/** Share of the time the event loop was busy between two readings (0..1). */
+export function utilization(a: Elu, b: Elu): number {
+  const active = b.active - a.active;
+  const idle = b.idle - a.idle;
+  return active + idle > 0 ? active / (active + idle) : 0;
+}
