@@ -27,6 +27,9 @@ import { NodeK3s } from './k3s/node-k3s.js';
 import { ArtifactStore } from './artifacts/artifact-store.js';
 import { artifactRoutes } from './gateway/artifact-routes.js';
 import { installerRoutes } from './installer/routes.js';
+import { AutohealEngine } from './autoheal/engine.js';
+import { AutohealSettings } from './autoheal/settings.js';
+import { renderCloudInit } from './installer/cloud-init-doc.js';
 
 export interface Hub {
   apiUrl: string;
@@ -165,6 +168,22 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
     },
   });
 
+  const autohealSettings = new AutohealSettings(store);
+  const autoheal = new AutohealEngine({
+    store, events, registry, controlPlane, logger: log.child({ component: 'autoheal' }), settings: autohealSettings,
+    removeNode: (id, actor) => services.removeNode(id, actor),
+    cloudInit: async (pool) => {
+      const { record, token } = await tokens.create({ pool, ttlMs: 3_600_000, maxUses: 1, description: 'autoheal replacement', actor: 'autoheal' });
+      await events.note({ type: 'token.created', pool, actor: 'autoheal', message: `single-use join token ${record.id} for a replacement in pool ${pool}`, data: { tokenId: record.id } });
+      return renderCloudInit({ hubUrl: config.publicUrl, caPem: pki.ca.certPem, token, tokenId: record.id, pool, expiresAt: record.expiresAt, labels: {} });
+    },
+    intervalMs: config.autohealIntervalMs,
+    guardWindowMs: config.autohealGuardWindowMs,
+    startupGraceMs: config.unreachableAfterMs + 5_000,
+    flapWindowMs: config.autohealFlapWindowMs,
+  });
+  services.autoheal = autoheal;
+  services.autohealSettings = autohealSettings;
   nodeK3s = new NodeK3s({ controlPlane, store, registry, artifacts, events, logger: cpLog, removeDrainTimeoutMs: config.removeDrainTimeoutMs });
   const api = await buildApi(services, { tls: pki.serving, adminTokenHash: sha256Hex(admin.token) });
   await gateway.listen({ host: config.gatewayListen.host, port: config.gatewayListen.port });
@@ -182,6 +201,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
   const gatewayUrl = config.publicUrl;
 
   await controlPlane.start();
+  autoheal.start();
   const sweeper = setInterval(() => void registry.sweep(), Math.max(200, Math.min(5000, Math.floor(config.unreachableAfterMs / 5))));
   sweeper.unref();
   const purger = setInterval(() => void nodeK3s?.purgePending().catch(() => undefined), 60_000);
@@ -198,6 +218,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
       stopping ??= (async () => {
         clearInterval(sweeper);
         clearInterval(purger);
+        await autoheal.stop();
         registry.closeAll('HUB_SHUTDOWN', 'the hub is stopping; reconnect later');
         await api.close();
         await gateway.close();

@@ -29,6 +29,12 @@ export interface HubConfig {
   readonly removeDrainTimeoutMs: number;
   /** First delay before restarting a crashed k3s server (doubles per crash). */
   readonly k3sRestartBackoffMs: number;
+  /** How often autoheal looks at the nodes. */
+  readonly autohealIntervalMs: number;
+  /** Partition guard: this many agents dropping within this window freezes remediation. */
+  readonly autohealGuardWindowMs: number;
+  /** More than 2 health changes within this window: flapping. */
+  readonly autohealFlapWindowMs: number;
 }
 
 export interface HubFlags {
@@ -47,6 +53,9 @@ export interface HubFlags {
   k3sNodeTokenTtl?: string;
   removeDrainTimeout?: string;
   k3sRestartBackoff?: string;
+  autohealInterval?: string;
+  autohealGuardWindow?: string;
+  autohealFlapWindow?: string;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -121,5 +130,8 @@ export function parseHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, isRoot: 
     k3sNodeTokenTtl: flags.k3sNodeTokenTtl ?? '0',
     removeDrainTimeoutMs: duration(flags.removeDrainTimeout ?? '2m', '--remove-drain-timeout'),
     k3sRestartBackoffMs: duration(flags.k3sRestartBackoff ?? '1s', '--k3s-restart-backoff'),
+    autohealIntervalMs: duration(flags.autohealInterval ?? '30s', '--autoheal-interval'),
+    autohealGuardWindowMs: duration(flags.autohealGuardWindow ?? '2m', '--autoheal-guard-window'),
+    autohealFlapWindowMs: duration(flags.autohealFlapWindow ?? '15m', '--autoheal-flap-window'),
   });
 }

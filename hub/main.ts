@@ -25,7 +25,10 @@ function runCommand(program: Command): Command {
     .option('--k3s-arg <arg>', 'extra argument for `k3s server` (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
     .addOption(new Option('--k3s-node-token-ttl <ttl>', 'TTL of per-node k3s join tokens (k3s syntax; 0 = until the node is removed)'))
     .addOption(new Option('--remove-drain-timeout <dur>', 'drain time allowed when removing a node'))
-    .addOption(new Option('--k3s-restart-backoff <dur>', 'first delay before restarting a crashed k3s server (doubles per crash)'));
+    .addOption(new Option('--k3s-restart-backoff <dur>', 'first delay before restarting a crashed k3s server (doubles per crash)'))
+    .option('--autoheal-interval <dur>', 'how often autoheal looks at the nodes (default 30s)')
+    .addOption(new Option('--autoheal-guard-window <dur>', 'partition guard window: half the agents dropping within it freezes remediation (default 2m)'))
+    .addOption(new Option('--autoheal-flap-window <dur>', 'more than 2 health changes within it mark a node flapping (default 15m)'));
 }
 
 async function run(flags: HubFlags): Promise<void> {

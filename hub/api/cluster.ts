@@ -18,7 +18,17 @@ export const clusterRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (ap
       hubVersion: svc.hubVersion,
       publicUrl: svc.config.publicUrl,
       nodes: { total: nodes.length, connected: svc.registry.connectedCount(), byState: counts },
+      autoheal: { ...(await svc.autohealSettings!.cluster()), guard: svc.autoheal!.guardState() },
     };
+  });
+
+  app.put('/v1/cluster/autoheal', {
+    schema: { body: { type: 'object', additionalProperties: false, minProperties: 1, properties: { enabled: { type: 'boolean' }, paused: { type: 'boolean' } } } },
+  }, async (req) => {
+    const body = req.body as { enabled?: boolean; paused?: boolean };
+    const next = await svc.autohealSettings!.setCluster(body);
+    await svc.events.record({ type: 'autoheal.settings', actor: req.actor?.id ?? 'anonymous', message: `cluster autoheal ${next.enabled ? 'on' : 'off'}${next.paused ? ', paused' : ''}`, data: { ...next } });
+    return { ...next, guard: svc.autoheal!.guardState() };
   });
 
   app.get('/v1/cluster/kubeconfig', async (req, reply) => {

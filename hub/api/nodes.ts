@@ -6,7 +6,6 @@ import { nodeView } from '../nodes/node-view.js';
 import { actorOf } from './server.js';
 
 export const NODE_ACTIONS = ['cordon', 'uncordon', 'restart-k3s', 'reboot', 'remediate'] as const;
-const AGENT_ACTIONS = new Set(['restart-k3s', 'reboot']);
 const COMMAND_TIMEOUT_MS = 60_000;
 
 export const nodeRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, { svc }) => {
@@ -15,14 +14,25 @@ export const nodeRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, 
   }, async (req) => {
     const q = req.query as { pool?: string; state?: string };
     const nodes = (await svc.store.listNodes()).filter((n) => (!q.pool || n.pool === q.pool) && (!q.state || n.state === q.state));
-    return { items: nodes.map((n) => nodeView(n, svc.registry)) };
+    return { items: nodes.map((n) => ({ ...nodeView(n, svc.registry), autoheal: svc.autoheal?.cached(n.id) ?? null })) };
   });
 
   app.get('/v1/nodes/:id', async (req) => {
     const { id } = req.params as { id: string };
     const n = await svc.store.getNode(id);
     if (!n) throw new HubError('NOT_FOUND', `node ${id} does not exist`);
-    return { ...nodeView(n, svc.registry), certificates: await svc.store.listCerts(id) };
+    return { ...nodeView(n, svc.registry), autoheal: (await svc.autoheal?.record(id)) ?? null, autohealSwitch: await svc.autohealSettings?.node(id), certificates: await svc.store.listCerts(id) };
+  });
+
+  app.patch('/v1/nodes/:id', {
+    schema: { body: { type: 'object', additionalProperties: false, required: ['autoheal'], properties: { autoheal: { type: 'object', additionalProperties: false, minProperties: 1, properties: { enabled: { type: 'boolean' }, paused: { type: 'boolean' } } } } } },
+  }, async (req) => {
+    const { id } = req.params as { id: string };
+    const n = await svc.store.getNode(id);
+    if (!n) throw new HubError('NOT_FOUND', `node ${id} does not exist`);
+    const sw = await svc.autohealSettings!.setNode(id, (req.body as { autoheal: { enabled?: boolean; paused?: boolean } }).autoheal);
+    await svc.events.record({ type: 'autoheal.settings', nodeId: id, pool: n.pool, actor: actorOf(req), message: `autoheal ${sw.enabled ? 'on' : 'off'}${sw.paused ? ', paused' : ''} for ${n.name}`, data: { ...sw } });
+    return { ...nodeView(n, svc.registry), autohealSwitch: sw };
   });
 
   app.delete('/v1/nodes/:id', async (req, reply) => {
@@ -57,9 +67,10 @@ export const nodeRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, 
       await audit('ok', 'done');
       return { action, nodeId: id, ok: true, message: `${node.name} ${action === 'cordon' ? 'cordoned' : 'uncordoned'}` };
     }
-    if (!AGENT_ACTIONS.has(action)) {
-      await audit('refused', 'remediation arrives with autoheal');
-      throw new HubError('CONFLICT', `${action} is not available yet on this hub`);
+    if (action === 'remediate') {
+      const decision = await svc.autoheal!.remediateNow(id);
+      await audit('ok', decision);
+      return { action, nodeId: id, ok: true, message: decision };
     }
     const link = svc.registry.link(id);
     if (!link) {

@@ -4,6 +4,8 @@ import type { HubServices } from './services.js';
 import { HubError } from '../errors.js';
 import { validateLabels } from '../nodes/enrollment.js';
 import { actorOf } from './server.js';
+import { poolAutohealSchema, type PoolAutoheal } from '../autoheal/settings.js';
+import type { Pool } from '../store/types.js';
 
 const NAME = { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$' } as const;
 const TAINT_RE = /^[A-Za-z0-9]([-A-Za-z0-9_./]*[A-Za-z0-9])?(=[A-Za-z0-9_.-]*)?:(NoSchedule|PreferNoSchedule|NoExecute)$/;
@@ -11,6 +13,7 @@ const fields = {
   description: { type: 'string', maxLength: 500 },
   labels: { type: 'object', maxProperties: 64, additionalProperties: { type: 'string' } },
   taints: { type: 'array', maxItems: 32, items: { type: 'string', maxLength: 300 } },
+  autoheal: poolAutohealSchema,
 } as const;
 
 function checkTaints(taints: string[] | undefined): void {
@@ -18,36 +21,41 @@ function checkTaints(taints: string[] | undefined): void {
 }
 
 export const poolRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, { svc }) => {
-  app.get('/v1/pools', async () => ({ items: await svc.store.listPools() }));
+  const withSettings = async (p: Pool): Promise<Pool & { autoheal: PoolAutoheal }> => ({ ...p, autoheal: await svc.autohealSettings!.pool(p.name) });
+  app.get('/v1/pools', async () => ({ items: await Promise.all((await svc.store.listPools()).map(withSettings)) }));
 
   app.post('/v1/pools', { schema: { body: { type: 'object', required: ['name'], additionalProperties: false, properties: { name: NAME, ...fields } } } }, async (req, reply) => {
-    const body = req.body as { name: string; description?: string; labels?: Record<string, string>; taints?: string[] };
+    const body = req.body as { name: string; description?: string; labels?: Record<string, string>; taints?: string[]; autoheal?: Partial<PoolAutoheal> };
     validateLabels(body.labels ?? {});
     checkTaints(body.taints);
     const now = new Date().toISOString();
     const pool = { name: body.name, description: body.description ?? '', labels: body.labels ?? {}, taints: body.taints ?? [], createdAt: now, updatedAt: now };
     await svc.store.createPool(pool);
+    if (body.autoheal) await svc.autohealSettings!.setPool(pool.name, body.autoheal);
     await svc.events.record({ type: 'pool.created', pool: pool.name, actor: actorOf(req), message: `pool ${pool.name} created` });
     reply.status(201);
-    return pool;
+    return withSettings(pool);
   });
 
   app.get('/v1/pools/:pool', async (req) => {
     const { pool } = req.params as { pool: string };
     const p = await svc.store.getPool(pool);
     if (!p) throw new HubError('NOT_FOUND', `pool "${pool}" does not exist`);
-    return p;
+    return withSettings(p);
   });
 
   app.patch('/v1/pools/:pool', { schema: { body: { type: 'object', additionalProperties: false, minProperties: 1, properties: fields } } }, async (req) => {
     const { pool } = req.params as { pool: string };
-    const body = req.body as { description?: string; labels?: Record<string, string>; taints?: string[] };
+    const { autoheal, ...body } = req.body as { description?: string; labels?: Record<string, string>; taints?: string[]; autoheal?: Partial<PoolAutoheal> };
     if (body.labels) validateLabels(body.labels);
     checkTaints(body.taints);
-    const p = await svc.store.updatePool(pool, body, new Date().toISOString());
+    const existing = await svc.store.getPool(pool);
+    if (!existing) throw new HubError('NOT_FOUND', `pool "${pool}" does not exist`);
+    if (autoheal) await svc.autohealSettings!.setPool(pool, autoheal);
+    const p = Object.keys(body).length ? await svc.store.updatePool(pool, body, new Date().toISOString()) : existing;
     if (!p) throw new HubError('NOT_FOUND', `pool "${pool}" does not exist`);
-    await svc.events.record({ type: 'pool.updated', pool, actor: actorOf(req), message: `pool ${pool} updated`, data: { fields: Object.keys(body) } });
-    return p;
+    await svc.events.record({ type: 'pool.updated', pool, actor: actorOf(req), message: `pool ${pool} updated`, data: { fields: Object.keys(req.body as object) } });
+    return withSettings(p);
   });
 
   app.delete('/v1/pools/:pool', async (req, reply) => {

@@ -7,6 +7,8 @@ import type { TokenService } from '../tokens/token-service.js';
 import type { Logger } from '../logger.js';
 import type { ControlPlane } from '../k3s/control-plane.js';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
+import type { AutohealEngine } from '../autoheal/engine.js';
+import type { AutohealSettings } from '../autoheal/settings.js';
 
 export interface ClusterInfo {
   state: 'running' | 'starting' | 'failed' | 'absent';
@@ -30,6 +32,9 @@ export interface HubServices {
   cluster(): ClusterInfo;
   controlPlane: ControlPlane;
   artifacts: ArtifactStore;
+  /** Set once assembled (app.ts). */
+  autoheal?: AutohealEngine;
+  autohealSettings?: AutohealSettings;
   /** Revokes the node's certificates, closes its link, deletes it. false when absent. */
   removeNode(id: string, actor: string): Promise<boolean>;
   /** A fresh single-use token and the install line for a pool. */

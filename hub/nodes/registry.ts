@@ -50,6 +50,22 @@ interface LiveNode {
   pool: string;
   name: string;
   kube?: KubeView;
+  /** When the link last went down (ms), 0 if never. */
+  disconnectedAt: number;
+}
+
+/** A read-only view of one node for autoheal and metrics. */
+export interface NodeSnapshot {
+  id: string;
+  name: string;
+  pool: string;
+  state: NodeState;
+  reasons: string[];
+  connected: boolean;
+  lastSeenMs: number;
+  disconnectedAt: number;
+  k3sState: string;
+  kube?: KubeView;
 }
 
 export interface RegistryOptions {
@@ -86,6 +102,7 @@ export class NodeRegistry {
       k3sState: n.health?.k3s.state ?? 'unknown',
       pool: n.pool,
       name: n.name,
+      disconnectedAt: 0,
     });
     this.names.set(n.name, n.id);
   }
@@ -169,6 +186,7 @@ export class NodeRegistry {
     const entry = this.live.get(link.nodeId);
     if (!entry || entry.link !== link) return;
     entry.link = undefined;
+    entry.disconnectedAt = this.now();
     await this.opts.events.note({ type: 'node.disconnected', nodeId: link.nodeId, pool: entry.pool, actor: 'hub', message: `agent disconnected: ${reason}` });
   }
 
@@ -188,6 +206,33 @@ export class NodeRegistry {
     await this.reevaluate(nodeId, 'health report is good');
   }
 
+  snapshot(): NodeSnapshot[] {
+    return [...this.live].map(([id, e]) => ({
+      id, name: e.name, pool: e.pool, state: e.state, reasons: [...e.reasons], connected: Boolean(e.link),
+      lastSeenMs: e.lastSeenMs, disconnectedAt: e.disconnectedAt, k3sState: e.k3sState, kube: e.kube,
+    }));
+  }
+
+  /**
+   * Puts a node into a workflow state (remediating, upgrading, needs-attention) that reports do not
+   * overwrite, or releases it (null) so its state follows its reports again.
+   */
+  async setWorkflow(nodeId: string, state: 'remediating' | 'upgrading' | 'needs-attention' | null, why: string, actor = 'hub'): Promise<void> {
+    const entry = this.live.get(nodeId);
+    if (!entry) return;
+    if (state) {
+      await this.setState(nodeId, state, entry.reasons, why, actor);
+      return;
+    }
+    if (!WORKFLOW_STATES.has(entry.state)) return;
+    const from = entry.state;
+    // Leave the workflow state, then let the usual rules decide (connected: ready/degraded/cordoned).
+    entry.state = entry.link ? 'ready' : 'unreachable';
+    await this.opts.store.updateNode(nodeId, { state: entry.state });
+    await this.opts.events.note({ type: 'node.state', nodeId, pool: entry.pool, actor, message: `${from} -> ${entry.state}: ${why}`, data: { from, to: entry.state } });
+    if (entry.link) await this.reevaluate(nodeId, why);
+  }
+
   /** Current state and reasons, from memory. */
   stateOf(nodeId: string): { state: NodeState; reasons: string[] } | undefined {
     const e = this.live.get(nodeId);
@@ -205,14 +250,17 @@ export class NodeRegistry {
   async sweep(): Promise<void> {
     const now = this.now();
     for (const [id, entry] of this.live) {
-      if (entry.state === 'unreachable' || entry.state === 'needs-attention') continue;
+      if (entry.state === 'unreachable') continue;
       const since = entry.lastSeenMs || entry.createdMs;
       if (now - since >= this.opts.unreachableAfterMs) {
         if (entry.link) {
           // Connected but silent: the link is half-open. Close it; the agent reconnects if alive.
           entry.link.close('HEARTBEAT_TIMEOUT', 'no frame from the agent within the unreachable window');
           entry.link = undefined;
+          entry.disconnectedAt = now;
         }
+        // A workflow (a reboot in progress, an upgrade) owns the state; it decides what silence means.
+        if (WORKFLOW_STATES.has(entry.state)) continue;
         await this.setState(id, 'unreachable', ['no-report'], `no report for ${Math.round((now - since) / 1000)}s`);
       }
     }

@@ -1,0 +1,111 @@
+// Autoheal settings: per pool (timings, cap, hook), per cluster and per node (on/off, paused).
+// Timings default to Kapsule and Cluster API (reference/anchors.md); tests shorten them.
+import type { Store } from '../store/types.js';
+import { HubError } from '../errors.js';
+import { parseDuration } from '../duration.js';
+
+export interface PoolAutoheal {
+  enabled: boolean;
+  paused: boolean;
+  afterRestart: string;
+  afterReboot: string;
+  afterReplace: string;
+  maxUnhealthyPercent: number;
+  /** Provider hook: an executable, JSON in on stdin, JSON out on stdout. */
+  hook: string | null;
+  drainTimeout: string;
+  /** A replacement must be Ready within this, or the step failed. */
+  replaceTimeout: string;
+  /** Healthy this long after a step: the step is proven (pacing widens). */
+  provenAfter: string;
+  /** Healthy this long: the ladder count resets. */
+  minHealthyPeriod: string;
+  /** Cooldown after a failure, randomised between the two. */
+  cooldownMin: string;
+  cooldownMax: string;
+}
+
+export const DEFAULT_POOL_AUTOHEAL: PoolAutoheal = Object.freeze({
+  enabled: true,
+  paused: false,
+  afterRestart: '5m',
+  afterReboot: '15m',
+  afterReplace: '30m',
+  maxUnhealthyPercent: 40,
+  hook: null,
+  drainTimeout: '10m',
+  replaceTimeout: '10m',
+  provenAfter: '5m',
+  minHealthyPeriod: '1h',
+  cooldownMin: '1m',
+  cooldownMax: '10m',
+});
+
+export interface Switch {
+  enabled: boolean;
+  paused: boolean;
+}
+
+const DURATION_FIELDS = ['afterRestart', 'afterReboot', 'afterReplace', 'drainTimeout', 'replaceTimeout', 'provenAfter', 'minHealthyPeriod', 'cooldownMin', 'cooldownMax'] as const;
+
+export const poolAutohealSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    enabled: { type: 'boolean' },
+    paused: { type: 'boolean' },
+    maxUnhealthyPercent: { type: 'integer', minimum: 0, maximum: 100 },
+    hook: { type: ['string', 'null'], maxLength: 4096 },
+    ...Object.fromEntries(DURATION_FIELDS.map((f) => [f, { type: 'string', maxLength: 32 }])),
+  },
+} as const;
+
+export function validatePoolAutoheal(s: PoolAutoheal): PoolAutoheal {
+  for (const f of DURATION_FIELDS) {
+    try {
+      parseDuration(s[f]);
+    } catch (err) {
+      throw new HubError('VALIDATION', `autoheal.${f}: ${(err as Error).message}`);
+    }
+  }
+  const ms = (f: (typeof DURATION_FIELDS)[number]): number => parseDuration(s[f]);
+  if (!(ms('afterRestart') <= ms('afterReboot') && ms('afterReboot') <= ms('afterReplace'))) {
+    throw new HubError('VALIDATION', 'autoheal: afterRestart <= afterReboot <= afterReplace');
+  }
+  if (ms('cooldownMin') > ms('cooldownMax')) throw new HubError('VALIDATION', 'autoheal: cooldownMin must not exceed cooldownMax');
+  return s;
+}
+
+export class AutohealSettings {
+  constructor(private readonly store: Store) {}
+
+  async pool(name: string): Promise<PoolAutoheal> {
+    return { ...DEFAULT_POOL_AUTOHEAL, ...((await this.store.getSetting<Partial<PoolAutoheal>>(`autoheal.pool.${name}`)) ?? {}) };
+  }
+
+  async setPool(name: string, patch: Partial<PoolAutoheal>): Promise<PoolAutoheal> {
+    const next = validatePoolAutoheal({ ...(await this.pool(name)), ...patch });
+    await this.store.setSetting(`autoheal.pool.${name}`, next);
+    return next;
+  }
+
+  async cluster(): Promise<Switch> {
+    return { enabled: true, paused: false, ...((await this.store.getSetting<Partial<Switch>>('autoheal.cluster')) ?? {}) };
+  }
+
+  async setCluster(patch: Partial<Switch>): Promise<Switch> {
+    const next = { ...(await this.cluster()), ...patch };
+    await this.store.setSetting('autoheal.cluster', next);
+    return next;
+  }
+
+  async node(id: string): Promise<Switch> {
+    return { enabled: true, paused: false, ...((await this.store.getSetting<Partial<Switch>>(`autoheal.node.${id}.switch`)) ?? {}) };
+  }
+
+  async setNode(id: string, patch: Partial<Switch>): Promise<Switch> {
+    const next = { ...(await this.node(id)), ...patch };
+    await this.store.setSetting(`autoheal.node.${id}.switch`, next);
+    return next;
+  }
+}
