@@ -59,8 +59,7 @@ async function run(flags: HubFlags): Promise<void> {
 
 async function main(argv: string[]): Promise<number> {
   const program = new Command('atoll-hub')
-    .description('atoll hub: k3s control plane, node registry, CA and join tokens')
-    .version(readHubVersion())
+    .description('atoll hub: k3s control plane, node registry, CA and join tokens (atoll-hub --version prints the version)')
     .option('-o, --output <format>', 'json or table (admin commands)')
     .exitOverride()
     .configureOutput({ writeErr: (str) => process.stderr.write(str) });
@@ -69,6 +68,11 @@ async function main(argv: string[]): Promise<number> {
   registerAdminCommands(program);
   // --data-dir is also understood by admin commands, to find the running hub.
   for (const c of program.commands) if (c.name() !== 'run' && !c.options.some((o) => o.long === '--data-dir')) c.option('--data-dir <dir>', 'hub data dir (to find the running hub)');
+  // `--version` alone prints ours; subcommands (artifact import, upgrade start) take --version V.
+  if (argv.length === 3 && (argv[2] === '--version' || argv[2] === '-V')) {
+    process.stdout.write(`${readHubVersion()}\n`);
+    return 0;
+  }
   try {
     await program.parseAsync(argv);
     return 0;

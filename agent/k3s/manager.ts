@@ -115,7 +115,7 @@ export class K3sManager {
     const useSystemd = this.opts.useSystemd ?? (systemdIsPid1() && process.getuid?.() === 0);
     this.runner ??= useSystemd
       ? createSystemdRunner({ bin: this.paths.bin, config: this.paths.config, logger: this.log })
-      : createChildRunner({ bin: this.paths.bin, args: ['agent', '--config', this.paths.config], logger: this.log, env: this.opts.env, logFile: this.paths.log });
+      : createChildRunner({ bin: this.paths.bin, args: ['agent', '--config', this.paths.config], logger: this.log, env: this.opts.env, logFile: this.paths.log, pidFile: this.paths.pid });
     this.runner.start();
     this.phase = 'starting';
     clearInterval(this.probeTimer);

@@ -10,6 +10,7 @@ export interface K3sPaths {
   dataDir: string;
   assignment: string;
   log: string;
+  pid: string;
 }
 
 export function k3sPaths(agentDataDir: string): K3sPaths {
@@ -23,5 +24,6 @@ export function k3sPaths(agentDataDir: string): K3sPaths {
     dataDir: join(root, 'data'),
     assignment: join(root, 'assignment.json'),
     log: join(root, 'k3s-agent.log'),
+    pid: join(root, 'k3s-agent.pid'),
   };
 }

@@ -77,7 +77,8 @@ function freshRecord(condition: Condition, at: string): NodeHeal {
 }
 
 export function classify(n: NodeSnapshot): Condition {
-  if (n.connected) return n.state === 'degraded' ? 'degraded' : 'healthy';
+  // Connected: what the reports say (reasons stay current in workflow states too).
+  if (n.connected) return n.state === 'degraded' || n.reasons.some((r) => r !== 'no-report') ? 'degraded' : 'healthy';
   // Lost agent: a kube Node that is still Ready means only our link broke.
   if (n.kube?.ready === true) return 'link-problem';
   return n.state === 'unreachable' || n.state === 'remediating' || n.state === 'needs-attention' ? 'unreachable' : 'healthy';
@@ -222,12 +223,14 @@ export class AutohealEngine {
   /** Updates a node's durable record from what is seen now (condition, timers, flaps, recovery). */
   private async observe(n: NodeSnapshot, ps: PoolAutoheal, at: string, now: number): Promise<NodeHeal> {
     const cond = classify(n);
-    const rec = (await this.record(n.id)) ?? freshRecord(cond, at);
+    const existing = await this.record(n.id);
+    // A first sight counts as a change from healthy (so a link problem alerts), but not as a flip.
+    const rec = existing ?? freshRecord('healthy', at);
     const wasBad = rec.condition === 'degraded' || rec.condition === 'unreachable';
     const isBad = cond === 'degraded' || cond === 'unreachable';
     let changed = false;
     if (cond !== rec.condition) {
-      if (wasBad !== isBad) {
+      if (wasBad !== isBad && existing) {
         rec.flips = [...rec.flips, at].filter((t) => now - Date.parse(t) <= this.d.flapWindowMs);
         const flapping = rec.flips.length > 2;
         if (flapping && !rec.flapping) await this.d.events.note({ type: 'autoheal.flapping', nodeId: n.id, pool: n.pool, actor: ACTOR, message: `${n.name} changed health ${rec.flips.length} times within ${Math.round(this.d.flapWindowMs / 60000)} min: capped at reboot` });

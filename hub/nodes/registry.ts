@@ -127,10 +127,15 @@ export class NodeRegistry {
   /** Recomputes the state of a connected node from its last report and its Kubernetes view. */
   private async reevaluate(nodeId: string, why: string): Promise<void> {
     const entry = this.live.get(nodeId);
-    if (!entry || WORKFLOW_STATES.has(entry.state)) return;
+    if (!entry) return;
     const reasons = [...entry.healthReasons];
     if (entry.kube && entry.kube.ready === false && entry.k3sState === 'running') reasons.push('kubelet-not-ready');
     for (const p of entry.kube?.problems ?? []) reasons.push(p.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase());
+    // In a workflow state the reasons stay current (autoheal reads them); the state does not move.
+    if (WORKFLOW_STATES.has(entry.state)) {
+      entry.reasons = reasons;
+      return;
+    }
     const next: NodeState = entry.kube?.unschedulable ? 'cordoned' : reasons.length ? 'degraded' : 'ready';
     const changed = next !== entry.state || reasons.join(',') !== entry.reasons.join(',');
     if (!changed) return;
