@@ -416,9 +416,17 @@ export class AutohealEngine {
 
   private async watchReplacement(n: NodeSnapshot, rec: NodeHeal, ps: PoolAutoheal, now: number): Promise<void> {
     const requested = Date.parse(rec.replacement!.requestedAt);
-    const fresh = this.d.registry.snapshot().find((m) => m.pool === n.pool && m.id !== n.id && m.connected && m.state === 'ready' && m.lastSeenMs >= requested);
-    const newcomer = fresh ? await this.d.store.getNode(fresh.id) : undefined;
-    if (newcomer && Date.parse(newcomer.createdAt) >= requested) {
+    // The replacement: a node of the same pool that joined after the request and is Ready now.
+    let newcomer: NodeRecord | undefined;
+    for (const m of this.d.registry.snapshot()) {
+      if (m.pool !== n.pool || m.id === n.id || !m.connected || m.state !== 'ready') continue;
+      const rec2 = await this.d.store.getNode(m.id);
+      if (rec2 && Date.parse(rec2.createdAt) >= requested) {
+        newcomer = rec2;
+        break;
+      }
+    }
+    if (newcomer) {
       rec.replacement = null;
       await this.d.events.note({ type: 'autoheal.step', nodeId: n.id, pool: n.pool, actor: ACTOR, message: `${n.name}: replacement ${newcomer.name} is Ready; draining and removing the old node`, data: { replacement: newcomer.id } });
       await this.save(n.id, rec);
