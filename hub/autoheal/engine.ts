@@ -92,6 +92,8 @@ export class AutohealEngine {
   private readonly now: () => number;
   private readonly inFlight = new Set<string>();
   private graceOver = false;
+  private clearSince?: number;
+  private unfrozenAt = 0;
   private readonly cache = new Map<string, NodeHeal | undefined>();
 
   constructor(private readonly d: AutohealDeps) {
@@ -161,6 +163,14 @@ export class AutohealEngine {
     if (cp.state === 'starting' || cp.state === 'failed') reason = `the Kubernetes API is unhealthy (${cp.state}: ${cp.message})`;
     else if (!this.guard.frozen && recentDrops >= threshold) reason = `${recentDrops} of ${agents} agents dropped within ${Math.round(this.d.guardWindowMs / 1000)}s: the problem is on the hub's side`;
     else if (this.guard.frozen && this.guard.reason.includes('agents dropped') && down.length >= threshold) reason = this.guard.reason;
+    // Hysteresis: a freeze ends only after the condition stayed clear for a settle period (agents
+    // are still reconnecting), and the nodes' unhealthy timers then restart from that moment.
+    if (!reason && this.guard.frozen) {
+      this.clearSince ??= now;
+      if (now - this.clearSince < this.d.startupGraceMs) return;
+      this.unfrozenAt = now;
+    }
+    if (reason) this.clearSince = undefined;
     const frozen = reason !== '';
     if (frozen === this.guard.frozen && reason === this.guard.reason) return;
     this.guard = { frozen, reason, since: frozen ? new Date(now).toISOString() : null };
@@ -308,7 +318,8 @@ export class AutohealEngine {
   private async advance(n: NodeSnapshot, rec: NodeHeal, ps: PoolAutoheal, poolSize: number, now: number): Promise<void> {
     if (this.inFlight.has(n.id)) return;
     const forNow = rec.forced;
-    const age = rec.unhealthySince ? now - Date.parse(rec.unhealthySince) : 0;
+    // Time spent frozen does not count: the ladder's timers restart when a freeze ends.
+    const age = rec.unhealthySince ? now - Math.max(Date.parse(rec.unhealthySince), this.unfrozenAt) : 0;
     const due = (d: string): boolean => forNow || age >= parseDuration(d);
     this.inFlight.add(n.id);
     try {
