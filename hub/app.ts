@@ -30,6 +30,7 @@ import { installerRoutes } from './installer/routes.js';
 import { AutohealEngine } from './autoheal/engine.js';
 import { AutohealSettings } from './autoheal/settings.js';
 import { renderCloudInit } from './installer/cloud-init-doc.js';
+import { createMetrics } from './metrics.js';
 
 export interface Hub {
   apiUrl: string;
@@ -117,6 +118,9 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
     },
   };
 
+  let autohealRef: AutohealEngine | undefined = undefined;
+  const metrics = createMetrics({ events, nodes: registry, controlPlane, autoheal: () => autohealRef });
+
   const gwLog = log.child({ component: 'gateway' });
   const gateway = await buildGateway({
     logger: gwLog,
@@ -132,9 +136,12 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
     },
     join: async (req, source) => {
       try {
-        return await enroll({ store, tokens, ca: pki.ca, events, registry, nodeCertTtlMs: config.nodeCertTtlMs, heartbeatIntervalMs: config.heartbeatIntervalMs }, req, source);
+        const joined = await enroll({ store, tokens, ca: pki.ca, events, registry, nodeCertTtlMs: config.nodeCertTtlMs, heartbeatIntervalMs: config.heartbeatIntervalMs }, req, source);
+        metrics.joinAttempt('ok');
+        return joined;
       } catch (err) {
         const code = (err as { code?: string }).code ?? 'INTERNAL';
+        metrics.joinAttempt(code);
         gwLog.warn({ source, code, reason: (err as Error).message }, 'join refused');
         await events.note({ type: 'join.rejected', actor: `ip:${source}`, message: `join from ${source} refused: ${(err as Error).message}`, data: { code, source } });
         throw err;
@@ -148,7 +155,10 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
             const node = await registry.attach(s, toFacts(frame.hello?.facts), frame.hello?.agentVersion ?? 'unknown');
             return node && { nodeName: node.name, pool: node.pool };
           },
-          health: (s, h) => registry.report(s.nodeId, h),
+          health: (s, h) => {
+            metrics.reportReceived();
+            return registry.report(s.nodeId, h);
+          },
           welcomed: (s) => nodeK3s?.assign(s) ?? Promise.resolve(),
           touch: (s) => registry.touch(s.nodeId),
           closed: (s, reason) => void registry.detach(s, reason),
@@ -183,9 +193,10 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
     flapWindowMs: config.autohealFlapWindowMs,
   });
   services.autoheal = autoheal;
+  autohealRef = autoheal;
   services.autohealSettings = autohealSettings;
   nodeK3s = new NodeK3s({ controlPlane, store, registry, artifacts, events, logger: cpLog, removeDrainTimeoutMs: config.removeDrainTimeoutMs });
-  const api = await buildApi(services, { tls: pki.serving, adminTokenHash: sha256Hex(admin.token) });
+  const api = await buildApi(services, { tls: pki.serving, adminTokenHash: sha256Hex(admin.token), metrics: metrics.registry });
   await gateway.listen({ host: config.gatewayListen.host, port: config.gatewayListen.port });
   try {
     await api.listen({ host: config.apiListen.host, port: config.apiListen.port });

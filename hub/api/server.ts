@@ -1,6 +1,7 @@
 // The dashboard API listener: HTTPS with a certificate from the hub CA, bearer auth on /v1.
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { HubServices } from './services.js';
+import type { Registry } from 'prom-client';
 import { installErrorHandler } from '../http/errors.js';
 import { createAuthenticator, type Actor } from './auth.js';
 import { poolRoutes } from './pools.js';
@@ -24,6 +25,7 @@ export function actorOf(req: FastifyRequest): string {
 export interface ApiOptions {
   tls: { certPem: string; keyPem: string };
   adminTokenHash: string;
+  metrics: Registry;
 }
 
 export async function buildApi(svc: HubServices, opts: ApiOptions): Promise<FastifyInstance> {
@@ -43,6 +45,10 @@ export async function buildApi(svc: HubServices, opts: ApiOptions): Promise<Fast
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/metrics', async (_req, reply) => {
+    reply.type(opts.metrics.contentType);
+    return opts.metrics.metrics();
+  });
   for (const plugin of [clusterRoutes, poolRoutes, tokenRoutes, nodeRoutes, eventRoutes, joinRoutes, cloudInitRoutes]) {
     await app.register(plugin, { svc });
   }

@@ -1,0 +1,55 @@
+// Prometheus metrics (prom-client), one registry per hub. Most counters are derived from the event
+// log, so there is one source of truth; gauges are read from the live registry at scrape time.
+import { Registry, Counter, Gauge, collectDefaultMetrics } from 'prom-client';
+import type { EventLog } from './events.js';
+import type { NodeRegistry } from './nodes/registry.js';
+import type { ControlPlane } from './k3s/control-plane.js';
+import type { AutohealEngine } from './autoheal/engine.js';
+
+export interface HubMetrics {
+  registry: Registry;
+  reportReceived(): void;
+  joinAttempt(result: string): void;
+}
+
+const CP_STATES = ['running', 'starting', 'failed', 'absent', 'stopped'];
+
+export function createMetrics(deps: { events: EventLog; nodes: NodeRegistry; controlPlane: ControlPlane; autoheal: () => AutohealEngine | undefined }): HubMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'atoll_hub_' });
+  new Gauge({ name: 'atoll_agents_connected', help: 'Agents with a live WebSocket to the hub.', registers: [registry], collect() { this.set(deps.nodes.connectedCount()); } });
+  new Gauge({
+    name: 'atoll_nodes', help: 'Nodes by state and pool.', labelNames: ['state', 'pool'], registers: [registry],
+    collect() {
+      this.reset();
+      const counts = new Map<string, number>();
+      for (const n of deps.nodes.snapshot()) counts.set(`${n.state}\u0000${n.pool}`, (counts.get(`${n.state}\u0000${n.pool}`) ?? 0) + 1);
+      for (const [k, v] of counts) {
+        const [state, pool] = k.split('\u0000');
+        this.set({ state, pool }, v);
+      }
+    },
+  });
+  new Gauge({
+    name: 'atoll_k3s_server_state', help: 'Control plane state (1 for the current state).', labelNames: ['state'], registers: [registry],
+    collect() {
+      const s = deps.controlPlane.info().state;
+      for (const st of CP_STATES) this.set({ state: st }, st === s ? 1 : 0);
+    },
+  });
+  new Gauge({ name: 'atoll_autoheal_frozen', help: '1 while the partition guard freezes all remediation.', registers: [registry], collect() { this.set(deps.autoheal()?.guardState().frozen ? 1 : 0); } });
+  const reports = new Counter({ name: 'atoll_health_reports_total', help: 'Health reports received from agents.', registers: [registry] });
+  const joins = new Counter({ name: 'atoll_join_attempts_total', help: 'Join attempts by result.', labelNames: ['result'], registers: [registry] });
+  const steps = new Counter({ name: 'atoll_remediation_steps_total', help: 'Autoheal remediation steps by action and result.', labelNames: ['action', 'result'], registers: [registry] });
+  const freezes = new Counter({ name: 'atoll_autoheal_guard_freezes_total', help: 'Times the partition guard froze remediation.', registers: [registry] });
+  const transitions = new Counter({ name: 'atoll_node_state_transitions_total', help: 'Node state changes by new state.', labelNames: ['to'], registers: [registry] });
+  deps.events.subscribe((e) => {
+    switch (e.type) {
+      case 'autoheal.step': steps.inc({ action: String(e.data.action ?? 'unknown'), result: e.data.ok ? 'ok' : 'failed' }); break;
+      case 'autoheal.frozen': freezes.inc(); break;
+      case 'node.state': transitions.inc({ to: String(e.data.to ?? 'unknown') }); break;
+      default:
+    }
+  });
+  return { registry, reportReceived: () => reports.inc(), joinAttempt: (result) => joins.inc({ result }) };
+}
