@@ -12,6 +12,8 @@ import { readAgentVersion } from './version.js';
 import { mkdirSync, chmodSync, existsSync } from 'node:fs';
 
 const VERSION = readAgentVersion();
+/** Exit code when the hub removed this node: 0 success, 1 failure, 2 usage, 3 removed. */
+const EXIT_REMOVED = 3;
 const isRoot = process.getuid?.() === 0;
 
 function collect(value: string, prev: string[]): string[] {
@@ -38,7 +40,8 @@ async function runUntilStopped(flags: AgentFlags): Promise<number> {
   const how = await agent.done;
   if (how === 'removed') {
     process.stderr.write('error: this node was removed from the hub; join again with a new token\n');
-    return 1;
+    // A distinct code, so service managers stop restarting it (RestartPreventExitStatus=3).
+    return EXIT_REMOVED;
   }
   return 0;
 }

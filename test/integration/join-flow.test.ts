@@ -141,11 +141,11 @@ test('join, report, go away, come back, survive a hub restart', async (t) => {
     const out = await cli(['node', 'remove', target.id]);
     assert.match(out, /removed/);
     const code = await agents[2].proc.exited;
-    assert.equal(code, 1);
+    assert.equal(code, 3);
     assert.match(agents[2].proc.stderr(), /removed from the hub/);
     assert.equal((await hub.api('GET', `/v1/nodes/${target.id}`)).status, 404);
     const again = agents[2].run();
-    assert.equal(await again.exited, 1, 'a removed node cannot reconnect with its old certificate');
+    assert.equal(await again.exited, 3, 'a removed node cannot reconnect with its old certificate');
     const events = (await hub.api<{ items: Array<{ type: string; nodeId: string | null }> }>('GET', `/v1/events?node=${target.id}&limit=1000`)).body.items;
     assert.ok(events.some((e) => e.type === 'node.removed'));
   });

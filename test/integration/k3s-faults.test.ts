@@ -169,7 +169,7 @@ test('k3s on a node: installed from the hub, kept through a hub outage, refused 
 
   // Removal: the agent stops k3s and says why.
   assert.equal((await h.api('DELETE', `/v1/nodes/${node.id}`)).status, 204);
-  assert.equal(await agent.proc.exited, 1);
+  assert.equal(await agent.proc.exited, 3, 'exit code 3: removed');
   assert.match(agent.proc.stderr(), /removed from the hub/);
   await waitFor('k3s stopped', () => pidsWith(paths.config).length === 0, 10_000);
 
