@@ -3,11 +3,14 @@ import type { HealthRecord } from '../store/types.js';
 
 export const DISK_PRESSURE_RATIO = 0.9;
 export const MEMORY_PRESSURE_RATIO = 0.95;
+/** Beyond this, certificates, tokens and kubelet leases start to fail. */
+export const MAX_CLOCK_SKEW_MS = 120_000;
 
 export function healthProblems(h: HealthRecord): string[] {
   const reasons: string[] = [];
   if (h.diskTotalBytes > 0 && h.diskUsedBytes / h.diskTotalBytes > DISK_PRESSURE_RATIO) reasons.push('disk-pressure');
   if (h.memoryTotalBytes > 0 && h.memoryUsedBytes / h.memoryTotalBytes > MEMORY_PRESSURE_RATIO) reasons.push('memory-pressure');
+  if (Math.abs(h.clockSkewMs) > MAX_CLOCK_SKEW_MS) reasons.push('clock-skew');
   const k3s = h.k3s.state;
   if (k3s === 'crashed') reasons.push('k3s-crashed');
   else if (k3s === 'stopped') reasons.push('k3s-stopped');
