@@ -156,15 +156,16 @@ export function agentDataDir(): string {
   return join(mkdtempSync(join(tmpdir(), 'atoll-agent-')), 'data');
 }
 
-export function startAgentJoin(hub: { gatewayUrl: string }, token: string, opts: { dataDir?: string; args?: string[]; env?: NodeJS.ProcessEnv; k3s?: 'auto' | 'off' } = {}): AgentHandle {
+export function startAgentJoin(hub: { gatewayUrl: string }, token: string, opts: { dataDir?: string; args?: string[]; env?: NodeJS.ProcessEnv; k3s?: 'auto' | 'off'; bin?: string; nodeOptions?: string } = {}): AgentHandle {
   const dataDir = opts.dataDir ?? agentDataDir();
-  const env = { ATOLL_AGENT_RECONNECT_MAX_MS: '2000', ...opts.env };
+  const env = { ATOLL_AGENT_RECONNECT_MAX_MS: '2000', ...(opts.nodeOptions ? { NODE_OPTIONS: opts.nodeOptions } : {}), ...opts.env };
   const k3s = opts.k3s ?? 'off';
+  const bin = opts.bin ?? AGENT_BIN;
   const handle: AgentHandle = {
     dataDir,
-    proc: startProcess(AGENT_BIN, ['join', '--hub', hub.gatewayUrl, '--token', token, '--k3s', k3s, '--data-dir', dataDir, ...(opts.args ?? [])], env),
+    proc: startProcess(bin, ['join', '--hub', hub.gatewayUrl, '--token', token, '--k3s', k3s, '--data-dir', dataDir, ...(opts.args ?? [])], env),
     run() {
-      handle.proc = startProcess(AGENT_BIN, ['run', '--data-dir', dataDir, '--k3s', k3s], env);
+      handle.proc = startProcess(bin, ['run', '--data-dir', dataDir, '--k3s', k3s], env);
       return handle.proc;
     },
   };
