@@ -3,6 +3,7 @@
 // answers pings; notices a silent hub within two intervals; renews its certificate at 2/3 of its life.
 import WebSocket from 'ws';
 import type { IncomingMessage } from 'node:http';
+import type { TLSSocket } from 'node:tls';
 import { decodeFrame, encodeFrame, MAX_FRAME_BYTES, PROTOCOL_VERSION, ProtocolError, type Envelope, type Frame, type Command, type K3sAssignment, type K3sStatus } from '../proto/index.js';
 import { generateKeyPair } from '../certs/keys.js';
 import { createCsr } from '../certs/csr.js';
@@ -63,6 +64,7 @@ export class HubConnection {
   private retryTimer?: NodeJS.Timeout;
   private lastInbound = 0;
   private renewing = false;
+  private tlsSession?: Buffer;
   private readonly completed: string[] = [];
   private readonly log: Logger;
   private status: LinkStatus = { state: 'connecting', since: new Date().toISOString(), lastError: null, connectedAt: null, heartbeatIntervalMs: 10_000, reconnects: 0 };
@@ -111,8 +113,17 @@ export class HubConnection {
       maxPayload: MAX_FRAME_BYTES,
       perMessageDeflate: false,
       handshakeTimeout: 10_000,
+      // Resume the last TLS session when the hub still knows it (cheaper reconnect storms).
+      ...(this.tlsSession ? { session: this.tlsSession } : {}),
     });
     this.ws = ws;
+    ws.on('upgrade', (res: IncomingMessage) => {
+      const sock = res.socket as TLSSocket;
+      const keep = (s: Buffer): void => { this.tlsSession = s; };
+      sock.on('session', keep);
+      const s = sock.getSession();
+      if (s) keep(s);
+    });
     ws.binaryType = 'nodebuffer';
     ws.on('open', () => {
       this.lastInbound = Date.now();
@@ -133,6 +144,8 @@ export class HubConnection {
           // not JSON
         }
         ws.terminate();
+        // A refused session must not be resumed again: the next try makes a full handshake.
+        this.tlsSession = undefined;
         if (res.statusCode === 403) this.removed(`${message || code}`);
         else this.scheduleReconnect(`hub refused the connection: ${code} ${message}`.trim());
       });
@@ -316,6 +329,7 @@ export class HubConnection {
     const { nodeId, nodeName, pool, hubUrl, joinedAt, k3s } = this.identity;
     saveIdentity(this.opts.dataDir, { nodeId, nodeName, pool, hubUrl, joinedAt, k3s }, { keyPem: key, certPem });
     this.identity = loadIdentity(this.opts.dataDir);
+    this.tlsSession = undefined; // the old session carries the old certificate
     this.log.info({ notAfter: this.identity.notAfter.toISOString() }, 'client certificate renewed');
   }
 

@@ -31,6 +31,7 @@ import { AutohealEngine } from './autoheal/engine.js';
 import { AutohealSettings } from './autoheal/settings.js';
 import { renderCloudInit } from './installer/cloud-init-doc.js';
 import { createMetrics } from './metrics.js';
+import { UpgradeEngine } from './upgrades/engine.js';
 
 export interface Hub {
   apiUrl: string;
@@ -119,13 +120,13 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
   };
 
   let autohealRef: AutohealEngine | undefined = undefined;
-  const metrics = createMetrics({ events, nodes: registry, controlPlane, autoheal: () => autohealRef });
+  const metrics = createMetrics({ events, nodes: registry, controlPlane, autoheal: () => autohealRef, store });
 
   const gwLog = log.child({ component: 'gateway' });
   const gateway = await buildGateway({
     logger: gwLog,
     store,
-    tls: { certPem: pki.serving.certPem, keyPem: pki.serving.keyPem, caPem: pki.ca.certPem },
+    tls: { certPem: pki.serving.certPem, keyPem: pki.serving.keyPem, caPem: pki.ca.certPem, ticketKeys: pki.ticketKeys },
     joinLimiter: createRateLimiter({ perMinute: config.joinRateLimitPerMinute }),
     nodeExists: (id) => registry.has(id),
     revokedAttempt: (id) => void nodeK3s?.agentTold(id, 10_000),
@@ -138,6 +139,9 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
       try {
         const joined = await enroll({ store, tokens, ca: pki.ca, events, registry, nodeCertTtlMs: config.nodeCertTtlMs, heartbeatIntervalMs: config.heartbeatIntervalMs }, req, source);
         metrics.joinAttempt('ok');
+        // store.enroll wrote node.joined in its transaction; hand it to live listeners (SSE) too.
+        const [joinedEvent] = await store.listEvents({ type: 'node.joined', nodeId: joined.nodeId, limit: 1 }).catch(() => []);
+        if (joinedEvent) events.publish(joinedEvent);
         return joined;
       } catch (err) {
         const code = (err as { code?: string }).code ?? 'INTERNAL';
@@ -147,9 +151,9 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
         throw err;
       }
     },
-    connect: (ws, nodeId, remoteAddress) => {
+    connect: (ws, nodeId, remoteAddress, tlsResumed) => {
       new AgentSession(ws, {
-        nodeId, remoteAddress, heartbeatIntervalMs: config.heartbeatIntervalMs, hubVersion, logger: gwLog,
+        nodeId, remoteAddress, tlsResumed, heartbeatIntervalMs: config.heartbeatIntervalMs, hubVersion, logger: gwLog,
         handlers: {
           async hello(s, frame) {
             const node = await registry.attach(s, toFacts(frame.hello?.facts), frame.hello?.agentVersion ?? 'unknown');
@@ -196,6 +200,8 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
   autohealRef = autoheal;
   services.autohealSettings = autohealSettings;
   nodeK3s = new NodeK3s({ controlPlane, store, registry, artifacts, events, logger: cpLog, removeDrainTimeoutMs: config.removeDrainTimeoutMs });
+  const upgrades = new UpgradeEngine({ store, events, registry, controlPlane, nodeK3s, artifacts, autohealSettings, logger: log.child({ component: 'upgrades' }) });
+  services.upgrades = upgrades;
   const api = await buildApi(services, { tls: pki.serving, adminTokenHash: sha256Hex(admin.token), metrics: metrics.registry });
   await gateway.listen({ host: config.gatewayListen.host, port: config.gatewayListen.port });
   try {
@@ -213,6 +219,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
 
   await controlPlane.start();
   autoheal.start();
+  await upgrades.start();
   const sweeper = setInterval(() => void registry.sweep(), Math.max(200, Math.min(5000, Math.floor(config.unreachableAfterMs / 5))));
   sweeper.unref();
   const purger = setInterval(() => void nodeK3s?.purgePending().catch(() => undefined), 60_000);
@@ -230,6 +237,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
         clearInterval(sweeper);
         clearInterval(purger);
         await autoheal.stop();
+        await upgrades.stop();
         registry.closeAll('HUB_SHUTDOWN', 'the hub is stopping; reconnect later');
         await api.close();
         await gateway.close();

@@ -21,7 +21,7 @@ export function prepareDataDir(dir: string): void {
   } catch {
     throw new ConfigError(`data dir ${dir} is not writable by this user (uid ${process.getuid?.() ?? '?'}); fix its owner or pick another --data-dir`);
   }
-  for (const secret of ['ca.key', 'admin-token', 'serving.key', 'hub.db']) {
+  for (const secret of ['ca.key', 'admin-token', 'serving.key', 'hub.db', 'tls-ticket-keys']) {
     const p = join(dir, secret);
     if (!existsSync(p)) continue;
     try {

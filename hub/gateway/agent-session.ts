@@ -23,6 +23,8 @@ export interface SessionHandlers {
 export interface SessionOptions {
   nodeId: string;
   remoteAddress: string;
+  /** The TLS session was resumed (a ticket from an earlier connection). */
+  tlsResumed?: boolean;
   heartbeatIntervalMs: number;
   helloTimeoutMs?: number;
   hubVersion: string;
@@ -63,6 +65,7 @@ export function toHealth(h: HealthReport, receivedAt: number, sentAtMs: number):
 export class AgentSession implements AgentLink {
   readonly nodeId: string;
   readonly remoteAddress: string;
+  readonly tlsResumed: boolean;
   readonly connectedAt = Date.now();
   k3sMode = 'auto';
   private helloDone = false;
@@ -77,6 +80,7 @@ export class AgentSession implements AgentLink {
   constructor(private readonly ws: WebSocket, private readonly opts: SessionOptions) {
     this.nodeId = opts.nodeId;
     this.remoteAddress = opts.remoteAddress;
+    this.tlsResumed = Boolean(opts.tlsResumed);
     this.log = opts.logger.child({ nodeId: opts.nodeId });
     ws.binaryType = 'nodebuffer';
     ws.on('message', (data: Buffer, isBinary: boolean) => this.onMessage(data, isBinary));

@@ -17,11 +17,11 @@ import type { JoinRequest, JoinResult } from '../nodes/enrollment.js';
 export interface GatewayDeps {
   logger: Logger;
   store: Store;
-  tls: { certPem: string; keyPem: string; caPem: string };
+  tls: { certPem: string; keyPem: string; caPem: string; ticketKeys?: Buffer };
   joinLimiter: RateLimiter;
   join(req: JoinRequest, source: string): Promise<JoinResult>;
   /** Called with a verified, upgraded agent socket. */
-  connect(ws: WebSocket, nodeId: string, remoteAddress: string): void;
+  connect(ws: WebSocket, nodeId: string, remoteAddress: string, tlsResumed: boolean): void;
   /** Whether the node still exists. */
   nodeExists(nodeId: string): boolean;
   /** A removed node's agent knocked with its revoked certificate (it now learns it was removed). */
@@ -53,6 +53,9 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
       // Join needs no client certificate, the WebSocket does: verify in the upgrade handler.
       requestCert: true,
       rejectUnauthorized: false,
+      // Session tickets that survive a hub restart make a reconnect storm mostly resumptions.
+      // Expiry and revocation are checked against the store on every connect, resumed or not.
+      ...(deps.tls.ticketKeys ? { ticketKeys: deps.tls.ticketKeys, sessionTimeout: 24 * 3600 } : {}),
     },
   });
   installErrorHandler(app);
@@ -68,7 +71,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false, clientTracking: false });
   app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     void verifyUpgrade(deps, req).then(
-      (nodeId) => wss.handleUpgrade(req, socket, head, (ws) => deps.connect(ws, nodeId, remoteOf(req))),
+      (nodeId) => wss.handleUpgrade(req, socket, head, (ws) => deps.connect(ws, nodeId, remoteOf(req), (req.socket as TLSSocket).isSessionReused())),
       (err: unknown) => refuse(socket, err instanceof HubError ? err : new HubError('INTERNAL', 'internal error'), deps.logger, req),
     );
   });

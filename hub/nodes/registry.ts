@@ -27,6 +27,7 @@ export interface AgentLink {
   readonly nodeId: string;
   readonly connectedAt: number;
   readonly remoteAddress: string;
+  readonly tlsResumed?: boolean;
   /** "off" when the agent runs no k3s (from its hello). */
   readonly k3sMode: string;
   close(code: string, reason: string): void;
@@ -181,7 +182,7 @@ export class NodeRegistry {
     if (facts) patch.facts = facts;
     const node = await this.opts.store.updateNode(link.nodeId, patch);
     if (!node) return undefined;
-    await this.opts.events.note({ type: 'node.connected', nodeId: node.id, pool: node.pool, actor: `node:${node.id}`, message: `agent ${agentVersion} connected from ${link.remoteAddress}`, data: { remoteAddress: link.remoteAddress, replaced: Boolean(previous) } });
+    await this.opts.events.note({ type: 'node.connected', nodeId: node.id, pool: node.pool, actor: `node:${node.id}`, message: `agent ${agentVersion} connected from ${link.remoteAddress}`, data: { remoteAddress: link.remoteAddress, replaced: Boolean(previous), tlsResumed: Boolean(link.tlsResumed) } });
     await this.reevaluate(link.nodeId, 'agent connected');
     return this.opts.store.getNode(link.nodeId);
   }

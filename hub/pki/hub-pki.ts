@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isIP } from 'node:net';
+import { randomBytes } from 'node:crypto';
 import { networkInterfaces, hostname } from 'node:os';
 import { createCa, type CaMaterial } from '../../certs/ca.js';
 import { issueServerCert } from '../../certs/issue.js';
@@ -14,6 +15,20 @@ export interface HubPki {
   ca: CaMaterial;
   caPin: string;
   serving: { certPem: string; keyPem: string };
+  /** 48 bytes of TLS session ticket keys, kept (0600) so tickets outlive a hub restart. */
+  ticketKeys: Buffer;
+}
+
+function loadOrCreateTicketKeys(dataDir: string): Buffer {
+  const p = join(dataDir, 'tls-ticket-keys');
+  if (existsSync(p)) {
+    checkSecretFileMode(p);
+    const b = readFileSync(p);
+    if (b.length === 48) return b;
+  }
+  const keys = randomBytes(48);
+  writeSecretFile(p, keys);
+  return keys;
 }
 
 const RENEW_BEFORE_MS = 30 * 86_400_000;
@@ -44,7 +59,7 @@ export async function loadOrCreatePki(dataDir: string, publicUrl: string): Promi
     created = true;
   }
   const serving = await ensureServingCert(dataDir, ca, publicUrl);
-  return { ca, caPin: caPin(ca.certPem), serving, created };
+  return { ca, caPin: caPin(ca.certPem), serving, created, ticketKeys: loadOrCreateTicketKeys(dataDir) };
 }
 
 async function ensureServingCert(dataDir: string, ca: CaMaterial, publicUrl: string): Promise<{ certPem: string; keyPem: string }> {

@@ -132,6 +132,9 @@ test('join, report, go away, come back, survive a hub restart', async (t) => {
       const pools = (await hub.api<{ items: Array<{ name: string }> }>('GET', '/v1/pools')).body.items;
       assert.deepEqual(pools.map((p) => p.name).sort(), poolsBefore.map((p) => p.name).sort());
     }
+    // Reconnects after the restarts resumed their TLS sessions: the ticket keys outlive the hub.
+    const connects = (await hub.api<{ items: Array<{ type: string; data: { tlsResumed?: boolean } }> }>('GET', '/v1/events?type=node.connected&limit=1000')).body.items;
+    assert.ok(connects.some((e) => e.data.tlsResumed === true), 'some reconnects resumed their TLS session');
     // Every agent process stayed up throughout: none had to be restarted.
     for (const a of agents) assert.equal(a.proc.child.exitCode, null);
   });
