@@ -9,6 +9,8 @@ export interface EventLog {
   /** Like record, but never throws: for events whose loss must not break the caller (logged instead). */
   note(event: NewEvent): Promise<EventRecord | undefined>;
   subscribe(listener: (e: EventRecord) => void): () => void;
+  /** Fans out an event that is already durable (written by another store call, e.g. store.enroll). */
+  publish(event: EventRecord): void;
 }
 
 export function createEventLog(store: Store, logger: Logger): EventLog {
@@ -28,6 +30,9 @@ export function createEventLog(store: Store, logger: Logger): EventLog {
         logger.error({ err, type: event.type, nodeId: event.nodeId }, 'could not record event');
         return undefined;
       }
+    },
+    publish(event) {
+      emitter.emit('event', event);
     },
     subscribe(listener) {
       emitter.on('event', listener);

@@ -5,6 +5,7 @@ import type { EventLog } from './events.js';
 import type { NodeRegistry } from './nodes/registry.js';
 import type { ControlPlane } from './k3s/control-plane.js';
 import type { AutohealEngine } from './autoheal/engine.js';
+import type { Store } from './store/types.js';
 
 export interface HubMetrics {
   registry: Registry;
@@ -14,9 +15,11 @@ export interface HubMetrics {
 
 const CP_STATES = ['running', 'starting', 'failed', 'absent', 'stopped'];
 
-export function createMetrics(deps: { events: EventLog; nodes: NodeRegistry; controlPlane: ControlPlane; autoheal: () => AutohealEngine | undefined }): HubMetrics {
+export function createMetrics(deps: { events: EventLog; nodes: NodeRegistry; controlPlane: ControlPlane; autoheal: () => AutohealEngine | undefined; store?: Store }): HubMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'atoll_hub_' });
+  // Gauges named *_total break Prometheus naming (promtool check metrics); the per-type series stay.
+  for (const m of ['active_handles_total', 'active_requests_total', 'active_resources_total']) registry.removeSingleMetric(`atoll_hub_nodejs_${m}`);
   new Gauge({ name: 'atoll_agents_connected', help: 'Agents with a live WebSocket to the hub.', registers: [registry], collect() { this.set(deps.nodes.connectedCount()); } });
   new Gauge({
     name: 'atoll_nodes', help: 'Nodes by state and pool.', labelNames: ['state', 'pool'], registers: [registry],
@@ -38,6 +41,33 @@ export function createMetrics(deps: { events: EventLog; nodes: NodeRegistry; con
     },
   });
   new Gauge({ name: 'atoll_autoheal_frozen', help: '1 while the partition guard freezes all remediation.', registers: [registry], collect() { this.set(deps.autoheal()?.guardState().frozen ? 1 : 0); } });
+  // Certificate expiry: per node the newest live client certificate (the one it uses), and the soonest of those.
+  const certExpiries = async (): Promise<Array<{ node: string; pool: string; notAfter: number }>> => {
+    const out: Array<{ node: string; pool: string; notAfter: number }> = [];
+    if (!deps.store) return out;
+    for (const n of deps.nodes.snapshot()) {
+      const live = (await deps.store.listCerts(n.id).catch(() => [])).filter((c) => !c.revokedAt);
+      if (live.length) out.push({ node: n.name, pool: n.pool, notAfter: Math.max(...live.map((c) => Date.parse(c.notAfter))) / 1000 });
+    }
+    return out;
+  };
+  new Gauge({
+    name: 'atoll_node_cert_expiry_timestamp_seconds', help: 'Expiry (Unix seconds) of the current client certificate of each node.', labelNames: ['node', 'pool'], registers: [registry],
+    async collect() {
+      const list = await certExpiries();
+      this.reset();
+      for (const c of list) this.set({ node: c.node, pool: c.pool }, c.notAfter);
+    },
+  });
+  new Gauge({
+    name: 'atoll_cert_expiry_soonest_timestamp_seconds', help: 'Expiry (Unix seconds) of the node certificate that expires first; 0 without nodes.', registers: [registry],
+    async collect() {
+      const list = await certExpiries();
+      this.set(list.length ? Math.min(...list.map((c) => c.notAfter)) : 0);
+    },
+  });
+  const upgradeSteps = new Counter({ name: 'atoll_upgrade_steps_total', help: 'Upgrade steps on nodes by phase (upgrade-failed for failures).', labelNames: ['phase'], registers: [registry] });
+  const rollouts = new Counter({ name: 'atoll_upgrade_rollout_events_total', help: 'Upgrade rollout events (started, cancel, resumed, refused).', labelNames: ['event'], registers: [registry] });
   const reports = new Counter({ name: 'atoll_health_reports_total', help: 'Health reports received from agents.', registers: [registry] });
   const joins = new Counter({ name: 'atoll_join_attempts_total', help: 'Join attempts by result.', labelNames: ['result'], registers: [registry] });
   const steps = new Counter({ name: 'atoll_remediation_steps_total', help: 'Autoheal remediation steps by action and result.', labelNames: ['action', 'result'], registers: [registry] });
@@ -48,6 +78,9 @@ export function createMetrics(deps: { events: EventLog; nodes: NodeRegistry; con
       case 'autoheal.step': steps.inc({ action: String(e.data.action ?? 'unknown'), result: e.data.ok ? 'ok' : 'failed' }); break;
       case 'autoheal.frozen': freezes.inc(); break;
       case 'node.state': transitions.inc({ to: String(e.data.to ?? 'unknown') }); break;
+      case 'upgrade.step': upgradeSteps.inc({ phase: String(e.data.phase ?? 'drain') }); break;
+      case 'upgrade.node-failed': upgradeSteps.inc({ phase: 'upgrade-failed' }); break;
+      case 'upgrade.started': case 'upgrade.cancel': case 'upgrade.resumed': case 'upgrade.refused': rollouts.inc({ event: e.type.slice('upgrade.'.length) }); break;
       default:
     }
   });

@@ -95,6 +95,8 @@ export class K3sManager {
     writePublicFile(this.paths.assignment, JSON.stringify(stored, null, 2) + '\n');
     this.version = stored.version;
     this.lastError = '';
+    // Installed (or already there): from here the runner's state tells (a new binary restarts below).
+    if (this.phase === 'installing') this.phase = 'starting';
     if (!this.runner || binChanged || configChanged) {
       this.log.info({ version: stored.version, binChanged, configChanged }, this.runner ? 'restarting k3s agent with the new assignment' : 'starting k3s agent');
       if (this.runner) await this.runner.restart();

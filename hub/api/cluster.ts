@@ -19,6 +19,7 @@ export const clusterRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (ap
       publicUrl: svc.config.publicUrl,
       nodes: { total: nodes.length, connected: svc.registry.connectedCount(), byState: counts },
       autoheal: { ...(await svc.autohealSettings!.cluster()), guard: svc.autoheal!.guardState() },
+      upgrades: svc.upgrades?.versionInfo() ?? null,
     };
   });
 

@@ -11,6 +11,11 @@ import { eventRoutes } from './events.js';
 import { clusterRoutes } from './cluster.js';
 import { joinRoutes } from './join.js';
 import { cloudInitRoutes } from './cloud-init.js';
+import { upgradeRoutes } from '../upgrades/routes.js';
+import { streamRoutes } from './stream.js';
+import { webRoutes } from './web.js';
+import { ApiTokens, apiTokenRoutes } from './api-tokens.js';
+import { installAccessControl, registerOpenApi } from './access.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -38,19 +43,20 @@ export async function buildApi(svc: HubServices, opts: ApiOptions): Promise<Fast
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
   });
   installErrorHandler(app);
-  const authenticate = createAuthenticator(opts.adminTokenHash);
-  app.decorateRequest('actor', null);
-  app.addHook('onRequest', async (req) => {
-    if (req.url.startsWith('/v1/') || req.url === '/v1') req.actor = authenticate(req);
-  });
+  const apiTokens = new ApiTokens(svc.store);
+  await apiTokens.load();
+  await registerOpenApi(app, svc.hubVersion);
+  installAccessControl(app, svc, createAuthenticator(opts.adminTokenHash, apiTokens));
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/metrics', async (_req, reply) => {
+  app.get('/healthz', { schema: { summary: 'Liveness (no auth)', security: [], response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } } }, async () => ({ status: 'ok' }));
+  app.get('/metrics', { schema: { summary: 'Prometheus text format (no auth)', security: [] } }, async (_req, reply) => {
     reply.type(opts.metrics.contentType);
     return opts.metrics.metrics();
   });
-  for (const plugin of [clusterRoutes, poolRoutes, tokenRoutes, nodeRoutes, eventRoutes, joinRoutes, cloudInitRoutes]) {
+  for (const plugin of [clusterRoutes, poolRoutes, tokenRoutes, nodeRoutes, eventRoutes, joinRoutes, cloudInitRoutes, streamRoutes, upgradeRoutes]) {
     await app.register(plugin, { svc });
   }
+  await app.register(apiTokenRoutes, { svc, apiTokens });
+  await app.register(webRoutes);
   return app;
 }

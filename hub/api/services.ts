@@ -9,6 +9,7 @@ import type { ControlPlane } from '../k3s/control-plane.js';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import type { AutohealEngine } from '../autoheal/engine.js';
 import type { AutohealSettings } from '../autoheal/settings.js';
+import type { UpgradeEngine } from '../upgrades/engine.js';
 
 export interface ClusterInfo {
   state: 'running' | 'starting' | 'failed' | 'absent';
@@ -35,6 +36,7 @@ export interface HubServices {
   /** Set once assembled (app.ts). */
   autoheal?: AutohealEngine;
   autohealSettings?: AutohealSettings;
+  upgrades?: UpgradeEngine;
   /** Revokes the node's certificates, closes its link, deletes it. false when absent. */
   removeNode(id: string, actor: string): Promise<boolean>;
   /** A fresh single-use token and the install line for a pool. */

@@ -5,6 +5,7 @@ import { ago, parseOutput, printJson, printTable, CliError } from './output.js';
 import { defaultDataDir } from '../config.js';
 import { ArtifactStore, ArtifactError } from '../artifacts/artifact-store.js';
 import { join } from 'node:path';
+import { registerUpgradeCommands } from './upgrade.js';
 
 interface Globals { dataDir?: string; output?: string }
 
@@ -32,6 +33,7 @@ function kv(pairs: string[]): Record<string, string> {
 }
 
 export function registerAdminCommands(program: Command): void {
+  registerUpgradeCommands(program);
   const token = program.command('token').description('join tokens: create, list, revoke');
   token.command('create').description('create a join token (printed once)')
     .option('--pool <pool>', 'pool the token joins nodes to', 'default')
@@ -60,6 +62,31 @@ export function registerAdminCommands(program: Command): void {
     await api.call('DELETE', `/v1/tokens/${encodeURIComponent(id)}`);
     if (json) printJson({ id, revoked: true });
     else process.stdout.write(`token ${id} revoked\n`);
+  });
+
+  const apiToken = program.command('api-token').description('dashboard API tokens with a role: create, list, revoke');
+  apiToken.command('create').description('create an API token (printed once)')
+    .requiredOption('--role <role>', 'read-only | operator')
+    .option('--description <text>', 'free text shown in api-token list')
+    .action(async (o: { role: string; description?: string }, cmd: Command) => {
+      const { api, json } = client(cmd);
+      if (o.role !== 'read-only' && o.role !== 'operator') throw new CliError('--role must be read-only or operator', 2);
+      const t = await api.call<Obj>('POST', '/v1/api-tokens', { role: o.role, description: o.description ?? '' });
+      if (json) return printJson(t);
+      process.stdout.write(`${s(t.token)}\n`);
+      process.stderr.write(`API token ${s(t.id)} (${s(t.role)}); it is shown only this once\n`);
+    });
+  apiToken.command('list').description('list API tokens').action(async (_o, cmd: Command) => {
+    const { api, json } = client(cmd);
+    const r = await api.call<{ items: Obj[] }>('GET', '/v1/api-tokens');
+    if (json) return printJson(r);
+    printTable(['ID', 'ROLE', 'STATUS', 'CREATED', 'DESCRIPTION'], r.items.map((t) => [s(t.id), s(t.role), t.revokedAt ? 'revoked' : 'active', s(t.createdAt), s(t.description)]));
+  });
+  apiToken.command('revoke').description('revoke an API token').argument('<id>').action(async (id: string, _o, cmd: Command) => {
+    const { api, json } = client(cmd);
+    await api.call('DELETE', `/v1/api-tokens/${encodeURIComponent(id)}`);
+    if (json) printJson({ id, revoked: true });
+    else process.stdout.write(`API token ${id} revoked\n`);
   });
 
   program.command('nodes').description('list nodes').option('--pool <pool>').action(async (o: { pool?: string }, cmd: Command) => {

@@ -9,6 +9,8 @@ import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import type { ControlPlane } from './control-plane.js';
 
 const TOKEN_KEY = (nodeId: string): string => `k3s.node-token.${nodeId}`;
+/** The k3s version a node should run, set by upgrades; absent: the control plane's version. */
+const DESIRED_KEY = (nodeId: string): string => `k3s.desired-version.${nodeId}`;
 
 export interface NodeK3sDeps {
   controlPlane: ControlPlane;
@@ -42,10 +44,11 @@ export class NodeK3s {
     if (link.k3sMode === 'off') return;
     const cp = this.d.controlPlane;
     const tokens = cp.nodeTokens();
-    const version = cp.version();
-    if (!cp.running() || !tokens || !version) return; // sent once the control plane is running
+    const cpVersion = cp.version();
+    if (!cp.running() || !tokens || !cpVersion) return; // sent once the control plane is running
     const node = await this.d.store.getNode(link.nodeId);
     if (!node) return;
+    const version = (await this.desiredVersion(node.id)) ?? cpVersion;
     const artifact = this.d.artifacts.getK3s(version, node.facts.arch);
     if (!artifact) {
       await this.d.events.note({ type: 'k3s.artifact-missing', nodeId: node.id, pool: node.pool, actor: 'hub', message: `no k3s ${version} artifact for ${node.facts.arch}; import one with atoll-hub artifact import k3s --version ${version} --arch ${node.facts.arch} --file F` });
@@ -70,6 +73,20 @@ export class NodeK3s {
       nodeExternalIp: publicAddress(link.remoteAddress),
     };
     link.assignK3s(assignment);
+  }
+
+  /** The version a node is meant to run, when an upgrade set one. */
+  desiredVersion(nodeId: string): Promise<string | undefined> {
+    return this.d.store.getSetting<string>(DESIRED_KEY(nodeId));
+  }
+
+  /** Sets the node's version (upgrade or rollback) and sends it the new assignment when connected. */
+  async setDesiredVersion(nodeId: string, version: string): Promise<boolean> {
+    await this.d.store.setSetting(DESIRED_KEY(nodeId), version);
+    const link = this.d.registry.link(nodeId);
+    if (!link) return false;
+    await this.assign(link);
+    return true;
   }
 
   /** The control plane came up: every connected k3s agent gets its assignment. */
@@ -156,6 +173,7 @@ export class NodeK3s {
     const tokens = this.d.controlPlane.nodeTokens();
     if (creds && tokens) await tokens.remove(creds.id);
     await this.d.store.setSetting(TOKEN_KEY(node.id), undefined);
+    await this.d.store.setSetting(DESIRED_KEY(node.id), undefined);
   }
 }
 

@@ -52,7 +52,9 @@ async function postStatus(o: KubeletOptions): Promise<void> {
   const ready = Array.isArray(conds) ? conds.find((c) => isObject(c) && c.type === 'Ready') : undefined;
   const now = new Date();
   const since = isObject(ready) && ready.status === 'True' && typeof ready.lastTransitionTime === 'string' ? new Date(ready.lastTransitionTime) : now;
-  await o.client.request('PATCH', `/api/v1/nodes/${name}/status`, { status: { conditions: kubeletConditions(now, since) } }, 'application/strategic-merge-patch+json', o.signal);
+  // Like the kubelet, every status update carries nodeInfo: a restarted (upgraded) kubelet shows its version.
+  const nodeInfo = field(buildNode(o.node, now), 'status', 'nodeInfo');
+  await o.client.request('PATCH', `/api/v1/nodes/${name}/status`, { status: { conditions: kubeletConditions(now, since), nodeInfo } }, 'application/strategic-merge-patch+json', o.signal);
 }
 
 export async function runKubelet(o: KubeletOptions): Promise<void> {

@@ -1,0 +1,81 @@
+// GET /v1/events/stream: the event log as Server-Sent Events. Live events as they are recorded;
+// with ?since=CURSOR (or a Last-Event-ID header on reconnect) the missed ones first, in order.
+// Filters: type (comma-separated; `node.*` matches a prefix), node, pool.
+import type { FastifyPluginAsync } from 'fastify';
+import type { HubServices } from './services.js';
+import type { EventRecord } from '../store/types.js';
+
+const HEARTBEAT_MS = 15_000;
+const REPLAY_MAX = 5_000;
+
+export function eventFilter(q: { type?: string; node?: string; pool?: string }): (e: EventRecord) => boolean {
+  const types = (q.type ?? '').split(',').map((t) => t.trim()).filter(Boolean);
+  return (e) => (types.length === 0 || types.some((t) => (t.endsWith('*') ? e.type.startsWith(t.slice(0, -1)) : e.type === t)))
+    && (!q.node || e.nodeId === q.node) && (!q.pool || e.pool === q.pool);
+}
+
+export const streamRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, { svc }) => {
+  app.get('/v1/events/stream', {
+    schema: {
+      summary: 'Live events as Server-Sent Events (text/event-stream)',
+      querystring: {
+        type: 'object',
+        properties: {
+          since: { type: 'integer', minimum: 0, description: 'replay events after this cursor first' },
+          type: { type: 'string', description: 'comma-separated types; node.* matches a prefix' },
+          node: { type: 'string' },
+          pool: { type: 'string' },
+        },
+      },
+      response: { 200: { description: 'an endless text/event-stream', content: { 'text/event-stream': { schema: { type: 'string' } } } } },
+    },
+  }, async (req, reply) => {
+    const q = req.query as { since?: number; type?: string; node?: string; pool?: string };
+    const lastId = Number(req.headers['last-event-id']);
+    const since = Number.isInteger(lastId) && lastId >= 0 ? lastId : q.since;
+    const matches = eventFilter(q);
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    res.write(': atoll event stream\nretry: 2000\n\n');
+    let replayedUpTo = -1;
+    let buffer: EventRecord[] | undefined = [];
+    let closed = false;
+    const send = (e: EventRecord): void => {
+      if (closed || e.id <= replayedUpTo || !matches(e)) return;
+      res.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
+    };
+    const unsubscribe = svc.events.subscribe((e) => (buffer ? buffer.push(e) : send(e)));
+    const heartbeat = setInterval(() => res.write(': ping\n\n'), HEARTBEAT_MS);
+    heartbeat.unref();
+    const cleanup = (): void => {
+      if (closed) return;
+      closed = true;
+      clearInterval(heartbeat);
+      unsubscribe();
+    };
+    req.raw.on('close', cleanup);
+    res.on('error', cleanup);
+    try {
+      if (since !== undefined) {
+        let cursor = since;
+        for (let n = 0; n < REPLAY_MAX;) {
+          const page = await svc.store.listEvents({ since: cursor, limit: 1000, nodeId: q.node, pool: q.pool });
+          for (const e of page) {
+            send(e);
+            replayedUpTo = Math.max(replayedUpTo, e.id);
+          }
+          n += page.length;
+          if (page.length < 1000) break;
+          cursor = page[page.length - 1].id;
+        }
+      }
+    } catch (err) {
+      req.log.warn({ err }, 'event stream replay failed');
+    }
+    const pending = buffer;
+    buffer = undefined;
+    // Events recorded during the replay, minus those the replay already sent.
+    for (const e of pending.sort((a, b) => a.id - b.id)) send(e);
+  });
+};

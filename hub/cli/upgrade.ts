@@ -1,0 +1,92 @@
+// atoll-hub upgrade start|status|cancel: rolling k3s upgrades through the dashboard API.
+import type { Command } from 'commander';
+import { createApiClient, resolveClientSettings, type ApiClient } from './api-client.js';
+import { parseOutput, printJson, printTable, CliError } from './output.js';
+import { defaultDataDir } from '../config.js';
+
+interface Globals { dataDir?: string; output?: string }
+interface NodeRow { id: string; name: string; pool: string; from: string; phase: string; startedAt: string | null; finishedAt: string | null; message: string }
+interface RolloutView { id: string; version: string; state: string; message: string; window: string; createdAt: string; nodes: NodeRow[] }
+
+function client(cmd: Command): { api: ApiClient; json: boolean } {
+  const g = cmd.optsWithGlobals<Globals>();
+  const dataDir = g.dataDir ?? defaultDataDir(process.env, process.getuid?.() === 0);
+  return { api: createApiClient(resolveClientSettings(dataDir, process.env)), json: parseOutput(g.output) === 'json' };
+}
+
+function elapsed(n: NodeRow, now: number): string {
+  if (!n.startedAt) return '';
+  const ms = (n.finishedAt ? Date.parse(n.finishedAt) : now) - Date.parse(n.startedAt);
+  const s = Math.max(0, Math.round(ms / 1000));
+  return s >= 60 ? `${Math.floor(s / 60)}m${s % 60}s` : `${s}s`;
+}
+
+function show(r: RolloutView): void {
+  process.stdout.write(`rollout ${r.id}: k3s ${r.version}, ${r.state} (${r.message})\n`);
+  const now = Date.now();
+  printTable(['NODE', 'POOL', 'FROM', 'PHASE', 'ELAPSED', 'MESSAGE'], r.nodes.map((n) => [n.name, n.pool, n.from, n.phase, elapsed(n, now), n.message]));
+}
+
+const ACTIVE = new Set(['waiting-window', 'running', 'paused']);
+
+export function registerUpgradeCommands(program: Command): void {
+  const upgrade = program.command('upgrade').description('rolling k3s upgrades of the pools: start, status, cancel');
+  upgrade.command('start').description('start a rolling upgrade (refused with reasons when unsafe)')
+    .requiredOption('--version <version>', 'k3s version, e.g. v1.31.5+k3s1 (an imported artifact)')
+    .option('--pool <pool>', 'only this pool (repeatable)', (v: string, p: string[]) => [...p, v], [] as string[])
+    .option('--now', 'start at once instead of in the next maintenance window')
+    .option('--max-unavailable <n>', 'nodes upgraded at a time', '1')
+    .option('--drain-timeout <duration>', 'drain timeout per node', '30m')
+    .option('--force', 'delete pods without a controller when draining')
+    .option('--dwell <duration>', 'how long a node must stay Ready on the new version', '2m')
+    .option('--verify-timeout <duration>', 'limit for verify', '10m')
+    .option('--data-dir <dir>', 'hub data dir (to find the running hub)')
+    .action(async (o: { version: string; pool: string[]; now?: boolean; maxUnavailable: string; drainTimeout: string; force?: boolean; dwell: string; verifyTimeout: string }, cmd: Command) => {
+      const { api, json } = client(cmd);
+      const maxUnavailable = Number(o.maxUnavailable);
+      if (!Number.isInteger(maxUnavailable) || maxUnavailable < 1) throw new CliError('--max-unavailable must be a positive integer', 2);
+      const r = await api.call<RolloutView>('POST', '/v1/upgrades', {
+        version: o.version, ...(o.pool.length ? { pools: o.pool } : {}), maxUnavailable, window: o.now ? 'now' : 'next',
+        drain: { timeout: o.drainTimeout, force: Boolean(o.force) }, dwell: o.dwell, verifyTimeout: o.verifyTimeout,
+      });
+      if (json) return printJson(r);
+      show(r);
+    });
+  upgrade.command('status').description('show rollouts; with an id or --watch, per node phase and elapsed time')
+    .argument('[id]', 'rollout id (default: the newest)')
+    .option('--watch', 'refresh until the rollout is no longer active')
+    .option('--interval <seconds>', 'refresh interval for --watch', '2')
+    .option('--data-dir <dir>', 'hub data dir (to find the running hub)')
+    .action(async (id: string | undefined, o: { watch?: boolean; interval: string }, cmd: Command) => {
+      const { api, json } = client(cmd);
+      const fetchOne = async (): Promise<RolloutView | undefined> => {
+        if (id) return api.call<RolloutView>('GET', `/v1/upgrades/${encodeURIComponent(id)}`);
+        return (await api.call<{ items: RolloutView[] }>('GET', '/v1/upgrades')).items[0];
+      };
+      if (!o.watch && !id) {
+        const all = await api.call<{ items: RolloutView[] }>('GET', '/v1/upgrades');
+        if (json) return printJson(all);
+        printTable(['ID', 'VERSION', 'STATE', 'NODES', 'CREATED', 'MESSAGE'], all.items.map((r) => [r.id, r.version, r.state, `${r.nodes.filter((n) => n.phase === 'done' || n.phase === 'skipped').length}/${r.nodes.length}`, r.createdAt, r.message]));
+        return;
+      }
+      for (;;) {
+        const r = await fetchOne();
+        if (!r) throw new CliError('no rollouts yet', 1);
+        if (json) printJson(r);
+        else {
+          if (o.watch && process.stdout.isTTY) process.stdout.write('\x1b[2J\x1b[H');
+          show(r);
+        }
+        if (!o.watch || !ACTIVE.has(r.state)) return;
+        await new Promise((res) => setTimeout(res, Math.max(0.2, Number(o.interval) || 2) * 1000));
+      }
+    });
+  upgrade.command('cancel').description('stop an active rollout before its next node').argument('<id>')
+    .option('--data-dir <dir>', 'hub data dir (to find the running hub)')
+    .action(async (id: string, _o, cmd: Command) => {
+      const { api, json } = client(cmd);
+      const r = await api.call<RolloutView>('POST', `/v1/upgrades/${encodeURIComponent(id)}/cancel`);
+      if (json) return printJson(r);
+      process.stdout.write(`rollout ${id}: cancel requested\n`);
+    });
+}

@@ -1,0 +1,29 @@
+// The cluster auto-upgrade policy (PUT /v1/cluster/auto-upgrade): on/off, the maintenance window, and
+// the scope (patch releases only by default, as on Scaleway).
+import type { Store } from '../store/types.js';
+import { DEFAULT_WINDOW, type MaintenanceWindow } from './window.js';
+
+export interface AutoUpgradePolicy {
+  enabled: boolean;
+  window: MaintenanceWindow;
+  scope: 'patch' | 'minor';
+}
+
+const KEY = 'upgrades.auto-upgrade';
+export const DEFAULT_POLICY: AutoUpgradePolicy = Object.freeze({ enabled: false, window: DEFAULT_WINDOW, scope: 'patch' });
+
+export class UpgradePolicy {
+  constructor(private readonly store: Store) {}
+
+  async get(): Promise<AutoUpgradePolicy> {
+    const p = await this.store.getSetting<Partial<AutoUpgradePolicy>>(KEY);
+    return { ...DEFAULT_POLICY, ...p, window: { ...DEFAULT_WINDOW, ...p?.window } };
+  }
+
+  async set(patch: { enabled?: boolean; scope?: 'patch' | 'minor'; window?: Partial<MaintenanceWindow> }): Promise<AutoUpgradePolicy> {
+    const cur = await this.get();
+    const next: AutoUpgradePolicy = { enabled: patch.enabled ?? cur.enabled, scope: patch.scope ?? cur.scope, window: { ...cur.window, ...patch.window } };
+    await this.store.setSetting(KEY, next);
+    return next;
+  }
+}

@@ -1,0 +1,85 @@
+// A rollout as stored: every step of every node, so a hub restart resumes a rollout and never
+// restarts it. Kept in the settings table, one key per rollout plus an index of ids.
+import type { Store } from '../store/types.js';
+
+export type NodePhase =
+  | 'pending' | 'preflight' | 'cordon' | 'drain' | 'swap' | 'verify' | 'uncordon' | 'rollback'
+  | 'done' | 'skipped' | 'upgrade-failed' | 'upgrade-blocked';
+
+export const FINAL_PHASES: ReadonlySet<NodePhase> = new Set(['done', 'skipped', 'upgrade-failed', 'upgrade-blocked']);
+
+export interface NodeProgress {
+  id: string;
+  name: string;
+  pool: string;
+  from: string;
+  phase: NodePhase;
+  startedAt: string | null;
+  finishedAt: string | null;
+  message: string;
+  /** Whether the node was cordoned by this rollout (so it is always uncordoned again). */
+  cordoned: boolean;
+  /** Whether the node was sent the new version (a change that a failure must undo). */
+  swapped: boolean;
+}
+
+export type RolloutState = 'waiting-window' | 'running' | 'paused' | 'done' | 'halted' | 'cancelled';
+export const ACTIVE_STATES: ReadonlySet<RolloutState> = new Set(['waiting-window', 'running', 'paused']);
+
+export interface DrainSettings {
+  timeoutMs: number;
+  ignoreDaemonSets: boolean;
+  deleteEmptyDirData: boolean;
+  force: boolean;
+}
+
+export interface Rollout {
+  id: string;
+  kind: 'k3s';
+  version: string;
+  pools: string[] | null;
+  maxUnavailable: number;
+  drain: DrainSettings;
+  dwellMs: number;
+  verifyTimeoutMs: number;
+  /** "now": start at once; "next": only inside the maintenance window (PUT /v1/cluster/auto-upgrade). */
+  window: 'now' | 'next';
+  state: RolloutState;
+  message: string;
+  actor: string;
+  createdAt: string;
+  updatedAt: string;
+  finishedAt: string | null;
+  nodes: NodeProgress[];
+}
+
+const KEY = (id: string): string => `upgrades.rollout.${id}`;
+const INDEX = 'upgrades.rollouts';
+
+export class RolloutStore {
+  constructor(private readonly store: Store) {}
+
+  async ids(): Promise<string[]> {
+    return (await this.store.getSetting<string[]>(INDEX)) ?? [];
+  }
+
+  async get(id: string): Promise<Rollout | undefined> {
+    return this.store.getSetting<Rollout>(KEY(id));
+  }
+
+  async list(): Promise<Rollout[]> {
+    const out: Rollout[] = [];
+    for (const id of await this.ids()) {
+      const r = await this.get(id);
+      if (r) out.push(r);
+    }
+    return out.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  }
+
+  async save(r: Rollout): Promise<void> {
+    r.updatedAt = new Date().toISOString();
+    await this.store.setSetting(KEY(r.id), r);
+    const ids = await this.ids();
+    if (!ids.includes(r.id)) await this.store.setSetting(INDEX, [...ids, r.id]);
+  }
+}

@@ -1,0 +1,84 @@
+// /v1/upgrades (rolling k3s upgrades) and /v1/cluster/auto-upgrade (the policy and its window).
+import type { FastifyPluginAsync } from 'fastify';
+import type { HubServices } from '../api/services.js';
+import { HubError } from '../errors.js';
+import { actorOf } from '../api/server.js';
+import type { UpgradeRequest } from './engine.js';
+import { WINDOW_DAYS, validTimeZone, windowOpen, type MaintenanceWindow } from './window.js';
+
+const duration = { type: 'string', pattern: '^[0-9]+(ms|s|m|h)$' };
+
+export const upgradeRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, { svc }) => {
+  const engine = (): NonNullable<HubServices['upgrades']> => {
+    if (!svc.upgrades) throw new HubError('CONFLICT', 'upgrades are not available');
+    return svc.upgrades;
+  };
+
+  app.post('/v1/upgrades', {
+    schema: {
+      body: {
+        type: 'object', additionalProperties: false, required: ['version'],
+        properties: {
+          version: { type: 'string' },
+          pools: { type: 'array', items: { type: 'string' } },
+          maxUnavailable: { type: 'integer', minimum: 1, maximum: 1000 },
+          drain: { type: 'object', additionalProperties: false, properties: { timeout: duration, ignoreDaemonSets: { type: 'boolean' }, deleteEmptyDirData: { type: 'boolean' }, force: { type: 'boolean' } } },
+          window: { type: 'string', enum: ['now', 'next'] },
+          dwell: duration,
+          verifyTimeout: duration,
+        },
+      },
+    },
+  }, async (req, reply) => {
+    const r = await engine().begin(req.body as UpgradeRequest, actorOf(req));
+    reply.status(201);
+    return r;
+  });
+
+  app.get('/v1/upgrades', async () => ({ items: await engine().list() }));
+
+  app.get('/v1/upgrades/:id', async (req) => {
+    const { id } = req.params as { id: string };
+    const r = await engine().get(id);
+    if (!r) throw new HubError('NOT_FOUND', `rollout ${id} does not exist`);
+    return r;
+  });
+
+  app.post('/v1/upgrades/:id/cancel', async (req) => {
+    const { id } = req.params as { id: string };
+    return engine().cancel(id, actorOf(req));
+  });
+
+  app.get('/v1/cluster/auto-upgrade', async () => {
+    const p = await engine().policy.get();
+    return { ...p, windowOpen: windowOpen(p.window) };
+  });
+
+  app.put('/v1/cluster/auto-upgrade', {
+    schema: {
+      body: {
+        type: 'object', additionalProperties: false, minProperties: 1,
+        properties: {
+          enabled: { type: 'boolean' },
+          scope: { type: 'string', enum: ['patch', 'minor'] },
+          window: {
+            type: 'object', additionalProperties: false,
+            properties: {
+              day: { type: 'string', enum: [...WINDOW_DAYS] },
+              startHour: { type: 'integer', minimum: 0, maximum: 23 },
+              durationHours: { type: 'number', exclusiveMinimum: 0, maximum: 168 },
+              timeZone: { type: 'string' },
+            },
+          },
+        },
+      },
+    },
+  }, async (req) => {
+    const body = req.body as { enabled?: boolean; scope?: 'patch' | 'minor'; window?: Partial<MaintenanceWindow> };
+    if (body.window?.timeZone !== undefined && !validTimeZone(body.window.timeZone)) throw new HubError('VALIDATION', `unknown time zone "${body.window.timeZone}"`);
+    const next = await engine().policy.set(body);
+    const w = next.window;
+    await svc.events.record({ type: 'upgrade.policy', actor: actorOf(req), message: `auto-upgrade ${next.enabled ? 'on' : 'off'}, scope ${next.scope}, window ${w.day} ${w.startHour}:00 for ${w.durationHours}h ${w.timeZone}`, data: { ...next } });
+    return { ...next, windowOpen: windowOpen(next.window) };
+  });
+};

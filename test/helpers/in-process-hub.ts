@@ -1,0 +1,43 @@
+// A hub started inside the test process (k3s off, loopback, ephemeral ports), for tests that need
+// the fastify instance itself (route table, inject).
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseHubConfig } from '../../hub/config.js';
+import { createLogger } from '../../hub/logger.js';
+import { startHub, type Hub } from '../../hub/app.js';
+
+export interface InProcessHub {
+  hub: Hub;
+  dataDir: string;
+  adminToken: string;
+  call<T = unknown>(method: string, url: string, token?: string, body?: unknown): Promise<{ status: number; body: T }>;
+  stop(): Promise<void>;
+}
+
+export async function startInProcessHub(): Promise<InProcessHub> {
+  const base = mkdtempSync(join(tmpdir(), 'atoll-hub-inproc-'));
+  const dataDir = join(base, 'data');
+  const config = parseHubConfig({ dataDir, apiListen: '127.0.0.1:0', gatewayListen: '127.0.0.1:0', publicUrl: 'https://127.0.0.1:9444', k3s: 'off', heartbeatInterval: '1s', unreachableAfter: '3s' }, {}, false);
+  const hub = await startHub(config, { logger: createLogger('silent') });
+  const adminToken = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
+  return {
+    hub,
+    dataDir,
+    adminToken,
+    async call<T>(method: string, url: string, token: string = adminToken, body?: unknown) {
+      const r = await hub.api.inject({ method: method as 'GET', url, headers: { authorization: `Bearer ${token}` }, ...(body === undefined ? {} : { payload: body as object }) });
+      let parsed: unknown = r.body;
+      try {
+        parsed = r.body ? JSON.parse(r.body) : undefined;
+      } catch {
+        // not JSON
+      }
+      return { status: r.statusCode, body: parsed as T };
+    },
+    async stop() {
+      await hub.stop();
+      rmSync(base, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,118 @@
+// The web dashboard in headless Chromium (playwright-core with Debian's chromium): log in, create a
+// join token, watch a node joined by a real agent with that token turn `ready` live (no reload),
+// cordon it (the hub runs the k3s stand-in, so there is a control plane), see the event, and save
+// screenshots of the main pages under test-output/dashboard/. A read-only login sees no action buttons.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { startHub, startAgentJoin, waitFor, removeDir, ROOT, type HubHandle, type AgentHandle } from '../helpers/processes.js';
+import { freePort } from '../helpers/ports.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const SHOTS = join(ROOT, 'test-output', 'dashboard');
+let work: string;
+let hub: HubHandle | undefined;
+let agent: AgentHandle | undefined;
+let browser: Browser | undefined;
+
+before(() => {
+  work = mkdtempSync(join(tmpdir(), 'atoll-dashboard-'));
+  mkdirSync(SHOTS, { recursive: true });
+});
+after(async () => {
+  await browser?.close();
+  if (agent) {
+    await agent.proc.kill('SIGKILL');
+    removeDir(agent.dataDir);
+  }
+  if (hub) {
+    await hub.stop('SIGKILL');
+    removeDir(hub.dataDir);
+  }
+  rmSync(work, { recursive: true, force: true });
+});
+
+async function launch(): Promise<Browser> {
+  // launch() gives Chromium a fresh temporary profile of its own (--user-data-dir is refused here).
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+async function login(page: Page, h: HubHandle, token: string): Promise<void> {
+  await page.goto(`${h.apiUrl}/`);
+  await page.fill('#login-token', token);
+  await page.click('#login button[type=submit]');
+  await page.waitForSelector('#nav:not([hidden])');
+}
+
+test('dashboard: log in, create a token, a real agent joins and turns ready live, cordon it, see the event', { skip: existsSync(CHROMIUM) ? false : 'no /usr/bin/chromium (apt-get install chromium)' }, async () => {
+  const standin = join(work, 'k3s');
+  const b = spawnSync(process.execPath, [join(ROOT, 'scripts/build-standin.mjs'), '--out', standin], { encoding: 'utf8' });
+  assert.equal(b.status, 0, b.stderr);
+  const k3sPort = await freePort();
+  hub = await startHub({ k3s: standin, extraArgs: ['--k3s-https-port', String(k3sPort), '--k3s-arg=--disable-agent'], env: { ATOLL_STANDIN_NODE_GRACE_MS: '3000' } });
+  const h = hub;
+  await waitFor('control plane running', async () => (await h.api<{ state: string }>('GET', '/v1/cluster')).body.state === 'running', 30_000);
+
+  browser = await launch();
+  const ctx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1400, height: 900 } });
+  const page = await ctx.newPage();
+  const pageErrors: string[] = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  await login(page, h, h.adminToken());
+  assert.equal(await page.evaluate("sessionStorage.getItem('atoll.token') !== null"), true);
+
+  // Create a join token: shown once, with the install line and a cloud-init document.
+  await page.goto(`${h.apiUrl}/#/tokens`);
+  await page.click('#create-token');
+  const token = (await page.textContent('#new-token', { timeout: 10_000 }))?.trim() ?? '';
+  assert.match(token, /\S{20,}/);
+  assert.ok((await page.textContent('#install-line'))?.includes(token));
+  assert.match((await page.textContent('#cloud-init')) ?? '', /^#cloud-config/);
+  await page.screenshot({ path: join(SHOTS, 'tokens.png'), fullPage: true });
+
+  // The nodes page is open before the agent exists; the node appears and turns ready without a reload.
+  await page.goto(`${h.apiUrl}/#/nodes`);
+  await page.waitForSelector('#nodes-table');
+  await page.evaluate('window.atollMarker = 42');
+  const kubeletPort = await freePort();
+  agent = startAgentJoin(h, token, { k3s: 'auto', args: ['--node-name', 'web-1'], env: { ATOLL_STANDIN_KUBELET_PORT: String(kubeletPort), ATOLL_AGENT_KUBELET_HEALTHZ_URL: `http://127.0.0.1:${kubeletPort}/healthz`, ATOLL_STANDIN_HEARTBEAT_MS: '1000', ATOLL_AGENT_K3S_START_GRACE_MS: '3000' } });
+  await page.waitForSelector('tr[data-node="web-1"] .state[data-state="ready"]', { timeout: 60_000 });
+  assert.equal(await page.evaluate('window.atollMarker'), 42, 'the page was not reloaded');
+  await page.screenshot({ path: join(SHOTS, 'nodes.png'), fullPage: true });
+
+  // Cordon needs the node registered in Kubernetes.
+  const id = await page.getAttribute('tr[data-node="web-1"]', 'data-id');
+  assert.ok(id);
+  await waitFor('kubelet registered', async () => (await h.api<{ k3s: { ready: boolean | null } }>('GET', `/v1/nodes/${id}`)).body.k3s.ready === true, 40_000);
+  await page.click('tr[data-node="web-1"] button[data-action="cordon"]');
+  await page.waitForSelector('#toast:has-text("cordon on web-1: done")', { timeout: 20_000 });
+
+  await page.goto(`${h.apiUrl}/#/events`);
+  await page.waitForSelector('tr[data-type="admin.action"]:has-text("cordon on web-1")', { timeout: 10_000 });
+  await page.screenshot({ path: join(SHOTS, 'events.png'), fullPage: true });
+  for (const name of ['cluster', 'pools']) {
+    await page.goto(`${h.apiUrl}/#/${name}`);
+    await page.waitForSelector(`#main[data-page="${name}"] .card`);
+    await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  }
+  assert.deepEqual(pageErrors, []);
+
+  // A read-only token: the same node table, no action buttons, no token form.
+  const ro = await h.api<{ token: string }>('POST', '/v1/api-tokens', { role: 'read-only' });
+  const roPage = await (await browser.newContext({ ignoreHTTPSErrors: true })).newPage();
+  await login(roPage, h, ro.body.token);
+  await roPage.goto(`${h.apiUrl}/#/nodes`);
+  await roPage.waitForSelector('tr[data-node="web-1"]');
+  assert.equal(await roPage.locator('button[data-action]').count(), 0);
+  await roPage.goto(`${h.apiUrl}/#/tokens`);
+  await roPage.waitForSelector('#main[data-page="tokens"] table');
+  assert.equal(await roPage.locator('#create-token').count(), 0);
+  await roPage.screenshot({ path: join(SHOTS, 'nodes-read-only.png'), fullPage: true });
+});

@@ -1,0 +1,80 @@
+// Maintenance windows and hub restarts during a rolling k3s upgrade, on loopback with the k3s
+// stand-in (namespaces add nothing to window arithmetic): a window that closes mid-rollout lets the
+// node in progress finish and pauses the rest; a hub restart keeps the pause; the next window (made
+// by moving the window's time) resumes it; a hub restart in the middle of a node resumes it too,
+// never restarting the rollout.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { removeDir, type HubHandle, type AgentHandle } from '../helpers/processes.js';
+import { buildStandin, importK3s, startUpgradeCluster, type UpgradeCluster, type RolloutView } from '../helpers/upgrade-cluster.js';
+
+const V0 = 'v1.31.4+k3s1';
+const V1 = 'v1.31.5+k3s1';
+let work: string;
+let c: UpgradeCluster;
+const track: { hubs: HubHandle[]; agents: AgentHandle[] } = { hubs: [], agents: [] };
+
+before(async () => {
+  work = mkdtempSync(join(tmpdir(), 'atoll-upgrade-window-'));
+  buildStandin(join(work, 'k3s-v0'), V0);
+  buildStandin(join(work, 'k3s-v1'), V1);
+  c = await startUpgradeCluster(join(work, 'k3s-v0'), work, 2, 'win', track);
+  await importK3s(c.hub, V1, join(work, 'k3s-v1'));
+});
+
+after(async () => {
+  for (const a of track.agents) await a.proc.kill('SIGKILL');
+  for (const h of track.hubs) await h.stop();
+  for (const a of track.agents) removeDir(a.dataDir);
+  for (const h of track.hubs) removeDir(h.dataDir);
+  rmSync(work, { recursive: true, force: true });
+});
+
+const hour = new Date().getUTCHours();
+const OPEN = { day: 'any', startHour: hour, durationHours: 2, timeZone: 'UTC' };
+const CLOSED = { day: 'any', startHour: (hour + 3) % 24, durationHours: 1, timeZone: 'UTC' };
+
+test('a window closing mid-rollout pauses it; hub restarts keep or resume it; the next window finishes it', async () => {
+  const put = await c.hub.api<{ windowOpen: boolean }>('PUT', '/v1/cluster/auto-upgrade', { window: OPEN });
+  assert.equal(put.status, 200, JSON.stringify(put.body));
+  assert.equal(put.body.windowOpen, true);
+  const start = await c.hub.api<RolloutView>('POST', '/v1/upgrades', { version: V1, window: 'next', dwell: '3s', verifyTimeout: '40s' });
+  assert.equal(start.status, 201, JSON.stringify(start.body));
+  const id = start.body.id;
+
+  // The window closes while the first node is in progress: it finishes, the second waits.
+  await c.waitRollout(id, (r) => ['cordon', 'drain', 'swap', 'verify'].includes(r.nodes[0].phase), 'first node in progress', 20_000);
+  assert.equal((await c.hub.api<{ windowOpen: boolean }>('PUT', '/v1/cluster/auto-upgrade', { window: CLOSED })).body.windowOpen, false);
+  const paused = await c.waitRollout(id, (r) => r.state === 'paused', 'paused', 40_000);
+  assert.deepEqual(paused.nodes.map((n) => n.phase), ['done', 'pending']);
+  const firstStarted = paused.nodes[0].startedAt;
+  assert.deepEqual((await c.kubeNodes()).map((n) => [n.name, n.version, n.unschedulable]), [['win0', V1, false], ['win1', V0, false]]);
+
+  // A hub restart while paused: still the same rollout, still paused, nothing redone.
+  await c.hub.stop();
+  await c.hub.restart();
+  await new Promise((r) => setTimeout(r, 2000));
+  const still = await c.rollout(id);
+  assert.equal(still.state, 'paused');
+  assert.deepEqual(still.nodes.map((n) => n.phase), ['done', 'pending']);
+  assert.equal((await c.hub.api<{ items: unknown[] }>('GET', '/v1/upgrades')).body.items.length, 1);
+
+  // The next window (moved to now) resumes it; a hub restart in the middle of the second node resumes that node.
+  await c.hub.api('PUT', '/v1/cluster/auto-upgrade', { window: OPEN });
+  await c.waitRollout(id, (r) => ['swap', 'verify'].includes(r.nodes[1].phase), 'second node swapping or verifying', 40_000);
+  await c.hub.stop();
+  await c.hub.restart();
+  const done = await c.waitRollout(id, (r) => r.state === 'done' || r.state === 'halted', 'rollout done after the restart', 60_000);
+  assert.equal(done.state, 'done', JSON.stringify(done));
+  assert.deepEqual(done.nodes.map((n) => n.phase), ['done', 'done']);
+  assert.equal(done.nodes[0].startedAt, firstStarted, 'the first node was not redone');
+  assert.deepEqual((await c.kubeNodes()).map((n) => [n.name, n.version, n.ready, n.unschedulable]), [['win0', V1, true, false], ['win1', V1, true, false]]);
+  const types = (await c.hub.api<{ items: Array<{ type: string; data: { rolloutId?: string } }> }>('GET', '/v1/events?limit=1000')).body.items
+    .filter((e) => e.data.rolloutId === id).map((e) => e.type);
+  for (const t of ['upgrade.started', 'upgrade.paused', 'upgrade.resumed', 'upgrade.done']) assert.ok(types.includes(t), `${t} in ${types.join(',')}`);
+  assert.equal(types.filter((t) => t === 'upgrade.started').length, 1, 'never restarted');
+  assert.equal((await c.hub.api<{ items: unknown[] }>('GET', '/v1/upgrades')).body.items.length, 1);
+});
