@@ -131,7 +131,11 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
     nodeExists: (id) => registry.has(id),
     revokedAttempt: (id) => void nodeK3s?.agentTold(id, 10_000),
     extraRoutes: (app) => {
-      void app.register(artifactRoutes, { artifacts, verifyClient: (req) => verifyClientCert(store, registry, req) });
+      void app.register(artifactRoutes, {
+        artifacts,
+        verifyClient: (req) => verifyClientCert(store, registry, req),
+        downloaded: (nodeId, what) => void events.note({ type: 'artifact.downloaded', nodeId, actor: `node:${nodeId}`, message: `${what} downloaded by node ${nodeId}`, data: { artifact: what } }),
+      });
       void app.register(installerRoutes, { dataDir: config.dataDir, publicUrl: config.publicUrl, caPem: pki.ca.certPem, hubVersion, events, store,
         verifyClient: (req) => verifyClientCert(store, registry, req), removeNode: (id, actor) => services.removeNode(id, actor) });
     },

@@ -5,17 +5,18 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import { HubError } from '../errors.js';
 
-export const artifactRoutes: FastifyPluginAsync<{ artifacts: ArtifactStore; verifyClient: (req: { socket: unknown }) => Promise<string> }> = async (app, opts) => {
+export const artifactRoutes: FastifyPluginAsync<{ artifacts: ArtifactStore; verifyClient: (req: { socket: unknown }) => Promise<string>; downloaded?: (nodeId: string, what: string) => void }> = async (app, opts) => {
   app.get('/v1/artifacts/index.json', async (req) => {
     await opts.verifyClient(req.raw);
     return { k3s: opts.artifacts.listK3s().map(({ version, arch, sha256, size, urlPath }) => ({ version, arch, sha256, size, url: urlPath })) };
   });
 
   app.get('/v1/artifacts/k3s/:version/:arch', async (req, reply) => {
-    await opts.verifyClient(req.raw);
+    const nodeId = await opts.verifyClient(req.raw);
     const { version, arch } = req.params as { version: string; arch: string };
     const a = opts.artifacts.getK3s(version, arch);
     if (!a) throw new HubError('NOT_FOUND', `no k3s ${version} for ${arch} on this hub`);
+    opts.downloaded?.(nodeId, `k3s ${version} ${arch}`);
     reply.header('content-type', 'application/octet-stream');
     reply.header('content-length', a.size);
     reply.header('x-checksum-sha256', a.sha256);

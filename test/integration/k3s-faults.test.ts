@@ -113,6 +113,8 @@ test('k3s on a node: installed from the hub, kept through a hub outage, refused 
     return n?.state === 'ready' && n.k3s.ready === true ? n : undefined;
   }, 40_000);
   const paths = k3sPaths(agent.dataDir);
+  const downloads = (await h.api<{ items: Array<{ message: string }> }>('GET', `/v1/events?type=artifact.downloaded&node=${node.id}`)).body.items;
+  assert.ok(downloads.some((e) => /k3s v1\.31\.4\+k3s1 amd64 downloaded/.test(e.message)), 'the download is an event with the node id');
   const k3sPids = pidsWith(paths.config);
   assert.equal(k3sPids.length, 1, 'one k3s agent process');
   assert.equal(readFileSync(paths.tokenFile, 'utf8').length > 0, true);
