@@ -3,12 +3,11 @@
 // to ready with no action taken.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLab, netnsAvailable, type Lab, type Host } from '../helpers/netns.js';
-import { HUB_BIN, AGENT_BIN, apiCall, waitFor, type Proc } from '../helpers/processes.js';
+import { HUB_BIN, AGENT_BIN, apiCall, waitFor, startProcess, type Proc } from '../helpers/processes.js';
 
 const avail = netnsAvailable();
 let lab: Lab | undefined;
@@ -16,16 +15,7 @@ let work: string | undefined;
 const procs: Proc[] = [];
 
 function startIn(host: Host, bin: string, args: string[], env: NodeJS.ProcessEnv = {}): Proc {
-  const child = spawn('ip', ['netns', 'exec', host.ns, process.execPath, bin, ...args], { env: { ...process.env, ATOLL_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr?.on('data', (d: Buffer) => { err += d.toString(); });
-  const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
-  const p: Proc = { child, exited, stdout: () => out, stderr: () => err, async kill(signal: NodeJS.Signals = 'SIGTERM') {
-    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-    return exited;
-  } };
+  const p = startProcess(bin, args, env, ['ip', 'netns', 'exec', host.ns]);
   procs.push(p);
   return p;
 }

@@ -3,12 +3,12 @@
 // its pool's labels; kubectl through the hub's kubeconfig lists them; removing one drains and deletes it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLab, netnsAvailable, type Lab, type Host } from '../helpers/netns.js';
-import { HUB_BIN, AGENT_BIN, ROOT, apiCall, waitFor, type Proc } from '../helpers/processes.js';
+import { HUB_BIN, AGENT_BIN, ROOT, apiCall, waitFor, startProcess, type Proc } from '../helpers/processes.js';
 
 const avail = netnsAvailable();
 const kubectl = existsSync('/usr/bin/kubectl') ? '/usr/bin/kubectl' : undefined;
@@ -21,19 +21,7 @@ let standin: string;
 const procs: Proc[] = [];
 
 function startIn(host: Host, bin: string, args: string[], env: NodeJS.ProcessEnv = {}): Proc {
-  const child = spawn('ip', ['netns', 'exec', host.ns, process.execPath, bin, ...args], { env: { ...process.env, ATOLL_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr?.on('data', (d: Buffer) => { err += d.toString(); });
-  const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
-  const p: Proc = {
-    child, exited, stdout: () => out, stderr: () => err,
-    async kill(signal: NodeJS.Signals = 'SIGTERM') {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      return exited;
-    },
-  };
+  const p = startProcess(bin, args, env, ['ip', 'netns', 'exec', host.ns]);
   procs.push(p);
   return p;
 }

@@ -19,8 +19,10 @@ export interface Proc {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export function startProcess(bin: string, args: string[], env: NodeJS.ProcessEnv = {}): Proc {
-  const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ATOLL_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts `node bin args`; `prefix` runs it through a wrapper, e.g. ['ip', 'netns', 'exec', NS]. */
+export function startProcess(bin: string, args: string[], env: NodeJS.ProcessEnv = {}, prefix: string[] = []): Proc {
+  const [cmd, ...pre] = [...prefix, process.execPath];
+  const child = spawn(cmd, [...pre, bin, ...args], { env: { ...process.env, ATOLL_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
