@@ -19,6 +19,8 @@ export interface K3sRunner {
   lastLogLines(): string[];
   /** When the current process started (ms), 0 when none. */
   startedAt(): number;
+  /** When k3s last exited unexpectedly (ms), 0 when never. */
+  lastCrashAt(): number;
 }
 
 export interface ChildRunnerOptions {
@@ -82,6 +84,7 @@ export function createChildRunner(opts: ChildRunnerOptions): K3sRunner {
   let state: K3sProcState = 'stopped';
   let wanted = false;
   let restarts = 0;
+  let lastCrash = 0;
   let consecutive = 0;
   let startedAt = 0;
   let retry: NodeJS.Timeout | undefined;
@@ -104,6 +107,7 @@ export function createChildRunner(opts: ChildRunnerOptions): K3sRunner {
       return;
     }
     state = 'crashed';
+    lastCrash = Date.now();
     if (Date.now() - startedAt > (opts.stableAfterMs ?? 60_000)) consecutive = 0;
     const delay = Math.min(opts.backoffMaxMs ?? 30_000, (opts.backoffBaseMs ?? 1000) * 2 ** consecutive++);
     restarts++;
@@ -203,5 +207,6 @@ export function createChildRunner(opts: ChildRunnerOptions): K3sRunner {
     restarts: () => restarts,
     lastLogLines: () => tailLines(opts.logFile, 20),
     startedAt: () => (child || adopted ? startedAt : 0),
+    lastCrashAt: () => lastCrash,
   };
 }

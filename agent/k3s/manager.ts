@@ -47,6 +47,7 @@ export class K3sManager {
   private kubeletHealthy = false;
   private lastError = '';
   private probeTimer?: NodeJS.Timeout;
+  private probeFailures = 0;
   private applying: Promise<void> = Promise.resolve();
   private readonly log: Logger;
 
@@ -128,16 +129,19 @@ export class K3sManager {
   private probe(): Promise<void> {
     const url = this.opts.healthzUrl ?? 'http://127.0.0.1:10248/healthz';
     return new Promise((resolve) => {
+      // One slow or failed probe on a busy node is not a sick kubelet: two in a row are.
+      const result = (ok: boolean): void => {
+        this.probeFailures = ok ? 0 : this.probeFailures + 1;
+        if (ok) this.kubeletHealthy = true;
+        else if (this.probeFailures >= 2) this.kubeletHealthy = false;
+        resolve();
+      };
       const req = request(url, { timeout: 1500 }, (res) => {
         res.resume();
-        this.kubeletHealthy = res.statusCode === 200;
-        resolve();
+        result(res.statusCode === 200);
       });
       req.on('timeout', () => req.destroy());
-      req.on('error', () => {
-        this.kubeletHealthy = false;
-        resolve();
-      });
+      req.on('error', () => result(false));
       req.end();
     });
   }
@@ -168,6 +172,10 @@ export class K3sManager {
       // A fresh kubelet needs a moment before its healthz answers: that is starting, not sick.
       const warmingUp = s === 'running' && !this.kubeletHealthy && Date.now() - this.runner.startedAt() < (this.opts.startGraceMs ?? 60_000);
       state = warmingUp ? 'starting' : s;
+      // A k3s that crashed moments ago and is being retried is crash-looping until it proves
+      // otherwise (a healthy kubelet): the brief restart attempts do not hide the crash.
+      const lastCrash = this.runner.lastCrashAt();
+      if (state === 'starting' && lastCrash && Date.now() - lastCrash < 30_000 && !this.kubeletHealthy) state = 'crashed';
     }
     // Anything but a healthy run shows why: k3s retries bad tokens and password clashes forever and
     // says so only in its log.

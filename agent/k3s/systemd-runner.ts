@@ -83,5 +83,6 @@ export function createSystemdRunner(opts: { bin: string; config: string; unitPat
     restarts: () => restarts,
     lastLogLines: () => [],
     startedAt: () => startedAt,
+    lastCrashAt: () => 0,
   };
 }
