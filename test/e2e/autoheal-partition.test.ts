@@ -3,11 +3,11 @@
 // to ready with no action taken.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLab, netnsAvailable, type Lab, type Host } from '../helpers/netns.js';
-import { HUB_BIN, AGENT_BIN, apiCall, waitFor, startProcess, type Proc } from '../helpers/processes.js';
+import { HUB_BIN, AGENT_BIN, apiCall, waitFor, startProcess, type Proc, removeTree } from '../helpers/processes.js';
 
 const avail = netnsAvailable();
 let lab: Lab | undefined;
@@ -23,7 +23,7 @@ function startIn(host: Host, bin: string, args: string[], env: NodeJS.ProcessEnv
 after(async () => {
   for (const p of procs) await p.kill('SIGKILL');
   lab?.cleanup();
-  if (work) rmSync(work, { recursive: true, force: true });
+  if (work) removeTree(work);
 });
 
 interface Cluster { autoheal: { guard: { frozen: boolean; reason: string } } }

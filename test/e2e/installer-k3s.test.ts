@@ -4,11 +4,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, readlinkSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLab, netnsAvailable, type Lab } from '../helpers/netns.js';
-import { HUB_BIN, ROOT, apiCall, waitFor } from '../helpers/processes.js';
+import { HUB_BIN, ROOT, apiCall, waitFor, removeTree } from '../helpers/processes.js';
 import { run, cleanEnv, curlPipeInstall, filesUnder, startAsUnit, type UnitProc } from '../helpers/installer.js';
 
 interface NodeView { id: string; name: string; state: string; k3s: { state: string; version: string; ready: boolean | null } }
@@ -45,7 +45,7 @@ after(async () => {
     }
   }
   lab?.cleanup();
-  if (work) rmSync(work, { recursive: true, force: true });
+  if (work) removeTree(work);
 });
 
 /** Pids whose command line names a path under dir. */

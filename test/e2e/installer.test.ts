@@ -7,11 +7,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLab, netnsAvailable, type Lab, type Host } from '../helpers/netns.js';
-import { HUB_BIN, apiCall, waitFor } from '../helpers/processes.js';
+import { HUB_BIN, apiCall, waitFor, removeTree } from '../helpers/processes.js';
 import { caPin } from '../../certs/pin.js';
 import {
   run, cleanEnv, curlPipeInstall, snapshot, filesUnder, startAsUnit, parseYaml, cloudInitRuncmdScript, type UnitProc,
@@ -61,7 +61,7 @@ after(async () => {
   for (const p of procs) await p.kill('SIGKILL');
   await hubProc?.kill('SIGKILL');
   lab?.cleanup();
-  if (work) rmSync(work, { recursive: true, force: true });
+  if (work) removeTree(work);
 });
 
 const skip = avail.ok ? false : avail.why;

@@ -4,11 +4,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLab, netnsAvailable, type Lab, type Host } from '../helpers/netns.js';
-import { HUB_BIN, AGENT_BIN, ROOT, apiCall, waitFor, startProcess, type Proc } from '../helpers/processes.js';
+import { HUB_BIN, AGENT_BIN, ROOT, apiCall, waitFor, startProcess, type Proc, removeTree } from '../helpers/processes.js';
 
 const avail = netnsAvailable();
 const kubectl = existsSync('/usr/bin/kubectl') ? '/usr/bin/kubectl' : undefined;
@@ -38,7 +38,7 @@ before(async () => {
 after(async () => {
   for (const p of procs) await p.kill('SIGKILL');
   lab?.cleanup();
-  if (work) rmSync(work, { recursive: true, force: true });
+  if (work) removeTree(work);
 });
 
 test('three foreign servers join, install k3s from the hub and become Ready nodes', { skip: avail.ok ? (kubectl ? false : 'kubectl is not installed') : avail.why, timeout: 150_000 }, async () => {

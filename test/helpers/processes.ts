@@ -1,7 +1,7 @@
 // Real hub and agent processes for integration tests, started from the built bins (dist/), each
 // with its own temp data dir. Every process started here is stopped by pid in cleanup.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { request } from 'node:https';
@@ -174,6 +174,35 @@ export function startAgentJoin(hub: { gatewayUrl: string }, token: string, opts:
   return handle;
 }
 
+/**
+ * Kills (by pid) every process whose command line names a path under `dir`: the k3s servers and
+ * agents a test's hub or agent started, which outlive a SIGKILLed parent, as real k3s would.
+ */
+export function killProcessesUnder(dir: string): void {
+  const needle = resolve(dir);
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    let cmdline = '';
+    try {
+      cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+    } catch {
+      continue; // gone
+    }
+    if (!cmdline.split('\0').some((arg) => arg.startsWith(needle))) continue;
+    try {
+      process.kill(Number(entry), 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** Removes a test's temp tree after killing what still runs from it. */
+export function removeTree(dir: string): void {
+  killProcessesUnder(dir);
+  rmSync(dir, { recursive: true, force: true });
+}
+
 export function removeDir(dir: string): void {
-  rmSync(resolve(dir, '..'), { recursive: true, force: true });
+  removeTree(resolve(dir, '..'));
 }

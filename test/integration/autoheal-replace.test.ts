@@ -3,10 +3,10 @@
 // it, and once it is Ready the old node is drained and removed.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startHub, waitFor, removeDir, AGENT_BIN, type HubHandle } from '../helpers/processes.js';
+import { startHub, waitFor, removeDir, AGENT_BIN, type HubHandle, removeTree } from '../helpers/processes.js';
 import { Puppet } from '../helpers/puppet.js';
 
 interface Ev { type: string; nodeId: string | null; message: string; data: Record<string, unknown> }
@@ -29,7 +29,7 @@ after(async () => {
     await hub.stop('SIGKILL');
     removeDir(hub.dataDir);
   }
-  rmSync(work, { recursive: true, force: true });
+  removeTree(work);
 });
 
 test('a lost node is rebooted through the hook, then replaced through cloud-init, then removed', async () => {

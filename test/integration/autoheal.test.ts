@@ -4,10 +4,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startHub, startAgentJoin, waitFor, removeDir, runCli, ROOT, HUB_BIN, type HubHandle, type AgentHandle } from '../helpers/processes.js';
+import { startHub, startAgentJoin, waitFor, removeDir, runCli, ROOT, HUB_BIN, type HubHandle, type AgentHandle, removeTree } from '../helpers/processes.js';
 import { freePort } from '../helpers/ports.js';
 import { Puppet } from '../helpers/puppet.js';
 import { k3sPaths } from '../../agent/k3s/paths.js';
@@ -42,7 +42,7 @@ after(async () => {
   for (const h of hubs) await h.stop('SIGKILL');
   for (const a of agents) removeDir(a.dataDir);
   for (const h of hubs) removeDir(h.dataDir);
-  rmSync(work, { recursive: true, force: true });
+  removeTree(work);
 });
 
 async function events(h: HubHandle, q = ''): Promise<Ev[]> {

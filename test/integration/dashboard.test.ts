@@ -5,11 +5,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { startHub, startAgentJoin, waitFor, removeDir, ROOT, type HubHandle, type AgentHandle } from '../helpers/processes.js';
+import { startHub, startAgentJoin, waitFor, removeDir, ROOT, type HubHandle, type AgentHandle, removeTree } from '../helpers/processes.js';
 import { freePort } from '../helpers/ports.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -33,7 +33,7 @@ after(async () => {
     await hub.stop('SIGKILL');
     removeDir(hub.dataDir);
   }
-  rmSync(work, { recursive: true, force: true });
+  removeTree(work);
 });
 
 async function launch(): Promise<Browser> {

@@ -5,10 +5,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startHub, runCli, waitFor, removeDir, HUB_BIN, type HubHandle } from '../helpers/processes.js';
+import { startHub, runCli, waitFor, removeDir, HUB_BIN, type HubHandle, removeTree } from '../helpers/processes.js';
 import { run, cleanEnv, parseYaml, cloudInitRuncmdScript, filesUnder, startAsUnit, commandExists, type UnitProc } from '../helpers/installer.js';
 
 interface TokenView { id: string; pool: string; uses: number; maxUses: number | null; expiresAt: string; description: string }
@@ -30,7 +30,7 @@ after(async () => {
     await hub.stop('SIGKILL');
     removeDir(hub.dataDir);
   }
-  if (work) rmSync(work, { recursive: true, force: true });
+  if (work) removeTree(work);
 });
 
 async function cloudInit(query: string, pool = 'edge'): Promise<{ status: number; body: string }> {

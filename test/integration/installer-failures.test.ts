@@ -4,11 +4,11 @@
 // and a script cut short anywhere (it runs nothing at all).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { caPin } from '../../certs/pin.js';
-import { startHub, removeDir, type HubHandle } from '../helpers/processes.js';
+import { startHub, removeDir, type HubHandle, removeTree } from '../helpers/processes.js';
 import { freePort } from '../helpers/ports.js';
 import { run, cleanEnv, curlPipeInstall, fetchInstallScript, shimPath, commandExists } from '../helpers/installer.js';
 
@@ -33,7 +33,7 @@ after(async () => {
     removeDir(hub.dataDir);
   }
   for (const c of cleanups) c();
-  if (work) rmSync(work, { recursive: true, force: true });
+  if (work) removeTree(work);
 });
 
 async function token(ttl = '10m'): Promise<{ token: string; id: string }> {

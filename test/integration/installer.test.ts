@@ -5,11 +5,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { startHub, waitFor, removeDir, type HubHandle } from '../helpers/processes.js';
+import { startHub, waitFor, removeDir, type HubHandle, removeTree } from '../helpers/processes.js';
 import {
   run, cleanEnv, curlPipeInstall, fetchInstallScript, snapshot, filesUnder, shimPath, makeNodeRuntime, startAsUnit, commandExists, type UnitProc,
 } from '../helpers/installer.js';
@@ -36,7 +36,7 @@ after(async () => {
     removeDir(hub.dataDir);
   }
   for (const c of cleanups) c();
-  if (work) rmSync(work, { recursive: true, force: true });
+  if (work) removeTree(work);
 });
 
 async function get(path: string): Promise<{ code: number | null; body: Buffer; headers: string }> {

@@ -3,10 +3,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, chmodSync, mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { copyFileSync, chmodSync, mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startHub, startAgentJoin, waitFor, removeDir, ROOT, type HubHandle, type AgentHandle } from '../helpers/processes.js';
+import { startHub, startAgentJoin, waitFor, removeDir, ROOT, type HubHandle, type AgentHandle, removeTree } from '../helpers/processes.js';
 import { freePort } from '../helpers/ports.js';
 import { loadIdentity } from '../../agent/identity.js';
 import { installK3s, sha256Of } from '../../agent/k3s/installer.js';
@@ -36,7 +36,7 @@ after(async () => {
   for (const h of hubs) await h.stop('SIGKILL');
   for (const a of agents) removeDir(a.dataDir);
   for (const h of hubs) removeDir(h.dataDir);
-  rmSync(work, { recursive: true, force: true });
+  removeTree(work);
 });
 
 async function hubWith(k3s: string, extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<HubHandle> {

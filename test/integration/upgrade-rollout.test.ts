@@ -5,10 +5,10 @@
 // halts the rollout and leaves every node Ready and uncordoned.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { removeDir, runCli, HUB_BIN, type HubHandle, type AgentHandle } from '../helpers/processes.js';
+import { removeDir, runCli, HUB_BIN, type HubHandle, type AgentHandle, removeTree } from '../helpers/processes.js';
 import { buildStandin, importK3s, startUpgradeCluster, type UpgradeCluster, type RolloutView, type NodeView } from '../helpers/upgrade-cluster.js';
 
 const V0 = 'v1.31.4+k3s1';
@@ -31,7 +31,7 @@ after(async () => {
   for (const h of track.hubs) await h.stop();
   for (const a of track.agents) removeDir(a.dataDir);
   for (const h of track.hubs) removeDir(h.dataDir);
-  rmSync(work, { recursive: true, force: true });
+  removeTree(work);
 });
 
 interface Refused { error: { code: string; message: string } }

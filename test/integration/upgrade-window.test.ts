@@ -5,10 +5,10 @@
 // never restarting the rollout.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { removeDir, type HubHandle, type AgentHandle } from '../helpers/processes.js';
+import { removeDir, type HubHandle, type AgentHandle, removeTree } from '../helpers/processes.js';
 import { buildStandin, importK3s, startUpgradeCluster, type UpgradeCluster, type RolloutView } from '../helpers/upgrade-cluster.js';
 
 const V0 = 'v1.31.4+k3s1';
@@ -30,7 +30,7 @@ after(async () => {
   for (const h of track.hubs) await h.stop();
   for (const a of track.agents) removeDir(a.dataDir);
   for (const h of track.hubs) removeDir(h.dataDir);
-  rmSync(work, { recursive: true, force: true });
+  removeTree(work);
 });
 
 const hour = new Date().getUTCHours();
