@@ -14,10 +14,3 @@ export function parseDuration(text: string): number {
   if (matched === 0 || matched !== s.length || total <= 0) throw new Error(`invalid duration "${text}" (use e.g. 500ms, 10s, 5m, 1h)`);
   return Math.round(total);
 }
-
-export function formatDuration(ms: number): string {
-  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
-  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
-  if (ms % 1000 === 0) return `${ms / 1000}s`;
-  return `${ms}ms`;
-}

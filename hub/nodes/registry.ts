@@ -239,12 +239,6 @@ export class NodeRegistry {
     if (entry.link) await this.reevaluate(nodeId, why);
   }
 
-  /** Current state and reasons, from memory. */
-  stateOf(nodeId: string): { state: NodeState; reasons: string[] } | undefined {
-    const e = this.live.get(nodeId);
-    return e && { state: e.state, reasons: [...e.reasons] };
-  }
-
   /** Agent links of every connected node. */
   links(): AgentLink[] {
     const out: AgentLink[] = [];
