@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { removeDir, type HubHandle, type AgentHandle, removeTree } from '../helpers/processes.js';
+import { removeDir, waitFor, type HubHandle, type AgentHandle, removeTree } from '../helpers/processes.js';
 import { buildStandin, importK3s, startUpgradeCluster, type UpgradeCluster, type RolloutView } from '../helpers/upgrade-cluster.js';
 
 const V0 = 'v1.31.4+k3s1';
@@ -41,6 +41,8 @@ test('a window closing mid-rollout pauses it; hub restarts keep or resume it; th
   const put = await c.hub.api<{ windowOpen: boolean }>('PUT', '/v1/cluster/auto-upgrade', { window: OPEN });
   assert.equal(put.status, 200, JSON.stringify(put.body));
   assert.equal(put.body.windowOpen, true);
+  // On a loaded machine a node can blip to degraded (a slow kubelet probe); start from a healthy pool.
+  await waitFor('all nodes ready', async () => (await c.hub.api<{ items: Array<{ state: string }> }>('GET', '/v1/nodes')).body.items.every((n) => n.state === 'ready'), 30_000);
   const start = await c.hub.api<RolloutView>('POST', '/v1/upgrades', { version: V1, window: 'next', dwell: '3s', verifyTimeout: '40s' });
   assert.equal(start.status, 201, JSON.stringify(start.body));
   const id = start.body.id;
