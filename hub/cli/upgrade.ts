@@ -6,7 +6,8 @@ import { defaultDataDir } from '../config.js';
 
 interface Globals { dataDir?: string; output?: string }
 interface NodeRow { id: string; name: string; pool: string; from: string; phase: string; startedAt: string | null; finishedAt: string | null; message: string }
-interface RolloutView { id: string; version: string; state: string; message: string; window: string; createdAt: string; nodes: NodeRow[] }
+interface ControlPlaneRow { from: string; phase: string; startedAt: string | null; finishedAt: string | null; message: string }
+interface RolloutView { id: string; version: string; state: string; message: string; window: string; createdAt: string; controlPlane?: ControlPlaneRow | null; nodes: NodeRow[] }
 
 function client(cmd: Command): { api: ApiClient; json: boolean } {
   const g = cmd.optsWithGlobals<Globals>();
@@ -14,7 +15,7 @@ function client(cmd: Command): { api: ApiClient; json: boolean } {
   return { api: createApiClient(resolveClientSettings(dataDir, process.env)), json: parseOutput(g.output) === 'json' };
 }
 
-function elapsed(n: NodeRow, now: number): string {
+function elapsed(n: { startedAt: string | null; finishedAt: string | null }, now: number): string {
   if (!n.startedAt) return '';
   const ms = (n.finishedAt ? Date.parse(n.finishedAt) : now) - Date.parse(n.startedAt);
   const s = Math.max(0, Math.round(ms / 1000));
@@ -24,7 +25,8 @@ function elapsed(n: NodeRow, now: number): string {
 function show(r: RolloutView): void {
   process.stdout.write(`rollout ${r.id}: k3s ${r.version}, ${r.state} (${r.message})\n`);
   const now = Date.now();
-  printTable(['NODE', 'POOL', 'FROM', 'PHASE', 'ELAPSED', 'MESSAGE'], r.nodes.map((n) => [n.name, n.pool, n.from, n.phase, elapsed(n, now), n.message]));
+  const cp = r.controlPlane ? [['(control plane)', '-', r.controlPlane.from, r.controlPlane.phase, elapsed(r.controlPlane, now), r.controlPlane.message]] : [];
+  printTable(['NODE', 'POOL', 'FROM', 'PHASE', 'ELAPSED', 'MESSAGE'], [...cp, ...r.nodes.map((n) => [n.name, n.pool, n.from, n.phase, elapsed(n, now), n.message])]);
 }
 
 const ACTIVE = new Set(['waiting-window', 'running', 'paused']);
@@ -40,14 +42,16 @@ export function registerUpgradeCommands(program: Command): void {
     .option('--force', 'delete pods without a controller when draining')
     .option('--dwell <duration>', 'how long a node must stay Ready on the new version', '2m')
     .option('--verify-timeout <duration>', 'limit for verify', '10m')
+    .option('--skip-control-plane', 'leave the hub\'s own k3s server as it is (a minor upgrade is then refused)')
     .option('--data-dir <dir>', 'hub data dir (to find the running hub)')
-    .action(async (o: { version: string; pool: string[]; now?: boolean; maxUnavailable: string; drainTimeout: string; force?: boolean; dwell: string; verifyTimeout: string }, cmd: Command) => {
+    .action(async (o: { version: string; pool: string[]; now?: boolean; maxUnavailable: string; drainTimeout: string; force?: boolean; dwell: string; verifyTimeout: string; skipControlPlane?: boolean }, cmd: Command) => {
       const { api, json } = client(cmd);
       const maxUnavailable = Number(o.maxUnavailable);
       if (!Number.isInteger(maxUnavailable) || maxUnavailable < 1) throw new CliError('--max-unavailable must be a positive integer', 2);
       const r = await api.call<RolloutView>('POST', '/v1/upgrades', {
         version: o.version, ...(o.pool.length ? { pools: o.pool } : {}), maxUnavailable, window: o.now ? 'now' : 'next',
         drain: { timeout: o.drainTimeout, force: Boolean(o.force) }, dwell: o.dwell, verifyTimeout: o.verifyTimeout,
+        ...(o.skipControlPlane ? { controlPlane: false } : {}),
       });
       if (json) return printJson(r);
       show(r);

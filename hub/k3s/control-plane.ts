@@ -4,12 +4,13 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { networkInterfaces, arch as osArch } from 'node:os';
 import type { Logger } from '../logger.js';
-import { resolveK3s, type K3sBinary } from './binary.js';
+import { dataDirBinary, probeBinary, resolveK3s, type K3sBinary } from './binary.js';
+import { installManaged, preferManaged, restorePrevious } from './managed-binary.js';
 import { serverArgs, k3sDataDir, kubeconfigPath } from './server-args.js';
 import { K3sSupervisor, type ControlPlaneInfo } from './supervisor.js';
 import { KubeClient, type KubeNodeSummary } from './kube.js';
 import { createNodeTokenTool, type NodeTokenTool } from './node-tokens.js';
-import type { ArtifactStore } from '../artifacts/artifact-store.js';
+import type { ArtifactStore, K3sArtifact } from '../artifacts/artifact-store.js';
 
 export interface ControlPlaneOptions {
   mode: string;
@@ -45,7 +46,9 @@ export class ControlPlane {
 
   async start(): Promise<void> {
     const log = this.opts.logger;
-    this.binary = await resolveK3s(this.opts.mode, this.opts.dataDir);
+    const chosen = await preferManaged(await resolveK3s(this.opts.mode, this.opts.dataDir), this.opts.dataDir);
+    if (chosen.note) log.info(chosen.note);
+    this.binary = chosen.binary;
     if (this.binary.kind === 'off') {
       this.setStatic('absent', 'the control plane is off (--k3s off)');
       return;
@@ -60,7 +63,7 @@ export class ControlPlane {
     }
     const { path, version } = this.binary;
     // The hub serves the k3s it runs to agents of the same arch.
-    const hostArch = NODE_ARCH[osArch()] ?? osArch();
+    const hostArch = this.arch();
     if (!this.opts.artifacts.getK3s(version, hostArch)) {
       try {
         await this.opts.artifacts.importK3s(version, hostArch, path);
@@ -69,6 +72,16 @@ export class ControlPlane {
         log.warn({ err: (err as Error).message }, 'could not import the running k3s binary');
       }
     }
+    this.startSupervisor(path, version);
+  }
+
+  /** The arch of the hub's own k3s (its artifacts are this arch). */
+  arch(): string {
+    return NODE_ARCH[osArch()] ?? osArch();
+  }
+
+  private startSupervisor(path: string, version: string): void {
+    const log = this.opts.logger;
     this.tokens = createNodeTokenTool({ binary: path, k3sDataDir: k3sDataDir(this.opts.dataDir), kubeconfig: kubeconfigPath(this.opts.dataDir), ttl: this.opts.nodeTokenTtl });
     this.supervisor = new K3sSupervisor({
       binary: path,
@@ -87,6 +100,43 @@ export class ControlPlane {
       },
     });
     this.supervisor.start();
+  }
+
+  /** Whether this hub runs a k3s server it can swap (found, supervised). */
+  upgradable(): boolean {
+    return this.binary.kind === 'found' && this.supervisor !== undefined;
+  }
+
+  /**
+   * Control-plane upgrade: installs `artifact` as the managed binary (SHA-256 and --version checked;
+   * the running one kept) and restarts the server on it. Readiness is the caller's to wait for.
+   */
+  async upgradeTo(artifact: K3sArtifact): Promise<void> {
+    if (this.binary.kind !== 'found' || !this.supervisor) throw new Error('no supervised k3s server to upgrade');
+    await installManaged(this.opts.dataDir, { path: this.binary.path, version: this.binary.version }, artifact.path, artifact.sha256, artifact.version);
+    this.opts.logger.info({ from: this.binary.version, to: artifact.version }, 'control plane: k3s binary swapped; restarting the server');
+    await this.restartOn(dataDirBinary(this.opts.dataDir));
+  }
+
+  /** Puts back the binary the last upgrade replaced and restarts the server on it; returns its version. */
+  async rollbackUpgrade(): Promise<string> {
+    const prev = restorePrevious(this.opts.dataDir);
+    this.opts.logger.warn({ to: prev.version }, 'control plane: restoring the previous k3s binary');
+    await this.restartOn(prev.path);
+    return prev.version;
+  }
+
+  private async restartOn(path: string): Promise<void> {
+    await this.supervisor?.stop();
+    this.disconnectKube();
+    const bin = await probeBinary(path);
+    this.binary = bin;
+    if (bin.kind !== 'found') {
+      this.supervisor = undefined;
+      this.setStatic('failed', bin.kind === 'broken' ? bin.reason : `k3s at ${path} is not usable`);
+      return;
+    }
+    this.startSupervisor(bin.path, bin.version);
   }
 
   private setStatic(state: 'absent' | 'failed', message: string): void {

@@ -5,7 +5,7 @@ import type { Store, NodeRecord } from '../store/types.js';
 import type { EventLog } from '../events.js';
 import type { Logger } from '../logger.js';
 import type { AgentLink, NodeRegistry } from '../nodes/registry.js';
-import type { ArtifactStore } from '../artifacts/artifact-store.js';
+import { compareK3sVersions, type ArtifactStore } from '../artifacts/artifact-store.js';
 import type { ControlPlane } from './control-plane.js';
 
 const TOKEN_KEY = (nodeId: string): string => `k3s.node-token.${nodeId}`;
@@ -48,7 +48,7 @@ export class NodeK3s {
     if (!cp.running() || !tokens || !cpVersion) return; // sent once the control plane is running
     const node = await this.d.store.getNode(link.nodeId);
     if (!node) return;
-    const version = (await this.desiredVersion(node.id)) ?? cpVersion;
+    const version = (await this.desiredVersion(node.id)) ?? (await this.pinVersion(node, cpVersion));
     const artifact = this.d.artifacts.getK3s(version, node.facts.arch);
     if (!artifact) {
       await this.d.events.note({ type: 'k3s.artifact-missing', nodeId: node.id, pool: node.pool, actor: 'hub', message: `no k3s ${version} artifact for ${node.facts.arch}; import one with atoll-hub artifact import k3s --version ${version} --arch ${node.facts.arch} --file F` });
@@ -73,6 +73,19 @@ export class NodeK3s {
       nodeExternalIp: publicAddress(link.remoteAddress),
     };
     link.assignK3s(assignment);
+  }
+
+  /**
+   * A node's first assignment pins its version: what it already runs (when the hub still serves that
+   * and it is not ahead of the apiserver), else the control plane's. Only an upgrade moves it after
+   * that: a control-plane upgrade must not swap every kubelet behind the rollout's back.
+   */
+  private async pinVersion(node: NodeRecord, cpVersion: string): Promise<string> {
+    const running = node.health?.k3s.version;
+    const keep = running && this.d.artifacts.getK3s(running, node.facts.arch) && compareK3sVersions(running, cpVersion) <= 0;
+    const version = keep ? running : cpVersion;
+    await this.d.store.setSetting(DESIRED_KEY(node.id), version);
+    return version;
   }
 
   /** The version a node is meant to run, when an upgrade set one. */

@@ -28,6 +28,8 @@ export interface CheckInput {
   controlPlaneVersion: string | null;
   /** Whether this rollout upgrades the control plane first (then the apiserver will run `target`). */
   controlPlaneFirst: boolean;
+  /** The arch of the hub's k3s server (it needs an artifact too when it goes first). */
+  controlPlaneArch?: string;
   nodes: CheckNode[];
   /** Arches the target artifact has a binary for. */
   artifactArches: ReadonlySet<string>;
@@ -54,9 +56,10 @@ export function preflightChecks(input: CheckInput): Refusal[] {
   if (minorDistance(apiserver, t) > 0) {
     out.push({ code: 'KUBELET_NEWER_THAN_APISERVER', message: `kubelets on ${t} would be newer than the apiserver on ${apiserver}: upgrade the control plane first` });
   }
-  for (const arch of new Set(input.nodes.map((n) => n.arch))) {
+  const cpArch = input.controlPlaneFirst ? input.controlPlaneArch : undefined;
+  for (const arch of new Set([...(cpArch ? [cpArch] : []), ...input.nodes.map((n) => n.arch)])) {
     if (!input.artifactArches.has(arch)) {
-      const names = input.nodes.filter((n) => n.arch === arch).map((n) => n.name);
+      const names = [...(arch === cpArch ? ['the control plane'] : []), ...input.nodes.filter((n) => n.arch === arch).map((n) => n.name)];
       out.push({ code: 'ARTIFACT_MISSING', message: `no k3s ${t} artifact for ${arch} (needed by ${names.join(', ')}); import one with atoll-hub artifact import k3s --version ${t} --arch ${arch} --file F` });
     }
   }

@@ -20,7 +20,8 @@ import { preflightChecks, type CheckNode, type Refusal } from './checks.js';
 import { classifyMove, compareK3sVersions, minorDistance, minorOf } from './versions.js';
 import { windowOpen } from './window.js';
 import { UpgradePolicy } from './policy.js';
-import { ACTIVE_STATES, FINAL_PHASES, RolloutStore, type NodePhase, type NodeProgress, type Rollout } from './rollout-state.js';
+import { ACTIVE_STATES, CP_FINAL, FINAL_PHASES, RolloutStore, type ControlPlanePhase, type NodePhase, type NodeProgress, type Rollout } from './rollout-state.js';
+import { ManagedBinaryError } from '../k3s/managed-binary.js';
 
 export interface UpgradeRequest {
   version: string;
@@ -32,6 +33,8 @@ export interface UpgradeRequest {
   dwell?: string;
   /** How long verify may take in all (default 10m). */
   verifyTimeout?: string;
+  /** Upgrade the hub's own k3s server first when it is older than `version` (default true). */
+  controlPlane?: boolean;
 }
 
 export interface UpgradeEngineDeps {
@@ -127,7 +130,9 @@ export class UpgradeEngine {
     for (const p of pools ?? []) if (!(await this.d.store.getPool(p))) throw new HubError('NOT_FOUND', `pool ${p} does not exist`);
 
     const members = await this.members(pools);
-    const refusals = await this.check(req.version, members);
+    const cpVersion = this.d.controlPlane.version();
+    const cpFirst = req.controlPlane !== false && this.d.controlPlane.upgradable() && cpVersion !== null && compareK3sVersions(cpVersion, req.version) < 0;
+    const refusals = await this.check(req.version, members, cpFirst);
     if (refusals.length) {
       const why = `upgrade to ${req.version} refused: ${refusals.map((r) => `[${r.code}] ${r.message}`).join('; ')}`;
       await this.d.events.record({ type: 'upgrade.refused', actor, message: why, data: { version: req.version, refusals } });
@@ -150,10 +155,11 @@ export class UpgradeEngine {
       createdAt: at,
       updatedAt: at,
       finishedAt: null,
+      controlPlane: cpFirst ? { from: cpVersion!, phase: 'pending', startedAt: null, finishedAt: null, message: '' } : null,
       nodes: members.map((n) => ({ id: n.id, name: n.name, pool: n.pool, from: n.version, phase: 'pending', startedAt: null, finishedAt: null, message: '', cordoned: false, swapped: false })),
     };
     await this.rollouts.save(r);
-    await this.d.events.record({ type: 'upgrade.started', actor, message: `rollout ${r.id}: k3s to ${r.version} on ${r.nodes.length} node(s)${pools ? ` in ${pools.join(', ')}` : ''}, ${r.maxUnavailable} at a time, window ${r.window}`, data: { rolloutId: r.id, version: r.version, pools, nodes: r.nodes.map((n) => n.id) } });
+    await this.d.events.record({ type: 'upgrade.started', actor, message: `rollout ${r.id}: k3s to ${r.version} on ${cpFirst ? 'the control plane, then ' : ''}${r.nodes.length} node(s)${pools ? ` in ${pools.join(', ')}` : ''}, ${r.maxUnavailable} at a time, window ${r.window}`, data: { rolloutId: r.id, version: r.version, pools, nodes: r.nodes.map((n) => n.id) } });
     this.launch(r);
     return r;
   }
@@ -188,13 +194,14 @@ export class UpgradeEngine {
       });
   }
 
-  private async check(version: string, members: CheckNode[]): Promise<Refusal[]> {
+  private async check(version: string, members: CheckNode[], controlPlaneFirst: boolean): Promise<Refusal[]> {
     const poolCaps = new Map<string, number>();
     for (const p of new Set(members.map((m) => m.pool))) poolCaps.set(p, (await this.d.autohealSettings.pool(p)).maxUnhealthyPercent);
     return preflightChecks({
       target: version,
       controlPlaneVersion: this.d.controlPlane.version(),
-      controlPlaneFirst: false,
+      controlPlaneFirst,
+      controlPlaneArch: this.d.controlPlane.arch(),
       nodes: members,
       artifactArches: new Set(this.d.artifacts.listK3s().filter((a) => a.version === version).map((a) => a.arch)),
       poolCaps,
@@ -255,6 +262,27 @@ export class UpgradeEngine {
         await this.setRolloutState(r, 'cancelled', `cancelled with ${left.length} node(s) not upgraded`, 'upgrade.cancelled');
         return;
       }
+      const cp = r.controlPlane;
+      if (cp && !CP_FINAL.has(cp.phase)) {
+        if (cp.phase === 'pending' && this.cancelled.has(r.id)) {
+          this.cancelled.delete(r.id);
+          await this.setRolloutState(r, 'cancelled', 'cancelled before the control plane was upgraded; nothing changed', 'upgrade.cancelled');
+          return;
+        }
+        if (cp.phase === 'pending' && !open) {
+          const waiting = r.state === 'running' ? 'paused' : r.state;
+          await this.setRolloutState(r, waiting, 'outside the maintenance window; the control plane and every node wait for the next one', waiting === 'paused' ? 'upgrade.paused' : undefined);
+          await this.sleep(this.pollMs);
+          continue;
+        }
+        if (r.state !== 'running') await this.setRolloutState(r, 'running', `upgrading the control plane ${cp.from} -> ${r.version}`, r.state === 'paused' ? 'upgrade.resumed' : 'upgrade.running');
+        await this.upgradeControlPlane(r);
+        if (r.controlPlane?.phase === 'upgrade-failed') {
+          await this.setRolloutState(r, 'halted', `halted: the control plane upgrade failed (${r.controlPlane.message}); no node was changed`, 'upgrade.halted');
+          return;
+        }
+        continue;
+      }
       if (!this.d.controlPlane.client()) {
         await this.setRolloutState(r, r.state, r.state === 'running' ? 'waiting for the control plane' : r.message);
         await this.sleep(this.pollMs);
@@ -278,6 +306,68 @@ export class UpgradeEngine {
     }
   }
 
+  private async cpPhase(r: Rollout, phase: ControlPlanePhase, message: string): Promise<void> {
+    const cp = r.controlPlane!;
+    cp.phase = phase;
+    cp.message = message;
+    cp.startedAt ??= this.now().toISOString();
+    if (CP_FINAL.has(phase)) cp.finishedAt = this.now().toISOString();
+    await this.save(r);
+    await this.d.events.note({ type: phase === 'upgrade-failed' ? 'upgrade.control-plane-failed' : 'upgrade.step', actor: 'hub', message: `control plane: ${phase}${message ? `: ${message}` : ''}`, data: { rolloutId: r.id, version: r.version, target: 'control-plane', phase } });
+  }
+
+  /** Whether the hub's k3s server serves `version`: running, kube API ready. */
+  private cpServing(version: string): () => string | true {
+    return () => {
+      const info = this.d.controlPlane.info();
+      if (this.d.controlPlane.version() !== version) return `k3s ${this.d.controlPlane.version() ?? 'none'} runs, not ${version}`;
+      if (info.state !== 'running' || !this.d.controlPlane.client()) return `k3s server ${info.state}: ${info.message}`;
+      return true;
+    };
+  }
+
+  private cpFatal(): string | undefined {
+    const info = this.d.controlPlane.info();
+    return info.state === 'failed' ? `k3s server failed: ${info.message}` : undefined;
+  }
+
+  /** Control plane first: swap the server's binary, restart it, wait for the API; restore the old one if it does not come back. */
+  private async upgradeControlPlane(r: Rollout): Promise<void> {
+    const cp = r.controlPlane!;
+    if (cp.phase === 'rollback') return this.rollbackControlPlane(r, cp.message);
+    if (cp.phase === 'pending' || cp.phase === 'swap') {
+      if (this.d.controlPlane.version() !== r.version) {
+        await this.cpPhase(r, 'swap', `${cp.from} -> ${r.version}`);
+        const art = this.d.artifacts.getK3s(r.version, this.d.controlPlane.arch());
+        if (!art) return this.cpPhase(r, 'upgrade-failed', `no k3s ${r.version} artifact for ${this.d.controlPlane.arch()}; nothing was changed`);
+        try {
+          await this.d.controlPlane.upgradeTo(art);
+        } catch (err) {
+          if (err instanceof ManagedBinaryError) return this.cpPhase(r, 'upgrade-failed', err.message);
+          return this.rollbackControlPlane(r, `the swap failed: ${(err as Error).message}`);
+        }
+      }
+    }
+    await this.cpPhase(r, 'verify', `API ready on ${r.version} for ${Math.round(r.dwellMs / 1000)}s within ${Math.round(r.verifyTimeoutMs / 1000)}s`);
+    const ok = await this.waitUntil(this.cpServing(r.version), r.verifyTimeoutMs, r.dwellMs, () => this.cpFatal());
+    if (ok !== true) return this.rollbackControlPlane(r, `verify failed: ${ok}`);
+    await this.cpPhase(r, 'done', `upgraded ${cp.from} -> ${r.version}`);
+  }
+
+  private async rollbackControlPlane(r: Rollout, reason: string): Promise<void> {
+    const cp = r.controlPlane!;
+    await this.cpPhase(r, 'rollback', reason);
+    if (this.d.controlPlane.version() !== cp.from) {
+      try {
+        await this.d.controlPlane.rollbackUpgrade();
+      } catch (err) {
+        return this.cpPhase(r, 'upgrade-failed', `${reason}; the rollback failed: ${(err as Error).message}`);
+      }
+    }
+    const back = await this.waitUntil(this.cpServing(cp.from), r.verifyTimeoutMs, 0, () => this.cpFatal());
+    await this.cpPhase(r, 'upgrade-failed', back === true ? `${reason}; restored k3s ${cp.from}, which serves again` : `${reason}; restored k3s ${cp.from}, but it is not serving (${back})`);
+  }
+
   private async phase(r: Rollout, n: NodeProgress, phase: NodePhase, message: string): Promise<void> {
     n.phase = phase;
     n.message = message;
@@ -296,10 +386,12 @@ export class UpgradeEngine {
   }
 
   /** Waits until `ok` holds (continuously for `dwellMs`) or `limitMs` passes; returns the last reason on failure. */
-  private async waitUntil(ok: () => string | true, limitMs: number, dwellMs = 0): Promise<true | string> {
+  private async waitUntil(ok: () => string | true, limitMs: number, dwellMs = 0, fatal?: () => string | undefined): Promise<true | string> {
     const deadline = Date.now() + limitMs;
     let since = 0;
     for (;;) {
+      const dead = fatal?.();
+      if (dead) return dead;
       const v = ok();
       if (v === true) {
         since ||= Date.now();

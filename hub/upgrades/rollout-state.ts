@@ -23,6 +23,18 @@ export interface NodeProgress {
   swapped: boolean;
 }
 
+/** The hub's own k3s server, upgraded before any node (control plane first). */
+export type ControlPlanePhase = 'pending' | 'swap' | 'verify' | 'rollback' | 'done' | 'skipped' | 'upgrade-failed';
+export const CP_FINAL: ReadonlySet<ControlPlanePhase> = new Set(['done', 'skipped', 'upgrade-failed']);
+
+export interface ControlPlaneProgress {
+  from: string;
+  phase: ControlPlanePhase;
+  startedAt: string | null;
+  finishedAt: string | null;
+  message: string;
+}
+
 export type RolloutState = 'waiting-window' | 'running' | 'paused' | 'done' | 'halted' | 'cancelled';
 export const ACTIVE_STATES: ReadonlySet<RolloutState> = new Set(['waiting-window', 'running', 'paused']);
 
@@ -50,6 +62,8 @@ export interface Rollout {
   createdAt: string;
   updatedAt: string;
   finishedAt: string | null;
+  /** Null when the control plane already runs the target (or the request left it out). */
+  controlPlane?: ControlPlaneProgress | null;
   nodes: NodeProgress[];
 }
 

@@ -26,6 +26,7 @@ export const upgradeRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (ap
           window: { type: 'string', enum: ['now', 'next'] },
           dwell: duration,
           verifyTimeout: duration,
+          controlPlane: { type: 'boolean', description: 'upgrade the hub\'s own k3s server first when it is older (default true)' },
         },
       },
     },

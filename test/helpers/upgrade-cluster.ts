@@ -8,7 +8,7 @@ import { freePort } from './ports.js';
 
 export interface NodeView { id: string; name: string; state: string; k3s: { state: string; ready: boolean | null; version: string } }
 export interface NodeRow { id: string; name: string; from: string; phase: string; startedAt: string | null; finishedAt: string | null; message: string }
-export interface RolloutView { id: string; version: string; state: string; message: string; nodes: NodeRow[] }
+export interface RolloutView { id: string; version: string; state: string; message: string; controlPlane?: { from: string; phase: string; startedAt: string | null; finishedAt: string | null; message: string } | null; nodes: NodeRow[] }
 export interface KubeNode { name: string; version: string; ready: boolean; unschedulable: boolean }
 
 export const KUBECTL = existsSync('/usr/bin/kubectl') ? '/usr/bin/kubectl' : undefined;

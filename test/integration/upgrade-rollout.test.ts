@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { removeDir, runCli, HUB_BIN, type HubHandle, type AgentHandle, removeTree } from '../helpers/processes.js';
+import { removeDir, runCli, waitFor, HUB_BIN, type HubHandle, type AgentHandle, removeTree } from '../helpers/processes.js';
 import { buildStandin, importK3s, startUpgradeCluster, type UpgradeCluster, type RolloutView, type NodeView } from '../helpers/upgrade-cluster.js';
 
 const V0 = 'v1.31.4+k3s1';
@@ -40,14 +40,16 @@ test('refusals: downgrade, minor skip, kubelet newer than the apiserver, missing
   const file = join(work, 'k3s-v1');
   for (const v of ['v1.31.3+k3s1', 'v1.33.0+k3s1', 'v1.32.0+k3s1']) await importK3s(c.hub, v, file);
   await importK3s(c.hub, 'v1.31.9+k3s1', file, 'arm64');
-  const cases: Array<[string, string, RegExp]> = [
+  // A minor upgrade is allowed with the control plane going first; leaving it out would put the
+  // kubelets ahead of the apiserver.
+  const cases: Array<[string, string, RegExp, Record<string, unknown>?]> = [
     ['v1.31.3+k3s1', 'DOWNGRADE', /downgrades are refused/],
     ['v1.33.0+k3s1', 'MINOR_SKIP', /skips a minor/],
-    ['v1.32.0+k3s1', 'KUBELET_NEWER_THAN_APISERVER', /newer than the apiserver/],
-    ['v1.31.9+k3s1', 'ARTIFACT_MISSING', /no k3s v1\.31\.9\+k3s1 artifact for amd64/],
+    ['v1.32.0+k3s1', 'KUBELET_NEWER_THAN_APISERVER', /newer than the apiserver/, { controlPlane: false }],
+    ['v1.31.9+k3s1', 'ARTIFACT_MISSING', /no k3s v1\.31\.9\+k3s1 artifact for amd64 \(needed by the control plane, up0/],
   ];
-  for (const [version, code, re] of cases) {
-    const r = await c.hub.api<Refused>('POST', '/v1/upgrades', { version, window: 'now' });
+  for (const [version, code, re, extra] of cases) {
+    const r = await c.hub.api<Refused>('POST', '/v1/upgrades', { version, window: 'now', ...extra });
     assert.equal(r.status, 409, JSON.stringify(r.body));
     assert.ok(r.body.error.message.includes(`[${code}]`), `${version}: ${JSON.stringify(r.body)}`);
     assert.match(r.body.error.message, re);
@@ -74,6 +76,11 @@ test('three nodes upgraded to the next patch one at a time: cordon, drain, swap,
   const r = await c.waitRollout(started.id, (x) => x.state !== 'running' && x.state !== 'waiting-window', 'rollout finished', 80_000);
   assert.equal(r.state, 'done', JSON.stringify(r));
   assert.deepEqual(r.nodes.map((n) => n.phase), ['done', 'done', 'done']);
+  // Control plane first: the hub's k3s server was swapped and serving on V1 before any node began.
+  assert.equal(r.controlPlane?.phase, 'done', JSON.stringify(r.controlPlane));
+  assert.ok(r.controlPlane.finishedAt! <= r.nodes[0].startedAt!, 'a node started before the control plane was done');
+  const cluster = (await c.hub.api<{ state: string; upgrades: { current: string } }>('GET', '/v1/cluster')).body;
+  assert.deepEqual([cluster.state, cluster.upgrades.current], ['running', V1]);
   // One at a time: each node started after the previous one finished.
   for (let i = 1; i < r.nodes.length; i++) assert.ok(r.nodes[i].startedAt! >= r.nodes[i - 1].finishedAt!, `node ${i} overlapped`);
   // Every step is an event, in order, per node.
@@ -93,11 +100,32 @@ test('three nodes upgraded to the next patch one at a time: cordon, drain, swap,
   const status = await runCli(HUB_BIN, ['upgrade', 'status', r.id, '--data-dir', c.hub.dataDir]);
   assert.equal(status.code, 0, status.stderr);
   assert.match(status.stdout, /up0 +default +v1\.31\.4\+k3s1 +done/);
+  assert.match(status.stdout, /\(control plane\) +- +v1\.31\.4\+k3s1 +done/);
 });
 
-test('a broken artifact: its node is rolled back, the rollout halts, every node stays Ready and uncordoned', async () => {
+test('a broken artifact on the control plane: the old server binary is restored, the rollout halts, no node is touched', async () => {
   await importK3s(c.hub, BROKEN, join(work, 'k3s-broken'));
   const start = await c.hub.api<RolloutView>('POST', '/v1/upgrades', { version: BROKEN, window: 'now', dwell: '1s', verifyTimeout: '8s' });
+  assert.equal(start.status, 201, JSON.stringify(start.body));
+  const r = await c.waitRollout(start.body.id, (x) => x.state === 'halted' || x.state === 'done', 'rollout halted', 60_000);
+  assert.equal(r.state, 'halted', JSON.stringify(r));
+  assert.equal(r.controlPlane?.phase, 'upgrade-failed');
+  assert.match(r.controlPlane.message, /verify failed.*restored k3s v1\.31\.5\+k3s1, which serves again/);
+  assert.deepEqual(r.nodes.map((n) => n.phase), ['pending', 'pending', 'pending']);
+  const cluster = (await c.hub.api<{ state: string; upgrades: { current: string } }>('GET', '/v1/cluster')).body;
+  assert.deepEqual([cluster.state, cluster.upgrades.current], ['running', V1]);
+  assert.equal((await c.hub.api<{ items: unknown[] }>('GET', '/v1/events?type=upgrade.control-plane-failed&limit=10')).body.items.length, 1);
+  // The nodes kept serving (after the server's restarts) and were never cordoned.
+  const kube = await waitFor('nodes Ready again', async () => {
+    const k = await c.kubeNodes();
+    return k.every((n) => n.ready) ? k : undefined;
+  }, 30_000);
+  assert.deepEqual(kube.map((n) => [n.name, n.version, n.unschedulable]), c.nodes.map((n) => [n.name, V1, false]));
+});
+
+test('a broken artifact on a node: it is rolled back, the rollout halts, every node stays Ready and uncordoned', async () => {
+  // The control plane stays on V1 (a patch ahead on the kubelets is within the skew policy).
+  const start = await c.hub.api<RolloutView>('POST', '/v1/upgrades', { version: BROKEN, window: 'now', dwell: '1s', verifyTimeout: '8s', controlPlane: false });
   assert.equal(start.status, 201, JSON.stringify(start.body));
   const r = await c.waitRollout(start.body.id, (x) => x.state === 'halted' || x.state === 'done', 'rollout halted', 60_000);
   assert.equal(r.state, 'halted');
@@ -108,7 +136,7 @@ test('a broken artifact: its node is rolled back, the rollout halts, every node 
   const failed = (await c.hub.api<{ items: Array<{ nodeId: string }> }>('GET', '/v1/events?type=upgrade.node-failed&limit=10')).body.items;
   assert.equal(failed[0]?.nodeId, c.nodes[0].id);
   const halted = (await c.hub.api<{ items: Array<{ message: string }> }>('GET', '/v1/events?type=upgrade.halted&limit=10')).body.items;
-  assert.equal(halted.length, 1);
+  assert.equal(halted.length, 2);
   const nodes = (await c.hub.api<{ items: NodeView[] }>('GET', '/v1/nodes')).body.items;
   assert.ok(nodes.every((n) => n.state === 'ready' && n.k3s.version === V1), JSON.stringify(nodes.map((n) => [n.name, n.state, n.k3s])));
 });
