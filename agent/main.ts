@@ -9,10 +9,11 @@ import { runAgent } from './runner.js';
 import { readStatus, pidAlive } from './status-file.js';
 import { AgentError } from './errors.js';
 import { readAgentVersion } from './version.js';
+import { EXIT_UPGRADE } from './self-upgrade.js';
 import { mkdirSync, chmodSync, existsSync } from 'node:fs';
 
 const VERSION = readAgentVersion();
-/** Exit code when the hub removed this node: 0 success, 1 failure, 2 usage, 3 removed. */
+/** Exit codes: 0 success, 1 failure, 2 usage, 3 removed, 10 restart into a new bundle (self-upgrade). */
 const EXIT_REMOVED = 3;
 const isRoot = process.getuid?.() === 0;
 
@@ -43,6 +44,7 @@ async function runUntilStopped(flags: AgentFlags): Promise<number> {
     // A distinct code, so service managers stop restarting it (RestartPreventExitStatus=3).
     return EXIT_REMOVED;
   }
+  if (how === 'upgrade') return EXIT_UPGRADE;
   return 0;
 }
 

@@ -8,12 +8,15 @@ import { K3sManager } from './k3s/manager.js';
 import type { AgentConfig } from './config.js';
 import type { Logger } from './logger.js';
 import type { K3sStatus } from '../proto/index.js';
+import { checkAtStartup, installedBundle, stageUpgrade, SelfUpgradeError } from './self-upgrade.js';
+
+export type StopReason = 'stopped' | 'removed' | 'upgrade';
 
 export interface RunningAgent {
   connection: HubConnection;
   k3s?: K3sManager;
-  /** Resolves when the agent stops: 'stopped' after stop(), 'removed' when the hub removed the node. */
-  done: Promise<'stopped' | 'removed'>;
+  /** Resolves when the agent stops: 'stopped' after stop(), 'removed' when the hub removed the node, 'upgrade' to restart into another bundle. */
+  done: Promise<StopReason>;
   stop(): Promise<void>;
 }
 
@@ -27,15 +30,41 @@ export function runAgent(config: AgentConfig, logger: Logger, agentVersion: stri
     startGraceMs: config.k3sStartGraceMs,
   });
   const k3sStatus = (): K3sStatus => k3s?.status() ?? { state: 'disabled', version: '', kubeletHealthy: false, restarts: 0, lastLogLines: [] };
-  let finish!: (how: 'stopped' | 'removed') => void;
-  const done = new Promise<'stopped' | 'removed'>((resolve) => { finish = resolve; });
+  let finish!: (how: StopReason) => void;
+  const done = new Promise<StopReason>((resolve) => { finish = resolve; });
   let connection: HubConnection | undefined = undefined;
+  const bundle = installedBundle();
+  /** Leaves for a restart into another bundle; k3s keeps serving and is adopted by the next agent. */
+  const restartIntoBundle = (): void => {
+    connection?.stop();
+    k3s?.detach();
+    finish('upgrade');
+  };
+  const startup = checkAtStartup(bundle, agentVersion, logger, restartIntoBundle);
+  const upgradeAgent = async (args: Record<string, string>): Promise<{ ok: boolean; errorCode?: string; message?: string }> => {
+    const version = args.version ?? '';
+    if (version === agentVersion) return { ok: true, message: `already on ${version}` };
+    if (!bundle) return { ok: false, errorCode: 'SELF_UPGRADE_UNSUPPORTED', message: `this agent runs from ${process.argv[1]}, not an installed bundle (install.sh installs one): upgrade it by hand` };
+    if (!args.url || !/^[0-9a-f]{64}$/.test(args.sha256 ?? '')) return { ok: false, errorCode: 'BAD_COMMAND', message: 'upgrade-agent needs version, url and sha256' };
+    const confirmWithinMs = Math.max(10_000, Number(args.confirmWithinMs) || 120_000);
+    try {
+      await stageUpgrade({ identity: loadIdentity(config.dataDir), bundle, currentVersion: agentVersion, version, urlPath: args.url, sha256: args.sha256, confirmWithinMs });
+    } catch (err) {
+      if (err instanceof SelfUpgradeError) return { ok: false, errorCode: err.code, message: err.message };
+      throw err;
+    }
+    logger.warn({ from: agentVersion, to: version, confirmWithinMs }, 'agent bundle swapped; restarting into the new version');
+    // Answer first, then leave: the service manager starts the new bundle.
+    setTimeout(restartIntoBundle, 300).unref();
+    return { ok: true, message: `upgrading ${agentVersion} -> ${version}; restarting (it must reach the hub within ${Math.round(confirmWithinMs / 1000)}s or ${agentVersion} comes back)` };
+  };
   const onCommand = createCommandHandler({
     k3sEnabled: Boolean(k3s),
     restartK3s: k3s ? () => k3s.restart() : undefined,
     rebootCommand: config.rebootCommand,
     logger,
     renewCertificate: () => connection?.maybeRenew(true) ?? Promise.resolve(),
+    upgradeAgent,
   });
   const writeStatusFile = (): void => {
     if (!connection) return;
@@ -56,7 +85,10 @@ export function runAgent(config: AgentConfig, logger: Logger, agentVersion: stri
     k3sMode: k3sMode === 'off' ? 'off' : 'auto',
     onK3sAssignment: (a) => void k3s?.apply(a).then(writeStatusFile),
     reconnectMaxMs: config.reconnectMaxMs,
-    onStatus: () => writeStatusFile(),
+    onStatus: (st) => {
+      if (st.state === 'connected') startup.trial?.confirm();
+      writeStatusFile();
+    },
     onRemoved: async () => {
       await k3s?.removed();
       writeStatusFile();

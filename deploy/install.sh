@@ -584,8 +584,17 @@ install_files() {
 	cat >"$TMP_DIR/wrapper" <<EOF
 #!/bin/sh
 # atoll-agent, written by the atoll installer: runs the agent bundle with its Node.js.
+# After a self-upgrade (upgrade-pending beside the bundle), a new bundle that has not reached the
+# hub by the deadline is swapped back for the previous one here, even one that cannot run at all.
 ATOLL_AGENT_DATA_DIR=\${ATOLL_AGENT_DATA_DIR:-$DATA_DIR}
 export ATOLL_AGENT_DATA_DIR
+if [ "\${1:-}" = run ] && [ -f $LIB_DIR/upgrade-pending ] && [ -f $BUNDLE.previous ]; then
+	deadline=\$(sed -n 's/^ATOLL_UPGRADE_DEADLINE=\\([0-9][0-9]*\\)\$/\\1/p' $LIB_DIR/upgrade-pending)
+	if [ -z "\$deadline" ] || [ "\$(date +%s)" -ge "\$deadline" ]; then
+		mv -f $BUNDLE.previous $BUNDLE && mv -f $LIB_DIR/upgrade-pending $LIB_DIR/upgrade-rolled-back
+		echo 'atoll-agent: the upgraded agent did not reach the hub in time; running the previous bundle' >&2
+	fi
+fi
 exec $NODE_BIN $BUNDLE "\$@"
 EOF
 	put_file "$TMP_DIR/wrapper" "$AGENT_BIN" 0755

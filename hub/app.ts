@@ -25,6 +25,7 @@ import { readHubVersion } from './version.js';
 import { ControlPlane } from './k3s/control-plane.js';
 import { NodeK3s } from './k3s/node-k3s.js';
 import { ArtifactStore } from './artifacts/artifact-store.js';
+import { packagePaths } from './installer/package-files.js';
 import { artifactRoutes } from './gateway/artifact-routes.js';
 import { installerRoutes } from './installer/routes.js';
 import { AutohealEngine } from './autoheal/engine.js';
@@ -66,7 +67,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
   await registry.load();
   const tokens = createTokenService({ store, caPin: pki.caPin });
   mkdirSync(join(config.dataDir, 'artifacts'), { recursive: true, mode: 0o755 });
-  const artifacts = new ArtifactStore(join(config.dataDir, 'artifacts'));
+  const artifacts = new ArtifactStore(join(config.dataDir, 'artifacts'), packagePaths().agentArtifactsDir);
 
   const cpLog = log.child({ component: 'k3s' });
   let nodeK3s: NodeK3s | undefined = undefined;
@@ -137,7 +138,8 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
         downloaded: (nodeId, what) => void events.note({ type: 'artifact.downloaded', nodeId, actor: `node:${nodeId}`, message: `${what} downloaded by node ${nodeId}`, data: { artifact: what } }),
       });
       void app.register(installerRoutes, { dataDir: config.dataDir, publicUrl: config.publicUrl, caPem: pki.ca.certPem, hubVersion, events, store,
-        verifyClient: (req) => verifyClientCert(store, registry, req), removeNode: (id, actor) => services.removeNode(id, actor) });
+        verifyClient: (req) => verifyClientCert(store, registry, req), removeNode: (id, actor) => services.removeNode(id, actor),
+        agentBundle: (v) => artifacts.agents.get(v) });
     },
     join: async (req, source) => {
       try {

@@ -2,7 +2,8 @@
 // Builds the agent the hub serves to new servers: one ESM file with a node shebang (esbuild), its
 // SHA-256 and a manifest, under dist/artifacts/agent/. It must carry no hub code: the build fails
 // when the bundle's inputs include anything under hub/ or a hub-only package.
-// Usage: node scripts/build-agent-bundle.mjs [--out DIR]
+// Usage: node scripts/build-agent-bundle.mjs [--out DIR] [--version V]
+//   --version V   bake in another agent version (a release, or a test's "next version")
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -13,6 +14,12 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outArg = process.argv.indexOf('--out');
 const outDir = outArg > 0 ? process.argv[outArg + 1] : join(root, 'dist', 'artifacts', 'agent');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const versionArg = process.argv.indexOf('--version');
+const version = versionArg > 0 ? process.argv[versionArg + 1] : pkg.version;
+if (!/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(version ?? '')) {
+  console.error(`build-agent-bundle: "${version}" is not a version like 0.2.0`);
+  process.exit(2);
+}
 
 /** Packages only the hub uses: finding one in the agent's inputs is a build error. */
 export const HUB_ONLY = ['better-sqlite3', 'fastify', '@fastify/', '@kubernetes/client-node', 'prom-client'];
@@ -31,7 +38,7 @@ const result = await build({
   legalComments: 'none',
   metafile: true,
   logLevel: 'warning',
-  define: { __ATOLL_AGENT_VERSION__: JSON.stringify(pkg.version) },
+  define: { __ATOLL_AGENT_VERSION__: JSON.stringify(version) },
   // CommonJS dependencies call require() for node builtins; give the ESM bundle a real one. The
   // entry's own shebang is kept by esbuild on the first line.
   banner: { js: "import { createRequire as __atollCreateRequire } from 'node:module'; const require = __atollCreateRequire(import.meta.url);" },
@@ -54,5 +61,5 @@ chmodSync(tmp, 0o755);
 renameSync(tmp, join(outDir, file));
 const sha256 = createHash('sha256').update(readFileSync(join(outDir, file))).digest('hex');
 writeFileSync(join(outDir, `${file}.sha256`), `${sha256}  ${file}\n`);
-writeFileSync(join(outDir, 'manifest.json'), JSON.stringify({ name: 'atoll-agent', version: pkg.version, file, sha256, size: readFileSync(join(outDir, file)).length, builtAt: new Date().toISOString() }, null, 2) + '\n');
-console.log(`agent bundle: ${relative(root, join(outDir, file))} (${pkg.version}, sha256 ${sha256})`);
+writeFileSync(join(outDir, 'manifest.json'), JSON.stringify({ name: 'atoll-agent', version, file, sha256, size: readFileSync(join(outDir, file)).length, builtAt: new Date().toISOString() }, null, 2) + '\n');
+console.log(`agent bundle: ${relative(root, join(outDir, file))} (${version}, sha256 ${sha256})`);

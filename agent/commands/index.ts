@@ -9,6 +9,8 @@ export interface CommandContext {
   logger: Logger;
   restartK3s?: () => Promise<void>;
   renewCertificate: () => Promise<void>;
+  /** Self-upgrade: stage the bundle, answer, then restart into it. */
+  upgradeAgent?: (args: Record<string, string>) => Promise<CommandResultLike>;
 }
 
 export type CommandResultLike = { ok: boolean; errorCode?: string; message?: string };
@@ -32,6 +34,9 @@ export function createCommandHandler(ctx: CommandContext): (cmd: Command) => Pro
         }, 200);
         return { ok: true, message: `rebooting (${ctx.rebootCommand.join(' ')})` };
       }
+      case 'upgrade-agent':
+        if (!ctx.upgradeAgent) return { ok: false, errorCode: 'SELF_UPGRADE_UNSUPPORTED', message: 'this agent cannot upgrade itself' };
+        return ctx.upgradeAgent(cmd.args ?? {});
       case 'rotate-cert':
         await ctx.renewCertificate();
         return { ok: true, message: 'certificate renewal requested' };

@@ -1,4 +1,4 @@
-// Downloads a k3s binary from the hub over mTLS, checks its SHA-256, and installs it atomically:
+// Downloads a k3s binary (or any artifact) from the hub over mTLS, checks its SHA-256, and installs it atomically:
 // temp file, fsync, keep the previous binary for rollback, rename. A mismatch changes nothing.
 import { request } from 'node:https';
 import { createHash } from 'node:crypto';
@@ -20,7 +20,7 @@ export async function sha256Of(path: string): Promise<string> {
   return h.digest('hex');
 }
 
-function download(identity: Identity, urlPath: string, dest: string): Promise<void> {
+export function download(identity: Identity, urlPath: string, dest: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const req = request(new URL(urlPath, identity.hubUrl), {
       cert: identity.certPem, key: identity.keyPem, ca: identity.caPem, minVersion: 'TLSv1.2', timeout: 60_000,

@@ -159,6 +159,11 @@ export class K3sManager {
     this.phase = 'removed';
   }
 
+  /** The agent restarts into a new version: k3s keeps serving (the next agent adopts it by its pid file). */
+  detach(): void {
+    clearInterval(this.probeTimer);
+  }
+
   /** The agent is exiting: a child k3s goes with it; a systemd-run k3s keeps serving. */
   async stop(): Promise<void> {
     clearInterval(this.probeTimer);

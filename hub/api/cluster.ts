@@ -19,7 +19,7 @@ export const clusterRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (ap
       publicUrl: svc.config.publicUrl,
       nodes: { total: nodes.length, connected: svc.registry.connectedCount(), byState: counts },
       autoheal: { ...(await svc.autohealSettings!.cluster()), guard: svc.autoheal!.guardState() },
-      upgrades: svc.upgrades?.versionInfo() ?? null,
+      upgrades: svc.upgrades ? { ...svc.upgrades.versionInfo(), agents: await svc.upgrades.agentVersions() } : null,
     };
   });
 
@@ -42,5 +42,6 @@ export const clusterRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (ap
 
   app.get('/v1/artifacts', async () => ({
     k3s: svc.artifacts.listK3s().map(({ version, arch, sha256, size }) => ({ version, arch, sha256, size })),
+    agent: svc.artifacts.agents.list().map(({ version, sha256, size }) => ({ version, sha256, size })),
   }));
 };

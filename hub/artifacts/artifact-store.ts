@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
+import { AgentBundleStore } from './agent-bundles.js';
 
 export const ARCHES = ['amd64', 'arm64', 'arm'] as const;
 export type Arch = (typeof ARCHES)[number];
@@ -39,7 +40,12 @@ export async function sha256File(path: string): Promise<string> {
 }
 
 export class ArtifactStore {
-  constructor(private readonly root: string) {}
+  /** Agent bundles by version (imported ones and the package's own). */
+  readonly agents: AgentBundleStore;
+
+  constructor(private readonly root: string, packagedAgentDir?: string) {
+    this.agents = new AgentBundleStore(root, packagedAgentDir);
+  }
 
   private k3sDir(version: string, arch: string): string {
     return join(this.root, 'k3s', version, arch);

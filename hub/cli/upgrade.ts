@@ -7,7 +7,7 @@ import { defaultDataDir } from '../config.js';
 interface Globals { dataDir?: string; output?: string }
 interface NodeRow { id: string; name: string; pool: string; from: string; phase: string; startedAt: string | null; finishedAt: string | null; message: string }
 interface ControlPlaneRow { from: string; phase: string; startedAt: string | null; finishedAt: string | null; message: string }
-interface RolloutView { id: string; version: string; state: string; message: string; window: string; createdAt: string; controlPlane?: ControlPlaneRow | null; nodes: NodeRow[] }
+interface RolloutView { id: string; kind?: string; version: string; state: string; message: string; window: string; createdAt: string; controlPlane?: ControlPlaneRow | null; nodes: NodeRow[] }
 
 function client(cmd: Command): { api: ApiClient; json: boolean } {
   const g = cmd.optsWithGlobals<Globals>();
@@ -23,7 +23,7 @@ function elapsed(n: { startedAt: string | null; finishedAt: string | null }, now
 }
 
 function show(r: RolloutView): void {
-  process.stdout.write(`rollout ${r.id}: k3s ${r.version}, ${r.state} (${r.message})\n`);
+  process.stdout.write(`rollout ${r.id}: ${r.kind === 'agent' ? 'agent' : 'k3s'} ${r.version}, ${r.state} (${r.message})\n`);
   const now = Date.now();
   const cp = r.controlPlane ? [['(control plane)', '-', r.controlPlane.from, r.controlPlane.phase, elapsed(r.controlPlane, now), r.controlPlane.message]] : [];
   printTable(['NODE', 'POOL', 'FROM', 'PHASE', 'ELAPSED', 'MESSAGE'], [...cp, ...r.nodes.map((n) => [n.name, n.pool, n.from, n.phase, elapsed(n, now), n.message])]);
@@ -56,6 +56,25 @@ export function registerUpgradeCommands(program: Command): void {
       if (json) return printJson(r);
       show(r);
     });
+  const agentUpgrade = program.command('agent-upgrade').description('agents upgrade themselves to a bundle the hub serves (atoll-hub artifact import agent ...)');
+  agentUpgrade.command('start').description('start an agent self-upgrade rollout (progress: atoll-hub upgrade status --watch)')
+    .requiredOption('--version <version>', 'agent version, e.g. 0.2.0 (the package\'s own or an imported bundle)')
+    .option('--pool <pool>', 'only this pool (repeatable)', (v: string, p: string[]) => [...p, v], [] as string[])
+    .option('--now', 'start at once instead of in the next maintenance window')
+    .option('--max-unavailable <n>', 'agents upgraded at a time', '1')
+    .option('--confirm-timeout <duration>', 'how long a restarted agent has to reach the hub before it goes back', '2m')
+    .option('--data-dir <dir>', 'hub data dir (to find the running hub)')
+    .action(async (o: { version: string; pool: string[]; now?: boolean; maxUnavailable: string; confirmTimeout: string }, cmd: Command) => {
+      const { api, json } = client(cmd);
+      const maxUnavailable = Number(o.maxUnavailable);
+      if (!Number.isInteger(maxUnavailable) || maxUnavailable < 1) throw new CliError('--max-unavailable must be a positive integer', 2);
+      const r = await api.call<RolloutView>('POST', '/v1/agent-upgrades', {
+        version: o.version, ...(o.pool.length ? { pools: o.pool } : {}), maxUnavailable, window: o.now ? 'now' : 'next', confirmTimeout: o.confirmTimeout,
+      });
+      if (json) return printJson(r);
+      show(r);
+    });
+
   upgrade.command('status').description('show rollouts; with an id or --watch, per node phase and elapsed time')
     .argument('[id]', 'rollout id (default: the newest)')
     .option('--watch', 'refresh until the rollout is no longer active')

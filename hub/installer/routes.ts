@@ -11,7 +11,7 @@ import { HubError } from '../errors.js';
 import { createRateLimiter } from '../gateway/rate-limit.js';
 import { packagePaths, type PackagePaths } from './package-files.js';
 import { renderInstallScript } from './install-script.js';
-import { NodeRuntimes, readAgentBundle } from './served-artifacts.js';
+import { NodeRuntimes, readAgentBundle, type AgentBundle } from './served-artifacts.js';
 import { leaveRoute } from './leave-route.js';
 
 export interface InstallerRouteOptions {
@@ -30,6 +30,8 @@ export interface InstallerRouteOptions {
   removeNode?: (id: string, actor: string) => Promise<boolean>;
   /** Where deploy/ and dist/artifacts/ are (default: this package). */
   paths?: PackagePaths;
+  /** Agent bundles by version (imported ones too, for self-upgrades); default: only the package's. */
+  agentBundle?: (version: string) => AgentBundle | undefined;
 }
 
 const HOST_RE = /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/;
@@ -98,10 +100,12 @@ export const installerRoutes: FastifyPluginAsync<InstallerRouteOptions> = async 
     return b ? `atoll-agent ${b.version} ${b.sha256} ${b.size} ${b.urlPath}\n` : '';
   });
 
-  const agentFile = (version: string): NonNullable<ReturnType<typeof readAgentBundle>> => {
+  const agentFile = (version: string): AgentBundle => {
+    const imported = opts.agentBundle?.(version);
+    if (imported) return imported;
     const b = readAgentBundle(paths.agentArtifactsDir);
     if (!b) throw new HubError('NOT_FOUND', 'this hub has no agent bundle (npm ci on the hub builds it)');
-    if (b.version !== version) throw new HubError('NOT_FOUND', `this hub serves agent ${b.version}, not ${version}`);
+    if (b.version !== version) throw new HubError('NOT_FOUND', `this hub serves agent ${b.version}, not ${version} (atoll-hub artifact import agent --version ${version} --file F)`);
     return b;
   };
 

@@ -22,6 +22,8 @@ import { windowOpen } from './window.js';
 import { UpgradePolicy } from './policy.js';
 import { ACTIVE_STATES, CP_FINAL, FINAL_PHASES, RolloutStore, type ControlPlanePhase, type NodePhase, type NodeProgress, type Rollout } from './rollout-state.js';
 import { ManagedBinaryError } from '../k3s/managed-binary.js';
+import { AgentNodeUpgrader } from './agent-node.js';
+import { compareAgentVersions } from '../artifacts/agent-bundles.js';
 
 export interface UpgradeRequest {
   version: string;
@@ -35,6 +37,15 @@ export interface UpgradeRequest {
   verifyTimeout?: string;
   /** Upgrade the hub's own k3s server first when it is older than `version` (default true). */
   controlPlane?: boolean;
+}
+
+export interface AgentUpgradeRequest {
+  version: string;
+  pools?: string[];
+  maxUnavailable?: number;
+  window?: 'now' | 'next';
+  /** How long a restarted agent has to reach the hub on the new version before it goes back (default 2m). */
+  confirmTimeout?: string;
 }
 
 export interface UpgradeEngineDeps {
@@ -69,9 +80,12 @@ export class UpgradeEngine {
   private saving: Promise<void> = Promise.resolve();
   private lastAutoRefusal = '';
 
+  private readonly agentUpgrader: AgentNodeUpgrader;
+
   constructor(private readonly d: UpgradeEngineDeps) {
     this.policy = new UpgradePolicy(d.store);
     this.rollouts = new RolloutStore(d.store);
+    this.agentUpgrader = new AgentNodeUpgrader({ store: d.store, registry: d.registry, bundles: d.artifacts.agents });
   }
 
   private now(): Date {
@@ -160,6 +174,58 @@ export class UpgradeEngine {
     };
     await this.rollouts.save(r);
     await this.d.events.record({ type: 'upgrade.started', actor, message: `rollout ${r.id}: k3s to ${r.version} on ${cpFirst ? 'the control plane, then ' : ''}${r.nodes.length} node(s)${pools ? ` in ${pools.join(', ')}` : ''}, ${r.maxUnavailable} at a time, window ${r.window}`, data: { rolloutId: r.id, version: r.version, pools, nodes: r.nodes.map((n) => n.id) } });
+    this.launch(r);
+    return r;
+  }
+
+  /** Starts an agent self-upgrade rollout, or throws HubError CONFLICT with every refusal reason (nothing changed). */
+  async beginAgent(req: AgentUpgradeRequest, actor: string): Promise<Rollout> {
+    let confirmMs: number;
+    try {
+      confirmMs = parseDuration(req.confirmTimeout ?? '2m');
+    } catch (err) {
+      throw new HubError('VALIDATION', (err as Error).message);
+    }
+    if (confirmMs < 10_000) throw new HubError('VALIDATION', 'confirmTimeout must be at least 10s (an agent restart takes a few seconds)');
+    const active = (await this.rollouts.list()).find((r) => ACTIVE_STATES.has(r.state));
+    if (active) throw new HubError('CONFLICT', `rollout ${active.id} to ${active.version} is still ${active.state}; wait for it or cancel it`, { rolloutId: active.id });
+    const pools = req.pools?.length ? req.pools : null;
+    for (const p of pools ?? []) if (!(await this.d.store.getPool(p))) throw new HubError('NOT_FOUND', `pool ${p} does not exist`);
+    const nodes = (await this.d.store.listNodes()).filter((n) => !pools || pools.includes(n.pool)).sort((a, b) => a.pool.localeCompare(b.pool) || a.name.localeCompare(b.name));
+    const refusals: Refusal[] = [];
+    if (!this.d.artifacts.agents.get(req.version)) {
+      const have = this.d.artifacts.agents.list().map((b) => b.version).join(', ') || 'none';
+      refusals.push({ code: 'ARTIFACT_MISSING', message: `no agent ${req.version} bundle (the hub has ${have}); import one with atoll-hub artifact import agent --version ${req.version} --file F` });
+    }
+    const newer = nodes.filter((n) => /^\d+\.\d+\.\d+/.test(n.agentVersion) && compareAgentVersions(n.agentVersion, req.version) > 0);
+    if (newer.length) refusals.push({ code: 'DOWNGRADE', message: `${req.version} is older than the agent on ${newer.map((n) => `${n.name} (${n.agentVersion})`).join(', ')}: downgrades are refused` });
+    if (refusals.length) {
+      const why = `agent upgrade to ${req.version} refused: ${refusals.map((r) => `[${r.code}] ${r.message}`).join('; ')}`;
+      await this.d.events.record({ type: 'upgrade.refused', actor, message: why, data: { kind: 'agent', version: req.version, refusals } });
+      throw new HubError('CONFLICT', why, { refusals });
+    }
+    const at = this.now().toISOString();
+    const r: Rollout = {
+      id: `upg-${randomBytes(5).toString('hex')}`,
+      kind: 'agent',
+      version: req.version,
+      pools,
+      maxUnavailable: Math.max(1, req.maxUnavailable ?? 1),
+      drain: { timeoutMs: 0, ignoreDaemonSets: true, deleteEmptyDirData: true, force: false },
+      dwellMs: 3_000,
+      verifyTimeoutMs: confirmMs,
+      window: req.window ?? 'next',
+      state: 'waiting-window',
+      message: 'created',
+      actor,
+      createdAt: at,
+      updatedAt: at,
+      finishedAt: null,
+      controlPlane: null,
+      nodes: nodes.map((n) => ({ id: n.id, name: n.name, pool: n.pool, from: n.agentVersion, phase: 'pending', startedAt: null, finishedAt: null, message: '', cordoned: false, swapped: false })),
+    };
+    await this.rollouts.save(r);
+    await this.d.events.record({ type: 'upgrade.started', actor, message: `rollout ${r.id}: agents to ${r.version} on ${r.nodes.length} node(s)${pools ? ` in ${pools.join(', ')}` : ''}, ${r.maxUnavailable} at a time, window ${r.window}`, data: { rolloutId: r.id, kind: 'agent', version: r.version, pools, nodes: r.nodes.map((n) => n.id) } });
     this.launch(r);
     return r;
   }
@@ -283,7 +349,7 @@ export class UpgradeEngine {
         }
         continue;
       }
-      if (!this.d.controlPlane.client()) {
+      if (r.kind !== 'agent' && !this.d.controlPlane.client()) {
         await this.setRolloutState(r, r.state, r.state === 'running' ? 'waiting for the control plane' : r.message);
         await this.sleep(this.pollMs);
         continue;
@@ -297,10 +363,10 @@ export class UpgradeEngine {
         continue;
       }
       if (r.state !== 'running') await this.setRolloutState(r, 'running', `upgrading ${batch.map((n) => n.name).join(', ')}`, r.state === 'paused' ? 'upgrade.resumed' : 'upgrade.running');
-      await Promise.all(batch.map((n) => this.upgradeNode(r, n)));
+      await Promise.all(batch.map((n) => (r.kind === 'agent' ? this.upgradeAgentNode(r, n) : this.upgradeNode(r, n))));
       const failed = batch.find((n) => n.phase === 'upgrade-failed');
       if (failed) {
-        await this.setRolloutState(r, 'halted', `halted: ${failed.name} failed (${failed.message}); it was rolled back to ${failed.from}`, 'upgrade.halted');
+        await this.setRolloutState(r, 'halted', `halted: ${failed.name} failed (${failed.message})${r.kind === 'agent' ? '' : `; it was rolled back to ${failed.from}`}`, 'upgrade.halted');
         return;
       }
     }
@@ -478,6 +544,16 @@ export class UpgradeEngine {
     await this.phase(r, n, 'done', `upgraded ${n.from} -> ${r.version}`);
   }
 
+  private async upgradeAgentNode(r: Rollout, n: NodeProgress): Promise<void> {
+    const hooks = { phase: (rr: Rollout, nn: NodeProgress, p: NodePhase, m: string) => this.phase(rr, nn, p, m), sleep: (ms: number) => this.sleep(ms), pollMs: this.pollMs };
+    await this.d.registry.setWorkflow(n.id, 'upgrading', `agent upgrade to ${r.version} (rollout ${r.id})`);
+    try {
+      await this.agentUpgrader.upgrade(r, n, hooks);
+    } finally {
+      if (!this.stopped) await this.release(n, `agent upgrade to ${r.version}: ${n.phase}`);
+    }
+  }
+
   /** The agent goes back to its previous version (it kept the binary; the download is SHA-checked), then the node is uncordoned. */
   private async rollback(r: Rollout, n: NodeProgress, reason: string): Promise<void> {
     await this.phase(r, n, 'rollback', reason);
@@ -491,6 +567,17 @@ export class UpgradeEngine {
       await this.release(n, `k3s upgrade to ${r.version} failed; the rollback did not come back`);
       await this.phase(r, n, 'upgrade-failed', `${reason}; rolled back to ${n.from} but the node did not come back (${back}); left cordoned`);
     }
+  }
+
+  /** Agent versions across the fleet: what runs where, what the hub offers, and whether they differ (skew). */
+  async agentVersions(): Promise<{ latest: string | null; available: string[]; running: Array<{ version: string; nodes: number }>; skew: boolean; behind: number }> {
+    const available = this.d.artifacts.agents.list().map((b) => b.version);
+    const latest = available.at(-1) ?? null;
+    const counts = new Map<string, number>();
+    for (const n of await this.d.store.listNodes()) counts.set(n.agentVersion, (counts.get(n.agentVersion) ?? 0) + 1);
+    const running = [...counts].map(([version, nodes]) => ({ version, nodes })).sort((a, b) => compareAgentVersions(a.version, b.version));
+    const behind = latest ? running.filter((x) => x.version !== latest).reduce((a, x) => a + x.nodes, 0) : 0;
+    return { latest, available, running, skew: running.length > 1, behind };
   }
 
   /** Version information for GET /v1/cluster. */

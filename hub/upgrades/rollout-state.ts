@@ -47,7 +47,8 @@ export interface DrainSettings {
 
 export interface Rollout {
   id: string;
-  kind: 'k3s';
+  /** k3s: the control plane then the nodes' kubelets; agent: the agents upgrade themselves. */
+  kind: 'k3s' | 'agent';
   version: string;
   pools: string[] | null;
   maxUnavailable: number;

@@ -3,7 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { HubServices } from '../api/services.js';
 import { HubError } from '../errors.js';
 import { actorOf } from '../api/server.js';
-import type { UpgradeRequest } from './engine.js';
+import type { AgentUpgradeRequest, UpgradeRequest } from './engine.js';
 import { WINDOW_DAYS, validTimeZone, windowOpen, type MaintenanceWindow } from './window.js';
 
 const duration = { type: 'string', pattern: '^[0-9]+(ms|s|m|h)$' };
@@ -32,6 +32,26 @@ export const upgradeRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (ap
     },
   }, async (req, reply) => {
     const r = await engine().begin(req.body as UpgradeRequest, actorOf(req));
+    reply.status(201);
+    return r;
+  });
+
+  app.post('/v1/agent-upgrades', {
+    schema: {
+      description: 'Agents upgrade themselves to an agent bundle the hub serves, maxUnavailable at a time; one that does not reach the hub in time goes back by itself and halts the rollout. Progress: GET /v1/upgrades/{id}.',
+      body: {
+        type: 'object', additionalProperties: false, required: ['version'],
+        properties: {
+          version: { type: 'string', maxLength: 64 },
+          pools: { type: 'array', items: { type: 'string' } },
+          maxUnavailable: { type: 'integer', minimum: 1, maximum: 1000 },
+          window: { type: 'string', enum: ['now', 'next'] },
+          confirmTimeout: duration,
+        },
+      },
+    },
+  }, async (req, reply) => {
+    const r = await engine().beginAgent(req.body as AgentUpgradeRequest, actorOf(req));
     reply.status(201);
     return r;
   });

@@ -1,0 +1,100 @@
+// Agent bundles the hub serves by version, for installs and agent self-upgrades:
+//   imported    <data-dir>/artifacts/agent/<version>/atoll-agent.mjs (+ .sha256)   (atoll-hub artifact import agent)
+//   packaged    <package>/dist/artifacts/agent/{atoll-agent.mjs, manifest.json}     (built by npm ci)
+// An import is checked before it is kept: it must be a script that says it is the version it is
+// imported as (`node F --version`). Copy to a temp file, hash, rename: never half a bundle.
+import { chmodSync, copyFileSync, existsSync, openSync, readdirSync, readFileSync, readSync, closeSync, renameSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { readAgentBundle, type AgentBundle } from '../installer/served-artifacts.js';
+import { ArtifactError, sha256File } from './artifact-store.js';
+
+const VERSION_RE = /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/;
+
+export function validateAgentVersion(version: string): void {
+  if (!VERSION_RE.test(version)) throw new ArtifactError('ARTIFACT_INVALID', `"${version}" is not an agent version like 0.2.0`);
+}
+
+/** Orders 0.1.0 < 0.1.1-rc1 < 0.1.1 < 0.10.0. */
+export function compareAgentVersions(a: string, b: string): number {
+  const parse = (v: string): [number[], string] => {
+    const [core, pre = ''] = v.split('-', 2);
+    return [core.split('.').map(Number), pre];
+  };
+  const [ca, pa] = parse(a);
+  const [cb, pb] = parse(b);
+  for (let i = 0; i < 3; i++) if ((ca[i] ?? 0) !== (cb[i] ?? 0)) return (ca[i] ?? 0) - (cb[i] ?? 0);
+  if (pa === pb) return 0;
+  if (!pa) return 1;
+  if (!pb) return -1;
+  return pa.localeCompare(pb);
+}
+
+export class AgentBundleStore {
+  constructor(private readonly root: string, private readonly packagedDir?: string) {}
+
+  private dir(version: string): string {
+    return join(this.root, 'agent', version);
+  }
+
+  private imported(version: string): AgentBundle | undefined {
+    const path = join(this.dir(version), 'atoll-agent.mjs');
+    const sumFile = `${path}.sha256`;
+    if (!existsSync(path) || !existsSync(sumFile)) return undefined;
+    return { version, sha256: readFileSync(sumFile, 'utf8').split(/\s+/)[0], size: statSync(path).size, path, urlPath: `/v1/artifacts/agent/${version}/atoll-agent.mjs` };
+  }
+
+  /** The bundle the hub's own package built (its version is the hub's). */
+  packaged(): AgentBundle | undefined {
+    return this.packagedDir ? readAgentBundle(this.packagedDir) : undefined;
+  }
+
+  get(version: string): AgentBundle | undefined {
+    if (!VERSION_RE.test(version)) return undefined;
+    return this.imported(version) ?? (this.packaged()?.version === version ? this.packaged() : undefined);
+  }
+
+  list(): AgentBundle[] {
+    const out = new Map<string, AgentBundle>();
+    const p = this.packaged();
+    if (p) out.set(p.version, p);
+    const base = join(this.root, 'agent');
+    if (existsSync(base)) {
+      for (const v of readdirSync(base)) {
+        const b = VERSION_RE.test(v) ? this.imported(v) : undefined;
+        if (b) out.set(v, b);
+      }
+    }
+    return [...out.values()].sort((a, b) => compareAgentVersions(a.version, b.version));
+  }
+
+  async import(version: string, file: string): Promise<AgentBundle> {
+    validateAgentVersion(version);
+    if (!existsSync(file) || !statSync(file).isFile()) throw new ArtifactError('ARTIFACT_INVALID', `${file} is not a file`);
+    const head = Buffer.alloc(2);
+    const fd = openSync(file, 'r');
+    try {
+      readSync(fd, head, 0, 2, 0);
+    } finally {
+      closeSync(fd);
+    }
+    if (head.toString() !== '#!') throw new ArtifactError('ARTIFACT_INVALID', `${file} is not an agent bundle (no #! line; build one with node scripts/build-agent-bundle.mjs)`);
+    const said = await execa(process.execPath, [file, '--version'], { reject: false, timeout: 20_000, env: { ...process.env, NODE_OPTIONS: '' } });
+    if (said.exitCode !== 0 || String(said.stdout).trim() !== version) {
+      throw new ArtifactError('ARTIFACT_INVALID', `${file} --version says "${String(said.stdout || said.stderr).trim().slice(0, 200)}", not ${version}`);
+    }
+    const dir = this.dir(version);
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    const tmp = join(dir, `.atoll-agent.mjs.${process.pid}.tmp`);
+    try {
+      copyFileSync(file, tmp);
+      chmodSync(tmp, 0o644);
+      const sha256 = await sha256File(tmp);
+      writeFileSync(join(dir, 'atoll-agent.mjs.sha256'), `${sha256}  atoll-agent.mjs\n`);
+      renameSync(tmp, join(dir, 'atoll-agent.mjs'));
+      return this.imported(version)!;
+    } finally {
+      rmSync(tmp, { force: true });
+    }
+  }
+}
