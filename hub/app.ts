@@ -206,7 +206,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
   autohealRef = autoheal;
   services.autohealSettings = autohealSettings;
   nodeK3s = new NodeK3s({ controlPlane, store, registry, artifacts, events, logger: cpLog, removeDrainTimeoutMs: config.removeDrainTimeoutMs });
-  const upgrades = new UpgradeEngine({ store, events, registry, controlPlane, nodeK3s, artifacts, autohealSettings, logger: log.child({ component: 'upgrades' }) });
+  const upgrades = new UpgradeEngine({ store, events, registry, controlPlane, nodeK3s, artifacts, autohealSettings, logger: log.child({ component: 'upgrades' }), autoTickMs: config.autoUpgradeIntervalMs });
   services.upgrades = upgrades;
   const api = await buildApi(services, { tls: pki.serving, adminTokenHash: sha256Hex(admin.token), metrics: metrics.registry });
   await gateway.listen({ host: config.gatewayListen.host, port: config.gatewayListen.port });

@@ -31,6 +31,8 @@ export interface HubConfig {
   readonly k3sRestartBackoffMs: number;
   /** How often autoheal looks at the nodes. */
   readonly autohealIntervalMs: number;
+  /** How often the auto-upgrade policy looks for a newer artifact inside its window. */
+  readonly autoUpgradeIntervalMs: number;
   /** Partition guard: this many agents dropping within this window freezes remediation. */
   readonly autohealGuardWindowMs: number;
   /** More than 2 health changes within this window: flapping. */
@@ -54,6 +56,7 @@ export interface HubFlags {
   removeDrainTimeout?: string;
   k3sRestartBackoff?: string;
   autohealInterval?: string;
+  autoUpgradeInterval?: string;
   autohealGuardWindow?: string;
   autohealFlapWindow?: string;
 }
@@ -131,6 +134,7 @@ export function parseHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, isRoot: 
     removeDrainTimeoutMs: duration(flags.removeDrainTimeout ?? '2m', '--remove-drain-timeout'),
     k3sRestartBackoffMs: duration(flags.k3sRestartBackoff ?? '1s', '--k3s-restart-backoff'),
     autohealIntervalMs: duration(flags.autohealInterval ?? '30s', '--autoheal-interval'),
+    autoUpgradeIntervalMs: duration(flags.autoUpgradeInterval ?? '1m', '--auto-upgrade-interval'),
     autohealGuardWindowMs: duration(flags.autohealGuardWindow ?? '2m', '--autoheal-guard-window'),
     autohealFlapWindowMs: duration(flags.autohealFlapWindow ?? '15m', '--autoheal-flap-window'),
   });

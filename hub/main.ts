@@ -28,7 +28,8 @@ function runCommand(program: Command): Command {
     .addOption(new Option('--k3s-restart-backoff <dur>', 'first delay before restarting a crashed k3s server (doubles per crash)'))
     .option('--autoheal-interval <dur>', 'how often autoheal looks at the nodes (default 30s)')
     .addOption(new Option('--autoheal-guard-window <dur>', 'partition guard window: half the agents dropping within it freezes remediation (default 2m)'))
-    .addOption(new Option('--autoheal-flap-window <dur>', 'more than 2 health changes within it mark a node flapping (default 15m)'));
+    .addOption(new Option('--autoheal-flap-window <dur>', 'more than 2 health changes within it mark a node flapping (default 15m)'))
+    .addOption(new Option('--auto-upgrade-interval <dur>', 'how often the auto-upgrade policy looks for a newer k3s artifact in its window (default 1m)'));
 }
 
 async function run(flags: HubFlags): Promise<void> {

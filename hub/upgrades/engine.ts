@@ -618,7 +618,11 @@ export class UpgradeEngine {
     const target = candidates.at(-1);
     if (!target) return undefined;
     try {
-      return await this.begin({ version: target, window: 'next' }, 'auto-upgrade');
+      const s = policy.rollout;
+      return await this.begin({
+        version: target, window: 'next', maxUnavailable: s.maxUnavailable, dwell: s.dwell, verifyTimeout: s.verifyTimeout,
+        ...(s.drainTimeout ? { drain: { timeout: s.drainTimeout } } : {}),
+      }, 'auto-upgrade');
     } catch (err) {
       const msg = (err as Error).message;
       if (msg !== this.lastAutoRefusal) this.d.logger.warn({ target, err: msg }, 'auto-upgrade did not start');

@@ -3,26 +3,35 @@
 import type { Store } from '../store/types.js';
 import { DEFAULT_WINDOW, type MaintenanceWindow } from './window.js';
 
+/** How an automatic rollout runs (defaults: the manual ones: 1 at a time, 2m dwell, 10m verify, 30m drain). */
+export interface AutoRolloutSettings {
+  maxUnavailable?: number;
+  dwell?: string;
+  verifyTimeout?: string;
+  drainTimeout?: string;
+}
+
 export interface AutoUpgradePolicy {
   enabled: boolean;
   window: MaintenanceWindow;
   scope: 'patch' | 'minor';
+  rollout: AutoRolloutSettings;
 }
 
 const KEY = 'upgrades.auto-upgrade';
-export const DEFAULT_POLICY: AutoUpgradePolicy = Object.freeze({ enabled: false, window: DEFAULT_WINDOW, scope: 'patch' });
+export const DEFAULT_POLICY: AutoUpgradePolicy = Object.freeze({ enabled: false, window: DEFAULT_WINDOW, scope: 'patch', rollout: {} });
 
 export class UpgradePolicy {
   constructor(private readonly store: Store) {}
 
   async get(): Promise<AutoUpgradePolicy> {
     const p = await this.store.getSetting<Partial<AutoUpgradePolicy>>(KEY);
-    return { ...DEFAULT_POLICY, ...p, window: { ...DEFAULT_WINDOW, ...p?.window } };
+    return { ...DEFAULT_POLICY, ...p, window: { ...DEFAULT_WINDOW, ...p?.window }, rollout: { ...p?.rollout } };
   }
 
-  async set(patch: { enabled?: boolean; scope?: 'patch' | 'minor'; window?: Partial<MaintenanceWindow> }): Promise<AutoUpgradePolicy> {
+  async set(patch: { enabled?: boolean; scope?: 'patch' | 'minor'; window?: Partial<MaintenanceWindow>; rollout?: AutoRolloutSettings }): Promise<AutoUpgradePolicy> {
     const cur = await this.get();
-    const next: AutoUpgradePolicy = { enabled: patch.enabled ?? cur.enabled, scope: patch.scope ?? cur.scope, window: { ...cur.window, ...patch.window } };
+    const next: AutoUpgradePolicy = { enabled: patch.enabled ?? cur.enabled, scope: patch.scope ?? cur.scope, window: { ...cur.window, ...patch.window }, rollout: { ...cur.rollout, ...patch.rollout } };
     await this.store.setSetting(KEY, next);
     return next;
   }

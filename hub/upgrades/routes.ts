@@ -4,6 +4,7 @@ import type { HubServices } from '../api/services.js';
 import { HubError } from '../errors.js';
 import { actorOf } from '../api/server.js';
 import type { AgentUpgradeRequest, UpgradeRequest } from './engine.js';
+import type { AutoRolloutSettings } from './policy.js';
 import { WINDOW_DAYS, validTimeZone, windowOpen, type MaintenanceWindow } from './window.js';
 
 const duration = { type: 'string', pattern: '^[0-9]+(ms|s|m|h)$' };
@@ -91,11 +92,16 @@ export const upgradeRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (ap
               timeZone: { type: 'string' },
             },
           },
+          rollout: {
+            type: 'object', additionalProperties: false,
+            description: 'how automatic rollouts run (defaults as for POST /v1/upgrades)',
+            properties: { maxUnavailable: { type: 'integer', minimum: 1, maximum: 1000 }, dwell: duration, verifyTimeout: duration, drainTimeout: duration },
+          },
         },
       },
     },
   }, async (req) => {
-    const body = req.body as { enabled?: boolean; scope?: 'patch' | 'minor'; window?: Partial<MaintenanceWindow> };
+    const body = req.body as { enabled?: boolean; scope?: 'patch' | 'minor'; window?: Partial<MaintenanceWindow>; rollout?: AutoRolloutSettings };
     if (body.window?.timeZone !== undefined && !validTimeZone(body.window.timeZone)) throw new HubError('VALIDATION', `unknown time zone "${body.window.timeZone}"`);
     const next = await engine().policy.set(body);
     const w = next.window;

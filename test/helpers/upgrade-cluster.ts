@@ -35,7 +35,7 @@ export interface UpgradeCluster {
 /** Hub on `standin` (its version is the control plane's) plus `count` agents named `${prefix}N`. */
 export async function startUpgradeCluster(standin: string, work: string, count: number, prefix: string, track: { hubs: HubHandle[]; agents: AgentHandle[] }): Promise<UpgradeCluster> {
   const port = await freePort();
-  const hub = await startHub({ k3s: standin, extraArgs: ['--k3s-https-port', String(port), '--k3s-arg=--disable-agent'], env: { ATOLL_STANDIN_NODE_GRACE_MS: '3000' } });
+  const hub = await startHub({ k3s: standin, extraArgs: ['--k3s-https-port', String(port), '--k3s-arg=--disable-agent', '--auto-upgrade-interval', '1s'], env: { ATOLL_STANDIN_NODE_GRACE_MS: '3000' } });
   track.hubs.push(hub);
   await waitFor('control plane running', async () => (await hub.api<{ state: string }>('GET', '/v1/cluster')).body.state === 'running', 30_000);
   const tok = await hub.api<{ token: string }>('POST', '/v1/tokens', { uses: count });

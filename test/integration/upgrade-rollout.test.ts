@@ -5,10 +5,12 @@
 // halts the rollout and leaves every node Ready and uncordoned.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync} from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { removeDir, runCli, waitFor, HUB_BIN, type HubHandle, type AgentHandle, removeTree } from '../helpers/processes.js';
+import { readKubeconfig, call } from '../contracts/helpers/kube-http.js';
+import { pdb, pod, replicaSet } from '../contracts/helpers/fixtures.js';
 import { buildStandin, importK3s, startUpgradeCluster, type UpgradeCluster, type RolloutView, type NodeView } from '../helpers/upgrade-cluster.js';
 
 const V0 = 'v1.31.4+k3s1';
@@ -124,7 +126,9 @@ test('a broken artifact on the control plane: the old server binary is restored,
 });
 
 test('a broken artifact on a node: it is rolled back, the rollout halts, every node stays Ready and uncordoned', async () => {
-  // The control plane stays on V1 (a patch ahead on the kubelets is within the skew policy).
+  // The control plane stays on V1 (a patch ahead on the kubelets is within the skew policy). The
+  // previous test restarted the server: start from a pool the hub sees ready again.
+  await waitFor('all nodes ready', async () => (await c.hub.api<{ items: NodeView[] }>('GET', '/v1/nodes')).body.items.every((n) => n.state === 'ready' && n.k3s.ready === true), 30_000);
   const start = await c.hub.api<RolloutView>('POST', '/v1/upgrades', { version: BROKEN, window: 'now', dwell: '1s', verifyTimeout: '8s', controlPlane: false });
   assert.equal(start.status, 201, JSON.stringify(start.body));
   const r = await c.waitRollout(start.body.id, (x) => x.state === 'halted' || x.state === 'done', 'rollout halted', 60_000);
@@ -139,4 +143,34 @@ test('a broken artifact on a node: it is rolled back, the rollout halts, every n
   assert.equal(halted.length, 2);
   const nodes = (await c.hub.api<{ items: NodeView[] }>('GET', '/v1/nodes')).body.items;
   assert.ok(nodes.every((n) => n.state === 'ready' && n.k3s.version === V1), JSON.stringify(nodes.map((n) => [n.name, n.state, n.k3s])));
+});
+
+test('a drain blocked by a PodDisruptionBudget: that node is uncordoned and marked upgrade-blocked, the others are upgraded', async () => {
+  const V2 = 'v1.31.7+k3s1';
+  buildStandin(join(work, 'k3s-v2'), V2);
+  await importK3s(c.hub, V2, join(work, 'k3s-v2'));
+  const kc = join(work, 'kubeconfig-blocked.yaml');
+  writeFileSync(kc, (await c.hub.api<string>('GET', '/v1/cluster/kubeconfig')).body, { mode: 0o600 });
+  const creds = readKubeconfig(kc);
+  const create = async (path: string, obj: unknown): Promise<{ metadata: { uid: string } }> => {
+    const r = await call(creds, path, { method: 'POST', body: obj });
+    assert.equal(r.status, 201, r.text);
+    return r.json();
+  };
+  // One pod on up1 that its budget never lets go (minAvailable 1 of 1).
+  const rs = await create('/apis/apps/v1/namespaces/default/replicasets', replicaSet('blocker', 'blocker', 1));
+  await create('/apis/policy/v1/namespaces/default/poddisruptionbudgets', pdb('blocker', 'blocker', 1));
+  await create('/api/v1/namespaces/default/pods', pod('blocker-a', 'blocker', 'up1', { kind: 'ReplicaSet', name: 'blocker', uid: rs.metadata.uid }));
+
+  const start = await c.hub.api<RolloutView>('POST', '/v1/upgrades', { version: V2, window: 'now', dwell: '1s', verifyTimeout: '40s', drain: { timeout: '3s' }, controlPlane: false });
+  assert.equal(start.status, 201, JSON.stringify(start.body));
+  const r = await c.waitRollout(start.body.id, (x) => x.state === 'halted' || x.state === 'done', 'rollout finished', 120_000);
+  assert.equal(r.state, 'done', JSON.stringify(r));
+  assert.deepEqual(r.nodes.map((n) => n.phase), ['done', 'upgrade-blocked', 'done']);
+  assert.match(r.nodes[1].message, /drain did not finish.*uncordoned, not upgraded/);
+  assert.match(r.message, /1 blocked/);
+  const kube = await c.kubeNodes();
+  assert.deepEqual(kube.map((n) => [n.name, n.version, n.ready, n.unschedulable]), [['up0', V2, true, false], ['up1', V1, true, false], ['up2', V2, true, false]]);
+  // The pod its budget protects was never evicted.
+  assert.equal((await call(creds, '/api/v1/namespaces/default/pods/blocker-a')).status, 200);
 });

@@ -80,3 +80,31 @@ test('a window closing mid-rollout pauses it; hub restarts keep or resume it; th
   assert.equal(types.filter((t) => t === 'upgrade.started').length, 1, 'never restarted');
   assert.equal((await c.hub.api<{ items: unknown[] }>('GET', '/v1/upgrades')).body.items.length, 1);
 });
+
+test('auto-upgrade: nothing outside the window; inside it, the newest patch artifact rolls out (control plane first), never a minor with scope patch', async () => {
+  const V2 = 'v1.31.6+k3s1';
+  buildStandin(join(work, 'k3s-v2'), V2);
+  await importK3s(c.hub, V2, join(work, 'k3s-v2'));
+  await importK3s(c.hub, 'v1.32.0+k3s1', join(work, 'k3s-v2')); // a minor: out of scope
+  const before = (await c.hub.api<{ items: RolloutView[] }>('GET', '/v1/upgrades')).body.items.length;
+  const put = await c.hub.api<{ enabled: boolean; scope: string; windowOpen: boolean }>('PUT', '/v1/cluster/auto-upgrade', {
+    enabled: true, window: CLOSED, rollout: { dwell: '1s', verifyTimeout: '40s', drainTimeout: '10s' },
+  });
+  assert.equal(put.status, 200, JSON.stringify(put.body));
+  assert.deepEqual([put.body.enabled, put.body.scope, put.body.windowOpen], [true, 'patch', false]);
+  await new Promise((r) => setTimeout(r, 3000)); // three policy ticks
+  assert.equal((await c.hub.api<{ items: RolloutView[] }>('GET', '/v1/upgrades')).body.items.length, before, 'no rollout outside the window');
+
+  await c.hub.api('PUT', '/v1/cluster/auto-upgrade', { window: OPEN });
+  const auto = await waitFor('an automatic rollout', async () => (await c.hub.api<{ items: Array<RolloutView & { actor: string }> }>('GET', '/v1/upgrades')).body.items.find((r) => r.actor === 'auto-upgrade'), 20_000);
+  assert.equal(auto.version, V2);
+  const done = await c.waitRollout(auto.id, (r) => r.state === 'done' || r.state === 'halted', 'automatic rollout done', 90_000);
+  assert.equal(done.state, 'done', JSON.stringify(done));
+  assert.equal(done.controlPlane?.phase, 'done');
+  assert.deepEqual((await c.kubeNodes()).map((n) => [n.name, n.version, n.ready, n.unschedulable]), [['win0', V2, true, false], ['win1', V2, true, false]]);
+  assert.equal((await c.hub.api<{ upgrades: { current: string } }>('GET', '/v1/cluster')).body.upgrades.current, V2);
+  // Up to date: the policy starts nothing more.
+  await new Promise((r) => setTimeout(r, 3000));
+  assert.equal((await c.hub.api<{ items: RolloutView[] }>('GET', '/v1/upgrades')).body.items.length, before + 1);
+  await c.hub.api('PUT', '/v1/cluster/auto-upgrade', { enabled: false });
+});
