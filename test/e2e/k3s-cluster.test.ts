@@ -1,6 +1,7 @@
 // End to end, with "foreign servers": the hub in one network namespace and three agents in three
 // others. Each agent joins, installs k3s (the stand-in) from the hub, and becomes a Ready node with
-// its pool's labels; kubectl through the hub's kubeconfig lists them; removing one drains and deletes it.
+// its pool's labels; kubectl through the hub's kubeconfig lists them; a rolling k3s upgrade moves
+// the control plane and then every node to the next patch; removing one drains and deletes it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -41,7 +42,7 @@ after(async () => {
   if (work) removeTree(work);
 });
 
-test('three foreign servers join, install k3s from the hub and become Ready nodes', { skip: avail.ok ? (kubectl ? false : 'kubectl is not installed') : avail.why, timeout: 150_000 }, async () => {
+test('three foreign servers join, install k3s from the hub and become Ready nodes, are upgraded in a rolling upgrade', { skip: avail.ok ? (kubectl ? false : 'kubectl is not installed') : avail.why, timeout: 300_000 }, async () => {
   const hubHost = lab.addHost('hub');
   const agentsHosts = [lab.addHost('a0'), lab.addHost('a1'), lab.addHost('a2')];
   const dataDir = join(work, 'hub');
@@ -94,6 +95,33 @@ test('three foreign servers join, install k3s from the hub and become Ready node
   await waitFor('hub shows edge-1 cordoned', async () => (await api<NodeView>('GET', `/v1/nodes/${e1.id}`)).body.state === 'cordoned', 10_000);
   assert.equal(spawnSync(kubectl!, ['--kubeconfig', kcPath, 'uncordon', 'edge-1'], { encoding: 'utf8', timeout: 30_000 }).status, 0);
   await waitFor('hub shows edge-1 ready', async () => (await api<NodeView>('GET', `/v1/nodes/${e1.id}`)).body.state === 'ready', 10_000);
+
+  // A rolling upgrade to the next patch across the namespaces: the control plane first, then each
+  // node cordoned, drained, swapped and verified, one at a time; same node ids, new version everywhere.
+  const V1 = 'v1.31.5+k3s1';
+  const next = join(work, 'k3s-next');
+  const nb = spawnSync(process.execPath, [join(ROOT, 'scripts/build-standin.mjs'), '--out', next, '--version', V1], { encoding: 'utf8' });
+  assert.equal(nb.status, 0, nb.stderr);
+  const imp = spawnSync(process.execPath, [HUB_BIN, 'artifact', 'import', 'k3s', '--version', V1, '--arch', 'amd64', '--file', next, '--data-dir', dataDir], { encoding: 'utf8' });
+  assert.equal(imp.status, 0, imp.stderr);
+  const up = await api<{ id: string }>('POST', '/v1/upgrades', { version: V1, window: 'now', dwell: '2s', verifyTimeout: '60s', drain: { timeout: '30s' } });
+  assert.equal(up.status, 201, JSON.stringify(up.body));
+  interface Rollout { state: string; controlPlane: { phase: string; finishedAt: string } | null; nodes: Array<{ id: string; name: string; phase: string; startedAt: string; finishedAt: string }> }
+  const rollout = await waitFor('the rollout to finish', async () => {
+    const r = (await api<Rollout>('GET', `/v1/upgrades/${up.body.id}`)).body;
+    return ['done', 'halted'].includes(r.state) ? r : undefined;
+  }, 150_000).catch(async (err: Error) => { throw new Error(`${err.message}
+${JSON.stringify((await api('GET', `/v1/upgrades/${up.body.id}`)).body)}`); });
+  assert.equal(rollout.state, 'done', JSON.stringify(rollout));
+  assert.equal(rollout.controlPlane?.phase, 'done');
+  assert.deepEqual(rollout.nodes.map((n) => [n.name, n.phase]), [['edge-0', 'done'], ['edge-1', 'done'], ['edge-2', 'done']]);
+  assert.ok(rollout.controlPlane.finishedAt <= rollout.nodes[0].startedAt, 'control plane first');
+  for (let i = 1; i < 3; i++) assert.ok(rollout.nodes[i].startedAt >= rollout.nodes[i - 1].finishedAt, 'one node at a time');
+  const upgraded = spawnSync(kubectl!, ['--kubeconfig', kcPath, 'get', 'nodes', '-o', 'json'], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(upgraded.status, 0, upgraded.stderr);
+  const kn2 = (JSON.parse(upgraded.stdout) as { items: Array<{ metadata: { name: string; labels: Record<string, string> }; spec?: { unschedulable?: boolean }; status: { nodeInfo: { kubeletVersion: string } } }> }).items;
+  assert.deepEqual(kn2.map((n) => [n.metadata.name, n.status.nodeInfo.kubeletVersion, Boolean(n.spec?.unschedulable), n.metadata.labels['atoll.dev/node-id']]).sort(),
+    nodes.map((n) => [n.name, V1, false, n.id]).sort(), 'kubectl: the new version on every node, node ids unchanged');
 
   // A pod on edge-2, then remove edge-2 through the API: it is drained and deleted from Kubernetes.
   const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web-1', namespace: 'default', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web', uid: '1a2b' }] }, spec: { nodeName: 'edge-2', containers: [{ name: 'web', image: 'nginx' }] } };
