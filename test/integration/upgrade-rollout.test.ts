@@ -141,8 +141,12 @@ test('a broken artifact on a node: it is rolled back, the rollout halts, every n
   assert.equal(failed[0]?.nodeId, c.nodes[0].id);
   const halted = (await c.hub.api<{ items: Array<{ message: string }> }>('GET', '/v1/events?type=upgrade.halted&limit=10')).body.items;
   assert.equal(halted.length, 2);
-  const nodes = (await c.hub.api<{ items: NodeView[] }>('GET', '/v1/nodes')).body.items;
-  assert.ok(nodes.every((n) => n.state === 'ready' && n.k3s.version === V1), JSON.stringify(nodes.map((n) => [n.name, n.state, n.k3s])));
+  // The hub's view settles on ready once the rolled-back node's reports no longer show the crashes.
+  let nodes: NodeView[] = [];
+  await waitFor('every node ready on V1 in the hub', async () => {
+    nodes = (await c.hub.api<{ items: NodeView[] }>('GET', '/v1/nodes')).body.items;
+    return nodes.every((n) => n.state === 'ready' && n.k3s.version === V1);
+  }, 30_000).catch(() => assert.fail(JSON.stringify(nodes.map((n) => [n.name, n.state, n.k3s]))));
 });
 
 test('a drain blocked by a PodDisruptionBudget: that node is uncordoned and marked upgrade-blocked, the others are upgraded', async () => {
