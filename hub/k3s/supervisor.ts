@@ -1,10 +1,11 @@
 // Runs `k3s server` as a child process: readiness from /ping and the kube API, restart on crash
 // with backoff, `failed` after repeated crashes, and a clean stop with the hub.
 import { execa, type ResultPromise } from 'execa';
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, mkdirSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import type { Logger } from '../logger.js';
+import { clearServerPid, reapLeftover, writeServerPid } from './server-pid.js';
 
 export type ControlPlaneState = 'running' | 'starting' | 'failed' | 'absent' | 'stopped';
 
@@ -89,7 +90,15 @@ export class K3sSupervisor {
 
   start(): void {
     this.stopping = false;
-    this.spawn();
+    const pidFile = this.pidFile();
+    // First stop a server an earlier hub left behind (killed with SIGKILL), then start ours.
+    void reapLeftover(pidFile, this.opts.k3sDataDir).then((pid) => {
+      if (pid) this.opts.logger.warn({ pid }, 'stopped a k3s server left running by an earlier hub process');
+    }, (err: unknown) => this.opts.logger.warn({ err: (err as Error).message }, 'could not stop a leftover k3s server')).finally(() => this.spawn());
+  }
+
+  private pidFile(): string {
+    return join(this.opts.k3sDataDir, 'atoll-server.pid');
   }
 
   private setState(state: ControlPlaneState, message: string): void {
@@ -105,6 +114,14 @@ export class K3sSupervisor {
     this.setState('starting', this.restarts ? `restarting k3s server (restart ${this.restarts})` : 'starting k3s server');
     const child = execa(this.opts.binary, this.opts.args, { reject: false, buffer: false, env: this.opts.env, stdin: 'ignore', cleanup: true });
     this.child = child;
+    if (child.pid) {
+      try {
+        mkdirSync(this.opts.k3sDataDir, { recursive: true, mode: 0o700 });
+        writeServerPid(this.pidFile(), child.pid);
+      } catch (err) {
+        this.opts.logger.warn({ err: (err as Error).message }, 'could not write the k3s server pid file');
+      }
+    }
     const collect = (d: Buffer): void => {
       for (const line of d.toString().split('\n')) {
         if (!line.trim()) continue;
@@ -143,6 +160,7 @@ export class K3sSupervisor {
   private onExit(child: ResultPromise, code: number | undefined, signal: string | undefined): void {
     if (this.child !== child) return;
     this.child = undefined;
+    clearServerPid(this.pidFile());
     if (this.stopping) {
       this.setState('stopped', 'k3s server stopped');
       return;

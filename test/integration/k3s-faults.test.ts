@@ -192,3 +192,23 @@ test('k3s on a node: installed from the hub, kept through a hub outage, refused 
   await fresh.proc.kill('SIGTERM');
   await h.stop();
 });
+
+test('a hub killed with SIGKILL leaves its k3s server behind; the next hub stops that one (by its pid file) and serves again', async () => {
+  const h = await hubWith(standin);
+  await waitFor('control plane running', async () => (await cluster(h)).state === 'running', 30_000);
+  const k3sData = join(h.dataDir, 'k3s');
+  const pidFile = join(k3sData, 'atoll-server.pid');
+  const leftover = Number(readFileSync(pidFile, 'utf8').trim());
+  assert.deepEqual(pidsWith(`--data-dir ${k3sData}`).filter((p) => p === leftover), [leftover], 'the pid file names the running server');
+  await h.stop('SIGKILL');
+  assert.ok(pidsWith(`--data-dir ${k3sData}`).includes(leftover), 'the server outlived its hub, as real k3s would');
+  await h.restart();
+  await waitFor('control plane running again', async () => (await cluster(h)).state === 'running', 40_000);
+  const c = await cluster(h);
+  assert.equal(c.controlPlane.restarts, 0, `no crash loop on a busy port: ${c.controlPlane.lastLogLines.join(' | ')}`);
+  assert.ok(!pidsWith(`--data-dir ${k3sData}`).includes(leftover), 'the leftover server was stopped');
+  const now = Number(readFileSync(pidFile, 'utf8').trim());
+  assert.notEqual(now, leftover);
+  const events = (await h.api<{ items: Array<{ type: string }> }>('GET', '/v1/events?limit=200')).body.items;
+  assert.ok(events.length > 0);
+});
