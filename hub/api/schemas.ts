@@ -31,8 +31,9 @@ export const errorSchema = open({
 }, { description: 'An error: {"error": {"code", "message"}}' });
 
 /** The route's success responses plus the JSON error body for 4xx and 5xx. */
-export function responses(ok: Record<string | number, unknown>): Record<string, unknown> {
-  return { ...ok, '4xx': errorSchema, '5xx': errorSchema };
+export function responses(ok: Record<string | number, Schema>): Record<string, unknown> {
+  const described = Object.fromEntries(Object.entries(ok).map(([status, schema]) => [status, { description: status === '204' ? 'No content' : 'Success', ...schema }]));
+  return { ...described, '4xx': errorSchema, '5xx': errorSchema };
 }
 
 export const noContent = { type: 'null', description: 'No content' } as const;
