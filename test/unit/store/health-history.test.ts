@@ -83,3 +83,30 @@ test('the batcher writes history samples in its flush, one per node per interval
   const a = await store.listHealthSamples('a', iso(0));
   assert.deepEqual(a.map((s) => s.cpuPercent), [0, 3, 6]);
 });
+
+test('recordHealth with history: 1000 updates and a third of them sampled (and pruned) per batch stay fast', async (t) => {
+  const ids = Array.from({ length: 1000 }, (_, i) => `n${i}`);
+  const store = await withNodes(t, ids);
+  const h = health(40);
+  const t0 = Date.now() - 3_600_000;
+  // An hour of history for every node (120 samples each), as a running hub would have.
+  for (let i = 0; i < 120; i++) {
+    const at = t0 + i * 30_000;
+    await store.recordHealth([], { samples: ids.map((nodeId) => ({ nodeId, at: iso(at), cpuPercent: 1, memoryPercent: 2, diskPercent: 3 })), pruneBefore: iso(0) });
+  }
+  const rounds = 9;
+  const start = process.hrtime.bigint();
+  for (let r = 0; r < rounds; r++) {
+    const at = Date.now() + r * 10_000;
+    const third = ids.filter((_, i) => i % 3 === r % 3);
+    await store.recordHealth(ids.map((nodeId) => ({ nodeId, lastSeen: iso(at), health: h })), {
+      samples: third.map((nodeId) => ({ nodeId, at: iso(at), cpuPercent: 40, memoryPercent: 25, diskPercent: 10 })),
+      pruneBefore: iso(at - 3_600_000),
+    });
+  }
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  t.diagnostic(`recordHealth with history: ${(ms / rounds).toFixed(1)} ms per batch of 1000 updates + 333 samples`);
+  assert.ok(ms / rounds < 1000, `a batch took ${ms / rounds} ms`);
+  const n0 = await store.listHealthSamples('n0', iso(0));
+  assert.ok(n0.length <= 122 && n0.at(-1)?.cpuPercent === 40, `${n0.length} samples`);
+});
