@@ -6,30 +6,40 @@ import { bar, debounce, el, field, s, stateTag, table, toast } from '../dom.js';
 import { listeners, type Ev } from '../stream.js';
 
 interface NodeProgress { id: string; name: string; pool: string; from: string; phase: string; startedAt: string | null; finishedAt: string | null; message: string }
-interface Rollout { id: string; version: string; pools: string[] | null; state: string; message: string; window: string; maxUnavailable: number; createdAt: string; finishedAt: string | null; nodes: NodeProgress[] }
+interface ControlPlaneProgress { from: string; phase: string; startedAt: string | null; finishedAt: string | null; message: string }
+interface Rollout { id: string; version: string; pools: string[] | null; state: string; message: string; window: string; maxUnavailable: number; createdAt: string; finishedAt: string | null; controlPlane?: ControlPlaneProgress | null; nodes: NodeProgress[] }
 
 const STEPS = ['pending', 'preflight', 'cordon', 'drain', 'swap', 'verify', 'uncordon'];
+/** The hub's own k3s server goes first (when it is older than the target): pending, swap, verify. */
+const CP_STEPS = ['pending', 'swap', 'verify'];
 const ACTIVE = new Set(['waiting-window', 'running', 'paused']);
 const FAILED = new Set(['upgrade-failed', 'upgrade-blocked', 'rollback']);
 const POLL_MS = 2_000;
 
 /** How far a node is, 0-100: its step of the ladder; a finished node (done, skipped, failed) is at 100. */
-export function phaseProgress(phase: string): number {
-  const i = STEPS.indexOf(phase);
-  return i >= 0 ? Math.round((i / STEPS.length) * 100) : 100;
+export function phaseProgress(phase: string, steps: string[] = STEPS): number {
+  const i = steps.indexOf(phase);
+  return i >= 0 ? Math.round((i / steps.length) * 100) : 100;
 }
 
+/** The mean progress of the control plane (when it is part of the rollout) and every node. */
 function overall(r: Rollout): number {
-  return r.nodes.length ? r.nodes.reduce((sum, n) => sum + phaseProgress(n.phase), 0) / r.nodes.length : r.state === 'done' ? 100 : 0;
+  const parts = [...(r.controlPlane ? [phaseProgress(r.controlPlane.phase, CP_STEPS)] : []), ...r.nodes.map((n) => phaseProgress(n.phase))];
+  return parts.length ? parts.reduce((a, b) => a + b, 0) / parts.length : r.state === 'done' ? 100 : 0;
 }
 
-function elapsed(n: NodeProgress): string {
+function elapsed(n: { startedAt: string | null; finishedAt: string | null }): string {
   if (!n.startedAt) return '';
   const ms = (n.finishedAt ? Date.parse(n.finishedAt) : Date.now()) - Date.parse(n.startedAt);
   return ms < 60_000 ? `${Math.round(ms / 1000)}s` : `${Math.floor(ms / 60_000)}m ${Math.round((ms % 60_000) / 1000)}s`;
 }
 
 function rolloutCard(r: Rollout, onCancel: () => void): HTMLElement {
+  const cp = r.controlPlane;
+  const cpRow = cp ? el('tr', { 'data-control-plane': '', 'data-phase': cp.phase },
+    el('td', {}, el('em', {}, 'control plane')), el('td', {}, 'hub'), el('td', {}, cp.from),
+    el('td', {}, el('span', { class: `phase phase-${FAILED.has(cp.phase) ? 'bad' : cp.phase}` }, cp.phase)),
+    el('td', { class: 'node-progress' }, bar(phaseProgress(cp.phase, CP_STEPS), FAILED.has(cp.phase) ? 'bad' : '')), el('td', {}, elapsed(cp)), el('td', {}, cp.message)) : null;
   const rows = r.nodes.map((n) => el('tr', { 'data-node': n.name, 'data-phase': n.phase },
     el('td', {}, n.name), el('td', {}, n.pool), el('td', {}, n.from),
     el('td', {}, el('span', { class: `phase phase-${FAILED.has(n.phase) ? 'bad' : n.phase}` }, n.phase)),
@@ -39,7 +49,7 @@ function rolloutCard(r: Rollout, onCancel: () => void): HTMLElement {
     el('p', {}, stateTag(r.state), ` ${r.message} · pools ${r.pools?.join(', ') ?? 'all'} · ${r.maxUnavailable} at a time · window ${r.window}`),
     el('p', { id: 'rollout-overall' }, 'Overall ', bar(overall(r), r.state === 'halted' ? 'bad' : ''), ` · ${r.nodes.filter((n) => !STEPS.includes(n.phase)).length}/${r.nodes.length} nodes finished`),
     ACTIVE.has(r.state) && mayCall('POST', '/v1/upgrades/:id/cancel') ? el('button', { class: 'danger', id: 'cancel-rollout', click: onCancel }, 'Cancel') : null,
-    r.nodes.length ? table(['Node', 'Pool', 'From', 'Phase', 'Progress', 'Elapsed', 'Message'], rows) : el('p', { class: 'muted' }, 'No nodes in this rollout.'));
+    cpRow || rows.length ? table(['Node', 'Pool', 'From', 'Phase', 'Progress', 'Elapsed', 'Message'], cpRow ? [cpRow, ...rows] : rows) : el('p', { class: 'muted' }, 'No nodes in this rollout.'));
 }
 
 async function startForm(onStarted: (r: Rollout) => void): Promise<HTMLElement> {
@@ -53,11 +63,12 @@ async function startForm(onStarted: (r: Rollout) => void): Promise<HTMLElement> 
   const pool = el('select', { id: 'upgrade-pool' }, el('option', { value: '' }, 'all pools'), ...pools.items.map((p) => el('option', { value: p.name }, p.name))) as HTMLSelectElement;
   const when = el('select', { id: 'upgrade-window' }, el('option', { value: 'now' }, 'now'), el('option', { value: 'next' }, 'in the next maintenance window')) as HTMLSelectElement;
   const maxUnavailable = el('input', { id: 'upgrade-max-unavailable', type: 'number', min: '1', value: '1', size: '3' }) as HTMLInputElement;
+  const dwell = el('input', { id: 'upgrade-dwell', placeholder: '2m', size: '5', title: 'how long each node (and the control plane) must stay healthy on the new version' }) as HTMLInputElement;
   const error = el('p', { class: 'error', id: 'upgrade-error' });
   const start = async (): Promise<void> => {
     error.textContent = '';
     try {
-      const r = await api<Rollout>('POST', '/v1/upgrades', { version: version.value.trim(), window: when.value, maxUnavailable: Number(maxUnavailable.value) || 1, ...(pool.value ? { pools: [pool.value] } : {}) });
+      const r = await api<Rollout>('POST', '/v1/upgrades', { version: version.value.trim(), window: when.value, maxUnavailable: Number(maxUnavailable.value) || 1, ...(pool.value ? { pools: [pool.value] } : {}), ...(dwell.value.trim() ? { dwell: dwell.value.trim() } : {}) });
       toast(`rollout ${r.id} started`);
       onStarted(r);
     } catch (err) {
@@ -66,7 +77,7 @@ async function startForm(onStarted: (r: Rollout) => void): Promise<HTMLElement> 
   };
   return el('section', { class: 'card' }, el('h2', {}, 'Start an upgrade'),
     el('p', { class: 'muted' }, `Control plane k3s ${s(cluster.upgrades?.current) || 'unknown'}; ${available.length ? `available: ${available.map((a) => a.version).join(', ')}` : 'no newer k3s artifact imported (atoll-hub artifact import k3s …)'}`),
-    el('div', { class: 'row' }, field('Version', version), versions, field('Pool', pool), field('Start', when), field('Max unavailable', maxUnavailable),
+    el('div', { class: 'row' }, field('Version', version), versions, field('Pool', pool), field('Start', when), field('Max unavailable', maxUnavailable), field('Healthy for', dwell),
       el('button', { class: 'primary', id: 'start-upgrade', click: () => void start() }, 'Start')), error);
 }
 
