@@ -24,9 +24,13 @@ const clusterSchema = open({
     current: nstr,
     available: { type: 'array', items: open({ version: str, kind: { type: 'string', enum: ['patch', 'minor'] }, arches: strings }) },
     endOfSupport: nstr,
-  }, { description: 'available k3s upgrades; null when upgrades are not set up' }),
+    agents: open({
+      latest: nstr, available: strings, running: { type: 'array', items: open({ version: str, nodes: num }) }, skew: bool, behind: num,
+    }, { description: 'agent versions: the bundles the hub serves and what the nodes run' }),
+  }, { description: 'available k3s and agent upgrades; null when upgrades are not set up' }),
 });
 const artifactSchema = open({ version: str, arch: str, sha256: str, size: num });
+const agentBundleSchema = open({ version: str, sha256: str, size: num });
 
 export const clusterRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, { svc }) => {
   app.get('/v1/cluster', { schema: { summary: 'Control plane state, node counts by state, autoheal and upgrades', response: responses({ 200: clusterSchema }) } }, async () => {
@@ -71,7 +75,7 @@ export const clusterRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (ap
   });
 
   app.get('/v1/artifacts', {
-    schema: { summary: 'Imported k3s artifacts', response: responses({ 200: open({ k3s: { type: 'array', items: artifactSchema } }) }) },
+    schema: { summary: 'Imported k3s artifacts and the agent bundles the hub serves', response: responses({ 200: open({ k3s: { type: 'array', items: artifactSchema }, agent: { type: 'array', items: agentBundleSchema } }) }) },
   }, async () => ({
     k3s: svc.artifacts.listK3s().map(({ version, arch, sha256, size }) => ({ version, arch, sha256, size })),
     agent: svc.artifacts.agents.list().map(({ version, sha256, size }) => ({ version, sha256, size })),

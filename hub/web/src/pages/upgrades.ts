@@ -7,9 +7,11 @@ import { listeners, type Ev } from '../stream.js';
 
 interface NodeProgress { id: string; name: string; pool: string; from: string; phase: string; startedAt: string | null; finishedAt: string | null; message: string }
 interface ControlPlaneProgress { from: string; phase: string; startedAt: string | null; finishedAt: string | null; message: string }
-interface Rollout { id: string; version: string; pools: string[] | null; state: string; message: string; window: string; maxUnavailable: number; createdAt: string; finishedAt: string | null; controlPlane?: ControlPlaneProgress | null; nodes: NodeProgress[] }
+interface Rollout { id: string; kind?: string; version: string; pools: string[] | null; state: string; message: string; window: string; maxUnavailable: number; createdAt: string; finishedAt: string | null; controlPlane?: ControlPlaneProgress | null; nodes: NodeProgress[] }
 
 const STEPS = ['pending', 'preflight', 'cordon', 'drain', 'swap', 'verify', 'uncordon'];
+/** An agent rollout: the agent swaps its own bundle and must come back on it. */
+const AGENT_STEPS = ['pending', 'preflight', 'swap', 'verify'];
 /** The hub's own k3s server goes first (when it is older than the target): pending, swap, verify. */
 const CP_STEPS = ['pending', 'swap', 'verify'];
 const ACTIVE = new Set(['waiting-window', 'running', 'paused']);
@@ -22,9 +24,11 @@ export function phaseProgress(phase: string, steps: string[] = STEPS): number {
   return i >= 0 ? Math.round((i / steps.length) * 100) : 100;
 }
 
+const stepsOf = (r: Rollout): string[] => (r.kind === 'agent' ? AGENT_STEPS : STEPS);
+
 /** The mean progress of the control plane (when it is part of the rollout) and every node. */
 function overall(r: Rollout): number {
-  const parts = [...(r.controlPlane ? [phaseProgress(r.controlPlane.phase, CP_STEPS)] : []), ...r.nodes.map((n) => phaseProgress(n.phase))];
+  const parts = [...(r.controlPlane ? [phaseProgress(r.controlPlane.phase, CP_STEPS)] : []), ...r.nodes.map((n) => phaseProgress(n.phase, stepsOf(r)))];
   return parts.length ? parts.reduce((a, b) => a + b, 0) / parts.length : r.state === 'done' ? 100 : 0;
 }
 
@@ -43,11 +47,11 @@ function rolloutCard(r: Rollout, onCancel: () => void): HTMLElement {
   const rows = r.nodes.map((n) => el('tr', { 'data-node': n.name, 'data-phase': n.phase },
     el('td', {}, n.name), el('td', {}, n.pool), el('td', {}, n.from),
     el('td', {}, el('span', { class: `phase phase-${FAILED.has(n.phase) ? 'bad' : n.phase}` }, n.phase)),
-    el('td', { class: 'node-progress' }, bar(phaseProgress(n.phase), FAILED.has(n.phase) ? 'bad' : '')), el('td', {}, elapsed(n)), el('td', {}, n.message)));
+    el('td', { class: 'node-progress' }, bar(phaseProgress(n.phase, stepsOf(r)), FAILED.has(n.phase) ? 'bad' : '')), el('td', {}, elapsed(n)), el('td', {}, n.message)));
   return el('section', { class: 'card', id: 'rollout', 'data-rollout': r.id, 'data-state': r.state },
-    el('h2', {}, `Rollout ${r.id}: k3s ${r.version}`),
+    el('h2', {}, `Rollout ${r.id}: ${r.kind === 'agent' ? 'agent' : 'k3s'} ${r.version}`),
     el('p', {}, stateTag(r.state), ` ${r.message} · pools ${r.pools?.join(', ') ?? 'all'} · ${r.maxUnavailable} at a time · window ${r.window}`),
-    el('p', { id: 'rollout-overall' }, 'Overall ', bar(overall(r), r.state === 'halted' ? 'bad' : ''), ` · ${r.nodes.filter((n) => !STEPS.includes(n.phase)).length}/${r.nodes.length} nodes finished`),
+    el('p', { id: 'rollout-overall' }, 'Overall ', bar(overall(r), r.state === 'halted' ? 'bad' : ''), ` · ${r.nodes.filter((n) => !stepsOf(r).includes(n.phase)).length}/${r.nodes.length} nodes finished`),
     ACTIVE.has(r.state) && mayCall('POST', '/v1/upgrades/:id/cancel') ? el('button', { class: 'danger', id: 'cancel-rollout', click: onCancel }, 'Cancel') : null,
     cpRow || rows.length ? table(['Node', 'Pool', 'From', 'Phase', 'Progress', 'Elapsed', 'Message'], cpRow ? [cpRow, ...rows] : rows) : el('p', { class: 'muted' }, 'No nodes in this rollout.'));
 }
@@ -88,8 +92,8 @@ export async function upgradesPage(main: HTMLElement): Promise<() => void> {
   let rollouts: Rollout[] = [];
 
   const drawList = (): void => {
-    list.replaceChildren(rollouts.length ? table(['ID', 'Version', 'Pools', 'State', 'Progress', 'Created'], rollouts.map((r) => el('tr', { 'data-rollout': r.id, class: `clickable${r.id === watched ? ' selected' : ''}`, click: () => { watched = r.id; void refresh(); } },
-      el('td', {}, el('a', { href: '#/upgrades', click: (ev) => ev.preventDefault() }, r.id)), el('td', {}, r.version), el('td', {}, r.pools?.join(', ') ?? 'all'), el('td', {}, stateTag(r.state)),
+    list.replaceChildren(rollouts.length ? table(['ID', 'What', 'Version', 'Pools', 'State', 'Progress', 'Created'], rollouts.map((r) => el('tr', { 'data-rollout': r.id, class: `clickable${r.id === watched ? ' selected' : ''}`, click: () => { watched = r.id; void refresh(); } },
+      el('td', {}, el('a', { href: '#/upgrades', click: (ev) => ev.preventDefault() }, r.id)), el('td', {}, r.kind === 'agent' ? 'agent' : 'k3s'), el('td', {}, r.version), el('td', {}, r.pools?.join(', ') ?? 'all'), el('td', {}, stateTag(r.state)),
       el('td', {}, bar(overall(r))), el('td', {}, new Date(r.createdAt).toLocaleString())))) : el('p', { class: 'muted' }, 'No rollouts yet.'));
   };
   const cancel = async (id: string): Promise<void> => {
