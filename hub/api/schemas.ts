@@ -12,9 +12,7 @@ export const nstr = { type: ['string', 'null'] } as const;
 export const num = { type: 'number' } as const;
 export const bool = { type: 'boolean' } as const;
 export const strings = { type: 'array', items: str } as const;
-export const stringMap = { type: 'object', additionalProperties: str } as const;
-/** Any JSON value (serialized as is). */
-export const anyValue = {} as const;
+const stringMap = { type: 'object', additionalProperties: str } as const;
 
 /** An object with these documented fields that keeps any other field. */
 export function open(properties: Record<string, unknown>, extra: Schema = {}): Schema {
@@ -26,7 +24,7 @@ export function openOrNull(properties: Record<string, unknown>, extra: Schema = 
   return { ...open(properties, extra), type: ['object', 'null'] };
 }
 
-export const errorSchema = open({
+const errorSchema = open({
   error: open({ code: { type: 'string', description: 'stable error code (hub/errors.ts)' }, message: str }),
 }, { description: 'An error: {"error": {"code", "message"}}' });
 
@@ -92,7 +90,7 @@ export const certSchema = open({ serial: str, nodeId: str, notBefore: str, notAf
 
 export const switchSchema = open({ enabled: bool, paused: bool });
 
-export const poolAutohealOut = open({
+const poolAutohealOut = open({
   enabled: bool, paused: bool, afterRestart: str, afterReboot: str, afterReplace: str, maxUnhealthyPercent: num,
   hook: nstr, drainTimeout: str, replaceTimeout: str, provenAfter: str, minHealthyPeriod: str, cooldownMin: str, cooldownMax: str,
 });
