@@ -107,7 +107,7 @@ test('dashboard: log in, create a token, a real agent joins and turns ready live
   await page.waitForSelector('#main[data-page="node"] #node-info');
   assert.equal(page.url(), `${h.apiUrl}/#/node/${id}`);
   // At least one sample: the node has been reporting since it joined.
-  await page.waitForSelector('#health-chart .series-cpu circle', { timeout: 10_000 });
+  await page.waitForSelector('#health-chart .series-cpu circle', { timeout: 30_000 });
   assert.ok(Number(await page.getAttribute('#health-chart', 'data-points')) >= 1);
   assert.equal(await page.locator('#health-chart .series-memory circle').count(), await page.locator('#health-chart .series-cpu circle').count());
   const notAfter = await page.getAttribute('#cert-expiry', 'data-not-after');
@@ -135,7 +135,10 @@ test('dashboard: log in, create a token, a real agent joins and turns ready live
   await page.selectOption('#upgrade-window', 'now');
   await page.fill('#upgrade-dwell', '3s');
   await page.click('#start-upgrade');
-  await page.waitForSelector('#rollout[data-rollout] tr[data-node="web-1"]', { timeout: 10_000 });
+  await page.waitForSelector('#rollout[data-rollout] tr[data-node="web-1"]', { timeout: 30_000 }).catch(async (err: Error) => {
+    await page.screenshot({ path: join(SHOTS, 'upgrades-failed.png'), fullPage: true });
+    throw new Error(`${err.message}\nthe page says: ${await page.textContent('#upgrade-error')}`);
+  });
   assert.equal(await page.textContent('#upgrade-error'), '');
   const rolloutId = await page.getAttribute('#rollout', 'data-rollout');
   await page.waitForSelector('#rollout tr[data-node="web-1"]:not([data-phase="pending"]):not([data-phase="preflight"])', { timeout: 90_000 }).catch(async (err: Error) => {
@@ -165,17 +168,24 @@ test('dashboard: log in, create a token, a real agent joins and turns ready live
   await page.goto(`${h.apiUrl}/#/pools`);
   await page.waitForSelector('tr[data-pool="default"] .autoheal:has-text("restart 5m")');
   await page.waitForSelector('#auto-upgrade:has-text("Auto-upgrade off")');
+  // The upgrade settings: automatic rollouts two at a time with a 5m dwell, saved through the API.
+  await page.fill('#policy-max-unavailable', '2');
+  await page.fill('#policy-dwell', '5m');
+  await page.click('#save-policy');
+  await page.waitForSelector('#auto-rollout:has-text("2 node(s) at a time, healthy for 5m")', { timeout: 30_000 });
+  const policy = (await h.api<{ enabled: boolean; rollout: { maxUnavailable?: number; dwell?: string } }>('GET', '/v1/cluster/auto-upgrade')).body;
+  assert.deepEqual([policy.enabled, policy.rollout.maxUnavailable, policy.rollout.dwell], [false, 2, '5m']);
   await page.click('tr[data-pool="default"] button[data-action="edit-pool"]');
   await page.fill('#edit-after-restart', '7m');
   await page.fill('#edit-cap', '50');
   await page.click('#save-pool');
-  await page.waitForSelector('tr[data-pool="default"] .autoheal:has-text("restart 7m")', { timeout: 10_000 });
+  await page.waitForSelector('tr[data-pool="default"] .autoheal:has-text("restart 7m")', { timeout: 30_000 });
   const saved = (await h.api<{ autoheal: { afterRestart: string; maxUnhealthyPercent: number } }>('GET', '/v1/pools/default')).body.autoheal;
   assert.deepEqual([saved.afterRestart, saved.maxUnhealthyPercent], ['7m', 50]);
   await page.click('tr[data-pool="default"] button[data-action="edit-pool"]');
   await page.fill('#edit-after-restart', '1h');
   await page.click('#save-pool');
-  await page.waitForSelector('#pool-edit-error:has-text("afterRestart <= afterReboot")', { timeout: 10_000 });
+  await page.waitForSelector('#pool-edit-error:has-text("afterRestart <= afterReboot")', { timeout: 30_000 });
   await page.screenshot({ path: join(SHOTS, 'pools.png'), fullPage: true });
 
   for (const name of ['cluster']) {

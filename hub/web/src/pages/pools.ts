@@ -6,7 +6,8 @@ import { el, field, s, table, toast, type Obj } from '../dom.js';
 
 interface Autoheal { enabled: boolean; paused: boolean; afterRestart: string; afterReboot: string; afterReplace: string; maxUnhealthyPercent: number; hook: string | null }
 interface Pool { name: string; description: string; labels: Record<string, string>; taints: string[]; autoheal: Autoheal }
-interface Policy { enabled: boolean; scope: string; window: { day: string; startHour: number; durationHours: number; timeZone: string }; windowOpen: boolean }
+interface RolloutSettings { maxUnavailable?: number; dwell?: string; verifyTimeout?: string; drainTimeout?: string }
+interface Policy { enabled: boolean; scope: string; window: { day: string; startHour: number; durationHours: number; timeZone: string }; windowOpen: boolean; rollout?: RolloutSettings }
 
 const DAYS = ['any', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
 
@@ -60,7 +61,9 @@ function poolEditor(p: Pool, done: () => void): HTMLElement {
 function policyCard(p: Policy, editable: boolean, reload: () => void): HTMLElement {
   const w = p.window;
   const summary = el('p', { id: 'auto-upgrade' }, `Auto-upgrade ${p.enabled ? 'on' : 'off'} (${p.scope} releases) · window ${w.day} ${String(w.startHour).padStart(2, '0')}:00 for ${w.durationHours} h (${w.timeZone}) · ${p.windowOpen ? 'open now' : 'closed now'}`);
-  const box = el('section', { class: 'card', id: 'upgrade-settings' }, el('h2', {}, 'Upgrade settings (all pools)'), summary,
+  const ro = p.rollout ?? {};
+  const rolloutLine = el('p', { id: 'auto-rollout' }, `Automatic rollouts: ${ro.maxUnavailable ?? 1} node(s) at a time, healthy for ${ro.dwell ?? '2m'}, verify within ${ro.verifyTimeout ?? '10m'}, drain within ${ro.drainTimeout ?? '30m'}`);
+  const box = el('section', { class: 'card', id: 'upgrade-settings' }, el('h2', {}, 'Upgrade settings (all pools)'), summary, rolloutLine,
     el('p', { class: 'muted' }, 'Rollouts started from the Upgrades page with "next window" wait for this window; a rollout can target one pool.'));
   if (!editable) return box;
   const enabled = checkbox('policy-enabled', p.enabled);
@@ -69,10 +72,16 @@ function policyCard(p: Policy, editable: boolean, reload: () => void): HTMLEleme
   const hour = el('input', { id: 'policy-hour', type: 'number', min: '0', max: '23', value: String(w.startHour), size: '3' }) as HTMLInputElement;
   const hours = el('input', { id: 'policy-duration', type: 'number', min: '1', max: '168', value: String(w.durationHours), size: '3' }) as HTMLInputElement;
   const tz = input('policy-tz', w.timeZone, '14');
+  const maxUnavailable = el('input', { id: 'policy-max-unavailable', type: 'number', min: '1', value: String(ro.maxUnavailable ?? 1), size: '3' }) as HTMLInputElement;
+  const dwell = input('policy-dwell', ro.dwell ?? '', '5');
+  dwell.placeholder = '2m';
+  const drain = input('policy-drain-timeout', ro.drainTimeout ?? '', '5');
+  drain.placeholder = '30m';
   const error = el('p', { class: 'error' });
   const save = async (): Promise<void> => {
     try {
-      await api('PUT', '/v1/cluster/auto-upgrade', { enabled: enabled.checked, scope: scope.value, window: { day: day.value, startHour: Number(hour.value), durationHours: Number(hours.value), timeZone: tz.value.trim() } });
+      const rollout = { maxUnavailable: Number(maxUnavailable.value) || 1, ...(dwell.value.trim() ? { dwell: dwell.value.trim() } : {}), ...(drain.value.trim() ? { drainTimeout: drain.value.trim() } : {}) };
+      await api('PUT', '/v1/cluster/auto-upgrade', { enabled: enabled.checked, scope: scope.value, window: { day: day.value, startHour: Number(hour.value), durationHours: Number(hours.value), timeZone: tz.value.trim() }, rollout });
       toast('upgrade settings saved');
       reload();
     } catch (err) {
@@ -80,6 +89,7 @@ function policyCard(p: Policy, editable: boolean, reload: () => void): HTMLEleme
     }
   };
   box.append(el('div', { class: 'row' }, field('Auto-upgrade', enabled), field('Scope', scope), field('Day', day), field('Start hour', hour), field('Hours', hours), field('Time zone', tz),
+    field('At a time', maxUnavailable), field('Healthy for', dwell), field('Drain timeout', drain),
     el('button', { id: 'save-policy', click: () => void save() }, 'Save')), error);
   return box;
 }
