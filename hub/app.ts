@@ -10,6 +10,7 @@ import { prepareDataDir, loadOrCreateAdminToken } from './data-dir.js';
 import { loadOrCreatePki } from './pki/hub-pki.js';
 import { createEventLog } from './events.js';
 import { createHealthBatcher } from './nodes/health-batcher.js';
+import { createHealthSampler } from './nodes/health-sampler.js';
 import { NodeRegistry } from './nodes/registry.js';
 import { enroll } from './nodes/enrollment.js';
 import { createTokenService } from './tokens/token-service.js';
@@ -62,7 +63,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
   const store: Store = await openSqliteStore({ path: join(config.dataDir, 'hub.db'), logger: log.child({ component: 'store' }) });
   const hubVersion = readHubVersion();
   const events = createEventLog(store, log.child({ component: 'events' }));
-  const batcher = createHealthBatcher(store, log.child({ component: 'health' }));
+  const batcher = createHealthBatcher(store, log.child({ component: 'health' }), { sampler: createHealthSampler() });
   const registry = new NodeRegistry({ store, events, batcher, logger: log.child({ component: 'registry' }), unreachableAfterMs: config.unreachableAfterMs });
   await registry.load();
   const tokens = createTokenService({ store, caPin: pki.caPin });

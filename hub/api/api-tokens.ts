@@ -8,6 +8,7 @@ import { HubError } from '../errors.js';
 import { randomId, randomString, secretMatches, sha256Hex } from '../tokens/secrets.js';
 import { API_ROLES, permissionsOf, type ApiRole } from './roles.js';
 import { actorOf } from './server.js';
+import { noContent, params, responses } from './schemas.js';
 
 const SETTING = 'api-tokens';
 const TOKEN_RE = /^atoll_api_([0-9a-f]{12})_([a-z0-9]{40})$/;
@@ -88,18 +89,18 @@ const tokenSchema = {
 
 export const apiTokenRoutes: FastifyPluginAsync<{ svc: HubServices; apiTokens: ApiTokens }> = async (app, { svc, apiTokens }) => {
   app.get('/v1/whoami', {
-    schema: { summary: 'The caller: token id, role and permissions', response: { 200: { type: 'object', properties: { id: { type: 'string' }, role: { type: 'string' }, permissions: { type: 'array', items: { type: 'string' } } } } } },
+    schema: { summary: 'The caller: token id, role and permissions', response: responses({ 200: { type: 'object', properties: { id: { type: 'string' }, role: { type: 'string' }, permissions: { type: 'array', items: { type: 'string' } } } } }) },
   }, async (req) => ({ id: req.actor?.id ?? 'anonymous', role: req.actor?.role ?? 'read-only', permissions: permissionsOf(req.actor?.role ?? 'read-only') }));
 
   app.get('/v1/api-tokens', {
-    schema: { summary: 'List API tokens (never their secrets)', response: { 200: { type: 'object', properties: { items: { type: 'array', items: tokenSchema } } } } },
+    schema: { summary: 'List API tokens (never their secrets)', response: responses({ 200: { type: 'object', properties: { items: { type: 'array', items: tokenSchema } } } }) },
   }, async () => ({ items: apiTokens.list().map(publicApiToken) }));
 
   app.post('/v1/api-tokens', {
     schema: {
       summary: 'Create an API token with a role; the token string is returned once',
       body: { type: 'object', additionalProperties: false, required: ['role'], properties: { role: { type: 'string', enum: [...API_ROLES] }, description: { type: 'string', maxLength: 500, default: '' } } },
-      response: { 201: { type: 'object', properties: { ...tokenSchema.properties, token: { type: 'string' } } } },
+      response: responses({ 201: { type: 'object', properties: { ...tokenSchema.properties, token: { type: 'string' } } } }),
     },
   }, async (req, reply) => {
     const body = req.body as { role: ApiRole; description: string };
@@ -110,7 +111,7 @@ export const apiTokenRoutes: FastifyPluginAsync<{ svc: HubServices; apiTokens: A
     return { ...publicApiToken(record), token };
   });
 
-  app.delete('/v1/api-tokens/:id', { schema: { summary: 'Revoke an API token', params: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] } } }, async (req, reply) => {
+  app.delete('/v1/api-tokens/:id', { schema: { summary: 'Revoke an API token', params: params('id'), response: responses({ 204: noContent }) } }, async (req, reply) => {
     const { id } = req.params as { id: string };
     const t = await apiTokens.revoke(id);
     if (!t) throw new HubError('NOT_FOUND', `API token ${id} does not exist`);

@@ -7,6 +7,7 @@ import { parseDuration } from '../duration.js';
 import { validateLabels } from '../nodes/enrollment.js';
 import { actorOf } from './server.js';
 import { renderCloudInit } from '../installer/cloud-init-doc.js';
+import { params, responses, textBody } from './schemas.js';
 
 const PREFIX_RE = /^[a-z0-9]([-a-z0-9]{0,40}[a-z0-9])?$/;
 
@@ -24,7 +25,9 @@ export function parseLabelList(text: string | undefined): Record<string, string>
 export const cloudInitRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, { svc }) => {
   app.get('/v1/pools/:pool/cloud-init', {
     schema: {
-      params: { type: 'object', properties: { pool: { type: 'string' } }, required: ['pool'] },
+      summary: 'A #cloud-config document that joins a new server to the pool (mints a single-use token)',
+      params: params('pool'),
+      response: responses({ 200: textBody('text/cloud-config', 'a #cloud-config document') }),
       querystring: {
         type: 'object',
         additionalProperties: false,

@@ -3,9 +3,37 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { HubServices } from './services.js';
 import { HubError } from '../errors.js';
 import { NODE_STATES } from '../store/types.js';
+import { bool, nstr, num, open, openOrNull, responses, str, strings, switchSchema, textBody } from './schemas.js';
+
+const cpState = { type: 'string', enum: ['running', 'starting', 'failed', 'absent'] };
+const controlPlane = open({
+  state: cpState, version: nstr, message: str, restarts: num,
+  since: str, lastLogLines: strings, serverUrl: nstr,
+});
+const guard = open({ frozen: bool }, { description: 'the autoheal partition guard' });
+const clusterSchema = open({
+  controlPlane,
+  state: cpState,
+  message: str,
+  version: nstr,
+  hubVersion: str,
+  publicUrl: str,
+  nodes: open({ total: num, connected: num, byState: { type: 'object', additionalProperties: num } }),
+  autoheal: open({ enabled: bool, paused: bool, guard }),
+  upgrades: openOrNull({
+    current: nstr,
+    available: { type: 'array', items: open({ version: str, kind: { type: 'string', enum: ['patch', 'minor'] }, arches: strings }) },
+    endOfSupport: nstr,
+    agents: open({
+      latest: nstr, available: strings, running: { type: 'array', items: open({ version: str, nodes: num }) }, skew: bool, behind: num,
+    }, { description: 'agent versions: the bundles the hub serves and what the nodes run' }),
+  }, { description: 'available k3s and agent upgrades; null when upgrades are not set up' }),
+});
+const artifactSchema = open({ version: str, arch: str, sha256: str, size: num });
+const agentBundleSchema = open({ version: str, sha256: str, size: num });
 
 export const clusterRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, { svc }) => {
-  app.get('/v1/cluster', async () => {
+  app.get('/v1/cluster', { schema: { summary: 'Control plane state, node counts by state, autoheal and upgrades', response: responses({ 200: clusterSchema }) } }, async () => {
     const counts: Record<string, number> = Object.fromEntries(NODE_STATES.map((s) => [s, 0]));
     const nodes = await svc.store.listNodes();
     for (const n of nodes) counts[n.state] = (counts[n.state] ?? 0) + 1;
@@ -24,7 +52,11 @@ export const clusterRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (ap
   });
 
   app.put('/v1/cluster/autoheal', {
-    schema: { body: { type: 'object', additionalProperties: false, minProperties: 1, properties: { enabled: { type: 'boolean' }, paused: { type: 'boolean' } } } },
+    schema: {
+      summary: 'Turn autoheal on or off, or pause it, for the whole cluster',
+      body: { type: 'object', additionalProperties: false, minProperties: 1, properties: { enabled: { type: 'boolean' }, paused: { type: 'boolean' } } },
+      response: responses({ 200: open({ ...(switchSchema.properties as object), guard }) }),
+    },
   }, async (req) => {
     const body = req.body as { enabled?: boolean; paused?: boolean };
     const next = await svc.autohealSettings!.setCluster(body);
@@ -32,7 +64,9 @@ export const clusterRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (ap
     return { ...next, guard: svc.autoheal!.guardState() };
   });
 
-  app.get('/v1/cluster/kubeconfig', async (req, reply) => {
+  app.get('/v1/cluster/kubeconfig', {
+    schema: { summary: 'The admin kubeconfig of the control plane (404 when absent)', response: responses({ 200: textBody('application/yaml', 'a kubeconfig document') }) },
+  }, async (req, reply) => {
     const kubeconfig = svc.controlPlane.kubeconfig();
     if (!kubeconfig) throw new HubError('NOT_FOUND', `no kubeconfig: the control plane is ${svc.cluster().state}`);
     await svc.events.record({ type: 'admin.kubeconfig', actor: req.actor?.id ?? 'anonymous', message: 'admin kubeconfig downloaded' });
@@ -40,7 +74,9 @@ export const clusterRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (ap
     return kubeconfig;
   });
 
-  app.get('/v1/artifacts', async () => ({
+  app.get('/v1/artifacts', {
+    schema: { summary: 'Imported k3s artifacts and the agent bundles the hub serves', response: responses({ 200: open({ k3s: { type: 'array', items: artifactSchema }, agent: { type: 'array', items: agentBundleSchema } }) }) },
+  }, async () => ({
     k3s: svc.artifacts.listK3s().map(({ version, arch, sha256, size }) => ({ version, arch, sha256, size })),
     agent: svc.artifacts.agents.list().map(({ version, sha256, size }) => ({ version, sha256, size })),
   }));

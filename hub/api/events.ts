@@ -1,10 +1,13 @@
 // /v1/events: the audit trail and history, paged by cursor.
 import type { FastifyPluginAsync } from 'fastify';
 import type { HubServices } from './services.js';
+import { eventSchema, open, responses } from './schemas.js';
 
 export const eventRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, { svc }) => {
   app.get('/v1/events', {
     schema: {
+      summary: 'Events after a cursor, oldest first: joins, state changes, remediation and upgrade steps, audit',
+      response: responses({ 200: open({ items: { type: 'array', items: eventSchema }, cursor: { type: 'integer', description: 'pass as since= for the next page' } }) }),
       querystring: {
         type: 'object',
         properties: {

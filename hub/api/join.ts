@@ -4,10 +4,15 @@ import type { HubServices } from './services.js';
 import { HubError } from '../errors.js';
 import { parseDuration } from '../duration.js';
 import { actorOf } from './server.js';
+import { open, responses, str } from './schemas.js';
 
 export const joinRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, { svc }) => {
   app.post('/v1/join-command', {
-    schema: { body: { type: 'object', additionalProperties: false, properties: { pool: { type: 'string', default: 'default' }, ttl: { type: 'string', default: '1h' } } } },
+    schema: {
+      summary: 'A fresh single-use join token and the install line for a pool',
+      body: { type: 'object', additionalProperties: false, properties: { pool: { type: 'string', default: 'default' }, ttl: { type: 'string', default: '1h' } } },
+      response: responses({ 200: open({ token: str, tokenId: str, command: str, expiresAt: str }) }),
+    },
   }, async (req) => {
     const body = (req.body ?? {}) as { pool: string; ttl: string };
     let ttlMs: number;

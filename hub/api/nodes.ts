@@ -4,20 +4,31 @@ import type { HubServices } from './services.js';
 import { HubError } from '../errors.js';
 import { nodeView } from '../nodes/node-view.js';
 import { actorOf } from './server.js';
+import { bool, certSchema, itemsOf, noContent, nodeSchema, open, params, responses, str, switchSchema } from './schemas.js';
 
 export const NODE_ACTIONS = ['cordon', 'uncordon', 'restart-k3s', 'reboot', 'remediate'] as const;
 const COMMAND_TIMEOUT_MS = 60_000;
 
 export const nodeRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, { svc }) => {
   app.get('/v1/nodes', {
-    schema: { querystring: { type: 'object', properties: { pool: { type: 'string' }, state: { type: 'string' } } } },
+    schema: {
+      summary: 'List nodes, optionally of one pool or in one state',
+      querystring: { type: 'object', properties: { pool: { type: 'string' }, state: { type: 'string' } } },
+      response: responses({ 200: itemsOf(nodeSchema) }),
+    },
   }, async (req) => {
     const q = req.query as { pool?: string; state?: string };
     const nodes = (await svc.store.listNodes()).filter((n) => (!q.pool || n.pool === q.pool) && (!q.state || n.state === q.state));
     return { items: nodes.map((n) => ({ ...nodeView(n, svc.registry), autoheal: svc.autoheal?.cached(n.id) ?? null })) };
   });
 
-  app.get('/v1/nodes/:id', async (req) => {
+  app.get('/v1/nodes/:id', {
+    schema: {
+      summary: 'One node, with its autoheal record and switch and its certificates',
+      params: params('id'),
+      response: responses({ 200: open({ ...(nodeSchema.properties as object), autohealSwitch: switchSchema, certificates: { type: 'array', items: certSchema } }) }),
+    },
+  }, async (req) => {
     const { id } = req.params as { id: string };
     const n = await svc.store.getNode(id);
     if (!n) throw new HubError('NOT_FOUND', `node ${id} does not exist`);
@@ -25,7 +36,12 @@ export const nodeRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, 
   });
 
   app.patch('/v1/nodes/:id', {
-    schema: { body: { type: 'object', additionalProperties: false, required: ['autoheal'], properties: { autoheal: { type: 'object', additionalProperties: false, minProperties: 1, properties: { enabled: { type: 'boolean' }, paused: { type: 'boolean' } } } } } },
+    schema: {
+      summary: 'Node settings: autoheal on/off and paused for this node',
+      params: params('id'),
+      body: { type: 'object', additionalProperties: false, required: ['autoheal'], properties: { autoheal: { type: 'object', additionalProperties: false, minProperties: 1, properties: { enabled: { type: 'boolean' }, paused: { type: 'boolean' } } } } },
+      response: responses({ 200: open({ ...(nodeSchema.properties as object), autohealSwitch: switchSchema }) }),
+    },
   }, async (req) => {
     const { id } = req.params as { id: string };
     const n = await svc.store.getNode(id);
@@ -35,13 +51,21 @@ export const nodeRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, 
     return { ...nodeView(n, svc.registry), autohealSwitch: sw };
   });
 
-  app.delete('/v1/nodes/:id', async (req, reply) => {
+  app.delete('/v1/nodes/:id', {
+    schema: { summary: 'Drain and remove a node; its certificates are revoked', params: params('id'), response: responses({ 204: noContent }) },
+  }, async (req, reply) => {
     const { id } = req.params as { id: string };
     if (!(await svc.removeNode(id, actorOf(req)))) throw new HubError('NOT_FOUND', `node ${id} does not exist`);
     reply.status(204);
   });
 
-  app.post('/v1/nodes/:id/actions/:action', async (req) => {
+  app.post('/v1/nodes/:id/actions/:action', {
+    schema: {
+      summary: `Act on a node: ${NODE_ACTIONS.join(', ')}`,
+      params: { ...params('id', 'action'), properties: { id: { type: 'string', minLength: 1 }, action: { type: 'string', description: `one of ${NODE_ACTIONS.join(', ')}` } } },
+      response: responses({ 200: open({ action: str, nodeId: str, ok: bool, message: str }) }),
+    },
+  }, async (req) => {
     const { id, action } = req.params as { id: string; action: string };
     if (!(NODE_ACTIONS as readonly string[]).includes(action)) {
       throw new HubError('NOT_FOUND', `unknown action "${action}" (one of ${NODE_ACTIONS.join(', ')})`);

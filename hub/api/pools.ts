@@ -6,6 +6,7 @@ import { validateLabels } from '../nodes/enrollment.js';
 import { actorOf } from './server.js';
 import { poolAutohealSchema, type PoolAutoheal } from '../autoheal/settings.js';
 import type { Pool } from '../store/types.js';
+import { itemsOf, noContent, params, poolSchema, responses } from './schemas.js';
 
 const NAME = { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$' } as const;
 const TAINT_RE = /^[A-Za-z0-9]([-A-Za-z0-9_./]*[A-Za-z0-9])?(=[A-Za-z0-9_.-]*)?:(NoSchedule|PreferNoSchedule|NoExecute)$/;
@@ -22,9 +23,9 @@ function checkTaints(taints: string[] | undefined): void {
 
 export const poolRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, { svc }) => {
   const withSettings = async (p: Pool): Promise<Pool & { autoheal: PoolAutoheal }> => ({ ...p, autoheal: await svc.autohealSettings!.pool(p.name) });
-  app.get('/v1/pools', async () => ({ items: await Promise.all((await svc.store.listPools()).map(withSettings)) }));
+  app.get('/v1/pools', { schema: { summary: 'List pools with their autoheal settings', response: responses({ 200: itemsOf(poolSchema) }) } }, async () => ({ items: await Promise.all((await svc.store.listPools()).map(withSettings)) }));
 
-  app.post('/v1/pools', { schema: { body: { type: 'object', required: ['name'], additionalProperties: false, properties: { name: NAME, ...fields } } } }, async (req, reply) => {
+  app.post('/v1/pools', { schema: { summary: 'Create a pool', body: { type: 'object', required: ['name'], additionalProperties: false, properties: { name: NAME, ...fields } }, response: responses({ 201: poolSchema }) } }, async (req, reply) => {
     const body = req.body as { name: string; description?: string; labels?: Record<string, string>; taints?: string[]; autoheal?: Partial<PoolAutoheal> };
     validateLabels(body.labels ?? {});
     checkTaints(body.taints);
@@ -37,14 +38,14 @@ export const poolRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, 
     return withSettings(pool);
   });
 
-  app.get('/v1/pools/:pool', async (req) => {
+  app.get('/v1/pools/:pool', { schema: { summary: 'One pool', params: params('pool'), response: responses({ 200: poolSchema }) } }, async (req) => {
     const { pool } = req.params as { pool: string };
     const p = await svc.store.getPool(pool);
     if (!p) throw new HubError('NOT_FOUND', `pool "${pool}" does not exist`);
     return withSettings(p);
   });
 
-  app.patch('/v1/pools/:pool', { schema: { body: { type: 'object', additionalProperties: false, minProperties: 1, properties: fields } } }, async (req) => {
+  app.patch('/v1/pools/:pool', { schema: { summary: 'Change a pool: description, labels, taints, autoheal settings', params: params('pool'), body: { type: 'object', additionalProperties: false, minProperties: 1, properties: fields }, response: responses({ 200: poolSchema }) } }, async (req) => {
     const { pool } = req.params as { pool: string };
     const { autoheal, ...body } = req.body as { description?: string; labels?: Record<string, string>; taints?: string[]; autoheal?: Partial<PoolAutoheal> };
     if (body.labels) validateLabels(body.labels);
@@ -58,7 +59,7 @@ export const poolRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, 
     return withSettings(p);
   });
 
-  app.delete('/v1/pools/:pool', async (req, reply) => {
+  app.delete('/v1/pools/:pool', { schema: { summary: 'Delete a pool (refused while it has nodes or live tokens)', params: params('pool'), response: responses({ 204: noContent }) } }, async (req, reply) => {
     const { pool } = req.params as { pool: string };
     if (!(await svc.store.deletePool(pool))) throw new HubError('NOT_FOUND', `pool "${pool}" does not exist`);
     await svc.events.record({ type: 'pool.deleted', pool, actor: actorOf(req), message: `pool ${pool} deleted` });

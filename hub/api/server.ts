@@ -13,9 +13,11 @@ import { joinRoutes } from './join.js';
 import { cloudInitRoutes } from './cloud-init.js';
 import { upgradeRoutes } from '../upgrades/routes.js';
 import { streamRoutes } from './stream.js';
+import { healthHistoryRoutes } from './health-history.js';
 import { webRoutes } from './web.js';
 import { ApiTokens, apiTokenRoutes } from './api-tokens.js';
 import { installAccessControl, registerOpenApi } from './access.js';
+import { responses, textBody } from './schemas.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -48,12 +50,12 @@ export async function buildApi(svc: HubServices, opts: ApiOptions): Promise<Fast
   await registerOpenApi(app, svc.hubVersion);
   installAccessControl(app, svc, createAuthenticator(opts.adminTokenHash, apiTokens));
 
-  app.get('/healthz', { schema: { summary: 'Liveness (no auth)', security: [], response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } } }, async () => ({ status: 'ok' }));
-  app.get('/metrics', { schema: { summary: 'Prometheus text format (no auth)', security: [] } }, async (_req, reply) => {
+  app.get('/healthz', { schema: { summary: 'Liveness (no auth)', security: [], response: responses({ 200: { type: 'object', properties: { status: { type: 'string' } } } }) } }, async () => ({ status: 'ok' }));
+  app.get('/metrics', { schema: { summary: 'Prometheus text format (no auth)', security: [], response: responses({ 200: textBody('text/plain', 'Prometheus text exposition format 0.0.4') }) } }, async (_req, reply) => {
     reply.type(opts.metrics.contentType);
     return opts.metrics.metrics();
   });
-  for (const plugin of [clusterRoutes, poolRoutes, tokenRoutes, nodeRoutes, eventRoutes, joinRoutes, cloudInitRoutes, streamRoutes, upgradeRoutes]) {
+  for (const plugin of [clusterRoutes, poolRoutes, tokenRoutes, nodeRoutes, eventRoutes, joinRoutes, cloudInitRoutes, streamRoutes, healthHistoryRoutes, upgradeRoutes]) {
     await app.register(plugin, { svc });
   }
   await app.register(apiTokenRoutes, { svc, apiTokens });

@@ -4,6 +4,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { HubServices } from './services.js';
 import type { EventRecord } from '../store/types.js';
+import { responses, textBody } from './schemas.js';
 
 const HEARTBEAT_MS = 15_000;
 const REPLAY_MAX = 5_000;
@@ -27,7 +28,7 @@ export const streamRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app
           pool: { type: 'string' },
         },
       },
-      response: { 200: { description: 'an endless text/event-stream', content: { 'text/event-stream': { schema: { type: 'string' } } } } },
+      response: responses({ 200: textBody('text/event-stream', 'an endless text/event-stream; each event\'s data is an event object as in GET /v1/events') }),
     },
   }, async (req, reply) => {
     const q = req.query as { since?: number; type?: string; node?: string; pool?: string };

@@ -5,15 +5,18 @@ import { HubError } from '../errors.js';
 import { parseDuration } from '../duration.js';
 import { publicToken } from '../tokens/token-service.js';
 import { actorOf } from './server.js';
+import { itemsOf, joinTokenSchema, noContent, open, params, responses, str } from './schemas.js';
 
 export const tokenRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, { svc }) => {
-  app.get('/v1/tokens', async () => {
+  app.get('/v1/tokens', { schema: { summary: 'List join tokens (never their secrets)', response: responses({ 200: itemsOf(joinTokenSchema) }) } }, async () => {
     const now = new Date();
     return { items: (await svc.store.listTokens()).map((t) => publicToken(t, now)) };
   });
 
   app.post('/v1/tokens', {
     schema: {
+      summary: 'Create a join token; the token string is returned once, in `token`',
+      response: responses({ 201: open({ ...(joinTokenSchema.properties as object), token: str }) }),
       body: {
         type: 'object',
         additionalProperties: false,
@@ -42,7 +45,7 @@ export const tokenRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app,
     return { ...publicToken(record, new Date()), token };
   });
 
-  app.delete('/v1/tokens/:id', async (req, reply) => {
+  app.delete('/v1/tokens/:id', { schema: { summary: 'Revoke a join token', params: params('id'), response: responses({ 204: noContent }) } }, async (req, reply) => {
     const { id } = req.params as { id: string };
     const t = await svc.store.getToken(id);
     if (!t) throw new HubError('NOT_FOUND', `token ${id} does not exist`);

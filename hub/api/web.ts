@@ -3,6 +3,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
+import { textBody } from './schemas.js';
 
 const FILES: Record<string, { file: string; type: string }> = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
@@ -22,7 +23,7 @@ export const webRoutes: FastifyPluginAsync = async (app) => {
   const dir = webDir();
   const cache = new Map<string, Buffer>();
   for (const [path, { file, type }] of Object.entries(FILES)) {
-    app.get(path, { schema: { hide: true } }, async (_req, reply) => {
+    app.get(path, { schema: { hide: true, response: { 200: textBody(type.split(';')[0], file), 503: textBody('text/plain', 'the dashboard is not built') } } }, async (_req, reply) => {
       let body = cache.get(file);
       if (!body) {
         const p = join(dir, file);

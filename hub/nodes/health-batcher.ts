@@ -1,7 +1,9 @@
 // Health reports arrive at up to thousands per second; they reach the store in batched transactions.
 // Latest report per node wins within a batch. flush() is awaited at shutdown so nothing is dropped.
+// With a sampler, the health history samples due ride in the same transaction.
 import type { HealthUpdate, Store } from '../store/types.js';
 import type { Logger } from '../logger.js';
+import type { HealthSampler } from './health-sampler.js';
 
 export interface HealthBatcher {
   push(update: HealthUpdate): void;
@@ -11,7 +13,7 @@ export interface HealthBatcher {
   readonly stats: { flushes: number; written: number; lastFlushMs: number };
 }
 
-export function createHealthBatcher(store: Store, logger: Logger, opts: { intervalMs?: number; maxBatch?: number; onFlushed?: (updates: HealthUpdate[], pushedAt: number[]) => void } = {}): HealthBatcher {
+export function createHealthBatcher(store: Store, logger: Logger, opts: { intervalMs?: number; maxBatch?: number; sampler?: HealthSampler; now?: () => number; onFlushed?: (updates: HealthUpdate[], pushedAt: number[]) => void } = {}): HealthBatcher {
   const intervalMs = opts.intervalMs ?? 500;
   const maxBatch = opts.maxBatch ?? 2000;
   let pending = new Map<string, { update: HealthUpdate; at: number }>();
@@ -26,7 +28,8 @@ export function createHealthBatcher(store: Store, logger: Logger, opts: { interv
       const started = Date.now();
       const updates = [...batch.values()];
       try {
-        await store.recordHealth(updates.map((u) => u.update));
+        const list = updates.map((u) => u.update);
+        await store.recordHealth(list, opts.sampler?.take(list, (opts.now ?? Date.now)()));
         stats.flushes++;
         stats.written += updates.length;
         stats.lastFlushMs = Date.now() - started;

@@ -83,6 +83,20 @@ CREATE TABLE settings (
 );
 `;
 
+// Health history: one sample per node at most every ~30 s (the hub's health batcher decides), times in
+// epoch ms and percentages in tenths (integers keep rows small: 10,000 nodes x 1 h is ~1.2 M rows).
+// WITHOUT ROWID on (node_id, at): a node's samples are one range for reads and for pruning.
+const V2_HEALTH_SAMPLES = `
+CREATE TABLE health_samples (
+  node_id    TEXT NOT NULL,
+  at         INTEGER NOT NULL,
+  cpu_pm     INTEGER NOT NULL,
+  memory_pm  INTEGER NOT NULL,
+  disk_pm    INTEGER NOT NULL,
+  PRIMARY KEY (node_id, at)
+) WITHOUT ROWID;
+`;
+
 export const MIGRATIONS: readonly Migration[] = Object.freeze([
   {
     version: 1,
@@ -91,6 +105,13 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       db.exec(V1_SCHEMA);
       db.prepare(`INSERT INTO pools (name, description, labels, taints, created_at, updated_at)
                   VALUES ('default', 'The default pool', '{}', '[]', ?, ?)`).run(at, at);
+    },
+  },
+  {
+    version: 2,
+    name: 'health history samples',
+    up(db: Database.Database): void {
+      db.exec(V2_HEALTH_SAMPLES);
     },
   },
 ]);

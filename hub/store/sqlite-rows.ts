@@ -1,7 +1,7 @@
 // Row shapes of the SQLite schema and their mapping to the store's record types.
 import {
   StoreError,
-  type CertRecord, type EventRecord, type HealthRecord, type HostFactsRecord, type NodeRecord, type NodeState,
+  type CertRecord, type EventRecord, type HealthRecord, type HealthSample, type HostFactsRecord, type NodeRecord, type NodeState,
   type Pool, type TokenRecord,
 } from './types.js';
 
@@ -21,6 +21,10 @@ export interface NodeRow {
 
 export interface CertRow {
   serial: string; node_id: string; not_before: string; not_after: string; fingerprint: string; revoked_at: string | null;
+}
+
+export interface SampleRow {
+  node_id: string; at: number; cpu_pm: number; memory_pm: number; disk_pm: number;
 }
 
 export interface EventRow {
@@ -135,4 +139,23 @@ export const eventFromRow = (r: EventRow): EventRecord => ({
   actor: r.actor,
   message: r.message,
   data: parseJson<Record<string, unknown>>(r.data, `events.data of ${r.id}`),
+});
+
+/** Percent (0-100) to the stored integer tenths, clamped; non-finite values count as 0. */
+const toPermille = (pct: number): number => (Number.isFinite(pct) ? Math.round(Math.min(100, Math.max(0, pct)) * 10) : 0);
+
+export const sampleFromRow = (r: SampleRow): HealthSample => ({
+  nodeId: r.node_id,
+  at: new Date(r.at).toISOString(),
+  cpuPercent: r.cpu_pm / 10,
+  memoryPercent: r.memory_pm / 10,
+  diskPercent: r.disk_pm / 10,
+});
+
+export const sampleToRow = (s: HealthSample): SampleRow => ({
+  node_id: s.nodeId,
+  at: Date.parse(s.at),
+  cpu_pm: toPermille(s.cpuPercent),
+  memory_pm: toPermille(s.memoryPercent),
+  disk_pm: toPermille(s.diskPercent),
 });

@@ -1,6 +1,6 @@
 // Every fixed statement of the SQLite store, prepared once per connection.
 import type Database from 'better-sqlite3';
-import type { CertRow, EventRow, NodeRow, PoolRow, TokenRow } from './sqlite-rows.js';
+import type { CertRow, EventRow, NodeRow, PoolRow, SampleRow, TokenRow } from './sqlite-rows.js';
 
 export type EventInsert = Omit<EventRow, 'id'>;
 
@@ -35,6 +35,13 @@ export function prepareStatements(db: Database.Database) {
     // The hot path: positional parameters, no read-back. A null health keeps the last report.
     recordHealth: db.prepare<[string, string | null, string]>(
       'UPDATE nodes SET last_seen = ?, health = COALESCE(?, health) WHERE id = ?'),
+
+    insertSample: db.prepare<[string, number, number, number, number]>(
+      'INSERT OR REPLACE INTO health_samples (node_id, at, cpu_pm, memory_pm, disk_pm) VALUES (?, ?, ?, ?, ?)'),
+    pruneSamples: db.prepare<[string, number]>('DELETE FROM health_samples WHERE node_id = ? AND at < ?'),
+    listSamples: db.prepare<[string, number, number], SampleRow>(
+      'SELECT * FROM health_samples WHERE node_id = ? AND at >= ? ORDER BY at LIMIT ?'),
+    deleteNodeSamples: db.prepare<[string]>('DELETE FROM health_samples WHERE node_id = ?'),
 
     insertCert: db.prepare<CertRow>(`INSERT INTO certs (serial, node_id, not_before, not_after, fingerprint,
       revoked_at) VALUES (@serial, @node_id, @not_before, @not_after, @fingerprint, @revoked_at)`),

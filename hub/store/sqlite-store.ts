@@ -8,12 +8,12 @@ import { runMigrations } from './migrations.js';
 import { toStoreError } from './sqlite-errors.js';
 import { prepareStatements, type Statements } from './sqlite-statements.js';
 import {
-  certFromRow, certToRow, eventFromRow, nodeFromRow, nodeToRow, parseJson, poolFromRow, poolToRow, tokenFromRow,
-  tokenToRow, type EventRow, type TokenRow,
+  certFromRow, certToRow, eventFromRow, nodeFromRow, nodeToRow, parseJson, poolFromRow, poolToRow, sampleFromRow,
+  sampleToRow, tokenFromRow, tokenToRow, type EventRow, type TokenRow,
 } from './sqlite-rows.js';
 import {
   NODE_STATES, StoreError,
-  type CertRecord, type EnrollInput, type EnrollOutcome, type EventQuery, type EventRecord, type HealthUpdate,
+  type CertRecord, type EnrollInput, type EnrollOutcome, type EventQuery, type EventRecord, type HealthSample, type HealthUpdate,
   type NewEvent, type NodePatch, type NodeRecord, type Pool, type PoolPatch, type Store, type TokenRecord,
 } from './types.js';
 
@@ -34,6 +34,8 @@ export interface SqliteStoreOptions {
 
 const FILE_MODE = 0o600;
 const DEFAULT_EVENT_LIMIT = 100;
+const DEFAULT_SAMPLE_LIMIT = 1000;
+const MAX_SAMPLE_LIMIT = 10_000;
 const MAX_EVENT_LIMIT = 1000;
 
 export async function openSqliteStore(opts: SqliteStoreOptions): Promise<Store> {
@@ -128,15 +130,24 @@ const NODE_PATCH_KEYS = ['name', 'pool', 'state', 'labels', 'facts', 'agentVersi
 class SqliteStore implements Store {
   private readonly st: Statements;
   private readonly eventQueries = new Map<string, Database.Statement<[Record<string, unknown>], EventRow>>();
-  private readonly healthTx: (updates: HealthUpdate[]) => void;
+  private readonly healthTx: (updates: HealthUpdate[], samples: HealthSample[], pruneBeforeMs: number) => void;
   private closed = false;
 
   constructor(private readonly db: Database.Database, private readonly path: string) {
     this.st = prepareStatements(db);
     const st = this.st;
-    this.healthTx = db.transaction((updates: HealthUpdate[]) => {
+    this.healthTx = db.transaction((updates: HealthUpdate[], samples: HealthSample[], pruneBeforeMs: number) => {
+      const known = new Set<string>();
       for (const u of updates) {
-        st.recordHealth.run(u.lastSeen, u.health == null ? null : JSON.stringify(u.health), u.nodeId);
+        if (st.recordHealth.run(u.lastSeen, u.health == null ? null : JSON.stringify(u.health), u.nodeId).changes > 0) known.add(u.nodeId);
+      }
+      for (const sample of samples) {
+        // Only nodes that exist (a sample of a removed node would never be pruned).
+        if (!known.has(sample.nodeId) && !st.getNode.get(sample.nodeId)) continue;
+        const row = sampleToRow(sample);
+        if (!Number.isFinite(row.at)) continue;
+        st.pruneSamples.run(row.node_id, pruneBeforeMs);
+        st.insertSample.run(row.node_id, row.at, row.cpu_pm, row.memory_pm, row.disk_pm);
       }
     });
   }
@@ -277,13 +288,24 @@ class SqliteStore implements Store {
     return this.run('deleting a node', () => this.tx(() => {
       // Revoke even when the node row is gone already: a serial of a deleted node must never be valid.
       this.st.revokeNodeCerts.run(at, id);
+      this.st.deleteNodeSamples.run(id);
       return this.st.deleteNode.run(id).changes > 0;
     }));
   }
 
-  recordHealth(updates: HealthUpdate[]): Promise<void> {
-    if (updates.length === 0) return Promise.resolve();
-    return this.run('recording node health', () => this.healthTx(updates));
+  recordHealth(updates: HealthUpdate[], history?: { samples: HealthSample[]; pruneBefore: string }): Promise<void> {
+    const samples = history?.samples ?? [];
+    if (updates.length === 0 && samples.length === 0) return Promise.resolve();
+    const pruneBeforeMs = history ? Date.parse(history.pruneBefore) : 0;
+    return this.run('recording node health', () => this.healthTx(updates, samples, Number.isFinite(pruneBeforeMs) ? pruneBeforeMs : 0));
+  }
+
+  listHealthSamples(nodeId: string, since: string, limit?: number): Promise<HealthSample[]> {
+    return this.run('listing health samples', () => {
+      const sinceMs = Date.parse(since);
+      const max = Math.min(MAX_SAMPLE_LIMIT, Math.max(1, Math.floor(finite(limit, DEFAULT_SAMPLE_LIMIT))));
+      return this.st.listSamples.all(nodeId, Number.isFinite(sinceMs) ? sinceMs : 0, max).map(sampleFromRow);
+    });
   }
 
   // Certificates.

@@ -139,6 +139,15 @@ export interface HealthUpdate {
   health: HealthRecord | null;
 }
 
+/** One point of a node's health history (percentages 0-100, one decimal). */
+export interface HealthSample {
+  nodeId: string;
+  at: string;
+  cpuPercent: number;
+  memoryPercent: number;
+  diskPercent: number;
+}
+
 export interface Store {
   // Pools. A pool named `default` always exists (created by migrations) and cannot be deleted.
   listPools(): Promise<Pool[]>;
@@ -169,8 +178,14 @@ export interface Store {
   updateNode(id: string, patch: NodePatch): Promise<NodeRecord | undefined>;
   /** Deletes the node and revokes all its certificates at `at`, atomically. false when absent. */
   deleteNode(id: string, at: string): Promise<boolean>;
-  /** Many health/lastSeen updates in one transaction (the hub batches reports). Unknown ids are skipped. */
-  recordHealth(updates: HealthUpdate[]): Promise<void>;
+  /**
+   * Many health/lastSeen updates in one transaction (the hub batches reports). Unknown ids are skipped.
+   * `samples` go to the health history in the same transaction (one fsync); each sampled node's
+   * samples older than `pruneBefore` are deleted there too, so the history stays bounded.
+   */
+  recordHealth(updates: HealthUpdate[], history?: { samples: HealthSample[]; pruneBefore: string }): Promise<void>;
+  /** A node's health history from `since` on, oldest first, at most `limit` samples (default 1000). */
+  listHealthSamples(nodeId: string, since: string, limit?: number): Promise<HealthSample[]>;
 
   // Certificates issued to nodes.
   addCert(cert: CertRecord): Promise<void>;

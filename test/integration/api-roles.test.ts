@@ -58,6 +58,39 @@ test('a read-only token is refused on every state-changing route, with a 403 nam
   assert.equal((await h.call<{ items: unknown[] }>('GET', '/v1/tokens')).body.items.length, 0);
 });
 
+test('a read-only token is refused on every state-changing operation of /openapi.json (path params filled with dummies)', async () => {
+  const ro = await makeToken('read-only');
+  const doc = (await h.call<{ paths: Record<string, Record<string, { parameters?: Array<{ in: string; name: string }> }>> }>('GET', '/openapi.json')).body;
+  const ops: Array<{ method: string; path: string; url: string }> = [];
+  for (const [path, methods] of Object.entries(doc.paths)) {
+    for (const [method, op] of Object.entries(methods)) {
+      if (!['post', 'put', 'patch', 'delete'].includes(method)) continue;
+      const names = (op.parameters ?? []).filter((p) => p.in === 'path').map((p) => p.name);
+      assert.deepEqual(names.sort(), [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]).sort(), `${method} ${path}: path parameters documented`);
+      const url = path.replace(/\{([^}]+)\}/g, (_m, name: string) => `dummy-${name}`);
+      ops.push({ method: method.toUpperCase(), path, url });
+    }
+  }
+  const writes = routeTable(h.hub.api).filter((r) => r.url.startsWith('/v1') && r.method !== 'GET');
+  assert.equal(ops.length, writes.length, `the document has ${ops.length} state-changing operations, the route table ${writes.length}`);
+  const before = (await events('type=api.denied')).at(-1)?.id ?? 0;
+  for (const op of ops) {
+    const res = await h.call<Err>(op.method, op.url, ro.token, op.method === 'DELETE' ? undefined : {});
+    assert.equal(res.status, 403, `${op.method} ${op.url}: ${JSON.stringify(res.body)}`);
+    assert.equal(res.body.error.code, 'FORBIDDEN');
+    const named = /permission "([^"]+)" required/.exec(res.body.error.message);
+    assert.ok(named && named[1] !== 'read', `${op.method} ${op.path}: ${res.body.error.message}`);
+    const ev = (await events(`type=api.denied&since=${before}`)).find((e) => e.actor === ro.id && e.data.target === op.url && e.data.action === `${op.method} ${op.path.replace(/\{([^}]+)\}/g, ':$1')}`);
+    assert.ok(ev, `no api.denied event for ${op.method} ${op.url}`);
+    assert.equal(ev.data.permission, named[1]);
+    assert.equal(ev.data.result, 'denied');
+    assert.match(ev.message, new RegExp(`"${named[1]}"`));
+  }
+  // Nothing was created or changed by the refused requests.
+  assert.equal((await h.call<{ items: unknown[] }>('GET', '/v1/tokens')).body.items.length, 0);
+  assert.deepEqual((await h.call<{ items: Array<{ name: string }> }>('GET', '/v1/pools')).body.items.map((p) => p.name), ['default']);
+});
+
 test('an operator acts on nodes but manages no tokens, pools or settings; the admin can do everything', async () => {
   const op = await makeToken('operator');
   // Reaches the handler (404: no such node), so the permission check passed.

@@ -1,5 +1,6 @@
 // GET /openapi.json: the OpenAPI 3 document generated from the route schemas passes a standard
-// validator (@seriousme/openapi-schema-validator) and lists every /v1 route of the route table.
+// validator (@seriousme/openapi-schema-validator), lists every /v1 route of the route table, and
+// documents a success response (a schema, or 204) and the JSON error body for each operation.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Validator } from '@seriousme/openapi-schema-validator';
@@ -22,4 +23,37 @@ test('the OpenAPI document is valid and covers every /v1 route', async () => {
     assert.ok(doc.paths[path]?.[route.method.toLowerCase()], `${route.method} ${path} missing from the document`);
   }
   for (const p of ['/healthz', '/metrics', '/v1/events/stream', '/v1/api-tokens']) assert.ok(doc.paths[p], p);
+});
+
+// Routes of hub/upgrades/routes.ts, whose response schemas are still to come (owned by the upgrade
+// work); every other operation must document its responses.
+const RESPONSE_SCHEMA_PENDING = new Set([
+  'post /v1/upgrades', 'post /v1/agent-upgrades', 'get /v1/upgrades', 'get /v1/upgrades/{id}', 'post /v1/upgrades/{id}/cancel',
+  'get /v1/cluster/auto-upgrade', 'put /v1/cluster/auto-upgrade',
+]);
+
+test('every operation documents its success response and its error body', async (t) => {
+  h ??= await startInProcessHub();
+  const doc = JSON.parse((await h.hub.api.inject({ method: 'GET', url: '/openapi.json' })).body) as {
+    paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema?: { type?: unknown; properties?: object } }> }> }>>;
+  };
+  let checked = 0;
+  for (const [path, ops] of Object.entries(doc.paths)) {
+    for (const [method, op] of Object.entries(ops)) {
+      const name = `${method} ${path}`;
+      const ok = Object.entries(op.responses).filter(([status]) => /^2/.test(status));
+      const documented = ok.length > 0 && ok.every(([status, r]) => status === '204' || Object.values(r.content ?? {}).some((c) => c.schema?.type !== undefined));
+      if (RESPONSE_SCHEMA_PENDING.has(name)) {
+        if (documented) t.diagnostic(`${name} has a response schema now: take it off RESPONSE_SCHEMA_PENDING`);
+        continue;
+      }
+      assert.ok(documented, `${name}: no response schema (${JSON.stringify(op.responses)})`);
+      for (const status of ['4XX', '5XX']) {
+        const err = op.responses[status]?.content?.['application/json']?.schema as { properties?: { error?: { properties?: object } } } | undefined;
+        assert.ok(err?.properties?.error?.properties && 'code' in err.properties.error.properties, `${name}: no ${status} error body`);
+      }
+      checked++;
+    }
+  }
+  assert.ok(checked >= 25, `only ${checked} operations checked`);
 });

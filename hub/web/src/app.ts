@@ -1,104 +1,16 @@
 // The atoll web dashboard: plain TypeScript, no framework. Token in sessionStorage; every view reads
-// /v1 with it; the node table and the event list update live from /v1/events/stream (SSE over fetch,
-// since EventSource cannot send an Authorization header).
-type Obj = Record<string, unknown>;
-interface Ev { id: number; at: string; type: string; nodeId: string | null; pool: string | null; actor: string; message: string }
-
-const TOKEN_KEY = 'atoll.token';
-let token = sessionStorage.getItem(TOKEN_KEY) ?? '';
-let perms: string[] = [];
-let streamAbort: AbortController | undefined;
-const listeners = new Set<(e: Ev) => void>();
-const $ = (id: string): HTMLElement => document.getElementById(id) as HTMLElement;
-
-function el(tag: string, attrs: Record<string, string | ((ev: Event) => void)> = {}, ...kids: Array<Node | string | null | undefined>): HTMLElement {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (typeof v === 'function') e.addEventListener(k, v);
-    else e.setAttribute(k, v);
-  }
-  for (const k of kids) if (k !== null && k !== undefined) e.append(k);
-  return e;
-}
-
-class ApiError extends Error {
-  constructor(readonly status: number, message: string) { super(message); }
-}
-
-async function api<T = Obj>(method: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(path, { method, headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await res.text();
-  let data: unknown = text;
-  try { data = text ? JSON.parse(text) : undefined; } catch { /* text */ }
-  if (!res.ok) {
-    if (res.status === 401) logout();
-    throw new ApiError(res.status, (data as { error?: { message?: string } })?.error?.message ?? `HTTP ${res.status}`);
-  }
-  return data as T;
-}
-
-const can = (p: string): boolean => perms.includes(p);
-const s = (v: unknown): string => (v === null || v === undefined ? '' : String(v));
-function ago(iso: unknown): string {
-  if (!iso) return 'never';
-  const sec = Math.round((Date.now() - Date.parse(String(iso))) / 1000);
-  return sec < 60 ? `${sec}s ago` : sec < 3600 ? `${Math.round(sec / 60)}m ago` : `${Math.round(sec / 3600)}h ago`;
-}
-const stateTag = (st: unknown): HTMLElement => el('span', { class: `state state-${s(st)}`, 'data-state': s(st) }, s(st));
-function bar(pct: unknown): HTMLElement {
-  const p = typeof pct === 'number' ? Math.max(0, Math.min(100, pct)) : 0;
-  const fill = el('span', {});
-  fill.style.width = `${p}%`; // CSSOM, allowed by the page's CSP (inline style attributes are not)
-  return el('span', { title: `${p.toFixed(0)}%` }, el('span', { class: 'bar' }, fill), ` ${p.toFixed(0)}%`);
-}
-function toast(msg: string): void {
-  document.getElementById('toast')?.remove();
-  const t = el('div', { id: 'toast', role: 'status' }, msg);
-  document.body.append(t);
-  setTimeout(() => t.remove(), 4000);
-}
-function table(head: string[], rows: HTMLElement[]): HTMLElement {
-  return el('table', {}, el('thead', {}, el('tr', {}, ...head.map((h) => el('th', {}, h)))), el('tbody', {}, ...rows));
-}
-
-// ---- live events -------------------------------------------------------------------------------
-async function startStream(): Promise<void> {
-  streamAbort?.abort();
-  const ctl = new AbortController();
-  streamAbort = ctl;
-  let lastId = '';
-  while (!ctl.signal.aborted) {
-    try {
-      const res = await fetch('/v1/events/stream', { headers: { authorization: `Bearer ${token}`, ...(lastId ? { 'last-event-id': lastId } : {}) }, signal: ctl.signal });
-      if (!res.ok || !res.body) throw new Error(`stream HTTP ${res.status}`);
-      $('live').hidden = false;
-      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-      let buf = '';
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        buf += value;
-        let i: number;
-        while ((i = buf.indexOf('\n\n')) >= 0) {
-          const block = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          const data = block.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
-          if (!data) continue;
-          const ev = JSON.parse(data) as Ev;
-          lastId = String(ev.id);
-          for (const l of listeners) l(ev);
-        }
-      }
-    } catch {
-      if (ctl.signal.aborted) return;
-    }
-    $('live').hidden = true;
-    await new Promise((r) => setTimeout(r, 2000));
-  }
-}
+// /v1 with it; pages update live from /v1/events/stream (stream.ts). This file: the shell (login,
+// routing) and the cluster, nodes, tokens and events pages; the node, upgrades and pools pages have
+// modules of their own under pages/.
+import { api, can, session } from './api.js';
+import { $, ago, bar, el, s, stateTag, table, toast, type Obj } from './dom.js';
+import { listeners, startStream, stopStream, type Ev } from './stream.js';
+import { nodePage } from './pages/node.js';
+import { upgradesPage } from './pages/upgrades.js';
+import { poolsPage } from './pages/pools.js';
 
 // ---- pages ---------------------------------------------------------------------------------------
-type Page = (main: HTMLElement) => Promise<void | (() => void)>;
+type Page = (main: HTMLElement, args: string[]) => Promise<void | (() => void)>;
 
 const pages: Record<string, Page> = {
   async cluster(main) {
@@ -110,8 +22,9 @@ const pages: Record<string, Page> = {
       el('p', {}, `k3s version: ${s(c.version) || '—'} · hub ${s(c.hubVersion)} · gateway ${s(c.publicUrl)}`),
       el('p', {}, `Nodes: ${nodes.total} (${nodes.connected} connected) — `, ...Object.entries(nodes.byState).filter(([, n]) => n > 0).map(([st, n]) => el('span', {}, stateTag(st), ` ${n} `))),
       el('p', {}, `Autoheal: ${ah.enabled === false ? 'off' : 'on'}${ah.paused ? ', paused' : ''}; guard: ${ah.guard?.frozen ? `frozen (${s(ah.guard.reason)})` : 'open'}`)));
-    const ups = await api<Obj>('GET', '/v1/upgrades').catch(() => undefined);
-    if (ups) main.append(el('section', { class: 'card' }, el('h2', {}, 'Upgrades'), el('pre', {}, JSON.stringify(ups, null, 2))));
+    const ups = await api<{ items: Array<{ id: string; version: string; state: string }> }>('GET', '/v1/upgrades').catch(() => undefined);
+    const latest = ups?.items[0];
+    if (latest) main.append(el('section', { class: 'card' }, el('h2', {}, 'Upgrades'), el('p', {}, `Latest rollout ${latest.id} to ${latest.version}: `, stateTag(latest.state), ' ', el('a', { href: '#/upgrades' }, 'details'))));
   },
 
   async nodes(main) {
@@ -142,7 +55,7 @@ const pages: Record<string, Page> = {
         const actions = can('nodes:act') ? el('td', { class: 'actions' }, ...['cordon', 'uncordon', 'restart-k3s', 'reboot'].map((a) => el('button', { 'data-action': a, click: () => void act(s(n.id), s(n.name), a) }, a)),
           can('nodes:remove') ? el('button', { class: 'danger', 'data-action': 'remove', click: () => void act(s(n.id), s(n.name), 'remove') }, 'remove') : null) : el('td', {});
         return el('tr', { 'data-node': s(n.name), 'data-id': s(n.id) },
-          el('td', {}, s(n.name)), el('td', {}, stateTag(n.state)), el('td', {}, s(n.pool)),
+          el('td', {}, el('a', { class: 'node-link', href: `#/node/${encodeURIComponent(s(n.id))}` }, s(n.name))), el('td', {}, stateTag(n.state)), el('td', {}, s(n.pool)),
           el('td', {}, [labels['topology.kubernetes.io/region'] ?? labels.region, labels.provider].filter(Boolean).join(' / ')),
           el('td', {}, `${s(k3s?.state)} ${s(k3s?.version)}`), el('td', {}, ago(n.lastSeen)),
           el('td', {}, bar(h?.cpuPercent)), el('td', {}, bar((h?.memory as Obj | undefined)?.usedPercent)), el('td', {}, bar((h?.disk as Obj | undefined)?.usedPercent)), actions);
@@ -159,14 +72,6 @@ const pages: Record<string, Page> = {
     listeners.add(onEvent);
     const timer = setInterval(() => void render().catch(() => undefined), 5_000);
     return () => { listeners.delete(onEvent); clearInterval(timer); clearTimeout(pending); };
-  },
-
-  async pools(main) {
-    const r = await api<{ items: Obj[] }>('GET', '/v1/pools');
-    main.append(el('section', { class: 'card' }, el('h2', {}, 'Pools'), table(['Name', 'Description', 'Labels', 'Taints', 'Autoheal'], r.items.map((p) => el('tr', {},
-      el('td', {}, s(p.name)), el('td', {}, s(p.description)),
-      el('td', {}, Object.entries(p.labels as Obj).map(([k, v]) => `${k}=${s(v)}`).join(', ')),
-      el('td', {}, (p.taints as string[]).join(', ')), el('td', {}, JSON.stringify(p.autoheal)))))));
   },
 
   async tokens(main) {
@@ -223,7 +128,7 @@ const pages: Record<string, Page> = {
       if (node.value) q.set('node', node.value);
       let cursor = 0;
       shown = [];
-      for (;;) {
+      for (let page = 0; page < 50; page++) {
         const r = await api<{ items: Ev[]; cursor: number }>('GET', `/v1/events?${q}&since=${cursor}`);
         shown.push(...r.items);
         if (r.items.length < 1000) break;
@@ -242,22 +147,26 @@ const pages: Record<string, Page> = {
     listeners.add(onEvent);
     return () => listeners.delete(onEvent);
   },
+
+  node: nodePage,
+  upgrades: upgradesPage,
+  pools: poolsPage,
 };
 
 // ---- shell ---------------------------------------------------------------------------------------
 let cleanup: (() => void) | void;
 async function route(): Promise<void> {
-  if (!token) return showLogin();
-  const name = location.hash.replace(/^#\//, '') || 'nodes';
+  if (!session.token) return showLogin();
+  const [name = 'nodes', ...args] = location.hash.replace(/^#\//, '').split('/').filter(Boolean);
   const page = pages[name] ?? pages.nodes;
   if (typeof cleanup === 'function') cleanup();
   cleanup = undefined;
-  for (const a of document.querySelectorAll<HTMLAnchorElement>('#nav a')) a.classList.toggle('active', a.dataset.page === name);
+  for (const a of document.querySelectorAll<HTMLAnchorElement>('#nav a')) a.classList.toggle('active', a.dataset.page === (name === 'node' ? 'nodes' : name));
   const main = $('main');
   main.replaceChildren();
   main.dataset.page = name;
   try {
-    cleanup = await page(main);
+    cleanup = await page(main, args);
   } catch (err) {
     main.append(el('p', { class: 'error' }, (err as Error).message));
   }
@@ -276,34 +185,31 @@ function showLogin(): void {
 }
 
 async function login(candidate: string): Promise<void> {
-  token = candidate;
+  session.token = candidate;
   try {
     const me = await api<{ id: string; role: string; permissions: string[] }>('GET', '/v1/whoami');
-    perms = me.permissions;
-    sessionStorage.setItem(TOKEN_KEY, token);
+    session.perms = me.permissions;
+    session.save(candidate);
     $('who').textContent = `${me.id} (${me.role})`;
     $('nav').hidden = false;
     $('logout').hidden = false;
     void startStream();
     await route();
   } catch (err) {
-    token = '';
-    sessionStorage.removeItem(TOKEN_KEY);
+    session.clear();
     showLogin();
     $('login-error').textContent = (err as Error).message;
   }
 }
 
 function logout(): void {
-  token = '';
-  perms = [];
-  sessionStorage.removeItem(TOKEN_KEY);
-  streamAbort?.abort();
-  $('live').hidden = true;
+  session.clear();
+  stopStream();
   showLogin();
 }
+session.onUnauthorized = logout;
 
 $('logout').addEventListener('click', logout);
 window.addEventListener('hashchange', () => void route());
-if (token) void login(token);
+if (session.token) void login(session.token);
 else showLogin();
