@@ -2,12 +2,29 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { HubServices } from '../api/services.js';
 import { HubError } from '../errors.js';
+import { bool, itemsOf, nstr, num, open, openOrNull, params, responses, str } from '../api/schemas.js';
 import { actorOf } from '../api/server.js';
 import type { AgentUpgradeRequest, UpgradeRequest } from './engine.js';
 import type { AutoRolloutSettings } from './policy.js';
 import { WINDOW_DAYS, validTimeZone, windowOpen, type MaintenanceWindow } from './window.js';
 
 const duration = { type: 'string', pattern: '^[0-9]+(ms|s|m|h)$' };
+
+const phaseRow = { from: str, phase: str, startedAt: nstr, finishedAt: nstr, message: str };
+const rolloutSchema = open({
+  id: str, kind: { type: 'string', enum: ['k3s', 'agent'] }, version: str, pools: { type: ['array', 'null'], items: str },
+  maxUnavailable: num, dwellMs: num, verifyTimeoutMs: num, window: { type: 'string', enum: ['now', 'next'] },
+  state: { type: 'string', enum: ['waiting-window', 'running', 'paused', 'done', 'halted', 'cancelled'] },
+  message: str, actor: str, createdAt: str, updatedAt: str, finishedAt: nstr,
+  drain: open({ timeoutMs: num, ignoreDaemonSets: bool, deleteEmptyDirData: bool, force: bool }),
+  controlPlane: openOrNull(phaseRow, { description: 'the hub\'s own k3s server, upgraded first (null: already on the version, or left out)' }),
+  nodes: { type: 'array', items: open({ id: str, name: str, pool: str, ...phaseRow, cordoned: bool, swapped: bool }) },
+}, { description: 'A rollout with the progress of every node' });
+const policySchema = open({
+  enabled: bool, scope: { type: 'string', enum: ['patch', 'minor'] }, windowOpen: bool,
+  window: open({ day: str, startHour: num, durationHours: num, timeZone: str }),
+  rollout: open({ maxUnavailable: num, dwell: str, verifyTimeout: str, drainTimeout: str }),
+});
 
 export const upgradeRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, { svc }) => {
   const engine = (): NonNullable<HubServices['upgrades']> => {
@@ -30,6 +47,8 @@ export const upgradeRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (ap
           controlPlane: { type: 'boolean', description: 'upgrade the hub\'s own k3s server first when it is older (default true)' },
         },
       },
+      summary: 'Start a rolling k3s upgrade (control plane first); 409 with every refusal reason when unsafe',
+      response: responses({ 201: rolloutSchema }),
     },
   }, async (req, reply) => {
     const r = await engine().begin(req.body as UpgradeRequest, actorOf(req));
@@ -50,6 +69,8 @@ export const upgradeRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (ap
           confirmTimeout: duration,
         },
       },
+      summary: 'Start an agent self-upgrade rollout',
+      response: responses({ 201: rolloutSchema }),
     },
   }, async (req, reply) => {
     const r = await engine().beginAgent(req.body as AgentUpgradeRequest, actorOf(req));
@@ -57,27 +78,29 @@ export const upgradeRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (ap
     return r;
   });
 
-  app.get('/v1/upgrades', async () => ({ items: await engine().list() }));
+  app.get('/v1/upgrades', { schema: { summary: 'Rollouts, newest first', response: responses({ 200: itemsOf(rolloutSchema) }) } }, async () => ({ items: await engine().list() }));
 
-  app.get('/v1/upgrades/:id', async (req) => {
+  app.get('/v1/upgrades/:id', { schema: { summary: 'One rollout', params: params('id'), response: responses({ 200: rolloutSchema }) } }, async (req) => {
     const { id } = req.params as { id: string };
     const r = await engine().get(id);
     if (!r) throw new HubError('NOT_FOUND', `rollout ${id} does not exist`);
     return r;
   });
 
-  app.post('/v1/upgrades/:id/cancel', async (req) => {
+  app.post('/v1/upgrades/:id/cancel', { schema: { summary: 'Cancel a rollout before its next node (a node in progress finishes)', params: params('id'), response: responses({ 200: rolloutSchema }) } }, async (req) => {
     const { id } = req.params as { id: string };
     return engine().cancel(id, actorOf(req));
   });
 
-  app.get('/v1/cluster/auto-upgrade', async () => {
+  app.get('/v1/cluster/auto-upgrade', { schema: { summary: 'The auto-upgrade policy and whether its window is open now', response: responses({ 200: policySchema }) } }, async () => {
     const p = await engine().policy.get();
     return { ...p, windowOpen: windowOpen(p.window) };
   });
 
   app.put('/v1/cluster/auto-upgrade', {
     schema: {
+      summary: 'Set the auto-upgrade policy: on/off, window, scope, rollout settings',
+      response: responses({ 200: policySchema }),
       body: {
         type: 'object', additionalProperties: false, minProperties: 1,
         properties: {
