@@ -122,7 +122,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
   };
 
   let autohealRef: AutohealEngine | undefined = undefined;
-  const metrics = createMetrics({ events, nodes: registry, controlPlane, autoheal: () => autohealRef, store });
+  const metrics = createMetrics({ events, nodes: registry, controlPlane, autoheal: () => autohealRef, store, rollouts: async () => (await services.upgrades?.list()) ?? [] });
 
   const gwLog = log.child({ component: 'gateway' });
   const gateway = await buildGateway({

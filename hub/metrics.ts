@@ -6,6 +6,7 @@ import type { NodeRegistry } from './nodes/registry.js';
 import type { ControlPlane } from './k3s/control-plane.js';
 import type { AutohealEngine } from './autoheal/engine.js';
 import type { Store } from './store/types.js';
+import type { Rollout } from './upgrades/rollout-state.js';
 
 export interface HubMetrics {
   registry: Registry;
@@ -15,7 +16,7 @@ export interface HubMetrics {
 
 const CP_STATES = ['running', 'starting', 'failed', 'absent', 'stopped'];
 
-export function createMetrics(deps: { events: EventLog; nodes: NodeRegistry; controlPlane: ControlPlane; autoheal: () => AutohealEngine | undefined; store?: Store }): HubMetrics {
+export function createMetrics(deps: { events: EventLog; nodes: NodeRegistry; controlPlane: ControlPlane; autoheal: () => AutohealEngine | undefined; store?: Store; rollouts?: () => Promise<Rollout[]> }): HubMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'atoll_hub_' });
   // Gauges named *_total break Prometheus naming (promtool check metrics); the per-type series stay.
@@ -64,6 +65,17 @@ export function createMetrics(deps: { events: EventLog; nodes: NodeRegistry; con
     async collect() {
       const list = await certExpiries();
       this.set(list.length ? Math.min(...list.map((c) => c.notAfter)) : 0);
+    },
+  });
+  // Upgrade progress: the nodes of active rollouts by phase (a dashboard divides done by the total).
+  new Gauge({
+    name: 'atoll_upgrade_nodes', help: 'Nodes of active (waiting, running or paused) rollouts by kind and phase; the control plane counts as one.', labelNames: ['kind', 'phase'], registers: [registry],
+    async collect() {
+      this.reset();
+      const active = (await deps.rollouts?.().catch(() => []) ?? []).filter((r) => ['waiting-window', 'running', 'paused'].includes(r.state));
+      for (const r of active) {
+        for (const phase of [...r.nodes.map((n) => n.phase), ...(r.controlPlane ? [r.controlPlane.phase] : [])]) this.inc({ kind: r.kind, phase });
+      }
     },
   });
   const upgradeSteps = new Counter({ name: 'atoll_upgrade_steps_total', help: 'Upgrade steps on nodes by phase (upgrade-failed for failures).', labelNames: ['phase'], registers: [registry] });

@@ -6,6 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync} from 'node:fs';
+import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { removeDir, waitFor, type HubHandle, type AgentHandle, removeTree } from '../helpers/processes.js';
@@ -53,6 +54,16 @@ test('a window closing mid-rollout pauses it; hub restarts keep or resume it; th
   const paused = await c.waitRollout(id, (r) => r.state === 'paused', 'paused', 40_000);
   assert.deepEqual(paused.nodes.map((n) => n.phase), ['done', 'pending']);
   const firstStarted = paused.nodes[0].startedAt;
+  // Progress in /metrics: the control plane and the first node done, the second pending.
+  const metrics = await new Promise<string>((resolve, reject) => {
+    request(`${c.hub.apiUrl}/metrics`, { ca: c.hub.caPem() }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => { body += d.toString(); });
+      res.on('end', () => resolve(body));
+    }).on('error', reject).end();
+  });
+  assert.match(metrics, /^atoll_upgrade_nodes\{kind="k3s",phase="done"\} 2$/m);
+  assert.match(metrics, /^atoll_upgrade_nodes\{kind="k3s",phase="pending"\} 1$/m);
   assert.deepEqual((await c.kubeNodes()).map((n) => [n.name, n.version, n.unschedulable]), [['win0', V1, false], ['win1', V0, false]]);
 
   // A hub restart while paused: still the same rollout, still paused, nothing redone.
