@@ -180,11 +180,18 @@ export class NodeRegistry {
     if (previous && previous !== link) previous.close('REPLACED', 'a newer connection of this node took over');
     const patch: Parameters<Store['updateNode']>[1] = { agentVersion, lastSeen: new Date(entry.lastSeenMs).toISOString() };
     if (facts) patch.facts = facts;
-    const node = await this.opts.store.updateNode(link.nodeId, patch);
+    let node: NodeRecord | undefined;
+    try {
+      node = await this.opts.store.updateNode(link.nodeId, patch);
+    } catch (err) {
+      // A full or failing disk must not lock agents out: welcome it with the stored record.
+      this.opts.logger.warn({ nodeId: link.nodeId, err: (err as Error).message }, 'could not store the connect; welcoming the agent anyway');
+      node = await this.opts.store.getNode(link.nodeId);
+    }
     if (!node) return undefined;
     await this.opts.events.note({ type: 'node.connected', nodeId: node.id, pool: node.pool, actor: `node:${node.id}`, message: `agent ${agentVersion} connected from ${link.remoteAddress}`, data: { remoteAddress: link.remoteAddress, replaced: Boolean(previous), tlsResumed: Boolean(link.tlsResumed) } });
     await this.reevaluate(link.nodeId, 'agent connected');
-    return this.opts.store.getNode(link.nodeId);
+    return node;
   }
 
   /** The link closed. The node keeps its state until the sweep finds it silent for too long. */
@@ -246,8 +253,16 @@ export class NodeRegistry {
     return out;
   }
 
-  /** Marks silent nodes unreachable. Called on a timer; cheap: one pass over memory. */
+  /** Marks silent nodes unreachable. Called on a timer; cheap: one pass over memory. Never throws. */
   async sweep(): Promise<void> {
+    try {
+      await this.sweepOnce();
+    } catch (err) {
+      this.opts.logger.error({ err }, 'node sweep failed');
+    }
+  }
+
+  private async sweepOnce(): Promise<void> {
     const now = this.now();
     for (const [id, entry] of this.live) {
       if (entry.state === 'unreachable') continue;
@@ -270,10 +285,20 @@ export class NodeRegistry {
     const entry = this.live.get(nodeId);
     if (!entry) return;
     const from = entry.state;
+    const fromReasons = entry.reasons;
     entry.state = state;
     entry.reasons = reasons;
     if (from === state) return;
-    await this.opts.store.updateNode(nodeId, { state });
+    try {
+      await this.opts.store.updateNode(nodeId, { state });
+    } catch (err) {
+      // Not stored (a full disk): keep the old state in memory too, so the next sweep or report
+      // tries again and the API never shows a state the hub has forgotten.
+      entry.state = from;
+      entry.reasons = fromReasons;
+      this.opts.logger.warn({ nodeId, from, to: state, err: (err as Error).message }, 'could not store a node state change; will retry');
+      return;
+    }
     await this.opts.events.note({ type: 'node.state', nodeId, pool: entry.pool, actor, message: `${from} -> ${state}: ${why}`, data: { from, to: state, reasons } });
     this.opts.logger.info({ nodeId, from, to: state, reasons }, 'node state changed');
   }
