@@ -89,7 +89,7 @@ test('a full data disk: 507 DISK_FULL on writes, reads and agents keep working, 
   let firstRefusal = -1;
   const statuses: number[] = [];
   for (let i = 0; i < 400 && firstRefusal < 0; i++) {
-    const r = await hub.api<{ error?: { code: string; message: string } }>('POST', '/v1/tokens', { ttl: '10m', description: 'x'.repeat(400) });
+    const r: { status: number; body: { error?: { code: string; message: string } } } = await hub.api('POST', '/v1/tokens', { ttl: '10m', description: 'x'.repeat(400) });
     statuses.push(r.status);
     if (r.status !== 201) {
       assert.equal(r.status, 507, `a refused write is 507, got ${r.status} ${JSON.stringify(r.body)}`);
@@ -100,7 +100,7 @@ test('a full data disk: 507 DISK_FULL on writes, reads and agents keep working, 
   }
   assert.ok(firstRefusal >= 0, `token creation was refused once the disk was full (statuses: ${statuses.slice(-5).join(',')})`);
   for (let i = 0; i < 3; i++) {
-    const r = await hub.api<{ error?: { code: string } }>('POST', '/v1/tokens', { ttl: '10m' });
+    const r: { status: number } = await hub.api('POST', '/v1/tokens', { ttl: '10m' });
     assert.equal(r.status, 507, 'token create stays refused while the disk is full');
   }
   const k = await keyAndCsr('late');
