@@ -11,6 +11,7 @@ import { loadIdentity, saveIdentity, renewDueAt, type Identity } from './identit
 import type { HealthSource } from './health.js';
 import type { Logger } from './logger.js';
 import { collectFacts } from './facts.js';
+import { CommandJournal } from './commands/journal.js';
 
 export type LinkState = 'connecting' | 'connected' | 'backoff' | 'removed' | 'stopped';
 
@@ -65,13 +66,16 @@ export class HubConnection {
   private lastInbound = 0;
   private renewing = false;
   private tlsSession?: Buffer;
-  private readonly completed: string[] = [];
+  private readonly journal: CommandJournal;
+  /** Commands running now, by id: a re-send while one runs waits for the same run. */
+  private readonly running = new Map<string, Promise<{ ok: boolean; errorCode?: string; message?: string }>>();
   private readonly log: Logger;
   private status: LinkStatus = { state: 'connecting', since: new Date().toISOString(), lastError: null, connectedAt: null, heartbeatIntervalMs: 10_000, reconnects: 0 };
 
   constructor(private readonly opts: ConnectionOptions) {
     this.identity = loadIdentity(opts.dataDir);
     this.log = opts.logger.child({ component: 'link', nodeId: this.identity.nodeId });
+    this.journal = new CommandJournal(opts.dataDir, (err) => this.log.warn({ err: err.message }, 'could not write the command journal'));
   }
 
   get nodeId(): string {
@@ -127,7 +131,7 @@ export class HubConnection {
     ws.binaryType = 'nodebuffer';
     ws.on('open', () => {
       this.lastInbound = Date.now();
-      this.send({ hello: { nodeId: this.identity.nodeId, agentVersion: this.opts.agentVersion, facts: collectFacts(), completedCommandIds: this.completed.slice(-50), k3sMode: this.opts.k3sMode } });
+      this.send({ hello: { nodeId: this.identity.nodeId, agentVersion: this.opts.agentVersion, facts: collectFacts(), completedCommandIds: this.journal.ids().slice(-50), k3sMode: this.opts.k3sMode } });
       this.armWatchdog();
     });
     ws.on('unexpected-response', (_req, res: IncomingMessage) => {
@@ -285,19 +289,27 @@ export class HubConnection {
 
   private async runCommand(cmd: Command): Promise<void> {
     const id = cmd.id ?? '';
-    if (this.completed.includes(id)) {
-      this.send({ commandResult: { commandId: id, ok: true, message: 'already done' } });
+    const known = this.journal.get(id);
+    if (known) {
+      // A re-send (the hub did not get our answer): answer again, do not run it again.
+      this.log.info({ commandId: id, action: cmd.action }, 'command already done; sending its result again');
+      this.send({ commandResult: { commandId: id, ok: known.ok, errorCode: known.errorCode, message: known.message } });
       return;
     }
-    this.log.info({ commandId: id, action: cmd.action }, 'running command');
-    let result;
-    try {
-      result = await this.opts.onCommand(cmd);
-    } catch (err) {
-      result = { ok: false, errorCode: 'COMMAND_FAILED', message: (err as Error).message };
+    let run = this.running.get(id);
+    if (!run) {
+      this.log.info({ commandId: id, action: cmd.action }, 'running command');
+      run = this.opts.onCommand(cmd).catch((err: unknown) => ({ ok: false, errorCode: 'COMMAND_FAILED', message: (err as Error).message }))
+        .then((result) => {
+          // Journal first: once the result may have left, the command must never run again.
+          this.journal.put(id, result);
+          this.running.delete(id);
+          return result;
+        });
+      this.running.set(id, run);
     }
-    this.completed.push(id);
-    if (this.completed.length > 200) this.completed.shift();
+    const result = await run;
+    // Sent on whatever link is up now; if none is, the hub re-sends the command after the reconnect.
     this.send({ commandResult: { commandId: id, ok: result.ok, errorCode: result.errorCode ?? '', message: result.message ?? '' } });
   }
 

@@ -13,6 +13,7 @@ import { createHealthBatcher } from './nodes/health-batcher.js';
 import { createHealthSampler } from './nodes/health-sampler.js';
 import { NodeRegistry } from './nodes/registry.js';
 import { enroll } from './nodes/enrollment.js';
+import { CommandService } from './nodes/commands.js';
 import { createTokenService } from './tokens/token-service.js';
 import { sha256Hex } from './tokens/secrets.js';
 import { buildGateway, verifyClientCert } from './gateway/server.js';
@@ -66,6 +67,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
   const batcher = createHealthBatcher(store, log.child({ component: 'health' }), { sampler: createHealthSampler() });
   const registry = new NodeRegistry({ store, events, batcher, logger: log.child({ component: 'registry' }), unreachableAfterMs: config.unreachableAfterMs });
   await registry.load();
+  const commands = new CommandService({ store, events, logger: log.child({ component: 'commands' }), link: (id) => registry.link(id) });
   const tokens = createTokenService({ store, caPin: pki.caPin });
   mkdirSync(join(config.dataDir, 'artifacts'), { recursive: true, mode: 0o755 });
   const artifacts = new ArtifactStore(join(config.dataDir, 'artifacts'), packagePaths().agentArtifactsDir);
@@ -98,7 +100,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
   };
 
   const services: HubServices = {
-    config, store, events, registry, tokens, logger: log, caPem: pki.ca.certPem, hubVersion, cluster, controlPlane, artifacts,
+    config, store, events, registry, commands, tokens, logger: log, caPem: pki.ca.certPem, hubVersion, cluster, controlPlane, artifacts,
     async removeNode(id, actor) {
       const node = await store.getNode(id);
       if (!node) return false;
@@ -170,7 +172,12 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
             metrics.reportReceived();
             return registry.report(s.nodeId, h);
           },
-          welcomed: (s) => nodeK3s?.assign(s) ?? Promise.resolve(),
+          async welcomed(s) {
+            await commands.resend(s).catch((err: unknown) => gwLog.warn({ nodeId: s.nodeId, err: (err as Error).message }, 'could not re-send pending commands'));
+            await nodeK3s?.assign(s);
+          },
+          command: (nodeId, action, args, timeoutMs) => commands.run(nodeId, action, args, 'hub', timeoutMs),
+          commandResult: (s, r) => commands.result(s.nodeId, r),
           touch: (s) => registry.touch(s.nodeId),
           closed: (s, reason) => void registry.detach(s, reason),
           async renewCert(s, csrPem) {
@@ -227,7 +234,10 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
   await controlPlane.start();
   autoheal.start();
   await upgrades.start();
-  const sweeper = setInterval(() => void registry.sweep(), Math.max(200, Math.min(5000, Math.floor(config.unreachableAfterMs / 5))));
+  const sweeper = setInterval(() => {
+    void registry.sweep();
+    void commands.expire();
+  }, Math.max(200, Math.min(5000, Math.floor(config.unreachableAfterMs / 5))));
   sweeper.unref();
   const purger = setInterval(() => void nodeK3s?.purgePending().catch(() => undefined), 60_000);
   purger.unref();

@@ -4,7 +4,8 @@ import type { HubServices } from './services.js';
 import { HubError } from '../errors.js';
 import { nodeView } from '../nodes/node-view.js';
 import { actorOf } from './server.js';
-import { bool, certSchema, itemsOf, noContent, nodeSchema, open, params, responses, str, switchSchema } from './schemas.js';
+import { bool, certSchema, itemsOf, noContent, nodeSchema, open, openOrNull, params, responses, str, switchSchema } from './schemas.js';
+import { parseDuration } from '../duration.js';
 
 export const NODE_ACTIONS = ['cordon', 'uncordon', 'restart-k3s', 'reboot', 'remediate'] as const;
 const COMMAND_TIMEOUT_MS = 60_000;
@@ -59,14 +60,50 @@ export const nodeRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, 
     reply.status(204);
   });
 
+  const commandSchema = open({
+    id: str, nodeId: str, action: str, args: open({}), actor: str,
+    state: { type: 'string', enum: ['pending', 'done', 'expired'] },
+    createdAt: str, expiresAt: str, sentCount: { type: 'integer' },
+    result: openOrNull({ ok: bool, errorCode: str, message: str, at: str }),
+  });
+
+  app.get('/v1/nodes/:id/commands', {
+    schema: {
+      summary: "A node's commands, newest first (durable: pending until the agent's result is stored, or expired)",
+      params: params('id'),
+      querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } } },
+      response: responses({ 200: itemsOf(commandSchema) }),
+    },
+  }, async (req) => {
+    const { id } = req.params as { id: string };
+    return { items: await svc.store.listCommands(id, (req.query as { limit: number }).limit) };
+  });
+
+  app.get('/v1/nodes/:id/commands/:commandId', {
+    schema: { summary: 'One command of a node, with its result once the agent answered', params: params('id', 'commandId'), response: responses({ 200: commandSchema }) },
+  }, async (req) => {
+    const { id, commandId } = req.params as { id: string; commandId: string };
+    const c = await svc.store.getCommand(commandId);
+    if (!c || c.nodeId !== id) throw new HubError('NOT_FOUND', `node ${id} has no command ${commandId}`);
+    return c;
+  });
+
   app.post('/v1/nodes/:id/actions/:action', {
     schema: {
       summary: `Act on a node: ${NODE_ACTIONS.join(', ')}`,
+      description: 'restart-k3s and reboot are durable commands: stored first, re-sent on reconnect until the result is stored or they expire. '
+        + 'wait: how long to wait for the result (default and at most 60s); 0 answers 202 with the commandId at once.',
       params: { ...params('id', 'action'), properties: { id: { type: 'string', minLength: 1 }, action: { type: 'string', description: `one of ${NODE_ACTIONS.join(', ')}` } } },
-      response: responses({ 200: open({ action: str, nodeId: str, ok: bool, message: str }) }),
+      querystring: { type: 'object', properties: { wait: { type: 'string', pattern: '^[0-9]+(ms|s|m)?$' } } },
+      response: responses({
+        200: open({ action: str, nodeId: str, commandId: str, ok: bool, message: str }),
+        202: open({ action: str, nodeId: str, commandId: str, state: str }),
+      }),
     },
-  }, async (req) => {
+  }, async (req, reply) => {
     const { id, action } = req.params as { id: string; action: string };
+    const waitText = (req.query as { wait?: string }).wait;
+    const waitMs = waitText === undefined ? COMMAND_TIMEOUT_MS : Math.min(COMMAND_TIMEOUT_MS, /^[0-9]+$/.test(waitText) ? Number(waitText) * 1000 : parseDuration(waitText));
     if (!(NODE_ACTIONS as readonly string[]).includes(action)) {
       throw new HubError('NOT_FOUND', `unknown action "${action}" (one of ${NODE_ACTIONS.join(', ')})`);
     }
@@ -101,12 +138,18 @@ export const nodeRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, 
       await audit('refused', 'the agent is not connected');
       throw new HubError('NODE_OFFLINE', `node ${node.name} is not connected; ${action} needs its agent`);
     }
-    const outcome = await link.command(action, {}, COMMAND_TIMEOUT_MS);
-    await audit(outcome.ok ? 'ok' : 'failed', outcome.ok ? 'done' : `${outcome.errorCode}: ${outcome.message}`);
+    const cmd = await svc.commands.issue(id, action, {}, actor);
+    if (waitMs === 0) {
+      await audit('sent', `command ${cmd.id} stored and sent`);
+      reply.status(202);
+      return { action, nodeId: id, commandId: cmd.id, state: 'pending' };
+    }
+    const outcome = await svc.commands.wait(cmd.id, waitMs);
+    await audit(outcome.ok ? 'ok' : 'failed', outcome.ok ? `done (${cmd.id})` : `${outcome.errorCode}: ${outcome.message}`);
     if (!outcome.ok) {
       const code = outcome.errorCode === 'COMMAND_TIMEOUT' ? 'COMMAND_TIMEOUT' : outcome.errorCode === 'NODE_OFFLINE' ? 'NODE_OFFLINE' : 'CONFLICT';
-      throw new HubError(code, `${action} failed on ${node.name}: ${outcome.errorCode} ${outcome.message}`.trim());
+      throw new HubError(code, `${action} failed on ${node.name} (command ${cmd.id}): ${outcome.errorCode} ${outcome.message}`.trim(), { commandId: cmd.id });
     }
-    return { action, nodeId: id, ok: true, message: outcome.message };
+    return { action, nodeId: id, commandId: cmd.id, ok: true, message: outcome.message };
   });
 };

@@ -3,6 +3,7 @@ import type { HubConfig } from '../config.js';
 import type { Store } from '../store/types.js';
 import type { EventLog } from '../events.js';
 import type { NodeRegistry } from '../nodes/registry.js';
+import type { CommandService } from '../nodes/commands.js';
 import type { TokenService } from '../tokens/token-service.js';
 import type { Logger } from '../logger.js';
 import type { ControlPlane } from '../k3s/control-plane.js';
@@ -26,6 +27,7 @@ export interface HubServices {
   store: Store;
   events: EventLog;
   registry: NodeRegistry;
+  commands: CommandService;
   tokens: TokenService;
   logger: Logger;
   caPem: string;

@@ -8,7 +8,6 @@ import {
 import type { AgentLink, CommandOutcome } from '../nodes/registry.js';
 import type { HealthRecord, HostFactsRecord } from '../store/types.js';
 import type { Logger } from '../logger.js';
-import { randomString } from '../tokens/secrets.js';
 
 export interface SessionHandlers {
   hello(session: AgentSession, frame: Frame): Promise<{ nodeName: string; pool: string } | undefined>;
@@ -18,6 +17,10 @@ export interface SessionHandlers {
   /** After the welcome went out: the hub may push the node's desired state. */
   welcomed?(session: AgentSession): Promise<void>;
   closed(session: AgentSession, reason: string): void;
+  /** Runs a durable command on this node (stored, sent, re-sent on reconnect) and waits for its result. */
+  command(nodeId: string, action: string, args: Record<string, string>, timeoutMs: number): Promise<CommandOutcome>;
+  /** A command result from the agent. */
+  commandResult(session: AgentSession, result: { commandId: string; ok: boolean; errorCode: string; message: string }): Promise<void>;
 }
 
 export interface SessionOptions {
@@ -35,6 +38,8 @@ export interface SessionOptions {
 const WS_POLICY_VIOLATION = 1008;
 const WS_PROTOCOL_ERROR = 1002;
 const WS_NORMAL = 1000;
+/** An agent that does not read (its receive window and our socket buffer full) is cut off past this. */
+export const MAX_BUFFERED_BYTES = 512 * 1024;
 
 export function toFacts(f: HostFacts | null | undefined): HostFactsRecord | null {
   if (!f) return null;
@@ -72,7 +77,6 @@ export class AgentSession implements AgentLink {
   private closed = false;
   private nextId = 1;
   private lastInbound = Date.now();
-  private readonly pending = new Map<string, { resolve: (r: CommandOutcome) => void; timer: NodeJS.Timeout }>();
   private readonly heartbeat: NodeJS.Timeout;
   private readonly helloTimer: NodeJS.Timeout;
   private readonly log: Logger;
@@ -108,6 +112,13 @@ export class AgentSession implements AgentLink {
 
   send(payload: Omit<Envelope, 'protocolVersion' | 'messageId' | 'sentAtMs'>): boolean {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return false;
+    if (this.ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+      // Bounded memory per link: a peer that stops reading does not make the hub queue for it forever.
+      this.log.warn({ bufferedBytes: this.ws.bufferedAmount }, 'agent does not read what the hub sends; dropping the link');
+      this.ws.terminate();
+      this.onClosed(`SLOW_CONSUMER: more than ${MAX_BUFFERED_BYTES} bytes unread`);
+      return false;
+    }
     const frame = encodeFrame({ protocolVersion: PROTOCOL_VERSION, messageId: this.nextId++, sentAtMs: Date.now(), ...payload });
     this.ws.send(frame);
     return true;
@@ -147,19 +158,11 @@ export class AgentSession implements AgentLink {
   }
 
   command(action: string, args: Record<string, string>, timeoutMs: number): Promise<CommandOutcome> {
-    const id = `cmd-${randomString(12)}`;
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        resolve({ ok: false, errorCode: 'COMMAND_TIMEOUT', message: `no result from the agent within ${timeoutMs} ms` });
-      }, timeoutMs);
-      this.pending.set(id, { resolve, timer });
-      if (!this.send({ command: { id, action, args, deadlineMs: Date.now() + timeoutMs } })) {
-        clearTimeout(timer);
-        this.pending.delete(id);
-        resolve({ ok: false, errorCode: 'NODE_OFFLINE', message: 'the agent connection closed' });
-      }
-    });
+    return this.opts.handlers.command(this.nodeId, action, args, timeoutMs);
+  }
+
+  sendCommand(cmd: { id: string; action: string; args: Record<string, string>; deadlineMs: number }): boolean {
+    return this.send({ command: cmd });
   }
 
   private onMessage(data: Buffer, isBinary: boolean): void {
@@ -222,12 +225,8 @@ export class AgentSession implements AgentLink {
         return;
       case 'commandResult': {
         const r = frame.commandResult ?? {};
-        const p = this.pending.get(r.commandId ?? '');
-        if (p) {
-          clearTimeout(p.timer);
-          this.pending.delete(r.commandId ?? '');
-          p.resolve({ ok: Boolean(r.ok), errorCode: r.errorCode ?? '', message: r.message ?? '' });
-        }
+        if (!r.commandId) return;
+        await h.commandResult(this, { commandId: r.commandId, ok: Boolean(r.ok), errorCode: r.errorCode ?? '', message: r.message ?? '' });
         return;
       }
       case 'certRenewRequest': {
@@ -251,11 +250,6 @@ export class AgentSession implements AgentLink {
     this.closed = true;
     clearInterval(this.heartbeat);
     clearTimeout(this.helloTimer);
-    for (const [id, p] of this.pending) {
-      clearTimeout(p.timer);
-      p.resolve({ ok: false, errorCode: 'NODE_OFFLINE', message: 'the agent connection closed before it answered' });
-      this.pending.delete(id);
-    }
     this.opts.handlers.closed(this, reason);
   }
 }

@@ -33,7 +33,9 @@ export interface AgentLink {
   close(code: string, reason: string): void;
   /** Sends a close reason and waits for the agent to hang up (it stops its work first), or the timeout. */
   retire(code: string, reason: string, timeoutMs: number): Promise<boolean>;
+  /** A durable command (see commands.ts): stored, sent, re-sent on reconnect; resolves with its result or a timeout. */
   command(action: string, args: Record<string, string>, timeoutMs: number): Promise<CommandOutcome>;
+  sendCommand(cmd: { id: string; action: string; args: Record<string, string>; deadlineMs: number }): boolean;
   assignK3s(assignment: K3sAssignment): boolean;
 }
 

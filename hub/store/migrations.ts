@@ -114,6 +114,31 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       db.exec(V2_HEALTH_SAMPLES);
     },
   },
+  {
+    version: 3,
+    name: 'durable node commands',
+    up(db: Database.Database): void {
+      // Commands are stored before they are sent and re-sent on reconnect until a result or expiry.
+      // No foreign key: a removed node's commands stay as history.
+      db.exec(`CREATE TABLE commands (
+        id           TEXT PRIMARY KEY,
+        node_id      TEXT NOT NULL,
+        action       TEXT NOT NULL,
+        args         TEXT NOT NULL DEFAULT '{}',
+        actor        TEXT NOT NULL,
+        state        TEXT NOT NULL,
+        created_at   TEXT NOT NULL,
+        expires_at   TEXT NOT NULL,
+        sent_count   INTEGER NOT NULL DEFAULT 0,
+        ok           INTEGER,
+        error_code   TEXT,
+        message      TEXT,
+        completed_at TEXT
+      );
+      CREATE INDEX commands_node ON commands(node_id, created_at);
+      CREATE INDEX commands_pending ON commands(state) WHERE state = 'pending';`);
+    },
+  },
 ]);
 
 /** The newest schema version this code knows. */

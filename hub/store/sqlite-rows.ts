@@ -1,7 +1,8 @@
 // Row shapes of the SQLite schema and their mapping to the store's record types.
 import {
   StoreError,
-  type CertRecord, type EventRecord, type HealthRecord, type HealthSample, type HostFactsRecord, type NodeRecord, type NodeState,
+  type CertRecord, type CommandRecord, type CommandState, type EventRecord, type HealthRecord, type HealthSample, type HostFactsRecord,
+  type NodeRecord, type NodeState,
   type Pool, type TokenRecord,
 } from './types.js';
 
@@ -158,4 +159,41 @@ export const sampleToRow = (s: HealthSample): SampleRow => ({
   cpu_pm: toPermille(s.cpuPercent),
   memory_pm: toPermille(s.memoryPercent),
   disk_pm: toPermille(s.diskPercent),
+});
+
+export interface CommandRow {
+  id: string;
+  node_id: string;
+  action: string;
+  args: string;
+  actor: string;
+  state: string;
+  created_at: string;
+  expires_at: string;
+  sent_count: number;
+  ok: number | null;
+  error_code: string | null;
+  message: string | null;
+  completed_at: string | null;
+}
+
+export const commandFromRow = (r: CommandRow): CommandRecord => ({
+  id: r.id,
+  nodeId: r.node_id,
+  action: r.action,
+  args: parseJson<Record<string, string>>(r.args, `command ${r.id} args`),
+  actor: r.actor,
+  state: r.state as CommandState,
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+  sentCount: r.sent_count,
+  result: r.completed_at === null || r.ok === null ? null
+    : { ok: r.ok === 1, errorCode: r.error_code ?? '', message: r.message ?? '', at: r.completed_at },
+});
+
+export const commandToRow = (c: CommandRecord): CommandRow => ({
+  id: c.id, node_id: c.nodeId, action: c.action, args: JSON.stringify(c.args), actor: c.actor, state: c.state,
+  created_at: c.createdAt, expires_at: c.expiresAt, sent_count: c.sentCount,
+  ok: c.result ? (c.result.ok ? 1 : 0) : null, error_code: c.result?.errorCode ?? null, message: c.result?.message ?? null,
+  completed_at: c.result?.at ?? null,
 });

@@ -1,6 +1,6 @@
 // Every fixed statement of the SQLite store, prepared once per connection.
 import type Database from 'better-sqlite3';
-import type { CertRow, EventRow, NodeRow, PoolRow, SampleRow, TokenRow } from './sqlite-rows.js';
+import type { CertRow, CommandRow, EventRow, NodeRow, PoolRow, SampleRow, TokenRow } from './sqlite-rows.js';
 
 export type EventInsert = Omit<EventRow, 'id'>;
 
@@ -57,6 +57,19 @@ export function prepareStatements(db: Database.Database) {
     setSetting: db.prepare<[string, string, string]>(`INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)
       ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`),
     deleteSetting: db.prepare<[string]>('DELETE FROM settings WHERE key = ?'),
+
+    insertCommand: db.prepare<CommandRow>(`INSERT INTO commands (id, node_id, action, args, actor, state, created_at,
+      expires_at, sent_count, ok, error_code, message, completed_at) VALUES (@id, @node_id, @action, @args, @actor,
+      @state, @created_at, @expires_at, @sent_count, @ok, @error_code, @message, @completed_at)`),
+    getCommand: db.prepare<[string], CommandRow>('SELECT * FROM commands WHERE id = ?'),
+    listCommands: db.prepare<[string, number], CommandRow>('SELECT * FROM commands WHERE node_id = ? ORDER BY created_at DESC, id LIMIT ?'),
+    pendingCommands: db.prepare<[string, string], CommandRow>(`SELECT * FROM commands WHERE state = 'pending' AND node_id = ?
+      AND expires_at > ? ORDER BY created_at, id`),
+    markCommandSent: db.prepare<[string]>('UPDATE commands SET sent_count = sent_count + 1 WHERE id = ?'),
+    completeCommand: db.prepare<[number, string, string, string, string, string]>(`UPDATE commands SET state = 'done', ok = ?,
+      error_code = ?, message = ?, completed_at = ? WHERE id = ? AND node_id = ? AND state = 'pending'`),
+    expiredCommands: db.prepare<[string], CommandRow>(`SELECT * FROM commands WHERE state = 'pending' AND expires_at <= ?`),
+    expireCommand: db.prepare<[string]>(`UPDATE commands SET state = 'expired' WHERE id = ? AND state = 'pending'`),
   };
 }
 

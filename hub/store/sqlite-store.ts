@@ -8,12 +8,13 @@ import { runMigrations } from './migrations.js';
 import { toStoreError } from './sqlite-errors.js';
 import { prepareStatements, type Statements } from './sqlite-statements.js';
 import {
-  certFromRow, certToRow, eventFromRow, nodeFromRow, nodeToRow, parseJson, poolFromRow, poolToRow, sampleFromRow,
-  sampleToRow, tokenFromRow, tokenToRow, type EventRow, type TokenRow,
+  certFromRow, certToRow, commandFromRow, commandToRow, eventFromRow, nodeFromRow, nodeToRow, parseJson, poolFromRow, poolToRow,
+  sampleFromRow, sampleToRow, tokenFromRow, tokenToRow, type EventRow, type TokenRow,
 } from './sqlite-rows.js';
 import {
   NODE_STATES, StoreError,
-  type CertRecord, type EnrollInput, type EnrollOutcome, type EventQuery, type EventRecord, type HealthSample, type HealthUpdate,
+  type CertRecord, type CommandRecord, type EnrollInput, type EnrollOutcome, type EventQuery, type EventRecord, type HealthSample,
+  type HealthUpdate,
   type NewEvent, type NodePatch, type NodeRecord, type Pool, type PoolPatch, type Store, type TokenRecord,
 } from './types.js';
 
@@ -355,6 +356,50 @@ class SqliteStore implements Store {
       }
       return stmt.all(params).map(eventFromRow);
     });
+  }
+
+  // Commands.
+  addCommand(cmd: CommandRecord): Promise<void> {
+    return this.run('storing a command', () => {
+      this.st.insertCommand.run(commandToRow(cmd));
+    });
+  }
+
+  getCommand(id: string): Promise<CommandRecord | undefined> {
+    return this.run('reading a command', () => {
+      const row = this.st.getCommand.get(id);
+      return row && commandFromRow(row);
+    });
+  }
+
+  listCommands(nodeId: string, limit: number): Promise<CommandRecord[]> {
+    return this.run('listing commands', () => this.st.listCommands.all(nodeId, Math.max(1, Math.min(1000, Math.floor(limit)))).map(commandFromRow));
+  }
+
+  pendingCommands(nodeId: string, now: string): Promise<CommandRecord[]> {
+    return this.run('listing pending commands', () => this.st.pendingCommands.all(nodeId, now).map(commandFromRow));
+  }
+
+  markCommandSent(id: string): Promise<void> {
+    return this.run('marking a command sent', () => {
+      this.st.markCommandSent.run(id);
+    });
+  }
+
+  completeCommand(id: string, nodeId: string, result: { ok: boolean; errorCode: string; message: string }, at: string): Promise<CommandRecord | undefined> {
+    return this.run('storing a command result', () => this.tx(() => {
+      if (this.st.completeCommand.run(result.ok ? 1 : 0, result.errorCode, result.message, at, id, nodeId).changes === 0) return undefined;
+      const row = this.st.getCommand.get(id);
+      return row && commandFromRow(row);
+    }));
+  }
+
+  expireCommands(now: string): Promise<CommandRecord[]> {
+    return this.run('expiring commands', () => this.tx(() => {
+      const rows = this.st.expiredCommands.all(now);
+      for (const r of rows) this.st.expireCommand.run(r.id);
+      return rows.map((r) => commandFromRow({ ...r, state: 'expired' }));
+    }));
   }
 
   // Settings.

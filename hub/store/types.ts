@@ -148,6 +148,23 @@ export interface HealthSample {
   diskPercent: number;
 }
 
+export type CommandState = 'pending' | 'done' | 'expired';
+
+/** A command to a node's agent: stored before it is sent, re-sent on reconnect until answered or expired. */
+export interface CommandRecord {
+  id: string;
+  nodeId: string;
+  action: string;
+  args: Record<string, string>;
+  actor: string;
+  state: CommandState;
+  createdAt: string;
+  /** Not sent (or re-sent) after this time; then `expired`. */
+  expiresAt: string;
+  sentCount: number;
+  result: { ok: boolean; errorCode: string; message: string; at: string } | null;
+}
+
 export interface Store {
   // Pools. A pool named `default` always exists (created by migrations) and cannot be deleted.
   listPools(): Promise<Pool[]>;
@@ -195,6 +212,22 @@ export interface Store {
   // Events (audit trail). appendEvent resolves only once the event is durable.
   appendEvent(event: NewEvent): Promise<EventRecord>;
   listEvents(query: EventQuery): Promise<EventRecord[]>;
+
+  // Commands to agents. addCommand resolves once the command is durable.
+  addCommand(cmd: CommandRecord): Promise<void>;
+  getCommand(id: string): Promise<CommandRecord | undefined>;
+  /** Newest first. */
+  listCommands(nodeId: string, limit: number): Promise<CommandRecord[]>;
+  /** Pending commands of a node that have not expired at `now`, oldest first. */
+  pendingCommands(nodeId: string, now: string): Promise<CommandRecord[]>;
+  markCommandSent(id: string): Promise<void>;
+  /**
+   * Stores the first result of a pending command of `nodeId` (later ones, and results for another
+   * node's command, change nothing and give undefined).
+   */
+  completeCommand(id: string, nodeId: string, result: { ok: boolean; errorCode: string; message: string }, at: string): Promise<CommandRecord | undefined>;
+  /** Marks pending commands past their expiry as expired; returns them. */
+  expireCommands(now: string): Promise<CommandRecord[]>;
 
   // Small key/value settings (JSON values).
   getSetting<T>(key: string): Promise<T | undefined>;
