@@ -50,6 +50,10 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
       key: deps.tls.keyPem,
       ca: deps.tls.caPem,
       minVersion: 'TLSv1.2',
+      // A client that opens TCP but does not finish the TLS handshake is dropped after 10 s (Node: 120 s).
+      handshakeTimeout: 10_000,
+      // How often Node checks headersTimeout/requestTimeout (default 30 s: a slowloris would get 40 s).
+      connectionsCheckingInterval: 1_000,
       // Join needs no client certificate, the WebSocket does: verify in the upgrade handler.
       requestCert: true,
       rejectUnauthorized: false,
