@@ -48,7 +48,7 @@ export interface ClientCertOptions {
   commonName: string;
   organization?: string;
   validityMs: number;
-  /** notBefore = now - backdateMs, to tolerate clock skew. Default 5 minutes. */
+  /** notBefore = now - backdateMs, to tolerate clock skew. Default 1 hour (DEFAULT_BACKDATE_MS). */
   backdateMs?: number;
 }
 

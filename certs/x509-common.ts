@@ -4,7 +4,12 @@ import { CertError } from './errors.js';
 
 /** Helpers shared by CA creation and issuance. Internal to certs/. */
 
-export const DEFAULT_BACKDATE_MS = 5 * 60 * 1000;
+/**
+ * notBefore is set this far in the past so a peer whose clock runs behind still accepts a fresh
+ * certificate (a hub just created, an agent just joined). One hour, as public CAs do: agents with
+ * minutes of skew must still connect, so the hub can see the skew and report it.
+ */
+export const DEFAULT_BACKDATE_MS = 60 * 60 * 1000;
 export const DAY_MS = 24 * 60 * 60 * 1000;
 
 /**

@@ -48,7 +48,7 @@ test('signCsr issues a client cert with the given subject, never the CSR subject
   assert.equal(info.serial, issued.serial);
   assert.equal(info.fingerprint, issued.fingerprint);
   const backdate = before - issued.notBefore.getTime();
-  assert.ok(backdate >= 5 * 60_000 - 1000 && backdate <= 5 * 60_000 + 1000, `default backdate ${backdate} ms`);
+  assert.ok(backdate >= 60 * 60_000 - 1000 && backdate <= 60 * 60_000 + 1000, `default backdate ${backdate} ms`);
   assert.ok(Math.abs(issued.notAfter.getTime() - (before + 24 * HOUR_MS)) < 2000);
 
   const f = forge.pki.certificateFromPem(issued.certPem);
