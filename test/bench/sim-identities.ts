@@ -93,7 +93,7 @@ export function forgetIdentity(identityDir: string, caPem: string, index: number
   rmSync(join(hubDirFor(identityDir, caPem), `${index}.json`), { force: true });
 }
 
-async function loadOrMakeKey(identityDir: string, index: number): Promise<{ keyPem: string; generated: boolean }> {
+export async function loadOrMakeKey(identityDir: string, index: number): Promise<{ keyPem: string; generated: boolean }> {
   const dir = join(identityDir, 'keys');
   const path = join(dir, `${index}.key`);
   if (existsSync(path)) return { keyPem: readFileSync(path, 'utf8'), generated: false };

@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import type { HealthReport, HostFacts } from '../../proto/index.js';
 import { SimAgent, type AgentHost } from './sim-agent.js';
-import { createReusableToken, fetchPinnedCa, forgetIdentity, prepareIdentities, type PrepareReport } from './sim-identities.js';
+import { createReusableToken, fetchPinnedCa, forgetIdentity, prepareIdentities, type PrepareReport, type SimIdentity } from './sim-identities.js';
 import { ErrorCounts, parseDurationMs, summarize } from './stats.js';
 
 export type { PrepareReport } from './sim-identities.js';
@@ -214,6 +214,24 @@ export class Simulator implements Fleet, AgentHost {
     this.agents = identities.map((id) => new SimAgent(id, this));
     for (const a of this.agents) this.byNodeId.set(a.nodeId, a);
     return report;
+  }
+
+  /** Fetches the hub CA (checked against the token's pin), for agents joined one by one (adopt). */
+  async init(): Promise<void> {
+    this.caPem ||= await fetchPinnedCa(this.opts.gatewayUrl, this.opts.token, this.abort.signal);
+  }
+
+  /** Takes on an agent joined elsewhere (the join-storm bench joins each just before it connects) and starts it. */
+  adopt(id: SimIdentity): void {
+    const a = new SimAgent(id, this);
+    this.agents.push(a);
+    this.byNodeId.set(a.nodeId, a);
+    a.start();
+  }
+
+  /** Welcomed agents now. */
+  welcomedCount(): number {
+    return this.agents.filter((a) => a.state === 'welcomed').length;
   }
 
   /** Starts counting welcomes: every agent counts once, at its first welcome from now on. */
