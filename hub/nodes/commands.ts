@@ -62,10 +62,19 @@ export class CommandService {
     return rec;
   }
 
-  /** Issues a command and waits up to `timeoutMs` for its result; a timeout leaves it pending. */
+  /**
+   * Issues a command and waits up to `timeoutMs` for its result. On a timeout the caller has given up
+   * (autoheal, upgrades move on): the command is expired, so a later reconnect does not run it after
+   * all; a result that still comes in is recorded.
+   */
   async run(nodeId: string, action: string, args: Record<string, string>, actor: string, timeoutMs: number): Promise<CommandOutcome & { commandId: string }> {
     const rec = await this.issue(nodeId, action, args, actor);
-    return { commandId: rec.id, ...(await this.wait(rec.id, timeoutMs)) };
+    const outcome = await this.wait(rec.id, timeoutMs);
+    if (outcome.errorCode === 'COMMAND_TIMEOUT') {
+      const cancelled = await this.opts.store.cancelCommand(rec.id).catch(() => false);
+      if (cancelled) return { commandId: rec.id, ok: false, errorCode: 'COMMAND_TIMEOUT', message: `no result from the agent within ${timeoutMs} ms; command ${rec.id} was withdrawn` };
+    }
+    return { commandId: rec.id, ...outcome };
   }
 
   /** The command's result, as soon as there is one, or COMMAND_TIMEOUT after `timeoutMs`. */
@@ -103,7 +112,7 @@ export class CommandService {
       this.settle(r.commandId, outcome);
       return;
     }
-    if (!rec) return; // a duplicate, or not this node's pending command
+    if (!rec) return; // a duplicate, or not this node's command
     await this.opts.events.note({
       type: 'command.result', nodeId, actor: `node:${nodeId}`,
       message: `${rec.action} ${r.ok ? 'done' : `failed (${r.errorCode})`}: ${r.message}`.trim(),

@@ -67,7 +67,7 @@ export function prepareStatements(db: Database.Database) {
       AND expires_at > ? ORDER BY created_at, id`),
     markCommandSent: db.prepare<[string]>('UPDATE commands SET sent_count = sent_count + 1 WHERE id = ?'),
     completeCommand: db.prepare<[number, string, string, string, string, string]>(`UPDATE commands SET state = 'done', ok = ?,
-      error_code = ?, message = ?, completed_at = ? WHERE id = ? AND node_id = ? AND state = 'pending'`),
+      error_code = ?, message = ?, completed_at = ? WHERE id = ? AND node_id = ? AND completed_at IS NULL`),
     expiredCommands: db.prepare<[string], CommandRow>(`SELECT * FROM commands WHERE state = 'pending' AND expires_at <= ?`),
     expireCommand: db.prepare<[string]>(`UPDATE commands SET state = 'expired' WHERE id = ? AND state = 'pending'`),
   };

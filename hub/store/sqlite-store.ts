@@ -402,6 +402,10 @@ class SqliteStore implements Store {
     }));
   }
 
+  cancelCommand(id: string): Promise<boolean> {
+    return this.run('cancelling a command', () => this.st.expireCommand.run(id).changes > 0);
+  }
+
   // Settings.
   getSetting<T>(key: string): Promise<T | undefined> {
     return this.run('reading a setting', () => {

@@ -222,12 +222,14 @@ export interface Store {
   pendingCommands(nodeId: string, now: string): Promise<CommandRecord[]>;
   markCommandSent(id: string): Promise<void>;
   /**
-   * Stores the first result of a pending command of `nodeId` (later ones, and results for another
-   * node's command, change nothing and give undefined).
+   * Stores the first result of a command of `nodeId`, pending or expired (later ones, and results for
+   * another node's command, change nothing and give undefined).
    */
   completeCommand(id: string, nodeId: string, result: { ok: boolean; errorCode: string; message: string }, at: string): Promise<CommandRecord | undefined>;
   /** Marks pending commands past their expiry as expired; returns them. */
   expireCommands(now: string): Promise<CommandRecord[]>;
+  /** Stops re-sending one pending command (its caller gave up); false when it was not pending. */
+  cancelCommand(id: string): Promise<boolean>;
 
   // Small key/value settings (JSON values).
   getSetting<T>(key: string): Promise<T | undefined>;
