@@ -40,6 +40,9 @@ usage: npm run build && node --import tsx test/bench/connect.ts [options]
   --timeout DUR             overall limit (default 5m)
 `;
 
+/** Event-loop delay over the round-trip window (ms): where a slow round trip waited. */
+interface LoopDelay { p50: number; p99: number; max: number }
+
 interface Load {
   wallMs: number;
   /** Whole hub process (all threads). */
@@ -72,7 +75,7 @@ interface Figures {
   rssPerConnectionKiB: number;
   heapPerConnectionKiB: number | null;
   simulatorRssKiB: number;
-  rtt: { windowMs: number; pingEveryMs: number; ms: Summary; pingsSent: number; unanswered: number };
+  rtt: { windowMs: number; pingEveryMs: number; ms: Summary; pingsSent: number; unanswered: number; hubLoopDelayMs: LoopDelay | null; simLoopDelayMs: LoopDelay | null };
   steady: Load & { reportsPerSec: number; framesPerSec: number };
   reportToApiMs: Summary | null;
   nodes: { total: number; ready: number; withHealth: number; connected: number };
@@ -213,7 +216,9 @@ async function main(): Promise<number> {
 
     const st0 = await f0.status();
     const windowMark = await meter.mark();
+    await probe?.loopDelayStart();
     const rtt = await f0.sampleRtt(windowMs, pingEveryMs);
+    const hubLoopDelayMs = await probe?.loopDelayStop();
     const windowLoad = await meter.since(windowMark);
     const st1 = await f0.status();
     const memWindow = await meter.mem();
@@ -283,7 +288,7 @@ async function main(): Promise<number> {
       rssPerConnectionKiB: perConn(memJoined, memWindow),
       heapPerConnectionKiB: memJoined.heapKiB !== null && memWindow.heapKiB !== null ? round((memWindow.heapKiB - memJoined.heapKiB) / Math.max(1, c.welcomed), 1) : null,
       simulatorRssKiB: simStatus.rssKiB,
-      rtt: { windowMs, pingEveryMs, ms: summarize(rtt.samples), pingsSent: rtt.pingsSent, unanswered: rtt.unanswered },
+      rtt: { windowMs, pingEveryMs, ms: summarize(rtt.samples), pingsSent: rtt.pingsSent, unanswered: rtt.unanswered, hubLoopDelayMs: hubLoopDelayMs ?? null, simLoopDelayMs: rtt.simLoopDelayMs ?? null },
       steady: {
         ...windowLoad,
         reportsPerSec: round((st1.counters.reportsSent - st0.counters.reportsSent) / elapsed, 1),
@@ -373,6 +378,7 @@ function humanBlock(f: Figures): string {
     `                RSS per connection ${f.rssPerConnectionKiB} KiB (after window - after joins) / N; per agent incl. its join ${f.rssPerAgentKiB} KiB (after window - start) / N` +
       (f.heapPerConnectionKiB === null ? '' : `; JS heap per connection ${f.heapPerConnectionKiB} KiB`),
     `  heartbeat:    ping -> pong round trip ms ${fmt(f.rtt.ms)}; window ${f.rtt.windowMs / 1000}s, each agent every ${f.rtt.pingEveryMs / 1000}s; ${f.rtt.unanswered} unanswered`,
+    `                event-loop delay over the window: hub ${f.rtt.hubLoopDelayMs ? `p50 ${f.rtt.hubLoopDelayMs.p50} p99 ${f.rtt.hubLoopDelayMs.p99} max ${f.rtt.hubLoopDelayMs.max} ms` : 'n/a (--no-inspect)'}; simulator ${f.rtt.simLoopDelayMs ? `p50 ${f.rtt.simLoopDelayMs.p50} p99 ${f.rtt.simLoopDelayMs.p99} max ${f.rtt.simLoopDelayMs.max} ms` : 'n/a'}`,
     `  steady state: ${load(f.steady)} (${f.steady.reportsPerSec} reports/s, ${f.steady.framesPerSec} frames/s both ways)`,
     `  report->API:  ${f.reportToApiMs ? `ms ${fmt(f.reportToApiMs)} (a health report sent, until GET /v1/nodes/{id} shows it)` : 'skipped'}`,
     `  nodes:        ${f.nodes.ready}/${f.nodes.total} ready, ${f.nodes.withHealth} with a health report, ${f.nodes.connected} connected`,

@@ -70,6 +70,25 @@ export class HubProbe {
     return { idle: v.idle, active: v.active };
   }
 
+  /** Starts an event-loop delay histogram inside the hub (10 ms resolution). */
+  async loopDelayStart(): Promise<void> {
+    await this.call('Runtime.evaluate', {
+      expression: "globalThis.__atollLoopDelay?.disable(); globalThis.__atollLoopDelay = process.getBuiltinModule('node:perf_hooks').monitorEventLoopDelay({ resolution: 10 }); globalThis.__atollLoopDelay.enable(); 'ok'",
+      returnByValue: true,
+    });
+  }
+
+  /** The hub's event-loop delay since loopDelayStart (ms), and stops measuring. */
+  async loopDelayStop(): Promise<{ p50: number; p99: number; max: number }> {
+    const r = await this.call<{ result: { value: string } }>('Runtime.evaluate', {
+      expression: '(() => { const h = globalThis.__atollLoopDelay; h.disable(); return JSON.stringify({ p50: h.percentile(50), p99: h.percentile(99), max: h.max }); })()',
+      returnByValue: true,
+    });
+    const v = JSON.parse(r.result.value) as { p50: number; p99: number; max: number };
+    const ms = (ns: number): number => Math.round(ns / 1e4) / 100;
+    return { p50: ms(v.p50), p99: ms(v.p99), max: ms(v.max) };
+  }
+
   close(): void {
     this.ws.terminate();
   }

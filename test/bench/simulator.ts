@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { tmpdir, release, arch } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { HealthReport, HostFacts } from '../../proto/index.js';
 import { SimAgent, type AgentHost } from './sim-agent.js';
 import { createReusableToken, fetchPinnedCa, forgetIdentity, prepareIdentities, type PrepareReport, type SimIdentity } from './sim-identities.js';
@@ -69,6 +70,8 @@ export interface RttReport {
   pingsSent: number;
   /** Pings whose pong had not come back by the end of the window (plus a grace period). */
   unanswered: number;
+  /** The simulator's own event-loop delay over the window (ms): how much of a round trip is ours. */
+  simLoopDelayMs?: { p50: number; p99: number; max: number };
 }
 
 export type GarbageKind = 'random' | 'truncated' | 'oversized' | 'text';
@@ -278,6 +281,8 @@ export class Simulator implements Fleet, AgentHost {
   async sampleRtt(windowMs: number, everyMs: number): Promise<RttReport> {
     const rtt = { samples: [] as number[] };
     this.rtt = rtt;
+    const delay = monitorEventLoopDelay({ resolution: 10 });
+    delay.enable();
     const sentBefore = this.counters.pingsSent;
     let unanswered = 0;
     const end = Date.now() + windowMs;
@@ -300,7 +305,9 @@ export class Simulator implements Fleet, AgentHost {
     while (this.agents.some((a) => a.pingOutstanding) && Date.now() < graceEnd) await sleep(50);
     unanswered += this.agents.filter((a) => a.pingOutstanding).length;
     this.rtt = undefined;
-    return { samples: rtt.samples, pingsSent: this.counters.pingsSent - sentBefore, unanswered };
+    delay.disable();
+    const ms = (ns: number): number => Math.round(ns / 1e4) / 100;
+    return { samples: rtt.samples, pingsSent: this.counters.pingsSent - sentBefore, unanswered, simLoopDelayMs: { p50: ms(delay.percentile(50)), p99: ms(delay.percentile(99)), max: ms(delay.max) } };
   }
 
   /** Takes a share of the welcomed agents down for good (graceful close, or a silent drop). */
@@ -461,7 +468,8 @@ export class WorkerFleet implements Fleet {
 
   async sampleRtt(windowMs: number, everyMs: number): Promise<RttReport> {
     const rs = await this.all<RttReport>('sampleRtt', windowMs, everyMs);
-    return { samples: rs.flatMap((r) => r.samples), pingsSent: sum(rs, (r) => r.pingsSent), unanswered: sum(rs, (r) => r.unanswered) };
+    const worst = rs.map((r) => r.simLoopDelayMs).filter((d) => d !== undefined).sort((a, b) => b.p99 - a.p99)[0];
+    return { samples: rs.flatMap((r) => r.samples), pingsSent: sum(rs, (r) => r.pingsSent), unanswered: sum(rs, (r) => r.unanswered), ...(worst ? { simLoopDelayMs: worst } : {}) };
   }
 
   async drop(share: number, graceful: boolean): Promise<number> {
