@@ -80,6 +80,13 @@ export interface RegistryOptions {
   now?: () => number;
 }
 
+function view(id: string, e: LiveNode): NodeSnapshot {
+  return {
+    id, name: e.name, pool: e.pool, state: e.state, reasons: [...e.reasons], connected: Boolean(e.link),
+    lastSeenMs: e.lastSeenMs, disconnectedAt: e.disconnectedAt, k3sState: e.k3sState, kube: e.kube,
+  };
+}
+
 export class NodeRegistry {
   private readonly live = new Map<string, LiveNode>();
   /** Node name -> id, for Kubernetes events and name uniqueness at join. */
@@ -222,10 +229,13 @@ export class NodeRegistry {
   }
 
   snapshot(): NodeSnapshot[] {
-    return [...this.live].map(([id, e]) => ({
-      id, name: e.name, pool: e.pool, state: e.state, reasons: [...e.reasons], connected: Boolean(e.link),
-      lastSeenMs: e.lastSeenMs, disconnectedAt: e.disconnectedAt, k3sState: e.k3sState, kube: e.kube,
-    }));
+    return [...this.live].map(([id, e]) => view(id, e));
+  }
+
+  /** One node's view (what snapshot() has for it), without copying the whole fleet. */
+  snapshotOf(nodeId: string): NodeSnapshot | undefined {
+    const e = this.live.get(nodeId);
+    return e && view(nodeId, e);
   }
 
   /**

@@ -24,7 +24,7 @@ export class AgentNodeUpgrader {
   constructor(private readonly d: { store: Store; registry: NodeRegistry; bundles: AgentBundleStore }) {}
 
   private async on(nodeId: string): Promise<{ connected: boolean; version: string }> {
-    const connected = this.d.registry.snapshot().some((s) => s.id === nodeId && s.connected);
+    const connected = Boolean(this.d.registry.snapshotOf(nodeId)?.connected);
     return { connected, version: (await this.d.store.getNode(nodeId))?.agentVersion ?? '' };
   }
 

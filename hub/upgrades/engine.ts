@@ -474,7 +474,7 @@ export class UpgradeEngine {
   /** Whether the node serves on `version`: agent connected with k3s running, kube Node Ready on that kubeletVersion. */
   private serving(n: NodeProgress, version: string): () => string | true {
     return () => {
-      const s = this.d.registry.snapshot().find((x) => x.id === n.id);
+      const s = this.d.registry.snapshotOf(n.id);
       const kube = this.d.controlPlane.kubeNode(n.name);
       if (!s?.connected) return 'the agent is not connected';
       if (!kube) return 'no Kubernetes node';
