@@ -202,7 +202,15 @@ export class AutohealEngine {
     for (const [pool, members] of byPool) {
       const ps = await this.d.settings.pool(pool);
       const recs = new Map<string, NodeHeal>();
-      for (const n of members) recs.set(n.id, await this.observe(n, ps, at, now));
+      // Observations are written in one transaction per pool: after a hub restart or a partition,
+      // 10,000 nodes changing condition in one tick is one commit, not 10,000.
+      const observed: Array<[string, NodeHeal]> = [];
+      for (const n of members) {
+        const { rec, changed } = await this.observe(n, ps, at, now);
+        recs.set(n.id, rec);
+        if (changed) observed.push([n.id, rec]);
+      }
+      await this.saveMany(observed);
       const unhealthy = members.filter((n) => { const c = recs.get(n.id)!.condition; return c === 'degraded' || c === 'unreachable'; });
       const pct = members.length ? (unhealthy.length / members.length) * 100 : 0;
       const pacing = (await this.d.store.getSetting<{ width: number; cooldownUntil: number }>(PACING_KEY(pool))) ?? { width: 1, cooldownUntil: 0 };
@@ -235,12 +243,18 @@ export class AutohealEngine {
   }
 
   /** Updates a node's durable record from what is seen now (condition, timers, flaps, recovery). */
-  private async observe(n: NodeSnapshot, ps: PoolAutoheal, at: string, now: number): Promise<NodeHeal> {
+  private async saveMany(entries: Array<[string, NodeHeal]>): Promise<void> {
+    await this.d.store.setSettings(entries.map(([id, rec]) => [KEY(id), rec] as const));
+    for (const [id, rec] of entries) this.cache.set(id, structuredClone(rec));
+  }
+
+  /** A node's record brought up to date with what the hub sees now; `changed`: it must be saved. */
+  private async observe(n: NodeSnapshot, ps: PoolAutoheal, at: string, now: number): Promise<{ rec: NodeHeal; changed: boolean }> {
     const cond = classify(n);
     // The common case at scale: healthy, was healthy, nothing to settle. Read-only (the tick does not
     // change such a record), so no copy and no write: a tick over 10,000 nodes stays a few ms.
     const known = this.cache.get(n.id);
-    if (known && cond === 'healthy' && known.condition === 'healthy' && !known.unhealthySince && !known.unproven && !(known.ladders > 0 || known.flapping)) return known;
+    if (known && cond === 'healthy' && known.condition === 'healthy' && !known.unhealthySince && !known.unproven && !(known.ladders > 0 || known.flapping)) return { rec: known, changed: false };
     const existing = await this.record(n.id);
     // A first sight counts as a change from healthy (so a link problem alerts), but not as a flip.
     const rec = existing ?? freshRecord('healthy', at);
@@ -288,10 +302,9 @@ export class AutohealEngine {
         changed = true;
       }
     }
-    if (changed) await this.save(n.id, rec);
     // A first sight of a healthy node needs no durable record (a restart makes the same fresh one).
-    else if (!this.cache.get(n.id)) this.cache.set(n.id, structuredClone(rec));
-    return rec;
+    if (!changed && !this.cache.get(n.id)) this.cache.set(n.id, structuredClone(rec));
+    return { rec, changed };
   }
 
   private async settlePacing(pool: string, members: NodeSnapshot[], recs: Map<string, NodeHeal>, ps: PoolAutoheal, pacing: { width: number; cooldownUntil: number }, now: number): Promise<void> {

@@ -416,11 +416,21 @@ class SqliteStore implements Store {
 
   /** `undefined` (or anything JSON cannot encode) deletes the key. */
   setSetting(key: string, value: unknown): Promise<void> {
-    return this.run('writing a setting', () => {
-      const json = value === undefined ? undefined : JSON.stringify(value);
-      if (json === undefined) this.st.deleteSetting.run(key);
-      else this.st.setSetting.run(key, json, new Date().toISOString());
-    });
+    return this.run('writing a setting', () => this.writeSetting(key, value, new Date().toISOString()));
+  }
+
+  setSettings(entries: ReadonlyArray<readonly [string, unknown]>): Promise<void> {
+    if (!entries.length) return Promise.resolve();
+    return this.run('writing settings', () => this.tx(() => {
+      const at = new Date().toISOString();
+      for (const [key, value] of entries) this.writeSetting(key, value, at);
+    }));
+  }
+
+  private writeSetting(key: string, value: unknown, at: string): void {
+    const json = value === undefined ? undefined : JSON.stringify(value);
+    if (json === undefined) this.st.deleteSetting.run(key);
+    else this.st.setSetting.run(key, json, at);
   }
 
   async close(): Promise<void> {

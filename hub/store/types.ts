@@ -234,6 +234,8 @@ export interface Store {
   // Small key/value settings (JSON values).
   getSetting<T>(key: string): Promise<T | undefined>;
   setSetting(key: string, value: unknown): Promise<void>;
+  /** Several settings in one transaction (one commit for many keys); undefined deletes a key. */
+  setSettings(entries: ReadonlyArray<readonly [string, unknown]>): Promise<void>;
 
   close(): Promise<void>;
 }

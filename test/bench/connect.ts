@@ -7,7 +7,7 @@
 // Not part of the test suite. Everything it starts (the hub process, simulator workers, sockets) is
 // stopped before it exits, and the whole run is bounded by --timeout.
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startHub, removeDir, type HubHandle } from '../helpers/processes.js';
@@ -37,6 +37,8 @@ usage: npm run build && node --import tsx test/bench/connect.ts [options]
   --hub-log-level LEVEL     hub log level (default info)
   --no-inspect              do not attach to the hub's inspector (then RSS is read without a GC first
                             and event-loop utilisation is not reported)
+  --profile-window          CPU-profile the hub during the round-trip window (a .cpuprofile in the temp
+                            dir) and print its longest busy stretches with the frames that took them
   --timeout DUR             overall limit (default 5m)
 `;
 
@@ -123,7 +125,7 @@ class HubMeter {
 async function main(): Promise<number> {
   const { values: v } = parseArgs({
     options: {
-      n: { type: 'string' }, heartbeat: { type: 'string' }, window: { type: 'string' }, 'ping-every': { type: 'string' },
+      n: { type: 'string' }, heartbeat: { type: 'string' }, window: { type: 'string' }, 'ping-every': { type: 'string' }, 'profile-window': { type: 'boolean' },
       probes: { type: 'string' }, workers: { type: 'string' }, 'connect-concurrency': { type: 'string' }, 'join-concurrency': { type: 'string' },
       reconnect: { type: 'boolean' }, 'restart-storm': { type: 'boolean' }, 'identity-dir': { type: 'string' }, 'hub-data-parent': { type: 'string' },
       'hub-log-level': { type: 'string' }, 'no-inspect': { type: 'boolean' }, timeout: { type: 'string' }, help: { type: 'boolean', short: 'h' },
@@ -217,8 +219,16 @@ async function main(): Promise<number> {
     const st0 = await f0.status();
     const windowMark = await meter.mark();
     await probe?.loopDelayStart();
+    if (v['profile-window']) await probe?.profileStart();
     const rtt = await f0.sampleRtt(windowMs, pingEveryMs);
     const hubLoopDelayMs = await probe?.loopDelayStop();
+    if (v['profile-window'] && probe) {
+      const { profile, stalls } = await probe.profileStop();
+      const file = join(tmpdir(), `atoll-hub-window-${Date.now()}.cpuprofile`);
+      writeFileSync(file, JSON.stringify(profile));
+      log(`hub CPU profile of the window: ${file} (open in Chrome DevTools); longest busy stretches:`);
+      for (const s of stalls) log(`  ${s.ms} ms: ${s.top.map((t) => `${t.frame} ${t.ms} ms`).join('; ')}`);
+    }
     const windowLoad = await meter.since(windowMark);
     const st1 = await f0.status();
     const memWindow = await meter.mem();

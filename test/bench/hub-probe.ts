@@ -6,6 +6,47 @@ import WebSocket from 'ws';
 
 export interface Elu { idle: number; active: number }
 
+interface CpuProfileNode { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }
+export interface CpuProfile { nodes: CpuProfileNode[]; samples: number[]; timeDeltas: number[]; startTime: number }
+export interface Stall { ms: number; top: Array<{ frame: string; ms: number }> }
+
+/** Stretches where the loop never went idle, longest first, with the frames that took their time (self time). */
+export function longestStalls(p: CpuProfile, count: number): Stall[] {
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const idle = (id: number): boolean => ['(idle)', '(program)'].includes(byId.get(id)?.callFrame.functionName ?? '');
+  const frame = (id: number): string => {
+    // The innermost frame with a name, and where it is, plus the first frame of ours above it.
+    const names: string[] = [];
+    for (let cur: number | undefined = id; cur !== undefined && names.length < 40; cur = parent.get(cur)) {
+      const f = byId.get(cur)!.callFrame;
+      names.push(`${f.functionName || '(anonymous)'} ${f.url.replace(/^.*\/(dist|node_modules)\//, '$1/')}:${f.lineNumber + 1}`);
+    }
+    const ours = names.find((n) => n.includes('dist/hub/') || n.includes('dist/certs/')) ?? '';
+    return `${names[0]}${ours && ours !== names[0] ? ` <- ${ours}` : ''}`;
+  };
+  const runs: Array<{ ms: number; self: Map<string, number> }> = [];
+  let cur: { ms: number; self: Map<string, number> } | undefined;
+  for (let i = 0; i < p.samples.length; i++) {
+    const dt = (p.timeDeltas[i + 1] ?? 0) / 1000;
+    if (idle(p.samples[i])) {
+      if (cur) runs.push(cur);
+      cur = undefined;
+      continue;
+    }
+    cur ??= { ms: 0, self: new Map() };
+    cur.ms += dt;
+    const f = frame(p.samples[i]);
+    cur.self.set(f, (cur.self.get(f) ?? 0) + dt);
+  }
+  if (cur) runs.push(cur);
+  return runs.sort((a, b) => b.ms - a.ms).slice(0, count).map((r) => ({
+    ms: Math.round(r.ms),
+    top: [...r.self].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([f, ms]) => ({ frame: f, ms: Math.round(ms) })),
+  }));
+}
+
 export class HubProbe {
   private nextId = 1;
   private readonly waiting = new Map<number, { res: (v: unknown) => void; rej: (e: Error) => void }>();
@@ -87,6 +128,19 @@ export class HubProbe {
     const v = JSON.parse(r.result.value) as { p50: number; p99: number; max: number };
     const ms = (ns: number): number => Math.round(ns / 1e4) / 100;
     return { p50: ms(v.p50), p99: ms(v.p99), max: ms(v.max) };
+  }
+
+  /** Starts the V8 CPU profiler in the hub (1 ms sampling). */
+  async profileStart(): Promise<void> {
+    await this.call('Profiler.enable');
+    await this.call('Profiler.setSamplingInterval', { interval: 1000 });
+    await this.call('Profiler.start');
+  }
+
+  /** Stops the profiler; returns the profile and the longest busy stretches with their heaviest frames. */
+  async profileStop(): Promise<{ profile: CpuProfile; stalls: Stall[] }> {
+    const { profile } = await this.call<{ profile: CpuProfile }>('Profiler.stop', {}, 120_000);
+    return { profile, stalls: longestStalls(profile, 3) };
   }
 
   close(): void {

@@ -67,3 +67,18 @@ test('settings hold JSON values', async (t) => {
   await store.setSetting('str', undefined);
   assert.equal(await store.getSetting('str'), undefined);
 });
+
+test('setSettings writes many keys in one transaction, deleting those set to undefined', async (t) => {
+  const store = await open(t);
+  await store.setSetting('gone', 1);
+  const entries: Array<[string, unknown]> = Array.from({ length: 2000 }, (_, i) => [`k.${i}`, { i }]);
+  await store.setSettings([...entries, ['gone', undefined]]);
+  assert.deepEqual(await store.getSetting('k.1999'), { i: 1999 });
+  assert.equal(await store.getSetting('gone'), undefined);
+  await store.setSettings([]);
+  // One bad value (it cannot be serialized) and nothing of the batch is written.
+  const cyclic: Record<string, unknown> = {};
+  cyclic.self = cyclic;
+  await assert.rejects(store.setSettings([['k.a', 1], ['k.b', cyclic]]));
+  assert.equal(await store.getSetting('k.a'), undefined);
+});
