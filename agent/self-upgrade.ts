@@ -9,7 +9,8 @@
 // it puts the previous bundle back and exits; a bundle that cannot even run is put back by the
 // wrapper, which checks the marker's deadline before every start. Either way the old version comes
 // back by itself, and leaves `upgrade-last.json` saying what happened.
-import { closeSync, copyFileSync, existsSync, fsyncSync, openSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync, accessSync, constants, chmodSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, realpathSync, renameSync, rmSync, accessSync, constants, chmodSync } from 'node:fs';
+import { writePublicFile } from '../certs/files.js';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import type { Identity } from './identity.js';
@@ -56,18 +57,6 @@ export function installedBundle(argv1 = process.argv[1]): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-function writeDurably(path: string, text: string, mode = 0o644): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, text, { mode });
-  const fd = openSync(tmp, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
 }
 
 export function readPending(dir: string): PendingUpgrade | undefined {
@@ -117,7 +106,7 @@ export async function stageUpgrade(o: StageOptions): Promise<void> {
       throw new SelfUpgradeError('AGENT_BUNDLE_INVALID', `agent bundle ${o.version} does not run as ${o.version} (--version: ${String(said.stdout || said.stderr).trim().slice(0, 200) || `exit ${said.exitCode}`})`);
     }
     const deadline = Math.ceil((Date.now() + o.confirmWithinMs) / 1000);
-    writeDurably(join(dir, PENDING_FILE), `ATOLL_UPGRADE_FROM=${o.currentVersion}\nATOLL_UPGRADE_TO=${o.version}\nATOLL_UPGRADE_DEADLINE=${deadline}\n`);
+    writePublicFile(join(dir, PENDING_FILE), `ATOLL_UPGRADE_FROM=${o.currentVersion}\nATOLL_UPGRADE_TO=${o.version}\nATOLL_UPGRADE_DEADLINE=${deadline}\n`);
     rmSync(join(dir, ROLLED_BACK_FILE), { force: true });
     const keep = `${o.bundle}.previous`;
     copyFileSync(o.bundle, `${keep}.tmp`);
@@ -135,7 +124,7 @@ export function rollBack(bundle: string, reason: string): void {
   const keep = `${bundle}.previous`;
   if (existsSync(keep)) renameSync(keep, bundle);
   rmSync(join(dir, PENDING_FILE), { force: true });
-  writeDurably(join(dir, RESULT_FILE), JSON.stringify({ result: 'rolled-back', from: pending?.from ?? '', to: pending?.to ?? '', at: new Date().toISOString(), reason } satisfies UpgradeResult));
+  writePublicFile(join(dir, RESULT_FILE), JSON.stringify({ result: 'rolled-back', from: pending?.from ?? '', to: pending?.to ?? '', at: new Date().toISOString(), reason } satisfies UpgradeResult));
 }
 
 export interface StartupCheck {
@@ -158,7 +147,7 @@ export function checkAtStartup(bundle: string | undefined, version: string, logg
     const to = /^ATOLL_UPGRADE_TO=(\S*)$/m.exec(text)?.[1] ?? '';
     const from = /^ATOLL_UPGRADE_FROM=(\S*)$/m.exec(text)?.[1] ?? version;
     const last: UpgradeResult = { result: 'rolled-back', from, to, at: new Date(now).toISOString(), reason: `agent ${to} did not reach the hub before its deadline; the wrapper put ${from} back` };
-    writeDurably(join(dir, RESULT_FILE), JSON.stringify(last));
+    writePublicFile(join(dir, RESULT_FILE), JSON.stringify(last));
     rmSync(rolledBack, { force: true });
     logger.warn(last, 'agent self-upgrade was rolled back');
     return { last };
@@ -191,7 +180,7 @@ export function checkAtStartup(bundle: string | undefined, version: string, logg
         clearTimeout(timer);
         rmSync(join(dir, PENDING_FILE), { force: true });
         const last: UpgradeResult = { result: 'upgraded', from: pending.from, to: pending.to, at: new Date().toISOString() };
-        writeDurably(join(dir, RESULT_FILE), JSON.stringify(last));
+        writePublicFile(join(dir, RESULT_FILE), JSON.stringify(last));
         logger.info(last, 'agent self-upgrade confirmed: connected to the hub');
       },
     },

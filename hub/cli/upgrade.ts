@@ -29,6 +29,13 @@ function show(r: RolloutView): void {
   printTable(['NODE', 'POOL', 'FROM', 'PHASE', 'ELAPSED', 'MESSAGE'], [...cp, ...r.nodes.map((n) => [n.name, n.pool, n.from, n.phase, elapsed(n, now), n.message])]);
 }
 
+/** What both kinds of rollout take from the command line: version, pools, batch size, window. */
+function target(o: { version: string; pool: string[]; now?: boolean; maxUnavailable: string }): { version: string; pools?: string[]; maxUnavailable: number; window: 'now' | 'next' } {
+  const maxUnavailable = Number(o.maxUnavailable);
+  if (!Number.isInteger(maxUnavailable) || maxUnavailable < 1) throw new CliError('--max-unavailable must be a positive integer', 2);
+  return { version: o.version, ...(o.pool.length ? { pools: o.pool } : {}), maxUnavailable, window: o.now ? 'now' : 'next' };
+}
+
 const ACTIVE = new Set(['waiting-window', 'running', 'paused']);
 
 export function registerUpgradeCommands(program: Command): void {
@@ -46,10 +53,8 @@ export function registerUpgradeCommands(program: Command): void {
     .option('--data-dir <dir>', 'hub data dir (to find the running hub)')
     .action(async (o: { version: string; pool: string[]; now?: boolean; maxUnavailable: string; drainTimeout: string; force?: boolean; dwell: string; verifyTimeout: string; skipControlPlane?: boolean }, cmd: Command) => {
       const { api, json } = client(cmd);
-      const maxUnavailable = Number(o.maxUnavailable);
-      if (!Number.isInteger(maxUnavailable) || maxUnavailable < 1) throw new CliError('--max-unavailable must be a positive integer', 2);
       const r = await api.call<RolloutView>('POST', '/v1/upgrades', {
-        version: o.version, ...(o.pool.length ? { pools: o.pool } : {}), maxUnavailable, window: o.now ? 'now' : 'next',
+        ...target(o),
         drain: { timeout: o.drainTimeout, force: Boolean(o.force) }, dwell: o.dwell, verifyTimeout: o.verifyTimeout,
         ...(o.skipControlPlane ? { controlPlane: false } : {}),
       });
@@ -66,10 +71,8 @@ export function registerUpgradeCommands(program: Command): void {
     .option('--data-dir <dir>', 'hub data dir (to find the running hub)')
     .action(async (o: { version: string; pool: string[]; now?: boolean; maxUnavailable: string; confirmTimeout: string }, cmd: Command) => {
       const { api, json } = client(cmd);
-      const maxUnavailable = Number(o.maxUnavailable);
-      if (!Number.isInteger(maxUnavailable) || maxUnavailable < 1) throw new CliError('--max-unavailable must be a positive integer', 2);
       const r = await api.call<RolloutView>('POST', '/v1/agent-upgrades', {
-        version: o.version, ...(o.pool.length ? { pools: o.pool } : {}), maxUnavailable, window: o.now ? 'now' : 'next', confirmTimeout: o.confirmTimeout,
+        ...target(o), confirmTimeout: o.confirmTimeout,
       });
       if (json) return printJson(r);
       show(r);

@@ -3,7 +3,8 @@
 // control-plane.json). Every step is a rename, so a crash leaves either the old or the new binary
 // in place, never half of one. A managed binary newer than the one --k3s names wins at start: an
 // upgrade survives a hub restart without the operator editing flags.
-import { copyFileSync, chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { writePublicFile } from '../../certs/files.js';
 import { dirname, join } from 'node:path';
 import { dataDirBinary, probeBinary, type K3sBinary } from './binary.js';
 import { compareK3sVersions, sha256File } from '../artifacts/artifact-store.js';
@@ -24,18 +25,6 @@ export class ManagedBinaryError extends Error {
 
 function statePath(dataDir: string): string {
   return join(dirname(dataDirBinary(dataDir)), 'control-plane.json');
-}
-
-function writeDurably(path: string, text: string): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, text, { mode: 0o644 });
-  const fd = openSync(tmp, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
 }
 
 export function readManagedState(dataDir: string): ManagedState | undefined {
@@ -92,7 +81,7 @@ export async function installManaged(dataDir: string, current: { path: string; v
     previous = { path: current.path, version: current.version, kept: false };
   }
   const state: ManagedState = { version, previous };
-  writeDurably(statePath(dataDir), JSON.stringify(state));
+  writePublicFile(statePath(dataDir), JSON.stringify(state));
   renameSync(next, path);
   return state;
 }
@@ -106,7 +95,7 @@ export function restorePrevious(dataDir: string): { path: string; version: strin
   if (prev.kept) {
     if (!existsSync(prev.path)) throw new ManagedBinaryError('CP_NO_PREVIOUS', `the previous k3s binary ${prev.path} is missing`);
     renameSync(prev.path, path);
-    writeDurably(statePath(dataDir), JSON.stringify({ version: prev.version, previous: null } satisfies ManagedState));
+    writePublicFile(statePath(dataDir), JSON.stringify({ version: prev.version, previous: null } satisfies ManagedState));
     return { path, version: prev.version };
   }
   // The hub ran a binary from elsewhere: forget the managed one so that one runs again.

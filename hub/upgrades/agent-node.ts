@@ -9,8 +9,8 @@ import type { NodePhase, NodeProgress, Rollout } from './rollout-state.js';
 
 export interface AgentNodeHooks {
   phase(r: Rollout, n: NodeProgress, phase: NodePhase, message: string): Promise<void>;
-  sleep(ms: number): Promise<void>;
-  pollMs: number;
+  /** The engine's wait: `ok` holds continuously for `dwellMs` (true), or the last reason after `limitMs`. */
+  waitUntil(ok: () => Promise<string | true>, limitMs: number, dwellMs: number): Promise<string | true>;
 }
 
 /** Slack after the agent's own deadline for the old version to restart and reconnect. */
@@ -30,20 +30,11 @@ export class AgentNodeUpgrader {
 
   /** Waits until the agent is connected on `version` for the dwell time, or `limitMs` passes. */
   private async waitOn(nodeId: string, version: string, limitMs: number, h: AgentNodeHooks): Promise<boolean> {
-    const deadline = Date.now() + limitMs;
-    let since = 0;
-    while (Date.now() < deadline + AGENT_DWELL_MS) {
+    const on = async (): Promise<string | true> => {
       const s = await this.on(nodeId);
-      if (s.connected && s.version === version) {
-        since ||= Date.now();
-        if (Date.now() - since >= AGENT_DWELL_MS) return true;
-      } else {
-        since = 0;
-        if (Date.now() > deadline) return false;
-      }
-      await h.sleep(Math.min(h.pollMs, 250));
-    }
-    return false;
+      return s.connected && s.version === version ? true : `agent ${s.connected ? 'on' : 'last seen on'} ${s.version}`;
+    };
+    return (await h.waitUntil(on, limitMs, AGENT_DWELL_MS)) === true;
   }
 
   async upgrade(r: Rollout, n: NodeProgress, h: AgentNodeHooks): Promise<void> {

@@ -71,6 +71,15 @@ const ORDER: NodePhase[] = ['pending', 'preflight', 'cordon', 'drain', 'swap', '
 
 class Stopping extends Error {}
 
+/** A request's duration setting (e.g. "2m"), or VALIDATION. */
+function duration(value: string | undefined, fallback: string): number {
+  try {
+    return parseDuration(value ?? fallback);
+  } catch (err) {
+    throw new HubError('VALIDATION', (err as Error).message);
+  }
+}
+
 export class UpgradeEngine {
   readonly policy: UpgradePolicy;
   private readonly rollouts: RolloutStore;
@@ -129,68 +138,28 @@ export class UpgradeEngine {
     } catch (err) {
       throw new HubError('VALIDATION', (err as Error).message);
     }
-    let dwellMs: number, verifyTimeoutMs: number, drainTimeoutMs: number;
-    try {
-      dwellMs = parseDuration(req.dwell ?? '2m');
-      verifyTimeoutMs = parseDuration(req.verifyTimeout ?? '10m');
-      drainTimeoutMs = parseDuration(req.drain?.timeout ?? '30m');
-    } catch (err) {
-      throw new HubError('VALIDATION', (err as Error).message);
-    }
+    const dwellMs = duration(req.dwell, '2m');
+    const verifyTimeoutMs = duration(req.verifyTimeout, '10m');
+    const drainTimeoutMs = duration(req.drain?.timeout, '30m');
     if (dwellMs >= verifyTimeoutMs) throw new HubError('VALIDATION', 'dwell must be shorter than verifyTimeout');
-    const active = (await this.rollouts.list()).find((r) => ACTIVE_STATES.has(r.state));
-    if (active) throw new HubError('CONFLICT', `rollout ${active.id} to ${active.version} is still ${active.state}; wait for it or cancel it`, { rolloutId: active.id });
-    const pools = req.pools?.length ? req.pools : null;
-    for (const p of pools ?? []) if (!(await this.d.store.getPool(p))) throw new HubError('NOT_FOUND', `pool ${p} does not exist`);
-
+    const pools = await this.startablePools(req.pools);
     const members = await this.members(pools);
     const cpVersion = this.d.controlPlane.version();
     const cpFirst = req.controlPlane !== false && this.d.controlPlane.upgradable() && cpVersion !== null && compareK3sVersions(cpVersion, req.version) < 0;
-    const refusals = await this.check(req.version, members, cpFirst);
-    if (refusals.length) {
-      const why = `upgrade to ${req.version} refused: ${refusals.map((r) => `[${r.code}] ${r.message}`).join('; ')}`;
-      await this.d.events.record({ type: 'upgrade.refused', actor, message: why, data: { version: req.version, refusals } });
-      throw new HubError('CONFLICT', why, { refusals });
-    }
-    const at = this.now().toISOString();
-    const r: Rollout = {
-      id: `upg-${randomBytes(5).toString('hex')}`,
-      kind: 'k3s',
-      version: req.version,
-      pools,
-      maxUnavailable: Math.max(1, req.maxUnavailable ?? 1),
+    await this.refuseIfAny(`upgrade to ${req.version}`, await this.check(req.version, members, cpFirst), actor, { version: req.version });
+    return this.create({
+      kind: 'k3s', version: req.version, pools, maxUnavailable: req.maxUnavailable, window: req.window, dwellMs, verifyTimeoutMs,
       drain: { timeoutMs: drainTimeoutMs, ignoreDaemonSets: req.drain?.ignoreDaemonSets ?? true, deleteEmptyDirData: req.drain?.deleteEmptyDirData ?? true, force: req.drain?.force ?? false },
-      dwellMs,
-      verifyTimeoutMs,
-      window: req.window ?? 'next',
-      state: 'waiting-window',
-      message: 'created',
-      actor,
-      createdAt: at,
-      updatedAt: at,
-      finishedAt: null,
       controlPlane: cpFirst ? { from: cpVersion!, phase: 'pending', startedAt: null, finishedAt: null, message: '' } : null,
-      nodes: members.map((n) => ({ id: n.id, name: n.name, pool: n.pool, from: n.version, phase: 'pending', startedAt: null, finishedAt: null, message: '', cordoned: false, swapped: false })),
-    };
-    await this.rollouts.save(r);
-    await this.d.events.record({ type: 'upgrade.started', actor, message: `rollout ${r.id}: k3s to ${r.version} on ${cpFirst ? 'the control plane, then ' : ''}${r.nodes.length} node(s)${pools ? ` in ${pools.join(', ')}` : ''}, ${r.maxUnavailable} at a time, window ${r.window}`, data: { rolloutId: r.id, version: r.version, pools, nodes: r.nodes.map((n) => n.id) } });
-    this.launch(r);
-    return r;
+      nodes: members.map((n) => ({ id: n.id, name: n.name, pool: n.pool, from: n.version })),
+    }, actor, `k3s to ${req.version} on ${cpFirst ? 'the control plane, then ' : ''}`);
   }
 
   /** Starts an agent self-upgrade rollout, or throws HubError CONFLICT with every refusal reason (nothing changed). */
   async beginAgent(req: AgentUpgradeRequest, actor: string): Promise<Rollout> {
-    let confirmMs: number;
-    try {
-      confirmMs = parseDuration(req.confirmTimeout ?? '2m');
-    } catch (err) {
-      throw new HubError('VALIDATION', (err as Error).message);
-    }
+    const confirmMs = duration(req.confirmTimeout, '2m');
     if (confirmMs < 10_000) throw new HubError('VALIDATION', 'confirmTimeout must be at least 10s (an agent restart takes a few seconds)');
-    const active = (await this.rollouts.list()).find((r) => ACTIVE_STATES.has(r.state));
-    if (active) throw new HubError('CONFLICT', `rollout ${active.id} to ${active.version} is still ${active.state}; wait for it or cancel it`, { rolloutId: active.id });
-    const pools = req.pools?.length ? req.pools : null;
-    for (const p of pools ?? []) if (!(await this.d.store.getPool(p))) throw new HubError('NOT_FOUND', `pool ${p} does not exist`);
+    const pools = await this.startablePools(req.pools);
     const nodes = (await this.d.store.listNodes()).filter((n) => !pools || pools.includes(n.pool)).sort((a, b) => a.pool.localeCompare(b.pool) || a.name.localeCompare(b.name));
     const refusals: Refusal[] = [];
     if (!this.d.artifacts.agents.get(req.version)) {
@@ -199,33 +168,59 @@ export class UpgradeEngine {
     }
     const newer = nodes.filter((n) => /^\d+\.\d+\.\d+/.test(n.agentVersion) && compareAgentVersions(n.agentVersion, req.version) > 0);
     if (newer.length) refusals.push({ code: 'DOWNGRADE', message: `${req.version} is older than the agent on ${newer.map((n) => `${n.name} (${n.agentVersion})`).join(', ')}: downgrades are refused` });
-    if (refusals.length) {
-      const why = `agent upgrade to ${req.version} refused: ${refusals.map((r) => `[${r.code}] ${r.message}`).join('; ')}`;
-      await this.d.events.record({ type: 'upgrade.refused', actor, message: why, data: { kind: 'agent', version: req.version, refusals } });
-      throw new HubError('CONFLICT', why, { refusals });
-    }
+    await this.refuseIfAny(`agent upgrade to ${req.version}`, refusals, actor, { kind: 'agent', version: req.version });
+    return this.create({
+      kind: 'agent', version: req.version, pools, maxUnavailable: req.maxUnavailable, window: req.window, dwellMs: 3_000, verifyTimeoutMs: confirmMs,
+      drain: { timeoutMs: 0, ignoreDaemonSets: true, deleteEmptyDirData: true, force: false },
+      controlPlane: null,
+      nodes: nodes.map((n) => ({ id: n.id, name: n.name, pool: n.pool, from: n.agentVersion })),
+    }, actor, `agents to ${req.version} on `);
+  }
+
+  /** One rollout at a time, over pools that exist; null: every pool. */
+  private async startablePools(requested: string[] | undefined): Promise<string[] | null> {
+    const active = (await this.rollouts.list()).find((r) => ACTIVE_STATES.has(r.state));
+    if (active) throw new HubError('CONFLICT', `rollout ${active.id} to ${active.version} is still ${active.state}; wait for it or cancel it`, { rolloutId: active.id });
+    const pools = requested?.length ? requested : null;
+    for (const p of pools ?? []) if (!(await this.d.store.getPool(p))) throw new HubError('NOT_FOUND', `pool ${p} does not exist`);
+    return pools;
+  }
+
+  /** Records the refusals as one event and throws CONFLICT with all of them; nothing when there are none. */
+  private async refuseIfAny(what: string, refusals: Refusal[], actor: string, data: Record<string, unknown>): Promise<void> {
+    if (!refusals.length) return;
+    const why = `${what} refused: ${refusals.map((r) => `[${r.code}] ${r.message}`).join('; ')}`;
+    await this.d.events.record({ type: 'upgrade.refused', actor, message: why, data: { ...data, refusals } });
+    throw new HubError('CONFLICT', why, { refusals });
+  }
+
+  /** Stores a new rollout (every node pending), records upgrade.started and runs it. */
+  private async create(
+    spec: Pick<Rollout, 'kind' | 'version' | 'pools' | 'drain' | 'dwellMs' | 'verifyTimeoutMs' | 'controlPlane'> & { maxUnavailable?: number; window?: 'now' | 'next'; nodes: Array<Pick<NodeProgress, 'id' | 'name' | 'pool' | 'from'>> },
+    actor: string,
+    what: string,
+  ): Promise<Rollout> {
     const at = this.now().toISOString();
     const r: Rollout = {
+      ...spec,
       id: `upg-${randomBytes(5).toString('hex')}`,
-      kind: 'agent',
-      version: req.version,
-      pools,
-      maxUnavailable: Math.max(1, req.maxUnavailable ?? 1),
-      drain: { timeoutMs: 0, ignoreDaemonSets: true, deleteEmptyDirData: true, force: false },
-      dwellMs: 3_000,
-      verifyTimeoutMs: confirmMs,
-      window: req.window ?? 'next',
+      maxUnavailable: Math.max(1, spec.maxUnavailable ?? 1),
+      window: spec.window ?? 'next',
       state: 'waiting-window',
       message: 'created',
       actor,
       createdAt: at,
       updatedAt: at,
       finishedAt: null,
-      controlPlane: null,
-      nodes: nodes.map((n) => ({ id: n.id, name: n.name, pool: n.pool, from: n.agentVersion, phase: 'pending', startedAt: null, finishedAt: null, message: '', cordoned: false, swapped: false })),
+      nodes: spec.nodes.map((n) => ({ ...n, phase: 'pending', startedAt: null, finishedAt: null, message: '', cordoned: false, swapped: false })),
     };
     await this.rollouts.save(r);
-    await this.d.events.record({ type: 'upgrade.started', actor, message: `rollout ${r.id}: agents to ${r.version} on ${r.nodes.length} node(s)${pools ? ` in ${pools.join(', ')}` : ''}, ${r.maxUnavailable} at a time, window ${r.window}`, data: { rolloutId: r.id, kind: 'agent', version: r.version, pools, nodes: r.nodes.map((n) => n.id) } });
+    const pools = r.pools;
+    await this.d.events.record({
+      type: 'upgrade.started', actor,
+      message: `rollout ${r.id}: ${what}${r.nodes.length} node(s)${pools ? ` in ${pools.join(', ')}` : ''}, ${r.maxUnavailable} at a time, window ${r.window}`,
+      data: { rolloutId: r.id, ...(r.kind === 'agent' ? { kind: 'agent' } : {}), version: r.version, pools, nodes: r.nodes.map((n) => n.id) },
+    });
     this.launch(r);
     return r;
   }
@@ -452,13 +447,13 @@ export class UpgradeEngine {
   }
 
   /** Waits until `ok` holds (continuously for `dwellMs`) or `limitMs` passes; returns the last reason on failure. */
-  private async waitUntil(ok: () => string | true, limitMs: number, dwellMs = 0, fatal?: () => string | undefined): Promise<true | string> {
+  private async waitUntil(ok: () => string | true | Promise<string | true>, limitMs: number, dwellMs = 0, fatal?: () => string | undefined): Promise<true | string> {
     const deadline = Date.now() + limitMs;
     let since = 0;
     for (;;) {
       const dead = fatal?.();
       if (dead) return dead;
-      const v = ok();
+      const v = await ok();
       if (v === true) {
         since ||= Date.now();
         if (Date.now() - since >= dwellMs) return true;
@@ -545,7 +540,7 @@ export class UpgradeEngine {
   }
 
   private async upgradeAgentNode(r: Rollout, n: NodeProgress): Promise<void> {
-    const hooks = { phase: (rr: Rollout, nn: NodeProgress, p: NodePhase, m: string) => this.phase(rr, nn, p, m), sleep: (ms: number) => this.sleep(ms), pollMs: this.pollMs };
+    const hooks = { phase: (rr: Rollout, nn: NodeProgress, p: NodePhase, m: string) => this.phase(rr, nn, p, m), waitUntil: (ok: () => Promise<string | true>, limitMs: number, dwellMs: number) => this.waitUntil(ok, limitMs, dwellMs) };
     await this.d.registry.setWorkflow(n.id, 'upgrading', `agent upgrade to ${r.version} (rollout ${r.id})`);
     try {
       await this.agentUpgrader.upgrade(r, n, hooks);

@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startHub, startAgentJoin, waitFor, runCli, ROOT, HUB_BIN, type HubHandle, type AgentHandle } from './processes.js';
+import { startHub, startAgentJoin, waitFor, runCli, removeDir, removeTree, ROOT, HUB_BIN, type HubHandle, type AgentHandle } from './processes.js';
 import { freePort } from './ports.js';
 
 export interface NodeView { id: string; name: string; state: string; k3s: { state: string; ready: boolean | null; version: string } }
@@ -73,4 +73,13 @@ export async function startUpgradeCluster(standin: string, work: string, count: 
       throw new Error(`${err.message}\nrollout: ${JSON.stringify(await rollout(id).catch(() => null))}`);
     }),
   };
+}
+
+/** Stops what startUpgradeCluster started (agents first, then hubs) and removes their data and `work`. */
+export async function stopTracked(track: { hubs: HubHandle[]; agents: AgentHandle[] }, work: string | undefined): Promise<void> {
+  for (const a of track.agents) await a.proc.kill('SIGKILL');
+  for (const h of track.hubs) await h.stop();
+  for (const a of track.agents) removeDir(a.dataDir);
+  for (const h of track.hubs) removeDir(h.dataDir);
+  if (work) removeTree(work);
 }

@@ -3,8 +3,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { request } from 'node:https';
-import { startHub, removeDir, waitFor, type HubHandle } from '../helpers/processes.js';
+import { startHub, removeDir, waitFor, scrapeMetrics, type HubHandle } from '../helpers/processes.js';
 import { Puppet } from '../helpers/puppet.js';
 
 const promtool = spawnSync('sh', ['-c', 'command -v promtool'], { encoding: 'utf8' }).stdout.trim();
@@ -18,15 +17,7 @@ after(async () => {
   }
 });
 
-function scrape(h: HubHandle): Promise<string> {
-  return new Promise((resolve, reject) => {
-    request(`${h.apiUrl}/metrics`, { ca: h.caPem() }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => { body += d.toString(); });
-      res.on('end', () => resolve(body));
-    }).on('error', reject).end();
-  });
-}
+const scrape = async (h: HubHandle): Promise<string> => (await scrapeMetrics(h)).body;
 
 test('promtool check metrics accepts GET /metrics', { skip: promtool ? false : 'promtool is not installed (apt-get install prometheus)' }, async () => {
   hub = await startHub();

@@ -1,8 +1,7 @@
 // GET /metrics: Prometheus text with the hub's own metrics next to the process metrics.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { request } from 'node:https';
-import { startHub, removeDir, waitFor, type HubHandle } from '../helpers/processes.js';
+import { startHub, removeDir, waitFor, scrapeMetrics as scrape, type HubHandle } from '../helpers/processes.js';
 import { Puppet } from '../helpers/puppet.js';
 
 let hub: HubHandle | undefined;
@@ -14,16 +13,6 @@ after(async () => {
     removeDir(hub.dataDir);
   }
 });
-
-function scrape(h: HubHandle): Promise<{ status: number; type: string; body: string }> {
-  return new Promise((resolve, reject) => {
-    request(`${h.apiUrl}/metrics`, { ca: h.caPem() }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => { body += d.toString(); });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), body }));
-    }).on('error', reject).end();
-  });
-}
 
 function value(body: string, series: string): number | undefined {
   const line = body.split('\n').find((l) => l.startsWith(`${series} `));

@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { removeDir, runCli, waitFor, HUB_BIN, type HubHandle, type AgentHandle, removeTree } from '../helpers/processes.js';
+import { runCli, waitFor, HUB_BIN, type HubHandle, type AgentHandle } from '../helpers/processes.js';
 import { readKubeconfig, call } from '../contracts/helpers/kube-http.js';
 import { pdb, pod, replicaSet } from '../contracts/helpers/fixtures.js';
-import { buildStandin, importK3s, startUpgradeCluster, type UpgradeCluster, type RolloutView, type NodeView } from '../helpers/upgrade-cluster.js';
+import { buildStandin, importK3s, startUpgradeCluster, stopTracked, type UpgradeCluster, type RolloutView, type NodeView } from '../helpers/upgrade-cluster.js';
 
 const V0 = 'v1.31.4+k3s1';
 const V1 = 'v1.31.5+k3s1';
@@ -28,13 +28,7 @@ before(async () => {
   c = await startUpgradeCluster(join(work, 'k3s-v0'), work, 3, 'up', track);
 });
 
-after(async () => {
-  for (const a of track.agents) await a.proc.kill('SIGKILL');
-  for (const h of track.hubs) await h.stop();
-  for (const a of track.agents) removeDir(a.dataDir);
-  for (const h of track.hubs) removeDir(h.dataDir);
-  removeTree(work);
-});
+after(() => stopTracked(track, work));
 
 interface Refused { error: { code: string; message: string } }
 

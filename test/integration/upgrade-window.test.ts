@@ -6,11 +6,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync} from 'node:fs';
-import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { removeDir, waitFor, type HubHandle, type AgentHandle, removeTree } from '../helpers/processes.js';
-import { buildStandin, importK3s, startUpgradeCluster, type UpgradeCluster, type RolloutView } from '../helpers/upgrade-cluster.js';
+import { waitFor, scrapeMetrics, type HubHandle, type AgentHandle } from '../helpers/processes.js';
+import { buildStandin, importK3s, startUpgradeCluster, stopTracked, type UpgradeCluster, type RolloutView } from '../helpers/upgrade-cluster.js';
 
 const V0 = 'v1.31.4+k3s1';
 const V1 = 'v1.31.5+k3s1';
@@ -26,13 +25,7 @@ before(async () => {
   await importK3s(c.hub, V1, join(work, 'k3s-v1'));
 });
 
-after(async () => {
-  for (const a of track.agents) await a.proc.kill('SIGKILL');
-  for (const h of track.hubs) await h.stop();
-  for (const a of track.agents) removeDir(a.dataDir);
-  for (const h of track.hubs) removeDir(h.dataDir);
-  removeTree(work);
-});
+after(() => stopTracked(track, work));
 
 const hour = new Date().getUTCHours();
 const OPEN = { day: 'any', startHour: hour, durationHours: 2, timeZone: 'UTC' };
@@ -55,13 +48,7 @@ test('a window closing mid-rollout pauses it; hub restarts keep or resume it; th
   assert.deepEqual(paused.nodes.map((n) => n.phase), ['done', 'pending']);
   const firstStarted = paused.nodes[0].startedAt;
   // Progress in /metrics: the control plane and the first node done, the second pending.
-  const metrics = await new Promise<string>((resolve, reject) => {
-    request(`${c.hub.apiUrl}/metrics`, { ca: c.hub.caPem() }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => { body += d.toString(); });
-      res.on('end', () => resolve(body));
-    }).on('error', reject).end();
-  });
+  const metrics = (await scrapeMetrics(c.hub)).body;
   assert.match(metrics, /^atoll_upgrade_nodes\{kind="k3s",phase="done"\} 2$/m);
   assert.match(metrics, /^atoll_upgrade_nodes\{kind="k3s",phase="pending"\} 1$/m);
   assert.deepEqual((await c.kubeNodes()).map((n) => [n.name, n.version, n.unschedulable]), [['win0', V1, false], ['win1', V0, false]]);
