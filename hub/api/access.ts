@@ -1,6 +1,8 @@
-// Access control and audit for /v1, and the OpenAPI document.
-// - onRequest: authenticate (401), then check the route's permission against the actor's role; a
-//   denial is recorded as an `api.denied` event before the 403 is sent.
+// Access control and audit for the API listener, and the OpenAPI document.
+// - onRequest: a route that declares `config.public` runs without a token; any other request is
+//   authenticated (401), then the matched route's declared permission (roles.ts) is checked against
+//   the actor's role; a route without one is refused (deny by default), and a denial is recorded as
+//   an `api.denied` event before the 403 is sent.
 // - onResponse: every state-changing request (any method but GET/HEAD, and GETs that need more than
 //   `read`) becomes an `api.request` event with actor, action, target and result.
 import swagger from '@fastify/swagger';
@@ -8,6 +10,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { HubServices } from './services.js';
 import type { Actor } from './auth.js';
 import { HubError } from '../errors.js';
+import { trackRoutes } from '../http/route-table.js';
 import { permissionFor, roleAllows, type Permission } from './roles.js';
 
 declare module 'fastify' {
@@ -15,18 +18,14 @@ declare module 'fastify' {
     permission: Permission | null;
   }
   interface FastifyContextConfig {
-    /** Overrides the permission derived from method and URL (roles.ts). */
+    /** The permission this route needs, instead of its ROUTE_PERMISSIONS entry (roles.ts). */
     permission?: Permission;
+    /** No token needed (liveness, the dashboard's static files, the OpenAPI document). */
+    public?: boolean;
   }
 }
 
-export interface RouteEntry { method: string; url: string }
-const tables = new WeakMap<FastifyInstance, RouteEntry[]>();
-
-/** Every route registered on the API, from fastify's onRoute hook (HEAD routes left out). */
-export function routeTable(app: FastifyInstance): RouteEntry[] {
-  return [...(tables.get(app) ?? [])];
-}
+export { routeTable, type RouteEntry } from '../http/route-table.js';
 
 function targetOf(req: FastifyRequest): { nodeId: string | null; pool: string | null } {
   const params = (req.params ?? {}) as Record<string, string | undefined>;
@@ -34,33 +33,42 @@ function targetOf(req: FastifyRequest): { nodeId: string | null; pool: string | 
   return { nodeId: url.startsWith('/v1/nodes/') ? params.id ?? null : null, pool: params.pool ?? null };
 }
 
+/** The request's target without its query, bounded: what an audit event names. */
+function targetPath(req: FastifyRequest): string {
+  return req.url.split('?')[0].slice(0, 512);
+}
+
 export function installAccessControl(app: FastifyInstance, svc: HubServices, authenticate: (req: FastifyRequest) => Actor): void {
-  const table: RouteEntry[] = [];
-  tables.set(app, table);
-  app.addHook('onRoute', (route) => {
-    for (const method of [route.method].flat()) if (method !== 'HEAD') table.push({ method, url: route.url ?? route.path });
-  });
+  trackRoutes(app);
   app.decorateRequest('permission', null);
   app.addHook('onRequest', async (req) => {
-    if (!(req.url.startsWith('/v1/') || req.url === '/v1' || req.url.startsWith('/v1?'))) return;
-    req.actor = authenticate(req);
+    // Only the route that matched counts (req.routeOptions), never the raw target in req.url.
+    const config = req.routeOptions.config as { public?: boolean; permission?: unknown } | undefined;
     const url = req.routeOptions.url;
-    if (!url) return; // no such route: the 404 handler answers
-    const permission = permissionFor(req.method, url, req.routeOptions.config?.permission);
+    if (url !== undefined && config?.public === true) return;
+    // Everything else needs a valid token, including targets that match no route: an anonymous
+    // caller learns nothing about which routes exist (401, never 404).
+    req.actor = authenticate(req);
+    if (url === undefined) return; // no such route: the 404 handler answers
+    const permission = permissionFor(req.method, url, config?.permission);
+    if (!permission) {
+      req.log.error({ method: req.method, route: url }, 'route declares no access rule; refused');
+      throw new HubError('FORBIDDEN', `${req.method} ${url} declares no access rule, so nobody may call it`);
+    }
     req.permission = permission;
     if (roleAllows(req.actor.role, permission)) return;
-    const path = req.url.split('?')[0];
+    const path = targetPath(req);
     await svc.events.note({
       type: 'api.denied', ...targetOf(req), actor: req.actor.id,
       message: `${req.method} ${path} denied: the ${req.actor.role} role lacks the "${permission}" permission`,
-      data: { action: `${req.method} ${url}`, target: path, result: 'denied', permission, role: req.actor.role },
+      data: { action: `${req.method} ${url}`, target: targetPath(req), result: 'denied', permission, role: req.actor.role },
     });
     throw new HubError('FORBIDDEN', `permission "${permission}" required for ${req.method} ${url}; this ${req.actor.role} token does not have it`);
   });
   app.addHook('onResponse', async (req, reply) => {
     if (!req.actor || !req.permission || reply.statusCode === 401 || reply.statusCode === 403) return;
     if ((req.method === 'GET' || req.method === 'HEAD') && req.permission === 'read') return;
-    const path = req.url.split('?')[0];
+    const path = targetPath(req);
     const status = reply.statusCode;
     await svc.events.note({
       type: 'api.request', ...targetOf(req), actor: req.actor.id,
@@ -79,5 +87,5 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
       security: [{ bearer: [] }],
     },
   });
-  app.get('/openapi.json', { schema: { hide: true, response: { 200: { type: 'object', additionalProperties: true } } } }, async () => app.swagger());
+  app.get('/openapi.json', { config: { public: true }, schema: { hide: true, response: { 200: { type: 'object', additionalProperties: true } } } }, async () => app.swagger());
 }

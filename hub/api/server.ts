@@ -1,4 +1,5 @@
-// The dashboard API listener: HTTPS with a certificate from the hub CA, bearer auth on /v1.
+// The dashboard API listener: HTTPS with a certificate from the hub CA; every route declares who may
+// call it (roles.ts), and anything else needs a bearer token.
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { HubServices } from './services.js';
 import type { Registry } from 'prom-client';
@@ -50,8 +51,8 @@ export async function buildApi(svc: HubServices, opts: ApiOptions): Promise<Fast
   await registerOpenApi(app, svc.hubVersion);
   installAccessControl(app, svc, createAuthenticator(opts.adminTokenHash, apiTokens));
 
-  app.get('/healthz', { schema: { summary: 'Liveness (no auth)', security: [], response: responses({ 200: { type: 'object', properties: { status: { type: 'string' } } } }) } }, async () => ({ status: 'ok' }));
-  app.get('/metrics', { schema: { summary: 'Prometheus text format (no auth)', security: [], response: responses({ 200: textBody('text/plain', 'Prometheus text exposition format 0.0.4') }) } }, async (_req, reply) => {
+  app.get('/healthz', { config: { public: true }, schema: { summary: 'Liveness (no auth)', security: [], response: responses({ 200: { type: 'object', properties: { status: { type: 'string' } } } }) } }, async () => ({ status: 'ok' }));
+  app.get('/metrics', { schema: { summary: 'Prometheus text format (a token with the metrics permission: any role, or a scrape-only API token)', response: responses({ 200: textBody('text/plain', 'Prometheus text exposition format 0.0.4') }) } }, async (_req, reply) => {
     reply.type(opts.metrics.contentType);
     return opts.metrics.metrics();
   });

@@ -35,6 +35,8 @@ export const streamRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app
     const lastId = Number(req.headers['last-event-id']);
     const since = Number.isInteger(lastId) && lastId >= 0 ? lastId : q.since;
     const matches = eventFilter(q);
+    // HEAD: the headers, then done (a hijacked endless stream would never flush them).
+    if (req.method === 'HEAD') return reply.type('text/event-stream; charset=utf-8').header('cache-control', 'no-store').send();
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });

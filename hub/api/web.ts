@@ -23,7 +23,7 @@ export const webRoutes: FastifyPluginAsync = async (app) => {
   const dir = webDir();
   const cache = new Map<string, Buffer>();
   for (const [path, { file, type }] of Object.entries(FILES)) {
-    app.get(path, { schema: { hide: true, response: { 200: textBody(type.split(';')[0], file), 503: textBody('text/plain', 'the dashboard is not built') } } }, async (_req, reply) => {
+    app.get(path, { config: { public: true }, schema: { hide: true, response: { 200: textBody(type.split(';')[0], file), 503: textBody('text/plain', 'the dashboard is not built') } } }, async (_req, reply) => {
       let body = cache.get(file);
       if (!body) {
         const p = join(dir, file);

@@ -6,6 +6,7 @@ import { defaultDataDir } from '../config.js';
 import { ArtifactStore, ArtifactError } from '../artifacts/artifact-store.js';
 import { join } from 'node:path';
 import { registerUpgradeCommands } from './upgrade.js';
+import { API_ROLES } from '../api/roles.js';
 
 interface Globals { dataDir?: string; output?: string }
 
@@ -66,11 +67,11 @@ export function registerAdminCommands(program: Command): void {
 
   const apiToken = program.command('api-token').description('dashboard API tokens with a role: create, list, revoke');
   apiToken.command('create').description('create an API token (printed once)')
-    .requiredOption('--role <role>', 'read-only | operator')
+    .requiredOption('--role <role>', `${API_ROLES.join(' | ')}`)
     .option('--description <text>', 'free text shown in api-token list')
     .action(async (o: { role: string; description?: string }, cmd: Command) => {
       const { api, json } = client(cmd);
-      if (o.role !== 'read-only' && o.role !== 'operator') throw new CliError('--role must be read-only or operator', 2);
+      if (!(API_ROLES as readonly string[]).includes(o.role)) throw new CliError(`--role must be one of ${API_ROLES.join(', ')}`, 2);
       const t = await api.call<Obj>('POST', '/v1/api-tokens', { role: o.role, description: o.description ?? '' });
       if (json) return printJson(t);
       process.stdout.write(`${s(t.token)}\n`);

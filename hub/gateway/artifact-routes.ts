@@ -6,12 +6,12 @@ import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import { HubError } from '../errors.js';
 
 export const artifactRoutes: FastifyPluginAsync<{ artifacts: ArtifactStore; verifyClient: (req: { socket: unknown }) => Promise<string>; downloaded?: (nodeId: string, what: string) => void }> = async (app, opts) => {
-  app.get('/v1/artifacts/index.json', async (req) => {
+  app.get('/v1/artifacts/index.json', { config: { access: 'node' } }, async (req) => {
     await opts.verifyClient(req.raw);
     return { k3s: opts.artifacts.listK3s().map(({ version, arch, sha256, size, urlPath }) => ({ version, arch, sha256, size, url: urlPath })) };
   });
 
-  app.get('/v1/artifacts/k3s/:version/:arch', async (req, reply) => {
+  app.get('/v1/artifacts/k3s/:version/:arch', { config: { access: 'node' } }, async (req, reply) => {
     const nodeId = await opts.verifyClient(req.raw);
     const { version, arch } = req.params as { version: string; arch: string };
     const a = opts.artifacts.getK3s(version, arch);

@@ -37,6 +37,8 @@ export const joinBodySchema = {
 
 export const joinRoute: FastifyPluginAsync<{ limiter: RateLimiter; join: (req: JoinRequest, source: string) => Promise<JoinResult> }> = async (app, opts) => {
   app.post('/v1/join', {
+    // Public at the transport: the join token in the body is the credential, checked by the handler.
+    config: { access: 'public' },
     schema: { body: joinBodySchema },
     // Every attempt counts, before its body is read or validated: malformed joins are limited too.
     onRequest: async (req, reply) => {

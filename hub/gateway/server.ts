@@ -12,6 +12,7 @@ import type { RateLimiter } from './rate-limit.js';
 import { installErrorHandler } from '../http/errors.js';
 import { HubError } from '../errors.js';
 import { joinRoute } from './join-route.js';
+import { installGatewayAccess } from './access.js';
 import type { JoinRequest, JoinResult } from '../nodes/enrollment.js';
 
 export interface GatewayDeps {
@@ -65,7 +66,9 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   installErrorHandler(app);
   app.server.headersTimeout = 10_000;
 
-  app.get('/cacerts', async (_req, reply) => {
+  installGatewayAccess(app, (req) => verifyClientCert(deps.store, { has: deps.nodeExists, revokedAttempt: deps.revokedAttempt }, req));
+
+  app.get('/cacerts', { config: { access: 'public' } }, async (_req, reply) => {
     reply.type('text/plain; charset=utf-8');
     return deps.tls.caPem;
   });

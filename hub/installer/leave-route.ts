@@ -16,7 +16,7 @@ export const leaveRoute: FastifyPluginAsync<LeaveRouteOptions> = async (app, opt
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 1024 }, (_req, _body, done) => done(null, undefined));
 
-  app.post('/v1/agent/leave', async (req) => {
+  app.post('/v1/agent/leave', { config: { access: 'node' } }, async (req) => {
     const nodeId = await opts.verifyClient(req.raw);
     const actor = `node:${nodeId}`;
     await opts.events?.note({ type: 'node.leaving', nodeId, actor, message: `node ${nodeId} is leaving (its uninstall script asked, from ${req.socket.remoteAddress ?? 'unknown'})` });

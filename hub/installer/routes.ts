@@ -77,7 +77,7 @@ export const installerRoutes: FastifyPluginAsync<InstallerRouteOptions> = async 
     return reply.send(createReadStream(path));
   };
 
-  app.get('/install.sh', async (req, reply) => {
+  app.get('/install.sh', { config: { access: 'public' } }, async (req, reply) => {
     const hubUrl = servedFrom(req);
     let script: string;
     try {
@@ -92,7 +92,7 @@ export const installerRoutes: FastifyPluginAsync<InstallerRouteOptions> = async 
     return script;
   });
 
-  app.get('/v1/artifacts/agent/index.txt', async (_req, reply) => {
+  app.get('/v1/artifacts/agent/index.txt', { config: { access: 'public' } }, async (_req, reply) => {
     const b = readAgentBundle(paths.agentArtifactsDir);
     reply.type('text/plain; charset=utf-8');
     reply.header('cache-control', 'no-store');
@@ -109,19 +109,19 @@ export const installerRoutes: FastifyPluginAsync<InstallerRouteOptions> = async 
     return b;
   };
 
-  app.get('/v1/artifacts/agent/:version/atoll-agent.mjs', async (req, reply) => {
+  app.get('/v1/artifacts/agent/:version/atoll-agent.mjs', { config: { access: 'public' } }, async (req, reply) => {
     const b = agentFile((req.params as { version: string }).version);
     await noteDownload(req, `agent ${b.version}`, { artifact: 'agent', version: b.version, sha256: b.sha256 });
     return sendFile(reply, b.path, b.size, b.sha256, 'text/javascript; charset=utf-8');
   });
 
-  app.get('/v1/artifacts/agent/:version/atoll-agent.mjs.sha256', async (req, reply) => {
+  app.get('/v1/artifacts/agent/:version/atoll-agent.mjs.sha256', { config: { access: 'public' } }, async (req, reply) => {
     const b = agentFile((req.params as { version: string }).version);
     reply.type('text/plain; charset=utf-8');
     return `${b.sha256}  atoll-agent.mjs\n`;
   });
 
-  app.get('/v1/artifacts/node/index.txt', async (_req, reply) => {
+  app.get('/v1/artifacts/node/index.txt', { config: { access: 'public' } }, async (_req, reply) => {
     const list = await runtimes.list();
     reply.type('text/plain; charset=utf-8');
     reply.header('cache-control', 'no-store');
@@ -136,13 +136,13 @@ export const installerRoutes: FastifyPluginAsync<InstallerRouteOptions> = async 
     return r;
   };
 
-  app.get('/v1/artifacts/node/:version/:arch/node.tgz', async (req, reply) => {
+  app.get('/v1/artifacts/node/:version/:arch/node.tgz', { config: { access: 'public' } }, async (req, reply) => {
     const r = await runtimeFile(req);
     await noteDownload(req, `Node.js ${r.version} for ${r.arch}`, { artifact: 'node', version: r.version, arch: r.arch, sha256: r.sha256 });
     return sendFile(reply, r.path, r.size, r.sha256, 'application/gzip');
   });
 
-  app.get('/v1/artifacts/node/:version/:arch/node.tgz.sha256', async (req, reply) => {
+  app.get('/v1/artifacts/node/:version/:arch/node.tgz.sha256', { config: { access: 'public' } }, async (req, reply) => {
     const r = await runtimeFile(req);
     reply.type('text/plain; charset=utf-8');
     return `${r.sha256}  node.tgz\n`;

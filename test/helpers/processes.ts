@@ -207,10 +207,10 @@ export function removeDir(dir: string): void {
   removeTree(resolve(dir, '..'));
 }
 
-/** GET /metrics as Prometheus scrapes it: no token, the hub CA trusted. */
-export function scrapeMetrics(h: { apiUrl: string; caPem(): string }): Promise<{ status: number; type: string; body: string }> {
+/** GET /metrics as Prometheus scrapes it: a bearer token (the admin's unless given), the hub CA trusted. */
+export function scrapeMetrics(h: { apiUrl: string; caPem(): string; adminToken(): string }, token?: string): Promise<{ status: number; type: string; body: string }> {
   return new Promise((resolve, reject) => {
-    request(`${h.apiUrl}/metrics`, { ca: h.caPem() }, (res) => {
+    request(`${h.apiUrl}/metrics`, { ca: h.caPem(), headers: { authorization: `Bearer ${token ?? h.adminToken()}` } }, (res) => {
       let body = '';
       res.on('data', (d: Buffer) => { body += d.toString(); });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), body }));

@@ -38,4 +38,7 @@ export async function api<T = Record<string, unknown>>(method: string, path: str
 export const can = (p: string): boolean => session.perms.includes(p);
 
 /** Whether the caller may call this route (method and route pattern, e.g. PATCH /v1/pools/:pool). */
-export const mayCall = (method: string, route: string): boolean => can(permissionFor(method, route));
+export const mayCall = (method: string, route: string): boolean => {
+  const p = permissionFor(method, route);
+  return p !== undefined && can(p);
+};
