@@ -7,7 +7,7 @@ import type { HubServices } from './services.js';
 import { HubError } from '../errors.js';
 import { randomId, randomString, secretMatches, sha256Hex } from '../tokens/secrets.js';
 import { API_ROLES, permissionsOf, type ApiRole } from './roles.js';
-import { actorOf } from './server.js';
+import { actorOf } from './actor.js';
 import { noContent, params, responses } from './schemas.js';
 
 const SETTING = 'api-tokens';

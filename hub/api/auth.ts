@@ -4,13 +4,9 @@ import type { FastifyRequest } from 'fastify';
 import { HubError } from '../errors.js';
 import { secretMatches } from '../tokens/secrets.js';
 import type { ApiTokens } from './api-tokens.js';
-import type { Role } from './roles.js';
+import type { Actor } from './actor.js';
 
-export interface Actor {
-  /** `admin`, or the API token's id. */
-  id: string;
-  role: Role;
-}
+export type { Actor } from './actor.js';
 
 export function createAuthenticator(adminTokenHash: string, apiTokens?: ApiTokens): (req: FastifyRequest) => Actor {
   return (req) => {

@@ -5,7 +5,7 @@ import type { HubServices } from './services.js';
 import { HubError } from '../errors.js';
 import { parseDuration } from '../duration.js';
 import { validateLabels } from '../nodes/enrollment.js';
-import { actorOf } from './server.js';
+import { actorOf } from './actor.js';
 import { renderCloudInit } from '../installer/cloud-init-doc.js';
 import { params, responses, textBody } from './schemas.js';
 

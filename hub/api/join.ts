@@ -3,7 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { HubServices } from './services.js';
 import { HubError } from '../errors.js';
 import { parseDuration } from '../duration.js';
-import { actorOf } from './server.js';
+import { actorOf } from './actor.js';
 import { open, responses, str } from './schemas.js';
 
 export const joinRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, { svc }) => {

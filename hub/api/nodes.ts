@@ -3,7 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { HubServices } from './services.js';
 import { HubError } from '../errors.js';
 import { nodeView } from '../nodes/node-view.js';
-import { actorOf } from './server.js';
+import { actorOf } from './actor.js';
 import { bool, certSchema, itemsOf, noContent, nodeSchema, open, openOrNull, params, responses, str, switchSchema } from './schemas.js';
 import { parseDuration } from '../duration.js';
 

@@ -3,7 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { HubServices } from './services.js';
 import { HubError } from '../errors.js';
 import { validateLabels } from '../nodes/enrollment.js';
-import { actorOf } from './server.js';
+import { actorOf } from './actor.js';
 import { poolAutohealSchema, type PoolAutoheal } from '../autoheal/settings.js';
 import type { Pool } from '../store/types.js';
 import { itemsOf, noContent, params, poolSchema, responses } from './schemas.js';

@@ -1,10 +1,10 @@
 // The dashboard API listener: HTTPS with a certificate from the hub CA; every route declares who may
 // call it (roles.ts), and anything else needs a bearer token.
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { HubServices } from './services.js';
 import type { Registry } from 'prom-client';
 import { installErrorHandler } from '../http/errors.js';
-import { createAuthenticator, type Actor } from './auth.js';
+import { createAuthenticator } from './auth.js';
 import { poolRoutes } from './pools.js';
 import { tokenRoutes } from './tokens.js';
 import { nodeRoutes } from './nodes.js';
@@ -20,15 +20,6 @@ import { ApiTokens, apiTokenRoutes } from './api-tokens.js';
 import { installAccessControl, registerOpenApi } from './access.js';
 import { responses, textBody } from './schemas.js';
 
-declare module 'fastify' {
-  interface FastifyRequest {
-    actor: Actor | null;
-  }
-}
-
-export function actorOf(req: FastifyRequest): string {
-  return req.actor?.id ?? 'anonymous';
-}
 
 export interface ApiOptions {
   tls: { certPem: string; keyPem: string };

@@ -4,7 +4,7 @@ import type { HubServices } from './services.js';
 import { HubError } from '../errors.js';
 import { parseDuration } from '../duration.js';
 import { publicToken } from '../tokens/token-service.js';
-import { actorOf } from './server.js';
+import { actorOf } from './actor.js';
 import { itemsOf, joinTokenSchema, noContent, open, params, responses, str } from './schemas.js';
 
 export const tokenRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, { svc }) => {

@@ -3,7 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { HubServices } from '../api/services.js';
 import { HubError } from '../errors.js';
 import { bool, itemsOf, nstr, num, open, openOrNull, params, responses, str } from '../api/schemas.js';
-import { actorOf } from '../api/server.js';
+import { actorOf } from '../api/actor.js';
 import type { AgentUpgradeRequest, UpgradeRequest } from './engine.js';
 import type { AutoRolloutSettings } from './policy.js';
 import { WINDOW_DAYS, validTimeZone, windowOpen, type MaintenanceWindow } from './window.js';
