@@ -35,6 +35,8 @@ import { AutohealSettings } from './autoheal/settings.js';
 import { renderCloudInit } from './installer/cloud-init-doc.js';
 import { createMetrics } from './metrics.js';
 import { UpgradeEngine } from './upgrades/engine.js';
+import { connectionCapsFor } from './http/connection-caps.js';
+import type { Listener, ListenerLimits } from './http/connection-limits.js';
 
 export interface Hub {
   apiUrl: string;
@@ -126,8 +128,11 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
   let autohealRef: AutohealEngine | undefined = undefined;
   const metrics = createMetrics({ events, nodes: registry, controlPlane, autoheal: () => autohealRef, store, rollouts: async () => (await services.upgrades?.list()) ?? [] });
 
+  const caps = connectionCapsFor(config, log);
+  const limits = (listener: Listener): ListenerLimits => ({ caps: caps[listener], handshakeTimeoutMs: config.handshakeTimeoutMs, observer: metrics.connections });
   const gwLog = log.child({ component: 'gateway' });
   const gateway = await buildGateway({
+    limits: limits('gateway'),
     logger: gwLog,
     store,
     tls: { certPem: pki.serving.certPem, keyPem: pki.serving.keyPem, caPem: pki.ca.certPem, ticketKeys: pki.ticketKeys },
@@ -216,7 +221,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
   nodeK3s = new NodeK3s({ controlPlane, store, registry, artifacts, events, logger: cpLog, removeDrainTimeoutMs: config.removeDrainTimeoutMs });
   const upgrades = new UpgradeEngine({ store, events, registry, controlPlane, nodeK3s, artifacts, autohealSettings, logger: log.child({ component: 'upgrades' }), autoTickMs: config.autoUpgradeIntervalMs });
   services.upgrades = upgrades;
-  const api = await buildApi(services, { tls: pki.serving, adminTokenHash: sha256Hex(admin.token), metrics: metrics.registry });
+  const api = await buildApi(services, { tls: pki.serving, adminTokenHash: sha256Hex(admin.token), metrics: metrics.registry, limits: limits('api') });
   await gateway.listen({ host: config.gatewayListen.host, port: config.gatewayListen.port });
   try {
     await api.listen({ host: config.apiListen.host, port: config.apiListen.port });

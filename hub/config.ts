@@ -37,6 +37,10 @@ export interface HubConfig {
   readonly autohealGuardWindowMs: number;
   /** More than 2 health changes within this window: flapping. */
   readonly autohealFlapWindowMs: number;
+  /** Both listeners: TLS handshake deadline, and the deadline for request headers after it. */
+  readonly handshakeTimeoutMs: number;
+  /** Connection caps per listener; unset ones derive from the open-file limit (hub/http/connection-limits.ts). */
+  readonly connectionCaps: Readonly<Record<'api' | 'gateway', Readonly<{ maxTotal?: number; maxPerSource?: number }>>>;
 }
 
 export interface HubFlags {
@@ -59,6 +63,11 @@ export interface HubFlags {
   autoUpgradeInterval?: string;
   autohealGuardWindow?: string;
   autohealFlapWindow?: string;
+  handshakeTimeout?: string;
+  apiMaxConnections?: string;
+  apiMaxConnectionsPerSource?: string;
+  gatewayMaxConnections?: string;
+  gatewayMaxConnectionsPerSource?: string;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -89,6 +98,13 @@ function duration(text: string, what: string): number {
   }
 }
 
+function optionalCount(text: string | undefined, what: string): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n < 1) throw new ConfigError(`${what} must be a positive integer (got "${text}")`);
+  return n;
+}
+
 export function parseHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, isRoot: boolean): HubConfig {
   const dataDir = resolve(flags.dataDir ?? defaultDataDir(env, isRoot));
   const apiListen = parseListen(flags.apiListen ?? env.ATOLL_API_LISTEN ?? '127.0.0.1:9443', '--api-listen');
@@ -117,6 +133,8 @@ export function parseHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, isRoot: 
   if (!Number.isInteger(joinRateLimitPerMinute) || joinRateLimitPerMinute < 1) throw new ConfigError('--join-rate-limit must be a positive integer');
   const k3sHttpsPort = Number(flags.k3sHttpsPort ?? env.ATOLL_K3S_HTTPS_PORT ?? 6443);
   if (!Number.isInteger(k3sHttpsPort) || k3sHttpsPort < 1 || k3sHttpsPort > 65535) throw new ConfigError('--k3s-https-port must be a port number');
+  const handshakeTimeoutMs = duration(flags.handshakeTimeout ?? '10s', '--handshake-timeout');
+  if (handshakeTimeoutMs < 100 || handshakeTimeoutMs > 30_000) throw new ConfigError('--handshake-timeout must be between 100ms and 30s');
   return Object.freeze({
     dataDir,
     apiListen,
@@ -137,5 +155,10 @@ export function parseHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, isRoot: 
     autoUpgradeIntervalMs: duration(flags.autoUpgradeInterval ?? '1m', '--auto-upgrade-interval'),
     autohealGuardWindowMs: duration(flags.autohealGuardWindow ?? '2m', '--autoheal-guard-window'),
     autohealFlapWindowMs: duration(flags.autohealFlapWindow ?? '15m', '--autoheal-flap-window'),
+    handshakeTimeoutMs,
+    connectionCaps: Object.freeze({
+      api: Object.freeze({ maxTotal: optionalCount(flags.apiMaxConnections, '--api-max-connections'), maxPerSource: optionalCount(flags.apiMaxConnectionsPerSource, '--api-max-connections-per-source') }),
+      gateway: Object.freeze({ maxTotal: optionalCount(flags.gatewayMaxConnections, '--gateway-max-connections'), maxPerSource: optionalCount(flags.gatewayMaxConnectionsPerSource, '--gateway-max-connections-per-source') }),
+    }),
   });
 }

@@ -9,6 +9,8 @@ export interface EventLog {
   /** Like record, but never throws: for events whose loss must not break the caller (logged instead). */
   note(event: NewEvent): Promise<EventRecord | undefined>;
   subscribe(listener: (e: EventRecord) => void): () => void;
+  /** Live listeners now (event streams, metrics). */
+  subscriberCount(): number;
   /** Fans out an event that is already durable (written by another store call, e.g. store.enroll). */
   publish(event: EventRecord): void;
 }
@@ -38,5 +40,6 @@ export function createEventLog(store: Store, logger: Logger): EventLog {
       emitter.on('event', listener);
       return () => emitter.off('event', listener);
     },
+    subscriberCount: () => emitter.listenerCount('event'),
   };
 }

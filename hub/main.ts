@@ -29,7 +29,12 @@ function runCommand(program: Command): Command {
     .option('--autoheal-interval <dur>', 'how often autoheal looks at the nodes (default 30s)')
     .addOption(new Option('--autoheal-guard-window <dur>', 'partition guard window: half the agents dropping within it freezes remediation (default 2m)'))
     .addOption(new Option('--autoheal-flap-window <dur>', 'more than 2 health changes within it mark a node flapping (default 15m)'))
-    .addOption(new Option('--auto-upgrade-interval <dur>', 'how often the auto-upgrade policy looks for a newer k3s artifact in its window (default 1m)'));
+    .addOption(new Option('--auto-upgrade-interval <dur>', 'how often the auto-upgrade policy looks for a newer k3s artifact in its window (default 1m)'))
+    .addOption(new Option('--handshake-timeout <dur>', 'both listeners: TLS handshake deadline, and the deadline for request headers after it (default 10s)'))
+    .addOption(new Option('--gateway-max-connections <n>', 'open gateway connections at most (default: from the open-file limit)'))
+    .addOption(new Option('--gateway-max-connections-per-source <n>', 'open gateway connections per source address at most (default: a quarter of the total, at most 1024)'))
+    .addOption(new Option('--api-max-connections <n>', 'open API connections at most (default: from the open-file limit, at most 1024)'))
+    .addOption(new Option('--api-max-connections-per-source <n>', 'open API connections per source address at most (default: half of the total, at most 256)'));
 }
 
 async function run(flags: HubFlags): Promise<void> {

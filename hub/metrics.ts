@@ -7,11 +7,14 @@ import type { ControlPlane } from './k3s/control-plane.js';
 import type { AutohealEngine } from './autoheal/engine.js';
 import type { Store } from './store/types.js';
 import type { Rollout } from './upgrades/rollout-state.js';
+import { REFUSAL_REASONS, type ConnectionGuard, type ConnectionObserver, type Listener } from './http/connection-limits.js';
 
 export interface HubMetrics {
   registry: Registry;
   reportReceived(): void;
   joinAttempt(result: string): void;
+  /** Counts open and refused connections of the listeners (hub/http/connection-limits.ts). */
+  connections: ConnectionObserver;
 }
 
 const CP_STATES = ['running', 'starting', 'failed', 'absent', 'stopped'];
@@ -85,6 +88,19 @@ export function createMetrics(deps: { events: EventLog; nodes: NodeRegistry; con
   const steps = new Counter({ name: 'atoll_remediation_steps_total', help: 'Autoheal remediation steps by action and result.', labelNames: ['action', 'result'], registers: [registry] });
   const freezes = new Counter({ name: 'atoll_autoheal_guard_freezes_total', help: 'Times the partition guard froze remediation.', registers: [registry] });
   const transitions = new Counter({ name: 'atoll_node_state_transitions_total', help: 'Node state changes by new state.', labelNames: ['to'], registers: [registry] });
+  const guards = new Map<Listener, ConnectionGuard>();
+  new Gauge({
+    name: 'atoll_connections', help: 'Open TCP connections by listener (api, gateway).', labelNames: ['listener'], registers: [registry],
+    collect() {
+      for (const [listener, g] of guards) this.set({ listener }, g.open());
+    },
+  });
+  const refused = new Counter({ name: 'atoll_connections_refused_total', help: 'Connections closed by the hub: over the per-source or total cap, or no TLS handshake or no request in time.', labelNames: ['listener', 'reason'], registers: [registry] });
+  for (const listener of ['api', 'gateway']) for (const reason of REFUSAL_REASONS) refused.inc({ listener, reason }, 0);
+  const connections: ConnectionObserver = {
+    refused: (listener, reason) => refused.inc({ listener, reason }),
+    track: (listener, guard) => void guards.set(listener, guard),
+  };
   deps.events.subscribe((e) => {
     switch (e.type) {
       case 'autoheal.step': steps.inc({ action: String(e.data.action ?? 'unknown'), result: e.data.ok ? 'ok' : 'failed' }); break;
@@ -96,5 +112,5 @@ export function createMetrics(deps: { events: EventLog; nodes: NodeRegistry; con
       default:
     }
   });
-  return { registry, reportReceived: () => reports.inc(), joinAttempt: (result) => joins.inc({ result }) };
+  return { registry, reportReceived: () => reports.inc(), joinAttempt: (result) => joins.inc({ result }), connections };
 }

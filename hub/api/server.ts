@@ -4,6 +4,8 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { HubServices } from './services.js';
 import type { Registry } from 'prom-client';
 import { installErrorHandler } from '../http/errors.js';
+import { guardConnections, type ListenerLimits } from '../http/connection-limits.js';
+import { serverTimeouts, tlsServerOptions } from '../http/listener-options.js';
 import { createAuthenticator } from './auth.js';
 import { poolRoutes } from './pools.js';
 import { tokenRoutes } from './tokens.js';
@@ -25,6 +27,8 @@ export interface ApiOptions {
   tls: { certPem: string; keyPem: string };
   adminTokenHash: string;
   metrics: Registry;
+  /** Connection caps and the handshake deadline (hub/http/connection-limits.ts). */
+  limits: ListenerLimits;
 }
 
 export async function buildApi(svc: HubServices, opts: ApiOptions): Promise<FastifyInstance> {
@@ -33,10 +37,13 @@ export async function buildApi(svc: HubServices, opts: ApiOptions): Promise<Fast
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: true,
     bodyLimit: 256 * 1024,
-    https: { cert: opts.tls.certPem, key: opts.tls.keyPem, minVersion: 'TLSv1.2' },
+    // No connectionTimeout: ?wait= actions and event streams keep a quiet connection open on purpose.
+    ...serverTimeouts(),
+    https: { cert: opts.tls.certPem, key: opts.tls.keyPem, ...tlsServerOptions(opts.limits) },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
   });
   installErrorHandler(app);
+  guardConnections(app.server, 'api', opts.limits, svc.logger);
   const apiTokens = new ApiTokens(svc.store);
   await apiTokens.load();
   await registerOpenApi(app, svc.hubVersion);

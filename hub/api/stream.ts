@@ -5,9 +5,13 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { HubServices } from './services.js';
 import type { EventRecord } from '../store/types.js';
 import { responses, textBody } from './schemas.js';
+import { sseWriter } from './sse-writer.js';
 
 const HEARTBEAT_MS = 15_000;
 const REPLAY_MAX = 5_000;
+/** Live events held while a replay is sent, at most (more: the stream is dropped), and the rounds spent sending them. */
+const BUFFER_MAX = 10_000;
+const BUFFER_ROUNDS = 100;
 
 export function eventFilter(q: { type?: string; node?: string; pool?: string }): (e: EventRecord) => boolean {
   const types = (q.type ?? '').split(',').map((t) => t.trim()).filter(Boolean);
@@ -39,34 +43,33 @@ export const streamRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app
     if (req.method === 'HEAD') return reply.type('text/event-stream; charset=utf-8').header('cache-control', 'no-store').send();
     reply.hijack();
     const res = reply.raw;
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-    res.write(': atoll event stream\nretry: 2000\n\n');
     let replayedUpTo = -1;
     let buffer: EventRecord[] | undefined = [];
-    let closed = false;
-    const send = (e: EventRecord): void => {
-      if (closed || e.id <= replayedUpTo || !matches(e)) return;
-      res.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
-    };
-    const unsubscribe = svc.events.subscribe((e) => (buffer ? buffer.push(e) : send(e)));
-    const heartbeat = setInterval(() => res.write(': ping\n\n'), HEARTBEAT_MS);
-    heartbeat.unref();
-    const cleanup = (): void => {
-      if (closed) return;
-      closed = true;
+    const out = sseWriter(res, (droppedWhy, unsent) => {
       clearInterval(heartbeat);
       unsubscribe();
-    };
-    req.raw.on('close', cleanup);
-    res.on('error', cleanup);
+      if (droppedWhy) req.log.warn({ unsent, why: droppedWhy }, 'event stream dropped: the client does not read');
+    });
+    const send = (e: EventRecord): boolean => (out.gone() || e.id <= replayedUpTo || !matches(e) ? !out.gone() : out.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`));
+    const unsubscribe = svc.events.subscribe((e) => {
+      if (!buffer) return void send(e);
+      buffer.push(e);
+      if (buffer.length > BUFFER_MAX) out.drop(`more than ${BUFFER_MAX} events recorded while replaying`);
+    });
+    const heartbeat = setInterval(() => out.write(': ping\n\n'), HEARTBEAT_MS);
+    heartbeat.unref();
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    out.write(': atoll event stream\nretry: 2000\n\n');
     try {
       if (since !== undefined) {
         let cursor = since;
-        for (let n = 0; n < REPLAY_MAX;) {
+        for (let n = 0; n < REPLAY_MAX && !out.gone();) {
           const page = await svc.store.listEvents({ since: cursor, limit: 1000, nodeId: q.node, pool: q.pool });
           for (const e of page) {
-            send(e);
+            const more = send(e);
             replayedUpTo = Math.max(replayedUpTo, e.id);
+            if (!more) await out.drained();
+            if (out.gone()) return;
           }
           n += page.length;
           if (page.length < 1000) break;
@@ -76,9 +79,17 @@ export const streamRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app
     } catch (err) {
       req.log.warn({ err }, 'event stream replay failed');
     }
-    const pending = buffer;
+    // Events recorded during the replay, minus those the replay already sent; more may come in
+    // while this waits for the client, so take them in rounds.
+    for (let round = 0; round < BUFFER_ROUNDS && buffer && buffer.length > 0 && !out.gone(); round++) {
+      const pending = buffer.splice(0).sort((a, b) => a.id - b.id);
+      for (const e of pending) {
+        if (!send(e)) await out.drained();
+        if (out.gone()) return;
+      }
+    }
+    const rest = (buffer ?? []).sort((a, b) => a.id - b.id);
     buffer = undefined;
-    // Events recorded during the replay, minus those the replay already sent.
-    for (const e of pending.sort((a, b) => a.id - b.id)) send(e);
+    for (const e of rest) send(e);
   });
 };

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import { join } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import { AgentBundleStore } from './agent-bundles.js';
 
 export const ARCHES = ['amd64', 'arm64', 'arm'] as const;
@@ -29,6 +29,14 @@ export class ArtifactError extends Error {
   }
 }
 
+export function isK3sVersion(version: string): boolean {
+  return VERSION_RE.test(version);
+}
+
+export function isArch(arch: string): arch is Arch {
+  return (ARCHES as readonly string[]).includes(arch);
+}
+
 export function validateK3sVersion(version: string): void {
   if (!VERSION_RE.test(version)) throw new ArtifactError('ARTIFACT_INVALID', `"${version}" is not a k3s version like v1.31.4+k3s1`);
 }
@@ -47,15 +55,20 @@ export class ArtifactStore {
     this.agents = new AgentBundleStore(root, packagedAgentDir);
   }
 
-  private k3sDir(version: string, arch: string): string {
-    return join(this.root, 'k3s', version, arch);
+  /** The folder of one k3s artifact; undefined for names that are not a version and an arch, or lead outside. */
+  private k3sDir(version: string, arch: string): string | undefined {
+    if (!isK3sVersion(version) || !isArch(arch)) return undefined;
+    const base = resolve(this.root, 'k3s');
+    const dir = resolve(base, version, arch);
+    return dir.startsWith(base + sep) ? dir : undefined;
   }
 
   async importK3s(version: string, arch: string, file: string): Promise<K3sArtifact> {
     validateK3sVersion(version);
-    if (!(ARCHES as readonly string[]).includes(arch)) throw new ArtifactError('ARTIFACT_INVALID', `arch "${arch}" is not one of ${ARCHES.join(', ')}`);
+    if (!isArch(arch)) throw new ArtifactError('ARTIFACT_INVALID', `arch "${arch}" is not one of ${ARCHES.join(', ')}`);
     if (!existsSync(file) || !statSync(file).isFile()) throw new ArtifactError('ARTIFACT_INVALID', `${file} is not a file`);
     const dir = this.k3sDir(version, arch);
+    if (!dir) throw new ArtifactError('ARTIFACT_INVALID', `k3s ${version} ${arch} is not a valid artifact name`);
     mkdirSync(dir, { recursive: true, mode: 0o755 });
     const tmp = join(dir, `.k3s.${process.pid}.${Date.now()}.tmp`);
     try {
@@ -76,6 +89,7 @@ export class ArtifactStore {
 
   getK3s(version: string, arch: string): K3sArtifact | undefined {
     const dir = this.k3sDir(version, arch);
+    if (!dir) return undefined;
     const bin = join(dir, 'k3s');
     const sumFile = join(dir, 'k3s.sha256');
     if (!existsSync(bin) || !existsSync(sumFile)) return undefined;

@@ -2,7 +2,7 @@
 // required), with their SHA-256 in a header; GET /v1/artifacts/index.json lists what is there.
 import { createReadStream } from 'node:fs';
 import type { FastifyPluginAsync } from 'fastify';
-import type { ArtifactStore } from '../artifacts/artifact-store.js';
+import { ARCHES, isArch, isK3sVersion, type ArtifactStore } from '../artifacts/artifact-store.js';
 import { HubError } from '../errors.js';
 
 export const artifactRoutes: FastifyPluginAsync<{ artifacts: ArtifactStore; verifyClient: (req: { socket: unknown }) => Promise<string>; downloaded?: (nodeId: string, what: string) => void }> = async (app, opts) => {
@@ -14,6 +14,8 @@ export const artifactRoutes: FastifyPluginAsync<{ artifacts: ArtifactStore; veri
   app.get('/v1/artifacts/k3s/:version/:arch', { config: { access: 'node' } }, async (req, reply) => {
     const nodeId = await opts.verifyClient(req.raw);
     const { version, arch } = req.params as { version: string; arch: string };
+    if (!isK3sVersion(version)) throw new HubError('VALIDATION', `"${version}" is not a k3s version like v1.31.4+k3s1`);
+    if (!isArch(arch)) throw new HubError('VALIDATION', `arch "${arch}" is not one of ${ARCHES.join(', ')}`);
     const a = opts.artifacts.getK3s(version, arch);
     if (!a) throw new HubError('NOT_FOUND', `no k3s ${version} for ${arch} on this hub`);
     opts.downloaded?.(nodeId, `k3s ${version} ${arch}`);

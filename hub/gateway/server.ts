@@ -10,6 +10,8 @@ import type { Logger } from '../logger.js';
 import type { Store } from '../store/types.js';
 import type { RateLimiter } from './rate-limit.js';
 import { installErrorHandler } from '../http/errors.js';
+import { guardConnections, type ListenerLimits } from '../http/connection-limits.js';
+import { serverTimeouts, tlsServerOptions } from '../http/listener-options.js';
 import { HubError } from '../errors.js';
 import { joinRoute } from './join-route.js';
 import { installGatewayAccess } from './access.js';
@@ -20,6 +22,8 @@ export interface GatewayDeps {
   store: Store;
   tls: { certPem: string; keyPem: string; caPem: string; ticketKeys?: Buffer };
   joinLimiter: RateLimiter;
+  /** Connection caps and the handshake deadline (hub/http/connection-limits.ts). */
+  limits: ListenerLimits;
   join(req: JoinRequest, source: string): Promise<JoinResult>;
   /** Called with a verified, upgraded agent socket. */
   connect(ws: WebSocket, nodeId: string, remoteAddress: string, tlsResumed: boolean): void;
@@ -42,19 +46,15 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: true,
     bodyLimit: 64 * 1024,
-    // Slow clients get cut off: headers within 10 s, whole requests within 30 s.
+    // Slow clients get cut off: TLS and headers within 10 s (--handshake-timeout), whole requests
+    // within 30 s, and a connection silent for 30 s is closed.
     connectionTimeout: 30_000,
-    requestTimeout: 30_000,
-    keepAliveTimeout: 5_000,
+    ...serverTimeouts(),
     https: {
       cert: deps.tls.certPem,
       key: deps.tls.keyPem,
       ca: deps.tls.caPem,
-      minVersion: 'TLSv1.2',
-      // A client that opens TCP but does not finish the TLS handshake is dropped after 10 s (Node: 120 s).
-      handshakeTimeout: 10_000,
-      // How often Node checks headersTimeout/requestTimeout (default 30 s: a slowloris would get 40 s).
-      connectionsCheckingInterval: 1_000,
+      ...tlsServerOptions(deps.limits),
       // Join needs no client certificate, the WebSocket does: verify in the upgrade handler.
       requestCert: true,
       rejectUnauthorized: false,
@@ -64,7 +64,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
     },
   });
   installErrorHandler(app);
-  app.server.headersTimeout = 10_000;
+  guardConnections(app.server, 'gateway', deps.limits, deps.logger);
 
   installGatewayAccess(app, (req) => verifyClientCert(deps.store, { has: deps.nodeExists, revokedAttempt: deps.revokedAttempt }, req));
 

@@ -178,7 +178,8 @@ async function main(): Promise<number> {
     const loadAtStart = loadavg().map((x) => round(x));
     const h = await startHub({
       heartbeat: `${heartbeatMs}ms`, unreachableAfter: `${3 * heartbeatMs}ms`, dataDir: join(mkdtempSync(join(dataParent, 'atoll-bench-hub-')), 'data'),
-      extraArgs: ['--join-rate-limit', '100000'],
+      // Every simulated agent connects from 127.0.0.1: lift the per-source cap (a real fleet has many addresses).
+      extraArgs: ['--gateway-max-connections-per-source', '1000000', '--join-rate-limit', '100000'],
       env: { ATOLL_LOG_LEVEL: v['hub-log-level'] ?? 'info', ...(inspect ? { NODE_OPTIONS: '--inspect=127.0.0.1:0' } : {}) },
     });
     hub = h;

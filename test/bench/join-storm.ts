@@ -130,7 +130,8 @@ async function main(): Promise<number> {
     const loadAtStart = loadavg().map((x) => round(x));
     const h = await startHub({
       heartbeat: `${heartbeatMs}ms`, unreachableAfter: `${3 * heartbeatMs}ms`, dataDir: join(mkdtempSync(join(dataParent, 'atoll-bench-hub-')), 'data'),
-      extraArgs: ['--join-rate-limit', '100000000'], env: { ATOLL_LOG_LEVEL: 'warn' },
+      // Every simulated agent connects from 127.0.0.1: lift the per-source cap (a real fleet has many addresses).
+      extraArgs: ['--gateway-max-connections-per-source', '1000000', '--join-rate-limit', '100000000'], env: { ATOLL_LOG_LEVEL: 'warn' },
     });
     hub = h;
     const pid = h.proc.child.pid as number;
