@@ -37,6 +37,10 @@ export interface HubConfig {
   readonly autohealGuardWindowMs: number;
   /** More than 2 health changes within this window: flapping. */
   readonly autohealFlapWindowMs: number;
+  /** Events older than this are pruned. */
+  readonly eventsMaxAgeMs: number;
+  /** At most this many events are kept (the oldest are pruned). */
+  readonly eventsMaxCount: number;
 }
 
 export interface HubFlags {
@@ -59,6 +63,8 @@ export interface HubFlags {
   autoUpgradeInterval?: string;
   autohealGuardWindow?: string;
   autohealFlapWindow?: string;
+  eventsMaxAge?: string;
+  eventsMaxCount?: string;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -115,6 +121,8 @@ export function parseHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, isRoot: 
   const k3s = flags.k3s ?? env.ATOLL_K3S ?? 'auto';
   const joinRateLimitPerMinute = Number(flags.joinRateLimit ?? env.ATOLL_JOIN_RATE_LIMIT ?? 60);
   if (!Number.isInteger(joinRateLimitPerMinute) || joinRateLimitPerMinute < 1) throw new ConfigError('--join-rate-limit must be a positive integer');
+  const eventsMaxCount = Number(flags.eventsMaxCount ?? env.ATOLL_EVENTS_MAX_COUNT ?? 100_000);
+  if (!Number.isInteger(eventsMaxCount) || eventsMaxCount < 1) throw new ConfigError('--events-max-count must be a positive integer');
   const k3sHttpsPort = Number(flags.k3sHttpsPort ?? env.ATOLL_K3S_HTTPS_PORT ?? 6443);
   if (!Number.isInteger(k3sHttpsPort) || k3sHttpsPort < 1 || k3sHttpsPort > 65535) throw new ConfigError('--k3s-https-port must be a port number');
   return Object.freeze({
@@ -137,5 +145,7 @@ export function parseHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, isRoot: 
     autoUpgradeIntervalMs: duration(flags.autoUpgradeInterval ?? '1m', '--auto-upgrade-interval'),
     autohealGuardWindowMs: duration(flags.autohealGuardWindow ?? '2m', '--autoheal-guard-window'),
     autohealFlapWindowMs: duration(flags.autohealFlapWindow ?? '15m', '--autoheal-flap-window'),
+    eventsMaxAgeMs: duration(flags.eventsMaxAge ?? env.ATOLL_EVENTS_MAX_AGE ?? '30d', '--events-max-age'),
+    eventsMaxCount,
   });
 }

@@ -29,6 +29,8 @@ function runCommand(program: Command): Command {
     .option('--autoheal-interval <dur>', 'how often autoheal looks at the nodes (default 30s)')
     .addOption(new Option('--autoheal-guard-window <dur>', 'partition guard window: half the agents dropping within it freezes remediation (default 2m)'))
     .addOption(new Option('--autoheal-flap-window <dur>', 'more than 2 health changes within it mark a node flapping (default 15m)'))
+    .addOption(new Option('--events-max-age <dur>', 'prune events older than this (env ATOLL_EVENTS_MAX_AGE; default 30d)'))
+    .addOption(new Option('--events-max-count <n>', 'keep at most this many events, pruning the oldest (env ATOLL_EVENTS_MAX_COUNT; default 100000)'))
     .addOption(new Option('--auto-upgrade-interval <dur>', 'how often the auto-upgrade policy looks for a newer k3s artifact in its window (default 1m)'));
 }
 
