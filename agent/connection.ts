@@ -4,7 +4,7 @@
 import WebSocket from 'ws';
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import { decodeFrame, encodeFrame, MAX_FRAME_BYTES, PROTOCOL_VERSION, ProtocolError, type Envelope, type Frame, type Command, type K3sAssignment, type K3sStatus } from '../proto/index.js';
+import { clampText, decodeFrame, encodeFrame, LIMITS, MAX_FRAME_BYTES, PROTOCOL_VERSION, ProtocolError, type Envelope, type Frame, type Command, type K3sAssignment, type K3sStatus } from '../proto/index.js';
 import { generateKeyPair } from '../certs/keys.js';
 import { createCsr } from '../certs/csr.js';
 import { loadIdentity, saveIdentity, renewDueAt, type Identity } from './identity.js';
@@ -234,7 +234,7 @@ export class HubConnection {
     } catch (err) {
       const code = err instanceof ProtocolError ? err.code : 'FRAME_MALFORMED';
       this.log.warn({ code }, 'bad frame from hub; closing the link');
-      this.send({ close: { code, reason: (err as Error).message } });
+      this.send({ close: { code, reason: clampText((err as Error).message, LIMITS.closeReason.max) } });
       this.ws?.close(1002, code);
       return;
     }
@@ -293,7 +293,7 @@ export class HubConnection {
     if (known) {
       // A re-send (the hub did not get our answer): answer again, do not run it again.
       this.log.info({ commandId: id, action: cmd.action }, 'command already done; sending its result again');
-      this.send({ commandResult: { commandId: id, ok: known.ok, errorCode: known.errorCode, message: known.message } });
+      this.send({ commandResult: { commandId: id, ok: known.ok, errorCode: known.errorCode, message: clampText(known.message, LIMITS.message.max) } });
       return;
     }
     let run = this.running.get(id);
@@ -310,7 +310,7 @@ export class HubConnection {
     }
     const result = await run;
     // Sent on whatever link is up now; if none is, the hub re-sends the command after the reconnect.
-    this.send({ commandResult: { commandId: id, ok: result.ok, errorCode: result.errorCode ?? '', message: result.message ?? '' } });
+    this.send({ commandResult: { commandId: id, ok: result.ok, errorCode: result.errorCode ?? '', message: clampText(result.message ?? '', LIMITS.message.max) } });
   }
 
   /** Renew over the channel once two thirds of the certificate's lifetime has passed. */

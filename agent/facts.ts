@@ -1,6 +1,7 @@
 // Host facts sent at join and in every hello: cheap reads only (os module, /etc/os-release, /proc).
 import { arch as nodeArch, cpus, hostname, networkInterfaces, release, totalmem } from 'node:os';
 import { readFileSync } from 'node:fs';
+import { clampText, COUNT_LIMITS, LIMITS } from '../proto/index.js';
 
 export const ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm' };
 
@@ -28,7 +29,8 @@ export function hostAddresses(): string[] {
   for (const addrs of Object.values(networkInterfaces())) {
     for (const a of addrs ?? []) if (!a.internal) out.push(a.address);
   }
-  return out.sort((a, b) => Number(a.includes(':')) - Number(b.includes(':')));
+  // IPv4 first; at most as many as the hub accepts (proto/limits.ts).
+  return out.sort((a, b) => Number(a.includes(':')) - Number(b.includes(':'))).filter((a) => a.length <= LIMITS.address.max).slice(0, COUNT_LIMITS.addresses);
 }
 
 export interface Facts {
@@ -45,8 +47,8 @@ export interface Facts {
 export function collectFacts(): Facts {
   return {
     hostname: hostname(),
-    os: osName(),
-    kernel: release(),
+    os: clampText(osName(), LIMITS.os.max).replace(/\t/g, ' '),
+    kernel: clampText(release(), LIMITS.kernel.max).replace(/\t/g, ' '),
     arch: ARCH[nodeArch()] ?? nodeArch(),
     cpus: cpus().length,
     memoryBytes: totalmem(),

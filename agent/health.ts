@@ -3,7 +3,7 @@
 import { loadavg, uptime } from 'node:os';
 import { statfs } from 'node:fs/promises';
 import si from 'systeminformation';
-import type { HealthReport, K3sStatus } from '../proto/index.js';
+import { clampText, COUNT_LIMITS, LIMITS, type HealthReport, type K3sStatus } from '../proto/index.js';
 
 export interface HealthSource {
   sample(k3s: K3sStatus): Promise<HealthReport>;
@@ -33,7 +33,8 @@ export function createHealthSource(rootPath = '/'): HealthSource {
         load5: l5,
         load15: l15,
         uptimeSeconds: Math.floor(uptime()),
-        k3s,
+        // Within the hub's bounds (proto/limits.ts): a longer error line must not get the link closed.
+        k3s: { ...k3s, lastLogLines: (k3s.lastLogLines ?? []).slice(-COUNT_LIMITS.lastLogLines).map((l) => clampText(l, LIMITS.logLine.max)) },
       };
     },
   };

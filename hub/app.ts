@@ -9,6 +9,7 @@ import { openSqliteStore } from './store/index.js';
 import { prepareDataDir, loadOrCreateAdminToken } from './data-dir.js';
 import { loadOrCreatePki } from './pki/hub-pki.js';
 import { createEventLog } from './events.js';
+import { EventRetention } from './event-retention.js';
 import { createHealthBatcher } from './nodes/health-batcher.js';
 import { createHealthSampler } from './nodes/health-sampler.js';
 import { NodeRegistry } from './nodes/registry.js';
@@ -66,6 +67,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
   const store: Store = await openSqliteStore({ path: join(config.dataDir, 'hub.db'), logger: log.child({ component: 'store' }) });
   const hubVersion = readHubVersion();
   const events = createEventLog(store, log.child({ component: 'events' }));
+  const retention = new EventRetention(store, log.child({ component: 'events' }), { maxAgeMs: config.eventsMaxAgeMs, maxCount: config.eventsMaxCount });
   const batcher = createHealthBatcher(store, log.child({ component: 'health' }), { sampler: createHealthSampler() });
   const registry = new NodeRegistry({ store, events, batcher, logger: log.child({ component: 'registry' }), unreachableAfterMs: config.unreachableAfterMs });
   await registry.load();
@@ -237,6 +239,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
   const gatewayUrl = config.publicUrl;
 
   await controlPlane.start();
+  retention.start(events);
   autoheal.start();
   await upgrades.start();
   const sweeper = setInterval(() => {
@@ -264,6 +267,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
         await api.close();
         await gateway.close();
         await batcher.stop();
+        await retention.stop();
         await controlPlane.stop();
         rmSync(runtimeFile, { force: true });
         await store.close();

@@ -41,6 +41,10 @@ export interface HubConfig {
   readonly handshakeTimeoutMs: number;
   /** Connection caps per listener; unset ones derive from the open-file limit (hub/http/connection-limits.ts). */
   readonly connectionCaps: Readonly<Record<'api' | 'gateway', Readonly<{ maxTotal?: number; maxPerSource?: number }>>>;
+  /** Events older than this are pruned. */
+  readonly eventsMaxAgeMs: number;
+  /** At most this many events are kept (the oldest are pruned). */
+  readonly eventsMaxCount: number;
 }
 
 export interface HubFlags {
@@ -68,6 +72,8 @@ export interface HubFlags {
   apiMaxConnectionsPerSource?: string;
   gatewayMaxConnections?: string;
   gatewayMaxConnectionsPerSource?: string;
+  eventsMaxAge?: string;
+  eventsMaxCount?: string;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -131,6 +137,8 @@ export function parseHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, isRoot: 
   const k3s = flags.k3s ?? env.ATOLL_K3S ?? 'auto';
   const joinRateLimitPerMinute = Number(flags.joinRateLimit ?? env.ATOLL_JOIN_RATE_LIMIT ?? 60);
   if (!Number.isInteger(joinRateLimitPerMinute) || joinRateLimitPerMinute < 1) throw new ConfigError('--join-rate-limit must be a positive integer');
+  const eventsMaxCount = Number(flags.eventsMaxCount ?? env.ATOLL_EVENTS_MAX_COUNT ?? 100_000);
+  if (!Number.isInteger(eventsMaxCount) || eventsMaxCount < 1) throw new ConfigError('--events-max-count must be a positive integer');
   const k3sHttpsPort = Number(flags.k3sHttpsPort ?? env.ATOLL_K3S_HTTPS_PORT ?? 6443);
   if (!Number.isInteger(k3sHttpsPort) || k3sHttpsPort < 1 || k3sHttpsPort > 65535) throw new ConfigError('--k3s-https-port must be a port number');
   const handshakeTimeoutMs = duration(flags.handshakeTimeout ?? '10s', '--handshake-timeout');
@@ -160,5 +168,7 @@ export function parseHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, isRoot: 
       api: Object.freeze({ maxTotal: optionalCount(flags.apiMaxConnections, '--api-max-connections'), maxPerSource: optionalCount(flags.apiMaxConnectionsPerSource, '--api-max-connections-per-source') }),
       gateway: Object.freeze({ maxTotal: optionalCount(flags.gatewayMaxConnections, '--gateway-max-connections'), maxPerSource: optionalCount(flags.gatewayMaxConnectionsPerSource, '--gateway-max-connections-per-source') }),
     }),
+    eventsMaxAgeMs: duration(flags.eventsMaxAge ?? env.ATOLL_EVENTS_MAX_AGE ?? '30d', '--events-max-age'),
+    eventsMaxCount,
   });
 }

@@ -14,3 +14,17 @@ export function parseDuration(text: string): number {
   if (matched === 0 || matched !== s.length || total <= 0) throw new Error(`invalid duration "${text}" (use e.g. 500ms, 10s, 5m, 1h)`);
   return Math.round(total);
 }
+
+/** The inverse of parseDuration for whole units: 2592000000 -> "30d", 5400000 -> "1h30m". */
+export function formatDuration(ms: number): string {
+  let rest = Math.max(0, Math.round(ms));
+  let out = '';
+  for (const [unit, size] of Object.entries(UNIT_MS).sort((a, b) => b[1] - a[1])) {
+    const n = Math.floor(rest / size);
+    if (n > 0) {
+      out += `${n}${unit}`;
+      rest -= n * size;
+    }
+  }
+  return out || '0ms';
+}

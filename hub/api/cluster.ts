@@ -2,6 +2,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { HubServices } from './services.js';
 import { HubError } from '../errors.js';
+import { formatDuration } from '../duration.js';
 import { NODE_STATES } from '../store/types.js';
 import { bool, nstr, num, open, openOrNull, responses, str, strings, switchSchema, textBody } from './schemas.js';
 
@@ -20,6 +21,11 @@ const clusterSchema = open({
   publicUrl: str,
   nodes: open({ total: num, connected: num, byState: { type: 'object', additionalProperties: num } }),
   autoheal: open({ enabled: bool, paused: bool, guard }),
+  events: open({
+    retention: open({ maxAge: str, maxAgeMs: num, maxCount: num }, { description: 'events past either bound are pruned (--events-max-age, --events-max-count)' }),
+    count: num,
+    oldestAt: nstr,
+  }, { description: 'the event log: how much is kept, how much is stored' }),
   upgrades: openOrNull({
     current: nstr,
     available: { type: 'array', items: open({ version: str, kind: { type: 'string', enum: ['patch', 'minor'] }, arches: strings }) },
@@ -47,6 +53,10 @@ export const clusterRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (ap
       publicUrl: svc.config.publicUrl,
       nodes: { total: nodes.length, connected: svc.registry.connectedCount(), byState: counts },
       autoheal: { ...(await svc.autohealSettings!.cluster()), guard: svc.autoheal!.guardState() },
+      events: {
+        retention: { maxAge: formatDuration(svc.config.eventsMaxAgeMs), maxAgeMs: svc.config.eventsMaxAgeMs, maxCount: svc.config.eventsMaxCount },
+        ...(await svc.store.eventStats()),
+      },
       upgrades: svc.upgrades ? { ...svc.upgrades.versionInfo(), agents: await svc.upgrades.agentVersions() } : null,
     };
   });

@@ -2,7 +2,7 @@
 // pings, sends its own heartbeats, dispatches reports, and carries commands with their results.
 import type { WebSocket } from 'ws';
 import {
-  decodeFrame, encodeFrame, ProtocolError, PROTOCOL_VERSION,
+  checkAgentFrame, decodeFrame, encodeFrame, FIELD_INVALID, ProtocolError, PROTOCOL_VERSION,
   type Envelope, type Frame, type HealthReport, type HostFacts, type K3sAssignment,
 } from '../../proto/index.js';
 import type { AgentLink, CommandOutcome } from '../nodes/registry.js';
@@ -49,21 +49,27 @@ export function toFacts(f: HostFacts | null | undefined): HostFactsRecord | null
   };
 }
 
+/** A reported number as stored: non-finite (NaN, Infinity) counts as 0. */
+function num(x: unknown): number {
+  const n = Number(x ?? 0);
+  return Number.isFinite(n) ? n : 0;
+}
+
 export function toHealth(h: HealthReport, receivedAt: number, sentAtMs: number): HealthRecord {
   const k = h.k3s ?? {};
   return {
     receivedAt: new Date(receivedAt).toISOString(),
-    cpuPercent: h.cpuPercent ?? 0,
-    memoryTotalBytes: Number(h.memoryTotalBytes ?? 0),
-    memoryUsedBytes: Number(h.memoryUsedBytes ?? 0),
-    diskTotalBytes: Number(h.diskTotalBytes ?? 0),
-    diskUsedBytes: Number(h.diskUsedBytes ?? 0),
-    load1: h.load1 ?? 0,
-    load5: h.load5 ?? 0,
-    load15: h.load15 ?? 0,
-    uptimeSeconds: Number(h.uptimeSeconds ?? 0),
+    cpuPercent: num(h.cpuPercent),
+    memoryTotalBytes: num(h.memoryTotalBytes),
+    memoryUsedBytes: num(h.memoryUsedBytes),
+    diskTotalBytes: num(h.diskTotalBytes),
+    diskUsedBytes: num(h.diskUsedBytes),
+    load1: num(h.load1),
+    load5: num(h.load5),
+    load15: num(h.load15),
+    uptimeSeconds: num(h.uptimeSeconds),
     k3s: { state: k.state || 'unknown', version: k.version ?? '', kubeletHealthy: Boolean(k.kubeletHealthy), restarts: k.restarts ?? 0, lastLogLines: k.lastLogLines ?? [] },
-    clockSkewMs: sentAtMs ? Number(sentAtMs) - receivedAt : 0,
+    clockSkewMs: sentAtMs ? num(sentAtMs) - receivedAt : 0,
   };
 }
 
@@ -180,6 +186,13 @@ export class AgentSession implements AgentLink {
       return;
     }
     this.lastInbound = Date.now();
+    // Every field is bounded (proto/limits.ts) before anything of it is stored, logged or echoed.
+    const invalid = checkAgentFrame(frame);
+    if (invalid) {
+      this.log.warn({ code: FIELD_INVALID, field: invalid.slice(0, invalid.indexOf(':')), payload: frame.payload }, 'field out of bounds from agent; closing');
+      this.close(FIELD_INVALID, invalid);
+      return;
+    }
     if (!this.helloDone && frame.payload !== 'hello') {
       this.close('HELLO_REQUIRED', `first frame must be hello, got ${frame.payload}`);
       return;

@@ -3,20 +3,24 @@ import type { FastifyPluginAsync } from 'fastify';
 import { HubError } from '../errors.js';
 import type { RateLimiter } from './rate-limit.js';
 import type { JoinRequest, JoinResult } from '../nodes/enrollment.js';
+import { COUNT_LIMITS, LIMITS, type StringLimit } from '../../proto/index.js';
+
+/** The same bounds as on the agent link (proto/limits.ts): length and charset. */
+const bounded = (l: StringLimit, extra: Record<string, unknown> = {}) => ({ type: 'string', maxLength: l.max, pattern: l.re.source, ...extra }) as const;
 
 const factsSchema = {
   type: 'object',
   required: ['hostname', 'arch'],
   additionalProperties: false,
   properties: {
-    hostname: { type: 'string', minLength: 1, maxLength: 253 },
-    os: { type: 'string', maxLength: 200, default: '' },
-    kernel: { type: 'string', maxLength: 200, default: '' },
-    arch: { type: 'string', maxLength: 32 },
-    cpus: { type: 'integer', minimum: 0, maximum: 100000, default: 0 },
-    memoryBytes: { type: 'integer', minimum: 0, default: 0 },
-    addresses: { type: 'array', maxItems: 64, items: { type: 'string', maxLength: 64 }, default: [] },
-    bootId: { type: 'string', maxLength: 64, default: '' },
+    hostname: bounded(LIMITS.hostname, { minLength: 1 }),
+    os: bounded(LIMITS.os, { default: '' }),
+    kernel: bounded(LIMITS.kernel, { default: '' }),
+    arch: bounded(LIMITS.arch),
+    cpus: { type: 'integer', minimum: 0, maximum: COUNT_LIMITS.cpus, default: 0 },
+    memoryBytes: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0 },
+    addresses: { type: 'array', maxItems: COUNT_LIMITS.addresses, items: bounded(LIMITS.address), default: [] },
+    bootId: bounded(LIMITS.bootId, { default: '' }),
   },
 } as const;
 
@@ -29,8 +33,9 @@ export const joinBodySchema = {
     csr: { type: 'string', minLength: 1, maxLength: 16384 },
     nodeName: { type: 'string', minLength: 1, maxLength: 63 },
     pool: { type: 'string', minLength: 1, maxLength: 63 },
-    labels: { type: 'object', maxProperties: 64, additionalProperties: { type: 'string', maxLength: 63 } },
-    agentVersion: { type: 'string', maxLength: 64, default: 'unknown' },
+    // Keys: an optional DNS prefix (253) and '/', then a name (63); checked in full at enrollment.
+    labels: { type: 'object', maxProperties: 64, propertyNames: { maxLength: 317 }, additionalProperties: { type: 'string', maxLength: 63 } },
+    agentVersion: bounded(LIMITS.agentVersion, { default: 'unknown' }),
     facts: factsSchema,
   },
 } as const;

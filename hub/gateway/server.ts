@@ -15,6 +15,7 @@ import { serverTimeouts, tlsServerOptions } from '../http/listener-options.js';
 import { HubError } from '../errors.js';
 import { joinRoute } from './join-route.js';
 import { installGatewayAccess } from './access.js';
+import { createRefusalLog } from './log-limiter.js';
 import type { JoinRequest, JoinResult } from '../nodes/enrollment.js';
 
 export interface GatewayDeps {
@@ -76,14 +77,17 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   deps.extraRoutes?.(app);
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false, clientTracking: false });
+  // Refusals are caused by outsiders: their log lines are rate-limited (per code and remote, and in all).
+  const refusals = createRefusalLog(deps.logger);
   app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     void verifyUpgrade(deps, req).then(
       (nodeId) => wss.handleUpgrade(req, socket, head, (ws) => deps.connect(ws, nodeId, remoteOf(req), (req.socket as TLSSocket).isSessionReused())),
-      (err: unknown) => refuse(socket, err instanceof HubError ? err : new HubError('INTERNAL', 'internal error'), deps.logger, req),
+      (err: unknown) => refuse(socket, err instanceof HubError ? err : new HubError('INTERNAL', 'internal error'), refusals, req),
     );
   });
   app.addHook('onClose', async () => {
     wss.close();
+    refusals.stop();
   });
   return app;
 }
@@ -126,8 +130,8 @@ export async function verifyClientCert(store: Pick<Store, 'getCert'>, nodes: { h
 
 const REASON: Record<number, string> = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error' };
 
-function refuse(socket: Duplex, err: HubError, logger: Logger, req: IncomingMessage): void {
-  logger.warn({ code: err.code, remote: remoteOf(req), reason: err.message }, 'agent connection refused');
+function refuse(socket: Duplex, err: HubError, log: ReturnType<typeof createRefusalLog>, req: IncomingMessage): void {
+  log.refused({ code: err.code, remote: remoteOf(req), reason: err.message });
   const body = JSON.stringify({ error: { code: err.code, message: err.message } });
   socket.end(`HTTP/1.1 ${err.status} ${REASON[err.status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }

@@ -1,8 +1,6 @@
 // Every fixed statement of the SQLite store, prepared once per connection.
 import type Database from 'better-sqlite3';
-import type { CertRow, CommandRow, EventRow, NodeRow, PoolRow, SampleRow, TokenRow } from './sqlite-rows.js';
-
-export type EventInsert = Omit<EventRow, 'id'>;
+import type { CertRow, CommandRow, NodeRow, PoolRow, SampleRow, TokenRow } from './sqlite-rows.js';
 
 export function prepareStatements(db: Database.Database) {
   return {
@@ -49,9 +47,6 @@ export function prepareStatements(db: Database.Database) {
     listCerts: db.prepare<[string], CertRow>('SELECT * FROM certs WHERE node_id = ? ORDER BY not_before, serial'),
     revokeNodeCerts: db.prepare<[string, string]>(
       'UPDATE certs SET revoked_at = ? WHERE node_id = ? AND revoked_at IS NULL'),
-
-    insertEvent: db.prepare<EventInsert>(`INSERT INTO events (at, type, node_id, pool, actor, message, data)
-      VALUES (@at, @type, @node_id, @pool, @actor, @message, @data)`),
 
     getSetting: db.prepare<[string], { value: string }>('SELECT value FROM settings WHERE key = ?'),
     setSetting: db.prepare<[string, string, string]>(`INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)

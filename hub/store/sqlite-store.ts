@@ -7,14 +7,15 @@ import { dirname, resolve } from 'node:path';
 import { runMigrations } from './migrations.js';
 import { toStoreError } from './sqlite-errors.js';
 import { prepareStatements, type Statements } from './sqlite-statements.js';
+import { SqliteEvents } from './sqlite-events.js';
 import {
-  certFromRow, certToRow, commandFromRow, commandToRow, eventFromRow, nodeFromRow, nodeToRow, parseJson, poolFromRow, poolToRow,
-  sampleFromRow, sampleToRow, tokenFromRow, tokenToRow, type EventRow, type TokenRow,
+  certFromRow, certToRow, commandFromRow, commandToRow, nodeFromRow, nodeToRow, parseJson, poolFromRow, poolToRow,
+  sampleFromRow, sampleToRow, tokenFromRow, tokenToRow, type TokenRow,
 } from './sqlite-rows.js';
 import {
   NODE_STATES, StoreError,
-  type CertRecord, type CommandRecord, type EnrollInput, type EnrollOutcome, type EventQuery, type EventRecord, type HealthSample,
-  type HealthUpdate,
+  type CertRecord, type CommandRecord, type EnrollInput, type EnrollOutcome, type EventPrune, type EventQuery, type EventRecord,
+  type EventStats, type HealthSample, type HealthUpdate,
   type NewEvent, type NodePatch, type NodeRecord, type Pool, type PoolPatch, type Store, type TokenRecord,
 } from './types.js';
 
@@ -34,10 +35,8 @@ export interface SqliteStoreOptions {
 }
 
 const FILE_MODE = 0o600;
-const DEFAULT_EVENT_LIMIT = 100;
 const DEFAULT_SAMPLE_LIMIT = 1000;
 const MAX_SAMPLE_LIMIT = 10_000;
-const MAX_EVENT_LIMIT = 1000;
 
 export async function openSqliteStore(opts: SqliteStoreOptions): Promise<Store> {
   const path = resolve(opts.path);
@@ -107,13 +106,6 @@ function isLive(t: TokenRow, nowMs: number): boolean {
   return t.revoked_at === null && nowMs < Date.parse(t.expires_at) && (t.max_uses === null || t.uses < t.max_uses);
 }
 
-function toEventRow(e: NewEvent, at: string): Omit<EventRow, 'id'> {
-  return {
-    at, type: e.type, node_id: e.nodeId ?? null, pool: e.pool ?? null, actor: e.actor, message: e.message,
-    data: JSON.stringify(e.data ?? {}),
-  };
-}
-
 function finite(value: number | undefined, fallback: number): number {
   const n = Number(value);
   return value === undefined || !Number.isFinite(n) ? fallback : n;
@@ -130,12 +122,13 @@ const NODE_PATCH_KEYS = ['name', 'pool', 'state', 'labels', 'facts', 'agentVersi
 
 class SqliteStore implements Store {
   private readonly st: Statements;
-  private readonly eventQueries = new Map<string, Database.Statement<[Record<string, unknown>], EventRow>>();
+  private readonly events: SqliteEvents;
   private readonly healthTx: (updates: HealthUpdate[], samples: HealthSample[], pruneBeforeMs: number) => void;
   private closed = false;
 
   constructor(private readonly db: Database.Database, private readonly path: string) {
     this.st = prepareStatements(db);
+    this.events = new SqliteEvents(db);
     const st = this.st;
     this.healthTx = db.transaction((updates: HealthUpdate[], samples: HealthSample[], pruneBeforeMs: number) => {
       const known = new Set<string>();
@@ -255,8 +248,7 @@ class SqliteStore implements Store {
       this.st.useToken.run(t.id);
       this.st.insertNode.run(nodeToRow(node));
       this.st.insertCert.run(certToRow(cert));
-      this.st.insertEvent.run(toEventRow({ ...event, nodeId: event.nodeId ?? node.id, pool: event.pool ?? node.pool },
-        new Date().toISOString()));
+      this.events.append({ ...event, nodeId: event.nodeId ?? node.id, pool: event.pool ?? node.pool });
       return 'ok';
     }));
   }
@@ -330,32 +322,25 @@ class SqliteStore implements Store {
     return this.run('listing certificates', () => this.st.listCerts.all(nodeId).map(certFromRow));
   }
 
-  // Events.
+  // Events (sqlite-events.ts).
   appendEvent(event: NewEvent): Promise<EventRecord> {
-    return this.run('appending an event', () => {
-      const row = toEventRow(event, new Date().toISOString());
-      const id = Number(this.st.insertEvent.run(row).lastInsertRowid);
-      return eventFromRow({ id, ...row });
-    });
+    return this.run('appending an event', () => this.events.append(event));
+  }
+
+  replaceEvent(oldId: number | null, event: NewEvent): Promise<EventRecord> {
+    return this.run('replacing an event', () => this.events.replace(oldId, event));
   }
 
   listEvents(query: EventQuery): Promise<EventRecord[]> {
-    return this.run('listing events', () => {
-      const since = Math.max(0, Math.floor(finite(query.since, 0)));
-      const limit = Math.min(MAX_EVENT_LIMIT, Math.max(1, Math.floor(finite(query.limit, DEFAULT_EVENT_LIMIT))));
-      const params: Record<string, unknown> = { since, limit };
-      const where = ['id > @since'];
-      if (query.type !== undefined) { where.push('type = @type'); params.type = query.type; }
-      if (query.nodeId !== undefined) { where.push('node_id = @nodeId'); params.nodeId = query.nodeId; }
-      if (query.pool !== undefined) { where.push('pool = @pool'); params.pool = query.pool; }
-      const sql = `SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY id LIMIT @limit`;
-      let stmt = this.eventQueries.get(sql);
-      if (!stmt) {
-        stmt = this.db.prepare<[Record<string, unknown>], EventRow>(sql);
-        this.eventQueries.set(sql, stmt);
-      }
-      return stmt.all(params).map(eventFromRow);
-    });
+    return this.run('listing events', () => this.events.list(query));
+  }
+
+  eventStats(): Promise<EventStats> {
+    return this.run('counting events', () => this.events.stats());
+  }
+
+  pruneEvents(opts: EventPrune): Promise<number> {
+    return this.run('pruning events', () => this.events.prune(opts));
   }
 
   // Commands.

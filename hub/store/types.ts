@@ -121,6 +121,21 @@ export interface EventQuery {
   pool?: string;
 }
 
+export interface EventStats {
+  count: number;
+  /** Time of the oldest stored event; null when there is none. */
+  oldestAt: string | null;
+}
+
+export interface EventPrune {
+  /** Delete events recorded before this time (ISO). */
+  before?: string;
+  /** Delete the oldest events beyond this many. */
+  maxCount?: number;
+  /** At most this many rows in this call (one short transaction). */
+  limit: number;
+}
+
 export type EnrollOutcome = 'ok' | 'token-missing' | 'token-revoked' | 'token-expired' | 'token-used-up';
 
 export interface EnrollInput {
@@ -211,7 +226,15 @@ export interface Store {
 
   // Events (audit trail). appendEvent resolves only once the event is durable.
   appendEvent(event: NewEvent): Promise<EventRecord>;
+  /**
+   * A folded repeat (events.ts): deletes `oldId` when still stored and appends `event`, atomically, so
+   * the new row gets a new, higher id and cursors (id > since) see it.
+   */
+  replaceEvent(oldId: number | null, event: NewEvent): Promise<EventRecord>;
   listEvents(query: EventQuery): Promise<EventRecord[]>;
+  eventStats(): Promise<EventStats>;
+  /** Deletes at most `limit` of the oldest events that are past `maxCount` or older than `before`; returns how many. */
+  pruneEvents(opts: EventPrune): Promise<number>;
 
   // Commands to agents. addCommand resolves once the command is durable.
   addCommand(cmd: CommandRecord): Promise<void>;

@@ -141,6 +141,8 @@ const pages: Record<string, Page> = {
     await load();
     const onEvent = (e: Ev): void => {
       if ((type.value && e.type !== type.value) || (node.value && e.nodeId !== node.value) || shown.some((x) => x.id === e.id)) return;
+      // A folded repeat (data.replaces) takes the place of its previous version.
+      shown = shown.filter((x) => x.id !== e.data?.replaces);
       shown.push(e);
       draw();
     };

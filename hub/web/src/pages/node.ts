@@ -82,7 +82,8 @@ export async function nodePage(main: HTMLElement, args: string[]): Promise<() =>
   const refreshInfo = debounce(() => void loadInfo().catch(() => undefined), 200);
   const onEvent = (e: Ev): void => {
     if (e.nodeId !== id || events.some((x) => x.id === e.id)) return;
-    events = [...events, e].slice(-SHOWN_EVENTS);
+    // A folded repeat (data.replaces) takes the place of its previous version.
+    events = [...events.filter((x) => x.id !== e.data?.replaces), e].slice(-SHOWN_EVENTS);
     drawEvents();
     refreshInfo();
   };
