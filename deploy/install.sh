@@ -1,8 +1,10 @@
 #!/bin/sh
 # atoll agent installer: joins this server to an atoll hub, in one line.
 #
-#   curl -sfL --insecure https://HUB:9444/install.sh | sudo sh -s - --token TOKEN [options]
+#   curl -sSfL --pinnedpubkey 'sha256//KEY' --insecure https://HUB:9444/install.sh | sudo sh -s - --token TOKEN [options]
 #
+# (atoll-hub join-command prints that line: curl checks the hub's serving key against the pin before
+# sh runs any of this, so this script is the hub's own.)
 # The hub serves this file with its own URL written in (the default for --hub). The script trusts
 # nothing it downloads until the hub's CA matches the pin inside the token: it fetches /cacerts
 # without verification, compares its SHA-256 with the pin, stops on a mismatch, and from then on

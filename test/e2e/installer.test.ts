@@ -72,7 +72,8 @@ test('curl | sh on a foreign server: ready at the hub; a second run changes noth
   const t = await api<{ token: string; tokenId: string; command: string }>('POST', '/v1/join-command', { pool: 'default', ttl: '10m' });
   assert.equal(t.status, 200);
   // The exact line join-command prints, less sudo (the test runs as root), plus the test's options.
-  assert.equal(t.body.command, `curl -sfL --insecure ${hubUrl}/install.sh | sudo sh -s - --token ${t.body.token}`);
+  const pin = (await api<{ servingPin: string }>('GET', '/v1/cluster')).body.servingPin;
+  assert.equal(t.body.command, `curl -sSfL --pinnedpubkey '${pin}' --insecure ${hubUrl}/install.sh | sudo sh -s - --token ${t.body.token}`);
   const args = ['--token', t.body.token, '--no-service', '--install-root', root, '--k3s', 'off', '--node-name', 'srv-a'];
   const first = await curlPipeInstall(hubUrl, args, { ns: host.ns });
   assert.equal(first.code, 0, first.stderr);

@@ -43,15 +43,15 @@ export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return { ...env, ...extra };
 }
 
-/** `curl -sfL --insecure URL/install.sh | sh -s - ARGS`, optionally inside a network namespace. */
+/** `curl -sSfL --insecure URL/install.sh | sh -s - ARGS`, optionally inside a network namespace. */
 export function curlPipeInstall(hubUrl: string, args: string[], opts: { ns?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
-  const pipeline = ['sh', '-c', 'url=$1; shift; curl -sfL --insecure "$url/install.sh" | sh -s - "$@"', 'curl-pipe', hubUrl, ...args];
+  const pipeline = ['sh', '-c', 'url=$1; shift; curl -sSfL --insecure "$url/install.sh" | sh -s - "$@"', 'curl-pipe', hubUrl, ...args];
   return run(opts.ns ? ['ip', 'netns', 'exec', opts.ns, ...pipeline] : pipeline, { env: cleanEnv(opts.env), timeoutMs: opts.timeoutMs ?? 90_000 });
 }
 
 /** Fetches the served install.sh (text). */
 export async function fetchInstallScript(hubUrl: string): Promise<string> {
-  const r = await run(['curl', '-sfL', '--insecure', `${hubUrl}/install.sh`], { timeoutMs: 15_000 });
+  const r = await run(['curl', '-sSfL', '--insecure', `${hubUrl}/install.sh`], { timeoutMs: 15_000 });
   if (r.code !== 0) throw new Error(`cannot fetch ${hubUrl}/install.sh: ${r.stderr}`);
   return r.stdout;
 }

@@ -106,7 +106,7 @@ test('atoll-hub join-command --pool P --cloud-init prints the document', async (
   assert.match(r.stdout, /"--node-name-prefix"\n\s+- "cli"/);
   tokenOf(r.stdout);
   const plain = await runCli(HUB_BIN, ['join-command', '--pool', 'edge', '--data-dir', hub.dataDir]);
-  assert.match(plain.stdout, /^curl -sfL --insecure https:\/\/127\.0\.0\.1:\d+\/install\.sh \| sudo sh -s - --token AT1/);
+  assert.match(plain.stdout, /^curl -sSfL --pinnedpubkey 'sha256\/\/[A-Za-z0-9+/]{43}=' --insecure https:\/\/127\.0\.0\.1:\d+\/install\.sh \| sudo sh -s - --token AT1/);
 });
 
 test('the runcmd, run as cloud-init runs it, joins a node to the pool', { timeout: 45_000 }, async () => {
