@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startHub, runCli, removeDir, removeTree, HUB_BIN, type HubHandle } from '../helpers/processes.js';
 import { run, cleanEnv } from '../helpers/installer.js';
+import { freePort } from '../helpers/ports.js';
 import { createCa, issueServerCert, certInfo } from '../../certs/index.js';
 
 let hub: HubHandle;
@@ -145,4 +146,13 @@ test('a line printed before the serving certificate is renewed still works after
   assert.equal(r.curl, 0, r.stderr);
   assert.equal(r.sh, 0, r.stderr);
   assert.match(r.stdout, /Usage: install\.sh/);
+});
+
+test('a wrong port prints curl\'s own error (-S), and nothing runs', { timeout: 30_000 }, async () => {
+  const line = await printedLine();
+  const port = await freePort();
+  const r = await runLine(line.replace(hub.gatewayUrl, `https://127.0.0.1:${port}`), []);
+  assert.equal(r.curl, 7, r.stderr);
+  assert.match(r.stderr, new RegExp(`curl: \\(7\\) Failed to connect to 127\\.0\\.0\\.1 port ${port}`));
+  assert.doesNotMatch(r.stderr, /\[atoll\]/);
 });
