@@ -57,7 +57,8 @@ async function main(argv: string[]): Promise<number> {
 
   program.command('join').description('enroll with a join token (key made here, CSR signed by the hub), then run')
     .option('--hub <url>', 'hub gateway URL, e.g. https://hub.example.com:9444 (env ATOLL_HUB_URL)')
-    .option('--token <token>', 'join token (env ATOLL_TOKEN)')
+    .option('--token <token>', 'join token (env ATOLL_TOKEN); a command line is visible to every user: prefer ATOLL_TOKEN or --token-file')
+    .option('--token-file <file>', 'read the join token from FILE, e.g. a 0600 file (env ATOLL_TOKEN_FILE)')
     .option('--pool <pool>', 'pool to join (must match the token)')
     .option('--node-name <name>', 'Kubernetes node name (default: hostname)')
     .option('--label <k=v>', 'node label (repeatable)', collect, [])
@@ -73,7 +74,7 @@ async function main(argv: string[]): Promise<number> {
         process.stderr.write(`already joined as ${id.nodeName} (${id.nodeId}) to ${id.hubUrl}; running with the stored identity\n`);
       } else {
         if (!config.hubUrl) throw new AgentError('USAGE', 'join needs --hub URL (or ATOLL_HUB_URL)');
-        if (!config.token) throw new AgentError('USAGE', 'join needs --token TOKEN (or ATOLL_TOKEN)');
+        if (!config.token) throw new AgentError('USAGE', 'join needs --token TOKEN, --token-file FILE or env ATOLL_TOKEN');
         const logger = createAgentLogger(config.logLevel);
         const id = await enroll({ hubUrl: config.hubUrl, token: config.token, dataDir: config.dataDir, pool: config.pool, nodeName: config.nodeName, labels: { ...config.labels }, k3s: config.k3s ?? 'auto', agentVersion: VERSION, logger });
         process.stderr.write(`joined as ${id.nodeName} (${id.nodeId}) in pool ${id.pool}\n`);

@@ -31,6 +31,8 @@ Usage: install.sh --token TOKEN [options]        (or: curl ... /install.sh | sud
 
 Options (each also as an environment variable):
   --token TOKEN           join token from the hub: AT1<ca pin>::<id>.<secret>        ATOLL_TOKEN
+  --token-file FILE       read the token from FILE (e.g. 0600): keeps it off every    ATOLL_TOKEN_FILE
+                          command line (ps, sudo's log); ATOLL_TOKEN does the same
   --hub URL               hub gateway URL (default: the hub that served this script)  ATOLL_HUB_URL
   --pool POOL             pool to join (must match the token)                          ATOLL_POOL
   --node-name NAME        Kubernetes node name (default: the hostname)                 ATOLL_NODE_NAME
@@ -69,7 +71,12 @@ usage_error() {
 
 # Settings: environment first, flags override.
 load_settings() {
-	TOKEN=${ATOLL_TOKEN:-}
+	# The token from the environment is used only when no flag gives one; no child inherits it.
+	TOKEN_ENV=${ATOLL_TOKEN:-}
+	TOKEN_FILE_ENV=${ATOLL_TOKEN_FILE:-}
+	unset ATOLL_TOKEN ATOLL_TOKEN_FILE
+	TOKEN=''
+	TOKEN_FILE=''
 	HUB_URL=${ATOLL_HUB_URL:-}
 	POOL=${ATOLL_POOL:-}
 	NODE_NAME=${ATOLL_NODE_NAME:-}
@@ -92,6 +99,8 @@ parse_args() {
 		case $1 in
 			--token) need_value "$1" "$#"; TOKEN=$2; shift 2 ;;
 			--token=*) TOKEN=${1#*=}; shift ;;
+			--token-file) need_value "$1" "$#"; TOKEN_FILE=$2; shift 2 ;;
+			--token-file=*) TOKEN_FILE=${1#*=}; shift ;;
 			--hub) need_value "$1" "$#"; HUB_URL=$2; shift 2 ;;
 			--hub=*) HUB_URL=${1#*=}; shift ;;
 			--pool) need_value "$1" "$#"; POOL=$2; shift 2 ;;
@@ -174,9 +183,25 @@ validate_settings() {
 	DATA_DIR=${DATA_DIR%/}
 }
 
+# read_token_file FILE: the first non-empty line of FILE, without blanks (a token is ~110 bytes).
+read_token_file() {
+	if [ ! -f "$1" ] || [ ! -r "$1" ]; then
+		fatal "cannot read the token file '$1': it must be a file this user can read (run the installer as root)"
+	fi
+	[ "$(wc -c <"$1")" -le 4096 ] || fatal "the token file '$1' is too large to hold a join token"
+	TOKEN=$(tr -d ' \t\r' <"$1" | sed -n '/./{p;q;}')
+	[ -n "$TOKEN" ] || fatal "the token file '$1' is empty"
+}
+
 validate_token() {
+	if [ -n "$TOKEN" ] && [ -n "$TOKEN_FILE" ]; then usage_error "give --token or --token-file, not both"; fi
+	if [ -z "$TOKEN" ] && [ -z "$TOKEN_FILE" ]; then
+		TOKEN=$TOKEN_ENV
+		if [ -z "$TOKEN" ]; then TOKEN_FILE=$TOKEN_FILE_ENV; fi
+	fi
+	if [ -n "$TOKEN_FILE" ]; then read_token_file "$TOKEN_FILE"; fi
 	if [ -z "$TOKEN" ]; then
-		fatal "no join token: pass --token TOKEN or set ATOLL_TOKEN (on the hub, 'atoll-hub join-command' prints a ready line)"
+		fatal "no join token: pass --token TOKEN or --token-file FILE, or set ATOLL_TOKEN (on the hub, 'atoll-hub join-command' prints a ready line)"
 	fi
 	case $TOKEN in
 		AT1*) ;;

@@ -145,6 +145,37 @@ export function parseYaml(text: string): unknown {
   return JSON.parse(r.stdout);
 }
 
+/** The runcmd of a hub's #cloud-config document: with python3-yaml when installed, else line by line (the one shape the hub writes). */
+export function runcmdOf(doc: string): Array<string | string[]> {
+  const parsed = parseYaml(doc) as { runcmd: Array<string | string[]> } | undefined;
+  if (parsed) return parsed.runcmd;
+  const out: Array<string | string[]> = [];
+  for (const line of doc.split('\n')) {
+    let m: RegExpExecArray | null;
+    if ((m = /^ {2}- - (".*")$/.exec(line))) out.push([JSON.parse(m[1]) as string]);
+    else if ((m = /^ {4}- (".*")$/.exec(line))) (out[out.length - 1] as string[]).push(JSON.parse(m[1]) as string);
+    else if ((m = /^ {2}- (".*")$/.exec(line))) out.push(JSON.parse(m[1]) as string);
+  }
+  return out;
+}
+
+/** Watches every process's command line until stop(): the ones that held `needle`. */
+export function watchCommandLines(needle: string, everyMs = 20): { stop(): string[] } {
+  const seen = new Set<string>();
+  const timer = setInterval(() => {
+    for (const name of readdirSync('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      try {
+        const cmd = readFileSync(`/proc/${name}/cmdline`, 'utf8');
+        if (cmd.includes(needle)) seen.add(cmd.split('\0').slice(0, 3).join(' ').slice(0, 120));
+      } catch {
+        // gone
+      }
+    }
+  }, everyMs);
+  return { stop: () => { clearInterval(timer); return [...seen]; } };
+}
+
 /** The runcmd script as cloud-init itself renders it (its util.shellify), else our copy of it. */
 export function cloudInitRuncmdScript(runcmd: Array<string | string[]>): string {
   if (!CLOUD_INIT_PYTHON) return shellify(runcmd);

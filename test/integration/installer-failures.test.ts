@@ -58,7 +58,7 @@ test('no token, or a malformed one: a clear message, exit 1, nothing installed',
   const root = newRoot();
   const none = await runScript(['--no-service', '--install-root', root]);
   assert.equal(none.code, 1);
-  assert.match(none.stderr, /no join token: pass --token TOKEN or set ATOLL_TOKEN/);
+  assert.match(none.stderr, /no join token: pass --token TOKEN or --token-file FILE, or set ATOLL_TOKEN/);
   const short = await runScript(['--token', 'AT1abc::abcd1234.x', '--no-service', '--install-root', root]);
   assert.equal(short.code, 1);
   assert.match(short.stderr, /invalid CA hash length \(3, want 64/);
