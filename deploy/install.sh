@@ -237,15 +237,22 @@ validate_hub_url() {
 	esac
 }
 
+# Root, or a sudo that works, checked once here: a sudo that wants a password nobody can type
+# would otherwise fail every step that needs root.
 check_root() {
 	SUDO=''
 	if [ "$(id -u)" -eq 0 ]; then return 0; fi
-	if command -v sudo >/dev/null 2>&1; then
-		SUDO=sudo
-		info "not root: using sudo for the steps that need it"
-		return 0
+	if ! command -v sudo >/dev/null 2>&1; then
+		fatal "this installer needs root: run it as root, or install sudo (curl ... | sudo sh -s - --token ...)"
 	fi
-	fatal "this installer needs root: run it as root, or install sudo (curl ... | sudo sh -s - --token ...)"
+	# Without a password (NOPASSWD, or cached), else once at the terminal when there is one.
+	if ! sudo -n true >/dev/null 2>&1; then
+		if ! { [ -t 2 ] && { : </dev/tty; } 2>/dev/null && sudo -v; }; then
+			fatal "this installer needs root, and sudo wants a password it cannot ask for here: run it as root (curl ... | sudo sh -s - --token ...)"
+		fi
+	fi
+	SUDO=sudo
+	info "not root: using sudo for the steps that need it"
 }
 
 # as_root CMD...: runs CMD as root (through sudo when the script is not root).
@@ -532,7 +539,7 @@ run_join() {
 	# When the join fails, remove what it made: the data dir and any parents that were not there.
 	if ! as_root test -d "$DATA_DIR"; then
 		ROLLBACK_DIR=$DATA_DIR
-		while ! as_root test -d "$(dirname "$ROLLBACK_DIR")"; do ROLLBACK_DIR=$(dirname "$ROLLBACK_DIR"); done
+		while [ "$(dirname "$ROLLBACK_DIR")" != / ] && ! as_root test -d "$(dirname "$ROLLBACK_DIR")"; do ROLLBACK_DIR=$(dirname "$ROLLBACK_DIR"); done
 	fi
 	# Secrets go through a 0600 env file, never the command line (sudo logs command lines).
 	rj_env=$TMP_DIR/join.env

@@ -83,6 +83,20 @@ test('not root and no sudo: it says so before doing anything', { skip: process.g
   assert.equal(existsSync(root), false);
 });
 
+test('not root, and sudo wants a password: one clear line, at once, nothing installed', { skip: process.getuid?.() === 0 && commandExists('setpriv') ? false : 'needs root and setpriv' }, async () => {
+  const root = newRoot();
+  // A sudo that behaves like the real one without a password or a terminal.
+  const shim = shimPath(['sudo'], { sudo: '#!/bin/sh\necho "sudo: a password is required" >&2\nexit 1\n' });
+  cleanups.push(shim.cleanup);
+  const started = Date.now();
+  const r = await run(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', 'sh', '-s', '-', '--token', FAKE, '--no-service', '--install-root', root],
+    { input: script, env: cleanEnv({ PATH: shim.path, HOME: '/' }), timeoutMs: 20_000 });
+  assert.equal(r.code, 1, `exits 1 (stderr: ${r.stderr.slice(0, 500)})`);
+  assert.ok(Date.now() - started < 10_000, 'at once');
+  assert.deepEqual(r.stderr.trim().split('\n'), ['[atoll] error: this installer needs root, and sudo wants a password it cannot ask for here: run it as root (curl ... | sudo sh -s - --token ...)']);
+  assert.equal(existsSync(root), false);
+});
+
 test('an unsupported architecture is refused by name', async () => {
   const root = newRoot();
   const shim = shimPath(['uname'], { uname: '#!/bin/sh\nif [ "${1:-}" = -m ]; then echo s390x; else /bin/uname "$@"; fi\n' });
