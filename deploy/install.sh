@@ -439,20 +439,17 @@ origin_of() {
 	printf '%s\n' "${1%:443}" | tr '[:upper:]' '[:lower:]'
 }
 
+# An identity already here: the join step asks the hub whether it still holds (see run_join).
 check_identity() {
 	JOINED=false
+	PREV_NODE_ID=''
 	if as_root test -f "$DATA_DIR/identity.json"; then
 		as_root cat "$DATA_DIR/identity.json" >"$TMP_DIR/identity.json"
-		ci_hub=$(json_field "$TMP_DIR/identity.json" hubUrl)
-		NODE_ID=$(json_field "$TMP_DIR/identity.json" nodeId)
-		JOINED_NAME=$(json_field "$TMP_DIR/identity.json" nodeName)
-		if [ "$(origin_of "$ci_hub")" != "$(origin_of "$HUB_URL")" ]; then
-			fatal "this server already joined the hub $ci_hub as $JOINED_NAME ($NODE_ID); to move it to $HUB_URL run $UNINSTALL_BIN first"
-		fi
+		PREV_NODE_ID=$(json_field "$TMP_DIR/identity.json" nodeId)
+		PREV_HUB=$(json_field "$TMP_DIR/identity.json" hubUrl)
 		JOINED=true
-		info "already joined as $JOINED_NAME ($NODE_ID): not joining again"
-		if [ -n "$POOL$NODE_NAME$NODE_NAME_PREFIX$LABELS" ]; then
-			info "(pool, node name and labels apply at the first join only; change them on the hub)"
+		if [ "$(origin_of "$PREV_HUB")" != "$(origin_of "$HUB_URL")" ]; then
+			info "this server joined $PREV_HUB as $(json_field "$TMP_DIR/identity.json" nodeName) ($PREV_NODE_ID); the token is for $HUB_URL"
 		fi
 	fi
 }
@@ -532,9 +529,11 @@ choose_node() {
 }
 
 # The join runs from the downloaded files, before anything is installed: when the hub refuses it
-# (expired token, wrong pool ...), nothing is left behind.
+# (expired token, wrong pool ...), nothing is left behind. On a server that already has an identity
+# the agent first asks the hub: one it still accepts is kept (the token is not used); one it refuses
+# (the node was removed) or one from another hub is replaced by a join with the token.
 run_join() {
-	[ "$JOINED" = false ] || return 0
+	JOINED_NOW=true
 	rj_node=${RUNTIME_NEW:-$NODE_BIN}
 	# When the join fails, remove what it made: the data dir and any parents that were not there.
 	if ! as_root test -d "$DATA_DIR"; then
@@ -556,12 +555,22 @@ run_join() {
 	as_root sh -c 'set -a && . "$1" && set +a && shift && exec "$@"' atoll-join "$rj_env" "$rj_node" "$AGENT_NEW" "$@" </dev/null || rj_rc=$?
 	rm -f "$rj_env"
 	if [ "$rj_rc" -ne 0 ]; then
+		if [ "$JOINED" = true ]; then fatal "the join failed (see the agent's message above); the identity here was left as it was"; fi
 		fatal "the join failed (see the agent's message above); nothing was installed"
 	fi
 	ROLLBACK_DIR=''
 	as_root cat "$DATA_DIR/identity.json" >"$TMP_DIR/identity.json"
 	NODE_ID=$(json_field "$TMP_DIR/identity.json" nodeId)
 	JOINED_NAME=$(json_field "$TMP_DIR/identity.json" nodeName)
+	if [ "$JOINED" = true ] && [ "$NODE_ID" = "$PREV_NODE_ID" ]; then
+		JOINED_NOW=false
+		info "already joined as $JOINED_NAME ($NODE_ID): not joining again"
+		if [ -n "$POOL$NODE_NAME$NODE_NAME_PREFIX$LABELS" ]; then
+			info "(pool, node name and labels apply at the first join only; change them on the hub)"
+		fi
+	elif [ "$JOINED" = true ]; then
+		info "joined again as $JOINED_NAME ($NODE_ID), replacing $PREV_NODE_ID"
+	fi
 }
 
 # put_file SRC DEST MODE: installs SRC as DEST unless it is already the same (contents and mode).
@@ -728,6 +737,8 @@ main() {
 	choose_node
 	run_join
 	install_files
+	# A new identity is a change even where every file stayed the same: the service restarts with it.
+	if [ "$JOINED_NOW" = true ]; then CHANGED=true; fi
 	start_service
 	if [ "$CHANGED" = false ]; then
 		info "nothing changed: node $JOINED_NAME ($NODE_ID) was already installed as it is"
