@@ -1,4 +1,5 @@
 // Agent configuration, parsed once from flags and environment.
+import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { AgentError } from './errors.js';
 
@@ -25,6 +26,8 @@ export interface AgentFlags {
   dataDir?: string;
   hub?: string;
   token?: string;
+  /** A file holding the join token (keeps it off the command line). */
+  tokenFile?: string;
   pool?: string;
   nodeName?: string;
   label?: string[];
@@ -34,6 +37,35 @@ export interface AgentFlags {
 
 export function defaultAgentDataDir(env: NodeJS.ProcessEnv, isRoot: boolean): string {
   return env.ATOLL_AGENT_DATA_DIR ?? (isRoot ? '/var/lib/atoll-agent' : resolve('.atoll-agent'));
+}
+
+/** A join token is one line of ~110 characters; a file much bigger is not a token file. */
+const TOKEN_FILE_MAX_BYTES = 4096;
+
+/** The join token in `path`: its first non-empty line, trimmed. */
+export function readTokenFile(path: string): string {
+  let text: string;
+  try {
+    const st = statSync(path);
+    if (!st.isFile()) throw new Error('not a regular file');
+    if (st.size > TOKEN_FILE_MAX_BYTES) throw new Error(`${st.size} bytes is too large for a join token file`);
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new AgentError('USAGE', `cannot read the token file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  const token = text.split('\n').map((l) => l.trim()).find(Boolean);
+  if (!token) throw new AgentError('USAGE', `the token file ${path} is empty`);
+  return token;
+}
+
+/** --token, --token-file, ATOLL_TOKEN, ATOLL_TOKEN_FILE: the first given (flags over environment). */
+function joinToken(flags: AgentFlags, env: NodeJS.ProcessEnv): string | undefined {
+  if (flags.token !== undefined && flags.tokenFile !== undefined) throw new AgentError('USAGE', 'give --token or --token-file, not both');
+  if (flags.token !== undefined) return flags.token;
+  if (flags.tokenFile !== undefined) return readTokenFile(flags.tokenFile);
+  if (env.ATOLL_TOKEN) return env.ATOLL_TOKEN;
+  if (env.ATOLL_TOKEN_FILE) return readTokenFile(env.ATOLL_TOKEN_FILE);
+  return undefined;
 }
 
 export function parseAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv, isRoot: boolean): AgentConfig {
@@ -59,7 +91,7 @@ export function parseAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv, isRo
   return Object.freeze({
     dataDir: resolve(flags.dataDir ?? defaultAgentDataDir(env, isRoot)),
     hubUrl: hubUrl ? new URL(hubUrl).origin : undefined,
-    token: flags.token ?? env.ATOLL_TOKEN,
+    token: joinToken(flags, env),
     pool: flags.pool ?? env.ATOLL_POOL,
     nodeName: flags.nodeName ?? env.ATOLL_NODE_NAME,
     labels: Object.freeze(labels),

@@ -1,5 +1,5 @@
-// Plain HTTPS calls to the hub gateway, before the agent has a certificate: the CA fetch (not yet
-// trusted, checked against the token's pin) and the join (trusted: pinned CA).
+// Plain HTTPS calls to the hub gateway: the CA fetch (not yet trusted, checked against the token's
+// pin), the join (trusted: pinned CA), and the identity check (with the node's client certificate).
 import { request } from 'node:https';
 import { AgentError } from './errors.js';
 
@@ -8,12 +8,14 @@ export interface HttpResult {
   body: string;
 }
 
-export function httpsCall(url: string, opts: { method?: string; ca?: string; insecure?: boolean; body?: unknown; timeoutMs?: number }): Promise<HttpResult> {
+export function httpsCall(url: string, opts: { method?: string; ca?: string; cert?: string; key?: string; insecure?: boolean; body?: unknown; timeoutMs?: number }): Promise<HttpResult> {
   const payload = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
   return new Promise((resolve, reject) => {
     const req = request(url, {
       method: opts.method ?? 'GET',
       ca: opts.ca,
+      cert: opts.cert,
+      key: opts.key,
       rejectUnauthorized: !opts.insecure,
       minVersion: 'TLSv1.2',
       timeout: opts.timeoutMs ?? 10_000,

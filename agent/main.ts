@@ -3,7 +3,8 @@
 import { Command, CommanderError } from 'commander';
 import { parseAgentConfig, defaultAgentDataDir, type AgentFlags } from './config.js';
 import { createAgentLogger } from './logger.js';
-import { enroll } from './enroll.js';
+import { joinOrKeep } from './join-flow.js';
+import { readRemoved, removedMessage } from './removal.js';
 import { hasIdentity, loadIdentity } from './identity.js';
 import { runAgent } from './runner.js';
 import { readStatus, pidAlive } from './status-file.js';
@@ -40,7 +41,7 @@ async function runUntilStopped(flags: AgentFlags): Promise<number> {
   process.once('SIGTERM', () => onSignal('SIGTERM'));
   const how = await agent.done;
   if (how === 'removed') {
-    process.stderr.write('error: this node was removed from the hub; join again with a new token\n');
+    process.stderr.write('error: this node was removed from the hub and has forgotten its identity; join again with a new token\n');
     // A distinct code, so service managers stop restarting it (RestartPreventExitStatus=3).
     return EXIT_REMOVED;
   }
@@ -57,7 +58,8 @@ async function main(argv: string[]): Promise<number> {
 
   program.command('join').description('enroll with a join token (key made here, CSR signed by the hub), then run')
     .option('--hub <url>', 'hub gateway URL, e.g. https://hub.example.com:9444 (env ATOLL_HUB_URL)')
-    .option('--token <token>', 'join token (env ATOLL_TOKEN)')
+    .option('--token <token>', 'join token (env ATOLL_TOKEN); a command line is visible to every user: prefer ATOLL_TOKEN or --token-file')
+    .option('--token-file <file>', 'read the join token from FILE, e.g. a 0600 file (env ATOLL_TOKEN_FILE)')
     .option('--pool <pool>', 'pool to join (must match the token)')
     .option('--node-name <name>', 'Kubernetes node name (default: hostname)')
     .option('--label <k=v>', 'node label (repeatable)', collect, [])
@@ -67,17 +69,12 @@ async function main(argv: string[]): Promise<number> {
     .option('--no-run', 'enroll and exit, without staying connected')
     .action(async (flags: AgentFlags & { run: boolean }) => {
       const config = parseAgentConfig(flags, process.env, isRoot);
-      ensureDataDir(config.dataDir);
-      if (hasIdentity(config.dataDir)) {
-        const id = loadIdentity(config.dataDir);
-        process.stderr.write(`already joined as ${id.nodeName} (${id.nodeId}) to ${id.hubUrl}; running with the stored identity\n`);
-      } else {
+      if (!hasIdentity(config.dataDir)) {
         if (!config.hubUrl) throw new AgentError('USAGE', 'join needs --hub URL (or ATOLL_HUB_URL)');
-        if (!config.token) throw new AgentError('USAGE', 'join needs --token TOKEN (or ATOLL_TOKEN)');
-        const logger = createAgentLogger(config.logLevel);
-        const id = await enroll({ hubUrl: config.hubUrl, token: config.token, dataDir: config.dataDir, pool: config.pool, nodeName: config.nodeName, labels: { ...config.labels }, k3s: config.k3s ?? 'auto', agentVersion: VERSION, logger });
-        process.stderr.write(`joined as ${id.nodeName} (${id.nodeId}) in pool ${id.pool}\n`);
+        if (!config.token) throw new AgentError('USAGE', 'join needs --token TOKEN, --token-file FILE or env ATOLL_TOKEN');
       }
+      ensureDataDir(config.dataDir);
+      await joinOrKeep(config, createAgentLogger(config.logLevel), VERSION, (line) => process.stderr.write(`${line}\n`));
       if (!flags.run) return;
       process.exitCode = await runUntilStopped(flags);
     });
@@ -88,6 +85,13 @@ async function main(argv: string[]): Promise<number> {
     .option('--log-level <level>', 'pino level')
     .action(async (flags: AgentFlags) => {
       const config = parseAgentConfig(flags, process.env, isRoot);
+      const removed = hasIdentity(config.dataDir) ? undefined : readRemoved(config.dataDir);
+      if (removed) {
+        // Removed at the hub: nothing to run until it joins again (and no restart loop: exit 3).
+        process.stderr.write(`error: ${removedMessage(removed)}\n`);
+        process.exitCode = EXIT_REMOVED;
+        return;
+      }
       loadIdentity(config.dataDir); // fail fast, with the fix, when there is none
       process.exitCode = await runUntilStopped(flags);
     });
@@ -98,6 +102,13 @@ async function main(argv: string[]): Promise<number> {
     .action((flags: { dataDir?: string; output?: string }) => {
       const dataDir = flags.dataDir ?? defaultAgentDataDir(process.env, isRoot);
       if (flags.output && flags.output !== 'json' && flags.output !== 'table') throw new AgentError('USAGE', '-o must be json or table');
+      const removed = hasIdentity(dataDir) ? undefined : readRemoved(dataDir);
+      if (removed) {
+        if (flags.output === 'json') process.stdout.write(JSON.stringify({ removed }, null, 2) + '\n');
+        else process.stderr.write(`${removedMessage(removed)}\n`);
+        process.exitCode = EXIT_REMOVED;
+        return;
+      }
       const id = loadIdentity(dataDir);
       const st = readStatus(dataDir);
       const running = st ? pidAlive(st.pid) : false;

@@ -4,6 +4,7 @@ import { createHealthSource } from './health.js';
 import { createCommandHandler } from './commands/index.js';
 import { writeStatus } from './status-file.js';
 import { loadIdentity } from './identity.js';
+import { forgetIdentity } from './removal.js';
 import { K3sManager } from './k3s/manager.js';
 import type { AgentConfig } from './config.js';
 import type { Logger } from './logger.js';
@@ -89,9 +90,15 @@ export function runAgent(config: AgentConfig, logger: Logger, agentVersion: stri
       if (st.state === 'connected') startup.trial?.confirm();
       writeStatusFile();
     },
-    onRemoved: async () => {
+    onRemoved: async (reason) => {
       await k3s?.removed();
       writeStatusFile();
+      // Its certificates are revoked: keep no identity that would make the server look joined.
+      try {
+        forgetIdentity(config.dataDir, loadIdentity(config.dataDir), reason);
+      } catch (err) {
+        logger.error({ err: (err as Error).message }, 'could not forget the removed identity');
+      }
     },
     onGone: () => finish('removed'),
   });

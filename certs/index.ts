@@ -9,6 +9,6 @@ export {
   type ClientCertOptions, type IssuedCert, type ServerCertOptions, type SignCsrOptions,
 } from './issue.js';
 export { createCsr, verifyCsr, type VerifiedCsr } from './csr.js';
-export { caPin, checkPin } from './pin.js';
+export { caPin, checkPin, spkiPin } from './pin.js';
 export { certInfo, verifyIssuedBy, type CertInfo } from './inspect.js';
 export { checkSecretFileMode, FileModeError, writePublicFile, writeSecretFile } from './files.js';

@@ -1,3 +1,4 @@
+import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { CaMaterial } from './ca.js';
 import { CertError } from './errors.js';
@@ -15,6 +16,8 @@ export interface ServerCertOptions {
   ipAddresses: string[];
   /** Default 365. */
   validityDays?: number;
+  /** Keep this key (PKCS#8 PEM) instead of making one: a renewed certificate keeps its key pin. */
+  keyPem?: string;
 }
 
 /** A serving certificate (EKU serverAuth) with a key made here. */
@@ -25,7 +28,7 @@ export async function issueServerCert(
   for (const ip of opts.ipAddresses) {
     if (isIP(ip) === 0) throw new CertError('CERT_MALFORMED', `not an IP address: ${JSON.stringify(ip)}`);
   }
-  const { privateKeyPem, publicKeyPem } = await generateKeyPair();
+  const { privateKeyPem, publicKeyPem } = opts.keyPem ? keyPairOf(opts.keyPem) : await generateKeyPair();
   const now = Date.now();
   const altNames = [
     ...opts.dnsNames.map((value) => ({ type: 2, value })),
@@ -42,6 +45,16 @@ export async function issueServerCert(
     ],
   });
   return { ...issued, keyPem: privateKeyPem };
+}
+
+function keyPairOf(keyPem: string): { privateKeyPem: string; publicKeyPem: string } {
+  let publicKeyPem: string;
+  try {
+    publicKeyPem = createPublicKey(createPrivateKey(keyPem)).export({ type: 'spki', format: 'pem' }).toString();
+  } catch (err) {
+    throw new CertError('KEY_MALFORMED', `the key to keep is not a private key PEM: ${(err as Error).message}`);
+  }
+  return { privateKeyPem: keyPem, publicKeyPem };
 }
 
 export interface ClientCertOptions {

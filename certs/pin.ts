@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, createPublicKey, timingSafeEqual, X509Certificate } from 'node:crypto';
 import { CertError } from './errors.js';
 
 /**
@@ -17,4 +17,13 @@ export function checkPin(caPem: string, expectedPin: string): void {
   if (a.length !== b.length || !timingSafeEqual(a, b)) {
     throw new CertError('PIN_MISMATCH', `hub CA hash ${actual} does not match the token's pin ${expectedPin}`);
   }
+}
+
+/**
+ * curl's --pinnedpubkey value for a certificate or key PEM: `sha256//` and the base64 SHA-256 of
+ * the DER SubjectPublicKeyInfo. It names the key, so it holds across certificates for that key.
+ */
+export function spkiPin(pem: string): string {
+  const key = pem.includes('CERTIFICATE-----') ? new X509Certificate(pem).publicKey : createPublicKey(pem);
+  return `sha256//${createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest('base64')}`;
 }

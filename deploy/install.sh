@@ -1,8 +1,10 @@
 #!/bin/sh
 # atoll agent installer: joins this server to an atoll hub, in one line.
 #
-#   curl -sfL --insecure https://HUB:9444/install.sh | sudo sh -s - --token TOKEN [options]
+#   curl -sSfL --pinnedpubkey 'sha256//KEY' --insecure https://HUB:9444/install.sh | sudo sh -s - --token TOKEN [options]
 #
+# (atoll-hub join-command prints that line: curl checks the hub's serving key against the pin before
+# sh runs any of this, so this script is the hub's own.)
 # The hub serves this file with its own URL written in (the default for --hub). The script trusts
 # nothing it downloads until the hub's CA matches the pin inside the token: it fetches /cacerts
 # without verification, compares its SHA-256 with the pin, stops on a mismatch, and from then on
@@ -29,6 +31,8 @@ Usage: install.sh --token TOKEN [options]        (or: curl ... /install.sh | sud
 
 Options (each also as an environment variable):
   --token TOKEN           join token from the hub: AT1<ca pin>::<id>.<secret>        ATOLL_TOKEN
+  --token-file FILE       read the token from FILE (e.g. 0600): keeps it off every    ATOLL_TOKEN_FILE
+                          command line (ps, sudo's log); ATOLL_TOKEN does the same
   --hub URL               hub gateway URL (default: the hub that served this script)  ATOLL_HUB_URL
   --pool POOL             pool to join (must match the token)                          ATOLL_POOL
   --node-name NAME        Kubernetes node name (default: the hostname)                 ATOLL_NODE_NAME
@@ -67,7 +71,12 @@ usage_error() {
 
 # Settings: environment first, flags override.
 load_settings() {
-	TOKEN=${ATOLL_TOKEN:-}
+	# The token from the environment is used only when no flag gives one; no child inherits it.
+	TOKEN_ENV=${ATOLL_TOKEN:-}
+	TOKEN_FILE_ENV=${ATOLL_TOKEN_FILE:-}
+	unset ATOLL_TOKEN ATOLL_TOKEN_FILE
+	TOKEN=''
+	TOKEN_FILE=''
 	HUB_URL=${ATOLL_HUB_URL:-}
 	POOL=${ATOLL_POOL:-}
 	NODE_NAME=${ATOLL_NODE_NAME:-}
@@ -90,6 +99,8 @@ parse_args() {
 		case $1 in
 			--token) need_value "$1" "$#"; TOKEN=$2; shift 2 ;;
 			--token=*) TOKEN=${1#*=}; shift ;;
+			--token-file) need_value "$1" "$#"; TOKEN_FILE=$2; shift 2 ;;
+			--token-file=*) TOKEN_FILE=${1#*=}; shift ;;
 			--hub) need_value "$1" "$#"; HUB_URL=$2; shift 2 ;;
 			--hub=*) HUB_URL=${1#*=}; shift ;;
 			--pool) need_value "$1" "$#"; POOL=$2; shift 2 ;;
@@ -172,9 +183,25 @@ validate_settings() {
 	DATA_DIR=${DATA_DIR%/}
 }
 
+# read_token_file FILE: the first non-empty line of FILE, without blanks (a token is ~110 bytes).
+read_token_file() {
+	if [ ! -f "$1" ] || [ ! -r "$1" ]; then
+		fatal "cannot read the token file '$1': it must be a file this user can read (run the installer as root)"
+	fi
+	[ "$(wc -c <"$1")" -le 4096 ] || fatal "the token file '$1' is too large to hold a join token"
+	TOKEN=$(tr -d ' \t\r' <"$1" | sed -n '/./{p;q;}')
+	[ -n "$TOKEN" ] || fatal "the token file '$1' is empty"
+}
+
 validate_token() {
+	if [ -n "$TOKEN" ] && [ -n "$TOKEN_FILE" ]; then usage_error "give --token or --token-file, not both"; fi
+	if [ -z "$TOKEN" ] && [ -z "$TOKEN_FILE" ]; then
+		TOKEN=$TOKEN_ENV
+		if [ -z "$TOKEN" ]; then TOKEN_FILE=$TOKEN_FILE_ENV; fi
+	fi
+	if [ -n "$TOKEN_FILE" ]; then read_token_file "$TOKEN_FILE"; fi
 	if [ -z "$TOKEN" ]; then
-		fatal "no join token: pass --token TOKEN or set ATOLL_TOKEN (on the hub, 'atoll-hub join-command' prints a ready line)"
+		fatal "no join token: pass --token TOKEN or --token-file FILE, or set ATOLL_TOKEN (on the hub, 'atoll-hub join-command' prints a ready line)"
 	fi
 	case $TOKEN in
 		AT1*) ;;
@@ -210,15 +237,22 @@ validate_hub_url() {
 	esac
 }
 
+# Root, or a sudo that works, checked once here: a sudo that wants a password nobody can type
+# would otherwise fail every step that needs root.
 check_root() {
 	SUDO=''
 	if [ "$(id -u)" -eq 0 ]; then return 0; fi
-	if command -v sudo >/dev/null 2>&1; then
-		SUDO=sudo
-		info "not root: using sudo for the steps that need it"
-		return 0
+	if ! command -v sudo >/dev/null 2>&1; then
+		fatal "this installer needs root: run it as root, or install sudo (curl ... | sudo sh -s - --token ...)"
 	fi
-	fatal "this installer needs root: run it as root, or install sudo (curl ... | sudo sh -s - --token ...)"
+	# Without a password (NOPASSWD, or cached), else once at the terminal when there is one.
+	if ! sudo -n true >/dev/null 2>&1; then
+		if ! { [ -t 2 ] && { : </dev/tty; } 2>/dev/null && sudo -v; }; then
+			fatal "this installer needs root, and sudo wants a password it cannot ask for here: run it as root (curl ... | sudo sh -s - --token ...)"
+		fi
+	fi
+	SUDO=sudo
+	info "not root: using sudo for the steps that need it"
 }
 
 # as_root CMD...: runs CMD as root (through sudo when the script is not root).
@@ -405,20 +439,17 @@ origin_of() {
 	printf '%s\n' "${1%:443}" | tr '[:upper:]' '[:lower:]'
 }
 
+# An identity already here: the join step asks the hub whether it still holds (see run_join).
 check_identity() {
 	JOINED=false
+	PREV_NODE_ID=''
 	if as_root test -f "$DATA_DIR/identity.json"; then
 		as_root cat "$DATA_DIR/identity.json" >"$TMP_DIR/identity.json"
-		ci_hub=$(json_field "$TMP_DIR/identity.json" hubUrl)
-		NODE_ID=$(json_field "$TMP_DIR/identity.json" nodeId)
-		JOINED_NAME=$(json_field "$TMP_DIR/identity.json" nodeName)
-		if [ "$(origin_of "$ci_hub")" != "$(origin_of "$HUB_URL")" ]; then
-			fatal "this server already joined the hub $ci_hub as $JOINED_NAME ($NODE_ID); to move it to $HUB_URL run $UNINSTALL_BIN first"
-		fi
+		PREV_NODE_ID=$(json_field "$TMP_DIR/identity.json" nodeId)
+		PREV_HUB=$(json_field "$TMP_DIR/identity.json" hubUrl)
 		JOINED=true
-		info "already joined as $JOINED_NAME ($NODE_ID): not joining again"
-		if [ -n "$POOL$NODE_NAME$NODE_NAME_PREFIX$LABELS" ]; then
-			info "(pool, node name and labels apply at the first join only; change them on the hub)"
+		if [ "$(origin_of "$PREV_HUB")" != "$(origin_of "$HUB_URL")" ]; then
+			info "this server joined $PREV_HUB as $(json_field "$TMP_DIR/identity.json" nodeName) ($PREV_NODE_ID); the token is for $HUB_URL"
 		fi
 	fi
 }
@@ -498,14 +529,16 @@ choose_node() {
 }
 
 # The join runs from the downloaded files, before anything is installed: when the hub refuses it
-# (expired token, wrong pool ...), nothing is left behind.
+# (expired token, wrong pool ...), nothing is left behind. On a server that already has an identity
+# the agent first asks the hub: one it still accepts is kept (the token is not used); one it refuses
+# (the node was removed) or one from another hub is replaced by a join with the token.
 run_join() {
-	[ "$JOINED" = false ] || return 0
+	JOINED_NOW=true
 	rj_node=${RUNTIME_NEW:-$NODE_BIN}
 	# When the join fails, remove what it made: the data dir and any parents that were not there.
 	if ! as_root test -d "$DATA_DIR"; then
 		ROLLBACK_DIR=$DATA_DIR
-		while ! as_root test -d "$(dirname "$ROLLBACK_DIR")"; do ROLLBACK_DIR=$(dirname "$ROLLBACK_DIR"); done
+		while [ "$(dirname "$ROLLBACK_DIR")" != / ] && ! as_root test -d "$(dirname "$ROLLBACK_DIR")"; do ROLLBACK_DIR=$(dirname "$ROLLBACK_DIR"); done
 	fi
 	# Secrets go through a 0600 env file, never the command line (sudo logs command lines).
 	rj_env=$TMP_DIR/join.env
@@ -522,12 +555,22 @@ run_join() {
 	as_root sh -c 'set -a && . "$1" && set +a && shift && exec "$@"' atoll-join "$rj_env" "$rj_node" "$AGENT_NEW" "$@" </dev/null || rj_rc=$?
 	rm -f "$rj_env"
 	if [ "$rj_rc" -ne 0 ]; then
+		if [ "$JOINED" = true ]; then fatal "the join failed (see the agent's message above); the identity here was left as it was"; fi
 		fatal "the join failed (see the agent's message above); nothing was installed"
 	fi
 	ROLLBACK_DIR=''
 	as_root cat "$DATA_DIR/identity.json" >"$TMP_DIR/identity.json"
 	NODE_ID=$(json_field "$TMP_DIR/identity.json" nodeId)
 	JOINED_NAME=$(json_field "$TMP_DIR/identity.json" nodeName)
+	if [ "$JOINED" = true ] && [ "$NODE_ID" = "$PREV_NODE_ID" ]; then
+		JOINED_NOW=false
+		info "already joined as $JOINED_NAME ($NODE_ID): not joining again"
+		if [ -n "$POOL$NODE_NAME$NODE_NAME_PREFIX$LABELS" ]; then
+			info "(pool, node name and labels apply at the first join only; change them on the hub)"
+		fi
+	elif [ "$JOINED" = true ]; then
+		info "joined again as $JOINED_NAME ($NODE_ID), replacing $PREV_NODE_ID"
+	fi
 }
 
 # put_file SRC DEST MODE: installs SRC as DEST unless it is already the same (contents and mode).
@@ -694,6 +737,8 @@ main() {
 	choose_node
 	run_join
 	install_files
+	# A new identity is a change even where every file stayed the same: the service restarts with it.
+	if [ "$JOINED_NOW" = true ]; then CHANGED=true; fi
 	start_service
 	if [ "$CHANGED" = false ]; then
 		info "nothing changed: node $JOINED_NAME ($NODE_ID) was already installed as it is"

@@ -1,7 +1,9 @@
 #!/bin/sh
 # atoll-agent-uninstall.sh, written by the atoll installer with this install's paths: stops the
-# agent and the k3s agent it runs, tells the hub the node is leaving (authenticated by the node's
-# client certificate), and removes every file the installer wrote, and the agent's data.
+# agent and the k3s agent it runs (this install's only), tells the hub the node is leaving
+# (authenticated by the node's client certificate; a hub that already removed it is fine), unmounts
+# what k3s left mounted, and removes every file the installer wrote, and the agent's data. A file it
+# cannot remove is named at the end (exit 1), after everything else was done.
 set -eu
 
 ATOLL_ROOT='@ATOLL_ROOT@'
@@ -58,9 +60,10 @@ pids_matching() {
 	done
 }
 
-# An agent of this install: its command line names this install's bundle.
+# An agent of this install: one of its arguments is this install's bundle (exactly: the bundle of
+# an install root elsewhere, /x/usr/local/lib/atoll-agent/atoll-agent.mjs, is not this one's).
 is_agent() {
-	tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -Fq "$ATOLL_LIB_DIR/atoll-agent.mjs"
+	tr '\0' '\n' <"/proc/$1/cmdline" 2>/dev/null | grep -Fxq "$ATOLL_LIB_DIR/atoll-agent.mjs"
 }
 
 # A k3s process of this install (k3s agent, containerd, shims): its binary lives in the data dir
@@ -102,23 +105,44 @@ stop_k3s_unit() {
 	if command -v systemctl >/dev/null 2>&1; then systemctl daemon-reload >/dev/null 2>&1 || true; fi
 }
 
+# unmount_under DIR: unmounts DIR and every mount below it, deepest first (as k3s-killall.sh does);
+# a busy one is detached (umount -l), so the directories can go.
 unmount_under() {
 	[ -r /proc/self/mounts ] || return 0
-	awk -v p="$1/" 'index($2, p) == 1 { print $2 }' /proc/self/mounts | sort -r | while read -r um_path; do
-		umount "$um_path" 2>/dev/null || umount -l "$um_path" 2>/dev/null || true
+	awk -v d="$1" '$2 == d || index($2, d "/") == 1 { print $2 }' /proc/self/mounts | sort -r | while read -r um_path; do
+		umount "$um_path" 2>/dev/null || umount -f "$um_path" 2>/dev/null || umount -l "$um_path" 2>/dev/null || warn "could not unmount $um_path"
 	done
 }
 
-# What a k3s agent leaves outside its data dir (only on a real install that ran k3s).
+LEFT=''
+
+# remove PATH...: rm -rf each, and note what could not be removed (the uninstall goes on).
+remove() {
+	for rm_path in "$@"; do
+		if [ -e "$rm_path" ] || [ -L "$rm_path" ]; then
+			rm -rf "$rm_path" 2>/dev/null || { warn "could not remove $rm_path"; LEFT="$LEFT $rm_path"; }
+		fi
+	done
+}
+
+# What a k3s agent leaves outside its data dir (under the install root for an install root).
 clean_k3s_host() {
-	[ -z "$ATOLL_ROOT" ] && [ -d "$ATOLL_DATA_DIR/k3s" ] || return 0
-	for ck_dir in /run/k3s /var/lib/kubelet /run/netns; do unmount_under "$ck_dir"; done
-	if command -v ip >/dev/null 2>&1; then
+	[ -d "$ATOLL_DATA_DIR/k3s" ] || return 0
+	for ck_dir in "$ATOLL_ROOT/run/k3s" "$ATOLL_ROOT/var/lib/kubelet"; do
+		if [ -e "$ck_dir" ]; then unmount_under "$ck_dir"; fi
+	done
+	# The pods' network namespaces (bind mounts of nsfs files).
+	for ck_ns in "$ATOLL_ROOT"/run/netns/cni-*; do
+		if [ -e "$ck_ns" ]; then unmount_under "$ck_ns" && remove "$ck_ns"; fi
+	done
+	if [ -z "$ATOLL_ROOT" ] && command -v ip >/dev/null 2>&1; then
 		for ck_link in cni0 flannel.1 flannel-v6.1 flannel-wg flannel-wg-v6; do
 			ip link delete "$ck_link" >/dev/null 2>&1 || true
 		done
 	fi
-	rm -rf /run/k3s /var/lib/kubelet /etc/rancher/node /var/lib/cni /run/flannel /var/log/pods /var/log/containers
+	for ck_dir in /run/k3s /var/lib/kubelet /etc/rancher/node /var/lib/cni /run/flannel /var/log/pods /var/log/containers; do
+		remove "$ATOLL_ROOT$ck_dir"
+	done
 }
 
 json_field() {
@@ -129,7 +153,11 @@ json_field() {
 leave_hub() {
 	lh_id_file=$ATOLL_DATA_DIR/identity.json
 	if [ ! -f "$lh_id_file" ]; then
-		info "no identity in $ATOLL_DATA_DIR: this server never joined, nothing to tell the hub"
+		if [ -f "$ATOLL_DATA_DIR/removed.json" ]; then
+			info "the hub removed node $(json_field "$ATOLL_DATA_DIR/removed.json" nodeId) already: nothing to tell it"
+		else
+			info "no identity in $ATOLL_DATA_DIR: this server never joined, nothing to tell the hub"
+		fi
 		return 0
 	fi
 	lh_node=$(json_field "$lh_id_file" nodeId)
@@ -150,8 +178,13 @@ leave_hub() {
 			--post-data='' -O "$lh_out" "$lh_url" 2>"$lh_out.err" || lh_rc=$?
 		lh_code=$(sed -n 's/^ *HTTP\/[0-9.]* \([0-9][0-9]*\).*/\1/p' "$lh_out.err" | tail -n 1)
 	fi
+	lh_err=$(sed -n 's/.*"code" *: *"\([A-Z_]*\)".*/\1/p' "$lh_out" 2>/dev/null | head -n 1)
 	if [ "$lh_code" = 200 ]; then
 		info "told the hub at $lh_hub: node $lh_node has left and is removed there"
+	elif [ "$lh_code" = 403 ] || [ "$lh_code" = 401 ] || [ "$lh_err" = NOT_FOUND ]; then
+		# The hub no longer knows this node (removed, revoked, unknown): it has nothing left to do.
+		lh_msg=$(sed -n 's/.*"message" *: *"\([^"]*\)".*/\1/p' "$lh_out" 2>/dev/null | head -n 1)
+		info "the hub at $lh_hub no longer has node $lh_node (${lh_msg:-HTTP $lh_code}): nothing to tell it"
 	else
 		lh_why=$(head -c 300 "$lh_out" 2>/dev/null || true)
 		if [ "$lh_rc" -ne 0 ]; then lh_why="exit $lh_rc: $(tail -n 1 "$lh_out.err" 2>/dev/null || true)"; fi
@@ -167,18 +200,25 @@ main() {
 	stop_pids is_agent "the atoll agent"
 	stop_k3s_unit
 	stop_pids is_k3s "the k3s agent"
-	unmount_under "$ATOLL_DATA_DIR"
 	leave_hub
+	# Unmount first, then remove: rm -rf on a mount point in use would fail half way.
+	unmount_under "$ATOLL_DATA_DIR"
 	clean_k3s_host
+	# The identity (key, certificates) first: nothing that looks joined may stay behind.
+	remove "$ATOLL_DATA_DIR/identity.json" "$ATOLL_DATA_DIR"
 	case $ATOLL_SERVICE in
 		systemd)
-			rm -f "$ATOLL_UNIT_FILE"
+			remove "$ATOLL_UNIT_FILE"
 			if [ "$ATOLL_MANAGE_SERVICE" = true ] && command -v systemctl >/dev/null 2>&1; then systemctl daemon-reload || true; fi
 			;;
-		openrc) rm -f "$ATOLL_OPENRC_FILE" ;;
+		openrc) remove "$ATOLL_OPENRC_FILE" ;;
 	esac
-	rm -rf "$ATOLL_DATA_DIR" "$ATOLL_LIB_DIR" "$ATOLL_ETC_DIR"
-	rm -f "$ATOLL_BIN" "$ATOLL_LOG_FILE"
+	remove "$ATOLL_LIB_DIR" "$ATOLL_ETC_DIR" "$ATOLL_BIN" "$ATOLL_LOG_FILE"
+	if [ -n "$LEFT" ]; then
+		printf '[atoll] error: uninstalled, but these could not be removed:%s\n' "$LEFT" >&2
+		rm -f "$0"
+		exit 1
+	fi
 	info "the atoll agent is uninstalled"
 	rm -f "$0"
 }

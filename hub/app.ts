@@ -34,6 +34,7 @@ import { installerRoutes } from './installer/routes.js';
 import { AutohealEngine } from './autoheal/engine.js';
 import { AutohealSettings } from './autoheal/settings.js';
 import { renderCloudInit } from './installer/cloud-init-doc.js';
+import { installLine } from './installer/install-line.js';
 import { createMetrics } from './metrics.js';
 import { UpgradeEngine } from './upgrades/engine.js';
 import { connectionCapsFor } from './http/connection-caps.js';
@@ -51,11 +52,6 @@ export interface Hub {
 
 export interface HubDeps {
   logger: Logger;
-}
-
-/** The line an operator pastes on a new server. */
-export function installLine(publicUrl: string, token: string): string {
-  return `curl -sfL --insecure ${publicUrl}/install.sh | sudo sh -s - --token ${token}`;
 }
 
 export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
@@ -104,7 +100,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
   };
 
   const services: HubServices = {
-    config, store, events, registry, commands, tokens, logger: log, caPem: pki.ca.certPem, hubVersion, cluster, controlPlane, artifacts,
+    config, store, events, registry, commands, tokens, logger: log, caPem: pki.ca.certPem, servingPin: pki.servingPin, hubVersion, cluster, controlPlane, artifacts,
     async removeNode(id, actor) {
       const node = await store.getNode(id);
       if (!node) return false;
@@ -123,7 +119,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
     async joinCommand(pool, actor, ttlMs) {
       const { record, token } = await tokens.create({ pool, ttlMs, maxUses: 1, description: 'join-command', actor });
       await events.record({ type: 'token.created', pool, actor, message: `single-use join token ${record.id} for pool ${pool}`, data: { tokenId: record.id, expiresAt: record.expiresAt } });
-      return { token, tokenId: record.id, command: installLine(config.publicUrl, token), expiresAt: record.expiresAt };
+      return { token, tokenId: record.id, command: installLine(config.publicUrl, pki.servingPin, token), expiresAt: record.expiresAt };
     },
   };
 

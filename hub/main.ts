@@ -4,6 +4,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { parseHubConfig, type HubFlags } from './config.js';
 import { createLogger } from './logger.js';
 import { startHub } from './app.js';
+import { startBanner } from './start-banner.js';
 import { ConfigError } from './errors.js';
 import { CliError } from './cli/output.js';
 import { registerAdminCommands } from './cli/commands.js';
@@ -43,14 +44,7 @@ async function run(flags: HubFlags): Promise<void> {
   const config = parseHubConfig(flags, process.env, process.getuid?.() === 0);
   const logger = createLogger(config.logLevel);
   const hub = await startHub(config, { logger });
-  const join = await hub.services.joinCommand('default', 'hub', 3_600_000);
-  const out = process.stdout;
-  out.write(`atoll hub ${hub.services.hubVersion} is running\n`);
-  out.write(`  API:          ${hub.apiUrl}\n`);
-  out.write(`  admin token:  ${hub.adminTokenPath}\n`);
-  out.write(`  gateway:      ${hub.gatewayUrl}\n`);
-  out.write(`  control plane: ${hub.services.cluster().state} (${hub.services.cluster().message})\n`);
-  out.write(`  join a server to pool "default" (single use, expires ${join.expiresAt}):\n    ${join.command}\n`);
+  process.stdout.write(await startBanner(hub, config, process.env, process.getuid?.() === 0));
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;

@@ -39,7 +39,7 @@ export interface ChildRunnerOptions {
 
 const LOG_MAX_BYTES = 10 * 1024 * 1024;
 
-function alive(pid: number): boolean {
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -49,7 +49,7 @@ function alive(pid: number): boolean {
 }
 
 /** The pid in the pid file, if that process is still our k3s. */
-function adoptable(pidFile: string, bin: string): number | undefined {
+export function adoptable(pidFile: string, bin: string): number | undefined {
   try {
     const pid = Number(readFileSync(pidFile, 'utf8').trim());
     if (!pid || !alive(pid)) return undefined;

@@ -19,6 +19,7 @@ const clusterSchema = open({
   version: nstr,
   hubVersion: str,
   publicUrl: str,
+  servingPin: { type: 'string', description: "curl --pinnedpubkey value (sha256//base64) of the hub's serving key, as install lines carry it" },
   nodes: open({ total: num, connected: num, byState: { type: 'object', additionalProperties: num } }),
   autoheal: open({ enabled: bool, paused: bool, guard }),
   events: open({
@@ -51,6 +52,7 @@ export const clusterRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (ap
       version: cp.version,
       hubVersion: svc.hubVersion,
       publicUrl: svc.config.publicUrl,
+      servingPin: svc.servingPin,
       nodes: { total: nodes.length, connected: svc.registry.connectedCount(), byState: counts },
       autoheal: { ...(await svc.autohealSettings!.cluster()), guard: svc.autoheal!.guardState() },
       events: {

@@ -31,6 +31,8 @@ export interface HubServices {
   tokens: TokenService;
   logger: Logger;
   caPem: string;
+  /** curl --pinnedpubkey value of the hub's serving key: install lines carry it. */
+  servingPin: string;
   hubVersion: string;
   cluster(): ClusterInfo;
   controlPlane: ControlPlane;

@@ -1,7 +1,9 @@
-// The #cloud-config document that joins a new server to a pool: one runcmd that downloads
-// install.sh over TLS pinned to the hub CA (the CA is in the document, so not even the installer is
-// fetched insecurely) and runs it with a fresh single-use token. YAML scalars are written as JSON
-// strings, which YAML reads as double-quoted scalars.
+// The #cloud-config document that joins a new server to a pool: a runcmd that downloads install.sh
+// over TLS pinned to the hub CA (the CA is in the document, so not even the installer is fetched
+// insecurely) and runs it with a fresh single-use token. The token goes to install.sh in its
+// environment (ATOLL_TOKEN, set by the first runcmd line: cloud-init runs all of runcmd as one
+// script), never on a command line that every user of the server could read in ps. YAML scalars are
+// written as JSON strings, which YAML reads as double-quoted scalars.
 export interface CloudInitInput {
   hubUrl: string;
   caPem: string;
@@ -31,8 +33,17 @@ export const CLOUD_INIT_FETCH_SCRIPT = [
 
 const q = (s: string): string => JSON.stringify(s);
 
-export function installArgs(i: Pick<CloudInitInput, 'token' | 'pool' | 'labels' | 'namePrefix' | 'k3s'>): string[] {
-  const args = ['--token', i.token, '--pool', i.pool];
+const TOKEN_RE = /^AT1[0-9a-f]{64}::[a-z0-9]{8}\.[a-z0-9]{32}$/;
+
+/** The runcmd line that hands the token to install.sh through the environment. */
+export function tokenLine(token: string): string {
+  if (!TOKEN_RE.test(token)) throw new Error('not a join token');
+  return `export ATOLL_TOKEN='${token}'`;
+}
+
+/** install.sh's options (the token is not one: see tokenLine). */
+export function installArgs(i: Pick<CloudInitInput, 'pool' | 'labels' | 'namePrefix' | 'k3s'>): string[] {
+  const args = ['--pool', i.pool];
   for (const [k, v] of Object.entries(i.labels).sort(([a], [b]) => a.localeCompare(b))) args.push('--label', `${k}=${v}`);
   if (i.namePrefix) args.push('--node-name-prefix', i.namePrefix);
   if (i.k3s) args.push('--k3s', i.k3s);
@@ -46,8 +57,10 @@ export function renderCloudInit(i: CloudInitInput): string {
     `# atoll: joins this server to pool "${i.pool}" of the hub ${i.hubUrl}.`,
     `# It carries a single-use join token (id ${i.tokenId}) that expires at ${i.expiresAt}:`,
     '# use this document for one server, before then. The installer checks the hub against the CA',
-    '# below and the pin in the token before it trusts anything it downloads.',
+    '# below and the pin in the token before it trusts anything it downloads. The token reaches it',
+    '# in its environment, not on a command line.',
     'runcmd:',
+    `  - ${q(tokenLine(i.token))}`,
     `  - - ${q(argv[0])}`,
     ...argv.slice(1).map((a) => `    - ${q(a)}`),
     '',

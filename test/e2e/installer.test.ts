@@ -14,7 +14,7 @@ import { createLab, netnsAvailable, type Lab, type Host } from '../helpers/netns
 import { HUB_BIN, apiCall, waitFor, removeTree } from '../helpers/processes.js';
 import { caPin } from '../../certs/pin.js';
 import {
-  run, cleanEnv, curlPipeInstall, snapshot, filesUnder, startAsUnit, parseYaml, cloudInitRuncmdScript, type UnitProc,
+  run, cleanEnv, curlPipeInstall, snapshot, filesUnder, startAsUnit, runcmdOf, cloudInitRuncmdScript, type UnitProc,
 } from '../helpers/installer.js';
 
 interface NodeView { id: string; name: string; pool: string; state: string; labels: Record<string, string>; addresses: string[] }
@@ -72,7 +72,8 @@ test('curl | sh on a foreign server: ready at the hub; a second run changes noth
   const t = await api<{ token: string; tokenId: string; command: string }>('POST', '/v1/join-command', { pool: 'default', ttl: '10m' });
   assert.equal(t.status, 200);
   // The exact line join-command prints, less sudo (the test runs as root), plus the test's options.
-  assert.equal(t.body.command, `curl -sfL --insecure ${hubUrl}/install.sh | sudo sh -s - --token ${t.body.token}`);
+  const pin = (await api<{ servingPin: string }>('GET', '/v1/cluster')).body.servingPin;
+  assert.equal(t.body.command, `curl -sSfL --pinnedpubkey '${pin}' --insecure ${hubUrl}/install.sh | sudo sh -s - --token ${t.body.token}`);
   const args = ['--token', t.body.token, '--no-service', '--install-root', root, '--k3s', 'off', '--node-name', 'srv-a'];
   const first = await curlPipeInstall(hubUrl, args, { ns: host.ns });
   assert.equal(first.code, 0, first.stderr);
@@ -116,7 +117,7 @@ test('a cloud-init document\'s runcmd, run as cloud-init runs it, joins a foreig
   const doc = await api<string>('GET', '/v1/pools/default/cloud-init?labels=provider=lab&namePrefix=cloud&ttl=15m&k3s=off');
   assert.equal(doc.status, 200);
   assert.equal(doc.body.split('\n')[0], '#cloud-config');
-  const runcmd = (parseYaml(doc.body) as { runcmd: string[][] } | undefined)?.runcmd ?? [[...doc.body.matchAll(/^\s+-(?: -)? (".*")$/gm)].map((m) => JSON.parse(m[1]) as string)];
+  const runcmd = runcmdOf(doc.body);
   const script = join(work, 'runcmd-b');
   writeFileSync(script, cloudInitRuncmdScript(runcmd));
   chmodSync(script, 0o700);

@@ -43,15 +43,15 @@ export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return { ...env, ...extra };
 }
 
-/** `curl -sfL --insecure URL/install.sh | sh -s - ARGS`, optionally inside a network namespace. */
+/** `curl -sSfL --insecure URL/install.sh | sh -s - ARGS`, optionally inside a network namespace. */
 export function curlPipeInstall(hubUrl: string, args: string[], opts: { ns?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
-  const pipeline = ['sh', '-c', 'url=$1; shift; curl -sfL --insecure "$url/install.sh" | sh -s - "$@"', 'curl-pipe', hubUrl, ...args];
+  const pipeline = ['sh', '-c', 'url=$1; shift; curl -sSfL --insecure "$url/install.sh" | sh -s - "$@"', 'curl-pipe', hubUrl, ...args];
   return run(opts.ns ? ['ip', 'netns', 'exec', opts.ns, ...pipeline] : pipeline, { env: cleanEnv(opts.env), timeoutMs: opts.timeoutMs ?? 90_000 });
 }
 
 /** Fetches the served install.sh (text). */
 export async function fetchInstallScript(hubUrl: string): Promise<string> {
-  const r = await run(['curl', '-sfL', '--insecure', `${hubUrl}/install.sh`], { timeoutMs: 15_000 });
+  const r = await run(['curl', '-sSfL', '--insecure', `${hubUrl}/install.sh`], { timeoutMs: 15_000 });
   if (r.code !== 0) throw new Error(`cannot fetch ${hubUrl}/install.sh: ${r.stderr}`);
   return r.stdout;
 }
@@ -143,6 +143,37 @@ export function parseYaml(text: string): unknown {
   const r = spawnSync(CLOUD_INIT_PYTHON, ['-c', 'import json, sys, yaml; json.dump(yaml.safe_load(sys.stdin), sys.stdout)'], { input: text, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`YAML does not parse: ${r.stderr}`);
   return JSON.parse(r.stdout);
+}
+
+/** The runcmd of a hub's #cloud-config document: with python3-yaml when installed, else line by line (the one shape the hub writes). */
+export function runcmdOf(doc: string): Array<string | string[]> {
+  const parsed = parseYaml(doc) as { runcmd: Array<string | string[]> } | undefined;
+  if (parsed) return parsed.runcmd;
+  const out: Array<string | string[]> = [];
+  for (const line of doc.split('\n')) {
+    let m: RegExpExecArray | null;
+    if ((m = /^ {2}- - (".*")$/.exec(line))) out.push([JSON.parse(m[1]) as string]);
+    else if ((m = /^ {4}- (".*")$/.exec(line))) (out[out.length - 1] as string[]).push(JSON.parse(m[1]) as string);
+    else if ((m = /^ {2}- (".*")$/.exec(line))) out.push(JSON.parse(m[1]) as string);
+  }
+  return out;
+}
+
+/** Watches every process's command line until stop(): the ones that held `needle`. */
+export function watchCommandLines(needle: string, everyMs = 20): { stop(): string[] } {
+  const seen = new Set<string>();
+  const timer = setInterval(() => {
+    for (const name of readdirSync('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      try {
+        const cmd = readFileSync(`/proc/${name}/cmdline`, 'utf8');
+        if (cmd.includes(needle)) seen.add(cmd.split('\0').slice(0, 3).join(' ').slice(0, 120));
+      } catch {
+        // gone
+      }
+    }
+  }, everyMs);
+  return { stop: () => { clearInterval(timer); return [...seen]; } };
 }
 
 /** The runcmd script as cloud-init itself renders it (its util.shellify), else our copy of it. */

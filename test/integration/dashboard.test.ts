@@ -77,6 +77,7 @@ test('dashboard: log in, create a token, a real agent joins and turns ready live
   const token = (await page.textContent('#new-token', { timeout: 10_000 }))?.trim() ?? '';
   assert.match(token, /\S{20,}/);
   assert.ok((await page.textContent('#install-line'))?.includes(token));
+  assert.match((await page.textContent('#install-line')) ?? '', /^curl -sSfL --pinnedpubkey 'sha256\/\/[A-Za-z0-9+/]{43}=' --insecure https:/);
   assert.match((await page.textContent('#cloud-init')) ?? '', /^#cloud-config/);
   await page.screenshot({ path: join(SHOTS, 'tokens.png'), fullPage: true });
 

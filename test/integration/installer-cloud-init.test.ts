@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startHub, runCli, waitFor, removeDir, HUB_BIN, type HubHandle, removeTree } from '../helpers/processes.js';
-import { run, cleanEnv, parseYaml, cloudInitRuncmdScript, filesUnder, startAsUnit, commandExists, type UnitProc } from '../helpers/installer.js';
+import { run, cleanEnv, parseYaml, runcmdOf, watchCommandLines, cloudInitRuncmdScript, filesUnder, startAsUnit, commandExists, type UnitProc } from '../helpers/installer.js';
 
 interface TokenView { id: string; pool: string; uses: number; maxUses: number | null; expiresAt: string; description: string }
 interface NodeView { id: string; name: string; pool: string; state: string; labels: Record<string, string> }
@@ -38,7 +38,7 @@ async function cloudInit(query: string, pool = 'edge'): Promise<{ status: number
 }
 
 function tokenOf(doc: string): string {
-  const m = /"(AT1[0-9a-f]{64}::[a-z0-9]{8}\.[a-z0-9]{32})"/.exec(doc);
+  const m = /'(AT1[0-9a-f]{64}::[a-z0-9]{8}\.[a-z0-9]{32})'/.exec(doc);
   assert.ok(m, 'the document carries a join token');
   return m[1];
 }
@@ -61,15 +61,15 @@ test('the document is #cloud-config YAML with a fresh single-use token of the as
   assert.ok(ttl > 29 * 60_000 && ttl <= 30 * 60_000 + 5_000, `expires in 30m (got ${ttl} ms)`);
   assert.match(doc, new RegExp(`expires at ${t.expiresAt}`));
 
-  const parsed = parseYaml(doc) as { runcmd: string[][] } | undefined;
-  if (parsed) {
-    assert.deepEqual(Object.keys(parsed), ['runcmd']);
-    const argv = parsed.runcmd[0];
-    assert.equal(argv[0], 'sh');
-    assert.equal(argv[4], hub.gatewayUrl);
-    assert.equal(argv[5].trim(), hub.caPem().trim());
-    assert.deepEqual(argv.slice(6), ['--token', token, '--pool', 'edge', '--label', 'role=web', '--label', 'zone=fr-par-1', '--node-name-prefix', 'web', '--k3s', 'off']);
-  }
+  const parsed = parseYaml(doc) as object | undefined;
+  if (parsed) assert.deepEqual(Object.keys(parsed), ['runcmd']);
+  const runcmd = runcmdOf(doc);
+  assert.equal(runcmd[0], `export ATOLL_TOKEN='${token}'`, 'the token goes to install.sh in its environment');
+  const argv = runcmd[1] as string[];
+  assert.equal(argv[0], 'sh');
+  assert.equal(argv[4], hub.gatewayUrl);
+  assert.equal(argv[5].trim(), hub.caPem().trim());
+  assert.deepEqual(argv.slice(6), ['--pool', 'edge', '--label', 'role=web', '--label', 'zone=fr-par-1', '--node-name-prefix', 'web', '--k3s', 'off']);
   // A second document has another token.
   assert.notEqual(tokenOf((await cloudInit('')).body), token);
 });
@@ -106,20 +106,23 @@ test('atoll-hub join-command --pool P --cloud-init prints the document', async (
   assert.match(r.stdout, /"--node-name-prefix"\n\s+- "cli"/);
   tokenOf(r.stdout);
   const plain = await runCli(HUB_BIN, ['join-command', '--pool', 'edge', '--data-dir', hub.dataDir]);
-  assert.match(plain.stdout, /^curl -sfL --insecure https:\/\/127\.0\.0\.1:\d+\/install\.sh \| sudo sh -s - --token AT1/);
+  assert.match(plain.stdout, /^curl -sSfL --pinnedpubkey 'sha256\/\/[A-Za-z0-9+/]{43}=' --insecure https:\/\/127\.0\.0\.1:\d+\/install\.sh \| sudo sh -s - --token AT1/);
 });
 
-test('the runcmd, run as cloud-init runs it, joins a node to the pool', { timeout: 45_000 }, async () => {
+test('the runcmd, run as cloud-init runs it, joins a node to the pool, the token on no command line', { timeout: 45_000 }, async () => {
   const doc = (await cloudInit('?labels=zone=z1&namePrefix=ci&k3s=off')).body;
-  // With python3-yaml (cloud-init's parser) when installed; else the document's one list, item by item.
-  const runcmd = (parseYaml(doc) as { runcmd: string[][] } | undefined)?.runcmd ?? [[...doc.matchAll(/^\s+-(?: -)? (".*")$/gm)].map((m) => JSON.parse(m[1]) as string)];
+  const runcmd = runcmdOf(doc);
+  const secret = tokenOf(doc).split('.')[1];
   const script = join(work, 'runcmd');
   writeFileSync(script, cloudInitRuncmdScript(runcmd));
   chmodSync(script, 0o700);
   const root = join(work, 'root-ci');
   // cloud-init runs the script as root with its own environment; the install root keeps it off /etc.
+  const watch = watchCommandLines(secret);
   const r = await run([script], { env: cleanEnv({ ATOLL_INSTALL_ROOT: root, ATOLL_SERVICE: 'none' }), timeoutMs: 40_000 });
+  const leaked = watch.stop();
   assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(leaked, [], 'no process had the token on its command line');
   const agent = startAsUnit({ envFile: join(root, 'etc/atoll-agent/atoll-agent.env'), execStart: [join(root, 'usr/local/bin/atoll-agent'), 'run'] });
   procs.push(agent);
   const node = await waitFor('the cloud-init node to be ready', async () => (await hub.api<{ items: NodeView[] }>('GET', '/v1/nodes')).body.items.find((n) => n.state === 'ready'), 20_000);

@@ -58,7 +58,7 @@ test('no token, or a malformed one: a clear message, exit 1, nothing installed',
   const root = newRoot();
   const none = await runScript(['--no-service', '--install-root', root]);
   assert.equal(none.code, 1);
-  assert.match(none.stderr, /no join token: pass --token TOKEN or set ATOLL_TOKEN/);
+  assert.match(none.stderr, /no join token: pass --token TOKEN or --token-file FILE, or set ATOLL_TOKEN/);
   const short = await runScript(['--token', 'AT1abc::abcd1234.x', '--no-service', '--install-root', root]);
   assert.equal(short.code, 1);
   assert.match(short.stderr, /invalid CA hash length \(3, want 64/);
@@ -80,6 +80,20 @@ test('not root and no sudo: it says so before doing anything', { skip: process.g
     { input: script, env: cleanEnv({ PATH: shim.path, HOME: '/' }), timeoutMs: 20_000 });
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stderr, /needs root: run it as root, or install sudo/);
+  assert.equal(existsSync(root), false);
+});
+
+test('not root, and sudo wants a password: one clear line, at once, nothing installed', { skip: process.getuid?.() === 0 && commandExists('setpriv') ? false : 'needs root and setpriv' }, async () => {
+  const root = newRoot();
+  // A sudo that behaves like the real one without a password or a terminal.
+  const shim = shimPath(['sudo'], { sudo: '#!/bin/sh\necho "sudo: a password is required" >&2\nexit 1\n' });
+  cleanups.push(shim.cleanup);
+  const started = Date.now();
+  const r = await run(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', 'sh', '-s', '-', '--token', FAKE, '--no-service', '--install-root', root],
+    { input: script, env: cleanEnv({ PATH: shim.path, HOME: '/' }), timeoutMs: 20_000 });
+  assert.equal(r.code, 1, `exits 1 (stderr: ${r.stderr.slice(0, 500)})`);
+  assert.ok(Date.now() - started < 10_000, 'at once');
+  assert.deepEqual(r.stderr.trim().split('\n'), ['[atoll] error: this installer needs root, and sudo wants a password it cannot ask for here: run it as root (curl ... | sudo sh -s - --token ...)']);
   assert.equal(existsSync(root), false);
 });
 

@@ -46,7 +46,7 @@ test('join, report, go away, come back, survive a hub restart', async (t) => {
   hub = await startHub({ heartbeat: `${HEARTBEAT_MS}ms`, unreachableAfter: '3s' });
   assert.match(hub.proc.stdout(), /API: +https:\/\/127\.0\.0\.1:\d+/);
   assert.match(hub.proc.stdout(), /admin token: +.*admin-token/);
-  assert.match(hub.proc.stdout(), /curl -sfL --insecure https:\/\/127\.0\.0\.1:\d+\/install\.sh \| sudo sh -s - --token AT1[0-9a-f]{64}::/);
+  assert.match(hub.proc.stdout(), /curl -sSfL --pinnedpubkey 'sha256\/\/[A-Za-z0-9+/]{43}=' --insecure https:\/\/127\.0\.0\.1:\d+\/install\.sh \| sudo sh -s - --token AT1[0-9a-f]{64}::/);
 
   await t.test('three agents join with tokens from `atoll-hub token create` and turn ready', async () => {
     for (let i = 0; i < 3; i++) {

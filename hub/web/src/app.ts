@@ -8,6 +8,7 @@ import { listeners, startStream, stopStream, type Ev } from './stream.js';
 import { nodePage } from './pages/node.js';
 import { upgradesPage } from './pages/upgrades.js';
 import { poolsPage } from './pages/pools.js';
+import { installLine } from '../../installer/install-line.js';
 
 // ---- pages ---------------------------------------------------------------------------------------
 type Page = (main: HTMLElement, args: string[]) => Promise<void | (() => void)>;
@@ -86,7 +87,8 @@ const pages: Record<string, Page> = {
         try {
           const t = await api<Obj>('POST', '/v1/tokens', { pool: pool.value, ttl: ttl.value, uses: Number(uses.value) || 1, description: 'dashboard' });
           const cluster = await api<Obj>('GET', '/v1/cluster');
-          const line = `curl -sfL --insecure ${s(cluster.publicUrl)}/install.sh | sudo sh -s - --token ${s(t.token)}`;
+          // The same pinned line as atoll-hub join-command prints.
+          const line = installLine(s(cluster.publicUrl), s(cluster.servingPin), s(t.token));
           const cloudInit = await api<string>('GET', `/v1/pools/${encodeURIComponent(pool.value)}/cloud-init`).catch((e: Error) => `(${e.message})`);
           const copy = (text: string) => () => void navigator.clipboard?.writeText(text).then(() => toast('copied'), () => toast('copy failed'));
           out.replaceChildren(el('div', { class: 'card' },

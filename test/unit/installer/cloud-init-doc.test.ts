@@ -6,10 +6,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { CLOUD_INIT_FETCH_SCRIPT, installArgs, renderCloudInit } from '../../../hub/installer/cloud-init-doc.js';
+import { CLOUD_INIT_FETCH_SCRIPT, installArgs, renderCloudInit, tokenLine } from '../../../hub/installer/cloud-init-doc.js';
 import { parseLabelList } from '../../../hub/api/cloud-init.js';
 import { packagePaths } from '../../../hub/installer/package-files.js';
-import { commandExists, parseYaml, shellify } from '../../helpers/installer.js';
+import { commandExists, runcmdOf, shellify } from '../../helpers/installer.js';
 
 const work = mkdtempSync(join(tmpdir(), 'atoll-cloud-init-unit-'));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -18,16 +18,21 @@ const TOKEN = `AT1${'0'.repeat(64)}::abcd1234.${'z'.repeat(32)}`;
 const CA = '-----BEGIN CERTIFICATE-----\r\nMIIB\r\n-----END CERTIFICATE-----\r\n';
 const input = { hubUrl: 'https://hub.example.com:9444', caPem: CA, token: TOKEN, tokenId: 'abcd1234', pool: 'edge', expiresAt: '2030-01-01T00:00:00.000Z', labels: { zone: 'a', 'example.com/role': 'web' }, namePrefix: 'web' };
 
-test('one runcmd: sh -c with the fetch program, the hub URL, its CA, then install.sh\'s options', () => {
+test('runcmd: the token into the environment, then sh -c with the fetch program, the hub URL, its CA and install.sh\'s options', () => {
   const doc = renderCloudInit(input);
   assert.equal(doc.split('\n')[0], '#cloud-config');
   assert.match(doc, /single-use join token \(id abcd1234\) that expires at 2030-01-01T00:00:00\.000Z/);
-  const items = [...doc.matchAll(/^\s+-(?: -)? (".*")$/gm)].map((m) => JSON.parse(m[1]) as string);
-  assert.deepEqual(items, ['sh', '-c', CLOUD_INIT_FETCH_SCRIPT, 'atoll-cloud-init', input.hubUrl, CA.trim(),
-    '--token', TOKEN, '--pool', 'edge', '--label', 'example.com/role=web', '--label', 'zone=a', '--node-name-prefix', 'web']);
-  const parsed = parseYaml(doc) as { runcmd: string[][] } | undefined;
-  if (parsed) assert.deepEqual(parsed.runcmd, [items]);
-  assert.deepEqual(installArgs({ token: 'T', pool: 'p', labels: {}, k3s: 'off' }), ['--token', 'T', '--pool', 'p', '--k3s', 'off']);
+  const runcmd = runcmdOf(doc);
+  assert.deepEqual(runcmd, [
+    `export ATOLL_TOKEN='${TOKEN}'`,
+    ['sh', '-c', CLOUD_INIT_FETCH_SCRIPT, 'atoll-cloud-init', input.hubUrl, CA.trim(), '--pool', 'edge', '--label', 'example.com/role=web', '--label', 'zone=a', '--node-name-prefix', 'web'],
+  ]);
+  assert.ok(!(runcmd[1] as string[]).some((a) => a.includes(TOKEN.split('.')[1])), 'the token is no argument');
+  assert.deepEqual(installArgs({ pool: 'p', labels: {}, k3s: 'off' }), ['--pool', 'p', '--k3s', 'off']);
+  assert.throws(() => tokenLine("AT1'; reboot; '"), /not a join token/);
+  // The two lines, as cloud-init runs them, give install.sh the token in its environment.
+  const out = spawnSync('sh', ['-c', shellify([runcmd[0], ['sh', '-c', 'printf %s "$ATOLL_TOKEN"']])], { encoding: 'utf8' });
+  assert.equal(out.stdout, TOKEN);
 });
 
 test('the fetch program is valid sh, pins the download to the CA, and passes install.sh the rest', () => {
