@@ -65,7 +65,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
   const events = createEventLog(store, log.child({ component: 'events' }));
   const retention = new EventRetention(store, log.child({ component: 'events' }), { maxAgeMs: config.eventsMaxAgeMs, maxCount: config.eventsMaxCount });
   const batcher = createHealthBatcher(store, log.child({ component: 'health' }), { sampler: createHealthSampler() });
-  const registry = new NodeRegistry({ store, events, batcher, logger: log.child({ component: 'registry' }), unreachableAfterMs: config.unreachableAfterMs });
+  const registry = new NodeRegistry({ store, events, batcher, logger: log.child({ component: 'registry' }), unreachableAfterMs: config.unreachableAfterMs, flapWindowMs: config.autohealFlapWindowMs });
   await registry.load();
   const commands = new CommandService({ store, events, logger: log.child({ component: 'commands' }), link: (id) => registry.link(id) });
   const tokens = createTokenService({ store, caPin: pki.caPin });

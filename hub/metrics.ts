@@ -44,6 +44,23 @@ export function createMetrics(deps: { events: EventLog; nodes: NodeRegistry; con
       for (const st of CP_STATES) this.set({ state: st }, st === s ? 1 : 0);
     },
   });
+  // Link flaps: reconnects of agents (the first connect after a hub start does not count).
+  let flapsSeen = 0;
+  new Counter({
+    name: 'atoll_agent_link_flaps_total', help: 'Agent reconnects (link flaps) since the hub started.', registers: [registry],
+    collect() {
+      const total = deps.nodes.linkFlapsTotal();
+      if (total > flapsSeen) this.inc(total - flapsSeen);
+      flapsSeen = total;
+    },
+  });
+  new Gauge({
+    name: 'atoll_node_link_flaps_1h', help: 'Reconnects of each node whose link flapped in the last hour (nodes without flaps are left out).', labelNames: ['node', 'pool'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const n of deps.nodes.flappingLinks()) this.set({ node: n.name, pool: n.pool }, n.flaps1h);
+    },
+  });
   new Gauge({ name: 'atoll_autoheal_frozen', help: '1 while the partition guard freezes all remediation.', registers: [registry], collect() { this.set(deps.autoheal()?.guardState().frozen ? 1 : 0); } });
   // Certificate expiry: per node the newest live client certificate (the one it uses), and the soonest of those.
   const certExpiries = async (): Promise<Array<{ node: string; pool: string; notAfter: number }>> => {

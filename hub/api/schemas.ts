@@ -72,6 +72,7 @@ export const nodeSchema = open({
   connected: bool,
   connectedAt: nstr,
   remoteAddress: nstr,
+  link: open({ flaps1h: num, lastConnectAt: nstr, lastDisconnectAt: nstr }, { description: 'the agent link: reconnects in the last hour (to the minute), when it last came up and went down (since the hub started)' }),
   k3s: open({
     state: str, version: str, ready: { type: ['boolean', 'null'] }, unschedulable: bool, taints: strings,
     restarts: num, lastLogLines: strings,

@@ -254,7 +254,9 @@ export class AutohealEngine {
     // The common case at scale: healthy, was healthy, nothing to settle. Read-only (the tick does not
     // change such a record), so no copy and no write: a tick over 10,000 nodes stays a few ms.
     const known = this.cache.get(n.id);
-    if (known && cond === 'healthy' && known.condition === 'healthy' && !known.unhealthySince && !known.unproven && !(known.ladders > 0 || known.flapping)) return { rec: known, changed: false };
+    // A link that keeps dropping and coming back flaps too, even while each outage is too short to see.
+    const linkFlapping = (n.linkFlaps ?? 0) > 2;
+    if (known && cond === 'healthy' && known.condition === 'healthy' && !known.unhealthySince && !known.unproven && !(known.ladders > 0 || known.flapping) && !linkFlapping) return { rec: known, changed: false };
     const existing = await this.record(n.id);
     // A first sight counts as a change from healthy (so a link problem alerts), but not as a flip.
     const rec = existing ?? freshRecord('healthy', at);
@@ -273,6 +275,13 @@ export class AutohealEngine {
       }
       rec.condition = cond;
       rec.since = at;
+      changed = true;
+    }
+    if (linkFlapping && !rec.flapping) {
+      await this.d.events.note({ type: 'autoheal.flapping', nodeId: n.id, pool: n.pool, actor: ACTOR, message: `${n.name}: its agent link came back ${n.linkFlaps} times within ${Math.round(this.d.flapWindowMs / 60000)} min: capped at reboot`, data: { linkFlaps: n.linkFlaps } });
+      rec.flapping = true;
+      // A node that never looked unhealthy has no healthySince; without one the mark would never clear.
+      if (cond === 'healthy' && !rec.unhealthySince) rec.healthySince ??= at;
       changed = true;
     }
     if (isBad) {
@@ -296,7 +305,7 @@ export class AutohealEngine {
           rec.cordonedByUs = false;
         }
       }
-      if (rec.healthySince && now - Date.parse(rec.healthySince) >= parseDuration(ps.minHealthyPeriod) && (rec.ladders > 0 || rec.flapping)) {
+      if (rec.healthySince && now - Date.parse(rec.healthySince) >= parseDuration(ps.minHealthyPeriod) && (rec.ladders > 0 || rec.flapping) && !linkFlapping) {
         rec.ladders = 0;
         rec.flapping = false;
         changed = true;

@@ -19,6 +19,7 @@ export function nodeView(n: NodeRecord, registry: NodeRegistry): Record<string, 
     connected: live.connected,
     connectedAt: live.connectedAt,
     remoteAddress: live.remoteAddress,
+    link: live.link,
     k3s: {
       state: h?.k3s.state ?? 'unknown',
       version: kube?.kubeletVersion || h?.k3s.version || '',

@@ -6,6 +6,7 @@ import type { Logger } from '../logger.js';
 import type { HealthBatcher } from './health-batcher.js';
 import type { K3sAssignment } from '../../proto/index.js';
 import { healthProblems } from './health-state.js';
+import { HOUR_MS, LinkFlaps, linkInfo, type LinkInfo } from './link-flaps.js';
 
 /** What the Kubernetes API says about a node (kept minimal so the registry stays independent of k3s). */
 export interface KubeView {
@@ -55,6 +56,8 @@ interface LiveNode {
   kube?: KubeView;
   /** When the link last went down (ms), 0 if never. */
   disconnectedAt: number;
+  /** When the link last came up (ms), 0 if never since the hub started. */
+  connectedAt: number;
 }
 
 /** A read-only view of one node for autoheal and metrics. */
@@ -69,6 +72,8 @@ export interface NodeSnapshot {
   disconnectedAt: number;
   k3sState: string;
   kube?: KubeView;
+  /** Link flaps (reconnects) within the registry's flap window (--autoheal-flap-window, at most 1 h). Always set by the registry. */
+  linkFlaps?: number;
 }
 
 export interface RegistryOptions {
@@ -77,13 +82,15 @@ export interface RegistryOptions {
   batcher: HealthBatcher;
   logger: Logger;
   unreachableAfterMs: number;
+  /** The window of NodeSnapshot.linkFlaps (default 15 min, at most 1 h). */
+  flapWindowMs?: number;
   now?: () => number;
 }
 
-function view(id: string, e: LiveNode): NodeSnapshot {
+function view(id: string, e: LiveNode, linkFlaps: number): NodeSnapshot {
   return {
     id, name: e.name, pool: e.pool, state: e.state, reasons: [...e.reasons], connected: Boolean(e.link),
-    lastSeenMs: e.lastSeenMs, disconnectedAt: e.disconnectedAt, k3sState: e.k3sState, kube: e.kube,
+    lastSeenMs: e.lastSeenMs, disconnectedAt: e.disconnectedAt, k3sState: e.k3sState, kube: e.kube, linkFlaps,
   };
 }
 
@@ -92,9 +99,13 @@ export class NodeRegistry {
   /** Node name -> id, for Kubernetes events and name uniqueness at join. */
   private readonly names = new Map<string, string>();
   private readonly now: () => number;
+  private readonly flaps: LinkFlaps;
+  private readonly flapWindowMs: number;
 
   constructor(private readonly opts: RegistryOptions) {
     this.now = opts.now ?? Date.now;
+    this.flaps = new LinkFlaps(this.now);
+    this.flapWindowMs = Math.min(HOUR_MS, opts.flapWindowMs ?? 15 * 60_000);
   }
 
   /** Loads every stored node; none is connected yet after a hub start. */
@@ -113,6 +124,7 @@ export class NodeRegistry {
       pool: n.pool,
       name: n.name,
       disconnectedAt: 0,
+      connectedAt: 0,
     });
     this.names.set(n.name, n.id);
   }
@@ -168,14 +180,28 @@ export class NodeRegistry {
   }
 
   /** Connection facts for the API view. */
-  liveInfo(nodeId: string): { connected: boolean; connectedAt: string | null; remoteAddress: string | null; reasons: string[] } {
+  liveInfo(nodeId: string): { connected: boolean; connectedAt: string | null; remoteAddress: string | null; reasons: string[]; link: LinkInfo } {
     const l = this.live.get(nodeId);
     return {
       connected: Boolean(l?.link),
       connectedAt: l?.link ? new Date(l.link.connectedAt).toISOString() : null,
       remoteAddress: l?.link?.remoteAddress ?? null,
       reasons: l?.reasons ?? [],
+      link: linkInfo(this.flaps.count(nodeId), l),
     };
+  }
+
+  /** Reconnects of all nodes since the hub started (the atoll_agent_link_flaps_total metric). */
+  linkFlapsTotal(): number {
+    return this.flaps.allTime();
+  }
+
+  /** Nodes whose link flapped within the last hour, with their reconnect counts. */
+  flappingLinks(): Array<{ name: string; pool: string; flaps1h: number }> {
+    return this.flaps.lastHour().flatMap(({ nodeId, flaps1h }) => {
+      const e = this.live.get(nodeId);
+      return e ? [{ name: e.name, pool: e.pool, flaps1h }] : [];
+    });
   }
 
   /** A hello arrived on a verified connection. A previous connection of the same node is replaced. */
@@ -184,6 +210,9 @@ export class NodeRegistry {
     if (!entry) return undefined;
     const previous = entry.link;
     entry.link = link;
+    // A connect after an earlier one (in this hub run) is a flap: the link went down or was replaced.
+    this.flaps.connected(link.nodeId, entry.connectedAt > 0);
+    entry.connectedAt = this.now();
 
     entry.lastSeenMs = this.now();
     if (previous && previous !== link) previous.close('REPLACED', 'a newer connection of this node took over');
@@ -229,13 +258,13 @@ export class NodeRegistry {
   }
 
   snapshot(): NodeSnapshot[] {
-    return [...this.live].map(([id, e]) => view(id, e));
+    return [...this.live].map(([id, e]) => view(id, e, this.flaps.count(id, this.flapWindowMs)));
   }
 
   /** One node's view (what snapshot() has for it), without copying the whole fleet. */
   snapshotOf(nodeId: string): NodeSnapshot | undefined {
     const e = this.live.get(nodeId);
-    return e && view(nodeId, e);
+    return e && view(nodeId, e, this.flaps.count(nodeId, this.flapWindowMs));
   }
 
   /**
@@ -320,6 +349,7 @@ export class NodeRegistry {
   async retire(nodeId: string, reason: string, timeoutMs: number): Promise<boolean> {
     const entry = this.live.get(nodeId);
     this.live.delete(nodeId);
+    this.flaps.forget(nodeId);
     if (entry && this.names.get(entry.name) === nodeId) this.names.delete(entry.name);
     if (!entry?.link) return false;
     return entry.link.retire('NODE_REMOVED', reason, timeoutMs);
