@@ -11,6 +11,8 @@ import { AgentError } from './errors.js';
 import { readAgentVersion } from './version.js';
 import { EXIT_UPGRADE } from './self-upgrade.js';
 import { mkdirSync, chmodSync, existsSync } from 'node:fs';
+import { lockDataDir, lockHolder } from '../certs/dir-lock.js';
+import type { Identity } from './identity.js';
 
 const VERSION = readAgentVersion();
 /** Exit codes: 0 success, 1 failure, 2 usage, 3 removed, 10 restart into a new bundle (self-upgrade). */
@@ -28,6 +30,15 @@ function ensureDataDir(dir: string): void {
   }
 }
 
+/** The refusal of `join` on a server that already joined, with what to do instead. */
+function alreadyJoined(dataDir: string, id: Identity): AgentError {
+  const holder = lockHolder(dataDir);
+  const agent = holder ? `its agent runs (pid ${holder.pid})` : 'its agent is not running: start it with "atoll-agent run"';
+  return new AgentError('ALREADY_JOINED', `this server already joined ${id.hubUrl} as ${id.nodeName} (${id.nodeId}, pool ${id.pool}); ${agent}. `
+    + `To join again with this token (a new identity; remove the old node on the hub), pass --force`);
+}
+
+/** Runs the agent; the caller holds the data dir's lock, which keeps a second agent off it. */
 async function runUntilStopped(flags: AgentFlags): Promise<number> {
   const config = parseAgentConfig(flags, process.env, isRoot);
   const logger = createAgentLogger(config.logLevel);
@@ -65,21 +76,23 @@ async function main(argv: string[]): Promise<number> {
     .option('--k3s <mode>', 'auto | off (off: only report health)', undefined)
     .option('--log-level <level>', 'pino level', undefined)
     .option('--no-run', 'enroll and exit, without staying connected')
-    .action(async (flags: AgentFlags & { run: boolean }) => {
+    .option('--force', 'join again although this server already joined (replaces its identity)')
+    .action(async (flags: AgentFlags & { run: boolean; force?: boolean }) => {
       const config = parseAgentConfig(flags, process.env, isRoot);
+      if (hasIdentity(config.dataDir) && !flags.force) throw alreadyJoined(config.dataDir, loadIdentity(config.dataDir));
+      if (!config.hubUrl) throw new AgentError('USAGE', 'join needs --hub URL (or ATOLL_HUB_URL)');
+      if (!config.token) throw new AgentError('USAGE', 'join needs --token TOKEN (or ATOLL_TOKEN)');
       ensureDataDir(config.dataDir);
-      if (hasIdentity(config.dataDir)) {
-        const id = loadIdentity(config.dataDir);
-        process.stderr.write(`already joined as ${id.nodeName} (${id.nodeId}) to ${id.hubUrl}; running with the stored identity\n`);
-      } else {
-        if (!config.hubUrl) throw new AgentError('USAGE', 'join needs --hub URL (or ATOLL_HUB_URL)');
-        if (!config.token) throw new AgentError('USAGE', 'join needs --token TOKEN (or ATOLL_TOKEN)');
+      // Held from before the enrollment to the end of the run: a running agent refuses this join.
+      const lock = lockDataDir(config.dataDir);
+      try {
         const logger = createAgentLogger(config.logLevel);
         const id = await enroll({ hubUrl: config.hubUrl, token: config.token, dataDir: config.dataDir, pool: config.pool, nodeName: config.nodeName, labels: { ...config.labels }, k3s: config.k3s ?? 'auto', agentVersion: VERSION, logger });
         process.stderr.write(`joined as ${id.nodeName} (${id.nodeId}) in pool ${id.pool}\n`);
+        if (flags.run) process.exitCode = await runUntilStopped(flags);
+      } finally {
+        lock.release();
       }
-      if (!flags.run) return;
-      process.exitCode = await runUntilStopped(flags);
     });
 
   program.command('run').description('run with the stored identity (no token needed)')
@@ -89,7 +102,12 @@ async function main(argv: string[]): Promise<number> {
     .action(async (flags: AgentFlags) => {
       const config = parseAgentConfig(flags, process.env, isRoot);
       loadIdentity(config.dataDir); // fail fast, with the fix, when there is none
-      process.exitCode = await runUntilStopped(flags);
+      const lock = lockDataDir(config.dataDir);
+      try {
+        process.exitCode = await runUntilStopped(flags);
+      } finally {
+        lock.release();
+      }
     });
 
   program.command('status').description('show identity, hub, connection and k3s state')

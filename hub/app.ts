@@ -7,6 +7,7 @@ import type { Logger } from './logger.js';
 import type { Store } from './store/types.js';
 import { openSqliteStore } from './store/index.js';
 import { prepareDataDir, loadOrCreateAdminToken } from './data-dir.js';
+import { lockDataDir, type DirLock } from '../certs/dir-lock.js';
 import { loadOrCreatePki } from './pki/hub-pki.js';
 import { createEventLog } from './events.js';
 import { createHealthBatcher } from './nodes/health-batcher.js';
@@ -56,8 +57,19 @@ export function installLine(publicUrl: string, token: string): string {
 }
 
 export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
-  const log = deps.logger;
   prepareDataDir(config.dataDir);
+  // One hub per data dir: a second one refuses here, before it writes anything.
+  const lock = lockDataDir(config.dataDir);
+  try {
+    return await assemble(config, deps, lock);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promise<Hub> {
+  const log = deps.logger;
   const pki = await loadOrCreatePki(config.dataDir, config.publicUrl);
   if (pki.created) log.info({ component: 'pki', caPin: pki.caPin }, 'created the hub CA');
   const admin = loadOrCreateAdminToken(config.dataDir);
@@ -262,6 +274,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
         await controlPlane.stop();
         rmSync(runtimeFile, { force: true });
         await store.close();
+        lock.release();
       })();
       return stopping;
     },
