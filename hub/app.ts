@@ -4,11 +4,9 @@ import { writeFileSync, rmSync, mkdirSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { HubConfig } from './config.js';
 import type { Logger } from './logger.js';
-import type { Store } from './store/types.js';
-import { openSqliteStore } from './store/index.js';
 import { prepareDataDir, loadOrCreateAdminToken } from './data-dir.js';
 import { lockDataDir, type DirLock } from '../certs/dir-lock.js';
-import { loadOrCreatePki } from './pki/hub-pki.js';
+import { openHubState } from './open-state.js';
 import { createEventLog } from './events.js';
 import { createHealthBatcher } from './nodes/health-batcher.js';
 import { createHealthSampler } from './nodes/health-sampler.js';
@@ -70,10 +68,9 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
 
 async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promise<Hub> {
   const log = deps.logger;
-  const pki = await loadOrCreatePki(config.dataDir, config.publicUrl);
+  const { store, pki, movedAside } = await openHubState({ dataDir: config.dataDir, publicUrl: config.publicUrl, reinitStore: config.reinitStore, logger: log });
   if (pki.created) log.info({ component: 'pki', caPin: pki.caPin }, 'created the hub CA');
   const admin = loadOrCreateAdminToken(config.dataDir);
-  const store: Store = await openSqliteStore({ path: join(config.dataDir, 'hub.db'), logger: log.child({ component: 'store' }) });
   const hubVersion = readHubVersion();
   const events = createEventLog(store, log.child({ component: 'events' }));
   const batcher = createHealthBatcher(store, log.child({ component: 'health' }), { sampler: createHealthSampler() });
@@ -256,6 +253,7 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
   // Admin commands find the running hub through this file.
   const runtimeFile = join(config.dataDir, 'hub.json');
   writeFileSync(runtimeFile, JSON.stringify({ pid: process.pid, apiUrl, gatewayUrl, gatewayPort: gwPort, startedAt: new Date().toISOString() }, null, 2) + '\n', { mode: 0o644 });
+  if (movedAside) await events.record({ type: 'store.reinitialized', actor: 'hub', message: `--reinit-store: the refused store was moved to ${movedAside}; this store started empty`, data: { movedAside } });
   await events.note({ type: 'hub.started', actor: 'hub', message: `hub ${hubVersion} started; API ${apiUrl}, gateway ${gatewayUrl}` });
 
   let stopping: Promise<void> | undefined;

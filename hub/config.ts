@@ -37,6 +37,8 @@ export interface HubConfig {
   readonly autohealGuardWindowMs: number;
   /** More than 2 health changes within this window: flapping. */
   readonly autohealFlapWindowMs: number;
+  /** Start with an empty store when the existing one is refused (damaged, missing, another CA's). */
+  readonly reinitStore: boolean;
 }
 
 export interface HubFlags {
@@ -59,6 +61,7 @@ export interface HubFlags {
   autoUpgradeInterval?: string;
   autohealGuardWindow?: string;
   autohealFlapWindow?: string;
+  reinitStore?: boolean;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -137,5 +140,6 @@ export function parseHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, isRoot: 
     autoUpgradeIntervalMs: duration(flags.autoUpgradeInterval ?? '1m', '--auto-upgrade-interval'),
     autohealGuardWindowMs: duration(flags.autohealGuardWindow ?? '2m', '--autoheal-guard-window'),
     autohealFlapWindowMs: duration(flags.autohealFlapWindow ?? '15m', '--autoheal-flap-window'),
+    reinitStore: flags.reinitStore === true,
   });
 }

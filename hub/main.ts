@@ -29,6 +29,7 @@ function runCommand(program: Command): Command {
     .option('--autoheal-interval <dur>', 'how often autoheal looks at the nodes (default 30s)')
     .addOption(new Option('--autoheal-guard-window <dur>', 'partition guard window: half the agents dropping within it freezes remediation (default 2m)'))
     .addOption(new Option('--autoheal-flap-window <dur>', 'more than 2 health changes within it mark a node flapping (default 15m)'))
+    .option('--reinit-store', 'when the store is refused (damaged, missing beside the CA, another CA\'s): move it aside and start an empty one')
     .addOption(new Option('--auto-upgrade-interval <dur>', 'how often the auto-upgrade policy looks for a newer k3s artifact in its window (default 1m)'));
 }
 

@@ -6,6 +6,7 @@ import { defaultDataDir } from '../config.js';
 import { ArtifactStore, ArtifactError } from '../artifacts/artifact-store.js';
 import { join } from 'node:path';
 import { registerUpgradeCommands } from './upgrade.js';
+import { registerDatastoreCommands } from './datastore.js';
 
 interface Globals { dataDir?: string; output?: string }
 
@@ -34,6 +35,7 @@ function kv(pairs: string[]): Record<string, string> {
 
 export function registerAdminCommands(program: Command): void {
   registerUpgradeCommands(program);
+  registerDatastoreCommands(program);
   const token = program.command('token').description('join tokens: create, list, revoke');
   token.command('create').description('create a join token (printed once)')
     .option('--pool <pool>', 'pool the token joins nodes to', 'default')
