@@ -24,9 +24,15 @@ function collect(value: string, prev: string[]): string[] {
 }
 
 function ensureDataDir(dir: string): void {
-  if (!existsSync(dir)) {
+  if (existsSync(dir)) return;
+  try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     chmodSync(dir, 0o700);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code !== 'EACCES' && code !== 'EPERM' && code !== 'EROFS') throw err;
+    throw new AgentError('DATA_DIR', `cannot create the data dir ${dir}: ${code === 'EROFS' ? 'read-only file system' : 'permission denied'} (uid ${process.getuid?.() ?? '?'}); `
+      + (isRoot ? 'pick another with --data-dir DIR' : 'pick a directory you can write with --data-dir DIR, or run as root (state then goes to /var/lib/atoll-agent)'));
   }
 }
 

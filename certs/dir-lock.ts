@@ -132,7 +132,11 @@ function tryCreate(path: string, owner: LockOwner): boolean {
   try {
     fd = openSync(path, 'wx', 0o644);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+      throw new Error(`cannot create ${path}: ${code === 'EROFS' ? 'read-only file system' : 'permission denied'} (uid ${process.getuid?.() ?? '?'}); run as the data dir's owner, or pick another data dir`);
+    }
     throw err;
   }
   try {

@@ -5,7 +5,8 @@ import type { FastifyInstance } from 'fastify';
 import type { HubConfig } from './config.js';
 import type { Logger } from './logger.js';
 import { prepareDataDir, loadOrCreateAdminToken } from './data-dir.js';
-import { lockDataDir, type DirLock } from '../certs/dir-lock.js';
+import { DirLockedError, lockDataDir, lockHolder, type DirLock } from '../certs/dir-lock.js';
+import { checkListeners, hubListeners, listenRefusal } from './listen-check.js';
 import { openHubState } from './open-state.js';
 import { createEventLog } from './events.js';
 import { createHealthBatcher } from './nodes/health-batcher.js';
@@ -55,6 +56,13 @@ export function installLine(publicUrl: string, token: string): string {
 }
 
 export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
+  // Ports first, before anything is written; a port held by this data dir's own hub says so.
+  try {
+    await checkListeners(hubListeners(config));
+  } catch (err) {
+    const holder = lockHolder(config.dataDir);
+    throw holder ? new DirLockedError(config.dataDir, holder) : err;
+  }
   prepareDataDir(config.dataDir);
   // One hub per data dir: a second one refuses here, before it writes anything.
   const lock = lockDataDir(config.dataDir);
@@ -226,11 +234,17 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
   const upgrades = new UpgradeEngine({ store, events, registry, controlPlane, nodeK3s, artifacts, autohealSettings, logger: log.child({ component: 'upgrades' }), autoTickMs: config.autoUpgradeIntervalMs });
   services.upgrades = upgrades;
   const api = await buildApi(services, { tls: pki.serving, adminTokenHash: sha256Hex(admin.token), metrics: metrics.registry });
-  await gateway.listen({ host: config.gatewayListen.host, port: config.gatewayListen.port });
+  const [apiListener, gatewayListener] = hubListeners(config);
   try {
-    await api.listen({ host: config.apiListen.host, port: config.apiListen.port });
+    await gateway.listen({ host: config.gatewayListen.host, port: config.gatewayListen.port }).catch((err: unknown) => {
+      throw listenRefusal(gatewayListener, err) ?? err;
+    });
+    await api.listen({ host: config.apiListen.host, port: config.apiListen.port }).catch((err: unknown) => {
+      throw listenRefusal(apiListener, err) ?? err;
+    });
   } catch (err) {
     await gateway.close();
+    await api.close();
     await store.close();
     throw err;
   }

@@ -8,6 +8,7 @@ import { ConfigError } from './errors.js';
 import { CliError } from './cli/output.js';
 import { registerAdminCommands } from './cli/commands.js';
 import { readHubVersion } from './version.js';
+import { renderBanner } from './banner.js';
 
 function runCommand(program: Command): Command {
   return program
@@ -38,13 +39,10 @@ async function run(flags: HubFlags): Promise<void> {
   const logger = createLogger(config.logLevel);
   const hub = await startHub(config, { logger });
   const join = await hub.services.joinCommand('default', 'hub', 3_600_000);
-  const out = process.stdout;
-  out.write(`atoll hub ${hub.services.hubVersion} is running\n`);
-  out.write(`  API:          ${hub.apiUrl}\n`);
-  out.write(`  admin token:  ${hub.adminTokenPath}\n`);
-  out.write(`  gateway:      ${hub.gatewayUrl}\n`);
-  out.write(`  control plane: ${hub.services.cluster().state} (${hub.services.cluster().message})\n`);
-  out.write(`  join a server to pool "default" (single use, expires ${join.expiresAt}):\n    ${join.command}\n`);
+  process.stdout.write(renderBanner({
+    hubVersion: hub.services.hubVersion, apiUrl: hub.apiUrl, apiHost: config.apiListen.host, adminTokenPath: hub.adminTokenPath,
+    dataDir: config.dataDir, gatewayUrl: hub.gatewayUrl, controlPlane: hub.services.cluster(), join, isRoot: process.getuid?.() === 0,
+  }));
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
