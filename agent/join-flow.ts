@@ -28,11 +28,13 @@ function tokenPin(token: string): string {
   }
 }
 
-export async function joinOrKeep(config: AgentConfig, logger: Logger, agentVersion: string, say: (line: string) => void): Promise<JoinOutcome> {
+export async function joinOrKeep(config: AgentConfig, logger: Logger, agentVersion: string, say: (line: string) => void, opts: { force?: boolean } = {}): Promise<JoinOutcome> {
   const dir = config.dataDir;
   const existing = hasIdentity(dir) ? loadIdentity(dir) : undefined;
   const was = existing && `${existing.nodeName} (${existing.nodeId})`;
-  if (existing) {
+  if (existing && opts.force) {
+    say(`this server was joined as ${was} to ${existing.hubUrl}: joining again with the new token (--force)`);
+  } else if (existing) {
     if (!config.token) {
       say(`already joined as ${was} to ${existing.hubUrl}`);
       return { identity: existing, joined: false };

@@ -12,6 +12,8 @@ import { AgentError } from './errors.js';
 import { readAgentVersion } from './version.js';
 import { EXIT_UPGRADE } from './self-upgrade.js';
 import { mkdirSync, chmodSync, existsSync } from 'node:fs';
+import { lockDataDir, lockHolder } from '../certs/dir-lock.js';
+import type { Identity } from './identity.js';
 
 const VERSION = readAgentVersion();
 /** Exit codes: 0 success, 1 failure, 2 usage, 3 removed, 10 restart into a new bundle (self-upgrade). */
@@ -23,12 +25,27 @@ function collect(value: string, prev: string[]): string[] {
 }
 
 function ensureDataDir(dir: string): void {
-  if (!existsSync(dir)) {
+  if (existsSync(dir)) return;
+  try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     chmodSync(dir, 0o700);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code !== 'EACCES' && code !== 'EPERM' && code !== 'EROFS') throw err;
+    throw new AgentError('DATA_DIR', `cannot create the data dir ${dir}: ${code === 'EROFS' ? 'read-only file system' : 'permission denied'} (uid ${process.getuid?.() ?? '?'}); `
+      + (isRoot ? 'pick another with --data-dir DIR' : 'pick a directory you can write with --data-dir DIR, or run as root (state then goes to /var/lib/atoll-agent)'));
   }
 }
 
+/** The refusal of `join` on a server that already joined, with what to do instead. */
+function alreadyJoined(dataDir: string, id: Identity): AgentError {
+  const holder = lockHolder(dataDir);
+  const agent = holder ? `its agent runs (pid ${holder.pid})` : 'its agent is not running: start it with "atoll-agent run"';
+  return new AgentError('ALREADY_JOINED', `this server already joined ${id.hubUrl} as ${id.nodeName} (${id.nodeId}, pool ${id.pool}); ${agent}. `
+    + `To join again with this token (a new identity; remove the old node on the hub), pass --force`);
+}
+
+/** Runs the agent; the caller holds the data dir's lock, which keeps a second agent off it. */
 async function runUntilStopped(flags: AgentFlags): Promise<number> {
   const config = parseAgentConfig(flags, process.env, isRoot);
   const logger = createAgentLogger(config.logLevel);
@@ -67,16 +84,27 @@ async function main(argv: string[]): Promise<number> {
     .option('--k3s <mode>', 'auto | off (off: only report health)', undefined)
     .option('--log-level <level>', 'pino level', undefined)
     .option('--no-run', 'enroll and exit, without staying connected')
-    .action(async (flags: AgentFlags & { run: boolean }) => {
+    .option('--force', 'join again although this server already joined (replaces its identity)')
+    .action(async (flags: AgentFlags & { run: boolean; force?: boolean }) => {
       const config = parseAgentConfig(flags, process.env, isRoot);
-      if (!hasIdentity(config.dataDir)) {
+      // A server whose agent runs (it holds the data dir's lock) is not joined again, --force or not.
+      if (hasIdentity(config.dataDir) && lockHolder(config.dataDir) && !flags.force) throw alreadyJoined(config.dataDir, loadIdentity(config.dataDir));
+      if (!hasIdentity(config.dataDir) || flags.force) {
         if (!config.hubUrl) throw new AgentError('USAGE', 'join needs --hub URL (or ATOLL_HUB_URL)');
         if (!config.token) throw new AgentError('USAGE', 'join needs --token TOKEN, --token-file FILE or env ATOLL_TOKEN');
       }
       ensureDataDir(config.dataDir);
-      await joinOrKeep(config, createAgentLogger(config.logLevel), VERSION, (line) => process.stderr.write(`${line}\n`));
-      if (!flags.run) return;
-      process.exitCode = await runUntilStopped(flags);
+      // Held from before the enrollment to the end of the run: a running agent refuses this join.
+      const lock = lockDataDir(config.dataDir);
+      try {
+        // Keeps a current identity (the token unused), re-joins a removed or foreign one; --force
+        // always joins again with the token.
+        await joinOrKeep(config, createAgentLogger(config.logLevel), VERSION, (line) => process.stderr.write(`${line}
+`), { force: flags.force === true });
+        if (flags.run) process.exitCode = await runUntilStopped(flags);
+      } finally {
+        lock.release();
+      }
     });
 
   program.command('run').description('run with the stored identity (no token needed)')
@@ -93,7 +121,12 @@ async function main(argv: string[]): Promise<number> {
         return;
       }
       loadIdentity(config.dataDir); // fail fast, with the fix, when there is none
-      process.exitCode = await runUntilStopped(flags);
+      const lock = lockDataDir(config.dataDir);
+      try {
+        process.exitCode = await runUntilStopped(flags);
+      } finally {
+        lock.release();
+      }
     });
 
   program.command('status').description('show identity, hub, connection and k3s state')

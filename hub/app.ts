@@ -4,10 +4,10 @@ import { writeFileSync, rmSync, mkdirSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { HubConfig } from './config.js';
 import type { Logger } from './logger.js';
-import type { Store } from './store/types.js';
-import { openSqliteStore } from './store/index.js';
 import { prepareDataDir, loadOrCreateAdminToken } from './data-dir.js';
-import { loadOrCreatePki } from './pki/hub-pki.js';
+import { DirLockedError, lockDataDir, lockHolder, type DirLock } from '../certs/dir-lock.js';
+import { checkListeners, hubListeners, listenRefusal } from './listen-check.js';
+import { openHubState } from './open-state.js';
 import { createEventLog } from './events.js';
 import { EventRetention } from './event-retention.js';
 import { createHealthBatcher } from './nodes/health-batcher.js';
@@ -55,12 +55,29 @@ export interface HubDeps {
 }
 
 export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
-  const log = deps.logger;
+  // Ports first, before anything is written; a port held by this data dir's own hub says so.
+  try {
+    await checkListeners(hubListeners(config));
+  } catch (err) {
+    const holder = lockHolder(config.dataDir);
+    throw holder ? new DirLockedError(config.dataDir, holder) : err;
+  }
   prepareDataDir(config.dataDir);
-  const pki = await loadOrCreatePki(config.dataDir, config.publicUrl);
+  // One hub per data dir: a second one refuses here, before it writes anything.
+  const lock = lockDataDir(config.dataDir);
+  try {
+    return await assemble(config, deps, lock);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promise<Hub> {
+  const log = deps.logger;
+  const { store, pki, movedAside } = await openHubState({ dataDir: config.dataDir, publicUrl: config.publicUrl, reinitStore: config.reinitStore, logger: log });
   if (pki.created) log.info({ component: 'pki', caPin: pki.caPin }, 'created the hub CA');
   const admin = loadOrCreateAdminToken(config.dataDir);
-  const store: Store = await openSqliteStore({ path: join(config.dataDir, 'hub.db'), logger: log.child({ component: 'store' }) });
   const hubVersion = readHubVersion();
   const events = createEventLog(store, log.child({ component: 'events' }));
   const retention = new EventRetention(store, log.child({ component: 'events' }), { maxAgeMs: config.eventsMaxAgeMs, maxCount: config.eventsMaxCount });
@@ -220,11 +237,17 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
   const upgrades = new UpgradeEngine({ store, events, registry, controlPlane, nodeK3s, artifacts, autohealSettings, logger: log.child({ component: 'upgrades' }), autoTickMs: config.autoUpgradeIntervalMs });
   services.upgrades = upgrades;
   const api = await buildApi(services, { tls: pki.serving, adminTokenHash: sha256Hex(admin.token), metrics: metrics.registry, limits: limits('api') });
-  await gateway.listen({ host: config.gatewayListen.host, port: config.gatewayListen.port });
+  const [apiListener, gatewayListener] = hubListeners(config);
   try {
-    await api.listen({ host: config.apiListen.host, port: config.apiListen.port });
+    await gateway.listen({ host: config.gatewayListen.host, port: config.gatewayListen.port }).catch((err: unknown) => {
+      throw listenRefusal(gatewayListener, err) ?? err;
+    });
+    await api.listen({ host: config.apiListen.host, port: config.apiListen.port }).catch((err: unknown) => {
+      throw listenRefusal(apiListener, err) ?? err;
+    });
   } catch (err) {
     await gateway.close();
+    await api.close();
     await store.close();
     throw err;
   }
@@ -248,6 +271,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
   // Admin commands find the running hub through this file.
   const runtimeFile = join(config.dataDir, 'hub.json');
   writeFileSync(runtimeFile, JSON.stringify({ pid: process.pid, apiUrl, gatewayUrl, gatewayPort: gwPort, startedAt: new Date().toISOString() }, null, 2) + '\n', { mode: 0o644 });
+  if (movedAside) await events.record({ type: 'store.reinitialized', actor: 'hub', message: `--reinit-store: the refused store was moved to ${movedAside}; this store started empty`, data: { movedAside } });
   await events.note({ type: 'hub.started', actor: 'hub', message: `hub ${hubVersion} started; API ${apiUrl}, gateway ${gatewayUrl}` });
 
   let stopping: Promise<void> | undefined;
@@ -267,6 +291,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
         await controlPlane.stop();
         rmSync(runtimeFile, { force: true });
         await store.close();
+        lock.release();
       })();
       return stopping;
     },

@@ -45,6 +45,8 @@ export interface HubConfig {
   readonly eventsMaxAgeMs: number;
   /** At most this many events are kept (the oldest are pruned). */
   readonly eventsMaxCount: number;
+  /** Start with an empty store when the existing one is refused (damaged, missing, another CA's). */
+  readonly reinitStore: boolean;
 }
 
 export interface HubFlags {
@@ -74,6 +76,7 @@ export interface HubFlags {
   gatewayMaxConnectionsPerSource?: string;
   eventsMaxAge?: string;
   eventsMaxCount?: string;
+  reinitStore?: boolean;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -170,5 +173,6 @@ export function parseHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, isRoot: 
     }),
     eventsMaxAgeMs: duration(flags.eventsMaxAge ?? env.ATOLL_EVENTS_MAX_AGE ?? '30d', '--events-max-age'),
     eventsMaxCount,
+    reinitStore: flags.reinitStore === true,
   });
 }

@@ -6,10 +6,23 @@ import { randomBytes } from 'node:crypto';
 import { ConfigError } from './errors.js';
 import { writeSecretFile, checkSecretFileMode } from '../certs/files.js';
 
+/** What a user who may not write `dir` can do instead. */
+export function dataDirAdvice(): string {
+  return process.getuid?.() === 0
+    ? 'fix its owner or mode, or pick another directory with --data-dir DIR (env ATOLL_DATA_DIR)'
+    : 'pick a directory you can write with --data-dir DIR (env ATOLL_DATA_DIR), or run as root (state then goes to /var/lib/atoll)';
+}
+
 export function prepareDataDir(dir: string): void {
   if (!existsSync(dir)) {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    chmodSync(dir, 0o700);
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      chmodSync(dir, 0o700);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code !== 'EACCES' && code !== 'EPERM' && code !== 'EROFS') throw err;
+      throw new ConfigError(`cannot create the data dir ${dir}: ${code === 'EROFS' ? 'read-only file system' : 'permission denied'} (uid ${process.getuid?.() ?? '?'}); ${dataDirAdvice()}`);
+    }
   }
   const st = statSync(dir);
   if (!st.isDirectory()) throw new ConfigError(`data dir ${dir} is not a directory`);
@@ -19,7 +32,7 @@ export function prepareDataDir(dir: string): void {
   try {
     accessSync(dir, constants.W_OK | constants.R_OK | constants.X_OK);
   } catch {
-    throw new ConfigError(`data dir ${dir} is not writable by this user (uid ${process.getuid?.() ?? '?'}); fix its owner or pick another --data-dir`);
+    throw new ConfigError(`data dir ${dir} is not writable by this user (uid ${process.getuid?.() ?? '?'}); ${dataDirAdvice()}`);
   }
   for (const secret of ['ca.key', 'admin-token', 'serving.key', 'hub.db', 'tls-ticket-keys']) {
     const p = join(dir, secret);

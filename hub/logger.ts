@@ -1,6 +1,7 @@
 // One pino root logger per process; components take logger.child({ component }).
 // Secrets are redacted by path, so a token or key can never reach a log line by accident.
 import { pino, type Logger } from 'pino';
+import { logDestination } from '../certs/log-format.js';
 
 export const REDACT_PATHS = [
   'token', '*.token', 'secret', '*.secret', 'key', '*.key', 'keyPem', '*.keyPem', 'privateKeyPem', '*.privateKeyPem',
@@ -8,7 +9,7 @@ export const REDACT_PATHS = [
 ];
 
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
-  return pino({ level, base: { svc: 'atoll-hub' }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, destination ?? pino.destination({ dest: 2, sync: true }));
+  return pino({ level, base: { svc: 'atoll-hub' }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, destination ?? logDestination());
 }
 
 export type { Logger };

@@ -37,7 +37,8 @@ function runCommand(program: Command): Command {
     .addOption(new Option('--api-max-connections <n>', 'open API connections at most (default: from the open-file limit, at most 1024)'))
     .addOption(new Option('--api-max-connections-per-source <n>', 'open API connections per source address at most (default: half of the total, at most 256)'))
     .addOption(new Option('--events-max-age <dur>', 'prune events older than this (env ATOLL_EVENTS_MAX_AGE; default 30d)'))
-    .addOption(new Option('--events-max-count <n>', 'keep at most this many events, pruning the oldest (env ATOLL_EVENTS_MAX_COUNT; default 100000)'));
+    .addOption(new Option('--events-max-count <n>', 'keep at most this many events, pruning the oldest (env ATOLL_EVENTS_MAX_COUNT; default 100000)'))
+    .option('--reinit-store', 'when the store is refused (damaged, missing beside the CA, another CA\'s): move it aside and start an empty one');
 }
 
 async function run(flags: HubFlags): Promise<void> {

@@ -4,6 +4,7 @@ import type { HubServices } from './services.js';
 import { HubError } from '../errors.js';
 import { formatDuration } from '../duration.js';
 import { NODE_STATES } from '../store/types.js';
+import { artifactApiRoutes } from './artifacts.js';
 import { bool, nstr, num, open, openOrNull, responses, str, strings, switchSchema, textBody } from './schemas.js';
 
 const cpState = { type: 'string', enum: ['running', 'starting', 'failed', 'absent'] };
@@ -36,8 +37,6 @@ const clusterSchema = open({
     }, { description: 'agent versions: the bundles the hub serves and what the nodes run' }),
   }, { description: 'available k3s and agent upgrades; null when upgrades are not set up' }),
 });
-const artifactSchema = open({ version: str, arch: str, sha256: str, size: num });
-const agentBundleSchema = open({ version: str, sha256: str, size: num });
 
 export const clusterRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, { svc }) => {
   app.get('/v1/cluster', { schema: { summary: 'Control plane state, node counts by state, autoheal and upgrades', response: responses({ 200: clusterSchema }) } }, async () => {
@@ -86,10 +85,5 @@ export const clusterRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (ap
     return kubeconfig;
   });
 
-  app.get('/v1/artifacts', {
-    schema: { summary: 'Imported k3s artifacts and the agent bundles the hub serves', response: responses({ 200: open({ k3s: { type: 'array', items: artifactSchema }, agent: { type: 'array', items: agentBundleSchema } }) }) },
-  }, async () => ({
-    k3s: svc.artifacts.listK3s().map(({ version, arch, sha256, size }) => ({ version, arch, sha256, size })),
-    agent: svc.artifacts.agents.list().map(({ version, sha256, size }) => ({ version, sha256, size })),
-  }));
+  await app.register(artifactApiRoutes, { svc });
 };

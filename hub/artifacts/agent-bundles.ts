@@ -7,7 +7,8 @@ import { chmodSync, copyFileSync, existsSync, openSync, readdirSync, readFileSyn
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { readAgentBundle, type AgentBundle } from '../installer/served-artifacts.js';
-import { ArtifactError, sha256File } from './artifact-store.js';
+import { sha256File } from './artifact-store.js';
+import { ArtifactError } from './errors.js';
 
 const VERSION_RE = /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/;
 
@@ -68,9 +69,28 @@ export class AgentBundleStore {
     return [...out.values()].sort((a, b) => compareAgentVersions(a.version, b.version));
   }
 
-  async import(version: string, file: string): Promise<AgentBundle> {
+  isImported(version: string): boolean {
+    return VERSION_RE.test(version) && this.imported(version) !== undefined;
+  }
+
+  /** Deletes an imported bundle (the packaged one is not in this store's directory). */
+  delete(version: string): AgentBundle {
+    const b = VERSION_RE.test(version) ? this.imported(version) : undefined;
+    if (!b) throw new ArtifactError('ARTIFACT_NOT_FOUND', `no imported agent bundle ${version}`);
+    rmSync(`${b.path}.sha256`, { force: true });
+    rmSync(this.dir(version), { recursive: true, force: true });
+    return b;
+  }
+
+  async import(version: string, file: string, opts: { force?: boolean } = {}): Promise<AgentBundle & { unchanged: boolean }> {
     validateAgentVersion(version);
     if (!existsSync(file) || !statSync(file).isFile()) throw new ArtifactError('ARTIFACT_INVALID', `${file} is not a file`);
+    const existing = this.imported(version);
+    if (existing && !opts.force) {
+      const sha256 = await sha256File(file);
+      if (sha256 === existing.sha256) return { ...existing, unchanged: true };
+      throw new ArtifactError('ARTIFACT_EXISTS', `agent ${version} is already imported (sha256 ${existing.sha256}), and ${file} is a different file (sha256 ${sha256}): pass --force to replace it`);
+    }
     const head = Buffer.alloc(2);
     const fd = openSync(file, 'r');
     try {
@@ -92,7 +112,7 @@ export class AgentBundleStore {
       const sha256 = await sha256File(tmp);
       writeFileSync(join(dir, 'atoll-agent.mjs.sha256'), `${sha256}  atoll-agent.mjs\n`);
       renameSync(tmp, join(dir, 'atoll-agent.mjs'));
-      return this.imported(version)!;
+      return { ...this.imported(version)!, unchanged: false };
     } finally {
       rmSync(tmp, { force: true });
     }

@@ -3,10 +3,10 @@ import type { Command } from 'commander';
 import { createApiClient, resolveClientSettings, type ApiClient } from './api-client.js';
 import { ago, parseOutput, printJson, printTable, CliError } from './output.js';
 import { defaultDataDir } from '../config.js';
-import { ArtifactStore, ArtifactError } from '../artifacts/artifact-store.js';
-import { join } from 'node:path';
 import { registerUpgradeCommands } from './upgrade.js';
 import { API_ROLES } from '../api/roles.js';
+import { registerDatastoreCommands } from './datastore.js';
+import { registerArtifactCommands } from './artifact.js';
 
 interface Globals { dataDir?: string; output?: string }
 
@@ -35,6 +35,8 @@ function kv(pairs: string[]): Record<string, string> {
 
 export function registerAdminCommands(program: Command): void {
   registerUpgradeCommands(program);
+  registerDatastoreCommands(program);
+  registerArtifactCommands(program);
   const token = program.command('token').description('join tokens: create, list, revoke');
   token.command('create').description('create a join token (printed once)')
     .option('--pool <pool>', 'pool the token joins nodes to', 'default')
@@ -180,42 +182,6 @@ export function registerAdminCommands(program: Command): void {
       if (json) printJson(r);
       else process.stdout.write(`${s(r.command)}\n`);
     });
-
-  const artifact = program.command('artifact').description('binaries the hub serves to agents');
-  artifact.command('import').description('import a k3s binary (atoll-hub artifact import k3s --version V --arch A --file F) or an agent bundle (atoll-hub artifact import agent --version V --file F)')
-    .argument('<kind>', 'k3s or agent')
-    .requiredOption('--version <version>', 'k3s version, e.g. v1.31.4+k3s1; agent version, e.g. 0.2.0')
-    .option('--arch <arch>', 'amd64, arm64 or arm (k3s)')
-    .requiredOption('--file <path>', 'the binary or bundle')
-    .action(async (kind: string, o: { version: string; arch?: string; file: string }, cmd: Command) => {
-      if (kind !== 'k3s' && kind !== 'agent') throw new CliError(`unknown artifact kind "${kind}" (k3s or agent)`, 2);
-      const g = cmd.optsWithGlobals<Globals>();
-      const dataDir = g.dataDir ?? defaultDataDir(process.env, process.getuid?.() === 0);
-      try {
-        if (kind === 'agent') {
-          const b = await new ArtifactStore(join(dataDir, 'artifacts')).agents.import(o.version, o.file);
-          if (parseOutput(g.output) === 'json') printJson({ version: b.version, sha256: b.sha256, size: b.size });
-          else process.stdout.write(`imported agent ${b.version} (sha256 ${b.sha256})\n`);
-          return;
-        }
-        if (!o.arch) throw new CliError('a k3s import needs --arch (amd64, arm64 or arm)', 2);
-        const a = await new ArtifactStore(join(dataDir, 'artifacts')).importK3s(o.version, o.arch, o.file);
-        if (parseOutput(g.output) === 'json') printJson({ version: a.version, arch: a.arch, sha256: a.sha256, size: a.size });
-        else process.stdout.write(`imported k3s ${a.version} for ${a.arch} (sha256 ${a.sha256})\n`);
-      } catch (err) {
-        if (err instanceof ArtifactError) throw new CliError(err.message, 1);
-        throw err;
-      }
-    });
-  artifact.command('list').action(async (_o, cmd: Command) => {
-    const { api, json } = client(cmd);
-    const r = await api.call<{ k3s: Obj[]; agent?: Obj[] }>('GET', '/v1/artifacts');
-    if (json) return printJson(r);
-    printTable(['KIND', 'VERSION', 'ARCH', 'SIZE', 'SHA256'], [
-      ...r.k3s.map((a) => ['k3s', s(a.version), s(a.arch), s(a.size), s(a.sha256)]),
-      ...(r.agent ?? []).map((a) => ['agent', s(a.version), 'any', s(a.size), s(a.sha256)]),
-    ]);
-  });
 
   program.command('kubeconfig').description('print the admin kubeconfig of the control plane').action(async (_o, cmd: Command) => {
     const { api } = client(cmd);

@@ -9,7 +9,7 @@ import { MAX_FRAME_BYTES } from '../../proto/index.js';
 import type { Logger } from '../logger.js';
 import type { Store } from '../store/types.js';
 import type { RateLimiter } from './rate-limit.js';
-import { installErrorHandler } from '../http/errors.js';
+import { installErrorHandler, toHubError } from '../http/errors.js';
 import { guardConnections, type ListenerLimits } from '../http/connection-limits.js';
 import { serverTimeouts, tlsServerOptions } from '../http/listener-options.js';
 import { HubError } from '../errors.js';
@@ -82,7 +82,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     void verifyUpgrade(deps, req).then(
       (nodeId) => wss.handleUpgrade(req, socket, head, (ws) => deps.connect(ws, nodeId, remoteOf(req), (req.socket as TLSSocket).isSessionReused())),
-      (err: unknown) => refuse(socket, err instanceof HubError ? err : new HubError('INTERNAL', 'internal error'), refusals, req),
+      (err: unknown) => refuse(socket, err, refusals, deps.logger, req),
     );
   });
   app.addHook('onClose', async () => {
@@ -128,10 +128,14 @@ export async function verifyClientCert(store: Pick<Store, 'getCert'>, nodes: { h
   return cn;
 }
 
-const REASON: Record<number, string> = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error' };
+const REASON: Record<number, string> = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error', 503: 'Service Unavailable', 507: 'Insufficient Storage' };
 
-function refuse(socket: Duplex, err: HubError, log: ReturnType<typeof createRefusalLog>, req: IncomingMessage): void {
-  log.refused({ code: err.code, remote: remoteOf(req), reason: err.message });
+function refuse(socket: Duplex, cause: unknown, log: ReturnType<typeof createRefusalLog>, logger: Logger, req: IncomingMessage): void {
+  const err = toHubError(cause);
+  // A hub-side failure keeps its cause in the log (the agent only sees the code); refusals of
+  // agents are rate-limited (log-limiter.ts).
+  if (err.status >= 500) logger.error({ err: cause, code: err.code, remote: remoteOf(req) }, 'agent connection refused: hub error');
+  else log.refused({ code: err.code, remote: remoteOf(req), reason: err.message });
   const body = JSON.stringify({ error: { code: err.code, message: err.message } });
   socket.end(`HTTP/1.1 ${err.status} ${REASON[err.status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }

@@ -10,7 +10,7 @@ import type { ControlPlane } from './control-plane.js';
 
 const TOKEN_KEY = (nodeId: string): string => `k3s.node-token.${nodeId}`;
 /** The k3s version a node should run, set by upgrades; absent: the control plane's version. */
-const DESIRED_KEY = (nodeId: string): string => `k3s.desired-version.${nodeId}`;
+export const DESIRED_KEY = (nodeId: string): string => `k3s.desired-version.${nodeId}`;
 
 export interface NodeK3sDeps {
   controlPlane: ControlPlane;

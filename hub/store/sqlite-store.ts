@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { chmodSync, closeSync, constants, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { runMigrations } from './migrations.js';
+import { checkName, integrityProblems, type IntegrityLevel } from './integrity.js';
 import { toStoreError } from './sqlite-errors.js';
 import { prepareStatements, type Statements } from './sqlite-statements.js';
 import { SqliteEvents } from './sqlite-events.js';
@@ -32,6 +33,8 @@ export interface SqliteStoreOptions {
    * grow it further fail with StoreError('DISK_FULL'), like a full disk. Default: no cap.
    */
   maxSizeBytes?: number;
+  /** Checks the file before anything else reads or writes it; a damaged one is StoreError('CORRUPT'). */
+  integrity?: IntegrityLevel;
 }
 
 const FILE_MODE = 0o600;
@@ -45,6 +48,7 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<Store> 
     prepareFile(path, opts.logger);
     db = new Database(path);
     configure(db, path, opts);
+    if (opts.integrity) assertIntact(db, path, opts.integrity);
     runMigrations(db);
     capSize(db, opts.maxSizeBytes);
     tightenSidecars(path, opts.logger);
@@ -89,6 +93,13 @@ function configure(db: Database.Database, path: string, opts: SqliteStoreOptions
   // FULL: a commit is on disk (WAL fsynced) before it is acknowledged, so kill -9 loses nothing acknowledged.
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
+}
+
+function assertIntact(db: Database.Database, path: string, level: IntegrityLevel): void {
+  const problems = integrityProblems(db, level);
+  if (problems.length === 0) return;
+  throw new StoreError('CORRUPT', `the hub database ${path} is damaged (SQLite ${checkName(level)}: ${problems.slice(0, 5).join('; ')}`
+    + `${problems.length > 5 ? `; and ${problems.length - 5} more` : ''})`);
 }
 
 /** After migrations, so the cap never stops the schema from being created. */

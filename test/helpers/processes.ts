@@ -75,8 +75,8 @@ export interface HubHandle {
   adminToken(): string;
   caPem(): string;
   api<T = unknown>(method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; body: T }>;
-  /** Starts the hub again on the same data dir and ports (after stop or kill). */
-  restart(): Promise<void>;
+  /** Starts the hub again on the same data dir and ports (after stop or kill), with `extraArgs` added once. */
+  restart(extraArgs?: string[]): Promise<void>;
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
@@ -107,8 +107,8 @@ export async function startHub(opts: HubStartOptions = {}): Promise<HubHandle> {
     adminToken: () => readFileSync(join(dataDir, 'admin-token'), 'utf8').trim(),
     caPem: () => readFileSync(join(dataDir, 'ca.crt'), 'utf8'),
     api: (method, path, body, token) => apiCall(handle.apiUrl, handle.caPem(), token ?? handle.adminToken(), method, path, body),
-    async restart() {
-      handle.proc = startProcess(HUB_BIN, args, opts.env);
+    async restart(extraArgs: string[] = []) {
+      handle.proc = startProcess(HUB_BIN, [...args, ...extraArgs], opts.env);
       await waitFor('hub to serve', async () => (await handle.api('GET', '/healthz')).status === 200, 20_000).catch((err: Error) => {
         throw new Error(`${err.message}\nhub stderr:\n${handle.proc.stderr()}`);
       });

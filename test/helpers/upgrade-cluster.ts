@@ -18,6 +18,25 @@ export function buildStandin(out: string, version: string, broken = false): void
   if (b.status !== 0) throw new Error(`build-standin ${version}: ${b.stderr}`);
 }
 
+/**
+ * A stand-in for a k3s binary of another arch: an ELF header for that machine and nothing else. The
+ * hub cannot run it, so an import checks only that header (a stand-in script would be refused).
+ */
+export function foreignElf(out: string, arch: 'amd64' | 'arm64' | 'arm'): string {
+  const machine = { amd64: 62, arm64: 183, arm: 40 }[arch];
+  const is64 = arch !== 'arm';
+  const h = Buffer.alloc(is64 ? 64 : 52);
+  h.writeUInt32BE(0x7f454c46, 0);
+  h[4] = is64 ? 2 : 1; // class
+  h[5] = 1; // little endian
+  h[6] = 1; // ELF version
+  h.writeUInt16LE(2, 16); // ET_EXEC
+  h.writeUInt16LE(machine, 18);
+  h.writeUInt32LE(1, 20);
+  writeFileSync(out, h, { mode: 0o755 });
+  return out;
+}
+
 export async function importK3s(hub: HubHandle, version: string, file: string, arch = 'amd64'): Promise<void> {
   const r = await runCli(HUB_BIN, ['artifact', 'import', 'k3s', '--version', version, '--arch', arch, '--file', file, '--data-dir', hub.dataDir]);
   if (r.code !== 0) throw new Error(`import ${version}: ${r.stderr}`);

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { runCli, waitFor, HUB_BIN, type HubHandle, type AgentHandle } from '../helpers/processes.js';
 import { readKubeconfig, call } from '../contracts/helpers/kube-http.js';
 import { pdb, pod, replicaSet } from '../contracts/helpers/fixtures.js';
-import { buildStandin, importK3s, startUpgradeCluster, stopTracked, type UpgradeCluster, type RolloutView, type NodeView } from '../helpers/upgrade-cluster.js';
+import { buildStandin, foreignElf, importK3s, startUpgradeCluster, stopTracked, type UpgradeCluster, type RolloutView, type NodeView } from '../helpers/upgrade-cluster.js';
 
 const V0 = 'v1.31.4+k3s1';
 const V1 = 'v1.31.5+k3s1';
@@ -33,9 +33,12 @@ after(() => stopTracked(track, work));
 interface Refused { error: { code: string; message: string } }
 
 test('refusals: downgrade, minor skip, kubelet newer than the apiserver, missing arch; nothing changes', async () => {
-  const file = join(work, 'k3s-v1');
-  for (const v of ['v1.31.3+k3s1', 'v1.33.0+k3s1', 'v1.32.0+k3s1']) await importK3s(c.hub, v, file);
-  await importK3s(c.hub, 'v1.31.9+k3s1', file, 'arm64');
+  // An import checks that the binary says its version: one stand-in per version.
+  for (const v of ['v1.31.3+k3s1', 'v1.33.0+k3s1', 'v1.32.0+k3s1']) {
+    buildStandin(join(work, `k3s-${v}`), v);
+    await importK3s(c.hub, v, join(work, `k3s-${v}`));
+  }
+  await importK3s(c.hub, 'v1.31.9+k3s1', foreignElf(join(work, 'k3s-arm64'), 'arm64'), 'arm64');
   // A minor upgrade is allowed with the control plane going first; leaving it out would put the
   // kubelets ahead of the apiserver.
   const cases: Array<[string, string, RegExp, Record<string, unknown>?]> = [

@@ -83,7 +83,8 @@ test('auto-upgrade: nothing outside the window; inside it, the newest patch arti
   const V2 = 'v1.31.6+k3s1';
   buildStandin(join(work, 'k3s-v2'), V2);
   await importK3s(c.hub, V2, join(work, 'k3s-v2'));
-  await importK3s(c.hub, 'v1.32.0+k3s1', join(work, 'k3s-v2')); // a minor: out of scope
+  buildStandin(join(work, 'k3s-minor'), 'v1.32.0+k3s1');
+  await importK3s(c.hub, 'v1.32.0+k3s1', join(work, 'k3s-minor')); // a minor: out of scope
   const before = (await c.hub.api<{ items: RolloutView[] }>('GET', '/v1/upgrades')).body.items.length;
   const put = await c.hub.api<{ enabled: boolean; scope: string; windowOpen: boolean }>('PUT', '/v1/cluster/auto-upgrade', {
     enabled: true, window: CLOSED, rollout: { dwell: '1s', verifyTimeout: '40s', drainTimeout: '10s' },
