@@ -203,7 +203,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
     cloudInit: async (pool) => {
       const { record, token } = await tokens.create({ pool, ttlMs: 3_600_000, maxUses: 1, description: 'autoheal replacement', actor: 'autoheal' });
       await events.note({ type: 'token.created', pool, actor: 'autoheal', message: `single-use join token ${record.id} for a replacement in pool ${pool}`, data: { tokenId: record.id } });
-      return renderCloudInit({ hubUrl: config.publicUrl, caPem: pki.ca.certPem, token, tokenId: record.id, pool, expiresAt: record.expiresAt, labels: {} });
+      return { doc: renderCloudInit({ hubUrl: config.publicUrl, caPem: pki.ca.certPem, token, tokenId: record.id, pool, expiresAt: record.expiresAt, labels: {} }), tokenId: record.id };
     },
     intervalMs: config.autohealIntervalMs,
     guardWindowMs: config.autohealGuardWindowMs,

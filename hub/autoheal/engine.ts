@@ -10,7 +10,7 @@ import type { NodeRegistry, NodeSnapshot } from '../nodes/registry.js';
 import type { ControlPlane } from '../k3s/control-plane.js';
 import { parseDuration } from '../duration.js';
 import { AutohealSettings, type PoolAutoheal } from './settings.js';
-import { runHook } from './hook.js';
+import { hookNode, runHook, type HookNode } from './hook.js';
 
 export type Condition = 'healthy' | 'degraded' | 'unreachable' | 'link-problem';
 
@@ -32,9 +32,14 @@ export interface NodeHeal {
   cordonedByUs: boolean;
   /** A step was taken and not yet proven (healthy for provenAfter) or failed. */
   unproven: boolean;
-  replacement: { requestedAt: string; machineId: string | null } | null;
+  /** A replacement asked of the hook: the machine it made and the join token its cloud-init carries. */
+  replacement: { requestedAt: string; machineId: string | null; tokenId?: string } | null;
   lastDecision: string;
   forced: boolean;
+  /** The machine id the provider hook returned when it created this node (its `replace`). */
+  machineId?: string | null;
+  /** Source addresses the hub saw this node's agent connect from (newest first, bounded). */
+  observedAddresses?: string[];
 }
 
 export interface GuardState {
@@ -47,13 +52,13 @@ export interface AutohealDeps {
   store: Store;
   events: EventLog;
   registry: NodeRegistry;
-  controlPlane: ControlPlane;
+  controlPlane: Pick<ControlPlane, 'info' | 'client'>;
   logger: Logger;
   settings: AutohealSettings;
   /** Removes a node the way DELETE /v1/nodes/{id} does. */
   removeNode(id: string, actor: string): Promise<boolean>;
-  /** A #cloud-config that joins a new machine to the pool (fresh single-use token). */
-  cloudInit(pool: string): Promise<string>;
+  /** A #cloud-config that joins a new machine to the pool, and the id of the fresh single-use token in it. */
+  cloudInit(pool: string): Promise<{ doc: string; tokenId: string }>;
   intervalMs: number;
   /** Mass-drop window of the partition guard (default 2 min). */
   guardWindowMs: number;
@@ -302,6 +307,10 @@ export class AutohealEngine {
         changed = true;
       }
     }
+    // Where the agent connects from, as the hub sees it: kept with records that are written anyway,
+    // so a hook call after a hub restart still has it (see hookNodeOf).
+    const addr = n.connected ? this.d.registry.observedAddress(n.id) : undefined;
+    if (changed && addr && rec.observedAddresses?.[0] !== addr) rec.observedAddresses = [addr, ...(rec.observedAddresses ?? []).filter((a) => a !== addr)].slice(0, 4);
     // A first sight of a healthy node needs no durable record (a restart makes the same fresh one).
     if (!changed && !this.cache.get(n.id)) this.cache.set(n.id, structuredClone(rec));
     return { rec, changed };
@@ -376,10 +385,10 @@ export class AutohealEngine {
           return this.giveUp(n, rec, ps, `pool ${n.pool} has no provider hook: cordoned; the hub cannot fence it, so it is never deleted automatically`);
         }
         await this.takeStep(n, rec, 3, 'replace', async () => {
-          const node = await this.d.store.getNode(n.id);
-          const r = await runHook(ps.hook!, { action: 'replace', pool: n.pool, node: hookNode(node, n), cloudInit: await this.d.cloudInit(n.pool) });
+          const init = await this.d.cloudInit(n.pool);
+          const r = await runHook(ps.hook!, { action: 'replace', pool: n.pool, node: await this.hookNodeOf(n, rec), cloudInit: init.doc });
           if (!r.ok) throw new Error(r.message);
-          rec.replacement = { requestedAt: new Date(this.now()).toISOString(), machineId: r.machineId ?? null };
+          rec.replacement = { requestedAt: new Date(this.now()).toISOString(), machineId: r.machineId ?? null, tokenId: init.tokenId };
           return `replacement requested from the provider hook${r.machineId ? ` (machine ${r.machineId})` : ''}; waiting for it to join`;
         });
         return;
@@ -440,28 +449,44 @@ export class AutohealEngine {
       return `reboot through the agent: ${r.message}`;
     }
     if (ps.hook) {
-      const node = await this.d.store.getNode(n.id);
-      const r = await runHook(ps.hook, { action: 'reboot', pool: n.pool, node: hookNode(node, n) });
+      const r = await runHook(ps.hook, { action: 'reboot', pool: n.pool, node: await this.hookNodeOf(n, rec) });
       if (!r.ok) throw new Error(r.message);
       return `reboot through the provider hook: ${r.message}`;
     }
     return 'skipped: the agent is unreachable and the pool has no provider hook';
   }
 
+  /** What the hook is told about a node: what the hub knows for itself, the node's claims apart. */
+  private async hookNodeOf(n: NodeSnapshot, rec: NodeHeal): Promise<HookNode> {
+    const node = await this.d.store.getNode(n.id);
+    const [joined] = await this.d.store.listEvents({ type: 'node.joined', nodeId: n.id, limit: 1 });
+    const source = typeof joined?.data.source === 'string' ? joined.data.source : undefined;
+    return hookNode(node, n, rec.machineId ?? null, [this.d.registry.observedAddress(n.id), ...(rec.observedAddresses ?? []), source]);
+  }
+
   private async watchReplacement(n: NodeSnapshot, rec: NodeHeal, ps: PoolAutoheal, now: number): Promise<void> {
+    const { tokenId, machineId } = rec.replacement!;
     const requested = Date.parse(rec.replacement!.requestedAt);
-    // The replacement: a node of the same pool that joined after the request and is Ready now.
+    // The replacement: the node that joined with the token of the cloud-init handed to the hook (any
+    // node of the pool that joined after the request, for records written before tokens were kept),
+    // and is Ready now.
     let newcomer: NodeRecord | undefined;
     for (const m of this.d.registry.snapshot()) {
       if (m.pool !== n.pool || m.id === n.id || !m.connected || m.state !== 'ready') continue;
       const rec2 = await this.d.store.getNode(m.id);
-      if (rec2 && Date.parse(rec2.createdAt) >= requested) {
+      if (rec2 && (tokenId ? rec2.tokenId === tokenId : Date.parse(rec2.createdAt) >= requested)) {
         newcomer = rec2;
         break;
       }
     }
     if (newcomer) {
       rec.replacement = null;
+      if (machineId) {
+        // The hook made this machine: later hook calls for the new node name it by this id.
+        const fresh = (await this.record(newcomer.id)) ?? freshRecord('healthy', new Date(this.now()).toISOString());
+        fresh.machineId = machineId;
+        await this.save(newcomer.id, fresh);
+      }
       await this.d.events.note({ type: 'autoheal.step', nodeId: n.id, pool: n.pool, actor: ACTOR, message: `${n.name}: replacement ${newcomer.name} is Ready; draining and removing the old node`, data: { replacement: newcomer.id } });
       await this.save(n.id, rec);
       await this.d.removeNode(n.id, ACTOR);
@@ -478,6 +503,3 @@ export class AutohealEngine {
   }
 }
 
-function hookNode(node: NodeRecord | undefined, n: NodeSnapshot): { id: string; name: string; addresses: string[]; labels: Record<string, string> } {
-  return { id: n.id, name: n.name, addresses: node?.facts.addresses ?? [], labels: node?.labels ?? {} };
-}

@@ -55,6 +55,8 @@ interface LiveNode {
   kube?: KubeView;
   /** When the link last went down (ms), 0 if never. */
   disconnectedAt: number;
+  /** Source address of the node's latest agent connection, as the hub saw it (kept after it drops). */
+  lastAddress?: string;
 }
 
 /** A read-only view of one node for autoheal and metrics. */
@@ -167,6 +169,11 @@ export class NodeRegistry {
     return n;
   }
 
+  /** Where the node's latest agent connection came from, as this hub saw it (not what the node says). */
+  observedAddress(nodeId: string): string | undefined {
+    return this.live.get(nodeId)?.lastAddress;
+  }
+
   /** Connection facts for the API view. */
   liveInfo(nodeId: string): { connected: boolean; connectedAt: string | null; remoteAddress: string | null; reasons: string[] } {
     const l = this.live.get(nodeId);
@@ -184,6 +191,7 @@ export class NodeRegistry {
     if (!entry) return undefined;
     const previous = entry.link;
     entry.link = link;
+    entry.lastAddress = link.remoteAddress;
 
     entry.lastSeenMs = this.now();
     if (previous && previous !== link) previous.close('REPLACED', 'a newer connection of this node took over');
