@@ -108,8 +108,8 @@ export interface Harness {
   tick(): Promise<void>;
   list(type?: string, nodeId?: string): Promise<EventRecord[]>;
   steps(nodeId: string): Promise<string[]>;
-  /** Builds a second engine on the same store (a hub restart). */
-  restartEngine(): AutohealEngine;
+  /** A hub restart: a new registry loaded from the store and a new engine; no agent is connected. */
+  restart(): Promise<void>;
 }
 
 export async function harness(t: TestContext, opts: { pool?: Partial<PoolAutoheal>; deps?: Partial<AutohealDeps>; unreachableAfterMs?: number } = {}): Promise<Harness> {
@@ -122,7 +122,7 @@ export async function harness(t: TestContext, opts: { pool?: Partial<PoolAutohea
     await batcher.stop();
     await store.close();
   });
-  const registry = new NodeRegistry({ store, events, batcher, logger, unreachableAfterMs: opts.unreachableAfterMs ?? 3_000, now: clock.now });
+  const newRegistry = (): NodeRegistry => new NodeRegistry({ store, events, batcher, logger, unreachableAfterMs: opts.unreachableAfterMs ?? 3_000, now: clock.now });
   const kube = new FakeKube();
   const cp = { info: { state: 'running', version: 'v1.31.4+k3s1', message: 'serving', restarts: 0, since: '', lastLogLines: [] } as ControlPlaneInfo };
   const controlPlane = { info: () => cp.info, client: () => (cp.info.state === 'running' ? kube : undefined) } as unknown as AutohealDeps['controlPlane'];
@@ -131,9 +131,9 @@ export async function harness(t: TestContext, opts: { pool?: Partial<PoolAutohea
   const links = new Map<string, FakeLink>();
   let tokens = 0;
   const makeEngine = (): AutohealEngine => new AutohealEngine({
-    store, events, registry, controlPlane, logger, settings,
+    store, events, registry: h.registry, controlPlane, logger, settings,
     removeNode: async (id) => {
-      await registry.retire(id, 'removed', 0);
+      await h.registry.retire(id, 'removed', 0);
       return store.deleteNode(id, new Date(clock.now()).toISOString());
     },
     cloudInit: async () => ({ doc: '#cloud-config\n', tokenId: 'tok-replacement' }),
@@ -142,8 +142,8 @@ export async function harness(t: TestContext, opts: { pool?: Partial<PoolAutohea
     ...opts.deps,
   });
   const h: Harness = {
-    store, events, registry, settings, clock, kube, cp, links,
-    engine: makeEngine(),
+    store, events, registry: newRegistry(), settings, clock, kube, cp, links,
+    engine: undefined as unknown as AutohealEngine,
     async join(name, over = {}) {
       const tokenId = over.tokenId ?? `tok${++tokens}`;
       if (!(await store.getToken(tokenId))) await store.createToken(token(tokenId, { pool: over.pool ?? 'default', expiresAt: new Date(clock.now() + 3_600_000).toISOString(), maxUses: null }));
@@ -153,29 +153,29 @@ export async function harness(t: TestContext, opts: { pool?: Partial<PoolAutohea
       input.event = { type: 'node.joined', nodeId: id, pool: input.node.pool, actor: `token:${tokenId}`, message: `node ${name} joined`, data: { source: '127.0.0.9' } };
       const outcome = await store.enroll(input);
       if (outcome !== 'ok') throw new Error(`enroll ${name}: ${outcome}`);
-      registry.track(input.node);
+      h.registry.track(input.node);
       kube.nodes.add(name);
       return id;
     },
     async connect(id, remote = '127.0.0.1') {
       const link = new FakeLink(id, remote);
       links.set(id, link);
-      await registry.attach(link, null, '0.1.0');
-      await registry.report(id, health());
+      await h.registry.attach(link, null, '0.1.0');
+      await h.registry.report(id, health());
       return link;
     },
     async disconnect(id) {
       const link = links.get(id);
-      if (link) await registry.detach(link, 'test');
+      if (link) await h.registry.detach(link, 'test');
       links.delete(id);
     },
     async report(id, k3s = 'running', skewMs = 0) {
-      await registry.report(id, health(k3s, skewMs));
+      await h.registry.report(id, health(k3s, skewMs));
     },
     async kubeReady(id, ready) {
       const name = (await store.getNode(id))!.name;
       const view: KubeView = { ready, unschedulable: false, kubeletVersion: 'v1.31.4+k3s1', taints: [], problems: [] };
-      await registry.kubeUpdate(name, view);
+      await h.registry.kubeUpdate(name, view);
     },
     async tick() {
       await h.engine.tick();
@@ -185,10 +185,9 @@ export async function harness(t: TestContext, opts: { pool?: Partial<PoolAutohea
         clock.advance(stepMs);
         // Connected nodes keep reporting what they last said (a live agent reports every few seconds).
         for (const id of links.keys()) {
-          const snap = registry.snapshotOf(id);
-          if (snap) registry.touch(id);
+          if (h.registry.snapshotOf(id)) h.registry.touch(id);
         }
-        await registry.sweep();
+        await h.registry.sweep();
         await h.engine.tick();
       }
     },
@@ -198,10 +197,13 @@ export async function harness(t: TestContext, opts: { pool?: Partial<PoolAutohea
     async steps(nodeId) {
       return (await store.listEvents({ type: 'autoheal.step', nodeId, limit: 1000 })).map((e) => String(e.data.action));
     },
-    restartEngine() {
+    async restart() {
+      links.clear();
+      h.registry = newRegistry();
+      await h.registry.load();
       h.engine = makeEngine();
-      return h.engine;
     },
   };
+  h.engine = makeEngine();
   return h;
 }

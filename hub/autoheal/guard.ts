@@ -1,0 +1,70 @@
+// The partition guard: freezes all remediation when the problem is likely on the hub's side (many
+// agents dropped at once, or the Kubernetes API is unhealthy), and lifts only after the condition
+// stayed clear for a settle period (hysteresis), so reconnecting agents are not taken for sick ones.
+import type { EventLog } from '../events.js';
+import type { Logger } from '../logger.js';
+import type { NodeSnapshot } from '../nodes/registry.js';
+import type { ControlPlaneInfo } from '../k3s/supervisor.js';
+import { ACTOR } from './records.js';
+
+export interface GuardState {
+  frozen: boolean;
+  reason: string;
+  since: string | null;
+}
+
+export interface GuardOptions {
+  events: EventLog;
+  logger: Logger;
+  /** Drops within this window count as one mass drop. */
+  windowMs: number;
+  /** The condition must stay clear this long before remediation resumes. */
+  settleMs: number;
+}
+
+/** How many agents must drop within the window to freeze remediation. */
+export function dropThreshold(agents: number): number {
+  return Math.max(3, Math.ceil(agents / 2));
+}
+
+export class PartitionGuard {
+  private state: GuardState = { frozen: false, reason: '', since: null };
+  private clearSince?: number;
+  /** When the last freeze ended (ms, the engine's clock); ladder ages restart there. */
+  unfrozenAt = 0;
+
+  constructor(private readonly o: GuardOptions) {}
+
+  current(): GuardState {
+    return { ...this.state };
+  }
+
+  get frozen(): boolean {
+    return this.state.frozen;
+  }
+
+  /** Re-evaluates the guard from the fleet and the control plane; `now` and drop times on one clock. */
+  async update(nodes: readonly NodeSnapshot[], cp: ControlPlaneInfo, now: number, wallNow: number): Promise<void> {
+    const agents = nodes.length;
+    const down = nodes.filter((n) => !n.connected);
+    const recentDrops = down.filter((n) => n.disconnectedAt && now - n.disconnectedAt <= this.o.windowMs).length;
+    const threshold = dropThreshold(agents);
+    let reason = '';
+    if (cp.state === 'starting' || cp.state === 'failed') reason = `the Kubernetes API is unhealthy (${cp.state}: ${cp.message})`;
+    else if (!this.state.frozen && recentDrops >= threshold) reason = `${recentDrops} of ${agents} agents dropped within ${Math.round(this.o.windowMs / 1000)}s: the problem is on the hub's side`;
+    else if (this.state.frozen && this.state.reason.includes('agents dropped') && down.length >= threshold) reason = this.state.reason;
+    // Hysteresis: a freeze ends only after the condition stayed clear for a settle period (agents
+    // are still reconnecting), and the nodes' unhealthy timers then restart from that moment.
+    if (!reason && this.state.frozen) {
+      this.clearSince ??= now;
+      if (now - this.clearSince < this.o.settleMs) return;
+      this.unfrozenAt = now;
+    }
+    if (reason) this.clearSince = undefined;
+    const frozen = reason !== '';
+    if (frozen === this.state.frozen && reason === this.state.reason) return;
+    this.state = { frozen, reason, since: frozen ? new Date(wallNow).toISOString() : null };
+    await this.o.events.note({ type: frozen ? 'autoheal.frozen' : 'autoheal.unfrozen', actor: ACTOR, message: frozen ? `all remediation frozen: ${reason}` : 'remediation resumes: the guard condition cleared', data: { reason } });
+    this.o.logger.warn({ frozen, reason }, 'autoheal guard');
+  }
+}
