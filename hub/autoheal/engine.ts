@@ -194,7 +194,8 @@ export class AutohealEngine {
       const unhealthy = members.filter((n) => { const c = recs.get(n.id)!.condition; return c === 'degraded' || c === 'unreachable'; });
       const pct = members.length ? (unhealthy.length / members.length) * 100 : 0;
       const pacing = (await this.d.store.getSetting<Pacing>(PACING_KEY(pool))) ?? { width: 1, cooldownUntil: 0 };
-      let busy = members.filter((n) => recs.get(n.id)!.step > 0 && recs.get(n.id)!.unhealthySince).length;
+      // Repairs in flight: a node handed to an operator (needs-attention) is not one.
+      let busy = members.filter((n) => n.state !== 'needs-attention' && recs.get(n.id)!.step > 0 && recs.get(n.id)!.unhealthySince).length;
       for (const n of unhealthy.sort((a, b) => (recs.get(a.id)!.unhealthySince ?? '').localeCompare(recs.get(b.id)!.unhealthySince ?? ''))) {
         if (only && !only.includes(n.id)) continue;
         const rec = recs.get(n.id)!;

@@ -30,6 +30,22 @@ export class Ladder {
     await this.d.events.note({ type: 'autoheal.failed', nodeId: n.id, pool: n.pool, actor: ACTOR, message: `${n.name}: ${what}; pool ${n.pool} back to one repair at a time, cooling down until ${new Date(cooldownUntil).toISOString()}` });
   }
 
+  /** Cordons a node for the hand-over; marked as autoheal's (uncordoned on release) unless it already was cordoned. */
+  private async cordon(n: NodeSnapshot, rec: NodeHeal): Promise<boolean> {
+    const kube = this.d.controlPlane.client();
+    const node = await kube?.getNode(n.name).catch(() => undefined);
+    if (!kube || !node) return false;
+    if (node.unschedulable) return true;
+    try {
+      await kube.cordon(n.name);
+      rec.cordonedByUs = true;
+      return true;
+    } catch (err) {
+      this.d.logger.warn({ nodeId: n.id, err: (err as Error).message }, 'could not cordon a node autoheal hands over');
+      return false;
+    }
+  }
+
   private async giveUp(n: NodeSnapshot, rec: NodeHeal, ps: PoolAutoheal, why: string): Promise<void> {
     await this.d.registry.setWorkflow(n.id, 'needs-attention', why, ACTOR);
     rec.step = 3;
@@ -72,8 +88,8 @@ export class Ladder {
         if (rec.flapping) return this.giveUp(n, rec, ps, 'the node is flapping: capped at reboot, it is not replaced');
         if (poolSize < 2 || this.d.registry.snapshot().length < 2) return this.giveUp(n, rec, ps, 'clusters of fewer than 2 nodes are never replaced automatically');
         if (!ps.hook) {
-          await this.d.controlPlane.client()?.cordon(n.name).catch(() => undefined);
-          return this.giveUp(n, rec, ps, `pool ${n.pool} has no provider hook: cordoned; the hub cannot fence it, so it is never deleted automatically`);
+          const cordoned = await this.cordon(n, rec);
+          return this.giveUp(n, rec, ps, `pool ${n.pool} has no provider hook: ${cordoned ? 'cordoned' : 'not cordoned (no Kubernetes node to cordon)'}; the hub cannot fence it, so it is never deleted automatically`);
         }
         await this.takeStep(n, rec, 3, 'replace', async () => {
           const init = await this.d.cloudInit(n.pool);
