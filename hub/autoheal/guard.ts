@@ -22,14 +22,19 @@ export interface GuardOptions {
   settleMs: number;
 }
 
-/** How many agents must drop within the window to freeze remediation. */
+/**
+ * How many agents must drop within the window to freeze remediation: half the fleet (rounded down),
+ * and at least 2, so that small fleets are guarded too (2 of 4, 2 of 5, 3 of 6, 500 of 1,000).
+ */
 export function dropThreshold(agents: number): number {
-  return Math.max(3, Math.ceil(agents / 2));
+  return Math.max(2, Math.floor(agents / 2));
 }
 
 export class PartitionGuard {
   private state: GuardState = { frozen: false, reason: '', since: null };
   private clearSince?: number;
+  /** A mass-drop freeze holds while enough of the agents that dropped since this time are still down. */
+  private dropsSince = 0;
   /** When the last freeze ended (ms, the engine's clock); ladder ages restart there. */
   unfrozenAt = 0;
 
@@ -49,10 +54,14 @@ export class PartitionGuard {
     const down = nodes.filter((n) => !n.connected);
     const recentDrops = down.filter((n) => n.disconnectedAt && now - n.disconnectedAt <= this.o.windowMs).length;
     const threshold = dropThreshold(agents);
+    // Agents that were down before the mass drop (dead for days) do not keep a freeze going.
+    const stillCut = down.filter((n) => n.disconnectedAt && n.disconnectedAt >= this.dropsSince).length;
     let reason = '';
     if (cp.state === 'starting' || cp.state === 'failed') reason = `the Kubernetes API is unhealthy (${cp.state}: ${cp.message})`;
-    else if (!this.state.frozen && recentDrops >= threshold) reason = `${recentDrops} of ${agents} agents dropped within ${Math.round(this.o.windowMs / 1000)}s: the problem is on the hub's side`;
-    else if (this.state.frozen && this.state.reason.includes('agents dropped') && down.length >= threshold) reason = this.state.reason;
+    else if (!this.state.frozen && recentDrops >= threshold) {
+      reason = `${recentDrops} of ${agents} agents dropped within ${Math.round(this.o.windowMs / 1000)}s: the problem is on the hub's side`;
+      this.dropsSince = now - this.o.windowMs;
+    } else if (this.state.frozen && this.state.reason.includes('agents dropped') && stillCut >= threshold) reason = this.state.reason;
     // Hysteresis: a freeze ends only after the condition stayed clear for a settle period (agents
     // are still reconnecting), and the nodes' unhealthy timers then restart from that moment.
     if (!reason && this.state.frozen) {
