@@ -82,9 +82,12 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
     extraArgs: config.k3sArgs,
     nodeTokenTtl: config.k3sNodeTokenTtl,
     restartBackoffMs: config.k3sRestartBackoffMs,
+    failedRetryMs: config.k3sFailedRetryMs,
     artifacts,
     logger: cpLog,
     onState: (info, previous) => {
+      // While the kube API is down, what its watch said about the nodes is stale: readiness unknown.
+      if (info.state !== 'running') registry.kubeUnknown();
       void events.note({ type: 'k3s.state', actor: 'hub', message: `control plane ${previous} -> ${info.state}: ${info.message}`, data: { from: previous, to: info.state, restarts: info.restarts, lastLogLines: info.state === 'failed' ? info.lastLogLines : [] } });
       if (info.state === 'running') {
         void nodeK3s?.assignAll();
@@ -96,7 +99,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
 
   const cluster = (): ClusterInfo => {
     const i = controlPlane.info();
-    return { state: i.state === 'stopped' ? 'absent' : i.state, version: controlPlane.version(), message: i.message, restarts: i.restarts, since: i.since, lastLogLines: i.lastLogLines, serverUrl: controlPlane.running() ? controlPlane.serverUrl() : null };
+    return { state: i.state === 'stopped' ? 'absent' : i.state, version: controlPlane.version(), message: i.message, restarts: i.restarts, since: i.since, lastLogLines: i.lastLogLines, serverUrl: controlPlane.running() ? controlPlane.serverUrl() : null, nextRetryAt: i.nextRetryAt ?? null };
   };
 
   const services: HubServices = {

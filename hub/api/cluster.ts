@@ -9,6 +9,7 @@ const cpState = { type: 'string', enum: ['running', 'starting', 'failed', 'absen
 const controlPlane = open({
   state: cpState, version: nstr, message: str, restarts: num,
   since: str, lastLogLines: strings, serverUrl: nstr,
+  nextRetryAt: { ...nstr, description: 'in failed: when the hub starts its k3s server again by itself' },
 });
 const guard = open({ frozen: bool }, { description: 'the autoheal partition guard' });
 const clusterSchema = open({
@@ -62,6 +63,27 @@ export const clusterRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (ap
     const next = await svc.autohealSettings!.setCluster(body);
     await svc.events.record({ type: 'autoheal.settings', actor: req.actor?.id ?? 'anonymous', message: `cluster autoheal ${next.enabled ? 'on' : 'off'}${next.paused ? ', paused' : ''}`, data: { ...next } });
     return { ...next, guard: svc.autoheal!.guardState() };
+  });
+
+  app.post('/v1/cluster/actions/restart-control-plane', {
+    schema: {
+      summary: "Restart the hub's k3s server now (admin)",
+      description: 'Stops the k3s server and starts it again, looking for the binary afresh when none was usable; '
+        + 'the automatic retry backoff of a failed server starts over. 409 when the control plane is off (--k3s off).',
+      response: responses({ 200: controlPlane }),
+    },
+  }, async (req) => {
+    const actor = req.actor?.id ?? 'anonymous';
+    const before = svc.cluster();
+    try {
+      await svc.controlPlane.restart();
+    } catch (err) {
+      await svc.events.record({ type: 'admin.action', actor, message: `restart-control-plane refused: ${(err as Error).message}`, data: { action: 'restart-control-plane', result: 'refused' } });
+      throw new HubError('CONFLICT', `cannot restart the control plane: ${(err as Error).message}`);
+    }
+    const after = svc.cluster();
+    await svc.events.record({ type: 'admin.action', actor, message: `restart-control-plane: ${before.state} -> ${after.state}`, data: { action: 'restart-control-plane', result: 'ok', from: before.state, to: after.state } });
+    return after;
   });
 
   app.get('/v1/cluster/kubeconfig', {

@@ -40,6 +40,8 @@ export function permissionFor(method: string, url: string, explicit?: unknown): 
   if (url.startsWith('/v1/api-tokens')) return 'api-tokens:write';
   if (url.startsWith('/v1/tokens') || url === '/v1/join-command') return 'tokens:write';
   if (url.startsWith('/v1/pools')) return 'pools:write';
+  // Restarting the control plane cuts the Kubernetes API for everyone: admins only.
+  if (url === '/v1/cluster/actions/restart-control-plane') return 'admin';
   if (url.startsWith('/v1/cluster/')) return 'cluster:settings';
   return 'admin';
 }

@@ -20,6 +20,8 @@ export interface ClusterInfo {
   since?: string;
   lastLogLines?: string[];
   serverUrl?: string | null;
+  /** In `failed`: when the hub tries to start its k3s server again by itself. */
+  nextRetryAt?: string | null;
 }
 
 export interface HubServices {

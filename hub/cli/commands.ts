@@ -220,6 +220,14 @@ export function registerAdminCommands(program: Command): void {
     ]);
   });
 
+  const cluster = program.command('cluster').description('the control plane');
+  cluster.command('restart-control-plane').description("restart the hub's k3s server now (admin; also brings a failed one back)").action(async (_o, cmd: Command) => {
+    const { api, json } = client(cmd);
+    const r = await api.call<Obj>('POST', '/v1/cluster/actions/restart-control-plane');
+    if (json) return printJson(r);
+    process.stdout.write(`control plane ${s(r.state)}: ${s(r.message)}\n`);
+  });
+
   program.command('kubeconfig').description('print the admin kubeconfig of the control plane').action(async (_o, cmd: Command) => {
     const { api } = client(cmd);
     process.stdout.write(await api.call<string>('GET', '/v1/cluster/kubeconfig'));

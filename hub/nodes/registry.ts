@@ -123,6 +123,11 @@ export class NodeRegistry {
     return this.names.get(name);
   }
 
+  /** The Kubernetes API went away: what its watch said is stale, so kubelet readiness is unknown until it is back. */
+  kubeUnknown(): void {
+    for (const e of this.live.values()) if (e.kube) e.kube = { ...e.kube, ready: null };
+  }
+
   kubeView(nodeId: string): KubeView | undefined {
     return this.live.get(nodeId)?.kube;
   }
