@@ -35,6 +35,10 @@ import { AutohealSettings } from './autoheal/settings.js';
 import { renderCloudInit } from './installer/cloud-init-doc.js';
 import { createMetrics } from './metrics.js';
 import { UpgradeEngine } from './upgrades/engine.js';
+import { systemClock } from './clock.js';
+import { ClockWatch } from './clock-watch.js';
+import { FleetSkew } from './nodes/fleet-skew.js';
+import { signedDuration } from './autoheal/guard.js';
 
 export interface Hub {
   apiUrl: string;
@@ -64,11 +68,29 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
   const store: Store = await openSqliteStore({ path: join(config.dataDir, 'hub.db'), logger: log.child({ component: 'store' }) });
   const hubVersion = readHubVersion();
   const events = createEventLog(store, log.child({ component: 'events' }));
-  const batcher = createHealthBatcher(store, log.child({ component: 'health' }), { sampler: createHealthSampler() });
-  const registry = new NodeRegistry({ store, events, batcher, logger: log.child({ component: 'registry' }), unreachableAfterMs: config.unreachableAfterMs });
+  // The hub's time: liveness and ages on the monotonic clock; wall time held steady through a step
+  // of the hub's own clock until it settled (clock-watch.ts); agents' skew judged against the fleet.
+  let fleetSkew: FleetSkew | undefined = undefined;
+  const clock = new ClockWatch({
+    clock: systemClock,
+    settleMs: Math.max(120_000, 4 * config.heartbeatIntervalMs),
+    onStep: (step, hold) => {
+      log.warn({ offsetMs: step.offsetMs, hold }, 'the hub\'s own clock stepped');
+      void events.note({ type: 'hub.clock-step', actor: 'hub', message: `the hub's own clock stepped ${signedDuration(step.offsetMs)} (wall vs monotonic); autoheal holds and the hub keeps its time until ${hold.until}`, data: { offsetMs: step.offsetMs, netOffsetMs: hold.offsetMs, until: hold.until } });
+    },
+    onSettled: (offsetMs) => {
+      fleetSkew?.shift(offsetMs);
+      if (Math.abs(offsetMs) >= 1000) void events.note({ type: 'hub.clock-step', actor: 'hub', message: `the hub's clock stayed ${signedDuration(offsetMs)} off its earlier time after settling; the hub follows it now`, data: { offsetMs, settled: true } });
+    },
+  });
+  fleetSkew = new FleetSkew(clock);
+  const clockTimer = setInterval(() => clock.check(), 1000);
+  clockTimer.unref();
+  const batcher = createHealthBatcher(store, log.child({ component: 'health' }), { sampler: createHealthSampler(), clock });
+  const registry = new NodeRegistry({ store, events, batcher, logger: log.child({ component: 'registry' }), unreachableAfterMs: config.unreachableAfterMs, clock, skew: fleetSkew });
   await registry.load();
-  const commands = new CommandService({ store, events, logger: log.child({ component: 'commands' }), link: (id) => registry.link(id) });
-  const tokens = createTokenService({ store, caPin: pki.caPin });
+  const commands = new CommandService({ store, events, logger: log.child({ component: 'commands' }), link: (id) => registry.link(id), now: () => clock.now() });
+  const tokens = createTokenService({ store, caPin: pki.caPin, now: () => new Date(clock.now()) });
   mkdirSync(join(config.dataDir, 'artifacts'), { recursive: true, mode: 0o755 });
   const artifacts = new ArtifactStore(join(config.dataDir, 'artifacts'), packagePaths().agentArtifactsDir);
 
@@ -104,6 +126,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
 
   const services: HubServices = {
     config, store, events, registry, commands, tokens, logger: log, caPem: pki.ca.certPem, hubVersion, cluster, controlPlane, artifacts,
+    clockStatus: () => ({ ...fleetSkew.status(), holding: clock.holding() ?? null }),
     async removeNode(id, actor) {
       const node = await store.getNode(id);
       if (!node) return false;
@@ -149,7 +172,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
     },
     join: async (req, source) => {
       try {
-        const joined = await enroll({ store, tokens, ca: pki.ca, events, registry, nodeCertTtlMs: config.nodeCertTtlMs, heartbeatIntervalMs: config.heartbeatIntervalMs }, req, source);
+        const joined = await enroll({ store, tokens, ca: pki.ca, events, registry, nodeCertTtlMs: config.nodeCertTtlMs, heartbeatIntervalMs: config.heartbeatIntervalMs, now: () => clock.now() }, req, source);
         metrics.joinAttempt('ok');
         // store.enroll wrote node.joined in its transaction; hand it to live listeners (SSE) too.
         const [joinedEvent] = await store.listEvents({ type: 'node.joined', nodeId: joined.nodeId, limit: 1 }).catch(() => []);
@@ -165,7 +188,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
     },
     connect: (ws, nodeId, remoteAddress, tlsResumed) => {
       new AgentSession(ws, {
-        nodeId, remoteAddress, tlsResumed, heartbeatIntervalMs: config.heartbeatIntervalMs, hubVersion, logger: gwLog,
+        nodeId, remoteAddress, tlsResumed, heartbeatIntervalMs: config.heartbeatIntervalMs, hubVersion, logger: gwLog, clock,
         handlers: {
           async hello(s, frame) {
             const node = await registry.attach(s, toFacts(frame.hello?.facts), frame.hello?.agentVersion ?? 'unknown');
@@ -185,7 +208,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
           closed: (s, reason) => void registry.detach(s, reason),
           async renewCert(s, csrPem) {
             try {
-              const issued = signCsr(pki.ca, csrPem, { commonName: s.nodeId, organization: 'atoll:nodes', validityMs: config.nodeCertTtlMs, expectedSubjectCN: s.nodeId });
+              const issued = signCsr(pki.ca, csrPem, { commonName: s.nodeId, organization: 'atoll:nodes', validityMs: config.nodeCertTtlMs, expectedSubjectCN: s.nodeId, nowMs: clock.now() });
               await store.addCert({ serial: issued.serial, nodeId: s.nodeId, notBefore: issued.notBefore.toISOString(), notAfter: issued.notAfter.toISOString(), fingerprint: issued.fingerprint, revokedAt: null });
               await events.note({ type: 'node.cert-renewed', nodeId: s.nodeId, actor: `node:${s.nodeId}`, message: `client certificate renewed until ${issued.notAfter.toISOString()}`, data: { serial: issued.serial } });
               return { certPem: issued.certPem };
@@ -212,6 +235,8 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
     guardWindowMs: config.autohealGuardWindowMs,
     startupGraceMs: config.unreachableAfterMs + 5_000,
     flapWindowMs: config.autohealFlapWindowMs,
+    clock,
+    clockHold: () => clock.holding(),
   });
   services.autoheal = autoheal;
   autohealRef = autoheal;
@@ -255,6 +280,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
     stop() {
       stopping ??= (async () => {
         clearInterval(sweeper);
+        clearInterval(clockTimer);
         clearInterval(purger);
         await autoheal.stop();
         await upgrades.stop();

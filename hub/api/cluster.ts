@@ -12,6 +12,11 @@ const controlPlane = open({
   nextRetryAt: { ...nstr, description: 'in failed: when the hub starts its k3s server again by itself' },
 });
 const guard = open({ frozen: bool }, { description: 'the autoheal partition guard' });
+const clockSchema = openOrNull({
+  hubSkewMs: { type: ['number', 'null'], description: "the hub's own clock minus its agents' (median) when most of them disagree with it by more than 2 min" },
+  agents: num, disagreeing: num,
+  holding: openOrNull({ offsetMs: num, since: str, until: str }, { description: "a step of the hub's own clock is settling: autoheal holds" }),
+}, { description: "the hub's clock, judged against its agents and its monotonic clock" });
 const clusterSchema = open({
   controlPlane,
   state: cpState,
@@ -21,6 +26,7 @@ const clusterSchema = open({
   publicUrl: str,
   nodes: open({ total: num, connected: num, byState: { type: 'object', additionalProperties: num } }),
   autoheal: open({ enabled: bool, paused: bool, guard }),
+  clock: clockSchema,
   upgrades: openOrNull({
     current: nstr,
     available: { type: 'array', items: open({ version: str, kind: { type: 'string', enum: ['patch', 'minor'] }, arches: strings }) },
@@ -48,6 +54,7 @@ export const clusterRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (ap
       publicUrl: svc.config.publicUrl,
       nodes: { total: nodes.length, connected: svc.registry.connectedCount(), byState: counts },
       autoheal: { ...(await svc.autohealSettings!.cluster()), guard: svc.autoheal!.guardState() },
+      clock: svc.clockStatus?.() ?? null,
       upgrades: svc.upgrades ? { ...svc.upgrades.versionInfo(), agents: await svc.upgrades.agentVersions() } : null,
     };
   });

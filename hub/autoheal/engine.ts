@@ -13,6 +13,8 @@ import { AutohealSettings, type PoolAutoheal } from './settings.js';
 import { ACTOR, RecordBook, classify, freshRecord, type NodeHeal } from './records.js';
 import { Ladder, PACING_KEY, type Pacing } from './ladder.js';
 import { PartitionGuard, type GuardState } from './guard.js';
+import { Stamps, systemClock, type Clock } from '../clock.js';
+import type { ClockHold } from '../clock-watch.js';
 
 export { classify, type Condition, type NodeHeal } from './records.js';
 export type { GuardState } from './guard.js';
@@ -35,25 +37,30 @@ export interface AutohealDeps {
   startupGraceMs: number;
   /** Flap window (default 15 min); more than 2 changes in it mark a node flapping. */
   flapWindowMs: number;
-  now?: () => number;
+  /** Ages and timers on its monotonic clock; stored stamps from its wall clock (the hub's steady time). */
+  clock?: Clock;
+  /** A step of the hub's own clock is settling: autoheal holds (see clock-watch.ts). */
+  clockHold?: () => ClockHold | undefined;
 }
 
 export class AutohealEngine {
   private timer?: NodeJS.Timeout;
   private readonly startedAt: number;
   private running: Promise<void> = Promise.resolve();
-  private readonly now: () => number;
+  private readonly clock: Clock;
+  private readonly stamps: Stamps;
   private graceOver = false;
   private readonly book: RecordBook;
   private readonly guard: PartitionGuard;
   private readonly ladder: Ladder;
 
   constructor(private readonly d: AutohealDeps) {
-    this.now = d.now ?? Date.now;
-    this.startedAt = this.now();
+    this.clock = d.clock ?? systemClock;
+    this.stamps = new Stamps(this.clock);
+    this.startedAt = this.clock.mono();
     this.book = new RecordBook(d.store, d.events);
     this.guard = new PartitionGuard({ events: d.events, logger: d.logger, windowMs: d.guardWindowMs, settleMs: d.startupGraceMs });
-    this.ladder = new Ladder(d, this.book, this.now, () => this.guard.unfrozenAt);
+    this.ladder = new Ladder(d, this.book, this.clock, this.stamps, () => this.guard.unfrozenAt);
   }
 
   start(): void {
@@ -97,7 +104,7 @@ export class AutohealEngine {
     return this.serial(async () => {
       let snap = this.d.registry.snapshotOf(id);
       if (!snap) return 'no such node';
-      const at = new Date(this.now()).toISOString();
+      const at = this.stamps.take(id);
       const rec = (await this.book.get(id)) ?? freshRecord(classify(snap), at);
       if (snap.state === 'needs-attention') {
         await this.release(snap, rec, `${actor} asked for remediation`, actor, true);
@@ -121,7 +128,7 @@ export class AutohealEngine {
       const snap = this.d.registry.snapshotOf(id);
       if (!snap) return { cleared: false, message: `node ${id} does not exist` };
       if (snap.state !== 'needs-attention') return { cleared: false, message: `${snap.name} does not need attention (it is ${snap.state})` };
-      const rec = (await this.book.get(id)) ?? freshRecord(classify(snap), new Date(this.now()).toISOString());
+      const rec = (await this.book.get(id)) ?? freshRecord(classify(snap), this.stamps.take(id));
       await this.release(snap, rec, `cleared by ${actor}`, actor, true);
       await this.book.save(id, rec);
       const now = this.d.registry.snapshotOf(id)?.state ?? 'gone';
@@ -136,7 +143,7 @@ export class AutohealEngine {
       rec.ladders = 0;
       rec.flapping = false;
       rec.flips = [];
-      if (rec.unhealthySince) rec.unhealthySince = new Date(this.now()).toISOString();
+      if (rec.unhealthySince) rec.unhealthySince = this.stamps.take(n.id);
     }
     rec.step = 0;
     rec.forced = false;
@@ -159,8 +166,7 @@ export class AutohealEngine {
   }
 
   async tick(only?: string[]): Promise<void> {
-    const now = this.now();
-    const at = new Date(now).toISOString();
+    const now = this.clock.mono();
     if (now - this.startedAt < this.d.startupGraceMs) return; // agents are still reconnecting
     if (!this.graceOver) {
       this.graceOver = true;
@@ -171,7 +177,7 @@ export class AutohealEngine {
       }
     }
     const nodes = this.d.registry.snapshot();
-    await this.guard.update(nodes, this.d.controlPlane.info(), now, now);
+    await this.guard.update(nodes, this.d.controlPlane.info(), now, this.clock.now(), this.d.clockHold?.());
     const cluster = await this.d.settings.cluster();
     const byPool = new Map<string, NodeSnapshot[]>();
     for (const n of nodes) {
@@ -186,7 +192,7 @@ export class AutohealEngine {
       // 10,000 nodes changing condition in one tick is one commit, not 10,000.
       const observed: Array<[string, NodeHeal]> = [];
       for (const n of members) {
-        const { rec, changed } = await this.observe(n, ps, at, now);
+        const { rec, changed } = await this.observe(n, ps);
         recs.set(n.id, rec);
         if (changed) observed.push([n.id, rec]);
       }
@@ -209,28 +215,30 @@ export class AutohealEngine {
         else if (n.state === 'needs-attention') why = 'not acting: the node needs an operator (autoheal gave up)';
         else if (pct > ps.maxUnhealthyPercent) why = `not acting: ${unhealthy.length} of ${members.length} nodes in pool ${pool} are unhealthy (over the ${ps.maxUnhealthyPercent}% cap)`;
         else if (rec.step === 0 && busy >= pacing.width) why = `waiting: ${busy} repair(s) already running in pool ${pool} (width ${pacing.width})`;
-        else if (rec.step === 0 && pacing.cooldownUntil > now) why = `waiting: pool ${pool} cools down after a failed repair until ${new Date(pacing.cooldownUntil).toISOString()}`;
+        else if (rec.step === 0 && this.ladder.coolingDown(pool, pacing)) why = `waiting: pool ${pool} cools down after a failed repair until ${new Date(pacing.cooldownUntil).toISOString()}`;
         if (why) {
           await this.book.decide(n, rec, why);
         } else {
           const before = rec.step;
-          await this.ladder.advance(n, rec, ps, members.length, now);
+          await this.ladder.advance(n, rec, ps, members.length);
           if (before === 0 && rec.step > 0) busy++;
         }
         await this.book.save(n.id, rec);
       }
-      await this.settlePacing(pool, members, recs, ps, pacing, now);
+      await this.settlePacing(pool, members, recs, ps, pacing);
     }
   }
 
   /** A node's record brought up to date with what the hub sees now; `changed`: it must be saved. */
-  private async observe(n: NodeSnapshot, ps: PoolAutoheal, at: string, now: number): Promise<{ rec: NodeHeal; changed: boolean }> {
+  private async observe(n: NodeSnapshot, ps: PoolAutoheal): Promise<{ rec: NodeHeal; changed: boolean }> {
     const cond = classify(n);
     // The common case at scale: healthy, was healthy, nothing to settle. Read-only (the tick does not
     // change such a record), so no copy and no write: a tick over 10,000 nodes stays a few ms.
     const known = this.book.peek(n.id);
     if (known && cond === 'healthy' && known.condition === 'healthy' && !known.unhealthySince && !known.unproven && !(known.ladders > 0 || known.flapping) && !known.cordonedByUs && n.state !== 'needs-attention') return { rec: known, changed: false };
     const existing = await this.book.get(n.id);
+    const at = this.stamps.take(n.id);
+    const age = (iso: string): number => this.stamps.since(n.id, iso);
     // A first sight counts as a change from healthy (so a link problem alerts), but not as a flip.
     const rec = existing ?? freshRecord('healthy', at);
     const wasBad = rec.condition === 'degraded' || rec.condition === 'unreachable';
@@ -238,7 +246,7 @@ export class AutohealEngine {
     let changed = false;
     if (cond !== rec.condition) {
       if (wasBad !== isBad && existing) {
-        rec.flips = [...rec.flips, at].filter((t) => now - Date.parse(t) <= this.d.flapWindowMs);
+        rec.flips = [...rec.flips, at].filter((t) => age(t) <= this.d.flapWindowMs);
         const flapping = rec.flips.length > 2;
         if (flapping && !rec.flapping) await this.d.events.note({ type: 'autoheal.flapping', nodeId: n.id, pool: n.pool, actor: ACTOR, message: `${n.name} changed health ${rec.flips.length} times within ${Math.round(this.d.flapWindowMs / 60000)} min: capped at reboot` });
         rec.flapping = flapping || rec.flapping;
@@ -277,11 +285,11 @@ export class AutohealEngine {
         rec.healthySince = at;
         changed = true;
       }
-      if (n.state === 'needs-attention' && rec.healthySince && now - Date.parse(rec.healthySince) >= parseDuration(ps.provenAfter)) {
+      if (n.state === 'needs-attention' && rec.healthySince && age(rec.healthySince) >= parseDuration(ps.provenAfter)) {
         await this.release(n, rec, `healthy again for ${ps.provenAfter}`, ACTOR, false);
         changed = true;
       }
-      if (rec.healthySince && now - Date.parse(rec.healthySince) >= parseDuration(ps.minHealthyPeriod) && (rec.ladders > 0 || rec.flapping)) {
+      if (rec.healthySince && age(rec.healthySince) >= parseDuration(ps.minHealthyPeriod) && (rec.ladders > 0 || rec.flapping)) {
         rec.ladders = 0;
         rec.flapping = false;
         changed = true;
@@ -291,16 +299,18 @@ export class AutohealEngine {
     // so a hook call after a hub restart still has it (see hookNodeOf).
     const addr = n.connected ? this.d.registry.observedAddress(n.id) : undefined;
     if (changed && addr && rec.observedAddresses?.[0] !== addr) rec.observedAddresses = [addr, ...(rec.observedAddresses ?? []).filter((a) => a !== addr)].slice(0, 4);
+    // Monotonic marks only for the stamps the record still holds.
+    this.stamps.keep(n.id, [rec.since, rec.unhealthySince, rec.healthySince, rec.replacement?.requestedAt, ...rec.flips]);
     // A first sight of a healthy node needs no durable record (a restart makes the same fresh one).
     if (!changed) this.book.remember(n.id, rec);
     return { rec, changed };
   }
 
-  private async settlePacing(pool: string, members: NodeSnapshot[], recs: Map<string, NodeHeal>, ps: PoolAutoheal, pacing: Pacing, now: number): Promise<void> {
+  private async settlePacing(pool: string, members: NodeSnapshot[], recs: Map<string, NodeHeal>, ps: PoolAutoheal, pacing: Pacing): Promise<void> {
     let next = { ...pacing };
     for (const n of members) {
       const rec = recs.get(n.id)!;
-      if (rec.unproven && rec.condition === 'healthy' && rec.healthySince && now - Date.parse(rec.healthySince) >= parseDuration(ps.provenAfter)) {
+      if (rec.unproven && rec.condition === 'healthy' && rec.healthySince && this.stamps.since(n.id, rec.healthySince) >= parseDuration(ps.provenAfter)) {
         rec.unproven = false;
         next = { ...next, width: Math.min(64, next.width * 2) };
         await this.book.save(n.id, rec);

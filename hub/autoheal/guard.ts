@@ -6,6 +6,14 @@ import type { Logger } from '../logger.js';
 import type { NodeSnapshot } from '../nodes/registry.js';
 import type { ControlPlaneInfo } from '../k3s/supervisor.js';
 import { ACTOR } from './records.js';
+import type { ClockHold } from '../clock-watch.js';
+
+/** +2h 0m 5s style, for messages. */
+export function signedDuration(ms: number): string {
+  const a = Math.abs(Math.round(ms / 1000));
+  const parts = a >= 3600 ? `${Math.floor(a / 3600)}h ${Math.floor((a % 3600) / 60)}m ${a % 60}s` : a >= 60 ? `${Math.floor(a / 60)}m ${a % 60}s` : `${a}s`;
+  return `${ms < 0 ? '-' : '+'}${parts}`;
+}
 
 export interface GuardState {
   frozen: boolean;
@@ -48,8 +56,11 @@ export class PartitionGuard {
     return this.state.frozen;
   }
 
-  /** Re-evaluates the guard from the fleet and the control plane; `now` and drop times on one clock. */
-  async update(nodes: readonly NodeSnapshot[], cp: ControlPlaneInfo, now: number, wallNow: number): Promise<void> {
+  /**
+   * Re-evaluates the guard from the fleet, the control plane and the hub's own clock. `now` is
+   * monotonic, like the nodes' drop times; `wallNow` is for the `since` people read.
+   */
+  async update(nodes: readonly NodeSnapshot[], cp: ControlPlaneInfo, now: number, wallNow: number, hold?: ClockHold): Promise<void> {
     const agents = nodes.length;
     const down = nodes.filter((n) => !n.connected);
     const recentDrops = down.filter((n) => n.disconnectedAt && now - n.disconnectedAt <= this.o.windowMs).length;
@@ -57,7 +68,9 @@ export class PartitionGuard {
     // Agents that were down before the mass drop (dead for days) do not keep a freeze going.
     const stillCut = down.filter((n) => n.disconnectedAt && n.disconnectedAt >= this.dropsSince).length;
     let reason = '';
-    if (cp.state === 'starting' || cp.state === 'failed') reason = `the Kubernetes API is unhealthy (${cp.state}: ${cp.message})`;
+    // Ages and silences right after a step of the hub's own clock are not to be trusted: hold.
+    if (hold) reason = `the hub's own clock stepped (${signedDuration(hold.offsetMs)} net since ${hold.since}); holding until ${hold.until}`;
+    else if (cp.state === 'starting' || cp.state === 'failed') reason = `the Kubernetes API is unhealthy (${cp.state}: ${cp.message})`;
     else if (!this.state.frozen && recentDrops >= threshold) {
       reason = `${recentDrops} of ${agents} agents dropped within ${Math.round(this.o.windowMs / 1000)}s: the problem is on the hub's side`;
       this.dropsSince = now - this.o.windowMs;

@@ -8,6 +8,7 @@ import type { PoolAutoheal } from './settings.js';
 import { hookNode, runHook, type HookNode } from './hook.js';
 import { ACTOR, MAX_LADDERS, freshRecord, type NodeHeal, type RecordBook } from './records.js';
 import type { AutohealDeps } from './engine.js';
+import type { Clock, Stamps } from '../clock.js';
 
 export const PACING_KEY = (pool: string): string => `autoheal.pool.${pool}.pacing`;
 
@@ -18,13 +19,25 @@ export interface Pacing {
 
 export class Ladder {
   private readonly inFlight = new Set<string>();
+  /** Pool -> end of its cooldown on the monotonic clock (the stored wall time is for people and restarts). */
+  private readonly cooldowns = new Map<string, number>();
 
-  constructor(private readonly d: AutohealDeps, private readonly book: RecordBook, private readonly now: () => number, private readonly unfrozenAt: () => number) {}
+  constructor(private readonly d: AutohealDeps, private readonly book: RecordBook, private readonly clock: Clock, private readonly stamps: Stamps, private readonly unfrozenAt: () => number) {}
+
+  /** Whether the pool cools down after a failed repair. */
+  coolingDown(pool: string, pacing: Pacing): boolean {
+    const until = this.cooldowns.get(pool);
+    if (until !== undefined) return this.clock.mono() < until;
+    // Set before this hub started: by the stored wall time.
+    return pacing.cooldownUntil > this.clock.now();
+  }
 
   async failed(n: NodeSnapshot, rec: NodeHeal, ps: PoolAutoheal, what: string): Promise<void> {
     const lo = parseDuration(ps.cooldownMin);
     const hi = parseDuration(ps.cooldownMax);
-    const cooldownUntil = this.now() + lo + Math.random() * (hi - lo);
+    const cooldown = lo + Math.random() * (hi - lo);
+    this.cooldowns.set(n.pool, this.clock.mono() + cooldown);
+    const cooldownUntil = this.clock.now() + cooldown;
     await this.d.store.setSetting(PACING_KEY(n.pool), { width: 1, cooldownUntil });
     rec.unproven = false;
     await this.d.events.note({ type: 'autoheal.failed', nodeId: n.id, pool: n.pool, actor: ACTOR, message: `${n.name}: ${what}; pool ${n.pool} back to one repair at a time, cooling down until ${new Date(cooldownUntil).toISOString()}` });
@@ -54,16 +67,17 @@ export class Ladder {
   }
 
   /** Takes the step that is due for this node, if any. */
-  async advance(n: NodeSnapshot, rec: NodeHeal, ps: PoolAutoheal, poolSize: number, now: number): Promise<void> {
+  async advance(n: NodeSnapshot, rec: NodeHeal, ps: PoolAutoheal, poolSize: number): Promise<void> {
     if (this.inFlight.has(n.id)) return;
     const forNow = rec.forced;
     // Time spent frozen does not count: the ladder's timers restart when a freeze ends.
-    const age = rec.unhealthySince ? now - Math.max(Date.parse(rec.unhealthySince), this.unfrozenAt()) : 0;
+    const unfrozen = this.unfrozenAt();
+    const age = rec.unhealthySince ? Math.min(this.stamps.since(n.id, rec.unhealthySince), unfrozen ? this.clock.mono() - unfrozen : Infinity) : 0;
     const due = (d: string): boolean => forNow || age >= parseDuration(d);
     this.inFlight.add(n.id);
     try {
       if (rec.replacement) {
-        await this.watchReplacement(n, rec, ps, now);
+        await this.watchReplacement(n, rec, ps);
         return;
       }
       if (rec.step === 0 && due(ps.afterRestart)) {
@@ -95,7 +109,7 @@ export class Ladder {
           const init = await this.d.cloudInit(n.pool);
           const r = await runHook(ps.hook!, { action: 'replace', pool: n.pool, node: await this.hookNodeOf(n, rec), cloudInit: init.doc });
           if (!r.ok) throw new Error(r.message);
-          rec.replacement = { requestedAt: new Date(this.now()).toISOString(), machineId: r.machineId ?? null, tokenId: init.tokenId };
+          rec.replacement = { requestedAt: this.stamps.take(n.id), machineId: r.machineId ?? null, tokenId: init.tokenId };
           return `replacement requested from the provider hook${r.machineId ? ` (machine ${r.machineId})` : ''}; waiting for it to join`;
         });
         return;
@@ -105,7 +119,7 @@ export class Ladder {
         rec.ladders++;
         if (rec.ladders >= MAX_LADDERS) return this.giveUp(n, rec, ps, `${rec.ladders} full remediation ladders did not help`);
         rec.step = 0;
-        rec.unhealthySince = new Date(now).toISOString();
+        rec.unhealthySince = this.stamps.take(n.id);
         await this.book.decide(n, rec, `ladder ${rec.ladders} of ${MAX_LADDERS} did not help; starting over`);
         return;
       }
@@ -120,7 +134,7 @@ export class Ladder {
     rec.step = step;
     rec.attempts++;
     rec.lastAction = action;
-    rec.lastActionAt = new Date(this.now()).toISOString();
+    rec.lastActionAt = new Date(this.clock.now()).toISOString();
     rec.unproven = true;
     rec.lastDecision = `step ${step}: ${action}`;
     // Durable before acting: a hub restart mid-step never repeats it.
@@ -163,7 +177,7 @@ export class Ladder {
     return 'skipped: the agent is unreachable and the pool has no provider hook';
   }
 
-  private async watchReplacement(n: NodeSnapshot, rec: NodeHeal, ps: PoolAutoheal, now: number): Promise<void> {
+  private async watchReplacement(n: NodeSnapshot, rec: NodeHeal, ps: PoolAutoheal): Promise<void> {
     const { tokenId, machineId } = rec.replacement!;
     const requested = Date.parse(rec.replacement!.requestedAt);
     // The replacement: the node that joined with the token of the cloud-init handed to the hook (any
@@ -182,7 +196,7 @@ export class Ladder {
       rec.replacement = null;
       if (machineId) {
         // The hook made this machine: later hook calls for the new node name it by this id.
-        const fresh = (await this.book.get(newcomer.id)) ?? freshRecord('healthy', new Date(this.now()).toISOString());
+        const fresh = (await this.book.get(newcomer.id)) ?? freshRecord('healthy', new Date(this.clock.now()).toISOString());
         fresh.machineId = machineId;
         await this.book.save(newcomer.id, fresh);
       }
@@ -190,9 +204,10 @@ export class Ladder {
       await this.book.save(n.id, rec);
       await this.d.removeNode(n.id, ACTOR);
       await this.book.save(n.id, undefined);
+      this.stamps.forget(n.id);
       return;
     }
-    if (now - requested > parseDuration(ps.replaceTimeout)) {
+    if (this.stamps.since(n.id, rec.replacement!.requestedAt) > parseDuration(ps.replaceTimeout)) {
       rec.replacement = null;
       await this.d.registry.setWorkflow(n.id, null, 'replacement timed out', ACTOR);
       await this.failed(n, rec, ps, `the replacement was not Ready within ${ps.replaceTimeout}`);

@@ -5,7 +5,8 @@ import type { EventLog } from '../events.js';
 import type { Logger } from '../logger.js';
 import type { HealthBatcher } from './health-batcher.js';
 import type { K3sAssignment } from '../../proto/index.js';
-import { healthProblems } from './health-state.js';
+import { healthProblems, type SkewJudge } from './health-state.js';
+import { systemClock, type Clock } from '../clock.js';
 
 /** What the Kubernetes API says about a node (kept minimal so the registry stays independent of k3s). */
 export interface KubeView {
@@ -44,6 +45,7 @@ const WORKFLOW_STATES: ReadonlySet<NodeState> = new Set(['needs-attention', 'rem
 
 interface LiveNode {
   link?: AgentLink;
+  /** Monotonic ms of the last frame (liveness), or of what the stored lastSeen says, at load. */
   lastSeenMs: number;
   createdMs: number;
   state: NodeState;
@@ -53,7 +55,7 @@ interface LiveNode {
   pool: string;
   name: string;
   kube?: KubeView;
-  /** When the link last went down (ms), 0 if never. */
+  /** When the link last went down (monotonic ms), 0 if never. */
   disconnectedAt: number;
   /** Source address of the node's latest agent connection, as the hub saw it (kept after it drops). */
   lastAddress?: string;
@@ -67,7 +69,9 @@ export interface NodeSnapshot {
   state: NodeState;
   reasons: string[];
   connected: boolean;
+  /** Monotonic ms (the registry's clock). */
   lastSeenMs: number;
+  /** Monotonic ms (the registry's clock); 0 if the link never dropped while this hub ran. */
   disconnectedAt: number;
   k3sState: string;
   kube?: KubeView;
@@ -79,7 +83,10 @@ export interface RegistryOptions {
   batcher: HealthBatcher;
   logger: Logger;
   unreachableAfterMs: number;
-  now?: () => number;
+  /** Liveness is measured on its monotonic clock; stored times come from its wall clock. */
+  clock?: Clock;
+  /** Judges agents' clock skew (default: against the hub's clock). */
+  skew?: SkewJudge & { observe?(nodeId: string, skewMs: number): void; forget?(nodeId: string): void };
 }
 
 function view(id: string, e: LiveNode): NodeSnapshot {
@@ -93,10 +100,16 @@ export class NodeRegistry {
   private readonly live = new Map<string, LiveNode>();
   /** Node name -> id, for Kubernetes events and name uniqueness at join. */
   private readonly names = new Map<string, string>();
-  private readonly now: () => number;
+  private readonly clock: Clock;
 
   constructor(private readonly opts: RegistryOptions) {
-    this.now = opts.now ?? Date.now;
+    this.clock = opts.clock ?? systemClock;
+  }
+
+  /** Monotonic time of a stored wall time: elapsed by the wall clock, never in the future. */
+  private monoOf(iso: string | null): number {
+    const t = iso ? Date.parse(iso) : NaN;
+    return this.clock.mono() - (Number.isFinite(t) ? Math.max(0, this.clock.now() - t) : Number.MAX_SAFE_INTEGER / 2);
   }
 
   /** Loads every stored node; none is connected yet after a hub start. */
@@ -106,8 +119,8 @@ export class NodeRegistry {
 
   track(n: NodeRecord): void {
     this.live.set(n.id, {
-      lastSeenMs: n.lastSeen ? Date.parse(n.lastSeen) : 0,
-      createdMs: Date.parse(n.createdAt),
+      lastSeenMs: this.monoOf(n.lastSeen ?? n.createdAt),
+      createdMs: this.monoOf(n.createdAt),
       state: n.state,
       reasons: [],
       healthReasons: [],
@@ -198,9 +211,9 @@ export class NodeRegistry {
     entry.link = link;
     entry.lastAddress = link.remoteAddress;
 
-    entry.lastSeenMs = this.now();
+    entry.lastSeenMs = this.clock.mono();
     if (previous && previous !== link) previous.close('REPLACED', 'a newer connection of this node took over');
-    const patch: Parameters<Store['updateNode']>[1] = { agentVersion, lastSeen: new Date(entry.lastSeenMs).toISOString() };
+    const patch: Parameters<Store['updateNode']>[1] = { agentVersion, lastSeen: new Date(this.clock.now()).toISOString() };
     if (facts) patch.facts = facts;
     let node: NodeRecord | undefined;
     try {
@@ -221,22 +234,23 @@ export class NodeRegistry {
     const entry = this.live.get(link.nodeId);
     if (!entry || entry.link !== link) return;
     entry.link = undefined;
-    entry.disconnectedAt = this.now();
+    entry.disconnectedAt = this.clock.mono();
     await this.opts.events.note({ type: 'node.disconnected', nodeId: link.nodeId, pool: entry.pool, actor: 'hub', message: `agent disconnected: ${reason}` });
   }
 
   /** Any frame from the agent proves it is alive. */
   touch(nodeId: string): void {
     const entry = this.live.get(nodeId);
-    if (entry) entry.lastSeenMs = this.now();
+    if (entry) entry.lastSeenMs = this.clock.mono();
   }
 
   async report(nodeId: string, health: HealthRecord): Promise<void> {
     const entry = this.live.get(nodeId);
     if (!entry) return;
-    entry.lastSeenMs = this.now();
-    this.opts.batcher.push({ nodeId, lastSeen: new Date(entry.lastSeenMs).toISOString(), health });
-    entry.healthReasons = healthProblems(health);
+    entry.lastSeenMs = this.clock.mono();
+    this.opts.batcher.push({ nodeId, lastSeen: new Date(this.clock.now()).toISOString(), health });
+    this.opts.skew?.observe?.(nodeId, health.clockSkewMs);
+    entry.healthReasons = healthProblems(health, this.opts.skew);
     entry.k3sState = health.k3s.state;
     await this.reevaluate(nodeId, 'health report is good');
   }
@@ -288,10 +302,10 @@ export class NodeRegistry {
   }
 
   private async sweepOnce(): Promise<void> {
-    const now = this.now();
+    const now = this.clock.mono();
     for (const [id, entry] of this.live) {
       if (entry.state === 'unreachable') continue;
-      const since = entry.lastSeenMs || entry.createdMs;
+      const since = Math.max(entry.lastSeenMs, entry.createdMs);
       if (now - since >= this.opts.unreachableAfterMs) {
         if (entry.link) {
           // Connected but silent: the link is half-open. Close it; the agent reconnects if alive.
@@ -333,6 +347,7 @@ export class NodeRegistry {
   async retire(nodeId: string, reason: string, timeoutMs: number): Promise<boolean> {
     const entry = this.live.get(nodeId);
     this.live.delete(nodeId);
+    this.opts.skew?.forget?.(nodeId);
     if (entry && this.names.get(entry.name) === nodeId) this.names.delete(entry.name);
     if (!entry?.link) return false;
     return entry.link.retire('NODE_REMOVED', reason, timeoutMs);

@@ -112,17 +112,17 @@ export interface Harness {
   restart(): Promise<void>;
 }
 
-export async function harness(t: TestContext, opts: { pool?: Partial<PoolAutoheal>; deps?: Partial<AutohealDeps>; unreachableAfterMs?: number } = {}): Promise<Harness> {
+export async function harness(t: TestContext, opts: { pool?: Partial<PoolAutoheal>; deps?: Partial<AutohealDeps>; unreachableAfterMs?: number; clock?: FakeClock } = {}): Promise<Harness> {
   const store = await openSqliteStore({ path: join(tempDir(t), 'hub.db') });
   const logger = createLogger('silent');
   const events = createEventLog(store, logger);
-  const clock = new FakeClock();
+  const clock = opts.clock ?? new FakeClock();
   const batcher = createHealthBatcher(store, logger);
   t.after(async () => {
     await batcher.stop();
     await store.close();
   });
-  const newRegistry = (): NodeRegistry => new NodeRegistry({ store, events, batcher, logger, unreachableAfterMs: opts.unreachableAfterMs ?? 3_000, now: clock.now });
+  const newRegistry = (): NodeRegistry => new NodeRegistry({ store, events, batcher, logger, unreachableAfterMs: opts.unreachableAfterMs ?? 3_000, clock });
   const kube = new FakeKube();
   const cp = { info: { state: 'running', version: 'v1.31.4+k3s1', message: 'serving', restarts: 0, since: '', lastLogLines: [] } as ControlPlaneInfo };
   const controlPlane = { info: () => cp.info, client: () => (cp.info.state === 'running' ? kube : undefined) } as unknown as AutohealDeps['controlPlane'];
@@ -138,7 +138,7 @@ export async function harness(t: TestContext, opts: { pool?: Partial<PoolAutohea
     },
     cloudInit: async () => ({ doc: '#cloud-config\n', tokenId: 'tok-replacement' }),
     intervalMs: 1_000, guardWindowMs: 120_000, startupGraceMs: 5_000, flapWindowMs: 900_000,
-    now: clock.now,
+    clock,
     ...opts.deps,
   });
   const h: Harness = {
