@@ -13,6 +13,7 @@ import { AutohealSettings, type PoolAutoheal } from './settings.js';
 import { ACTOR, RecordBook, classify, freshRecord, type NodeHeal } from './records.js';
 import { Ladder, PACING_KEY, type Pacing } from './ladder.js';
 import { PartitionGuard, type GuardState } from './guard.js';
+import { Attention } from './attention.js';
 import { Stamps, systemClock, type Clock } from '../clock.js';
 import type { ClockHold } from '../clock-watch.js';
 
@@ -53,6 +54,7 @@ export class AutohealEngine {
   private readonly book: RecordBook;
   private readonly guard: PartitionGuard;
   private readonly ladder: Ladder;
+  private readonly attention: Attention;
 
   constructor(private readonly d: AutohealDeps) {
     this.clock = d.clock ?? systemClock;
@@ -61,6 +63,7 @@ export class AutohealEngine {
     this.book = new RecordBook(d.store, d.events);
     this.guard = new PartitionGuard({ events: d.events, logger: d.logger, windowMs: d.guardWindowMs, settleMs: d.startupGraceMs });
     this.ladder = new Ladder(d, this.book, this.clock, this.stamps, () => this.guard.unfrozenAt);
+    this.attention = new Attention(d, this.stamps);
   }
 
   start(): void {
@@ -107,7 +110,7 @@ export class AutohealEngine {
       const at = this.stamps.take(id);
       const rec = (await this.book.get(id)) ?? freshRecord(classify(snap), at);
       if (snap.state === 'needs-attention') {
-        await this.release(snap, rec, `${actor} asked for remediation`, actor, true);
+        await this.attention.release(snap, rec, `${actor} asked for remediation`, actor, true);
         snap = this.d.registry.snapshotOf(id) ?? snap;
       }
       rec.forced = true;
@@ -129,40 +132,11 @@ export class AutohealEngine {
       if (!snap) return { cleared: false, message: `node ${id} does not exist` };
       if (snap.state !== 'needs-attention') return { cleared: false, message: `${snap.name} does not need attention (it is ${snap.state})` };
       const rec = (await this.book.get(id)) ?? freshRecord(classify(snap), this.stamps.take(id));
-      await this.release(snap, rec, `cleared by ${actor}`, actor, true);
+      await this.attention.release(snap, rec, `cleared by ${actor}`, actor, true);
       await this.book.save(id, rec);
       const now = this.d.registry.snapshotOf(id)?.state ?? 'gone';
       return { cleared: true, message: `${snap.name} no longer needs attention; it is ${now}` };
     });
-  }
-
-  /** Leaves needs-attention: uncordons what autoheal cordoned; `fresh`: a new ladder from now. */
-  private async release(n: NodeSnapshot, rec: NodeHeal, why: string, actor: string, fresh: boolean): Promise<void> {
-    if (rec.cordonedByUs) await this.uncordon(n, rec);
-    if (fresh) {
-      rec.ladders = 0;
-      rec.flapping = false;
-      rec.flips = [];
-      if (rec.unhealthySince) rec.unhealthySince = this.stamps.take(n.id);
-    }
-    rec.step = 0;
-    rec.forced = false;
-    rec.replacement = null;
-    rec.lastDecision = '';
-    await this.d.registry.setWorkflow(n.id, null, why, actor);
-    await this.d.events.note({ type: 'autoheal.released', nodeId: n.id, pool: n.pool, actor, message: `${n.name} no longer needs attention: ${why}`, data: { fresh } });
-  }
-
-  /** Uncordons a node autoheal cordoned; the mark stays (and is tried again) while that fails. */
-  private async uncordon(n: NodeSnapshot, rec: NodeHeal): Promise<void> {
-    const kube = this.d.controlPlane.client();
-    if (!kube) return;
-    try {
-      await kube.uncordon(n.name);
-      rec.cordonedByUs = false;
-    } catch (err) {
-      this.d.logger.warn({ nodeId: n.id, err: (err as Error).message }, 'could not uncordon a node autoheal cordoned');
-    }
   }
 
   async tick(only?: string[]): Promise<void> {
@@ -277,7 +251,7 @@ export class AutohealEngine {
       }
       // A node that needs attention is uncordoned when it is released, not at its first good report.
       if (rec.cordonedByUs && n.state !== 'needs-attention') {
-        await this.uncordon(n, rec);
+        await this.attention.uncordon(n, rec);
         changed ||= !rec.cordonedByUs;
       }
       // Recovered by itself: healthy for the period that proves a repair, it no longer needs attention.
@@ -286,7 +260,7 @@ export class AutohealEngine {
         changed = true;
       }
       if (n.state === 'needs-attention' && rec.healthySince && age(rec.healthySince) >= parseDuration(ps.provenAfter)) {
-        await this.release(n, rec, `healthy again for ${ps.provenAfter}`, ACTOR, false);
+        await this.attention.release(n, rec, `healthy again for ${ps.provenAfter}`, ACTOR, false);
         changed = true;
       }
       if (rec.healthySince && age(rec.healthySince) >= parseDuration(ps.minHealthyPeriod) && (rec.ladders > 0 || rec.flapping)) {
