@@ -63,11 +63,13 @@ export interface ClientCertOptions {
   validityMs: number;
   /** notBefore = now - backdateMs, to tolerate clock skew. Default 1 hour (DEFAULT_BACKDATE_MS). */
   backdateMs?: number;
+  /** The issuer's idea of now (ms since the epoch); default Date.now(). */
+  nowMs?: number;
 }
 
 /** A client certificate (EKU clientAuth) for a public key the caller already holds. */
 export function issueClientCertForKey(ca: CaMaterial, publicKeyPem: string, opts: ClientCertOptions): IssuedCert {
-  const now = Date.now();
+  const now = opts.nowMs ?? Date.now();
   const subject = [utf8Attr('commonName', opts.commonName)];
   if (opts.organization !== undefined) subject.push(utf8Attr('organizationName', opts.organization));
   return issueLeaf(ca, {

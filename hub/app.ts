@@ -39,6 +39,10 @@ import { createMetrics } from './metrics.js';
 import { UpgradeEngine } from './upgrades/engine.js';
 import { connectionCapsFor } from './http/connection-caps.js';
 import type { Listener, ListenerLimits } from './http/connection-limits.js';
+import { systemClock } from './clock.js';
+import { ClockWatch } from './clock-watch.js';
+import { FleetSkew } from './nodes/fleet-skew.js';
+import { signedDuration } from './autoheal/guard.js';
 
 export interface Hub {
   apiUrl: string;
@@ -81,11 +85,29 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
   const hubVersion = readHubVersion();
   const events = createEventLog(store, log.child({ component: 'events' }));
   const retention = new EventRetention(store, log.child({ component: 'events' }), { maxAgeMs: config.eventsMaxAgeMs, maxCount: config.eventsMaxCount });
-  const batcher = createHealthBatcher(store, log.child({ component: 'health' }), { sampler: createHealthSampler() });
-  const registry = new NodeRegistry({ store, events, batcher, logger: log.child({ component: 'registry' }), unreachableAfterMs: config.unreachableAfterMs, flapWindowMs: config.autohealFlapWindowMs });
+  // The hub's time: liveness and ages on the monotonic clock; wall time held steady through a step
+  // of the hub's own clock until it settled (clock-watch.ts); agents' skew judged against the fleet.
+  let fleetSkew: FleetSkew | undefined = undefined;
+  const clock = new ClockWatch({
+    clock: systemClock,
+    settleMs: Math.max(120_000, 4 * config.heartbeatIntervalMs),
+    onStep: (step, hold) => {
+      log.warn({ offsetMs: step.offsetMs, hold }, 'the hub\'s own clock stepped');
+      void events.note({ type: 'hub.clock-step', actor: 'hub', message: `the hub's own clock stepped ${signedDuration(step.offsetMs)} (wall vs monotonic); autoheal holds and the hub keeps its time until ${hold.until}`, data: { offsetMs: step.offsetMs, netOffsetMs: hold.offsetMs, until: hold.until } });
+    },
+    onSettled: (offsetMs) => {
+      fleetSkew?.shift(offsetMs);
+      if (Math.abs(offsetMs) >= 1000) void events.note({ type: 'hub.clock-step', actor: 'hub', message: `the hub's clock stayed ${signedDuration(offsetMs)} off its earlier time after settling; the hub follows it now`, data: { offsetMs, settled: true } });
+    },
+  });
+  fleetSkew = new FleetSkew(clock);
+  const clockTimer = setInterval(() => clock.check(), 1000);
+  clockTimer.unref();
+  const batcher = createHealthBatcher(store, log.child({ component: 'health' }), { sampler: createHealthSampler(), clock });
+  const registry = new NodeRegistry({ store, events, batcher, logger: log.child({ component: 'registry' }), unreachableAfterMs: config.unreachableAfterMs, flapWindowMs: config.autohealFlapWindowMs, clock, skew: fleetSkew });
   await registry.load();
-  const commands = new CommandService({ store, events, logger: log.child({ component: 'commands' }), link: (id) => registry.link(id) });
-  const tokens = createTokenService({ store, caPin: pki.caPin });
+  const commands = new CommandService({ store, events, logger: log.child({ component: 'commands' }), link: (id) => registry.link(id), now: () => clock.now() });
+  const tokens = createTokenService({ store, caPin: pki.caPin, now: () => new Date(clock.now()) });
   mkdirSync(join(config.dataDir, 'artifacts'), { recursive: true, mode: 0o755 });
   const artifacts = new ArtifactStore(join(config.dataDir, 'artifacts'), packagePaths().agentArtifactsDir);
 
@@ -99,9 +121,12 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
     extraArgs: config.k3sArgs,
     nodeTokenTtl: config.k3sNodeTokenTtl,
     restartBackoffMs: config.k3sRestartBackoffMs,
+    failedRetryMs: config.k3sFailedRetryMs,
     artifacts,
     logger: cpLog,
     onState: (info, previous) => {
+      // While the kube API is down, what its watch said about the nodes is stale: readiness unknown.
+      if (info.state !== 'running') registry.kubeUnknown();
       void events.note({ type: 'k3s.state', actor: 'hub', message: `control plane ${previous} -> ${info.state}: ${info.message}`, data: { from: previous, to: info.state, restarts: info.restarts, lastLogLines: info.state === 'failed' ? info.lastLogLines : [] } });
       if (info.state === 'running') {
         void nodeK3s?.assignAll();
@@ -113,11 +138,12 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
 
   const cluster = (): ClusterInfo => {
     const i = controlPlane.info();
-    return { state: i.state === 'stopped' ? 'absent' : i.state, version: controlPlane.version(), message: i.message, restarts: i.restarts, since: i.since, lastLogLines: i.lastLogLines, serverUrl: controlPlane.running() ? controlPlane.serverUrl() : null };
+    return { state: i.state === 'stopped' ? 'absent' : i.state, version: controlPlane.version(), message: i.message, restarts: i.restarts, since: i.since, lastLogLines: i.lastLogLines, serverUrl: controlPlane.running() ? controlPlane.serverUrl() : null, nextRetryAt: i.nextRetryAt ?? null };
   };
 
   const services: HubServices = {
     config, store, events, registry, commands, tokens, logger: log, caPem: pki.ca.certPem, servingPin: pki.servingPin, hubVersion, cluster, controlPlane, artifacts,
+    clockStatus: () => ({ ...fleetSkew.status(), holding: clock.holding() ?? null }),
     async removeNode(id, actor) {
       const node = await store.getNode(id);
       if (!node) return false;
@@ -166,7 +192,7 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
     },
     join: async (req, source) => {
       try {
-        const joined = await enroll({ store, tokens, ca: pki.ca, events, registry, nodeCertTtlMs: config.nodeCertTtlMs, heartbeatIntervalMs: config.heartbeatIntervalMs }, req, source);
+        const joined = await enroll({ store, tokens, ca: pki.ca, events, registry, nodeCertTtlMs: config.nodeCertTtlMs, heartbeatIntervalMs: config.heartbeatIntervalMs, now: () => clock.now() }, req, source);
         metrics.joinAttempt('ok');
         // store.enroll wrote node.joined in its transaction; hand it to live listeners (SSE) too.
         const [joinedEvent] = await store.listEvents({ type: 'node.joined', nodeId: joined.nodeId, limit: 1 }).catch(() => []);
@@ -182,7 +208,7 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
     },
     connect: (ws, nodeId, remoteAddress, tlsResumed) => {
       new AgentSession(ws, {
-        nodeId, remoteAddress, tlsResumed, heartbeatIntervalMs: config.heartbeatIntervalMs, hubVersion, logger: gwLog,
+        nodeId, remoteAddress, tlsResumed, heartbeatIntervalMs: config.heartbeatIntervalMs, hubVersion, logger: gwLog, clock,
         handlers: {
           async hello(s, frame) {
             const node = await registry.attach(s, toFacts(frame.hello?.facts), frame.hello?.agentVersion ?? 'unknown');
@@ -202,7 +228,7 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
           closed: (s, reason) => void registry.detach(s, reason),
           async renewCert(s, csrPem) {
             try {
-              const issued = signCsr(pki.ca, csrPem, { commonName: s.nodeId, organization: 'atoll:nodes', validityMs: config.nodeCertTtlMs, expectedSubjectCN: s.nodeId });
+              const issued = signCsr(pki.ca, csrPem, { commonName: s.nodeId, organization: 'atoll:nodes', validityMs: config.nodeCertTtlMs, expectedSubjectCN: s.nodeId, nowMs: clock.now() });
               await store.addCert({ serial: issued.serial, nodeId: s.nodeId, notBefore: issued.notBefore.toISOString(), notAfter: issued.notAfter.toISOString(), fingerprint: issued.fingerprint, revokedAt: null });
               await events.note({ type: 'node.cert-renewed', nodeId: s.nodeId, actor: `node:${s.nodeId}`, message: `client certificate renewed until ${issued.notAfter.toISOString()}`, data: { serial: issued.serial } });
               return { certPem: issued.certPem };
@@ -223,12 +249,14 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
     cloudInit: async (pool) => {
       const { record, token } = await tokens.create({ pool, ttlMs: 3_600_000, maxUses: 1, description: 'autoheal replacement', actor: 'autoheal' });
       await events.note({ type: 'token.created', pool, actor: 'autoheal', message: `single-use join token ${record.id} for a replacement in pool ${pool}`, data: { tokenId: record.id } });
-      return renderCloudInit({ hubUrl: config.publicUrl, caPem: pki.ca.certPem, token, tokenId: record.id, pool, expiresAt: record.expiresAt, labels: {} });
+      return { doc: renderCloudInit({ hubUrl: config.publicUrl, caPem: pki.ca.certPem, token, tokenId: record.id, pool, expiresAt: record.expiresAt, labels: {} }), tokenId: record.id };
     },
     intervalMs: config.autohealIntervalMs,
     guardWindowMs: config.autohealGuardWindowMs,
     startupGraceMs: config.unreachableAfterMs + 5_000,
     flapWindowMs: config.autohealFlapWindowMs,
+    clock,
+    clockHold: () => clock.holding(),
   });
   services.autoheal = autoheal;
   autohealRef = autoheal;
@@ -280,6 +308,7 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
     stop() {
       stopping ??= (async () => {
         clearInterval(sweeper);
+        clearInterval(clockTimer);
         clearInterval(purger);
         await autoheal.stop();
         await upgrades.stop();

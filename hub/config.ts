@@ -29,6 +29,8 @@ export interface HubConfig {
   readonly removeDrainTimeoutMs: number;
   /** First delay before restarting a crashed k3s server (doubles per crash). */
   readonly k3sRestartBackoffMs: number;
+  /** After the k3s server was marked failed: first delay before trying again (doubles, at most 30 min). */
+  readonly k3sFailedRetryMs: number;
   /** How often autoheal looks at the nodes. */
   readonly autohealIntervalMs: number;
   /** How often the auto-upgrade policy looks for a newer artifact inside its window. */
@@ -65,6 +67,7 @@ export interface HubFlags {
   k3sNodeTokenTtl?: string;
   removeDrainTimeout?: string;
   k3sRestartBackoff?: string;
+  k3sFailedRetry?: string;
   autohealInterval?: string;
   autoUpgradeInterval?: string;
   autohealGuardWindow?: string;
@@ -162,6 +165,7 @@ export function parseHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, isRoot: 
     k3sNodeTokenTtl: flags.k3sNodeTokenTtl ?? '0',
     removeDrainTimeoutMs: duration(flags.removeDrainTimeout ?? '2m', '--remove-drain-timeout'),
     k3sRestartBackoffMs: duration(flags.k3sRestartBackoff ?? '1s', '--k3s-restart-backoff'),
+    k3sFailedRetryMs: duration(flags.k3sFailedRetry ?? '5m', '--k3s-failed-retry'),
     autohealIntervalMs: duration(flags.autohealInterval ?? '30s', '--autoheal-interval'),
     autoUpgradeIntervalMs: duration(flags.autoUpgradeInterval ?? '1m', '--auto-upgrade-interval'),
     autohealGuardWindowMs: duration(flags.autohealGuardWindow ?? '2m', '--autoheal-guard-window'),

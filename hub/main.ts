@@ -27,6 +27,7 @@ function runCommand(program: Command): Command {
     .addOption(new Option('--k3s-node-token-ttl <ttl>', 'TTL of per-node k3s join tokens (k3s syntax; 0 = until the node is removed)'))
     .addOption(new Option('--remove-drain-timeout <dur>', 'drain time allowed when removing a node'))
     .addOption(new Option('--k3s-restart-backoff <dur>', 'first delay before restarting a crashed k3s server (doubles per crash)'))
+    .addOption(new Option('--k3s-failed-retry <dur>', 'after the k3s server was marked failed, try again after this (doubles, at most 30m; default 5m)'))
     .option('--autoheal-interval <dur>', 'how often autoheal looks at the nodes (default 30s)')
     .addOption(new Option('--autoheal-guard-window <dur>', 'partition guard window: half the agents dropping within it freezes remediation (default 2m)'))
     .addOption(new Option('--autoheal-flap-window <dur>', 'more than 2 health changes within it mark a node flapping (default 15m)'))

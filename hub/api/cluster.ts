@@ -11,8 +11,14 @@ const cpState = { type: 'string', enum: ['running', 'starting', 'failed', 'absen
 const controlPlane = open({
   state: cpState, version: nstr, message: str, restarts: num,
   since: str, lastLogLines: strings, serverUrl: nstr,
+  nextRetryAt: { ...nstr, description: 'in failed: when the hub starts its k3s server again by itself' },
 });
 const guard = open({ frozen: bool }, { description: 'the autoheal partition guard' });
+const clockSchema = openOrNull({
+  hubSkewMs: { type: ['number', 'null'], description: "the hub's own clock minus its agents' (median) when most of them disagree with it by more than 2 min" },
+  agents: num, disagreeing: num,
+  holding: openOrNull({ offsetMs: num, since: str, until: str }, { description: "a step of the hub's own clock is settling: autoheal holds" }),
+}, { description: "the hub's clock, judged against its agents and its monotonic clock" });
 const clusterSchema = open({
   controlPlane,
   state: cpState,
@@ -28,6 +34,7 @@ const clusterSchema = open({
     count: num,
     oldestAt: nstr,
   }, { description: 'the event log: how much is kept, how much is stored' }),
+  clock: clockSchema,
   upgrades: openOrNull({
     current: nstr,
     available: { type: 'array', items: open({ version: str, kind: { type: 'string', enum: ['patch', 'minor'] }, arches: strings }) },
@@ -58,6 +65,7 @@ export const clusterRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (ap
         retention: { maxAge: formatDuration(svc.config.eventsMaxAgeMs), maxAgeMs: svc.config.eventsMaxAgeMs, maxCount: svc.config.eventsMaxCount },
         ...(await svc.store.eventStats()),
       },
+      clock: svc.clockStatus?.() ?? null,
       upgrades: svc.upgrades ? { ...svc.upgrades.versionInfo(), agents: await svc.upgrades.agentVersions() } : null,
     };
   });
@@ -73,6 +81,27 @@ export const clusterRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (ap
     const next = await svc.autohealSettings!.setCluster(body);
     await svc.events.record({ type: 'autoheal.settings', actor: req.actor?.id ?? 'anonymous', message: `cluster autoheal ${next.enabled ? 'on' : 'off'}${next.paused ? ', paused' : ''}`, data: { ...next } });
     return { ...next, guard: svc.autoheal!.guardState() };
+  });
+
+  app.post('/v1/cluster/actions/restart-control-plane', {
+    schema: {
+      summary: "Restart the hub's k3s server now (admin)",
+      description: 'Stops the k3s server and starts it again, looking for the binary afresh when none was usable; '
+        + 'the automatic retry backoff of a failed server starts over. 409 when the control plane is off (--k3s off).',
+      response: responses({ 200: controlPlane }),
+    },
+  }, async (req) => {
+    const actor = req.actor?.id ?? 'anonymous';
+    const before = svc.cluster();
+    try {
+      await svc.controlPlane.restart();
+    } catch (err) {
+      await svc.events.record({ type: 'admin.action', actor, message: `restart-control-plane refused: ${(err as Error).message}`, data: { action: 'restart-control-plane', result: 'refused' } });
+      throw new HubError('CONFLICT', `cannot restart the control plane: ${(err as Error).message}`);
+    }
+    const after = svc.cluster();
+    await svc.events.record({ type: 'admin.action', actor, message: `restart-control-plane: ${before.state} -> ${after.state}`, data: { action: 'restart-control-plane', result: 'ok', from: before.state, to: after.state } });
+    return after;
   });
 
   app.get('/v1/cluster/kubeconfig', {

@@ -7,7 +7,7 @@ import { actorOf } from './actor.js';
 import { bool, certSchema, itemsOf, noContent, nodeSchema, open, openOrNull, params, responses, str, switchSchema } from './schemas.js';
 import { parseDuration } from '../duration.js';
 
-export const NODE_ACTIONS = ['cordon', 'uncordon', 'restart-k3s', 'reboot', 'remediate'] as const;
+export const NODE_ACTIONS = ['cordon', 'uncordon', 'restart-k3s', 'reboot', 'remediate', 'clear-attention'] as const;
 const COMMAND_TIMEOUT_MS = 60_000;
 
 export const nodeRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, { svc }) => {
@@ -125,13 +125,21 @@ export const nodeRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, 
         throw new HubError('CONFLICT', `${node.name} is not a Kubernetes node (yet)`);
       }
       await (action === 'cordon' ? kube.cordon(node.name) : kube.uncordon(node.name));
-      await audit('ok', 'done');
-      return { action, nodeId: id, ok: true, message: `${node.name} ${action === 'cordon' ? 'cordoned' : 'uncordoned'}` };
+      // Uncordoning a node autoheal handed over also takes it out of needs-attention.
+      const cleared = action === 'uncordon' && svc.registry.snapshotOf(id)?.state === 'needs-attention' ? await svc.autoheal!.clearAttention(id, actor) : undefined;
+      await audit('ok', cleared ? `done; ${cleared.message}` : 'done');
+      return { action, nodeId: id, ok: true, message: `${node.name} ${action === 'cordon' ? 'cordoned' : 'uncordoned'}${cleared ? `; ${cleared.message}` : ''}` };
     }
     if (action === 'remediate') {
-      const decision = await svc.autoheal!.remediateNow(id);
+      const decision = await svc.autoheal!.remediateNow(id, actor);
       await audit('ok', decision);
       return { action, nodeId: id, ok: true, message: decision };
+    }
+    if (action === 'clear-attention') {
+      const r = await svc.autoheal!.clearAttention(id, actor);
+      await audit(r.cleared ? 'ok' : 'refused', r.message);
+      if (!r.cleared) throw new HubError('CONFLICT', r.message);
+      return { action, nodeId: id, ok: true, message: r.message };
     }
     const link = svc.registry.link(id);
     if (!link) {

@@ -36,6 +36,7 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission>> = Object.fr
   'PUT /v1/cluster/autoheal': 'cluster:settings',
   'GET /v1/cluster/auto-upgrade': 'read',
   'PUT /v1/cluster/auto-upgrade': 'cluster:settings',
+  'POST /v1/cluster/actions/restart-control-plane': 'admin',
   'GET /v1/artifacts': 'read',
   'GET /v1/pools': 'read',
   'POST /v1/pools': 'pools:write',

@@ -20,6 +20,18 @@ export interface ClusterInfo {
   since?: string;
   lastLogLines?: string[];
   serverUrl?: string | null;
+  /** In `failed`: when the hub tries to start its k3s server again by itself. */
+  nextRetryAt?: string | null;
+}
+
+/** The hub's clock as judged against its agents and itself (GET /v1/cluster `clock`). */
+export interface ClockStatus {
+  /** The hub's own skew (hub minus fleet) when most agents disagree with it by more than 2 min; else null. */
+  hubSkewMs: number | null;
+  agents: number;
+  disagreeing: number;
+  /** A step of the hub's own clock is settling: autoheal holds. */
+  holding: { offsetMs: number; since: string; until: string } | null;
 }
 
 export interface HubServices {
@@ -35,6 +47,7 @@ export interface HubServices {
   servingPin: string;
   hubVersion: string;
   cluster(): ClusterInfo;
+  clockStatus?(): ClockStatus;
   controlPlane: ControlPlane;
   artifacts: ArtifactStore;
   /** Set once assembled (app.ts). */

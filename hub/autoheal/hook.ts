@@ -1,11 +1,29 @@
 // The pool's provider hook: an executable the operator configures. JSON in on stdin, JSON out on
 // stdout: {"ok": true, "message": "...", "machineId": "..."}. Bounded in time and output.
+//
+// What the hook gets to pick a machine by is only what the hub knows for itself: the node's id and
+// name, its pool, the machine id this hook returned when it created the node, and the addresses the
+// hub saw the node's connections come from. What the node says about itself (host facts, labels) is
+// passed under `reported` and must never decide which machine the hook reboots or deletes: a sick
+// or compromised node could name another machine there.
 import { execa } from 'execa';
+import type { NodeRecord } from '../store/types.js';
+
+export interface HookNode {
+  id: string;
+  name: string;
+  /** The machine id this hook returned when its `replace` created the node; null when unknown. */
+  machineId: string | null;
+  /** Source addresses the hub itself saw for this node (agent connections, the join), newest first. */
+  observedAddresses: string[];
+  /** Self-reported by the node's agent; not verified by the hub. */
+  reported: { hostname: string; addresses: string[]; labels: Record<string, string> };
+}
 
 export interface HookRequest {
   action: 'reboot' | 'replace';
   pool: string;
-  node: { id: string; name: string; addresses: string[]; labels: Record<string, string> };
+  node: HookNode;
   /** For replace: the #cloud-config that joins the new machine to the pool. */
   cloudInit?: string;
 }
@@ -16,13 +34,34 @@ export interface HookResult {
   machineId?: string;
 }
 
+const MAX_MACHINE_ID = 256;
+const MAX_ADDRESSES = 8;
+
+/** An address as a socket reports it, without the IPv4-mapped IPv6 prefix. */
+export function plainAddress(a: string): string {
+  return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
+}
+
+/** The hook's view of a node: hub-observed identity first, the node's own claims under `reported`. */
+export function hookNode(node: NodeRecord | undefined, ids: { id: string; name: string }, machineId: string | null, observed: ReadonlyArray<string | null | undefined>): HookNode {
+  const seen = [...new Set(observed.filter((a): a is string => Boolean(a) && a !== 'unknown').map(plainAddress))].slice(0, MAX_ADDRESSES);
+  return {
+    id: ids.id,
+    name: ids.name,
+    machineId,
+    observedAddresses: seen,
+    reported: { hostname: node?.facts.hostname ?? '', addresses: node?.facts.addresses ?? [], labels: node?.labels ?? {} },
+  };
+}
+
 export async function runHook(path: string, req: HookRequest, timeoutMs = 120_000): Promise<HookResult> {
   const r = await execa(path, [req.action], { input: JSON.stringify(req), reject: false, timeout: timeoutMs, maxBuffer: 1024 * 1024, stripFinalNewline: true });
   if (r.timedOut) return { ok: false, message: `hook ${path} timed out after ${timeoutMs} ms` };
   if (r.exitCode !== 0) return { ok: false, message: `hook ${path} exited ${r.exitCode ?? r.signal}: ${String(r.stderr).slice(0, 300)}` };
   try {
     const out = JSON.parse(String(r.stdout)) as Partial<HookResult>;
-    return { ok: out.ok !== false, message: String(out.message ?? ''), machineId: out.machineId ? String(out.machineId) : undefined };
+    const machineId = out.machineId === undefined || out.machineId === null ? undefined : String(out.machineId).slice(0, MAX_MACHINE_ID);
+    return { ok: out.ok !== false, message: String(out.message ?? '').slice(0, 1000), machineId: machineId || undefined };
   } catch {
     return { ok: false, message: `hook ${path} printed no JSON: ${String(r.stdout).slice(0, 200)}` };
   }

@@ -115,12 +115,16 @@ export function registerAdminCommands(program: Command): void {
     if (json) printJson({ id, removed: true });
     else process.stdout.write(`node ${id} removed\n`);
   });
-  for (const action of ['cordon', 'uncordon', 'restart-k3s', 'reboot', 'remediate']) {
-    node.command(action).argument('<id>').description(`${action} a node`).action(async (id: string, _o, cmd: Command) => {
+  const actionHelp: Record<string, string> = {
+    remediate: 'the next autoheal step now (a node that needs attention starts a fresh ladder)',
+    'clear-attention': 'take a node out of needs-attention: its state follows its reports again, autoheal uncordons what it cordoned',
+  };
+  for (const action of ['cordon', 'uncordon', 'restart-k3s', 'reboot', 'remediate', 'clear-attention']) {
+    node.command(action).argument('<id>').description(actionHelp[action] ?? `${action} a node`).action(async (id: string, _o, cmd: Command) => {
       const { api, json } = client(cmd);
       const r = await api.call<Obj>('POST', `/v1/nodes/${encodeURIComponent(id)}/actions/${action}`);
       if (json) printJson(r);
-      else process.stdout.write(`${action} on ${id}: ok\n`);
+      else process.stdout.write(`${action} on ${id}: ${r.message ? s(r.message) : 'ok'}\n`);
     });
   }
 

@@ -8,6 +8,7 @@ import {
 import type { AgentLink, CommandOutcome } from '../nodes/registry.js';
 import type { HealthRecord, HostFactsRecord } from '../store/types.js';
 import type { Logger } from '../logger.js';
+import { systemClock, type Clock } from '../clock.js';
 
 export interface SessionHandlers {
   hello(session: AgentSession, frame: Frame): Promise<{ nodeName: string; pool: string } | undefined>;
@@ -33,6 +34,8 @@ export interface SessionOptions {
   hubVersion: string;
   logger: Logger;
   handlers: SessionHandlers;
+  /** Heartbeat silence on its monotonic clock; agents' clock skew against its wall time (the hub's steady time). */
+  clock?: Clock;
 }
 
 const WS_POLICY_VIOLATION = 1008;
@@ -82,7 +85,8 @@ export class AgentSession implements AgentLink {
   private helloDone = false;
   private closed = false;
   private nextId = 1;
-  private lastInbound = Date.now();
+  private readonly clock: Clock;
+  private lastInbound: number;
   private readonly heartbeat: NodeJS.Timeout;
   private readonly helloTimer: NodeJS.Timeout;
   private readonly log: Logger;
@@ -91,6 +95,8 @@ export class AgentSession implements AgentLink {
     this.nodeId = opts.nodeId;
     this.remoteAddress = opts.remoteAddress;
     this.tlsResumed = Boolean(opts.tlsResumed);
+    this.clock = opts.clock ?? systemClock;
+    this.lastInbound = this.clock.mono();
     this.log = opts.logger.child({ nodeId: opts.nodeId });
     ws.binaryType = 'nodebuffer';
     ws.on('message', (data: Buffer, isBinary: boolean) => this.onMessage(data, isBinary));
@@ -106,7 +112,7 @@ export class AgentSession implements AgentLink {
   }
 
   private beat(): void {
-    const silentFor = Date.now() - this.lastInbound;
+    const silentFor = this.clock.mono() - this.lastInbound;
     if (silentFor > 2 * this.opts.heartbeatIntervalMs + 1000) {
       this.log.info({ silentFor }, 'agent silent for two heartbeat intervals; closing');
       this.ws.terminate();
@@ -125,7 +131,7 @@ export class AgentSession implements AgentLink {
       this.onClosed(`SLOW_CONSUMER: more than ${MAX_BUFFERED_BYTES} bytes unread`);
       return false;
     }
-    const frame = encodeFrame({ protocolVersion: PROTOCOL_VERSION, messageId: this.nextId++, sentAtMs: Date.now(), ...payload });
+    const frame = encodeFrame({ protocolVersion: PROTOCOL_VERSION, messageId: this.nextId++, sentAtMs: this.clock.now(), ...payload });
     this.ws.send(frame);
     return true;
   }
@@ -185,7 +191,7 @@ export class AgentSession implements AgentLink {
       this.onClosed(`${code}: ${(err as Error).message}`);
       return;
     }
-    this.lastInbound = Date.now();
+    this.lastInbound = this.clock.mono();
     // Every field is bounded (proto/limits.ts) before anything of it is stored, logged or echoed.
     const invalid = checkAgentFrame(frame);
     if (invalid) {
@@ -221,13 +227,13 @@ export class AgentSession implements AgentLink {
         }
         this.send({
           inReplyTo: frame.messageId,
-          welcome: { nodeId: this.nodeId, nodeName: welcome.nodeName, pool: welcome.pool, heartbeatIntervalMs: this.opts.heartbeatIntervalMs, hubTimeMs: Date.now(), hubVersion: this.opts.hubVersion },
+          welcome: { nodeId: this.nodeId, nodeName: welcome.nodeName, pool: welcome.pool, heartbeatIntervalMs: this.opts.heartbeatIntervalMs, hubTimeMs: this.clock.now(), hubVersion: this.opts.hubVersion },
         });
         await h.welcomed?.(this);
         return;
       }
       case 'health':
-        await h.health(this, toHealth(frame.health ?? {}, Date.now(), Number(frame.sentAtMs ?? 0)));
+        await h.health(this, toHealth(frame.health ?? {}, this.clock.now(), Number(frame.sentAtMs ?? 0)));
         return;
       case 'ping':
         h.touch(this);

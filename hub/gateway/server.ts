@@ -1,6 +1,7 @@
 // The agent gateway: one HTTPS listener (fastify) with the WebSocket server on the same port.
 // Routes here are the ones foreign servers call; nothing here needs the admin token.
 import type { TLSSocket } from 'node:tls';
+import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -110,7 +111,13 @@ export async function verifyClientCert(store: Pick<Store, 'getCert'>, nodes: { h
   if (!sock.authorized) {
     const why = String(sock.authorizationError ?? 'unverified');
     if (why === 'CERT_HAS_EXPIRED') throw new HubError('UNAUTHORIZED', `client certificate expired at ${peer.valid_to}`);
-    throw new HubError('UNAUTHORIZED', `client certificate not issued by this hub (${why})`);
+    if (why !== 'CERT_NOT_YET_VALID') throw new HubError('UNAUTHORIZED', `client certificate not issued by this hub (${why})`);
+    // Not yet valid by this hub's clock: issued while the clock was ahead (a step since undone). A
+    // certificate this hub issued is in its store with the same fingerprint; anything else is refused.
+    const issued = await store.getCert(normalizeSerial(peer.serialNumber));
+    if (!issued || issued.fingerprint !== createHash('sha256').update(peer.raw).digest('hex')) {
+      throw new HubError('UNAUTHORIZED', `client certificate not yet valid (from ${peer.valid_from}) and not issued by this hub`);
+    }
   }
   const nodeId = peer.subject?.CN;
   const cn = Array.isArray(nodeId) ? nodeId[0] : nodeId;

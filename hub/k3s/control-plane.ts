@@ -7,7 +7,7 @@ import type { Logger } from '../logger.js';
 import { dataDirBinary, probeBinary, resolveK3s, type K3sBinary } from './binary.js';
 import { installManaged, preferManaged, restorePrevious } from './managed-binary.js';
 import { serverArgs, k3sDataDir, kubeconfigPath } from './server-args.js';
-import { K3sSupervisor, type ControlPlaneInfo } from './supervisor.js';
+import { K3sSupervisor, failedRetryDelay, type ControlPlaneInfo } from './supervisor.js';
 import { KubeClient, type KubeNodeSummary } from './kube.js';
 import { createNodeTokenTool, type NodeTokenTool } from './node-tokens.js';
 import type { ArtifactStore, K3sArtifact } from '../artifacts/artifact-store.js';
@@ -20,6 +20,8 @@ export interface ControlPlaneOptions {
   extraArgs: readonly string[];
   nodeTokenTtl: string;
   restartBackoffMs?: number;
+  /** After `failed`: first delay before the hub tries again by itself (default 5 min, doubling, at most 30 min). */
+  failedRetryMs?: number;
   artifacts: ArtifactStore;
   logger: Logger;
   onState?: (info: ControlPlaneInfo, previous: string) => void;
@@ -41,8 +43,28 @@ export class ControlPlane {
   private tokens?: NodeTokenTool;
   private readonly kubeNodes = new Map<string, KubeNodeSummary>();
   private staticInfo: ControlPlaneInfo = { state: 'absent', version: null, message: 'not started', restarts: 0, since: new Date().toISOString(), lastLogLines: [] };
+  private retryTimer?: NodeJS.Timeout;
+  private staticFailures = 0;
+  private stopped = false;
 
   constructor(private readonly opts: ControlPlaneOptions) {}
+
+  /**
+   * POST /v1/cluster/actions/restart-control-plane: stops the k3s server (if any) and starts it again
+   * now, finding the binary afresh when there was none usable; the retry backoff starts over.
+   */
+  async restart(): Promise<ControlPlaneInfo> {
+    if (this.opts.mode === 'off') throw new Error('the control plane is off (--k3s off)');
+    clearTimeout(this.retryTimer);
+    this.staticFailures = 0;
+    if (this.supervisor) {
+      this.disconnectKube();
+      await this.supervisor.restart();
+    } else {
+      await this.start();
+    }
+    return this.info();
+  }
 
   async start(): Promise<void> {
     const log = this.opts.logger;
@@ -82,6 +104,7 @@ export class ControlPlane {
 
   private startSupervisor(path: string, version: string): void {
     const log = this.opts.logger;
+    this.staticFailures = 0;
     this.tokens = createNodeTokenTool({ binary: path, k3sDataDir: k3sDataDir(this.opts.dataDir), kubeconfig: kubeconfigPath(this.opts.dataDir), ttl: this.opts.nodeTokenTtl });
     this.supervisor = new K3sSupervisor({
       binary: path,
@@ -93,6 +116,7 @@ export class ControlPlane {
       logger: log,
       env: this.opts.env,
       backoffBaseMs: this.opts.restartBackoffMs,
+      failedRetryMs: this.opts.failedRetryMs,
       onState: (info, previous) => {
         if (info.state === 'running') this.connectKube();
         else this.disconnectKube();
@@ -141,7 +165,16 @@ export class ControlPlane {
 
   private setStatic(state: 'absent' | 'failed', message: string): void {
     const previous = this.staticInfo.state;
-    this.staticInfo = { state, version: null, message, restarts: 0, since: new Date().toISOString(), lastLogLines: [] };
+    let nextRetryAt: string | null = null;
+    if (state === 'failed' && !this.stopped) {
+      // A missing or broken binary may be fixed by hand: look for it again after a long backoff.
+      const retryIn = failedRetryDelay(++this.staticFailures, this.opts.failedRetryMs);
+      nextRetryAt = new Date(Date.now() + retryIn).toISOString();
+      clearTimeout(this.retryTimer);
+      this.retryTimer = setTimeout(() => void this.start().catch((err: unknown) => this.opts.logger.error({ err }, 'control plane retry failed')), retryIn);
+      this.retryTimer.unref();
+    }
+    this.staticInfo = { state, version: null, message, restarts: 0, since: new Date().toISOString(), lastLogLines: [], nextRetryAt };
     this.opts.logger[state === 'failed' ? 'error' : 'warn']({ state }, message);
     this.opts.onState?.(this.staticInfo, previous);
   }
@@ -160,6 +193,8 @@ export class ControlPlane {
     this.stopWatch?.();
     this.stopWatch = undefined;
     this.kube = undefined;
+    // What the watch said is stale while the API is down; a new watch lists every node afresh.
+    this.kubeNodes.clear();
   }
 
   info(): ControlPlaneInfo {
@@ -201,6 +236,8 @@ export class ControlPlane {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
     this.disconnectKube();
     await this.supervisor?.stop();
   }

@@ -1,5 +1,6 @@
 // Runs `k3s server` as a child process: readiness from /ping and the kube API, restart on crash
-// with backoff, `failed` after repeated crashes, and a clean stop with the hub.
+// with backoff, `failed` after repeated crashes (tried again after a long backoff: 5 min, doubling,
+// at most 30 min), and a clean stop with the hub.
 import { execa, type ResultPromise } from 'execa';
 import { readFileSync, existsSync, mkdirSync } from 'node:fs';
 import { request } from 'node:https';
@@ -16,6 +17,8 @@ export interface ControlPlaneInfo {
   restarts: number;
   since: string;
   lastLogLines: string[];
+  /** In `failed`: when the hub tries to start it again by itself. */
+  nextRetryAt?: string | null;
 }
 
 export interface SupervisorOptions {
@@ -33,12 +36,26 @@ export interface SupervisorOptions {
   crashWindowMs?: number;
   backoffBaseMs?: number;
   backoffMaxMs?: number;
+  /** After `failed`: first delay before starting again (doubles per give-up, capped by failedRetryMaxMs). */
+  failedRetryMs?: number;
+  failedRetryMaxMs?: number;
   readyTimeoutMs?: number;
   stopTimeoutMs?: number;
   env?: NodeJS.ProcessEnv;
 }
 
 const LOG_TAIL = 20;
+export const FAILED_RETRY_MS = 300_000;
+export const FAILED_RETRY_MAX_MS = 1_800_000;
+
+/** The delay before the n-th (1-based) retry after giving up: long, doubling, capped. */
+export function failedRetryDelay(n: number, baseMs = FAILED_RETRY_MS, maxMs = FAILED_RETRY_MAX_MS): number {
+  return Math.min(Math.max(maxMs, baseMs), baseMs * 2 ** Math.max(0, n - 1));
+}
+
+function human(ms: number): string {
+  return ms >= 60_000 && ms % 60_000 === 0 ? `${ms / 60_000} min` : ms >= 1000 ? `${Math.round(ms / 100) / 10} s` : `${ms} ms`;
+}
 
 /** GET over HTTPS with optional client cert; resolves with the status and body (never rejects). */
 export function probe(url: string, tls: { ca?: string; cert?: string; key?: string }, timeoutMs = 3000): Promise<{ status: number; body: string }> {
@@ -71,6 +88,9 @@ export class K3sSupervisor {
   private stopping = false;
   private crashes: number[] = [];
   private restarts = 0;
+  /** Give-ups in a row (reset once the server serves): the retry backoff. */
+  private giveUps = 0;
+  private nextRetryAt: string | null = null;
   private tail: string[] = [];
   private retryTimer?: NodeJS.Timeout;
   private readyLoop?: Promise<void>;
@@ -81,7 +101,7 @@ export class K3sSupervisor {
   }
 
   status(): ControlPlaneInfo {
-    return { ...this.info, restarts: this.restarts, lastLogLines: [...this.tail] };
+    return { ...this.info, restarts: this.restarts, lastLogLines: [...this.tail], nextRetryAt: this.info.state === 'failed' ? this.nextRetryAt : null };
   }
 
   ready(): boolean {
@@ -146,7 +166,10 @@ export class K3sSupervisor {
       if (ping.status === 200 && ping.body.trim() === 'pong') {
         const api = await probe(`${base}/readyz`, kubeconfigTls(this.opts.kubeconfigPath));
         if (api.status === 200) {
-          if (this.child === child && !this.stopping) this.setState('running', `k3s ${this.opts.version} is serving on :${this.opts.httpsPort}`);
+          if (this.child === child && !this.stopping) {
+            this.giveUps = 0;
+            this.setState('running', `k3s ${this.opts.version} is serving on :${this.opts.httpsPort}`);
+          }
           return;
         }
       }
@@ -170,7 +193,18 @@ export class K3sSupervisor {
     this.crashes = [...this.crashes.filter((t) => now - t < window), now];
     const why = `k3s server exited (${signal ?? `code ${code}`})${this.tail.length ? `: ${this.tail.at(-1)}` : ''}`;
     if (this.crashes.length >= (this.opts.maxCrashes ?? 5)) {
-      this.setState('failed', `${why}; gave up after ${this.crashes.length} crashes in ${Math.round(window / 1000)}s`);
+      // Not for good: whatever broke it (a full disk, a port in use, a bad flag fixed by hand) may
+      // clear, so it is tried again after a long backoff; an operator can restart it at once.
+      this.giveUps++;
+      const retryIn = failedRetryDelay(this.giveUps, this.opts.failedRetryMs, this.opts.failedRetryMaxMs);
+      this.nextRetryAt = new Date(Date.now() + retryIn).toISOString();
+      this.setState('failed', `${why}; gave up after ${this.crashes.length} crashes in ${Math.round(window / 1000)}s; trying again in ${human(retryIn)}`);
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = undefined;
+        this.crashes = [];
+        this.spawn();
+      }, retryIn);
+      this.retryTimer.unref();
       return;
     }
     this.restarts++;
@@ -197,10 +231,11 @@ export class K3sSupervisor {
     await this.readyLoop;
   }
 
-  /** Restart now (an operator asked, or an upgrade swapped the binary). */
+  /** Restart now (an operator asked, or an upgrade swapped the binary); the retry backoff starts over. */
   async restart(): Promise<void> {
     await this.stop();
     this.crashes = [];
+    this.giveUps = 0;
     this.start();
   }
 }

@@ -53,10 +53,12 @@ export interface EnrollmentDeps {
   registry: NodeRegistry;
   nodeCertTtlMs: number;
   heartbeatIntervalMs: number;
+  /** The hub's best wall time (steady through a step of its clock): token expiry and certificate dates. */
+  now?: () => number;
 }
 
 export async function enroll(deps: EnrollmentDeps, req: JoinRequest, source: string): Promise<JoinResult> {
-  const now = new Date();
+  const now = new Date(deps.now?.() ?? Date.now());
   const token = await deps.tokens.check(req.token, now);
   if (req.pool && req.pool !== token.pool) {
     throw new HubError('FORBIDDEN', `this token is scoped to pool "${token.pool}", not "${req.pool}"`);
@@ -75,7 +77,7 @@ export async function enroll(deps: EnrollmentDeps, req: JoinRequest, source: str
   // else (another node, an admin) is a forged subject. The issued subject is ours, never the CSR's.
   let issued;
   try {
-    issued = signCsr(deps.ca, req.csr, { commonName: nodeId, organization: 'atoll:nodes', validityMs: deps.nodeCertTtlMs, expectedSubjectCN: normalizeNodeName(requestedName) });
+    issued = signCsr(deps.ca, req.csr, { commonName: nodeId, organization: 'atoll:nodes', validityMs: deps.nodeCertTtlMs, expectedSubjectCN: normalizeNodeName(requestedName), nowMs: now.getTime() });
   } catch (err) {
     if (err instanceof CertError) throw new HubError('CSR_INVALID', `certificate request refused: ${err.message}`, { reason: err.code });
     throw err;

@@ -4,6 +4,7 @@
 import type { HealthUpdate, Store } from '../store/types.js';
 import type { Logger } from '../logger.js';
 import type { HealthSampler } from './health-sampler.js';
+import type { Clock } from '../clock.js';
 
 export interface HealthBatcher {
   push(update: HealthUpdate): void;
@@ -13,7 +14,7 @@ export interface HealthBatcher {
   readonly stats: { flushes: number; written: number; lastFlushMs: number };
 }
 
-export function createHealthBatcher(store: Store, logger: Logger, opts: { intervalMs?: number; maxBatch?: number; sampler?: HealthSampler; now?: () => number; onFlushed?: (updates: HealthUpdate[], pushedAt: number[]) => void } = {}): HealthBatcher {
+export function createHealthBatcher(store: Store, logger: Logger, opts: { intervalMs?: number; maxBatch?: number; sampler?: HealthSampler; now?: () => number; clock?: Clock; onFlushed?: (updates: HealthUpdate[], pushedAt: number[]) => void } = {}): HealthBatcher {
   // Small, frequent commits: at 10,000 agents (1,000 reports/s) a flush is ~200 updates, a few ms of the
   // event loop, so a heartbeat never waits long behind one.
   const intervalMs = opts.intervalMs ?? 200;
@@ -31,7 +32,7 @@ export function createHealthBatcher(store: Store, logger: Logger, opts: { interv
       const updates = [...batch.values()];
       try {
         const list = updates.map((u) => u.update);
-        await store.recordHealth(list, opts.sampler?.take(list, (opts.now ?? Date.now)()));
+        await store.recordHealth(list, opts.sampler?.take(list, opts.clock ? opts.clock.now() : (opts.now ?? Date.now)(), opts.clock?.mono()));
         stats.flushes++;
         stats.written += updates.length;
         stats.lastFlushMs = Date.now() - started;

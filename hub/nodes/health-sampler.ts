@@ -8,8 +8,12 @@ export const HEALTH_SAMPLE_INTERVAL_MS = 30_000;
 export const HEALTH_HISTORY_RETENTION_MS = 75 * 60_000;
 
 export interface HealthSampler {
-  /** The samples due among these updates, and the time before which older samples may go. */
-  take(updates: readonly HealthUpdate[], nowMs: number): { samples: HealthSample[]; pruneBefore: string };
+  /**
+   * The samples due among these updates, and the time before which older samples may go. nowMs is
+   * wall time (sample stamps, pruning); monoMs, when given, paces the samples (a step of the wall
+   * clock then neither stops nor floods sampling).
+   */
+  take(updates: readonly HealthUpdate[], nowMs: number, monoMs?: number): { samples: HealthSample[]; pruneBefore: string };
   readonly intervalMs: number;
   readonly retentionMs: number;
 }
@@ -33,15 +37,15 @@ export function createHealthSampler(opts: { intervalMs?: number; retentionMs?: n
   return {
     intervalMs,
     retentionMs,
-    take(updates, nowMs) {
-      sweep(nowMs);
+    take(updates, nowMs, monoMs = nowMs) {
+      sweep(monoMs);
       const samples: HealthSample[] = [];
       for (const u of updates) {
         const h = u.health;
         if (!h) continue;
         const prev = last.get(u.nodeId);
-        if (prev !== undefined && nowMs - prev < intervalMs) continue;
-        last.set(u.nodeId, nowMs);
+        if (prev !== undefined && monoMs - prev < intervalMs) continue;
+        last.set(u.nodeId, monoMs);
         samples.push({
           nodeId: u.nodeId,
           at: new Date(nowMs).toISOString(),

@@ -6,11 +6,18 @@ export const MEMORY_PRESSURE_RATIO = 0.95;
 /** Beyond this, certificates, tokens and kubelet leases start to fail. */
 export const MAX_CLOCK_SKEW_MS = 120_000;
 
-export function healthProblems(h: HealthRecord): string[] {
+/** Judges an agent's clock skew; the default compares it with the hub's clock (see fleet-skew.ts). */
+export interface SkewJudge {
+  problem(skewMs: number): boolean;
+}
+
+const AGAINST_HUB: SkewJudge = { problem: (ms) => Math.abs(ms) > MAX_CLOCK_SKEW_MS };
+
+export function healthProblems(h: HealthRecord, skew: SkewJudge = AGAINST_HUB): string[] {
   const reasons: string[] = [];
   if (h.diskTotalBytes > 0 && h.diskUsedBytes / h.diskTotalBytes > DISK_PRESSURE_RATIO) reasons.push('disk-pressure');
   if (h.memoryTotalBytes > 0 && h.memoryUsedBytes / h.memoryTotalBytes > MEMORY_PRESSURE_RATIO) reasons.push('memory-pressure');
-  if (Math.abs(h.clockSkewMs) > MAX_CLOCK_SKEW_MS) reasons.push('clock-skew');
+  if (skew.problem(h.clockSkewMs)) reasons.push('clock-skew');
   const k3s = h.k3s.state;
   if (k3s === 'crashed') reasons.push('k3s-crashed');
   else if (k3s === 'stopped') reasons.push('k3s-stopped');

@@ -5,8 +5,9 @@ import type { EventLog } from '../events.js';
 import type { Logger } from '../logger.js';
 import type { HealthBatcher } from './health-batcher.js';
 import type { K3sAssignment } from '../../proto/index.js';
-import { healthProblems } from './health-state.js';
+import { healthProblems, type SkewJudge } from './health-state.js';
 import { HOUR_MS, LinkFlaps, linkInfo, type LinkInfo } from './link-flaps.js';
+import { systemClock, type Clock } from '../clock.js';
 
 /** What the Kubernetes API says about a node (kept minimal so the registry stays independent of k3s). */
 export interface KubeView {
@@ -45,6 +46,7 @@ const WORKFLOW_STATES: ReadonlySet<NodeState> = new Set(['needs-attention', 'rem
 
 interface LiveNode {
   link?: AgentLink;
+  /** Monotonic ms of the last frame (liveness), or of what the stored lastSeen says, at load. */
   lastSeenMs: number;
   createdMs: number;
   state: NodeState;
@@ -54,10 +56,12 @@ interface LiveNode {
   pool: string;
   name: string;
   kube?: KubeView;
-  /** When the link last went down (ms), 0 if never. */
+  /** When the link last went down (monotonic ms), 0 if never. */
   disconnectedAt: number;
-  /** When the link last came up (ms), 0 if never since the hub started. */
+  /** When the link last came up (wall ms, shown to users), 0 if never since the hub started. */
   connectedAt: number;
+  /** Source address of the node's latest agent connection, as the hub saw it (kept after it drops). */
+  lastAddress?: string;
 }
 
 /** A read-only view of one node for autoheal and metrics. */
@@ -68,7 +72,9 @@ export interface NodeSnapshot {
   state: NodeState;
   reasons: string[];
   connected: boolean;
+  /** Monotonic ms (the registry's clock). */
   lastSeenMs: number;
+  /** Monotonic ms (the registry's clock); 0 if the link never dropped while this hub ran. */
   disconnectedAt: number;
   k3sState: string;
   kube?: KubeView;
@@ -84,7 +90,10 @@ export interface RegistryOptions {
   unreachableAfterMs: number;
   /** The window of NodeSnapshot.linkFlaps (default 15 min, at most 1 h). */
   flapWindowMs?: number;
-  now?: () => number;
+  /** Liveness is measured on its monotonic clock; stored times come from its wall clock. */
+  clock?: Clock;
+  /** Judges agents' clock skew (default: against the hub's clock). */
+  skew?: SkewJudge & { observe?(nodeId: string, skewMs: number): void; forget?(nodeId: string): void };
 }
 
 function view(id: string, e: LiveNode, linkFlaps: number): NodeSnapshot {
@@ -98,14 +107,21 @@ export class NodeRegistry {
   private readonly live = new Map<string, LiveNode>();
   /** Node name -> id, for Kubernetes events and name uniqueness at join. */
   private readonly names = new Map<string, string>();
-  private readonly now: () => number;
+  private readonly clock: Clock;
   private readonly flaps: LinkFlaps;
   private readonly flapWindowMs: number;
 
   constructor(private readonly opts: RegistryOptions) {
-    this.now = opts.now ?? Date.now;
-    this.flaps = new LinkFlaps(this.now);
+    this.clock = opts.clock ?? systemClock;
+    // Flap windows count on the monotonic clock: a step of the wall clock is not a burst of flaps.
+    this.flaps = new LinkFlaps(() => this.clock.mono());
     this.flapWindowMs = Math.min(HOUR_MS, opts.flapWindowMs ?? 15 * 60_000);
+  }
+
+  /** Monotonic time of a stored wall time: elapsed by the wall clock, never in the future. */
+  private monoOf(iso: string | null): number {
+    const t = iso ? Date.parse(iso) : NaN;
+    return this.clock.mono() - (Number.isFinite(t) ? Math.max(0, this.clock.now() - t) : Number.MAX_SAFE_INTEGER / 2);
   }
 
   /** Loads every stored node; none is connected yet after a hub start. */
@@ -115,8 +131,8 @@ export class NodeRegistry {
 
   track(n: NodeRecord): void {
     this.live.set(n.id, {
-      lastSeenMs: n.lastSeen ? Date.parse(n.lastSeen) : 0,
-      createdMs: Date.parse(n.createdAt),
+      lastSeenMs: this.monoOf(n.lastSeen ?? n.createdAt),
+      createdMs: this.monoOf(n.createdAt),
       state: n.state,
       reasons: [],
       healthReasons: [],
@@ -131,6 +147,11 @@ export class NodeRegistry {
 
   idByName(name: string): string | undefined {
     return this.names.get(name);
+  }
+
+  /** The Kubernetes API went away: what its watch said is stale, so kubelet readiness is unknown until it is back. */
+  kubeUnknown(): void {
+    for (const e of this.live.values()) if (e.kube) e.kube = { ...e.kube, ready: null };
   }
 
   kubeView(nodeId: string): KubeView | undefined {
@@ -179,6 +200,11 @@ export class NodeRegistry {
     return n;
   }
 
+  /** Where the node's latest agent connection came from, as this hub saw it (not what the node says). */
+  observedAddress(nodeId: string): string | undefined {
+    return this.live.get(nodeId)?.lastAddress;
+  }
+
   /** Connection facts for the API view. */
   liveInfo(nodeId: string): { connected: boolean; connectedAt: string | null; remoteAddress: string | null; reasons: string[]; link: LinkInfo } {
     const l = this.live.get(nodeId);
@@ -187,7 +213,8 @@ export class NodeRegistry {
       connectedAt: l?.link ? new Date(l.link.connectedAt).toISOString() : null,
       remoteAddress: l?.link?.remoteAddress ?? null,
       reasons: l?.reasons ?? [],
-      link: linkInfo(this.flaps.count(nodeId), l),
+      // disconnectedAt is monotonic: shown as the wall time it corresponds to now.
+      link: linkInfo(this.flaps.count(nodeId), l && { connectedAt: l.connectedAt, disconnectedAt: l.disconnectedAt > 0 ? this.clock.now() - (this.clock.mono() - l.disconnectedAt) : 0 }),
     };
   }
 
@@ -212,11 +239,12 @@ export class NodeRegistry {
     entry.link = link;
     // A connect after an earlier one (in this hub run) is a flap: the link went down or was replaced.
     this.flaps.connected(link.nodeId, entry.connectedAt > 0);
-    entry.connectedAt = this.now();
+    entry.connectedAt = this.clock.now();
+    entry.lastAddress = link.remoteAddress;
 
-    entry.lastSeenMs = this.now();
+    entry.lastSeenMs = this.clock.mono();
     if (previous && previous !== link) previous.close('REPLACED', 'a newer connection of this node took over');
-    const patch: Parameters<Store['updateNode']>[1] = { agentVersion, lastSeen: new Date(entry.lastSeenMs).toISOString() };
+    const patch: Parameters<Store['updateNode']>[1] = { agentVersion, lastSeen: new Date(this.clock.now()).toISOString() };
     if (facts) patch.facts = facts;
     let node: NodeRecord | undefined;
     try {
@@ -237,22 +265,23 @@ export class NodeRegistry {
     const entry = this.live.get(link.nodeId);
     if (!entry || entry.link !== link) return;
     entry.link = undefined;
-    entry.disconnectedAt = this.now();
+    entry.disconnectedAt = this.clock.mono();
     await this.opts.events.note({ type: 'node.disconnected', nodeId: link.nodeId, pool: entry.pool, actor: 'hub', message: `agent disconnected: ${reason}` });
   }
 
   /** Any frame from the agent proves it is alive. */
   touch(nodeId: string): void {
     const entry = this.live.get(nodeId);
-    if (entry) entry.lastSeenMs = this.now();
+    if (entry) entry.lastSeenMs = this.clock.mono();
   }
 
   async report(nodeId: string, health: HealthRecord): Promise<void> {
     const entry = this.live.get(nodeId);
     if (!entry) return;
-    entry.lastSeenMs = this.now();
-    this.opts.batcher.push({ nodeId, lastSeen: new Date(entry.lastSeenMs).toISOString(), health });
-    entry.healthReasons = healthProblems(health);
+    entry.lastSeenMs = this.clock.mono();
+    this.opts.batcher.push({ nodeId, lastSeen: new Date(this.clock.now()).toISOString(), health });
+    this.opts.skew?.observe?.(nodeId, health.clockSkewMs);
+    entry.healthReasons = healthProblems(health, this.opts.skew);
     entry.k3sState = health.k3s.state;
     await this.reevaluate(nodeId, 'health report is good');
   }
@@ -304,10 +333,10 @@ export class NodeRegistry {
   }
 
   private async sweepOnce(): Promise<void> {
-    const now = this.now();
+    const now = this.clock.mono();
     for (const [id, entry] of this.live) {
       if (entry.state === 'unreachable') continue;
-      const since = entry.lastSeenMs || entry.createdMs;
+      const since = Math.max(entry.lastSeenMs, entry.createdMs);
       if (now - since >= this.opts.unreachableAfterMs) {
         if (entry.link) {
           // Connected but silent: the link is half-open. Close it; the agent reconnects if alive.
@@ -350,6 +379,7 @@ export class NodeRegistry {
     const entry = this.live.get(nodeId);
     this.live.delete(nodeId);
     this.flaps.forget(nodeId);
+    this.opts.skew?.forget?.(nodeId);
     if (entry && this.names.get(entry.name) === nodeId) this.names.delete(entry.name);
     if (!entry?.link) return false;
     return entry.link.retire('NODE_REMOVED', reason, timeoutMs);

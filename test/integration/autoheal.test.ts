@@ -199,13 +199,19 @@ test('a hub restart in the middle of a ladder continues from the same step; with
   assert.ok(n);
   const decisions = (await events(h, `&type=autoheal.decision&node=${sick.id}`)).map((e) => e.message);
   assert.ok(decisions.some((m) => /no provider hook/.test(m)), decisions.join('\n'));
-  // The operator's remediate goes through the same guards: autoheal has given up on this node.
-  const r = await h.api<{ message: string }>('POST', `/v1/nodes/${sick.id}/actions/remediate`);
-  assert.equal(r.status, 200);
-  assert.match(r.body.message, /needs an operator|needs attention/);
-  const detail = (await h.api<{ autoheal: { step: number; attempts: number; lastAction: string } }>('GET', `/v1/nodes/${sick.id}`)).body.autoheal;
-  assert.equal(detail.lastAction, 'reboot');
-  assert.equal(detail.attempts, 2);
+  // The operator takes the node back (CLI): its state follows its reports again (k3s still crashed),
+  // and its ladder starts afresh; nothing is left to clear after that.
+  const cleared = await runCli(HUB_BIN, ['node', 'clear-attention', sick.id, '--data-dir', h.dataDir]);
+  assert.equal(cleared.code, 0, cleared.stderr);
+  assert.match(cleared.stdout, /no longer needs attention; it is degraded/);
+  const detail = (await h.api<{ state: string; autoheal: { step: number; attempts: number; lastAction: string } }>('GET', `/v1/nodes/${sick.id}`)).body;
+  assert.equal(detail.state, 'degraded');
+  assert.equal(detail.autoheal.lastAction, 'reboot');
+  assert.equal(detail.autoheal.attempts, 2);
+  const again = await h.api<{ error: { code: string } }>('POST', `/v1/nodes/${sick.id}/actions/clear-attention`);
+  assert.equal(again.status, 409);
+  const audit = (await events(h, `&type=admin.action&node=${sick.id}`)).map((e) => e.message);
+  assert.ok(audit.some((m) => /clear-attention on sick: sick no longer needs attention/.test(m)), audit.join('\n'));
   assert.ok(readFileSync(join(h.dataDir, 'hub.db')).length > 0);
   await h.stop();
 });

@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, chmodSync, mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { copyFileSync, chmodSync, mkdtempSync, readFileSync, existsSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startHub, startAgentJoin, waitFor, removeDir, ROOT, type HubHandle, type AgentHandle, removeTree } from '../helpers/processes.js';
@@ -12,7 +12,7 @@ import { loadIdentity } from '../../agent/identity.js';
 import { installK3s, sha256Of } from '../../agent/k3s/installer.js';
 import { k3sPaths } from '../../agent/k3s/paths.js';
 
-interface Cluster { state: string; message: string; controlPlane: { restarts: number; lastLogLines: string[] } }
+interface Cluster { state: string; message: string; controlPlane: { restarts: number; lastLogLines: string[]; nextRetryAt: string | null } }
 interface NodeView { id: string; name: string; state: string; k3s: { state: string; ready: boolean | null; version: string } }
 
 let work: string;
@@ -100,8 +100,41 @@ test('a crash-looping k3s server is restarted with backoff, then marked failed w
   await h.stop();
 });
 
+test('a failed k3s server is tried again after a long backoff, and an admin restarts it at once', async () => {
+  // A binary that crash-loops until someone fixes it (here: replaces it with a good one).
+  const bin = join(work, 'k3s-fixable');
+  copyFileSync(broken, bin);
+  chmodSync(bin, 0o755);
+  const h = await hubWith(bin, ['--k3s-restart-backoff', '100ms', '--k3s-failed-retry', '3s']);
+  const first = await waitFor('failed', async () => {
+    const x = await cluster(h);
+    return x.state === 'failed' ? x : undefined;
+  }, 20_000);
+  assert.match(first.message, /gave up after 5 crashes.*trying again in 3 s/);
+  assert.ok(first.controlPlane.nextRetryAt && Date.parse(first.controlPlane.nextRetryAt) > Date.now() - 1000);
+  // Not failed for good: the hub tries again by itself, and after another give-up waits twice as long.
+  const failures = async (): Promise<string[]> => (await h.api<{ items: Array<{ message: string }> }>('GET', '/v1/events?type=k3s.state&limit=1000')).body.items.map((e) => e.message).filter((m) => /-> failed/.test(m));
+  await waitFor('failed again after the retry', async () => (await failures()).length >= 2, 30_000);
+  assert.match((await failures())[1], /trying again in 6 s/);
+
+  // Fixed by hand; an operator may not restart the control plane, an admin may, and it serves at once.
+  copyFileSync(standin, `${bin}.new`);
+  chmodSync(`${bin}.new`, 0o755);
+  renameSync(`${bin}.new`, bin);
+  const operator = await h.api<{ token: string }>('POST', '/v1/api-tokens', { role: 'operator' });
+  const denied = await h.api('POST', '/v1/cluster/actions/restart-control-plane', undefined, operator.body.token);
+  assert.equal(denied.status, 403);
+  const r = await h.api<{ state: string }>('POST', '/v1/cluster/actions/restart-control-plane');
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.state, 'starting');
+  await waitFor('running after the restart', async () => (await cluster(h)).state === 'running', 20_000);
+  const audit = (await h.api<{ items: Array<{ actor: string; message: string }> }>('GET', '/v1/events?type=admin.action&limit=100')).body.items;
+  assert.ok(audit.some((e) => e.actor === 'admin' && /restart-control-plane: failed -> starting/.test(e.message)), JSON.stringify(audit));
+  await h.stop();
+});
+
 test('k3s on a node: installed from the hub, kept through a hub outage, refused when tampered, stopped on removal, name reusable', async () => {
-  const h = await hubWith(standin, [], { ATOLL_STANDIN_NODE_GRACE_MS: '3000' });
+  const h = await hubWith(standin, ['--k3s-restart-backoff', '3s'], { ATOLL_STANDIN_NODE_GRACE_MS: '3000' });
   await waitFor('control plane running', async () => (await cluster(h)).state === 'running', 30_000);
   const kubeletPort = await freePort();
   const env = { ATOLL_STANDIN_KUBELET_PORT: String(kubeletPort), ATOLL_AGENT_KUBELET_HEALTHZ_URL: `http://127.0.0.1:${kubeletPort}/healthz`, ATOLL_STANDIN_HEARTBEAT_MS: '1000', ATOLL_AGENT_K3S_START_GRACE_MS: '3000' };
@@ -142,6 +175,14 @@ test('k3s on a node: installed from the hub, kept through a hub outage, refused 
   }, 10_000);
   k3sPids.splice(0, 1, ...newPids);
   await waitFor('k3s Ready after the restart', async () => (await h.api<NodeView>('GET', `/v1/nodes/${node.id}`)).body.k3s.ready === true, 20_000);
+
+  // The hub's own k3s server dies: while the kube API is down, no node shows a cached Ready.
+  const [server] = pidsWith(`--data-dir ${join(h.dataDir, 'k3s')}`);
+  process.kill(server, 'SIGKILL');
+  await waitFor('control plane down', async () => (await cluster(h)).state !== 'running', 10_000);
+  const down = (await h.api<NodeView>('GET', `/v1/nodes/${node.id}`)).body;
+  assert.equal(down.k3s.ready, null, 'readiness is unknown while the kube API is down');
+  await waitFor('control plane back, node Ready again', async () => (await cluster(h)).state === 'running' && (await h.api<NodeView>('GET', `/v1/nodes/${node.id}`)).body.k3s.ready === true, 30_000);
 
   // A tampered artifact is refused and the installed binary is kept.
   const before = await sha256Of(paths.bin);
