@@ -41,7 +41,9 @@ Options (each also as an environment variable):
   --k3s auto|off          off: join and report health without installing k3s          ATOLL_AGENT_K3S
   --node auto|system|hub  Node.js to run the agent: system, the hub's runtime, or      ATOLL_NODE_RUNTIME
                           auto (system when >= 20.19, else the hub's)
-  --service auto|systemd|openrc|none                                                   ATOLL_SERVICE
+  --service auto|systemd|openrc|supervised|none                                        ATOLL_SERVICE
+                          supervised: no init system; 'atoll-agent supervise' (a small
+                          sh loop) restarts the agent, started now but not at boot
   --no-service            same as --service none: install, join, start nothing
   --no-start              write the service files but do not enable or start them     ATOLL_SKIP_START=true
   --install-root DIR      put every file under DIR (tests, images); the files name     ATOLL_INSTALL_ROOT
@@ -144,7 +146,7 @@ check_path() {
 validate_settings() {
 	case $K3S_MODE in '' | auto | off) ;; *) usage_error "--k3s must be auto or off, not '$K3S_MODE'" ;; esac
 	case $NODE_RUNTIME in auto | system | hub) ;; *) usage_error "--node must be auto, system or hub, not '$NODE_RUNTIME'" ;; esac
-	case $SERVICE in auto | systemd | openrc | none) ;; *) usage_error "--service must be auto, systemd, openrc or none, not '$SERVICE'" ;; esac
+	case $SERVICE in auto | systemd | openrc | supervised | none) ;; *) usage_error "--service must be auto, systemd, openrc, supervised or none, not '$SERVICE'" ;; esac
 	case $SKIP_START in true | 1 | yes) SKIP_START=true ;; *) SKIP_START=false ;; esac
 	if [ -n "$NODE_NAME" ] && [ -n "$NODE_NAME_PREFIX" ]; then usage_error "give --node-name or --node-name-prefix, not both"; fi
 	for v_name in "$NODE_NAME" "$NODE_NAME_PREFIX"; do
@@ -177,6 +179,8 @@ validate_settings() {
 	ENV_FILE=$ETC_DIR/atoll-agent.env
 	UNIT_FILE=$INSTALL_ROOT/etc/systemd/system/atoll-agent.service
 	OPENRC_FILE=$INSTALL_ROOT/etc/init.d/atoll-agent
+	SUPERVISE_FILE=$LIB_DIR/supervise.sh
+	SUPERVISE_PID_FILE=$INSTALL_ROOT/run/atoll-agent-supervise.pid
 	LOG_FILE=$INSTALL_ROOT/var/log/atoll-agent.log
 	if [ -z "$DATA_DIR" ]; then DATA_DIR=$INSTALL_ROOT/var/lib/atoll-agent; fi
 	check_path --data-dir "$DATA_DIR"
@@ -280,7 +284,7 @@ detect_service() {
 		elif command -v openrc-run >/dev/null 2>&1 || [ -x /sbin/openrc-run ]; then
 			SERVICE=openrc
 		else
-			fatal "no init system found (neither systemd nor OpenRC is running here): pass --no-service and start '$AGENT_BIN run' yourself"
+			fatal "no init system found (neither systemd nor OpenRC is running here): pass --service supervised (a small sh loop that restarts the agent; not started at boot), or --no-service and start '$AGENT_BIN run' yourself"
 		fi
 	fi
 	MANAGE_SERVICE=false
@@ -602,6 +606,7 @@ render() {
 		-e "s|@ATOLL_UNIT_FILE@|$UNIT_FILE|g" \
 		-e "s|@ATOLL_OPENRC_FILE@|$OPENRC_FILE|g" \
 		-e "s|@ATOLL_LOG_FILE@|$LOG_FILE|g" \
+		-e "s|@ATOLL_SUPERVISE_PID_FILE@|$SUPERVISE_PID_FILE|g" \
 		-e "s|@ATOLL_SERVICE@|$SERVICE|g" \
 		-e "s|@ATOLL_MANAGE_SERVICE@|$MANAGE_SERVICE|g" \
 		-e "s|@ATOLL_HUB_URL@|$HUB_URL|g"
@@ -631,6 +636,11 @@ install_files() {
 # hub by the deadline is swapped back for the previous one here, even one that cannot run at all.
 ATOLL_AGENT_DATA_DIR=\${ATOLL_AGENT_DATA_DIR:-$DATA_DIR}
 export ATOLL_AGENT_DATA_DIR
+# 'atoll-agent supervise': keep 'atoll-agent run' going without an init system (supervise.sh).
+if [ "\${1:-}" = supervise ]; then
+	shift
+	exec /bin/sh $SUPERVISE_FILE "\$@"
+fi
 if [ "\${1:-}" = run ] && [ -f $LIB_DIR/upgrade-pending ] && [ -f $BUNDLE.previous ]; then
 	deadline=\$(sed -n 's/^ATOLL_UPGRADE_DEADLINE=\\([0-9][0-9]*\\)\$/\\1/p' $LIB_DIR/upgrade-pending)
 	if [ -z "\$deadline" ] || [ "\$(date +%s)" -ge "\$deadline" ]; then
@@ -653,6 +663,9 @@ EOF
 
 	uninstall_template | render >"$TMP_DIR/uninstall"
 	put_file "$TMP_DIR/uninstall" "$UNINSTALL_BIN" 0755
+
+	supervise_template | render >"$TMP_DIR/supervise"
+	put_file "$TMP_DIR/supervise" "$SUPERVISE_FILE" 0755
 
 	case $SERVICE in
 		systemd)
@@ -695,8 +708,37 @@ start_service() {
 				as_root rc-service atoll-agent start
 			fi
 			;;
+		supervised)
+			start_supervisor
+			info "the agent runs under 'atoll-agent supervise' (log: $LOG_FILE); no init system here, so it does not start at boot: run '$AGENT_BIN supervise' from your boot scripts"
+			return 0
+			;;
 	esac
 	info "the atoll-agent service is enabled and running"
+}
+
+# The running supervisor of this install (its pid file names a process that runs our supervise.sh).
+supervisor_pid() {
+	sp_pid=$(as_root cat "$SUPERVISE_PID_FILE" 2>/dev/null || true)
+	case $sp_pid in '' | *[!0-9]*) return 0 ;; esac
+	if as_root cat "/proc/$sp_pid/cmdline" 2>/dev/null | tr '\0' '\n' | grep -Fxq "$SUPERVISE_FILE"; then echo "$sp_pid"; fi
+}
+
+# Starts 'atoll-agent supervise' in the background, in its own session, with a clean environment;
+# one already running is restarted when something changed, else left alone.
+start_supervisor() {
+	ss_pid=$(supervisor_pid)
+	if [ -n "$ss_pid" ] && [ "$CHANGED" = true ]; then
+		as_root kill -TERM "$ss_pid" 2>/dev/null || true
+		ss_i=0
+		while [ "$ss_i" -lt 60 ] && as_root kill -0 "$ss_pid" 2>/dev/null; do sleep 0.5; ss_i=$((ss_i + 1)); done
+		ss_pid=''
+	fi
+	[ -z "$ss_pid" ] || return 0
+	as_root mkdir -p "$(dirname "$LOG_FILE")"
+	# shellcheck disable=SC2016 # expanded by the inner sh
+	as_root sh -c 'cd / && if command -v setsid >/dev/null 2>&1; then set -- setsid "$@"; fi; env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/ nohup "$@" </dev/null >>"$0" 2>&1 &' \
+		"$LOG_FILE" "$AGENT_BIN" supervise
 }
 
 # Templates, written in by the hub from its deploy/ folder.
@@ -709,6 +751,12 @@ ATOLL_TEMPLATE_END
 openrc_template() {
 	cat <<'ATOLL_TEMPLATE_END'
 @@ATOLL_OPENRC_SCRIPT@@
+ATOLL_TEMPLATE_END
+}
+
+supervise_template() {
+	cat <<'ATOLL_TEMPLATE_END'
+@@ATOLL_SUPERVISE_SCRIPT@@
 ATOLL_TEMPLATE_END
 }
 

@@ -14,6 +14,7 @@ ATOLL_DATA_DIR='@ATOLL_DATA_DIR@'
 ATOLL_UNIT_FILE='@ATOLL_UNIT_FILE@'
 ATOLL_OPENRC_FILE='@ATOLL_OPENRC_FILE@'
 ATOLL_LOG_FILE='@ATOLL_LOG_FILE@'
+ATOLL_SUPERVISE_PID_FILE='@ATOLL_SUPERVISE_PID_FILE@'
 ATOLL_SERVICE='@ATOLL_SERVICE@'
 ATOLL_MANAGE_SERVICE='@ATOLL_MANAGE_SERVICE@'
 ATOLL_HUB_URL='@ATOLL_HUB_URL@'
@@ -64,6 +65,11 @@ pids_matching() {
 # an install root elsewhere, /x/usr/local/lib/atoll-agent/atoll-agent.mjs, is not this one's).
 is_agent() {
 	tr '\0' '\n' <"/proc/$1/cmdline" 2>/dev/null | grep -Fxq "$ATOLL_LIB_DIR/atoll-agent.mjs"
+}
+
+# A supervisor of this install ('atoll-agent supervise'): it runs this install's supervise.sh.
+is_supervisor() {
+	tr '\0' '\n' <"/proc/$1/cmdline" 2>/dev/null | grep -Fxq "$ATOLL_LIB_DIR/supervise.sh"
 }
 
 # A k3s process of this install (k3s agent, containerd, shims): its binary lives in the data dir
@@ -197,6 +203,8 @@ leave_hub() {
 main() {
 	info "uninstalling the atoll agent"
 	stop_service
+	# The supervisor first (it stops its agent), or it would start the agent again.
+	stop_pids is_supervisor "the agent's supervisor"
 	stop_pids is_agent "the atoll agent"
 	stop_k3s_unit
 	stop_pids is_k3s "the k3s agent"
@@ -213,7 +221,7 @@ main() {
 			;;
 		openrc) remove "$ATOLL_OPENRC_FILE" ;;
 	esac
-	remove "$ATOLL_LIB_DIR" "$ATOLL_ETC_DIR" "$ATOLL_BIN" "$ATOLL_LOG_FILE"
+	remove "$ATOLL_LIB_DIR" "$ATOLL_ETC_DIR" "$ATOLL_BIN" "$ATOLL_LOG_FILE" "$ATOLL_SUPERVISE_PID_FILE"
 	if [ -n "$LEFT" ]; then
 		printf '[atoll] error: uninstalled, but these could not be removed:%s\n' "$LEFT" >&2
 		rm -f "$0"

@@ -28,6 +28,10 @@ export const CLOUD_INIT_FETCH_SCRIPT = [
   'else',
   '  wget -q --ca-certificate="$dir/ca.crt" --tries=10 --waitretry=3 --retry-connrefused -O "$dir/install.sh" "$hub/install.sh"',
   'fi || { echo "atoll: cannot download $hub/install.sh" >&2; exit 1; }',
+  '# Neither systemd nor OpenRC: the agent runs under its own restart loop (atoll-agent supervise).',
+  'if [ -z "${ATOLL_SERVICE:-}" ] && ! { [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; } && ! command -v openrc-run >/dev/null 2>&1 && [ ! -x /sbin/openrc-run ]; then',
+  '  export ATOLL_SERVICE=supervised',
+  'fi',
   'sh "$dir/install.sh" --hub "$hub" "$@"',
 ].join('\n');
 

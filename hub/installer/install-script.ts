@@ -14,6 +14,7 @@ const TEMPLATE_FILES: Record<string, string> = {
   '@@ATOLL_SYSTEMD_UNIT@@': 'atoll-agent.service',
   '@@ATOLL_OPENRC_SCRIPT@@': 'atoll-agent.openrc',
   '@@ATOLL_UNINSTALL_SCRIPT@@': 'uninstall.sh',
+  '@@ATOLL_SUPERVISE_SCRIPT@@': 'atoll-agent-supervise.sh',
 };
 
 /** Only URLs that are safe inside a single-quoted shell string and a sed replacement. */

@@ -111,7 +111,7 @@ test('no init system and no --no-service: it says what to do', { skip: existsSyn
   const root = newRoot();
   const r = await runScript(['--token', FAKE, '--install-root', root]);
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /no init system found .* pass --no-service and start '.*atoll-agent run' yourself/);
+  assert.match(r.stderr, /no init system found .* pass --service supervised .*, or --no-service and start '.*atoll-agent run' yourself/);
   assert.equal(existsSync(root), false);
 });
 

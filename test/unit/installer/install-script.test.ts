@@ -30,6 +30,7 @@ test('the served script names the hub, its version and embeds the unit, OpenRC a
   assert.ok(s.includes(readFileSync(join(deploy, 'atoll-agent.service'), 'utf8').trimEnd()));
   assert.ok(s.includes(readFileSync(join(deploy, 'atoll-agent.openrc'), 'utf8').trimEnd()));
   assert.ok(s.includes(readFileSync(join(deploy, 'uninstall.sh'), 'utf8').trimEnd()));
+  assert.ok(s.includes(readFileSync(join(deploy, 'atoll-agent-supervise.sh'), 'utf8').trimEnd()));
   assert.ok(s.startsWith('#!/bin/sh\n'));
 });
 
@@ -56,10 +57,10 @@ test('everything after the comments is one brace group that ends with the call t
   assert.match(whole.stdout, /Usage: install\.sh --token TOKEN/);
 });
 
-test('install.sh, uninstall.sh and the OpenRC script pass shellcheck (raw and as served)', { skip: hasShellcheck ? false : 'shellcheck is not installed (apt-get install shellcheck)' }, () => {
+test('install.sh, uninstall.sh, the supervisor and the OpenRC script pass shellcheck (raw and as served)', { skip: hasShellcheck ? false : 'shellcheck is not installed (apt-get install shellcheck)' }, () => {
   const served = join(work, 'served-install.sh');
   writeFileSync(served, renderInstallScript({ deployDir: deploy, hubUrl: 'https://hub:9444', version: '0.1.0' }));
-  for (const f of [served, join(deploy, 'install.sh'), join(deploy, 'uninstall.sh'), join(deploy, 'atoll-agent.openrc')]) {
+  for (const f of [served, join(deploy, 'install.sh'), join(deploy, 'uninstall.sh'), join(deploy, 'atoll-agent-supervise.sh'), join(deploy, 'atoll-agent.openrc')]) {
     const r = shellcheck(f);
     assert.equal(r.status, 0, `${f}:\n${r.out}`);
   }
