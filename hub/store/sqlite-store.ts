@@ -330,6 +330,11 @@ class SqliteStore implements Store {
     return this.run('listing certificates', () => this.st.listCerts.all(nodeId).map(certFromRow));
   }
 
+  listExpiringCerts(before: string, limit: number): Promise<Array<{ nodeId: string; serial: string; notAfter: string }>> {
+    return this.run('listing expiring certificates', () => this.st.listExpiringCerts.all({ before, limit: Math.max(1, Math.floor(limit)) })
+      .map((r) => ({ nodeId: r.node_id, serial: r.serial, notAfter: r.not_after })));
+  }
+
   // Events.
   appendEvent(event: NewEvent): Promise<EventRecord> {
     return this.run('appending an event', () => {
@@ -345,10 +350,12 @@ class SqliteStore implements Store {
       const limit = Math.min(MAX_EVENT_LIMIT, Math.max(1, Math.floor(finite(query.limit, DEFAULT_EVENT_LIMIT))));
       const params: Record<string, unknown> = { since, limit };
       const where = ['id > @since'];
+      const before = query.before === undefined ? undefined : Math.floor(finite(query.before, 0));
+      if (before !== undefined) { where.push('id < @before'); params.before = before; }
       if (query.type !== undefined) { where.push('type = @type'); params.type = query.type; }
       if (query.nodeId !== undefined) { where.push('node_id = @nodeId'); params.nodeId = query.nodeId; }
       if (query.pool !== undefined) { where.push('pool = @pool'); params.pool = query.pool; }
-      const sql = `SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY id LIMIT @limit`;
+      const sql = `SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY id${before === undefined ? '' : ' DESC'} LIMIT @limit`;
       let stmt = this.eventQueries.get(sql);
       if (!stmt) {
         stmt = this.db.prepare<[Record<string, unknown>], EventRow>(sql);
