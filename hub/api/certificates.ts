@@ -1,7 +1,7 @@
 // GET /v1/certificates?within=: the node client certificates that expire soon. Per node only the one
 // it uses (its newest unrevoked certificate), soonest first. Agents renew at two thirds of the
-// lifetime, so by default "soon" is the last third of --node-cert-ttl: a certificate listed there has
-// missed its renewal (an agent that has been away, or a renewal that keeps failing).
+// lifetime, so by default "soon" is the last quarter of --node-cert-ttl: a certificate listed there
+// has missed its renewal by a margin (an agent that has been away, or a renewal that keeps failing).
 import type { FastifyPluginAsync } from 'fastify';
 import type { HubServices } from './services.js';
 import { HubError } from '../errors.js';
@@ -16,11 +16,11 @@ const expiring = open({ nodeId: str, node: str, pool: str, serial: str, notAfter
 export const certificateRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, { svc }) => {
   app.get('/v1/certificates', {
     schema: {
-      summary: 'Node certificates that expire within a duration (default: the last third of --node-cert-ttl, i.e. renewal overdue), soonest first',
+      summary: 'Node certificates that expire within a duration (default: the last quarter of --node-cert-ttl, i.e. renewal overdue), soonest first',
       querystring: {
         type: 'object', additionalProperties: false,
         properties: {
-          within: { type: 'string', pattern: '^[0-9]+(ms|s|m|h|d)$', maxLength: 20, description: 'e.g. 7d; default a third of --node-cert-ttl' },
+          within: { type: 'string', pattern: '^[0-9]+(ms|s|m|h|d)$', maxLength: 20, description: 'e.g. 7d; default a quarter of --node-cert-ttl' },
           limit: { type: 'integer', minimum: 1, maximum: MAX_ITEMS, default: 100 },
         },
       },
@@ -28,7 +28,7 @@ export const certificateRoutes: FastifyPluginAsync<{ svc: HubServices }> = async
     },
   }, async (req) => {
     const q = req.query as { within?: string; limit: number };
-    let withinMs = Math.round(svc.config.nodeCertTtlMs / 3);
+    let withinMs = Math.round(svc.config.nodeCertTtlMs / 4);
     if (q.within !== undefined) {
       try {
         withinMs = parseDuration(q.within);
