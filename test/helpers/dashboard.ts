@@ -89,9 +89,9 @@ export async function login(page: Page, h: HubHandle): Promise<void> {
   await page.waitForSelector('#nav:not([hidden])');
 }
 
-/** Waits until `selector` matches exactly `n` elements. */
-export async function count(page: Page, selector: string, n: number): Promise<void> {
-  await page.waitForFunction(`document.querySelectorAll(${JSON.stringify(selector)}).length === ${n}`);
+/** Waits until `selector` matches exactly `n` elements (polled from here: the page's CSP forbids eval). */
+export async function count(page: Page, selector: string, n: number, timeoutMs = 15_000): Promise<void> {
+  await waitFor(`${n} × ${selector}`, async () => (await page.locator(selector).count()) === n, timeoutMs);
 }
 
 export async function shot(page: Page, name: string): Promise<void> {

@@ -73,7 +73,14 @@ test('nodes: search, pool and state filters, sort, only the actions that apply; 
   await page.waitForSelector('tr[data-node="web-0"] button[data-action="uncordon"]', { timeout: 20_000 });
   assert.equal(await page.locator('tr[data-node="web-0"] button[data-action="cordon"]').count(), 0);
   await page.waitForSelector('tr[data-node="web-0"] .state[data-state="cordoned"]', { timeout: 20_000 });
+  // The rest are in a menu, which stays open while the table redraws (every 5 s).
+  await page.click('details[data-more="web-1"] > summary');
+  await page.waitForSelector('details[data-more="web-1"][open] button[data-action="reboot"]');
+  await page.evaluate('document.querySelector(\'tr[data-node="web-1"]\').dataset.marker = "old"');
+  await count(page, 'tr[data-node="web-1"][data-marker="old"]', 0, 10_000);
+  assert.equal(await page.locator('details[data-more="web-1"][open]').count(), 1, 'still open after a redraw');
   await shot(page, 'nodes');
+  await page.click('details[data-more="web-1"] > summary');
 
   // The node page: actions (uncordon now), conditions, taints, paged events with readable times.
   await page.click('tr[data-node="web-0"] a.node-link');
@@ -154,8 +161,10 @@ test('events: newest first, 50 a page, older and newer, filtered, readable times
   assert.equal(first.length, 50);
   assert.deepEqual(first, [...first].sort((a, b) => b - a), 'newest first');
   await page.click('#events-table-pager .pager-next');
-  await page.waitForFunction(`Number(document.querySelector('#events-table tbody tr')?.getAttribute('data-id')) < ${first.at(-1)! + 1}`);
-  const older = await ids();
+  const older = await waitFor('the older page', async () => {
+    const now = await ids();
+    return now.length && now[0] < first.at(-1)! + 1 ? now : undefined;
+  });
   assert.ok(older[0] < first.at(-1)!, 'the older page starts below the newest page');
   assert.match((await page.textContent('#events-table-pager .pager-where')) ?? '', /^51–/);
   await page.click('#events-table-pager .pager-prev');

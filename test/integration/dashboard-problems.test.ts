@@ -95,6 +95,7 @@ test('a halted rollout from the upgrades page: dismiss, then retry once fixed, a
   }, 90_000);
   assert.equal(resumed.nodes[0].phase, 'upgrade-failed', 'resume does not retry the failed node');
   await page.waitForSelector(`#rollout[data-rollout="${second.id}"][data-state="halted"] #retry-rollout:has-text("web-0, web-1")`);
+  await shot(page, 'upgrades-resumed');
   const audit = (await h.api<{ items: Array<{ type: string; actor: string }> }>('GET', '/v1/events?limit=1000&before=999999999')).body.items;
   for (const type of ['upgrade.dismiss', 'upgrade.retry', 'upgrade.resume']) assert.ok(audit.some((e) => e.type === type && e.actor === 'admin'), `${type} recorded`);
   assert.deepEqual(c.pageErrors, []);

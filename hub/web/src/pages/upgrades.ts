@@ -96,7 +96,7 @@ export async function upgradesPage(main: HTMLElement, args: string[]): Promise<(
   const drawList = (): void => {
     list.replaceChildren(rollouts.length ? table(['ID', 'What', 'Version', 'Pools', 'State', 'Progress', 'Created'], rollouts.map((r) => el('tr', { 'data-rollout': r.id, class: `clickable${r.id === watched ? ' selected' : ''}`, click: () => { watched = r.id; history.replaceState(null, '', `#/upgrades/${encodeURIComponent(r.id)}`); void refresh(); } },
       el('td', {}, el('a', { href: '#/upgrades', click: (ev) => ev.preventDefault() }, r.id)), el('td', {}, r.kind === 'agent' ? 'agent' : 'k3s'), el('td', {}, r.version), el('td', {}, r.pools?.join(', ') ?? 'all'), el('td', {}, stateTag(r.state), r.dismissedAt ? el('span', { class: 'muted' }, ' dismissed') : null),
-      el('td', {}, bar(overall(r))), el('td', {}, when(r.createdAt))))) : el('p', { class: 'muted' }, 'No rollouts yet.'));
+      el('td', {}, bar(overall(r), r.state === 'halted' ? 'bad' : '')), el('td', {}, when(r.createdAt))))) : el('p', { class: 'muted' }, 'No rollouts yet.'));
   };
   const refresh = async (): Promise<void> => {
     rollouts = (await api<{ items: Rollout[] }>('GET', '/v1/upgrades')).items;
