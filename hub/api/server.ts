@@ -18,6 +18,7 @@ import { upgradeRoutes } from '../upgrades/routes.js';
 import { streamRoutes } from './stream.js';
 import { healthHistoryRoutes } from './health-history.js';
 import { webRoutes } from './web.js';
+import { certificateRoutes } from './certificates.js';
 import { ApiTokens, apiTokenRoutes } from './api-tokens.js';
 import { installAccessControl, registerOpenApi } from './access.js';
 import { responses, textBody } from './schemas.js';
@@ -54,7 +55,7 @@ export async function buildApi(svc: HubServices, opts: ApiOptions): Promise<Fast
     reply.type(opts.metrics.contentType);
     return opts.metrics.metrics();
   });
-  for (const plugin of [clusterRoutes, poolRoutes, tokenRoutes, nodeRoutes, eventRoutes, joinRoutes, cloudInitRoutes, streamRoutes, healthHistoryRoutes, upgradeRoutes]) {
+  for (const plugin of [clusterRoutes, poolRoutes, tokenRoutes, nodeRoutes, eventRoutes, joinRoutes, cloudInitRoutes, streamRoutes, healthHistoryRoutes, certificateRoutes, upgradeRoutes]) {
     await app.register(plugin, { svc });
   }
   await app.register(apiTokenRoutes, { svc, apiTokens });

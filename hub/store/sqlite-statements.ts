@@ -45,6 +45,10 @@ export function prepareStatements(db: Database.Database) {
       revoked_at) VALUES (@serial, @node_id, @not_before, @not_after, @fingerprint, @revoked_at)`),
     getCert: db.prepare<[string], CertRow>('SELECT * FROM certs WHERE serial = ?'),
     listCerts: db.prepare<[string], CertRow>('SELECT * FROM certs WHERE node_id = ? ORDER BY not_before, serial'),
+    // Per node the newest live certificate (SQLite returns the serial of the MAX row), if it expires before @before.
+    listExpiringCerts: db.prepare<[{ before: string; limit: number }], { node_id: string; serial: string; not_after: string }>(
+      `SELECT node_id, serial, MAX(not_after) AS not_after FROM certs WHERE revoked_at IS NULL AND node_id IN (SELECT id FROM nodes)
+       GROUP BY node_id HAVING MAX(not_after) < @before ORDER BY not_after LIMIT @limit`),
     revokeNodeCerts: db.prepare<[string, string]>(
       'UPDATE certs SET revoked_at = ? WHERE node_id = ? AND revoked_at IS NULL'),
 

@@ -333,6 +333,11 @@ class SqliteStore implements Store {
     return this.run('listing certificates', () => this.st.listCerts.all(nodeId).map(certFromRow));
   }
 
+  listExpiringCerts(before: string, limit: number): Promise<Array<{ nodeId: string; serial: string; notAfter: string }>> {
+    return this.run('listing expiring certificates', () => this.st.listExpiringCerts.all({ before, limit: Math.max(1, Math.floor(limit)) })
+      .map((r) => ({ nodeId: r.node_id, serial: r.serial, notAfter: r.not_after })));
+  }
+
   // Events (sqlite-events.ts).
   appendEvent(event: NewEvent): Promise<EventRecord> {
     return this.run('appending an event', () => this.events.append(event));

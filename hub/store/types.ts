@@ -114,6 +114,8 @@ export interface EventRecord extends Required<Omit<NewEvent, 'data'>> {
 export interface EventQuery {
   /** Return events with id > since. */
   since?: number;
+  /** Return events with id < before, newest first (paging back from the newest). */
+  before?: number;
   /** Default 100, max 1000. */
   limit?: number;
   type?: string;
@@ -223,6 +225,8 @@ export interface Store {
   addCert(cert: CertRecord): Promise<void>;
   getCert(serial: string): Promise<CertRecord | undefined>;
   listCerts(nodeId: string): Promise<CertRecord[]>;
+  /** Per node, its newest unrevoked certificate when that expires before `before`; soonest first, at most `limit`. */
+  listExpiringCerts(before: string, limit: number): Promise<Array<{ nodeId: string; serial: string; notAfter: string }>>;
 
   // Events (audit trail). appendEvent resolves only once the event is durable.
   appendEvent(event: NewEvent): Promise<EventRecord>;

@@ -24,6 +24,7 @@ import { ACTIVE_STATES, CP_FINAL, FINAL_PHASES, RolloutStore, type ControlPlaneP
 import { ManagedBinaryError } from '../k3s/managed-binary.js';
 import { AgentNodeUpgrader } from './agent-node.js';
 import { compareAgentVersions } from '../artifacts/agent-bundles.js';
+import { applyHaltedAction, type HaltedAction } from './halted.js';
 
 export interface UpgradeRequest {
   version: string;
@@ -236,6 +237,20 @@ export class UpgradeEngine {
   }
 
   private readonly cancelled = new Set<string>();
+
+  /** Resumes, retries or dismisses a halted rollout (halted.ts); resume and retry run it again. */
+  async actOnHalted(id: string, action: HaltedAction, actor: string): Promise<Rollout> {
+    const r = await this.rollouts.get(id);
+    if (!r) throw new HubError('NOT_FOUND', `rollout ${id} does not exist`);
+    const active = action === 'dismiss' ? undefined : (await this.rollouts.list()).find((x) => x.id !== id && ACTIVE_STATES.has(x.state));
+    if (active) throw new HubError('CONFLICT', `rollout ${active.id} to ${active.version} is ${active.state}; one rollout at a time`, { rolloutId: active.id });
+    if (this.running.has(id)) throw new HubError('CONFLICT', `rollout ${id} is still stopping; try again in a moment`);
+    const note = applyHaltedAction(r, action, actor, this.now().toISOString());
+    await this.save(r);
+    await this.d.events.record({ type: note.type, actor, message: note.message, data: { rolloutId: id, action } });
+    if (note.run) this.launch(r);
+    return r;
+  }
 
   /** The nodes a rollout covers: k3s nodes of the pools, in a stable order. */
   private async members(pools: string[] | null): Promise<Array<CheckNode & { state: string }>> {

@@ -63,6 +63,9 @@ export interface Rollout {
   createdAt: string;
   updatedAt: string;
   finishedAt: string | null;
+  /** A halted rollout an operator acknowledged (POST /v1/upgrades/{id}/dismiss): no longer an active problem. */
+  dismissedAt?: string | null;
+  dismissedBy?: string;
   /** Null when the control plane already runs the target (or the request left it out). */
   controlPlane?: ControlPlaneProgress | null;
   nodes: NodeProgress[];

@@ -6,6 +6,7 @@ import { bool, itemsOf, nstr, num, open, openOrNull, params, responses, str } fr
 import { actorOf } from '../api/actor.js';
 import type { AgentUpgradeRequest, UpgradeRequest } from './engine.js';
 import type { AutoRolloutSettings } from './policy.js';
+import { HALTED_ACTIONS } from './halted.js';
 import { WINDOW_DAYS, validTimeZone, windowOpen, type MaintenanceWindow } from './window.js';
 
 const duration = { type: 'string', pattern: '^[0-9]+(ms|s|m|h)$' };
@@ -16,6 +17,7 @@ const rolloutSchema = open({
   maxUnavailable: num, dwellMs: num, verifyTimeoutMs: num, window: { type: 'string', enum: ['now', 'next'] },
   state: { type: 'string', enum: ['waiting-window', 'running', 'paused', 'done', 'halted', 'cancelled'] },
   message: str, actor: str, createdAt: str, updatedAt: str, finishedAt: nstr,
+  dismissedAt: { ...nstr, description: 'a halted rollout an operator dismissed (no longer an active problem)' }, dismissedBy: str,
   drain: open({ timeoutMs: num, ignoreDaemonSets: bool, deleteEmptyDirData: bool, force: bool }),
   controlPlane: openOrNull(phaseRow, { description: 'the hub\'s own k3s server, upgraded first (null: already on the version, or left out)' }),
   nodes: { type: 'array', items: open({ id: str, name: str, pool: str, ...phaseRow, cordoned: bool, swapped: bool }) },
@@ -91,6 +93,18 @@ export const upgradeRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (ap
     const { id } = req.params as { id: string };
     return engine().cancel(id, actorOf(req));
   });
+
+  const haltedSummary = {
+    resume: 'Resume a halted rollout from the step each node stopped at (a failed node stays failed; refused when the control plane failed)',
+    retry: 'Retry what failed in a halted rollout (the control plane or nodes start over), then go on',
+    dismiss: 'Dismiss a halted rollout: it stays halted but is no longer an active problem',
+  } as const;
+  for (const action of HALTED_ACTIONS) {
+    app.post(`/v1/upgrades/:id/${action}`, { schema: { summary: haltedSummary[action], params: params('id'), response: responses({ 200: rolloutSchema }) } }, async (req) => {
+      const { id } = req.params as { id: string };
+      return engine().actOnHalted(id, action, actorOf(req));
+    });
+  }
 
   app.get('/v1/cluster/auto-upgrade', { schema: { summary: 'The auto-upgrade policy and whether its window is open now', response: responses({ 200: policySchema }) } }, async () => {
     const p = await engine().policy.get();

@@ -44,6 +44,19 @@ test('listEvents: cursor, filters, limits', async (t) => {
   assert.equal((await store.listEvents({ limit: -4 })).length, 1);
 });
 
+test('listEvents with before: newest first, pages back from the newest, with filters', async (t) => {
+  const store = await open(t);
+  const all: EventRecord[] = [];
+  for (let i = 0; i < 12; i++) all.push(await store.appendEvent({ type: i % 2 ? 'a' : 'b', nodeId: `n${i % 3}`, actor: 'hub', message: `e${i}` }));
+  const newest = [...all].reverse();
+  assert.deepEqual(await store.listEvents({ before: Number.MAX_SAFE_INTEGER, limit: 5 }), newest.slice(0, 5));
+  assert.deepEqual(await store.listEvents({ before: newest[4].id, limit: 5 }), newest.slice(5, 10));
+  assert.deepEqual(await store.listEvents({ before: newest[9].id, limit: 5 }), newest.slice(10));
+  assert.deepEqual(await store.listEvents({ before: all[0].id }), []);
+  assert.deepEqual(await store.listEvents({ before: all[10].id, since: all[5].id }), all.slice(6, 10).reverse());
+  assert.deepEqual(await store.listEvents({ before: all[11].id, type: 'a', nodeId: 'n1', limit: 1 }), [all[7]]);
+});
+
 test('listEvents: default limit 100, max 1000', async (t) => {
   const store = await open(t);
   for (let i = 0; i < 1100; i++) await store.appendEvent({ type: 't', actor: 'hub', message: String(i) });

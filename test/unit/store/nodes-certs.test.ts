@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { openSqliteStore, StoreError, type Store } from '../../../hub/store/index.js';
-import { cert, enrollInput, health, iso, tempDir, token } from './helpers.js';
+import { cert, enrollInput, health, HOUR, iso, tempDir, token } from './helpers.js';
 
 async function open(t: TestContext): Promise<Store> {
   const store = await openSqliteStore({ path: join(tempDir(t), 'hub.db') });
@@ -84,4 +84,31 @@ test('recordHealth: 1000 updates in one batch stay fast', async (t) => {
   t.diagnostic(`recordHealth: ${perSecond} updates/s (${(ms / rounds).toFixed(1)} ms per batch of 1000)`);
   assert.ok(ms / rounds < 1000, `a batch of 1000 took ${ms / rounds} ms`);
   assert.equal((await store.getNode('n999'))?.health?.cpuPercent, 50);
+});
+
+test('listExpiringCerts: per node the certificate it uses (newest, unrevoked) when it expires before the limit, soonest first', async (t) => {
+  const store = await open(t);
+  await store.createToken(token('tok', { maxUses: null }));
+  const now = Date.now();
+  const day = 24 * HOUR;
+  const join = async (id: string, notAfter: number): Promise<void> => {
+    assert.equal(await store.enroll({ ...enrollInput('tok', id), cert: cert(`serial-${id}`, id, { notAfter: iso(now + notAfter) }) }), 'ok');
+  };
+  // a: its enrollment certificate expires soon but it renewed; b: in 2 days; c: in 5 days, and a
+  // newer one was revoked; d: in 1 day but removed (all its certificates revoked); e: in 50 days.
+  await join('a', day);
+  await store.addCert(cert('a-renewed', 'a', { notAfter: iso(now + 30 * day) }));
+  await join('b', 2 * day);
+  await join('c', 5 * day);
+  await store.addCert(cert('c-revoked', 'c', { notAfter: iso(now + 30 * day), revokedAt: iso(now) }));
+  await join('d', day);
+  assert.equal(await store.deleteNode('d', iso(now)), true);
+  await join('e', 50 * day);
+  const list = await store.listExpiringCerts(iso(now + 10 * day), 100);
+  assert.deepEqual(list, [
+    { nodeId: 'b', serial: 'serial-b', notAfter: iso(now + 2 * day) },
+    { nodeId: 'c', serial: 'serial-c', notAfter: iso(now + 5 * day) },
+  ]);
+  assert.deepEqual((await store.listExpiringCerts(iso(now + 10 * day), 1)).map((c) => c.nodeId), ['b']);
+  assert.deepEqual((await store.listExpiringCerts(iso(now + 40 * day), 100)).map((c) => c.nodeId), ['b', 'c', 'a']);
 });

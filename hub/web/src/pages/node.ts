@@ -1,13 +1,16 @@
-// The node page (#/node/ID): state, labels, version, certificate expiry, the health history of the
-// last hour as a chart, and the node's events; live from the event stream, the chart every 30 s.
+// The node page (#/node/ID): the actions that apply, state, labels, versions, certificate expiry; its
+// conditions and taints; the health history of the last hour as a chart; its events, paged. Live
+// from the event stream; the chart every 30 s.
 import { api } from '../api.js';
-import { ago, debounce, el, s, stateTag, table, type Obj } from '../dom.js';
+import { ago, debounce, el, s, stateTag, when, type Obj } from '../dom.js';
 import { chartLegend, healthChart, type HealthSample } from '../chart.js';
 import { listeners, type Ev } from '../stream.js';
+import { actionButtons } from './node-actions.js';
+import { isStale } from './nodes.js';
+import { conditionsCard } from './node-conditions.js';
+import { eventList } from './event-list.js';
 
 const HOUR_MS = 3_600_000;
-const EVENT_PAGES = 20;
-const SHOWN_EVENTS = 100;
 
 interface Cert { serial: string; notBefore: string; notAfter: string; revokedAt: string | null }
 
@@ -21,74 +24,63 @@ function certLine(certs: Cert[]): HTMLElement {
   if (!c) return el('span', { id: 'cert-expiry', class: 'error' }, 'no valid certificate');
   const days = Math.floor((Date.parse(c.notAfter) - Date.now()) / 86_400_000);
   return el('span', { id: 'cert-expiry', 'data-not-after': c.notAfter, class: days < 7 ? 'error' : '' },
-    `expires ${new Date(c.notAfter).toLocaleString()} (in ${days} day${days === 1 ? '' : 's'}; serial ${c.serial.slice(0, 16)})`);
+    Date.parse(c.notAfter) > Date.now() ? 'expires ' : 'expired ', when(c.notAfter, { relFirst: true }),
+    el('span', { class: 'muted' }, ` (serial ${c.serial.slice(0, 16)})`));
 }
 
-function infoCard(n: Obj): HTMLElement {
+function infoCard(n: Obj, redraw: () => void): HTMLElement {
   const k3s = (n.k3s ?? {}) as Obj;
   const labels = Object.entries((n.labels ?? {}) as Record<string, string>);
   const facts = (n.facts ?? {}) as Obj;
-  const row = (k: string, ...v: Array<Node | string>): HTMLElement => el('tr', {}, el('th', {}, k), el('td', {}, ...v));
-  return el('section', { class: 'card', id: 'node-info' }, el('h2', {}, s(n.name), ' ', stateTag(n.state)),
+  const link = (n.link ?? null) as Obj | null;
+  const row = (k: string, ...v: Array<Node | string | null>): HTMLElement => el('tr', {}, el('th', {}, k), el('td', {}, ...v));
+  const buttons = actionButtons(n, redraw);
+  return el('section', { class: 'card', id: 'node-info' },
+    el('div', { class: 'title-row' }, el('h2', {}, s(n.name), ' ', stateTag(n.state)), el('div', { class: 'actions', id: 'node-actions' }, ...buttons)),
+    isStale(n) ? el('p', { class: 'notice', id: 'stale-notice' }, `The hub has not heard from this node since ${ago(n.lastSeen)}: the figures below are from its last report.`) : null,
     el('table', { class: 'kv' }, el('tbody', {},
-      row('ID', s(n.id)),
-      row('Pool', s(n.pool)),
+      row('ID', el('code', {}, s(n.id))),
+      row('Pool', el('a', { href: `#/nodes?pool=${encodeURIComponent(s(n.pool))}` }, s(n.pool))),
       row('State', stateTag(n.state), ` ${((n.reasons as string[] | undefined) ?? []).join(', ')}`),
       row('Agent version', el('span', { id: 'agent-version' }, s(n.agentVersion))),
       row('k3s', `${s(k3s.state)} ${s(k3s.version)}${k3s.ready === true ? ', Ready' : k3s.ready === false ? ', NotReady' : ''}`),
-      row('Connected', n.connected ? `since ${ago(n.connectedAt)} from ${s(n.remoteAddress)}` : 'no', ` · last seen ${ago(n.lastSeen)}`),
+      row('Connected', n.connected ? el('span', {}, 'since ', when(n.connectedAt, { relFirst: true }), ` from ${s(n.remoteAddress)}`) : el('span', { class: 'error' }, 'no'), ' · last seen ', when(n.lastSeen, { relFirst: true })),
+      link && typeof link.flaps1h === 'number' ? row('Link', `${link.flaps1h} reconnect${link.flaps1h === 1 ? '' : 's'} in the last hour`) : null,
       row('Host', `${s(facts.hostname)} · ${s(facts.os)} ${s(facts.arch)} · ${s(facts.cpus)} cpu · ${((n.addresses as string[] | undefined) ?? []).join(', ')}`),
       row('Certificate', certLine((n.certificates ?? []) as Cert[])),
+      row('Joined', when(n.createdAt)),
       row('Labels', el('span', { id: 'node-labels' }, ...labels.map(([k, v]) => el('code', { class: 'label' }, `${k}=${v}`)))),
     )));
-}
-
-async function nodeEvents(id: string): Promise<Ev[]> {
-  let cursor = 0;
-  let all: Ev[] = [];
-  for (let page = 0; page < EVENT_PAGES; page++) {
-    const r = await api<{ items: Ev[]; cursor: number }>('GET', `/v1/events?node=${encodeURIComponent(id)}&limit=1000&since=${cursor}`);
-    all = all.concat(r.items).slice(-SHOWN_EVENTS);
-    if (r.items.length < 1000) break;
-    cursor = r.cursor;
-  }
-  return all;
 }
 
 export async function nodePage(main: HTMLElement, args: string[]): Promise<() => void> {
   const id = decodeURIComponent(args[0] ?? '');
   const info = el('div', {});
+  const conditions = el('div', {});
   const chartBox = el('div', { id: 'health-history' });
-  const eventsBox = el('div', { id: 'node-events' });
-  main.append(el('p', {}, el('a', { href: '#/nodes' }, '← Nodes')), info,
+  const events = eventList({ id: 'node-events', pageSize: 25 });
+  main.append(el('p', {}, el('a', { href: '#/nodes' }, '← Nodes')), info, conditions,
     el('section', { class: 'card' }, el('h2', {}, 'Health, last hour'), chartLegend(), chartBox),
-    el('section', { class: 'card' }, el('h2', {}, 'Events'), eventsBox));
+    el('section', { class: 'card' }, el('h2', {}, 'Events'), events.box));
 
-  let events: Ev[] = [];
-  const drawEvents = (): void => {
-    eventsBox.replaceChildren(events.length ? table(['#', 'Time', 'Type', 'Actor', 'Message'], [...events].reverse().map((e) => el('tr', { 'data-type': e.type },
-      el('td', {}, String(e.id)), el('td', {}, new Date(e.at).toLocaleString()), el('td', {}, e.type), el('td', {}, e.actor), el('td', {}, e.message)))) : el('p', { class: 'muted' }, 'No events.'));
+  const loadInfo = async (): Promise<void> => {
+    const n = await api<Obj>('GET', `/v1/nodes/${encodeURIComponent(id)}`);
+    info.replaceChildren(infoCard(n, () => refreshInfo()));
+    conditions.replaceChildren(conditionsCard(n));
   };
-  const loadInfo = async (): Promise<void> => { info.replaceChildren(infoCard(await api<Obj>('GET', `/v1/nodes/${encodeURIComponent(id)}`))); };
   const loadChart = async (): Promise<void> => {
     const now = Date.now();
     const h = await api<{ samples: HealthSample[]; since: string }>('GET', `/v1/nodes/${encodeURIComponent(id)}/health-history?since=1h`);
     chartBox.replaceChildren(healthChart(h.samples, Math.min(Date.parse(h.since), now - HOUR_MS), now),
       el('p', { class: 'muted', id: 'health-summary' }, h.samples.length ? `${h.samples.length} sample${h.samples.length === 1 ? '' : 's'}, one per 30 s at most; latest ${ago(h.samples[h.samples.length - 1].at)}` : 'No samples yet: the node has not reported.'));
   };
-  await loadInfo();
-  await Promise.all([loadChart(), nodeEvents(id).then((e) => { events = e; drawEvents(); })]);
-
   const refreshInfo = debounce(() => void loadInfo().catch(() => undefined), 200);
-  const onEvent = (e: Ev): void => {
-    if (e.nodeId !== id || events.some((x) => x.id === e.id)) return;
-    // A folded repeat (data.replaces) takes the place of its previous version.
-    events = [...events.filter((x) => x.id !== e.data?.replaces), e].slice(-SHOWN_EVENTS);
-    drawEvents();
-    refreshInfo();
-  };
+  await loadInfo();
+  await Promise.all([loadChart(), events.load({ node: id })]);
+
+  const onEvent = (e: Ev): void => { if (e.nodeId === id) refreshInfo(); };
   listeners.add(onEvent);
   const chartTimer = setInterval(() => void loadChart().catch(() => undefined), 30_000);
   const infoTimer = setInterval(refreshInfo, 10_000);
-  return () => { listeners.delete(onEvent); clearInterval(chartTimer); clearInterval(infoTimer); refreshInfo.cancel(); };
+  return () => { listeners.delete(onEvent); events.stop(); clearInterval(chartTimer); clearInterval(infoTimer); refreshInfo.cancel(); };
 }

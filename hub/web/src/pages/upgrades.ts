@@ -2,12 +2,13 @@
 // window), and the watched rollout node by node with a progress bar per node and overall, updated
 // live from upgrade.* events and by polling every 2 s while it is active.
 import { api, mayCall } from '../api.js';
-import { bar, debounce, el, field, s, stateTag, table, toast } from '../dom.js';
+import { bar, debounce, el, field, s, stateTag, table, toast, when } from '../dom.js';
 import { listeners, type Ev } from '../stream.js';
+import { rolloutActions } from './rollout-actions.js';
 
 interface NodeProgress { id: string; name: string; pool: string; from: string; phase: string; startedAt: string | null; finishedAt: string | null; message: string }
 interface ControlPlaneProgress { from: string; phase: string; startedAt: string | null; finishedAt: string | null; message: string }
-interface Rollout { id: string; kind?: string; version: string; pools: string[] | null; state: string; message: string; window: string; maxUnavailable: number; createdAt: string; finishedAt: string | null; controlPlane?: ControlPlaneProgress | null; nodes: NodeProgress[] }
+interface Rollout { id: string; kind?: string; version: string; pools: string[] | null; state: string; message: string; window: string; maxUnavailable: number; actor?: string; createdAt: string; finishedAt: string | null; dismissedAt?: string | null; dismissedBy?: string; controlPlane?: ControlPlaneProgress | null; nodes: NodeProgress[] }
 
 const STEPS = ['pending', 'preflight', 'cordon', 'drain', 'swap', 'verify', 'uncordon'];
 /** An agent rollout: the agent swaps its own bundle and must come back on it. */
@@ -38,7 +39,7 @@ function elapsed(n: { startedAt: string | null; finishedAt: string | null }): st
   return ms < 60_000 ? `${Math.round(ms / 1000)}s` : `${Math.floor(ms / 60_000)}m ${Math.round((ms % 60_000) / 1000)}s`;
 }
 
-function rolloutCard(r: Rollout, onCancel: () => void): HTMLElement {
+function rolloutCard(r: Rollout, after: () => void): HTMLElement {
   const cp = r.controlPlane;
   const cpRow = cp ? el('tr', { 'data-control-plane': '', 'data-phase': cp.phase },
     el('td', {}, el('em', {}, 'control plane')), el('td', {}, 'hub'), el('td', {}, cp.from),
@@ -50,9 +51,10 @@ function rolloutCard(r: Rollout, onCancel: () => void): HTMLElement {
     el('td', { class: 'node-progress' }, bar(phaseProgress(n.phase, stepsOf(r)), FAILED.has(n.phase) ? 'bad' : '')), el('td', {}, elapsed(n)), el('td', {}, n.message)));
   return el('section', { class: 'card', id: 'rollout', 'data-rollout': r.id, 'data-state': r.state },
     el('h2', {}, `Rollout ${r.id}: ${r.kind === 'agent' ? 'agent' : 'k3s'} ${r.version}`),
-    el('p', {}, stateTag(r.state), ` ${r.message} · pools ${r.pools?.join(', ') ?? 'all'} · ${r.maxUnavailable} at a time · window ${r.window}`),
+    el('p', {}, stateTag(r.state), ` ${r.message}`),
+    el('p', { class: 'muted' }, `pools ${r.pools?.join(', ') ?? 'all'} · ${r.maxUnavailable} at a time · window ${r.window} · started by ${s(r.actor) || 'unknown'} `, when(r.createdAt, { relFirst: true }), r.finishedAt ? el('span', {}, ' · ended ', when(r.finishedAt, { relFirst: true })) : null),
     el('p', { id: 'rollout-overall' }, 'Overall ', bar(overall(r), r.state === 'halted' ? 'bad' : ''), ` · ${r.nodes.filter((n) => !stepsOf(r).includes(n.phase)).length}/${r.nodes.length} nodes finished`),
-    ACTIVE.has(r.state) && mayCall('POST', '/v1/upgrades/:id/cancel') ? el('button', { class: 'danger', id: 'cancel-rollout', click: onCancel }, 'Cancel') : null,
+    rolloutActions(r, after),
     cpRow || rows.length ? table(['Node', 'Pool', 'From', 'Phase', 'Progress', 'Elapsed', 'Message'], cpRow ? [cpRow, ...rows] : rows) : el('p', { class: 'muted' }, 'No nodes in this rollout.'));
 }
 
@@ -85,32 +87,23 @@ async function startForm(onStarted: (r: Rollout) => void): Promise<HTMLElement> 
       el('button', { class: 'primary', id: 'start-upgrade', click: () => void start() }, 'Start')), error);
 }
 
-export async function upgradesPage(main: HTMLElement): Promise<() => void> {
+export async function upgradesPage(main: HTMLElement, args: string[]): Promise<() => void> {
   const list = el('div', { id: 'rollouts' });
   const watch = el('div', { id: 'rollout-watch' });
-  let watched: string | undefined;
+  let watched: string | undefined = args[0] ? decodeURIComponent(args[0]) : undefined;
   let rollouts: Rollout[] = [];
 
   const drawList = (): void => {
-    list.replaceChildren(rollouts.length ? table(['ID', 'What', 'Version', 'Pools', 'State', 'Progress', 'Created'], rollouts.map((r) => el('tr', { 'data-rollout': r.id, class: `clickable${r.id === watched ? ' selected' : ''}`, click: () => { watched = r.id; void refresh(); } },
-      el('td', {}, el('a', { href: '#/upgrades', click: (ev) => ev.preventDefault() }, r.id)), el('td', {}, r.kind === 'agent' ? 'agent' : 'k3s'), el('td', {}, r.version), el('td', {}, r.pools?.join(', ') ?? 'all'), el('td', {}, stateTag(r.state)),
-      el('td', {}, bar(overall(r))), el('td', {}, new Date(r.createdAt).toLocaleString())))) : el('p', { class: 'muted' }, 'No rollouts yet.'));
-  };
-  const cancel = async (id: string): Promise<void> => {
-    try {
-      await api('POST', `/v1/upgrades/${encodeURIComponent(id)}/cancel`);
-      toast(`cancel of ${id} requested; a node in progress finishes first`);
-    } catch (err) {
-      toast((err as Error).message);
-    }
-    void refresh();
+    list.replaceChildren(rollouts.length ? table(['ID', 'What', 'Version', 'Pools', 'State', 'Progress', 'Created'], rollouts.map((r) => el('tr', { 'data-rollout': r.id, class: `clickable${r.id === watched ? ' selected' : ''}`, click: () => { watched = r.id; history.replaceState(null, '', `#/upgrades/${encodeURIComponent(r.id)}`); void refresh(); } },
+      el('td', {}, el('a', { href: '#/upgrades', click: (ev) => ev.preventDefault() }, r.id)), el('td', {}, r.kind === 'agent' ? 'agent' : 'k3s'), el('td', {}, r.version), el('td', {}, r.pools?.join(', ') ?? 'all'), el('td', {}, stateTag(r.state), r.dismissedAt ? el('span', { class: 'muted' }, ' dismissed') : null),
+      el('td', {}, bar(overall(r), r.state === 'halted' ? 'bad' : '')), el('td', {}, when(r.createdAt))))) : el('p', { class: 'muted' }, 'No rollouts yet.'));
   };
   const refresh = async (): Promise<void> => {
     rollouts = (await api<{ items: Rollout[] }>('GET', '/v1/upgrades')).items;
     watched ??= (rollouts.find((r) => ACTIVE.has(r.state)) ?? rollouts[0])?.id;
     drawList();
     const r = rollouts.find((x) => x.id === watched);
-    watch.replaceChildren(r ? rolloutCard(r, () => void cancel(r.id)) : el('span', {}));
+    watch.replaceChildren(r ? rolloutCard(r, () => void refresh()) : el('span', {}));
   };
 
   if (mayCall('POST', '/v1/upgrades')) main.append(await startForm((r) => { watched = r.id; void refresh(); }));
