@@ -3,7 +3,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { HubServices } from './services.js';
 import type { Registry } from 'prom-client';
-import { installErrorHandler } from '../http/errors.js';
+import { frameworkErrorReply, installErrorHandler } from '../http/errors.js';
 import { createAuthenticator, type Actor } from './auth.js';
 import { poolRoutes } from './pools.js';
 import { tokenRoutes } from './tokens.js';
@@ -44,6 +44,7 @@ export async function buildApi(svc: HubServices, opts: ApiOptions): Promise<Fast
     bodyLimit: 256 * 1024,
     https: { cert: opts.tls.certPem, key: opts.tls.keyPem, minVersion: 'TLSv1.2' },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+    frameworkErrors: frameworkErrorReply,
   });
   installErrorHandler(app);
   const apiTokens = new ApiTokens(svc.store);

@@ -1,161 +1,22 @@
 // atoll-hub admin commands: thin wrappers over the dashboard API.
 import type { Command } from 'commander';
-import { createApiClient, resolveClientSettings, type ApiClient } from './api-client.js';
-import { ago, parseOutput, printJson, printTable, CliError } from './output.js';
-import { defaultDataDir } from '../config.js';
+import { client, dataDirOf, outputFormat } from './session.js';
+import { isStructured, printDocument, printRows, CliError } from './output.js';
 import { ArtifactStore, ArtifactError } from '../artifacts/artifact-store.js';
 import { join } from 'node:path';
 import { registerUpgradeCommands } from './upgrade.js';
-import { API_ROLES } from '../api/roles.js';
-
-interface Globals { dataDir?: string; output?: string }
-
-function client(cmd: Command): { api: ApiClient; json: boolean } {
-  const g = cmd.optsWithGlobals<Globals>();
-  const dataDir = g.dataDir ?? defaultDataDir(process.env, process.getuid?.() === 0);
-  return { api: createApiClient(resolveClientSettings(dataDir, process.env)), json: parseOutput(g.output) === 'json' };
-}
+import { registerTokenCommands } from './tokens.js';
+import { registerNodeCommands } from './nodes.js';
+import { collect, kv, registerPoolCommands } from './pools.js';
 
 type Obj = Record<string, unknown>;
 const s = (v: unknown): string => (v === null || v === undefined ? '' : String(v));
 
-function collect(value: string, prev: string[]): string[] {
-  return [...prev, value];
-}
-
-function kv(pairs: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const p of pairs) {
-    const i = p.indexOf('=');
-    if (i <= 0) throw new CliError(`--label must be key=value, got "${p}"`, 2);
-    out[p.slice(0, i)] = p.slice(i + 1);
-  }
-  return out;
-}
-
 export function registerAdminCommands(program: Command): void {
   registerUpgradeCommands(program);
-  const token = program.command('token').description('join tokens: create, list, revoke');
-  token.command('create').description('create a join token (printed once)')
-    .option('--pool <pool>', 'pool the token joins nodes to', 'default')
-    .option('--ttl <duration>', 'lifetime, e.g. 10m, 1h, 7d', '1h')
-    .option('--uses <n>', 'number of joins allowed (default 1)')
-    .option('--reusable', 'no use limit (until expiry or revoke)')
-    .option('--description <text>', 'free text shown in token list')
-    .action(async (o: { pool: string; ttl: string; uses?: string; reusable?: boolean; description?: string }, cmd: Command) => {
-      const { api, json } = client(cmd);
-      if (o.uses !== undefined && o.reusable) throw new CliError('give either --uses or --reusable', 2);
-      const uses = o.uses === undefined ? undefined : Number(o.uses);
-      if (uses !== undefined && (!Number.isInteger(uses) || uses < 1)) throw new CliError('--uses must be a positive integer', 2);
-      const t = await api.call<Obj>('POST', '/v1/tokens', { pool: o.pool, ttl: o.ttl, uses, reusable: Boolean(o.reusable), description: o.description ?? '' });
-      if (json) printJson(t);
-      else process.stdout.write(`${s(t.token)}\n`);
-      if (!json) process.stderr.write(`token ${s(t.id)} for pool ${s(t.pool)}, expires ${s(t.expiresAt)}, uses ${t.reusable ? 'unlimited' : s(t.maxUses)}\n`);
-    });
-  token.command('list').description('list join tokens').action(async (_o, cmd: Command) => {
-    const { api, json } = client(cmd);
-    const r = await api.call<{ items: Obj[] }>('GET', '/v1/tokens');
-    if (json) return printJson(r);
-    printTable(['ID', 'POOL', 'STATUS', 'USES', 'EXPIRES', 'DESCRIPTION'], r.items.map((t) => [s(t.id), s(t.pool), s(t.status), `${s(t.uses)}/${t.reusable ? '∞' : s(t.maxUses)}`, s(t.expiresAt), s(t.description)]));
-  });
-  token.command('revoke').description('revoke a join token').argument('<id>').action(async (id: string, _o, cmd: Command) => {
-    const { api, json } = client(cmd);
-    await api.call('DELETE', `/v1/tokens/${encodeURIComponent(id)}`);
-    if (json) printJson({ id, revoked: true });
-    else process.stdout.write(`token ${id} revoked\n`);
-  });
-
-  const apiToken = program.command('api-token').description('dashboard API tokens with a role: create, list, revoke');
-  apiToken.command('create').description('create an API token (printed once)')
-    .requiredOption('--role <role>', `${API_ROLES.join(' | ')}`)
-    .option('--description <text>', 'free text shown in api-token list')
-    .action(async (o: { role: string; description?: string }, cmd: Command) => {
-      const { api, json } = client(cmd);
-      if (!(API_ROLES as readonly string[]).includes(o.role)) throw new CliError(`--role must be one of ${API_ROLES.join(', ')}`, 2);
-      const t = await api.call<Obj>('POST', '/v1/api-tokens', { role: o.role, description: o.description ?? '' });
-      if (json) return printJson(t);
-      process.stdout.write(`${s(t.token)}\n`);
-      process.stderr.write(`API token ${s(t.id)} (${s(t.role)}); it is shown only this once\n`);
-    });
-  apiToken.command('list').description('list API tokens').action(async (_o, cmd: Command) => {
-    const { api, json } = client(cmd);
-    const r = await api.call<{ items: Obj[] }>('GET', '/v1/api-tokens');
-    if (json) return printJson(r);
-    printTable(['ID', 'ROLE', 'STATUS', 'CREATED', 'DESCRIPTION'], r.items.map((t) => [s(t.id), s(t.role), t.revokedAt ? 'revoked' : 'active', s(t.createdAt), s(t.description)]));
-  });
-  apiToken.command('revoke').description('revoke an API token').argument('<id>').action(async (id: string, _o, cmd: Command) => {
-    const { api, json } = client(cmd);
-    await api.call('DELETE', `/v1/api-tokens/${encodeURIComponent(id)}`);
-    if (json) printJson({ id, revoked: true });
-    else process.stdout.write(`API token ${id} revoked\n`);
-  });
-
-  program.command('nodes').description('list nodes').option('--pool <pool>').action(async (o: { pool?: string }, cmd: Command) => {
-    const { api, json } = client(cmd);
-    const r = await api.call<{ items: Obj[] }>('GET', `/v1/nodes${o.pool ? `?pool=${encodeURIComponent(o.pool)}` : ''}`);
-    if (json) return printJson(r);
-    printTable(['ID', 'NAME', 'POOL', 'STATE', 'LAST SEEN', 'AGENT', 'K3S', 'CPU%', 'MEM%', 'DISK%', 'ADDRESSES'], r.items.map((n) => {
-      const h = n.health as Obj | null;
-      const k3s = n.k3s as Obj;
-      return [s(n.id), s(n.name), s(n.pool), s(n.state), ago(n.lastSeen as string | null), s(n.agentVersion), `${s(k3s.state)} ${s(k3s.version)}`.trim(),
-        h ? s(h.cpuPercent) : '', h ? s((h.memory as Obj).usedPercent) : '', h ? s((h.disk as Obj).usedPercent) : '', (n.addresses as string[]).slice(0, 2).join(',')];
-    }));
-  });
-
-  const node = program.command('node').description('one node: show, remove');
-  node.command('show').argument('<id>').description('show a node').action(async (id: string, _o, cmd: Command) => {
-    const { api } = client(cmd);
-    printJson(await api.call('GET', `/v1/nodes/${encodeURIComponent(id)}`));
-  });
-  node.command('remove').argument('<id>').description('remove a node: revoke its certificate and close its connection').action(async (id: string, _o, cmd: Command) => {
-    const { api, json } = client(cmd);
-    await api.call('DELETE', `/v1/nodes/${encodeURIComponent(id)}`);
-    if (json) printJson({ id, removed: true });
-    else process.stdout.write(`node ${id} removed\n`);
-  });
-  for (const action of ['cordon', 'uncordon', 'restart-k3s', 'reboot', 'remediate']) {
-    node.command(action).argument('<id>').description(`${action} a node`).action(async (id: string, _o, cmd: Command) => {
-      const { api, json } = client(cmd);
-      const r = await api.call<Obj>('POST', `/v1/nodes/${encodeURIComponent(id)}/actions/${action}`);
-      if (json) printJson(r);
-      else process.stdout.write(`${action} on ${id}: ok\n`);
-    });
-  }
-
-  const pool = program.command('pool').description('node pools: list, create, update, delete');
-  pool.command('list').action(async (_o, cmd: Command) => {
-    const { api, json } = client(cmd);
-    const r = await api.call<{ items: Obj[] }>('GET', '/v1/pools');
-    if (json) return printJson(r);
-    printTable(['NAME', 'LABELS', 'TAINTS', 'DESCRIPTION'], r.items.map((p) => [s(p.name), Object.entries(p.labels as Obj).map(([k, v]) => `${k}=${s(v)}`).join(','), (p.taints as string[]).join(','), s(p.description)]));
-  });
-  const poolFields = (c: Command): Command => c
-    .option('--description <text>')
-    .option('--label <k=v>', 'node label for the pool (repeatable)', collect, [])
-    .option('--taint <k=v:Effect>', 'node taint for the pool (repeatable)', collect, []);
-  poolFields(pool.command('create').argument('<name>')).action(async (name: string, o: { description?: string; label: string[]; taint: string[] }, cmd: Command) => {
-    const { api, json } = client(cmd);
-    const p = await api.call<Obj>('POST', '/v1/pools', { name, description: o.description, labels: kv(o.label), taints: o.taint });
-    if (json) printJson(p);
-    else process.stdout.write(`pool ${name} created\n`);
-  });
-  poolFields(pool.command('update').argument('<name>')).action(async (name: string, o: { description?: string; label: string[]; taint: string[] }, cmd: Command) => {
-    const { api, json } = client(cmd);
-    const body: Obj = {};
-    if (o.description !== undefined) body.description = o.description;
-    if (o.label.length) body.labels = kv(o.label);
-    if (o.taint.length) body.taints = o.taint;
-    if (Object.keys(body).length === 0) throw new CliError('nothing to update: give --description, --label or --taint', 2);
-    const p = await api.call<Obj>('PATCH', `/v1/pools/${encodeURIComponent(name)}`, body);
-    if (json) printJson(p);
-    else process.stdout.write(`pool ${name} updated\n`);
-  });
-  pool.command('delete').argument('<name>').action(async (name: string, _o, cmd: Command) => {
-    const { api, json } = client(cmd);
-    await api.call('DELETE', `/v1/pools/${encodeURIComponent(name)}`);
-    if (json) printJson({ name, deleted: true });
-    else process.stdout.write(`pool ${name} deleted\n`);
-  });
+  registerTokenCommands(program);
+  registerNodeCommands(program);
+  registerPoolCommands(program);
 
   program.command('join-command').description('print an install line (or, with --cloud-init, a #cloud-config document) with a fresh single-use token')
     .option('--pool <pool>', 'pool to join', 'default')
@@ -165,23 +26,23 @@ export function registerAdminCommands(program: Command): void {
     .option('--name-prefix <prefix>', 'with --cloud-init: name nodes <prefix>-<machine id>')
     .option('--k3s <mode>', 'with --cloud-init: auto | off')
     .action(async (o: { pool: string; ttl: string; cloudInit?: boolean; label: string[]; namePrefix?: string; k3s?: string }, cmd: Command) => {
-      const { api, json } = client(cmd);
+      const c = client(cmd);
       if (o.cloudInit) {
         const q = new URLSearchParams({ ttl: o.ttl });
         if (o.label.length) q.set('labels', Object.entries(kv(o.label)).map(([k, v]) => `${k}=${v}`).join(','));
         if (o.namePrefix) q.set('namePrefix', o.namePrefix);
         if (o.k3s) q.set('k3s', o.k3s);
-        const doc = await api.call<string>('GET', `/v1/pools/${encodeURIComponent(o.pool)}/cloud-init?${q.toString()}`);
-        if (json) printJson({ pool: o.pool, cloudConfig: doc });
+        const doc = await c.api.call<string>('GET', `/v1/pools/${encodeURIComponent(o.pool)}/cloud-init?${q.toString()}`);
+        if (c.structured) c.print({ pool: o.pool, cloudConfig: doc });
         else process.stdout.write(doc.endsWith('\n') ? doc : `${doc}\n`);
         return;
       }
-      const r = await api.call<Obj>('POST', '/v1/join-command', { pool: o.pool, ttl: o.ttl });
-      if (json) printJson(r);
+      const r = await c.api.call<Obj>('POST', '/v1/join-command', { pool: o.pool, ttl: o.ttl });
+      if (c.structured) c.print(r);
       else process.stdout.write(`${s(r.command)}\n`);
     });
 
-  const artifact = program.command('artifact').description('binaries the hub serves to agents');
+  const artifact = program.command('artifact').description('binaries the hub serves to agents: import, list');
   artifact.command('import').description('import a k3s binary (atoll-hub artifact import k3s --version V --arch A --file F) or an agent bundle (atoll-hub artifact import agent --version V --file F)')
     .argument('<kind>', 'k3s or agent')
     .requiredOption('--version <version>', 'k3s version, e.g. v1.31.4+k3s1; agent version, e.g. 0.2.0')
@@ -189,37 +50,42 @@ export function registerAdminCommands(program: Command): void {
     .requiredOption('--file <path>', 'the binary or bundle')
     .action(async (kind: string, o: { version: string; arch?: string; file: string }, cmd: Command) => {
       if (kind !== 'k3s' && kind !== 'agent') throw new CliError(`unknown artifact kind "${kind}" (k3s or agent)`, 2);
-      const g = cmd.optsWithGlobals<Globals>();
-      const dataDir = g.dataDir ?? defaultDataDir(process.env, process.getuid?.() === 0);
+      const format = outputFormat(cmd);
+      const store = new ArtifactStore(join(dataDirOf(cmd), 'artifacts'));
       try {
         if (kind === 'agent') {
-          const b = await new ArtifactStore(join(dataDir, 'artifacts')).agents.import(o.version, o.file);
-          if (parseOutput(g.output) === 'json') printJson({ version: b.version, sha256: b.sha256, size: b.size });
+          const b = await store.agents.import(o.version, o.file);
+          if (isStructured(format)) printDocument({ version: b.version, sha256: b.sha256, size: b.size }, format);
           else process.stdout.write(`imported agent ${b.version} (sha256 ${b.sha256})\n`);
           return;
         }
         if (!o.arch) throw new CliError('a k3s import needs --arch (amd64, arm64 or arm)', 2);
-        const a = await new ArtifactStore(join(dataDir, 'artifacts')).importK3s(o.version, o.arch, o.file);
-        if (parseOutput(g.output) === 'json') printJson({ version: a.version, arch: a.arch, sha256: a.sha256, size: a.size });
+        const a = await store.importK3s(o.version, o.arch, o.file);
+        if (isStructured(format)) printDocument({ version: a.version, arch: a.arch, sha256: a.sha256, size: a.size }, format);
         else process.stdout.write(`imported k3s ${a.version} for ${a.arch} (sha256 ${a.sha256})\n`);
       } catch (err) {
         if (err instanceof ArtifactError) throw new CliError(err.message, 1);
         throw err;
       }
     });
-  artifact.command('list').action(async (_o, cmd: Command) => {
-    const { api, json } = client(cmd);
-    const r = await api.call<{ k3s: Obj[]; agent?: Obj[] }>('GET', '/v1/artifacts');
-    if (json) return printJson(r);
-    printTable(['KIND', 'VERSION', 'ARCH', 'SIZE', 'SHA256'], [
-      ...r.k3s.map((a) => ['k3s', s(a.version), s(a.arch), s(a.size), s(a.sha256)]),
-      ...(r.agent ?? []).map((a) => ['agent', s(a.version), 'any', s(a.size), s(a.sha256)]),
-    ]);
+  artifact.command('list').description('list the k3s binaries and agent bundles the hub serves').action(async (_o, cmd: Command) => {
+    const c = client(cmd);
+    const r = await c.api.call<{ k3s: Obj[]; agent?: Obj[] }>('GET', '/v1/artifacts');
+    if (c.structured) return c.print(r);
+    printRows<Obj>([
+      { header: 'KIND', value: (a) => s(a.kind) },
+      { header: 'VERSION', value: (a) => s(a.version) },
+      { header: 'ARCH', value: (a) => s(a.arch) },
+      { header: 'SIZE', value: (a) => s(a.size) },
+      { header: 'SHA256', value: (a) => s(a.sha256) },
+    ], [...r.k3s.map((a) => ({ ...a, kind: 'k3s' })), ...(r.agent ?? []).map((a) => ({ ...a, kind: 'agent', arch: 'any' }))], c.format);
   });
 
   program.command('kubeconfig').description('print the admin kubeconfig of the control plane').action(async (_o, cmd: Command) => {
-    const { api } = client(cmd);
-    process.stdout.write(await api.call<string>('GET', '/v1/cluster/kubeconfig'));
+    const c = client(cmd);
+    const doc = await c.api.call<string>('GET', '/v1/cluster/kubeconfig');
+    if (c.format === 'json') c.print({ kubeconfig: doc });
+    else process.stdout.write(doc);
   });
 
   program.command('events').description('show events (joins, state changes, admin actions)')
@@ -228,7 +94,7 @@ export function registerAdminCommands(program: Command): void {
     .option('--limit <n>', 'at most this many', '100')
     .option('-f, --follow', 'keep printing new events')
     .action(async (o: { since: string; type?: string; node?: string; pool?: string; limit: string; follow?: boolean }, cmd: Command) => {
-      const { api, json } = client(cmd);
+      const c = client(cmd);
       let cursor = Number(o.since);
       if (!Number.isInteger(cursor) || cursor < 0) throw new CliError('--since must be a cursor number', 2);
       for (;;) {
@@ -236,10 +102,10 @@ export function registerAdminCommands(program: Command): void {
         if (o.type) q.set('type', o.type);
         if (o.node) q.set('node', o.node);
         if (o.pool) q.set('pool', o.pool);
-        const r = await api.call<{ items: Obj[]; cursor: number }>('GET', `/v1/events?${q}`);
-        if (json && !o.follow) return printJson(r);
+        const r = await c.api.call<{ items: Obj[]; cursor: number }>('GET', `/v1/events?${q}`);
+        if (c.structured && !o.follow) return c.print(r);
         for (const e of r.items) {
-          if (json) process.stdout.write(JSON.stringify(e) + '\n');
+          if (c.structured) process.stdout.write(JSON.stringify(e) + '\n');
           else process.stdout.write(`${s(e.id).padStart(6)}  ${s(e.at)}  ${s(e.type).padEnd(18)} ${s(e.actor).padEnd(16)} ${s(e.message)}\n`);
         }
         cursor = r.cursor;

@@ -1,19 +1,10 @@
 // atoll-hub upgrade start|status|cancel: rolling k3s upgrades through the dashboard API.
 import type { Command } from 'commander';
-import { createApiClient, resolveClientSettings, type ApiClient } from './api-client.js';
-import { parseOutput, printJson, printTable, CliError } from './output.js';
-import { defaultDataDir } from '../config.js';
-
-interface Globals { dataDir?: string; output?: string }
+import { client } from './session.js';
+import { printTable, CliError } from './output.js';
 interface NodeRow { id: string; name: string; pool: string; from: string; phase: string; startedAt: string | null; finishedAt: string | null; message: string }
 interface ControlPlaneRow { from: string; phase: string; startedAt: string | null; finishedAt: string | null; message: string }
 interface RolloutView { id: string; kind?: string; version: string; state: string; message: string; window: string; createdAt: string; controlPlane?: ControlPlaneRow | null; nodes: NodeRow[] }
-
-function client(cmd: Command): { api: ApiClient; json: boolean } {
-  const g = cmd.optsWithGlobals<Globals>();
-  const dataDir = g.dataDir ?? defaultDataDir(process.env, process.getuid?.() === 0);
-  return { api: createApiClient(resolveClientSettings(dataDir, process.env)), json: parseOutput(g.output) === 'json' };
-}
 
 function elapsed(n: { startedAt: string | null; finishedAt: string | null }, now: number): string {
   if (!n.startedAt) return '';
@@ -52,7 +43,7 @@ export function registerUpgradeCommands(program: Command): void {
     .option('--skip-control-plane', 'leave the hub\'s own k3s server as it is (a minor upgrade is then refused)')
     .option('--data-dir <dir>', 'hub data dir (to find the running hub)')
     .action(async (o: { version: string; pool: string[]; now?: boolean; maxUnavailable: string; drainTimeout: string; force?: boolean; dwell: string; verifyTimeout: string; skipControlPlane?: boolean }, cmd: Command) => {
-      const { api, json } = client(cmd);
+      const { api, structured: json, print: printJson } = client(cmd);
       const r = await api.call<RolloutView>('POST', '/v1/upgrades', {
         ...target(o),
         drain: { timeout: o.drainTimeout, force: Boolean(o.force) }, dwell: o.dwell, verifyTimeout: o.verifyTimeout,
@@ -70,7 +61,7 @@ export function registerUpgradeCommands(program: Command): void {
     .option('--confirm-timeout <duration>', 'how long a restarted agent has to reach the hub before it goes back', '2m')
     .option('--data-dir <dir>', 'hub data dir (to find the running hub)')
     .action(async (o: { version: string; pool: string[]; now?: boolean; maxUnavailable: string; confirmTimeout: string }, cmd: Command) => {
-      const { api, json } = client(cmd);
+      const { api, structured: json, print: printJson } = client(cmd);
       const r = await api.call<RolloutView>('POST', '/v1/agent-upgrades', {
         ...target(o), confirmTimeout: o.confirmTimeout,
       });
@@ -84,7 +75,7 @@ export function registerUpgradeCommands(program: Command): void {
     .option('--interval <seconds>', 'refresh interval for --watch', '2')
     .option('--data-dir <dir>', 'hub data dir (to find the running hub)')
     .action(async (id: string | undefined, o: { watch?: boolean; interval: string }, cmd: Command) => {
-      const { api, json } = client(cmd);
+      const { api, structured: json, print: printJson } = client(cmd);
       const fetchOne = async (): Promise<RolloutView | undefined> => {
         if (id) return api.call<RolloutView>('GET', `/v1/upgrades/${encodeURIComponent(id)}`);
         return (await api.call<{ items: RolloutView[] }>('GET', '/v1/upgrades')).items[0];
@@ -110,7 +101,7 @@ export function registerUpgradeCommands(program: Command): void {
   upgrade.command('cancel').description('stop an active rollout before its next node').argument('<id>')
     .option('--data-dir <dir>', 'hub data dir (to find the running hub)')
     .action(async (id: string, _o, cmd: Command) => {
-      const { api, json } = client(cmd);
+      const { api, structured: json, print: printJson } = client(cmd);
       const r = await api.call<RolloutView>('POST', `/v1/upgrades/${encodeURIComponent(id)}/cancel`);
       if (json) return printJson(r);
       process.stdout.write(`rollout ${id}: cancel requested\n`);

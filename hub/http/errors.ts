@@ -1,5 +1,5 @@
 // JSON errors for every fastify listener: {"error": {"code", "message"}} with a fitting status.
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HubError, errorBody } from '../errors.js';
 import { StoreError } from '../store/types.js';
 
@@ -17,6 +17,18 @@ export function toHubError(err: unknown): HubError {
   if (fe && (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || fe.statusCode === 400)) return new HubError('BAD_REQUEST', fe.message);
   if (fe && fe.statusCode === 415) return new HubError('BAD_REQUEST', fe.message);
   return new HubError('INTERNAL', 'internal error');
+}
+
+/**
+ * fastify's `frameworkErrors` option: errors raised before a route matched (a path segment over
+ * maxParamLength, a malformed percent-escape) answer in the same {"error": {code, message}} shape,
+ * without echoing the path (it may hold a secret pasted by mistake).
+ */
+export function frameworkErrorReply(err: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
+  const e = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? new HubError('BAD_REQUEST', 'a path segment is longer than 100 characters')
+    : err.code === 'FST_ERR_BAD_URL' ? new HubError('BAD_REQUEST', 'the URL is malformed (bad percent-escape)')
+      : new HubError('INTERNAL', 'internal error');
+  reply.status(e.status).send(errorBody(e.code, e.message));
 }
 
 export function installErrorHandler(app: FastifyInstance): void {

@@ -1,0 +1,44 @@
+// What every admin command starts from: the API client for the hub the flags and env name, and
+// the output format.
+import type { Command } from 'commander';
+import { createApiClient, resolveClientSettings, type ApiClient, type ClientSettings } from './api-client.js';
+import { isStructured, parseOutput, printDocument, type OutputFormat } from './output.js';
+import { defaultDataDir } from '../config.js';
+
+export interface Globals { dataDir?: string; output?: string; context?: string; ca?: string }
+
+export interface Session {
+  api: ApiClient;
+  settings: ClientSettings;
+  format: OutputFormat;
+  /** -o json or -o yaml: print the API's document. */
+  structured: boolean;
+  /** Prints a document in the -o format (json when the format is a table one). */
+  print(value: unknown): void;
+}
+
+export function outputFormat(cmd: Command): OutputFormat {
+  return parseOutput(cmd.optsWithGlobals<Globals>().output);
+}
+
+export function dataDirOf(cmd: Command): string {
+  return cmd.optsWithGlobals<Globals>().dataDir ?? defaultDataDir(process.env, process.getuid?.() === 0);
+}
+
+export function client(cmd: Command): Session {
+  const g = cmd.optsWithGlobals<Globals>();
+  const format = parseOutput(g.output);
+  const settings = resolveClientSettings({
+    dataDir: g.dataDir ?? process.env.ATOLL_DATA_DIR,
+    defaultDataDir: defaultDataDir(process.env, process.getuid?.() === 0),
+    context: g.context,
+    ca: g.ca,
+  }, process.env);
+  return {
+    api: createApiClient(settings),
+    settings,
+    format,
+    structured: isStructured(format),
+    print: (value) => printDocument(value, format === 'yaml' ? 'yaml' : 'json'),
+  };
+}
