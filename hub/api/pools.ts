@@ -53,7 +53,8 @@ export const poolRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, 
     const existing = await svc.store.getPool(pool);
     if (!existing) throw new HubError('NOT_FOUND', `pool "${pool}" does not exist`);
     if (autoheal) await svc.autohealSettings!.setPool(pool, autoheal);
-    const p = Object.keys(body).length ? await svc.store.updatePool(pool, body, new Date().toISOString()) : existing;
+    // Also for an autoheal-only change: updatedAt says when the pool's settings last changed.
+    const p = await svc.store.updatePool(pool, body, new Date().toISOString());
     if (!p) throw new HubError('NOT_FOUND', `pool "${pool}" does not exist`);
     await svc.events.record({ type: 'pool.updated', pool, actor: actorOf(req), message: `pool ${pool} updated`, data: { fields: Object.keys(req.body as object) } });
     return withSettings(p);

@@ -43,7 +43,8 @@ export async function buildApi(svc: HubServices, opts: ApiOptions): Promise<Fast
     forceCloseConnections: true,
     bodyLimit: 256 * 1024,
     https: { cert: opts.tls.certPem, key: opts.tls.keyPem, minVersion: 'TLSv1.2' },
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+    // verbose: refusals carry their schema, so an unknown property is answered with the known ones.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, verbose: true } },
     frameworkErrors: frameworkErrorReply,
   });
   installErrorHandler(app);

@@ -8,6 +8,7 @@ import { registerUpgradeCommands } from './upgrade.js';
 import { registerTokenCommands } from './tokens.js';
 import { registerNodeCommands } from './nodes.js';
 import { collect, kv, registerPoolCommands } from './pools.js';
+import { registerSettingsCommands } from './settings.js';
 
 type Obj = Record<string, unknown>;
 const s = (v: unknown): string => (v === null || v === undefined ? '' : String(v));
@@ -17,6 +18,7 @@ export function registerAdminCommands(program: Command): void {
   registerTokenCommands(program);
   registerNodeCommands(program);
   registerPoolCommands(program);
+  registerSettingsCommands(program);
 
   program.command('join-command').description('print an install line (or, with --cloud-init, a #cloud-config document) with a fresh single-use token')
     .option('--pool <pool>', 'pool to join', 'default')

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { client } from './session.js';
 import { ago, printJson, printRows, type Column } from './output.js';
+import { registerNodeAutoheal } from './settings.js';
 
 type Obj = Record<string, unknown>;
 const s = (v: unknown): string => (v === null || v === undefined ? '' : String(v));
@@ -46,6 +47,7 @@ export function registerNodeCommands(program: Command): void {
     if (c.structured) c.print({ id, removed: true });
     else process.stdout.write(`node ${id} removed\n`);
   });
+  registerNodeAutoheal(node, async (_c, ref) => ref);
   const actions: Record<string, string> = {
     cordon: 'mark a node unschedulable',
     uncordon: 'mark a node schedulable again',
