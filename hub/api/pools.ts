@@ -29,6 +29,8 @@ export const poolRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, 
     const body = req.body as { name: string; description?: string; labels?: Record<string, string>; taints?: string[]; autoheal?: Partial<PoolAutoheal> };
     validateLabels(body.labels ?? {});
     checkTaints(body.taints);
+    // Refused settings refuse the pool: nothing is created.
+    if (body.autoheal) await svc.autohealSettings!.checkPool(body.name, body.autoheal);
     const now = new Date().toISOString();
     const pool = { name: body.name, description: body.description ?? '', labels: body.labels ?? {}, taints: body.taints ?? [], createdAt: now, updatedAt: now };
     await svc.store.createPool(pool);

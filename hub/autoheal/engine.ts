@@ -9,7 +9,7 @@ import type { Logger } from '../logger.js';
 import type { NodeRegistry, NodeSnapshot } from '../nodes/registry.js';
 import type { ControlPlane } from '../k3s/control-plane.js';
 import { parseDuration } from '../duration.js';
-import { AutohealSettings, type PoolAutoheal } from './settings.js';
+import { AutohealSettings, allowedUnhealthy, type PoolAutoheal } from './settings.js';
 import { runHook } from './hook.js';
 
 export type Condition = 'healthy' | 'degraded' | 'unreachable' | 'link-problem';
@@ -212,7 +212,7 @@ export class AutohealEngine {
       }
       await this.saveMany(observed);
       const unhealthy = members.filter((n) => { const c = recs.get(n.id)!.condition; return c === 'degraded' || c === 'unreachable'; });
-      const pct = members.length ? (unhealthy.length / members.length) * 100 : 0;
+      const allowed = allowedUnhealthy(members.length, ps.maxUnhealthyPercent);
       const pacing = (await this.d.store.getSetting<{ width: number; cooldownUntil: number }>(PACING_KEY(pool))) ?? { width: 1, cooldownUntil: 0 };
       let busy = members.filter((n) => recs.get(n.id)!.step > 0 && recs.get(n.id)!.unhealthySince).length;
       for (const n of unhealthy.sort((a, b) => (recs.get(a.id)!.unhealthySince ?? '').localeCompare(recs.get(b.id)!.unhealthySince ?? ''))) {
@@ -226,7 +226,7 @@ export class AutohealEngine {
         else if (!sw.enabled || sw.paused) why = `not acting: autoheal is ${sw.enabled ? 'paused' : 'off'} for this node`;
         else if (n.state === 'upgrading') why = 'not acting: the node is being upgraded';
         else if (n.state === 'needs-attention') why = 'not acting: the node needs an operator (autoheal gave up)';
-        else if (pct > ps.maxUnhealthyPercent) why = `not acting: ${unhealthy.length} of ${members.length} nodes in pool ${pool} are unhealthy (over the ${ps.maxUnhealthyPercent}% cap)`;
+        else if (unhealthy.length > allowed) why = `not acting: ${unhealthy.length} of ${members.length} nodes in pool ${pool} are unhealthy (over the ${ps.maxUnhealthyPercent}% cap: at most ${allowed})`;
         else if (rec.step === 0 && busy >= pacing.width) why = `waiting: ${busy} repair(s) already running in pool ${pool} (width ${pacing.width})`;
         else if (rec.step === 0 && pacing.cooldownUntil > now) why = `waiting: pool ${pool} cools down after a failed repair until ${new Date(pacing.cooldownUntil).toISOString()}`;
         if (why) {
