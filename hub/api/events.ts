@@ -6,12 +6,14 @@ import { eventSchema, open, responses } from './schemas.js';
 export const eventRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, { svc }) => {
   app.get('/v1/events', {
     schema: {
-      summary: 'Events after a cursor, oldest first: joins, state changes, remediation and upgrade steps, audit',
-      response: responses({ 200: open({ items: { type: 'array', items: eventSchema }, cursor: { type: 'integer', description: 'pass as since= for the next page' } }) }),
+      summary: 'Events after a cursor, oldest first (order=desc: newest first): joins, state changes, remediation and upgrade steps, audit',
+      response: responses({ 200: open({ items: { type: 'array', items: eventSchema }, cursor: { type: 'integer', description: 'pass as since= for the next page (order=desc: as before=)' } }) }),
       querystring: {
         type: 'object',
         properties: {
           since: { type: 'integer', minimum: 0, default: 0 },
+          before: { type: 'integer', minimum: 1, description: 'only events with a smaller id' },
+          order: { type: 'string', enum: ['asc', 'desc'], default: 'asc' },
           limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
           type: { type: 'string' },
           node: { type: 'string' },
@@ -20,8 +22,9 @@ export const eventRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app,
       },
     },
   }, async (req) => {
-    const q = req.query as { since: number; limit: number; type?: string; node?: string; pool?: string };
-    const items = await svc.store.listEvents({ since: q.since, limit: q.limit, type: q.type, nodeId: q.node, pool: q.pool });
-    return { items, cursor: items.length ? items[items.length - 1].id : q.since };
+    const q = req.query as { since: number; before?: number; order: 'asc' | 'desc'; limit: number; type?: string; node?: string; pool?: string };
+    const items = await svc.store.listEvents({ since: q.since, before: q.before, order: q.order, limit: q.limit, type: q.type, nodeId: q.node, pool: q.pool });
+    const cursor = items.length ? items[items.length - 1].id : q.order === 'desc' ? (q.before ?? 0) : q.since;
+    return { items, cursor };
   });
 };

@@ -9,6 +9,9 @@ import { registerTokenCommands } from './tokens.js';
 import { registerNodeCommands } from './nodes.js';
 import { collect, kv, registerPoolCommands } from './pools.js';
 import { registerSettingsCommands } from './settings.js';
+import { registerEventCommands } from './events.js';
+import { registerContextCommands } from './context-commands.js';
+import { registerCompletionCommand } from './completion.js';
 
 type Obj = Record<string, unknown>;
 const s = (v: unknown): string => (v === null || v === undefined ? '' : String(v));
@@ -90,29 +93,7 @@ export function registerAdminCommands(program: Command): void {
     else process.stdout.write(doc);
   });
 
-  program.command('events').description('show events (joins, state changes, admin actions)')
-    .option('--since <cursor>', 'only events after this cursor', '0')
-    .option('--type <type>').option('--node <id>').option('--pool <pool>')
-    .option('--limit <n>', 'at most this many', '100')
-    .option('-f, --follow', 'keep printing new events')
-    .action(async (o: { since: string; type?: string; node?: string; pool?: string; limit: string; follow?: boolean }, cmd: Command) => {
-      const c = client(cmd);
-      let cursor = Number(o.since);
-      if (!Number.isInteger(cursor) || cursor < 0) throw new CliError('--since must be a cursor number', 2);
-      for (;;) {
-        const q = new URLSearchParams({ since: String(cursor), limit: o.limit });
-        if (o.type) q.set('type', o.type);
-        if (o.node) q.set('node', o.node);
-        if (o.pool) q.set('pool', o.pool);
-        const r = await c.api.call<{ items: Obj[]; cursor: number }>('GET', `/v1/events?${q}`);
-        if (c.structured && !o.follow) return c.print(r);
-        for (const e of r.items) {
-          if (c.structured) process.stdout.write(JSON.stringify(e) + '\n');
-          else process.stdout.write(`${s(e.id).padStart(6)}  ${s(e.at)}  ${s(e.type).padEnd(18)} ${s(e.actor).padEnd(16)} ${s(e.message)}\n`);
-        }
-        cursor = r.cursor;
-        if (!o.follow) return;
-        await new Promise((res) => setTimeout(res, 1000));
-      }
-    });
+  registerEventCommands(program);
+  registerContextCommands(program);
+  registerCompletionCommand(program);
 }

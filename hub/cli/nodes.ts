@@ -1,7 +1,7 @@
 // atoll-hub nodes and node …: list, show, remove, actions.
 import type { Command } from 'commander';
-import { client } from './session.js';
-import { ago, printJson, printRows, type Column } from './output.js';
+import { client, type Session } from './session.js';
+import { ago, CliError, printJson, printRows, type Column } from './output.js';
 import { registerNodeAutoheal } from './settings.js';
 
 type Obj = Record<string, unknown>;
@@ -26,28 +26,57 @@ const nodeColumns: Array<Column<Obj>> = [
   { header: 'ADDRESSES', value: (n) => (n.addresses as string[]).slice(0, 2).join(',') },
 ];
 
+const isNotFound = (err: unknown): boolean => err instanceof CliError && /\(NOT_FOUND, HTTP 404\)$/.test(err.message);
+
+/** A node's id from its id or its name (an id wins; a name two nodes share is refused). */
+export async function resolveNode(c: Session, ref: string): Promise<string> {
+  try {
+    await c.api.call('GET', `/v1/nodes/${encodeURIComponent(ref)}`);
+    return ref;
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+  const named = (await c.api.call<{ items: Obj[] }>('GET', '/v1/nodes')).items.filter((n) => n.name === ref);
+  if (named.length === 1) return s(named[0].id);
+  if (named.length > 1) throw new CliError(`${named.length} nodes are named ${ref} (${named.map((n) => s(n.id)).join(', ')}): give the id`);
+  throw new CliError(`no node ${ref} (neither an id nor a name; see atoll-hub nodes)`);
+}
+
 export function registerNodeCommands(program: Command): void {
-  program.command('nodes').description('list nodes').option('--pool <pool>', 'only the nodes of this pool').action(async (o: { pool?: string }, cmd: Command) => {
-    const c = client(cmd);
-    const r = await c.api.call<{ items: Obj[] }>('GET', `/v1/nodes${o.pool ? `?pool=${encodeURIComponent(o.pool)}` : ''}`);
-    if (c.structured) return c.print(r);
-    printRows(nodeColumns, r.items, c.format);
-  });
+  program.command('nodes').description('list nodes').option('--pool <pool>', 'only the nodes of this pool').option('--state <state>', 'only nodes in this state (ready, degraded, unreachable, …)')
+    .action(async (o: { pool?: string; state?: string }, cmd: Command) => {
+      const c = client(cmd);
+      if (o.pool) {
+        try {
+          await c.api.call('GET', `/v1/pools/${encodeURIComponent(o.pool)}`);
+        } catch (err) {
+          if (isNotFound(err)) throw new CliError(`no pool ${o.pool} (see atoll-hub pool list)`);
+          throw err;
+        }
+      }
+      const q = new URLSearchParams();
+      if (o.pool) q.set('pool', o.pool);
+      if (o.state) q.set('state', o.state);
+      const r = await c.api.call<{ items: Obj[] }>('GET', `/v1/nodes${q.size ? `?${q}` : ''}`);
+      if (c.structured) return c.print(r);
+      printRows(nodeColumns, r.items, c.format);
+    });
 
   const node = program.command('node').description('one node: show, remove, cordon, uncordon, restart-k3s, reboot, remediate');
-  node.command('show').argument('<node>', 'node id').description('show a node').action(async (id: string, _o, cmd: Command) => {
+  node.command('show').argument('<node>', 'node id or name').description('show a node (JSON; -o yaml)').action(async (ref: string, _o, cmd: Command) => {
     const c = client(cmd);
-    const n = await c.api.call('GET', `/v1/nodes/${encodeURIComponent(id)}`);
+    const n = await c.api.call('GET', `/v1/nodes/${encodeURIComponent(await resolveNode(c, ref))}`);
     if (c.format === 'yaml') c.print(n);
     else printJson(n);
   });
-  node.command('remove').argument('<node>', 'node id').description('remove a node: drain it, revoke its certificate and close its connection').action(async (id: string, _o, cmd: Command) => {
+  node.command('remove').argument('<node>', 'node id or name').description('remove a node: drain it, revoke its certificate and close its connection').action(async (ref: string, _o, cmd: Command) => {
     const c = client(cmd);
+    const id = await resolveNode(c, ref);
     await c.api.call('DELETE', `/v1/nodes/${encodeURIComponent(id)}`);
     if (c.structured) c.print({ id, removed: true });
     else process.stdout.write(`node ${id} removed\n`);
   });
-  registerNodeAutoheal(node, async (_c, ref) => ref);
+  registerNodeAutoheal(node, resolveNode);
   const actions: Record<string, string> = {
     cordon: 'mark a node unschedulable',
     uncordon: 'mark a node schedulable again',
@@ -56,11 +85,12 @@ export function registerNodeCommands(program: Command): void {
     remediate: 'take the next autoheal step for a node now, through the same guards',
   };
   for (const [action, what] of Object.entries(actions)) {
-    node.command(action).argument('<node>', 'node id').description(what).action(async (id: string, _o, cmd: Command) => {
+    node.command(action).argument('<node>', 'node id or name').description(what).action(async (ref: string, _o, cmd: Command) => {
       const c = client(cmd);
+      const id = await resolveNode(c, ref);
       const r = await c.api.call<Obj>('POST', `/v1/nodes/${encodeURIComponent(id)}/actions/${action}`);
       if (c.structured) c.print(r);
-      else process.stdout.write(`${action} on ${id}: ok\n`);
+      else process.stdout.write(`${action} on ${ref === id ? id : `${ref} (${id})`}: ok\n`);
     });
   }
 }

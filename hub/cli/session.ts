@@ -15,6 +15,8 @@ export interface Session {
   structured: boolean;
   /** Prints a document in the -o format (json when the format is a table one). */
   print(value: unknown): void;
+  /** The settings read again (a restarted hub may have a new URL in hub.json); the last good ones when that fails. */
+  refresh(): ClientSettings;
 }
 
 export function outputFormat(cmd: Command): OutputFormat {
@@ -28,17 +30,26 @@ export function dataDirOf(cmd: Command): string {
 export function client(cmd: Command): Session {
   const g = cmd.optsWithGlobals<Globals>();
   const format = parseOutput(g.output);
-  const settings = resolveClientSettings({
+  const resolve = (): ClientSettings => resolveClientSettings({
     dataDir: g.dataDir ?? process.env.ATOLL_DATA_DIR,
     defaultDataDir: defaultDataDir(process.env, process.getuid?.() === 0),
     context: g.context,
     ca: g.ca,
   }, process.env);
+  let settings = resolve();
   return {
     api: createApiClient(settings),
     settings,
     format,
     structured: isStructured(format),
     print: (value) => printDocument(value, format === 'yaml' ? 'yaml' : 'json'),
+    refresh() {
+      try {
+        settings = resolve();
+      } catch {
+        // e.g. hub.json is gone while the hub restarts: keep what worked
+      }
+      return settings;
+    },
   };
 }

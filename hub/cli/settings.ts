@@ -1,6 +1,6 @@
 // Settings outside the pools: autoheal for the cluster and per node, and the auto-upgrade policy.
 import type { Command } from 'commander';
-import { client } from './session.js';
+import { client, type Session } from './session.js';
 import { CliError } from './output.js';
 import { parseBool } from './pools.js';
 
@@ -22,7 +22,8 @@ function showPolicy(p: Obj): void {
   const r = (p.rollout ?? {}) as Obj;
   process.stdout.write(`auto-upgrade: ${p.enabled ? 'on' : 'off'}, scope ${s(p.scope)}\n`);
   process.stdout.write(`window:       ${s(w.day)} ${s(w.startHour)}:00 for ${s(w.durationHours)}h (${s(w.timeZone)}), ${p.windowOpen ? 'open now' : 'closed now'}\n`);
-  process.stdout.write(`rollouts:     ${s(r.maxUnavailable)} at a time, dwell ${s(r.dwell)}, verify timeout ${s(r.verifyTimeout)}, drain timeout ${s(r.drainTimeout)}\n`);
+  const d = (v: unknown, fallback: string): string => (v === undefined || v === null ? `${fallback} (default)` : s(v));
+  process.stdout.write(`rollouts:     ${d(r.maxUnavailable, '1')} at a time, dwell ${d(r.dwell, '2m')}, verify timeout ${d(r.verifyTimeout, '10m')}, drain timeout ${d(r.drainTimeout, '30m')}\n`);
 }
 
 export function registerSettingsCommands(program: Command): void {
@@ -90,7 +91,7 @@ export function registerSettingsCommands(program: Command): void {
 }
 
 /** atoll-hub node autoheal NODE --enabled B --paused B (registered with the node commands). */
-export function registerNodeAutoheal(node: Command, resolveNode: (c: ReturnType<typeof client>, ref: string) => Promise<string>): void {
+export function registerNodeAutoheal(node: Command, resolveNode: (c: Session, ref: string) => Promise<string>): void {
   node.command('autoheal').description('turn autoheal on or off, or pause it, for one node')
     .argument('<node>', 'node id or name')
     .option('--enabled <bool>', 'true or false').option('--paused <bool>', 'true or false')

@@ -114,6 +114,10 @@ export interface EventRecord extends Required<Omit<NewEvent, 'data'>> {
 export interface EventQuery {
   /** Return events with id > since. */
   since?: number;
+  /** And with id < before. */
+  before?: number;
+  /** By id: 'asc' (default, oldest first) or 'desc' (newest first). */
+  order?: 'asc' | 'desc';
   /** Default 100, max 1000. */
   limit?: number;
   type?: string;

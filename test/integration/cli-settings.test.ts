@@ -86,7 +86,7 @@ test('the CLI sets pool autoheal settings, the cluster switch, a node switch and
   assert.equal(((await hub.api<{ autoheal: { paused: boolean } }>('GET', '/v1/cluster')).body.autoheal.paused), false);
   const none = await cli(['node', 'autoheal', 'nope', '--enabled', 'false']);
   assert.equal(none.code, 1);
-  assert.match(none.stderr, /NOT_FOUND/);
+  assert.match(none.stderr, /^error: no node nope /);
 
   const policy = await ok(['upgrade', 'policy', 'set', '--enabled', 'true', '--day', 'sun', '--start-hour', '3', '--time-zone', 'Europe/Paris', '--scope', 'minor', '--max-unavailable', '2']);
   assert.match(policy, /^auto-upgrade: on, scope minor$/m);
