@@ -2,12 +2,10 @@
 // atoll-hub: parse the command line, build the config, start. Only this file exits the process.
 import { Command, CommanderError, Option } from 'commander';
 import { parseHubConfig, type HubFlags } from './config.js';
-import { createLogger } from './logger.js';
-import { startHub } from './app.js';
-import { startBanner } from './start-banner.js';
 import { ConfigError } from './errors.js';
 import { CliError } from './cli/output.js';
 import { registerAdminCommands } from './cli/commands.js';
+import { unknownCommand } from './cli/unknown-command.js';
 import { readHubVersion } from './version.js';
 
 function runCommand(program: Command): Command {
@@ -44,6 +42,8 @@ function runCommand(program: Command): Command {
 
 async function run(flags: HubFlags): Promise<void> {
   const config = parseHubConfig(flags, process.env, process.getuid?.() === 0);
+  // Loaded here, not at the top: the admin commands start in a fraction of the time without them.
+  const [{ createLogger }, { startHub }, { startBanner }] = await Promise.all([import('./logger.js'), import('./app.js'), import('./start-banner.js')]);
   const logger = createLogger(config.logLevel);
   const hub = await startHub(config, { logger });
   process.stdout.write(await startBanner(hub, config, process.env, process.getuid?.() === 0));
@@ -64,14 +64,21 @@ async function run(flags: HubFlags): Promise<void> {
 async function main(argv: string[]): Promise<number> {
   const program = new Command('atoll-hub')
     .description('atoll hub: k3s control plane, node registry, CA and join tokens (atoll-hub --version prints the version)')
-    .option('-o, --output <format>', 'json or table (admin commands)')
+    .option('-o, --output <format>', 'table, wide, json or yaml (admin commands)')
+    .option('--context <name>', 'the hub of this context (atoll-hub context list; env ATOLL_CONTEXT)')
+    .option('--ca <file>', 'trust this hub CA certificate (env ATOLL_CA_FILE)')
     .exitOverride()
     .configureOutput({ writeErr: (str) => process.stderr.write(str) });
   runCommand(program.command('run', { isDefault: true }).description('run the hub server (default)'))
-    .action(async (flags: HubFlags) => run(flags));
+    .allowExcessArguments()
+    .action(async (flags: HubFlags, cmd: Command) => {
+      // `atoll-hub WORD` reaches the default command when WORD is no command.
+      if (cmd.args.length) throw unknownCommand(cmd.args[0], program.commands.map((c) => c.name()));
+      return run(flags);
+    });
   registerAdminCommands(program);
   // --data-dir is also understood by admin commands, to find the running hub.
-  for (const c of program.commands) if (c.name() !== 'run' && !c.options.some((o) => o.long === '--data-dir')) c.option('--data-dir <dir>', 'hub data dir (to find the running hub)');
+  for (const c of program.commands) if (!['run', 'context', 'completion'].includes(c.name()) && !c.options.some((o) => o.long === '--data-dir')) c.option('--data-dir <dir>', 'hub data dir (to find the running hub)');
   // `--version` alone prints ours; subcommands (artifact import, upgrade start) take --version V.
   if (argv.length === 3 && (argv[2] === '--version' || argv[2] === '-V')) {
     process.stdout.write(`${readHubVersion()}\n`);

@@ -29,6 +29,8 @@ export const poolRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, 
     const body = req.body as { name: string; description?: string; labels?: Record<string, string>; taints?: string[]; autoheal?: Partial<PoolAutoheal> };
     validateLabels(body.labels ?? {});
     checkTaints(body.taints);
+    // Refused settings refuse the pool: nothing is created.
+    if (body.autoheal) await svc.autohealSettings!.checkPool(body.name, body.autoheal);
     const now = new Date().toISOString();
     const pool = { name: body.name, description: body.description ?? '', labels: body.labels ?? {}, taints: body.taints ?? [], createdAt: now, updatedAt: now };
     await svc.store.createPool(pool);
@@ -53,7 +55,8 @@ export const poolRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, 
     const existing = await svc.store.getPool(pool);
     if (!existing) throw new HubError('NOT_FOUND', `pool "${pool}" does not exist`);
     if (autoheal) await svc.autohealSettings!.setPool(pool, autoheal);
-    const p = Object.keys(body).length ? await svc.store.updatePool(pool, body, new Date().toISOString()) : existing;
+    // Also for an autoheal-only change: updatedAt says when the pool's settings last changed.
+    const p = await svc.store.updatePool(pool, body, new Date().toISOString());
     if (!p) throw new HubError('NOT_FOUND', `pool "${pool}" does not exist`);
     await svc.events.record({ type: 'pool.updated', pool, actor: actorOf(req), message: `pool ${pool} updated`, data: { fields: Object.keys(req.body as object) } });
     return withSettings(p);

@@ -3,7 +3,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { HubServices } from './services.js';
 import type { Registry } from 'prom-client';
-import { installErrorHandler } from '../http/errors.js';
+import { frameworkErrorReply, installErrorHandler } from '../http/errors.js';
 import { guardConnections, type ListenerLimits } from '../http/connection-limits.js';
 import { serverTimeouts, tlsServerOptions } from '../http/listener-options.js';
 import { createAuthenticator } from './auth.js';
@@ -41,7 +41,9 @@ export async function buildApi(svc: HubServices, opts: ApiOptions): Promise<Fast
     // No connectionTimeout: ?wait= actions and event streams keep a quiet connection open on purpose.
     ...serverTimeouts(),
     https: { cert: opts.tls.certPem, key: opts.tls.keyPem, ...tlsServerOptions(opts.limits) },
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+    // verbose: refusals carry their schema, so an unknown property is answered with the known ones.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, verbose: true } },
+    frameworkErrors: frameworkErrorReply,
   });
   installErrorHandler(app);
   guardConnections(app.server, 'api', opts.limits, svc.logger);

@@ -8,9 +8,17 @@ import { actorOf } from './actor.js';
 import { itemsOf, joinTokenSchema, noContent, open, params, responses, str } from './schemas.js';
 
 export const tokenRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, { svc }) => {
-  app.get('/v1/tokens', { schema: { summary: 'List join tokens (never their secrets)', response: responses({ 200: itemsOf(joinTokenSchema) }) } }, async () => {
+  app.get('/v1/tokens', {
+    schema: {
+      summary: 'List join tokens (never their secrets): the live ones, or with all=true also the expired, used-up and revoked ones',
+      querystring: { type: 'object', additionalProperties: false, properties: { all: { type: 'boolean', default: false, description: 'also list expired, used-up and revoked tokens' } } },
+      response: responses({ 200: itemsOf(joinTokenSchema) }),
+    },
+  }, async (req) => {
+    const { all } = req.query as { all: boolean };
     const now = new Date();
-    return { items: (await svc.store.listTokens()).map((t) => publicToken(t, now)) };
+    const items = (await svc.store.listTokens()).map((t) => publicToken(t, now));
+    return { items: all ? items : items.filter((t) => t.status === 'active') };
   });
 
   app.post('/v1/tokens', {

@@ -9,7 +9,7 @@ import type { Logger } from '../logger.js';
 import type { NodeRegistry, NodeSnapshot } from '../nodes/registry.js';
 import type { ControlPlane } from '../k3s/control-plane.js';
 import { parseDuration } from '../duration.js';
-import { AutohealSettings, type PoolAutoheal } from './settings.js';
+import { AutohealSettings, allowedUnhealthy, type PoolAutoheal } from './settings.js';
 import { ACTOR, RecordBook, classify, freshRecord, type NodeHeal } from './records.js';
 import { Ladder, PACING_KEY, type Pacing } from './ladder.js';
 import { PartitionGuard, type GuardState } from './guard.js';
@@ -172,7 +172,7 @@ export class AutohealEngine {
       }
       await this.book.saveMany(observed);
       const unhealthy = members.filter((n) => { const c = recs.get(n.id)!.condition; return c === 'degraded' || c === 'unreachable'; });
-      const pct = members.length ? (unhealthy.length / members.length) * 100 : 0;
+      const allowed = allowedUnhealthy(members.length, ps.maxUnhealthyPercent);
       const pacing = (await this.d.store.getSetting<Pacing>(PACING_KEY(pool))) ?? { width: 1, cooldownUntil: 0 };
       // Repairs in flight: a node handed to an operator (needs-attention) is not one.
       let busy = members.filter((n) => n.state !== 'needs-attention' && recs.get(n.id)!.step > 0 && recs.get(n.id)!.unhealthySince).length;
@@ -187,7 +187,7 @@ export class AutohealEngine {
         else if (!sw.enabled || sw.paused) why = `not acting: autoheal is ${sw.enabled ? 'paused' : 'off'} for this node`;
         else if (n.state === 'upgrading') why = 'not acting: the node is being upgraded';
         else if (n.state === 'needs-attention') why = 'not acting: the node needs an operator (autoheal gave up)';
-        else if (pct > ps.maxUnhealthyPercent) why = `not acting: ${unhealthy.length} of ${members.length} nodes in pool ${pool} are unhealthy (over the ${ps.maxUnhealthyPercent}% cap)`;
+        else if (unhealthy.length > allowed) why = `not acting: ${unhealthy.length} of ${members.length} nodes in pool ${pool} are unhealthy (over the ${ps.maxUnhealthyPercent}% cap: at most ${allowed})`;
         else if (rec.step === 0 && busy >= pacing.width) why = `waiting: ${busy} repair(s) already running in pool ${pool} (width ${pacing.width})`;
         else if (rec.step === 0 && this.ladder.coolingDown(pool, pacing)) why = `waiting: pool ${pool} cools down after a failed repair until ${new Date(pacing.cooldownUntil).toISOString()}`;
         if (why) {

@@ -1,5 +1,7 @@
 // Autoheal settings: per pool (timings, cap, hook), per cluster and per node (on/off, paused).
 // Timings default to Kapsule and Cluster API (reference/anchors.md); tests shorten them.
+import { accessSync, constants, statSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
 import type { Store } from '../store/types.js';
 import { HubError } from '../errors.js';
 import { parseDuration } from '../duration.js';
@@ -76,6 +78,32 @@ export function validatePoolAutoheal(s: PoolAutoheal): PoolAutoheal {
   return s;
 }
 
+/**
+ * How many unhealthy nodes of a pool autoheal may still repair: the cap's share of the pool, and at
+ * least one (else a pool of 2 at 40 % could never be repaired); a cap of 0 repairs nothing.
+ */
+export function allowedUnhealthy(poolSize: number, maxUnhealthyPercent: number): number {
+  if (poolSize <= 0 || maxUnhealthyPercent <= 0) return 0;
+  return Math.max(1, Math.floor((maxUnhealthyPercent * poolSize) / 100));
+}
+
+/** A hook being set must be an absolute path to an executable file on the hub. */
+export function checkHookPath(hook: string): void {
+  if (!isAbsolute(hook)) throw new HubError('VALIDATION', `autoheal.hook: "${hook}" must be an absolute path to an executable on the hub`);
+  let st;
+  try {
+    st = statSync(hook);
+  } catch {
+    throw new HubError('VALIDATION', `autoheal.hook: ${hook} does not exist on the hub`);
+  }
+  if (!st.isFile()) throw new HubError('VALIDATION', `autoheal.hook: ${hook} is not a file`);
+  try {
+    accessSync(hook, constants.X_OK);
+  } catch {
+    throw new HubError('VALIDATION', `autoheal.hook: ${hook} is not executable by the hub (chmod +x ${hook})`);
+  }
+}
+
 export class AutohealSettings {
   constructor(private readonly store: Store) {}
 
@@ -83,8 +111,15 @@ export class AutohealSettings {
     return { ...DEFAULT_POOL_AUTOHEAL, ...((await this.store.getSetting<Partial<PoolAutoheal>>(`autoheal.pool.${name}`)) ?? {}) };
   }
 
+  /** The settings a patch would give the pool; throws HubError VALIDATION when they are wrong. */
+  async checkPool(name: string, patch: Partial<PoolAutoheal>): Promise<PoolAutoheal> {
+    // Only a hook being set is checked: one that went missing later does not block other changes.
+    if (typeof patch.hook === 'string') checkHookPath(patch.hook);
+    return validatePoolAutoheal({ ...(await this.pool(name)), ...patch });
+  }
+
   async setPool(name: string, patch: Partial<PoolAutoheal>): Promise<PoolAutoheal> {
-    const next = validatePoolAutoheal({ ...(await this.pool(name)), ...patch });
+    const next = await this.checkPool(name, patch);
     await this.store.setSetting(`autoheal.pool.${name}`, next);
     return next;
   }

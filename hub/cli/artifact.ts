@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
-import { createApiClient, resolveClientSettings } from './api-client.js';
+import { client } from './session.js';
 import { CliError, parseOutput, printJson, printTable } from './output.js';
 import { defaultDataDir } from '../config.js';
 import { ArtifactStore, ArtifactError } from '../artifacts/artifact-store.js';
@@ -76,7 +76,7 @@ export function registerArtifactCommands(program: Command): void {
 
   artifact.command('list').description('the k3s binaries and agent bundles the hub serves, and what still needs them').action(async (_o, cmd: Command) => {
     const g = cmd.optsWithGlobals<Globals>();
-    const api = createApiClient(resolveClientSettings(dataDirOf(cmd), process.env));
+    const { api } = client(cmd);
     const r = await api.call<{ k3s: Obj[]; agent?: Obj[] }>('GET', '/v1/artifacts');
     if (parseOutput(g.output) === 'json') return printJson(r);
     printTable(['KIND', 'VERSION', 'ARCH', 'SIZE', 'SHA256', 'IN USE'], [
@@ -94,7 +94,7 @@ export function registerArtifactCommands(program: Command): void {
       if (kind !== 'k3s' && kind !== 'agent') throw new CliError(`unknown artifact kind "${kind}" (k3s or agent)`, 2);
       if (kind === 'k3s' && !o.arch) throw new CliError('deleting a k3s artifact needs --arch (amd64, arm64 or arm)', 2);
       const g = cmd.optsWithGlobals<Globals>();
-      const api = createApiClient(resolveClientSettings(dataDirOf(cmd), process.env));
+      const { api } = client(cmd);
       const path = kind === 'k3s' ? `/v1/artifacts/k3s/${encodeURIComponent(o.version)}/${encodeURIComponent(o.arch!)}` : `/v1/artifacts/agent/${encodeURIComponent(o.version)}`;
       await api.call('DELETE', `${path}${o.force ? '?force=true' : ''}`);
       const what = kind === 'k3s' ? `k3s ${o.version} for ${o.arch}` : `agent bundle ${o.version}`;

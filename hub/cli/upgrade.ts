@@ -1,19 +1,11 @@
 // atoll-hub upgrade start|status|cancel: rolling k3s upgrades through the dashboard API.
 import type { Command } from 'commander';
-import { createApiClient, resolveClientSettings, type ApiClient } from './api-client.js';
-import { parseOutput, printJson, printTable, CliError } from './output.js';
-import { defaultDataDir } from '../config.js';
-
-interface Globals { dataDir?: string; output?: string }
+import { Writable } from 'node:stream';
+import { client } from './session.js';
+import { printTable, CliError } from './output.js';
 interface NodeRow { id: string; name: string; pool: string; from: string; phase: string; startedAt: string | null; finishedAt: string | null; message: string }
 interface ControlPlaneRow { from: string; phase: string; startedAt: string | null; finishedAt: string | null; message: string }
 interface RolloutView { id: string; kind?: string; version: string; state: string; message: string; window: string; createdAt: string; controlPlane?: ControlPlaneRow | null; nodes: NodeRow[] }
-
-function client(cmd: Command): { api: ApiClient; json: boolean } {
-  const g = cmd.optsWithGlobals<Globals>();
-  const dataDir = g.dataDir ?? defaultDataDir(process.env, process.getuid?.() === 0);
-  return { api: createApiClient(resolveClientSettings(dataDir, process.env)), json: parseOutput(g.output) === 'json' };
-}
 
 function elapsed(n: { startedAt: string | null; finishedAt: string | null }, now: number): string {
   if (!n.startedAt) return '';
@@ -22,11 +14,28 @@ function elapsed(n: { startedAt: string | null; finishedAt: string | null }, now
   return s >= 60 ? `${Math.floor(s / 60)}m${s % 60}s` : `${s}s`;
 }
 
-function show(r: RolloutView): void {
-  process.stdout.write(`rollout ${r.id}: ${r.kind === 'agent' ? 'agent' : 'k3s'} ${r.version}, ${r.state} (${r.message})\n`);
-  const now = Date.now();
+function render(r: RolloutView, now = Date.now()): string {
   const cp = r.controlPlane ? [['(control plane)', '-', r.controlPlane.from, r.controlPlane.phase, elapsed(r.controlPlane, now), r.controlPlane.message]] : [];
-  printTable(['NODE', 'POOL', 'FROM', 'PHASE', 'ELAPSED', 'MESSAGE'], [...cp, ...r.nodes.map((n) => [n.name, n.pool, n.from, n.phase, elapsed(n, now), n.message])]);
+  const table = new StringSink();
+  printTable(['NODE', 'POOL', 'FROM', 'PHASE', 'ELAPSED', 'MESSAGE'], [...cp, ...r.nodes.map((n) => [n.name, n.pool, n.from, n.phase, elapsed(n, now), n.message])], table);
+  return `rollout ${r.id}: ${r.kind === 'agent' ? 'agent' : 'k3s'} ${r.version}, ${r.state} (${r.message})\n${table.text}`;
+}
+
+function show(r: RolloutView): void {
+  process.stdout.write(render(r));
+}
+
+/** What changed between two views, without the ticking elapsed times. */
+function progressKey(r: RolloutView): string {
+  return JSON.stringify([r.state, r.message, r.controlPlane?.phase, r.controlPlane?.message, r.nodes.map((n) => [n.id, n.phase, n.message])]);
+}
+
+class StringSink extends Writable {
+  text = '';
+  override _write(chunk: Buffer | string, _enc: BufferEncoding, done: () => void): void {
+    this.text += String(chunk);
+    done();
+  }
 }
 
 /** What both kinds of rollout take from the command line: version, pools, batch size, window. */
@@ -52,7 +61,7 @@ export function registerUpgradeCommands(program: Command): void {
     .option('--skip-control-plane', 'leave the hub\'s own k3s server as it is (a minor upgrade is then refused)')
     .option('--data-dir <dir>', 'hub data dir (to find the running hub)')
     .action(async (o: { version: string; pool: string[]; now?: boolean; maxUnavailable: string; drainTimeout: string; force?: boolean; dwell: string; verifyTimeout: string; skipControlPlane?: boolean }, cmd: Command) => {
-      const { api, json } = client(cmd);
+      const { api, structured: json, print: printJson } = client(cmd);
       const r = await api.call<RolloutView>('POST', '/v1/upgrades', {
         ...target(o),
         drain: { timeout: o.drainTimeout, force: Boolean(o.force) }, dwell: o.dwell, verifyTimeout: o.verifyTimeout,
@@ -70,7 +79,7 @@ export function registerUpgradeCommands(program: Command): void {
     .option('--confirm-timeout <duration>', 'how long a restarted agent has to reach the hub before it goes back', '2m')
     .option('--data-dir <dir>', 'hub data dir (to find the running hub)')
     .action(async (o: { version: string; pool: string[]; now?: boolean; maxUnavailable: string; confirmTimeout: string }, cmd: Command) => {
-      const { api, json } = client(cmd);
+      const { api, structured: json, print: printJson } = client(cmd);
       const r = await api.call<RolloutView>('POST', '/v1/agent-upgrades', {
         ...target(o), confirmTimeout: o.confirmTimeout,
       });
@@ -84,7 +93,9 @@ export function registerUpgradeCommands(program: Command): void {
     .option('--interval <seconds>', 'refresh interval for --watch', '2')
     .option('--data-dir <dir>', 'hub data dir (to find the running hub)')
     .action(async (id: string | undefined, o: { watch?: boolean; interval: string }, cmd: Command) => {
-      const { api, json } = client(cmd);
+      const intervalS = Number(o.interval);
+      if (!Number.isFinite(intervalS) || intervalS < 0.2 || intervalS > 3600) throw new CliError('--interval must be a number of seconds from 0.2 to 3600', 2);
+      const { api, structured: json, print: printJson } = client(cmd);
       const fetchOne = async (): Promise<RolloutView | undefined> => {
         if (id) return api.call<RolloutView>('GET', `/v1/upgrades/${encodeURIComponent(id)}`);
         return (await api.call<{ items: RolloutView[] }>('GET', '/v1/upgrades')).items[0];
@@ -95,22 +106,30 @@ export function registerUpgradeCommands(program: Command): void {
         printTable(['ID', 'VERSION', 'STATE', 'NODES', 'CREATED', 'MESSAGE'], all.items.map((r) => [r.id, r.version, r.state, `${r.nodes.filter((n) => n.phase === 'done' || n.phase === 'skipped').length}/${r.nodes.length}`, r.createdAt, r.message]));
         return;
       }
+      // --watch on a terminal redraws in place; into a file or pipe it appends a view when it changed.
+      const tty = Boolean(o.watch && process.stdout.isTTY);
+      let lastKey: string | undefined;
       for (;;) {
         const r = await fetchOne();
         if (!r) throw new CliError('no rollouts yet', 1);
-        if (json) printJson(r);
-        else {
-          if (o.watch && process.stdout.isTTY) process.stdout.write('\x1b[2J\x1b[H');
+        const key = progressKey(r);
+        if (json) {
+          if (key !== lastKey) printJson(r);
+        } else if (tty) {
+          process.stdout.write(`\x1b[H\x1b[2J${new Date().toISOString()}  every ${intervalS}s, Ctrl-C to stop\n\n${render(r)}`);
+        } else if (key !== lastKey) {
+          if (lastKey !== undefined) process.stdout.write(`\n--- ${new Date().toISOString()}\n`);
           show(r);
         }
+        lastKey = key;
         if (!o.watch || !ACTIVE.has(r.state)) return;
-        await new Promise((res) => setTimeout(res, Math.max(0.2, Number(o.interval) || 2) * 1000));
+        await new Promise((res) => setTimeout(res, intervalS * 1000));
       }
     });
-  upgrade.command('cancel').description('stop an active rollout before its next node').argument('<id>')
+  upgrade.command('cancel').description('stop an active rollout before its next node').argument('<id>', 'rollout id (from upgrade status)')
     .option('--data-dir <dir>', 'hub data dir (to find the running hub)')
     .action(async (id: string, _o, cmd: Command) => {
-      const { api, json } = client(cmd);
+      const { api, structured: json, print: printJson } = client(cmd);
       const r = await api.call<RolloutView>('POST', `/v1/upgrades/${encodeURIComponent(id)}/cancel`);
       if (json) return printJson(r);
       process.stdout.write(`rollout ${id}: cancel requested\n`);

@@ -60,10 +60,12 @@ export class SqliteEvents {
     const limit = Math.min(MAX_EVENT_LIMIT, Math.max(1, Math.floor(finite(query.limit, DEFAULT_EVENT_LIMIT))));
     const params: Record<string, unknown> = { since, limit };
     const where = ['id > @since'];
+    if (query.before !== undefined) { where.push('id < @before'); params.before = Math.floor(finite(query.before, 0)); }
+    const desc = query.order === 'desc' || (query.order === undefined && query.before !== undefined);
     if (query.type !== undefined) { where.push('type = @type'); params.type = query.type; }
     if (query.nodeId !== undefined) { where.push('node_id = @nodeId'); params.nodeId = query.nodeId; }
     if (query.pool !== undefined) { where.push('pool = @pool'); params.pool = query.pool; }
-    const sql = `SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY id LIMIT @limit`;
+    const sql = `SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY id${desc ? ' DESC' : ''} LIMIT @limit`;
     let stmt = this.queries.get(sql);
     if (!stmt) {
       stmt = this.db.prepare<[Record<string, unknown>], EventRow>(sql);

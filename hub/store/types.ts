@@ -114,8 +114,10 @@ export interface EventRecord extends Required<Omit<NewEvent, 'data'>> {
 export interface EventQuery {
   /** Return events with id > since. */
   since?: number;
-  /** Return events with id < before, newest first (paging back from the newest). */
+  /** And with id < before. Without `order`, a `before` query is newest first (paging back from the newest). */
   before?: number;
+  /** By id: 'asc' (oldest first; the default without `before`) or 'desc' (newest first). */
+  order?: 'asc' | 'desc';
   /** Default 100, max 1000. */
   limit?: number;
   type?: string;

@@ -104,7 +104,7 @@ export async function createToken(hub: HubHandle, body: Record<string, unknown> 
 }
 
 export async function tokenUses(hub: HubHandle, id: string): Promise<number> {
-  const res = await hub.api<{ items: TokenInfo[] }>('GET', '/v1/tokens');
+  const res = await hub.api<{ items: TokenInfo[] }>('GET', '/v1/tokens?all=true');
   assert.equal(res.status, 200);
   const t = res.body.items.find((x) => x.id === id);
   assert.ok(t, `token ${id} is listed`);

@@ -102,7 +102,7 @@ test('the API: every operation, every spelling, every role: 401/403 unless allow
   tokens.push({ role: 'admin', token: h.adminToken });
 
   const doc = (await h.call<{ paths: Record<string, Record<string, unknown>> }>('GET', '/openapi.json')).body;
-  const ops: Array<{ method: string; pattern: string; path: string }> = [];
+  const ops: Array<{ method: string; pattern: string; path: string; permission: unknown }> = [];
   for (const [path, methods] of Object.entries(doc.paths)) {
     for (const method of Object.keys(methods)) {
       if (!['get', 'post', 'put', 'patch', 'delete'].includes(method)) continue;
@@ -110,7 +110,7 @@ test('the API: every operation, every spelling, every role: 401/403 unless allow
       const route = routeTable(h.hub.api).find((r) => r.method === method.toUpperCase() && r.url === pattern);
       assert.ok(route, `${method} ${path} is documented but not routed`);
       if (route.config.public === true) continue;
-      ops.push({ method: method.toUpperCase(), pattern, path: fill(path) });
+      ops.push({ method: method.toUpperCase(), pattern, path: fill(path), permission: route.config.permission });
     }
   }
   assert.ok(ops.length >= 30, `only ${ops.length} protected operations in /openapi.json`);
@@ -120,7 +120,7 @@ test('the API: every operation, every spelling, every role: 401/403 unless allow
   let calls = 0;
   try {
     for (const op of ops) {
-      const permission = permissionFor(op.method, op.pattern);
+      const permission = permissionFor(op.method, op.pattern, op.permission);
       assert.ok(permission);
       const variants = op.path.startsWith('/v1/') ? spellings(op.path) : [{ name: 'canonical', target: op.path }, { name: 'trailing slash', target: `${op.path}/` }, { name: 'escaped', target: escapeLetters(op.path, true) }, { name: 'absolute form', target: `http://x${op.path}` }];
       const methods = [op.method, ...(op.method === 'GET' ? ['HEAD'] : []), 'OPTIONS'];

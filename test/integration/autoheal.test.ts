@@ -134,7 +134,7 @@ test('a lost agent whose Kubernetes node stays Ready: an alert, no remediation',
 
 test('a flapping node is capped at reboot; a pool over its cap is left alone', async () => {
   const h = await hub(['--autoheal-flap-window', '20s']);
-  await fastPool(h, 'default', { afterReplace: '6s', hook: join(work, 'no-such-hook-needed') });
+  await fastPool(h, 'default', { afterReplace: '6s', hook: '/bin/false' }); // capped at reboot: never called
   const tok = await h.api<{ token: string }>('POST', '/v1/tokens', { uses: 10, ttl: '10m' });
   const flappy = await Puppet.join(h, tok.body.token, 'flappy');
   const steady = await Promise.all(['s1', 's2', 's3'].map((n) => Puppet.join(h, tok.body.token, n)));

@@ -115,7 +115,7 @@ test('kill -9 during a join storm and health reports loses nothing acknowledged 
   const events = await allEvents(h);
   const byId = new Map(events.map((e) => [e.id, e]));
   for (const [id, ev] of ackedEvents) assert.deepEqual(byId.get(id), ev, `acknowledged event ${id} (${ev.type}) survived unchanged`);
-  const tokens = (await h.api<{ items: TokenInfo[] }>('GET', '/v1/tokens')).body.items;
+  const tokens = (await h.api<{ items: TokenInfo[] }>('GET', '/v1/tokens?all=true')).body.items;
   const tokenIds = new Set(tokens.map((t) => t.id));
   for (const id of ackedTokens) assert.ok(tokenIds.has(id), `acknowledged token ${id} survived`);
 
@@ -138,7 +138,7 @@ test('kill -9 during a join storm and health reports loses nothing acknowledged 
     if (rec.uses === 1) assert.equal(again.body.error?.code, 'TOKEN_USED_UP', `token ${t.id} stays used up after the restart`);
     else assert.equal(again.status, 201, `token ${t.id}, never used, still works after the restart`);
   }
-  const tokensNow = (await h.api<{ items: TokenInfo[] }>('GET', '/v1/tokens')).body.items;
+  const tokensNow = (await h.api<{ items: TokenInfo[] }>('GET', '/v1/tokens?all=true')).body.items;
   const totalUses = tokensNow.reduce((n, t) => n + t.uses, 0);
   assert.equal((await listNodes(h)).length, totalUses, 'every stored node is one token use, and every use a node');
   // The storm can go on: the reusable token still joins.

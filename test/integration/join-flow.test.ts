@@ -94,7 +94,7 @@ test('join, report, go away, come back, survive a hub restart', async (t) => {
   await t.test('a stopped agent becomes unreachable; `atoll-agent run` brings it back without a token', async () => {
     const before = await nodes();
     const target = before.find((n) => n.name === 'worker-0')!;
-    const tokensBefore = JSON.parse(await cli(['token', 'list', '-o', 'json'])) as { items: Array<{ id: string; uses: number }> };
+    const tokensBefore = JSON.parse(await cli(['token', 'list', '--all', '-o', 'json'])) as { items: Array<{ id: string; uses: number }> };
     await agents[0].proc.kill('SIGTERM');
     const stoppedAt = Date.now();
     await waitFor('worker-0 unreachable', async () => (await nodeState(target.id)) === 'unreachable', 10_000);
@@ -107,13 +107,13 @@ test('join, report, go away, come back, survive a hub restart', async (t) => {
     const after = await nodes();
     assert.equal(after.length, 3, 'no second node was created');
     assert.ok(after.some((n) => n.id === target.id && n.name === 'worker-0'));
-    const tokensAfter = JSON.parse(await cli(['token', 'list', '-o', 'json'])) as { items: Array<{ id: string; uses: number }> };
+    const tokensAfter = JSON.parse(await cli(['token', 'list', '--all', '-o', 'json'])) as { items: Array<{ id: string; uses: number }> };
     assert.deepEqual(tokensAfter.items.map((x) => x.uses), tokensBefore.items.map((x) => x.uses), 'no token was used again');
   });
 
   await t.test('hub restart (clean, then kill -9): agents reconnect by themselves; state is kept', async () => {
     const caBefore = readFileSync(join(hub.dataDir, 'ca.crt'), 'utf8');
-    const tokensBefore = (await hub.api<{ items: unknown[] }>('GET', '/v1/tokens')).body.items;
+    const tokensBefore = (await hub.api<{ items: unknown[] }>('GET', '/v1/tokens?all=true')).body.items;
     await cli(['pool', 'create', 'edge', '--label', 'tier=edge']);
     const poolsBefore = (await hub.api<{ items: Array<{ name: string }> }>('GET', '/v1/pools')).body.items;
     const idsBefore = (await nodes()).map((n) => n.id).sort();
@@ -126,7 +126,7 @@ test('join, report, go away, come back, survive a hub restart', async (t) => {
       }, 30_000);
       assert.deepEqual(list.map((n) => n.id).sort(), idsBefore);
       assert.equal(readFileSync(join(hub.dataDir, 'ca.crt'), 'utf8'), caBefore, 'same CA');
-      const tokensAfter = (await hub.api<{ items: unknown[] }>('GET', '/v1/tokens')).body.items;
+      const tokensAfter = (await hub.api<{ items: unknown[] }>('GET', '/v1/tokens?all=true')).body.items;
       // Each start mints one single-use token for its printed join command; the earlier ones are kept.
       assert.deepEqual(tokensAfter.slice(0, tokensBefore.length), tokensBefore);
       const pools = (await hub.api<{ items: Array<{ name: string }> }>('GET', '/v1/pools')).body.items;
