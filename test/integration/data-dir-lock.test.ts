@@ -117,12 +117,16 @@ test('atoll-agent: join on a joined server says so; a second run or join --force
   assert.equal(events.body.items.filter((e) => e.type === 'node.connected').length, 1, 'the first agent was never replaced');
   assert.equal(agent.proc.child.exitCode, null, 'the first agent still runs');
 
-  // Once it stops, `run` takes over with the stored identity.
+  // Once it stops, `join --force` joins again with the second token, and `run` runs that identity.
   await agent.proc.kill('SIGTERM');
   assert.equal(existsSync(join(agent.dataDir, 'lock')), false, 'a stopped agent leaves no lock');
+  const rejoin = await runCli(AGENT_BIN, ['join', '--force', '--no-run', '--hub', hub.gatewayUrl, '--token', second.token, '--k3s', 'off', '--node-name', 'rejoined', '--data-dir', agent.dataDir]);
+  assert.equal(rejoin.code, 0, rejoin.stderr);
+  const id = JSON.parse(readFileSync(join(agent.dataDir, 'identity.json'), 'utf8')) as { nodeId: string };
+  assert.notEqual(id.nodeId, node.id, 'a new identity');
   agent.run();
-  await waitFor('the agent back online', async () => {
-    const r = await hub.api<{ connected: boolean }>('GET', `/v1/nodes/${node.id}`);
-    return r.body.connected;
+  await waitFor('the rejoined agent online', async () => {
+    const r = await hub.api<{ connected: boolean; name: string }>('GET', `/v1/nodes/${id.nodeId}`);
+    return r.body.connected && r.body.name === 'rejoined';
   }, 20_000);
 });

@@ -13,14 +13,6 @@ after(() => rmSync(base, { recursive: true, force: true }));
 let n = 0;
 const freshDir = (): string => mkdtempSync(join(base, `d${n++}-`));
 
-function run(cmd: string, args: string[]): Promise<{ code: number | null; out: string }> {
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  return new Promise((res) => child.on('exit', (code) => { clearTimeout(timer); res({ code, out }); }));
-}
-
 test('a live owner is refused by name; release removes the lock; a dead pid is stale', async () => {
   const dir = freshDir();
   const sleeper = spawn('sleep', ['30']);
@@ -52,15 +44,32 @@ test('a lock file someone else replaced is not removed by our release', () => {
 
 test('eight processes racing for a stale lock: exactly one wins, the others name it', async () => {
   const dir = freshDir();
+  const release = join(base, `release-${n}`);
   // A stale lock: pid 1 with a start time that is not its own.
   writeFileSync(join(dir, 'lock'), JSON.stringify({ pid: 1, startTime: '1', since: '2020-01-01T00:00:00.000Z' }));
   const script = join(base, 'racer.ts');
-  writeFileSync(script, `import { lockDataDir } from ${JSON.stringify(resolve(import.meta.dirname, '../../../certs/dir-lock.ts'))};
-try { lockDataDir(process.argv[2]); console.log('won'); setTimeout(() => undefined, 1500); }
-catch (err) { console.log('refused ' + err.message); }\n`);
-  const results = await Promise.all(Array.from({ length: 8 }, () => run(process.execPath, ['--import', 'tsx', script, dir])));
-  const won = results.filter((r) => r.out.startsWith('won'));
-  assert.equal(won.length, 1, results.map((r) => r.out).join(''));
-  for (const r of results.filter((x) => !x.out.startsWith('won'))) assert.match(r.out, /refused .*in use by another process/);
+  // A winner holds the lock until every racer has tried (the test then creates `release`).
+  writeFileSync(script, `import { existsSync } from 'node:fs';
+import { lockDataDir } from ${JSON.stringify(resolve(import.meta.dirname, '../../../certs/dir-lock.ts'))};
+try {
+  lockDataDir(process.argv[2]);
+  console.log('won');
+  const t0 = Date.now();
+  const wait = () => (existsSync(process.argv[3]) || Date.now() - t0 > 60000 ? undefined : setTimeout(wait, 50));
+  wait();
+} catch (err) { console.log('refused ' + err.message); }\n`);
+  const racers = Array.from({ length: 8 }, () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', script, dir, release], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const r = { out: '', exited: new Promise<void>((res) => child.on('exit', () => res())) };
+    child.stdout.on('data', (d: Buffer) => { r.out += d.toString(); });
+    return r;
+  });
+  const deadline = Date.now() + 60_000;
+  while (racers.some((r) => !r.out) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+  writeFileSync(release, '');
+  await Promise.all(racers.map((r) => r.exited));
+  const won = racers.filter((r) => r.out.startsWith('won'));
+  assert.equal(won.length, 1, racers.map((r) => r.out).join(''));
+  for (const r of racers.filter((x) => !x.out.startsWith('won'))) assert.match(r.out, /refused .*in use by another process/);
   assert.equal(existsSync(join(dir, 'lock')), false, 'the winner released it on exit');
 });
