@@ -28,7 +28,7 @@ function tokenPin(token: string): string {
   }
 }
 
-export async function joinOrKeep(config: AgentConfig, logger: Logger, agentVersion: string, say: (line: string) => void, opts: { force?: boolean } = {}): Promise<JoinOutcome> {
+export async function joinOrKeep(config: AgentConfig, logger: Logger, agentVersion: string, say: (line: string) => void, opts: { force?: boolean; keepOnly?: Error } = {}): Promise<JoinOutcome> {
   const dir = config.dataDir;
   const existing = hasIdentity(dir) ? loadIdentity(dir) : undefined;
   const was = existing && `${existing.nodeName} (${existing.nodeId})`;
@@ -56,6 +56,8 @@ export async function joinOrKeep(config: AgentConfig, logger: Logger, agentVersi
     const removed = readRemoved(dir);
     if (removed && config.token) say(`this node, ${removed.nodeName} (${removed.nodeId}), was removed from ${removed.hubUrl} at ${removed.removedAt}: joining again with the new token`);
   }
+  // Only keeping was allowed (another agent runs on this data dir): the identity is not replaced.
+  if (opts.keepOnly) throw opts.keepOnly;
   if (!config.hubUrl) throw new AgentError('USAGE', 'join needs --hub URL (or ATOLL_HUB_URL)');
   if (!config.token) throw new AgentError('USAGE', 'join needs --token TOKEN, --token-file FILE or env ATOLL_TOKEN');
   if (existing) {

@@ -87,8 +87,15 @@ async function main(argv: string[]): Promise<number> {
     .option('--force', 'join again although this server already joined (replaces its identity)')
     .action(async (flags: AgentFlags & { run: boolean; force?: boolean }) => {
       const config = parseAgentConfig(flags, process.env, isRoot);
-      // A server whose agent runs (it holds the data dir's lock) is not joined again, --force or not.
-      if (hasIdentity(config.dataDir) && lockHolder(config.dataDir) && !flags.force) throw alreadyJoined(config.dataDir, loadIdentity(config.dataDir));
+      const say = (line: string): void => void process.stderr.write(`${line}\n`);
+      // Its agent runs (it holds the data dir's lock): a current identity is kept and the token is not
+      // used (a re-run of the installer changes nothing); anything else needs that agent stopped first.
+      const holder = hasIdentity(config.dataDir) ? lockHolder(config.dataDir) : undefined;
+      if (holder && !flags.force) {
+        await joinOrKeep(config, createAgentLogger(config.logLevel), VERSION, say, { keepOnly: alreadyJoined(config.dataDir, loadIdentity(config.dataDir)) });
+        say(`its agent runs (pid ${holder.pid}); to join again with a new token, stop it and pass --force`);
+        return;
+      }
       if (!hasIdentity(config.dataDir) || flags.force) {
         if (!config.hubUrl) throw new AgentError('USAGE', 'join needs --hub URL (or ATOLL_HUB_URL)');
         if (!config.token) throw new AgentError('USAGE', 'join needs --token TOKEN, --token-file FILE or env ATOLL_TOKEN');
@@ -99,8 +106,7 @@ async function main(argv: string[]): Promise<number> {
       try {
         // Keeps a current identity (the token unused), re-joins a removed or foreign one; --force
         // always joins again with the token.
-        await joinOrKeep(config, createAgentLogger(config.logLevel), VERSION, (line) => process.stderr.write(`${line}
-`), { force: flags.force === true });
+        await joinOrKeep(config, createAgentLogger(config.logLevel), VERSION, say, { force: flags.force === true });
         if (flags.run) process.exitCode = await runUntilStopped(flags);
       } finally {
         lock.release();

@@ -79,7 +79,7 @@ test('a lock left by a killed hub, or naming a pid that now runs something else,
   assert.equal(JSON.parse(readFileSync(lock, 'utf8')).pid, hub.proc.child.pid);
 });
 
-test('atoll-agent: join on a joined server says so; a second run or join --force refuses naming the pid; the first keeps its link', async () => {
+test('atoll-agent: join on a joined server says so and uses no token; a second run or join --force refuses naming the pid; the first keeps its link', async () => {
   const hub = await startHub();
   hubs.push(hub);
   dirs.push(hub.dataDir);
@@ -96,8 +96,9 @@ test('atoll-agent: join on a joined server says so; a second run or join --force
   const before = snapshot(agent.dataDir);
 
   const join1 = await runCli(AGENT_BIN, ['join', '--hub', hub.gatewayUrl, '--token', second.token, '--k3s', 'off', '--data-dir', agent.dataDir]);
-  assert.equal(join1.code, 1, `exit code (stderr: ${join1.stderr})`);
-  assert.match(join1.stderr, new RegExp(`already joined ${hub.gatewayUrl.replace(/[.:/]/g, '\\$&')} as locked \\(${node.id}`));
+  // Says so, uses no token and exits 0 (a re-run of the installer changes nothing).
+  assert.equal(join1.code, 0, `exit code (stderr: ${join1.stderr})`);
+  assert.match(join1.stderr, new RegExp(`already joined as locked \\(${node.id}\\) to ${hub.gatewayUrl.replace(/[.:/]/g, '\\$&')}; the token was not used`));
   assert.match(join1.stderr, new RegExp(`its agent runs \\(pid ${pid}\\)`));
   assert.match(join1.stderr, /pass --force/);
 
