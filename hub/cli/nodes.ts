@@ -91,6 +91,7 @@ export function registerNodeCommands(program: Command): void {
       const id = await resolveNode(c, ref);
       const r = await c.api.call<Obj>('POST', `/v1/nodes/${encodeURIComponent(id)}/actions/${action}`);
       if (c.structured) c.print(r);
+      else if (action === 'clear-attention' && typeof r.message === 'string') process.stdout.write(`${r.message}\n`);
       else process.stdout.write(`${action} on ${ref === id ? id : `${ref} (${id})`}: ok\n`);
     });
   }
