@@ -13,17 +13,16 @@ import { EventRetention } from './event-retention.js';
 import { createHealthBatcher } from './nodes/health-batcher.js';
 import { createHealthSampler } from './nodes/health-sampler.js';
 import { NodeRegistry } from './nodes/registry.js';
-import { enroll } from './nodes/enrollment.js';
 import { CommandService } from './nodes/commands.js';
 import { createTokenService } from './tokens/token-service.js';
 import { sha256Hex } from './tokens/secrets.js';
 import { buildGateway, verifyClientCert } from './gateway/server.js';
 import { createRateLimiter } from './gateway/rate-limit.js';
-import { AgentSession, toFacts } from './gateway/agent-session.js';
+import { AgentSession } from './gateway/agent-session.js';
+import { joinHandler } from './gateway/join-handler.js';
+import { sessionHandlers } from './gateway/session-handlers.js';
 import { buildApi } from './api/server.js';
 import type { ClusterInfo, HubServices } from './api/services.js';
-import { signCsr } from '../certs/issue.js';
-import { CertError } from '../certs/errors.js';
 import { readHubVersion } from './version.js';
 import { ControlPlane } from './k3s/control-plane.js';
 import { NodeK3s } from './k3s/node-k3s.js';
@@ -33,8 +32,9 @@ import { artifactRoutes } from './gateway/artifact-routes.js';
 import { installerRoutes } from './installer/routes.js';
 import { AutohealEngine } from './autoheal/engine.js';
 import { AutohealSettings } from './autoheal/settings.js';
-import { renderCloudInit } from './installer/cloud-init-doc.js';
-import { installLine } from './installer/install-line.js';
+import { replacementDocs } from './autoheal/replacement-doc.js';
+import { joinCommands } from './tokens/join-command.js';
+import { nodeRemoval } from './nodes/node-removal.js';
 import { createMetrics } from './metrics.js';
 import { UpgradeEngine } from './upgrades/engine.js';
 import { connectionCapsFor } from './http/connection-caps.js';
@@ -112,7 +112,6 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
   const artifacts = new ArtifactStore(join(config.dataDir, 'artifacts'), packagePaths().agentArtifactsDir);
 
   const cpLog = log.child({ component: 'k3s' });
-  let nodeK3s: NodeK3s | undefined = undefined;
   const controlPlane = new ControlPlane({
     mode: config.k3s,
     dataDir: config.dataDir,
@@ -129,128 +128,26 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
       if (info.state !== 'running') registry.kubeUnknown();
       void events.note({ type: 'k3s.state', actor: 'hub', message: `control plane ${previous} -> ${info.state}: ${info.message}`, data: { from: previous, to: info.state, restarts: info.restarts, lastLogLines: info.state === 'failed' ? info.lastLogLines : [] } });
       if (info.state === 'running') {
-        void nodeK3s?.assignAll();
-        void nodeK3s?.purgePending();
+        void nodeK3s.assignAll();
+        void nodeK3s.purgePending();
       }
     },
     onKubeNode: (type, n) => void registry.kubeUpdate(n.name, type === 'DELETED' ? undefined : n),
   });
+  // Its callbacks above run only once the control plane starts (after assembly).
+  const nodeK3s = new NodeK3s({ controlPlane, store, registry, artifacts, events, logger: cpLog, removeDrainTimeoutMs: config.removeDrainTimeoutMs });
 
   const cluster = (): ClusterInfo => {
     const i = controlPlane.info();
     return { state: i.state === 'stopped' ? 'absent' : i.state, version: controlPlane.version(), message: i.message, restarts: i.restarts, since: i.since, lastLogLines: i.lastLogLines, serverUrl: controlPlane.running() ? controlPlane.serverUrl() : null, nextRetryAt: i.nextRetryAt ?? null };
   };
 
-  const services: HubServices = {
-    config, store, events, registry, commands, tokens, logger: log, caPem: pki.ca.certPem, servingPin: pki.servingPin, hubVersion, cluster, controlPlane, artifacts,
-    clockStatus: () => ({ ...fleetSkew.status(), holding: clock.holding() ?? null }),
-    async removeNode(id, actor) {
-      const node = await store.getNode(id);
-      if (!node) return false;
-      // Drain while the agent still serves; revoke; let the agent stop its kubelet; then delete the
-      // Kubernetes node and its password secret (a running kubelet would re-register them).
-      await nodeK3s?.drainForRemoval(node, actor);
-      const removed = await store.deleteNode(id, new Date().toISOString());
-      if (!removed) return false;
-      const acknowledged = await registry.retire(id, 'this node was removed by an operator', 15_000);
-      // An offline agent learns of its removal only when it reconnects (revokedAttempt); until then
-      // its kubelet may re-register the node, so the purge is done again after it was told.
-      await nodeK3s?.purge(node, acknowledged);
-      await events.record({ type: 'node.removed', nodeId: id, pool: node.pool, actor, message: `node ${node.name} removed; its certificates are revoked` });
-      return true;
-    },
-    async joinCommand(pool, actor, ttlMs) {
-      const { record, token } = await tokens.create({ pool, ttlMs, maxUses: 1, description: 'join-command', actor });
-      await events.record({ type: 'token.created', pool, actor, message: `single-use join token ${record.id} for pool ${pool}`, data: { tokenId: record.id, expiresAt: record.expiresAt } });
-      return { token, tokenId: record.id, command: installLine(config.publicUrl, pki.servingPin, token), expiresAt: record.expiresAt };
-    },
-  };
-
-  let autohealRef: AutohealEngine | undefined = undefined;
-  const metrics = createMetrics({ events, nodes: registry, controlPlane, autoheal: () => autohealRef, store, rollouts: async () => (await services.upgrades?.list()) ?? [] });
-
-  const caps = connectionCapsFor(config, log);
-  const limits = (listener: Listener): ListenerLimits => ({ caps: caps[listener], handshakeTimeoutMs: config.handshakeTimeoutMs, observer: metrics.connections });
-  const gwLog = log.child({ component: 'gateway' });
-  const gateway = await buildGateway({
-    limits: limits('gateway'),
-    logger: gwLog,
-    store,
-    tls: { certPem: pki.serving.certPem, keyPem: pki.serving.keyPem, caPem: pki.ca.certPem, ticketKeys: pki.ticketKeys },
-    joinLimiter: createRateLimiter({ perMinute: config.joinRateLimitPerMinute }),
-    nodeExists: (id) => registry.has(id),
-    revokedAttempt: (id) => void nodeK3s?.agentTold(id, 10_000),
-    extraRoutes: (app) => {
-      void app.register(artifactRoutes, {
-        artifacts,
-        verifyClient: (req) => verifyClientCert(store, registry, req),
-        downloaded: (nodeId, what) => void events.note({ type: 'artifact.downloaded', nodeId, actor: `node:${nodeId}`, message: `${what} downloaded by node ${nodeId}`, data: { artifact: what } }),
-      });
-      void app.register(installerRoutes, { dataDir: config.dataDir, publicUrl: config.publicUrl, caPem: pki.ca.certPem, hubVersion, events, store,
-        verifyClient: (req) => verifyClientCert(store, registry, req), removeNode: (id, actor) => services.removeNode(id, actor),
-        agentBundle: (v) => artifacts.agents.get(v) });
-    },
-    join: async (req, source) => {
-      try {
-        const joined = await enroll({ store, tokens, ca: pki.ca, events, registry, nodeCertTtlMs: config.nodeCertTtlMs, heartbeatIntervalMs: config.heartbeatIntervalMs, now: () => clock.now() }, req, source);
-        metrics.joinAttempt('ok');
-        // store.enroll wrote node.joined in its transaction; hand it to live listeners (SSE) too.
-        const [joinedEvent] = await store.listEvents({ type: 'node.joined', nodeId: joined.nodeId, limit: 1 }).catch(() => []);
-        if (joinedEvent) events.publish(joinedEvent);
-        return joined;
-      } catch (err) {
-        const code = (err as { code?: string }).code ?? 'INTERNAL';
-        metrics.joinAttempt(code);
-        gwLog.warn({ source, code, reason: (err as Error).message }, 'join refused');
-        await events.note({ type: 'join.rejected', actor: `ip:${source}`, message: `join from ${source} refused: ${(err as Error).message}`, data: { code, source } });
-        throw err;
-      }
-    },
-    connect: (ws, nodeId, remoteAddress, tlsResumed) => {
-      new AgentSession(ws, {
-        nodeId, remoteAddress, tlsResumed, heartbeatIntervalMs: config.heartbeatIntervalMs, hubVersion, logger: gwLog, clock,
-        handlers: {
-          async hello(s, frame) {
-            const node = await registry.attach(s, toFacts(frame.hello?.facts), frame.hello?.agentVersion ?? 'unknown');
-            return node && { nodeName: node.name, pool: node.pool };
-          },
-          health: (s, h) => {
-            metrics.reportReceived();
-            return registry.report(s.nodeId, h);
-          },
-          async welcomed(s) {
-            await commands.resend(s).catch((err: unknown) => gwLog.warn({ nodeId: s.nodeId, err: (err as Error).message }, 'could not re-send pending commands'));
-            await nodeK3s?.assign(s);
-          },
-          command: (nodeId, action, args, timeoutMs) => commands.run(nodeId, action, args, 'hub', timeoutMs),
-          commandResult: (s, r) => commands.result(s.nodeId, r),
-          touch: (s) => registry.touch(s.nodeId),
-          closed: (s, reason) => void registry.detach(s, reason),
-          async renewCert(s, csrPem) {
-            try {
-              const issued = signCsr(pki.ca, csrPem, { commonName: s.nodeId, organization: 'atoll:nodes', validityMs: config.nodeCertTtlMs, expectedSubjectCN: s.nodeId, nowMs: clock.now() });
-              await store.addCert({ serial: issued.serial, nodeId: s.nodeId, notBefore: issued.notBefore.toISOString(), notAfter: issued.notAfter.toISOString(), fingerprint: issued.fingerprint, revokedAt: null });
-              await events.note({ type: 'node.cert-renewed', nodeId: s.nodeId, actor: `node:${s.nodeId}`, message: `client certificate renewed until ${issued.notAfter.toISOString()}`, data: { serial: issued.serial } });
-              return { certPem: issued.certPem };
-            } catch (err) {
-              if (err instanceof CertError) return { errorCode: err.code, message: err.message };
-              throw err;
-            }
-          },
-        },
-      });
-    },
-  });
-
+  const removeNode = nodeRemoval({ store, events, registry, nodeK3s });
   const autohealSettings = new AutohealSettings(store);
   const autoheal = new AutohealEngine({
     store, events, registry, controlPlane, logger: log.child({ component: 'autoheal' }), settings: autohealSettings,
-    removeNode: (id, actor) => services.removeNode(id, actor),
-    cloudInit: async (pool) => {
-      const { record, token } = await tokens.create({ pool, ttlMs: 3_600_000, maxUses: 1, description: 'autoheal replacement', actor: 'autoheal' });
-      await events.note({ type: 'token.created', pool, actor: 'autoheal', message: `single-use join token ${record.id} for a replacement in pool ${pool}`, data: { tokenId: record.id } });
-      return { doc: renderCloudInit({ hubUrl: config.publicUrl, caPem: pki.ca.certPem, token, tokenId: record.id, pool, expiresAt: record.expiresAt, labels: {} }), tokenId: record.id };
-    },
+    removeNode,
+    cloudInit: replacementDocs({ tokens, events, publicUrl: config.publicUrl, caPem: pki.ca.certPem }),
     intervalMs: config.autohealIntervalMs,
     guardWindowMs: config.autohealGuardWindowMs,
     startupGraceMs: config.unreachableAfterMs + 5_000,
@@ -258,12 +155,47 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
     clock,
     clockHold: () => clock.holding(),
   });
-  services.autoheal = autoheal;
-  autohealRef = autoheal;
-  services.autohealSettings = autohealSettings;
-  nodeK3s = new NodeK3s({ controlPlane, store, registry, artifacts, events, logger: cpLog, removeDrainTimeoutMs: config.removeDrainTimeoutMs });
-  const upgrades = new UpgradeEngine({ store, events, registry, controlPlane, nodeK3s, artifacts, autohealSettings, logger: log.child({ component: 'upgrades' }), autoTickMs: config.autoUpgradeIntervalMs });
-  services.upgrades = upgrades;
+  const upgrades = new UpgradeEngine({ store, events, registry, controlPlane, nodeK3s, artifacts, autohealSettings, logger: log.child({ component: 'upgrades' }), autoTickMs: config.autoUpgradeIntervalMs, clock });
+  const services: HubServices = {
+    config, store, events, registry, commands, tokens, logger: log, caPem: pki.ca.certPem, servingPin: pki.servingPin, hubVersion, cluster, controlPlane, artifacts,
+    autoheal, autohealSettings, upgrades, removeNode,
+    clockStatus: () => ({ ...fleetSkew.status(), holding: clock.holding() ?? null }),
+    joinCommand: joinCommands({ tokens, events, publicUrl: config.publicUrl, servingPin: pki.servingPin }),
+  };
+
+  const metrics = createMetrics({ events, nodes: registry, controlPlane, autoheal: () => autoheal, store, rollouts: () => upgrades.list() });
+
+  const caps = connectionCapsFor(config, log);
+  const limits = (listener: Listener): ListenerLimits => ({ caps: caps[listener], handshakeTimeoutMs: config.handshakeTimeoutMs, observer: metrics.connections });
+  const gwLog = log.child({ component: 'gateway' });
+  const handlers = sessionHandlers({ store, events, ca: pki.ca, clock, nodeCertTtlMs: config.nodeCertTtlMs, registry, commands, nodeK3s, metrics, logger: gwLog });
+  const gateway = await buildGateway({
+    limits: limits('gateway'),
+    logger: gwLog,
+    store,
+    tls: { certPem: pki.serving.certPem, keyPem: pki.serving.keyPem, caPem: pki.ca.certPem, ticketKeys: pki.ticketKeys },
+    joinLimiter: createRateLimiter({ perMinute: config.joinRateLimitPerMinute }),
+    nodeExists: (id) => registry.has(id),
+    revokedAttempt: (id) => void nodeK3s.agentTold(id, 10_000),
+    extraRoutes: (app) => {
+      void app.register(artifactRoutes, {
+        artifacts,
+        verifyClient: (req) => verifyClientCert(store, registry, req),
+        downloaded: (nodeId, what) => void events.note({ type: 'artifact.downloaded', nodeId, actor: `node:${nodeId}`, message: `${what} downloaded by node ${nodeId}`, data: { artifact: what } }),
+      });
+      void app.register(installerRoutes, { dataDir: config.dataDir, publicUrl: config.publicUrl, caPem: pki.ca.certPem, hubVersion, events, store,
+        verifyClient: (req) => verifyClientCert(store, registry, req), removeNode,
+        agentBundle: (v) => artifacts.agents.get(v) });
+    },
+    join: joinHandler({ store, tokens, ca: pki.ca, events, registry, metrics, logger: gwLog, clock, nodeCertTtlMs: config.nodeCertTtlMs, heartbeatIntervalMs: config.heartbeatIntervalMs }),
+    connect: (ws, nodeId, remoteAddress, tlsResumed) => {
+      new AgentSession(ws, {
+        nodeId, remoteAddress, tlsResumed, heartbeatIntervalMs: config.heartbeatIntervalMs, hubVersion, logger: gwLog, clock,
+        handlers,
+      });
+    },
+  });
+
   const api = await buildApi(services, { tls: pki.serving, adminTokenHash: sha256Hex(admin.token), metrics: metrics.registry, limits: limits('api') });
   const [apiListener, gatewayListener] = hubListeners(config);
   try {
@@ -294,7 +226,7 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
     void commands.expire();
   }, Math.max(200, Math.min(5000, Math.floor(config.unreachableAfterMs / 5))));
   sweeper.unref();
-  const purger = setInterval(() => void nodeK3s?.purgePending().catch(() => undefined), 60_000);
+  const purger = setInterval(() => void nodeK3s.purgePending().catch(() => undefined), 60_000);
   purger.unref();
   // Admin commands find the running hub through this file.
   const runtimeFile = join(config.dataDir, 'hub.json');

@@ -18,7 +18,7 @@ type Usage = (version: string, arch?: string) => string | undefined;
 
 /** Why each k3s version (per arch) or agent bundle is still needed; computed once per request. */
 async function usage(svc: HubServices, kind: 'k3s' | 'agent'): Promise<Usage> {
-  const active = ((await svc.upgrades?.list()) ?? []).filter((r) => ACTIVE_STATES.has(r.state) && r.kind === kind);
+  const active = (await svc.upgrades.list()).filter((r) => ACTIVE_STATES.has(r.state) && r.kind === kind);
   if (kind === 'agent') {
     return (v) => {
       const r = active.find((x) => x.version === v);

@@ -60,13 +60,13 @@ export const clusterRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (ap
       publicUrl: svc.config.publicUrl,
       servingPin: svc.servingPin,
       nodes: { total: nodes.length, connected: svc.registry.connectedCount(), byState: counts },
-      autoheal: { ...(await svc.autohealSettings!.cluster()), guard: svc.autoheal!.guardState() },
+      autoheal: { ...(await svc.autohealSettings.cluster()), guard: svc.autoheal.guardState() },
       events: {
         retention: { maxAge: formatDuration(svc.config.eventsMaxAgeMs), maxAgeMs: svc.config.eventsMaxAgeMs, maxCount: svc.config.eventsMaxCount },
         ...(await svc.store.eventStats()),
       },
       clock: svc.clockStatus?.() ?? null,
-      upgrades: svc.upgrades ? { ...svc.upgrades.versionInfo(), agents: await svc.upgrades.agentVersions() } : null,
+      upgrades: { ...svc.upgrades.versionInfo(), agents: await svc.upgrades.agentVersions() },
     };
   });
 
@@ -78,9 +78,9 @@ export const clusterRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (ap
     },
   }, async (req) => {
     const body = req.body as { enabled?: boolean; paused?: boolean };
-    const next = await svc.autohealSettings!.setCluster(body);
+    const next = await svc.autohealSettings.setCluster(body);
     await svc.events.record({ type: 'autoheal.settings', actor: req.actor?.id ?? 'anonymous', message: `cluster autoheal ${next.enabled ? 'on' : 'off'}${next.paused ? ', paused' : ''}`, data: { ...next } });
-    return { ...next, guard: svc.autoheal!.guardState() };
+    return { ...next, guard: svc.autoheal.guardState() };
   });
 
   app.post('/v1/cluster/actions/restart-control-plane', {

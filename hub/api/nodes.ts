@@ -20,7 +20,7 @@ export const nodeRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, 
   }, async (req) => {
     const q = req.query as { pool?: string; state?: string };
     const nodes = (await svc.store.listNodes()).filter((n) => (!q.pool || n.pool === q.pool) && (!q.state || n.state === q.state));
-    return { items: nodes.map((n) => ({ ...nodeView(n, svc.registry), autoheal: svc.autoheal?.cached(n.id) ?? null })) };
+    return { items: nodes.map((n) => ({ ...nodeView(n, svc.registry), autoheal: svc.autoheal.cached(n.id) ?? null })) };
   });
 
   app.get('/v1/nodes/:id', {
@@ -33,7 +33,7 @@ export const nodeRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, 
     const { id } = req.params as { id: string };
     const n = await svc.store.getNode(id);
     if (!n) throw new HubError('NOT_FOUND', `node ${id} does not exist`);
-    return { ...nodeView(n, svc.registry), autoheal: (await svc.autoheal?.record(id)) ?? null, autohealSwitch: await svc.autohealSettings?.node(id), certificates: await svc.store.listCerts(id) };
+    return { ...nodeView(n, svc.registry), autoheal: (await svc.autoheal.record(id)) ?? null, autohealSwitch: await svc.autohealSettings.node(id), certificates: await svc.store.listCerts(id) };
   });
 
   app.patch('/v1/nodes/:id', {
@@ -47,7 +47,7 @@ export const nodeRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, 
     const { id } = req.params as { id: string };
     const n = await svc.store.getNode(id);
     if (!n) throw new HubError('NOT_FOUND', `node ${id} does not exist`);
-    const sw = await svc.autohealSettings!.setNode(id, (req.body as { autoheal: { enabled?: boolean; paused?: boolean } }).autoheal);
+    const sw = await svc.autohealSettings.setNode(id, (req.body as { autoheal: { enabled?: boolean; paused?: boolean } }).autoheal);
     await svc.events.record({ type: 'autoheal.settings', nodeId: id, pool: n.pool, actor: actorOf(req), message: `autoheal ${sw.enabled ? 'on' : 'off'}${sw.paused ? ', paused' : ''} for ${n.name}`, data: { ...sw } });
     return { ...nodeView(n, svc.registry), autohealSwitch: sw };
   });
@@ -126,17 +126,17 @@ export const nodeRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, 
       }
       await (action === 'cordon' ? kube.cordon(node.name) : kube.uncordon(node.name));
       // Uncordoning a node autoheal handed over also takes it out of needs-attention.
-      const cleared = action === 'uncordon' && svc.registry.snapshotOf(id)?.state === 'needs-attention' ? await svc.autoheal!.clearAttention(id, actor) : undefined;
+      const cleared = action === 'uncordon' && svc.registry.snapshotOf(id)?.state === 'needs-attention' ? await svc.autoheal.clearAttention(id, actor) : undefined;
       await audit('ok', cleared ? `done; ${cleared.message}` : 'done');
       return { action, nodeId: id, ok: true, message: `${node.name} ${action === 'cordon' ? 'cordoned' : 'uncordoned'}${cleared ? `; ${cleared.message}` : ''}` };
     }
     if (action === 'remediate') {
-      const decision = await svc.autoheal!.remediateNow(id, actor);
+      const decision = await svc.autoheal.remediateNow(id, actor);
       await audit('ok', decision);
       return { action, nodeId: id, ok: true, message: decision };
     }
     if (action === 'clear-attention') {
-      const r = await svc.autoheal!.clearAttention(id, actor);
+      const r = await svc.autoheal.clearAttention(id, actor);
       await audit(r.cleared ? 'ok' : 'refused', r.message);
       if (!r.cleared) throw new HubError('CONFLICT', r.message);
       return { action, nodeId: id, ok: true, message: r.message };

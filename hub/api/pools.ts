@@ -22,7 +22,7 @@ function checkTaints(taints: string[] | undefined): void {
 }
 
 export const poolRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, { svc }) => {
-  const withSettings = async (p: Pool): Promise<Pool & { autoheal: PoolAutoheal }> => ({ ...p, autoheal: await svc.autohealSettings!.pool(p.name) });
+  const withSettings = async (p: Pool): Promise<Pool & { autoheal: PoolAutoheal }> => ({ ...p, autoheal: await svc.autohealSettings.pool(p.name) });
   app.get('/v1/pools', { schema: { summary: 'List pools with their autoheal settings', response: responses({ 200: itemsOf(poolSchema) }) } }, async () => ({ items: await Promise.all((await svc.store.listPools()).map(withSettings)) }));
 
   app.post('/v1/pools', { schema: { summary: 'Create a pool', body: { type: 'object', required: ['name'], additionalProperties: false, properties: { name: NAME, ...fields } }, response: responses({ 201: poolSchema }) } }, async (req, reply) => {
@@ -30,11 +30,11 @@ export const poolRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, 
     validateLabels(body.labels ?? {});
     checkTaints(body.taints);
     // Refused settings refuse the pool: nothing is created.
-    if (body.autoheal) await svc.autohealSettings!.checkPool(body.name, body.autoheal);
+    if (body.autoheal) await svc.autohealSettings.checkPool(body.name, body.autoheal);
     const now = new Date().toISOString();
     const pool = { name: body.name, description: body.description ?? '', labels: body.labels ?? {}, taints: body.taints ?? [], createdAt: now, updatedAt: now };
     await svc.store.createPool(pool);
-    if (body.autoheal) await svc.autohealSettings!.setPool(pool.name, body.autoheal);
+    if (body.autoheal) await svc.autohealSettings.setPool(pool.name, body.autoheal);
     await svc.events.record({ type: 'pool.created', pool: pool.name, actor: actorOf(req), message: `pool ${pool.name} created` });
     reply.status(201);
     return withSettings(pool);
@@ -54,7 +54,7 @@ export const poolRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, 
     checkTaints(body.taints);
     const existing = await svc.store.getPool(pool);
     if (!existing) throw new HubError('NOT_FOUND', `pool "${pool}" does not exist`);
-    if (autoheal) await svc.autohealSettings!.setPool(pool, autoheal);
+    if (autoheal) await svc.autohealSettings.setPool(pool, autoheal);
     // Also for an autoheal-only change: updatedAt says when the pool's settings last changed.
     const p = await svc.store.updatePool(pool, body, new Date().toISOString());
     if (!p) throw new HubError('NOT_FOUND', `pool "${pool}" does not exist`);

@@ -50,10 +50,9 @@ export interface HubServices {
   clockStatus?(): ClockStatus;
   controlPlane: ControlPlane;
   artifacts: ArtifactStore;
-  /** Set once assembled (app.ts). */
-  autoheal?: AutohealEngine;
-  autohealSettings?: AutohealSettings;
-  upgrades?: UpgradeEngine;
+  autoheal: AutohealEngine;
+  autohealSettings: AutohealSettings;
+  upgrades: UpgradeEngine;
   /** Revokes the node's certificates, closes its link, deletes it. false when absent. */
   removeNode(id: string, actor: string): Promise<boolean>;
   /** A fresh single-use token and the install line for a pool. */

@@ -29,11 +29,6 @@ const policySchema = open({
 });
 
 export const upgradeRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, { svc }) => {
-  const engine = (): NonNullable<HubServices['upgrades']> => {
-    if (!svc.upgrades) throw new HubError('CONFLICT', 'upgrades are not available');
-    return svc.upgrades;
-  };
-
   app.post('/v1/upgrades', {
     schema: {
       body: {
@@ -53,7 +48,7 @@ export const upgradeRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (ap
       response: responses({ 201: rolloutSchema }),
     },
   }, async (req, reply) => {
-    const r = await engine().begin(req.body as UpgradeRequest, actorOf(req));
+    const r = await svc.upgrades.begin(req.body as UpgradeRequest, actorOf(req));
     reply.status(201);
     return r;
   });
@@ -75,23 +70,23 @@ export const upgradeRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (ap
       response: responses({ 201: rolloutSchema }),
     },
   }, async (req, reply) => {
-    const r = await engine().beginAgent(req.body as AgentUpgradeRequest, actorOf(req));
+    const r = await svc.upgrades.beginAgent(req.body as AgentUpgradeRequest, actorOf(req));
     reply.status(201);
     return r;
   });
 
-  app.get('/v1/upgrades', { schema: { summary: 'Rollouts, newest first', response: responses({ 200: itemsOf(rolloutSchema) }) } }, async () => ({ items: await engine().list() }));
+  app.get('/v1/upgrades', { schema: { summary: 'Rollouts, newest first', response: responses({ 200: itemsOf(rolloutSchema) }) } }, async () => ({ items: await svc.upgrades.list() }));
 
   app.get('/v1/upgrades/:id', { schema: { summary: 'One rollout', params: params('id'), response: responses({ 200: rolloutSchema }) } }, async (req) => {
     const { id } = req.params as { id: string };
-    const r = await engine().get(id);
+    const r = await svc.upgrades.get(id);
     if (!r) throw new HubError('NOT_FOUND', `rollout ${id} does not exist`);
     return r;
   });
 
   app.post('/v1/upgrades/:id/cancel', { schema: { summary: 'Cancel a rollout before its next node (a node in progress finishes)', params: params('id'), response: responses({ 200: rolloutSchema }) } }, async (req) => {
     const { id } = req.params as { id: string };
-    return engine().cancel(id, actorOf(req));
+    return svc.upgrades.cancel(id, actorOf(req));
   });
 
   const haltedSummary = {
@@ -102,12 +97,12 @@ export const upgradeRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (ap
   for (const action of HALTED_ACTIONS) {
     app.post(`/v1/upgrades/:id/${action}`, { schema: { summary: haltedSummary[action], params: params('id'), response: responses({ 200: rolloutSchema }) } }, async (req) => {
       const { id } = req.params as { id: string };
-      return engine().actOnHalted(id, action, actorOf(req));
+      return svc.upgrades.actOnHalted(id, action, actorOf(req));
     });
   }
 
   app.get('/v1/cluster/auto-upgrade', { schema: { summary: 'The auto-upgrade policy and whether its window is open now', response: responses({ 200: policySchema }) } }, async () => {
-    const p = await engine().policy.get();
+    const p = await svc.upgrades.policy.get();
     return { ...p, windowOpen: windowOpen(p.window) };
   });
 
@@ -140,7 +135,7 @@ export const upgradeRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (ap
   }, async (req) => {
     const body = req.body as { enabled?: boolean; scope?: 'patch' | 'minor'; window?: Partial<MaintenanceWindow>; rollout?: AutoRolloutSettings };
     if (body.window?.timeZone !== undefined && !validTimeZone(body.window.timeZone)) throw new HubError('VALIDATION', `unknown time zone "${body.window.timeZone}"`);
-    const next = await engine().policy.set(body);
+    const next = await svc.upgrades.policy.set(body);
     const w = next.window;
     await svc.events.record({ type: 'upgrade.policy', actor: actorOf(req), message: `auto-upgrade ${next.enabled ? 'on' : 'off'}, scope ${next.scope}, window ${w.day} ${w.startHour}:00 for ${w.durationHours}h ${w.timeZone}`, data: { ...next } });
     return { ...next, windowOpen: windowOpen(next.window) };
