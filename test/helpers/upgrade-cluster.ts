@@ -37,8 +37,8 @@ export function foreignElf(out: string, arch: 'amd64' | 'arm64' | 'arm'): string
   return out;
 }
 
-export async function importK3s(hub: HubHandle, version: string, file: string, arch = 'amd64'): Promise<void> {
-  const r = await runCli(HUB_BIN, ['artifact', 'import', 'k3s', '--version', version, '--arch', arch, '--file', file, '--data-dir', hub.dataDir]);
+export async function importK3s(hub: HubHandle, version: string, file: string, arch = 'amd64', opts: { force?: boolean } = {}): Promise<void> {
+  const r = await runCli(HUB_BIN, ['artifact', 'import', 'k3s', '--version', version, '--arch', arch, '--file', file, '--data-dir', hub.dataDir, ...(opts.force ? ['--force'] : [])]);
   if (r.code !== 0) throw new Error(`import ${version}: ${r.stderr}`);
 }
 

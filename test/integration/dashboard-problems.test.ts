@@ -72,7 +72,7 @@ test('a halted rollout from the upgrades page: dismiss, then retry once fixed, a
 
   // Retry, once the artifact is fixed: web-0 starts over and the rollout finishes on both nodes.
   buildStandin(join(c.work, 'k3s-v1-good'), V1);
-  await importK3s(h, V1, join(c.work, 'k3s-v1-good'), ARCH);
+  await importK3s(h, V1, join(c.work, 'k3s-v1-good'), ARCH, { force: true }); // replaces the broken import
   await page.goto(`${h.apiUrl}/#/upgrades/${rid}`);
   await page.click('#retry-rollout');
   await page.waitForSelector(`#rollout[data-rollout="${rid}"][data-state="done"]`, { timeout: 120_000 });
