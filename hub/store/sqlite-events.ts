@@ -63,7 +63,10 @@ export class SqliteEvents {
     if (query.type !== undefined) { where.push('type = @type'); params.type = query.type; }
     if (query.nodeId !== undefined) { where.push('node_id = @nodeId'); params.nodeId = query.nodeId; }
     if (query.pool !== undefined) { where.push('pool = @pool'); params.pool = query.pool; }
-    const sql = `SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY id LIMIT @limit`;
+    // `before` pages back from the newest: newest first.
+    const before = query.before === undefined ? undefined : Math.floor(finite(query.before, 0));
+    if (before !== undefined) { where.push('id < @before'); params.before = before; }
+    const sql = `SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY id${before === undefined ? '' : ' DESC'} LIMIT @limit`;
     let stmt = this.queries.get(sql);
     if (!stmt) {
       stmt = this.db.prepare<[Record<string, unknown>], EventRow>(sql);
