@@ -167,7 +167,7 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
   };
 
   let autohealRef: AutohealEngine | undefined = undefined;
-  const metrics = createMetrics({ events, nodes: registry, controlPlane, autoheal: () => autohealRef, store, rollouts: async () => (await services.upgrades?.list()) ?? [] });
+  const metrics = createMetrics({ events, nodes: registry, controlPlane, autoheal: () => autohealRef, store });
 
   const caps = connectionCapsFor(config, log);
   const limits = (listener: Listener): ListenerLimits => ({ caps: caps[listener], handshakeTimeoutMs: config.handshakeTimeoutMs, observer: metrics.connections });
