@@ -163,7 +163,7 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
     joinCommand: joinCommands({ tokens, events, publicUrl: config.publicUrl, servingPin: pki.servingPin }),
   };
 
-  const metrics = createMetrics({ events, nodes: registry, controlPlane, autoheal: () => autoheal, store, rollouts: () => upgrades.list() });
+  const metrics = createMetrics({ events, nodes: registry, controlPlane, autoheal: () => autoheal, store });
 
   const caps = connectionCapsFor(config, log);
   const limits = (listener: Listener): ListenerLimits => ({ caps: caps[listener], handshakeTimeoutMs: config.handshakeTimeoutMs, observer: metrics.connections });

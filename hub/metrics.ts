@@ -19,7 +19,7 @@ export interface HubMetrics {
 
 const CP_STATES = ['running', 'starting', 'failed', 'absent', 'stopped'];
 
-export function createMetrics(deps: { events: EventLog; nodes: NodeRegistry; controlPlane: ControlPlane; autoheal: () => AutohealEngine | undefined; store?: Store; rollouts?: () => Promise<Rollout[]> }): HubMetrics {
+export function createMetrics(deps: { events: EventLog; nodes: NodeRegistry; controlPlane: ControlPlane; autoheal: () => AutohealEngine | undefined; store?: Store }): HubMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'atoll_hub_' });
   // Gauges named *_total break Prometheus naming (promtool check metrics); the per-type series stay.
@@ -62,13 +62,16 @@ export function createMetrics(deps: { events: EventLog; nodes: NodeRegistry; con
     },
   });
   new Gauge({ name: 'atoll_autoheal_frozen', help: '1 while the partition guard freezes all remediation.', registers: [registry], collect() { this.set(deps.autoheal()?.guardState().frozen ? 1 : 0); } });
-  // Certificate expiry: per node the newest live client certificate (the one it uses), and the soonest of those.
+  // Certificate expiry: per node the newest live client certificate (the one it uses), and the soonest
+  // of those: one query for all nodes (listExpiringCerts with no bound), not one per node.
   const certExpiries = async (): Promise<Array<{ node: string; pool: string; notAfter: number }>> => {
     const out: Array<{ node: string; pool: string; notAfter: number }> = [];
     if (!deps.store) return out;
-    for (const n of deps.nodes.snapshot()) {
-      const live = (await deps.store.listCerts(n.id).catch(() => [])).filter((c) => !c.revokedAt);
-      if (live.length) out.push({ node: n.name, pool: n.pool, notAfter: Math.max(...live.map((c) => Date.parse(c.notAfter))) / 1000 });
+    const nodes = new Map(deps.nodes.snapshot().map((n) => [n.id, n]));
+    if (!nodes.size) return out;
+    for (const c of await deps.store.listExpiringCerts('9999-12-31T23:59:59.999Z', nodes.size + 1).catch(() => [])) {
+      const n = nodes.get(c.nodeId);
+      if (n) out.push({ node: n.name, pool: n.pool, notAfter: Date.parse(c.notAfter) / 1000 });
     }
     return out;
   };
@@ -92,7 +95,8 @@ export function createMetrics(deps: { events: EventLog; nodes: NodeRegistry; con
     name: 'atoll_upgrade_nodes', help: 'Nodes of active (waiting, running or paused) rollouts by kind and phase; the control plane counts as one.', labelNames: ['kind', 'phase'], registers: [registry],
     async collect() {
       this.reset();
-      const active = (await deps.rollouts?.().catch(() => []) ?? []).filter((r) => ['waiting-window', 'running', 'paused'].includes(r.state));
+      // One query for the active rollouts only (finished ones are never read here).
+      const active = (await deps.store?.listRollouts<Rollout>({ active: true }).catch(() => [])) ?? [];
       for (const r of active) {
         for (const phase of [...r.nodes.map((n) => n.phase), ...(r.controlPlane ? [r.controlPlane.phase] : [])]) this.inc({ kind: r.kind, phase });
       }

@@ -1,5 +1,5 @@
 // Dashboard API tokens with a role (read-only, operator), next to the admin token. Stored hashed in
-// the store's settings (key `api-tokens`) and cached in memory: auth runs on every request.
+// the store's api_tokens table (one row each) and cached in memory: auth runs on every request.
 // The token string is `atoll_api_<id>_<secret>`; only the SHA-256 of the secret is kept.
 import type { FastifyPluginAsync } from 'fastify';
 import type { Store } from '../store/types.js';
@@ -10,7 +10,6 @@ import { API_ROLES, permissionsOf, type ApiRole } from './roles.js';
 import { actorOf } from './actor.js';
 import { noContent, params, responses } from './schemas.js';
 
-const SETTING = 'api-tokens';
 const TOKEN_RE = /^atoll_api_([0-9a-f]{12})_([a-z0-9]{40})$/;
 
 export interface ApiTokenRecord {
@@ -35,7 +34,7 @@ export class ApiTokens {
   constructor(private readonly store: Store) {}
 
   async load(): Promise<void> {
-    this.items = (await this.store.getSetting<ApiTokenRecord[]>(SETTING)) ?? [];
+    this.items = (await this.store.listApiTokens()) as ApiTokenRecord[];
   }
 
   list(): ApiTokenRecord[] {
@@ -55,9 +54,8 @@ export class ApiTokens {
     const id = randomId(6);
     const secret = randomString(40);
     const record: ApiTokenRecord = { id, role, description, secretHash: sha256Hex(secret), createdAt: new Date().toISOString(), createdBy: actor, revokedAt: null };
-    const next = [...this.items, record];
-    await this.store.setSetting(SETTING, next);
-    this.items = next;
+    await this.store.createApiToken(record);
+    this.items = [...this.items, record];
     return { record, token: `atoll_api_${id}_${secret}` };
   }
 
@@ -66,10 +64,10 @@ export class ApiTokens {
     const t = this.items.find((x) => x.id === id);
     if (!t) return undefined;
     if (t.revokedAt) return t;
-    const revoked = { ...t, revokedAt: new Date().toISOString() };
-    const next = this.items.map((x) => (x.id === id ? revoked : x));
-    await this.store.setSetting(SETTING, next);
-    this.items = next;
+    // One statement: the first revocation time stays; the cache takes what the store holds.
+    const revoked = (await this.store.revokeApiToken(id, new Date().toISOString())) as ApiTokenRecord | undefined;
+    if (!revoked) return undefined;
+    this.items = this.items.map((x) => (x.id === id ? revoked : x));
     return revoked;
   }
 }

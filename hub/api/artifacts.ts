@@ -5,7 +5,6 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { HubServices } from './services.js';
 import { HubError } from '../errors.js';
 import { ArtifactError } from '../artifacts/artifact-store.js';
-import { DESIRED_KEY } from '../k3s/node-k3s.js';
 import { ACTIVE_STATES } from '../upgrades/rollout-state.js';
 import { actorOf } from './actor.js';
 import { noContent, nstr, num, open, params, responses, str } from './schemas.js';
@@ -27,8 +26,9 @@ async function usage(svc: HubServices, kind: 'k3s' | 'agent'): Promise<Usage> {
   }
   const cp = svc.controlPlane.version();
   const pinned = new Map<string, string>();
+  const desired = new Map((await svc.store.listDesiredK3sVersions()).map((d) => [d.nodeId, d.version]));
   for (const n of await svc.store.listNodes()) {
-    const v = await svc.store.getSetting<string>(DESIRED_KEY(n.id));
+    const v = desired.get(n.id);
     if (v && !pinned.has(`${v}/${n.facts.arch}`)) pinned.set(`${v}/${n.facts.arch}`, n.name);
   }
   return (v, arch) => {

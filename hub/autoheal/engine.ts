@@ -11,7 +11,7 @@ import type { ControlPlane } from '../k3s/control-plane.js';
 import { parseDuration } from '../duration.js';
 import { AutohealSettings, allowedUnhealthy, type PoolAutoheal } from './settings.js';
 import { ACTOR, RecordBook, classify, freshRecord, type NodeHeal } from './records.js';
-import { Ladder, PACING_KEY, type Pacing } from './ladder.js';
+import { Ladder } from './ladder.js';
 import { PartitionGuard, type GuardState } from './guard.js';
 import { Attention } from './attention.js';
 import { Stamps, systemClock, type Clock } from '../clock.js';
@@ -173,7 +173,7 @@ export class AutohealEngine {
       await this.book.saveMany(observed);
       const unhealthy = members.filter((n) => { const c = recs.get(n.id)!.condition; return c === 'degraded' || c === 'unreachable'; });
       const allowed = allowedUnhealthy(members.length, ps.maxUnhealthyPercent);
-      const pacing = (await this.d.store.getSetting<Pacing>(PACING_KEY(pool))) ?? { width: 1, cooldownUntil: 0 };
+      const pacing = await this.d.store.getAutohealPacing(pool);
       // Repairs in flight: a node handed to an operator (needs-attention) is not one.
       let busy = members.filter((n) => n.state !== 'needs-attention' && recs.get(n.id)!.step > 0 && recs.get(n.id)!.unhealthySince).length;
       for (const n of unhealthy.sort((a, b) => (recs.get(a.id)!.unhealthySince ?? '').localeCompare(recs.get(b.id)!.unhealthySince ?? ''))) {
@@ -199,7 +199,7 @@ export class AutohealEngine {
         }
         await this.book.save(n.id, rec);
       }
-      await this.settlePacing(pool, members, recs, ps, pacing);
+      await this.settlePacing(pool, members, recs, ps);
     }
   }
 
@@ -289,18 +289,17 @@ export class AutohealEngine {
     return { rec, changed };
   }
 
-  private async settlePacing(pool: string, members: NodeSnapshot[], recs: Map<string, NodeHeal>, ps: PoolAutoheal, pacing: Pacing): Promise<void> {
-    let next = { ...pacing };
+  /** Each proven repair doubles the pool's width in one statement (a failure meanwhile is not overwritten). */
+  private async settlePacing(pool: string, members: NodeSnapshot[], recs: Map<string, NodeHeal>, ps: PoolAutoheal): Promise<void> {
     for (const n of members) {
       const rec = recs.get(n.id)!;
       if (rec.unproven && rec.condition === 'healthy' && rec.healthySince && this.stamps.since(n.id, rec.healthySince) >= parseDuration(ps.provenAfter)) {
         rec.unproven = false;
-        next = { ...next, width: Math.min(64, next.width * 2) };
         await this.book.save(n.id, rec);
+        const next = await this.d.store.widenAutohealPacing(pool, 64);
         await this.d.events.note({ type: 'autoheal.proven', nodeId: n.id, pool, actor: ACTOR, message: `repair of ${n.name} proven (healthy for ${ps.provenAfter}); pool ${pool} may repair ${next.width} at a time` });
       }
     }
-    if (next.width !== pacing.width || next.cooldownUntil !== pacing.cooldownUntil) await this.d.store.setSetting(PACING_KEY(pool), next);
   }
 
 }

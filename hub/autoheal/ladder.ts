@@ -1,7 +1,7 @@
 // The remediation ladder for one node: restart k3s, reboot (through the agent, or the provider hook
 // when the agent is lost), replace through the hook; give up to an operator when a step cannot be
 // taken or whole ladders did not help. Each step is durable before it is taken.
-import type { NodeRecord } from '../store/types.js';
+import type { AutohealPacing, NodeRecord } from '../store/types.js';
 import type { NodeSnapshot } from '../nodes/registry.js';
 import { parseDuration } from '../duration.js';
 import type { PoolAutoheal } from './settings.js';
@@ -10,12 +10,8 @@ import { ACTOR, MAX_LADDERS, freshRecord, type NodeHeal, type RecordBook } from 
 import type { AutohealDeps } from './engine.js';
 import type { Clock, Stamps } from '../clock.js';
 
-export const PACING_KEY = (pool: string): string => `autoheal.pool.${pool}.pacing`;
-
-export interface Pacing {
-  width: number;
-  cooldownUntil: number;
-}
+/** Stored per pool (store.getAutohealPacing); widened and reset by single statements. */
+export type Pacing = AutohealPacing;
 
 export class Ladder {
   private readonly inFlight = new Set<string>();
@@ -38,7 +34,7 @@ export class Ladder {
     const cooldown = lo + Math.random() * (hi - lo);
     this.cooldowns.set(n.pool, this.clock.mono() + cooldown);
     const cooldownUntil = this.clock.now() + cooldown;
-    await this.d.store.setSetting(PACING_KEY(n.pool), { width: 1, cooldownUntil });
+    await this.d.store.setAutohealPacing(n.pool, { width: 1, cooldownUntil });
     rec.unproven = false;
     await this.d.events.note({ type: 'autoheal.failed', nodeId: n.id, pool: n.pool, actor: ACTOR, message: `${n.name}: ${what}; pool ${n.pool} back to one repair at a time, cooling down until ${new Date(cooldownUntil).toISOString()}` });
   }

@@ -1,4 +1,4 @@
-// Autoheal's durable per-node record (store settings `autoheal.node.<id>`), how a node's condition is
+// Autoheal's durable per-node record (the store's autoheal_records table), how a node's condition is
 // read from what the hub sees, and the book that caches, saves and annotates the records.
 import type { Store } from '../store/types.js';
 import type { EventLog } from '../events.js';
@@ -36,7 +36,6 @@ export interface NodeHeal {
 
 export const ACTOR = 'autoheal';
 export const MAX_LADDERS = 3;
-const KEY = (id: string): string => `autoheal.node.${id}`;
 
 export function freshRecord(condition: Condition, at: string): NodeHeal {
   return {
@@ -61,7 +60,7 @@ export class RecordBook {
 
   /** A copy of a node's record (loaded once from the store). */
   async get(id: string): Promise<NodeHeal | undefined> {
-    if (!this.cache.has(id)) this.cache.set(id, await this.store.getSetting<NodeHeal>(KEY(id)));
+    if (!this.cache.has(id)) this.cache.set(id, await this.store.getAutohealRecord<NodeHeal>(id));
     const r = this.cache.get(id);
     return r && structuredClone(r);
   }
@@ -77,13 +76,13 @@ export class RecordBook {
   }
 
   async save(id: string, rec: NodeHeal | undefined): Promise<void> {
-    await this.store.setSetting(KEY(id), rec);
+    await this.store.saveAutohealRecords([[id, rec]]);
     this.cache.set(id, rec && structuredClone(rec));
   }
 
   /** Several records in one transaction. */
   async saveMany(entries: Array<[string, NodeHeal]>): Promise<void> {
-    await this.store.setSettings(entries.map(([id, rec]) => [KEY(id), rec] as const));
+    await this.store.saveAutohealRecords(entries);
     for (const [id, rec] of entries) this.cache.set(id, structuredClone(rec));
   }
 

@@ -104,6 +104,10 @@ export function checkHookPath(hook: string): void {
   }
 }
 
+function withSwitch(s: Partial<Switch> | undefined): Switch {
+  return { enabled: true, paused: false, ...s };
+}
+
 export class AutohealSettings {
   constructor(private readonly store: Store) {}
 
@@ -118,29 +122,27 @@ export class AutohealSettings {
     return validatePoolAutoheal({ ...(await this.pool(name)), ...patch });
   }
 
+  /** Each set is a compare-and-set (store.updateSetting): concurrent patches of one document both land. */
   async setPool(name: string, patch: Partial<PoolAutoheal>): Promise<PoolAutoheal> {
-    const next = await this.checkPool(name, patch);
-    await this.store.setSetting(`autoheal.pool.${name}`, next);
-    return next;
+    if (typeof patch.hook === 'string') checkHookPath(patch.hook);
+    const next = await this.store.updateSetting<Partial<PoolAutoheal>>(`autoheal.pool.${name}`,
+      (cur) => validatePoolAutoheal({ ...DEFAULT_POOL_AUTOHEAL, ...cur, ...patch }));
+    return next as PoolAutoheal;
   }
 
   async cluster(): Promise<Switch> {
-    return { enabled: true, paused: false, ...((await this.store.getSetting<Partial<Switch>>('autoheal.cluster')) ?? {}) };
+    return withSwitch(await this.store.getSetting<Partial<Switch>>('autoheal.cluster'));
   }
 
   async setCluster(patch: Partial<Switch>): Promise<Switch> {
-    const next = { ...(await this.cluster()), ...patch };
-    await this.store.setSetting('autoheal.cluster', next);
-    return next;
+    return withSwitch(await this.store.updateSetting<Partial<Switch>>('autoheal.cluster', (cur) => ({ ...withSwitch(cur), ...patch })));
   }
 
   async node(id: string): Promise<Switch> {
-    return { enabled: true, paused: false, ...((await this.store.getSetting<Partial<Switch>>(`autoheal.node.${id}.switch`)) ?? {}) };
+    return withSwitch(await this.store.getSetting<Partial<Switch>>(`autoheal.node.${id}.switch`));
   }
 
   async setNode(id: string, patch: Partial<Switch>): Promise<Switch> {
-    const next = { ...(await this.node(id)), ...patch };
-    await this.store.setSetting(`autoheal.node.${id}.switch`, next);
-    return next;
+    return withSwitch(await this.store.updateSetting<Partial<Switch>>(`autoheal.node.${id}.switch`, (cur) => ({ ...withSwitch(cur), ...patch })));
   }
 }

@@ -1,16 +1,13 @@
 // The k3s side of nodes: what each agent should run (server, version, its own bootstrap token,
 // labels, taints), and taking a node out of the cluster when it is removed.
 import type { K3sAssignment } from '../../proto/index.js';
-import type { Store, NodeRecord } from '../store/types.js';
+import type { Store, NodeRecord, PendingPurge } from '../store/types.js';
 import type { EventLog } from '../events.js';
 import type { Logger } from '../logger.js';
 import type { AgentLink, NodeRegistry } from '../nodes/registry.js';
 import { compareK3sVersions, type ArtifactStore } from '../artifacts/artifact-store.js';
 import type { ControlPlane } from './control-plane.js';
 
-const TOKEN_KEY = (nodeId: string): string => `k3s.node-token.${nodeId}`;
-/** The k3s version a node should run, set by upgrades; absent: the control plane's version. */
-export const DESIRED_KEY = (nodeId: string): string => `k3s.desired-version.${nodeId}`;
 
 export interface NodeK3sDeps {
   controlPlane: ControlPlane;
@@ -54,11 +51,13 @@ export class NodeK3s {
       await this.d.events.note({ type: 'k3s.artifact-missing', nodeId: node.id, pool: node.pool, actor: 'hub', message: `no k3s ${version} artifact for ${node.facts.arch}; import one with atoll-hub artifact import k3s --version ${version} --arch ${node.facts.arch} --file F` });
       return;
     }
-    let creds = await this.d.store.getSetting<{ id: string; token: string }>(TOKEN_KEY(node.id));
+    let creds = await this.d.store.getK3sToken(node.id);
     if (!creds) {
-      creds = await tokens.create(node.id);
-      await this.d.store.setSetting(TOKEN_KEY(node.id), creds);
-      await this.d.events.note({ type: 'k3s.token-created', nodeId: node.id, pool: node.pool, actor: 'hub', message: `k3s bootstrap token ${creds.id} created for ${node.name}` });
+      const made = await tokens.create(node.id);
+      // A racing assign may have stored one meanwhile: the stored one wins, ours is deleted again.
+      creds = await this.d.store.claimK3sToken(node.id, made);
+      if (creds.id !== made.id) await tokens.remove(made.id);
+      else await this.d.events.note({ type: 'k3s.token-created', nodeId: node.id, pool: node.pool, actor: 'hub', message: `k3s bootstrap token ${creds.id} created for ${node.name}` });
     }
     const pool = await this.d.store.getPool(node.pool);
     const assignment: K3sAssignment = {
@@ -83,19 +82,18 @@ export class NodeK3s {
   private async pinVersion(node: NodeRecord, cpVersion: string): Promise<string> {
     const running = node.health?.k3s.version;
     const keep = running && this.d.artifacts.getK3s(running, node.facts.arch) && compareK3sVersions(running, cpVersion) <= 0;
-    const version = keep ? running : cpVersion;
-    await this.d.store.setSetting(DESIRED_KEY(node.id), version);
-    return version;
+    // Only if unset: an upgrade that set a version meanwhile wins.
+    return this.d.store.setDesiredK3sVersion(node.id, keep ? running : cpVersion, true);
   }
 
   /** The version a node is meant to run, when an upgrade set one. */
   desiredVersion(nodeId: string): Promise<string | undefined> {
-    return this.d.store.getSetting<string>(DESIRED_KEY(nodeId));
+    return this.d.store.getDesiredK3sVersion(nodeId);
   }
 
   /** Sets the node's version (upgrade or rollback) and sends it the new assignment when connected. */
   async setDesiredVersion(nodeId: string, version: string): Promise<boolean> {
-    await this.d.store.setSetting(DESIRED_KEY(nodeId), version);
+    await this.d.store.setDesiredK3sVersion(nodeId, version);
     const link = this.d.registry.link(nodeId);
     if (!link) return false;
     await this.assign(link);
@@ -142,60 +140,39 @@ export class NodeK3s {
 
   /** A removed node's agent was refused with its revoked certificate: it stops its kubelet now. */
   async agentTold(nodeId: string, graceMs: number): Promise<void> {
-    const pending = await this.pending();
-    const p = pending.find((x) => x.id === nodeId);
-    if (!p || p.agentStopped) return;
-    p.agentStopped = true;
-    await this.d.store.setSetting(PENDING_KEY, pending);
+    if (!(await this.d.store.markPurgeAgentStopped(nodeId))) return;
     setTimeout(() => void this.purgePending(), graceMs).unref();
   }
 
   /** Runs every kept purge whose agent is known to have stopped (call when the API is back). */
   async purgePending(): Promise<void> {
     if (!this.d.controlPlane.client()) return;
-    const pending = await this.pending();
-    const left: PendingPurge[] = [];
-    for (const p of pending) {
+    // Each purge is its own row: one kept meanwhile (remember) or told meanwhile (agentTold) is
+    // neither lost nor overwritten; a row goes only once its agent is known to have stopped.
+    for (const p of await this.d.store.listPendingPurges()) {
       try {
         await this.purgeNow(p);
-        if (!p.agentStopped) left.push(p);
-        else await this.d.events.note({ type: 'node.purged', nodeId: p.id, pool: p.pool, actor: 'hub', message: `removed node ${p.name}: Kubernetes node, password secret and bootstrap token deleted` });
+        if (await this.d.store.finishPendingPurge(p.id)) {
+          await this.d.events.note({ type: 'node.purged', nodeId: p.id, pool: p.pool, actor: 'hub', message: `removed node ${p.name}: Kubernetes node, password secret and bootstrap token deleted` });
+        }
       } catch (err) {
         this.d.logger.warn({ nodeId: p.id, err: (err as Error).message }, 'purge of a removed node failed; will retry');
-        left.push(p);
       }
     }
-    await this.d.store.setSetting(PENDING_KEY, left.length ? left : undefined);
-  }
-
-  private async pending(): Promise<PendingPurge[]> {
-    return (await this.d.store.getSetting<PendingPurge[]>(PENDING_KEY)) ?? [];
   }
 
   private async remember(p: PendingPurge): Promise<void> {
-    const pending = (await this.pending()).filter((x) => x.id !== p.id);
-    await this.d.store.setSetting(PENDING_KEY, [...pending, p]);
+    await this.d.store.addPendingPurge(p);
   }
 
   private async purgeNow(node: Pick<NodeRecord, 'id' | 'name'>): Promise<void> {
     const kube = this.d.controlPlane.client();
     if (!kube) throw new Error('the control plane is not serving');
-    const creds = await this.d.store.getSetting<{ id: string; token: string }>(TOKEN_KEY(node.id));
+    const creds = await this.d.store.getK3sToken(node.id);
     await kube.deleteNode(node.name);
     await kube.deleteNodePasswordSecret(node.name);
     const tokens = this.d.controlPlane.nodeTokens();
     if (creds && tokens) await tokens.remove(creds.id);
-    await this.d.store.setSetting(TOKEN_KEY(node.id), undefined);
-    await this.d.store.setSetting(DESIRED_KEY(node.id), undefined);
+    await this.d.store.deleteNodeK3s(node.id);
   }
 }
-
-interface PendingPurge {
-  id: string;
-  name: string;
-  pool: string;
-  /** The agent hung up after being told, or was refused with its revoked certificate. */
-  agentStopped: boolean;
-}
-
-const PENDING_KEY = 'k3s.pending-purges';

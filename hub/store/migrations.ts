@@ -3,6 +3,7 @@
 // with its row in schema_migrations, so a crash leaves the database at a whole version.
 import type Database from 'better-sqlite3';
 import { StoreError } from './types.js';
+import { moveSettings, V4_TABLES } from './migrate-settings.js';
 
 export interface Migration {
   version: number;
@@ -137,6 +138,14 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       );
       CREATE INDEX commands_node ON commands(node_id, created_at);
       CREATE INDEX commands_pending ON commands(state) WHERE state = 'pending';`);
+    },
+  },
+  {
+    version: 4,
+    name: 'tables for api tokens, rollouts, k3s per node, pending purges, autoheal',
+    up(db: Database.Database, at: string): void {
+      db.exec(V4_TABLES);
+      moveSettings(db, at);
     },
   },
 ]);

@@ -52,11 +52,6 @@ export function prepareStatements(db: Database.Database) {
     revokeNodeCerts: db.prepare<[string, string]>(
       'UPDATE certs SET revoked_at = ? WHERE node_id = ? AND revoked_at IS NULL'),
 
-    getSetting: db.prepare<[string], { value: string }>('SELECT value FROM settings WHERE key = ?'),
-    setSetting: db.prepare<[string, string, string]>(`INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)
-      ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`),
-    deleteSetting: db.prepare<[string]>('DELETE FROM settings WHERE key = ?'),
-
     insertCommand: db.prepare<CommandRow>(`INSERT INTO commands (id, node_id, action, args, actor, state, created_at,
       expires_at, sent_count, ok, error_code, message, completed_at) VALUES (@id, @node_id, @action, @args, @actor,
       @state, @created_at, @expires_at, @sent_count, @ok, @error_code, @message, @completed_at)`),

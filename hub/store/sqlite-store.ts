@@ -9,8 +9,9 @@ import { checkName, integrityProblems, type IntegrityLevel } from './integrity.j
 import { toStoreError } from './sqlite-errors.js';
 import { prepareStatements, type Statements } from './sqlite-statements.js';
 import { SqliteEvents } from './sqlite-events.js';
+import { SqliteStoreBase } from './sqlite-store-base.js';
 import {
-  certFromRow, certToRow, commandFromRow, commandToRow, nodeFromRow, nodeToRow, parseJson, poolFromRow, poolToRow,
+  certFromRow, certToRow, commandFromRow, commandToRow, nodeFromRow, nodeToRow, poolFromRow, poolToRow,
   sampleFromRow, sampleToRow, tokenFromRow, tokenToRow, type TokenRow,
 } from './sqlite-rows.js';
 import {
@@ -131,13 +132,13 @@ function pick<T extends object, K extends keyof T>(patch: T, keys: readonly K[])
 const POOL_PATCH_KEYS = ['description', 'labels', 'taints'] as const;
 const NODE_PATCH_KEYS = ['name', 'pool', 'state', 'labels', 'facts', 'agentVersion', 'lastSeen', 'health'] as const;
 
-class SqliteStore implements Store {
+class SqliteStore extends SqliteStoreBase implements Store {
   private readonly st: Statements;
   private readonly events: SqliteEvents;
   private readonly healthTx: (updates: HealthUpdate[], samples: HealthSample[], pruneBeforeMs: number) => void;
-  private closed = false;
 
-  constructor(private readonly db: Database.Database, private readonly path: string) {
+  constructor(db: Database.Database, path: string) {
+    super(db, path);
     this.st = prepareStatements(db);
     this.events = new SqliteEvents(db);
     const st = this.st;
@@ -155,19 +156,6 @@ class SqliteStore implements Store {
         st.insertSample.run(row.node_id, row.at, row.cpu_pm, row.memory_pm, row.disk_pm);
       }
     });
-  }
-
-  private async run<T>(what: string, fn: () => T): Promise<T> {
-    if (this.closed) throw new StoreError('IO', `${what} failed: the hub database is closed`);
-    try {
-      return fn();
-    } catch (err) {
-      throw toStoreError(err, what, this.path);
-    }
-  }
-
-  private tx<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
   }
 
   private requirePool(name: string): void {
@@ -405,42 +393,5 @@ class SqliteStore implements Store {
 
   cancelCommand(id: string): Promise<boolean> {
     return this.run('cancelling a command', () => this.st.expireCommand.run(id).changes > 0);
-  }
-
-  // Settings.
-  getSetting<T>(key: string): Promise<T | undefined> {
-    return this.run('reading a setting', () => {
-      const row = this.st.getSetting.get(key);
-      return row && parseJson<T>(row.value, `setting ${key}`);
-    });
-  }
-
-  /** `undefined` (or anything JSON cannot encode) deletes the key. */
-  setSetting(key: string, value: unknown): Promise<void> {
-    return this.run('writing a setting', () => this.writeSetting(key, value, new Date().toISOString()));
-  }
-
-  setSettings(entries: ReadonlyArray<readonly [string, unknown]>): Promise<void> {
-    if (!entries.length) return Promise.resolve();
-    return this.run('writing settings', () => this.tx(() => {
-      const at = new Date().toISOString();
-      for (const [key, value] of entries) this.writeSetting(key, value, at);
-    }));
-  }
-
-  private writeSetting(key: string, value: unknown, at: string): void {
-    const json = value === undefined ? undefined : JSON.stringify(value);
-    if (json === undefined) this.st.deleteSetting.run(key);
-    else this.st.setSetting.run(key, json, at);
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    try {
-      this.db.close();
-    } catch (err) {
-      throw toStoreError(err, 'closing the hub database', this.path);
-    }
   }
 }

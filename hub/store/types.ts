@@ -184,6 +184,59 @@ export interface CommandRecord {
   result: { ok: boolean; errorCode: string; message: string; at: string } | null;
 }
 
+/** Rollout states that are still in progress; every other state is finished (kept, then pruned). */
+export const ACTIVE_ROLLOUT_STATES = ['waiting-window', 'running', 'paused'] as const;
+/** Finished rollouts kept (newest first); older finished ones are deleted when a rollout is saved. */
+export const KEPT_FINISHED_ROLLOUTS = 200;
+
+/** What the store reads of a rollout (hub/upgrades/rollout-state.ts holds the whole document). */
+export interface RolloutHeader {
+  id: string;
+  kind: string;
+  state: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface RolloutQuery {
+  /** Only rollouts in ACTIVE_ROLLOUT_STATES. */
+  active?: boolean;
+  /** Default and max: KEPT_FINISHED_ROLLOUTS + the active ones. */
+  limit?: number;
+}
+
+/** A dashboard API token (hub/api/api-tokens.ts); only the SHA-256 of its secret is stored. */
+export interface ApiTokenRecord {
+  id: string;
+  role: string;
+  description: string;
+  secretHash: string;
+  createdAt: string;
+  createdBy: string;
+  revokedAt: string | null;
+}
+
+/** A node's k3s bootstrap token (secret) at the control plane. */
+export interface K3sTokenCreds {
+  id: string;
+  token: string;
+}
+
+/** A removed node whose Kubernetes objects still have to be deleted (hub/k3s/node-k3s.ts). */
+export interface PendingPurge {
+  id: string;
+  name: string;
+  pool: string;
+  /** The agent hung up after being told, or was refused with its revoked certificate. */
+  agentStopped: boolean;
+}
+
+/** Autoheal pacing of a pool: how many repairs at a time, and a cooldown (epoch ms) after a failure. */
+export interface AutohealPacing {
+  width: number;
+  cooldownUntil: number;
+}
+
 export interface Store {
   // Pools. A pool named `default` always exists (created by migrations) and cannot be deleted.
   listPools(): Promise<Pool[]>;
@@ -265,6 +318,65 @@ export interface Store {
   setSetting(key: string, value: unknown): Promise<void>;
   /** Several settings in one transaction (one commit for many keys); undefined deletes a key. */
   setSettings(entries: ReadonlyArray<readonly [string, unknown]>): Promise<void>;
+
+  /**
+   * Read-modify-write of one setting inside one IMMEDIATE transaction (a compare-and-set: no other
+   * writer runs between the read and the write). `fn` is synchronous; what it returns is stored
+   * (undefined deletes the key) and returned. An error thrown by `fn` changes nothing and is rethrown.
+   */
+  updateSetting<T>(key: string, fn: (current: T | undefined) => T | undefined): Promise<T | undefined>;
+
+  // API tokens (dashboard roles). Each call is one statement.
+  /** Throws StoreError('CONFLICT') when the id exists. */
+  createApiToken(token: ApiTokenRecord): Promise<void>;
+  /** Oldest first. */
+  listApiTokens(): Promise<ApiTokenRecord[]>;
+  /** Sets revokedAt unless already revoked (the first time stays); the token as stored, undefined when absent. */
+  revokeApiToken(id: string, at: string): Promise<ApiTokenRecord | undefined>;
+
+  // Upgrade rollouts: one row per rollout holding its whole document.
+  /**
+   * Inserts or replaces the rollout, and deletes the finished rollouts beyond the newest
+   * KEPT_FINISHED_ROLLOUTS, in one transaction.
+   */
+  saveRollout(rollout: RolloutHeader): Promise<void>;
+  getRollout<T extends RolloutHeader>(id: string): Promise<T | undefined>;
+  /** Newest first (by createdAt), one query. */
+  listRollouts<T extends RolloutHeader>(query?: RolloutQuery): Promise<T[]>;
+
+  // k3s per node: its bootstrap token and the version it should run. Each call is one statement.
+  /**
+   * Stores the node's bootstrap token unless one is stored already; returns the stored one (so of two
+   * racing callers both get the same token, and the loser can delete the one it made).
+   */
+  claimK3sToken(nodeId: string, creds: K3sTokenCreds): Promise<K3sTokenCreds>;
+  getK3sToken(nodeId: string): Promise<K3sTokenCreds | undefined>;
+  getDesiredK3sVersion(nodeId: string): Promise<string | undefined>;
+  /** Sets the node's version; with `onlyIfUnset` keeps a stored one. Returns the stored version. */
+  setDesiredK3sVersion(nodeId: string, version: string, onlyIfUnset?: boolean): Promise<string>;
+  /** Every node's desired version, one query. */
+  listDesiredK3sVersions(): Promise<Array<{ nodeId: string; version: string }>>;
+  /** Forgets the node's token and version. */
+  deleteNodeK3s(nodeId: string): Promise<void>;
+
+  // Pending purges of removed nodes, one row each; every call is one statement.
+  /** Inserts or replaces the purge of `purge.id`. */
+  addPendingPurge(purge: PendingPurge): Promise<void>;
+  listPendingPurges(): Promise<PendingPurge[]>;
+  /** Sets agentStopped; false when there is no such purge or it was set already. */
+  markPurgeAgentStopped(nodeId: string): Promise<boolean>;
+  /** Deletes the purge if its agent has stopped (else it stays: the kubelet may still run); true when deleted. */
+  finishPendingPurge(nodeId: string): Promise<boolean>;
+
+  // Autoheal: a record per node (hub/autoheal/records.ts holds its type) and pacing per pool.
+  getAutohealRecord<T>(nodeId: string): Promise<T | undefined>;
+  /** Several records in one transaction; undefined deletes a node's record. */
+  saveAutohealRecords(entries: ReadonlyArray<readonly [string, unknown]>): Promise<void>;
+  /** { width: 1, cooldownUntil: 0 } when none is stored. */
+  getAutohealPacing(pool: string): Promise<AutohealPacing>;
+  setAutohealPacing(pool: string, pacing: AutohealPacing): Promise<void>;
+  /** Doubles the pool's width, at most `max`, in one statement (keeps its cooldown); returns the result. */
+  widenAutohealPacing(pool: string, max: number): Promise<AutohealPacing>;
 
   close(): Promise<void>;
 }

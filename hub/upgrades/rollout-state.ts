@@ -1,5 +1,6 @@
 // A rollout as stored: every step of every node, so a hub restart resumes a rollout and never
-// restarts it. Kept in the settings table, one key per rollout plus an index of ids.
+// restarts it. Kept in the store's rollouts table, one row per rollout; finished ones beyond the newest
+// 200 are pruned when a rollout is saved.
 import type { Store } from '../store/types.js';
 
 export type NodePhase =
@@ -71,33 +72,25 @@ export interface Rollout {
   nodes: NodeProgress[];
 }
 
-const KEY = (id: string): string => `upgrades.rollout.${id}`;
-const INDEX = 'upgrades.rollouts';
-
 export class RolloutStore {
   constructor(private readonly store: Store) {}
 
-  async ids(): Promise<string[]> {
-    return (await this.store.getSetting<string[]>(INDEX)) ?? [];
+  get(id: string): Promise<Rollout | undefined> {
+    return this.store.getRollout<Rollout>(id);
   }
 
-  async get(id: string): Promise<Rollout | undefined> {
-    return this.store.getSetting<Rollout>(KEY(id));
+  /** Newest first (one query). */
+  list(): Promise<Rollout[]> {
+    return this.store.listRollouts<Rollout>();
   }
 
-  async list(): Promise<Rollout[]> {
-    const out: Rollout[] = [];
-    for (const id of await this.ids()) {
-      const r = await this.get(id);
-      if (r) out.push(r);
-    }
-    return out.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  /** The rollouts still in progress, newest first (one query). */
+  active(): Promise<Rollout[]> {
+    return this.store.listRollouts<Rollout>({ active: true });
   }
 
   async save(r: Rollout): Promise<void> {
     r.updatedAt = new Date().toISOString();
-    await this.store.setSetting(KEY(r.id), r);
-    const ids = await this.ids();
-    if (!ids.includes(r.id)) await this.store.setSetting(INDEX, [...ids, r.id]);
+    await this.store.saveRollout(r);
   }
 }

@@ -70,7 +70,7 @@ test('pacing: one repair at a time per pool, twice as many after each proven rep
   await h.report(b, 'running');
   await h.run(12_000); // provenAfter (10 s) for both
   assert.equal((await h.list('autoheal.proven')).length, 2);
-  assert.deepEqual(await h.store.getSetting('autoheal.pool.default.pacing'), { width: 4, cooldownUntil: 0 });
+  assert.deepEqual(await h.store.getAutohealPacing('default'), { width: 4, cooldownUntil: 0 });
   // Now several repairs at once.
   await h.report(c, 'crashed');
   await h.report(d, 'crashed');
@@ -80,7 +80,7 @@ test('pacing: one repair at a time per pool, twice as many after each proven rep
   await h.report(d, 'running');
   await h.run(20_000);
   assert.equal(h.registry.snapshotOf(c)?.state, 'needs-attention');
-  const pacing = await h.store.getSetting<{ width: number; cooldownUntil: number }>('autoheal.pool.default.pacing');
+  const pacing = await h.store.getAutohealPacing('default');
   assert.equal(pacing?.width, 1);
   assert.deepEqual(await h.steps(e), []);
 });

@@ -1,0 +1,176 @@
+// The shared part of the SQLite store: the connection, error mapping, settings (with a compare-and-
+// set update) and the document tables of migration 4 (sqlite-documents.ts). sqlite-store.ts adds
+// pools, tokens, nodes, certificates, events and commands on top.
+import type Database from 'better-sqlite3';
+import { toStoreError } from './sqlite-errors.js';
+import { parseJson } from './sqlite-rows.js';
+import { SqliteDocuments } from './sqlite-documents.js';
+import {
+  StoreError,
+  type ApiTokenRecord, type AutohealPacing, type K3sTokenCreds, type PendingPurge, type RolloutHeader, type RolloutQuery,
+} from './types.js';
+
+export abstract class SqliteStoreBase {
+  protected closed = false;
+  private readonly docs: SqliteDocuments;
+  private readonly settingSt;
+
+  constructor(protected readonly db: Database.Database, protected readonly path: string) {
+    this.docs = new SqliteDocuments(db);
+    this.settingSt = {
+      get: db.prepare<[string], { value: string }>('SELECT value FROM settings WHERE key = ?'),
+      set: db.prepare<[string, string, string]>(`INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)
+        ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`),
+      delete: db.prepare<[string]>('DELETE FROM settings WHERE key = ?'),
+    };
+  }
+
+  protected async run<T>(what: string, fn: () => T): Promise<T> {
+    if (this.closed) throw new StoreError('IO', `${what} failed: the hub database is closed`);
+    try {
+      return fn();
+    } catch (err) {
+      throw toStoreError(err, what, this.path);
+    }
+  }
+
+  protected tx<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
+  }
+
+  // Settings.
+  getSetting<T>(key: string): Promise<T | undefined> {
+    return this.run('reading a setting', () => this.readSetting<T>(key));
+  }
+
+  /** `undefined` (or anything JSON cannot encode) deletes the key. */
+  setSetting(key: string, value: unknown): Promise<void> {
+    return this.run('writing a setting', () => this.writeSetting(key, value, new Date().toISOString()));
+  }
+
+  setSettings(entries: ReadonlyArray<readonly [string, unknown]>): Promise<void> {
+    if (!entries.length) return Promise.resolve();
+    return this.run('writing settings', () => this.tx(() => {
+      const at = new Date().toISOString();
+      for (const [key, value] of entries) this.writeSetting(key, value, at);
+    }));
+  }
+
+  updateSetting<T>(key: string, fn: (current: T | undefined) => T | undefined): Promise<T | undefined> {
+    return this.run('updating a setting', () => this.tx(() => {
+      const next = fn(this.readSetting<T>(key));
+      this.writeSetting(key, next, new Date().toISOString());
+      return next;
+    }));
+  }
+
+  private readSetting<T>(key: string): T | undefined {
+    const row = this.settingSt.get.get(key);
+    return row && parseJson<T>(row.value, `setting ${key}`);
+  }
+
+  private writeSetting(key: string, value: unknown, at: string): void {
+    const json = value === undefined ? undefined : JSON.stringify(value);
+    if (json === undefined) this.settingSt.delete.run(key);
+    else this.settingSt.set.run(key, json, at);
+  }
+
+  // API tokens.
+  createApiToken(token: ApiTokenRecord): Promise<void> {
+    return this.run('creating an API token', () => this.docs.createApiToken(token));
+  }
+
+  listApiTokens(): Promise<ApiTokenRecord[]> {
+    return this.run('listing API tokens', () => this.docs.listApiTokens());
+  }
+
+  revokeApiToken(id: string, at: string): Promise<ApiTokenRecord | undefined> {
+    return this.run('revoking an API token', () => this.docs.revokeApiToken(id, at));
+  }
+
+  // Rollouts.
+  saveRollout(rollout: RolloutHeader): Promise<void> {
+    return this.run('saving a rollout', () => this.docs.saveRollout(rollout));
+  }
+
+  getRollout<T extends RolloutHeader>(id: string): Promise<T | undefined> {
+    return this.run('reading a rollout', () => this.docs.getRollout<T>(id));
+  }
+
+  listRollouts<T extends RolloutHeader>(query?: RolloutQuery): Promise<T[]> {
+    return this.run('listing rollouts', () => this.docs.listRollouts<T>(query));
+  }
+
+  // k3s per node.
+  claimK3sToken(nodeId: string, creds: K3sTokenCreds): Promise<K3sTokenCreds> {
+    return this.run('storing a k3s bootstrap token', () => this.docs.claimK3sToken(nodeId, creds));
+  }
+
+  getK3sToken(nodeId: string): Promise<K3sTokenCreds | undefined> {
+    return this.run('reading a k3s bootstrap token', () => this.docs.getK3sToken(nodeId));
+  }
+
+  getDesiredK3sVersion(nodeId: string): Promise<string | undefined> {
+    return this.run('reading a desired k3s version', () => this.docs.getDesiredK3sVersion(nodeId));
+  }
+
+  setDesiredK3sVersion(nodeId: string, version: string, onlyIfUnset?: boolean): Promise<string> {
+    return this.run('setting a desired k3s version', () => this.docs.setDesiredK3sVersion(nodeId, version, onlyIfUnset));
+  }
+
+  listDesiredK3sVersions(): Promise<Array<{ nodeId: string; version: string }>> {
+    return this.run('listing desired k3s versions', () => this.docs.listDesiredK3sVersions());
+  }
+
+  deleteNodeK3s(nodeId: string): Promise<void> {
+    return this.run('forgetting a node\'s k3s token and version', () => this.docs.deleteNodeK3s(nodeId));
+  }
+
+  // Pending purges.
+  addPendingPurge(purge: PendingPurge): Promise<void> {
+    return this.run('keeping a pending purge', () => this.docs.addPendingPurge(purge));
+  }
+
+  listPendingPurges(): Promise<PendingPurge[]> {
+    return this.run('listing pending purges', () => this.docs.listPendingPurges());
+  }
+
+  markPurgeAgentStopped(nodeId: string): Promise<boolean> {
+    return this.run('updating a pending purge', () => this.docs.markPurgeAgentStopped(nodeId));
+  }
+
+  finishPendingPurge(nodeId: string): Promise<boolean> {
+    return this.run('finishing a pending purge', () => this.docs.finishPendingPurge(nodeId));
+  }
+
+  // Autoheal.
+  getAutohealRecord<T>(nodeId: string): Promise<T | undefined> {
+    return this.run('reading an autoheal record', () => this.docs.getAutohealRecord<T>(nodeId));
+  }
+
+  saveAutohealRecords(entries: ReadonlyArray<readonly [string, unknown]>): Promise<void> {
+    return this.run('saving autoheal records', () => this.docs.saveAutohealRecords(entries));
+  }
+
+  getAutohealPacing(pool: string): Promise<AutohealPacing> {
+    return this.run('reading autoheal pacing', () => this.docs.getAutohealPacing(pool));
+  }
+
+  setAutohealPacing(pool: string, pacing: AutohealPacing): Promise<void> {
+    return this.run('setting autoheal pacing', () => this.docs.setAutohealPacing(pool, pacing));
+  }
+
+  widenAutohealPacing(pool: string, max: number): Promise<AutohealPacing> {
+    return this.run('widening autoheal pacing', () => this.docs.widenAutohealPacing(pool, max));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      this.db.close();
+    } catch (err) {
+      throw toStoreError(err, 'closing the hub database', this.path);
+    }
+  }
+}

@@ -1,0 +1,26 @@
+// The Store conformance suite: every behaviour of the Store interface (hub/store/types.ts), written
+// against the interface only, so each backend runs the same tests (sqlite.conformance.test.ts).
+import { describe } from 'node:test';
+import { concurrency } from './concurrency.js';
+import { documents } from './documents.js';
+import { enroll } from './enroll.js';
+import { eventRetention } from './events-prune.js';
+import { eventsAndSettings } from './events-settings.js';
+import { nodesAndCerts } from './nodes-certs.js';
+import { opener, type StoreFactory } from './open.js';
+import { poolsAndTokens } from './pools-tokens.js';
+
+export type { StoreFactory } from './open.js';
+
+export function storeConformance(name: string, factory: StoreFactory): void {
+  const open = opener(factory);
+  void describe(`Store conformance: ${name}`, () => {
+    poolsAndTokens(open);
+    enroll(open);
+    nodesAndCerts(open);
+    eventsAndSettings(open);
+    eventRetention(open);
+    documents(open);
+    concurrency(open);
+  });
+}
