@@ -7,7 +7,7 @@ import { chmodSync, copyFileSync, existsSync, openSync, readdirSync, readFileSyn
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { readAgentBundle, type AgentBundle } from '../installer/served-artifacts.js';
-import { sha256File } from './artifact-store.js';
+import { sha256File } from './hash.js';
 import { ArtifactError } from './errors.js';
 
 const VERSION_RE = /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/;

@@ -11,6 +11,7 @@ import { ArtifactError } from './errors.js';
 import { checkK3sArtifact } from './k3s-check.js';
 
 export { ArtifactError } from './errors.js';
+export { sha256File } from './hash.js';
 
 export const ARCHES = ['amd64', 'arm64', 'arm'] as const;
 export type Arch = (typeof ARCHES)[number];
@@ -53,12 +54,6 @@ export function isArch(arch: string): arch is Arch {
 
 export function validateK3sVersion(version: string): void {
   if (!VERSION_RE.test(version)) throw new ArtifactError('ARTIFACT_INVALID', `"${version}" is not a k3s version like v1.31.4+k3s1`);
-}
-
-export async function sha256File(path: string): Promise<string> {
-  const h = createHash('sha256');
-  await pipeline(createReadStream(path), h);
-  return h.digest('hex');
 }
 
 export class ArtifactStore {

@@ -6,7 +6,7 @@
 // A runtime is an npm-style tarball with package/bin/node, as the registry's node-linux-<arch> has.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { sha256File } from '../artifacts/artifact-store.js';
+import { sha256File } from '../artifacts/hash.js';
 
 export const RUNTIME_ARCHES = ['amd64', 'arm64'] as const;
 const NODE_VERSION_RE = /^\d+\.\d+\.\d+$/;
