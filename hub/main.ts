@@ -3,7 +3,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { parseHubConfig, type HubFlags } from './config.js';
 import { createLogger } from './logger.js';
-import { startHub } from './app.js';
+import { startHub, type Hub } from './app.js';
 import { startBanner } from './start-banner.js';
 import { ConfigError } from './errors.js';
 import { CliError } from './cli/output.js';
@@ -45,7 +45,20 @@ function runCommand(program: Command): Command {
 async function run(flags: HubFlags): Promise<void> {
   const config = parseHubConfig(flags, process.env, process.getuid?.() === 0);
   const logger = createLogger(config.logLevel);
+  // By design: a promise nobody caught is a bug, logged with its error and counted; the hub keeps
+  // serving. An exception nobody caught leaves the process in an unknown state: log it and exit 1,
+  // and the supervisor (systemd) starts a fresh hub.
+  const started: { hub?: Hub } = {};
+  process.on('unhandledRejection', (reason: unknown) => {
+    logger.error({ err: reason }, 'a promise rejected and nobody caught it (a bug); the hub keeps running');
+    started.hub?.unhandledRejection();
+  });
+  process.on('uncaughtException', (err: Error) => {
+    logger.fatal({ err }, 'uncaught exception; exiting so that the supervisor restarts the hub');
+    process.exit(1);
+  });
   const hub = await startHub(config, { logger });
+  started.hub = hub;
   process.stdout.write(await startBanner(hub, config, process.env, process.getuid?.() === 0));
   let stopping = false;
   const stop = (signal: string): void => {

@@ -7,6 +7,7 @@ import type { Logger } from '../logger.js';
 import type { AgentLink, NodeRegistry } from '../nodes/registry.js';
 import { compareK3sVersions, type ArtifactStore } from '../artifacts/artifact-store.js';
 import type { ControlPlane } from './control-plane.js';
+import { logFailure } from '../../certs/log-failure.js';
 
 const TOKEN_KEY = (nodeId: string): string => `k3s.node-token.${nodeId}`;
 /** The k3s version a node should run, set by upgrades; absent: the control plane's version. */
@@ -147,7 +148,7 @@ export class NodeK3s {
     if (!p || p.agentStopped) return;
     p.agentStopped = true;
     await this.d.store.setSetting(PENDING_KEY, pending);
-    setTimeout(() => void this.purgePending(), graceMs).unref();
+    setTimeout(() => this.purgePending().catch(logFailure(this.d.logger, 'purging removed nodes')), graceMs).unref();
   }
 
   /** Runs every kept purge whose agent is known to have stopped (call when the API is back). */

@@ -5,6 +5,7 @@ import type { HealthUpdate, Store } from '../store/types.js';
 import type { Logger } from '../logger.js';
 import type { HealthSampler } from './health-sampler.js';
 import type { Clock } from '../clock.js';
+import { logFailure } from '../../certs/log-failure.js';
 
 export interface HealthBatcher {
   push(update: HealthUpdate): void;
@@ -45,13 +46,13 @@ export function createHealthBatcher(store: Store, logger: Logger, opts: { interv
     return inflight;
   };
 
-  const timer = setInterval(() => void flush(), intervalMs);
+  const timer = setInterval(() => flush().catch(logFailure(logger, 'storing health reports')), intervalMs);
   timer.unref();
 
   return {
     push(update) {
       pending.set(update.nodeId, { update, at: Date.now() });
-      if (pending.size >= maxBatch) void flush();
+      if (pending.size >= maxBatch) flush().catch(logFailure(logger, 'storing health reports'));
     },
     flush,
     async stop() {
