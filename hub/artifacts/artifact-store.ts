@@ -9,9 +9,11 @@ import { join, resolve, sep } from 'node:path';
 import { AgentBundleStore } from './agent-bundles.js';
 import { ArtifactError } from './errors.js';
 import { checkK3sArtifact } from './k3s-check.js';
+import { compareK3sVersions } from '../versions/compare.js';
 
 export { ArtifactError } from './errors.js';
 export { sha256File } from './hash.js';
+export { compareK3sVersions } from '../versions/compare.js';
 
 export const ARCHES = ['amd64', 'arm64', 'arm'] as const;
 export type Arch = (typeof ARCHES)[number];
@@ -149,17 +151,4 @@ export class ArtifactStore {
     }
     return out.sort((a, b) => compareK3sVersions(a.version, b.version) || a.arch.localeCompare(b.arch));
   }
-}
-
-/** Orders v1.30.2+k3s1 < v1.30.10+k3s1 < v1.30.10+k3s2; release candidates before their release. */
-export function compareK3sVersions(a: string, b: string): number {
-  const parse = (v: string): number[] => {
-    const m = /^v(\d+)\.(\d+)\.(\d+)(?:-rc(\d+))?\+k3s(\d+)$/.exec(v.replace(/-(?!rc)[0-9A-Za-z.-]+/, ''));
-    if (!m) return [0, 0, 0, 0, 0];
-    return [Number(m[1]), Number(m[2]), Number(m[3]), m[4] === undefined ? Number.MAX_SAFE_INTEGER : Number(m[4]), Number(m[5])];
-  };
-  const pa = parse(a);
-  const pb = parse(b);
-  for (let i = 0; i < pa.length; i++) if (pa[i] !== pb[i]) return pa[i] - pb[i];
-  return 0;
 }
