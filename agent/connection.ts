@@ -12,6 +12,7 @@ import type { HealthSource } from './health.js';
 import type { Logger } from './logger.js';
 import { collectFacts } from './facts.js';
 import { CommandJournal } from './commands/journal.js';
+import { logFailure } from '../certs/log-failure.js';
 
 export type LinkState = 'connecting' | 'connected' | 'backoff' | 'removed' | 'stopped';
 
@@ -178,11 +179,11 @@ export class HubConnection {
     // Wind down first (stop k3s), then hang up: the hub waits for that before it deletes the
     // Kubernetes node, so a still-running kubelet cannot register it again.
     const ws = this.ws;
-    void Promise.resolve(this.opts.onRemoved?.(reason)).catch(() => undefined).then(() => {
+    Promise.resolve(this.opts.onRemoved?.(reason)).catch(logFailure(this.log, 'winding down after removal')).then(() => {
       if (ws && ws.readyState === WebSocket.OPEN) ws.close(1000, 'removed');
       else ws?.terminate();
       this.opts.onGone?.();
-    });
+    }).catch(logFailure(this.log, 'hanging up after removal'));
   }
 
   private scheduleReconnect(reason: string): void {
@@ -247,9 +248,9 @@ export class HubConnection {
         this.setStatus('connected', null);
         this.log.info({ hub: this.identity.hubUrl, intervalMs: this.intervalMs }, 'connected to the hub');
         this.armWatchdog();
-        void this.report();
+        this.report().catch(logFailure(this.log, 'reporting health'));
         clearInterval(this.reportTimer);
-        this.reportTimer = setInterval(() => void this.report(), this.intervalMs);
+        this.reportTimer = setInterval(() => this.report().catch(logFailure(this.log, 'reporting health')), this.intervalMs);
         return;
       }
       case 'ping':
@@ -258,7 +259,7 @@ export class HubConnection {
       case 'pong':
         return;
       case 'command':
-        void this.runCommand(frame.command ?? {});
+        this.runCommand(frame.command ?? {}).catch(logFailure(this.log, 'running a command'));
         return;
       case 'k3sAssignment':
         if (frame.k3sAssignment) this.opts.onK3sAssignment?.(frame.k3sAssignment);
@@ -284,7 +285,7 @@ export class HubConnection {
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'health sample failed');
     }
-    void this.maybeRenew();
+    this.maybeRenew().catch(logFailure(this.log, 'renewing the certificate'));
   }
 
   private async runCommand(cmd: Command): Promise<void> {

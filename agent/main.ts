@@ -14,6 +14,7 @@ import { EXIT_UPGRADE } from './self-upgrade.js';
 import { mkdirSync, chmodSync, existsSync } from 'node:fs';
 import { lockDataDir, lockHolder } from '../certs/dir-lock.js';
 import type { Identity } from './identity.js';
+import { logFailure } from '../certs/log-failure.js';
 
 const VERSION = readAgentVersion();
 /** Exit codes: 0 success, 1 failure, 2 usage, 3 removed, 10 restart into a new bundle (self-upgrade). */
@@ -49,10 +50,19 @@ function alreadyJoined(dataDir: string, id: Identity): AgentError {
 async function runUntilStopped(flags: AgentFlags): Promise<number> {
   const config = parseAgentConfig(flags, process.env, isRoot);
   const logger = createAgentLogger(config.logLevel);
+  // By design: a promise nobody caught is a bug, logged with its error; the agent keeps its link and
+  // k3s running. An exception nobody caught: log it and exit 1, and systemd starts a fresh agent.
+  process.on('unhandledRejection', (reason: unknown) => {
+    logger.error({ err: reason }, 'a promise rejected and nobody caught it (a bug); the agent keeps running');
+  });
+  process.on('uncaughtException', (err: Error) => {
+    logger.fatal({ err }, 'uncaught exception; exiting so that the supervisor restarts the agent');
+    process.exit(1);
+  });
   const agent = runAgent(config, logger, VERSION);
   const onSignal = (sig: string): void => {
     logger.info({ signal: sig }, 'stopping');
-    void agent.stop();
+    agent.stop().catch(logFailure(logger, 'stopping'));
   };
   process.once('SIGINT', () => onSignal('SIGINT'));
   process.once('SIGTERM', () => onSignal('SIGTERM'));

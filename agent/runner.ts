@@ -10,6 +10,7 @@ import type { AgentConfig } from './config.js';
 import type { Logger } from './logger.js';
 import type { K3sStatus } from '../proto/index.js';
 import { checkAtStartup, installedBundle, stageUpgrade, SelfUpgradeError } from './self-upgrade.js';
+import { logFailure } from '../certs/log-failure.js';
 
 export type StopReason = 'stopped' | 'removed' | 'upgrade';
 
@@ -84,7 +85,7 @@ export function runAgent(config: AgentConfig, logger: Logger, agentVersion: stri
     k3sStatus,
     onCommand,
     k3sMode: k3sMode === 'off' ? 'off' : 'auto',
-    onK3sAssignment: (a) => void k3s?.apply(a).then(writeStatusFile),
+    onK3sAssignment: (a) => k3s?.apply(a).then(writeStatusFile).catch(logFailure(logger, 'applying the k3s assignment')),
     reconnectMaxMs: config.reconnectMaxMs,
     onStatus: (st) => {
       if (st.state === 'connected') startup.trial?.confirm();

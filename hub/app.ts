@@ -43,6 +43,7 @@ import { systemClock } from './clock.js';
 import { ClockWatch } from './clock-watch.js';
 import { FleetSkew } from './nodes/fleet-skew.js';
 import { signedDuration } from './autoheal/guard.js';
+import { logFailure } from '../certs/log-failure.js';
 
 export interface Hub {
   apiUrl: string;
@@ -51,6 +52,8 @@ export interface Hub {
   services: HubServices;
   api: FastifyInstance;
   gateway: FastifyInstance;
+  /** Counts a rejection nobody caught (main.ts logs it) in atoll_unhandled_rejections_total. */
+  unhandledRejection(): void;
   stop(): Promise<void>;
 }
 
@@ -93,11 +96,11 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
     settleMs: Math.max(120_000, 4 * config.heartbeatIntervalMs),
     onStep: (step, hold) => {
       log.warn({ offsetMs: step.offsetMs, hold }, 'the hub\'s own clock stepped');
-      void events.note({ type: 'hub.clock-step', actor: 'hub', message: `the hub's own clock stepped ${signedDuration(step.offsetMs)} (wall vs monotonic); autoheal holds and the hub keeps its time until ${hold.until}`, data: { offsetMs: step.offsetMs, netOffsetMs: hold.offsetMs, until: hold.until } });
+      events.note({ type: 'hub.clock-step', actor: 'hub', message: `the hub's own clock stepped ${signedDuration(step.offsetMs)} (wall vs monotonic); autoheal holds and the hub keeps its time until ${hold.until}`, data: { offsetMs: step.offsetMs, netOffsetMs: hold.offsetMs, until: hold.until } }).catch(logFailure(log, 'noting a clock step'));
     },
     onSettled: (offsetMs) => {
       fleetSkew?.shift(offsetMs);
-      if (Math.abs(offsetMs) >= 1000) void events.note({ type: 'hub.clock-step', actor: 'hub', message: `the hub's clock stayed ${signedDuration(offsetMs)} off its earlier time after settling; the hub follows it now`, data: { offsetMs, settled: true } });
+      if (Math.abs(offsetMs) >= 1000) events.note({ type: 'hub.clock-step', actor: 'hub', message: `the hub's clock stayed ${signedDuration(offsetMs)} off its earlier time after settling; the hub follows it now`, data: { offsetMs, settled: true } }).catch(logFailure(log, 'noting a settled clock'));
     },
   });
   fleetSkew = new FleetSkew(clock);
@@ -126,13 +129,13 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
     onState: (info, previous) => {
       // While the kube API is down, what its watch said about the nodes is stale: readiness unknown.
       if (info.state !== 'running') registry.kubeUnknown();
-      void events.note({ type: 'k3s.state', actor: 'hub', message: `control plane ${previous} -> ${info.state}: ${info.message}`, data: { from: previous, to: info.state, restarts: info.restarts, lastLogLines: info.state === 'failed' ? info.lastLogLines : [] } });
+      events.note({ type: 'k3s.state', actor: 'hub', message: `control plane ${previous} -> ${info.state}: ${info.message}`, data: { from: previous, to: info.state, restarts: info.restarts, lastLogLines: info.state === 'failed' ? info.lastLogLines : [] } }).catch(logFailure(cpLog, 'noting a control plane state'));
       if (info.state === 'running') {
-        void nodeK3s.assignAll();
-        void nodeK3s.purgePending();
+        nodeK3s.assignAll().catch(logFailure(cpLog, 'assigning k3s to the nodes'));
+        nodeK3s.purgePending().catch(logFailure(cpLog, 'purging removed nodes'));
       }
     },
-    onKubeNode: (type, n) => void registry.kubeUpdate(n.name, type === 'DELETED' ? undefined : n),
+    onKubeNode: (type, n) => registry.kubeUpdate(n.name, type === 'DELETED' ? undefined : n).catch(logFailure(cpLog, 'recording a kube node update')),
   });
   // Its callbacks above run only once the control plane starts (after assembly).
   const nodeK3s = new NodeK3s({ controlPlane, store, registry, artifacts, events, logger: cpLog, removeDrainTimeoutMs: config.removeDrainTimeoutMs });
@@ -176,12 +179,12 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
     tls: { certPem: pki.serving.certPem, keyPem: pki.serving.keyPem, caPem: pki.ca.certPem, ticketKeys: pki.ticketKeys },
     joinLimiter: createRateLimiter({ perMinute: config.joinRateLimitPerMinute }),
     nodeExists: (id) => registry.has(id),
-    revokedAttempt: (id) => void nodeK3s.agentTold(id, 10_000),
+    revokedAttempt: (id) => nodeK3s.agentTold(id, 10_000).catch(logFailure(gwLog, 'scheduling the purge of a removed node')),
     extraRoutes: (app) => {
       void app.register(artifactRoutes, {
         artifacts,
         verifyClient: (req) => verifyClientCert(store, registry, req),
-        downloaded: (nodeId, what) => void events.note({ type: 'artifact.downloaded', nodeId, actor: `node:${nodeId}`, message: `${what} downloaded by node ${nodeId}`, data: { artifact: what } }),
+        downloaded: (nodeId, what) => events.note({ type: 'artifact.downloaded', nodeId, actor: `node:${nodeId}`, message: `${what} downloaded by node ${nodeId}`, data: { artifact: what } }).catch(logFailure(gwLog, 'noting a download')),
       });
       void app.register(installerRoutes, { dataDir: config.dataDir, publicUrl: config.publicUrl, caPem: pki.ca.certPem, hubVersion, events, store,
         verifyClient: (req) => verifyClientCert(store, registry, req), removeNode,
@@ -222,11 +225,11 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
   autoheal.start();
   await upgrades.start();
   const sweeper = setInterval(() => {
-    void registry.sweep();
-    void commands.expire();
+    registry.sweep().catch(logFailure(log, 'the liveness sweep'));
+    commands.expire().catch(logFailure(log, 'expiring commands'));
   }, Math.max(200, Math.min(5000, Math.floor(config.unreachableAfterMs / 5))));
   sweeper.unref();
-  const purger = setInterval(() => void nodeK3s.purgePending().catch(() => undefined), 60_000);
+  const purger = setInterval(() => nodeK3s.purgePending().catch(logFailure(cpLog, 'purging removed nodes')), 60_000);
   purger.unref();
   // Admin commands find the running hub through this file.
   const runtimeFile = join(config.dataDir, 'hub.json');
@@ -237,6 +240,7 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
   let stopping: Promise<void> | undefined;
   return {
     apiUrl, gatewayUrl, adminTokenPath: admin.path, services, api, gateway,
+    unhandledRejection: () => metrics.unhandledRejection(),
     stop() {
       stopping ??= (async () => {
         clearInterval(sweeper);

@@ -4,6 +4,7 @@
 import type { Store } from './store/types.js';
 import type { Logger } from './logger.js';
 import type { EventLog } from './events.js';
+import { logFailure } from '../certs/log-failure.js';
 
 export interface RetentionOptions {
   maxAgeMs: number;
@@ -38,11 +39,11 @@ export class EventRetention {
   start(events?: Pick<EventLog, 'subscribe'>): void {
     const burst = Math.max(1, Math.min(1000, Math.floor(this.opts.maxCount / 10)));
     this.unsubscribe = events?.subscribe(() => {
-      if (++this.sinceRun >= burst) void this.run();
+      if (++this.sinceRun >= burst) this.run().catch(logFailure(this.logger, 'pruning old events'));
     });
-    this.timer = setInterval(() => void this.run(), this.opts.intervalMs ?? 60_000);
+    this.timer = setInterval(() => this.run().catch(logFailure(this.logger, 'pruning old events')), this.opts.intervalMs ?? 60_000);
     this.timer.unref();
-    void this.run();
+    this.run().catch(logFailure(this.logger, 'pruning old events'));
   }
 
   async stop(): Promise<void> {
@@ -63,7 +64,7 @@ export class EventRetention {
       this.running = undefined;
       if (this.again) {
         this.again = false;
-        void this.run();
+        this.run().catch(logFailure(this.logger, 'pruning old events'));
       }
     });
     return this.running;

@@ -2,6 +2,7 @@
 // atoll-hub: parse the command line, build the config, start. Only this file exits the process.
 import { Command, CommanderError, Option } from 'commander';
 import { parseHubConfig, type HubFlags } from './config.js';
+import type { Hub } from './app.js';
 import { ConfigError } from './errors.js';
 import { CliError } from './cli/output.js';
 import { registerAdminCommands } from './cli/commands.js';
@@ -45,7 +46,20 @@ async function run(flags: HubFlags): Promise<void> {
   // Loaded here, not at the top: the admin commands start in a fraction of the time without them.
   const [{ createLogger }, { startHub }, { startBanner }] = await Promise.all([import('./logger.js'), import('./app.js'), import('./start-banner.js')]);
   const logger = createLogger(config.logLevel);
+  // By design: a promise nobody caught is a bug, logged with its error and counted; the hub keeps
+  // serving. An exception nobody caught leaves the process in an unknown state: log it and exit 1,
+  // and the supervisor (systemd) starts a fresh hub.
+  const started: { hub?: Hub } = {};
+  process.on('unhandledRejection', (reason: unknown) => {
+    logger.error({ err: reason }, 'a promise rejected and nobody caught it (a bug); the hub keeps running');
+    started.hub?.unhandledRejection();
+  });
+  process.on('uncaughtException', (err: Error) => {
+    logger.fatal({ err }, 'uncaught exception; exiting so that the supervisor restarts the hub');
+    process.exit(1);
+  });
   const hub = await startHub(config, { logger });
+  started.hub = hub;
   process.stdout.write(await startBanner(hub, config, process.env, process.getuid?.() === 0));
   let stopping = false;
   const stop = (signal: string): void => {

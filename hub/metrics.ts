@@ -11,6 +11,8 @@ import { REFUSAL_REASONS, type ConnectionGuard, type ConnectionObserver, type Li
 
 export interface HubMetrics {
   registry: Registry;
+  /** A promise rejected with nobody to catch it (hub/main.ts logs it). */
+  unhandledRejection(): void;
   reportReceived(): void;
   joinAttempt(result: string): void;
   /** Counts open and refused connections of the listeners (hub/http/connection-limits.ts). */
@@ -108,6 +110,7 @@ export function createMetrics(deps: { events: EventLog; nodes: NodeRegistry; con
   const joins = new Counter({ name: 'atoll_join_attempts_total', help: 'Join attempts by result.', labelNames: ['result'], registers: [registry] });
   const steps = new Counter({ name: 'atoll_remediation_steps_total', help: 'Autoheal remediation steps by action and result.', labelNames: ['action', 'result'], registers: [registry] });
   const freezes = new Counter({ name: 'atoll_autoheal_guard_freezes_total', help: 'Times the partition guard froze remediation.', registers: [registry] });
+  const unhandled = new Counter({ name: 'atoll_unhandled_rejections_total', help: 'Promises that rejected with nobody to catch them (a bug; the hub logged each and kept running).', registers: [registry] });
   const transitions = new Counter({ name: 'atoll_node_state_transitions_total', help: 'Node state changes by new state.', labelNames: ['to'], registers: [registry] });
   const guards = new Map<Listener, ConnectionGuard>();
   new Gauge({
@@ -133,5 +136,5 @@ export function createMetrics(deps: { events: EventLog; nodes: NodeRegistry; con
       default:
     }
   });
-  return { registry, reportReceived: () => reports.inc(), joinAttempt: (result) => joins.inc({ result }), connections };
+  return { registry, unhandledRejection: () => unhandled.inc(), reportReceived: () => reports.inc(), joinAttempt: (result) => joins.inc({ result }), connections };
 }

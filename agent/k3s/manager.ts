@@ -12,6 +12,7 @@ import { installK3s, InstallError } from './installer.js';
 import { writeK3sConfig } from './config-writer.js';
 import { createChildRunner, type K3sRunner } from './child-runner.js';
 import { createSystemdRunner, systemdIsPid1 } from './systemd-runner.js';
+import { logFailure } from '../../certs/log-failure.js';
 
 export type K3sState = 'disabled' | 'waiting' | 'installing' | 'starting' | 'running' | 'crashed' | 'stopped' | 'removed' | 'failed';
 
@@ -122,7 +123,7 @@ export class K3sManager {
     this.runner.start();
     this.phase = 'starting';
     clearInterval(this.probeTimer);
-    this.probeTimer = setInterval(() => void this.probe(), 2000);
+    this.probeTimer = setInterval(() => this.probe().catch(logFailure(this.log, 'probing k3s')), 2000);
     this.probeTimer.unref();
   }
 

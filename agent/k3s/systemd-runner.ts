@@ -5,6 +5,7 @@ import { execa } from 'execa';
 import { writePublicFile } from '../../certs/files.js';
 import type { K3sRunner, K3sProcState } from './child-runner.js';
 import type { Logger } from '../logger.js';
+import { logFailure } from '../../certs/log-failure.js';
 
 export const UNIT_NAME = 'k3s-agent.service';
 
@@ -53,7 +54,7 @@ export function createSystemdRunner(opts: { bin: string; config: string; unitPat
     state = props.ActiveState === 'active' ? 'running' : props.ActiveState === 'activating' ? 'starting' : props.ActiveState === 'failed' ? 'crashed' : 'stopped';
     restarts = Number(props.NRestarts ?? 0);
   };
-  const timer = setInterval(() => void refresh(), 5000);
+  const timer = setInterval(() => refresh().catch(logFailure(opts.logger, 'reading the k3s-agent unit state')), 5000);
   timer.unref();
   return {
     survivesAgent: true,
@@ -63,12 +64,12 @@ export function createSystemdRunner(opts: { bin: string; config: string; unitPat
       if (changed) writePublicFile(unitPath, unit);
       startedAt = Date.now();
       state = 'starting';
-      void (async () => {
+      (async () => {
         if (changed) await systemctl('daemon-reload');
         const r = await systemctl('enable', '--now', UNIT_NAME);
         if (r.exitCode !== 0) opts.logger.error({ stderr: String(r.stderr) }, 'systemctl enable --now k3s-agent failed');
         await refresh();
-      })();
+      })().catch(logFailure(opts.logger, 'starting the k3s-agent unit'));
     },
     async stop() {
       await systemctl('disable', '--now', UNIT_NAME);

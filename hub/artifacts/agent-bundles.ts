@@ -7,8 +7,9 @@ import { chmodSync, copyFileSync, existsSync, openSync, readdirSync, readFileSyn
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { readAgentBundle, type AgentBundle } from '../installer/served-artifacts.js';
-import { sha256File } from './artifact-store.js';
+import { sha256File } from './hash.js';
 import { ArtifactError } from './errors.js';
+import { compareVersions } from '../versions/compare.js';
 
 const VERSION_RE = /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/;
 
@@ -16,20 +17,8 @@ export function validateAgentVersion(version: string): void {
   if (!VERSION_RE.test(version)) throw new ArtifactError('ARTIFACT_INVALID', `"${version}" is not an agent version like 0.2.0`);
 }
 
-/** Orders 0.1.0 < 0.1.1-rc1 < 0.1.1 < 0.10.0. */
-export function compareAgentVersions(a: string, b: string): number {
-  const parse = (v: string): [number[], string] => {
-    const [core, pre = ''] = v.split('-', 2);
-    return [core.split('.').map(Number), pre];
-  };
-  const [ca, pa] = parse(a);
-  const [cb, pb] = parse(b);
-  for (let i = 0; i < 3; i++) if ((ca[i] ?? 0) !== (cb[i] ?? 0)) return (ca[i] ?? 0) - (cb[i] ?? 0);
-  if (pa === pb) return 0;
-  if (!pa) return 1;
-  if (!pb) return -1;
-  return pa.localeCompare(pb);
-}
+/** Agent versions order as x.y.z[-pre] (hub/versions/compare.ts). */
+export { compareVersions as compareAgentVersions };
 
 export class AgentBundleStore {
   constructor(private readonly root: string, private readonly packagedDir?: string) {}
@@ -66,7 +55,7 @@ export class AgentBundleStore {
         if (b) out.set(v, b);
       }
     }
-    return [...out.values()].sort((a, b) => compareAgentVersions(a.version, b.version));
+    return [...out.values()].sort((a, b) => compareVersions(a.version, b.version));
   }
 
   isImported(version: string): boolean {

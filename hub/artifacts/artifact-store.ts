@@ -9,8 +9,11 @@ import { join, resolve, sep } from 'node:path';
 import { AgentBundleStore } from './agent-bundles.js';
 import { ArtifactError } from './errors.js';
 import { checkK3sArtifact } from './k3s-check.js';
+import { compareK3sVersions } from '../versions/compare.js';
 
 export { ArtifactError } from './errors.js';
+export { sha256File } from './hash.js';
+export { compareK3sVersions } from '../versions/compare.js';
 
 export const ARCHES = ['amd64', 'arm64', 'arm'] as const;
 export type Arch = (typeof ARCHES)[number];
@@ -53,12 +56,6 @@ export function isArch(arch: string): arch is Arch {
 
 export function validateK3sVersion(version: string): void {
   if (!VERSION_RE.test(version)) throw new ArtifactError('ARTIFACT_INVALID', `"${version}" is not a k3s version like v1.31.4+k3s1`);
-}
-
-export async function sha256File(path: string): Promise<string> {
-  const h = createHash('sha256');
-  await pipeline(createReadStream(path), h);
-  return h.digest('hex');
 }
 
 export class ArtifactStore {
@@ -154,17 +151,4 @@ export class ArtifactStore {
     }
     return out.sort((a, b) => compareK3sVersions(a.version, b.version) || a.arch.localeCompare(b.arch));
   }
-}
-
-/** Orders v1.30.2+k3s1 < v1.30.10+k3s1 < v1.30.10+k3s2; release candidates before their release. */
-export function compareK3sVersions(a: string, b: string): number {
-  const parse = (v: string): number[] => {
-    const m = /^v(\d+)\.(\d+)\.(\d+)(?:-rc(\d+))?\+k3s(\d+)$/.exec(v.replace(/-(?!rc)[0-9A-Za-z.-]+/, ''));
-    if (!m) return [0, 0, 0, 0, 0];
-    return [Number(m[1]), Number(m[2]), Number(m[3]), m[4] === undefined ? Number.MAX_SAFE_INTEGER : Number(m[4]), Number(m[5])];
-  };
-  const pa = parse(a);
-  const pb = parse(b);
-  for (let i = 0; i < pa.length; i++) if (pa[i] !== pb[i]) return pa[i] - pb[i];
-  return 0;
 }

@@ -4,7 +4,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { arch as osArch } from 'node:os';
 import { probeBinary } from '../k3s/binary.js';
-import { ArtifactError } from './artifact-store.js';
+import { ArtifactError } from './errors.js';
 
 /** ELF e_machine and class (1: 32-bit, 2: 64-bit) of each arch the hub serves. */
 const ELF_MACHINE: Record<string, { machine: number; bits: 1 | 2; name: string }> = {

@@ -3,7 +3,7 @@
 import type { NodeSnapshot } from '../nodes/registry.js';
 import type { Stamps } from '../clock.js';
 import type { NodeHeal } from './records.js';
-import type { AutohealDeps } from './engine.js';
+import type { AutohealDeps } from './deps.js';
 
 export class Attention {
   constructor(private readonly d: AutohealDeps, private readonly stamps: Stamps) {}

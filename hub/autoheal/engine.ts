@@ -3,46 +3,19 @@
 // pool cap, paced repairs, flap detection and exclusions. Every step, timer and count is durable
 // (store settings), so a hub restart neither repeats a step nor forgets one. Every decision,
 // including a decision not to act, is an event (once per change).
-import type { Store } from '../store/types.js';
-import type { EventLog } from '../events.js';
-import type { Logger } from '../logger.js';
-import type { NodeRegistry, NodeSnapshot } from '../nodes/registry.js';
-import type { ControlPlane } from '../k3s/control-plane.js';
+import type { NodeSnapshot } from '../nodes/registry.js';
 import { parseDuration } from '../duration.js';
-import { AutohealSettings, allowedUnhealthy, type PoolAutoheal } from './settings.js';
+import { allowedUnhealthy, type PoolAutoheal } from './settings.js';
 import { ACTOR, RecordBook, classify, freshRecord, type NodeHeal } from './records.js';
 import { Ladder } from './ladder.js';
 import { PartitionGuard, type GuardState } from './guard.js';
 import { Attention } from './attention.js';
 import { Stamps, systemClock, type Clock } from '../clock.js';
-import type { ClockHold } from '../clock-watch.js';
+import type { AutohealDeps } from './deps.js';
 
 export { classify, type Condition, type NodeHeal } from './records.js';
 export type { GuardState } from './guard.js';
-
-export interface AutohealDeps {
-  store: Store;
-  events: EventLog;
-  registry: NodeRegistry;
-  controlPlane: Pick<ControlPlane, 'info' | 'client'>;
-  logger: Logger;
-  settings: AutohealSettings;
-  /** Removes a node the way DELETE /v1/nodes/{id} does. */
-  removeNode(id: string, actor: string): Promise<boolean>;
-  /** A #cloud-config that joins a new machine to the pool, and the id of the fresh single-use token in it. */
-  cloudInit(pool: string): Promise<{ doc: string; tokenId: string }>;
-  intervalMs: number;
-  /** Mass-drop window of the partition guard (default 2 min). */
-  guardWindowMs: number;
-  /** No action right after a hub start: agents are still reconnecting. */
-  startupGraceMs: number;
-  /** Flap window (default 15 min); more than 2 changes in it mark a node flapping. */
-  flapWindowMs: number;
-  /** Ages and timers on its monotonic clock; stored stamps from its wall clock (the hub's steady time). */
-  clock?: Clock;
-  /** A step of the hub's own clock is settling: autoheal holds (see clock-watch.ts). */
-  clockHold?: () => ClockHold | undefined;
-}
+export type { AutohealDeps } from './deps.js';
 
 export class AutohealEngine {
   private timer?: NodeJS.Timeout;

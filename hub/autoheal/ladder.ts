@@ -7,7 +7,7 @@ import { parseDuration } from '../duration.js';
 import type { PoolAutoheal } from './settings.js';
 import { hookNode, runHook, type HookNode } from './hook.js';
 import { ACTOR, MAX_LADDERS, freshRecord, type NodeHeal, type RecordBook } from './records.js';
-import type { AutohealDeps } from './engine.js';
+import type { AutohealDeps } from './deps.js';
 import type { Clock, Stamps } from '../clock.js';
 
 /** Stored per pool (store.getAutohealPacing); widened and reset by single statements. */

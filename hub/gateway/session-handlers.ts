@@ -9,6 +9,7 @@ import type { NodeK3s } from '../k3s/node-k3s.js';
 import type { HubMetrics } from '../metrics.js';
 import { toFacts, type SessionHandlers } from './agent-session.js';
 import { renewNodeCert, type CertRenewalDeps } from './cert-renewal.js';
+import { logFailure } from '../../certs/log-failure.js';
 
 export interface SessionHandlerDeps extends CertRenewalDeps {
   registry: NodeRegistry;
@@ -36,7 +37,7 @@ export function sessionHandlers(d: SessionHandlerDeps): SessionHandlers {
     command: (nodeId, action, args, timeoutMs) => commands.run(nodeId, action, args, 'hub', timeoutMs),
     commandResult: (s, r) => commands.result(s.nodeId, r),
     touch: (s) => registry.touch(s.nodeId),
-    closed: (s, reason) => void registry.detach(s, reason),
+    closed: (s, reason) => registry.detach(s, reason).catch(logFailure(d.logger, 'recording a closed link')),
     renewCert: (s, csrPem) => renewNodeCert(d, s.nodeId, csrPem),
   };
 }

@@ -6,7 +6,8 @@
 // A runtime is an npm-style tarball with package/bin/node, as the registry's node-linux-<arch> has.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { sha256File } from '../artifacts/artifact-store.js';
+import { sha256File } from '../artifacts/hash.js';
+import { compareVersions } from '../versions/compare.js';
 
 export const RUNTIME_ARCHES = ['amd64', 'arm64'] as const;
 const NODE_VERSION_RE = /^\d+\.\d+\.\d+$/;
@@ -44,13 +45,6 @@ export function readAgentBundle(dir: string): AgentBundle | undefined {
   }
 }
 
-export function compareNodeVersions(a: string, b: string): number {
-  const pa = a.split('.').map(Number);
-  const pb = b.split('.').map(Number);
-  for (let i = 0; i < 3; i++) if (pa[i] !== pb[i]) return pa[i] - pb[i];
-  return 0;
-}
-
 /** Lists runtimes; hashes each file once per (size, mtime) and keeps the hash. */
 export class NodeRuntimes {
   private readonly hashes = new Map<string, { key: string; sha256: string }>();
@@ -77,7 +71,7 @@ export class NodeRuntimes {
           found.push({ version, arch, sha256, size: st.size, path, urlPath: `/v1/artifacts/node/${version}/${arch}/node.tgz`, source });
         }
       }
-      found.sort((a, b) => compareNodeVersions(b.version, a.version) || a.arch.localeCompare(b.arch));
+      found.sort((a, b) => compareVersions(b.version, a.version) || a.arch.localeCompare(b.arch));
       // The first directory wins for a version both have.
       for (const r of found) if (!out.some((o) => o.version === r.version && o.arch === r.arch)) out.push(r);
     }

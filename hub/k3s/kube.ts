@@ -2,6 +2,7 @@
 // (list, watch, cordon, uncordon, delete), drain through the Eviction API, node-password secrets.
 import * as k8s from '@kubernetes/client-node';
 import type { Logger } from '../logger.js';
+import { logFailure } from '../../certs/log-failure.js';
 
 export interface KubeNodeSummary {
   name: string;
@@ -103,7 +104,7 @@ export class KubeClient {
         if (!stopped) await new Promise((r) => setTimeout(r, 1000));
       }
     };
-    void loop();
+    loop().catch(logFailure(this.logger, 'the node watch'));
     return () => {
       stopped = true;
       abort?.abort();

@@ -7,7 +7,8 @@ import { copyFileSync, chmodSync, existsSync, mkdirSync, readFileSync, renameSyn
 import { writePublicFile } from '../../certs/files.js';
 import { dirname, join } from 'node:path';
 import { dataDirBinary, probeBinary, type K3sBinary } from './binary.js';
-import { compareK3sVersions, sha256File } from '../artifacts/artifact-store.js';
+import { compareK3sVersions } from '../versions/compare.js';
+import { sha256File } from '../artifacts/hash.js';
 
 export interface ManagedState {
   /** The version the managed binary runs. */

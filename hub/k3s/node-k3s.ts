@@ -7,6 +7,7 @@ import type { Logger } from '../logger.js';
 import type { AgentLink, NodeRegistry } from '../nodes/registry.js';
 import { compareK3sVersions, type ArtifactStore } from '../artifacts/artifact-store.js';
 import type { ControlPlane } from './control-plane.js';
+import { logFailure } from '../../certs/log-failure.js';
 
 
 export interface NodeK3sDeps {
@@ -141,7 +142,7 @@ export class NodeK3s {
   /** A removed node's agent was refused with its revoked certificate: it stops its kubelet now. */
   async agentTold(nodeId: string, graceMs: number): Promise<void> {
     if (!(await this.d.store.markPurgeAgentStopped(nodeId))) return;
-    setTimeout(() => void this.purgePending(), graceMs).unref();
+    setTimeout(() => this.purgePending().catch(logFailure(this.d.logger, 'purging removed nodes')), graceMs).unref();
   }
 
   /** Runs every kept purge whose agent is known to have stopped (call when the API is back). */

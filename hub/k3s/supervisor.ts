@@ -7,6 +7,7 @@ import { request } from 'node:https';
 import { join } from 'node:path';
 import type { Logger } from '../logger.js';
 import { clearServerPid, reapLeftover, writeServerPid } from './server-pid.js';
+import { logFailure } from '../../certs/log-failure.js';
 
 export type ControlPlaneState = 'running' | 'starting' | 'failed' | 'absent' | 'stopped';
 
@@ -152,7 +153,7 @@ export class K3sSupervisor {
     };
     child.stdout?.on('data', collect);
     child.stderr?.on('data', collect);
-    void child.then((r) => this.onExit(child, r.exitCode, r.signal));
+    child.then((r) => this.onExit(child, r.exitCode, r.signal)).catch(logFailure(this.opts.logger, 'watching the k3s server'));
     this.readyLoop = this.waitReady(child);
   }
 

@@ -5,38 +5,31 @@ import type { HealthUpdate, Store } from '../store/types.js';
 import type { Logger } from '../logger.js';
 import type { HealthSampler } from './health-sampler.js';
 import type { Clock } from '../clock.js';
+import { logFailure } from '../../certs/log-failure.js';
 
 export interface HealthBatcher {
   push(update: HealthUpdate): void;
   flush(): Promise<void>;
   stop(): Promise<void>;
-  /** Milliseconds from push to durable write, for the most recent flush (bench/metrics). */
-  readonly stats: { flushes: number; written: number; lastFlushMs: number };
 }
 
-export function createHealthBatcher(store: Store, logger: Logger, opts: { intervalMs?: number; maxBatch?: number; sampler?: HealthSampler; now?: () => number; clock?: Clock; onFlushed?: (updates: HealthUpdate[], pushedAt: number[]) => void } = {}): HealthBatcher {
+export function createHealthBatcher(store: Store, logger: Logger, opts: { intervalMs?: number; maxBatch?: number; sampler?: HealthSampler; now?: () => number; clock?: Clock} = {}): HealthBatcher {
   // Small, frequent commits: at 10,000 agents (1,000 reports/s) a flush is ~200 updates, a few ms of the
   // event loop, so a heartbeat never waits long behind one.
   const intervalMs = opts.intervalMs ?? 200;
   const maxBatch = opts.maxBatch ?? 500;
   let pending = new Map<string, { update: HealthUpdate; at: number }>();
   let inflight: Promise<void> = Promise.resolve();
-  const stats = { flushes: 0, written: 0, lastFlushMs: 0 };
 
   const flush = (): Promise<void> => {
     if (pending.size === 0) return inflight;
     const batch = pending;
     pending = new Map();
     inflight = inflight.then(async () => {
-      const started = Date.now();
       const updates = [...batch.values()];
       try {
         const list = updates.map((u) => u.update);
         await store.recordHealth(list, opts.sampler?.take(list, opts.clock ? opts.clock.now() : (opts.now ?? Date.now)(), opts.clock?.mono()));
-        stats.flushes++;
-        stats.written += updates.length;
-        stats.lastFlushMs = Date.now() - started;
-        opts.onFlushed?.(updates.map((u) => u.update), updates.map((u) => u.at));
       } catch (err) {
         // Health is refreshed by the next report; keep serving, say why once per failure.
         logger.warn({ err, count: updates.length }, 'could not store health reports');
@@ -45,19 +38,18 @@ export function createHealthBatcher(store: Store, logger: Logger, opts: { interv
     return inflight;
   };
 
-  const timer = setInterval(() => void flush(), intervalMs);
+  const timer = setInterval(() => flush().catch(logFailure(logger, 'storing health reports')), intervalMs);
   timer.unref();
 
   return {
     push(update) {
       pending.set(update.nodeId, { update, at: Date.now() });
-      if (pending.size >= maxBatch) void flush();
+      if (pending.size >= maxBatch) flush().catch(logFailure(logger, 'storing health reports'));
     },
     flush,
     async stop() {
       clearInterval(timer);
       await flush();
     },
-    stats,
   };
 }

@@ -1,5 +1,5 @@
 // k3s version arithmetic for upgrades: parse, compare minors, classify a move from one version to another.
-import { compareK3sVersions } from '../artifacts/artifact-store.js';
+import { compareK3sVersions } from '../versions/compare.js';
 
 export interface K3sVersionParts {
   major: number;

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseHubConfig } from '../../hub/config.js';
-import { createLogger } from '../../hub/logger.js';
+import { createLogger, type Logger } from '../../hub/logger.js';
 import { startHub, type Hub } from '../../hub/app.js';
 
 export interface InProcessHub {
@@ -15,11 +15,11 @@ export interface InProcessHub {
   stop(): Promise<void>;
 }
 
-export async function startInProcessHub(): Promise<InProcessHub> {
+export async function startInProcessHub(opts: { logger?: Logger } = {}): Promise<InProcessHub> {
   const base = mkdtempSync(join(tmpdir(), 'atoll-hub-inproc-'));
   const dataDir = join(base, 'data');
   const config = parseHubConfig({ dataDir, apiListen: '127.0.0.1:0', gatewayListen: '127.0.0.1:0', publicUrl: 'https://127.0.0.1:9444', k3s: 'off', heartbeatInterval: '1s', unreachableAfter: '3s' }, {}, false);
-  const hub = await startHub(config, { logger: createLogger('silent') });
+  const hub = await startHub(config, { logger: opts.logger ?? createLogger('silent') });
   const adminToken = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
   return {
     hub,

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { parseDuration } from '../../../hub/duration.js';
 import { formatJoinToken, parseJoinToken } from '../../../certs/join-token.js';
 import { createRateLimiter } from '../../../hub/gateway/rate-limit.js';
-import { compareK3sVersions } from '../../../hub/artifacts/artifact-store.js';
+import { compareK3sVersions } from '../../../hub/versions/compare.js';
 import { healthProblems } from '../../../hub/nodes/health-state.js';
 import { classify } from '../../../hub/autoheal/engine.js';
 import { parseVersionOutput } from '../../../hub/k3s/binary.js';

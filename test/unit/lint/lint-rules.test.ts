@@ -1,0 +1,63 @@
+// The house rules `npm run lint` enforces, checked on probe files written into the tree (and removed
+// again): a promise nobody awaits or catches (also behind `void`), the SQLite driver outside
+// hub/store, and an import cycle all fail the lint.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const run = promisify(execFile);
+
+async function exitOf(cmd: string, args: string[]): Promise<{ code: number; out: string }> {
+  try {
+    const r = await run(cmd, args, { cwd: root, timeout: 120_000 });
+    return { code: 0, out: r.stdout + r.stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : -1, out: `${e.stdout ?? ''}${e.stderr ?? ''}` };
+  }
+}
+
+async function withProbes<T>(files: Record<string, string>, fn: () => Promise<T>): Promise<T> {
+  try {
+    for (const [path, text] of Object.entries(files)) writeFileSync(join(root, path), text);
+    return await fn();
+  } finally {
+    for (const path of Object.keys(files)) rmSync(join(root, path), { force: true });
+  }
+}
+
+test('eslint fails on a floating promise, on `void` of a promise, and on better-sqlite3 outside hub/store', async () => {
+  const probe = 'hub/__lint_probe__.ts';
+  const r = await withProbes({
+    [probe]: [
+      "import Database from 'better-sqlite3';",
+      'async function work(): Promise<void> {}',
+      'work();',
+      'void work();',
+      'work().catch(() => undefined);',
+      'export const db = Database;',
+      '',
+    ].join('\n'),
+  }, () => exitOf(process.execPath, [join(root, 'node_modules', 'eslint', 'bin', 'eslint.js'), '--format', 'json', probe]));
+  assert.equal(r.code, 1, r.out);
+  const messages = (JSON.parse(r.out) as Array<{ messages: Array<{ ruleId: string; line: number }> }>)[0].messages;
+  const at = (rule: string): number[] => messages.filter((m) => m.ruleId === rule).map((m) => m.line);
+  assert.deepEqual(at('@typescript-eslint/no-floating-promises'), [3, 4], 'the bare call and the void are flagged, the caught one is not');
+  assert.deepEqual(at('no-restricted-imports'), [1]);
+});
+
+test('the cycle check fails on an import cycle and names its files', async () => {
+  const r = await withProbes({
+    'hub/__lint_probe_a__.ts': "import { b } from './__lint_probe_b__.js';\nexport const a = (): number => b + 1;\n",
+    'hub/__lint_probe_b__.ts': "import type { a } from './__lint_probe_a__.js';\nexport const b = 1;\nexport type A = typeof a;\n",
+  }, () => exitOf(process.execPath, [join(root, 'scripts', 'check-cycles.mjs')]));
+  assert.equal(r.code, 1, r.out);
+  assert.match(r.out, /import cycle: hub\/__lint_probe_a__\.ts <-> hub\/__lint_probe_b__\.ts/);
+  const clean = await exitOf(process.execPath, [join(root, 'scripts', 'check-cycles.mjs')]);
+  assert.equal(clean.code, 0, `the tree itself has no cycle: ${clean.out}`);
+});
