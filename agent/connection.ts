@@ -7,6 +7,7 @@ import type { TLSSocket } from 'node:tls';
 import { decodeFrame, encodeFrame, MAX_FRAME_BYTES, PROTOCOL_VERSION, ProtocolError, type Envelope, type Frame, type Command, type K3sAssignment, type K3sStatus } from '../proto/index.js';
 import { generateKeyPair } from '../certs/keys.js';
 import { createCsr } from '../certs/csr.js';
+import { certKeySha256, privateKeySha256 } from '../certs/key-id.js';
 import { loadIdentity, saveIdentity, renewDueAt, type Identity } from './identity.js';
 import type { HealthSource } from './health.js';
 import type { Logger } from './logger.js';
@@ -338,11 +339,18 @@ export class HubConnection {
       this.log.warn({ errorCode, message }, 'hub refused certificate renewal');
       return;
     }
+    if (certKeySha256(certPem) !== privateKeySha256(key)) {
+      this.log.warn('the renewed certificate is not for the key this agent asked with; ignoring it');
+      return;
+    }
     const { nodeId, nodeName, pool, hubUrl, joinedAt, k3s } = this.identity;
     saveIdentity(this.opts.dataDir, { nodeId, nodeName, pool, hubUrl, joinedAt, k3s }, { keyPem: key, certPem });
     this.identity = loadIdentity(this.opts.dataDir);
     this.tlsSession = undefined; // the old session carries the old certificate
-    this.log.info({ notAfter: this.identity.notAfter.toISOString() }, 'client certificate renewed');
+    this.log.info({ notAfter: this.identity.notAfter.toISOString() }, 'client certificate renewed; reconnecting with it');
+    // Connecting with the new certificate tells the hub it is in use: it revokes the old one then.
+    this.send({ close: { code: 'CERT_RENEWED', reason: 'reconnecting with the renewed certificate' } });
+    this.ws?.close(1000, 'CERT_RENEWED');
   }
 
   getStatus(): LinkStatus {

@@ -18,11 +18,10 @@ import { createTokenService } from './tokens/token-service.js';
 import { sha256Hex } from './tokens/secrets.js';
 import { buildGateway, verifyClientCert } from './gateway/server.js';
 import { createRateLimiter } from './gateway/rate-limit.js';
-import { AgentSession, toFacts } from './gateway/agent-session.js';
+import { agentConnector } from './gateway/agent-connect.js';
+import { CertRenewal } from './nodes/cert-renewal.js';
 import { buildApi } from './api/server.js';
 import type { ClusterInfo, HubServices } from './api/services.js';
-import { signCsr } from '../certs/issue.js';
-import { CertError } from '../certs/errors.js';
 import { readHubVersion } from './version.js';
 import { ControlPlane } from './k3s/control-plane.js';
 import { NodeK3s } from './k3s/node-k3s.js';
@@ -127,6 +126,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
   const metrics = createMetrics({ events, nodes: registry, controlPlane, autoheal: () => autohealRef, store, rollouts: async () => (await services.upgrades?.list()) ?? [] });
 
   const gwLog = log.child({ component: 'gateway' });
+  const renewal = new CertRenewal({ store, ca: pki.ca, events, logger: log.child({ component: 'certs' }), ttlMs: config.nodeCertTtlMs });
   const gateway = await buildGateway({
     logger: gwLog,
     store,
@@ -160,40 +160,9 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
         throw err;
       }
     },
-    connect: (ws, nodeId, remoteAddress, tlsResumed) => {
-      new AgentSession(ws, {
-        nodeId, remoteAddress, tlsResumed, heartbeatIntervalMs: config.heartbeatIntervalMs, hubVersion, logger: gwLog,
-        handlers: {
-          async hello(s, frame) {
-            const node = await registry.attach(s, toFacts(frame.hello?.facts), frame.hello?.agentVersion ?? 'unknown');
-            return node && { nodeName: node.name, pool: node.pool };
-          },
-          health: (s, h) => {
-            metrics.reportReceived();
-            return registry.report(s.nodeId, h);
-          },
-          async welcomed(s) {
-            await commands.resend(s).catch((err: unknown) => gwLog.warn({ nodeId: s.nodeId, err: (err as Error).message }, 'could not re-send pending commands'));
-            await nodeK3s?.assign(s);
-          },
-          command: (nodeId, action, args, timeoutMs) => commands.run(nodeId, action, args, 'hub', timeoutMs),
-          commandResult: (s, r) => commands.result(s.nodeId, r),
-          touch: (s) => registry.touch(s.nodeId),
-          closed: (s, reason) => void registry.detach(s, reason),
-          async renewCert(s, csrPem) {
-            try {
-              const issued = signCsr(pki.ca, csrPem, { commonName: s.nodeId, organization: 'atoll:nodes', validityMs: config.nodeCertTtlMs, expectedSubjectCN: s.nodeId });
-              await store.addCert({ serial: issued.serial, nodeId: s.nodeId, notBefore: issued.notBefore.toISOString(), notAfter: issued.notAfter.toISOString(), fingerprint: issued.fingerprint, revokedAt: null });
-              await events.note({ type: 'node.cert-renewed', nodeId: s.nodeId, actor: `node:${s.nodeId}`, message: `client certificate renewed until ${issued.notAfter.toISOString()}`, data: { serial: issued.serial } });
-              return { certPem: issued.certPem };
-            } catch (err) {
-              if (err instanceof CertError) return { errorCode: err.code, message: err.message };
-              throw err;
-            }
-          },
-        },
-      });
-    },
+    connect: agentConnector({
+      heartbeatIntervalMs: config.heartbeatIntervalMs, hubVersion, logger: gwLog, registry, commands, renewal, metrics, nodeK3s: () => nodeK3s,
+    }),
   });
 
   const autohealSettings = new AutohealSettings(store);

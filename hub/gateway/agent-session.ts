@@ -28,6 +28,8 @@ export interface SessionOptions {
   remoteAddress: string;
   /** The TLS session was resumed (a ticket from an earlier connection). */
   tlsResumed?: boolean;
+  /** The client certificate the agent authenticated with. */
+  cert?: { serial: string; notAfterMs: number };
   heartbeatIntervalMs: number;
   helloTimeoutMs?: number;
   hubVersion: string;
@@ -71,6 +73,9 @@ export class AgentSession implements AgentLink {
   readonly nodeId: string;
   readonly remoteAddress: string;
   readonly tlsResumed: boolean;
+  /** Serial and expiry of the client certificate of this link ('' and Infinity when unknown). */
+  readonly certSerial: string;
+  readonly certNotAfterMs: number;
   readonly connectedAt = Date.now();
   k3sMode = 'auto';
   private helloDone = false;
@@ -85,6 +90,8 @@ export class AgentSession implements AgentLink {
     this.nodeId = opts.nodeId;
     this.remoteAddress = opts.remoteAddress;
     this.tlsResumed = Boolean(opts.tlsResumed);
+    this.certSerial = opts.cert?.serial ?? '';
+    this.certNotAfterMs = opts.cert?.notAfterMs ?? Number.POSITIVE_INFINITY;
     this.log = opts.logger.child({ nodeId: opts.nodeId });
     ws.binaryType = 'nodebuffer';
     ws.on('message', (data: Buffer, isBinary: boolean) => this.onMessage(data, isBinary));
@@ -230,7 +237,11 @@ export class AgentSession implements AgentLink {
         return;
       }
       case 'certRenewRequest': {
-        const res = await h.renewCert(this, frame.certRenewRequest?.csrPem ?? '');
+        // Every request gets an answer, also when the hub fails: the agent retries on an error reply.
+        const res = await h.renewCert(this, frame.certRenewRequest?.csrPem ?? '').catch((err: unknown) => {
+          this.log.error({ err }, 'certificate renewal failed');
+          return { errorCode: 'INTERNAL', message: 'renewal failed on the hub; retry later' };
+        });
         this.send({ inReplyTo: frame.messageId, certRenewResponse: 'certPem' in res ? { certPem: res.certPem } : { errorCode: res.errorCode, message: res.message } });
         return;
       }

@@ -97,7 +97,7 @@ export async function enroll(deps: EnrollmentDeps, req: JoinRequest, source: str
     tokenId: token.id,
     now: now.toISOString(),
     node,
-    cert: { serial: issued.serial, nodeId, notBefore: issued.notBefore.toISOString(), notAfter: issued.notAfter.toISOString(), fingerprint: issued.fingerprint, revokedAt: null },
+    cert: { serial: issued.serial, nodeId, notBefore: issued.notBefore.toISOString(), notAfter: issued.notAfter.toISOString(), fingerprint: issued.fingerprint, revokedAt: null, issuedAt: now.toISOString() },
     event: { type: 'node.joined', nodeId, pool: token.pool, actor: `token:${token.id}`, message: `node ${name} joined pool ${token.pool} from ${source}`, data: { name, source, hostname: req.facts.hostname, arch: req.facts.arch } },
   });
   if (outcome !== 'ok') {

@@ -30,6 +30,8 @@ export interface AgentLink {
   readonly tlsResumed?: boolean;
   /** "off" when the agent runs no k3s (from its hello). */
   readonly k3sMode: string;
+  /** Expiry (ms) of the client certificate the link authenticated with; absent when unknown. */
+  readonly certNotAfterMs?: number;
   close(code: string, reason: string): void;
   /** Sends a close reason and waits for the agent to hang up (it stops its work first), or the timeout. */
   retire(code: string, reason: string, timeoutMs: number): Promise<boolean>;

@@ -7,13 +7,14 @@ import { dirname, resolve } from 'node:path';
 import { runMigrations } from './migrations.js';
 import { toStoreError } from './sqlite-errors.js';
 import { prepareStatements, type Statements } from './sqlite-statements.js';
+import { issueNodeCert, listNodeCerts, markCertUsed, prepareCertStatements } from './sqlite-certs.js';
 import {
   certFromRow, certToRow, commandFromRow, commandToRow, eventFromRow, nodeFromRow, nodeToRow, parseJson, poolFromRow, poolToRow,
   sampleFromRow, sampleToRow, tokenFromRow, tokenToRow, type EventRow, type TokenRow,
 } from './sqlite-rows.js';
 import {
   NODE_STATES, StoreError,
-  type CertRecord, type CommandRecord, type EnrollInput, type EnrollOutcome, type EventQuery, type EventRecord, type HealthSample,
+  type CertRecord, type CommandRecord, type CurrentCert, type IssueCertOutcome, type NodeCertRecord, type EnrollInput, type EnrollOutcome, type EventQuery, type EventRecord, type HealthSample,
   type HealthUpdate,
   type NewEvent, type NodePatch, type NodeRecord, type Pool, type PoolPatch, type Store, type TokenRecord,
 } from './types.js';
@@ -130,12 +131,14 @@ const NODE_PATCH_KEYS = ['name', 'pool', 'state', 'labels', 'facts', 'agentVersi
 
 class SqliteStore implements Store {
   private readonly st: Statements;
+  private readonly cs: ReturnType<typeof prepareCertStatements>;
   private readonly eventQueries = new Map<string, Database.Statement<[Record<string, unknown>], EventRow>>();
   private readonly healthTx: (updates: HealthUpdate[], samples: HealthSample[], pruneBeforeMs: number) => void;
   private closed = false;
 
   constructor(private readonly db: Database.Database, private readonly path: string) {
     this.st = prepareStatements(db);
+    this.cs = prepareCertStatements(db);
     const st = this.st;
     this.healthTx = db.transaction((updates: HealthUpdate[], samples: HealthSample[], pruneBeforeMs: number) => {
       const known = new Set<string>();
@@ -328,6 +331,22 @@ class SqliteStore implements Store {
 
   listCerts(nodeId: string): Promise<CertRecord[]> {
     return this.run('listing certificates', () => this.st.listCerts.all(nodeId).map(certFromRow));
+  }
+
+  listNodeCerts(nodeId: string): Promise<NodeCertRecord[]> {
+    return this.run('listing certificates', () => listNodeCerts(this.cs, nodeId));
+  }
+
+  issueNodeCert(cert: NodeCertRecord, now: string, revokeSerials: readonly string[] = []): Promise<IssueCertOutcome> {
+    return this.run('storing a renewed certificate', () => this.tx(() => issueNodeCert(this.st, this.cs, cert, now, revokeSerials)));
+  }
+
+  markCertUsed(serial: string, at: string): Promise<string[]> {
+    return this.run('recording certificate use', () => this.tx(() => markCertUsed(this.st, this.cs, serial, at)));
+  }
+
+  currentCerts(): Promise<CurrentCert[]> {
+    return this.run('listing current certificates', () => this.cs.current.all());
   }
 
   // Events.

@@ -91,7 +91,29 @@ export interface CertRecord {
   /** SHA-256 fingerprint of the DER, hex. */
   fingerprint: string;
   revokedAt: string | null;
+  /** When the hub signed it (notBefore is backdated for clock skew); absent on rows from before v4. */
+  issuedAt?: string;
+  /** When the agent first connected with it; absent while unused. */
+  usedAt?: string;
 }
+
+/** A certificate with what renewal needs: its key (to answer a retried request) and its PEM. */
+export interface NodeCertRecord extends CertRecord {
+  /** SHA-256 of the certified public key (SPKI DER), hex; null on rows from before v4. */
+  publicKeySha256: string | null;
+  /** The certificate itself, kept for renewals so a retried request gets the same one; null otherwise. */
+  certPem: string | null;
+}
+
+/** The certificate a node uses now: the newest unrevoked one it connected with (else the newest unrevoked). */
+export interface CurrentCert {
+  nodeId: string;
+  serial: string;
+  notAfter: string;
+  issuedAt: string;
+}
+
+export type IssueCertOutcome = 'ok' | 'node-missing';
 
 export interface NewEvent {
   /** e.g. node.joined, node.state, token.created, admin.action, join.rejected */
@@ -208,6 +230,21 @@ export interface Store {
   addCert(cert: CertRecord): Promise<void>;
   getCert(serial: string): Promise<CertRecord | undefined>;
   listCerts(nodeId: string): Promise<CertRecord[]>;
+  /** A node's certificates with key hashes and PEMs (renewal), oldest first. */
+  listNodeCerts(nodeId: string): Promise<NodeCertRecord[]>;
+  /**
+   * Records a certificate issued to an existing node, atomically with the check that the node exists:
+   * when it does not (removed meanwhile), the certificate is stored revoked at `now` and the outcome is
+   * 'node-missing'. `revokeSerials` (e.g. a spare it replaces) are revoked in the same transaction.
+   */
+  issueNodeCert(cert: NodeCertRecord, now: string, revokeSerials?: readonly string[]): Promise<IssueCertOutcome>;
+  /**
+   * The agent connected with this certificate: stamps usedAt (first use only) and revokes the node's
+   * other live certificates issued before it (the ones it replaces). Returns the serials revoked.
+   */
+  markCertUsed(serial: string, at: string): Promise<string[]>;
+  /** The current certificate of every node that has a live one (one query). */
+  currentCerts(): Promise<CurrentCert[]>;
 
   // Events (audit trail). appendEvent resolves only once the event is durable.
   appendEvent(event: NewEvent): Promise<EventRecord>;

@@ -1,0 +1,53 @@
+// What the gateway does with a verified agent socket: a session whose frames go to the registry, the
+// command service, k3s assignment and certificate renewal.
+import type { WebSocket } from 'ws';
+import { AgentSession, toFacts } from './agent-session.js';
+import type { CertRecord } from '../store/types.js';
+import type { NodeRegistry } from '../nodes/registry.js';
+import type { CommandService } from '../nodes/commands.js';
+import type { CertRenewal } from '../nodes/cert-renewal.js';
+import type { NodeK3s } from '../k3s/node-k3s.js';
+import type { HubMetrics } from '../metrics.js';
+import type { Logger } from '../logger.js';
+
+export interface AgentConnectDeps {
+  heartbeatIntervalMs: number;
+  hubVersion: string;
+  logger: Logger;
+  registry: NodeRegistry;
+  commands: CommandService;
+  renewal: CertRenewal;
+  metrics: HubMetrics;
+  nodeK3s: () => NodeK3s | undefined;
+}
+
+export function agentConnector(deps: AgentConnectDeps): (ws: WebSocket, nodeId: string, remoteAddress: string, tlsResumed: boolean, cert: CertRecord) => void {
+  const { registry, commands, renewal, metrics, logger } = deps;
+  return (ws, nodeId, remoteAddress, tlsResumed, cert) => {
+    // First connect with a certificate: the ones it replaces are revoked now (it is in use).
+    if (!cert.usedAt) void renewal.inUse(nodeId, cert.serial);
+    new AgentSession(ws, {
+      nodeId, remoteAddress, tlsResumed, heartbeatIntervalMs: deps.heartbeatIntervalMs, hubVersion: deps.hubVersion, logger,
+      cert: { serial: cert.serial, notAfterMs: Date.parse(cert.notAfter) },
+      handlers: {
+        async hello(s, frame) {
+          const node = await registry.attach(s, toFacts(frame.hello?.facts), frame.hello?.agentVersion ?? 'unknown');
+          return node && { nodeName: node.name, pool: node.pool };
+        },
+        health: (s, h) => {
+          metrics.reportReceived();
+          return registry.report(s.nodeId, h);
+        },
+        async welcomed(s) {
+          await commands.resend(s).catch((err: unknown) => logger.warn({ nodeId: s.nodeId, err: (err as Error).message }, 'could not re-send pending commands'));
+          await deps.nodeK3s()?.assign(s);
+        },
+        command: (id, action, args, timeoutMs) => commands.run(id, action, args, 'hub', timeoutMs),
+        commandResult: (s, r) => commands.result(s.nodeId, r),
+        touch: (s) => registry.touch(s.nodeId),
+        closed: (s, reason) => void registry.detach(s, reason),
+        renewCert: (s, csrPem) => renewal.overLink(s.nodeId, cert, csrPem),
+      },
+    });
+  };
+}
