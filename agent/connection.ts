@@ -1,14 +1,12 @@
 // The agent's link to the hub: an mTLS WebSocket carrying protobuf envelopes. It reconnects with
 // capped, jittered exponential backoff; sends hello, health on the interval the hub gives, and
-// answers pings; notices a silent hub within two intervals; renews its certificate at 2/3 of its life.
+// answers pings; notices a silent hub within two intervals; renews its certificate from 2/3 of its life (cert-renewer.ts).
 import WebSocket from 'ws';
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { decodeFrame, encodeFrame, MAX_FRAME_BYTES, PROTOCOL_VERSION, ProtocolError, type Envelope, type Frame, type Command, type K3sAssignment, type K3sStatus } from '../proto/index.js';
-import { generateKeyPair } from '../certs/keys.js';
-import { createCsr } from '../certs/csr.js';
-import { certKeySha256, privateKeySha256 } from '../certs/key-id.js';
-import { loadIdentity, saveIdentity, renewDueAt, type Identity } from './identity.js';
+import { loadIdentity, type Identity } from './identity.js';
+import { CertRenewer, type RenewalStatus } from './cert-renewer.js';
 import type { HealthSource } from './health.js';
 import type { Logger } from './logger.js';
 import { collectFacts } from './facts.js';
@@ -23,6 +21,8 @@ export interface LinkStatus {
   connectedAt: string | null;
   heartbeatIntervalMs: number;
   reconnects: number;
+  /** Certificate renewal: in flight or not, failed attempts in a row, the last error, the next try. */
+  certRenewal?: RenewalStatus;
 }
 
 export interface CommandHandler {
@@ -65,9 +65,9 @@ export class HubConnection {
   private watchdog?: NodeJS.Timeout;
   private retryTimer?: NodeJS.Timeout;
   private lastInbound = 0;
-  private renewing = false;
   private tlsSession?: Buffer;
   private readonly journal: CommandJournal;
+  private readonly renewer: CertRenewer;
   /** Commands running now, by id: a re-send while one runs waits for the same run. */
   private readonly running = new Map<string, Promise<{ ok: boolean; errorCode?: string; message?: string }>>();
   private readonly log: Logger;
@@ -77,6 +77,12 @@ export class HubConnection {
     this.identity = loadIdentity(opts.dataDir);
     this.log = opts.logger.child({ component: 'link', nodeId: this.identity.nodeId });
     this.journal = new CommandJournal(opts.dataDir, (err) => this.log.warn({ err: err.message }, 'could not write the command journal'));
+    this.renewer = new CertRenewer({
+      dataDir: opts.dataDir, logger: this.log, random: opts.random,
+      identity: () => this.identity,
+      send: (csrPem) => this.status.state === 'connected' && this.send({ certRenewRequest: { csrPem } }),
+      renewed: (id) => this.onRenewed(id),
+    });
   }
 
   get nodeId(): string {
@@ -89,6 +95,7 @@ export class HubConnection {
 
   stop(): void {
     this.stopped = true;
+    this.renewer.stop();
     clearTimeout(this.retryTimer);
     this.clearTimers();
     if (this.ws && this.ws.readyState === WebSocket.OPEN) {
@@ -200,6 +207,8 @@ export class HubConnection {
   }
 
   private clearTimers(): void {
+    // Every path that ends a link comes here: a renewal in flight will get no answer on it.
+    this.renewer.linkDown();
     clearInterval(this.reportTimer);
     clearInterval(this.watchdog);
     this.reportTimer = undefined;
@@ -265,7 +274,7 @@ export class HubConnection {
         if (frame.k3sAssignment) this.opts.onK3sAssignment?.(frame.k3sAssignment);
         return;
       case 'certRenewResponse':
-        this.onRenewed(frame.certRenewResponse?.certPem ?? '', frame.certRenewResponse?.errorCode ?? '', frame.certRenewResponse?.message ?? '');
+        this.renewer.onReply(frame.certRenewResponse?.certPem ?? '', frame.certRenewResponse?.errorCode ?? '', frame.certRenewResponse?.message ?? '');
         return;
       case 'close': {
         const code = frame.close?.code ?? '';
@@ -314,46 +323,21 @@ export class HubConnection {
     this.send({ commandResult: { commandId: id, ok: result.ok, errorCode: result.errorCode ?? '', message: result.message ?? '' } });
   }
 
-  /** Renew over the channel once two thirds of the certificate's lifetime has passed. */
-  async maybeRenew(force = false): Promise<void> {
-    if (this.renewing || (!force && Date.now() < renewDueAt(this.identity))) return;
-    this.renewing = true;
-    try {
-      const { privateKeyPem } = await generateKeyPair();
-      this.pendingKey = privateKeyPem;
-      if (!this.send({ certRenewRequest: { csrPem: createCsr(privateKeyPem, this.identity.nodeId) } })) this.renewing = false;
-      else this.log.info({ notAfter: this.identity.notAfter.toISOString() }, 'renewing the client certificate');
-    } catch (err) {
-      this.renewing = false;
-      this.log.warn({ err: (err as Error).message }, 'could not start certificate renewal');
-    }
+  /** Renew now if due (or forced); retried until it succeeds. */
+  maybeRenew(force = false): Promise<void> {
+    return this.renewer.maybeRenew(force);
   }
 
-  private pendingKey?: string;
-
-  private onRenewed(certPem: string, errorCode: string, message: string): void {
-    const key = this.pendingKey;
-    this.pendingKey = undefined;
-    this.renewing = false;
-    if (!certPem || !key) {
-      this.log.warn({ errorCode, message }, 'hub refused certificate renewal');
-      return;
-    }
-    if (certKeySha256(certPem) !== privateKeySha256(key)) {
-      this.log.warn('the renewed certificate is not for the key this agent asked with; ignoring it');
-      return;
-    }
-    const { nodeId, nodeName, pool, hubUrl, joinedAt, k3s } = this.identity;
-    saveIdentity(this.opts.dataDir, { nodeId, nodeName, pool, hubUrl, joinedAt, k3s }, { keyPem: key, certPem });
-    this.identity = loadIdentity(this.opts.dataDir);
+  private onRenewed(identity: Identity): void {
+    this.identity = identity;
     this.tlsSession = undefined; // the old session carries the old certificate
-    this.log.info({ notAfter: this.identity.notAfter.toISOString() }, 'client certificate renewed; reconnecting with it');
+    this.log.info('reconnecting with the renewed certificate');
     // Connecting with the new certificate tells the hub it is in use: it revokes the old one then.
     this.send({ close: { code: 'CERT_RENEWED', reason: 'reconnecting with the renewed certificate' } });
     this.ws?.close(1000, 'CERT_RENEWED');
   }
 
   getStatus(): LinkStatus {
-    return this.status;
+    return { ...this.status, certRenewal: this.renewer.status() };
   }
 }
