@@ -7,6 +7,7 @@ import type { TLSSocket } from 'node:tls';
 import { decodeFrame, encodeFrame, MAX_FRAME_BYTES, PROTOCOL_VERSION, ProtocolError, type Envelope, type Frame, type Command, type K3sAssignment, type K3sStatus } from '../proto/index.js';
 import { loadIdentity, type Identity } from './identity.js';
 import { CertRenewer, type RenewalStatus } from './cert-renewer.js';
+import { recoverCertificate, HubRefusal } from './cert-recovery.js';
 import type { HealthSource } from './health.js';
 import type { Logger } from './logger.js';
 import { collectFacts } from './facts.js';
@@ -48,6 +49,9 @@ export interface ConnectionOptions {
   random?: () => number;
 }
 
+/** A certificate the hub will not renew (past its grace, superseded) is asked about again this rarely. */
+const STUCK_RETRY_MS = 10 * 60_000;
+
 /** Full-jitter exponential backoff: a random delay in [base*2^n/2, base*2^n], capped. */
 export function backoffDelay(attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
   const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 20));
@@ -65,6 +69,10 @@ export class HubConnection {
   private watchdog?: NodeJS.Timeout;
   private retryTimer?: NodeJS.Timeout;
   private lastInbound = 0;
+  /** Recover the certificate over HTTPS before the next connect (the hub said it expired). */
+  private needsRecovery = false;
+  /** The hub disagreed that our certificate expired: our clock is off, do not judge by it. */
+  private trustHubClock = false;
   private tlsSession?: Buffer;
   private readonly journal: CommandJournal;
   private readonly renewer: CertRenewer;
@@ -115,6 +123,12 @@ export class HubConnection {
 
   private connect(): void {
     if (this.stopped) return;
+    // An expired certificate cannot pass TLS: recover it over HTTPS first (with the node's own key).
+    const expired = !this.trustHubClock && this.identity.notAfter.getTime() <= Date.now();
+    if (this.needsRecovery || expired) {
+      void this.recover();
+      return;
+    }
     this.setStatus('connecting', null);
     const url = `${this.identity.hubUrl.replace(/^https:/, 'wss:')}/v1/agent/connect`;
     const ws = new WebSocket(url, {
@@ -159,7 +173,11 @@ export class HubConnection {
         // A refused session must not be resumed again: the next try makes a full handshake.
         this.tlsSession = undefined;
         if (res.statusCode === 403) this.removed(`${message || code}`);
-        else this.scheduleReconnect(`hub refused the connection: ${code} ${message}`.trim());
+        else {
+          // Expired (by the hub's clock): recover over HTTPS before the next try.
+          if (res.statusCode === 401 && /expired/.test(message)) this.needsRecovery = true;
+          this.scheduleReconnect(`hub refused the connection: ${code} ${message}`.trim());
+        }
       });
     });
     ws.on('message', (data: Buffer) => this.onMessage(data));
@@ -174,6 +192,31 @@ export class HubConnection {
       ws.terminate();
       this.scheduleReconnect(err.message);
     });
+  }
+
+  private async recover(): Promise<void> {
+    this.setStatus('connecting', null);
+    this.log.warn({ notAfter: this.identity.notAfter.toISOString() }, 'the client certificate has expired; recovering it over HTTPS');
+    try {
+      this.identity = await recoverCertificate(this.opts.dataDir, this.identity);
+    } catch (err) {
+      this.needsRecovery = false;
+      const code = err instanceof HubRefusal ? err.code : '';
+      if (code === 'NODE_REMOVED') {
+        this.removed((err as Error).message);
+        return;
+      }
+      // The hub says it is not expired (our clock is off): connect and let the hub judge.
+      if (code === 'RENEW_TOO_EARLY') this.trustHubClock = true;
+      const stuck = code === 'CERT_EXPIRED_BEYOND_GRACE' || code === 'CERT_REVOKED';
+      if (stuck) this.log.error({ code, reason: (err as Error).message }, 'the hub will not renew this certificate');
+      this.scheduleReconnect(`certificate recovery failed: ${code ? `${code} ` : ''}${(err as Error).message}`, stuck ? STUCK_RETRY_MS : 0);
+      return;
+    }
+    this.needsRecovery = false;
+    this.tlsSession = undefined;
+    this.log.info({ notAfter: this.identity.notAfter.toISOString() }, 'client certificate recovered');
+    this.connect();
   }
 
   private removed(reason: string): void {
@@ -193,10 +236,10 @@ export class HubConnection {
     });
   }
 
-  private scheduleReconnect(reason: string): void {
+  private scheduleReconnect(reason: string, minDelayMs = 0): void {
     if (this.stopped) return;
     if (this.retryTimer) return;
-    const delay = backoffDelay(this.attempt++, this.opts.reconnectBaseMs ?? 500, this.opts.reconnectMaxMs ?? 30_000, this.opts.random);
+    const delay = Math.max(minDelayMs, backoffDelay(this.attempt++, this.opts.reconnectBaseMs ?? 500, this.opts.reconnectMaxMs ?? 30_000, this.opts.random));
     this.status.reconnects++;
     this.log.warn({ reason, retryInMs: delay }, 'hub link down; reconnecting');
     this.setStatus('backoff', reason);
@@ -280,6 +323,7 @@ export class HubConnection {
         const code = frame.close?.code ?? '';
         this.log.info({ code, reason: frame.close?.reason }, 'hub closed the link');
         if (code === 'NODE_REMOVED') this.removed(frame.close?.reason ?? 'removed');
+        if (code === 'CERT_EXPIRED') this.needsRecovery = true;
         return;
       }
       default:

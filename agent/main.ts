@@ -3,7 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { parseAgentConfig, defaultAgentDataDir, type AgentFlags } from './config.js';
 import { createAgentLogger } from './logger.js';
-import { enroll } from './enroll.js';
+import { enroll, refreshExpired } from './enroll.js';
 import { hasIdentity, loadIdentity } from './identity.js';
 import { runAgent } from './runner.js';
 import { readStatus, pidAlive } from './status-file.js';
@@ -70,7 +70,13 @@ async function main(argv: string[]): Promise<number> {
       ensureDataDir(config.dataDir);
       if (hasIdentity(config.dataDir)) {
         const id = loadIdentity(config.dataDir);
-        process.stderr.write(`already joined as ${id.nodeName} (${id.nodeId}) to ${id.hubUrl}; running with the stored identity\n`);
+        if (id.notAfter.getTime() <= Date.now() && config.token) {
+          // Expired: renew it (or join again under the same node id with the token).
+          const r = await refreshExpired({ token: config.token, dataDir: config.dataDir, agentVersion: VERSION, logger: createAgentLogger(config.logLevel) }, id);
+          process.stderr.write(`${r.how === 'recovered' ? 'renewed the expired certificate of' : 'joined again as'} ${id.nodeName} (${id.nodeId}); valid until ${r.identity.notAfter.toISOString()}\n`);
+        } else {
+          process.stderr.write(`already joined as ${id.nodeName} (${id.nodeId}) to ${id.hubUrl}; running with the stored identity\n`);
+        }
       } else {
         if (!config.hubUrl) throw new AgentError('USAGE', 'join needs --hub URL (or ATOLL_HUB_URL)');
         if (!config.token) throw new AgentError('USAGE', 'join needs --token TOKEN (or ATOLL_TOKEN)');

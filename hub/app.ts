@@ -20,6 +20,9 @@ import { buildGateway, verifyClientCert } from './gateway/server.js';
 import { createRateLimiter } from './gateway/rate-limit.js';
 import { agentConnector } from './gateway/agent-connect.js';
 import { CertRenewal } from './nodes/cert-renewal.js';
+import { CertWatch } from './nodes/cert-watch.js';
+import { recoverRoute } from './gateway/recover-route.js';
+import { recoverCert } from './nodes/cert-recovery.js';
 import { buildApi } from './api/server.js';
 import type { ClusterInfo, HubServices } from './api/services.js';
 import { readHubVersion } from './version.js';
@@ -123,10 +126,13 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
   };
 
   let autohealRef: AutohealEngine | undefined = undefined;
-  const metrics = createMetrics({ events, nodes: registry, controlPlane, autoheal: () => autohealRef, store, rollouts: async () => (await services.upgrades?.list()) ?? [] });
+  const metrics = createMetrics({ events, nodes: registry, controlPlane, autoheal: () => autohealRef, store, rollouts: async () => (await services.upgrades?.list()) ?? [], certWarnBeforeMs: config.certWarnBeforeMs });
 
   const gwLog = log.child({ component: 'gateway' });
-  const renewal = new CertRenewal({ store, ca: pki.ca, events, logger: log.child({ component: 'certs' }), ttlMs: config.nodeCertTtlMs });
+  const certLog = log.child({ component: 'certs' });
+  const renewal = new CertRenewal({ store, ca: pki.ca, events, logger: certLog, ttlMs: config.nodeCertTtlMs, expiredGraceMs: config.certRecoveryGraceMs });
+  const certWatch = new CertWatch({ store, registry, events, logger: certLog, warnBeforeMs: config.certWarnBeforeMs, intervalMs: Math.min(30_000, Math.max(250, config.nodeCertTtlMs / 20)) });
+  services.certs = certWatch;
   const gateway = await buildGateway({
     logger: gwLog,
     store,
@@ -143,6 +149,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
       void app.register(installerRoutes, { dataDir: config.dataDir, publicUrl: config.publicUrl, caPem: pki.ca.certPem, hubVersion, events, store,
         verifyClient: (req) => verifyClientCert(store, registry, req), removeNode: (id, actor) => services.removeNode(id, actor),
         agentBundle: (v) => artifacts.agents.get(v) });
+      void app.register(recoverRoute, { limiter: createRateLimiter({ perMinute: config.joinRateLimitPerMinute }), recover: (certPem, csr, source) => recoverCert(renewal, events, gwLog, certPem, csr, source) });
     },
     join: async (req, source) => {
       try {
@@ -202,6 +209,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
 
   await controlPlane.start();
   autoheal.start();
+  certWatch.start();
   await upgrades.start();
   const sweeper = setInterval(() => {
     void registry.sweep();
@@ -222,6 +230,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
       stopping ??= (async () => {
         clearInterval(sweeper);
         clearInterval(purger);
+        certWatch.stop();
         await autoheal.stop();
         await upgrades.stop();
         registry.closeAll('HUB_SHUTDOWN', 'the hub is stopping; reconnect later');

@@ -16,7 +16,7 @@ export interface HubMetrics {
 
 const CP_STATES = ['running', 'starting', 'failed', 'absent', 'stopped'];
 
-export function createMetrics(deps: { events: EventLog; nodes: NodeRegistry; controlPlane: ControlPlane; autoheal: () => AutohealEngine | undefined; store?: Store; rollouts?: () => Promise<Rollout[]> }): HubMetrics {
+export function createMetrics(deps: { events: EventLog; nodes: NodeRegistry; controlPlane: ControlPlane; autoheal: () => AutohealEngine | undefined; store?: Store; rollouts?: () => Promise<Rollout[]>; certWarnBeforeMs?: number }): HubMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'atoll_hub_' });
   // Gauges named *_total break Prometheus naming (promtool check metrics); the per-type series stay.
@@ -42,13 +42,15 @@ export function createMetrics(deps: { events: EventLog; nodes: NodeRegistry; con
     },
   });
   new Gauge({ name: 'atoll_autoheal_frozen', help: '1 while the partition guard freezes all remediation.', registers: [registry], collect() { this.set(deps.autoheal()?.guardState().frozen ? 1 : 0); } });
-  // Certificate expiry: per node the newest live client certificate (the one it uses), and the soonest of those.
+  // Certificate expiry: per node the certificate it uses now (one query), the soonest of those, and
+  // how many nodes are within the warning window (renewal has not happened).
   const certExpiries = async (): Promise<Array<{ node: string; pool: string; notAfter: number }>> => {
+    if (!deps.store) return [];
+    const names = new Map(deps.nodes.snapshot().map((n) => [n.id, n]));
     const out: Array<{ node: string; pool: string; notAfter: number }> = [];
-    if (!deps.store) return out;
-    for (const n of deps.nodes.snapshot()) {
-      const live = (await deps.store.listCerts(n.id).catch(() => [])).filter((c) => !c.revokedAt);
-      if (live.length) out.push({ node: n.name, pool: n.pool, notAfter: Math.max(...live.map((c) => Date.parse(c.notAfter))) / 1000 });
+    for (const c of await deps.store.currentCerts().catch(() => [])) {
+      const n = names.get(c.nodeId);
+      if (n) out.push({ node: n.name, pool: n.pool, notAfter: Date.parse(c.notAfter) / 1000 });
     }
     return out;
   };
@@ -65,6 +67,13 @@ export function createMetrics(deps: { events: EventLog; nodes: NodeRegistry; con
     async collect() {
       const list = await certExpiries();
       this.set(list.length ? Math.min(...list.map((c) => c.notAfter)) : 0);
+    },
+  });
+  new Gauge({
+    name: 'atoll_nodes_cert_expiring', help: 'Nodes whose current client certificate expires within the warning window (--cert-warn-before) or has expired: renewal has not happened.', registers: [registry],
+    async collect() {
+      const limit = (Date.now() + (deps.certWarnBeforeMs ?? 7 * 86_400_000)) / 1000;
+      this.set((await certExpiries()).filter((c) => c.notAfter <= limit).length);
     },
   });
   // Upgrade progress: the nodes of active rollouts by phase (a dashboard divides done by the total).

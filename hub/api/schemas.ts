@@ -80,13 +80,14 @@ export const nodeSchema = open({
     receivedAt: str, cpuPercent: num, memory: usage, disk: usage, load: open({ load1: num, load5: num, load15: num }),
     uptimeSeconds: num, kubeletHealthy: bool, clockSkewMs: num,
   }, { description: 'the last report, null before the first' }),
+  certificate: openOrNull({ serial: str, notAfter: str, expiresInSeconds: num, expiring: bool }, { description: 'the client certificate the node uses now; expiring: within the warning window (--cert-warn-before) or expired, i.e. renewal has not happened' }),
   labels: stringMap,
   addresses: strings,
   facts: open({ hostname: str, os: str, kernel: str, arch: str, cpus: num, memoryBytes: num, addresses: strings, bootId: str }),
   autoheal: openOrNull({}, { description: 'the node\'s autoheal ladder, if any' }),
 });
 
-export const certSchema = open({ serial: str, nodeId: str, notBefore: str, notAfter: str, fingerprint: str, revokedAt: nstr });
+export const certSchema = open({ serial: str, nodeId: str, notBefore: str, notAfter: str, fingerprint: str, revokedAt: nstr, issuedAt: str, usedAt: str });
 
 export const switchSchema = open({ enabled: bool, paused: bool });
 

@@ -32,6 +32,7 @@ export const joinBodySchema = {
     labels: { type: 'object', maxProperties: 64, additionalProperties: { type: 'string', maxLength: 63 } },
     agentVersion: { type: 'string', maxLength: 64, default: 'unknown' },
     facts: factsSchema,
+    previousCert: { type: 'string', minLength: 1, maxLength: 8192 },
   },
 } as const;
 

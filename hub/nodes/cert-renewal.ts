@@ -99,6 +99,7 @@ export class CertRenewal {
     }
     const nodeId = info.subjectCN;
     this.limit(nodeId);
+    if (!(await this.opts.store.getNode(nodeId))) throw new HubError('NODE_REMOVED', `node ${nodeId} was removed from this hub; join again with a token`);
     const csr = parseCsr(csrPem, nodeId);
     if (publicKeySha256(csr.publicKeyPem) !== certKeySha256(certPem)) {
       throw new HubError('CSR_INVALID', 'the CSR does not carry the key of the certificate: recovery needs the node\'s own key (join again with a token if it is lost)');
@@ -130,7 +131,7 @@ export class CertRenewal {
       if (current.revokedAt) throw new HubError('CERT_REVOKED', `certificate ${serial} was revoked at ${current.revokedAt}`);
       const notAfter = Date.parse(current.notAfter);
       if (via === 'recovery' && now > notAfter + this.expiredGraceMs) {
-        throw new HubError('CERT_EXPIRED_BEYOND_GRACE', `the certificate expired at ${current.notAfter}, more than ${Math.round(this.expiredGraceMs / 86_400_000)} days ago: join this machine again with a token (atoll-agent join --token T)`);
+        throw new HubError('CERT_EXPIRED_BEYOND_GRACE', `the certificate expired at ${current.notAfter}, longer ago than the recovery grace (${graceText(this.expiredGraceMs)}): join this machine again with a token (atoll-agent join --token T); it keeps its node id`, { nodeId });
       }
       await this.checkWindow(nodeId, current);
       const csr = typeof csrIn === 'string' ? parseCsr(csrIn, nodeId) : csrIn;
@@ -182,6 +183,10 @@ export class CertRenewal {
     const recent = await this.opts.store.listCommands(nodeId, COMMAND_LOOKBACK);
     return recent.some((c) => c.action === 'rotate-cert' && Date.parse(c.createdAt) > since);
   }
+}
+
+function graceText(ms: number): string {
+  return ms >= 86_400_000 ? `${Math.round(ms / 86_400_000)} days` : `${Math.round(ms / 1000)} s`;
 }
 
 function rateMessage(nodeId: string, waitMs: number): string {

@@ -8,6 +8,7 @@ import type { EventLog } from '../events.js';
 import type { NodeRegistry } from './registry.js';
 import { HubError } from '../errors.js';
 import { randomString } from '../tokens/secrets.js';
+import { rejoin } from './rejoin.js';
 
 export interface JoinRequest {
   token: string;
@@ -17,6 +18,8 @@ export interface JoinRequest {
   labels?: Record<string, string>;
   facts: HostFactsRecord;
   agentVersion: string;
+  /** Re-join an existing node under its id: its (expired) certificate; the CSR must carry its key. */
+  previousCert?: string;
 }
 
 export interface JoinResult {
@@ -58,6 +61,10 @@ export interface EnrollmentDeps {
 export async function enroll(deps: EnrollmentDeps, req: JoinRequest, source: string): Promise<JoinResult> {
   const now = new Date();
   const token = await deps.tokens.check(req.token, now);
+  if (req.previousCert) {
+    const r = await rejoin({ store: deps.store, ca: deps.ca, events: deps.events, nodeCertTtlMs: deps.nodeCertTtlMs }, token, req.previousCert, req.csr, source);
+    return { ...r, caPem: deps.ca.certPem, heartbeatIntervalMs: deps.heartbeatIntervalMs };
+  }
   if (req.pool && req.pool !== token.pool) {
     throw new HubError('FORBIDDEN', `this token is scoped to pool "${token.pool}", not "${req.pool}"`);
   }

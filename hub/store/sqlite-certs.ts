@@ -2,9 +2,9 @@
 // the node still exists, stamping first use (and revoking what the used certificate replaces), and
 // the current certificate of every node in one query.
 import type Database from 'better-sqlite3';
-import { certToRow, nodeCertFromRow, type CertRow } from './sqlite-rows.js';
+import { certToRow, nodeCertFromRow, tokenCheck, type CertRow } from './sqlite-rows.js';
 import type { Statements } from './sqlite-statements.js';
-import type { CurrentCert, IssueCertOutcome, NodeCertRecord } from './types.js';
+import type { CurrentCert, EnrollOutcome, IssueCertOutcome, NodeCertRecord, RejoinInput } from './types.js';
 
 /** Rows of certificates expired longer than this are dropped at the node's next issue (TLS refuses them anyway). */
 export const PRUNE_EXPIRED_AFTER_MS = 60 * 24 * 3600_000;
@@ -50,4 +50,15 @@ export function markCertUsed(st: Statements, cs: CertStatements, serial: string,
   const older = cs.olderLive.all(row.node_id, serial, row.issued_at ?? row.not_before).map((r) => r.serial);
   for (const s of older) cs.revokeOne.run(at, s, row.node_id);
   return older;
+}
+
+export function rejoinNode(st: Statements, cs: CertStatements, input: RejoinInput): EnrollOutcome | 'node-missing' {
+  const t = st.getToken.get(input.tokenId);
+  const check = tokenCheck(t, input.now);
+  if (check !== 'ok' || !t) return check;
+  if (!st.getNode.get(input.cert.nodeId)) return 'node-missing';
+  st.useToken.run(t.id);
+  const others = listNodeCerts(cs, input.cert.nodeId).filter((c) => !c.revokedAt).map((c) => c.serial);
+  issueNodeCert(st, cs, input.cert, input.now, others);
+  return 'ok';
 }

@@ -2,7 +2,7 @@
 import {
   StoreError,
   type CertRecord, type NodeCertRecord, type CommandRecord, type CommandState, type EventRecord, type HealthRecord, type HealthSample, type HostFactsRecord,
-  type NodeRecord, type NodeState,
+  type EnrollOutcome, type NodeRecord, type NodeState,
   type Pool, type TokenRecord,
 } from './types.js';
 
@@ -32,6 +32,15 @@ export interface SampleRow {
 export interface EventRow {
   id: number; at: string; type: string; node_id: string | null; pool: string | null; actor: string; message: string;
   data: string;
+}
+
+/** Whether a join token may be used at `now`; fails closed (an unparsable time counts as expired). */
+export function tokenCheck(t: TokenRow | undefined, now: string): EnrollOutcome {
+  if (!t) return 'token-missing';
+  if (t.revoked_at !== null) return 'token-revoked';
+  if (!(Date.parse(now) < Date.parse(t.expires_at))) return 'token-expired';
+  if (t.max_uses !== null && t.uses >= t.max_uses) return 'token-used-up';
+  return 'ok';
 }
 
 export function parseJson<T>(text: string, what: string): T {

@@ -7,14 +7,14 @@ import { dirname, resolve } from 'node:path';
 import { runMigrations } from './migrations.js';
 import { toStoreError } from './sqlite-errors.js';
 import { prepareStatements, type Statements } from './sqlite-statements.js';
-import { issueNodeCert, listNodeCerts, markCertUsed, prepareCertStatements } from './sqlite-certs.js';
+import { issueNodeCert, listNodeCerts, markCertUsed, prepareCertStatements, rejoinNode } from './sqlite-certs.js';
 import {
   certFromRow, certToRow, commandFromRow, commandToRow, eventFromRow, nodeFromRow, nodeToRow, parseJson, poolFromRow, poolToRow,
-  sampleFromRow, sampleToRow, tokenFromRow, tokenToRow, type EventRow, type TokenRow,
+  sampleFromRow, sampleToRow, tokenCheck, tokenFromRow, tokenToRow, type EventRow, type TokenRow,
 } from './sqlite-rows.js';
 import {
   NODE_STATES, StoreError,
-  type CertRecord, type CommandRecord, type CurrentCert, type IssueCertOutcome, type NodeCertRecord, type EnrollInput, type EnrollOutcome, type EventQuery, type EventRecord, type HealthSample,
+  type CertRecord, type CommandRecord, type CurrentCert, type IssueCertOutcome, type NodeCertRecord, type RejoinInput, type EnrollInput, type EnrollOutcome, type EventQuery, type EventRecord, type HealthSample,
   type HealthUpdate,
   type NewEvent, type NodePatch, type NodeRecord, type Pool, type PoolPatch, type Store, type TokenRecord,
 } from './types.js';
@@ -247,11 +247,8 @@ class SqliteStore implements Store {
   enroll(input: EnrollInput): Promise<EnrollOutcome> {
     return this.run('enrolling a node', () => this.tx((): EnrollOutcome => {
       const t = this.st.getToken.get(input.tokenId);
-      if (!t) return 'token-missing';
-      if (t.revoked_at !== null) return 'token-revoked';
-      // Fails closed: an unparsable time counts as expired.
-      if (!(Date.parse(input.now) < Date.parse(t.expires_at))) return 'token-expired';
-      if (t.max_uses !== null && t.uses >= t.max_uses) return 'token-used-up';
+      const check = tokenCheck(t, input.now);
+      if (check !== 'ok' || !t) return check;
       const { node, cert, event } = input;
       assertState(node.state);
       this.requirePool(node.pool);
@@ -343,6 +340,10 @@ class SqliteStore implements Store {
 
   markCertUsed(serial: string, at: string): Promise<string[]> {
     return this.run('recording certificate use', () => this.tx(() => markCertUsed(this.st, this.cs, serial, at)));
+  }
+
+  rejoinNode(input: RejoinInput): Promise<EnrollOutcome | 'node-missing'> {
+    return this.run('re-enrolling a node', () => this.tx(() => rejoinNode(this.st, this.cs, input)));
   }
 
   currentCerts(): Promise<CurrentCert[]> {

@@ -115,6 +115,13 @@ export interface CurrentCert {
 
 export type IssueCertOutcome = 'ok' | 'node-missing';
 
+/** A node whose certificate expired joins again under its id: a token use and a new certificate. */
+export interface RejoinInput {
+  tokenId: string;
+  now: string;
+  cert: NodeCertRecord;
+}
+
 export interface NewEvent {
   /** e.g. node.joined, node.state, token.created, admin.action, join.rejected */
   type: string;
@@ -243,6 +250,11 @@ export interface Store {
    * other live certificates issued before it (the ones it replaces). Returns the serials revoked.
    */
   markCertUsed(serial: string, at: string): Promise<string[]>;
+  /**
+   * Atomically: re-checks the token as enroll does, checks the node exists, uses the token, revokes
+   * the node's live certificates and records the new one. Anything but 'ok' changes nothing.
+   */
+  rejoinNode(input: RejoinInput): Promise<EnrollOutcome | 'node-missing'>;
   /** The current certificate of every node that has a live one (one query). */
   currentCerts(): Promise<CurrentCert[]>;
 
