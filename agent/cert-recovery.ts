@@ -32,3 +32,20 @@ export async function recoverCertificate(dataDir: string, id: Identity): Promise
   }
   return keepCertificate(dataDir, id, (JSON.parse(res.body) as { certPem: string }).certPem);
 }
+
+export type RecoveryResult =
+  | { identity: Identity }
+  | { removed: true; reason: string }
+  | { removed: false; reason: string; stuck: boolean; clockOff: boolean };
+
+/** recoverCertificate, with the hub's refusal sorted: removed, stuck (past grace, superseded), or worth a retry. */
+export async function tryRecovery(dataDir: string, id: Identity): Promise<RecoveryResult> {
+  try {
+    return { identity: await recoverCertificate(dataDir, id) };
+  } catch (err) {
+    const code = err instanceof HubRefusal ? err.code : '';
+    const reason = `certificate recovery failed: ${code ? `${code} ` : ''}${(err as Error).message}`;
+    if (code === 'NODE_REMOVED') return { removed: true, reason: (err as Error).message };
+    return { removed: false, reason, stuck: code === 'CERT_EXPIRED_BEYOND_GRACE' || code === 'CERT_REVOKED', clockOff: code === 'RENEW_TOO_EARLY' };
+  }
+}

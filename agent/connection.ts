@@ -4,59 +4,17 @@
 import WebSocket from 'ws';
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import { decodeFrame, encodeFrame, MAX_FRAME_BYTES, PROTOCOL_VERSION, ProtocolError, type Envelope, type Frame, type Command, type K3sAssignment, type K3sStatus } from '../proto/index.js';
+import { decodeFrame, encodeFrame, MAX_FRAME_BYTES, PROTOCOL_VERSION, ProtocolError, type Envelope, type Frame } from '../proto/index.js';
 import { loadIdentity, type Identity } from './identity.js';
-import { CertRenewer, type RenewalStatus } from './cert-renewer.js';
-import { recoverCertificate, HubRefusal } from './cert-recovery.js';
-import type { HealthSource } from './health.js';
+import { CertRenewer } from './cert-renewer.js';
+import { tryRecovery } from './cert-recovery.js';
 import type { Logger } from './logger.js';
+import { backoffDelay, STUCK_RETRY_MS, type ConnectionOptions, type LinkState, type LinkStatus } from './link-types.js';
+import { readRefusal } from './link-refusal.js';
 import { collectFacts } from './facts.js';
-import { CommandJournal } from './commands/journal.js';
+import { CommandExecutor } from './commands/executor.js';
 
-export type LinkState = 'connecting' | 'connected' | 'backoff' | 'removed' | 'stopped';
-
-export interface LinkStatus {
-  state: LinkState;
-  since: string;
-  lastError: string | null;
-  connectedAt: string | null;
-  heartbeatIntervalMs: number;
-  reconnects: number;
-  /** Certificate renewal: in flight or not, failed attempts in a row, the last error, the next try. */
-  certRenewal?: RenewalStatus;
-}
-
-export interface CommandHandler {
-  (cmd: Command): Promise<{ ok: boolean; errorCode?: string; message?: string }>;
-}
-
-export interface ConnectionOptions {
-  dataDir: string;
-  agentVersion: string;
-  logger: Logger;
-  health: HealthSource;
-  k3sStatus: () => K3sStatus;
-  onCommand: CommandHandler;
-  onK3sAssignment?: (a: K3sAssignment) => void;
-  k3sMode: 'auto' | 'off';
-  onStatus?: (s: LinkStatus) => void;
-  /** Called once when the hub says this node was removed; the link closes when it resolves. */
-  onRemoved?: (reason: string) => Promise<void> | void;
-  /** Called after a removal has been carried out and the link is closed. */
-  onGone?: () => void;
-  reconnectBaseMs?: number;
-  reconnectMaxMs?: number;
-  random?: () => number;
-}
-
-/** A certificate the hub will not renew (past its grace, superseded) is asked about again this rarely. */
-const STUCK_RETRY_MS = 10 * 60_000;
-
-/** Full-jitter exponential backoff: a random delay in [base*2^n/2, base*2^n], capped. */
-export function backoffDelay(attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 20));
-  return Math.round(ceiling / 2 + random() * (ceiling / 2));
-}
+export { backoffDelay, type CommandHandler, type ConnectionOptions, type LinkState, type LinkStatus } from './link-types.js';
 
 export class HubConnection {
   private ws?: WebSocket;
@@ -74,17 +32,15 @@ export class HubConnection {
   /** The hub disagreed that our certificate expired: our clock is off, do not judge by it. */
   private trustHubClock = false;
   private tlsSession?: Buffer;
-  private readonly journal: CommandJournal;
+  private readonly commands: CommandExecutor;
   private readonly renewer: CertRenewer;
-  /** Commands running now, by id: a re-send while one runs waits for the same run. */
-  private readonly running = new Map<string, Promise<{ ok: boolean; errorCode?: string; message?: string }>>();
   private readonly log: Logger;
   private status: LinkStatus = { state: 'connecting', since: new Date().toISOString(), lastError: null, connectedAt: null, heartbeatIntervalMs: 10_000, reconnects: 0 };
 
   constructor(private readonly opts: ConnectionOptions) {
     this.identity = loadIdentity(opts.dataDir);
     this.log = opts.logger.child({ component: 'link', nodeId: this.identity.nodeId });
-    this.journal = new CommandJournal(opts.dataDir, (err) => this.log.warn({ err: err.message }, 'could not write the command journal'));
+    this.commands = new CommandExecutor({ dataDir: opts.dataDir, logger: this.log, handler: opts.onCommand });
     this.renewer = new CertRenewer({
       dataDir: opts.dataDir, logger: this.log, random: opts.random,
       identity: () => this.identity,
@@ -153,29 +109,20 @@ export class HubConnection {
     ws.binaryType = 'nodebuffer';
     ws.on('open', () => {
       this.lastInbound = Date.now();
-      this.send({ hello: { nodeId: this.identity.nodeId, agentVersion: this.opts.agentVersion, facts: collectFacts(), completedCommandIds: this.journal.ids().slice(-50), k3sMode: this.opts.k3sMode } });
+      this.send({ hello: { nodeId: this.identity.nodeId, agentVersion: this.opts.agentVersion, facts: collectFacts(), completedCommandIds: this.commands.completedIds().slice(-50), k3sMode: this.opts.k3sMode } });
       this.armWatchdog();
     });
     ws.on('unexpected-response', (_req, res: IncomingMessage) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        let code = `HTTP_${res.statusCode}`;
-        let message = '';
-        try {
-          const e = (JSON.parse(Buffer.concat(chunks).toString()) as { error: { code: string; message: string } }).error;
-          code = e.code;
-          message = e.message;
-        } catch {
-          // not JSON
-        }
+      void readRefusal(res).then(({ status, code, message }) => {
         ws.terminate();
         // A refused session must not be resumed again: the next try makes a full handshake.
         this.tlsSession = undefined;
-        if (res.statusCode === 403) this.removed(`${message || code}`);
+        // A revoked certificate of a node that lives on: this is a stale copy of the identity.
+        if (code === 'CERT_REVOKED' || code === 'IDENTITY_IN_USE') this.conflict(`${code}: ${message}`);
+        else if (status === 403) this.removed(message || code);
         else {
           // Expired (by the hub's clock): recover over HTTPS before the next try.
-          if (res.statusCode === 401 && /expired/.test(message)) this.needsRecovery = true;
+          if (status === 401 && /expired/.test(message)) this.needsRecovery = true;
           this.scheduleReconnect(`hub refused the connection: ${code} ${message}`.trim());
         }
       });
@@ -197,42 +144,46 @@ export class HubConnection {
   private async recover(): Promise<void> {
     this.setStatus('connecting', null);
     this.log.warn({ notAfter: this.identity.notAfter.toISOString() }, 'the client certificate has expired; recovering it over HTTPS');
-    try {
-      this.identity = await recoverCertificate(this.opts.dataDir, this.identity);
-    } catch (err) {
-      this.needsRecovery = false;
-      const code = err instanceof HubRefusal ? err.code : '';
-      if (code === 'NODE_REMOVED') {
-        this.removed((err as Error).message);
-        return;
-      }
-      // The hub says it is not expired (our clock is off): connect and let the hub judge.
-      if (code === 'RENEW_TOO_EARLY') this.trustHubClock = true;
-      const stuck = code === 'CERT_EXPIRED_BEYOND_GRACE' || code === 'CERT_REVOKED';
-      if (stuck) this.log.error({ code, reason: (err as Error).message }, 'the hub will not renew this certificate');
-      this.scheduleReconnect(`certificate recovery failed: ${code ? `${code} ` : ''}${(err as Error).message}`, stuck ? STUCK_RETRY_MS : 0);
-      return;
-    }
+    const r = await tryRecovery(this.opts.dataDir, this.identity);
     this.needsRecovery = false;
-    this.tlsSession = undefined;
-    this.log.info({ notAfter: this.identity.notAfter.toISOString() }, 'client certificate recovered');
-    this.connect();
+    if ('identity' in r) {
+      this.identity = r.identity;
+      this.tlsSession = undefined;
+      this.log.info({ notAfter: this.identity.notAfter.toISOString() }, 'client certificate recovered');
+      this.connect();
+    } else if (r.removed) {
+      this.removed(r.reason);
+    } else {
+      // The hub says it has not expired: our clock is off; connect and let the hub judge.
+      if (r.clockOff) this.trustHubClock = true;
+      if (r.stuck) this.log.error({ reason: r.reason }, 'the hub will not renew this certificate');
+      this.scheduleReconnect(r.reason, r.stuck ? STUCK_RETRY_MS : 0);
+    }
   }
 
   private removed(reason: string): void {
-    if (this.status.state === 'removed') return;
-    this.log.error({ reason }, 'the hub removed this node; not reconnecting (join again with a new token)');
+    this.end('removed', reason, 'the hub removed this node; not reconnecting (join again with a new token)');
+  }
+
+  /** Another machine holds this node identity (a clone, a copied data dir): stop, do not flap. */
+  private conflict(reason: string): void {
+    this.end('identity-conflict', reason, 'another machine holds this node identity; not reconnecting (re-join this machine: atoll-agent join --token T --force)');
+  }
+
+  private end(state: 'removed' | 'identity-conflict', reason: string, what: string): void {
+    if (this.status.state === 'removed' || this.status.state === 'identity-conflict') return;
+    this.log.error({ reason }, what);
     this.stopped = true;
     this.clearTimers();
     this.status.lastError = reason;
-    this.setStatus('removed', reason);
+    this.setStatus(state, reason);
     // Wind down first (stop k3s), then hang up: the hub waits for that before it deletes the
     // Kubernetes node, so a still-running kubelet cannot register it again.
     const ws = this.ws;
-    void Promise.resolve(this.opts.onRemoved?.(reason)).catch(() => undefined).then(() => {
-      if (ws && ws.readyState === WebSocket.OPEN) ws.close(1000, 'removed');
+    void Promise.resolve(this.opts.onEnded?.(state, reason)).catch(() => undefined).then(() => {
+      if (ws && ws.readyState === WebSocket.OPEN) ws.close(1000, state);
       else ws?.terminate();
-      this.opts.onGone?.();
+      this.opts.onGone?.(state);
     });
   }
 
@@ -311,7 +262,10 @@ export class HubConnection {
       case 'pong':
         return;
       case 'command':
-        void this.runCommand(frame.command ?? {});
+        void this.commands.run(frame.command ?? {}).then((result) => {
+          // Sent on whatever link is up now; if none is, the hub re-sends the command after the reconnect.
+          this.send({ commandResult: result });
+        });
         return;
       case 'k3sAssignment':
         if (frame.k3sAssignment) this.opts.onK3sAssignment?.(frame.k3sAssignment);
@@ -323,6 +277,7 @@ export class HubConnection {
         const code = frame.close?.code ?? '';
         this.log.info({ code, reason: frame.close?.reason }, 'hub closed the link');
         if (code === 'NODE_REMOVED') this.removed(frame.close?.reason ?? 'removed');
+        if (code === 'IDENTITY_IN_USE') this.conflict(`${code}: ${frame.close?.reason ?? ''}`);
         if (code === 'CERT_EXPIRED') this.needsRecovery = true;
         return;
       }
@@ -339,32 +294,6 @@ export class HubConnection {
       this.log.warn({ err: (err as Error).message }, 'health sample failed');
     }
     void this.maybeRenew();
-  }
-
-  private async runCommand(cmd: Command): Promise<void> {
-    const id = cmd.id ?? '';
-    const known = this.journal.get(id);
-    if (known) {
-      // A re-send (the hub did not get our answer): answer again, do not run it again.
-      this.log.info({ commandId: id, action: cmd.action }, 'command already done; sending its result again');
-      this.send({ commandResult: { commandId: id, ok: known.ok, errorCode: known.errorCode, message: known.message } });
-      return;
-    }
-    let run = this.running.get(id);
-    if (!run) {
-      this.log.info({ commandId: id, action: cmd.action }, 'running command');
-      run = this.opts.onCommand(cmd).catch((err: unknown) => ({ ok: false, errorCode: 'COMMAND_FAILED', message: (err as Error).message }))
-        .then((result) => {
-          // Journal first: once the result may have left, the command must never run again.
-          this.journal.put(id, result);
-          this.running.delete(id);
-          return result;
-        });
-      this.running.set(id, run);
-    }
-    const result = await run;
-    // Sent on whatever link is up now; if none is, the hub re-sends the command after the reconnect.
-    this.send({ commandResult: { commandId: id, ok: result.ok, errorCode: result.errorCode ?? '', message: result.message ?? '' } });
   }
 
   /** Renew now if due (or forced); retried until it succeeds. */

@@ -4,7 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { parseAgentConfig, defaultAgentDataDir, type AgentFlags } from './config.js';
 import { createAgentLogger } from './logger.js';
 import { enroll, refreshExpired } from './enroll.js';
-import { hasIdentity, loadIdentity } from './identity.js';
+import { hasIdentity, loadIdentity, discardIdentity } from './identity.js';
 import { runAgent } from './runner.js';
 import { readStatus, pidAlive } from './status-file.js';
 import { AgentError } from './errors.js';
@@ -13,8 +13,12 @@ import { EXIT_UPGRADE } from './self-upgrade.js';
 import { mkdirSync, chmodSync, existsSync } from 'node:fs';
 
 const VERSION = readAgentVersion();
-/** Exit codes: 0 success, 1 failure, 2 usage, 3 removed, 10 restart into a new bundle (self-upgrade). */
+/**
+ * Exit codes: 0 success, 1 failure, 2 usage, 3 removed, 4 another machine holds this node identity,
+ * 10 restart into a new bundle (self-upgrade).
+ */
 const EXIT_REMOVED = 3;
+const EXIT_IDENTITY_CONFLICT = 4;
 const isRoot = process.getuid?.() === 0;
 
 function collect(value: string, prev: string[]): string[] {
@@ -44,6 +48,11 @@ async function runUntilStopped(flags: AgentFlags): Promise<number> {
     // A distinct code, so service managers stop restarting it (RestartPreventExitStatus=3).
     return EXIT_REMOVED;
   }
+  if (how === 'identity-conflict') {
+    const reason = agent.connection.getStatus().lastError ?? '';
+    process.stderr.write(`error: another machine holds this node identity (${reason}); re-join this machine as a new node: atoll-agent join --token TOKEN --force\n`);
+    return EXIT_IDENTITY_CONFLICT;
+  }
   if (how === 'upgrade') return EXIT_UPGRADE;
   return 0;
 }
@@ -65,9 +74,17 @@ async function main(argv: string[]): Promise<number> {
     .option('--k3s <mode>', 'auto | off (off: only report health)', undefined)
     .option('--log-level <level>', 'pino level', undefined)
     .option('--no-run', 'enroll and exit, without staying connected')
-    .action(async (flags: AgentFlags & { run: boolean }) => {
+    .option('--force', 'join as a new node even when the data dir holds an identity (a cloned machine); that identity is discarded here')
+    .action(async (flags: AgentFlags & { run: boolean; force?: boolean }) => {
       const config = parseAgentConfig(flags, process.env, isRoot);
       ensureDataDir(config.dataDir);
+      if (flags.force && hasIdentity(config.dataDir)) {
+        const st = readStatus(config.dataDir);
+        if (st && st.pid !== process.pid && pidAlive(st.pid)) throw new AgentError('USAGE', `an agent (pid ${st.pid}) runs on ${config.dataDir}; stop it before joining again with --force`);
+        const old = loadIdentity(config.dataDir);
+        discardIdentity(config.dataDir);
+        process.stderr.write(`discarded the stored identity of ${old.nodeName} (${old.nodeId}); joining as a new node\n`);
+      }
       if (hasIdentity(config.dataDir)) {
         const id = loadIdentity(config.dataDir);
         if (id.notAfter.getTime() <= Date.now() && config.token) {

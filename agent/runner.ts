@@ -10,12 +10,15 @@ import type { Logger } from './logger.js';
 import type { K3sStatus } from '../proto/index.js';
 import { checkAtStartup, installedBundle, stageUpgrade, SelfUpgradeError } from './self-upgrade.js';
 
-export type StopReason = 'stopped' | 'removed' | 'upgrade';
+export type StopReason = 'stopped' | 'removed' | 'identity-conflict' | 'upgrade';
 
 export interface RunningAgent {
   connection: HubConnection;
   k3s?: K3sManager;
-  /** Resolves when the agent stops: 'stopped' after stop(), 'removed' when the hub removed the node, 'upgrade' to restart into another bundle. */
+  /**
+   * Resolves when the agent stops: 'stopped' after stop(), 'removed' when the hub removed the node,
+   * 'identity-conflict' when another machine holds this node identity, 'upgrade' to restart into another bundle.
+   */
   done: Promise<StopReason>;
   stop(): Promise<void>;
 }
@@ -89,11 +92,13 @@ export function runAgent(config: AgentConfig, logger: Logger, agentVersion: stri
       if (st.state === 'connected') startup.trial?.confirm();
       writeStatusFile();
     },
-    onRemoved: async () => {
-      await k3s?.removed();
+    onEnded: async (why) => {
+      // Removed: k3s goes with the node. A clone: stop its kubelet (it would fight the holder's).
+      if (why === 'removed') await k3s?.removed();
+      else await k3s?.stop();
       writeStatusFile();
     },
-    onGone: () => finish('removed'),
+    onGone: (why) => finish(why),
   });
   connection = conn;
   k3s?.resume();

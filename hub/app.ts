@@ -21,6 +21,7 @@ import { createRateLimiter } from './gateway/rate-limit.js';
 import { agentConnector } from './gateway/agent-connect.js';
 import { CertRenewal } from './nodes/cert-renewal.js';
 import { CertWatch } from './nodes/cert-watch.js';
+import { IdentityGuard } from './nodes/identity-guard.js';
 import { recoverRoute } from './gateway/recover-route.js';
 import { recoverCert } from './nodes/cert-recovery.js';
 import { buildApi } from './api/server.js';
@@ -169,6 +170,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
     },
     connect: agentConnector({
       heartbeatIntervalMs: config.heartbeatIntervalMs, hubVersion, logger: gwLog, registry, commands, renewal, metrics, nodeK3s: () => nodeK3s,
+      identityGuard: new IdentityGuard({ registry, events, logger: gwLog, onConflict: () => metrics.identityConflict() }),
     }),
   });
 

@@ -12,6 +12,8 @@ export interface HubMetrics {
   registry: Registry;
   reportReceived(): void;
   joinAttempt(result: string): void;
+  /** A second machine presented a node identity in use and was refused. */
+  identityConflict(): void;
 }
 
 const CP_STATES = ['running', 'starting', 'failed', 'absent', 'stopped'];
@@ -90,6 +92,7 @@ export function createMetrics(deps: { events: EventLog; nodes: NodeRegistry; con
   const upgradeSteps = new Counter({ name: 'atoll_upgrade_steps_total', help: 'Upgrade steps on nodes by phase (upgrade-failed for failures).', labelNames: ['phase'], registers: [registry] });
   const rollouts = new Counter({ name: 'atoll_upgrade_rollout_events_total', help: 'Upgrade rollout events (started, cancel, resumed, refused).', labelNames: ['event'], registers: [registry] });
   const reports = new Counter({ name: 'atoll_health_reports_total', help: 'Health reports received from agents.', registers: [registry] });
+  const conflicts = new Counter({ name: 'atoll_node_identity_conflicts_total', help: 'Connections refused because another machine holds the node identity (cloned VMs, copied data dirs).', registers: [registry] });
   const joins = new Counter({ name: 'atoll_join_attempts_total', help: 'Join attempts by result.', labelNames: ['result'], registers: [registry] });
   const steps = new Counter({ name: 'atoll_remediation_steps_total', help: 'Autoheal remediation steps by action and result.', labelNames: ['action', 'result'], registers: [registry] });
   const freezes = new Counter({ name: 'atoll_autoheal_guard_freezes_total', help: 'Times the partition guard froze remediation.', registers: [registry] });
@@ -105,5 +108,5 @@ export function createMetrics(deps: { events: EventLog; nodes: NodeRegistry; con
       default:
     }
   });
-  return { registry, reportReceived: () => reports.inc(), joinAttempt: (result) => joins.inc({ result }) };
+  return { registry, reportReceived: () => reports.inc(), joinAttempt: (result) => joins.inc({ result }), identityConflict: () => conflicts.inc() };
 }

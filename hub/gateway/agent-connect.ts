@@ -6,6 +6,7 @@ import type { CertRecord } from '../store/types.js';
 import type { NodeRegistry } from '../nodes/registry.js';
 import type { CommandService } from '../nodes/commands.js';
 import type { CertRenewal } from '../nodes/cert-renewal.js';
+import type { IdentityGuard } from '../nodes/identity-guard.js';
 import type { NodeK3s } from '../k3s/node-k3s.js';
 import type { HubMetrics } from '../metrics.js';
 import type { Logger } from '../logger.js';
@@ -17,6 +18,7 @@ export interface AgentConnectDeps {
   registry: NodeRegistry;
   commands: CommandService;
   renewal: CertRenewal;
+  identityGuard: IdentityGuard;
   metrics: HubMetrics;
   nodeK3s: () => NodeK3s | undefined;
 }
@@ -31,7 +33,13 @@ export function agentConnector(deps: AgentConnectDeps): (ws: WebSocket, nodeId: 
       cert: { serial: cert.serial, notAfterMs: Date.parse(cert.notAfter) },
       handlers: {
         async hello(s, frame) {
-          const node = await registry.attach(s, toFacts(frame.hello?.facts), frame.hello?.agentVersion ?? 'unknown');
+          const facts = toFacts(frame.hello?.facts);
+          const admission = await deps.identityGuard.admit(s, facts);
+          if (!admission.admit) {
+            s.close(admission.code, admission.reason);
+            return undefined;
+          }
+          const node = await registry.attach(s, facts, frame.hello?.agentVersion ?? 'unknown');
           return node && { nodeName: node.name, pool: node.pool };
         },
         health: (s, h) => {

@@ -47,7 +47,7 @@ export function toFacts(f: HostFacts | null | undefined): HostFactsRecord | null
   if (!f) return null;
   return {
     hostname: f.hostname ?? '', os: f.os ?? '', kernel: f.kernel ?? '', arch: f.arch ?? '', cpus: f.cpus ?? 0,
-    memoryBytes: Number(f.memoryBytes ?? 0), addresses: f.addresses ?? [], bootId: f.bootId ?? '',
+    memoryBytes: Number(f.memoryBytes ?? 0), addresses: f.addresses ?? [], bootId: f.bootId ?? '', machineId: f.machineId ?? '',
   };
 }
 
@@ -85,6 +85,8 @@ export class AgentSession implements AgentLink {
   private readonly heartbeat: NodeJS.Timeout;
   private readonly helloTimer: NodeJS.Timeout;
   private readonly log: Logger;
+  /** Waiters of probe(): resolved by the next frame from the agent. */
+  private readonly probes = new Set<(alive: boolean) => void>();
 
   constructor(private readonly ws: WebSocket, private readonly opts: SessionOptions) {
     this.nodeId = opts.nodeId;
@@ -160,6 +162,20 @@ export class AgentSession implements AgentLink {
     });
   }
 
+  /** Whether the agent still answers: a ping, and any frame from it within `timeoutMs`. */
+  probe(timeoutMs: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => settle(false), timeoutMs);
+      const settle = (alive: boolean): void => {
+        clearTimeout(timer);
+        this.probes.delete(settle);
+        resolve(alive);
+      };
+      this.probes.add(settle);
+      if (!this.send({ ping: { nonce: this.nextId } })) settle(false);
+    });
+  }
+
   assignK3s(assignment: K3sAssignment): boolean {
     return this.send({ k3sAssignment: assignment });
   }
@@ -187,6 +203,7 @@ export class AgentSession implements AgentLink {
       return;
     }
     this.lastInbound = Date.now();
+    for (const settle of [...this.probes]) settle(true);
     if (!this.helloDone && frame.payload !== 'hello') {
       this.close('HELLO_REQUIRED', `first frame must be hello, got ${frame.payload}`);
       return;
@@ -259,6 +276,7 @@ export class AgentSession implements AgentLink {
   private onClosed(reason: string): void {
     if (this.closed) return;
     this.closed = true;
+    for (const settle of [...this.probes]) settle(false);
     clearInterval(this.heartbeat);
     clearTimeout(this.helloTimer);
     this.opts.handlers.closed(this, reason);

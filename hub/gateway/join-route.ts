@@ -17,6 +17,7 @@ const factsSchema = {
     memoryBytes: { type: 'integer', minimum: 0, default: 0 },
     addresses: { type: 'array', maxItems: 64, items: { type: 'string', maxLength: 64 }, default: [] },
     bootId: { type: 'string', maxLength: 64, default: '' },
+    machineId: { type: 'string', maxLength: 64, default: '' },
   },
 } as const;
 

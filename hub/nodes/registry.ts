@@ -39,6 +39,8 @@ export interface AgentLink {
   command(action: string, args: Record<string, string>, timeoutMs: number): Promise<CommandOutcome>;
   sendCommand(cmd: { id: string; action: string; args: Record<string, string>; deadlineMs: number }): boolean;
   assignK3s(assignment: K3sAssignment): boolean;
+  /** Whether the agent still answers within `timeoutMs` (a ping and any frame back). */
+  probe?(timeoutMs: number): Promise<boolean>;
 }
 
 /** States set by a workflow (autoheal, upgrades) that a health report must not overwrite. */

@@ -46,6 +46,8 @@ export interface HostFactsRecord {
   memoryBytes: number;
   addresses: string[];
   bootId: string;
+  /** /etc/machine-id of the host; absent from agents before it was reported. */
+  machineId?: string;
 }
 
 export interface HealthRecord {

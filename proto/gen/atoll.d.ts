@@ -327,6 +327,9 @@ export namespace atoll {
             /** HostFacts bootId. */
             bootId: string;
 
+            /** HostFacts machineId. */
+            machineId: string;
+
             /**
              * Creates a new HostFacts instance using the specified properties.
              * @param [properties] Properties to set
@@ -389,6 +392,9 @@ export namespace atoll {
 
                 /** HostFacts bootId */
                 bootId?: (string|null);
+
+                /** HostFacts machineId */
+                machineId?: (string|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
