@@ -5,6 +5,7 @@ import { createCommandHandler } from './commands/index.js';
 import { writeStatus } from './status-file.js';
 import { loadIdentity } from './identity.js';
 import { K3sManager } from './k3s/manager.js';
+import { k3sPaths } from './k3s/paths.js';
 import type { AgentConfig } from './config.js';
 import type { Logger } from './logger.js';
 import type { K3sStatus } from '../proto/index.js';
@@ -82,14 +83,20 @@ export function runAgent(config: AgentConfig, logger: Logger, agentVersion: stri
     dataDir: config.dataDir,
     agentVersion,
     logger,
-    health: createHealthSource(),
+    health: createHealthSource('/', [{ role: 'agent-data', path: config.dataDir }, { role: 'k3s-data', path: k3sPaths(config.dataDir).dataDir }]),
     k3sStatus,
     onCommand,
     k3sMode: k3sMode === 'off' ? 'off' : 'auto',
     onK3sAssignment: (a) => void k3s?.apply(a).then(writeStatusFile),
     reconnectMaxMs: config.reconnectMaxMs,
     onStatus: (st) => {
-      if (st.state === 'connected') startup.trial?.confirm();
+      if (st.state === 'connected') {
+        try {
+          startup.trial?.confirm();
+        } catch (err) {
+          logger.warn({ err: (err as Error).message }, 'could not record the confirmed self-upgrade');
+        }
+      }
       writeStatusFile();
     },
     onEnded: async (why) => {

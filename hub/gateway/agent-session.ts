@@ -66,6 +66,8 @@ export function toHealth(h: HealthReport, receivedAt: number, sentAtMs: number):
     uptimeSeconds: Number(h.uptimeSeconds ?? 0),
     k3s: { state: k.state || 'unknown', version: k.version ?? '', kubeletHealthy: Boolean(k.kubeletHealthy), restarts: k.restarts ?? 0, lastLogLines: k.lastLogLines ?? [] },
     clockSkewMs: sentAtMs ? Number(sentAtMs) - receivedAt : 0,
+    // Bounded: a few file systems, short names.
+    disks: (h.disks ?? []).slice(0, 4).map((d) => ({ role: (d.role ?? '').slice(0, 32), path: (d.path ?? '').slice(0, 256), totalBytes: Number(d.totalBytes ?? 0), usedBytes: Number(d.usedBytes ?? 0) })),
   };
 }
 

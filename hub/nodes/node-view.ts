@@ -35,6 +35,7 @@ export function nodeView(n: NodeRecord, registry: NodeRegistry, cert: NodeCertSt
       cpuPercent: round(h.cpuPercent),
       memory: { totalBytes: h.memoryTotalBytes, usedBytes: h.memoryUsedBytes, usedPercent: pct(h.memoryUsedBytes, h.memoryTotalBytes) },
       disk: { totalBytes: h.diskTotalBytes, usedBytes: h.diskUsedBytes, usedPercent: pct(h.diskUsedBytes, h.diskTotalBytes) },
+      disks: (h.disks ?? []).map((d) => ({ ...d, usedPercent: pct(d.usedBytes, d.totalBytes) })),
       load: { load1: round(h.load1), load5: round(h.load5), load15: round(h.load15) },
       uptimeSeconds: h.uptimeSeconds,
       kubeletHealthy: h.k3s.kubeletHealthy,

@@ -65,6 +65,16 @@ export interface HealthRecord {
   k3s: { state: string; version: string; kubeletHealthy: boolean; restarts: number; lastLogLines: string[] };
   /** Agent clock minus hub clock, in ms, as estimated at the report. */
   clockSkewMs: number;
+  /** File systems of the agent's and k3s's data dirs when not "/" (absent from older agents). */
+  disks?: DiskRecord[];
+}
+
+export interface DiskRecord {
+  /** agent-data or k3s-data */
+  role: string;
+  path: string;
+  totalBytes: number;
+  usedBytes: number;
 }
 
 export interface NodeRecord {
