@@ -19,6 +19,8 @@ export interface CertRenewerOptions {
   dataDir: string;
   logger: Logger;
   identity(): Identity;
+  /** Whether a link is up (welcomed) to send a request on. */
+  linkUp(): boolean;
   /** Sends a renewal request on the link that is up; false when none is. */
   send(csrPem: string): boolean;
   /** The renewed identity is stored; the link should reconnect with it. */
@@ -27,6 +29,8 @@ export interface CertRenewerOptions {
   random?: () => number;
   /** How long to wait for the hub's answer (default: a tenth of the lifetime, 2 s to 30 s). */
   replyTimeoutMs?: number;
+  /** Wake up at the due time by itself (default); off, only maybeRenew() calls try (tests drive the clock). */
+  wakeUp?: boolean;
 }
 
 export interface RenewalStatus {
@@ -50,6 +54,8 @@ export class CertRenewer {
   private nextTryAt = 0;
   private lastError: string | null = null;
   private replyTimer?: NodeJS.Timeout;
+  /** Wakes the renewer when it is due (or its backoff ends), besides the report ticks. */
+  private wakeTimer?: NodeJS.Timeout;
   private pendingKey?: string;
   private starting = false;
   private readonly now: () => number;
@@ -62,13 +68,27 @@ export class CertRenewer {
     this.log = opts.logger.child({ component: 'renew' });
   }
 
+  /**
+   * Arms the wake-up timer for the next moment renewal may start (due time, or the end of a
+   * backoff). While no link is up it stays unarmed: the next welcome arms it again.
+   */
+  arm(minDelayMs = 0): void {
+    clearTimeout(this.wakeTimer);
+    if (this.waiting || !this.opts.linkUp() || this.opts.wakeUp === false) return;
+    const at = Math.max(renewDueAt(this.opts.identity()), this.nextTryAt);
+    // setTimeout holds at most ~24.8 days; a longer wait wakes early, finds nothing due and re-arms.
+    const delay = Math.min(2 ** 31 - 1, Math.max(minDelayMs, at - this.now()));
+    this.wakeTimer = setTimeout(() => void this.maybeRenew().finally(() => this.arm(1_000)), delay);
+    this.wakeTimer.unref();
+  }
+
   status(): RenewalStatus {
     return { state: this.waiting ? 'waiting-reply' : 'idle', attempts: this.attempts, lastError: this.lastError, nextTryAt: this.nextTryAt ? new Date(this.nextTryAt).toISOString() : null };
   }
 
   /** Called on every report tick and after each welcome: asks when due (or forced) and not backing off. */
   async maybeRenew(force = false): Promise<void> {
-    if (this.waiting || this.starting) return;
+    if (this.waiting || this.starting || !this.opts.linkUp()) return;
     const now = this.now();
     if (!force && (now < renewDueAt(this.opts.identity()) || now < this.nextTryAt)) return;
     this.starting = true;
@@ -82,6 +102,7 @@ export class CertRenewer {
       this.replyTimer = setTimeout(() => {
         this.waiting = false;
         this.failed('the hub did not answer the renewal request in time');
+        this.arm();
       }, this.opts.replyTimeoutMs ?? Math.min(30_000, Math.max(2_000, lifetimeOf(id) / 10)));
       this.replyTimer.unref();
     } catch (err) {
@@ -108,6 +129,7 @@ export class CertRenewer {
     if (!certPem) {
       // A late refusal (after the timeout already counted a failure) is not another failure.
       if (wasWaiting) this.failed(`the hub refused: ${errorCode || 'UNKNOWN'} ${message}`.trim());
+      this.arm();
       return;
     }
     const key = this.pendingKey;
@@ -124,6 +146,7 @@ export class CertRenewer {
     } catch (err) {
       // A full disk: keep the key, the hub keeps the certificate for it; try again later.
       this.failed(`could not store the renewed certificate: ${(err as Error).message}`);
+      this.arm();
       return;
     }
     this.pendingKey = undefined;
@@ -133,10 +156,12 @@ export class CertRenewer {
     this.lastError = null;
     this.log.info({ notAfter: saved.notAfter.toISOString() }, 'client certificate renewed');
     this.opts.renewed(saved);
+    this.arm();
   }
 
   stop(): void {
     clearTimeout(this.replyTimer);
+    clearTimeout(this.wakeTimer);
   }
 
   private failed(reason: string): void {

@@ -44,7 +44,8 @@ export class HubConnection {
     this.renewer = new CertRenewer({
       dataDir: opts.dataDir, logger: this.log, random: opts.random,
       identity: () => this.identity,
-      send: (csrPem) => this.status.state === 'connected' && this.send({ certRenewRequest: { csrPem } }),
+      linkUp: () => this.status.state === 'connected',
+      send: (csrPem) => this.send({ certRenewRequest: { csrPem } }),
       renewed: (id) => this.onRenewed(id),
     });
   }
@@ -251,6 +252,7 @@ export class HubConnection {
         this.setStatus('connected', null);
         this.log.info({ hub: this.identity.hubUrl, intervalMs: this.intervalMs }, 'connected to the hub');
         this.armWatchdog();
+        this.renewer.arm();
         void this.report();
         clearInterval(this.reportTimer);
         this.reportTimer = setInterval(() => void this.report(), this.intervalMs);

@@ -34,9 +34,10 @@ function renewer(dir: string, opts: { now: () => number; up?: () => boolean; rep
   const renewed: Identity[] = [];
   let identity = loadIdentity(dir);
   const r = new CertRenewer({
-    dataDir: dir, logger: createAgentLogger('silent'), now: opts.now, random: () => 0, replyTimeoutMs: opts.replyTimeoutMs ?? 50,
+    dataDir: dir, logger: createAgentLogger('silent'), now: opts.now, random: () => 0, replyTimeoutMs: opts.replyTimeoutMs ?? 50, wakeUp: false,
     identity: () => identity,
-    send: (csr) => (opts.up?.() ?? true) && sent.push(csr) > 0,
+    linkUp: () => opts.up?.() ?? true,
+    send: (csr) => sent.push(csr) > 0,
     renewed: (id) => { identity = id; renewed.push(id); },
   });
   return { r, sent, renewed };
@@ -115,4 +116,20 @@ test('an answer with a certificate for another key is ignored', async (t) => {
   r.onReply(issueClientCertForKey(theCa, other.publicKeyPem, { commonName: 'n1', validityMs: 60_000 }).certPem, '', '');
   assert.equal(renewed.length, 0);
   r.stop();
+});
+
+test('it wakes up by itself when the renewal is due, not only on report ticks', async (t) => {
+  const { dir } = await setup(t, 3_000); // due two seconds after the certificate arrived
+  const sent: string[] = [];
+  const r = new CertRenewer({
+    dataDir: dir, logger: createAgentLogger('silent'), replyTimeoutMs: 10_000,
+    identity: () => loadIdentity(dir), linkUp: () => true, send: (csr) => sent.push(csr) > 0, renewed: () => undefined,
+  });
+  t.after(() => r.stop());
+  r.arm();
+  assert.equal(sent.length, 0);
+  const started = Date.now();
+  while (sent.length === 0 && Date.now() - started < 5_000) await sleep(50);
+  assert.equal(sent.length, 1, 'asked at the due time');
+  assert.ok(Date.now() - started >= 1_500, 'not before it was due');
 });
