@@ -1,58 +1,22 @@
 // The agent's link to the hub: an mTLS WebSocket carrying protobuf envelopes. It reconnects with
 // capped, jittered exponential backoff; sends hello, health on the interval the hub gives, and
-// answers pings; notices a silent hub within two intervals; renews its certificate at 2/3 of its life.
+// answers pings; notices a silent hub within two intervals; renews its certificate from 2/3 of its life (cert-renewer.ts).
 import WebSocket from 'ws';
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import { clampText, decodeFrame, encodeFrame, LIMITS, MAX_FRAME_BYTES, PROTOCOL_VERSION, ProtocolError, type Envelope, type Frame, type Command, type K3sAssignment, type K3sStatus } from '../proto/index.js';
-import { generateKeyPair } from '../certs/keys.js';
-import { createCsr } from '../certs/csr.js';
-import { loadIdentity, saveIdentity, renewDueAt, type Identity } from './identity.js';
-import type { HealthSource } from './health.js';
+import { decodeFrame, encodeFrame, MAX_FRAME_BYTES, PROTOCOL_VERSION, ProtocolError, type Envelope, type Frame } from '../proto/index.js';
+import { loadIdentity, type Identity } from './identity.js';
+import { CertRenewer } from './cert-renewer.js';
+import { tryRecovery } from './cert-recovery.js';
 import type { Logger } from './logger.js';
+import { backoffDelay, STUCK_RETRY_MS, type ConnectionOptions, type LinkState, type LinkStatus } from './link-types.js';
+import { readRefusal } from './link-refusal.js';
 import { collectFacts } from './facts.js';
-import { CommandJournal } from './commands/journal.js';
+import { CommandExecutor } from './commands/executor.js';
 import { logFailure } from '../certs/log-failure.js';
+import { clampText, LIMITS } from '../proto/index.js';
 
-export type LinkState = 'connecting' | 'connected' | 'backoff' | 'removed' | 'stopped';
-
-export interface LinkStatus {
-  state: LinkState;
-  since: string;
-  lastError: string | null;
-  connectedAt: string | null;
-  heartbeatIntervalMs: number;
-  reconnects: number;
-}
-
-export interface CommandHandler {
-  (cmd: Command): Promise<{ ok: boolean; errorCode?: string; message?: string }>;
-}
-
-export interface ConnectionOptions {
-  dataDir: string;
-  agentVersion: string;
-  logger: Logger;
-  health: HealthSource;
-  k3sStatus: () => K3sStatus;
-  onCommand: CommandHandler;
-  onK3sAssignment?: (a: K3sAssignment) => void;
-  k3sMode: 'auto' | 'off';
-  onStatus?: (s: LinkStatus) => void;
-  /** Called once when the hub says this node was removed; the link closes when it resolves. */
-  onRemoved?: (reason: string) => Promise<void> | void;
-  /** Called after a removal has been carried out and the link is closed. */
-  onGone?: () => void;
-  reconnectBaseMs?: number;
-  reconnectMaxMs?: number;
-  random?: () => number;
-}
-
-/** Full-jitter exponential backoff: a random delay in [base*2^n/2, base*2^n], capped. */
-export function backoffDelay(attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 20));
-  return Math.round(ceiling / 2 + random() * (ceiling / 2));
-}
+export { backoffDelay, type CommandHandler, type ConnectionOptions, type LinkState, type LinkStatus } from './link-types.js';
 
 export class HubConnection {
   private ws?: WebSocket;
@@ -65,18 +29,27 @@ export class HubConnection {
   private watchdog?: NodeJS.Timeout;
   private retryTimer?: NodeJS.Timeout;
   private lastInbound = 0;
-  private renewing = false;
+  /** Recover the certificate over HTTPS before the next connect (the hub said it expired). */
+  private needsRecovery = false;
+  /** The hub disagreed that our certificate expired: our clock is off, do not judge by it. */
+  private trustHubClock = false;
   private tlsSession?: Buffer;
-  private readonly journal: CommandJournal;
-  /** Commands running now, by id: a re-send while one runs waits for the same run. */
-  private readonly running = new Map<string, Promise<{ ok: boolean; errorCode?: string; message?: string }>>();
+  private readonly commands: CommandExecutor;
+  private readonly renewer: CertRenewer;
   private readonly log: Logger;
   private status: LinkStatus = { state: 'connecting', since: new Date().toISOString(), lastError: null, connectedAt: null, heartbeatIntervalMs: 10_000, reconnects: 0 };
 
   constructor(private readonly opts: ConnectionOptions) {
     this.identity = loadIdentity(opts.dataDir);
     this.log = opts.logger.child({ component: 'link', nodeId: this.identity.nodeId });
-    this.journal = new CommandJournal(opts.dataDir, (err) => this.log.warn({ err: err.message }, 'could not write the command journal'));
+    this.commands = new CommandExecutor({ dataDir: opts.dataDir, logger: this.log, handler: opts.onCommand });
+    this.renewer = new CertRenewer({
+      dataDir: opts.dataDir, logger: this.log, random: opts.random,
+      identity: () => this.identity,
+      linkUp: () => this.status.state === 'connected',
+      send: (csrPem) => this.send({ certRenewRequest: { csrPem } }),
+      renewed: (id) => this.onRenewed(id),
+    });
   }
 
   get nodeId(): string {
@@ -89,6 +62,7 @@ export class HubConnection {
 
   stop(): void {
     this.stopped = true;
+    this.renewer.stop();
     clearTimeout(this.retryTimer);
     this.clearTimers();
     if (this.ws && this.ws.readyState === WebSocket.OPEN) {
@@ -108,6 +82,12 @@ export class HubConnection {
 
   private connect(): void {
     if (this.stopped) return;
+    // An expired certificate cannot pass TLS: recover it over HTTPS first (with the node's own key).
+    const expired = !this.trustHubClock && this.identity.notAfter.getTime() <= Date.now();
+    if (this.needsRecovery || expired) {
+      this.recover().catch(logFailure(this.log, 'recovering an expired certificate'));
+      return;
+    }
     this.setStatus('connecting', null);
     const url = `${this.identity.hubUrl.replace(/^https:/, 'wss:')}/v1/agent/connect`;
     const ws = new WebSocket(url, {
@@ -132,28 +112,23 @@ export class HubConnection {
     ws.binaryType = 'nodebuffer';
     ws.on('open', () => {
       this.lastInbound = Date.now();
-      this.send({ hello: { nodeId: this.identity.nodeId, agentVersion: this.opts.agentVersion, facts: collectFacts(), completedCommandIds: this.journal.ids().slice(-50), k3sMode: this.opts.k3sMode } });
+      this.send({ hello: { nodeId: this.identity.nodeId, agentVersion: this.opts.agentVersion, facts: collectFacts(), completedCommandIds: this.commands.completedIds().slice(-50), k3sMode: this.opts.k3sMode } });
       this.armWatchdog();
     });
     ws.on('unexpected-response', (_req, res: IncomingMessage) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        let code = `HTTP_${res.statusCode}`;
-        let message = '';
-        try {
-          const e = (JSON.parse(Buffer.concat(chunks).toString()) as { error: { code: string; message: string } }).error;
-          code = e.code;
-          message = e.message;
-        } catch {
-          // not JSON
-        }
+      readRefusal(res).then(({ status, code, message }) => {
         ws.terminate();
         // A refused session must not be resumed again: the next try makes a full handshake.
         this.tlsSession = undefined;
-        if (res.statusCode === 403) this.removed(`${message || code}`);
-        else this.scheduleReconnect(`hub refused the connection: ${code} ${message}`.trim());
-      });
+        // A revoked certificate of a node that lives on: this is a stale copy of the identity.
+        if (code === 'CERT_REVOKED' || code === 'IDENTITY_IN_USE') this.conflict(`${code}: ${message}`);
+        else if (status === 403) this.removed(message || code);
+        else {
+          // Expired (by the hub's clock): recover over HTTPS before the next try.
+          if (status === 401 && /expired/.test(message)) this.needsRecovery = true;
+          this.scheduleReconnect(`hub refused the connection: ${code} ${message}`.trim());
+        }
+      }).catch(logFailure(this.log, 'reading a refusal'));
     });
     ws.on('message', (data: Buffer) => this.onMessage(data));
     ws.on('close', (code: number, reason: Buffer) => {
@@ -169,27 +144,56 @@ export class HubConnection {
     });
   }
 
+  private async recover(): Promise<void> {
+    this.setStatus('connecting', null);
+    this.log.warn({ notAfter: this.identity.notAfter.toISOString() }, 'the client certificate has expired; recovering it over HTTPS');
+    const r = await tryRecovery(this.opts.dataDir, this.identity);
+    this.needsRecovery = false;
+    if ('identity' in r) {
+      this.identity = r.identity;
+      this.tlsSession = undefined;
+      this.log.info({ notAfter: this.identity.notAfter.toISOString() }, 'client certificate recovered');
+      this.connect();
+    } else if (r.removed) {
+      this.removed(r.reason);
+    } else {
+      // The hub says it has not expired: our clock is off; connect and let the hub judge.
+      if (r.clockOff) this.trustHubClock = true;
+      if (r.stuck) this.log.error({ reason: r.reason }, 'the hub will not renew this certificate');
+      this.scheduleReconnect(r.reason, r.stuck ? STUCK_RETRY_MS : 0);
+    }
+  }
+
   private removed(reason: string): void {
-    if (this.status.state === 'removed') return;
-    this.log.error({ reason }, 'the hub removed this node; not reconnecting (join again with a new token)');
+    this.end('removed', reason, 'the hub removed this node; not reconnecting (join again with a new token)');
+  }
+
+  /** Another machine holds this node identity (a clone, a copied data dir): stop, do not flap. */
+  private conflict(reason: string): void {
+    this.end('identity-conflict', reason, 'another machine holds this node identity; not reconnecting (re-join this machine: atoll-agent join --token T --force)');
+  }
+
+  private end(state: 'removed' | 'identity-conflict', reason: string, what: string): void {
+    if (this.status.state === 'removed' || this.status.state === 'identity-conflict') return;
+    this.log.error({ reason }, what);
     this.stopped = true;
     this.clearTimers();
     this.status.lastError = reason;
-    this.setStatus('removed', reason);
+    this.setStatus(state, reason);
     // Wind down first (stop k3s), then hang up: the hub waits for that before it deletes the
     // Kubernetes node, so a still-running kubelet cannot register it again.
     const ws = this.ws;
-    Promise.resolve(this.opts.onRemoved?.(reason)).catch(logFailure(this.log, 'winding down after removal')).then(() => {
-      if (ws && ws.readyState === WebSocket.OPEN) ws.close(1000, 'removed');
+    Promise.resolve(this.opts.onEnded?.(state, reason)).catch(logFailure(this.log, 'winding down')).then(() => {
+      if (ws && ws.readyState === WebSocket.OPEN) ws.close(1000, state);
       else ws?.terminate();
-      this.opts.onGone?.();
-    }).catch(logFailure(this.log, 'hanging up after removal'));
+      this.opts.onGone?.(state);
+    }).catch(logFailure(this.log, 'hanging up'));
   }
 
-  private scheduleReconnect(reason: string): void {
+  private scheduleReconnect(reason: string, minDelayMs = 0): void {
     if (this.stopped) return;
     if (this.retryTimer) return;
-    const delay = backoffDelay(this.attempt++, this.opts.reconnectBaseMs ?? 500, this.opts.reconnectMaxMs ?? 30_000, this.opts.random);
+    const delay = Math.max(minDelayMs, backoffDelay(this.attempt++, this.opts.reconnectBaseMs ?? 500, this.opts.reconnectMaxMs ?? 30_000, this.opts.random));
     this.status.reconnects++;
     this.log.warn({ reason, retryInMs: delay }, 'hub link down; reconnecting');
     this.setStatus('backoff', reason);
@@ -200,6 +204,8 @@ export class HubConnection {
   }
 
   private clearTimers(): void {
+    // Every path that ends a link comes here: a renewal in flight will get no answer on it.
+    this.renewer.linkDown();
     clearInterval(this.reportTimer);
     clearInterval(this.watchdog);
     this.reportTimer = undefined;
@@ -235,7 +241,7 @@ export class HubConnection {
     } catch (err) {
       const code = err instanceof ProtocolError ? err.code : 'FRAME_MALFORMED';
       this.log.warn({ code }, 'bad frame from hub; closing the link');
-      this.send({ close: { code, reason: clampText((err as Error).message, LIMITS.closeReason.max) } });
+      this.send({ close: { code, reason: (err as Error).message } });
       this.ws?.close(1002, code);
       return;
     }
@@ -248,6 +254,7 @@ export class HubConnection {
         this.setStatus('connected', null);
         this.log.info({ hub: this.identity.hubUrl, intervalMs: this.intervalMs }, 'connected to the hub');
         this.armWatchdog();
+        this.renewer.arm();
         this.report().catch(logFailure(this.log, 'reporting health'));
         clearInterval(this.reportTimer);
         this.reportTimer = setInterval(() => this.report().catch(logFailure(this.log, 'reporting health')), this.intervalMs);
@@ -259,18 +266,23 @@ export class HubConnection {
       case 'pong':
         return;
       case 'command':
-        this.runCommand(frame.command ?? {}).catch(logFailure(this.log, 'running a command'));
+        this.commands.run(frame.command ?? {}).then((result) => {
+          // Sent on whatever link is up now; if none is, the hub re-sends the command after the reconnect.
+          this.send({ commandResult: { ...result, message: clampText(result.message, LIMITS.message.max) } });
+        }).catch(logFailure(this.log, 'running a command'));
         return;
       case 'k3sAssignment':
         if (frame.k3sAssignment) this.opts.onK3sAssignment?.(frame.k3sAssignment);
         return;
       case 'certRenewResponse':
-        this.onRenewed(frame.certRenewResponse?.certPem ?? '', frame.certRenewResponse?.errorCode ?? '', frame.certRenewResponse?.message ?? '');
+        this.renewer.onReply(frame.certRenewResponse?.certPem ?? '', frame.certRenewResponse?.errorCode ?? '', frame.certRenewResponse?.message ?? '');
         return;
       case 'close': {
         const code = frame.close?.code ?? '';
         this.log.info({ code, reason: frame.close?.reason }, 'hub closed the link');
         if (code === 'NODE_REMOVED') this.removed(frame.close?.reason ?? 'removed');
+        if (code === 'IDENTITY_IN_USE') this.conflict(`${code}: ${frame.close?.reason ?? ''}`);
+        if (code === 'CERT_EXPIRED') this.needsRecovery = true;
         return;
       }
       default:
@@ -288,65 +300,21 @@ export class HubConnection {
     this.maybeRenew().catch(logFailure(this.log, 'renewing the certificate'));
   }
 
-  private async runCommand(cmd: Command): Promise<void> {
-    const id = cmd.id ?? '';
-    const known = this.journal.get(id);
-    if (known) {
-      // A re-send (the hub did not get our answer): answer again, do not run it again.
-      this.log.info({ commandId: id, action: cmd.action }, 'command already done; sending its result again');
-      this.send({ commandResult: { commandId: id, ok: known.ok, errorCode: known.errorCode, message: clampText(known.message, LIMITS.message.max) } });
-      return;
-    }
-    let run = this.running.get(id);
-    if (!run) {
-      this.log.info({ commandId: id, action: cmd.action }, 'running command');
-      run = this.opts.onCommand(cmd).catch((err: unknown) => ({ ok: false, errorCode: 'COMMAND_FAILED', message: (err as Error).message }))
-        .then((result) => {
-          // Journal first: once the result may have left, the command must never run again.
-          this.journal.put(id, result);
-          this.running.delete(id);
-          return result;
-        });
-      this.running.set(id, run);
-    }
-    const result = await run;
-    // Sent on whatever link is up now; if none is, the hub re-sends the command after the reconnect.
-    this.send({ commandResult: { commandId: id, ok: result.ok, errorCode: result.errorCode ?? '', message: clampText(result.message ?? '', LIMITS.message.max) } });
+  /** Renew now if due (or forced); retried until it succeeds. */
+  maybeRenew(force = false): Promise<void> {
+    return this.renewer.maybeRenew(force);
   }
 
-  /** Renew over the channel once two thirds of the certificate's lifetime has passed. */
-  async maybeRenew(force = false): Promise<void> {
-    if (this.renewing || (!force && Date.now() < renewDueAt(this.identity))) return;
-    this.renewing = true;
-    try {
-      const { privateKeyPem } = await generateKeyPair();
-      this.pendingKey = privateKeyPem;
-      if (!this.send({ certRenewRequest: { csrPem: createCsr(privateKeyPem, this.identity.nodeId) } })) this.renewing = false;
-      else this.log.info({ notAfter: this.identity.notAfter.toISOString() }, 'renewing the client certificate');
-    } catch (err) {
-      this.renewing = false;
-      this.log.warn({ err: (err as Error).message }, 'could not start certificate renewal');
-    }
-  }
-
-  private pendingKey?: string;
-
-  private onRenewed(certPem: string, errorCode: string, message: string): void {
-    const key = this.pendingKey;
-    this.pendingKey = undefined;
-    this.renewing = false;
-    if (!certPem || !key) {
-      this.log.warn({ errorCode, message }, 'hub refused certificate renewal');
-      return;
-    }
-    const { nodeId, nodeName, pool, hubUrl, joinedAt, k3s } = this.identity;
-    saveIdentity(this.opts.dataDir, { nodeId, nodeName, pool, hubUrl, joinedAt, k3s }, { keyPem: key, certPem });
-    this.identity = loadIdentity(this.opts.dataDir);
+  private onRenewed(identity: Identity): void {
+    this.identity = identity;
     this.tlsSession = undefined; // the old session carries the old certificate
-    this.log.info({ notAfter: this.identity.notAfter.toISOString() }, 'client certificate renewed');
+    this.log.info('reconnecting with the renewed certificate');
+    // Connecting with the new certificate tells the hub it is in use: it revokes the old one then.
+    this.send({ close: { code: 'CERT_RENEWED', reason: 'reconnecting with the renewed certificate' } });
+    this.ws?.close(1000, 'CERT_RENEWED');
   }
 
   getStatus(): LinkStatus {
-    return this.status;
+    return { ...this.status, certRenewal: this.renewer.status() };
   }
 }

@@ -9,6 +9,7 @@ import { collectFacts } from './facts.js';
 import { httpsCall, errorMessage } from './hub-http.js';
 import { AgentError } from './errors.js';
 import type { Logger } from './logger.js';
+import { keepCertificate, recoverCertificate, HubRefusal } from './cert-recovery.js';
 
 export interface EnrollOptions {
   hubUrl: string;
@@ -44,14 +45,55 @@ export async function fetchPinnedCa(hubUrl: string, pin: string): Promise<string
   return res.body;
 }
 
-export async function enroll(opts: EnrollOptions): Promise<Identity> {
-  let parsed;
+function parseToken(token: string): ReturnType<typeof parseJoinToken> {
   try {
-    parsed = parseJoinToken(opts.token);
+    return parseJoinToken(token);
   } catch (err) {
     if (err instanceof JoinTokenFormatError) throw new AgentError('TOKEN_MALFORMED', `the join token is not valid: ${err.message}`);
     throw err;
   }
+}
+
+/**
+ * Joins again under the stored node id (its certificate expired past the hub's recovery grace): the
+ * token authorizes it, the CSR for the node's own key proves it is this node. Name, pool, labels
+ * and history stay with the node.
+ */
+export async function rejoin(opts: Pick<EnrollOptions, 'token' | 'dataDir' | 'logger' | 'agentVersion'>, id: Identity): Promise<Identity> {
+  const parsed = parseToken(opts.token);
+  const caPem = await fetchPinnedCa(id.hubUrl, parsed.caPin);
+  const res = await httpsCall(`${id.hubUrl}/v1/join`, {
+    method: 'POST', ca: caPem,
+    body: { token: opts.token, csr: createCsr(id.keyPem, id.nodeId), previousCert: id.certPem, agentVersion: opts.agentVersion, facts: collectFacts() },
+  });
+  if (res.status !== 201) {
+    const e = errorMessage(res.body);
+    throw new AgentError('JOIN_REFUSED', `the hub refused to re-join node ${id.nodeName} (${id.nodeId}) (HTTP ${res.status} ${e.code}): ${e.message}`);
+  }
+  const joined = JSON.parse(res.body) as JoinResponse;
+  const identity = keepCertificate(opts.dataDir, id, joined.certPem);
+  opts.logger.child({ component: 'enroll' }).info({ nodeId: identity.nodeId, notAfter: identity.notAfter.toISOString() }, 'joined again under the same node id');
+  return identity;
+}
+
+/**
+ * `join` on a data dir whose certificate expired: recover it over HTTPS with the node's key (no
+ * token used) while the hub still allows that, else join again under the same id with the token.
+ */
+export async function refreshExpired(opts: Pick<EnrollOptions, 'token' | 'dataDir' | 'logger' | 'agentVersion'>, id: Identity): Promise<{ identity: Identity; how: 'recovered' | 'rejoined' }> {
+  try {
+    return { identity: await recoverCertificate(opts.dataDir, id), how: 'recovered' };
+  } catch (err) {
+    if (!(err instanceof HubRefusal) || err.code !== 'CERT_EXPIRED_BEYOND_GRACE') {
+      const code = err instanceof HubRefusal ? ` (${err.code})` : '';
+      throw new AgentError('JOIN_REFUSED', `the certificate of ${id.nodeName} (${id.nodeId}) expired at ${id.notAfter.toISOString()} and could not be renewed${code}: ${(err as Error).message}`);
+    }
+  }
+  return { identity: await rejoin(opts, id), how: 'rejoined' };
+}
+
+export async function enroll(opts: EnrollOptions): Promise<Identity> {
+  const parsed = parseToken(opts.token);
   const log = opts.logger.child({ component: 'enroll' });
   const caPem = await fetchPinnedCa(opts.hubUrl, parsed.caPin);
   log.info({ hub: opts.hubUrl, caPin: parsed.caPin }, 'hub CA matches the token pin');

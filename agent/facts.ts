@@ -24,6 +24,19 @@ function bootId(): string {
   }
 }
 
+/** systemd's machine id (dbus's on older systems); '' when neither exists. */
+function machineId(): string {
+  for (const path of ['/etc/machine-id', '/var/lib/dbus/machine-id']) {
+    try {
+      const id = readFileSync(path, 'utf8').trim();
+      if (/^[0-9a-f]{32}$/.test(id)) return id;
+    } catch {
+      // not there
+    }
+  }
+  return '';
+}
+
 export function hostAddresses(): string[] {
   const out: string[] = [];
   for (const addrs of Object.values(networkInterfaces())) {
@@ -42,6 +55,7 @@ export interface Facts {
   memoryBytes: number;
   addresses: string[];
   bootId: string;
+  machineId: string;
 }
 
 export function collectFacts(): Facts {
@@ -54,5 +68,6 @@ export function collectFacts(): Facts {
     memoryBytes: totalmem(),
     addresses: hostAddresses(),
     bootId: bootId(),
+    machineId: machineId(),
   };
 }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { writePublicFile, writeSecretFile, checkSecretFileMode } from '../certs/files.js';
 import { certInfo } from '../certs/inspect.js';
 import { AgentError } from './errors.js';
+import { k3sPaths } from './k3s/paths.js';
 
 export interface IdentityMeta {
   nodeId: string;
@@ -72,6 +73,21 @@ export function saveIdentity(dataDir: string, meta: Omit<IdentityMeta, 'keyFile'
     if (/^node-[0-9a-f]+\.(key|crt)$/.test(f) && f !== keyFile && f !== certFile) rmSync(join(dataDir, f), { force: true });
   }
   return loadIdentity(dataDir);
+}
+
+/** Files of this machine's node identity and of the node's state, forgotten by `join --force`. */
+const IDENTITY_FILES = [META, 'renew.key', 'commands.json', 'status.json'];
+
+/**
+ * Forgets the node identity in `dataDir` (join --force on a cloned machine): key, certificates,
+ * command journal, status, and the k3s agent's state for that node. Downloaded k3s binaries stay.
+ */
+export function discardIdentity(dataDir: string): void {
+  for (const f of readdirSync(dataDir)) {
+    if (/^node-[0-9a-f]+\.(key|crt)$/.test(f) || IDENTITY_FILES.includes(f)) rmSync(join(dataDir, f), { force: true });
+  }
+  const k3s = k3sPaths(dataDir);
+  for (const p of [k3s.dataDir, k3s.tokenFile, k3s.assignment, k3s.config]) rmSync(p, { recursive: true, force: true });
 }
 
 /**

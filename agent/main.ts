@@ -6,6 +6,8 @@ import { createAgentLogger } from './logger.js';
 import { joinOrKeep } from './join-flow.js';
 import { readRemoved, removedMessage } from './removal.js';
 import { hasIdentity, loadIdentity } from './identity.js';
+import { refreshExpired } from './enroll.js';
+import { discardIdentity } from './identity.js';
 import { runAgent } from './runner.js';
 import { readStatus, pidAlive } from './status-file.js';
 import { AgentError } from './errors.js';
@@ -17,8 +19,12 @@ import type { Identity } from './identity.js';
 import { logFailure } from '../certs/log-failure.js';
 
 const VERSION = readAgentVersion();
-/** Exit codes: 0 success, 1 failure, 2 usage, 3 removed, 10 restart into a new bundle (self-upgrade). */
+/**
+ * Exit codes: 0 success, 1 failure, 2 usage, 3 removed, 4 another machine holds this node identity,
+ * 10 restart into a new bundle (self-upgrade).
+ */
 const EXIT_REMOVED = 3;
+const EXIT_IDENTITY_CONFLICT = 4;
 const isRoot = process.getuid?.() === 0;
 
 function collect(value: string, prev: string[]): string[] {
@@ -72,6 +78,11 @@ async function runUntilStopped(flags: AgentFlags): Promise<number> {
     // A distinct code, so service managers stop restarting it (RestartPreventExitStatus=3).
     return EXIT_REMOVED;
   }
+  if (how === 'identity-conflict') {
+    const reason = agent.connection.getStatus().lastError ?? '';
+    process.stderr.write(`error: another machine holds this node identity (${reason}); re-join this machine as a new node: atoll-agent join --token TOKEN --force\n`);
+    return EXIT_IDENTITY_CONFLICT;
+  }
   if (how === 'upgrade') return EXIT_UPGRADE;
   return 0;
 }
@@ -94,7 +105,7 @@ async function main(argv: string[]): Promise<number> {
     .option('--k3s <mode>', 'auto | off (off: only report health)', undefined)
     .option('--log-level <level>', 'pino level', undefined)
     .option('--no-run', 'enroll and exit, without staying connected')
-    .option('--force', 'join again although this server already joined (replaces its identity)')
+    .option('--force', 'join as a new node even when the data dir holds an identity (a cloned machine, or to start over); that identity is discarded here')
     .action(async (flags: AgentFlags & { run: boolean; force?: boolean }) => {
       const config = parseAgentConfig(flags, process.env, isRoot);
       const say = (line: string): void => void process.stderr.write(`${line}\n`);
@@ -114,8 +125,18 @@ async function main(argv: string[]): Promise<number> {
       // Held from before the enrollment to the end of the run: a running agent refuses this join.
       const lock = lockDataDir(config.dataDir);
       try {
-        // Keeps a current identity (the token unused), re-joins a removed or foreign one; --force
-        // always joins again with the token.
+        const id = hasIdentity(config.dataDir) ? loadIdentity(config.dataDir) : undefined;
+        if (id && flags.force) {
+          discardIdentity(config.dataDir);
+          say(`discarded the stored identity of ${id.nodeName} (${id.nodeId}); joining as a new node`);
+        } else if (id && config.token && id.notAfter.getTime() <= Date.now()) {
+          // Expired: renew it (or join again under the same node id with the token).
+          const r = await refreshExpired({ token: config.token, dataDir: config.dataDir, agentVersion: VERSION, logger: createAgentLogger(config.logLevel) }, id);
+          say(`${r.how === 'recovered' ? 'renewed the expired certificate of' : 'joined again as'} ${id.nodeName} (${id.nodeId}); valid until ${r.identity.notAfter.toISOString()}`);
+          if (flags.run) process.exitCode = await runUntilStopped(flags);
+          return;
+        }
+        // Keeps a current identity (the token unused), re-joins a removed or foreign one.
         await joinOrKeep(config, createAgentLogger(config.logLevel), VERSION, say, { force: flags.force === true });
         if (flags.run) process.exitCode = await runUntilStopped(flags);
       } finally {

@@ -6,18 +6,22 @@ import { writeStatus } from './status-file.js';
 import { loadIdentity } from './identity.js';
 import { forgetIdentity } from './removal.js';
 import { K3sManager } from './k3s/manager.js';
+import { k3sPaths } from './k3s/paths.js';
 import type { AgentConfig } from './config.js';
 import type { Logger } from './logger.js';
 import type { K3sStatus } from '../proto/index.js';
 import { checkAtStartup, installedBundle, stageUpgrade, SelfUpgradeError } from './self-upgrade.js';
 import { logFailure } from '../certs/log-failure.js';
 
-export type StopReason = 'stopped' | 'removed' | 'upgrade';
+export type StopReason = 'stopped' | 'removed' | 'identity-conflict' | 'upgrade';
 
 export interface RunningAgent {
   connection: HubConnection;
   k3s?: K3sManager;
-  /** Resolves when the agent stops: 'stopped' after stop(), 'removed' when the hub removed the node, 'upgrade' to restart into another bundle. */
+  /**
+   * Resolves when the agent stops: 'stopped' after stop(), 'removed' when the hub removed the node,
+   * 'identity-conflict' when another machine holds this node identity, 'upgrade' to restart into another bundle.
+   */
   done: Promise<StopReason>;
   stop(): Promise<void>;
 }
@@ -81,19 +85,28 @@ export function runAgent(config: AgentConfig, logger: Logger, agentVersion: stri
     dataDir: config.dataDir,
     agentVersion,
     logger,
-    health: createHealthSource(),
+    health: createHealthSource('/', [{ role: 'agent-data', path: config.dataDir }, { role: 'k3s-data', path: k3sPaths(config.dataDir).dataDir }]),
     k3sStatus,
     onCommand,
     k3sMode: k3sMode === 'off' ? 'off' : 'auto',
     onK3sAssignment: (a) => k3s?.apply(a).then(writeStatusFile).catch(logFailure(logger, 'applying the k3s assignment')),
     reconnectMaxMs: config.reconnectMaxMs,
     onStatus: (st) => {
-      if (st.state === 'connected') startup.trial?.confirm();
+      if (st.state === 'connected') {
+        try {
+          startup.trial?.confirm();
+        } catch (err) {
+          logger.warn({ err: (err as Error).message }, 'could not record the confirmed self-upgrade');
+        }
+      }
       writeStatusFile();
     },
-    onRemoved: async (reason) => {
-      await k3s?.removed();
+    onEnded: async (why, reason) => {
+      // Removed: k3s goes with the node. A clone: stop its kubelet (it would fight the holder's).
+      if (why === 'removed') await k3s?.removed();
+      else await k3s?.stop();
       writeStatusFile();
+      if (why !== 'removed') return;
       // Its certificates are revoked: keep no identity that would make the server look joined.
       try {
         forgetIdentity(config.dataDir, loadIdentity(config.dataDir), reason);
@@ -101,7 +114,7 @@ export function runAgent(config: AgentConfig, logger: Logger, agentVersion: stri
         logger.error({ err: (err as Error).message }, 'could not forget the removed identity');
       }
     },
-    onGone: () => finish('removed'),
+    onGone: (why) => finish(why),
   });
   connection = conn;
   k3s?.resume();

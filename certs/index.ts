@@ -11,4 +11,5 @@ export {
 export { createCsr, verifyCsr, type VerifiedCsr } from './csr.js';
 export { caPin, checkPin, spkiPin } from './pin.js';
 export { certInfo, verifyIssuedBy, type CertInfo } from './inspect.js';
+export { certKeySha256, privateKeySha256, publicKeySha256 } from './key-id.js';
 export { checkSecretFileMode, FileModeError, writePublicFile, writeSecretFile } from './files.js';

@@ -18,9 +18,13 @@ import { createTokenService } from './tokens/token-service.js';
 import { sha256Hex } from './tokens/secrets.js';
 import { buildGateway, verifyClientCert } from './gateway/server.js';
 import { createRateLimiter } from './gateway/rate-limit.js';
-import { AgentSession } from './gateway/agent-session.js';
 import { joinHandler } from './gateway/join-handler.js';
-import { sessionHandlers } from './gateway/session-handlers.js';
+import { agentConnector } from './gateway/agent-connect.js';
+import { CertRenewal } from './nodes/cert-renewal.js';
+import { CertWatch } from './nodes/cert-watch.js';
+import { IdentityGuard } from './nodes/identity-guard.js';
+import { recoverRoute } from './gateway/recover-route.js';
+import { recoverCert } from './nodes/cert-recovery.js';
 import { buildApi } from './api/server.js';
 import type { ClusterInfo, HubServices } from './api/services.js';
 import { readHubVersion } from './version.js';
@@ -159,19 +163,21 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
     clockHold: () => clock.holding(),
   });
   const upgrades = new UpgradeEngine({ store, events, registry, controlPlane, nodeK3s, artifacts, autohealSettings, logger: log.child({ component: 'upgrades' }), autoTickMs: config.autoUpgradeIntervalMs, clock });
+  const certLog = log.child({ component: 'certs' });
+  const renewal = new CertRenewal({ store, ca: pki.ca, events, logger: certLog, ttlMs: config.nodeCertTtlMs, expiredGraceMs: config.certRecoveryGraceMs });
+  const certWatch = new CertWatch({ store, registry, events, logger: certLog, warnBeforeMs: config.certWarnBeforeMs, intervalMs: Math.min(30_000, Math.max(250, config.nodeCertTtlMs / 20)) });
   const services: HubServices = {
     config, store, events, registry, commands, tokens, logger: log, caPem: pki.ca.certPem, servingPin: pki.servingPin, hubVersion, cluster, controlPlane, artifacts,
-    autoheal, autohealSettings, upgrades, removeNode,
+    autoheal, autohealSettings, upgrades, removeNode, certs: certWatch,
     clockStatus: () => ({ ...fleetSkew.status(), holding: clock.holding() ?? null }),
     joinCommand: joinCommands({ tokens, events, publicUrl: config.publicUrl, servingPin: pki.servingPin }),
   };
 
-  const metrics = createMetrics({ events, nodes: registry, controlPlane, autoheal: () => autoheal, store });
+  const metrics = createMetrics({ events, nodes: registry, controlPlane, autoheal: () => autoheal, store, certWarnBeforeMs: config.certWarnBeforeMs });
 
   const caps = connectionCapsFor(config, log);
   const limits = (listener: Listener): ListenerLimits => ({ caps: caps[listener], handshakeTimeoutMs: config.handshakeTimeoutMs, observer: metrics.connections });
   const gwLog = log.child({ component: 'gateway' });
-  const handlers = sessionHandlers({ store, events, ca: pki.ca, clock, nodeCertTtlMs: config.nodeCertTtlMs, registry, commands, nodeK3s, metrics, logger: gwLog });
   const gateway = await buildGateway({
     limits: limits('gateway'),
     logger: gwLog,
@@ -189,14 +195,13 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
       void app.register(installerRoutes, { dataDir: config.dataDir, publicUrl: config.publicUrl, caPem: pki.ca.certPem, hubVersion, events, store,
         verifyClient: (req) => verifyClientCert(store, registry, req), removeNode,
         agentBundle: (v) => artifacts.agents.get(v) });
+      void app.register(recoverRoute, { limiter: createRateLimiter({ perMinute: config.joinRateLimitPerMinute }), recover: (certPem, csr, source) => recoverCert(renewal, events, gwLog, certPem, csr, source) });
     },
     join: joinHandler({ store, tokens, ca: pki.ca, events, registry, metrics, logger: gwLog, clock, nodeCertTtlMs: config.nodeCertTtlMs, heartbeatIntervalMs: config.heartbeatIntervalMs }),
-    connect: (ws, nodeId, remoteAddress, tlsResumed) => {
-      new AgentSession(ws, {
-        nodeId, remoteAddress, tlsResumed, heartbeatIntervalMs: config.heartbeatIntervalMs, hubVersion, logger: gwLog, clock,
-        handlers,
-      });
-    },
+    connect: agentConnector({
+      heartbeatIntervalMs: config.heartbeatIntervalMs, hubVersion, logger: gwLog, clock, registry, commands, renewal, metrics, nodeK3s: () => nodeK3s,
+      identityGuard: new IdentityGuard({ registry, events, logger: gwLog, onConflict: () => metrics.identityConflict() }),
+    }),
   });
 
   const api = await buildApi(services, { tls: pki.serving, adminTokenHash: sha256Hex(admin.token), metrics: metrics.registry, limits: limits('api') });
@@ -223,6 +228,7 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
   await controlPlane.start();
   retention.start(events);
   autoheal.start();
+  certWatch.start();
   await upgrades.start();
   const sweeper = setInterval(() => {
     registry.sweep().catch(logFailure(log, 'the liveness sweep'));
@@ -246,6 +252,7 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
         clearInterval(sweeper);
         clearInterval(clockTimer);
         clearInterval(purger);
+        certWatch.stop();
         await autoheal.stop();
         await upgrades.stop();
         registry.closeAll('HUB_SHUTDOWN', 'the hub is stopping; reconnect later');

@@ -17,6 +17,10 @@ export interface HubConfig {
   readonly logLevel: string;
   /** Lifetime of node client certificates; agents renew at two thirds. */
   readonly nodeCertTtlMs: number;
+  /** How long after expiry a node may still renew over HTTPS with its own key (POST /v1/agent/recover). */
+  readonly certRecoveryGraceMs: number;
+  /** Warn (cert.expiring event, metric, node view) when a node's certificate expires within this. */
+  readonly certWarnBeforeMs: number;
   /** Join attempts allowed per source address per minute. */
   readonly joinRateLimitPerMinute: number;
   /** The k3s API port (k3s --https-listen-port). */
@@ -61,6 +65,8 @@ export interface HubFlags {
   unreachableAfter?: string;
   logLevel?: string;
   nodeCertTtl?: string;
+  certRecoveryGrace?: string;
+  certWarnBefore?: string;
   joinRateLimit?: string;
   k3sHttpsPort?: string;
   k3sArg?: string[];
@@ -149,6 +155,7 @@ export function parseHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, isRoot: 
   if (!Number.isInteger(k3sHttpsPort) || k3sHttpsPort < 1 || k3sHttpsPort > 65535) throw new ConfigError('--k3s-https-port must be a port number');
   const handshakeTimeoutMs = duration(flags.handshakeTimeout ?? '10s', '--handshake-timeout');
   if (handshakeTimeoutMs < 100 || handshakeTimeoutMs > 30_000) throw new ConfigError('--handshake-timeout must be between 100ms and 30s');
+  const nodeCertTtlMs = duration(flags.nodeCertTtl ?? '30d', '--node-cert-ttl');
   return Object.freeze({
     dataDir,
     apiListen,
@@ -158,7 +165,9 @@ export function parseHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, isRoot: 
     heartbeatIntervalMs,
     unreachableAfterMs,
     logLevel,
-    nodeCertTtlMs: duration(flags.nodeCertTtl ?? '30d', '--node-cert-ttl'),
+    nodeCertTtlMs,
+    certRecoveryGraceMs: duration(flags.certRecoveryGrace ?? '30d', '--cert-recovery-grace'),
+    certWarnBeforeMs: flags.certWarnBefore ? duration(flags.certWarnBefore, '--cert-warn-before') : Math.min(7 * 86_400_000, nodeCertTtlMs / 4),
     joinRateLimitPerMinute,
     k3sHttpsPort,
     k3sArgs: Object.freeze([...(flags.k3sArg ?? [])]),

@@ -19,6 +19,14 @@ export const HUB_ERRORS = {
   STORE_UNAVAILABLE: 503,
   DISK_FULL: 507,
   COMMAND_TIMEOUT: 504,
+  // Node certificates (renewal over the link, recovery over HTTPS) and node identity.
+  RENEW_TOO_EARLY: 409,
+  RENEW_PENDING: 409,
+  RENEW_IN_PROGRESS: 429,
+  CERT_REVOKED: 403,
+  CERT_EXPIRED_BEYOND_GRACE: 403,
+  NODE_REMOVED: 403,
+  IDENTITY_IN_USE: 409,
 } as const;
 
 export type HubErrorCode = keyof typeof HUB_ERRORS;

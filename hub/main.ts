@@ -20,6 +20,8 @@ function runCommand(program: Command): Command {
     .option('--unreachable-after <dur>', 'silence after which a node is unreachable', '30s')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace (env ATOLL_LOG_LEVEL)')
     .addOption(new Option('--node-cert-ttl <dur>', 'lifetime of node client certificates').default('30d'))
+    .addOption(new Option('--cert-recovery-grace <dur>', 'how long after expiry a node may renew over HTTPS with its own key (default 30d)'))
+    .addOption(new Option('--cert-warn-before <dur>', 'warn when a node certificate expires within this (default 7d, or a quarter of --node-cert-ttl)'))
     .addOption(new Option('--join-rate-limit <n>', 'join attempts per source address per minute'))
     .option('--k3s-https-port <port>', 'k3s API port (env ATOLL_K3S_HTTPS_PORT)', undefined)
     .option('--k3s-arg <arg>', 'extra argument for `k3s server` (repeatable)', (v: string, prev: string[] = []) => [...prev, v])

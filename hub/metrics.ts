@@ -17,11 +17,13 @@ export interface HubMetrics {
   joinAttempt(result: string): void;
   /** Counts open and refused connections of the listeners (hub/http/connection-limits.ts). */
   connections: ConnectionObserver;
+  /** A second machine presented a node identity in use and was refused. */
+  identityConflict(): void;
 }
 
 const CP_STATES = ['running', 'starting', 'failed', 'absent', 'stopped'];
 
-export function createMetrics(deps: { events: EventLog; nodes: NodeRegistry; controlPlane: ControlPlane; autoheal: () => AutohealEngine | undefined; store?: Store }): HubMetrics {
+export function createMetrics(deps: { events: EventLog; nodes: NodeRegistry; controlPlane: ControlPlane; autoheal: () => AutohealEngine | undefined; store?: Store; certWarnBeforeMs?: number }): HubMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'atoll_hub_' });
   // Gauges named *_total break Prometheus naming (promtool check metrics); the per-type series stay.
@@ -64,15 +66,14 @@ export function createMetrics(deps: { events: EventLog; nodes: NodeRegistry; con
     },
   });
   new Gauge({ name: 'atoll_autoheal_frozen', help: '1 while the partition guard freezes all remediation.', registers: [registry], collect() { this.set(deps.autoheal()?.guardState().frozen ? 1 : 0); } });
-  // Certificate expiry: per node the newest live client certificate (the one it uses), and the soonest
-  // of those: one query for all nodes (listExpiringCerts with no bound), not one per node.
+  // Certificate expiry: per node the certificate it uses now (one query), the soonest of those, and
+  // how many nodes are within the warning window (renewal has not happened).
   const certExpiries = async (): Promise<Array<{ node: string; pool: string; notAfter: number }>> => {
+    if (!deps.store) return [];
+    const names = new Map(deps.nodes.snapshot().map((n) => [n.id, n]));
     const out: Array<{ node: string; pool: string; notAfter: number }> = [];
-    if (!deps.store) return out;
-    const nodes = new Map(deps.nodes.snapshot().map((n) => [n.id, n]));
-    if (!nodes.size) return out;
-    for (const c of await deps.store.listExpiringCerts('9999-12-31T23:59:59.999Z', nodes.size + 1).catch(() => [])) {
-      const n = nodes.get(c.nodeId);
+    for (const c of await deps.store.currentCerts().catch(() => [])) {
+      const n = names.get(c.nodeId);
       if (n) out.push({ node: n.name, pool: n.pool, notAfter: Date.parse(c.notAfter) / 1000 });
     }
     return out;
@@ -92,6 +93,13 @@ export function createMetrics(deps: { events: EventLog; nodes: NodeRegistry; con
       this.set(list.length ? Math.min(...list.map((c) => c.notAfter)) : 0);
     },
   });
+  new Gauge({
+    name: 'atoll_nodes_cert_expiring', help: 'Nodes whose current client certificate expires within the warning window (--cert-warn-before) or has expired: renewal has not happened.', registers: [registry],
+    async collect() {
+      const limit = (Date.now() + (deps.certWarnBeforeMs ?? 7 * 86_400_000)) / 1000;
+      this.set((await certExpiries()).filter((c) => c.notAfter <= limit).length);
+    },
+  });
   // Upgrade progress: the nodes of active rollouts by phase (a dashboard divides done by the total).
   new Gauge({
     name: 'atoll_upgrade_nodes', help: 'Nodes of active (waiting, running or paused) rollouts by kind and phase; the control plane counts as one.', labelNames: ['kind', 'phase'], registers: [registry],
@@ -107,6 +115,7 @@ export function createMetrics(deps: { events: EventLog; nodes: NodeRegistry; con
   const upgradeSteps = new Counter({ name: 'atoll_upgrade_steps_total', help: 'Upgrade steps on nodes by phase (upgrade-failed for failures).', labelNames: ['phase'], registers: [registry] });
   const rollouts = new Counter({ name: 'atoll_upgrade_rollout_events_total', help: 'Upgrade rollout events (started, cancel, resumed, refused).', labelNames: ['event'], registers: [registry] });
   const reports = new Counter({ name: 'atoll_health_reports_total', help: 'Health reports received from agents.', registers: [registry] });
+  const conflicts = new Counter({ name: 'atoll_node_identity_conflicts_total', help: 'Connections refused because another machine holds the node identity (cloned VMs, copied data dirs).', registers: [registry] });
   const joins = new Counter({ name: 'atoll_join_attempts_total', help: 'Join attempts by result.', labelNames: ['result'], registers: [registry] });
   const steps = new Counter({ name: 'atoll_remediation_steps_total', help: 'Autoheal remediation steps by action and result.', labelNames: ['action', 'result'], registers: [registry] });
   const freezes = new Counter({ name: 'atoll_autoheal_guard_freezes_total', help: 'Times the partition guard froze remediation.', registers: [registry] });
@@ -136,5 +145,5 @@ export function createMetrics(deps: { events: EventLog; nodes: NodeRegistry; con
       default:
     }
   });
-  return { registry, unhandledRejection: () => unhandled.inc(), reportReceived: () => reports.inc(), joinAttempt: (result) => joins.inc({ result }), connections };
+  return { registry, unhandledRejection: () => unhandled.inc(), reportReceived: () => reports.inc(), joinAttempt: (result) => joins.inc({ result }), connections, identityConflict: () => conflicts.inc() };
 }

@@ -144,7 +144,12 @@ export function createChildRunner(opts: ChildRunnerOptions): K3sRunner {
     child = c;
     c.on('spawn', () => {
       state = 'running';
-      if (c.pid) writeFileSync(opts.pidFile, `${c.pid}\n`, { mode: 0o644 });
+      try {
+        if (c.pid) writeFileSync(opts.pidFile, `${c.pid}\n`, { mode: 0o644 });
+      } catch (err) {
+        // A full data disk: the pid file only helps a restarted agent adopt this k3s; never fatal.
+        opts.logger.warn({ err: (err as Error).message }, 'could not write the k3s agent pid file');
+      }
     });
     c.on('error', (err) => {
       opts.logger.error({ err: err.message }, 'could not start k3s agent');

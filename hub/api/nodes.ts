@@ -20,7 +20,7 @@ export const nodeRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, 
   }, async (req) => {
     const q = req.query as { pool?: string; state?: string };
     const nodes = (await svc.store.listNodes()).filter((n) => (!q.pool || n.pool === q.pool) && (!q.state || n.state === q.state));
-    return { items: nodes.map((n) => ({ ...nodeView(n, svc.registry), autoheal: svc.autoheal.cached(n.id) ?? null })) };
+    return { items: nodes.map((n) => ({ ...nodeView(n, svc.registry, svc.certs.status(n.id) ?? null), autoheal: svc.autoheal.cached(n.id) ?? null })) };
   });
 
   app.get('/v1/nodes/:id', {
@@ -33,7 +33,7 @@ export const nodeRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, 
     const { id } = req.params as { id: string };
     const n = await svc.store.getNode(id);
     if (!n) throw new HubError('NOT_FOUND', `node ${id} does not exist`);
-    return { ...nodeView(n, svc.registry), autoheal: (await svc.autoheal.record(id)) ?? null, autohealSwitch: await svc.autohealSettings.node(id), certificates: await svc.store.listCerts(id) };
+    return { ...nodeView(n, svc.registry, svc.certs.status(n.id) ?? null), autoheal: (await svc.autoheal.record(id)) ?? null, autohealSwitch: await svc.autohealSettings.node(id), certificates: await svc.store.listCerts(id) };
   });
 
   app.patch('/v1/nodes/:id', {
@@ -49,7 +49,7 @@ export const nodeRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, 
     if (!n) throw new HubError('NOT_FOUND', `node ${id} does not exist`);
     const sw = await svc.autohealSettings.setNode(id, (req.body as { autoheal: { enabled?: boolean; paused?: boolean } }).autoheal);
     await svc.events.record({ type: 'autoheal.settings', nodeId: id, pool: n.pool, actor: actorOf(req), message: `autoheal ${sw.enabled ? 'on' : 'off'}${sw.paused ? ', paused' : ''} for ${n.name}`, data: { ...sw } });
-    return { ...nodeView(n, svc.registry), autohealSwitch: sw };
+    return { ...nodeView(n, svc.registry, svc.certs.status(n.id) ?? null), autohealSwitch: sw };
   });
 
   app.delete('/v1/nodes/:id', {

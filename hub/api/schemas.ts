@@ -79,15 +79,17 @@ export const nodeSchema = open({
   }),
   health: openOrNull({
     receivedAt: str, cpuPercent: num, memory: usage, disk: usage, load: open({ load1: num, load5: num, load15: num }),
+    disks: { type: 'array', description: 'file systems of the agent\'s and k3s\'s data dirs when not "/"', items: open({ role: str, path: str, totalBytes: num, usedBytes: num, usedPercent: num }) },
     uptimeSeconds: num, kubeletHealthy: bool, clockSkewMs: num,
   }, { description: 'the last report, null before the first' }),
+  certificate: openOrNull({ serial: str, notAfter: str, expiresInSeconds: num, expiring: bool }, { description: 'the client certificate the node uses now; expiring: within the warning window (--cert-warn-before) or expired, i.e. renewal has not happened' }),
   labels: stringMap,
   addresses: strings,
   facts: open({ hostname: str, os: str, kernel: str, arch: str, cpus: num, memoryBytes: num, addresses: strings, bootId: str }),
   autoheal: openOrNull({}, { description: 'the node\'s autoheal ladder, if any' }),
 });
 
-export const certSchema = open({ serial: str, nodeId: str, notBefore: str, notAfter: str, fingerprint: str, revokedAt: nstr });
+export const certSchema = open({ serial: str, nodeId: str, notBefore: str, notAfter: str, fingerprint: str, revokedAt: nstr, issuedAt: str, usedAt: str });
 
 export const switchSchema = open({ enabled: bool, paused: bool });
 

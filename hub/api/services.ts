@@ -11,6 +11,7 @@ import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import type { AutohealEngine } from '../autoheal/engine.js';
 import type { AutohealSettings } from '../autoheal/settings.js';
 import type { UpgradeEngine } from '../upgrades/engine.js';
+import type { CertWatch } from '../nodes/cert-watch.js';
 
 export interface ClusterInfo {
   state: 'running' | 'starting' | 'failed' | 'absent';
@@ -53,6 +54,8 @@ export interface HubServices {
   autoheal: AutohealEngine;
   autohealSettings: AutohealSettings;
   upgrades: UpgradeEngine;
+  /** Node certificate expiry as last seen by the watch. */
+  certs: CertWatch;
   /** Revokes the node's certificates, closes its link, deletes it. false when absent. */
   removeNode(id: string, actor: string): Promise<boolean>;
   /** A fresh single-use token and the install line for a pool. */

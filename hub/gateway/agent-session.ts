@@ -29,6 +29,8 @@ export interface SessionOptions {
   remoteAddress: string;
   /** The TLS session was resumed (a ticket from an earlier connection). */
   tlsResumed?: boolean;
+  /** The client certificate the agent authenticated with. */
+  cert?: { serial: string; notAfterMs: number };
   heartbeatIntervalMs: number;
   helloTimeoutMs?: number;
   hubVersion: string;
@@ -48,7 +50,7 @@ export function toFacts(f: HostFacts | null | undefined): HostFactsRecord | null
   if (!f) return null;
   return {
     hostname: f.hostname ?? '', os: f.os ?? '', kernel: f.kernel ?? '', arch: f.arch ?? '', cpus: f.cpus ?? 0,
-    memoryBytes: Number(f.memoryBytes ?? 0), addresses: f.addresses ?? [], bootId: f.bootId ?? '',
+    memoryBytes: Number(f.memoryBytes ?? 0), addresses: f.addresses ?? [], bootId: f.bootId ?? '', machineId: f.machineId ?? '',
   };
 }
 
@@ -73,6 +75,8 @@ export function toHealth(h: HealthReport, receivedAt: number, sentAtMs: number):
     uptimeSeconds: num(h.uptimeSeconds),
     k3s: { state: k.state || 'unknown', version: k.version ?? '', kubeletHealthy: Boolean(k.kubeletHealthy), restarts: k.restarts ?? 0, lastLogLines: k.lastLogLines ?? [] },
     clockSkewMs: sentAtMs ? num(sentAtMs) - receivedAt : 0,
+    // Bounded: a few file systems, short names.
+    disks: (h.disks ?? []).slice(0, 4).map((d) => ({ role: (d.role ?? '').slice(0, 32), path: (d.path ?? '').slice(0, 256), totalBytes: Number(d.totalBytes ?? 0), usedBytes: Number(d.usedBytes ?? 0) })),
   };
 }
 
@@ -80,6 +84,9 @@ export class AgentSession implements AgentLink {
   readonly nodeId: string;
   readonly remoteAddress: string;
   readonly tlsResumed: boolean;
+  /** Serial and expiry of the client certificate of this link ('' and Infinity when unknown). */
+  readonly certSerial: string;
+  readonly certNotAfterMs: number;
   readonly connectedAt = Date.now();
   k3sMode = 'auto';
   private helloDone = false;
@@ -90,6 +97,8 @@ export class AgentSession implements AgentLink {
   private readonly heartbeat: NodeJS.Timeout;
   private readonly helloTimer: NodeJS.Timeout;
   private readonly log: Logger;
+  /** Waiters of probe(): resolved by the next frame from the agent. */
+  private readonly probes = new Set<(alive: boolean) => void>();
 
   constructor(private readonly ws: WebSocket, private readonly opts: SessionOptions) {
     this.nodeId = opts.nodeId;
@@ -97,6 +106,8 @@ export class AgentSession implements AgentLink {
     this.tlsResumed = Boolean(opts.tlsResumed);
     this.clock = opts.clock ?? systemClock;
     this.lastInbound = this.clock.mono();
+    this.certSerial = opts.cert?.serial ?? '';
+    this.certNotAfterMs = opts.cert?.notAfterMs ?? Number.POSITIVE_INFINITY;
     this.log = opts.logger.child({ nodeId: opts.nodeId });
     ws.binaryType = 'nodebuffer';
     ws.on('message', (data: Buffer, isBinary: boolean) => this.onMessage(data, isBinary));
@@ -165,6 +176,20 @@ export class AgentSession implements AgentLink {
     });
   }
 
+  /** Whether the agent still answers: a ping, and any frame from it within `timeoutMs`. */
+  probe(timeoutMs: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => settle(false), timeoutMs);
+      const settle = (alive: boolean): void => {
+        clearTimeout(timer);
+        this.probes.delete(settle);
+        resolve(alive);
+      };
+      this.probes.add(settle);
+      if (!this.send({ ping: { nonce: this.nextId } })) settle(false);
+    });
+  }
+
   assignK3s(assignment: K3sAssignment): boolean {
     return this.send({ k3sAssignment: assignment });
   }
@@ -199,6 +224,7 @@ export class AgentSession implements AgentLink {
       this.close(FIELD_INVALID, invalid);
       return;
     }
+    for (const settle of [...this.probes]) settle(true);
     if (!this.helloDone && frame.payload !== 'hello') {
       this.close('HELLO_REQUIRED', `first frame must be hello, got ${frame.payload}`);
       return;
@@ -249,7 +275,11 @@ export class AgentSession implements AgentLink {
         return;
       }
       case 'certRenewRequest': {
-        const res = await h.renewCert(this, frame.certRenewRequest?.csrPem ?? '');
+        // Every request gets an answer, also when the hub fails: the agent retries on an error reply.
+        const res = await h.renewCert(this, frame.certRenewRequest?.csrPem ?? '').catch((err: unknown) => {
+          this.log.error({ err }, 'certificate renewal failed');
+          return { errorCode: 'INTERNAL', message: 'renewal failed on the hub; retry later' };
+        });
         this.send({ inReplyTo: frame.messageId, certRenewResponse: 'certPem' in res ? { certPem: res.certPem } : { errorCode: res.errorCode, message: res.message } });
         return;
       }
@@ -267,6 +297,7 @@ export class AgentSession implements AgentLink {
   private onClosed(reason: string): void {
     if (this.closed) return;
     this.closed = true;
+    for (const settle of [...this.probes]) settle(false);
     clearInterval(this.heartbeat);
     clearTimeout(this.helloTimer);
     this.opts.handlers.closed(this, reason);

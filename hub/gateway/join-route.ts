@@ -21,6 +21,7 @@ const factsSchema = {
     memoryBytes: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0 },
     addresses: { type: 'array', maxItems: COUNT_LIMITS.addresses, items: bounded(LIMITS.address), default: [] },
     bootId: bounded(LIMITS.bootId, { default: '' }),
+    machineId: bounded(LIMITS.machineId, { default: '' }),
   },
 } as const;
 
@@ -37,6 +38,7 @@ export const joinBodySchema = {
     labels: { type: 'object', maxProperties: 64, propertyNames: { maxLength: 317 }, additionalProperties: { type: 'string', maxLength: 63 } },
     agentVersion: bounded(LIMITS.agentVersion, { default: 'unknown' }),
     facts: factsSchema,
+    previousCert: { type: 'string', minLength: 1, maxLength: 8192 },
   },
 } as const;
 

@@ -8,7 +8,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { WebSocketServer, type WebSocket } from 'ws';
 import { MAX_FRAME_BYTES } from '../../proto/index.js';
 import type { Logger } from '../logger.js';
-import type { Store } from '../store/types.js';
+import type { CertRecord, Store } from '../store/types.js';
 import type { RateLimiter } from './rate-limit.js';
 import { installErrorHandler, toHubError } from '../http/errors.js';
 import { guardConnections, type ListenerLimits } from '../http/connection-limits.js';
@@ -27,8 +27,8 @@ export interface GatewayDeps {
   /** Connection caps and the handshake deadline (hub/http/connection-limits.ts). */
   limits: ListenerLimits;
   join(req: JoinRequest, source: string): Promise<JoinResult>;
-  /** Called with a verified, upgraded agent socket. */
-  connect(ws: WebSocket, nodeId: string, remoteAddress: string, tlsResumed: boolean): void;
+  /** Called with a verified, upgraded agent socket and the certificate it authenticated with. */
+  connect(ws: WebSocket, nodeId: string, remoteAddress: string, tlsResumed: boolean, cert: CertRecord): void;
   /** Whether the node still exists. */
   nodeExists(nodeId: string): boolean;
   /** A removed node's agent knocked with its revoked certificate (it now learns it was removed). */
@@ -82,7 +82,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   const refusals = createRefusalLog(deps.logger);
   app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     void verifyUpgrade(deps, req).then(
-      (nodeId) => wss.handleUpgrade(req, socket, head, (ws) => deps.connect(ws, nodeId, remoteOf(req), (req.socket as TLSSocket).isSessionReused())),
+      ({ nodeId, cert }) => wss.handleUpgrade(req, socket, head, (ws) => deps.connect(ws, nodeId, remoteOf(req), (req.socket as TLSSocket).isSessionReused(), cert)),
       (err: unknown) => refuse(socket, err, refusals, deps.logger, req),
     );
   });
@@ -97,14 +97,21 @@ function remoteOf(req: IncomingMessage): string {
   return req.socket.remoteAddress ?? 'unknown';
 }
 
-async function verifyUpgrade(deps: GatewayDeps, req: IncomingMessage): Promise<string> {
+async function verifyUpgrade(deps: GatewayDeps, req: IncomingMessage): Promise<{ nodeId: string; cert: CertRecord }> {
   const url = new URL(req.url ?? '/', 'https://gateway');
   if (url.pathname !== CONNECT_PATH) throw new HubError('NOT_FOUND', `no websocket at ${url.pathname}`);
-  return verifyClientCert(deps.store, { has: deps.nodeExists, revokedAttempt: deps.revokedAttempt }, req);
+  return verifyClientCertRecord(deps.store, { has: deps.nodeExists, revokedAttempt: deps.revokedAttempt }, req);
 }
 
+type NodeCheck = { has(id: string): boolean; revokedAttempt?(id: string): void };
+
 /** The node id named by a verified, unrevoked client certificate of an existing node; HubError otherwise. */
-export async function verifyClientCert(store: Pick<Store, 'getCert'>, nodes: { has(id: string): boolean; revokedAttempt?(id: string): void }, req: { socket: unknown }): Promise<string> {
+export async function verifyClientCert(store: Pick<Store, 'getCert'>, nodes: NodeCheck, req: { socket: unknown }): Promise<string> {
+  return (await verifyClientCertRecord(store, nodes, req)).nodeId;
+}
+
+/** As verifyClientCert, with the stored record of the certificate. */
+export async function verifyClientCertRecord(store: Pick<Store, 'getCert'>, nodes: NodeCheck, req: { socket: unknown }): Promise<{ nodeId: string; cert: CertRecord }> {
   const sock = req.socket as TLSSocket;
   const peer = sock.getPeerCertificate();
   if (!peer || !peer.raw) throw new HubError('UNAUTHORIZED', 'a client certificate from this hub is required (join first)');
@@ -125,6 +132,11 @@ export async function verifyClientCert(store: Pick<Store, 'getCert'>, nodes: { h
   const record = await store.getCert(normalizeSerial(peer.serialNumber));
   if (!record || record.nodeId !== cn) throw new HubError('UNAUTHORIZED', 'client certificate is unknown to this hub');
   if (record.revokedAt) {
+    if (nodes.has(cn)) {
+      // The node lives on with a newer certificate: this copy of its identity is stale (renewed
+      // elsewhere, e.g. by the machine this one was cloned from).
+      throw new HubError('CERT_REVOKED', `client certificate was revoked at ${record.revokedAt}: node ${cn} now uses a newer one (renewed, possibly by another machine holding a copy of this identity); join this machine again with a token (atoll-agent join --token T --force)`);
+    }
     nodes.revokedAttempt?.(cn);
     throw new HubError('FORBIDDEN', `client certificate was revoked at ${record.revokedAt}`);
   }
@@ -132,10 +144,10 @@ export async function verifyClientCert(store: Pick<Store, 'getCert'>, nodes: { h
   // of its first handshake, so a certificate that has expired since still shows as authorized.
   if (!(Date.parse(record.notAfter) > Date.now())) throw new HubError('UNAUTHORIZED', `client certificate expired at ${record.notAfter}`);
   if (!nodes.has(cn)) throw new HubError('FORBIDDEN', `node ${cn} was removed from this hub`);
-  return cn;
+  return { nodeId: cn, cert: record };
 }
 
-const REASON: Record<number, string> = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error', 503: 'Service Unavailable', 507: 'Insufficient Storage' };
+const REASON: Record<number, string> = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 500: 'Internal Server Error', 503: 'Service Unavailable', 507: 'Insufficient Storage' };
 
 function refuse(socket: Duplex, cause: unknown, log: ReturnType<typeof createRefusalLog>, logger: Logger, req: IncomingMessage): void {
   const err = toHubError(cause);

@@ -8,6 +8,7 @@ import type { EventLog } from '../events.js';
 import type { NodeRegistry } from './registry.js';
 import { HubError } from '../errors.js';
 import { randomString } from '../tokens/secrets.js';
+import { rejoin } from './rejoin.js';
 
 export interface JoinRequest {
   token: string;
@@ -17,6 +18,8 @@ export interface JoinRequest {
   labels?: Record<string, string>;
   facts: HostFactsRecord;
   agentVersion: string;
+  /** Re-join an existing node under its id: its (expired) certificate; the CSR must carry its key. */
+  previousCert?: string;
 }
 
 export interface JoinResult {
@@ -60,6 +63,10 @@ export interface EnrollmentDeps {
 export async function enroll(deps: EnrollmentDeps, req: JoinRequest, source: string): Promise<JoinResult> {
   const now = new Date(deps.now?.() ?? Date.now());
   const token = await deps.tokens.check(req.token, now);
+  if (req.previousCert) {
+    const r = await rejoin({ store: deps.store, ca: deps.ca, events: deps.events, nodeCertTtlMs: deps.nodeCertTtlMs }, token, req.previousCert, req.csr, source);
+    return { ...r, caPem: deps.ca.certPem, heartbeatIntervalMs: deps.heartbeatIntervalMs };
+  }
   if (req.pool && req.pool !== token.pool) {
     throw new HubError('FORBIDDEN', `this token is scoped to pool "${token.pool}", not "${req.pool}"`);
   }
@@ -99,7 +106,7 @@ export async function enroll(deps: EnrollmentDeps, req: JoinRequest, source: str
     tokenId: token.id,
     now: now.toISOString(),
     node,
-    cert: { serial: issued.serial, nodeId, notBefore: issued.notBefore.toISOString(), notAfter: issued.notAfter.toISOString(), fingerprint: issued.fingerprint, revokedAt: null },
+    cert: { serial: issued.serial, nodeId, notBefore: issued.notBefore.toISOString(), notAfter: issued.notAfter.toISOString(), fingerprint: issued.fingerprint, revokedAt: null, issuedAt: now.toISOString() },
     event: { type: 'node.joined', nodeId, pool: token.pool, actor: `token:${token.id}`, message: `node ${name} joined pool ${token.pool} from ${source}`, data: { name, source, hostname: req.facts.hostname, arch: req.facts.arch } },
   });
   if (outcome !== 'ok') {

@@ -2,8 +2,10 @@
 // health, labels, addresses, plus facts and connection details).
 import type { NodeRecord } from '../store/types.js';
 import type { NodeRegistry } from './registry.js';
+import type { NodeCertStatus } from './cert-watch.js';
 
-export function nodeView(n: NodeRecord, registry: NodeRegistry): Record<string, unknown> {
+/** `cert`: the node's current certificate as the certificate watch saw it (null before its first pass). */
+export function nodeView(n: NodeRecord, registry: NodeRegistry, cert: NodeCertStatus | null = null): Record<string, unknown> {
   const live = registry.liveInfo(n.id);
   const kube = registry.kubeView(n.id);
   const h = n.health;
@@ -34,11 +36,13 @@ export function nodeView(n: NodeRecord, registry: NodeRegistry): Record<string, 
       cpuPercent: round(h.cpuPercent),
       memory: { totalBytes: h.memoryTotalBytes, usedBytes: h.memoryUsedBytes, usedPercent: pct(h.memoryUsedBytes, h.memoryTotalBytes) },
       disk: { totalBytes: h.diskTotalBytes, usedBytes: h.diskUsedBytes, usedPercent: pct(h.diskUsedBytes, h.diskTotalBytes) },
+      disks: (h.disks ?? []).map((d) => ({ ...d, usedPercent: pct(d.usedBytes, d.totalBytes) })),
       load: { load1: round(h.load1), load5: round(h.load5), load15: round(h.load15) },
       uptimeSeconds: h.uptimeSeconds,
       kubeletHealthy: h.k3s.kubeletHealthy,
       clockSkewMs: h.clockSkewMs,
     },
+    certificate: cert,
     labels: n.labels,
     addresses: n.facts.addresses,
     facts: n.facts,

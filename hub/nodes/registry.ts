@@ -32,6 +32,8 @@ export interface AgentLink {
   readonly tlsResumed?: boolean;
   /** "off" when the agent runs no k3s (from its hello). */
   readonly k3sMode: string;
+  /** Expiry (ms) of the client certificate the link authenticated with; absent when unknown. */
+  readonly certNotAfterMs?: number;
   close(code: string, reason: string): void;
   /** Sends a close reason and waits for the agent to hang up (it stops its work first), or the timeout. */
   retire(code: string, reason: string, timeoutMs: number): Promise<boolean>;
@@ -39,6 +41,8 @@ export interface AgentLink {
   command(action: string, args: Record<string, string>, timeoutMs: number): Promise<CommandOutcome>;
   sendCommand(cmd: { id: string; action: string; args: Record<string, string>; deadlineMs: number }): boolean;
   assignK3s(assignment: K3sAssignment): boolean;
+  /** Whether the agent still answers within `timeoutMs` (a ping and any frame back). */
+  probe?(timeoutMs: number): Promise<boolean>;
 }
 
 /** States set by a workflow (autoheal, upgrades) that a health report must not overwrite. */

@@ -148,6 +148,20 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       moveSettings(db, at);
     },
   },
+  {
+    version: 5,
+    name: 'certificate renewal bookkeeping',
+    up(db: Database.Database): void {
+      // issued_at: when the hub signed it (the renewal window counts from here, notBefore is backdated);
+      // used_at: first connect with it (what it replaces is revoked then); the key hash and PEM let a
+      // retried renewal with the same key get the same certificate instead of a new one.
+      db.exec(`ALTER TABLE certs ADD COLUMN issued_at TEXT;
+      ALTER TABLE certs ADD COLUMN used_at TEXT;
+      ALTER TABLE certs ADD COLUMN public_key_sha256 TEXT;
+      ALTER TABLE certs ADD COLUMN cert_pem TEXT;
+      CREATE INDEX certs_live ON certs(node_id, not_after) WHERE revoked_at IS NULL;`);
+    },
+  },
 ]);
 
 /** The newest schema version this code knows. */

@@ -1,8 +1,8 @@
 // Row shapes of the SQLite schema and their mapping to the store's record types.
 import {
   StoreError,
-  type CertRecord, type CommandRecord, type CommandState, type EventRecord, type HealthRecord, type HealthSample, type HostFactsRecord,
-  type NodeRecord, type NodeState,
+  type CertRecord, type NodeCertRecord, type CommandRecord, type CommandState, type EventRecord, type HealthRecord, type HealthSample, type HostFactsRecord,
+  type EnrollOutcome, type NodeRecord, type NodeState,
   type Pool, type TokenRecord,
 } from './types.js';
 
@@ -22,6 +22,7 @@ export interface NodeRow {
 
 export interface CertRow {
   serial: string; node_id: string; not_before: string; not_after: string; fingerprint: string; revoked_at: string | null;
+  issued_at: string | null; used_at: string | null; public_key_sha256: string | null; cert_pem: string | null;
 }
 
 export interface SampleRow {
@@ -31,6 +32,15 @@ export interface SampleRow {
 export interface EventRow {
   id: number; at: string; type: string; node_id: string | null; pool: string | null; actor: string; message: string;
   data: string;
+}
+
+/** Whether a join token may be used at `now`; fails closed (an unparsable time counts as expired). */
+export function tokenCheck(t: TokenRow | undefined, now: string): EnrollOutcome {
+  if (!t) return 'token-missing';
+  if (t.revoked_at !== null) return 'token-revoked';
+  if (!(Date.parse(now) < Date.parse(t.expires_at))) return 'token-expired';
+  if (t.max_uses !== null && t.uses >= t.max_uses) return 'token-used-up';
+  return 'ok';
 }
 
 export function parseJson<T>(text: string, what: string): T {
@@ -120,15 +130,27 @@ export const certFromRow = (r: CertRow): CertRecord => ({
   notAfter: r.not_after,
   fingerprint: r.fingerprint,
   revokedAt: r.revoked_at,
+  ...(r.issued_at ? { issuedAt: r.issued_at } : {}),
+  ...(r.used_at ? { usedAt: r.used_at } : {}),
 });
 
-export const certToRow = (c: CertRecord): CertRow => ({
+export const nodeCertFromRow = (r: CertRow): NodeCertRecord => ({
+  ...certFromRow(r),
+  publicKeySha256: r.public_key_sha256,
+  certPem: r.cert_pem,
+});
+
+export const certToRow = (c: CertRecord | NodeCertRecord): CertRow => ({
   serial: c.serial,
   node_id: c.nodeId,
   not_before: c.notBefore,
   not_after: c.notAfter,
   fingerprint: c.fingerprint,
   revoked_at: c.revokedAt ?? null,
+  issued_at: c.issuedAt ?? null,
+  used_at: c.usedAt ?? null,
+  public_key_sha256: 'publicKeySha256' in c ? c.publicKeySha256 : null,
+  cert_pem: 'certPem' in c ? c.certPem : null,
 });
 
 export const eventFromRow = (r: EventRow): EventRecord => ({

@@ -42,7 +42,8 @@ export function prepareStatements(db: Database.Database) {
     deleteNodeSamples: db.prepare<[string]>('DELETE FROM health_samples WHERE node_id = ?'),
 
     insertCert: db.prepare<CertRow>(`INSERT INTO certs (serial, node_id, not_before, not_after, fingerprint,
-      revoked_at) VALUES (@serial, @node_id, @not_before, @not_after, @fingerprint, @revoked_at)`),
+      revoked_at, issued_at, used_at, public_key_sha256, cert_pem) VALUES (@serial, @node_id, @not_before, @not_after,
+      @fingerprint, @revoked_at, @issued_at, @used_at, @public_key_sha256, @cert_pem)`),
     getCert: db.prepare<[string], CertRow>('SELECT * FROM certs WHERE serial = ?'),
     listCerts: db.prepare<[string], CertRow>('SELECT * FROM certs WHERE node_id = ? ORDER BY not_before, serial'),
     // Per node the newest live certificate (SQLite returns the serial of the MAX row), if it expires before @before.

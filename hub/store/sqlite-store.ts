@@ -10,14 +10,15 @@ import { toStoreError } from './sqlite-errors.js';
 import { prepareStatements, type Statements } from './sqlite-statements.js';
 import { SqliteEvents } from './sqlite-events.js';
 import { SqliteStoreBase } from './sqlite-store-base.js';
+import { issueNodeCert, listNodeCerts, markCertUsed, prepareCertStatements, rejoinNode } from './sqlite-certs.js';
 import {
   certFromRow, certToRow, commandFromRow, commandToRow, nodeFromRow, nodeToRow, poolFromRow, poolToRow,
-  sampleFromRow, sampleToRow, tokenFromRow, tokenToRow, type TokenRow,
+  sampleFromRow, sampleToRow, tokenCheck, tokenFromRow, tokenToRow, type TokenRow,
 } from './sqlite-rows.js';
 import {
   NODE_STATES, StoreError,
-  type CertRecord, type CommandRecord, type EnrollInput, type EnrollOutcome, type EventPrune, type EventQuery, type EventRecord,
-  type EventStats, type HealthSample, type HealthUpdate,
+  type CertRecord, type CommandRecord, type CurrentCert, type IssueCertOutcome, type NodeCertRecord, type RejoinInput, type EnrollInput, type EnrollOutcome,
+  type EventPrune, type EventQuery, type EventRecord, type EventStats, type HealthSample, type HealthUpdate,
   type NewEvent, type NodePatch, type NodeRecord, type Pool, type PoolPatch, type Store, type TokenRecord,
 } from './types.js';
 
@@ -135,12 +136,14 @@ const NODE_PATCH_KEYS = ['name', 'pool', 'state', 'labels', 'facts', 'agentVersi
 class SqliteStore extends SqliteStoreBase implements Store {
   private readonly st: Statements;
   private readonly events: SqliteEvents;
+  private readonly cs: ReturnType<typeof prepareCertStatements>;
   private readonly healthTx: (updates: HealthUpdate[], samples: HealthSample[], pruneBeforeMs: number) => void;
 
   constructor(db: Database.Database, path: string) {
     super(db, path);
     this.st = prepareStatements(db);
     this.events = new SqliteEvents(db);
+    this.cs = prepareCertStatements(db);
     const st = this.st;
     this.healthTx = db.transaction((updates: HealthUpdate[], samples: HealthSample[], pruneBeforeMs: number) => {
       const known = new Set<string>();
@@ -236,11 +239,8 @@ class SqliteStore extends SqliteStoreBase implements Store {
   enroll(input: EnrollInput): Promise<EnrollOutcome> {
     return this.run('enrolling a node', () => this.tx((): EnrollOutcome => {
       const t = this.st.getToken.get(input.tokenId);
-      if (!t) return 'token-missing';
-      if (t.revoked_at !== null) return 'token-revoked';
-      // Fails closed: an unparsable time counts as expired.
-      if (!(Date.parse(input.now) < Date.parse(t.expires_at))) return 'token-expired';
-      if (t.max_uses !== null && t.uses >= t.max_uses) return 'token-used-up';
+      const check = tokenCheck(t, input.now);
+      if (check !== 'ok' || !t) return check;
       const { node, cert, event } = input;
       assertState(node.state);
       this.requirePool(node.pool);
@@ -324,6 +324,26 @@ class SqliteStore extends SqliteStoreBase implements Store {
   listExpiringCerts(before: string, limit: number): Promise<Array<{ nodeId: string; serial: string; notAfter: string }>> {
     return this.run('listing expiring certificates', () => this.st.listExpiringCerts.all({ before, limit: Math.max(1, Math.floor(limit)) })
       .map((r) => ({ nodeId: r.node_id, serial: r.serial, notAfter: r.not_after })));
+  }
+
+  listNodeCerts(nodeId: string): Promise<NodeCertRecord[]> {
+    return this.run('listing certificates', () => listNodeCerts(this.cs, nodeId));
+  }
+
+  issueNodeCert(cert: NodeCertRecord, now: string, revokeSerials: readonly string[] = []): Promise<IssueCertOutcome> {
+    return this.run('storing a renewed certificate', () => this.tx(() => issueNodeCert(this.st, this.cs, cert, now, revokeSerials)));
+  }
+
+  markCertUsed(serial: string, at: string): Promise<string[]> {
+    return this.run('recording certificate use', () => this.tx(() => markCertUsed(this.st, this.cs, serial, at)));
+  }
+
+  rejoinNode(input: RejoinInput): Promise<EnrollOutcome | 'node-missing'> {
+    return this.run('re-enrolling a node', () => this.tx(() => rejoinNode(this.st, this.cs, input)));
+  }
+
+  currentCerts(): Promise<CurrentCert[]> {
+    return this.run('listing current certificates', () => this.cs.current.all());
   }
 
   // Events (sqlite-events.ts).

@@ -46,6 +46,8 @@ export interface HostFactsRecord {
   memoryBytes: number;
   addresses: string[];
   bootId: string;
+  /** /etc/machine-id of the host; absent from agents before it was reported. */
+  machineId?: string;
 }
 
 export interface HealthRecord {
@@ -63,6 +65,16 @@ export interface HealthRecord {
   k3s: { state: string; version: string; kubeletHealthy: boolean; restarts: number; lastLogLines: string[] };
   /** Agent clock minus hub clock, in ms, as estimated at the report. */
   clockSkewMs: number;
+  /** File systems of the agent's and k3s's data dirs when not "/" (absent from older agents). */
+  disks?: DiskRecord[];
+}
+
+export interface DiskRecord {
+  /** agent-data or k3s-data */
+  role: string;
+  path: string;
+  totalBytes: number;
+  usedBytes: number;
 }
 
 export interface NodeRecord {
@@ -91,6 +103,35 @@ export interface CertRecord {
   /** SHA-256 fingerprint of the DER, hex. */
   fingerprint: string;
   revokedAt: string | null;
+  /** When the hub signed it (notBefore is backdated for clock skew); absent on rows from before v4. */
+  issuedAt?: string;
+  /** When the agent first connected with it; absent while unused. */
+  usedAt?: string;
+}
+
+/** A certificate with what renewal needs: its key (to answer a retried request) and its PEM. */
+export interface NodeCertRecord extends CertRecord {
+  /** SHA-256 of the certified public key (SPKI DER), hex; null on rows from before v4. */
+  publicKeySha256: string | null;
+  /** The certificate itself, kept for renewals so a retried request gets the same one; null otherwise. */
+  certPem: string | null;
+}
+
+/** The certificate a node uses now: the newest unrevoked one it connected with (else the newest unrevoked). */
+export interface CurrentCert {
+  nodeId: string;
+  serial: string;
+  notAfter: string;
+  issuedAt: string;
+}
+
+export type IssueCertOutcome = 'ok' | 'node-missing';
+
+/** A node whose certificate expired joins again under its id: a token use and a new certificate. */
+export interface RejoinInput {
+  tokenId: string;
+  now: string;
+  cert: NodeCertRecord;
 }
 
 export interface NewEvent {
@@ -282,6 +323,26 @@ export interface Store {
   listCerts(nodeId: string): Promise<CertRecord[]>;
   /** Per node, its newest unrevoked certificate when that expires before `before`; soonest first, at most `limit`. */
   listExpiringCerts(before: string, limit: number): Promise<Array<{ nodeId: string; serial: string; notAfter: string }>>;
+  /** A node's certificates with key hashes and PEMs (renewal), oldest first. */
+  listNodeCerts(nodeId: string): Promise<NodeCertRecord[]>;
+  /**
+   * Records a certificate issued to an existing node, atomically with the check that the node exists:
+   * when it does not (removed meanwhile), the certificate is stored revoked at `now` and the outcome is
+   * 'node-missing'. `revokeSerials` (e.g. a spare it replaces) are revoked in the same transaction.
+   */
+  issueNodeCert(cert: NodeCertRecord, now: string, revokeSerials?: readonly string[]): Promise<IssueCertOutcome>;
+  /**
+   * The agent connected with this certificate: stamps usedAt (first use only) and revokes the node's
+   * other live certificates issued before it (the ones it replaces). Returns the serials revoked.
+   */
+  markCertUsed(serial: string, at: string): Promise<string[]>;
+  /**
+   * Atomically: re-checks the token as enroll does, checks the node exists, uses the token, revokes
+   * the node's live certificates and records the new one. Anything but 'ok' changes nothing.
+   */
+  rejoinNode(input: RejoinInput): Promise<EnrollOutcome | 'node-missing'>;
+  /** The current certificate of every node that has a live one (one query). */
+  currentCerts(): Promise<CurrentCert[]>;
 
   // Events (audit trail). appendEvent resolves only once the event is durable.
   appendEvent(event: NewEvent): Promise<EventRecord>;

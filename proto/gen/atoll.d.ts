@@ -327,6 +327,9 @@ export namespace atoll {
             /** HostFacts bootId. */
             bootId: string;
 
+            /** HostFacts machineId. */
+            machineId: string;
+
             /**
              * Creates a new HostFacts instance using the specified properties.
              * @param [properties] Properties to set
@@ -389,6 +392,9 @@ export namespace atoll {
 
                 /** HostFacts bootId */
                 bootId?: (string|null);
+
+                /** HostFacts machineId */
+                machineId?: (string|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
@@ -549,6 +555,9 @@ export namespace atoll {
             /** HealthReport k3s. */
             k3s?: (atoll.v1.K3sStatus.$Properties|null);
 
+            /** HealthReport disks. */
+            disks: atoll.v1.DiskUsage.$Properties[];
+
             /**
              * Creates a new HealthReport instance using the specified properties.
              * @param [properties] Properties to set
@@ -618,12 +627,105 @@ export namespace atoll {
                 /** HealthReport k3s */
                 k3s?: (atoll.v1.K3sStatus.$Properties|null);
 
+                /** HealthReport disks */
+                disks?: (atoll.v1.DiskUsage.$Properties[]|null);
+
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
             }
 
             /** Shape of a HealthReport. */
             type $Shape = atoll.v1.HealthReport.$Properties;
+        }
+
+        /**
+         * Properties of a DiskUsage.
+         * @deprecated Use atoll.v1.DiskUsage.$Properties instead.
+         */
+        interface IDiskUsage extends atoll.v1.DiskUsage.$Properties {
+        }
+
+        /** Represents a DiskUsage. */
+        class DiskUsage {
+
+            /**
+             * Constructs a new DiskUsage.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: atoll.v1.DiskUsage.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** DiskUsage role. */
+            role: string;
+
+            /** DiskUsage path. */
+            path: string;
+
+            /** DiskUsage totalBytes. */
+            totalBytes: number;
+
+            /** DiskUsage usedBytes. */
+            usedBytes: number;
+
+            /**
+             * Creates a new DiskUsage instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns DiskUsage instance
+             */
+            static create(properties: atoll.v1.DiskUsage.$Shape): atoll.v1.DiskUsage & atoll.v1.DiskUsage.$Shape;
+            static create(properties?: atoll.v1.DiskUsage.$Properties): atoll.v1.DiskUsage;
+
+            /**
+             * Encodes the specified DiskUsage message. Does not implicitly {@link atoll.v1.DiskUsage.verify|verify} messages.
+             * @param message DiskUsage message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: atoll.v1.DiskUsage.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a DiskUsage message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {atoll.v1.DiskUsage & atoll.v1.DiskUsage.$Shape} DiskUsage
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): atoll.v1.DiskUsage & atoll.v1.DiskUsage.$Shape;
+
+            /**
+             * Gets the type url for DiskUsage
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace DiskUsage {
+
+            /** Properties of a DiskUsage. */
+            interface $Properties {
+
+                /** DiskUsage role */
+                role?: (string|null);
+
+                /** DiskUsage path */
+                path?: (string|null);
+
+                /** DiskUsage totalBytes */
+                totalBytes?: (number|null);
+
+                /** DiskUsage usedBytes */
+                usedBytes?: (number|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a DiskUsage. */
+            type $Shape = atoll.v1.DiskUsage.$Properties;
         }
 
         /**

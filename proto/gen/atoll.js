@@ -742,6 +742,7 @@ export const atoll = $root.atoll = (() => {
              * @property {number|null} [memoryBytes] HostFacts memoryBytes
              * @property {Array.<string>|null} [addresses] HostFacts addresses
              * @property {string|null} [bootId] HostFacts bootId
+             * @property {string|null} [machineId] HostFacts machineId
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -839,6 +840,14 @@ export const atoll = $root.atoll = (() => {
             HostFacts.prototype.bootId = "";
 
             /**
+             * HostFacts machineId.
+             * @member {string} machineId
+             * @memberof atoll.v1.HostFacts
+             * @instance
+             */
+            HostFacts.prototype.machineId = "";
+
+            /**
              * Creates a new HostFacts instance using the specified properties.
              * @function create
              * @memberof atoll.v1.HostFacts
@@ -887,6 +896,8 @@ export const atoll = $root.atoll = (() => {
                         writer.uint32(/* id 7, wireType 2 =*/58).string(message.addresses[i]);
                 if (message.bootId != null && $Object.hasOwnProperty.call(message, "bootId") && message.bootId !== "")
                     writer.uint32(/* id 8, wireType 2 =*/66).string(message.bootId);
+                if (message.machineId != null && $Object.hasOwnProperty.call(message, "machineId") && message.machineId !== "")
+                    writer.uint32(/* id 9, wireType 2 =*/74).string(message.machineId);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -1000,6 +1011,15 @@ export const atoll = $root.atoll = (() => {
                                 message.bootId = value;
                             else
                                 delete message.bootId;
+                            continue;
+                        }
+                    case 9: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.machineId = value;
+                            else
+                                delete message.machineId;
                             continue;
                         }
                     }
@@ -1317,6 +1337,7 @@ export const atoll = $root.atoll = (() => {
              * @property {number|null} [load15] HealthReport load15
              * @property {number|null} [uptimeSeconds] HealthReport uptimeSeconds
              * @property {atoll.v1.K3sStatus.$Properties|null} [k3s] HealthReport k3s
+             * @property {Array.<atoll.v1.DiskUsage.$Properties>|null} [disks] HealthReport disks
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -1342,6 +1363,7 @@ export const atoll = $root.atoll = (() => {
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
             const HealthReport = function (properties) {
+                this.disks = [];
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -1429,6 +1451,14 @@ export const atoll = $root.atoll = (() => {
             HealthReport.prototype.k3s = null;
 
             /**
+             * HealthReport disks.
+             * @member {Array.<atoll.v1.DiskUsage.$Properties>} disks
+             * @memberof atoll.v1.HealthReport
+             * @instance
+             */
+            HealthReport.prototype.disks = $util.emptyArray;
+
+            /**
              * Creates a new HealthReport instance using the specified properties.
              * @function create
              * @memberof atoll.v1.HealthReport
@@ -1480,6 +1510,9 @@ export const atoll = $root.atoll = (() => {
                     writer.uint32(/* id 9, wireType 0 =*/72).uint64(message.uptimeSeconds);
                 if (message.k3s != null && $Object.hasOwnProperty.call(message, "k3s"))
                     $root.atoll.v1.K3sStatus.encode(message.k3s, writer.uint32(/* id 10, wireType 2 =*/82).fork(), _depth + 1).ldelim();
+                if (message.disks != null && message.disks.length)
+                    for (let i = 0; i < message.disks.length; ++i)
+                        $root.atoll.v1.DiskUsage.encode(message.disks[i], writer.uint32(/* id 11, wireType 2 =*/90).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -1611,6 +1644,14 @@ export const atoll = $root.atoll = (() => {
                             message.k3s = $root.atoll.v1.K3sStatus.decode(reader, reader.size(), $undefined, _depth + 1, message.k3s);
                             continue;
                         }
+                    case 11: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.disks && message.disks.length))
+                                message.disks = [];
+                            message.disks.push($root.atoll.v1.DiskUsage.decode(reader, reader.size(), $undefined, _depth + 1));
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -1643,6 +1684,232 @@ export const atoll = $root.atoll = (() => {
             };
 
             return HealthReport;
+        })();
+
+        v1.DiskUsage = (function() {
+
+            /**
+             * Properties of a DiskUsage.
+             * @typedef {Object} atoll.v1.DiskUsage.$Properties
+             * @property {string|null} [role] DiskUsage role
+             * @property {string|null} [path] DiskUsage path
+             * @property {number|null} [totalBytes] DiskUsage totalBytes
+             * @property {number|null} [usedBytes] DiskUsage usedBytes
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a DiskUsage.
+             * @memberof atoll.v1
+             * @interface IDiskUsage
+             * @augments atoll.v1.DiskUsage.$Properties
+             * @deprecated Use atoll.v1.DiskUsage.$Properties instead.
+             */
+
+            /**
+             * Shape of a DiskUsage.
+             * @typedef {atoll.v1.DiskUsage.$Properties} atoll.v1.DiskUsage.$Shape
+             */
+
+            /**
+             * Constructs a new DiskUsage.
+             * @memberof atoll.v1
+             * @classdesc Represents a DiskUsage.
+             * @constructor
+             * @param {atoll.v1.DiskUsage.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const DiskUsage = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * DiskUsage role.
+             * @member {string} role
+             * @memberof atoll.v1.DiskUsage
+             * @instance
+             */
+            DiskUsage.prototype.role = "";
+
+            /**
+             * DiskUsage path.
+             * @member {string} path
+             * @memberof atoll.v1.DiskUsage
+             * @instance
+             */
+            DiskUsage.prototype.path = "";
+
+            /**
+             * DiskUsage totalBytes.
+             * @member {number} totalBytes
+             * @memberof atoll.v1.DiskUsage
+             * @instance
+             */
+            DiskUsage.prototype.totalBytes = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * DiskUsage usedBytes.
+             * @member {number} usedBytes
+             * @memberof atoll.v1.DiskUsage
+             * @instance
+             */
+            DiskUsage.prototype.usedBytes = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * Creates a new DiskUsage instance using the specified properties.
+             * @function create
+             * @memberof atoll.v1.DiskUsage
+             * @static
+             * @param {atoll.v1.DiskUsage.$Properties=} [properties] Properties to set
+             * @returns {atoll.v1.DiskUsage} DiskUsage instance
+             * @type {{
+             *   (properties: atoll.v1.DiskUsage.$Shape): atoll.v1.DiskUsage & atoll.v1.DiskUsage.$Shape;
+             *   (properties?: atoll.v1.DiskUsage.$Properties): atoll.v1.DiskUsage;
+             * }}
+             */
+            DiskUsage.create = function(properties) {
+                return new DiskUsage(properties);
+            };
+
+            /**
+             * Encodes the specified DiskUsage message. Does not implicitly {@link atoll.v1.DiskUsage.verify|verify} messages.
+             * @function encode
+             * @memberof atoll.v1.DiskUsage
+             * @static
+             * @param {atoll.v1.DiskUsage.$Properties} message DiskUsage message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            DiskUsage.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.role != null && $Object.hasOwnProperty.call(message, "role") && message.role !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.role);
+                if (message.path != null && $Object.hasOwnProperty.call(message, "path") && message.path !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.path);
+                if (message.totalBytes != null && $Object.hasOwnProperty.call(message, "totalBytes") && (typeof message.totalBytes === "object" ? message.totalBytes.low || message.totalBytes.high : message.totalBytes !== 0))
+                    writer.uint32(/* id 3, wireType 0 =*/24).uint64(message.totalBytes);
+                if (message.usedBytes != null && $Object.hasOwnProperty.call(message, "usedBytes") && (typeof message.usedBytes === "object" ? message.usedBytes.low || message.usedBytes.high : message.usedBytes !== 0))
+                    writer.uint32(/* id 4, wireType 0 =*/32).uint64(message.usedBytes);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a DiskUsage message from the specified reader or buffer.
+             * @function decode
+             * @memberof atoll.v1.DiskUsage
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {atoll.v1.DiskUsage & atoll.v1.DiskUsage.$Shape} DiskUsage
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            DiskUsage.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.atoll.v1.DiskUsage();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.role = value;
+                            else
+                                delete message.role;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.path = value;
+                            else
+                                delete message.path;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.totalBytes = value;
+                            else
+                                delete message.totalBytes;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.usedBytes = value;
+                            else
+                                delete message.usedBytes;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for DiskUsage
+             * @function getTypeUrl
+             * @memberof atoll.v1.DiskUsage
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            DiskUsage.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/atoll.v1.DiskUsage";
+            };
+
+            return DiskUsage;
         })();
 
         v1.K3sStatus = (function() {
