@@ -24,10 +24,22 @@ function bootId(): string {
   }
 }
 
-export function hostAddresses(): string[] {
+/**
+ * Link-local addresses (IPv6 fe80::/10, IPv4 169.254/16) are only meaningful on their own link (an
+ * IPv6 one needs its zone too): no other node or operator can reach this host by them.
+ */
+export function isLinkLocal(address: string): boolean {
+  const a = address.toLowerCase();
+  if (a.includes(':')) return /^fe[89ab][0-9a-f]:/.test(a);
+  return a.startsWith('169.254.');
+}
+
+type Interfaces = ReturnType<typeof networkInterfaces>;
+
+export function hostAddresses(interfaces: Interfaces = networkInterfaces()): string[] {
   const out: string[] = [];
-  for (const addrs of Object.values(networkInterfaces())) {
-    for (const a of addrs ?? []) if (!a.internal) out.push(a.address);
+  for (const addrs of Object.values(interfaces)) {
+    for (const a of addrs ?? []) if (!a.internal && !isLinkLocal(a.address)) out.push(a.address);
   }
   // IPv4 first; at most as many as the hub accepts (proto/limits.ts).
   return out.sort((a, b) => Number(a.includes(':')) - Number(b.includes(':'))).filter((a) => a.length <= LIMITS.address.max).slice(0, COUNT_LIMITS.addresses);
