@@ -22,9 +22,9 @@ import { AgentSession } from './gateway/agent-session.js';
 import { joinHandler } from './gateway/join-handler.js';
 import { sessionHandlers } from './gateway/session-handlers.js';
 import { buildApi } from './api/server.js';
-import type { ClusterInfo, HubServices } from './api/services.js';
+import type { ClusterInfo, ControlPlaneNodeInfo, HubServices } from './api/services.js';
 import { readHubVersion } from './version.js';
-import { ControlPlane } from './k3s/control-plane.js';
+import { ControlPlane, isControlPlaneNode } from './k3s/control-plane.js';
 import { NodeK3s } from './k3s/node-k3s.js';
 import { ArtifactStore } from './artifacts/artifact-store.js';
 import { packagePaths } from './installer/package-files.js';
@@ -119,6 +119,7 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
     httpsPort: config.k3sHttpsPort,
     extraArgs: config.k3sArgs,
     nodeTokenTtl: config.k3sNodeTokenTtl,
+    schedulable: config.controlPlaneSchedulable,
     restartBackoffMs: config.k3sRestartBackoffMs,
     failedRetryMs: config.k3sFailedRetryMs,
     artifacts,
@@ -132,14 +133,21 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
         void nodeK3s.purgePending();
       }
     },
-    onKubeNode: (type, n) => void registry.kubeUpdate(n.name, type === 'DELETED' ? undefined : n),
+    // The hub's own node is no agent's: it never feeds an atoll node's state (autoheal, upgrades).
+    onKubeNode: (type, n) => {
+      if (!isControlPlaneNode(n)) void registry.kubeUpdate(n.name, type === 'DELETED' ? undefined : n);
+    },
   });
   // Its callbacks above run only once the control plane starts (after assembly).
   const nodeK3s = new NodeK3s({ controlPlane, store, registry, artifacts, events, logger: cpLog, removeDrainTimeoutMs: config.removeDrainTimeoutMs });
 
+  const serverNodeInfo = (): ControlPlaneNodeInfo | null => {
+    const n = controlPlane.running() ? controlPlane.serverNode() : undefined;
+    return n ? { name: n.name, ready: n.ready, unschedulable: n.unschedulable, taints: n.taints, labels: n.labels, kubeletVersion: n.kubeletVersion } : null;
+  };
   const cluster = (): ClusterInfo => {
     const i = controlPlane.info();
-    return { state: i.state === 'stopped' ? 'absent' : i.state, version: controlPlane.version(), message: i.message, restarts: i.restarts, since: i.since, lastLogLines: i.lastLogLines, serverUrl: controlPlane.running() ? controlPlane.serverUrl() : null, nextRetryAt: i.nextRetryAt ?? null };
+    return { state: i.state === 'stopped' ? 'absent' : i.state, version: controlPlane.version(), message: i.message, restarts: i.restarts, since: i.since, lastLogLines: i.lastLogLines, serverUrl: controlPlane.running() ? controlPlane.serverUrl() : null, nextRetryAt: i.nextRetryAt ?? null, node: serverNodeInfo() };
   };
 
   const removeNode = nodeRemoval({ store, events, registry, nodeK3s });

@@ -25,6 +25,8 @@ export interface HubConfig {
   readonly k3sArgs: readonly string[];
   /** TTL of per-node k3s bootstrap tokens, in k3s syntax; "0" never expires (they are deleted on removal). */
   readonly k3sNodeTokenTtl: string;
+  /** Whether the hub's own k3s node takes workloads (--control-plane-schedulable); by default it is tainted NoSchedule. */
+  readonly controlPlaneSchedulable: boolean;
   /** How long a node removal may spend draining before it deletes the node anyway. */
   readonly removeDrainTimeoutMs: number;
   /** First delay before restarting a crashed k3s server (doubles per crash). */
@@ -65,6 +67,7 @@ export interface HubFlags {
   k3sHttpsPort?: string;
   k3sArg?: string[];
   k3sNodeTokenTtl?: string;
+  controlPlaneSchedulable?: boolean;
   removeDrainTimeout?: string;
   k3sRestartBackoff?: string;
   k3sFailedRetry?: string;
@@ -163,6 +166,7 @@ export function parseHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, isRoot: 
     k3sHttpsPort,
     k3sArgs: Object.freeze([...(flags.k3sArg ?? [])]),
     k3sNodeTokenTtl: flags.k3sNodeTokenTtl ?? '0',
+    controlPlaneSchedulable: flags.controlPlaneSchedulable === true,
     removeDrainTimeoutMs: duration(flags.removeDrainTimeout ?? '2m', '--remove-drain-timeout'),
     k3sRestartBackoffMs: duration(flags.k3sRestartBackoff ?? '1s', '--k3s-restart-backoff'),
     k3sFailedRetryMs: duration(flags.k3sFailedRetry ?? '5m', '--k3s-failed-retry'),

@@ -19,6 +19,8 @@ export interface ControlPlaneOptions {
   httpsPort: number;
   extraArgs: readonly string[];
   nodeTokenTtl: string;
+  /** --control-plane-schedulable: no control-plane taint on the hub's own node. */
+  schedulable?: boolean;
   restartBackoffMs?: number;
   /** After `failed`: first delay before the hub tries again by itself (default 5 min, doubling, at most 30 min). */
   failedRetryMs?: number;
@@ -33,6 +35,11 @@ const NODE_ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: '
 
 function localAddresses(): string[] {
   return Object.values(networkInterfaces()).flatMap((a) => (a ?? []).map((x) => x.address));
+}
+
+/** Whether a Kubernetes node is a k3s server's own node (role control-plane), not an agent's. */
+export function isControlPlaneNode(n: KubeNodeSummary): boolean {
+  return n.labels['node-role.kubernetes.io/control-plane'] === 'true';
 }
 
 export class ControlPlane {
@@ -109,7 +116,7 @@ export class ControlPlane {
     this.supervisor = new K3sSupervisor({
       binary: path,
       version,
-      args: serverArgs({ dataDir: this.opts.dataDir, publicHost: this.opts.publicHost, httpsPort: this.opts.httpsPort, localAddresses: localAddresses(), extraArgs: this.opts.extraArgs }),
+      args: serverArgs({ dataDir: this.opts.dataDir, publicHost: this.opts.publicHost, httpsPort: this.opts.httpsPort, localAddresses: localAddresses(), extraArgs: this.opts.extraArgs, schedulable: this.opts.schedulable }),
       k3sDataDir: k3sDataDir(this.opts.dataDir),
       kubeconfigPath: kubeconfigPath(this.opts.dataDir),
       httpsPort: this.opts.httpsPort,
@@ -212,6 +219,16 @@ export class ControlPlane {
 
   kubeNode(name: string): KubeNodeSummary | undefined {
     return this.kubeNodes.get(name);
+  }
+
+  /**
+   * The hub's own k3s node (the server registers one unless run with --disable-agent), told by the
+   * control-plane role k3s gives it; agents cannot set node-role labels. Not an atoll node: no agent
+   * runs there, so autoheal and upgrades never see it.
+   */
+  serverNode(): KubeNodeSummary | undefined {
+    for (const n of this.kubeNodes.values()) if (isControlPlaneNode(n)) return n;
+    return undefined;
   }
 
   version(): string | null {

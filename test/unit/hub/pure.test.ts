@@ -60,6 +60,14 @@ test('server args: public names in the certificate, wireguard, advertise only a 
   assert.ok(natted.includes('--node-external-ip'));
 });
 
+test("server args: the hub's own node is tainted as a control plane unless schedulable or not a node", () => {
+  const base = { dataDir: '/d', publicHost: 'hub.example', httpsPort: 6443, localAddresses: [] };
+  const tainted = serverArgs({ ...base, extraArgs: [] });
+  assert.equal(tainted[tainted.indexOf('--node-taint') + 1], 'node-role.kubernetes.io/control-plane:NoSchedule');
+  assert.ok(!serverArgs({ ...base, extraArgs: [], schedulable: true }).includes('--node-taint'), '--control-plane-schedulable');
+  assert.ok(!serverArgs({ ...base, extraArgs: ['--disable-agent'] }).includes('--node-taint'), 'no node to taint');
+});
+
 function health(over: Partial<HealthRecord> = {}): HealthRecord {
   return { receivedAt: '', cpuPercent: 1, memoryTotalBytes: 100, memoryUsedBytes: 10, diskTotalBytes: 100, diskUsedBytes: 10, load1: 0, load5: 0, load15: 0, uptimeSeconds: 1, k3s: { state: 'running', version: '', kubeletHealthy: true, restarts: 0, lastLogLines: [] }, clockSkewMs: 0, ...over };
 }

@@ -1,0 +1,65 @@
+// The hub's own k3s node, with the k3s stand-in on loopback: by default it is tainted as a control
+// plane (workloads go elsewhere) and atoll shows it in GET /v1/cluster without managing it.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { startHub, waitFor, removeDir, ROOT, type HubHandle, removeTree } from '../helpers/processes.js';
+import { freePort } from '../helpers/ports.js';
+
+interface OwnNode { name: string; ready: boolean | null; unschedulable: boolean; taints: string[]; labels: Record<string, string> }
+interface Cluster { state: string; controlPlane: { node: OwnNode | null } }
+
+let work: string;
+let hub: HubHandle;
+
+before(async () => {
+  work = mkdtempSync(join(tmpdir(), 'atoll-own-node-'));
+  const standin = join(work, 'k3s');
+  const b = spawnSync(process.execPath, [join(ROOT, 'scripts/build-standin.mjs'), '--out', standin], { encoding: 'utf8' });
+  assert.equal(b.status, 0, b.stderr);
+  const port = await freePort();
+  hub = await startHub({ k3s: standin, extraArgs: ['--k3s-https-port', String(port)], env: { ATOLL_STANDIN_HEARTBEAT_MS: '1000' } });
+  await waitFor('control plane running', async () => (await hub.api<Cluster>('GET', '/v1/cluster')).body.state === 'running', 30_000)
+    .catch((err: Error) => { throw new Error(`${err.message}\n${hub.proc.stderr().slice(-3000)}`); });
+});
+
+after(async () => {
+  await hub?.stop('SIGKILL');
+  if (hub) removeDir(hub.dataDir);
+  if (work) removeTree(work);
+});
+
+async function kube(): Promise<k8s.CoreV1Api> {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromString((await hub.api<string>('GET', '/v1/cluster/kubeconfig')).body);
+  return kc.makeApiClient(k8s.CoreV1Api);
+}
+
+test("the hub's own k3s node is tainted as a control plane, listed in GET /v1/cluster, not among atoll's nodes", async () => {
+  const own = await waitFor('own node Ready', async () => {
+    const n = (await hub.api<Cluster>('GET', '/v1/cluster')).body.controlPlane.node;
+    return n?.ready === true ? n : undefined;
+  }, 20_000);
+  assert.deepEqual(own.taints, ['node-role.kubernetes.io/control-plane:NoSchedule']);
+  assert.equal(own.labels['node-role.kubernetes.io/control-plane'], 'true');
+  assert.equal(own.unschedulable, false);
+  assert.deepEqual((await hub.api<{ items: unknown[] }>('GET', '/v1/nodes')).body.items, [], 'no agent runs there: not an atoll node');
+
+  // A workload without a toleration is not placed on it; one that tolerates the taint is.
+  const core = await kube();
+  const pod = (name: string, tolerate: boolean): k8s.V1Pod => ({
+    metadata: { name, namespace: 'default' },
+    spec: { containers: [{ name: 'c', image: 'busybox' }], ...(tolerate ? { tolerations: [{ key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' }] } : {}) },
+  });
+  await core.createNamespacedPod({ namespace: 'default', body: pod('tolerates', true) });
+  await core.createNamespacedPod({ namespace: 'default', body: pod('plain', false) });
+  const placed = await waitFor('tolerating pod placed', async () => (await core.readNamespacedPod({ name: 'tolerates', namespace: 'default' })).spec?.nodeName, 10_000);
+  assert.equal(placed, own.name);
+  const plain = await core.readNamespacedPod({ name: 'plain', namespace: 'default' });
+  assert.equal(plain.spec?.nodeName, undefined, 'a plain workload does not run on the control plane');
+  assert.equal(plain.status?.phase, 'Pending');
+});
