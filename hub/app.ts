@@ -120,6 +120,7 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
     extraArgs: config.k3sArgs,
     nodeTokenTtl: config.k3sNodeTokenTtl,
     schedulable: config.controlPlaneSchedulable,
+    clusterName: config.clusterName,
     restartBackoffMs: config.k3sRestartBackoffMs,
     failedRetryMs: config.k3sFailedRetryMs,
     artifacts,

@@ -9,6 +9,7 @@ import { installManaged, preferManaged, restorePrevious } from './managed-binary
 import { serverArgs, k3sDataDir, kubeconfigPath } from './server-args.js';
 import { K3sSupervisor, failedRetryDelay, type ControlPlaneInfo } from './supervisor.js';
 import { KubeClient, type KubeNodeSummary } from './kube.js';
+import { publicKubeconfig } from './kubeconfig-names.js';
 import { createNodeTokenTool, type NodeTokenTool } from './node-tokens.js';
 import type { ArtifactStore, K3sArtifact } from '../artifacts/artifact-store.js';
 
@@ -19,6 +20,8 @@ export interface ControlPlaneOptions {
   httpsPort: number;
   extraArgs: readonly string[];
   nodeTokenTtl: string;
+  /** The kubeconfig's cluster, user and context name (--cluster-name). */
+  clusterName?: string;
   /** --control-plane-schedulable: no control-plane taint on the hub's own node. */
   schedulable?: boolean;
   restartBackoffMs?: number;
@@ -241,11 +244,11 @@ export class ControlPlane {
     return `https://${h}:${this.opts.httpsPort}`;
   }
 
-  /** The admin kubeconfig with its server set to the public URL, or undefined when absent. */
+  /** The admin kubeconfig with its server set to the public URL and named after the cluster, or undefined when absent. */
   kubeconfig(): string | undefined {
     const path = kubeconfigPath(this.opts.dataDir);
     if (!this.supervisor || !existsSync(path)) return undefined;
-    return readFileSync(path, 'utf8').replace(/server: https:\/\/[^\s]+/g, `server: ${this.serverUrl()}`);
+    return publicKubeconfig(readFileSync(path, 'utf8'), this.opts.clusterName ?? 'atoll', this.serverUrl());
   }
 
   nodeTokens(): NodeTokenTool | undefined {

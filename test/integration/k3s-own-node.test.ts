@@ -1,9 +1,10 @@
 // The hub's own k3s node, with the k3s stand-in on loopback: by default it is tainted as a control
-// plane (workloads go elsewhere) and atoll shows it in GET /v1/cluster without managing it.
+// plane (workloads go elsewhere) and atoll shows it in GET /v1/cluster without managing it; the
+// kubeconfig the hub hands out is named after the cluster.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
@@ -15,14 +16,15 @@ interface Cluster { state: string; controlPlane: { node: OwnNode | null } }
 
 let work: string;
 let hub: HubHandle;
+let k3sPort: number;
 
 before(async () => {
   work = mkdtempSync(join(tmpdir(), 'atoll-own-node-'));
   const standin = join(work, 'k3s');
   const b = spawnSync(process.execPath, [join(ROOT, 'scripts/build-standin.mjs'), '--out', standin], { encoding: 'utf8' });
   assert.equal(b.status, 0, b.stderr);
-  const port = await freePort();
-  hub = await startHub({ k3s: standin, extraArgs: ['--k3s-https-port', String(port)], env: { ATOLL_STANDIN_HEARTBEAT_MS: '1000' } });
+  k3sPort = await freePort();
+  hub = await startHub({ k3s: standin, extraArgs: ['--k3s-https-port', String(k3sPort), '--cluster-name', 'prod-eu'], env: { ATOLL_STANDIN_HEARTBEAT_MS: '1000' } });
   await waitFor('control plane running', async () => (await hub.api<Cluster>('GET', '/v1/cluster')).body.state === 'running', 30_000)
     .catch((err: Error) => { throw new Error(`${err.message}\n${hub.proc.stderr().slice(-3000)}`); });
 });
@@ -62,4 +64,26 @@ test("the hub's own k3s node is tainted as a control plane, listed in GET /v1/cl
   const plain = await core.readNamespacedPod({ name: 'plain', namespace: 'default' });
   assert.equal(plain.spec?.nodeName, undefined, 'a plain workload does not run on the control plane');
   assert.equal(plain.status?.phase, 'Pending');
+});
+
+test('the kubeconfig names its cluster, user and context after the cluster (--cluster-name), not "default"', async () => {
+  const res = await hub.api<string>('GET', '/v1/cluster/kubeconfig');
+  assert.equal(res.status, 200);
+  const kc = new k8s.KubeConfig();
+  kc.loadFromString(res.body);
+  assert.deepEqual(kc.getClusters().map((c) => [c.name, c.server]), [['prod-eu', `https://127.0.0.1:${k3sPort}`]]);
+  assert.deepEqual(kc.getUsers().map((u) => u.name), ['prod-eu']);
+  assert.deepEqual(kc.getContexts().map((c) => [c.name, c.cluster, c.user]), [['prod-eu', 'prod-eu', 'prod-eu']]);
+  assert.equal(kc.getCurrentContext(), 'prod-eu');
+  assert.doesNotMatch(res.body, /\bdefault\b/);
+  // Still a working admin kubeconfig.
+  assert.ok((await kc.makeApiClient(k8s.CoreV1Api).listNode()).items.length >= 1);
+
+  const kubectl = ['/usr/bin/kubectl', '/usr/local/bin/kubectl'].find((p) => existsSync(p));
+  if (!kubectl) return;
+  const path = join(work, 'kubeconfig.yaml');
+  writeFileSync(path, res.body, { mode: 0o600 });
+  const r = spawnSync(kubectl, ['--kubeconfig', path, 'config', 'get-contexts', '-o', 'name'], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim(), 'prod-eu');
 });
