@@ -82,6 +82,7 @@ export const nodeSchema = open({
     uptimeSeconds: num, kubeletHealthy: bool, clockSkewMs: num,
   }, { description: 'the last report, null before the first' }),
   labels: stringMap,
+  kubeLabels: { ...stringMap, description: "the Kubernetes Node's labels (as kubectl sees them, including ones set with kubectl label); {} without a Kubernetes Node" },
   addresses: strings,
   facts: open({ hostname: str, os: str, kernel: str, arch: str, cpus: num, memoryBytes: num, addresses: strings, bootId: str }),
   autoheal: openOrNull({}, { description: 'the node\'s autoheal ladder, if any' }),

@@ -40,6 +40,9 @@ export function nodeView(n: NodeRecord, registry: NodeRegistry): Record<string, 
       clockSkewMs: h.clockSkewMs,
     },
     labels: n.labels,
+    // The Kubernetes Node's labels (kubectl label ... shows here), beside atoll's own `labels`; {} when
+    // the node has no Kubernetes Node (no k3s, or the watch has not seen it).
+    kubeLabels: kube?.labels ?? {},
     addresses: n.facts.addresses,
     facts: n.facts,
   };

@@ -1,6 +1,6 @@
 // The hub's own k3s node, with the k3s stand-in on loopback: by default it is tainted as a control
 // plane (workloads go elsewhere) and atoll shows it in GET /v1/cluster without managing it; the
-// kubeconfig the hub hands out is named after the cluster.
+// kubeconfig the hub hands out is named after the cluster; labels set with kubectl show in atoll.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { startHub, waitFor, removeDir, ROOT, type HubHandle, removeTree } from '../helpers/processes.js';
+import { startHub, startAgentJoin, waitFor, removeDir, ROOT, type HubHandle, type AgentHandle, removeTree } from '../helpers/processes.js';
 import { freePort } from '../helpers/ports.js';
 
 interface OwnNode { name: string; ready: boolean | null; unschedulable: boolean; taints: string[]; labels: Record<string, string> }
@@ -17,6 +17,7 @@ interface Cluster { state: string; controlPlane: { node: OwnNode | null } }
 let work: string;
 let hub: HubHandle;
 let k3sPort: number;
+const agents: AgentHandle[] = [];
 
 before(async () => {
   work = mkdtempSync(join(tmpdir(), 'atoll-own-node-'));
@@ -30,6 +31,8 @@ before(async () => {
 });
 
 after(async () => {
+  for (const a of agents) await a.proc.kill('SIGKILL');
+  for (const a of agents) removeDir(a.dataDir);
   await hub?.stop('SIGKILL');
   if (hub) removeDir(hub.dataDir);
   if (work) removeTree(work);
@@ -86,4 +89,29 @@ test('the kubeconfig names its cluster, user and context after the cluster (--cl
   const r = spawnSync(kubectl, ['--kubeconfig', path, 'config', 'get-contexts', '-o', 'name'], { encoding: 'utf8', timeout: 20_000 });
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout.trim(), 'prod-eu');
+});
+
+test("labels set through the Kubernetes API (kubectl label) show in the node's kubeLabels", async () => {
+  const kubeletPort = await freePort();
+  const env = { ATOLL_STANDIN_KUBELET_PORT: String(kubeletPort), ATOLL_AGENT_KUBELET_HEALTHZ_URL: `http://127.0.0.1:${kubeletPort}/healthz`, ATOLL_STANDIN_HEARTBEAT_MS: '1000', ATOLL_AGENT_K3S_START_GRACE_MS: '3000' };
+  const tok = await hub.api<{ token: string }>('POST', '/v1/tokens', {});
+  const agent = startAgentJoin(hub, tok.body.token, { k3s: 'auto', args: ['--node-name', 'worker-1', '--label', 'tier=web'], env });
+  agents.push(agent);
+  interface View { id: string; k3s: { ready: boolean | null }; labels: Record<string, string>; kubeLabels: Record<string, string> }
+  const node = await waitFor('k3s Ready', async () => {
+    const n = (await hub.api<{ items: View[] }>('GET', '/v1/nodes')).body.items[0];
+    return n?.k3s.ready === true ? n : undefined;
+  }, 40_000).catch((err: Error) => { throw new Error(`${err.message}\n${agent.proc.stderr().slice(-2000)}`); });
+  assert.equal(node.kubeLabels['kubernetes.io/hostname'], 'worker-1');
+  assert.equal(node.kubeLabels.tier, 'web', "atoll's labels are on the Kubernetes Node too");
+
+  await (await kube()).patchNode({ name: 'worker-1', body: { metadata: { labels: { 'team.example.com/owner': 'payments' } } } },
+    k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+  const seen = await waitFor('kubectl label seen', async () => {
+    const n = (await hub.api<View>('GET', `/v1/nodes/${node.id}`)).body;
+    return n.kubeLabels['team.example.com/owner'] === 'payments' ? n : undefined;
+  }, 10_000);
+  assert.equal(seen.labels['team.example.com/owner'], undefined, "atoll's own labels stay what atoll set");
+  const listed = (await hub.api<{ items: View[] }>('GET', '/v1/nodes')).body.items[0];
+  assert.equal(listed.kubeLabels['team.example.com/owner'], 'payments');
 });
