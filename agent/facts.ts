@@ -1,6 +1,7 @@
 // Host facts sent at join and in every hello: cheap reads only (os module, /etc/os-release, /proc).
 import { arch as nodeArch, cpus, hostname, networkInterfaces, release, totalmem } from 'node:os';
 import { readFileSync } from 'node:fs';
+import { providerFromDmi } from './provider.js';
 import { clampText, COUNT_LIMITS, LIMITS } from '../proto/index.js';
 
 export const ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm' };
@@ -54,6 +55,8 @@ export interface Facts {
   memoryBytes: number;
   addresses: string[];
   bootId: string;
+  /** From DMI (agent/provider.ts); '' when the host does not say. */
+  provider: string;
 }
 
 export function collectFacts(): Facts {
@@ -66,5 +69,6 @@ export function collectFacts(): Facts {
     memoryBytes: totalmem(),
     addresses: hostAddresses(),
     bootId: bootId(),
+    provider: providerFromDmi(),
   };
 }

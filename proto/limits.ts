@@ -31,6 +31,7 @@ export const LIMITS = {
   arch: { max: 32, re: /^[A-Za-z0-9_.-]*$/, what: 'letters, digits, _ . -' },
   address: { max: 64, re: ADDRESS, what: 'an IP address' },
   bootId: { max: 64, re: /^[A-Za-z0-9-]*$/, what: 'letters, digits and -' },
+  provider: { max: 32, re: /^[a-z0-9-]*$/, what: 'lowercase letters, digits and -' },
   k3sState: { max: 32, re: /^[a-z-]*$/, what: 'lowercase letters and -' },
   k3sVersion: { max: 64, re: VERSION, what: 'a version (letters, digits, . _ + ~ -)' },
   logLine: { max: 1024, re: TEXT_OR_TAB, what: 'printable characters' },
@@ -105,6 +106,7 @@ export function checkAgentFrame(frame: Frame): string | undefined {
         () => checkNumber('hello.facts.memoryBytes', f.memoryBytes, Number.MAX_SAFE_INTEGER),
         () => checkList('hello.facts.addresses', f.addresses, COUNT_LIMITS.addresses, LIMITS.address),
         () => checkString('hello.facts.bootId', f.bootId, LIMITS.bootId),
+        () => checkString('hello.facts.provider', f.provider, LIMITS.provider),
       );
     }
     case 'health': {

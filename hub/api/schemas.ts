@@ -83,8 +83,10 @@ export const nodeSchema = open({
   }, { description: 'the last report, null before the first' }),
   labels: stringMap,
   kubeLabels: { ...stringMap, description: "the Kubernetes Node's labels (as kubectl sees them, including ones set with kubectl label); {} without a Kubernetes Node" },
+  provider: { ...str, description: "the cloud provider named by the host's DMI (aws, gcp, azure, hetzner, ...); '' when the host does not say" },
+  region: { ...str, description: "the node's topology.kubernetes.io/region label (atoll's, else the Kubernetes Node's); '' when none" },
   addresses: strings,
-  facts: open({ hostname: str, os: str, kernel: str, arch: str, cpus: num, memoryBytes: num, addresses: strings, bootId: str }),
+  facts: open({ hostname: str, os: str, kernel: str, arch: str, cpus: num, memoryBytes: num, addresses: strings, bootId: str, provider: str }),
   autoheal: openOrNull({}, { description: 'the node\'s autoheal ladder, if any' }),
 });
 

@@ -21,6 +21,7 @@ const factsSchema = {
     memoryBytes: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0 },
     addresses: { type: 'array', maxItems: COUNT_LIMITS.addresses, items: bounded(LIMITS.address), default: [] },
     bootId: bounded(LIMITS.bootId, { default: '' }),
+    provider: bounded(LIMITS.provider, { default: '' }),
   },
 } as const;
 

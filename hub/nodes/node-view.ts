@@ -3,6 +3,8 @@
 import type { NodeRecord } from '../store/types.js';
 import type { NodeRegistry } from './registry.js';
 
+const REGION_LABEL = 'topology.kubernetes.io/region';
+
 export function nodeView(n: NodeRecord, registry: NodeRegistry): Record<string, unknown> {
   const live = registry.liveInfo(n.id);
   const kube = registry.kubeView(n.id);
@@ -43,6 +45,9 @@ export function nodeView(n: NodeRecord, registry: NodeRegistry): Record<string, 
     // The Kubernetes Node's labels (kubectl label ... shows here), beside atoll's own `labels`; {} when
     // the node has no Kubernetes Node (no k3s, or the watch has not seen it).
     kubeLabels: kube?.labels ?? {},
+    // Empty on purpose when unknown: never guessed from addresses or names.
+    provider: n.facts.provider ?? '',
+    region: n.labels[REGION_LABEL] ?? kube?.labels?.[REGION_LABEL] ?? '',
     addresses: n.facts.addresses,
     facts: n.facts,
   };

@@ -46,6 +46,8 @@ export interface HostFactsRecord {
   memoryBytes: number;
   addresses: string[];
   bootId: string;
+  /** Cloud provider from the host's DMI (aws, gcp, hetzner, ...); '' or absent when unknown. */
+  provider?: string;
 }
 
 export interface HealthRecord {

@@ -327,6 +327,9 @@ export namespace atoll {
             /** HostFacts bootId. */
             bootId: string;
 
+            /** HostFacts provider. */
+            provider: string;
+
             /**
              * Creates a new HostFacts instance using the specified properties.
              * @param [properties] Properties to set
@@ -389,6 +392,9 @@ export namespace atoll {
 
                 /** HostFacts bootId */
                 bootId?: (string|null);
+
+                /** HostFacts provider */
+                provider?: (string|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];

@@ -742,6 +742,7 @@ export const atoll = $root.atoll = (() => {
              * @property {number|null} [memoryBytes] HostFacts memoryBytes
              * @property {Array.<string>|null} [addresses] HostFacts addresses
              * @property {string|null} [bootId] HostFacts bootId
+             * @property {string|null} [provider] HostFacts provider
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -839,6 +840,14 @@ export const atoll = $root.atoll = (() => {
             HostFacts.prototype.bootId = "";
 
             /**
+             * HostFacts provider.
+             * @member {string} provider
+             * @memberof atoll.v1.HostFacts
+             * @instance
+             */
+            HostFacts.prototype.provider = "";
+
+            /**
              * Creates a new HostFacts instance using the specified properties.
              * @function create
              * @memberof atoll.v1.HostFacts
@@ -887,6 +896,8 @@ export const atoll = $root.atoll = (() => {
                         writer.uint32(/* id 7, wireType 2 =*/58).string(message.addresses[i]);
                 if (message.bootId != null && $Object.hasOwnProperty.call(message, "bootId") && message.bootId !== "")
                     writer.uint32(/* id 8, wireType 2 =*/66).string(message.bootId);
+                if (message.provider != null && $Object.hasOwnProperty.call(message, "provider") && message.provider !== "")
+                    writer.uint32(/* id 9, wireType 2 =*/74).string(message.provider);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -1000,6 +1011,15 @@ export const atoll = $root.atoll = (() => {
                                 message.bootId = value;
                             else
                                 delete message.bootId;
+                            continue;
+                        }
+                    case 9: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.provider = value;
+                            else
+                                delete message.provider;
                             continue;
                         }
                     }
