@@ -1,6 +1,7 @@
 // Host facts sent at join and in every hello: cheap reads only (os module, /etc/os-release, /proc).
 import { arch as nodeArch, cpus, hostname, networkInterfaces, release, totalmem } from 'node:os';
 import { readFileSync } from 'node:fs';
+import { providerFromDmi } from './provider.js';
 import { clampText, COUNT_LIMITS, LIMITS } from '../proto/index.js';
 
 export const ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm' };
@@ -37,10 +38,22 @@ function machineId(): string {
   return '';
 }
 
-export function hostAddresses(): string[] {
+/**
+ * Link-local addresses (IPv6 fe80::/10, IPv4 169.254/16) are only meaningful on their own link (an
+ * IPv6 one needs its zone too): no other node or operator can reach this host by them.
+ */
+export function isLinkLocal(address: string): boolean {
+  const a = address.toLowerCase();
+  if (a.includes(':')) return /^fe[89ab][0-9a-f]:/.test(a);
+  return a.startsWith('169.254.');
+}
+
+type Interfaces = ReturnType<typeof networkInterfaces>;
+
+export function hostAddresses(interfaces: Interfaces = networkInterfaces()): string[] {
   const out: string[] = [];
-  for (const addrs of Object.values(networkInterfaces())) {
-    for (const a of addrs ?? []) if (!a.internal) out.push(a.address);
+  for (const addrs of Object.values(interfaces)) {
+    for (const a of addrs ?? []) if (!a.internal && !isLinkLocal(a.address)) out.push(a.address);
   }
   // IPv4 first; at most as many as the hub accepts (proto/limits.ts).
   return out.sort((a, b) => Number(a.includes(':')) - Number(b.includes(':'))).filter((a) => a.length <= LIMITS.address.max).slice(0, COUNT_LIMITS.addresses);
@@ -56,6 +69,8 @@ export interface Facts {
   addresses: string[];
   bootId: string;
   machineId: string;
+  /** From DMI (agent/provider.ts); '' when the host does not say. */
+  provider: string;
 }
 
 export function collectFacts(): Facts {
@@ -69,5 +84,6 @@ export function collectFacts(): Facts {
     addresses: hostAddresses(),
     bootId: bootId(),
     machineId: machineId(),
+    provider: providerFromDmi(),
   };
 }

@@ -26,9 +26,9 @@ import { IdentityGuard } from './nodes/identity-guard.js';
 import { recoverRoute } from './gateway/recover-route.js';
 import { recoverCert } from './nodes/cert-recovery.js';
 import { buildApi } from './api/server.js';
-import type { ClusterInfo, HubServices } from './api/services.js';
+import type { ClusterInfo, ControlPlaneNodeInfo, HubServices } from './api/services.js';
 import { readHubVersion } from './version.js';
-import { ControlPlane } from './k3s/control-plane.js';
+import { ControlPlane, isControlPlaneNode } from './k3s/control-plane.js';
 import { NodeK3s } from './k3s/node-k3s.js';
 import { ArtifactStore } from './artifacts/artifact-store.js';
 import { packagePaths } from './installer/package-files.js';
@@ -126,6 +126,8 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
     httpsPort: config.k3sHttpsPort,
     extraArgs: config.k3sArgs,
     nodeTokenTtl: config.k3sNodeTokenTtl,
+    schedulable: config.controlPlaneSchedulable,
+    clusterName: config.clusterName,
     restartBackoffMs: config.k3sRestartBackoffMs,
     failedRetryMs: config.k3sFailedRetryMs,
     artifacts,
@@ -139,14 +141,21 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
         nodeK3s.purgePending().catch(logFailure(cpLog, 'purging removed nodes'));
       }
     },
-    onKubeNode: (type, n) => registry.kubeUpdate(n.name, type === 'DELETED' ? undefined : n).catch(logFailure(cpLog, 'recording a kube node update')),
+    // The hub's own node is no agent's: it never feeds an atoll node's state (autoheal, upgrades).
+    onKubeNode: (type, n) => {
+      if (!isControlPlaneNode(n)) registry.kubeUpdate(n.name, type === 'DELETED' ? undefined : n).catch(logFailure(cpLog, 'recording a kube node update'));
+    },
   });
   // Its callbacks above run only once the control plane starts (after assembly).
   const nodeK3s = new NodeK3s({ controlPlane, store, registry, artifacts, events, logger: cpLog, removeDrainTimeoutMs: config.removeDrainTimeoutMs });
 
+  const serverNodeInfo = (): ControlPlaneNodeInfo | null => {
+    const n = controlPlane.running() ? controlPlane.serverNode() : undefined;
+    return n ? { name: n.name, ready: n.ready, unschedulable: n.unschedulable, taints: n.taints, labels: n.labels, kubeletVersion: n.kubeletVersion } : null;
+  };
   const cluster = (): ClusterInfo => {
     const i = controlPlane.info();
-    return { state: i.state === 'stopped' ? 'absent' : i.state, version: controlPlane.version(), message: i.message, restarts: i.restarts, since: i.since, lastLogLines: i.lastLogLines, serverUrl: controlPlane.running() ? controlPlane.serverUrl() : null, nextRetryAt: i.nextRetryAt ?? null };
+    return { state: i.state === 'stopped' ? 'absent' : i.state, version: controlPlane.version(), message: i.message, restarts: i.restarts, since: i.since, lastLogLines: i.lastLogLines, serverUrl: controlPlane.running() ? controlPlane.serverUrl() : null, nextRetryAt: i.nextRetryAt ?? null, node: serverNodeInfo() };
   };
 
   const removeNode = nodeRemoval({ store, events, registry, nodeK3s });

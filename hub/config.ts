@@ -29,6 +29,10 @@ export interface HubConfig {
   readonly k3sArgs: readonly string[];
   /** TTL of per-node k3s bootstrap tokens, in k3s syntax; "0" never expires (they are deleted on removal). */
   readonly k3sNodeTokenTtl: string;
+  /** Name of the cluster, user and context in the kubeconfig the hub hands out (--cluster-name). */
+  readonly clusterName: string;
+  /** Whether the hub's own k3s node takes workloads (--control-plane-schedulable); by default it is tainted NoSchedule. */
+  readonly controlPlaneSchedulable: boolean;
   /** How long a node removal may spend draining before it deletes the node anyway. */
   readonly removeDrainTimeoutMs: number;
   /** First delay before restarting a crashed k3s server (doubles per crash). */
@@ -71,6 +75,8 @@ export interface HubFlags {
   k3sHttpsPort?: string;
   k3sArg?: string[];
   k3sNodeTokenTtl?: string;
+  controlPlaneSchedulable?: boolean;
+  clusterName?: string;
   removeDrainTimeout?: string;
   k3sRestartBackoff?: string;
   k3sFailedRetry?: string;
@@ -153,6 +159,8 @@ export function parseHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, isRoot: 
   if (!Number.isInteger(eventsMaxCount) || eventsMaxCount < 1) throw new ConfigError('--events-max-count must be a positive integer');
   const k3sHttpsPort = Number(flags.k3sHttpsPort ?? env.ATOLL_K3S_HTTPS_PORT ?? 6443);
   if (!Number.isInteger(k3sHttpsPort) || k3sHttpsPort < 1 || k3sHttpsPort > 65535) throw new ConfigError('--k3s-https-port must be a port number');
+  const clusterName = flags.clusterName ?? env.ATOLL_CLUSTER_NAME ?? 'atoll';
+  if (!/^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$/.test(clusterName)) throw new ConfigError(`--cluster-name "${clusterName.slice(0, 80)}" must be 1-63 lowercase letters, digits, . and - (starting and ending with a letter or digit)`);
   const handshakeTimeoutMs = duration(flags.handshakeTimeout ?? '10s', '--handshake-timeout');
   if (handshakeTimeoutMs < 100 || handshakeTimeoutMs > 30_000) throw new ConfigError('--handshake-timeout must be between 100ms and 30s');
   const nodeCertTtlMs = duration(flags.nodeCertTtl ?? '30d', '--node-cert-ttl');
@@ -172,6 +180,8 @@ export function parseHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, isRoot: 
     k3sHttpsPort,
     k3sArgs: Object.freeze([...(flags.k3sArg ?? [])]),
     k3sNodeTokenTtl: flags.k3sNodeTokenTtl ?? '0',
+    controlPlaneSchedulable: flags.controlPlaneSchedulable === true,
+    clusterName,
     removeDrainTimeoutMs: duration(flags.removeDrainTimeout ?? '2m', '--remove-drain-timeout'),
     k3sRestartBackoffMs: duration(flags.k3sRestartBackoff ?? '1s', '--k3s-restart-backoff'),
     k3sFailedRetryMs: duration(flags.k3sFailedRetry ?? '5m', '--k3s-failed-retry'),

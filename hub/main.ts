@@ -25,6 +25,8 @@ function runCommand(program: Command): Command {
     .addOption(new Option('--join-rate-limit <n>', 'join attempts per source address per minute'))
     .option('--k3s-https-port <port>', 'k3s API port (env ATOLL_K3S_HTTPS_PORT)', undefined)
     .option('--k3s-arg <arg>', 'extra argument for `k3s server` (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--cluster-name <name>', 'name of the cluster, user and context in the kubeconfig the hub hands out (env ATOLL_CLUSTER_NAME; default atoll)')
+    .option('--control-plane-schedulable', "let workloads run on the hub's own k3s node (by default it is tainted node-role.kubernetes.io/control-plane:NoSchedule)")
     .addOption(new Option('--k3s-node-token-ttl <ttl>', 'TTL of per-node k3s join tokens (k3s syntax; 0 = until the node is removed)'))
     .addOption(new Option('--remove-drain-timeout <dur>', 'drain time allowed when removing a node'))
     .addOption(new Option('--k3s-restart-backoff <dur>', 'first delay before restarting a crashed k3s server (doubles per crash)'))

@@ -32,6 +32,7 @@ export const LIMITS = {
   address: { max: 64, re: ADDRESS, what: 'an IP address' },
   bootId: { max: 64, re: /^[A-Za-z0-9-]*$/, what: 'letters, digits and -' },
   machineId: { max: 64, re: /^[A-Za-z0-9-]*$/, what: 'letters, digits and -' },
+  provider: { max: 32, re: /^[a-z0-9-]*$/, what: 'lowercase letters, digits and -' },
   k3sState: { max: 32, re: /^[a-z-]*$/, what: 'lowercase letters and -' },
   k3sVersion: { max: 64, re: VERSION, what: 'a version (letters, digits, . _ + ~ -)' },
   logLine: { max: 1024, re: TEXT_OR_TAB, what: 'printable characters' },
@@ -107,6 +108,7 @@ export function checkAgentFrame(frame: Frame): string | undefined {
         () => checkList('hello.facts.addresses', f.addresses, COUNT_LIMITS.addresses, LIMITS.address),
         () => checkString('hello.facts.bootId', f.bootId, LIMITS.bootId),
         () => checkString('hello.facts.machineId', f.machineId, LIMITS.machineId),
+        () => checkString('hello.facts.provider', f.provider, LIMITS.provider),
       );
     }
     case 'health': {

@@ -12,6 +12,10 @@ const controlPlane = open({
   state: cpState, version: nstr, message: str, restarts: num,
   since: str, lastLogLines: strings, serverUrl: nstr,
   nextRetryAt: { ...nstr, description: 'in failed: when the hub starts its k3s server again by itself' },
+  node: openOrNull({
+    name: str, ready: { type: ['boolean', 'null'] }, unschedulable: bool, taints: strings,
+    labels: { type: 'object', additionalProperties: { type: 'string' } }, kubeletVersion: str,
+  }, { description: "the hub's own k3s node: shown, never managed by atoll (no agent runs there); tainted node-role.kubernetes.io/control-plane:NoSchedule unless --control-plane-schedulable; null with --disable-agent or while the control plane is not running" }),
 });
 const guard = open({ frozen: bool }, { description: 'the autoheal partition guard' });
 const clockSchema = openOrNull({

@@ -84,8 +84,11 @@ export const nodeSchema = open({
   }, { description: 'the last report, null before the first' }),
   certificate: openOrNull({ serial: str, notAfter: str, expiresInSeconds: num, expiring: bool }, { description: 'the client certificate the node uses now; expiring: within the warning window (--cert-warn-before) or expired, i.e. renewal has not happened' }),
   labels: stringMap,
+  kubeLabels: { ...stringMap, description: "the Kubernetes Node's labels (as kubectl sees them, including ones set with kubectl label); {} without a Kubernetes Node" },
+  provider: { ...str, description: "the cloud provider named by the host's DMI (aws, gcp, azure, hetzner, ...); '' when the host does not say" },
+  region: { ...str, description: "the node's topology.kubernetes.io/region label (atoll's, else the Kubernetes Node's); '' when none" },
   addresses: strings,
-  facts: open({ hostname: str, os: str, kernel: str, arch: str, cpus: num, memoryBytes: num, addresses: strings, bootId: str }),
+  facts: open({ hostname: str, os: str, kernel: str, arch: str, cpus: num, memoryBytes: num, addresses: strings, bootId: str, provider: str }),
   autoheal: openOrNull({}, { description: 'the node\'s autoheal ladder, if any' }),
 });
 

@@ -23,6 +23,17 @@ export interface ClusterInfo {
   serverUrl?: string | null;
   /** In `failed`: when the hub tries to start its k3s server again by itself. */
   nextRetryAt?: string | null;
+  /** The hub's own k3s node, shown (not managed) by atoll; null when there is none (--disable-agent, not running). */
+  node?: ControlPlaneNodeInfo | null;
+}
+
+export interface ControlPlaneNodeInfo {
+  name: string;
+  ready: boolean | null;
+  unschedulable: boolean;
+  taints: string[];
+  labels: Record<string, string>;
+  kubeletVersion: string;
 }
 
 /** The hub's clock as judged against its agents and itself (GET /v1/cluster `clock`). */

@@ -50,7 +50,7 @@ export function toFacts(f: HostFacts | null | undefined): HostFactsRecord | null
   if (!f) return null;
   return {
     hostname: f.hostname ?? '', os: f.os ?? '', kernel: f.kernel ?? '', arch: f.arch ?? '', cpus: f.cpus ?? 0,
-    memoryBytes: Number(f.memoryBytes ?? 0), addresses: f.addresses ?? [], bootId: f.bootId ?? '', machineId: f.machineId ?? '',
+    memoryBytes: Number(f.memoryBytes ?? 0), addresses: f.addresses ?? [], bootId: f.bootId ?? '', machineId: f.machineId ?? '', provider: f.provider ?? '',
   };
 }
 

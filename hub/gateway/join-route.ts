@@ -22,6 +22,7 @@ const factsSchema = {
     addresses: { type: 'array', maxItems: COUNT_LIMITS.addresses, items: bounded(LIMITS.address), default: [] },
     bootId: bounded(LIMITS.bootId, { default: '' }),
     machineId: bounded(LIMITS.machineId, { default: '' }),
+    provider: bounded(LIMITS.provider, { default: '' }),
   },
 } as const;
 

@@ -9,6 +9,7 @@ import { installManaged, preferManaged, restorePrevious } from './managed-binary
 import { serverArgs, k3sDataDir, kubeconfigPath } from './server-args.js';
 import { K3sSupervisor, failedRetryDelay, type ControlPlaneInfo } from './supervisor.js';
 import { KubeClient, type KubeNodeSummary } from './kube.js';
+import { publicKubeconfig } from './kubeconfig-names.js';
 import { createNodeTokenTool, type NodeTokenTool } from './node-tokens.js';
 import type { ArtifactStore, K3sArtifact } from '../artifacts/artifact-store.js';
 
@@ -19,6 +20,10 @@ export interface ControlPlaneOptions {
   httpsPort: number;
   extraArgs: readonly string[];
   nodeTokenTtl: string;
+  /** The kubeconfig's cluster, user and context name (--cluster-name). */
+  clusterName?: string;
+  /** --control-plane-schedulable: no control-plane taint on the hub's own node. */
+  schedulable?: boolean;
   restartBackoffMs?: number;
   /** After `failed`: first delay before the hub tries again by itself (default 5 min, doubling, at most 30 min). */
   failedRetryMs?: number;
@@ -33,6 +38,11 @@ const NODE_ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: '
 
 function localAddresses(): string[] {
   return Object.values(networkInterfaces()).flatMap((a) => (a ?? []).map((x) => x.address));
+}
+
+/** Whether a Kubernetes node is a k3s server's own node (role control-plane), not an agent's. */
+export function isControlPlaneNode(n: KubeNodeSummary): boolean {
+  return n.labels['node-role.kubernetes.io/control-plane'] === 'true';
 }
 
 export class ControlPlane {
@@ -109,7 +119,7 @@ export class ControlPlane {
     this.supervisor = new K3sSupervisor({
       binary: path,
       version,
-      args: serverArgs({ dataDir: this.opts.dataDir, publicHost: this.opts.publicHost, httpsPort: this.opts.httpsPort, localAddresses: localAddresses(), extraArgs: this.opts.extraArgs }),
+      args: serverArgs({ dataDir: this.opts.dataDir, publicHost: this.opts.publicHost, httpsPort: this.opts.httpsPort, localAddresses: localAddresses(), extraArgs: this.opts.extraArgs, schedulable: this.opts.schedulable }),
       k3sDataDir: k3sDataDir(this.opts.dataDir),
       kubeconfigPath: kubeconfigPath(this.opts.dataDir),
       httpsPort: this.opts.httpsPort,
@@ -214,6 +224,16 @@ export class ControlPlane {
     return this.kubeNodes.get(name);
   }
 
+  /**
+   * The hub's own k3s node (the server registers one unless run with --disable-agent), told by the
+   * control-plane role k3s gives it; agents cannot set node-role labels. Not an atoll node: no agent
+   * runs there, so autoheal and upgrades never see it.
+   */
+  serverNode(): KubeNodeSummary | undefined {
+    for (const n of this.kubeNodes.values()) if (isControlPlaneNode(n)) return n;
+    return undefined;
+  }
+
   version(): string | null {
     return this.binary.kind === 'found' ? this.binary.version : null;
   }
@@ -224,11 +244,11 @@ export class ControlPlane {
     return `https://${h}:${this.opts.httpsPort}`;
   }
 
-  /** The admin kubeconfig with its server set to the public URL, or undefined when absent. */
+  /** The admin kubeconfig with its server set to the public URL and named after the cluster, or undefined when absent. */
   kubeconfig(): string | undefined {
     const path = kubeconfigPath(this.opts.dataDir);
     if (!this.supervisor || !existsSync(path)) return undefined;
-    return readFileSync(path, 'utf8').replace(/server: https:\/\/[^\s]+/g, `server: ${this.serverUrl()}`);
+    return publicKubeconfig(readFileSync(path, 'utf8'), this.opts.clusterName ?? 'atoll', this.serverUrl());
   }
 
   nodeTokens(): NodeTokenTool | undefined {

@@ -11,7 +11,12 @@ export interface ServerArgsInput {
   /** This machine's own addresses. */
   localAddresses: readonly string[];
   extraArgs: readonly string[];
+  /** Let workloads run on the hub's own node (default: tainted as a control plane, as a managed one is). */
+  schedulable?: boolean;
 }
+
+/** The taint that keeps workloads off the hub's own k3s node (k3s --node-taint syntax). */
+export const CONTROL_PLANE_TAINT = 'node-role.kubernetes.io/control-plane:NoSchedule';
 
 export function k3sDataDir(hubDataDir: string): string {
   return join(hubDataDir, 'k3s');
@@ -34,6 +39,9 @@ export function serverArgs(input: ServerArgsInput): string[] {
     '--flannel-backend=wireguard-native',
     '--flannel-external-ip',
   ];
+  // The hub's machine runs the control plane, not workloads: without --disable-agent k3s registers
+  // it as a node too, and that node must not be a schedulable worker unless the operator says so.
+  if (!input.schedulable && !input.extraArgs.includes('--disable-agent')) args.push('--node-taint', CONTROL_PLANE_TAINT);
   if (input.bindAddress) args.push('--bind-address', input.bindAddress);
   if (isIP(input.publicHost)) {
     args.push('--node-external-ip', input.publicHost);

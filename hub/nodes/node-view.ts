@@ -4,6 +4,8 @@ import type { NodeRecord } from '../store/types.js';
 import type { NodeRegistry } from './registry.js';
 import type { NodeCertStatus } from './cert-watch.js';
 
+const REGION_LABEL = 'topology.kubernetes.io/region';
+
 /** `cert`: the node's current certificate as the certificate watch saw it (null before its first pass). */
 export function nodeView(n: NodeRecord, registry: NodeRegistry, cert: NodeCertStatus | null = null): Record<string, unknown> {
   const live = registry.liveInfo(n.id);
@@ -44,6 +46,12 @@ export function nodeView(n: NodeRecord, registry: NodeRegistry, cert: NodeCertSt
     },
     certificate: cert,
     labels: n.labels,
+    // The Kubernetes Node's labels (kubectl label ... shows here), beside atoll's own `labels`; {} when
+    // the node has no Kubernetes Node (no k3s, or the watch has not seen it).
+    kubeLabels: kube?.labels ?? {},
+    // Empty on purpose when unknown: never guessed from addresses or names.
+    provider: n.facts.provider ?? '',
+    region: n.labels[REGION_LABEL] ?? kube?.labels?.[REGION_LABEL] ?? '',
     addresses: n.facts.addresses,
     facts: n.facts,
   };

@@ -16,6 +16,8 @@ export interface KubeView {
   kubeletVersion: string;
   taints: string[];
   problems: string[];
+  /** The Node's labels as Kubernetes has them (set by k3s, atoll's assignment, or kubectl). */
+  labels?: Record<string, string>;
 }
 
 export interface CommandOutcome {

@@ -48,6 +48,8 @@ export interface HostFactsRecord {
   bootId: string;
   /** /etc/machine-id of the host; absent from agents before it was reported. */
   machineId?: string;
+  /** Cloud provider from the host's DMI (aws, gcp, hetzner, ...); '' or absent when unknown. */
+  provider?: string;
 }
 
 export interface HealthRecord {

@@ -330,6 +330,9 @@ export namespace atoll {
             /** HostFacts machineId. */
             machineId: string;
 
+            /** HostFacts provider. */
+            provider: string;
+
             /**
              * Creates a new HostFacts instance using the specified properties.
              * @param [properties] Properties to set
@@ -395,6 +398,9 @@ export namespace atoll {
 
                 /** HostFacts machineId */
                 machineId?: (string|null);
+
+                /** HostFacts provider */
+                provider?: (string|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];

@@ -743,6 +743,7 @@ export const atoll = $root.atoll = (() => {
              * @property {Array.<string>|null} [addresses] HostFacts addresses
              * @property {string|null} [bootId] HostFacts bootId
              * @property {string|null} [machineId] HostFacts machineId
+             * @property {string|null} [provider] HostFacts provider
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -848,6 +849,14 @@ export const atoll = $root.atoll = (() => {
             HostFacts.prototype.machineId = "";
 
             /**
+             * HostFacts provider.
+             * @member {string} provider
+             * @memberof atoll.v1.HostFacts
+             * @instance
+             */
+            HostFacts.prototype.provider = "";
+
+            /**
              * Creates a new HostFacts instance using the specified properties.
              * @function create
              * @memberof atoll.v1.HostFacts
@@ -898,6 +907,8 @@ export const atoll = $root.atoll = (() => {
                     writer.uint32(/* id 8, wireType 2 =*/66).string(message.bootId);
                 if (message.machineId != null && $Object.hasOwnProperty.call(message, "machineId") && message.machineId !== "")
                     writer.uint32(/* id 9, wireType 2 =*/74).string(message.machineId);
+                if (message.provider != null && $Object.hasOwnProperty.call(message, "provider") && message.provider !== "")
+                    writer.uint32(/* id 10, wireType 2 =*/82).string(message.provider);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -1020,6 +1031,15 @@ export const atoll = $root.atoll = (() => {
                                 message.machineId = value;
                             else
                                 delete message.machineId;
+                            continue;
+                        }
+                    case 10: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.provider = value;
+                            else
+                                delete message.provider;
                             continue;
                         }
                     }

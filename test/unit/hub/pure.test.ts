@@ -10,6 +10,7 @@ import { healthProblems } from '../../../hub/nodes/health-state.js';
 import { classify } from '../../../hub/autoheal/engine.js';
 import { parseVersionOutput } from '../../../hub/k3s/binary.js';
 import { serverArgs } from '../../../hub/k3s/server-args.js';
+import { parseHubConfig } from '../../../hub/config.js';
 import type { HealthRecord } from '../../../hub/store/types.js';
 import type { NodeSnapshot } from '../../../hub/nodes/registry.js';
 
@@ -60,6 +61,14 @@ test('server args: public names in the certificate, wireguard, advertise only a 
   assert.ok(natted.includes('--node-external-ip'));
 });
 
+test("server args: the hub's own node is tainted as a control plane unless schedulable or not a node", () => {
+  const base = { dataDir: '/d', publicHost: 'hub.example', httpsPort: 6443, localAddresses: [] };
+  const tainted = serverArgs({ ...base, extraArgs: [] });
+  assert.equal(tainted[tainted.indexOf('--node-taint') + 1], 'node-role.kubernetes.io/control-plane:NoSchedule');
+  assert.ok(!serverArgs({ ...base, extraArgs: [], schedulable: true }).includes('--node-taint'), '--control-plane-schedulable');
+  assert.ok(!serverArgs({ ...base, extraArgs: ['--disable-agent'] }).includes('--node-taint'), 'no node to taint');
+});
+
 function health(over: Partial<HealthRecord> = {}): HealthRecord {
   return { receivedAt: '', cpuPercent: 1, memoryTotalBytes: 100, memoryUsedBytes: 10, diskTotalBytes: 100, diskUsedBytes: 10, load1: 0, load5: 0, load15: 0, uptimeSeconds: 1, k3s: { state: 'running', version: '', kubeletHealthy: true, restarts: 0, lastLogLines: [] }, clockSkewMs: 0, ...over };
 }
@@ -85,4 +94,12 @@ test('autoheal conditions: degraded, unreachable, and a link problem when the ku
   assert.equal(classify(snap({ connected: false, state: 'unreachable' })), 'unreachable');
   assert.equal(classify(snap({ connected: false, state: 'unreachable', kube: { ready: true, unschedulable: false, kubeletVersion: '', taints: [], problems: [] } })), 'link-problem');
   assert.equal(classify(snap({ connected: false, state: 'unreachable', kube: { ready: false, unschedulable: false, kubeletVersion: '', taints: [], problems: [] } })), 'unreachable');
+});
+
+test('--cluster-name: default atoll, env, and a clear error for a name kubectl users would trip on', () => {
+  const base = { dataDir: '/tmp/x', publicUrl: 'https://hub.example:9444' };
+  assert.equal(parseHubConfig(base, {}, false).clusterName, 'atoll');
+  assert.equal(parseHubConfig(base, { ATOLL_CLUSTER_NAME: 'prod-eu' }, false).clusterName, 'prod-eu');
+  assert.equal(parseHubConfig({ ...base, clusterName: 'a.b-c' }, { ATOLL_CLUSTER_NAME: 'x' }, false).clusterName, 'a.b-c');
+  for (const bad of ['', 'Prod', 'has space', '-x', 'x'.repeat(64)]) assert.throws(() => parseHubConfig({ ...base, clusterName: bad }, {}, false), /--cluster-name/, bad);
 });
