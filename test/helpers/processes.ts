@@ -109,8 +109,12 @@ export async function startHub(opts: HubStartOptions = {}): Promise<HubHandle> {
     api: (method, path, body, token) => apiCall(handle.apiUrl, handle.caPem(), token ?? handle.adminToken(), method, path, body),
     async restart(extraArgs: string[] = []) {
       handle.proc = startProcess(HUB_BIN, [...args, ...extraArgs], opts.env);
-      await waitFor('hub to serve', async () => (await handle.api('GET', '/healthz')).status === 200, 20_000).catch((err: Error) => {
-        throw new Error(`${err.message}\nhub stderr:\n${handle.proc.stderr()}`);
+      // 45 s: a hub starts in 1-2 s here, but a loaded 2-core CI machine has taken over 20 s.
+      await waitFor('hub to serve', async () => (await handle.api('GET', '/healthz')).status === 200, 45_000).catch(async (err: Error) => {
+        const stderr = handle.proc.stderr();
+        // Never leave a hub that did not come up running behind the failed test.
+        await handle.proc.kill('SIGKILL').catch(() => undefined);
+        throw new Error(`${err.message}\nhub stderr:\n${stderr}`);
       });
     },
     async stop(signal = 'SIGTERM') {
