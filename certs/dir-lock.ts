@@ -11,6 +11,11 @@ export interface LockOwner {
   pid: number;
   /** Field 22 of /proc/PID/stat (clock ticks since boot); absent where there is no /proc. */
   startTime?: string;
+  /**
+   * The kernel's boot id when the lock was taken: a lock written under another boot (a reboot, or a
+   * data dir copied from another machine, e.g. a VM image) names no live process here.
+   */
+  bootId?: string;
   /** What the owner runs, for the refusal message. */
   command?: string;
   since: string;
@@ -59,9 +64,20 @@ function alive(pid: number): boolean {
   }
 }
 
+/** This boot's id (Linux), or undefined where the kernel does not say. */
+export function currentBootId(): string | undefined {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Whether the process that wrote `owner` still runs. */
 export function ownerAlive(owner: LockOwner): boolean {
   if (!Number.isInteger(owner.pid) || owner.pid <= 0 || !alive(owner.pid)) return false;
+  const boot = currentBootId();
+  if (owner.bootId && boot && owner.bootId !== boot) return false;
   if (owner.pid === process.pid) return true;
   const now = processStartTime(owner.pid);
   // The same pid with another start time is another process (pid reuse, or a reboot).
@@ -155,7 +171,7 @@ function tryCreate(path: string, owner: LockOwner): boolean {
  */
 export function lockDataDir(dir: string): DirLock {
   const path = join(dir, LOCK_FILE);
-  const me: LockOwner = { pid: process.pid, startTime: processStartTime(process.pid), command: ownCommand(), since: new Date().toISOString() };
+  const me: LockOwner = { pid: process.pid, startTime: processStartTime(process.pid), bootId: currentBootId(), command: ownCommand(), since: new Date().toISOString() };
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     if (tryCreate(path, me)) return held(path, me);
     const found = readLock(path);

@@ -31,7 +31,8 @@ export function joinHandler(d: JoinHandlerDeps): (req: JoinRequest, source: stri
       const joined = await enroll({ store, tokens, ca, events, registry, nodeCertTtlMs: d.nodeCertTtlMs, heartbeatIntervalMs: d.heartbeatIntervalMs, now: () => clock.now() }, req, source);
       metrics.joinAttempt('ok');
       // store.enroll wrote node.joined in its transaction; hand it to live listeners (SSE) too.
-      const [joinedEvent] = await store.listEvents({ type: 'node.joined', nodeId: joined.nodeId, limit: 1 }).catch(() => []);
+      // (A re-join wrote its node.rejoined event through the event log already.)
+      const [joinedEvent] = joined.rejoined ? [] : await store.listEvents({ type: 'node.joined', nodeId: joined.nodeId, limit: 1 }).catch(() => []);
       if (joinedEvent) events.publish(joinedEvent);
       return joined;
     } catch (err) {

@@ -29,6 +29,8 @@ export interface JoinResult {
   certPem: string;
   caPem: string;
   heartbeatIntervalMs: number;
+  /** An existing node joined again under its id (its certificate had expired). */
+  rejoined?: boolean;
 }
 
 const NAME_RE = /^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$/;
@@ -65,7 +67,7 @@ export async function enroll(deps: EnrollmentDeps, req: JoinRequest, source: str
   const token = await deps.tokens.check(req.token, now);
   if (req.previousCert) {
     const r = await rejoin({ store: deps.store, ca: deps.ca, events: deps.events, nodeCertTtlMs: deps.nodeCertTtlMs }, token, req.previousCert, req.csr, source);
-    return { ...r, caPem: deps.ca.certPem, heartbeatIntervalMs: deps.heartbeatIntervalMs };
+    return { ...r, caPem: deps.ca.certPem, heartbeatIntervalMs: deps.heartbeatIntervalMs, rejoined: true };
   }
   if (req.pool && req.pool !== token.pool) {
     throw new HubError('FORBIDDEN', `this token is scoped to pool "${token.pool}", not "${req.pool}"`);

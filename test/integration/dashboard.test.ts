@@ -73,11 +73,17 @@ test('dashboard: log in, create a token, a real agent joins and turns ready live
 
   // Create a join token: shown once, with the install line and a cloud-init document.
   await page.goto(`${h.apiUrl}/#/tokens`);
+  const liveBefore = (await h.api<{ items: unknown[] }>('GET', '/v1/tokens')).body.items.length;
   await page.click('#create-token');
   const token = (await page.textContent('#new-token', { timeout: 10_000 }))?.trim() ?? '';
   assert.match(token, /\S{20,}/);
   assert.ok((await page.textContent('#install-line'))?.includes(token));
   assert.match((await page.textContent('#install-line')) ?? '', /^curl -sSfL --pinnedpubkey 'sha256\/\/[A-Za-z0-9+/]{43}=' --insecure https:/);
+  // One token per create: the cloud-init document (with a token of its own) is made only when asked.
+  const live = await h.api<{ items: unknown[] }>('GET', '/v1/tokens');
+  assert.equal(live.body.items.length, liveBefore + 1, 'creating a token in the dashboard makes one token');
+  await page.click('#make-cloud-init');
+  await page.waitForFunction("(document.querySelector('#cloud-init')?.textContent ?? '').startsWith('#cloud-config')", undefined, { timeout: 10_000 }).catch(() => undefined);
   assert.match((await page.textContent('#cloud-init')) ?? '', /^#cloud-config/);
   await page.screenshot({ path: join(SHOTS, 'tokens.png'), fullPage: true });
 

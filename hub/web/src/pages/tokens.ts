@@ -19,12 +19,16 @@ async function createCard(onCreated: () => void): Promise<HTMLElement> {
       const cluster = await api<Obj>('GET', '/v1/cluster');
       // The same pinned line as atoll-hub join-command prints.
       const line = installLine(s(cluster.publicUrl), s(cluster.servingPin), s(t.token));
-      const cloudInit = await api<string>('GET', `/v1/pools/${encodeURIComponent(pool.value)}/cloud-init`).catch((e: Error) => `(${e.message})`);
+      const cloudInitOut = el('pre', { id: 'cloud-init' });
+      const makeCloudInit = async (): Promise<void> => {
+        cloudInitOut.textContent = await api<string>('GET', `/v1/pools/${encodeURIComponent(pool.value)}/cloud-init`).catch((e: Error) => `(${e.message})`);
+      };
       const copy = (text: string) => () => void navigator.clipboard?.writeText(text).then(() => toast('copied'), () => toast('copy failed'));
       out.replaceChildren(el('div', { class: 'card inset' },
         el('p', {}, el('strong', {}, 'Token (shown once): '), el('code', { id: 'new-token' }, s(t.token)), ' ', el('button', { click: copy(s(t.token)) }, 'Copy')),
         el('p', {}, 'Install line:'), el('pre', { id: 'install-line' }, line), el('button', { click: copy(line) }, 'Copy install line'),
-        el('p', {}, 'Or a cloud-init document (it carries its own single-use token):'), el('pre', { id: 'cloud-init' }, cloudInit)));
+        el('p', {}, 'Or a cloud-init document, made only when asked: it carries its own single-use token. ', el('button', { id: 'make-cloud-init', click: () => void makeCloudInit() }, 'Make a cloud-init document')),
+        cloudInitOut));
       onCreated();
     } catch (err) {
       out.replaceChildren(el('p', { class: 'error' }, (err as Error).message));
