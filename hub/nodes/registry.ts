@@ -66,6 +66,8 @@ interface LiveNode {
   disconnectedAt: number;
   /** When the link last came up (wall ms, shown to users), 0 if never since the hub started. */
   connectedAt: number;
+  /** The last link closed to present a renewed certificate: the next connect is not a flap. */
+  renewing?: boolean;
   /** Source address of the node's latest agent connection, as the hub saw it (kept after it drops). */
   lastAddress?: string;
 }
@@ -244,7 +246,9 @@ export class NodeRegistry {
     const previous = entry.link;
     entry.link = link;
     // A connect after an earlier one (in this hub run) is a flap: the link went down or was replaced.
-    this.flaps.connected(link.nodeId, entry.connectedAt > 0);
+    // A reconnect with a renewed certificate is planned, not a flap.
+    this.flaps.connected(link.nodeId, entry.connectedAt > 0 && !entry.renewing);
+    entry.renewing = false;
     entry.connectedAt = this.clock.now();
     entry.lastAddress = link.remoteAddress;
 
@@ -272,6 +276,7 @@ export class NodeRegistry {
     if (!entry || entry.link !== link) return;
     entry.link = undefined;
     entry.disconnectedAt = this.clock.mono();
+    entry.renewing = reason.includes('CERT_RENEWED');
     await this.opts.events.note({ type: 'node.disconnected', nodeId: link.nodeId, pool: entry.pool, actor: 'hub', message: `agent disconnected: ${reason}` });
   }
 

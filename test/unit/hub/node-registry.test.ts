@@ -223,3 +223,17 @@ test('retire forgets the node and its name; its agent is told and waited for', a
   await w.run(2 * UNREACHABLE_MS);
   assert.deepEqual(await w.transitions(id), ['joining -> ready']);
 });
+
+test('a reconnect to present a renewed certificate is not a link flap; other reconnects are', async (t) => {
+  const w = await world(t);
+  const id = await w.join('a');
+  let link = await w.connect(id);
+  for (let i = 0; i < 3; i++) {
+    await w.registry.detach(link, 'agent closed: CERT_RENEWED reconnecting with the renewed certificate');
+    link = await w.connect(id);
+  }
+  assert.equal(w.registry.snapshotOf(id)?.linkFlaps ?? 0, 0, 'three renewals, no flap');
+  await w.registry.detach(link, 'websocket closed (1006)');
+  link = await w.connect(id);
+  assert.equal(w.registry.snapshotOf(id)?.linkFlaps, 1, 'a dropped link is one');
+});
