@@ -224,7 +224,8 @@ export class AgentSession implements AgentLink {
       this.close(FIELD_INVALID, invalid);
       return;
     }
-    for (const settle of [...this.probes]) settle(true);
+    // Any frame answers the liveness probes in flight (rare: only while an identity is contested).
+    if (this.probes.size) for (const settle of [...this.probes]) settle(true);
     if (!this.helloDone && frame.payload !== 'hello') {
       this.close('HELLO_REQUIRED', `first frame must be hello, got ${frame.payload}`);
       return;

@@ -4,10 +4,11 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startHub, startAgentJoin, waitFor, removeTree, removeDir, type HubHandle, type AgentHandle } from '../helpers/processes.js';
+import { fill } from '../helpers/tmpfs.js';
 import { createToken, gatewayCall, joinBody, keyAndCsr, listNodes, assertError, stopProc } from '../helpers/bad-input.js';
 
 const root = process.getuid?.() === 0;
@@ -31,28 +32,6 @@ after(async () => {
   if (work) removeTree(work);
 });
 process.once('exit', unmount);
-
-/** Writes zeros until the file system says ENOSPC (bounded by `maxBytes`); returns the bytes written. */
-function fill(path: string, maxBytes: number): number {
-  const fd = openSync(path, 'a');
-  let written = 0;
-  try {
-    for (const size of [1 << 20, 4096, 512]) {
-      const chunk = Buffer.alloc(size);
-      for (let i = 0; written < maxBytes && i < maxBytes / size + 1; i++) {
-        try {
-          written += writeSync(fd, chunk);
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
-          break;
-        }
-      }
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return written;
-}
 
 async function metric(hub: HubHandle, name: string): Promise<number> {
   const res = await hub.api<string>('GET', '/metrics');
