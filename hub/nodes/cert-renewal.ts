@@ -98,12 +98,14 @@ export class CertRenewal {
       throw new HubError('UNAUTHORIZED', `the certificate is not one of this hub's: ${(err as Error).message}`);
     }
     const nodeId = info.subjectCN;
-    this.limit(nodeId);
     if (!(await this.opts.store.getNode(nodeId))) throw new HubError('NODE_REMOVED', `node ${nodeId} was removed from this hub; join again with a token`);
     const csr = parseCsr(csrPem, nodeId);
     if (publicKeySha256(csr.publicKeyPem) !== certKeySha256(certPem)) {
       throw new HubError('CSR_INVALID', 'the CSR does not carry the key of the certificate: recovery needs the node\'s own key (join again with a token if it is lost)');
     }
+    // Counted against the node's renewal budget only once the caller proved it holds the node's key:
+    // a certificate alone (not a secret) must not let anyone use up the node's renewals.
+    this.limit(nodeId);
     return { nodeId, certPem: await this.renew(nodeId, info.serial, csr, 'recovery') };
   }
 
