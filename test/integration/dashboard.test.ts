@@ -83,7 +83,8 @@ test('dashboard: log in, create a token, a real agent joins and turns ready live
   const live = await h.api<{ items: unknown[] }>('GET', '/v1/tokens');
   assert.equal(live.body.items.length, liveBefore + 1, 'creating a token in the dashboard makes one token');
   await page.click('#make-cloud-init');
-  await page.waitForFunction("(document.querySelector('#cloud-init')?.textContent ?? '').startsWith('#cloud-config')", undefined, { timeout: 10_000 }).catch(() => undefined);
+  // Polled from the test side: waitForFunction evaluates a string in the page, which the dashboard's CSP (no unsafe-eval) refuses.
+  await waitFor('cloud-init document shown', async () => ((await page.textContent('#cloud-init')) ?? '').startsWith('#cloud-config'), 10_000);
   assert.match((await page.textContent('#cloud-init')) ?? '', /^#cloud-config/);
   await page.screenshot({ path: join(SHOTS, 'tokens.png'), fullPage: true });
 
