@@ -2,9 +2,18 @@ import tseslint from 'typescript-eslint';
 
 // Who may import what. The protobuf runtime belongs to proto/, the SQLite driver to hub/store/.
 const PROTOBUF = { group: ['protobufjs', 'protobufjs/*'], message: 'Only proto/ may import protobufjs.' };
-const SQLITE = { group: ['better-sqlite3', 'better-sqlite3/*'], message: 'Only hub/store/ may import the SQLite driver (better-sqlite3).' };
+const SQLITE = {
+  group: ['better-sqlite3', 'better-sqlite3/*'],
+  message: 'Only hub/store/ may import the SQLite driver (better-sqlite3).',
+};
 // node:test runs what test()/describe() return itself.
-const NODE_TEST = [{ from: 'package', package: 'node:test', name: ['test', 'it', 'describe', 'suite', 'before', 'after', 'beforeEach', 'afterEach'] }];
+const NODE_TEST = [
+  {
+    from: 'package',
+    package: 'node:test',
+    name: ['test', 'it', 'describe', 'suite', 'before', 'after', 'beforeEach', 'afterEach'],
+  },
+];
 const restrict = (...patterns) => ({ 'no-restricted-imports': ['error', { patterns }] });
 
 export default tseslint.config(
@@ -17,37 +26,48 @@ export default tseslint.config(
     },
   },
   { files: ['proto/**'], rules: restrict(SQLITE) },
-  { files: ['agent/**'], rules: restrict(
-    { group: ['**/hub/**', '../hub/*'], message: 'The agent must not import hub code.' },
-    PROTOBUF,
-    SQLITE,
-  ) },
-  { files: ['hub/**'], rules: restrict(
-    { group: ['**/agent/**', '../agent/*'], message: 'The hub must not import agent code.' },
-    PROTOBUF,
-    SQLITE,
-  ) },
-  { files: ['hub/store/**'], rules: restrict(
-    { group: ['**/agent/**', '../agent/*'], message: 'The hub must not import agent code.' },
-    PROTOBUF,
-  ) },
+  {
+    files: ['agent/**'],
+    rules: restrict(
+      { group: ['**/hub/**', '../hub/*'], message: 'The agent must not import hub code.' },
+      PROTOBUF,
+      SQLITE,
+    ),
+  },
+  {
+    files: ['hub/**'],
+    rules: restrict(
+      { group: ['**/agent/**', '../agent/*'], message: 'The hub must not import agent code.' },
+      PROTOBUF,
+      SQLITE,
+    ),
+  },
+  {
+    files: ['hub/store/**'],
+    rules: restrict({ group: ['**/agent/**', '../agent/*'], message: 'The hub must not import agent code.' }, PROTOBUF),
+  },
   // A promise nobody awaits or catches rejects into an unhandledRejection: every one is awaited, returned
   // or given a .catch where it starts (`void p` does not count). Needs types, so TypeScript files only.
   {
     files: ['**/*.ts'],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {
-      '@typescript-eslint/no-floating-promises': ['error', {
-        ignoreVoid: false,
-        allowForKnownSafeCalls: NODE_TEST,
-      }],
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        {
+          ignoreVoid: false,
+          allowForKnownSafeCalls: NODE_TEST,
+        },
+      ],
     },
   },
   // In the browser (the dashboard) and in tests an unhandled rejection kills nothing (the console or the
   // test runner reports it): there a deliberate `void p` may stand; a forgotten await is still an error.
   {
     files: ['hub/web/**/*.ts', 'test/**/*.ts'],
-    rules: { '@typescript-eslint/no-floating-promises': ['error', { ignoreVoid: true, allowForKnownSafeCalls: NODE_TEST }] },
+    rules: {
+      '@typescript-eslint/no-floating-promises': ['error', { ignoreVoid: true, allowForKnownSafeCalls: NODE_TEST }],
+    },
   },
   // Tests and build scripts may open a store file directly (to damage it, to read it back).
   { files: ['test/**', 'scripts/**'], rules: restrict(PROTOBUF) },

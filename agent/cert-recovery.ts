@@ -9,7 +9,11 @@ import { httpsCall, errorMessage } from './hub-http.js';
 
 /** A refusal by the hub, with its stable code (e.g. CERT_EXPIRED_BEYOND_GRACE, NODE_REMOVED). */
 export class HubRefusal extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'HubRefusal';
   }
@@ -17,14 +21,17 @@ export class HubRefusal extends Error {
 
 /** Stores `certPem` (for the identity's own key) as the identity's new certificate. */
 export function keepCertificate(dataDir: string, id: Identity, certPem: string): Identity {
-  if (certKeySha256(certPem) !== privateKeySha256(id.keyPem)) throw new Error('the hub answered with a certificate for another key');
+  if (certKeySha256(certPem) !== privateKeySha256(id.keyPem))
+    throw new Error('the hub answered with a certificate for another key');
   const { nodeId, nodeName, pool, hubUrl, joinedAt, k3s } = id;
   return saveIdentity(dataDir, { nodeId, nodeName, pool, hubUrl, joinedAt, k3s }, { keyPem: id.keyPem, certPem });
 }
 
 export async function recoverCertificate(dataDir: string, id: Identity): Promise<Identity> {
   const res = await httpsCall(`${id.hubUrl}/v1/agent/recover`, {
-    method: 'POST', ca: id.caPem, body: { certPem: id.certPem, csr: createCsr(id.keyPem, id.nodeId) },
+    method: 'POST',
+    ca: id.caPem,
+    body: { certPem: id.certPem, csr: createCsr(id.keyPem, id.nodeId) },
   });
   if (res.status !== 200) {
     const e = errorMessage(res.body);
@@ -46,6 +53,11 @@ export async function tryRecovery(dataDir: string, id: Identity): Promise<Recove
     const code = err instanceof HubRefusal ? err.code : '';
     const reason = `certificate recovery failed: ${code ? `${code} ` : ''}${(err as Error).message}`;
     if (code === 'NODE_REMOVED') return { removed: true, reason: (err as Error).message };
-    return { removed: false, reason, stuck: code === 'CERT_EXPIRED_BEYOND_GRACE' || code === 'CERT_REVOKED', clockOff: code === 'RENEW_TOO_EARLY' };
+    return {
+      removed: false,
+      reason,
+      stuck: code === 'CERT_EXPIRED_BEYOND_GRACE' || code === 'CERT_REVOKED',
+      clockOff: code === 'RENEW_TOO_EARLY',
+    };
   }
 }

@@ -79,12 +79,23 @@ export class CertRenewer {
     const at = Math.max(renewDueAt(this.opts.identity()), this.nextTryAt);
     // setTimeout holds at most ~24.8 days; a longer wait wakes early, finds nothing due and re-arms.
     const delay = Math.min(2 ** 31 - 1, Math.max(minDelayMs, at - this.now()));
-    this.wakeTimer = setTimeout(() => this.maybeRenew().catch(logFailure(this.opts.logger, 'renewing the certificate')).finally(() => this.arm(1_000)), delay);
+    this.wakeTimer = setTimeout(
+      () =>
+        this.maybeRenew()
+          .catch(logFailure(this.opts.logger, 'renewing the certificate'))
+          .finally(() => this.arm(1_000)),
+      delay,
+    );
     this.wakeTimer.unref();
   }
 
   status(): RenewalStatus {
-    return { state: this.waiting ? 'waiting-reply' : 'idle', attempts: this.attempts, lastError: this.lastError, nextTryAt: this.nextTryAt ? new Date(this.nextTryAt).toISOString() : null };
+    return {
+      state: this.waiting ? 'waiting-reply' : 'idle',
+      attempts: this.attempts,
+      lastError: this.lastError,
+      nextTryAt: this.nextTryAt ? new Date(this.nextTryAt).toISOString() : null,
+    };
   }
 
   /** Called on every report tick and after each welcome: asks when due (or forced) and not backing off. */
@@ -98,13 +109,19 @@ export class CertRenewer {
       const key = await this.key(id);
       if (!this.opts.send(createCsr(key, id.nodeId))) return; // no link: the next welcome tries again
       this.waiting = true;
-      this.log.info({ notAfter: id.notAfter.toISOString(), attempt: this.attempts + 1 }, 'renewing the client certificate');
+      this.log.info(
+        { notAfter: id.notAfter.toISOString(), attempt: this.attempts + 1 },
+        'renewing the client certificate',
+      );
       clearTimeout(this.replyTimer);
-      this.replyTimer = setTimeout(() => {
-        this.waiting = false;
-        this.failed('the hub did not answer the renewal request in time');
-        this.arm();
-      }, this.opts.replyTimeoutMs ?? Math.min(30_000, Math.max(2_000, lifetimeOf(id) / 10)));
+      this.replyTimer = setTimeout(
+        () => {
+          this.waiting = false;
+          this.failed('the hub did not answer the renewal request in time');
+          this.arm();
+        },
+        this.opts.replyTimeoutMs ?? Math.min(30_000, Math.max(2_000, lifetimeOf(id) / 10)),
+      );
       this.replyTimer.unref();
     } catch (err) {
       this.failed(`could not start the renewal: ${(err as Error).message}`);

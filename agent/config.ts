@@ -51,16 +51,23 @@ export function readTokenFile(path: string): string {
     if (st.size > TOKEN_FILE_MAX_BYTES) throw new Error(`${st.size} bytes is too large for a join token file`);
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new AgentError('USAGE', `cannot read the token file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new AgentError(
+      'USAGE',
+      `cannot read the token file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
-  const token = text.split('\n').map((l) => l.trim()).find(Boolean);
+  const token = text
+    .split('\n')
+    .map((l) => l.trim())
+    .find(Boolean);
   if (!token) throw new AgentError('USAGE', `the token file ${path} is empty`);
   return token;
 }
 
 /** --token, --token-file, ATOLL_TOKEN, ATOLL_TOKEN_FILE: the first given (flags over environment). */
 function joinToken(flags: AgentFlags, env: NodeJS.ProcessEnv): string | undefined {
-  if (flags.token !== undefined && flags.tokenFile !== undefined) throw new AgentError('USAGE', 'give --token or --token-file, not both');
+  if (flags.token !== undefined && flags.tokenFile !== undefined)
+    throw new AgentError('USAGE', 'give --token or --token-file, not both');
   if (flags.token !== undefined) return flags.token;
   if (flags.tokenFile !== undefined) return readTokenFile(flags.tokenFile);
   if (env.ATOLL_TOKEN) return env.ATOLL_TOKEN;
@@ -76,7 +83,8 @@ export function parseAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv, isRo
     labels[l.slice(0, i)] = l.slice(i + 1);
   }
   const k3s = flags.k3s ?? env.ATOLL_AGENT_K3S;
-  if (k3s !== undefined && k3s !== 'auto' && k3s !== 'off') throw new AgentError('USAGE', `--k3s must be auto or off, not "${k3s}"`);
+  if (k3s !== undefined && k3s !== 'auto' && k3s !== 'off')
+    throw new AgentError('USAGE', `--k3s must be auto or off, not "${k3s}"`);
   const hubUrl = flags.hub ?? env.ATOLL_HUB_URL;
   if (hubUrl !== undefined) {
     let u: URL;

@@ -4,7 +4,15 @@
 import WebSocket from 'ws';
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import { decodeFrame, encodeFrame, MAX_FRAME_BYTES, PROTOCOL_VERSION, ProtocolError, type Envelope, type Frame } from '../proto/index.js';
+import {
+  decodeFrame,
+  encodeFrame,
+  MAX_FRAME_BYTES,
+  PROTOCOL_VERSION,
+  ProtocolError,
+  type Envelope,
+  type Frame,
+} from '../proto/index.js';
 import { loadIdentity, type Identity } from './identity.js';
 import { CertRenewer } from './cert-renewer.js';
 import { tryRecovery } from './cert-recovery.js';
@@ -16,7 +24,13 @@ import { CommandExecutor } from './commands/executor.js';
 import { logFailure } from '../certs/log-failure.js';
 import { clampText, LIMITS } from '../proto/index.js';
 
-export { backoffDelay, type CommandHandler, type ConnectionOptions, type LinkState, type LinkStatus } from './link-types.js';
+export {
+  backoffDelay,
+  type CommandHandler,
+  type ConnectionOptions,
+  type LinkState,
+  type LinkStatus,
+} from './link-types.js';
 
 export class HubConnection {
   private ws?: WebSocket;
@@ -37,14 +51,23 @@ export class HubConnection {
   private readonly commands: CommandExecutor;
   private readonly renewer: CertRenewer;
   private readonly log: Logger;
-  private status: LinkStatus = { state: 'connecting', since: new Date().toISOString(), lastError: null, connectedAt: null, heartbeatIntervalMs: 10_000, reconnects: 0 };
+  private status: LinkStatus = {
+    state: 'connecting',
+    since: new Date().toISOString(),
+    lastError: null,
+    connectedAt: null,
+    heartbeatIntervalMs: 10_000,
+    reconnects: 0,
+  };
 
   constructor(private readonly opts: ConnectionOptions) {
     this.identity = loadIdentity(opts.dataDir);
     this.log = opts.logger.child({ component: 'link', nodeId: this.identity.nodeId });
     this.commands = new CommandExecutor({ dataDir: opts.dataDir, logger: this.log, handler: opts.onCommand });
     this.renewer = new CertRenewer({
-      dataDir: opts.dataDir, logger: this.log, random: opts.random,
+      dataDir: opts.dataDir,
+      logger: this.log,
+      random: opts.random,
       identity: () => this.identity,
       linkUp: () => this.status.state === 'connected',
       send: (csrPem) => this.send({ certRenewRequest: { csrPem } }),
@@ -75,7 +98,12 @@ export class HubConnection {
   }
 
   private setStatus(state: LinkState, error: string | null): void {
-    this.status = { ...this.status, state, since: new Date().toISOString(), lastError: error ?? (state === 'connected' ? null : this.status.lastError) };
+    this.status = {
+      ...this.status,
+      state,
+      since: new Date().toISOString(),
+      lastError: error ?? (state === 'connected' ? null : this.status.lastError),
+    };
     if (state === 'connected') this.status.connectedAt = this.status.since;
     this.opts.onStatus?.(this.status);
   }
@@ -104,7 +132,9 @@ export class HubConnection {
     this.ws = ws;
     ws.on('upgrade', (res: IncomingMessage) => {
       const sock = res.socket as TLSSocket;
-      const keep = (s: Buffer): void => { this.tlsSession = s; };
+      const keep = (s: Buffer): void => {
+        this.tlsSession = s;
+      };
       sock.on('session', keep);
       const s = sock.getSession();
       if (s) keep(s);
@@ -112,23 +142,33 @@ export class HubConnection {
     ws.binaryType = 'nodebuffer';
     ws.on('open', () => {
       this.lastInbound = Date.now();
-      this.send({ hello: { nodeId: this.identity.nodeId, agentVersion: this.opts.agentVersion, facts: collectFacts(), completedCommandIds: this.commands.completedIds().slice(-50), k3sMode: this.opts.k3sMode } });
+      this.send({
+        hello: {
+          nodeId: this.identity.nodeId,
+          agentVersion: this.opts.agentVersion,
+          facts: collectFacts(),
+          completedCommandIds: this.commands.completedIds().slice(-50),
+          k3sMode: this.opts.k3sMode,
+        },
+      });
       this.armWatchdog();
     });
     ws.on('unexpected-response', (_req, res: IncomingMessage) => {
-      readRefusal(res).then(({ status, code, message }) => {
-        ws.terminate();
-        // A refused session must not be resumed again: the next try makes a full handshake.
-        this.tlsSession = undefined;
-        // A revoked certificate of a node that lives on: this is a stale copy of the identity.
-        if (code === 'CERT_REVOKED' || code === 'IDENTITY_IN_USE') this.conflict(`${code}: ${message}`);
-        else if (status === 403) this.removed(message || code);
-        else {
-          // Expired (by the hub's clock): recover over HTTPS before the next try.
-          if (status === 401 && /expired/.test(message)) this.needsRecovery = true;
-          this.scheduleReconnect(`hub refused the connection: ${code} ${message}`.trim());
-        }
-      }).catch(logFailure(this.log, 'reading a refusal'));
+      readRefusal(res)
+        .then(({ status, code, message }) => {
+          ws.terminate();
+          // A refused session must not be resumed again: the next try makes a full handshake.
+          this.tlsSession = undefined;
+          // A revoked certificate of a node that lives on: this is a stale copy of the identity.
+          if (code === 'CERT_REVOKED' || code === 'IDENTITY_IN_USE') this.conflict(`${code}: ${message}`);
+          else if (status === 403) this.removed(message || code);
+          else {
+            // Expired (by the hub's clock): recover over HTTPS before the next try.
+            if (status === 401 && /expired/.test(message)) this.needsRecovery = true;
+            this.scheduleReconnect(`hub refused the connection: ${code} ${message}`.trim());
+          }
+        })
+        .catch(logFailure(this.log, 'reading a refusal'));
     });
     ws.on('message', (data: Buffer) => this.onMessage(data));
     ws.on('close', (code: number, reason: Buffer) => {
@@ -146,7 +186,10 @@ export class HubConnection {
 
   private async recover(): Promise<void> {
     this.setStatus('connecting', null);
-    this.log.warn({ notAfter: this.identity.notAfter.toISOString() }, 'the client certificate has expired; recovering it over HTTPS');
+    this.log.warn(
+      { notAfter: this.identity.notAfter.toISOString() },
+      'the client certificate has expired; recovering it over HTTPS',
+    );
     const r = await tryRecovery(this.opts.dataDir, this.identity);
     this.needsRecovery = false;
     if ('identity' in r) {
@@ -170,7 +213,11 @@ export class HubConnection {
 
   /** Another machine holds this node identity (a clone, a copied data dir): stop, do not flap. */
   private conflict(reason: string): void {
-    this.end('identity-conflict', reason, 'another machine holds this node identity; not reconnecting (re-join this machine: atoll-agent join --token T --force)');
+    this.end(
+      'identity-conflict',
+      reason,
+      'another machine holds this node identity; not reconnecting (re-join this machine: atoll-agent join --token T --force)',
+    );
   }
 
   private end(state: 'removed' | 'identity-conflict', reason: string, what: string): void {
@@ -183,17 +230,28 @@ export class HubConnection {
     // Wind down first (stop k3s), then hang up: the hub waits for that before it deletes the
     // Kubernetes node, so a still-running kubelet cannot register it again.
     const ws = this.ws;
-    Promise.resolve(this.opts.onEnded?.(state, reason)).catch(logFailure(this.log, 'winding down')).then(() => {
-      if (ws && ws.readyState === WebSocket.OPEN) ws.close(1000, state);
-      else ws?.terminate();
-      this.opts.onGone?.(state);
-    }).catch(logFailure(this.log, 'hanging up'));
+    Promise.resolve(this.opts.onEnded?.(state, reason))
+      .catch(logFailure(this.log, 'winding down'))
+      .then(() => {
+        if (ws && ws.readyState === WebSocket.OPEN) ws.close(1000, state);
+        else ws?.terminate();
+        this.opts.onGone?.(state);
+      })
+      .catch(logFailure(this.log, 'hanging up'));
   }
 
   private scheduleReconnect(reason: string, minDelayMs = 0): void {
     if (this.stopped) return;
     if (this.retryTimer) return;
-    const delay = Math.max(minDelayMs, backoffDelay(this.attempt++, this.opts.reconnectBaseMs ?? 500, this.opts.reconnectMaxMs ?? 30_000, this.opts.random));
+    const delay = Math.max(
+      minDelayMs,
+      backoffDelay(
+        this.attempt++,
+        this.opts.reconnectBaseMs ?? 500,
+        this.opts.reconnectMaxMs ?? 30_000,
+        this.opts.random,
+      ),
+    );
     this.status.reconnects++;
     this.log.warn({ reason, retryInMs: delay }, 'hub link down; reconnecting');
     this.setStatus('backoff', reason);
@@ -215,22 +273,27 @@ export class HubConnection {
   private armWatchdog(): void {
     clearInterval(this.watchdog);
     // A half-open link (hub gone without a FIN) is noticed within about two intervals.
-    this.watchdog = setInterval(() => {
-      if (Date.now() - this.lastInbound > 2 * this.intervalMs + 1000) {
-        this.log.warn({ silentMs: Date.now() - this.lastInbound }, 'hub silent for two heartbeat intervals');
-        const ws = this.ws;
-        this.clearTimers();
-        ws?.terminate();
-        this.scheduleReconnect('heartbeat timeout');
-      }
-    }, Math.max(250, Math.floor(this.intervalMs / 2)));
+    this.watchdog = setInterval(
+      () => {
+        if (Date.now() - this.lastInbound > 2 * this.intervalMs + 1000) {
+          this.log.warn({ silentMs: Date.now() - this.lastInbound }, 'hub silent for two heartbeat intervals');
+          const ws = this.ws;
+          this.clearTimers();
+          ws?.terminate();
+          this.scheduleReconnect('heartbeat timeout');
+        }
+      },
+      Math.max(250, Math.floor(this.intervalMs / 2)),
+    );
     this.watchdog.unref();
   }
 
   send(payload: Omit<Envelope, 'protocolVersion' | 'messageId' | 'sentAtMs'>): boolean {
     const ws = this.ws;
     if (!ws || ws.readyState !== WebSocket.OPEN) return false;
-    ws.send(encodeFrame({ protocolVersion: PROTOCOL_VERSION, messageId: this.nextId++, sentAtMs: Date.now(), ...payload }));
+    ws.send(
+      encodeFrame({ protocolVersion: PROTOCOL_VERSION, messageId: this.nextId++, sentAtMs: Date.now(), ...payload }),
+    );
     return true;
   }
 
@@ -257,7 +320,10 @@ export class HubConnection {
         this.renewer.arm();
         this.report().catch(logFailure(this.log, 'reporting health'));
         clearInterval(this.reportTimer);
-        this.reportTimer = setInterval(() => this.report().catch(logFailure(this.log, 'reporting health')), this.intervalMs);
+        this.reportTimer = setInterval(
+          () => this.report().catch(logFailure(this.log, 'reporting health')),
+          this.intervalMs,
+        );
         return;
       }
       case 'ping':
@@ -266,16 +332,23 @@ export class HubConnection {
       case 'pong':
         return;
       case 'command':
-        this.commands.run(frame.command ?? {}).then((result) => {
-          // Sent on whatever link is up now; if none is, the hub re-sends the command after the reconnect.
-          this.send({ commandResult: { ...result, message: clampText(result.message, LIMITS.message.max) } });
-        }).catch(logFailure(this.log, 'running a command'));
+        this.commands
+          .run(frame.command ?? {})
+          .then((result) => {
+            // Sent on whatever link is up now; if none is, the hub re-sends the command after the reconnect.
+            this.send({ commandResult: { ...result, message: clampText(result.message, LIMITS.message.max) } });
+          })
+          .catch(logFailure(this.log, 'running a command'));
         return;
       case 'k3sAssignment':
         if (frame.k3sAssignment) this.opts.onK3sAssignment?.(frame.k3sAssignment);
         return;
       case 'certRenewResponse':
-        this.renewer.onReply(frame.certRenewResponse?.certPem ?? '', frame.certRenewResponse?.errorCode ?? '', frame.certRenewResponse?.message ?? '');
+        this.renewer.onReply(
+          frame.certRenewResponse?.certPem ?? '',
+          frame.certRenewResponse?.errorCode ?? '',
+          frame.certRenewResponse?.message ?? '',
+        );
         return;
       case 'close': {
         const code = frame.close?.code ?? '';

@@ -37,11 +37,15 @@ export async function fetchPinnedCa(hubUrl: string, pin: string): Promise<string
   if (res.status !== 200) throw new AgentError('HUB_UNREACHABLE', `${hubUrl}/cacerts answered HTTP ${res.status}`);
   const actual = caPin(res.body);
   if (actual !== pin) {
-    throw new AgentError('PIN_MISMATCH', `hub CA hash ${actual} does not match the token's pin ${pin}: refusing to send the token to ${hubUrl}`);
+    throw new AgentError(
+      'PIN_MISMATCH',
+      `hub CA hash ${actual} does not match the token's pin ${pin}: refusing to send the token to ${hubUrl}`,
+    );
   }
   // Now prove the server we talk to holds a certificate from that CA (not just serves its PEM).
   const check = await httpsCall(`${hubUrl}/cacerts`, { ca: res.body });
-  if (check.body !== res.body) throw new AgentError('PIN_MISMATCH', `${hubUrl} served a different CA on a verified connection`);
+  if (check.body !== res.body)
+    throw new AgentError('PIN_MISMATCH', `${hubUrl} served a different CA on a verified connection`);
   return res.body;
 }
 
@@ -49,7 +53,8 @@ function parseToken(token: string): ReturnType<typeof parseJoinToken> {
   try {
     return parseJoinToken(token);
   } catch (err) {
-    if (err instanceof JoinTokenFormatError) throw new AgentError('TOKEN_MALFORMED', `the join token is not valid: ${err.message}`);
+    if (err instanceof JoinTokenFormatError)
+      throw new AgentError('TOKEN_MALFORMED', `the join token is not valid: ${err.message}`);
     throw err;
   }
 }
@@ -59,20 +64,38 @@ function parseToken(token: string): ReturnType<typeof parseJoinToken> {
  * token authorizes it, the CSR for the node's own key proves it is this node. Name, pool, labels
  * and history stay with the node.
  */
-export async function rejoin(opts: Pick<EnrollOptions, 'token' | 'dataDir' | 'logger' | 'agentVersion'>, id: Identity): Promise<Identity> {
+export async function rejoin(
+  opts: Pick<EnrollOptions, 'token' | 'dataDir' | 'logger' | 'agentVersion'>,
+  id: Identity,
+): Promise<Identity> {
   const parsed = parseToken(opts.token);
   const caPem = await fetchPinnedCa(id.hubUrl, parsed.caPin);
   const res = await httpsCall(`${id.hubUrl}/v1/join`, {
-    method: 'POST', ca: caPem,
-    body: { token: opts.token, csr: createCsr(id.keyPem, id.nodeId), previousCert: id.certPem, agentVersion: opts.agentVersion, facts: collectFacts() },
+    method: 'POST',
+    ca: caPem,
+    body: {
+      token: opts.token,
+      csr: createCsr(id.keyPem, id.nodeId),
+      previousCert: id.certPem,
+      agentVersion: opts.agentVersion,
+      facts: collectFacts(),
+    },
   });
   if (res.status !== 201) {
     const e = errorMessage(res.body);
-    throw new AgentError('JOIN_REFUSED', `the hub refused to re-join node ${id.nodeName} (${id.nodeId}) (HTTP ${res.status} ${e.code}): ${e.message}`);
+    throw new AgentError(
+      'JOIN_REFUSED',
+      `the hub refused to re-join node ${id.nodeName} (${id.nodeId}) (HTTP ${res.status} ${e.code}): ${e.message}`,
+    );
   }
   const joined = JSON.parse(res.body) as JoinResponse;
   const identity = keepCertificate(opts.dataDir, id, joined.certPem);
-  opts.logger.child({ component: 'enroll' }).info({ nodeId: identity.nodeId, notAfter: identity.notAfter.toISOString() }, 'joined again under the same node id');
+  opts.logger
+    .child({ component: 'enroll' })
+    .info(
+      { nodeId: identity.nodeId, notAfter: identity.notAfter.toISOString() },
+      'joined again under the same node id',
+    );
   return identity;
 }
 
@@ -80,13 +103,19 @@ export async function rejoin(opts: Pick<EnrollOptions, 'token' | 'dataDir' | 'lo
  * `join` on a data dir whose certificate expired: recover it over HTTPS with the node's key (no
  * token used) while the hub still allows that, else join again under the same id with the token.
  */
-export async function refreshExpired(opts: Pick<EnrollOptions, 'token' | 'dataDir' | 'logger' | 'agentVersion'>, id: Identity): Promise<{ identity: Identity; how: 'recovered' | 'rejoined' }> {
+export async function refreshExpired(
+  opts: Pick<EnrollOptions, 'token' | 'dataDir' | 'logger' | 'agentVersion'>,
+  id: Identity,
+): Promise<{ identity: Identity; how: 'recovered' | 'rejoined' }> {
   try {
     return { identity: await recoverCertificate(opts.dataDir, id), how: 'recovered' };
   } catch (err) {
     if (!(err instanceof HubRefusal) || err.code !== 'CERT_EXPIRED_BEYOND_GRACE') {
       const code = err instanceof HubRefusal ? ` (${err.code})` : '';
-      throw new AgentError('JOIN_REFUSED', `the certificate of ${id.nodeName} (${id.nodeId}) expired at ${id.notAfter.toISOString()} and could not be renewed${code}: ${(err as Error).message}`);
+      throw new AgentError(
+        'JOIN_REFUSED',
+        `the certificate of ${id.nodeName} (${id.nodeId}) expired at ${id.notAfter.toISOString()} and could not be renewed${code}: ${(err as Error).message}`,
+      );
     }
   }
   return { identity: await rejoin(opts, id), how: 'rejoined' };
@@ -98,22 +127,44 @@ export async function enroll(opts: EnrollOptions): Promise<Identity> {
   const caPem = await fetchPinnedCa(opts.hubUrl, parsed.caPin);
   log.info({ hub: opts.hubUrl, caPin: parsed.caPin }, 'hub CA matches the token pin');
   const facts = collectFacts();
-  const requestedName = (opts.nodeName ?? facts.hostname).toLowerCase().replace(/[^a-z0-9.-]/g, '-').replace(/^[-.]+|[-.]+$/g, '').slice(0, 63) || 'node';
+  const requestedName =
+    (opts.nodeName ?? facts.hostname)
+      .toLowerCase()
+      .replace(/[^a-z0-9.-]/g, '-')
+      .replace(/^[-.]+|[-.]+$/g, '')
+      .slice(0, 63) || 'node';
   const { privateKeyPem } = await generateKeyPair();
   const csr = createCsr(privateKeyPem, requestedName);
   const res = await httpsCall(`${opts.hubUrl}/v1/join`, {
     method: 'POST',
     ca: caPem,
-    body: { token: opts.token, csr, nodeName: opts.nodeName ? requestedName : undefined, pool: opts.pool, labels: opts.labels, agentVersion: opts.agentVersion, facts },
+    body: {
+      token: opts.token,
+      csr,
+      nodeName: opts.nodeName ? requestedName : undefined,
+      pool: opts.pool,
+      labels: opts.labels,
+      agentVersion: opts.agentVersion,
+      facts,
+    },
   });
   if (res.status !== 201) {
     const e = errorMessage(res.body);
     throw new AgentError('JOIN_REFUSED', `the hub refused the join (HTTP ${res.status} ${e.code}): ${e.message}`);
   }
   const joined = JSON.parse(res.body) as JoinResponse;
-  const identity = saveIdentity(opts.dataDir, {
-    nodeId: joined.nodeId, nodeName: joined.nodeName, pool: joined.pool, hubUrl: opts.hubUrl, joinedAt: new Date().toISOString(), k3s: opts.k3s,
-  }, { keyPem: privateKeyPem, certPem: joined.certPem, caPem: joined.caPem });
+  const identity = saveIdentity(
+    opts.dataDir,
+    {
+      nodeId: joined.nodeId,
+      nodeName: joined.nodeName,
+      pool: joined.pool,
+      hubUrl: opts.hubUrl,
+      joinedAt: new Date().toISOString(),
+      k3s: opts.k3s,
+    },
+    { keyPem: privateKeyPem, certPem: joined.certPem, caPem: joined.caPem },
+  );
   log.info({ nodeId: identity.nodeId, nodeName: identity.nodeName, pool: identity.pool }, 'joined the hub');
   return identity;
 }

@@ -56,7 +56,10 @@ export function hostAddresses(interfaces: Interfaces = networkInterfaces()): str
     for (const a of addrs ?? []) if (!a.internal && !isLinkLocal(a.address)) out.push(a.address);
   }
   // IPv4 first; at most as many as the hub accepts (proto/limits.ts).
-  return out.sort((a, b) => Number(a.includes(':')) - Number(b.includes(':'))).filter((a) => a.length <= LIMITS.address.max).slice(0, COUNT_LIMITS.addresses);
+  return out
+    .sort((a, b) => Number(a.includes(':')) - Number(b.includes(':')))
+    .filter((a) => a.length <= LIMITS.address.max)
+    .slice(0, COUNT_LIMITS.addresses);
 }
 
 export interface Facts {

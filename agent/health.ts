@@ -25,11 +25,17 @@ async function usage(path: string): Promise<{ total: number; used: number } | un
 /** The watched dirs that are on a file system of their own (not "/", not one reported already). */
 async function otherDisks(rootPath: string, dirs: readonly WatchedDir[]): Promise<DiskUsage[]> {
   const seen = new Set<number>();
-  const rootDev = await stat(rootPath).then((s) => s.dev, () => undefined);
+  const rootDev = await stat(rootPath).then(
+    (s) => s.dev,
+    () => undefined,
+  );
   if (rootDev !== undefined) seen.add(rootDev);
   const out: DiskUsage[] = [];
   for (const d of dirs) {
-    const dev = await stat(d.path).then((s) => s.dev, () => undefined);
+    const dev = await stat(d.path).then(
+      (s) => s.dev,
+      () => undefined,
+    );
     if (dev === undefined || seen.has(dev)) continue;
     seen.add(dev);
     const u = await usage(d.path);
@@ -67,7 +73,12 @@ export function createHealthSource(rootPath = '/', dirs: readonly WatchedDir[] =
         load15: l15,
         uptimeSeconds: Math.floor(uptime()),
         // Within the hub's bounds (proto/limits.ts): a longer error line must not get the link closed.
-        k3s: { ...k3s, lastLogLines: (k3s.lastLogLines ?? []).slice(-COUNT_LIMITS.lastLogLines).map((l) => clampText(l, LIMITS.logLine.max)) },
+        k3s: {
+          ...k3s,
+          lastLogLines: (k3s.lastLogLines ?? [])
+            .slice(-COUNT_LIMITS.lastLogLines)
+            .map((l) => clampText(l, LIMITS.logLine.max)),
+        },
       };
     },
   };

@@ -15,11 +15,25 @@ export type IdentityVerdict =
   /** The hub could not be asked: keep it (a network hiccup must not cost the node its identity). */
   | { kind: 'unknown'; why: string };
 
-export async function checkIdentity(id: Identity, hubUrl: string, tokenCaPin: string, timeoutMs = 15_000): Promise<IdentityVerdict> {
+export async function checkIdentity(
+  id: Identity,
+  hubUrl: string,
+  tokenCaPin: string,
+  timeoutMs = 15_000,
+): Promise<IdentityVerdict> {
   const own = caPin(id.caPem);
-  if (own !== tokenCaPin) return { kind: 'foreign', why: `it was joined to ${id.hubUrl} (CA sha256 ${own}); the token is for the CA ${tokenCaPin}` };
+  if (own !== tokenCaPin)
+    return {
+      kind: 'foreign',
+      why: `it was joined to ${id.hubUrl} (CA sha256 ${own}); the token is for the CA ${tokenCaPin}`,
+    };
   try {
-    const res = await httpsCall(`${hubUrl}/v1/agent/whoami`, { ca: id.caPem, cert: id.certPem, key: id.keyPem, timeoutMs });
+    const res = await httpsCall(`${hubUrl}/v1/agent/whoami`, {
+      ca: id.caPem,
+      cert: id.certPem,
+      key: id.keyPem,
+      timeoutMs,
+    });
     if (res.status === 200) return { kind: 'current' };
     const e = errorMessage(res.body);
     if (res.status === 401 || res.status === 403) return { kind: 'rejected', why: `${e.code}: ${e.message}` };

@@ -41,13 +41,19 @@ export function hasIdentity(dataDir: string): boolean {
 export function loadIdentity(dataDir: string): Identity {
   const metaPath = join(dataDir, META);
   if (!existsSync(metaPath)) {
-    throw new AgentError('NO_IDENTITY', `no identity in ${dataDir}: join first with "atoll-agent join --hub URL --token TOKEN"`);
+    throw new AgentError(
+      'NO_IDENTITY',
+      `no identity in ${dataDir}: join first with "atoll-agent join --hub URL --token TOKEN"`,
+    );
   }
   let meta: IdentityMeta;
   try {
     meta = JSON.parse(readFileSync(metaPath, 'utf8')) as IdentityMeta;
   } catch (err) {
-    throw new AgentError('IDENTITY_CORRUPT', `${metaPath} is unreadable (${(err as Error).message}); remove the data dir and join again`);
+    throw new AgentError(
+      'IDENTITY_CORRUPT',
+      `${metaPath} is unreadable (${(err as Error).message}); remove the data dir and join again`,
+    );
   }
   const keyPath = join(dataDir, meta.keyFile);
   checkSecretFileMode(keyPath);
@@ -59,7 +65,11 @@ export function loadIdentity(dataDir: string): Identity {
 }
 
 /** Stores a key + certificate pair under serial-named files, then points identity.json at them. */
-export function saveIdentity(dataDir: string, meta: Omit<IdentityMeta, 'keyFile' | 'certFile' | 'certReceivedAt'>, material: { keyPem: string; certPem: string; caPem?: string }): Identity {
+export function saveIdentity(
+  dataDir: string,
+  meta: Omit<IdentityMeta, 'keyFile' | 'certFile' | 'certReceivedAt'>,
+  material: { keyPem: string; certPem: string; caPem?: string },
+): Identity {
   const info = certInfo(material.certPem);
   const keyFile = `node-${info.serial}.key`;
   const certFile = `node-${info.serial}.crt`;
@@ -70,7 +80,8 @@ export function saveIdentity(dataDir: string, meta: Omit<IdentityMeta, 'keyFile'
   writePublicFile(join(dataDir, META), JSON.stringify(full, null, 2) + '\n');
   // Old pairs are no longer referenced: remove them.
   for (const f of readdirSync(dataDir)) {
-    if (/^node-[0-9a-f]+\.(key|crt)$/.test(f) && f !== keyFile && f !== certFile) rmSync(join(dataDir, f), { force: true });
+    if (/^node-[0-9a-f]+\.(key|crt)$/.test(f) && f !== keyFile && f !== certFile)
+      rmSync(join(dataDir, f), { force: true });
   }
   return loadIdentity(dataDir);
 }
@@ -96,6 +107,8 @@ export function discardIdentity(dataDir: string): void {
  */
 export function renewDueAt(id: Pick<Identity, 'notBefore' | 'notAfter' | 'certReceivedAt'>): number {
   const received = id.certReceivedAt ? Date.parse(id.certReceivedAt) : NaN;
-  const start = Number.isFinite(received) ? Math.max(id.notBefore.getTime(), Math.min(received, id.notAfter.getTime())) : id.notBefore.getTime();
+  const start = Number.isFinite(received)
+    ? Math.max(id.notBefore.getTime(), Math.min(received, id.notAfter.getTime()))
+    : id.notBefore.getTime();
   return start + ((id.notAfter.getTime() - start) * 2) / 3;
 }

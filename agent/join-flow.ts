@@ -23,12 +23,19 @@ function tokenPin(token: string): string {
   try {
     return parseJoinToken(token).caPin;
   } catch (err) {
-    if (err instanceof JoinTokenFormatError) throw new AgentError('TOKEN_MALFORMED', `the join token is not valid: ${err.message}`);
+    if (err instanceof JoinTokenFormatError)
+      throw new AgentError('TOKEN_MALFORMED', `the join token is not valid: ${err.message}`);
     throw err;
   }
 }
 
-export async function joinOrKeep(config: AgentConfig, logger: Logger, agentVersion: string, say: (line: string) => void, opts: { force?: boolean; keepOnly?: Error } = {}): Promise<JoinOutcome> {
+export async function joinOrKeep(
+  config: AgentConfig,
+  logger: Logger,
+  agentVersion: string,
+  say: (line: string) => void,
+  opts: { force?: boolean; keepOnly?: Error } = {},
+): Promise<JoinOutcome> {
   const dir = config.dataDir;
   const existing = hasIdentity(dir) ? loadIdentity(dir) : undefined;
   const was = existing && `${existing.nodeName} (${existing.nodeId})`;
@@ -46,15 +53,22 @@ export async function joinOrKeep(config: AgentConfig, logger: Logger, agentVersi
       return { identity: existing, joined: false };
     }
     if (verdict.kind === 'unknown') {
-      say(`already joined as ${was} to ${existing.hubUrl}; the hub could not say whether it still knows this node (${verdict.why}): keeping it, the token was not used`);
+      say(
+        `already joined as ${was} to ${existing.hubUrl}; the hub could not say whether it still knows this node (${verdict.why}): keeping it, the token was not used`,
+      );
       return { identity: existing, joined: false };
     }
-    say(verdict.kind === 'rejected'
-      ? `the hub at ${hubUrl} no longer accepts this node, ${was} (${verdict.why}): joining again with the new token`
-      : `this server was joined to another hub as ${was}: ${verdict.why}; joining ${hubUrl} with the new token`);
+    say(
+      verdict.kind === 'rejected'
+        ? `the hub at ${hubUrl} no longer accepts this node, ${was} (${verdict.why}): joining again with the new token`
+        : `this server was joined to another hub as ${was}: ${verdict.why}; joining ${hubUrl} with the new token`,
+    );
   } else {
     const removed = readRemoved(dir);
-    if (removed && config.token) say(`this node, ${removed.nodeName} (${removed.nodeId}), was removed from ${removed.hubUrl} at ${removed.removedAt}: joining again with the new token`);
+    if (removed && config.token)
+      say(
+        `this node, ${removed.nodeName} (${removed.nodeId}), was removed from ${removed.hubUrl} at ${removed.removedAt}: joining again with the new token`,
+      );
   }
   // Only keeping was allowed (another agent runs on this data dir): the identity is not replaced.
   if (opts.keepOnly) throw opts.keepOnly;
@@ -64,7 +78,17 @@ export async function joinOrKeep(config: AgentConfig, logger: Logger, agentVersi
     const stopped = await stopLeftoverK3s(dir);
     if (stopped.length) say(`stopped the k3s agent of the old identity (${stopped.join(', ')})`);
   }
-  const identity = await enroll({ hubUrl: config.hubUrl, token: config.token, dataDir: dir, pool: config.pool, nodeName: config.nodeName, labels: { ...config.labels }, k3s: config.k3s ?? 'auto', agentVersion, logger });
+  const identity = await enroll({
+    hubUrl: config.hubUrl,
+    token: config.token,
+    dataDir: dir,
+    pool: config.pool,
+    nodeName: config.nodeName,
+    labels: { ...config.labels },
+    k3s: config.k3s ?? 'auto',
+    agentVersion,
+    logger,
+  });
   // Nothing of the old node's k3s may resume for the new one: its token and assignment go.
   if (existing) dropK3sAssignment(dir);
   clearRemoved(dir);

@@ -47,7 +47,12 @@ export interface ConnectionOptions {
 export const STUCK_RETRY_MS = 10 * 60_000;
 
 /** Full-jitter exponential backoff: a random delay in [base*2^n/2, base*2^n], capped. */
-export function backoffDelay(attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  baseMs: number,
+  maxMs: number,
+  random: () => number = Math.random,
+): number {
   const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 20));
   return Math.round(ceiling / 2 + random() * (ceiling / 2));
 }

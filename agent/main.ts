@@ -39,17 +39,27 @@ function ensureDataDir(dir: string): void {
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (code !== 'EACCES' && code !== 'EPERM' && code !== 'EROFS') throw err;
-    throw new AgentError('DATA_DIR', `cannot create the data dir ${dir}: ${code === 'EROFS' ? 'read-only file system' : 'permission denied'} (uid ${process.getuid?.() ?? '?'}); `
-      + (isRoot ? 'pick another with --data-dir DIR' : 'pick a directory you can write with --data-dir DIR, or run as root (state then goes to /var/lib/atoll-agent)'));
+    throw new AgentError(
+      'DATA_DIR',
+      `cannot create the data dir ${dir}: ${code === 'EROFS' ? 'read-only file system' : 'permission denied'} (uid ${process.getuid?.() ?? '?'}); ` +
+        (isRoot
+          ? 'pick another with --data-dir DIR'
+          : 'pick a directory you can write with --data-dir DIR, or run as root (state then goes to /var/lib/atoll-agent)'),
+    );
   }
 }
 
 /** The refusal of `join` on a server that already joined, with what to do instead. */
 function alreadyJoined(dataDir: string, id: Identity): AgentError {
   const holder = lockHolder(dataDir);
-  const agent = holder ? `its agent runs (pid ${holder.pid})` : 'its agent is not running: start it with "atoll-agent run"';
-  return new AgentError('ALREADY_JOINED', `this server already joined ${id.hubUrl} as ${id.nodeName} (${id.nodeId}, pool ${id.pool}); ${agent}. `
-    + `To join again with this token (a new identity; remove the old node on the hub), pass --force`);
+  const agent = holder
+    ? `its agent runs (pid ${holder.pid})`
+    : 'its agent is not running: start it with "atoll-agent run"';
+  return new AgentError(
+    'ALREADY_JOINED',
+    `this server already joined ${id.hubUrl} as ${id.nodeName} (${id.nodeId}, pool ${id.pool}); ${agent}. ` +
+      `To join again with this token (a new identity; remove the old node on the hub), pass --force`,
+  );
 }
 
 /** Runs the agent; the caller holds the data dir's lock, which keeps a second agent off it. */
@@ -74,13 +84,17 @@ async function runUntilStopped(flags: AgentFlags): Promise<number> {
   process.once('SIGTERM', () => onSignal('SIGTERM'));
   const how = await agent.done;
   if (how === 'removed') {
-    process.stderr.write('error: this node was removed from the hub and has forgotten its identity; join again with a new token\n');
+    process.stderr.write(
+      'error: this node was removed from the hub and has forgotten its identity; join again with a new token\n',
+    );
     // A distinct code, so service managers stop restarting it (RestartPreventExitStatus=3).
     return EXIT_REMOVED;
   }
   if (how === 'identity-conflict') {
     const reason = agent.connection.getStatus().lastError ?? '';
-    process.stderr.write(`error: another machine holds this node identity (${reason}); re-join this machine as a new node: atoll-agent join --token TOKEN --force\n`);
+    process.stderr.write(
+      `error: another machine holds this node identity (${reason}); re-join this machine as a new node: atoll-agent join --token TOKEN --force\n`,
+    );
     return EXIT_IDENTITY_CONFLICT;
   }
   if (how === 'upgrade') return EXIT_UPGRADE;
@@ -94,9 +108,14 @@ async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
-  program.command('join').description('enroll with a join token (key made here, CSR signed by the hub), then run')
+  program
+    .command('join')
+    .description('enroll with a join token (key made here, CSR signed by the hub), then run')
     .option('--hub <url>', 'hub gateway URL, e.g. https://hub.example.com:9444 (env ATOLL_HUB_URL)')
-    .option('--token <token>', 'join token (env ATOLL_TOKEN); a command line is visible to every user: prefer ATOLL_TOKEN or --token-file')
+    .option(
+      '--token <token>',
+      'join token (env ATOLL_TOKEN); a command line is visible to every user: prefer ATOLL_TOKEN or --token-file',
+    )
     .option('--token-file <file>', 'read the join token from FILE, e.g. a 0600 file (env ATOLL_TOKEN_FILE)')
     .option('--pool <pool>', 'pool to join (must match the token)')
     .option('--node-name <name>', 'Kubernetes node name (default: hostname)')
@@ -105,7 +124,10 @@ async function main(argv: string[]): Promise<number> {
     .option('--k3s <mode>', 'auto | off (off: only report health)', undefined)
     .option('--log-level <level>', 'pino level', undefined)
     .option('--no-run', 'enroll and exit, without staying connected')
-    .option('--force', 'join as a new node even when the data dir holds an identity (a cloned machine, or to start over); that identity is discarded here')
+    .option(
+      '--force',
+      'join as a new node even when the data dir holds an identity (a cloned machine, or to start over); that identity is discarded here',
+    )
     .action(async (flags: AgentFlags & { run: boolean; force?: boolean }) => {
       const config = parseAgentConfig(flags, process.env, isRoot);
       const say = (line: string): void => void process.stderr.write(`${line}\n`);
@@ -113,13 +135,16 @@ async function main(argv: string[]): Promise<number> {
       // used (a re-run of the installer changes nothing); anything else needs that agent stopped first.
       const holder = hasIdentity(config.dataDir) ? lockHolder(config.dataDir) : undefined;
       if (holder && !flags.force) {
-        await joinOrKeep(config, createAgentLogger(config.logLevel), VERSION, say, { keepOnly: alreadyJoined(config.dataDir, loadIdentity(config.dataDir)) });
+        await joinOrKeep(config, createAgentLogger(config.logLevel), VERSION, say, {
+          keepOnly: alreadyJoined(config.dataDir, loadIdentity(config.dataDir)),
+        });
         say(`its agent runs (pid ${holder.pid}); to join again with a new token, stop it and pass --force`);
         return;
       }
       if (!hasIdentity(config.dataDir) || flags.force) {
         if (!config.hubUrl) throw new AgentError('USAGE', 'join needs --hub URL (or ATOLL_HUB_URL)');
-        if (!config.token) throw new AgentError('USAGE', 'join needs --token TOKEN, --token-file FILE or env ATOLL_TOKEN');
+        if (!config.token)
+          throw new AgentError('USAGE', 'join needs --token TOKEN, --token-file FILE or env ATOLL_TOKEN');
       }
       ensureDataDir(config.dataDir);
       // Held from before the enrollment to the end of the run: a running agent refuses this join.
@@ -131,8 +156,18 @@ async function main(argv: string[]): Promise<number> {
           say(`discarded the stored identity of ${id.nodeName} (${id.nodeId}); joining as a new node`);
         } else if (id && config.token && id.notAfter.getTime() <= Date.now()) {
           // Expired: renew it (or join again under the same node id with the token).
-          const r = await refreshExpired({ token: config.token, dataDir: config.dataDir, agentVersion: VERSION, logger: createAgentLogger(config.logLevel) }, id);
-          say(`${r.how === 'recovered' ? 'renewed the expired certificate of' : 'joined again as'} ${id.nodeName} (${id.nodeId}); valid until ${r.identity.notAfter.toISOString()}`);
+          const r = await refreshExpired(
+            {
+              token: config.token,
+              dataDir: config.dataDir,
+              agentVersion: VERSION,
+              logger: createAgentLogger(config.logLevel),
+            },
+            id,
+          );
+          say(
+            `${r.how === 'recovered' ? 'renewed the expired certificate of' : 'joined again as'} ${id.nodeName} (${id.nodeId}); valid until ${r.identity.notAfter.toISOString()}`,
+          );
           if (flags.run) process.exitCode = await runUntilStopped(flags);
           return;
         }
@@ -144,7 +179,9 @@ async function main(argv: string[]): Promise<number> {
       }
     });
 
-  program.command('run').description('run with the stored identity (no token needed)')
+  program
+    .command('run')
+    .description('run with the stored identity (no token needed)')
     .option('--data-dir <dir>', 'agent state')
     .option('--k3s <mode>', 'auto | off')
     .option('--log-level <level>', 'pino level')
@@ -166,12 +203,15 @@ async function main(argv: string[]): Promise<number> {
       }
     });
 
-  program.command('status').description('show identity, hub, connection and k3s state')
+  program
+    .command('status')
+    .description('show identity, hub, connection and k3s state')
     .option('--data-dir <dir>', 'agent state')
     .option('-o, --output <format>', 'json or table')
     .action((flags: { dataDir?: string; output?: string }) => {
       const dataDir = flags.dataDir ?? defaultAgentDataDir(process.env, isRoot);
-      if (flags.output && flags.output !== 'json' && flags.output !== 'table') throw new AgentError('USAGE', '-o must be json or table');
+      if (flags.output && flags.output !== 'json' && flags.output !== 'table')
+        throw new AgentError('USAGE', '-o must be json or table');
       const removed = hasIdentity(dataDir) ? undefined : readRemoved(dataDir);
       if (removed) {
         if (flags.output === 'json') process.stdout.write(JSON.stringify({ removed }, null, 2) + '\n');
@@ -183,7 +223,11 @@ async function main(argv: string[]): Promise<number> {
       const st = readStatus(dataDir);
       const running = st ? pidAlive(st.pid) : false;
       const out = {
-        nodeId: id.nodeId, nodeName: id.nodeName, pool: id.pool, hub: id.hubUrl, joinedAt: id.joinedAt,
+        nodeId: id.nodeId,
+        nodeName: id.nodeName,
+        pool: id.pool,
+        hub: id.hubUrl,
+        joinedAt: id.joinedAt,
         certificate: { notBefore: id.notBefore.toISOString(), notAfter: id.notAfter.toISOString() },
         agent: { running, pid: running ? st?.pid : null, version: VERSION },
         connection: running && st ? st.link : { state: 'not-running' },
@@ -194,14 +238,16 @@ async function main(argv: string[]): Promise<number> {
         return;
       }
       const conn = out.connection as { state: string; lastError?: string | null };
-      process.stdout.write([
-        `node:        ${out.nodeName} (${out.nodeId}), pool ${out.pool}`,
-        `hub:         ${out.hub}`,
-        `agent:       ${running ? `running, pid ${st?.pid}` : 'not running'} (version ${VERSION})`,
-        `connection:  ${conn.state}${conn.lastError ? ` (last error: ${conn.lastError})` : ''}`,
-        `certificate: valid until ${out.certificate.notAfter}`,
-        `k3s:         ${out.k3s.state} ${out.k3s.version}`.trimEnd(),
-      ].join('\n') + '\n');
+      process.stdout.write(
+        [
+          `node:        ${out.nodeName} (${out.nodeId}), pool ${out.pool}`,
+          `hub:         ${out.hub}`,
+          `agent:       ${running ? `running, pid ${st?.pid}` : 'not running'} (version ${VERSION})`,
+          `connection:  ${conn.state}${conn.lastError ? ` (last error: ${conn.lastError})` : ''}`,
+          `certificate: valid until ${out.certificate.notAfter}`,
+          `k3s:         ${out.k3s.state} ${out.k3s.version}`.trimEnd(),
+        ].join('\n') + '\n',
+      );
     });
 
   try {
@@ -209,7 +255,9 @@ async function main(argv: string[]): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) {
-      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? 0 : 2;
+      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help'
+        ? 0
+        : 2;
     }
     if (err instanceof AgentError) {
       process.stderr.write(`error: ${err.message}\n`);
@@ -221,7 +269,10 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv).then((code) => process.exit(code), (err: unknown) => {
-  process.stderr.write(`fatal: ${(err as Error).message}\n`);
-  process.exit(1);
-});
+main(process.argv).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`fatal: ${(err as Error).message}\n`);
+    process.exit(1);
+  },
+);

@@ -5,7 +5,11 @@ import { join } from 'node:path';
 
 export const DMI_ROOT = '/sys/class/dmi/id';
 
-interface Dmi { vendor: string; product: string; assetTag: string }
+interface Dmi {
+  vendor: string;
+  product: string;
+  assetTag: string;
+}
 
 /** First match wins: [provider, test on the DMI strings]. */
 const TABLE: ReadonlyArray<readonly [string, (d: Dmi) => boolean]> = [
@@ -35,6 +39,10 @@ function read(root: string, name: string): string {
 }
 
 export function providerFromDmi(root: string = DMI_ROOT): string {
-  const d: Dmi = { vendor: read(root, 'sys_vendor'), product: read(root, 'product_name'), assetTag: read(root, 'chassis_asset_tag') };
+  const d: Dmi = {
+    vendor: read(root, 'sys_vendor'),
+    product: read(root, 'product_name'),
+    assetTag: read(root, 'chassis_asset_tag'),
+  };
   return TABLE.find(([, match]) => match(d))?.[0] ?? '';
 }

@@ -20,8 +20,19 @@ export interface RemovedMarker {
 const MARKER = 'removed.json';
 
 /** Writes removed.json, then removes the identity (identity.json last but one: the marker is first). */
-export function forgetIdentity(dataDir: string, id: Pick<IdentityMeta, 'nodeId' | 'nodeName' | 'pool' | 'hubUrl'>, reason: string): RemovedMarker {
-  const marker: RemovedMarker = { nodeId: id.nodeId, nodeName: id.nodeName, pool: id.pool, hubUrl: id.hubUrl, removedAt: new Date().toISOString(), reason: reason.slice(0, 500) };
+export function forgetIdentity(
+  dataDir: string,
+  id: Pick<IdentityMeta, 'nodeId' | 'nodeName' | 'pool' | 'hubUrl'>,
+  reason: string,
+): RemovedMarker {
+  const marker: RemovedMarker = {
+    nodeId: id.nodeId,
+    nodeName: id.nodeName,
+    pool: id.pool,
+    hubUrl: id.hubUrl,
+    removedAt: new Date().toISOString(),
+    reason: reason.slice(0, 500),
+  };
   writePublicFile(join(dataDir, MARKER), JSON.stringify(marker, null, 2) + '\n');
   rmSync(join(dataDir, 'identity.json'), { force: true });
   dropCredentials(dataDir);

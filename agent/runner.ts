@@ -28,16 +28,22 @@ export interface RunningAgent {
 
 export function runAgent(config: AgentConfig, logger: Logger, agentVersion: string): RunningAgent {
   const k3sMode = config.k3s ?? loadIdentity(config.dataDir).k3s ?? 'auto';
-  const k3s = k3sMode === 'off' ? undefined : new K3sManager({
-    agentDataDir: config.dataDir,
-    logger,
-    identity: () => loadIdentity(config.dataDir),
-    healthzUrl: config.kubeletHealthzUrl,
-    startGraceMs: config.k3sStartGraceMs,
-  });
-  const k3sStatus = (): K3sStatus => k3s?.status() ?? { state: 'disabled', version: '', kubeletHealthy: false, restarts: 0, lastLogLines: [] };
+  const k3s =
+    k3sMode === 'off'
+      ? undefined
+      : new K3sManager({
+          agentDataDir: config.dataDir,
+          logger,
+          identity: () => loadIdentity(config.dataDir),
+          healthzUrl: config.kubeletHealthzUrl,
+          startGraceMs: config.k3sStartGraceMs,
+        });
+  const k3sStatus = (): K3sStatus =>
+    k3s?.status() ?? { state: 'disabled', version: '', kubeletHealthy: false, restarts: 0, lastLogLines: [] };
   let finish!: (how: StopReason) => void;
-  const done = new Promise<StopReason>((resolve) => { finish = resolve; });
+  const done = new Promise<StopReason>((resolve) => {
+    finish = resolve;
+  });
   let connection: HubConnection | undefined = undefined;
   const bundle = installedBundle();
   /** Leaves for a restart into another bundle; k3s keeps serving and is adopted by the next agent. */
@@ -47,22 +53,44 @@ export function runAgent(config: AgentConfig, logger: Logger, agentVersion: stri
     finish('upgrade');
   };
   const startup = checkAtStartup(bundle, agentVersion, logger, restartIntoBundle);
-  const upgradeAgent = async (args: Record<string, string>): Promise<{ ok: boolean; errorCode?: string; message?: string }> => {
+  const upgradeAgent = async (
+    args: Record<string, string>,
+  ): Promise<{ ok: boolean; errorCode?: string; message?: string }> => {
     const version = args.version ?? '';
     if (version === agentVersion) return { ok: true, message: `already on ${version}` };
-    if (!bundle) return { ok: false, errorCode: 'SELF_UPGRADE_UNSUPPORTED', message: `this agent runs from ${process.argv[1]}, not an installed bundle (install.sh installs one): upgrade it by hand` };
-    if (!args.url || !/^[0-9a-f]{64}$/.test(args.sha256 ?? '')) return { ok: false, errorCode: 'BAD_COMMAND', message: 'upgrade-agent needs version, url and sha256' };
+    if (!bundle)
+      return {
+        ok: false,
+        errorCode: 'SELF_UPGRADE_UNSUPPORTED',
+        message: `this agent runs from ${process.argv[1]}, not an installed bundle (install.sh installs one): upgrade it by hand`,
+      };
+    if (!args.url || !/^[0-9a-f]{64}$/.test(args.sha256 ?? ''))
+      return { ok: false, errorCode: 'BAD_COMMAND', message: 'upgrade-agent needs version, url and sha256' };
     const confirmWithinMs = Math.max(10_000, Number(args.confirmWithinMs) || 120_000);
     try {
-      await stageUpgrade({ identity: loadIdentity(config.dataDir), bundle, currentVersion: agentVersion, version, urlPath: args.url, sha256: args.sha256, confirmWithinMs });
+      await stageUpgrade({
+        identity: loadIdentity(config.dataDir),
+        bundle,
+        currentVersion: agentVersion,
+        version,
+        urlPath: args.url,
+        sha256: args.sha256,
+        confirmWithinMs,
+      });
     } catch (err) {
       if (err instanceof SelfUpgradeError) return { ok: false, errorCode: err.code, message: err.message };
       throw err;
     }
-    logger.warn({ from: agentVersion, to: version, confirmWithinMs }, 'agent bundle swapped; restarting into the new version');
+    logger.warn(
+      { from: agentVersion, to: version, confirmWithinMs },
+      'agent bundle swapped; restarting into the new version',
+    );
     // Answer first, then leave: the service manager starts the new bundle.
     setTimeout(restartIntoBundle, 300).unref();
-    return { ok: true, message: `upgrading ${agentVersion} -> ${version}; restarting (it must reach the hub within ${Math.round(confirmWithinMs / 1000)}s or ${agentVersion} comes back)` };
+    return {
+      ok: true,
+      message: `upgrading ${agentVersion} -> ${version}; restarting (it must reach the hub within ${Math.round(confirmWithinMs / 1000)}s or ${agentVersion} comes back)`,
+    };
   };
   const onCommand = createCommandHandler({
     k3sEnabled: Boolean(k3s),
@@ -76,7 +104,13 @@ export function runAgent(config: AgentConfig, logger: Logger, agentVersion: stri
     if (!connection) return;
     try {
       const s = k3sStatus();
-      writeStatus(config.dataDir, { pid: process.pid, agentVersion, updatedAt: new Date().toISOString(), link: connection.getStatus(), k3s: { state: s.state ?? '', version: s.version ?? '' } });
+      writeStatus(config.dataDir, {
+        pid: process.pid,
+        agentVersion,
+        updatedAt: new Date().toISOString(),
+        link: connection.getStatus(),
+        k3s: { state: s.state ?? '', version: s.version ?? '' },
+      });
     } catch (err) {
       logger.warn({ err: (err as Error).message }, 'could not write status.json');
     }
@@ -85,11 +119,15 @@ export function runAgent(config: AgentConfig, logger: Logger, agentVersion: stri
     dataDir: config.dataDir,
     agentVersion,
     logger,
-    health: createHealthSource('/', [{ role: 'agent-data', path: config.dataDir }, { role: 'k3s-data', path: k3sPaths(config.dataDir).dataDir }]),
+    health: createHealthSource('/', [
+      { role: 'agent-data', path: config.dataDir },
+      { role: 'k3s-data', path: k3sPaths(config.dataDir).dataDir },
+    ]),
     k3sStatus,
     onCommand,
     k3sMode: k3sMode === 'off' ? 'off' : 'auto',
-    onK3sAssignment: (a) => k3s?.apply(a).then(writeStatusFile).catch(logFailure(logger, 'applying the k3s assignment')),
+    onK3sAssignment: (a) =>
+      k3s?.apply(a).then(writeStatusFile).catch(logFailure(logger, 'applying the k3s assignment')),
     reconnectMaxMs: config.reconnectMaxMs,
     onStatus: (st) => {
       if (st.state === 'connected') {

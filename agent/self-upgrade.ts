@@ -9,7 +9,17 @@
 // it puts the previous bundle back and exits; a bundle that cannot even run is put back by the
 // wrapper, which checks the marker's deadline before every start. Either way the old version comes
 // back by itself, and leaves `upgrade-last.json` saying what happened.
-import { copyFileSync, existsSync, readFileSync, realpathSync, renameSync, rmSync, accessSync, constants, chmodSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  accessSync,
+  constants,
+  chmodSync,
+} from 'node:fs';
 import { writePublicFile } from '../certs/files.js';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
@@ -24,7 +34,10 @@ export const ROLLED_BACK_FILE = 'upgrade-rolled-back';
 export const RESULT_FILE = 'upgrade-last.json';
 
 export class SelfUpgradeError extends Error {
-  constructor(readonly code: 'SELF_UPGRADE_UNSUPPORTED' | 'ARTIFACT_CHECKSUM' | 'AGENT_BUNDLE_INVALID' | 'ARTIFACT_DOWNLOAD', message: string) {
+  constructor(
+    readonly code: 'SELF_UPGRADE_UNSUPPORTED' | 'ARTIFACT_CHECKSUM' | 'AGENT_BUNDLE_INVALID' | 'ARTIFACT_DOWNLOAD',
+    message: string,
+  ) {
     super(message);
     this.name = 'SelfUpgradeError';
   }
@@ -99,14 +112,32 @@ export async function stageUpgrade(o: StageOptions): Promise<void> {
       throw new SelfUpgradeError('ARTIFACT_DOWNLOAD', err.message);
     });
     const got = await sha256Of(next);
-    if (got !== o.sha256) throw new SelfUpgradeError('ARTIFACT_CHECKSUM', `agent bundle ${o.version} has SHA-256 ${got}, expected ${o.sha256}`);
+    if (got !== o.sha256)
+      throw new SelfUpgradeError(
+        'ARTIFACT_CHECKSUM',
+        `agent bundle ${o.version} has SHA-256 ${got}, expected ${o.sha256}`,
+      );
     chmodSync(next, 0o644);
-    const said = await execa(o.nodeBin ?? process.execPath, [next, '--version'], { reject: false, timeout: 30_000, env: { ...process.env, NODE_OPTIONS: '' } });
+    const said = await execa(o.nodeBin ?? process.execPath, [next, '--version'], {
+      reject: false,
+      timeout: 30_000,
+      env: { ...process.env, NODE_OPTIONS: '' },
+    });
     if (said.exitCode !== 0 || String(said.stdout).trim() !== o.version) {
-      throw new SelfUpgradeError('AGENT_BUNDLE_INVALID', `agent bundle ${o.version} does not run as ${o.version} (--version: ${String(said.stdout || said.stderr).trim().slice(0, 200) || `exit ${said.exitCode}`})`);
+      throw new SelfUpgradeError(
+        'AGENT_BUNDLE_INVALID',
+        `agent bundle ${o.version} does not run as ${o.version} (--version: ${
+          String(said.stdout || said.stderr)
+            .trim()
+            .slice(0, 200) || `exit ${said.exitCode}`
+        })`,
+      );
     }
     const deadline = Math.ceil((Date.now() + o.confirmWithinMs) / 1000);
-    writePublicFile(join(dir, PENDING_FILE), `ATOLL_UPGRADE_FROM=${o.currentVersion}\nATOLL_UPGRADE_TO=${o.version}\nATOLL_UPGRADE_DEADLINE=${deadline}\n`);
+    writePublicFile(
+      join(dir, PENDING_FILE),
+      `ATOLL_UPGRADE_FROM=${o.currentVersion}\nATOLL_UPGRADE_TO=${o.version}\nATOLL_UPGRADE_DEADLINE=${deadline}\n`,
+    );
     rmSync(join(dir, ROLLED_BACK_FILE), { force: true });
     const keep = `${o.bundle}.previous`;
     copyFileSync(o.bundle, `${keep}.tmp`);
@@ -124,7 +155,16 @@ export function rollBack(bundle: string, reason: string): void {
   const keep = `${bundle}.previous`;
   if (existsSync(keep)) renameSync(keep, bundle);
   rmSync(join(dir, PENDING_FILE), { force: true });
-  writePublicFile(join(dir, RESULT_FILE), JSON.stringify({ result: 'rolled-back', from: pending?.from ?? '', to: pending?.to ?? '', at: new Date().toISOString(), reason } satisfies UpgradeResult));
+  writePublicFile(
+    join(dir, RESULT_FILE),
+    JSON.stringify({
+      result: 'rolled-back',
+      from: pending?.from ?? '',
+      to: pending?.to ?? '',
+      at: new Date().toISOString(),
+      reason,
+    } satisfies UpgradeResult),
+  );
 }
 
 export interface StartupCheck {
@@ -138,7 +178,13 @@ export interface StartupCheck {
  * At start: a new version on trial arms its deadline (`onRollback` runs after the old bundle is
  * back); an old version started after a rollback by the wrapper records that result.
  */
-export function checkAtStartup(bundle: string | undefined, version: string, logger: Logger, onRollback: () => void, now = Date.now()): StartupCheck {
+export function checkAtStartup(
+  bundle: string | undefined,
+  version: string,
+  logger: Logger,
+  onRollback: () => void,
+  now = Date.now(),
+): StartupCheck {
   if (!bundle) return {};
   const dir = dirname(bundle);
   const rolledBack = join(dir, ROLLED_BACK_FILE);
@@ -146,7 +192,13 @@ export function checkAtStartup(bundle: string | undefined, version: string, logg
     const text = readFileSync(rolledBack, 'utf8');
     const to = /^ATOLL_UPGRADE_TO=(\S*)$/m.exec(text)?.[1] ?? '';
     const from = /^ATOLL_UPGRADE_FROM=(\S*)$/m.exec(text)?.[1] ?? version;
-    const last: UpgradeResult = { result: 'rolled-back', from, to, at: new Date(now).toISOString(), reason: `agent ${to} did not reach the hub before its deadline; the wrapper put ${from} back` };
+    const last: UpgradeResult = {
+      result: 'rolled-back',
+      from,
+      to,
+      at: new Date(now).toISOString(),
+      reason: `agent ${to} did not reach the hub before its deadline; the wrapper put ${from} back`,
+    };
     writePublicFile(join(dir, RESULT_FILE), JSON.stringify(last));
     rmSync(rolledBack, { force: true });
     logger.warn(last, 'agent self-upgrade was rolled back');
@@ -160,7 +212,10 @@ export function checkAtStartup(bundle: string | undefined, version: string, logg
     return {};
   }
   const left = Math.max(0, pending.deadline * 1000 - now);
-  logger.info({ from: pending.from, to: pending.to, confirmWithinMs: left }, 'running a new agent version on trial: it must reach the hub in time');
+  logger.info(
+    { from: pending.from, to: pending.to, confirmWithinMs: left },
+    'running a new agent version on trial: it must reach the hub in time',
+  );
   let settled = false;
   const timer = setTimeout(() => {
     if (settled) return;
@@ -179,7 +234,12 @@ export function checkAtStartup(bundle: string | undefined, version: string, logg
         settled = true;
         clearTimeout(timer);
         rmSync(join(dir, PENDING_FILE), { force: true });
-        const last: UpgradeResult = { result: 'upgraded', from: pending.from, to: pending.to, at: new Date().toISOString() };
+        const last: UpgradeResult = {
+          result: 'upgraded',
+          from: pending.from,
+          to: pending.to,
+          at: new Date().toISOString(),
+        };
         writePublicFile(join(dir, RESULT_FILE), JSON.stringify(last));
         logger.info(last, 'agent self-upgrade confirmed: connected to the hub');
       },

@@ -7,7 +7,10 @@ export function readAgentVersion(): string {
   if (typeof __ATOLL_AGENT_VERSION__ === 'string') return __ATOLL_AGENT_VERSION__;
   for (const rel of ['../../package.json', '../package.json']) {
     try {
-      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
       if (pkg.name === 'atoll' && pkg.version) return pkg.version;
     } catch {
       // try the next location

@@ -2,7 +2,13 @@ import forge from 'node-forge';
 import { generateKeyPair } from './keys.js';
 import { signCertificate } from './signer.js';
 import {
-  DAY_MS, DEFAULT_BACKDATE_MS, forgeSerial, publicKeyFromPem, randomSerial, utf8Attr, wholeSeconds,
+  DAY_MS,
+  DEFAULT_BACKDATE_MS,
+  forgeSerial,
+  publicKeyFromPem,
+  randomSerial,
+  utf8Attr,
+  wholeSeconds,
 } from './x509-common.js';
 
 export interface CaMaterial {

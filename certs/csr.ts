@@ -43,7 +43,10 @@ export function verifyCsr(csrPem: string): VerifiedCsr {
   const key = rsaKeyOf(csr);
   const hash = SIGNATURE_HASH[csr.signatureOid ?? ''];
   if (hash === undefined) {
-    throw new CertError('CSR_BAD_SIGNATURE', `unsupported CSR signature algorithm ${csr.signatureOid ?? '(none)'}; use SHA-256 with RSA`);
+    throw new CertError(
+      'CSR_BAD_SIGNATURE',
+      `unsupported CSR signature algorithm ${csr.signatureOid ?? '(none)'}; use SHA-256 with RSA`,
+    );
   }
   const info = (csr as unknown as { certificationRequestInfo: forge.asn1.Asn1 }).certificationRequestInfo;
   const signed = Buffer.from(forge.asn1.toDer(info).getBytes(), 'binary');
@@ -67,7 +70,10 @@ function parseCsr(csrPem: string): forge.pki.CertificateSigningRequest {
   } catch (err) {
     const keyType = spkiKeyType(csrPem);
     if (keyType !== undefined && keyType !== 'rsa') {
-      throw new CertError('CSR_WEAK_KEY', `the CSR has a ${keyType} key; only RSA keys of ${MIN_RSA_BITS} bits or more are accepted`);
+      throw new CertError(
+        'CSR_WEAK_KEY',
+        `the CSR has a ${keyType} key; only RSA keys of ${MIN_RSA_BITS} bits or more are accepted`,
+      );
     }
     const detail = err instanceof Error ? `: ${err.message}` : '';
     throw new CertError('CSR_MALFORMED', `the CSR is not a readable PEM certificate request${detail}`);

@@ -2,7 +2,19 @@
 // time (/proc/PID/stat). A lock whose pid is gone, or whose pid now belongs to another process (a
 // different start time after a reboot or pid reuse), is stale and taken over. No native code: this
 // is a lock file, not flock(2), so it works the same for the hub, the agent and their tests.
-import { closeSync, fstatSync, fsyncSync, linkSync, openSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  fsyncSync,
+  linkSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 
 export const LOCK_FILE = 'lock';
@@ -26,10 +38,18 @@ export class DirLockedError extends Error {
   override readonly name = 'DirLockedError';
   readonly code = 'DATA_DIR_LOCKED' as const;
 
-  constructor(readonly dir: string, readonly owner: LockOwner) {
-    const who = owner.pid > 0 ? `pid ${owner.pid}${owner.command ? `: ${owner.command}` : ''}, since ${owner.since}` : owner.command ?? 'starting up';
-    super(`${dir} is in use by another process (${who}); `
-      + `stop it first, or use another data dir (lock file: ${join(dir, LOCK_FILE)})`);
+  constructor(
+    readonly dir: string,
+    readonly owner: LockOwner,
+  ) {
+    const who =
+      owner.pid > 0
+        ? `pid ${owner.pid}${owner.command ? `: ${owner.command}` : ''}, since ${owner.since}`
+        : (owner.command ?? 'starting up');
+    super(
+      `${dir} is in use by another process (${who}); ` +
+        `stop it first, or use another data dir (lock file: ${join(dir, LOCK_FILE)})`,
+    );
   }
 }
 
@@ -94,7 +114,10 @@ function parseOwner(text: string): LockOwner | undefined {
 }
 
 function ownCommand(): string {
-  return process.argv.slice(1, 3).map((a) => a.split('/').pop()).join(' ');
+  return process.argv
+    .slice(1, 3)
+    .map((a) => a.split('/').pop())
+    .join(' ');
 }
 
 /** The live process holding `<dir>/lock`, if any. */
@@ -135,7 +158,11 @@ function removeStale(path: string, ino: number): boolean {
     throw err;
   }
   if (statSync(aside).ino !== ino) {
-    try { linkSync(aside, path); } catch { /* a third process holds it now; it wins */ }
+    try {
+      linkSync(aside, path);
+    } catch {
+      /* a third process holds it now; it wins */
+    }
     unlinkSync(aside);
     return false;
   }
@@ -151,7 +178,9 @@ function tryCreate(path: string, owner: LockOwner): boolean {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EEXIST') return false;
     if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
-      throw new Error(`cannot create ${path}: ${code === 'EROFS' ? 'read-only file system' : 'permission denied'} (uid ${process.getuid?.() ?? '?'}); run as the data dir's owner, or pick another data dir`);
+      throw new Error(
+        `cannot create ${path}: ${code === 'EROFS' ? 'read-only file system' : 'permission denied'} (uid ${process.getuid?.() ?? '?'}); run as the data dir's owner, or pick another data dir`,
+      );
     }
     throw err;
   }
@@ -171,19 +200,32 @@ function tryCreate(path: string, owner: LockOwner): boolean {
  */
 export function lockDataDir(dir: string): DirLock {
   const path = join(dir, LOCK_FILE);
-  const me: LockOwner = { pid: process.pid, startTime: processStartTime(process.pid), bootId: currentBootId(), command: ownCommand(), since: new Date().toISOString() };
+  const me: LockOwner = {
+    pid: process.pid,
+    startTime: processStartTime(process.pid),
+    bootId: currentBootId(),
+    command: ownCommand(),
+    since: new Date().toISOString(),
+  };
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     if (tryCreate(path, me)) return held(path, me);
     const found = readLock(path);
     if (!found) continue; // released between our open and our read
     if (found.owner && ownerAlive(found.owner)) throw new DirLockedError(dir, found.owner);
     if (!found.owner && Date.now() - found.mtimeMs < HALF_WRITTEN_GRACE_MS) {
-      throw new DirLockedError(dir, { pid: 0, command: 'a process is writing its lock file', since: new Date(found.mtimeMs).toISOString() });
+      throw new DirLockedError(dir, {
+        pid: 0,
+        command: 'a process is writing its lock file',
+        since: new Date(found.mtimeMs).toISOString(),
+      });
     }
     removeStale(path, found.ino);
   }
   const last = readLock(path)?.owner;
-  throw new DirLockedError(dir, last ?? { pid: 0, since: new Date().toISOString(), command: 'several processes are racing for its lock' });
+  throw new DirLockedError(
+    dir,
+    last ?? { pid: 0, since: new Date().toISOString(), command: 'several processes are racing for its lock' },
+  );
 }
 
 function held(path: string, me: LockOwner): DirLock {
@@ -194,7 +236,11 @@ function held(path: string, me: LockOwner): DirLock {
     process.removeListener('exit', release);
     const found = readLock(path);
     if (found?.owner?.pid === me.pid && found.owner.since === me.since) {
-      try { unlinkSync(path); } catch { /* gone already */ }
+      try {
+        unlinkSync(path);
+      } catch {
+        /* gone already */
+      }
     }
   };
   process.on('exit', release);

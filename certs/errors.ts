@@ -13,8 +13,10 @@ export type CertErrorCode =
 export class CertError extends Error {
   override readonly name = 'CertError';
 
-  constructor(readonly code: CertErrorCode, message: string) {
+  constructor(
+    readonly code: CertErrorCode,
+    message: string,
+  ) {
     super(message);
   }
 }
-

@@ -1,5 +1,14 @@
 import {
-  chmodSync, closeSync, fchmodSync, fsyncSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeFileSync,
+  chmodSync,
+  closeSync,
+  fchmodSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
 } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
@@ -9,7 +18,10 @@ export class FileModeError extends Error {
   override readonly name = 'FileModeError';
   readonly code = 'INSECURE_PERMISSIONS' as const;
 
-  constructor(readonly path: string, readonly mode: number) {
+  constructor(
+    readonly path: string,
+    readonly mode: number,
+  ) {
     const octal = `0${(mode & 0o777).toString(8).padStart(3, '0')}`;
     super(`${path} holds a secret but has mode ${octal} (group or others have access); fix it with: chmod 600 ${path}`);
   }
@@ -47,7 +59,11 @@ function writeAtomic(path: string, data: string | Uint8Array, mode: number): voi
     }
     renameSync(tmp, path);
   } catch (err) {
-    try { unlinkSync(tmp); } catch { /* already gone */ }
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* already gone */
+    }
     throw err;
   }
   fsyncDir(dir);

@@ -1,12 +1,21 @@
 export { CertError, type CertErrorCode } from './errors.js';
 export { generateKeyPair, type KeyPairPem } from './keys.js';
 export {
-  loadRsaPrivateKey, nodeSigner, signCertificate, signCertificationRequest, type ForgeSigner,
+  loadRsaPrivateKey,
+  nodeSigner,
+  signCertificate,
+  signCertificationRequest,
+  type ForgeSigner,
 } from './signer.js';
 export { createCa, type CaMaterial, type CreateCaOptions } from './ca.js';
 export {
-  issueClientCertForKey, issueServerCert, signCsr,
-  type ClientCertOptions, type IssuedCert, type ServerCertOptions, type SignCsrOptions,
+  issueClientCertForKey,
+  issueServerCert,
+  signCsr,
+  type ClientCertOptions,
+  type IssuedCert,
+  type ServerCertOptions,
+  type SignCsrOptions,
 } from './issue.js';
 export { createCsr, verifyCsr, type VerifiedCsr } from './csr.js';
 export { caPin, checkPin, spkiPin } from './pin.js';

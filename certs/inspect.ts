@@ -31,7 +31,10 @@ export function verifyIssuedBy(certPem: string, caPem: string, now: Date = new D
   const ca = parseX509(caPem, 'CA certificate');
   if (!ca.ca) throw new CertError('CERT_UNTRUSTED', 'the trust anchor is not a CA certificate');
   if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey)) {
-    throw new CertError('CERT_UNTRUSTED', `the certificate for ${JSON.stringify(cnOf(cert.subject))} was not issued by this CA`);
+    throw new CertError(
+      'CERT_UNTRUSTED',
+      `the certificate for ${JSON.stringify(cnOf(cert.subject))} was not issued by this CA`,
+    );
   }
   const info = infoOf(cert);
   const t = now.getTime();
@@ -68,8 +71,11 @@ function normalizeSerial(hex: string): string {
 function cnOf(name: string): string {
   const line = name.split('\n').find((l) => l.startsWith('CN='));
   if (line === undefined) return '';
-  return line.slice(3).replace(/\\([0-9A-Fa-f]{2}|.)/g, (_m, esc: string) =>
-    esc.length === 2 ? String.fromCharCode(parseInt(esc, 16)) : esc);
+  return line
+    .slice(3)
+    .replace(/\\([0-9A-Fa-f]{2}|.)/g, (_m, esc: string) =>
+      esc.length === 2 ? String.fromCharCode(parseInt(esc, 16)) : esc,
+    );
 }
 
 /** Parses node's `DNS:a, IP Address:1.2.3.4, DNS:"quoted\u002cname"` form. */

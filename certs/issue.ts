@@ -93,8 +93,10 @@ export interface SignCsrOptions extends ClientCertOptions {
 export function signCsr(ca: CaMaterial, csrPem: string, opts: SignCsrOptions): IssuedCert {
   const csr = verifyCsr(csrPem);
   if (opts.expectedSubjectCN !== undefined && csr.commonName !== opts.expectedSubjectCN) {
-    throw new CertError('CSR_SUBJECT_MISMATCH',
-      `the CSR's common name ${JSON.stringify(csr.commonName)} is not the expected ${JSON.stringify(opts.expectedSubjectCN)}`);
+    throw new CertError(
+      'CSR_SUBJECT_MISMATCH',
+      `the CSR's common name ${JSON.stringify(csr.commonName)} is not the expected ${JSON.stringify(opts.expectedSubjectCN)}`,
+    );
   }
   return issueClientCertForKey(ca, csr.publicKeyPem, opts);
 }

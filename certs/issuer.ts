@@ -3,9 +3,7 @@ import forge from 'node-forge';
 import type { CaMaterial } from './ca.js';
 import { CertError } from './errors.js';
 import { loadRsaPrivateKey, signCertificate } from './signer.js';
-import {
-  certToPemAndDer, derFingerprint, forgeSerial, parseX509, randomSerial, wholeSeconds,
-} from './x509-common.js';
+import { certToPemAndDer, derFingerprint, forgeSerial, parseX509, randomSerial, wholeSeconds } from './x509-common.js';
 
 /** Builds and signs leaf certificates under a CA. Internal to certs/. */
 
@@ -28,8 +26,10 @@ interface Issuer {
 function loadIssuer(ca: CaMaterial): Issuer {
   const x509 = parseX509(ca.certPem, 'CA certificate');
   const key = loadRsaPrivateKey(ca.keyPem);
-  if (!x509.ca) throw new CertError('CERT_MALFORMED', 'the CA certificate is not a CA (basicConstraints cA is not set)');
-  if (!x509.checkPrivateKey(key)) throw new CertError('KEY_MALFORMED', 'the CA key does not belong to the CA certificate');
+  if (!x509.ca)
+    throw new CertError('CERT_MALFORMED', 'the CA certificate is not a CA (basicConstraints cA is not set)');
+  if (!x509.checkPrivateKey(key))
+    throw new CertError('KEY_MALFORMED', 'the CA key does not belong to the CA certificate');
   let cert: forge.pki.Certificate;
   try {
     cert = forge.pki.certificateFromPem(ca.certPem);
@@ -37,9 +37,10 @@ function loadIssuer(ca: CaMaterial): Issuer {
     throw new CertError('CERT_MALFORMED', 'the CA certificate is not an RSA certificate forge can read');
   }
   const ski = cert.getExtension('subjectKeyIdentifier') as { subjectKeyIdentifier?: string } | null;
-  const keyIdentifier = ski?.subjectKeyIdentifier !== undefined
-    ? forge.util.hexToBytes(ski.subjectKeyIdentifier)
-    : cert.generateSubjectKeyIdentifier().getBytes();
+  const keyIdentifier =
+    ski?.subjectKeyIdentifier !== undefined
+      ? forge.util.hexToBytes(ski.subjectKeyIdentifier)
+      : cert.generateSubjectKeyIdentifier().getBytes();
   return { subject: cert.subject.attributes, keyIdentifier, key };
 }
 

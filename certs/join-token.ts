@@ -28,9 +28,11 @@ export function parseJoinToken(text: string): JoinToken {
   const s = text.trim();
   const m = TOKEN_RE.exec(s);
   if (!m) {
-    if (!s.startsWith(JOIN_TOKEN_PREFIX)) throw new JoinTokenFormatError('not an atoll join token (it should start with AT1)');
+    if (!s.startsWith(JOIN_TOKEN_PREFIX))
+      throw new JoinTokenFormatError('not an atoll join token (it should start with AT1)');
     const hash = s.slice(3).split('::')[0];
-    if (hash.length !== 64) throw new JoinTokenFormatError(`invalid token CA hash length (${hash.length}, want 64 hex characters)`);
+    if (hash.length !== 64)
+      throw new JoinTokenFormatError(`invalid token CA hash length (${hash.length}, want 64 hex characters)`);
     throw new JoinTokenFormatError('malformed join token (want AT1<ca-hash>::<id>.<secret>)');
   }
   return { caPin: m[1], id: m[2], secret: m[3] };

@@ -6,7 +6,9 @@ import { CertError } from './errors.js';
 import { parseX509 } from './x509-common.js';
 
 function spkiSha256(key: KeyObject): string {
-  return createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest('hex');
+  return createHash('sha256')
+    .update(key.export({ type: 'spki', format: 'der' }))
+    .digest('hex');
 }
 
 /** Of a public key PEM (SPKI), e.g. VerifiedCsr.publicKeyPem. */

@@ -5,8 +5,12 @@ import { writeSync } from 'node:fs';
 import { pino } from 'pino';
 
 const LEVELS: Record<number, { name: string; color: string }> = {
-  10: { name: 'TRACE', color: '90' }, 20: { name: 'DEBUG', color: '36' }, 30: { name: 'INFO', color: '32' },
-  40: { name: 'WARN', color: '33' }, 50: { name: 'ERROR', color: '31' }, 60: { name: 'FATAL', color: '35' },
+  10: { name: 'TRACE', color: '90' },
+  20: { name: 'DEBUG', color: '36' },
+  30: { name: 'INFO', color: '32' },
+  40: { name: 'WARN', color: '33' },
+  50: { name: 'ERROR', color: '31' },
+  60: { name: 'FATAL', color: '35' },
 };
 const HIDDEN = new Set(['level', 'time', 'msg', 'svc', 'component', 'pid', 'hostname', 'v']);
 const MAX_VALUE = 300;
@@ -25,15 +29,25 @@ export function prettyLine(line: string, color: boolean): string {
     return line.endsWith('\n') ? line : `${line}\n`;
   }
   const lv = LEVELS[Number(o.level)] ?? { name: String(o.level), color: '0' };
-  const time = new Date(Number(o.time) || Date.now()).toTimeString().slice(0, 8) + `.${String(new Date(Number(o.time) || Date.now()).getMilliseconds()).padStart(3, '0')}`;
+  const time =
+    new Date(Number(o.time) || Date.now()).toTimeString().slice(0, 8) +
+    `.${String(new Date(Number(o.time) || Date.now()).getMilliseconds()).padStart(3, '0')}`;
   const level = color ? `\x1b[${lv.color}m${lv.name.padEnd(5)}\x1b[0m` : lv.name.padEnd(5);
   const where = typeof o.component === 'string' ? `${o.component}: ` : '';
   const err = o.err as { message?: string; stack?: string; type?: string } | undefined;
-  const fields = Object.entries(o).filter(([k]) => !HIDDEN.has(k) && k !== 'err').map(([k, v]) => `${k}=${value(v)}`);
+  const fields = Object.entries(o)
+    .filter(([k]) => !HIDDEN.has(k) && k !== 'err')
+    .map(([k, v]) => `${k}=${value(v)}`);
   if (err && typeof err === 'object') fields.unshift(`err=${value(err.message ?? err.type ?? err)}`);
   const dim = (s: string): string => (color && s ? `\x1b[2m${s}\x1b[0m` : s);
   let out = `${dim(time)} ${level} ${where}${String(o.msg ?? '')}${fields.length ? ` ${dim(fields.join(' '))}` : ''}\n`;
-  if (err?.stack && Number(o.level) >= 50) out += err.stack.split('\n').slice(1).map((l) => `    ${l.trim()}`).join('\n') + '\n';
+  if (err?.stack && Number(o.level) >= 50)
+    out +=
+      err.stack
+        .split('\n')
+        .slice(1)
+        .map((l) => `    ${l.trim()}`)
+        .join('\n') + '\n';
   return out;
 }
 

@@ -25,5 +25,7 @@ export function checkPin(caPem: string, expectedPin: string): void {
  */
 export function spkiPin(pem: string): string {
   const key = pem.includes('CERTIFICATE-----') ? new X509Certificate(pem).publicKey : createPublicKey(pem);
-  return `sha256//${createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest('base64')}`;
+  return `sha256//${createHash('sha256')
+    .update(key.export({ type: 'spki', format: 'der' }))
+    .digest('base64')}`;
 }

@@ -86,12 +86,20 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
 
 async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promise<Hub> {
   const log = deps.logger;
-  const { store, pki, movedAside } = await openHubState({ dataDir: config.dataDir, publicUrl: config.publicUrl, reinitStore: config.reinitStore, logger: log });
+  const { store, pki, movedAside } = await openHubState({
+    dataDir: config.dataDir,
+    publicUrl: config.publicUrl,
+    reinitStore: config.reinitStore,
+    logger: log,
+  });
   if (pki.created) log.info({ component: 'pki', caPin: pki.caPin }, 'created the hub CA');
   const admin = loadOrCreateAdminToken(config.dataDir);
   const hubVersion = readHubVersion();
   const events = createEventLog(store, log.child({ component: 'events' }));
-  const retention = new EventRetention(store, log.child({ component: 'events' }), { maxAgeMs: config.eventsMaxAgeMs, maxCount: config.eventsMaxCount });
+  const retention = new EventRetention(store, log.child({ component: 'events' }), {
+    maxAgeMs: config.eventsMaxAgeMs,
+    maxCount: config.eventsMaxCount,
+  });
   // The hub's time: liveness and ages on the monotonic clock; wall time held steady through a step
   // of the hub's own clock until it settled (clock-watch.ts); agents' skew judged against the fleet.
   let fleetSkew: FleetSkew | undefined = undefined;
@@ -99,21 +107,54 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
     clock: systemClock,
     settleMs: Math.max(120_000, 4 * config.heartbeatIntervalMs),
     onStep: (step, hold) => {
-      log.warn({ offsetMs: step.offsetMs, hold }, 'the hub\'s own clock stepped');
-      events.note({ type: 'hub.clock-step', actor: 'hub', message: `the hub's own clock stepped ${signedDuration(step.offsetMs)} (wall vs monotonic); autoheal holds and the hub keeps its time until ${hold.until}`, data: { offsetMs: step.offsetMs, netOffsetMs: hold.offsetMs, until: hold.until } }).catch(logFailure(log, 'noting a clock step'));
+      log.warn({ offsetMs: step.offsetMs, hold }, "the hub's own clock stepped");
+      events
+        .note({
+          type: 'hub.clock-step',
+          actor: 'hub',
+          message: `the hub's own clock stepped ${signedDuration(step.offsetMs)} (wall vs monotonic); autoheal holds and the hub keeps its time until ${hold.until}`,
+          data: { offsetMs: step.offsetMs, netOffsetMs: hold.offsetMs, until: hold.until },
+        })
+        .catch(logFailure(log, 'noting a clock step'));
     },
     onSettled: (offsetMs) => {
       fleetSkew?.shift(offsetMs);
-      if (Math.abs(offsetMs) >= 1000) events.note({ type: 'hub.clock-step', actor: 'hub', message: `the hub's clock stayed ${signedDuration(offsetMs)} off its earlier time after settling; the hub follows it now`, data: { offsetMs, settled: true } }).catch(logFailure(log, 'noting a settled clock'));
+      if (Math.abs(offsetMs) >= 1000)
+        events
+          .note({
+            type: 'hub.clock-step',
+            actor: 'hub',
+            message: `the hub's clock stayed ${signedDuration(offsetMs)} off its earlier time after settling; the hub follows it now`,
+            data: { offsetMs, settled: true },
+          })
+          .catch(logFailure(log, 'noting a settled clock'));
     },
   });
   fleetSkew = new FleetSkew(clock);
   const clockTimer = setInterval(() => clock.check(), 1000);
   clockTimer.unref();
-  const batcher = createHealthBatcher(store, log.child({ component: 'health' }), { sampler: createHealthSampler(), clock });
-  const registry = new NodeRegistry({ store, events, batcher, logger: log.child({ component: 'registry' }), unreachableAfterMs: config.unreachableAfterMs, flapWindowMs: config.autohealFlapWindowMs, clock, skew: fleetSkew });
+  const batcher = createHealthBatcher(store, log.child({ component: 'health' }), {
+    sampler: createHealthSampler(),
+    clock,
+  });
+  const registry = new NodeRegistry({
+    store,
+    events,
+    batcher,
+    logger: log.child({ component: 'registry' }),
+    unreachableAfterMs: config.unreachableAfterMs,
+    flapWindowMs: config.autohealFlapWindowMs,
+    clock,
+    skew: fleetSkew,
+  });
   await registry.load();
-  const commands = new CommandService({ store, events, logger: log.child({ component: 'commands' }), link: (id) => registry.link(id), now: () => clock.now() });
+  const commands = new CommandService({
+    store,
+    events,
+    logger: log.child({ component: 'commands' }),
+    link: (id) => registry.link(id),
+    now: () => clock.now(),
+  });
   const tokens = createTokenService({ store, caPin: pki.caPin, now: () => new Date(clock.now()) });
   mkdirSync(join(config.dataDir, 'artifacts'), { recursive: true, mode: 0o755 });
   const artifacts = new ArtifactStore(join(config.dataDir, 'artifacts'), packagePaths().agentArtifactsDir);
@@ -135,7 +176,19 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
     onState: (info, previous) => {
       // While the kube API is down, what its watch said about the nodes is stale: readiness unknown.
       if (info.state !== 'running') registry.kubeUnknown();
-      events.note({ type: 'k3s.state', actor: 'hub', message: `control plane ${previous} -> ${info.state}: ${info.message}`, data: { from: previous, to: info.state, restarts: info.restarts, lastLogLines: info.state === 'failed' ? info.lastLogLines : [] } }).catch(logFailure(cpLog, 'noting a control plane state'));
+      events
+        .note({
+          type: 'k3s.state',
+          actor: 'hub',
+          message: `control plane ${previous} -> ${info.state}: ${info.message}`,
+          data: {
+            from: previous,
+            to: info.state,
+            restarts: info.restarts,
+            lastLogLines: info.state === 'failed' ? info.lastLogLines : [],
+          },
+        })
+        .catch(logFailure(cpLog, 'noting a control plane state'));
       if (info.state === 'running') {
         nodeK3s.assignAll().catch(logFailure(cpLog, 'assigning k3s to the nodes'));
         nodeK3s.purgePending().catch(logFailure(cpLog, 'purging removed nodes'));
@@ -143,25 +196,60 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
     },
     // The hub's own node is no agent's: it never feeds an atoll node's state (autoheal, upgrades).
     onKubeNode: (type, n) => {
-      if (!isControlPlaneNode(n)) registry.kubeUpdate(n.name, type === 'DELETED' ? undefined : n).catch(logFailure(cpLog, 'recording a kube node update'));
+      if (!isControlPlaneNode(n))
+        registry
+          .kubeUpdate(n.name, type === 'DELETED' ? undefined : n)
+          .catch(logFailure(cpLog, 'recording a kube node update'));
     },
   });
   // Its callbacks above run only once the control plane starts (after assembly).
-  const nodeK3s = new NodeK3s({ controlPlane, store, registry, artifacts, events, logger: cpLog, removeDrainTimeoutMs: config.removeDrainTimeoutMs });
+  const nodeK3s = new NodeK3s({
+    controlPlane,
+    store,
+    registry,
+    artifacts,
+    events,
+    logger: cpLog,
+    removeDrainTimeoutMs: config.removeDrainTimeoutMs,
+  });
 
   const serverNodeInfo = (): ControlPlaneNodeInfo | null => {
     const n = controlPlane.running() ? controlPlane.serverNode() : undefined;
-    return n ? { name: n.name, ready: n.ready, unschedulable: n.unschedulable, taints: n.taints, labels: n.labels, kubeletVersion: n.kubeletVersion } : null;
+    return n
+      ? {
+          name: n.name,
+          ready: n.ready,
+          unschedulable: n.unschedulable,
+          taints: n.taints,
+          labels: n.labels,
+          kubeletVersion: n.kubeletVersion,
+        }
+      : null;
   };
   const cluster = (): ClusterInfo => {
     const i = controlPlane.info();
-    return { state: i.state === 'stopped' ? 'absent' : i.state, version: controlPlane.version(), message: i.message, restarts: i.restarts, since: i.since, lastLogLines: i.lastLogLines, serverUrl: controlPlane.running() ? controlPlane.serverUrl() : null, nextRetryAt: i.nextRetryAt ?? null, node: serverNodeInfo() };
+    return {
+      state: i.state === 'stopped' ? 'absent' : i.state,
+      version: controlPlane.version(),
+      message: i.message,
+      restarts: i.restarts,
+      since: i.since,
+      lastLogLines: i.lastLogLines,
+      serverUrl: controlPlane.running() ? controlPlane.serverUrl() : null,
+      nextRetryAt: i.nextRetryAt ?? null,
+      node: serverNodeInfo(),
+    };
   };
 
   const removeNode = nodeRemoval({ store, events, registry, nodeK3s });
   const autohealSettings = new AutohealSettings(store);
   const autoheal = new AutohealEngine({
-    store, events, registry, controlPlane, logger: log.child({ component: 'autoheal' }), settings: autohealSettings,
+    store,
+    events,
+    registry,
+    controlPlane,
+    logger: log.child({ component: 'autoheal' }),
+    settings: autohealSettings,
     removeNode,
     cloudInit: replacementDocs({ tokens, events, publicUrl: config.publicUrl, caPem: pki.ca.certPem }),
     intervalMs: config.autohealIntervalMs,
@@ -171,49 +259,156 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
     clock,
     clockHold: () => clock.holding(),
   });
-  const upgrades = new UpgradeEngine({ store, events, registry, controlPlane, nodeK3s, artifacts, autohealSettings, logger: log.child({ component: 'upgrades' }), autoTickMs: config.autoUpgradeIntervalMs, clock });
+  const upgrades = new UpgradeEngine({
+    store,
+    events,
+    registry,
+    controlPlane,
+    nodeK3s,
+    artifacts,
+    autohealSettings,
+    logger: log.child({ component: 'upgrades' }),
+    autoTickMs: config.autoUpgradeIntervalMs,
+    clock,
+  });
   const certLog = log.child({ component: 'certs' });
-  const renewal = new CertRenewal({ store, ca: pki.ca, events, logger: certLog, ttlMs: config.nodeCertTtlMs, expiredGraceMs: config.certRecoveryGraceMs });
-  const certWatch = new CertWatch({ store, registry, events, logger: certLog, warnBeforeMs: config.certWarnBeforeMs, intervalMs: Math.min(30_000, Math.max(250, config.nodeCertTtlMs / 20)) });
+  const renewal = new CertRenewal({
+    store,
+    ca: pki.ca,
+    events,
+    logger: certLog,
+    ttlMs: config.nodeCertTtlMs,
+    expiredGraceMs: config.certRecoveryGraceMs,
+  });
+  const certWatch = new CertWatch({
+    store,
+    registry,
+    events,
+    logger: certLog,
+    warnBeforeMs: config.certWarnBeforeMs,
+    intervalMs: Math.min(30_000, Math.max(250, config.nodeCertTtlMs / 20)),
+  });
   const services: HubServices = {
-    config, store, events, registry, commands, tokens, logger: log, caPem: pki.ca.certPem, servingPin: pki.servingPin, hubVersion, cluster, controlPlane, artifacts,
-    autoheal, autohealSettings, upgrades, removeNode, certs: certWatch,
+    config,
+    store,
+    events,
+    registry,
+    commands,
+    tokens,
+    logger: log,
+    caPem: pki.ca.certPem,
+    servingPin: pki.servingPin,
+    hubVersion,
+    cluster,
+    controlPlane,
+    artifacts,
+    autoheal,
+    autohealSettings,
+    upgrades,
+    removeNode,
+    certs: certWatch,
     clockStatus: () => ({ ...fleetSkew.status(), holding: clock.holding() ?? null }),
     joinCommand: joinCommands({ tokens, events, publicUrl: config.publicUrl, servingPin: pki.servingPin }),
   };
 
-  const metrics = createMetrics({ events, nodes: registry, controlPlane, autoheal: () => autoheal, store, certWarnBeforeMs: config.certWarnBeforeMs });
+  const metrics = createMetrics({
+    events,
+    nodes: registry,
+    controlPlane,
+    autoheal: () => autoheal,
+    store,
+    certWarnBeforeMs: config.certWarnBeforeMs,
+  });
 
   const caps = connectionCapsFor(config, log);
-  const limits = (listener: Listener): ListenerLimits => ({ caps: caps[listener], handshakeTimeoutMs: config.handshakeTimeoutMs, observer: metrics.connections });
+  const limits = (listener: Listener): ListenerLimits => ({
+    caps: caps[listener],
+    handshakeTimeoutMs: config.handshakeTimeoutMs,
+    observer: metrics.connections,
+  });
   const gwLog = log.child({ component: 'gateway' });
   const gateway = await buildGateway({
     limits: limits('gateway'),
     logger: gwLog,
     store,
-    tls: { certPem: pki.serving.certPem, keyPem: pki.serving.keyPem, caPem: pki.ca.certPem, ticketKeys: pki.ticketKeys },
+    tls: {
+      certPem: pki.serving.certPem,
+      keyPem: pki.serving.keyPem,
+      caPem: pki.ca.certPem,
+      ticketKeys: pki.ticketKeys,
+    },
     joinLimiter: createRateLimiter({ perMinute: config.joinRateLimitPerMinute }),
     nodeExists: (id) => registry.has(id),
-    revokedAttempt: (id) => nodeK3s.agentTold(id, 10_000).catch(logFailure(gwLog, 'scheduling the purge of a removed node')),
+    revokedAttempt: (id) =>
+      nodeK3s.agentTold(id, 10_000).catch(logFailure(gwLog, 'scheduling the purge of a removed node')),
     extraRoutes: (app) => {
       void app.register(artifactRoutes, {
         artifacts,
         verifyClient: (req) => verifyClientCert(store, registry, req),
-        downloaded: (nodeId, what) => events.note({ type: 'artifact.downloaded', nodeId, actor: `node:${nodeId}`, message: `${what} downloaded by node ${nodeId}`, data: { artifact: what } }).catch(logFailure(gwLog, 'noting a download')),
+        downloaded: (nodeId, what) =>
+          events
+            .note({
+              type: 'artifact.downloaded',
+              nodeId,
+              actor: `node:${nodeId}`,
+              message: `${what} downloaded by node ${nodeId}`,
+              data: { artifact: what },
+            })
+            .catch(logFailure(gwLog, 'noting a download')),
       });
-      void app.register(installerRoutes, { dataDir: config.dataDir, publicUrl: config.publicUrl, caPem: pki.ca.certPem, hubVersion, events, store,
-        verifyClient: (req) => verifyClientCert(store, registry, req), removeNode,
-        agentBundle: (v) => artifacts.agents.get(v) });
-      void app.register(recoverRoute, { limiter: createRateLimiter({ perMinute: config.joinRateLimitPerMinute }), recover: (certPem, csr, source) => recoverCert(renewal, events, gwLog, certPem, csr, source) });
+      void app.register(installerRoutes, {
+        dataDir: config.dataDir,
+        publicUrl: config.publicUrl,
+        caPem: pki.ca.certPem,
+        hubVersion,
+        events,
+        store,
+        verifyClient: (req) => verifyClientCert(store, registry, req),
+        removeNode,
+        agentBundle: (v) => artifacts.agents.get(v),
+      });
+      void app.register(recoverRoute, {
+        limiter: createRateLimiter({ perMinute: config.joinRateLimitPerMinute }),
+        recover: (certPem, csr, source) => recoverCert(renewal, events, gwLog, certPem, csr, source),
+      });
     },
-    join: joinHandler({ store, tokens, ca: pki.ca, events, registry, metrics, logger: gwLog, clock, nodeCertTtlMs: config.nodeCertTtlMs, heartbeatIntervalMs: config.heartbeatIntervalMs }),
+    join: joinHandler({
+      store,
+      tokens,
+      ca: pki.ca,
+      events,
+      registry,
+      metrics,
+      logger: gwLog,
+      clock,
+      nodeCertTtlMs: config.nodeCertTtlMs,
+      heartbeatIntervalMs: config.heartbeatIntervalMs,
+    }),
     connect: agentConnector({
-      heartbeatIntervalMs: config.heartbeatIntervalMs, hubVersion, logger: gwLog, clock, registry, commands, renewal, metrics, nodeK3s: () => nodeK3s,
-      identityGuard: new IdentityGuard({ registry, events, logger: gwLog, onConflict: () => metrics.identityConflict() }),
+      heartbeatIntervalMs: config.heartbeatIntervalMs,
+      hubVersion,
+      logger: gwLog,
+      clock,
+      registry,
+      commands,
+      renewal,
+      metrics,
+      nodeK3s: () => nodeK3s,
+      identityGuard: new IdentityGuard({
+        registry,
+        events,
+        logger: gwLog,
+        onConflict: () => metrics.identityConflict(),
+      }),
     }),
   });
 
-  const api = await buildApi(services, { tls: pki.serving, adminTokenHash: sha256Hex(admin.token), metrics: metrics.registry, limits: limits('api') });
+  const api = await buildApi(services, {
+    tls: pki.serving,
+    adminTokenHash: sha256Hex(admin.token),
+    metrics: metrics.registry,
+    limits: limits('api'),
+  });
   const [apiListener, gatewayListener] = hubListeners(config);
   try {
     await gateway.listen({ host: config.gatewayListen.host, port: config.gatewayListen.port }).catch((err: unknown) => {
@@ -230,7 +425,8 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
   }
   const apiPort = (api.server.address() as { port: number }).port;
   const gwPort = (gateway.server.address() as { port: number }).port;
-  const apiHost = config.apiListen.host === '0.0.0.0' || config.apiListen.host === '::' ? '127.0.0.1' : config.apiListen.host;
+  const apiHost =
+    config.apiListen.host === '0.0.0.0' || config.apiListen.host === '::' ? '127.0.0.1' : config.apiListen.host;
   const apiUrl = `https://${apiHost.includes(':') ? `[${apiHost}]` : apiHost}:${apiPort}`;
   const gatewayUrl = config.publicUrl;
 
@@ -239,22 +435,48 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
   autoheal.start();
   certWatch.start();
   await upgrades.start();
-  const sweeper = setInterval(() => {
-    registry.sweep().catch(logFailure(log, 'the liveness sweep'));
-    commands.expire().catch(logFailure(log, 'expiring commands'));
-  }, Math.max(200, Math.min(5000, Math.floor(config.unreachableAfterMs / 5))));
+  const sweeper = setInterval(
+    () => {
+      registry.sweep().catch(logFailure(log, 'the liveness sweep'));
+      commands.expire().catch(logFailure(log, 'expiring commands'));
+    },
+    Math.max(200, Math.min(5000, Math.floor(config.unreachableAfterMs / 5))),
+  );
   sweeper.unref();
   const purger = setInterval(() => nodeK3s.purgePending().catch(logFailure(cpLog, 'purging removed nodes')), 60_000);
   purger.unref();
   // Admin commands find the running hub through this file.
   const runtimeFile = join(config.dataDir, 'hub.json');
-  writeFileSync(runtimeFile, JSON.stringify({ pid: process.pid, apiUrl, gatewayUrl, gatewayPort: gwPort, startedAt: new Date().toISOString() }, null, 2) + '\n', { mode: 0o644 });
-  if (movedAside) await events.record({ type: 'store.reinitialized', actor: 'hub', message: `--reinit-store: the refused store was moved to ${movedAside}; this store started empty`, data: { movedAside } });
-  await events.note({ type: 'hub.started', actor: 'hub', message: `hub ${hubVersion} started; API ${apiUrl}, gateway ${gatewayUrl}` });
+  writeFileSync(
+    runtimeFile,
+    JSON.stringify(
+      { pid: process.pid, apiUrl, gatewayUrl, gatewayPort: gwPort, startedAt: new Date().toISOString() },
+      null,
+      2,
+    ) + '\n',
+    { mode: 0o644 },
+  );
+  if (movedAside)
+    await events.record({
+      type: 'store.reinitialized',
+      actor: 'hub',
+      message: `--reinit-store: the refused store was moved to ${movedAside}; this store started empty`,
+      data: { movedAside },
+    });
+  await events.note({
+    type: 'hub.started',
+    actor: 'hub',
+    message: `hub ${hubVersion} started; API ${apiUrl}, gateway ${gatewayUrl}`,
+  });
 
   let stopping: Promise<void> | undefined;
   return {
-    apiUrl, gatewayUrl, adminTokenPath: admin.path, services, api, gateway,
+    apiUrl,
+    gatewayUrl,
+    adminTokenPath: admin.path,
+    services,
+    api,
+    gateway,
     unhandledRejection: () => metrics.unhandledRejection(),
     stop() {
       stopping ??= (async () => {

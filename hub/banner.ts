@@ -24,7 +24,9 @@ export function renderBanner(b: BannerInput): string {
     `  log in with:   the admin token (${b.isRoot ? 'sudo ' : ''}cat ${b.adminTokenPath})`,
   ];
   if (LOOPBACK.test(b.apiHost)) {
-    lines.push(`                 from another machine: ssh -L ${port}:${b.apiHost.includes(':') ? `[${b.apiHost}]` : b.apiHost}:${port} THIS-HOST, then https://localhost:${port}/ (or --api-listen 0.0.0.0:${port})`);
+    lines.push(
+      `                 from another machine: ssh -L ${port}:${b.apiHost.includes(':') ? `[${b.apiHost}]` : b.apiHost}:${port} THIS-HOST, then https://localhost:${port}/ (or --api-listen 0.0.0.0:${port})`,
+    );
   }
   lines.push(
     `  API:           ${b.apiUrl}`,
@@ -34,9 +36,15 @@ export function renderBanner(b: BannerInput): string {
     `  control plane: ${b.controlPlane.state} (${b.controlPlane.message})`,
   );
   if ('command' in b.join) {
-    lines.push(`  join a first server to pool "default" (single use, expires in ${b.join.ttlMinutes} min, at ${b.join.expiresAt}):`, `    ${b.join.command}`);
+    lines.push(
+      `  join a first server to pool "default" (single use, expires in ${b.join.ttlMinutes} min, at ${b.join.expiresAt}):`,
+      `    ${b.join.command}`,
+    );
   } else {
-    lines.push(`  nodes:         ${b.join.nodes}; to join another server, print a line with a fresh token:`, `    ${b.join.hint}`);
+    lines.push(
+      `  nodes:         ${b.join.nodes}; to join another server, print a line with a fresh token:`,
+      `    ${b.join.hint}`,
+    );
   }
   return lines.join('\n') + '\n';
 }

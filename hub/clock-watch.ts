@@ -66,14 +66,18 @@ export class ClockWatch implements Clock {
 
   private holdInfo(): ClockHold | undefined {
     if (!this.hold) return undefined;
-    return { offsetMs: this.hold.offsetMs, since: this.hold.since, until: new Date(this.anchorWall + (this.hold.sinceMono + this.o.settleMs - this.anchorMono)).toISOString() };
+    return {
+      offsetMs: this.hold.offsetMs,
+      since: this.hold.since,
+      until: new Date(this.anchorWall + (this.hold.sinceMono + this.o.settleMs - this.anchorMono)).toISOString(),
+    };
   }
 
   /** Compares the two clocks since the last check (cheap; call it often, e.g. each second). */
   check(): void {
     const w = this.o.clock.now();
     const m = this.o.clock.mono();
-    const drift = (w - this.lastWall) - (m - this.lastMono);
+    const drift = w - this.lastWall - (m - this.lastMono);
     this.lastWall = w;
     this.lastMono = m;
     if (Math.abs(drift) >= this.threshold) {

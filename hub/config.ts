@@ -4,7 +4,10 @@ import { resolve } from 'node:path';
 import { ConfigError } from './errors.js';
 import { parseDuration } from './duration.js';
 
-export interface ListenAddress { host: string; port: number }
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
 
 export interface HubConfig {
   readonly dataDir: string;
@@ -125,14 +128,18 @@ function duration(text: string, what: string): number {
 function optionalCount(text: string | undefined, what: string): number | undefined {
   if (text === undefined) return undefined;
   const n = Number(text);
-  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n < 1) throw new ConfigError(`${what} must be a positive integer (got "${text}")`);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n < 1)
+    throw new ConfigError(`${what} must be a positive integer (got "${text}")`);
   return n;
 }
 
 export function parseHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, isRoot: boolean): HubConfig {
   const dataDir = resolve(flags.dataDir ?? defaultDataDir(env, isRoot));
   const apiListen = parseListen(flags.apiListen ?? env.ATOLL_API_LISTEN ?? '127.0.0.1:9443', '--api-listen');
-  const gatewayListen = parseListen(flags.gatewayListen ?? env.ATOLL_GATEWAY_LISTEN ?? '0.0.0.0:9444', '--gateway-listen');
+  const gatewayListen = parseListen(
+    flags.gatewayListen ?? env.ATOLL_GATEWAY_LISTEN ?? '0.0.0.0:9444',
+    '--gateway-listen',
+  );
   let publicUrl = flags.publicUrl ?? env.ATOLL_PUBLIC_URL;
   if (!publicUrl) {
     const host = firstNonLoopbackIPv4() ?? '127.0.0.1';
@@ -148,21 +155,30 @@ export function parseHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, isRoot: 
   const heartbeatIntervalMs = duration(flags.heartbeatInterval ?? '10s', '--heartbeat-interval');
   const unreachableAfterMs = duration(flags.unreachableAfter ?? '30s', '--unreachable-after');
   if (unreachableAfterMs <= heartbeatIntervalMs) {
-    throw new ConfigError(`--unreachable-after (${unreachableAfterMs} ms) must be longer than --heartbeat-interval (${heartbeatIntervalMs} ms)`);
+    throw new ConfigError(
+      `--unreachable-after (${unreachableAfterMs} ms) must be longer than --heartbeat-interval (${heartbeatIntervalMs} ms)`,
+    );
   }
   const logLevel = flags.logLevel ?? env.ATOLL_LOG_LEVEL ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
   const k3s = flags.k3s ?? env.ATOLL_K3S ?? 'auto';
   const joinRateLimitPerMinute = Number(flags.joinRateLimit ?? env.ATOLL_JOIN_RATE_LIMIT ?? 60);
-  if (!Number.isInteger(joinRateLimitPerMinute) || joinRateLimitPerMinute < 1) throw new ConfigError('--join-rate-limit must be a positive integer');
+  if (!Number.isInteger(joinRateLimitPerMinute) || joinRateLimitPerMinute < 1)
+    throw new ConfigError('--join-rate-limit must be a positive integer');
   const eventsMaxCount = Number(flags.eventsMaxCount ?? env.ATOLL_EVENTS_MAX_COUNT ?? 100_000);
-  if (!Number.isInteger(eventsMaxCount) || eventsMaxCount < 1) throw new ConfigError('--events-max-count must be a positive integer');
+  if (!Number.isInteger(eventsMaxCount) || eventsMaxCount < 1)
+    throw new ConfigError('--events-max-count must be a positive integer');
   const k3sHttpsPort = Number(flags.k3sHttpsPort ?? env.ATOLL_K3S_HTTPS_PORT ?? 6443);
-  if (!Number.isInteger(k3sHttpsPort) || k3sHttpsPort < 1 || k3sHttpsPort > 65535) throw new ConfigError('--k3s-https-port must be a port number');
+  if (!Number.isInteger(k3sHttpsPort) || k3sHttpsPort < 1 || k3sHttpsPort > 65535)
+    throw new ConfigError('--k3s-https-port must be a port number');
   const clusterName = flags.clusterName ?? env.ATOLL_CLUSTER_NAME ?? 'atoll';
-  if (!/^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$/.test(clusterName)) throw new ConfigError(`--cluster-name "${clusterName.slice(0, 80)}" must be 1-63 lowercase letters, digits, . and - (starting and ending with a letter or digit)`);
+  if (!/^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$/.test(clusterName))
+    throw new ConfigError(
+      `--cluster-name "${clusterName.slice(0, 80)}" must be 1-63 lowercase letters, digits, . and - (starting and ending with a letter or digit)`,
+    );
   const handshakeTimeoutMs = duration(flags.handshakeTimeout ?? '10s', '--handshake-timeout');
-  if (handshakeTimeoutMs < 100 || handshakeTimeoutMs > 30_000) throw new ConfigError('--handshake-timeout must be between 100ms and 30s');
+  if (handshakeTimeoutMs < 100 || handshakeTimeoutMs > 30_000)
+    throw new ConfigError('--handshake-timeout must be between 100ms and 30s');
   const nodeCertTtlMs = duration(flags.nodeCertTtl ?? '30d', '--node-cert-ttl');
   return Object.freeze({
     dataDir,
@@ -175,7 +191,9 @@ export function parseHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, isRoot: 
     logLevel,
     nodeCertTtlMs,
     certRecoveryGraceMs: duration(flags.certRecoveryGrace ?? '30d', '--cert-recovery-grace'),
-    certWarnBeforeMs: flags.certWarnBefore ? duration(flags.certWarnBefore, '--cert-warn-before') : Math.min(7 * 86_400_000, nodeCertTtlMs / 4),
+    certWarnBeforeMs: flags.certWarnBefore
+      ? duration(flags.certWarnBefore, '--cert-warn-before')
+      : Math.min(7 * 86_400_000, nodeCertTtlMs / 4),
     joinRateLimitPerMinute,
     k3sHttpsPort,
     k3sArgs: Object.freeze([...(flags.k3sArg ?? [])]),
@@ -191,8 +209,14 @@ export function parseHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, isRoot: 
     autohealFlapWindowMs: duration(flags.autohealFlapWindow ?? '15m', '--autoheal-flap-window'),
     handshakeTimeoutMs,
     connectionCaps: Object.freeze({
-      api: Object.freeze({ maxTotal: optionalCount(flags.apiMaxConnections, '--api-max-connections'), maxPerSource: optionalCount(flags.apiMaxConnectionsPerSource, '--api-max-connections-per-source') }),
-      gateway: Object.freeze({ maxTotal: optionalCount(flags.gatewayMaxConnections, '--gateway-max-connections'), maxPerSource: optionalCount(flags.gatewayMaxConnectionsPerSource, '--gateway-max-connections-per-source') }),
+      api: Object.freeze({
+        maxTotal: optionalCount(flags.apiMaxConnections, '--api-max-connections'),
+        maxPerSource: optionalCount(flags.apiMaxConnectionsPerSource, '--api-max-connections-per-source'),
+      }),
+      gateway: Object.freeze({
+        maxTotal: optionalCount(flags.gatewayMaxConnections, '--gateway-max-connections'),
+        maxPerSource: optionalCount(flags.gatewayMaxConnectionsPerSource, '--gateway-max-connections-per-source'),
+      }),
     }),
     eventsMaxAgeMs: duration(flags.eventsMaxAge ?? env.ATOLL_EVENTS_MAX_AGE ?? '30d', '--events-max-age'),
     eventsMaxCount,

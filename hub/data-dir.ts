@@ -21,18 +21,24 @@ export function prepareDataDir(dir: string): void {
     } catch (err) {
       const code = (err as { code?: string }).code;
       if (code !== 'EACCES' && code !== 'EPERM' && code !== 'EROFS') throw err;
-      throw new ConfigError(`cannot create the data dir ${dir}: ${code === 'EROFS' ? 'read-only file system' : 'permission denied'} (uid ${process.getuid?.() ?? '?'}); ${dataDirAdvice()}`);
+      throw new ConfigError(
+        `cannot create the data dir ${dir}: ${code === 'EROFS' ? 'read-only file system' : 'permission denied'} (uid ${process.getuid?.() ?? '?'}); ${dataDirAdvice()}`,
+      );
     }
   }
   const st = statSync(dir);
   if (!st.isDirectory()) throw new ConfigError(`data dir ${dir} is not a directory`);
   if (st.mode & 0o022) {
-    throw new ConfigError(`data dir ${dir} has mode ${(st.mode & 0o777).toString(8)}: others may write to it; run: chmod 700 ${dir}`);
+    throw new ConfigError(
+      `data dir ${dir} has mode ${(st.mode & 0o777).toString(8)}: others may write to it; run: chmod 700 ${dir}`,
+    );
   }
   try {
     accessSync(dir, constants.W_OK | constants.R_OK | constants.X_OK);
   } catch {
-    throw new ConfigError(`data dir ${dir} is not writable by this user (uid ${process.getuid?.() ?? '?'}); ${dataDirAdvice()}`);
+    throw new ConfigError(
+      `data dir ${dir} is not writable by this user (uid ${process.getuid?.() ?? '?'}); ${dataDirAdvice()}`,
+    );
   }
   for (const secret of ['ca.key', 'admin-token', 'serving.key', 'hub.db', 'tls-ticket-keys']) {
     const p = join(dir, secret);
@@ -50,7 +56,8 @@ export function loadOrCreateAdminToken(dir: string): { token: string; path: stri
   const path = join(dir, 'admin-token');
   if (existsSync(path)) {
     const token = readFileSync(path, 'utf8').trim();
-    if (token.length < 32) throw new ConfigError(`${path} does not hold a valid admin token; delete it to make a new one`);
+    if (token.length < 32)
+      throw new ConfigError(`${path} does not hold a valid admin token; delete it to make a new one`);
     return { token, path, created: false };
   }
   const token = `atoll_admin_${randomBytes(24).toString('base64url')}`;

@@ -11,7 +11,8 @@ export function parseDuration(text: string): number {
     total += Number(m[1]) * UNIT_MS[m[2]];
     matched = re.lastIndex;
   }
-  if (matched === 0 || matched !== s.length || total <= 0) throw new Error(`invalid duration "${text}" (use e.g. 500ms, 10s, 5m, 1h)`);
+  if (matched === 0 || matched !== s.length || total <= 0)
+    throw new Error(`invalid duration "${text}" (use e.g. 500ms, 10s, 5m, 1h)`);
   return Math.round(total);
 }
 

@@ -33,7 +33,11 @@ export type HubErrorCode = keyof typeof HUB_ERRORS;
 
 export class HubError extends Error {
   readonly status: number;
-  constructor(readonly code: HubErrorCode, message: string, readonly details?: Record<string, unknown>) {
+  constructor(
+    readonly code: HubErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
     super(message);
     this.name = 'HubError';
     this.status = HUB_ERRORS[code];

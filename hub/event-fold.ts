@@ -36,7 +36,10 @@ export interface FoldSlot {
 export class EventFolder {
   private readonly slots = new Map<string, FoldSlot>();
 
-  constructor(private readonly opts: FoldOptions, private readonly now: () => number) {}
+  constructor(
+    private readonly opts: FoldOptions,
+    private readonly now: () => number,
+  ) {}
 
   /** The slot an event folds into, or undefined when its type never folds. */
   slot(e: NewEvent): FoldSlot | undefined {
@@ -49,7 +52,11 @@ export class EventFolder {
     if (old && now - old.windowStart < this.opts.windowMs) return old;
     // A new window. A storm that goes on (the last window folded) keeps folding: one row per window.
     const stormy = Boolean(old?.repeat) && now - (old?.windowStart ?? 0) < 2 * this.opts.windowMs;
-    const next: FoldSlot = { windowStart: now, written: stormy ? this.opts.verbatim : 0, chain: old?.chain ?? Promise.resolve() };
+    const next: FoldSlot = {
+      windowStart: now,
+      written: stormy ? this.opts.verbatim : 0,
+      chain: old?.chain ?? Promise.resolve(),
+    };
     // Re-inserted, so the map stays ordered by window start and the oldest goes first.
     this.slots.delete(key);
     while (this.slots.size >= this.opts.maxKeys) {
@@ -62,7 +69,10 @@ export class EventFolder {
   }
 
   /** How `e` is written in `slot`: as is, or as the next version of the repeat row. */
-  plan(slot: FoldSlot, e: NewEvent): { replaces: number | null; event: NewEvent; count: number; since: string } | undefined {
+  plan(
+    slot: FoldSlot,
+    e: NewEvent,
+  ): { replaces: number | null; event: NewEvent; count: number; since: string } | undefined {
     if (slot.written < this.opts.verbatim) {
       slot.written++;
       return undefined;
@@ -71,8 +81,14 @@ export class EventFolder {
     const since = slot.repeat?.since ?? new Date(this.now()).toISOString();
     const replaces = slot.repeat?.id ?? null;
     return {
-      replaces, count, since,
-      event: { ...e, message: `${e.message} (${count} more like this since ${since})`, data: { ...e.data, repeated: true, count, since, replaces } },
+      replaces,
+      count,
+      since,
+      event: {
+        ...e,
+        message: `${e.message} (${count} more like this since ${since})`,
+        data: { ...e.data, repeated: true, count, since, replaces },
+      },
     };
   }
 

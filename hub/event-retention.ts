@@ -31,7 +31,11 @@ export class EventRetention {
   private unsubscribe: (() => void) | undefined;
   private readonly now: () => number;
 
-  constructor(private readonly store: Pick<Store, 'pruneEvents'>, private readonly logger: Logger, readonly opts: RetentionOptions) {
+  constructor(
+    private readonly store: Pick<Store, 'pruneEvents'>,
+    private readonly logger: Logger,
+    readonly opts: RetentionOptions,
+  ) {
     this.now = opts.now ?? Date.now;
   }
 
@@ -41,7 +45,10 @@ export class EventRetention {
     this.unsubscribe = events?.subscribe(() => {
       if (++this.sinceRun >= burst) this.run().catch(logFailure(this.logger, 'pruning old events'));
     });
-    this.timer = setInterval(() => this.run().catch(logFailure(this.logger, 'pruning old events')), this.opts.intervalMs ?? 60_000);
+    this.timer = setInterval(
+      () => this.run().catch(logFailure(this.logger, 'pruning old events')),
+      this.opts.intervalMs ?? 60_000,
+    );
     this.timer.unref();
     this.run().catch(logFailure(this.logger, 'pruning old events'));
   }
@@ -89,7 +96,11 @@ export class EventRetention {
     } catch (err) {
       this.logger.warn({ err: (err as Error).message, deleted }, 'pruning old events failed; will retry');
     }
-    if (deleted > 0) this.logger.info({ deleted, batches, maxCount: this.opts.maxCount, maxAgeMs: this.opts.maxAgeMs }, 'pruned old events');
+    if (deleted > 0)
+      this.logger.info(
+        { deleted, batches, maxCount: this.opts.maxCount, maxAgeMs: this.opts.maxAgeMs },
+        'pruned old events',
+      );
     return { deleted, batches };
   }
 }

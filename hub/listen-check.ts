@@ -26,9 +26,18 @@ export function listenRefusal(l: Listener, err: unknown): ConfigError | undefine
   const code = (err as { code?: string }).code;
   const at = hostPort(l.address);
   const change = `pick another with ${l.flag} HOST:PORT`;
-  if (code === 'EADDRINUSE') return new ConfigError(`cannot listen on ${at} for ${l.what}: the port is in use by another process; ${change} (ss -ltnp 'sport = :${l.address.port}' shows who has it)`);
-  if (code === 'EADDRNOTAVAIL') return new ConfigError(`cannot listen on ${at} for ${l.what}: this host has no address ${l.address.host}; ${change}`);
-  if (code === 'EACCES') return new ConfigError(`cannot listen on ${at} for ${l.what}: ports below 1024 need root; ${change} or run as root`);
+  if (code === 'EADDRINUSE')
+    return new ConfigError(
+      `cannot listen on ${at} for ${l.what}: the port is in use by another process; ${change} (ss -ltnp 'sport = :${l.address.port}' shows who has it)`,
+    );
+  if (code === 'EADDRNOTAVAIL')
+    return new ConfigError(
+      `cannot listen on ${at} for ${l.what}: this host has no address ${l.address.host}; ${change}`,
+    );
+  if (code === 'EACCES')
+    return new ConfigError(
+      `cannot listen on ${at} for ${l.what}: ports below 1024 need root; ${change} or run as root`,
+    );
   return undefined;
 }
 
@@ -45,9 +54,16 @@ const ANY = new Set(['0.0.0.0', '::', '']);
 /** Binds and releases each fixed port once; throws the first refusal. Port 0 needs no check. */
 export async function checkListeners(listeners: Listener[]): Promise<void> {
   const [a, b] = listeners;
-  if (a && b && a.address.port !== 0 && a.address.port === b.address.port
-    && (a.address.host === b.address.host || ANY.has(a.address.host) || ANY.has(b.address.host))) {
-    throw new ConfigError(`${a.flag} ${hostPort(a.address)} and ${b.flag} ${hostPort(b.address)} would share a port: give them different ports`);
+  if (
+    a &&
+    b &&
+    a.address.port !== 0 &&
+    a.address.port === b.address.port &&
+    (a.address.host === b.address.host || ANY.has(a.address.host) || ANY.has(b.address.host))
+  ) {
+    throw new ConfigError(
+      `${a.flag} ${hostPort(a.address)} and ${b.flag} ${hostPort(b.address)} would share a port: give them different ports`,
+    );
   }
   for (const l of listeners) {
     if (l.address.port === 0) continue;

@@ -4,12 +4,30 @@ import { pino, type Logger } from 'pino';
 import { logDestination } from '../certs/log-format.js';
 
 export const REDACT_PATHS = [
-  'token', '*.token', 'secret', '*.secret', 'key', '*.key', 'keyPem', '*.keyPem', 'privateKeyPem', '*.privateKeyPem',
-  'authorization', '*.authorization', 'headers.authorization', 'req.headers.authorization', 'adminToken', 'k3sToken', '*.k3sToken',
+  'token',
+  '*.token',
+  'secret',
+  '*.secret',
+  'key',
+  '*.key',
+  'keyPem',
+  '*.keyPem',
+  'privateKeyPem',
+  '*.privateKeyPem',
+  'authorization',
+  '*.authorization',
+  'headers.authorization',
+  'req.headers.authorization',
+  'adminToken',
+  'k3sToken',
+  '*.k3sToken',
 ];
 
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
-  return pino({ level, base: { svc: 'atoll-hub' }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, destination ?? logDestination());
+  return pino(
+    { level, base: { svc: 'atoll-hub' }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
+    destination ?? logDestination(),
+  );
 }
 
 export type { Logger };

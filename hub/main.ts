@@ -13,42 +13,133 @@ function runCommand(program: Command): Command {
   return program
     .option('--data-dir <dir>', 'all hub state (env ATOLL_DATA_DIR; default /var/lib/atoll as root, else ./.atoll)')
     .option('--api-listen <host:port>', 'dashboard API, HTTPS (env ATOLL_API_LISTEN; default 127.0.0.1:9443)')
-    .option('--gateway-listen <host:port>', 'agent gateway, HTTPS + WSS (env ATOLL_GATEWAY_LISTEN; default 0.0.0.0:9444)')
+    .option(
+      '--gateway-listen <host:port>',
+      'agent gateway, HTTPS + WSS (env ATOLL_GATEWAY_LISTEN; default 0.0.0.0:9444)',
+    )
     .option('--public-url <url>', 'how agents reach the gateway (env ATOLL_PUBLIC_URL)')
     .option('--k3s <mode>', 'auto | off | PATH to a k3s binary (env ATOLL_K3S)')
     .option('--heartbeat-interval <dur>', "agents' report interval", '10s')
     .option('--unreachable-after <dur>', 'silence after which a node is unreachable', '30s')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace (env ATOLL_LOG_LEVEL)')
     .addOption(new Option('--node-cert-ttl <dur>', 'lifetime of node client certificates').default('30d'))
-    .addOption(new Option('--cert-recovery-grace <dur>', 'how long after expiry a node may renew over HTTPS with its own key (default 30d)'))
-    .addOption(new Option('--cert-warn-before <dur>', 'warn when a node certificate expires within this (default 7d, or a quarter of --node-cert-ttl)'))
+    .addOption(
+      new Option(
+        '--cert-recovery-grace <dur>',
+        'how long after expiry a node may renew over HTTPS with its own key (default 30d)',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--cert-warn-before <dur>',
+        'warn when a node certificate expires within this (default 7d, or a quarter of --node-cert-ttl)',
+      ),
+    )
     .addOption(new Option('--join-rate-limit <n>', 'join attempts per source address per minute'))
     .option('--k3s-https-port <port>', 'k3s API port (env ATOLL_K3S_HTTPS_PORT)', undefined)
-    .option('--k3s-arg <arg>', 'extra argument for `k3s server` (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
-    .option('--cluster-name <name>', 'name of the cluster, user and context in the kubeconfig the hub hands out (env ATOLL_CLUSTER_NAME; default atoll)')
-    .option('--control-plane-schedulable', "let workloads run on the hub's own k3s node (by default it is tainted node-role.kubernetes.io/control-plane:NoSchedule)")
-    .addOption(new Option('--k3s-node-token-ttl <ttl>', 'TTL of per-node k3s join tokens (k3s syntax; 0 = until the node is removed)'))
+    .option('--k3s-arg <arg>', 'extra argument for `k3s server` (repeatable)', (v: string, prev: string[] = []) => [
+      ...prev,
+      v,
+    ])
+    .option(
+      '--cluster-name <name>',
+      'name of the cluster, user and context in the kubeconfig the hub hands out (env ATOLL_CLUSTER_NAME; default atoll)',
+    )
+    .option(
+      '--control-plane-schedulable',
+      "let workloads run on the hub's own k3s node (by default it is tainted node-role.kubernetes.io/control-plane:NoSchedule)",
+    )
+    .addOption(
+      new Option(
+        '--k3s-node-token-ttl <ttl>',
+        'TTL of per-node k3s join tokens (k3s syntax; 0 = until the node is removed)',
+      ),
+    )
     .addOption(new Option('--remove-drain-timeout <dur>', 'drain time allowed when removing a node'))
-    .addOption(new Option('--k3s-restart-backoff <dur>', 'first delay before restarting a crashed k3s server (doubles per crash)'))
-    .addOption(new Option('--k3s-failed-retry <dur>', 'after the k3s server was marked failed, try again after this (doubles, at most 30m; default 5m)'))
+    .addOption(
+      new Option(
+        '--k3s-restart-backoff <dur>',
+        'first delay before restarting a crashed k3s server (doubles per crash)',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--k3s-failed-retry <dur>',
+        'after the k3s server was marked failed, try again after this (doubles, at most 30m; default 5m)',
+      ),
+    )
     .option('--autoheal-interval <dur>', 'how often autoheal looks at the nodes (default 30s)')
-    .addOption(new Option('--autoheal-guard-window <dur>', 'partition guard window: half the agents dropping within it freezes remediation (default 2m)'))
-    .addOption(new Option('--autoheal-flap-window <dur>', 'more than 2 health changes within it mark a node flapping (default 15m)'))
-    .addOption(new Option('--auto-upgrade-interval <dur>', 'how often the auto-upgrade policy looks for a newer k3s artifact in its window (default 1m)'))
-    .addOption(new Option('--handshake-timeout <dur>', 'both listeners: TLS handshake deadline, and the deadline for request headers after it (default 10s)'))
-    .addOption(new Option('--gateway-max-connections <n>', 'open gateway connections at most (default: from the open-file limit)'))
-    .addOption(new Option('--gateway-max-connections-per-source <n>', 'open gateway connections per source address at most (default: a quarter of the total, at most 1024)'))
-    .addOption(new Option('--api-max-connections <n>', 'open API connections at most (default: from the open-file limit, at most 1024)'))
-    .addOption(new Option('--api-max-connections-per-source <n>', 'open API connections per source address at most (default: half of the total, at most 256)'))
-    .addOption(new Option('--events-max-age <dur>', 'prune events older than this (env ATOLL_EVENTS_MAX_AGE; default 30d)'))
-    .addOption(new Option('--events-max-count <n>', 'keep at most this many events, pruning the oldest (env ATOLL_EVENTS_MAX_COUNT; default 100000)'))
-    .option('--reinit-store', 'when the store is refused (damaged, missing beside the CA, another CA\'s): move it aside and start an empty one');
+    .addOption(
+      new Option(
+        '--autoheal-guard-window <dur>',
+        'partition guard window: half the agents dropping within it freezes remediation (default 2m)',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--autoheal-flap-window <dur>',
+        'more than 2 health changes within it mark a node flapping (default 15m)',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--auto-upgrade-interval <dur>',
+        'how often the auto-upgrade policy looks for a newer k3s artifact in its window (default 1m)',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--handshake-timeout <dur>',
+        'both listeners: TLS handshake deadline, and the deadline for request headers after it (default 10s)',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--gateway-max-connections <n>',
+        'open gateway connections at most (default: from the open-file limit)',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--gateway-max-connections-per-source <n>',
+        'open gateway connections per source address at most (default: a quarter of the total, at most 1024)',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--api-max-connections <n>',
+        'open API connections at most (default: from the open-file limit, at most 1024)',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--api-max-connections-per-source <n>',
+        'open API connections per source address at most (default: half of the total, at most 256)',
+      ),
+    )
+    .addOption(
+      new Option('--events-max-age <dur>', 'prune events older than this (env ATOLL_EVENTS_MAX_AGE; default 30d)'),
+    )
+    .addOption(
+      new Option(
+        '--events-max-count <n>',
+        'keep at most this many events, pruning the oldest (env ATOLL_EVENTS_MAX_COUNT; default 100000)',
+      ),
+    )
+    .option(
+      '--reinit-store',
+      "when the store is refused (damaged, missing beside the CA, another CA's): move it aside and start an empty one",
+    );
 }
 
 async function run(flags: HubFlags): Promise<void> {
   const config = parseHubConfig(flags, process.env, process.getuid?.() === 0);
   // Loaded here, not at the top: the admin commands start in a fraction of the time without them.
-  const [{ createLogger }, { startHub }, { startBanner }] = await Promise.all([import('./logger.js'), import('./app.js'), import('./start-banner.js')]);
+  const [{ createLogger }, { startHub }, { startBanner }] = await Promise.all([
+    import('./logger.js'),
+    import('./app.js'),
+    import('./start-banner.js'),
+  ]);
   const logger = createLogger(config.logLevel);
   // By design: a promise nobody caught is a bug, logged with its error and counted; the hub keeps
   // serving. An exception nobody caught leaves the process in an unknown state: log it and exit 1,
@@ -70,10 +161,13 @@ async function run(flags: HubFlags): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'stopping');
-    hub.stop().then(() => process.exit(0), (err: unknown) => {
-      logger.error({ err }, 'unclean stop');
-      process.exit(1);
-    });
+    hub.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'unclean stop');
+        process.exit(1);
+      },
+    );
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
@@ -81,7 +175,9 @@ async function run(flags: HubFlags): Promise<void> {
 
 async function main(argv: string[]): Promise<number> {
   const program = new Command('atoll-hub')
-    .description('atoll hub: k3s control plane, node registry, CA and join tokens (atoll-hub --version prints the version)')
+    .description(
+      'atoll hub: k3s control plane, node registry, CA and join tokens (atoll-hub --version prints the version)',
+    )
     .option('-o, --output <format>', 'table, wide, json or yaml (admin commands)')
     .option('--context <name>', 'the hub of this context (atoll-hub context list; env ATOLL_CONTEXT)')
     .option('--ca <file>', 'trust this hub CA certificate (env ATOLL_CA_FILE)')
@@ -91,12 +187,18 @@ async function main(argv: string[]): Promise<number> {
     .allowExcessArguments()
     .action(async (flags: HubFlags, cmd: Command) => {
       // `atoll-hub WORD` reaches the default command when WORD is no command.
-      if (cmd.args.length) throw unknownCommand(cmd.args[0], program.commands.map((c) => c.name()));
+      if (cmd.args.length)
+        throw unknownCommand(
+          cmd.args[0],
+          program.commands.map((c) => c.name()),
+        );
       return run(flags);
     });
   registerAdminCommands(program);
   // --data-dir is also understood by admin commands, to find the running hub.
-  for (const c of program.commands) if (!['run', 'context', 'completion'].includes(c.name()) && !c.options.some((o) => o.long === '--data-dir')) c.option('--data-dir <dir>', 'hub data dir (to find the running hub)');
+  for (const c of program.commands)
+    if (!['run', 'context', 'completion'].includes(c.name()) && !c.options.some((o) => o.long === '--data-dir'))
+      c.option('--data-dir <dir>', 'hub data dir (to find the running hub)');
   // `--version` alone prints ours; subcommands (artifact import, upgrade start) take --version V.
   if (argv.length === 3 && (argv[2] === '--version' || argv[2] === '-V')) {
     process.stdout.write(`${readHubVersion()}\n`);
@@ -107,7 +209,8 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help')
+        return 0;
       return 2;
     }
     if (err instanceof CliError) {
@@ -124,10 +227,17 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv).then((code) => {
-  // `run` keeps the process alive through its servers; everything else exits with its code.
-  if (code !== 0 || process.argv[2] !== undefined && !['run'].includes(process.argv[2]) && !process.argv[2].startsWith('-')) process.exit(code);
-}, (err: unknown) => {
-  process.stderr.write(`fatal: ${(err as Error).message}\n`);
-  process.exit(1);
-});
+main(process.argv).then(
+  (code) => {
+    // `run` keeps the process alive through its servers; everything else exits with its code.
+    if (
+      code !== 0 ||
+      (process.argv[2] !== undefined && !['run'].includes(process.argv[2]) && !process.argv[2].startsWith('-'))
+    )
+      process.exit(code);
+  },
+  (err: unknown) => {
+    process.stderr.write(`fatal: ${(err as Error).message}\n`);
+    process.exit(1);
+  },
+);

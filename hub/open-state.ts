@@ -24,7 +24,8 @@ export interface OpenStateOptions {
 }
 
 const RESTORE = 'restore it from a backup (with the hub stopped)';
-const REINIT = 'or start over with an empty store with --reinit-store (the old file is kept; every node must join again)';
+const REINIT =
+  'or start over with an empty store with --reinit-store (the old file is kept; every node must join again)';
 
 function nonEmpty(path: string): boolean {
   return existsSync(path) && statSync(path).size > 0;
@@ -39,7 +40,10 @@ export async function openHubState(opts: OpenStateOptions): Promise<HubState> {
   } catch (err) {
     if (!(err instanceof StoreRefused) || !opts.reinitStore) throw err;
     const movedAside = moveStoreAside(opts.dataDir);
-    opts.logger.warn({ component: 'store', movedAside, reason: err.message }, '--reinit-store: the refused store was moved aside; starting with an empty one');
+    opts.logger.warn(
+      { component: 'store', movedAside, reason: err.message },
+      '--reinit-store: the refused store was moved aside; starting with an empty one',
+    );
     return { ...(await openChecked({ ...opts, reinitStore: false }, true)), movedAside };
   }
 }
@@ -50,30 +54,42 @@ async function openChecked(opts: OpenStateOptions, fresh = false): Promise<HubSt
   const hasCa = existsSync(join(dataDir, 'ca.crt')) && existsSync(join(dataDir, 'ca.key'));
   const hasStore = nonEmpty(dbPath);
   if (hasCa && !hasStore && !fresh) {
-    throw new StoreRefused(`${dbPath} is missing or empty, but ${dataDir} holds the CA (ca.crt, ca.key) of a hub that ran before: `
-      + `its nodes, tokens and certificates were in that database. ${RESTORE[0].toUpperCase()}${RESTORE.slice(1)}, ${REINIT}`);
+    throw new StoreRefused(
+      `${dbPath} is missing or empty, but ${dataDir} holds the CA (ca.crt, ca.key) of a hub that ran before: ` +
+        `its nodes, tokens and certificates were in that database. ${RESTORE[0].toUpperCase()}${RESTORE.slice(1)}, ${REINIT}`,
+    );
   }
   let store: Store;
   try {
-    store = await openSqliteStore({ path: dbPath, logger: opts.logger.child({ component: 'store' }), integrity: 'quick' });
+    store = await openSqliteStore({
+      path: dbPath,
+      logger: opts.logger.child({ component: 'store' }),
+      integrity: 'quick',
+    });
   } catch (err) {
-    if (err instanceof StoreError && err.code === 'CORRUPT') throw new StoreRefused(`${err.message}: ${RESTORE}, ${REINIT}`);
+    if (err instanceof StoreError && err.code === 'CORRUPT')
+      throw new StoreRefused(`${err.message}: ${RESTORE}, ${REINIT}`);
     throw err;
   }
   try {
     const bound = await store.getSetting<string>(CA_PIN_SETTING);
     if (!hasCa && (bound || (await holdsData(store)))) {
-      throw new StoreRefused(`${join(dataDir, 'ca.crt')} or ca.key is missing, but ${dbPath} holds the nodes and certificates that CA signed: `
-        + `restore ca.crt and ca.key from a backup (with the hub stopped), ${REINIT.replace('an empty store', 'a new CA and an empty store')}`);
+      throw new StoreRefused(
+        `${join(dataDir, 'ca.crt')} or ca.key is missing, but ${dbPath} holds the nodes and certificates that CA signed: ` +
+          `restore ca.crt and ca.key from a backup (with the hub stopped), ${REINIT.replace('an empty store', 'a new CA and an empty store')}`,
+      );
     }
     const pki = await loadOrCreatePki(dataDir, opts.publicUrl);
     if (bound && bound !== pki.caPin) {
-      throw new StoreRefused(`${dbPath} belongs to another CA (pin ${bound}) than ${join(dataDir, 'ca.crt')} (pin ${pki.caPin}): `
-        + `restore the matching ca.crt and ca.key, or the matching hub.db, from a backup, ${REINIT}`);
+      throw new StoreRefused(
+        `${dbPath} belongs to another CA (pin ${bound}) than ${join(dataDir, 'ca.crt')} (pin ${pki.caPin}): ` +
+          `restore the matching ca.crt and ca.key, or the matching hub.db, from a backup, ${REINIT}`,
+      );
     }
     if (!bound) {
       await store.setSetting(CA_PIN_SETTING, pki.caPin);
-      if (hasStore && hasCa) opts.logger.info({ component: 'store', caPin: pki.caPin }, 'bound the store to the CA beside it');
+      if (hasStore && hasCa)
+        opts.logger.info({ component: 'store', caPin: pki.caPin }, 'bound the store to the CA beside it');
     }
     return { store, pki };
   } catch (err) {

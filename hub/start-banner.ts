@@ -9,7 +9,12 @@ import { renderBanner, type BannerInput } from './banner.js';
 /** Lifetime of the token in the start banner. */
 export const BANNER_TOKEN_TTL_MS = 15 * 60_000;
 
-export async function startBanner(hub: Hub, config: HubConfig, env: NodeJS.ProcessEnv, isRoot: boolean): Promise<string> {
+export async function startBanner(
+  hub: Hub,
+  config: HubConfig,
+  env: NodeJS.ProcessEnv,
+  isRoot: boolean,
+): Promise<string> {
   const nodes = (await hub.services.store.listNodes()).length;
   let join: BannerInput['join'];
   if (nodes === 0) {
@@ -20,7 +25,14 @@ export async function startBanner(hub: Hub, config: HubConfig, env: NodeJS.Proce
     join = { nodes, hint: `atoll-hub join-command${dataDirFlag} [--pool P]` };
   }
   return renderBanner({
-    hubVersion: hub.services.hubVersion, apiUrl: hub.apiUrl, apiHost: config.apiListen.host, adminTokenPath: hub.adminTokenPath,
-    dataDir: config.dataDir, gatewayUrl: hub.gatewayUrl, controlPlane: hub.services.cluster(), join, isRoot,
+    hubVersion: hub.services.hubVersion,
+    apiUrl: hub.apiUrl,
+    apiHost: config.apiListen.host,
+    adminTokenPath: hub.adminTokenPath,
+    dataDir: config.dataDir,
+    gatewayUrl: hub.gatewayUrl,
+    controlPlane: hub.services.cluster(),
+    join,
+    isRoot,
   });
 }

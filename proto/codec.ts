@@ -20,7 +20,17 @@ export type Close = atoll.v1.Close.$Properties;
 export type K3sAssignment = atoll.v1.K3sAssignment.$Properties;
 
 export const PAYLOAD_KINDS = [
-  'hello', 'welcome', 'health', 'command', 'commandResult', 'certRenewRequest', 'certRenewResponse', 'close', 'ping', 'pong', 'k3sAssignment',
+  'hello',
+  'welcome',
+  'health',
+  'command',
+  'commandResult',
+  'certRenewRequest',
+  'certRenewResponse',
+  'close',
+  'ping',
+  'pong',
+  'k3sAssignment',
 ] as const;
 export type PayloadKind = (typeof PAYLOAD_KINDS)[number];
 
@@ -30,7 +40,10 @@ export type Frame = Envelope & { payload: PayloadKind };
 export type ProtocolErrorCode = 'FRAME_TOO_LARGE' | 'FRAME_MALFORMED' | 'FRAME_UNKNOWN' | 'PROTOCOL_VERSION';
 
 export class ProtocolError extends Error {
-  constructor(readonly code: ProtocolErrorCode, message: string) {
+  constructor(
+    readonly code: ProtocolErrorCode,
+    message: string,
+  ) {
     super(message);
     this.name = 'ProtocolError';
   }
@@ -61,7 +74,10 @@ export function decodeFrame(data: Uint8Array): Frame {
     throw new ProtocolError('FRAME_UNKNOWN', 'frame carries no known payload');
   }
   if (msg.protocolVersion !== PROTOCOL_VERSION) {
-    throw new ProtocolError('PROTOCOL_VERSION', `protocol version ${msg.protocolVersion} is not supported (want ${PROTOCOL_VERSION})`);
+    throw new ProtocolError(
+      'PROTOCOL_VERSION',
+      `protocol version ${msg.protocolVersion} is not supported (want ${PROTOCOL_VERSION})`,
+    );
   }
   return msg as Frame;
 }

@@ -18,7 +18,11 @@ const ADDRESS = /^[0-9A-Za-z:.%/_-]+$/;
 const CODE = /^[A-Za-z0-9_.-]*$/;
 const PEM = /^[A-Za-z0-9+/=\s-]*$/;
 
-export interface StringLimit { max: number; re: RegExp; what: string }
+export interface StringLimit {
+  max: number;
+  re: RegExp;
+  what: string;
+}
 
 export const LIMITS = {
   nodeId: { max: 64, re: ID, what: 'letters, digits, . _ : + ~ -' },
@@ -98,7 +102,13 @@ export function checkAgentFrame(frame: Frame): string | undefined {
         () => checkString('hello.nodeId', h.nodeId, LIMITS.nodeId),
         () => checkString('hello.agentVersion', h.agentVersion, LIMITS.agentVersion),
         () => checkString('hello.k3sMode', h.k3sMode, LIMITS.k3sMode),
-        () => checkList('hello.completedCommandIds', h.completedCommandIds, COUNT_LIMITS.completedCommandIds, LIMITS.commandId),
+        () =>
+          checkList(
+            'hello.completedCommandIds',
+            h.completedCommandIds,
+            COUNT_LIMITS.completedCommandIds,
+            LIMITS.commandId,
+          ),
         () => checkString('hello.facts.hostname', f.hostname, LIMITS.hostname),
         () => checkString('hello.facts.os', f.os, LIMITS.os),
         () => checkString('hello.facts.kernel', f.kernel, LIMITS.kernel),

@@ -41,7 +41,9 @@ const result = await build({
   define: { __ATOLL_AGENT_VERSION__: JSON.stringify(version) },
   // CommonJS dependencies call require() for node builtins; give the ESM bundle a real one. The
   // entry's own shebang is kept by esbuild on the first line.
-  banner: { js: "import { createRequire as __atollCreateRequire } from 'node:module'; const require = __atollCreateRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __atollCreateRequire } from 'node:module'; const require = __atollCreateRequire(import.meta.url);",
+  },
 });
 
 const offenders = Object.keys(result.metafile.inputs).filter((p) => {
@@ -49,7 +51,9 @@ const offenders = Object.keys(result.metafile.inputs).filter((p) => {
   return rel.startsWith('hub/') || HUB_ONLY.some((m) => rel.includes(`node_modules/${m}`));
 });
 if (offenders.length > 0) {
-  console.error(`build-agent-bundle: the agent bundle must not contain hub code, but it includes:\n  ${offenders.join('\n  ')}`);
+  console.error(
+    `build-agent-bundle: the agent bundle must not contain hub code, but it includes:\n  ${offenders.join('\n  ')}`,
+  );
   process.exit(1);
 }
 
@@ -59,7 +63,23 @@ if (!body.subarray(0, 2).equals(Buffer.from('#!'))) {
 }
 chmodSync(tmp, 0o755);
 renameSync(tmp, join(outDir, file));
-const sha256 = createHash('sha256').update(readFileSync(join(outDir, file))).digest('hex');
+const sha256 = createHash('sha256')
+  .update(readFileSync(join(outDir, file)))
+  .digest('hex');
 writeFileSync(join(outDir, `${file}.sha256`), `${sha256}  ${file}\n`);
-writeFileSync(join(outDir, 'manifest.json'), JSON.stringify({ name: 'atoll-agent', version, file, sha256, size: readFileSync(join(outDir, file)).length, builtAt: new Date().toISOString() }, null, 2) + '\n');
+writeFileSync(
+  join(outDir, 'manifest.json'),
+  JSON.stringify(
+    {
+      name: 'atoll-agent',
+      version,
+      file,
+      sha256,
+      size: readFileSync(join(outDir, file)).length,
+      builtAt: new Date().toISOString(),
+    },
+    null,
+    2,
+  ) + '\n',
+);
 console.log(`agent bundle: ${relative(root, join(outDir, file))} (${version}, sha256 ${sha256})`);

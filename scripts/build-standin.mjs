@@ -11,7 +11,11 @@ import { parseArgs } from 'node:util';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-export async function buildStandin({ version = 'v1.31.4+k3s1', out = join(root, 'dist/k3s-standin/k3s'), broken = false } = {}) {
+export async function buildStandin({
+  version = 'v1.31.4+k3s1',
+  out = join(root, 'dist/k3s-standin/k3s'),
+  broken = false,
+} = {}) {
   if (!/^v\d+\.\d+\.\d+(-rc\d+)?\+k3s\d+$/.test(version)) throw new Error(`not a k3s version: ${version}`);
   const outfile = resolve(out);
   mkdirSync(dirname(outfile), { recursive: true });
@@ -40,7 +44,11 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     options: { version: { type: 'string' }, out: { type: 'string' }, broken: { type: 'boolean' } },
   });
   try {
-    const file = await buildStandin({ ...(values.version ? { version: values.version } : {}), ...(values.out ? { out: values.out } : {}), broken: Boolean(values.broken) });
+    const file = await buildStandin({
+      ...(values.version ? { version: values.version } : {}),
+      ...(values.out ? { out: values.out } : {}),
+      broken: Boolean(values.broken),
+    });
     console.log(file);
   } catch (e) {
     console.error(`build-standin: ${e instanceof Error ? e.message : String(e)}`);

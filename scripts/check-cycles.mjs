@@ -86,7 +86,12 @@ if (components.length === 0) {
   process.exit(0);
 }
 for (const comp of components) {
-  console.error(`import cycle: ${comp.map((f) => relative(root, f)).sort().join(' <-> ')}`);
+  console.error(
+    `import cycle: ${comp
+      .map((f) => relative(root, f))
+      .sort()
+      .join(' <-> ')}`,
+  );
 }
 console.error(`${components.length} import cycle(s): move what both sides need into a module of its own`);
 process.exit(1);

@@ -9,7 +9,16 @@
 // Node.js >= 20.19 are told so by install.sh. Usage: node scripts/fetch-node-runtimes.mjs [--strict]
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,17 +40,35 @@ for (const [arch, { package: name, integrity }] of Object.entries(spec.runtimes)
   }
   const tmp = mkdtempSync(join(tmpdir(), 'atoll-node-runtime-'));
   try {
-    const r = spawnSync(npm, ['pack', `${name}@${spec.version}`, '--pack-destination', tmp, '--prefer-offline', '--silent', '--fetch-retries=1'], { encoding: 'utf8', timeout: 300_000 });
+    const r = spawnSync(
+      npm,
+      [
+        'pack',
+        `${name}@${spec.version}`,
+        '--pack-destination',
+        tmp,
+        '--prefer-offline',
+        '--silent',
+        '--fetch-retries=1',
+      ],
+      { encoding: 'utf8', timeout: 300_000 },
+    );
     const file = join(tmp, `${name}-${spec.version}.tgz`);
-    if (r.status !== 0 || !existsSync(file)) throw new Error(`npm pack ${name}@${spec.version} failed: ${(r.stderr || r.error?.message || '').trim().split('\n').slice(-3).join(' ')}`);
+    if (r.status !== 0 || !existsSync(file))
+      throw new Error(
+        `npm pack ${name}@${spec.version} failed: ${(r.stderr || r.error?.message || '').trim().split('\n').slice(-3).join(' ')}`,
+      );
     const buf = readFileSync(file);
     const got = integrityOf(buf);
-    if (got !== integrity) throw new Error(`${name}@${spec.version} has integrity ${got}, deploy/node-runtimes.json pins ${integrity}`);
+    if (got !== integrity)
+      throw new Error(`${name}@${spec.version} has integrity ${got}, deploy/node-runtimes.json pins ${integrity}`);
     mkdirSync(dir, { recursive: true });
     copyFileSync(file, `${out}.tmp`);
     renameSync(`${out}.tmp`, out);
     writeFileSync(`${out}.sha256`, `${createHash('sha256').update(buf).digest('hex')}  node.tgz\n`);
-    console.log(`node runtime ${spec.version} ${arch}: ${name}@${spec.version} (${(buf.length / 1048576).toFixed(1)} MiB)`);
+    console.log(
+      `node runtime ${spec.version} ${arch}: ${name}@${spec.version} (${(buf.length / 1048576).toFixed(1)} MiB)`,
+    );
   } catch (err) {
     failed++;
     console.warn(`warning: no Node.js runtime for ${arch}: ${err.message}`);

@@ -13,7 +13,11 @@ const filters = process.argv.slice(2);
 function walk(dir) {
   let out = [];
   let names = [];
-  try { names = readdirSync(dir); } catch { return out; }
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return out;
+  }
   for (const n of names.sort()) {
     const p = join(dir, n);
     if (statSync(p).isDirectory()) out = out.concat(walk(p));
@@ -22,12 +26,19 @@ function walk(dir) {
   return out;
 }
 
-const files = suites.flatMap((s) => walk(join(root, s)))
+const files = suites
+  .flatMap((s) => walk(join(root, s)))
   .map((f) => relative(root, f))
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)));
-if (files.length === 0) { console.error('no test files matched'); process.exit(1); }
+if (files.length === 0) {
+  console.error('no test files matched');
+  process.exit(1);
+}
 
 const concurrency = process.env.ATOLL_TEST_CONCURRENCY ?? '2';
-const res = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`,
-  '--test-timeout=180000', ...files], { cwd: root, stdio: 'inherit', env: { ...process.env, ATOLL_LOG_LEVEL: process.env.ATOLL_LOG_LEVEL ?? 'warn' } });
+const res = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=180000', ...files],
+  { cwd: root, stdio: 'inherit', env: { ...process.env, ATOLL_LOG_LEVEL: process.env.ATOLL_LOG_LEVEL ?? 'warn' } },
+);
 process.exit(res.status ?? 1);

@@ -20,7 +20,9 @@ export class CommandExecutor {
   private readonly running = new Map<string, Promise<CommandOutcome>>();
 
   constructor(private readonly opts: CommandExecutorOptions) {
-    this.journal = new CommandJournal(opts.dataDir, (err) => opts.logger.warn({ err: err.message }, 'could not write the command journal'));
+    this.journal = new CommandJournal(opts.dataDir, (err) =>
+      opts.logger.warn({ err: err.message }, 'could not write the command journal'),
+    );
   }
 
   completedIds(): string[] {
@@ -30,7 +32,12 @@ export class CommandExecutor {
   /** Runs (or recalls) a command; resolves with the result to send. */
   async run(cmd: Command): Promise<CommandResultFrame> {
     const id = cmd.id ?? '';
-    const frame = (r: CommandOutcome): CommandResultFrame => ({ commandId: id, ok: r.ok, errorCode: r.errorCode ?? '', message: r.message ?? '' });
+    const frame = (r: CommandOutcome): CommandResultFrame => ({
+      commandId: id,
+      ok: r.ok,
+      errorCode: r.errorCode ?? '',
+      message: r.message ?? '',
+    });
     const running = this.running.get(id);
     if (running) return frame(await running);
     const known = this.journal.get(id);
@@ -45,11 +52,20 @@ export class CommandExecutor {
     } catch (err) {
       // Not journalled, not run: it could otherwise run twice (the hub re-sends until it has a result).
       const e = err as NodeJS.ErrnoException;
-      this.opts.logger.error({ commandId: id, action: cmd.action, err: e.message }, 'cannot journal the command; not running it');
-      return frame({ ok: false, errorCode: e.code === 'ENOSPC' ? 'DISK_FULL' : 'JOURNAL_WRITE_FAILED', message: `the agent cannot journal this command (${e.message}); it was not run: free space in the agent's data dir and retry` });
+      this.opts.logger.error(
+        { commandId: id, action: cmd.action, err: e.message },
+        'cannot journal the command; not running it',
+      );
+      return frame({
+        ok: false,
+        errorCode: e.code === 'ENOSPC' ? 'DISK_FULL' : 'JOURNAL_WRITE_FAILED',
+        message: `the agent cannot journal this command (${e.message}); it was not run: free space in the agent's data dir and retry`,
+      });
     }
     this.opts.logger.info({ commandId: id, action: cmd.action }, 'running command');
-    const run = this.opts.handler(cmd).catch((err: unknown) => ({ ok: false, errorCode: 'COMMAND_FAILED', message: (err as Error).message }))
+    const run = this.opts
+      .handler(cmd)
+      .catch((err: unknown) => ({ ok: false, errorCode: 'COMMAND_FAILED', message: (err as Error).message }))
       .then((result) => {
         // Journal first: once the result may have left, the command must never run again.
         this.journal.put(id, result);

@@ -19,23 +19,29 @@ export function createCommandHandler(ctx: CommandContext): (cmd: Command) => Pro
   return async (cmd) => {
     switch (cmd.action) {
       case 'restart-k3s':
-        if (!ctx.k3sEnabled || !ctx.restartK3s) return { ok: false, errorCode: 'K3S_DISABLED', message: 'k3s is not managed on this node (--k3s off)' };
+        if (!ctx.k3sEnabled || !ctx.restartK3s)
+          return { ok: false, errorCode: 'K3S_DISABLED', message: 'k3s is not managed on this node (--k3s off)' };
         await ctx.restartK3s();
         return { ok: true, message: 'k3s restarted' };
       case 'reboot': {
         const [bin, ...args] = ctx.rebootCommand;
         if (!bin) return { ok: false, errorCode: 'REBOOT_UNAVAILABLE', message: 'no reboot command configured' };
-        ctx.logger.warn({ command: ctx.rebootCommand.join(' ') }, 'rebooting on the hub\'s command');
+        ctx.logger.warn({ command: ctx.rebootCommand.join(' ') }, "rebooting on the hub's command");
         // Answer first: the reboot may kill us before we could.
         setTimeout(() => {
-          execa(bin, args, { reject: false, timeout: 30_000 }).then((r) => {
-            if (r.exitCode !== 0) ctx.logger.error({ exitCode: r.exitCode, stderr: r.stderr }, 'reboot command failed');
-          }, () => undefined);
+          execa(bin, args, { reject: false, timeout: 30_000 }).then(
+            (r) => {
+              if (r.exitCode !== 0)
+                ctx.logger.error({ exitCode: r.exitCode, stderr: r.stderr }, 'reboot command failed');
+            },
+            () => undefined,
+          );
         }, 200);
         return { ok: true, message: `rebooting (${ctx.rebootCommand.join(' ')})` };
       }
       case 'upgrade-agent':
-        if (!ctx.upgradeAgent) return { ok: false, errorCode: 'SELF_UPGRADE_UNSUPPORTED', message: 'this agent cannot upgrade itself' };
+        if (!ctx.upgradeAgent)
+          return { ok: false, errorCode: 'SELF_UPGRADE_UNSUPPORTED', message: 'this agent cannot upgrade itself' };
         return ctx.upgradeAgent(cmd.args ?? {});
       case 'rotate-cert':
         await ctx.renewCertificate();

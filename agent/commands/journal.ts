@@ -23,7 +23,10 @@ export class CommandJournal {
   private readonly entries = new Map<string, JournalEntry>();
   private readonly path: string;
 
-  constructor(dataDir: string, private readonly onError: (err: Error) => void = () => undefined) {
+  constructor(
+    dataDir: string,
+    private readonly onError: (err: Error) => void = () => undefined,
+  ) {
     this.path = join(dataDir, 'commands.json');
     try {
       const parsed = JSON.parse(readFileSync(this.path, 'utf8')) as { entries?: Array<[string, JournalEntry]> };
@@ -46,7 +49,13 @@ export class CommandJournal {
 
   /** Records that `id` starts. Throws (and records nothing) when that cannot be made durable. */
   begin(id: string): void {
-    const entry: JournalEntry = { ok: false, errorCode: 'COMMAND_INTERRUPTED', message: 'the agent stopped while this command ran; it is not run again', at: new Date().toISOString(), running: true };
+    const entry: JournalEntry = {
+      ok: false,
+      errorCode: 'COMMAND_INTERRUPTED',
+      message: 'the agent stopped while this command ran; it is not run again',
+      at: new Date().toISOString(),
+      running: true,
+    };
     this.set(id, entry);
     try {
       this.write();
@@ -57,7 +66,12 @@ export class CommandJournal {
   }
 
   put(id: string, result: { ok: boolean; errorCode?: string; message?: string }): JournalEntry {
-    const entry: JournalEntry = { ok: result.ok, errorCode: result.errorCode ?? '', message: result.message ?? '', at: new Date().toISOString() };
+    const entry: JournalEntry = {
+      ok: result.ok,
+      errorCode: result.errorCode ?? '',
+      message: result.message ?? '',
+      at: new Date().toISOString(),
+    };
     this.set(id, entry);
     try {
       this.write();

@@ -3,7 +3,17 @@
 // through pipes), so a crash of the agent itself never takes k3s down; a pid file lets the next
 // agent adopt a k3s that outlived it instead of starting a second one.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import {
+  closeSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  existsSync,
+} from 'node:fs';
 import type { Logger } from '../logger.js';
 
 export type K3sProcState = 'stopped' | 'starting' | 'running' | 'crashed';
@@ -68,7 +78,12 @@ export function tailLines(file: string, n: number): string[] {
       const len = Math.min(size, 16 * 1024);
       const buf = Buffer.alloc(len);
       readSync(fd, buf, 0, len, size - len);
-      return buf.toString('utf8').split('\n').filter((l) => l.trim()).slice(-n).map((l) => l.slice(0, 400));
+      return buf
+        .toString('utf8')
+        .split('\n')
+        .filter((l) => l.trim())
+        .slice(-n)
+        .map((l) => l.slice(0, 400));
     } finally {
       closeSync(fd);
     }
@@ -111,7 +126,10 @@ export function createChildRunner(opts: ChildRunnerOptions): K3sRunner {
     if (Date.now() - startedAt > (opts.stableAfterMs ?? 60_000)) consecutive = 0;
     const delay = Math.min(opts.backoffMaxMs ?? 30_000, (opts.backoffBaseMs ?? 1000) * 2 ** consecutive++);
     restarts++;
-    opts.logger.warn({ exitCode: code, signal, retryInMs: delay, last: tailLines(opts.logFile, 1)[0] }, 'k3s agent exited; restarting it');
+    opts.logger.warn(
+      { exitCode: code, signal, retryInMs: delay, last: tailLines(opts.logFile, 1)[0] },
+      'k3s agent exited; restarting it',
+    );
     retry = setTimeout(() => {
       retry = undefined;
       launch();
@@ -170,9 +188,11 @@ export function createChildRunner(opts: ChildRunnerOptions): K3sRunner {
       state = 'stopped';
       return;
     }
-    const gone = c ? new Promise<void>((r) => c.once('exit', () => r())) : (async () => {
-      for (let i = 0; i < 300 && alive(pid); i++) await new Promise((r) => setTimeout(r, 50));
-    })();
+    const gone = c
+      ? new Promise<void>((r) => c.once('exit', () => r()))
+      : (async () => {
+          for (let i = 0; i < 300 && alive(pid); i++) await new Promise((r) => setTimeout(r, 50));
+        })();
     try {
       process.kill(pid, 'SIGTERM');
     } catch {

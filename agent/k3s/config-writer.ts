@@ -31,7 +31,11 @@ export function renderConfig(s: Omit<K3sAgentSettings, 'token'>, paths: K3sPaths
 }
 
 /** Writes both files; returns whether anything changed (so k3s is restarted only then). */
-export function writeK3sConfig(s: K3sAgentSettings, paths: K3sPaths, current: { config?: string; token?: string }): boolean {
+export function writeK3sConfig(
+  s: K3sAgentSettings,
+  paths: K3sPaths,
+  current: { config?: string; token?: string },
+): boolean {
   const config = renderConfig(s, paths);
   let changed = false;
   if (current.token !== s.token) {

@@ -14,7 +14,16 @@ import { createChildRunner, type K3sRunner } from './child-runner.js';
 import { createSystemdRunner, systemdIsPid1 } from './systemd-runner.js';
 import { logFailure } from '../../certs/log-failure.js';
 
-export type K3sState = 'disabled' | 'waiting' | 'installing' | 'starting' | 'running' | 'crashed' | 'stopped' | 'removed' | 'failed';
+export type K3sState =
+  | 'disabled'
+  | 'waiting'
+  | 'installing'
+  | 'starting'
+  | 'running'
+  | 'crashed'
+  | 'stopped'
+  | 'removed'
+  | 'failed';
 
 interface StoredAssignment {
   serverUrl: string;
@@ -67,11 +76,17 @@ export class K3sManager {
   }
 
   apply(a: K3sAssignment): Promise<void> {
-    this.applying = this.applying.then(() => this.doApply(a)).catch((err: unknown) => {
-      this.lastError = (err as Error).message;
-      this.log.error({ code: (err as { code?: string }).code, err: this.lastError }, 'applying the k3s assignment failed');
-      if (this.phase === 'installing') this.phase = existsSync(this.paths.bin) && this.runner ? this.runner.state() as K3sState : 'failed';
-    });
+    this.applying = this.applying
+      .then(() => this.doApply(a))
+      .catch((err: unknown) => {
+        this.lastError = (err as Error).message;
+        this.log.error(
+          { code: (err as { code?: string }).code, err: this.lastError },
+          'applying the k3s assignment failed',
+        );
+        if (this.phase === 'installing')
+          this.phase = existsSync(this.paths.bin) && this.runner ? (this.runner.state() as K3sState) : 'failed';
+      });
     return this.applying;
   }
 
@@ -84,23 +99,48 @@ export class K3sManager {
       return;
     }
     const stored: StoredAssignment = {
-      serverUrl: a.serverUrl ?? '', version: a.version ?? '', nodeName: a.nodeName ?? '', labels: a.labels ?? {}, taints: a.taints ?? [],
-      artifactPath: a.artifactPath ?? '', artifactSha256: a.artifactSha256 ?? '', nodeExternalIp: a.nodeExternalIp ?? '',
+      serverUrl: a.serverUrl ?? '',
+      version: a.version ?? '',
+      nodeName: a.nodeName ?? '',
+      labels: a.labels ?? {},
+      taints: a.taints ?? [],
+      artifactPath: a.artifactPath ?? '',
+      artifactSha256: a.artifactSha256 ?? '',
+      nodeExternalIp: a.nodeExternalIp ?? '',
     };
     if (!existsSync(this.paths.bin) || this.version !== stored.version) this.phase = 'installing';
-    const binChanged = await installK3s(this.opts.identity(), { path: stored.artifactPath, sha256: stored.artifactSha256 }, this.paths.bin, this.paths.previousBin);
+    const binChanged = await installK3s(
+      this.opts.identity(),
+      { path: stored.artifactPath, sha256: stored.artifactSha256 },
+      this.paths.bin,
+      this.paths.previousBin,
+    );
     const current = {
       config: existsSync(this.paths.config) ? readFileSync(this.paths.config, 'utf8') : undefined,
       token: existsSync(this.paths.tokenFile) ? readFileSync(this.paths.tokenFile, 'utf8').trim() : undefined,
     };
-    const configChanged = writeK3sConfig({ serverUrl: stored.serverUrl, token: a.token || current.token || '', nodeName: stored.nodeName, labels: stored.labels, taints: stored.taints, nodeExternalIp: stored.nodeExternalIp }, this.paths, current);
+    const configChanged = writeK3sConfig(
+      {
+        serverUrl: stored.serverUrl,
+        token: a.token || current.token || '',
+        nodeName: stored.nodeName,
+        labels: stored.labels,
+        taints: stored.taints,
+        nodeExternalIp: stored.nodeExternalIp,
+      },
+      this.paths,
+      current,
+    );
     writePublicFile(this.paths.assignment, JSON.stringify(stored, null, 2) + '\n');
     this.version = stored.version;
     this.lastError = '';
     // Installed (or already there): from here the runner's state tells (a new binary restarts below).
     if (this.phase === 'installing') this.phase = 'starting';
     if (!this.runner || binChanged || configChanged) {
-      this.log.info({ version: stored.version, binChanged, configChanged }, this.runner ? 'restarting k3s agent with the new assignment' : 'starting k3s agent');
+      this.log.info(
+        { version: stored.version, binChanged, configChanged },
+        this.runner ? 'restarting k3s agent with the new assignment' : 'starting k3s agent',
+      );
       if (this.runner) await this.runner.restart();
       else this.run();
     }
@@ -119,7 +159,14 @@ export class K3sManager {
     const useSystemd = this.opts.useSystemd ?? (systemdIsPid1() && process.getuid?.() === 0);
     this.runner ??= useSystemd
       ? createSystemdRunner({ bin: this.paths.bin, config: this.paths.config, logger: this.log })
-      : createChildRunner({ bin: this.paths.bin, args: ['agent', '--config', this.paths.config], logger: this.log, env: this.opts.env, logFile: this.paths.log, pidFile: this.paths.pid });
+      : createChildRunner({
+          bin: this.paths.bin,
+          args: ['agent', '--config', this.paths.config],
+          logger: this.log,
+          env: this.opts.env,
+          logFile: this.paths.log,
+          pidFile: this.paths.pid,
+        });
     this.runner.start();
     this.phase = 'starting';
     clearInterval(this.probeTimer);
@@ -176,17 +223,31 @@ export class K3sManager {
     if (this.runner && !['disabled', 'removed', 'installing', 'failed'].includes(this.phase)) {
       const s = this.runner.state();
       // A fresh kubelet needs a moment before its healthz answers: that is starting, not sick.
-      const warmingUp = s === 'running' && !this.kubeletHealthy && Date.now() - this.runner.startedAt() < (this.opts.startGraceMs ?? 60_000);
+      const warmingUp =
+        s === 'running' &&
+        !this.kubeletHealthy &&
+        Date.now() - this.runner.startedAt() < (this.opts.startGraceMs ?? 60_000);
       state = warmingUp ? 'starting' : s;
       // A k3s that crashed moments ago and is being retried is crash-looping until it proves
       // otherwise (a healthy kubelet): the brief restart attempts do not hide the crash.
       const lastCrash = this.runner.lastCrashAt();
-      if (state === 'starting' && lastCrash && Date.now() - lastCrash < 30_000 && !this.kubeletHealthy) state = 'crashed';
+      if (state === 'starting' && lastCrash && Date.now() - lastCrash < 30_000 && !this.kubeletHealthy)
+        state = 'crashed';
     }
     // Anything but a healthy run shows why: k3s retries bad tokens and password clashes forever and
     // says so only in its log.
-    const lines = this.lastError ? [this.lastError] : this.runner && state !== 'running' ? this.runner.lastLogLines().slice(-5) : [];
-    return { state, version: this.version, kubeletHealthy: this.kubeletHealthy, restarts: this.runner?.restarts() ?? 0, lastLogLines: lines };
+    const lines = this.lastError
+      ? [this.lastError]
+      : this.runner && state !== 'running'
+        ? this.runner.lastLogLines().slice(-5)
+        : [];
+    return {
+      state,
+      version: this.version,
+      kubeletHealthy: this.kubeletHealthy,
+      restarts: this.runner?.restarts() ?? 0,
+      lastLogLines: lines,
+    };
   }
 }
 

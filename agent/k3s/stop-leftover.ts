@@ -8,7 +8,10 @@ import { k3sPaths } from './paths.js';
 import { UNIT_NAME } from './systemd-runner.js';
 import { adoptable, alive } from './child-runner.js';
 
-export async function stopLeftoverK3s(agentDataDir: string, unitPath = `/etc/systemd/system/${UNIT_NAME}`): Promise<string[]> {
+export async function stopLeftoverK3s(
+  agentDataDir: string,
+  unitPath = `/etc/systemd/system/${UNIT_NAME}`,
+): Promise<string[]> {
   const p = k3sPaths(agentDataDir);
   const stopped: string[] = [];
   if (existsSync(unitPath) && readFileSync(unitPath, 'utf8').includes(`ExecStart=${p.bin} `)) {

@@ -42,7 +42,12 @@ export function renderUnit(bin: string, configPath: string): string {
   ].join('\n');
 }
 
-export function createSystemdRunner(opts: { bin: string; config: string; unitPath?: string; logger: Logger }): K3sRunner {
+export function createSystemdRunner(opts: {
+  bin: string;
+  config: string;
+  unitPath?: string;
+  logger: Logger;
+}): K3sRunner {
   const unitPath = opts.unitPath ?? `/etc/systemd/system/${UNIT_NAME}`;
   let restarts = 0;
   let state: K3sProcState = 'stopped';
@@ -50,8 +55,19 @@ export function createSystemdRunner(opts: { bin: string; config: string; unitPat
   const systemctl = (...args: string[]) => execa('systemctl', args, { reject: false, timeout: 60_000 });
   const refresh = async (): Promise<void> => {
     const r = await systemctl('show', UNIT_NAME, '--property=ActiveState,NRestarts,ExecMainStartTimestampMonotonic');
-    const props = Object.fromEntries(String(r.stdout).split('\n').map((l) => l.split('=', 2)));
-    state = props.ActiveState === 'active' ? 'running' : props.ActiveState === 'activating' ? 'starting' : props.ActiveState === 'failed' ? 'crashed' : 'stopped';
+    const props = Object.fromEntries(
+      String(r.stdout)
+        .split('\n')
+        .map((l) => l.split('=', 2)),
+    );
+    state =
+      props.ActiveState === 'active'
+        ? 'running'
+        : props.ActiveState === 'activating'
+          ? 'starting'
+          : props.ActiveState === 'failed'
+            ? 'crashed'
+            : 'stopped';
     restarts = Number(props.NRestarts ?? 0);
   };
   const timer = setInterval(() => refresh().catch(logFailure(opts.logger, 'reading the k3s-agent unit state')), 5000);
@@ -67,7 +83,8 @@ export function createSystemdRunner(opts: { bin: string; config: string; unitPat
       (async () => {
         if (changed) await systemctl('daemon-reload');
         const r = await systemctl('enable', '--now', UNIT_NAME);
-        if (r.exitCode !== 0) opts.logger.error({ stderr: String(r.stderr) }, 'systemctl enable --now k3s-agent failed');
+        if (r.exitCode !== 0)
+          opts.logger.error({ stderr: String(r.stderr) }, 'systemctl enable --now k3s-agent failed');
         await refresh();
       })().catch(logFailure(opts.logger, 'starting the k3s-agent unit'));
     },

@@ -30,7 +30,7 @@ export { routeTable, type RouteEntry } from '../http/route-table.js';
 function targetOf(req: FastifyRequest): { nodeId: string | null; pool: string | null } {
   const params = (req.params ?? {}) as Record<string, string | undefined>;
   const url = req.routeOptions.url ?? '';
-  return { nodeId: url.startsWith('/v1/nodes/') ? params.id ?? null : null, pool: params.pool ?? null };
+  return { nodeId: url.startsWith('/v1/nodes/') ? (params.id ?? null) : null, pool: params.pool ?? null };
 }
 
 /** The request's target without its query, bounded: what an audit event names. */
@@ -38,7 +38,11 @@ function targetPath(req: FastifyRequest): string {
   return req.url.split('?')[0].slice(0, 512);
 }
 
-export function installAccessControl(app: FastifyInstance, svc: HubServices, authenticate: (req: FastifyRequest) => Actor): void {
+export function installAccessControl(
+  app: FastifyInstance,
+  svc: HubServices,
+  authenticate: (req: FastifyRequest) => Actor,
+): void {
   trackRoutes(app);
   app.decorateRequest('permission', null);
   app.addHook('onRequest', async (req) => {
@@ -59,11 +63,22 @@ export function installAccessControl(app: FastifyInstance, svc: HubServices, aut
     if (roleAllows(req.actor.role, permission)) return;
     const path = targetPath(req);
     await svc.events.note({
-      type: 'api.denied', ...targetOf(req), actor: req.actor.id,
+      type: 'api.denied',
+      ...targetOf(req),
+      actor: req.actor.id,
       message: `${req.method} ${path} denied: the ${req.actor.role} role lacks the "${permission}" permission`,
-      data: { action: `${req.method} ${url}`, target: targetPath(req), result: 'denied', permission, role: req.actor.role },
+      data: {
+        action: `${req.method} ${url}`,
+        target: targetPath(req),
+        result: 'denied',
+        permission,
+        role: req.actor.role,
+      },
     });
-    throw new HubError('FORBIDDEN', `permission "${permission}" required for ${req.method} ${url}; this ${req.actor.role} token does not have it`);
+    throw new HubError(
+      'FORBIDDEN',
+      `permission "${permission}" required for ${req.method} ${url}; this ${req.actor.role} token does not have it`,
+    );
   });
   app.addHook('onResponse', async (req, reply) => {
     if (!req.actor || !req.permission || reply.statusCode === 401 || reply.statusCode === 403) return;
@@ -71,9 +86,17 @@ export function installAccessControl(app: FastifyInstance, svc: HubServices, aut
     const path = targetPath(req);
     const status = reply.statusCode;
     await svc.events.note({
-      type: 'api.request', ...targetOf(req), actor: req.actor.id,
+      type: 'api.request',
+      ...targetOf(req),
+      actor: req.actor.id,
       message: `${req.method} ${path} -> ${status}`,
-      data: { action: `${req.method} ${req.routeOptions.url}`, target: path, result: status < 400 ? 'ok' : 'failed', status, permission: req.permission },
+      data: {
+        action: `${req.method} ${req.routeOptions.url}`,
+        target: path,
+        result: status < 400 ? 'ok' : 'failed',
+        status,
+        permission: req.permission,
+      },
     });
   });
 }
@@ -82,10 +105,22 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'atoll hub API', version, description: 'The dashboard API of an atoll hub. Every /v1 route needs `Authorization: Bearer <token>` (the admin token or an API token with a role).' },
+      info: {
+        title: 'atoll hub API',
+        version,
+        description:
+          'The dashboard API of an atoll hub. Every /v1 route needs `Authorization: Bearer <token>` (the admin token or an API token with a role).',
+      },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
       security: [{ bearer: [] }],
     },
   });
-  app.get('/openapi.json', { config: { public: true }, schema: { hide: true, response: { 200: { type: 'object', additionalProperties: true } } } }, async () => app.swagger());
+  app.get(
+    '/openapi.json',
+    {
+      config: { public: true },
+      schema: { hide: true, response: { 200: { type: 'object', additionalProperties: true } } },
+    },
+    async () => app.swagger(),
+  );
 }

@@ -53,7 +53,15 @@ export class ApiTokens {
   async create(role: ApiRole, description: string, actor: string): Promise<{ record: ApiTokenRecord; token: string }> {
     const id = randomId(6);
     const secret = randomString(40);
-    const record: ApiTokenRecord = { id, role, description, secretHash: sha256Hex(secret), createdAt: new Date().toISOString(), createdBy: actor, revokedAt: null };
+    const record: ApiTokenRecord = {
+      id,
+      role,
+      description,
+      secretHash: sha256Hex(secret),
+      createdAt: new Date().toISOString(),
+      createdBy: actor,
+      revokedAt: null,
+    };
     await this.store.createApiToken(record);
     this.items = [...this.items, record];
     return { record, token: `atoll_api_${id}_${secret}` };
@@ -85,35 +93,93 @@ const tokenSchema = {
   },
 } as const;
 
-export const apiTokenRoutes: FastifyPluginAsync<{ svc: HubServices; apiTokens: ApiTokens }> = async (app, { svc, apiTokens }) => {
-  app.get('/v1/whoami', {
-    schema: { summary: 'The caller: token id, role and permissions', response: responses({ 200: { type: 'object', properties: { id: { type: 'string' }, role: { type: 'string' }, permissions: { type: 'array', items: { type: 'string' } } } } }) },
-  }, async (req) => ({ id: req.actor?.id ?? 'anonymous', role: req.actor?.role ?? 'read-only', permissions: permissionsOf(req.actor?.role ?? 'read-only') }));
-
-  app.get('/v1/api-tokens', {
-    schema: { summary: 'List API tokens (never their secrets)', response: responses({ 200: { type: 'object', properties: { items: { type: 'array', items: tokenSchema } } } }) },
-  }, async () => ({ items: apiTokens.list().map(publicApiToken) }));
-
-  app.post('/v1/api-tokens', {
-    schema: {
-      summary: 'Create an API token with a role; the token string is returned once',
-      body: { type: 'object', additionalProperties: false, required: ['role'], properties: { role: { type: 'string', enum: [...API_ROLES] }, description: { type: 'string', maxLength: 500, default: '' } } },
-      response: responses({ 201: { type: 'object', properties: { ...tokenSchema.properties, token: { type: 'string' } } } }),
+export const apiTokenRoutes: FastifyPluginAsync<{ svc: HubServices; apiTokens: ApiTokens }> = async (
+  app,
+  { svc, apiTokens },
+) => {
+  app.get(
+    '/v1/whoami',
+    {
+      schema: {
+        summary: 'The caller: token id, role and permissions',
+        response: responses({
+          200: {
+            type: 'object',
+            properties: {
+              id: { type: 'string' },
+              role: { type: 'string' },
+              permissions: { type: 'array', items: { type: 'string' } },
+            },
+          },
+        }),
+      },
     },
-  }, async (req, reply) => {
-    const body = req.body as { role: ApiRole; description: string };
-    const actor = actorOf(req);
-    const { record, token } = await apiTokens.create(body.role, body.description, actor);
-    await svc.events.record({ type: 'api-token.created', actor, message: `API token ${record.id} (${record.role}) created`, data: { apiTokenId: record.id, role: record.role } });
-    reply.status(201);
-    return { ...publicApiToken(record), token };
-  });
+    async (req) => ({
+      id: req.actor?.id ?? 'anonymous',
+      role: req.actor?.role ?? 'read-only',
+      permissions: permissionsOf(req.actor?.role ?? 'read-only'),
+    }),
+  );
 
-  app.delete('/v1/api-tokens/:id', { schema: { summary: 'Revoke an API token', params: params('id'), response: responses({ 204: noContent }) } }, async (req, reply) => {
-    const { id } = req.params as { id: string };
-    const t = await apiTokens.revoke(id);
-    if (!t) throw new HubError('NOT_FOUND', `API token ${id} does not exist`);
-    await svc.events.record({ type: 'api-token.revoked', actor: actorOf(req), message: `API token ${id} revoked`, data: { apiTokenId: id, role: t.role } });
-    reply.status(204);
-  });
+  app.get(
+    '/v1/api-tokens',
+    {
+      schema: {
+        summary: 'List API tokens (never their secrets)',
+        response: responses({ 200: { type: 'object', properties: { items: { type: 'array', items: tokenSchema } } } }),
+      },
+    },
+    async () => ({ items: apiTokens.list().map(publicApiToken) }),
+  );
+
+  app.post(
+    '/v1/api-tokens',
+    {
+      schema: {
+        summary: 'Create an API token with a role; the token string is returned once',
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['role'],
+          properties: {
+            role: { type: 'string', enum: [...API_ROLES] },
+            description: { type: 'string', maxLength: 500, default: '' },
+          },
+        },
+        response: responses({
+          201: { type: 'object', properties: { ...tokenSchema.properties, token: { type: 'string' } } },
+        }),
+      },
+    },
+    async (req, reply) => {
+      const body = req.body as { role: ApiRole; description: string };
+      const actor = actorOf(req);
+      const { record, token } = await apiTokens.create(body.role, body.description, actor);
+      await svc.events.record({
+        type: 'api-token.created',
+        actor,
+        message: `API token ${record.id} (${record.role}) created`,
+        data: { apiTokenId: record.id, role: record.role },
+      });
+      reply.status(201);
+      return { ...publicApiToken(record), token };
+    },
+  );
+
+  app.delete(
+    '/v1/api-tokens/:id',
+    { schema: { summary: 'Revoke an API token', params: params('id'), response: responses({ 204: noContent }) } },
+    async (req, reply) => {
+      const { id } = req.params as { id: string };
+      const t = await apiTokens.revoke(id);
+      if (!t) throw new HubError('NOT_FOUND', `API token ${id} does not exist`);
+      await svc.events.record({
+        type: 'api-token.revoked',
+        actor: actorOf(req),
+        message: `API token ${id} revoked`,
+        data: { apiTokenId: id, role: t.role },
+      });
+      reply.status(204);
+    },
+  );
 };

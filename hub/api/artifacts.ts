@@ -9,9 +9,19 @@ import { ACTIVE_STATES } from '../upgrades/rollout-state.js';
 import { actorOf } from './actor.js';
 import { noContent, nstr, num, open, params, responses, str } from './schemas.js';
 
-const artifactSchema = open({ version: str, arch: str, sha256: str, size: num, inUse: { ...nstr, description: 'why deleting it needs force, or null' } });
+const artifactSchema = open({
+  version: str,
+  arch: str,
+  sha256: str,
+  size: num,
+  inUse: { ...nstr, description: 'why deleting it needs force, or null' },
+});
 const agentBundleSchema = open({ version: str, sha256: str, size: num, packaged: { type: 'boolean' }, inUse: nstr });
-const force = { type: 'object', additionalProperties: false, properties: { force: { type: 'boolean', default: false, description: 'delete although it is in use' } } };
+const force = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { force: { type: 'boolean', default: false, description: 'delete although it is in use' } },
+};
 
 type Usage = (version: string, arch?: string) => string | undefined;
 
@@ -46,59 +56,122 @@ function notFound(err: unknown): never {
 }
 
 export const artifactApiRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, { svc }) => {
-  app.get('/v1/artifacts', {
-    schema: { summary: 'Imported k3s artifacts and the agent bundles the hub serves', response: responses({ 200: open({ k3s: { type: 'array', items: artifactSchema }, agent: { type: 'array', items: agentBundleSchema } }) }) },
-  }, async () => {
-    const k3sUse = await usage(svc, 'k3s');
-    const agentUse = await usage(svc, 'agent');
-    const packaged = svc.artifacts.agents.packaged()?.version;
-    return {
-      k3s: svc.artifacts.listK3s().map(({ version, arch, sha256, size }) => ({ version, arch, sha256, size, inUse: k3sUse(version, arch) ?? null })),
-      agent: svc.artifacts.agents.list().map(({ version, sha256, size }) => {
-        const own = version === packaged && !svc.artifacts.agents.isImported(version);
-        return { version, sha256, size, packaged: own, inUse: own ? 'the hub\'s own bundle (from its package)' : agentUse(version) ?? null };
-      }),
-    };
-  });
+  app.get(
+    '/v1/artifacts',
+    {
+      schema: {
+        summary: 'Imported k3s artifacts and the agent bundles the hub serves',
+        response: responses({
+          200: open({
+            k3s: { type: 'array', items: artifactSchema },
+            agent: { type: 'array', items: agentBundleSchema },
+          }),
+        }),
+      },
+    },
+    async () => {
+      const k3sUse = await usage(svc, 'k3s');
+      const agentUse = await usage(svc, 'agent');
+      const packaged = svc.artifacts.agents.packaged()?.version;
+      return {
+        k3s: svc.artifacts.listK3s().map(({ version, arch, sha256, size }) => ({
+          version,
+          arch,
+          sha256,
+          size,
+          inUse: k3sUse(version, arch) ?? null,
+        })),
+        agent: svc.artifacts.agents.list().map(({ version, sha256, size }) => {
+          const own = version === packaged && !svc.artifacts.agents.isImported(version);
+          return {
+            version,
+            sha256,
+            size,
+            packaged: own,
+            inUse: own ? "the hub's own bundle (from its package)" : (agentUse(version) ?? null),
+          };
+        }),
+      };
+    },
+  );
 
-  app.delete('/v1/artifacts/k3s/:version/:arch', {
-    config: { permission: 'admin' },
-    schema: { summary: 'Delete a k3s artifact (refused while needed, unless force=true)', params: params('version', 'arch'), querystring: force, response: responses({ 204: noContent }) },
-  }, async (req, reply) => {
-    const { version, arch } = req.params as { version: string; arch: string };
-    const { force: forced } = req.query as { force: boolean };
-    if (!svc.artifacts.getK3s(version, arch)) throw new HubError('NOT_FOUND', `no k3s ${version} artifact for ${arch}`);
-    const why = (await usage(svc, 'k3s'))(version, arch);
-    if (why && !forced) throw new HubError('CONFLICT', `k3s ${version} for ${arch} is in use: ${why}; delete it anyway with force`, { reason: why });
-    let gone;
-    try {
-      gone = svc.artifacts.deleteK3s(version, arch);
-    } catch (err) {
-      notFound(err);
-    }
-    await svc.events.record({ type: 'artifact.deleted', actor: actorOf(req), message: `k3s ${version} artifact for ${arch} deleted${why ? ` although in use (${why})` : ''}`, data: { kind: 'k3s', version, arch, sha256: gone.sha256, forced: Boolean(why) } });
-    reply.status(204);
-  });
+  app.delete(
+    '/v1/artifacts/k3s/:version/:arch',
+    {
+      config: { permission: 'admin' },
+      schema: {
+        summary: 'Delete a k3s artifact (refused while needed, unless force=true)',
+        params: params('version', 'arch'),
+        querystring: force,
+        response: responses({ 204: noContent }),
+      },
+    },
+    async (req, reply) => {
+      const { version, arch } = req.params as { version: string; arch: string };
+      const { force: forced } = req.query as { force: boolean };
+      if (!svc.artifacts.getK3s(version, arch))
+        throw new HubError('NOT_FOUND', `no k3s ${version} artifact for ${arch}`);
+      const why = (await usage(svc, 'k3s'))(version, arch);
+      if (why && !forced)
+        throw new HubError('CONFLICT', `k3s ${version} for ${arch} is in use: ${why}; delete it anyway with force`, {
+          reason: why,
+        });
+      let gone;
+      try {
+        gone = svc.artifacts.deleteK3s(version, arch);
+      } catch (err) {
+        notFound(err);
+      }
+      await svc.events.record({
+        type: 'artifact.deleted',
+        actor: actorOf(req),
+        message: `k3s ${version} artifact for ${arch} deleted${why ? ` although in use (${why})` : ''}`,
+        data: { kind: 'k3s', version, arch, sha256: gone.sha256, forced: Boolean(why) },
+      });
+      reply.status(204);
+    },
+  );
 
-  app.delete('/v1/artifacts/agent/:version', {
-    config: { permission: 'admin' },
-    schema: { summary: 'Delete an imported agent bundle (the hub\'s own cannot be; refused while a rollout installs it, unless force=true)', params: params('version'), querystring: force, response: responses({ 204: noContent }) },
-  }, async (req, reply) => {
-    const { version } = req.params as { version: string };
-    const { force: forced } = req.query as { force: boolean };
-    if (!svc.artifacts.agents.get(version)) throw new HubError('NOT_FOUND', `no agent bundle ${version}`);
-    if (svc.artifacts.agents.packaged()?.version === version && !svc.artifacts.agents.isImported(version)) {
-      throw new HubError('CONFLICT', `agent ${version} is the hub's own bundle (from its package): it cannot be deleted`);
-    }
-    const why = (await usage(svc, 'agent'))(version);
-    if (why && !forced) throw new HubError('CONFLICT', `agent bundle ${version} is in use: ${why}; delete it anyway with force`, { reason: why });
-    let gone;
-    try {
-      gone = svc.artifacts.agents.delete(version);
-    } catch (err) {
-      notFound(err);
-    }
-    await svc.events.record({ type: 'artifact.deleted', actor: actorOf(req), message: `agent bundle ${version} deleted${why ? ` although in use (${why})` : ''}`, data: { kind: 'agent', version, sha256: gone.sha256, forced: Boolean(why) } });
-    reply.status(204);
-  });
+  app.delete(
+    '/v1/artifacts/agent/:version',
+    {
+      config: { permission: 'admin' },
+      schema: {
+        summary:
+          "Delete an imported agent bundle (the hub's own cannot be; refused while a rollout installs it, unless force=true)",
+        params: params('version'),
+        querystring: force,
+        response: responses({ 204: noContent }),
+      },
+    },
+    async (req, reply) => {
+      const { version } = req.params as { version: string };
+      const { force: forced } = req.query as { force: boolean };
+      if (!svc.artifacts.agents.get(version)) throw new HubError('NOT_FOUND', `no agent bundle ${version}`);
+      if (svc.artifacts.agents.packaged()?.version === version && !svc.artifacts.agents.isImported(version)) {
+        throw new HubError(
+          'CONFLICT',
+          `agent ${version} is the hub's own bundle (from its package): it cannot be deleted`,
+        );
+      }
+      const why = (await usage(svc, 'agent'))(version);
+      if (why && !forced)
+        throw new HubError('CONFLICT', `agent bundle ${version} is in use: ${why}; delete it anyway with force`, {
+          reason: why,
+        });
+      let gone;
+      try {
+        gone = svc.artifacts.agents.delete(version);
+      } catch (err) {
+        notFound(err);
+      }
+      await svc.events.record({
+        type: 'artifact.deleted',
+        actor: actorOf(req),
+        message: `agent bundle ${version} deleted${why ? ` although in use (${why})` : ''}`,
+        data: { kind: 'agent', version, sha256: gone.sha256, forced: Boolean(why) },
+      });
+      reply.status(204);
+    },
+  );
 };

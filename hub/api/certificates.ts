@@ -14,36 +14,54 @@ const MAX_ITEMS = 500;
 const expiring = open({ nodeId: str, node: str, pool: str, serial: str, notAfter: str, connected: bool });
 
 export const certificateRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, { svc }) => {
-  app.get('/v1/certificates', {
-    schema: {
-      summary: 'Node certificates that expire within a duration (default: the last quarter of --node-cert-ttl, i.e. renewal overdue), soonest first',
-      querystring: {
-        type: 'object', additionalProperties: false,
-        properties: {
-          within: { type: 'string', pattern: '^[0-9]+(ms|s|m|h|d)$', maxLength: 20, description: 'e.g. 7d; default a quarter of --node-cert-ttl' },
-          limit: { type: 'integer', minimum: 1, maximum: MAX_ITEMS, default: 100 },
+  app.get(
+    '/v1/certificates',
+    {
+      schema: {
+        summary:
+          'Node certificates that expire within a duration (default: the last quarter of --node-cert-ttl, i.e. renewal overdue), soonest first',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            within: {
+              type: 'string',
+              pattern: '^[0-9]+(ms|s|m|h|d)$',
+              maxLength: 20,
+              description: 'e.g. 7d; default a quarter of --node-cert-ttl',
+            },
+            limit: { type: 'integer', minimum: 1, maximum: MAX_ITEMS, default: 100 },
+          },
         },
+        response: responses({ 200: open({ ...(itemsOf(expiring).properties as object), withinMs: num, limit: num }) }),
       },
-      response: responses({ 200: open({ ...(itemsOf(expiring).properties as object), withinMs: num, limit: num }) }),
     },
-  }, async (req) => {
-    const q = req.query as { within?: string; limit: number };
-    let withinMs = Math.round(svc.config.nodeCertTtlMs / 4);
-    if (q.within !== undefined) {
-      try {
-        withinMs = parseDuration(q.within);
-      } catch (err) {
-        throw new HubError('VALIDATION', `within: ${(err as Error).message}`);
+    async (req) => {
+      const q = req.query as { within?: string; limit: number };
+      let withinMs = Math.round(svc.config.nodeCertTtlMs / 4);
+      if (q.within !== undefined) {
+        try {
+          withinMs = parseDuration(q.within);
+        } catch (err) {
+          throw new HubError('VALIDATION', `within: ${(err as Error).message}`);
+        }
       }
-    }
-    const before = new Date(Date.now() + withinMs).toISOString();
-    const certs = await svc.store.listExpiringCerts(before, q.limit);
-    const items = [];
-    for (const c of certs) {
-      const n = await svc.store.getNode(c.nodeId);
-      if (!n) continue;
-      items.push({ nodeId: c.nodeId, node: n.name, pool: n.pool, serial: c.serial, notAfter: c.notAfter, connected: Boolean(svc.registry.snapshotOf(c.nodeId)?.connected) });
-    }
-    return { items, withinMs, limit: q.limit };
-  });
+      const before = new Date(Date.now() + withinMs).toISOString();
+      const certs = await svc.store.listExpiringCerts(before, q.limit);
+      const items = [];
+      for (const c of certs) {
+        const n = await svc.store.getNode(c.nodeId);
+        if (!n) continue;
+        items.push({
+          nodeId: c.nodeId,
+          node: n.name,
+          pool: n.pool,
+          serial: c.serial,
+          notAfter: c.notAfter,
+          connected: Boolean(svc.registry.snapshotOf(c.nodeId)?.connected),
+        });
+      }
+      return { items, withinMs, limit: q.limit };
+    },
+  );
 };

@@ -24,39 +24,61 @@ export function parseSince(since: string | undefined, nowMs: number): number {
   }
   const at = Date.parse(since);
   if (!/^\d{4}-\d{2}-\d{2}T/.test(since) || !Number.isFinite(at)) {
-    throw new HubError('VALIDATION', `since must be an ISO time (2026-01-02T03:04:05Z) or a duration such as 1h, not "${since}"`);
+    throw new HubError(
+      'VALIDATION',
+      `since must be an ISO time (2026-01-02T03:04:05Z) or a duration such as 1h, not "${since}"`,
+    );
   }
   return at;
 }
 
 export const healthHistoryRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, { svc }) => {
-  app.get('/v1/nodes/:id/health-history', {
-    schema: {
-      summary: 'A node\'s health history: cpu, memory and disk percentages, one sample per ~30 s, oldest first',
-      params: params('id'),
-      querystring: { type: 'object', additionalProperties: false, properties: { since: { type: 'string', maxLength: 40, description: 'an ISO time or a duration back from now (15m, 1h); default 1h' } } },
-      response: responses({
-        200: open({
-          nodeId: str,
-          since: str,
-          intervalSeconds: num,
-          retentionSeconds: num,
-          samples: { type: 'array', items: healthSampleSchema },
+  app.get(
+    '/v1/nodes/:id/health-history',
+    {
+      schema: {
+        summary: "A node's health history: cpu, memory and disk percentages, one sample per ~30 s, oldest first",
+        params: params('id'),
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            since: {
+              type: 'string',
+              maxLength: 40,
+              description: 'an ISO time or a duration back from now (15m, 1h); default 1h',
+            },
+          },
+        },
+        response: responses({
+          200: open({
+            nodeId: str,
+            since: str,
+            intervalSeconds: num,
+            retentionSeconds: num,
+            samples: { type: 'array', items: healthSampleSchema },
+          }),
         }),
-      }),
+      },
     },
-  }, async (req) => {
-    const { id } = req.params as { id: string };
-    const { since } = req.query as { since?: string };
-    const sinceMs = parseSince(since, Date.now());
-    if (!(await svc.store.getNode(id))) throw new HubError('NOT_FOUND', `node ${id} does not exist`);
-    const samples = await svc.store.listHealthSamples(id, new Date(sinceMs).toISOString(), MAX_SAMPLES);
-    return {
-      nodeId: id,
-      since: new Date(sinceMs).toISOString(),
-      intervalSeconds: HEALTH_SAMPLE_INTERVAL_MS / 1000,
-      retentionSeconds: HEALTH_HISTORY_RETENTION_MS / 1000,
-      samples: samples.map(({ at, cpuPercent, memoryPercent, diskPercent }) => ({ at, cpuPercent, memoryPercent, diskPercent })),
-    };
-  });
+    async (req) => {
+      const { id } = req.params as { id: string };
+      const { since } = req.query as { since?: string };
+      const sinceMs = parseSince(since, Date.now());
+      if (!(await svc.store.getNode(id))) throw new HubError('NOT_FOUND', `node ${id} does not exist`);
+      const samples = await svc.store.listHealthSamples(id, new Date(sinceMs).toISOString(), MAX_SAMPLES);
+      return {
+        nodeId: id,
+        since: new Date(sinceMs).toISOString(),
+        intervalSeconds: HEALTH_SAMPLE_INTERVAL_MS / 1000,
+        retentionSeconds: HEALTH_HISTORY_RETENTION_MS / 1000,
+        samples: samples.map(({ at, cpuPercent, memoryPercent, diskPercent }) => ({
+          at,
+          cpuPercent,
+          memoryPercent,
+          diskPercent,
+        })),
+      };
+    },
+  );
 };

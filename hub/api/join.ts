@@ -7,20 +7,28 @@ import { actorOf } from './actor.js';
 import { open, responses, str } from './schemas.js';
 
 export const joinRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, { svc }) => {
-  app.post('/v1/join-command', {
-    schema: {
-      summary: 'A fresh single-use join token and the install line for a pool',
-      body: { type: 'object', additionalProperties: false, properties: { pool: { type: 'string', default: 'default' }, ttl: { type: 'string', default: '1h' } } },
-      response: responses({ 200: open({ token: str, tokenId: str, command: str, expiresAt: str }) }),
+  app.post(
+    '/v1/join-command',
+    {
+      schema: {
+        summary: 'A fresh single-use join token and the install line for a pool',
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { pool: { type: 'string', default: 'default' }, ttl: { type: 'string', default: '1h' } },
+        },
+        response: responses({ 200: open({ token: str, tokenId: str, command: str, expiresAt: str }) }),
+      },
     },
-  }, async (req) => {
-    const body = (req.body ?? {}) as { pool: string; ttl: string };
-    let ttlMs: number;
-    try {
-      ttlMs = parseDuration(body.ttl);
-    } catch (err) {
-      throw new HubError('VALIDATION', `ttl: ${(err as Error).message}`);
-    }
-    return svc.joinCommand(body.pool, actorOf(req), ttlMs);
-  });
+    async (req) => {
+      const body = (req.body ?? {}) as { pool: string; ttl: string };
+      let ttlMs: number;
+      try {
+        ttlMs = parseDuration(body.ttl);
+      } catch (err) {
+        throw new HubError('VALIDATION', `ttl: ${(err as Error).message}`);
+      }
+      return svc.joinCommand(body.pool, actorOf(req), ttlMs);
+    },
+  );
 };

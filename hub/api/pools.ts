@@ -9,7 +9,8 @@ import type { Pool } from '../store/types.js';
 import { itemsOf, noContent, params, poolSchema, responses } from './schemas.js';
 
 const NAME = { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$' } as const;
-const TAINT_RE = /^[A-Za-z0-9]([-A-Za-z0-9_./]*[A-Za-z0-9])?(=[A-Za-z0-9_.-]*)?:(NoSchedule|PreferNoSchedule|NoExecute)$/;
+const TAINT_RE =
+  /^[A-Za-z0-9]([-A-Za-z0-9_./]*[A-Za-z0-9])?(=[A-Za-z0-9_.-]*)?:(NoSchedule|PreferNoSchedule|NoExecute)$/;
 const fields = {
   description: { type: 'string', maxLength: 500 },
   labels: { type: 'object', maxProperties: 64, additionalProperties: { type: 'string' } },
@@ -18,54 +19,133 @@ const fields = {
 } as const;
 
 function checkTaints(taints: string[] | undefined): void {
-  for (const t of taints ?? []) if (!TAINT_RE.test(t)) throw new HubError('VALIDATION', `taint "${t}" must look like key=value:NoSchedule`);
+  for (const t of taints ?? [])
+    if (!TAINT_RE.test(t)) throw new HubError('VALIDATION', `taint "${t}" must look like key=value:NoSchedule`);
 }
 
 export const poolRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, { svc }) => {
-  const withSettings = async (p: Pool): Promise<Pool & { autoheal: PoolAutoheal }> => ({ ...p, autoheal: await svc.autohealSettings.pool(p.name) });
-  app.get('/v1/pools', { schema: { summary: 'List pools with their autoheal settings', response: responses({ 200: itemsOf(poolSchema) }) } }, async () => ({ items: await Promise.all((await svc.store.listPools()).map(withSettings)) }));
-
-  app.post('/v1/pools', { schema: { summary: 'Create a pool', body: { type: 'object', required: ['name'], additionalProperties: false, properties: { name: NAME, ...fields } }, response: responses({ 201: poolSchema }) } }, async (req, reply) => {
-    const body = req.body as { name: string; description?: string; labels?: Record<string, string>; taints?: string[]; autoheal?: Partial<PoolAutoheal> };
-    validateLabels(body.labels ?? {});
-    checkTaints(body.taints);
-    // Refused settings refuse the pool: nothing is created.
-    if (body.autoheal) await svc.autohealSettings.checkPool(body.name, body.autoheal);
-    const now = new Date().toISOString();
-    const pool = { name: body.name, description: body.description ?? '', labels: body.labels ?? {}, taints: body.taints ?? [], createdAt: now, updatedAt: now };
-    await svc.store.createPool(pool);
-    if (body.autoheal) await svc.autohealSettings.setPool(pool.name, body.autoheal);
-    await svc.events.record({ type: 'pool.created', pool: pool.name, actor: actorOf(req), message: `pool ${pool.name} created` });
-    reply.status(201);
-    return withSettings(pool);
+  const withSettings = async (p: Pool): Promise<Pool & { autoheal: PoolAutoheal }> => ({
+    ...p,
+    autoheal: await svc.autohealSettings.pool(p.name),
   });
+  app.get(
+    '/v1/pools',
+    {
+      schema: { summary: 'List pools with their autoheal settings', response: responses({ 200: itemsOf(poolSchema) }) },
+    },
+    async () => ({ items: await Promise.all((await svc.store.listPools()).map(withSettings)) }),
+  );
 
-  app.get('/v1/pools/:pool', { schema: { summary: 'One pool', params: params('pool'), response: responses({ 200: poolSchema }) } }, async (req) => {
-    const { pool } = req.params as { pool: string };
-    const p = await svc.store.getPool(pool);
-    if (!p) throw new HubError('NOT_FOUND', `pool "${pool}" does not exist`);
-    return withSettings(p);
-  });
+  app.post(
+    '/v1/pools',
+    {
+      schema: {
+        summary: 'Create a pool',
+        body: {
+          type: 'object',
+          required: ['name'],
+          additionalProperties: false,
+          properties: { name: NAME, ...fields },
+        },
+        response: responses({ 201: poolSchema }),
+      },
+    },
+    async (req, reply) => {
+      const body = req.body as {
+        name: string;
+        description?: string;
+        labels?: Record<string, string>;
+        taints?: string[];
+        autoheal?: Partial<PoolAutoheal>;
+      };
+      validateLabels(body.labels ?? {});
+      checkTaints(body.taints);
+      // Refused settings refuse the pool: nothing is created.
+      if (body.autoheal) await svc.autohealSettings.checkPool(body.name, body.autoheal);
+      const now = new Date().toISOString();
+      const pool = {
+        name: body.name,
+        description: body.description ?? '',
+        labels: body.labels ?? {},
+        taints: body.taints ?? [],
+        createdAt: now,
+        updatedAt: now,
+      };
+      await svc.store.createPool(pool);
+      if (body.autoheal) await svc.autohealSettings.setPool(pool.name, body.autoheal);
+      await svc.events.record({
+        type: 'pool.created',
+        pool: pool.name,
+        actor: actorOf(req),
+        message: `pool ${pool.name} created`,
+      });
+      reply.status(201);
+      return withSettings(pool);
+    },
+  );
 
-  app.patch('/v1/pools/:pool', { schema: { summary: 'Change a pool: description, labels, taints, autoheal settings', params: params('pool'), body: { type: 'object', additionalProperties: false, minProperties: 1, properties: fields }, response: responses({ 200: poolSchema }) } }, async (req) => {
-    const { pool } = req.params as { pool: string };
-    const { autoheal, ...body } = req.body as { description?: string; labels?: Record<string, string>; taints?: string[]; autoheal?: Partial<PoolAutoheal> };
-    if (body.labels) validateLabels(body.labels);
-    checkTaints(body.taints);
-    const existing = await svc.store.getPool(pool);
-    if (!existing) throw new HubError('NOT_FOUND', `pool "${pool}" does not exist`);
-    if (autoheal) await svc.autohealSettings.setPool(pool, autoheal);
-    // Also for an autoheal-only change: updatedAt says when the pool's settings last changed.
-    const p = await svc.store.updatePool(pool, body, new Date().toISOString());
-    if (!p) throw new HubError('NOT_FOUND', `pool "${pool}" does not exist`);
-    await svc.events.record({ type: 'pool.updated', pool, actor: actorOf(req), message: `pool ${pool} updated`, data: { fields: Object.keys(req.body as object) } });
-    return withSettings(p);
-  });
+  app.get(
+    '/v1/pools/:pool',
+    { schema: { summary: 'One pool', params: params('pool'), response: responses({ 200: poolSchema }) } },
+    async (req) => {
+      const { pool } = req.params as { pool: string };
+      const p = await svc.store.getPool(pool);
+      if (!p) throw new HubError('NOT_FOUND', `pool "${pool}" does not exist`);
+      return withSettings(p);
+    },
+  );
 
-  app.delete('/v1/pools/:pool', { schema: { summary: 'Delete a pool (refused while it has nodes or live tokens)', params: params('pool'), response: responses({ 204: noContent }) } }, async (req, reply) => {
-    const { pool } = req.params as { pool: string };
-    if (!(await svc.store.deletePool(pool))) throw new HubError('NOT_FOUND', `pool "${pool}" does not exist`);
-    await svc.events.record({ type: 'pool.deleted', pool, actor: actorOf(req), message: `pool ${pool} deleted` });
-    reply.status(204);
-  });
+  app.patch(
+    '/v1/pools/:pool',
+    {
+      schema: {
+        summary: 'Change a pool: description, labels, taints, autoheal settings',
+        params: params('pool'),
+        body: { type: 'object', additionalProperties: false, minProperties: 1, properties: fields },
+        response: responses({ 200: poolSchema }),
+      },
+    },
+    async (req) => {
+      const { pool } = req.params as { pool: string };
+      const { autoheal, ...body } = req.body as {
+        description?: string;
+        labels?: Record<string, string>;
+        taints?: string[];
+        autoheal?: Partial<PoolAutoheal>;
+      };
+      if (body.labels) validateLabels(body.labels);
+      checkTaints(body.taints);
+      const existing = await svc.store.getPool(pool);
+      if (!existing) throw new HubError('NOT_FOUND', `pool "${pool}" does not exist`);
+      if (autoheal) await svc.autohealSettings.setPool(pool, autoheal);
+      // Also for an autoheal-only change: updatedAt says when the pool's settings last changed.
+      const p = await svc.store.updatePool(pool, body, new Date().toISOString());
+      if (!p) throw new HubError('NOT_FOUND', `pool "${pool}" does not exist`);
+      await svc.events.record({
+        type: 'pool.updated',
+        pool,
+        actor: actorOf(req),
+        message: `pool ${pool} updated`,
+        data: { fields: Object.keys(req.body as object) },
+      });
+      return withSettings(p);
+    },
+  );
+
+  app.delete(
+    '/v1/pools/:pool',
+    {
+      schema: {
+        summary: 'Delete a pool (refused while it has nodes or live tokens)',
+        params: params('pool'),
+        response: responses({ 204: noContent }),
+      },
+    },
+    async (req, reply) => {
+      const { pool } = req.params as { pool: string };
+      if (!(await svc.store.deletePool(pool))) throw new HubError('NOT_FOUND', `pool "${pool}" does not exist`);
+      await svc.events.record({ type: 'pool.deleted', pool, actor: actorOf(req), message: `pool ${pool} deleted` });
+      reply.status(204);
+    },
+  );
 };

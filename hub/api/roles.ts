@@ -13,8 +13,17 @@ export type ApiRole = (typeof API_ROLES)[number];
 export type Role = ApiRole | 'admin';
 
 export const PERMISSIONS = [
-  'read', 'metrics', 'nodes:act', 'nodes:remove', 'nodes:settings', 'pools:write', 'tokens:write', 'cluster:settings',
-  'cluster:kubeconfig', 'api-tokens:write', 'admin',
+  'read',
+  'metrics',
+  'nodes:act',
+  'nodes:remove',
+  'nodes:settings',
+  'pools:write',
+  'tokens:write',
+  'cluster:settings',
+  'cluster:kubeconfig',
+  'api-tokens:write',
+  'admin',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 

@@ -24,13 +24,21 @@ export function openOrNull(properties: Record<string, unknown>, extra: Schema = 
   return { ...open(properties, extra), type: ['object', 'null'] };
 }
 
-const errorSchema = open({
-  error: open({ code: { type: 'string', description: 'stable error code (hub/errors.ts)' }, message: str }),
-}, { description: 'An error: {"error": {"code", "message"}}' });
+const errorSchema = open(
+  {
+    error: open({ code: { type: 'string', description: 'stable error code (hub/errors.ts)' }, message: str }),
+  },
+  { description: 'An error: {"error": {"code", "message"}}' },
+);
 
 /** The route's success responses plus the JSON error body for 4xx and 5xx. */
 export function responses(ok: Record<string | number, Schema>): Record<string, unknown> {
-  const described = Object.fromEntries(Object.entries(ok).map(([status, schema]) => [status, { description: status === '204' ? 'No content' : 'Success', ...schema }]));
+  const described = Object.fromEntries(
+    Object.entries(ok).map(([status, schema]) => [
+      status,
+      { description: status === '204' ? 'No content' : 'Success', ...schema },
+    ]),
+  );
   return { ...described, '4xx': errorSchema, '5xx': errorSchema };
 }
 
@@ -42,7 +50,11 @@ export function textBody(contentType: string, description: string): Schema {
 }
 
 export function params(...names: string[]): Schema {
-  return { type: 'object', required: names, properties: Object.fromEntries(names.map((n) => [n, { type: 'string', minLength: 1 }])) };
+  return {
+    type: 'object',
+    required: names,
+    properties: Object.fromEntries(names.map((n) => [n, { type: 'string', minLength: 1 }])),
+  };
 }
 
 export const itemsOf = (item: Schema): Schema => open({ items: { type: 'array', items: item } });
@@ -72,42 +84,128 @@ export const nodeSchema = open({
   connected: bool,
   connectedAt: nstr,
   remoteAddress: nstr,
-  link: open({ flaps1h: num, lastConnectAt: nstr, lastDisconnectAt: nstr }, { description: 'the agent link: reconnects in the last hour (to the minute), when it last came up and went down (since the hub started)' }),
+  link: open(
+    { flaps1h: num, lastConnectAt: nstr, lastDisconnectAt: nstr },
+    {
+      description:
+        'the agent link: reconnects in the last hour (to the minute), when it last came up and went down (since the hub started)',
+    },
+  ),
   k3s: open({
-    state: str, version: str, ready: { type: ['boolean', 'null'] }, unschedulable: bool, taints: strings,
-    restarts: num, lastLogLines: strings,
+    state: str,
+    version: str,
+    ready: { type: ['boolean', 'null'] },
+    unschedulable: bool,
+    taints: strings,
+    restarts: num,
+    lastLogLines: strings,
   }),
-  health: openOrNull({
-    receivedAt: str, cpuPercent: num, memory: usage, disk: usage, load: open({ load1: num, load5: num, load15: num }),
-    disks: { type: 'array', description: 'file systems of the agent\'s and k3s\'s data dirs when not "/"', items: open({ role: str, path: str, totalBytes: num, usedBytes: num, usedPercent: num }) },
-    uptimeSeconds: num, kubeletHealthy: bool, clockSkewMs: num,
-  }, { description: 'the last report, null before the first' }),
-  certificate: openOrNull({ serial: str, notAfter: str, expiresInSeconds: num, expiring: bool }, { description: 'the client certificate the node uses now; expiring: within the warning window (--cert-warn-before) or expired, i.e. renewal has not happened' }),
+  health: openOrNull(
+    {
+      receivedAt: str,
+      cpuPercent: num,
+      memory: usage,
+      disk: usage,
+      load: open({ load1: num, load5: num, load15: num }),
+      disks: {
+        type: 'array',
+        description: 'file systems of the agent\'s and k3s\'s data dirs when not "/"',
+        items: open({ role: str, path: str, totalBytes: num, usedBytes: num, usedPercent: num }),
+      },
+      uptimeSeconds: num,
+      kubeletHealthy: bool,
+      clockSkewMs: num,
+    },
+    { description: 'the last report, null before the first' },
+  ),
+  certificate: openOrNull(
+    { serial: str, notAfter: str, expiresInSeconds: num, expiring: bool },
+    {
+      description:
+        'the client certificate the node uses now; expiring: within the warning window (--cert-warn-before) or expired, i.e. renewal has not happened',
+    },
+  ),
   labels: stringMap,
-  kubeLabels: { ...stringMap, description: "the Kubernetes Node's labels (as kubectl sees them, including ones set with kubectl label); {} without a Kubernetes Node" },
-  provider: { ...str, description: "the cloud provider named by the host's DMI (aws, gcp, azure, hetzner, ...); '' when the host does not say" },
-  region: { ...str, description: "the node's topology.kubernetes.io/region label (atoll's, else the Kubernetes Node's); '' when none" },
+  kubeLabels: {
+    ...stringMap,
+    description:
+      "the Kubernetes Node's labels (as kubectl sees them, including ones set with kubectl label); {} without a Kubernetes Node",
+  },
+  provider: {
+    ...str,
+    description:
+      "the cloud provider named by the host's DMI (aws, gcp, azure, hetzner, ...); '' when the host does not say",
+  },
+  region: {
+    ...str,
+    description: "the node's topology.kubernetes.io/region label (atoll's, else the Kubernetes Node's); '' when none",
+  },
   addresses: strings,
-  facts: open({ hostname: str, os: str, kernel: str, arch: str, cpus: num, memoryBytes: num, addresses: strings, bootId: str, provider: str }),
-  autoheal: openOrNull({}, { description: 'the node\'s autoheal ladder, if any' }),
+  facts: open({
+    hostname: str,
+    os: str,
+    kernel: str,
+    arch: str,
+    cpus: num,
+    memoryBytes: num,
+    addresses: strings,
+    bootId: str,
+    provider: str,
+  }),
+  autoheal: openOrNull({}, { description: "the node's autoheal ladder, if any" }),
 });
 
-export const certSchema = open({ serial: str, nodeId: str, notBefore: str, notAfter: str, fingerprint: str, revokedAt: nstr, issuedAt: str, usedAt: str });
+export const certSchema = open({
+  serial: str,
+  nodeId: str,
+  notBefore: str,
+  notAfter: str,
+  fingerprint: str,
+  revokedAt: nstr,
+  issuedAt: str,
+  usedAt: str,
+});
 
 export const switchSchema = open({ enabled: bool, paused: bool });
 
 const poolAutohealOut = open({
-  enabled: bool, paused: bool, afterRestart: str, afterReboot: str, afterReplace: str, maxUnhealthyPercent: num,
-  hook: nstr, drainTimeout: str, replaceTimeout: str, provenAfter: str, minHealthyPeriod: str, cooldownMin: str, cooldownMax: str,
+  enabled: bool,
+  paused: bool,
+  afterRestart: str,
+  afterReboot: str,
+  afterReplace: str,
+  maxUnhealthyPercent: num,
+  hook: nstr,
+  drainTimeout: str,
+  replaceTimeout: str,
+  provenAfter: str,
+  minHealthyPeriod: str,
+  cooldownMin: str,
+  cooldownMax: str,
 });
 
 export const poolSchema = open({
-  name: str, description: str, labels: stringMap, taints: strings, createdAt: str, updatedAt: str, autoheal: poolAutohealOut,
+  name: str,
+  description: str,
+  labels: stringMap,
+  taints: strings,
+  createdAt: str,
+  updatedAt: str,
+  autoheal: poolAutohealOut,
 });
 
 export const joinTokenSchema = open({
-  id: str, pool: str, description: str, createdAt: str, expiresAt: str, maxUses: { type: ['integer', 'null'] }, reusable: bool,
-  uses: { type: 'integer' }, revokedAt: nstr, createdBy: str, status: { type: 'string', enum: ['active', 'revoked', 'expired', 'used-up'] },
+  id: str,
+  pool: str,
+  description: str,
+  createdAt: str,
+  expiresAt: str,
+  maxUses: { type: ['integer', 'null'] },
+  reusable: bool,
+  uses: { type: 'integer' },
+  revokedAt: nstr,
+  createdBy: str,
+  status: { type: 'string', enum: ['active', 'revoked', 'expired', 'used-up'] },
 });
 
 export const healthSampleSchema = open({ at: str, cpuPercent: num, memoryPercent: num, diskPercent: num });

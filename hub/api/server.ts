@@ -23,7 +23,6 @@ import { ApiTokens, apiTokenRoutes } from './api-tokens.js';
 import { installAccessControl, registerOpenApi } from './access.js';
 import { responses, textBody } from './schemas.js';
 
-
 export interface ApiOptions {
   tls: { certPem: string; keyPem: string };
   adminTokenHash: string;
@@ -52,12 +51,44 @@ export async function buildApi(svc: HubServices, opts: ApiOptions): Promise<Fast
   await registerOpenApi(app, svc.hubVersion);
   installAccessControl(app, svc, createAuthenticator(opts.adminTokenHash, apiTokens));
 
-  app.get('/healthz', { config: { public: true }, schema: { summary: 'Liveness (no auth)', security: [], response: responses({ 200: { type: 'object', properties: { status: { type: 'string' } } } }) } }, async () => ({ status: 'ok' }));
-  app.get('/metrics', { schema: { summary: 'Prometheus text format (a token with the metrics permission: any role, or a scrape-only API token)', response: responses({ 200: textBody('text/plain', 'Prometheus text exposition format 0.0.4') }) } }, async (_req, reply) => {
-    reply.type(opts.metrics.contentType);
-    return opts.metrics.metrics();
-  });
-  for (const plugin of [clusterRoutes, poolRoutes, tokenRoutes, nodeRoutes, eventRoutes, joinRoutes, cloudInitRoutes, streamRoutes, healthHistoryRoutes, certificateRoutes, upgradeRoutes]) {
+  app.get(
+    '/healthz',
+    {
+      config: { public: true },
+      schema: {
+        summary: 'Liveness (no auth)',
+        security: [],
+        response: responses({ 200: { type: 'object', properties: { status: { type: 'string' } } } }),
+      },
+    },
+    async () => ({ status: 'ok' }),
+  );
+  app.get(
+    '/metrics',
+    {
+      schema: {
+        summary: 'Prometheus text format (a token with the metrics permission: any role, or a scrape-only API token)',
+        response: responses({ 200: textBody('text/plain', 'Prometheus text exposition format 0.0.4') }),
+      },
+    },
+    async (_req, reply) => {
+      reply.type(opts.metrics.contentType);
+      return opts.metrics.metrics();
+    },
+  );
+  for (const plugin of [
+    clusterRoutes,
+    poolRoutes,
+    tokenRoutes,
+    nodeRoutes,
+    eventRoutes,
+    joinRoutes,
+    cloudInitRoutes,
+    streamRoutes,
+    healthHistoryRoutes,
+    certificateRoutes,
+    upgradeRoutes,
+  ]) {
     await app.register(plugin, { svc });
   }
   await app.register(apiTokenRoutes, { svc, apiTokens });

@@ -70,5 +70,9 @@ export interface HubServices {
   /** Revokes the node's certificates, closes its link, deletes it. false when absent. */
   removeNode(id: string, actor: string): Promise<boolean>;
   /** A fresh single-use token and the install line for a pool. */
-  joinCommand(pool: string, actor: string, ttlMs?: number): Promise<{ token: string; tokenId: string; command: string; expiresAt: string }>;
+  joinCommand(
+    pool: string,
+    actor: string,
+    ttlMs?: number,
+  ): Promise<{ token: string; tokenId: string; command: string; expiresAt: string }>;
 }

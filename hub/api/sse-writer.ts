@@ -47,7 +47,8 @@ export function sseWriter(res: ServerResponse, onGone: (droppedWhy?: string, uns
       else if (unsent > MAX_UNSENT_BYTES && !slowTimer) {
         slowTimer = setTimeout(() => {
           slowTimer = undefined;
-          if (res.writableLength > MAX_UNSENT_BYTES) drop(`more than ${MAX_UNSENT_BYTES} bytes unsent for ${SLOW_GRACE_MS} ms`);
+          if (res.writableLength > MAX_UNSENT_BYTES)
+            drop(`more than ${MAX_UNSENT_BYTES} bytes unsent for ${SLOW_GRACE_MS} ms`);
         }, SLOW_GRACE_MS);
         slowTimer.unref();
       }

@@ -14,82 +14,105 @@ const BUFFER_MAX = 10_000;
 const BUFFER_ROUNDS = 100;
 
 export function eventFilter(q: { type?: string; node?: string; pool?: string }): (e: EventRecord) => boolean {
-  const types = (q.type ?? '').split(',').map((t) => t.trim()).filter(Boolean);
-  return (e) => (types.length === 0 || types.some((t) => (t.endsWith('*') ? e.type.startsWith(t.slice(0, -1)) : e.type === t)))
-    && (!q.node || e.nodeId === q.node) && (!q.pool || e.pool === q.pool);
+  const types = (q.type ?? '')
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
+  return (e) =>
+    (types.length === 0 || types.some((t) => (t.endsWith('*') ? e.type.startsWith(t.slice(0, -1)) : e.type === t))) &&
+    (!q.node || e.nodeId === q.node) &&
+    (!q.pool || e.pool === q.pool);
 }
 
 export const streamRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, { svc }) => {
-  app.get('/v1/events/stream', {
-    schema: {
-      summary: 'Live events as Server-Sent Events (text/event-stream)',
-      querystring: {
-        type: 'object',
-        properties: {
-          since: { type: 'integer', minimum: 0, description: 'replay events after this cursor first' },
-          type: { type: 'string', description: 'comma-separated types; node.* matches a prefix' },
-          node: { type: 'string' },
-          pool: { type: 'string' },
+  app.get(
+    '/v1/events/stream',
+    {
+      schema: {
+        summary: 'Live events as Server-Sent Events (text/event-stream)',
+        querystring: {
+          type: 'object',
+          properties: {
+            since: { type: 'integer', minimum: 0, description: 'replay events after this cursor first' },
+            type: { type: 'string', description: 'comma-separated types; node.* matches a prefix' },
+            node: { type: 'string' },
+            pool: { type: 'string' },
+          },
         },
+        response: responses({
+          200: textBody(
+            'text/event-stream',
+            "an endless text/event-stream; each event's data is an event object as in GET /v1/events",
+          ),
+        }),
       },
-      response: responses({ 200: textBody('text/event-stream', 'an endless text/event-stream; each event\'s data is an event object as in GET /v1/events') }),
     },
-  }, async (req, reply) => {
-    const q = req.query as { since?: number; type?: string; node?: string; pool?: string };
-    const lastId = Number(req.headers['last-event-id']);
-    const since = Number.isInteger(lastId) && lastId >= 0 ? lastId : q.since;
-    const matches = eventFilter(q);
-    // HEAD: the headers, then done (a hijacked endless stream would never flush them).
-    if (req.method === 'HEAD') return reply.type('text/event-stream; charset=utf-8').header('cache-control', 'no-store').send();
-    reply.hijack();
-    const res = reply.raw;
-    let replayedUpTo = -1;
-    let buffer: EventRecord[] | undefined = [];
-    const out = sseWriter(res, (droppedWhy, unsent) => {
-      clearInterval(heartbeat);
-      unsubscribe();
-      if (droppedWhy) req.log.warn({ unsent, why: droppedWhy }, 'event stream dropped: the client does not read');
-    });
-    const send = (e: EventRecord): boolean => (out.gone() || e.id <= replayedUpTo || !matches(e) ? !out.gone() : out.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`));
-    const unsubscribe = svc.events.subscribe((e) => {
-      if (!buffer) return void send(e);
-      buffer.push(e);
-      if (buffer.length > BUFFER_MAX) out.drop(`more than ${BUFFER_MAX} events recorded while replaying`);
-    });
-    const heartbeat = setInterval(() => out.write(': ping\n\n'), HEARTBEAT_MS);
-    heartbeat.unref();
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-    out.write(': atoll event stream\nretry: 2000\n\n');
-    try {
-      if (since !== undefined) {
-        let cursor = since;
-        for (let n = 0; n < REPLAY_MAX && !out.gone();) {
-          const page = await svc.store.listEvents({ since: cursor, limit: 1000, nodeId: q.node, pool: q.pool });
-          for (const e of page) {
-            const more = send(e);
-            replayedUpTo = Math.max(replayedUpTo, e.id);
-            if (!more) await out.drained();
-            if (out.gone()) return;
+    async (req, reply) => {
+      const q = req.query as { since?: number; type?: string; node?: string; pool?: string };
+      const lastId = Number(req.headers['last-event-id']);
+      const since = Number.isInteger(lastId) && lastId >= 0 ? lastId : q.since;
+      const matches = eventFilter(q);
+      // HEAD: the headers, then done (a hijacked endless stream would never flush them).
+      if (req.method === 'HEAD')
+        return reply.type('text/event-stream; charset=utf-8').header('cache-control', 'no-store').send();
+      reply.hijack();
+      const res = reply.raw;
+      let replayedUpTo = -1;
+      let buffer: EventRecord[] | undefined = [];
+      const out = sseWriter(res, (droppedWhy, unsent) => {
+        clearInterval(heartbeat);
+        unsubscribe();
+        if (droppedWhy) req.log.warn({ unsent, why: droppedWhy }, 'event stream dropped: the client does not read');
+      });
+      const send = (e: EventRecord): boolean =>
+        out.gone() || e.id <= replayedUpTo || !matches(e)
+          ? !out.gone()
+          : out.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
+      const unsubscribe = svc.events.subscribe((e) => {
+        if (!buffer) return void send(e);
+        buffer.push(e);
+        if (buffer.length > BUFFER_MAX) out.drop(`more than ${BUFFER_MAX} events recorded while replaying`);
+      });
+      const heartbeat = setInterval(() => out.write(': ping\n\n'), HEARTBEAT_MS);
+      heartbeat.unref();
+      res.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-store',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      });
+      out.write(': atoll event stream\nretry: 2000\n\n');
+      try {
+        if (since !== undefined) {
+          let cursor = since;
+          for (let n = 0; n < REPLAY_MAX && !out.gone(); ) {
+            const page = await svc.store.listEvents({ since: cursor, limit: 1000, nodeId: q.node, pool: q.pool });
+            for (const e of page) {
+              const more = send(e);
+              replayedUpTo = Math.max(replayedUpTo, e.id);
+              if (!more) await out.drained();
+              if (out.gone()) return;
+            }
+            n += page.length;
+            if (page.length < 1000) break;
+            cursor = page[page.length - 1].id;
           }
-          n += page.length;
-          if (page.length < 1000) break;
-          cursor = page[page.length - 1].id;
+        }
+      } catch (err) {
+        req.log.warn({ err }, 'event stream replay failed');
+      }
+      // Events recorded during the replay, minus those the replay already sent; more may come in
+      // while this waits for the client, so take them in rounds.
+      for (let round = 0; round < BUFFER_ROUNDS && buffer && buffer.length > 0 && !out.gone(); round++) {
+        const pending = buffer.splice(0).sort((a, b) => a.id - b.id);
+        for (const e of pending) {
+          if (!send(e)) await out.drained();
+          if (out.gone()) return;
         }
       }
-    } catch (err) {
-      req.log.warn({ err }, 'event stream replay failed');
-    }
-    // Events recorded during the replay, minus those the replay already sent; more may come in
-    // while this waits for the client, so take them in rounds.
-    for (let round = 0; round < BUFFER_ROUNDS && buffer && buffer.length > 0 && !out.gone(); round++) {
-      const pending = buffer.splice(0).sort((a, b) => a.id - b.id);
-      for (const e of pending) {
-        if (!send(e)) await out.drained();
-        if (out.gone()) return;
-      }
-    }
-    const rest = (buffer ?? []).sort((a, b) => a.id - b.id);
-    buffer = undefined;
-    for (const e of rest) send(e);
-  });
+      const rest = (buffer ?? []).sort((a, b) => a.id - b.id);
+      buffer = undefined;
+      for (const e of rest) send(e);
+    },
+  );
 };

@@ -23,17 +23,35 @@ export const webRoutes: FastifyPluginAsync = async (app) => {
   const dir = webDir();
   const cache = new Map<string, Buffer>();
   for (const [path, { file, type }] of Object.entries(FILES)) {
-    app.get(path, { config: { public: true }, schema: { hide: true, response: { 200: textBody(type.split(';')[0], file), 503: textBody('text/plain', 'the dashboard is not built') } } }, async (_req, reply) => {
-      let body = cache.get(file);
-      if (!body) {
-        const p = join(dir, file);
-        if (!existsSync(p)) return reply.status(503).type('text/plain').send('the dashboard is not built; run npm run build\n');
-        body = readFileSync(p);
-        cache.set(file, body);
-      }
-      reply.type(type).header('cache-control', 'no-cache').header('x-content-type-options', 'nosniff');
-      if (path === '/') reply.header('content-security-policy', "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'");
-      return reply.send(body);
-    });
+    app.get(
+      path,
+      {
+        config: { public: true },
+        schema: {
+          hide: true,
+          response: {
+            200: textBody(type.split(';')[0], file),
+            503: textBody('text/plain', 'the dashboard is not built'),
+          },
+        },
+      },
+      async (_req, reply) => {
+        let body = cache.get(file);
+        if (!body) {
+          const p = join(dir, file);
+          if (!existsSync(p))
+            return reply.status(503).type('text/plain').send('the dashboard is not built; run npm run build\n');
+          body = readFileSync(p);
+          cache.set(file, body);
+        }
+        reply.type(type).header('cache-control', 'no-cache').header('x-content-type-options', 'nosniff');
+        if (path === '/')
+          reply.header(
+            'content-security-policy',
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'",
+          );
+        return reply.send(body);
+      },
+    );
   }
 };

@@ -3,7 +3,19 @@
 // Imports copy to a temp file, hash, check it is the k3s it claims (k3s-check.ts), then rename: a
 // half-written or wrong artifact is never served, and an imported one is replaced only when asked.
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
+import {
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  chmodSync,
+} from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { join, resolve, sep } from 'node:path';
 import { AgentBundleStore } from './agent-bundles.js';
@@ -55,14 +67,18 @@ export function isArch(arch: string): arch is Arch {
 }
 
 export function validateK3sVersion(version: string): void {
-  if (!VERSION_RE.test(version)) throw new ArtifactError('ARTIFACT_INVALID', `"${version}" is not a k3s version like v1.31.4+k3s1`);
+  if (!VERSION_RE.test(version))
+    throw new ArtifactError('ARTIFACT_INVALID', `"${version}" is not a k3s version like v1.31.4+k3s1`);
 }
 
 export class ArtifactStore {
   /** Agent bundles by version (imported ones and the package's own). */
   readonly agents: AgentBundleStore;
 
-  constructor(private readonly root: string, packagedAgentDir?: string) {
+  constructor(
+    private readonly root: string,
+    packagedAgentDir?: string,
+  ) {
     this.agents = new AgentBundleStore(root, packagedAgentDir);
   }
 
@@ -77,7 +93,8 @@ export class ArtifactStore {
   async importK3s(version: string, arch: string, file: string, opts: ImportOptions = {}): Promise<ImportedK3s> {
     validateK3sVersion(version);
     if (!isArch(arch)) throw new ArtifactError('ARTIFACT_INVALID', `arch "${arch}" is not one of ${ARCHES.join(', ')}`);
-    if (!existsSync(file) || !statSync(file).isFile()) throw new ArtifactError('ARTIFACT_INVALID', `${file} is not a file`);
+    if (!existsSync(file) || !statSync(file).isFile())
+      throw new ArtifactError('ARTIFACT_INVALID', `${file} is not a file`);
     const existing = this.getK3s(version, arch);
     const dir = this.k3sDir(version, arch);
     if (!dir) throw new ArtifactError('ARTIFACT_INVALID', `k3s ${version} ${arch} is not a valid artifact name`);
@@ -92,13 +109,21 @@ export class ArtifactStore {
       chmodSync(tmp, 0o755);
       const sha256 = h.digest('hex');
       if (existing && existing.sha256 !== sha256 && !opts.force) {
-        throw new ArtifactError('ARTIFACT_EXISTS', `k3s ${version} for ${arch} is already imported (sha256 ${existing.sha256}), and ${file} is a different file (sha256 ${sha256}): pass --force to replace it`);
+        throw new ArtifactError(
+          'ARTIFACT_EXISTS',
+          `k3s ${version} for ${arch} is already imported (sha256 ${existing.sha256}), and ${file} is a different file (sha256 ${sha256}): pass --force to replace it`,
+        );
       }
       const checked = await checkK3sArtifact(tmp, version, arch, file, opts.hostArch);
       if (existing?.sha256 === sha256) return { ...existing, checked, unchanged: true };
       renameSync(tmp, join(dir, 'k3s'));
       writeFileSync(join(dir, 'k3s.sha256'), `${sha256}  k3s\n`);
-      return { ...this.getK3s(version, arch)!, checked, unchanged: false, ...(existing ? { replaced: existing.sha256 } : {}) };
+      return {
+        ...this.getK3s(version, arch)!,
+        checked,
+        unchanged: false,
+        ...(existing ? { replaced: existing.sha256 } : {}),
+      };
     } finally {
       rmSync(tmp, { force: true });
       // A refused first import leaves no empty directory behind.
@@ -135,7 +160,14 @@ export class ArtifactStore {
     const sumFile = join(dir, 'k3s.sha256');
     if (!existsSync(bin) || !existsSync(sumFile)) return undefined;
     const sha256 = readFileSync(sumFile, 'utf8').split(/\s+/)[0];
-    return { version, arch, sha256, size: statSync(bin).size, path: bin, urlPath: `/v1/artifacts/k3s/${encodeURIComponent(version)}/${arch}` };
+    return {
+      version,
+      arch,
+      sha256,
+      size: statSync(bin).size,
+      path: bin,
+      urlPath: `/v1/artifacts/k3s/${encodeURIComponent(version)}/${arch}`,
+    };
   }
 
   listK3s(): K3sArtifact[] {

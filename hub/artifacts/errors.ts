@@ -2,7 +2,10 @@
 export type ArtifactErrorCode = 'ARTIFACT_INVALID' | 'ARTIFACT_NOT_FOUND' | 'ARTIFACT_EXISTS' | 'ARTIFACT_IN_USE';
 
 export class ArtifactError extends Error {
-  constructor(readonly code: ArtifactErrorCode, message: string) {
+  constructor(
+    readonly code: ArtifactErrorCode,
+    message: string,
+  ) {
     super(message);
     this.name = 'ArtifactError';
   }

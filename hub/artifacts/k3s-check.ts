@@ -33,12 +33,16 @@ export function checkElf(file: string, arch: string, shownAs = file): void {
   } finally {
     closeSync(fd);
   }
-  if (n < 20 || head.readUInt32BE(0) !== 0x7f454c46) throw new ArtifactError('ARTIFACT_INVALID', `${shownAs} is not a k3s binary: it is not an ELF executable`);
+  if (n < 20 || head.readUInt32BE(0) !== 0x7f454c46)
+    throw new ArtifactError('ARTIFACT_INVALID', `${shownAs} is not a k3s binary: it is not an ELF executable`);
   const want = ELF_MACHINE[arch];
   const little = head[5] !== 2;
   const machine = little ? head.readUInt16LE(18) : head.readUInt16BE(18);
   if (!want || machine !== want.machine || head[4] !== want.bits) {
-    throw new ArtifactError('ARTIFACT_INVALID', `${shownAs} is an ELF executable for ${machineName(machine)} (${head[4] === 2 ? 64 : 32}-bit), not for ${arch}`);
+    throw new ArtifactError(
+      'ARTIFACT_INVALID',
+      `${shownAs} is an ELF executable for ${machineName(machine)} (${head[4] === 2 ? 64 : 32}-bit), not for ${arch}`,
+    );
   }
 }
 
@@ -58,7 +62,13 @@ function isScript(file: string): boolean {
  * Checks `file` (executable, in its final directory) as k3s `version` for `arch`. Returns how it was
  * checked: 'ran' (it ran here and said its version) or 'elf' (another arch: header only).
  */
-export async function checkK3sArtifact(file: string, version: string, arch: string, shownAs = file, host = hostArch()): Promise<'ran' | 'elf'> {
+export async function checkK3sArtifact(
+  file: string,
+  version: string,
+  arch: string,
+  shownAs = file,
+  host = hostArch(),
+): Promise<'ran' | 'elf'> {
   if (arch !== host) {
     checkElf(file, arch, shownAs);
     return 'elf';
@@ -70,7 +80,10 @@ export async function checkK3sArtifact(file: string, version: string, arch: stri
     throw new ArtifactError('ARTIFACT_INVALID', `${shownAs} is not a working k3s binary: ${why}`);
   }
   if (probe.version !== version) {
-    throw new ArtifactError('ARTIFACT_INVALID', `${shownAs} --version says it is k3s ${probe.version}, not ${version}: import it as ${probe.version}`);
+    throw new ArtifactError(
+      'ARTIFACT_INVALID',
+      `${shownAs} --version says it is k3s ${probe.version}, not ${version}: import it as ${probe.version}`,
+    );
   }
   return 'ran';
 }

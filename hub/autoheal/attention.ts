@@ -6,7 +6,10 @@ import type { NodeHeal } from './records.js';
 import type { AutohealDeps } from './deps.js';
 
 export class Attention {
-  constructor(private readonly d: AutohealDeps, private readonly stamps: Stamps) {}
+  constructor(
+    private readonly d: AutohealDeps,
+    private readonly stamps: Stamps,
+  ) {}
 
   /** Leaves needs-attention: uncordons what autoheal cordoned; `fresh`: a new ladder from now. */
   async release(n: NodeSnapshot, rec: NodeHeal, why: string, actor: string, fresh: boolean): Promise<void> {
@@ -22,7 +25,14 @@ export class Attention {
     rec.replacement = null;
     rec.lastDecision = '';
     await this.d.registry.setWorkflow(n.id, null, why, actor);
-    await this.d.events.note({ type: 'autoheal.released', nodeId: n.id, pool: n.pool, actor, message: `${n.name} no longer needs attention: ${why}`, data: { fresh } });
+    await this.d.events.note({
+      type: 'autoheal.released',
+      nodeId: n.id,
+      pool: n.pool,
+      actor,
+      message: `${n.name} no longer needs attention: ${why}`,
+      data: { fresh },
+    });
   }
 
   /** Uncordons a node autoheal cordoned; the mark stays (and is tried again) while that fails. */

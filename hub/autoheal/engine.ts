@@ -34,7 +34,12 @@ export class AutohealEngine {
     this.stamps = new Stamps(this.clock);
     this.startedAt = this.clock.mono();
     this.book = new RecordBook(d.store, d.events);
-    this.guard = new PartitionGuard({ events: d.events, logger: d.logger, windowMs: d.guardWindowMs, settleMs: d.startupGraceMs });
+    this.guard = new PartitionGuard({
+      events: d.events,
+      logger: d.logger,
+      windowMs: d.guardWindowMs,
+      settleMs: d.startupGraceMs,
+    });
     this.ladder = new Ladder(d, this.book, this.clock, this.stamps, () => this.guard.unfrozenAt);
     this.attention = new Attention(d, this.stamps);
   }
@@ -49,7 +54,10 @@ export class AutohealEngine {
   /** Runs fn after every tick or action before it: records are read, changed and saved by one at a time. */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
     const next = this.running.then(fn);
-    this.running = next.then(() => undefined, () => undefined);
+    this.running = next.then(
+      () => undefined,
+      () => undefined,
+    );
     return next;
   }
 
@@ -103,7 +111,8 @@ export class AutohealEngine {
     return this.serial(async () => {
       const snap = this.d.registry.snapshotOf(id);
       if (!snap) return { cleared: false, message: `node ${id} does not exist` };
-      if (snap.state !== 'needs-attention') return { cleared: false, message: `${snap.name} does not need attention (it is ${snap.state})` };
+      if (snap.state !== 'needs-attention')
+        return { cleared: false, message: `${snap.name} does not need attention (it is ${snap.state})` };
       const rec = (await this.book.get(id)) ?? freshRecord(classify(snap), this.stamps.take(id));
       await this.attention.release(snap, rec, `cleared by ${actor}`, actor, true);
       await this.book.save(id, rec);
@@ -120,7 +129,13 @@ export class AutohealEngine {
       // Nothing is in flight after a start: a node left 'remediating' goes back to its reports;
       // its durable record keeps the ladder step, so the ladder continues where it was.
       for (const n of this.d.registry.snapshot()) {
-        if (n.state === 'remediating') await this.d.registry.setWorkflow(n.id, null, 'hub restarted; the remediation ladder continues from its recorded step', ACTOR);
+        if (n.state === 'remediating')
+          await this.d.registry.setWorkflow(
+            n.id,
+            null,
+            'hub restarted; the remediation ladder continues from its recorded step',
+            ACTOR,
+          );
       }
     }
     const nodes = this.d.registry.snapshot();
@@ -144,25 +159,38 @@ export class AutohealEngine {
         if (changed) observed.push([n.id, rec]);
       }
       await this.book.saveMany(observed);
-      const unhealthy = members.filter((n) => { const c = recs.get(n.id)!.condition; return c === 'degraded' || c === 'unreachable'; });
+      const unhealthy = members.filter((n) => {
+        const c = recs.get(n.id)!.condition;
+        return c === 'degraded' || c === 'unreachable';
+      });
       const allowed = allowedUnhealthy(members.length, ps.maxUnhealthyPercent);
       const pacing = await this.d.store.getAutohealPacing(pool);
       // Repairs in flight: a node handed to an operator (needs-attention) is not one.
-      let busy = members.filter((n) => n.state !== 'needs-attention' && recs.get(n.id)!.step > 0 && recs.get(n.id)!.unhealthySince).length;
-      for (const n of unhealthy.sort((a, b) => (recs.get(a.id)!.unhealthySince ?? '').localeCompare(recs.get(b.id)!.unhealthySince ?? ''))) {
+      let busy = members.filter(
+        (n) => n.state !== 'needs-attention' && recs.get(n.id)!.step > 0 && recs.get(n.id)!.unhealthySince,
+      ).length;
+      for (const n of unhealthy.sort((a, b) =>
+        (recs.get(a.id)!.unhealthySince ?? '').localeCompare(recs.get(b.id)!.unhealthySince ?? ''),
+      )) {
         if (only && !only.includes(n.id)) continue;
         const rec = recs.get(n.id)!;
         const sw = await this.d.settings.node(n.id);
         let why = '';
         if (this.guard.frozen) why = `not acting: remediation is frozen (${this.guard.current().reason})`;
-        else if (!cluster.enabled || cluster.paused) why = `not acting: autoheal is ${cluster.enabled ? 'paused' : 'off'} for the cluster`;
-        else if (!ps.enabled || ps.paused) why = `not acting: autoheal is ${ps.enabled ? 'paused' : 'off'} for pool ${pool}`;
-        else if (!sw.enabled || sw.paused) why = `not acting: autoheal is ${sw.enabled ? 'paused' : 'off'} for this node`;
+        else if (!cluster.enabled || cluster.paused)
+          why = `not acting: autoheal is ${cluster.enabled ? 'paused' : 'off'} for the cluster`;
+        else if (!ps.enabled || ps.paused)
+          why = `not acting: autoheal is ${ps.enabled ? 'paused' : 'off'} for pool ${pool}`;
+        else if (!sw.enabled || sw.paused)
+          why = `not acting: autoheal is ${sw.enabled ? 'paused' : 'off'} for this node`;
         else if (n.state === 'upgrading') why = 'not acting: the node is being upgraded';
         else if (n.state === 'needs-attention') why = 'not acting: the node needs an operator (autoheal gave up)';
-        else if (unhealthy.length > allowed) why = `not acting: ${unhealthy.length} of ${members.length} nodes in pool ${pool} are unhealthy (over the ${ps.maxUnhealthyPercent}% cap: at most ${allowed})`;
-        else if (rec.step === 0 && busy >= pacing.width) why = `waiting: ${busy} repair(s) already running in pool ${pool} (width ${pacing.width})`;
-        else if (rec.step === 0 && this.ladder.coolingDown(pool, pacing)) why = `waiting: pool ${pool} cools down after a failed repair until ${new Date(pacing.cooldownUntil).toISOString()}`;
+        else if (unhealthy.length > allowed)
+          why = `not acting: ${unhealthy.length} of ${members.length} nodes in pool ${pool} are unhealthy (over the ${ps.maxUnhealthyPercent}% cap: at most ${allowed})`;
+        else if (rec.step === 0 && busy >= pacing.width)
+          why = `waiting: ${busy} repair(s) already running in pool ${pool} (width ${pacing.width})`;
+        else if (rec.step === 0 && this.ladder.coolingDown(pool, pacing))
+          why = `waiting: pool ${pool} cools down after a failed repair until ${new Date(pacing.cooldownUntil).toISOString()}`;
         if (why) {
           await this.book.decide(n, rec, why);
         } else {
@@ -184,7 +212,18 @@ export class AutohealEngine {
     const known = this.book.peek(n.id);
     // A link that keeps dropping and coming back flaps too, even while each outage is too short to see.
     const linkFlapping = (n.linkFlaps ?? 0) > 2;
-    if (known && cond === 'healthy' && known.condition === 'healthy' && !known.unhealthySince && !known.unproven && !(known.ladders > 0 || known.flapping) && !known.cordonedByUs && n.state !== 'needs-attention' && !linkFlapping) return { rec: known, changed: false };
+    if (
+      known &&
+      cond === 'healthy' &&
+      known.condition === 'healthy' &&
+      !known.unhealthySince &&
+      !known.unproven &&
+      !(known.ladders > 0 || known.flapping) &&
+      !known.cordonedByUs &&
+      n.state !== 'needs-attention' &&
+      !linkFlapping
+    )
+      return { rec: known, changed: false };
     const existing = await this.book.get(n.id);
     const at = this.stamps.take(n.id);
     const age = (iso: string): number => this.stamps.since(n.id, iso);
@@ -197,18 +236,38 @@ export class AutohealEngine {
       if (wasBad !== isBad && existing) {
         rec.flips = [...rec.flips, at].filter((t) => age(t) <= this.d.flapWindowMs);
         const flapping = rec.flips.length > 2;
-        if (flapping && !rec.flapping) await this.d.events.note({ type: 'autoheal.flapping', nodeId: n.id, pool: n.pool, actor: ACTOR, message: `${n.name} changed health ${rec.flips.length} times within ${Math.round(this.d.flapWindowMs / 60000)} min: capped at reboot` });
+        if (flapping && !rec.flapping)
+          await this.d.events.note({
+            type: 'autoheal.flapping',
+            nodeId: n.id,
+            pool: n.pool,
+            actor: ACTOR,
+            message: `${n.name} changed health ${rec.flips.length} times within ${Math.round(this.d.flapWindowMs / 60000)} min: capped at reboot`,
+          });
         rec.flapping = flapping || rec.flapping;
       }
       if (cond === 'link-problem') {
-        await this.d.events.note({ type: 'autoheal.alert', nodeId: n.id, pool: n.pool, actor: ACTOR, message: `${n.name}: the agent link is lost but the Kubernetes node is still Ready; alert only, no remediation` });
+        await this.d.events.note({
+          type: 'autoheal.alert',
+          nodeId: n.id,
+          pool: n.pool,
+          actor: ACTOR,
+          message: `${n.name}: the agent link is lost but the Kubernetes node is still Ready; alert only, no remediation`,
+        });
       }
       rec.condition = cond;
       rec.since = at;
       changed = true;
     }
     if (linkFlapping && !rec.flapping) {
-      await this.d.events.note({ type: 'autoheal.flapping', nodeId: n.id, pool: n.pool, actor: ACTOR, message: `${n.name}: its agent link came back ${n.linkFlaps} times within ${Math.round(this.d.flapWindowMs / 60000)} min: capped at reboot`, data: { linkFlaps: n.linkFlaps } });
+      await this.d.events.note({
+        type: 'autoheal.flapping',
+        nodeId: n.id,
+        pool: n.pool,
+        actor: ACTOR,
+        message: `${n.name}: its agent link came back ${n.linkFlaps} times within ${Math.round(this.d.flapWindowMs / 60000)} min: capped at reboot`,
+        data: { linkFlaps: n.linkFlaps },
+      });
       rec.flapping = true;
       // A node that never looked unhealthy has no healthySince; without one the mark would never clear.
       if (cond === 'healthy' && !rec.unhealthySince) rec.healthySince ??= at;
@@ -222,7 +281,14 @@ export class AutohealEngine {
       }
     } else if (cond === 'healthy') {
       if (rec.unhealthySince) {
-        if (rec.step > 0) await this.d.events.note({ type: 'autoheal.recovered', nodeId: n.id, pool: n.pool, actor: ACTOR, message: `${n.name} is healthy again after step ${rec.step} (${rec.lastAction ?? 'none'})` });
+        if (rec.step > 0)
+          await this.d.events.note({
+            type: 'autoheal.recovered',
+            nodeId: n.id,
+            pool: n.pool,
+            actor: ACTOR,
+            message: `${n.name} is healthy again after step ${rec.step} (${rec.lastAction ?? 'none'})`,
+          });
         rec.unhealthySince = null;
         rec.step = 0;
         rec.forced = false;
@@ -245,7 +311,12 @@ export class AutohealEngine {
         await this.attention.release(n, rec, `healthy again for ${ps.provenAfter}`, ACTOR, false);
         changed = true;
       }
-      if (rec.healthySince && age(rec.healthySince) >= parseDuration(ps.minHealthyPeriod) && (rec.ladders > 0 || rec.flapping) && !linkFlapping) {
+      if (
+        rec.healthySince &&
+        age(rec.healthySince) >= parseDuration(ps.minHealthyPeriod) &&
+        (rec.ladders > 0 || rec.flapping) &&
+        !linkFlapping
+      ) {
         rec.ladders = 0;
         rec.flapping = false;
         changed = true;
@@ -254,26 +325,47 @@ export class AutohealEngine {
     // Where the agent connects from, as the hub sees it: kept with records that are written anyway,
     // so a hook call after a hub restart still has it (see hookNodeOf).
     const addr = n.connected ? this.d.registry.observedAddress(n.id) : undefined;
-    if (changed && addr && rec.observedAddresses?.[0] !== addr) rec.observedAddresses = [addr, ...(rec.observedAddresses ?? []).filter((a) => a !== addr)].slice(0, 4);
+    if (changed && addr && rec.observedAddresses?.[0] !== addr)
+      rec.observedAddresses = [addr, ...(rec.observedAddresses ?? []).filter((a) => a !== addr)].slice(0, 4);
     // Monotonic marks only for the stamps the record still holds.
-    this.stamps.keep(n.id, [rec.since, rec.unhealthySince, rec.healthySince, rec.replacement?.requestedAt, ...rec.flips]);
+    this.stamps.keep(n.id, [
+      rec.since,
+      rec.unhealthySince,
+      rec.healthySince,
+      rec.replacement?.requestedAt,
+      ...rec.flips,
+    ]);
     // A first sight of a healthy node needs no durable record (a restart makes the same fresh one).
     if (!changed) this.book.remember(n.id, rec);
     return { rec, changed };
   }
 
   /** Each proven repair doubles the pool's width in one statement (a failure meanwhile is not overwritten). */
-  private async settlePacing(pool: string, members: NodeSnapshot[], recs: Map<string, NodeHeal>, ps: PoolAutoheal): Promise<void> {
+  private async settlePacing(
+    pool: string,
+    members: NodeSnapshot[],
+    recs: Map<string, NodeHeal>,
+    ps: PoolAutoheal,
+  ): Promise<void> {
     for (const n of members) {
       const rec = recs.get(n.id)!;
-      if (rec.unproven && rec.condition === 'healthy' && rec.healthySince && this.stamps.since(n.id, rec.healthySince) >= parseDuration(ps.provenAfter)) {
+      if (
+        rec.unproven &&
+        rec.condition === 'healthy' &&
+        rec.healthySince &&
+        this.stamps.since(n.id, rec.healthySince) >= parseDuration(ps.provenAfter)
+      ) {
         rec.unproven = false;
         await this.book.save(n.id, rec);
         const next = await this.d.store.widenAutohealPacing(pool, 64);
-        await this.d.events.note({ type: 'autoheal.proven', nodeId: n.id, pool, actor: ACTOR, message: `repair of ${n.name} proven (healthy for ${ps.provenAfter}); pool ${pool} may repair ${next.width} at a time` });
+        await this.d.events.note({
+          type: 'autoheal.proven',
+          nodeId: n.id,
+          pool,
+          actor: ACTOR,
+          message: `repair of ${n.name} proven (healthy for ${ps.provenAfter}); pool ${pool} may repair ${next.width} at a time`,
+        });
       }
     }
   }
-
 }
-

@@ -11,7 +11,12 @@ import type { ClockHold } from '../clock-watch.js';
 /** +2h 0m 5s style, for messages. */
 export function signedDuration(ms: number): string {
   const a = Math.abs(Math.round(ms / 1000));
-  const parts = a >= 3600 ? `${Math.floor(a / 3600)}h ${Math.floor((a % 3600) / 60)}m ${a % 60}s` : a >= 60 ? `${Math.floor(a / 60)}m ${a % 60}s` : `${a}s`;
+  const parts =
+    a >= 3600
+      ? `${Math.floor(a / 3600)}h ${Math.floor((a % 3600) / 60)}m ${a % 60}s`
+      : a >= 60
+        ? `${Math.floor(a / 60)}m ${a % 60}s`
+        : `${a}s`;
   return `${ms < 0 ? '-' : '+'}${parts}`;
 }
 
@@ -60,7 +65,13 @@ export class PartitionGuard {
    * Re-evaluates the guard from the fleet, the control plane and the hub's own clock. `now` is
    * monotonic, like the nodes' drop times; `wallNow` is for the `since` people read.
    */
-  async update(nodes: readonly NodeSnapshot[], cp: ControlPlaneInfo, now: number, wallNow: number, hold?: ClockHold): Promise<void> {
+  async update(
+    nodes: readonly NodeSnapshot[],
+    cp: ControlPlaneInfo,
+    now: number,
+    wallNow: number,
+    hold?: ClockHold,
+  ): Promise<void> {
     const agents = nodes.length;
     const down = nodes.filter((n) => !n.connected);
     const recentDrops = down.filter((n) => n.disconnectedAt && now - n.disconnectedAt <= this.o.windowMs).length;
@@ -69,12 +80,15 @@ export class PartitionGuard {
     const stillCut = down.filter((n) => n.disconnectedAt && n.disconnectedAt >= this.dropsSince).length;
     let reason = '';
     // Ages and silences right after a step of the hub's own clock are not to be trusted: hold.
-    if (hold) reason = `the hub's own clock stepped (${signedDuration(hold.offsetMs)} net since ${hold.since}); holding until ${hold.until}`;
-    else if (cp.state === 'starting' || cp.state === 'failed') reason = `the Kubernetes API is unhealthy (${cp.state}: ${cp.message})`;
+    if (hold)
+      reason = `the hub's own clock stepped (${signedDuration(hold.offsetMs)} net since ${hold.since}); holding until ${hold.until}`;
+    else if (cp.state === 'starting' || cp.state === 'failed')
+      reason = `the Kubernetes API is unhealthy (${cp.state}: ${cp.message})`;
     else if (!this.state.frozen && recentDrops >= threshold) {
       reason = `${recentDrops} of ${agents} agents dropped within ${Math.round(this.o.windowMs / 1000)}s: the problem is on the hub's side`;
       this.dropsSince = now - this.o.windowMs;
-    } else if (this.state.frozen && this.state.reason.includes('agents dropped') && stillCut >= threshold) reason = this.state.reason;
+    } else if (this.state.frozen && this.state.reason.includes('agents dropped') && stillCut >= threshold)
+      reason = this.state.reason;
     // Hysteresis: a freeze ends only after the condition stayed clear for a settle period (agents
     // are still reconnecting), and the nodes' unhealthy timers then restart from that moment.
     if (!reason && this.state.frozen) {
@@ -86,7 +100,12 @@ export class PartitionGuard {
     const frozen = reason !== '';
     if (frozen === this.state.frozen && reason === this.state.reason) return;
     this.state = { frozen, reason, since: frozen ? new Date(wallNow).toISOString() : null };
-    await this.o.events.note({ type: frozen ? 'autoheal.frozen' : 'autoheal.unfrozen', actor: ACTOR, message: frozen ? `all remediation frozen: ${reason}` : 'remediation resumes: the guard condition cleared', data: { reason } });
+    await this.o.events.note({
+      type: frozen ? 'autoheal.frozen' : 'autoheal.unfrozen',
+      actor: ACTOR,
+      message: frozen ? `all remediation frozen: ${reason}` : 'remediation resumes: the guard condition cleared',
+      data: { reason },
+    });
     this.o.logger.warn({ frozen, reason }, 'autoheal guard');
   }
 }

@@ -43,25 +43,51 @@ export function plainAddress(a: string): string {
 }
 
 /** The hook's view of a node: hub-observed identity first, the node's own claims under `reported`. */
-export function hookNode(node: NodeRecord | undefined, ids: { id: string; name: string }, machineId: string | null, observed: ReadonlyArray<string | null | undefined>): HookNode {
-  const seen = [...new Set(observed.filter((a): a is string => Boolean(a) && a !== 'unknown').map(plainAddress))].slice(0, MAX_ADDRESSES);
+export function hookNode(
+  node: NodeRecord | undefined,
+  ids: { id: string; name: string },
+  machineId: string | null,
+  observed: ReadonlyArray<string | null | undefined>,
+): HookNode {
+  const seen = [...new Set(observed.filter((a): a is string => Boolean(a) && a !== 'unknown').map(plainAddress))].slice(
+    0,
+    MAX_ADDRESSES,
+  );
   return {
     id: ids.id,
     name: ids.name,
     machineId,
     observedAddresses: seen,
-    reported: { hostname: node?.facts.hostname ?? '', addresses: node?.facts.addresses ?? [], labels: node?.labels ?? {} },
+    reported: {
+      hostname: node?.facts.hostname ?? '',
+      addresses: node?.facts.addresses ?? [],
+      labels: node?.labels ?? {},
+    },
   };
 }
 
 export async function runHook(path: string, req: HookRequest, timeoutMs = 120_000): Promise<HookResult> {
-  const r = await execa(path, [req.action], { input: JSON.stringify(req), reject: false, timeout: timeoutMs, maxBuffer: 1024 * 1024, stripFinalNewline: true });
+  const r = await execa(path, [req.action], {
+    input: JSON.stringify(req),
+    reject: false,
+    timeout: timeoutMs,
+    maxBuffer: 1024 * 1024,
+    stripFinalNewline: true,
+  });
   if (r.timedOut) return { ok: false, message: `hook ${path} timed out after ${timeoutMs} ms` };
-  if (r.exitCode !== 0) return { ok: false, message: `hook ${path} exited ${r.exitCode ?? r.signal}: ${String(r.stderr).slice(0, 300)}` };
+  if (r.exitCode !== 0)
+    return { ok: false, message: `hook ${path} exited ${r.exitCode ?? r.signal}: ${String(r.stderr).slice(0, 300)}` };
   try {
     const out = JSON.parse(String(r.stdout)) as Partial<HookResult>;
-    const machineId = out.machineId === undefined || out.machineId === null ? undefined : String(out.machineId).slice(0, MAX_MACHINE_ID);
-    return { ok: out.ok !== false, message: String(out.message ?? '').slice(0, 1000), machineId: machineId || undefined };
+    const machineId =
+      out.machineId === undefined || out.machineId === null
+        ? undefined
+        : String(out.machineId).slice(0, MAX_MACHINE_ID);
+    return {
+      ok: out.ok !== false,
+      message: String(out.message ?? '').slice(0, 1000),
+      machineId: machineId || undefined,
+    };
   } catch {
     return { ok: false, message: `hook ${path} printed no JSON: ${String(r.stdout).slice(0, 200)}` };
   }

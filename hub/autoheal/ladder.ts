@@ -18,7 +18,13 @@ export class Ladder {
   /** Pool -> end of its cooldown on the monotonic clock (the stored wall time is for people and restarts). */
   private readonly cooldowns = new Map<string, number>();
 
-  constructor(private readonly d: AutohealDeps, private readonly book: RecordBook, private readonly clock: Clock, private readonly stamps: Stamps, private readonly unfrozenAt: () => number) {}
+  constructor(
+    private readonly d: AutohealDeps,
+    private readonly book: RecordBook,
+    private readonly clock: Clock,
+    private readonly stamps: Stamps,
+    private readonly unfrozenAt: () => number,
+  ) {}
 
   /** Whether the pool cools down after a failed repair. */
   coolingDown(pool: string, pacing: Pacing): boolean {
@@ -36,7 +42,13 @@ export class Ladder {
     const cooldownUntil = this.clock.now() + cooldown;
     await this.d.store.setAutohealPacing(n.pool, { width: 1, cooldownUntil });
     rec.unproven = false;
-    await this.d.events.note({ type: 'autoheal.failed', nodeId: n.id, pool: n.pool, actor: ACTOR, message: `${n.name}: ${what}; pool ${n.pool} back to one repair at a time, cooling down until ${new Date(cooldownUntil).toISOString()}` });
+    await this.d.events.note({
+      type: 'autoheal.failed',
+      nodeId: n.id,
+      pool: n.pool,
+      actor: ACTOR,
+      message: `${n.name}: ${what}; pool ${n.pool} back to one repair at a time, cooling down until ${new Date(cooldownUntil).toISOString()}`,
+    });
   }
 
   /** Cordons a node for the hand-over; marked as autoheal's (uncordoned on release) unless it already was cordoned. */
@@ -68,7 +80,9 @@ export class Ladder {
     const forNow = rec.forced;
     // Time spent frozen does not count: the ladder's timers restart when a freeze ends.
     const unfrozen = this.unfrozenAt();
-    const age = rec.unhealthySince ? Math.min(this.stamps.since(n.id, rec.unhealthySince), unfrozen ? this.clock.mono() - unfrozen : Infinity) : 0;
+    const age = rec.unhealthySince
+      ? Math.min(this.stamps.since(n.id, rec.unhealthySince), unfrozen ? this.clock.mono() - unfrozen : Infinity)
+      : 0;
     const due = (d: string): boolean => forNow || age >= parseDuration(d);
     this.inFlight.add(n.id);
     try {
@@ -81,7 +95,9 @@ export class Ladder {
         await this.takeStep(n, rec, 1, 'restart-k3s', async () => {
           if (!n.connected) return 'skipped: the agent is unreachable';
           const link = this.d.registry.link(n.id);
-          const r = link ? await link.command('restart-k3s', {}, 60_000) : { ok: false, errorCode: 'NODE_OFFLINE', message: 'not connected' };
+          const r = link
+            ? await link.command('restart-k3s', {}, 60_000)
+            : { ok: false, errorCode: 'NODE_OFFLINE', message: 'not connected' };
           if (!r.ok && r.errorCode === 'K3S_DISABLED') return 'skipped: the node runs no k3s';
           if (!r.ok) throw new Error(`${r.errorCode} ${r.message}`.trim());
           return 'k3s restarted by the agent';
@@ -96,16 +112,31 @@ export class Ladder {
       if (rec.step === 2 && due(ps.afterReplace)) {
         rec.forced = false;
         if (rec.flapping) return this.giveUp(n, rec, ps, 'the node is flapping: capped at reboot, it is not replaced');
-        if (poolSize < 2 || this.d.registry.snapshot().length < 2) return this.giveUp(n, rec, ps, 'clusters of fewer than 2 nodes are never replaced automatically');
+        if (poolSize < 2 || this.d.registry.snapshot().length < 2)
+          return this.giveUp(n, rec, ps, 'clusters of fewer than 2 nodes are never replaced automatically');
         if (!ps.hook) {
           const cordoned = await this.cordon(n, rec);
-          return this.giveUp(n, rec, ps, `pool ${n.pool} has no provider hook: ${cordoned ? 'cordoned' : 'not cordoned (no Kubernetes node to cordon)'}; the hub cannot fence it, so it is never deleted automatically`);
+          return this.giveUp(
+            n,
+            rec,
+            ps,
+            `pool ${n.pool} has no provider hook: ${cordoned ? 'cordoned' : 'not cordoned (no Kubernetes node to cordon)'}; the hub cannot fence it, so it is never deleted automatically`,
+          );
         }
         await this.takeStep(n, rec, 3, 'replace', async () => {
           const init = await this.d.cloudInit(n.pool);
-          const r = await runHook(ps.hook!, { action: 'replace', pool: n.pool, node: await this.hookNodeOf(n, rec), cloudInit: init.doc });
+          const r = await runHook(ps.hook!, {
+            action: 'replace',
+            pool: n.pool,
+            node: await this.hookNodeOf(n, rec),
+            cloudInit: init.doc,
+          });
           if (!r.ok) throw new Error(r.message);
-          rec.replacement = { requestedAt: this.stamps.take(n.id), machineId: r.machineId ?? null, tokenId: init.tokenId };
+          rec.replacement = {
+            requestedAt: this.stamps.take(n.id),
+            machineId: r.machineId ?? null,
+            tokenId: init.tokenId,
+          };
           return `replacement requested from the provider hook${r.machineId ? ` (machine ${r.machineId})` : ''}; waiting for it to join`;
         });
         return;
@@ -113,7 +144,8 @@ export class Ladder {
       if (rec.step >= 3 && !rec.replacement) {
         // A whole ladder did not help.
         rec.ladders++;
-        if (rec.ladders >= MAX_LADDERS) return this.giveUp(n, rec, ps, `${rec.ladders} full remediation ladders did not help`);
+        if (rec.ladders >= MAX_LADDERS)
+          return this.giveUp(n, rec, ps, `${rec.ladders} full remediation ladders did not help`);
         rec.step = 0;
         rec.unhealthySince = this.stamps.take(n.id);
         await this.book.decide(n, rec, `ladder ${rec.ladders} of ${MAX_LADDERS} did not help; starting over`);
@@ -126,7 +158,13 @@ export class Ladder {
     }
   }
 
-  private async takeStep(n: NodeSnapshot, rec: NodeHeal, step: number, action: string, run: () => Promise<string>): Promise<void> {
+  private async takeStep(
+    n: NodeSnapshot,
+    rec: NodeHeal,
+    step: number,
+    action: string,
+    run: () => Promise<string>,
+  ): Promise<void> {
     rec.step = step;
     rec.attempts++;
     rec.lastAction = action;
@@ -144,7 +182,14 @@ export class Ladder {
       ok = false;
       result = (err as Error).message;
     }
-    await this.d.events.note({ type: 'autoheal.step', nodeId: n.id, pool: n.pool, actor: ACTOR, message: `${n.name}: step ${step} ${action}: ${ok ? result : `failed: ${result}`}`, data: { step, action, ok, result, condition: rec.condition } });
+    await this.d.events.note({
+      type: 'autoheal.step',
+      nodeId: n.id,
+      pool: n.pool,
+      actor: ACTOR,
+      message: `${n.name}: step ${step} ${action}: ${ok ? result : `failed: ${result}`}`,
+      data: { step, action, ok, result, condition: rec.condition },
+    });
     if (!rec.replacement) await this.d.registry.setWorkflow(n.id, null, `autoheal step ${step} done`, ACTOR);
   }
 
@@ -154,10 +199,20 @@ export class Ladder {
     if (link) {
       if (kube && (await kube.getNode(n.name))) {
         try {
-          await kube.drain(n.name, { timeoutMs: parseDuration(ps.drainTimeout), ignoreDaemonSets: true, deleteEmptyDirData: true });
+          await kube.drain(n.name, {
+            timeoutMs: parseDuration(ps.drainTimeout),
+            ignoreDaemonSets: true,
+            deleteEmptyDirData: true,
+          });
         } catch (err) {
           // Honour PDBs up to the timeout, then reboot anyway: the node is already failing.
-          await this.d.events.note({ type: 'autoheal.drain', nodeId: n.id, pool: n.pool, actor: ACTOR, message: `drain before reboot did not finish: ${(err as Error).message}` });
+          await this.d.events.note({
+            type: 'autoheal.drain',
+            nodeId: n.id,
+            pool: n.pool,
+            actor: ACTOR,
+            message: `drain before reboot did not finish: ${(err as Error).message}`,
+          });
         }
         rec.cordonedByUs = true;
       }
@@ -192,11 +247,19 @@ export class Ladder {
       rec.replacement = null;
       if (machineId) {
         // The hook made this machine: later hook calls for the new node name it by this id.
-        const fresh = (await this.book.get(newcomer.id)) ?? freshRecord('healthy', new Date(this.clock.now()).toISOString());
+        const fresh =
+          (await this.book.get(newcomer.id)) ?? freshRecord('healthy', new Date(this.clock.now()).toISOString());
         fresh.machineId = machineId;
         await this.book.save(newcomer.id, fresh);
       }
-      await this.d.events.note({ type: 'autoheal.step', nodeId: n.id, pool: n.pool, actor: ACTOR, message: `${n.name}: replacement ${newcomer.name} is Ready; draining and removing the old node`, data: { replacement: newcomer.id } });
+      await this.d.events.note({
+        type: 'autoheal.step',
+        nodeId: n.id,
+        pool: n.pool,
+        actor: ACTOR,
+        message: `${n.name}: replacement ${newcomer.name} is Ready; draining and removing the old node`,
+        data: { replacement: newcomer.id },
+      });
       await this.book.save(n.id, rec);
       await this.d.removeNode(n.id, ACTOR);
       await this.book.save(n.id, undefined);
@@ -217,6 +280,10 @@ export class Ladder {
     const node = await this.d.store.getNode(n.id);
     const [joined] = await this.d.store.listEvents({ type: 'node.joined', nodeId: n.id, limit: 1 });
     const source = typeof joined?.data.source === 'string' ? joined.data.source : undefined;
-    return hookNode(node, n, rec.machineId ?? null, [this.d.registry.observedAddress(n.id), ...(rec.observedAddresses ?? []), source]);
+    return hookNode(node, n, rec.machineId ?? null, [
+      this.d.registry.observedAddress(n.id),
+      ...(rec.observedAddresses ?? []),
+      source,
+    ]);
   }
 }

@@ -39,8 +39,22 @@ export const MAX_LADDERS = 3;
 
 export function freshRecord(condition: Condition, at: string): NodeHeal {
   return {
-    condition, since: at, unhealthySince: null, step: 0, ladders: 0, attempts: 0, lastAction: null, lastActionAt: null,
-    healthySince: null, flips: [], flapping: false, cordonedByUs: false, unproven: false, replacement: null, lastDecision: '', forced: false,
+    condition,
+    since: at,
+    unhealthySince: null,
+    step: 0,
+    ladders: 0,
+    attempts: 0,
+    lastAction: null,
+    lastActionAt: null,
+    healthySince: null,
+    flips: [],
+    flapping: false,
+    cordonedByUs: false,
+    unproven: false,
+    replacement: null,
+    lastDecision: '',
+    forced: false,
   };
 }
 
@@ -49,14 +63,19 @@ export function classify(n: NodeSnapshot): Condition {
   if (n.connected) return n.state === 'degraded' || n.reasons.some((r) => r !== 'no-report') ? 'degraded' : 'healthy';
   // Lost agent: a kube Node that is still Ready means only our link broke.
   if (n.kube?.ready === true) return 'link-problem';
-  return n.state === 'unreachable' || n.state === 'remediating' || n.state === 'needs-attention' ? 'unreachable' : 'healthy';
+  return n.state === 'unreachable' || n.state === 'remediating' || n.state === 'needs-attention'
+    ? 'unreachable'
+    : 'healthy';
 }
 
 /** The records, cached in memory; every change is written through to the store. */
 export class RecordBook {
   private readonly cache = new Map<string, NodeHeal | undefined>();
 
-  constructor(private readonly store: Store, private readonly events: EventLog) {}
+  constructor(
+    private readonly store: Store,
+    private readonly events: EventLog,
+  ) {}
 
   /** A copy of a node's record (loaded once from the store). */
   async get(id: string): Promise<NodeHeal | undefined> {
@@ -90,6 +109,13 @@ export class RecordBook {
   async decide(n: NodeSnapshot, rec: NodeHeal, decision: string, data: Record<string, unknown> = {}): Promise<void> {
     if (rec.lastDecision === decision) return;
     rec.lastDecision = decision;
-    await this.events.note({ type: 'autoheal.decision', nodeId: n.id, pool: n.pool, actor: ACTOR, message: `${n.name}: ${decision}`, data: { condition: rec.condition, step: rec.step, ...data } });
+    await this.events.note({
+      type: 'autoheal.decision',
+      nodeId: n.id,
+      pool: n.pool,
+      actor: ACTOR,
+      message: `${n.name}: ${decision}`,
+      data: { condition: rec.condition, step: rec.step, ...data },
+    });
   }
 }

@@ -13,8 +13,31 @@ export interface ReplacementDocDeps {
 
 export function replacementDocs(d: ReplacementDocDeps): (pool: string) => Promise<{ doc: string; tokenId: string }> {
   return async (pool) => {
-    const { record, token } = await d.tokens.create({ pool, ttlMs: 3_600_000, maxUses: 1, description: 'autoheal replacement', actor: 'autoheal' });
-    await d.events.note({ type: 'token.created', pool, actor: 'autoheal', message: `single-use join token ${record.id} for a replacement in pool ${pool}`, data: { tokenId: record.id } });
-    return { doc: renderCloudInit({ hubUrl: d.publicUrl, caPem: d.caPem, token, tokenId: record.id, pool, expiresAt: record.expiresAt, labels: {} }), tokenId: record.id };
+    const { record, token } = await d.tokens.create({
+      pool,
+      ttlMs: 3_600_000,
+      maxUses: 1,
+      description: 'autoheal replacement',
+      actor: 'autoheal',
+    });
+    await d.events.note({
+      type: 'token.created',
+      pool,
+      actor: 'autoheal',
+      message: `single-use join token ${record.id} for a replacement in pool ${pool}`,
+      data: { tokenId: record.id },
+    });
+    return {
+      doc: renderCloudInit({
+        hubUrl: d.publicUrl,
+        caPem: d.caPem,
+        token,
+        tokenId: record.id,
+        pool,
+        expiresAt: record.expiresAt,
+        labels: {},
+      }),
+      tokenId: record.id,
+    };
   };
 }

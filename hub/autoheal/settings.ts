@@ -48,7 +48,17 @@ export interface Switch {
   paused: boolean;
 }
 
-const DURATION_FIELDS = ['afterRestart', 'afterReboot', 'afterReplace', 'drainTimeout', 'replaceTimeout', 'provenAfter', 'minHealthyPeriod', 'cooldownMin', 'cooldownMax'] as const;
+const DURATION_FIELDS = [
+  'afterRestart',
+  'afterReboot',
+  'afterReplace',
+  'drainTimeout',
+  'replaceTimeout',
+  'provenAfter',
+  'minHealthyPeriod',
+  'cooldownMin',
+  'cooldownMax',
+] as const;
 
 export const poolAutohealSchema = {
   type: 'object',
@@ -74,7 +84,8 @@ export function validatePoolAutoheal(s: PoolAutoheal): PoolAutoheal {
   if (!(ms('afterRestart') <= ms('afterReboot') && ms('afterReboot') <= ms('afterReplace'))) {
     throw new HubError('VALIDATION', 'autoheal: afterRestart <= afterReboot <= afterReplace');
   }
-  if (ms('cooldownMin') > ms('cooldownMax')) throw new HubError('VALIDATION', 'autoheal: cooldownMin must not exceed cooldownMax');
+  if (ms('cooldownMin') > ms('cooldownMax'))
+    throw new HubError('VALIDATION', 'autoheal: cooldownMin must not exceed cooldownMax');
   return s;
 }
 
@@ -89,7 +100,8 @@ export function allowedUnhealthy(poolSize: number, maxUnhealthyPercent: number):
 
 /** A hook being set must be an absolute path to an executable file on the hub. */
 export function checkHookPath(hook: string): void {
-  if (!isAbsolute(hook)) throw new HubError('VALIDATION', `autoheal.hook: "${hook}" must be an absolute path to an executable on the hub`);
+  if (!isAbsolute(hook))
+    throw new HubError('VALIDATION', `autoheal.hook: "${hook}" must be an absolute path to an executable on the hub`);
   let st;
   try {
     st = statSync(hook);
@@ -112,7 +124,10 @@ export class AutohealSettings {
   constructor(private readonly store: Store) {}
 
   async pool(name: string): Promise<PoolAutoheal> {
-    return { ...DEFAULT_POOL_AUTOHEAL, ...((await this.store.getSetting<Partial<PoolAutoheal>>(`autoheal.pool.${name}`)) ?? {}) };
+    return {
+      ...DEFAULT_POOL_AUTOHEAL,
+      ...((await this.store.getSetting<Partial<PoolAutoheal>>(`autoheal.pool.${name}`)) ?? {}),
+    };
   }
 
   /** The settings a patch would give the pool; throws HubError VALIDATION when they are wrong. */
@@ -125,8 +140,9 @@ export class AutohealSettings {
   /** Each set is a compare-and-set (store.updateSetting): concurrent patches of one document both land. */
   async setPool(name: string, patch: Partial<PoolAutoheal>): Promise<PoolAutoheal> {
     if (typeof patch.hook === 'string') checkHookPath(patch.hook);
-    const next = await this.store.updateSetting<Partial<PoolAutoheal>>(`autoheal.pool.${name}`,
-      (cur) => validatePoolAutoheal({ ...DEFAULT_POOL_AUTOHEAL, ...cur, ...patch }));
+    const next = await this.store.updateSetting<Partial<PoolAutoheal>>(`autoheal.pool.${name}`, (cur) =>
+      validatePoolAutoheal({ ...DEFAULT_POOL_AUTOHEAL, ...cur, ...patch }),
+    );
     return next as PoolAutoheal;
   }
 
@@ -135,7 +151,9 @@ export class AutohealSettings {
   }
 
   async setCluster(patch: Partial<Switch>): Promise<Switch> {
-    return withSwitch(await this.store.updateSetting<Partial<Switch>>('autoheal.cluster', (cur) => ({ ...withSwitch(cur), ...patch })));
+    return withSwitch(
+      await this.store.updateSetting<Partial<Switch>>('autoheal.cluster', (cur) => ({ ...withSwitch(cur), ...patch })),
+    );
   }
 
   async node(id: string): Promise<Switch> {
@@ -143,6 +161,11 @@ export class AutohealSettings {
   }
 
   async setNode(id: string, patch: Partial<Switch>): Promise<Switch> {
-    return withSwitch(await this.store.updateSetting<Partial<Switch>>(`autoheal.node.${id}.switch`, (cur) => ({ ...withSwitch(cur), ...patch })));
+    return withSwitch(
+      await this.store.updateSetting<Partial<Switch>>(`autoheal.node.${id}.switch`, (cur) => ({
+        ...withSwitch(cur),
+        ...patch,
+      })),
+    );
   }
 }

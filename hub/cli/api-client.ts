@@ -34,22 +34,40 @@ function readFileOr(path: string, what: string, hint: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (err) {
-    throw new CliError(`cannot read ${what} at ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); ${hint}`);
+    throw new CliError(
+      `cannot read ${what} at ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); ${hint}`,
+    );
   }
 }
 
-function fromContext(name: string, env: NodeJS.ProcessEnv): { url: string; token: string; ca?: string; source: string } {
+function fromContext(
+  name: string,
+  env: NodeJS.ProcessEnv,
+): { url: string; token: string; ca?: string; source: string } {
   const path = contextsPath(env);
   const c: HubContext = getContext(readContexts(path), name, path);
-  const token = c.token ?? (c.tokenFile ? readFileOr(c.tokenFile, 'the token file', `fix context "${name}" (atoll-hub context add ${name} ...)`).trim() : '');
+  const token =
+    c.token ??
+    (c.tokenFile
+      ? readFileOr(c.tokenFile, 'the token file', `fix context "${name}" (atoll-hub context add ${name} ...)`).trim()
+      : '');
   return { url: c.url, token, ca: c.ca, source: `context ${name}` };
 }
 
 function fromDataDir(dataDir: string, env: NodeJS.ProcessEnv): { url: string; token: string; source: string } {
   const runtime = join(dataDir, 'hub.json');
-  if (!existsSync(runtime)) throw new CliError(`no running hub found in ${dataDir} (no hub.json); start one with "atoll-hub run", or point at one with --context NAME or ATOLL_API_URL`);
+  if (!existsSync(runtime))
+    throw new CliError(
+      `no running hub found in ${dataDir} (no hub.json); start one with "atoll-hub run", or point at one with --context NAME or ATOLL_API_URL`,
+    );
   const url = (JSON.parse(readFileSync(runtime, 'utf8')) as { apiUrl: string }).apiUrl;
-  const token = env.ATOLL_ADMIN_TOKEN ?? readFileOr(join(dataDir, 'admin-token'), 'the admin token', "set ATOLL_ADMIN_TOKEN or run as the hub's user").trim();
+  const token =
+    env.ATOLL_ADMIN_TOKEN ??
+    readFileOr(
+      join(dataDir, 'admin-token'),
+      'the admin token',
+      "set ATOLL_ADMIN_TOKEN or run as the hub's user",
+    ).trim();
   return { url, token, source: `data dir ${dataDir}` };
 }
 
@@ -65,8 +83,13 @@ export function resolveClientSettings(o: ResolveOptions, env: NodeJS.ProcessEnv)
   if (contextName) base = fromContext(contextName, env);
   else if (env.ATOLL_API_URL) {
     dataDir = o.dataDir ?? o.defaultDataDir;
-    const token = env.ATOLL_ADMIN_TOKEN ?? (existsSync(join(dataDir, 'admin-token')) ? readFileSync(join(dataDir, 'admin-token'), 'utf8').trim() : '');
-    if (!token) throw new CliError('ATOLL_API_URL is set but no token: set ATOLL_ADMIN_TOKEN (or use a context: atoll-hub context add)');
+    const token =
+      env.ATOLL_ADMIN_TOKEN ??
+      (existsSync(join(dataDir, 'admin-token')) ? readFileSync(join(dataDir, 'admin-token'), 'utf8').trim() : '');
+    if (!token)
+      throw new CliError(
+        'ATOLL_API_URL is set but no token: set ATOLL_ADMIN_TOKEN (or use a context: atoll-hub context add)',
+      );
     base = { url: env.ATOLL_API_URL, token, source: 'ATOLL_API_URL' };
   } else if (o.dataDir) {
     dataDir = o.dataDir;
@@ -86,16 +109,32 @@ export function resolveClientSettings(o: ResolveOptions, env: NodeJS.ProcessEnv)
   } catch {
     throw new CliError(`${base.source}: "${base.url}" is not a URL`);
   }
-  const caFile = o.ca ?? env.ATOLL_CA_FILE ?? base.ca ?? (dataDir && existsSync(join(dataDir, 'ca.crt')) ? join(dataDir, 'ca.crt') : undefined);
-  const caPem = caFile ? readFileOr(resolve(caFile), 'the hub CA', 'give the hub\'s ca.crt with --ca FILE or ATOLL_CA_FILE') : undefined;
+  const caFile =
+    o.ca ??
+    env.ATOLL_CA_FILE ??
+    base.ca ??
+    (dataDir && existsSync(join(dataDir, 'ca.crt')) ? join(dataDir, 'ca.crt') : undefined);
+  const caPem = caFile
+    ? readFileOr(resolve(caFile), 'the hub CA', "give the hub's ca.crt with --ca FILE or ATOLL_CA_FILE")
+    : undefined;
   return { url: base.url, token, caPem, source: base.source };
 }
 
-const TLS_TRUST_CODES = new Set(['SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_SIGNATURE_FAILURE', 'ERR_TLS_CERT_ALTNAME_INVALID']);
+const TLS_TRUST_CODES = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_SIGNATURE_FAILURE',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
 
 /** A connection failure, with what to do when the hub's certificate is not trusted. */
 export function connectError(s: ClientSettings, e: NodeJS.ErrnoException): CliError {
-  const hint = e.code && TLS_TRUST_CODES.has(e.code) ? `; the hub's certificate is not trusted${s.caPem ? ' by the CA given' : ''}: give the hub CA (its <data-dir>/ca.crt) with --ca FILE or ATOLL_CA_FILE` : '';
+  const hint =
+    e.code && TLS_TRUST_CODES.has(e.code)
+      ? `; the hub's certificate is not trusted${s.caPem ? ' by the CA given' : ''}: give the hub CA (its <data-dir>/ca.crt) with --ca FILE or ATOLL_CA_FILE`
+      : '';
   return new CliError(`cannot reach the hub API at ${s.url} (${s.source}): ${e.message}${hint}`);
 }
 
@@ -119,7 +158,11 @@ export function describeHttpError(status: number, statusText: string, contentTyp
   return plain ? `${head}: ${plain.slice(0, 300)}` : `${head} (empty response)`;
 }
 
-export function requestOptions(s: ClientSettings, method: string, headers: Record<string, string | number> = {}): RequestOptions {
+export function requestOptions(
+  s: ClientSettings,
+  method: string,
+  headers: Record<string, string | number> = {},
+): RequestOptions {
   return { method, ca: s.caPem, minVersion: 'TLSv1.2', headers: { authorization: `Bearer ${s.token}`, ...headers } };
 }
 
@@ -129,30 +172,41 @@ export function createApiClient(s: ClientSettings): ApiClient {
       const url = new URL(path, s.url);
       const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
       return new Promise<T>((resolvePromise, reject) => {
-        const req = request(url, {
-          ...requestOptions(s, method, { accept: 'application/json', ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}) }),
-          timeout: 30_000,
-        }, (res) => {
-          const chunks: Buffer[] = [];
-          let size = 0;
-          res.on('data', (c: Buffer) => {
-            size += c.length;
-            if (size > MAX_RESPONSE_BYTES) req.destroy(new Error(`response over ${MAX_RESPONSE_BYTES} bytes`));
-            else chunks.push(c);
-          });
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            const status = res.statusCode ?? 0;
-            if (status >= 200 && status < 300) {
-              try {
-                return resolvePromise((text ? JSON.parse(text) : undefined) as T);
-              } catch {
-                return resolvePromise(text as T); // not JSON (e.g. a kubeconfig): hand back the text
+        const req = request(
+          url,
+          {
+            ...requestOptions(s, method, {
+              accept: 'application/json',
+              ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}),
+            }),
+            timeout: 30_000,
+          },
+          (res) => {
+            const chunks: Buffer[] = [];
+            let size = 0;
+            res.on('data', (c: Buffer) => {
+              size += c.length;
+              if (size > MAX_RESPONSE_BYTES) req.destroy(new Error(`response over ${MAX_RESPONSE_BYTES} bytes`));
+              else chunks.push(c);
+            });
+            res.on('end', () => {
+              const text = Buffer.concat(chunks).toString('utf8');
+              const status = res.statusCode ?? 0;
+              if (status >= 200 && status < 300) {
+                try {
+                  return resolvePromise((text ? JSON.parse(text) : undefined) as T);
+                } catch {
+                  return resolvePromise(text as T); // not JSON (e.g. a kubeconfig): hand back the text
+                }
               }
-            }
-            reject(new CliError(describeHttpError(status, res.statusMessage ?? '', String(res.headers['content-type'] ?? ''), text)));
-          });
-        });
+              reject(
+                new CliError(
+                  describeHttpError(status, res.statusMessage ?? '', String(res.headers['content-type'] ?? ''), text),
+                ),
+              );
+            });
+          },
+        );
         req.on('timeout', () => req.destroy(new Error('timed out after 30s')));
         req.on('error', (e: NodeJS.ErrnoException) => reject(e instanceof CliError ? e : connectError(s, e)));
         req.end(payload);

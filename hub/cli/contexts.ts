@@ -30,14 +30,16 @@ export function contextsPath(env: NodeJS.ProcessEnv): string {
 }
 
 export function checkContextName(name: string): string {
-  if (!NAME_RE.test(name)) throw new CliError(`context name "${name}" must be letters, digits, '.', '_' or '-' (at most 63)`, 2);
+  if (!NAME_RE.test(name))
+    throw new CliError(`context name "${name}" must be letters, digits, '.', '_' or '-' (at most 63)`, 2);
   return name;
 }
 
 export function readContexts(path: string): ContextsFile {
   if (!existsSync(path)) return { current: null, contexts: {} };
   const mode = statSync(path).mode;
-  if ((mode & 0o077) !== 0) throw new CliError(`${path} holds tokens but others can read it; fix it with: chmod 600 ${path}`);
+  if ((mode & 0o077) !== 0)
+    throw new CliError(`${path} holds tokens but others can read it; fix it with: chmod 600 ${path}`);
   let data: unknown;
   try {
     data = JSON.parse(readFileSync(path, 'utf8'));
@@ -45,7 +47,8 @@ export function readContexts(path: string): ContextsFile {
     throw new CliError(`${path} is not valid JSON (${(err as Error).message}); fix or remove it`);
   }
   const d = data as Partial<ContextsFile>;
-  if (typeof d !== 'object' || d === null || typeof d.contexts !== 'object' || d.contexts === null) throw new CliError(`${path} has no "contexts" object; fix or remove it`);
+  if (typeof d !== 'object' || d === null || typeof d.contexts !== 'object' || d.contexts === null)
+    throw new CliError(`${path} has no "contexts" object; fix or remove it`);
   return { current: typeof d.current === 'string' ? d.current : null, contexts: d.contexts };
 }
 

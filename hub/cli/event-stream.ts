@@ -6,7 +6,10 @@ import type { IncomingMessage } from 'node:http';
 import { connectError, describeHttpError, requestOptions, type ClientSettings } from './api-client.js';
 import { CliError } from './output.js';
 
-export interface StreamEvent { id: number; [k: string]: unknown }
+export interface StreamEvent {
+  id: number;
+  [k: string]: unknown;
+}
 
 export interface FollowOptions {
   /** Only events after this id. */
@@ -47,44 +50,61 @@ export function sseParser(onMessage: (id: string | undefined, data: string) => v
 }
 
 /** One connection: resolves when the stream ends (hub gone), rejects with a CliError the caller must not retry. */
-function connectOnce(s: ClientSettings, o: FollowOptions, cursor: () => number, onOpen: () => void, onEvent: (e: StreamEvent) => void): Promise<string> {
+function connectOnce(
+  s: ClientSettings,
+  o: FollowOptions,
+  cursor: () => number,
+  onOpen: () => void,
+  onEvent: (e: StreamEvent) => void,
+): Promise<string> {
   const q = new URLSearchParams({ since: String(cursor()) });
   for (const [k, v] of Object.entries(o.filters)) if (v) q.set(k, v);
   const url = new URL(`/v1/events/stream?${q}`, s.url);
   return new Promise((resolve, reject) => {
-    const req = request(url, requestOptions(s, 'GET', { accept: 'text/event-stream', 'last-event-id': String(cursor()) }), (res: IncomingMessage) => {
-      if (res.statusCode !== 200) {
-        let text = '';
-        res.on('data', (c: Buffer) => { if (text.length < 4096) text += c.toString('utf8'); });
-        res.on('end', () => {
-          const message = describeHttpError(res.statusCode ?? 0, res.statusMessage ?? '', String(res.headers['content-type'] ?? ''), text);
-          // A refusal is final; a hub that is starting or overloaded is worth another try.
-          if ((res.statusCode ?? 0) >= 500) resolve(message);
-          else reject(new CliError(message));
+    const req = request(
+      url,
+      requestOptions(s, 'GET', { accept: 'text/event-stream', 'last-event-id': String(cursor()) }),
+      (res: IncomingMessage) => {
+        if (res.statusCode !== 200) {
+          let text = '';
+          res.on('data', (c: Buffer) => {
+            if (text.length < 4096) text += c.toString('utf8');
+          });
+          res.on('end', () => {
+            const message = describeHttpError(
+              res.statusCode ?? 0,
+              res.statusMessage ?? '',
+              String(res.headers['content-type'] ?? ''),
+              text,
+            );
+            // A refusal is final; a hub that is starting or overloaded is worth another try.
+            if ((res.statusCode ?? 0) >= 500) resolve(message);
+            else reject(new CliError(message));
+          });
+          return;
+        }
+        onOpen();
+        res.setEncoding('utf8');
+        const parse = sseParser((_id, data) => {
+          let e: StreamEvent;
+          try {
+            e = JSON.parse(data) as StreamEvent;
+          } catch {
+            return; // not an event
+          }
+          if (Number.isInteger(e.id)) onEvent(e);
         });
-        return;
-      }
-      onOpen();
-      res.setEncoding('utf8');
-      const parse = sseParser((_id, data) => {
-        let e: StreamEvent;
-        try {
-          e = JSON.parse(data) as StreamEvent;
-        } catch {
-          return; // not an event
-        }
-        if (Number.isInteger(e.id)) onEvent(e);
-      });
-      res.on('data', (chunk: string) => {
-        try {
-          parse(chunk);
-        } catch (err) {
-          req.destroy(err as Error);
-        }
-      });
-      res.on('end', () => resolve('the hub closed the stream'));
-      res.on('error', (err) => resolve(err.message === 'aborted' ? 'the connection was closed' : err.message));
-    });
+        res.on('data', (chunk: string) => {
+          try {
+            parse(chunk);
+          } catch (err) {
+            req.destroy(err as Error);
+          }
+        });
+        res.on('end', () => resolve('the hub closed the stream'));
+        res.on('error', (err) => resolve(err.message === 'aborted' ? 'the connection was closed' : err.message));
+      },
+    );
     req.setTimeout(o.idleTimeoutMs ?? 45_000, () => req.destroy(new Error('no data (not even a ping) for too long')));
     req.on('error', (e: NodeJS.ErrnoException) => {
       const c = connectError(s, e);
@@ -101,22 +121,30 @@ export async function followEvents(settings: () => ClientSettings, o: FollowOpti
   let downSince: number | undefined;
   for (;;) {
     let openedAt: number | undefined;
-    const why = await connectOnce(settings(), o, () => last, () => {
-      openedAt = Date.now();
-      if (downSince !== undefined) o.onNotice(`reconnected; resuming after event ${last}`);
-      downSince = undefined;
-    }, (e) => {
-      if (e.id <= last) return; // already shown
-      last = e.id;
-      o.onEvent(e);
-    });
+    const why = await connectOnce(
+      settings(),
+      o,
+      () => last,
+      () => {
+        openedAt = Date.now();
+        if (downSince !== undefined) o.onNotice(`reconnected; resuming after event ${last}`);
+        downSince = undefined;
+      },
+      (e) => {
+        if (e.id <= last) return; // already shown
+        last = e.id;
+        o.onEvent(e);
+      },
+    );
     const now = Date.now();
     if (openedAt !== undefined || downSince === undefined) downSince = now;
     const down = now - downSince;
     // A stream that lasted is a fresh start; one that keeps dropping at once backs off further.
     if (openedAt !== undefined && now - openedAt > 30_000) attempt = 0;
     if (down >= o.giveUpAfterMs) {
-      throw new CliError(`gave up: no event stream for ${Math.round(down / 1000)}s (${why}); continue with: atoll-hub events --follow --since ${last}`);
+      throw new CliError(
+        `gave up: no event stream for ${Math.round(down / 1000)}s (${why}); continue with: atoll-hub events --follow --since ${last}`,
+      );
     }
     const cap = o.maxBackoffMs ?? 5_000;
     const delay = Math.min(cap, (o.firstBackoffMs ?? 500) * 2 ** Math.min(attempt, 10));

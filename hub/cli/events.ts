@@ -7,8 +7,20 @@ import { followEvents, type StreamEvent } from './event-stream.js';
 import { parseDuration } from '../duration.js';
 
 type Obj = Record<string, unknown>;
-interface Page { items: Obj[]; cursor: number }
-interface EventFlags { since?: string; before?: string; type?: string; node?: string; pool?: string; limit: string; follow?: boolean; reconnectFor: string }
+interface Page {
+  items: Obj[];
+  cursor: number;
+}
+interface EventFlags {
+  since?: string;
+  before?: string;
+  type?: string;
+  node?: string;
+  pool?: string;
+  limit: string;
+  follow?: boolean;
+  reconnectFor: string;
+}
 
 const s = (v: unknown): string => (v === null || v === undefined ? '' : String(v));
 const columns: Array<Column<Obj>> = [
@@ -51,7 +63,8 @@ async function newest(c: Session, o: EventFlags, limit: number): Promise<{ items
     if (before !== undefined) q.set('before', String(before));
     for (const k of ['type', 'node', 'pool'] as const) if (o[k]) q.set(k, o[k]);
     const page = await c.api.call<Page>('GET', `/v1/events?${q}`);
-    const fresh = since.after === undefined ? page.items : page.items.filter((e) => Date.parse(s(e.at)) >= since.after!);
+    const fresh =
+      since.after === undefined ? page.items : page.items.filter((e) => Date.parse(s(e.at)) >= since.after!);
     items.push(...fresh);
     if (fresh.length < page.items.length || page.items.length < want) break;
     before = page.cursor;
@@ -64,7 +77,10 @@ async function newest(c: Session, o: EventFlags, limit: number): Promise<{ items
 function printEvent(c: Session, e: Obj): void {
   if (c.format === 'json') process.stdout.write(JSON.stringify(e) + '\n');
   else if (c.format === 'yaml') process.stdout.write(`---\n${toYaml(e)}`);
-  else process.stdout.write(`${s(e.id).padStart(6)}  ${s(e.at)}  ${s(e.type).padEnd(18)} ${s(e.actor).padEnd(16)} ${c.format === 'wide' ? `${s(e.nodeId || '-').padEnd(14)} ${s(e.pool || '-').padEnd(12)} ` : ''}${s(e.message)}\n`);
+  else
+    process.stdout.write(
+      `${s(e.id).padStart(6)}  ${s(e.at)}  ${s(e.type).padEnd(18)} ${s(e.actor).padEnd(16)} ${c.format === 'wide' ? `${s(e.nodeId || '-').padEnd(14)} ${s(e.pool || '-').padEnd(12)} ` : ''}${s(e.message)}\n`,
+    );
 }
 
 async function follow(c: Session, o: EventFlags, limit: number): Promise<never> {
@@ -89,18 +105,24 @@ async function follow(c: Session, o: EventFlags, limit: number): Promise<never> 
 }
 
 export function registerEventCommands(program: Command): void {
-  program.command('events').description('show events (joins, state changes, admin actions), newest first; --follow: live')
+  program
+    .command('events')
+    .description('show events (joins, state changes, admin actions), newest first; --follow: live')
     .option('--limit <n>', 'at most this many (with --follow: the tail shown first)', '50')
     .option('--before <cursor>', 'only events older than this id (the next page)')
     .option('--since <cursor|duration>', 'only events after this id, or within this long (1h, 30m)')
     .option('--type <type>', 'only this event type (e.g. node.state)')
     .option('--node <id>', 'only events of this node id')
     .option('--pool <pool>', 'only events of this pool')
-    .option('-f, --follow', 'print the newest, then new events as they come (oldest first); reconnects after a hub restart')
+    .option(
+      '-f, --follow',
+      'print the newest, then new events as they come (oldest first); reconnects after a hub restart',
+    )
     .option('--reconnect-for <duration>', 'with --follow: give up when the hub stays unreachable this long', '5m')
     .action(async (o: EventFlags, cmd: Command) => {
       const limit = Number(o.limit);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new CliError('--limit must be an integer from 1 to 10000', 2);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 10_000)
+        throw new CliError('--limit must be an integer from 1 to 10000', 2);
       try {
         parseDuration(o.reconnectFor);
       } catch (err) {

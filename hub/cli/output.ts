@@ -1,7 +1,10 @@
 // Human tables (-o table, -o wide: more columns) or one document (-o json, -o yaml), and the CLI's
 // error type.
 export class CliError extends Error {
-  constructor(message: string, readonly exitCode = 1) {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
     super(message);
     this.name = 'CliError';
   }
@@ -37,12 +40,25 @@ export interface Column<T> {
   wide?: boolean;
 }
 
-export function printRows<T>(columns: Array<Column<T>>, rows: T[], format: OutputFormat, out: NodeJS.WritableStream = process.stdout): void {
+export function printRows<T>(
+  columns: Array<Column<T>>,
+  rows: T[],
+  format: OutputFormat,
+  out: NodeJS.WritableStream = process.stdout,
+): void {
   const shown = columns.filter((c) => format === 'wide' || !c.wide);
-  printTable(shown.map((c) => c.header), rows.map((r) => shown.map((c) => c.value(r))), out);
+  printTable(
+    shown.map((c) => c.header),
+    rows.map((r) => shown.map((c) => c.value(r))),
+    out,
+  );
 }
 
-export function printTable(headers: string[], rows: Array<Array<string | number | null | undefined>>, out: NodeJS.WritableStream = process.stdout): void {
+export function printTable(
+  headers: string[],
+  rows: Array<Array<string | number | null | undefined>>,
+  out: NodeJS.WritableStream = process.stdout,
+): void {
   const cells = rows.map((r) => r.map((c) => (c === null || c === undefined || c === '' ? '-' : String(c))));
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i].length)));
   const line = (r: string[]): string => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ');
@@ -76,7 +92,8 @@ function isBlock(v: unknown): boolean {
 
 /** A JSON value as a block-style YAML document (JSON's double-quoted strings are valid YAML). */
 export function toYaml(value: unknown, indent = ''): string {
-  if (!isBlock(value)) return `${indent}${Array.isArray(value) ? '[]' : typeof value === 'object' && value !== null ? '{}' : scalar(value)}\n`;
+  if (!isBlock(value))
+    return `${indent}${Array.isArray(value) ? '[]' : typeof value === 'object' && value !== null ? '{}' : scalar(value)}\n`;
   let out = '';
   if (Array.isArray(value)) {
     for (const item of value) {

@@ -33,7 +33,12 @@ const AUTOHEAL_FLAGS: Array<[flag: string, field: string, kind: 'bool' | 'int' |
   ['--autoheal-enabled <bool>', 'enabled', 'bool', 'autoheal on (true) or off (false) for the pool'],
   ['--autoheal-paused <bool>', 'paused', 'bool', 'pause autoheal for the pool (true) or resume it (false)'],
   ['--hook <path>', 'hook', 'hook', 'provider hook for reboot/replace: an executable on the hub ("none" to clear)'],
-  ['--max-unhealthy-percent <n>', 'maxUnhealthyPercent', 'int', 'no repair when more of the pool is unhealthy (at least one node may be repaired)'],
+  [
+    '--max-unhealthy-percent <n>',
+    'maxUnhealthyPercent',
+    'int',
+    'no repair when more of the pool is unhealthy (at least one node may be repaired)',
+  ],
   ['--after-restart <dur>', 'afterRestart', 'duration', 'restart k3s after a node is unhealthy this long'],
   ['--after-reboot <dur>', 'afterReboot', 'duration', 'drain and reboot after this long'],
   ['--after-replace <dur>', 'afterReplace', 'duration', 'replace (hook) or hand over after this long'],
@@ -45,9 +50,18 @@ const AUTOHEAL_FLAGS: Array<[flag: string, field: string, kind: 'bool' | 'int' |
   ['--cooldown-max <dur>', 'cooldownMax', 'duration', 'longest cooldown after a failed repair'],
 ];
 
-const camel = (flag: string): string => flag.split(' ')[0].slice(2).replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+const camel = (flag: string): string =>
+  flag
+    .split(' ')[0]
+    .slice(2)
+    .replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
 
-interface PoolFlags { description?: string; label: string[]; taint: string[]; [k: string]: unknown }
+interface PoolFlags {
+  description?: string;
+  label: string[];
+  taint: string[];
+  [k: string]: unknown;
+}
 
 function autohealBody(o: PoolFlags): Obj {
   const out: Obj = {};
@@ -79,66 +93,114 @@ function poolBody(o: PoolFlags): Obj {
 function showPool(p: Obj): void {
   const a = (p.autoheal ?? {}) as Obj;
   const lines: Array<[string, unknown]> = [
-    ['name', p.name], ['description', p.description],
-    ['labels', Object.entries(p.labels as Obj).map(([k, v]) => `${k}=${s(v)}`).join(',')],
-    ['taints', (p.taints as string[]).join(',')], ['created', p.createdAt], ['updated', p.updatedAt],
+    ['name', p.name],
+    ['description', p.description],
+    [
+      'labels',
+      Object.entries(p.labels as Obj)
+        .map(([k, v]) => `${k}=${s(v)}`)
+        .join(','),
+    ],
+    ['taints', (p.taints as string[]).join(',')],
+    ['created', p.createdAt],
+    ['updated', p.updatedAt],
     ['autoheal', `${a.enabled ? 'on' : 'off'}${a.paused ? ', paused' : ''}`],
     ['  hook', a.hook ?? 'none (no replace: cordon and hand over)'],
     ['  cap', `${s(a.maxUnhealthyPercent)}% of the pool unhealthy (at least one node)`],
     ['  ladder', `restart ${s(a.afterRestart)}, reboot ${s(a.afterReboot)}, replace ${s(a.afterReplace)}`],
     ['  timeouts', `drain ${s(a.drainTimeout)}, replace ${s(a.replaceTimeout)}`],
-    ['  pacing', `proven after ${s(a.provenAfter)}, reset after ${s(a.minHealthyPeriod)}, cooldown ${s(a.cooldownMin)}-${s(a.cooldownMax)}`],
+    [
+      '  pacing',
+      `proven after ${s(a.provenAfter)}, reset after ${s(a.minHealthyPeriod)}, cooldown ${s(a.cooldownMin)}-${s(a.cooldownMax)}`,
+    ],
   ];
   for (const [k, v] of lines) process.stdout.write(`${`${k}:`.padEnd(13)} ${s(v) || '-'}\n`);
 }
 
 export function registerPoolCommands(program: Command): void {
   const pool = program.command('pool').description('node pools: list, show, create, update, delete');
-  pool.command('list').description('list pools').action(async (_o, cmd: Command) => {
-    const c = client(cmd);
-    const r = await c.api.call<{ items: Obj[] }>('GET', '/v1/pools');
-    if (c.structured) return c.print(r);
-    printRows([
-      { header: 'NAME', value: (p) => s(p.name) },
-      { header: 'LABELS', value: (p) => Object.entries(p.labels as Obj).map(([k, v]) => `${k}=${s(v)}`).join(',') },
-      { header: 'TAINTS', value: (p) => (p.taints as string[]).join(',') },
-      { header: 'AUTOHEAL', value: (p) => { const a = p.autoheal as Obj | undefined; return a ? (a.enabled ? (a.paused ? 'paused' : 'on') : 'off') : ''; }, wide: true },
-      { header: 'HOOK', value: (p) => s((p.autoheal as Obj | undefined)?.hook), wide: true },
-      { header: 'UPDATED', value: (p) => s(p.updatedAt), wide: true },
-      { header: 'DESCRIPTION', value: (p) => s(p.description) },
-    ], r.items, c.format);
-  });
-  pool.command('show').description('show a pool with its autoheal settings').argument('<name>', 'pool name').action(async (name: string, _o, cmd: Command) => {
-    const c = client(cmd);
-    const p = await c.api.call<Obj>('GET', `/v1/pools/${encodeURIComponent(name)}`);
-    if (c.structured) return c.print(p);
-    showPool(p);
-  });
+  pool
+    .command('list')
+    .description('list pools')
+    .action(async (_o, cmd: Command) => {
+      const c = client(cmd);
+      const r = await c.api.call<{ items: Obj[] }>('GET', '/v1/pools');
+      if (c.structured) return c.print(r);
+      printRows(
+        [
+          { header: 'NAME', value: (p) => s(p.name) },
+          {
+            header: 'LABELS',
+            value: (p) =>
+              Object.entries(p.labels as Obj)
+                .map(([k, v]) => `${k}=${s(v)}`)
+                .join(','),
+          },
+          { header: 'TAINTS', value: (p) => (p.taints as string[]).join(',') },
+          {
+            header: 'AUTOHEAL',
+            value: (p) => {
+              const a = p.autoheal as Obj | undefined;
+              return a ? (a.enabled ? (a.paused ? 'paused' : 'on') : 'off') : '';
+            },
+            wide: true,
+          },
+          { header: 'HOOK', value: (p) => s((p.autoheal as Obj | undefined)?.hook), wide: true },
+          { header: 'UPDATED', value: (p) => s(p.updatedAt), wide: true },
+          { header: 'DESCRIPTION', value: (p) => s(p.description) },
+        ],
+        r.items,
+        c.format,
+      );
+    });
+  pool
+    .command('show')
+    .description('show a pool with its autoheal settings')
+    .argument('<name>', 'pool name')
+    .action(async (name: string, _o, cmd: Command) => {
+      const c = client(cmd);
+      const p = await c.api.call<Obj>('GET', `/v1/pools/${encodeURIComponent(name)}`);
+      if (c.structured) return c.print(p);
+      showPool(p);
+    });
   const poolFields = (cmd: Command): Command => {
-    cmd.option('--description <text>', 'free text')
+    cmd
+      .option('--description <text>', 'free text')
       .option('--label <k=v>', 'node label for the pool (repeatable)', collect, [])
       .option('--taint <k=v:Effect>', 'node taint for the pool (repeatable)', collect, []);
     for (const [flag, , , help] of AUTOHEAL_FLAGS) cmd.option(flag, help);
     return cmd;
   };
-  poolFields(pool.command('create').description('create a pool').argument('<name>', 'pool name (lower case, digits, -)')).action(async (name: string, o: PoolFlags, cmd: Command) => {
+  poolFields(
+    pool.command('create').description('create a pool').argument('<name>', 'pool name (lower case, digits, -)'),
+  ).action(async (name: string, o: PoolFlags, cmd: Command) => {
     const c = client(cmd);
     const p = await c.api.call<Obj>('POST', '/v1/pools', { name, ...poolBody(o) });
     if (c.structured) c.print(p);
     else process.stdout.write(`pool ${name} created\n`);
   });
-  poolFields(pool.command('update').description('change a pool').argument('<name>', 'pool name')).action(async (name: string, o: PoolFlags, cmd: Command) => {
-    const body = poolBody(o);
-    if (Object.keys(body).length === 0) throw new CliError('nothing to update: give --description, --label, --taint or an autoheal setting (atoll-hub pool update --help)', 2);
-    const c = client(cmd);
-    const p = await c.api.call<Obj>('PATCH', `/v1/pools/${encodeURIComponent(name)}`, body);
-    if (c.structured) c.print(p);
-    else process.stdout.write(`pool ${name} updated\n`);
-  });
-  pool.command('delete').description('delete a pool (refused while it has nodes or live tokens)').argument('<name>', 'pool name').action(async (name: string, _o, cmd: Command) => {
-    const c = client(cmd);
-    await c.api.call('DELETE', `/v1/pools/${encodeURIComponent(name)}`);
-    if (c.structured) c.print({ name, deleted: true });
-    else process.stdout.write(`pool ${name} deleted\n`);
-  });
+  poolFields(pool.command('update').description('change a pool').argument('<name>', 'pool name')).action(
+    async (name: string, o: PoolFlags, cmd: Command) => {
+      const body = poolBody(o);
+      if (Object.keys(body).length === 0)
+        throw new CliError(
+          'nothing to update: give --description, --label, --taint or an autoheal setting (atoll-hub pool update --help)',
+          2,
+        );
+      const c = client(cmd);
+      const p = await c.api.call<Obj>('PATCH', `/v1/pools/${encodeURIComponent(name)}`, body);
+      if (c.structured) c.print(p);
+      else process.stdout.write(`pool ${name} updated\n`);
+    },
+  );
+  pool
+    .command('delete')
+    .description('delete a pool (refused while it has nodes or live tokens)')
+    .argument('<name>', 'pool name')
+    .action(async (name: string, _o, cmd: Command) => {
+      const c = client(cmd);
+      await c.api.call('DELETE', `/v1/pools/${encodeURIComponent(name)}`);
+      if (c.structured) c.print({ name, deleted: true });
+      else process.stdout.write(`pool ${name} deleted\n`);
+    });
 }

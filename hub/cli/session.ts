@@ -5,7 +5,12 @@ import { createApiClient, resolveClientSettings, type ApiClient, type ClientSett
 import { isStructured, parseOutput, printDocument, type OutputFormat } from './output.js';
 import { defaultDataDir } from '../config.js';
 
-export interface Globals { dataDir?: string; output?: string; context?: string; ca?: string }
+export interface Globals {
+  dataDir?: string;
+  output?: string;
+  context?: string;
+  ca?: string;
+}
 
 export interface Session {
   api: ApiClient;
@@ -30,12 +35,16 @@ export function dataDirOf(cmd: Command): string {
 export function client(cmd: Command): Session {
   const g = cmd.optsWithGlobals<Globals>();
   const format = parseOutput(g.output);
-  const resolve = (): ClientSettings => resolveClientSettings({
-    dataDir: g.dataDir ?? process.env.ATOLL_DATA_DIR,
-    defaultDataDir: defaultDataDir(process.env, process.getuid?.() === 0),
-    context: g.context,
-    ca: g.ca,
-  }, process.env);
+  const resolve = (): ClientSettings =>
+    resolveClientSettings(
+      {
+        dataDir: g.dataDir ?? process.env.ATOLL_DATA_DIR,
+        defaultDataDir: defaultDataDir(process.env, process.getuid?.() === 0),
+        context: g.context,
+        ca: g.ca,
+      },
+      process.env,
+    );
   let settings = resolve();
   return {
     api: createApiClient(settings),

@@ -24,7 +24,10 @@ declare module 'fastify' {
   }
 }
 
-export function installGatewayAccess(app: FastifyInstance, verifyNode: (req: { socket: unknown }) => Promise<string>): void {
+export function installGatewayAccess(
+  app: FastifyInstance,
+  verifyNode: (req: { socket: unknown }) => Promise<string>,
+): void {
   trackRoutes(app);
   app.decorateRequest('nodeId', null);
   app.addHook('onRequest', async (req) => {

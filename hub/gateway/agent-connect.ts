@@ -27,13 +27,22 @@ export interface AgentConnectDeps {
   nodeK3s: () => NodeK3s | undefined;
 }
 
-export function agentConnector(deps: AgentConnectDeps): (ws: WebSocket, nodeId: string, remoteAddress: string, tlsResumed: boolean, cert: CertRecord) => void {
+export function agentConnector(
+  deps: AgentConnectDeps,
+): (ws: WebSocket, nodeId: string, remoteAddress: string, tlsResumed: boolean, cert: CertRecord) => void {
   const { registry, commands, renewal, metrics, logger } = deps;
   return (ws, nodeId, remoteAddress, tlsResumed, cert) => {
     // First connect with a certificate: the ones it replaces are revoked now (it is in use).
-    if (!cert.usedAt) renewal.inUse(nodeId, cert.serial).catch(logFailure(logger, 'revoking the certificates a new one replaces'));
+    if (!cert.usedAt)
+      renewal.inUse(nodeId, cert.serial).catch(logFailure(logger, 'revoking the certificates a new one replaces'));
     new AgentSession(ws, {
-      nodeId, remoteAddress, tlsResumed, heartbeatIntervalMs: deps.heartbeatIntervalMs, hubVersion: deps.hubVersion, logger, clock: deps.clock,
+      nodeId,
+      remoteAddress,
+      tlsResumed,
+      heartbeatIntervalMs: deps.heartbeatIntervalMs,
+      hubVersion: deps.hubVersion,
+      logger,
+      clock: deps.clock,
       cert: { serial: cert.serial, notAfterMs: Date.parse(cert.notAfter) },
       handlers: {
         async hello(s, frame) {
@@ -51,7 +60,11 @@ export function agentConnector(deps: AgentConnectDeps): (ws: WebSocket, nodeId: 
           return registry.report(s.nodeId, h);
         },
         async welcomed(s) {
-          await commands.resend(s).catch((err: unknown) => logger.warn({ nodeId: s.nodeId, err: (err as Error).message }, 'could not re-send pending commands'));
+          await commands
+            .resend(s)
+            .catch((err: unknown) =>
+              logger.warn({ nodeId: s.nodeId, err: (err as Error).message }, 'could not re-send pending commands'),
+            );
           await deps.nodeK3s()?.assign(s);
         },
         command: (id, action, args, timeoutMs) => commands.run(id, action, args, 'hub', timeoutMs),

@@ -2,8 +2,17 @@
 // pings, sends its own heartbeats, dispatches reports, and carries commands with their results.
 import type { WebSocket } from 'ws';
 import {
-  checkAgentFrame, decodeFrame, encodeFrame, FIELD_INVALID, ProtocolError, PROTOCOL_VERSION,
-  type Envelope, type Frame, type HealthReport, type HostFacts, type K3sAssignment,
+  checkAgentFrame,
+  decodeFrame,
+  encodeFrame,
+  FIELD_INVALID,
+  ProtocolError,
+  PROTOCOL_VERSION,
+  type Envelope,
+  type Frame,
+  type HealthReport,
+  type HostFacts,
+  type K3sAssignment,
 } from '../../proto/index.js';
 import type { AgentLink, CommandOutcome } from '../nodes/registry.js';
 import type { HealthRecord, HostFactsRecord } from '../store/types.js';
@@ -13,7 +22,10 @@ import { systemClock, type Clock } from '../clock.js';
 export interface SessionHandlers {
   hello(session: AgentSession, frame: Frame): Promise<{ nodeName: string; pool: string } | undefined>;
   health(session: AgentSession, health: HealthRecord): Promise<void>;
-  renewCert(session: AgentSession, csrPem: string): Promise<{ certPem: string } | { errorCode: string; message: string }>;
+  renewCert(
+    session: AgentSession,
+    csrPem: string,
+  ): Promise<{ certPem: string } | { errorCode: string; message: string }>;
   touch(session: AgentSession): void;
   /** After the welcome went out: the hub may push the node's desired state. */
   welcomed?(session: AgentSession): Promise<void>;
@@ -21,7 +33,10 @@ export interface SessionHandlers {
   /** Runs a durable command on this node (stored, sent, re-sent on reconnect) and waits for its result. */
   command(nodeId: string, action: string, args: Record<string, string>, timeoutMs: number): Promise<CommandOutcome>;
   /** A command result from the agent. */
-  commandResult(session: AgentSession, result: { commandId: string; ok: boolean; errorCode: string; message: string }): Promise<void>;
+  commandResult(
+    session: AgentSession,
+    result: { commandId: string; ok: boolean; errorCode: string; message: string },
+  ): Promise<void>;
 }
 
 export interface SessionOptions {
@@ -49,8 +64,16 @@ export const MAX_BUFFERED_BYTES = 512 * 1024;
 export function toFacts(f: HostFacts | null | undefined): HostFactsRecord | null {
   if (!f) return null;
   return {
-    hostname: f.hostname ?? '', os: f.os ?? '', kernel: f.kernel ?? '', arch: f.arch ?? '', cpus: f.cpus ?? 0,
-    memoryBytes: Number(f.memoryBytes ?? 0), addresses: f.addresses ?? [], bootId: f.bootId ?? '', machineId: f.machineId ?? '', provider: f.provider ?? '',
+    hostname: f.hostname ?? '',
+    os: f.os ?? '',
+    kernel: f.kernel ?? '',
+    arch: f.arch ?? '',
+    cpus: f.cpus ?? 0,
+    memoryBytes: Number(f.memoryBytes ?? 0),
+    addresses: f.addresses ?? [],
+    bootId: f.bootId ?? '',
+    machineId: f.machineId ?? '',
+    provider: f.provider ?? '',
   };
 }
 
@@ -73,10 +96,21 @@ export function toHealth(h: HealthReport, receivedAt: number, sentAtMs: number):
     load5: num(h.load5),
     load15: num(h.load15),
     uptimeSeconds: num(h.uptimeSeconds),
-    k3s: { state: k.state || 'unknown', version: k.version ?? '', kubeletHealthy: Boolean(k.kubeletHealthy), restarts: k.restarts ?? 0, lastLogLines: k.lastLogLines ?? [] },
+    k3s: {
+      state: k.state || 'unknown',
+      version: k.version ?? '',
+      kubeletHealthy: Boolean(k.kubeletHealthy),
+      restarts: k.restarts ?? 0,
+      lastLogLines: k.lastLogLines ?? [],
+    },
     clockSkewMs: sentAtMs ? num(sentAtMs) - receivedAt : 0,
     // Bounded: a few file systems, short names.
-    disks: (h.disks ?? []).slice(0, 4).map((d) => ({ role: (d.role ?? '').slice(0, 32), path: (d.path ?? '').slice(0, 256), totalBytes: Number(d.totalBytes ?? 0), usedBytes: Number(d.usedBytes ?? 0) })),
+    disks: (h.disks ?? []).slice(0, 4).map((d) => ({
+      role: (d.role ?? '').slice(0, 32),
+      path: (d.path ?? '').slice(0, 256),
+      totalBytes: Number(d.totalBytes ?? 0),
+      usedBytes: Number(d.usedBytes ?? 0),
+    })),
   };
 }
 
@@ -100,7 +134,10 @@ export class AgentSession implements AgentLink {
   /** Waiters of probe(): resolved by the next frame from the agent. */
   private readonly probes = new Set<(alive: boolean) => void>();
 
-  constructor(private readonly ws: WebSocket, private readonly opts: SessionOptions) {
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly opts: SessionOptions,
+  ) {
     this.nodeId = opts.nodeId;
     this.remoteAddress = opts.remoteAddress;
     this.tlsResumed = Boolean(opts.tlsResumed);
@@ -111,12 +148,17 @@ export class AgentSession implements AgentLink {
     this.log = opts.logger.child({ nodeId: opts.nodeId });
     ws.binaryType = 'nodebuffer';
     ws.on('message', (data: Buffer, isBinary: boolean) => this.onMessage(data, isBinary));
-    ws.on('close', (code: number, reason: Buffer) => this.onClosed(`websocket closed (${code}${reason.length ? ` ${reason.toString()}` : ''})`));
+    ws.on('close', (code: number, reason: Buffer) =>
+      this.onClosed(`websocket closed (${code}${reason.length ? ` ${reason.toString()}` : ''})`),
+    );
     ws.on('error', (err: Error) => {
       // ws reports oversized frames here (maxPayload) and then closes with 1009.
       this.log.warn({ err: err.message }, 'agent websocket error');
     });
-    this.helloTimer = setTimeout(() => this.close('HELLO_TIMEOUT', 'no hello within the allowed time'), opts.helloTimeoutMs ?? 10_000);
+    this.helloTimer = setTimeout(
+      () => this.close('HELLO_TIMEOUT', 'no hello within the allowed time'),
+      opts.helloTimeoutMs ?? 10_000,
+    );
     // Application heartbeat: a ping each interval; silence for two intervals (plus slack) ends the link.
     this.heartbeat = setInterval(() => this.beat(), opts.heartbeatIntervalMs);
     this.heartbeat.unref();
@@ -137,12 +179,20 @@ export class AgentSession implements AgentLink {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return false;
     if (this.ws.bufferedAmount > MAX_BUFFERED_BYTES) {
       // Bounded memory per link: a peer that stops reading does not make the hub queue for it forever.
-      this.log.warn({ bufferedBytes: this.ws.bufferedAmount }, 'agent does not read what the hub sends; dropping the link');
+      this.log.warn(
+        { bufferedBytes: this.ws.bufferedAmount },
+        'agent does not read what the hub sends; dropping the link',
+      );
       this.ws.terminate();
       this.onClosed(`SLOW_CONSUMER: more than ${MAX_BUFFERED_BYTES} bytes unread`);
       return false;
     }
-    const frame = encodeFrame({ protocolVersion: PROTOCOL_VERSION, messageId: this.nextId++, sentAtMs: this.clock.now(), ...payload });
+    const frame = encodeFrame({
+      protocolVersion: PROTOCOL_VERSION,
+      messageId: this.nextId++,
+      sentAtMs: this.clock.now(),
+      ...payload,
+    });
     this.ws.send(frame);
     return true;
   }
@@ -220,7 +270,10 @@ export class AgentSession implements AgentLink {
     // Every field is bounded (proto/limits.ts) before anything of it is stored, logged or echoed.
     const invalid = checkAgentFrame(frame);
     if (invalid) {
-      this.log.warn({ code: FIELD_INVALID, field: invalid.slice(0, invalid.indexOf(':')), payload: frame.payload }, 'field out of bounds from agent; closing');
+      this.log.warn(
+        { code: FIELD_INVALID, field: invalid.slice(0, invalid.indexOf(':')), payload: frame.payload },
+        'field out of bounds from agent; closing',
+      );
       this.close(FIELD_INVALID, invalid);
       return;
     }
@@ -241,7 +294,10 @@ export class AgentSession implements AgentLink {
       case 'hello': {
         if (this.helloDone) return;
         if (frame.hello?.nodeId !== this.nodeId) {
-          this.close('IDENTITY_MISMATCH', `hello names node ${frame.hello?.nodeId ?? '(none)'} but the certificate names ${this.nodeId}`);
+          this.close(
+            'IDENTITY_MISMATCH',
+            `hello names node ${frame.hello?.nodeId ?? '(none)'} but the certificate names ${this.nodeId}`,
+          );
           return;
         }
         this.helloDone = true;
@@ -254,7 +310,14 @@ export class AgentSession implements AgentLink {
         }
         this.send({
           inReplyTo: frame.messageId,
-          welcome: { nodeId: this.nodeId, nodeName: welcome.nodeName, pool: welcome.pool, heartbeatIntervalMs: this.opts.heartbeatIntervalMs, hubTimeMs: this.clock.now(), hubVersion: this.opts.hubVersion },
+          welcome: {
+            nodeId: this.nodeId,
+            nodeName: welcome.nodeName,
+            pool: welcome.pool,
+            heartbeatIntervalMs: this.opts.heartbeatIntervalMs,
+            hubTimeMs: this.clock.now(),
+            hubVersion: this.opts.hubVersion,
+          },
         });
         await h.welcomed?.(this);
         return;
@@ -272,7 +335,12 @@ export class AgentSession implements AgentLink {
       case 'commandResult': {
         const r = frame.commandResult ?? {};
         if (!r.commandId) return;
-        await h.commandResult(this, { commandId: r.commandId, ok: Boolean(r.ok), errorCode: r.errorCode ?? '', message: r.message ?? '' });
+        await h.commandResult(this, {
+          commandId: r.commandId,
+          ok: Boolean(r.ok),
+          errorCode: r.errorCode ?? '',
+          message: r.message ?? '',
+        });
         return;
       }
       case 'certRenewRequest': {
@@ -281,7 +349,11 @@ export class AgentSession implements AgentLink {
           this.log.error({ err }, 'certificate renewal failed');
           return { errorCode: 'INTERNAL', message: 'renewal failed on the hub; retry later' };
         });
-        this.send({ inReplyTo: frame.messageId, certRenewResponse: 'certPem' in res ? { certPem: res.certPem } : { errorCode: res.errorCode, message: res.message } });
+        this.send({
+          inReplyTo: frame.messageId,
+          certRenewResponse:
+            'certPem' in res ? { certPem: res.certPem } : { errorCode: res.errorCode, message: res.message },
+        });
         return;
       }
       case 'close':

@@ -5,10 +5,18 @@ import type { FastifyPluginAsync } from 'fastify';
 import { ARCHES, isArch, isK3sVersion, type ArtifactStore } from '../artifacts/artifact-store.js';
 import { HubError } from '../errors.js';
 
-export const artifactRoutes: FastifyPluginAsync<{ artifacts: ArtifactStore; verifyClient: (req: { socket: unknown }) => Promise<string>; downloaded?: (nodeId: string, what: string) => void }> = async (app, opts) => {
+export const artifactRoutes: FastifyPluginAsync<{
+  artifacts: ArtifactStore;
+  verifyClient: (req: { socket: unknown }) => Promise<string>;
+  downloaded?: (nodeId: string, what: string) => void;
+}> = async (app, opts) => {
   app.get('/v1/artifacts/index.json', { config: { access: 'node' } }, async (req) => {
     await opts.verifyClient(req.raw);
-    return { k3s: opts.artifacts.listK3s().map(({ version, arch, sha256, size, urlPath }) => ({ version, arch, sha256, size, url: urlPath })) };
+    return {
+      k3s: opts.artifacts
+        .listK3s()
+        .map(({ version, arch, sha256, size, urlPath }) => ({ version, arch, sha256, size, url: urlPath })),
+    };
   });
 
   app.get('/v1/artifacts/k3s/:version/:arch', { config: { access: 'node' } }, async (req, reply) => {

@@ -28,18 +28,38 @@ export function joinHandler(d: JoinHandlerDeps): (req: JoinRequest, source: stri
   const { store, tokens, ca, events, registry, metrics, clock } = d;
   return async (req, source) => {
     try {
-      const joined = await enroll({ store, tokens, ca, events, registry, nodeCertTtlMs: d.nodeCertTtlMs, heartbeatIntervalMs: d.heartbeatIntervalMs, now: () => clock.now() }, req, source);
+      const joined = await enroll(
+        {
+          store,
+          tokens,
+          ca,
+          events,
+          registry,
+          nodeCertTtlMs: d.nodeCertTtlMs,
+          heartbeatIntervalMs: d.heartbeatIntervalMs,
+          now: () => clock.now(),
+        },
+        req,
+        source,
+      );
       metrics.joinAttempt('ok');
       // store.enroll wrote node.joined in its transaction; hand it to live listeners (SSE) too.
       // (A re-join wrote its node.rejoined event through the event log already.)
-      const [joinedEvent] = joined.rejoined ? [] : await store.listEvents({ type: 'node.joined', nodeId: joined.nodeId, limit: 1 }).catch(() => []);
+      const [joinedEvent] = joined.rejoined
+        ? []
+        : await store.listEvents({ type: 'node.joined', nodeId: joined.nodeId, limit: 1 }).catch(() => []);
       if (joinedEvent) events.publish(joinedEvent);
       return joined;
     } catch (err) {
       const code = (err as { code?: string }).code ?? 'INTERNAL';
       metrics.joinAttempt(code);
       d.logger.warn({ source, code, reason: (err as Error).message }, 'join refused');
-      await events.note({ type: 'join.rejected', actor: `ip:${source}`, message: `join from ${source} refused: ${(err as Error).message}`, data: { code, source } });
+      await events.note({
+        type: 'join.rejected',
+        actor: `ip:${source}`,
+        message: `join from ${source} refused: ${(err as Error).message}`,
+        data: { code, source },
+      });
       throw err;
     }
   };

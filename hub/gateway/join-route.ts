@@ -6,7 +6,8 @@ import type { JoinRequest, JoinResult } from '../nodes/enrollment.js';
 import { COUNT_LIMITS, LIMITS, type StringLimit } from '../../proto/index.js';
 
 /** The same bounds as on the agent link (proto/limits.ts): length and charset. */
-const bounded = (l: StringLimit, extra: Record<string, unknown> = {}) => ({ type: 'string', maxLength: l.max, pattern: l.re.source, ...extra }) as const;
+const bounded = (l: StringLimit, extra: Record<string, unknown> = {}) =>
+  ({ type: 'string', maxLength: l.max, pattern: l.re.source, ...extra }) as const;
 
 const factsSchema = {
   type: 'object',
@@ -36,30 +37,45 @@ export const joinBodySchema = {
     nodeName: { type: 'string', minLength: 1, maxLength: 63 },
     pool: { type: 'string', minLength: 1, maxLength: 63 },
     // Keys: an optional DNS prefix (253) and '/', then a name (63); checked in full at enrollment.
-    labels: { type: 'object', maxProperties: 64, propertyNames: { maxLength: 317 }, additionalProperties: { type: 'string', maxLength: 63 } },
+    labels: {
+      type: 'object',
+      maxProperties: 64,
+      propertyNames: { maxLength: 317 },
+      additionalProperties: { type: 'string', maxLength: 63 },
+    },
     agentVersion: bounded(LIMITS.agentVersion, { default: 'unknown' }),
     facts: factsSchema,
     previousCert: { type: 'string', minLength: 1, maxLength: 8192 },
   },
 } as const;
 
-export const joinRoute: FastifyPluginAsync<{ limiter: RateLimiter; join: (req: JoinRequest, source: string) => Promise<JoinResult> }> = async (app, opts) => {
-  app.post('/v1/join', {
-    // Public at the transport: the join token in the body is the credential, checked by the handler.
-    config: { access: 'public' },
-    schema: { body: joinBodySchema },
-    // Every attempt counts, before its body is read or validated: malformed joins are limited too.
-    onRequest: async (req, reply) => {
-      const allowed = opts.limiter.take(req.ip);
-      if (allowed !== true) {
-        reply.header('retry-after', Math.ceil(allowed / 1000));
-        throw new HubError('RATE_LIMITED', `too many join attempts from ${req.ip}; retry in ${Math.ceil(allowed / 1000)}s`);
-      }
+export const joinRoute: FastifyPluginAsync<{
+  limiter: RateLimiter;
+  join: (req: JoinRequest, source: string) => Promise<JoinResult>;
+}> = async (app, opts) => {
+  app.post(
+    '/v1/join',
+    {
+      // Public at the transport: the join token in the body is the credential, checked by the handler.
+      config: { access: 'public' },
+      schema: { body: joinBodySchema },
+      // Every attempt counts, before its body is read or validated: malformed joins are limited too.
+      onRequest: async (req, reply) => {
+        const allowed = opts.limiter.take(req.ip);
+        if (allowed !== true) {
+          reply.header('retry-after', Math.ceil(allowed / 1000));
+          throw new HubError(
+            'RATE_LIMITED',
+            `too many join attempts from ${req.ip}; retry in ${Math.ceil(allowed / 1000)}s`,
+          );
+        }
+      },
     },
-  }, async (req, reply) => {
-    const source = req.ip;
-    const result = await opts.join(req.body as JoinRequest, source);
-    reply.status(201);
-    return result;
-  });
+    async (req, reply) => {
+      const source = req.ip;
+      const result = await opts.join(req.body as JoinRequest, source);
+      reply.status(201);
+      return result;
+    },
+  );
 };

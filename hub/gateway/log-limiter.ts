@@ -54,11 +54,17 @@ export class LogLimiter {
 
   /** Ends the window: the summary of what was held back in it, or undefined when nothing was. */
   roll(): Suppressed | undefined {
-    const out = this.heldTotal > 0 ? {
-      suppressed: this.heldTotal,
-      windowMs: this.opts.windowMs,
-      top: [...this.held].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([key, suppressed]) => ({ key, suppressed })),
-    } : undefined;
+    const out =
+      this.heldTotal > 0
+        ? {
+            suppressed: this.heldTotal,
+            windowMs: this.opts.windowMs,
+            top: [...this.held]
+              .sort((a, b) => b[1] - a[1])
+              .slice(0, 5)
+              .map(([key, suppressed]) => ({ key, suppressed })),
+          }
+        : undefined;
     this.windowStart = this.now();
     this.lines = 0;
     this.perKey.clear();
@@ -69,10 +75,17 @@ export class LogLimiter {
 }
 
 /** The gateway's "agent connection refused" warnings, rate-limited per code and remote address. */
-export function createRefusalLog(logger: Logger, opts: Partial<LogLimiterOptions> = {}): { refused(fields: { code: string; remote: string; reason: string }): void; stop(): void } {
+export function createRefusalLog(
+  logger: Logger,
+  opts: Partial<LogLimiterOptions> = {},
+): { refused(fields: { code: string; remote: string; reason: string }): void; stop(): void } {
   const limiter = new LogLimiter({ ...DEFAULT_LOG_LIMIT, ...opts });
   const summary = (s: Suppressed | undefined): void => {
-    if (s) logger.warn({ suppressed: s.suppressed, windowMs: s.windowMs, top: s.top }, `agent connection refusals: suppressed ${s.suppressed} more log lines`);
+    if (s)
+      logger.warn(
+        { suppressed: s.suppressed, windowMs: s.windowMs, top: s.top },
+        `agent connection refusals: suppressed ${s.suppressed} more log lines`,
+      );
   };
   const timer = setInterval(() => summary(limiter.roll()), opts.windowMs ?? DEFAULT_LOG_LIMIT.windowMs);
   timer.unref();

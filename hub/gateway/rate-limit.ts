@@ -4,7 +4,12 @@ export interface RateLimiter {
   take(key: string): true | number;
 }
 
-export function createRateLimiter(opts: { perMinute: number; burst?: number; maxKeys?: number; now?: () => number }): RateLimiter {
+export function createRateLimiter(opts: {
+  perMinute: number;
+  burst?: number;
+  maxKeys?: number;
+  now?: () => number;
+}): RateLimiter {
   const capacity = opts.burst ?? opts.perMinute;
   const refillPerMs = opts.perMinute / 60_000;
   const maxKeys = opts.maxKeys ?? 100_000;

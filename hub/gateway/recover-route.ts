@@ -24,20 +24,27 @@ export interface RecoverRouteOptions {
 }
 
 export const recoverRoute: FastifyPluginAsync<RecoverRouteOptions> = async (app, opts) => {
-  app.post(RECOVER_PATH, {
-    // Public at the transport: an expired certificate cannot pass the client-certificate check; the
-    // proof is in the body (the expired certificate and a CSR for its key), checked by the handler.
-    config: { access: 'public' },
-    schema: { body: recoverBodySchema },
-    onRequest: async (req, reply) => {
-      const allowed = opts.limiter.take(req.ip);
-      if (allowed !== true) {
-        reply.header('retry-after', Math.ceil(allowed / 1000));
-        throw new HubError('RATE_LIMITED', `too many recovery attempts from ${req.ip}; retry in ${Math.ceil(allowed / 1000)}s`);
-      }
+  app.post(
+    RECOVER_PATH,
+    {
+      // Public at the transport: an expired certificate cannot pass the client-certificate check; the
+      // proof is in the body (the expired certificate and a CSR for its key), checked by the handler.
+      config: { access: 'public' },
+      schema: { body: recoverBodySchema },
+      onRequest: async (req, reply) => {
+        const allowed = opts.limiter.take(req.ip);
+        if (allowed !== true) {
+          reply.header('retry-after', Math.ceil(allowed / 1000));
+          throw new HubError(
+            'RATE_LIMITED',
+            `too many recovery attempts from ${req.ip}; retry in ${Math.ceil(allowed / 1000)}s`,
+          );
+        }
+      },
     },
-  }, async (req) => {
-    const body = req.body as { certPem: string; csr: string };
-    return opts.recover(body.certPem, body.csr, req.ip);
-  });
+    async (req) => {
+      const body = req.body as { certPem: string; csr: string };
+      return opts.recover(body.certPem, body.csr, req.ip);
+    },
+  );
 };

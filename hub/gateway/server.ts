@@ -68,7 +68,9 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   installErrorHandler(app);
   guardConnections(app.server, 'gateway', deps.limits, deps.logger);
 
-  installGatewayAccess(app, (req) => verifyClientCert(deps.store, { has: deps.nodeExists, revokedAttempt: deps.revokedAttempt }, req));
+  installGatewayAccess(app, (req) =>
+    verifyClientCert(deps.store, { has: deps.nodeExists, revokedAttempt: deps.revokedAttempt }, req),
+  );
 
   app.get('/cacerts', { config: { access: 'public' } }, async (_req, reply) => {
     reply.type('text/plain; charset=utf-8');
@@ -77,12 +79,20 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   app.register(joinRoute, { limiter: deps.joinLimiter, join: deps.join });
   deps.extraRoutes?.(app);
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false, clientTracking: false });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_FRAME_BYTES,
+    perMessageDeflate: false,
+    clientTracking: false,
+  });
   // Refusals are caused by outsiders: their log lines are rate-limited (per code and remote, and in all).
   const refusals = createRefusalLog(deps.logger);
   app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     void verifyUpgrade(deps, req).then(
-      ({ nodeId, cert }) => wss.handleUpgrade(req, socket, head, (ws) => deps.connect(ws, nodeId, remoteOf(req), (req.socket as TLSSocket).isSessionReused(), cert)),
+      ({ nodeId, cert }) =>
+        wss.handleUpgrade(req, socket, head, (ws) =>
+          deps.connect(ws, nodeId, remoteOf(req), (req.socket as TLSSocket).isSessionReused(), cert),
+        ),
       (err: unknown) => refuse(socket, err, refusals, deps.logger, req),
     );
   });
@@ -106,24 +116,38 @@ async function verifyUpgrade(deps: GatewayDeps, req: IncomingMessage): Promise<{
 type NodeCheck = { has(id: string): boolean; revokedAttempt?(id: string): void };
 
 /** The node id named by a verified, unrevoked client certificate of an existing node; HubError otherwise. */
-export async function verifyClientCert(store: Pick<Store, 'getCert'>, nodes: NodeCheck, req: { socket: unknown }): Promise<string> {
+export async function verifyClientCert(
+  store: Pick<Store, 'getCert'>,
+  nodes: NodeCheck,
+  req: { socket: unknown },
+): Promise<string> {
   return (await verifyClientCertRecord(store, nodes, req)).nodeId;
 }
 
 /** As verifyClientCert, with the stored record of the certificate. */
-export async function verifyClientCertRecord(store: Pick<Store, 'getCert'>, nodes: NodeCheck, req: { socket: unknown }): Promise<{ nodeId: string; cert: CertRecord }> {
+export async function verifyClientCertRecord(
+  store: Pick<Store, 'getCert'>,
+  nodes: NodeCheck,
+  req: { socket: unknown },
+): Promise<{ nodeId: string; cert: CertRecord }> {
   const sock = req.socket as TLSSocket;
   const peer = sock.getPeerCertificate();
-  if (!peer || !peer.raw) throw new HubError('UNAUTHORIZED', 'a client certificate from this hub is required (join first)');
+  if (!peer || !peer.raw)
+    throw new HubError('UNAUTHORIZED', 'a client certificate from this hub is required (join first)');
   if (!sock.authorized) {
     const why = String(sock.authorizationError ?? 'unverified');
-    if (why === 'CERT_HAS_EXPIRED') throw new HubError('UNAUTHORIZED', `client certificate expired at ${peer.valid_to}`);
-    if (why !== 'CERT_NOT_YET_VALID') throw new HubError('UNAUTHORIZED', `client certificate not issued by this hub (${why})`);
+    if (why === 'CERT_HAS_EXPIRED')
+      throw new HubError('UNAUTHORIZED', `client certificate expired at ${peer.valid_to}`);
+    if (why !== 'CERT_NOT_YET_VALID')
+      throw new HubError('UNAUTHORIZED', `client certificate not issued by this hub (${why})`);
     // Not yet valid by this hub's clock: issued while the clock was ahead (a step since undone). A
     // certificate this hub issued is in its store with the same fingerprint; anything else is refused.
     const issued = await store.getCert(normalizeSerial(peer.serialNumber));
     if (!issued || issued.fingerprint !== createHash('sha256').update(peer.raw).digest('hex')) {
-      throw new HubError('UNAUTHORIZED', `client certificate not yet valid (from ${peer.valid_from}) and not issued by this hub`);
+      throw new HubError(
+        'UNAUTHORIZED',
+        `client certificate not yet valid (from ${peer.valid_from}) and not issued by this hub`,
+      );
     }
   }
   const nodeId = peer.subject?.CN;
@@ -135,26 +159,47 @@ export async function verifyClientCertRecord(store: Pick<Store, 'getCert'>, node
     if (nodes.has(cn)) {
       // The node lives on with a newer certificate: this copy of its identity is stale (renewed
       // elsewhere, e.g. by the machine this one was cloned from).
-      throw new HubError('CERT_REVOKED', `client certificate was revoked at ${record.revokedAt}: node ${cn} now uses a newer one (renewed, possibly by another machine holding a copy of this identity); join this machine again with a token (atoll-agent join --token T --force)`);
+      throw new HubError(
+        'CERT_REVOKED',
+        `client certificate was revoked at ${record.revokedAt}: node ${cn} now uses a newer one (renewed, possibly by another machine holding a copy of this identity); join this machine again with a token (atoll-agent join --token T --force)`,
+      );
     }
     nodes.revokedAttempt?.(cn);
     throw new HubError('FORBIDDEN', `client certificate was revoked at ${record.revokedAt}`);
   }
   // A resumed TLS session (session ticket) skips certificate verification and keeps the verify result
   // of its first handshake, so a certificate that has expired since still shows as authorized.
-  if (!(Date.parse(record.notAfter) > Date.now())) throw new HubError('UNAUTHORIZED', `client certificate expired at ${record.notAfter}`);
+  if (!(Date.parse(record.notAfter) > Date.now()))
+    throw new HubError('UNAUTHORIZED', `client certificate expired at ${record.notAfter}`);
   if (!nodes.has(cn)) throw new HubError('FORBIDDEN', `node ${cn} was removed from this hub`);
   return { nodeId: cn, cert: record };
 }
 
-const REASON: Record<number, string> = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 500: 'Internal Server Error', 503: 'Service Unavailable', 507: 'Insufficient Storage' };
+const REASON: Record<number, string> = {
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  409: 'Conflict',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+  507: 'Insufficient Storage',
+};
 
-function refuse(socket: Duplex, cause: unknown, log: ReturnType<typeof createRefusalLog>, logger: Logger, req: IncomingMessage): void {
+function refuse(
+  socket: Duplex,
+  cause: unknown,
+  log: ReturnType<typeof createRefusalLog>,
+  logger: Logger,
+  req: IncomingMessage,
+): void {
   const err = toHubError(cause);
   // A hub-side failure keeps its cause in the log (the agent only sees the code); refusals of
   // agents are rate-limited (log-limiter.ts).
-  if (err.status >= 500) logger.error({ err: cause, code: err.code, remote: remoteOf(req) }, 'agent connection refused: hub error');
+  if (err.status >= 500)
+    logger.error({ err: cause, code: err.code, remote: remoteOf(req) }, 'agent connection refused: hub error');
   else log.refused({ code: err.code, remote: remoteOf(req), reason: err.message });
   const body = JSON.stringify({ error: { code: err.code, message: err.message } });
-  socket.end(`HTTP/1.1 ${err.status} ${REASON[err.status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${err.status} ${REASON[err.status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }

@@ -45,20 +45,38 @@ export function defaultCaps(nofile: number): Record<Listener, ConnectionCaps> {
 }
 
 /** Caps from flags where given, else the defaults for `nofile`. */
-export function resolveCaps(nofile: number, given: Readonly<Record<Listener, Readonly<Partial<ConnectionCaps>>>>): Record<Listener, ConnectionCaps> {
+export function resolveCaps(
+  nofile: number,
+  given: Readonly<Record<Listener, Readonly<Partial<ConnectionCaps>>>>,
+): Record<Listener, ConnectionCaps> {
   const d = defaultCaps(nofile);
-  const pick = (l: Listener): ConnectionCaps => ({ maxTotal: given[l].maxTotal ?? d[l].maxTotal, maxPerSource: given[l].maxPerSource ?? d[l].maxPerSource });
+  const pick = (l: Listener): ConnectionCaps => ({
+    maxTotal: given[l].maxTotal ?? d[l].maxTotal,
+    maxPerSource: given[l].maxPerSource ?? d[l].maxPerSource,
+  });
   return { api: pick('api'), gateway: pick('gateway') };
 }
 
 /** The caps this hub runs with; logged, with a warning when the limit leaves room for few agents. */
-export function connectionCapsFor(config: { connectionCaps: Readonly<Record<Listener, Readonly<Partial<ConnectionCaps>>>> }, logger: Logger, limitsText?: string): Record<Listener, ConnectionCaps> {
+export function connectionCapsFor(
+  config: { connectionCaps: Readonly<Record<Listener, Readonly<Partial<ConnectionCaps>>>> },
+  logger: Logger,
+  limitsText?: string,
+): Record<Listener, ConnectionCaps> {
   const read = openFileLimit(limitsText);
   const nofile = read ?? FALLBACK_NOFILE;
   const caps = resolveCaps(nofile, config.connectionCaps);
-  const fields = { component: 'connections', openFileLimit: read ?? `unknown (assumed ${FALLBACK_NOFILE})`, api: caps.api, gateway: caps.gateway };
+  const fields = {
+    component: 'connections',
+    openFileLimit: read ?? `unknown (assumed ${FALLBACK_NOFILE})`,
+    api: caps.api,
+    gateway: caps.gateway,
+  };
   if (caps.gateway.maxTotal < WANTED_AGENTS && config.connectionCaps.gateway.maxTotal === undefined) {
-    logger.warn(fields, `the open-file limit allows ${caps.gateway.maxTotal} agent connections; raise it (systemd LimitNOFILE=1048576, OpenRC rc_ulimit="-n 65536", or ulimit -n before starting the hub)`);
+    logger.warn(
+      fields,
+      `the open-file limit allows ${caps.gateway.maxTotal} agent connections; raise it (systemd LimitNOFILE=1048576, OpenRC rc_ulimit="-n 65536", or ulimit -n before starting the hub)`,
+    );
   } else {
     logger.info(fields, 'connection caps');
   }

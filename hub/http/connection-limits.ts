@@ -15,7 +15,12 @@ export interface ConnectionCaps {
 
 export type Listener = 'api' | 'gateway';
 export type RefusalReason = 'per-source' | 'total' | 'handshake-timeout' | 'request-timeout';
-export const REFUSAL_REASONS: readonly RefusalReason[] = ['per-source', 'total', 'handshake-timeout', 'request-timeout'];
+export const REFUSAL_REASONS: readonly RefusalReason[] = [
+  'per-source',
+  'total',
+  'handshake-timeout',
+  'request-timeout',
+];
 
 export interface ConnectionObserver {
   refused(listener: Listener, reason: RefusalReason): void;
@@ -42,7 +47,12 @@ const LOG_EVERY_MS = 10_000;
  * Puts the caps in front of every 'connection' listener of `server` (the TLS server's own included),
  * so a refused socket is destroyed before any TLS work. Call after the server is made, before listen.
  */
-export function guardConnections(server: Server, listener: Listener, limits: ListenerLimits, logger: Logger): ConnectionGuard {
+export function guardConnections(
+  server: Server,
+  listener: Listener,
+  limits: ListenerLimits,
+  logger: Logger,
+): ConnectionGuard {
   const { caps, observer } = limits;
   const bySource = new Map<string, number>();
   let open = 0;
@@ -53,7 +63,18 @@ export function guardConnections(server: Server, listener: Listener, limits: Lis
     log.refused++;
     const now = Date.now();
     if (now - log.at >= LOG_EVERY_MS) {
-      logger.warn({ listener, reason, source, open, refusedSinceLastLog: log.refused, maxTotal: caps.maxTotal, maxPerSource: caps.maxPerSource }, 'connection refused: connection cap reached');
+      logger.warn(
+        {
+          listener,
+          reason,
+          source,
+          open,
+          refusedSinceLastLog: log.refused,
+          maxTotal: caps.maxTotal,
+          maxPerSource: caps.maxPerSource,
+        },
+        'connection refused: connection cap reached',
+      );
       log.at = now;
       log.refused = 0;
     }

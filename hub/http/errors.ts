@@ -13,13 +13,23 @@ export function toHubError(err: unknown): HubError {
   }
   const fe = err as FastifyError;
   if (fe && fe.validation) return new HubError('VALIDATION', validationMessage(fe));
-  if (fe && fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new HubError('PAYLOAD_TOO_LARGE', 'request body is too large');
-  if (fe && (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || fe.statusCode === 400)) return new HubError('BAD_REQUEST', fe.message);
+  if (fe && fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+    return new HubError('PAYLOAD_TOO_LARGE', 'request body is too large');
+  if (
+    fe &&
+    (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || fe.statusCode === 400)
+  )
+    return new HubError('BAD_REQUEST', fe.message);
   if (fe && fe.statusCode === 415) return new HubError('BAD_REQUEST', fe.message);
   return new HubError('INTERNAL', 'internal error');
 }
 
-interface AjvError { keyword: string; instancePath: string; params: Record<string, unknown>; parentSchema?: { properties?: Record<string, unknown> } }
+interface AjvError {
+  keyword: string;
+  instancePath: string;
+  params: Record<string, unknown>;
+  parentSchema?: { properties?: Record<string, unknown> };
+}
 
 /**
  * A schema refusal in words. An unknown property (a misspelled setting) is named, with where it
@@ -40,9 +50,12 @@ function validationMessage(fe: FastifyError): string {
  * without echoing the path (it may hold a secret pasted by mistake).
  */
 export function frameworkErrorReply(err: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
-  const e = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? new HubError('BAD_REQUEST', 'a path segment is longer than 100 characters')
-    : err.code === 'FST_ERR_BAD_URL' ? new HubError('BAD_REQUEST', 'the URL is malformed (bad percent-escape)')
-      : new HubError('INTERNAL', 'internal error');
+  const e =
+    err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? new HubError('BAD_REQUEST', 'a path segment is longer than 100 characters')
+      : err.code === 'FST_ERR_BAD_URL'
+        ? new HubError('BAD_REQUEST', 'the URL is malformed (bad percent-escape)')
+        : new HubError('INTERNAL', 'internal error');
   reply.status(e.status).send(errorBody(e.code, e.message));
 }
 

@@ -11,9 +11,15 @@ export const KEEP_ALIVE_TIMEOUT_MS = 5_000;
  * static-RSA key exchange, no CBC/SHA-1. Node needs the TLS 1.3 names listed too, else it turns 1.3 off.
  */
 export const TLS_CIPHERS = [
-  'TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256',
-  'ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES128-GCM-SHA256', 'ECDHE-ECDSA-AES256-GCM-SHA384',
-  'ECDHE-RSA-AES256-GCM-SHA384', 'ECDHE-ECDSA-CHACHA20-POLY1305', 'ECDHE-RSA-CHACHA20-POLY1305',
+  'TLS_AES_128_GCM_SHA256',
+  'TLS_AES_256_GCM_SHA384',
+  'TLS_CHACHA20_POLY1305_SHA256',
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
 ].join(':');
 
 /** Top-level Fastify options. */
@@ -23,7 +29,12 @@ export function serverTimeouts(): { requestTimeout: number; keepAliveTimeout: nu
 
 /** Options for the `https` block (passed to https.createServer). */
 export function tlsServerOptions(limits: Pick<ListenerLimits, 'handshakeTimeoutMs'>): {
-  minVersion: 'TLSv1.2'; ciphers: string; honorCipherOrder: boolean; handshakeTimeout: number; headersTimeout: number; connectionsCheckingInterval: number;
+  minVersion: 'TLSv1.2';
+  ciphers: string;
+  honorCipherOrder: boolean;
+  handshakeTimeout: number;
+  headersTimeout: number;
+  connectionsCheckingInterval: number;
 } {
   return {
     minVersion: 'TLSv1.2',

@@ -16,7 +16,8 @@ export function trackRoutes(app: FastifyInstance): void {
   tables.set(app, table);
   app.addHook('onRoute', (route) => {
     const config = (route.config ?? {}) as Record<string, unknown>;
-    for (const method of [route.method].flat()) if (method !== 'HEAD') table.push({ method, url: route.url ?? route.path, config });
+    for (const method of [route.method].flat())
+      if (method !== 'HEAD') table.push({ method, url: route.url ?? route.path, config });
   });
 }
 

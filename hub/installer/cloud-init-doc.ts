@@ -21,7 +21,7 @@ export const CLOUD_INIT_FETCH_SCRIPT = [
   'set -u',
   'hub=$1; ca=$2; shift 2',
   'dir=$(mktemp -d) || exit 1',
-  "trap 'rm -rf \"$dir\"' EXIT",
+  'trap \'rm -rf "$dir"\' EXIT',
   'printf \'%s\\n\' "$ca" >"$dir/ca.crt"',
   'if command -v curl >/dev/null 2>&1; then',
   '  curl -sSfL --cacert "$dir/ca.crt" --retry 10 --retry-delay 3 --retry-connrefused -o "$dir/install.sh" "$hub/install.sh"',
@@ -48,7 +48,8 @@ export function tokenLine(token: string): string {
 /** install.sh's options (the token is not one: see tokenLine). */
 export function installArgs(i: Pick<CloudInitInput, 'pool' | 'labels' | 'namePrefix' | 'k3s'>): string[] {
   const args = ['--pool', i.pool];
-  for (const [k, v] of Object.entries(i.labels).sort(([a], [b]) => a.localeCompare(b))) args.push('--label', `${k}=${v}`);
+  for (const [k, v] of Object.entries(i.labels).sort(([a], [b]) => a.localeCompare(b)))
+    args.push('--label', `${k}=${v}`);
   if (i.namePrefix) args.push('--node-name-prefix', i.namePrefix);
   if (i.k3s) args.push('--k3s', i.k3s);
   return args;

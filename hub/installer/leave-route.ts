@@ -18,12 +18,19 @@ export const leaveRoute: FastifyPluginAsync<LeaveRouteOptions> = async (app, opt
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 1024 }, (_req, _body, done) => done(null, undefined));
 
-  app.get('/v1/agent/whoami', { config: { access: 'node' } }, async (req) => ({ nodeId: await opts.verifyClient(req.raw) }));
+  app.get('/v1/agent/whoami', { config: { access: 'node' } }, async (req) => ({
+    nodeId: await opts.verifyClient(req.raw),
+  }));
 
   app.post('/v1/agent/leave', { config: { access: 'node' } }, async (req) => {
     const nodeId = await opts.verifyClient(req.raw);
     const actor = `node:${nodeId}`;
-    await opts.events?.note({ type: 'node.leaving', nodeId, actor, message: `node ${nodeId} is leaving (its uninstall script asked, from ${req.socket.remoteAddress ?? 'unknown'})` });
+    await opts.events?.note({
+      type: 'node.leaving',
+      nodeId,
+      actor,
+      message: `node ${nodeId} is leaving (its uninstall script asked, from ${req.socket.remoteAddress ?? 'unknown'})`,
+    });
     const removed = await opts.removeNode(nodeId, actor);
     if (!removed) throw new HubError('NOT_FOUND', `node ${nodeId} is already gone`);
     return { nodeId, removed: true };

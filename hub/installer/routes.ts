@@ -56,17 +56,27 @@ export const installerRoutes: FastifyPluginAsync<InstallerRouteOptions> = async 
   const noteDownload = async (req: FastifyRequest, what: string, data: Record<string, unknown>): Promise<void> => {
     const source = req.socket.remoteAddress ?? 'unknown';
     let nodeId: string | undefined;
-    if (opts.verifyClient && (req.socket as { getPeerCertificate?: () => { raw?: Buffer } }).getPeerCertificate?.()?.raw) {
+    if (
+      opts.verifyClient &&
+      (req.socket as { getPeerCertificate?: () => { raw?: Buffer } }).getPeerCertificate?.()?.raw
+    ) {
       nodeId = await opts.verifyClient(req.raw).catch(() => undefined);
     }
     const header = req.headers['x-atoll-token-id'];
     const claimed = typeof header === 'string' && TOKEN_ID_RE.test(header) ? header : undefined;
-    const tokenId = claimed && opts.store && (await opts.store.getToken(claimed).catch(() => undefined)) ? claimed : undefined;
+    const tokenId =
+      claimed && opts.store && (await opts.store.getToken(claimed).catch(() => undefined)) ? claimed : undefined;
     const actor = nodeId ? `node:${nodeId}` : tokenId ? `token:${tokenId}` : `ip:${source}`;
     app.log.info({ what, actor, source, ...data }, 'artifact download');
     if (!opts.events || eventLimiter.take(source) !== true) return;
     const by = nodeId ? `node ${nodeId}` : tokenId ? `the holder of token ${tokenId}` : source;
-    await opts.events.note({ type: 'artifact.downloaded', nodeId, actor, message: `${what} downloaded by ${by} from ${source}`, data: { ...data, tokenId: tokenId ?? null, source } });
+    await opts.events.note({
+      type: 'artifact.downloaded',
+      nodeId,
+      actor,
+      message: `${what} downloaded by ${by} from ${source}`,
+      data: { ...data, tokenId: tokenId ?? null, source },
+    });
   };
 
   const sendFile = (reply: FastifyReply, path: string, size: number, sha256: string, type: string): FastifyReply => {
@@ -105,7 +115,11 @@ export const installerRoutes: FastifyPluginAsync<InstallerRouteOptions> = async 
     if (imported) return imported;
     const b = readAgentBundle(paths.agentArtifactsDir);
     if (!b) throw new HubError('NOT_FOUND', 'this hub has no agent bundle (npm ci on the hub builds it)');
-    if (b.version !== version) throw new HubError('NOT_FOUND', `this hub serves agent ${b.version}, not ${version} (atoll-hub artifact import agent --version ${version} --file F)`);
+    if (b.version !== version)
+      throw new HubError(
+        'NOT_FOUND',
+        `this hub serves agent ${b.version}, not ${version} (atoll-hub artifact import agent --version ${version} --file F)`,
+      );
     return b;
   };
 
@@ -115,11 +129,15 @@ export const installerRoutes: FastifyPluginAsync<InstallerRouteOptions> = async 
     return sendFile(reply, b.path, b.size, b.sha256, 'text/javascript; charset=utf-8');
   });
 
-  app.get('/v1/artifacts/agent/:version/atoll-agent.mjs.sha256', { config: { access: 'public' } }, async (req, reply) => {
-    const b = agentFile((req.params as { version: string }).version);
-    reply.type('text/plain; charset=utf-8');
-    return `${b.sha256}  atoll-agent.mjs\n`;
-  });
+  app.get(
+    '/v1/artifacts/agent/:version/atoll-agent.mjs.sha256',
+    { config: { access: 'public' } },
+    async (req, reply) => {
+      const b = agentFile((req.params as { version: string }).version);
+      reply.type('text/plain; charset=utf-8');
+      return `${b.sha256}  atoll-agent.mjs\n`;
+    },
+  );
 
   app.get('/v1/artifacts/node/index.txt', { config: { access: 'public' } }, async (_req, reply) => {
     const list = await runtimes.list();
@@ -138,7 +156,12 @@ export const installerRoutes: FastifyPluginAsync<InstallerRouteOptions> = async 
 
   app.get('/v1/artifacts/node/:version/:arch/node.tgz', { config: { access: 'public' } }, async (req, reply) => {
     const r = await runtimeFile(req);
-    await noteDownload(req, `Node.js ${r.version} for ${r.arch}`, { artifact: 'node', version: r.version, arch: r.arch, sha256: r.sha256 });
+    await noteDownload(req, `Node.js ${r.version} for ${r.arch}`, {
+      artifact: 'node',
+      version: r.version,
+      arch: r.arch,
+      sha256: r.sha256,
+    });
     return sendFile(reply, r.path, r.size, r.sha256, 'application/gzip');
   });
 
@@ -149,6 +172,10 @@ export const installerRoutes: FastifyPluginAsync<InstallerRouteOptions> = async 
   });
 
   if (opts.verifyClient && opts.removeNode) {
-    await app.register(leaveRoute, { verifyClient: opts.verifyClient, removeNode: opts.removeNode, events: opts.events });
+    await app.register(leaveRoute, {
+      verifyClient: opts.verifyClient,
+      removeNode: opts.removeNode,
+      events: opts.events,
+    });
   }
 };

@@ -34,12 +34,24 @@ export interface NodeRuntime {
 /** The bundle scripts/build-agent-bundle.mjs made, or undefined when there is none. */
 export function readAgentBundle(dir: string): AgentBundle | undefined {
   try {
-    const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { version?: string; file?: string; sha256?: string; size?: number };
-    if (!m.version || !AGENT_VERSION_RE.test(m.version) || !m.file || !/^[0-9a-f]{64}$/.test(m.sha256 ?? '')) return undefined;
+    const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as {
+      version?: string;
+      file?: string;
+      sha256?: string;
+      size?: number;
+    };
+    if (!m.version || !AGENT_VERSION_RE.test(m.version) || !m.file || !/^[0-9a-f]{64}$/.test(m.sha256 ?? ''))
+      return undefined;
     const path = join(dir, m.file);
     const size = statSync(path).size;
     if (size !== m.size) return undefined; // rebuilt under us: the manifest is about to change
-    return { version: m.version, sha256: m.sha256!, size, path, urlPath: `/v1/artifacts/agent/${m.version}/atoll-agent.mjs` };
+    return {
+      version: m.version,
+      sha256: m.sha256!,
+      size,
+      path,
+      urlPath: `/v1/artifacts/agent/${m.version}/atoll-agent.mjs`,
+    };
   } catch {
     return undefined;
   }
@@ -68,7 +80,15 @@ export class NodeRuntimes {
           }
           if (!st.isFile()) continue;
           const sha256 = await this.hash(path, `${st.size}:${st.mtimeMs}`);
-          found.push({ version, arch, sha256, size: st.size, path, urlPath: `/v1/artifacts/node/${version}/${arch}/node.tgz`, source });
+          found.push({
+            version,
+            arch,
+            sha256,
+            size: st.size,
+            path,
+            urlPath: `/v1/artifacts/node/${version}/${arch}/node.tgz`,
+            source,
+          });
         }
       }
       found.sort((a, b) => compareVersions(b.version, a.version) || a.arch.localeCompare(b.arch));

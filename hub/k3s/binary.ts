@@ -43,7 +43,11 @@ export async function probeBinary(path: string): Promise<K3sBinary> {
   const r = await execa(path, ['--version'], { reject: false, timeout: 15_000 });
   const parsed = parseVersionOutput(String(r.stdout));
   if (r.exitCode !== 0 || !parsed) {
-    return { kind: 'broken', path, reason: `${path} --version failed (exit ${r.exitCode ?? r.signal}): ${String(r.stderr || r.stdout).slice(0, 300)}` };
+    return {
+      kind: 'broken',
+      path,
+      reason: `${path} --version failed (exit ${r.exitCode ?? r.signal}): ${String(r.stderr || r.stdout).slice(0, 300)}`,
+    };
   }
   return { kind: 'found', path, ...parsed };
 }

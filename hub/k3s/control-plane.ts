@@ -52,7 +52,14 @@ export class ControlPlane {
   private stopWatch?: () => void;
   private tokens?: NodeTokenTool;
   private readonly kubeNodes = new Map<string, KubeNodeSummary>();
-  private staticInfo: ControlPlaneInfo = { state: 'absent', version: null, message: 'not started', restarts: 0, since: new Date().toISOString(), lastLogLines: [] };
+  private staticInfo: ControlPlaneInfo = {
+    state: 'absent',
+    version: null,
+    message: 'not started',
+    restarts: 0,
+    since: new Date().toISOString(),
+    lastLogLines: [],
+  };
   private retryTimer?: NodeJS.Timeout;
   private staticFailures = 0;
   private stopped = false;
@@ -115,11 +122,23 @@ export class ControlPlane {
   private startSupervisor(path: string, version: string): void {
     const log = this.opts.logger;
     this.staticFailures = 0;
-    this.tokens = createNodeTokenTool({ binary: path, k3sDataDir: k3sDataDir(this.opts.dataDir), kubeconfig: kubeconfigPath(this.opts.dataDir), ttl: this.opts.nodeTokenTtl });
+    this.tokens = createNodeTokenTool({
+      binary: path,
+      k3sDataDir: k3sDataDir(this.opts.dataDir),
+      kubeconfig: kubeconfigPath(this.opts.dataDir),
+      ttl: this.opts.nodeTokenTtl,
+    });
     this.supervisor = new K3sSupervisor({
       binary: path,
       version,
-      args: serverArgs({ dataDir: this.opts.dataDir, publicHost: this.opts.publicHost, httpsPort: this.opts.httpsPort, localAddresses: localAddresses(), extraArgs: this.opts.extraArgs, schedulable: this.opts.schedulable }),
+      args: serverArgs({
+        dataDir: this.opts.dataDir,
+        publicHost: this.opts.publicHost,
+        httpsPort: this.opts.httpsPort,
+        localAddresses: localAddresses(),
+        extraArgs: this.opts.extraArgs,
+        schedulable: this.opts.schedulable,
+      }),
       k3sDataDir: k3sDataDir(this.opts.dataDir),
       kubeconfigPath: kubeconfigPath(this.opts.dataDir),
       httpsPort: this.opts.httpsPort,
@@ -147,8 +166,17 @@ export class ControlPlane {
    */
   async upgradeTo(artifact: K3sArtifact): Promise<void> {
     if (this.binary.kind !== 'found' || !this.supervisor) throw new Error('no supervised k3s server to upgrade');
-    await installManaged(this.opts.dataDir, { path: this.binary.path, version: this.binary.version }, artifact.path, artifact.sha256, artifact.version);
-    this.opts.logger.info({ from: this.binary.version, to: artifact.version }, 'control plane: k3s binary swapped; restarting the server');
+    await installManaged(
+      this.opts.dataDir,
+      { path: this.binary.path, version: this.binary.version },
+      artifact.path,
+      artifact.sha256,
+      artifact.version,
+    );
+    this.opts.logger.info(
+      { from: this.binary.version, to: artifact.version },
+      'control plane: k3s binary swapped; restarting the server',
+    );
     await this.restartOn(dataDirBinary(this.opts.dataDir));
   }
 
@@ -181,10 +209,21 @@ export class ControlPlane {
       const retryIn = failedRetryDelay(++this.staticFailures, this.opts.failedRetryMs);
       nextRetryAt = new Date(Date.now() + retryIn).toISOString();
       clearTimeout(this.retryTimer);
-      this.retryTimer = setTimeout(() => void this.start().catch((err: unknown) => this.opts.logger.error({ err }, 'control plane retry failed')), retryIn);
+      this.retryTimer = setTimeout(
+        () => void this.start().catch((err: unknown) => this.opts.logger.error({ err }, 'control plane retry failed')),
+        retryIn,
+      );
       this.retryTimer.unref();
     }
-    this.staticInfo = { state, version: null, message, restarts: 0, since: new Date().toISOString(), lastLogLines: [], nextRetryAt };
+    this.staticInfo = {
+      state,
+      version: null,
+      message,
+      restarts: 0,
+      since: new Date().toISOString(),
+      lastLogLines: [],
+      nextRetryAt,
+    };
     this.opts.logger[state === 'failed' ? 'error' : 'warn']({ state }, message);
     this.opts.onState?.(this.staticInfo, previous);
   }

@@ -34,7 +34,10 @@ export interface DrainResult {
 }
 
 export class KubeError extends Error {
-  constructor(readonly code: 'DRAIN_TIMEOUT' | 'PDB_CONFLICT' | 'DRAIN_BLOCKED' | 'KUBE_API', message: string) {
+  constructor(
+    readonly code: 'DRAIN_TIMEOUT' | 'PDB_CONFLICT' | 'DRAIN_BLOCKED' | 'KUBE_API',
+    message: string,
+  ) {
     super(message);
     this.name = 'KubeError';
   }
@@ -64,7 +67,10 @@ export class KubeClient {
   private readonly core: k8s.CoreV1Api;
   private readonly kc: k8s.KubeConfig;
 
-  constructor(kubeconfigPath: string, private readonly logger: Logger) {
+  constructor(
+    kubeconfigPath: string,
+    private readonly logger: Logger,
+  ) {
     this.kc = new k8s.KubeConfig();
     this.kc.loadFromFile(kubeconfigPath);
     this.core = this.kc.makeApiClient(k8s.CoreV1Api);
@@ -93,9 +99,21 @@ export class KubeClient {
       while (!stopped) {
         try {
           const done = new Promise<void>((resolve) => {
-            void watch.watch('/api/v1/nodes', { allowWatchBookmarks: false }, (type, obj: k8s.V1Node) => {
-              if (type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED') onChange(type, summarizeNode(obj));
-            }, () => resolve()).then((a) => { abort = a; }, () => resolve());
+            void watch
+              .watch(
+                '/api/v1/nodes',
+                { allowWatchBookmarks: false },
+                (type, obj: k8s.V1Node) => {
+                  if (type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED') onChange(type, summarizeNode(obj));
+                },
+                () => resolve(),
+              )
+              .then(
+                (a) => {
+                  abort = a;
+                },
+                () => resolve(),
+              );
           });
           await done;
         } catch (err) {
@@ -112,7 +130,10 @@ export class KubeClient {
   }
 
   async setUnschedulable(name: string, unschedulable: boolean): Promise<void> {
-    await this.core.patchNode({ name, body: { spec: { unschedulable: unschedulable || null } } }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+    await this.core.patchNode(
+      { name, body: { spec: { unschedulable: unschedulable || null } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
   }
 
   cordon(name: string): Promise<void> {
@@ -167,13 +188,16 @@ export class KubeClient {
         continue;
       }
       if (daemon) {
-        if (opts.ignoreDaemonSets === false) throw new KubeError('DRAIN_BLOCKED', `pod ${id} is managed by a DaemonSet (set ignoreDaemonSets)`);
+        if (opts.ignoreDaemonSets === false)
+          throw new KubeError('DRAIN_BLOCKED', `pod ${id} is managed by a DaemonSet (set ignoreDaemonSets)`);
         result.skipped.push(id);
         continue;
       }
       const emptyDir = (p.spec?.volumes ?? []).some((v) => v.emptyDir);
-      if (emptyDir && opts.deleteEmptyDirData === false) throw new KubeError('DRAIN_BLOCKED', `pod ${id} uses emptyDir data (set deleteEmptyDirData)`);
-      if (owners.length === 0 && !opts.force) throw new KubeError('DRAIN_BLOCKED', `pod ${id} has no controller; it would be lost (set force)`);
+      if (emptyDir && opts.deleteEmptyDirData === false)
+        throw new KubeError('DRAIN_BLOCKED', `pod ${id} uses emptyDir data (set deleteEmptyDirData)`);
+      if (owners.length === 0 && !opts.force)
+        throw new KubeError('DRAIN_BLOCKED', `pod ${id} has no controller; it would be lost (set force)`);
       targets.push(p);
     }
     for (const p of targets) {
@@ -183,15 +207,25 @@ export class KubeClient {
       for (;;) {
         if (opts.signal?.aborted) throw new KubeError('DRAIN_TIMEOUT', 'drain aborted');
         try {
-          await this.core.createNamespacedPodEviction({ name: pod, namespace: ns, body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: pod, namespace: ns } } });
+          await this.core.createNamespacedPodEviction({
+            name: pod,
+            namespace: ns,
+            body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: pod, namespace: ns } },
+          });
           result.evicted.push(`${ns}/${pod}`);
           break;
         } catch (err) {
           const status = statusOf(err);
           if (status === 404) break; // already gone
-          if (status === 500) throw new KubeError('PDB_CONFLICT', `pod ${ns}/${pod} is covered by more than one PodDisruptionBudget`);
-          if (status !== 429) throw new KubeError('KUBE_API', `evicting ${ns}/${pod} failed: ${(err as Error).message}`);
-          if (Date.now() >= deadline) throw new KubeError('DRAIN_TIMEOUT', `drain of ${name} timed out: a PodDisruptionBudget keeps blocking the eviction of ${ns}/${pod}`);
+          if (status === 500)
+            throw new KubeError('PDB_CONFLICT', `pod ${ns}/${pod} is covered by more than one PodDisruptionBudget`);
+          if (status !== 429)
+            throw new KubeError('KUBE_API', `evicting ${ns}/${pod} failed: ${(err as Error).message}`);
+          if (Date.now() >= deadline)
+            throw new KubeError(
+              'DRAIN_TIMEOUT',
+              `drain of ${name} timed out: a PodDisruptionBudget keeps blocking the eviction of ${ns}/${pod}`,
+            );
           const wait = Math.min(5000, (opts.retryBaseMs ?? 500) * 2 ** attempt++) * (0.5 + Math.random() / 2);
           await new Promise((r) => setTimeout(r, Math.min(wait, Math.max(0, deadline - Date.now()))));
         }
@@ -199,8 +233,9 @@ export class KubeClient {
     }
     // Wait for evicted pods to be gone (bounded by the same deadline).
     while (Date.now() < deadline) {
-      const left = (await this.core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${name}` })).items
-        .filter((p) => result.evicted.includes(`${p.metadata?.namespace}/${p.metadata?.name}`));
+      const left = (await this.core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${name}` })).items.filter(
+        (p) => result.evicted.includes(`${p.metadata?.namespace}/${p.metadata?.name}`),
+      );
       if (left.length === 0) return result;
       await new Promise((r) => setTimeout(r, 500));
     }

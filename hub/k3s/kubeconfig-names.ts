@@ -3,7 +3,10 @@
 // cluster (--cluster-name) and points the server at the public URL.
 import { dumpYaml, loadYaml } from '@kubernetes/client-node';
 
-interface Named { name?: string; [k: string]: unknown }
+interface Named {
+  name?: string;
+  [k: string]: unknown;
+}
 interface KubeconfigDoc {
   clusters?: Array<Named & { cluster?: { server?: string } }>;
   users?: Named[];

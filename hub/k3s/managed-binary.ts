@@ -18,7 +18,10 @@ export interface ManagedState {
 }
 
 export class ManagedBinaryError extends Error {
-  constructor(readonly code: 'CP_ARTIFACT_INVALID' | 'CP_NO_PREVIOUS', message: string) {
+  constructor(
+    readonly code: 'CP_ARTIFACT_INVALID' | 'CP_NO_PREVIOUS',
+    message: string,
+  ) {
     super(message);
     this.name = 'ManagedBinaryError';
   }
@@ -40,7 +43,10 @@ export function readManagedState(dataDir: string): ManagedState | undefined {
  * Which binary to run: the one --k3s resolves to, unless a control-plane upgrade installed a newer
  * one in the data dir. `note` says why the managed one was chosen (for the log).
  */
-export async function preferManaged(configured: K3sBinary, dataDir: string): Promise<{ binary: K3sBinary; note?: string }> {
+export async function preferManaged(
+  configured: K3sBinary,
+  dataDir: string,
+): Promise<{ binary: K3sBinary; note?: string }> {
   if (configured.kind === 'off') return { binary: configured };
   const state = readManagedState(dataDir);
   const path = dataDirBinary(dataDir);
@@ -48,15 +54,25 @@ export async function preferManaged(configured: K3sBinary, dataDir: string): Pro
   if (configured.kind === 'found' && configured.path === path) return { binary: configured };
   const managed = await probeBinary(path);
   if (managed.kind !== 'found') return { binary: configured };
-  if (configured.kind === 'found' && compareK3sVersions(managed.version, configured.version) < 0) return { binary: configured };
-  return { binary: managed, note: `running k3s ${managed.version} from ${path}, installed by a control-plane upgrade${configured.kind === 'found' ? ` (newer than ${configured.version} at ${configured.path})` : ''}` };
+  if (configured.kind === 'found' && compareK3sVersions(managed.version, configured.version) < 0)
+    return { binary: configured };
+  return {
+    binary: managed,
+    note: `running k3s ${managed.version} from ${path}, installed by a control-plane upgrade${configured.kind === 'found' ? ` (newer than ${configured.version} at ${configured.path})` : ''}`,
+  };
 }
 
 /**
  * Installs `artifact` (checked against `sha256` and `version`) as the managed binary, keeping what
  * runs now for a rollback. Throws CP_ARTIFACT_INVALID with nothing changed when the check fails.
  */
-export async function installManaged(dataDir: string, current: { path: string; version: string }, artifact: string, sha256: string, version: string): Promise<ManagedState> {
+export async function installManaged(
+  dataDir: string,
+  current: { path: string; version: string },
+  artifact: string,
+  sha256: string,
+  version: string,
+): Promise<ManagedState> {
   const path = dataDirBinary(dataDir);
   mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
   const next = `${path}.new`;
@@ -66,13 +82,24 @@ export async function installManaged(dataDir: string, current: { path: string; v
   const got = await sha256File(next);
   if (got !== sha256) {
     rmSync(next, { force: true });
-    throw new ManagedBinaryError('CP_ARTIFACT_INVALID', `the k3s ${version} artifact's SHA-256 is ${got}, not ${sha256}: nothing was changed`);
+    throw new ManagedBinaryError(
+      'CP_ARTIFACT_INVALID',
+      `the k3s ${version} artifact's SHA-256 is ${got}, not ${sha256}: nothing was changed`,
+    );
   }
   const probe = await probeBinary(next);
   if (probe.kind !== 'found' || probe.version !== version) {
     rmSync(next, { force: true });
-    const why = probe.kind === 'found' ? `it says it is ${probe.version}` : probe.kind === 'broken' ? probe.reason : 'it did not run';
-    throw new ManagedBinaryError('CP_ARTIFACT_INVALID', `the k3s ${version} artifact is not k3s ${version} (${why}): nothing was changed`);
+    const why =
+      probe.kind === 'found'
+        ? `it says it is ${probe.version}`
+        : probe.kind === 'broken'
+          ? probe.reason
+          : 'it did not run';
+    throw new ManagedBinaryError(
+      'CP_ARTIFACT_INVALID',
+      `the k3s ${version} artifact is not k3s ${version} (${why}): nothing was changed`,
+    );
   }
   let previous: ManagedState['previous'];
   if (current.path === path) {
@@ -91,12 +118,17 @@ export async function installManaged(dataDir: string, current: { path: string; v
 export function restorePrevious(dataDir: string): { path: string; version: string } {
   const state = readManagedState(dataDir);
   const path = dataDirBinary(dataDir);
-  if (!state?.previous) throw new ManagedBinaryError('CP_NO_PREVIOUS', 'no previous k3s binary is recorded: nothing to roll back to');
+  if (!state?.previous)
+    throw new ManagedBinaryError('CP_NO_PREVIOUS', 'no previous k3s binary is recorded: nothing to roll back to');
   const prev = state.previous;
   if (prev.kept) {
-    if (!existsSync(prev.path)) throw new ManagedBinaryError('CP_NO_PREVIOUS', `the previous k3s binary ${prev.path} is missing`);
+    if (!existsSync(prev.path))
+      throw new ManagedBinaryError('CP_NO_PREVIOUS', `the previous k3s binary ${prev.path} is missing`);
     renameSync(prev.path, path);
-    writePublicFile(statePath(dataDir), JSON.stringify({ version: prev.version, previous: null } satisfies ManagedState));
+    writePublicFile(
+      statePath(dataDir),
+      JSON.stringify({ version: prev.version, previous: null } satisfies ManagedState),
+    );
     return { path, version: prev.version };
   }
   // The hub ran a binary from elsewhere: forget the managed one so that one runs again.

@@ -9,7 +9,6 @@ import { compareK3sVersions, type ArtifactStore } from '../artifacts/artifact-st
 import type { ControlPlane } from './control-plane.js';
 import { logFailure } from '../../certs/log-failure.js';
 
-
 export interface NodeK3sDeps {
   controlPlane: ControlPlane;
   store: Store;
@@ -22,7 +21,12 @@ export interface NodeK3sDeps {
 
 /** Node labels: the pool's, then the node's own, then atoll's (which always win). */
 export function nodeLabels(node: NodeRecord, poolLabels: Record<string, string>): Record<string, string> {
-  const labels: Record<string, string> = { ...poolLabels, ...node.labels, 'atoll.dev/pool': node.pool, 'atoll.dev/node-id': node.id };
+  const labels: Record<string, string> = {
+    ...poolLabels,
+    ...node.labels,
+    'atoll.dev/pool': node.pool,
+    'atoll.dev/node-id': node.id,
+  };
   const region = node.labels['topology.kubernetes.io/region'] ?? node.labels.region;
   if (region) labels['topology.kubernetes.io/region'] = region;
   delete labels.region;
@@ -49,7 +53,13 @@ export class NodeK3s {
     const version = (await this.desiredVersion(node.id)) ?? (await this.pinVersion(node, cpVersion));
     const artifact = this.d.artifacts.getK3s(version, node.facts.arch);
     if (!artifact) {
-      await this.d.events.note({ type: 'k3s.artifact-missing', nodeId: node.id, pool: node.pool, actor: 'hub', message: `no k3s ${version} artifact for ${node.facts.arch}; import one with atoll-hub artifact import k3s --version ${version} --arch ${node.facts.arch} --file F` });
+      await this.d.events.note({
+        type: 'k3s.artifact-missing',
+        nodeId: node.id,
+        pool: node.pool,
+        actor: 'hub',
+        message: `no k3s ${version} artifact for ${node.facts.arch}; import one with atoll-hub artifact import k3s --version ${version} --arch ${node.facts.arch} --file F`,
+      });
       return;
     }
     let creds = await this.d.store.getK3sToken(node.id);
@@ -58,7 +68,14 @@ export class NodeK3s {
       // A racing assign may have stored one meanwhile: the stored one wins, ours is deleted again.
       creds = await this.d.store.claimK3sToken(node.id, made);
       if (creds.id !== made.id) await tokens.remove(made.id);
-      else await this.d.events.note({ type: 'k3s.token-created', nodeId: node.id, pool: node.pool, actor: 'hub', message: `k3s bootstrap token ${creds.id} created for ${node.name}` });
+      else
+        await this.d.events.note({
+          type: 'k3s.token-created',
+          nodeId: node.id,
+          pool: node.pool,
+          actor: 'hub',
+          message: `k3s bootstrap token ${creds.id} created for ${node.name}`,
+        });
     }
     const pool = await this.d.store.getPool(node.pool);
     const assignment: K3sAssignment = {
@@ -82,7 +99,8 @@ export class NodeK3s {
    */
   private async pinVersion(node: NodeRecord, cpVersion: string): Promise<string> {
     const running = node.health?.k3s.version;
-    const keep = running && this.d.artifacts.getK3s(running, node.facts.arch) && compareK3sVersions(running, cpVersion) <= 0;
+    const keep =
+      running && this.d.artifacts.getK3s(running, node.facts.arch) && compareK3sVersions(running, cpVersion) <= 0;
     // Only if unset: an upgrade that set a version meanwhile wins.
     return this.d.store.setDesiredK3sVersion(node.id, keep ? running : cpVersion, true);
   }
@@ -104,7 +122,9 @@ export class NodeK3s {
   /** The control plane came up: every connected k3s agent gets its assignment. */
   async assignAll(): Promise<void> {
     for (const link of this.d.registry.links()) {
-      await this.assign(link).catch((err: unknown) => this.d.logger.warn({ nodeId: link.nodeId, err: (err as Error).message }, 'k3s assignment failed'));
+      await this.assign(link).catch((err: unknown) =>
+        this.d.logger.warn({ nodeId: link.nodeId, err: (err as Error).message }, 'k3s assignment failed'),
+      );
     }
   }
 
@@ -113,10 +133,28 @@ export class NodeK3s {
     const kube = this.d.controlPlane.client();
     if (!kube || !(await kube.getNode(node.name))) return;
     try {
-      const r = await kube.drain(node.name, { timeoutMs: this.d.removeDrainTimeoutMs, ignoreDaemonSets: true, deleteEmptyDirData: true, force: true });
-      await this.d.events.note({ type: 'node.drained', nodeId: node.id, pool: node.pool, actor, message: `drained ${node.name}: ${r.evicted.length} pods evicted`, data: { ...r } });
+      const r = await kube.drain(node.name, {
+        timeoutMs: this.d.removeDrainTimeoutMs,
+        ignoreDaemonSets: true,
+        deleteEmptyDirData: true,
+        force: true,
+      });
+      await this.d.events.note({
+        type: 'node.drained',
+        nodeId: node.id,
+        pool: node.pool,
+        actor,
+        message: `drained ${node.name}: ${r.evicted.length} pods evicted`,
+        data: { ...r },
+      });
     } catch (err) {
-      await this.d.events.note({ type: 'node.drain-failed', nodeId: node.id, pool: node.pool, actor, message: `drain of ${node.name} did not finish (${(err as Error).message}); removing it anyway` });
+      await this.d.events.note({
+        type: 'node.drain-failed',
+        nodeId: node.id,
+        pool: node.pool,
+        actor,
+        message: `drain of ${node.name} did not finish (${(err as Error).message}); removing it anyway`,
+      });
     }
   }
 
@@ -133,7 +171,10 @@ export class NodeK3s {
         await this.purgeNow(node);
         done = true;
       } catch (err) {
-        this.d.logger.warn({ nodeId: node.id, err: (err as Error).message }, 'purge of a removed node failed; will retry');
+        this.d.logger.warn(
+          { nodeId: node.id, err: (err as Error).message },
+          'purge of a removed node failed; will retry',
+        );
       }
     }
     if (!done || !agentStopped) await this.remember({ id: node.id, name: node.name, pool: node.pool, agentStopped });
@@ -154,7 +195,13 @@ export class NodeK3s {
       try {
         await this.purgeNow(p);
         if (await this.d.store.finishPendingPurge(p.id)) {
-          await this.d.events.note({ type: 'node.purged', nodeId: p.id, pool: p.pool, actor: 'hub', message: `removed node ${p.name}: Kubernetes node, password secret and bootstrap token deleted` });
+          await this.d.events.note({
+            type: 'node.purged',
+            nodeId: p.id,
+            pool: p.pool,
+            actor: 'hub',
+            message: `removed node ${p.name}: Kubernetes node, password secret and bootstrap token deleted`,
+          });
         }
       } catch (err) {
         this.d.logger.warn({ nodeId: p.id, err: (err as Error).message }, 'purge of a removed node failed; will retry');

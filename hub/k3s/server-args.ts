@@ -29,19 +29,25 @@ export function kubeconfigPath(hubDataDir: string): string {
 export function serverArgs(input: ServerArgsInput): string[] {
   const args = [
     'server',
-    '--data-dir', k3sDataDir(input.dataDir),
-    '--https-listen-port', String(input.httpsPort),
-    '--write-kubeconfig', kubeconfigPath(input.dataDir),
-    '--write-kubeconfig-mode', '600',
+    '--data-dir',
+    k3sDataDir(input.dataDir),
+    '--https-listen-port',
+    String(input.httpsPort),
+    '--write-kubeconfig',
+    kubeconfigPath(input.dataDir),
+    '--write-kubeconfig-mode',
+    '600',
     // Every public name and IP in the serving certificate up front (k3s#1381).
-    '--tls-san', input.publicHost,
+    '--tls-san',
+    input.publicHost,
     // Pod traffic between providers is encrypted and uses public addresses (k3s#2689, #5717).
     '--flannel-backend=wireguard-native',
     '--flannel-external-ip',
   ];
   // The hub's machine runs the control plane, not workloads: without --disable-agent k3s registers
   // it as a node too, and that node must not be a schedulable worker unless the operator says so.
-  if (!input.schedulable && !input.extraArgs.includes('--disable-agent')) args.push('--node-taint', CONTROL_PLANE_TAINT);
+  if (!input.schedulable && !input.extraArgs.includes('--disable-agent'))
+    args.push('--node-taint', CONTROL_PLANE_TAINT);
   if (input.bindAddress) args.push('--bind-address', input.bindAddress);
   if (isIP(input.publicHost)) {
     args.push('--node-external-ip', input.publicHost);

@@ -55,15 +55,25 @@ export function failedRetryDelay(n: number, baseMs = FAILED_RETRY_MS, maxMs = FA
 }
 
 function human(ms: number): string {
-  return ms >= 60_000 && ms % 60_000 === 0 ? `${ms / 60_000} min` : ms >= 1000 ? `${Math.round(ms / 100) / 10} s` : `${ms} ms`;
+  return ms >= 60_000 && ms % 60_000 === 0
+    ? `${ms / 60_000} min`
+    : ms >= 1000
+      ? `${Math.round(ms / 100) / 10} s`
+      : `${ms} ms`;
 }
 
 /** GET over HTTPS with optional client cert; resolves with the status and body (never rejects). */
-export function probe(url: string, tls: { ca?: string; cert?: string; key?: string }, timeoutMs = 3000): Promise<{ status: number; body: string }> {
+export function probe(
+  url: string,
+  tls: { ca?: string; cert?: string; key?: string },
+  timeoutMs = 3000,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve) => {
     const req = request(url, { ...tls, rejectUnauthorized: Boolean(tls.ca), timeout: timeoutMs }, (res) => {
       let body = '';
-      res.on('data', (d: Buffer) => { if (body.length < 4096) body += d.toString(); });
+      res.on('data', (d: Buffer) => {
+        if (body.length < 4096) body += d.toString();
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
       res.on('error', () => resolve({ status: 0, body: '' }));
     });
@@ -81,7 +91,11 @@ export function kubeconfigTls(path: string): { ca?: string; cert?: string; key?:
     const m = new RegExp(`${name}:\\s*([A-Za-z0-9+/=]+)`).exec(text);
     return m ? Buffer.from(m[1], 'base64').toString('utf8') : undefined;
   };
-  return { ca: field('certificate-authority-data'), cert: field('client-certificate-data'), key: field('client-key-data') };
+  return {
+    ca: field('certificate-authority-data'),
+    cert: field('client-certificate-data'),
+    key: field('client-key-data'),
+  };
 }
 
 export class K3sSupervisor {
@@ -98,11 +112,23 @@ export class K3sSupervisor {
   private info: ControlPlaneInfo;
 
   constructor(private readonly opts: SupervisorOptions) {
-    this.info = { state: 'starting', version: opts.version, message: 'starting k3s server', restarts: 0, since: new Date().toISOString(), lastLogLines: [] };
+    this.info = {
+      state: 'starting',
+      version: opts.version,
+      message: 'starting k3s server',
+      restarts: 0,
+      since: new Date().toISOString(),
+      lastLogLines: [],
+    };
   }
 
   status(): ControlPlaneInfo {
-    return { ...this.info, restarts: this.restarts, lastLogLines: [...this.tail], nextRetryAt: this.info.state === 'failed' ? this.nextRetryAt : null };
+    return {
+      ...this.info,
+      restarts: this.restarts,
+      lastLogLines: [...this.tail],
+      nextRetryAt: this.info.state === 'failed' ? this.nextRetryAt : null,
+    };
   }
 
   ready(): boolean {
@@ -113,9 +139,15 @@ export class K3sSupervisor {
     this.stopping = false;
     const pidFile = this.pidFile();
     // First stop a server an earlier hub left behind (killed with SIGKILL), then start ours.
-    void reapLeftover(pidFile, this.opts.k3sDataDir).then((pid) => {
-      if (pid) this.opts.logger.warn({ pid }, 'stopped a k3s server left running by an earlier hub process');
-    }, (err: unknown) => this.opts.logger.warn({ err: (err as Error).message }, 'could not stop a leftover k3s server')).finally(() => this.spawn());
+    void reapLeftover(pidFile, this.opts.k3sDataDir)
+      .then(
+        (pid) => {
+          if (pid) this.opts.logger.warn({ pid }, 'stopped a k3s server left running by an earlier hub process');
+        },
+        (err: unknown) =>
+          this.opts.logger.warn({ err: (err as Error).message }, 'could not stop a leftover k3s server'),
+      )
+      .finally(() => this.spawn());
   }
 
   private pidFile(): string {
@@ -125,15 +157,31 @@ export class K3sSupervisor {
   private setState(state: ControlPlaneState, message: string): void {
     const previous = this.info.state;
     if (previous === state && this.info.message === message) return;
-    this.info = { ...this.info, state, message, since: new Date().toISOString(), restarts: this.restarts, lastLogLines: [...this.tail] };
+    this.info = {
+      ...this.info,
+      state,
+      message,
+      since: new Date().toISOString(),
+      restarts: this.restarts,
+      lastLogLines: [...this.tail],
+    };
     this.opts.logger[state === 'failed' ? 'error' : 'info']({ state, message }, 'control plane state');
     this.opts.onState?.(this.status(), previous);
   }
 
   private spawn(): void {
     if (this.stopping) return;
-    this.setState('starting', this.restarts ? `restarting k3s server (restart ${this.restarts})` : 'starting k3s server');
-    const child = execa(this.opts.binary, this.opts.args, { reject: false, buffer: false, env: this.opts.env, stdin: 'ignore', cleanup: true });
+    this.setState(
+      'starting',
+      this.restarts ? `restarting k3s server (restart ${this.restarts})` : 'starting k3s server',
+    );
+    const child = execa(this.opts.binary, this.opts.args, {
+      reject: false,
+      buffer: false,
+      env: this.opts.env,
+      stdin: 'ignore',
+      cleanup: true,
+    });
     this.child = child;
     if (child.pid) {
       try {
@@ -153,7 +201,9 @@ export class K3sSupervisor {
     };
     child.stdout?.on('data', collect);
     child.stderr?.on('data', collect);
-    child.then((r) => this.onExit(child, r.exitCode, r.signal)).catch(logFailure(this.opts.logger, 'watching the k3s server'));
+    child
+      .then((r) => this.onExit(child, r.exitCode, r.signal))
+      .catch(logFailure(this.opts.logger, 'watching the k3s server'));
     this.readyLoop = this.waitReady(child);
   }
 
@@ -177,7 +227,10 @@ export class K3sSupervisor {
       await new Promise((r) => setTimeout(r, 500));
     }
     if (!this.stopping && this.child === child && this.info.state === 'starting') {
-      this.setState('starting', `k3s server is not ready after ${Math.round((this.opts.readyTimeoutMs ?? 120_000) / 1000)}s; still waiting`);
+      this.setState(
+        'starting',
+        `k3s server is not ready after ${Math.round((this.opts.readyTimeoutMs ?? 120_000) / 1000)}s; still waiting`,
+      );
     }
   }
 
@@ -199,7 +252,10 @@ export class K3sSupervisor {
       this.giveUps++;
       const retryIn = failedRetryDelay(this.giveUps, this.opts.failedRetryMs, this.opts.failedRetryMaxMs);
       this.nextRetryAt = new Date(Date.now() + retryIn).toISOString();
-      this.setState('failed', `${why}; gave up after ${this.crashes.length} crashes in ${Math.round(window / 1000)}s; trying again in ${human(retryIn)}`);
+      this.setState(
+        'failed',
+        `${why}; gave up after ${this.crashes.length} crashes in ${Math.round(window / 1000)}s; trying again in ${human(retryIn)}`,
+      );
       this.retryTimer = setTimeout(() => {
         this.retryTimer = undefined;
         this.crashes = [];
@@ -209,7 +265,10 @@ export class K3sSupervisor {
       return;
     }
     this.restarts++;
-    const delay = Math.min(this.opts.backoffMaxMs ?? 30_000, (this.opts.backoffBaseMs ?? 1000) * 2 ** (this.crashes.length - 1));
+    const delay = Math.min(
+      this.opts.backoffMaxMs ?? 30_000,
+      (this.opts.backoffBaseMs ?? 1000) * 2 ** (this.crashes.length - 1),
+    );
     this.setState('starting', `${why}; restarting in ${delay} ms`);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;

@@ -6,7 +6,14 @@ import type { EventLog } from '../events.js';
 import type { Logger } from '../logger.js';
 import { HubError } from '../errors.js';
 
-export async function recoverCert(renewal: CertRenewal, events: EventLog, log: Logger, certPem: string, csr: string, source: string): Promise<{ nodeId: string; certPem: string }> {
+export async function recoverCert(
+  renewal: CertRenewal,
+  events: EventLog,
+  log: Logger,
+  certPem: string,
+  csr: string,
+  source: string,
+): Promise<{ nodeId: string; certPem: string }> {
   try {
     return await renewal.recover(certPem, csr);
   } catch (err) {
@@ -14,7 +21,13 @@ export async function recoverCert(renewal: CertRenewal, events: EventLog, log: L
     log.warn({ source, code, reason: (err as Error).message }, 'certificate recovery refused');
     if (code === 'CERT_EXPIRED_BEYOND_GRACE' || code === 'CERT_REVOKED') {
       const nodeId = (err as HubError).details?.nodeId as string | undefined;
-      await events.note({ type: 'node.cert-recovery-refused', nodeId: nodeId ?? null, actor: `ip:${source}`, message: `certificate recovery from ${source} refused: ${(err as Error).message}`, data: { code, source } });
+      await events.note({
+        type: 'node.cert-recovery-refused',
+        nodeId: nodeId ?? null,
+        actor: `ip:${source}`,
+        message: `certificate recovery from ${source} refused: ${(err as Error).message}`,
+        data: { code, source },
+      });
     }
     throw err;
   }

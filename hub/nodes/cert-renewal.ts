@@ -77,7 +77,8 @@ export class CertRenewal {
       return { certPem: await this.renew(nodeId, cert.serial, csrPem, 'link') };
     } catch (err) {
       const e = toReplyError(err);
-      if (e.errorCode === 'INTERNAL' || e.errorCode === 'STORE_UNAVAILABLE') this.opts.logger.error({ nodeId, err }, 'certificate renewal failed');
+      if (e.errorCode === 'INTERNAL' || e.errorCode === 'STORE_UNAVAILABLE')
+        this.opts.logger.error({ nodeId, err }, 'certificate renewal failed');
       else this.opts.logger.info({ nodeId, code: e.errorCode, reason: e.message }, 'certificate renewal refused');
       return e;
     }
@@ -98,10 +99,14 @@ export class CertRenewal {
       throw new HubError('UNAUTHORIZED', `the certificate is not one of this hub's: ${(err as Error).message}`);
     }
     const nodeId = info.subjectCN;
-    if (!(await this.opts.store.getNode(nodeId))) throw new HubError('NODE_REMOVED', `node ${nodeId} was removed from this hub; join again with a token`);
+    if (!(await this.opts.store.getNode(nodeId)))
+      throw new HubError('NODE_REMOVED', `node ${nodeId} was removed from this hub; join again with a token`);
     const csr = parseCsr(csrPem, nodeId);
     if (publicKeySha256(csr.publicKeyPem) !== certKeySha256(certPem)) {
-      throw new HubError('CSR_INVALID', 'the CSR does not carry the key of the certificate: recovery needs the node\'s own key (join again with a token if it is lost)');
+      throw new HubError(
+        'CSR_INVALID',
+        "the CSR does not carry the key of the certificate: recovery needs the node's own key (join again with a token if it is lost)",
+      );
     }
     // Counted against the node's renewal budget only once the caller proved it holds the node's key:
     // a certificate alone (not a secret) must not let anyone use up the node's renewals.
@@ -114,7 +119,13 @@ export class CertRenewal {
     try {
       const revoked = await this.opts.store.markCertUsed(serial, new Date(this.now()).toISOString());
       if (revoked.length) {
-        await this.opts.events.note({ type: 'node.cert-replaced', nodeId, actor: `node:${nodeId}`, message: `node connected with certificate ${serial}; ${revoked.length} older certificate(s) revoked`, data: { serial, revoked } });
+        await this.opts.events.note({
+          type: 'node.cert-replaced',
+          nodeId,
+          actor: `node:${nodeId}`,
+          message: `node connected with certificate ${serial}; ${revoked.length} older certificate(s) revoked`,
+          data: { serial, revoked },
+        });
       }
     } catch (err) {
       // Not fatal: the next first-use of a newer certificate revokes these too.
@@ -122,46 +133,101 @@ export class CertRenewal {
     }
   }
 
-  private async renew(nodeId: string, serial: string, csrIn: string | VerifiedCsr, via: 'link' | 'recovery'): Promise<string> {
-    if (this.busy.has(nodeId)) throw new HubError('RENEW_IN_PROGRESS', 'a renewal of this node is being processed; wait for its answer');
+  private async renew(
+    nodeId: string,
+    serial: string,
+    csrIn: string | VerifiedCsr,
+    via: 'link' | 'recovery',
+  ): Promise<string> {
+    if (this.busy.has(nodeId))
+      throw new HubError('RENEW_IN_PROGRESS', 'a renewal of this node is being processed; wait for its answer');
     this.busy.add(nodeId);
     try {
       const now = this.now();
       const certs = await this.opts.store.listNodeCerts(nodeId);
       const current = certs.find((c) => c.serial === serial);
       if (!current) throw new HubError('UNAUTHORIZED', `certificate ${serial} is unknown to this hub`);
-      if (current.revokedAt) throw new HubError('CERT_REVOKED', `certificate ${serial} was revoked at ${current.revokedAt}`);
+      if (current.revokedAt)
+        throw new HubError('CERT_REVOKED', `certificate ${serial} was revoked at ${current.revokedAt}`);
       const notAfter = Date.parse(current.notAfter);
       if (via === 'recovery' && now > notAfter + this.expiredGraceMs) {
-        throw new HubError('CERT_EXPIRED_BEYOND_GRACE', `the certificate expired at ${current.notAfter}, longer ago than the recovery grace (${graceText(this.expiredGraceMs)}): join this machine again with a token (atoll-agent join --token T); it keeps its node id`, { nodeId });
+        throw new HubError(
+          'CERT_EXPIRED_BEYOND_GRACE',
+          `the certificate expired at ${current.notAfter}, longer ago than the recovery grace (${graceText(this.expiredGraceMs)}): join this machine again with a token (atoll-agent join --token T); it keeps its node id`,
+          { nodeId },
+        );
       }
       await this.checkWindow(nodeId, current);
       const csr = typeof csrIn === 'string' ? parseCsr(csrIn, nodeId) : csrIn;
       const keyHash = publicKeySha256(csr.publicKeyPem);
-      const spares = certs.filter((c) => c.serial !== serial && !c.revokedAt && !c.usedAt && issuedAtOf(c) >= issuedAtOf(current) && Date.parse(c.notAfter) > now);
+      const spares = certs.filter(
+        (c) =>
+          c.serial !== serial &&
+          !c.revokedAt &&
+          !c.usedAt &&
+          issuedAtOf(c) >= issuedAtOf(current) &&
+          Date.parse(c.notAfter) > now,
+      );
       const same = spares.find((c) => c.publicKeySha256 === keyHash && c.certPem);
       // The same key asking again (its answer was lost): the same certificate, nothing new is minted.
       if (same?.certPem) return same.certPem;
       const held = spares.find((c) => now - issuedAtOf(c) < this.spareHoldMs);
       if (held) {
-        throw new HubError('RENEW_PENDING', `certificate ${held.serial} issued at ${held.issuedAt ?? held.notBefore} for another key has not been used yet; ask again with that key, or after ${new Date(issuedAtOf(held) + this.spareHoldMs).toISOString()}`);
+        throw new HubError(
+          'RENEW_PENDING',
+          `certificate ${held.serial} issued at ${held.issuedAt ?? held.notBefore} for another key has not been used yet; ask again with that key, or after ${new Date(issuedAtOf(held) + this.spareHoldMs).toISOString()}`,
+        );
       }
-      return await this.issue(nodeId, csr, keyHash, current, spares.map((c) => c.serial), via, now);
+      return await this.issue(
+        nodeId,
+        csr,
+        keyHash,
+        current,
+        spares.map((c) => c.serial),
+        via,
+        now,
+      );
     } finally {
       this.busy.delete(nodeId);
     }
   }
 
-  private async issue(nodeId: string, csr: VerifiedCsr, keyHash: string, current: NodeCertRecord, writeOff: string[], via: string, now: number): Promise<string> {
-    const issued = issueClientCertForKey(this.opts.ca, csr.publicKeyPem, { commonName: nodeId, organization: 'atoll:nodes', validityMs: this.opts.ttlMs });
+  private async issue(
+    nodeId: string,
+    csr: VerifiedCsr,
+    keyHash: string,
+    current: NodeCertRecord,
+    writeOff: string[],
+    via: string,
+    now: number,
+  ): Promise<string> {
+    const issued = issueClientCertForKey(this.opts.ca, csr.publicKeyPem, {
+      commonName: nodeId,
+      organization: 'atoll:nodes',
+      validityMs: this.opts.ttlMs,
+    });
     const nowIso = new Date(now).toISOString();
-    const outcome = await this.opts.store.issueNodeCert({
-      serial: issued.serial, nodeId, notBefore: issued.notBefore.toISOString(), notAfter: issued.notAfter.toISOString(),
-      fingerprint: issued.fingerprint, revokedAt: null, issuedAt: nowIso, publicKeySha256: keyHash, certPem: issued.certPem,
-    }, nowIso, writeOff);
-    if (outcome === 'node-missing') throw new HubError('NODE_REMOVED', `node ${nodeId} was removed; the certificate issued meanwhile is revoked`);
+    const outcome = await this.opts.store.issueNodeCert(
+      {
+        serial: issued.serial,
+        nodeId,
+        notBefore: issued.notBefore.toISOString(),
+        notAfter: issued.notAfter.toISOString(),
+        fingerprint: issued.fingerprint,
+        revokedAt: null,
+        issuedAt: nowIso,
+        publicKeySha256: keyHash,
+        certPem: issued.certPem,
+      },
+      nowIso,
+      writeOff,
+    );
+    if (outcome === 'node-missing')
+      throw new HubError('NODE_REMOVED', `node ${nodeId} was removed; the certificate issued meanwhile is revoked`);
     await this.opts.events.note({
-      type: 'node.cert-renewed', nodeId, actor: `node:${nodeId}`,
+      type: 'node.cert-renewed',
+      nodeId,
+      actor: `node:${nodeId}`,
       message: `client certificate renewed until ${issued.notAfter.toISOString()}${via === 'recovery' ? ' (recovery over HTTPS)' : ''}`,
       data: { serial: issued.serial, replaces: current.serial, via, writtenOff: writeOff },
     });
@@ -176,7 +242,10 @@ export class CertRenewal {
   private async checkWindow(nodeId: string, cert: CertRecord): Promise<void> {
     const opens = renewWindowOpensAt(cert);
     if (this.now() < opens && !(await this.rotationRequested(nodeId, issuedAtOf(cert)))) {
-      throw new HubError('RENEW_TOO_EARLY', `renewal of certificate ${cert.serial} opens at ${new Date(opens).toISOString()} (half of its lifetime)`);
+      throw new HubError(
+        'RENEW_TOO_EARLY',
+        `renewal of certificate ${cert.serial} opens at ${new Date(opens).toISOString()} (half of its lifetime)`,
+      );
     }
   }
 
@@ -198,16 +267,25 @@ function rateMessage(nodeId: string, waitMs: number): string {
 function parseCsr(csrPem: string, nodeId: string): VerifiedCsr {
   try {
     const csr = verifyCsr(csrPem);
-    if (csr.commonName !== nodeId) throw new CertError('CSR_SUBJECT_MISMATCH', `the CSR's common name ${JSON.stringify(csr.commonName)} is not the node id ${nodeId}`);
+    if (csr.commonName !== nodeId)
+      throw new CertError(
+        'CSR_SUBJECT_MISMATCH',
+        `the CSR's common name ${JSON.stringify(csr.commonName)} is not the node id ${nodeId}`,
+      );
     return csr;
   } catch (err) {
-    if (err instanceof CertError) throw new HubError('CSR_INVALID', `certificate request refused: ${err.message}`, { reason: err.code });
+    if (err instanceof CertError)
+      throw new HubError('CSR_INVALID', `certificate request refused: ${err.message}`, { reason: err.code });
     throw err;
   }
 }
 
 function toReplyError(err: unknown): { errorCode: string; message: string } {
   if (err instanceof HubError) return { errorCode: err.code, message: err.message };
-  if (err instanceof StoreError) return { errorCode: err.code === 'DISK_FULL' ? 'DISK_FULL' : 'STORE_UNAVAILABLE', message: `the hub could not store the renewal: ${err.message}; retry later` };
+  if (err instanceof StoreError)
+    return {
+      errorCode: err.code === 'DISK_FULL' ? 'DISK_FULL' : 'STORE_UNAVAILABLE',
+      message: `the hub could not store the renewal: ${err.message}; retry later`,
+    };
   return { errorCode: 'INTERNAL', message: `renewal failed on the hub: ${(err as Error).message}` };
 }

@@ -40,7 +40,10 @@ export class CertWatch {
   }
 
   start(): void {
-    this.timer = setInterval(() => this.tick().catch(logFailure(this.opts.logger, 'watching certificate expiry')), this.opts.intervalMs);
+    this.timer = setInterval(
+      () => this.tick().catch(logFailure(this.opts.logger, 'watching certificate expiry')),
+      this.opts.intervalMs,
+    );
     this.timer.unref();
     this.tick().catch(logFailure(this.opts.logger, 'watching certificate expiry'));
   }
@@ -51,9 +54,13 @@ export class CertWatch {
 
   /** One pass; never throws, never overlaps. */
   tick(): Promise<void> {
-    this.running ??= this.pass().catch((err: unknown) => {
-      this.opts.logger.warn({ err: (err as Error).message }, 'certificate watch failed');
-    }).finally(() => { this.running = undefined; });
+    this.running ??= this.pass()
+      .catch((err: unknown) => {
+        this.opts.logger.warn({ err: (err as Error).message }, 'certificate watch failed');
+      })
+      .finally(() => {
+        this.running = undefined;
+      });
     return this.running;
   }
 
@@ -61,14 +68,22 @@ export class CertWatch {
     const c = this.current.get(nodeId);
     if (!c) return null;
     const left = Date.parse(c.notAfter) - this.now();
-    return { serial: c.serial, notAfter: c.notAfter, expiresInSeconds: Math.floor(left / 1000), expiring: left <= this.opts.warnBeforeMs };
+    return {
+      serial: c.serial,
+      notAfter: c.notAfter,
+      expiresInSeconds: Math.floor(left / 1000),
+      expiring: left <= this.opts.warnBeforeMs,
+    };
   }
 
   private async pass(): Promise<void> {
     const now = this.now();
     for (const link of this.opts.registry.links()) {
       if (link.certNotAfterMs !== undefined && link.certNotAfterMs <= now) {
-        link.close('CERT_EXPIRED', `the client certificate of this link expired at ${new Date(link.certNotAfterMs).toISOString()}; reconnect with a renewed one`);
+        link.close(
+          'CERT_EXPIRED',
+          `the client certificate of this link expired at ${new Date(link.certNotAfterMs).toISOString()}; reconnect with a renewed one`,
+        );
       }
     }
     const list = await this.opts.store.currentCerts();
@@ -82,7 +97,10 @@ export class CertWatch {
       this.warned.set(c.nodeId, c.serial);
       const when = left > 0 ? `expires at ${c.notAfter} (in ${humanize(left)})` : `expired at ${c.notAfter}`;
       await this.opts.events.note({
-        type: 'cert.expiring', nodeId: c.nodeId, pool: node.pool, actor: 'hub',
+        type: 'cert.expiring',
+        nodeId: c.nodeId,
+        pool: node.pool,
+        actor: 'hub',
         message: `client certificate of node ${node.name} ${when} and has not been renewed`,
         data: { serial: c.serial, notAfter: c.notAfter, connected: node.connected },
       });

@@ -35,7 +35,12 @@ type Waiter = (o: CommandOutcome) => void;
 
 function outcomeOf(c: CommandRecord): CommandOutcome | undefined {
   if (c.result) return { ok: c.result.ok, errorCode: c.result.errorCode, message: c.result.message };
-  if (c.state === 'expired') return { ok: false, errorCode: 'COMMAND_TIMEOUT', message: `command ${c.id} expired at ${c.expiresAt} without a result` };
+  if (c.state === 'expired')
+    return {
+      ok: false,
+      errorCode: 'COMMAND_TIMEOUT',
+      message: `command ${c.id} expired at ${c.expiresAt} without a result`,
+    };
   return undefined;
 }
 
@@ -53,8 +58,16 @@ export class CommandService {
   async issue(nodeId: string, action: string, args: Record<string, string>, actor: string): Promise<CommandRecord> {
     const at = this.now();
     const rec: CommandRecord = {
-      id: `cmd-${randomString(16)}`, nodeId, action, args, actor, state: 'pending',
-      createdAt: new Date(at).toISOString(), expiresAt: new Date(at + this.ttlMs).toISOString(), sentCount: 0, result: null,
+      id: `cmd-${randomString(16)}`,
+      nodeId,
+      action,
+      args,
+      actor,
+      state: 'pending',
+      createdAt: new Date(at).toISOString(),
+      expiresAt: new Date(at + this.ttlMs).toISOString(),
+      sentCount: 0,
+      result: null,
     };
     await this.opts.store.addCommand(rec);
     const link = this.opts.link(nodeId);
@@ -67,12 +80,24 @@ export class CommandService {
    * (autoheal, upgrades move on): the command is expired, so a later reconnect does not run it after
    * all; a result that still comes in is recorded.
    */
-  async run(nodeId: string, action: string, args: Record<string, string>, actor: string, timeoutMs: number): Promise<CommandOutcome & { commandId: string }> {
+  async run(
+    nodeId: string,
+    action: string,
+    args: Record<string, string>,
+    actor: string,
+    timeoutMs: number,
+  ): Promise<CommandOutcome & { commandId: string }> {
     const rec = await this.issue(nodeId, action, args, actor);
     const outcome = await this.wait(rec.id, timeoutMs);
     if (outcome.errorCode === 'COMMAND_TIMEOUT') {
       const cancelled = await this.opts.store.cancelCommand(rec.id).catch(() => false);
-      if (cancelled) return { commandId: rec.id, ok: false, errorCode: 'COMMAND_TIMEOUT', message: `no result from the agent within ${timeoutMs} ms; command ${rec.id} was withdrawn` };
+      if (cancelled)
+        return {
+          commandId: rec.id,
+          ok: false,
+          errorCode: 'COMMAND_TIMEOUT',
+          message: `no result from the agent within ${timeoutMs} ms; command ${rec.id} was withdrawn`,
+        };
     }
     return { commandId: rec.id, ...outcome };
   }
@@ -89,18 +114,32 @@ export class CommandService {
         if (waiters.size === 0 && this.waiters.get(id) === waiters) this.waiters.delete(id);
         resolve(o);
       };
-      const timer = setTimeout(() => done({ ok: false, errorCode: 'COMMAND_TIMEOUT', message: `no result from the agent within ${timeoutMs} ms; command ${id} stays pending and is re-sent when the agent reconnects` }), timeoutMs);
+      const timer = setTimeout(
+        () =>
+          done({
+            ok: false,
+            errorCode: 'COMMAND_TIMEOUT',
+            message: `no result from the agent within ${timeoutMs} ms; command ${id} stays pending and is re-sent when the agent reconnects`,
+          }),
+        timeoutMs,
+      );
       waiters.add(done);
       // The result may have arrived before anyone waited.
-      this.opts.store.getCommand(id).then((c) => {
-        const o = c && outcomeOf(c);
-        if (o) done(o);
-      }, () => undefined);
+      this.opts.store.getCommand(id).then(
+        (c) => {
+          const o = c && outcomeOf(c);
+          if (o) done(o);
+        },
+        () => undefined,
+      );
     });
   }
 
   /** A result from a node's agent. Only the first result of that node's pending command counts. */
-  async result(nodeId: string, r: { commandId: string; ok: boolean; errorCode: string; message: string }): Promise<void> {
+  async result(
+    nodeId: string,
+    r: { commandId: string; ok: boolean; errorCode: string; message: string },
+  ): Promise<void> {
     const outcome: CommandOutcome = { ok: r.ok, errorCode: r.errorCode, message: r.message };
     let rec: CommandRecord | undefined;
     try {
@@ -108,13 +147,18 @@ export class CommandService {
     } catch (err) {
       // Not stored (e.g. a full disk): whoever waits still hears it; the command stays pending, is
       // re-sent at the next connect, and the agent answers again from its journal.
-      this.opts.logger.warn({ nodeId, commandId: r.commandId, err: (err as Error).message }, 'could not store a command result');
+      this.opts.logger.warn(
+        { nodeId, commandId: r.commandId, err: (err as Error).message },
+        'could not store a command result',
+      );
       this.settle(r.commandId, outcome);
       return;
     }
     if (!rec) return; // a duplicate, or not this node's command
     await this.opts.events.note({
-      type: 'command.result', nodeId, actor: `node:${nodeId}`,
+      type: 'command.result',
+      nodeId,
+      actor: `node:${nodeId}`,
       message: `${rec.action} ${r.ok ? 'done' : `failed (${r.errorCode})`}: ${r.message}`.trim(),
       data: { commandId: rec.id, action: rec.action, ok: r.ok, errorCode: r.errorCode, sentCount: rec.sentCount },
     });
@@ -125,7 +169,8 @@ export class CommandService {
   async resend(link: CommandSender): Promise<number> {
     const pending = await this.opts.store.pendingCommands(link.nodeId, new Date(this.now()).toISOString());
     for (const c of pending) await this.deliver(link, c);
-    if (pending.length) this.opts.logger.info({ nodeId: link.nodeId, count: pending.length }, 're-sent pending commands');
+    if (pending.length)
+      this.opts.logger.info({ nodeId: link.nodeId, count: pending.length }, 're-sent pending commands');
     return pending.length;
   }
 
@@ -133,7 +178,13 @@ export class CommandService {
   async expire(): Promise<void> {
     try {
       for (const c of await this.opts.store.expireCommands(new Date(this.now()).toISOString())) {
-        await this.opts.events.note({ type: 'command.expired', nodeId: c.nodeId, actor: 'hub', message: `${c.action} (${c.id}) expired without a result after ${c.sentCount} send(s)`, data: { commandId: c.id, action: c.action } });
+        await this.opts.events.note({
+          type: 'command.expired',
+          nodeId: c.nodeId,
+          actor: 'hub',
+          message: `${c.action} (${c.id}) expired without a result after ${c.sentCount} send(s)`,
+          data: { commandId: c.id, action: c.action },
+        });
         this.settle(c.id, outcomeOf(c)!);
       }
     } catch (err) {
@@ -143,7 +194,11 @@ export class CommandService {
 
   private async deliver(link: CommandSender, c: CommandRecord): Promise<void> {
     if (!link.sendCommand({ id: c.id, action: c.action, args: c.args, deadlineMs: Date.parse(c.expiresAt) })) return;
-    await this.opts.store.markCommandSent(c.id).catch((err: unknown) => this.opts.logger.warn({ commandId: c.id, err: (err as Error).message }, 'could not count a command send'));
+    await this.opts.store
+      .markCommandSent(c.id)
+      .catch((err: unknown) =>
+        this.opts.logger.warn({ commandId: c.id, err: (err as Error).message }, 'could not count a command send'),
+      );
   }
 
   private settle(id: string, o: CommandOutcome): void {

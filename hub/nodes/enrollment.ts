@@ -40,13 +40,18 @@ const LABEL_VALUE_RE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
 export function validateLabels(labels: Record<string, string>): void {
   for (const [k, v] of Object.entries(labels)) {
     if (!LABEL_KEY_RE.test(k)) throw new HubError('VALIDATION', `label key "${k}" is not a valid Kubernetes label key`);
-    if (typeof v !== 'string' || !LABEL_VALUE_RE.test(v)) throw new HubError('VALIDATION', `label value for "${k}" is not a valid Kubernetes label value`);
+    if (typeof v !== 'string' || !LABEL_VALUE_RE.test(v))
+      throw new HubError('VALIDATION', `label value for "${k}" is not a valid Kubernetes label value`);
   }
 }
 
 /** Kubernetes node names: lowercase DNS-1123 subdomain. Hostnames are lowered and cleaned. */
 export function normalizeNodeName(raw: string): string {
-  const cleaned = raw.toLowerCase().replace(/[^a-z0-9.-]/g, '-').replace(/^[-.]+|[-.]+$/g, '').slice(0, 63);
+  const cleaned = raw
+    .toLowerCase()
+    .replace(/[^a-z0-9.-]/g, '-')
+    .replace(/^[-.]+|[-.]+$/g, '')
+    .slice(0, 63);
   return cleaned || 'node';
 }
 
@@ -66,7 +71,13 @@ export async function enroll(deps: EnrollmentDeps, req: JoinRequest, source: str
   const now = new Date(deps.now?.() ?? Date.now());
   const token = await deps.tokens.check(req.token, now);
   if (req.previousCert) {
-    const r = await rejoin({ store: deps.store, ca: deps.ca, events: deps.events, nodeCertTtlMs: deps.nodeCertTtlMs }, token, req.previousCert, req.csr, source);
+    const r = await rejoin(
+      { store: deps.store, ca: deps.ca, events: deps.events, nodeCertTtlMs: deps.nodeCertTtlMs },
+      token,
+      req.previousCert,
+      req.csr,
+      source,
+    );
     return { ...r, caPem: deps.ca.certPem, heartbeatIntervalMs: deps.heartbeatIntervalMs, rejoined: true };
   }
   if (req.pool && req.pool !== token.pool) {
@@ -86,9 +97,16 @@ export async function enroll(deps: EnrollmentDeps, req: JoinRequest, source: str
   // else (another node, an admin) is a forged subject. The issued subject is ours, never the CSR's.
   let issued;
   try {
-    issued = signCsr(deps.ca, req.csr, { commonName: nodeId, organization: 'atoll:nodes', validityMs: deps.nodeCertTtlMs, expectedSubjectCN: normalizeNodeName(requestedName), nowMs: now.getTime() });
+    issued = signCsr(deps.ca, req.csr, {
+      commonName: nodeId,
+      organization: 'atoll:nodes',
+      validityMs: deps.nodeCertTtlMs,
+      expectedSubjectCN: normalizeNodeName(requestedName),
+      nowMs: now.getTime(),
+    });
   } catch (err) {
-    if (err instanceof CertError) throw new HubError('CSR_INVALID', `certificate request refused: ${err.message}`, { reason: err.code });
+    if (err instanceof CertError)
+      throw new HubError('CSR_INVALID', `certificate request refused: ${err.message}`, { reason: err.code });
     throw err;
   }
   const node: NodeRecord = {
@@ -108,14 +126,43 @@ export async function enroll(deps: EnrollmentDeps, req: JoinRequest, source: str
     tokenId: token.id,
     now: now.toISOString(),
     node,
-    cert: { serial: issued.serial, nodeId, notBefore: issued.notBefore.toISOString(), notAfter: issued.notAfter.toISOString(), fingerprint: issued.fingerprint, revokedAt: null, issuedAt: now.toISOString() },
-    event: { type: 'node.joined', nodeId, pool: token.pool, actor: `token:${token.id}`, message: `node ${name} joined pool ${token.pool} from ${source}`, data: { name, source, hostname: req.facts.hostname, arch: req.facts.arch } },
+    cert: {
+      serial: issued.serial,
+      nodeId,
+      notBefore: issued.notBefore.toISOString(),
+      notAfter: issued.notAfter.toISOString(),
+      fingerprint: issued.fingerprint,
+      revokedAt: null,
+      issuedAt: now.toISOString(),
+    },
+    event: {
+      type: 'node.joined',
+      nodeId,
+      pool: token.pool,
+      actor: `token:${token.id}`,
+      message: `node ${name} joined pool ${token.pool} from ${source}`,
+      data: { name, source, hostname: req.facts.hostname, arch: req.facts.arch },
+    },
   });
   if (outcome !== 'ok') {
     // Lost a race with another join on the same single-use token, or a revoke: nothing was created.
-    const code = outcome === 'token-used-up' ? 'TOKEN_USED_UP' : outcome === 'token-revoked' ? 'TOKEN_REVOKED' : outcome === 'token-expired' ? 'TOKEN_EXPIRED' : 'TOKEN_INVALID';
+    const code =
+      outcome === 'token-used-up'
+        ? 'TOKEN_USED_UP'
+        : outcome === 'token-revoked'
+          ? 'TOKEN_REVOKED'
+          : outcome === 'token-expired'
+            ? 'TOKEN_EXPIRED'
+            : 'TOKEN_INVALID';
     throw new HubError(code, `token ${token.id}: ${outcome.replace('token-', '').replace('-', ' ')}`);
   }
   deps.registry.track(node);
-  return { nodeId, nodeName: name, pool: token.pool, certPem: issued.certPem, caPem: deps.ca.certPem, heartbeatIntervalMs: deps.heartbeatIntervalMs };
+  return {
+    nodeId,
+    nodeName: name,
+    pool: token.pool,
+    certPem: issued.certPem,
+    caPem: deps.ca.certPem,
+    heartbeatIntervalMs: deps.heartbeatIntervalMs,
+  };
 }

@@ -16,7 +16,10 @@ export class FleetSkew {
   private readonly latest = new Map<string, number>();
   private cache?: { atMono: number; offset: number; status: FleetSkewStatus };
 
-  constructor(private readonly clock: Clock, private readonly recomputeMs = 1_000) {}
+  constructor(
+    private readonly clock: Clock,
+    private readonly recomputeMs = 1_000,
+  ) {}
 
   observe(nodeId: string, skewMs: number): void {
     this.latest.set(nodeId, skewMs);
@@ -53,7 +56,11 @@ export class FleetSkew {
       const mid = sorted.length >> 1;
       offset = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
     }
-    this.cache = { atMono: m, offset, status: { hubSkewMs: offset ? -Math.round(offset) : null, agents: skews.length, disagreeing } };
+    this.cache = {
+      atMono: m,
+      offset,
+      status: { hubSkewMs: offset ? -Math.round(offset) : null, agents: skews.length, disagreeing },
+    };
     return this.cache;
   }
 }

@@ -13,7 +13,11 @@ export interface HealthBatcher {
   stop(): Promise<void>;
 }
 
-export function createHealthBatcher(store: Store, logger: Logger, opts: { intervalMs?: number; maxBatch?: number; sampler?: HealthSampler; now?: () => number; clock?: Clock} = {}): HealthBatcher {
+export function createHealthBatcher(
+  store: Store,
+  logger: Logger,
+  opts: { intervalMs?: number; maxBatch?: number; sampler?: HealthSampler; now?: () => number; clock?: Clock } = {},
+): HealthBatcher {
   // Small, frequent commits: at 10,000 agents (1,000 reports/s) a flush is ~200 updates, a few ms of the
   // event loop, so a heartbeat never waits long behind one.
   const intervalMs = opts.intervalMs ?? 200;
@@ -29,7 +33,10 @@ export function createHealthBatcher(store: Store, logger: Logger, opts: { interv
       const updates = [...batch.values()];
       try {
         const list = updates.map((u) => u.update);
-        await store.recordHealth(list, opts.sampler?.take(list, opts.clock ? opts.clock.now() : (opts.now ?? Date.now)(), opts.clock?.mono()));
+        await store.recordHealth(
+          list,
+          opts.sampler?.take(list, opts.clock ? opts.clock.now() : (opts.now ?? Date.now)(), opts.clock?.mono()),
+        );
       } catch (err) {
         // Health is refreshed by the next report; keep serving, say why once per failure.
         logger.warn({ err, count: updates.length }, 'could not store health reports');

@@ -13,7 +13,11 @@ export interface HealthSampler {
    * wall time (sample stamps, pruning); monoMs, when given, paces the samples (a step of the wall
    * clock then neither stops nor floods sampling).
    */
-  take(updates: readonly HealthUpdate[], nowMs: number, monoMs?: number): { samples: HealthSample[]; pruneBefore: string };
+  take(
+    updates: readonly HealthUpdate[],
+    nowMs: number,
+    monoMs?: number,
+  ): { samples: HealthSample[]; pruneBefore: string };
   readonly intervalMs: number;
   readonly retentionMs: number;
 }

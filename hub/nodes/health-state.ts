@@ -17,8 +17,10 @@ export function healthProblems(h: HealthRecord, skew: SkewJudge = AGAINST_HUB): 
   const reasons: string[] = [];
   if (h.diskTotalBytes > 0 && h.diskUsedBytes / h.diskTotalBytes > DISK_PRESSURE_RATIO) reasons.push('disk-pressure');
   // The agent's (or k3s's) own data disk: full, and the agent cannot store certificates or journal commands.
-  if ((h.disks ?? []).some((d) => d.totalBytes > 0 && d.usedBytes / d.totalBytes > DISK_PRESSURE_RATIO)) reasons.push('data-disk-pressure');
-  if (h.memoryTotalBytes > 0 && h.memoryUsedBytes / h.memoryTotalBytes > MEMORY_PRESSURE_RATIO) reasons.push('memory-pressure');
+  if ((h.disks ?? []).some((d) => d.totalBytes > 0 && d.usedBytes / d.totalBytes > DISK_PRESSURE_RATIO))
+    reasons.push('data-disk-pressure');
+  if (h.memoryTotalBytes > 0 && h.memoryUsedBytes / h.memoryTotalBytes > MEMORY_PRESSURE_RATIO)
+    reasons.push('memory-pressure');
   if (skew.problem(h.clockSkewMs)) reasons.push('clock-skew');
   const k3s = h.k3s.state;
   if (k3s === 'crashed') reasons.push('k3s-crashed');

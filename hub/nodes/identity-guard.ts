@@ -73,12 +73,21 @@ export class IdentityGuard {
     const now = this.now();
     if (!last || last.key !== key || now - last.at >= EVENT_EVERY_MS) {
       this.reported.set(link.nodeId, { key, at: now });
-      this.opts.logger.warn({ nodeId: link.nodeId, holder: held?.hostname, newcomer: mine?.hostname, remote: link.remoteAddress }, 'a second machine presented a node identity that is in use; refused');
+      this.opts.logger.warn(
+        { nodeId: link.nodeId, holder: held?.hostname, newcomer: mine?.hostname, remote: link.remoteAddress },
+        'a second machine presented a node identity that is in use; refused',
+      );
       const node = this.opts.registry.snapshotOf(link.nodeId);
       await this.opts.events.note({
-        type: 'node.identity-conflict', nodeId: link.nodeId, pool: node?.pool ?? null, actor: 'hub',
+        type: 'node.identity-conflict',
+        nodeId: link.nodeId,
+        pool: node?.pool ?? null,
+        actor: 'hub',
         message: `node ${node?.name ?? link.nodeId}: a second machine (${describe(mine, link.remoteAddress)}) presented its identity while ${describe(held, holder.remoteAddress)} holds it; the second was refused. Re-join it with a token (atoll-agent join --token T --force), or remove the copy`,
-        data: { holder: { ...summary(held), remoteAddress: holder.remoteAddress }, newcomer: { ...summary(mine), remoteAddress: link.remoteAddress } },
+        data: {
+          holder: { ...summary(held), remoteAddress: holder.remoteAddress },
+          newcomer: { ...summary(mine), remoteAddress: link.remoteAddress },
+        },
       });
     }
     for (const [id, r] of this.reported) if (now - r.at >= EVENT_EVERY_MS) this.reported.delete(id);

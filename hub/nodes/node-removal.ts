@@ -29,7 +29,13 @@ export function nodeRemoval({ store, events, registry, nodeK3s }: NodeRemovalDep
     // An offline agent learns of its removal only when it reconnects (revokedAttempt); until then
     // its kubelet may re-register the node, so the purge is done again after it was told.
     await nodeK3s.purge(node, acknowledged);
-    await events.record({ type: 'node.removed', nodeId: id, pool: node.pool, actor, message: `node ${node.name} removed; its certificates are revoked` });
+    await events.record({
+      type: 'node.removed',
+      nodeId: id,
+      pool: node.pool,
+      actor,
+      message: `node ${node.name} removed; its certificates are revoked`,
+    });
     return true;
   };
 }

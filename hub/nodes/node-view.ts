@@ -7,7 +7,11 @@ import type { NodeCertStatus } from './cert-watch.js';
 const REGION_LABEL = 'topology.kubernetes.io/region';
 
 /** `cert`: the node's current certificate as the certificate watch saw it (null before its first pass). */
-export function nodeView(n: NodeRecord, registry: NodeRegistry, cert: NodeCertStatus | null = null): Record<string, unknown> {
+export function nodeView(
+  n: NodeRecord,
+  registry: NodeRegistry,
+  cert: NodeCertStatus | null = null,
+): Record<string, unknown> {
   const live = registry.liveInfo(n.id);
   const kube = registry.kubeView(n.id);
   const h = n.health;
@@ -36,8 +40,16 @@ export function nodeView(n: NodeRecord, registry: NodeRegistry, cert: NodeCertSt
     health: h && {
       receivedAt: h.receivedAt,
       cpuPercent: round(h.cpuPercent),
-      memory: { totalBytes: h.memoryTotalBytes, usedBytes: h.memoryUsedBytes, usedPercent: pct(h.memoryUsedBytes, h.memoryTotalBytes) },
-      disk: { totalBytes: h.diskTotalBytes, usedBytes: h.diskUsedBytes, usedPercent: pct(h.diskUsedBytes, h.diskTotalBytes) },
+      memory: {
+        totalBytes: h.memoryTotalBytes,
+        usedBytes: h.memoryUsedBytes,
+        usedPercent: pct(h.memoryUsedBytes, h.memoryTotalBytes),
+      },
+      disk: {
+        totalBytes: h.diskTotalBytes,
+        usedBytes: h.diskUsedBytes,
+        usedPercent: pct(h.diskUsedBytes, h.diskTotalBytes),
+      },
       disks: (h.disks ?? []).map((d) => ({ ...d, usedPercent: pct(d.usedBytes, d.totalBytes) })),
       load: { load1: round(h.load1), load5: round(h.load5), load15: round(h.load15) },
       uptimeSeconds: h.uptimeSeconds,

@@ -106,8 +106,17 @@ export interface RegistryOptions {
 
 function view(id: string, e: LiveNode, linkFlaps: number): NodeSnapshot {
   return {
-    id, name: e.name, pool: e.pool, state: e.state, reasons: [...e.reasons], connected: Boolean(e.link),
-    lastSeenMs: e.lastSeenMs, disconnectedAt: e.disconnectedAt, k3sState: e.k3sState, kube: e.kube, linkFlaps,
+    id,
+    name: e.name,
+    pool: e.pool,
+    state: e.state,
+    reasons: [...e.reasons],
+    connected: Boolean(e.link),
+    lastSeenMs: e.lastSeenMs,
+    disconnectedAt: e.disconnectedAt,
+    k3sState: e.k3sState,
+    kube: e.kube,
+    linkFlaps,
   };
 }
 
@@ -172,7 +181,13 @@ export class NodeRegistry {
     const entry = id ? this.live.get(id) : undefined;
     if (!id || !entry) return;
     entry.kube = view;
-    if (entry.link) await this.reevaluate(id, view ? `kubernetes node ${view.ready ? 'Ready' : 'NotReady'}${view.unschedulable ? ', cordoned' : ''}` : 'kubernetes node deleted');
+    if (entry.link)
+      await this.reevaluate(
+        id,
+        view
+          ? `kubernetes node ${view.ready ? 'Ready' : 'NotReady'}${view.unschedulable ? ', cordoned' : ''}`
+          : 'kubernetes node deleted',
+      );
   }
 
   /** Recomputes the state of a connected node from its last report and its Kubernetes view. */
@@ -192,7 +207,15 @@ export class NodeRegistry {
     if (!changed) return;
     if (next === entry.state) {
       entry.reasons = reasons;
-      if (next === 'degraded') await this.opts.events.note({ type: 'node.health', nodeId, pool: entry.pool, actor: 'hub', message: `still degraded: ${reasons.join(', ')}`, data: { reasons } });
+      if (next === 'degraded')
+        await this.opts.events.note({
+          type: 'node.health',
+          nodeId,
+          pool: entry.pool,
+          actor: 'hub',
+          message: `still degraded: ${reasons.join(', ')}`,
+          data: { reasons },
+        });
       return;
     }
     await this.setState(nodeId, next, reasons, reasons.length ? `${reasons.join(', ')}` : why);
@@ -214,7 +237,13 @@ export class NodeRegistry {
   }
 
   /** Connection facts for the API view. */
-  liveInfo(nodeId: string): { connected: boolean; connectedAt: string | null; remoteAddress: string | null; reasons: string[]; link: LinkInfo } {
+  liveInfo(nodeId: string): {
+    connected: boolean;
+    connectedAt: string | null;
+    remoteAddress: string | null;
+    reasons: string[];
+    link: LinkInfo;
+  } {
     const l = this.live.get(nodeId);
     return {
       connected: Boolean(l?.link),
@@ -222,7 +251,13 @@ export class NodeRegistry {
       remoteAddress: l?.link?.remoteAddress ?? null,
       reasons: l?.reasons ?? [],
       // disconnectedAt is monotonic: shown as the wall time it corresponds to now.
-      link: linkInfo(this.flaps.count(nodeId), l && { connectedAt: l.connectedAt, disconnectedAt: l.disconnectedAt > 0 ? this.clock.now() - (this.clock.mono() - l.disconnectedAt) : 0 }),
+      link: linkInfo(
+        this.flaps.count(nodeId),
+        l && {
+          connectedAt: l.connectedAt,
+          disconnectedAt: l.disconnectedAt > 0 ? this.clock.now() - (this.clock.mono() - l.disconnectedAt) : 0,
+        },
+      ),
     };
   }
 
@@ -254,18 +289,31 @@ export class NodeRegistry {
 
     entry.lastSeenMs = this.clock.mono();
     if (previous && previous !== link) previous.close('REPLACED', 'a newer connection of this node took over');
-    const patch: Parameters<Store['updateNode']>[1] = { agentVersion, lastSeen: new Date(this.clock.now()).toISOString() };
+    const patch: Parameters<Store['updateNode']>[1] = {
+      agentVersion,
+      lastSeen: new Date(this.clock.now()).toISOString(),
+    };
     if (facts) patch.facts = facts;
     let node: NodeRecord | undefined;
     try {
       node = await this.opts.store.updateNode(link.nodeId, patch);
     } catch (err) {
       // A full or failing disk must not lock agents out: welcome it with the stored record.
-      this.opts.logger.warn({ nodeId: link.nodeId, err: (err as Error).message }, 'could not store the connect; welcoming the agent anyway');
+      this.opts.logger.warn(
+        { nodeId: link.nodeId, err: (err as Error).message },
+        'could not store the connect; welcoming the agent anyway',
+      );
       node = await this.opts.store.getNode(link.nodeId);
     }
     if (!node) return undefined;
-    await this.opts.events.note({ type: 'node.connected', nodeId: node.id, pool: node.pool, actor: `node:${node.id}`, message: `agent ${agentVersion} connected from ${link.remoteAddress}`, data: { remoteAddress: link.remoteAddress, replaced: Boolean(previous), tlsResumed: Boolean(link.tlsResumed) } });
+    await this.opts.events.note({
+      type: 'node.connected',
+      nodeId: node.id,
+      pool: node.pool,
+      actor: `node:${node.id}`,
+      message: `agent ${agentVersion} connected from ${link.remoteAddress}`,
+      data: { remoteAddress: link.remoteAddress, replaced: Boolean(previous), tlsResumed: Boolean(link.tlsResumed) },
+    });
     await this.reevaluate(link.nodeId, 'agent connected');
     return node;
   }
@@ -277,7 +325,13 @@ export class NodeRegistry {
     entry.link = undefined;
     entry.disconnectedAt = this.clock.mono();
     entry.renewing = reason.includes('CERT_RENEWED');
-    await this.opts.events.note({ type: 'node.disconnected', nodeId: link.nodeId, pool: entry.pool, actor: 'hub', message: `agent disconnected: ${reason}` });
+    await this.opts.events.note({
+      type: 'node.disconnected',
+      nodeId: link.nodeId,
+      pool: entry.pool,
+      actor: 'hub',
+      message: `agent disconnected: ${reason}`,
+    });
   }
 
   /** Any frame from the agent proves it is alive. */
@@ -311,7 +365,12 @@ export class NodeRegistry {
    * Puts a node into a workflow state (remediating, upgrading, needs-attention) that reports do not
    * overwrite, or releases it (null) so its state follows its reports again.
    */
-  async setWorkflow(nodeId: string, state: 'remediating' | 'upgrading' | 'needs-attention' | null, why: string, actor = 'hub'): Promise<void> {
+  async setWorkflow(
+    nodeId: string,
+    state: 'remediating' | 'upgrading' | 'needs-attention' | null,
+    why: string,
+    actor = 'hub',
+  ): Promise<void> {
     const entry = this.live.get(nodeId);
     if (!entry) return;
     if (state) {
@@ -323,7 +382,14 @@ export class NodeRegistry {
     // Leave the workflow state, then let the usual rules decide (connected: ready/degraded/cordoned).
     entry.state = entry.link ? 'ready' : 'unreachable';
     await this.opts.store.updateNode(nodeId, { state: entry.state });
-    await this.opts.events.note({ type: 'node.state', nodeId, pool: entry.pool, actor, message: `${from} -> ${entry.state}: ${why}`, data: { from, to: entry.state } });
+    await this.opts.events.note({
+      type: 'node.state',
+      nodeId,
+      pool: entry.pool,
+      actor,
+      message: `${from} -> ${entry.state}: ${why}`,
+      data: { from, to: entry.state },
+    });
     if (entry.link) await this.reevaluate(nodeId, why);
   }
 
@@ -377,10 +443,20 @@ export class NodeRegistry {
       // tries again and the API never shows a state the hub has forgotten.
       entry.state = from;
       entry.reasons = fromReasons;
-      this.opts.logger.warn({ nodeId, from, to: state, err: (err as Error).message }, 'could not store a node state change; will retry');
+      this.opts.logger.warn(
+        { nodeId, from, to: state, err: (err as Error).message },
+        'could not store a node state change; will retry',
+      );
       return;
     }
-    await this.opts.events.note({ type: 'node.state', nodeId, pool: entry.pool, actor, message: `${from} -> ${state}: ${why}`, data: { from, to: state, reasons } });
+    await this.opts.events.note({
+      type: 'node.state',
+      nodeId,
+      pool: entry.pool,
+      actor,
+      message: `${from} -> ${state}: ${why}`,
+      data: { from, to: state, reasons },
+    });
     this.opts.logger.info({ nodeId, from, to: state, reasons }, 'node state changed');
   }
 

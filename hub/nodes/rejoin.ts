@@ -28,9 +28,20 @@ export interface RejoinResult {
   certPem: string;
 }
 
-const TOKEN_CODES = { 'token-used-up': 'TOKEN_USED_UP', 'token-revoked': 'TOKEN_REVOKED', 'token-expired': 'TOKEN_EXPIRED', 'token-missing': 'TOKEN_INVALID' } as const;
+const TOKEN_CODES = {
+  'token-used-up': 'TOKEN_USED_UP',
+  'token-revoked': 'TOKEN_REVOKED',
+  'token-expired': 'TOKEN_EXPIRED',
+  'token-missing': 'TOKEN_INVALID',
+} as const;
 
-export async function rejoin(deps: RejoinDeps, token: TokenRecord, previousCertPem: string, csrPem: string, source: string): Promise<RejoinResult> {
+export async function rejoin(
+  deps: RejoinDeps,
+  token: TokenRecord,
+  previousCertPem: string,
+  csrPem: string,
+  source: string,
+): Promise<RejoinResult> {
   const now = new Date();
   let info;
   try {
@@ -41,33 +52,68 @@ export async function rejoin(deps: RejoinDeps, token: TokenRecord, previousCertP
   }
   const nodeId = info.subjectCN;
   const node = await deps.store.getNode(nodeId);
-  if (!node) throw new HubError('NODE_REMOVED', `node ${nodeId} no longer exists at this hub: join as a new node (atoll-agent join --token T --force)`);
+  if (!node)
+    throw new HubError(
+      'NODE_REMOVED',
+      `node ${nodeId} no longer exists at this hub: join as a new node (atoll-agent join --token T --force)`,
+    );
   const record = await deps.store.getCert(info.serial);
-  if (!record || record.nodeId !== nodeId) throw new HubError('UNAUTHORIZED', 'the previous certificate is unknown to this hub');
+  if (!record || record.nodeId !== nodeId)
+    throw new HubError('UNAUTHORIZED', 'the previous certificate is unknown to this hub');
   if (record.revokedAt) {
-    throw new HubError('CERT_REVOKED', `the previous certificate was revoked at ${record.revokedAt}: node ${node.name} lives on with a newer one; join as a new node (atoll-agent join --token T --force)`);
+    throw new HubError(
+      'CERT_REVOKED',
+      `the previous certificate was revoked at ${record.revokedAt}: node ${node.name} lives on with a newer one; join as a new node (atoll-agent join --token T --force)`,
+    );
   }
-  if (token.pool !== node.pool) throw new HubError('FORBIDDEN', `this token is scoped to pool "${token.pool}", but node ${node.name} is in pool "${node.pool}"`);
+  if (token.pool !== node.pool)
+    throw new HubError(
+      'FORBIDDEN',
+      `this token is scoped to pool "${token.pool}", but node ${node.name} is in pool "${node.pool}"`,
+    );
   let csr;
   try {
     csr = verifyCsr(csrPem);
   } catch (err) {
-    if (err instanceof CertError) throw new HubError('CSR_INVALID', `certificate request refused: ${err.message}`, { reason: err.code });
+    if (err instanceof CertError)
+      throw new HubError('CSR_INVALID', `certificate request refused: ${err.message}`, { reason: err.code });
     throw err;
   }
   const keyHash = publicKeySha256(csr.publicKeyPem);
   if (keyHash !== certKeySha256(previousCertPem)) {
-    throw new HubError('CSR_INVALID', 'the CSR does not carry the key of the previous certificate: re-joining a node needs its own key (join as a new node with --force if it is lost)');
+    throw new HubError(
+      'CSR_INVALID',
+      'the CSR does not carry the key of the previous certificate: re-joining a node needs its own key (join as a new node with --force if it is lost)',
+    );
   }
-  const issued = issueClientCertForKey(deps.ca, csr.publicKeyPem, { commonName: nodeId, organization: 'atoll:nodes', validityMs: deps.nodeCertTtlMs });
+  const issued = issueClientCertForKey(deps.ca, csr.publicKeyPem, {
+    commonName: nodeId,
+    organization: 'atoll:nodes',
+    validityMs: deps.nodeCertTtlMs,
+  });
   const outcome = await deps.store.rejoinNode({
-    tokenId: token.id, now: now.toISOString(),
-    cert: { serial: issued.serial, nodeId, notBefore: issued.notBefore.toISOString(), notAfter: issued.notAfter.toISOString(), fingerprint: issued.fingerprint, revokedAt: null, issuedAt: now.toISOString(), publicKeySha256: keyHash, certPem: issued.certPem },
+    tokenId: token.id,
+    now: now.toISOString(),
+    cert: {
+      serial: issued.serial,
+      nodeId,
+      notBefore: issued.notBefore.toISOString(),
+      notAfter: issued.notAfter.toISOString(),
+      fingerprint: issued.fingerprint,
+      revokedAt: null,
+      issuedAt: now.toISOString(),
+      publicKeySha256: keyHash,
+      certPem: issued.certPem,
+    },
   });
   if (outcome === 'node-missing') throw new HubError('NODE_REMOVED', `node ${nodeId} was removed meanwhile`);
-  if (outcome !== 'ok') throw new HubError(TOKEN_CODES[outcome], `token ${token.id}: ${outcome.replace('token-', '').replace('-', ' ')}`);
+  if (outcome !== 'ok')
+    throw new HubError(TOKEN_CODES[outcome], `token ${token.id}: ${outcome.replace('token-', '').replace('-', ' ')}`);
   await deps.events.note({
-    type: 'node.rejoined', nodeId, pool: node.pool, actor: `token:${token.id}`,
+    type: 'node.rejoined',
+    nodeId,
+    pool: node.pool,
+    actor: `token:${token.id}`,
     message: `node ${node.name} joined again under its id from ${source} (its certificate had expired at ${record.notAfter})`,
     data: { source, serial: issued.serial, previous: record.serial },
   });

@@ -46,7 +46,10 @@ function isPrivateKey(pem: string): boolean {
 
 const RENEW_BEFORE_MS = 30 * 86_400_000;
 
-export function servingNames(publicUrl: string, extraHosts: string[] = []): { dnsNames: string[]; ipAddresses: string[] } {
+export function servingNames(
+  publicUrl: string,
+  extraHosts: string[] = [],
+): { dnsNames: string[]; ipAddresses: string[] } {
   const dns = new Set<string>(['localhost', hostname()]);
   const ips = new Set<string>(['127.0.0.1', '::1']);
   for (const addrs of Object.values(networkInterfaces())) for (const a of addrs ?? []) ips.add(a.address.split('%')[0]);
@@ -72,10 +75,21 @@ export async function loadOrCreatePki(dataDir: string, publicUrl: string): Promi
     created = true;
   }
   const serving = await ensureServingCert(dataDir, ca, publicUrl);
-  return { ca, caPin: caPin(ca.certPem), serving, servingPin: spkiPin(serving.certPem), created, ticketKeys: loadOrCreateTicketKeys(dataDir) };
+  return {
+    ca,
+    caPin: caPin(ca.certPem),
+    serving,
+    servingPin: spkiPin(serving.certPem),
+    created,
+    ticketKeys: loadOrCreateTicketKeys(dataDir),
+  };
 }
 
-async function ensureServingCert(dataDir: string, ca: CaMaterial, publicUrl: string): Promise<{ certPem: string; keyPem: string }> {
+async function ensureServingCert(
+  dataDir: string,
+  ca: CaMaterial,
+  publicUrl: string,
+): Promise<{ certPem: string; keyPem: string }> {
   const crt = join(dataDir, 'serving.crt');
   const key = join(dataDir, 'serving.key');
   const names = servingNames(publicUrl);
@@ -89,7 +103,9 @@ async function ensureServingCert(dataDir: string, ca: CaMaterial, publicUrl: str
     const certPem = readFileSync(crt, 'utf8');
     try {
       const info = verifyIssuedBy(certPem, ca.certPem);
-      const hasAll = names.dnsNames.every((n) => info.dnsNames.includes(n)) && names.ipAddresses.every((ip) => info.ipAddresses.includes(ip));
+      const hasAll =
+        names.dnsNames.every((n) => info.dnsNames.includes(n)) &&
+        names.ipAddresses.every((ip) => info.ipAddresses.includes(ip));
       const fresh = info.notAfter.getTime() - Date.now() > RENEW_BEFORE_MS;
       if (hasAll && fresh && spkiPin(certPem) === spkiPin(keyPem)) return { certPem, keyPem };
     } catch {
@@ -97,7 +113,12 @@ async function ensureServingCert(dataDir: string, ca: CaMaterial, publicUrl: str
     }
   }
   // Re-issue for the same key when there is one, so the pin in printed install lines holds.
-  const issued = await issueServerCert(ca, { commonName: 'atoll-hub', dnsNames: names.dnsNames, ipAddresses: names.ipAddresses, keyPem });
+  const issued = await issueServerCert(ca, {
+    commonName: 'atoll-hub',
+    dnsNames: names.dnsNames,
+    ipAddresses: names.ipAddresses,
+    keyPem,
+  });
   if (!keyPem) writeSecretFile(key, issued.keyPem);
   writePublicFile(crt, issued.certPem);
   return { certPem: issued.certPem, keyPem: issued.keyPem };

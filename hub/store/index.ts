@@ -2,4 +2,10 @@
 export * from './types.js';
 export { openSqliteStore, type SqliteStoreOptions, type StoreLogger } from './sqlite-store.js';
 export { MIGRATIONS, latestVersion, type Migration } from './migrations.js';
-export { inspectDatabaseFile, integrityProblems, CA_PIN_SETTING, type DatabaseReport, type IntegrityLevel } from './integrity.js';
+export {
+  inspectDatabaseFile,
+  integrityProblems,
+  CA_PIN_SETTING,
+  type DatabaseReport,
+  type IntegrityLevel,
+} from './integrity.js';

@@ -17,7 +17,8 @@ export function integrityProblems(db: Database.Database, level: IntegrityLevel):
     rows = db.pragma(`${level === 'full' ? 'integrity_check' : 'quick_check'}(${MAX_PROBLEMS})`) as unknown[];
   } catch (err) {
     // A page bad enough that the check itself cannot walk it.
-    if (err instanceof Database.SqliteError && (err.code.startsWith('SQLITE_CORRUPT') || err.code === 'SQLITE_NOTADB')) return [err.message];
+    if (err instanceof Database.SqliteError && (err.code.startsWith('SQLITE_CORRUPT') || err.code === 'SQLITE_NOTADB'))
+      return [err.message];
     throw err;
   }
   const lines = rows.map((r) => String(Object.values(r as Record<string, unknown>)[0]));
@@ -42,7 +43,16 @@ export interface DatabaseReport {
 
 /** Checks a database file through a read-only connection (safe beside a running hub). */
 export function inspectDatabaseFile(path: string, level: IntegrityLevel): DatabaseReport {
-  const report: DatabaseReport = { path, check: checkName(level), ok: false, problems: [], schemaVersion: null, pages: null, pageSize: null, caPin: null };
+  const report: DatabaseReport = {
+    path,
+    check: checkName(level),
+    ok: false,
+    problems: [],
+    schemaVersion: null,
+    pages: null,
+    pageSize: null,
+    caPin: null,
+  };
   let db: Database.Database | undefined;
   try {
     db = new Database(path, { readonly: true, fileMustExist: true });

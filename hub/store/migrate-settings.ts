@@ -78,18 +78,25 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 export function moveSettings(db: Database.Database, at: string): void {
   const rows = db.prepare<[], { key: string; value: string }>('SELECT key, value FROM settings').all();
   const del = db.prepare<[string]>('DELETE FROM settings WHERE key = ?');
-  const token = db.prepare(`INSERT OR IGNORE INTO api_tokens (id, role, description, secret_hash, created_at, created_by, revoked_at)
+  const token =
+    db.prepare(`INSERT OR IGNORE INTO api_tokens (id, role, description, secret_hash, created_at, created_by, revoked_at)
     VALUES (@id, @role, @description, @secretHash, @createdAt, @createdBy, @revokedAt)`);
   const rollout = db.prepare(`INSERT OR REPLACE INTO rollouts (id, kind, state, created_at, updated_at, doc)
     VALUES (@id, @kind, @state, @createdAt, @updatedAt, @doc)`);
-  const k3sToken = db.prepare<[string, string, string]>(`INSERT INTO node_k3s (node_id, token_id, token_secret) VALUES (?, ?, ?)
+  const k3sToken = db.prepare<
+    [string, string, string]
+  >(`INSERT INTO node_k3s (node_id, token_id, token_secret) VALUES (?, ?, ?)
     ON CONFLICT(node_id) DO UPDATE SET token_id = excluded.token_id, token_secret = excluded.token_secret`);
   const desired = db.prepare<[string, string]>(`INSERT INTO node_k3s (node_id, desired_version) VALUES (?, ?)
     ON CONFLICT(node_id) DO UPDATE SET desired_version = excluded.desired_version`);
   const purge = db.prepare<[string, string, string, number, string]>(`INSERT OR REPLACE INTO k3s_purges
     (node_id, name, pool, agent_stopped, created_at) VALUES (?, ?, ?, ?, ?)`);
-  const record = db.prepare<[string, string, string]>('INSERT OR REPLACE INTO autoheal_records (node_id, doc, updated_at) VALUES (?, ?, ?)');
-  const pacing = db.prepare<[string, number, number]>('INSERT OR REPLACE INTO autoheal_pacing (pool, width, cooldown_until) VALUES (?, ?, ?)');
+  const record = db.prepare<[string, string, string]>(
+    'INSERT OR REPLACE INTO autoheal_records (node_id, doc, updated_at) VALUES (?, ?, ?)',
+  );
+  const pacing = db.prepare<[string, number, number]>(
+    'INSERT OR REPLACE INTO autoheal_pacing (pool, width, cooldown_until) VALUES (?, ?, ?)',
+  );
 
   for (const { key, value } of rows) {
     const v = parse(value);
@@ -97,24 +104,46 @@ export function moveSettings(db: Database.Database, at: string): void {
     if (key === 'api-tokens') {
       for (const t of Array.isArray(v) ? v.filter(isObj) : []) {
         if (typeof t.id !== 'string' || typeof t.secretHash !== 'string') continue;
-        token.run({ id: t.id, role: str(t.role, 'read-only'), description: str(t.description), secretHash: t.secretHash, createdAt: str(t.createdAt, at), createdBy: str(t.createdBy, 'admin'), revokedAt: typeof t.revokedAt === 'string' ? t.revokedAt : null });
+        token.run({
+          id: t.id,
+          role: str(t.role, 'read-only'),
+          description: str(t.description),
+          secretHash: t.secretHash,
+          createdAt: str(t.createdAt, at),
+          createdBy: str(t.createdBy, 'admin'),
+          revokedAt: typeof t.revokedAt === 'string' ? t.revokedAt : null,
+        });
       }
     } else if (key === 'upgrades.rollouts') {
       // The old index of ids: the rows below are the rollouts themselves.
     } else if (key.startsWith('upgrades.rollout.')) {
       if (isObj(v) && typeof v.id === 'string') {
-        rollout.run({ id: v.id, kind: str(v.kind, 'k3s'), state: str(v.state, 'done'), createdAt: str(v.createdAt, at), updatedAt: str(v.updatedAt, at), doc: value });
+        rollout.run({
+          id: v.id,
+          kind: str(v.kind, 'k3s'),
+          state: str(v.state, 'done'),
+          createdAt: str(v.createdAt, at),
+          updatedAt: str(v.updatedAt, at),
+          doc: value,
+        });
       }
     } else if (key.startsWith('k3s.node-token.')) {
-      if (isObj(v) && typeof v.id === 'string' && typeof v.token === 'string') k3sToken.run(key.slice('k3s.node-token.'.length), v.id, v.token);
+      if (isObj(v) && typeof v.id === 'string' && typeof v.token === 'string')
+        k3sToken.run(key.slice('k3s.node-token.'.length), v.id, v.token);
     } else if (key.startsWith('k3s.desired-version.')) {
       if (typeof v === 'string') desired.run(key.slice('k3s.desired-version.'.length), v);
     } else if (key === 'k3s.pending-purges') {
       for (const p of Array.isArray(v) ? v.filter(isObj) : []) {
-        if (typeof p.id === 'string') purge.run(p.id, str(p.name, p.id), str(p.pool, 'default'), p.agentStopped === true ? 1 : 0, at);
+        if (typeof p.id === 'string')
+          purge.run(p.id, str(p.name, p.id), str(p.pool, 'default'), p.agentStopped === true ? 1 : 0, at);
       }
     } else if (key.startsWith('autoheal.pool.') && key.endsWith('.pacing')) {
-      if (isObj(v)) pacing.run(key.slice('autoheal.pool.'.length, -'.pacing'.length), Number(v.width) || 1, Number(v.cooldownUntil) || 0);
+      if (isObj(v))
+        pacing.run(
+          key.slice('autoheal.pool.'.length, -'.pacing'.length),
+          Number(v.width) || 1,
+          Number(v.cooldownUntil) || 0,
+        );
     } else if (key.startsWith('autoheal.node.') && !key.endsWith('.switch')) {
       if (isObj(v)) record.run(key.slice('autoheal.node.'.length), value, at);
     } else {

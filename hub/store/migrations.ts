@@ -104,8 +104,10 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
     name: 'initial schema',
     up(db: Database.Database, at: string): void {
       db.exec(V1_SCHEMA);
-      db.prepare(`INSERT INTO pools (name, description, labels, taints, created_at, updated_at)
-                  VALUES ('default', 'The default pool', '{}', '[]', ?, ?)`).run(at, at);
+      db.prepare(
+        `INSERT INTO pools (name, description, labels, taints, created_at, updated_at)
+                  VALUES ('default', 'The default pool', '{}', '[]', ?, ?)`,
+      ).run(at, at);
     },
   },
   {
@@ -185,9 +187,12 @@ export function runMigrations(db: Database.Database, migrations: readonly Migrat
   const check = (): number => {
     const current = appliedVersion(db);
     if (current > known) {
-      throw new StoreError('CORRUPT', `the hub database has schema version ${current}, but this atoll knows versions `
-        + `up to ${known} only: it was written by a newer atoll. Run that newer version, or restore a backup `
-        + 'made with this one.');
+      throw new StoreError(
+        'CORRUPT',
+        `the hub database has schema version ${current}, but this atoll knows versions ` +
+          `up to ${known} only: it was written by a newer atoll. Run that newer version, or restore a backup ` +
+          'made with this one.',
+      );
     }
     return current;
   };

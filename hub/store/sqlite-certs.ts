@@ -11,8 +11,12 @@ export const PRUNE_EXPIRED_AFTER_MS = 60 * 24 * 3600_000;
 
 export function prepareCertStatements(db: Database.Database) {
   return {
-    listNodeCerts: db.prepare<[string], CertRow>('SELECT * FROM certs WHERE node_id = ? ORDER BY COALESCE(issued_at, not_before), serial'),
-    revokeOne: db.prepare<[string, string, string]>('UPDATE certs SET revoked_at = ? WHERE serial = ? AND node_id = ? AND revoked_at IS NULL'),
+    listNodeCerts: db.prepare<[string], CertRow>(
+      'SELECT * FROM certs WHERE node_id = ? ORDER BY COALESCE(issued_at, not_before), serial',
+    ),
+    revokeOne: db.prepare<[string, string, string]>(
+      'UPDATE certs SET revoked_at = ? WHERE serial = ? AND node_id = ? AND revoked_at IS NULL',
+    ),
     markUsed: db.prepare<[string, string]>('UPDATE certs SET used_at = COALESCE(used_at, ?) WHERE serial = ?'),
     olderLive: db.prepare<[string, string, string], { serial: string }>(`SELECT serial FROM certs WHERE node_id = ?
       AND revoked_at IS NULL AND serial != ? AND COALESCE(issued_at, not_before) < ?`),
@@ -30,7 +34,13 @@ export function listNodeCerts(cs: CertStatements, nodeId: string): NodeCertRecor
   return cs.listNodeCerts.all(nodeId).map(nodeCertFromRow);
 }
 
-export function issueNodeCert(st: Statements, cs: CertStatements, cert: NodeCertRecord, now: string, revokeSerials: readonly string[]): IssueCertOutcome {
+export function issueNodeCert(
+  st: Statements,
+  cs: CertStatements,
+  cert: NodeCertRecord,
+  now: string,
+  revokeSerials: readonly string[],
+): IssueCertOutcome {
   if (!st.getNode.get(cert.nodeId)) {
     // Removed while this was being signed: keep the serial, revoked, so it can never be used.
     st.insertCert.run(certToRow({ ...cert, revokedAt: now }));
@@ -58,7 +68,9 @@ export function rejoinNode(st: Statements, cs: CertStatements, input: RejoinInpu
   if (check !== 'ok' || !t) return check;
   if (!st.getNode.get(input.cert.nodeId)) return 'node-missing';
   st.useToken.run(t.id);
-  const others = listNodeCerts(cs, input.cert.nodeId).filter((c) => !c.revokedAt).map((c) => c.serial);
+  const others = listNodeCerts(cs, input.cert.nodeId)
+    .filter((c) => !c.revokedAt)
+    .map((c) => c.serial);
   issueNodeCert(st, cs, input.cert, input.now, others);
   return 'ok';
 }

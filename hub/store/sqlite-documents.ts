@@ -5,67 +5,122 @@ import type Database from 'better-sqlite3';
 import { parseJson } from './sqlite-rows.js';
 import { ACTIVE_ROLLOUT_STATES_SQL, PRUNE_ROLLOUTS_SQL } from './migrate-settings.js';
 import {
-  KEPT_FINISHED_ROLLOUTS, StoreError,
-  type ApiTokenRecord, type AutohealPacing, type K3sTokenCreds, type PendingPurge, type RolloutHeader, type RolloutQuery,
+  KEPT_FINISHED_ROLLOUTS,
+  StoreError,
+  type ApiTokenRecord,
+  type AutohealPacing,
+  type K3sTokenCreds,
+  type PendingPurge,
+  type RolloutHeader,
+  type RolloutQuery,
 } from './types.js';
 
 interface ApiTokenRow {
-  id: string; role: string; description: string; secret_hash: string; created_at: string; created_by: string; revoked_at: string | null;
+  id: string;
+  role: string;
+  description: string;
+  secret_hash: string;
+  created_at: string;
+  created_by: string;
+  revoked_at: string | null;
 }
 
 const apiTokenFromRow = (r: ApiTokenRow): ApiTokenRecord => ({
-  id: r.id, role: r.role, description: r.description, secretHash: r.secret_hash, createdAt: r.created_at, createdBy: r.created_by, revokedAt: r.revoked_at,
+  id: r.id,
+  role: r.role,
+  description: r.description,
+  secretHash: r.secret_hash,
+  createdAt: r.created_at,
+  createdBy: r.created_by,
+  revokedAt: r.revoked_at,
 });
 
-interface PurgeRow { node_id: string; name: string; pool: string; agent_stopped: number }
+interface PurgeRow {
+  node_id: string;
+  name: string;
+  pool: string;
+  agent_stopped: number;
+}
 
 const DEFAULT_PACING: AutohealPacing = Object.freeze({ width: 1, cooldownUntil: 0 });
 
 function prepare(db: Database.Database) {
   return {
-    insertApiToken: db.prepare<ApiTokenRow>(`INSERT INTO api_tokens (id, role, description, secret_hash, created_at, created_by, revoked_at)
+    insertApiToken:
+      db.prepare<ApiTokenRow>(`INSERT INTO api_tokens (id, role, description, secret_hash, created_at, created_by, revoked_at)
       VALUES (@id, @role, @description, @secret_hash, @created_at, @created_by, @revoked_at)`),
     listApiTokens: db.prepare<[], ApiTokenRow>('SELECT * FROM api_tokens ORDER BY created_at, id'),
     revokeApiToken: db.prepare<[string, string], ApiTokenRow>(
-      'UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ? RETURNING *'),
+      'UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ? RETURNING *',
+    ),
 
-    saveRollout: db.prepare<[string, string, string, string, string, string]>(`INSERT INTO rollouts (id, kind, state, created_at, updated_at, doc)
+    saveRollout: db.prepare<
+      [string, string, string, string, string, string]
+    >(`INSERT INTO rollouts (id, kind, state, created_at, updated_at, doc)
       VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, state = excluded.state,
       created_at = excluded.created_at, updated_at = excluded.updated_at, doc = excluded.doc`),
     pruneRollouts: db.prepare(PRUNE_ROLLOUTS_SQL),
     getRollout: db.prepare<[string], { doc: string }>('SELECT doc FROM rollouts WHERE id = ?'),
-    listRollouts: db.prepare<[number], { id: string; doc: string }>('SELECT id, doc FROM rollouts ORDER BY created_at DESC, id DESC LIMIT ?'),
+    listRollouts: db.prepare<[number], { id: string; doc: string }>(
+      'SELECT id, doc FROM rollouts ORDER BY created_at DESC, id DESC LIMIT ?',
+    ),
     listActiveRollouts: db.prepare<[number], { id: string; doc: string }>(
-      `SELECT id, doc FROM rollouts WHERE state IN (${ACTIVE_ROLLOUT_STATES_SQL}) ORDER BY created_at DESC, id DESC LIMIT ?`),
+      `SELECT id, doc FROM rollouts WHERE state IN (${ACTIVE_ROLLOUT_STATES_SQL}) ORDER BY created_at DESC, id DESC LIMIT ?`,
+    ),
 
     // Keeps a stored token (COALESCE), so a racing second caller gets the first one back.
-    claimK3sToken: db.prepare<[string, string, string], { token_id: string; token_secret: string }>(`INSERT INTO node_k3s (node_id, token_id, token_secret)
+    claimK3sToken: db.prepare<
+      [string, string, string],
+      { token_id: string; token_secret: string }
+    >(`INSERT INTO node_k3s (node_id, token_id, token_secret)
       VALUES (?, ?, ?) ON CONFLICT(node_id) DO UPDATE SET token_id = COALESCE(token_id, excluded.token_id),
       token_secret = CASE WHEN token_id IS NULL THEN excluded.token_secret ELSE token_secret END RETURNING token_id, token_secret`),
-    getNodeK3s: db.prepare<[string], { token_id: string | null; token_secret: string | null; desired_version: string | null }>(
-      'SELECT token_id, token_secret, desired_version FROM node_k3s WHERE node_id = ?'),
-    setDesired: db.prepare<[string, string], { desired_version: string }>(`INSERT INTO node_k3s (node_id, desired_version) VALUES (?, ?)
+    getNodeK3s: db.prepare<
+      [string],
+      { token_id: string | null; token_secret: string | null; desired_version: string | null }
+    >('SELECT token_id, token_secret, desired_version FROM node_k3s WHERE node_id = ?'),
+    setDesired: db.prepare<
+      [string, string],
+      { desired_version: string }
+    >(`INSERT INTO node_k3s (node_id, desired_version) VALUES (?, ?)
       ON CONFLICT(node_id) DO UPDATE SET desired_version = excluded.desired_version RETURNING desired_version`),
-    pinDesired: db.prepare<[string, string], { desired_version: string }>(`INSERT INTO node_k3s (node_id, desired_version) VALUES (?, ?)
+    pinDesired: db.prepare<
+      [string, string],
+      { desired_version: string }
+    >(`INSERT INTO node_k3s (node_id, desired_version) VALUES (?, ?)
       ON CONFLICT(node_id) DO UPDATE SET desired_version = COALESCE(desired_version, excluded.desired_version) RETURNING desired_version`),
     listDesired: db.prepare<[], { node_id: string; desired_version: string }>(
-      'SELECT node_id, desired_version FROM node_k3s WHERE desired_version IS NOT NULL ORDER BY node_id'),
+      'SELECT node_id, desired_version FROM node_k3s WHERE desired_version IS NOT NULL ORDER BY node_id',
+    ),
     deleteNodeK3s: db.prepare<[string]>('DELETE FROM node_k3s WHERE node_id = ?'),
 
-    addPurge: db.prepare<[string, string, string, number, string]>(`INSERT OR REPLACE INTO k3s_purges (node_id, name, pool, agent_stopped, created_at)
+    addPurge: db.prepare<
+      [string, string, string, number, string]
+    >(`INSERT OR REPLACE INTO k3s_purges (node_id, name, pool, agent_stopped, created_at)
       VALUES (?, ?, ?, ?, ?)`),
-    listPurges: db.prepare<[], PurgeRow>('SELECT node_id, name, pool, agent_stopped FROM k3s_purges ORDER BY created_at, node_id'),
+    listPurges: db.prepare<[], PurgeRow>(
+      'SELECT node_id, name, pool, agent_stopped FROM k3s_purges ORDER BY created_at, node_id',
+    ),
     stopPurge: db.prepare<[string]>('UPDATE k3s_purges SET agent_stopped = 1 WHERE node_id = ? AND agent_stopped = 0'),
     finishPurge: db.prepare<[string]>('DELETE FROM k3s_purges WHERE node_id = ? AND agent_stopped = 1'),
 
     getRecord: db.prepare<[string], { doc: string }>('SELECT doc FROM autoheal_records WHERE node_id = ?'),
-    saveRecord: db.prepare<[string, string, string]>(`INSERT INTO autoheal_records (node_id, doc, updated_at) VALUES (?, ?, ?)
+    saveRecord: db.prepare<
+      [string, string, string]
+    >(`INSERT INTO autoheal_records (node_id, doc, updated_at) VALUES (?, ?, ?)
       ON CONFLICT(node_id) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at`),
     deleteRecord: db.prepare<[string]>('DELETE FROM autoheal_records WHERE node_id = ?'),
-    getPacing: db.prepare<[string], { width: number; cooldown_until: number }>('SELECT width, cooldown_until FROM autoheal_pacing WHERE pool = ?'),
-    setPacing: db.prepare<[string, number, number]>(`INSERT INTO autoheal_pacing (pool, width, cooldown_until) VALUES (?, ?, ?)
+    getPacing: db.prepare<[string], { width: number; cooldown_until: number }>(
+      'SELECT width, cooldown_until FROM autoheal_pacing WHERE pool = ?',
+    ),
+    setPacing: db.prepare<
+      [string, number, number]
+    >(`INSERT INTO autoheal_pacing (pool, width, cooldown_until) VALUES (?, ?, ?)
       ON CONFLICT(pool) DO UPDATE SET width = excluded.width, cooldown_until = excluded.cooldown_until`),
-    widenPacing: db.prepare<[string, number, number], { width: number; cooldown_until: number }>(`INSERT INTO autoheal_pacing (pool, width, cooldown_until)
+    widenPacing: db.prepare<
+      [string, number, number],
+      { width: number; cooldown_until: number }
+    >(`INSERT INTO autoheal_pacing (pool, width, cooldown_until)
       VALUES (?, MIN(2, ?), 0) ON CONFLICT(pool) DO UPDATE SET width = MIN(?, width * 2) RETURNING width, cooldown_until`),
   };
 }
@@ -73,7 +128,9 @@ function prepare(db: Database.Database) {
 export class SqliteDocuments {
   private readonly st: ReturnType<typeof prepare>;
   private readonly saveRolloutTx: Database.Transaction<(r: RolloutHeader, doc: string) => void>;
-  private readonly saveRecordsTx: Database.Transaction<(entries: ReadonlyArray<readonly [string, unknown]>, at: string) => void>;
+  private readonly saveRecordsTx: Database.Transaction<
+    (entries: ReadonlyArray<readonly [string, unknown]>, at: string) => void
+  >;
 
   constructor(db: Database.Database) {
     const st = prepare(db);
@@ -93,9 +150,18 @@ export class SqliteDocuments {
 
   createApiToken(t: ApiTokenRecord): void {
     try {
-      this.st.insertApiToken.run({ id: t.id, role: t.role, description: t.description, secret_hash: t.secretHash, created_at: t.createdAt, created_by: t.createdBy, revoked_at: t.revokedAt });
+      this.st.insertApiToken.run({
+        id: t.id,
+        role: t.role,
+        description: t.description,
+        secret_hash: t.secretHash,
+        created_at: t.createdAt,
+        created_by: t.createdBy,
+        revoked_at: t.revokedAt,
+      });
     } catch (err) {
-      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new StoreError('CONFLICT', `API token "${t.id}" already exists`);
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY')
+        throw new StoreError('CONFLICT', `API token "${t.id}" already exists`);
       throw err;
     }
   }
@@ -157,7 +223,9 @@ export class SqliteDocuments {
   }
 
   listPendingPurges(): PendingPurge[] {
-    return this.st.listPurges.all().map((r) => ({ id: r.node_id, name: r.name, pool: r.pool, agentStopped: r.agent_stopped === 1 }));
+    return this.st.listPurges
+      .all()
+      .map((r) => ({ id: r.node_id, name: r.name, pool: r.pool, agentStopped: r.agent_stopped === 1 }));
   }
 
   markPurgeAgentStopped(nodeId: string): boolean {

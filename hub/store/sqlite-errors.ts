@@ -28,7 +28,11 @@ export function toStoreError(err: unknown, what: string, path: string): unknown 
       return new StoreError('READ_ONLY', `the hub database is read-only: ${detail}`, opts);
     }
     if (code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB') {
-      return new StoreError('CORRUPT', `the hub database is corrupt or not a database: ${detail}; restore a backup`, opts);
+      return new StoreError(
+        'CORRUPT',
+        `the hub database is corrupt or not a database: ${detail}; restore a backup`,
+        opts,
+      );
     }
     if (code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE') {
       return new StoreError('CONFLICT', `already exists: ${detail}`, opts);

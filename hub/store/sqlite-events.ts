@@ -13,7 +13,12 @@ export type EventInsert = Omit<EventRow, 'id'>;
 
 export function toEventRow(e: NewEvent, at: string): EventInsert {
   return {
-    at, type: e.type, node_id: e.nodeId ?? null, pool: e.pool ?? null, actor: e.actor, message: e.message,
+    at,
+    type: e.type,
+    node_id: e.nodeId ?? null,
+    pool: e.pool ?? null,
+    actor: e.actor,
+    message: e.message,
     data: JSON.stringify(e.data ?? {}),
   };
 }
@@ -49,10 +54,12 @@ export class SqliteEvents {
 
   /** Deletes `oldId` (if still there) and appends `event`, atomically: the new row has a new, higher id. */
   replace(oldId: number | null, event: NewEvent): EventRecord {
-    return this.db.transaction(() => {
-      if (oldId !== null) this.st.remove.run(oldId);
-      return this.append(event);
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        if (oldId !== null) this.st.remove.run(oldId);
+        return this.append(event);
+      })
+      .immediate();
   }
 
   list(query: EventQuery): EventRecord[] {
@@ -60,11 +67,23 @@ export class SqliteEvents {
     const limit = Math.min(MAX_EVENT_LIMIT, Math.max(1, Math.floor(finite(query.limit, DEFAULT_EVENT_LIMIT))));
     const params: Record<string, unknown> = { since, limit };
     const where = ['id > @since'];
-    if (query.before !== undefined) { where.push('id < @before'); params.before = Math.floor(finite(query.before, 0)); }
+    if (query.before !== undefined) {
+      where.push('id < @before');
+      params.before = Math.floor(finite(query.before, 0));
+    }
     const desc = query.order === 'desc' || (query.order === undefined && query.before !== undefined);
-    if (query.type !== undefined) { where.push('type = @type'); params.type = query.type; }
-    if (query.nodeId !== undefined) { where.push('node_id = @nodeId'); params.nodeId = query.nodeId; }
-    if (query.pool !== undefined) { where.push('pool = @pool'); params.pool = query.pool; }
+    if (query.type !== undefined) {
+      where.push('type = @type');
+      params.type = query.type;
+    }
+    if (query.nodeId !== undefined) {
+      where.push('node_id = @nodeId');
+      params.nodeId = query.nodeId;
+    }
+    if (query.pool !== undefined) {
+      where.push('pool = @pool');
+      params.pool = query.pool;
+    }
     const sql = `SELECT * FROM events WHERE ${where.join(' AND ')} ORDER BY id${desc ? ' DESC' : ''} LIMIT @limit`;
     let stmt = this.queries.get(sql);
     if (!stmt) {
@@ -80,14 +99,17 @@ export class SqliteEvents {
 
   prune(opts: EventPrune): number {
     const limit = Math.min(MAX_PRUNE_BATCH, Math.max(1, Math.floor(finite(opts.limit, 1))));
-    return this.db.transaction(() => {
-      let deleted = 0;
-      if (opts.maxCount !== undefined) {
-        const excess = (this.st.count.get()?.n ?? 0) - Math.max(0, Math.floor(opts.maxCount));
-        if (excess > 0) deleted += this.st.pruneOldest.run(Math.min(excess, limit)).changes;
-      }
-      if (opts.before !== undefined && deleted < limit) deleted += this.st.pruneBefore.run(limit - deleted, opts.before).changes;
-      return deleted;
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        let deleted = 0;
+        if (opts.maxCount !== undefined) {
+          const excess = (this.st.count.get()?.n ?? 0) - Math.max(0, Math.floor(opts.maxCount));
+          if (excess > 0) deleted += this.st.pruneOldest.run(Math.min(excess, limit)).changes;
+        }
+        if (opts.before !== undefined && deleted < limit)
+          deleted += this.st.pruneBefore.run(limit - deleted, opts.before).changes;
+        return deleted;
+      })
+      .immediate();
   }
 }

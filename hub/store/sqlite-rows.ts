@@ -1,36 +1,86 @@
 // Row shapes of the SQLite schema and their mapping to the store's record types.
 import {
   StoreError,
-  type CertRecord, type NodeCertRecord, type CommandRecord, type CommandState, type EventRecord, type HealthRecord, type HealthSample, type HostFactsRecord,
-  type EnrollOutcome, type NodeRecord, type NodeState,
-  type Pool, type TokenRecord,
+  type CertRecord,
+  type NodeCertRecord,
+  type CommandRecord,
+  type CommandState,
+  type EventRecord,
+  type HealthRecord,
+  type HealthSample,
+  type HostFactsRecord,
+  type EnrollOutcome,
+  type NodeRecord,
+  type NodeState,
+  type Pool,
+  type TokenRecord,
 } from './types.js';
 
 export interface PoolRow {
-  name: string; description: string; labels: string; taints: string; created_at: string; updated_at: string;
+  name: string;
+  description: string;
+  labels: string;
+  taints: string;
+  created_at: string;
+  updated_at: string;
 }
 
 export interface TokenRow {
-  id: string; secret_hash: string; pool: string; description: string; created_at: string; expires_at: string;
-  max_uses: number | null; uses: number; revoked_at: string | null; created_by: string;
+  id: string;
+  secret_hash: string;
+  pool: string;
+  description: string;
+  created_at: string;
+  expires_at: string;
+  max_uses: number | null;
+  uses: number;
+  revoked_at: string | null;
+  created_by: string;
 }
 
 export interface NodeRow {
-  id: string; name: string; pool: string; state: string; labels: string; facts: string; agent_version: string;
-  token_id: string; created_at: string; last_seen: string | null; health: string | null;
+  id: string;
+  name: string;
+  pool: string;
+  state: string;
+  labels: string;
+  facts: string;
+  agent_version: string;
+  token_id: string;
+  created_at: string;
+  last_seen: string | null;
+  health: string | null;
 }
 
 export interface CertRow {
-  serial: string; node_id: string; not_before: string; not_after: string; fingerprint: string; revoked_at: string | null;
-  issued_at: string | null; used_at: string | null; public_key_sha256: string | null; cert_pem: string | null;
+  serial: string;
+  node_id: string;
+  not_before: string;
+  not_after: string;
+  fingerprint: string;
+  revoked_at: string | null;
+  issued_at: string | null;
+  used_at: string | null;
+  public_key_sha256: string | null;
+  cert_pem: string | null;
 }
 
 export interface SampleRow {
-  node_id: string; at: number; cpu_pm: number; memory_pm: number; disk_pm: number;
+  node_id: string;
+  at: number;
+  cpu_pm: number;
+  memory_pm: number;
+  disk_pm: number;
 }
 
 export interface EventRow {
-  id: number; at: string; type: string; node_id: string | null; pool: string | null; actor: string; message: string;
+  id: number;
+  at: string;
+  type: string;
+  node_id: string | null;
+  pool: string | null;
+  actor: string;
+  message: string;
   data: string;
 }
 
@@ -165,7 +215,8 @@ export const eventFromRow = (r: EventRow): EventRecord => ({
 });
 
 /** Percent (0-100) to the stored integer tenths, clamped; non-finite values count as 0. */
-const toPermille = (pct: number): number => (Number.isFinite(pct) ? Math.round(Math.min(100, Math.max(0, pct)) * 10) : 0);
+const toPermille = (pct: number): number =>
+  Number.isFinite(pct) ? Math.round(Math.min(100, Math.max(0, pct)) * 10) : 0;
 
 export const sampleFromRow = (r: SampleRow): HealthSample => ({
   nodeId: r.node_id,
@@ -209,13 +260,24 @@ export const commandFromRow = (r: CommandRow): CommandRecord => ({
   createdAt: r.created_at,
   expiresAt: r.expires_at,
   sentCount: r.sent_count,
-  result: r.completed_at === null || r.ok === null ? null
-    : { ok: r.ok === 1, errorCode: r.error_code ?? '', message: r.message ?? '', at: r.completed_at },
+  result:
+    r.completed_at === null || r.ok === null
+      ? null
+      : { ok: r.ok === 1, errorCode: r.error_code ?? '', message: r.message ?? '', at: r.completed_at },
 });
 
 export const commandToRow = (c: CommandRecord): CommandRow => ({
-  id: c.id, node_id: c.nodeId, action: c.action, args: JSON.stringify(c.args), actor: c.actor, state: c.state,
-  created_at: c.createdAt, expires_at: c.expiresAt, sent_count: c.sentCount,
-  ok: c.result ? (c.result.ok ? 1 : 0) : null, error_code: c.result?.errorCode ?? null, message: c.result?.message ?? null,
+  id: c.id,
+  node_id: c.nodeId,
+  action: c.action,
+  args: JSON.stringify(c.args),
+  actor: c.actor,
+  state: c.state,
+  created_at: c.createdAt,
+  expires_at: c.expiresAt,
+  sent_count: c.sentCount,
+  ok: c.result ? (c.result.ok ? 1 : 0) : null,
+  error_code: c.result?.errorCode ?? null,
+  message: c.result?.message ?? null,
   completed_at: c.result?.at ?? null,
 });

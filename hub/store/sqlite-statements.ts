@@ -32,13 +32,16 @@ export function prepareStatements(db: Database.Database) {
     deleteNode: db.prepare<[string]>('DELETE FROM nodes WHERE id = ?'),
     // The hot path: positional parameters, no read-back. A null health keeps the last report.
     recordHealth: db.prepare<[string, string | null, string]>(
-      'UPDATE nodes SET last_seen = ?, health = COALESCE(?, health) WHERE id = ?'),
+      'UPDATE nodes SET last_seen = ?, health = COALESCE(?, health) WHERE id = ?',
+    ),
 
     insertSample: db.prepare<[string, number, number, number, number]>(
-      'INSERT OR REPLACE INTO health_samples (node_id, at, cpu_pm, memory_pm, disk_pm) VALUES (?, ?, ?, ?, ?)'),
+      'INSERT OR REPLACE INTO health_samples (node_id, at, cpu_pm, memory_pm, disk_pm) VALUES (?, ?, ?, ?, ?)',
+    ),
     pruneSamples: db.prepare<[string, number]>('DELETE FROM health_samples WHERE node_id = ? AND at < ?'),
     listSamples: db.prepare<[string, number, number], SampleRow>(
-      'SELECT * FROM health_samples WHERE node_id = ? AND at >= ? ORDER BY at LIMIT ?'),
+      'SELECT * FROM health_samples WHERE node_id = ? AND at >= ? ORDER BY at LIMIT ?',
+    ),
     deleteNodeSamples: db.prepare<[string]>('DELETE FROM health_samples WHERE node_id = ?'),
 
     insertCert: db.prepare<CertRow>(`INSERT INTO certs (serial, node_id, not_before, not_after, fingerprint,
@@ -47,23 +50,37 @@ export function prepareStatements(db: Database.Database) {
     getCert: db.prepare<[string], CertRow>('SELECT * FROM certs WHERE serial = ?'),
     listCerts: db.prepare<[string], CertRow>('SELECT * FROM certs WHERE node_id = ? ORDER BY not_before, serial'),
     // Per node the newest live certificate (SQLite returns the serial of the MAX row), if it expires before @before.
-    listExpiringCerts: db.prepare<[{ before: string; limit: number }], { node_id: string; serial: string; not_after: string }>(
+    listExpiringCerts: db.prepare<
+      [{ before: string; limit: number }],
+      { node_id: string; serial: string; not_after: string }
+    >(
       `SELECT node_id, serial, MAX(not_after) AS not_after FROM certs WHERE revoked_at IS NULL AND node_id IN (SELECT id FROM nodes)
-       GROUP BY node_id HAVING MAX(not_after) < @before ORDER BY not_after LIMIT @limit`),
+       GROUP BY node_id HAVING MAX(not_after) < @before ORDER BY not_after LIMIT @limit`,
+    ),
     revokeNodeCerts: db.prepare<[string, string]>(
-      'UPDATE certs SET revoked_at = ? WHERE node_id = ? AND revoked_at IS NULL'),
+      'UPDATE certs SET revoked_at = ? WHERE node_id = ? AND revoked_at IS NULL',
+    ),
 
     insertCommand: db.prepare<CommandRow>(`INSERT INTO commands (id, node_id, action, args, actor, state, created_at,
       expires_at, sent_count, ok, error_code, message, completed_at) VALUES (@id, @node_id, @action, @args, @actor,
       @state, @created_at, @expires_at, @sent_count, @ok, @error_code, @message, @completed_at)`),
     getCommand: db.prepare<[string], CommandRow>('SELECT * FROM commands WHERE id = ?'),
-    listCommands: db.prepare<[string, number], CommandRow>('SELECT * FROM commands WHERE node_id = ? ORDER BY created_at DESC, id LIMIT ?'),
-    pendingCommands: db.prepare<[string, string], CommandRow>(`SELECT * FROM commands WHERE state = 'pending' AND node_id = ?
+    listCommands: db.prepare<[string, number], CommandRow>(
+      'SELECT * FROM commands WHERE node_id = ? ORDER BY created_at DESC, id LIMIT ?',
+    ),
+    pendingCommands: db.prepare<
+      [string, string],
+      CommandRow
+    >(`SELECT * FROM commands WHERE state = 'pending' AND node_id = ?
       AND expires_at > ? ORDER BY created_at, id`),
     markCommandSent: db.prepare<[string]>('UPDATE commands SET sent_count = sent_count + 1 WHERE id = ?'),
-    completeCommand: db.prepare<[number, string, string, string, string, string]>(`UPDATE commands SET state = 'done', ok = ?,
+    completeCommand: db.prepare<
+      [number, string, string, string, string, string]
+    >(`UPDATE commands SET state = 'done', ok = ?,
       error_code = ?, message = ?, completed_at = ? WHERE id = ? AND node_id = ? AND completed_at IS NULL`),
-    expiredCommands: db.prepare<[string], CommandRow>(`SELECT * FROM commands WHERE state = 'pending' AND expires_at <= ?`),
+    expiredCommands: db.prepare<[string], CommandRow>(
+      `SELECT * FROM commands WHERE state = 'pending' AND expires_at <= ?`,
+    ),
     expireCommand: db.prepare<[string]>(`UPDATE commands SET state = 'expired' WHERE id = ? AND state = 'pending'`),
   };
 }

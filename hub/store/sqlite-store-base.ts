@@ -7,7 +7,12 @@ import { parseJson } from './sqlite-rows.js';
 import { SqliteDocuments } from './sqlite-documents.js';
 import {
   StoreError,
-  type ApiTokenRecord, type AutohealPacing, type K3sTokenCreds, type PendingPurge, type RolloutHeader, type RolloutQuery,
+  type ApiTokenRecord,
+  type AutohealPacing,
+  type K3sTokenCreds,
+  type PendingPurge,
+  type RolloutHeader,
+  type RolloutQuery,
 } from './types.js';
 
 export abstract class SqliteStoreBase {
@@ -15,7 +20,10 @@ export abstract class SqliteStoreBase {
   private readonly docs: SqliteDocuments;
   private readonly settingSt;
 
-  constructor(protected readonly db: Database.Database, protected readonly path: string) {
+  constructor(
+    protected readonly db: Database.Database,
+    protected readonly path: string,
+  ) {
     this.docs = new SqliteDocuments(db);
     this.settingSt = {
       get: db.prepare<[string], { value: string }>('SELECT value FROM settings WHERE key = ?'),
@@ -50,18 +58,22 @@ export abstract class SqliteStoreBase {
 
   setSettings(entries: ReadonlyArray<readonly [string, unknown]>): Promise<void> {
     if (!entries.length) return Promise.resolve();
-    return this.run('writing settings', () => this.tx(() => {
-      const at = new Date().toISOString();
-      for (const [key, value] of entries) this.writeSetting(key, value, at);
-    }));
+    return this.run('writing settings', () =>
+      this.tx(() => {
+        const at = new Date().toISOString();
+        for (const [key, value] of entries) this.writeSetting(key, value, at);
+      }),
+    );
   }
 
   updateSetting<T>(key: string, fn: (current: T | undefined) => T | undefined): Promise<T | undefined> {
-    return this.run('updating a setting', () => this.tx(() => {
-      const next = fn(this.readSetting<T>(key));
-      this.writeSetting(key, next, new Date().toISOString());
-      return next;
-    }));
+    return this.run('updating a setting', () =>
+      this.tx(() => {
+        const next = fn(this.readSetting<T>(key));
+        this.writeSetting(key, next, new Date().toISOString());
+        return next;
+      }),
+    );
   }
 
   private readSetting<T>(key: string): T | undefined {
@@ -115,7 +127,9 @@ export abstract class SqliteStoreBase {
   }
 
   setDesiredK3sVersion(nodeId: string, version: string, onlyIfUnset?: boolean): Promise<string> {
-    return this.run('setting a desired k3s version', () => this.docs.setDesiredK3sVersion(nodeId, version, onlyIfUnset));
+    return this.run('setting a desired k3s version', () =>
+      this.docs.setDesiredK3sVersion(nodeId, version, onlyIfUnset),
+    );
   }
 
   listDesiredK3sVersions(): Promise<Array<{ nodeId: string; version: string }>> {
@@ -123,7 +137,7 @@ export abstract class SqliteStoreBase {
   }
 
   deleteNodeK3s(nodeId: string): Promise<void> {
-    return this.run('forgetting a node\'s k3s token and version', () => this.docs.deleteNodeK3s(nodeId));
+    return this.run("forgetting a node's k3s token and version", () => this.docs.deleteNodeK3s(nodeId));
   }
 
   // Pending purges.

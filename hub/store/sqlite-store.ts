@@ -12,14 +12,45 @@ import { SqliteEvents } from './sqlite-events.js';
 import { SqliteStoreBase } from './sqlite-store-base.js';
 import { issueNodeCert, listNodeCerts, markCertUsed, prepareCertStatements, rejoinNode } from './sqlite-certs.js';
 import {
-  certFromRow, certToRow, commandFromRow, commandToRow, nodeFromRow, nodeToRow, poolFromRow, poolToRow,
-  sampleFromRow, sampleToRow, tokenCheck, tokenFromRow, tokenToRow, type TokenRow,
+  certFromRow,
+  certToRow,
+  commandFromRow,
+  commandToRow,
+  nodeFromRow,
+  nodeToRow,
+  poolFromRow,
+  poolToRow,
+  sampleFromRow,
+  sampleToRow,
+  tokenCheck,
+  tokenFromRow,
+  tokenToRow,
+  type TokenRow,
 } from './sqlite-rows.js';
 import {
-  NODE_STATES, StoreError,
-  type CertRecord, type CommandRecord, type CurrentCert, type IssueCertOutcome, type NodeCertRecord, type RejoinInput, type EnrollInput, type EnrollOutcome,
-  type EventPrune, type EventQuery, type EventRecord, type EventStats, type HealthSample, type HealthUpdate,
-  type NewEvent, type NodePatch, type NodeRecord, type Pool, type PoolPatch, type Store, type TokenRecord,
+  NODE_STATES,
+  StoreError,
+  type CertRecord,
+  type CommandRecord,
+  type CurrentCert,
+  type IssueCertOutcome,
+  type NodeCertRecord,
+  type RejoinInput,
+  type EnrollInput,
+  type EnrollOutcome,
+  type EventPrune,
+  type EventQuery,
+  type EventRecord,
+  type EventStats,
+  type HealthSample,
+  type HealthUpdate,
+  type NewEvent,
+  type NodePatch,
+  type NodeRecord,
+  type Pool,
+  type PoolPatch,
+  type Store,
+  type TokenRecord,
 } from './types.js';
 
 export interface StoreLogger {
@@ -56,7 +87,11 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<Store> 
     tightenSidecars(path, opts.logger);
     return new SqliteStore(db, path);
   } catch (err) {
-    try { db?.close(); } catch { /* already failing; keep the first error */ }
+    try {
+      db?.close();
+    } catch {
+      /* already failing; keep the first error */
+    }
     throw toStoreError(err, 'opening the hub database', path);
   }
 }
@@ -100,8 +135,11 @@ function configure(db: Database.Database, path: string, opts: SqliteStoreOptions
 function assertIntact(db: Database.Database, path: string, level: IntegrityLevel): void {
   const problems = integrityProblems(db, level);
   if (problems.length === 0) return;
-  throw new StoreError('CORRUPT', `the hub database ${path} is damaged (SQLite ${checkName(level)}: ${problems.slice(0, 5).join('; ')}`
-    + `${problems.length > 5 ? `; and ${problems.length - 5} more` : ''})`);
+  throw new StoreError(
+    'CORRUPT',
+    `the hub database ${path} is damaged (SQLite ${checkName(level)}: ${problems.slice(0, 5).join('; ')}` +
+      `${problems.length > 5 ? `; and ${problems.length - 5} more` : ''})`,
+  );
 }
 
 /** After migrations, so the cap never stops the schema from being created. */
@@ -148,7 +186,8 @@ class SqliteStore extends SqliteStoreBase implements Store {
     this.healthTx = db.transaction((updates: HealthUpdate[], samples: HealthSample[], pruneBeforeMs: number) => {
       const known = new Set<string>();
       for (const u of updates) {
-        if (st.recordHealth.run(u.lastSeen, u.health == null ? null : JSON.stringify(u.health), u.nodeId).changes > 0) known.add(u.nodeId);
+        if (st.recordHealth.run(u.lastSeen, u.health == null ? null : JSON.stringify(u.health), u.nodeId).changes > 0)
+          known.add(u.nodeId);
       }
       for (const sample of samples) {
         // Only nodes that exist (a sample of a removed node would never be pruned).
@@ -178,47 +217,57 @@ class SqliteStore extends SqliteStoreBase implements Store {
   }
 
   createPool(pool: Pool): Promise<void> {
-    return this.run('creating a pool', () => this.tx(() => {
-      if (this.st.getPool.get(pool.name)) throw new StoreError('CONFLICT', `pool "${pool.name}" already exists`);
-      this.st.insertPool.run(poolToRow(pool));
-    }));
+    return this.run('creating a pool', () =>
+      this.tx(() => {
+        if (this.st.getPool.get(pool.name)) throw new StoreError('CONFLICT', `pool "${pool.name}" already exists`);
+        this.st.insertPool.run(poolToRow(pool));
+      }),
+    );
   }
 
   updatePool(name: string, patch: PoolPatch, at: string): Promise<Pool | undefined> {
-    return this.run('updating a pool', () => this.tx(() => {
-      const row = this.st.getPool.get(name);
-      if (!row) return undefined;
-      const next: Pool = { ...poolFromRow(row), ...pick(patch, POOL_PATCH_KEYS), updatedAt: at };
-      this.st.updatePool.run(poolToRow(next));
-      return next;
-    }));
+    return this.run('updating a pool', () =>
+      this.tx(() => {
+        const row = this.st.getPool.get(name);
+        if (!row) return undefined;
+        const next: Pool = { ...poolFromRow(row), ...pick(patch, POOL_PATCH_KEYS), updatedAt: at };
+        this.st.updatePool.run(poolToRow(next));
+        return next;
+      }),
+    );
   }
 
   deletePool(name: string): Promise<boolean> {
-    return this.run('deleting a pool', () => this.tx(() => {
-      if (name === 'default') throw new StoreError('CONFLICT', 'the default pool cannot be deleted');
-      if (!this.st.getPool.get(name)) return false;
-      const nodes = this.st.countPoolNodes.get(name)?.n ?? 0;
-      if (nodes > 0) {
-        throw new StoreError('CONFLICT', `pool "${name}" still has ${nodes} node(s); remove or move them first`);
-      }
-      const now = Date.now();
-      const live = this.st.listPoolTokens.all(name).filter((t) => isLive(t, now)).length;
-      if (live > 0) {
-        throw new StoreError('CONFLICT',
-          `pool "${name}" still has ${live} live join token(s); revoke them first or let them expire`);
-      }
-      return this.st.deletePool.run(name).changes > 0;
-    }));
+    return this.run('deleting a pool', () =>
+      this.tx(() => {
+        if (name === 'default') throw new StoreError('CONFLICT', 'the default pool cannot be deleted');
+        if (!this.st.getPool.get(name)) return false;
+        const nodes = this.st.countPoolNodes.get(name)?.n ?? 0;
+        if (nodes > 0) {
+          throw new StoreError('CONFLICT', `pool "${name}" still has ${nodes} node(s); remove or move them first`);
+        }
+        const now = Date.now();
+        const live = this.st.listPoolTokens.all(name).filter((t) => isLive(t, now)).length;
+        if (live > 0) {
+          throw new StoreError(
+            'CONFLICT',
+            `pool "${name}" still has ${live} live join token(s); revoke them first or let them expire`,
+          );
+        }
+        return this.st.deletePool.run(name).changes > 0;
+      }),
+    );
   }
 
   // Join tokens.
   createToken(token: TokenRecord): Promise<void> {
-    return this.run('creating a join token', () => this.tx(() => {
-      this.requirePool(token.pool);
-      if (this.st.getToken.get(token.id)) throw new StoreError('CONFLICT', `token "${token.id}" already exists`);
-      this.st.insertToken.run(tokenToRow(token));
-    }));
+    return this.run('creating a join token', () =>
+      this.tx(() => {
+        this.requirePool(token.pool);
+        if (this.st.getToken.get(token.id)) throw new StoreError('CONFLICT', `token "${token.id}" already exists`);
+        this.st.insertToken.run(tokenToRow(token));
+      }),
+    );
   }
 
   getToken(id: string): Promise<TokenRecord | undefined> {
@@ -237,19 +286,21 @@ class SqliteStore extends SqliteStoreBase implements Store {
   }
 
   enroll(input: EnrollInput): Promise<EnrollOutcome> {
-    return this.run('enrolling a node', () => this.tx((): EnrollOutcome => {
-      const t = this.st.getToken.get(input.tokenId);
-      const check = tokenCheck(t, input.now);
-      if (check !== 'ok' || !t) return check;
-      const { node, cert, event } = input;
-      assertState(node.state);
-      this.requirePool(node.pool);
-      this.st.useToken.run(t.id);
-      this.st.insertNode.run(nodeToRow(node));
-      this.st.insertCert.run(certToRow(cert));
-      this.events.append({ ...event, nodeId: event.nodeId ?? node.id, pool: event.pool ?? node.pool });
-      return 'ok';
-    }));
+    return this.run('enrolling a node', () =>
+      this.tx((): EnrollOutcome => {
+        const t = this.st.getToken.get(input.tokenId);
+        const check = tokenCheck(t, input.now);
+        if (check !== 'ok' || !t) return check;
+        const { node, cert, event } = input;
+        assertState(node.state);
+        this.requirePool(node.pool);
+        this.st.useToken.run(t.id);
+        this.st.insertNode.run(nodeToRow(node));
+        this.st.insertCert.run(certToRow(cert));
+        this.events.append({ ...event, nodeId: event.nodeId ?? node.id, pool: event.pool ?? node.pool });
+        return 'ok';
+      }),
+    );
   }
 
   // Nodes.
@@ -265,31 +316,37 @@ class SqliteStore extends SqliteStoreBase implements Store {
   }
 
   updateNode(id: string, patch: NodePatch): Promise<NodeRecord | undefined> {
-    return this.run('updating a node', () => this.tx(() => {
-      const row = this.st.getNode.get(id);
-      if (!row) return undefined;
-      const next: NodeRecord = { ...nodeFromRow(row), ...pick(patch, NODE_PATCH_KEYS) };
-      assertState(next.state);
-      if (next.pool !== row.pool) this.requirePool(next.pool);
-      this.st.updateNode.run(nodeToRow(next));
-      return next;
-    }));
+    return this.run('updating a node', () =>
+      this.tx(() => {
+        const row = this.st.getNode.get(id);
+        if (!row) return undefined;
+        const next: NodeRecord = { ...nodeFromRow(row), ...pick(patch, NODE_PATCH_KEYS) };
+        assertState(next.state);
+        if (next.pool !== row.pool) this.requirePool(next.pool);
+        this.st.updateNode.run(nodeToRow(next));
+        return next;
+      }),
+    );
   }
 
   deleteNode(id: string, at: string): Promise<boolean> {
-    return this.run('deleting a node', () => this.tx(() => {
-      // Revoke even when the node row is gone already: a serial of a deleted node must never be valid.
-      this.st.revokeNodeCerts.run(at, id);
-      this.st.deleteNodeSamples.run(id);
-      return this.st.deleteNode.run(id).changes > 0;
-    }));
+    return this.run('deleting a node', () =>
+      this.tx(() => {
+        // Revoke even when the node row is gone already: a serial of a deleted node must never be valid.
+        this.st.revokeNodeCerts.run(at, id);
+        this.st.deleteNodeSamples.run(id);
+        return this.st.deleteNode.run(id).changes > 0;
+      }),
+    );
   }
 
   recordHealth(updates: HealthUpdate[], history?: { samples: HealthSample[]; pruneBefore: string }): Promise<void> {
     const samples = history?.samples ?? [];
     if (updates.length === 0 && samples.length === 0) return Promise.resolve();
     const pruneBeforeMs = history ? Date.parse(history.pruneBefore) : 0;
-    return this.run('recording node health', () => this.healthTx(updates, samples, Number.isFinite(pruneBeforeMs) ? pruneBeforeMs : 0));
+    return this.run('recording node health', () =>
+      this.healthTx(updates, samples, Number.isFinite(pruneBeforeMs) ? pruneBeforeMs : 0),
+    );
   }
 
   listHealthSamples(nodeId: string, since: string, limit?: number): Promise<HealthSample[]> {
@@ -321,9 +378,15 @@ class SqliteStore extends SqliteStoreBase implements Store {
     return this.run('listing certificates', () => this.st.listCerts.all(nodeId).map(certFromRow));
   }
 
-  listExpiringCerts(before: string, limit: number): Promise<Array<{ nodeId: string; serial: string; notAfter: string }>> {
-    return this.run('listing expiring certificates', () => this.st.listExpiringCerts.all({ before, limit: Math.max(1, Math.floor(limit)) })
-      .map((r) => ({ nodeId: r.node_id, serial: r.serial, notAfter: r.not_after })));
+  listExpiringCerts(
+    before: string,
+    limit: number,
+  ): Promise<Array<{ nodeId: string; serial: string; notAfter: string }>> {
+    return this.run('listing expiring certificates', () =>
+      this.st.listExpiringCerts
+        .all({ before, limit: Math.max(1, Math.floor(limit)) })
+        .map((r) => ({ nodeId: r.node_id, serial: r.serial, notAfter: r.not_after })),
+    );
   }
 
   listNodeCerts(nodeId: string): Promise<NodeCertRecord[]> {
@@ -331,7 +394,9 @@ class SqliteStore extends SqliteStoreBase implements Store {
   }
 
   issueNodeCert(cert: NodeCertRecord, now: string, revokeSerials: readonly string[] = []): Promise<IssueCertOutcome> {
-    return this.run('storing a renewed certificate', () => this.tx(() => issueNodeCert(this.st, this.cs, cert, now, revokeSerials)));
+    return this.run('storing a renewed certificate', () =>
+      this.tx(() => issueNodeCert(this.st, this.cs, cert, now, revokeSerials)),
+    );
   }
 
   markCertUsed(serial: string, at: string): Promise<string[]> {
@@ -382,7 +447,9 @@ class SqliteStore extends SqliteStoreBase implements Store {
   }
 
   listCommands(nodeId: string, limit: number): Promise<CommandRecord[]> {
-    return this.run('listing commands', () => this.st.listCommands.all(nodeId, Math.max(1, Math.min(1000, Math.floor(limit)))).map(commandFromRow));
+    return this.run('listing commands', () =>
+      this.st.listCommands.all(nodeId, Math.max(1, Math.min(1000, Math.floor(limit)))).map(commandFromRow),
+    );
   }
 
   pendingCommands(nodeId: string, now: string): Promise<CommandRecord[]> {
@@ -395,20 +462,32 @@ class SqliteStore extends SqliteStoreBase implements Store {
     });
   }
 
-  completeCommand(id: string, nodeId: string, result: { ok: boolean; errorCode: string; message: string }, at: string): Promise<CommandRecord | undefined> {
-    return this.run('storing a command result', () => this.tx(() => {
-      if (this.st.completeCommand.run(result.ok ? 1 : 0, result.errorCode, result.message, at, id, nodeId).changes === 0) return undefined;
-      const row = this.st.getCommand.get(id);
-      return row && commandFromRow(row);
-    }));
+  completeCommand(
+    id: string,
+    nodeId: string,
+    result: { ok: boolean; errorCode: string; message: string },
+    at: string,
+  ): Promise<CommandRecord | undefined> {
+    return this.run('storing a command result', () =>
+      this.tx(() => {
+        if (
+          this.st.completeCommand.run(result.ok ? 1 : 0, result.errorCode, result.message, at, id, nodeId).changes === 0
+        )
+          return undefined;
+        const row = this.st.getCommand.get(id);
+        return row && commandFromRow(row);
+      }),
+    );
   }
 
   expireCommands(now: string): Promise<CommandRecord[]> {
-    return this.run('expiring commands', () => this.tx(() => {
-      const rows = this.st.expiredCommands.all(now);
-      for (const r of rows) this.st.expireCommand.run(r.id);
-      return rows.map((r) => commandFromRow({ ...r, state: 'expired' }));
-    }));
+    return this.run('expiring commands', () =>
+      this.tx(() => {
+        const rows = this.st.expiredCommands.all(now);
+        for (const r of rows) this.st.expireCommand.run(r.id);
+        return rows.map((r) => commandFromRow({ ...r, state: 'expired' }));
+      }),
+    );
   }
 
   cancelCommand(id: string): Promise<boolean> {

@@ -3,7 +3,14 @@
 // All times are ISO-8601 strings in UTC; all methods are async even where SQLite is synchronous.
 
 export const NODE_STATES = [
-  'joining', 'ready', 'degraded', 'unreachable', 'remediating', 'upgrading', 'cordoned', 'needs-attention',
+  'joining',
+  'ready',
+  'degraded',
+  'unreachable',
+  'remediating',
+  'upgrading',
+  'cordoned',
+  'needs-attention',
 ] as const;
 export type NodeState = (typeof NODE_STATES)[number];
 
@@ -94,7 +101,9 @@ export interface NodeRecord {
   health: HealthRecord | null;
 }
 
-export type NodePatch = Partial<Pick<NodeRecord, 'name' | 'pool' | 'state' | 'labels' | 'facts' | 'agentVersion' | 'lastSeen' | 'health'>>;
+export type NodePatch = Partial<
+  Pick<NodeRecord, 'name' | 'pool' | 'state' | 'labels' | 'facts' | 'agentVersion' | 'lastSeen' | 'health'>
+>;
 
 export interface CertRecord {
   /** Hex serial, unique. */
@@ -324,7 +333,10 @@ export interface Store {
   getCert(serial: string): Promise<CertRecord | undefined>;
   listCerts(nodeId: string): Promise<CertRecord[]>;
   /** Per node, its newest unrevoked certificate when that expires before `before`; soonest first, at most `limit`. */
-  listExpiringCerts(before: string, limit: number): Promise<Array<{ nodeId: string; serial: string; notAfter: string }>>;
+  listExpiringCerts(
+    before: string,
+    limit: number,
+  ): Promise<Array<{ nodeId: string; serial: string; notAfter: string }>>;
   /** A node's certificates with key hashes and PEMs (renewal), oldest first. */
   listNodeCerts(nodeId: string): Promise<NodeCertRecord[]>;
   /**
@@ -370,7 +382,12 @@ export interface Store {
    * Stores the first result of a command of `nodeId`, pending or expired (later ones, and results for
    * another node's command, change nothing and give undefined).
    */
-  completeCommand(id: string, nodeId: string, result: { ok: boolean; errorCode: string; message: string }, at: string): Promise<CommandRecord | undefined>;
+  completeCommand(
+    id: string,
+    nodeId: string,
+    result: { ok: boolean; errorCode: string; message: string },
+    at: string,
+  ): Promise<CommandRecord | undefined>;
   /** Marks pending commands past their expiry as expired; returns them. */
   expireCommands(now: string): Promise<CommandRecord[]>;
   /** Stops re-sending one pending command (its caller gave up); false when it was not pending. */
@@ -447,7 +464,11 @@ export interface Store {
 export type StoreErrorCode = 'CONFLICT' | 'NOT_FOUND' | 'DISK_FULL' | 'READ_ONLY' | 'CORRUPT' | 'IO';
 
 export class StoreError extends Error {
-  constructor(readonly code: StoreErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly code: StoreErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = 'StoreError';
   }

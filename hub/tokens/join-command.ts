@@ -18,10 +18,26 @@ export interface JoinCommandDeps {
   servingPin: string;
 }
 
-export function joinCommands({ tokens, events, publicUrl, servingPin }: JoinCommandDeps): (pool: string, actor: string, ttlMs?: number) => Promise<JoinCommand> {
+export function joinCommands({
+  tokens,
+  events,
+  publicUrl,
+  servingPin,
+}: JoinCommandDeps): (pool: string, actor: string, ttlMs?: number) => Promise<JoinCommand> {
   return async (pool, actor, ttlMs) => {
     const { record, token } = await tokens.create({ pool, ttlMs, maxUses: 1, description: 'join-command', actor });
-    await events.record({ type: 'token.created', pool, actor, message: `single-use join token ${record.id} for pool ${pool}`, data: { tokenId: record.id, expiresAt: record.expiresAt } });
-    return { token, tokenId: record.id, command: installLine(publicUrl, servingPin, token), expiresAt: record.expiresAt };
+    await events.record({
+      type: 'token.created',
+      pool,
+      actor,
+      message: `single-use join token ${record.id} for pool ${pool}`,
+      data: { tokenId: record.id, expiresAt: record.expiresAt },
+    });
+    return {
+      token,
+      tokenId: record.id,
+      command: installLine(publicUrl, servingPin, token),
+      expiresAt: record.expiresAt,
+    };
   };
 }

@@ -30,9 +30,11 @@ export function createTokenService(deps: { store: Store; caPin: string; now?: ()
       const pool = await deps.store.getPool(input.pool);
       if (!pool) throw new HubError('NOT_FOUND', `pool "${input.pool}" does not exist`);
       const ttlMs = input.ttlMs ?? DEFAULT_TOKEN_TTL_MS;
-      if (ttlMs <= 0 || ttlMs > MAX_TOKEN_TTL_MS) throw new HubError('VALIDATION', 'token ttl must be between 1s and 90d');
+      if (ttlMs <= 0 || ttlMs > MAX_TOKEN_TTL_MS)
+        throw new HubError('VALIDATION', 'token ttl must be between 1s and 90d');
       const maxUses = input.maxUses === undefined ? 1 : input.maxUses;
-      if (maxUses !== null && (!Number.isInteger(maxUses) || maxUses < 1)) throw new HubError('VALIDATION', 'uses must be a positive integer');
+      if (maxUses !== null && (!Number.isInteger(maxUses) || maxUses < 1))
+        throw new HubError('VALIDATION', 'uses must be a positive integer');
       const id = randomString(8);
       const secret = randomString(32);
       const created = now();
@@ -60,13 +62,18 @@ export function createTokenService(deps: { store: Store; caPin: string; now?: ()
         if (err instanceof JoinTokenFormatError) throw new HubError('TOKEN_INVALID', `invalid token: ${err.message}`);
         throw err;
       }
-      if (parsed.caPin !== deps.caPin) throw new HubError('TOKEN_INVALID', 'invalid token: it was issued by a different hub (CA pin differs)');
+      if (parsed.caPin !== deps.caPin)
+        throw new HubError('TOKEN_INVALID', 'invalid token: it was issued by a different hub (CA pin differs)');
       const record = await deps.store.getToken(parsed.id);
       // Same wording for an unknown id and a wrong secret: do not reveal which ids exist.
-      if (!record || !secretMatches(parsed.secret, record.secretHash)) throw new HubError('TOKEN_INVALID', 'invalid token: unknown token or wrong secret');
-      if (record.revokedAt) throw new HubError('TOKEN_REVOKED', `token ${record.id} was revoked at ${record.revokedAt}`);
-      if (Date.parse(record.expiresAt) <= at.getTime()) throw new HubError('TOKEN_EXPIRED', `token ${record.id} expired at ${record.expiresAt}`);
-      if (record.maxUses !== null && record.uses >= record.maxUses) throw new HubError('TOKEN_USED_UP', `token ${record.id} is used up (${record.uses} of ${record.maxUses} uses)`);
+      if (!record || !secretMatches(parsed.secret, record.secretHash))
+        throw new HubError('TOKEN_INVALID', 'invalid token: unknown token or wrong secret');
+      if (record.revokedAt)
+        throw new HubError('TOKEN_REVOKED', `token ${record.id} was revoked at ${record.revokedAt}`);
+      if (Date.parse(record.expiresAt) <= at.getTime())
+        throw new HubError('TOKEN_EXPIRED', `token ${record.id} expired at ${record.expiresAt}`);
+      if (record.maxUses !== null && record.uses >= record.maxUses)
+        throw new HubError('TOKEN_USED_UP', `token ${record.id} is used up (${record.uses} of ${record.maxUses} uses)`);
       return record;
     },
   };

@@ -44,12 +44,27 @@ export class AgentNodeUpgrader {
       const s = await this.on(n.id);
       if (s.version === r.version) return h.phase(r, n, 'skipped', `already on ${r.version}`);
       if (!s.connected) return h.phase(r, n, 'upgrade-blocked', 'the agent is not connected; nothing was changed');
-      if (!bundle) return h.phase(r, n, 'upgrade-failed', `the hub has no agent ${r.version} bundle any more; nothing was changed`);
+      if (!bundle)
+        return h.phase(
+          r,
+          n,
+          'upgrade-failed',
+          `the hub has no agent ${r.version} bundle any more; nothing was changed`,
+        );
       n.swapped = true;
       await h.phase(r, n, 'swap', `${n.from} -> ${r.version}`);
       const link = this.d.registry.link(n.id);
       const out = link
-        ? await link.command('upgrade-agent', { version: r.version, url: bundle.urlPath, sha256: bundle.sha256, confirmWithinMs: String(r.verifyTimeoutMs) }, 120_000)
+        ? await link.command(
+            'upgrade-agent',
+            {
+              version: r.version,
+              url: bundle.urlPath,
+              sha256: bundle.sha256,
+              confirmWithinMs: String(r.verifyTimeoutMs),
+            },
+            120_000,
+          )
         : { ok: false, errorCode: 'AGENT_OFFLINE', message: 'the agent went away before the command' };
       if (!out.ok) {
         const phase = NODE_LOCAL.has(out.errorCode) ? 'upgrade-blocked' : 'upgrade-failed';
@@ -58,12 +73,23 @@ export class AgentNodeUpgrader {
     }
     if (n.phase === 'swap' || n.phase === 'verify') {
       await h.phase(r, n, 'verify', `back on ${r.version} within ${Math.round(r.verifyTimeoutMs / 1000)}s?`);
-      if (await this.waitOn(n.id, r.version, r.verifyTimeoutMs + 15_000, h)) return h.phase(r, n, 'done', `upgraded ${n.from} -> ${r.version}`);
-      await h.phase(r, n, 'rollback', `not connected on ${r.version} within ${Math.round(r.verifyTimeoutMs / 1000)}s; the agent goes back to ${n.from} by itself`);
+      if (await this.waitOn(n.id, r.version, r.verifyTimeoutMs + 15_000, h))
+        return h.phase(r, n, 'done', `upgraded ${n.from} -> ${r.version}`);
+      await h.phase(
+        r,
+        n,
+        'rollback',
+        `not connected on ${r.version} within ${Math.round(r.verifyTimeoutMs / 1000)}s; the agent goes back to ${n.from} by itself`,
+      );
     }
     const back = await this.waitOn(n.id, n.from, COMEBACK_MS, h);
-    return h.phase(r, n, 'upgrade-failed', back
-      ? `agent ${r.version} did not reach the hub in time; it came back on ${n.from} by itself`
-      : `agent ${r.version} did not reach the hub in time, and ${n.from} has not come back either (look at the node)`);
+    return h.phase(
+      r,
+      n,
+      'upgrade-failed',
+      back
+        ? `agent ${r.version} did not reach the hub in time; it came back on ${n.from} by itself`
+        : `agent ${r.version} did not reach the hub in time, and ${n.from} has not come back either (look at the node)`,
+    );
   }
 }

@@ -32,7 +32,13 @@ export class AutoUpgrade {
   constructor(private readonly d: AutoUpgradeDeps) {}
 
   start(): void {
-    this.timer = setInterval(() => void this.tick().catch((err: unknown) => this.d.logger.warn({ err: (err as Error).message }, 'auto-upgrade check failed')), this.d.intervalMs);
+    this.timer = setInterval(
+      () =>
+        void this.tick().catch((err: unknown) =>
+          this.d.logger.warn({ err: (err as Error).message }, 'auto-upgrade check failed'),
+        ),
+      this.d.intervalMs,
+    );
     this.timer.unref();
   }
 
@@ -53,16 +59,27 @@ export class AutoUpgrade {
     const lowest = [current, ...members.map((m) => m.version).filter(Boolean)].sort(compareK3sVersions)[0];
     const allowed = (policy.scope === 'minor' ? ['patch', 'minor'] : ['patch']) as string[];
     const candidates = [...new Set(this.d.artifacts.listK3s().map((a) => a.version))]
-      .filter((v) => allowed.includes(classifyMove(current, v)) || (classifyMove(current, v) === 'same' && compareK3sVersions(lowest, v) < 0))
+      .filter(
+        (v) =>
+          allowed.includes(classifyMove(current, v)) ||
+          (classifyMove(current, v) === 'same' && compareK3sVersions(lowest, v) < 0),
+      )
       .sort(compareK3sVersions);
     const target = candidates.at(-1);
     if (!target) return undefined;
     try {
       const s = policy.rollout;
-      return await this.d.begin({
-        version: target, window: 'next', maxUnavailable: s.maxUnavailable, dwell: s.dwell, verifyTimeout: s.verifyTimeout,
-        ...(s.drainTimeout ? { drain: { timeout: s.drainTimeout } } : {}),
-      }, 'auto-upgrade');
+      return await this.d.begin(
+        {
+          version: target,
+          window: 'next',
+          maxUnavailable: s.maxUnavailable,
+          dwell: s.dwell,
+          verifyTimeout: s.verifyTimeout,
+          ...(s.drainTimeout ? { drain: { timeout: s.drainTimeout } } : {}),
+        },
+        'auto-upgrade',
+      );
     } catch (err) {
       const msg = (err as Error).message;
       if (msg !== this.lastRefusal) this.d.logger.warn({ target, err: msg }, 'auto-upgrade did not start');

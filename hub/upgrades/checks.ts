@@ -3,7 +3,13 @@
 // autoheal cap. Pure: the engine gathers the facts.
 import { classifyMove, compareK3sVersions, minorDistance } from './versions.js';
 
-export type RefusalCode = 'DOWNGRADE' | 'MINOR_SKIP' | 'KUBELET_NEWER_THAN_APISERVER' | 'ARTIFACT_MISSING' | 'POOL_OVER_AUTOHEAL_CAP' | 'NO_CONTROL_PLANE';
+export type RefusalCode =
+  | 'DOWNGRADE'
+  | 'MINOR_SKIP'
+  | 'KUBELET_NEWER_THAN_APISERVER'
+  | 'ARTIFACT_MISSING'
+  | 'POOL_OVER_AUTOHEAL_CAP'
+  | 'NO_CONTROL_PLANE';
 
 export interface Refusal {
   code: RefusalCode;
@@ -48,19 +54,39 @@ export function preflightChecks(input: CheckInput): Refusal[] {
   const versions = [cp, ...input.nodes.map((n) => n.version).filter(Boolean)];
   for (const v of new Set(versions)) {
     const move = classifyMove(v, t);
-    const who = v === cp ? 'the control plane' : `node(s) ${input.nodes.filter((n) => n.version === v).map((n) => n.name).join(', ')}`;
-    if (move === 'downgrade') out.push({ code: 'DOWNGRADE', message: `${t} is older than ${v} on ${who}: downgrades are refused` });
-    else if (move === 'minor-skip') out.push({ code: 'MINOR_SKIP', message: `${v} on ${who} to ${t} skips a minor version: upgrade one minor at a time` });
+    const who =
+      v === cp
+        ? 'the control plane'
+        : `node(s) ${input.nodes
+            .filter((n) => n.version === v)
+            .map((n) => n.name)
+            .join(', ')}`;
+    if (move === 'downgrade')
+      out.push({ code: 'DOWNGRADE', message: `${t} is older than ${v} on ${who}: downgrades are refused` });
+    else if (move === 'minor-skip')
+      out.push({
+        code: 'MINOR_SKIP',
+        message: `${v} on ${who} to ${t} skips a minor version: upgrade one minor at a time`,
+      });
   }
   const apiserver = input.controlPlaneFirst && compareK3sVersions(cp, t) < 0 ? t : cp;
   if (minorDistance(apiserver, t) > 0) {
-    out.push({ code: 'KUBELET_NEWER_THAN_APISERVER', message: `kubelets on ${t} would be newer than the apiserver on ${apiserver}: upgrade the control plane first` });
+    out.push({
+      code: 'KUBELET_NEWER_THAN_APISERVER',
+      message: `kubelets on ${t} would be newer than the apiserver on ${apiserver}: upgrade the control plane first`,
+    });
   }
   const cpArch = input.controlPlaneFirst ? input.controlPlaneArch : undefined;
   for (const arch of new Set([...(cpArch ? [cpArch] : []), ...input.nodes.map((n) => n.arch)])) {
     if (!input.artifactArches.has(arch)) {
-      const names = [...(arch === cpArch ? ['the control plane'] : []), ...input.nodes.filter((n) => n.arch === arch).map((n) => n.name)];
-      out.push({ code: 'ARTIFACT_MISSING', message: `no k3s ${t} artifact for ${arch} (needed by ${names.join(', ')}); import one with atoll-hub artifact import k3s --version ${t} --arch ${arch} --file F` });
+      const names = [
+        ...(arch === cpArch ? ['the control plane'] : []),
+        ...input.nodes.filter((n) => n.arch === arch).map((n) => n.name),
+      ];
+      out.push({
+        code: 'ARTIFACT_MISSING',
+        message: `no k3s ${t} artifact for ${arch} (needed by ${names.join(', ')}); import one with atoll-hub artifact import k3s --version ${t} --arch ${arch} --file F`,
+      });
     }
   }
   const pools = new Map<string, CheckNode[]>();
@@ -69,7 +95,12 @@ export function preflightChecks(input: CheckInput): Refusal[] {
     const cap = input.poolCaps.get(pool) ?? 100;
     const bad = members.filter((n) => n.unhealthy).length;
     const pct = members.length ? (bad / members.length) * 100 : 0;
-    if (pct > cap) out.push({ code: 'POOL_OVER_AUTOHEAL_CAP', pool, message: `${bad} of ${members.length} nodes in pool ${pool} are unhealthy, over its autoheal cap of ${cap}%: heal the pool first` });
+    if (pct > cap)
+      out.push({
+        code: 'POOL_OVER_AUTOHEAL_CAP',
+        pool,
+        message: `${bad} of ${members.length} nodes in pool ${pool} are unhealthy, over its autoheal cap of ${cap}%: heal the pool first`,
+      });
   }
   return out;
 }

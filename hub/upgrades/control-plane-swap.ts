@@ -15,7 +15,10 @@ export interface ControlPlaneSwapDeps {
 }
 
 export class ControlPlaneSwap {
-  constructor(private readonly d: ControlPlaneSwapDeps, private readonly rt: RolloutRuntime) {}
+  constructor(
+    private readonly d: ControlPlaneSwapDeps,
+    private readonly rt: RolloutRuntime,
+  ) {}
 
   /** Runs (or resumes) the control plane's part of `r`; it ends done or upgrade-failed. */
   async run(r: Rollout): Promise<void> {
@@ -25,7 +28,12 @@ export class ControlPlaneSwap {
       if (this.d.controlPlane.version() !== r.version) {
         await this.phase(r, 'swap', `${cp.from} -> ${r.version}`);
         const art = this.d.artifacts.getK3s(r.version, this.d.controlPlane.arch());
-        if (!art) return this.phase(r, 'upgrade-failed', `no k3s ${r.version} artifact for ${this.d.controlPlane.arch()}; nothing was changed`);
+        if (!art)
+          return this.phase(
+            r,
+            'upgrade-failed',
+            `no k3s ${r.version} artifact for ${this.d.controlPlane.arch()}; nothing was changed`,
+          );
         try {
           await this.d.controlPlane.upgradeTo(art);
         } catch (err) {
@@ -34,7 +42,11 @@ export class ControlPlaneSwap {
         }
       }
     }
-    await this.phase(r, 'verify', `API ready on ${r.version} for ${Math.round(r.dwellMs / 1000)}s within ${Math.round(r.verifyTimeoutMs / 1000)}s`);
+    await this.phase(
+      r,
+      'verify',
+      `API ready on ${r.version} for ${Math.round(r.dwellMs / 1000)}s within ${Math.round(r.verifyTimeoutMs / 1000)}s`,
+    );
     const ok = await this.rt.waitUntil(this.serving(r.version), r.verifyTimeoutMs, r.dwellMs, () => this.fatal());
     if (ok !== true) return this.rollback(r, `verify failed: ${ok}`);
     await this.phase(r, 'done', `upgraded ${cp.from} -> ${r.version}`);
@@ -51,7 +63,13 @@ export class ControlPlaneSwap {
       }
     }
     const back = await this.rt.waitUntil(this.serving(cp.from), r.verifyTimeoutMs, 0, () => this.fatal());
-    await this.phase(r, 'upgrade-failed', back === true ? `${reason}; restored k3s ${cp.from}, which serves again` : `${reason}; restored k3s ${cp.from}, but it is not serving (${back})`);
+    await this.phase(
+      r,
+      'upgrade-failed',
+      back === true
+        ? `${reason}; restored k3s ${cp.from}, which serves again`
+        : `${reason}; restored k3s ${cp.from}, but it is not serving (${back})`,
+    );
   }
 
   private async phase(r: Rollout, phase: ControlPlanePhase, message: string): Promise<void> {
@@ -61,14 +79,20 @@ export class ControlPlaneSwap {
     cp.startedAt ??= this.rt.now().toISOString();
     if (CP_FINAL.has(phase)) cp.finishedAt = this.rt.now().toISOString();
     await this.rt.save(r);
-    await this.d.events.note({ type: phase === 'upgrade-failed' ? 'upgrade.control-plane-failed' : 'upgrade.step', actor: 'hub', message: `control plane: ${phase}${message ? `: ${message}` : ''}`, data: { rolloutId: r.id, version: r.version, target: 'control-plane', phase } });
+    await this.d.events.note({
+      type: phase === 'upgrade-failed' ? 'upgrade.control-plane-failed' : 'upgrade.step',
+      actor: 'hub',
+      message: `control plane: ${phase}${message ? `: ${message}` : ''}`,
+      data: { rolloutId: r.id, version: r.version, target: 'control-plane', phase },
+    });
   }
 
   /** Whether the hub's k3s server serves `version`: running, kube API ready. */
   private serving(version: string): () => string | true {
     return () => {
       const info = this.d.controlPlane.info();
-      if (this.d.controlPlane.version() !== version) return `k3s ${this.d.controlPlane.version() ?? 'none'} runs, not ${version}`;
+      if (this.d.controlPlane.version() !== version)
+        return `k3s ${this.d.controlPlane.version() ?? 'none'} runs, not ${version}`;
       if (info.state !== 'running' || !this.d.controlPlane.client()) return `k3s server ${info.state}: ${info.message}`;
       return true;
     };

@@ -60,17 +60,33 @@ export class UpgradeEngine {
     this.policy = new UpgradePolicy(d.store);
     this.rollouts = new RolloutStore(d.store);
     this.rt = new RolloutRuntime({
-      rollouts: this.rollouts, events: d.events, logger: d.logger, controlPlane: d.controlPlane, clock, pollMs: d.pollMs ?? 500,
+      rollouts: this.rollouts,
+      events: d.events,
+      logger: d.logger,
+      controlPlane: d.controlPlane,
+      clock,
+      pollMs: d.pollMs ?? 500,
       sleep: d.sleep ?? ((ms) => new Promise((res) => setTimeout(res, ms).unref())),
     });
     this.admission = new Admission({ ...d, rollouts: this.rollouts });
-    this.loop = new RolloutLoop({
-      events: d.events, controlPlane: d.controlPlane, policy: this.policy, cancelled: this.cancelled,
-      controlPlaneSwap: new ControlPlaneSwap(d, this.rt),
-      nodes: new NodePhases(d, this.rt),
-    }, this.rt);
+    this.loop = new RolloutLoop(
+      {
+        events: d.events,
+        controlPlane: d.controlPlane,
+        policy: this.policy,
+        cancelled: this.cancelled,
+        controlPlaneSwap: new ControlPlaneSwap(d, this.rt),
+        nodes: new NodePhases(d, this.rt),
+      },
+      this.rt,
+    );
     this.auto = new AutoUpgrade({
-      policy: this.policy, rollouts: this.rollouts, controlPlane: d.controlPlane, artifacts: d.artifacts, logger: d.logger, clock,
+      policy: this.policy,
+      rollouts: this.rollouts,
+      controlPlane: d.controlPlane,
+      artifacts: d.artifacts,
+      logger: d.logger,
+      clock,
       members: (pools) => this.admission.members(pools),
       begin: (req, actor) => this.begin(req, actor),
       intervalMs: d.autoTickMs ?? 30_000,
@@ -81,7 +97,12 @@ export class UpgradeEngine {
   async start(): Promise<void> {
     for (const r of await this.rollouts.list()) {
       if (!ACTIVE_STATES.has(r.state)) continue;
-      await this.d.events.note({ type: 'upgrade.resumed', actor: 'hub', message: `rollout ${r.id} to ${r.version} resumes after a hub restart`, data: { rolloutId: r.id } });
+      await this.d.events.note({
+        type: 'upgrade.resumed',
+        actor: 'hub',
+        message: `rollout ${r.id} to ${r.version} resumes after a hub restart`,
+        data: { rolloutId: r.id },
+      });
       this.launch(r);
     }
     this.auto.start();
@@ -118,7 +139,12 @@ export class UpgradeEngine {
     if (!r) throw new HubError('NOT_FOUND', `rollout ${id} does not exist`);
     if (!ACTIVE_STATES.has(r.state)) throw new HubError('CONFLICT', `rollout ${id} is ${r.state}`);
     this.cancelled.add(id);
-    await this.d.events.record({ type: 'upgrade.cancel', actor, message: `rollout ${id} cancel requested; a node in progress finishes first`, data: { rolloutId: id } });
+    await this.d.events.record({
+      type: 'upgrade.cancel',
+      actor,
+      message: `rollout ${id} cancel requested; a node in progress finishes first`,
+      data: { rolloutId: id },
+    });
     return r;
   }
 
@@ -126,8 +152,16 @@ export class UpgradeEngine {
   async actOnHalted(id: string, action: HaltedAction, actor: string): Promise<Rollout> {
     const r = await this.rollouts.get(id);
     if (!r) throw new HubError('NOT_FOUND', `rollout ${id} does not exist`);
-    const active = action === 'dismiss' ? undefined : (await this.rollouts.list()).find((x) => x.id !== id && ACTIVE_STATES.has(x.state));
-    if (active) throw new HubError('CONFLICT', `rollout ${active.id} to ${active.version} is ${active.state}; one rollout at a time`, { rolloutId: active.id });
+    const active =
+      action === 'dismiss'
+        ? undefined
+        : (await this.rollouts.list()).find((x) => x.id !== id && ACTIVE_STATES.has(x.state));
+    if (active)
+      throw new HubError(
+        'CONFLICT',
+        `rollout ${active.id} to ${active.version} is ${active.state}; one rollout at a time`,
+        { rolloutId: active.id },
+      );
     if (this.running.has(id)) throw new HubError('CONFLICT', `rollout ${id} is still stopping; try again in a moment`);
     const note = applyHaltedAction(r, action, actor, this.rt.now().toISOString());
     await this.rt.save(r);
@@ -165,14 +199,29 @@ export class UpgradeEngine {
       createdAt: at,
       updatedAt: at,
       finishedAt: null,
-      nodes: spec.nodes.map((n) => ({ ...n, phase: 'pending', startedAt: null, finishedAt: null, message: '', cordoned: false, swapped: false })),
+      nodes: spec.nodes.map((n) => ({
+        ...n,
+        phase: 'pending',
+        startedAt: null,
+        finishedAt: null,
+        message: '',
+        cordoned: false,
+        swapped: false,
+      })),
     };
     await this.rollouts.save(r);
     const pools = r.pools;
     await this.d.events.record({
-      type: 'upgrade.started', actor,
+      type: 'upgrade.started',
+      actor,
       message: `rollout ${r.id}: ${what}${r.nodes.length} node(s)${pools ? ` in ${pools.join(', ')}` : ''}, ${r.maxUnavailable} at a time, window ${r.window}`,
-      data: { rolloutId: r.id, ...(r.kind === 'agent' ? { kind: 'agent' } : {}), version: r.version, pools, nodes: r.nodes.map((n) => n.id) },
+      data: {
+        rolloutId: r.id,
+        ...(r.kind === 'agent' ? { kind: 'agent' } : {}),
+        version: r.version,
+        pools,
+        nodes: r.nodes.map((n) => n.id),
+      },
     });
     this.launch(r);
     return r;
@@ -180,7 +229,8 @@ export class UpgradeEngine {
 
   private launch(r: Rollout): void {
     if (this.running.has(r.id)) return;
-    const p = this.loop.run(r)
+    const p = this.loop
+      .run(r)
       .catch((err: unknown) => {
         if (err instanceof Stopping) return;
         this.d.logger.error({ rolloutId: r.id, err: (err as Error).message }, 'rollout failed');

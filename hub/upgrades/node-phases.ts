@@ -27,7 +27,10 @@ const ORDER: NodePhase[] = ['pending', 'preflight', 'cordon', 'drain', 'swap', '
 export class NodePhases {
   private readonly agentUpgrader: AgentNodeUpgrader;
 
-  constructor(private readonly d: NodePhasesDeps, private readonly rt: RolloutRuntime) {
+  constructor(
+    private readonly d: NodePhasesDeps,
+    private readonly rt: RolloutRuntime,
+  ) {
     this.agentUpgrader = new AgentNodeUpgrader({ store: d.store, registry: d.registry, bundles: d.artifacts.agents });
   }
 
@@ -39,8 +42,12 @@ export class NodePhases {
       await this.rt.nodePhase(r, n, 'preflight', 'agent connected and node Ready?');
       const kube = this.d.controlPlane.kubeNode(n.name);
       if (kube?.kubeletVersion === r.version) return this.rt.nodePhase(r, n, 'skipped', `already on ${r.version}`);
-      const ready = await this.rt.waitUntil(this.serving(n, kube?.kubeletVersion ?? n.from), Math.min(r.verifyTimeoutMs, 30_000));
-      if (ready !== true) return this.rt.nodePhase(r, n, 'upgrade-blocked', `preflight failed: ${ready}; nothing was changed`);
+      const ready = await this.rt.waitUntil(
+        this.serving(n, kube?.kubeletVersion ?? n.from),
+        Math.min(r.verifyTimeoutMs, 30_000),
+      );
+      if (ready !== true)
+        return this.rt.nodePhase(r, n, 'upgrade-blocked', `preflight failed: ${ready}; nothing was changed`);
     }
     await this.d.registry.setWorkflow(n.id, 'upgrading', `k3s upgrade to ${r.version} (rollout ${r.id})`);
     const kube = await this.rt.kube();
@@ -51,15 +58,37 @@ export class NodePhases {
       await this.rt.save(r);
     }
     if (at <= ORDER.indexOf('drain')) {
-      await this.rt.nodePhase(r, n, 'drain', `timeout ${Math.round(r.drain.timeoutMs / 1000)}s${r.drain.force ? ', force' : ''}`);
+      await this.rt.nodePhase(
+        r,
+        n,
+        'drain',
+        `timeout ${Math.round(r.drain.timeoutMs / 1000)}s${r.drain.force ? ', force' : ''}`,
+      );
       try {
-        const res = await kube.drain(n.name, { timeoutMs: r.drain.timeoutMs, ignoreDaemonSets: r.drain.ignoreDaemonSets, deleteEmptyDirData: r.drain.deleteEmptyDirData, force: r.drain.force });
-        await this.d.events.note({ type: 'upgrade.step', nodeId: n.id, pool: n.pool, actor: 'hub', message: `${n.name}: drained, ${res.evicted.length} pod(s) evicted`, data: { rolloutId: r.id, ...res } });
+        const res = await kube.drain(n.name, {
+          timeoutMs: r.drain.timeoutMs,
+          ignoreDaemonSets: r.drain.ignoreDaemonSets,
+          deleteEmptyDirData: r.drain.deleteEmptyDirData,
+          force: r.drain.force,
+        });
+        await this.d.events.note({
+          type: 'upgrade.step',
+          nodeId: n.id,
+          pool: n.pool,
+          actor: 'hub',
+          message: `${n.name}: drained, ${res.evicted.length} pod(s) evicted`,
+          data: { rolloutId: r.id, ...res },
+        });
       } catch (err) {
         // Never changed: always uncordoned; the others go on.
         await this.uncordon(r, n);
         await this.release(n, 'upgrade blocked by its drain');
-        return this.rt.nodePhase(r, n, 'upgrade-blocked', `drain did not finish: ${(err as Error).message}; uncordoned, not upgraded`);
+        return this.rt.nodePhase(
+          r,
+          n,
+          'upgrade-blocked',
+          `drain did not finish: ${(err as Error).message}; uncordoned, not upgraded`,
+        );
       }
     }
     if (at <= ORDER.indexOf('swap')) {
@@ -68,7 +97,12 @@ export class NodePhases {
       await this.d.nodeK3s.setDesiredVersion(n.id, r.version);
     }
     if (at <= ORDER.indexOf('verify')) {
-      await this.rt.nodePhase(r, n, 'verify', `Ready on ${r.version} for ${Math.round(r.dwellMs / 1000)}s within ${Math.round(r.verifyTimeoutMs / 1000)}s`);
+      await this.rt.nodePhase(
+        r,
+        n,
+        'verify',
+        `Ready on ${r.version} for ${Math.round(r.dwellMs / 1000)}s within ${Math.round(r.verifyTimeoutMs / 1000)}s`,
+      );
       // A resumed verify re-sends the assignment (idempotent on the agent).
       if (at === ORDER.indexOf('verify')) await this.d.nodeK3s.setDesiredVersion(n.id, r.version);
       const ok = await this.rt.waitUntil(this.serving(n, r.version), r.verifyTimeoutMs, r.dwellMs);
@@ -82,7 +116,11 @@ export class NodePhases {
 
   /** Runs (or resumes) one node of an agent self-upgrade rollout (agent-node.ts). */
   async agent(r: Rollout, n: NodeProgress): Promise<void> {
-    const hooks = { phase: (rr: Rollout, nn: NodeProgress, p: NodePhase, m: string) => this.rt.nodePhase(rr, nn, p, m), waitUntil: (ok: () => Promise<string | true>, limitMs: number, dwellMs: number) => this.rt.waitUntil(ok, limitMs, dwellMs) };
+    const hooks = {
+      phase: (rr: Rollout, nn: NodeProgress, p: NodePhase, m: string) => this.rt.nodePhase(rr, nn, p, m),
+      waitUntil: (ok: () => Promise<string | true>, limitMs: number, dwellMs: number) =>
+        this.rt.waitUntil(ok, limitMs, dwellMs),
+    };
     await this.d.registry.setWorkflow(n.id, 'upgrading', `agent upgrade to ${r.version} (rollout ${r.id})`);
     try {
       await this.agentUpgrader.upgrade(r, n, hooks);
@@ -102,7 +140,12 @@ export class NodePhases {
       await this.rt.nodePhase(r, n, 'upgrade-failed', `${reason}; rolled back to ${n.from} and uncordoned`);
     } else {
       await this.release(n, `k3s upgrade to ${r.version} failed; the rollback did not come back`);
-      await this.rt.nodePhase(r, n, 'upgrade-failed', `${reason}; rolled back to ${n.from} but the node did not come back (${back}); left cordoned`);
+      await this.rt.nodePhase(
+        r,
+        n,
+        'upgrade-failed',
+        `${reason}; rolled back to ${n.from} but the node did not come back (${back}); left cordoned`,
+      );
     }
   }
 

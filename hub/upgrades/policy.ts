@@ -19,7 +19,12 @@ export interface AutoUpgradePolicy {
 }
 
 const KEY = 'upgrades.auto-upgrade';
-export const DEFAULT_POLICY: AutoUpgradePolicy = Object.freeze({ enabled: false, window: DEFAULT_WINDOW, scope: 'patch', rollout: {} });
+export const DEFAULT_POLICY: AutoUpgradePolicy = Object.freeze({
+  enabled: false,
+  window: DEFAULT_WINDOW,
+  scope: 'patch',
+  rollout: {},
+});
 
 function withDefaults(p: Partial<AutoUpgradePolicy> | undefined): AutoUpgradePolicy {
   return { ...DEFAULT_POLICY, ...p, window: { ...DEFAULT_WINDOW, ...p?.window }, rollout: { ...p?.rollout } };
@@ -32,11 +37,21 @@ export class UpgradePolicy {
     return withDefaults(await this.store.getSetting<Partial<AutoUpgradePolicy>>(KEY));
   }
 
-  async set(patch: { enabled?: boolean; scope?: 'patch' | 'minor'; window?: Partial<MaintenanceWindow>; rollout?: AutoRolloutSettings }): Promise<AutoUpgradePolicy> {
+  async set(patch: {
+    enabled?: boolean;
+    scope?: 'patch' | 'minor';
+    window?: Partial<MaintenanceWindow>;
+    rollout?: AutoRolloutSettings;
+  }): Promise<AutoUpgradePolicy> {
     // A compare-and-set: two concurrent patches both land.
     const next = await this.store.updateSetting<Partial<AutoUpgradePolicy>>(KEY, (stored) => {
       const cur = withDefaults(stored);
-      return { enabled: patch.enabled ?? cur.enabled, scope: patch.scope ?? cur.scope, window: { ...cur.window, ...patch.window }, rollout: { ...cur.rollout, ...patch.rollout } };
+      return {
+        enabled: patch.enabled ?? cur.enabled,
+        scope: patch.scope ?? cur.scope,
+        window: { ...cur.window, ...patch.window },
+        rollout: { ...cur.rollout, ...patch.rollout },
+      };
     });
     return withDefaults(next);
   }

@@ -22,7 +22,10 @@ export interface RolloutLoopDeps {
 }
 
 export class RolloutLoop {
-  constructor(private readonly d: RolloutLoopDeps, private readonly rt: RolloutRuntime) {}
+  constructor(
+    private readonly d: RolloutLoopDeps,
+    private readonly rt: RolloutRuntime,
+  ) {}
 
   async run(r: Rollout): Promise<void> {
     for (;;) {
@@ -30,7 +33,12 @@ export class RolloutLoop {
       const left = r.nodes.filter((n) => !FINAL_PHASES.has(n.phase));
       if (!left.length) {
         const failed = r.nodes.filter((n) => n.phase === 'upgrade-failed' || n.phase === 'upgrade-blocked');
-        await this.setState(r, 'done', `finished: ${r.nodes.filter((n) => n.phase === 'done').length} upgraded, ${r.nodes.filter((n) => n.phase === 'skipped').length} already there${failed.length ? `, ${failed.length} blocked` : ''}`, 'upgrade.done');
+        await this.setState(
+          r,
+          'done',
+          `finished: ${r.nodes.filter((n) => n.phase === 'done').length} upgraded, ${r.nodes.filter((n) => n.phase === 'skipped').length} already there${failed.length ? `, ${failed.length} blocked` : ''}`,
+          'upgrade.done',
+        );
         return;
       }
       const inProgress = left.filter((n) => n.phase !== 'pending');
@@ -43,19 +51,40 @@ export class RolloutLoop {
       if (cp && !CP_FINAL.has(cp.phase)) {
         if (cp.phase === 'pending' && this.d.cancelled.has(r.id)) {
           this.d.cancelled.delete(r.id);
-          await this.setState(r, 'cancelled', 'cancelled before the control plane was upgraded; nothing changed', 'upgrade.cancelled');
+          await this.setState(
+            r,
+            'cancelled',
+            'cancelled before the control plane was upgraded; nothing changed',
+            'upgrade.cancelled',
+          );
           return;
         }
         if (cp.phase === 'pending' && !open) {
           const waiting = r.state === 'running' ? 'paused' : r.state;
-          await this.setState(r, waiting, 'outside the maintenance window; the control plane and every node wait for the next one', waiting === 'paused' ? 'upgrade.paused' : undefined);
+          await this.setState(
+            r,
+            waiting,
+            'outside the maintenance window; the control plane and every node wait for the next one',
+            waiting === 'paused' ? 'upgrade.paused' : undefined,
+          );
           await this.rt.sleep(this.rt.pollMs);
           continue;
         }
-        if (r.state !== 'running') await this.setState(r, 'running', `upgrading the control plane ${cp.from} -> ${r.version}`, r.state === 'paused' ? 'upgrade.resumed' : 'upgrade.running');
+        if (r.state !== 'running')
+          await this.setState(
+            r,
+            'running',
+            `upgrading the control plane ${cp.from} -> ${r.version}`,
+            r.state === 'paused' ? 'upgrade.resumed' : 'upgrade.running',
+          );
         await this.d.controlPlaneSwap.run(r);
         if (r.controlPlane?.phase === 'upgrade-failed') {
-          await this.setState(r, 'halted', `halted: the control plane upgrade failed (${r.controlPlane.message}); no node was changed`, 'upgrade.halted');
+          await this.setState(
+            r,
+            'halted',
+            `halted: the control plane upgrade failed (${r.controlPlane.message}); no node was changed`,
+            'upgrade.halted',
+          );
           return;
         }
         continue;
@@ -69,15 +98,31 @@ export class RolloutLoop {
       const batch = startable.slice(0, Math.max(r.maxUnavailable, inProgress.length));
       if (!batch.length) {
         const waiting = r.state === 'running' ? 'paused' : r.state;
-        await this.setState(r, waiting, `outside the maintenance window; ${left.length} node(s) wait for the next one`, waiting === 'paused' ? 'upgrade.paused' : undefined);
+        await this.setState(
+          r,
+          waiting,
+          `outside the maintenance window; ${left.length} node(s) wait for the next one`,
+          waiting === 'paused' ? 'upgrade.paused' : undefined,
+        );
         await this.rt.sleep(this.rt.pollMs);
         continue;
       }
-      if (r.state !== 'running') await this.setState(r, 'running', `upgrading ${batch.map((n) => n.name).join(', ')}`, r.state === 'paused' ? 'upgrade.resumed' : 'upgrade.running');
+      if (r.state !== 'running')
+        await this.setState(
+          r,
+          'running',
+          `upgrading ${batch.map((n) => n.name).join(', ')}`,
+          r.state === 'paused' ? 'upgrade.resumed' : 'upgrade.running',
+        );
       await Promise.all(batch.map((n) => (r.kind === 'agent' ? this.d.nodes.agent(r, n) : this.d.nodes.k3s(r, n))));
       const failed = batch.find((n) => n.phase === 'upgrade-failed');
       if (failed) {
-        await this.setState(r, 'halted', `halted: ${failed.name} failed (${failed.message})${r.kind === 'agent' ? '' : `; it was rolled back to ${failed.from}`}`, 'upgrade.halted');
+        await this.setState(
+          r,
+          'halted',
+          `halted: ${failed.name} failed (${failed.message})${r.kind === 'agent' ? '' : `; it was rolled back to ${failed.from}`}`,
+          'upgrade.halted',
+        );
         return;
       }
     }
@@ -94,6 +139,12 @@ export class RolloutLoop {
     r.message = message;
     if (!ACTIVE_STATES.has(state)) r.finishedAt = this.rt.now().toISOString();
     await this.rt.save(r);
-    if (type) await this.d.events.note({ type, actor: 'hub', message: `rollout ${r.id} to ${r.version}: ${message}`, data: { rolloutId: r.id, state } });
+    if (type)
+      await this.d.events.note({
+        type,
+        actor: 'hub',
+        message: `rollout ${r.id} to ${r.version}: ${message}`,
+        data: { rolloutId: r.id, state },
+      });
   }
 }

@@ -4,8 +4,18 @@
 import type { Store } from '../store/types.js';
 
 export type NodePhase =
-  | 'pending' | 'preflight' | 'cordon' | 'drain' | 'swap' | 'verify' | 'uncordon' | 'rollback'
-  | 'done' | 'skipped' | 'upgrade-failed' | 'upgrade-blocked';
+  | 'pending'
+  | 'preflight'
+  | 'cordon'
+  | 'drain'
+  | 'swap'
+  | 'verify'
+  | 'uncordon'
+  | 'rollback'
+  | 'done'
+  | 'skipped'
+  | 'upgrade-failed'
+  | 'upgrade-blocked';
 
 export const FINAL_PHASES: ReadonlySet<NodePhase> = new Set(['done', 'skipped', 'upgrade-failed', 'upgrade-blocked']);
 

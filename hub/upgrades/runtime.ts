@@ -61,7 +61,11 @@ export class RolloutRuntime {
 
   /** Stores the rollout after the writes before it (they never interleave). */
   save(r: Rollout): Promise<void> {
-    this.saving = this.saving.then(() => this.d.rollouts.save(r)).catch((err: unknown) => this.d.logger.error({ err: (err as Error).message }, 'could not store rollout progress'));
+    this.saving = this.saving
+      .then(() => this.d.rollouts.save(r))
+      .catch((err: unknown) =>
+        this.d.logger.error({ err: (err as Error).message }, 'could not store rollout progress'),
+      );
     return this.saving;
   }
 
@@ -96,7 +100,14 @@ export class RolloutRuntime {
     n.startedAt ??= this.now().toISOString();
     if (FINAL_PHASES.has(phase)) n.finishedAt = this.now().toISOString();
     await this.save(r);
-    await this.d.events.note({ type: phase === 'upgrade-failed' ? 'upgrade.node-failed' : 'upgrade.step', nodeId: n.id, pool: n.pool, actor: 'hub', message: `${n.name}: ${phase}${message ? `: ${message}` : ''}`, data: { rolloutId: r.id, version: r.version, phase } });
+    await this.d.events.note({
+      type: phase === 'upgrade-failed' ? 'upgrade.node-failed' : 'upgrade.step',
+      nodeId: n.id,
+      pool: n.pool,
+      actor: 'hub',
+      message: `${n.name}: ${phase}${message ? `: ${message}` : ''}`,
+      data: { rolloutId: r.id, version: r.version, phase },
+    });
   }
 
   /** The kube client, once the control plane serves (polls until then, or until the engine stops). */

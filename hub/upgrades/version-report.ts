@@ -42,7 +42,8 @@ export function k3sVersionInfo(controlPlane: ControlPlane, artifacts: ArtifactSt
   if (current) {
     const newest = [...byVersion.keys(), `${KNOWN_LATEST_MINOR}.0+k3s1`].sort(compareK3sVersions).at(-1)!;
     const behind = minorDistance(current, newest);
-    if (behind >= SUPPORTED_MINORS) endOfSupport = `k3s ${minorOf(current)} is older than the newest ${SUPPORTED_MINORS} minors (newest ${minorOf(newest)}): it is out of support; upgrade one minor at a time`;
+    if (behind >= SUPPORTED_MINORS)
+      endOfSupport = `k3s ${minorOf(current)} is older than the newest ${SUPPORTED_MINORS} minors (newest ${minorOf(newest)}): it is out of support; upgrade one minor at a time`;
   }
   return { current, available, endOfSupport };
 }
@@ -53,7 +54,9 @@ export async function agentVersionInfo(store: Store, artifacts: ArtifactStore): 
   const latest = available.at(-1) ?? null;
   const counts = new Map<string, number>();
   for (const n of await store.listNodes()) counts.set(n.agentVersion, (counts.get(n.agentVersion) ?? 0) + 1);
-  const running = [...counts].map(([version, nodes]) => ({ version, nodes })).sort((a, b) => compareAgentVersions(a.version, b.version));
+  const running = [...counts]
+    .map(([version, nodes]) => ({ version, nodes }))
+    .sort((a, b) => compareAgentVersions(a.version, b.version));
   const behind = latest ? running.filter((x) => x.version !== latest).reduce((a, x) => a + x.nodes, 0) : 0;
   return { latest, available, running, skew: running.length > 1, behind };
 }

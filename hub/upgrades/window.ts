@@ -10,13 +10,24 @@ export interface MaintenanceWindow {
   timeZone: string;
 }
 
-export const DEFAULT_WINDOW: MaintenanceWindow = Object.freeze({ day: 'sun', startHour: 3, durationHours: 2, timeZone: 'UTC' });
+export const DEFAULT_WINDOW: MaintenanceWindow = Object.freeze({
+  day: 'sun',
+  startHour: 3,
+  durationHours: 2,
+  timeZone: 'UTC',
+});
 
 const WEEKDAY: Record<string, number> = { mon: 0, tue: 1, wed: 2, thu: 3, fri: 4, sat: 5, sun: 6 };
 
 /** Minutes since Monday 00:00 in the window's time zone. */
 function minuteOfWeek(now: Date, timeZone: string): number {
-  const parts = new Intl.DateTimeFormat('en-GB', { timeZone, weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(now);
+  const parts = new Intl.DateTimeFormat('en-GB', {
+    timeZone,
+    weekday: 'short',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  }).formatToParts(now);
   const get = (t: string): string => parts.find((p) => p.type === t)?.value ?? '0';
   const day = WEEKDAY[get('weekday').toLowerCase().slice(0, 3)] ?? 0;
   return day * 1440 + Number(get('hour')) * 60 + Number(get('minute'));
@@ -36,6 +47,9 @@ export function windowOpen(w: MaintenanceWindow, now: Date = new Date()): boolea
   const week = 7 * 1440;
   const m = minuteOfWeek(now, w.timeZone);
   const length = Math.round(w.durationHours * 60);
-  const starts = w.day === 'any' ? [0, 1, 2, 3, 4, 5, 6].map((d) => d * 1440 + w.startHour * 60) : [WEEKDAY[w.day] * 1440 + w.startHour * 60];
-  return starts.some((s) => ((m - s) % week + week) % week < length);
+  const starts =
+    w.day === 'any'
+      ? [0, 1, 2, 3, 4, 5, 6].map((d) => d * 1440 + w.startHour * 60)
+      : [WEEKDAY[w.day] * 1440 + w.startHour * 60];
+  return starts.some((s) => (((m - s) % week) + week) % week < length);
 }

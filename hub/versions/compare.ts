@@ -20,7 +20,13 @@ export function compareK3sVersions(a: string, b: string): number {
   const parse = (v: string): number[] => {
     const m = /^v(\d+)\.(\d+)\.(\d+)(?:-rc(\d+))?\+k3s(\d+)$/.exec(v.replace(/-(?!rc)[0-9A-Za-z.-]+/, ''));
     if (!m) return [0, 0, 0, 0, 0];
-    return [Number(m[1]), Number(m[2]), Number(m[3]), m[4] === undefined ? Number.MAX_SAFE_INTEGER : Number(m[4]), Number(m[5])];
+    return [
+      Number(m[1]),
+      Number(m[2]),
+      Number(m[3]),
+      m[4] === undefined ? Number.MAX_SAFE_INTEGER : Number(m[4]),
+      Number(m[5]),
+    ];
   };
   const pa = parse(a);
   const pb = parse(b);

@@ -43,7 +43,11 @@ usage: npm run build && node --import tsx test/bench/connect.ts [options]
 `;
 
 /** Event-loop delay over the round-trip window (ms): where a slow round trip waited. */
-interface LoopDelay { p50: number; p99: number; max: number }
+interface LoopDelay {
+  p50: number;
+  p99: number;
+  max: number;
+}
 
 interface Load {
   wallMs: number;
@@ -58,7 +62,13 @@ interface Load {
   hubLoopCpuMsPerOp?: number;
 }
 
-interface StormFigures extends Load { welcomed: number; perSec: number; resumed: number; handshakeMs: Summary; errors: Record<string, number> }
+interface StormFigures extends Load {
+  welcomed: number;
+  perSec: number;
+  resumed: number;
+  handshakeMs: Summary;
+  errors: Record<string, number>;
+}
 
 interface Figures {
   n: number;
@@ -69,15 +79,43 @@ interface Figures {
   loadavgAtStart: number[];
   workers: number;
   hubDataParent: string;
-  prepare: { wallMs: number; keysGenerated: number; keysLoaded: number; keygenMs: number; joined: number; joinWallMs: number; joinsPerSec: number; joinLatencyMs: Summary; failed: number; hub: Load };
-  connect: { welcomed: number; wallMs: number; perSec: number; handshakeMs: Summary; hub: Load; simulatorCpuPercentOfCore: number; timedOut: boolean; errors: Record<string, number> };
+  prepare: {
+    wallMs: number;
+    keysGenerated: number;
+    keysLoaded: number;
+    keygenMs: number;
+    joined: number;
+    joinWallMs: number;
+    joinsPerSec: number;
+    joinLatencyMs: Summary;
+    failed: number;
+    hub: Load;
+  };
+  connect: {
+    welcomed: number;
+    wallMs: number;
+    perSec: number;
+    handshakeMs: Summary;
+    hub: Load;
+    simulatorCpuPercentOfCore: number;
+    timedOut: boolean;
+    errors: Record<string, number>;
+  };
   /** Hub memory at each point, after a full GC when the inspector is attached. */
   hubMemKiB: { gcFirst: boolean; start: Mem; afterJoins: Mem; afterConnect: Mem; afterWindow: Mem };
   rssPerAgentKiB: number;
   rssPerConnectionKiB: number;
   heapPerConnectionKiB: number | null;
   simulatorRssKiB: number;
-  rtt: { windowMs: number; pingEveryMs: number; ms: Summary; pingsSent: number; unanswered: number; hubLoopDelayMs: LoopDelay | null; simLoopDelayMs: LoopDelay | null };
+  rtt: {
+    windowMs: number;
+    pingEveryMs: number;
+    ms: Summary;
+    pingsSent: number;
+    unanswered: number;
+    hubLoopDelayMs: LoopDelay | null;
+    simLoopDelayMs: LoopDelay | null;
+  };
   steady: Load & { reportsPerSec: number; framesPerSec: number };
   reportToApiMs: Summary | null;
   nodes: { total: number; ready: number; withHealth: number; connected: number };
@@ -85,9 +123,17 @@ interface Figures {
   restartStorm?: StormFigures & { msAfterKill: number; hubStartMs: number; hubRssAfterKiB: number };
 }
 
-interface Mem { rssKiB: number; heapKiB: number | null }
+interface Mem {
+  rssKiB: number;
+  heapKiB: number | null;
+}
 
-interface Mark { t: number; cpu: number; sched: { cpu: number; wait: number }; elu: Elu | undefined }
+interface Mark {
+  t: number;
+  cpu: number;
+  sched: { cpu: number; wait: number };
+  elu: Elu | undefined;
+}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
@@ -95,7 +141,10 @@ function sleep(ms: number): Promise<void> {
 
 /** CPU time and event-loop busy time of the hub over a stretch of the run. */
 class HubMeter {
-  constructor(readonly pid: number, readonly probe: HubProbe | undefined) {}
+  constructor(
+    readonly pid: number,
+    readonly probe: HubProbe | undefined,
+  ) {}
 
   async mark(): Promise<Mark> {
     return { t: Date.now(), cpu: cpuSeconds(this.pid), sched: mainThreadSched(this.pid), elu: await this.probe?.elu() };
@@ -125,10 +174,23 @@ class HubMeter {
 async function main(): Promise<number> {
   const { values: v } = parseArgs({
     options: {
-      n: { type: 'string' }, heartbeat: { type: 'string' }, window: { type: 'string' }, 'ping-every': { type: 'string' }, 'profile-window': { type: 'boolean' },
-      probes: { type: 'string' }, workers: { type: 'string' }, 'connect-concurrency': { type: 'string' }, 'join-concurrency': { type: 'string' },
-      reconnect: { type: 'boolean' }, 'restart-storm': { type: 'boolean' }, 'identity-dir': { type: 'string' }, 'hub-data-parent': { type: 'string' },
-      'hub-log-level': { type: 'string' }, 'no-inspect': { type: 'boolean' }, timeout: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      n: { type: 'string' },
+      heartbeat: { type: 'string' },
+      window: { type: 'string' },
+      'ping-every': { type: 'string' },
+      'profile-window': { type: 'boolean' },
+      probes: { type: 'string' },
+      workers: { type: 'string' },
+      'connect-concurrency': { type: 'string' },
+      'join-concurrency': { type: 'string' },
+      reconnect: { type: 'boolean' },
+      'restart-storm': { type: 'boolean' },
+      'identity-dir': { type: 'string' },
+      'hub-data-parent': { type: 'string' },
+      'hub-log-level': { type: 'string' },
+      'no-inspect': { type: 'boolean' },
+      timeout: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
   if (v.help) {
@@ -144,7 +206,8 @@ async function main(): Promise<number> {
   const timeoutMs = parseDurationMs(v.timeout ?? '5m');
   const inspect = !v['no-inspect'];
   const dataParent = resolve(v['hub-data-parent'] ?? tmpdir());
-  if (!Number.isInteger(n) || n < 1 || !Number.isInteger(workers) || workers < 1) throw new Error('--n and --workers must be positive integers');
+  if (!Number.isInteger(n) || n < 1 || !Number.isInteger(workers) || workers < 1)
+    throw new Error('--n and --workers must be positive integers');
 
   let hub: HubHandle | undefined;
   let fleet: Fleet | undefined;
@@ -177,10 +240,15 @@ async function main(): Promise<number> {
   try {
     const loadAtStart = loadavg().map((x) => round(x));
     const h = await startHub({
-      heartbeat: `${heartbeatMs}ms`, unreachableAfter: `${3 * heartbeatMs}ms`, dataDir: join(mkdtempSync(join(dataParent, 'atoll-bench-hub-')), 'data'),
+      heartbeat: `${heartbeatMs}ms`,
+      unreachableAfter: `${3 * heartbeatMs}ms`,
+      dataDir: join(mkdtempSync(join(dataParent, 'atoll-bench-hub-')), 'data'),
       // Every simulated agent connects from 127.0.0.1: lift the per-source cap (a real fleet has many addresses).
       extraArgs: ['--gateway-max-connections-per-source', '1000000', '--join-rate-limit', '100000'],
-      env: { ATOLL_LOG_LEVEL: v['hub-log-level'] ?? 'info', ...(inspect ? { NODE_OPTIONS: '--inspect=127.0.0.1:0' } : {}) },
+      env: {
+        ATOLL_LOG_LEVEL: v['hub-log-level'] ?? 'info',
+        ...(inspect ? { NODE_OPTIONS: '--inspect=127.0.0.1:0' } : {}),
+      },
     });
     hub = h;
     probe = inspect ? await HubProbe.attach(h.proc.stderr()) : undefined;
@@ -190,17 +258,26 @@ async function main(): Promise<number> {
     const memStart = await meter.mem();
     const token = await createReusableToken(h.apiUrl, h.caPem(), h.adminToken());
     const simOpts: SimulatorOptions = {
-      ...DEFAULT_OPTIONS, gatewayUrl: h.gatewayUrl, token, count: n, first: 0,
+      ...DEFAULT_OPTIONS,
+      gatewayUrl: h.gatewayUrl,
+      token,
+      count: n,
+      first: 0,
       identityDir: v['identity-dir'] ? resolve(v['identity-dir']) : DEFAULT_OPTIONS.identityDir,
-      connectConcurrency: Number(v['connect-concurrency'] ?? 100), joinConcurrency: Number(v['join-concurrency'] ?? 8),
+      connectConcurrency: Number(v['connect-concurrency'] ?? 100),
+      joinConcurrency: Number(v['join-concurrency'] ?? 8),
     };
     const f0 = await createFleet(simOpts, workers);
     fleet = f0;
 
     let missing = 0;
     for (let i = 0; i < n; i++) if (!existsSync(join(simOpts.identityDir, 'keys', `${i}.key`))) missing++;
-    log(`preparing ${n} identities; keys are cached in ${simOpts.identityDir}` +
-      (missing ? `: ${missing} to make first, at roughly 5-10 per second on 2 cores (raise --timeout if that does not fit)` : ', all there'));
+    log(
+      `preparing ${n} identities; keys are cached in ${simOpts.identityDir}` +
+        (missing
+          ? `: ${missing} to make first, at roughly 5-10 per second on 2 cores (raise --timeout if that does not fit)`
+          : ', all there'),
+    );
     const prepMark = await meter.mark();
     const prep = await f0.prepare();
     const prepLoad = await meter.since(prepMark, prep.wallMs, prep.joined);
@@ -244,7 +321,14 @@ async function main(): Promise<number> {
       const r = await run();
       const load = await meter.since(m, r.wallMs, r.welcomed);
       await sleep(2000);
-      return { ...load, welcomed: r.welcomed, perSec: round(r.welcomed / Math.max(0.001, r.wallMs / 1000), 1), resumed: r.resumed, handshakeMs: summarize(r.handshakeMs), errors: r.errors };
+      return {
+        ...load,
+        welcomed: r.welcomed,
+        perSec: round(r.welcomed / Math.max(0.001, r.wallMs / 1000), 1),
+        resumed: r.resumed,
+        handshakeMs: summarize(r.handshakeMs),
+        errors: r.errors,
+      };
     };
 
     let reconnect: Figures['reconnect'];
@@ -274,36 +358,89 @@ async function main(): Promise<number> {
       const servingAt = Date.now();
       probe = inspect ? await HubProbe.attach(h.proc.stderr()) : undefined;
       meter = new HubMeter(h.proc.child.pid as number, probe);
-      const zero: Mark = { t: killedAt, cpu: 0, sched: { cpu: 0, wait: 0 }, elu: probe ? { idle: 0, active: 0 } : undefined };
+      const zero: Mark = {
+        t: killedAt,
+        cpu: 0,
+        sched: { cpu: 0, wait: 0 },
+        elu: probe ? { idle: 0, active: 0 } : undefined,
+      };
       const r = await f.awaitPhase(180_000);
       const load = await meter.since(zero, r.wallMs, r.welcomed);
       restartStorm = {
-        ...load, welcomed: r.welcomed, perSec: round(r.welcomed / Math.max(0.001, (r.wallMs - (servingAt - killedAt)) / 1000), 1), resumed: r.resumed,
-        handshakeMs: summarize(r.handshakeMs), errors: r.errors, msAfterKill: r.wallMs, hubStartMs: servingAt - killedAt, hubRssAfterKiB: rssKiB(meter.pid),
+        ...load,
+        welcomed: r.welcomed,
+        perSec: round(r.welcomed / Math.max(0.001, (r.wallMs - (servingAt - killedAt)) / 1000), 1),
+        resumed: r.resumed,
+        handshakeMs: summarize(r.handshakeMs),
+        errors: r.errors,
+        msAfterKill: r.wallMs,
+        hubStartMs: servingAt - killedAt,
+        hubRssAfterKiB: rssKiB(meter.pid),
       };
     }
 
     const perConn = (a: Mem, b: Mem): number => round((b.rssKiB - a.rssKiB) / Math.max(1, c.welcomed), 1);
     const figures: Figures = {
-      n, heartbeatMs, cores: availableParallelism(), cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version, loadavgAtStart: loadAtStart, workers, hubDataParent: dataParent,
+      n,
+      heartbeatMs,
+      cores: availableParallelism(),
+      cpuModel: cpus()[0]?.model ?? 'unknown',
+      node: process.version,
+      loadavgAtStart: loadAtStart,
+      workers,
+      hubDataParent: dataParent,
       prepare: {
-        wallMs: prep.wallMs, keysGenerated: prep.keysGenerated, keysLoaded: prep.keysLoaded, keygenMs: prep.keygenMs, joined: prep.joined, joinWallMs: prep.joinWallMs,
-        joinsPerSec: prep.joined ? round(prep.joined / Math.max(0.001, prep.joinWallMs / 1000), 1) : 0, joinLatencyMs: summarize(prep.joinLatenciesMs), failed: prep.failed, hub: prepLoad,
+        wallMs: prep.wallMs,
+        keysGenerated: prep.keysGenerated,
+        keysLoaded: prep.keysLoaded,
+        keygenMs: prep.keygenMs,
+        joined: prep.joined,
+        joinWallMs: prep.joinWallMs,
+        joinsPerSec: prep.joined ? round(prep.joined / Math.max(0.001, prep.joinWallMs / 1000), 1) : 0,
+        joinLatencyMs: summarize(prep.joinLatenciesMs),
+        failed: prep.failed,
+        hub: prepLoad,
       },
       connect: {
-        welcomed: c.welcomed, wallMs: c.wallMs, perSec: round(c.welcomed / Math.max(0.001, c.wallMs / 1000), 1), handshakeMs: summarize(c.handshakeMs), hub: connectLoad,
-        simulatorCpuPercentOfCore: round((simCpu / Math.max(0.001, c.wallMs / 1000)) * 100, 1), timedOut: c.timedOut, errors: c.errors,
+        welcomed: c.welcomed,
+        wallMs: c.wallMs,
+        perSec: round(c.welcomed / Math.max(0.001, c.wallMs / 1000), 1),
+        handshakeMs: summarize(c.handshakeMs),
+        hub: connectLoad,
+        simulatorCpuPercentOfCore: round((simCpu / Math.max(0.001, c.wallMs / 1000)) * 100, 1),
+        timedOut: c.timedOut,
+        errors: c.errors,
       },
-      hubMemKiB: { gcFirst: Boolean(probe), start: memStart, afterJoins: memJoined, afterConnect: memConnected, afterWindow: memWindow },
+      hubMemKiB: {
+        gcFirst: Boolean(probe),
+        start: memStart,
+        afterJoins: memJoined,
+        afterConnect: memConnected,
+        afterWindow: memWindow,
+      },
       rssPerAgentKiB: perConn(memStart, memWindow),
       rssPerConnectionKiB: perConn(memJoined, memWindow),
-      heapPerConnectionKiB: memJoined.heapKiB !== null && memWindow.heapKiB !== null ? round((memWindow.heapKiB - memJoined.heapKiB) / Math.max(1, c.welcomed), 1) : null,
+      heapPerConnectionKiB:
+        memJoined.heapKiB !== null && memWindow.heapKiB !== null
+          ? round((memWindow.heapKiB - memJoined.heapKiB) / Math.max(1, c.welcomed), 1)
+          : null,
       simulatorRssKiB: simStatus.rssKiB,
-      rtt: { windowMs, pingEveryMs, ms: summarize(rtt.samples), pingsSent: rtt.pingsSent, unanswered: rtt.unanswered, hubLoopDelayMs: hubLoopDelayMs ?? null, simLoopDelayMs: rtt.simLoopDelayMs ?? null },
+      rtt: {
+        windowMs,
+        pingEveryMs,
+        ms: summarize(rtt.samples),
+        pingsSent: rtt.pingsSent,
+        unanswered: rtt.unanswered,
+        hubLoopDelayMs: hubLoopDelayMs ?? null,
+        simLoopDelayMs: rtt.simLoopDelayMs ?? null,
+      },
       steady: {
         ...windowLoad,
         reportsPerSec: round((st1.counters.reportsSent - st0.counters.reportsSent) / elapsed, 1),
-        framesPerSec: round((st1.counters.framesOut - st0.counters.framesOut + st1.counters.framesIn - st0.counters.framesIn) / elapsed, 1),
+        framesPerSec: round(
+          (st1.counters.framesOut - st0.counters.framesOut + st1.counters.framesIn - st0.counters.framesIn) / elapsed,
+          1,
+        ),
       },
       reportToApiMs: reportToApi && summarize(reportToApi),
       nodes,
@@ -367,8 +504,10 @@ function fmt(s: Summary): string {
 }
 
 function load(l: Load): string {
-  return `${l.hubLoopCpuMsPerOp === undefined ? '' : `hub loop CPU ${l.hubLoopCpuMsPerOp} ms each; `}hub CPU ${l.hubCpuPercentOfCore}% of a core; hub loop thread ${l.hubLoopOnCpuPercent}% on a CPU + ${l.hubLoopRunQueuePercent}% waiting for one` +
-    (l.hubLoopBusyPercent === null ? '' : ` (loop busy ${l.hubLoopBusyPercent}%)`);
+  return (
+    `${l.hubLoopCpuMsPerOp === undefined ? '' : `hub loop CPU ${l.hubLoopCpuMsPerOp} ms each; `}hub CPU ${l.hubCpuPercentOfCore}% of a core; hub loop thread ${l.hubLoopOnCpuPercent}% on a CPU + ${l.hubLoopRunQueuePercent}% waiting for one` +
+    (l.hubLoopBusyPercent === null ? '' : ` (loop busy ${l.hubLoopBusyPercent}%)`)
+  );
 }
 
 function mem(m: Mem): string {
@@ -381,7 +520,8 @@ function humanBlock(f: Figures): string {
     '',
     `atoll connect benchmark: N=${f.n}, heartbeat ${f.heartbeatMs / 1000}s, ${f.cores} cores (${f.cpuModel}), node ${f.node}, simulator processes ${f.workers}, load avg at start ${f.loadavgAtStart.join(' ')}, hub data under ${f.hubDataParent}`,
     `  identities:   keys ${f.prepare.keysGenerated} made + ${f.prepare.keysLoaded} cached in ${f.prepare.keygenMs} ms; ${f.prepare.joined} joins in ${f.prepare.joinWallMs} ms` +
-      (f.prepare.joined ? ` = ${f.prepare.joinsPerSec} joins/s; ${load(f.prepare.hub)}` : '') + (f.prepare.failed ? `; ${f.prepare.failed} FAILED` : ''),
+      (f.prepare.joined ? ` = ${f.prepare.joinsPerSec} joins/s; ${load(f.prepare.hub)}` : '') +
+      (f.prepare.failed ? `; ${f.prepare.failed} FAILED` : ''),
     ...(f.prepare.joined ? [`                join latency ms ${fmt(f.prepare.joinLatencyMs)}`] : []),
     `  connect:      ${f.connect.welcomed}/${f.n} connected and welcomed in ${f.connect.wallMs} ms = ${f.connect.perSec} connects/s${f.connect.timedOut ? ' (TIMED OUT)' : ''}; ${load(f.connect.hub)}; simulator CPU ${f.connect.simulatorCpuPercentOfCore}%`,
     `                per connection (TLS + upgrade + hello -> welcome) ms ${fmt(f.connect.handshakeMs)}`,
@@ -403,8 +543,10 @@ function humanBlock(f: Figures): string {
   }
   if (f.restartStorm) {
     const r = f.restartStorm;
-    lines.push(`  restart storm (kill -9, restart): ${r.welcomed}/${f.n} welcomed again ${r.msAfterKill} ms after the kill; the new hub served after ${r.hubStartMs} ms, then ${r.perSec} welcomes/s; ${r.resumed} resumed; ` +
-      `${load(r)} since its start; RSS ${mib(r.hubRssAfterKiB)}${Object.keys(r.errors).length ? `; agent-side errors ${JSON.stringify(r.errors)}` : ''}`);
+    lines.push(
+      `  restart storm (kill -9, restart): ${r.welcomed}/${f.n} welcomed again ${r.msAfterKill} ms after the kill; the new hub served after ${r.hubStartMs} ms, then ${r.perSec} welcomes/s; ${r.resumed} resumed; ` +
+        `${load(r)} since its start; RSS ${mib(r.hubRssAfterKiB)}${Object.keys(r.errors).length ? `; agent-side errors ${JSON.stringify(r.errors)}` : ''}`,
+    );
   }
   return `${lines.join('\n')}\n\n`;
 }
@@ -414,7 +556,9 @@ function mib(kib: number): string {
 }
 
 main().then(
-  (code) => { process.exitCode = code; },
+  (code) => {
+    process.exitCode = code;
+  },
   (err: unknown) => {
     process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
     process.exitCode = 1;

@@ -16,7 +16,9 @@ const { values } = parseArgs({
   },
 });
 if (values.help) {
-  process.stdout.write('usage: node --import tsx test/bench/fuzz.ts [--cases N] [--join-cases N] [--seed S] [--target decoder|join|all]\n');
+  process.stdout.write(
+    'usage: node --import tsx test/bench/fuzz.ts [--cases N] [--join-cases N] [--seed S] [--target decoder|join|all]\n',
+  );
   process.exit(0);
 }
 const cases = Number(values.cases);
@@ -30,7 +32,9 @@ if (values.target === 'all' || values.target === 'decoder') {
   const d = fuzzDecoder(seed, cases);
   crashes.push(...d.crashes);
   report.decoder = { tried: d.tried, crashes: d.crashes.length, seconds: (Date.now() - t0) / 1000 };
-  process.stdout.write(`decoder: ${d.tried} cases, ${d.crashes.length} crashes, ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+  process.stdout.write(
+    `decoder: ${d.tried} cases, ${d.crashes.length} crashes, ${((Date.now() - t0) / 1000).toFixed(1)} s\n`,
+  );
 }
 if (values.target === 'all' || values.target === 'join') {
   const hub = await startHub({ extraArgs: ['--join-rate-limit', '100000000'] });
@@ -38,20 +42,44 @@ if (values.target === 'all' || values.target === 'join') {
     const tok = await createToken(hub, { reusable: true });
     const k = await keyAndCsr('fuzz-join');
     const t0 = Date.now();
-    const j = await fuzzJoin({ gatewayUrl: hub.gatewayUrl, caPem: hub.caPem() }, { token: tok.token, csr: k.csr, name: 'fuzz-join' }, {
-      seed: seed + 2, cases: joinCases, concurrency: 8,
-      onCase: (i) => { if (i % 1000 === 999) process.stdout.write(`  join: ${i + 1} cases\n`); },
-    });
+    const j = await fuzzJoin(
+      { gatewayUrl: hub.gatewayUrl, caPem: hub.caPem() },
+      { token: tok.token, csr: k.csr, name: 'fuzz-join' },
+      {
+        seed: seed + 2,
+        cases: joinCases,
+        concurrency: 8,
+        onCase: (i) => {
+          if (i % 1000 === 999) process.stdout.write(`  join: ${i + 1} cases\n`);
+        },
+      },
+    );
     crashes.push(...j.crashes);
     const alive = hub.proc.child.exitCode === null && (await hub.api('GET', '/healthz')).status === 200;
-    report.join = { tried: j.tried, created: j.created, crashes: j.crashes.length, hubAlive: alive, seconds: (Date.now() - t0) / 1000 };
-    process.stdout.write(`join: ${j.tried} cases (${j.created} still valid joins), ${j.crashes.length} crashes, hub alive: ${alive}, ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
-    if (!alive) crashes.push({ target: 'join', caseNo: -1, kind: 'hub', what: `the hub died: ${hub.proc.stderr().slice(-1000)}`, input: '' });
+    report.join = {
+      tried: j.tried,
+      created: j.created,
+      crashes: j.crashes.length,
+      hubAlive: alive,
+      seconds: (Date.now() - t0) / 1000,
+    };
+    process.stdout.write(
+      `join: ${j.tried} cases (${j.created} still valid joins), ${j.crashes.length} crashes, hub alive: ${alive}, ${((Date.now() - t0) / 1000).toFixed(1)} s\n`,
+    );
+    if (!alive)
+      crashes.push({
+        target: 'join',
+        caseNo: -1,
+        kind: 'hub',
+        what: `the hub died: ${hub.proc.stderr().slice(-1000)}`,
+        input: '',
+      });
   } finally {
     await stopProc(hub.proc, 3_000);
     removeDir(hub.dataDir);
   }
 }
-for (const c of crashes.slice(0, 20)) process.stdout.write(`CRASH ${c.target} #${c.caseNo} (${c.kind}): ${c.what}\n  input: ${c.input.slice(0, 300)}\n`);
+for (const c of crashes.slice(0, 20))
+  process.stdout.write(`CRASH ${c.target} #${c.caseNo} (${c.kind}): ${c.what}\n  input: ${c.input.slice(0, 300)}\n`);
 process.stdout.write(`${JSON.stringify({ ...report, crashes: crashes.length })}\n`);
 process.exit(crashes.length ? 1 : 0);

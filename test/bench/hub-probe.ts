@@ -4,11 +4,26 @@
 // synchronous fsyncs) that CPU time does not.
 import WebSocket from 'ws';
 
-export interface Elu { idle: number; active: number }
+export interface Elu {
+  idle: number;
+  active: number;
+}
 
-interface CpuProfileNode { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }
-export interface CpuProfile { nodes: CpuProfileNode[]; samples: number[]; timeDeltas: number[]; startTime: number }
-export interface Stall { ms: number; top: Array<{ frame: string; ms: number }> }
+interface CpuProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+export interface CpuProfile {
+  nodes: CpuProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+  startTime: number;
+}
+export interface Stall {
+  ms: number;
+  top: Array<{ frame: string; ms: number }>;
+}
 
 /** Stretches where the loop never went idle, longest first, with the frames that took their time (self time). */
 export function longestStalls(p: CpuProfile, count: number): Stall[] {
@@ -21,7 +36,9 @@ export function longestStalls(p: CpuProfile, count: number): Stall[] {
     const names: string[] = [];
     for (let cur: number | undefined = id; cur !== undefined && names.length < 40; cur = parent.get(cur)) {
       const f = byId.get(cur)!.callFrame;
-      names.push(`${f.functionName || '(anonymous)'} ${f.url.replace(/^.*\/(dist|node_modules)\//, '$1/')}:${f.lineNumber + 1}`);
+      names.push(
+        `${f.functionName || '(anonymous)'} ${f.url.replace(/^.*\/(dist|node_modules)\//, '$1/')}:${f.lineNumber + 1}`,
+      );
     }
     const ours = names.find((n) => n.includes('dist/hub/') || n.includes('dist/certs/')) ?? '';
     return `${names[0]}${ours && ours !== names[0] ? ` <- ${ours}` : ''}`;
@@ -41,10 +58,16 @@ export function longestStalls(p: CpuProfile, count: number): Stall[] {
     cur.self.set(f, (cur.self.get(f) ?? 0) + dt);
   }
   if (cur) runs.push(cur);
-  return runs.sort((a, b) => b.ms - a.ms).slice(0, count).map((r) => ({
-    ms: Math.round(r.ms),
-    top: [...r.self].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([f, ms]) => ({ frame: f, ms: Math.round(ms) })),
-  }));
+  return runs
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, count)
+    .map((r) => ({
+      ms: Math.round(r.ms),
+      top: [...r.self]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 8)
+        .map(([f, ms]) => ({ frame: f, ms: Math.round(ms) })),
+    }));
 }
 
 export class HubProbe {
@@ -85,7 +108,16 @@ export class HubProbe {
         this.waiting.delete(id);
         rej(new Error(`inspector ${method}: no answer within ${timeoutMs} ms`));
       }, timeoutMs);
-      this.waiting.set(id, { res: (v) => { clearTimeout(t); res(v as T); }, rej: (e) => { clearTimeout(t); rej(e); } });
+      this.waiting.set(id, {
+        res: (v) => {
+          clearTimeout(t);
+          res(v as T);
+        },
+        rej: (e) => {
+          clearTimeout(t);
+          rej(e);
+        },
+      });
       this.ws.send(JSON.stringify({ id, method, params }));
     });
   }
@@ -105,7 +137,8 @@ export class HubProbe {
   /** Cumulative event-loop idle and active time (ms) since the hub started. */
   async elu(): Promise<Elu> {
     const r = await this.call<{ result: { value: string } }>('Runtime.evaluate', {
-      expression: 'JSON.stringify(performance.eventLoopUtilization())', returnByValue: true,
+      expression: 'JSON.stringify(performance.eventLoopUtilization())',
+      returnByValue: true,
     });
     const v = JSON.parse(r.result.value) as Elu;
     return { idle: v.idle, active: v.active };
@@ -114,7 +147,8 @@ export class HubProbe {
   /** Starts an event-loop delay histogram inside the hub (10 ms resolution). */
   async loopDelayStart(): Promise<void> {
     await this.call('Runtime.evaluate', {
-      expression: "globalThis.__atollLoopDelay?.disable(); globalThis.__atollLoopDelay = process.getBuiltinModule('node:perf_hooks').monitorEventLoopDelay({ resolution: 10 }); globalThis.__atollLoopDelay.enable(); 'ok'",
+      expression:
+        "globalThis.__atollLoopDelay?.disable(); globalThis.__atollLoopDelay = process.getBuiltinModule('node:perf_hooks').monitorEventLoopDelay({ resolution: 10 }); globalThis.__atollLoopDelay.enable(); 'ok'",
       returnByValue: true,
     });
   }
@@ -122,7 +156,8 @@ export class HubProbe {
   /** The hub's event-loop delay since loopDelayStart (ms), and stops measuring. */
   async loopDelayStop(): Promise<{ p50: number; p99: number; max: number }> {
     const r = await this.call<{ result: { value: string } }>('Runtime.evaluate', {
-      expression: '(() => { const h = globalThis.__atollLoopDelay; h.disable(); return JSON.stringify({ p50: h.percentile(50), p99: h.percentile(99), max: h.max }); })()',
+      expression:
+        '(() => { const h = globalThis.__atollLoopDelay; h.disable(); return JSON.stringify({ p50: h.percentile(50), p99: h.percentile(99), max: h.max }); })()',
       returnByValue: true,
     });
     const v = JSON.parse(r.result.value) as { p50: number; p99: number; max: number };

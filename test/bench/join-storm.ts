@@ -36,21 +36,31 @@ usage: npm run build && node --import tsx test/bench/join-storm.ts [options]
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-interface Ev { id: number; at: string; type: string; nodeId: string | null; data: Record<string, unknown> }
+interface Ev {
+  id: number;
+  at: string;
+  type: string;
+  nodeId: string | null;
+  data: Record<string, unknown>;
+}
 
 function apiJson<T>(agent: Agent, hub: HubHandle, method: string, path: string): Promise<{ status: number; body: T }> {
   return new Promise((res, rej) => {
-    const req = request(new URL(path, hub.apiUrl), { method, agent, ca: hub.caPem(), timeout: 30_000, headers: { authorization: `Bearer ${hub.adminToken()}` } }, (r) => {
-      const chunks: Buffer[] = [];
-      r.on('data', (c: Buffer) => chunks.push(c));
-      r.on('end', () => {
-        try {
-          res({ status: r.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString()) as T });
-        } catch (err) {
-          rej(err as Error);
-        }
-      });
-    });
+    const req = request(
+      new URL(path, hub.apiUrl),
+      { method, agent, ca: hub.caPem(), timeout: 30_000, headers: { authorization: `Bearer ${hub.adminToken()}` } },
+      (r) => {
+        const chunks: Buffer[] = [];
+        r.on('data', (c: Buffer) => chunks.push(c));
+        r.on('end', () => {
+          try {
+            res({ status: r.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString()) as T });
+          } catch (err) {
+            rej(err as Error);
+          }
+        });
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('API timeout')));
     req.on('error', rej);
     req.end();
@@ -61,7 +71,12 @@ async function eventsOfType(agent: Agent, hub: HubHandle, type: string, since = 
   const out: Ev[] = [];
   let cursor = since;
   for (let page = 0; page < 1000; page++) {
-    const r = await apiJson<{ items: Ev[]; cursor: number }>(agent, hub, 'GET', `/v1/events?type=${type}&since=${cursor}&limit=1000`);
+    const r = await apiJson<{ items: Ev[]; cursor: number }>(
+      agent,
+      hub,
+      'GET',
+      `/v1/events?type=${type}&since=${cursor}&limit=1000`,
+    );
     out.push(...r.body.items);
     if (r.body.items.length < 1000) break;
     cursor = r.body.cursor;
@@ -71,9 +86,11 @@ async function eventsOfType(agent: Agent, hub: HubHandle, type: string, since = 
 
 async function pool(count: number, concurrency: number, fn: (k: number) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, count)) }, async () => {
-    while (next < count) await fn(next++);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.max(1, Math.min(concurrency, count)) }, async () => {
+      while (next < count) await fn(next++);
+    }),
+  );
 }
 
 function fmt(s: Summary): string {
@@ -83,8 +100,14 @@ function fmt(s: Summary): string {
 async function main(): Promise<number> {
   const { values: v } = parseArgs({
     options: {
-      n: { type: 'string' }, 'join-concurrency': { type: 'string' }, heartbeat: { type: 'string' }, 'api-concurrency': { type: 'string' },
-      'no-fanout': { type: 'boolean' }, 'identity-dir': { type: 'string' }, 'hub-data-parent': { type: 'string' }, timeout: { type: 'string' },
+      n: { type: 'string' },
+      'join-concurrency': { type: 'string' },
+      heartbeat: { type: 'string' },
+      'api-concurrency': { type: 'string' },
+      'no-fanout': { type: 'boolean' },
+      'identity-dir': { type: 'string' },
+      'hub-data-parent': { type: 'string' },
+      timeout: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -129,20 +152,34 @@ async function main(): Promise<number> {
   try {
     const loadAtStart = loadavg().map((x) => round(x));
     const h = await startHub({
-      heartbeat: `${heartbeatMs}ms`, unreachableAfter: `${3 * heartbeatMs}ms`, dataDir: join(mkdtempSync(join(dataParent, 'atoll-bench-hub-')), 'data'),
+      heartbeat: `${heartbeatMs}ms`,
+      unreachableAfter: `${3 * heartbeatMs}ms`,
+      dataDir: join(mkdtempSync(join(dataParent, 'atoll-bench-hub-')), 'data'),
       // Every simulated agent connects from 127.0.0.1: lift the per-source cap (a real fleet has many addresses).
-      extraArgs: ['--gateway-max-connections-per-source', '1000000', '--join-rate-limit', '100000000'], env: { ATOLL_LOG_LEVEL: 'warn' },
+      extraArgs: ['--gateway-max-connections-per-source', '1000000', '--join-rate-limit', '100000000'],
+      env: { ATOLL_LOG_LEVEL: 'warn' },
     });
     hub = h;
     const pid = h.proc.child.pid as number;
     const token = await createReusableToken(h.apiUrl, h.caPem(), h.adminToken());
-    const s = new Simulator({ ...DEFAULT_OPTIONS, gatewayUrl: h.gatewayUrl, token, count: n, first: 0, identityDir, connectConcurrency: 200, joinConcurrency: 1 });
+    const s = new Simulator({
+      ...DEFAULT_OPTIONS,
+      gatewayUrl: h.gatewayUrl,
+      token,
+      count: n,
+      first: 0,
+      identityDir,
+      connectConcurrency: 200,
+      joinConcurrency: 1,
+    });
     sim = s;
     await s.init();
     // Keys first (cached on disk after the first run): a VM makes its key before it joins.
     log(`loading or making ${n} keys in ${identityDir}`);
     let made = 0;
-    await pool(n, 4, async (i) => { if ((await loadOrMakeKey(identityDir, i)).generated) made++; });
+    await pool(n, 4, async (i) => {
+      if ((await loadOrMakeKey(identityDir, i)).generated) made++;
+    });
     if (made) log(`made ${made} keys`);
     await sleep(1000);
     const rss0 = rssKiB(pid);
@@ -160,7 +197,12 @@ async function main(): Promise<number> {
       const started = Date.now();
       startedAt.set(name, started);
       try {
-        const { identities, report } = await prepareIdentities({ gatewayUrl: h.gatewayUrl, token, identityDir, namePrefix: 'storm', joinConcurrency: 1 }, s.caPem, i, 1);
+        const { identities, report } = await prepareIdentities(
+          { gatewayUrl: h.gatewayUrl, token, identityDir, namePrefix: 'storm', joinConcurrency: 1 },
+          s.caPem,
+          i,
+          1,
+        );
         if (!identities[0]) throw new Error(report.errors.join('; ') || 'join failed');
         lastJoin = Date.now();
         joinMs.push(lastJoin - started);
@@ -178,11 +220,13 @@ async function main(): Promise<number> {
     const joinedEvents = new Map<string, string>();
     while (Date.now() < readyDeadline) {
       states = await eventsOfType(api, h, 'node.state');
-      for (const e of states) if (e.data.to === 'ready' && e.nodeId && !ready.has(e.nodeId)) ready.set(e.nodeId, Date.parse(e.at));
+      for (const e of states)
+        if (e.data.to === 'ready' && e.nodeId && !ready.has(e.nodeId)) ready.set(e.nodeId, Date.parse(e.at));
       if (ready.size >= n - failed) break;
       await sleep(500);
     }
-    for (const e of await eventsOfType(api, h, 'node.joined')) if (e.nodeId) joinedEvents.set(e.nodeId, String(e.data.name));
+    for (const e of await eventsOfType(api, h, 'node.joined'))
+      if (e.nodeId) joinedEvents.set(e.nodeId, String(e.data.name));
     const joinToReady: number[] = [];
     for (const [nodeId, at] of ready) {
       const name = joinedEvents.get(nodeId);
@@ -193,8 +237,18 @@ async function main(): Promise<number> {
     const cpuPerJoinMs = round((joinCpu * 1000) / Math.max(1, n - failed), 2);
     const rssAfter = rssKiB(pid);
     const storm = {
-      n, joinConcurrency, joined: n - failed, failed, errors, joinWallMs, joinsPerSec: round((n - failed) / Math.max(0.001, joinWallMs / 1000), 1),
-      joinLatencyMs: summarize(joinMs), ready: ready.size, allReadyMs, joinToReadyMs: summarize(joinToReady), hubCpuMsPerJoin: cpuPerJoinMs,
+      n,
+      joinConcurrency,
+      joined: n - failed,
+      failed,
+      errors,
+      joinWallMs,
+      joinsPerSec: round((n - failed) / Math.max(0.001, joinWallMs / 1000), 1),
+      joinLatencyMs: summarize(joinMs),
+      ready: ready.size,
+      allReadyMs,
+      joinToReadyMs: summarize(joinToReady),
+      hubCpuMsPerJoin: cpuPerJoinMs,
       hubRssKiB: { before: rss0, after: rssAfter },
     };
     const lines = [
@@ -210,14 +264,21 @@ async function main(): Promise<number> {
 
     let fanout: Record<string, unknown> | undefined;
     if (!v['no-fanout']) {
-      const nodes = (await apiJson<{ items: Array<{ id: string; connected: boolean }> }>(api, h, 'GET', '/v1/nodes')).body.items.filter((x) => x.connected);
+      const nodes = (
+        await apiJson<{ items: Array<{ id: string; connected: boolean }> }>(api, h, 'GET', '/v1/nodes')
+      ).body.items.filter((x) => x.connected);
       log(`fan-out: restart-k3s to ${nodes.length} connected agents, ${apiConcurrency} API calls in flight`);
       const sentAt = new Map<string, number>();
       const refused: string[] = [];
       const cpuF0 = cpuSeconds(pid);
       const f0 = Date.now();
       await pool(nodes.length, apiConcurrency, async (k) => {
-        const r = await apiJson<{ commandId?: string; error?: { code: string } }>(api, h, 'POST', `/v1/nodes/${nodes[k].id}/actions/restart-k3s?wait=0`);
+        const r = await apiJson<{ commandId?: string; error?: { code: string } }>(
+          api,
+          h,
+          'POST',
+          `/v1/nodes/${nodes[k].id}/actions/restart-k3s?wait=0`,
+        );
         if (r.status === 202 && r.body.commandId) sentAt.set(r.body.commandId, Date.now());
         else if (refused.length < 5) refused.push(`${r.status} ${r.body.error?.code ?? ''}`);
       });
@@ -236,18 +297,29 @@ async function main(): Promise<number> {
       const allAnsweredMs = Math.max(...answered.values()) - f0;
       const latency = [...answered].map(([id, at]) => at - sentAt.get(id)!);
       fanout = {
-        agents: nodes.length, issued: sentAt.size, refused, answered: answered.size, issuedMs, allAnsweredMs,
-        perSec: round(answered.size / Math.max(0.001, allAnsweredMs / 1000), 1), sendToResultMs: summarize(latency), hubCpuMsPerCommand: round((cpuF * 1000) / Math.max(1, sentAt.size), 2),
+        agents: nodes.length,
+        issued: sentAt.size,
+        refused,
+        answered: answered.size,
+        issuedMs,
+        allAnsweredMs,
+        perSec: round(answered.size / Math.max(0.001, allAnsweredMs / 1000), 1),
+        sendToResultMs: summarize(latency),
+        hubCpuMsPerCommand: round((cpuF * 1000) / Math.max(1, sentAt.size), 2),
       };
-      process.stdout.write([
-        `atoll command fan-out: restart-k3s to ${nodes.length} agents through the API (durable commands, ?wait=0), ${apiConcurrency} calls in flight`,
-        `  issued:       ${sentAt.size} stored and sent in ${issuedMs} ms${refused.length ? `; refused: ${refused.join(', ')}` : ''}`,
-        `  answered:     ${answered.size}/${sentAt.size}, all ${allAnsweredMs} ms after the first call = ${fanout.perSec} results/s; hub CPU ${fanout.hubCpuMsPerCommand} ms per command (API call + store + send + result + event)`,
-        `                API accepted -> result stored ms ${fmt(summarize(latency))}`,
-        '',
-      ].join('\n'));
+      process.stdout.write(
+        [
+          `atoll command fan-out: restart-k3s to ${nodes.length} agents through the API (durable commands, ?wait=0), ${apiConcurrency} calls in flight`,
+          `  issued:       ${sentAt.size} stored and sent in ${issuedMs} ms${refused.length ? `; refused: ${refused.join(', ')}` : ''}`,
+          `  answered:     ${answered.size}/${sentAt.size}, all ${allAnsweredMs} ms after the first call = ${fanout.perSec} results/s; hub CPU ${fanout.hubCpuMsPerCommand} ms per command (API call + store + send + result + event)`,
+          `                API accepted -> result stored ms ${fmt(summarize(latency))}`,
+          '',
+        ].join('\n'),
+      );
     }
-    process.stdout.write(`${JSON.stringify({ bench: 'join-storm', cores: availableParallelism(), node: process.version, loadavgAtStart: loadAtStart, heartbeatMs, storm, fanout })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ bench: 'join-storm', cores: availableParallelism(), node: process.version, loadavgAtStart: loadAtStart, heartbeatMs, storm, fanout })}\n`,
+    );
     return failed === 0 && ready.size === n && (!fanout || fanout.answered === fanout.issued) ? 0 : 1;
   } finally {
     clearTimeout(overall);
@@ -256,7 +328,9 @@ async function main(): Promise<number> {
 }
 
 main().then(
-  (code) => { process.exitCode = code; },
+  (code) => {
+    process.exitCode = code;
+  },
   (err: unknown) => {
     process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
     process.exitCode = 1;

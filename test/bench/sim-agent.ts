@@ -2,14 +2,26 @@
 // (hello first, health on the interval the welcome gives, pong for the hub's pings, results for
 // commands). Kept small per connection: no per-agent watchdog timer (the fleet sweeps), one report
 // timer, the TLS session ticket for resumption, and a short list of finished command ids.
-import { connect as tlsConnect, createSecureContext, type ConnectionOptions, type SecureContext, type TLSSocket } from 'node:tls';
+import {
+  connect as tlsConnect,
+  createSecureContext,
+  type ConnectionOptions,
+  type SecureContext,
+  type TLSSocket,
+} from 'node:tls';
 import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { IncomingMessage } from 'node:http';
 import WebSocket from 'ws';
 import {
-  decodeFrame, encodeFrame, MAX_FRAME_BYTES, PROTOCOL_VERSION,
-  type Envelope, type Frame, type HealthReport, type HostFacts,
+  decodeFrame,
+  encodeFrame,
+  MAX_FRAME_BYTES,
+  PROTOCOL_VERSION,
+  type Envelope,
+  type Frame,
+  type HealthReport,
+  type HostFacts,
 } from '../../proto/index.js';
 import type { SimIdentity } from './sim-identities.js';
 
@@ -30,8 +42,16 @@ export interface AgentHost {
   pong(agent: SimAgent, rttMs: number): void;
   lost(agent: SimAgent, why: string): void;
   readonly counters: {
-    reportsSent: number; pingsSent: number; pongs: number; hubPings: number; commands: number;
-    garbageSent: number; closedByHub: number; reconnects: number; framesIn: number; framesOut: number;
+    reportsSent: number;
+    pingsSent: number;
+    pongs: number;
+    hubPings: number;
+    commands: number;
+    garbageSent: number;
+    closedByHub: number;
+    reconnects: number;
+    framesIn: number;
+    framesOut: number;
   };
 }
 
@@ -72,7 +92,10 @@ export class SimAgent {
    */
   private secureContext?: SecureContext;
 
-  constructor(readonly id: SimIdentity, private readonly host: AgentHost) {}
+  constructor(
+    readonly id: SimIdentity,
+    private readonly host: AgentHost,
+  ) {}
 
   get nodeId(): string {
     return this.id.nodeId;
@@ -98,7 +121,12 @@ export class SimAgent {
     this.release = release;
     this.attemptStartedAt = performance.now();
     this.resumed = false;
-    this.secureContext ??= createSecureContext({ key: this.id.keyPem, cert: this.id.certPem, ca: this.host.caPem, minVersion: 'TLSv1.2' });
+    this.secureContext ??= createSecureContext({
+      key: this.id.keyPem,
+      cert: this.id.certPem,
+      ca: this.host.caPem,
+      minVersion: 'TLSv1.2',
+    });
     const secureContext = this.secureContext;
     const session = this.host.tlsResume ? this.session : undefined;
     const ws = new WebSocket(this.host.connectUrl, {
@@ -108,9 +136,20 @@ export class SimAgent {
       skipUTF8Validation: true,
       createConnection: ((opts: ConnectionOptions & { path?: string }) => {
         const host = opts.host ?? '127.0.0.1';
-        const sock: TLSSocket = tlsConnect({ ...opts, path: undefined, servername: isIP(host) ? '' : host, secureContext, session });
-        sock.once('secureConnect', () => { this.resumed = sock.isSessionReused(); });
-        if (this.host.tlsResume) sock.on('session', (s: Buffer) => { this.session = s; });
+        const sock: TLSSocket = tlsConnect({
+          ...opts,
+          path: undefined,
+          servername: isIP(host) ? '' : host,
+          secureContext,
+          session,
+        });
+        sock.once('secureConnect', () => {
+          this.resumed = sock.isSessionReused();
+        });
+        if (this.host.tlsResume)
+          sock.on('session', (s: Buffer) => {
+            this.session = s;
+          });
         return sock;
       }) as unknown as WebSocket.ClientOptions['createConnection'],
     });
@@ -118,7 +157,15 @@ export class SimAgent {
     ws.binaryType = 'nodebuffer';
     ws.on('open', () => {
       this.lastInboundMs = Date.now();
-      this.send({ hello: { nodeId: this.id.nodeId, agentVersion: 'simulator', facts: this.host.facts(this), completedCommandIds: this.completed?.slice(-50) ?? [], k3sMode: 'off' } });
+      this.send({
+        hello: {
+          nodeId: this.id.nodeId,
+          agentVersion: 'simulator',
+          facts: this.host.facts(this),
+          completedCommandIds: this.completed?.slice(-50) ?? [],
+          k3sMode: 'off',
+        },
+      });
     });
     ws.on('message', (data: Buffer, isBinary: boolean) => this.onMessage(ws, data, isBinary));
     ws.on('unexpected-response', (_req, res: IncomingMessage) => {
@@ -126,7 +173,9 @@ export class SimAgent {
       ws.terminate();
       this.failed(ws, `HTTP_${res.statusCode ?? 0}`, res.statusCode === 401 || res.statusCode === 403);
     });
-    ws.on('close', (code: number, reason: Buffer) => this.failed(ws, `closed ${code}${reason.length ? ` ${reason.toString()}` : ''}`, false));
+    ws.on('close', (code: number, reason: Buffer) =>
+      this.failed(ws, `closed ${code}${reason.length ? ` ${reason.toString()}` : ''}`, false),
+    );
     ws.on('error', (err: Error & { code?: string }) => {
       ws.terminate();
       this.failed(ws, err.code ?? err.message, false);
@@ -170,7 +219,9 @@ export class SimAgent {
   send(payload: Omit<Envelope, 'protocolVersion' | 'messageId' | 'sentAtMs'>): boolean {
     const ws = this.ws;
     if (!ws || ws.readyState !== WS_OPEN) return false;
-    ws.send(encodeFrame({ protocolVersion: PROTOCOL_VERSION, messageId: this.nextId++, sentAtMs: Date.now(), ...payload }));
+    ws.send(
+      encodeFrame({ protocolVersion: PROTOCOL_VERSION, messageId: this.nextId++, sentAtMs: Date.now(), ...payload }),
+    );
     this.host.counters.framesOut++;
     return true;
   }
@@ -275,13 +326,24 @@ export class SimAgent {
     }
     let result: { ok: boolean; errorCode?: string; message: string };
     switch (cmd.action) {
-      case 'restart-k3s': result = { ok: true, message: 'k3s restarted (simulated)' }; break;
-      case 'reboot': result = { ok: true, message: 'rebooting (simulated; nothing happens)' }; break;
-      default: result = { ok: false, errorCode: 'UNKNOWN_COMMAND', message: `the simulator does not know "${cmd.action ?? ''}"` };
+      case 'restart-k3s':
+        result = { ok: true, message: 'k3s restarted (simulated)' };
+        break;
+      case 'reboot':
+        result = { ok: true, message: 'rebooting (simulated; nothing happens)' };
+        break;
+      default:
+        result = {
+          ok: false,
+          errorCode: 'UNKNOWN_COMMAND',
+          message: `the simulator does not know "${cmd.action ?? ''}"`,
+        };
     }
     this.completed.push(id);
     if (this.completed.length > 50) this.completed.shift();
-    this.send({ commandResult: { commandId: id, ok: result.ok, errorCode: result.errorCode ?? '', message: result.message } });
+    this.send({
+      commandResult: { commandId: id, ok: result.ok, errorCode: result.errorCode ?? '', message: result.message },
+    });
   }
 
   /** Hangs up now (no close frame: like a crash or a cut cable) and connects again at once. */
@@ -327,7 +389,14 @@ export class SimAgent {
     this.ws = undefined;
     if (!ws) return;
     if (graceful && ws.readyState === WS_OPEN) {
-      ws.send(encodeFrame({ protocolVersion: PROTOCOL_VERSION, messageId: this.nextId++, sentAtMs: Date.now(), close: { code: 'AGENT_STOPPING', reason: 'simulator stopping' } }));
+      ws.send(
+        encodeFrame({
+          protocolVersion: PROTOCOL_VERSION,
+          messageId: this.nextId++,
+          sentAtMs: Date.now(),
+          close: { code: 'AGENT_STOPPING', reason: 'simulator stopping' },
+        }),
+      );
       ws.close(1000);
       // A peer that never answers the close does not keep us around.
       setTimeout(() => ws.terminate(), 2000).unref();

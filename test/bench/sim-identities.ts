@@ -69,7 +69,11 @@ function writeSecret(path: string, text: string): void {
 }
 
 /** The hub's CA, trusted only because it hashes to the pin in the token (as the real agent does). */
-export async function fetchPinnedCa(gatewayUrl: string, token: string | undefined, signal?: AbortSignal): Promise<string> {
+export async function fetchPinnedCa(
+  gatewayUrl: string,
+  token: string | undefined,
+  signal?: AbortSignal,
+): Promise<string> {
   const res = await httpsJson('GET', `${gatewayUrl}/cacerts`, { insecure: true, signal });
   if (res.status !== 200) throw new Error(`${gatewayUrl}/cacerts answered HTTP ${res.status}`);
   if (token) {
@@ -93,7 +97,10 @@ export function forgetIdentity(identityDir: string, caPem: string, index: number
   rmSync(join(hubDirFor(identityDir, caPem), `${index}.json`), { force: true });
 }
 
-export async function loadOrMakeKey(identityDir: string, index: number): Promise<{ keyPem: string; generated: boolean }> {
+export async function loadOrMakeKey(
+  identityDir: string,
+  index: number,
+): Promise<{ keyPem: string; generated: boolean }> {
   const dir = join(identityDir, 'keys');
   const path = join(dir, `${index}.key`);
   if (existsSync(path)) return { keyPem: readFileSync(path, 'utf8'), generated: false };
@@ -108,11 +115,28 @@ export async function loadOrMakeKey(identityDir: string, index: number): Promise
  * own: keys (cached, or made on the thread pool), then joins (stored, or POST /v1/join with
  * `joinConcurrency` in flight).
  */
-export async function prepareIdentities(src: IdentitySource, caPem: string, first: number, count: number): Promise<{ identities: SimIdentity[]; report: PrepareReport }> {
+export async function prepareIdentities(
+  src: IdentitySource,
+  caPem: string,
+  first: number,
+  count: number,
+): Promise<{ identities: SimIdentity[]; report: PrepareReport }> {
   const started = Date.now();
   const hubDir = hubDirFor(src.identityDir, caPem);
   ensureDir(hubDir);
-  const report: PrepareReport = { count, keysGenerated: 0, keysLoaded: 0, keygenMs: 0, joined: 0, reused: 0, failed: 0, errors: [], wallMs: 0, joinWallMs: 0, joinLatenciesMs: [] };
+  const report: PrepareReport = {
+    count,
+    keysGenerated: 0,
+    keysLoaded: 0,
+    keygenMs: 0,
+    joined: 0,
+    reused: 0,
+    failed: 0,
+    errors: [],
+    wallMs: 0,
+    joinWallMs: 0,
+    joinLatenciesMs: [],
+  };
   const fail = (index: number, err: unknown): void => {
     report.failed++;
     if (report.errors.length < 10) report.errors.push(`agent ${index}: ${(err as Error).message}`);
@@ -155,8 +179,23 @@ export async function prepareIdentities(src: IdentitySource, caPem: string, firs
         const joined = await joinHub(src, agent, keyPem, nodeName, index);
         lastJoin = Date.now();
         report.joinLatenciesMs.push(lastJoin - t0);
-        writeSecret(stored, JSON.stringify({ nodeId: joined.nodeId, nodeName: joined.nodeName, pool: joined.pool, certPem: joined.certPem }));
-        identities.push({ index, keyPem, nodeId: joined.nodeId, nodeName: joined.nodeName, pool: joined.pool, certPem: joined.certPem });
+        writeSecret(
+          stored,
+          JSON.stringify({
+            nodeId: joined.nodeId,
+            nodeName: joined.nodeName,
+            pool: joined.pool,
+            certPem: joined.certPem,
+          }),
+        );
+        identities.push({
+          index,
+          keyPem,
+          nodeId: joined.nodeId,
+          nodeName: joined.nodeName,
+          pool: joined.pool,
+          certPem: joined.certPem,
+        });
         report.joined++;
       } catch (err) {
         fail(index, err);
@@ -175,7 +214,12 @@ export async function prepareIdentities(src: IdentitySource, caPem: string, firs
 const KEYGEN_CONCURRENCY = 4;
 
 /** Runs fn(0..count-1) with at most `concurrency` in flight. */
-async function pool(count: number, concurrency: number, signal: AbortSignal | undefined, fn: (k: number) => Promise<void>): Promise<void> {
+async function pool(
+  count: number,
+  concurrency: number,
+  signal: AbortSignal | undefined,
+  fn: (k: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < count && !signal?.aborted) await fn(next++);
@@ -183,15 +227,36 @@ async function pool(count: number, concurrency: number, signal: AbortSignal | un
   await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, count)) }, worker));
 }
 
-interface JoinAnswer { nodeId: string; nodeName: string; pool: string; certPem: string }
+interface JoinAnswer {
+  nodeId: string;
+  nodeName: string;
+  pool: string;
+  certPem: string;
+}
 
-async function joinHub(src: IdentitySource, agent: HttpsAgent, keyPem: string, nodeName: string, index: number): Promise<JoinAnswer> {
+async function joinHub(
+  src: IdentitySource,
+  agent: HttpsAgent,
+  keyPem: string,
+  nodeName: string,
+  index: number,
+): Promise<JoinAnswer> {
   const csr = createCsr(keyPem, nodeName);
   const body = {
-    token: src.token, csr, nodeName, pool: src.pool, agentVersion: 'simulator',
+    token: src.token,
+    csr,
+    nodeName,
+    pool: src.pool,
+    agentVersion: 'simulator',
     facts: {
-      hostname: nodeName, os: 'atoll simulator', kernel: release(), arch: ARCH[arch()] ?? arch(), cpus: 2,
-      memoryBytes: 4 * 1024 ** 3, addresses: [`10.${200 + ((index >> 16) & 0x3f)}.${(index >> 8) & 0xff}.${index & 0xff}`], bootId: BOOT_ID,
+      hostname: nodeName,
+      os: 'atoll simulator',
+      kernel: release(),
+      arch: ARCH[arch()] ?? arch(),
+      cpus: 2,
+      memoryBytes: 4 * 1024 ** 3,
+      addresses: [`10.${200 + ((index >> 16) & 0x3f)}.${(index >> 8) & 0xff}.${index & 0xff}`],
+      bootId: BOOT_ID,
     },
   };
   // Rate limiting (429) is retried after the hub's retry-after, a bounded number of times.
@@ -207,37 +272,74 @@ async function joinHub(src: IdentitySource, agent: HttpsAgent, keyPem: string, n
   throw new Error('join still rate-limited after 5 attempts');
 }
 
-export interface HttpsAnswer { status: number; text: string; retryAfter?: string }
+export interface HttpsAnswer {
+  status: number;
+  text: string;
+  retryAfter?: string;
+}
 
-export function httpsJson(method: string, url: string, opts: { agent?: HttpsAgent; ca?: string; insecure?: boolean; body?: unknown; bearer?: string; signal?: AbortSignal; timeoutMs?: number } = {}): Promise<HttpsAnswer> {
+export function httpsJson(
+  method: string,
+  url: string,
+  opts: {
+    agent?: HttpsAgent;
+    ca?: string;
+    insecure?: boolean;
+    body?: unknown;
+    bearer?: string;
+    signal?: AbortSignal;
+    timeoutMs?: number;
+  } = {},
+): Promise<HttpsAnswer> {
   const payload = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
   return new Promise((resolve, reject) => {
-    const req = request(url, {
-      method,
-      agent: opts.agent,
-      ca: opts.ca,
-      rejectUnauthorized: !opts.insecure,
-      timeout: opts.timeoutMs ?? 30_000,
-      signal: opts.signal,
-      headers: {
-        ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}),
-        ...(opts.bearer ? { authorization: `Bearer ${opts.bearer}` } : {}),
+    const req = request(
+      url,
+      {
+        method,
+        agent: opts.agent,
+        ca: opts.ca,
+        rejectUnauthorized: !opts.insecure,
+        timeout: opts.timeoutMs ?? 30_000,
+        signal: opts.signal,
+        headers: {
+          ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}),
+          ...(opts.bearer ? { authorization: `Bearer ${opts.bearer}` } : {}),
+        },
       },
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), retryAfter: res.headers['retry-after'] as string | undefined }));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error(`${method} ${url}: no answer within ${opts.timeoutMs ?? 30_000} ms`)));
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            text: Buffer.concat(chunks).toString('utf8'),
+            retryAfter: res.headers['retry-after'] as string | undefined,
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () =>
+      req.destroy(new Error(`${method} ${url}: no answer within ${opts.timeoutMs ?? 30_000} ms`)),
+    );
     req.on('error', reject);
     req.end(payload);
   });
 }
 
 /** Creates a reusable join token through the admin API. */
-export async function createReusableToken(apiUrl: string, caPem: string, adminToken: string, opts: { pool?: string; ttl?: string } = {}): Promise<string> {
-  const res = await httpsJson('POST', `${apiUrl}/v1/tokens`, { ca: caPem, bearer: adminToken, body: { pool: opts.pool ?? 'default', ttl: opts.ttl ?? '2h', reusable: true, description: 'agent simulator' } });
+export async function createReusableToken(
+  apiUrl: string,
+  caPem: string,
+  adminToken: string,
+  opts: { pool?: string; ttl?: string } = {},
+): Promise<string> {
+  const res = await httpsJson('POST', `${apiUrl}/v1/tokens`, {
+    ca: caPem,
+    bearer: adminToken,
+    body: { pool: opts.pool ?? 'default', ttl: opts.ttl ?? '2h', reusable: true, description: 'agent simulator' },
+  });
   if (res.status !== 201) throw new Error(`creating a join token failed: HTTP ${res.status} ${res.text.slice(0, 300)}`);
   return (JSON.parse(res.text) as { token: string }).token;
 }

@@ -14,7 +14,14 @@ import { parseArgs } from 'node:util';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { HealthReport, HostFacts } from '../../proto/index.js';
 import { SimAgent, type AgentHost } from './sim-agent.js';
-import { createReusableToken, fetchPinnedCa, forgetIdentity, prepareIdentities, type PrepareReport, type SimIdentity } from './sim-identities.js';
+import {
+  createReusableToken,
+  fetchPinnedCa,
+  forgetIdentity,
+  prepareIdentities,
+  type PrepareReport,
+  type SimIdentity,
+} from './sim-identities.js';
 import { ErrorCounts, parseDurationMs, summarize } from './stats.js';
 
 export type { PrepareReport } from './sim-identities.js';
@@ -139,13 +146,34 @@ export class Simulator implements Fleet, AgentHost {
   readonly tlsResume: boolean;
   readonly reconnectBaseMs: number;
   readonly reconnectMaxMs: number;
-  readonly counters = { reportsSent: 0, pingsSent: 0, pongs: 0, hubPings: 0, commands: 0, garbageSent: 0, closedByHub: 0, reconnects: 0, framesIn: 0, framesOut: 0 };
+  readonly counters = {
+    reportsSent: 0,
+    pingsSent: 0,
+    pongs: 0,
+    hubPings: 0,
+    commands: 0,
+    garbageSent: 0,
+    closedByHub: 0,
+    reconnects: 0,
+    framesIn: 0,
+    framesOut: 0,
+  };
   private agents: SimAgent[] = [];
   private readonly byNodeId = new Map<string, SimAgent>();
   private readonly limiter: Limiter;
   private readonly errors = new ErrorCounts();
   private readonly abort = new AbortController();
-  private phase: { id: number; started: number; welcomed: number; lastAt: number; handshakes: number[]; resumed: number; errors: ErrorCounts } | undefined;
+  private phase:
+    | {
+        id: number;
+        started: number;
+        welcomed: number;
+        lastAt: number;
+        handshakes: number[];
+        resumed: number;
+        errors: ErrorCounts;
+      }
+    | undefined;
   private phaseIds = 0;
   private rtt: { samples: number[] } | undefined;
   private readonly sweeper: NodeJS.Timeout;
@@ -157,11 +185,19 @@ export class Simulator implements Fleet, AgentHost {
     this.reconnectBaseMs = opts.reconnectBaseMs;
     this.reconnectMaxMs = opts.reconnectMaxMs;
     this.limiter = new Limiter(opts.connectConcurrency);
-    this.facts0 = { os: 'atoll simulator', kernel: release(), arch: arch() === 'x64' ? 'amd64' : arch(), cpus: 2, memoryBytes: 4 * 1024 ** 3, bootId: randomBytes(16).toString('hex') };
+    this.facts0 = {
+      os: 'atoll simulator',
+      kernel: release(),
+      arch: arch() === 'x64' ? 'amd64' : arch(),
+      cpus: 2,
+      memoryBytes: 4 * 1024 ** 3,
+      bootId: randomBytes(16).toString('hex'),
+    };
     // One sweep for all agents instead of a watchdog timer each: a hub silent for two intervals is gone.
     this.sweeper = setInterval(() => {
       const now = Date.now();
-      for (const a of this.agents) if (a.state === 'welcomed' && now - a.lastInboundMs > 2 * a.intervalMs + 1000) a.silent();
+      for (const a of this.agents)
+        if (a.state === 'welcomed' && now - a.lastInboundMs > 2 * a.intervalMs + 1000) a.silent();
     }, 1000);
     this.sweeper.unref();
   }
@@ -174,9 +210,13 @@ export class Simulator implements Fleet, AgentHost {
     const gib = 1024 ** 3;
     return {
       cpuPercent: 2 + Math.random() * 3,
-      memoryTotalBytes: 4 * gib, memoryUsedBytes: Math.round(1.2 * gib),
-      diskTotalBytes: 40 * gib, diskUsedBytes: 10 * gib,
-      load1: 0.1, load5: 0.1, load15: 0.05,
+      memoryTotalBytes: 4 * gib,
+      memoryUsedBytes: Math.round(1.2 * gib),
+      diskTotalBytes: 40 * gib,
+      diskUsedBytes: 10 * gib,
+      load1: 0.1,
+      load5: 0.1,
+      load15: 0.05,
       uptimeSeconds: Math.floor((Date.now() - START) / 1000) + 3600,
       k3s: { state: 'disabled', version: '', kubeletHealthy: false, restarts: 0, lastLogLines: [] },
     };
@@ -184,7 +224,11 @@ export class Simulator implements Fleet, AgentHost {
 
   facts(agent: SimAgent): HostFacts {
     const i = agent.id.index;
-    return { ...this.facts0, hostname: agent.id.nodeName, addresses: [`10.${200 + ((i >> 16) & 0x3f)}.${(i >> 8) & 0xff}.${i & 0xff}`] };
+    return {
+      ...this.facts0,
+      hostname: agent.id.nodeName,
+      addresses: [`10.${200 + ((i >> 16) & 0x3f)}.${(i >> 8) & 0xff}.${i & 0xff}`],
+    };
   }
 
   welcomed(agent: SimAgent, handshakeMs: number, resumed: boolean): void {
@@ -210,10 +254,20 @@ export class Simulator implements Fleet, AgentHost {
   async prepare(): Promise<PrepareReport> {
     const o = this.opts;
     this.caPem = await fetchPinnedCa(o.gatewayUrl, o.token, this.abort.signal);
-    const { identities, report } = await prepareIdentities({
-      gatewayUrl: o.gatewayUrl, token: o.token, identityDir: o.identityDir, namePrefix: o.namePrefix, pool: o.pool,
-      joinConcurrency: o.joinConcurrency, signal: this.abort.signal,
-    }, this.caPem, o.first, o.count);
+    const { identities, report } = await prepareIdentities(
+      {
+        gatewayUrl: o.gatewayUrl,
+        token: o.token,
+        identityDir: o.identityDir,
+        namePrefix: o.namePrefix,
+        pool: o.pool,
+        joinConcurrency: o.joinConcurrency,
+        signal: this.abort.signal,
+      },
+      this.caPem,
+      o.first,
+      o.count,
+    );
     this.agents = identities.map((id) => new SimAgent(id, this));
     for (const a of this.agents) this.byNodeId.set(a.nodeId, a);
     return report;
@@ -239,14 +293,23 @@ export class Simulator implements Fleet, AgentHost {
 
   /** Starts counting welcomes: every agent counts once, at its first welcome from now on. */
   async markPhase(): Promise<void> {
-    this.phase = { id: ++this.phaseIds, started: Date.now(), welcomed: 0, lastAt: 0, handshakes: [], resumed: 0, errors: new ErrorCounts() };
+    this.phase = {
+      id: ++this.phaseIds,
+      started: Date.now(),
+      welcomed: 0,
+      lastAt: 0,
+      handshakes: [],
+      resumed: 0,
+      errors: new ErrorCounts(),
+    };
   }
 
   /** Waits until every agent that is still trying has been welcomed since markPhase(), or the timeout. */
   async awaitPhase(timeoutMs: number): Promise<ConnectReport> {
     const p = this.phase;
     if (!p) throw new Error('awaitPhase without markPhase');
-    const target = (): number => this.agents.filter((a) => a.state !== 'refused' && a.state !== 'removed' && a.state !== 'stopped').length;
+    const target = (): number =>
+      this.agents.filter((a) => a.state !== 'refused' && a.state !== 'removed' && a.state !== 'stopped').length;
     const deadline = Date.now() + timeoutMs;
     let want = target();
     while (p.welcomed < want && Date.now() < deadline && !this.abort.signal.aborted) {
@@ -256,8 +319,14 @@ export class Simulator implements Fleet, AgentHost {
     const refused = this.agents.filter((a) => a.state === 'refused').length;
     this.phase = undefined;
     return {
-      requested: this.agents.length, welcomed: p.welcomed, refused, wallMs: (p.lastAt || Date.now()) - p.started,
-      handshakeMs: p.handshakes, resumed: p.resumed, timedOut: p.welcomed < want, errors: p.errors.toJSON(),
+      requested: this.agents.length,
+      welcomed: p.welcomed,
+      refused,
+      wallMs: (p.lastAt || Date.now()) - p.started,
+      handshakeMs: p.handshakes,
+      resumed: p.resumed,
+      timedOut: p.welcomed < want,
+      errors: p.errors.toJSON(),
     };
   }
 
@@ -291,11 +360,17 @@ export class Simulator implements Fleet, AgentHost {
       if (Date.now() >= end || this.abort.signal.aborted) return;
       if (a.pingOutstanding) unanswered++;
       a.ping();
-      const t = setTimeout(() => { timers.delete(t); tick(a); }, everyMs);
+      const t = setTimeout(() => {
+        timers.delete(t);
+        tick(a);
+      }, everyMs);
       timers.add(t);
     };
     for (const a of this.agents) {
-      const t = setTimeout(() => { timers.delete(t); tick(a); }, Math.random() * everyMs);
+      const t = setTimeout(() => {
+        timers.delete(t);
+        tick(a);
+      }, Math.random() * everyMs);
       timers.add(t);
     }
     await sleep(windowMs);
@@ -307,7 +382,12 @@ export class Simulator implements Fleet, AgentHost {
     this.rtt = undefined;
     delay.disable();
     const ms = (ns: number): number => Math.round(ns / 1e4) / 100;
-    return { samples: rtt.samples, pingsSent: this.counters.pingsSent - sentBefore, unanswered, simLoopDelayMs: { p50: ms(delay.percentile(50)), p99: ms(delay.percentile(99)), max: ms(delay.max) } };
+    return {
+      samples: rtt.samples,
+      pingsSent: this.counters.pingsSent - sentBefore,
+      unanswered,
+      simLoopDelayMs: { p50: ms(delay.percentile(50)), p99: ms(delay.percentile(99)), max: ms(delay.max) },
+    };
   }
 
   /** Takes a share of the welcomed agents down for good (graceful close, or a silent drop). */
@@ -325,10 +405,17 @@ export class Simulator implements Fleet, AgentHost {
     for (const a of live) {
       let data: Buffer | string;
       switch (kind) {
-        case 'text': data = 'hello?'; break;
-        case 'oversized': data = randomBytes(1024 * 1024 + 16); break;
-        case 'truncated': data = Buffer.from([0x08, 0x01, 0x62, 0x40, 0x0a]); break;
-        default: data = randomBytes(64);
+        case 'text':
+          data = 'hello?';
+          break;
+        case 'oversized':
+          data = randomBytes(1024 * 1024 + 16);
+          break;
+        case 'truncated':
+          data = Buffer.from([0x08, 0x01, 0x62, 0x40, 0x0a]);
+          break;
+        default:
+          data = randomBytes(64);
       }
       if (a.sendRaw(data)) sent++;
     }
@@ -350,7 +437,14 @@ export class Simulator implements Fleet, AgentHost {
   async status(): Promise<SimStatus> {
     const states: Record<string, number> = {};
     for (const a of this.agents) states[a.state] = (states[a.state] ?? 0) + 1;
-    return { agents: this.agents.length, states, counters: { ...this.counters }, errors: this.errors.toJSON(), rssKiB: Math.round(process.memoryUsage.rss() / 1024), cpuSeconds: cpuOfThisProcess() };
+    return {
+      agents: this.agents.length,
+      states,
+      counters: { ...this.counters },
+      errors: this.errors.toJSON(),
+      rssKiB: Math.round(process.memoryUsage.rss() / 1024),
+      cpuSeconds: cpuOfThisProcess(),
+    };
   }
 
   async forgetHubIdentities(): Promise<void> {
@@ -380,8 +474,16 @@ function sleep(ms: number): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Several processes: the parent forks workers, each a Simulator over a slice of the indices.
 
-interface Request { id: number; method: keyof Fleet | 'init'; args: unknown[] }
-interface Reply { id: number; result?: unknown; error?: string }
+interface Request {
+  id: number;
+  method: keyof Fleet | 'init';
+  args: unknown[];
+}
+interface Reply {
+  id: number;
+  result?: unknown;
+  error?: string;
+}
 
 const SELF = fileURLToPath(import.meta.url);
 
@@ -398,7 +500,12 @@ export class WorkerFleet implements Fleet {
     for (let w = 0; w < workers; w++) {
       const count = Math.min(per, opts.count - w * per);
       if (count <= 0) break;
-      const child = fork(SELF, [], { execArgv: ['--import', 'tsx'], env: { ...process.env, ATOLL_SIM_WORKER: '1' }, serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      const child = fork(SELF, [], {
+        execArgv: ['--import', 'tsx'],
+        env: { ...process.env, ATOLL_SIM_WORKER: '1' },
+        serialization: 'advanced',
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      });
       child.on('message', (m: Reply) => {
         const w8 = fleet.waiting.get(m.id);
         if (!w8) return;
@@ -433,10 +540,17 @@ export class WorkerFleet implements Fleet {
   async prepare(): Promise<PrepareReport> {
     const rs = await this.all<PrepareReport>('prepare');
     return {
-      count: sum(rs, (r) => r.count), keysGenerated: sum(rs, (r) => r.keysGenerated), keysLoaded: sum(rs, (r) => r.keysLoaded), keygenMs: Math.max(...rs.map((r) => r.keygenMs)),
-      joined: sum(rs, (r) => r.joined), reused: sum(rs, (r) => r.reused), failed: sum(rs, (r) => r.failed),
-      errors: rs.flatMap((r) => r.errors).slice(0, 10), wallMs: Math.max(...rs.map((r) => r.wallMs)),
-      joinWallMs: Math.max(...rs.map((r) => r.joinWallMs)), joinLatenciesMs: rs.flatMap((r) => r.joinLatenciesMs),
+      count: sum(rs, (r) => r.count),
+      keysGenerated: sum(rs, (r) => r.keysGenerated),
+      keysLoaded: sum(rs, (r) => r.keysLoaded),
+      keygenMs: Math.max(...rs.map((r) => r.keygenMs)),
+      joined: sum(rs, (r) => r.joined),
+      reused: sum(rs, (r) => r.reused),
+      failed: sum(rs, (r) => r.failed),
+      errors: rs.flatMap((r) => r.errors).slice(0, 10),
+      wallMs: Math.max(...rs.map((r) => r.wallMs)),
+      joinWallMs: Math.max(...rs.map((r) => r.joinWallMs)),
+      joinLatenciesMs: rs.flatMap((r) => r.joinLatenciesMs),
     };
   }
 
@@ -444,9 +558,14 @@ export class WorkerFleet implements Fleet {
     const errors: Record<string, number> = {};
     for (const r of rs) for (const [k, v] of Object.entries(r.errors)) errors[k] = (errors[k] ?? 0) + v;
     return {
-      requested: sum(rs, (r) => r.requested), welcomed: sum(rs, (r) => r.welcomed), refused: sum(rs, (r) => r.refused),
-      wallMs: Math.max(...rs.map((r) => r.wallMs)), handshakeMs: rs.flatMap((r) => r.handshakeMs), resumed: sum(rs, (r) => r.resumed),
-      timedOut: rs.some((r) => r.timedOut), errors,
+      requested: sum(rs, (r) => r.requested),
+      welcomed: sum(rs, (r) => r.welcomed),
+      refused: sum(rs, (r) => r.refused),
+      wallMs: Math.max(...rs.map((r) => r.wallMs)),
+      handshakeMs: rs.flatMap((r) => r.handshakeMs),
+      resumed: sum(rs, (r) => r.resumed),
+      timedOut: rs.some((r) => r.timedOut),
+      errors,
     };
   }
 
@@ -468,8 +587,16 @@ export class WorkerFleet implements Fleet {
 
   async sampleRtt(windowMs: number, everyMs: number): Promise<RttReport> {
     const rs = await this.all<RttReport>('sampleRtt', windowMs, everyMs);
-    const worst = rs.map((r) => r.simLoopDelayMs).filter((d) => d !== undefined).sort((a, b) => b.p99 - a.p99)[0];
-    return { samples: rs.flatMap((r) => r.samples), pingsSent: sum(rs, (r) => r.pingsSent), unanswered: sum(rs, (r) => r.unanswered), ...(worst ? { simLoopDelayMs: worst } : {}) };
+    const worst = rs
+      .map((r) => r.simLoopDelayMs)
+      .filter((d) => d !== undefined)
+      .sort((a, b) => b.p99 - a.p99)[0];
+    return {
+      samples: rs.flatMap((r) => r.samples),
+      pingsSent: sum(rs, (r) => r.pingsSent),
+      unanswered: sum(rs, (r) => r.unanswered),
+      ...(worst ? { simLoopDelayMs: worst } : {}),
+    };
   }
 
   async drop(share: number, graceful: boolean): Promise<number> {
@@ -499,7 +626,14 @@ export class WorkerFleet implements Fleet {
       for (const [k, v] of Object.entries(r.states)) states[k] = (states[k] ?? 0) + v;
       for (const [k, v] of Object.entries(r.errors)) errors[k] = (errors[k] ?? 0) + v;
     }
-    return { agents: sum(rs, (r) => r.agents), states, counters, errors, rssKiB: sum(rs, (r) => r.rssKiB), cpuSeconds: sum(rs, (r) => r.cpuSeconds) };
+    return {
+      agents: sum(rs, (r) => r.agents),
+      states,
+      counters,
+      errors,
+      rssKiB: sum(rs, (r) => r.rssKiB),
+      cpuSeconds: sum(rs, (r) => r.cpuSeconds),
+    };
   }
 
   async forgetHubIdentities(): Promise<void> {
@@ -507,15 +641,17 @@ export class WorkerFleet implements Fleet {
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.children.map(async (c) => {
-      if (c.exitCode !== null || c.signalCode !== null) return;
-      const exited = new Promise((r) => c.once('exit', r));
-      await this.call(c, 'stop', []).catch(() => undefined);
-      const t = setTimeout(() => c.kill('SIGKILL'), 5000);
-      c.disconnect();
-      await exited;
-      clearTimeout(t);
-    }));
+    await Promise.all(
+      this.children.map(async (c) => {
+        if (c.exitCode !== null || c.signalCode !== null) return;
+        const exited = new Promise((r) => c.once('exit', r));
+        await this.call(c, 'stop', []).catch(() => undefined);
+        const t = setTimeout(() => c.kill('SIGKILL'), 5000);
+        c.disconnect();
+        await exited;
+        clearTimeout(t);
+      }),
+    );
   }
 }
 
@@ -586,10 +722,16 @@ run:
   --forget                  forget this hub's certificates at the end (keys stay cached)
 `;
 
-async function resolveHub(v: Record<string, string | boolean | undefined>): Promise<{ gatewayUrl: string; token?: string }> {
+async function resolveHub(
+  v: Record<string, string | boolean | undefined>,
+): Promise<{ gatewayUrl: string; token?: string }> {
   if (typeof v['hub-data-dir'] === 'string') {
     const dir = v['hub-data-dir'];
-    const runtime = JSON.parse(readFileSync(resolve(dir, 'hub.json'), 'utf8')) as { apiUrl: string; gatewayUrl: string; gatewayPort: number };
+    const runtime = JSON.parse(readFileSync(resolve(dir, 'hub.json'), 'utf8')) as {
+      apiUrl: string;
+      gatewayUrl: string;
+      gatewayPort: number;
+    };
     const caPem = readFileSync(resolve(dir, 'ca.crt'), 'utf8');
     const admin = readFileSync(resolve(dir, 'admin-token'), 'utf8').trim();
     const token = typeof v.token === 'string' ? v.token : await createReusableToken(runtime.apiUrl, caPem, admin);
@@ -603,12 +745,29 @@ async function runCli(argv: string[]): Promise<number> {
   const { values: v } = parseArgs({
     args: argv,
     options: {
-      hub: { type: 'string' }, token: { type: 'string' }, 'hub-data-dir': { type: 'string' },
-      count: { type: 'string' }, first: { type: 'string' }, workers: { type: 'string' }, 'identity-dir': { type: 'string' },
-      'name-prefix': { type: 'string' }, pool: { type: 'string' }, 'connect-concurrency': { type: 'string' }, 'join-concurrency': { type: 'string' },
-      'no-tls-resume': { type: 'boolean' }, duration: { type: 'string' }, 'connect-timeout': { type: 'string' }, 'status-every': { type: 'string' },
-      'reconnect-all-after': { type: 'string' }, drop: { type: 'string' }, 'drop-after': { type: 'string' }, 'silent-drop': { type: 'boolean' },
-      garbage: { type: 'string' }, 'garbage-kind': { type: 'string' }, 'garbage-after': { type: 'string' }, forget: { type: 'boolean' },
+      hub: { type: 'string' },
+      token: { type: 'string' },
+      'hub-data-dir': { type: 'string' },
+      count: { type: 'string' },
+      first: { type: 'string' },
+      workers: { type: 'string' },
+      'identity-dir': { type: 'string' },
+      'name-prefix': { type: 'string' },
+      pool: { type: 'string' },
+      'connect-concurrency': { type: 'string' },
+      'join-concurrency': { type: 'string' },
+      'no-tls-resume': { type: 'boolean' },
+      duration: { type: 'string' },
+      'connect-timeout': { type: 'string' },
+      'status-every': { type: 'string' },
+      'reconnect-all-after': { type: 'string' },
+      drop: { type: 'string' },
+      'drop-after': { type: 'string' },
+      'silent-drop': { type: 'boolean' },
+      garbage: { type: 'string' },
+      'garbage-kind': { type: 'string' },
+      'garbage-after': { type: 'string' },
+      forget: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -624,10 +783,13 @@ async function runCli(argv: string[]): Promise<number> {
   };
   const hub = await resolveHub(v);
   const opts: SimulatorOptions = {
-    ...DEFAULT_OPTIONS, ...hub,
+    ...DEFAULT_OPTIONS,
+    ...hub,
     identityDir: v['identity-dir'] ?? DEFAULT_OPTIONS.identityDir,
-    count: int('count', DEFAULT_OPTIONS.count, 1), first: int('first', 0),
-    namePrefix: v['name-prefix'] ?? 'sim', pool: v.pool,
+    count: int('count', DEFAULT_OPTIONS.count, 1),
+    first: int('first', 0),
+    namePrefix: v['name-prefix'] ?? 'sim',
+    pool: v.pool,
     connectConcurrency: int('connect-concurrency', DEFAULT_OPTIONS.connectConcurrency, 1),
     joinConcurrency: int('join-concurrency', DEFAULT_OPTIONS.joinConcurrency, 1),
     tlsResume: !v['no-tls-resume'],
@@ -638,33 +800,55 @@ async function runCli(argv: string[]): Promise<number> {
   const fleet = await createFleet(opts, int('workers', 1, 1));
   let stopping = false;
   const stopped = new Promise<void>((res) => {
-    const onSignal = (): void => { stopping = true; res(); };
+    const onSignal = (): void => {
+      stopping = true;
+      res();
+    };
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
   });
   try {
-    out(`simulator: ${opts.count} agents [${opts.first}..${opts.first + opts.count - 1}] against ${opts.gatewayUrl}, identities in ${opts.identityDir}`);
+    out(
+      `simulator: ${opts.count} agents [${opts.first}..${opts.first + opts.count - 1}] against ${opts.gatewayUrl}, identities in ${opts.identityDir}`,
+    );
     const prep = await fleet.prepare();
-    out(`prepared in ${prep.wallMs} ms: keys ${prep.keysGenerated} new / ${prep.keysLoaded} cached in ${prep.keygenMs} ms; joins ${prep.joined} new / ${prep.reused} reused; ${prep.failed} failed${prep.errors.length ? `\n  ${prep.errors.join('\n  ')}` : ''}`);
-    if (prep.joined) out(`  join latency ms ${JSON.stringify(summarize(prep.joinLatenciesMs))}, ${(prep.joined / Math.max(1, prep.joinWallMs) * 1000).toFixed(1)} joins/s`);
+    out(
+      `prepared in ${prep.wallMs} ms: keys ${prep.keysGenerated} new / ${prep.keysLoaded} cached in ${prep.keygenMs} ms; joins ${prep.joined} new / ${prep.reused} reused; ${prep.failed} failed${prep.errors.length ? `\n  ${prep.errors.join('\n  ')}` : ''}`,
+    );
+    if (prep.joined)
+      out(
+        `  join latency ms ${JSON.stringify(summarize(prep.joinLatenciesMs))}, ${((prep.joined / Math.max(1, prep.joinWallMs)) * 1000).toFixed(1)} joins/s`,
+      );
     const c = await fleet.connect(parseDurationMs(v['connect-timeout'] ?? '5m'));
-    out(`connected ${c.welcomed}/${c.requested} in ${c.wallMs} ms (${(c.welcomed / Math.max(1, c.wallMs) * 1000).toFixed(1)}/s); handshake ms ${JSON.stringify(summarize(c.handshakeMs))}${c.timedOut ? ' TIMED OUT' : ''}`);
+    out(
+      `connected ${c.welcomed}/${c.requested} in ${c.wallMs} ms (${((c.welcomed / Math.max(1, c.wallMs)) * 1000).toFixed(1)}/s); handshake ms ${JSON.stringify(summarize(c.handshakeMs))}${c.timedOut ? ' TIMED OUT' : ''}`,
+    );
     const started = Date.now();
     const actions: { at: number; run: () => Promise<string> }[] = [];
     if (v['reconnect-all-after']) {
-      actions.push({ at: parseDurationMs(v['reconnect-all-after']), run: async () => {
-        const r = await fleet.reconnectAll(120_000);
-        return `reconnect-all: ${r.welcomed}/${r.requested} back in ${r.wallMs} ms, ${r.resumed} with TLS resumption; handshake ms ${JSON.stringify(summarize(r.handshakeMs))}`;
-      } });
+      actions.push({
+        at: parseDurationMs(v['reconnect-all-after']),
+        run: async () => {
+          const r = await fleet.reconnectAll(120_000);
+          return `reconnect-all: ${r.welcomed}/${r.requested} back in ${r.wallMs} ms, ${r.resumed} with TLS resumption; handshake ms ${JSON.stringify(summarize(r.handshakeMs))}`;
+        },
+      });
     }
     if (v.drop) {
       const share = Number(v.drop);
-      actions.push({ at: parseDurationMs(v['drop-after'] ?? '10s'), run: async () => `dropped ${await fleet.drop(share, !v['silent-drop'])} agents${v['silent-drop'] ? ' (silently)' : ''}` });
+      actions.push({
+        at: parseDurationMs(v['drop-after'] ?? '10s'),
+        run: async () =>
+          `dropped ${await fleet.drop(share, !v['silent-drop'])} agents${v['silent-drop'] ? ' (silently)' : ''}`,
+      });
     }
     if (v.garbage) {
       const n = Number(v.garbage);
       const kind = (v['garbage-kind'] ?? 'random') as GarbageKind;
-      actions.push({ at: parseDurationMs(v['garbage-after'] ?? '5s'), run: async () => `sent ${kind} garbage from ${await fleet.garbage(n, kind)} agents` });
+      actions.push({
+        at: parseDurationMs(v['garbage-after'] ?? '5s'),
+        run: async () => `sent ${kind} garbage from ${await fleet.garbage(n, kind)} agents`,
+      });
     }
     actions.sort((a, b) => a.at - b.at);
     let nextStatus = started + statusEvery;
@@ -678,12 +862,20 @@ async function runCli(argv: string[]): Promise<number> {
       if (Date.now() >= nextStatus) {
         nextStatus += statusEvery;
         const s = await fleet.status();
-        out(`t=${Math.round((Date.now() - started) / 1000)}s states ${JSON.stringify(s.states)} reports ${s.counters.reportsSent} hub-pings ${s.counters.hubPings} commands ${s.counters.commands} reconnects ${s.counters.reconnects} rss ${Math.round(s.rssKiB / 1024)} MiB${Object.keys(s.errors).length ? ` errors ${JSON.stringify(s.errors)}` : ''}`);
+        out(
+          `t=${Math.round((Date.now() - started) / 1000)}s states ${JSON.stringify(s.states)} reports ${s.counters.reportsSent} hub-pings ${s.counters.hubPings} commands ${s.counters.commands} reconnects ${s.counters.reconnects} rss ${Math.round(s.rssKiB / 1024)} MiB${Object.keys(s.errors).length ? ` errors ${JSON.stringify(s.errors)}` : ''}`,
+        );
       }
     }
     const s = await fleet.status();
     if (v.forget) await fleet.forgetHubIdentities();
-    out(JSON.stringify({ prepare: { ...prep, joinLatenciesMs: summarize(prep.joinLatenciesMs) }, connect: { ...c, handshakeMs: summarize(c.handshakeMs) }, status: s }));
+    out(
+      JSON.stringify({
+        prepare: { ...prep, joinLatenciesMs: summarize(prep.joinLatenciesMs) },
+        connect: { ...c, handshakeMs: summarize(c.handshakeMs) },
+        status: s,
+      }),
+    );
     return 0;
   } finally {
     await fleet.stop();
@@ -695,7 +887,9 @@ if (isMain && process.env.ATOLL_SIM_WORKER === '1' && process.send) {
   runWorker();
 } else if (isMain) {
   runCli(process.argv.slice(2)).then(
-    (code) => { process.exitCode = code; },
+    (code) => {
+      process.exitCode = code;
+    },
     (err: unknown) => {
       process.stderr.write(`simulator: ${(err as Error).message}\n`);
       process.exitCode = 1;

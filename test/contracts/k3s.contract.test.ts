@@ -24,7 +24,8 @@ interface NodeObj {
   status?: { conditions?: { type: string; status: string; reason?: string }[]; nodeInfo?: { kubeletVersion?: string } };
 }
 
-const readyOf = (n: NodeObj): { status: string; reason?: string } | undefined => n.status?.conditions?.find((c) => c.type === 'Ready');
+const readyOf = (n: NodeObj): { status: string; reason?: string } | undefined =>
+  n.status?.conditions?.find((c) => c.type === 'Ready');
 
 describe('k3s contract', { timeout: 120_000 }, () => {
   const procs = new ProcessRegistry();
@@ -42,19 +43,38 @@ describe('k3s contract', { timeout: 120_000 }, () => {
 
   const url = (): string => `https://127.0.0.1:${port}`;
   const k3sCmd = (args: string[]): ReturnType<typeof runCommand> => runCommand(k3s.bin, args, env);
-  const caHash = (): string => createHash('sha256').update(readFileSync(join(dataDir, 'server', 'tls', 'server-ca.crt'))).digest('hex');
+  const caHash = (): string =>
+    createHash('sha256')
+      .update(readFileSync(join(dataDir, 'server', 'tls', 'server-ca.crt')))
+      .digest('hex');
   const getNode = async (name: string): Promise<NodeObj | undefined> => {
     const r = await call(creds, `/api/v1/nodes/${name}`);
     return r.status === 200 ? r.json<NodeObj>() : undefined;
   };
   const nodePasswordFile = (agentDataDir: string): string =>
-    (k3s.real ? '/etc/rancher/node/password' : join(agentDataDir, 'agent', 'etc', 'rancher', 'node', 'password'));
+    k3s.real ? '/etc/rancher/node/password' : join(agentDataDir, 'agent', 'etc', 'rancher', 'node', 'password');
 
-  async function startAgent(name: string, token: string, extra: string[] = [], nodeName = 'n1'): Promise<{ proc: Managed; dir: string; healthz: number }> {
+  async function startAgent(
+    name: string,
+    token: string,
+    extra: string[] = [],
+    nodeName = 'n1',
+  ): Promise<{ proc: Managed; dir: string; healthz: number }> {
     const dir = join(tmp, name);
     const healthz = await freePort();
-    const args = ['agent', '--server', url(), '--token', token, '--data-dir', dir, '--node-name', nodeName,
-      `--kubelet-arg=healthz-port=${healthz}`, ...extra];
+    const args = [
+      'agent',
+      '--server',
+      url(),
+      '--token',
+      token,
+      '--data-dir',
+      dir,
+      '--node-name',
+      nodeName,
+      `--kubelet-arg=healthz-port=${healthz}`,
+      ...extra,
+    ];
     return { proc: procs.start(name, k3s.bin, args, env), dir, healthz };
   }
 
@@ -75,7 +95,10 @@ describe('k3s contract', { timeout: 120_000 }, () => {
     await eventually(`pod ${name} Running`, 60_000, async () => {
       const r = await call(creds, `/api/v1/namespaces/default/pods/${name}`);
       const p = r.json<{ status?: { phase?: string; conditions?: { type: string; status: string }[] } }>();
-      return p.status?.phase === 'Running' && p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? true : undefined;
+      return p.status?.phase === 'Running' &&
+        p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')
+        ? true
+        : undefined;
     });
   }
 
@@ -98,8 +121,22 @@ describe('k3s contract', { timeout: 120_000 }, () => {
     delete env.K3S_TOKEN;
     delete env.K3S_URL;
     mkdirSync(join(tmp, 'home'), { recursive: true });
-    serverArgs = ['server', '--data-dir', dataDir, '--https-listen-port', String(port), '--bind-address', '127.0.0.1',
-      '--write-kubeconfig', kubeconfig, '--tls-san', 'k3s.contract.test', '--disable-agent', '--disable', 'traefik,servicelb'];
+    serverArgs = [
+      'server',
+      '--data-dir',
+      dataDir,
+      '--https-listen-port',
+      String(port),
+      '--bind-address',
+      '127.0.0.1',
+      '--write-kubeconfig',
+      kubeconfig,
+      '--tls-san',
+      'k3s.contract.test',
+      '--disable-agent',
+      '--disable',
+      'traefik,servicelb',
+    ];
     server = procs.start('server', k3s.bin, serverArgs, env);
     await eventually('server answering /ping', 60_000, async () => {
       const r = await insecureGet(`${url()}/ping`);
@@ -118,7 +155,10 @@ describe('k3s contract', { timeout: 120_000 }, () => {
     t.diagnostic(k3s.note);
     const r = await runCommand(k3s.bin, ['--version'], process.env);
     assert.equal(r.code, 0);
-    assert.match(r.stdout, /^k3s version v\d+\.\d+\.\d+(-rc\d+)?\+k3s\d+ \([0-9a-f]{8}\)\ngo version go\d+\.\d+(\.\d+)?\n$/);
+    assert.match(
+      r.stdout,
+      /^k3s version v\d+\.\d+\.\d+(-rc\d+)?\+k3s\d+ \([0-9a-f]{8}\)\ngo version go\d+\.\d+(\.\d+)?\n$/,
+    );
   });
 
   it('refuses an unknown flag the way urfave/cli does', async () => {
@@ -150,7 +190,10 @@ describe('k3s contract', { timeout: 120_000 }, () => {
     for (const path of ['/api/v1/nodes', '/readyz', '/version']) {
       const r = await call(creds, path, { auth: false });
       assert.equal(r.status, 401, path);
-      assert.deepEqual({ kind: r.json().kind, code: r.json().code, reason: r.json().reason }, { kind: 'Status', code: 401, reason: 'Unauthorized' });
+      assert.deepEqual(
+        { kind: r.json().kind, code: r.json().code, reason: r.json().reason },
+        { kind: 'Status', code: 401, reason: 'Unauthorized' },
+      );
     }
     const ready = await call(creds, '/readyz');
     assert.equal(ready.status, 200);
@@ -171,7 +214,17 @@ describe('k3s contract', { timeout: 120_000 }, () => {
     const gen = await k3sCmd(['token', 'generate']);
     assert.match(gen.stdout, /^[a-z0-9]{6}\.[a-z0-9]{16}\n$/);
     const fixed = 'abcdef.0123456789abcdef';
-    const c = await k3sCmd(['token', 'create', '--kubeconfig', kubeconfig, '--ttl', '1h', '--description', 'atoll:contract', fixed]);
+    const c = await k3sCmd([
+      'token',
+      'create',
+      '--kubeconfig',
+      kubeconfig,
+      '--ttl',
+      '1h',
+      '--description',
+      'atoll:contract',
+      fixed,
+    ]);
     assert.equal(c.code, 0, c.stderr);
     assert.equal(c.stdout, `K10${caHash()}::${fixed}\n`);
     const dup = await k3sCmd(['token', 'create', '--kubeconfig', kubeconfig, fixed]);
@@ -180,7 +233,10 @@ describe('k3s contract', { timeout: 120_000 }, () => {
     const text = await k3sCmd(['token', 'list', '--kubeconfig', kubeconfig]);
     const lines = text.stdout.trimEnd().split('\n');
     assert.match(lines[0] as string, /^TOKEN\s+TTL\s+EXPIRES\s+USAGES\s+DESCRIPTION\s+EXTRA GROUPS$/);
-    assert.match(text.stdout, /\nabcdef\s+(59m|1h)\s+\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\s+authentication,signing\s+atoll:contract\s+system:bootstrappers:k3s:default-node-token\n/);
+    assert.match(
+      text.stdout,
+      /\nabcdef\s+(59m|1h)\s+\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\s+authentication,signing\s+atoll:contract\s+system:bootstrappers:k3s:default-node-token\n/,
+    );
     const json = await k3sCmd(['token', 'list', '--kubeconfig', kubeconfig, '--output', 'json']);
     const listed = JSON.parse(json.stdout) as { token: string; description?: string }[];
     assert.ok(listed.some((x) => x.token === fixed && x.description === 'atoll:contract'));
@@ -197,7 +253,10 @@ describe('k3s contract', { timeout: 120_000 }, () => {
   it('refuses an agent with a wrong token password, in k3s words, and keeps retrying', async (t) => {
     if (k3s.skip) return t.skip(k3s.skip);
     const a = await startAgent('agent-badpw', `K10${caHash()}::server:not-the-password`, [], 'badpw');
-    await a.proc.waitFor(/level=info msg="Waiting to retrieve agent configuration; server is not ready: failed to retrieve configuration from server: [^"]*(not authorized|401 Unauthorized)/, 20_000);
+    await a.proc.waitFor(
+      /level=info msg="Waiting to retrieve agent configuration; server is not ready: failed to retrieve configuration from server: [^"]*(not authorized|401 Unauthorized)/,
+      20_000,
+    );
     assert.equal(a.proc.proc.exitCode, null, 'k3s keeps retrying instead of exiting');
     await a.proc.stop();
   });
@@ -208,19 +267,32 @@ describe('k3s contract', { timeout: 120_000 }, () => {
     const a = await startAgent('agent-badca', `K10${wrong}::server:whatever`, [], 'badca');
     const msg = `token CA hash does not match the Cluster CA certificate hash: ${wrong} != ${caHash()}`;
     await a.proc.waitFor(new RegExp(msg), 20_000);
-    assert.match(a.proc.output(), new RegExp(`level=error msg="Failed to validate connection to cluster at ${url()}: ${msg}"`));
+    assert.match(
+      a.proc.output(),
+      new RegExp(`level=error msg="Failed to validate connection to cluster at ${url()}: ${msg}"`),
+    );
     await a.proc.stop();
   });
 
   it('refuses deleted and expired bootstrap tokens', async (t) => {
     if (k3s.skip) return t.skip(k3s.skip);
-    const del = (await k3sCmd(['token', 'create', '--kubeconfig', kubeconfig, 'gone00.0123456789abcdef'])).stdout.trim();
+    const del = (
+      await k3sCmd(['token', 'create', '--kubeconfig', kubeconfig, 'gone00.0123456789abcdef'])
+    ).stdout.trim();
     await k3sCmd(['token', 'delete', '--kubeconfig', kubeconfig, 'gone00']);
-    const short = (await k3sCmd(['token', 'create', '--kubeconfig', kubeconfig, '--ttl', '1s', 'short0.0123456789abcdef'])).stdout.trim();
+    const short = (
+      await k3sCmd(['token', 'create', '--kubeconfig', kubeconfig, '--ttl', '1s', 'short0.0123456789abcdef'])
+    ).stdout.trim();
     await new Promise((r) => setTimeout(r, 2100));
-    for (const [name, token] of [['agent-deleted', del], ['agent-expired', short]] as const) {
+    for (const [name, token] of [
+      ['agent-deleted', del],
+      ['agent-expired', short],
+    ] as const) {
       const a = await startAgent(name, token, [], name);
-      await a.proc.waitFor(/Waiting to retrieve agent configuration; server is not ready: failed to retrieve configuration from server: [^"]*(not authorized|401 Unauthorized)/, 20_000);
+      await a.proc.waitFor(
+        /Waiting to retrieve agent configuration; server is not ready: failed to retrieve configuration from server: [^"]*(not authorized|401 Unauthorized)/,
+        20_000,
+      );
       await a.proc.stop();
     }
   });
@@ -229,10 +301,26 @@ describe('k3s contract', { timeout: 120_000 }, () => {
 
   it('joins an agent with a bootstrap token: a Ready node with labels, taints and the kubelet version', async (t) => {
     if (k3s.skip) return t.skip(k3s.skip);
-    const c = await k3sCmd(['token', 'create', '--kubeconfig', kubeconfig, '--ttl', '10m', '--description', 'atoll:n1']);
+    const c = await k3sCmd([
+      'token',
+      'create',
+      '--kubeconfig',
+      kubeconfig,
+      '--ttl',
+      '10m',
+      '--description',
+      'atoll:n1',
+    ]);
     bootstrapToken = c.stdout.trim();
     assert.match(bootstrapToken, new RegExp(`^K10${caHash()}::[a-z0-9]{6}\\.[a-z0-9]{16}$`));
-    agent1 = await startAgent('agent1', bootstrapToken, ['--node-label', 'atoll.dev/pool=gpu', '--node-label', 'topology.kubernetes.io/region=eu-1', '--node-taint', 'atoll.dev/dedicated=gpu:NoSchedule']);
+    agent1 = await startAgent('agent1', bootstrapToken, [
+      '--node-label',
+      'atoll.dev/pool=gpu',
+      '--node-label',
+      'topology.kubernetes.io/region=eu-1',
+      '--node-taint',
+      'atoll.dev/dedicated=gpu:NoSchedule',
+    ]);
     const node = await waitReady('n1');
     assert.equal(node.status?.nodeInfo?.kubeletVersion, version);
     const labels = node.metadata.labels ?? {};
@@ -242,7 +330,9 @@ describe('k3s contract', { timeout: 120_000 }, () => {
     assert.equal(labels['kubernetes.io/os'], 'linux');
     assert.ok(labels['kubernetes.io/arch']);
     assert.equal(labels['node.kubernetes.io/instance-type'], 'k3s');
-    assert.ok(node.spec?.taints?.some((x) => x.key === 'atoll.dev/dedicated' && x.value === 'gpu' && x.effect === 'NoSchedule'));
+    assert.ok(
+      node.spec?.taints?.some((x) => x.key === 'atoll.dev/dedicated' && x.value === 'gpu' && x.effect === 'NoSchedule'),
+    );
     const secret = await call(creds, '/api/v1/namespaces/kube-system/secrets/n1.node-password.k3s');
     assert.equal(secret.status, 200, 'node password secret exists');
     const hz = await fetch(`http://127.0.0.1:${agent1.healthz}/healthz`);
@@ -257,29 +347,55 @@ describe('k3s contract', { timeout: 120_000 }, () => {
     await create('/apis/policy/v1/namespaces/default/poddisruptionbudgets', pdb('web', 'web', 1));
     await create('/api/v1/namespaces/default/pods', pod('web-a', 'web', 'n1', owner));
     await waitRunning('web-a');
-    const eviction = (name: string): unknown => ({ apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name, namespace: 'default' } });
+    const eviction = (name: string): unknown => ({
+      apiVersion: 'policy/v1',
+      kind: 'Eviction',
+      metadata: { name, namespace: 'default' },
+    });
     const denied = await eventually('a PDB-denied eviction', 10_000, async () => {
-      const r = await call(creds, '/api/v1/namespaces/default/pods/web-a/eviction', { method: 'POST', body: eviction('web-a') });
+      const r = await call(creds, '/api/v1/namespaces/default/pods/web-a/eviction', {
+        method: 'POST',
+        body: eviction('web-a'),
+      });
       return r.status === 429 && /needs 1 healthy pods and has 1 currently/.test(r.text) ? r : undefined;
     });
     assert.deepEqual(denied.json(), {
-      kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure',
-      message: 'Cannot evict pod as it would violate the pod\'s disruption budget.', reason: 'TooManyRequests',
-      details: { causes: [{ reason: 'DisruptionBudget', message: 'The disruption budget web needs 1 healthy pods and has 1 currently' }] },
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message: "Cannot evict pod as it would violate the pod's disruption budget.",
+      reason: 'TooManyRequests',
+      details: {
+        causes: [
+          { reason: 'DisruptionBudget', message: 'The disruption budget web needs 1 healthy pods and has 1 currently' },
+        ],
+      },
       code: 429,
     });
     await create('/api/v1/namespaces/default/pods', pod('web-b', 'web', 'n1', owner));
     await waitRunning('web-b');
     const ok = await eventually('an allowed eviction', 10_000, async () => {
-      const r = await call(creds, '/api/v1/namespaces/default/pods/web-a/eviction', { method: 'POST', body: eviction('web-a') });
+      const r = await call(creds, '/api/v1/namespaces/default/pods/web-a/eviction', {
+        method: 'POST',
+        body: eviction('web-a'),
+      });
       return r.status === 201 ? r : undefined;
     });
     assert.deepEqual(ok.json(), { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
-    await eventually('web-a gone', 30_000, async () => ((await call(creds, '/api/v1/namespaces/default/pods/web-a')).status === 404 ? true : undefined));
-    const missing = await call(creds, '/api/v1/namespaces/default/pods/nope/eviction', { method: 'POST', body: eviction('nope') });
+    await eventually('web-a gone', 30_000, async () =>
+      (await call(creds, '/api/v1/namespaces/default/pods/web-a')).status === 404 ? true : undefined,
+    );
+    const missing = await call(creds, '/api/v1/namespaces/default/pods/nope/eviction', {
+      method: 'POST',
+      body: eviction('nope'),
+    });
     assert.equal(missing.status, 404);
     assert.equal(missing.json().message, 'pods "nope" not found');
-    assert.equal((await call(creds, '/apis/policy/v1/namespaces/default/poddisruptionbudgets/web', { method: 'DELETE' })).status, 200);
+    assert.equal(
+      (await call(creds, '/apis/policy/v1/namespaces/default/poddisruptionbudgets/web', { method: 'DELETE' })).status,
+      200,
+    );
   });
 
   it('works with the real kubectl: get nodes, cordon, drain', async (t) => {
@@ -288,9 +404,25 @@ describe('k3s contract', { timeout: 120_000 }, () => {
     const kc = (args: string[]): ReturnType<typeof runCommand> =>
       runCommand(KUBECTL, ['--kubeconfig', kubeconfig, '--cache-dir', join(tmp, 'kube-cache'), ...args], env, 60_000);
     const ds = await create('/apis/apps/v1/namespaces/default/daemonsets', daemonSet('node-agent', 'node-agent'));
-    await create('/api/v1/namespaces/default/pods', pod('node-agent-n1', 'node-agent', 'n1', { kind: 'DaemonSet', name: 'node-agent', uid: String((ds.metadata as { uid: string }).uid) }));
+    await create(
+      '/api/v1/namespaces/default/pods',
+      pod('node-agent-n1', 'node-agent', 'n1', {
+        kind: 'DaemonSet',
+        name: 'node-agent',
+        uid: String((ds.metadata as { uid: string }).uid),
+      }),
+    );
     const rs = await call(creds, '/apis/apps/v1/namespaces/default/replicasets/web');
-    await create('/api/v1/namespaces/default/pods', pod('web-c', 'web', 'n1', { kind: 'ReplicaSet', name: 'web', uid: String(rs.json<{ metadata: { uid: string } }>().metadata.uid) }, true));
+    await create(
+      '/api/v1/namespaces/default/pods',
+      pod(
+        'web-c',
+        'web',
+        'n1',
+        { kind: 'ReplicaSet', name: 'web', uid: String(rs.json<{ metadata: { uid: string } }>().metadata.uid) },
+        true,
+      ),
+    );
     await waitRunning('web-c');
 
     const get = await kc(['get', 'nodes']);
@@ -311,7 +443,10 @@ describe('k3s contract', { timeout: 120_000 }, () => {
     assert.match(drain.stdout, /node\/n1 drained/);
     assert.match(drain.stderr, /ignoring DaemonSet-managed Pods: default\/node-agent-n1/);
     const left = await call(creds, `/api/v1/pods?fieldSelector=${encodeURIComponent('spec.nodeName=n1')}`);
-    assert.deepEqual(left.json<{ items: { metadata: { name: string } }[] }>().items.map((p) => p.metadata.name), ['node-agent-n1']);
+    assert.deepEqual(
+      left.json<{ items: { metadata: { name: string } }[] }>().items.map((p) => p.metadata.name),
+      ['node-agent-n1'],
+    );
 
     const uncordon = await kc(['uncordon', 'n1']);
     assert.equal(uncordon.stdout, 'node/n1 uncordoned\n');
@@ -325,7 +460,12 @@ describe('k3s contract', { timeout: 120_000 }, () => {
     mkdirSync(dirname(pwFile), { recursive: true });
     writeFileSync(pwFile, `${randomBytes(16).toString('hex')}\n`, { mode: 0o600 });
     const clash = await startAgent('agent2', bootstrapToken);
-    await clash.proc.waitFor(new RegExp(`Waiting to retrieve agent configuration; server is not ready: [^"]*serving-kubelet\\.crt: Node password rejected, duplicate hostname or contents of '${pwFile.replace(/[.]/g, '\\.')}' may not match server node-passwd entry, try enabling a unique node name with the --with-node-id flag`), 20_000);
+    await clash.proc.waitFor(
+      new RegExp(
+        `Waiting to retrieve agent configuration; server is not ready: [^"]*serving-kubelet\\.crt: Node password rejected, duplicate hostname or contents of '${pwFile.replace(/[.]/g, '\\.')}' may not match server node-passwd entry, try enabling a unique node name with the --with-node-id flag`,
+      ),
+      20_000,
+    );
     await clash.proc.stop();
     const del = await call(creds, '/api/v1/namespaces/kube-system/secrets/n1.node-password.k3s', { method: 'DELETE' });
     assert.equal(del.status, 200);
@@ -334,7 +474,9 @@ describe('k3s contract', { timeout: 120_000 }, () => {
     const again = await startAgent('agent2', bootstrapToken);
     await eventually('n1 heartbeats from the new agent', 20_000, async () => {
       const s = await call(creds, '/api/v1/namespaces/kube-system/secrets/n1.node-password.k3s');
-      return s.status === 200 && /Node was previously registered|Successfully registered node/.test(again.proc.output()) ? true : undefined;
+      return s.status === 200 && /Node was previously registered|Successfully registered node/.test(again.proc.output())
+        ? true
+        : undefined;
     });
     await waitReady('n1');
     agent1 = again;
@@ -352,7 +494,7 @@ describe('k3s contract', { timeout: 120_000 }, () => {
     assert.ok(n.spec?.taints?.some((x) => x.key === 'node.kubernetes.io/unreachable' && x.effect === 'NoExecute'));
   });
 
-  it('keeps its state across a restart and deletes a node\'s password secret with the node', async (t) => {
+  it("keeps its state across a restart and deletes a node's password secret with the node", async (t) => {
     if (k3s.skip) return t.skip(k3s.skip);
     const token = readFileSync(join(dataDir, 'server', 'token'), 'utf8');
     assert.equal(await server.stop(), 0, 'server exits 0 on SIGTERM');
@@ -364,6 +506,9 @@ describe('k3s contract', { timeout: 120_000 }, () => {
     assert.equal(readFileSync(join(dataDir, 'server', 'token'), 'utf8'), token);
     assert.equal((await call(creds, '/api/v1/nodes/n1', { method: 'DELETE' })).status, 200);
     await eventually('node-password secret removed with the node', 10_000, async () =>
-      ((await call(creds, '/api/v1/namespaces/kube-system/secrets/n1.node-password.k3s')).status === 404 ? true : undefined));
+      (await call(creds, '/api/v1/namespaces/kube-system/secrets/n1.node-password.k3s')).status === 404
+        ? true
+        : undefined,
+    );
   });
 });

@@ -27,27 +27,41 @@ export interface GatewayResult<T = unknown> {
  * One HTTPS call to the hub gateway, on its own connection (no keep-alive left behind).
  * `localAddress` picks the source address (any of 127.0.0.0/8 on Linux loopback).
  */
-export function gatewayCall<T = unknown>(hub: HubHandle, method: string, path: string, body?: unknown, localAddress?: string): Promise<GatewayResult<T>> {
+export function gatewayCall<T = unknown>(
+  hub: HubHandle,
+  method: string,
+  path: string,
+  body?: unknown,
+  localAddress?: string,
+): Promise<GatewayResult<T>> {
   const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
   return new Promise((resolve, reject) => {
-    const req = request(new URL(path, hub.gatewayUrl), {
-      method, ca: hub.caPem(), agent: false, timeout: 10_000, localAddress,
-      headers: payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {},
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString();
-        let parsed: unknown = text;
-        try {
-          parsed = text ? JSON.parse(text) : undefined;
-        } catch {
-          // not JSON: keep the text
-        }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: parsed as T });
-      });
-      res.on('error', reject);
-    });
+    const req = request(
+      new URL(path, hub.gatewayUrl),
+      {
+        method,
+        ca: hub.caPem(),
+        agent: false,
+        timeout: 10_000,
+        localAddress,
+        headers: payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {},
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString();
+          let parsed: unknown = text;
+          try {
+            parsed = text ? JSON.parse(text) : undefined;
+          } catch {
+            // not JSON: keep the text
+          }
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: parsed as T });
+        });
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('gateway call timed out')));
     req.on('error', reject);
     req.end(payload);
@@ -66,10 +80,27 @@ export async function keyAndCsr(commonName: string): Promise<KeyAndCsr> {
 }
 
 /** The body of POST /v1/join as the agent sends it, for a node called `name`. */
-export function joinBody(token: string, csr: string, name: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function joinBody(
+  token: string,
+  csr: string,
+  name: string,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
   return {
-    token, csr, nodeName: name, agentVersion: 'bad-input-test',
-    facts: { hostname: name, os: 'test', kernel: 'test', arch: 'amd64', cpus: 1, memoryBytes: 1024, addresses: ['127.0.0.1'], bootId: '' },
+    token,
+    csr,
+    nodeName: name,
+    agentVersion: 'bad-input-test',
+    facts: {
+      hostname: name,
+      os: 'test',
+      kernel: 'test',
+      arch: 'amd64',
+      cpus: 1,
+      memoryBytes: 1024,
+      addresses: ['127.0.0.1'],
+      bootId: '',
+    },
     ...extra,
   };
 }
@@ -84,7 +115,12 @@ export interface JoinedNode {
 /** Joins a node over raw HTTPS with a key held here, so tests can speak for it on the WebSocket. */
 export async function rawJoin(hub: HubHandle, token: string, name: string): Promise<JoinedNode> {
   const k = await keyAndCsr(name);
-  const res = await gatewayCall<{ nodeId: string; nodeName: string; certPem: string }>(hub, 'POST', '/v1/join', joinBody(token, k.csr, name));
+  const res = await gatewayCall<{ nodeId: string; nodeName: string; certPem: string }>(
+    hub,
+    'POST',
+    '/v1/join',
+    joinBody(token, k.csr, name),
+  );
   assert.equal(res.status, 201, `join of ${name} should succeed: ${JSON.stringify(res.body)}`);
   return { nodeId: res.body.nodeId, nodeName: res.body.nodeName, certPem: res.body.certPem, keyPem: k.keyPem };
 }
@@ -137,10 +173,15 @@ export async function eventCount(hub: HubHandle, type: string): Promise<number> 
 
 /** Waits until the node called `name` is connected and ready (or degraded: a busy test host). */
 export async function waitForConnectedNode(hub: HubHandle, name: string, timeoutMs = 20_000): Promise<NodeView> {
-  return waitFor(`node ${name} connected and ready`, async () => {
-    const n = (await listNodes(hub)).find((x) => x.name === name);
-    return n && n.connected && (n.state === 'ready' || n.state === 'degraded') ? n : undefined;
-  }, timeoutMs, 100);
+  return waitFor(
+    `node ${name} connected and ready`,
+    async () => {
+      const n = (await listNodes(hub)).find((x) => x.name === name);
+      return n && n.connected && (n.state === 'ready' || n.state === 'degraded') ? n : undefined;
+    },
+    timeoutMs,
+    100,
+  );
 }
 
 /** A running agent that bad input must leave alone: same connection, same state, hub healthy. */
@@ -155,7 +196,8 @@ export async function assertUnharmed(hub: HubHandle, witness: NodeView, expected
   assert.equal(w.connected, true, 'the connected agent stays connected');
   assert.equal(w.connectedAt, witness.connectedAt, 'the connected agent was not disconnected or replaced');
   assert.equal(w.state, witness.state, 'the connected agent keeps its state');
-  if (expectedNodeIds) assert.deepEqual(nodes.map((n) => n.id).sort(), [...expectedNodeIds].sort(), 'no node was created or lost');
+  if (expectedNodeIds)
+    assert.deepEqual(nodes.map((n) => n.id).sort(), [...expectedNodeIds].sort(), 'no node was created or lost');
 }
 
 export function assertError(res: GatewayResult, status: number, code: string, message?: RegExp): void {
@@ -169,7 +211,10 @@ export function assertError(res: GatewayResult, status: number, code: string, me
 
 /** The hub CA from its data dir (tests run as the hub's user). */
 export function hubCa(hub: HubHandle): CaMaterial {
-  return { certPem: readFileSync(join(hub.dataDir, 'ca.crt'), 'utf8'), keyPem: readFileSync(join(hub.dataDir, 'ca.key'), 'utf8') };
+  return {
+    certPem: readFileSync(join(hub.dataDir, 'ca.crt'), 'utf8'),
+    keyPem: readFileSync(join(hub.dataDir, 'ca.key'), 'utf8'),
+  };
 }
 
 export type WsOutcome =
@@ -181,7 +226,12 @@ export type WsOutcome =
 export function wsConnect(hub: HubHandle, tls: { certPem?: string; keyPem?: string } = {}): Promise<WsOutcome> {
   const url = `${hub.gatewayUrl.replace(/^https:/, 'wss:')}/v1/agent/connect`;
   const ws = new WebSocket(url, {
-    ca: hub.caPem(), cert: tls.certPem, key: tls.keyPem, perMessageDeflate: false, handshakeTimeout: 5_000, maxPayload: 2 * 1024 * 1024,
+    ca: hub.caPem(),
+    cert: tls.certPem,
+    key: tls.keyPem,
+    perMessageDeflate: false,
+    handshakeTimeout: 5_000,
+    maxPayload: 2 * 1024 * 1024,
   });
   ws.binaryType = 'nodebuffer';
   const link = new RawLink(ws);
@@ -233,11 +283,15 @@ export class RawLink {
     });
     // Errors (EPIPE after the hub cut us off, ...) end in 'close'; the test reads the code there.
     ws.on('error', () => undefined);
-    this.closed = new Promise((resolve) => ws.on('close', (code: number, reason: Buffer) => resolve({ code, reason: reason.toString() })));
+    this.closed = new Promise((resolve) =>
+      ws.on('close', (code: number, reason: Buffer) => resolve({ code, reason: reason.toString() })),
+    );
   }
 
   send(payload: Omit<Envelope, 'protocolVersion' | 'messageId' | 'sentAtMs'>): void {
-    this.ws.send(encodeFrame({ protocolVersion: PROTOCOL_VERSION, messageId: this.nextId++, sentAtMs: Date.now(), ...payload }));
+    this.ws.send(
+      encodeFrame({ protocolVersion: PROTOCOL_VERSION, messageId: this.nextId++, sentAtMs: Date.now(), ...payload }),
+    );
   }
 
   sendRaw(data: Buffer | string, binary = true): void {
@@ -245,7 +299,13 @@ export class RawLink {
   }
 
   hello(nodeId: string): void {
-    this.send({ hello: { nodeId, agentVersion: 'bad-input-test', facts: { hostname: 'raw-link', arch: 'amd64', cpus: 1, addresses: ['127.0.0.1'] } } });
+    this.send({
+      hello: {
+        nodeId,
+        agentVersion: 'bad-input-test',
+        facts: { hostname: 'raw-link', arch: 'amd64', cpus: 1, addresses: ['127.0.0.1'] },
+      },
+    });
   }
 
   waitFrame(kind: Frame['payload'], timeoutMs = 5_000): Promise<Frame> {
@@ -261,7 +321,10 @@ export class RawLink {
   async closedWithin(timeoutMs = 5_000): Promise<{ code: number; reason: string }> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`the hub did not close the connection within ${timeoutMs} ms`)), timeoutMs);
+      timer = setTimeout(
+        () => reject(new Error(`the hub did not close the connection within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
     });
     try {
       return await Promise.race([this.closed, timeout]);
@@ -279,7 +342,11 @@ export class RawLink {
 /** Connects with a node's certificate and completes hello/welcome. */
 export async function openLink(hub: HubHandle, node: JoinedNode): Promise<RawLink> {
   const o = await wsConnect(hub, { certPem: node.certPem, keyPem: node.keyPem });
-  assert.equal(o.kind, 'open', `connect as ${node.nodeName}: ${JSON.stringify(o.kind === 'refused' ? o.body : o.kind === 'error' ? o.error.message : '')}`);
+  assert.equal(
+    o.kind,
+    'open',
+    `connect as ${node.nodeName}: ${JSON.stringify(o.kind === 'refused' ? o.body : o.kind === 'error' ? o.error.message : '')}`,
+  );
   const link = (o as { link: RawLink }).link;
   link.hello(node.nodeId);
   const welcome = await link.waitFrame('welcome');

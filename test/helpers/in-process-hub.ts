@@ -18,7 +18,19 @@ export interface InProcessHub {
 export async function startInProcessHub(opts: { logger?: Logger } = {}): Promise<InProcessHub> {
   const base = mkdtempSync(join(tmpdir(), 'atoll-hub-inproc-'));
   const dataDir = join(base, 'data');
-  const config = parseHubConfig({ dataDir, apiListen: '127.0.0.1:0', gatewayListen: '127.0.0.1:0', publicUrl: 'https://127.0.0.1:9444', k3s: 'off', heartbeatInterval: '1s', unreachableAfter: '3s' }, {}, false);
+  const config = parseHubConfig(
+    {
+      dataDir,
+      apiListen: '127.0.0.1:0',
+      gatewayListen: '127.0.0.1:0',
+      publicUrl: 'https://127.0.0.1:9444',
+      k3s: 'off',
+      heartbeatInterval: '1s',
+      unreachableAfter: '3s',
+    },
+    {},
+    false,
+  );
   const hub = await startHub(config, { logger: opts.logger ?? createLogger('silent') });
   const adminToken = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
   return {
@@ -26,7 +38,12 @@ export async function startInProcessHub(opts: { logger?: Logger } = {}): Promise
     dataDir,
     adminToken,
     async call<T>(method: string, url: string, token: string = adminToken, body?: unknown) {
-      const r = await hub.api.inject({ method: method as 'GET', url, headers: { authorization: `Bearer ${token}` }, ...(body === undefined ? {} : { payload: body as object }) });
+      const r = await hub.api.inject({
+        method: method as 'GET',
+        url,
+        headers: { authorization: `Bearer ${token}` },
+        ...(body === undefined ? {} : { payload: body as object }),
+      });
       let parsed: unknown = r.body;
       try {
         parsed = r.body ? JSON.parse(r.body) : undefined;

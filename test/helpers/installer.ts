@@ -4,7 +4,17 @@
 // under a timeout; none outlives its call.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 
@@ -15,13 +25,20 @@ export interface RunResult {
 }
 
 /** Runs argv to completion (killed with SIGKILL at the timeout), feeding `input` on stdin. */
-export function run(argv: string[], opts: { env?: NodeJS.ProcessEnv; input?: string | Buffer; timeoutMs?: number } = {}): Promise<RunResult> {
+export function run(
+  argv: string[],
+  opts: { env?: NodeJS.ProcessEnv; input?: string | Buffer; timeoutMs?: number } = {},
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0], argv.slice(1), { env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
     child.on('error', (err) => {
       clearTimeout(timer);
@@ -44,9 +61,23 @@ export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 }
 
 /** `curl -sSfL --insecure URL/install.sh | sh -s - ARGS`, optionally inside a network namespace. */
-export function curlPipeInstall(hubUrl: string, args: string[], opts: { ns?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<RunResult> {
-  const pipeline = ['sh', '-c', 'url=$1; shift; curl -sSfL --insecure "$url/install.sh" | sh -s - "$@"', 'curl-pipe', hubUrl, ...args];
-  return run(opts.ns ? ['ip', 'netns', 'exec', opts.ns, ...pipeline] : pipeline, { env: cleanEnv(opts.env), timeoutMs: opts.timeoutMs ?? 90_000 });
+export function curlPipeInstall(
+  hubUrl: string,
+  args: string[],
+  opts: { ns?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<RunResult> {
+  const pipeline = [
+    'sh',
+    '-c',
+    'url=$1; shift; curl -sSfL --insecure "$url/install.sh" | sh -s - "$@"',
+    'curl-pipe',
+    hubUrl,
+    ...args,
+  ];
+  return run(opts.ns ? ['ip', 'netns', 'exec', opts.ns, ...pipeline] : pipeline, {
+    env: cleanEnv(opts.env),
+    timeoutMs: opts.timeoutMs ?? 90_000,
+  });
 }
 
 /** Fetches the served install.sh (text). */
@@ -75,7 +106,13 @@ export function snapshot(root: string, skip: (rel: string) => boolean = () => fa
       if (skip(rel)) continue;
       const st = lstatSync(p);
       const type = st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'link' : 'file';
-      out[rel] = { type, mode: st.mode & 0o7777, size: st.size, mtimeMs: type === 'dir' ? 0 : st.mtimeMs, sha256: type === 'file' ? createHash('sha256').update(readFileSync(p)).digest('hex') : undefined };
+      out[rel] = {
+        type,
+        mode: st.mode & 0o7777,
+        size: st.size,
+        mtimeMs: type === 'dir' ? 0 : st.mtimeMs,
+        sha256: type === 'file' ? createHash('sha256').update(readFileSync(p)).digest('hex') : undefined,
+      };
       if (type === 'dir') walk(p);
     }
   };
@@ -85,11 +122,16 @@ export function snapshot(root: string, skip: (rel: string) => boolean = () => fa
 
 /** Files (not directories) under root, relative. */
 export function filesUnder(root: string): string[] {
-  return Object.entries(snapshot(root)).filter(([, s]) => s.type !== 'dir').map(([p]) => p);
+  return Object.entries(snapshot(root))
+    .filter(([, s]) => s.type !== 'dir')
+    .map(([p]) => p);
 }
 
 /** A PATH directory with every command of this machine except `without` (and with `extra` scripts). */
-export function shimPath(without: string[], extra: Record<string, string> = {}): { dir: string; path: string; cleanup(): void } {
+export function shimPath(
+  without: string[],
+  extra: Record<string, string> = {},
+): { dir: string; path: string; cleanup(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'atoll-shim-'));
   chmodSync(dir, 0o755); // usable by the unprivileged user of the not-root test
   for (const d of ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']) {
@@ -120,7 +162,18 @@ export function makeNodeRuntime(hubDataDir: string): string {
   const stage = mkdtempSync(join(tmpdir(), 'atoll-runtime-'));
   try {
     mkdirSync(join(stage, 'package', 'bin'), { recursive: true });
-    const r = spawnSync('sh', ['-c', 'cp "$1" "$2/package/bin/node" && tar -C "$2" -cf - package | gzip -1 >"$3"', 'mk', process.execPath, stage, join(dir, 'node.tgz')], { encoding: 'utf8' });
+    const r = spawnSync(
+      'sh',
+      [
+        '-c',
+        'cp "$1" "$2/package/bin/node" && tar -C "$2" -cf - package | gzip -1 >"$3"',
+        'mk',
+        process.execPath,
+        stage,
+        join(dir, 'node.tgz'),
+      ],
+      { encoding: 'utf8' },
+    );
     if (r.status !== 0) throw new Error(`cannot make the runtime artifact: ${r.stderr}`);
   } finally {
     rmSync(stage, { recursive: true, force: true });
@@ -131,16 +184,27 @@ export function makeNodeRuntime(hubDataDir: string): string {
 /** What cloud-init writes for runcmd (cloudinit.util.shellify): list items quoted, strings as they are. */
 export function shellify(runcmd: Array<string | string[]>): string {
   const quote = (s: string): string => `'${s.replace(/'/g, "'\\''")}'`;
-  return '#!/bin/sh\n' + runcmd.map((c) => (Array.isArray(c) ? c.map((a) => quote(String(a))).join(' ') : c)).join('\n') + '\n';
+  return (
+    '#!/bin/sh\n' +
+    runcmd.map((c) => (Array.isArray(c) ? c.map((a) => quote(String(a))).join(' ') : c)).join('\n') +
+    '\n'
+  );
 }
 
 /** Debian's python3 with cloud-init's own modules, when installed. */
-export const CLOUD_INIT_PYTHON = existsSync('/usr/lib/python3/dist-packages/cloudinit') && existsSync('/usr/bin/python3') ? '/usr/bin/python3' : undefined;
+export const CLOUD_INIT_PYTHON =
+  existsSync('/usr/lib/python3/dist-packages/cloudinit') && existsSync('/usr/bin/python3')
+    ? '/usr/bin/python3'
+    : undefined;
 
 /** Parses YAML with python3's yaml (cloud-init's parser); undefined when that is not installed. */
 export function parseYaml(text: string): unknown {
   if (!CLOUD_INIT_PYTHON) return undefined;
-  const r = spawnSync(CLOUD_INIT_PYTHON, ['-c', 'import json, sys, yaml; json.dump(yaml.safe_load(sys.stdin), sys.stdout)'], { input: text, encoding: 'utf8' });
+  const r = spawnSync(
+    CLOUD_INIT_PYTHON,
+    ['-c', 'import json, sys, yaml; json.dump(yaml.safe_load(sys.stdin), sys.stdout)'],
+    { input: text, encoding: 'utf8' },
+  );
   if (r.status !== 0) throw new Error(`YAML does not parse: ${r.stderr}`);
   return JSON.parse(r.stdout);
 }
@@ -173,13 +237,22 @@ export function watchCommandLines(needle: string, everyMs = 20): { stop(): strin
       }
     }
   }, everyMs);
-  return { stop: () => { clearInterval(timer); return [...seen]; } };
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return [...seen];
+    },
+  };
 }
 
 /** The runcmd script as cloud-init itself renders it (its util.shellify), else our copy of it. */
 export function cloudInitRuncmdScript(runcmd: Array<string | string[]>): string {
   if (!CLOUD_INIT_PYTHON) return shellify(runcmd);
-  const r = spawnSync(CLOUD_INIT_PYTHON, ['-c', 'import json, sys; from cloudinit import util; sys.stdout.write(util.shellify(json.load(sys.stdin)))'], { input: JSON.stringify(runcmd), encoding: 'utf8' });
+  const r = spawnSync(
+    CLOUD_INIT_PYTHON,
+    ['-c', 'import json, sys; from cloudinit import util; sys.stdout.write(util.shellify(json.load(sys.stdin)))'],
+    { input: JSON.stringify(runcmd), encoding: 'utf8' },
+  );
   if (r.status !== 0) throw new Error(`cloud-init shellify failed: ${r.stderr}`);
   return r.stdout;
 }
@@ -210,7 +283,10 @@ export interface UnitProc {
  * Starts a service the way its systemd unit would: the EnvironmentFile's variables, then ExecStart.
  * Without a unit (--no-service installs), give the env file and the command line instead.
  */
-export function startAsUnit(spec: { unitFile: string } | { envFile: string; execStart: string[] }, opts: { ns?: string } = {}): UnitProc {
+export function startAsUnit(
+  spec: { unitFile: string } | { envFile: string; execStart: string[] },
+  opts: { ns?: string } = {},
+): UnitProc {
   let envFile: string | undefined;
   let argv: string[];
   if ('unitFile' in spec) {
@@ -223,11 +299,19 @@ export function startAsUnit(spec: { unitFile: string } | { envFile: string; exec
     envFile = spec.envFile;
     argv = spec.execStart;
   }
-  const env = { ...cleanEnv({ PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', ATOLL_AGENT_RECONNECT_MAX_MS: '2000' }), ...(envFile && existsSync(envFile) ? parseEnvFile(readFileSync(envFile, 'utf8')) : {}) };
+  const env = {
+    ...cleanEnv({
+      PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      ATOLL_AGENT_RECONNECT_MAX_MS: '2000',
+    }),
+    ...(envFile && existsSync(envFile) ? parseEnvFile(readFileSync(envFile, 'utf8')) : {}),
+  };
   const full = opts.ns ? ['ip', 'netns', 'exec', opts.ns, ...argv] : argv;
   const child = spawn(full[0], full.slice(1), { env, stdio: ['ignore', 'ignore', 'pipe'], cwd: '/' });
   let err = '';
-  child.stderr.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-20_000); });
+  child.stderr.on('data', (d: Buffer) => {
+    err = (err + d.toString()).slice(-20_000);
+  });
   const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
   return {
     pid: child.pid ?? -1,

@@ -28,14 +28,22 @@ export interface PgServer {
 export function postgresBinDir(): string | undefined {
   const root = '/usr/lib/postgresql';
   if (!existsSync(root)) return undefined;
-  const versions = readdirSync(root).filter((v) => existsSync(join(root, v, 'bin', 'initdb'))).sort((a, b) => Number(b) - Number(a));
+  const versions = readdirSync(root)
+    .filter((v) => existsSync(join(root, v, 'bin', 'initdb')))
+    .sort((a, b) => Number(b) - Number(a));
   return versions.length ? join(root, versions[0], 'bin') : undefined;
 }
 
-function run(cmd: string, args: string[], opts: { asPostgres?: boolean; input?: string; allowFail?: boolean } = {}): string {
-  const argv = opts.asPostgres && process.getuid?.() === 0 ? ['runuser', '-u', 'postgres', '--', cmd, ...args] : [cmd, ...args];
+function run(
+  cmd: string,
+  args: string[],
+  opts: { asPostgres?: boolean; input?: string; allowFail?: boolean } = {},
+): string {
+  const argv =
+    opts.asPostgres && process.getuid?.() === 0 ? ['runuser', '-u', 'postgres', '--', cmd, ...args] : [cmd, ...args];
   const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', input: opts.input, timeout: 60_000 });
-  if (r.status !== 0 && !opts.allowFail) throw new Error(`${argv.join(' ')} failed (${r.status}): ${r.stderr || r.stdout}`);
+  if (r.status !== 0 && !opts.allowFail)
+    throw new Error(`${argv.join(' ')} failed (${r.status}): ${r.stderr || r.stdout}`);
   return r.stdout;
 }
 
@@ -55,21 +63,46 @@ export async function startPostgres(): Promise<PgServer> {
   chmodSync(dir, 0o700);
   const pwFile = join(dir, 'pwfile');
   writeFileSync(pwFile, `${password}\n`, { mode: 0o600 });
-  if (root) chownSync(pwFile, Number(run('id', ['-u', 'postgres']).trim()), Number(run('id', ['-g', 'postgres']).trim()));
-  run(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=scram-sha-256', `--pwfile=${pwFile}`, '-E', 'UTF8', '--locale=C'], { asPostgres: true });
+  if (root)
+    chownSync(pwFile, Number(run('id', ['-u', 'postgres']).trim()), Number(run('id', ['-g', 'postgres']).trim()));
+  run(
+    join(bin, 'initdb'),
+    ['-D', data, '-U', 'postgres', '--auth=scram-sha-256', `--pwfile=${pwFile}`, '-E', 'UTF8', '--locale=C'],
+    { asPostgres: true },
+  );
   rmSync(pwFile, { force: true });
   run('mkdir', ['-p', sock], { asPostgres: true });
   const port = await freePort();
   const opts = `-c listen_addresses=127.0.0.1 -c port=${port} -c unix_socket_directories=${sock} -c fsync=off -c max_connections=200 -c shared_buffers=64MB`;
   let running = false;
   const start = (): void => {
-    run(join(bin, 'pg_ctl'), ['-D', data, '-o', opts, '-l', join(data, 'server.log'), '-w', '-t', '60', 'start'], { asPostgres: true });
+    run(join(bin, 'pg_ctl'), ['-D', data, '-o', opts, '-l', join(data, 'server.log'), '-w', '-t', '60', 'start'], {
+      asPostgres: true,
+    });
     running = true;
   };
   start();
   const env = { PGPASSWORD: password };
   const psql = (sql: string, database = 'postgres'): string => {
-    const r = spawnSync('psql', ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', database, '-v', 'ON_ERROR_STOP=1', '-At', '-c', sql], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
+    const r = spawnSync(
+      'psql',
+      [
+        '-h',
+        '127.0.0.1',
+        '-p',
+        String(port),
+        '-U',
+        'postgres',
+        '-d',
+        database,
+        '-v',
+        'ON_ERROR_STOP=1',
+        '-At',
+        '-c',
+        sql,
+      ],
+      { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 },
+    );
     if (r.status !== 0) throw new Error(`psql failed: ${r.stderr}`);
     return r.stdout;
   };
@@ -93,7 +126,8 @@ export async function startPostgres(): Promise<PgServer> {
     stop() {
       if (stopped) return;
       stopped = true;
-      if (running) run(join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop'], { asPostgres: true, allowFail: true });
+      if (running)
+        run(join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop'], { asPostgres: true, allowFail: true });
       running = false;
       rmSync(dir, { recursive: true, force: true });
     },

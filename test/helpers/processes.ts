@@ -22,11 +22,18 @@ export interface Proc {
 /** Starts `node bin args`; `prefix` runs it through a wrapper, e.g. ['ip', 'netns', 'exec', NS]. */
 export function startProcess(bin: string, args: string[], env: NodeJS.ProcessEnv = {}, prefix: string[] = []): Proc {
   const [cmd, ...pre] = [...prefix, process.execPath];
-  const child = spawn(cmd, [...pre, bin, ...args], { env: { ...process.env, ATOLL_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(cmd, [...pre, bin, ...args], {
+    env: { ...process.env, ATOLL_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
-  child.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr?.on('data', (d: Buffer) => { err += d.toString(); });
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
   const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
   return {
     child,
@@ -41,7 +48,12 @@ export function startProcess(bin: string, args: string[], env: NodeJS.ProcessEnv
 }
 
 /** Runs a command to completion. */
-export function runCli(bin: string, args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 30_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runCli(
+  bin: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  timeoutMs = 30_000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const p = startProcess(bin, args, env);
   const timer = setTimeout(() => p.child.kill('SIGKILL'), timeoutMs);
   return p.exited.then((code) => {
@@ -50,7 +62,12 @@ export function runCli(bin: string, args: string[], env: NodeJS.ProcessEnv = {},
   });
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 15_000, everyMs = 100): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 15_000,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -60,7 +77,10 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`,
+      );
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
@@ -95,8 +115,24 @@ export async function startHub(opts: HubStartOptions = {}): Promise<HubHandle> {
   const apiPort = await freePort();
   const gatewayPort = await freePort();
   const gatewayUrl = `https://127.0.0.1:${gatewayPort}`;
-  const args = ['run', '--data-dir', dataDir, '--api-listen', `127.0.0.1:${apiPort}`, '--gateway-listen', `127.0.0.1:${gatewayPort}`,
-    '--public-url', gatewayUrl, '--k3s', opts.k3s ?? 'off', '--heartbeat-interval', opts.heartbeat ?? '1s', '--unreachable-after', opts.unreachableAfter ?? '3s', ...(opts.extraArgs ?? [])];
+  const args = [
+    'run',
+    '--data-dir',
+    dataDir,
+    '--api-listen',
+    `127.0.0.1:${apiPort}`,
+    '--gateway-listen',
+    `127.0.0.1:${gatewayPort}`,
+    '--public-url',
+    gatewayUrl,
+    '--k3s',
+    opts.k3s ?? 'off',
+    '--heartbeat-interval',
+    opts.heartbeat ?? '1s',
+    '--unreachable-after',
+    opts.unreachableAfter ?? '3s',
+    ...(opts.extraArgs ?? []),
+  ];
   const handle: HubHandle = {
     dataDir,
     apiUrl: `https://127.0.0.1:${apiPort}`,
@@ -106,16 +142,19 @@ export async function startHub(opts: HubStartOptions = {}): Promise<HubHandle> {
     proc: undefined as unknown as Proc,
     adminToken: () => readFileSync(join(dataDir, 'admin-token'), 'utf8').trim(),
     caPem: () => readFileSync(join(dataDir, 'ca.crt'), 'utf8'),
-    api: (method, path, body, token) => apiCall(handle.apiUrl, handle.caPem(), token ?? handle.adminToken(), method, path, body),
+    api: (method, path, body, token) =>
+      apiCall(handle.apiUrl, handle.caPem(), token ?? handle.adminToken(), method, path, body),
     async restart(extraArgs: string[] = []) {
       handle.proc = startProcess(HUB_BIN, [...args, ...extraArgs], opts.env);
       // 45 s: a hub starts in 1-2 s here, but a loaded 2-core CI machine has taken over 20 s.
-      await waitFor('hub to serve', async () => (await handle.api('GET', '/healthz')).status === 200, 45_000).catch(async (err: Error) => {
-        const stderr = handle.proc.stderr();
-        // Never leave a hub that did not come up running behind the failed test.
-        await handle.proc.kill('SIGKILL').catch(() => undefined);
-        throw new Error(`${err.message}\nhub stderr:\n${stderr}`);
-      });
+      await waitFor('hub to serve', async () => (await handle.api('GET', '/healthz')).status === 200, 45_000).catch(
+        async (err: Error) => {
+          const stderr = handle.proc.stderr();
+          // Never leave a hub that did not come up running behind the failed test.
+          await handle.proc.kill('SIGKILL').catch(() => undefined);
+          throw new Error(`${err.message}\nhub stderr:\n${stderr}`);
+        },
+      );
     },
     async stop(signal = 'SIGTERM') {
       await handle.proc.kill(signal);
@@ -125,26 +164,42 @@ export async function startHub(opts: HubStartOptions = {}): Promise<HubHandle> {
   return handle;
 }
 
-export function apiCall<T>(baseUrl: string, caPem: string, token: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+export function apiCall<T>(
+  baseUrl: string,
+  caPem: string,
+  token: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: T }> {
   const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
   return new Promise((res, rej) => {
-    const req = request(new URL(path, baseUrl), {
-      method, ca: caPem, timeout: 10_000,
-      headers: { authorization: `Bearer ${token}`, ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}) },
-    }, (r) => {
-      const chunks: Buffer[] = [];
-      r.on('data', (c: Buffer) => chunks.push(c));
-      r.on('end', () => {
-        const text = Buffer.concat(chunks).toString();
-        let parsed: unknown = text;
-        try {
-          parsed = text ? JSON.parse(text) : undefined;
-        } catch {
-          // keep text
-        }
-        res({ status: r.statusCode ?? 0, body: parsed as T });
-      });
-    });
+    const req = request(
+      new URL(path, baseUrl),
+      {
+        method,
+        ca: caPem,
+        timeout: 10_000,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}),
+        },
+      },
+      (r) => {
+        const chunks: Buffer[] = [];
+        r.on('data', (c: Buffer) => chunks.push(c));
+        r.on('end', () => {
+          const text = Buffer.concat(chunks).toString();
+          let parsed: unknown = text;
+          try {
+            parsed = text ? JSON.parse(text) : undefined;
+          } catch {
+            // keep text
+          }
+          res({ status: r.statusCode ?? 0, body: parsed as T });
+        });
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', rej);
     req.end(payload);
@@ -162,14 +217,33 @@ export function agentDataDir(): string {
   return join(mkdtempSync(join(tmpdir(), 'atoll-agent-')), 'data');
 }
 
-export function startAgentJoin(hub: { gatewayUrl: string }, token: string, opts: { dataDir?: string; args?: string[]; env?: NodeJS.ProcessEnv; k3s?: 'auto' | 'off'; bin?: string; nodeOptions?: string } = {}): AgentHandle {
+export function startAgentJoin(
+  hub: { gatewayUrl: string },
+  token: string,
+  opts: {
+    dataDir?: string;
+    args?: string[];
+    env?: NodeJS.ProcessEnv;
+    k3s?: 'auto' | 'off';
+    bin?: string;
+    nodeOptions?: string;
+  } = {},
+): AgentHandle {
   const dataDir = opts.dataDir ?? agentDataDir();
-  const env = { ATOLL_AGENT_RECONNECT_MAX_MS: '2000', ...(opts.nodeOptions ? { NODE_OPTIONS: opts.nodeOptions } : {}), ...opts.env };
+  const env = {
+    ATOLL_AGENT_RECONNECT_MAX_MS: '2000',
+    ...(opts.nodeOptions ? { NODE_OPTIONS: opts.nodeOptions } : {}),
+    ...opts.env,
+  };
   const k3s = opts.k3s ?? 'off';
   const bin = opts.bin ?? AGENT_BIN;
   const handle: AgentHandle = {
     dataDir,
-    proc: startProcess(bin, ['join', '--hub', hub.gatewayUrl, '--token', token, '--k3s', k3s, '--data-dir', dataDir, ...(opts.args ?? [])], env),
+    proc: startProcess(
+      bin,
+      ['join', '--hub', hub.gatewayUrl, '--token', token, '--k3s', k3s, '--data-dir', dataDir, ...(opts.args ?? [])],
+      env,
+    ),
     run() {
       handle.proc = startProcess(bin, ['run', '--data-dir', dataDir, '--k3s', k3s], env);
       return handle.proc;
@@ -212,12 +286,23 @@ export function removeDir(dir: string): void {
 }
 
 /** GET /metrics as Prometheus scrapes it: a bearer token (the admin's unless given), the hub CA trusted. */
-export function scrapeMetrics(h: { apiUrl: string; caPem(): string; adminToken(): string }, token?: string): Promise<{ status: number; type: string; body: string }> {
+export function scrapeMetrics(
+  h: { apiUrl: string; caPem(): string; adminToken(): string },
+  token?: string,
+): Promise<{ status: number; type: string; body: string }> {
   return new Promise((resolve, reject) => {
-    request(`${h.apiUrl}/metrics`, { ca: h.caPem(), headers: { authorization: `Bearer ${token ?? h.adminToken()}` } }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => { body += d.toString(); });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), body }));
-    }).on('error', reject).end();
+    request(
+      `${h.apiUrl}/metrics`,
+      { ca: h.caPem(), headers: { authorization: `Bearer ${token ?? h.adminToken()}` } },
+      (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => {
+          body += d.toString();
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), body }));
+      },
+    )
+      .on('error', reject)
+      .end();
   });
 }

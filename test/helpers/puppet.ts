@@ -9,7 +9,10 @@ export class Puppet {
   k3sState = 'running';
   readonly commands: string[] = [];
 
-  private constructor(private readonly hub: HubHandle, readonly node: JoinedNode) {}
+  private constructor(
+    private readonly hub: HubHandle,
+    readonly node: JoinedNode,
+  ) {}
 
   static async join(hub: HubHandle, token: string, name: string): Promise<Puppet> {
     const p = new Puppet(hub, await rawJoin(hub, token, name));
@@ -35,7 +38,17 @@ export class Puppet {
     });
     const report = (): void => {
       try {
-        link.send({ health: { cpuPercent: 1, memoryTotalBytes: 8e9, memoryUsedBytes: 1e9, diskTotalBytes: 1e11, diskUsedBytes: 1e10, uptimeSeconds: 100, k3s: { state: this.k3sState, version: 'v1.31.4+k3s1', kubeletHealthy: this.k3sState === 'running' } } });
+        link.send({
+          health: {
+            cpuPercent: 1,
+            memoryTotalBytes: 8e9,
+            memoryUsedBytes: 1e9,
+            diskTotalBytes: 1e11,
+            diskUsedBytes: 1e10,
+            uptimeSeconds: 100,
+            k3s: { state: this.k3sState, version: 'v1.31.4+k3s1', kubeletHealthy: this.k3sState === 'running' },
+          },
+        });
       } catch {
         // closed
       }

@@ -20,30 +20,48 @@ import { sha256Hex } from '../../hub/tokens/secrets.js';
 import type { HubServices } from '../../hub/api/services.js';
 
 let h: InProcessHub;
-before(async () => { h = await startInProcessHub(); });
-after(async () => { await h?.stop(); });
+before(async () => {
+  h = await startInProcessHub();
+});
+after(async () => {
+  await h?.stop();
+});
 
-interface Res { status: number; body: string }
+interface Res {
+  status: number;
+  body: string;
+}
 
 function send(base: string, agent: Agent, method: string, target: string, token?: string): Promise<Res> {
   const u = new URL(base);
   const bodyless = method === 'GET' || method === 'HEAD' || method === 'OPTIONS' || method === 'DELETE';
   return new Promise((resolve, reject) => {
-    const req = request({
-      host: u.hostname, port: u.port, method, path: target, agent, rejectUnauthorized: false,
-      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(bodyless ? {} : { 'content-type': 'application/json', 'content-length': '2' }) },
-    }, (res) => {
-      if (String(res.headers['content-type']).startsWith('text/event-stream')) {
-        // An endless stream: the status is the answer.
-        res.destroy();
-        resolve({ status: res.statusCode ?? 0, body: '' });
-        return;
-      }
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
+    const req = request(
+      {
+        host: u.hostname,
+        port: u.port,
+        method,
+        path: target,
+        agent,
+        rejectUnauthorized: false,
+        headers: {
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...(bodyless ? {} : { 'content-type': 'application/json', 'content-length': '2' }),
+        },
+      },
+      (res) => {
+        if (String(res.headers['content-type']).startsWith('text/event-stream')) {
+          // An endless stream: the status is the answer.
+          res.destroy();
+          resolve({ status: res.statusCode ?? 0, body: '' });
+          return;
+        }
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
     req.setTimeout(10_000, () => req.destroy(new Error(`${method} ${target}: no answer in 10 s`)));
     req.on('error', reject);
     if (bodyless) req.end();
@@ -84,7 +102,10 @@ function spellings(path: string): Array<{ name: string; target: string }> {
 }
 
 function fill(url: string): string {
-  return url.replace(/\{pool\}/g, 'default').replace(/\{action\}/g, 'cordon').replace(/\{([^}]+)\}/g, 'zz-nope');
+  return url
+    .replace(/\{pool\}/g, 'default')
+    .replace(/\{action\}/g, 'cordon')
+    .replace(/\{([^}]+)\}/g, 'zz-nope');
 }
 
 test('the API: every operation, every spelling, every role: 401/403 unless allowed; no route without a rule', async () => {
@@ -95,7 +116,10 @@ test('the API: every operation, every spelling, every role: 401/403 unless allow
   }
   const tokens: Array<{ role: Role | 'none'; token?: string }> = [{ role: 'none' }];
   for (const role of ['scrape', 'read-only', 'operator'] as const) {
-    const r = await h.call<{ token: string }>('POST', '/v1/api-tokens', undefined, { role, description: `matrix ${role}` });
+    const r = await h.call<{ token: string }>('POST', '/v1/api-tokens', undefined, {
+      role,
+      description: `matrix ${role}`,
+    });
     assert.equal(r.status, 201);
     tokens.push({ role, token: r.body.token });
   }
@@ -114,7 +138,10 @@ test('the API: every operation, every spelling, every role: 401/403 unless allow
     }
   }
   assert.ok(ops.length >= 30, `only ${ops.length} protected operations in /openapi.json`);
-  assert.ok(ops.some((o) => o.pattern === '/metrics'), '/metrics needs a token');
+  assert.ok(
+    ops.some((o) => o.pattern === '/metrics'),
+    '/metrics needs a token',
+  );
 
   const agent = new Agent({ keepAlive: true, maxSockets: 4 });
   let calls = 0;
@@ -122,7 +149,14 @@ test('the API: every operation, every spelling, every role: 401/403 unless allow
     for (const op of ops) {
       const permission = permissionFor(op.method, op.pattern, op.permission);
       assert.ok(permission);
-      const variants = op.path.startsWith('/v1/') ? spellings(op.path) : [{ name: 'canonical', target: op.path }, { name: 'trailing slash', target: `${op.path}/` }, { name: 'escaped', target: escapeLetters(op.path, true) }, { name: 'absolute form', target: `http://x${op.path}` }];
+      const variants = op.path.startsWith('/v1/')
+        ? spellings(op.path)
+        : [
+            { name: 'canonical', target: op.path },
+            { name: 'trailing slash', target: `${op.path}/` },
+            { name: 'escaped', target: escapeLetters(op.path, true) },
+            { name: 'absolute form', target: `http://x${op.path}` },
+          ];
       const methods = [op.method, ...(op.method === 'GET' ? ['HEAD'] : []), 'OPTIONS'];
       for (const { role, token } of tokens) {
         const allowed = role !== 'none' && roleAllows(role, permission);
@@ -167,19 +201,28 @@ test('public API routes need no token; everything else without a token is 401, e
   const agent = new Agent({ keepAlive: false });
   try {
     // The reported exploit: the cluster-admin kubeconfig and new credentials with no token.
-    for (const [method, path] of [['GET', '/%761/cluster/kubeconfig'], ['POST', '/%761/tokens'], ['POST', '/%761/api-tokens'], ['GET', 'http://x/v1/cluster/kubeconfig']]) {
+    for (const [method, path] of [
+      ['GET', '/%761/cluster/kubeconfig'],
+      ['POST', '/%761/tokens'],
+      ['POST', '/%761/api-tokens'],
+      ['GET', 'http://x/v1/cluster/kubeconfig'],
+    ]) {
       const r = await send(h.hub.apiUrl, agent, method, path);
       assert.equal(r.status, 401, `${method} ${path}: ${r.status} ${r.body}`);
       assert.doesNotMatch(r.body, /apiVersion|"token"/);
     }
-    for (const path of ['/healthz', '/openapi.json', '/']) assert.equal((await send(h.hub.apiUrl, agent, 'GET', path)).status, 200, path);
+    for (const path of ['/healthz', '/openapi.json', '/'])
+      assert.equal((await send(h.hub.apiUrl, agent, 'GET', path)).status, 200, path);
     for (const path of ['/metrics', '/v1', '/v1/', '/v1/nope', '/nope', '/%2e%2e/etc/passwd', 'http://x/metrics']) {
       const r = await send(h.hub.apiUrl, agent, 'GET', path);
       assert.equal(r.status, 401, `${path}: ${r.status} ${r.body}`);
       assert.match(r.body, /"code":"UNAUTHORIZED"/);
     }
     // A scrape token reads /metrics and nothing else.
-    const scrape = await h.call<{ token: string }>('POST', '/v1/api-tokens', undefined, { role: 'scrape', description: 'prometheus' });
+    const scrape = await h.call<{ token: string }>('POST', '/v1/api-tokens', undefined, {
+      role: 'scrape',
+      description: 'prometheus',
+    });
     const m = await send(h.hub.apiUrl, agent, 'GET', '/metrics', scrape.body.token);
     assert.equal(m.status, 200);
     assert.match(m.body, /atoll_/);
@@ -193,20 +236,43 @@ test('a route registered without an access rule answers 403 to everyone, the adm
   const app = Fastify();
   installErrorHandler(app);
   const noted: string[] = [];
-  const svc = { events: { note: async (e: { type: string }) => { noted.push(e.type); } } } as unknown as HubServices;
+  const svc = {
+    events: {
+      note: async (e: { type: string }) => {
+        noted.push(e.type);
+      },
+    },
+  } as unknown as HubServices;
   installAccessControl(app, svc, createAuthenticator(sha256Hex('the-admin-token')));
   let ran = 0;
-  app.post('/v1/undeclared', async () => { ran++; return { ran }; });
-  app.get('/v1/nodes', async () => { ran++; return { items: [] }; });
-  app.get('/also-undeclared', async () => { ran++; return 'x'; });
+  app.post('/v1/undeclared', async () => {
+    ran++;
+    return { ran };
+  });
+  app.get('/v1/nodes', async () => {
+    ran++;
+    return { items: [] };
+  });
+  app.get('/also-undeclared', async () => {
+    ran++;
+    return 'x';
+  });
   try {
     const admin = { authorization: 'Bearer the-admin-token' };
-    for (const [method, url] of [['POST', '/v1/undeclared'], ['GET', '/also-undeclared'], ['HEAD', '/also-undeclared']] as const) {
+    for (const [method, url] of [
+      ['POST', '/v1/undeclared'],
+      ['GET', '/also-undeclared'],
+      ['HEAD', '/also-undeclared'],
+    ] as const) {
       assert.equal((await app.inject({ method, url, headers: admin })).statusCode, 403, `${method} ${url} as admin`);
       assert.equal((await app.inject({ method, url })).statusCode, 401, `${method} ${url} without a token`);
     }
     assert.equal(ran, 0, 'no undeclared handler ran');
-    assert.equal((await app.inject({ method: 'GET', url: '/v1/nodes', headers: admin })).statusCode, 200, 'a declared route runs');
+    assert.equal(
+      (await app.inject({ method: 'GET', url: '/v1/nodes', headers: admin })).statusCode,
+      200,
+      'a declared route runs',
+    );
     assert.equal(ran, 1);
   } finally {
     await app.close();
@@ -216,10 +282,17 @@ test('a route registered without an access rule answers 403 to everyone, the adm
 test('the gateway: every route declares public or node access; node routes refuse every spelling without a client certificate', async () => {
   const table = anyRouteTable(h.hub.gateway);
   assert.ok(table.length >= 8, JSON.stringify(table));
-  for (const r of table) assert.ok(r.config.access === 'public' || r.config.access === 'node', `${r.method} ${r.url} declares no access rule`);
+  for (const r of table)
+    assert.ok(
+      r.config.access === 'public' || r.config.access === 'node',
+      `${r.method} ${r.url} declares no access rule`,
+    );
   const nodeRoutes = table.filter((r) => r.config.access === 'node');
   for (const must of ['GET /v1/artifacts/k3s/:version/:arch', 'GET /v1/artifacts/index.json', 'POST /v1/agent/leave']) {
-    assert.ok(nodeRoutes.some((r) => `${r.method} ${r.url}` === must), `${must} needs a node certificate`);
+    assert.ok(
+      nodeRoutes.some((r) => `${r.method} ${r.url}` === must),
+      `${must} needs a node certificate`,
+    );
   }
   const agent = new Agent({ keepAlive: true, maxSockets: 2 });
   const address = h.hub.gateway.server.address();
@@ -232,7 +305,13 @@ test('the gateway: every route declares public or node access; node routes refus
         for (const method of [r.method, ...(r.method === 'GET' ? ['HEAD'] : [])]) {
           const res = await send(gatewayUrl, agent, method, v.target);
           const what = `${method} ${v.target} (${v.name}): ${res.status} ${res.body.slice(0, 200)}`;
-          assert.ok(res.status === 401 || res.status === 403 || (res.status === 404 && /no route /.test(res.body)) || (res.status === 404 && method === 'HEAD' && res.body === ''), what);
+          assert.ok(
+            res.status === 401 ||
+              res.status === 403 ||
+              (res.status === 404 && /no route /.test(res.body)) ||
+              (res.status === 404 && method === 'HEAD' && res.body === ''),
+            what,
+          );
           if (v.name === 'canonical') assert.ok(res.status === 401, what);
         }
       }

@@ -25,8 +25,16 @@ before(async () => {
   buildStandin(join(work, 'k3s-next'), NEXT);
   buildStandin(join(work, 'k3s-next-other-build'), NEXT, true);
   const port = await freePort();
-  hub = await startHub({ k3s: join(work, 'k3s-cp'), dataDir: join(work, 'data'), extraArgs: ['--k3s-https-port', String(port), '--k3s-arg=--disable-agent'] });
-  await waitFor('control plane running', async () => (await hub!.api<{ state: string }>('GET', '/v1/cluster')).body.state === 'running', 30_000);
+  hub = await startHub({
+    k3s: join(work, 'k3s-cp'),
+    dataDir: join(work, 'data'),
+    extraArgs: ['--k3s-https-port', String(port), '--k3s-arg=--disable-agent'],
+  });
+  await waitFor(
+    'control plane running',
+    async () => (await hub!.api<{ state: string }>('GET', '/v1/cluster')).body.state === 'running',
+    30_000,
+  );
 });
 
 after(async () => {
@@ -41,7 +49,10 @@ function cli(...args: string[]): Promise<{ code: number | null; stdout: string; 
 const importK3s = (version: string, file: string, arch = HOST_ARCH, ...extra: string[]) =>
   cli('artifact', 'import', 'k3s', '--version', version, '--arch', arch, '--file', file, ...extra);
 
-interface Listed { k3s: { version: string; arch: string; sha256: string; inUse: string | null }[]; agent: { version: string; packaged: boolean; inUse: string | null }[] }
+interface Listed {
+  k3s: { version: string; arch: string; sha256: string; inUse: string | null }[];
+  agent: { version: string; packaged: boolean; inUse: string | null }[];
+}
 async function listed(): Promise<Listed> {
   const r = await cli('artifact', 'list', '-o', 'json');
   assert.equal(r.code, 0, r.stderr);
@@ -55,25 +66,42 @@ test('a file that is not k3s, or not the version it is imported as, is refused a
 
   const wrong = await importK3s('v1.31.9+k3s1', join(work, 'k3s-next'));
   assert.equal(wrong.code, 1, wrong.stdout);
-  assert.match(wrong.stderr, /k3s-next --version says it is k3s v1\.31\.5\+k3s1, not v1\.31\.9\+k3s1: import it as v1\.31\.5\+k3s1/);
+  assert.match(
+    wrong.stderr,
+    /k3s-next --version says it is k3s v1\.31\.5\+k3s1, not v1\.31\.9\+k3s1: import it as v1\.31\.5\+k3s1/,
+  );
 
   const script = await importK3s('v1.31.9+k3s1', join(work, 'k3s-next'), OTHER_ARCH);
   assert.equal(script.code, 1, script.stdout);
   assert.match(script.stderr, /is not a k3s binary: it is not an ELF executable/);
   const otherMachine = await importK3s('v1.31.9+k3s1', foreignElf(join(work, 'elf-host'), HOST_ARCH), OTHER_ARCH);
   assert.equal(otherMachine.code, 1, otherMachine.stdout);
-  assert.match(otherMachine.stderr, new RegExp(`is an ELF executable for (x86-64|AArch64) \\(64-bit\\), not for ${OTHER_ARCH}`));
+  assert.match(
+    otherMachine.stderr,
+    new RegExp(`is an ELF executable for (x86-64|AArch64) \\(64-bit\\), not for ${OTHER_ARCH}`),
+  );
 
-  assert.equal((await listed()).k3s.some((a) => a.version === 'v1.31.9+k3s1'), false, 'nothing listed');
+  assert.equal(
+    (await listed()).k3s.some((a) => a.version === 'v1.31.9+k3s1'),
+    false,
+    'nothing listed',
+  );
   assert.equal(existsSync(join(hub!.dataDir, 'artifacts', 'k3s', 'v1.31.9+k3s1')), false, 'no directory left behind');
   const cluster = await hub!.api<{ upgrades: { available: { version: string }[] } | null }>('GET', '/v1/cluster');
-  assert.equal(cluster.body.upgrades?.available.some((u) => u.version === 'v1.31.9+k3s1') ?? false, false, 'never offered as an upgrade');
+  assert.equal(
+    cluster.body.upgrades?.available.some((u) => u.version === 'v1.31.9+k3s1') ?? false,
+    false,
+    'never offered as an upgrade',
+  );
 });
 
 test('a good import; a different file for the same version needs --force; the same file is a no-op; another arch is checked by its ELF header', async () => {
   const ok = await importK3s(NEXT, join(work, 'k3s-next'));
   assert.equal(ok.code, 0, ok.stderr);
-  assert.match(ok.stdout, /^imported k3s v1\.31\.5\+k3s1 for (amd64|arm64) \(sha256 [0-9a-f]{64}; it ran and said v1\.31\.5\+k3s1\)/);
+  assert.match(
+    ok.stdout,
+    /^imported k3s v1\.31\.5\+k3s1 for (amd64|arm64) \(sha256 [0-9a-f]{64}; it ran and said v1\.31\.5\+k3s1\)/,
+  );
   const first = (await listed()).k3s.find((a) => a.version === NEXT && a.arch === HOST_ARCH)!;
 
   const again = await importK3s(NEXT, join(work, 'k3s-next'));
@@ -82,8 +110,17 @@ test('a good import; a different file for the same version needs --force; the sa
 
   const other = await importK3s(NEXT, join(work, 'k3s-next-other-build'));
   assert.equal(other.code, 1, other.stdout);
-  assert.match(other.stderr, new RegExp(`k3s v1\\.31\\.5\\+k3s1 for ${HOST_ARCH} is already imported \\(sha256 ${first.sha256}\\), and .* is a different file .*pass --force to replace it`));
-  assert.equal((await listed()).k3s.find((a) => a.version === NEXT && a.arch === HOST_ARCH)!.sha256, first.sha256, 'unchanged');
+  assert.match(
+    other.stderr,
+    new RegExp(
+      `k3s v1\\.31\\.5\\+k3s1 for ${HOST_ARCH} is already imported \\(sha256 ${first.sha256}\\), and .* is a different file .*pass --force to replace it`,
+    ),
+  );
+  assert.equal(
+    (await listed()).k3s.find((a) => a.version === NEXT && a.arch === HOST_ARCH)!.sha256,
+    first.sha256,
+    'unchanged',
+  );
 
   const forced = await importK3s(NEXT, join(work, 'k3s-next-other-build'), HOST_ARCH, '--force');
   assert.equal(forced.code, 0, forced.stderr);
@@ -94,31 +131,48 @@ test('a good import; a different file for the same version needs --force; the sa
   assert.equal(foreign.code, 0, foreign.stderr);
   assert.match(foreign.stdout, new RegExp(`ELF header for ${OTHER_ARCH} checked; it cannot run on this host`));
 
-  const ev = await hub!.api<{ items: { message: string; actor: string }[] }>('GET', '/v1/events?type=artifact.imported');
+  const ev = await hub!.api<{ items: { message: string; actor: string }[] }>(
+    'GET',
+    '/v1/events?type=artifact.imported',
+  );
   assert.equal(ev.body.items.length, 3, JSON.stringify(ev.body.items));
   assert.ok(ev.body.items.some((e) => /replaced sha256/.test(e.message) && e.actor.startsWith('cli:')));
 });
 
 test('artifact list says what needs each artifact; delete refuses what is needed unless --force, and is admin only', async () => {
   const l = await listed();
-  assert.match(l.k3s.find((a) => a.version === CP && a.arch === HOST_ARCH)?.inUse ?? '', /the control plane runs v1\.31\.4\+k3s1/);
+  assert.match(
+    l.k3s.find((a) => a.version === CP && a.arch === HOST_ARCH)?.inUse ?? '',
+    /the control plane runs v1\.31\.4\+k3s1/,
+  );
   assert.equal(l.k3s.find((a) => a.version === NEXT && a.arch === HOST_ARCH)?.inUse, null);
   const own = l.agent.find((a) => a.packaged);
-  assert.ok(own, 'the hub\'s own agent bundle is listed');
+  assert.ok(own, "the hub's own agent bundle is listed");
   const table = await cli('artifact', 'list');
   assert.match(table.stdout, /KIND +VERSION +ARCH +SIZE +SHA256 +IN USE/);
 
   const needed = await cli('artifact', 'delete', 'k3s', '--version', CP, '--arch', HOST_ARCH);
   assert.equal(needed.code, 1);
-  assert.match(needed.stderr, /k3s v1\.31\.4\+k3s1 for .* is in use: the control plane runs .*delete it anyway with force \(CONFLICT, HTTP 409\)/);
+  assert.match(
+    needed.stderr,
+    /k3s v1\.31\.4\+k3s1 for .* is in use: the control plane runs .*delete it anyway with force \(CONFLICT, HTTP 409\)/,
+  );
   const ownBundle = await cli('artifact', 'delete', 'agent', '--version', own.version, '--force');
   assert.equal(ownBundle.code, 1);
   assert.match(ownBundle.stderr, /is the hub's own bundle .*cannot be deleted/);
 
   const op = await hub!.api<{ token: string }>('POST', '/v1/api-tokens', { role: 'operator' });
-  const denied = await hub!.api<{ error: { code: string } }>('DELETE', `/v1/artifacts/k3s/${encodeURIComponent(NEXT)}/${HOST_ARCH}`, undefined, op.body.token);
+  const denied = await hub!.api<{ error: { code: string } }>(
+    'DELETE',
+    `/v1/artifacts/k3s/${encodeURIComponent(NEXT)}/${HOST_ARCH}`,
+    undefined,
+    op.body.token,
+  );
   assert.equal(denied.status, 403);
-  assert.ok((await listed()).k3s.some((a) => a.version === NEXT && a.arch === HOST_ARCH), 'an operator deletes nothing');
+  assert.ok(
+    (await listed()).k3s.some((a) => a.version === NEXT && a.arch === HOST_ARCH),
+    'an operator deletes nothing',
+  );
 
   const del = await cli('artifact', 'delete', 'k3s', '--version', NEXT, '--arch', HOST_ARCH);
   assert.equal(del.code, 0, del.stderr);
@@ -126,11 +180,17 @@ test('artifact list says what needs each artifact; delete refuses what is needed
   const forced = await cli('artifact', 'delete', 'k3s', '--version', CP, '--arch', HOST_ARCH, '--force');
   assert.equal(forced.code, 0, forced.stderr);
   const after = await listed();
-  assert.deepEqual(after.k3s.map((a) => `${a.version}/${a.arch}`), [`${NEXT}/${OTHER_ARCH}`]);
+  assert.deepEqual(
+    after.k3s.map((a) => `${a.version}/${a.arch}`),
+    [`${NEXT}/${OTHER_ARCH}`],
+  );
   const missing = await cli('artifact', 'delete', 'k3s', '--version', NEXT, '--arch', HOST_ARCH);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /no k3s v1\.31\.5\+k3s1 artifact for .* \(NOT_FOUND, HTTP 404\)/);
-  const ev = await hub!.api<{ items: { message: string; data: { forced: boolean } }[] }>('GET', '/v1/events?type=artifact.deleted');
+  const ev = await hub!.api<{ items: { message: string; data: { forced: boolean } }[] }>(
+    'GET',
+    '/v1/events?type=artifact.deleted',
+  );
   assert.equal(ev.body.items.length, 2);
   assert.ok(ev.body.items.some((e) => e.data.forced && /although in use \(the control plane runs/.test(e.message)));
 });

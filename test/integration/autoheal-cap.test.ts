@@ -8,9 +8,16 @@ import { join } from 'node:path';
 import { startHub, waitFor, removeDir, removeTree, runCli, HUB_BIN, type HubHandle } from '../helpers/processes.js';
 import { Puppet } from '../helpers/puppet.js';
 
-interface Ev { type: string; nodeId: string | null; message: string; data: Record<string, unknown> }
+interface Ev {
+  type: string;
+  nodeId: string | null;
+  message: string;
+  data: Record<string, unknown>;
+}
 type Err = { error: { code: string; message: string } };
-interface Pool { autoheal: { hook: string | null; afterRestart: string } }
+interface Pool {
+  autoheal: { hook: string | null; afterRestart: string };
+}
 
 let hub: HubHandle;
 let work: string;
@@ -29,18 +36,30 @@ after(async () => {
 });
 
 test('one sick node of two is repaired under the default 40% cap', async () => {
-  const r = await hub.api('POST', '/v1/pools', { name: 'pair', autoheal: { afterRestart: '1s', afterReboot: '30s', afterReplace: '60s' } });
+  const r = await hub.api('POST', '/v1/pools', {
+    name: 'pair',
+    autoheal: { afterRestart: '1s', afterReboot: '30s', afterReplace: '60s' },
+  });
   assert.equal(r.status, 201, JSON.stringify(r.body));
-  assert.equal((await hub.api<{ autoheal: { maxUnhealthyPercent: number } }>('GET', '/v1/pools/pair')).body.autoheal.maxUnhealthyPercent, 40);
+  assert.equal(
+    (await hub.api<{ autoheal: { maxUnhealthyPercent: number } }>('GET', '/v1/pools/pair')).body.autoheal
+      .maxUnhealthyPercent,
+    40,
+  );
   const tok = await hub.api<{ token: string }>('POST', '/v1/tokens', { pool: 'pair', uses: 2 });
   const [sick, well] = await Promise.all(['pair-1', 'pair-2'].map((n) => Puppet.join(hub, tok.body.token, n)));
   puppets.push(sick, well);
   sick.k3sState = 'crashed';
-  await waitFor('restart-k3s on the sick node', async () => sick.commands.includes('restart-k3s'), 40_000).catch(async (err: Error) => {
-    const ds = (await hub.api<{ items: Ev[] }>('GET', `/v1/events?limit=1000&node=${sick.id}`)).body.items.map((e) => `${e.type}: ${e.message}`);
-    throw new Error(`${err.message}\n${ds.join('\n')}`);
-  });
-  const evs = (await hub.api<{ items: Ev[] }>('GET', `/v1/events?limit=1000&type=autoheal.step&node=${sick.id}`)).body.items;
+  await waitFor('restart-k3s on the sick node', async () => sick.commands.includes('restart-k3s'), 40_000).catch(
+    async (err: Error) => {
+      const ds = (await hub.api<{ items: Ev[] }>('GET', `/v1/events?limit=1000&node=${sick.id}`)).body.items.map(
+        (e) => `${e.type}: ${e.message}`,
+      );
+      throw new Error(`${err.message}\n${ds.join('\n')}`);
+    },
+  );
+  const evs = (await hub.api<{ items: Ev[] }>('GET', `/v1/events?limit=1000&type=autoheal.step&node=${sick.id}`)).body
+    .items;
   assert.equal(evs[0]?.data.action, 'restart-k3s');
   assert.deepEqual(well.commands, []);
 });
@@ -79,7 +98,18 @@ test('a hook path is refused when it does not exist, is relative, is not a file 
   const cleared = await runCli(HUB_BIN, ['pool', 'update', 'default', '--hook', 'none', '--data-dir', hub.dataDir]);
   assert.equal(cleared.code, 0, cleared.stderr);
   assert.equal((await hub.api<Pool>('GET', '/v1/pools/default')).body.autoheal.hook, null);
-  const refused = await runCli(HUB_BIN, ['pool', 'update', 'default', '--hook', join(work, 'missing-hook'), '--data-dir', hub.dataDir]);
+  const refused = await runCli(HUB_BIN, [
+    'pool',
+    'update',
+    'default',
+    '--hook',
+    join(work, 'missing-hook'),
+    '--data-dir',
+    hub.dataDir,
+  ]);
   assert.equal(refused.code, 1);
-  assert.match(refused.stderr, /^error: autoheal\.hook: .*missing-hook does not exist on the hub \(VALIDATION, HTTP 400\)$/m);
+  assert.match(
+    refused.stderr,
+    /^error: autoheal\.hook: .*missing-hook does not exist on the hub \(VALIDATION, HTTP 400\)$/m,
+  );
 });

@@ -9,7 +9,12 @@ import { join } from 'node:path';
 import { startHub, waitFor, removeDir, AGENT_BIN, type HubHandle, removeTree } from '../helpers/processes.js';
 import { Puppet } from '../helpers/puppet.js';
 
-interface Ev { type: string; nodeId: string | null; message: string; data: Record<string, unknown> }
+interface Ev {
+  type: string;
+  nodeId: string | null;
+  message: string;
+  data: Record<string, unknown>;
+}
 
 const work = mkdtempSync(join(tmpdir(), 'atoll-hook-'));
 let hub: HubHandle | undefined;
@@ -36,7 +41,9 @@ test('a lost node is rebooted through the hook, then replaced through cloud-init
   // The hook: JSON on stdin. reboot: pretend (the machine stays dead). replace: start a new machine,
   // here a real agent process that joins with the token and hub URL of the cloud-init it was given.
   const hook = join(work, 'hook.sh');
-  writeFileSync(hook, `#!/bin/sh
+  writeFileSync(
+    hook,
+    `#!/bin/sh
 set -eu
 req=$(cat)
 echo "$1" >> "${work}/hook-calls"
@@ -50,11 +57,21 @@ case "$1" in
     echo $! > "${work}/replacement.pid"
     echo '{"ok": true, "message": "machine created", "machineId": "vm-42"}' ;;
 esac
-`);
+`,
+  );
   chmodSync(hook, 0o755);
   hub = await startHub({ extraArgs: ['--autoheal-interval', '300ms'] });
   const h = hub;
-  const r = await h.api('PATCH', '/v1/pools/default', { autoheal: { afterRestart: '1s', afterReboot: '2s', afterReplace: '4s', replaceTimeout: '60s', maxUnhealthyPercent: 60, hook } });
+  const r = await h.api('PATCH', '/v1/pools/default', {
+    autoheal: {
+      afterRestart: '1s',
+      afterReboot: '2s',
+      afterReplace: '4s',
+      replaceTimeout: '60s',
+      maxUnhealthyPercent: 60,
+      hook,
+    },
+  });
   assert.equal(r.status, 200, JSON.stringify(r.body));
   const tok = await h.api<{ token: string }>('POST', '/v1/tokens', { uses: 2 });
   const old = await Puppet.join(h, tok.body.token, 'old');
@@ -63,14 +80,26 @@ esac
   await new Promise((res) => setTimeout(res, 8_500)); // the hub's startup grace
   old.disconnect();
 
-  await waitFor('the old node removed after its replacement is Ready', async () => (await h.api('GET', `/v1/nodes/${old.id}`)).status === 404, 45_000)
-    .catch(async (err: Error) => {
-      const evs = (await h.api<{ items: Ev[] }>('GET', '/v1/events?limit=1000')).body.items.map((e) => `${e.type}: ${e.message}`);
-      throw new Error(`${err.message}\n${evs.join('\n')}\n${existsSync(join(work, 'replacement.log')) ? readFileSync(join(work, 'replacement.log'), 'utf8').slice(-1000) : ''}`);
-    });
+  await waitFor(
+    'the old node removed after its replacement is Ready',
+    async () => (await h.api('GET', `/v1/nodes/${old.id}`)).status === 404,
+    45_000,
+  ).catch(async (err: Error) => {
+    const evs = (await h.api<{ items: Ev[] }>('GET', '/v1/events?limit=1000')).body.items.map(
+      (e) => `${e.type}: ${e.message}`,
+    );
+    throw new Error(
+      `${err.message}\n${evs.join('\n')}\n${existsSync(join(work, 'replacement.log')) ? readFileSync(join(work, 'replacement.log'), 'utf8').slice(-1000) : ''}`,
+    );
+  });
   const calls = readFileSync(join(work, 'hook-calls'), 'utf8').trim().split('\n');
   assert.deepEqual(calls, ['reboot', 'replace']);
-  const request = JSON.parse(readFileSync(join(work, 'replace-request.json'), 'utf8')) as { action: string; pool: string; node: { id: string }; cloudInit: string };
+  const request = JSON.parse(readFileSync(join(work, 'replace-request.json'), 'utf8')) as {
+    action: string;
+    pool: string;
+    node: { id: string };
+    cloudInit: string;
+  };
   assert.equal(request.node.id, old.id);
   assert.match(request.cloudInit, /^#cloud-config/);
   const nodes = (await h.api<{ items: Array<{ name: string; state: string }> }>('GET', '/v1/nodes')).body.items;

@@ -8,12 +8,21 @@ import { createCa } from '../../certs/ca.js';
 import { issueClientCertForKey } from '../../certs/issue.js';
 import { generateKeyPair } from '../../certs/keys.js';
 import { encodeFrame, MAX_FRAME_BYTES } from '../../proto/index.js';
+import { removeDir, startAgentJoin, startHub, type AgentHandle, type HubHandle } from '../helpers/processes.js';
 import {
-  removeDir, startAgentJoin, startHub, type AgentHandle, type HubHandle,
-} from '../helpers/processes.js';
-import {
-  assertUnharmed, createToken, hubCa, nodeIds, openLink, rawJoin, stopProc, waitForConnectedNode, wsConnect,
-  type ErrorBody, type JoinedNode, type NodeView, type WsOutcome,
+  assertUnharmed,
+  createToken,
+  hubCa,
+  nodeIds,
+  openLink,
+  rawJoin,
+  stopProc,
+  waitForConnectedNode,
+  wsConnect,
+  type ErrorBody,
+  type JoinedNode,
+  type NodeView,
+  type WsOutcome,
 } from '../helpers/bad-input.js';
 
 let hub: HubHandle;
@@ -40,7 +49,11 @@ after(async () => {
 });
 
 function refused(o: WsOutcome, status: number, code: string, message: RegExp): void {
-  assert.equal(o.kind, 'refused', `the upgrade is refused with HTTP ${status}, got ${o.kind === 'error' ? `error ${o.error.message}` : o.kind}`);
+  assert.equal(
+    o.kind,
+    'refused',
+    `the upgrade is refused with HTTP ${status}, got ${o.kind === 'error' ? `error ${o.error.message}` : o.kind}`,
+  );
   const r = o as { status: number; body: ErrorBody };
   assert.equal(r.status, status, `unexpected-response status (body ${JSON.stringify(r.body)})`);
   assert.equal(r.body?.error?.code, code);
@@ -56,7 +69,11 @@ test('connect with no client certificate: 401 with a body that says one is requi
 test('connect with a certificate from another CA (naming a real node): refused', async () => {
   const evil = await createCa({ commonName: 'atoll-hub-ca' });
   const key = await generateKeyPair();
-  const cert = issueClientCertForKey(evil, key.publicKeyPem, { commonName: raw.nodeId, organization: 'atoll:nodes', validityMs: 3_600_000 });
+  const cert = issueClientCertForKey(evil, key.publicKeyPem, {
+    commonName: raw.nodeId,
+    organization: 'atoll:nodes',
+    validityMs: 3_600_000,
+  });
   const o = await wsConnect(hub, { certPem: cert.certPem, keyPem: key.privateKeyPem });
   if (o.kind === 'error') {
     // Refused in the TLS handshake: as good, as long as nothing opened.
@@ -70,7 +87,12 @@ test('connect with a certificate from another CA (naming a real node): refused',
 test('connect with an expired certificate from the hub CA: 401 says it expired', async () => {
   const key = await generateKeyPair();
   // notBefore two hours ago, notAfter one minute ago.
-  const cert = issueClientCertForKey(hubCa(hub), key.publicKeyPem, { commonName: raw.nodeId, organization: 'atoll:nodes', validityMs: -60_000, backdateMs: 2 * 3_600_000 });
+  const cert = issueClientCertForKey(hubCa(hub), key.publicKeyPem, {
+    commonName: raw.nodeId,
+    organization: 'atoll:nodes',
+    validityMs: -60_000,
+    backdateMs: 2 * 3_600_000,
+  });
   assert.ok(cert.notAfter.getTime() < Date.now());
   const o = await wsConnect(hub, { certPem: cert.certPem, keyPem: key.privateKeyPem });
   refused(o, 401, 'UNAUTHORIZED', /expired/);
@@ -79,7 +101,11 @@ test('connect with an expired certificate from the hub CA: 401 says it expired',
 
 test('connect with a hub-CA certificate the hub never issued: 401', async () => {
   const key = await generateKeyPair();
-  const cert = issueClientCertForKey(hubCa(hub), key.publicKeyPem, { commonName: raw.nodeId, organization: 'atoll:nodes', validityMs: 3_600_000 });
+  const cert = issueClientCertForKey(hubCa(hub), key.publicKeyPem, {
+    commonName: raw.nodeId,
+    organization: 'atoll:nodes',
+    validityMs: 3_600_000,
+  });
   const o = await wsConnect(hub, { certPem: cert.certPem, keyPem: key.privateKeyPem });
   refused(o, 401, 'UNAUTHORIZED', /unknown to this hub/);
   await assertUnharmed(hub, witnessNode, ids);
@@ -107,16 +133,55 @@ interface BadFrameCase {
   closeCode?: string;
 }
 
-const healthFrame = encodeFrame({ protocolVersion: 1, messageId: 99, sentAtMs: Date.now(), health: { cpuPercent: 1.5, memoryTotalBytes: 1 << 30, memoryUsedBytes: 1 << 20, k3s: { state: 'disabled', lastLogLines: ['line one', 'line two'] } } });
+const healthFrame = encodeFrame({
+  protocolVersion: 1,
+  messageId: 99,
+  sentAtMs: Date.now(),
+  health: {
+    cpuPercent: 1.5,
+    memoryTotalBytes: 1 << 30,
+    memoryUsedBytes: 1 << 20,
+    k3s: { state: 'disabled', lastLogLines: ['line one', 'line two'] },
+  },
+});
 
 const FRAME_CASES: BadFrameCase[] = [
   { what: 'garbage bytes', send: (l) => l.sendRaw(Buffer.alloc(64, 0xff)), wsCode: 1002, closeCode: 'FRAME_MALFORMED' },
-  { what: 'a truncated frame', send: (l) => l.sendRaw(Buffer.from(healthFrame.subarray(0, healthFrame.length - 5))), wsCode: 1002, closeCode: 'FRAME_MALFORMED' },
-  { what: 'a text frame', send: (l) => l.sendRaw('{"hello":"I am json"}', false), wsCode: 1002, closeCode: 'FRAME_MALFORMED' },
-  { what: 'a frame with no known payload', send: (l) => l.sendRaw(Buffer.from(encodeFrame({ protocolVersion: 1, messageId: 5 }))), wsCode: 1002, closeCode: 'FRAME_UNKNOWN' },
-  { what: 'a frame of another protocol version', send: (l) => l.sendRaw(Buffer.from(encodeFrame({ protocolVersion: 9, messageId: 5, ping: { nonce: 1 } }))), wsCode: 1002, closeCode: 'PROTOCOL_VERSION' },
-  { what: 'a hub-to-agent payload (welcome)', send: (l) => l.send({ welcome: { nodeId: 'x', heartbeatIntervalMs: 1 } }), wsCode: 1008, closeCode: 'FRAME_UNEXPECTED' },
-  { what: 'an oversized frame (> 1 MiB)', send: (l) => l.sendRaw(Buffer.alloc(MAX_FRAME_BYTES + 1, 0x0a)), wsCode: 1009 },
+  {
+    what: 'a truncated frame',
+    send: (l) => l.sendRaw(Buffer.from(healthFrame.subarray(0, healthFrame.length - 5))),
+    wsCode: 1002,
+    closeCode: 'FRAME_MALFORMED',
+  },
+  {
+    what: 'a text frame',
+    send: (l) => l.sendRaw('{"hello":"I am json"}', false),
+    wsCode: 1002,
+    closeCode: 'FRAME_MALFORMED',
+  },
+  {
+    what: 'a frame with no known payload',
+    send: (l) => l.sendRaw(Buffer.from(encodeFrame({ protocolVersion: 1, messageId: 5 }))),
+    wsCode: 1002,
+    closeCode: 'FRAME_UNKNOWN',
+  },
+  {
+    what: 'a frame of another protocol version',
+    send: (l) => l.sendRaw(Buffer.from(encodeFrame({ protocolVersion: 9, messageId: 5, ping: { nonce: 1 } }))),
+    wsCode: 1002,
+    closeCode: 'PROTOCOL_VERSION',
+  },
+  {
+    what: 'a hub-to-agent payload (welcome)',
+    send: (l) => l.send({ welcome: { nodeId: 'x', heartbeatIntervalMs: 1 } }),
+    wsCode: 1008,
+    closeCode: 'FRAME_UNEXPECTED',
+  },
+  {
+    what: 'an oversized frame (> 1 MiB)',
+    send: (l) => l.sendRaw(Buffer.alloc(MAX_FRAME_BYTES + 1, 0x0a)),
+    wsCode: 1009,
+  },
 ];
 
 for (const c of FRAME_CASES) {
@@ -143,7 +208,11 @@ test('a first frame that is not hello: closed with HELLO_REQUIRED', async () => 
   assert.equal(link.closeFrame()?.code, 'HELLO_REQUIRED');
   assert.match(link.closeFrame()?.reason ?? '', /first frame must be hello/);
   assert.equal(closed.code, 1008);
-  assert.equal(link.frames.some((f) => f.payload === 'welcome'), false, 'no welcome without hello');
+  assert.equal(
+    link.frames.some((f) => f.payload === 'welcome'),
+    false,
+    'no welcome without hello',
+  );
   await assertUnharmed(hub, witnessNode, ids);
 });
 
@@ -154,7 +223,10 @@ test('a hello naming another node: closed with IDENTITY_MISMATCH, and that node 
   link.hello(witnessNode.id);
   const closed = await link.closedWithin();
   assert.equal(link.closeFrame()?.code, 'IDENTITY_MISMATCH');
-  assert.ok(link.closeFrame()?.reason.includes(witnessNode.id) && link.closeFrame()?.reason.includes(raw.nodeId), 'the reason names both ids');
+  assert.ok(
+    link.closeFrame()?.reason.includes(witnessNode.id) && link.closeFrame()?.reason.includes(raw.nodeId),
+    'the reason names both ids',
+  );
   assert.equal(closed.code, 1008);
   await assertUnharmed(hub, witnessNode, ids);
 });

@@ -10,8 +10,22 @@ import { after, before, test } from 'node:test';
 import type { Envelope, HostFacts } from '../../proto/index.js';
 import { removeDir, startAgentJoin, startHub, type AgentHandle, type HubHandle } from '../helpers/processes.js';
 import {
-  assertError, assertUnharmed, createToken, gatewayCall, joinBody, keyAndCsr, nodeIds, openLink, rawJoin, stopProc, tokenUses,
-  waitForConnectedNode, wsConnect, type JoinedNode, type NodeView, type RawLink,
+  assertError,
+  assertUnharmed,
+  createToken,
+  gatewayCall,
+  joinBody,
+  keyAndCsr,
+  nodeIds,
+  openLink,
+  rawJoin,
+  stopProc,
+  tokenUses,
+  waitForConnectedNode,
+  wsConnect,
+  type JoinedNode,
+  type NodeView,
+  type RawLink,
 } from '../helpers/bad-input.js';
 
 let hub: HubHandle;
@@ -36,8 +50,16 @@ after(async () => {
   if (witness) removeDir(witness.dataDir);
 });
 
-interface StoredNode { agentVersion: string; facts: HostFacts }
-interface Ev { id: number; type: string; message: string; data: unknown }
+interface StoredNode {
+  agentVersion: string;
+  facts: HostFacts;
+}
+interface Ev {
+  id: number;
+  type: string;
+  message: string;
+  data: unknown;
+}
 
 async function storedNode(): Promise<StoredNode> {
   const r = await hub.api<StoredNode>('GET', `/v1/nodes/${raw.nodeId}`);
@@ -64,7 +86,16 @@ function dbBytes(): number {
   return total;
 }
 
-const goodFacts: HostFacts = { hostname: 'raw-link', os: 'Debian GNU/Linux 12 (bookworm)', kernel: '6.1.0-18-amd64', arch: 'amd64', cpus: 2, memoryBytes: 1 << 30, addresses: ['127.0.0.1', 'fe80::1'], bootId: 'c2a4e7e0-0b1e-4d1b-9d3a-5c1f0e6a9b11' };
+const goodFacts: HostFacts = {
+  hostname: 'raw-link',
+  os: 'Debian GNU/Linux 12 (bookworm)',
+  kernel: '6.1.0-18-amd64',
+  arch: 'amd64',
+  cpus: 2,
+  memoryBytes: 1 << 30,
+  addresses: ['127.0.0.1', 'fe80::1'],
+  bootId: 'c2a4e7e0-0b1e-4d1b-9d3a-5c1f0e6a9b11',
+};
 
 /** Connects as the raw node and sends `hello` (not waiting for a welcome). */
 async function connectWith(hello: Envelope['hello']): Promise<RawLink> {
@@ -77,29 +108,98 @@ async function connectWith(hello: Envelope['hello']): Promise<RawLink> {
 
 async function assertFieldInvalid(link: RawLink, field: RegExp): Promise<void> {
   const closed = await link.closedWithin();
-  assert.equal(link.closeFrame()?.code, 'FIELD_INVALID', `the hub says why (frames: ${link.frames.map((f) => f.payload).join(',')})`);
+  assert.equal(
+    link.closeFrame()?.code,
+    'FIELD_INVALID',
+    `the hub says why (frames: ${link.frames.map((f) => f.payload).join(',')})`,
+  );
   assert.match(link.closeFrame()?.reason ?? '', field);
   assert.ok((link.closeFrame()?.reason.length ?? 0) < 200, 'the reason is short: it never echoes the value');
   assert.equal(closed.code, 1008);
   assert.equal(closed.reason, 'FIELD_INVALID');
-  assert.equal(link.frames.some((f) => f.payload === 'welcome'), false, 'no welcome for an out-of-bounds hello');
+  assert.equal(
+    link.frames.some((f) => f.payload === 'welcome'),
+    false,
+    'no welcome for an out-of-bounds hello',
+  );
 }
 
 const big = (n: number, c = 'x'): string => c.repeat(n);
 
 const BAD_HELLOS: Array<{ what: string; hello: (id: string) => Envelope['hello']; field: RegExp }> = [
-  { what: 'a 900 KB agent version', hello: (id) => ({ nodeId: id, agentVersion: big(900_000), facts: goodFacts }), field: /^hello\.agentVersion: 900000 characters, at most 64 allowed$/ },
-  { what: 'an agent version with spaces and an escape sequence', hello: (id) => ({ nodeId: id, agentVersion: '1.0 \u001b[31mred', facts: goodFacts }), field: /^hello\.agentVersion: must be a version/ },
-  { what: 'a 10 KB node id', hello: () => ({ nodeId: big(10_000), agentVersion: '0.1.0', facts: goodFacts }), field: /^hello\.nodeId: 10000 characters/ },
-  { what: 'a hostname with a newline', hello: (id) => ({ nodeId: id, agentVersion: '0.1.0', facts: { ...goodFacts, hostname: 'evil\nFAKE LOG LINE' } }), field: /^hello\.facts\.hostname: must be printable characters without spaces$/ },
-  { what: 'a 300-character hostname', hello: (id) => ({ nodeId: id, agentVersion: '0.1.0', facts: { ...goodFacts, hostname: big(300, 'h') } }), field: /^hello\.facts\.hostname: 300 characters, at most 253/ },
-  { what: 'a 100 KB OS name', hello: (id) => ({ nodeId: id, agentVersion: '0.1.0', facts: { ...goodFacts, os: big(100_000) } }), field: /^hello\.facts\.os: 100000 characters, at most 200/ },
-  { what: 'a kernel with a terminal escape', hello: (id) => ({ nodeId: id, agentVersion: '0.1.0', facts: { ...goodFacts, kernel: '6.1\u001b]0;pwned\u0007' } }), field: /^hello\.facts\.kernel: must be printable/ },
-  { what: '10,000 addresses', hello: (id) => ({ nodeId: id, agentVersion: '0.1.0', facts: { ...goodFacts, addresses: Array.from({ length: 10_000 }, (_, i) => `10.0.${i >> 8}.${i & 255}`) } }), field: /^hello\.facts\.addresses: 10000 entries, at most 64 allowed$/ },
-  { what: 'an address that is not one', hello: (id) => ({ nodeId: id, agentVersion: '0.1.0', facts: { ...goodFacts, addresses: ['127.0.0.1', 'DROP TABLE nodes; --'] } }), field: /^hello\.facts\.addresses\[1\]: must be an IP address$/ },
-  { what: 'a garbage boot id', hello: (id) => ({ nodeId: id, agentVersion: '0.1.0', facts: { ...goodFacts, bootId: '<script>' } }), field: /^hello\.facts\.bootId: must be/ },
-  { what: 'a million CPUs', hello: (id) => ({ nodeId: id, agentVersion: '0.1.0', facts: { ...goodFacts, cpus: 1_000_000 } }), field: /^hello\.facts\.cpus: must be a number from 0 to 100000$/ },
-  { what: '5,000 completed command ids', hello: (id) => ({ nodeId: id, agentVersion: '0.1.0', facts: goodFacts, completedCommandIds: Array.from({ length: 5_000 }, (_, i) => `cmd-${i}`) }), field: /^hello\.completedCommandIds: 5000 entries, at most 100/ },
+  {
+    what: 'a 900 KB agent version',
+    hello: (id) => ({ nodeId: id, agentVersion: big(900_000), facts: goodFacts }),
+    field: /^hello\.agentVersion: 900000 characters, at most 64 allowed$/,
+  },
+  {
+    what: 'an agent version with spaces and an escape sequence',
+    hello: (id) => ({ nodeId: id, agentVersion: '1.0 \u001b[31mred', facts: goodFacts }),
+    field: /^hello\.agentVersion: must be a version/,
+  },
+  {
+    what: 'a 10 KB node id',
+    hello: () => ({ nodeId: big(10_000), agentVersion: '0.1.0', facts: goodFacts }),
+    field: /^hello\.nodeId: 10000 characters/,
+  },
+  {
+    what: 'a hostname with a newline',
+    hello: (id) => ({ nodeId: id, agentVersion: '0.1.0', facts: { ...goodFacts, hostname: 'evil\nFAKE LOG LINE' } }),
+    field: /^hello\.facts\.hostname: must be printable characters without spaces$/,
+  },
+  {
+    what: 'a 300-character hostname',
+    hello: (id) => ({ nodeId: id, agentVersion: '0.1.0', facts: { ...goodFacts, hostname: big(300, 'h') } }),
+    field: /^hello\.facts\.hostname: 300 characters, at most 253/,
+  },
+  {
+    what: 'a 100 KB OS name',
+    hello: (id) => ({ nodeId: id, agentVersion: '0.1.0', facts: { ...goodFacts, os: big(100_000) } }),
+    field: /^hello\.facts\.os: 100000 characters, at most 200/,
+  },
+  {
+    what: 'a kernel with a terminal escape',
+    hello: (id) => ({ nodeId: id, agentVersion: '0.1.0', facts: { ...goodFacts, kernel: '6.1\u001b]0;pwned\u0007' } }),
+    field: /^hello\.facts\.kernel: must be printable/,
+  },
+  {
+    what: '10,000 addresses',
+    hello: (id) => ({
+      nodeId: id,
+      agentVersion: '0.1.0',
+      facts: { ...goodFacts, addresses: Array.from({ length: 10_000 }, (_, i) => `10.0.${i >> 8}.${i & 255}`) },
+    }),
+    field: /^hello\.facts\.addresses: 10000 entries, at most 64 allowed$/,
+  },
+  {
+    what: 'an address that is not one',
+    hello: (id) => ({
+      nodeId: id,
+      agentVersion: '0.1.0',
+      facts: { ...goodFacts, addresses: ['127.0.0.1', 'DROP TABLE nodes; --'] },
+    }),
+    field: /^hello\.facts\.addresses\[1\]: must be an IP address$/,
+  },
+  {
+    what: 'a garbage boot id',
+    hello: (id) => ({ nodeId: id, agentVersion: '0.1.0', facts: { ...goodFacts, bootId: '<script>' } }),
+    field: /^hello\.facts\.bootId: must be/,
+  },
+  {
+    what: 'a million CPUs',
+    hello: (id) => ({ nodeId: id, agentVersion: '0.1.0', facts: { ...goodFacts, cpus: 1_000_000 } }),
+    field: /^hello\.facts\.cpus: must be a number from 0 to 100000$/,
+  },
+  {
+    what: '5,000 completed command ids',
+    hello: (id) => ({
+      nodeId: id,
+      agentVersion: '0.1.0',
+      facts: goodFacts,
+      completedCommandIds: Array.from({ length: 5_000 }, (_, i) => `cmd-${i}`),
+    }),
+    field: /^hello\.completedCommandIds: 5000 entries, at most 100/,
+  },
 ];
 
 for (const c of BAD_HELLOS) {
@@ -118,7 +218,11 @@ test('40 reconnects with a 900 KB agent version: each is closed and the database
   const bytesBefore = dbBytes();
   const eventsBefore = (await nodeEvents()).length;
   for (let i = 0; i < 40; i++) {
-    const link = await connectWith({ nodeId: raw.nodeId, agentVersion: big(900_000, String(i % 10)), facts: { ...goodFacts, os: big(200, 'o') } });
+    const link = await connectWith({
+      nodeId: raw.nodeId,
+      agentVersion: big(900_000, String(i % 10)),
+      facts: { ...goodFacts, os: big(200, 'o') },
+    });
     await assertFieldInvalid(link, /^hello\.agentVersion: 900000 characters/);
   }
   const grown = dbBytes() - bytesBefore;
@@ -131,13 +235,46 @@ test('40 reconnects with a 900 KB agent version: each is closed and the database
   await assertUnharmed(hub, witnessNode, ids);
 });
 
-const BAD_AFTER_HELLO: Array<{ what: string; payload: Omit<Envelope, 'protocolVersion' | 'messageId' | 'sentAtMs'>; field: RegExp }> = [
-  { what: 'a health report with 5,000 log lines', payload: { health: { cpuPercent: 1, k3s: { state: 'crashed', lastLogLines: Array.from({ length: 5_000 }, (_, i) => `line ${i}`) } } }, field: /^health\.k3s\.lastLogLines: 5000 entries, at most 20/ },
-  { what: 'a health report with a 100 KB log line', payload: { health: { cpuPercent: 1, k3s: { state: 'crashed', lastLogLines: [big(100_000)] } } }, field: /^health\.k3s\.lastLogLines\[0\]: 100000 characters, at most 1024/ },
-  { what: 'a health report with a garbage k3s version', payload: { health: { k3s: { state: 'running', version: big(70_000) } } }, field: /^health\.k3s\.version: 70000 characters/ },
-  { what: 'a command result with a 500 KB message', payload: { commandResult: { commandId: 'cmd-x', ok: false, errorCode: 'E', message: big(500_000) } }, field: /^commandResult\.message: 500000 characters, at most 2048/ },
-  { what: 'a close with a 500 KB reason', payload: { close: { code: 'BYE', reason: big(500_000) } }, field: /^close\.reason: 500000 characters/ },
-  { what: 'a renewal with a 900 KB CSR', payload: { certRenewRequest: { csrPem: big(900_000, 'A') } }, field: /^certRenewRequest\.csrPem: 900000 characters, at most 16384/ },
+const BAD_AFTER_HELLO: Array<{
+  what: string;
+  payload: Omit<Envelope, 'protocolVersion' | 'messageId' | 'sentAtMs'>;
+  field: RegExp;
+}> = [
+  {
+    what: 'a health report with 5,000 log lines',
+    payload: {
+      health: {
+        cpuPercent: 1,
+        k3s: { state: 'crashed', lastLogLines: Array.from({ length: 5_000 }, (_, i) => `line ${i}`) },
+      },
+    },
+    field: /^health\.k3s\.lastLogLines: 5000 entries, at most 20/,
+  },
+  {
+    what: 'a health report with a 100 KB log line',
+    payload: { health: { cpuPercent: 1, k3s: { state: 'crashed', lastLogLines: [big(100_000)] } } },
+    field: /^health\.k3s\.lastLogLines\[0\]: 100000 characters, at most 1024/,
+  },
+  {
+    what: 'a health report with a garbage k3s version',
+    payload: { health: { k3s: { state: 'running', version: big(70_000) } } },
+    field: /^health\.k3s\.version: 70000 characters/,
+  },
+  {
+    what: 'a command result with a 500 KB message',
+    payload: { commandResult: { commandId: 'cmd-x', ok: false, errorCode: 'E', message: big(500_000) } },
+    field: /^commandResult\.message: 500000 characters, at most 2048/,
+  },
+  {
+    what: 'a close with a 500 KB reason',
+    payload: { close: { code: 'BYE', reason: big(500_000) } },
+    field: /^close\.reason: 500000 characters/,
+  },
+  {
+    what: 'a renewal with a 900 KB CSR',
+    payload: { certRenewRequest: { csrPem: big(900_000, 'A') } },
+    field: /^certRenewRequest\.csrPem: 900000 characters, at most 16384/,
+  },
 ];
 
 for (const c of BAD_AFTER_HELLO) {
@@ -153,7 +290,11 @@ for (const c of BAD_AFTER_HELLO) {
     const gone = await waitForEvent(since, 'node.disconnected');
     assert.match(gone.message, /FIELD_INVALID/);
     assert.ok(gone.message.length < 300, `the disconnect event is bounded (${gone.message.length} characters)`);
-    assert.equal(JSON.stringify((await hub.api<{ k3s: unknown }>('GET', `/v1/nodes/${raw.nodeId}`)).body.k3s), healthBefore, 'the report was not stored');
+    assert.equal(
+      JSON.stringify((await hub.api<{ k3s: unknown }>('GET', `/v1/nodes/${raw.nodeId}`)).body.k3s),
+      healthBefore,
+      'the report was not stored',
+    );
     await assertUnharmed(hub, witnessNode, ids);
   });
 }
@@ -185,7 +326,12 @@ test('POST /v1/join refuses the same garbage facts with 400 VALIDATION and does 
   }
   assert.equal(await tokenUses(hub, t.id), 0, 'refused joins do not use the token');
   // The same request with sane facts joins.
-  const ok = await gatewayCall<{ nodeId: string }>(hub, 'POST', '/v1/join', joinBody(t.token, k.csr, 'facts-node', { facts: goodFacts, agentVersion: '0.1.0+build.7' }));
+  const ok = await gatewayCall<{ nodeId: string }>(
+    hub,
+    'POST',
+    '/v1/join',
+    joinBody(t.token, k.csr, 'facts-node', { facts: goodFacts, agentVersion: '0.1.0+build.7' }),
+  );
   assert.equal(ok.status, 201, JSON.stringify(ok.body));
   ids = [...ids, ok.body.nodeId];
   await assertUnharmed(hub, witnessNode, ids);

@@ -6,8 +6,20 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { removeDir, startAgentJoin, startHub, type AgentHandle, type HubHandle } from '../helpers/processes.js';
 import {
-  assertError, assertUnharmed, createToken, eventCount, gatewayCall, joinBody, keyAndCsr, nodeIds, rssBytes, stopProc,
-  waitForConnectedNode, type ErrorBody, type GatewayResult, type NodeView,
+  assertError,
+  assertUnharmed,
+  createToken,
+  eventCount,
+  gatewayCall,
+  joinBody,
+  keyAndCsr,
+  nodeIds,
+  rssBytes,
+  stopProc,
+  waitForConnectedNode,
+  type ErrorBody,
+  type GatewayResult,
+  type NodeView,
 } from '../helpers/bad-input.js';
 
 const LIMIT = 10;
@@ -63,11 +75,18 @@ test(`${ATTEMPTS} bad or malformed joins from one address: at most ${LIMIT} are 
   assert.ok(results.length >= 40, `at least 40 attempts were made in ${DEADLINE_MS} ms (made ${results.length})`);
   const byStatus = new Map<number, number>();
   for (const r of results) byStatus.set(r.status, (byStatus.get(r.status) ?? 0) + 1);
-  assert.deepEqual([...byStatus.keys()].filter((s) => s !== 400 && s !== 401 && s !== 429), [], `only 400, 401 and 429 answers: ${JSON.stringify([...byStatus])}`);
+  assert.deepEqual(
+    [...byStatus.keys()].filter((s) => s !== 400 && s !== 401 && s !== 429),
+    [],
+    `only 400, 401 and 429 answers: ${JSON.stringify([...byStatus])}`,
+  );
   const tokenChecked = byStatus.get(401) ?? 0;
   const looked = tokenChecked + (byStatus.get(400) ?? 0);
   const limited = byStatus.get(429) ?? 0;
-  assert.ok(looked >= 1 && looked <= LIMIT, `between 1 and ${LIMIT} attempts got past the limiter (got ${looked}: ${JSON.stringify([...byStatus])})`);
+  assert.ok(
+    looked >= 1 && looked <= LIMIT,
+    `between 1 and ${LIMIT} attempts got past the limiter (got ${looked}: ${JSON.stringify([...byStatus])})`,
+  );
   assert.equal(limited, results.length - looked);
   for (const r of results) {
     if (r.status === 401) {
@@ -80,17 +99,38 @@ test(`${ATTEMPTS} bad or malformed joins from one address: at most ${LIMIT} are 
     }
     assertError(r, 429, 'RATE_LIMITED', /too many join attempts from .*127\.0\.0\.1.*retry in \d+s/);
     const retryAfter = Number(r.headers['retry-after']);
-    assert.ok(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 60, `Retry-After is a number of seconds: ${r.headers['retry-after']}`);
-    assert.match((r.body as ErrorBody).error.message, new RegExp(`retry in ${retryAfter}s`), 'message and header agree');
+    assert.ok(
+      Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 60,
+      `Retry-After is a number of seconds: ${r.headers['retry-after']}`,
+    );
+    assert.match(
+      (r.body as ErrorBody).error.message,
+      new RegExp(`retry in ${retryAfter}s`),
+      'message and header agree',
+    );
   }
 
   // Refused before the token check: the flood does not grow the audit log or the store.
-  assert.equal(await eventCount(hub, 'join.rejected'), rejectedBefore + tokenChecked, 'only the token-checked attempts are in the audit log');
-  assert.equal((await hub.api<{ items: { id: string; uses: number }[] }>('GET', '/v1/tokens')).body.items.find((t) => t.id === good.id)?.uses, 0);
+  assert.equal(
+    await eventCount(hub, 'join.rejected'),
+    rejectedBefore + tokenChecked,
+    'only the token-checked attempts are in the audit log',
+  );
+  assert.equal(
+    (await hub.api<{ items: { id: string; uses: number }[] }>('GET', '/v1/tokens')).body.items.find(
+      (t) => t.id === good.id,
+    )?.uses,
+    0,
+  );
   await assertUnharmed(hub, witnessNode, ids);
-  t.diagnostic(`${results.length} attempts in ${Date.now() - started} ms: ${JSON.stringify(Object.fromEntries(byStatus))}; hub RSS ${mb(rssBefore)} -> ${mb(rssAfter)} MiB`);
+  t.diagnostic(
+    `${results.length} attempts in ${Date.now() - started} ms: ${JSON.stringify(Object.fromEntries(byStatus))}; hub RSS ${mb(rssBefore)} -> ${mb(rssAfter)} MiB`,
+  );
   if (rssBefore !== undefined && rssAfter !== undefined) {
-    assert.ok(rssAfter - rssBefore < 64 * 1024 * 1024, `hub RSS grew by ${Math.round((rssAfter - rssBefore) / 1048576)} MiB during the flood`);
+    assert.ok(
+      rssAfter - rssBefore < 64 * 1024 * 1024,
+      `hub RSS grew by ${Math.round((rssAfter - rssBefore) / 1048576)} MiB during the flood`,
+    );
   }
 
   // Still limited right after the flood: one more try from the same address.
@@ -99,7 +139,13 @@ test(`${ATTEMPTS} bad or malformed joins from one address: at most ${LIMIT} are 
 
   // The limit is per source address: a join from another loopback address goes through.
   const other = await keyAndCsr('other-source');
-  const joined = await gatewayCall<{ nodeId: string }>(hub, 'POST', '/v1/join', joinBody(good.token, other.csr, 'other-source'), '127.0.0.2');
+  const joined = await gatewayCall<{ nodeId: string }>(
+    hub,
+    'POST',
+    '/v1/join',
+    joinBody(good.token, other.csr, 'other-source'),
+    '127.0.0.2',
+  );
   assert.equal(joined.status, 201, `join from 127.0.0.2: ${JSON.stringify(joined.body)}`);
   await assertUnharmed(hub, witnessNode, [...ids, joined.body.nodeId]);
 });

@@ -10,11 +10,29 @@ import { join } from 'node:path';
 import forge from 'node-forge';
 import { caPin } from '../../certs/pin.js';
 import {
-  AGENT_BIN, agentDataDir, removeDir, runCli, startAgentJoin, startHub, type AgentHandle, type HubHandle,
+  AGENT_BIN,
+  agentDataDir,
+  removeDir,
+  runCli,
+  startAgentJoin,
+  startHub,
+  type AgentHandle,
+  type HubHandle,
 } from '../helpers/processes.js';
 import {
-  assertError, assertUnharmed, createToken, eventCount, gatewayCall, joinBody, keyAndCsr, nodeIds, stopProc, tokenUses,
-  waitForConnectedNode, type NodeView, type TokenInfo,
+  assertError,
+  assertUnharmed,
+  createToken,
+  eventCount,
+  gatewayCall,
+  joinBody,
+  keyAndCsr,
+  nodeIds,
+  stopProc,
+  tokenUses,
+  waitForConnectedNode,
+  type NodeView,
+  type TokenInfo,
 } from '../helpers/bad-input.js';
 
 let hub: HubHandle;
@@ -47,8 +65,11 @@ after(async () => {
 async function cliJoin(token: string): Promise<{ code: number | null; stderr: string; dataDir: string }> {
   const dataDir = agentDataDir();
   agentDirs.push(dataDir);
-  const r = await runCli(AGENT_BIN, ['join', '--hub', hub.gatewayUrl, '--token', token, '--k3s', 'off', '--data-dir', dataDir, '--no-run'],
-    { ATOLL_TOKEN: undefined, ATOLL_HUB_URL: undefined, ATOLL_LOG_LEVEL: 'warn' });
+  const r = await runCli(
+    AGENT_BIN,
+    ['join', '--hub', hub.gatewayUrl, '--token', token, '--k3s', 'off', '--data-dir', dataDir, '--no-run'],
+    { ATOLL_TOKEN: undefined, ATOLL_HUB_URL: undefined, ATOLL_LOG_LEVEL: 'warn' },
+  );
   return { code: r.code, stderr: r.stderr, dataDir };
 }
 
@@ -79,12 +100,35 @@ async function badTokens(expired: TokenInfo): Promise<BadToken[]> {
   const ok = await gatewayCall(hub, 'POST', '/v1/join', joinBody(usedUp.token, k.csr, 'uses-the-token'));
   assert.equal(ok.status, 201, 'the one use of the token succeeds');
   return [
-    { what: 'not a token at all', token: 'AT1-this-is-not-a-join-token', code: 'TOKEN_INVALID', message: /not an atoll join token|malformed join token|hash length/, local: true },
-    { what: 'unknown id', token: withId(good.token, 'zzzzzzzz'), code: 'TOKEN_INVALID', message: /unknown token or wrong secret/ },
-    { what: 'wrong secret', token: withSecret(good.token, 'a'.repeat(32)), tokenId: good.id, code: 'TOKEN_INVALID', message: /unknown token or wrong secret/ },
+    {
+      what: 'not a token at all',
+      token: 'AT1-this-is-not-a-join-token',
+      code: 'TOKEN_INVALID',
+      message: /not an atoll join token|malformed join token|hash length/,
+      local: true,
+    },
+    {
+      what: 'unknown id',
+      token: withId(good.token, 'zzzzzzzz'),
+      code: 'TOKEN_INVALID',
+      message: /unknown token or wrong secret/,
+    },
+    {
+      what: 'wrong secret',
+      token: withSecret(good.token, 'a'.repeat(32)),
+      tokenId: good.id,
+      code: 'TOKEN_INVALID',
+      message: /unknown token or wrong secret/,
+    },
     { what: 'expired', token: expired.token, tokenId: expired.id, code: 'TOKEN_EXPIRED', message: /expired/ },
     { what: 'revoked', token: revoked.token, tokenId: revoked.id, code: 'TOKEN_REVOKED', message: /revoked/ },
-    { what: 'used up', token: usedUp.token, tokenId: usedUp.id, code: 'TOKEN_USED_UP', message: /used up \(1 of 1 uses\)/ },
+    {
+      what: 'used up',
+      token: usedUp.token,
+      tokenId: usedUp.id,
+      code: 'TOKEN_USED_UP',
+      message: /used up \(1 of 1 uses\)/,
+    },
   ];
 }
 
@@ -116,7 +160,7 @@ test('wrong, expired, revoked and used-up tokens: atoll-agent join exits 1 and s
   await assertUnharmed(hub, witnessNode, ids);
 });
 
-test('a token whose CA pin is not this hub\'s: the agent stops before sending it, showing both hashes', async () => {
+test("a token whose CA pin is not this hub's: the agent stops before sending it, showing both hashes", async () => {
   const t = await createToken(hub);
   const realPin = caPin(hub.caPem());
   assert.ok(t.token.includes(realPin), 'a valid token carries the hub CA pin');
@@ -175,7 +219,12 @@ test('CSRs with a bad signature or a forged subject get 400 CSR_INVALID and do n
   await assertUnharmed(hub, witnessNode, ids);
 
   // The single-use token still works for a proper CSR, exactly once.
-  const good = await gatewayCall<{ nodeId: string; nodeName: string }>(hub, 'POST', '/v1/join', joinBody(t.token, signed.csr, 'csr-node'));
+  const good = await gatewayCall<{ nodeId: string; nodeName: string }>(
+    hub,
+    'POST',
+    '/v1/join',
+    joinBody(t.token, signed.csr, 'csr-node'),
+  );
   assert.equal(good.status, 201, JSON.stringify(good.body));
   assert.equal(good.body.nodeName, 'csr-node');
   assert.equal(await tokenUses(hub, t.id), 1);

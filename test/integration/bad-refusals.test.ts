@@ -19,7 +19,11 @@ after(async () => {
 });
 
 function logLines(): Array<{ msg: string; code?: string; suppressed?: number }> {
-  return hub.proc.stderr().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string });
+  return hub.proc
+    .stderr()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { msg: string });
 }
 
 test(`${ATTEMPTS} refused connection attempts give a bounded number of log lines and one summary`, async () => {

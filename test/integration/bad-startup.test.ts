@@ -7,9 +7,7 @@ import { after, test } from 'node:test';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  AGENT_BIN, HUB_BIN, agentDataDir, removeDir, runCli, startHub, type HubHandle,
-} from '../helpers/processes.js';
+import { AGENT_BIN, HUB_BIN, agentDataDir, removeDir, runCli, startHub, type HubHandle } from '../helpers/processes.js';
 import { createToken, stopProc } from '../helpers/bad-input.js';
 
 const dirs: string[] = [];
@@ -24,8 +22,24 @@ const NO_AGENT_ENV = { ATOLL_TOKEN: undefined, ATOLL_HUB_URL: undefined, ATOLL_A
 
 /** `atoll-hub run` on `dataDir`; refusals happen before it listens, so ports do not matter. */
 function hubRun(dataDir: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return runCli(HUB_BIN, ['run', '--data-dir', dataDir, '--api-listen', '127.0.0.1:0', '--gateway-listen', '127.0.0.1:0',
-    '--public-url', 'https://127.0.0.1:9444', '--k3s', 'off'], { ATOLL_DATA_DIR: undefined }, 15_000);
+  return runCli(
+    HUB_BIN,
+    [
+      'run',
+      '--data-dir',
+      dataDir,
+      '--api-listen',
+      '127.0.0.1:0',
+      '--gateway-listen',
+      '127.0.0.1:0',
+      '--public-url',
+      'https://127.0.0.1:9444',
+      '--k3s',
+      'off',
+    ],
+    { ATOLL_DATA_DIR: undefined },
+    15_000,
+  );
 }
 
 function mode(path: string): number {
@@ -71,7 +85,10 @@ test('secret files others may read (ca.key, admin-token at 0644): exit 1 naming 
   assert.equal((await hub.api('GET', '/healthz')).status, 200);
   assert.equal(hub.caPem(), caPem, 'the CA is the same');
   const tokens = await hub.api<{ items: { id: string; description: string }[] }>('GET', '/v1/tokens');
-  assert.ok(tokens.body.items.some((x) => x.id === t.id && x.description === 'must survive'), 'the token is still there');
+  assert.ok(
+    tokens.body.items.some((x) => x.id === t.id && x.description === 'must survive'),
+    'the token is still there',
+  );
   await stopProc(hub.proc);
 });
 
@@ -93,10 +110,20 @@ test('atoll-agent run with no identity and no token: exit 1, says to join first'
 test('atoll-agent join without --token or --hub: usage error, exit 2, no identity', async () => {
   const dataDir = agentDataDir();
   dirs.push(dataDir);
-  const noToken = await runCli(AGENT_BIN, ['join', '--hub', 'https://127.0.0.1:9444', '--data-dir', dataDir, '--k3s', 'off'], NO_AGENT_ENV, 15_000);
+  const noToken = await runCli(
+    AGENT_BIN,
+    ['join', '--hub', 'https://127.0.0.1:9444', '--data-dir', dataDir, '--k3s', 'off'],
+    NO_AGENT_ENV,
+    15_000,
+  );
   assert.equal(noToken.code, 2, `exit code (stderr: ${noToken.stderr})`);
   assert.match(noToken.stderr, /join needs --token/);
-  const noHub = await runCli(AGENT_BIN, ['join', '--token', 'AT1x', '--data-dir', dataDir, '--k3s', 'off'], NO_AGENT_ENV, 15_000);
+  const noHub = await runCli(
+    AGENT_BIN,
+    ['join', '--token', 'AT1x', '--data-dir', dataDir, '--k3s', 'off'],
+    NO_AGENT_ENV,
+    15_000,
+  );
   assert.equal(noHub.code, 2, `exit code (stderr: ${noHub.stderr})`);
   assert.match(noHub.stderr, /join needs --hub/);
   assert.equal(existsSync(join(dataDir, 'identity.json')), false);

@@ -10,7 +10,11 @@ import { join } from 'node:path';
 import { startHub, runCli, removeDir, removeTree, HUB_BIN, ROOT, type HubHandle } from '../helpers/processes.js';
 
 type Err = { error: { code: string; message: string } };
-interface Pool { name: string; updatedAt: string; autoheal: Record<string, unknown> }
+interface Pool {
+  name: string;
+  updatedAt: string;
+  autoheal: Record<string, unknown>;
+}
 
 let hub: HubHandle;
 let home: string;
@@ -40,10 +44,16 @@ test('a misspelled key is named in the VALIDATION error, at the top and inside a
   const top = await hub.api<Err>('PATCH', '/v1/pools/default', { autoheel: { enabled: false } });
   assert.equal(top.status, 400);
   assert.equal(top.body.error.code, 'VALIDATION');
-  assert.equal(top.body.error.message, 'unknown property "autoheel" in body (known: description, labels, taints, autoheal)');
+  assert.equal(
+    top.body.error.message,
+    'unknown property "autoheel" in body (known: description, labels, taints, autoheal)',
+  );
   const nested = await hub.api<Err>('PATCH', '/v1/pools/default', { autoheal: { maxUnhealthy: 50 } });
   assert.equal(nested.status, 400);
-  assert.match(nested.body.error.message, /^unknown property "maxUnhealthy" in body\.autoheal \(known: enabled, paused, maxUnhealthyPercent, hook, /);
+  assert.match(
+    nested.body.error.message,
+    /^unknown property "maxUnhealthy" in body\.autoheal \(known: enabled, paused, maxUnhealthyPercent, hook, /,
+  );
   const created = await hub.api<Err>('POST', '/v1/pools', { name: 'typo', autoheal: { afterRestrat: '1m' } });
   assert.equal(created.status, 400);
   assert.match(created.body.error.message, /"afterRestrat" in body\.autoheal/);
@@ -69,9 +79,32 @@ test('the CLI sets pool autoheal settings, the cluster switch, a node switch and
   let p = (await hub.api<Pool>('GET', '/v1/pools/edge')).body;
   assert.equal(p.autoheal.enabled, false);
   assert.equal(p.autoheal.afterRestart, '2m');
-  await ok(['pool', 'update', 'edge', '--autoheal-enabled', 'true', '--autoheal-paused', 'true', '--max-unhealthy-percent', '60', '--after-reboot', '20m', '--cooldown-max', '15m']);
+  await ok([
+    'pool',
+    'update',
+    'edge',
+    '--autoheal-enabled',
+    'true',
+    '--autoheal-paused',
+    'true',
+    '--max-unhealthy-percent',
+    '60',
+    '--after-reboot',
+    '20m',
+    '--cooldown-max',
+    '15m',
+  ]);
   p = (await hub.api<Pool>('GET', '/v1/pools/edge')).body;
-  assert.deepEqual([p.autoheal.enabled, p.autoheal.paused, p.autoheal.maxUnhealthyPercent, p.autoheal.afterReboot, p.autoheal.cooldownMax], [true, true, 60, '20m', '15m']);
+  assert.deepEqual(
+    [
+      p.autoheal.enabled,
+      p.autoheal.paused,
+      p.autoheal.maxUnhealthyPercent,
+      p.autoheal.afterReboot,
+      p.autoheal.cooldownMax,
+    ],
+    [true, true, 60, '20m', '15m'],
+  );
   const shown = await ok(['pool', 'show', 'edge']);
   assert.match(shown, /^autoheal:\s+on, paused$/m);
   assert.match(shown, /^ {2}cap:\s+60% of the pool unhealthy \(at least one node\)$/m);
@@ -83,15 +116,35 @@ test('the CLI sets pool autoheal settings, the cluster switch, a node switch and
   assert.match(await ok(['autoheal', 'set', '--paused', 'true']), /^cluster autoheal: on, paused$/m);
   assert.match(await ok(['autoheal', 'show']), /^autoheal: on, paused; partition guard: not frozen$/m);
   await ok(['autoheal', 'set', '--paused', 'false']);
-  assert.equal(((await hub.api<{ autoheal: { paused: boolean } }>('GET', '/v1/cluster')).body.autoheal.paused), false);
+  assert.equal((await hub.api<{ autoheal: { paused: boolean } }>('GET', '/v1/cluster')).body.autoheal.paused, false);
   const none = await cli(['node', 'autoheal', 'nope', '--enabled', 'false']);
   assert.equal(none.code, 1);
   assert.match(none.stderr, /^error: no node nope /);
 
-  const policy = await ok(['upgrade', 'policy', 'set', '--enabled', 'true', '--day', 'sun', '--start-hour', '3', '--time-zone', 'Europe/Paris', '--scope', 'minor', '--max-unavailable', '2']);
+  const policy = await ok([
+    'upgrade',
+    'policy',
+    'set',
+    '--enabled',
+    'true',
+    '--day',
+    'sun',
+    '--start-hour',
+    '3',
+    '--time-zone',
+    'Europe/Paris',
+    '--scope',
+    'minor',
+    '--max-unavailable',
+    '2',
+  ]);
   assert.match(policy, /^auto-upgrade: on, scope minor$/m);
   assert.match(policy, /^window:\s+sun 3:00 for \d+h \(Europe\/Paris\)/m);
-  const doc = JSON.parse(await ok(['upgrade', 'policy', 'show', '-o', 'json'])) as { enabled: boolean; window: { day: string }; rollout: { maxUnavailable: number } };
+  const doc = JSON.parse(await ok(['upgrade', 'policy', 'show', '-o', 'json'])) as {
+    enabled: boolean;
+    window: { day: string };
+    rollout: { maxUnavailable: number };
+  };
   assert.deepEqual([doc.enabled, doc.window.day, doc.rollout.maxUnavailable], [true, 'sun', 2]);
   assert.equal((await cli(['upgrade', 'policy', 'set'])).code, 2);
 });
@@ -103,8 +156,14 @@ test("the README's curl examples work when pasted (hub of npm start: ./.atoll)",
   const curls = lines.filter((l) => l.startsWith('curl '));
   assert.equal(setup.length, 1, 'one line sets $API and $AUTH');
   assert.ok(curls.length >= 6, `only ${curls.length} curl examples`);
-  assert.ok(curls.every((l) => l.includes('--cacert .atoll/ca.crt') && l.includes('-H "$AUTH"')), 'every example trusts the CA and sends the token');
-  assert.ok(curls.filter((l) => l.includes(' -d ')).every((l) => l.includes("-H 'Content-Type: application/json'")), 'every example with a body says it is JSON');
+  assert.ok(
+    curls.every((l) => l.includes('--cacert .atoll/ca.crt') && l.includes('-H "$AUTH"')),
+    'every example trusts the CA and sends the token',
+  );
+  assert.ok(
+    curls.filter((l) => l.includes(' -d ')).every((l) => l.includes("-H 'Content-Type: application/json'")),
+    'every example with a body says it is JSON',
+  );
   const cwd = mkdtempSync(join(home, 'repo-'));
   symlinkSync(hub.dataDir, join(cwd, '.atoll'));
   const port = new URL(hub.apiUrl).port;
@@ -113,7 +172,11 @@ test("the README's curl examples work when pasted (hub of npm start: ./.atoll)",
     const r = spawnSync('bash', ['-c', script], { cwd, encoding: 'utf8', timeout: 20_000 });
     if (line.includes('$NODE')) {
       // No node in this hub: the request got through TLS, auth and routing to the node lookup.
-      assert.match(r.stdout, /"code":"NOT_FOUND","message":"node no-such-node does not exist"/, `${line}\n${r.stdout}${r.stderr}`);
+      assert.match(
+        r.stdout,
+        /"code":"NOT_FOUND","message":"node no-such-node does not exist"/,
+        `${line}\n${r.stdout}${r.stderr}`,
+      );
       continue;
     }
     assert.equal(r.status, 0, `${line}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);

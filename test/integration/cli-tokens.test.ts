@@ -10,7 +10,11 @@ import { join } from 'node:path';
 import { startHub, runCli, removeDir, removeTree, HUB_BIN, type HubHandle } from '../helpers/processes.js';
 import { freePort } from '../helpers/ports.js';
 
-interface Tok { id: string; status: string; description: string }
+interface Tok {
+  id: string;
+  status: string;
+  description: string;
+}
 type Err = { error: { code: string; message: string } };
 
 let hub: HubHandle;
@@ -27,7 +31,10 @@ after(async () => {
   if (home) removeTree(home);
 });
 
-function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function cli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return runCli(HUB_BIN, [...args, '--data-dir', hub.dataDir], { XDG_CONFIG_HOME: home, ...env });
 }
 
@@ -48,15 +55,23 @@ test('token list shows only live tokens; --all (and ?all=true) also the revoked,
   await ok(['token', 'revoke', revoked]);
   await new Promise((r) => setTimeout(r, 1200));
 
-  const mine = (items: Tok[]): Record<string, string> => Object.fromEntries(items.filter((t) => ['live', 'revoked', 'expired'].includes(t.description)).map((t) => [t.description, t.status]));
+  const mine = (items: Tok[]): Record<string, string> =>
+    Object.fromEntries(
+      items.filter((t) => ['live', 'revoked', 'expired'].includes(t.description)).map((t) => [t.description, t.status]),
+    );
   assert.deepEqual(mine(await listed(false)), { live: 'active' });
   assert.deepEqual(mine(await listed(true)), { live: 'active', revoked: 'revoked', expired: 'expired' });
   assert.ok((await listed(false)).every((t) => t.status === 'active'));
 
   const api = await hub.api<{ items: Tok[] }>('GET', '/v1/tokens');
-  assert.ok(api.body.items.every((t) => t.status === 'active'), JSON.stringify(api.body));
+  assert.ok(
+    api.body.items.every((t) => t.status === 'active'),
+    JSON.stringify(api.body),
+  );
   const apiAll = await hub.api<{ items: Tok[] }>('GET', '/v1/tokens?all=true');
-  assert.ok(apiAll.body.items.some((t) => t.status === 'revoked') && apiAll.body.items.some((t) => t.status === 'expired'));
+  assert.ok(
+    apiAll.body.items.some((t) => t.status === 'revoked') && apiAll.body.items.some((t) => t.status === 'expired'),
+  );
 
   const table = await ok(['token', 'list']);
   assert.match(table, /^ID\s+POOL\s+STATUS/);
@@ -75,7 +90,9 @@ test('token revoke takes the whole token string or its id, and refuses anything 
   assert.equal(r.stdout.trim(), `token ${id} revoked`);
   assert.equal((await listed(true)).find((t) => t.id === id)?.status, 'revoked');
 
-  const byId = JSON.parse((await cli(['token', 'create', '--description', 'by-id', '-o', 'json'])).stdout) as { id: string };
+  const byId = JSON.parse((await cli(['token', 'create', '--description', 'by-id', '-o', 'json'])).stdout) as {
+    id: string;
+  };
   assert.equal((await cli(['token', 'revoke', byId.id])).code, 0);
   assert.equal((await listed(true)).find((t) => t.id === byId.id)?.status, 'revoked');
 
@@ -93,17 +110,33 @@ test('token revoke takes the whole token string or its id, and refuses anything 
   assert.ok(!long.body.error.message.includes(whole.split('.')[1]), 'the secret is not echoed');
 });
 
-test('an error response that is not the hub\'s JSON is reported with its status and text', async () => {
+test("an error response that is not the hub's JSON is reported with its status and text", async () => {
   // A reverse proxy in front of the hub: same certificate, answers with HTML or foreign JSON.
   const replies: Record<string, { status: number; type: string; body: string }> = {
-    '/v1/nodes': { status: 502, type: 'text/html', body: '<html><body><h1>502 Bad Gateway</h1><p>upstream hub is down</p></body></html>' },
-    '/v1/pools': { status: 414, type: 'application/json', body: JSON.stringify({ error: 'URI Too Long', code: 'FST_ERR_MAX_PARAM_LENGTH', message: 'the path is too long', statusCode: 414 }) },
+    '/v1/nodes': {
+      status: 502,
+      type: 'text/html',
+      body: '<html><body><h1>502 Bad Gateway</h1><p>upstream hub is down</p></body></html>',
+    },
+    '/v1/pools': {
+      status: 414,
+      type: 'application/json',
+      body: JSON.stringify({
+        error: 'URI Too Long',
+        code: 'FST_ERR_MAX_PARAM_LENGTH',
+        message: 'the path is too long',
+        statusCode: 414,
+      }),
+    },
     '/v1/tokens': { status: 503, type: 'text/plain', body: '' },
   };
-  const server: Server = createServer({ cert: readFileSync(join(hub.dataDir, 'serving.crt')), key: readFileSync(join(hub.dataDir, 'serving.key')) }, (req, res) => {
-    const r = replies[(req.url ?? '').split('?')[0]] ?? { status: 404, type: 'text/plain', body: 'no such thing' };
-    res.writeHead(r.status, { 'content-type': r.type }).end(r.body);
-  });
+  const server: Server = createServer(
+    { cert: readFileSync(join(hub.dataDir, 'serving.crt')), key: readFileSync(join(hub.dataDir, 'serving.key')) },
+    (req, res) => {
+      const r = replies[(req.url ?? '').split('?')[0]] ?? { status: 404, type: 'text/plain', body: 'no such thing' };
+      res.writeHead(r.status, { 'content-type': r.type }).end(r.body);
+    },
+  );
   const port = await freePort();
   await new Promise<void>((res) => server.listen(port, '127.0.0.1', res));
   try {

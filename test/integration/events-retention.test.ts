@@ -8,8 +8,16 @@ import { after, before, test } from 'node:test';
 import { removeDir, startHub, waitFor, type HubHandle } from '../helpers/processes.js';
 import { createToken, openLink, rawJoin, type JoinedNode } from '../helpers/bad-input.js';
 
-interface Ev { id: number; type: string; nodeId: string | null; message: string; data: Record<string, unknown> }
-interface Cluster { events: { retention: { maxAge: string; maxAgeMs: number; maxCount: number }; count: number; oldestAt: string | null } }
+interface Ev {
+  id: number;
+  type: string;
+  nodeId: string | null;
+  message: string;
+  data: Record<string, unknown>;
+}
+interface Cluster {
+  events: { retention: { maxAge: string; maxAgeMs: number; maxCount: number }; count: number; oldestAt: string | null };
+}
 
 const MAX_COUNT = 60;
 let hub: HubHandle;
@@ -38,17 +46,26 @@ const countOf = (e: Ev): number => (e.data.repeated ? Number(e.data.count) : 1);
 /** Live events of one node from the SSE stream. */
 function stream(nodeId: string): Ev[] {
   const got: Ev[] = [];
-  const req = request(`${hub.apiUrl}/v1/events/stream?node=${nodeId}`, { ca: hub.caPem(), headers: { authorization: `Bearer ${hub.adminToken()}` } }, (res) => {
-    let buf = '';
-    res.on('data', (d: Buffer) => {
-      buf += d.toString();
-      for (let i = buf.indexOf('\n\n'); i >= 0; i = buf.indexOf('\n\n')) {
-        const data = buf.slice(0, i).split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
-        buf = buf.slice(i + 2);
-        if (data) got.push(JSON.parse(data) as Ev);
-      }
-    });
-  });
+  const req = request(
+    `${hub.apiUrl}/v1/events/stream?node=${nodeId}`,
+    { ca: hub.caPem(), headers: { authorization: `Bearer ${hub.adminToken()}` } },
+    (res) => {
+      let buf = '';
+      res.on('data', (d: Buffer) => {
+        buf += d.toString();
+        for (let i = buf.indexOf('\n\n'); i >= 0; i = buf.indexOf('\n\n')) {
+          const data = buf
+            .slice(0, i)
+            .split('\n')
+            .filter((l) => l.startsWith('data: '))
+            .map((l) => l.slice(6))
+            .join('\n');
+          buf = buf.slice(i + 2);
+          if (data) got.push(JSON.parse(data) as Ev);
+        }
+      });
+    },
+  );
   req.on('error', () => undefined);
   streams.push(req);
   req.end();
@@ -65,16 +82,27 @@ test('200 reconnects of one node write a handful of events; their counts add up;
     await link.closedWithin();
     if (i === 99) midCursor = (await events('')).at(-1)?.id ?? 0;
   }
-  const mine = await waitFor('all 200 disconnects counted', async () => {
-    const evs = await events(`node=${raw.nodeId}`);
-    const n = evs.filter((e) => e.type === 'node.disconnected').reduce((s, e) => s + countOf(e), 0);
-    return n === 200 ? evs : undefined;
-  }, 10_000);
+  const mine = await waitFor(
+    'all 200 disconnects counted',
+    async () => {
+      const evs = await events(`node=${raw.nodeId}`);
+      const n = evs.filter((e) => e.type === 'node.disconnected').reduce((s, e) => s + countOf(e), 0);
+      return n === 200 ? evs : undefined;
+    },
+    10_000,
+  );
   const connects = mine.filter((e) => e.type === 'node.connected');
   const disconnects = mine.filter((e) => e.type === 'node.disconnected');
   // Three as they are and one counting row per type and minute (the storm may straddle a minute).
-  assert.ok(connects.length <= 5 && disconnects.length <= 5, `rows: ${connects.length} connected, ${disconnects.length} disconnected`);
-  assert.equal(connects.reduce((s, e) => s + countOf(e), 0), 200, 'every connect is counted');
+  assert.ok(
+    connects.length <= 5 && disconnects.length <= 5,
+    `rows: ${connects.length} connected, ${disconnects.length} disconnected`,
+  );
+  assert.equal(
+    connects.reduce((s, e) => s + countOf(e), 0),
+    200,
+    'every connect is counted',
+  );
   const last = connects.at(-1)!;
   assert.equal(last.data.repeated, true);
   assert.match(last.message, /more like this since/);
@@ -82,12 +110,19 @@ test('200 reconnects of one node write a handful of events; their counts add up;
 
   // A reader whose cursor is from the middle of the storm gets the newest counting rows.
   const after = await events(`since=${midCursor}&node=${raw.nodeId}`);
-  assert.ok(after.some((e) => e.id === last.id), 'since= a mid-storm cursor includes the latest count');
+  assert.ok(
+    after.some((e) => e.id === last.id),
+    'since= a mid-storm cursor includes the latest count',
+  );
   // The stream delivered versions in id order and ends with the same count.
-  const streamed = await waitFor('the stream has the final count', () => {
-    const c = live.filter((e) => e.type === 'node.connected').at(-1);
-    return c?.id === last.id ? live : undefined;
-  }, 5_000);
+  const streamed = await waitFor(
+    'the stream has the final count',
+    () => {
+      const c = live.filter((e) => e.type === 'node.connected').at(-1);
+      return c?.id === last.id ? live : undefined;
+    },
+    5_000,
+  );
   for (let i = 1; i < streamed.length; i++) assert.ok(streamed[i].id > streamed[i - 1].id);
 });
 
@@ -97,10 +132,14 @@ test('events beyond --events-max-count are pruned soon, oldest first; GET /v1/cl
     const t = await createToken(hub, { description: `retention ${i}` });
     if (i >= 150 - 20) newest.push(t.id);
   }
-  const cluster = await waitFor(`at most ${MAX_COUNT} events stored`, async () => {
-    const c = (await hub.api<Cluster>('GET', '/v1/cluster')).body;
-    return c.events.count <= MAX_COUNT ? c : undefined;
-  }, 10_000);
+  const cluster = await waitFor(
+    `at most ${MAX_COUNT} events stored`,
+    async () => {
+      const c = (await hub.api<Cluster>('GET', '/v1/cluster')).body;
+      return c.events.count <= MAX_COUNT ? c : undefined;
+    },
+    10_000,
+  );
   assert.deepEqual(cluster.events.retention, { maxAge: '2h', maxAgeMs: 7_200_000, maxCount: MAX_COUNT });
   assert.ok(cluster.events.count > 0);
   assert.equal(typeof cluster.events.oldestAt, 'string');

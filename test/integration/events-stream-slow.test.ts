@@ -15,18 +15,31 @@ after(async () => {
   await ip?.stop();
 });
 
-interface Stream { socket: TLSSocket; received(): number; text(): string; closed(): boolean }
+interface Stream {
+  socket: TLSSocket;
+  received(): number;
+  text(): string;
+  closed(): boolean;
+}
 
 /** Opens the event stream over real TLS; resolves once the response head has arrived. */
 async function openStream(h: InProcessHub): Promise<Stream> {
   const url = new URL(h.hub.apiUrl);
-  const socket = tlsConnect({ host: url.hostname, port: Number(url.port), ca: h.hub.services.caPem, servername: 'localhost', checkServerIdentity: () => undefined });
+  const socket = tlsConnect({
+    host: url.hostname,
+    port: Number(url.port),
+    ca: h.hub.services.caPem,
+    servername: 'localhost',
+    checkServerIdentity: () => undefined,
+  });
   sockets.push(socket);
   let received = 0;
   let text = '';
   let closed = false;
   socket.on('error', () => undefined);
-  socket.on('close', () => { closed = true; });
+  socket.on('close', () => {
+    closed = true;
+  });
   socket.on('data', (d: Buffer) => {
     received += d.length;
     if (text.length < 64 * 1024) text += d.toString('latin1');
@@ -35,7 +48,9 @@ async function openStream(h: InProcessHub): Promise<Stream> {
     socket.once('secureConnect', resolve);
     socket.once('close', () => reject(new Error('no TLS to the API')));
   });
-  socket.write(`GET /v1/events/stream HTTP/1.1\r\nHost: hub\r\nAuthorization: Bearer ${h.adminToken}\r\nAccept: text/event-stream\r\n\r\n`);
+  socket.write(
+    `GET /v1/events/stream HTTP/1.1\r\nHost: hub\r\nAuthorization: Bearer ${h.adminToken}\r\nAccept: text/event-stream\r\n\r\n`,
+  );
   await waitFor('the stream response head', () => text.includes('\r\n\r\n'), 5_000, 10);
   assert.match(text, /^HTTP\/1\.1 200/);
   return { socket, received: () => received, text: () => text, closed: () => closed };
@@ -45,41 +60,61 @@ const PAD = 'x'.repeat(16 * 1024);
 const EVENT_BYTES = PAD.length + 200;
 
 function floodEvent(id: number): EventRecord {
-  return { id, at: new Date().toISOString(), type: 'test.flood', nodeId: null, pool: null, actor: 'test', message: 'flood', data: { pad: PAD } };
+  return {
+    id,
+    at: new Date().toISOString(),
+    type: 'test.flood',
+    nodeId: null,
+    pool: null,
+    actor: 'test',
+    message: 'flood',
+    data: { pad: PAD },
+  };
 }
 
-test('a stream client that never reads is dropped after a bounded amount; its subscription is removed', { timeout: 60_000 }, async (t) => {
-  ip = await startInProcessHub();
-  const events = ip.hub.services.events;
-  const base = events.subscriberCount();
-  const deaf = await openStream(ip);
-  deaf.socket.pause();
-  await waitFor('the stream subscribed', () => events.subscriberCount() === base + 1, 5_000, 10);
+test(
+  'a stream client that never reads is dropped after a bounded amount; its subscription is removed',
+  { timeout: 60_000 },
+  async (t) => {
+    ip = await startInProcessHub();
+    const events = ip.hub.services.events;
+    const base = events.subscriberCount();
+    const deaf = await openStream(ip);
+    deaf.socket.pause();
+    await waitFor('the stream subscribed', () => events.subscriberCount() === base + 1, 5_000, 10);
 
-  // Live events while the client does not read: at most 160 rounds of 25 x 16 KiB (64 MiB).
-  let published = 0;
-  for (let round = 0; round < 160 && events.subscriberCount() > base; round++) {
-    for (let i = 0; i < 25; i++) events.publish(floodEvent(1_000_000 + published++));
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  const publishedMiB = (published * EVENT_BYTES) / 2 ** 20;
-  t.diagnostic(`deaf stream dropped after ${publishedMiB.toFixed(1)} MiB of events`);
-  assert.equal(events.subscriberCount(), base, `the deaf stream is still subscribed after ${publishedMiB.toFixed(1)} MiB of events`);
-  // What the kernel buffers on loopback (send and receive side) plus the hub's 8 MiB hard bound.
-  assert.ok(publishedMiB < 32, `dropped only after ${publishedMiB.toFixed(1)} MiB of events`);
+    // Live events while the client does not read: at most 160 rounds of 25 x 16 KiB (64 MiB).
+    let published = 0;
+    for (let round = 0; round < 160 && events.subscriberCount() > base; round++) {
+      for (let i = 0; i < 25; i++) events.publish(floodEvent(1_000_000 + published++));
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const publishedMiB = (published * EVENT_BYTES) / 2 ** 20;
+    t.diagnostic(`deaf stream dropped after ${publishedMiB.toFixed(1)} MiB of events`);
+    assert.equal(
+      events.subscriberCount(),
+      base,
+      `the deaf stream is still subscribed after ${publishedMiB.toFixed(1)} MiB of events`,
+    );
+    // What the kernel buffers on loopback (send and receive side) plus the hub's 8 MiB hard bound.
+    assert.ok(publishedMiB < 32, `dropped only after ${publishedMiB.toFixed(1)} MiB of events`);
 
-  // When the client reads at last, it gets what was already in flight and then the end, not the rest.
-  deaf.socket.resume();
-  await waitFor('the deaf stream ends', () => deaf.closed(), 10_000, 20);
-  assert.ok(deaf.received() < published * EVENT_BYTES, `received ${deaf.received()} of ${published * EVENT_BYTES} bytes`);
+    // When the client reads at last, it gets what was already in flight and then the end, not the rest.
+    deaf.socket.resume();
+    await waitFor('the deaf stream ends', () => deaf.closed(), 10_000, 20);
+    assert.ok(
+      deaf.received() < published * EVENT_BYTES,
+      `received ${deaf.received()} of ${published * EVENT_BYTES} bytes`,
+    );
 
-  // A client that reads is served as before.
-  const reader = await openStream(ip);
-  await waitFor('the reader subscribed', () => events.subscriberCount() === base + 1, 5_000, 10);
-  for (let i = 0; i < 200; i++) events.publish(floodEvent(2_000_000 + i));
-  await waitFor('the reader got the events', () => reader.received() > 200 * PAD.length, 10_000, 20);
-  assert.equal(reader.closed(), false);
-  assert.equal(events.subscriberCount(), base + 1);
-  reader.socket.destroy();
-  await waitFor('the reader unsubscribed', () => events.subscriberCount() === base, 5_000, 10);
-});
+    // A client that reads is served as before.
+    const reader = await openStream(ip);
+    await waitFor('the reader subscribed', () => events.subscriberCount() === base + 1, 5_000, 10);
+    for (let i = 0; i < 200; i++) events.publish(floodEvent(2_000_000 + i));
+    await waitFor('the reader got the events', () => reader.received() > 200 * PAD.length, 10_000, 20);
+    assert.equal(reader.closed(), false);
+    assert.equal(events.subscriberCount(), base + 1);
+    reader.socket.destroy();
+    await waitFor('the reader unsubscribed', () => events.subscriberCount() === base, 5_000, 10);
+  },
+);

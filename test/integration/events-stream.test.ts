@@ -7,7 +7,13 @@ import type { IncomingMessage, ClientRequest } from 'node:http';
 import { startHub, removeDir, waitFor, type HubHandle } from '../helpers/processes.js';
 import { Puppet } from '../helpers/puppet.js';
 
-interface Ev { id: number; type: string; nodeId: string | null; pool: string | null; data: Record<string, unknown> }
+interface Ev {
+  id: number;
+  type: string;
+  nodeId: string | null;
+  pool: string | null;
+  data: Record<string, unknown>;
+}
 
 let hub: HubHandle | undefined;
 const puppets: Puppet[] = [];
@@ -21,9 +27,17 @@ after(async () => {
   }
 });
 
-function openStream(h: HubHandle, query: string, token = h.adminToken(), headers: Record<string, string> = {}): Promise<{ res: IncomingMessage; events: Ev[]; names: string[] }> {
+function openStream(
+  h: HubHandle,
+  query: string,
+  token = h.adminToken(),
+  headers: Record<string, string> = {},
+): Promise<{ res: IncomingMessage; events: Ev[]; names: string[] }> {
   return new Promise((resolve, reject) => {
-    const opts: RequestOptions = { ca: h.caPem(), headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream', ...headers } };
+    const opts: RequestOptions = {
+      ca: h.caPem(),
+      headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream', ...headers },
+    };
     const req = request(`${h.apiUrl}/v1/events/stream${query}`, opts, (res) => {
       const events: Ev[] = [];
       const names: string[] = [];
@@ -34,7 +48,11 @@ function openStream(h: HubHandle, query: string, token = h.adminToken(), headers
         while ((i = buf.indexOf('\n\n')) >= 0) {
           const block = buf.slice(0, i);
           buf = buf.slice(i + 2);
-          const data = block.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
+          const data = block
+            .split('\n')
+            .filter((l) => l.startsWith('data: '))
+            .map((l) => l.slice(6))
+            .join('\n');
           const name = block.split('\n').find((l) => l.startsWith('event: '));
           if (data) events.push(JSON.parse(data) as Ev);
           if (name) names.push(name.slice(7));
@@ -59,18 +77,30 @@ test('the event stream sends joins, state changes and actions live, replays afte
   const tok = await h.api<{ token: string }>('POST', '/v1/tokens', {});
   const p = await Puppet.join(h, tok.body.token, 'sse-1');
   puppets.push(p);
-  const joined = await waitFor('node.joined on the stream', () => live.events.find((e) => e.type === 'node.joined' && e.nodeId === p.id));
+  const joined = await waitFor('node.joined on the stream', () =>
+    live.events.find((e) => e.type === 'node.joined' && e.nodeId === p.id),
+  );
   assert.equal(joined.pool, 'default');
-  await waitFor('node ready on the stream', () => live.events.find((e) => e.type === 'node.state' && e.nodeId === p.id && e.data.to === 'ready'));
+  await waitFor('node ready on the stream', () =>
+    live.events.find((e) => e.type === 'node.state' && e.nodeId === p.id && e.data.to === 'ready'),
+  );
   assert.ok(live.names.includes('node.joined'));
   const reboot = await h.api('POST', `/v1/nodes/${p.id}/actions/reboot`);
   assert.equal(reboot.status, 200);
-  await waitFor('admin.action on the stream', () => live.events.find((e) => e.type === 'admin.action' && e.nodeId === p.id));
-  await waitFor('audit event on the stream', () => live.events.find((e) => e.type === 'api.request' && e.nodeId === p.id));
+  await waitFor('admin.action on the stream', () =>
+    live.events.find((e) => e.type === 'admin.action' && e.nodeId === p.id),
+  );
+  await waitFor('audit event on the stream', () =>
+    live.events.find((e) => e.type === 'api.request' && e.nodeId === p.id),
+  );
   // Ids increase; the filtered stream saw only node.* events, including the join.
-  for (let i = 1; i < live.events.length; i++) assert.ok(live.events[i].id > live.events[i - 1].id || live.events[i].type === 'node.joined');
+  for (let i = 1; i < live.events.length; i++)
+    assert.ok(live.events[i].id > live.events[i - 1].id || live.events[i].type === 'node.joined');
   await waitFor('filtered stream has the join', () => nodesOnly.events.some((e) => e.type === 'node.joined'));
-  assert.ok(nodesOnly.events.every((e) => e.type.startsWith('node.')), JSON.stringify(nodesOnly.events.map((e) => e.type)));
+  assert.ok(
+    nodesOnly.events.every((e) => e.type.startsWith('node.')),
+    JSON.stringify(nodesOnly.events.map((e) => e.type)),
+  );
 
   // Replay: ?since= and Last-Event-ID give the missed events first, in order, without duplicates.
   const cursor = joined.id - 1;
@@ -78,7 +108,10 @@ test('the event stream sends joins, state changes and actions live, replays afte
   await waitFor('replayed events', () => replay.events.length >= 3 && replay.events);
   assert.equal(replay.events[0].id, joined.id);
   const ids = replay.events.map((e) => e.id);
-  assert.deepEqual(ids, [...new Set(ids)].sort((a, b) => a - b));
+  assert.deepEqual(
+    ids,
+    [...new Set(ids)].sort((a, b) => a - b),
+  );
   const resumed = await openStream(h, '', h.adminToken(), { 'last-event-id': String(joined.id) });
   await waitFor('resumed after the join', () => resumed.events.length >= 1);
   assert.ok(resumed.events[0].id > joined.id);

@@ -32,13 +32,35 @@ function occupy(port: number): Promise<Server> {
   });
 }
 
-function hubRun(dataDir: string, api: string, gateway: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return runCli(HUB_BIN, ['run', '--data-dir', dataDir, '--api-listen', api, '--gateway-listen', gateway, '--public-url', 'https://127.0.0.1:9444', '--k3s', 'off'],
-    { ATOLL_DATA_DIR: undefined }, 20_000);
+function hubRun(
+  dataDir: string,
+  api: string,
+  gateway: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return runCli(
+    HUB_BIN,
+    [
+      'run',
+      '--data-dir',
+      dataDir,
+      '--api-listen',
+      api,
+      '--gateway-listen',
+      gateway,
+      '--public-url',
+      'https://127.0.0.1:9444',
+      '--k3s',
+      'off',
+    ],
+    { ATOLL_DATA_DIR: undefined },
+    20_000,
+  );
 }
 
 function listing(dir: string): string[] {
-  return readdirSync(dir).map((f) => `${f}:${statSync(join(dir, f)).mtimeMs}`).sort();
+  return readdirSync(dir)
+    .map((f) => `${f}:${statSync(join(dir, f)).mtimeMs}`)
+    .sort();
 }
 
 test('a port in use: exit 1 naming the address and the flag to change; a new data dir is not even created', async () => {
@@ -48,10 +70,18 @@ test('a port in use: exit 1 naming the address and the flag to change; a new dat
   const dataDir = join(work, 'never-made');
   const api = await hubRun(dataDir, `127.0.0.1:${busy}`, `127.0.0.1:${free}`);
   assert.equal(api.code, 1, `exit code (stderr: ${api.stderr})`);
-  assert.match(api.stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${busy} for the dashboard API: the port is in use by another process; pick another with --api-listen HOST:PORT`));
+  assert.match(
+    api.stderr,
+    new RegExp(
+      `cannot listen on 127\\.0\\.0\\.1:${busy} for the dashboard API: the port is in use by another process; pick another with --api-listen HOST:PORT`,
+    ),
+  );
   const gw = await hubRun(dataDir, `127.0.0.1:${free}`, `127.0.0.1:${busy}`);
   assert.equal(gw.code, 1, `exit code (stderr: ${gw.stderr})`);
-  assert.match(gw.stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${busy} for the agent gateway: .*--gateway-listen HOST:PORT`));
+  assert.match(
+    gw.stderr,
+    new RegExp(`cannot listen on 127\\.0\\.0\\.1:${busy} for the agent gateway: .*--gateway-listen HOST:PORT`),
+  );
   assert.equal(existsSync(dataDir), false, 'no data dir was made');
   const same = await hubRun(dataDir, `127.0.0.1:${free}`, `0.0.0.0:${free}`);
   assert.equal(same.code, 1);
@@ -76,46 +106,97 @@ test('a port in use on a hub that ran before: nothing in its data dir changes, a
   servers.pop()!.close();
   await hub.restart();
   assert.equal((await hub.api('GET', '/healthz')).status, 200);
-  assert.match(hub.proc.stdout(), new RegExp(`dashboard: +${hub.apiUrl.replace(/[.]/g, '\\.')}/\\n +log in with: +the admin token \\(sudo cat ${hub.dataDir}/admin-token\\)`));
+  assert.match(
+    hub.proc.stdout(),
+    new RegExp(
+      `dashboard: +${hub.apiUrl.replace(/[.]/g, '\\.')}/\\n +log in with: +the admin token \\(sudo cat ${hub.dataDir}/admin-token\\)`,
+    ),
+  );
   assert.match(hub.proc.stdout(), /from another machine: ssh -L \d+:127\.0\.0\.1:\d+ /);
 });
 
 /** `atoll-hub run` as the unprivileged user nobody, in `cwd`. */
 function runAsNobody(cwd: string, args: string[]): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, [HUB_BIN, 'run', '--api-listen', '127.0.0.1:0', '--gateway-listen', '127.0.0.1:0', '--k3s', 'off', ...args], {
-    cwd, uid: 65534, gid: 65534, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/nonexistent' }, stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [HUB_BIN, 'run', '--api-listen', '127.0.0.1:0', '--gateway-listen', '127.0.0.1:0', '--k3s', 'off', ...args],
+    {
+      cwd,
+      uid: 65534,
+      gid: 65534,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/nonexistent' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let stderr = '';
-  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
   const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-  return new Promise((resolve) => child.on('exit', (code) => { clearTimeout(timer); resolve({ code, stderr }); }));
+  return new Promise((resolve) =>
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr });
+    }),
+  );
 }
 
-test('a user who cannot write the data dir is told to use --data-dir or run as root', { skip: process.getuid?.() !== 0 && 'needs root to run as another user' }, async () => {
-  const cwd = join(work, 'root-owned');
-  mkdirSync(cwd, { mode: 0o755 });
-  const dflt = await runAsNobody(cwd, []);
-  assert.equal(dflt.code, 1, `exit code (stderr: ${dflt.stderr})`);
-  assert.match(dflt.stderr, new RegExp(`cannot create the data dir ${cwd}/\\.atoll: permission denied \\(uid 65534\\); pick a directory you can write with --data-dir DIR \\(env ATOLL_DATA_DIR\\), or run as root \\(state then goes to /var/lib/atoll\\)`));
-  const owned = join(work, 'root-data');
-  mkdirSync(owned, { mode: 0o700 });
-  const existing = await runAsNobody(cwd, ['--data-dir', owned]);
-  assert.equal(existing.code, 1, `exit code (stderr: ${existing.stderr})`);
-  assert.match(existing.stderr, new RegExp(`data dir ${owned} is not writable by this user \\(uid 65534\\); pick a directory you can write with --data-dir DIR .*or run as root`));
-  assert.deepEqual(readdirSync(owned), []);
-});
+test(
+  'a user who cannot write the data dir is told to use --data-dir or run as root',
+  { skip: process.getuid?.() !== 0 && 'needs root to run as another user' },
+  async () => {
+    const cwd = join(work, 'root-owned');
+    mkdirSync(cwd, { mode: 0o755 });
+    const dflt = await runAsNobody(cwd, []);
+    assert.equal(dflt.code, 1, `exit code (stderr: ${dflt.stderr})`);
+    assert.match(
+      dflt.stderr,
+      new RegExp(
+        `cannot create the data dir ${cwd}/\\.atoll: permission denied \\(uid 65534\\); pick a directory you can write with --data-dir DIR \\(env ATOLL_DATA_DIR\\), or run as root \\(state then goes to /var/lib/atoll\\)`,
+      ),
+    );
+    const owned = join(work, 'root-data');
+    mkdirSync(owned, { mode: 0o700 });
+    const existing = await runAsNobody(cwd, ['--data-dir', owned]);
+    assert.equal(existing.code, 1, `exit code (stderr: ${existing.stderr})`);
+    assert.match(
+      existing.stderr,
+      new RegExp(
+        `data dir ${owned} is not writable by this user \\(uid 65534\\); pick a directory you can write with --data-dir DIR .*or run as root`,
+      ),
+    );
+    assert.deepEqual(readdirSync(owned), []);
+  },
+);
 
 test('logs: JSON lines when stderr is not a terminal, readable lines on a terminal', async () => {
-  assert.equal(prettyLine('{"level":50,"time":0,"svc":"atoll-hub","component":"gateway","msg":"agent connection refused","code":"INTERNAL","err":{"type":"Error","message":"boom","stack":"Error: boom\\n    at x (y.js:1:1)"}}', false).replace(/^\S+/, 'T'),
-    'T ERROR gateway: agent connection refused err=boom code=INTERNAL\n    at x (y.js:1:1)\n');
+  assert.equal(
+    prettyLine(
+      '{"level":50,"time":0,"svc":"atoll-hub","component":"gateway","msg":"agent connection refused","code":"INTERNAL","err":{"type":"Error","message":"boom","stack":"Error: boom\\n    at x (y.js:1:1)"}}',
+      false,
+    ).replace(/^\S+/, 'T'),
+    'T ERROR gateway: agent connection refused err=boom code=INTERNAL\n    at x (y.js:1:1)\n',
+  );
   const script = spawnSync('which', ['script'], { encoding: 'utf8' }).stdout.trim();
   if (!script) return;
   const dataDir = join(work, 'tty');
   // `script` gives the hub a terminal; stopped once its first lines are out.
-  const child = spawn(script, ['-qfec', `${process.execPath} ${HUB_BIN} run --data-dir ${dataDir} --api-listen 127.0.0.1:0 --gateway-listen 127.0.0.1:0 --public-url https://127.0.0.1:9444 --k3s off`, '/dev/null'],
-    { env: { ...process.env, ATOLL_LOG_FORMAT: '', ATOLL_LOG_LEVEL: 'info', NO_COLOR: '1' }, stdio: ['pipe', 'pipe', 'ignore'] });
+  const child = spawn(
+    script,
+    [
+      '-qfec',
+      `${process.execPath} ${HUB_BIN} run --data-dir ${dataDir} --api-listen 127.0.0.1:0 --gateway-listen 127.0.0.1:0 --public-url https://127.0.0.1:9444 --k3s off`,
+      '/dev/null',
+    ],
+    {
+      env: { ...process.env, ATOLL_LOG_FORMAT: '', ATOLL_LOG_LEVEL: 'info', NO_COLOR: '1' },
+      stdio: ['pipe', 'pipe', 'ignore'],
+    },
+  );
   let out = '';
-  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
   try {
     await waitFor('the hub banner on the terminal', () => /is running/.test(out), 30_000);
   } finally {

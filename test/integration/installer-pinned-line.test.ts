@@ -31,7 +31,8 @@ after(async () => {
   if (work) removeTree(work);
 });
 
-const LINE_RE = /^curl -sSfL --pinnedpubkey '(sha256\/\/[A-Za-z0-9+/]{43}=)' --insecure (https:\/\/127\.0\.0\.1:\d+)\/install\.sh \| sudo sh -s - --token (AT1[0-9a-f]{64}::[a-z0-9]{8}\.[a-z0-9]{32})$/;
+const LINE_RE =
+  /^curl -sSfL --pinnedpubkey '(sha256\/\/[A-Za-z0-9+/]{43}=)' --insecure (https:\/\/127\.0\.0\.1:\d+)\/install\.sh \| sudo sh -s - --token (AT1[0-9a-f]{64}::[a-z0-9]{8}\.[a-z0-9]{32})$/;
 
 async function printedLine(): Promise<string> {
   const r = await hub.api<{ command: string }>('POST', '/v1/join-command', { pool: 'default', ttl: '10m' });
@@ -43,7 +44,10 @@ async function printedLine(): Promise<string> {
  * Runs an install line as a user would, less sudo (the test is root already), with `extra` options
  * after the token; returns curl's exit code (bash's PIPESTATUS), sh's, and what both printed.
  */
-async function runLine(line: string, extra: string[]): Promise<{ curl: number; sh: number; stderr: string; stdout: string }> {
+async function runLine(
+  line: string,
+  extra: string[],
+): Promise<{ curl: number; sh: number; stderr: string; stdout: string }> {
   assert.equal(line.split('| sudo sh -s -').length, 2, 'the line pipes into sudo sh once');
   const cmd = `${line.replace('| sudo sh -s -', '| sh -s -')} ${extra.join(' ')}; echo "pipestatus=\${PIPESTATUS[*]}" >&2`;
   const r = await run(['bash', '-c', cmd], { env: cleanEnv(), timeoutMs: 60_000 });
@@ -55,11 +59,17 @@ async function runLine(line: string, extra: string[]): Promise<{ curl: number; s
 /** An impostor on the hub's gateway port: its own CA and key, serving a script that marks it ran. */
 async function startImpostor(port: number, marker: string): Promise<Server> {
   const ca = await createCa({ commonName: 'atoll-hub-ca' });
-  const cert = await issueServerCert(ca, { commonName: 'atoll-hub', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
+  const cert = await issueServerCert(ca, {
+    commonName: 'atoll-hub',
+    dnsNames: ['localhost'],
+    ipAddresses: ['127.0.0.1'],
+  });
   const server = createServer({ key: cert.keyPem, cert: cert.certPem }, (req, res) => {
     if (req.url === '/install.sh') {
       res.writeHead(200, { 'content-type': 'text/x-shellscript' });
-      res.end(`#!/bin/sh\n# the impostor's installer: it would steal the token and own the server\ntouch '${marker}'\n`);
+      res.end(
+        `#!/bin/sh\n# the impostor's installer: it would steal the token and own the server\ntouch '${marker}'\n`,
+      );
     } else if (req.url === '/cacerts') {
       res.end(ca.certPem);
     } else {
@@ -73,61 +83,71 @@ async function startImpostor(port: number, marker: string): Promise<Server> {
   return server;
 }
 
-test('join-command, the CLI and the dashboard\'s cluster info give the pinned line; it installs from the real hub', { timeout: 60_000 }, async () => {
-  const line = await printedLine();
-  const m = LINE_RE.exec(line);
-  assert.ok(m, `the line has the pin: ${line}`);
-  assert.equal(m[2], hub.gatewayUrl);
-  const cli = await runCli(HUB_BIN, ['join-command', '--data-dir', hub.dataDir]);
-  assert.equal(cli.code, 0, cli.stderr);
-  assert.equal(LINE_RE.exec(cli.stdout.trim())?.[1], m[1], 'the CLI prints the same pin');
-  const cluster = await hub.api<{ servingPin: string }>('GET', '/v1/cluster');
-  assert.equal(cluster.body.servingPin, m[1]);
+test(
+  "join-command, the CLI and the dashboard's cluster info give the pinned line; it installs from the real hub",
+  { timeout: 60_000 },
+  async () => {
+    const line = await printedLine();
+    const m = LINE_RE.exec(line);
+    assert.ok(m, `the line has the pin: ${line}`);
+    assert.equal(m[2], hub.gatewayUrl);
+    const cli = await runCli(HUB_BIN, ['join-command', '--data-dir', hub.dataDir]);
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.equal(LINE_RE.exec(cli.stdout.trim())?.[1], m[1], 'the CLI prints the same pin');
+    const cluster = await hub.api<{ servingPin: string }>('GET', '/v1/cluster');
+    assert.equal(cluster.body.servingPin, m[1]);
 
-  const root = join(work, 'root-real');
-  const r = await runLine(line, ['--no-service', '--install-root', root, '--k3s', 'off', '--node-name', 'pinned']);
-  assert.equal(r.curl, 0, r.stderr);
-  assert.equal(r.sh, 0, r.stderr);
-  assert.match(r.stderr, /the hub CA matches the pin/);
-  assert.ok(existsSync(join(root, 'var/lib/atoll-agent/identity.json')), 'joined');
-});
+    const root = join(work, 'root-real');
+    const r = await runLine(line, ['--no-service', '--install-root', root, '--k3s', 'off', '--node-name', 'pinned']);
+    assert.equal(r.curl, 0, r.stderr);
+    assert.equal(r.sh, 0, r.stderr);
+    assert.match(r.stderr, /the hub CA matches the pin/);
+    assert.ok(existsSync(join(root, 'var/lib/atoll-agent/identity.json')), 'joined');
+  },
+);
 
-test('an impostor on the line\'s address and port (own CA, own script) runs nothing; the unpinned line would run its script', { timeout: 60_000 }, async () => {
-  const line = await printedLine();
-  const port = hub.gatewayPort;
-  await hub.stop('SIGTERM');
-  const marker = join(work, 'impostor-ran');
-  const impostor = await startImpostor(port, marker);
-  try {
-    const r = await runLine(line, ['--no-service', '--install-root', join(work, 'root-mitm'), '--k3s', 'off']);
-    assert.equal(r.curl, 90, `curl stops on the pin (exit 90): ${r.stderr}`);
-    assert.match(r.stderr, /curl: \(90\) SSL: public key does not match pinned public key/);
-    assert.equal(existsSync(marker), false, 'the impostor\'s script never ran');
-    assert.doesNotMatch(r.stderr, /\[atoll\]/, 'no installer ran at all');
+test(
+  "an impostor on the line's address and port (own CA, own script) runs nothing; the unpinned line would run its script",
+  { timeout: 60_000 },
+  async () => {
+    const line = await printedLine();
+    const port = hub.gatewayPort;
+    await hub.stop('SIGTERM');
+    const marker = join(work, 'impostor-ran');
+    const impostor = await startImpostor(port, marker);
+    try {
+      const r = await runLine(line, ['--no-service', '--install-root', join(work, 'root-mitm'), '--k3s', 'off']);
+      assert.equal(r.curl, 90, `curl stops on the pin (exit 90): ${r.stderr}`);
+      assert.match(r.stderr, /curl: \(90\) SSL: public key does not match pinned public key/);
+      assert.equal(existsSync(marker), false, "the impostor's script never ran");
+      assert.doesNotMatch(r.stderr, /\[atoll\]/, 'no installer ran at all');
 
-    // The line as it was printed before (--insecure, no pin) runs the impostor's script.
-    const old = line.replace(/--pinnedpubkey '[^']+' /, '').replace('-sSfL', '-sfL');
-    const o = await runLine(old, []);
-    assert.equal(o.curl, 0);
-    assert.equal(existsSync(marker), true, 'without the pin the impostor\'s script ran');
-  } finally {
-    await new Promise((r) => impostor.close(r));
-  }
+      // The line as it was printed before (--insecure, no pin) runs the impostor's script.
+      const old = line.replace(/--pinnedpubkey '[^']+' /, '').replace('-sSfL', '-sfL');
+      const o = await runLine(old, []);
+      assert.equal(o.curl, 0);
+      assert.equal(existsSync(marker), true, "without the pin the impostor's script ran");
+    } finally {
+      await new Promise((r) => impostor.close(r));
+    }
 
-  // Another atoll hub (own data dir, own CA) on the same address and port is refused the same way.
-  impostorHub = await startHub({ extraArgs: ['--gateway-listen', `127.0.0.1:${port}`, '--public-url', `https://127.0.0.1:${port}`] });
-  try {
-    const r = await runLine(line, ['--no-service', '--install-root', join(work, 'root-other-hub'), '--k3s', 'off']);
-    assert.equal(r.curl, 90, r.stderr);
-    assert.doesNotMatch(r.stderr, /\[atoll\]/);
-    assert.equal(existsSync(join(work, 'root-other-hub')), false);
-  } finally {
-    await impostorHub.stop('SIGTERM');
-    removeDir(impostorHub.dataDir);
-    impostorHub = undefined;
-  }
-  await hub.restart();
-});
+    // Another atoll hub (own data dir, own CA) on the same address and port is refused the same way.
+    impostorHub = await startHub({
+      extraArgs: ['--gateway-listen', `127.0.0.1:${port}`, '--public-url', `https://127.0.0.1:${port}`],
+    });
+    try {
+      const r = await runLine(line, ['--no-service', '--install-root', join(work, 'root-other-hub'), '--k3s', 'off']);
+      assert.equal(r.curl, 90, r.stderr);
+      assert.doesNotMatch(r.stderr, /\[atoll\]/);
+      assert.equal(existsSync(join(work, 'root-other-hub')), false);
+    } finally {
+      await impostorHub.stop('SIGTERM');
+      removeDir(impostorHub.dataDir);
+      impostorHub = undefined;
+    }
+    await hub.restart();
+  },
+);
 
 test('a line printed before the serving certificate is renewed still works after', { timeout: 60_000 }, async () => {
   const line = await printedLine();
@@ -135,7 +155,13 @@ test('a line printed before the serving certificate is renewed still works after
   // Make the certificate a day from expiry (same key): the hub renews it at start.
   const ca = { certPem: hub.caPem(), keyPem: readFileSync(join(hub.dataDir, 'ca.key'), 'utf8') };
   const keyPem = readFileSync(join(hub.dataDir, 'serving.key'), 'utf8');
-  const expiring = await issueServerCert(ca, { commonName: 'atoll-hub', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], validityDays: 1, keyPem });
+  const expiring = await issueServerCert(ca, {
+    commonName: 'atoll-hub',
+    dnsNames: ['localhost'],
+    ipAddresses: ['127.0.0.1'],
+    validityDays: 1,
+    keyPem,
+  });
   writeFileSync(join(hub.dataDir, 'serving.crt'), expiring.certPem);
   await hub.restart();
   const served = readFileSync(join(hub.dataDir, 'serving.crt'), 'utf8');
@@ -148,7 +174,7 @@ test('a line printed before the serving certificate is renewed still works after
   assert.match(r.stdout, /Usage: install\.sh/);
 });
 
-test('a wrong port prints curl\'s own error (-S), and nothing runs', { timeout: 30_000 }, async () => {
+test("a wrong port prints curl's own error (-S), and nothing runs", { timeout: 30_000 }, async () => {
   const line = await printedLine();
   const port = await freePort();
   const r = await runLine(line.replace(hub.gatewayUrl, `https://127.0.0.1:${port}`), []);

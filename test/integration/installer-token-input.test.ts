@@ -39,29 +39,62 @@ function tokenFile(t: string): string {
 }
 
 const secretOf = (t: string): string => t.split('.')[1];
-const NO_ENV = { ATOLL_TOKEN: '', ATOLL_TOKEN_FILE: '', ATOLL_HUB_URL: '', ATOLL_AGENT_DATA_DIR: '', ATOLL_LOG_LEVEL: 'warn' };
+const NO_ENV = {
+  ATOLL_TOKEN: '',
+  ATOLL_TOKEN_FILE: '',
+  ATOLL_HUB_URL: '',
+  ATOLL_AGENT_DATA_DIR: '',
+  ATOLL_LOG_LEVEL: 'warn',
+};
 
-test('atoll-agent join takes the token from --token-file or ATOLL_TOKEN, never needing it in argv', { timeout: 60_000 }, async () => {
-  const byFile = await token();
-  const dirFile = join(work, `agent-${++n}`);
-  const watch = watchCommandLines(secretOf(byFile));
-  const f = await runCli(AGENT_BIN, ['join', '--no-run', '--hub', hub.gatewayUrl, '--token-file', tokenFile(byFile), '--data-dir', dirFile, '--k3s', 'off'], NO_ENV);
-  assert.deepEqual(watch.stop(), []);
-  assert.equal(f.code, 0, f.stderr);
-  assert.match(f.stderr, /joined as .* in pool default/);
+test(
+  'atoll-agent join takes the token from --token-file or ATOLL_TOKEN, never needing it in argv',
+  { timeout: 60_000 },
+  async () => {
+    const byFile = await token();
+    const dirFile = join(work, `agent-${++n}`);
+    const watch = watchCommandLines(secretOf(byFile));
+    const f = await runCli(
+      AGENT_BIN,
+      [
+        'join',
+        '--no-run',
+        '--hub',
+        hub.gatewayUrl,
+        '--token-file',
+        tokenFile(byFile),
+        '--data-dir',
+        dirFile,
+        '--k3s',
+        'off',
+      ],
+      NO_ENV,
+    );
+    assert.deepEqual(watch.stop(), []);
+    assert.equal(f.code, 0, f.stderr);
+    assert.match(f.stderr, /joined as .* in pool default/);
 
-  const byEnv = await token();
-  const dirEnv = join(work, `agent-${++n}`);
-  const e = await runCli(AGENT_BIN, ['join', '--no-run', '--hub', hub.gatewayUrl, '--data-dir', dirEnv, '--k3s', 'off'], { ...NO_ENV, ATOLL_TOKEN: byEnv });
-  assert.equal(e.code, 0, e.stderr);
+    const byEnv = await token();
+    const dirEnv = join(work, `agent-${++n}`);
+    const e = await runCli(
+      AGENT_BIN,
+      ['join', '--no-run', '--hub', hub.gatewayUrl, '--data-dir', dirEnv, '--k3s', 'off'],
+      { ...NO_ENV, ATOLL_TOKEN: byEnv },
+    );
+    assert.equal(e.code, 0, e.stderr);
 
-  const byEnvFile = await token();
-  const dirEnvFile = join(work, `agent-${++n}`);
-  const ef = await runCli(AGENT_BIN, ['join', '--no-run', '--hub', hub.gatewayUrl, '--data-dir', dirEnvFile, '--k3s', 'off'], { ...NO_ENV, ATOLL_TOKEN_FILE: tokenFile(byEnvFile) });
-  assert.equal(ef.code, 0, ef.stderr);
-  const nodes = (await hub.api<{ items: unknown[] }>('GET', '/v1/nodes')).body.items;
-  assert.equal(nodes.length, 3);
-});
+    const byEnvFile = await token();
+    const dirEnvFile = join(work, `agent-${++n}`);
+    const ef = await runCli(
+      AGENT_BIN,
+      ['join', '--no-run', '--hub', hub.gatewayUrl, '--data-dir', dirEnvFile, '--k3s', 'off'],
+      { ...NO_ENV, ATOLL_TOKEN_FILE: tokenFile(byEnvFile) },
+    );
+    assert.equal(ef.code, 0, ef.stderr);
+    const nodes = (await hub.api<{ items: unknown[] }>('GET', '/v1/nodes')).body.items;
+    assert.equal(nodes.length, 3);
+  },
+);
 
 test('atoll-agent join: a missing, empty or huge token file, or --token with --token-file, is a usage error', async () => {
   const dir = join(work, `agent-${++n}`);
@@ -85,28 +118,54 @@ test('atoll-agent join: a missing, empty or huge token file, or --token with --t
   assert.equal(existsSync(join(dir, 'identity.json')), false);
 });
 
-async function install(args: string[], env: NodeJS.ProcessEnv, secret: string): Promise<{ code: number | null; stderr: string; leaked: string[] }> {
+async function install(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  secret: string,
+): Promise<{ code: number | null; stderr: string; leaked: string[] }> {
   const watch = watchCommandLines(secret);
   const r = await run(['sh', '-s', '-', ...args], { input: script, env: cleanEnv(env), timeoutMs: 45_000 });
   return { code: r.code, stderr: r.stderr, leaked: watch.stop() };
 }
 
-test('install.sh takes the token from --token-file or ATOLL_TOKEN, and no process shows it', { timeout: 90_000 }, async () => {
-  const t1 = await token();
-  const root1 = join(work, `root-${++n}`);
-  const a = await install(['--token-file', tokenFile(t1), '--no-service', '--install-root', root1, '--k3s', 'off', '--node-name', 'by-file'], {}, secretOf(t1));
-  assert.equal(a.code, 0, a.stderr);
-  assert.deepEqual(a.leaked, [], 'the token was on no command line');
-  assert.ok(existsSync(join(root1, 'var/lib/atoll-agent/identity.json')));
+test(
+  'install.sh takes the token from --token-file or ATOLL_TOKEN, and no process shows it',
+  { timeout: 90_000 },
+  async () => {
+    const t1 = await token();
+    const root1 = join(work, `root-${++n}`);
+    const a = await install(
+      [
+        '--token-file',
+        tokenFile(t1),
+        '--no-service',
+        '--install-root',
+        root1,
+        '--k3s',
+        'off',
+        '--node-name',
+        'by-file',
+      ],
+      {},
+      secretOf(t1),
+    );
+    assert.equal(a.code, 0, a.stderr);
+    assert.deepEqual(a.leaked, [], 'the token was on no command line');
+    assert.ok(existsSync(join(root1, 'var/lib/atoll-agent/identity.json')));
 
-  const t2 = await token();
-  const root2 = join(work, `root-${++n}`);
-  const b = await install(['--no-service', '--install-root', root2, '--k3s', 'off', '--node-name', 'by-env'], { ATOLL_TOKEN: t2 }, secretOf(t2));
-  assert.equal(b.code, 0, b.stderr);
-  assert.deepEqual(b.leaked, []);
-  const names = (await hub.api<{ items: Array<{ name: string }> }>('GET', '/v1/nodes')).body.items.map((x) => x.name);
-  assert.ok(names.includes('by-file') && names.includes('by-env'), names.join(','));
-});
+    const t2 = await token();
+    const root2 = join(work, `root-${++n}`);
+    const b = await install(
+      ['--no-service', '--install-root', root2, '--k3s', 'off', '--node-name', 'by-env'],
+      { ATOLL_TOKEN: t2 },
+      secretOf(t2),
+    );
+    assert.equal(b.code, 0, b.stderr);
+    assert.deepEqual(b.leaked, []);
+    const names = (await hub.api<{ items: Array<{ name: string }> }>('GET', '/v1/nodes')).body.items.map((x) => x.name);
+    assert.ok(names.includes('by-file') && names.includes('by-env'), names.join(','));
+  },
+);
 
 test('install.sh: an unreadable or empty token file, or --token with --token-file, stops with a clear message', async () => {
   const root = join(work, `root-${++n}`);
@@ -118,7 +177,11 @@ test('install.sh: an unreadable or empty token file, or --token with --token-fil
   const empty = await install(['--token-file', emptyFile, '--no-service', '--install-root', root], {}, 'x');
   assert.equal(empty.code, 1);
   assert.match(empty.stderr, /the token file '.*empty-2' is empty/);
-  const both = await install(['--token', 'AT1x', '--token-file', emptyFile, '--no-service', '--install-root', root], {}, 'x');
+  const both = await install(
+    ['--token', 'AT1x', '--token-file', emptyFile, '--no-service', '--install-root', root],
+    {},
+    'x',
+  );
   assert.equal(both.code, 2);
   assert.match(both.stderr, /give --token or --token-file, not both/);
   assert.equal(existsSync(root), false);

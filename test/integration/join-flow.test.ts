@@ -4,12 +4,42 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startHub, startAgentJoin, runCli, waitFor, removeDir, HUB_BIN, AGENT_BIN, type HubHandle, type AgentHandle } from '../helpers/processes.js';
+import {
+  startHub,
+  startAgentJoin,
+  runCli,
+  waitFor,
+  removeDir,
+  HUB_BIN,
+  AGENT_BIN,
+  type HubHandle,
+  type AgentHandle,
+} from '../helpers/processes.js';
 
 interface NodeView {
-  id: string; name: string; pool: string; state: string; lastSeen: string | null; agentVersion: string; connected: boolean;
-  facts: { hostname: string; os: string; kernel: string; arch: string; cpus: number; memoryBytes: number; addresses: string[] };
-  health: { receivedAt: string; cpuPercent: number; memory: { totalBytes: number }; disk: { totalBytes: number }; uptimeSeconds: number } | null;
+  id: string;
+  name: string;
+  pool: string;
+  state: string;
+  lastSeen: string | null;
+  agentVersion: string;
+  connected: boolean;
+  facts: {
+    hostname: string;
+    os: string;
+    kernel: string;
+    arch: string;
+    cpus: number;
+    memoryBytes: number;
+    addresses: string[];
+  };
+  health: {
+    receivedAt: string;
+    cpuPercent: number;
+    memory: { totalBytes: number };
+    disk: { totalBytes: number };
+    uptimeSeconds: number;
+  } | null;
   labels: Record<string, string>;
   addresses: string[];
 }
@@ -46,7 +76,10 @@ test('join, report, go away, come back, survive a hub restart', async (t) => {
   hub = await startHub({ heartbeat: `${HEARTBEAT_MS}ms`, unreachableAfter: '3s' });
   assert.match(hub.proc.stdout(), /API: +https:\/\/127\.0\.0\.1:\d+/);
   assert.match(hub.proc.stdout(), /admin token: +.*admin-token/);
-  assert.match(hub.proc.stdout(), /curl -sSfL --pinnedpubkey 'sha256\/\/[A-Za-z0-9+/]{43}=' --insecure https:\/\/127\.0\.0\.1:\d+\/install\.sh \| sudo sh -s - --token AT1[0-9a-f]{64}::/);
+  assert.match(
+    hub.proc.stdout(),
+    /curl -sSfL --pinnedpubkey 'sha256\/\/[A-Za-z0-9+/]{43}=' --insecure https:\/\/127\.0\.0\.1:\d+\/install\.sh \| sudo sh -s - --token AT1[0-9a-f]{64}::/,
+  );
 
   await t.test('three agents join with tokens from `atoll-hub token create` and turn ready', async () => {
     for (let i = 0; i < 3; i++) {
@@ -54,10 +87,14 @@ test('join, report, go away, come back, survive a hub restart', async (t) => {
       assert.match(token, /^AT1[0-9a-f]{64}::[a-z0-9]{8}\.[a-z0-9]{32}$/);
       agents.push(startAgentJoin(hub, token, { args: ['--node-name', `worker-${i}`, '--label', `rack=r${i}`] }));
     }
-    const list = await waitFor('three ready nodes', async () => {
-      const ns = await nodes();
-      return ns.length === 3 && ns.every((n) => n.state === 'ready' && n.health) ? ns : undefined;
-    }, 20_000);
+    const list = await waitFor(
+      'three ready nodes',
+      async () => {
+        const ns = await nodes();
+        return ns.length === 3 && ns.every((n) => n.state === 'ready' && n.health) ? ns : undefined;
+      },
+      20_000,
+    );
     for (const n of list) {
       assert.match(n.name, /^worker-\d$/);
       assert.equal(n.pool, 'default');
@@ -94,7 +131,9 @@ test('join, report, go away, come back, survive a hub restart', async (t) => {
   await t.test('a stopped agent becomes unreachable; `atoll-agent run` brings it back without a token', async () => {
     const before = await nodes();
     const target = before.find((n) => n.name === 'worker-0')!;
-    const tokensBefore = JSON.parse(await cli(['token', 'list', '--all', '-o', 'json'])) as { items: Array<{ id: string; uses: number }> };
+    const tokensBefore = JSON.parse(await cli(['token', 'list', '--all', '-o', 'json'])) as {
+      items: Array<{ id: string; uses: number }>;
+    };
     await agents[0].proc.kill('SIGTERM');
     const stoppedAt = Date.now();
     await waitFor('worker-0 unreachable', async () => (await nodeState(target.id)) === 'unreachable', 10_000);
@@ -107,8 +146,14 @@ test('join, report, go away, come back, survive a hub restart', async (t) => {
     const after = await nodes();
     assert.equal(after.length, 3, 'no second node was created');
     assert.ok(after.some((n) => n.id === target.id && n.name === 'worker-0'));
-    const tokensAfter = JSON.parse(await cli(['token', 'list', '--all', '-o', 'json'])) as { items: Array<{ id: string; uses: number }> };
-    assert.deepEqual(tokensAfter.items.map((x) => x.uses), tokensBefore.items.map((x) => x.uses), 'no token was used again');
+    const tokensAfter = JSON.parse(await cli(['token', 'list', '--all', '-o', 'json'])) as {
+      items: Array<{ id: string; uses: number }>;
+    };
+    assert.deepEqual(
+      tokensAfter.items.map((x) => x.uses),
+      tokensBefore.items.map((x) => x.uses),
+      'no token was used again',
+    );
   });
 
   await t.test('hub restart (clean, then kill -9): agents reconnect by themselves; state is kept', async () => {
@@ -120,10 +165,14 @@ test('join, report, go away, come back, survive a hub restart', async (t) => {
     for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
       await hub.stop(signal);
       await hub.restart();
-      const list = await waitFor(`all nodes ready after ${signal}`, async () => {
-        const ns = await nodes();
-        return ns.length === 3 && ns.every((n) => n.state === 'ready' && n.connected) ? ns : undefined;
-      }, 30_000);
+      const list = await waitFor(
+        `all nodes ready after ${signal}`,
+        async () => {
+          const ns = await nodes();
+          return ns.length === 3 && ns.every((n) => n.state === 'ready' && n.connected) ? ns : undefined;
+        },
+        30_000,
+      );
       assert.deepEqual(list.map((n) => n.id).sort(), idsBefore);
       assert.equal(readFileSync(join(hub.dataDir, 'ca.crt'), 'utf8'), caBefore, 'same CA');
       const tokensAfter = (await hub.api<{ items: unknown[] }>('GET', '/v1/tokens?all=true')).body.items;
@@ -133,8 +182,16 @@ test('join, report, go away, come back, survive a hub restart', async (t) => {
       assert.deepEqual(pools.map((p) => p.name).sort(), poolsBefore.map((p) => p.name).sort());
     }
     // Reconnects after the restarts resumed their TLS sessions: the ticket keys outlive the hub.
-    const connects = (await hub.api<{ items: Array<{ type: string; data: { tlsResumed?: boolean } }> }>('GET', '/v1/events?type=node.connected&limit=1000')).body.items;
-    assert.ok(connects.some((e) => e.data.tlsResumed === true), 'some reconnects resumed their TLS session');
+    const connects = (
+      await hub.api<{ items: Array<{ type: string; data: { tlsResumed?: boolean } }> }>(
+        'GET',
+        '/v1/events?type=node.connected&limit=1000',
+      )
+    ).body.items;
+    assert.ok(
+      connects.some((e) => e.data.tlsResumed === true),
+      'some reconnects resumed their TLS session',
+    );
     // Every agent process stayed up throughout: none had to be restarted.
     for (const a of agents) assert.equal(a.proc.child.exitCode, null);
   });
@@ -149,7 +206,12 @@ test('join, report, go away, come back, survive a hub restart', async (t) => {
     assert.equal((await hub.api('GET', `/v1/nodes/${target.id}`)).status, 404);
     const again = agents[2].run();
     assert.equal(await again.exited, 3, 'a removed node cannot reconnect with its old certificate');
-    const events = (await hub.api<{ items: Array<{ type: string; nodeId: string | null }> }>('GET', `/v1/events?node=${target.id}&limit=1000`)).body.items;
+    const events = (
+      await hub.api<{ items: Array<{ type: string; nodeId: string | null }> }>(
+        'GET',
+        `/v1/events?node=${target.id}&limit=1000`,
+      )
+    ).body.items;
     assert.ok(events.some((e) => e.type === 'node.removed'));
   });
 });

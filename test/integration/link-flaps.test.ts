@@ -7,8 +7,17 @@ import { after, before, test } from 'node:test';
 import { removeDir, scrapeMetrics, startHub, waitFor, type HubHandle } from '../helpers/processes.js';
 import { createToken, openLink, rawJoin, type JoinedNode } from '../helpers/bad-input.js';
 
-interface Link { flaps1h: number; lastConnectAt: string | null; lastDisconnectAt: string | null }
-interface NodeBody { id: string; name: string; link: Link; autoheal: { flapping?: boolean } | null }
+interface Link {
+  flaps1h: number;
+  lastConnectAt: string | null;
+  lastDisconnectAt: string | null;
+}
+interface NodeBody {
+  id: string;
+  name: string;
+  link: Link;
+  autoheal: { flapping?: boolean } | null;
+}
 
 let hub: HubHandle;
 let flappy: JoinedNode;
@@ -44,7 +53,10 @@ test('5 connects of one node are 4 flaps: shown on the node, in the list and in 
   }
   const n = await node(flappy.nodeId);
   assert.equal(n.link.flaps1h, 4, 'the first connect after the hub started is not a flap');
-  assert.ok(n.link.lastConnectAt && n.link.lastDisconnectAt && n.link.lastConnectAt >= n.link.lastDisconnectAt, JSON.stringify(n.link));
+  assert.ok(
+    n.link.lastConnectAt && n.link.lastDisconnectAt && n.link.lastConnectAt >= n.link.lastDisconnectAt,
+    JSON.stringify(n.link),
+  );
   assert.equal((await node(steady.nodeId)).link.flaps1h, 0);
   const list = (await hub.api<{ items: NodeBody[] }>('GET', '/v1/nodes')).body.items;
   assert.equal(list.find((x) => x.id === flappy.nodeId)?.link.flaps1h, 4);
@@ -59,13 +71,28 @@ test('5 connects of one node are 4 flaps: shown on the node, in the list and in 
 });
 
 test('autoheal sees link flaps: the node is marked flapping with an event, the steady one is not', async () => {
-  const ev = await waitFor('an autoheal.flapping event for the flapping node', async () => {
-    const items = (await hub.api<{ items: Array<{ nodeId: string; message: string; data: { linkFlaps?: number } }> }>('GET', '/v1/events?type=autoheal.flapping&limit=1000')).body.items;
-    return items.find((e) => e.nodeId === flappy.nodeId);
-  }, 20_000, 200);
+  const ev = await waitFor(
+    'an autoheal.flapping event for the flapping node',
+    async () => {
+      const items = (
+        await hub.api<{ items: Array<{ nodeId: string; message: string; data: { linkFlaps?: number } }> }>(
+          'GET',
+          '/v1/events?type=autoheal.flapping&limit=1000',
+        )
+      ).body.items;
+      return items.find((e) => e.nodeId === flappy.nodeId);
+    },
+    20_000,
+    200,
+  );
   assert.match(ev.message, /agent link came back \d+ times within 15 min: capped at reboot/);
   assert.ok((ev.data.linkFlaps ?? 0) >= 4);
   assert.equal((await node(flappy.nodeId)).autoheal?.flapping, true);
-  const events = (await hub.api<{ items: Array<{ nodeId: string }> }>('GET', '/v1/events?type=autoheal.flapping&limit=1000')).body.items;
-  assert.equal(events.some((e) => e.nodeId === steady.nodeId), false);
+  const events = (
+    await hub.api<{ items: Array<{ nodeId: string }> }>('GET', '/v1/events?type=autoheal.flapping&limit=1000')
+  ).body.items;
+  assert.equal(
+    events.some((e) => e.nodeId === steady.nodeId),
+    false,
+  );
 });

@@ -6,11 +6,23 @@ import { createServer, connect, type Socket, type Server } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { startHub, startAgentJoin, waitFor, removeDir, type HubHandle, type AgentHandle } from '../helpers/processes.js';
+import {
+  startHub,
+  startAgentJoin,
+  waitFor,
+  removeDir,
+  type HubHandle,
+  type AgentHandle,
+} from '../helpers/processes.js';
 import { freePort } from '../helpers/ports.js';
 import { encodeFrame, decodeFrame, PROTOCOL_VERSION } from '../../proto/index.js';
 
-interface Ev { type: string; nodeId: string | null; message: string; data: Record<string, unknown> }
+interface Ev {
+  type: string;
+  nodeId: string | null;
+  message: string;
+  data: Record<string, unknown>;
+}
 
 const hubs: HubHandle[] = [];
 const agents: AgentHandle[] = [];
@@ -34,7 +46,8 @@ async function events(hub: HubHandle, nodeId?: string): Promise<Ev[]> {
 }
 
 async function onlyNode(hub: HubHandle): Promise<{ id: string; state: string; connected: boolean }> {
-  const items = (await hub.api<{ items: Array<{ id: string; state: string; connected: boolean }> }>('GET', '/v1/nodes')).body.items;
+  const items = (await hub.api<{ items: Array<{ id: string; state: string; connected: boolean }> }>('GET', '/v1/nodes'))
+    .body.items;
   assert.equal(items.length, 1);
   return items[0];
 }
@@ -49,10 +62,19 @@ test('the agent renews its certificate over the channel at two thirds of its lif
     return n?.state === 'ready' ? n : undefined;
   });
   const firstCert = JSON.parse(readFileSync(join(agent.dataDir, 'identity.json'), 'utf8')).certFile as string;
-  await waitFor('a renewal event', async () => (await events(hub, node.id)).some((e) => e.type === 'node.cert-renewed'), 12_000);
+  await waitFor(
+    'a renewal event',
+    async () => (await events(hub, node.id)).some((e) => e.type === 'node.cert-renewed'),
+    12_000,
+  );
   // The agent stores the new pair right after the hub answers.
-  await waitFor('a new certificate in use', () => JSON.parse(readFileSync(join(agent.dataDir, 'identity.json'), 'utf8')).certFile !== firstCert, 5_000);
-  const certs = (await hub.api<{ certificates: Array<{ serial: string }> }>('GET', `/v1/nodes/${node.id}`)).body.certificates;
+  await waitFor(
+    'a new certificate in use',
+    () => JSON.parse(readFileSync(join(agent.dataDir, 'identity.json'), 'utf8')).certFile !== firstCert,
+    5_000,
+  );
+  const certs = (await hub.api<{ certificates: Array<{ serial: string }> }>('GET', `/v1/nodes/${node.id}`)).body
+    .certificates;
   assert.ok(certs.length >= 2, 'both certificates are recorded');
   // Past the first certificate's expiry, a restarted agent still connects: it uses the renewed one.
   await new Promise((r) => setTimeout(r, 9_500));
@@ -72,15 +94,35 @@ test('a second connection of the same node replaces the first', async () => {
     return n?.state === 'ready' ? n : undefined;
   });
   await agent.proc.kill('SIGTERM');
-  const id = JSON.parse(readFileSync(join(agent.dataDir, 'identity.json'), 'utf8')) as { keyFile: string; certFile: string };
-  const tls = { cert: readFileSync(join(agent.dataDir, id.certFile)), key: readFileSync(join(agent.dataDir, id.keyFile)), ca: hub.caPem() };
-  const open = async (): Promise<{ ws: WebSocket; frames: ReturnType<typeof decodeFrame>[]; closed: Promise<number> }> => {
+  const id = JSON.parse(readFileSync(join(agent.dataDir, 'identity.json'), 'utf8')) as {
+    keyFile: string;
+    certFile: string;
+  };
+  const tls = {
+    cert: readFileSync(join(agent.dataDir, id.certFile)),
+    key: readFileSync(join(agent.dataDir, id.keyFile)),
+    ca: hub.caPem(),
+  };
+  const open = async (): Promise<{
+    ws: WebSocket;
+    frames: ReturnType<typeof decodeFrame>[];
+    closed: Promise<number>;
+  }> => {
     const ws = new WebSocket(`${hub.gatewayUrl.replace('https', 'wss')}/v1/agent/connect`, tls);
     const frames: ReturnType<typeof decodeFrame>[] = [];
     ws.on('message', (d: Buffer) => frames.push(decodeFrame(d)));
     const closed = new Promise<number>((r) => ws.on('close', (code) => r(code)));
-    await new Promise((r, j) => { ws.once('open', r); ws.once('error', j); });
-    ws.send(encodeFrame({ protocolVersion: PROTOCOL_VERSION, messageId: 1, hello: { nodeId: node.id, agentVersion: 'test' } }));
+    await new Promise((r, j) => {
+      ws.once('open', r);
+      ws.once('error', j);
+    });
+    ws.send(
+      encodeFrame({
+        protocolVersion: PROTOCOL_VERSION,
+        messageId: 1,
+        hello: { nodeId: node.id, agentVersion: 'test' },
+      }),
+    );
     await waitFor('welcome', () => frames.some((f) => f.payload === 'welcome'));
     return { ws, frames, closed };
   };
@@ -110,9 +152,13 @@ async function freezableProxy(targetPort: number): Promise<{ port: number; freez
     const upstream = connect(targetPort, '127.0.0.1');
     pairs.push([client, upstream]);
     const pipe = (from: Socket, to: Socket): void => {
-      from.on('data', (d) => { if (!frozen) to.write(d); });
+      from.on('data', (d) => {
+        if (!frozen) to.write(d);
+      });
       from.on('error', () => to.destroy());
-      from.on('close', () => { if (!frozen) to.destroy(); });
+      from.on('close', () => {
+        if (!frozen) to.destroy();
+      });
     };
     pipe(client, upstream);
     pipe(upstream, client);
@@ -149,7 +195,12 @@ test('a half-open link is noticed on both sides within about two intervals, then
   });
   proxy.freeze();
   const frozenAt = Date.now();
-  const hubSide = await waitFor('hub closes the silent link', async () => (await events(hub, node.id)).find((e) => e.type === 'node.disconnected' && /heartbeat/i.test(e.message)), 6_000);
+  const hubSide = await waitFor(
+    'hub closes the silent link',
+    async () =>
+      (await events(hub, node.id)).find((e) => e.type === 'node.disconnected' && /heartbeat/i.test(e.message)),
+    6_000,
+  );
   const hubNoticedMs = Date.now() - frozenAt;
   await waitFor('agent notices the silent hub', () => /heartbeat timeout/.test(agent.proc.stderr()), 6_000);
   const agentNoticedMs = Date.now() - frozenAt;
@@ -158,14 +209,21 @@ test('a half-open link is noticed on both sides within about two intervals, then
   assert.ok(agentNoticedMs < 4_000, `agent took ${agentNoticedMs} ms`);
   assert.ok(hubSide);
   proxy.thaw();
-  await waitFor('agent back through a fresh connection', async () => {
-    const n = await onlyNode(hub);
-    return n.connected && n.state === 'ready';
-  }, 10_000);
+  await waitFor(
+    'agent back through a fresh connection',
+    async () => {
+      const n = await onlyNode(hub);
+      return n.connected && n.state === 'ready';
+    },
+    10_000,
+  );
 
   // Nothing secret reached the logs of either side.
   const tokenSecret = secret.split('.').at(-1)!;
-  for (const [who, text] of [['hub', hub.proc.stderr() + hub.proc.stdout()], ['agent', agent.proc.stderr() + agent.proc.stdout()]] as const) {
+  for (const [who, text] of [
+    ['hub', hub.proc.stderr() + hub.proc.stdout()],
+    ['agent', agent.proc.stderr() + agent.proc.stdout()],
+  ] as const) {
     assert.ok(!text.includes(tokenSecret), `${who} logged the token secret`);
     assert.ok(!text.includes('PRIVATE KEY'), `${who} logged a private key`);
   }

@@ -32,7 +32,14 @@ test('metrics show agents, nodes by state and pool, joins by result, reports and
   });
   assert.equal(m.status, 200);
   assert.match(m.type, /text\/plain; version=0\.0\.4/);
-  assert.equal(value(m.body, 'atoll_agents_connected'), 2, m.body.split('\n').filter((l) => l.startsWith('atoll_') && !l.startsWith('atoll_hub')).join('\n'));
+  assert.equal(
+    value(m.body, 'atoll_agents_connected'),
+    2,
+    m.body
+      .split('\n')
+      .filter((l) => l.startsWith('atoll_') && !l.startsWith('atoll_hub'))
+      .join('\n'),
+  );
   assert.equal(value(m.body, 'atoll_nodes{state="ready",pool="default"}'), 2);
   assert.equal(value(m.body, 'atoll_join_attempts_total{result="ok"}'), 2);
   assert.equal(value(m.body, 'atoll_k3s_server_state{state="absent"}'), 1);
@@ -40,5 +47,6 @@ test('metrics show agents, nodes by state and pool, joins by result, reports and
   assert.match(m.body, /# TYPE atoll_remediation_steps_total counter/);
   assert.match(m.body, /atoll_hub_process_resident_memory_bytes \d+/);
   // Every sample line is NAME{labels} VALUE, and every metric has HELP and TYPE.
-  for (const line of m.body.split('\n').filter((l) => l && !l.startsWith('#'))) assert.match(line, /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})? [-+0-9.eEInfNa]+$/, line);
+  for (const line of m.body.split('\n').filter((l) => l && !l.startsWith('#')))
+    assert.match(line, /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})? [-+0-9.eEInfNa]+$/, line);
 });

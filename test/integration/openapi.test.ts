@@ -8,7 +8,9 @@ import { startInProcessHub, type InProcessHub } from '../helpers/in-process-hub.
 import { routeTable } from '../../hub/api/access.js';
 
 let h: InProcessHub | undefined;
-after(async () => { await h?.stop(); });
+after(async () => {
+  await h?.stop();
+});
 
 test('the OpenAPI document is valid and covers every /v1 route', async () => {
   h = await startInProcessHub();
@@ -31,22 +33,39 @@ const RESPONSE_SCHEMA_PENDING = new Set<string>([]);
 test('every operation documents its success response and its error body', async (t) => {
   h ??= await startInProcessHub();
   const doc = JSON.parse((await h.hub.api.inject({ method: 'GET', url: '/openapi.json' })).body) as {
-    paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema?: { type?: unknown; properties?: object } }> }> }>>;
+    paths: Record<
+      string,
+      Record<
+        string,
+        {
+          responses: Record<string, { content?: Record<string, { schema?: { type?: unknown; properties?: object } }> }>;
+        }
+      >
+    >;
   };
   let checked = 0;
   for (const [path, ops] of Object.entries(doc.paths)) {
     for (const [method, op] of Object.entries(ops)) {
       const name = `${method} ${path}`;
       const ok = Object.entries(op.responses).filter(([status]) => /^2/.test(status));
-      const documented = ok.length > 0 && ok.every(([status, r]) => status === '204' || Object.values(r.content ?? {}).some((c) => c.schema?.type !== undefined));
+      const documented =
+        ok.length > 0 &&
+        ok.every(
+          ([status, r]) => status === '204' || Object.values(r.content ?? {}).some((c) => c.schema?.type !== undefined),
+        );
       if (RESPONSE_SCHEMA_PENDING.has(name)) {
         if (documented) t.diagnostic(`${name} has a response schema now: take it off RESPONSE_SCHEMA_PENDING`);
         continue;
       }
       assert.ok(documented, `${name}: no response schema (${JSON.stringify(op.responses)})`);
       for (const status of ['4XX', '5XX']) {
-        const err = op.responses[status]?.content?.['application/json']?.schema as { properties?: { error?: { properties?: object } } } | undefined;
-        assert.ok(err?.properties?.error?.properties && 'code' in err.properties.error.properties, `${name}: no ${status} error body`);
+        const err = op.responses[status]?.content?.['application/json']?.schema as
+          | { properties?: { error?: { properties?: object } } }
+          | undefined;
+        assert.ok(
+          err?.properties?.error?.properties && 'code' in err.properties.error.properties,
+          `${name}: no ${status} error body`,
+        );
       }
       checked++;
     }

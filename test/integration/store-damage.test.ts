@@ -5,7 +5,17 @@
 // refuses agents with STORE_UNAVAILABLE and logs the cause.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { closeSync, copyFileSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,16 +43,39 @@ async function hubWithANode(): Promise<HubHandle> {
   return hub;
 }
 
-function hubRun(dataDir: string, extra: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return runCli(HUB_BIN, ['run', '--data-dir', dataDir, '--api-listen', '127.0.0.1:0', '--gateway-listen', '127.0.0.1:0',
-    '--public-url', 'https://127.0.0.1:9444', '--k3s', 'off', ...extra], { ATOLL_DATA_DIR: undefined }, 20_000);
+function hubRun(
+  dataDir: string,
+  extra: string[] = [],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return runCli(
+    HUB_BIN,
+    [
+      'run',
+      '--data-dir',
+      dataDir,
+      '--api-listen',
+      '127.0.0.1:0',
+      '--gateway-listen',
+      '127.0.0.1:0',
+      '--public-url',
+      'https://127.0.0.1:9444',
+      '--k3s',
+      'off',
+      ...extra,
+    ],
+    { ATOLL_DATA_DIR: undefined },
+    20_000,
+  );
 }
 
 /** Overwrites the first page of the certs table in a stopped hub's hub.db with random bytes. */
 function corruptCertsPage(dbPath: string): void {
   const db = new Database(dbPath);
   db.pragma('wal_checkpoint(TRUNCATE)');
-  const root = db.prepare<[], number>("SELECT rootpage FROM sqlite_master WHERE type = 'table' AND name = 'certs'").pluck().get()!;
+  const root = db
+    .prepare<[], number>("SELECT rootpage FROM sqlite_master WHERE type = 'table' AND name = 'certs'")
+    .pluck()
+    .get()!;
   const pageSize = Number(db.pragma('page_size', { simple: true }));
   db.close();
   const fd = openSync(dbPath, 'r+');
@@ -57,7 +90,10 @@ test('garbage in the certificates page: the hub refuses to start; datastore chec
 
   const r = await hubRun(hub.dataDir);
   assert.equal(r.code, 1, `exit code (stderr: ${r.stderr})`);
-  assert.match(r.stderr, new RegExp(`the hub database ${dbPath.replace(/[.]/g, '\\.')} is damaged \\(SQLite quick_check: `));
+  assert.match(
+    r.stderr,
+    new RegExp(`the hub database ${dbPath.replace(/[.]/g, '\\.')} is damaged \\(SQLite quick_check: `),
+  );
   assert.match(r.stderr, /restore it from a backup .*--reinit-store/);
   assert.doesNotMatch(r.stdout, /is running/);
   assert.equal(existsSync(join(hub.dataDir, 'hub.json')), false, 'it never ran');
@@ -70,7 +106,10 @@ test('garbage in the certificates page: the hub refuses to start; datastore chec
   const caPem = hub.caPem();
   await hub.restart(['--reinit-store']);
   assert.equal(hub.caPem(), caPem, 'the CA is kept');
-  assert.ok(readdirSync(hub.dataDir).some((f) => /^hub\.db\.refused-/.test(f)), 'the damaged file is kept aside');
+  assert.ok(
+    readdirSync(hub.dataDir).some((f) => /^hub\.db\.refused-/.test(f)),
+    'the damaged file is kept aside',
+  );
   const ev = await hub.api<{ items: { message: string }[] }>('GET', '/v1/events?type=store.reinitialized');
   assert.equal(ev.body.items.length, 1);
   const nodes = await hub.api<{ items: unknown[] }>('GET', '/v1/nodes');
@@ -78,7 +117,10 @@ test('garbage in the certificates page: the hub refuses to start; datastore chec
   await stopProc(hub.proc);
   // The flag left on the command line does not wipe a store that is fine.
   await hub.restart(['--reinit-store']);
-  assert.equal((await hub.api<{ items: unknown[] }>('GET', '/v1/events?type=store.reinitialized')).body.items.length, 1);
+  assert.equal(
+    (await hub.api<{ items: unknown[] }>('GET', '/v1/events?type=store.reinitialized')).body.items.length,
+    1,
+  );
   await stopProc(hub.proc);
   const ok = await runCli(HUB_BIN, ['datastore', 'check', '--data-dir', hub.dataDir]);
   assert.equal(ok.code, 0, ok.stderr);
@@ -91,12 +133,15 @@ test('hub.db deleted beside a kept CA: refused with how to restore or start fres
   for (const s of ['', '-wal', '-shm']) rmSync(dbPath + s, { force: true });
   const r = await hubRun(hub.dataDir);
   assert.equal(r.code, 1, `exit code (stderr: ${r.stderr})`);
-  assert.match(r.stderr, /hub\.db is missing or empty, but .* holds the CA \(ca\.crt, ca\.key\) of a hub that ran before/);
+  assert.match(
+    r.stderr,
+    /hub\.db is missing or empty, but .* holds the CA \(ca\.crt, ca\.key\) of a hub that ran before/,
+  );
   assert.match(r.stderr, /Restore it from a backup .*--reinit-store/);
   assert.equal(existsSync(dbPath), false, 'no empty hub.db was made');
 });
 
-test('another hub\'s hub.db beside this CA: refused naming both pins', async () => {
+test("another hub's hub.db beside this CA: refused naming both pins", async () => {
   const hub = await hubWithANode();
   const other = await startHub();
   hubs.push(other);
@@ -113,15 +158,34 @@ test('a store failure while the hub runs: agents are refused with STORE_UNAVAILA
   const base = mkdtempSync(join(tmpdir(), 'atoll-hub-inproc-'));
   dirs.push(join(base, 'data'));
   const lines: string[] = [];
-  const sink = new Writable({ write(chunk: Buffer, _enc, cb) { lines.push(...chunk.toString().split('\n').filter(Boolean)); cb(); } });
-  const config = parseHubConfig({ dataDir: join(base, 'data'), apiListen: '127.0.0.1:0', gatewayListen: '127.0.0.1:0', publicUrl: 'https://127.0.0.1:9444', k3s: 'off', heartbeatInterval: '1s', unreachableAfter: '3s' }, {}, false);
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      lines.push(...chunk.toString().split('\n').filter(Boolean));
+      cb();
+    },
+  });
+  const config = parseHubConfig(
+    {
+      dataDir: join(base, 'data'),
+      apiListen: '127.0.0.1:0',
+      gatewayListen: '127.0.0.1:0',
+      publicUrl: 'https://127.0.0.1:9444',
+      k3s: 'off',
+      heartbeatInterval: '1s',
+      unreachableAfter: '3s',
+    },
+    {},
+    false,
+  );
   const hub = await startInProcess(config, { logger: createLogger('info', sink) });
   try {
     const gwPort = (hub.gateway.server.address() as { port: number }).port;
     const caPem = (): string => hub.services.caPem;
     const token = readFileSync(hub.adminTokenPath, 'utf8').trim();
     const handle = {
-      dataDir: config.dataDir, gatewayUrl: `https://127.0.0.1:${gwPort}`, caPem,
+      dataDir: config.dataDir,
+      gatewayUrl: `https://127.0.0.1:${gwPort}`,
+      caPem,
       api: (method: string, path: string, body?: unknown) => apiCall(hub.apiUrl, caPem(), token, method, path, body),
     } as unknown as HubHandle;
     const node = await rawJoin(handle, (await createToken(handle)).token, 'store-goes');
@@ -130,7 +194,9 @@ test('a store failure while the hub runs: agents are refused with STORE_UNAVAILA
     assert.equal(o.kind, 'refused');
     assert.equal(o.kind === 'refused' && o.status, 503);
     assert.equal(o.kind === 'refused' && (o.body as { error: { code: string } }).error.code, 'STORE_UNAVAILABLE');
-    const logged = lines.map((l) => JSON.parse(l) as { msg: string; err?: { message: string } }).find((l) => l.msg.startsWith('agent connection refused'));
+    const logged = lines
+      .map((l) => JSON.parse(l) as { msg: string; err?: { message: string } })
+      .find((l) => l.msg.startsWith('agent connection refused'));
     assert.ok(logged?.err, `the refusal is logged with its cause: ${JSON.stringify(logged)}`);
     assert.match(logged.err.message, /the hub database is closed/);
   } finally {

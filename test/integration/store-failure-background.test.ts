@@ -13,11 +13,12 @@ import { startInProcessHub } from '../helpers/in-process-hub.js';
 import { createToken, rawJoin, wsConnect } from '../helpers/bad-input.js';
 import type { HubHandle } from '../helpers/processes.js';
 
-test('a store that fails (DISK_FULL) behind a revoked agent\'s knock is logged; the hub keeps serving', async () => {
+test("a store that fails (DISK_FULL) behind a revoked agent's knock is logged; the hub keeps serving", async () => {
   const lines: Array<{ msg?: string; err?: { message?: string } }> = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
-      for (const l of chunk.toString('utf8').split('\n')) if (l.trim()) lines.push(JSON.parse(l) as (typeof lines)[number]);
+      for (const l of chunk.toString('utf8').split('\n'))
+        if (l.trim()) lines.push(JSON.parse(l) as (typeof lines)[number]);
       done();
     },
   });
@@ -26,7 +27,9 @@ test('a store that fails (DISK_FULL) behind a revoked agent\'s knock is logged; 
   const { markPurgeAgentStopped, listPendingPurges } = store;
   try {
     const hub = {
-      dataDir: h.dataDir, apiUrl: h.hub.apiUrl, gatewayUrl: `https://127.0.0.1:${(h.hub.gateway.server.address() as AddressInfo).port}`,
+      dataDir: h.dataDir,
+      apiUrl: h.hub.apiUrl,
+      gatewayUrl: `https://127.0.0.1:${(h.hub.gateway.server.address() as AddressInfo).port}`,
       adminToken: () => h.adminToken,
       caPem: () => readFileSync(join(h.dataDir, 'ca.crt'), 'utf8'),
       api: (method: string, path: string, body?: unknown, token?: string) => h.call(method, path, token, body),
@@ -42,9 +45,14 @@ test('a store that fails (DISK_FULL) behind a revoked agent\'s knock is logged; 
     assert.equal(o.kind === 'refused' && o.status, 403, 'the revoked certificate is refused');
 
     const deadline = Date.now() + 5000;
-    const logged = (): (typeof lines)[number] | undefined => lines.find((l) => l.err?.message === 'database or disk is full');
+    const logged = (): (typeof lines)[number] | undefined =>
+      lines.find((l) => l.err?.message === 'database or disk is full');
     while (!logged() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    assert.match(logged()?.msg ?? '', /purge of a removed node/, `the failure is logged with its cause where it started: ${JSON.stringify(lines)}`);
+    assert.match(
+      logged()?.msg ?? '',
+      /purge of a removed node/,
+      `the failure is logged with its cause where it started: ${JSON.stringify(lines)}`,
+    );
     // Had it escaped, node:test would fail this test with the unhandled rejection; the hub still serves.
     assert.equal((await h.call('GET', '/v1/nodes')).status, 200);
   } finally {

@@ -9,10 +9,17 @@ function main(): void {
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   process.on('SIGHUP', stop);
-  runCommand(process.argv.slice(2), buildInfo(), { stdout: process.stdout, stderr: process.stderr, env: process.env, signal: ac.signal })
+  runCommand(process.argv.slice(2), buildInfo(), {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    signal: ac.signal,
+  })
     .then((code) => process.exit(code))
     .catch((e: unknown) => {
-      process.stderr.write(`time="${new Date().toISOString()}" level=fatal msg=${JSON.stringify(String(e instanceof Error ? e.stack ?? e.message : e))}\n`);
+      process.stderr.write(
+        `time="${new Date().toISOString()}" level=fatal msg=${JSON.stringify(String(e instanceof Error ? (e.stack ?? e.message) : e))}\n`,
+      );
       process.exit(1);
     });
 }

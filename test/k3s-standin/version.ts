@@ -21,9 +21,10 @@ export interface BuildInfo {
 }
 
 export function buildInfo(env: NodeJS.ProcessEnv = process.env): BuildInfo {
-  const version = typeof __K3S_STANDIN_VERSION__ === 'string'
-    ? __K3S_STANDIN_VERSION__
-    : (env.ATOLL_STANDIN_VERSION ?? DEFAULT_K3S_VERSION);
+  const version =
+    typeof __K3S_STANDIN_VERSION__ === 'string'
+      ? __K3S_STANDIN_VERSION__
+      : (env.ATOLL_STANDIN_VERSION ?? DEFAULT_K3S_VERSION);
   const broken = typeof __K3S_STANDIN_BROKEN__ === 'boolean' ? __K3S_STANDIN_BROKEN__ : false;
   const m = /^v(\d+)\.(\d+)\./.exec(version);
   return Object.freeze({

@@ -20,14 +20,30 @@ export const session = {
 };
 
 export class ApiError extends Error {
-  constructor(readonly status: number, message: string) { super(message); }
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 export async function api<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(path, { method, headers: { authorization: `Bearer ${session.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(path, {
+    method,
+    headers: {
+      authorization: `Bearer ${session.token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   const text = await res.text();
   let data: unknown = text;
-  try { data = text ? JSON.parse(text) : undefined; } catch { /* text */ }
+  try {
+    data = text ? JSON.parse(text) : undefined;
+  } catch {
+    /* text */
+  }
   if (!res.ok) {
     if (res.status === 401) session.onUnauthorized();
     throw new ApiError(res.status, (data as { error?: { message?: string } })?.error?.message ?? `HTTP ${res.status}`);

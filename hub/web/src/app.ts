@@ -38,7 +38,8 @@ async function route(): Promise<void> {
   if (typeof shell.cleanup === 'function') shell.cleanup();
   shell.cleanup = undefined;
   const seq = ++shell.seq;
-  for (const a of document.querySelectorAll<HTMLAnchorElement>('#nav a')) a.classList.toggle('active', a.dataset.page === (NAV_OF[name] ?? name));
+  for (const a of document.querySelectorAll<HTMLAnchorElement>('#nav a'))
+    a.classList.toggle('active', a.dataset.page === (NAV_OF[name] ?? name));
   const main = $('main');
   main.replaceChildren();
   main.dataset.page = name;

@@ -3,7 +3,11 @@ export type Obj = Record<string, unknown>;
 
 export const $ = (id: string): HTMLElement => document.getElementById(id) as HTMLElement;
 
-export function el(tag: string, attrs: Record<string, string | ((ev: Event) => void)> = {}, ...kids: Array<Node | string | null | undefined>): HTMLElement {
+export function el(
+  tag: string,
+  attrs: Record<string, string | ((ev: Event) => void)> = {},
+  ...kids: Array<Node | string | null | undefined>
+): HTMLElement {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
     if (typeof v === 'function') e.addEventListener(k, v);
@@ -22,7 +26,14 @@ export function ago(iso: unknown): string {
   if (!Number.isFinite(ms)) return '';
   const sec = Math.round((Date.now() - ms) / 1000);
   const a = Math.abs(sec);
-  const span = a < 60 ? `${a}s` : a < 3600 ? `${Math.round(a / 60)}m` : a < 172_800 ? `${Math.round(a / 3600)}h` : `${Math.round(a / 86_400)}d`;
+  const span =
+    a < 60
+      ? `${a}s`
+      : a < 3600
+        ? `${Math.round(a / 60)}m`
+        : a < 172_800
+          ? `${Math.round(a / 3600)}h`
+          : `${Math.round(a / 86_400)}d`;
   if (a < 5) return sec >= 0 ? 'just now' : 'in a moment';
   return sec >= 0 ? `${span} ago` : `in ${span}`;
 }
@@ -34,8 +45,16 @@ export function clock(iso: unknown): string {
   const now = new Date();
   const hm: Intl.DateTimeFormatOptions = { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false };
   if (d.toDateString() === now.toDateString()) return d.toLocaleTimeString(undefined, hm);
-  if (d.getFullYear() === now.getFullYear()) return d.toLocaleString(undefined, { month: 'short', day: 'numeric', ...hm, second: undefined });
-  return d.toLocaleString(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', hour12: false });
+  if (d.getFullYear() === now.getFullYear())
+    return d.toLocaleString(undefined, { month: 'short', day: 'numeric', ...hm, second: undefined });
+  return d.toLocaleString(undefined, {
+    year: 'numeric',
+    month: 'short',
+    day: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    hour12: false,
+  });
 }
 
 /** A readable time: the local clock and how long ago (or until); the full date on hover. */
@@ -45,17 +64,28 @@ export function when(iso: unknown, opts: { relFirst?: boolean } = {}): HTMLEleme
   if (Number.isNaN(d.getTime())) return el('span', {}, s(iso));
   const parts = [clock(iso), ago(iso)];
   if (opts.relFirst) parts.reverse();
-  return el('time', { datetime: d.toISOString(), title: d.toString() }, parts[0], el('span', { class: 'muted' }, ` · ${parts[1]}`));
+  return el(
+    'time',
+    { datetime: d.toISOString(), title: d.toString() },
+    parts[0],
+    el('span', { class: 'muted' }, ` · ${parts[1]}`),
+  );
 }
 
-export const stateTag = (st: unknown): HTMLElement => el('span', { class: `state state-${s(st)}`, 'data-state': s(st) }, s(st));
+export const stateTag = (st: unknown): HTMLElement =>
+  el('span', { class: `state state-${s(st)}`, 'data-state': s(st) }, s(st));
 
 /** A percentage bar; `kind` adds a class (e.g. bad) to the fill. */
 export function bar(pct: unknown, kind = ''): HTMLElement {
   const p = typeof pct === 'number' && Number.isFinite(pct) ? Math.max(0, Math.min(100, pct)) : 0;
   const fill = el('span', kind ? { class: kind } : {});
   fill.style.width = `${p}%`; // CSSOM, allowed by the page's CSP (inline style attributes are not)
-  return el('span', { class: 'pct', title: `${p.toFixed(0)}%`, 'data-pct': p.toFixed(0) }, el('span', { class: 'bar' }, fill), ` ${p.toFixed(0)}%`);
+  return el(
+    'span',
+    { class: 'pct', title: `${p.toFixed(0)}%`, 'data-pct': p.toFixed(0) },
+    el('span', { class: 'bar' }, fill),
+    ` ${p.toFixed(0)}%`,
+  );
 }
 
 export function toast(msg: string): void {
@@ -66,16 +96,40 @@ export function toast(msg: string): void {
 }
 
 export function table(head: Array<string | HTMLElement>, rows: HTMLElement[]): HTMLElement {
-  return el('table', {}, el('thead', {}, el('tr', {}, ...head.map((h) => (typeof h === 'string' ? el('th', {}, h) : h)))), el('tbody', {}, ...rows));
+  return el(
+    'table',
+    {},
+    el('thead', {}, el('tr', {}, ...head.map((h) => (typeof h === 'string' ? el('th', {}, h) : h)))),
+    el('tbody', {}, ...rows),
+  );
 }
 
 /** Previous/next buttons and where we are ("51–100 of 240"); a button is disabled at its end. */
-export function pager(o: { id: string; from: number; count: number; total?: number; hasPrev: boolean; hasNext: boolean; prev: () => void; next: () => void; prevLabel?: string; nextLabel?: string }): HTMLElement {
-  const prev = el('button', { class: 'pager-prev', click: o.prev }, `‹ ${o.prevLabel ?? 'Previous'}`) as HTMLButtonElement;
+export function pager(o: {
+  id: string;
+  from: number;
+  count: number;
+  total?: number;
+  hasPrev: boolean;
+  hasNext: boolean;
+  prev: () => void;
+  next: () => void;
+  prevLabel?: string;
+  nextLabel?: string;
+}): HTMLElement {
+  const prev = el(
+    'button',
+    { class: 'pager-prev', click: o.prev },
+    `‹ ${o.prevLabel ?? 'Previous'}`,
+  ) as HTMLButtonElement;
   const next = el('button', { class: 'pager-next', click: o.next }, `${o.nextLabel ?? 'Next'} ›`) as HTMLButtonElement;
   prev.disabled = !o.hasPrev;
   next.disabled = !o.hasNext;
-  const where = o.count ? `${o.from + 1}–${o.from + o.count}${o.total === undefined ? '' : ` of ${o.total}`}` : o.total === 0 ? 'none' : '';
+  const where = o.count
+    ? `${o.from + 1}–${o.from + o.count}${o.total === undefined ? '' : ` of ${o.total}`}`
+    : o.total === 0
+      ? 'none'
+      : '';
   return el('div', { class: 'pager', id: o.id }, prev, el('span', { class: 'muted pager-where' }, where), next);
 }
 

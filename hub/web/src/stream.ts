@@ -3,7 +3,16 @@
 import { session } from './api.js';
 import { $ } from './dom.js';
 
-export interface Ev { id: number; at: string; type: string; nodeId: string | null; pool: string | null; actor: string; message: string; data?: Record<string, unknown> }
+export interface Ev {
+  id: number;
+  at: string;
+  type: string;
+  nodeId: string | null;
+  pool: string | null;
+  actor: string;
+  message: string;
+  data?: Record<string, unknown>;
+}
 
 export const listeners = new Set<(e: Ev) => void>();
 let streamAbort: AbortController | undefined;
@@ -20,7 +29,10 @@ export async function startStream(): Promise<void> {
   let lastId = '';
   while (!ctl.signal.aborted) {
     try {
-      const res = await fetch('/v1/events/stream', { headers: { authorization: `Bearer ${session.token}`, ...(lastId ? { 'last-event-id': lastId } : {}) }, signal: ctl.signal });
+      const res = await fetch('/v1/events/stream', {
+        headers: { authorization: `Bearer ${session.token}`, ...(lastId ? { 'last-event-id': lastId } : {}) },
+        signal: ctl.signal,
+      });
       if (!res.ok || !res.body) throw new Error(`stream HTTP ${res.status}`);
       $('live').hidden = false;
       const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -33,7 +45,11 @@ export async function startStream(): Promise<void> {
         while ((i = buf.indexOf('\n\n')) >= 0) {
           const block = buf.slice(0, i);
           buf = buf.slice(i + 2);
-          const data = block.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
+          const data = block
+            .split('\n')
+            .filter((l) => l.startsWith('data: '))
+            .map((l) => l.slice(6))
+            .join('\n');
           if (!data) continue;
           const ev = JSON.parse(data) as Ev;
           lastId = String(ev.id);

@@ -20,12 +20,20 @@ export async function resolveK3s(tmp: string, repoRoot: string): Promise<K3sUnde
       bin: real,
       real: true,
       note: `k3s contract: running against the REAL k3s binary ${real} (ATOLL_TEST_K3S_BIN)`,
-      ...(!existsSync(real) ? { skip: `ATOLL_TEST_K3S_BIN=${real} does not exist` } : !isRoot ? { skip: 'a real k3s needs root' } : {}),
+      ...(!existsSync(real)
+        ? { skip: `ATOLL_TEST_K3S_BIN=${real} does not exist` }
+        : !isRoot
+          ? { skip: 'a real k3s needs root' }
+          : {}),
     };
   }
   const mod = (await import(pathToFileURL(join(repoRoot, 'scripts', 'build-standin.mjs')).href)) as {
     buildStandin(o: { out: string }): Promise<string>;
   };
   const bin = await mod.buildStandin({ out: join(tmp, 'bin', 'k3s') });
-  return { bin, real: false, note: `k3s contract: running against the k3s STAND-IN (${bin}); set ATOLL_TEST_K3S_BIN to run against a real k3s` };
+  return {
+    bin,
+    real: false,
+    note: `k3s contract: running against the k3s STAND-IN (${bin}); set ATOLL_TEST_K3S_BIN to run against a real k3s`,
+  };
 }

@@ -17,7 +17,12 @@ export function readKubeconfig(path: string): Creds {
     return Buffer.from(m[1] as string, 'base64');
   };
   const server = /server: (\S+)/.exec(text)?.[1] ?? '';
-  return { server, ca: grab('certificate-authority-data'), cert: grab('client-certificate-data'), key: grab('client-key-data') };
+  return {
+    server,
+    ca: grab('certificate-authority-data'),
+    cert: grab('client-certificate-data'),
+    key: grab('client-key-data'),
+  };
 }
 
 export interface Reply {
@@ -40,21 +45,29 @@ export function call(c: Creds, path: string, o: CallOptions = {}): Promise<Reply
   const url = new URL(path, c.server);
   const body = o.body === undefined ? undefined : typeof o.body === 'string' ? o.body : JSON.stringify(o.body);
   return new Promise((resolve, reject) => {
-    const req = request(url, {
-      method: o.method ?? 'GET',
-      ca: c.ca,
-      ...(o.auth === false ? {} : { cert: c.cert, key: c.key }),
-      agent: false,
-      headers: { Accept: 'application/json', ...(body !== undefined ? { 'Content-Type': o.contentType ?? 'application/json' } : {}), ...(o.headers ?? {}) },
-      timeout: 10_000,
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (d: Buffer) => chunks.push(d));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        resolve({ status: res.statusCode ?? 0, text, headers: res.headers, json: <T>() => JSON.parse(text) as T });
-      });
-    });
+    const req = request(
+      url,
+      {
+        method: o.method ?? 'GET',
+        ca: c.ca,
+        ...(o.auth === false ? {} : { cert: c.cert, key: c.key }),
+        agent: false,
+        headers: {
+          Accept: 'application/json',
+          ...(body !== undefined ? { 'Content-Type': o.contentType ?? 'application/json' } : {}),
+          ...(o.headers ?? {}),
+        },
+        timeout: 10_000,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (d: Buffer) => chunks.push(d));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          resolve({ status: res.statusCode ?? 0, text, headers: res.headers, json: <T>() => JSON.parse(text) as T });
+        });
+      },
+    );
     req.on('error', reject);
     req.on('timeout', () => req.destroy(new Error(`timeout on ${path}`)));
     if (body !== undefined) req.write(body);
@@ -84,7 +97,13 @@ export function insecureGet(url: string): Promise<{ status: number; body: Buffer
     const req = request(url, { rejectUnauthorized: false, agent: false, timeout: 5000 }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (d: Buffer) => chunks.push(d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), contentType: String(res.headers['content-type'] ?? '') }));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          body: Buffer.concat(chunks),
+          contentType: String(res.headers['content-type'] ?? ''),
+        }),
+      );
     });
     req.on('error', reject);
     req.on('timeout', () => req.destroy(new Error(`timeout on ${url}`)));

@@ -26,37 +26,40 @@ export class ProcessRegistry {
     };
     proc.stdout?.on('data', onData);
     proc.stderr?.on('data', onData);
-    const exit = new Promise<number | null>((resolve) => proc.once('exit', (code) => {
-      for (const w of [...waiters]) w();
-      resolve(code);
-    }));
+    const exit = new Promise<number | null>((resolve) =>
+      proc.once('exit', (code) => {
+        for (const w of [...waiters]) w();
+        resolve(code);
+      }),
+    );
     const m: Managed = {
       name,
       proc,
       output: () => out,
       exited: () => exit,
-      waitFor: (re, timeoutMs) => new Promise((resolve, reject) => {
-        const check = (): void => {
-          const hit = re.exec(out);
-          if (hit) {
+      waitFor: (re, timeoutMs) =>
+        new Promise((resolve, reject) => {
+          const check = (): void => {
+            const hit = re.exec(out);
+            if (hit) {
+              cleanup();
+              resolve(hit);
+            } else if (proc.exitCode !== null || proc.signalCode !== null) {
+              cleanup();
+              reject(new Error(`${name} exited (${proc.exitCode ?? proc.signalCode}) before printing ${re}:\n${out}`));
+            }
+          };
+          const timer = setTimeout(() => {
             cleanup();
-            resolve(hit);
-          } else if (proc.exitCode !== null || proc.signalCode !== null) {
-            cleanup();
-            reject(new Error(`${name} exited (${proc.exitCode ?? proc.signalCode}) before printing ${re}:\n${out}`));
-          }
-        };
-        const timer = setTimeout(() => {
-          cleanup();
-          reject(new Error(`${name} did not print ${re} within ${timeoutMs} ms:\n${out}`));
-        }, timeoutMs);
-        const cleanup = (): void => {
-          clearTimeout(timer);
-          waiters.delete(check);
-        };
-        waiters.add(check);
-        check();
-      }),
+            reject(new Error(`${name} did not print ${re} within ${timeoutMs} ms:\n${out}`));
+          }, timeoutMs);
+          const cleanup = (): void => {
+            clearTimeout(timer);
+            waiters.delete(check);
+          };
+          waiters.add(check);
+          check();
+        }),
       stop: async () => {
         if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
         proc.kill('SIGTERM');
@@ -73,16 +76,18 @@ export class ProcessRegistry {
 
   /** Kills every process still running, by pid. */
   async killAll(): Promise<void> {
-    await Promise.all([...this.procs].map(async (m) => {
-      if (m.proc.exitCode === null && m.proc.signalCode === null && m.proc.pid !== undefined) {
-        try {
-          process.kill(m.proc.pid, 'SIGKILL');
-        } catch {
-          // already gone
+    await Promise.all(
+      [...this.procs].map(async (m) => {
+        if (m.proc.exitCode === null && m.proc.signalCode === null && m.proc.pid !== undefined) {
+          try {
+            process.kill(m.proc.pid, 'SIGKILL');
+          } catch {
+            // already gone
+          }
+          await m.exited();
         }
-        await m.exited();
-      }
-    }));
+      }),
+    );
     this.procs.clear();
   }
 }

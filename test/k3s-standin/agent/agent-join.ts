@@ -18,13 +18,24 @@ export interface JoinedNode {
 }
 
 function splitCertKey(pem: Buffer): { cert: Buffer; key: Buffer } {
-  const blocks = (pem.toString('utf8').replace(/\r\n/g, '\n').match(/-----BEGIN [A-Z ]+-----[\s\S]+?-----END [A-Z ]+-----/g) ?? []).map((b) => `${b}\n`);
+  const blocks = (
+    pem
+      .toString('utf8')
+      .replace(/\r\n/g, '\n')
+      .match(/-----BEGIN [A-Z ]+-----[\s\S]+?-----END [A-Z ]+-----/g) ?? []
+  ).map((b) => `${b}\n`);
   const key = blocks.filter((b) => b.includes('PRIVATE KEY')).join('');
   const cert = blocks.filter((b) => !b.includes('PRIVATE KEY')).join('');
   return { cert: Buffer.from(cert), key: Buffer.from(key) };
 }
 
-async function nodeNamedCert(info: ClusterInfo, path: string, id: NodeIdentity, ips: readonly string[], log: Logger): Promise<Buffer> {
+async function nodeNamedCert(
+  info: ClusterInfo,
+  path: string,
+  id: NodeIdentity,
+  ips: readonly string[],
+  log: Logger,
+): Promise<Buffer> {
   const url = `${info.baseUrl}${path}`;
   const headers = { 'k3s-Node-Name': id.name, 'k3s-Node-Password': id.password, 'k3s-Node-IP': ips.join(',') };
   let res = await infoGet(info, path, { headers });
@@ -33,7 +44,9 @@ async function nodeNamedCert(info: ClusterInfo, path: string, id: NodeIdentity, 
     res = await infoGet(info, path, { headers, withCert: false });
   }
   if (res.status === 403) {
-    throw new Error(`Node password rejected, duplicate hostname or contents of '${id.passwordFile}' may not match server node-passwd entry, try enabling a unique node name with the --with-node-id flag`);
+    throw new Error(
+      `Node password rejected, duplicate hostname or contents of '${id.passwordFile}' may not match server node-passwd entry, try enabling a unique node name with the --with-node-id flag`,
+    );
   }
   if (res.status !== 200) throw new Error(`${url}: ${res.statusLine}`);
   return res.body;
@@ -44,13 +57,19 @@ export async function retrieveAgentConfig(cfg: AgentConfig, log: Logger): Promis
   mkdirSync(agentDir, { recursive: true, mode: 0o700 });
   const clientCrt = join(agentDir, 'client-kubelet.crt');
   const clientKey = join(agentDir, 'client-kubelet.key');
-  const existing = existsSync(clientCrt) && existsSync(clientKey) ? { cert: readFileSync(clientCrt), key: readFileSync(clientKey) } : undefined;
+  const existing =
+    existsSync(clientCrt) && existsSync(clientKey)
+      ? { cert: readFileSync(clientCrt), key: readFileSync(clientKey) }
+      : undefined;
   const info = await parseAndValidateToken(cfg.serverUrl, cfg.token, log, existing);
 
   let control: Record<string, unknown>;
   try {
     const path = '/v1-k3s/config';
-    control = JSON.parse(bodyOrError(`${info.baseUrl}${path}`, await infoGet(info, path)).toString('utf8')) as Record<string, unknown>;
+    control = JSON.parse(bodyOrError(`${info.baseUrl}${path}`, await infoGet(info, path)).toString('utf8')) as Record<
+      string,
+      unknown
+    >;
   } catch (e) {
     throw new Error(`failed to retrieve configuration from server: ${(e as Error).message}`);
   }
@@ -63,7 +82,9 @@ export async function retrieveAgentConfig(cfg: AgentConfig, log: Logger): Promis
 
   const servingFile = join(agentDir, 'serving-kubelet.crt');
   try {
-    const serving = splitCertKey(await nodeNamedCert(info, '/v1-k3s/serving-kubelet.crt', identity, [...internalIps, ...cfg.nodeExternalIps], log));
+    const serving = splitCertKey(
+      await nodeNamedCert(info, '/v1-k3s/serving-kubelet.crt', identity, [...internalIps, ...cfg.nodeExternalIps], log),
+    );
     writeFileSync(servingFile, serving.cert, { mode: 0o600 });
     writeFileSync(join(agentDir, 'serving-kubelet.key'), serving.key, { mode: 0o600 });
   } catch (e) {

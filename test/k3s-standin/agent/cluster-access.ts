@@ -47,7 +47,12 @@ async function getCACerts(base: string): Promise<Buffer> {
   return cacerts;
 }
 
-export async function parseAndValidateToken(server: string, token: string, log: Logger, cert?: { cert: Buffer; key: Buffer }): Promise<ClusterInfo> {
+export async function parseAndValidateToken(
+  server: string,
+  token: string,
+  log: Logger,
+  cert?: { cert: Buffer; key: Buffer },
+): Promise<ClusterInfo> {
   const parsed = parseToken(token);
   let u: URL;
   try {
@@ -61,10 +66,15 @@ export async function parseAndValidateToken(server: string, token: string, log: 
   if (parsed.caHash && caCerts.length === 0) {
     log.warn('Cluster CA certificate is trusted by the host CA bundle. Token CA hash will not be validated.');
   } else if (!parsed.caHash && caCerts.length > 0) {
-    log.warn('Cluster CA certificate is not trusted by the host CA bundle, but the token does not include a CA hash. Use the full token from the server\'s node-token file to enable Cluster CA validation.');
+    log.warn(
+      "Cluster CA certificate is not trusted by the host CA bundle, but the token does not include a CA hash. Use the full token from the server's node-token file to enable Cluster CA validation.",
+    );
   } else if (parsed.caHash && caCerts.length > 0) {
     const serverHash = hashCA(caCerts);
-    if (serverHash !== parsed.caHash) throw new Error(`token CA hash does not match the Cluster CA certificate hash: ${parsed.caHash} != ${serverHash}`);
+    if (serverHash !== parsed.caHash)
+      throw new Error(
+        `token CA hash does not match the Cluster CA certificate hash: ${parsed.caHash} != ${serverHash}`,
+      );
   }
   return { baseUrl: base, caCerts, token: { ...parsed, username: 'node' }, ...(cert ? { certFile: cert } : {}) };
 }

@@ -33,7 +33,10 @@ async function register(o: KubeletOptions): Promise<void> {
         o.log.klog('I', 'kubelet_node_status.go:111', 'Node was previously registered', { node: name });
         return;
       }
-      o.log.klog('E', 'kubelet_node_status.go:97', 'Unable to register node with API server', { err: errText(e), node: name });
+      o.log.klog('E', 'kubelet_node_status.go:97', 'Unable to register node with API server', {
+        err: errText(e),
+        node: name,
+      });
     }
     await sleep(backoff, o.signal);
     backoff = Math.min(backoff * 2, 7000);
@@ -51,10 +54,19 @@ async function postStatus(o: KubeletOptions): Promise<void> {
   const conds = field(node, 'status', 'conditions');
   const ready = Array.isArray(conds) ? conds.find((c) => isObject(c) && c.type === 'Ready') : undefined;
   const now = new Date();
-  const since = isObject(ready) && ready.status === 'True' && typeof ready.lastTransitionTime === 'string' ? new Date(ready.lastTransitionTime) : now;
+  const since =
+    isObject(ready) && ready.status === 'True' && typeof ready.lastTransitionTime === 'string'
+      ? new Date(ready.lastTransitionTime)
+      : now;
   // Like the kubelet, every status update carries nodeInfo: a restarted (upgraded) kubelet shows its version.
   const nodeInfo = field(buildNode(o.node, now), 'status', 'nodeInfo');
-  await o.client.request('PATCH', `/api/v1/nodes/${name}/status`, { status: { conditions: kubeletConditions(now, since), nodeInfo } }, 'application/strategic-merge-patch+json', o.signal);
+  await o.client.request(
+    'PATCH',
+    `/api/v1/nodes/${name}/status`,
+    { status: { conditions: kubeletConditions(now, since), nodeInfo } },
+    'application/strategic-merge-patch+json',
+    o.signal,
+  );
 }
 
 export async function runKubelet(o: KubeletOptions): Promise<void> {
@@ -65,7 +77,8 @@ export async function runKubelet(o: KubeletOptions): Promise<void> {
     try {
       await postStatus(o);
     } catch (e) {
-      if (!o.signal.aborted) o.log.klog('E', 'kubelet_node_status.go:535', 'Error updating node status, will retry', { err: errText(e) });
+      if (!o.signal.aborted)
+        o.log.klog('E', 'kubelet_node_status.go:535', 'Error updating node status, will retry', { err: errText(e) });
     }
     await sleep(o.heartbeatMs, o.signal);
   }

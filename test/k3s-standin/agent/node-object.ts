@@ -32,7 +32,8 @@ export function parseTaint(spec: string): Taint {
   const c = spec.lastIndexOf(':');
   const effect = c >= 0 ? spec.slice(c + 1) : '';
   const kv = c >= 0 ? spec.slice(0, c) : spec;
-  if (!EFFECTS.includes(effect)) throw new Error(`invalid taint spec: ${spec}, invalid taint effect: ${effect}, unsupported taint effect`);
+  if (!EFFECTS.includes(effect))
+    throw new Error(`invalid taint spec: ${spec}, invalid taint effect: ${effect}, unsupported taint effect`);
   const eq = kv.indexOf('=');
   const key = eq >= 0 ? kv.slice(0, eq) : kv;
   if (key === '') throw new Error(`invalid taint spec: ${spec}`);
@@ -79,7 +80,12 @@ export function kubeletConditions(now: Date, readySince: Date): unknown[] {
   const t = kubeTime(now);
   const since = kubeTime(readySince);
   const c = (type: string, status: string, reason: string, message: string, trans: string): unknown => ({
-    type, status, lastHeartbeatTime: t, lastTransitionTime: trans, reason, message,
+    type,
+    status,
+    lastHeartbeatTime: t,
+    lastTransitionTime: trans,
+    reason,
+    message,
   });
   return [
     c('MemoryPressure', 'False', 'KubeletHasSufficientMemory', 'kubelet has sufficient memory available', since),
@@ -122,7 +128,11 @@ export function buildNode(p: NodeParams, now: Date): KubeObject {
     metadata: {
       name: p.name,
       labels: { ...defaultNodeLabels(p.name), ...p.labels },
-      annotations: { 'node.alpha.kubernetes.io/ttl': '0', 'volumes.kubernetes.io/controller-managed-attach-detach': 'true', ...p.annotations },
+      annotations: {
+        'node.alpha.kubernetes.io/ttl': '0',
+        'volumes.kubernetes.io/controller-managed-attach-detach': 'true',
+        ...p.annotations,
+      },
     },
     spec: {
       providerID: `k3s://${p.name}`,

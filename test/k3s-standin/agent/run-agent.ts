@@ -22,7 +22,12 @@ function envMs(env: NodeJS.ProcessEnv, name: string, def: number): number {
   return Number.isFinite(v) && v > 0 ? v : def;
 }
 
-async function join_(cfg: AgentConfig, log: Logger, env: NodeJS.ProcessEnv, signal: AbortSignal): Promise<JoinedNode | undefined> {
+async function join_(
+  cfg: AgentConfig,
+  log: Logger,
+  env: NodeJS.ProcessEnv,
+  signal: AbortSignal,
+): Promise<JoinedNode | undefined> {
   const retry = env.ATOLL_STANDIN_RETRY_MS ? envMs(env, 'ATOLL_STANDIN_RETRY_MS', 2000) : undefined;
   while (!signal.aborted) {
     try {
@@ -45,28 +50,48 @@ async function join_(cfg: AgentConfig, log: Logger, env: NodeJS.ProcessEnv, sign
   return undefined;
 }
 
-export async function runAgent(cfg: AgentConfig, build: BuildInfo, log: Logger, env: NodeJS.ProcessEnv, signal: AbortSignal): Promise<number> {
+export async function runAgent(
+  cfg: AgentConfig,
+  build: BuildInfo,
+  log: Logger,
+  env: NodeJS.ProcessEnv,
+  signal: AbortSignal,
+): Promise<number> {
   log.info(`Starting k3s agent ${build.version} (${build.commit})`);
   const joined = await join_(cfg, log, env, signal);
   if (!joined) return 0;
   const name = joined.identity.name;
   const serverUrl = joined.info.baseUrl;
-  writeKubeconfig(join(cfg.dataDir, 'agent', 'kubelet.kubeconfig'),
-    kubeconfigYaml(serverUrl, joined.serverCa.toString('utf8'), { certPem: joined.clientCert.cert.toString('utf8'), keyPem: joined.clientCert.key.toString('utf8') }), 0o600);
+  writeKubeconfig(
+    join(cfg.dataDir, 'agent', 'kubelet.kubeconfig'),
+    kubeconfigYaml(serverUrl, joined.serverCa.toString('utf8'), {
+      certPem: joined.clientCert.cert.toString('utf8'),
+      keyPem: joined.clientCert.key.toString('utf8'),
+    }),
+    0o600,
+  );
   const labels = parseLabels(cfg.nodeLabels);
-  log.info(`Running kubelet --healthz-bind-address=${cfg.healthzBindAddress} --healthz-port=${cfg.healthzPort} --hostname-override=${name} --kubeconfig=${join(cfg.dataDir, 'agent', 'kubelet.kubeconfig')} --node-ip=${joined.internalIps.join(',')} --node-labels=${cfg.nodeLabels.join(',')} --register-with-taints=${cfg.nodeTaints.map((t) => `${t.key}${t.value !== undefined ? `=${t.value}` : ''}:${t.effect}`).join(',')}`);
+  log.info(
+    `Running kubelet --healthz-bind-address=${cfg.healthzBindAddress} --healthz-port=${cfg.healthzPort} --hostname-override=${name} --kubeconfig=${join(cfg.dataDir, 'agent', 'kubelet.kubeconfig')} --node-ip=${joined.internalIps.join(',')} --node-labels=${cfg.nodeLabels.join(',')} --register-with-taints=${cfg.nodeTaints.map((t) => `${t.key}${t.value !== undefined ? `=${t.value}` : ''}:${t.effect}`).join(',')}`,
+  );
 
   let healthz: Server | undefined;
   try {
     healthz = await startHealthz(cfg.healthzBindAddress, cfg.healthzPort);
     const addr = healthz.address();
-    if (addr && typeof addr === 'object') log.klog('I', 'server.go:163', 'Starting healthz server', { address: `${addr.address}:${addr.port}` });
+    if (addr && typeof addr === 'object')
+      log.klog('I', 'server.go:163', 'Starting healthz server', { address: `${addr.address}:${addr.port}` });
   } catch (e) {
     log.klog('E', 'server.go:166', 'Failed to start healthz server', { err: (e as Error).message });
   }
 
   const flannelIp = cfg.nodeExternalIps[0] ?? joined.internalIps[0] ?? '';
-  const client = new KubeClient({ server: serverUrl, ca: joined.serverCa, cert: joined.clientCert.cert, key: joined.clientCert.key });
+  const client = new KubeClient({
+    server: serverUrl,
+    ca: joined.serverCa,
+    cert: joined.clientCert.cert,
+    key: joined.clientCert.key,
+  });
   await runKubelet({
     client,
     log,

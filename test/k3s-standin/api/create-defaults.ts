@@ -11,16 +11,23 @@ export function runningPodStatus(pod: KubeObject, hostIP: string, now: Date, pod
   const n = Math.abs([...pod.metadata.name].reduce((a, c) => (a * 31 + c.charCodeAt(0)) | 0, 7));
   return {
     phase: 'Running',
-    conditions: ['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled']
-      .map((type) => ({ type, status: 'True', lastProbeTime: null, lastTransitionTime: t })),
+    conditions: ['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady', 'PodScheduled'].map(
+      (type) => ({ type, status: 'True', lastProbeTime: null, lastTransitionTime: t }),
+    ),
     hostIP,
     hostIPs: [{ ip: hostIP }],
     podIP: `${podCidr.split('.').slice(0, 3).join('.')}.${(n % 250) + 2}`,
     startTime: t,
     qosClass: 'BestEffort',
     containerStatuses: containers.map((c) => ({
-      name: c.name, ready: true, started: true, restartCount: 0, image: c.image, imageID: '',
-      containerID: `containerd://${(n * 7919).toString(16).padStart(12, '0')}`, state: { running: { startedAt: t } },
+      name: c.name,
+      ready: true,
+      started: true,
+      restartCount: 0,
+      image: c.image,
+      imageID: '',
+      containerID: `containerd://${(n * 7919).toString(16).padStart(12, '0')}`,
+      state: { running: { startedAt: t } },
     })),
   };
 }
@@ -28,7 +35,14 @@ export function runningPodStatus(pod: KubeObject, hostIP: string, now: Date, pod
 export function pendingPodStatus(now: Date, bound: boolean): JsonObject {
   const scheduled = bound
     ? { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: kubeTime(now) }
-    : { type: 'PodScheduled', status: 'False', lastProbeTime: null, lastTransitionTime: kubeTime(now), reason: 'Unschedulable', message: 'no node is available' };
+    : {
+        type: 'PodScheduled',
+        status: 'False',
+        lastProbeTime: null,
+        lastTransitionTime: kubeTime(now),
+        reason: 'Unschedulable',
+        message: 'no node is available',
+      };
   return { phase: 'Pending', qosClass: 'BestEffort', conditions: [scheduled] };
 }
 
@@ -48,7 +62,14 @@ export function applyCreateDefaults(rt: ResourceType, obj: KubeObject): void {
     delete obj.stringData;
   } else if (rt.group === '' && rt.plural === 'pods') {
     const spec: JsonObject = isObject(obj.spec) ? obj.spec : {};
-    obj.spec = { restartPolicy: 'Always', terminationGracePeriodSeconds: 30, dnsPolicy: 'ClusterFirst', schedulerName: 'default-scheduler', serviceAccountName: 'default', ...spec };
+    obj.spec = {
+      restartPolicy: 'Always',
+      terminationGracePeriodSeconds: 30,
+      dnsPolicy: 'ClusterFirst',
+      schedulerName: 'default-scheduler',
+      serviceAccountName: 'default',
+      ...spec,
+    };
     obj.status = pendingPodStatus(now, typeof spec.nodeName === 'string' && spec.nodeName !== '');
   } else if (rt.hasStatus && rt.plural !== 'nodes') {
     obj.status = {};

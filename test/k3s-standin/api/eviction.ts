@@ -16,21 +16,36 @@ function podReady(pod: KubeObject): boolean {
 }
 
 function tooManyRequests(cause: string): ApiError {
-  return new ApiError(statusBody(429, 'TooManyRequests', 'Cannot evict pod as it would violate the pod\'s disruption budget.', { causes: [{ reason: 'DisruptionBudget', message: cause }] }));
+  return new ApiError(
+    statusBody(429, 'TooManyRequests', "Cannot evict pod as it would violate the pod's disruption budget.", {
+      causes: [{ reason: 'DisruptionBudget', message: cause }],
+    }),
+  );
 }
 
 export function evictPod(svc: ResourceService, ns: string, name: string, body: unknown): StatusBody {
   if (!PODS || !PDBS) throw errors.internal('resource types missing');
-  if (isObject(body) && isObject(body.metadata) && typeof body.metadata.name === 'string' && body.metadata.name !== name) {
+  if (
+    isObject(body) &&
+    isObject(body.metadata) &&
+    typeof body.metadata.name === 'string' &&
+    body.metadata.name !== name
+  ) {
     throw errors.badRequest('name in URL does not match name in Eviction object');
   }
   const pod = svc.get(PODS, ns, name);
   const phase = String(field(pod, 'status', 'phase') ?? '');
   const deleteOptions = isObject(body) ? body.deleteOptions : undefined;
-  const ignorePdb = phase === 'Succeeded' || phase === 'Failed' || phase === 'Pending' || pod.metadata.deletionTimestamp !== undefined;
+  const ignorePdb =
+    phase === 'Succeeded' || phase === 'Failed' || phase === 'Pending' || pod.metadata.deletionTimestamp !== undefined;
   if (!ignorePdb) {
-    const pdbs = svc.list(PDBS, ns).filter((p) => labelSelectorMatcher(field(p, 'spec', 'selector'))(pod.metadata.labels));
-    if (pdbs.length > 1) throw errors.internal('This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.');
+    const pdbs = svc
+      .list(PDBS, ns)
+      .filter((p) => labelSelectorMatcher(field(p, 'spec', 'selector'))(pod.metadata.labels));
+    if (pdbs.length > 1)
+      throw errors.internal(
+        'This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.',
+      );
     const pdb = pdbs[0];
     if (pdb) {
       const st = computePdbStatus(pdb, svc.list(PODS, ns));
@@ -39,7 +54,9 @@ export function evictPod(svc: ResourceService, ns: string, name: string, body: u
       if (!canSkip) {
         if (st.disruptionsAllowed < 0) throw errors.forbidden('pdb disruptions allowed is negative');
         if (st.disruptionsAllowed === 0) {
-          throw tooManyRequests(`The disruption budget ${pdb.metadata.name} needs ${st.desiredHealthy} healthy pods and has ${st.currentHealthy} currently`);
+          throw tooManyRequests(
+            `The disruption budget ${pdb.metadata.name} needs ${st.desiredHealthy} healthy pods and has ${st.currentHealthy} currently`,
+          );
         }
       }
     }

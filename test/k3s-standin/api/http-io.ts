@@ -11,7 +11,17 @@ export function readBody(req: IncomingMessage): Promise<Buffer> {
     req.on('data', (c: Buffer) => {
       size += c.length;
       if (size > MAX_BODY) {
-        reject(new ApiError({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'Request entity too large', reason: 'RequestEntityTooLarge', code: 413 }));
+        reject(
+          new ApiError({
+            kind: 'Status',
+            apiVersion: 'v1',
+            metadata: {},
+            status: 'Failure',
+            message: 'Request entity too large',
+            reason: 'RequestEntityTooLarge',
+            code: 413,
+          }),
+        );
         req.destroy();
         return;
       }
@@ -24,7 +34,11 @@ export function readBody(req: IncomingMessage): Promise<Buffer> {
 
 export function sendJson(res: ServerResponse, code: number, body: unknown): void {
   const data = JSON.stringify(body);
-  res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data), 'Cache-Control': 'no-cache, private' });
+  res.writeHead(code, {
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(data),
+    'Cache-Control': 'no-cache, private',
+  });
   res.end(data);
 }
 
@@ -32,7 +46,12 @@ export function sendStatus(res: ServerResponse, status: StatusBody): void {
   sendJson(res, status.code, status);
 }
 
-export function sendText(res: ServerResponse, code: number, text: string | Buffer, contentType = 'text/plain; charset=utf-8'): void {
+export function sendText(
+  res: ServerResponse,
+  code: number,
+  text: string | Buffer,
+  contentType = 'text/plain; charset=utf-8',
+): void {
   res.writeHead(code, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text) });
   res.end(text);
 }
@@ -42,6 +61,14 @@ export function parseJsonBody(buf: Buffer): unknown {
   try {
     return JSON.parse(buf.toString('utf8')) as unknown;
   } catch (e) {
-    throw new ApiError({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `couldn't get version/kind; json parse error: ${(e as Error).message}`, reason: 'BadRequest', code: 400 });
+    throw new ApiError({
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message: `couldn't get version/kind; json parse error: ${(e as Error).message}`,
+      reason: 'BadRequest',
+      code: 400,
+    });
   }
 }

@@ -50,7 +50,12 @@ function resolve(parts: string[]): Target | undefined {
   const rt = findType(group, 'v1', rest[0] ?? '');
   if (!rt || rest.length > 3) return undefined;
   if (rest[2] !== undefined && !rt.subresources.includes(rest[2])) return undefined;
-  return { rt, ...(namespace !== undefined ? { namespace } : {}), ...(rest[1] !== undefined ? { name: rest[1] } : {}), ...(rest[2] !== undefined ? { sub: rest[2] } : {}) };
+  return {
+    rt,
+    ...(namespace !== undefined ? { namespace } : {}),
+    ...(rest[1] !== undefined ? { name: rest[1] } : {}),
+    ...(rest[2] !== undefined ? { sub: rest[2] } : {}),
+  };
 }
 
 function stripTypeMeta(o: KubeObject): KubeObject {
@@ -62,11 +67,23 @@ function stripTypeMeta(o: KubeObject): KubeObject {
 function deleteResponse(rt: ResourceType, gone: KubeObject): unknown {
   if (rt.group === '' && rt.plural === 'pods') return gone;
   if (rt.group === '' && rt.plural === 'namespaces') {
-    return { ...gone, metadata: { ...gone.metadata, deletionTimestamp: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') }, status: { phase: 'Terminating' } };
+    return {
+      ...gone,
+      metadata: { ...gone.metadata, deletionTimestamp: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') },
+      status: { phase: 'Terminating' },
+    };
   }
   return {
-    kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success',
-    details: { name: gone.metadata.name, ...(rt.group ? { group: rt.group } : {}), kind: rt.plural, uid: gone.metadata.uid },
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Success',
+    details: {
+      name: gone.metadata.name,
+      ...(rt.group ? { group: rt.group } : {}),
+      kind: rt.plural,
+      uid: gone.metadata.uid,
+    },
   };
 }
 
@@ -76,14 +93,20 @@ function healthText(path: string, verbose: boolean): string {
   return `${checks.map((c) => `[+]${c} ok`).join('\n')}\n${path.slice(1)} check passed\n`;
 }
 
-export function kubeApiHandler(deps: KubeApiDeps): (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> {
+export function kubeApiHandler(
+  deps: KubeApiDeps,
+): (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> {
   const { store, svc } = deps;
   return async (req, res, url) => {
     try {
       const path = url.pathname.replace(/\/+$/, '') || '/';
       const method = req.method ?? 'GET';
       const accept = req.headers.accept;
-      if (accept && !accept.split(',').some((a) => /application\/json|\*\/\*|application\/\*|application\/yaml/.test(a))) throw errors.notAcceptable();
+      if (
+        accept &&
+        !accept.split(',').some((a) => /application\/json|\*\/\*|application\/\*|application\/yaml/.test(a))
+      )
+        throw errors.notAcceptable();
       if (['/healthz', '/livez', '/readyz'].includes(path)) {
         sendText(res, 200, healthText(path, url.searchParams.has('verbose')));
         return;
@@ -92,7 +115,10 @@ export function kubeApiHandler(deps: KubeApiDeps): (req: IncomingMessage, res: S
       if (path === '/api') return sendJson(res, 200, apiVersions(deps.serverAddress));
       if (path === '/apis') return sendJson(res, 200, apiGroupList());
       if (path === '/api/v1') return sendJson(res, 200, resourceList('', 'v1'));
-      const parts = path.split('/').filter((p) => p !== '').map(decodeURIComponent);
+      const parts = path
+        .split('/')
+        .filter((p) => p !== '')
+        .map(decodeURIComponent);
       if (parts[0] === 'apis' && parts.length === 2) {
         const g = apiGroup(parts[1] as string);
         if (g) return sendJson(res, 200, g);
@@ -114,7 +140,13 @@ export function kubeApiHandler(deps: KubeApiDeps): (req: IncomingMessage, res: S
     }
   };
 
-  async function serveResource(req: IncomingMessage, res: ServerResponse, url: URL, t: Target, method: string): Promise<void> {
+  async function serveResource(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    t: Target,
+    method: string,
+  ): Promise<void> {
     const q = url.searchParams;
     const dryRun = q.getAll('dryRun').includes('All');
     const { rt, namespace, name, sub } = t;
@@ -126,8 +158,12 @@ export function kubeApiHandler(deps: KubeApiDeps): (req: IncomingMessage, res: S
         if (q.get('watch') === 'true' || q.get('watch') === '1') {
           const include = (q.get('includeObject') as IncludeObject | null) ?? 'Metadata';
           serveWatch(req, res, store, {
-            rt, matches, bookmarks: q.get('allowWatchBookmarks') === 'true',
-            ...(wantsTable(req.headers.accept) ? { present: (o: KubeObject) => toTable(rt, [o], String(o.metadata.resourceVersion ?? ''), include) } : {}),
+            rt,
+            matches,
+            bookmarks: q.get('allowWatchBookmarks') === 'true',
+            ...(wantsTable(req.headers.accept)
+              ? { present: (o: KubeObject) => toTable(rt, [o], String(o.metadata.resourceVersion ?? ''), include) }
+              : {}),
             ...(namespace !== undefined ? { namespace } : {}),
             ...(q.get('resourceVersion') !== null ? { resourceVersion: q.get('resourceVersion') as string } : {}),
             ...(q.get('timeoutSeconds') ? { timeoutSeconds: Number(q.get('timeoutSeconds')) } : {}),
@@ -136,8 +172,18 @@ export function kubeApiHandler(deps: KubeApiDeps): (req: IncomingMessage, res: S
         }
         const items = svc.list(rt, namespace).filter(matches);
         const rv = String(svc.resourceVersion());
-        if (wantsTable(req.headers.accept)) return sendJson(res, 200, toTable(rt, items, rv, (q.get('includeObject') as IncludeObject | null) ?? 'Metadata'));
-        return sendJson(res, 200, { kind: `${rt.kind}List`, apiVersion: groupVersion(rt), metadata: { resourceVersion: rv }, items: items.map(stripTypeMeta) });
+        if (wantsTable(req.headers.accept))
+          return sendJson(
+            res,
+            200,
+            toTable(rt, items, rv, (q.get('includeObject') as IncludeObject | null) ?? 'Metadata'),
+          );
+        return sendJson(res, 200, {
+          kind: `${rt.kind}List`,
+          apiVersion: groupVersion(rt),
+          metadata: { resourceVersion: rv },
+          items: items.map(stripTypeMeta),
+        });
       }
       if (method === 'POST') {
         const created = svc.create(rt, namespace, parseJsonBody(await readBody(req)), { dryRun });
@@ -154,7 +200,17 @@ export function kubeApiHandler(deps: KubeApiDeps): (req: IncomingMessage, res: S
     switch (method) {
       case 'GET': {
         const o = svc.get(rt, namespace, name);
-        if (wantsTable(req.headers.accept)) return sendJson(res, 200, toTable(rt, [o], String(o.metadata.resourceVersion ?? ''), (q.get('includeObject') as IncludeObject | null) ?? 'Metadata'));
+        if (wantsTable(req.headers.accept))
+          return sendJson(
+            res,
+            200,
+            toTable(
+              rt,
+              [o],
+              String(o.metadata.resourceVersion ?? ''),
+              (q.get('includeObject') as IncludeObject | null) ?? 'Metadata',
+            ),
+          );
         return sendJson(res, 200, o);
       }
       case 'PUT':

@@ -23,7 +23,11 @@ function withType(rt: ResourceType, o: KubeObject): KubeObject {
 
 export function serveWatch(req: IncomingMessage, res: ServerResponse, store: ObjectStore, w: WatchRequest): void {
   const key = storageKey(w.rt);
-  res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
+  res.writeHead(200, {
+    'Content-Type': 'application/json',
+    'Cache-Control': 'no-cache, private',
+    'Transfer-Encoding': 'chunked',
+  });
   res.flushHeaders();
   const send = (type: string, object: unknown): void => {
     const shown = w.present && type !== 'ERROR' && type !== 'BOOKMARK' ? w.present(object as KubeObject) : object;
@@ -47,7 +51,8 @@ export function serveWatch(req: IncomingMessage, res: ServerResponse, store: Obj
 
   const rv = w.resourceVersion;
   if (rv === undefined || rv === '' || rv === '0') {
-    for (const o of store.list(key, w.rt.namespaced ? w.namespace : undefined)) if (inScope(o)) send('ADDED', withType(w.rt, o));
+    for (const o of store.list(key, w.rt.namespaced ? w.namespace : undefined))
+      if (inScope(o)) send('ADDED', withType(w.rt, o));
   } else {
     const n = Number(rv);
     const past = Number.isFinite(n) ? store.eventsSince(n) : 'expired';
@@ -61,9 +66,18 @@ export function serveWatch(req: IncomingMessage, res: ServerResponse, store: Obj
 
   const unsubscribe = store.subscribe(deliver);
   const bookmark = w.bookmarks
-    ? setInterval(() => send('BOOKMARK', { kind: w.rt.kind, apiVersion: groupVersion(w.rt), metadata: { resourceVersion: String(store.resourceVersion()) } }), 60_000)
+    ? setInterval(
+        () =>
+          send('BOOKMARK', {
+            kind: w.rt.kind,
+            apiVersion: groupVersion(w.rt),
+            metadata: { resourceVersion: String(store.resourceVersion()) },
+          }),
+        60_000,
+      )
     : undefined;
-  const timer = w.timeoutSeconds && w.timeoutSeconds > 0 ? setTimeout(() => res.end(), w.timeoutSeconds * 1000) : undefined;
+  const timer =
+    w.timeoutSeconds && w.timeoutSeconds > 0 ? setTimeout(() => res.end(), w.timeoutSeconds * 1000) : undefined;
   const stop = (): void => {
     unsubscribe();
     if (bookmark) clearInterval(bookmark);

@@ -43,7 +43,8 @@ function mergeList(field: string, target: unknown[], patch: unknown[]): unknown[
   const out = target.map((x) => clone(x));
   for (const item of patch) {
     if (!isObject(item)) continue;
-    if (item.$patch === 'replace') return patch.filter((p) => !(isObject(p) && p.$patch === 'replace')).map((p) => clone(p));
+    if (item.$patch === 'replace')
+      return patch.filter((p) => !(isObject(p) && p.$patch === 'replace')).map((p) => clone(p));
     const idx = out.findIndex((x) => isObject(x) && x[key] === item[key]);
     if (item.$patch === 'delete') {
       if (idx >= 0) out.splice(idx, 1);
@@ -101,7 +102,10 @@ interface Op {
 function pointer(path: string): string[] {
   if (path === '') return [];
   if (!path.startsWith('/')) throw errors.badRequest(`invalid JSON pointer: ${path}`);
-  return path.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  return path
+    .slice(1)
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
 function parentOf(doc: unknown, parts: string[]): { parent: unknown; last: string } {
@@ -129,10 +133,12 @@ function removeAt(doc: unknown, parts: string[]): unknown {
   const { parent, last } = parentOf(doc, parts);
   if (Array.isArray(parent)) {
     const i = Number(last);
-    if (!(i >= 0 && i < parent.length)) throw errors.invalidPatch(`Unable to remove nonexistent key: ${last}: missing value`);
+    if (!(i >= 0 && i < parent.length))
+      throw errors.invalidPatch(`Unable to remove nonexistent key: ${last}: missing value`);
     return parent.splice(i, 1)[0];
   }
-  if (!isObject(parent) || !(last in parent)) throw errors.invalidPatch(`Unable to remove nonexistent key: ${last}: missing value`);
+  if (!isObject(parent) || !(last in parent))
+    throw errors.invalidPatch(`Unable to remove nonexistent key: ${last}: missing value`);
   const v = parent[last];
   delete parent[last];
   return v;
@@ -150,7 +156,10 @@ function addAt(doc: unknown, parts: string[], value: unknown, replace: boolean):
       else parent.splice(i, 0, clone(value));
     }
   } else if (isObject(parent)) {
-    if (replace && !(last in parent)) throw errors.invalidPatch(`replace operation does not apply: doc is missing key: ${'/' + parts.join('/')}: missing value`);
+    if (replace && !(last in parent))
+      throw errors.invalidPatch(
+        `replace operation does not apply: doc is missing key: ${'/' + parts.join('/')}: missing value`,
+      );
     parent[last] = clone(value);
   } else {
     throw errors.invalidPatch(`doc is missing path: ${'/' + parts.join('/')}`);
@@ -159,20 +168,35 @@ function addAt(doc: unknown, parts: string[], value: unknown, replace: boolean):
 }
 
 export function jsonPatch(target: unknown, ops: unknown): unknown {
-  if (!Array.isArray(ops)) throw errors.badRequest('json: cannot unmarshal object into Go value of type jsonpatch.Patch');
+  if (!Array.isArray(ops))
+    throw errors.badRequest('json: cannot unmarshal object into Go value of type jsonpatch.Patch');
   let doc = clone(target);
   for (const raw of ops as Op[]) {
     const parts = pointer(raw.path);
     switch (raw.op) {
-      case 'add': doc = addAt(doc, parts, raw.value, false); break;
-      case 'replace': doc = addAt(doc, parts, raw.value, true); break;
-      case 'remove': removeAt(doc, parts); break;
-      case 'move': { const v = removeAt(doc, pointer(raw.from ?? '')); doc = addAt(doc, parts, v, false); break; }
-      case 'copy': doc = addAt(doc, parts, getAt(doc, pointer(raw.from ?? '')), false); break;
-      case 'test':
-        if (JSON.stringify(getAt(doc, parts)) !== JSON.stringify(raw.value)) throw errors.invalidPatch(`testing value ${raw.path} failed: test failed`);
+      case 'add':
+        doc = addAt(doc, parts, raw.value, false);
         break;
-      default: throw errors.badRequest(`Unexpected kind: ${String(raw.op)}`);
+      case 'replace':
+        doc = addAt(doc, parts, raw.value, true);
+        break;
+      case 'remove':
+        removeAt(doc, parts);
+        break;
+      case 'move': {
+        const v = removeAt(doc, pointer(raw.from ?? ''));
+        doc = addAt(doc, parts, v, false);
+        break;
+      }
+      case 'copy':
+        doc = addAt(doc, parts, getAt(doc, pointer(raw.from ?? '')), false);
+        break;
+      case 'test':
+        if (JSON.stringify(getAt(doc, parts)) !== JSON.stringify(raw.value))
+          throw errors.invalidPatch(`testing value ${raw.path} failed: test failed`);
+        break;
+      default:
+        throw errors.badRequest(`Unexpected kind: ${String(raw.op)}`);
     }
   }
   return doc;

@@ -27,7 +27,10 @@ function specPart(o: KubeObject): string {
 }
 
 export class ResourceService {
-  constructor(private readonly store: ObjectStore, private readonly now: () => Date = () => new Date()) {}
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
 
   get(rt: ResourceType, ns: string | undefined, name: string): KubeObject {
     const o = this.store.get(storageKey(rt), rt.namespaced ? ns : undefined, name);
@@ -48,17 +51,25 @@ export class ResourceService {
   }
 
   create(rt: ResourceType, ns: string | undefined, body: unknown, opts: WriteOptions = {}): KubeObject {
-    if (!isObject(body) || !isObject(body.metadata)) throw errors.badRequest('Object \'metadata\' is missing in \'{}\'');
+    if (!isObject(body) || !isObject(body.metadata)) throw errors.badRequest("Object 'metadata' is missing in '{}'");
     const obj = clone(body) as KubeObject;
     const meta = obj.metadata;
     if (!meta.name && typeof meta.generateName === 'string') meta.name = `${meta.generateName}${generateNameSuffix()}`;
     if (!meta.name) throw errors.invalid(rt, '', 'metadata.name', 'Required value: name or generateName is required');
     if (!DNS_SUBDOMAIN.test(meta.name) || meta.name.length > 253) {
-      throw errors.invalid(rt, meta.name, 'metadata.name', `Invalid value: "${meta.name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character`);
+      throw errors.invalid(
+        rt,
+        meta.name,
+        'metadata.name',
+        `Invalid value: "${meta.name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character`,
+      );
     }
     if (rt.namespaced) {
       const target = ns ?? meta.namespace ?? 'default';
-      if (meta.namespace && ns && meta.namespace !== ns) throw errors.badRequest('the namespace of the provided object does not match the namespace sent on the request');
+      if (meta.namespace && ns && meta.namespace !== ns)
+        throw errors.badRequest(
+          'the namespace of the provided object does not match the namespace sent on the request',
+        );
       if (!this.store.get('namespaces', undefined, target)) throw errors.namespaceNotFound(target);
       meta.namespace = target;
     } else {
@@ -80,15 +91,23 @@ export class ResourceService {
 
   update(rt: ResourceType, ns: string | undefined, name: string, body: unknown, opts: WriteOptions = {}): KubeObject {
     const current = this.get(rt, ns, name);
-    if (!isObject(body) || !isObject(body.metadata)) throw errors.badRequest('Object \'metadata\' is missing');
+    if (!isObject(body) || !isObject(body.metadata)) throw errors.badRequest("Object 'metadata' is missing");
     const next = clone(body) as KubeObject;
-    if (next.metadata.name && next.metadata.name !== name) throw errors.badRequest('the name of the object does not match the name on the URL');
+    if (next.metadata.name && next.metadata.name !== name)
+      throw errors.badRequest('the name of the object does not match the name on the URL');
     const rv = next.metadata.resourceVersion;
     if (rv !== undefined && rv !== '' && rv !== current.metadata.resourceVersion) throw errors.conflict(rt, name);
     return this.write(rt, current, next, opts);
   }
 
-  patch(rt: ResourceType, ns: string | undefined, name: string, type: PatchType, patch: unknown, opts: WriteOptions = {}): KubeObject {
+  patch(
+    rt: ResourceType,
+    ns: string | undefined,
+    name: string,
+    type: PatchType,
+    patch: unknown,
+    opts: WriteOptions = {},
+  ): KubeObject {
     const current = this.get(rt, ns, name);
     const patched = applyPatch(type, current, patch);
     if (!isObject(patched) || !isObject(patched.metadata)) throw errors.invalidPatch('metadata is required');
@@ -99,7 +118,13 @@ export class ResourceService {
   }
 
   /** Read-modify-write for in-process callers (controllers, supervisor). */
-  mutate(rt: ResourceType, ns: string | undefined, name: string, fn: (o: KubeObject) => void, opts: WriteOptions = {}): KubeObject {
+  mutate(
+    rt: ResourceType,
+    ns: string | undefined,
+    name: string,
+    fn: (o: KubeObject) => void,
+    opts: WriteOptions = {},
+  ): KubeObject {
     const current = this.get(rt, ns, name);
     const next = clone(current);
     fn(next);
@@ -110,15 +135,24 @@ export class ResourceService {
     const current = this.get(rt, ns, name);
     const pre = isObject(options) && isObject(options.preconditions) ? options.preconditions : undefined;
     if (pre && typeof pre.uid === 'string' && pre.uid !== current.metadata.uid) {
-      throw errors.conflict(rt, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${current.metadata.uid ?? ''}`);
+      throw errors.conflict(
+        rt,
+        name,
+        `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${current.metadata.uid ?? ''}`,
+      );
     }
     if (pre && typeof pre.resourceVersion === 'string' && pre.resourceVersion !== current.metadata.resourceVersion) {
-      throw errors.conflict(rt, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${current.metadata.resourceVersion ?? ''}`);
+      throw errors.conflict(
+        rt,
+        name,
+        `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${current.metadata.resourceVersion ?? ''}`,
+      );
     }
     if (dryRun) return current;
     if (rt.plural === 'namespaces' && rt.group === '') {
       for (const other of RESOURCE_TYPES.filter((r) => r.namespaced)) {
-        for (const o of this.store.list(storageKey(other), name)) this.store.remove(storageKey(other), name, o.metadata.name);
+        for (const o of this.store.list(storageKey(other), name))
+          this.store.remove(storageKey(other), name, o.metadata.name);
       }
     }
     const gone = this.store.remove(storageKey(rt), rt.namespaced ? ns : undefined, name) ?? current;
@@ -154,7 +188,10 @@ export class ResourceService {
     out.kind = rt.kind;
     delete (out as JsonObject).stringData;
     if (opts.dryRun) return out;
-    if (JSON.stringify({ ...out, metadata: { ...out.metadata, resourceVersion: '' } }) === JSON.stringify({ ...current, metadata: { ...current.metadata, resourceVersion: '' } })) {
+    if (
+      JSON.stringify({ ...out, metadata: { ...out.metadata, resourceVersion: '' } }) ===
+      JSON.stringify({ ...current, metadata: { ...current.metadata, resourceVersion: '' } })
+    ) {
       return current;
     }
     return this.store.put(storageKey(rt), out);

@@ -28,26 +28,39 @@ function splitTerms(s: string): string[] {
 }
 
 function matchReqs(reqs: readonly Req[]): LabelMatcher {
-  return (labels) => reqs.every((r) => {
-    const has = labels !== undefined && Object.prototype.hasOwnProperty.call(labels, r.key);
-    const v = has ? labels?.[r.key] : undefined;
-    switch (r.op) {
-      case 'exists': return has;
-      case '!exists': return !has;
-      case '=': return has && v === r.values[0];
-      case '!=': return !has || v !== r.values[0];
-      case 'in': return has && r.values.includes(v as string);
-      case 'notin': return !has || !r.values.includes(v as string);
-      default: return false;
-    }
-  });
+  return (labels) =>
+    reqs.every((r) => {
+      const has = labels !== undefined && Object.prototype.hasOwnProperty.call(labels, r.key);
+      const v = has ? labels?.[r.key] : undefined;
+      switch (r.op) {
+        case 'exists':
+          return has;
+        case '!exists':
+          return !has;
+        case '=':
+          return has && v === r.values[0];
+        case '!=':
+          return !has || v !== r.values[0];
+        case 'in':
+          return has && r.values.includes(v as string);
+        case 'notin':
+          return !has || !r.values.includes(v as string);
+        default:
+          return false;
+      }
+    });
 }
 
 export function parseLabelSelector(s: string | null | undefined): LabelMatcher {
   if (!s) return () => true;
   const reqs: Req[] = splitTerms(s).map((term) => {
     let m = /^(\S+)\s+(in|notin)\s+\(([^)]*)\)$/.exec(term);
-    if (m) return { key: m[1] as string, op: m[2] as 'in' | 'notin', values: (m[3] as string).split(',').map((x) => x.trim()) };
+    if (m)
+      return {
+        key: m[1] as string,
+        op: m[2] as 'in' | 'notin',
+        values: (m[3] as string).split(',').map((x) => x.trim()),
+      };
     m = /^([^=!\s]+)\s*(==|=|!=)\s*(\S*)$/.exec(term);
     if (m) return { key: m[1] as string, op: m[2] === '!=' ? '!=' : '=', values: [m[3] as string] };
     m = /^!\s*([^=!\s]+)$/.exec(term);

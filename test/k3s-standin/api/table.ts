@@ -12,7 +12,13 @@ interface Column {
   priority: number;
 }
 
-const col = (name: string, type = 'string', priority = 0, format = ''): Column => ({ name, type, format, description: name, priority });
+const col = (name: string, type = 'string', priority = 0, format = ''): Column => ({
+  name,
+  type,
+  format,
+  description: name,
+  priority,
+});
 
 function age(o: KubeObject, now: number): string {
   const ts = o.metadata.creationTimestamp;
@@ -47,26 +53,67 @@ function podRow(o: KubeObject, now: number): unknown[] {
   const containers = field(o, 'spec', 'containers');
   const total = Array.isArray(containers) ? containers.length : 0;
   const ready = Array.isArray(statuses) ? statuses.filter((s) => isObject(s) && s.ready === true).length : 0;
-  const restarts = Array.isArray(statuses) ? statuses.reduce((n: number, s) => n + (isObject(s) ? Number(s.restartCount ?? 0) : 0), 0) : 0;
-  const phase = o.metadata.deletionTimestamp ? 'Terminating' : String(field(o, 'status', 'reason') ?? field(o, 'status', 'phase') ?? 'Unknown');
-  return [o.metadata.name, `${ready}/${total}`, phase, restarts, age(o, now), String(field(o, 'status', 'podIP') ?? '<none>'),
-    String(field(o, 'spec', 'nodeName') ?? '<none>'), '<none>', '<none>'];
+  const restarts = Array.isArray(statuses)
+    ? statuses.reduce((n: number, s) => n + (isObject(s) ? Number(s.restartCount ?? 0) : 0), 0)
+    : 0;
+  const phase = o.metadata.deletionTimestamp
+    ? 'Terminating'
+    : String(field(o, 'status', 'reason') ?? field(o, 'status', 'phase') ?? 'Unknown');
+  return [
+    o.metadata.name,
+    `${ready}/${total}`,
+    phase,
+    restarts,
+    age(o, now),
+    String(field(o, 'status', 'podIP') ?? '<none>'),
+    String(field(o, 'spec', 'nodeName') ?? '<none>'),
+    '<none>',
+    '<none>',
+  ];
 }
 
 function layout(rt: ResourceType): { columns: Column[]; row: (o: KubeObject, now: number) => unknown[] } {
   if (rt.group === '' && rt.plural === 'nodes') {
     return {
-      columns: [col('Name', 'string', 0, 'name'), col('Status'), col('Roles'), col('Age'), col('Version'),
-        col('Internal-IP', 'string', 1), col('External-IP', 'string', 1), col('OS-Image', 'string', 1), col('Kernel-Version', 'string', 1), col('Container-Runtime', 'string', 1)],
-      row: (o, now) => [o.metadata.name, nodeStatus(o), nodeRoles(o), age(o, now), String(field(o, 'status', 'nodeInfo', 'kubeletVersion') ?? ''),
-        address(o, 'InternalIP'), address(o, 'ExternalIP'), String(field(o, 'status', 'nodeInfo', 'osImage') ?? '<unknown>'),
-        String(field(o, 'status', 'nodeInfo', 'kernelVersion') ?? '<unknown>'), String(field(o, 'status', 'nodeInfo', 'containerRuntimeVersion') ?? '<unknown>')],
+      columns: [
+        col('Name', 'string', 0, 'name'),
+        col('Status'),
+        col('Roles'),
+        col('Age'),
+        col('Version'),
+        col('Internal-IP', 'string', 1),
+        col('External-IP', 'string', 1),
+        col('OS-Image', 'string', 1),
+        col('Kernel-Version', 'string', 1),
+        col('Container-Runtime', 'string', 1),
+      ],
+      row: (o, now) => [
+        o.metadata.name,
+        nodeStatus(o),
+        nodeRoles(o),
+        age(o, now),
+        String(field(o, 'status', 'nodeInfo', 'kubeletVersion') ?? ''),
+        address(o, 'InternalIP'),
+        address(o, 'ExternalIP'),
+        String(field(o, 'status', 'nodeInfo', 'osImage') ?? '<unknown>'),
+        String(field(o, 'status', 'nodeInfo', 'kernelVersion') ?? '<unknown>'),
+        String(field(o, 'status', 'nodeInfo', 'containerRuntimeVersion') ?? '<unknown>'),
+      ],
     };
   }
   if (rt.group === '' && rt.plural === 'pods') {
     return {
-      columns: [col('Name', 'string', 0, 'name'), col('Ready'), col('Status'), col('Restarts', 'string'), col('Age'),
-        col('IP', 'string', 1), col('Node', 'string', 1), col('Nominated Node', 'string', 1), col('Readiness Gates', 'string', 1)],
+      columns: [
+        col('Name', 'string', 0, 'name'),
+        col('Ready'),
+        col('Status'),
+        col('Restarts', 'string'),
+        col('Age'),
+        col('IP', 'string', 1),
+        col('Node', 'string', 1),
+        col('Nominated Node', 'string', 1),
+        col('Readiness Gates', 'string', 1),
+      ],
       row: podRow,
     };
   }
@@ -79,7 +126,12 @@ function layout(rt: ResourceType): { columns: Column[]; row: (o: KubeObject, now
   if (rt.group === '' && rt.plural === 'secrets') {
     return {
       columns: [col('Name', 'string', 0, 'name'), col('Type'), col('Data', 'integer'), col('Age')],
-      row: (o, now) => [o.metadata.name, String(o.type ?? ''), isObject(o.data) ? Object.keys(o.data).length : 0, age(o, now)],
+      row: (o, now) => [
+        o.metadata.name,
+        String(o.type ?? ''),
+        isObject(o.data) ? Object.keys(o.data).length : 0,
+        age(o, now),
+      ],
     };
   }
   return {
@@ -100,9 +152,14 @@ export function toTable(rt: ResourceType, objects: readonly KubeObject[], rv: st
     columnDefinitions: columns,
     rows: objects.map((o) => ({
       cells: row(o, now),
-      ...(include === 'None' ? {} : {
-        object: include === 'Object' ? o : { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata },
-      }),
+      ...(include === 'None'
+        ? {}
+        : {
+            object:
+              include === 'Object'
+                ? o
+                : { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata },
+          }),
     })),
   };
 }

@@ -50,7 +50,12 @@ export interface ParseOptions {
   readonly stopAtFirstArg: boolean;
 }
 
-export function parseFlags(argv: readonly string[], specs: readonly FlagSpec[], env: NodeJS.ProcessEnv, opts: ParseOptions): ParsedFlags {
+export function parseFlags(
+  argv: readonly string[],
+  specs: readonly FlagSpec[],
+  env: NodeJS.ProcessEnv,
+  opts: ParseOptions,
+): ParsedFlags {
   const byName = new Map<string, FlagSpec>();
   for (const s of specs) for (const n of s.names) byName.set(n, s);
   const values = new Map<string, FlagValue>();
@@ -109,7 +114,13 @@ export function parseFlags(argv: readonly string[], specs: readonly FlagSpec[], 
     const fromEnv = (spec.env ?? []).map((e) => env[e]).find((v) => v !== undefined && v !== '');
     if (fromEnv !== undefined) {
       if (spec.kind === 'slice') {
-        values.set(key, fromEnv.split(',').map((x) => x.trim()).filter((x) => x !== ''));
+        values.set(
+          key,
+          fromEnv
+            .split(',')
+            .map((x) => x.trim())
+            .filter((x) => x !== ''),
+        );
       } else {
         values.set(key, convert(spec, key, fromEnv));
       }
@@ -139,5 +150,10 @@ export function num(p: ParsedFlags, key: string): number {
 export function list(p: ParsedFlags, key: string, split = false): string[] {
   const v = p.values.get(key);
   const arr = Array.isArray(v) ? [...(v as readonly string[])] : typeof v === 'string' && v !== '' ? [v] : [];
-  return split ? arr.flatMap((x) => x.split(',')).map((x) => x.trim()).filter((x) => x !== '') : arr;
+  return split
+    ? arr
+        .flatMap((x) => x.split(','))
+        .map((x) => x.trim())
+        .filter((x) => x !== '')
+    : arr;
 }

@@ -2,10 +2,20 @@
 // accepted, so a real k3s command line never fails here for being unknown.
 import type { FlagSpec } from './flag-parser.js';
 
-const s = (names: string[], env?: string[], def?: string): FlagSpec => ({ names, kind: 'string', ...(env ? { env } : {}), ...(def !== undefined ? { def } : {}) });
+const s = (names: string[], env?: string[], def?: string): FlagSpec => ({
+  names,
+  kind: 'string',
+  ...(env ? { env } : {}),
+  ...(def !== undefined ? { def } : {}),
+});
 const b = (names: string[], env?: string[]): FlagSpec => ({ names, kind: 'bool', ...(env ? { env } : {}) });
 const sl = (names: string[], env?: string[]): FlagSpec => ({ names, kind: 'slice', ...(env ? { env } : {}) });
-const i = (names: string[], def: number, env?: string[]): FlagSpec => ({ names, kind: 'int', def, ...(env ? { env } : {}) });
+const i = (names: string[], def: number, env?: string[]): FlagSpec => ({
+  names,
+  kind: 'int',
+  def,
+  ...(env ? { env } : {}),
+});
 
 const LOG_FLAGS: FlagSpec[] = [
   s(['config', 'c'], ['K3S_CONFIG_FILE'], '/etc/rancher/k3s/config.yaml'),
@@ -143,10 +153,7 @@ export const AGENT_FLAGS: readonly FlagSpec[] = [
   ...AGENT_NODE_FLAGS,
 ];
 
-const TOKEN_COMMON: FlagSpec[] = [
-  s(['data-dir', 'd'], ['K3S_DATA_DIR']),
-  s(['kubeconfig'], ['KUBECONFIG']),
-];
+const TOKEN_COMMON: FlagSpec[] = [s(['data-dir', 'd'], ['K3S_DATA_DIR']), s(['kubeconfig'], ['KUBECONFIG'])];
 
 export const TOKEN_FLAGS: Readonly<Record<string, readonly FlagSpec[]>> = {
   create: [
@@ -159,5 +166,10 @@ export const TOKEN_FLAGS: Readonly<Record<string, readonly FlagSpec[]>> = {
   delete: TOKEN_COMMON,
   generate: TOKEN_COMMON,
   list: [...TOKEN_COMMON, s(['output', 'o'], undefined, 'text')],
-  rotate: [...TOKEN_COMMON, s(['token', 't'], ['K3S_TOKEN']), s(['server', 's'], ['K3S_URL'], 'https://127.0.0.1:6443'), s(['new-token'])],
+  rotate: [
+    ...TOKEN_COMMON,
+    s(['token', 't'], ['K3S_TOKEN']),
+    s(['server', 's'], ['K3S_URL'], 'https://127.0.0.1:6443'),
+    s(['new-token']),
+  ],
 };

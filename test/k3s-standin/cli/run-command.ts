@@ -24,19 +24,29 @@ export interface Io {
 const USAGE: Readonly<Record<string, string>> = {
   server: 'k3s server - Run management server\n\nUSAGE:\n   k3s server [OPTIONS]\n',
   agent: 'k3s agent - Run node agent\n\nUSAGE:\n   k3s agent [OPTIONS]\n',
-  token: 'k3s token - Manage tokens\n\nUSAGE:\n   k3s token command [command options] [arguments...]\n\nCOMMANDS:\n   create    Create bootstrap tokens on the server\n   delete    Delete bootstrap tokens on the server\n   generate  Generate and print a bootstrap token, but do not create it on the server\n   list      List bootstrap tokens on the server\n   rotate    Rotate original server token with a new server token\n',
+  token:
+    'k3s token - Manage tokens\n\nUSAGE:\n   k3s token command [command options] [arguments...]\n\nCOMMANDS:\n   create    Create bootstrap tokens on the server\n   delete    Delete bootstrap tokens on the server\n   generate  Generate and print a bootstrap token, but do not create it on the server\n   list      List bootstrap tokens on the server\n   rotate    Rotate original server token with a new server token\n',
 };
 
 function help(build: BuildInfo): string {
   return `NAME:\n   k3s - Kubernetes, but small and simple\n\nUSAGE:\n   k3s [global options] command [command options] [arguments...]\n\nVERSION:\n   ${build.version} (${build.commit})\n\nCOMMANDS:\n   server   Run management server\n   agent    Run node agent\n   kubectl  Run kubectl\n   token    Manage tokens\n\nGLOBAL OPTIONS:\n   --debug                     (logging) Turn on debug logs [$K3S_DEBUG]\n   --data-dir value, -d value  (data) Folder to hold state\n   --help, -h                  show help\n   --version, -v               print the version\n`;
 }
 
-function parseOrUsage(cmd: string, argv: readonly string[], specs: readonly FlagSpec[], io: Io, log: Logger, stopAtFirstArg: boolean): ParsedFlags | undefined {
+function parseOrUsage(
+  cmd: string,
+  argv: readonly string[],
+  specs: readonly FlagSpec[],
+  io: Io,
+  log: Logger,
+  stopAtFirstArg: boolean,
+): ParsedFlags | undefined {
   try {
     return parseFlags(argv, specs, io.env, { stopAtFirstArg });
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
-    io.stdout.write(`Incorrect Usage: ${e.message}\n\nNAME:\n   ${USAGE[cmd.split(' ')[0] as string] ?? `k3s ${cmd}\n`}\n`);
+    io.stdout.write(
+      `Incorrect Usage: ${e.message}\n\nNAME:\n   ${USAGE[cmd.split(' ')[0] as string] ?? `k3s ${cmd}\n`}\n`,
+    );
     log.fatal(e.message);
     return undefined;
   }
@@ -48,7 +58,12 @@ function logSink(io: Io, cmd: string): Writable {
   if (!dir) return io.stderr;
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `k3s-${cmd}-${process.pid}.log`);
-  return { write: (chunk: string) => { appendFileSync(file, chunk); return io.stderr.write(chunk); } };
+  return {
+    write: (chunk: string) => {
+      appendFileSync(file, chunk);
+      return io.stderr.write(chunk);
+    },
+  };
 }
 
 function withConfigFile(argv: readonly string[], specs: readonly FlagSpec[], io: Io, log: Logger): string[] {
@@ -82,7 +97,9 @@ export async function runCommand(argv: readonly string[], build: BuildInfo, io: 
     if (f === '--debug') debug = true;
     else if (f === '--data-dir' || f === '-d') rest.shift();
     else if (!f.startsWith('--data-dir=')) {
-      io.stdout.write(`Incorrect Usage. flag provided but not defined: -${f.replace(/^-+/, '').split('=')[0] ?? ''}\n\n${help(build)}`);
+      io.stdout.write(
+        `Incorrect Usage. flag provided but not defined: -${f.replace(/^-+/, '').split('=')[0] ?? ''}\n\n${help(build)}`,
+      );
       createLogger(io.stderr).fatal(`flag provided but not defined: -${f.replace(/^-+/, '').split('=')[0] ?? ''}`);
       return 1;
     }

@@ -24,7 +24,12 @@ export interface LifecycleOptions {
   readonly now?: () => Date;
 }
 
-export function startNodeLifecycle(store: ObjectStore, svc: ResourceService, log: Logger, opts: LifecycleOptions): () => void {
+export function startNodeLifecycle(
+  store: ObjectStore,
+  svc: ResourceService,
+  log: Logger,
+  opts: LifecycleOptions,
+): () => void {
   if (!NODES) throw new Error('nodes type missing');
   const nodes = NODES;
   const now = opts.now ?? (() => new Date());
@@ -72,7 +77,9 @@ export function startNodeLifecycle(store: ObjectStore, svc: ResourceService, log
     if (e.type === 'ADDED' || hb !== readyOf(e.previous)?.lastHeartbeatTime) lastSeen.set(name, now().getTime());
     if (!field(e.object, 'spec', 'podCIDR')) setImmediate(() => assignCidr(name));
     const cordoned = field(e.object, 'spec', 'unschedulable') === true;
-    const tainted = (Array.isArray(field(e.object, 'spec', 'taints')) ? (field(e.object, 'spec', 'taints') as JsonObject[]) : []).some((x) => x.key === UNSCHEDULABLE);
+    const tainted = (
+      Array.isArray(field(e.object, 'spec', 'taints')) ? (field(e.object, 'spec', 'taints') as JsonObject[]) : []
+    ).some((x) => x.key === UNSCHEDULABLE);
     if (cordoned !== tainted) setImmediate(() => syncUnschedulableTaint(name));
   };
   const unsubscribe = store.subscribe(onEvent);
@@ -84,24 +91,50 @@ export function startNodeLifecycle(store: ObjectStore, svc: ResourceService, log
       const seen = lastSeen.get(name) ?? t.getTime();
       if (!lastSeen.has(name)) lastSeen.set(name, seen);
       const ready = readyOf(node);
-      const taints = Array.isArray(field(node, 'spec', 'taints')) ? (field(node, 'spec', 'taints') as JsonObject[]) : [];
+      const taints = Array.isArray(field(node, 'spec', 'taints'))
+        ? (field(node, 'spec', 'taints') as JsonObject[])
+        : [];
       const hasUnreachable = taints.some((x) => x.key === UNREACHABLE);
       if (t.getTime() - seen > opts.graceMs && ready?.status !== 'Unknown') {
-        log.info(`Node ${name} hasn't been updated for ${Math.round((t.getTime() - seen) / 1000)}s; marking it NotReady (NodeStatusUnknown)`);
-        svc.mutate(nodes, undefined, name, (o) => {
-          const conds = (field(o, 'status', 'conditions') as JsonObject[] | undefined) ?? [];
-          for (const type of CONDITION_TYPES) {
-            const c = conds.find((x) => x.type === type);
-            const updated = { type, status: 'Unknown', lastHeartbeatTime: c?.lastHeartbeatTime ?? kubeTime(t), lastTransitionTime: kubeTime(t), reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.' };
-            if (c) Object.assign(c, updated);
-            else conds.push(updated);
-          }
-          (o.status as JsonObject).conditions = conds;
-        }, { subresource: 'status' });
+        log.info(
+          `Node ${name} hasn't been updated for ${Math.round((t.getTime() - seen) / 1000)}s; marking it NotReady (NodeStatusUnknown)`,
+        );
+        svc.mutate(
+          nodes,
+          undefined,
+          name,
+          (o) => {
+            const conds = (field(o, 'status', 'conditions') as JsonObject[] | undefined) ?? [];
+            for (const type of CONDITION_TYPES) {
+              const c = conds.find((x) => x.type === type);
+              const updated = {
+                type,
+                status: 'Unknown',
+                lastHeartbeatTime: c?.lastHeartbeatTime ?? kubeTime(t),
+                lastTransitionTime: kubeTime(t),
+                reason: 'NodeStatusUnknown',
+                message: 'Kubelet stopped posting node status.',
+              };
+              if (c) Object.assign(c, updated);
+              else conds.push(updated);
+            }
+            (o.status as JsonObject).conditions = conds;
+          },
+          { subresource: 'status' },
+        );
         svc.mutate(nodes, undefined, name, (o) => {
           const spec = isObject(o.spec) ? o.spec : {};
-          const cur = Array.isArray(spec.taints) ? (spec.taints as JsonObject[]).filter((x) => x.key !== UNREACHABLE) : [];
-          o.spec = { ...spec, taints: [...cur, { key: UNREACHABLE, effect: 'NoSchedule', timeAdded: kubeTime(t) }, { key: UNREACHABLE, effect: 'NoExecute', timeAdded: kubeTime(t) }] };
+          const cur = Array.isArray(spec.taints)
+            ? (spec.taints as JsonObject[]).filter((x) => x.key !== UNREACHABLE)
+            : [];
+          o.spec = {
+            ...spec,
+            taints: [
+              ...cur,
+              { key: UNREACHABLE, effect: 'NoSchedule', timeAdded: kubeTime(t) },
+              { key: UNREACHABLE, effect: 'NoExecute', timeAdded: kubeTime(t) },
+            ],
+          };
         });
       } else if (ready?.status === 'True' && hasUnreachable) {
         svc.mutate(nodes, undefined, name, (o) => {
@@ -113,13 +146,16 @@ export function startNodeLifecycle(store: ObjectStore, svc: ResourceService, log
       }
     }
   };
-  const timer = setInterval(() => {
-    try {
-      check();
-    } catch (e) {
-      log.error(`node lifecycle: ${(e as Error).message}`);
-    }
-  }, Math.max(100, Math.min(1000, Math.floor(opts.graceMs / 4))));
+  const timer = setInterval(
+    () => {
+      try {
+        check();
+      } catch (e) {
+        log.error(`node lifecycle: ${(e as Error).message}`);
+      }
+    },
+    Math.max(100, Math.min(1000, Math.floor(opts.graceMs / 4))),
+  );
   return () => {
     clearInterval(timer);
     unsubscribe();

@@ -14,7 +14,9 @@ function desired(pdb: KubeObject, pods: readonly KubeObject[], now: Date): Recor
   const st = computePdbStatus(pdb, pods);
   const gen = pdb.metadata.generation ?? 1;
   const allowed = st.disruptionsAllowed > 0;
-  const prev = (field(pdb, 'status', 'conditions') as { status?: string; lastTransitionTime?: string }[] | undefined)?.[0];
+  const prev = (
+    field(pdb, 'status', 'conditions') as { status?: string; lastTransitionTime?: string }[] | undefined
+  )?.[0];
   const status = allowed ? 'True' : 'False';
   return {
     observedGeneration: gen,
@@ -22,11 +24,17 @@ function desired(pdb: KubeObject, pods: readonly KubeObject[], now: Date): Recor
     currentHealthy: st.currentHealthy,
     desiredHealthy: st.desiredHealthy,
     expectedPods: st.expectedPods,
-    conditions: [{
-      type: 'DisruptionAllowed', status, observedGeneration: gen, message: '',
-      reason: allowed ? 'SufficientPods' : 'InsufficientPods',
-      lastTransitionTime: prev?.status === status && prev.lastTransitionTime ? prev.lastTransitionTime : kubeTime(now),
-    }],
+    conditions: [
+      {
+        type: 'DisruptionAllowed',
+        status,
+        observedGeneration: gen,
+        message: '',
+        reason: allowed ? 'SufficientPods' : 'InsufficientPods',
+        lastTransitionTime:
+          prev?.status === status && prev.lastTransitionTime ? prev.lastTransitionTime : kubeTime(now),
+      },
+    ],
   };
 }
 
@@ -40,9 +48,15 @@ export function startPdbStatus(store: ObjectStore, svc: ResourceService): () => 
     for (const pdb of svc.list(pdbs, ns)) {
       const next = desired(pdb, podList, new Date());
       if (JSON.stringify(next) === JSON.stringify(pdb.status)) continue;
-      svc.mutate(pdbs, ns, pdb.metadata.name, (o) => {
-        o.status = next;
-      }, { subresource: 'status' });
+      svc.mutate(
+        pdbs,
+        ns,
+        pdb.metadata.name,
+        (o) => {
+          o.status = next;
+        },
+        { subresource: 'status' },
+      );
     }
   };
   const onEvent = (e: StoreEvent): void => {

@@ -12,12 +12,15 @@ const NODES = findType('', 'v1', 'nodes');
 function tolerates(pod: KubeObject, taint: JsonObject): boolean {
   if (taint.effect === 'PreferNoSchedule') return true;
   const tols = field(pod, 'spec', 'tolerations');
-  return Array.isArray(tols) && tols.some((t) => {
-    if (!isObject(t)) return false;
-    if (t.effect && t.effect !== taint.effect) return false;
-    if (t.operator === 'Exists') return !t.key || t.key === taint.key;
-    return t.key === taint.key && (t.value ?? '') === (taint.value ?? '');
-  });
+  return (
+    Array.isArray(tols) &&
+    tols.some((t) => {
+      if (!isObject(t)) return false;
+      if (t.effect && t.effect !== taint.effect) return false;
+      if (t.operator === 'Exists') return !t.key || t.key === taint.key;
+      return t.key === taint.key && (t.value ?? '') === (taint.value ?? '');
+    })
+  );
 }
 
 function fits(pod: KubeObject, node: KubeObject): boolean {
@@ -58,22 +61,37 @@ export function startScheduler(store: ObjectStore, svc: ResourceService): () => 
       if (typeof nodeName === 'string' && nodeName !== '') {
         const node = allNodes.find((n) => n.metadata.name === nodeName);
         if (node && phase === 'Pending') {
-          svc.mutate(pods, ns, pod.metadata.name, (o) => {
-            o.status = runningPodStatus(o, internalIp(node), new Date(), podCidrOf(node));
-          }, { subresource: 'status' });
+          svc.mutate(
+            pods,
+            ns,
+            pod.metadata.name,
+            (o) => {
+              o.status = runningPodStatus(o, internalIp(node), new Date(), podCidrOf(node));
+            },
+            { subresource: 'status' },
+          );
         }
         continue;
       }
       if (phase !== 'Pending') continue;
-      const load = (n: KubeObject): number => allPods.filter((p) => field(p, 'spec', 'nodeName') === n.metadata.name).length;
-      const target = allNodes.filter((n) => fits(pod, n)).sort((a, b) => load(a) - load(b) || a.metadata.name.localeCompare(b.metadata.name))[0];
+      const load = (n: KubeObject): number =>
+        allPods.filter((p) => field(p, 'spec', 'nodeName') === n.metadata.name).length;
+      const target = allNodes
+        .filter((n) => fits(pod, n))
+        .sort((a, b) => load(a) - load(b) || a.metadata.name.localeCompare(b.metadata.name))[0];
       if (!target) continue;
       svc.mutate(pods, ns, pod.metadata.name, (o) => {
         o.spec = { ...(isObject(o.spec) ? o.spec : {}), nodeName: target.metadata.name };
       });
-      svc.mutate(pods, ns, pod.metadata.name, (o) => {
-        o.status = runningPodStatus(o, internalIp(target), new Date(), podCidrOf(target));
-      }, { subresource: 'status' });
+      svc.mutate(
+        pods,
+        ns,
+        pod.metadata.name,
+        (o) => {
+          o.status = runningPodStatus(o, internalIp(target), new Date(), podCidrOf(target));
+        },
+        { subresource: 'status' },
+      );
     }
   };
   const onEvent = (e: StoreEvent): void => {

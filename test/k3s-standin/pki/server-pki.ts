@@ -19,7 +19,8 @@ export interface ServerPki {
 function loadOrCreate(dir: string, name: string, make: () => CertAndKey): CertAndKey {
   const crt = join(dir, `${name}.crt`);
   const key = join(dir, `${name}.key`);
-  if (existsSync(crt) && existsSync(key)) return { certPem: readFileSync(crt, 'utf8'), keyPem: readFileSync(key, 'utf8') };
+  if (existsSync(crt) && existsSync(key))
+    return { certPem: readFileSync(crt, 'utf8'), keyPem: readFileSync(key, 'utf8') };
   const made = make();
   writeFileAtomic(key, made.keyPem, 0o600);
   writeFileAtomic(crt, made.certPem, 0o644);
@@ -31,7 +32,10 @@ function sanList(want: { dnsNames: readonly string[]; ips: readonly string[] }):
 }
 
 /** The existing serving certificate, if it was issued for exactly these names and is not near expiry. */
-function reuseServing(dir: string, want: { dnsNames: readonly string[]; ips: readonly string[] }): CertAndKey | undefined {
+function reuseServing(
+  dir: string,
+  want: { dnsNames: readonly string[]; ips: readonly string[] },
+): CertAndKey | undefined {
   const crt = join(dir, 'serving-kube-apiserver.crt');
   const key = join(dir, 'serving-kube-apiserver.key');
   const sans = join(dir, 'serving-kube-apiserver.sans');
@@ -46,14 +50,21 @@ function reuseServing(dir: string, want: { dnsNames: readonly string[]; ips: rea
   }
 }
 
-export function ensureServerPki(dataDir: string, serving: { dnsNames: readonly string[]; ips: readonly string[] }): ServerPki {
+export function ensureServerPki(
+  dataDir: string,
+  serving: { dnsNames: readonly string[]; ips: readonly string[] },
+): ServerPki {
   const tlsDir = join(dataDir, 'server', 'tls');
   mkdirSync(tlsDir, { recursive: true, mode: 0o700 });
   const stamp = Math.floor(Date.now() / 1000);
   const serverCa = loadOrCreate(tlsDir, 'server-ca', () => createCa(`k3s-server-ca@${stamp}`));
   const clientCa = loadOrCreate(tlsDir, 'client-ca', () => createCa(`k3s-client-ca@${stamp}`));
-  const admin = loadOrCreate(tlsDir, 'client-admin', () => issueLeaf(clientCa, { cn: 'system:admin', orgs: ['system:masters'], usage: 'client' }));
-  const leaf = reuseServing(tlsDir, serving) ?? issueLeaf(serverCa, { cn: 'k3s', orgs: ['k3s'], usage: 'server', dnsNames: serving.dnsNames, ips: serving.ips });
+  const admin = loadOrCreate(tlsDir, 'client-admin', () =>
+    issueLeaf(clientCa, { cn: 'system:admin', orgs: ['system:masters'], usage: 'client' }),
+  );
+  const leaf =
+    reuseServing(tlsDir, serving) ??
+    issueLeaf(serverCa, { cn: 'k3s', orgs: ['k3s'], usage: 'server', dnsNames: serving.dnsNames, ips: serving.ips });
   writeFileSync(join(tlsDir, 'serving-kube-apiserver.key'), leaf.keyPem, { mode: 0o600 });
   writeFileSync(join(tlsDir, 'serving-kube-apiserver.crt'), leaf.certPem, { mode: 0o644 });
   writeFileSync(join(tlsDir, 'serving-kube-apiserver.sans'), sanList(serving), { mode: 0o644 });

@@ -15,24 +15,27 @@ export interface ListenerRoutes {
 }
 
 export function createListener(pki: ServerPki, routes: ListenerRoutes): Server {
-  return createServer({
-    key: pki.serving.keyPem,
-    cert: pki.serving.certPem,
-    ca: pki.clientCa.certPem,
-    requestCert: true,
-    rejectUnauthorized: false,
-  }, (req, res) => {
-    const url = new URL(req.url ?? '/', 'https://localhost');
-    const path = url.pathname;
-    if (path === '/cacerts' && req.method === 'GET') return sendText(res, 200, pki.serverCaPem, 'text/plain');
-    if (path === '/ping' && req.method === 'GET') return sendText(res, 200, 'pong', 'text/plain');
-    try {
-      if (routes.supervisor(req, res, path)) return undefined;
-    } catch (e) {
-      return sendStatus(res, errors.internal((e as Error).message).status);
-    }
-    if (!(req.socket as TLSSocket).authorized) return sendStatus(res, errors.unauthorized().status);
-    void routes.kubeApi(req, res, url);
-    return undefined;
-  });
+  return createServer(
+    {
+      key: pki.serving.keyPem,
+      cert: pki.serving.certPem,
+      ca: pki.clientCa.certPem,
+      requestCert: true,
+      rejectUnauthorized: false,
+    },
+    (req, res) => {
+      const url = new URL(req.url ?? '/', 'https://localhost');
+      const path = url.pathname;
+      if (path === '/cacerts' && req.method === 'GET') return sendText(res, 200, pki.serverCaPem, 'text/plain');
+      if (path === '/ping' && req.method === 'GET') return sendText(res, 200, 'pong', 'text/plain');
+      try {
+        if (routes.supervisor(req, res, path)) return undefined;
+      } catch (e) {
+        return sendStatus(res, errors.internal((e as Error).message).status);
+      }
+      if (!(req.socket as TLSSocket).authorized) return sendStatus(res, errors.unauthorized().status);
+      void routes.kubeApi(req, res, url);
+      return undefined;
+    },
+  );
 }

@@ -38,7 +38,8 @@ export function ensureNodePassword(svc: ResourceService, node: string, password:
     const data = existing.data as Record<string, string> | undefined;
     const hash = data?.hash ? Buffer.from(data.hash, 'base64').toString('utf8') : '';
     if (!hash) throw new NodePasswordRejected(`unable to locate hash data for node secret '${secretName(node)}'`);
-    if (!verifyHash(hash, password)) throw new NodePasswordRejected(`unable to verify hash for node '${node}': hash does not match`);
+    if (!verifyHash(hash, password))
+      throw new NodePasswordRejected(`unable to verify hash for node '${node}': hash does not match`);
     return;
   }
   svc.create(SECRETS, 'kube-system', {

@@ -35,7 +35,13 @@ function hostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-export async function runServer(cfg: ServerConfig, build: BuildInfo, log: Logger, env: NodeJS.ProcessEnv, signal: AbortSignal): Promise<number> {
+export async function runServer(
+  cfg: ServerConfig,
+  build: BuildInfo,
+  log: Logger,
+  env: NodeJS.ProcessEnv,
+  signal: AbortSignal,
+): Promise<number> {
   log.info(`Starting k3s ${build.version} (${build.commit})`);
   if (cfg.clusterInit) log.info('Managed etcd cluster initializing (stand-in: state is kept in a JSON file)');
   mkdirSync(join(cfg.dataDir, 'server', 'cred'), { recursive: true, mode: 0o700 });
@@ -51,18 +57,27 @@ export async function runServer(cfg: ServerConfig, build: BuildInfo, log: Logger
   const svc = new ResourceService(store);
   const namespaces = findType('', 'v1', 'namespaces');
   for (const ns of SYSTEM_NAMESPACES) {
-    if (namespaces && !svc.find(namespaces, undefined, ns)) svc.create(namespaces, undefined, { metadata: { name: ns } });
+    if (namespaces && !svc.find(namespaces, undefined, ns))
+      svc.create(namespaces, undefined, { metadata: { name: ns } });
   }
   log.info('Database tables and indexes are up to date');
 
-  const localHost = cfg.bindAddress && cfg.bindAddress !== '0.0.0.0' && cfg.bindAddress !== '::' ? cfg.bindAddress : '127.0.0.1';
+  const localHost =
+    cfg.bindAddress && cfg.bindAddress !== '0.0.0.0' && cfg.bindAddress !== '::' ? cfg.bindAddress : '127.0.0.1';
   const url = `https://${hostPort(localHost, cfg.httpsPort)}`;
   const advertise = cfg.advertiseAddress || cfg.nodeExternalIps[0] || cfg.nodeIps[0] || primaryIPv4();
   const adminKubeconfig = kubeconfigYaml(url, pki.serverCaPem, pki.admin);
   writeKubeconfig(join(cfg.dataDir, 'server', 'cred', 'admin.kubeconfig'), adminKubeconfig, 0o600);
 
   const listener = createListener(pki, {
-    supervisor: supervisorHandler({ cfg, pki, svc, passwords, log, apiServerAddress: hostPort(advertise, cfg.httpsPort) }),
+    supervisor: supervisorHandler({
+      cfg,
+      pki,
+      svc,
+      passwords,
+      log,
+      apiServerAddress: hostPort(advertise, cfg.httpsPort),
+    }),
     kubeApi: kubeApiHandler({ store, svc, build, serverAddress: hostPort(advertise, cfg.httpsPort) }),
   });
   const bindHost = cfg.bindAddress || '0.0.0.0';
@@ -76,11 +91,20 @@ export async function runServer(cfg: ServerConfig, build: BuildInfo, log: Logger
     });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'EADDRINUSE' ? 'bind: address already in use' : code === 'EACCES' ? 'bind: permission denied' : (e as Error).message;
-    log.fatal(`starting kubernetes: preparing server: init cluster datastore and https: listen tcp ${hostPort(bindHost, cfg.httpsPort)}: ${why}`);
+    const why =
+      code === 'EADDRINUSE'
+        ? 'bind: address already in use'
+        : code === 'EACCES'
+          ? 'bind: permission denied'
+          : (e as Error).message;
+    log.fatal(
+      `starting kubernetes: preparing server: init cluster datastore and https: listen tcp ${hostPort(bindHost, cfg.httpsPort)}: ${why}`,
+    );
     return 1;
   }
-  log.info(`Running kube-apiserver --advertise-address=${advertise} --anonymous-auth=false --secure-port=${cfg.httpsPort} --tls-san=${cfg.tlsSans.join(',')}`);
+  log.info(
+    `Running kube-apiserver --advertise-address=${advertise} --anonymous-auth=false --secure-port=${cfg.httpsPort} --tls-san=${cfg.tlsSans.join(',')}`,
+  );
 
   const heartbeatMs = envMs(env, 'ATOLL_STANDIN_HEARTBEAT_MS', 5000);
   const stops = [
@@ -94,9 +118,13 @@ export async function runServer(cfg: ServerConfig, build: BuildInfo, log: Logger
   writeKubeconfig(cfg.writeKubeconfig, adminKubeconfig, cfg.writeKubeconfigMode);
   const tokenPath = join(cfg.dataDir, 'server', 'token');
   log.info(`Node token is available at ${tokenPath}`);
-  log.info(`To join server node to cluster: k3s server -s https://${hostPort(advertise, cfg.httpsPort)} -t \${SERVER_NODE_TOKEN}`);
+  log.info(
+    `To join server node to cluster: k3s server -s https://${hostPort(advertise, cfg.httpsPort)} -t \${SERVER_NODE_TOKEN}`,
+  );
   log.info(`Agent node token is available at ${join(cfg.dataDir, 'server', 'agent-token')}`);
-  log.info(`To join agent node to cluster: k3s agent -s https://${hostPort(advertise, cfg.httpsPort)} -t \${AGENT_NODE_TOKEN}`);
+  log.info(
+    `To join agent node to cluster: k3s agent -s https://${hostPort(advertise, cfg.httpsPort)} -t \${AGENT_NODE_TOKEN}`,
+  );
   log.info(`Wrote kubeconfig ${cfg.writeKubeconfig}`);
   log.info(`Run: k3s kubectl`);
   log.info('k3s is up and running');

@@ -53,10 +53,12 @@ export function serverConfig(p: ParsedFlags): ServerConfig {
   if (!EGRESS_MODES.includes(egress)) throw new Error(`invalid egress-selector-mode ${egress}`);
   const modeStr = str(p, 'write-kubeconfig-mode');
   const mode = modeStr === '' ? 0o600 : parseInt(modeStr, 8);
-  if (!Number.isInteger(mode) || !/^[0-7]{1,4}$/.test(modeStr || '600')) throw new Error(`failed to parse --write-kubeconfig-mode ${modeStr}`);
+  if (!Number.isInteger(mode) || !/^[0-7]{1,4}$/.test(modeStr || '600'))
+    throw new Error(`failed to parse --write-kubeconfig-mode ${modeStr}`);
   const dataDir = str(p, 'data-dir') || defaultDataDir();
   const token = str(p, 'token') || (str(p, 'token-file') ? readTokenFile(str(p, 'token-file')) : '');
-  const agentToken = str(p, 'agent-token') || (str(p, 'agent-token-file') ? readTokenFile(str(p, 'agent-token-file')) : '');
+  const agentToken =
+    str(p, 'agent-token') || (str(p, 'agent-token-file') ? readTokenFile(str(p, 'agent-token-file')) : '');
   const port = num(p, 'https-listen-port');
   if (port <= 0 || port > 65535) throw new Error(`invalid https-listen-port ${port}`);
   return Object.freeze({
@@ -73,7 +75,8 @@ export function serverConfig(p: ParsedFlags): ServerConfig {
     flannelBackend,
     flannelExternalIp: bool(p, 'flannel-external-ip'),
     egressSelectorMode: egress,
-    writeKubeconfig: str(p, 'write-kubeconfig') || (isRoot() ? '/etc/rancher/k3s/k3s.yaml' : join(homedir(), '.kube', 'k3s.yaml')),
+    writeKubeconfig:
+      str(p, 'write-kubeconfig') || (isRoot() ? '/etc/rancher/k3s/k3s.yaml' : join(homedir(), '.kube', 'k3s.yaml')),
     writeKubeconfigMode: mode,
     disable: list(p, 'disable', true),
     token,

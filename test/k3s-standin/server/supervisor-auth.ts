@@ -30,7 +30,13 @@ function certCaller(req: IncomingMessage): Caller | undefined {
   const cn = String(peer.subject.CN ?? '');
   const o = peer.subject.O;
   const groups = Array.isArray(o) ? o.map(String) : o ? [String(o)] : [];
-  return { user: cn, groups, ...(cn.startsWith('system:node:') && groups.includes('system:nodes') ? { nodeIdentity: cn.slice('system:node:'.length) } : {}) };
+  return {
+    user: cn,
+    groups,
+    ...(cn.startsWith('system:node:') && groups.includes('system:nodes')
+      ? { nodeIdentity: cn.slice('system:node:'.length) }
+      : {}),
+  };
 }
 
 function bootstrapCaller(svc: ResourceService, token: string, now: Date): Caller | string {
@@ -44,7 +50,9 @@ function bootstrapCaller(svc: ResourceService, token: string, now: Date): Caller
   const exp = dec('expiration');
   if (exp && Date.parse(exp) < now.getTime()) return 'invalid bearer token: token has expired';
   if (dec('usage-bootstrap-authentication') !== 'true') return 'invalid bearer token';
-  const extra = dec('auth-extra-groups').split(',').filter((g) => g !== '');
+  const extra = dec('auth-extra-groups')
+    .split(',')
+    .filter((g) => g !== '');
   return { user: `system:bootstrap:${m[1] as string}`, groups: ['system:bootstrappers', ...extra] };
 }
 
@@ -58,7 +66,8 @@ export function authenticate(req: IncomingMessage, svc: ResourceService, pw: Pas
     const user = dec.slice(0, i);
     const pass = dec.slice(i + 1);
     if (user === 'server' && pass === pw.server) return { ok: true, caller: { user, groups: ['k3s:server'] } };
-    if (user === 'node' && (pass === pw.agent || pass === pw.server)) return { ok: true, caller: { user, groups: ['k3s:agent'] } };
+    if (user === 'node' && (pass === pw.agent || pass === pw.server))
+      return { ok: true, caller: { user, groups: ['k3s:agent'] } };
     return { ok: false, code: 401, reason: 'invalid username/password combination' };
   }
   if (auth.startsWith('Bearer ')) {

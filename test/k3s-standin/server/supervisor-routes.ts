@@ -24,8 +24,19 @@ export interface SupervisorDeps {
 }
 
 function sendError(res: ServerResponse, req: IncomingMessage, log: Logger, code: number, message: string): void {
-  log.error(`Sending HTTP ${code} response to ${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? ''}: ${message}`);
-  const reason = code === 401 ? 'Unauthorized' : code === 403 ? 'Forbidden' : code === 400 ? 'BadRequest' : code === 503 ? 'ServiceUnavailable' : 'InternalError';
+  log.error(
+    `Sending HTTP ${code} response to ${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? ''}: ${message}`,
+  );
+  const reason =
+    code === 401
+      ? 'Unauthorized'
+      : code === 403
+        ? 'Forbidden'
+        : code === 400
+          ? 'BadRequest'
+          : code === 503
+            ? 'ServiceUnavailable'
+            : 'InternalError';
   sendStatus(res, statusBody(code, reason, message));
 }
 
@@ -34,7 +45,9 @@ function pem(c: CertAndKey, caPem: string): string {
 }
 
 /** Returns true when the path was a supervisor path and has been answered. */
-export function supervisorHandler(d: SupervisorDeps): (req: IncomingMessage, res: ServerResponse, path: string) => boolean {
+export function supervisorHandler(
+  d: SupervisorDeps,
+): (req: IncomingMessage, res: ServerResponse, path: string) => boolean {
   const control = (): unknown => ({
     ClusterDomain: d.cfg.clusterDomain,
     ClusterDNS: d.cfg.clusterDns,
@@ -51,14 +64,21 @@ export function supervisorHandler(d: SupervisorDeps): (req: IncomingMessage, res
     SystemDefaultRegistry: '',
   });
 
-  const nodeNamedCert = (req: IncomingMessage, res: ServerResponse, caller: Caller, kind: 'serving' | 'client'): void => {
+  const nodeNamedCert = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    caller: Caller,
+    kind: 'serving' | 'client',
+  ): void => {
     const name = String(req.headers['k3s-node-name'] ?? '').toLowerCase();
     const password = String(req.headers['k3s-node-password'] ?? '');
     if (!name) return sendError(res, req, d.log, 400, 'node name not set');
     if (!password) return sendError(res, req, d.log, 400, 'node password not set');
     if (caller.nodeIdentity !== undefined) {
-      if (caller.nodeIdentity !== name) return sendError(res, req, d.log, 400, 'header node name does not match auth node name');
-      if (NODES && !d.svc.find(NODES, undefined, name)) return sendError(res, req, d.log, 401, `unable to verify node identity: nodes "${name}" not found`);
+      if (caller.nodeIdentity !== name)
+        return sendError(res, req, d.log, 400, 'header node name does not match auth node name');
+      if (NODES && !d.svc.find(NODES, undefined, name))
+        return sendError(res, req, d.log, 401, `unable to verify node identity: nodes "${name}" not found`);
     }
     try {
       ensureNodePassword(d.svc, name, password);
@@ -66,22 +86,55 @@ export function supervisorHandler(d: SupervisorDeps): (req: IncomingMessage, res
       if (e instanceof NodePasswordRejected) return sendError(res, req, d.log, 403, e.message);
       throw e;
     }
-    const ips = String(req.headers['k3s-node-ip'] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
-    const issued = kind === 'serving'
-      ? issueLeaf(d.pki.serverCa, { cn: name, usage: 'server', dnsNames: [name, 'localhost'], ips: [...new Set(['127.0.0.1', ...ips])] })
-      : issueLeaf(d.pki.clientCa, { cn: `system:node:${name}`, orgs: ['system:nodes'], usage: 'client' });
-    sendText(res, 200, pem(issued, kind === 'serving' ? d.pki.serverCa.certPem : d.pki.clientCa.certPem), 'application/octet-stream');
+    const ips = String(req.headers['k3s-node-ip'] ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
+    const issued =
+      kind === 'serving'
+        ? issueLeaf(d.pki.serverCa, {
+            cn: name,
+            usage: 'server',
+            dnsNames: [name, 'localhost'],
+            ips: [...new Set(['127.0.0.1', ...ips])],
+          })
+        : issueLeaf(d.pki.clientCa, { cn: `system:node:${name}`, orgs: ['system:nodes'], usage: 'client' });
+    sendText(
+      res,
+      200,
+      pem(issued, kind === 'serving' ? d.pki.serverCa.certPem : d.pki.clientCa.certPem),
+      'application/octet-stream',
+    );
   };
 
   return (req, res, path) => {
     if (!path.startsWith('/v1-k3s/')) return false;
     const sub = path.slice('/v1-k3s/'.length);
-    const known = ['serving-kubelet.crt', 'client-kubelet.crt', 'client-kube-proxy.crt', 'client-k3s-controller.crt', 'client-ca.crt', 'server-ca.crt', 'apiservers', 'config', 'readyz', 'connect'];
+    const known = [
+      'serving-kubelet.crt',
+      'client-kubelet.crt',
+      'client-kube-proxy.crt',
+      'client-k3s-controller.crt',
+      'client-ca.crt',
+      'server-ca.crt',
+      'apiservers',
+      'config',
+      'readyz',
+      'connect',
+    ];
     if (!known.includes(sub)) return false;
     const auth = authenticate(req, d.svc, d.passwords, new Date());
     if (!auth.ok) {
-      if (auth.code === 401) d.log.error(`Failed to authenticate request from ${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? ''}: ${auth.reason}`);
-      sendStatus(res, auth.code === 401 ? statusBody(401, 'Unauthorized', 'not authorized') : statusBody(403, 'Forbidden', 'forbidden'));
+      if (auth.code === 401)
+        d.log.error(
+          `Failed to authenticate request from ${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? ''}: ${auth.reason}`,
+        );
+      sendStatus(
+        res,
+        auth.code === 401
+          ? statusBody(401, 'Unauthorized', 'not authorized')
+          : statusBody(403, 'Forbidden', 'forbidden'),
+      );
       return true;
     }
     const caller = auth.caller;
@@ -91,20 +144,55 @@ export function supervisorHandler(d: SupervisorDeps): (req: IncomingMessage, res
       return true;
     }
     switch (sub) {
-      case 'serving-kubelet.crt': nodeNamedCert(req, res, caller, 'serving'); break;
-      case 'client-kubelet.crt': nodeNamedCert(req, res, caller, 'client'); break;
+      case 'serving-kubelet.crt':
+        nodeNamedCert(req, res, caller, 'serving');
+        break;
+      case 'client-kubelet.crt':
+        nodeNamedCert(req, res, caller, 'client');
+        break;
       case 'client-kube-proxy.crt':
-        sendText(res, 200, pem(sharedClientCert(d.pki, 'client-kube-proxy', { cn: 'system:kube-proxy', orgs: ['system:nodes'], usage: 'client' }), d.pki.clientCa.certPem), 'application/octet-stream');
+        sendText(
+          res,
+          200,
+          pem(
+            sharedClientCert(d.pki, 'client-kube-proxy', {
+              cn: 'system:kube-proxy',
+              orgs: ['system:nodes'],
+              usage: 'client',
+            }),
+            d.pki.clientCa.certPem,
+          ),
+          'application/octet-stream',
+        );
         break;
       case 'client-k3s-controller.crt':
-        sendText(res, 200, pem(sharedClientCert(d.pki, 'client-k3s-controller', { cn: 'system:k3s-controller', usage: 'client' }), d.pki.clientCa.certPem), 'application/octet-stream');
+        sendText(
+          res,
+          200,
+          pem(
+            sharedClientCert(d.pki, 'client-k3s-controller', { cn: 'system:k3s-controller', usage: 'client' }),
+            d.pki.clientCa.certPem,
+          ),
+          'application/octet-stream',
+        );
         break;
-      case 'client-ca.crt': sendText(res, 200, d.pki.clientCa.certPem, 'application/octet-stream'); break;
-      case 'server-ca.crt': sendText(res, 200, d.pki.serverCaPem, 'application/octet-stream'); break;
-      case 'apiservers': sendJson(res, 200, [d.apiServerAddress]); break;
-      case 'config': sendJson(res, 200, control()); break;
-      case 'readyz': sendText(res, 200, 'ok'); break;
-      default: sendError(res, req, d.log, 501, 'the stand-in does not implement the agent tunnel');
+      case 'client-ca.crt':
+        sendText(res, 200, d.pki.clientCa.certPem, 'application/octet-stream');
+        break;
+      case 'server-ca.crt':
+        sendText(res, 200, d.pki.serverCaPem, 'application/octet-stream');
+        break;
+      case 'apiservers':
+        sendJson(res, 200, [d.apiServerAddress]);
+        break;
+      case 'config':
+        sendJson(res, 200, control());
+        break;
+      case 'readyz':
+        sendText(res, 200, 'ok');
+        break;
+      default:
+        sendError(res, req, d.log, 501, 'the stand-in does not implement the agent tunnel');
     }
     return true;
   };

@@ -30,7 +30,10 @@ export class ObjectStore {
   /** Oldest resourceVersion from which a watch can be resumed. */
   private horizon: number;
 
-  constructor(initial: StoreSnapshot | undefined, private readonly onChange: () => void) {
+  constructor(
+    initial: StoreSnapshot | undefined,
+    private readonly onChange: () => void,
+  ) {
     this.rv = initial?.resourceVersion ?? 1;
     this.horizon = this.rv;
     for (const [resource, objs] of Object.entries(initial?.objects ?? {})) {
@@ -75,7 +78,13 @@ export class ObjectStore {
     this.rv += 1;
     stored.metadata.resourceVersion = String(this.rv);
     m.set(key, stored);
-    this.emit({ type: previous ? 'MODIFIED' : 'ADDED', resource, object: clone(stored), ...(previous ? { previous: clone(previous) } : {}), rv: this.rv });
+    this.emit({
+      type: previous ? 'MODIFIED' : 'ADDED',
+      resource,
+      object: clone(stored),
+      ...(previous ? { previous: clone(previous) } : {}),
+      rv: this.rv,
+    });
     return clone(stored);
   }
 

@@ -17,8 +17,23 @@ export interface ResourceType {
 
 export const VERBS = ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'] as const;
 
-const t = (plural: string, kind: string, group: string, namespaced: boolean, shortNames: string[], subresources: string[] = []): ResourceType => ({
-  plural, singular: kind.toLowerCase(), kind, group, version: 'v1', namespaced, shortNames, subresources, hasStatus: subresources.includes('status'),
+const t = (
+  plural: string,
+  kind: string,
+  group: string,
+  namespaced: boolean,
+  shortNames: string[],
+  subresources: string[] = [],
+): ResourceType => ({
+  plural,
+  singular: kind.toLowerCase(),
+  kind,
+  group,
+  version: 'v1',
+  namespaced,
+  shortNames,
+  subresources,
+  hasStatus: subresources.includes('status'),
 });
 
 export const RESOURCE_TYPES: readonly ResourceType[] = [

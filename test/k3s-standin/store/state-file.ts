@@ -9,7 +9,10 @@ export class StateFile {
   readonly path: string;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(dataDir: string, private readonly delayMs = 50) {
+  constructor(
+    dataDir: string,
+    private readonly delayMs = 50,
+  ) {
     this.path = join(dataDir, 'server', 'db', 'standin-state.json');
   }
 

@@ -16,7 +16,11 @@ export function kubeconfigPath(flag: string, dataDir: string): string {
     const first = flag.split(':').find((p) => p !== '' && existsSync(p));
     return first ?? (flag.split(':')[0] as string);
   }
-  const candidates = ['/etc/rancher/k3s/k3s.yaml', ...(dataDir ? [join(dataDir, 'server', 'cred', 'admin.kubeconfig')] : []), join(homedir(), '.kube', 'config')];
+  const candidates = [
+    '/etc/rancher/k3s/k3s.yaml',
+    ...(dataDir ? [join(dataDir, 'server', 'cred', 'admin.kubeconfig')] : []),
+    join(homedir(), '.kube', 'config'),
+  ];
   return candidates.find((p) => existsSync(p)) ?? (candidates[0] as string);
 }
 

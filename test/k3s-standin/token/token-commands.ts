@@ -2,7 +2,12 @@
 // kube-system/bootstrap-token-<id>, through the admin kubeconfig. Output matches k3s byte for byte.
 import { KubeClient, type KubeStatusError } from '../util/kube-client.js';
 import { list, str, num, type ParsedFlags } from '../cli/flag-parser.js';
-import { BOOTSTRAP_TOKEN_ID_PATTERN, BOOTSTRAP_TOKEN_PATTERN, BOOTSTRAP_TOKEN_RE, formatToken } from '../util/k10-token.js';
+import {
+  BOOTSTRAP_TOKEN_ID_PATTERN,
+  BOOTSTRAP_TOKEN_PATTERN,
+  BOOTSTRAP_TOKEN_RE,
+  formatToken,
+} from '../util/k10-token.js';
 import { generateBootstrapToken } from '../util/random.js';
 import { goQuote } from '../util/go-quote.js';
 import { kubeTime } from '../util/go-time.js';
@@ -37,10 +42,22 @@ function fromSecret(s: { metadata: { name: string }; data?: Record<string, strin
   const id = unb64(d['token-id']);
   if (!id) return `bootstrap Token Secret has no token-id data: ${s.metadata.name}`;
   const secret = unb64(d['token-secret']);
-  const usages = Object.entries(d).filter(([k, v]) => k.startsWith('usage-bootstrap-') && unb64(v) === 'true').map(([k]) => k.slice('usage-bootstrap-'.length)).sort();
-  const groups = unb64(d['auth-extra-groups']).split(',').filter((g) => g !== '');
+  const usages = Object.entries(d)
+    .filter(([k, v]) => k.startsWith('usage-bootstrap-') && unb64(v) === 'true')
+    .map(([k]) => k.slice('usage-bootstrap-'.length))
+    .sort();
+  const groups = unb64(d['auth-extra-groups'])
+    .split(',')
+    .filter((g) => g !== '');
   const expires = unb64(d.expiration);
-  return { token: `${id}.${secret}`, id, description: unb64(d.description), ...(expires ? { expires } : {}), usages, groups };
+  return {
+    token: `${id}.${secret}`,
+    id,
+    description: unb64(d.description),
+    ...(expires ? { expires } : {}),
+    usages,
+    groups,
+  };
 }
 
 export async function tokenCreate(p: ParsedFlags, out: Writable): Promise<void> {
@@ -51,7 +68,8 @@ export async function tokenCreate(p: ParsedFlags, out: Writable): Promise<void> 
   const token = p.args[0] ?? generateBootstrapToken();
   const { kube, caData } = client(p);
   const m = BOOTSTRAP_TOKEN_RE.exec(token);
-  if (!m) throw new Error(`the bootstrap token ${goQuote(token)} was not of the form ${goQuote(BOOTSTRAP_TOKEN_PATTERN)}`);
+  if (!m)
+    throw new Error(`the bootstrap token ${goQuote(token)} was not of the form ${goQuote(BOOTSTRAP_TOKEN_PATTERN)}`);
   const [, id, secret] = m as unknown as [string, string, string];
   const name = `bootstrap-token-${id}`;
   try {
@@ -66,7 +84,13 @@ export async function tokenCreate(p: ParsedFlags, out: Writable): Promise<void> 
   if (ttl > 0) data.expiration = b64(kubeTime(new Date(Date.now() + ttl)));
   for (const u of usages) data[`usage-bootstrap-${u}`] = b64('true');
   if (groups.length > 0) data['auth-extra-groups'] = b64(groups.join(','));
-  await kube.request('POST', SECRETS_PATH, { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: 'kube-system' }, type: 'bootstrap.kubernetes.io/token', data });
+  await kube.request('POST', SECRETS_PATH, {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name, namespace: 'kube-system' },
+    type: 'bootstrap.kubernetes.io/token',
+    data,
+  });
   out.write(`${formatToken(`${id}.${secret}`, caData)}\n`);
 }
 
@@ -76,7 +100,10 @@ export async function tokenList(p: ParsedFlags, out: Writable): Promise<void> {
   const { kube } = client(p);
   let res: { items?: { metadata: { name: string }; data?: Record<string, string> }[] };
   try {
-    res = (await kube.request('GET', `${SECRETS_PATH}?fieldSelector=${encodeURIComponent('type=bootstrap.kubernetes.io/token')}`)) as typeof res;
+    res = (await kube.request(
+      'GET',
+      `${SECRETS_PATH}?fieldSelector=${encodeURIComponent('type=bootstrap.kubernetes.io/token')}`,
+    )) as typeof res;
   } catch (e) {
     throw new Error(`failed to list bootstrap tokens: ${(e as Error).message}`);
   }
@@ -87,13 +114,18 @@ export async function tokenList(p: ParsedFlags, out: Writable): Promise<void> {
     else tokens.push(t);
   }
   if (output === 'json') {
-    out.write(`${JSON.stringify(tokens.map((t) => ({ token: t.token, ...(t.description ? { description: t.description } : {}), ...(t.expires ? { expires: t.expires } : {}), ...(t.usages.length ? { usages: t.usages } : {}), ...(t.groups.length ? { groups: t.groups } : {}) })))}\n`);
+    out.write(
+      `${JSON.stringify(tokens.map((t) => ({ token: t.token, ...(t.description ? { description: t.description } : {}), ...(t.expires ? { expires: t.expires } : {}), ...(t.usages.length ? { usages: t.usages } : {}), ...(t.groups.length ? { groups: t.groups } : {}) })))}\n`,
+    );
     return;
   }
   if (output === 'yaml') {
     const lines = tokens.flatMap((t) => [
-      '- token:', `    id: ${t.id}`, `    secret: ${t.token.split('.')[1] ?? ''}`,
-      `  description: ${t.description ? JSON.stringify(t.description) : '""'}`, '  ttl: null',
+      '- token:',
+      `    id: ${t.id}`,
+      `    secret: ${t.token.split('.')[1] ?? ''}`,
+      `  description: ${t.description ? JSON.stringify(t.description) : '""'}`,
+      '  ttl: null',
       `  expires: ${t.expires ?? 'null'}`,
       ...(t.usages.length ? ['  usages:', ...t.usages.map((u) => `  - ${u}`)] : ['  usages: []']),
       ...(t.groups.length ? ['  groups:', ...t.groups.map((g) => `  - ${g}`)] : ['  groups: []']),
@@ -105,17 +137,26 @@ export async function tokenList(p: ParsedFlags, out: Writable): Promise<void> {
   const rows = [['TOKEN', 'TTL', 'EXPIRES', 'USAGES', 'DESCRIPTION', 'EXTRA GROUPS']];
   for (const t of tokens) {
     const ttl = t.expires ? shortHumanDuration(Date.parse(t.expires) - Date.now()) : '<forever>';
-    rows.push([t.id, ttl, t.expires ?? '<never>', none(t.usages.join(',')), none(t.description), none(t.groups.join(','))]);
+    rows.push([
+      t.id,
+      ttl,
+      t.expires ?? '<never>',
+      none(t.usages.join(',')),
+      none(t.description),
+      none(t.groups.join(',')),
+    ]);
   }
   out.write(tabwrite(rows, { minwidth: 10, padding: 3 }));
 }
 
 export async function tokenDelete(p: ParsedFlags, out: Writable): Promise<void> {
-  if (p.args.length < 1) throw new Error('missing argument; \'token delete\' is missing token');
+  if (p.args.length < 1) throw new Error("missing argument; 'token delete' is missing token");
   const { kube } = client(p);
   for (const id of p.args) {
     if (!/^[a-z0-9]{6}$/.test(id)) {
-      throw new Error(`given token didn't match pattern ${goQuote(BOOTSTRAP_TOKEN_ID_PATTERN)} or ${goQuote(BOOTSTRAP_TOKEN_ID_PATTERN)}`);
+      throw new Error(
+        `given token didn't match pattern ${goQuote(BOOTSTRAP_TOKEN_ID_PATTERN)} or ${goQuote(BOOTSTRAP_TOKEN_ID_PATTERN)}`,
+      );
     }
     try {
       await kube.request('DELETE', `${SECRETS_PATH}/bootstrap-token-${id}`);

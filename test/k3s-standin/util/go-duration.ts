@@ -1,7 +1,14 @@
 // Go's time.ParseDuration (what urfave/cli DurationFlag accepts: "24h", "1h30m", "0", "90s").
 
 const UNITS: Readonly<Record<string, number>> = {
-  ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000,
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  μs: 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
 };
 
 /** Returns milliseconds, or undefined when Go would reject the string. */

@@ -33,18 +33,32 @@ function goMethod(m: string): string {
 function describe(err: NodeJS.ErrnoException & { host?: string }, u: URL): string {
   const hp = `${u.hostname.replace(/^\[|\]$/g, '')}:${u.port || '443'}`;
   switch (err.code) {
-    case 'ECONNREFUSED': return `dial tcp ${hp}: connect: connection refused`;
-    case 'EHOSTUNREACH': return `dial tcp ${hp}: connect: no route to host`;
-    case 'ENETUNREACH': return `dial tcp ${hp}: connect: network is unreachable`;
-    case 'ECONNRESET': return `read tcp ${hp}: read: connection reset by peer`;
-    case 'ENOTFOUND': case 'EAI_AGAIN': return `dial tcp: lookup ${u.hostname}: no such host`;
-    case 'ETIMEDOUT': case 'ABORT_TIMEOUT': return 'context deadline exceeded (Client.Timeout exceeded while awaiting headers)';
-    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE': case 'SELF_SIGNED_CERT_IN_CHAIN': case 'DEPTH_ZERO_SELF_SIGNED_CERT':
-    case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY': case 'CERT_SIGNATURE_FAILURE':
+    case 'ECONNREFUSED':
+      return `dial tcp ${hp}: connect: connection refused`;
+    case 'EHOSTUNREACH':
+      return `dial tcp ${hp}: connect: no route to host`;
+    case 'ENETUNREACH':
+      return `dial tcp ${hp}: connect: network is unreachable`;
+    case 'ECONNRESET':
+      return `read tcp ${hp}: read: connection reset by peer`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `dial tcp: lookup ${u.hostname}: no such host`;
+    case 'ETIMEDOUT':
+    case 'ABORT_TIMEOUT':
+      return 'context deadline exceeded (Client.Timeout exceeded while awaiting headers)';
+    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
+    case 'SELF_SIGNED_CERT_IN_CHAIN':
+    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
+    case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
+    case 'CERT_SIGNATURE_FAILURE':
       return 'tls: failed to verify certificate: x509: certificate signed by unknown authority';
-    case 'ERR_TLS_CERT_ALTNAME_INVALID': return `tls: failed to verify certificate: x509: certificate is not valid for ${u.hostname}`;
-    case 'CERT_HAS_EXPIRED': return 'tls: failed to verify certificate: x509: certificate has expired or is not yet valid';
-    default: return err.message;
+    case 'ERR_TLS_CERT_ALTNAME_INVALID':
+      return `tls: failed to verify certificate: x509: certificate is not valid for ${u.hostname}`;
+    case 'CERT_HAS_EXPIRED':
+      return 'tls: failed to verify certificate: x509: certificate has expired or is not yet valid';
+    default:
+      return err.message;
   }
 }
 
@@ -60,25 +74,33 @@ export function httpsRequest(url: string, opts: HttpsOptions = {}): Promise<Http
         fn();
       }
     };
-    const req = request(u, {
-      method,
-      headers: { 'User-Agent': 'k3s/standin', ...(opts.headers ?? {}) },
-      ca: opts.ca,
-      cert: opts.cert,
-      key: opts.key,
-      rejectUnauthorized: !opts.insecure,
-      agent: false,
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => done(() => resolve({
-        status: res.statusCode ?? 0,
-        statusLine: `${res.statusCode ?? 0} ${STATUS_CODES[res.statusCode ?? 0] ?? ''}`.trim(),
-        headers: res.headers,
-        body: Buffer.concat(chunks),
-      })));
-      res.on('error', (e: NodeJS.ErrnoException) => done(() => reject(fail(describe(e, u)))));
-    });
+    const req = request(
+      u,
+      {
+        method,
+        headers: { 'User-Agent': 'k3s/standin', ...(opts.headers ?? {}) },
+        ca: opts.ca,
+        cert: opts.cert,
+        key: opts.key,
+        rejectUnauthorized: !opts.insecure,
+        agent: false,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          done(() =>
+            resolve({
+              status: res.statusCode ?? 0,
+              statusLine: `${res.statusCode ?? 0} ${STATUS_CODES[res.statusCode ?? 0] ?? ''}`.trim(),
+              headers: res.headers,
+              body: Buffer.concat(chunks),
+            }),
+          ),
+        );
+        res.on('error', (e: NodeJS.ErrnoException) => done(() => reject(fail(describe(e, u)))));
+      },
+    );
     const timer = setTimeout(() => {
       done(() => reject(fail(describe({ name: 'Error', message: 'timeout', code: 'ABORT_TIMEOUT' }, u))));
       req.destroy();

@@ -10,7 +10,11 @@ export interface KubeEndpoint {
 }
 
 export class KubeStatusError extends Error {
-  constructor(readonly code: number, readonly reason: string, message: string) {
+  constructor(
+    readonly code: number,
+    readonly reason: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -18,7 +22,13 @@ export class KubeStatusError extends Error {
 export class KubeClient {
   constructor(private readonly ep: KubeEndpoint) {}
 
-  async request(method: string, path: string, body?: unknown, contentType = 'application/json', signal?: AbortSignal): Promise<unknown> {
+  async request(
+    method: string,
+    path: string,
+    body?: unknown,
+    contentType = 'application/json',
+    signal?: AbortSignal,
+  ): Promise<unknown> {
     const url = `${this.ep.server.replace(/\/+$/, '')}${path}`;
     const res = await httpsRequest(url, {
       method,
@@ -38,6 +48,10 @@ export class KubeClient {
     if (res.status >= 200 && res.status < 300) return parsed;
     const st = parsed as { kind?: string; message?: string; reason?: string } | undefined;
     if (st?.kind === 'Status') throw new KubeStatusError(res.status, st.reason ?? '', st.message ?? res.statusLine);
-    throw new KubeStatusError(res.status, '', `the server responded with the status code ${res.status} but did not return more information`);
+    throw new KubeStatusError(
+      res.status,
+      '',
+      `the server responded with the status code ${res.status} but did not return more information`,
+    );
   }
 }

@@ -35,7 +35,9 @@ export function createLogger(out: Writable, opts: { debug?: boolean; now?: () =>
       const d = now();
       const p = (n: number, w = 2): string => String(n).padStart(w, '0');
       const stamp = `${p(d.getMonth() + 1)}${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds() * 1000, 6)}`;
-      const pairs = Object.entries(kv).map(([k, v]) => ` ${k}=${JSON.stringify(v)}`).join('');
+      const pairs = Object.entries(kv)
+        .map(([k, v]) => ` ${k}=${JSON.stringify(v)}`)
+        .join('');
       out.write(`${severity}${stamp} ${String(process.pid).padStart(7)} ${file}] ${JSON.stringify(msg)}${pairs}\n`);
     },
   };

@@ -13,11 +13,16 @@ export function primaryIPv4(): string {
 
 export function goArch(arch: string = process.arch): string {
   switch (arch) {
-    case 'x64': return 'amd64';
-    case 'arm64': return 'arm64';
-    case 'arm': return 'arm';
-    case 'ia32': return '386';
-    default: return arch;
+    case 'x64':
+      return 'amd64';
+    case 'arm64':
+      return 'arm64';
+    case 'arm':
+      return 'arm';
+    case 'ia32':
+      return '386';
+    default:
+      return arch;
   }
 }
 

@@ -14,5 +14,14 @@ export function tabwrite(rows: readonly (readonly string[])[], opts: TabwriterOp
       widths[i] = Math.max(widths[i] ?? 0, w);
     });
   }
-  return rows.map((row) => row.map((cell, i) => (i < row.length - 1 ? cell.padEnd((widths[i] ?? 0) + cell.length - [...cell].length, ' ') : cell)).join('') + '\n').join('');
+  return rows
+    .map(
+      (row) =>
+        row
+          .map((cell, i) =>
+            i < row.length - 1 ? cell.padEnd((widths[i] ?? 0) + cell.length - [...cell].length, ' ') : cell,
+          )
+          .join('') + '\n',
+    )
+    .join('');
 }

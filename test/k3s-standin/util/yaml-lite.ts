@@ -43,13 +43,21 @@ function toLines(src: string): Line[] {
 function unquoteDouble(s: string): string {
   return s.replace(/\\(["\\/bfnrt]|x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4})/g, (_m, e: string) => {
     switch (e[0]) {
-      case 'b': return '\b';
-      case 'f': return '\f';
-      case 'n': return '\n';
-      case 'r': return '\r';
-      case 't': return '\t';
-      case 'x': case 'u': return String.fromCharCode(parseInt(e.slice(1), 16));
-      default: return e;
+      case 'b':
+        return '\b';
+      case 'f':
+        return '\f';
+      case 'n':
+        return '\n';
+      case 'r':
+        return '\r';
+      case 't':
+        return '\t';
+      case 'x':
+      case 'u':
+        return String.fromCharCode(parseInt(e.slice(1), 16));
+      default:
+        return e;
     }
   });
 }
@@ -120,7 +128,8 @@ class Parser {
     if (this.lines.length === 0) return null;
     const first = this.lines[0] as Line;
     const v = this.parseBlock(first.indent);
-    if (this.i < this.lines.length) throw new YamlError(`unexpected content at line ${(this.lines[this.i] as Line).no}`);
+    if (this.i < this.lines.length)
+      throw new YamlError(`unexpected content at line ${(this.lines[this.i] as Line).no}`);
     return v;
   }
 
@@ -135,7 +144,11 @@ class Parser {
 
   private parseSeq(indent: number): YamlValue[] {
     const out: YamlValue[] = [];
-    for (let line = this.lines[this.i]; line && line.indent === indent && isSeqItem(line.text); line = this.lines[this.i]) {
+    for (
+      let line = this.lines[this.i];
+      line && line.indent === indent && isSeqItem(line.text);
+      line = this.lines[this.i]
+    ) {
       const rest = line.text === '-' ? '' : line.text.slice(2);
       const restTrim = rest.trimStart();
       if (restTrim === '') {
@@ -156,7 +169,11 @@ class Parser {
 
   private parseMap(indent: number): Record<string, YamlValue> {
     const out: Record<string, YamlValue> = {};
-    for (let line = this.lines[this.i]; line && line.indent === indent && !isSeqItem(line.text); line = this.lines[this.i]) {
+    for (
+      let line = this.lines[this.i];
+      line && line.indent === indent && !isSeqItem(line.text);
+      line = this.lines[this.i]
+    ) {
       const c = keyColon(line.text);
       if (c < 0) throw new YamlError(`expected a mapping key at line ${line.no}`);
       const key = String(scalar(line.text.slice(0, c)));

@@ -25,7 +25,11 @@ async function setup(t: TestContext, lifetimeMs: number) {
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const key = await generateKeyPair();
   const cert = issueClientCertForKey(ca, key.publicKeyPem, { commonName: 'n1', validityMs: lifetimeMs, backdateMs: 0 });
-  saveIdentity(dir, { nodeId: 'n1', nodeName: 'n1', pool: 'default', hubUrl: 'https://hub', joinedAt: new Date().toISOString() }, { keyPem: key.privateKeyPem, certPem: cert.certPem, caPem: ca.certPem });
+  saveIdentity(
+    dir,
+    { nodeId: 'n1', nodeName: 'n1', pool: 'default', hubUrl: 'https://hub', joinedAt: new Date().toISOString() },
+    { keyPem: key.privateKeyPem, certPem: cert.certPem, caPem: ca.certPem },
+  );
   return { dir, ca };
 }
 
@@ -34,11 +38,19 @@ function renewer(dir: string, opts: { now: () => number; up?: () => boolean; rep
   const renewed: Identity[] = [];
   let identity = loadIdentity(dir);
   const r = new CertRenewer({
-    dataDir: dir, logger: createAgentLogger('silent'), now: opts.now, random: () => 0, replyTimeoutMs: opts.replyTimeoutMs ?? 50, wakeUp: false,
+    dataDir: dir,
+    logger: createAgentLogger('silent'),
+    now: opts.now,
+    random: () => 0,
+    replyTimeoutMs: opts.replyTimeoutMs ?? 50,
+    wakeUp: false,
     identity: () => identity,
     linkUp: () => opts.up?.() ?? true,
     send: (csr) => sent.push(csr) > 0,
-    renewed: (id) => { identity = id; renewed.push(id); },
+    renewed: (id) => {
+      identity = id;
+      renewed.push(id);
+    },
   });
   return { r, sent, renewed };
 }
@@ -122,8 +134,13 @@ test('it wakes up by itself when the renewal is due, not only on report ticks', 
   const { dir } = await setup(t, 3_000); // due two seconds after the certificate arrived
   const sent: string[] = [];
   const r = new CertRenewer({
-    dataDir: dir, logger: createAgentLogger('silent'), replyTimeoutMs: 10_000,
-    identity: () => loadIdentity(dir), linkUp: () => true, send: (csr) => sent.push(csr) > 0, renewed: () => undefined,
+    dataDir: dir,
+    logger: createAgentLogger('silent'),
+    replyTimeoutMs: 10_000,
+    identity: () => loadIdentity(dir),
+    linkUp: () => true,
+    send: (csr) => sent.push(csr) > 0,
+    renewed: () => undefined,
   });
   t.after(() => r.stop());
   r.arm();

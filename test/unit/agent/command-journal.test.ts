@@ -26,7 +26,10 @@ test('a command whose start cannot be journalled is refused and not run', async 
   // commands.json cannot be replaced: a directory with something in it stands where it goes.
   mkdirSync(join(d, 'commands.json', 'x'), { recursive: true });
   let runs = 0;
-  const ex = executor(d, async () => { runs++; return { ok: true }; });
+  const ex = executor(d, async () => {
+    runs++;
+    return { ok: true };
+  });
   const r = await ex.run({ id: 'c1', action: 'reboot' });
   assert.equal(runs, 0);
   assert.equal(r.ok, false);
@@ -46,15 +49,26 @@ test('journalled before it runs; a re-send while running waits; after a restart 
   const ex = executor(d, () => {
     runs++;
     // While it runs, its start is on disk.
-    assert.ok((JSON.parse(readFileSync(join(d, 'commands.json'), 'utf8')) as { entries: Array<[string, { running?: boolean }]> }).entries.some(([id, e]) => id === 'c2' && e.running));
-    return new Promise((res) => { release = () => res({ ok: true, message: 'done' }); });
+    assert.ok(
+      (
+        JSON.parse(readFileSync(join(d, 'commands.json'), 'utf8')) as {
+          entries: Array<[string, { running?: boolean }]>;
+        }
+      ).entries.some(([id, e]) => id === 'c2' && e.running),
+    );
+    return new Promise((res) => {
+      release = () => res({ ok: true, message: 'done' });
+    });
   });
   const first = ex.run({ id: 'c2', action: 'restart-k3s' });
   const again = ex.run({ id: 'c2', action: 'restart-k3s' });
   await new Promise((r) => setImmediate(r));
   // A restarted agent (a new executor on the same data dir) sees the start but no result.
   let rerun = 0;
-  const restarted = executor(d, async () => { rerun++; return { ok: true }; });
+  const restarted = executor(d, async () => {
+    rerun++;
+    return { ok: true };
+  });
   const interrupted = await restarted.run({ id: 'c2', action: 'restart-k3s' });
   assert.equal(rerun, 0);
   assert.equal(interrupted.errorCode, 'COMMAND_INTERRUPTED');

@@ -7,7 +7,13 @@ import { mkdtempSync, writeFileSync, readFileSync, existsSync, rmSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { checkAtStartup, installedBundle, readLastResult, PENDING_FILE, ROLLED_BACK_FILE } from '../../../agent/self-upgrade.js';
+import {
+  checkAtStartup,
+  installedBundle,
+  readLastResult,
+  PENDING_FILE,
+  ROLLED_BACK_FILE,
+} from '../../../agent/self-upgrade.js';
 
 const logger = pino({ level: 'silent' });
 
@@ -17,14 +23,19 @@ function layout(t: { after(fn: () => void): void }, deadlineSec: number): { dir:
   const bundle = join(dir, 'atoll-agent.mjs');
   writeFileSync(bundle, 'new');
   writeFileSync(`${bundle}.previous`, 'old');
-  writeFileSync(join(dir, PENDING_FILE), `ATOLL_UPGRADE_FROM=0.1.0\nATOLL_UPGRADE_TO=0.2.0\nATOLL_UPGRADE_DEADLINE=${deadlineSec}\n`);
+  writeFileSync(
+    join(dir, PENDING_FILE),
+    `ATOLL_UPGRADE_FROM=0.1.0\nATOLL_UPGRADE_TO=0.2.0\nATOLL_UPGRADE_DEADLINE=${deadlineSec}\n`,
+  );
   return { dir, bundle };
 }
 
 test('a trial past its deadline rolls back to the previous bundle and asks for a restart', async (t) => {
   const { dir, bundle } = layout(t, Math.floor(Date.now() / 1000) + 1);
   let restarted = false;
-  const s = checkAtStartup(bundle, '0.2.0', logger, () => { restarted = true; });
+  const s = checkAtStartup(bundle, '0.2.0', logger, () => {
+    restarted = true;
+  });
   assert.ok(s.trial, 'the new version is on trial');
   await new Promise((r) => setTimeout(r, 2200));
   assert.equal(restarted, true);
@@ -39,7 +50,9 @@ test('a trial past its deadline rolls back to the previous bundle and asks for a
 test('a trial that reaches the hub confirms: marker gone, new bundle kept, previous kept', (t) => {
   const { dir, bundle } = layout(t, Math.floor(Date.now() / 1000) + 60);
   let restarted = false;
-  const s = checkAtStartup(bundle, '0.2.0', logger, () => { restarted = true; });
+  const s = checkAtStartup(bundle, '0.2.0', logger, () => {
+    restarted = true;
+  });
   s.trial!.confirm();
   assert.equal(restarted, false);
   assert.equal(readFileSync(bundle, 'utf8'), 'new');
@@ -54,9 +67,15 @@ test('the old version after the wrapper rolled back records why; a stale marker 
   rmSync(join(dir, PENDING_FILE));
   const s = checkAtStartup(bundle, '0.1.0', logger, () => assert.fail('no restart'));
   assert.equal(s.trial, undefined);
-  assert.match(s.last!.reason!, /agent 0\.2\.0 did not reach the hub before its deadline; the wrapper put 0\.1\.0 back/);
+  assert.match(
+    s.last!.reason!,
+    /agent 0\.2\.0 did not reach the hub before its deadline; the wrapper put 0\.1\.0 back/,
+  );
   assert.equal(existsSync(join(dir, ROLLED_BACK_FILE)), false);
-  writeFileSync(join(dir, PENDING_FILE), 'ATOLL_UPGRADE_FROM=0.0.9\nATOLL_UPGRADE_TO=0.3.0\nATOLL_UPGRADE_DEADLINE=1\n');
+  writeFileSync(
+    join(dir, PENDING_FILE),
+    'ATOLL_UPGRADE_FROM=0.0.9\nATOLL_UPGRADE_TO=0.3.0\nATOLL_UPGRADE_DEADLINE=1\n',
+  );
   assert.equal(checkAtStartup(bundle, '0.1.0', logger, () => assert.fail('no restart')).trial, undefined);
   assert.equal(existsSync(join(dir, PENDING_FILE)), false);
 });

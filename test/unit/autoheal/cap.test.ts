@@ -6,8 +6,20 @@ import { allowedUnhealthy } from '../../../hub/autoheal/settings.js';
 
 test('the cap allows its share of the pool, and at least one node', () => {
   const cases: Array<[size: number, percent: number, allowed: number]> = [
-    [1, 40, 1], [2, 40, 1], [3, 40, 1], [5, 40, 2], [10, 40, 4], [11, 40, 4], [100, 40, 40],
-    [2, 50, 1], [4, 50, 2], [3, 100, 3], [10, 5, 1], [10, 0, 0], [0, 40, 0],
+    [1, 40, 1],
+    [2, 40, 1],
+    [3, 40, 1],
+    [5, 40, 2],
+    [10, 40, 4],
+    [11, 40, 4],
+    [100, 40, 40],
+    [2, 50, 1],
+    [4, 50, 2],
+    [3, 100, 3],
+    [10, 5, 1],
+    [10, 0, 0],
+    [0, 40, 0],
   ];
-  for (const [size, percent, allowed] of cases) assert.equal(allowedUnhealthy(size, percent), allowed, `${size} nodes at ${percent}%`);
+  for (const [size, percent, allowed] of cases)
+    assert.equal(allowedUnhealthy(size, percent), allowed, `${size} nodes at ${percent}%`);
 });

@@ -3,7 +3,14 @@ import { createPublicKey, generateKeyPairSync, X509Certificate } from 'node:cryp
 import { before, test } from 'node:test';
 import forge from 'node-forge';
 import {
-  certInfo, createCa, createCsr, generateKeyPair, signCsr, verifyCsr, verifyIssuedBy, type CaMaterial,
+  certInfo,
+  createCa,
+  createCsr,
+  generateKeyPair,
+  signCsr,
+  verifyCsr,
+  verifyIssuedBy,
+  type CaMaterial,
 } from '../../../certs/index.js';
 import { expectCertError, HOUR_MS } from './fixtures.js';
 
@@ -52,17 +59,27 @@ test('signCsr issues a client cert with the given subject, never the CSR subject
   assert.ok(Math.abs(issued.notAfter.getTime() - (before + 24 * HOUR_MS)) < 2000);
 
   const f = forge.pki.certificateFromPem(issued.certPem);
-  const ku = f.getExtension('keyUsage') as { digitalSignature: boolean; keyEncipherment: boolean; keyCertSign?: boolean };
+  const ku = f.getExtension('keyUsage') as {
+    digitalSignature: boolean;
+    keyEncipherment: boolean;
+    keyCertSign?: boolean;
+  };
   assert.equal(ku.digitalSignature, true);
   assert.equal(ku.keyEncipherment, true);
   assert.ok(!ku.keyCertSign);
-  const caSki = (forge.pki.certificateFromPem(ca.certPem).getExtension('subjectKeyIdentifier') as { subjectKeyIdentifier: string }).subjectKeyIdentifier;
+  const caSki = (
+    forge.pki.certificateFromPem(ca.certPem).getExtension('subjectKeyIdentifier') as { subjectKeyIdentifier: string }
+  ).subjectKeyIdentifier;
   const aki = f.getExtension('authorityKeyIdentifier') as { value: string };
   assert.ok(forge.util.bytesToHex(aki.value).endsWith(caSki), 'authorityKeyIdentifier is the CA key id');
 });
 
 test('signCsr without organization and with a custom backdate', () => {
-  const issued = signCsr(ca, createCsr(key.privateKeyPem, 'n'), { commonName: 'n', validityMs: HOUR_MS, backdateMs: 0 });
+  const issued = signCsr(ca, createCsr(key.privateKeyPem, 'n'), {
+    commonName: 'n',
+    validityMs: HOUR_MS,
+    backdateMs: 0,
+  });
   assert.equal(new X509Certificate(issued.certPem).subject, 'CN=n');
   assert.ok(Date.now() - issued.notBefore.getTime() < 2000);
   assert.equal(certInfo(issued.certPem).subjectCN, 'n');
@@ -91,10 +108,14 @@ test('a CSR with a tampered signature is CSR_BAD_SIGNATURE', () => {
 
 test('a CSR whose subject was changed after signing is CSR_BAD_SIGNATURE', () => {
   let otherInfo: forge.asn1.Asn1 | undefined;
-  editCsr(createCsr(key.privateKeyPem, 'node-2'), (req) => { otherInfo = req[0]; });
+  editCsr(createCsr(key.privateKeyPem, 'node-2'), (req) => {
+    otherInfo = req[0];
+  });
   assert.ok(otherInfo);
   const info = otherInfo;
-  const swapped = editCsr(createCsr(key.privateKeyPem, 'node-1'), (req) => { req[0] = info; });
+  const swapped = editCsr(createCsr(key.privateKeyPem, 'node-1'), (req) => {
+    req[0] = info;
+  });
   // the node-2 info with node-1's signature: same key, different signed bytes
   expectCertError(() => verifyCsr(swapped), 'CSR_BAD_SIGNATURE');
 });
@@ -110,7 +131,10 @@ test('a SHA-1 signed CSR is refused', () => {
 test('garbage is CSR_MALFORMED', () => {
   expectCertError(() => verifyCsr('hello'), 'CSR_MALFORMED');
   expectCertError(() => verifyCsr(''), 'CSR_MALFORMED');
-  expectCertError(() => verifyCsr('-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n'), 'CSR_MALFORMED');
+  expectCertError(
+    () => verifyCsr('-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n'),
+    'CSR_MALFORMED',
+  );
   expectCertError(() => verifyCsr(ca.certPem), 'CSR_MALFORMED');
   expectCertError(() => verifyCsr('x'.repeat(100_000)), 'CSR_MALFORMED');
   expectCertError(() => signCsr(ca, 'hello', { commonName: 'n', validityMs: HOUR_MS }), 'CSR_MALFORMED');
@@ -132,5 +156,8 @@ test('RSA keys under 2048 bits and non-RSA keys are CSR_WEAK_KEY', () => {
 test('createCsr refuses a key that is not an RSA private key', () => {
   expectCertError(() => createCsr('nope', 'n'), 'KEY_MALFORMED');
   const ec = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-  expectCertError(() => createCsr(ec.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), 'n'), 'KEY_MALFORMED');
+  expectCertError(
+    () => createCsr(ec.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), 'n'),
+    'KEY_MALFORMED',
+  );
 });

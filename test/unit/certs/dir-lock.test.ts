@@ -19,8 +19,15 @@ test('a live owner is refused by name; release removes the lock; a dead pid is s
   try {
     const pid = sleeper.pid!;
     await new Promise((r) => setTimeout(r, 100));
-    writeFileSync(join(dir, 'lock'), JSON.stringify({ pid, startTime: processStartTime(pid), command: 'sleep 30', since: '2024-01-01T00:00:00.000Z' }));
-    assert.throws(() => lockDataDir(dir), (err: unknown) => err instanceof DirLockedError && err.owner.pid === pid && err.message.includes(`pid ${pid}: sleep 30`));
+    writeFileSync(
+      join(dir, 'lock'),
+      JSON.stringify({ pid, startTime: processStartTime(pid), command: 'sleep 30', since: '2024-01-01T00:00:00.000Z' }),
+    );
+    assert.throws(
+      () => lockDataDir(dir),
+      (err: unknown) =>
+        err instanceof DirLockedError && err.owner.pid === pid && err.message.includes(`pid ${pid}: sleep 30`),
+    );
     assert.equal(lockHolder(dir)?.pid, pid);
     sleeper.kill('SIGKILL');
     await new Promise((r) => sleeper.once('exit', r));
@@ -49,7 +56,9 @@ test('eight processes racing for a stale lock: exactly one wins, the others name
   writeFileSync(join(dir, 'lock'), JSON.stringify({ pid: 1, startTime: '1', since: '2020-01-01T00:00:00.000Z' }));
   const script = join(base, 'racer.ts');
   // A winner holds the lock until every racer has tried (the test then creates `release`).
-  writeFileSync(script, `import { existsSync } from 'node:fs';
+  writeFileSync(
+    script,
+    `import { existsSync } from 'node:fs';
 import { lockDataDir } from ${JSON.stringify(resolve(import.meta.dirname, '../../../certs/dir-lock.ts'))};
 try {
   lockDataDir(process.argv[2]);
@@ -57,11 +66,16 @@ try {
   const t0 = Date.now();
   const wait = () => (existsSync(process.argv[3]) || Date.now() - t0 > 60000 ? undefined : setTimeout(wait, 50));
   wait();
-} catch (err) { console.log('refused ' + err.message); }\n`);
+} catch (err) { console.log('refused ' + err.message); }\n`,
+  );
   const racers = Array.from({ length: 8 }, () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, dir, release], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', script, dir, release], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const r = { out: '', exited: new Promise<void>((res) => child.on('exit', () => res())) };
-    child.stdout.on('data', (d: Buffer) => { r.out += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      r.out += d.toString();
+    });
     return r;
   });
   const deadline = Date.now() + 60_000;
@@ -70,6 +84,7 @@ try {
   await Promise.all(racers.map((r) => r.exited));
   const won = racers.filter((r) => r.out.startsWith('won'));
   assert.equal(won.length, 1, racers.map((r) => r.out).join(''));
-  for (const r of racers.filter((x) => !x.out.startsWith('won'))) assert.match(r.out, /refused .*in use by another process/);
+  for (const r of racers.filter((x) => !x.out.startsWith('won')))
+    assert.match(r.out, /refused .*in use by another process/);
   assert.equal(existsSync(join(dir, 'lock')), false, 'the winner released it on exit');
 });

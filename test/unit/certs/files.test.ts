@@ -3,9 +3,7 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import {
-  checkSecretFileMode, FileModeError, writePublicFile, writeSecretFile,
-} from '../../../certs/index.js';
+import { checkSecretFileMode, FileModeError, writePublicFile, writeSecretFile } from '../../../certs/index.js';
 
 let dir: string;
 let oldUmask: number;
@@ -37,7 +35,10 @@ test('writeSecretFile replaces an existing world-readable file atomically and le
   writeSecretFile(p, new Uint8Array([1, 2, 3]));
   assert.equal(modeOf(p), 0o600);
   assert.deepEqual([...readFileSync(p)], [1, 2, 3]);
-  assert.deepEqual(readdirSync(dir).filter((n) => n.endsWith('.tmp')), []);
+  assert.deepEqual(
+    readdirSync(dir).filter((n) => n.endsWith('.tmp')),
+    [],
+  );
 });
 
 test('writePublicFile makes a 0644 file', () => {
@@ -51,13 +52,16 @@ test('checkSecretFileMode rejects 0644 with the file, its mode and the fix', () 
   const p = join(dir, 'loose.key');
   writeFileSync(p, 'x');
   chmodSync(p, 0o644);
-  assert.throws(() => checkSecretFileMode(p), (err: unknown) => {
-    assert.ok(err instanceof FileModeError);
-    assert.equal(err.code, 'INSECURE_PERMISSIONS');
-    assert.match(err.message, new RegExp(`${p}.*0644`));
-    assert.ok(err.message.includes(`chmod 600 ${p}`));
-    return true;
-  });
+  assert.throws(
+    () => checkSecretFileMode(p),
+    (err: unknown) => {
+      assert.ok(err instanceof FileModeError);
+      assert.equal(err.code, 'INSECURE_PERMISSIONS');
+      assert.match(err.message, new RegExp(`${p}.*0644`));
+      assert.ok(err.message.includes(`chmod 600 ${p}`));
+      return true;
+    },
+  );
   chmodSync(p, 0o640);
   assert.throws(() => checkSecretFileMode(p), FileModeError);
   chmodSync(p, 0o400);

@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import {
-  certInfo, createCa, generateKeyPair, issueClientCertForKey, verifyIssuedBy, type CaMaterial,
+  certInfo,
+  createCa,
+  generateKeyPair,
+  issueClientCertForKey,
+  verifyIssuedBy,
+  type CaMaterial,
 } from '../../../certs/index.js';
 import { expectCertError, HOUR_MS } from './fixtures.js';
 
@@ -12,7 +17,9 @@ let publicKeyPem: string;
 before(async () => {
   let key;
   [ca, otherCa, key] = await Promise.all([
-    createCa({ commonName: 'atoll-ca' }), createCa({ commonName: 'atoll-ca' }), generateKeyPair(),
+    createCa({ commonName: 'atoll-ca' }),
+    createCa({ commonName: 'atoll-ca' }),
+    generateKeyPair(),
   ]);
   publicKeyPem = key.publicKeyPem;
 });
@@ -40,12 +47,18 @@ test('verifyIssuedBy: expired, not yet valid, and skew tolerance', () => {
   verifyIssuedBy(issued.certPem, ca.certPem);
   verifyIssuedBy(issued.certPem, ca.certPem, new Date(end));
 
-  const expired = expectCertError(() => verifyIssuedBy(issued.certPem, ca.certPem, new Date(end + 1000)), 'CERT_EXPIRED');
+  const expired = expectCertError(
+    () => verifyIssuedBy(issued.certPem, ca.certPem, new Date(end + 1000)),
+    'CERT_EXPIRED',
+  );
   assert.match(expired.message, /expired/);
   verifyIssuedBy(issued.certPem, ca.certPem, new Date(end + 60_000), 120_000);
   expectCertError(() => verifyIssuedBy(issued.certPem, ca.certPem, new Date(end + 180_000), 120_000), 'CERT_EXPIRED');
 
-  const early = expectCertError(() => verifyIssuedBy(issued.certPem, ca.certPem, new Date(start - 1000)), 'CERT_EXPIRED');
+  const early = expectCertError(
+    () => verifyIssuedBy(issued.certPem, ca.certPem, new Date(start - 1000)),
+    'CERT_EXPIRED',
+  );
   assert.match(early.message, /not valid before/);
   verifyIssuedBy(issued.certPem, ca.certPem, new Date(start - 60_000), 120_000);
 });
@@ -69,6 +82,12 @@ test('verifyIssuedBy / certInfo: unreadable input is CERT_MALFORMED', () => {
 
 test('issuing refuses a CA key that does not match the CA certificate', () => {
   const mixed = { certPem: ca.certPem, keyPem: otherCa.keyPem };
-  expectCertError(() => issueClientCertForKey(mixed, publicKeyPem, { commonName: 'n', validityMs: HOUR_MS }), 'KEY_MALFORMED');
-  expectCertError(() => issueClientCertForKey(ca, 'not a key', { commonName: 'n', validityMs: HOUR_MS }), 'KEY_MALFORMED');
+  expectCertError(
+    () => issueClientCertForKey(mixed, publicKeyPem, { commonName: 'n', validityMs: HOUR_MS }),
+    'KEY_MALFORMED',
+  );
+  expectCertError(
+    () => issueClientCertForKey(ca, 'not a key', { commonName: 'n', validityMs: HOUR_MS }),
+    'KEY_MALFORMED',
+  );
 });

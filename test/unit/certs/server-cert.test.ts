@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { before, test } from 'node:test';
-import {
-  certInfo, createCa, issueServerCert, verifyIssuedBy, type CaMaterial,
-} from '../../../certs/index.js';
+import { certInfo, createCa, issueServerCert, verifyIssuedBy, type CaMaterial } from '../../../certs/index.js';
 import { expectCertError } from './fixtures.js';
 
 const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';

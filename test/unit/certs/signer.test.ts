@@ -30,11 +30,13 @@ function unsignedCert(): forge.pki.Certificate {
   return cert;
 }
 
-test('the node signer produces exactly forge\'s RSASSA-PKCS1-v1_5 signature', () => {
+test("the node signer produces exactly forge's RSASSA-PKCS1-v1_5 signature", () => {
   const forgeKey = forge.pki.privateKeyFromPem(key.privateKeyPem);
   const ours = nodeSigner(key.privateKeyPem).sign(sha256Of('to be signed'));
   assert.equal(ours, forgeKey.sign(sha256Of('to be signed')));
-  assert.ok(verify('sha256', Buffer.from('to be signed'), createPublicKey(key.publicKeyPem), Buffer.from(ours, 'binary')));
+  assert.ok(
+    verify('sha256', Buffer.from('to be signed'), createPublicKey(key.publicKeyPem), Buffer.from(ours, 'binary')),
+  );
 });
 
 test('a certificate signed through the node signer verifies with forge and node', () => {
@@ -53,7 +55,7 @@ test('the node signer refuses non-RSA keys and unsupported digests', () => {
   expectCertError(() => nodeSigner(key.privateKeyPem).sign(forge.md.sha1.create()), 'KEY_MALFORMED');
 });
 
-test('signing a certificate with node crypto is much faster than forge\'s pure-JS RSA', (t) => {
+test("signing a certificate with node crypto is much faster than forge's pure-JS RSA", (t) => {
   const forgeKey = forge.pki.privateKeyFromPem(key.privateKeyPem);
   const time = (n: number, sign: (cert: forge.pki.Certificate) => void): number => {
     const certs = Array.from({ length: n }, unsignedCert);

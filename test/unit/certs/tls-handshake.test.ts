@@ -3,11 +3,22 @@ import type { AddressInfo } from 'node:net';
 import { before, test } from 'node:test';
 import tls from 'node:tls';
 import {
-  createCa, createCsr, generateKeyPair, issueServerCert, signCsr, type CaMaterial,
+  createCa,
+  createCsr,
+  generateKeyPair,
+  issueServerCert,
+  signCsr,
+  type CaMaterial,
 } from '../../../certs/index.js';
 
-interface ClientIdentity { key: string; cert: string }
-interface Refusal { message: string; authorizationError: string | undefined }
+interface ClientIdentity {
+  key: string;
+  cert: string;
+}
+interface Refusal {
+  message: string;
+  authorizationError: string | undefined;
+}
 
 let ca: CaMaterial;
 let otherCa: CaMaterial;
@@ -18,7 +29,10 @@ let foreignClient: ClientIdentity;
 async function clientFrom(issuer: CaMaterial, name: string): Promise<ClientIdentity> {
   const { privateKeyPem } = await generateKeyPair();
   const issued = signCsr(issuer, createCsr(privateKeyPem, name), {
-    commonName: name, organization: 'atoll:nodes', validityMs: 3_600_000, expectedSubjectCN: name,
+    commonName: name,
+    organization: 'atoll:nodes',
+    validityMs: 3_600_000,
+    expectedSubjectCN: name,
   });
   return { key: privateKeyPem, cert: issued.certPem };
 }
@@ -37,14 +51,26 @@ before(async () => {
  * Node's server destroys a refused socket after setting `authorizationError`; the reason is read there.
  */
 async function withServer(fn: (port: number, refusals: Promise<Refusal>) => Promise<void>): Promise<void> {
-  const server = tls.createServer({
-    key: serving.keyPem, cert: serving.certPem, ca: [ca.certPem], requestCert: true, rejectUnauthorized: true,
-  }, (socket) => {
-    const peer = socket.getPeerCertificate();
-    socket.end(`hello ${peer.subject.CN}/${peer.subject.O}`);
-  });
+  const server = tls.createServer(
+    {
+      key: serving.keyPem,
+      cert: serving.certPem,
+      ca: [ca.certPem],
+      requestCert: true,
+      rejectUnauthorized: true,
+    },
+    (socket) => {
+      const peer = socket.getPeerCertificate();
+      socket.end(`hello ${peer.subject.CN}/${peer.subject.O}`);
+    },
+  );
   const refusal = new Promise<Refusal>((resolve) => {
-    server.once('tlsClientError', (err, socket) => resolve({ message: err.message, authorizationError: socket.authorizationError ? String(socket.authorizationError) : undefined }));
+    server.once('tlsClientError', (err, socket) =>
+      resolve({
+        message: err.message,
+        authorizationError: socket.authorizationError ? String(socket.authorizationError) : undefined,
+      }),
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   try {
@@ -60,7 +86,9 @@ function talk(port: number, id: ClientIdentity | undefined, trust: string): Prom
     const socket = tls.connect({ host: '127.0.0.1', port, ca: [trust], ...(id ?? {}) });
     let data = '';
     socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => { data += chunk; });
+    socket.on('data', (chunk: string) => {
+      data += chunk;
+    });
     socket.on('error', reject);
     socket.on('end', () => resolve(data));
     socket.on('close', () => resolve(data));

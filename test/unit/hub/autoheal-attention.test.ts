@@ -6,7 +6,11 @@ import { harness, type Harness } from './autoheal-harness.js';
 
 async function givenUp(h: Harness, id: string): Promise<void> {
   for (let i = 0; i < 60 && h.registry.snapshotOf(id)?.state !== 'needs-attention'; i++) await h.run(1_000);
-  assert.equal(h.registry.snapshotOf(id)?.state, 'needs-attention', JSON.stringify((await h.list('autoheal.decision', id)).map((e) => e.message)));
+  assert.equal(
+    h.registry.snapshotOf(id)?.state,
+    'needs-attention',
+    JSON.stringify((await h.list('autoheal.decision', id)).map((e) => e.message)),
+  );
 }
 
 test('a node that recovers by itself leaves needs-attention after the proving period, also after a hub restart, and is uncordoned', async (t) => {
@@ -18,7 +22,7 @@ test('a node that recovers by itself leaves needs-attention after the proving pe
   await h.disconnect(ids[0]);
   await givenUp(h, ids[0]);
   assert.deepEqual(h.kube.calls, ['cordon a']);
-  assert.equal((await h.engine.record(ids[0]))?.cordonedByUs, true, 'the give-up cordon is autoheal\'s');
+  assert.equal((await h.engine.record(ids[0]))?.cordonedByUs, true, "the give-up cordon is autoheal's");
 
   await h.restart();
   for (const id of ids) await h.connect(id);
@@ -76,5 +80,9 @@ test('a node that needs attention does not hold up the repair of the rest of its
   await givenUp(h, ids[0]);
   await h.report(ids[1], 'crashed');
   await h.run(20_000); // past the cooldown after the give-up and afterRestart
-  assert.deepEqual(await h.steps(ids[1]), ['restart-k3s'], JSON.stringify((await h.list('autoheal.decision', ids[1])).map((e) => e.message)));
+  assert.deepEqual(
+    await h.steps(ids[1]),
+    ['restart-k3s'],
+    JSON.stringify((await h.list('autoheal.decision', ids[1])).map((e) => e.message)),
+  );
 });

@@ -8,27 +8,60 @@ import type { EventLog } from '../../../hub/events.js';
 import type { NodeSnapshot } from '../../../hub/nodes/registry.js';
 import type { ControlPlaneInfo } from '../../../hub/k3s/supervisor.js';
 
-const running: ControlPlaneInfo = { state: 'running', version: 'v1', message: 'serving', restarts: 0, since: '', lastLogLines: [] };
+const running: ControlPlaneInfo = {
+  state: 'running',
+  version: 'v1',
+  message: 'serving',
+  restarts: 0,
+  since: '',
+  lastLogLines: [],
+};
 
 function fleet(n: number): NodeSnapshot[] {
-  return Array.from({ length: n }, (_, i) => ({ id: `n${i}`, name: `n${i}`, pool: 'default', state: 'ready', reasons: [], connected: true, lastSeenMs: 0, disconnectedAt: 0, k3sState: 'running' }));
+  return Array.from({ length: n }, (_, i) => ({
+    id: `n${i}`,
+    name: `n${i}`,
+    pool: 'default',
+    state: 'ready',
+    reasons: [],
+    connected: true,
+    lastSeenMs: 0,
+    disconnectedAt: 0,
+    k3sState: 'running',
+  }));
 }
 
 function cut(nodes: NodeSnapshot[], count: number, at: number): void {
-  for (const n of nodes.slice(0, count)) Object.assign(n, { connected: false, disconnectedAt: at, state: 'unreachable' });
+  for (const n of nodes.slice(0, count))
+    Object.assign(n, { connected: false, disconnectedAt: at, state: 'unreachable' });
 }
 
 function guard(): { g: PartitionGuard; notes: string[] } {
   const notes: string[] = [];
-  const events = { note: async (e: { type: string }) => { notes.push(e.type); return undefined; } } as unknown as EventLog;
-  return { g: new PartitionGuard({ events, logger: createLogger('silent'), windowMs: 120_000, settleMs: 10_000 }), notes };
+  const events = {
+    note: async (e: { type: string }) => {
+      notes.push(e.type);
+      return undefined;
+    },
+  } as unknown as EventLog;
+  return {
+    g: new PartitionGuard({ events, logger: createLogger('silent'), windowMs: 120_000, settleMs: 10_000 }),
+    notes,
+  };
 }
 
 test('the drop threshold is half the fleet, at least 2', () => {
   assert.deepEqual([1, 2, 3, 4, 5, 6, 7, 1000].map(dropThreshold), [2, 2, 2, 2, 2, 3, 3, 500]);
 });
 
-for (const [size, dropped, freezes] of [[4, 2, true], [5, 2, true], [6, 3, true], [6, 2, false], [10, 4, false], [10, 5, true]] as const) {
+for (const [size, dropped, freezes] of [
+  [4, 2, true],
+  [5, 2, true],
+  [6, 3, true],
+  [6, 2, false],
+  [10, 4, false],
+  [10, 5, true],
+] as const) {
   test(`${dropped} of ${size} agents cut at once ${freezes ? 'freezes' : 'does not freeze'} remediation`, async () => {
     const { g } = guard();
     const nodes = fleet(size);

@@ -36,7 +36,10 @@ export class FakeLink implements AgentLink {
   readonly k3sMode = 'auto';
   readonly commands: string[] = [];
   closed = false;
-  constructor(readonly nodeId: string, readonly remoteAddress: string) {}
+  constructor(
+    readonly nodeId: string,
+    readonly remoteAddress: string,
+  ) {}
   close(): void {
     this.closed = true;
   }
@@ -75,15 +78,32 @@ export class FakeKube {
 }
 
 export const FAST: Partial<PoolAutoheal> = {
-  afterRestart: '10s', afterReboot: '20s', afterReplace: '30s', provenAfter: '10s', minHealthyPeriod: '1m',
-  cooldownMin: '5s', cooldownMax: '5s', drainTimeout: '1s', replaceTimeout: '1m', maxUnhealthyPercent: 100,
+  afterRestart: '10s',
+  afterReboot: '20s',
+  afterReplace: '30s',
+  provenAfter: '10s',
+  minHealthyPeriod: '1m',
+  cooldownMin: '5s',
+  cooldownMax: '5s',
+  drainTimeout: '1s',
+  replaceTimeout: '1m',
+  maxUnhealthyPercent: 100,
 };
 
 export function health(k3s = 'running', clockSkewMs = 0): HealthRecord {
   return {
-    receivedAt: new Date().toISOString(), cpuPercent: 1, memoryTotalBytes: 8e9, memoryUsedBytes: 1e9, diskTotalBytes: 1e11,
-    diskUsedBytes: 1e10, load1: 0, load5: 0, load15: 0, uptimeSeconds: 100,
-    k3s: { state: k3s, version: 'v1.31.4+k3s1', kubeletHealthy: k3s === 'running', restarts: 0, lastLogLines: [] }, clockSkewMs,
+    receivedAt: new Date().toISOString(),
+    cpuPercent: 1,
+    memoryTotalBytes: 8e9,
+    memoryUsedBytes: 1e9,
+    diskTotalBytes: 1e11,
+    diskUsedBytes: 1e10,
+    load1: 0,
+    load5: 0,
+    load15: 0,
+    uptimeSeconds: 100,
+    k3s: { state: k3s, version: 'v1.31.4+k3s1', kubeletHealthy: k3s === 'running', restarts: 0, lastLogLines: [] },
+    clockSkewMs,
   };
 }
 
@@ -98,7 +118,10 @@ export interface Harness {
   cp: { info: ControlPlaneInfo };
   links: Map<string, FakeLink>;
   /** A joined node (tracked, not connected). */
-  join(name: string, over?: { pool?: string; addresses?: string[]; labels?: Record<string, string>; tokenId?: string }): Promise<string>;
+  join(
+    name: string,
+    over?: { pool?: string; addresses?: string[]; labels?: Record<string, string>; tokenId?: string },
+  ): Promise<string>;
   connect(id: string, remote?: string): Promise<FakeLink>;
   disconnect(id: string): Promise<void>;
   report(id: string, k3s?: string, skewMs?: number): Promise<void>;
@@ -112,7 +135,15 @@ export interface Harness {
   restart(): Promise<void>;
 }
 
-export async function harness(t: TestContext, opts: { pool?: Partial<PoolAutoheal>; deps?: Partial<AutohealDeps>; unreachableAfterMs?: number; clock?: FakeClock } = {}): Promise<Harness> {
+export async function harness(
+  t: TestContext,
+  opts: {
+    pool?: Partial<PoolAutoheal>;
+    deps?: Partial<AutohealDeps>;
+    unreachableAfterMs?: number;
+    clock?: FakeClock;
+  } = {},
+): Promise<Harness> {
   const store = await openSqliteStore({ path: join(tempDir(t), 'hub.db') });
   const logger = createLogger('silent');
   const events = createEventLog(store, logger);
@@ -122,35 +153,85 @@ export async function harness(t: TestContext, opts: { pool?: Partial<PoolAutohea
     await batcher.stop();
     await store.close();
   });
-  const newRegistry = (): NodeRegistry => new NodeRegistry({ store, events, batcher, logger, unreachableAfterMs: opts.unreachableAfterMs ?? 3_000, clock });
+  const newRegistry = (): NodeRegistry =>
+    new NodeRegistry({ store, events, batcher, logger, unreachableAfterMs: opts.unreachableAfterMs ?? 3_000, clock });
   const kube = new FakeKube();
-  const cp = { info: { state: 'running', version: 'v1.31.4+k3s1', message: 'serving', restarts: 0, since: '', lastLogLines: [] } as ControlPlaneInfo };
-  const controlPlane = { info: () => cp.info, client: () => (cp.info.state === 'running' ? kube : undefined) } as unknown as AutohealDeps['controlPlane'];
+  const cp = {
+    info: {
+      state: 'running',
+      version: 'v1.31.4+k3s1',
+      message: 'serving',
+      restarts: 0,
+      since: '',
+      lastLogLines: [],
+    } as ControlPlaneInfo,
+  };
+  const controlPlane = {
+    info: () => cp.info,
+    client: () => (cp.info.state === 'running' ? kube : undefined),
+  } as unknown as AutohealDeps['controlPlane'];
   const settings = new AutohealSettings(store);
   await settings.setPool('default', { ...FAST, ...opts.pool });
   const links = new Map<string, FakeLink>();
   let tokens = 0;
-  const makeEngine = (): AutohealEngine => new AutohealEngine({
-    store, events, registry: h.registry, controlPlane, logger, settings,
-    removeNode: async (id) => {
-      await h.registry.retire(id, 'removed', 0);
-      return store.deleteNode(id, new Date(clock.now()).toISOString());
-    },
-    cloudInit: async () => ({ doc: '#cloud-config\n', tokenId: 'tok-replacement' }),
-    intervalMs: 1_000, guardWindowMs: 120_000, startupGraceMs: 5_000, flapWindowMs: 900_000,
-    clock,
-    ...opts.deps,
-  });
+  const makeEngine = (): AutohealEngine =>
+    new AutohealEngine({
+      store,
+      events,
+      registry: h.registry,
+      controlPlane,
+      logger,
+      settings,
+      removeNode: async (id) => {
+        await h.registry.retire(id, 'removed', 0);
+        return store.deleteNode(id, new Date(clock.now()).toISOString());
+      },
+      cloudInit: async () => ({ doc: '#cloud-config\n', tokenId: 'tok-replacement' }),
+      intervalMs: 1_000,
+      guardWindowMs: 120_000,
+      startupGraceMs: 5_000,
+      flapWindowMs: 900_000,
+      clock,
+      ...opts.deps,
+    });
   const h: Harness = {
-    store, events, registry: newRegistry(), settings, clock, kube, cp, links,
+    store,
+    events,
+    registry: newRegistry(),
+    settings,
+    clock,
+    kube,
+    cp,
+    links,
     engine: undefined as unknown as AutohealEngine,
     async join(name, over = {}) {
       const tokenId = over.tokenId ?? `tok${++tokens}`;
-      if (!(await store.getToken(tokenId))) await store.createToken(token(tokenId, { pool: over.pool ?? 'default', expiresAt: new Date(clock.now() + 3_600_000).toISOString(), maxUses: null }));
+      if (!(await store.getToken(tokenId)))
+        await store.createToken(
+          token(tokenId, {
+            pool: over.pool ?? 'default',
+            expiresAt: new Date(clock.now() + 3_600_000).toISOString(),
+            maxUses: null,
+          }),
+        );
       const id = `n-${name}`;
       const input = enrollInput(tokenId, id, new Date(clock.now()).toISOString());
-      input.node = { ...input.node, name, pool: over.pool ?? 'default', createdAt: new Date(clock.now()).toISOString(), labels: over.labels ?? {}, facts: { ...input.node.facts, addresses: over.addresses ?? ['10.1.1.1'] } };
-      input.event = { type: 'node.joined', nodeId: id, pool: input.node.pool, actor: `token:${tokenId}`, message: `node ${name} joined`, data: { source: '127.0.0.9' } };
+      input.node = {
+        ...input.node,
+        name,
+        pool: over.pool ?? 'default',
+        createdAt: new Date(clock.now()).toISOString(),
+        labels: over.labels ?? {},
+        facts: { ...input.node.facts, addresses: over.addresses ?? ['10.1.1.1'] },
+      };
+      input.event = {
+        type: 'node.joined',
+        nodeId: id,
+        pool: input.node.pool,
+        actor: `token:${tokenId}`,
+        message: `node ${name} joined`,
+        data: { source: '127.0.0.9' },
+      };
       const outcome = await store.enroll(input);
       if (outcome !== 'ok') throw new Error(`enroll ${name}: ${outcome}`);
       h.registry.track(input.node);

@@ -7,21 +7,37 @@ import { join } from 'node:path';
 import { harness } from './autoheal-harness.js';
 import { tempDir } from '../store/helpers.js';
 
-interface HookCall { action: string; pool: string; node: Record<string, unknown> & { reported: { addresses: string[]; labels: Record<string, string> } } }
+interface HookCall {
+  action: string;
+  pool: string;
+  node: Record<string, unknown> & { reported: { addresses: string[]; labels: Record<string, string> } };
+}
 
 function hookScript(dir: string): { path: string; calls(): HookCall[] } {
   const path = join(dir, 'hook.sh');
   const log = join(dir, 'calls.jsonl');
-  writeFileSync(path, `#!/bin/sh
+  writeFileSync(
+    path,
+    `#!/bin/sh
 req=$(cat)
 printf '%s\\n' "$req" >> "${log}"
 case "$1" in
   replace) echo '{"ok": true, "message": "made", "machineId": "vm-7"}' ;;
   *) echo '{"ok": true, "message": "power-cycled"}' ;;
 esac
-`);
+`,
+  );
   chmodSync(path, 0o755);
-  return { path, calls: () => (existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as HookCall) : []) };
+  return {
+    path,
+    calls: () =>
+      existsSync(log)
+        ? readFileSync(log, 'utf8')
+            .trim()
+            .split('\n')
+            .map((l) => JSON.parse(l) as HookCall)
+        : [],
+  };
 }
 
 test('a node reporting a foreign address: the hook gets the addresses the hub saw, the claims under reported, and later the machine id it returned', async (t) => {
@@ -36,7 +52,10 @@ test('a node reporting a foreign address: the hook gets the addresses the hub sa
   await h.run(60_000);
 
   const calls = hook.calls();
-  assert.deepEqual(calls.map((c) => c.action), ['reboot', 'replace']);
+  assert.deepEqual(
+    calls.map((c) => c.action),
+    ['reboot', 'replace'],
+  );
   for (const c of calls) {
     assert.deepEqual(Object.keys(c.node).sort(), ['id', 'machineId', 'name', 'observedAddresses', 'reported']);
     assert.equal(c.node.id, sick);
@@ -60,7 +79,11 @@ test('a node reporting a foreign address: the hook gets the addresses the hub sa
   await h.disconnect(fresh);
   await h.run(30_000);
   const later = hook.calls().slice(2);
-  assert.equal(later[0]?.action, 'reboot', JSON.stringify((await h.list('autoheal.decision', fresh)).map((e) => e.message)));
+  assert.equal(
+    later[0]?.action,
+    'reboot',
+    JSON.stringify((await h.list('autoheal.decision', fresh)).map((e) => e.message)),
+  );
   assert.equal(later[0].node.id, fresh);
   assert.equal(later[0].node.machineId, 'vm-7');
   assert.deepEqual(later[0].node.observedAddresses, ['127.0.0.10', '127.0.0.9']);

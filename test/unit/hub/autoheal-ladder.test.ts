@@ -47,7 +47,11 @@ test('a flapping node is capped at reboot: handed over instead of replaced', asy
   await h.run(40_000);
   assert.deepEqual(await h.steps(ids[0]), ['restart-k3s', 'reboot'], 'never replaced');
   assert.equal(h.registry.snapshotOf(ids[0])?.state, 'needs-attention');
-  assert.ok((await h.list('autoheal.decision', ids[0])).some((e) => /needs attention: the node is flapping: capped at reboot/.test(e.message)));
+  assert.ok(
+    (await h.list('autoheal.decision', ids[0])).some((e) =>
+      /needs attention: the node is flapping: capped at reboot/.test(e.message),
+    ),
+  );
 });
 
 test('pacing: one repair at a time per pool, twice as many after each proven repair, back to one after a failure', async (t) => {
@@ -62,7 +66,11 @@ test('pacing: one repair at a time per pool, twice as many after each proven rep
   await h.run(11_000);
   assert.deepEqual(await h.steps(a), ['restart-k3s']);
   assert.deepEqual(await h.steps(b), [], 'b waits for a');
-  assert.ok((await h.list('autoheal.decision', b)).some((ev) => /waiting: 1 repair\(s\) already running in pool default \(width 1\)/.test(ev.message)));
+  assert.ok(
+    (await h.list('autoheal.decision', b)).some((ev) =>
+      /waiting: 1 repair\(s\) already running in pool default \(width 1\)/.test(ev.message),
+    ),
+  );
   await h.report(a, 'running');
   await h.run(1_000);
   await h.run(1_000);

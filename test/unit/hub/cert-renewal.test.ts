@@ -30,10 +30,23 @@ async function setup(t: TestContext) {
   t.after(() => store.close());
   const clock = { now: T0 };
   const logger = createLogger('silent');
-  const renewal = new CertRenewal({ store, ca: await theCa(), events: createEventLog(store, logger), logger, ttlMs: TTL, now: () => clock.now, rateLimit: { perMinute: 1000, burst: 1000 } });
+  const renewal = new CertRenewal({
+    store,
+    ca: await theCa(),
+    events: createEventLog(store, logger),
+    logger,
+    ttlMs: TTL,
+    now: () => clock.now,
+    rateLimit: { perMinute: 1000, burst: 1000 },
+  });
   await store.createToken(token('tok', { maxUses: null, expiresAt: iso(T0 + 10 * TTL) }));
   const input = enrollInput('tok', 'n1', iso(T0));
-  const current: CertRecord = { ...input.cert, notBefore: iso(T0 - 3_600_000), notAfter: iso(T0 + TTL), issuedAt: iso(T0) };
+  const current: CertRecord = {
+    ...input.cert,
+    notBefore: iso(T0 - 3_600_000),
+    notAfter: iso(T0 + TTL),
+    issuedAt: iso(T0),
+  };
   assert.equal(await store.enroll({ ...input, cert: current }), 'ok');
   return { store, clock, renewal, current };
 }
@@ -44,7 +57,8 @@ async function csrFor(nodeId: string): Promise<{ keyPem: string; csr: string }> 
 }
 
 const serialOf = (pem: string): string => new X509Certificate(pem).serialNumber.toLowerCase().replace(/^0+/, '');
-const certOf = (r: RenewReply): string => ('certPem' in r ? r.certPem : assert.fail(`refused: ${r.errorCode} ${r.message}`));
+const certOf = (r: RenewReply): string =>
+  'certPem' in r ? r.certPem : assert.fail(`refused: ${r.errorCode} ${r.message}`);
 const codeOf = (r: RenewReply): string => ('errorCode' in r ? r.errorCode : 'ISSUED');
 
 test('renewal only inside the window; one spare; the same key gets the same certificate', async (t) => {
@@ -58,7 +72,11 @@ test('renewal only inside the window; one spare; the same key gets the same cert
 
   clock.now = T0 + TTL / 2 + 1000;
   const first = certOf(await renewal.overLink('n1', current, a.csr));
-  assert.equal(certOf(await renewal.overLink('n1', current, a.csr)), first, 'a retry with the same key gets the same certificate');
+  assert.equal(
+    certOf(await renewal.overLink('n1', current, a.csr)),
+    first,
+    'a retry with the same key gets the same certificate',
+  );
   const other = await renewal.overLink('n1', current, b.csr);
   assert.equal(codeOf(other), 'RENEW_PENDING');
   assert.match((other as { message: string }).message, /has not been used yet/);
@@ -88,7 +106,17 @@ test('renewal of a node removed meanwhile is refused, and what was issued is sto
   await store.deleteNode('n1', iso(clock.now));
   assert.equal(codeOf(await renewal.overLink('n1', current, a.csr)), 'CERT_REVOKED');
   // The race itself, at the store: the certificate is signed before the removal and stored after it.
-  const late = { serial: 'late', nodeId: 'n1', notBefore: iso(clock.now), notAfter: iso(clock.now + TTL), fingerprint: 'fp', revokedAt: null, issuedAt: iso(clock.now), publicKeySha256: null, certPem: null };
+  const late = {
+    serial: 'late',
+    nodeId: 'n1',
+    notBefore: iso(clock.now),
+    notAfter: iso(clock.now + TTL),
+    fingerprint: 'fp',
+    revokedAt: null,
+    issuedAt: iso(clock.now),
+    publicKeySha256: null,
+    certPem: null,
+  };
   assert.equal(await store.issueNodeCert(late, iso(clock.now)), 'node-missing');
   assert.equal((await store.getCert('late'))?.revokedAt, iso(clock.now));
 });
@@ -101,7 +129,15 @@ test('a bad CSR, a CSR for another node, and a node over its rate are refused wi
   const r = await renewal.overLink('n1', current, other.csr);
   assert.equal(codeOf(r), 'CSR_INVALID');
   assert.match((r as { message: string }).message, /not the node id n1/);
-  const limited = new CertRenewal({ store: (renewal as unknown as { opts: { store: never } }).opts.store, ca: await theCa(), events: createEventLog((renewal as unknown as { opts: { store: never } }).opts.store, createLogger('silent')), logger: createLogger('silent'), ttlMs: TTL, now: () => clock.now, rateLimit: { perMinute: 6, burst: 2 } });
+  const limited = new CertRenewal({
+    store: (renewal as unknown as { opts: { store: never } }).opts.store,
+    ca: await theCa(),
+    events: createEventLog((renewal as unknown as { opts: { store: never } }).opts.store, createLogger('silent')),
+    logger: createLogger('silent'),
+    ttlMs: TTL,
+    now: () => clock.now,
+    rateLimit: { perMinute: 6, burst: 2 },
+  });
   const codes = [];
   for (let i = 0; i < 4; i++) codes.push(codeOf(await limited.overLink('n1', current, 'garbage')));
   assert.deepEqual(codes, ['CSR_INVALID', 'CSR_INVALID', 'RATE_LIMITED', 'RATE_LIMITED']);

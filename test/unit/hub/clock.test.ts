@@ -15,7 +15,12 @@ test('a step of the wall clock is detected; during the hold the hub keeps its ti
   const c = new FakeClock();
   const steps: number[] = [];
   const settled: number[] = [];
-  const w = new ClockWatch({ clock: c, settleMs: 60_000, onStep: (s) => steps.push(s.offsetMs), onSettled: (o) => settled.push(o) });
+  const w = new ClockWatch({
+    clock: c,
+    settleMs: 60_000,
+    onStep: (s) => steps.push(s.offsetMs),
+    onSettled: (o) => settled.push(o),
+  });
   const t0 = c.now();
   c.advance(1_000);
   assert.equal(w.now(), t0 + 1_000);
@@ -77,7 +82,7 @@ test('stamps: elapsed time is monotonic for stamps this process took, wall-based
   assert.equal(s.since('n1', old), 61_000 + H2, 'forgotten stamps fall back to wall time');
 });
 
-test('fleet skew: when most agents disagree with the hub, the skew is the hub\'s and the nodes are judged against the fleet', () => {
+test("fleet skew: when most agents disagree with the hub, the skew is the hub's and the nodes are judged against the fleet", () => {
   const c = new FakeClock();
   const f = new FleetSkew(c, 0);
   f.observe('a', 5);
@@ -92,12 +97,18 @@ test('fleet skew: when most agents disagree with the hub, the skew is the hub\'s
   assert.equal(f.problem(-H2), false, 'agents that agree with the fleet are fine');
   assert.equal(f.problem(-H2 + 600_000), true, 'the one 10 min off the fleet still is not');
   f.shift(-H2);
-  assert.equal(f.status().hubSkewMs, null, 'the hub\'s reference moved back');
+  assert.equal(f.status().hubSkewMs, null, "the hub's reference moved back");
 });
 
 test('the health sampler is paced on the monotonic clock: a wall step back neither stops nor floods samples', () => {
   const s = createHealthSampler({ intervalMs: 30_000, retentionMs: 3_600_000 });
-  const u = [{ nodeId: 'a', lastSeen: '', health: { cpuPercent: 1, memoryTotalBytes: 1, memoryUsedBytes: 0, diskTotalBytes: 1, diskUsedBytes: 0 } }] as never;
+  const u = [
+    {
+      nodeId: 'a',
+      lastSeen: '',
+      health: { cpuPercent: 1, memoryTotalBytes: 1, memoryUsedBytes: 0, diskTotalBytes: 1, diskUsedBytes: 0 },
+    },
+  ] as never;
   let wall = Date.parse('2030-01-01T02:00:00Z');
   let mono = 0;
   assert.equal(s.take(u, wall, mono).samples.length, 1);
@@ -119,10 +130,18 @@ test('a wall step neither marks live nodes unreachable nor runs a dead node thro
   assert.equal(h.registry.snapshotOf(ids[0])?.state, 'unreachable');
   h.clock.step(H2);
   await h.run(2_000);
-  assert.deepEqual(ids.slice(1).map((id) => h.registry.snapshotOf(id)?.state), ['ready', 'ready'], 'live nodes stay ready');
+  assert.deepEqual(
+    ids.slice(1).map((id) => h.registry.snapshotOf(id)?.state),
+    ['ready', 'ready'],
+    'live nodes stay ready',
+  );
   assert.deepEqual(await h.steps(ids[0]), [], 'ages are monotonic: 6 s unhealthy, not 2 h');
   await h.run(7_000);
-  assert.deepEqual(await h.steps(ids[0]), ['restart-k3s'], 'the first step when it is due, 10 s after the node was lost');
+  assert.deepEqual(
+    await h.steps(ids[0]),
+    ['restart-k3s'],
+    'the first step when it is due, 10 s after the node was lost',
+  );
   h.clock.step(-H2);
   await h.run(5_000);
   assert.deepEqual(await h.steps(ids[0]), ['restart-k3s'], 'nor does a step back skip or repeat one');
@@ -130,7 +149,7 @@ test('a wall step neither marks live nodes unreachable nor runs a dead node thro
   assert.deepEqual(await h.steps(ids[0]), ['restart-k3s', 'reboot']);
 });
 
-test('autoheal holds while a step of the hub\'s own clock settles', async (t) => {
+test("autoheal holds while a step of the hub's own clock settles", async (t) => {
   const c = new FakeClock();
   const watch = new ClockWatch({ clock: c, settleMs: 30_000 });
   const h = await harness(t, { clock: c, deps: { clock: watch, clockHold: () => watch.holding() } });
@@ -143,7 +162,10 @@ test('autoheal holds while a step of the hub\'s own clock settles', async (t) =>
   assert.match(h.engine.guardState().reason, /the hub's own clock stepped \(\+2h 0m 0s net/);
   assert.deepEqual(await h.steps(ids[0]), [], 'held');
   const decisions = (await h.list('autoheal.decision', ids[0])).map((e) => e.message);
-  assert.ok(decisions.some((m) => /frozen \(the hub's own clock stepped/.test(m)), decisions.join('\n'));
+  assert.ok(
+    decisions.some((m) => /frozen \(the hub's own clock stepped/.test(m)),
+    decisions.join('\n'),
+  );
   await h.run(20_000); // hold over, then the guard's settle period (5 s)
   assert.equal(h.engine.guardState().frozen, false);
   await h.run(3_000); // 13 s after the freeze ended: past afterRestart (10 s), not afterReboot (20 s)

@@ -55,7 +55,11 @@ test('a command is stored before it is sent, re-sent on reconnect, and its first
   assert.equal(done?.result?.message, 'k3s restarted');
   assert.equal((await store.listEvents({ type: 'command.result' })).length, 1);
   assert.equal(await svc.resend(new FakeLink('n1')), 0, 'a done command is not re-sent');
-  assert.deepEqual(await svc.wait(cmd.id, 1_000), { ok: true, errorCode: '', message: 'k3s restarted' }, 'waiting after the fact answers at once');
+  assert.deepEqual(
+    await svc.wait(cmd.id, 1_000),
+    { ok: true, errorCode: '', message: 'k3s restarted' },
+    'waiting after the fact answers at once',
+  );
 });
 
 test('run(): a caller that gives up withdraws the command; a late result is still recorded', async (t) => {

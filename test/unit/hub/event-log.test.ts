@@ -20,7 +20,14 @@ async function setup(t: TestContext, fold: { windowMs?: number; verbatim?: numbe
   return { store, events, clock, seen };
 }
 
-const connected = (nodeId: string, i: number): NewEvent => ({ type: 'node.connected', nodeId, pool: 'default', actor: `node:${nodeId}`, message: `connect ${i}`, data: { i, replaced: i % 2 === 1 } });
+const connected = (nodeId: string, i: number): NewEvent => ({
+  type: 'node.connected',
+  nodeId,
+  pool: 'default',
+  actor: `node:${nodeId}`,
+  message: `connect ${i}`,
+  data: { i, replaced: i % 2 === 1 },
+});
 const countOf = (e: EventRecord): number => (e.data.repeated ? Number(e.data.count) : 1);
 
 async function all(store: Store): Promise<EventRecord[]> {
@@ -31,18 +38,31 @@ test('200 reconnects of one node within a window: 3 rows as they are and one tha
   const { store, events, seen } = await setup(t);
   for (let i = 0; i < 200; i++) {
     await events.record(connected('n1', i));
-    await events.record({ type: 'node.disconnected', nodeId: 'n1', pool: 'default', actor: 'hub', message: `gone ${i}` });
+    await events.record({
+      type: 'node.disconnected',
+      nodeId: 'n1',
+      pool: 'default',
+      actor: 'hub',
+      message: `gone ${i}`,
+    });
   }
   const rows = await all(store);
   assert.equal(rows.length, 8, JSON.stringify(rows.map((r) => r.message)));
   for (const type of ['node.connected', 'node.disconnected']) {
     const mine = rows.filter((r) => r.type === type);
-    assert.deepEqual(mine.map((r) => Boolean(r.data.repeated)), [false, false, false, true]);
-    assert.equal(mine.reduce((n, r) => n + countOf(r), 0), 200, `${type}: the counts add up to every event`);
+    assert.deepEqual(
+      mine.map((r) => Boolean(r.data.repeated)),
+      [false, false, false, true],
+    );
+    assert.equal(
+      mine.reduce((n, r) => n + countOf(r), 0),
+      200,
+      `${type}: the counts add up to every event`,
+    );
   }
   const last = rows.filter((r) => r.type === 'node.connected').at(-1)!;
   assert.equal(last.data.count, 197);
-  assert.equal(last.data.i, 199, 'the repeat row carries the latest event\'s data');
+  assert.equal(last.data.i, 199, "the repeat row carries the latest event's data");
   assert.equal(last.data.replaced, true);
   assert.match(last.message, /^connect 199 \(197 more like this since /);
   // Live listeners got every version, each with a higher id than the one it replaces.
@@ -90,13 +110,22 @@ test('windows: a storm that goes on writes one row per window; a quiet source st
 
 test('api.denied folds per token and route; other routes of that token are kept apart', async (t) => {
   const { store, events } = await setup(t);
-  const denied = (actor: string, action: string): NewEvent => ({ type: 'api.denied', actor, message: `${action} denied`, data: { action, result: 'denied' } });
+  const denied = (actor: string, action: string): NewEvent => ({
+    type: 'api.denied',
+    actor,
+    message: `${action} denied`,
+    data: { action, result: 'denied' },
+  });
   for (let i = 0; i < 100; i++) await events.record(denied('tok-a', 'POST /v1/tokens'));
-  for (const action of ['DELETE /v1/nodes/:id', 'POST /v1/pools', 'PUT /v1/cluster/autoheal']) await events.record(denied('tok-a', action));
+  for (const action of ['DELETE /v1/nodes/:id', 'POST /v1/pools', 'PUT /v1/cluster/autoheal'])
+    await events.record(denied('tok-a', action));
   await events.record(denied('tok-b', 'POST /v1/tokens'));
   const rows = await all(store);
   assert.equal(rows.length, 4 + 3 + 1);
-  assert.equal(rows.filter((r) => r.actor === 'tok-a' && r.data.action === 'POST /v1/tokens').reduce((n, r) => n + countOf(r), 0), 100);
+  assert.equal(
+    rows.filter((r) => r.actor === 'tok-a' && r.data.action === 'POST /v1/tokens').reduce((n, r) => n + countOf(r), 0),
+    100,
+  );
 });
 
 test('the fold state is bounded: past maxKeys the oldest source is forgotten', async (t) => {
@@ -106,14 +135,21 @@ test('the fold state is bounded: past maxKeys the oldest source is forgotten', a
   await events.record(connected('n0', 1));
   await events.record(connected('n49', 1));
   const rows = await all(store);
-  assert.equal(rows.filter((r) => r.nodeId === 'n0').every((r) => !r.data.repeated), true);
+  assert.equal(
+    rows.filter((r) => r.nodeId === 'n0').every((r) => !r.data.repeated),
+    true,
+  );
   assert.equal(rows.filter((r) => r.nodeId === 'n49').at(-1)?.data.repeated, true);
 });
 
 test('retention: prunes past maxCount in batches, the event loop getting turns in between', async (t) => {
   const { store, events } = await setup(t);
   for (let i = 0; i < 2600; i++) await store.appendEvent({ type: 't', actor: 'hub', message: String(i) });
-  const retention = new EventRetention(store, createLogger('silent'), { maxAgeMs: 30 * 86_400_000, maxCount: 100, batch: 500 });
+  const retention = new EventRetention(store, createLogger('silent'), {
+    maxAgeMs: 30 * 86_400_000,
+    maxCount: 100,
+    batch: 500,
+  });
   let turns = 0;
   const ticker = setInterval(() => turns++, 0);
   const run = await retention.run();
@@ -135,7 +171,13 @@ test('retention: prunes by age with an injected clock, bounded runs continue lat
   const { store } = await setup(t);
   for (let i = 0; i < 120; i++) await store.appendEvent({ type: 't', actor: 'hub', message: String(i) });
   const clock = { now: Date.now() };
-  const retention = new EventRetention(store, createLogger('silent'), { maxAgeMs: 86_400_000, maxCount: 1_000_000, batch: 50, maxBatches: 2, now: () => clock.now });
+  const retention = new EventRetention(store, createLogger('silent'), {
+    maxAgeMs: 86_400_000,
+    maxCount: 1_000_000,
+    batch: 50,
+    maxBatches: 2,
+    now: () => clock.now,
+  });
   assert.deepEqual(await retention.run(), { deleted: 0, batches: 1 }, 'a day later nothing is old yet');
   clock.now += 86_400_000 + 1000;
   const first = await retention.run();

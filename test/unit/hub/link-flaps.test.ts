@@ -33,7 +33,10 @@ test('LinkFlaps: the first connect of a node is not a flap; reconnects are, per 
   assert.equal(f.count('b'), 1);
   assert.equal(f.count('c'), 0);
   assert.equal(f.allTime(), 6);
-  assert.deepEqual(f.lastHour(), [{ nodeId: 'a', flaps1h: 5 }, { nodeId: 'b', flaps1h: 1 }]);
+  assert.deepEqual(f.lastHour(), [
+    { nodeId: 'a', flaps1h: 5 },
+    { nodeId: 'b', flaps1h: 1 },
+  ]);
   clock.now += 61 * MIN;
   assert.deepEqual(f.lastHour(), [], 'an hour later nothing is flapping');
   assert.equal(f.allTime(), 6, 'the total only grows');

@@ -14,7 +14,11 @@ test('per key: the first lines of a window pass, the rest are counted and summed
   clock.now += 60_000;
   const next = l.take('UNAUTHORIZED 10.0.0.1');
   assert.equal(next.allowed, true, 'a new window starts afresh');
-  assert.deepEqual(next.ended, { suppressed: 495, windowMs: 60_000, top: [{ key: 'UNAUTHORIZED 10.0.0.1', suppressed: 495 }] });
+  assert.deepEqual(next.ended, {
+    suppressed: 495,
+    windowMs: 60_000,
+    top: [{ key: 'UNAUTHORIZED 10.0.0.1', suppressed: 495 }],
+  });
   assert.equal(l.roll(), undefined, 'nothing held back in the new window');
 });
 
@@ -30,7 +34,12 @@ test('in all: many remotes together get at most `total` lines per window, and me
 
 test('createRefusalLog: 500 refusals write 5 lines and one summary line at stop', () => {
   const lines: Array<{ msg: string; suppressed?: number }> = [];
-  const sink = new Writable({ write(chunk: Buffer, _enc, cb) { for (const l of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l)); cb(); } });
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const l of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l));
+      cb();
+    },
+  });
   const log = createRefusalLog(createLogger('info', sink));
   for (let i = 0; i < 500; i++) log.refused({ code: 'UNAUTHORIZED', remote: '10.0.0.1', reason: 'no certificate' });
   log.stop();

@@ -40,9 +40,12 @@ async function world(t: TestContext): Promise<World> {
     await batcher.stop();
     await store.close();
   });
-  const make = (): NodeRegistry => new NodeRegistry({ store, events, batcher, logger, unreachableAfterMs: UNREACHABLE_MS, clock });
+  const make = (): NodeRegistry =>
+    new NodeRegistry({ store, events, batcher, logger, unreachableAfterMs: UNREACHABLE_MS, clock });
   const w: World = {
-    store, clock, registry: make(),
+    store,
+    clock,
+    registry: make(),
     async join(name) {
       const id = `n-${name}`;
       await store.createToken(token(`tok-${name}`, { expiresAt: new Date(clock.now() + 3_600_000).toISOString() }));
@@ -66,7 +69,9 @@ async function world(t: TestContext): Promise<World> {
       }
     },
     async transitions(id) {
-      return (await store.listEvents({ type: 'node.state', nodeId: id, limit: 100 })).map((e) => `${String(e.data.from)} -> ${String(e.data.to)}`);
+      return (await store.listEvents({ type: 'node.state', nodeId: id, limit: 100 })).map(
+        (e) => `${String(e.data.from)} -> ${String(e.data.to)}`,
+      );
     },
     flush: () => batcher.flush(),
     async restart() {
@@ -78,7 +83,14 @@ async function world(t: TestContext): Promise<World> {
   return w;
 }
 
-const kube = (over: Partial<KubeView> = {}): KubeView => ({ ready: true, unschedulable: false, kubeletVersion: 'v1.31.4+k3s1', taints: [], problems: [], ...over });
+const kube = (over: Partial<KubeView> = {}): KubeView => ({
+  ready: true,
+  unschedulable: false,
+  kubeletVersion: 'v1.31.4+k3s1',
+  taints: [],
+  problems: [],
+  ...over,
+});
 
 test('a connected node goes ready; silent past the window its half-open link is closed and it goes unreachable', async (t) => {
   const w = await world(t);
@@ -157,7 +169,14 @@ test('reports and the Kubernetes view move the state: degraded with reasons, cor
   // The API going away makes readiness unknown, not NotReady: no state change.
   w.registry.kubeUnknown();
   assert.equal(w.registry.kubeView(id)?.ready, null);
-  assert.deepEqual(await w.transitions(id), ['joining -> ready', 'ready -> degraded', 'degraded -> ready', 'ready -> degraded', 'degraded -> cordoned', 'cordoned -> ready']);
+  assert.deepEqual(await w.transitions(id), [
+    'joining -> ready',
+    'ready -> degraded',
+    'degraded -> ready',
+    'ready -> degraded',
+    'degraded -> cordoned',
+    'cordoned -> ready',
+  ]);
 });
 
 test('a workflow state holds against reports and silence; released, the node follows its link again', async (t) => {
@@ -183,7 +202,15 @@ test('a workflow state holds against reports and silence; released, the node fol
   await w.registry.setWorkflow(id, 'remediating', 'autoheal');
   await w.registry.setWorkflow(id, null, 'healed');
   assert.equal(w.registry.snapshotOf(id)?.state, 'ready');
-  assert.deepEqual(await w.transitions(id), ['joining -> ready', 'ready -> upgrading', 'upgrading -> unreachable', 'unreachable -> degraded', 'degraded -> ready', 'ready -> remediating', 'remediating -> ready']);
+  assert.deepEqual(await w.transitions(id), [
+    'joining -> ready',
+    'ready -> upgrading',
+    'upgrading -> unreachable',
+    'unreachable -> degraded',
+    'degraded -> ready',
+    'ready -> remediating',
+    'remediating -> ready',
+  ]);
 });
 
 test('after a hub restart a node gets what is left of its window from its stored lastSeen, never more', async (t) => {

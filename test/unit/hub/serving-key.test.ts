@@ -10,7 +10,9 @@ import { loadOrCreatePki } from '../../../hub/pki/hub-pki.js';
 import { issueServerCert, spkiPin, certInfo } from '../../../certs/index.js';
 
 const dirs: string[] = [];
-after(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 function dataDir(): string {
   const d = mkdtempSync(join(tmpdir(), 'atoll-pki-'));
@@ -20,17 +22,28 @@ function dataDir(): string {
 
 /** The pin as the curl documentation computes it, with openssl. */
 function opensslPin(certPem: string): string {
-  const r = spawnSync('sh', ['-c', 'openssl x509 -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | openssl base64 -A'], { input: certPem, encoding: 'utf8' });
+  const r = spawnSync(
+    'sh',
+    [
+      '-c',
+      'openssl x509 -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | openssl base64 -A',
+    ],
+    { input: certPem, encoding: 'utf8' },
+  );
   assert.equal(r.status, 0, r.stderr);
   return `sha256//${r.stdout.trim()}`;
 }
 
-test('the serving pin is the base64 SHA-256 of the key, as openssl (and curl) compute it', { skip: spawnSync('openssl', ['version']).status === 0 ? false : 'no openssl' }, async () => {
-  const pki = await loadOrCreatePki(dataDir(), 'https://hub.example.com:9444');
-  assert.match(pki.servingPin, /^sha256\/\/[A-Za-z0-9+/]{43}=$/);
-  assert.equal(pki.servingPin, opensslPin(pki.serving.certPem));
-  assert.equal(spkiPin(pki.serving.keyPem), pki.servingPin);
-});
+test(
+  'the serving pin is the base64 SHA-256 of the key, as openssl (and curl) compute it',
+  { skip: spawnSync('openssl', ['version']).status === 0 ? false : 'no openssl' },
+  async () => {
+    const pki = await loadOrCreatePki(dataDir(), 'https://hub.example.com:9444');
+    assert.match(pki.servingPin, /^sha256\/\/[A-Za-z0-9+/]{43}=$/);
+    assert.equal(pki.servingPin, opensslPin(pki.serving.certPem));
+    assert.equal(spkiPin(pki.serving.keyPem), pki.servingPin);
+  },
+);
 
 test('a re-issued serving certificate (new names, near expiry) keeps the key and the pin', async () => {
   const dir = dataDir();
@@ -45,7 +58,13 @@ test('a re-issued serving certificate (new names, near expiry) keeps the key and
   assert.equal(renamed.serving.keyPem, first.serving.keyPem);
 
   // A certificate a day from expiry is renewed at start, for the same key.
-  const expiring = await issueServerCert(first.ca, { commonName: 'atoll-hub', dnsNames: ['other.example.net'], ipAddresses: [], validityDays: 1, keyPem: first.serving.keyPem });
+  const expiring = await issueServerCert(first.ca, {
+    commonName: 'atoll-hub',
+    dnsNames: ['other.example.net'],
+    ipAddresses: [],
+    validityDays: 1,
+    keyPem: first.serving.keyPem,
+  });
   writeFileSync(join(dir, 'serving.crt'), expiring.certPem);
   const renewed = await loadOrCreatePki(dir, 'https://other.example.net:9444');
   assert.notEqual(renewed.serving.certPem, expiring.certPem);

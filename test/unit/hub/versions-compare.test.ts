@@ -11,7 +11,21 @@ test('x.y.z versions order numerically, a prerelease before its release', () => 
 });
 
 test('k3s versions order by x.y.z, then release candidates before the release, then the k3s build', () => {
-  const sorted = ['v1.30.10+k3s1', 'v1.30.2+k3s1', 'v1.29.1-rc2+k3s1', 'v1.30.10+k3s2', 'v1.29.1+k3s1', 'v1.29.1-rc1+k3s1'].sort(compareK3sVersions);
-  assert.deepEqual(sorted, ['v1.29.1-rc1+k3s1', 'v1.29.1-rc2+k3s1', 'v1.29.1+k3s1', 'v1.30.2+k3s1', 'v1.30.10+k3s1', 'v1.30.10+k3s2']);
+  const sorted = [
+    'v1.30.10+k3s1',
+    'v1.30.2+k3s1',
+    'v1.29.1-rc2+k3s1',
+    'v1.30.10+k3s2',
+    'v1.29.1+k3s1',
+    'v1.29.1-rc1+k3s1',
+  ].sort(compareK3sVersions);
+  assert.deepEqual(sorted, [
+    'v1.29.1-rc1+k3s1',
+    'v1.29.1-rc2+k3s1',
+    'v1.29.1+k3s1',
+    'v1.30.2+k3s1',
+    'v1.30.10+k3s1',
+    'v1.30.10+k3s2',
+  ]);
   assert.equal(compareK3sVersions('v1.31.4+k3s1', 'v1.31.4+k3s1'), 0);
 });

@@ -36,7 +36,10 @@ test('the bundle carries no hub code and no hub-only package', { skip }, () => {
   const modules = [...text.matchAll(/^\/\/ (\S+\.(?:ts|js|mjs|cjs|json))$/gm)].map((m) => m[1]);
   assert.ok(modules.length > 10);
   const ours = modules.filter((m) => !m.startsWith('node_modules/'));
-  assert.deepEqual(ours.filter((m) => !/^(agent|certs|proto)\//.test(m)), []);
+  assert.deepEqual(
+    ours.filter((m) => !/^(agent|certs|proto)\//.test(m)),
+    [],
+  );
 });
 
 test('the bundle runs on its own: --version and status', { skip }, () => {
@@ -44,7 +47,10 @@ test('the bundle runs on its own: --version and status', { skip }, () => {
   const v = spawnSync(process.execPath, [file, '--version'], { encoding: 'utf8', cwd: '/' });
   assert.equal(v.status, 0, v.stderr);
   assert.equal(v.stdout.trim(), pkg.version);
-  const s = spawnSync(process.execPath, [file, 'status', '--data-dir', '/nonexistent-atoll'], { encoding: 'utf8', cwd: '/' });
+  const s = spawnSync(process.execPath, [file, 'status', '--data-dir', '/nonexistent-atoll'], {
+    encoding: 'utf8',
+    cwd: '/',
+  });
   assert.equal(s.status, 1);
   assert.match(s.stderr, /no identity in \/nonexistent-atoll/);
 });

@@ -6,7 +6,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { CLOUD_INIT_FETCH_SCRIPT, installArgs, renderCloudInit, tokenLine } from '../../../hub/installer/cloud-init-doc.js';
+import {
+  CLOUD_INIT_FETCH_SCRIPT,
+  installArgs,
+  renderCloudInit,
+  tokenLine,
+} from '../../../hub/installer/cloud-init-doc.js';
 import { parseLabelList } from '../../../hub/api/cloud-init.js';
 import { packagePaths } from '../../../hub/installer/package-files.js';
 import { commandExists, runcmdOf, shellify } from '../../helpers/installer.js';
@@ -16,22 +21,48 @@ after(() => rmSync(work, { recursive: true, force: true }));
 const example = join(packagePaths().deployDir, 'cloud-init.example.yaml');
 const TOKEN = `AT1${'0'.repeat(64)}::abcd1234.${'z'.repeat(32)}`;
 const CA = '-----BEGIN CERTIFICATE-----\r\nMIIB\r\n-----END CERTIFICATE-----\r\n';
-const input = { hubUrl: 'https://hub.example.com:9444', caPem: CA, token: TOKEN, tokenId: 'abcd1234', pool: 'edge', expiresAt: '2030-01-01T00:00:00.000Z', labels: { zone: 'a', 'example.com/role': 'web' }, namePrefix: 'web' };
+const input = {
+  hubUrl: 'https://hub.example.com:9444',
+  caPem: CA,
+  token: TOKEN,
+  tokenId: 'abcd1234',
+  pool: 'edge',
+  expiresAt: '2030-01-01T00:00:00.000Z',
+  labels: { zone: 'a', 'example.com/role': 'web' },
+  namePrefix: 'web',
+};
 
-test('runcmd: the token into the environment, then sh -c with the fetch program, the hub URL, its CA and install.sh\'s options', () => {
+test("runcmd: the token into the environment, then sh -c with the fetch program, the hub URL, its CA and install.sh's options", () => {
   const doc = renderCloudInit(input);
   assert.equal(doc.split('\n')[0], '#cloud-config');
   assert.match(doc, /single-use join token \(id abcd1234\) that expires at 2030-01-01T00:00:00\.000Z/);
   const runcmd = runcmdOf(doc);
   assert.deepEqual(runcmd, [
     `export ATOLL_TOKEN='${TOKEN}'`,
-    ['sh', '-c', CLOUD_INIT_FETCH_SCRIPT, 'atoll-cloud-init', input.hubUrl, CA.trim(), '--pool', 'edge', '--label', 'example.com/role=web', '--label', 'zone=a', '--node-name-prefix', 'web'],
+    [
+      'sh',
+      '-c',
+      CLOUD_INIT_FETCH_SCRIPT,
+      'atoll-cloud-init',
+      input.hubUrl,
+      CA.trim(),
+      '--pool',
+      'edge',
+      '--label',
+      'example.com/role=web',
+      '--label',
+      'zone=a',
+      '--node-name-prefix',
+      'web',
+    ],
   ]);
   assert.ok(!(runcmd[1] as string[]).some((a) => a.includes(TOKEN.split('.')[1])), 'the token is no argument');
   assert.deepEqual(installArgs({ pool: 'p', labels: {}, k3s: 'off' }), ['--pool', 'p', '--k3s', 'off']);
   assert.throws(() => tokenLine("AT1'; reboot; '"), /not a join token/);
   // The two lines, as cloud-init runs them, give install.sh the token in its environment.
-  const out = spawnSync('sh', ['-c', shellify([runcmd[0], ['sh', '-c', 'printf %s "$ATOLL_TOKEN"']])], { encoding: 'utf8' });
+  const out = spawnSync('sh', ['-c', shellify([runcmd[0], ['sh', '-c', 'printf %s "$ATOLL_TOKEN"']])], {
+    encoding: 'utf8',
+  });
   assert.equal(out.stdout, TOKEN);
 });
 
@@ -59,14 +90,21 @@ test('labels from the query: key=value pairs, checked as Kubernetes labels', () 
 test('deploy/cloud-init.example.yaml runs the same fetch program the hub writes', () => {
   const text = readFileSync(example, 'utf8');
   assert.equal(text.split('\n')[0], '#cloud-config');
-  assert.ok(text.includes(`    - ${JSON.stringify(CLOUD_INIT_FETCH_SCRIPT)}\n`), 'the example is in step with hub/installer/cloud-init-doc.ts');
+  assert.ok(
+    text.includes(`    - ${JSON.stringify(CLOUD_INIT_FETCH_SCRIPT)}\n`),
+    'the example is in step with hub/installer/cloud-init-doc.ts',
+  );
 });
 
-test('the hub\'s document and the example pass cloud-init schema', { skip: commandExists('cloud-init') ? false : 'cloud-init is not installed (apt-get install cloud-init)' }, () => {
-  const doc = join(work, 'doc.yaml');
-  writeFileSync(doc, renderCloudInit(input));
-  for (const f of [doc, example]) {
-    const r = spawnSync('cloud-init', ['schema', '--config-file', f], { encoding: 'utf8' });
-    assert.equal(r.status, 0, `${f}: ${r.stdout}${r.stderr}`);
-  }
-});
+test(
+  "the hub's document and the example pass cloud-init schema",
+  { skip: commandExists('cloud-init') ? false : 'cloud-init is not installed (apt-get install cloud-init)' },
+  () => {
+    const doc = join(work, 'doc.yaml');
+    writeFileSync(doc, renderCloudInit(input));
+    for (const f of [doc, example]) {
+      const r = spawnSync('cloud-init', ['schema', '--config-file', f], { encoding: 'utf8' });
+      assert.equal(r.status, 0, `${f}: ${r.stdout}${r.stderr}`);
+    }
+  },
+);

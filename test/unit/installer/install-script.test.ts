@@ -38,7 +38,9 @@ test('URLs that are not plain https://HOST[:PORT] are never written into the scr
   for (const bad of ["https://x'; rm -rf /;'", 'http://hub:9444', 'https://hub/path', 'https://a|b']) {
     assert.throws(() => renderInstallScript({ deployDir: deploy, hubUrl: bad, version: '0.1.0' }), /cannot be written/);
   }
-  assert.doesNotThrow(() => renderInstallScript({ deployDir: deploy, hubUrl: 'https://[2001:db8::1]:9444', version: '0.1.0' }));
+  assert.doesNotThrow(() =>
+    renderInstallScript({ deployDir: deploy, hubUrl: 'https://[2001:db8::1]:9444', version: '0.1.0' }),
+  );
 });
 
 test('everything after the comments is one brace group that ends with the call to main', () => {
@@ -57,31 +59,53 @@ test('everything after the comments is one brace group that ends with the call t
   assert.match(whole.stdout, /Usage: install\.sh --token TOKEN/);
 });
 
-test('install.sh, uninstall.sh, the supervisor and the OpenRC script pass shellcheck (raw and as served)', { skip: hasShellcheck ? false : 'shellcheck is not installed (apt-get install shellcheck)' }, () => {
-  const served = join(work, 'served-install.sh');
-  writeFileSync(served, renderInstallScript({ deployDir: deploy, hubUrl: 'https://hub:9444', version: '0.1.0' }));
-  for (const f of [served, join(deploy, 'install.sh'), join(deploy, 'uninstall.sh'), join(deploy, 'atoll-agent-supervise.sh'), join(deploy, 'atoll-agent.openrc')]) {
-    const r = shellcheck(f);
-    assert.equal(r.status, 0, `${f}:\n${r.out}`);
-  }
-});
+test(
+  'install.sh, uninstall.sh, the supervisor and the OpenRC script pass shellcheck (raw and as served)',
+  { skip: hasShellcheck ? false : 'shellcheck is not installed (apt-get install shellcheck)' },
+  () => {
+    const served = join(work, 'served-install.sh');
+    writeFileSync(served, renderInstallScript({ deployDir: deploy, hubUrl: 'https://hub:9444', version: '0.1.0' }));
+    for (const f of [
+      served,
+      join(deploy, 'install.sh'),
+      join(deploy, 'uninstall.sh'),
+      join(deploy, 'atoll-agent-supervise.sh'),
+      join(deploy, 'atoll-agent.openrc'),
+    ]) {
+      const r = shellcheck(f);
+      assert.equal(r.status, 0, `${f}:\n${r.out}`);
+    }
+  },
+);
 
-test('the systemd unit, with an install\'s paths filled in, passes systemd-analyze verify and holds no secrets', { skip: hasSystemdAnalyze ? false : 'systemd-analyze is not installed' }, () => {
-  const bin = join(work, 'usr/local/bin/atoll-agent');
-  mkdirSync(join(work, 'usr/local/bin'), { recursive: true });
-  writeFileSync(bin, '#!/bin/sh\nexit 0\n');
-  chmodSync(bin, 0o755);
-  const unit = readFileSync(join(deploy, 'atoll-agent.service'), 'utf8')
-    .replaceAll('@ATOLL_BIN@', bin).replaceAll('@ATOLL_ENV_FILE@', join(work, 'etc/atoll-agent/atoll-agent.env'));
-  assert.doesNotMatch(unit, /@ATOLL_/);
-  assert.doesNotMatch(unit, /TOKEN|AT1[0-9a-f]/);
-  const dir = join(work, 'units');
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, 'atoll-agent.service');
-  writeFileSync(file, unit);
-  const r = spawnSync('systemd-analyze', ['verify', file], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stdout + r.stderr);
-  assert.equal((r.stdout + r.stderr).split('\n').filter((l) => l.includes('atoll-agent.service')).join('\n'), '', 'no warnings about the unit');
-  assert.match(unit, /^EnvironmentFile=-\S+atoll-agent\.env$/m);
-  assert.match(unit, /^ExecStart=\S+atoll-agent run$/m);
-});
+test(
+  "the systemd unit, with an install's paths filled in, passes systemd-analyze verify and holds no secrets",
+  { skip: hasSystemdAnalyze ? false : 'systemd-analyze is not installed' },
+  () => {
+    const bin = join(work, 'usr/local/bin/atoll-agent');
+    mkdirSync(join(work, 'usr/local/bin'), { recursive: true });
+    writeFileSync(bin, '#!/bin/sh\nexit 0\n');
+    chmodSync(bin, 0o755);
+    const unit = readFileSync(join(deploy, 'atoll-agent.service'), 'utf8')
+      .replaceAll('@ATOLL_BIN@', bin)
+      .replaceAll('@ATOLL_ENV_FILE@', join(work, 'etc/atoll-agent/atoll-agent.env'));
+    assert.doesNotMatch(unit, /@ATOLL_/);
+    assert.doesNotMatch(unit, /TOKEN|AT1[0-9a-f]/);
+    const dir = join(work, 'units');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, 'atoll-agent.service');
+    writeFileSync(file, unit);
+    const r = spawnSync('systemd-analyze', ['verify', file], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.equal(
+      (r.stdout + r.stderr)
+        .split('\n')
+        .filter((l) => l.includes('atoll-agent.service'))
+        .join('\n'),
+      '',
+      'no warnings about the unit',
+    );
+    assert.match(unit, /^EnvironmentFile=-\S+atoll-agent\.env$/m);
+    assert.match(unit, /^ExecStart=\S+atoll-agent run$/m);
+  },
+);

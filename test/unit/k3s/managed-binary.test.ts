@@ -6,7 +6,13 @@ import { mkdtempSync, writeFileSync, existsSync, readFileSync, rmSync, mkdirSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { installManaged, preferManaged, restorePrevious, readManagedState, ManagedBinaryError } from '../../../hub/k3s/managed-binary.js';
+import {
+  installManaged,
+  preferManaged,
+  restorePrevious,
+  readManagedState,
+  ManagedBinaryError,
+} from '../../../hub/k3s/managed-binary.js';
 import { dataDirBinary, probeBinary } from '../../../hub/k3s/binary.js';
 
 function fakeK3s(path: string, version: string): string {
@@ -24,19 +30,32 @@ test('install from an external binary, prefer it at start, restore the external 
   const configured = await probeBinary(ext);
   assert.equal((await preferManaged(configured, dir)).binary, configured, 'nothing installed: the configured one runs');
 
-  await assert.rejects(installManaged(dir, { path: ext, version: 'v1.31.4+k3s1' }, art, 'f'.repeat(64), 'v1.31.5+k3s1'), (e: ManagedBinaryError) => e.code === 'CP_ARTIFACT_INVALID' && /nothing was changed/.test(e.message));
-  await assert.rejects(installManaged(dir, { path: ext, version: 'v1.31.4+k3s1' }, art, sha, 'v1.31.6+k3s1'), /says it is v1\.31\.5\+k3s1/);
+  await assert.rejects(
+    installManaged(dir, { path: ext, version: 'v1.31.4+k3s1' }, art, 'f'.repeat(64), 'v1.31.5+k3s1'),
+    (e: ManagedBinaryError) => e.code === 'CP_ARTIFACT_INVALID' && /nothing was changed/.test(e.message),
+  );
+  await assert.rejects(
+    installManaged(dir, { path: ext, version: 'v1.31.4+k3s1' }, art, sha, 'v1.31.6+k3s1'),
+    /says it is v1\.31\.5\+k3s1/,
+  );
   assert.equal(existsSync(dataDirBinary(dir)), false);
   assert.equal(readManagedState(dir), undefined);
 
   await installManaged(dir, { path: ext, version: 'v1.31.4+k3s1' }, art, sha, 'v1.31.5+k3s1');
   const chosen = await preferManaged(configured, dir);
-  assert.deepEqual(chosen.binary.kind === 'found' && [chosen.binary.path, chosen.binary.version], [dataDirBinary(dir), 'v1.31.5+k3s1']);
+  assert.deepEqual(chosen.binary.kind === 'found' && [chosen.binary.path, chosen.binary.version], [
+    dataDirBinary(dir),
+    'v1.31.5+k3s1',
+  ]);
   assert.match(chosen.note!, /installed by a control-plane upgrade \(newer than v1\.31\.4\+k3s1/);
   // An operator who points --k3s at something newer gets that.
   const newer = join(dir, 'k3s-newer');
   fakeK3s(newer, 'v1.32.0+k3s1');
-  assert.equal((await preferManaged(await probeBinary(newer), dir)).binary.kind === 'found' && ((await preferManaged(await probeBinary(newer), dir)).binary as { path: string }).path, newer);
+  assert.equal(
+    (await preferManaged(await probeBinary(newer), dir)).binary.kind === 'found' &&
+      ((await preferManaged(await probeBinary(newer), dir)).binary as { path: string }).path,
+    newer,
+  );
 
   assert.deepEqual(restorePrevious(dir), { path: ext, version: 'v1.31.4+k3s1' });
   assert.equal(existsSync(dataDirBinary(dir)), false);

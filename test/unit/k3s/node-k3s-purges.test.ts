@@ -17,21 +17,47 @@ import type { ArtifactStore } from '../../../hub/artifacts/artifact-store.js';
 test('purgePending keeps a purge remembered meanwhile and honours an agent told meanwhile', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'atoll-purge-'));
   const store = await openSqliteStore({ path: join(dir, 'hub.db') });
-  t.after(async () => { await store.close(); rmSync(dir, { recursive: true, force: true }); });
+  t.after(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
   const logger = createLogger('silent');
   const events = createEventLog(store, logger);
   // The Kubernetes API: deleting node "a" hangs until released, so other work interleaves.
   let release!: () => void;
-  const gate = new Promise<void>((r) => { release = r; });
+  const gate = new Promise<void>((r) => {
+    release = r;
+  });
   let blocked!: () => void;
-  const reachedA = new Promise<void>((r) => { blocked = r; });
+  const reachedA = new Promise<void>((r) => {
+    blocked = r;
+  });
   const deleted: string[] = [];
   const kube = {
-    async deleteNode(name: string) { if (name === 'a') { blocked(); await gate; } deleted.push(name); },
-    async deleteNodePasswordSecret() { /* nothing to delete */ },
+    async deleteNode(name: string) {
+      if (name === 'a') {
+        blocked();
+        await gate;
+      }
+      deleted.push(name);
+    },
+    async deleteNodePasswordSecret() {
+      /* nothing to delete */
+    },
   };
-  const controlPlane = { client: () => kube, nodeTokens: () => ({ remove: async () => undefined }) } as unknown as ControlPlane;
-  const nk = new NodeK3s({ controlPlane, store, registry: {} as NodeRegistry, artifacts: {} as ArtifactStore, events, logger, removeDrainTimeoutMs: 1000 });
+  const controlPlane = {
+    client: () => kube,
+    nodeTokens: () => ({ remove: async () => undefined }),
+  } as unknown as ControlPlane;
+  const nk = new NodeK3s({
+    controlPlane,
+    store,
+    registry: {} as NodeRegistry,
+    artifacts: {} as ArtifactStore,
+    events,
+    logger,
+    removeDrainTimeoutMs: 1000,
+  });
 
   await store.addPendingPurge({ id: 'a', name: 'a', pool: 'default', agentStopped: true });
   await store.addPendingPurge({ id: 'c', name: 'c', pool: 'default', agentStopped: false });
@@ -43,8 +69,11 @@ test('purgePending keeps a purge remembered meanwhile and honours an agent told 
   release();
   await run;
 
-  assert.deepEqual(await store.listPendingPurges(), [{ id: 'b', name: 'b', pool: 'default', agentStopped: false }],
-    'b (kept meanwhile) stays; a and c (agent told meanwhile) are purged');
+  assert.deepEqual(
+    await store.listPendingPurges(),
+    [{ id: 'b', name: 'b', pool: 'default', agentStopped: false }],
+    'b (kept meanwhile) stays; a and c (agent told meanwhile) are purged',
+  );
   assert.deepEqual(deleted.sort(), ['a', 'b', 'c']);
   const purged = (await store.listEvents({ type: 'node.purged' })).map((e) => e.nodeId).sort();
   assert.deepEqual(purged, ['a', 'c']);

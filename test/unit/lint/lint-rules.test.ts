@@ -33,29 +33,41 @@ async function withProbes<T>(files: Record<string, string>, fn: () => Promise<T>
 
 test('eslint fails on a floating promise, on `void` of a promise, and on better-sqlite3 outside hub/store', async () => {
   const probe = 'hub/__lint_probe__.ts';
-  const r = await withProbes({
-    [probe]: [
-      "import Database from 'better-sqlite3';",
-      'async function work(): Promise<void> {}',
-      'work();',
-      'void work();',
-      'work().catch(() => undefined);',
-      'export const db = Database;',
-      '',
-    ].join('\n'),
-  }, () => exitOf(process.execPath, [join(root, 'node_modules', 'eslint', 'bin', 'eslint.js'), '--format', 'json', probe]));
+  const r = await withProbes(
+    {
+      [probe]: [
+        "import Database from 'better-sqlite3';",
+        'async function work(): Promise<void> {}',
+        'work();',
+        'void work();',
+        'work().catch(() => undefined);',
+        'export const db = Database;',
+        '',
+      ].join('\n'),
+    },
+    () =>
+      exitOf(process.execPath, [join(root, 'node_modules', 'eslint', 'bin', 'eslint.js'), '--format', 'json', probe]),
+  );
   assert.equal(r.code, 1, r.out);
   const messages = (JSON.parse(r.out) as Array<{ messages: Array<{ ruleId: string; line: number }> }>)[0].messages;
   const at = (rule: string): number[] => messages.filter((m) => m.ruleId === rule).map((m) => m.line);
-  assert.deepEqual(at('@typescript-eslint/no-floating-promises'), [3, 4], 'the bare call and the void are flagged, the caught one is not');
+  assert.deepEqual(
+    at('@typescript-eslint/no-floating-promises'),
+    [3, 4],
+    'the bare call and the void are flagged, the caught one is not',
+  );
   assert.deepEqual(at('no-restricted-imports'), [1]);
 });
 
 test('the cycle check fails on an import cycle and names its files', async () => {
-  const r = await withProbes({
-    'hub/__lint_probe_a__.ts': "import { b } from './__lint_probe_b__.js';\nexport const a = (): number => b + 1;\n",
-    'hub/__lint_probe_b__.ts': "import type { a } from './__lint_probe_a__.js';\nexport const b = 1;\nexport type A = typeof a;\n",
-  }, () => exitOf(process.execPath, [join(root, 'scripts', 'check-cycles.mjs')]));
+  const r = await withProbes(
+    {
+      'hub/__lint_probe_a__.ts': "import { b } from './__lint_probe_b__.js';\nexport const a = (): number => b + 1;\n",
+      'hub/__lint_probe_b__.ts':
+        "import type { a } from './__lint_probe_a__.js';\nexport const b = 1;\nexport type A = typeof a;\n",
+    },
+    () => exitOf(process.execPath, [join(root, 'scripts', 'check-cycles.mjs')]),
+  );
   assert.equal(r.code, 1, r.out);
   assert.match(r.out, /import cycle: hub\/__lint_probe_a__\.ts <-> hub\/__lint_probe_b__\.ts/);
   const clean = await exitOf(process.execPath, [join(root, 'scripts', 'check-cycles.mjs')]);

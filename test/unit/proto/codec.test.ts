@@ -3,7 +3,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  decodeFrame, encodeFrame, MAX_FRAME_BYTES, PAYLOAD_KINDS, PROTOCOL_VERSION, ProtocolError, type Envelope,
+  decodeFrame,
+  encodeFrame,
+  MAX_FRAME_BYTES,
+  PAYLOAD_KINDS,
+  PROTOCOL_VERSION,
+  ProtocolError,
+  type Envelope,
 } from '../../../proto/index.js';
 
 function expectProtocolError(fn: () => unknown, code: string, message?: RegExp): void {
@@ -18,24 +24,88 @@ function expectProtocolError(fn: () => unknown, code: string, message?: RegExp):
 const base = { protocolVersion: PROTOCOL_VERSION, messageId: 17, sentAtMs: 1_700_000_000_123 };
 
 const SAMPLES: Record<(typeof PAYLOAD_KINDS)[number], Envelope> = {
-  hello: { ...base, hello: { nodeId: 'nabc', agentVersion: '0.1.0', facts: { hostname: 'h1', os: 'Debian 12', kernel: '6.1', arch: 'arm64', cpus: 4, memoryBytes: 8 * 2 ** 30, addresses: ['10.0.0.1', 'fe80::1'], bootId: 'b' }, completedCommandIds: ['c1', 'c2'] } },
-  welcome: { ...base, inReplyTo: 3, welcome: { nodeId: 'nabc', nodeName: 'h1', pool: 'default', heartbeatIntervalMs: 10_000, hubTimeMs: 1_700_000_000_999, hubVersion: '0.1.0' } },
-  health: { ...base, health: { cpuPercent: 12.5, memoryTotalBytes: 2 ** 40, memoryUsedBytes: 2 ** 33, diskTotalBytes: 2 ** 41, diskUsedBytes: 5, load1: 0.5, load5: 0.25, load15: 0.125, uptimeSeconds: 86_400, k3s: { state: 'running', version: 'v1.31.0+k3s1', kubeletHealthy: true, lastLogLines: ['a', 'b'], restarts: 2 } } },
-  command: { ...base, command: { id: 'cmd-1', action: 'restart-k3s', args: { reason: 'test', x: 'y' }, deadlineMs: 1_700_000_060_000 } },
+  hello: {
+    ...base,
+    hello: {
+      nodeId: 'nabc',
+      agentVersion: '0.1.0',
+      facts: {
+        hostname: 'h1',
+        os: 'Debian 12',
+        kernel: '6.1',
+        arch: 'arm64',
+        cpus: 4,
+        memoryBytes: 8 * 2 ** 30,
+        addresses: ['10.0.0.1', 'fe80::1'],
+        bootId: 'b',
+      },
+      completedCommandIds: ['c1', 'c2'],
+    },
+  },
+  welcome: {
+    ...base,
+    inReplyTo: 3,
+    welcome: {
+      nodeId: 'nabc',
+      nodeName: 'h1',
+      pool: 'default',
+      heartbeatIntervalMs: 10_000,
+      hubTimeMs: 1_700_000_000_999,
+      hubVersion: '0.1.0',
+    },
+  },
+  health: {
+    ...base,
+    health: {
+      cpuPercent: 12.5,
+      memoryTotalBytes: 2 ** 40,
+      memoryUsedBytes: 2 ** 33,
+      diskTotalBytes: 2 ** 41,
+      diskUsedBytes: 5,
+      load1: 0.5,
+      load5: 0.25,
+      load15: 0.125,
+      uptimeSeconds: 86_400,
+      k3s: { state: 'running', version: 'v1.31.0+k3s1', kubeletHealthy: true, lastLogLines: ['a', 'b'], restarts: 2 },
+    },
+  },
+  command: {
+    ...base,
+    command: { id: 'cmd-1', action: 'restart-k3s', args: { reason: 'test', x: 'y' }, deadlineMs: 1_700_000_060_000 },
+  },
   commandResult: { ...base, commandResult: { commandId: 'cmd-1', ok: false, errorCode: 'E', message: 'failed' } },
-  certRenewRequest: { ...base, certRenewRequest: { csrPem: '-----BEGIN CERTIFICATE REQUEST-----\nabc\n-----END CERTIFICATE REQUEST-----\n' } },
+  certRenewRequest: {
+    ...base,
+    certRenewRequest: { csrPem: '-----BEGIN CERTIFICATE REQUEST-----\nabc\n-----END CERTIFICATE REQUEST-----\n' },
+  },
   certRenewResponse: { ...base, certRenewResponse: { certPem: 'pem', errorCode: '', message: '' } },
   close: { ...base, close: { code: 'FRAME_MALFORMED', reason: 'why' } },
   ping: { ...base, ping: { nonce: 2 ** 40 } },
   pong: { ...base, pong: { nonce: 7 } },
-  k3sAssignment: { ...base, k3sAssignment: { serverUrl: 'https://10.0.0.1:6443', token: 'K10abc::node:secret', version: 'v1.31.0+k3s1', nodeName: 'h1', labels: { 'atoll.dev/pool': 'default' }, taints: ['dedicated=gpu:NoSchedule'], artifactPath: '/v1/artifacts/k3s/v1.31.0+k3s1/k3s-arm64', artifactSha256: 'ab'.repeat(32), nodeExternalIp: '203.0.113.7', disabledReason: '' } },
+  k3sAssignment: {
+    ...base,
+    k3sAssignment: {
+      serverUrl: 'https://10.0.0.1:6443',
+      token: 'K10abc::node:secret',
+      version: 'v1.31.0+k3s1',
+      nodeName: 'h1',
+      labels: { 'atoll.dev/pool': 'default' },
+      taints: ['dedicated=gpu:NoSchedule'],
+      artifactPath: '/v1/artifacts/k3s/v1.31.0+k3s1/k3s-arm64',
+      artifactSha256: 'ab'.repeat(32),
+      nodeExternalIp: '203.0.113.7',
+      disabledReason: '',
+    },
+  },
 };
 
 /** Reads `actual` in the shape of `expected`; proto3 defaults (false, 0, '') live on the prototype. */
 function readLike(actual: unknown, expected: unknown): unknown {
   if (expected === null || typeof expected !== 'object' || Array.isArray(expected)) return actual;
   const a = (actual ?? {}) as Record<string, unknown>;
-  return Object.fromEntries(Object.keys(expected).map((k) => [k, readLike(a[k], (expected as Record<string, unknown>)[k])]));
+  return Object.fromEntries(
+    Object.keys(expected).map((k) => [k, readLike(a[k], (expected as Record<string, unknown>)[k])]),
+  );
 }
 
 test('every payload kind round-trips, with 64-bit fields as plain numbers', () => {
@@ -58,7 +128,8 @@ test('every payload kind round-trips, with 64-bit fields as plain numbers', () =
 function envelopeOfSize(size: number): Envelope {
   const probe = (n: number): number => encodeFrame({ ...base, hello: { nodeId: 'x'.repeat(n) } }).byteLength;
   // The overhead changes only with the varint length of the string: search around size - overhead.
-  for (let n = size - 32; n <= size; n++) if (n >= 0 && probe(n) === size) return { ...base, hello: { nodeId: 'x'.repeat(n) } };
+  for (let n = size - 32; n <= size; n++)
+    if (n >= 0 && probe(n) === size) return { ...base, hello: { nodeId: 'x'.repeat(n) } };
   throw new Error(`no envelope of exactly ${size} bytes`);
 }
 
@@ -68,7 +139,11 @@ test('frames up to MAX_FRAME_BYTES pass; one byte more is FRAME_TOO_LARGE on bot
   assert.equal(atLimit.byteLength, MAX_FRAME_BYTES);
   assert.equal(decodeFrame(atLimit).payload, 'hello');
 
-  expectProtocolError(() => encodeFrame(envelopeOfSize(MAX_FRAME_BYTES + 1)), 'FRAME_TOO_LARGE', /1048577 bytes exceeds 1048576/);
+  expectProtocolError(
+    () => encodeFrame(envelopeOfSize(MAX_FRAME_BYTES + 1)),
+    'FRAME_TOO_LARGE',
+    /1048577 bytes exceeds 1048576/,
+  );
   // Decoding checks the size before parsing anything.
   expectProtocolError(() => decodeFrame(new Uint8Array(MAX_FRAME_BYTES + 1)), 'FRAME_TOO_LARGE');
   const big = new Uint8Array(MAX_FRAME_BYTES + 100);
@@ -87,12 +162,15 @@ test('malformed frames: garbage, truncation, bad tags, wrong wire types', () => 
     ['length beyond the end', Uint8Array.from([0x52, 0x7f, 0x01])],
   ];
   for (const [what, bytes] of cases) {
-    assert.throws(() => decodeFrame(bytes), (err: unknown) => {
-      assert.ok(err instanceof ProtocolError, `${what}: a ProtocolError`);
-      assert.equal(err.code, 'FRAME_MALFORMED', `${what}: ${err.message}`);
-      assert.match(err.message, /^malformed frame: /);
-      return true;
-    });
+    assert.throws(
+      () => decodeFrame(bytes),
+      (err: unknown) => {
+        assert.ok(err instanceof ProtocolError, `${what}: a ProtocolError`);
+        assert.equal(err.code, 'FRAME_MALFORMED', `${what}: ${err.message}`);
+        assert.match(err.message, /^malformed frame: /);
+        return true;
+      },
+    );
   }
 });
 
@@ -106,7 +184,11 @@ test('a frame with no known payload is FRAME_UNKNOWN (empty, header only, or a n
 });
 
 test('another protocol version is PROTOCOL_VERSION, and says which', () => {
-  expectProtocolError(() => decodeFrame(encodeFrame({ ...SAMPLES.ping, protocolVersion: 2 })), 'PROTOCOL_VERSION', /version 2 is not supported \(want 1\)/);
+  expectProtocolError(
+    () => decodeFrame(encodeFrame({ ...SAMPLES.ping, protocolVersion: 2 })),
+    'PROTOCOL_VERSION',
+    /version 2 is not supported \(want 1\)/,
+  );
   expectProtocolError(() => decodeFrame(encodeFrame({ ...SAMPLES.ping, protocolVersion: 0 })), 'PROTOCOL_VERSION');
   const { protocolVersion: _omit, ...noVersion } = SAMPLES.ping;
   expectProtocolError(() => decodeFrame(encodeFrame(noVersion)), 'PROTOCOL_VERSION');

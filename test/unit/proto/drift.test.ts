@@ -6,7 +6,11 @@ import { test } from 'node:test';
 import { ROOT } from '../../helpers/processes.js';
 
 test('proto/gen matches proto/atoll.proto (scripts/proto-gen.mjs --check)', () => {
-  const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'proto-gen.mjs'), '--check'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'proto-gen.mjs'), '--check'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   assert.equal(r.error, undefined, `could not run proto-gen: ${r.error?.message}`);
   assert.equal(r.status, 0, `proto/gen drifted from proto/atoll.proto; run npm run proto:gen\n${r.stdout}${r.stderr}`);
 });

@@ -23,8 +23,14 @@ test('a full database gives DISK_FULL, loses nothing acknowledged, and still ser
   assert.equal(failure.code, 'DISK_FULL');
   assert.match(failure.message, /^the hub data disk is full: /);
 
-  assert.deepEqual((await store.listEvents({ limit: 1000 })).map((e) => e.id), written);
+  assert.deepEqual(
+    (await store.listEvents({ limit: 1000 })).map((e) => e.id),
+    written,
+  );
   assert.ok(await store.getPool('default'));
-  await assert.rejects(store.setSetting('big', blob.repeat(10)), (e: unknown) => e instanceof StoreError && e.code === 'DISK_FULL');
+  await assert.rejects(
+    store.setSetting('big', blob.repeat(10)),
+    (e: unknown) => e instanceof StoreError && e.code === 'DISK_FULL',
+  );
   assert.equal(await store.getSetting('big'), undefined);
 });

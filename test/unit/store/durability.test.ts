@@ -15,15 +15,26 @@ function runAndKill(path: string, killAfter: number): Promise<number[]> {
     let out = '';
     let err = '';
     let killed = false;
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`fixture too slow: ${err}`)); }, 20_000);
-    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`fixture too slow: ${err}`));
+    }, 20_000);
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
-      if (!killed && out.split('\n').length - 2 >= killAfter) { killed = true; child.kill('SIGKILL'); }
+      if (!killed && out.split('\n').length - 2 >= killAfter) {
+        killed = true;
+        child.kill('SIGKILL');
+      }
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      if (signal !== 'SIGKILL') { reject(new Error(`fixture exited with ${code}: ${err}`)); return; }
+      if (signal !== 'SIGKILL') {
+        reject(new Error(`fixture exited with ${code}: ${err}`));
+        return;
+      }
       // Only complete lines count: a torn last line was never fully printed.
       const lines = out.split('\n').slice(0, -1);
       assert.equal(lines[0], 'ready');
@@ -43,7 +54,7 @@ test('every event acknowledged before a SIGKILL survives it', { timeout: 30_000 
   const store = await openSqliteStore({ path });
   t.after(() => store.close());
   const present = new Set<number>();
-  for (let since = 0; ;) {
+  for (let since = 0; ; ) {
     const page = await store.listEvents({ since, limit: 1000 });
     if (page.length === 0) break;
     for (const e of page) present.add(e.id);

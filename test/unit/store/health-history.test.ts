@@ -23,26 +23,45 @@ test('the sampler takes one sample per node per interval, with percentages', () 
   const t0 = Date.parse('2026-01-01T00:00:00Z');
   const up = (nodeId: string, cpu: number) => ({ nodeId, lastSeen: iso(t0), health: health(cpu) });
   const first = sampler.take([up('a', 10), up('b', 20), { nodeId: 'c', lastSeen: iso(t0), health: null }], t0);
-  assert.deepEqual(first.samples.map((s) => s.nodeId), ['a', 'b'], 'a liveness-only update is no sample');
+  assert.deepEqual(
+    first.samples.map((s) => s.nodeId),
+    ['a', 'b'],
+    'a liveness-only update is no sample',
+  );
   assert.equal(first.samples[0].cpuPercent, 10);
   assert.equal(first.samples[0].memoryPercent, 25); // 1e9 of 4e9
   assert.equal(first.samples[0].diskPercent, 10); // 1e10 of 1e11
   assert.equal(first.pruneBefore, iso(t0 - 3_600_000));
   assert.deepEqual(sampler.take([up('a', 11)], t0 + 10_000).samples, [], '10 s later: too soon');
   assert.deepEqual(sampler.take([up('a', 12)], t0 + 29_999).samples, []);
-  assert.deepEqual(sampler.take([up('a', 13)], t0 + 30_000).samples.map((s) => s.cpuPercent), [13]);
-  assert.deepEqual(sampler.take([up('b', 21)], t0 + 31_000).samples.map((s) => s.cpuPercent), [21]);
+  assert.deepEqual(
+    sampler.take([up('a', 13)], t0 + 30_000).samples.map((s) => s.cpuPercent),
+    [13],
+  );
+  assert.deepEqual(
+    sampler.take([up('b', 21)], t0 + 31_000).samples.map((s) => s.cpuPercent),
+    [21],
+  );
 });
 
 test('samples are stored with the health updates, listed in order, pruned per node, and removed with the node', async (t) => {
   const store = await withNodes(t, ['a', 'b']);
   const t0 = Date.now() - 2 * 3_600_000;
-  const sample = (nodeId: string, at: number, cpu: number) => ({ nodeId, at: iso(at), cpuPercent: cpu, memoryPercent: 50.04, diskPercent: 120 });
+  const sample = (nodeId: string, at: number, cpu: number) => ({
+    nodeId,
+    at: iso(at),
+    cpuPercent: cpu,
+    memoryPercent: 50.04,
+    diskPercent: 120,
+  });
   // Two hours of samples for a, one for b, every 30 s, written as the batcher would (old ones first).
   for (let i = 0; i < 240; i++) {
     const at = t0 + i * 30_000;
     const samples = [sample('a', at, i % 100), ...(i >= 120 ? [sample('b', at, 5)] : [])];
-    await store.recordHealth([{ nodeId: 'a', lastSeen: iso(at), health: health(1) }], { samples, pruneBefore: iso(at - 3_600_000) });
+    await store.recordHealth([{ nodeId: 'a', lastSeen: iso(at), health: health(1) }], {
+      samples,
+      pruneBefore: iso(at - 3_600_000),
+    });
   }
   const a = await store.listHealthSamples('a', iso(0));
   // Pruned on each write: nothing older than an hour before the newest sample.
@@ -69,9 +88,18 @@ test('the batcher writes history samples in its flush, one per node per interval
   let now = Date.parse('2026-01-01T00:00:00Z');
   const calls: number[] = [];
   const counting: Store = Object.create(store, {
-    recordHealth: { value: (u: Parameters<Store['recordHealth']>[0], h: Parameters<Store['recordHealth']>[1]) => { calls.push(h?.samples.length ?? -1); return store.recordHealth(u, h); } },
+    recordHealth: {
+      value: (u: Parameters<Store['recordHealth']>[0], h: Parameters<Store['recordHealth']>[1]) => {
+        calls.push(h?.samples.length ?? -1);
+        return store.recordHealth(u, h);
+      },
+    },
   }) as Store;
-  const batcher = createHealthBatcher(counting, createLogger('silent'), { intervalMs: 60_000, sampler: createHealthSampler(), now: () => now });
+  const batcher = createHealthBatcher(counting, createLogger('silent'), {
+    intervalMs: 60_000,
+    sampler: createHealthSampler(),
+    now: () => now,
+  });
   t.after(() => batcher.stop());
   for (let round = 0; round < 7; round++) {
     for (const nodeId of ['a', 'b']) batcher.push({ nodeId, lastSeen: iso(now), health: health(round) });
@@ -81,7 +109,10 @@ test('the batcher writes history samples in its flush, one per node per interval
   assert.equal(calls.length, 7, 'one transaction per flush, samples included');
   assert.deepEqual(calls, [2, 0, 0, 2, 0, 0, 2]);
   const a = await store.listHealthSamples('a', iso(0));
-  assert.deepEqual(a.map((s) => s.cpuPercent), [0, 3, 6]);
+  assert.deepEqual(
+    a.map((s) => s.cpuPercent),
+    [0, 3, 6],
+  );
 });
 
 test('recordHealth with history: 1000 updates and a third of them sampled (and pruned) per batch stay fast', async (t) => {
@@ -92,17 +123,23 @@ test('recordHealth with history: 1000 updates and a third of them sampled (and p
   // An hour of history for every node (120 samples each), as a running hub would have.
   for (let i = 0; i < 120; i++) {
     const at = t0 + i * 30_000;
-    await store.recordHealth([], { samples: ids.map((nodeId) => ({ nodeId, at: iso(at), cpuPercent: 1, memoryPercent: 2, diskPercent: 3 })), pruneBefore: iso(0) });
+    await store.recordHealth([], {
+      samples: ids.map((nodeId) => ({ nodeId, at: iso(at), cpuPercent: 1, memoryPercent: 2, diskPercent: 3 })),
+      pruneBefore: iso(0),
+    });
   }
   const rounds = 9;
   const start = process.hrtime.bigint();
   for (let r = 0; r < rounds; r++) {
     const at = Date.now() + r * 10_000;
     const third = ids.filter((_, i) => i % 3 === r % 3);
-    await store.recordHealth(ids.map((nodeId) => ({ nodeId, lastSeen: iso(at), health: h })), {
-      samples: third.map((nodeId) => ({ nodeId, at: iso(at), cpuPercent: 40, memoryPercent: 25, diskPercent: 10 })),
-      pruneBefore: iso(at - 3_600_000),
-    });
+    await store.recordHealth(
+      ids.map((nodeId) => ({ nodeId, lastSeen: iso(at), health: h })),
+      {
+        samples: third.map((nodeId) => ({ nodeId, at: iso(at), cpuPercent: 40, memoryPercent: 25, diskPercent: 10 })),
+        pruneBefore: iso(at - 3_600_000),
+      },
+    );
   }
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   t.diagnostic(`recordHealth with history: ${(ms / rounds).toFixed(1)} ms per batch of 1000 updates + 333 samples`);

@@ -10,19 +10,28 @@ import { tempDir } from './helpers.js';
 test('a fresh file is migrated, and reopening is idempotent', async (t) => {
   const path = join(tempDir(t), 'sub', 'hub.db');
   const store = await openSqliteStore({ path });
-  assert.deepEqual((await store.listPools()).map((p) => p.name), ['default']);
+  assert.deepEqual(
+    (await store.listPools()).map((p) => p.name),
+    ['default'],
+  );
   await store.setSetting('k', 1);
   await store.close();
   await store.close(); // idempotent
 
   const again = await openSqliteStore({ path });
-  assert.deepEqual((await again.listPools()).map((p) => p.name), ['default']);
+  assert.deepEqual(
+    (await again.listPools()).map((p) => p.name),
+    ['default'],
+  );
   assert.equal(await again.getSetting('k'), 1);
   await again.close();
 
   const db = new Database(path, { readonly: true });
   const rows = db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as { version: number }[];
-  assert.deepEqual(rows.map((r) => r.version), Array.from({ length: latestVersion() }, (_, i) => i + 1));
+  assert.deepEqual(
+    rows.map((r) => r.version),
+    Array.from({ length: latestVersion() }, (_, i) => i + 1),
+  );
   assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
   db.close();
 });
@@ -62,7 +71,10 @@ test('a database with a newer schema version is refused with CORRUPT', async (t)
 test('a file that is not a database is refused with CORRUPT', async (t) => {
   const path = join(tempDir(t), 'hub.db');
   writeFileSync(path, 'this is not a sqlite database, just some text that is long enough to have a header'.repeat(20));
-  await assert.rejects(openSqliteStore({ path }), (err: unknown) => err instanceof StoreError && err.code === 'CORRUPT');
+  await assert.rejects(
+    openSqliteStore({ path }),
+    (err: unknown) => err instanceof StoreError && err.code === 'CORRUPT',
+  );
 });
 
 test('a closed store rejects calls with a StoreError', async (t) => {
@@ -74,11 +86,32 @@ test('a closed store rejects calls with a StoreError', async (t) => {
 test('migration 4 moves settings documents of a hub at version 3 into their tables and deletes the keys', async (t) => {
   const path = join(tempDir(t), 'hub.db');
   const db = new Database(path);
-  runMigrations(db, MIGRATIONS.filter((m) => m.version <= 3));
+  runMigrations(
+    db,
+    MIGRATIONS.filter((m) => m.version <= 3),
+  );
   const put = db.prepare('INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)');
   const at = '2030-01-01T00:00:00.000Z';
-  const rollout = (id: string, state: string, ms: number) => ({ id, kind: 'k3s', state, version: 'v1.31.1+k3s1', createdAt: new Date(ms).toISOString(), updatedAt: at, nodes: [] });
-  const apiTokens = [{ id: 'abc', role: 'operator', description: 'ci', secretHash: 'ef'.repeat(32), createdAt: at, createdBy: 'admin', revokedAt: null }];
+  const rollout = (id: string, state: string, ms: number) => ({
+    id,
+    kind: 'k3s',
+    state,
+    version: 'v1.31.1+k3s1',
+    createdAt: new Date(ms).toISOString(),
+    updatedAt: at,
+    nodes: [],
+  });
+  const apiTokens = [
+    {
+      id: 'abc',
+      role: 'operator',
+      description: 'ci',
+      secretHash: 'ef'.repeat(32),
+      createdAt: at,
+      createdBy: 'admin',
+      revokedAt: null,
+    },
+  ];
   const rows: Array<[string, unknown]> = [
     ['api-tokens', apiTokens],
     ['upgrades.rollouts', ['r1', 'r2']],
@@ -101,12 +134,23 @@ test('migration 4 moves settings documents of a hub at version 3 into their tabl
   const store = await openSqliteStore({ path });
   t.after(() => store.close());
   assert.deepEqual(await store.listApiTokens(), apiTokens);
-  assert.deepEqual((await store.listRollouts()).map((r) => r.id), ['r2', 'r1']);
+  assert.deepEqual(
+    (await store.listRollouts()).map((r) => r.id),
+    ['r2', 'r1'],
+  );
   assert.deepEqual(await store.getRollout('r2'), rollout('r2', 'running', Date.parse(at) + 1000));
-  assert.deepEqual((await store.listRollouts({ active: true })).map((r) => r.id), ['r2']);
+  assert.deepEqual(
+    (await store.listRollouts({ active: true })).map((r) => r.id),
+    ['r2'],
+  );
   assert.deepEqual(await store.getK3sToken('n1'), { id: 'kt1', token: 'secret-1' });
-  assert.deepEqual(await store.listDesiredK3sVersions(), [{ nodeId: 'n1', version: 'v1.30.2+k3s1' }, { nodeId: 'n2', version: 'v1.31.0+k3s1' }]);
-  assert.deepEqual(await store.listPendingPurges(), [{ id: 'gone', name: 'gone-node', pool: 'default', agentStopped: true }]);
+  assert.deepEqual(await store.listDesiredK3sVersions(), [
+    { nodeId: 'n1', version: 'v1.30.2+k3s1' },
+    { nodeId: 'n2', version: 'v1.31.0+k3s1' },
+  ]);
+  assert.deepEqual(await store.listPendingPurges(), [
+    { id: 'gone', name: 'gone-node', pool: 'default', agentStopped: true },
+  ]);
   assert.deepEqual(await store.getAutohealRecord('n1'), { step: 2, condition: 'degraded' });
   assert.deepEqual(await store.getAutohealPacing('default'), { width: 4, cooldownUntil: 123 });
   // Moved keys are gone; the small policy documents stay settings.

@@ -32,8 +32,13 @@ test('version moves', () => {
 test('each refusal has its own reason; a safe patch passes', () => {
   assert.deepEqual(codes(base()), []);
   assert.deepEqual(codes(base({ target: 'v1.31.3+k3s1' })), ['DOWNGRADE']);
-  assert.deepEqual(codes(base({ target: 'v1.33.0+k3s1', controlPlaneVersion: 'v1.31.4+k3s1' })).sort(), ['KUBELET_NEWER_THAN_APISERVER', 'MINOR_SKIP']);
-  assert.deepEqual(codes(base({ target: 'v1.32.0+k3s1', artifactArches: new Set(['amd64']) })), ['KUBELET_NEWER_THAN_APISERVER']);
+  assert.deepEqual(codes(base({ target: 'v1.33.0+k3s1', controlPlaneVersion: 'v1.31.4+k3s1' })).sort(), [
+    'KUBELET_NEWER_THAN_APISERVER',
+    'MINOR_SKIP',
+  ]);
+  assert.deepEqual(codes(base({ target: 'v1.32.0+k3s1', artifactArches: new Set(['amd64']) })), [
+    'KUBELET_NEWER_THAN_APISERVER',
+  ]);
   assert.deepEqual(codes(base({ target: 'v1.32.0+k3s1', controlPlaneFirst: true })), []);
   assert.deepEqual(codes(base({ artifactArches: new Set(['arm64']) })), ['ARTIFACT_MISSING']);
   const sick = base();
@@ -50,13 +55,37 @@ test('each refusal has its own reason; a safe patch passes', () => {
 test('maintenance windows: day, start hour, length, time zone, across midnight and Sunday', () => {
   const at = (iso: string): Date => new Date(iso);
   // 2024-06-02 is a Sunday.
-  assert.equal(windowOpen({ day: 'sun', startHour: 3, durationHours: 2, timeZone: 'UTC' }, at('2024-06-02T03:30:00Z')), true);
-  assert.equal(windowOpen({ day: 'sun', startHour: 3, durationHours: 2, timeZone: 'UTC' }, at('2024-06-02T05:00:00Z')), false);
-  assert.equal(windowOpen({ day: 'sun', startHour: 3, durationHours: 2, timeZone: 'UTC' }, at('2024-06-03T03:30:00Z')), false);
-  assert.equal(windowOpen({ day: 'sun', startHour: 23, durationHours: 2, timeZone: 'UTC' }, at('2024-06-03T00:30:00Z')), true);
-  assert.equal(windowOpen({ day: 'any', startHour: 22, durationHours: 4, timeZone: 'UTC' }, at('2024-06-05T01:00:00Z')), true);
-  assert.equal(windowOpen({ day: 'any', startHour: 22, durationHours: 4, timeZone: 'UTC' }, at('2024-06-05T02:00:00Z')), false);
+  assert.equal(
+    windowOpen({ day: 'sun', startHour: 3, durationHours: 2, timeZone: 'UTC' }, at('2024-06-02T03:30:00Z')),
+    true,
+  );
+  assert.equal(
+    windowOpen({ day: 'sun', startHour: 3, durationHours: 2, timeZone: 'UTC' }, at('2024-06-02T05:00:00Z')),
+    false,
+  );
+  assert.equal(
+    windowOpen({ day: 'sun', startHour: 3, durationHours: 2, timeZone: 'UTC' }, at('2024-06-03T03:30:00Z')),
+    false,
+  );
+  assert.equal(
+    windowOpen({ day: 'sun', startHour: 23, durationHours: 2, timeZone: 'UTC' }, at('2024-06-03T00:30:00Z')),
+    true,
+  );
+  assert.equal(
+    windowOpen({ day: 'any', startHour: 22, durationHours: 4, timeZone: 'UTC' }, at('2024-06-05T01:00:00Z')),
+    true,
+  );
+  assert.equal(
+    windowOpen({ day: 'any', startHour: 22, durationHours: 4, timeZone: 'UTC' }, at('2024-06-05T02:00:00Z')),
+    false,
+  );
   // 03:30 in Paris (UTC+2 in June) is 01:30 UTC.
-  assert.equal(windowOpen({ day: 'sun', startHour: 3, durationHours: 1, timeZone: 'Europe/Paris' }, at('2024-06-02T01:30:00Z')), true);
-  assert.equal(windowOpen({ day: 'sun', startHour: 3, durationHours: 1, timeZone: 'Europe/Paris' }, at('2024-06-02T03:30:00Z')), false);
+  assert.equal(
+    windowOpen({ day: 'sun', startHour: 3, durationHours: 1, timeZone: 'Europe/Paris' }, at('2024-06-02T01:30:00Z')),
+    true,
+  );
+  assert.equal(
+    windowOpen({ day: 'sun', startHour: 3, durationHours: 1, timeZone: 'Europe/Paris' }, at('2024-06-02T03:30:00Z')),
+    false,
+  );
 });

@@ -65,11 +65,24 @@ export class FakeCluster {
     upgradable: () => true,
     arch: () => 'amd64',
     running: () => this.cpState === 'running',
-    info: () => ({ state: this.cpState, message: this.cpState === 'running' ? 'serving' : 'waiting for the API', restarts: 0, since: '', lastLogLines: [] }),
+    info: () => ({
+      state: this.cpState,
+      message: this.cpState === 'running' ? 'serving' : 'waiting for the API',
+      restarts: 0,
+      since: '',
+      lastLogLines: [],
+    }),
     client: () => (this.cpState === 'running' ? this.kube : undefined),
     kubeNode: (name: string): Partial<KubeNodeSummary> | undefined => {
       const k = this.kubelets.get(name);
-      return k && { name, ready: k.ready, readyReason: k.ready ? 'KubeletReady' : 'KubeletNotReady', kubeletVersion: k.version };
+      return (
+        k && {
+          name,
+          ready: k.ready,
+          readyReason: k.ready ? 'KubeletReady' : 'KubeletNotReady',
+          kubeletVersion: k.version,
+        }
+      );
     },
     upgradeTo: async (art: K3sArtifact) => {
       this.did(`cp swap ${art.version}`);
@@ -131,7 +144,11 @@ export async function upgradeHarness(t: TestContext, over: Partial<UpgradeEngine
     agents: { get: () => undefined, list: () => [] },
   };
   const engine = new UpgradeEngine({
-    store, events, registry, logger, autohealSettings: new AutohealSettings(store),
+    store,
+    events,
+    registry,
+    logger,
+    autohealSettings: new AutohealSettings(store),
     controlPlane: cluster.controlPlane as unknown as UpgradeEngineDeps['controlPlane'],
     nodeK3s: cluster.nodeK3s as unknown as UpgradeEngineDeps['nodeK3s'],
     artifacts: artifacts as unknown as UpgradeEngineDeps['artifacts'],
@@ -158,7 +175,12 @@ export async function upgradeHarness(t: TestContext, over: Partial<UpgradeEngine
     throw new Error(`rollout ${id} did not get there: ${JSON.stringify(await engine.get(id))}`);
   };
   return {
-    store, events, registry, engine, clock, cluster,
+    store,
+    events,
+    registry,
+    engine,
+    clock,
+    cluster,
     async node(name) {
       const id = `n-${name}`;
       const tokenId = `tok-${name}`;
@@ -170,7 +192,13 @@ export async function upgradeHarness(t: TestContext, over: Partial<UpgradeEngine
       cluster.kubelets.set(name, { version: FROM, ready: true, first: FROM });
       await registry.attach(new FakeLink(id, '127.0.0.1'), null, '0.1.0');
       await registry.report(id, health());
-      await registry.kubeUpdate(name, { ready: true, unschedulable: false, kubeletVersion: FROM, taints: [], problems: [] });
+      await registry.kubeUpdate(name, {
+        ready: true,
+        unschedulable: false,
+        kubeletVersion: FROM,
+        taints: [],
+        problems: [],
+      });
       return id;
     },
     settle: (id) => until(id, (r) => !ACTIVE_STATES.has(r.state)),
@@ -178,7 +206,10 @@ export async function upgradeHarness(t: TestContext, over: Partial<UpgradeEngine
     list: (type, nodeId) => store.listEvents({ type, nodeId, limit: 1000 }),
     async phases(nodeId) {
       const evs = await store.listEvents({ nodeId, limit: 1000 });
-      return evs.filter((e) => e.type === 'upgrade.step' || e.type === 'upgrade.node-failed').filter((e) => e.data.phase).map((e) => String(e.data.phase));
+      return evs
+        .filter((e) => e.type === 'upgrade.step' || e.type === 'upgrade.node-failed')
+        .filter((e) => e.data.phase)
+        .map((e) => String(e.data.phase));
     },
   };
 }

@@ -20,14 +20,26 @@ test('control plane first, then one node at a time through every phase; the dwel
   assert.equal(done.state, 'done', done.message);
   assert.equal(done.message, 'finished: 2 upgraded, 0 already there');
   assert.equal(done.controlPlane?.phase, 'done');
-  assert.deepEqual(done.nodes.map((n) => [n.name, n.phase, n.cordoned]), [['a', 'done', false], ['b', 'done', false]]);
+  assert.deepEqual(
+    done.nodes.map((n) => [n.name, n.phase, n.cordoned]),
+    [
+      ['a', 'done', false],
+      ['b', 'done', false],
+    ],
+  );
   assert.deepEqual(await h.phases(a), K3S_PHASES);
   assert.deepEqual(await h.phases(b), K3S_PHASES);
   // maxUnavailable 1: b is not touched before a is back; the control plane goes before both.
   assert.deepEqual(h.cluster.log(), [
     `cp swap ${TO}`,
-    'cordon a', 'drain a', `assign a ${TO}`, 'uncordon a',
-    'cordon b', 'drain b', `assign b ${TO}`, 'uncordon b',
+    'cordon a',
+    'drain a',
+    `assign a ${TO}`,
+    'uncordon a',
+    'cordon b',
+    'drain b',
+    `assign b ${TO}`,
+    'uncordon b',
   ]);
   // Each stayed Ready for the dwell on the engine's clock, and the control plane before them.
   assert.ok(h.cluster.at('cordon a') - h.cluster.at(`cp swap ${TO}`) >= DWELL);
@@ -37,8 +49,14 @@ test('control plane first, then one node at a time through every phase; the dwel
   // Released from the upgrading workflow state; stamps come from the injected wall clock.
   assert.equal(h.registry.snapshotOf(a)?.state, 'ready');
   assert.equal(h.registry.snapshotOf(b)?.state, 'ready');
-  assert.ok(done.finishedAt && Date.parse(done.finishedAt) >= Date.parse('2030-01-01T00:00:00Z') + 3 * DWELL, done.finishedAt ?? 'no finishedAt');
-  assert.deepEqual((await h.list('upgrade.done')).map((e) => e.data.rolloutId), [r.id]);
+  assert.ok(
+    done.finishedAt && Date.parse(done.finishedAt) >= Date.parse('2030-01-01T00:00:00Z') + 3 * DWELL,
+    done.finishedAt ?? 'no finishedAt',
+  );
+  assert.deepEqual(
+    (await h.list('upgrade.done')).map((e) => e.data.rolloutId),
+    [r.id],
+  );
 });
 
 test('a node that never gets Ready on the new version is rolled back after verifyTimeout, uncordoned, and halts the rollout', async (t) => {
@@ -51,8 +69,18 @@ test('a node that never gets Ready on the new version is rolled back after verif
   const halted = await h.settle(r.id);
 
   assert.equal(halted.state, 'halted');
-  assert.match(halted.message, /^halted: b failed \(verify failed: the node is not Ready \(KubeletNotReady\); rolled back to v1\.31\.4\+k3s1 and uncordoned\); it was rolled back to v1\.31\.4\+k3s1$/);
-  assert.deepEqual(halted.nodes.map((n) => [n.name, n.phase]), [['a', 'done'], ['b', 'upgrade-failed'], ['c', 'pending']]);
+  assert.match(
+    halted.message,
+    /^halted: b failed \(verify failed: the node is not Ready \(KubeletNotReady\); rolled back to v1\.31\.4\+k3s1 and uncordoned\); it was rolled back to v1\.31\.4\+k3s1$/,
+  );
+  assert.deepEqual(
+    halted.nodes.map((n) => [n.name, n.phase]),
+    [
+      ['a', 'done'],
+      ['b', 'upgrade-failed'],
+      ['c', 'pending'],
+    ],
+  );
   assert.deepEqual(await h.phases(b), ['preflight', 'cordon', 'drain', 'swap', 'verify', 'rollback', 'upgrade-failed']);
   assert.deepEqual(await h.phases(c), []);
   assert.deepEqual(h.cluster.log(/ b| c/), ['cordon b', 'drain b', `assign b ${TO}`, `assign b ${FROM}`, 'uncordon b']);
@@ -78,15 +106,23 @@ test('a control plane that does not serve the new version is restored; the rollo
 
   assert.equal(halted.state, 'halted');
   assert.equal(halted.controlPlane?.phase, 'upgrade-failed');
-  assert.match(halted.controlPlane?.message ?? '', /^verify failed: k3s server starting: waiting for the API; restored k3s v1\.31\.4\+k3s1, which serves again$/);
+  assert.match(
+    halted.controlPlane?.message ?? '',
+    /^verify failed: k3s server starting: waiting for the API; restored k3s v1\.31\.4\+k3s1, which serves again$/,
+  );
   assert.match(halted.message, /no node was changed$/);
   assert.deepEqual(h.cluster.log(), [`cp swap ${TO}`, `cp rollback ${FROM}`]);
   const waited = h.cluster.at(`cp rollback ${FROM}`) - h.cluster.at(`cp swap ${TO}`);
   assert.ok(waited >= 300_000 && waited < 360_000, `verify took ${waited} ms`);
   assert.equal(h.cluster.cpVersion, FROM);
-  assert.deepEqual(halted.nodes.map((n) => n.phase), ['pending']);
+  assert.deepEqual(
+    halted.nodes.map((n) => n.phase),
+    ['pending'],
+  );
   assert.deepEqual(await h.phases(a), []);
-  const cpEvents = (await h.list('upgrade.step')).filter((e) => e.data.target === 'control-plane').map((e) => e.data.phase);
+  const cpEvents = (await h.list('upgrade.step'))
+    .filter((e) => e.data.target === 'control-plane')
+    .map((e) => e.data.phase);
   assert.deepEqual(cpEvents, ['swap', 'verify', 'rollback']);
   assert.equal((await h.list('upgrade.control-plane-failed')).length, 1);
 });

@@ -5,7 +5,11 @@ import { api } from '../api.js';
 import { el, pager, table, when } from '../dom.js';
 import { listeners, type Ev } from '../stream.js';
 
-export interface EventFilter { type?: string; node?: string; pool?: string }
+export interface EventFilter {
+  type?: string;
+  node?: string;
+  pool?: string;
+}
 
 export interface EventList {
   box: HTMLElement;
@@ -14,7 +18,8 @@ export interface EventList {
   stop(): void;
 }
 
-const matches = (e: Ev, f: EventFilter): boolean => (!f.type || e.type === f.type) && (!f.node || e.nodeId === f.node) && (!f.pool || e.pool === f.pool);
+const matches = (e: Ev, f: EventFilter): boolean =>
+  (!f.type || e.type === f.type) && (!f.node || e.nodeId === f.node) && (!f.pool || e.pool === f.pool);
 
 export function eventList(o: { id: string; pageSize?: number; showNode?: boolean }): EventList {
   const size = o.pageSize ?? 50;
@@ -27,21 +32,55 @@ export function eventList(o: { id: string; pageSize?: number; showNode?: boolean
   let missed = 0;
 
   const row = (e: Ev): HTMLElement => {
-    return el('tr', { 'data-type': e.type, 'data-id': String(e.id) },
-      el('td', { class: 'when' }, when(e.at)), el('td', {}, el('code', { class: 'etype' }, e.type)),
-      o.showNode ? el('td', {}, e.nodeId ? el('a', { href: `#/node/${encodeURIComponent(e.nodeId)}` }, e.nodeId) : el('span', { class: 'muted' }, '—')) : null,
-      el('td', {}, e.actor), el('td', { class: 'message' }, e.message));
+    return el(
+      'tr',
+      { 'data-type': e.type, 'data-id': String(e.id) },
+      el('td', { class: 'when' }, when(e.at)),
+      el('td', {}, el('code', { class: 'etype' }, e.type)),
+      o.showNode
+        ? el(
+            'td',
+            {},
+            e.nodeId
+              ? el('a', { href: `#/node/${encodeURIComponent(e.nodeId)}` }, e.nodeId)
+              : el('span', { class: 'muted' }, '—'),
+          )
+        : null,
+      el('td', {}, e.actor),
+      el('td', { class: 'message' }, e.message),
+    );
   };
   const draw = (): void => {
     const page = cursors.length - 1;
-    const notice = missed && page > 0 ? el('p', { class: 'notice' }, `${missed} newer event${missed === 1 ? '' : 's'} since this page was loaded. `, el('button', { class: 'link', click: () => void go([undefined]) }, 'Show the newest')) : null;
+    const notice =
+      missed && page > 0
+        ? el(
+            'p',
+            { class: 'notice' },
+            `${missed} newer event${missed === 1 ? '' : 's'} since this page was loaded. `,
+            el('button', { class: 'link', click: () => void go([undefined]) }, 'Show the newest'),
+          )
+        : null;
     const head = ['Time', 'Type', ...(o.showNode ? ['Node'] : []), 'Actor', 'Message'];
-    box.replaceChildren(...[notice,
-      shown.length ? table(head, shown.map(row)) : el('p', { class: 'muted' }, page ? 'No older events.' : 'No events.'),
-      pager({
-        id: `${o.id}-pager`, from: page * size, count: shown.length, hasPrev: page > 0, hasNext: more, prevLabel: 'Newer', nextLabel: 'Older',
-        prev: () => void go(cursors.slice(0, -1)), next: () => void go([...cursors, shown.at(-1)?.id]),
-      })].filter((x): x is HTMLElement => x !== null));
+    box.replaceChildren(
+      ...[
+        notice,
+        shown.length
+          ? table(head, shown.map(row))
+          : el('p', { class: 'muted' }, page ? 'No older events.' : 'No events.'),
+        pager({
+          id: `${o.id}-pager`,
+          from: page * size,
+          count: shown.length,
+          hasPrev: page > 0,
+          hasNext: more,
+          prevLabel: 'Newer',
+          nextLabel: 'Older',
+          prev: () => void go(cursors.slice(0, -1)),
+          next: () => void go([...cursors, shown.at(-1)?.id]),
+        }),
+      ].filter((x): x is HTMLElement => x !== null),
+    );
   };
   const go = async (next: Array<number | undefined>): Promise<void> => {
     const before = next.at(-1);
@@ -83,4 +122,3 @@ export function eventList(o: { id: string; pageSize?: number; showNode?: boolean
     stop: () => listeners.delete(onEvent),
   };
 }
-

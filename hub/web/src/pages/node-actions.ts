@@ -4,7 +4,12 @@
 import { api, can } from '../api.js';
 import { el, s, toast, type Obj } from '../dom.js';
 
-export interface NodeActionInfo { action: string; label: string; title: string; danger?: boolean }
+export interface NodeActionInfo {
+  action: string;
+  label: string;
+  title: string;
+  danger?: boolean;
+}
 
 /** The actions that make sense for the node now, in the order they are shown. */
 export function applicableActions(n: Obj): NodeActionInfo[] {
@@ -12,12 +17,21 @@ export function applicableActions(n: Obj): NodeActionInfo[] {
   const out: NodeActionInfo[] = [];
   const inKube = k3s.ready === true || k3s.ready === false;
   if (can('nodes:act')) {
-    if (inKube && k3s.unschedulable === true) out.push({ action: 'uncordon', label: 'uncordon', title: 'let Kubernetes schedule pods on this node again' });
-    else if (inKube) out.push({ action: 'cordon', label: 'cordon', title: 'stop Kubernetes from scheduling new pods on this node' });
-    if (n.connected === true && k3s.state !== 'disabled') out.push({ action: 'restart-k3s', label: 'restart k3s', title: 'restart the k3s agent on the node' });
+    if (inKube && k3s.unschedulable === true)
+      out.push({ action: 'uncordon', label: 'uncordon', title: 'let Kubernetes schedule pods on this node again' });
+    else if (inKube)
+      out.push({ action: 'cordon', label: 'cordon', title: 'stop Kubernetes from scheduling new pods on this node' });
+    if (n.connected === true && k3s.state !== 'disabled')
+      out.push({ action: 'restart-k3s', label: 'restart k3s', title: 'restart the k3s agent on the node' });
     if (n.connected === true) out.push({ action: 'reboot', label: 'reboot', title: 'reboot the server' });
   }
-  if (can('nodes:remove')) out.push({ action: 'remove', label: 'remove', title: 'drain the node, remove it from the cluster and revoke its certificate', danger: true });
+  if (can('nodes:remove'))
+    out.push({
+      action: 'remove',
+      label: 'remove',
+      title: 'drain the node, remove it from the cluster and revoke its certificate',
+      danger: true,
+    });
   return out;
 }
 
@@ -41,10 +55,16 @@ export async function runNodeAction(n: Obj, action: string, after: () => void): 
 }
 
 function button(n: Obj, a: NodeActionInfo, after: () => void): HTMLButtonElement {
-  const b = el('button', { 'data-action': a.action, title: a.title, ...(a.danger ? { class: 'danger' } : {}) }, a.label) as HTMLButtonElement;
+  const b = el(
+    'button',
+    { 'data-action': a.action, title: a.title, ...(a.danger ? { class: 'danger' } : {}) },
+    a.label,
+  ) as HTMLButtonElement;
   b.addEventListener('click', () => {
     b.disabled = true;
-    void runNodeAction(n, a.action, after).finally(() => { b.disabled = false; });
+    void runNodeAction(n, a.action, after).finally(() => {
+      b.disabled = false;
+    });
   });
   return b;
 }
@@ -65,8 +85,21 @@ export function compactActions(n: Obj, after: () => void, menus: { open?: string
   const out: HTMLElement[] = main.map((a) => button(n, a, after));
   if (rest.length) {
     const id = s(n.id);
-    const more = el('details', { class: 'more', 'data-more': s(n.name) }, el('summary', { title: 'more actions' }, '⋯'),
-      el('div', { class: 'menu' }, ...rest.map((a) => button(n, a, () => { menus.open = undefined; after(); }))));
+    const more = el(
+      'details',
+      { class: 'more', 'data-more': s(n.name) },
+      el('summary', { title: 'more actions' }, '⋯'),
+      el(
+        'div',
+        { class: 'menu' },
+        ...rest.map((a) =>
+          button(n, a, () => {
+            menus.open = undefined;
+            after();
+          }),
+        ),
+      ),
+    );
     if (menus.open === id) more.setAttribute('open', '');
     more.addEventListener('toggle', () => {
       if ((more as HTMLDetailsElement).open) menus.open = id;

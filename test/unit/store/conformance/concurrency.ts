@@ -11,13 +11,18 @@ export function concurrency(open: OpenStore): void {
     // purgePending-style: list, then (after awaits) finish each; meanwhile remember() keeps new ones.
     const listed = await store.listPendingPurges();
     await Promise.all([
-      ...Array.from({ length: 20 }, (_, i) => store.addPendingPurge({ id: `new-${i}`, name: `n${i}`, pool: 'default', agentStopped: false })),
+      ...Array.from({ length: 20 }, (_, i) =>
+        store.addPendingPurge({ id: `new-${i}`, name: `n${i}`, pool: 'default', agentStopped: false }),
+      ),
       ...listed.map((p) => store.finishPendingPurge(p.id)),
       store.markPurgeAgentStopped('new-3'),
     ]);
     const left = await store.listPendingPurges();
     assert.deepEqual(left.map((p) => p.id).sort(), Array.from({ length: 20 }, (_, i) => `new-${i}`).sort());
-    assert.equal(left.some((p) => p.id === 'old'), false);
+    assert.equal(
+      left.some((p) => p.id === 'old'),
+      false,
+    );
   });
 
   test('updateSetting: 50 concurrent increments all land', async (t) => {
@@ -28,21 +33,38 @@ export function concurrency(open: OpenStore): void {
 
   test('API tokens: concurrent creates all stay (no array to overwrite)', async (t) => {
     const store = await open(t);
-    await Promise.all(Array.from({ length: 20 }, (_, i) => store.createApiToken({
-      id: `t${i}`, role: 'read-only', description: '', secretHash: 'cd'.repeat(32), createdAt: new Date().toISOString(), createdBy: 'admin', revokedAt: null,
-    })));
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        store.createApiToken({
+          id: `t${i}`,
+          role: 'read-only',
+          description: '',
+          secretHash: 'cd'.repeat(32),
+          createdAt: new Date().toISOString(),
+          createdBy: 'admin',
+          revokedAt: null,
+        }),
+      ),
+    );
     assert.equal((await store.listApiTokens()).length, 20);
   });
 
   test('autoheal pacing: a failure (reset with cooldown) and widenings never lose the cooldown', async (t) => {
     const store = await open(t);
-    await Promise.all([store.widenAutohealPacing('p', 64), store.setAutohealPacing('p', { width: 1, cooldownUntil: 999 }), store.widenAutohealPacing('p', 64)]);
+    await Promise.all([
+      store.widenAutohealPacing('p', 64),
+      store.setAutohealPacing('p', { width: 1, cooldownUntil: 999 }),
+      store.widenAutohealPacing('p', 64),
+    ]);
     assert.equal((await store.getAutohealPacing('p')).cooldownUntil, 999);
   });
 
   test('k3s tokens: of two racing claims both callers get the same stored token', async (t) => {
     const store = await open(t);
-    const [a, b] = await Promise.all([store.claimK3sToken('n', { id: 'a', token: 'sa' }), store.claimK3sToken('n', { id: 'b', token: 'sb' })]);
+    const [a, b] = await Promise.all([
+      store.claimK3sToken('n', { id: 'a', token: 'sa' }),
+      store.claimK3sToken('n', { id: 'b', token: 'sb' }),
+    ]);
     assert.deepEqual(a, b);
     assert.deepEqual(await store.getK3sToken('n'), a);
   });

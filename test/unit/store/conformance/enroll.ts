@@ -50,7 +50,10 @@ export function enroll(open: OpenStore): void {
     await store.createToken(token('once', { maxUses: 1 }));
     assert.equal(await store.enroll(enrollInput('once', 'a')), 'ok');
     assert.equal(await store.enroll(enrollInput('once', 'b')), 'token-used-up');
-    assert.deepEqual((await store.listNodes()).map((n) => n.id), ['a']);
+    assert.deepEqual(
+      (await store.listNodes()).map((n) => n.id),
+      ['a'],
+    );
     assert.equal(await store.getCert('serial-b'), undefined);
     assert.equal((await store.getToken('once'))?.uses, 1);
   });
@@ -84,7 +87,10 @@ export function enroll(open: OpenStore): void {
 
     const badPool = enrollInput('multi', 'z');
     badPool.node = node('z', { pool: 'nope' });
-    await assert.rejects(store.enroll(badPool), (err: unknown) => err instanceof StoreError && err.code === 'NOT_FOUND');
+    await assert.rejects(
+      store.enroll(badPool),
+      (err: unknown) => err instanceof StoreError && err.code === 'NOT_FOUND',
+    );
     assert.equal((await store.getToken('multi'))?.uses, 1);
   });
 }

@@ -15,13 +15,31 @@ export function eventRetention(open: OpenStore): void {
   test('replaceEvent deletes the old row and appends the new one with a higher id', async (t) => {
     const store = await open(t);
     const a = await store.appendEvent({ type: 'node.connected', nodeId: 'n1', actor: 'hub', message: 'first' });
-    const r1 = await store.replaceEvent(null, { type: 'node.connected', nodeId: 'n1', actor: 'hub', message: 'x1', data: { count: 1 } });
+    const r1 = await store.replaceEvent(null, {
+      type: 'node.connected',
+      nodeId: 'n1',
+      actor: 'hub',
+      message: 'x1',
+      data: { count: 1 },
+    });
     const other = await store.appendEvent({ type: 'token.created', actor: 'admin', message: 'between' });
-    const r2 = await store.replaceEvent(r1.id, { type: 'node.connected', nodeId: 'n1', actor: 'hub', message: 'x2', data: { count: 2 } });
+    const r2 = await store.replaceEvent(r1.id, {
+      type: 'node.connected',
+      nodeId: 'n1',
+      actor: 'hub',
+      message: 'x2',
+      data: { count: 2 },
+    });
     assert.ok(r2.id > other.id && other.id > r1.id && r1.id > a.id);
-    assert.deepEqual((await store.listEvents({})).map((e) => e.message), ['first', 'between', 'x2']);
+    assert.deepEqual(
+      (await store.listEvents({})).map((e) => e.message),
+      ['first', 'between', 'x2'],
+    );
     // A reader whose cursor is past the first version still sees the new one.
-    assert.deepEqual((await store.listEvents({ since: r1.id })).map((e) => e.id), [other.id, r2.id]);
+    assert.deepEqual(
+      (await store.listEvents({ since: r1.id })).map((e) => e.id),
+      [other.id, r2.id],
+    );
     // Replacing a row that was pruned meanwhile still appends.
     const r3 = await store.replaceEvent(999_999, { type: 'node.connected', nodeId: 'n1', actor: 'hub', message: 'x3' });
     assert.ok(r3.id > r2.id);
@@ -38,15 +56,26 @@ export function eventRetention(open: OpenStore): void {
     assert.equal(await store.pruneEvents({ maxCount: 100, limit: 60 }), 30);
     assert.equal(await store.pruneEvents({ maxCount: 100, limit: 60 }), 0);
     const left = await store.listEvents({ limit: 1000 });
-    assert.deepEqual(left.map((e) => e.id), ids.slice(150), 'the newest 100 are kept, in order');
+    assert.deepEqual(
+      left.map((e) => e.id),
+      ids.slice(150),
+      'the newest 100 are kept, in order',
+    );
     // Cursors keep working across pruning: since= an id that is gone gives what follows it.
-    assert.deepEqual((await store.listEvents({ since: ids[10], limit: 3 })).map((e) => e.id), ids.slice(150, 153));
+    assert.deepEqual(
+      (await store.listEvents({ since: ids[10], limit: 3 })).map((e) => e.id),
+      ids.slice(150, 153),
+    );
   });
 
   test('pruneEvents by age: only events recorded before the cutoff, oldest first', async (t) => {
     const store = await open(t);
     await fill(store, 30);
-    assert.equal(await store.pruneEvents({ before: new Date(Date.now() - 3_600_000).toISOString(), limit: 100 }), 0, 'none is an hour old');
+    assert.equal(
+      await store.pruneEvents({ before: new Date(Date.now() - 3_600_000).toISOString(), limit: 100 }),
+      0,
+      'none is an hour old',
+    );
     await new Promise((r) => setTimeout(r, 20));
     const cutoff = new Date().toISOString();
     await new Promise((r) => setTimeout(r, 20));
@@ -54,7 +83,10 @@ export function eventRetention(open: OpenStore): void {
     assert.equal(await store.pruneEvents({ before: cutoff, limit: 20 }), 20);
     assert.equal(await store.pruneEvents({ before: cutoff, limit: 20 }), 10);
     assert.equal(await store.pruneEvents({ before: cutoff, limit: 20 }), 0);
-    assert.deepEqual((await store.listEvents({})).map((e) => e.id), newer);
+    assert.deepEqual(
+      (await store.listEvents({})).map((e) => e.id),
+      newer,
+    );
     assert.deepEqual(await store.eventStats(), { count: 5, oldestAt: (await store.listEvents({ limit: 1 }))[0].at });
   });
 

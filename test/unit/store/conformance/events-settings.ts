@@ -7,7 +7,13 @@ export function eventsAndSettings(open: OpenStore): void {
   test('appendEvent returns the record with a monotonic id', async (t) => {
     const store = await open(t);
     const a = await store.appendEvent({ type: 'token.created', actor: 'admin', message: 'made', data: { id: 'x' } });
-    const b = await store.appendEvent({ type: 'node.state', nodeId: 'n1', pool: 'default', actor: 'hub', message: 'ready' });
+    const b = await store.appendEvent({
+      type: 'node.state',
+      nodeId: 'n1',
+      pool: 'default',
+      actor: 'hub',
+      message: 'ready',
+    });
     assert.ok(b.id > a.id);
     assert.equal(a.nodeId, null);
     assert.equal(a.pool, null);
@@ -21,19 +27,32 @@ export function eventsAndSettings(open: OpenStore): void {
     const store = await open(t);
     const all: EventRecord[] = [];
     for (let i = 0; i < 30; i++) {
-      all.push(await store.appendEvent({
-        type: i % 3 === 0 ? 'node.joined' : 'node.state', nodeId: `n${i % 5}`, pool: i % 2 ? 'gpu' : 'default',
-        actor: 'hub', message: `e${i}`,
-      }));
+      all.push(
+        await store.appendEvent({
+          type: i % 3 === 0 ? 'node.joined' : 'node.state',
+          nodeId: `n${i % 5}`,
+          pool: i % 2 ? 'gpu' : 'default',
+          actor: 'hub',
+          message: `e${i}`,
+        }),
+      );
     }
     assert.deepEqual(await store.listEvents({}), all);
     assert.deepEqual(await store.listEvents({ since: all[9].id }), all.slice(10));
     assert.deepEqual(await store.listEvents({ since: all[9].id, limit: 5 }), all.slice(10, 15));
     assert.deepEqual(await store.listEvents({ since: all[29].id }), []);
-    assert.deepEqual(await store.listEvents({ type: 'node.joined' }), all.filter((e) => e.type === 'node.joined'));
-    assert.deepEqual(await store.listEvents({ nodeId: 'n2' }), all.filter((e) => e.nodeId === 'n2'));
-    assert.deepEqual(await store.listEvents({ pool: 'gpu', type: 'node.state', since: all[4].id }),
-      all.filter((e) => e.pool === 'gpu' && e.type === 'node.state' && e.id > all[4].id));
+    assert.deepEqual(
+      await store.listEvents({ type: 'node.joined' }),
+      all.filter((e) => e.type === 'node.joined'),
+    );
+    assert.deepEqual(
+      await store.listEvents({ nodeId: 'n2' }),
+      all.filter((e) => e.nodeId === 'n2'),
+    );
+    assert.deepEqual(
+      await store.listEvents({ pool: 'gpu', type: 'node.state', since: all[4].id }),
+      all.filter((e) => e.pool === 'gpu' && e.type === 'node.state' && e.id > all[4].id),
+    );
     assert.equal((await store.listEvents({ limit: 0 })).length, 1);
     assert.equal((await store.listEvents({ limit: -4 })).length, 1);
   });
@@ -41,7 +60,10 @@ export function eventsAndSettings(open: OpenStore): void {
   test('listEvents with before: newest first, pages back from the newest, with filters', async (t) => {
     const store = await open(t);
     const all: EventRecord[] = [];
-    for (let i = 0; i < 12; i++) all.push(await store.appendEvent({ type: i % 2 ? 'a' : 'b', nodeId: `n${i % 3}`, actor: 'hub', message: `e${i}` }));
+    for (let i = 0; i < 12; i++)
+      all.push(
+        await store.appendEvent({ type: i % 2 ? 'a' : 'b', nodeId: `n${i % 3}`, actor: 'hub', message: `e${i}` }),
+      );
     const newest = [...all].reverse();
     assert.deepEqual(await store.listEvents({ before: Number.MAX_SAFE_INTEGER, limit: 5 }), newest.slice(0, 5));
     assert.deepEqual(await store.listEvents({ before: newest[4].id, limit: 5 }), newest.slice(5, 10));
@@ -86,7 +108,12 @@ export function eventsAndSettings(open: OpenStore): void {
     // One bad value (it cannot be serialized) and nothing of the batch is written.
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
-    await assert.rejects(store.setSettings([['k.a', 1], ['k.b', cyclic]]));
+    await assert.rejects(
+      store.setSettings([
+        ['k.a', 1],
+        ['k.b', cyclic],
+      ]),
+    );
     assert.equal(await store.getSetting('k.a'), undefined);
   });
 }

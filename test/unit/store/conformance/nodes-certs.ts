@@ -24,13 +24,19 @@ export function nodesAndCerts(open: OpenStore): void {
     assert.equal(cleared?.health, null);
     assert.equal(cleared?.lastSeen, seen);
     assert.equal(await store.updateNode('nope', { state: 'ready' }), undefined);
-    await assert.rejects(store.updateNode('a', { pool: 'nope' }), (e: unknown) => e instanceof StoreError && e.code === 'NOT_FOUND');
+    await assert.rejects(
+      store.updateNode('a', { pool: 'nope' }),
+      (e: unknown) => e instanceof StoreError && e.code === 'NOT_FOUND',
+    );
   });
 
   test('deleteNode revokes its certificates, which stay readable', async (t) => {
     const store = await withNodes(t, ['a', 'b']);
     await store.addCert(cert('renewed-a', 'a'));
-    await assert.rejects(store.addCert(cert('renewed-a', 'a')), (e: unknown) => e instanceof StoreError && e.code === 'CONFLICT');
+    await assert.rejects(
+      store.addCert(cert('renewed-a', 'a')),
+      (e: unknown) => e instanceof StoreError && e.code === 'CONFLICT',
+    );
     const at = iso(Date.now());
     assert.equal(await store.deleteNode('a', at), true);
     assert.equal(await store.getNode('a'), undefined);
@@ -87,7 +93,13 @@ export function nodesAndCerts(open: OpenStore): void {
     const now = Date.now();
     const day = 24 * HOUR;
     const join = async (id: string, notAfter: number): Promise<void> => {
-      assert.equal(await store.enroll({ ...enrollInput('tok', id), cert: cert(`serial-${id}`, id, { notAfter: iso(now + notAfter) }) }), 'ok');
+      assert.equal(
+        await store.enroll({
+          ...enrollInput('tok', id),
+          cert: cert(`serial-${id}`, id, { notAfter: iso(now + notAfter) }),
+        }),
+        'ok',
+      );
     };
     // a: its enrollment certificate expires soon but it renewed; b: in 2 days; c: in 5 days, and a
     // newer one was revoked; d: in 1 day but removed (all its certificates revoked); e: in 50 days.
@@ -104,7 +116,13 @@ export function nodesAndCerts(open: OpenStore): void {
       { nodeId: 'b', serial: 'serial-b', notAfter: iso(now + 2 * day) },
       { nodeId: 'c', serial: 'serial-c', notAfter: iso(now + 5 * day) },
     ]);
-    assert.deepEqual((await store.listExpiringCerts(iso(now + 10 * day), 1)).map((c) => c.nodeId), ['b']);
-    assert.deepEqual((await store.listExpiringCerts(iso(now + 40 * day), 100)).map((c) => c.nodeId), ['b', 'c', 'a']);
+    assert.deepEqual(
+      (await store.listExpiringCerts(iso(now + 10 * day), 1)).map((c) => c.nodeId),
+      ['b'],
+    );
+    assert.deepEqual(
+      (await store.listExpiringCerts(iso(now + 40 * day), 100)).map((c) => c.nodeId),
+      ['b', 'c', 'a'],
+    );
   });
 }

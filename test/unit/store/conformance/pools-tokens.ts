@@ -5,8 +5,10 @@ import { StoreError } from '../../../../hub/store/index.js';
 import { HOUR, enrollInput, iso, pool, token } from '../helpers.js';
 
 export function poolsAndTokens(open: OpenStore): void {
-  const isCode = (code: string, re?: RegExp) => (err: unknown): boolean =>
-    err instanceof StoreError && err.code === code && (!re || re.test(err.message));
+  const isCode =
+    (code: string, re?: RegExp) =>
+    (err: unknown): boolean =>
+      err instanceof StoreError && err.code === code && (!re || re.test(err.message));
 
   test('the default pool exists and cannot be deleted', async (t) => {
     const store = await open(t);
@@ -25,7 +27,10 @@ export function poolsAndTokens(open: OpenStore): void {
     await store.createPool(gpu);
     assert.deepEqual(await store.getPool('gpu'), gpu);
     await assert.rejects(store.createPool(pool('gpu')), isCode('CONFLICT', /already exists/));
-    assert.deepEqual((await store.listPools()).map((p) => p.name), ['default', 'gpu']);
+    assert.deepEqual(
+      (await store.listPools()).map((p) => p.name),
+      ['default', 'gpu'],
+    );
 
     const at = iso(Date.now() + 1000);
     const updated = await store.updatePool('gpu', { description: 'GPUs', labels: { a: 'b' }, taints: undefined }, at);
@@ -68,7 +73,10 @@ export function poolsAndTokens(open: OpenStore): void {
     assert.deepEqual(await store.getToken('a'), a);
     assert.deepEqual(await store.getToken('b'), b);
     assert.equal(await store.getToken('c'), undefined);
-    assert.deepEqual((await store.listTokens()).map((x) => x.id), ['a', 'b']);
+    assert.deepEqual(
+      (await store.listTokens()).map((x) => x.id),
+      ['a', 'b'],
+    );
     await assert.rejects(store.createToken(token('a')), isCode('CONFLICT'));
     await assert.rejects(store.createToken(token('x', { pool: 'nope' })), isCode('NOT_FOUND', /pool "nope"/));
 
