@@ -1,6 +1,6 @@
 // The house rules `npm run lint` enforces, checked on probe files written into the tree (and removed
 // again): a promise nobody awaits or catches (also behind `void`), the SQLite driver outside
-// hub/store, and an import cycle all fail the lint.
+// hub/store, an import cycle and an unformatted file all fail the lint.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
@@ -72,4 +72,16 @@ test('the cycle check fails on an import cycle and names its files', async () =>
   assert.match(r.out, /import cycle: hub\/__lint_probe_a__\.ts <-> hub\/__lint_probe_b__\.ts/);
   const clean = await exitOf(process.execPath, [join(root, 'scripts', 'check-cycles.mjs')]);
   assert.equal(clean.code, 0, `the tree itself has no cycle: ${clean.out}`);
+});
+
+test('the format check fails on an unformatted file and names it; the tree itself is formatted', async () => {
+  const prettier = join(root, 'node_modules', 'prettier', 'bin', 'prettier.cjs');
+  const probe = 'hub/__lint_probe_format__.ts';
+  const r = await withProbes({ [probe]: 'export const   x = {a:1,\n  b:2}\n' }, () =>
+    exitOf(process.execPath, [prettier, '--check', probe]),
+  );
+  assert.equal(r.code, 1, r.out);
+  assert.match(r.out, /__lint_probe_format__\.ts/);
+  const clean = await exitOf(process.execPath, [prettier, '--check', '--log-level', 'warn', '.']);
+  assert.equal(clean.code, 0, `the tree itself is formatted: ${clean.out}`);
 });
