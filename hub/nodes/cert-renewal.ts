@@ -73,7 +73,7 @@ export class CertRenewal {
     const wait = this.limiter.take(nodeId);
     if (wait !== true) return { errorCode: 'RATE_LIMITED', message: rateMessage(nodeId, wait) };
     try {
-      await this.checkWindow(nodeId, cert);
+      await this.checkWindow(nodeId, cert, 'link');
       return { certPem: await this.renew(nodeId, cert.serial, csrPem, 'link') };
     } catch (err) {
       const e = toReplyError(err);
@@ -157,7 +157,7 @@ export class CertRenewal {
           { nodeId },
         );
       }
-      await this.checkWindow(nodeId, current);
+      await this.checkWindow(nodeId, current, via);
       const csr = typeof csrIn === 'string' ? parseCsr(csrIn, nodeId) : csrIn;
       const keyHash = publicKeySha256(csr.publicKeyPem);
       const spares = certs.filter(
@@ -239,9 +239,15 @@ export class CertRenewal {
     if (wait !== true) throw new HubError('RATE_LIMITED', rateMessage(nodeId, wait));
   }
 
-  private async checkWindow(nodeId: string, cert: CertRecord): Promise<void> {
+  /**
+   * An ordered rotation opens the window early over the agent's link only: rotate-cert is what an
+   * operator orders when a key may have leaked, so recovery over HTTPS (which anyone holding the old
+   * key can call) must not get a fresh certificate out of it.
+   */
+  private async checkWindow(nodeId: string, cert: CertRecord, via: 'link' | 'recovery'): Promise<void> {
     const opens = renewWindowOpensAt(cert);
-    if (this.now() < opens && !(await this.rotationRequested(nodeId, issuedAtOf(cert)))) {
+    if (this.now() >= opens) return;
+    if (via !== 'link' || !(await this.rotationRequested(nodeId, issuedAtOf(cert)))) {
       throw new HubError(
         'RENEW_TOO_EARLY',
         `renewal of certificate ${cert.serial} opens at ${new Date(opens).toISOString()} (half of its lifetime)`,

@@ -11,6 +11,7 @@ import { createEventLog } from '../../../hub/events.js';
 import { createLogger } from '../../../hub/logger.js';
 import { CertRenewal, type RenewReply } from '../../../hub/nodes/cert-renewal.js';
 import { createCa, type CaMaterial } from '../../../certs/ca.js';
+import { issueClientCertForKey } from '../../../certs/issue.js';
 import { generateKeyPair } from '../../../certs/keys.js';
 import { createCsr } from '../../../certs/csr.js';
 import { enrollInput, tempDir, token, iso } from '../store/helpers.js';
@@ -141,4 +142,41 @@ test('a bad CSR, a CSR for another node, and a node over its rate are refused wi
   const codes = [];
   for (let i = 0; i < 4; i++) codes.push(codeOf(await limited.overLink('n1', current, 'garbage')));
   assert.deepEqual(codes, ['CSR_INVALID', 'CSR_INVALID', 'RATE_LIMITED', 'RATE_LIMITED']);
+});
+
+test('an ordered rotation opens renewal early over the link only; recovery over HTTPS with the old key waits for the window', async (t) => {
+  const { store, clock, renewal } = await setup(t);
+  const ca = await theCa();
+  const old = await generateKeyPair();
+  const issued = issueClientCertForKey(ca, old.publicKeyPem, { commonName: 'n2', validityMs: TTL, nowMs: T0 });
+  const rec: CertRecord = {
+    serial: issued.serial,
+    nodeId: 'n2',
+    notBefore: iso(issued.notBefore.getTime()),
+    notAfter: iso(issued.notAfter.getTime()),
+    fingerprint: issued.fingerprint,
+    revokedAt: null,
+    issuedAt: iso(T0),
+  };
+  assert.equal(await store.enroll({ ...enrollInput('tok', 'n2', iso(T0)), cert: rec }), 'ok');
+  clock.now = T0 + 60_000;
+  await store.addCommand({
+    id: 'cmd-rotate',
+    nodeId: 'n2',
+    action: 'rotate-cert',
+    args: {},
+    actor: 'admin',
+    state: 'pending',
+    createdAt: iso(clock.now),
+    expiresAt: iso(clock.now + 3_600_000),
+    sentCount: 0,
+    result: null,
+  });
+  // Whoever holds the old key (it may be why the rotation was ordered) gets nothing early over HTTPS.
+  await assert.rejects(renewal.recover(issued.certPem, createCsr(old.privateKeyPem, 'n2')), {
+    code: 'RENEW_TOO_EARLY',
+  });
+  // The agent on its live link gets its new certificate at once.
+  const fresh = await csrFor('n2');
+  assert.equal(codeOf(await renewal.overLink('n2', rec, fresh.csr)), 'ISSUED');
 });
