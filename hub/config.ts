@@ -117,6 +117,21 @@ export function firstNonLoopbackIPv4(): string | undefined {
   return undefined;
 }
 
+/**
+ * The store drops a node's certificate rows 60 days after they expired (hub/store/sqlite-certs.ts
+ * PRUNE_EXPIRED_AFTER_MS), so a longer grace could never be honoured: refuse it here, by name.
+ */
+const MAX_CERT_RECOVERY_GRACE_MS = 60 * 86_400_000;
+
+function recoveryGrace(text: string): number {
+  const ms = duration(text, '--cert-recovery-grace');
+  if (ms > MAX_CERT_RECOVERY_GRACE_MS)
+    throw new ConfigError(
+      `--cert-recovery-grace ${text} is longer than 60d, how long the hub keeps expired certificates; past it a node joins again with a token`,
+    );
+  return ms;
+}
+
 function duration(text: string, what: string): number {
   try {
     return parseDuration(text);
@@ -190,7 +205,7 @@ export function parseHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, isRoot: 
     unreachableAfterMs,
     logLevel,
     nodeCertTtlMs,
-    certRecoveryGraceMs: duration(flags.certRecoveryGrace ?? '30d', '--cert-recovery-grace'),
+    certRecoveryGraceMs: recoveryGrace(flags.certRecoveryGrace ?? '30d'),
     certWarnBeforeMs: flags.certWarnBefore
       ? duration(flags.certWarnBefore, '--cert-warn-before')
       : Math.min(7 * 86_400_000, nodeCertTtlMs / 4),

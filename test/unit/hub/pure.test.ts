@@ -189,3 +189,13 @@ test('--cluster-name: default atoll, env, and a clear error for a name kubectl u
   for (const bad of ['', 'Prod', 'has space', '-x', 'x'.repeat(64)])
     assert.throws(() => parseHubConfig({ ...base, clusterName: bad }, {}, false), /--cluster-name/, bad);
 });
+
+test('--cert-recovery-grace: up to 60d (how long expired certificates are kept), longer is refused by name', () => {
+  const base = { dataDir: '/tmp/atoll-test', publicUrl: 'https://hub.example:9444' };
+  assert.equal(parseHubConfig(base, {}, false).certRecoveryGraceMs, 30 * 86_400_000);
+  assert.equal(parseHubConfig({ ...base, certRecoveryGrace: '60d' }, {}, false).certRecoveryGraceMs, 60 * 86_400_000);
+  assert.throws(
+    () => parseHubConfig({ ...base, certRecoveryGrace: '61d' }, {}, false),
+    /--cert-recovery-grace 61d .*60d/,
+  );
+});
