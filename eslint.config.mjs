@@ -6,6 +6,9 @@ const SQLITE = {
   group: ['better-sqlite3', 'better-sqlite3/*'],
   message: 'Only hub/store/ may import the SQLite driver (better-sqlite3).',
 };
+// Errors carry a stable code (certs/atoll-error.ts): product code throws a typed error, never a bare Error.
+const BARE_ERROR =
+  'Throw a typed error with a stable code (AtollError or a subclass, certs/atoll-error.ts), not a bare Error.';
 // node:test runs what test()/describe() return itself.
 const NODE_TEST = [
   {
@@ -45,6 +48,17 @@ export default tseslint.config(
   {
     files: ['hub/store/**'],
     rules: restrict({ group: ['**/agent/**', '../agent/*'], message: 'The hub must not import agent code.' }, PROTOBUF),
+  },
+  {
+    files: ['hub/**/*.ts', 'agent/**/*.ts', 'certs/**/*.ts', 'proto/**/*.ts'],
+    ignores: ['hub/web/**'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        { selector: "ThrowStatement > NewExpression[callee.name='Error']", message: BARE_ERROR },
+        { selector: "ThrowStatement > CallExpression[callee.name='Error']", message: BARE_ERROR },
+      ],
+    },
   },
   // A promise nobody awaits or catches rejects into an unhandledRejection: every one is awaited, returned
   // or given a .catch where it starts (`void p` does not count). Needs types, so TypeScript files only.

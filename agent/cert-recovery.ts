@@ -4,17 +4,19 @@
 // default). Also the re-join with a token of a node whose certificate is past that grace.
 import { createCsr } from '../certs/csr.js';
 import { certKeySha256, privateKeySha256 } from '../certs/key-id.js';
+import { AtollError } from '../certs/atoll-error.js';
 import { saveIdentity, type Identity } from './identity.js';
 import { httpsCall, errorMessage } from './hub-http.js';
+import { AgentError } from './errors.js';
 
 /** A refusal by the hub, with its stable code (e.g. CERT_EXPIRED_BEYOND_GRACE, NODE_REMOVED). */
-export class HubRefusal extends Error {
+export class HubRefusal extends AtollError {
   constructor(
     readonly status: number,
-    readonly code: string,
+    code: string,
     message: string,
   ) {
-    super(message);
+    super(code, message);
     this.name = 'HubRefusal';
   }
 }
@@ -22,7 +24,7 @@ export class HubRefusal extends Error {
 /** Stores `certPem` (for the identity's own key) as the identity's new certificate. */
 export function keepCertificate(dataDir: string, id: Identity, certPem: string): Identity {
   if (certKeySha256(certPem) !== privateKeySha256(id.keyPem))
-    throw new Error('the hub answered with a certificate for another key');
+    throw new AgentError('CERT_KEY_MISMATCH', 'the hub answered with a certificate for another key');
   const { nodeId, nodeName, pool, hubUrl, joinedAt, k3s } = id;
   return saveIdentity(dataDir, { nodeId, nodeName, pool, hubUrl, joinedAt, k3s }, { keyPem: id.keyPem, certPem });
 }

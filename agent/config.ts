@@ -44,17 +44,17 @@ const TOKEN_FILE_MAX_BYTES = 4096;
 
 /** The join token in `path`: its first non-empty line, trimmed. */
 export function readTokenFile(path: string): string {
+  const unreadable = (why: string, options?: ErrorOptions): AgentError =>
+    new AgentError('USAGE', `cannot read the token file ${path}: ${why}`, options);
   let text: string;
   try {
     const st = statSync(path);
-    if (!st.isFile()) throw new Error('not a regular file');
-    if (st.size > TOKEN_FILE_MAX_BYTES) throw new Error(`${st.size} bytes is too large for a join token file`);
+    if (!st.isFile()) throw unreadable('not a regular file');
+    if (st.size > TOKEN_FILE_MAX_BYTES) throw unreadable(`${st.size} bytes is too large for a join token file`);
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new AgentError(
-      'USAGE',
-      `cannot read the token file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-    );
+    if (err instanceof AgentError) throw err;
+    throw unreadable((err as NodeJS.ErrnoException).code ?? (err as Error).message, { cause: err });
   }
   const token = text
     .split('\n')

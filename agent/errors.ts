@@ -1,4 +1,6 @@
 // Agent errors with stable codes. Only main.ts turns them into exit codes.
+import { AtollError } from '../certs/atoll-error.js';
+
 export type AgentErrorCode =
   | 'USAGE'
   | 'NO_IDENTITY'
@@ -10,14 +12,13 @@ export type AgentErrorCode =
   | 'NODE_REMOVED'
   | 'TLS'
   | 'ALREADY_JOINED'
-  | 'DATA_DIR';
+  | 'DATA_DIR'
+  | 'K3S_NOT_RUNNING'
+  | 'CERT_KEY_MISMATCH';
 
-export class AgentError extends Error {
-  constructor(
-    readonly code: AgentErrorCode,
-    message: string,
-  ) {
-    super(message);
+export class AgentError extends AtollError<AgentErrorCode> {
+  constructor(code: AgentErrorCode, message: string, options?: ErrorOptions) {
+    super(code, message, options);
     this.name = 'AgentError';
   }
 }

@@ -21,6 +21,7 @@ import {
   chmodSync,
 } from 'node:fs';
 import { writePublicFile } from '../certs/files.js';
+import { AtollError } from '../certs/atoll-error.js';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import type { Identity } from './identity.js';
@@ -33,12 +34,15 @@ export const PENDING_FILE = 'upgrade-pending';
 export const ROLLED_BACK_FILE = 'upgrade-rolled-back';
 export const RESULT_FILE = 'upgrade-last.json';
 
-export class SelfUpgradeError extends Error {
-  constructor(
-    readonly code: 'SELF_UPGRADE_UNSUPPORTED' | 'ARTIFACT_CHECKSUM' | 'AGENT_BUNDLE_INVALID' | 'ARTIFACT_DOWNLOAD',
-    message: string,
-  ) {
-    super(message);
+export type SelfUpgradeErrorCode =
+  | 'SELF_UPGRADE_UNSUPPORTED'
+  | 'ARTIFACT_CHECKSUM'
+  | 'AGENT_BUNDLE_INVALID'
+  | 'ARTIFACT_DOWNLOAD';
+
+export class SelfUpgradeError extends AtollError<SelfUpgradeErrorCode> {
+  constructor(code: SelfUpgradeErrorCode, message: string, options?: ErrorOptions) {
+    super(code, message, options);
     this.name = 'SelfUpgradeError';
   }
 }

@@ -16,6 +16,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { AtollError } from './atoll-error.js';
 
 export const LOCK_FILE = 'lock';
 
@@ -34,9 +35,8 @@ export interface LockOwner {
 }
 
 /** Another live process holds the data dir. */
-export class DirLockedError extends Error {
+export class DirLockedError extends AtollError<'DATA_DIR_LOCKED'> {
   override readonly name = 'DirLockedError';
-  readonly code = 'DATA_DIR_LOCKED' as const;
 
   constructor(
     readonly dir: string,
@@ -47,6 +47,7 @@ export class DirLockedError extends Error {
         ? `pid ${owner.pid}${owner.command ? `: ${owner.command}` : ''}, since ${owner.since}`
         : (owner.command ?? 'starting up');
     super(
+      'DATA_DIR_LOCKED',
       `${dir} is in use by another process (${who}); ` +
         `stop it first, or use another data dir (lock file: ${join(dir, LOCK_FILE)})`,
     );
@@ -178,7 +179,8 @@ function tryCreate(path: string, owner: LockOwner): boolean {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EEXIST') return false;
     if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
-      throw new Error(
+      throw new AtollError(
+        'DATA_DIR_UNWRITABLE',
         `cannot create ${path}: ${code === 'EROFS' ? 'read-only file system' : 'permission denied'} (uid ${process.getuid?.() ?? '?'}); run as the data dir's owner, or pick another data dir`,
       );
     }

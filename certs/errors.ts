@@ -1,3 +1,5 @@
+import { AtollError } from './atoll-error.js';
+
 /** Stable error codes of the PKI library; callers map them to HTTP statuses and messages. */
 export type CertErrorCode =
   | 'CSR_MALFORMED'
@@ -10,13 +12,10 @@ export type CertErrorCode =
   | 'KEY_MALFORMED'
   | 'PIN_MISMATCH';
 
-export class CertError extends Error {
+export class CertError extends AtollError<CertErrorCode> {
   override readonly name = 'CertError';
 
-  constructor(
-    readonly code: CertErrorCode,
-    message: string,
-  ) {
-    super(message);
+  constructor(code: CertErrorCode, message: string, options?: ErrorOptions) {
+    super(code, message, options);
   }
 }

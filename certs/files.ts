@@ -12,18 +12,21 @@ import {
 } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
+import { AtollError } from './atoll-error.js';
 
 /** Raised when a file holding a secret can be read, written or run by group or others. */
-export class FileModeError extends Error {
+export class FileModeError extends AtollError<'INSECURE_PERMISSIONS'> {
   override readonly name = 'FileModeError';
-  readonly code = 'INSECURE_PERMISSIONS' as const;
 
   constructor(
     readonly path: string,
     readonly mode: number,
   ) {
     const octal = `0${(mode & 0o777).toString(8).padStart(3, '0')}`;
-    super(`${path} holds a secret but has mode ${octal} (group or others have access); fix it with: chmod 600 ${path}`);
+    super(
+      'INSECURE_PERMISSIONS',
+      `${path} holds a secret but has mode ${octal} (group or others have access); fix it with: chmod 600 ${path}`,
+    );
   }
 }
 

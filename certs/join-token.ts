@@ -2,6 +2,7 @@
 //   AT1<64 hex: SHA-256 of the hub's /cacerts PEM>::<id>.<secret>
 // Modelled on k3s's K10<ca-hash>::<creds>; the distinct prefix keeps atoll and k3s tokens apart.
 // Only characters that need no quoting in a shell or YAML.
+import { AtollError } from './atoll-error.js';
 
 export const JOIN_TOKEN_PREFIX = 'AT1';
 const TOKEN_RE = /^AT1([0-9a-f]{64})::([a-z0-9]{8})\.([a-z0-9]{32})$/;
@@ -12,10 +13,9 @@ export interface JoinToken {
   secret: string;
 }
 
-export class JoinTokenFormatError extends Error {
-  readonly code = 'TOKEN_MALFORMED';
-  constructor(message: string) {
-    super(message);
+export class JoinTokenFormatError extends AtollError<'TOKEN_MALFORMED'> {
+  constructor(message: string, options?: ErrorOptions) {
+    super('TOKEN_MALFORMED', message, options);
     this.name = 'JoinTokenFormatError';
   }
 }

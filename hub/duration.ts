@@ -1,9 +1,11 @@
 // Durations as operators write them: 500ms, 10s, 5m, 1h, or combinations like 1h30m.
+import { AtollError } from '../certs/atoll-error.js';
+
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 export function parseDuration(text: string): number {
   const s = text.trim();
-  if (/^\d+$/.test(s)) throw new Error(`duration "${text}" needs a unit (ms, s, m, h, d)`);
+  if (/^\d+$/.test(s)) throw new AtollError('DURATION_INVALID', `duration "${text}" needs a unit (ms, s, m, h, d)`);
   const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/gy;
   let total = 0;
   let matched = 0;
@@ -12,7 +14,7 @@ export function parseDuration(text: string): number {
     matched = re.lastIndex;
   }
   if (matched === 0 || matched !== s.length || total <= 0)
-    throw new Error(`invalid duration "${text}" (use e.g. 500ms, 10s, 5m, 1h)`);
+    throw new AtollError('DURATION_INVALID', `invalid duration "${text}" (use e.g. 500ms, 10s, 5m, 1h)`);
   return Math.round(total);
 }
 

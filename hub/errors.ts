@@ -1,5 +1,8 @@
 // Every error the hub returns to a caller, with a stable code and HTTP status. One registry: docs
-// and tests refer to these codes, so never rename one.
+// and tests refer to these codes, so never rename one. (Failures that never reach a caller as such
+// are AtollErrors with codes of their own: certs/atoll-error.ts.)
+import { AtollError } from '../certs/atoll-error.js';
+
 export const HUB_ERRORS = {
   BAD_REQUEST: 400,
   VALIDATION: 400,
@@ -31,23 +34,23 @@ export const HUB_ERRORS = {
 
 export type HubErrorCode = keyof typeof HUB_ERRORS;
 
-export class HubError extends Error {
+export class HubError extends AtollError<HubErrorCode> {
   readonly status: number;
   constructor(
-    readonly code: HubErrorCode,
+    code: HubErrorCode,
     message: string,
     readonly details?: Record<string, unknown>,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(code, message, options);
     this.name = 'HubError';
     this.status = HUB_ERRORS[code];
   }
 }
 
-export class ConfigError extends Error {
-  readonly code = 'CONFIG';
-  constructor(message: string) {
-    super(message);
+export class ConfigError extends AtollError<'CONFIG'> {
+  constructor(message: string, options?: ErrorOptions) {
+    super('CONFIG', message, options);
     this.name = 'ConfigError';
   }
 }

@@ -1,6 +1,7 @@
 // The only module that touches protobufjs: typed envelopes in, bounded bytes out, and back.
 import './numbers.js';
 import { atoll } from './gen/atoll.js';
+import { AtollError } from '../certs/atoll-error.js';
 
 export const PROTOCOL_VERSION = 1;
 /** Largest frame either side accepts or sends (bytes). ws enforces it too via maxPayload. */
@@ -39,12 +40,9 @@ export type Frame = Envelope & { payload: PayloadKind };
 
 export type ProtocolErrorCode = 'FRAME_TOO_LARGE' | 'FRAME_MALFORMED' | 'FRAME_UNKNOWN' | 'PROTOCOL_VERSION';
 
-export class ProtocolError extends Error {
-  constructor(
-    readonly code: ProtocolErrorCode,
-    message: string,
-  ) {
-    super(message);
+export class ProtocolError extends AtollError<ProtocolErrorCode> {
+  constructor(code: ProtocolErrorCode, message: string, options?: ErrorOptions) {
+    super(code, message, options);
     this.name = 'ProtocolError';
   }
 }

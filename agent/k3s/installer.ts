@@ -15,13 +15,11 @@ import {
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Identity } from '../identity.js';
+import { AtollError } from '../../certs/atoll-error.js';
 
-export class InstallError extends Error {
-  constructor(
-    readonly code: 'ARTIFACT_CHECKSUM' | 'ARTIFACT_DOWNLOAD',
-    message: string,
-  ) {
-    super(message);
+export class InstallError extends AtollError<'ARTIFACT_CHECKSUM' | 'ARTIFACT_DOWNLOAD'> {
+  constructor(code: 'ARTIFACT_CHECKSUM' | 'ARTIFACT_DOWNLOAD', message: string, options?: ErrorOptions) {
+    super(code, message, options);
     this.name = 'InstallError';
   }
 }

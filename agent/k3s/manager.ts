@@ -13,6 +13,7 @@ import { writeK3sConfig } from './config-writer.js';
 import { createChildRunner, type K3sRunner } from './child-runner.js';
 import { createSystemdRunner, systemdIsPid1 } from './systemd-runner.js';
 import { logFailure } from '../../certs/log-failure.js';
+import { AgentError } from '../errors.js';
 
 export type K3sState =
   | 'disabled'
@@ -195,7 +196,7 @@ export class K3sManager {
   }
 
   async restart(): Promise<void> {
-    if (!this.runner) throw new Error('k3s is not running on this node yet');
+    if (!this.runner) throw new AgentError('K3S_NOT_RUNNING', 'k3s is not running on this node yet');
     await this.runner.restart();
   }
 

@@ -9,6 +9,7 @@ import { hookNode, runHook, type HookNode } from './hook.js';
 import { ACTOR, MAX_LADDERS, freshRecord, type NodeHeal, type RecordBook } from './records.js';
 import type { AutohealDeps } from './deps.js';
 import type { Clock, Stamps } from '../clock.js';
+import { AtollError } from '../../certs/atoll-error.js';
 
 /** Stored per pool (store.getAutohealPacing); widened and reset by single statements. */
 export type Pacing = AutohealPacing;
@@ -99,7 +100,7 @@ export class Ladder {
             ? await link.command('restart-k3s', {}, 60_000)
             : { ok: false, errorCode: 'NODE_OFFLINE', message: 'not connected' };
           if (!r.ok && r.errorCode === 'K3S_DISABLED') return 'skipped: the node runs no k3s';
-          if (!r.ok) throw new Error(`${r.errorCode} ${r.message}`.trim());
+          if (!r.ok) throw new AtollError('AUTOHEAL_STEP_FAILED', `${r.errorCode} ${r.message}`.trim());
           return 'k3s restarted by the agent';
         });
         return;
@@ -131,7 +132,7 @@ export class Ladder {
             node: await this.hookNodeOf(n, rec),
             cloudInit: init.doc,
           });
-          if (!r.ok) throw new Error(r.message);
+          if (!r.ok) throw new AtollError('AUTOHEAL_STEP_FAILED', r.message);
           rec.replacement = {
             requestedAt: this.stamps.take(n.id),
             machineId: r.machineId ?? null,
@@ -217,12 +218,12 @@ export class Ladder {
         rec.cordonedByUs = true;
       }
       const r = await link.command('reboot', {}, 60_000);
-      if (!r.ok) throw new Error(`${r.errorCode} ${r.message}`.trim());
+      if (!r.ok) throw new AtollError('AUTOHEAL_STEP_FAILED', `${r.errorCode} ${r.message}`.trim());
       return `reboot through the agent: ${r.message}`;
     }
     if (ps.hook) {
       const r = await runHook(ps.hook, { action: 'reboot', pool: n.pool, node: await this.hookNodeOf(n, rec) });
-      if (!r.ok) throw new Error(r.message);
+      if (!r.ok) throw new AtollError('AUTOHEAL_STEP_FAILED', r.message);
       return `reboot through the provider hook: ${r.message}`;
     }
     return 'skipped: the agent is unreachable and the pool has no provider hook';

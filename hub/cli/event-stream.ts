@@ -34,7 +34,7 @@ export function sseParser(onMessage: (id: string | undefined, data: string) => v
   let data: string[] = [];
   return (chunk) => {
     buffer += chunk;
-    if (buffer.length > MAX_LINE && !buffer.includes('\n')) throw new Error('event stream line too long');
+    if (buffer.length > MAX_LINE && !buffer.includes('\n')) throw new CliError('event stream line too long');
     let nl: number;
     while ((nl = buffer.indexOf('\n')) >= 0) {
       const line = buffer.slice(0, nl).replace(/\r$/, '');

@@ -1,11 +1,15 @@
 // Human tables (-o table, -o wide: more columns) or one document (-o json, -o yaml), and the CLI's
 // error type.
-export class CliError extends Error {
+import { AtollError } from '../../certs/atoll-error.js';
+
+/** A command that failed (exit 1, code CLI_FAILED) or was used wrongly (exit 2, code USAGE). */
+export class CliError extends AtollError<'USAGE' | 'CLI_FAILED'> {
   constructor(
     message: string,
     readonly exitCode = 1,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(exitCode === 2 ? 'USAGE' : 'CLI_FAILED', message, options);
     this.name = 'CliError';
   }
 }

@@ -62,7 +62,7 @@ export function registerSettingsCommands(program: Command): void {
     });
 
   const upgrade = program.commands.find((x) => x.name() === 'upgrade');
-  if (!upgrade) throw new Error('register the upgrade commands first');
+  if (!upgrade) throw new CliError('register the upgrade commands first');
   const policy = upgrade.command('policy').description('the auto-upgrade policy: show, set');
   policy
     .command('show')

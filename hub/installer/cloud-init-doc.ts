@@ -4,6 +4,8 @@
 // environment (ATOLL_TOKEN, set by the first runcmd line: cloud-init runs all of runcmd as one
 // script), never on a command line that every user of the server could read in ps. YAML scalars are
 // written as JSON strings, which YAML reads as double-quoted scalars.
+import { JoinTokenFormatError } from '../../certs/join-token.js';
+
 export interface CloudInitInput {
   hubUrl: string;
   caPem: string;
@@ -41,7 +43,7 @@ const TOKEN_RE = /^AT1[0-9a-f]{64}::[a-z0-9]{8}\.[a-z0-9]{32}$/;
 
 /** The runcmd line that hands the token to install.sh through the environment. */
 export function tokenLine(token: string): string {
-  if (!TOKEN_RE.test(token)) throw new Error('not a join token');
+  if (!TOKEN_RE.test(token)) throw new JoinTokenFormatError('not a join token');
   return `export ATOLL_TOKEN='${token}'`;
 }
 

@@ -3,6 +3,7 @@
 // so nothing in them is expanded when the script runs.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { AtollError } from '../../certs/atoll-error.js';
 
 export interface InstallScriptInput {
   deployDir: string;
@@ -24,15 +25,20 @@ const VERSION_RE = /^[0-9A-Za-z.+-]+$/;
 export function renderInstallScript(input: InstallScriptInput): string {
   const hubUrl = input.hubUrl.replace(/\/+$/, '');
   if (!HUB_URL_RE.test(hubUrl))
-    throw new Error(`hub URL "${input.hubUrl}" cannot be written into install.sh (want https://HOST[:PORT])`);
-  if (!VERSION_RE.test(input.version)) throw new Error(`version "${input.version}" cannot be written into install.sh`);
+    throw new AtollError(
+      'INSTALL_SCRIPT_INPUT',
+      `hub URL "${input.hubUrl}" cannot be written into install.sh (want https://HOST[:PORT])`,
+    );
+  if (!VERSION_RE.test(input.version))
+    throw new AtollError('INSTALL_SCRIPT_INPUT', `version "${input.version}" cannot be written into install.sh`);
   let script = readFileSync(join(input.deployDir, 'install.sh'), 'utf8');
   for (const [marker, file] of Object.entries(TEMPLATE_FILES)) {
     const body = readFileSync(join(input.deployDir, file), 'utf8').replace(/\n+$/, '');
     if (body.split('\n').includes('ATOLL_TEMPLATE_END'))
-      throw new Error(`${file} must not contain the line ATOLL_TEMPLATE_END`);
+      throw new AtollError('INSTALL_TEMPLATE_INVALID', `${file} must not contain the line ATOLL_TEMPLATE_END`);
     const line = `${marker}\n`;
-    if (!script.includes(line)) throw new Error(`deploy/install.sh lacks the ${marker} line`);
+    if (!script.includes(line))
+      throw new AtollError('INSTALL_TEMPLATE_INVALID', `deploy/install.sh lacks the ${marker} line`);
     script = script.replace(line, () => `${body}\n`);
   }
   return script

@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { AtollError } from '../../certs/atoll-error.js';
 
 /** The atoll package root, found upwards from this file (dist/hub/installer or hub/installer). */
 export function packageRoot(from = dirname(fileURLToPath(import.meta.url))): string {
@@ -18,7 +19,7 @@ export function packageRoot(from = dirname(fileURLToPath(import.meta.url))): str
     }
     dir = dirname(dir);
   }
-  throw new Error(`cannot find the atoll package root above ${from}`);
+  throw new AtollError('PACKAGE_ROOT_NOT_FOUND', `cannot find the atoll package root above ${from}`);
 }
 
 export interface PackagePaths {

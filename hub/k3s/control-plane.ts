@@ -12,6 +12,7 @@ import { KubeClient, type KubeNodeSummary } from './kube.js';
 import { publicKubeconfig } from './kubeconfig-names.js';
 import { createNodeTokenTool, type NodeTokenTool } from './node-tokens.js';
 import type { ArtifactStore, K3sArtifact } from '../artifacts/artifact-store.js';
+import { AtollError } from '../../certs/atoll-error.js';
 
 export interface ControlPlaneOptions {
   mode: string;
@@ -71,7 +72,7 @@ export class ControlPlane {
    * now, finding the binary afresh when there was none usable; the retry backoff starts over.
    */
   async restart(): Promise<ControlPlaneInfo> {
-    if (this.opts.mode === 'off') throw new Error('the control plane is off (--k3s off)');
+    if (this.opts.mode === 'off') throw new AtollError('CP_OFF', 'the control plane is off (--k3s off)');
     clearTimeout(this.retryTimer);
     this.staticFailures = 0;
     if (this.supervisor) {
@@ -165,7 +166,8 @@ export class ControlPlane {
    * the running one kept) and restarts the server on it. Readiness is the caller's to wait for.
    */
   async upgradeTo(artifact: K3sArtifact): Promise<void> {
-    if (this.binary.kind !== 'found' || !this.supervisor) throw new Error('no supervised k3s server to upgrade');
+    if (this.binary.kind !== 'found' || !this.supervisor)
+      throw new AtollError('CP_NOT_SUPERVISED', 'no supervised k3s server to upgrade');
     await installManaged(
       this.opts.dataDir,
       { path: this.binary.path, version: this.binary.version },

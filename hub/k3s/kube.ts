@@ -3,6 +3,7 @@
 import * as k8s from '@kubernetes/client-node';
 import type { Logger } from '../logger.js';
 import { logFailure } from '../../certs/log-failure.js';
+import { AtollError } from '../../certs/atoll-error.js';
 
 export interface KubeNodeSummary {
   name: string;
@@ -33,12 +34,11 @@ export interface DrainResult {
   skipped: string[];
 }
 
-export class KubeError extends Error {
-  constructor(
-    readonly code: 'DRAIN_TIMEOUT' | 'PDB_CONFLICT' | 'DRAIN_BLOCKED' | 'KUBE_API',
-    message: string,
-  ) {
-    super(message);
+export type KubeErrorCode = 'DRAIN_TIMEOUT' | 'PDB_CONFLICT' | 'DRAIN_BLOCKED' | 'KUBE_API';
+
+export class KubeError extends AtollError<KubeErrorCode> {
+  constructor(code: KubeErrorCode, message: string, options?: ErrorOptions) {
+    super(code, message, options);
     this.name = 'KubeError';
   }
 }

@@ -5,6 +5,7 @@
 // upgrade survives a hub restart without the operator editing flags.
 import { copyFileSync, chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { writePublicFile } from '../../certs/files.js';
+import { AtollError } from '../../certs/atoll-error.js';
 import { dirname, join } from 'node:path';
 import { dataDirBinary, probeBinary, type K3sBinary } from './binary.js';
 import { compareK3sVersions } from '../versions/compare.js';
@@ -17,12 +18,9 @@ export interface ManagedState {
   previous: { path: string; version: string; kept: boolean } | null;
 }
 
-export class ManagedBinaryError extends Error {
-  constructor(
-    readonly code: 'CP_ARTIFACT_INVALID' | 'CP_NO_PREVIOUS',
-    message: string,
-  ) {
-    super(message);
+export class ManagedBinaryError extends AtollError<'CP_ARTIFACT_INVALID' | 'CP_NO_PREVIOUS'> {
+  constructor(code: 'CP_ARTIFACT_INVALID' | 'CP_NO_PREVIOUS', message: string, options?: ErrorOptions) {
+    super(code, message, options);
     this.name = 'ManagedBinaryError';
   }
 }

@@ -8,6 +8,7 @@ import type { AgentLink, NodeRegistry } from '../nodes/registry.js';
 import { compareK3sVersions, type ArtifactStore } from '../artifacts/artifact-store.js';
 import type { ControlPlane } from './control-plane.js';
 import { logFailure } from '../../certs/log-failure.js';
+import { AtollError } from '../../certs/atoll-error.js';
 
 export interface NodeK3sDeps {
   controlPlane: ControlPlane;
@@ -215,7 +216,7 @@ export class NodeK3s {
 
   private async purgeNow(node: Pick<NodeRecord, 'id' | 'name'>): Promise<void> {
     const kube = this.d.controlPlane.client();
-    if (!kube) throw new Error('the control plane is not serving');
+    if (!kube) throw new AtollError('CP_NOT_SERVING', 'the control plane is not serving');
     const creds = await this.d.store.getK3sToken(node.id);
     await kube.deleteNode(node.name);
     await kube.deleteNodePasswordSecret(node.name);

@@ -1,6 +1,7 @@
 // The hub's persistence boundary. Everything the hub must not lose goes through this interface, so
 // a distributed implementation (Postgres, for HA) can replace the embedded SQLite one later.
 // All times are ISO-8601 strings in UTC; all methods are async even where SQLite is synchronous.
+import { AtollError } from '../../certs/atoll-error.js';
 
 export const NODE_STATES = [
   'joining',
@@ -463,13 +464,9 @@ export interface Store {
 
 export type StoreErrorCode = 'CONFLICT' | 'NOT_FOUND' | 'DISK_FULL' | 'READ_ONLY' | 'CORRUPT' | 'IO';
 
-export class StoreError extends Error {
-  constructor(
-    readonly code: StoreErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
+export class StoreError extends AtollError<StoreErrorCode> {
+  constructor(code: StoreErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
     this.name = 'StoreError';
   }
 }

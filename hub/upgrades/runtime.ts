@@ -6,10 +6,16 @@ import type { Logger } from '../logger.js';
 import type { ControlPlane } from '../k3s/control-plane.js';
 import type { KubeClient } from '../k3s/kube.js';
 import type { Clock } from '../clock.js';
+import { AtollError } from '../../certs/atoll-error.js';
 import { FINAL_PHASES, type NodePhase, type NodeProgress, type Rollout, type RolloutStore } from './rollout-state.js';
 
 /** Thrown out of a sleep once the engine stops: the rollout stays stored where it was and resumes later. */
-export class Stopping extends Error {}
+export class Stopping extends AtollError<'STOPPING'> {
+  constructor() {
+    super('STOPPING', 'the upgrade engine is stopping');
+    this.name = 'Stopping';
+  }
+}
 
 /** A check a wait polls: true when it holds, else why not. */
 export type Check = () => string | true | Promise<string | true>;

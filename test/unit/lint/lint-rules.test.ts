@@ -1,6 +1,7 @@
 // The house rules `npm run lint` enforces, checked on probe files written into the tree (and removed
 // again): a promise nobody awaits or catches (also behind `void`), the SQLite driver outside
-// hub/store, an import cycle and an unformatted file all fail the lint.
+// hub/store, a bare `throw new Error` in product code, an import cycle and an unformatted file all
+// fail the lint.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
@@ -57,6 +58,59 @@ test('eslint fails on a floating promise, on `void` of a promise, and on better-
     'the bare call and the void are flagged, the caught one is not',
   );
   assert.deepEqual(at('no-restricted-imports'), [1]);
+});
+
+test('eslint fails on a bare `throw new Error` in hub, agent, certs and proto, not in tests or the dashboard', async () => {
+  const body = (from: string): string =>
+    [
+      `import { AtollError } from '${from}certs/atoll-error.js';`,
+      'export function f(n: number): number {',
+      "  if (n === 1) throw new Error('bare');",
+      "  if (n === 2) throw Error('bare, without new');",
+      "  if (n === 3) throw new AtollError('PROBE', 'typed');",
+      "  if (n === 4) return Number(new Error('not thrown').message);",
+      '  return n;',
+      '}',
+      '',
+    ].join('\n');
+  const probes: Record<string, string> = {
+    'hub/__lint_probe_throw__.ts': body('../'),
+    'agent/__lint_probe_throw__.ts': body('../'),
+    'certs/__lint_probe_throw__.ts': body('../'),
+    'proto/__lint_probe_throw__.ts': body('../'),
+    'hub/web/src/__lint_probe_throw__.ts': "export function f(): never {\n  throw new Error('the browser may');\n}\n",
+    'test/unit/lint/__lint_probe_throw__.ts': body('../../../'),
+  };
+  const r = await withProbes(probes, () =>
+    exitOf(process.execPath, [
+      join(root, 'node_modules', 'eslint', 'bin', 'eslint.js'),
+      '--format',
+      'json',
+      ...Object.keys(probes),
+    ]),
+  );
+  assert.equal(r.code, 1, r.out);
+  const results = JSON.parse(r.out) as Array<{ filePath: string; messages: Array<{ ruleId: string; line: number }> }>;
+  const flagged = Object.fromEntries(
+    results.map((f) => [
+      f.filePath.slice(root.length + 1),
+      f.messages.filter((m) => m.ruleId === 'no-restricted-syntax').map((m) => m.line),
+    ]),
+  );
+  assert.deepEqual(flagged, {
+    'hub/__lint_probe_throw__.ts': [3, 4],
+    'agent/__lint_probe_throw__.ts': [3, 4],
+    'certs/__lint_probe_throw__.ts': [3, 4],
+    'proto/__lint_probe_throw__.ts': [3, 4],
+    'hub/web/src/__lint_probe_throw__.ts': [],
+    'test/unit/lint/__lint_probe_throw__.ts': [],
+  });
+  for (const f of results)
+    assert.deepEqual(
+      f.messages.filter((m) => m.ruleId !== 'no-restricted-syntax'),
+      [],
+      f.filePath,
+    );
 });
 
 test('the cycle check fails on an import cycle and names its files', async () => {
