@@ -17,7 +17,7 @@ export interface AgentConfig {
   readonly reconnectMaxMs: number;
   /** What `reboot` runs. */
   readonly rebootCommand: string[];
-  /** Kubelet health endpoint to probe (default http://127.0.0.1:10248/healthz). */
+  /** Kubelet health endpoint to probe (AGENT_DEFAULTS.kubeletHealthzUrl unless set). */
   readonly kubeletHealthzUrl: string;
   readonly k3sStartGraceMs: number;
 }
@@ -35,8 +35,24 @@ export interface AgentFlags {
   logLevel?: string;
 }
 
+/**
+ * The agent's defaults: parseAgentConfig applies them when neither a flag nor its env variable is
+ * given, and `atoll-agent join|run --help` shows those of the flags (agent/main.ts).
+ */
+export const AGENT_DEFAULTS = Object.freeze({
+  dataDirAsRoot: '/var/lib/atoll-agent',
+  dataDir: './.atoll-agent',
+  logLevel: 'info',
+  /** Env only (ATOLL_AGENT_*). */
+  reconnectMaxMs: 30_000,
+  rebootCommand: 'systemctl reboot',
+  kubeletHealthzUrl: 'http://127.0.0.1:10248/healthz',
+  k3sStartGraceMs: 60_000,
+});
+const D = AGENT_DEFAULTS;
+
 export function defaultAgentDataDir(env: NodeJS.ProcessEnv, isRoot: boolean): string {
-  return env.ATOLL_AGENT_DATA_DIR ?? (isRoot ? '/var/lib/atoll-agent' : resolve('.atoll-agent'));
+  return env.ATOLL_AGENT_DATA_DIR ?? (isRoot ? D.dataDirAsRoot : resolve(D.dataDir));
 }
 
 /** A join token is one line of ~110 characters; a file much bigger is not a token file. */
@@ -95,7 +111,7 @@ export function parseAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv, isRo
     }
     if (u.protocol !== 'https:') throw new AgentError('USAGE', `--hub must be https:// (got ${hubUrl})`);
   }
-  const reconnectMaxMs = Number(env.ATOLL_AGENT_RECONNECT_MAX_MS ?? 30_000);
+  const reconnectMaxMs = Number(env.ATOLL_AGENT_RECONNECT_MAX_MS ?? D.reconnectMaxMs);
   return Object.freeze({
     dataDir: resolve(flags.dataDir ?? defaultAgentDataDir(env, isRoot)),
     hubUrl: hubUrl ? new URL(hubUrl).origin : undefined,
@@ -104,10 +120,10 @@ export function parseAgentConfig(flags: AgentFlags, env: NodeJS.ProcessEnv, isRo
     nodeName: flags.nodeName ?? env.ATOLL_NODE_NAME,
     labels: Object.freeze(labels),
     k3s,
-    logLevel: flags.logLevel ?? env.ATOLL_LOG_LEVEL ?? 'info',
-    reconnectMaxMs: Number.isFinite(reconnectMaxMs) && reconnectMaxMs >= 100 ? reconnectMaxMs : 30_000,
-    rebootCommand: (env.ATOLL_AGENT_REBOOT_COMMAND ?? 'systemctl reboot').split(/\s+/).filter(Boolean),
-    kubeletHealthzUrl: env.ATOLL_AGENT_KUBELET_HEALTHZ_URL ?? 'http://127.0.0.1:10248/healthz',
-    k3sStartGraceMs: Number(env.ATOLL_AGENT_K3S_START_GRACE_MS ?? 60_000),
+    logLevel: flags.logLevel ?? env.ATOLL_LOG_LEVEL ?? D.logLevel,
+    reconnectMaxMs: Number.isFinite(reconnectMaxMs) && reconnectMaxMs >= 100 ? reconnectMaxMs : D.reconnectMaxMs,
+    rebootCommand: (env.ATOLL_AGENT_REBOOT_COMMAND ?? D.rebootCommand).split(/\s+/).filter(Boolean),
+    kubeletHealthzUrl: env.ATOLL_AGENT_KUBELET_HEALTHZ_URL ?? D.kubeletHealthzUrl,
+    k3sStartGraceMs: Number(env.ATOLL_AGENT_K3S_START_GRACE_MS ?? D.k3sStartGraceMs),
   });
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // atoll-agent: join a hub, run, or show status. Only this file exits the process.
 import { Command, CommanderError } from 'commander';
-import { parseAgentConfig, defaultAgentDataDir, type AgentFlags } from './config.js';
+import { AGENT_DEFAULTS, parseAgentConfig, defaultAgentDataDir, type AgentFlags } from './config.js';
 import { createAgentLogger } from './logger.js';
 import { joinOrKeep } from './join-flow.js';
 import { readRemoved, removedMessage } from './removal.js';
@@ -27,6 +27,9 @@ const EXIT_REMOVED = 3;
 const EXIT_IDENTITY_CONFLICT = 4;
 const isRoot = process.getuid?.() === 0;
 
+const DATA_DIR_HELP = `agent state (env ATOLL_AGENT_DATA_DIR; default ${AGENT_DEFAULTS.dataDirAsRoot} as root, else ${AGENT_DEFAULTS.dataDir})`;
+const LOG_LEVEL_HELP = `pino level (env ATOLL_LOG_LEVEL; default ${AGENT_DEFAULTS.logLevel})`;
+
 function collect(value: string, prev: string[]): string[] {
   return [...prev, value];
 }
@@ -44,7 +47,7 @@ function ensureDataDir(dir: string): void {
       `cannot create the data dir ${dir}: ${code === 'EROFS' ? 'read-only file system' : 'permission denied'} (uid ${process.getuid?.() ?? '?'}); ` +
         (isRoot
           ? 'pick another with --data-dir DIR'
-          : 'pick a directory you can write with --data-dir DIR, or run as root (state then goes to /var/lib/atoll-agent)'),
+          : `pick a directory you can write with --data-dir DIR, or run as root (state then goes to ${AGENT_DEFAULTS.dataDirAsRoot})`),
     );
   }
 }
@@ -120,9 +123,9 @@ async function main(argv: string[]): Promise<number> {
     .option('--pool <pool>', 'pool to join (must match the token)')
     .option('--node-name <name>', 'Kubernetes node name (default: hostname)')
     .option('--label <k=v>', 'node label (repeatable)', collect, [])
-    .option('--data-dir <dir>', 'agent state (default /var/lib/atoll-agent as root, else ./.atoll-agent)')
+    .option('--data-dir <dir>', DATA_DIR_HELP)
     .option('--k3s <mode>', 'auto | off (off: only report health)', undefined)
-    .option('--log-level <level>', 'pino level', undefined)
+    .option('--log-level <level>', LOG_LEVEL_HELP, undefined)
     .option('--no-run', 'enroll and exit, without staying connected')
     .option(
       '--force',
@@ -182,9 +185,9 @@ async function main(argv: string[]): Promise<number> {
   program
     .command('run')
     .description('run with the stored identity (no token needed)')
-    .option('--data-dir <dir>', 'agent state')
+    .option('--data-dir <dir>', DATA_DIR_HELP)
     .option('--k3s <mode>', 'auto | off')
-    .option('--log-level <level>', 'pino level')
+    .option('--log-level <level>', LOG_LEVEL_HELP)
     .action(async (flags: AgentFlags) => {
       const config = parseAgentConfig(flags, process.env, isRoot);
       const removed = hasIdentity(config.dataDir) ? undefined : readRemoved(config.dataDir);
@@ -206,7 +209,7 @@ async function main(argv: string[]): Promise<number> {
   program
     .command('status')
     .description('show identity, hub, connection and k3s state')
-    .option('--data-dir <dir>', 'agent state')
+    .option('--data-dir <dir>', DATA_DIR_HELP)
     .option('-o, --output <format>', 'json or table')
     .action((flags: { dataDir?: string; output?: string }) => {
       const dataDir = flags.dataDir ?? defaultAgentDataDir(process.env, isRoot);

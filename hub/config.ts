@@ -99,8 +99,42 @@ export interface HubFlags {
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
+/**
+ * The defaults of `atoll-hub run`, written as on the command line: parseHubConfig applies them when
+ * neither a flag nor its env variable is given, and `atoll-hub run --help` shows them (hub/main.ts).
+ */
+export const HUB_DEFAULTS = Object.freeze({
+  dataDirAsRoot: '/var/lib/atoll',
+  dataDir: './.atoll',
+  apiListen: '127.0.0.1:9443',
+  gatewayListen: '0.0.0.0:9444',
+  k3s: 'auto',
+  heartbeatInterval: '10s',
+  unreachableAfter: '30s',
+  logLevel: 'info',
+  nodeCertTtl: '30d',
+  certRecoveryGrace: '30d',
+  /** At most: a quarter of --node-cert-ttl when that is shorter. */
+  certWarnBefore: '7d',
+  joinRateLimit: '60',
+  k3sHttpsPort: '6443',
+  k3sNodeTokenTtl: '0',
+  clusterName: 'atoll',
+  removeDrainTimeout: '2m',
+  k3sRestartBackoff: '1s',
+  k3sFailedRetry: '5m',
+  autohealInterval: '30s',
+  autoUpgradeInterval: '1m',
+  autohealGuardWindow: '2m',
+  autohealFlapWindow: '15m',
+  handshakeTimeout: '10s',
+  eventsMaxAge: '30d',
+  eventsMaxCount: '100000',
+} satisfies Partial<Record<keyof HubFlags | 'dataDirAsRoot', string>>);
+const D = HUB_DEFAULTS;
+
 export function defaultDataDir(env: NodeJS.ProcessEnv, isRoot: boolean): string {
-  return env.ATOLL_DATA_DIR ?? (isRoot ? '/var/lib/atoll' : resolve('.atoll'));
+  return env.ATOLL_DATA_DIR ?? (isRoot ? D.dataDirAsRoot : resolve(D.dataDir));
 }
 
 export function parseListen(text: string, what: string): ListenAddress {
@@ -150,9 +184,9 @@ function optionalCount(text: string | undefined, what: string): number | undefin
 
 export function parseHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, isRoot: boolean): HubConfig {
   const dataDir = resolve(flags.dataDir ?? defaultDataDir(env, isRoot));
-  const apiListen = parseListen(flags.apiListen ?? env.ATOLL_API_LISTEN ?? '127.0.0.1:9443', '--api-listen');
+  const apiListen = parseListen(flags.apiListen ?? env.ATOLL_API_LISTEN ?? D.apiListen, '--api-listen');
   const gatewayListen = parseListen(
-    flags.gatewayListen ?? env.ATOLL_GATEWAY_LISTEN ?? '0.0.0.0:9444',
+    flags.gatewayListen ?? env.ATOLL_GATEWAY_LISTEN ?? D.gatewayListen,
     '--gateway-listen',
   );
   let publicUrl = flags.publicUrl ?? env.ATOLL_PUBLIC_URL;
@@ -167,34 +201,34 @@ export function parseHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, isRoot: 
     throw new ConfigError(`--public-url "${publicUrl}" is not a URL`);
   }
   if (parsed.protocol !== 'https:') throw new ConfigError(`--public-url must be https:// (got ${publicUrl})`);
-  const heartbeatIntervalMs = duration(flags.heartbeatInterval ?? '10s', '--heartbeat-interval');
-  const unreachableAfterMs = duration(flags.unreachableAfter ?? '30s', '--unreachable-after');
+  const heartbeatIntervalMs = duration(flags.heartbeatInterval ?? D.heartbeatInterval, '--heartbeat-interval');
+  const unreachableAfterMs = duration(flags.unreachableAfter ?? D.unreachableAfter, '--unreachable-after');
   if (unreachableAfterMs <= heartbeatIntervalMs) {
     throw new ConfigError(
       `--unreachable-after (${unreachableAfterMs} ms) must be longer than --heartbeat-interval (${heartbeatIntervalMs} ms)`,
     );
   }
-  const logLevel = flags.logLevel ?? env.ATOLL_LOG_LEVEL ?? 'info';
+  const logLevel = flags.logLevel ?? env.ATOLL_LOG_LEVEL ?? D.logLevel;
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
-  const k3s = flags.k3s ?? env.ATOLL_K3S ?? 'auto';
-  const joinRateLimitPerMinute = Number(flags.joinRateLimit ?? env.ATOLL_JOIN_RATE_LIMIT ?? 60);
+  const k3s = flags.k3s ?? env.ATOLL_K3S ?? D.k3s;
+  const joinRateLimitPerMinute = Number(flags.joinRateLimit ?? env.ATOLL_JOIN_RATE_LIMIT ?? D.joinRateLimit);
   if (!Number.isInteger(joinRateLimitPerMinute) || joinRateLimitPerMinute < 1)
     throw new ConfigError('--join-rate-limit must be a positive integer');
-  const eventsMaxCount = Number(flags.eventsMaxCount ?? env.ATOLL_EVENTS_MAX_COUNT ?? 100_000);
+  const eventsMaxCount = Number(flags.eventsMaxCount ?? env.ATOLL_EVENTS_MAX_COUNT ?? D.eventsMaxCount);
   if (!Number.isInteger(eventsMaxCount) || eventsMaxCount < 1)
     throw new ConfigError('--events-max-count must be a positive integer');
-  const k3sHttpsPort = Number(flags.k3sHttpsPort ?? env.ATOLL_K3S_HTTPS_PORT ?? 6443);
+  const k3sHttpsPort = Number(flags.k3sHttpsPort ?? env.ATOLL_K3S_HTTPS_PORT ?? D.k3sHttpsPort);
   if (!Number.isInteger(k3sHttpsPort) || k3sHttpsPort < 1 || k3sHttpsPort > 65535)
     throw new ConfigError('--k3s-https-port must be a port number');
-  const clusterName = flags.clusterName ?? env.ATOLL_CLUSTER_NAME ?? 'atoll';
+  const clusterName = flags.clusterName ?? env.ATOLL_CLUSTER_NAME ?? D.clusterName;
   if (!/^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$/.test(clusterName))
     throw new ConfigError(
       `--cluster-name "${clusterName.slice(0, 80)}" must be 1-63 lowercase letters, digits, . and - (starting and ending with a letter or digit)`,
     );
-  const handshakeTimeoutMs = duration(flags.handshakeTimeout ?? '10s', '--handshake-timeout');
+  const handshakeTimeoutMs = duration(flags.handshakeTimeout ?? D.handshakeTimeout, '--handshake-timeout');
   if (handshakeTimeoutMs < 100 || handshakeTimeoutMs > 30_000)
     throw new ConfigError('--handshake-timeout must be between 100ms and 30s');
-  const nodeCertTtlMs = duration(flags.nodeCertTtl ?? '30d', '--node-cert-ttl');
+  const nodeCertTtlMs = duration(flags.nodeCertTtl ?? D.nodeCertTtl, '--node-cert-ttl');
   return Object.freeze({
     dataDir,
     apiListen,
@@ -205,23 +239,23 @@ export function parseHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, isRoot: 
     unreachableAfterMs,
     logLevel,
     nodeCertTtlMs,
-    certRecoveryGraceMs: recoveryGrace(flags.certRecoveryGrace ?? '30d'),
+    certRecoveryGraceMs: recoveryGrace(flags.certRecoveryGrace ?? D.certRecoveryGrace),
     certWarnBeforeMs: flags.certWarnBefore
       ? duration(flags.certWarnBefore, '--cert-warn-before')
-      : Math.min(7 * 86_400_000, nodeCertTtlMs / 4),
+      : Math.min(duration(D.certWarnBefore, '--cert-warn-before'), nodeCertTtlMs / 4),
     joinRateLimitPerMinute,
     k3sHttpsPort,
     k3sArgs: Object.freeze([...(flags.k3sArg ?? [])]),
-    k3sNodeTokenTtl: flags.k3sNodeTokenTtl ?? '0',
+    k3sNodeTokenTtl: flags.k3sNodeTokenTtl ?? D.k3sNodeTokenTtl,
     controlPlaneSchedulable: flags.controlPlaneSchedulable === true,
     clusterName,
-    removeDrainTimeoutMs: duration(flags.removeDrainTimeout ?? '2m', '--remove-drain-timeout'),
-    k3sRestartBackoffMs: duration(flags.k3sRestartBackoff ?? '1s', '--k3s-restart-backoff'),
-    k3sFailedRetryMs: duration(flags.k3sFailedRetry ?? '5m', '--k3s-failed-retry'),
-    autohealIntervalMs: duration(flags.autohealInterval ?? '30s', '--autoheal-interval'),
-    autoUpgradeIntervalMs: duration(flags.autoUpgradeInterval ?? '1m', '--auto-upgrade-interval'),
-    autohealGuardWindowMs: duration(flags.autohealGuardWindow ?? '2m', '--autoheal-guard-window'),
-    autohealFlapWindowMs: duration(flags.autohealFlapWindow ?? '15m', '--autoheal-flap-window'),
+    removeDrainTimeoutMs: duration(flags.removeDrainTimeout ?? D.removeDrainTimeout, '--remove-drain-timeout'),
+    k3sRestartBackoffMs: duration(flags.k3sRestartBackoff ?? D.k3sRestartBackoff, '--k3s-restart-backoff'),
+    k3sFailedRetryMs: duration(flags.k3sFailedRetry ?? D.k3sFailedRetry, '--k3s-failed-retry'),
+    autohealIntervalMs: duration(flags.autohealInterval ?? D.autohealInterval, '--autoheal-interval'),
+    autoUpgradeIntervalMs: duration(flags.autoUpgradeInterval ?? D.autoUpgradeInterval, '--auto-upgrade-interval'),
+    autohealGuardWindowMs: duration(flags.autohealGuardWindow ?? D.autohealGuardWindow, '--autoheal-guard-window'),
+    autohealFlapWindowMs: duration(flags.autohealFlapWindow ?? D.autohealFlapWindow, '--autoheal-flap-window'),
     handshakeTimeoutMs,
     connectionCaps: Object.freeze({
       api: Object.freeze({
@@ -233,7 +267,7 @@ export function parseHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, isRoot: 
         maxPerSource: optionalCount(flags.gatewayMaxConnectionsPerSource, '--gateway-max-connections-per-source'),
       }),
     }),
-    eventsMaxAgeMs: duration(flags.eventsMaxAge ?? env.ATOLL_EVENTS_MAX_AGE ?? '30d', '--events-max-age'),
+    eventsMaxAgeMs: duration(flags.eventsMaxAge ?? env.ATOLL_EVENTS_MAX_AGE ?? D.eventsMaxAge, '--events-max-age'),
     eventsMaxCount,
     reinitStore: flags.reinitStore === true,
   });

@@ -4,13 +4,14 @@ import { chmodSync, existsSync, mkdirSync, statSync, readFileSync, accessSync, c
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ConfigError } from './errors.js';
+import { HUB_DEFAULTS } from './config.js';
 import { writeSecretFile, checkSecretFileMode } from '../certs/files.js';
 
 /** What a user who may not write `dir` can do instead. */
 export function dataDirAdvice(): string {
   return process.getuid?.() === 0
     ? 'fix its owner or mode, or pick another directory with --data-dir DIR (env ATOLL_DATA_DIR)'
-    : 'pick a directory you can write with --data-dir DIR (env ATOLL_DATA_DIR), or run as root (state then goes to /var/lib/atoll)';
+    : `pick a directory you can write with --data-dir DIR (env ATOLL_DATA_DIR), or run as root (state then goes to ${HUB_DEFAULTS.dataDirAsRoot})`;
 }
 
 export function prepareDataDir(dir: string): void {

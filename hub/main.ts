@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // atoll-hub: parse the command line, build the config, start. Only this file exits the process.
 import { Command, CommanderError, Option } from 'commander';
-import { parseHubConfig, type HubFlags } from './config.js';
+import { HUB_DEFAULTS as D, parseHubConfig, type HubFlags } from './config.js';
 import type { Hub } from './app.js';
 import { ConfigError } from './errors.js';
 import { CliError } from './cli/output.js';
@@ -11,39 +11,47 @@ import { readHubVersion } from './version.js';
 
 function runCommand(program: Command): Command {
   return program
-    .option('--data-dir <dir>', 'all hub state (env ATOLL_DATA_DIR; default /var/lib/atoll as root, else ./.atoll)')
-    .option('--api-listen <host:port>', 'dashboard API, HTTPS (env ATOLL_API_LISTEN; default 127.0.0.1:9443)')
+    .option(
+      '--data-dir <dir>',
+      `all hub state (env ATOLL_DATA_DIR; default ${D.dataDirAsRoot} as root, else ${D.dataDir})`,
+    )
+    .option('--api-listen <host:port>', `dashboard API, HTTPS (env ATOLL_API_LISTEN; default ${D.apiListen})`)
     .option(
       '--gateway-listen <host:port>',
-      'agent gateway, HTTPS + WSS (env ATOLL_GATEWAY_LISTEN; default 0.0.0.0:9444)',
+      `agent gateway, HTTPS + WSS (env ATOLL_GATEWAY_LISTEN; default ${D.gatewayListen})`,
     )
     .option('--public-url <url>', 'how agents reach the gateway (env ATOLL_PUBLIC_URL)')
-    .option('--k3s <mode>', 'auto | off | PATH to a k3s binary (env ATOLL_K3S)')
-    .option('--heartbeat-interval <dur>', "agents' report interval", '10s')
-    .option('--unreachable-after <dur>', 'silence after which a node is unreachable', '30s')
-    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace (env ATOLL_LOG_LEVEL)')
-    .addOption(new Option('--node-cert-ttl <dur>', 'lifetime of node client certificates').default('30d'))
+    .option('--k3s <mode>', `auto | off | PATH to a k3s binary (env ATOLL_K3S; default ${D.k3s})`)
+    .option('--heartbeat-interval <dur>', `agents' report interval (default ${D.heartbeatInterval})`)
+    .option('--unreachable-after <dur>', `silence after which a node is unreachable (default ${D.unreachableAfter})`)
+    .option('--log-level <level>', `fatal|error|warn|info|debug|trace (env ATOLL_LOG_LEVEL; default ${D.logLevel})`)
+    .addOption(new Option('--node-cert-ttl <dur>', `lifetime of node client certificates (default ${D.nodeCertTtl})`))
     .addOption(
       new Option(
         '--cert-recovery-grace <dur>',
-        'how long after expiry a node may renew over HTTPS with its own key (default 30d)',
+        `how long after expiry a node may renew over HTTPS with its own key (default ${D.certRecoveryGrace})`,
       ),
     )
     .addOption(
       new Option(
         '--cert-warn-before <dur>',
-        'warn when a node certificate expires within this (default 7d, or a quarter of --node-cert-ttl)',
+        `warn when a node certificate expires within this (default ${D.certWarnBefore}, or a quarter of --node-cert-ttl)`,
       ),
     )
-    .addOption(new Option('--join-rate-limit <n>', 'join attempts per source address per minute'))
-    .option('--k3s-https-port <port>', 'k3s API port (env ATOLL_K3S_HTTPS_PORT)', undefined)
+    .addOption(
+      new Option(
+        '--join-rate-limit <n>',
+        `join attempts per source address per minute (env ATOLL_JOIN_RATE_LIMIT; default ${D.joinRateLimit})`,
+      ),
+    )
+    .option('--k3s-https-port <port>', `k3s API port (env ATOLL_K3S_HTTPS_PORT; default ${D.k3sHttpsPort})`, undefined)
     .option('--k3s-arg <arg>', 'extra argument for `k3s server` (repeatable)', (v: string, prev: string[] = []) => [
       ...prev,
       v,
     ])
     .option(
       '--cluster-name <name>',
-      'name of the cluster, user and context in the kubeconfig the hub hands out (env ATOLL_CLUSTER_NAME; default atoll)',
+      `name of the cluster, user and context in the kubeconfig the hub hands out (env ATOLL_CLUSTER_NAME; default ${D.clusterName})`,
     )
     .option(
       '--control-plane-schedulable',
@@ -52,45 +60,50 @@ function runCommand(program: Command): Command {
     .addOption(
       new Option(
         '--k3s-node-token-ttl <ttl>',
-        'TTL of per-node k3s join tokens (k3s syntax; 0 = until the node is removed)',
+        `TTL of per-node k3s join tokens (k3s syntax; 0 = until the node is removed; default ${D.k3sNodeTokenTtl})`,
       ),
     )
-    .addOption(new Option('--remove-drain-timeout <dur>', 'drain time allowed when removing a node'))
+    .addOption(
+      new Option(
+        '--remove-drain-timeout <dur>',
+        `drain time allowed when removing a node (default ${D.removeDrainTimeout})`,
+      ),
+    )
     .addOption(
       new Option(
         '--k3s-restart-backoff <dur>',
-        'first delay before restarting a crashed k3s server (doubles per crash)',
+        `first delay before restarting a crashed k3s server (doubles per crash; default ${D.k3sRestartBackoff})`,
       ),
     )
     .addOption(
       new Option(
         '--k3s-failed-retry <dur>',
-        'after the k3s server was marked failed, try again after this (doubles, at most 30m; default 5m)',
+        `after the k3s server was marked failed, try again after this (doubles, at most 30m; default ${D.k3sFailedRetry})`,
       ),
     )
-    .option('--autoheal-interval <dur>', 'how often autoheal looks at the nodes (default 30s)')
+    .option('--autoheal-interval <dur>', `how often autoheal looks at the nodes (default ${D.autohealInterval})`)
     .addOption(
       new Option(
         '--autoheal-guard-window <dur>',
-        'partition guard window: half the agents dropping within it freezes remediation (default 2m)',
+        `partition guard window: half the agents dropping within it freezes remediation (default ${D.autohealGuardWindow})`,
       ),
     )
     .addOption(
       new Option(
         '--autoheal-flap-window <dur>',
-        'more than 2 health changes within it mark a node flapping (default 15m)',
+        `more than 2 health changes within it mark a node flapping (default ${D.autohealFlapWindow})`,
       ),
     )
     .addOption(
       new Option(
         '--auto-upgrade-interval <dur>',
-        'how often the auto-upgrade policy looks for a newer k3s artifact in its window (default 1m)',
+        `how often the auto-upgrade policy looks for a newer k3s artifact in its window (default ${D.autoUpgradeInterval})`,
       ),
     )
     .addOption(
       new Option(
         '--handshake-timeout <dur>',
-        'both listeners: TLS handshake deadline, and the deadline for request headers after it (default 10s)',
+        `both listeners: TLS handshake deadline, and the deadline for request headers after it (default ${D.handshakeTimeout})`,
       ),
     )
     .addOption(
@@ -118,12 +131,15 @@ function runCommand(program: Command): Command {
       ),
     )
     .addOption(
-      new Option('--events-max-age <dur>', 'prune events older than this (env ATOLL_EVENTS_MAX_AGE; default 30d)'),
+      new Option(
+        '--events-max-age <dur>',
+        `prune events older than this (env ATOLL_EVENTS_MAX_AGE; default ${D.eventsMaxAge})`,
+      ),
     )
     .addOption(
       new Option(
         '--events-max-count <n>',
-        'keep at most this many events, pruning the oldest (env ATOLL_EVENTS_MAX_COUNT; default 100000)',
+        `keep at most this many events, pruning the oldest (env ATOLL_EVENTS_MAX_COUNT; default ${D.eventsMaxCount})`,
       ),
     )
     .option(

@@ -1,7 +1,7 @@
 // Dashboard API tokens with a role (read-only, operator), next to the admin token. Stored hashed in
 // the store's api_tokens table (one row each) and cached in memory: auth runs on every request.
 // The token string is `atoll_api_<id>_<secret>`; only the SHA-256 of the secret is kept.
-import type { FastifyPluginAsync } from 'fastify';
+import type { RoutePlugin } from '../http/route-plugin.js';
 import type { Store } from '../store/types.js';
 import type { HubServices } from './services.js';
 import { HubError } from '../errors.js';
@@ -93,7 +93,7 @@ const tokenSchema = {
   },
 } as const;
 
-export const apiTokenRoutes: FastifyPluginAsync<{ svc: HubServices; apiTokens: ApiTokens }> = async (
+export const apiTokenRoutes: RoutePlugin<{ svc: HubServices; apiTokens: ApiTokens }> = async (
   app,
   { svc, apiTokens },
 ) => {
@@ -152,7 +152,7 @@ export const apiTokenRoutes: FastifyPluginAsync<{ svc: HubServices; apiTokens: A
       },
     },
     async (req, reply) => {
-      const body = req.body as { role: ApiRole; description: string };
+      const body = req.body;
       const actor = actorOf(req);
       const { record, token } = await apiTokens.create(body.role, body.description, actor);
       await svc.events.record({
@@ -170,7 +170,7 @@ export const apiTokenRoutes: FastifyPluginAsync<{ svc: HubServices; apiTokens: A
     '/v1/api-tokens/:id',
     { schema: { summary: 'Revoke an API token', params: params('id'), response: responses({ 204: noContent }) } },
     async (req, reply) => {
-      const { id } = req.params as { id: string };
+      const { id } = req.params;
       const t = await apiTokens.revoke(id);
       if (!t) throw new HubError('NOT_FOUND', `API token ${id} does not exist`);
       await svc.events.record({

@@ -1,7 +1,7 @@
 // /v1/artifacts: the k3s binaries and agent bundles the hub serves; list, and delete one (admin).
 // A delete is refused while the artifact is needed (the control plane's version, a node's pinned
 // version, an active rollout's target) unless ?force=true; the hub's own agent bundle never goes.
-import type { FastifyPluginAsync } from 'fastify';
+import type { RoutePlugin } from '../http/route-plugin.js';
 import type { HubServices } from './services.js';
 import { HubError } from '../errors.js';
 import { ArtifactError } from '../artifacts/artifact-store.js';
@@ -21,7 +21,7 @@ const force = {
   type: 'object',
   additionalProperties: false,
   properties: { force: { type: 'boolean', default: false, description: 'delete although it is in use' } },
-};
+} as const;
 
 type Usage = (version: string, arch?: string) => string | undefined;
 
@@ -55,7 +55,7 @@ function notFound(err: unknown): never {
   throw err;
 }
 
-export const artifactApiRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, { svc }) => {
+export const artifactApiRoutes: RoutePlugin<{ svc: HubServices }> = async (app, { svc }) => {
   app.get(
     '/v1/artifacts',
     {
@@ -107,8 +107,8 @@ export const artifactApiRoutes: FastifyPluginAsync<{ svc: HubServices }> = async
       },
     },
     async (req, reply) => {
-      const { version, arch } = req.params as { version: string; arch: string };
-      const { force: forced } = req.query as { force: boolean };
+      const { version, arch } = req.params;
+      const { force: forced } = req.query;
       if (!svc.artifacts.getK3s(version, arch))
         throw new HubError('NOT_FOUND', `no k3s ${version} artifact for ${arch}`);
       const why = (await usage(svc, 'k3s'))(version, arch);
@@ -145,8 +145,8 @@ export const artifactApiRoutes: FastifyPluginAsync<{ svc: HubServices }> = async
       },
     },
     async (req, reply) => {
-      const { version } = req.params as { version: string };
-      const { force: forced } = req.query as { force: boolean };
+      const { version } = req.params;
+      const { force: forced } = req.query;
       if (!svc.artifacts.agents.get(version)) throw new HubError('NOT_FOUND', `no agent bundle ${version}`);
       if (svc.artifacts.agents.packaged()?.version === version && !svc.artifacts.agents.isImported(version)) {
         throw new HubError(

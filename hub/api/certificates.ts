@@ -2,7 +2,7 @@
 // it uses (its newest unrevoked certificate), soonest first. Agents renew at two thirds of the
 // lifetime, so by default "soon" is the last quarter of --node-cert-ttl: a certificate listed there
 // has missed its renewal by a margin (an agent that has been away, or a renewal that keeps failing).
-import type { FastifyPluginAsync } from 'fastify';
+import type { RoutePlugin } from '../http/route-plugin.js';
 import type { HubServices } from './services.js';
 import { HubError } from '../errors.js';
 import { parseDuration } from '../duration.js';
@@ -13,7 +13,7 @@ const MAX_ITEMS = 500;
 
 const expiring = open({ nodeId: str, node: str, pool: str, serial: str, notAfter: str, connected: bool });
 
-export const certificateRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, { svc }) => {
+export const certificateRoutes: RoutePlugin<{ svc: HubServices }> = async (app, { svc }) => {
   app.get(
     '/v1/certificates',
     {
@@ -37,7 +37,7 @@ export const certificateRoutes: FastifyPluginAsync<{ svc: HubServices }> = async
       },
     },
     async (req) => {
-      const q = req.query as { within?: string; limit: number };
+      const q = req.query;
       let withinMs = Math.round(svc.config.nodeCertTtlMs / 4);
       if (q.within !== undefined) {
         try {

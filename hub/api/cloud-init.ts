@@ -1,6 +1,6 @@
 // GET /v1/pools/{pool}/cloud-init: a #cloud-config document that joins a new server to the pool
 // with a fresh single-use token. Query: labels=k=v,k2=v2  namePrefix=web  ttl=30m  k3s=auto|off.
-import type { FastifyPluginAsync } from 'fastify';
+import type { RoutePlugin } from '../http/route-plugin.js';
 import type { HubServices } from './services.js';
 import { HubError } from '../errors.js';
 import { parseDuration } from '../duration.js';
@@ -25,7 +25,7 @@ export function parseLabelList(text: string | undefined): Record<string, string>
   return labels;
 }
 
-export const cloudInitRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, { svc }) => {
+export const cloudInitRoutes: RoutePlugin<{ svc: HubServices }> = async (app, { svc }) => {
   app.get(
     '/v1/pools/:pool/cloud-init',
     {
@@ -46,8 +46,8 @@ export const cloudInitRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (
       },
     },
     async (req, reply) => {
-      const { pool } = req.params as { pool: string };
-      const q = req.query as { labels?: string; namePrefix?: string; ttl: string; k3s?: 'auto' | 'off' };
+      const { pool } = req.params;
+      const q = req.query;
       let ttlMs: number;
       try {
         ttlMs = parseDuration(q.ttl);

@@ -1,5 +1,5 @@
 // /v1/cluster: control plane state and node counts by state.
-import type { FastifyPluginAsync } from 'fastify';
+import type { RoutePlugin } from '../http/route-plugin.js';
 import type { HubServices } from './services.js';
 import { HubError } from '../errors.js';
 import { formatDuration } from '../duration.js';
@@ -97,7 +97,7 @@ const clusterSchema = open({
   ),
 });
 
-export const clusterRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, { svc }) => {
+export const clusterRoutes: RoutePlugin<{ svc: HubServices }> = async (app, { svc }) => {
   app.get(
     '/v1/cluster',
     {
@@ -150,7 +150,7 @@ export const clusterRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (ap
       },
     },
     async (req) => {
-      const body = req.body as { enabled?: boolean; paused?: boolean };
+      const body = req.body;
       const next = await svc.autohealSettings.setCluster(body);
       await svc.events.record({
         type: 'autoheal.settings',

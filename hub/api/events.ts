@@ -1,9 +1,9 @@
 // /v1/events: the audit trail and history, paged by cursor.
-import type { FastifyPluginAsync } from 'fastify';
+import type { RoutePlugin } from '../http/route-plugin.js';
 import type { HubServices } from './services.js';
 import { eventSchema, open, responses } from './schemas.js';
 
-export const eventRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, { svc }) => {
+export const eventRoutes: RoutePlugin<{ svc: HubServices }> = async (app, { svc }) => {
   app.get(
     '/v1/events',
     {
@@ -42,15 +42,7 @@ export const eventRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app,
       },
     },
     async (req) => {
-      const q = req.query as {
-        since: number;
-        before?: number;
-        order?: 'asc' | 'desc';
-        limit: number;
-        type?: string;
-        node?: string;
-        pool?: string;
-      };
+      const q = req.query;
       const items = await svc.store.listEvents({
         since: q.since,
         before: q.before,

@@ -1,7 +1,7 @@
 // GET /v1/nodes/{id}/health-history?since=: a node's health samples (cpu, memory, disk percentages;
 // one per ~30 s, kept for over an hour), oldest first. `since` is an ISO time or a duration back from
 // now (`15m`, `1h`); the default is one hour.
-import type { FastifyPluginAsync } from 'fastify';
+import type { RoutePlugin } from '../http/route-plugin.js';
 import type { HubServices } from './services.js';
 import { HubError } from '../errors.js';
 import { parseDuration } from '../duration.js';
@@ -32,7 +32,7 @@ export function parseSince(since: string | undefined, nowMs: number): number {
   return at;
 }
 
-export const healthHistoryRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, { svc }) => {
+export const healthHistoryRoutes: RoutePlugin<{ svc: HubServices }> = async (app, { svc }) => {
   app.get(
     '/v1/nodes/:id/health-history',
     {
@@ -62,8 +62,8 @@ export const healthHistoryRoutes: FastifyPluginAsync<{ svc: HubServices }> = asy
       },
     },
     async (req) => {
-      const { id } = req.params as { id: string };
-      const { since } = req.query as { since?: string };
+      const { id } = req.params;
+      const { since } = req.query;
       const sinceMs = parseSince(since, Date.now());
       if (!(await svc.store.getNode(id))) throw new HubError('NOT_FOUND', `node ${id} does not exist`);
       const samples = await svc.store.listHealthSamples(id, new Date(sinceMs).toISOString(), MAX_SAMPLES);

@@ -1,12 +1,12 @@
 // /v1/join-command: a fresh single-use token and the install line for a pool (atoll-hub join-command).
-import type { FastifyPluginAsync } from 'fastify';
+import type { RoutePlugin } from '../http/route-plugin.js';
 import type { HubServices } from './services.js';
 import { HubError } from '../errors.js';
 import { parseDuration } from '../duration.js';
 import { actorOf } from './actor.js';
 import { open, responses, str } from './schemas.js';
 
-export const joinRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, { svc }) => {
+export const joinRoutes: RoutePlugin<{ svc: HubServices }> = async (app, { svc }) => {
   app.post(
     '/v1/join-command',
     {
@@ -21,7 +21,7 @@ export const joinRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, 
       },
     },
     async (req) => {
-      const body = (req.body ?? {}) as { pool: string; ttl: string };
+      const body = req.body;
       let ttlMs: number;
       try {
         ttlMs = parseDuration(body.ttl);

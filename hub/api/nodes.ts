@@ -1,5 +1,5 @@
 // /v1/nodes: the registry as operators see it, node removal, and node actions.
-import type { FastifyPluginAsync } from 'fastify';
+import type { RoutePlugin } from '../http/route-plugin.js';
 import type { HubServices } from './services.js';
 import { HubError } from '../errors.js';
 import { nodeView } from '../nodes/node-view.js';
@@ -22,7 +22,7 @@ import { parseDuration } from '../duration.js';
 export const NODE_ACTIONS = ['cordon', 'uncordon', 'restart-k3s', 'reboot', 'remediate', 'clear-attention'] as const;
 const COMMAND_TIMEOUT_MS = 60_000;
 
-export const nodeRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, { svc }) => {
+export const nodeRoutes: RoutePlugin<{ svc: HubServices }> = async (app, { svc }) => {
   app.get(
     '/v1/nodes',
     {
@@ -33,7 +33,7 @@ export const nodeRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, 
       },
     },
     async (req) => {
-      const q = req.query as { pool?: string; state?: string };
+      const q = req.query;
       const nodes = (await svc.store.listNodes()).filter(
         (n) => (!q.pool || n.pool === q.pool) && (!q.state || n.state === q.state),
       );
@@ -62,7 +62,7 @@ export const nodeRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, 
       },
     },
     async (req) => {
-      const { id } = req.params as { id: string };
+      const { id } = req.params;
       const n = await svc.store.getNode(id);
       if (!n) throw new HubError('NOT_FOUND', `node ${id} does not exist`);
       return {
@@ -97,13 +97,10 @@ export const nodeRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, 
       },
     },
     async (req) => {
-      const { id } = req.params as { id: string };
+      const { id } = req.params;
       const n = await svc.store.getNode(id);
       if (!n) throw new HubError('NOT_FOUND', `node ${id} does not exist`);
-      const sw = await svc.autohealSettings.setNode(
-        id,
-        (req.body as { autoheal: { enabled?: boolean; paused?: boolean } }).autoheal,
-      );
+      const sw = await svc.autohealSettings.setNode(id, req.body.autoheal);
       await svc.events.record({
         type: 'autoheal.settings',
         nodeId: id,
@@ -126,7 +123,7 @@ export const nodeRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, 
       },
     },
     async (req, reply) => {
-      const { id } = req.params as { id: string };
+      const { id } = req.params;
       if (!(await svc.removeNode(id, actorOf(req)))) throw new HubError('NOT_FOUND', `node ${id} does not exist`);
       reply.status(204);
     },
@@ -159,8 +156,8 @@ export const nodeRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, 
       },
     },
     async (req) => {
-      const { id } = req.params as { id: string };
-      return { items: await svc.store.listCommands(id, (req.query as { limit: number }).limit) };
+      const { id } = req.params;
+      return { items: await svc.store.listCommands(id, req.query.limit) };
     },
   );
 
@@ -174,7 +171,7 @@ export const nodeRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, 
       },
     },
     async (req) => {
-      const { id, commandId } = req.params as { id: string; commandId: string };
+      const { id, commandId } = req.params;
       const c = await svc.store.getCommand(commandId);
       if (!c || c.nodeId !== id) throw new HubError('NOT_FOUND', `node ${id} has no command ${commandId}`);
       return c;
@@ -204,8 +201,8 @@ export const nodeRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, 
       },
     },
     async (req, reply) => {
-      const { id, action } = req.params as { id: string; action: string };
-      const waitText = (req.query as { wait?: string }).wait;
+      const { id, action } = req.params;
+      const waitText = req.query.wait;
       const waitMs =
         waitText === undefined
           ? COMMAND_TIMEOUT_MS

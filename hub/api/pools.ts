@@ -1,5 +1,5 @@
 // /v1/pools: the default pool always exists; pools carry labels and taints for their nodes.
-import type { FastifyPluginAsync } from 'fastify';
+import type { RoutePlugin } from '../http/route-plugin.js';
 import type { HubServices } from './services.js';
 import { HubError } from '../errors.js';
 import { validateLabels } from '../nodes/enrollment.js';
@@ -23,7 +23,7 @@ function checkTaints(taints: string[] | undefined): void {
     if (!TAINT_RE.test(t)) throw new HubError('VALIDATION', `taint "${t}" must look like key=value:NoSchedule`);
 }
 
-export const poolRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, { svc }) => {
+export const poolRoutes: RoutePlugin<{ svc: HubServices }> = async (app, { svc }) => {
   const withSettings = async (p: Pool): Promise<Pool & { autoheal: PoolAutoheal }> => ({
     ...p,
     autoheal: await svc.autohealSettings.pool(p.name),
@@ -51,13 +51,7 @@ export const poolRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, 
       },
     },
     async (req, reply) => {
-      const body = req.body as {
-        name: string;
-        description?: string;
-        labels?: Record<string, string>;
-        taints?: string[];
-        autoheal?: Partial<PoolAutoheal>;
-      };
+      const body = req.body;
       validateLabels(body.labels ?? {});
       checkTaints(body.taints);
       // Refused settings refuse the pool: nothing is created.
@@ -88,7 +82,7 @@ export const poolRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, 
     '/v1/pools/:pool',
     { schema: { summary: 'One pool', params: params('pool'), response: responses({ 200: poolSchema }) } },
     async (req) => {
-      const { pool } = req.params as { pool: string };
+      const { pool } = req.params;
       const p = await svc.store.getPool(pool);
       if (!p) throw new HubError('NOT_FOUND', `pool "${pool}" does not exist`);
       return withSettings(p);
@@ -106,13 +100,8 @@ export const poolRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, 
       },
     },
     async (req) => {
-      const { pool } = req.params as { pool: string };
-      const { autoheal, ...body } = req.body as {
-        description?: string;
-        labels?: Record<string, string>;
-        taints?: string[];
-        autoheal?: Partial<PoolAutoheal>;
-      };
+      const { pool } = req.params;
+      const { autoheal, ...body } = req.body;
       if (body.labels) validateLabels(body.labels);
       checkTaints(body.taints);
       const existing = await svc.store.getPool(pool);
@@ -126,7 +115,7 @@ export const poolRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, 
         pool,
         actor: actorOf(req),
         message: `pool ${pool} updated`,
-        data: { fields: Object.keys(req.body as object) },
+        data: { fields: Object.keys(req.body) },
       });
       return withSettings(p);
     },
@@ -142,7 +131,7 @@ export const poolRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, 
       },
     },
     async (req, reply) => {
-      const { pool } = req.params as { pool: string };
+      const { pool } = req.params;
       if (!(await svc.store.deletePool(pool))) throw new HubError('NOT_FOUND', `pool "${pool}" does not exist`);
       await svc.events.record({ type: 'pool.deleted', pool, actor: actorOf(req), message: `pool ${pool} deleted` });
       reply.status(204);

@@ -49,12 +49,16 @@ export function textBody(contentType: string, description: string): Schema {
   return { description, content: { [contentType]: { schema: { type: 'string' } } } };
 }
 
-export function params(...names: string[]): Schema {
-  return {
-    type: 'object',
-    required: names,
-    properties: Object.fromEntries(names.map((n) => [n, { type: 'string', minLength: 1 }])),
-  };
+type ParamsSchema<N extends readonly string[]> = {
+  type: 'object';
+  required: N;
+  properties: { [K in N[number]]: { type: 'string'; minLength: 1 } };
+};
+
+/** Path parameters, each a non-empty string; the names stay literal, so req.params is typed from them. */
+export function params<const N extends readonly string[]>(...names: N): ParamsSchema<N> {
+  const properties = Object.fromEntries(names.map((n) => [n, { type: 'string', minLength: 1 }]));
+  return { type: 'object', required: names, properties: properties as ParamsSchema<N>['properties'] };
 }
 
 export const itemsOf = (item: Schema): Schema => open({ items: { type: 'array', items: item } });

@@ -1,7 +1,7 @@
 // GET /v1/events/stream: the event log as Server-Sent Events. Live events as they are recorded;
 // with ?since=CURSOR (or a Last-Event-ID header on reconnect) the missed ones first, in order.
 // Filters: type (comma-separated; `node.*` matches a prefix), node, pool.
-import type { FastifyPluginAsync } from 'fastify';
+import type { RoutePlugin } from '../http/route-plugin.js';
 import type { HubServices } from './services.js';
 import type { EventRecord } from '../store/types.js';
 import { responses, textBody } from './schemas.js';
@@ -24,7 +24,7 @@ export function eventFilter(q: { type?: string; node?: string; pool?: string }):
     (!q.pool || e.pool === q.pool);
 }
 
-export const streamRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, { svc }) => {
+export const streamRoutes: RoutePlugin<{ svc: HubServices }> = async (app, { svc }) => {
   app.get(
     '/v1/events/stream',
     {
@@ -48,7 +48,7 @@ export const streamRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app
       },
     },
     async (req, reply) => {
-      const q = req.query as { since?: number; type?: string; node?: string; pool?: string };
+      const q = req.query;
       const lastId = Number(req.headers['last-event-id']);
       const since = Number.isInteger(lastId) && lastId >= 0 ? lastId : q.since;
       const matches = eventFilter(q);

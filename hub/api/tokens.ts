@@ -1,5 +1,5 @@
 // /v1/tokens: join tokens. The token string is returned once, by POST, and never again.
-import type { FastifyPluginAsync } from 'fastify';
+import type { RoutePlugin } from '../http/route-plugin.js';
 import type { HubServices } from './services.js';
 import { HubError } from '../errors.js';
 import { parseDuration } from '../duration.js';
@@ -7,7 +7,7 @@ import { publicToken } from '../tokens/token-service.js';
 import { actorOf } from './actor.js';
 import { itemsOf, joinTokenSchema, noContent, open, params, responses, str } from './schemas.js';
 
-export const tokenRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, { svc }) => {
+export const tokenRoutes: RoutePlugin<{ svc: HubServices }> = async (app, { svc }) => {
   app.get(
     '/v1/tokens',
     {
@@ -25,7 +25,7 @@ export const tokenRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app,
       },
     },
     async (req) => {
-      const { all } = req.query as { all: boolean };
+      const { all } = req.query;
       const now = new Date();
       const items = (await svc.store.listTokens()).map((t) => publicToken(t, now));
       return { items: all ? items : items.filter((t) => t.status === 'active') };
@@ -52,13 +52,7 @@ export const tokenRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app,
       },
     },
     async (req, reply) => {
-      const body = (req.body ?? {}) as {
-        pool: string;
-        ttl: string;
-        uses?: number;
-        reusable: boolean;
-        description: string;
-      };
+      const body = req.body;
       if (body.reusable && body.uses !== undefined)
         throw new HubError('VALIDATION', 'give either uses or reusable, not both');
       let ttlMs: number;
@@ -91,7 +85,7 @@ export const tokenRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app,
     '/v1/tokens/:id',
     { schema: { summary: 'Revoke a join token', params: params('id'), response: responses({ 204: noContent }) } },
     async (req, reply) => {
-      const { id } = req.params as { id: string };
+      const { id } = req.params;
       const t = await svc.store.getToken(id);
       if (!t) throw new HubError('NOT_FOUND', `token ${id} does not exist`);
       await svc.store.revokeToken(id, new Date().toISOString());

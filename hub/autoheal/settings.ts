@@ -60,6 +60,8 @@ const DURATION_FIELDS = [
   'cooldownMax',
 ] as const;
 
+const durationField = { type: 'string', maxLength: 32 } as const;
+
 export const poolAutohealSchema = {
   type: 'object',
   additionalProperties: false,
@@ -68,7 +70,10 @@ export const poolAutohealSchema = {
     paused: { type: 'boolean' },
     maxUnhealthyPercent: { type: 'integer', minimum: 0, maximum: 100 },
     hook: { type: ['string', 'null'], maxLength: 4096 },
-    ...Object.fromEntries(DURATION_FIELDS.map((f) => [f, { type: 'string', maxLength: 32 }])),
+    ...(Object.fromEntries(DURATION_FIELDS.map((f) => [f, { ...durationField }])) as Record<
+      (typeof DURATION_FIELDS)[number],
+      typeof durationField
+    >),
   },
 } as const;
 

@@ -5,6 +5,9 @@ import type { FastifyPluginAsync } from 'fastify';
 import { ARCHES, isArch, isK3sVersion, type ArtifactStore } from '../artifacts/artifact-store.js';
 import { HubError } from '../errors.js';
 
+/** The path parameters of the download route (no schema: the handler checks the values). */
+type K3sRoute = { Params: { version: string; arch: string } };
+
 export const artifactRoutes: FastifyPluginAsync<{
   artifacts: ArtifactStore;
   verifyClient: (req: { socket: unknown }) => Promise<string>;
@@ -19,9 +22,9 @@ export const artifactRoutes: FastifyPluginAsync<{
     };
   });
 
-  app.get('/v1/artifacts/k3s/:version/:arch', { config: { access: 'node' } }, async (req, reply) => {
+  app.get<K3sRoute>('/v1/artifacts/k3s/:version/:arch', { config: { access: 'node' } }, async (req, reply) => {
     const nodeId = await opts.verifyClient(req.raw);
-    const { version, arch } = req.params as { version: string; arch: string };
+    const { version, arch } = req.params;
     if (!isK3sVersion(version)) throw new HubError('VALIDATION', `"${version}" is not a k3s version like v1.31.4+k3s1`);
     if (!isArch(arch)) throw new HubError('VALIDATION', `arch "${arch}" is not one of ${ARCHES.join(', ')}`);
     const a = opts.artifacts.getK3s(version, arch);

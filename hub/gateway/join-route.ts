@@ -1,12 +1,12 @@
 // POST /v1/join: token + CSR + host facts in, the node's certificate out. No client cert needed.
-import type { FastifyPluginAsync } from 'fastify';
 import { HubError } from '../errors.js';
 import type { RateLimiter } from './rate-limit.js';
 import type { JoinRequest, JoinResult } from '../nodes/enrollment.js';
+import type { RoutePlugin } from '../http/route-plugin.js';
 import { COUNT_LIMITS, LIMITS, type StringLimit } from '../../proto/index.js';
 
 /** The same bounds as on the agent link (proto/limits.ts): length and charset. */
-const bounded = (l: StringLimit, extra: Record<string, unknown> = {}) =>
+const bounded = <const E extends object = Record<never, never>>(l: StringLimit, extra: E = {} as E) =>
   ({ type: 'string', maxLength: l.max, pattern: l.re.source, ...extra }) as const;
 
 const factsSchema = {
@@ -49,7 +49,7 @@ export const joinBodySchema = {
   },
 } as const;
 
-export const joinRoute: FastifyPluginAsync<{
+export const joinRoute: RoutePlugin<{
   limiter: RateLimiter;
   join: (req: JoinRequest, source: string) => Promise<JoinResult>;
 }> = async (app, opts) => {
@@ -73,7 +73,7 @@ export const joinRoute: FastifyPluginAsync<{
     },
     async (req, reply) => {
       const source = req.ip;
-      const result = await opts.join(req.body as JoinRequest, source);
+      const result = await opts.join(req.body, source);
       reply.status(201);
       return result;
     },

@@ -2,9 +2,9 @@
 // is in its renewal window gets a new one for the same key, without a token. The body carries that
 // certificate and a CSR for its key: the CSR's self-signature proves the caller holds the node's
 // key. No client certificate is needed (an expired one would not pass TLS verification anyway).
-import type { FastifyPluginAsync } from 'fastify';
 import { HubError } from '../errors.js';
 import type { RateLimiter } from './rate-limit.js';
+import type { RoutePlugin } from '../http/route-plugin.js';
 
 export const RECOVER_PATH = '/v1/agent/recover';
 
@@ -23,7 +23,7 @@ export interface RecoverRouteOptions {
   recover(certPem: string, csr: string, source: string): Promise<{ nodeId: string; certPem: string }>;
 }
 
-export const recoverRoute: FastifyPluginAsync<RecoverRouteOptions> = async (app, opts) => {
+export const recoverRoute: RoutePlugin<RecoverRouteOptions> = async (app, opts) => {
   app.post(
     RECOVER_PATH,
     {
@@ -43,7 +43,7 @@ export const recoverRoute: FastifyPluginAsync<RecoverRouteOptions> = async (app,
       },
     },
     async (req) => {
-      const body = req.body as { certPem: string; csr: string };
+      const body = req.body;
       return opts.recover(body.certPem, body.csr, req.ip);
     },
   );

@@ -37,6 +37,10 @@ export interface InstallerRouteOptions {
 const HOST_RE = /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/;
 const TOKEN_ID_RE = /^[a-z0-9]{8}$/;
 
+/** The path parameters of the download routes (no schema: the handlers check the values). */
+type AgentRoute = { Params: { version: string } };
+type RuntimeRoute = { Params: { version: string; arch: string } };
+
 export const installerRoutes: FastifyPluginAsync<InstallerRouteOptions> = async (app, opts) => {
   const paths = opts.paths ?? packagePaths();
   const runtimes = new NodeRuntimes([
@@ -123,17 +127,21 @@ export const installerRoutes: FastifyPluginAsync<InstallerRouteOptions> = async 
     return b;
   };
 
-  app.get('/v1/artifacts/agent/:version/atoll-agent.mjs', { config: { access: 'public' } }, async (req, reply) => {
-    const b = agentFile((req.params as { version: string }).version);
-    await noteDownload(req, `agent ${b.version}`, { artifact: 'agent', version: b.version, sha256: b.sha256 });
-    return sendFile(reply, b.path, b.size, b.sha256, 'text/javascript; charset=utf-8');
-  });
+  app.get<AgentRoute>(
+    '/v1/artifacts/agent/:version/atoll-agent.mjs',
+    { config: { access: 'public' } },
+    async (req, reply) => {
+      const b = agentFile(req.params.version);
+      await noteDownload(req, `agent ${b.version}`, { artifact: 'agent', version: b.version, sha256: b.sha256 });
+      return sendFile(reply, b.path, b.size, b.sha256, 'text/javascript; charset=utf-8');
+    },
+  );
 
-  app.get(
+  app.get<AgentRoute>(
     '/v1/artifacts/agent/:version/atoll-agent.mjs.sha256',
     { config: { access: 'public' } },
     async (req, reply) => {
-      const b = agentFile((req.params as { version: string }).version);
+      const b = agentFile(req.params.version);
       reply.type('text/plain; charset=utf-8');
       return `${b.sha256}  atoll-agent.mjs\n`;
     },
@@ -147,29 +155,39 @@ export const installerRoutes: FastifyPluginAsync<InstallerRouteOptions> = async 
     return list.map((r) => `node ${r.version} ${r.arch} ${r.sha256} ${r.size} ${r.urlPath}\n`).join('');
   });
 
-  const runtimeFile = async (req: FastifyRequest): Promise<NonNullable<Awaited<ReturnType<NodeRuntimes['get']>>>> => {
-    const { version, arch } = req.params as { version: string; arch: string };
+  const runtimeFile = async (
+    req: FastifyRequest<RuntimeRoute>,
+  ): Promise<NonNullable<Awaited<ReturnType<NodeRuntimes['get']>>>> => {
+    const { version, arch } = req.params;
     const r = await runtimes.get(version, arch);
     if (!r) throw new HubError('NOT_FOUND', `no Node.js ${version} runtime for ${arch} on this hub`);
     return r;
   };
 
-  app.get('/v1/artifacts/node/:version/:arch/node.tgz', { config: { access: 'public' } }, async (req, reply) => {
-    const r = await runtimeFile(req);
-    await noteDownload(req, `Node.js ${r.version} for ${r.arch}`, {
-      artifact: 'node',
-      version: r.version,
-      arch: r.arch,
-      sha256: r.sha256,
-    });
-    return sendFile(reply, r.path, r.size, r.sha256, 'application/gzip');
-  });
+  app.get<RuntimeRoute>(
+    '/v1/artifacts/node/:version/:arch/node.tgz',
+    { config: { access: 'public' } },
+    async (req, reply) => {
+      const r = await runtimeFile(req);
+      await noteDownload(req, `Node.js ${r.version} for ${r.arch}`, {
+        artifact: 'node',
+        version: r.version,
+        arch: r.arch,
+        sha256: r.sha256,
+      });
+      return sendFile(reply, r.path, r.size, r.sha256, 'application/gzip');
+    },
+  );
 
-  app.get('/v1/artifacts/node/:version/:arch/node.tgz.sha256', { config: { access: 'public' } }, async (req, reply) => {
-    const r = await runtimeFile(req);
-    reply.type('text/plain; charset=utf-8');
-    return `${r.sha256}  node.tgz\n`;
-  });
+  app.get<RuntimeRoute>(
+    '/v1/artifacts/node/:version/:arch/node.tgz.sha256',
+    { config: { access: 'public' } },
+    async (req, reply) => {
+      const r = await runtimeFile(req);
+      reply.type('text/plain; charset=utf-8');
+      return `${r.sha256}  node.tgz\n`;
+    },
+  );
 
   if (opts.verifyClient && opts.removeNode) {
     await app.register(leaveRoute, {

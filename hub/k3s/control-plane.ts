@@ -11,6 +11,7 @@ import { K3sSupervisor, failedRetryDelay, type ControlPlaneInfo } from './superv
 import { KubeClient, type KubeNodeSummary } from './kube.js';
 import { publicKubeconfig } from './kubeconfig-names.js';
 import { createNodeTokenTool, type NodeTokenTool } from './node-tokens.js';
+import { HUB_DEFAULTS } from '../config.js';
 import type { ArtifactStore, K3sArtifact } from '../artifacts/artifact-store.js';
 import { AtollError } from '../../certs/atoll-error.js';
 
@@ -289,7 +290,11 @@ export class ControlPlane {
   kubeconfig(): string | undefined {
     const path = kubeconfigPath(this.opts.dataDir);
     if (!this.supervisor || !existsSync(path)) return undefined;
-    return publicKubeconfig(readFileSync(path, 'utf8'), this.opts.clusterName ?? 'atoll', this.serverUrl());
+    return publicKubeconfig(
+      readFileSync(path, 'utf8'),
+      this.opts.clusterName ?? HUB_DEFAULTS.clusterName,
+      this.serverUrl(),
+    );
   }
 
   nodeTokens(): NodeTokenTool | undefined {

@@ -1,15 +1,13 @@
 // /v1/upgrades (rolling k3s upgrades) and /v1/cluster/auto-upgrade (the policy and its window).
-import type { FastifyPluginAsync } from 'fastify';
+import type { RoutePlugin } from '../http/route-plugin.js';
 import type { HubServices } from '../api/services.js';
 import { HubError } from '../errors.js';
 import { bool, itemsOf, nstr, num, open, openOrNull, params, responses, str } from '../api/schemas.js';
 import { actorOf } from '../api/actor.js';
-import type { AgentUpgradeRequest, UpgradeRequest } from './engine.js';
-import type { AutoRolloutSettings } from './policy.js';
 import { HALTED_ACTIONS } from './halted.js';
-import { WINDOW_DAYS, validTimeZone, windowOpen, type MaintenanceWindow } from './window.js';
+import { WINDOW_DAYS, validTimeZone, windowOpen } from './window.js';
 
-const duration = { type: 'string', pattern: '^[0-9]+(ms|s|m|h)$' };
+const duration = { type: 'string', pattern: '^[0-9]+(ms|s|m|h)$' } as const;
 
 const phaseRow = { from: str, phase: str, startedAt: nstr, finishedAt: nstr, message: str };
 const rolloutSchema = open(
@@ -49,7 +47,7 @@ const policySchema = open({
   rollout: open({ maxUnavailable: num, dwell: str, verifyTimeout: str, drainTimeout: str }),
 });
 
-export const upgradeRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (app, { svc }) => {
+export const upgradeRoutes: RoutePlugin<{ svc: HubServices }> = async (app, { svc }) => {
   app.post(
     '/v1/upgrades',
     {
@@ -86,7 +84,7 @@ export const upgradeRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (ap
       },
     },
     async (req, reply) => {
-      const r = await svc.upgrades.begin(req.body as UpgradeRequest, actorOf(req));
+      const r = await svc.upgrades.begin(req.body, actorOf(req));
       reply.status(201);
       return r;
     },
@@ -115,7 +113,7 @@ export const upgradeRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (ap
       },
     },
     async (req, reply) => {
-      const r = await svc.upgrades.beginAgent(req.body as AgentUpgradeRequest, actorOf(req));
+      const r = await svc.upgrades.beginAgent(req.body, actorOf(req));
       reply.status(201);
       return r;
     },
@@ -131,7 +129,7 @@ export const upgradeRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (ap
     '/v1/upgrades/:id',
     { schema: { summary: 'One rollout', params: params('id'), response: responses({ 200: rolloutSchema }) } },
     async (req) => {
-      const { id } = req.params as { id: string };
+      const { id } = req.params;
       const r = await svc.upgrades.get(id);
       if (!r) throw new HubError('NOT_FOUND', `rollout ${id} does not exist`);
       return r;
@@ -148,7 +146,7 @@ export const upgradeRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (ap
       },
     },
     async (req) => {
-      const { id } = req.params as { id: string };
+      const { id } = req.params;
       return svc.upgrades.cancel(id, actorOf(req));
     },
   );
@@ -164,7 +162,7 @@ export const upgradeRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (ap
       `/v1/upgrades/:id/${action}`,
       { schema: { summary: haltedSummary[action], params: params('id'), response: responses({ 200: rolloutSchema }) } },
       async (req) => {
-        const { id } = req.params as { id: string };
+        const { id } = req.params;
         return svc.upgrades.actOnHalted(id, action, actorOf(req));
       },
     );
@@ -223,12 +221,7 @@ export const upgradeRoutes: FastifyPluginAsync<{ svc: HubServices }> = async (ap
       },
     },
     async (req) => {
-      const body = req.body as {
-        enabled?: boolean;
-        scope?: 'patch' | 'minor';
-        window?: Partial<MaintenanceWindow>;
-        rollout?: AutoRolloutSettings;
-      };
+      const body = req.body;
       if (body.window?.timeZone !== undefined && !validTimeZone(body.window.timeZone))
         throw new HubError('VALIDATION', `unknown time zone "${body.window.timeZone}"`);
       const next = await svc.upgrades.policy.set(body);
