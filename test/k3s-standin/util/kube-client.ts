@@ -1,12 +1,15 @@
 // A minimal Kubernetes REST client over client-certificate TLS (what the stand-in's kubelet and
-// `k3s token` use). Non-2xx answers become KubeStatusError with the Status message.
-import { httpsRequest } from './https-client.js';
+// `k3s token` use). Non-2xx answers become KubeStatusError with the Status message. With a server
+// selector (the agent's load balancer) each request goes to the server it picks.
+import { httpsRequest, type HttpsResult } from './https-client.js';
+import type { ServerSelector } from './server-selector.js';
 
 export interface KubeEndpoint {
   readonly server: string;
   readonly ca: string | Buffer;
   readonly cert: string | Buffer;
   readonly key: string | Buffer;
+  readonly servers?: ServerSelector;
 }
 
 export class KubeStatusError extends Error {
@@ -29,16 +32,17 @@ export class KubeClient {
     contentType = 'application/json',
     signal?: AbortSignal,
   ): Promise<unknown> {
-    const url = `${this.ep.server.replace(/\/+$/, '')}${path}`;
-    const res = await httpsRequest(url, {
-      method,
-      ca: this.ep.ca,
-      cert: this.ep.cert,
-      key: this.ep.key,
-      headers: { Accept: 'application/json', ...(body !== undefined ? { 'Content-Type': contentType } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      ...(signal ? { signal } : {}),
-    });
+    const send = (base: string): Promise<HttpsResult> =>
+      httpsRequest(`${base.replace(/\/+$/, '')}${path}`, {
+        method,
+        ca: this.ep.ca,
+        cert: this.ep.cert,
+        key: this.ep.key,
+        headers: { Accept: 'application/json', ...(body !== undefined ? { 'Content-Type': contentType } : {}) },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        ...(signal ? { signal } : {}),
+      });
+    const res = this.ep.servers ? await this.ep.servers.run(send) : await send(this.ep.server);
     let parsed: unknown;
     try {
       parsed = res.body.length ? JSON.parse(res.body.toString('utf8')) : undefined;
