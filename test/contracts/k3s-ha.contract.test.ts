@@ -1,6 +1,7 @@
 // Contract: several k3s servers on one PostgreSQL datastore (../shared/reference/k3s.md section 7),
 // against the stand-in or a real k3s (ATOLL_TEST_K3S_BIN, as root). A real PostgreSQL 15 in a temp
-// dir; servers on 127.0.0.2/.3/.4 with one port; only loopback; every process ends in `after`.
+// dir; servers on 127.0.0.2/.3/.4 with one port, each logging in as its own role (so one can be cut
+// off); only loopback; every process ends in `after`.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -13,20 +14,22 @@ import { freePort } from './helpers/ports.js';
 import { call, eventually, insecureGet } from './helpers/kube-http.js';
 import { resolveK3s, type K3sUnderTest } from './helpers/k3s-under-test.js';
 import { runCommand } from './helpers/run-command.js';
-import { killHard, startHaServer, waitServing, watchUntil, type HaServer } from './helpers/ha-servers.js';
+import {
+  endpointIps,
+  heartbeatAfter,
+  killHard,
+  readLbFile,
+  readyThrough,
+  startHaServer,
+  waitServing,
+  watchUntil,
+  type HaServer,
+  type HaServerOptions,
+} from './helpers/ha-servers.js';
 import { startPostgres, type PgServer } from '../helpers/postgres.js';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const KUBECTL = '/usr/bin/kubectl';
-
-interface NodeObj {
-  metadata: { name: string };
-  status?: { conditions?: { type: string; status: string; lastHeartbeatTime?: string }[] };
-}
-const readyOf = (n: NodeObj): { status: string; lastHeartbeatTime?: string } | undefined =>
-  n.status?.conditions?.find((c) => c.type === 'Ready');
-const epIps = (ep: { subsets?: { addresses?: { ip: string }[] }[] }): string[] =>
-  (ep.subsets ?? []).flatMap((s) => (s.addresses ?? []).map((a) => a.ip)).sort();
 
 describe('k3s HA: servers sharing a PostgreSQL datastore', { timeout: 300_000 }, () => {
   const procs = new ProcessRegistry();
@@ -35,10 +38,13 @@ describe('k3s HA: servers sharing a PostgreSQL datastore', { timeout: 300_000 },
   let k3s: K3sUnderTest;
   let env: NodeJS.ProcessEnv = {};
   let port = 0;
-  let datastore = '';
+  let opts: HaServerOptions;
+  /** Server A logs in as kine_a, B as kine_b (a member of kine_a, so both own kine's table). */
+  let datastoreAs: (role: string) => string;
   const token = `ha-${randomBytes(12).toString('hex')}`;
   let a: HaServer;
   let b: HaServer;
+  let agentDir = '';
   const sql = (q: string): string[] =>
     (pg as PgServer)
       .psql(q, 'kubernetes')
@@ -51,9 +57,11 @@ describe('k3s HA: servers sharing a PostgreSQL datastore', { timeout: 300_000 },
     console.log(k3s.note);
     if (k3s.skip) return;
     pg = await startPostgres();
-    pg.psql('ALTER ROLE atoll CREATEDB'); // kine creates its database when it is missing
+    const pw = randomBytes(9).toString('hex');
+    pg.psql(`CREATE ROLE kine_a LOGIN CREATEDB PASSWORD '${pw}'`); // kine creates its database when missing
+    pg.psql(`CREATE ROLE kine_b LOGIN CREATEDB PASSWORD '${pw}' IN ROLE kine_a`);
     // no database in the URL: kine's default `kubernetes`; the test server has no TLS
-    datastore = `${pg.urlFor('')}?sslmode=disable`;
+    datastoreAs = (role) => `postgres://${role}:${pw}@127.0.0.1:${(pg as PgServer).port}/?sslmode=disable`;
     port = await freePort();
     env = {
       ...process.env,
@@ -65,10 +73,10 @@ describe('k3s HA: servers sharing a PostgreSQL datastore', { timeout: 300_000 },
     };
     for (const k of ['KUBECONFIG', 'K3S_TOKEN', 'K3S_URL', 'K3S_DATASTORE_ENDPOINT']) delete env[k];
     mkdirSync(join(tmp, 'home'), { recursive: true });
-    const o = { bin: k3s.bin, tmp, port, datastore, token, env };
-    a = await startHaServer(procs, o, 'server-a', '127.0.0.2');
+    opts = { bin: k3s.bin, tmp, port, datastore: datastoreAs('kine_a'), token, env };
+    a = await startHaServer(procs, opts, 'server-a', '127.0.0.2');
     await waitServing(a);
-    b = await startHaServer(procs, o, 'server-b', '127.0.0.3');
+    b = await startHaServer(procs, { ...opts, datastore: datastoreAs('kine_b') }, 'server-b', '127.0.0.3');
     await waitServing(b);
   });
 
@@ -166,10 +174,8 @@ describe('k3s HA: servers sharing a PostgreSQL datastore', { timeout: 300_000 },
     for (const s of [a, b]) {
       const ep = await eventually(`${s.name}: endpoints with both servers`, 30_000, async () => {
         const r = await call(s.creds(), '/api/v1/namespaces/default/endpoints/kubernetes');
-        const body = r.json<{
-          subsets?: { addresses?: { ip: string }[]; ports?: { name?: string; port: number }[] }[];
-        }>();
-        return r.status === 200 && epIps(body).join() === '127.0.0.2,127.0.0.3' ? body : undefined;
+        const body = r.json<{ subsets?: { ports?: { port: number }[] }[] }>();
+        return r.status === 200 && (await endpointIps(s)) === '127.0.0.2,127.0.0.3' ? body : undefined;
       });
       assert.equal(ep.subsets?.[0]?.ports?.[0]?.port, port);
     }
@@ -177,12 +183,7 @@ describe('k3s HA: servers sharing a PostgreSQL datastore', { timeout: 300_000 },
 
   it('refuses a server with another token: it exits non-zero and says why', async (t) => {
     if (k3s.skip) return t.skip(k3s.skip);
-    const c = await startHaServer(
-      procs,
-      { bin: k3s.bin, tmp, port, datastore, token: 'some-other-token', env },
-      'server-wrong-token',
-      '127.0.0.4',
-    );
+    const c = await startHaServer(procs, { ...opts, token: 'some-other-token' }, 'server-wrong-token', '127.0.0.4');
     const code = await Promise.race([
       c.proc.exited(),
       new Promise<'running'>((r) => setTimeout(() => r('running'), 60_000)),
@@ -194,7 +195,7 @@ describe('k3s HA: servers sharing a PostgreSQL datastore', { timeout: 300_000 },
 
   it('keeps an agent registered through A Ready through B after A is killed, and its server list fresh', async (t) => {
     if (k3s.skip) return t.skip(k3s.skip);
-    const agentDir = join(tmp, 'agent');
+    agentDir = join(tmp, 'agent');
     const agentToken = readFileSync(join(a.dataDir, 'server', 'token'), 'utf8').trim();
     const healthz = await freePort();
     const agent = procs.start(
@@ -214,15 +215,10 @@ describe('k3s HA: servers sharing a PostgreSQL datastore', { timeout: 300_000 },
       ],
       env,
     );
-    const getNode = async (s: HaServer): Promise<NodeObj | undefined> => {
-      const r = await call(s.creds(), '/api/v1/nodes/ha-n1');
-      return r.status === 200 ? r.json<NodeObj>() : undefined;
-    };
     for (const s of [a, b])
-      await eventually(`ha-n1 Ready through ${s.name}`, 60_000, async () => {
-        const n = await getNode(s);
-        return n && readyOf(n)?.status === 'True' ? true : undefined;
-      }).catch((e: unknown) => assert.fail(`${String(e)}\n${agent.output()}`));
+      await eventually(`ha-n1 Ready through ${s.name}`, 60_000, async () =>
+        (await readyThrough(s, 'ha-n1'))?.status === 'True' ? true : undefined,
+      ).catch((e: unknown) => assert.fail(`${String(e)}\n${agent.output()}`));
     const names = await Promise.all(
       [a, b].map(
         async (s) =>
@@ -238,34 +234,25 @@ describe('k3s HA: servers sharing a PostgreSQL datastore', { timeout: 300_000 },
     assert.equal(names[0], names[1], 'kubectl get nodes lists the same nodes through either server');
     assert.match(names[0] ?? '', /node\/ha-n1/);
 
-    const lbFile = join(agentDir, 'agent', 'etc', 'k3s-agent-load-balancer.json');
     const lb = await eventually('load balancer file with both servers', 30_000, async () => {
-      const f = JSON.parse(readFileSync(lbFile, 'utf8')) as { ServerURL?: string; ServerAddresses?: string[] };
+      const f = readLbFile(agentDir);
       return [...(f.ServerAddresses ?? [])].sort().join() === `127.0.0.2:${port},127.0.0.3:${port}` ? f : undefined;
     });
     assert.equal(lb.ServerURL, a.url, 'the original --server stays as the last resort');
 
     await killHard(a);
-    const killedAt = Date.now();
-    const hb = await eventually('a heartbeat through B after A died', 15_000, async () => {
-      const n = await getNode(b);
-      const r = n ? readyOf(n) : undefined;
-      const at = Date.parse(r?.lastHeartbeatTime ?? '');
-      return r?.status === 'True' && at >= Math.ceil(killedAt / 1000) * 1000 ? at - killedAt : undefined;
-    });
-    console.log(`first heartbeat through B ${Math.max(0, hb)} ms after A was killed`);
+    const hb = await heartbeatAfter(b, 'ha-n1', Date.now(), 15_000);
+    console.log(`first heartbeat through B ${hb} ms after A was killed`);
     // A's master lease expires and the endpoints drop it; the agent follows, keeping --server last
-    await eventually('endpoints without A', 60_000, async () => {
-      const r = await call(b.creds(), '/api/v1/namespaces/default/endpoints/kubernetes');
-      return epIps(r.json()).join() === '127.0.0.3' ? true : undefined;
-    });
+    await eventually('endpoints without A', 60_000, async () =>
+      (await endpointIps(b)) === '127.0.0.3' ? true : undefined,
+    );
     const fresh = await eventually('load balancer file without A', 30_000, async () => {
-      const f = JSON.parse(readFileSync(lbFile, 'utf8')) as { ServerURL?: string; ServerAddresses?: string[] };
+      const f = readLbFile(agentDir);
       return f.ServerAddresses?.join() === `127.0.0.3:${port}` ? f : undefined;
     });
     assert.equal(fresh.ServerURL, a.url);
-    const n = await getNode(b);
-    assert.equal(n && readyOf(n)?.status, 'True', 'still Ready');
+    assert.equal((await readyThrough(b, 'ha-n1'))?.status, 'True', 'still Ready');
   });
 
   it('compacts the log, never touching the newest 1000 revisions', async (t) => {
@@ -299,5 +286,27 @@ describe('k3s HA: servers sharing a PostgreSQL datastore', { timeout: 300_000 },
     );
     assert.ok(revs(`id <= ${compacted}`).length <= 1, 'superseded revisions up to it are gone');
     assert.ok(kept.length < 1500, `compaction removed old revisions (${1500 - kept.length})`);
+  });
+
+  it('moves the agent off a server cut off from PostgreSQL, to a restarted server', async (t) => {
+    if (k3s.skip) return t.skip(k3s.skip);
+    if (!agentDir) return t.skip('needs the agent of the test before');
+    // A comes back on the same data dir: it loads the bootstrap data again and rejoins the endpoints
+    a = await startHaServer(procs, opts, 'server-a2', '127.0.0.2', a.dataDir);
+    await waitServing(a);
+    await eventually('endpoints with A again', 60_000, async () =>
+      (await endpointIps(b)) === '127.0.0.2,127.0.0.3' ? true : undefined,
+    );
+    await eventually('the agent knows A again', 30_000, async () =>
+      readLbFile(agentDir).ServerAddresses?.length === 2 ? true : undefined,
+    );
+    const pgs = pg as PgServer;
+    pgs.psql('ALTER ROLE kine_b NOLOGIN');
+    pgs.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'kine_b'");
+    const cut = Date.now();
+    const ns = await call(b.creds(), '/api/v1/namespaces/default');
+    assert.ok(ns.status >= 500, `B cannot serve without its datastore (${ns.status})`);
+    const hb = await heartbeatAfter(a, 'ha-n1', cut, 15_000);
+    console.log(`first heartbeat through A ${hb} ms after B lost PostgreSQL`);
   });
 });

@@ -1,11 +1,11 @@
 // Several `k3s server`s on one PostgreSQL datastore for the HA contract: each on its own loopback
 // address (127.0.0.x) and the same port, so the `kubernetes` endpoints can list them all as k3s does.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'node:https';
 import type { ProcessRegistry, Managed } from './processes.js';
 import { freePort } from './ports.js';
-import { eventually, insecureGet, readKubeconfig, type Creds } from './kube-http.js';
+import { call, eventually, insecureGet, readKubeconfig, type Creds } from './kube-http.js';
 
 export interface HaServer {
   readonly name: string;
@@ -32,8 +32,8 @@ export async function startHaServer(
   o: HaServerOptions,
   name: string,
   ip: string,
+  dataDir = join(o.tmp, name),
 ): Promise<HaServer> {
-  const dataDir = join(o.tmp, name);
   const kubeconfig = join(o.tmp, `${name}.yaml`);
   const args = [
     'server',
@@ -129,4 +129,46 @@ export function watchUntil(
     req.end();
   });
   return { opened, event };
+}
+
+export interface NodeObj {
+  metadata: { name: string };
+  status?: { conditions?: { type: string; status: string; lastHeartbeatTime?: string }[] };
+}
+
+/** The node's Ready condition as `s` serves it (undefined when the node is not there). */
+export async function readyThrough(
+  s: HaServer,
+  node: string,
+): Promise<{ status: string; lastHeartbeatTime?: string } | undefined> {
+  const r = await call(s.creds(), `/api/v1/nodes/${node}`);
+  if (r.status !== 200) return undefined;
+  return r.json<NodeObj>().status?.conditions?.find((c) => c.type === 'Ready');
+}
+
+/** Resolves with how long after `since` a heartbeat (Ready=True, a later lastHeartbeatTime) shows through `s`. */
+export function heartbeatAfter(s: HaServer, node: string, since: number, timeoutMs: number): Promise<number> {
+  return eventually(`a heartbeat of ${node} through ${s.name}`, timeoutMs, async () => {
+    const r = await readyThrough(s, node);
+    const at = Date.parse(r?.lastHeartbeatTime ?? '');
+    return r?.status === 'True' && at >= Math.ceil(since / 1000) * 1000 ? Math.max(0, at - since) : undefined;
+  });
+}
+
+/** The sorted IPs of the `kubernetes` Endpoints as `s` serves them. */
+export async function endpointIps(s: HaServer): Promise<string> {
+  const r = await call(s.creds(), '/api/v1/namespaces/default/endpoints/kubernetes');
+  const ep = r.json<{ subsets?: { addresses?: { ip: string }[] }[] }>();
+  return (ep.subsets ?? [])
+    .flatMap((x) => (x.addresses ?? []).map((a) => a.ip))
+    .sort()
+    .join();
+}
+
+/** The agent's k3s-agent-load-balancer.json. */
+export function readLbFile(agentDataDir: string): { ServerURL?: string; ServerAddresses?: string[] } {
+  return JSON.parse(readFileSync(join(agentDataDir, 'agent', 'etc', 'k3s-agent-load-balancer.json'), 'utf8')) as {
+    ServerURL?: string;
+    ServerAddresses?: string[];
+  };
 }

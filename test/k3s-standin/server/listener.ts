@@ -2,14 +2,15 @@
 //   anyone:            GET /cacerts, GET /ping
 //   agents (token):    /v1-k3s/...
 //   client certificate from the client CA: everything else (the Kubernetes API; anonymous auth off).
-// Requests that read or write the cluster first catch up with the datastore (a quorum read).
+// Requests that read or write the cluster first catch up with the datastore (a quorum read); while
+// the datastore cannot be read they get 503 (and so do /readyz checks).
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { ServerPki } from '../pki/server-pki.js';
 import type { ObjectStore } from '../store/object-store.js';
 import { sendStatus, sendText } from '../api/http-io.js';
-import { errors } from '../api/api-error.js';
+import { errors, statusBody } from '../api/api-error.js';
 
 export interface ListenerRoutes {
   readonly supervisor: (req: IncomingMessage, res: ServerResponse, path: string) => boolean;
@@ -22,7 +23,7 @@ export function createListener(pki: ServerPki, store: ObjectStore, routes: Liste
       store.refresh();
       return true;
     } catch (e) {
-      sendStatus(res, errors.internal(`etcdserver: ${(e as Error).message}`).status);
+      sendStatus(res, statusBody(503, 'ServiceUnavailable', `etcdserver: ${(e as Error).message}`));
       return false;
     }
   };

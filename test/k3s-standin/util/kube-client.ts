@@ -22,6 +22,24 @@ export class KubeStatusError extends Error {
   }
 }
 
+/** The parsed body of a 2xx answer; else KubeStatusError with the Status message. */
+function answer(res: HttpsResult): unknown {
+  let parsed: unknown;
+  try {
+    parsed = res.body.length ? JSON.parse(res.body.toString('utf8')) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  if (res.status >= 200 && res.status < 300) return parsed;
+  const st = parsed as { kind?: string; message?: string; reason?: string } | undefined;
+  if (st?.kind === 'Status') throw new KubeStatusError(res.status, st.reason ?? '', st.message ?? res.statusLine);
+  throw new KubeStatusError(
+    res.status,
+    '',
+    `the server responded with the status code ${res.status} but did not return more information`,
+  );
+}
+
 export class KubeClient {
   constructor(private readonly ep: KubeEndpoint) {}
 
@@ -32,30 +50,18 @@ export class KubeClient {
     contentType = 'application/json',
     signal?: AbortSignal,
   ): Promise<unknown> {
-    const send = (base: string): Promise<HttpsResult> =>
-      httpsRequest(`${base.replace(/\/+$/, '')}${path}`, {
-        method,
-        ca: this.ep.ca,
-        cert: this.ep.cert,
-        key: this.ep.key,
-        headers: { Accept: 'application/json', ...(body !== undefined ? { 'Content-Type': contentType } : {}) },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-        ...(signal ? { signal } : {}),
-      });
-    const res = this.ep.servers ? await this.ep.servers.run(send) : await send(this.ep.server);
-    let parsed: unknown;
-    try {
-      parsed = res.body.length ? JSON.parse(res.body.toString('utf8')) : undefined;
-    } catch {
-      parsed = undefined;
-    }
-    if (res.status >= 200 && res.status < 300) return parsed;
-    const st = parsed as { kind?: string; message?: string; reason?: string } | undefined;
-    if (st?.kind === 'Status') throw new KubeStatusError(res.status, st.reason ?? '', st.message ?? res.statusLine);
-    throw new KubeStatusError(
-      res.status,
-      '',
-      `the server responded with the status code ${res.status} but did not return more information`,
-    );
+    const attempt = async (base: string): Promise<unknown> =>
+      answer(
+        await httpsRequest(`${base.replace(/\/+$/, '')}${path}`, {
+          method,
+          ca: this.ep.ca,
+          cert: this.ep.cert,
+          key: this.ep.key,
+          headers: { Accept: 'application/json', ...(body !== undefined ? { 'Content-Type': contentType } : {}) },
+          ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+          ...(signal ? { signal } : {}),
+        }),
+      );
+    return this.ep.servers ? this.ep.servers.run(attempt) : attempt(this.ep.server);
   }
 }

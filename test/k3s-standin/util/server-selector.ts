@@ -6,8 +6,12 @@ export interface ServerSelector {
   run<T>(fn: (baseUrl: string) => Promise<T>): Promise<T>;
 }
 
-/** True for failures to reach a server at all (refused, reset, timed out, TLS), not for its answers. */
+/**
+ * True when a server cannot serve at all: not reached (refused, reset, timed out, TLS), or answering
+ * 503 because its datastore is out of reach (what k3s's load balancer health checks catch).
+ */
 export function isUnreachable(e: unknown): boolean {
+  if (e instanceof Error && (e as { code?: unknown }).code === 503) return true;
   const err = e instanceof GoHttpError ? e : (e as { cause?: unknown } | undefined)?.cause;
   return err instanceof GoHttpError && !/context canceled/.test(err.message);
 }
