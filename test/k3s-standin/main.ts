@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // Entry point of the k3s stand-in: wires signals and stdio, runs the command, exits with its code.
+// The same file also runs as the datastore thread of `k3s server --datastore-endpoint` (kine).
+import { isMainThread, workerData } from 'node:worker_threads';
 import { buildInfo } from './version.js';
 import { runCommand } from './cli/run-command.js';
+import { runDatastoreThread, type WorkerInit } from './store/kine/kine-worker.js';
 
 function main(): void {
   const ac = new AbortController();
@@ -24,4 +27,8 @@ function main(): void {
     });
 }
 
-main();
+if (!isMainThread && (workerData as Partial<WorkerInit> | undefined)?.kineBridge) {
+  runDatastoreThread(workerData as WorkerInit);
+} else {
+  main();
+}

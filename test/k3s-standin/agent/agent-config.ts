@@ -18,6 +18,8 @@ export interface AgentConfig {
   readonly healthzPort: number;
   readonly healthzBindAddress: string;
   readonly flannelBackendHint: string;
+  /** --disable-apiserver-lb: talk to --server only. */
+  readonly disableApiserverLb: boolean;
   /** The command line as given, for the k3s.io/node-args annotation (token redacted). */
   readonly nodeArgs: readonly string[];
 }
@@ -67,6 +69,7 @@ export function agentConfig(p: ParsedFlags, argv: readonly string[], env: NodeJS
     healthzPort,
     healthzBindAddress: kubeletArg(kubeletArgs, 'healthz-bind-address') ?? '127.0.0.1',
     flannelBackendHint: '',
+    disableApiserverLb: bool(p, 'disable-apiserver-lb'),
     nodeArgs: ['agent', ...redact(argv)],
   });
 }

@@ -7,6 +7,7 @@ import type { AgentConfig } from './agent-config.js';
 import { bodyOrError, infoGet, parseAndValidateToken, type ClusterInfo } from './cluster-access.js';
 import { ensureNodeIdentity, type NodeIdentity } from './node-identity.js';
 import { primaryIPv4 } from '../util/net-addresses.js';
+import type { LoadBalancer } from './load-balancer.js';
 
 export interface JoinedNode {
   readonly info: ClusterInfo;
@@ -52,7 +53,7 @@ async function nodeNamedCert(
   return res.body;
 }
 
-export async function retrieveAgentConfig(cfg: AgentConfig, log: Logger): Promise<JoinedNode> {
+export async function retrieveAgentConfig(cfg: AgentConfig, log: Logger, lb: LoadBalancer): Promise<JoinedNode> {
   const agentDir = join(cfg.dataDir, 'agent');
   mkdirSync(agentDir, { recursive: true, mode: 0o700 });
   const clientCrt = join(agentDir, 'client-kubelet.crt');
@@ -61,7 +62,10 @@ export async function retrieveAgentConfig(cfg: AgentConfig, log: Logger): Promis
     existsSync(clientCrt) && existsSync(clientKey)
       ? { cert: readFileSync(clientCrt), key: readFileSync(clientKey) }
       : undefined;
-  const info = await parseAndValidateToken(cfg.serverUrl, cfg.token, log, existing);
+  const info: ClusterInfo = {
+    ...(await lb.run((base) => parseAndValidateToken(base, cfg.token, log, existing))),
+    servers: lb,
+  };
 
   let control: Record<string, unknown>;
   try {

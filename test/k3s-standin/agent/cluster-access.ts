@@ -4,6 +4,7 @@ import type { ParsedToken } from '../util/k10-token.js';
 import { authHeader, hashCA, parseToken } from '../util/k10-token.js';
 import { httpsRequest, type HttpsResult } from '../util/https-client.js';
 import type { Logger } from '../util/log.js';
+import type { ServerSelector } from '../util/server-selector.js';
 
 export interface ClusterInfo {
   readonly baseUrl: string;
@@ -11,6 +12,8 @@ export interface ClusterInfo {
   readonly caCerts: Buffer;
   readonly token: ParsedToken;
   readonly certFile?: { cert: Buffer; key: Buffer };
+  /** The agent's load balancer: requests go to the server it picks instead of baseUrl. */
+  readonly servers?: ServerSelector;
 }
 
 /** clientaccess readBody: a Status body becomes its message; else "<url>: <status line>". */
@@ -37,7 +40,7 @@ async function getCACerts(base: string): Promise<Buffer> {
   try {
     cacerts = bodyOrError(url, await httpsRequest(url, { insecure: true }));
   } catch (e) {
-    throw new Error(`failed to get CA certs: ${(e as Error).message}`);
+    throw new Error(`failed to get CA certs: ${(e as Error).message}`, { cause: e });
   }
   try {
     bodyOrError(url, await httpsRequest(url, { ca: cacerts }));
@@ -86,11 +89,12 @@ export interface GetOptions {
 
 /** Info.Get with the token's credentials (and the kubelet client cert when present). */
 export async function infoGet(info: ClusterInfo, path: string, opts: GetOptions = {}): Promise<HttpsResult> {
-  const url = `${info.baseUrl}${path}`;
   const useCert = (opts.withCert ?? true) && info.certFile !== undefined;
-  return httpsRequest(url, {
-    headers: { Authorization: authHeader(info.token, 'node'), ...(opts.headers ?? {}) },
-    ...(info.caCerts.length ? { ca: info.caCerts } : {}),
-    ...(useCert && info.certFile ? { cert: info.certFile.cert, key: info.certFile.key } : {}),
-  });
+  const send = (base: string): Promise<HttpsResult> =>
+    httpsRequest(`${base}${path}`, {
+      headers: { Authorization: authHeader(info.token, 'node'), ...(opts.headers ?? {}) },
+      ...(info.caCerts.length ? { ca: info.caCerts } : {}),
+      ...(useCert && info.certFile ? { cert: info.certFile.cert, key: info.certFile.key } : {}),
+    });
+  return info.servers ? info.servers.run(send) : send(info.baseUrl);
 }

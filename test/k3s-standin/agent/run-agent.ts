@@ -1,7 +1,7 @@
 // `k3s agent`: validate the token against the cluster CA (retry every 2 s), retrieve the agent
 // configuration and kubelet certificates (retry every 5-10 s), then run the kubelet part and its
 // healthz endpoint until the signal aborts. Never exits on a bad token, like k3s: it keeps retrying
-// and logging.
+// and logging. Every request goes through the client-side load balancer over the apiservers.
 import { join } from 'node:path';
 import type { Server } from 'node:http';
 import type { Logger } from '../util/log.js';
@@ -16,6 +16,8 @@ import { KubeClient } from '../util/kube-client.js';
 import { sleep } from '../util/abortable-sleep.js';
 import { notifyReady } from '../util/systemd-notify.js';
 import { kubeconfigYaml, writeKubeconfig } from '../server/kubeconfig-file.js';
+import { LoadBalancer } from './load-balancer.js';
+import { refreshLoadBalancer } from './lb-refresh.js';
 
 function envMs(env: NodeJS.ProcessEnv, name: string, def: number): number {
   const v = Number(env[name]);
@@ -24,6 +26,7 @@ function envMs(env: NodeJS.ProcessEnv, name: string, def: number): number {
 
 async function join_(
   cfg: AgentConfig,
+  lb: LoadBalancer,
   log: Logger,
   env: NodeJS.ProcessEnv,
   signal: AbortSignal,
@@ -31,7 +34,7 @@ async function join_(
   const retry = env.ATOLL_STANDIN_RETRY_MS ? envMs(env, 'ATOLL_STANDIN_RETRY_MS', 2000) : undefined;
   while (!signal.aborted) {
     try {
-      await parseAndValidateToken(cfg.serverUrl, cfg.token, log);
+      await lb.run((base) => parseAndValidateToken(base, cfg.token, log));
       break;
     } catch (e) {
       log.error(`Failed to validate connection to cluster at ${cfg.serverUrl}: ${(e as Error).message}`);
@@ -40,7 +43,7 @@ async function join_(
   }
   while (!signal.aborted) {
     try {
-      return await retrieveAgentConfig(cfg, log);
+      return await retrieveAgentConfig(cfg, log, lb);
     } catch (e) {
       log.info(`Waiting to retrieve agent configuration; server is not ready: ${(e as Error).message}`);
       const base = retry ?? 5000;
@@ -58,7 +61,8 @@ export async function runAgent(
   signal: AbortSignal,
 ): Promise<number> {
   log.info(`Starting k3s agent ${build.version} (${build.commit})`);
-  const joined = await join_(cfg, log, env, signal);
+  const lb = new LoadBalancer(cfg.serverUrl, cfg.dataDir, log, !cfg.disableApiserverLb);
+  const joined = await join_(cfg, lb, log, env, signal);
   if (!joined) return 0;
   const name = joined.identity.name;
   const serverUrl = joined.info.baseUrl;
@@ -91,7 +95,11 @@ export async function runAgent(
     ca: joined.serverCa,
     cert: joined.clientCert.cert,
     key: joined.clientCert.key,
+    servers: lb,
   });
+  const refreshing = cfg.disableApiserverLb
+    ? Promise.resolve()
+    : refreshLoadBalancer(lb, joined.info, client, log, envMs(env, 'ATOLL_STANDIN_LB_REFRESH_MS', 5000), signal);
   await runKubelet({
     client,
     log,
@@ -119,6 +127,7 @@ export async function runAgent(
       },
     },
   });
+  await refreshing;
   healthz?.close();
   healthz?.closeAllConnections();
   log.info('Shutting down k3s agent');

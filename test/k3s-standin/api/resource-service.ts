@@ -3,7 +3,7 @@
 // supervisor and the controllers alike.
 import { randomUUID } from 'node:crypto';
 import { clone, isObject, type JsonObject, type KubeObject } from '../store/kube-object.js';
-import type { ObjectStore } from '../store/object-store.js';
+import { StoreConflictError, type ObjectStore } from '../store/object-store.js';
 import { groupVersion, storageKey, RESOURCE_TYPES, type ResourceType } from '../store/resource-types.js';
 import { applyPatch, type PatchType } from './patch.js';
 import { errors } from './api-error.js';
@@ -17,6 +17,9 @@ export interface WriteOptions {
 }
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** How often a write without a client-given resourceVersion is retried after losing a race (GuaranteedUpdate). */
+const CONFLICT_RETRIES = 5;
 
 /** Types whose metadata.generation the apiserver maintains. */
 const GENERATION = new Set(['deployments', 'replicasets', 'daemonsets', 'statefulsets', 'poddisruptionbudgets']);
@@ -86,18 +89,25 @@ export class ResourceService {
     delete meta.deletionTimestamp;
     applyCreateDefaults(rt, obj);
     if (opts.dryRun) return obj;
-    return this.store.put(storageKey(rt), obj);
+    try {
+      return this.store.put(storageKey(rt), obj);
+    } catch (e) {
+      if (e instanceof StoreConflictError) throw errors.alreadyExists(rt, meta.name);
+      throw e;
+    }
   }
 
   update(rt: ResourceType, ns: string | undefined, name: string, body: unknown, opts: WriteOptions = {}): KubeObject {
-    const current = this.get(rt, ns, name);
     if (!isObject(body) || !isObject(body.metadata)) throw errors.badRequest("Object 'metadata' is missing");
-    const next = clone(body) as KubeObject;
-    if (next.metadata.name && next.metadata.name !== name)
-      throw errors.badRequest('the name of the object does not match the name on the URL');
-    const rv = next.metadata.resourceVersion;
-    if (rv !== undefined && rv !== '' && rv !== current.metadata.resourceVersion) throw errors.conflict(rt, name);
-    return this.write(rt, current, next, opts);
+    const rv = body.metadata.resourceVersion;
+    return this.retrying(rt, name, rv === undefined || rv === '', () => {
+      const current = this.get(rt, ns, name);
+      const next = clone(body) as KubeObject;
+      if (next.metadata.name && next.metadata.name !== name)
+        throw errors.badRequest('the name of the object does not match the name on the URL');
+      if (rv !== undefined && rv !== '' && rv !== current.metadata.resourceVersion) throw errors.conflict(rt, name);
+      return this.write(rt, current, next, opts);
+    });
   }
 
   patch(
@@ -108,13 +118,16 @@ export class ResourceService {
     patch: unknown,
     opts: WriteOptions = {},
   ): KubeObject {
-    const current = this.get(rt, ns, name);
-    const patched = applyPatch(type, current, patch);
-    if (!isObject(patched) || !isObject(patched.metadata)) throw errors.invalidPatch('metadata is required');
-    const next = patched as KubeObject;
-    const rv = next.metadata.resourceVersion;
-    if (rv !== undefined && rv !== current.metadata.resourceVersion) throw errors.conflict(rt, name);
-    return this.write(rt, current, next, opts);
+    const pinned = isObject(patch) && isObject(patch.metadata) && patch.metadata.resourceVersion !== undefined;
+    return this.retrying(rt, name, !pinned, () => {
+      const current = this.get(rt, ns, name);
+      const patched = applyPatch(type, current, patch);
+      if (!isObject(patched) || !isObject(patched.metadata)) throw errors.invalidPatch('metadata is required');
+      const next = patched as KubeObject;
+      const rv = next.metadata.resourceVersion;
+      if (rv !== undefined && rv !== current.metadata.resourceVersion) throw errors.conflict(rt, name);
+      return this.write(rt, current, next, opts);
+    });
   }
 
   /** Read-modify-write for in-process callers (controllers, supervisor). */
@@ -125,13 +138,40 @@ export class ResourceService {
     fn: (o: KubeObject) => void,
     opts: WriteOptions = {},
   ): KubeObject {
-    const current = this.get(rt, ns, name);
-    const next = clone(current);
-    fn(next);
-    return this.write(rt, current, next, opts);
+    return this.retrying(rt, name, true, () => {
+      const current = this.get(rt, ns, name);
+      const next = clone(current);
+      fn(next);
+      return this.write(rt, current, next, opts);
+    });
   }
 
   delete(rt: ResourceType, ns: string | undefined, name: string, options: unknown = {}, dryRun = false): KubeObject {
+    return this.retrying(rt, name, true, () => this.deleteOnce(rt, ns, name, options, dryRun));
+  }
+
+  /**
+   * Runs a read-modify-write; when another server wrote the object first, either tries again on the
+   * fresh object (no resourceVersion given) or answers 409 Conflict like the apiserver.
+   */
+  private retrying<T>(rt: ResourceType, name: string, retry: boolean, fn: () => T): T {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return fn();
+      } catch (e) {
+        if (!(e instanceof StoreConflictError)) throw e;
+        if (!retry || attempt >= CONFLICT_RETRIES) throw errors.conflict(rt, name);
+      }
+    }
+  }
+
+  private deleteOnce(
+    rt: ResourceType,
+    ns: string | undefined,
+    name: string,
+    options: unknown,
+    dryRun: boolean,
+  ): KubeObject {
     const current = this.get(rt, ns, name);
     const pre = isObject(options) && isObject(options.preconditions) ? options.preconditions : undefined;
     if (pre && typeof pre.uid === 'string' && pre.uid !== current.metadata.uid) {

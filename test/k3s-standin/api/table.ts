@@ -72,6 +72,17 @@ function podRow(o: KubeObject, now: number): unknown[] {
   ];
 }
 
+/** ip:port pairs as `kubectl get endpoints` prints them. */
+function endpointsText(o: KubeObject): string {
+  const subsets = Array.isArray(o.subsets) ? o.subsets.filter(isObject) : [];
+  const pairs = subsets.flatMap((s) => {
+    const ports = Array.isArray(s.ports) ? s.ports.filter(isObject).map((p) => String(p.port)) : [];
+    const ips = Array.isArray(s.addresses) ? s.addresses.filter(isObject).map((a) => String(a.ip)) : [];
+    return ips.flatMap((ip) => ports.map((p) => `${ip}:${p}`));
+  });
+  return pairs.length ? pairs.join(',') : '<none>';
+}
+
 function layout(rt: ResourceType): { columns: Column[]; row: (o: KubeObject, now: number) => unknown[] } {
   if (rt.group === '' && rt.plural === 'nodes') {
     return {
@@ -132,6 +143,12 @@ function layout(rt: ResourceType): { columns: Column[]; row: (o: KubeObject, now
         isObject(o.data) ? Object.keys(o.data).length : 0,
         age(o, now),
       ],
+    };
+  }
+  if (rt.group === '' && rt.plural === 'endpoints') {
+    return {
+      columns: [col('Name', 'string', 0, 'name'), col('Endpoints'), col('Age')],
+      row: (o, now) => [o.metadata.name, endpointsText(o), age(o, now)],
     };
   }
   return {

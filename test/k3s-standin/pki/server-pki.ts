@@ -3,7 +3,7 @@
 import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createCa, issueLeaf, type CertAndKey, type LeafRequest } from './cert-factory.js';
+import { createCa, generateKey, issueLeaf, type CertAndKey, type LeafRequest } from './cert-factory.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 
 export interface ServerPki {
@@ -11,6 +11,8 @@ export interface ServerPki {
   readonly serverCaPem: string;
   readonly serverCa: CertAndKey;
   readonly clientCa: CertAndKey;
+  /** The front proxy's CA (request-header-ca) and the service-account signing key: made, not used. */
+  readonly requestHeaderCa?: CertAndKey;
   readonly serving: CertAndKey;
   readonly admin: CertAndKey;
   readonly tlsDir: string;
@@ -50,15 +52,22 @@ function reuseServing(
   }
 }
 
+/** `full`: also the request-header CA and service-account key, which k3s shares through the datastore. */
 export function ensureServerPki(
   dataDir: string,
   serving: { dnsNames: readonly string[]; ips: readonly string[] },
+  full = false,
 ): ServerPki {
   const tlsDir = join(dataDir, 'server', 'tls');
   mkdirSync(tlsDir, { recursive: true, mode: 0o700 });
   const stamp = Math.floor(Date.now() / 1000);
   const serverCa = loadOrCreate(tlsDir, 'server-ca', () => createCa(`k3s-server-ca@${stamp}`));
   const clientCa = loadOrCreate(tlsDir, 'client-ca', () => createCa(`k3s-client-ca@${stamp}`));
+  const requestHeaderCa = full
+    ? loadOrCreate(tlsDir, 'request-header-ca', () => createCa(`k3s-request-header-ca@${stamp}`))
+    : undefined;
+  if (full && !existsSync(join(tlsDir, 'service.key')))
+    writeFileAtomic(join(tlsDir, 'service.key'), generateKey().keyPem, 0o600);
   const admin = loadOrCreate(tlsDir, 'client-admin', () =>
     issueLeaf(clientCa, { cn: 'system:admin', orgs: ['system:masters'], usage: 'client' }),
   );
@@ -68,7 +77,15 @@ export function ensureServerPki(
   writeFileSync(join(tlsDir, 'serving-kube-apiserver.key'), leaf.keyPem, { mode: 0o600 });
   writeFileSync(join(tlsDir, 'serving-kube-apiserver.crt'), leaf.certPem, { mode: 0o644 });
   writeFileSync(join(tlsDir, 'serving-kube-apiserver.sans'), sanList(serving), { mode: 0o644 });
-  return { serverCaPem: serverCa.certPem, serverCa, clientCa, serving: leaf, admin, tlsDir };
+  return {
+    serverCaPem: serverCa.certPem,
+    serverCa,
+    clientCa,
+    ...(requestHeaderCa ? { requestHeaderCa } : {}),
+    serving: leaf,
+    admin,
+    tlsDir,
+  };
 }
 
 /** A shared client certificate the server hands to every agent (kube-proxy, k3s-controller). */

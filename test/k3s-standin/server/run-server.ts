@@ -1,28 +1,23 @@
-// `k3s server`: certificates, tokens, kubeconfig, persisted cluster state, controllers and the
-// HTTPS listener; runs until the signal aborts, then saves state and resolves with the exit code.
+// `k3s server`: datastore (JSON file, or kine on PostgreSQL), certificates, tokens, kubeconfig,
+// controllers and the HTTPS listener; runs until the signal aborts (then saves state and resolves
+// with 0) or the datastore stops answering in time (resolves with 1, as k3s exits).
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../util/log.js';
 import type { BuildInfo } from '../version.js';
 import type { ServerConfig } from './server-config.js';
-import { ensureServerPki } from '../pki/server-pki.js';
-import { ensureServerTokens } from './server-tokens.js';
 import { kubeconfigYaml, writeKubeconfig } from './kubeconfig-file.js';
-import { StateFile } from '../store/state-file.js';
-import { ObjectStore } from '../store/object-store.js';
 import { findType } from '../store/resource-types.js';
+import type { ObjectStore } from '../store/object-store.js';
 import { ResourceService } from '../api/resource-service.js';
+import { ApiError } from '../api/api-error.js';
 import { kubeApiHandler } from '../api/kube-router.js';
 import { supervisorHandler } from './supervisor-routes.js';
 import { createListener } from './listener.js';
-import { servingSans } from './server-sans.js';
-import { startNodeLifecycle } from '../controllers/node-lifecycle.js';
-import { startPdbStatus } from '../controllers/pdb-status.js';
-import { startScheduler } from '../controllers/scheduler.js';
-import { startCleanup } from '../controllers/cleanup.js';
-import { startEmbeddedNode } from './embedded-node.js';
 import { notifyReady } from '../util/systemd-notify.js';
 import { primaryIPv4 } from '../util/net-addresses.js';
+import { prepareCluster, type PreparedCluster } from './cluster-setup.js';
+import { startControlLoops } from './control-loops.js';
 
 const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 
@@ -43,24 +38,35 @@ export async function runServer(
   signal: AbortSignal,
 ): Promise<number> {
   log.info(`Starting k3s ${build.version} (${build.commit})`);
-  if (cfg.clusterInit) log.info('Managed etcd cluster initializing (stand-in: state is kept in a JSON file)');
+  if (cfg.clusterInit && !cfg.datastoreEndpoint)
+    log.info('Managed etcd cluster initializing (stand-in: state is kept in a JSON file)');
   mkdirSync(join(cfg.dataDir, 'server', 'cred'), { recursive: true, mode: 0o700 });
-  const pki = ensureServerPki(cfg.dataDir, servingSans(cfg));
-  const passwords = ensureServerTokens(cfg.dataDir, cfg.token, cfg.agentToken, pki.serverCaPem);
-
-  const stateFile = new StateFile(cfg.dataDir);
-  const snapshotRef: { store?: ObjectStore } = {};
-  const store = new ObjectStore(stateFile.load(), () => {
-    if (snapshotRef.store) stateFile.schedule(() => (snapshotRef.store as ObjectStore).snapshot());
-  });
-  snapshotRef.store = store;
+  const fatal: { error?: Error; wake?: () => void } = {};
+  const onFatal = (e: Error): void => {
+    fatal.error ??= e;
+    fatal.wake?.();
+  };
+  let prepared: PreparedCluster | undefined;
+  try {
+    prepared = await prepareCluster(cfg, log, env, signal, onFatal);
+  } catch (e) {
+    log.fatal(`starting kubernetes: preparing server: failed to bootstrap cluster data: ${(e as Error).message}`);
+    return 1;
+  }
+  if (!prepared) return 0;
+  const { pki, passwords } = prepared;
+  const store: ObjectStore = prepared.opened.store;
   const svc = new ResourceService(store);
   const namespaces = findType('', 'v1', 'namespaces');
   for (const ns of SYSTEM_NAMESPACES) {
-    if (namespaces && !svc.find(namespaces, undefined, ns))
+    if (!namespaces || svc.find(namespaces, undefined, ns)) continue;
+    try {
       svc.create(namespaces, undefined, { metadata: { name: ns } });
+    } catch (e) {
+      if (!(e instanceof ApiError && e.code === 409)) throw e; // another server made it first
+    }
   }
-  log.info('Database tables and indexes are up to date');
+  if (!cfg.datastoreEndpoint) log.info('Database tables and indexes are up to date');
 
   const localHost =
     cfg.bindAddress && cfg.bindAddress !== '0.0.0.0' && cfg.bindAddress !== '::' ? cfg.bindAddress : '127.0.0.1';
@@ -69,7 +75,7 @@ export async function runServer(
   const adminKubeconfig = kubeconfigYaml(url, pki.serverCaPem, pki.admin);
   writeKubeconfig(join(cfg.dataDir, 'server', 'cred', 'admin.kubeconfig'), adminKubeconfig, 0o600);
 
-  const listener = createListener(pki, {
+  const listener = createListener(pki, store, {
     supervisor: supervisorHandler({
       cfg,
       pki,
@@ -106,14 +112,13 @@ export async function runServer(
     `Running kube-apiserver --advertise-address=${advertise} --anonymous-auth=false --secure-port=${cfg.httpsPort} --tls-san=${cfg.tlsSans.join(',')}`,
   );
 
-  const heartbeatMs = envMs(env, 'ATOLL_STANDIN_HEARTBEAT_MS', 5000);
-  const stops = [
-    startNodeLifecycle(store, svc, log, { graceMs: envMs(env, 'ATOLL_STANDIN_NODE_GRACE_MS', 40_000) }),
-    startPdbStatus(store, svc),
-    startScheduler(store, svc),
-    startCleanup(store, svc, log),
-  ];
-  if (!cfg.disableAgent) stops.push(startEmbeddedNode(cfg, svc, build.version, heartbeatMs));
+  const stopLoops = startControlLoops(cfg, store, svc, log, {
+    heartbeatMs: envMs(env, 'ATOLL_STANDIN_HEARTBEAT_MS', 5000),
+    graceMs: envMs(env, 'ATOLL_STANDIN_NODE_GRACE_MS', 40_000),
+    version: build.version,
+    advertiseIp: advertise,
+    elect: cfg.datastoreEndpoint !== '',
+  });
 
   writeKubeconfig(cfg.writeKubeconfig, adminKubeconfig, cfg.writeKubeconfigMode);
   const tokenPath = join(cfg.dataDir, 'server', 'token');
@@ -131,13 +136,18 @@ export async function runServer(
   notifyReady(env);
 
   await new Promise<void>((resolve) => {
-    if (signal.aborted) resolve();
+    fatal.wake = resolve;
+    if (signal.aborted || fatal.error) resolve();
     else signal.addEventListener('abort', () => resolve(), { once: true });
   });
-  log.info('Shutting down k3s server');
-  for (const stop of stops) stop();
   listener.close();
   listener.closeAllConnections();
-  stateFile.flush(store.snapshot());
+  if (fatal.error) {
+    log.fatal(`kine: ${fatal.error.message}`);
+    return 1;
+  }
+  log.info('Shutting down k3s server');
+  stopLoops();
+  store.close();
   return 0;
 }

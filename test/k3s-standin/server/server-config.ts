@@ -25,6 +25,9 @@ export interface ServerConfig {
   readonly agentToken: string;
   readonly disableAgent: boolean;
   readonly clusterInit: boolean;
+  /** --datastore-endpoint: '' for the embedded datastore. */
+  readonly datastoreEndpoint: string;
+  readonly datastoreCaFile: string;
   readonly clusterDomain: string;
   readonly clusterDns: string;
   readonly serviceNodePortRange: string;
@@ -83,6 +86,8 @@ export function serverConfig(p: ParsedFlags): ServerConfig {
     agentToken,
     disableAgent: bool(p, 'disable-agent'),
     clusterInit: bool(p, 'cluster-init'),
+    datastoreEndpoint: str(p, 'datastore-endpoint'),
+    datastoreCaFile: str(p, 'datastore-cafile'),
     clusterDomain: str(p, 'cluster-domain'),
     clusterDns: list(p, 'cluster-dns', true)[0] ?? '10.43.0.10',
     serviceNodePortRange: str(p, 'service-node-port-range'),

@@ -28,12 +28,17 @@ function lstatExists(path: string): boolean {
   }
 }
 
-export function ensureServerTokens(dataDir: string, token: string, agentToken: string, caPem: string): Passwords {
-  const dir = join(dataDir, 'server');
-  const tokenPath = join(dir, 'token');
+/** The server token's password: from --token, else the stored token, else a new random one. */
+export function resolveServerPassword(dataDir: string, token: string): string {
+  const tokenPath = join(dataDir, 'server', 'token');
   let server = token ? passwordOf(token) : '';
   if (!server && existsSync(tokenPath)) server = passwordOf(readFileSync(tokenPath, 'utf8').trim());
-  if (!server) server = randomHex(16);
+  return server || randomHex(16);
+}
+
+export function ensureServerTokens(dataDir: string, server: string, agentToken: string, caPem: string): Passwords {
+  const dir = join(dataDir, 'server');
+  const tokenPath = join(dir, 'token');
   writeFileAtomic(tokenPath, `${formatToken(`server:${server}`, caPem)}\n`, 0o600);
   linkTo(join(dir, 'node-token'), 'token');
   const agent = agentToken ? passwordOf(agentToken) : server;

@@ -11,6 +11,7 @@ import { sharedClientCert, type ServerPki } from '../pki/server-pki.js';
 import { authenticate, mayUseAgentEndpoints, type Caller, type Passwords } from './supervisor-auth.js';
 import { ensureNodePassword, NodePasswordRejected } from './node-password.js';
 import type { ServerConfig } from './server-config.js';
+import { apiServerAddresses } from './endpoint-reconciler.js';
 
 const NODES = findType('', 'v1', 'nodes');
 
@@ -183,7 +184,7 @@ export function supervisorHandler(
         sendText(res, 200, d.pki.serverCaPem, 'application/octet-stream');
         break;
       case 'apiservers':
-        sendJson(res, 200, [d.apiServerAddress]);
+        sendJson(res, 200, apiServerAddresses(d.svc).length ? apiServerAddresses(d.svc) : [d.apiServerAddress]);
         break;
       case 'config':
         sendJson(res, 200, control());

@@ -1,6 +1,7 @@
-// The cluster state: objects by resource, one resourceVersion counter, a bounded event history
-// for watches, and listeners (the controllers). Persistence is the caller's job (see state-file.ts).
-import { clone, type KubeObject } from './kube-object.js';
+// The seam between the API and where cluster state lives: one interface, two implementations —
+// memory-store.ts (kept in a JSON file by file-store.ts; k3s's embedded mode) and kine/kine-store.ts
+// (rows in a PostgreSQL `kine` table, as k3s's external datastore).
+import type { KubeObject } from './kube-object.js';
 
 export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
@@ -18,107 +19,30 @@ export interface StoreSnapshot {
   readonly objects: Readonly<Record<string, readonly KubeObject[]>>;
 }
 
-const HISTORY_LIMIT = 5000;
+export interface PutOptions {
+  /** The object disappears this long after its last write unless written again (an etcd lease). */
+  readonly ttlSeconds?: number;
+}
 
-const keyOf = (ns: string | undefined, name: string): string => `${ns ?? ''}/${name}`;
+/** Another writer changed the object first: the compare-and-swap was lost (reads are now fresh). */
+export class StoreConflictError extends Error {
+  readonly code = 'STORE_CONFLICT';
+}
 
-export class ObjectStore {
-  private readonly byResource = new Map<string, Map<string, KubeObject>>();
-  private readonly history: StoreEvent[] = [];
-  private readonly listeners = new Set<(e: StoreEvent) => void>();
-  private rv: number;
-  /** Oldest resourceVersion from which a watch can be resumed. */
-  private horizon: number;
-
-  constructor(
-    initial: StoreSnapshot | undefined,
-    private readonly onChange: () => void,
-  ) {
-    this.rv = initial?.resourceVersion ?? 1;
-    this.horizon = this.rv;
-    for (const [resource, objs] of Object.entries(initial?.objects ?? {})) {
-      const m = new Map<string, KubeObject>();
-      for (const o of objs) m.set(keyOf(o.metadata.namespace, o.metadata.name), clone(o));
-      this.byResource.set(resource, m);
-    }
-  }
-
-  resourceVersion(): number {
-    return this.rv;
-  }
-
-  snapshot(): StoreSnapshot {
-    const objects: Record<string, KubeObject[]> = {};
-    for (const [r, m] of this.byResource) objects[r] = [...m.values()];
-    return { resourceVersion: this.rv, objects };
-  }
-
-  get(resource: string, ns: string | undefined, name: string): KubeObject | undefined {
-    const o = this.byResource.get(resource)?.get(keyOf(ns, name));
-    return o ? clone(o) : undefined;
-  }
-
+export interface ObjectStore {
+  /** The newest revision this store has seen. */
+  resourceVersion(): number;
+  get(resource: string, ns: string | undefined, name: string): KubeObject | undefined;
   /** Objects of a resource, optionally in one namespace, sorted by namespace/name like etcd keys. */
-  list(resource: string, ns?: string): KubeObject[] {
-    const m = this.byResource.get(resource);
-    if (!m) return [];
-    return [...m.entries()]
-      .filter(([, o]) => ns === undefined || o.metadata.namespace === ns)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([, o]) => clone(o));
-  }
-
+  list(resource: string, ns?: string): KubeObject[];
   /** Stores an object, stamping a new resourceVersion; returns the stored copy. */
-  put(resource: string, obj: KubeObject): KubeObject {
-    const m = this.byResource.get(resource) ?? new Map<string, KubeObject>();
-    this.byResource.set(resource, m);
-    const key = keyOf(obj.metadata.namespace, obj.metadata.name);
-    const previous = m.get(key);
-    const stored = clone(obj);
-    this.rv += 1;
-    stored.metadata.resourceVersion = String(this.rv);
-    m.set(key, stored);
-    this.emit({
-      type: previous ? 'MODIFIED' : 'ADDED',
-      resource,
-      object: clone(stored),
-      ...(previous ? { previous: clone(previous) } : {}),
-      rv: this.rv,
-    });
-    return clone(stored);
-  }
-
-  remove(resource: string, ns: string | undefined, name: string): KubeObject | undefined {
-    const m = this.byResource.get(resource);
-    const key = keyOf(ns, name);
-    const previous = m?.get(key);
-    if (!m || !previous) return undefined;
-    m.delete(key);
-    this.rv += 1;
-    const gone = clone(previous);
-    gone.metadata.resourceVersion = String(this.rv);
-    this.emit({ type: 'DELETED', resource, object: clone(gone), previous: clone(previous), rv: this.rv });
-    return gone;
-  }
-
+  put(resource: string, obj: KubeObject, opts?: PutOptions): KubeObject;
+  remove(resource: string, ns: string | undefined, name: string): KubeObject | undefined;
   /** Events after `rv`, or 'expired' when they are no longer kept (watch answers 410 Gone). */
-  eventsSince(rv: number): StoreEvent[] | 'expired' {
-    if (rv < this.horizon) return 'expired';
-    return this.history.filter((e) => e.rv > rv);
-  }
-
-  subscribe(fn: (e: StoreEvent) => void): () => void {
-    this.listeners.add(fn);
-    return () => this.listeners.delete(fn);
-  }
-
-  private emit(e: StoreEvent): void {
-    this.history.push(e);
-    if (this.history.length > HISTORY_LIMIT) {
-      const dropped = this.history.splice(0, this.history.length - HISTORY_LIMIT);
-      this.horizon = dropped[dropped.length - 1]?.rv ?? this.horizon;
-    }
-    this.onChange();
-    for (const fn of [...this.listeners]) fn(e);
-  }
+  eventsSince(rv: number): StoreEvent[] | 'expired';
+  subscribe(fn: (e: StoreEvent) => void): () => void;
+  /** Catches up with writes made by other servers (a no-op when this process is the only writer). */
+  refresh(): void;
+  /** Saves what must be saved and stops background work. */
+  close(): void;
 }

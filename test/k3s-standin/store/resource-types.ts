@@ -44,6 +44,7 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
   t('configmaps', 'ConfigMap', '', true, ['cm']),
   t('serviceaccounts', 'ServiceAccount', '', true, ['sa']),
   t('services', 'Service', '', true, ['svc'], ['status']),
+  t('endpoints', 'Endpoints', '', true, ['ep']),
   t('events', 'Event', '', true, ['ev']),
   t('daemonsets', 'DaemonSet', 'apps', true, ['ds'], ['status']),
   t('replicasets', 'ReplicaSet', 'apps', true, ['rs'], ['status']),
@@ -51,6 +52,7 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
   t('statefulsets', 'StatefulSet', 'apps', true, ['sts'], ['status']),
   t('poddisruptionbudgets', 'PodDisruptionBudget', 'policy', true, ['pdb'], ['status']),
   t('leases', 'Lease', 'coordination.k8s.io', true, []),
+  t('endpointslices', 'EndpointSlice', 'discovery.k8s.io', true, []),
 ];
 
 export function storageKey(rt: ResourceType): string {
