@@ -2,6 +2,10 @@
 // a distributed implementation (Postgres, for HA) can replace the embedded SQLite one later.
 // All times are ISO-8601 strings in UTC; all methods are async even where SQLite is synchronous.
 
+import type { SecretStore } from './secret-types.js';
+
+export type { SecretStore } from './secret-types.js';
+
 export const NODE_STATES = [
   'joining',
   'ready',
@@ -289,7 +293,7 @@ export interface AutohealPacing {
   cooldownUntil: number;
 }
 
-export interface Store {
+export interface Store extends SecretStore {
   // Pools. A pool named `default` always exists (created by migrations) and cannot be deleted.
   listPools(): Promise<Pool[]>;
   getPool(name: string): Promise<Pool | undefined>;
