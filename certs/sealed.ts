@@ -27,6 +27,8 @@ export class SealError extends Error {
   constructor(
     readonly code: SealErrorCode,
     message: string,
+    /** For CLUSTER_SECRET_MISMATCH: the key id in the blob, and the one of the secret given. */
+    readonly keyIds?: { sealed: string; given: string },
   ) {
     super(message);
   }
@@ -41,7 +43,7 @@ const TAG_LEN = 16;
 const HEADER_LEN = MAGIC.length + 1 + KEY_ID_LEN + SALT_LEN + NONCE_LEN;
 /** The smallest envelope: header and tag around an empty plaintext. */
 export const SEALED_OVERHEAD = HEADER_LEN + TAG_LEN;
-const NAME_RE = /^[a-z0-9][a-z0-9._/-]{0,199}$/;
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}$/;
 
 function checkKey(key: SealKey): void {
   if (key.secret.length !== 32) throw new RangeError('a cluster secret is 32 bytes');
@@ -111,6 +113,7 @@ export function unseal(key: SealKey, purpose: string, name: string, sealed: Buff
       `${what} was sealed with another cluster secret than the one in ${key.source} (key id ${id.toString('hex')}, ` +
         `${key.source} has ${sealKeyId(key)}): give the hub the cluster secret file the store was made with ` +
         '(--cluster-secret-file; the same file on every hub of a cluster), or restore that file from a backup',
+      { sealed: id.toString('hex'), given: sealKeyId(key) },
     );
   const decipher = createDecipheriv('aes-256-gcm', derive(key, salt, purpose), nonce, { authTagLength: TAG_LEN });
   decipher.setAAD(aad(sealed.subarray(0, HEADER_LEN), purpose, name));
