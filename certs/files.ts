@@ -3,6 +3,7 @@ import {
   closeSync,
   fchmodSync,
   fsyncSync,
+  linkSync,
   mkdirSync,
   openSync,
   renameSync,
@@ -33,6 +34,39 @@ export class FileModeError extends AtollError<'INSECURE_PERMISSIONS'> {
 /** Writes a key or token atomically with mode 0600, whatever the umask. */
 export function writeSecretFile(path: string, data: string | Uint8Array): void {
   writeAtomic(path, data, 0o600);
+}
+
+/**
+ * Creates a secret file (0600) only when `path` does not exist: written in full beside it, then
+ * hard-linked into place, so no reader sees it half-written and of two writers the first one wins.
+ * Returns false, writing nothing, when `path` exists.
+ */
+export function createSecretFile(path: string, data: string | Uint8Array): boolean {
+  const dir = dirname(path);
+  ensureDir(dir);
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const fd = openSync(tmp, 'wx', 0o600);
+  try {
+    try {
+      fchmodSync(fd, 0o600);
+      writeFileSync(fd, data);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    linkSync(tmp, path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  } finally {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* already gone */
+    }
+  }
+  fsyncDir(dir);
+  return true;
 }
 
 /** Writes a public file (certificate, CA bundle) atomically with mode 0644. */

@@ -86,12 +86,18 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
 
 async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promise<Hub> {
   const log = deps.logger;
-  const { store, pki, movedAside } = await openHubState({
+  const { store, pki, movedAside, clusterSecret, k3sServerToken } = await openHubState({
     dataDir: config.dataDir,
     publicUrl: config.publicUrl,
     reinitStore: config.reinitStore,
+    clusterSecretFile: config.clusterSecretFile,
     logger: log,
   });
+  if (clusterSecret.created)
+    log.info(
+      { component: 'pki', file: clusterSecret.source },
+      'made the cluster secret (back it up apart from hub.db)',
+    );
   if (pki.created) log.info({ component: 'pki', caPin: pki.caPin }, 'created the hub CA');
   const admin = loadOrCreateAdminToken(config.dataDir);
   const hubVersion = readHubVersion();
@@ -171,6 +177,8 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
     clusterName: config.clusterName,
     restartBackoffMs: config.k3sRestartBackoffMs,
     failedRetryMs: config.k3sFailedRetryMs,
+    // The cluster's server token, from the store (the same on every hub); never on a command line.
+    env: { K3S_TOKEN: k3sServerToken },
     artifacts,
     logger: cpLog,
     onState: (info, previous) => {
@@ -211,6 +219,7 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
     events,
     logger: cpLog,
     removeDrainTimeoutMs: config.removeDrainTimeoutMs,
+    sealKey: clusterSecret,
   });
 
   const serverNodeInfo = (): ControlPlaneNodeInfo | null => {

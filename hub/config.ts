@@ -1,6 +1,6 @@
 // Hub configuration: parsed once at the edge (flags > env > defaults) into a frozen object.
 import { networkInterfaces } from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ConfigError } from './errors.js';
 import { parseDuration } from './duration.js';
 
@@ -60,6 +60,8 @@ export interface HubConfig {
   readonly eventsMaxCount: number;
   /** Start with an empty store when the existing one is refused (damaged, missing, another CA's). */
   readonly reinitStore: boolean;
+  /** The cluster secret that seals the store's secrets (hub/pki/cluster-secret.ts); made at first start. */
+  readonly clusterSecretFile: string;
 }
 
 export interface HubFlags {
@@ -95,6 +97,7 @@ export interface HubFlags {
   eventsMaxAge?: string;
   eventsMaxCount?: string;
   reinitStore?: boolean;
+  clusterSecretFile?: string;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -180,6 +183,12 @@ function optionalCount(text: string | undefined, what: string): number | undefin
   if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n < 1)
     throw new ConfigError(`${what} must be a positive integer (got "${text}")`);
   return n;
+}
+
+function clusterSecretFile(flags: HubFlags, env: NodeJS.ProcessEnv, dataDir: string): string {
+  const path = flags.clusterSecretFile ?? (env.ATOLL_CLUSTER_SECRET_FILE || join(dataDir, 'cluster-secret'));
+  if (!path.trim()) throw new ConfigError('--cluster-secret-file must name a file');
+  return resolve(path);
 }
 
 export function parseHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, isRoot: boolean): HubConfig {
@@ -270,5 +279,6 @@ export function parseHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, isRoot: 
     eventsMaxAgeMs: duration(flags.eventsMaxAge ?? env.ATOLL_EVENTS_MAX_AGE ?? D.eventsMaxAge, '--events-max-age'),
     eventsMaxCount,
     reinitStore: flags.reinitStore === true,
+    clusterSecretFile: clusterSecretFile(flags, env, dataDir),
   });
 }

@@ -143,6 +143,10 @@ function runCommand(program: Command): Command {
       ),
     )
     .option(
+      '--cluster-secret-file <path>',
+      "the key that seals the store's secrets (CA, serving key, k3s token); made 0600 at first start, the same file on every hub of a cluster (env ATOLL_CLUSTER_SECRET_FILE; default <data-dir>/cluster-secret)",
+    )
+    .option(
       '--reinit-store',
       "when the store is refused (damaged, missing beside the CA, another CA's): move it aside and start an empty one",
     );

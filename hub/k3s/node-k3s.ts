@@ -9,6 +9,8 @@ import { compareK3sVersions, type ArtifactStore } from '../artifacts/artifact-st
 import type { ControlPlane } from './control-plane.js';
 import { logFailure } from '../../certs/log-failure.js';
 import { AtollError } from '../../certs/atoll-error.js';
+import type { SealKey } from '../../certs/sealed.js';
+import { openNodeToken, sealNodeToken } from './node-token-seal.js';
 
 export interface NodeK3sDeps {
   controlPlane: ControlPlane;
@@ -18,6 +20,8 @@ export interface NodeK3sDeps {
   events: EventLog;
   logger: Logger;
   removeDrainTimeoutMs: number;
+  /** The cluster secret: bootstrap tokens are stored sealed with it (node-token-seal.ts). */
+  sealKey: SealKey;
 }
 
 /** Node labels: the pool's, then the node's own, then atoll's (which always win). */
@@ -67,7 +71,10 @@ export class NodeK3s {
     if (!creds) {
       const made = await tokens.create(node.id);
       // A racing assign may have stored one meanwhile: the stored one wins, ours is deleted again.
-      creds = await this.d.store.claimK3sToken(node.id, made);
+      creds = await this.d.store.claimK3sToken(node.id, {
+        id: made.id,
+        token: sealNodeToken(this.d.sealKey, node.id, made.token),
+      });
       if (creds.id !== made.id) await tokens.remove(made.id);
       else
         await this.d.events.note({
@@ -81,7 +88,7 @@ export class NodeK3s {
     const pool = await this.d.store.getPool(node.pool);
     const assignment: K3sAssignment = {
       serverUrl: cp.serverUrl(),
-      token: creds.token,
+      token: openNodeToken(this.d.sealKey, node.id, creds.token),
       version,
       nodeName: node.name,
       labels: nodeLabels(node, pool?.labels ?? {}),

@@ -1,17 +1,17 @@
-// The hub's own PKI on disk: the CA (made at first start) and the serving certificate used by both
-// listeners, re-issued when its names change or it nears expiry. The serving key is made once and
-// kept across re-issues: the install line pins it (curl --pinnedpubkey), so a line printed today
-// still works after the certificate is renewed.
+// The hub's PKI in use: the CA and the serving certificate used by both listeners, re-issued when its
+// names change or it nears expiry. The keys come from the store, sealed (open-state.ts, hub-secrets.ts);
+// only the public halves are files here: ca.crt and this hub's serving.crt. The serving key is made
+// once per cluster and kept across re-issues: the install line pins it (curl --pinnedpubkey), so a
+// line printed today still works after the certificate is renewed.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isIP } from 'node:net';
-import { createPrivateKey, randomBytes } from 'node:crypto';
 import { networkInterfaces, hostname } from 'node:os';
-import { createCa, type CaMaterial } from '../../certs/ca.js';
+import type { CaMaterial } from '../../certs/ca.js';
 import { issueServerCert } from '../../certs/issue.js';
 import { verifyIssuedBy } from '../../certs/inspect.js';
 import { caPin, spkiPin } from '../../certs/pin.js';
-import { writePublicFile, writeSecretFile, checkSecretFileMode } from '../../certs/files.js';
+import { writePublicFile } from '../../certs/files.js';
 
 export interface HubPki {
   ca: CaMaterial;
@@ -19,29 +19,8 @@ export interface HubPki {
   serving: { certPem: string; keyPem: string };
   /** curl --pinnedpubkey value of the serving key (sha256//base64). */
   servingPin: string;
-  /** 48 bytes of TLS session ticket keys, kept (0600) so tickets outlive a hub restart. */
+  /** 48 bytes of TLS session ticket keys, kept (sealed in the store) so tickets outlive a hub restart. */
   ticketKeys: Buffer;
-}
-
-function loadOrCreateTicketKeys(dataDir: string): Buffer {
-  const p = join(dataDir, 'tls-ticket-keys');
-  if (existsSync(p)) {
-    checkSecretFileMode(p);
-    const b = readFileSync(p);
-    if (b.length === 48) return b;
-  }
-  const keys = randomBytes(48);
-  writeSecretFile(p, keys);
-  return keys;
-}
-
-function isPrivateKey(pem: string): boolean {
-  try {
-    createPrivateKey(pem);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 const RENEW_BEFORE_MS = 30 * 86_400_000;
@@ -60,46 +39,33 @@ export function servingNames(
   return { dnsNames: [...dns].sort(), ipAddresses: [...ips].sort() };
 }
 
-export async function loadOrCreatePki(dataDir: string, publicUrl: string): Promise<HubPki & { created: boolean }> {
-  const caCrt = join(dataDir, 'ca.crt');
-  const caKey = join(dataDir, 'ca.key');
-  let created = false;
-  let ca: CaMaterial;
-  if (existsSync(caCrt) && existsSync(caKey)) {
-    checkSecretFileMode(caKey);
-    ca = { certPem: readFileSync(caCrt, 'utf8'), keyPem: readFileSync(caKey, 'utf8') };
-  } else {
-    ca = await createCa({ commonName: 'atoll-hub-ca' });
-    writeSecretFile(caKey, ca.keyPem);
-    writePublicFile(caCrt, ca.certPem);
-    created = true;
-  }
-  const serving = await ensureServingCert(dataDir, ca, publicUrl);
+/** The PKI from the CA and keys in the store; writes serving.crt when it needs a new one. */
+export async function buildHubPki(
+  dataDir: string,
+  publicUrl: string,
+  ca: CaMaterial,
+  keys: { servingKeyPem: string; ticketKeys: Buffer },
+): Promise<HubPki> {
+  const serving = await ensureServingCert(dataDir, ca, keys.servingKeyPem, publicUrl);
   return {
     ca,
     caPin: caPin(ca.certPem),
     serving,
     servingPin: spkiPin(serving.certPem),
-    created,
-    ticketKeys: loadOrCreateTicketKeys(dataDir),
+    ticketKeys: keys.ticketKeys,
   };
 }
 
-async function ensureServingCert(
+/** This hub's serving certificate for `keyPem`: the one in serving.crt while it fits, else a new one. */
+export async function ensureServingCert(
   dataDir: string,
   ca: CaMaterial,
+  keyPem: string,
   publicUrl: string,
 ): Promise<{ certPem: string; keyPem: string }> {
   const crt = join(dataDir, 'serving.crt');
-  const key = join(dataDir, 'serving.key');
   const names = servingNames(publicUrl);
-  let keyPem: string | undefined;
-  if (existsSync(key)) {
-    checkSecretFileMode(key);
-    keyPem = readFileSync(key, 'utf8');
-    if (!isPrivateKey(keyPem)) keyPem = undefined; // unreadable: a new key (and pin) below
-  }
-  if (keyPem && existsSync(crt)) {
+  if (existsSync(crt)) {
     const certPem = readFileSync(crt, 'utf8');
     try {
       const info = verifyIssuedBy(certPem, ca.certPem);
@@ -112,14 +78,13 @@ async function ensureServingCert(
       // unreadable, or from another CA: re-issue below
     }
   }
-  // Re-issue for the same key when there is one, so the pin in printed install lines holds.
+  // Always for the same key, so the pin in printed install lines holds.
   const issued = await issueServerCert(ca, {
     commonName: 'atoll-hub',
     dnsNames: names.dnsNames,
     ipAddresses: names.ipAddresses,
     keyPem,
   });
-  if (!keyPem) writeSecretFile(key, issued.keyPem);
   writePublicFile(crt, issued.certPem);
-  return { certPem: issued.certPem, keyPem: issued.keyPem };
+  return { certPem: issued.certPem, keyPem };
 }

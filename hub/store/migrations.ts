@@ -164,6 +164,19 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       CREATE INDEX certs_live ON certs(node_id, not_after) WHERE revoked_at IS NULL;`);
     },
   },
+  {
+    version: 6,
+    name: 'sealed secrets',
+    up(db: Database.Database): void {
+      // The CA, the serving key, TLS ticket keys and the k3s server token, each sealed with the
+      // cluster secret (certs/sealed.ts); the database alone opens none of them.
+      db.exec(`CREATE TABLE secrets (
+        name       TEXT PRIMARY KEY,
+        sealed     BLOB NOT NULL,
+        created_at TEXT NOT NULL
+      );`);
+    },
+  },
 ]);
 
 /** The newest schema version this code knows. */

@@ -5,6 +5,7 @@ import type Database from 'better-sqlite3';
 import { toStoreError } from './sqlite-errors.js';
 import { parseJson } from './sqlite-rows.js';
 import { SqliteDocuments } from './sqlite-documents.js';
+import { SqliteSecrets } from './sqlite-secrets.js';
 import {
   StoreError,
   type ApiTokenRecord,
@@ -18,6 +19,7 @@ import {
 export abstract class SqliteStoreBase {
   protected closed = false;
   private readonly docs: SqliteDocuments;
+  private readonly secrets: SqliteSecrets;
   private readonly settingSt;
 
   constructor(
@@ -25,6 +27,7 @@ export abstract class SqliteStoreBase {
     protected readonly path: string,
   ) {
     this.docs = new SqliteDocuments(db);
+    this.secrets = new SqliteSecrets(db);
     this.settingSt = {
       get: db.prepare<[string], { value: string }>('SELECT value FROM settings WHERE key = ?'),
       set: db.prepare<[string, string, string]>(`INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)
@@ -176,6 +179,19 @@ export abstract class SqliteStoreBase {
 
   widenAutohealPacing(pool: string, max: number): Promise<AutohealPacing> {
     return this.run('widening autoheal pacing', () => this.docs.widenAutohealPacing(pool, max));
+  }
+
+  // Sealed secrets (SecretStore, secret-types.ts).
+  getSecret(name: string): Promise<Buffer | undefined> {
+    return this.run('reading a sealed secret', () => this.secrets.get(name));
+  }
+
+  putSecretIfAbsent(name: string, sealed: Buffer): Promise<Buffer> {
+    return this.run('storing a sealed secret', () => this.secrets.putSecretIfAbsent(name, sealed));
+  }
+
+  replaceK3sTokenSecret(nodeId: string, expected: string, next: string): Promise<boolean> {
+    return this.run('sealing a k3s bootstrap token', () => this.secrets.replaceK3sTokenSecret(nodeId, expected, next));
   }
 
   async close(): Promise<void> {

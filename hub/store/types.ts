@@ -3,6 +3,10 @@
 // All times are ISO-8601 strings in UTC; all methods are async even where SQLite is synchronous.
 import { AtollError } from '../../certs/atoll-error.js';
 
+import type { SecretStore } from './secret-types.js';
+
+export type { SecretStore } from './secret-types.js';
+
 export const NODE_STATES = [
   'joining',
   'ready',
@@ -290,7 +294,7 @@ export interface AutohealPacing {
   cooldownUntil: number;
 }
 
-export interface Store {
+export interface Store extends SecretStore {
   // Pools. A pool named `default` always exists (created by migrations) and cannot be deleted.
   listPools(): Promise<Pool[]>;
   getPool(name: string): Promise<Pool | undefined>;

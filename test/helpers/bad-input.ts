@@ -4,7 +4,6 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:https';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { IncomingHttpHeaders } from 'node:http';
 import WebSocket from 'ws';
 import { createCsr } from '../../certs/csr.js';
@@ -12,6 +11,7 @@ import { generateKeyPair } from '../../certs/keys.js';
 import type { CaMaterial } from '../../certs/ca.js';
 import { decodeFrame, encodeFrame, PROTOCOL_VERSION, type Envelope, type Frame } from '../../proto/index.js';
 import { waitFor, type HubHandle, type Proc } from './processes.js';
+import { hubCaMaterial } from './hub-secrets.js';
 
 export interface ErrorBody {
   error: { code: string; message: string };
@@ -209,12 +209,9 @@ export function assertError(res: GatewayResult, status: number, code: string, me
   if (message) assert.match(body.error.message, message);
 }
 
-/** The hub CA from its data dir (tests run as the hub's user). */
+/** The hub CA from its store (tests run as the hub's user). */
 export function hubCa(hub: HubHandle): CaMaterial {
-  return {
-    certPem: readFileSync(join(hub.dataDir, 'ca.crt'), 'utf8'),
-    keyPem: readFileSync(join(hub.dataDir, 'ca.key'), 'utf8'),
-  };
+  return hubCaMaterial(hub.dataDir);
 }
 
 export type WsOutcome =

@@ -60,14 +60,14 @@ test('a hub data dir others may write to (0777): exit 1 naming the dir and chmod
   assert.equal(mode(dataDir), 0o777, 'the hub does not quietly change the mode');
 });
 
-test('secret files others may read (ca.key, admin-token at 0644): exit 1 naming the file and chmod 600; nothing lost', async () => {
+test('secret files others may read (cluster-secret, admin-token at 0644): exit 1 naming the file and chmod 600; nothing lost', async () => {
   hub = await startHub();
   dirs.push(hub.dataDir);
   const t = await createToken(hub, { description: 'must survive' });
   const caPem = hub.caPem();
   await stopProc(hub.proc);
 
-  for (const name of ['ca.key', 'admin-token']) {
+  for (const name of ['cluster-secret', 'admin-token']) {
     const file = join(hub.dataDir, name);
     const before = readFileSync(file, 'utf8');
     chmodSync(file, 0o644);

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startHub, runCli, removeDir, removeTree, HUB_BIN, type HubHandle } from '../helpers/processes.js';
 import { freePort } from '../helpers/ports.js';
+import { hubServingKey } from '../helpers/hub-secrets.js';
 
 interface Tok {
   id: string;
@@ -131,7 +132,7 @@ test("an error response that is not the hub's JSON is reported with its status a
     '/v1/tokens': { status: 503, type: 'text/plain', body: '' },
   };
   const server: Server = createServer(
-    { cert: readFileSync(join(hub.dataDir, 'serving.crt')), key: readFileSync(join(hub.dataDir, 'serving.key')) },
+    { cert: readFileSync(join(hub.dataDir, 'serving.crt')), key: hubServingKey(hub.dataDir) },
     (req, res) => {
       const r = replies[(req.url ?? '').split('?')[0]] ?? { status: 404, type: 'text/plain', body: 'no such thing' };
       res.writeHead(r.status, { 'content-type': r.type }).end(r.body);

@@ -13,6 +13,7 @@ import { startHub, runCli, removeDir, removeTree, HUB_BIN, type HubHandle } from
 import { run, cleanEnv } from '../helpers/installer.js';
 import { freePort } from '../helpers/ports.js';
 import { createCa, issueServerCert, certInfo } from '../../certs/index.js';
+import { hubCaMaterial, hubServingKey } from '../helpers/hub-secrets.js';
 
 let hub: HubHandle;
 let impostorHub: HubHandle | undefined;
@@ -153,8 +154,8 @@ test('a line printed before the serving certificate is renewed still works after
   const line = await printedLine();
   await hub.stop('SIGTERM');
   // Make the certificate a day from expiry (same key): the hub renews it at start.
-  const ca = { certPem: hub.caPem(), keyPem: readFileSync(join(hub.dataDir, 'ca.key'), 'utf8') };
-  const keyPem = readFileSync(join(hub.dataDir, 'serving.key'), 'utf8');
+  const ca = hubCaMaterial(hub.dataDir);
+  const keyPem = hubServingKey(hub.dataDir);
   const expiring = await issueServerCert(ca, {
     commonName: 'atoll-hub',
     dnsNames: ['localhost'],

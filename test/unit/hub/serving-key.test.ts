@@ -1,13 +1,21 @@
 // The hub's serving key outlives its certificate: a re-issue (new names, near expiry) keeps the key,
 // so the --pinnedpubkey in install lines printed before still matches. The pin is what curl computes.
+// (The key itself is kept sealed in the store: test/unit/hub/hub-secrets.test.ts.)
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadOrCreatePki } from '../../../hub/pki/hub-pki.js';
-import { issueServerCert, spkiPin, certInfo } from '../../../certs/index.js';
+import { buildHubPki, type HubPki } from '../../../hub/pki/hub-pki.js';
+import {
+  createCa,
+  generateKeyPair,
+  issueServerCert,
+  spkiPin,
+  certInfo,
+  type CaMaterial,
+} from '../../../certs/index.js';
 
 const dirs: string[] = [];
 after(() => {
@@ -18,6 +26,17 @@ function dataDir(): string {
   const d = mkdtempSync(join(tmpdir(), 'atoll-pki-'));
   dirs.push(d);
   return d;
+}
+
+/** The CA and serving key as the store holds them (open-state.ts): made once, kept across starts. */
+async function material(): Promise<{ ca: CaMaterial; keys: { servingKeyPem: string; ticketKeys: Buffer } }> {
+  const ca = await createCa({ commonName: 'atoll-hub-ca' });
+  const servingKeyPem = (await generateKeyPair()).privateKeyPem;
+  return { ca, keys: { servingKeyPem, ticketKeys: Buffer.alloc(48, 1) } };
+}
+
+async function pkiFor(dir: string, url: string, m: Awaited<ReturnType<typeof material>>): Promise<HubPki> {
+  return buildHubPki(dir, url, m.ca, m.keys);
 }
 
 /** The pin as the curl documentation computes it, with openssl. */
@@ -38,7 +57,7 @@ test(
   'the serving pin is the base64 SHA-256 of the key, as openssl (and curl) compute it',
   { skip: spawnSync('openssl', ['version']).status === 0 ? false : 'no openssl' },
   async () => {
-    const pki = await loadOrCreatePki(dataDir(), 'https://hub.example.com:9444');
+    const pki = await pkiFor(dataDir(), 'https://hub.example.com:9444', await material());
     assert.match(pki.servingPin, /^sha256\/\/[A-Za-z0-9+/]{43}=$/);
     assert.equal(pki.servingPin, opensslPin(pki.serving.certPem));
     assert.equal(spkiPin(pki.serving.keyPem), pki.servingPin);
@@ -47,11 +66,12 @@ test(
 
 test('a re-issued serving certificate (new names, near expiry) keeps the key and the pin', async () => {
   const dir = dataDir();
-  const first = await loadOrCreatePki(dir, 'https://hub.example.com:9444');
-  const again = await loadOrCreatePki(dir, 'https://hub.example.com:9444');
+  const m = await material();
+  const first = await pkiFor(dir, 'https://hub.example.com:9444', m);
+  const again = await pkiFor(dir, 'https://hub.example.com:9444', m);
   assert.equal(again.serving.certPem, first.serving.certPem, 'nothing to renew: the same certificate');
 
-  const renamed = await loadOrCreatePki(dir, 'https://other.example.net:9444');
+  const renamed = await pkiFor(dir, 'https://other.example.net:9444', m);
   assert.notEqual(renamed.serving.certPem, first.serving.certPem, 'a new name re-issues the certificate');
   assert.ok(certInfo(renamed.serving.certPem).dnsNames.includes('other.example.net'));
   assert.equal(renamed.servingPin, first.servingPin, 'for the same key');
@@ -66,18 +86,11 @@ test('a re-issued serving certificate (new names, near expiry) keeps the key and
     keyPem: first.serving.keyPem,
   });
   writeFileSync(join(dir, 'serving.crt'), expiring.certPem);
-  const renewed = await loadOrCreatePki(dir, 'https://other.example.net:9444');
+  const renewed = await pkiFor(dir, 'https://other.example.net:9444', m);
   assert.notEqual(renewed.serving.certPem, expiring.certPem);
   assert.ok(certInfo(renewed.serving.certPem).notAfter.getTime() - Date.now() > 300 * 86_400_000, 'renewed for a year');
   assert.equal(renewed.servingPin, first.servingPin);
-  assert.equal(readFileSync(join(dir, 'serving.key'), 'utf8'), first.serving.keyPem, 'serving.key was not rewritten');
-});
-
-test('an unreadable serving key is replaced (a new pin), not fatal', async () => {
-  const dir = dataDir();
-  const first = await loadOrCreatePki(dir, 'https://hub.example.com:9444');
-  writeFileSync(join(dir, 'serving.key'), 'garbage\n', { mode: 0o600 });
-  const next = await loadOrCreatePki(dir, 'https://hub.example.com:9444');
-  assert.notEqual(next.servingPin, first.servingPin);
-  assert.equal(spkiPin(readFileSync(join(dir, 'serving.key'), 'utf8')), next.servingPin);
+  assert.equal(renewed.serving.keyPem, first.serving.keyPem, 'the same key');
+  assert.equal(readFileSync(join(dir, 'serving.crt'), 'utf8'), renewed.serving.certPem);
+  assert.equal(existsSync(join(dir, 'serving.key')), false, 'no private key file: the key lives in the store, sealed');
 });

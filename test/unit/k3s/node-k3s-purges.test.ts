@@ -1,6 +1,7 @@
 // Pending purges of removed nodes are rows of their own: a purge kept, or an agent told, while
 // purgePending is busy with the Kubernetes API is neither lost nor overwritten (it used to read the
 // whole list, await the API, then write back the stale list).
+import { randomBytes } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -57,6 +58,7 @@ test('purgePending keeps a purge remembered meanwhile and honours an agent told 
     events,
     logger,
     removeDrainTimeoutMs: 1000,
+    sealKey: { secret: randomBytes(32), source: 'test' },
   });
 
   await store.addPendingPurge({ id: 'a', name: 'a', pool: 'default', agentStopped: true });

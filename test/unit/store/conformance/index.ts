@@ -9,6 +9,7 @@ import { eventsAndSettings } from './events-settings.js';
 import { nodesAndCerts } from './nodes-certs.js';
 import { opener, type StoreFactory } from './open.js';
 import { poolsAndTokens } from './pools-tokens.js';
+import { secrets } from './secrets.js';
 
 export type { StoreFactory } from './open.js';
 
@@ -22,5 +23,6 @@ export function storeConformance(name: string, factory: StoreFactory): void {
     eventRetention(open);
     documents(open);
     concurrency(open);
+    secrets(open);
   });
 }
