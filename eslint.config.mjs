@@ -1,11 +1,12 @@
 import tseslint from 'typescript-eslint';
 
-// Who may import what. The protobuf runtime belongs to proto/, the SQLite driver to hub/store/.
+// Who may import what. The protobuf runtime belongs to proto/, the SQLite and PostgreSQL drivers to hub/store/.
 const PROTOBUF = { group: ['protobufjs', 'protobufjs/*'], message: 'Only proto/ may import protobufjs.' };
 const SQLITE = {
   group: ['better-sqlite3', 'better-sqlite3/*'],
   message: 'Only hub/store/ may import the SQLite driver (better-sqlite3).',
 };
+const POSTGRES = { group: ['pg', 'pg/*'], message: 'Only hub/store/ may import the PostgreSQL driver (pg).' };
 // node:test runs what test()/describe() return itself.
 const NODE_TEST = [
   {
@@ -22,16 +23,17 @@ export default tseslint.config(
   {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-      ...restrict(PROTOBUF, SQLITE),
+      ...restrict(PROTOBUF, SQLITE, POSTGRES),
     },
   },
-  { files: ['proto/**'], rules: restrict(SQLITE) },
+  { files: ['proto/**'], rules: restrict(SQLITE, POSTGRES) },
   {
     files: ['agent/**'],
     rules: restrict(
       { group: ['**/hub/**', '../hub/*'], message: 'The agent must not import hub code.' },
       PROTOBUF,
       SQLITE,
+      POSTGRES,
     ),
   },
   {
@@ -40,6 +42,7 @@ export default tseslint.config(
       { group: ['**/agent/**', '../agent/*'], message: 'The hub must not import agent code.' },
       PROTOBUF,
       SQLITE,
+      POSTGRES,
     ),
   },
   {

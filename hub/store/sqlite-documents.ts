@@ -2,7 +2,7 @@
 // pacing (migration 4). Every write is one statement or one IMMEDIATE transaction: no caller reads,
 // awaits and writes back.
 import type Database from 'better-sqlite3';
-import { parseJson } from './sqlite-rows.js';
+import { parseJson } from './rows.js';
 import { ACTIVE_ROLLOUT_STATES_SQL, PRUNE_ROLLOUTS_SQL } from './migrate-settings.js';
 import {
   KEPT_FINISHED_ROLLOUTS,

@@ -4,6 +4,7 @@ import type Database from 'better-sqlite3';
 import { prepareStatements, type Statements } from './sqlite-statements.js';
 import { SqliteEvents } from './sqlite-events.js';
 import { SqliteStoreBase } from './sqlite-store-base.js';
+import { NODE_PATCH_KEYS, POOL_PATCH_KEYS, assertState, isLive, pick, sampleLimit } from './store-rules.js';
 import {
   certToRow,
   nodeFromRow,
@@ -15,10 +16,8 @@ import {
   tokenCheck,
   tokenFromRow,
   tokenToRow,
-  type TokenRow,
-} from './sqlite-rows.js';
+} from './rows.js';
 import {
-  NODE_STATES,
   StoreError,
   type EnrollInput,
   type EnrollOutcome,
@@ -30,31 +29,6 @@ import {
   type PoolPatch,
   type TokenRecord,
 } from './types.js';
-
-const DEFAULT_SAMPLE_LIMIT = 1000;
-const MAX_SAMPLE_LIMIT = 10_000;
-
-function assertState(state: string): void {
-  if (!(NODE_STATES as readonly string[]).includes(state)) throw new TypeError(`unknown node state "${state}"`);
-}
-
-function isLive(t: TokenRow, nowMs: number): boolean {
-  return t.revoked_at === null && nowMs < Date.parse(t.expires_at) && (t.max_uses === null || t.uses < t.max_uses);
-}
-
-function finite(value: number | undefined, fallback: number): number {
-  const n = Number(value);
-  return value === undefined || !Number.isFinite(n) ? fallback : n;
-}
-
-function pick<T extends object, K extends keyof T>(patch: T, keys: readonly K[]): Partial<T> {
-  const out: Partial<T> = {};
-  for (const k of keys) if (patch[k] !== undefined) out[k] = patch[k];
-  return out;
-}
-
-const POOL_PATCH_KEYS = ['description', 'labels', 'taints'] as const;
-const NODE_PATCH_KEYS = ['name', 'pool', 'state', 'labels', 'facts', 'agentVersion', 'lastSeen', 'health'] as const;
 
 export abstract class SqliteNodeStore extends SqliteStoreBase {
   protected readonly st: Statements;
@@ -235,7 +209,7 @@ export abstract class SqliteNodeStore extends SqliteStoreBase {
   listHealthSamples(nodeId: string, since: string, limit?: number): Promise<HealthSample[]> {
     return this.run('listing health samples', () => {
       const sinceMs = Date.parse(since);
-      const max = Math.min(MAX_SAMPLE_LIMIT, Math.max(1, Math.floor(finite(limit, DEFAULT_SAMPLE_LIMIT))));
+      const max = sampleLimit(limit);
       return this.st.listSamples.all(nodeId, Number.isFinite(sinceMs) ? sinceMs : 0, max).map(sampleFromRow);
     });
   }

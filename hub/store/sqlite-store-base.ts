@@ -3,7 +3,7 @@
 // pools, tokens, nodes, certificates, events and commands on top.
 import type Database from 'better-sqlite3';
 import { toStoreError } from './sqlite-errors.js';
-import { parseJson } from './sqlite-rows.js';
+import { parseJson } from './rows.js';
 import { SqliteDocuments } from './sqlite-documents.js';
 import {
   StoreError,

@@ -3,7 +3,7 @@
 import type Database from 'better-sqlite3';
 import { issueNodeCert, listNodeCerts, markCertUsed, prepareCertStatements, rejoinNode } from './sqlite-certs.js';
 import { SqliteNodeStore } from './sqlite-nodes-store.js';
-import { certFromRow, certToRow, commandFromRow, commandToRow } from './sqlite-rows.js';
+import { certFromRow, certToRow, commandFromRow, commandToRow } from './rows.js';
 import {
   StoreError,
   type CertRecord,

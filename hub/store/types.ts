@@ -209,7 +209,20 @@ export interface Store {
   close(): Promise<void>;
 }
 
-export type StoreErrorCode = 'CONFLICT' | 'NOT_FOUND' | 'DISK_FULL' | 'READ_ONLY' | 'CORRUPT' | 'IO';
+/**
+ * DATASTORE_UNAVAILABLE: the database server cannot be reached or refuses to serve now (PostgreSQL
+ * down, restarting, wrong credentials); it may come back by itself. SCHEMA_VERSION: the database was
+ * migrated by a newer atoll, or is too old for this one to migrate.
+ */
+export type StoreErrorCode =
+  | 'CONFLICT'
+  | 'NOT_FOUND'
+  | 'DISK_FULL'
+  | 'READ_ONLY'
+  | 'CORRUPT'
+  | 'IO'
+  | 'DATASTORE_UNAVAILABLE'
+  | 'SCHEMA_VERSION';
 
 export class StoreError extends Error {
   constructor(
