@@ -60,8 +60,10 @@ export const NQ = {
   deleteNodeSamples: sql('node_samples_delete', 'DELETE FROM health_samples WHERE node_id = $1'),
 
   // A whole health batch in one statement: node rows from arrays (unnest), samples of nodes that
-  // exist (locked FOR KEY SHARE, so a node deleted meanwhile gets none), and the pruning of the
-  // sampled nodes' old samples. Ids are unique within a batch (pg-nodes-store.ts merges them).
+  // exist, and the pruning of the sampled nodes' old samples. A sampled node stays until commit: the
+  // UPDATE holds the rows it changed, `held` (FOR KEY SHARE) the sampled nodes without an update (a
+  // locking read skips rows this statement changed, hence the two). A node deleted meanwhile is in
+  // neither and gets no sample. Ids are unique within a batch (pg-nodes-store.ts merges them).
   recordHealth: sql(
     'health_record',
     `WITH u AS (
@@ -72,8 +74,11 @@ export const NQ = {
      ), s AS (
        SELECT * FROM unnest($4::text[], $5::bigint[], $6::int[], $7::int[], $8::int[])
          AS s(node_id, at, cpu_pm, memory_pm, disk_pm)
+     ), held AS (
+       SELECT n.id FROM nodes n WHERE n.id IN (SELECT node_id FROM s) AND n.id NOT IN (SELECT id FROM u)
+       FOR KEY SHARE
      ), live AS (
-       SELECT n.id FROM nodes n WHERE n.id IN (SELECT DISTINCT node_id FROM s) FOR KEY SHARE
+       SELECT id FROM upd WHERE id IN (SELECT node_id FROM s) UNION SELECT id FROM held
      ), pruned AS (
        DELETE FROM health_samples h USING live WHERE h.node_id = live.id AND h.at < $9
      ), ins AS (

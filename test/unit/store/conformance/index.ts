@@ -9,6 +9,8 @@ import { eventsAndSettings } from './events-settings.js';
 import { nodesAndCerts } from './nodes-certs.js';
 import { opener, type StoreFactory } from './open.js';
 import { poolsAndTokens } from './pools-tokens.js';
+import { healthHistory } from './health-history.js';
+import { renewalAndCommands } from './renewal-commands.js';
 
 export type { StoreFactory } from './open.js';
 
@@ -22,5 +24,7 @@ export function storeConformance(name: string, factory: StoreFactory): void {
     eventRetention(open);
     documents(open);
     concurrency(open);
+    healthHistory(open);
+    renewalAndCommands(open);
   });
 }
