@@ -67,7 +67,8 @@ export function checkPostgresUrl(url: string): URL {
   return u;
 }
 
-function makePool(opts: PostgresStoreOptions): pg.Pool {
+/** The store's pool: bounded, bigint as number, idle failures logged (exported for tests that wrap it). */
+export function createPgPool(opts: PostgresStoreOptions): pg.Pool {
   const size = Math.floor(opts.poolSize ?? DEFAULT_POOL_SIZE);
   if (!(size >= 1 && size <= MAX_POOL_SIZE))
     throw new StoreError(
@@ -98,7 +99,7 @@ function makePool(opts: PostgresStoreOptions): pg.Pool {
 /** Runs the migrations alone (`atoll-hub datastore migrate`) and closes the pool. */
 export async function migratePostgres(opts: PostgresStoreOptions): Promise<PgMigrateResult> {
   checkPostgresUrl(opts.url);
-  const pool = makePool({ ...opts, poolSize: 1 });
+  const pool = createPgPool({ ...opts, poolSize: 1 });
   try {
     return await runPgMigrations(pool, redactUrl(opts.url), migrateOptions(opts));
   } finally {
@@ -118,7 +119,7 @@ function migrateOptions(opts: PostgresStoreOptions): PgMigrateOptions {
 export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Store> {
   checkPostgresUrl(opts.url);
   const where = redactUrl(opts.url);
-  const pool = makePool(opts);
+  const pool = createPgPool(opts);
   try {
     await runPgMigrations(pool, where, migrateOptions(opts));
   } catch (err) {
