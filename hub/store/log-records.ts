@@ -104,6 +104,13 @@ export interface K3sTokenCreds {
   token: string;
 }
 
+/** What the hub keeps about a node's k3s: its bootstrap token and the version it should run. */
+export interface NodeK3sRecord {
+  nodeId: string;
+  token: K3sTokenCreds | null;
+  desiredVersion: string | null;
+}
+
 /** A removed node whose Kubernetes objects still have to be deleted (hub/k3s/node-k3s.ts). */
 export interface PendingPurge {
   id: string;

@@ -8,6 +8,7 @@ export const SETTING_LOCK_CLASS = 0x61746f;
 
 export const DQ = {
   getSetting: sql('setting_get', 'SELECT value FROM settings WHERE key = $1'),
+  getSettings: sql('settings_get', 'SELECT key, value FROM settings WHERE key = ANY($1::text[])'),
   setSettings: sql(
     'settings_set',
     `INSERT INTO settings (key, value, updated_at) SELECT k, v, $3 FROM unnest($1::text[], $2::text[]) AS e(k, v)
@@ -66,6 +67,10 @@ export const DQ = {
     'SELECT node_id, desired_version FROM node_k3s WHERE desired_version IS NOT NULL ORDER BY node_id',
   ),
   deleteNodeK3s: sql('k3s_delete', 'DELETE FROM node_k3s WHERE node_id = $1'),
+  listNodeK3s: sql(
+    'k3s_list',
+    'SELECT node_id, token_id, token_secret, desired_version FROM node_k3s ORDER BY node_id',
+  ),
 
   addPurge: sql(
     'purge_add',
@@ -81,6 +86,7 @@ export const DQ = {
   finishPurge: sql('purge_finish', 'DELETE FROM k3s_purges WHERE node_id = $1 AND agent_stopped = 1'),
 
   getRecord: sql('autoheal_record_get', 'SELECT doc FROM autoheal_records WHERE node_id = $1'),
+  getRecords: sql('autoheal_records_get', 'SELECT node_id, doc FROM autoheal_records WHERE node_id = ANY($1::text[])'),
   saveRecords: sql(
     'autoheal_records_save',
     `INSERT INTO autoheal_records (node_id, doc, updated_at) SELECT id, doc, $3 FROM unnest($1::text[], $2::text[]) AS r(id, doc)

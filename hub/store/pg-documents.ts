@@ -2,6 +2,7 @@
 // API tokens, rollouts, k3s per node, pending purges and autoheal records and pacing. Every write is
 // one statement or one transaction (pg-db.ts); pg-nodes-store.ts and pg-store-impl.ts build on it.
 import { parseJson } from './rows.js';
+import { DEFAULT_PACING, apiTokenFromRow, nodeK3sFromRow, type ApiTokenRow, type NodeK3sRow } from './document-rows.js';
 import type { Exec, PgDb } from './pg-db.js';
 import { DQ as Q, SETTING_LOCK_CLASS } from './pg-document-sql.js';
 import {
@@ -10,33 +11,12 @@ import {
   type ApiTokenRecord,
   type AutohealPacing,
   type K3sTokenCreds,
+  type NodeK3sRecord,
   type PendingPurge,
   type RolloutHeader,
   type RolloutQuery,
 } from './types.js';
 import type { Clock } from '../clock.js';
-
-const DEFAULT_PACING: AutohealPacing = Object.freeze({ width: 1, cooldownUntil: 0 });
-
-interface ApiTokenRow {
-  id: string;
-  role: string;
-  description: string;
-  secret_hash: string;
-  created_at: string;
-  created_by: string;
-  revoked_at: string | null;
-}
-
-const apiTokenFromRow = (r: ApiTokenRow): ApiTokenRecord => ({
-  id: r.id,
-  role: r.role,
-  description: r.description,
-  secretHash: r.secret_hash,
-  createdAt: r.created_at,
-  createdBy: r.created_by,
-  revokedAt: r.revoked_at,
-});
 
 /**
  * Splits key/value entries into the JSON to write and the keys to delete (undefined, or what JSON
@@ -78,6 +58,16 @@ export abstract class PgStoreBase {
       const row = await ex.row<{ value: string }>(Q.getSetting, [key]);
       return row && parseJson<T>(row.value, `setting ${key}`);
     });
+  }
+
+  async getSettings<T>(keys: readonly string[]): Promise<Map<string, T>> {
+    const out = new Map<string, T>();
+    if (!keys.length) return out;
+    const rows = await this.db.run('reading settings', (ex) =>
+      ex.rows<{ key: string; value: string }>(Q.getSettings, [[...keys]]),
+    );
+    for (const r of rows) out.set(r.key, parseJson<T>(r.value, `setting ${r.key}`));
+    return out;
   }
 
   setSetting(key: string, value: unknown): Promise<void> {
@@ -204,6 +194,12 @@ export abstract class PgStoreBase {
     );
   }
 
+  listNodeK3s(): Promise<NodeK3sRecord[]> {
+    return this.db.run('listing k3s per node', async (ex) =>
+      (await ex.rows<NodeK3sRow>(Q.listNodeK3s)).map(nodeK3sFromRow),
+    );
+  }
+
   deleteNodeK3s(nodeId: string): Promise<void> {
     return this.db.run("forgetting a node's k3s token and version", async (ex) => {
       await ex.count(Q.deleteNodeK3s, [nodeId]);
@@ -239,6 +235,16 @@ export abstract class PgStoreBase {
       const row = await ex.row<{ doc: string }>(Q.getRecord, [nodeId]);
       return row && parseJson<T>(row.doc, `autoheal record of ${nodeId}`);
     });
+  }
+
+  async getAutohealRecords<T>(nodeIds: readonly string[]): Promise<Map<string, T>> {
+    const out = new Map<string, T>();
+    if (!nodeIds.length) return out;
+    const rows = await this.db.run('reading autoheal records', (ex) =>
+      ex.rows<{ node_id: string; doc: string }>(Q.getRecords, [[...nodeIds]]),
+    );
+    for (const r of rows) out.set(r.node_id, parseJson<T>(r.doc, `autoheal record of ${r.node_id}`));
+    return out;
   }
 
   async saveAutohealRecords(entries: ReadonlyArray<readonly [string, unknown]>): Promise<void> {

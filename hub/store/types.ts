@@ -29,6 +29,7 @@ import type {
   EventStats,
   K3sTokenCreds,
   NewEvent,
+  NodeK3sRecord,
   PendingPurge,
   RolloutHeader,
   RolloutQuery,
@@ -143,6 +144,8 @@ export interface Store {
 
   // Small key/value settings (JSON values).
   getSetting<T>(key: string): Promise<T | undefined>;
+  /** Several settings in one query (for a set of nodes, not a loop of reads); absent keys are not in the map. */
+  getSettings<T>(keys: readonly string[]): Promise<Map<string, T>>;
   setSetting(key: string, value: unknown): Promise<void>;
   /** Several settings in one transaction (one commit for many keys); undefined deletes a key. */
   setSettings(entries: ReadonlyArray<readonly [string, unknown]>): Promise<void>;
@@ -184,6 +187,8 @@ export interface Store {
   setDesiredK3sVersion(nodeId: string, version: string, onlyIfUnset?: boolean): Promise<string>;
   /** Every node's desired version, one query. */
   listDesiredK3sVersions(): Promise<Array<{ nodeId: string; version: string }>>;
+  /** Every node's k3s row (token and desired version), one query: assigning k3s to all nodes at once. */
+  listNodeK3s(): Promise<NodeK3sRecord[]>;
   /** Forgets the node's token and version. */
   deleteNodeK3s(nodeId: string): Promise<void>;
 
@@ -198,6 +203,8 @@ export interface Store {
 
   // Autoheal: a record per node (hub/autoheal/records.ts holds its type) and pacing per pool.
   getAutohealRecord<T>(nodeId: string): Promise<T | undefined>;
+  /** The records of these nodes in one query; nodes without one are not in the map. */
+  getAutohealRecords<T>(nodeIds: readonly string[]): Promise<Map<string, T>>;
   /** Several records in one transaction; undefined deletes a node's record. */
   saveAutohealRecords(entries: ReadonlyArray<readonly [string, unknown]>): Promise<void>;
   /** { width: 1, cooldownUntil: 0 } when none is stored. */
