@@ -1,11 +1,12 @@
 import tseslint from 'typescript-eslint';
 
-// Who may import what. The protobuf runtime belongs to proto/, the SQLite driver to hub/store/.
+// Who may import what. The protobuf runtime belongs to proto/, the SQLite and PostgreSQL drivers to hub/store/.
 const PROTOBUF = { group: ['protobufjs', 'protobufjs/*'], message: 'Only proto/ may import protobufjs.' };
 const SQLITE = {
   group: ['better-sqlite3', 'better-sqlite3/*'],
   message: 'Only hub/store/ may import the SQLite driver (better-sqlite3).',
 };
+const POSTGRES = { group: ['pg', 'pg/*'], message: 'Only hub/store/ may import the PostgreSQL driver (pg).' };
 // Errors carry a stable code (certs/atoll-error.ts): product code throws a typed error, never a bare Error.
 const BARE_ERROR =
   'Throw a typed error with a stable code (AtollError or a subclass, certs/atoll-error.ts), not a bare Error.';
@@ -25,16 +26,17 @@ export default tseslint.config(
   {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-      ...restrict(PROTOBUF, SQLITE),
+      ...restrict(PROTOBUF, SQLITE, POSTGRES),
     },
   },
-  { files: ['proto/**'], rules: restrict(SQLITE) },
+  { files: ['proto/**'], rules: restrict(SQLITE, POSTGRES) },
   {
     files: ['agent/**'],
     rules: restrict(
       { group: ['**/hub/**', '../hub/*'], message: 'The agent must not import hub code.' },
       PROTOBUF,
       SQLITE,
+      POSTGRES,
     ),
   },
   {
@@ -43,6 +45,7 @@ export default tseslint.config(
       { group: ['**/agent/**', '../agent/*'], message: 'The hub must not import agent code.' },
       PROTOBUF,
       SQLITE,
+      POSTGRES,
     ),
   },
   {

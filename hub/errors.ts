@@ -20,6 +20,8 @@ export const HUB_ERRORS = {
   INTERNAL: 500,
   NODE_OFFLINE: 503,
   STORE_UNAVAILABLE: 503,
+  /** The PostgreSQL datastore cannot be reached (down, restarting); the hub recovers when it is back. */
+  DATASTORE_UNAVAILABLE: 503,
   DISK_FULL: 507,
   COMMAND_TIMEOUT: 504,
   // Node certificates (renewal over the link, recovery over HTTPS) and node identity.

@@ -139,6 +139,8 @@ export class AutohealEngine {
       }
     }
     const nodes = this.d.registry.snapshot();
+    // Records not in memory yet (the first tick after a start): one query for all, not one per node.
+    await this.book.load(nodes.map((n) => n.id));
     await this.guard.update(nodes, this.d.controlPlane.info(), now, this.clock.now(), this.d.clockHold?.());
     const cluster = await this.d.settings.cluster();
     const byPool = new Map<string, NodeSnapshot[]>();
@@ -165,6 +167,7 @@ export class AutohealEngine {
       });
       const allowed = allowedUnhealthy(members.length, ps.maxUnhealthyPercent);
       const pacing = await this.d.store.getAutohealPacing(pool);
+      const switches = await this.d.settings.nodes(unhealthy.map((n) => n.id));
       // Repairs in flight: a node handed to an operator (needs-attention) is not one.
       let busy = members.filter(
         (n) => n.state !== 'needs-attention' && recs.get(n.id)!.step > 0 && recs.get(n.id)!.unhealthySince,
@@ -174,7 +177,7 @@ export class AutohealEngine {
       )) {
         if (only && !only.includes(n.id)) continue;
         const rec = recs.get(n.id)!;
-        const sw = await this.d.settings.node(n.id);
+        const sw = switches.get(n.id)!;
         let why = '';
         if (this.guard.frozen) why = `not acting: remediation is frozen (${this.guard.current().reason})`;
         else if (!cluster.enabled || cluster.paused)

@@ -84,6 +84,14 @@ export class RecordBook {
     return r && structuredClone(r);
   }
 
+  /** Loads the records of the nodes not in memory yet, in one store query (a hub's first tick). */
+  async load(ids: readonly string[]): Promise<void> {
+    const missing = ids.filter((id) => !this.cache.has(id));
+    if (!missing.length) return;
+    const found = await this.store.getAutohealRecords<NodeHeal>(missing);
+    for (const id of missing) if (!this.cache.has(id)) this.cache.set(id, found.get(id));
+  }
+
   /** The last known record, from memory, not a copy: read only (for the API's node view and fast paths). */
   peek(id: string): NodeHeal | undefined {
     return this.cache.get(id);

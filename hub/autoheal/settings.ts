@@ -165,6 +165,12 @@ export class AutohealSettings {
     return withSwitch(await this.store.getSetting<Partial<Switch>>(`autoheal.node.${id}.switch`));
   }
 
+  /** The switches of many nodes in one store query (a tick over a pool, not a read per node). */
+  async nodes(ids: readonly string[]): Promise<Map<string, Switch>> {
+    const stored = await this.store.getSettings<Partial<Switch>>(ids.map((id) => `autoheal.node.${id}.switch`));
+    return new Map(ids.map((id) => [id, withSwitch(stored.get(`autoheal.node.${id}.switch`))]));
+  }
+
   async setNode(id: string, patch: Partial<Switch>): Promise<Switch> {
     return withSwitch(
       await this.store.updateSetting<Partial<Switch>>(`autoheal.node.${id}.switch`, (cur) => ({

@@ -9,6 +9,7 @@ export function toHubError(err: unknown): HubError {
     if (err.code === 'DISK_FULL') return new HubError('DISK_FULL', err.message);
     if (err.code === 'CONFLICT') return new HubError('CONFLICT', err.message);
     if (err.code === 'NOT_FOUND') return new HubError('NOT_FOUND', err.message);
+    if (err.code === 'DATASTORE_UNAVAILABLE') return new HubError('DATASTORE_UNAVAILABLE', err.message);
     return new HubError('STORE_UNAVAILABLE', `the hub store failed: ${err.message}`);
   }
   const fe = err as FastifyError;

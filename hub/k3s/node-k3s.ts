@@ -1,7 +1,7 @@
 // The k3s side of nodes: what each agent should run (server, version, its own bootstrap token,
 // labels, taints), and taking a node out of the cluster when it is removed.
 import type { K3sAssignment } from '../../proto/index.js';
-import type { Store, NodeRecord, PendingPurge } from '../store/types.js';
+import type { K3sTokenCreds, NodeRecord, PendingPurge, Pool, Store } from '../store/types.js';
 import type { EventLog } from '../events.js';
 import type { Logger } from '../logger.js';
 import type { AgentLink, NodeRegistry } from '../nodes/registry.js';
@@ -22,6 +22,14 @@ export interface NodeK3sDeps {
   removeDrainTimeoutMs: number;
   /** The cluster secret: bootstrap tokens are stored sealed with it (node-token-seal.ts). */
   sealKey: SealKey;
+}
+
+/** What an assignment is made of; undefined version or token: the node has none yet. */
+interface AssignFacts {
+  node: NodeRecord;
+  version: string | undefined;
+  creds: K3sTokenCreds | undefined;
+  pool: Pool | undefined;
 }
 
 /** Node labels: the pool's, then the node's own, then atoll's (which always win). */
@@ -48,14 +56,30 @@ export class NodeK3s {
 
   /** Sends the node its assignment if it runs k3s and the control plane serves. */
   async assign(link: AgentLink): Promise<void> {
-    if (link.k3sMode === 'off') return;
+    if (link.k3sMode === 'off' || !this.serving()) return;
+    const node = await this.d.store.getNode(link.nodeId);
+    if (!node) return;
+    await this.send(link, {
+      node,
+      version: await this.desiredVersion(node.id),
+      creds: await this.d.store.getK3sToken(node.id),
+      pool: await this.d.store.getPool(node.pool),
+    });
+  }
+
+  private serving(): boolean {
+    const cp = this.d.controlPlane;
+    return Boolean(cp.running() && cp.nodeTokens() && cp.version());
+  }
+
+  /** Sends the assignment from what is known of the node; pins a version and makes a token when it has none. */
+  private async send(link: AgentLink, known: AssignFacts): Promise<void> {
     const cp = this.d.controlPlane;
     const tokens = cp.nodeTokens();
     const cpVersion = cp.version();
     if (!cp.running() || !tokens || !cpVersion) return; // sent once the control plane is running
-    const node = await this.d.store.getNode(link.nodeId);
-    if (!node) return;
-    const version = (await this.desiredVersion(node.id)) ?? (await this.pinVersion(node, cpVersion));
+    const { node, pool } = known;
+    const version = known.version ?? (await this.pinVersion(node, cpVersion));
     const artifact = this.d.artifacts.getK3s(version, node.facts.arch);
     if (!artifact) {
       await this.d.events.note({
@@ -67,7 +91,7 @@ export class NodeK3s {
       });
       return;
     }
-    let creds = await this.d.store.getK3sToken(node.id);
+    let creds = known.creds;
     if (!creds) {
       const made = await tokens.create(node.id);
       // A racing assign may have stored one meanwhile: the stored one wins, ours is deleted again.
@@ -85,7 +109,6 @@ export class NodeK3s {
           message: `k3s bootstrap token ${creds.id} created for ${node.name}`,
         });
     }
-    const pool = await this.d.store.getPool(node.pool);
     const assignment: K3sAssignment = {
       serverUrl: cp.serverUrl(),
       token: openNodeToken(this.d.sealKey, node.id, creds.token),
@@ -127,10 +150,32 @@ export class NodeK3s {
     return true;
   }
 
-  /** The control plane came up: every connected k3s agent gets its assignment. */
+  /**
+   * The control plane came up: every connected k3s agent gets its assignment. The nodes, their k3s
+   * rows and the pools are read in one query each (not four per node); only a node without a pinned
+   * version or a token yet writes one.
+   */
   async assignAll(): Promise<void> {
-    for (const link of this.d.registry.links()) {
-      await this.assign(link).catch((err: unknown) =>
+    const links = this.d.registry.links().filter((l) => l.k3sMode !== 'off');
+    if (!links.length || !this.serving()) return;
+    const [nodes, rows, pools] = await Promise.all([
+      this.d.store.listNodes(),
+      this.d.store.listNodeK3s(),
+      this.d.store.listPools(),
+    ]);
+    const byId = new Map(nodes.map((n) => [n.id, n]));
+    const k3sOf = new Map(rows.map((r) => [r.nodeId, r]));
+    const poolOf = new Map(pools.map((p) => [p.name, p]));
+    for (const link of links) {
+      const node = byId.get(link.nodeId);
+      if (!node) continue;
+      const row = k3sOf.get(node.id);
+      await this.send(link, {
+        node,
+        version: row?.desiredVersion ?? undefined,
+        creds: row?.token ?? undefined,
+        pool: poolOf.get(node.pool),
+      }).catch((err: unknown) =>
         this.d.logger.warn({ nodeId: link.nodeId, err: (err as Error).message }, 'k3s assignment failed'),
       );
     }

@@ -1,4 +1,5 @@
-// The hub's persistence boundary: the Store interface and its embedded SQLite implementation.
+// The hub's persistence boundary: the Store interface, its embedded SQLite implementation and the
+// PostgreSQL one.
 export * from './types.js';
 export { openSqliteStore, type SqliteStoreOptions, type StoreLogger } from './sqlite-store.js';
 export { MIGRATIONS, latestVersion, type Migration } from './migrations.js';
@@ -9,3 +10,13 @@ export {
   type DatabaseReport,
   type IntegrityLevel,
 } from './integrity.js';
+export {
+  openPostgresStore,
+  migratePostgres,
+  checkPostgresUrl,
+  redactUrl,
+  DEFAULT_POOL_SIZE,
+  type PostgresStoreOptions,
+  type PgStoreLogger,
+} from './pg-store.js';
+export { latestPgVersion } from './pg-migrate.js';

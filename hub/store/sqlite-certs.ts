@@ -2,12 +2,10 @@
 // the node still exists, stamping first use (and revoking what the used certificate replaces), and
 // the current certificate of every node in one query.
 import type Database from 'better-sqlite3';
-import { certToRow, nodeCertFromRow, tokenCheck, type CertRow } from './sqlite-rows.js';
+import { certToRow, nodeCertFromRow, tokenCheck, type CertRow } from './rows.js';
 import type { Statements } from './sqlite-statements.js';
+import { PRUNE_EXPIRED_AFTER_MS } from './store-rules.js';
 import type { CurrentCert, EnrollOutcome, IssueCertOutcome, NodeCertRecord, RejoinInput } from './types.js';
-
-/** Rows of certificates expired longer than this are dropped at the node's next issue (TLS refuses them anyway). */
-export const PRUNE_EXPIRED_AFTER_MS = 60 * 24 * 3600_000;
 
 export function prepareCertStatements(db: Database.Database) {
   return {

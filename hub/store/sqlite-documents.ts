@@ -2,7 +2,9 @@
 // pacing (migration 4). Every write is one statement or one IMMEDIATE transaction: no caller reads,
 // awaits and writes back.
 import type Database from 'better-sqlite3';
-import { parseJson } from './sqlite-rows.js';
+import { parseJson } from './rows.js';
+import { DEFAULT_PACING } from './document-rows.js';
+import { apiTokenFromRow, nodeK3sFromRow, type ApiTokenRow, type NodeK3sRow, type PurgeRow } from './document-rows.js';
 import { ACTIVE_ROLLOUT_STATES_SQL, PRUNE_ROLLOUTS_SQL } from './migrate-settings.js';
 import {
   KEPT_FINISHED_ROLLOUTS,
@@ -10,39 +12,11 @@ import {
   type ApiTokenRecord,
   type AutohealPacing,
   type K3sTokenCreds,
+  type NodeK3sRecord,
   type PendingPurge,
   type RolloutHeader,
   type RolloutQuery,
 } from './types.js';
-
-interface ApiTokenRow {
-  id: string;
-  role: string;
-  description: string;
-  secret_hash: string;
-  created_at: string;
-  created_by: string;
-  revoked_at: string | null;
-}
-
-const apiTokenFromRow = (r: ApiTokenRow): ApiTokenRecord => ({
-  id: r.id,
-  role: r.role,
-  description: r.description,
-  secretHash: r.secret_hash,
-  createdAt: r.created_at,
-  createdBy: r.created_by,
-  revokedAt: r.revoked_at,
-});
-
-interface PurgeRow {
-  node_id: string;
-  name: string;
-  pool: string;
-  agent_stopped: number;
-}
-
-const DEFAULT_PACING: AutohealPacing = Object.freeze({ width: 1, cooldownUntil: 0 });
 
 function prepare(db: Database.Database) {
   return {
@@ -93,6 +67,9 @@ function prepare(db: Database.Database) {
       'SELECT node_id, desired_version FROM node_k3s WHERE desired_version IS NOT NULL ORDER BY node_id',
     ),
     deleteNodeK3s: db.prepare<[string]>('DELETE FROM node_k3s WHERE node_id = ?'),
+    listNodeK3s: db.prepare<[], NodeK3sRow>(
+      'SELECT node_id, token_id, token_secret, desired_version FROM node_k3s ORDER BY node_id',
+    ),
 
     addPurge: db.prepare<
       [string, string, string, number, string]
@@ -105,6 +82,9 @@ function prepare(db: Database.Database) {
     finishPurge: db.prepare<[string]>('DELETE FROM k3s_purges WHERE node_id = ? AND agent_stopped = 1'),
 
     getRecord: db.prepare<[string], { doc: string }>('SELECT doc FROM autoheal_records WHERE node_id = ?'),
+    getRecords: db.prepare<[string], { node_id: string; doc: string }>(
+      'SELECT node_id, doc FROM autoheal_records WHERE node_id IN (SELECT value FROM json_each(?))',
+    ),
     saveRecord: db.prepare<
       [string, string, string]
     >(`INSERT INTO autoheal_records (node_id, doc, updated_at) VALUES (?, ?, ?)
@@ -214,6 +194,10 @@ export class SqliteDocuments {
     return this.st.listDesired.all().map((r) => ({ nodeId: r.node_id, version: r.desired_version }));
   }
 
+  listNodeK3s(): NodeK3sRecord[] {
+    return this.st.listNodeK3s.all().map(nodeK3sFromRow);
+  }
+
   deleteNodeK3s(nodeId: string): void {
     this.st.deleteNodeK3s.run(nodeId);
   }
@@ -239,6 +223,14 @@ export class SqliteDocuments {
   getAutohealRecord<T>(nodeId: string): T | undefined {
     const row = this.st.getRecord.get(nodeId);
     return row && parseJson<T>(row.doc, `autoheal record of ${nodeId}`);
+  }
+
+  getAutohealRecords<T>(nodeIds: readonly string[]): Map<string, T> {
+    const out = new Map<string, T>();
+    if (!nodeIds.length) return out;
+    for (const r of this.st.getRecords.all(JSON.stringify(nodeIds)))
+      out.set(r.node_id, parseJson<T>(r.doc, `autoheal record of ${r.node_id}`));
+    return out;
   }
 
   saveAutohealRecords(entries: ReadonlyArray<readonly [string, unknown]>): void {

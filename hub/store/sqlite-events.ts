@@ -1,7 +1,7 @@
 // The events table of the SQLite store: append, replace (a folded repeat gets a new id, so the id
 // stays a monotonic cursor), list by cursor, stats, and pruning in small bounded batches.
 import type Database from 'better-sqlite3';
-import { eventFromRow, type EventRow } from './sqlite-rows.js';
+import { eventFromRow, type EventRow } from './rows.js';
 import type { EventPrune, EventQuery, EventRecord, EventStats, NewEvent } from './types.js';
 
 const DEFAULT_EVENT_LIMIT = 100;

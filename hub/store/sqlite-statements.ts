@@ -1,6 +1,6 @@
 // Every fixed statement of the SQLite store, prepared once per connection.
 import type Database from 'better-sqlite3';
-import type { CertRow, CommandRow, NodeRow, PoolRow, SampleRow, TokenRow } from './sqlite-rows.js';
+import type { CertRow, CommandRow, NodeRow, PoolRow, SampleRow, TokenRow } from './rows.js';
 
 export function prepareStatements(db: Database.Database) {
   return {

@@ -3,7 +3,7 @@
 // pools, tokens, nodes, certificates, events and commands on top.
 import type Database from 'better-sqlite3';
 import { toStoreError } from './sqlite-errors.js';
-import { parseJson } from './sqlite-rows.js';
+import { parseJson } from './rows.js';
 import { SqliteDocuments } from './sqlite-documents.js';
 import { SqliteSecrets } from './sqlite-secrets.js';
 import {
@@ -11,6 +11,7 @@ import {
   type ApiTokenRecord,
   type AutohealPacing,
   type K3sTokenCreds,
+  type NodeK3sRecord,
   type PendingPurge,
   type RolloutHeader,
   type RolloutQuery,
@@ -30,6 +31,10 @@ export abstract class SqliteStoreBase {
     this.secrets = new SqliteSecrets(db);
     this.settingSt = {
       get: db.prepare<[string], { value: string }>('SELECT value FROM settings WHERE key = ?'),
+      // The keys as one JSON array parameter: one statement for any number of keys.
+      getMany: db.prepare<[string], { key: string; value: string }>(
+        'SELECT key, value FROM settings WHERE key IN (SELECT value FROM json_each(?))',
+      ),
       set: db.prepare<[string, string, string]>(`INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)
         ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`),
       delete: db.prepare<[string]>('DELETE FROM settings WHERE key = ?'),
@@ -52,6 +57,16 @@ export abstract class SqliteStoreBase {
   // Settings.
   getSetting<T>(key: string): Promise<T | undefined> {
     return this.run('reading a setting', () => this.readSetting<T>(key));
+  }
+
+  getSettings<T>(keys: readonly string[]): Promise<Map<string, T>> {
+    return this.run('reading settings', () => {
+      const out = new Map<string, T>();
+      if (!keys.length) return out;
+      for (const r of this.settingSt.getMany.all(JSON.stringify(keys)))
+        out.set(r.key, parseJson<T>(r.value, `setting ${r.key}`));
+      return out;
+    });
   }
 
   /** `undefined` (or anything JSON cannot encode) deletes the key. */
@@ -139,6 +154,10 @@ export abstract class SqliteStoreBase {
     return this.run('listing desired k3s versions', () => this.docs.listDesiredK3sVersions());
   }
 
+  listNodeK3s(): Promise<NodeK3sRecord[]> {
+    return this.run('listing k3s per node', () => this.docs.listNodeK3s());
+  }
+
   deleteNodeK3s(nodeId: string): Promise<void> {
     return this.run("forgetting a node's k3s token and version", () => this.docs.deleteNodeK3s(nodeId));
   }
@@ -163,6 +182,10 @@ export abstract class SqliteStoreBase {
   // Autoheal.
   getAutohealRecord<T>(nodeId: string): Promise<T | undefined> {
     return this.run('reading an autoheal record', () => this.docs.getAutohealRecord<T>(nodeId));
+  }
+
+  getAutohealRecords<T>(nodeIds: readonly string[]): Promise<Map<string, T>> {
+    return this.run('reading autoheal records', () => this.docs.getAutohealRecords<T>(nodeIds));
   }
 
   saveAutohealRecords(entries: ReadonlyArray<readonly [string, unknown]>): Promise<void> {

@@ -1,298 +1,45 @@
-// The hub's persistence boundary. Everything the hub must not lose goes through this interface, so
-// a distributed implementation (Postgres, for HA) can replace the embedded SQLite one later.
+// The hub's persistence boundary. Everything the hub must not lose goes through this interface:
+// the embedded SQLite store (sqlite-*.ts) and the PostgreSQL one (pg-*.ts) implement it, and the
+// conformance suite (test/unit/store/conformance) holds both to the same behaviour.
 // All times are ISO-8601 strings in UTC; all methods are async even where SQLite is synchronous.
+// The records live in node-records.ts and log-records.ts.
 import { AtollError } from '../../certs/atoll-error.js';
-
 import type { SecretStore } from './secret-types.js';
+import type {
+  CertRecord,
+  CurrentCert,
+  EnrollInput,
+  EnrollOutcome,
+  HealthSample,
+  HealthUpdate,
+  IssueCertOutcome,
+  NodeCertRecord,
+  NodePatch,
+  NodeRecord,
+  Pool,
+  PoolPatch,
+  RejoinInput,
+  TokenRecord,
+} from './node-records.js';
+import type {
+  ApiTokenRecord,
+  AutohealPacing,
+  CommandRecord,
+  EventPrune,
+  EventQuery,
+  EventRecord,
+  EventStats,
+  K3sTokenCreds,
+  NewEvent,
+  NodeK3sRecord,
+  PendingPurge,
+  RolloutHeader,
+  RolloutQuery,
+} from './log-records.js';
 
 export type { SecretStore } from './secret-types.js';
-
-export const NODE_STATES = [
-  'joining',
-  'ready',
-  'degraded',
-  'unreachable',
-  'remediating',
-  'upgrading',
-  'cordoned',
-  'needs-attention',
-] as const;
-export type NodeState = (typeof NODE_STATES)[number];
-
-export interface Pool {
-  name: string;
-  description: string;
-  /** Labels every node of the pool gets (k3s --node-label). */
-  labels: Record<string, string>;
-  /** Taints every node of the pool gets, `key=value:Effect`. */
-  taints: string[];
-  createdAt: string;
-  updatedAt: string;
-}
-
-export type PoolPatch = Partial<Pick<Pool, 'description' | 'labels' | 'taints'>>;
-
-export interface TokenRecord {
-  /** Public id, shown in lists and used to revoke. */
-  id: string;
-  /** Hex SHA-256 of the secret part; the secret itself is never stored. */
-  secretHash: string;
-  pool: string;
-  description: string;
-  createdAt: string;
-  expiresAt: string;
-  /** null means reusable (no limit). */
-  maxUses: number | null;
-  uses: number;
-  revokedAt: string | null;
-  /** Actor that created it (admin token id). */
-  createdBy: string;
-}
-
-export interface HostFactsRecord {
-  hostname: string;
-  os: string;
-  kernel: string;
-  arch: string;
-  cpus: number;
-  memoryBytes: number;
-  addresses: string[];
-  bootId: string;
-  /** /etc/machine-id of the host; absent from agents before it was reported. */
-  machineId?: string;
-  /** Cloud provider from the host's DMI (aws, gcp, hetzner, ...); '' or absent when unknown. */
-  provider?: string;
-}
-
-export interface HealthRecord {
-  /** Hub time at which the report arrived. */
-  receivedAt: string;
-  cpuPercent: number;
-  memoryTotalBytes: number;
-  memoryUsedBytes: number;
-  diskTotalBytes: number;
-  diskUsedBytes: number;
-  load1: number;
-  load5: number;
-  load15: number;
-  uptimeSeconds: number;
-  k3s: { state: string; version: string; kubeletHealthy: boolean; restarts: number; lastLogLines: string[] };
-  /** Agent clock minus hub clock, in ms, as estimated at the report. */
-  clockSkewMs: number;
-  /** File systems of the agent's and k3s's data dirs when not "/" (absent from older agents). */
-  disks?: DiskRecord[];
-}
-
-export interface DiskRecord {
-  /** agent-data or k3s-data */
-  role: string;
-  path: string;
-  totalBytes: number;
-  usedBytes: number;
-}
-
-export interface NodeRecord {
-  id: string;
-  name: string;
-  pool: string;
-  state: NodeState;
-  labels: Record<string, string>;
-  facts: HostFactsRecord;
-  agentVersion: string;
-  /** Token the node joined with. */
-  tokenId: string;
-  createdAt: string;
-  lastSeen: string | null;
-  health: HealthRecord | null;
-}
-
-export type NodePatch = Partial<
-  Pick<NodeRecord, 'name' | 'pool' | 'state' | 'labels' | 'facts' | 'agentVersion' | 'lastSeen' | 'health'>
->;
-
-export interface CertRecord {
-  /** Hex serial, unique. */
-  serial: string;
-  nodeId: string;
-  notBefore: string;
-  notAfter: string;
-  /** SHA-256 fingerprint of the DER, hex. */
-  fingerprint: string;
-  revokedAt: string | null;
-  /** When the hub signed it (notBefore is backdated for clock skew); absent on rows from before v4. */
-  issuedAt?: string;
-  /** When the agent first connected with it; absent while unused. */
-  usedAt?: string;
-}
-
-/** A certificate with what renewal needs: its key (to answer a retried request) and its PEM. */
-export interface NodeCertRecord extends CertRecord {
-  /** SHA-256 of the certified public key (SPKI DER), hex; null on rows from before v4. */
-  publicKeySha256: string | null;
-  /** The certificate itself, kept for renewals so a retried request gets the same one; null otherwise. */
-  certPem: string | null;
-}
-
-/** The certificate a node uses now: the newest unrevoked one it connected with (else the newest unrevoked). */
-export interface CurrentCert {
-  nodeId: string;
-  serial: string;
-  notAfter: string;
-  issuedAt: string;
-}
-
-export type IssueCertOutcome = 'ok' | 'node-missing';
-
-/** A node whose certificate expired joins again under its id: a token use and a new certificate. */
-export interface RejoinInput {
-  tokenId: string;
-  now: string;
-  cert: NodeCertRecord;
-}
-
-export interface NewEvent {
-  /** e.g. node.joined, node.state, token.created, admin.action, join.rejected */
-  type: string;
-  nodeId?: string | null;
-  pool?: string | null;
-  /** Who caused it: `admin`, `node:<id>`, `hub`, or an api token id. */
-  actor: string;
-  message: string;
-  data?: Record<string, unknown>;
-}
-
-export interface EventRecord extends Required<Omit<NewEvent, 'data'>> {
-  /** Monotonic cursor. */
-  id: number;
-  at: string;
-  data: Record<string, unknown>;
-}
-
-export interface EventQuery {
-  /** Return events with id > since. */
-  since?: number;
-  /** And with id < before. Without `order`, a `before` query is newest first (paging back from the newest). */
-  before?: number;
-  /** By id: 'asc' (oldest first; the default without `before`) or 'desc' (newest first). */
-  order?: 'asc' | 'desc';
-  /** Default 100, max 1000. */
-  limit?: number;
-  type?: string;
-  nodeId?: string;
-  pool?: string;
-}
-
-export interface EventStats {
-  count: number;
-  /** Time of the oldest stored event; null when there is none. */
-  oldestAt: string | null;
-}
-
-export interface EventPrune {
-  /** Delete events recorded before this time (ISO). */
-  before?: string;
-  /** Delete the oldest events beyond this many. */
-  maxCount?: number;
-  /** At most this many rows in this call (one short transaction). */
-  limit: number;
-}
-
-export type EnrollOutcome = 'ok' | 'token-missing' | 'token-revoked' | 'token-expired' | 'token-used-up';
-
-export interface EnrollInput {
-  tokenId: string;
-  /** Used for the expiry check. */
-  now: string;
-  node: NodeRecord;
-  cert: CertRecord;
-  event: NewEvent;
-}
-
-export interface HealthUpdate {
-  nodeId: string;
-  lastSeen: string;
-  /** null keeps the node's last report (a liveness-only update); updateNode({ health: null }) clears it. */
-  health: HealthRecord | null;
-}
-
-/** One point of a node's health history (percentages 0-100, one decimal). */
-export interface HealthSample {
-  nodeId: string;
-  at: string;
-  cpuPercent: number;
-  memoryPercent: number;
-  diskPercent: number;
-}
-
-export type CommandState = 'pending' | 'done' | 'expired';
-
-/** A command to a node's agent: stored before it is sent, re-sent on reconnect until answered or expired. */
-export interface CommandRecord {
-  id: string;
-  nodeId: string;
-  action: string;
-  args: Record<string, string>;
-  actor: string;
-  state: CommandState;
-  createdAt: string;
-  /** Not sent (or re-sent) after this time; then `expired`. */
-  expiresAt: string;
-  sentCount: number;
-  result: { ok: boolean; errorCode: string; message: string; at: string } | null;
-}
-
-/** Rollout states that are still in progress; every other state is finished (kept, then pruned). */
-export const ACTIVE_ROLLOUT_STATES = ['waiting-window', 'running', 'paused'] as const;
-/** Finished rollouts kept (newest first); older finished ones are deleted when a rollout is saved. */
-export const KEPT_FINISHED_ROLLOUTS = 200;
-
-/** What the store reads of a rollout (hub/upgrades/rollout-state.ts holds the whole document). */
-export interface RolloutHeader {
-  id: string;
-  kind: string;
-  state: string;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface RolloutQuery {
-  /** Only rollouts in ACTIVE_ROLLOUT_STATES. */
-  active?: boolean;
-  /** Default and max: KEPT_FINISHED_ROLLOUTS + the active ones. */
-  limit?: number;
-}
-
-/** A dashboard API token (hub/api/api-tokens.ts); only the SHA-256 of its secret is stored. */
-export interface ApiTokenRecord {
-  id: string;
-  role: string;
-  description: string;
-  secretHash: string;
-  createdAt: string;
-  createdBy: string;
-  revokedAt: string | null;
-}
-
-/** A node's k3s bootstrap token (secret) at the control plane. */
-export interface K3sTokenCreds {
-  id: string;
-  token: string;
-}
-
-/** A removed node whose Kubernetes objects still have to be deleted (hub/k3s/node-k3s.ts). */
-export interface PendingPurge {
-  id: string;
-  name: string;
-  pool: string;
-  /** The agent hung up after being told, or was refused with its revoked certificate. */
-  agentStopped: boolean;
-}
-
-/** Autoheal pacing of a pool: how many repairs at a time, and a cooldown (epoch ms) after a failure. */
-export interface AutohealPacing {
-  width: number;
-  cooldownUntil: number;
-}
+export * from './node-records.js';
+export * from './log-records.js';
 
 export interface Store extends SecretStore {
   // Pools. A pool named `default` always exists (created by migrations) and cannot be deleted.
@@ -400,6 +147,8 @@ export interface Store extends SecretStore {
 
   // Small key/value settings (JSON values).
   getSetting<T>(key: string): Promise<T | undefined>;
+  /** Several settings in one query (for a set of nodes, not a loop of reads); absent keys are not in the map. */
+  getSettings<T>(keys: readonly string[]): Promise<Map<string, T>>;
   setSetting(key: string, value: unknown): Promise<void>;
   /** Several settings in one transaction (one commit for many keys); undefined deletes a key. */
   setSettings(entries: ReadonlyArray<readonly [string, unknown]>): Promise<void>;
@@ -441,6 +190,8 @@ export interface Store extends SecretStore {
   setDesiredK3sVersion(nodeId: string, version: string, onlyIfUnset?: boolean): Promise<string>;
   /** Every node's desired version, one query. */
   listDesiredK3sVersions(): Promise<Array<{ nodeId: string; version: string }>>;
+  /** Every node's k3s row (token and desired version), one query: assigning k3s to all nodes at once. */
+  listNodeK3s(): Promise<NodeK3sRecord[]>;
   /** Forgets the node's token and version. */
   deleteNodeK3s(nodeId: string): Promise<void>;
 
@@ -455,6 +206,8 @@ export interface Store extends SecretStore {
 
   // Autoheal: a record per node (hub/autoheal/records.ts holds its type) and pacing per pool.
   getAutohealRecord<T>(nodeId: string): Promise<T | undefined>;
+  /** The records of these nodes in one query; nodes without one are not in the map. */
+  getAutohealRecords<T>(nodeIds: readonly string[]): Promise<Map<string, T>>;
   /** Several records in one transaction; undefined deletes a node's record. */
   saveAutohealRecords(entries: ReadonlyArray<readonly [string, unknown]>): Promise<void>;
   /** { width: 1, cooldownUntil: 0 } when none is stored. */
@@ -466,7 +219,20 @@ export interface Store extends SecretStore {
   close(): Promise<void>;
 }
 
-export type StoreErrorCode = 'CONFLICT' | 'NOT_FOUND' | 'DISK_FULL' | 'READ_ONLY' | 'CORRUPT' | 'IO';
+/**
+ * DATASTORE_UNAVAILABLE: the database server cannot be reached or refuses to serve now (PostgreSQL
+ * down, restarting, wrong credentials); it may come back by itself. SCHEMA_VERSION: the database was
+ * migrated by a newer atoll, or is too old for this one to migrate.
+ */
+export type StoreErrorCode =
+  | 'CONFLICT'
+  | 'NOT_FOUND'
+  | 'DISK_FULL'
+  | 'READ_ONLY'
+  | 'CORRUPT'
+  | 'IO'
+  | 'DATASTORE_UNAVAILABLE'
+  | 'SCHEMA_VERSION';
 
 export class StoreError extends AtollError<StoreErrorCode> {
   constructor(code: StoreErrorCode, message: string, options?: { cause?: unknown }) {

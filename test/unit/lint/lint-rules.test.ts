@@ -1,7 +1,7 @@
 // The house rules `npm run lint` enforces, checked on probe files written into the tree (and removed
-// again): a promise nobody awaits or catches (also behind `void`), the SQLite driver outside
-// hub/store, a bare `throw new Error` in product code, an import cycle and an unformatted file all
-// fail the lint.
+// again): a promise nobody awaits or catches (also behind `void`), the SQLite or PostgreSQL driver
+// outside hub/store, a bare `throw new Error` in product code, an import cycle and an unformatted
+// file all fail the lint.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
@@ -32,17 +32,19 @@ async function withProbes<T>(files: Record<string, string>, fn: () => Promise<T>
   }
 }
 
-test('eslint fails on a floating promise, on `void` of a promise, and on better-sqlite3 outside hub/store', async () => {
+test('eslint fails on a floating promise, on `void` of a promise, and on better-sqlite3 or pg outside hub/store', async () => {
   const probe = 'hub/__lint_probe__.ts';
   const r = await withProbes(
     {
       [probe]: [
         "import Database from 'better-sqlite3';",
+        "import pg from 'pg';",
         'async function work(): Promise<void> {}',
         'work();',
         'void work();',
         'work().catch(() => undefined);',
         'export const db = Database;',
+        'export const pgPool = pg.Pool;',
         '',
       ].join('\n'),
     },
@@ -54,10 +56,10 @@ test('eslint fails on a floating promise, on `void` of a promise, and on better-
   const at = (rule: string): number[] => messages.filter((m) => m.ruleId === rule).map((m) => m.line);
   assert.deepEqual(
     at('@typescript-eslint/no-floating-promises'),
-    [3, 4],
+    [4, 5],
     'the bare call and the void are flagged, the caught one is not',
   );
-  assert.deepEqual(at('no-restricted-imports'), [1]);
+  assert.deepEqual(at('no-restricted-imports'), [1, 2]);
 });
 
 test('eslint fails on a bare `throw new Error` in hub, agent, certs and proto, not in tests or the dashboard', async () => {

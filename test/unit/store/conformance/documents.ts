@@ -182,6 +182,35 @@ export function documents(open: OpenStore): void {
     assert.deepEqual(await store.getAutohealPacing('p'), { width: 8, cooldownUntil: 12345 });
   });
 
+  test('set reads: settings, autoheal records and k3s rows of many nodes in one call each', async (t) => {
+    const store = await open(t);
+    const ids = Array.from({ length: 3000 }, (_, i) => `n${i}`);
+    await store.setSettings(ids.map((id, i) => [`autoheal.node.${id}.switch`, { enabled: i % 2 === 0 }]));
+    const switches = await store.getSettings<{ enabled: boolean }>([
+      ...ids.map((id) => `autoheal.node.${id}.switch`),
+      'gone',
+    ]);
+    assert.equal(switches.size, 3000, 'absent keys are left out');
+    assert.deepEqual(switches.get('autoheal.node.n7.switch'), { enabled: false });
+    assert.deepEqual(await store.getSettings([]), new Map());
+
+    await store.saveAutohealRecords(ids.slice(0, 10).map((id, i) => [id, { step: i }]));
+    const recs = await store.getAutohealRecords<{ step: number }>(ids);
+    assert.deepEqual([...recs.keys()].sort(), ids.slice(0, 10).sort());
+    assert.deepEqual(recs.get('n9'), { step: 9 });
+    assert.deepEqual(await store.getAutohealRecords([]), new Map());
+
+    await store.claimK3sToken('a', { id: 'ka', token: 'sa' });
+    await store.setDesiredK3sVersion('a', 'v1.31.0+k3s1');
+    await store.setDesiredK3sVersion('b', 'v1.30.0+k3s1');
+    await store.claimK3sToken('c', { id: 'kc', token: 'sc' });
+    assert.deepEqual(await store.listNodeK3s(), [
+      { nodeId: 'a', token: { id: 'ka', token: 'sa' }, desiredVersion: 'v1.31.0+k3s1' },
+      { nodeId: 'b', token: null, desiredVersion: 'v1.30.0+k3s1' },
+      { nodeId: 'c', token: { id: 'kc', token: 'sc' }, desiredVersion: null },
+    ]);
+  });
+
   test('updateSetting: a read-modify-write in one step; a throwing update changes nothing', async (t) => {
     const store = await open(t);
     assert.deepEqual(await store.updateSetting<{ n: number }>('c', (cur) => ({ n: (cur?.n ?? 0) + 1 })), { n: 1 });

@@ -58,6 +58,18 @@ export function enroll(open: OpenStore): void {
     assert.equal((await store.getToken('once'))?.uses, 1);
   });
 
+  test('a single-use token raced by 10 joins at once: exactly one enrolls, the token counts one use', async (t) => {
+    const store = await open(t);
+    await store.createToken(token('once', { maxUses: 1 }));
+    const ids = Array.from({ length: 10 }, (_, i) => `racer-${i}`);
+    const results = await Promise.all(ids.map((id) => store.enroll(enrollInput('once', id))));
+    assert.equal(results.filter((r) => r === 'ok').length, 1, results.join(','));
+    assert.equal(results.filter((r) => r === 'token-used-up').length, 9);
+    assert.equal((await store.listNodes()).length, 1);
+    assert.equal((await store.getToken('once'))?.uses, 1);
+    assert.equal((await store.listEvents({})).length, 1);
+  });
+
   test('a token is still valid at its expiry minus 1 ms (now given by the caller)', async (t) => {
     const store = await open(t);
     const exp = Date.now() + HOUR;

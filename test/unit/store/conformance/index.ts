@@ -9,6 +9,8 @@ import { eventsAndSettings } from './events-settings.js';
 import { nodesAndCerts } from './nodes-certs.js';
 import { opener, type StoreFactory } from './open.js';
 import { poolsAndTokens } from './pools-tokens.js';
+import { healthHistory } from './health-history.js';
+import { renewalAndCommands } from './renewal-commands.js';
 import { secrets } from './secrets.js';
 
 export type { StoreFactory } from './open.js';
@@ -23,6 +25,8 @@ export function storeConformance(name: string, factory: StoreFactory): void {
     eventRetention(open);
     documents(open);
     concurrency(open);
+    healthHistory(open);
+    renewalAndCommands(open);
     secrets(open);
   });
 }

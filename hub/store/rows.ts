@@ -1,4 +1,5 @@
-// Row shapes of the SQLite schema and their mapping to the store's record types.
+// Row shapes of the store schema (the same columns on SQLite and PostgreSQL) and their mapping to the
+// store's record types.
 import {
   StoreError,
   type CertRecord,

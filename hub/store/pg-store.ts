@@ -1,0 +1,130 @@
+// The PostgreSQL store: the hub's state in a database the operator runs, for more than one machine.
+// openPostgresStore makes a bounded pool, migrates the schema (pg-migrate.ts) and returns a Store
+// (pg-store-impl.ts) once the database answered; a database that is unreachable, too old, or
+// migrated by a newer atoll is a StoreError and nothing is left open.
+import pg from 'pg';
+import { systemClock, type Clock } from '../clock.js';
+import { PgDb, DEFAULT_RETRY, type RetryPolicy } from './pg-db.js';
+import { runPgMigrations, type PgMigrateOptions, type PgMigrateResult } from './pg-migrate.js';
+import { PgStore } from './pg-store-impl.js';
+import { StoreError, type Store } from './types.js';
+
+export interface PgStoreLogger {
+  warn(obj: object, msg?: string): void;
+  info?(obj: object, msg?: string): void;
+}
+
+export interface PostgresStoreOptions {
+  /** postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=...] (or postgresql://). */
+  url: string;
+  /** Connections at most (default 10). */
+  poolSize?: number;
+  log?: PgStoreLogger;
+  clock?: Clock;
+  /** How long a request waits for a connection before it fails DATASTORE_UNAVAILABLE (default 5 s). */
+  connectTimeoutMs?: number;
+  retry?: RetryPolicy;
+  /** For tests of the migration checks. */
+  migrate?: PgMigrateOptions;
+}
+
+export const DEFAULT_POOL_SIZE = 10;
+export const MAX_POOL_SIZE = 1000;
+
+const INT8_OID = 20;
+
+/** The URL as shown in messages and logs: without its password. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '';
+    return u.toString().replace(/:@/, '@');
+  } catch {
+    return 'postgres://(unparsable URL)';
+  }
+}
+
+/** Checks the form of a datastore URL; throws StoreError('DATASTORE_UNAVAILABLE') naming what is wrong. */
+export function checkPostgresUrl(url: string): URL {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new StoreError(
+      'DATASTORE_UNAVAILABLE',
+      'the datastore URL is not a URL (postgres://USER@HOST:5432/DATABASE)',
+    );
+  }
+  if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:')
+    throw new StoreError(
+      'DATASTORE_UNAVAILABLE',
+      `the datastore URL must start with postgres:// (got ${u.protocol}//)`,
+    );
+  if (!u.hostname && !u.searchParams.get('host'))
+    throw new StoreError('DATASTORE_UNAVAILABLE', `the datastore URL ${redactUrl(url)} names no host`);
+  if (u.pathname.replace(/^\//, '') === '')
+    throw new StoreError('DATASTORE_UNAVAILABLE', `the datastore URL ${redactUrl(url)} names no database (…/DATABASE)`);
+  return u;
+}
+
+/** The store's pool: bounded, bigint as number, idle failures logged (exported for tests that wrap it). */
+export function createPgPool(opts: PostgresStoreOptions): pg.Pool {
+  const size = Math.floor(opts.poolSize ?? DEFAULT_POOL_SIZE);
+  if (!(size >= 1 && size <= MAX_POOL_SIZE))
+    throw new StoreError(
+      'DATASTORE_UNAVAILABLE',
+      `the datastore pool size must be 1 to ${MAX_POOL_SIZE} (got ${opts.poolSize})`,
+    );
+  const pool = new pg.Pool({
+    connectionString: opts.url,
+    max: size,
+    connectionTimeoutMillis: opts.connectTimeoutMs ?? 5000,
+    idleTimeoutMillis: 30_000,
+    keepAlive: true,
+    application_name: 'atoll-hub',
+    // bigint columns (event ids, epoch ms) as numbers: every value atoll stores is below 2^53.
+    types: {
+      getTypeParser: ((oid: number, format?: string) =>
+        oid === INT8_OID
+          ? (v: string) => Number(v)
+          : pg.types.getTypeParser(oid, format as 'text')) as pg.CustomTypesConfig['getTypeParser'],
+    },
+  });
+  // An idle connection that breaks (the server restarts) is dropped by the pool, which then emits this;
+  // without a listener it would end the process. The next request opens a new connection.
+  pool.on('error', (err) => opts.log?.warn({ err: err.message }, 'a PostgreSQL connection of the pool failed'));
+  return pool;
+}
+
+/** Runs the migrations alone (`atoll-hub datastore migrate`) and closes the pool. */
+export async function migratePostgres(opts: PostgresStoreOptions): Promise<PgMigrateResult> {
+  checkPostgresUrl(opts.url);
+  const pool = createPgPool({ ...opts, poolSize: 1 });
+  try {
+    return await runPgMigrations(pool, redactUrl(opts.url), migrateOptions(opts));
+  } finally {
+    await pool.end().catch(() => undefined);
+  }
+}
+
+function migrateOptions(opts: PostgresStoreOptions): PgMigrateOptions {
+  const clock = opts.clock ?? systemClock;
+  return {
+    now: () => clock.now(),
+    onApplied: (m) => opts.log?.info?.({ version: m.version, name: m.name }, 'migrated the PostgreSQL datastore'),
+    ...opts.migrate,
+  };
+}
+
+export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Store> {
+  checkPostgresUrl(opts.url);
+  const where = redactUrl(opts.url);
+  const pool = createPgPool(opts);
+  try {
+    await runPgMigrations(pool, where, migrateOptions(opts));
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    throw err;
+  }
+  return new PgStore(new PgDb(pool, where, opts.retry ?? DEFAULT_RETRY), opts.clock ?? systemClock);
+}
