@@ -35,8 +35,6 @@ export interface ControlPlaneOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-export { isControlPlaneNode } from './kube-watch.js';
-
 const NODE_ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm' };
 
 function localAddresses(): string[] {
