@@ -1,4 +1,5 @@
-// Agent configuration, parsed once from flags and environment.
+// Agent configuration, parsed once from flags and environment. The ATOLL_AGENT_*_MS, _REBOOT_COMMAND and
+// _KUBELET_HEALTHZ_URL variables are for tests: README.md, "Test-only environment variables", lists them.
 import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { AgentError } from './errors.js';

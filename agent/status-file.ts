@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writePublicFile } from '../certs/files.js';
-import type { LinkStatus } from './connection.js';
+import type { LinkStatus } from './link-types.js';
 
 export interface AgentStatusFile {
   pid: number;

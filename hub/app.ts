@@ -1,13 +1,16 @@
-// The hub, assembled: config in, a started hub out. main.ts only parses flags and calls this.
+// The hub, assembled: config in, a started hub out. main.ts only parses flags and calls this. Larger
+// parts come wired from their own modules: gateway/hub-gateway.ts, k3s/hub-control-plane.ts, hub-clock.ts.
 import { join } from 'node:path';
-import { writeFileSync, rmSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { HubConfig } from './config.js';
 import type { Logger } from './logger.js';
 import { prepareDataDir, loadOrCreateAdminToken } from './data-dir.js';
 import { DirLockedError, lockDataDir, lockHolder, type DirLock } from '../certs/dir-lock.js';
-import { checkListeners, hubListeners, listenRefusal } from './listen-check.js';
-import { openHubState } from './open-state.js';
+import { checkListeners, hubListeners } from './listen-check.js';
+import { listenHub } from './listen-hub.js';
+import { startHousekeeping } from './housekeeping.js';
+import { openHubStateFor } from './open-state.js';
 import { createEventLog } from './events.js';
 import { EventRetention } from './event-retention.js';
 import { createHealthBatcher } from './nodes/health-batcher.js';
@@ -16,24 +19,18 @@ import { NodeRegistry } from './nodes/registry.js';
 import { CommandService } from './nodes/commands.js';
 import { createTokenService } from './tokens/token-service.js';
 import { sha256Hex } from './tokens/secrets.js';
-import { buildGateway, verifyClientCert } from './gateway/server.js';
-import { createRateLimiter } from './gateway/rate-limit.js';
-import { joinHandler } from './gateway/join-handler.js';
-import { agentConnector } from './gateway/agent-connect.js';
 import { CertRenewal } from './nodes/cert-renewal.js';
 import { CertWatch } from './nodes/cert-watch.js';
-import { IdentityGuard } from './nodes/identity-guard.js';
-import { recoverRoute } from './gateway/recover-route.js';
-import { recoverCert } from './nodes/cert-recovery.js';
 import { buildApi } from './api/server.js';
-import type { ClusterInfo, ControlPlaneNodeInfo, HubServices } from './api/services.js';
+import type { HubServices } from './api/services.js';
+import { clusterInfo } from './api/cluster-info.js';
 import { readHubVersion } from './version.js';
-import { ControlPlane, isControlPlaneNode } from './k3s/control-plane.js';
-import { NodeK3s } from './k3s/node-k3s.js';
+import { startHubClock } from './hub-clock.js';
+import { writeRuntimeFile } from './runtime-file.js';
+import { buildHubGateway } from './gateway/hub-gateway.js';
+import { createHubControlPlane } from './k3s/hub-control-plane.js';
 import { ArtifactStore } from './artifacts/artifact-store.js';
 import { packagePaths } from './installer/package-files.js';
-import { artifactRoutes } from './gateway/artifact-routes.js';
-import { installerRoutes } from './installer/routes.js';
 import { AutohealEngine } from './autoheal/engine.js';
 import { AutohealSettings } from './autoheal/settings.js';
 import { replacementDocs } from './autoheal/replacement-doc.js';
@@ -43,11 +40,6 @@ import { createMetrics } from './metrics.js';
 import { UpgradeEngine } from './upgrades/engine.js';
 import { connectionCapsFor } from './http/connection-caps.js';
 import type { Listener, ListenerLimits } from './http/connection-limits.js';
-import { systemClock } from './clock.js';
-import { ClockWatch } from './clock-watch.js';
-import { FleetSkew } from './nodes/fleet-skew.js';
-import { signedDuration } from './autoheal/guard.js';
-import { logFailure } from '../certs/log-failure.js';
 
 export interface Hub {
   apiUrl: string;
@@ -86,19 +78,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
 
 async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promise<Hub> {
   const log = deps.logger;
-  const { store, pki, movedAside, clusterSecret, k3sServerToken } = await openHubState({
-    dataDir: config.dataDir,
-    publicUrl: config.publicUrl,
-    reinitStore: config.reinitStore,
-    clusterSecretFile: config.clusterSecretFile,
-    logger: log,
-  });
-  if (clusterSecret.created)
-    log.info(
-      { component: 'pki', file: clusterSecret.source },
-      'made the cluster secret (back it up apart from hub.db)',
-    );
-  if (pki.created) log.info({ component: 'pki', caPin: pki.caPin }, 'created the hub CA');
+  const { store, pki, movedAside, clusterSecret, k3sServerToken } = await openHubStateFor(config, log);
   const admin = loadOrCreateAdminToken(config.dataDir);
   const hubVersion = readHubVersion();
   const events = createEventLog(store, log.child({ component: 'events' }));
@@ -106,39 +86,9 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
     maxAgeMs: config.eventsMaxAgeMs,
     maxCount: config.eventsMaxCount,
   });
-  // The hub's time: liveness and ages on the monotonic clock; wall time held steady through a step
-  // of the hub's own clock until it settled (clock-watch.ts); agents' skew judged against the fleet.
-  let fleetSkew: FleetSkew | undefined = undefined;
-  const clock = new ClockWatch({
-    clock: systemClock,
-    settleMs: Math.max(120_000, 4 * config.heartbeatIntervalMs),
-    onStep: (step, hold) => {
-      log.warn({ offsetMs: step.offsetMs, hold }, "the hub's own clock stepped");
-      events
-        .note({
-          type: 'hub.clock-step',
-          actor: 'hub',
-          message: `the hub's own clock stepped ${signedDuration(step.offsetMs)} (wall vs monotonic); autoheal holds and the hub keeps its time until ${hold.until}`,
-          data: { offsetMs: step.offsetMs, netOffsetMs: hold.offsetMs, until: hold.until },
-        })
-        .catch(logFailure(log, 'noting a clock step'));
-    },
-    onSettled: (offsetMs) => {
-      fleetSkew?.shift(offsetMs);
-      if (Math.abs(offsetMs) >= 1000)
-        events
-          .note({
-            type: 'hub.clock-step',
-            actor: 'hub',
-            message: `the hub's clock stayed ${signedDuration(offsetMs)} off its earlier time after settling; the hub follows it now`,
-            data: { offsetMs, settled: true },
-          })
-          .catch(logFailure(log, 'noting a settled clock'));
-    },
-  });
-  fleetSkew = new FleetSkew(clock);
-  const clockTimer = setInterval(() => clock.check(), 1000);
-  clockTimer.unref();
+  // The hub's time (hub-clock.ts): monotonic for liveness and ages, wall time steady through a clock step.
+  const hubClock = startHubClock({ heartbeatIntervalMs: config.heartbeatIntervalMs, events, logger: log });
+  const { clock, fleetSkew } = hubClock;
   const batcher = createHealthBatcher(store, log.child({ component: 'health' }), {
     sampler: createHealthSampler(),
     clock,
@@ -166,89 +116,15 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
   const artifacts = new ArtifactStore(join(config.dataDir, 'artifacts'), packagePaths().agentArtifactsDir);
 
   const cpLog = log.child({ component: 'k3s' });
-  const controlPlane = new ControlPlane({
-    mode: config.k3s,
-    dataDir: config.dataDir,
-    publicHost: new URL(config.publicUrl).hostname.replace(/^\[|\]$/g, ''),
-    httpsPort: config.k3sHttpsPort,
-    extraArgs: config.k3sArgs,
-    nodeTokenTtl: config.k3sNodeTokenTtl,
-    schedulable: config.controlPlaneSchedulable,
-    clusterName: config.clusterName,
-    restartBackoffMs: config.k3sRestartBackoffMs,
-    failedRetryMs: config.k3sFailedRetryMs,
-    // The cluster's server token, from the store (the same on every hub); never on a command line.
-    env: { K3S_TOKEN: k3sServerToken },
-    artifacts,
-    logger: cpLog,
-    onState: (info, previous) => {
-      // While the kube API is down, what its watch said about the nodes is stale: readiness unknown.
-      if (info.state !== 'running') registry.kubeUnknown();
-      events
-        .note({
-          type: 'k3s.state',
-          actor: 'hub',
-          message: `control plane ${previous} -> ${info.state}: ${info.message}`,
-          data: {
-            from: previous,
-            to: info.state,
-            restarts: info.restarts,
-            lastLogLines: info.state === 'failed' ? info.lastLogLines : [],
-          },
-        })
-        .catch(logFailure(cpLog, 'noting a control plane state'));
-      if (info.state === 'running') {
-        nodeK3s.assignAll().catch(logFailure(cpLog, 'assigning k3s to the nodes'));
-        nodeK3s.purgePending().catch(logFailure(cpLog, 'purging removed nodes'));
-      }
-    },
-    // The hub's own node is no agent's: it never feeds an atoll node's state (autoheal, upgrades).
-    onKubeNode: (type, n) => {
-      if (!isControlPlaneNode(n))
-        registry
-          .kubeUpdate(n.name, type === 'DELETED' ? undefined : n)
-          .catch(logFailure(cpLog, 'recording a kube node update'));
-    },
-  });
-  // Its callbacks above run only once the control plane starts (after assembly).
-  const nodeK3s = new NodeK3s({
-    controlPlane,
+  const { controlPlane, nodeK3s } = createHubControlPlane(config, {
     store,
     registry,
     artifacts,
     events,
     logger: cpLog,
-    removeDrainTimeoutMs: config.removeDrainTimeoutMs,
+    k3sServerToken,
     sealKey: clusterSecret,
   });
-
-  const serverNodeInfo = (): ControlPlaneNodeInfo | null => {
-    const n = controlPlane.running() ? controlPlane.serverNode() : undefined;
-    return n
-      ? {
-          name: n.name,
-          ready: n.ready,
-          unschedulable: n.unschedulable,
-          taints: n.taints,
-          labels: n.labels,
-          kubeletVersion: n.kubeletVersion,
-        }
-      : null;
-  };
-  const cluster = (): ClusterInfo => {
-    const i = controlPlane.info();
-    return {
-      state: i.state === 'stopped' ? 'absent' : i.state,
-      version: controlPlane.version(),
-      message: i.message,
-      restarts: i.restarts,
-      since: i.since,
-      lastLogLines: i.lastLogLines,
-      serverUrl: controlPlane.running() ? controlPlane.serverUrl() : null,
-      nextRetryAt: i.nextRetryAt ?? null,
-      node: serverNodeInfo(),
-    };
-  };
 
   const removeNode = nodeRemoval({ store, events, registry, nodeK3s });
   const autohealSettings = new AutohealSettings(store);
@@ -308,7 +184,7 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
     caPem: pki.ca.certPem,
     servingPin: pki.servingPin,
     hubVersion,
-    cluster,
+    cluster: () => clusterInfo(controlPlane),
     controlPlane,
     artifacts,
     autoheal,
@@ -335,81 +211,14 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
     handshakeTimeoutMs: config.handshakeTimeoutMs,
     observer: metrics.connections,
   });
-  const gwLog = log.child({ component: 'gateway' });
-  const gateway = await buildGateway({
+  const gateway = await buildHubGateway(services, {
+    pki,
+    renewal,
+    nodeK3s,
+    metrics,
     limits: limits('gateway'),
-    logger: gwLog,
-    store,
-    tls: {
-      certPem: pki.serving.certPem,
-      keyPem: pki.serving.keyPem,
-      caPem: pki.ca.certPem,
-      ticketKeys: pki.ticketKeys,
-    },
-    joinLimiter: createRateLimiter({ perMinute: config.joinRateLimitPerMinute }),
-    nodeExists: (id) => registry.has(id),
-    revokedAttempt: (id) =>
-      nodeK3s.agentTold(id, 10_000).catch(logFailure(gwLog, 'scheduling the purge of a removed node')),
-    extraRoutes: (app) => {
-      void app.register(artifactRoutes, {
-        artifacts,
-        verifyClient: (req) => verifyClientCert(store, registry, req),
-        downloaded: (nodeId, what) =>
-          events
-            .note({
-              type: 'artifact.downloaded',
-              nodeId,
-              actor: `node:${nodeId}`,
-              message: `${what} downloaded by node ${nodeId}`,
-              data: { artifact: what },
-            })
-            .catch(logFailure(gwLog, 'noting a download')),
-      });
-      void app.register(installerRoutes, {
-        dataDir: config.dataDir,
-        publicUrl: config.publicUrl,
-        caPem: pki.ca.certPem,
-        hubVersion,
-        events,
-        store,
-        verifyClient: (req) => verifyClientCert(store, registry, req),
-        removeNode,
-        agentBundle: (v) => artifacts.agents.get(v),
-      });
-      void app.register(recoverRoute, {
-        limiter: createRateLimiter({ perMinute: config.joinRateLimitPerMinute }),
-        recover: (certPem, csr, source) => recoverCert(renewal, events, gwLog, certPem, csr, source),
-      });
-    },
-    join: joinHandler({
-      store,
-      tokens,
-      ca: pki.ca,
-      events,
-      registry,
-      metrics,
-      logger: gwLog,
-      clock,
-      nodeCertTtlMs: config.nodeCertTtlMs,
-      heartbeatIntervalMs: config.heartbeatIntervalMs,
-    }),
-    connect: agentConnector({
-      heartbeatIntervalMs: config.heartbeatIntervalMs,
-      hubVersion,
-      logger: gwLog,
-      clock,
-      registry,
-      commands,
-      renewal,
-      metrics,
-      nodeK3s: () => nodeK3s,
-      identityGuard: new IdentityGuard({
-        registry,
-        events,
-        logger: gwLog,
-        onConflict: () => metrics.identityConflict(),
-      }),
-    }),
+    clock,
+    logger: log.child({ component: 'gateway' }),
   });
 
   const api = await buildApi(services, {
@@ -418,25 +227,10 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
     metrics: metrics.registry,
     limits: limits('api'),
   });
-  const [apiListener, gatewayListener] = hubListeners(config);
-  try {
-    await gateway.listen({ host: config.gatewayListen.host, port: config.gatewayListen.port }).catch((err: unknown) => {
-      throw listenRefusal(gatewayListener, err) ?? err;
-    });
-    await api.listen({ host: config.apiListen.host, port: config.apiListen.port }).catch((err: unknown) => {
-      throw listenRefusal(apiListener, err) ?? err;
-    });
-  } catch (err) {
-    await gateway.close();
-    await api.close();
+  const { apiUrl, gatewayPort } = await listenHub(config, api, gateway).catch(async (err: unknown) => {
     await store.close();
     throw err;
-  }
-  const apiPort = (api.server.address() as { port: number }).port;
-  const gwPort = (gateway.server.address() as { port: number }).port;
-  const apiHost =
-    config.apiListen.host === '0.0.0.0' || config.apiListen.host === '::' ? '127.0.0.1' : config.apiListen.host;
-  const apiUrl = `https://${apiHost.includes(':') ? `[${apiHost}]` : apiHost}:${apiPort}`;
+  });
   const gatewayUrl = config.publicUrl;
 
   await controlPlane.start();
@@ -444,27 +238,16 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
   autoheal.start();
   certWatch.start();
   await upgrades.start();
-  const sweeper = setInterval(
-    () => {
-      registry.sweep().catch(logFailure(log, 'the liveness sweep'));
-      commands.expire().catch(logFailure(log, 'expiring commands'));
-    },
-    Math.max(200, Math.min(5000, Math.floor(config.unreachableAfterMs / 5))),
-  );
-  sweeper.unref();
-  const purger = setInterval(() => nodeK3s.purgePending().catch(logFailure(cpLog, 'purging removed nodes')), 60_000);
-  purger.unref();
+  const stopHousekeeping = startHousekeeping({
+    registry,
+    commands,
+    nodeK3s,
+    unreachableAfterMs: config.unreachableAfterMs,
+    logger: log,
+    purgeLogger: cpLog,
+  });
   // Admin commands find the running hub through this file.
-  const runtimeFile = join(config.dataDir, 'hub.json');
-  writeFileSync(
-    runtimeFile,
-    JSON.stringify(
-      { pid: process.pid, apiUrl, gatewayUrl, gatewayPort: gwPort, startedAt: new Date().toISOString() },
-      null,
-      2,
-    ) + '\n',
-    { mode: 0o644 },
-  );
+  const removeRuntimeFile = writeRuntimeFile(config.dataDir, { apiUrl, gatewayUrl, gatewayPort });
   if (movedAside)
     await events.record({
       type: 'store.reinitialized',
@@ -489,9 +272,8 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
     unhandledRejection: () => metrics.unhandledRejection(),
     stop() {
       stopping ??= (async () => {
-        clearInterval(sweeper);
-        clearInterval(clockTimer);
-        clearInterval(purger);
+        stopHousekeeping();
+        hubClock.stop();
         certWatch.stop();
         await autoheal.stop();
         await upgrades.stop();
@@ -501,7 +283,7 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
         await batcher.stop();
         await retention.stop();
         await controlPlane.stop();
-        rmSync(runtimeFile, { force: true });
+        removeRuntimeFile();
         await store.close();
         lock.release();
       })();

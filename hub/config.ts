@@ -1,4 +1,6 @@
-// Hub configuration: parsed once at the edge (flags > env > defaults) into a frozen object.
+// Hub configuration: parsed once at the edge (flags > env > defaults) into a frozen object. The hub
+// reads no test-only variables itself; those of the k3s stand-in reach it through the environment the
+// hub passes to k3s (README.md, "Test-only environment variables").
 import { networkInterfaces } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ConfigError } from './errors.js';

@@ -16,6 +16,7 @@ import { writePublicFile } from '../certs/files.js';
 import { SealError } from '../certs/sealed.js';
 import { ConfigError } from './errors.js';
 import type { Logger } from './logger.js';
+import type { HubConfig } from './config.js';
 import { CA_PIN_SETTING, StoreError, openSqliteStore, type Store } from './store/index.js';
 import { buildHubPki, type HubPki } from './pki/hub-pki.js';
 import {
@@ -241,4 +242,22 @@ function moveStoreAside(dataDir: string): string | undefined {
     if (existsSync(dbPath + suffix)) renameSync(dbPath + suffix, aside + suffix);
   }
   return aside;
+}
+
+/** openHubState with the hub's flags, noting on the log what a first start made. */
+export async function openHubStateFor(config: HubConfig, log: Logger): Promise<HubState> {
+  const state = await openHubState({
+    dataDir: config.dataDir,
+    publicUrl: config.publicUrl,
+    reinitStore: config.reinitStore,
+    clusterSecretFile: config.clusterSecretFile,
+    logger: log,
+  });
+  if (state.clusterSecret.created)
+    log.info(
+      { component: 'pki', file: state.clusterSecret.source },
+      'made the cluster secret (back it up apart from hub.db)',
+    );
+  if (state.pki.created) log.info({ component: 'pki', caPin: state.pki.caPin }, 'created the hub CA');
+  return state;
 }

@@ -1,5 +1,5 @@
-// Runs `k3s agent` as the systemd unit k3s-agent.service when systemd is PID 1 (the k3s installer's
-// unit, reference/k3s.md §3). systemd restarts it; the agent only writes the unit and asks systemctl.
+// Runs `k3s agent` as the systemd unit k3s-agent.service when systemd is PID 1 (the unit the k3s
+// installer writes). systemd restarts it; the agent only writes the unit and asks systemctl.
 import { existsSync, readFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { writePublicFile } from '../../certs/files.js';

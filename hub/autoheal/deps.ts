@@ -1,4 +1,4 @@
-// What the autoheal engine and its parts (ladder, attention) are given: its own module so the parts
+// What the autoheal engine and its parts (ladder, attention, observer) are given: its own module so the parts
 // need not import the engine that imports them.
 import type { Store } from '../store/types.js';
 import type { EventLog } from '../events.js';

@@ -1,5 +1,5 @@
 // Autoheal settings: per pool (timings, cap, hook), per cluster and per node (on/off, paused).
-// Timings default to Kapsule and Cluster API (reference/anchors.md); tests shorten them.
+// Timings default to what Kapsule and Cluster API use; tests shorten them.
 import { accessSync, constants, statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import type { Store } from '../store/types.js';

@@ -1,7 +1,8 @@
 // What the gateway does with a verified agent socket: a session whose frames go to the registry, the
 // command service, k3s assignment and certificate renewal.
 import type { WebSocket } from 'ws';
-import { AgentSession, toFacts } from './agent-session.js';
+import { AgentSession } from './agent-session.js';
+import { toFacts } from './agent-reports.js';
 import type { CertRecord } from '../store/types.js';
 import type { NodeRegistry } from '../nodes/registry.js';
 import type { CommandService } from '../nodes/commands.js';

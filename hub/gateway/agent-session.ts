@@ -10,109 +10,19 @@ import {
   PROTOCOL_VERSION,
   type Envelope,
   type Frame,
-  type HealthReport,
-  type HostFacts,
   type K3sAssignment,
 } from '../../proto/index.js';
 import type { AgentLink, CommandOutcome } from '../nodes/registry.js';
-import type { HealthRecord, HostFactsRecord } from '../store/types.js';
 import type { Logger } from '../logger.js';
 import { systemClock, type Clock } from '../clock.js';
-
-export interface SessionHandlers {
-  hello(session: AgentSession, frame: Frame): Promise<{ nodeName: string; pool: string } | undefined>;
-  health(session: AgentSession, health: HealthRecord): Promise<void>;
-  renewCert(
-    session: AgentSession,
-    csrPem: string,
-  ): Promise<{ certPem: string } | { errorCode: string; message: string }>;
-  touch(session: AgentSession): void;
-  /** After the welcome went out: the hub may push the node's desired state. */
-  welcomed?(session: AgentSession): Promise<void>;
-  closed(session: AgentSession, reason: string): void;
-  /** Runs a durable command on this node (stored, sent, re-sent on reconnect) and waits for its result. */
-  command(nodeId: string, action: string, args: Record<string, string>, timeoutMs: number): Promise<CommandOutcome>;
-  /** A command result from the agent. */
-  commandResult(
-    session: AgentSession,
-    result: { commandId: string; ok: boolean; errorCode: string; message: string },
-  ): Promise<void>;
-}
-
-export interface SessionOptions {
-  nodeId: string;
-  remoteAddress: string;
-  /** The TLS session was resumed (a ticket from an earlier connection). */
-  tlsResumed?: boolean;
-  /** The client certificate the agent authenticated with. */
-  cert?: { serial: string; notAfterMs: number };
-  heartbeatIntervalMs: number;
-  helloTimeoutMs?: number;
-  hubVersion: string;
-  logger: Logger;
-  handlers: SessionHandlers;
-  /** Heartbeat silence on its monotonic clock; agents' clock skew against its wall time (the hub's steady time). */
-  clock?: Clock;
-}
+import type { SessionOptions } from './agent-session-options.js';
+import { toHealth } from './agent-reports.js';
 
 const WS_POLICY_VIOLATION = 1008;
 const WS_PROTOCOL_ERROR = 1002;
 const WS_NORMAL = 1000;
 /** An agent that does not read (its receive window and our socket buffer full) is cut off past this. */
 export const MAX_BUFFERED_BYTES = 512 * 1024;
-
-export function toFacts(f: HostFacts | null | undefined): HostFactsRecord | null {
-  if (!f) return null;
-  return {
-    hostname: f.hostname ?? '',
-    os: f.os ?? '',
-    kernel: f.kernel ?? '',
-    arch: f.arch ?? '',
-    cpus: f.cpus ?? 0,
-    memoryBytes: Number(f.memoryBytes ?? 0),
-    addresses: f.addresses ?? [],
-    bootId: f.bootId ?? '',
-    machineId: f.machineId ?? '',
-    provider: f.provider ?? '',
-  };
-}
-
-/** A reported number as stored: non-finite (NaN, Infinity) counts as 0. */
-function num(x: unknown): number {
-  const n = Number(x ?? 0);
-  return Number.isFinite(n) ? n : 0;
-}
-
-export function toHealth(h: HealthReport, receivedAt: number, sentAtMs: number): HealthRecord {
-  const k = h.k3s ?? {};
-  return {
-    receivedAt: new Date(receivedAt).toISOString(),
-    cpuPercent: num(h.cpuPercent),
-    memoryTotalBytes: num(h.memoryTotalBytes),
-    memoryUsedBytes: num(h.memoryUsedBytes),
-    diskTotalBytes: num(h.diskTotalBytes),
-    diskUsedBytes: num(h.diskUsedBytes),
-    load1: num(h.load1),
-    load5: num(h.load5),
-    load15: num(h.load15),
-    uptimeSeconds: num(h.uptimeSeconds),
-    k3s: {
-      state: k.state || 'unknown',
-      version: k.version ?? '',
-      kubeletHealthy: Boolean(k.kubeletHealthy),
-      restarts: k.restarts ?? 0,
-      lastLogLines: k.lastLogLines ?? [],
-    },
-    clockSkewMs: sentAtMs ? num(sentAtMs) - receivedAt : 0,
-    // Bounded: a few file systems, short names.
-    disks: (h.disks ?? []).slice(0, 4).map((d) => ({
-      role: (d.role ?? '').slice(0, 32),
-      path: (d.path ?? '').slice(0, 256),
-      totalBytes: Number(d.totalBytes ?? 0),
-      usedBytes: Number(d.usedBytes ?? 0),
-    })),
-  };
-}
 
 export class AgentSession implements AgentLink {
   readonly nodeId: string;

@@ -8,7 +8,8 @@ import { dataDirBinary, probeBinary, resolveK3s, type K3sBinary } from './binary
 import { installManaged, preferManaged, restorePrevious } from './managed-binary.js';
 import { serverArgs, k3sDataDir, kubeconfigPath } from './server-args.js';
 import { K3sSupervisor, failedRetryDelay, type ControlPlaneInfo } from './supervisor.js';
-import { KubeClient, type KubeNodeSummary } from './kube.js';
+import type { KubeClient, KubeNodeSummary } from './kube.js';
+import { KubeWatch } from './kube-watch.js';
 import { publicKubeconfig } from './kubeconfig-names.js';
 import { createNodeTokenTool, type NodeTokenTool } from './node-tokens.js';
 import { HUB_DEFAULTS } from '../config.js';
@@ -42,18 +43,11 @@ function localAddresses(): string[] {
   return Object.values(networkInterfaces()).flatMap((a) => (a ?? []).map((x) => x.address));
 }
 
-/** Whether a Kubernetes node is a k3s server's own node (role control-plane), not an agent's. */
-export function isControlPlaneNode(n: KubeNodeSummary): boolean {
-  return n.labels['node-role.kubernetes.io/control-plane'] === 'true';
-}
-
 export class ControlPlane {
   private binary: K3sBinary = { kind: 'absent', reason: 'not resolved yet' };
   private supervisor?: K3sSupervisor;
-  private kube?: KubeClient;
-  private stopWatch?: () => void;
   private tokens?: NodeTokenTool;
-  private readonly kubeNodes = new Map<string, KubeNodeSummary>();
+  private readonly watch: KubeWatch;
   private staticInfo: ControlPlaneInfo = {
     state: 'absent',
     version: null,
@@ -66,7 +60,9 @@ export class ControlPlane {
   private staticFailures = 0;
   private stopped = false;
 
-  constructor(private readonly opts: ControlPlaneOptions) {}
+  constructor(private readonly opts: ControlPlaneOptions) {
+    this.watch = new KubeWatch(kubeconfigPath(opts.dataDir), opts.logger.child({ component: 'kube' }), opts.onKubeNode);
+  }
 
   /**
    * POST /v1/cluster/actions/restart-control-plane: stops the k3s server (if any) and starts it again
@@ -77,7 +73,7 @@ export class ControlPlane {
     clearTimeout(this.retryTimer);
     this.staticFailures = 0;
     if (this.supervisor) {
-      this.disconnectKube();
+      this.watch.disconnect();
       await this.supervisor.restart();
     } else {
       await this.start();
@@ -149,8 +145,8 @@ export class ControlPlane {
       backoffBaseMs: this.opts.restartBackoffMs,
       failedRetryMs: this.opts.failedRetryMs,
       onState: (info, previous) => {
-        if (info.state === 'running') this.connectKube();
-        else this.disconnectKube();
+        if (info.state === 'running') this.watch.connect();
+        else this.watch.disconnect();
         this.opts.onState?.(info, previous);
       },
     });
@@ -193,7 +189,7 @@ export class ControlPlane {
 
   private async restartOn(path: string): Promise<void> {
     await this.supervisor?.stop();
-    this.disconnectKube();
+    this.watch.disconnect();
     const bin = await probeBinary(path);
     this.binary = bin;
     if (bin.kind !== 'found') {
@@ -231,24 +227,6 @@ export class ControlPlane {
     this.opts.onState?.(this.staticInfo, previous);
   }
 
-  private connectKube(): void {
-    if (this.kube) return;
-    this.kube = new KubeClient(kubeconfigPath(this.opts.dataDir), this.opts.logger.child({ component: 'kube' }));
-    this.stopWatch = this.kube.watchNodes((type, node) => {
-      if (type === 'DELETED') this.kubeNodes.delete(node.name);
-      else this.kubeNodes.set(node.name, node);
-      this.opts.onKubeNode?.(type, node);
-    });
-  }
-
-  private disconnectKube(): void {
-    this.stopWatch?.();
-    this.stopWatch = undefined;
-    this.kube = undefined;
-    // What the watch said is stale while the API is down; a new watch lists every node afresh.
-    this.kubeNodes.clear();
-  }
-
   info(): ControlPlaneInfo {
     return this.supervisor ? this.supervisor.status() : this.staticInfo;
   }
@@ -259,11 +237,11 @@ export class ControlPlane {
 
   /** The kube client, or undefined when the control plane is not serving. */
   client(): KubeClient | undefined {
-    return this.running() ? this.kube : undefined;
+    return this.running() ? this.watch.client() : undefined;
   }
 
   kubeNode(name: string): KubeNodeSummary | undefined {
-    return this.kubeNodes.get(name);
+    return this.watch.node(name);
   }
 
   /**
@@ -272,8 +250,7 @@ export class ControlPlane {
    * runs there, so autoheal and upgrades never see it.
    */
   serverNode(): KubeNodeSummary | undefined {
-    for (const n of this.kubeNodes.values()) if (isControlPlaneNode(n)) return n;
-    return undefined;
+    return this.watch.serverNode();
   }
 
   version(): string | null {
@@ -304,7 +281,7 @@ export class ControlPlane {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.retryTimer);
-    this.disconnectKube();
+    this.watch.disconnect();
     await this.supervisor?.stop();
   }
 }

@@ -1,4 +1,4 @@
-// The `k3s server` command line a multi-cloud control plane needs (reference/k3s.md §2 and §6).
+// The `k3s server` command line a multi-cloud control plane needs.
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 

@@ -22,7 +22,7 @@ export function createHealthBatcher(
   // event loop, so a heartbeat never waits long behind one.
   const intervalMs = opts.intervalMs ?? 200;
   const maxBatch = opts.maxBatch ?? 500;
-  let pending = new Map<string, { update: HealthUpdate; at: number }>();
+  let pending = new Map<string, HealthUpdate>();
   let inflight: Promise<void> = Promise.resolve();
 
   const flush = (): Promise<void> => {
@@ -32,10 +32,9 @@ export function createHealthBatcher(
     inflight = inflight.then(async () => {
       const updates = [...batch.values()];
       try {
-        const list = updates.map((u) => u.update);
         await store.recordHealth(
-          list,
-          opts.sampler?.take(list, opts.clock ? opts.clock.now() : (opts.now ?? Date.now)(), opts.clock?.mono()),
+          updates,
+          opts.sampler?.take(updates, opts.clock ? opts.clock.now() : (opts.now ?? Date.now)(), opts.clock?.mono()),
         );
       } catch (err) {
         // Health is refreshed by the next report; keep serving, say why once per failure.
@@ -50,7 +49,7 @@ export function createHealthBatcher(
 
   return {
     push(update) {
-      pending.set(update.nodeId, { update, at: Date.now() });
+      pending.set(update.nodeId, update);
       if (pending.size >= maxBatch) flush().catch(logFailure(logger, 'storing health reports'));
     },
     flush,

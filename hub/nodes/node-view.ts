@@ -1,4 +1,4 @@
-// The node object the API returns (CONTRACT.md: id, name, pool, state, lastSeen, agentVersion, k3s,
+// The node object the API returns (GET /v1/nodes: id, name, pool, state, lastSeen, agentVersion, k3s,
 // health, labels, addresses, plus facts and connection details).
 import type { NodeRecord } from '../store/types.js';
 import type { NodeRegistry } from './registry.js';

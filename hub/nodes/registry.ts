@@ -4,91 +4,15 @@ import type { HealthRecord, HostFactsRecord, NodeRecord, NodeState, Store } from
 import type { EventLog } from '../events.js';
 import type { Logger } from '../logger.js';
 import type { HealthBatcher } from './health-batcher.js';
-import type { K3sAssignment } from '../../proto/index.js';
+import type { AgentLink } from './agent-link.js';
+import { liveNodeOf, view, type KubeView, type LiveNode, type NodeSnapshot } from './live-node.js';
+import { NodeStates } from './node-states.js';
 import { healthProblems, type SkewJudge } from './health-state.js';
 import { HOUR_MS, LinkFlaps, linkInfo, type LinkInfo } from './link-flaps.js';
 import { systemClock, type Clock } from '../clock.js';
 
-/** What the Kubernetes API says about a node (kept minimal so the registry stays independent of k3s). */
-export interface KubeView {
-  ready: boolean | null;
-  unschedulable: boolean;
-  kubeletVersion: string;
-  taints: string[];
-  problems: string[];
-  /** The Node's labels as Kubernetes has them (set by k3s, atoll's assignment, or kubectl). */
-  labels?: Record<string, string>;
-}
-
-export interface CommandOutcome {
-  ok: boolean;
-  errorCode: string;
-  message: string;
-}
-
-/** One live agent connection, as the registry sees it (implemented by the gateway's session). */
-export interface AgentLink {
-  readonly nodeId: string;
-  readonly connectedAt: number;
-  readonly remoteAddress: string;
-  readonly tlsResumed?: boolean;
-  /** "off" when the agent runs no k3s (from its hello). */
-  readonly k3sMode: string;
-  /** Expiry (ms) of the client certificate the link authenticated with; absent when unknown. */
-  readonly certNotAfterMs?: number;
-  close(code: string, reason: string): void;
-  /** Sends a close reason and waits for the agent to hang up (it stops its work first), or the timeout. */
-  retire(code: string, reason: string, timeoutMs: number): Promise<boolean>;
-  /** A durable command (see commands.ts): stored, sent, re-sent on reconnect; resolves with its result or a timeout. */
-  command(action: string, args: Record<string, string>, timeoutMs: number): Promise<CommandOutcome>;
-  sendCommand(cmd: { id: string; action: string; args: Record<string, string>; deadlineMs: number }): boolean;
-  assignK3s(assignment: K3sAssignment): boolean;
-  /** Whether the agent still answers within `timeoutMs` (a ping and any frame back). */
-  probe?(timeoutMs: number): Promise<boolean>;
-}
-
-/** States set by a workflow (autoheal, upgrades) that a health report must not overwrite. */
-const WORKFLOW_STATES: ReadonlySet<NodeState> = new Set(['needs-attention', 'remediating', 'upgrading']);
-
-interface LiveNode {
-  link?: AgentLink;
-  /** Monotonic ms of the last frame (liveness), or of what the stored lastSeen says, at load. */
-  lastSeenMs: number;
-  createdMs: number;
-  state: NodeState;
-  reasons: string[];
-  healthReasons: string[];
-  k3sState: string;
-  pool: string;
-  name: string;
-  kube?: KubeView;
-  /** When the link last went down (monotonic ms), 0 if never. */
-  disconnectedAt: number;
-  /** When the link last came up (wall ms, shown to users), 0 if never since the hub started. */
-  connectedAt: number;
-  /** The last link closed to present a renewed certificate: the next connect is not a flap. */
-  renewing?: boolean;
-  /** Source address of the node's latest agent connection, as the hub saw it (kept after it drops). */
-  lastAddress?: string;
-}
-
-/** A read-only view of one node for autoheal and metrics. */
-export interface NodeSnapshot {
-  id: string;
-  name: string;
-  pool: string;
-  state: NodeState;
-  reasons: string[];
-  connected: boolean;
-  /** Monotonic ms (the registry's clock). */
-  lastSeenMs: number;
-  /** Monotonic ms (the registry's clock); 0 if the link never dropped while this hub ran. */
-  disconnectedAt: number;
-  k3sState: string;
-  kube?: KubeView;
-  /** Link flaps (reconnects) within the registry's flap window (--autoheal-flap-window, at most 1 h). Always set by the registry. */
-  linkFlaps?: number;
-}
+export type { AgentLink, CommandOutcome } from './agent-link.js';
+export type { KubeView, NodeSnapshot } from './live-node.js';
 
 export interface RegistryOptions {
   store: Store;
@@ -104,22 +28,6 @@ export interface RegistryOptions {
   skew?: SkewJudge & { observe?(nodeId: string, skewMs: number): void; forget?(nodeId: string): void };
 }
 
-function view(id: string, e: LiveNode, linkFlaps: number): NodeSnapshot {
-  return {
-    id,
-    name: e.name,
-    pool: e.pool,
-    state: e.state,
-    reasons: [...e.reasons],
-    connected: Boolean(e.link),
-    lastSeenMs: e.lastSeenMs,
-    disconnectedAt: e.disconnectedAt,
-    k3sState: e.k3sState,
-    kube: e.kube,
-    linkFlaps,
-  };
-}
-
 export class NodeRegistry {
   private readonly live = new Map<string, LiveNode>();
   /** Node name -> id, for Kubernetes events and name uniqueness at join. */
@@ -127,18 +35,14 @@ export class NodeRegistry {
   private readonly clock: Clock;
   private readonly flaps: LinkFlaps;
   private readonly flapWindowMs: number;
+  private readonly states: NodeStates;
 
   constructor(private readonly opts: RegistryOptions) {
     this.clock = opts.clock ?? systemClock;
+    this.states = new NodeStates(opts, this.live);
     // Flap windows count on the monotonic clock: a step of the wall clock is not a burst of flaps.
     this.flaps = new LinkFlaps(() => this.clock.mono());
     this.flapWindowMs = Math.min(HOUR_MS, opts.flapWindowMs ?? 15 * 60_000);
-  }
-
-  /** Monotonic time of a stored wall time: elapsed by the wall clock, never in the future. */
-  private monoOf(iso: string | null): number {
-    const t = iso ? Date.parse(iso) : NaN;
-    return this.clock.mono() - (Number.isFinite(t) ? Math.max(0, this.clock.now() - t) : Number.MAX_SAFE_INTEGER / 2);
   }
 
   /** Loads every stored node; none is connected yet after a hub start. */
@@ -147,18 +51,7 @@ export class NodeRegistry {
   }
 
   track(n: NodeRecord): void {
-    this.live.set(n.id, {
-      lastSeenMs: this.monoOf(n.lastSeen ?? n.createdAt),
-      createdMs: this.monoOf(n.createdAt),
-      state: n.state,
-      reasons: [],
-      healthReasons: [],
-      k3sState: n.health?.k3s.state ?? 'unknown',
-      pool: n.pool,
-      name: n.name,
-      disconnectedAt: 0,
-      connectedAt: 0,
-    });
+    this.live.set(n.id, liveNodeOf(n, this.clock));
     this.names.set(n.name, n.id);
   }
 
@@ -182,43 +75,12 @@ export class NodeRegistry {
     if (!id || !entry) return;
     entry.kube = view;
     if (entry.link)
-      await this.reevaluate(
+      await this.states.reevaluate(
         id,
         view
           ? `kubernetes node ${view.ready ? 'Ready' : 'NotReady'}${view.unschedulable ? ', cordoned' : ''}`
           : 'kubernetes node deleted',
       );
-  }
-
-  /** Recomputes the state of a connected node from its last report and its Kubernetes view. */
-  private async reevaluate(nodeId: string, why: string): Promise<void> {
-    const entry = this.live.get(nodeId);
-    if (!entry) return;
-    const reasons = [...entry.healthReasons];
-    if (entry.kube && entry.kube.ready === false && entry.k3sState === 'running') reasons.push('kubelet-not-ready');
-    for (const p of entry.kube?.problems ?? []) reasons.push(p.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase());
-    // In a workflow state the reasons stay current (autoheal reads them); the state does not move.
-    if (WORKFLOW_STATES.has(entry.state)) {
-      entry.reasons = reasons;
-      return;
-    }
-    const next: NodeState = entry.kube?.unschedulable ? 'cordoned' : reasons.length ? 'degraded' : 'ready';
-    const changed = next !== entry.state || reasons.join(',') !== entry.reasons.join(',');
-    if (!changed) return;
-    if (next === entry.state) {
-      entry.reasons = reasons;
-      if (next === 'degraded')
-        await this.opts.events.note({
-          type: 'node.health',
-          nodeId,
-          pool: entry.pool,
-          actor: 'hub',
-          message: `still degraded: ${reasons.join(', ')}`,
-          data: { reasons },
-        });
-      return;
-    }
-    await this.setState(nodeId, next, reasons, reasons.length ? `${reasons.join(', ')}` : why);
   }
 
   link(nodeId: string): AgentLink | undefined {
@@ -314,7 +176,7 @@ export class NodeRegistry {
       message: `agent ${agentVersion} connected from ${link.remoteAddress}`,
       data: { remoteAddress: link.remoteAddress, replaced: Boolean(previous), tlsResumed: Boolean(link.tlsResumed) },
     });
-    await this.reevaluate(link.nodeId, 'agent connected');
+    await this.states.reevaluate(link.nodeId, 'agent connected');
     return node;
   }
 
@@ -348,7 +210,7 @@ export class NodeRegistry {
     this.opts.skew?.observe?.(nodeId, health.clockSkewMs);
     entry.healthReasons = healthProblems(health, this.opts.skew);
     entry.k3sState = health.k3s.state;
-    await this.reevaluate(nodeId, 'health report is good');
+    await this.states.reevaluate(nodeId, 'health report is good');
   }
 
   snapshot(): NodeSnapshot[] {
@@ -377,20 +239,7 @@ export class NodeRegistry {
       await this.setState(nodeId, state, entry.reasons, why, actor);
       return;
     }
-    if (!WORKFLOW_STATES.has(entry.state)) return;
-    const from = entry.state;
-    // Leave the workflow state, then let the usual rules decide (connected: ready/degraded/cordoned).
-    entry.state = entry.link ? 'ready' : 'unreachable';
-    await this.opts.store.updateNode(nodeId, { state: entry.state });
-    await this.opts.events.note({
-      type: 'node.state',
-      nodeId,
-      pool: entry.pool,
-      actor,
-      message: `${from} -> ${entry.state}: ${why}`,
-      data: { from, to: entry.state },
-    });
-    if (entry.link) await this.reevaluate(nodeId, why);
+    await this.states.release(nodeId, why, actor);
   }
 
   /** Agent links of every connected node. */
@@ -403,65 +252,20 @@ export class NodeRegistry {
   /** Marks silent nodes unreachable. Called on a timer; cheap: one pass over memory. Never throws. */
   async sweep(): Promise<void> {
     try {
-      await this.sweepOnce();
+      await this.states.sweep(this.clock.mono(), this.opts.unreachableAfterMs);
     } catch (err) {
       this.opts.logger.error({ err }, 'node sweep failed');
     }
   }
 
-  private async sweepOnce(): Promise<void> {
-    const now = this.clock.mono();
-    for (const [id, entry] of this.live) {
-      if (entry.state === 'unreachable') continue;
-      const since = Math.max(entry.lastSeenMs, entry.createdMs);
-      if (now - since >= this.opts.unreachableAfterMs) {
-        if (entry.link) {
-          // Connected but silent: the link is half-open. Close it; the agent reconnects if alive.
-          entry.link.close('HEARTBEAT_TIMEOUT', 'no frame from the agent within the unreachable window');
-          entry.link = undefined;
-          entry.disconnectedAt = now;
-        }
-        // A workflow (a reboot in progress, an upgrade) owns the state; it decides what silence means.
-        if (WORKFLOW_STATES.has(entry.state)) continue;
-        await this.setState(id, 'unreachable', ['no-report'], `no report for ${Math.round((now - since) / 1000)}s`);
-      }
-    }
-  }
-
   async setState(nodeId: string, state: NodeState, reasons: string[], why: string, actor = 'hub'): Promise<void> {
-    const entry = this.live.get(nodeId);
-    if (!entry) return;
-    const from = entry.state;
-    const fromReasons = entry.reasons;
-    entry.state = state;
-    entry.reasons = reasons;
-    if (from === state) return;
-    try {
-      await this.opts.store.updateNode(nodeId, { state });
-    } catch (err) {
-      // Not stored (a full disk): keep the old state in memory too, so the next sweep or report
-      // tries again and the API never shows a state the hub has forgotten.
-      entry.state = from;
-      entry.reasons = fromReasons;
-      this.opts.logger.warn(
-        { nodeId, from, to: state, err: (err as Error).message },
-        'could not store a node state change; will retry',
-      );
-      return;
-    }
-    await this.opts.events.note({
-      type: 'node.state',
-      nodeId,
-      pool: entry.pool,
-      actor,
-      message: `${from} -> ${state}: ${why}`,
-      data: { from, to: state, reasons },
-    });
-    this.opts.logger.info({ nodeId, from, to: state, reasons }, 'node state changed');
+    await this.states.set(nodeId, state, reasons, why, actor);
   }
 
-  /** Forget a removed node: tell its agent why and wait (bounded) until it has wound down and hung up. */
-  /** true when a connected agent hung up by itself (it stopped its work); false when it was not there. */
+  /**
+   * Forget a removed node: tell its agent why and wait (bounded) until it has wound down and hung up.
+   * true when a connected agent hung up by itself (it stopped its work); false when it was not there.
+   */
   async retire(nodeId: string, reason: string, timeoutMs: number): Promise<boolean> {
     const entry = this.live.get(nodeId);
     this.live.delete(nodeId);

@@ -1,4 +1,4 @@
-// Contract: the facts of ../shared/reference/k3s.md that atoll builds on, checked against the k3s
+// Contract: the facts of k3s that atoll builds on (its command line and APIs), checked against the k3s
 // stand-in (default) or a real k3s (ATOLL_TEST_K3S_BIN, as root). Only loopback and free ports.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';

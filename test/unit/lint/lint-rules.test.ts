@@ -1,7 +1,7 @@
 // The house rules `npm run lint` enforces, checked on probe files written into the tree (and removed
 // again): a promise nobody awaits or catches (also behind `void`), the SQLite or PostgreSQL driver
-// outside hub/store, a bare `throw new Error` in product code, an import cycle and an unformatted
-// file all fail the lint.
+// outside hub/store, a bare `throw new Error` in product code, an import cycle, an unformatted file
+// and a source file over 300 lines (scripts/check-file-size.mjs) all fail the lint.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
@@ -140,4 +140,24 @@ test('the format check fails on an unformatted file and names it; the tree itsel
   assert.match(r.out, /__lint_probe_format__\.ts/);
   const clean = await exitOf(process.execPath, [prettier, '--check', '--log-level', 'warn', '.']);
   assert.equal(clean.code, 0, `the tree itself is formatted: ${clean.out}`);
+});
+
+test('the file-size check fails on a source file over 300 lines and names it; 300 lines pass', async () => {
+  const script = join(root, 'scripts', 'check-file-size.mjs');
+  const over = 'hub/__lint_probe_long__.ts';
+  const atMax = 'hub/__lint_probe_max__.ts';
+  const lines = (n: number): string => Array.from({ length: n }, (_, i) => `export const x${i} = ${i};\n`).join('');
+  const r = await withProbes({ [over]: lines(301), [atMax]: lines(300) }, async () => ({
+    both: await exitOf(process.execPath, [script, over, atMax]),
+    max: await exitOf(process.execPath, [script, atMax]),
+    tree: await exitOf(process.execPath, [script]),
+  }));
+  assert.equal(r.both.code, 1, r.both.out);
+  assert.match(r.both.out, /hub\/__lint_probe_long__\.ts: 301 lines/);
+  assert.doesNotMatch(r.both.out, /__lint_probe_max__/, 'a file of exactly 300 lines is not over');
+  assert.equal(r.max.code, 0, r.max.out);
+  assert.match(r.max.out, /^OK: no source file over 300 lines among 1 file$/m);
+  // Without arguments it scans hub/ (and agent/, certs/, proto/, scripts/) and finds the probe there.
+  assert.equal(r.tree.code, 1, r.tree.out);
+  assert.match(r.tree.out, /hub\/__lint_probe_long__\.ts: 301 lines/);
 });
