@@ -91,6 +91,7 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
     publicUrl: config.publicUrl,
     reinitStore: config.reinitStore,
     logger: log,
+    datastore: config.datastore,
   });
   if (pki.created) log.info({ component: 'pki', caPin: pki.caPin }, 'created the hub CA');
   const admin = loadOrCreateAdminToken(config.dataDir);

@@ -3,6 +3,7 @@ import { networkInterfaces } from 'node:os';
 import { resolve } from 'node:path';
 import { ConfigError } from './errors.js';
 import { parseDuration } from './duration.js';
+import { parseDatastore, type DatastoreSpec } from './store/datastore-url.js';
 
 export interface ListenAddress {
   host: string;
@@ -60,6 +61,8 @@ export interface HubConfig {
   readonly eventsMaxCount: number;
   /** Start with an empty store when the existing one is refused (damaged, missing, another CA's). */
   readonly reinitStore: boolean;
+  /** Where the hub's state lives: <data-dir>/hub.db (SQLite) or a PostgreSQL URL with its pool size. */
+  readonly datastore: DatastoreSpec;
 }
 
 export interface HubFlags {
@@ -95,6 +98,8 @@ export interface HubFlags {
   eventsMaxAge?: string;
   eventsMaxCount?: string;
   reinitStore?: boolean;
+  datastore?: string;
+  datastorePoolSize?: string;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -180,6 +185,11 @@ export function parseHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, isRoot: 
   if (handshakeTimeoutMs < 100 || handshakeTimeoutMs > 30_000)
     throw new ConfigError('--handshake-timeout must be between 100ms and 30s');
   const nodeCertTtlMs = duration(flags.nodeCertTtl ?? '30d', '--node-cert-ttl');
+  const datastore = datastoreOf(flags, env, dataDir);
+  if (flags.reinitStore && datastore.kind === 'postgres')
+    throw new ConfigError(
+      '--reinit-store applies to the SQLite store only; a PostgreSQL database is never moved aside',
+    );
   return Object.freeze({
     dataDir,
     apiListen,
@@ -221,5 +231,16 @@ export function parseHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, isRoot: 
     eventsMaxAgeMs: duration(flags.eventsMaxAge ?? env.ATOLL_EVENTS_MAX_AGE ?? '30d', '--events-max-age'),
     eventsMaxCount,
     reinitStore: flags.reinitStore === true,
+    datastore,
   });
+}
+
+function datastoreOf(flags: HubFlags, env: NodeJS.ProcessEnv, dataDir: string): DatastoreSpec {
+  const poolSize = flags.datastorePoolSize ?? env.ATOLL_DATASTORE_POOL_SIZE;
+  try {
+    return parseDatastore(flags.datastore ?? env.ATOLL_DATASTORE, dataDir, poolSize);
+  } catch (err) {
+    const flag = /pool size/.test((err as Error).message) ? '--datastore-pool-size' : '--datastore';
+    throw new ConfigError(`${flag}: ${(err as Error).message}`);
+  }
 }

@@ -127,6 +127,11 @@ function runCommand(program: Command): Command {
       ),
     )
     .option(
+      '--datastore <url>',
+      'where the hub state lives: postgres://USER@HOST:5432/DATABASE, or sqlite (env ATOLL_DATASTORE; default <data-dir>/hub.db)',
+    )
+    .option('--datastore-pool-size <n>', 'PostgreSQL connections at most (env ATOLL_DATASTORE_POOL_SIZE; default 10)')
+    .option(
       '--reinit-store',
       "when the store is refused (damaged, missing beside the CA, another CA's): move it aside and start an empty one",
     );

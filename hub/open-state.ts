@@ -6,7 +6,16 @@ import { existsSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from './errors.js';
 import type { Logger } from './logger.js';
-import { CA_PIN_SETTING, StoreError, openSqliteStore, type Store } from './store/index.js';
+import {
+  CA_PIN_SETTING,
+  StoreError,
+  openPostgresStore,
+  openSqliteStore,
+  redactUrl,
+  type DatastoreSpec,
+  type Store,
+} from './store/index.js';
+import type { Clock } from './clock.js';
 import { loadOrCreatePki, type HubPki } from './pki/hub-pki.js';
 
 export interface HubState {
@@ -21,6 +30,9 @@ export interface OpenStateOptions {
   publicUrl: string;
   reinitStore: boolean;
   logger: Logger;
+  /** Default: the SQLite file <data-dir>/hub.db. */
+  datastore?: DatastoreSpec;
+  clock?: Clock;
 }
 
 const RESTORE = 'restore it from a backup (with the hub stopped)';
@@ -49,6 +61,7 @@ export async function openHubState(opts: OpenStateOptions): Promise<HubState> {
 }
 
 async function openChecked(opts: OpenStateOptions, fresh = false): Promise<HubState> {
+  if (opts.datastore?.kind === 'postgres') return openPostgresChecked(opts, opts.datastore);
   const { dataDir } = opts;
   const dbPath = join(dataDir, 'hub.db');
   const hasCa = existsSync(join(dataDir, 'ca.crt')) && existsSync(join(dataDir, 'ca.key'));
@@ -91,6 +104,49 @@ async function openChecked(opts: OpenStateOptions, fresh = false): Promise<HubSt
       if (hasStore && hasCa)
         opts.logger.info({ component: 'store', caPin: pki.caPin }, 'bound the store to the CA beside it');
     }
+    return { store, pki };
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}
+
+/**
+ * The hub on PostgreSQL: the database is migrated (or refused: unreachable, too old, newer) before
+ * anything else, then bound to the CA in the data dir as the SQLite store is. There is no file to
+ * miss or move aside; a database that holds another CA's nodes is refused.
+ */
+async function openPostgresChecked(
+  opts: OpenStateOptions,
+  spec: Extract<DatastoreSpec, { kind: 'postgres' }>,
+): Promise<HubState> {
+  const { dataDir, logger } = opts;
+  const where = redactUrl(spec.url);
+  const log = logger.child({ component: 'store' });
+  const store = await openPostgresStore({ url: spec.url, poolSize: spec.poolSize, log, clock: opts.clock });
+  log.info({ datastore: where, poolSize: spec.poolSize }, 'the hub state is in PostgreSQL');
+  try {
+    if (nonEmpty(join(dataDir, 'hub.db')))
+      log.warn(
+        { path: join(dataDir, 'hub.db') },
+        'the SQLite store in the data dir is not used while --datastore names PostgreSQL',
+      );
+    const hasCa = existsSync(join(dataDir, 'ca.crt')) && existsSync(join(dataDir, 'ca.key'));
+    const bound = await store.getSetting<string>(CA_PIN_SETTING);
+    if (!hasCa && (bound || (await holdsData(store)))) {
+      throw new ConfigError(
+        `${join(dataDir, 'ca.crt')} or ca.key is missing, but the datastore ${where} holds the nodes and ` +
+          'certificates that CA signed: restore ca.crt and ca.key from a backup (with the hub stopped)',
+      );
+    }
+    const pki = await loadOrCreatePki(dataDir, opts.publicUrl);
+    if (bound && bound !== pki.caPin) {
+      throw new ConfigError(
+        `the datastore ${where} belongs to another CA (pin ${bound}) than ${join(dataDir, 'ca.crt')} ` +
+          `(pin ${pki.caPin}): restore the matching ca.crt and ca.key, or point --datastore at this CA's database`,
+      );
+    }
+    if (!bound) await store.setSetting(CA_PIN_SETTING, pki.caPin);
     return { store, pki };
   } catch (err) {
     await store.close();
