@@ -2,9 +2,10 @@
 // reads no test-only variables itself; those of the k3s stand-in reach it through the environment the
 // hub passes to k3s (README.md, "Test-only environment variables").
 import { networkInterfaces } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { ConfigError } from './errors.js';
-import { parseDuration } from './duration.js';
+import type { DatastoreSpec } from './store/datastore-url.js';
+import { clusterSecretFile, datastoreOf, duration, optionalCount, recoveryGrace } from './config-values.js';
 
 export interface ListenAddress {
   host: string;
@@ -64,6 +65,8 @@ export interface HubConfig {
   readonly reinitStore: boolean;
   /** The cluster secret that seals the store's secrets (hub/pki/cluster-secret.ts); made at first start. */
   readonly clusterSecretFile: string;
+  /** Where the hub's state lives: <data-dir>/hub.db (SQLite) or a PostgreSQL URL with its pool size. */
+  readonly datastore: DatastoreSpec;
 }
 
 export interface HubFlags {
@@ -100,6 +103,8 @@ export interface HubFlags {
   eventsMaxCount?: string;
   reinitStore?: boolean;
   clusterSecretFile?: string;
+  datastore?: string;
+  datastorePoolSize?: string;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -156,43 +161,6 @@ export function firstNonLoopbackIPv4(): string | undefined {
   return undefined;
 }
 
-/**
- * The store drops a node's certificate rows 60 days after they expired (hub/store/sqlite-certs.ts
- * PRUNE_EXPIRED_AFTER_MS), so a longer grace could never be honoured: refuse it here, by name.
- */
-const MAX_CERT_RECOVERY_GRACE_MS = 60 * 86_400_000;
-
-function recoveryGrace(text: string): number {
-  const ms = duration(text, '--cert-recovery-grace');
-  if (ms > MAX_CERT_RECOVERY_GRACE_MS)
-    throw new ConfigError(
-      `--cert-recovery-grace ${text} is longer than 60d, how long the hub keeps expired certificates; past it a node joins again with a token`,
-    );
-  return ms;
-}
-
-function duration(text: string, what: string): number {
-  try {
-    return parseDuration(text);
-  } catch (err) {
-    throw new ConfigError(`${what}: ${(err as Error).message}`);
-  }
-}
-
-function optionalCount(text: string | undefined, what: string): number | undefined {
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n < 1)
-    throw new ConfigError(`${what} must be a positive integer (got "${text}")`);
-  return n;
-}
-
-function clusterSecretFile(flags: HubFlags, env: NodeJS.ProcessEnv, dataDir: string): string {
-  const path = flags.clusterSecretFile ?? (env.ATOLL_CLUSTER_SECRET_FILE || join(dataDir, 'cluster-secret'));
-  if (!path.trim()) throw new ConfigError('--cluster-secret-file must name a file');
-  return resolve(path);
-}
-
 export function parseHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, isRoot: boolean): HubConfig {
   const dataDir = resolve(flags.dataDir ?? defaultDataDir(env, isRoot));
   const apiListen = parseListen(flags.apiListen ?? env.ATOLL_API_LISTEN ?? D.apiListen, '--api-listen');
@@ -240,6 +208,11 @@ export function parseHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, isRoot: 
   if (handshakeTimeoutMs < 100 || handshakeTimeoutMs > 30_000)
     throw new ConfigError('--handshake-timeout must be between 100ms and 30s');
   const nodeCertTtlMs = duration(flags.nodeCertTtl ?? D.nodeCertTtl, '--node-cert-ttl');
+  const datastore = datastoreOf(flags, env, dataDir);
+  if (flags.reinitStore && datastore.kind === 'postgres')
+    throw new ConfigError(
+      '--reinit-store applies to the SQLite store only; a PostgreSQL database is never moved aside',
+    );
   return Object.freeze({
     dataDir,
     apiListen,
@@ -281,6 +254,7 @@ export function parseHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, isRoot: 
     eventsMaxAgeMs: duration(flags.eventsMaxAge ?? env.ATOLL_EVENTS_MAX_AGE ?? D.eventsMaxAge, '--events-max-age'),
     eventsMaxCount,
     reinitStore: flags.reinitStore === true,
-    clusterSecretFile: clusterSecretFile(flags, env, dataDir),
+    clusterSecretFile: clusterSecretFile(flags.clusterSecretFile, env, dataDir),
+    datastore,
   });
 }

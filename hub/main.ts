@@ -147,6 +147,11 @@ function runCommand(program: Command): Command {
       "the key that seals the store's secrets (CA, serving key, k3s token); made 0600 at first start, the same file on every hub of a cluster (env ATOLL_CLUSTER_SECRET_FILE; default <data-dir>/cluster-secret)",
     )
     .option(
+      '--datastore <url>',
+      'where the hub state lives: postgres://USER@HOST:5432/DATABASE, or sqlite (env ATOLL_DATASTORE; default <data-dir>/hub.db)',
+    )
+    .option('--datastore-pool-size <n>', 'PostgreSQL connections at most (env ATOLL_DATASTORE_POOL_SIZE; default 10)')
+    .option(
       '--reinit-store',
       "when the store is refused (damaged, missing beside the CA, another CA's): move it aside and start an empty one",
     );

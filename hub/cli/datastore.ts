@@ -1,10 +1,19 @@
 // atoll-hub datastore check: SQLite integrity_check of <data-dir>/hub.db (read-only, safe beside a
 // running hub), its schema version, and whether it belongs to the CA beside it.
+// atoll-hub datastore migrate: the schema migrations of the datastore (--datastore) alone.
 import type { Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultDataDir } from '../config.js';
-import { inspectDatabaseFile } from '../store/index.js';
+import {
+  StoreError,
+  inspectDatabaseFile,
+  latestVersion,
+  migratePostgres,
+  openSqliteStore,
+  parseDatastore,
+  redactUrl,
+} from '../store/index.js';
 import { caPin } from '../../certs/pin.js';
 import { CliError, parseOutput, printJson } from './output.js';
 
@@ -14,7 +23,39 @@ interface Globals {
 }
 
 export function registerDatastoreCommands(program: Command): void {
-  const datastore = program.command('datastore').description('the hub database (<data-dir>/hub.db)');
+  const datastore = program
+    .command('datastore')
+    .description('the hub database (<data-dir>/hub.db, or PostgreSQL with --datastore)');
+  datastore
+    .command('migrate')
+    .description('bring the datastore to the schema of this atoll and exit (a hub also does it at start)')
+    .option(
+      '--datastore <url>',
+      'postgres://USER@HOST:5432/DATABASE, or sqlite (env ATOLL_DATASTORE; default <data-dir>/hub.db)',
+    )
+    .action(async (o: { datastore?: string }, cmd: Command) => {
+      const g = cmd.optsWithGlobals<Globals>();
+      const dataDir = g.dataDir ?? defaultDataDir(process.env, process.getuid?.() === 0);
+      try {
+        const spec = parseDatastore(o.datastore ?? process.env.ATOLL_DATASTORE, dataDir);
+        if (spec.kind === 'sqlite') {
+          const store = await openSqliteStore({ path: spec.path });
+          await store.close();
+          process.stdout.write(`${spec.path}: at schema version ${latestVersion()}\n`);
+          return;
+        }
+        const r = await migratePostgres({ url: spec.url, poolSize: 1 });
+        const where = redactUrl(spec.url);
+        process.stdout.write(
+          r.from === r.to
+            ? `${where}: already at schema version ${r.to}\n`
+            : `${where}: migrated from schema version ${r.from} to ${r.to}\n`,
+        );
+      } catch (err) {
+        if (err instanceof StoreError) throw new CliError(err.message);
+        throw err;
+      }
+    });
   datastore
     .command('check')
     .description('full SQLite integrity_check of hub.db and its CA binding (exit 1 when damaged)')

@@ -10,13 +10,7 @@ export {
   type DatabaseReport,
   type IntegrityLevel,
 } from './integrity.js';
-export {
-  openPostgresStore,
-  migratePostgres,
-  checkPostgresUrl,
-  redactUrl,
-  DEFAULT_POOL_SIZE,
-  type PostgresStoreOptions,
-  type PgStoreLogger,
-} from './pg-store.js';
-export { latestPgVersion } from './pg-migrate.js';
+export { openPostgresStore, migratePostgres } from './postgres.js';
+export type { PostgresStoreOptions, PgStoreLogger } from './pg-store.js';
+export { checkPostgresUrl, redactUrl, parseDatastore, DEFAULT_POOL_SIZE, type DatastoreSpec } from './datastore-url.js';
+export { latestPgVersion, type PgMigrateResult } from './pg-migrate.js';

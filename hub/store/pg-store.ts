@@ -4,10 +4,12 @@
 // migrated by a newer atoll is a StoreError and nothing is left open.
 import pg from 'pg';
 import { systemClock, type Clock } from '../clock.js';
+import { DEFAULT_POOL_SIZE, MAX_POOL_SIZE } from './datastore-url.js';
 import { PgDb, DEFAULT_RETRY, type RetryPolicy } from './pg-db.js';
 import { runPgMigrations, type PgMigrateOptions, type PgMigrateResult } from './pg-migrate.js';
 import { PgStore } from './pg-store-impl.js';
 import { StoreError, type Store } from './types.js';
+import { checkPostgresUrl, redactUrl } from './datastore-url.js';
 
 export interface PgStoreLogger {
   warn(obj: object, msg?: string): void;
@@ -28,44 +30,7 @@ export interface PostgresStoreOptions {
   migrate?: PgMigrateOptions;
 }
 
-export const DEFAULT_POOL_SIZE = 10;
-export const MAX_POOL_SIZE = 1000;
-
 const INT8_OID = 20;
-
-/** The URL as shown in messages and logs: without its password. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '';
-    return u.toString().replace(/:@/, '@');
-  } catch {
-    return 'postgres://(unparsable URL)';
-  }
-}
-
-/** Checks the form of a datastore URL; throws StoreError('DATASTORE_UNAVAILABLE') naming what is wrong. */
-export function checkPostgresUrl(url: string): URL {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new StoreError(
-      'DATASTORE_UNAVAILABLE',
-      'the datastore URL is not a URL (postgres://USER@HOST:5432/DATABASE)',
-    );
-  }
-  if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:')
-    throw new StoreError(
-      'DATASTORE_UNAVAILABLE',
-      `the datastore URL must start with postgres:// (got ${u.protocol}//)`,
-    );
-  if (!u.hostname && !u.searchParams.get('host'))
-    throw new StoreError('DATASTORE_UNAVAILABLE', `the datastore URL ${redactUrl(url)} names no host`);
-  if (u.pathname.replace(/^\//, '') === '')
-    throw new StoreError('DATASTORE_UNAVAILABLE', `the datastore URL ${redactUrl(url)} names no database (…/DATABASE)`);
-  return u;
-}
 
 /** The store's pool: bounded, bigint as number, idle failures logged (exported for tests that wrap it). */
 export function createPgPool(opts: PostgresStoreOptions): pg.Pool {

@@ -277,6 +277,10 @@ export function killProcessesUnder(dir: string): void {
 
 /** Removes a test's temp tree after killing what still runs from it. */
 export function removeTree(dir: string): void {
+  // Never a shared root: removing (and killing everything under) the temp dir or / hits other tests.
+  const target = resolve(dir);
+  if (target === resolve(tmpdir()) || target === '/' || target === resolve(ROOT))
+    throw new Error(`removeTree refused to remove ${target}: pass the test's own temp folder`);
   killProcessesUnder(dir);
   rmSync(dir, { recursive: true, force: true });
 }

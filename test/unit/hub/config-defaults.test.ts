@@ -7,9 +7,11 @@ import { resolve } from 'node:path';
 import { HUB_DEFAULTS, parseHubConfig, type HubFlags } from '../../../hub/config.js';
 import { flagKey, helpOf, helpOptions, shownDefault } from '../../helpers/help-text.js';
 
-/** Flags whose default is computed (public URL, connection caps) or empty (repeatable). */
+/** Flags whose default is computed (public URL, connection caps, paths in the data dir, the SQLite file) or empty (repeatable). */
 const DERIVED = [
   'public-url',
+  'cluster-secret-file',
+  'datastore',
   'k3s-arg',
   'api-max-connections',
   'api-max-connections-per-source',
