@@ -48,6 +48,7 @@ import { ClockWatch } from './clock-watch.js';
 import { FleetSkew } from './nodes/fleet-skew.js';
 import { signedDuration } from './autoheal/guard.js';
 import { logFailure } from '../certs/log-failure.js';
+import { createDay2 } from './day2.js';
 
 export interface Hub {
   apiUrl: string;
@@ -259,6 +260,23 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
     clock,
     clockHold: () => clock.holding(),
   });
+  // Day 2 (hub/day2.ts): version support, alerts and the sinks for alerts and audit events.
+  const day2 = await createDay2({
+    store,
+    events,
+    registry,
+    logger: log,
+    now: () => clock.now(),
+    cluster,
+    guard: () => autoheal.guardState(),
+    caPem: pki.ca.certPem,
+    servingPem: pki.serving.certPem,
+    certWarnBeforeMs: config.certWarnBeforeMs,
+    sinks: config.sinks,
+    hub: config.publicUrl,
+    alertIntervalMs: Math.max(1000, Math.min(15_000, config.unreachableAfterMs)),
+  });
+
   const upgrades = new UpgradeEngine({
     store,
     events,
@@ -270,6 +288,7 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
     logger: log.child({ component: 'upgrades' }),
     autoTickMs: config.autoUpgradeIntervalMs,
     clock,
+    versionSupport: (v) => day2.versionSupport.status(v),
   });
   const certLog = log.child({ component: 'certs' });
   const renewal = new CertRenewal({
@@ -308,6 +327,8 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
     removeNode,
     certs: certWatch,
     clockStatus: () => ({ ...fleetSkew.status(), holding: clock.holding() ?? null }),
+    versionSupport: day2.versionSupport,
+    alerts: day2.alerts,
     joinCommand: joinCommands({ tokens, events, publicUrl: config.publicUrl, servingPin: pki.servingPin }),
   };
 
@@ -319,6 +340,8 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
     store,
     certWarnBeforeMs: config.certWarnBeforeMs,
   });
+  // Before anything is noted, so the sinks see every event from here on.
+  await day2.start(metrics.registry);
 
   const caps = connectionCapsFor(config, log);
   const limits = (listener: Listener): ListenerLimits => ({
@@ -420,6 +443,7 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
   } catch (err) {
     await gateway.close();
     await api.close();
+    await day2.stop();
     await store.close();
     throw err;
   }
@@ -492,6 +516,7 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
         await batcher.stop();
         await retention.stop();
         await controlPlane.stop();
+        await day2.stop();
         rmSync(runtimeFile, { force: true });
         await store.close();
         lock.release();

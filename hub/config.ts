@@ -3,6 +3,7 @@ import { networkInterfaces } from 'node:os';
 import { resolve } from 'node:path';
 import { ConfigError } from './errors.js';
 import { parseDuration } from './duration.js';
+import { parseSinkConfig, type SinkConfig, type SinkFlags } from './sinks/sink-config.js';
 
 export interface ListenAddress {
   host: string;
@@ -60,9 +61,11 @@ export interface HubConfig {
   readonly eventsMaxCount: number;
   /** Start with an empty store when the existing one is refused (damaged, missing, another CA's). */
   readonly reinitStore: boolean;
+  /** Where alerts and audit events also go: a webhook, a JSON-lines file (hub/sinks/). */
+  readonly sinks: SinkConfig;
 }
 
-export interface HubFlags {
+export interface HubFlags extends SinkFlags {
   dataDir?: string;
   apiListen?: string;
   gatewayListen?: string;
@@ -221,5 +224,6 @@ export function parseHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, isRoot: 
     eventsMaxAgeMs: duration(flags.eventsMaxAge ?? env.ATOLL_EVENTS_MAX_AGE ?? '30d', '--events-max-age'),
     eventsMaxCount,
     reinitStore: flags.reinitStore === true,
+    sinks: parseSinkConfig(flags, env),
   });
 }

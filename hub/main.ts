@@ -8,9 +8,10 @@ import { CliError } from './cli/output.js';
 import { registerAdminCommands } from './cli/commands.js';
 import { unknownCommand } from './cli/unknown-command.js';
 import { readHubVersion } from './version.js';
+import { addSinkOptions } from './sinks/sink-config.js';
 
 function runCommand(program: Command): Command {
-  return program
+  return addSinkOptions(program)
     .option('--data-dir <dir>', 'all hub state (env ATOLL_DATA_DIR; default /var/lib/atoll as root, else ./.atoll)')
     .option('--api-listen <host:port>', 'dashboard API, HTTPS (env ATOLL_API_LISTEN; default 127.0.0.1:9443)')
     .option(

@@ -4,6 +4,7 @@
 import type Database from 'better-sqlite3';
 import { StoreError } from './types.js';
 import { moveSettings, V4_TABLES } from './migrate-settings.js';
+import { V6_DAY2_TABLES } from './sqlite-day2.js';
 
 export interface Migration {
   version: number;
@@ -162,6 +163,13 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       ALTER TABLE certs ADD COLUMN public_key_sha256 TEXT;
       ALTER TABLE certs ADD COLUMN cert_pem TEXT;
       CREATE INDEX certs_live ON certs(node_id, not_after) WHERE revoked_at IS NULL;`);
+    },
+  },
+  {
+    version: 6,
+    name: 'version support data, support states and alerts',
+    up(db: Database.Database): void {
+      db.exec(V6_DAY2_TABLES);
     },
   },
 ]);

@@ -9,7 +9,7 @@ import { checkName, integrityProblems, type IntegrityLevel } from './integrity.j
 import { toStoreError } from './sqlite-errors.js';
 import { prepareStatements, type Statements } from './sqlite-statements.js';
 import { SqliteEvents } from './sqlite-events.js';
-import { SqliteStoreBase } from './sqlite-store-base.js';
+import { SqliteDay2Store } from './sqlite-day2.js';
 import { issueNodeCert, listNodeCerts, markCertUsed, prepareCertStatements, rejoinNode } from './sqlite-certs.js';
 import {
   certFromRow,
@@ -171,7 +171,7 @@ function pick<T extends object, K extends keyof T>(patch: T, keys: readonly K[])
 const POOL_PATCH_KEYS = ['description', 'labels', 'taints'] as const;
 const NODE_PATCH_KEYS = ['name', 'pool', 'state', 'labels', 'facts', 'agentVersion', 'lastSeen', 'health'] as const;
 
-class SqliteStore extends SqliteStoreBase implements Store {
+class SqliteStore extends SqliteDay2Store implements Store {
   private readonly st: Statements;
   private readonly events: SqliteEvents;
   private readonly cs: ReturnType<typeof prepareCertStatements>;

@@ -1,6 +1,7 @@
 // The hub's persistence boundary. Everything the hub must not lose goes through this interface, so
 // a distributed implementation (Postgres, for HA) can replace the embedded SQLite one later.
 // All times are ISO-8601 strings in UTC; all methods are async even where SQLite is synchronous.
+import type { Day2Store } from './day2-types.js';
 
 export const NODE_STATES = [
   'joining',
@@ -289,7 +290,8 @@ export interface AutohealPacing {
   cooldownUntil: number;
 }
 
-export interface Store {
+/** Day-2 tables (version support, support states, alerts): day2-types.ts. */
+export interface Store extends Day2Store<NewEvent, EventRecord> {
   // Pools. A pool named `default` always exists (created by migrations) and cannot be deleted.
   listPools(): Promise<Pool[]>;
   getPool(name: string): Promise<Pool | undefined>;
