@@ -32,7 +32,7 @@ interface Sink {
 
 export async function startEventSinks(d: EventSinksDeps): Promise<EventSinks> {
   const { webhookUrl, webhookSecretFile, jsonlPath } = d.config;
-  if (!webhookUrl && !jsonlPath) return { stop: async () => undefined };
+  // The metrics exist without sinks too (alerting rules can name them on every hub).
   const delivered = new Counter({
     name: 'atoll_events_sink_delivered_total',
     help: 'Alert changes and audit events delivered by each sink (webhook: answered 2xx; jsonl: written).',
@@ -71,6 +71,7 @@ export async function startEventSinks(d: EventSinksDeps): Promise<EventSinks> {
       dropped: (reason, n = 1) => dropped.inc({ sink, reason }, n),
     };
   };
+  if (!webhookUrl && !jsonlPath) return { stop: async () => undefined };
   const log = d.logger.child({ component: 'sinks' });
   if (webhookUrl) {
     const secret = webhookSecretFile ? readWebhookSecret(webhookSecretFile) : null;
