@@ -115,11 +115,13 @@ export function parseSupportDocument(doc: unknown): SupportDocument {
   const rows: VersionSupportRow[] = [];
   const seen = new Set<string>();
   d.minors.forEach((row: unknown, i: number) => {
+    const minor = (row as { minor?: unknown } | null)?.minor;
+    if (typeof minor === 'string' && MINOR_RE.test(minor)) {
+      if (seen.has(minor)) problems.push(`minors[${i}]: minor ${minor} is listed twice`);
+      seen.add(minor);
+    }
     const good = checkRow(row, `minors[${i}]`, problems);
-    if (!good) return;
-    if (seen.has(good.minor)) problems.push(`minors[${i}]: minor ${good.minor} is listed twice`);
-    seen.add(good.minor);
-    rows.push(good);
+    if (good) rows.push(good);
   });
   if (!problems.length) problems.push(...monotonicProblems(rows));
   if (problems.length) throw new SupportDataError(problems);
