@@ -106,7 +106,7 @@ export function rolloutSource(recent: () => Promise<Rollout[]>): AlertSource {
         .map((r) => ({
           id: `rollout-halted:${r.id}`,
           severity: 'warning' as const,
-          message: `rollout ${r.id} (${r.kind === 'agent' ? 'agent' : 'k3s'} ${r.version}) halted: ${r.message}`,
+          message: `rollout ${r.id} (${r.kind === 'agent' ? 'agent' : 'k3s'} ${r.version}) halted: ${r.message.replace(/^halted:\s*/, '')}`,
           link: `#/upgrades/${encodeURIComponent(r.id)}`,
         }));
     },

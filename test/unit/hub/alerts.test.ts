@@ -114,7 +114,10 @@ test('certificates: the hub CA and serving certificate within 7 days, node certi
     ],
   );
   assert.match(list[0].message, /^the hub CA expires in [23]d .*plan its rotation/);
-  assert.match(list[1].message, /^client certificate of node web-1 \(pool web\) expires in 60m and has not been renewed$/);
+  assert.match(
+    list[1].message,
+    /^client certificate of node web-1 \(pool web\) expires in 60m and has not been renewed$/,
+  );
   // A week later the CA has expired: critical.
   const later = await src.collect(now + 8 * 86_400_000);
   assert.deepEqual(later[0].severity, 'critical');
