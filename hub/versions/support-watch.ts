@@ -89,6 +89,8 @@ export class SupportWatch {
   }
 
   private async pass(): Promise<void> {
+    // Another hub of the cluster may have imported data: read it again (one small query).
+    await this.d.support.load();
     const now = this.d.now();
     const at = new Date(now).toISOString();
     const cpVersion = this.d.controlPlaneVersion();
