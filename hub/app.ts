@@ -2,9 +2,7 @@
 // parts come wired from their own modules: gateway/hub-gateway.ts, k3s/hub-control-plane.ts, hub-clock.ts.
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
-import type { FastifyInstance } from 'fastify';
 import type { HubConfig } from './config.js';
-import type { Logger } from './logger.js';
 import { prepareDataDir, loadOrCreateAdminToken } from './data-dir.js';
 import { DirLockedError, lockDataDir, lockHolder, type DirLock } from '../certs/dir-lock.js';
 import { checkListeners, hubListeners } from './listen-check.js';
@@ -24,6 +22,7 @@ import { CertWatch } from './nodes/cert-watch.js';
 import { buildApi } from './api/server.js';
 import type { HubServices } from './api/services.js';
 import { clusterInfo } from './api/cluster-info.js';
+import { createDay2 } from './day2.js';
 import { readHubVersion } from './version.js';
 import { startHubClock } from './hub-clock.js';
 import { writeRuntimeFile } from './runtime-file.js';
@@ -39,23 +38,10 @@ import { nodeRemoval } from './nodes/node-removal.js';
 import { createMetrics } from './metrics.js';
 import { UpgradeEngine } from './upgrades/engine.js';
 import { connectionCapsFor } from './http/connection-caps.js';
+import type { Hub, HubDeps } from './hub-types.js';
 import type { Listener, ListenerLimits } from './http/connection-limits.js';
 
-export interface Hub {
-  apiUrl: string;
-  gatewayUrl: string;
-  adminTokenPath: string;
-  services: HubServices;
-  api: FastifyInstance;
-  gateway: FastifyInstance;
-  /** Counts a rejection nobody caught (main.ts logs it) in atoll_unhandled_rejections_total. */
-  unhandledRejection(): void;
-  stop(): Promise<void>;
-}
-
-export interface HubDeps {
-  logger: Logger;
-}
+export type { Hub, HubDeps } from './hub-types.js';
 
 export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
   // Ports first, before anything is written; a port held by this data dir's own hub says so.
@@ -144,6 +130,13 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
     clock,
     clockHold: () => clock.holding(),
   });
+  // Day 2 (hub/day2.ts): version support, alerts and the sinks for alerts and audit events.
+  const day2 = await createDay2({
+    ...{ store, events, registry, logger: log, now: () => clock.now(), cluster: () => clusterInfo(controlPlane) },
+    ...{ guard: () => autoheal.guardState(), caPem: pki.ca.certPem, servingPem: pki.serving.certPem },
+    ...{ certWarnBeforeMs: config.certWarnBeforeMs, sinks: config.sinks, hub: config.publicUrl },
+    alertIntervalMs: Math.max(1000, Math.min(15_000, config.unreachableAfterMs)),
+  });
   const upgrades = new UpgradeEngine({
     store,
     events,
@@ -155,6 +148,7 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
     logger: log.child({ component: 'upgrades' }),
     autoTickMs: config.autoUpgradeIntervalMs,
     clock,
+    versionSupport: (v) => day2.versionSupport.status(v),
   });
   const certLog = log.child({ component: 'certs' });
   const renewal = new CertRenewal({
@@ -193,6 +187,7 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
     removeNode,
     certs: certWatch,
     clockStatus: () => ({ ...fleetSkew.status(), holding: clock.holding() ?? null }),
+    ...{ versionSupport: day2.versionSupport, alerts: day2.alerts },
     joinCommand: joinCommands({ tokens, events, publicUrl: config.publicUrl, servingPin: pki.servingPin }),
   };
 
@@ -204,6 +199,7 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
     store,
     certWarnBeforeMs: config.certWarnBeforeMs,
   });
+  await day2.start(metrics.registry); // before anything is noted, so the sinks see every event from here
 
   const caps = connectionCapsFor(config, log);
   const limits = (listener: Listener): ListenerLimits => ({
@@ -228,6 +224,7 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
     limits: limits('api'),
   });
   const { apiUrl, gatewayPort } = await listenHub(config, api, gateway).catch(async (err: unknown) => {
+    await day2.stop();
     await store.close();
     throw err;
   });
@@ -283,6 +280,7 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
         await batcher.stop();
         await retention.stop();
         await controlPlane.stop();
+        await day2.stop();
         removeRuntimeFile();
         await store.close();
         lock.release();

@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { ConfigError } from './errors.js';
 import type { DatastoreSpec } from './store/datastore-url.js';
 import { clusterSecretFile, datastoreOf, duration, optionalCount, recoveryGrace } from './config-values.js';
+import { parseSinkConfig, type SinkConfig, type SinkFlags } from './sinks/sink-config.js';
 
 export interface ListenAddress {
   host: string;
@@ -67,9 +68,11 @@ export interface HubConfig {
   readonly clusterSecretFile: string;
   /** Where the hub's state lives: <data-dir>/hub.db (SQLite) or a PostgreSQL URL with its pool size. */
   readonly datastore: DatastoreSpec;
+  /** Where alerts and audit events also go: a webhook, a JSON-lines file (hub/sinks/). */
+  readonly sinks: SinkConfig;
 }
 
-export interface HubFlags {
+export interface HubFlags extends SinkFlags {
   dataDir?: string;
   apiListen?: string;
   gatewayListen?: string;
@@ -256,5 +259,6 @@ export function parseHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, isRoot: 
     reinitStore: flags.reinitStore === true,
     clusterSecretFile: clusterSecretFile(flags.clusterSecretFile, env, dataDir),
     datastore,
+    sinks: parseSinkConfig(flags, env),
   });
 }

@@ -8,9 +8,10 @@ import { CliError } from './cli/output.js';
 import { registerAdminCommands } from './cli/commands.js';
 import { unknownCommand } from './cli/unknown-command.js';
 import { readHubVersion } from './version.js';
+import { addSinkOptions } from './sinks/sink-config.js';
 
 function runCommand(program: Command): Command {
-  return program
+  return addSinkOptions(program)
     .option(
       '--data-dir <dir>',
       `all hub state (env ATOLL_DATA_DIR; default ${D.dataDirAsRoot} as root, else ${D.dataDir})`,

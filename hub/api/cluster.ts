@@ -5,6 +5,8 @@ import { HubError } from '../errors.js';
 import { formatDuration } from '../duration.js';
 import { NODE_STATES } from '../store/types.js';
 import { artifactApiRoutes } from './artifacts.js';
+import { versionSupportSchema } from './versions.js';
+import { supportMessage } from '../versions/support-status.js';
 import { bool, nstr, num, open, openOrNull, responses, str, strings, switchSchema, textBody } from './schemas.js';
 
 const cpState = { type: 'string', enum: ['running', 'starting', 'failed', 'absent'] };
@@ -54,6 +56,11 @@ const clusterSchema = open({
   state: cpState,
   message: str,
   version: nstr,
+  support: {
+    ...versionSupportSchema,
+    properties: { ...(versionSupportSchema.properties as object), message: str },
+    description: `the control plane's k3s version: ${String(versionSupportSchema.description)}`,
+  },
   hubVersion: str,
   publicUrl: str,
   servingPin: {
@@ -97,6 +104,12 @@ const clusterSchema = open({
   ),
 });
 
+function cpSupport(svc: HubServices, version: string | null) {
+  if (!svc.versionSupport || !version) return null;
+  const s = svc.versionSupport.status(version);
+  return { ...s, message: supportMessage('k3s', s) };
+}
+
 export const clusterRoutes: RoutePlugin<{ svc: HubServices }> = async (app, { svc }) => {
   app.get(
     '/v1/cluster',
@@ -116,6 +129,7 @@ export const clusterRoutes: RoutePlugin<{ svc: HubServices }> = async (app, { sv
         state: cp.state,
         message: cp.message,
         version: cp.version,
+        support: cpSupport(svc, cp.version),
         hubVersion: svc.hubVersion,
         publicUrl: svc.config.publicUrl,
         servingPin: svc.servingPin,

@@ -3,6 +3,7 @@ import type { RoutePlugin } from '../http/route-plugin.js';
 import type { HubServices } from './services.js';
 import { HubError } from '../errors.js';
 import { nodeView } from '../nodes/node-view.js';
+import { supportOf } from './versions.js';
 import { actorOf } from './actor.js';
 import {
   bool,
@@ -39,7 +40,7 @@ export const nodeRoutes: RoutePlugin<{ svc: HubServices }> = async (app, { svc }
       );
       return {
         items: nodes.map((n) => ({
-          ...nodeView(n, svc.registry, svc.certs.status(n.id) ?? null),
+          ...nodeView(n, svc.registry, svc.certs.status(n.id) ?? null, supportOf(svc)),
           autoheal: svc.autoheal.cached(n.id) ?? null,
         })),
       };
@@ -66,7 +67,7 @@ export const nodeRoutes: RoutePlugin<{ svc: HubServices }> = async (app, { svc }
       const n = await svc.store.getNode(id);
       if (!n) throw new HubError('NOT_FOUND', `node ${id} does not exist`);
       return {
-        ...nodeView(n, svc.registry, svc.certs.status(n.id) ?? null),
+        ...nodeView(n, svc.registry, svc.certs.status(n.id) ?? null, supportOf(svc)),
         autoheal: (await svc.autoheal.record(id)) ?? null,
         autohealSwitch: await svc.autohealSettings.node(id),
         certificates: await svc.store.listCerts(id),
@@ -109,7 +110,7 @@ export const nodeRoutes: RoutePlugin<{ svc: HubServices }> = async (app, { svc }
         message: `autoheal ${sw.enabled ? 'on' : 'off'}${sw.paused ? ', paused' : ''} for ${n.name}`,
         data: { ...sw },
       });
-      return { ...nodeView(n, svc.registry, svc.certs.status(n.id) ?? null), autohealSwitch: sw };
+      return { ...nodeView(n, svc.registry, svc.certs.status(n.id) ?? null, supportOf(svc)), autohealSwitch: sw };
     },
   );
 

@@ -80,6 +80,11 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission>> = Object.fr
   'GET /v1/api-tokens': 'read',
   'POST /v1/api-tokens': 'api-tokens:write',
   'DELETE /v1/api-tokens/:id': 'api-tokens:write',
+  // Day 2: version support data and alerts.
+  'GET /v1/versions/support': 'read',
+  'PUT /v1/versions/support': 'cluster:settings',
+  'DELETE /v1/versions/support': 'cluster:settings',
+  'GET /v1/alerts': 'read',
 });
 
 export function roleAllows(role: Role, permission: Permission): boolean {

@@ -4,6 +4,7 @@
 // typed, the rest pass through unchanged. fast-json-stringify coerces a listed field to its type
 // (null to "" for a plain string), so every field that can be null says so.
 import { NODE_STATES } from '../store/types.js';
+import { SUPPORT_STATUSES } from '../versions/support-status.js';
 
 type Schema = Record<string, unknown>;
 
@@ -98,6 +99,20 @@ export const nodeSchema = open({
   k3s: open({
     state: str,
     version: str,
+    support: openOrNull(
+      {
+        status: { type: 'string', enum: [...SUPPORT_STATUSES] },
+        minor: nstr,
+        released: nstr,
+        endOfMaintenance: nstr,
+        endOfLife: nstr,
+        daysLeft: { type: ['integer', 'null'] },
+      },
+      {
+        description:
+          "support status of the node's k3s version (as GET /v1/cluster `support`); null when the version is not known",
+      },
+    ),
     ready: { type: ['boolean', 'null'] },
     unschedulable: bool,
     taints: strings,

@@ -19,6 +19,8 @@ import { streamRoutes } from './stream.js';
 import { healthHistoryRoutes } from './health-history.js';
 import { webRoutes } from './web.js';
 import { certificateRoutes } from './certificates.js';
+import { versionRoutes } from './versions.js';
+import { alertRoutes } from './alerts.js';
 import { ApiTokens, apiTokenRoutes } from './api-tokens.js';
 import { installAccessControl, registerOpenApi } from './access.js';
 import { responses, textBody } from './schemas.js';
@@ -88,6 +90,8 @@ export async function buildApi(svc: HubServices, opts: ApiOptions): Promise<Fast
     healthHistoryRoutes,
     certificateRoutes,
     upgradeRoutes,
+    versionRoutes,
+    alertRoutes,
   ]) {
     await app.register(plugin, { svc });
   }

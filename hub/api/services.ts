@@ -12,6 +12,8 @@ import type { AutohealEngine } from '../autoheal/engine.js';
 import type { AutohealSettings } from '../autoheal/settings.js';
 import type { UpgradeEngine } from '../upgrades/engine.js';
 import type { CertWatch } from '../nodes/cert-watch.js';
+import type { VersionSupportService } from '../versions/support-service.js';
+import type { AlertService } from '../alerts/alert-service.js';
 
 export interface ClusterInfo {
   state: 'running' | 'starting' | 'failed' | 'absent';
@@ -69,6 +71,9 @@ export interface HubServices {
   certs: CertWatch;
   /** Revokes the node's certificates, closes its link, deletes it. false when absent. */
   removeNode(id: string, actor: string): Promise<boolean>;
+  /** Day 2: the Kubernetes version support data and status (hub/versions/), and the active alerts (hub/alerts/). */
+  versionSupport?: VersionSupportService;
+  alerts?: AlertService;
   /** A fresh single-use token and the install line for a pool. */
   joinCommand(
     pool: string,

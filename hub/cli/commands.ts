@@ -11,6 +11,8 @@ import { registerContextCommands } from './context-commands.js';
 import { registerCompletionCommand } from './completion.js';
 import { registerArtifactCommands } from './artifact.js';
 import { registerDatastoreCommands } from './datastore.js';
+import { registerVersionCommands } from './versions.js';
+import { registerAlertCommands } from './alerts.js';
 
 type Obj = Record<string, unknown>;
 const s = (v: unknown): string => (v === null || v === undefined ? '' : String(v));
@@ -66,6 +68,8 @@ export function registerAdminCommands(program: Command): void {
 
   registerArtifactCommands(program);
   registerDatastoreCommands(program);
+  registerVersionCommands(program);
+  registerAlertCommands(program);
 
   const cluster = program.command('cluster').description('the control plane');
   cluster

@@ -3,18 +3,24 @@
 import type { NodeRecord } from '../store/types.js';
 import type { NodeRegistry } from './registry.js';
 import type { NodeCertStatus } from './cert-watch.js';
+import type { VersionSupport } from '../versions/support-status.js';
 
 const REGION_LABEL = 'topology.kubernetes.io/region';
 
-/** `cert`: the node's current certificate as the certificate watch saw it (null before its first pass). */
+/**
+ * `cert`: the node's current certificate as the certificate watch saw it (null before its first pass).
+ * `support`: the support status of a k3s version (hub/versions/), for `k3s.support`.
+ */
 export function nodeView(
   n: NodeRecord,
   registry: NodeRegistry,
   cert: NodeCertStatus | null = null,
+  support?: (version: string) => VersionSupport,
 ): Record<string, unknown> {
   const live = registry.liveInfo(n.id);
   const kube = registry.kubeView(n.id);
   const h = n.health;
+  const k3sVersion = kube?.kubeletVersion || h?.k3s.version || '';
   return {
     id: n.id,
     name: n.name,
@@ -30,7 +36,8 @@ export function nodeView(
     link: live.link,
     k3s: {
       state: h?.k3s.state ?? 'unknown',
-      version: kube?.kubeletVersion || h?.k3s.version || '',
+      version: k3sVersion,
+      support: k3sVersion && support ? support(k3sVersion) : null,
       ready: kube ? kube.ready : null,
       unschedulable: kube?.unschedulable ?? false,
       taints: kube?.taints ?? [],

@@ -1,6 +1,7 @@
 // The hub's persistence boundary: the Store interface, its embedded SQLite implementation and the
 // PostgreSQL one.
 export * from './types.js';
+export * from './day2-types.js';
 export { openSqliteStore, type SqliteStoreOptions, type StoreLogger } from './sqlite-store.js';
 export { MIGRATIONS, latestVersion, type Migration } from './migrations.js';
 export {

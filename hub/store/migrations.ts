@@ -4,6 +4,7 @@
 import type Database from 'better-sqlite3';
 import { StoreError } from './types.js';
 import { moveSettings, V4_TABLES } from './migrate-settings.js';
+import { V7_DAY2_TABLES } from './sqlite-day2.js';
 
 export interface Migration {
   version: number;
@@ -175,6 +176,13 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
         sealed     BLOB NOT NULL,
         created_at TEXT NOT NULL
       );`);
+    },
+  },
+  {
+    version: 7,
+    name: 'version support data, support states and alerts',
+    up(db: Database.Database): void {
+      db.exec(V7_DAY2_TABLES);
     },
   },
 ]);

@@ -7,6 +7,7 @@
 // and sorts bytewise (COLLATE "C"), as SQLite does, whatever the database's own collation.
 
 import { SECRETS_MIGRATION } from './pg-secrets.js';
+import { DAY2_MIGRATION } from './pg-day2.js';
 
 export interface PgMigration {
   version: number;
@@ -173,6 +174,11 @@ const V1: PgMigration['statements'] = [
 export const PG_MIGRATIONS: readonly PgMigration[] = Object.freeze([
   { version: 1, name: 'initial schema (SQLite version 5)', statements: V1 },
   { version: 2, name: 'sealed secrets (SQLite version 6)', statements: SECRETS_MIGRATION },
+  {
+    version: 3,
+    name: 'version support data, support states and alerts (SQLite version 7)',
+    statements: DAY2_MIGRATION,
+  },
 ]);
 
 /** A database below this version (but not empty) was made by an atoll too old to migrate from here. */

@@ -6,6 +6,14 @@ import { NQ } from './pg-node-sql.js';
 import { PgNodeStore, certParams, insertCert } from './pg-nodes-store.js';
 import { PRUNE_EXPIRED_AFTER_MS } from './store-rules.js';
 import { getSecret, putSecretIfAbsent, replaceK3sTokenSecret } from './pg-secrets.js';
+import * as d2 from './pg-day2.js';
+import type {
+  AlertInput,
+  AlertSync,
+  StoredVersionSupport,
+  SupportStateChange,
+  SupportStateEntry,
+} from './day2-types.js';
 import {
   certFromRow,
   certToRow,
@@ -82,6 +90,17 @@ async function issue(
 }
 
 export class PgStore extends PgNodeStore implements Store {
+  // Day-2 tables (pg-day2.ts).
+  getVersionSupport = (): Promise<StoredVersionSupport | undefined> => d2.getVersionSupport(this.db);
+  setVersionSupport = (data: StoredVersionSupport | null, event: NewEvent): Promise<EventRecord> =>
+    d2.setVersionSupport(this.db, data, event, this.nowIso());
+  recordSupportStates = (
+    entries: readonly SupportStateEntry[],
+    at: string,
+    prune?: { prefix: string; keep: readonly string[] },
+  ): Promise<SupportStateChange[]> => d2.recordSupportStates(this.db, entries, at, prune);
+  syncAlerts = (active: readonly AlertInput[], at: string): Promise<AlertSync> => d2.syncAlerts(this.db, active, at);
+
   // Sealed secrets (pg-secrets.ts).
   getSecret(name: string): Promise<Buffer | undefined> {
     return getSecret(this.db, name);

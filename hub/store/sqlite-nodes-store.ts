@@ -3,7 +3,7 @@
 import type Database from 'better-sqlite3';
 import { prepareStatements, type Statements } from './sqlite-statements.js';
 import { SqliteEvents } from './sqlite-events.js';
-import { SqliteStoreBase } from './sqlite-store-base.js';
+import { SqliteDay2Store } from './sqlite-day2.js';
 import { NODE_PATCH_KEYS, POOL_PATCH_KEYS, assertState, isLive, pick, sampleLimit } from './store-rules.js';
 import {
   certToRow,
@@ -30,7 +30,7 @@ import {
   type TokenRecord,
 } from './types.js';
 
-export abstract class SqliteNodeStore extends SqliteStoreBase {
+export abstract class SqliteNodeStore extends SqliteDay2Store {
   protected readonly st: Statements;
   protected readonly events: SqliteEvents;
   private readonly healthTx: (updates: HealthUpdate[], samples: HealthSample[], pruneBeforeMs: number) => void;

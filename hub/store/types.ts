@@ -5,6 +5,7 @@
 // The records live in node-records.ts and log-records.ts.
 import { AtollError } from '../../certs/atoll-error.js';
 import type { SecretStore } from './secret-types.js';
+import type { Day2Store } from './day2-types.js';
 import type {
   CertRecord,
   CurrentCert,
@@ -41,7 +42,8 @@ export type { SecretStore } from './secret-types.js';
 export * from './node-records.js';
 export * from './log-records.js';
 
-export interface Store extends SecretStore {
+/** Sealed secrets (secret-types.ts); day-2 tables: version support, support states, alerts (day2-types.ts). */
+export interface Store extends SecretStore, Day2Store<NewEvent, EventRecord> {
   // Pools. A pool named `default` always exists (created by migrations) and cannot be deleted.
   listPools(): Promise<Pool[]>;
   getPool(name: string): Promise<Pool | undefined>;

@@ -23,6 +23,7 @@ import { ControlPlaneSwap } from './control-plane-swap.js';
 import { NodePhases } from './node-phases.js';
 import { RolloutLoop } from './rollout-loop.js';
 import { AutoUpgrade } from './auto-upgrade.js';
+import type { VersionSupport } from '../versions/support-status.js';
 import { agentVersionInfo, k3sVersionInfo, type AgentVersionInfo, type K3sVersionInfo } from './version-report.js';
 
 export type { AgentUpgradeRequest, UpgradeRequest } from './admission.js';
@@ -43,6 +44,8 @@ export interface UpgradeEngineDeps {
   clock?: Clock;
   /** How a wait lets time pass (default a timer; tests advance a fake clock). */
   sleep?: (ms: number) => Promise<void>;
+  /** A k3s version's support status now: auto-upgrade moves a cluster past its end of life (auto-target.ts). */
+  versionSupport?: (version: string) => VersionSupport;
 }
 
 export class UpgradeEngine {
@@ -90,6 +93,8 @@ export class UpgradeEngine {
       members: (pools) => this.admission.members(pools),
       begin: (req, actor) => this.begin(req, actor),
       intervalMs: d.autoTickMs ?? 30_000,
+      support: d.versionSupport,
+      notices: { store: d.store, events: d.events },
     });
   }
 

@@ -18,6 +18,7 @@ import {
 } from './processes.js';
 import { freePort } from './ports.js';
 import { buildStandin } from './upgrade-cluster.js';
+import { keepMinorSupported } from './version-support.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const SHOTS = join(ROOT, 'test-output', 'screenshots');
@@ -79,6 +80,8 @@ export async function startDashboardCluster(
     async () => (await hub.api<{ state: string }>('GET', '/v1/cluster')).body.state === 'running',
     30_000,
   );
+  // V0's minor supported whatever today's date: these pages are not about end of life.
+  await keepMinorSupported(hub);
   assert.equal((await hub.api('POST', '/v1/pools', { name: 'gpu' })).status, 201);
   const webToken = (await hub.api<{ token: string }>('POST', '/v1/tokens', { uses: 2 })).body.token;
   const gpuToken = (await hub.api<{ token: string }>('POST', '/v1/tokens', { pool: 'gpu' })).body.token;

@@ -16,6 +16,7 @@ import {
   type AgentHandle,
 } from './processes.js';
 import { freePort } from './ports.js';
+import { keepMinorSupported } from './version-support.js';
 
 export interface NodeView {
   id: string;
@@ -136,6 +137,8 @@ export async function startUpgradeCluster(
     async () => (await hub.api<{ state: string }>('GET', '/v1/cluster')).body.state === 'running',
     30_000,
   );
+  // v1.31 supported whatever today's date: auto-upgrade past end of life is tested on its own.
+  await keepMinorSupported(hub);
   const tok = await hub.api<{ token: string }>('POST', '/v1/tokens', { uses: count });
   const agents: AgentHandle[] = [];
   for (let i = 0; i < count; i++) {

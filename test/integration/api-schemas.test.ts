@@ -18,7 +18,8 @@ const plain = (v: unknown): unknown => JSON.parse(JSON.stringify(v));
 
 test("responses carry every field of the hub's views, untouched by serialization", async () => {
   h = await startInProcessHub();
-  const { store, registry, tokens, autohealSettings } = h.hub.services;
+  const { store, registry, tokens, autohealSettings, versionSupport } = h.hub.services;
+  const support = (v: string) => versionSupport!.status(v);
   const now = new Date().toISOString();
   const { record: tok } = await tokens.create({
     pool: 'default',
@@ -79,14 +80,14 @@ test("responses carry every field of the hub's views, untouched by serialization
     assert.deepEqual(
       one.body,
       plain({
-        ...nodeView(n, registry),
+        ...nodeView(n, registry, null, support),
         autoheal: null,
         autohealSwitch: await autohealSettings!.node(node.id),
         certificates: await store.listCerts(node.id),
       }),
     );
     const list = await h!.call<{ items: unknown[] }>('GET', '/v1/nodes');
-    assert.deepEqual(list.body.items, [plain({ ...nodeView(n, registry), autoheal: null })]);
+    assert.deepEqual(list.body.items, [plain({ ...nodeView(n, registry, null, support), autoheal: null })]);
   };
   await expectNode(); // no report yet: health, lastSeen, connectedAt are null
   const health: HealthRecord = {

@@ -197,3 +197,56 @@ test('auto-upgrade: nothing outside the window; inside it, the newest patch arti
   assert.equal((await c.hub.api<{ items: RolloutView[] }>('GET', '/v1/upgrades')).body.items.length, before + 1);
   await c.hub.api('PUT', '/v1/cluster/auto-upgrade', { enabled: false });
 });
+
+test('auto-upgrade past the end of life: a notice first, then the next minor (v1.32), even with scope patch', async () => {
+  const MINOR = 'v1.32.0+k3s1'; // imported by the test above, with the cluster now on v1.31.6
+  const day = (d: number): string => new Date(Date.now() + d * 86_400_000).toISOString().slice(0, 10);
+  const eol = await c.hub.api('PUT', '/v1/versions/support', {
+    minors: [{ minor: '1.31', released: day(-420), endOfMaintenance: day(-60), endOfLife: day(-1) }],
+  });
+  assert.equal(eol.status, 200);
+  const cluster = (await c.hub.api<{ support: { status: string } }>('GET', '/v1/cluster')).body;
+  assert.equal(cluster.support.status, 'end-of-life');
+  const before = (await c.hub.api<{ items: RolloutView[] }>('GET', '/v1/upgrades')).body.items.length;
+  await c.hub.api('PUT', '/v1/cluster/auto-upgrade', {
+    enabled: true,
+    scope: 'patch',
+    window: CLOSED,
+    rollout: { dwell: '1s', verifyTimeout: '40s', drainTimeout: '10s' },
+  });
+  type Ev = { id: number; type: string; message: string };
+  const events = async (type: string): Promise<Ev[]> =>
+    (await c.hub.api<{ items: Ev[] }>('GET', `/v1/events?type=${type}&limit=100`)).body.items;
+  // Window closed: the notice, and no rollout.
+  const notice = await waitFor('the end-of-life notice', async () => (await events('upgrade.eol-planned'))[0], 20_000);
+  assert.match(notice.message, /past its end of life .*moves the cluster to v1\.32\.0\+k3s1 .*next maintenance window/);
+  assert.equal((await c.hub.api<{ items: RolloutView[] }>('GET', '/v1/upgrades')).body.items.length, before);
+
+  await c.hub.api('PUT', '/v1/cluster/auto-upgrade', { window: OPEN });
+  const auto = await waitFor(
+    'an automatic rollout to the next minor',
+    async () =>
+      (await c.hub.api<{ items: Array<RolloutView & { actor: string }> }>('GET', '/v1/upgrades')).body.items.find(
+        (r) => r.actor === 'auto-upgrade' && r.version === MINOR,
+      ),
+    20_000,
+  );
+  const done = await c.waitRollout(
+    auto.id,
+    (r) => r.state === 'done' || r.state === 'halted',
+    'rollout to the next minor done',
+    90_000,
+  );
+  assert.equal(done.state, 'done', JSON.stringify(done));
+  const started = (await events('upgrade.started')).find((e) => e.message.includes(auto.id));
+  assert.ok(started && started.id > notice.id, 'the notice came before the rollout');
+  assert.equal((await events('upgrade.eol-planned')).length, 1, 'one notice');
+  assert.deepEqual(
+    (await c.kubeNodes()).map((n) => [n.name, n.version]),
+    [
+      ['win0', MINOR],
+      ['win1', MINOR],
+    ],
+  );
+  await c.hub.api('PUT', '/v1/cluster/auto-upgrade', { enabled: false });
+});

@@ -9,6 +9,7 @@ import { actionButtons } from './node-actions.js';
 import { isStale } from './nodes.js';
 import { conditionsCard } from './node-conditions.js';
 import { eventList } from './event-list.js';
+import { supportTag } from './support-tag.js';
 
 const HOUR_MS = 3_600_000;
 
@@ -73,7 +74,8 @@ function infoCard(n: Obj, redraw: () => void): HTMLElement {
         row('Agent version', el('span', { id: 'agent-version' }, s(n.agentVersion))),
         row(
           'k3s',
-          `${s(k3s.state)} ${s(k3s.version)}${k3s.ready === true ? ', Ready' : k3s.ready === false ? ', NotReady' : ''}`,
+          `${s(k3s.state)} ${s(k3s.version)}${k3s.ready === true ? ', Ready' : k3s.ready === false ? ', NotReady' : ''} `,
+          el('span', { id: 'k3s-support' }, supportTag(k3s.support)),
         ),
         row(
           'Connected',

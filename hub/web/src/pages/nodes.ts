@@ -6,6 +6,7 @@ import { api } from '../api.js';
 import { ago, bar, el, pager, s, stateTag, table, when, type Obj } from '../dom.js';
 import { listeners, type Ev } from '../stream.js';
 import { compactActions } from './node-actions.js';
+import { supportTag } from './support-tag.js';
 
 const PAGE = 50;
 /** Worst first: what sorting by state puts on top. */
@@ -107,7 +108,12 @@ function row(n: Obj, redraw: () => void, menus: { open?: string }): HTMLElement 
       {},
       [labels['topology.kubernetes.io/region'] ?? labels.region, labels.provider].filter(Boolean).join(' / '),
     ),
-    el('td', {}, k3s.state === 'disabled' ? el('span', { class: 'muted' }, 'no k3s') : s(k3s.version) || s(k3s.state)),
+    el(
+      'td',
+      {},
+      k3s.state === 'disabled' ? el('span', { class: 'muted' }, 'no k3s') : s(k3s.version) || s(k3s.state),
+      k3s.state === 'disabled' ? null : supportTag(k3s.support, true),
+    ),
     el('td', {}, n.lastSeen ? when(n.lastSeen, { relFirst: true }) : el('span', { class: 'muted' }, 'never')),
     figure(h.cpuPercent),
     figure((h.memory as Obj | undefined)?.usedPercent),

@@ -1,5 +1,5 @@
 // The overview (#/cluster): node counts by state as tiles (each opens the nodes page filtered), the
-// active problems with links, the versions (k3s and its support status when the hub reports one,
+// active problems (the hub's alerts) with links, the versions (k3s and its support status when the hub reports one,
 // the hub, the agents) and the control plane. Live: redrawn on node, upgrade and k3s events and
 // every 15 s.
 import { api } from '../api.js';
@@ -58,7 +58,7 @@ function problemList(list: Problem[]): HTMLElement {
       : el(
           'p',
           { class: 'ok', id: 'no-problems' },
-          '✓ No active problems: the control plane runs, every node is reachable, no rollout is halted and no certificate is near expiry.',
+          '✓ No active problems: the control plane runs, every node is reachable, no rollout is halted, no certificate is near expiry and the k3s versions are supported.',
         ),
   );
 }
@@ -191,7 +191,7 @@ export async function overviewPage(main: HTMLElement): Promise<() => void> {
         () => [] as Rollout[],
       ),
     ]);
-    const problems = await activeProblems(c, rollouts);
+    const problems = await activeProblems();
     box.replaceChildren(
       tiles(c),
       el('div', { class: 'cols' }, problemList(problems), el('div', {}, versions(c), controlPlane(c, rollouts[0]))),
@@ -200,7 +200,7 @@ export async function overviewPage(main: HTMLElement): Promise<() => void> {
   await render();
   const soon = debounce(() => void render().catch(() => undefined), 300);
   const onEvent = (e: Ev): void => {
-    if (/^(node|upgrade|k3s|autoheal)\./.test(e.type)) soon();
+    if (/^(node|upgrade|k3s|autoheal|version|versions|cert)\./.test(e.type)) soon();
   };
   listeners.add(onEvent);
   const timer = setInterval(soon, REFRESH_MS);

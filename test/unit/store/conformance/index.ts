@@ -2,6 +2,7 @@
 // against the interface only, so each backend runs the same tests (sqlite.conformance.test.ts).
 import { describe } from 'node:test';
 import { concurrency } from './concurrency.js';
+import { day2 } from './day2.js';
 import { documents } from './documents.js';
 import { enroll } from './enroll.js';
 import { eventRetention } from './events-prune.js';
@@ -24,6 +25,7 @@ export function storeConformance(name: string, factory: StoreFactory): void {
     eventsAndSettings(open);
     eventRetention(open);
     documents(open);
+    day2(open);
     concurrency(open);
     healthHistory(open);
     renewalAndCommands(open);

@@ -1,0 +1,123 @@
+// Day-2 operations, assembled: version support (data, status watch and notices), alerts (sources,
+// first-seen times, metrics) and the sinks that carry alerts and audit events out (webhook, JSON
+// lines). app.ts builds this once and starts it after the listeners are up.
+import type { Registry } from 'prom-client';
+import type { Store } from './store/types.js';
+import type { EventLog } from './events.js';
+import type { Logger } from './logger.js';
+import type { NodeRegistry } from './nodes/registry.js';
+import type { ClusterInfo } from './api/services.js';
+import type { GuardState } from './autoheal/guard.js';
+import type { Rollout } from './upgrades/rollout-state.js';
+import type { SinkConfig } from './sinks/sink-config.js';
+import { VersionSupportService } from './versions/support-service.js';
+import { SupportWatch } from './versions/support-watch.js';
+import { AlertService } from './alerts/alert-service.js';
+import { autohealSource, controlPlaneSource, nodeSource, rolloutSource } from './alerts/state-sources.js';
+import { certificateSource, versionSource } from './alerts/expiry-sources.js';
+import { registerDay2Metrics } from './day2-metrics.js';
+import { startEventSinks, type EventSinks } from './sinks/event-sinks.js';
+
+export interface Day2Deps {
+  store: Store;
+  events: EventLog;
+  registry: NodeRegistry;
+  logger: Logger;
+  /** Wall time (ms), the hub's clock. */
+  now: () => number;
+  cluster: () => ClusterInfo;
+  guard: () => GuardState;
+  caPem: string;
+  servingPem: string;
+  /** Node certificates alert within this (--cert-warn-before). */
+  certWarnBeforeMs: number;
+  sinks: SinkConfig;
+  /** The hub's public URL, named in what the sinks send. */
+  hub: string;
+  /** How often alerts are evaluated without a reader (and sent to the sinks). */
+  alertIntervalMs: number;
+  supportIntervalMs?: number;
+}
+
+export interface Day2 {
+  versionSupport: VersionSupportService;
+  supportWatch: SupportWatch;
+  alerts: AlertService;
+  /** Registers the metrics, starts the watch, the alert timer and the sinks. */
+  start(metrics: Registry): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Rollouts looked at for halted ones: the newest this many. */
+const RECENT_ROLLOUTS = 50;
+
+export async function createDay2(d: Day2Deps): Promise<Day2> {
+  const log = d.logger.child({ component: 'day2' });
+  const versionSupport = new VersionSupportService({ store: d.store, events: d.events, now: d.now });
+  await versionSupport.load();
+  const cpVersion = (): string | null => {
+    const c = d.cluster();
+    return c.state === 'running' ? c.version : null;
+  };
+  const supportWatch = new SupportWatch({
+    support: versionSupport,
+    store: d.store,
+    events: d.events,
+    registry: d.registry,
+    controlPlaneVersion: cpVersion,
+    logger: log,
+    intervalMs: d.supportIntervalMs ?? 60_000,
+    now: d.now,
+  });
+  const alerts = new AlertService({
+    store: d.store,
+    logger: log,
+    now: d.now,
+    intervalMs: d.alertIntervalMs,
+    sources: [
+      controlPlaneSource(d.cluster),
+      nodeSource(() => d.registry.snapshot()),
+      certificateSource({
+        store: d.store,
+        nodeOf: (id) => d.registry.snapshotOf(id),
+        caPem: d.caPem,
+        servingPem: d.servingPem,
+        nodeWithinMs: d.certWarnBeforeMs,
+      }),
+      versionSource({
+        controlPlane: () => {
+          const version = cpVersion();
+          return version ? { version, support: versionSupport.status(version) } : null;
+        },
+        nodeGroups: () => supportWatch.nodeGroups(),
+      }),
+      autohealSource(d.guard),
+      rolloutSource(() => d.store.listRollouts<Rollout>({ limit: RECENT_ROLLOUTS })),
+      // Backups (last good backup too old) add their source here.
+    ],
+  });
+  let sinks: EventSinks | undefined;
+  return {
+    versionSupport,
+    supportWatch,
+    alerts,
+    async start(metrics) {
+      registerDay2Metrics(metrics, { supportWatch, alerts, caPem: d.caPem, servingPem: d.servingPem });
+      sinks = await startEventSinks({
+        config: d.sinks,
+        events: d.events,
+        onAlert: (l) => alerts.onChange(l),
+        logger: d.logger,
+        registry: metrics,
+        hub: d.hub,
+      });
+      supportWatch.start();
+      alerts.start();
+    },
+    async stop() {
+      supportWatch.stop();
+      alerts.stop();
+      await sinks?.stop();
+    },
+  };
+}
