@@ -18,7 +18,7 @@ import {
   str,
   switchSchema,
 } from './schemas.js';
-import { parseDuration } from '../duration.js';
+import { waitOf } from './wait-param.js';
 
 export const NODE_ACTIONS = ['cordon', 'uncordon', 'restart-k3s', 'reboot', 'remediate', 'clear-attention'] as const;
 const COMMAND_TIMEOUT_MS = 60_000;
@@ -204,10 +204,7 @@ export const nodeRoutes: RoutePlugin<{ svc: HubServices }> = async (app, { svc }
     async (req, reply) => {
       const { id, action } = req.params;
       const waitText = req.query.wait;
-      const waitMs =
-        waitText === undefined
-          ? COMMAND_TIMEOUT_MS
-          : Math.min(COMMAND_TIMEOUT_MS, /^[0-9]+$/.test(waitText) ? Number(waitText) * 1000 : parseDuration(waitText));
+      const waitMs = waitText === undefined ? COMMAND_TIMEOUT_MS : Math.min(COMMAND_TIMEOUT_MS, waitOf(waitText));
       if (!(NODE_ACTIONS as readonly string[]).includes(action)) {
         throw new HubError('NOT_FOUND', `unknown action "${action}" (one of ${NODE_ACTIONS.join(', ')})`);
       }

@@ -11,6 +11,8 @@ import { classify } from '../../../hub/autoheal/engine.js';
 import { parseVersionOutput } from '../../../hub/k3s/binary.js';
 import { serverArgs } from '../../../hub/k3s/server-args.js';
 import { parseHubConfig } from '../../../hub/config.js';
+import { waitOf } from '../../../hub/api/wait-param.js';
+import { HubError } from '../../../hub/errors.js';
 import type { HealthRecord } from '../../../hub/store/types.js';
 import type { NodeSnapshot } from '../../../hub/nodes/registry.js';
 
@@ -197,5 +199,17 @@ test('--cert-recovery-grace: up to 60d (how long expired certificates are kept),
   assert.throws(
     () => parseHubConfig({ ...base, certRecoveryGrace: '61d' }, {}, false),
     /--cert-recovery-grace 61d .*60d/,
+  );
+});
+
+test('?wait= of node actions: seconds, a duration, zero in any unit; a bad one is a 400, not a 500', () => {
+  assert.equal(waitOf('5'), 5000);
+  assert.equal(waitOf('1500ms'), 1500);
+  assert.equal(waitOf('0'), 0);
+  assert.equal(waitOf('0s'), 0);
+  assert.equal(waitOf('00ms'), 0);
+  assert.throws(
+    () => waitOf('5x'),
+    (e: unknown) => e instanceof HubError && e.code === 'VALIDATION',
   );
 });
