@@ -97,6 +97,7 @@ export async function createDay2(d: Day2Deps): Promise<Day2> {
     ],
   });
   let sinks: EventSinks | undefined;
+  let unsubscribe: (() => void) | undefined;
   return {
     versionSupport,
     supportWatch,
@@ -112,10 +113,13 @@ export async function createDay2(d: Day2Deps): Promise<Day2> {
         hub: d.hub,
       });
       supportWatch.start();
+      // Any recorded event may change what is active (a dismissed rollout, a removed node).
+      unsubscribe = d.events.subscribe(() => alerts.changed());
       alerts.start();
     },
     async stop() {
       supportWatch.stop();
+      unsubscribe?.();
       alerts.stop();
       await sinks?.stop();
     },

@@ -31,8 +31,10 @@ export function sortAlerts(list: AlertRecord[]): AlertRecord[] {
 
 export class AlertService {
   private timer?: NodeJS.Timeout;
-  private running?: Promise<AlertRecord[]>;
-  private last: { at: number; alerts: AlertRecord[] } | undefined;
+  private running?: { gen: number; done: Promise<AlertRecord[]> };
+  private last: { at: number; gen: number; alerts: AlertRecord[] } | undefined;
+  /** Bumped by changed(): a result (or a pass) from before it is stale for readers after it. */
+  private gen = 0;
   /** Each source's alerts at its last good collect: kept while it fails. */
   private readonly lastBySource = new Map<string, AlertInput[]>();
   private readonly listeners = new Set<(c: AlertChange) => void>();
@@ -57,8 +59,16 @@ export class AlertService {
   /** The active alerts, worst first then oldest first (evaluated now unless a result is fresh). */
   async list(): Promise<AlertRecord[]> {
     const fresh = this.d.freshMs ?? 1000;
-    if (this.last && this.d.now() - this.last.at < fresh) return this.last.alerts;
+    if (this.last && this.last.gen === this.gen && this.d.now() - this.last.at < fresh) return this.last.alerts;
     return this.evaluate();
+  }
+
+  /**
+   * State changed (an event was recorded: a dismissed rollout, a node removed): the next read
+   * evaluates again instead of serving a result, or joining a pass, from before the change.
+   */
+  changed(): void {
+    this.gen++;
   }
 
   /** Active alerts per kind and severity at the last evaluation (for the metric). */
@@ -76,17 +86,24 @@ export class AlertService {
 
   /** One evaluation (shared by concurrent callers). */
   evaluate(): Promise<AlertRecord[]> {
-    this.running ??= this.pass().finally(() => {
-      this.running = undefined;
-    });
-    return this.running;
+    const gen = this.gen;
+    if (this.running?.gen === gen) return this.running.done;
+    // A pass from before a change may still be running: the new one starts after it (one at a time).
+    const before = this.running?.done.catch(() => undefined);
+    const done = (before ?? Promise.resolve())
+      .then(() => this.pass(gen))
+      .finally(() => {
+        if (this.running?.done === done) this.running = undefined;
+      });
+    this.running = { gen, done };
+    return done;
   }
 
   private kick(): void {
     this.evaluate().catch(logFailure(this.d.logger, 'evaluating alerts'));
   }
 
-  private async pass(): Promise<AlertRecord[]> {
+  private async pass(gen: number): Promise<AlertRecord[]> {
     const now = this.d.now();
     const active: AlertInput[] = [];
     for (const s of this.d.sources) {
@@ -102,7 +119,7 @@ export class AlertService {
     const at = new Date(now).toISOString();
     const sync = await this.d.store.syncAlerts(active, at);
     const alerts = sortAlerts(sync.active);
-    this.last = { at: now, alerts };
+    this.last = { at: now, gen, alerts };
     for (const alert of sync.raised) this.emit({ state: 'raised', alert, at });
     for (const alert of sync.resolved) this.emit({ state: 'resolved', alert, at });
     return alerts;

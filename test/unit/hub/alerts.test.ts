@@ -167,3 +167,38 @@ test('versions, nodes and the control plane: what is a problem, and long lists f
   assert.equal(cp('starting', '2026-01-01T00:00:00Z')[0].severity, 'warning');
   assert.deepEqual(cp('running', '2026-01-01T00:00:00Z'), []);
 });
+
+test('a change (an event recorded) makes the next read evaluate again: no cached result, and no pass from before it', async (t) => {
+  const store = await openSqliteStore({ path: join(tempDir(t), 'hub.db') });
+  t.after(() => store.close());
+  const now = Date.parse('2026-03-01T10:00:00Z');
+  let rollouts: AlertInput[] = [
+    { id: 'rollout-halted:r1', severity: 'warning', message: 'halted', link: '#/upgrades' },
+  ];
+  let release: (() => void) | undefined;
+  const sources: AlertSource[] = [
+    {
+      name: 'rollouts',
+      collect: async () => {
+        const seen = rollouts;
+        if (release === undefined) await new Promise<void>((r) => (release = r));
+        return seen;
+      },
+    },
+  ];
+  // A result stays fresh for a minute: only a change may make a read evaluate again.
+  const alerts = new AlertService({ store, sources, logger, now: () => now, intervalMs: 60_000, freshMs: 60_000 });
+  const slow = alerts.list(); // a pass that read the halted rollout, still running
+  await new Promise((r) => setImmediate(r));
+  rollouts = []; // the operator dismisses it; the dismissal is recorded as an event
+  alerts.changed();
+  const after = alerts.list();
+  release?.();
+  assert.deepEqual(
+    (await slow).map((a) => a.id),
+    ['rollout-halted:r1'],
+    'the old pass answers its own readers',
+  );
+  assert.deepEqual(await after, [], 'a read after the change does not get the pass from before it');
+  assert.deepEqual(await alerts.list(), [], 'and the fresh result is served from then on');
+});
