@@ -78,7 +78,7 @@ test(
       throw new Error(`${err.message}\nagent stderr (tail):\n${a.proc.stderr().slice(-3000)}`);
     });
     const sent = a.proc.stderr().length;
-    await waitFor('the agent dropped the silent link', () => logged(/heartbeat timeout/, sent), 10_000);
+    await waitFor('the agent dropped the silent link', () => logged(/heartbeat timeout/, sent), 20_000);
     assert.equal(
       identityOf(a.dataDir).certFile,
       first.certFile,
