@@ -10,6 +10,7 @@
 // its own info string; it says nothing about the key) tells "sealed with another cluster secret"
 // apart from "changed since it was sealed", so each gets its own error and message.
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { AtollError } from './atoll-error.js';
 
 /** The secret sealing keys come from, and where it was read from (named in error messages). */
 export interface SealKey {
@@ -21,16 +22,15 @@ export interface SealKey {
 
 export type SealErrorCode = 'CLUSTER_SECRET_MISMATCH' | 'SEALED_DAMAGED' | 'SEALED_MALFORMED';
 
-export class SealError extends Error {
-  override readonly name = 'SealError';
-
+export class SealError extends AtollError<SealErrorCode> {
   constructor(
-    readonly code: SealErrorCode,
+    code: SealErrorCode,
     message: string,
     /** For CLUSTER_SECRET_MISMATCH: the key id in the blob, and the one of the secret given. */
     readonly keyIds?: { sealed: string; given: string },
   ) {
-    super(message);
+    super(code, message);
+    this.name = 'SealError';
   }
 }
 

@@ -4,6 +4,7 @@
 // updates it without a new atoll with `atoll-hub versions import FILE`, checked here first.
 import bundled from './kubernetes-support.json' with { type: 'json' };
 import type { VersionSupportRow } from '../store/day2-types.js';
+import { AtollError } from '../../certs/atoll-error.js';
 
 export type { VersionSupportRow } from '../store/day2-types.js';
 
@@ -20,10 +21,10 @@ const MINOR_RE = /^(\d{1,3})\.(\d{1,3})$/;
 const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
 /** A support document that fails its checks: every problem found, each naming where it is. */
-export class SupportDataError extends Error {
-  readonly code = 'VALIDATION';
+export class SupportDataError extends AtollError<'VALIDATION'> {
   constructor(readonly problems: string[]) {
     super(
+      'VALIDATION',
       `invalid version support data: ${problems.slice(0, 10).join('; ')}${problems.length > 10 ? `; and ${problems.length - 10} more` : ''}`,
     );
     this.name = 'SupportDataError';

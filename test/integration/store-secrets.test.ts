@@ -191,7 +191,8 @@ test(
     writeFileSync(join(h.dataDir, 'serving.key'), servingKey, { mode: 0o600 });
     writeFileSync(join(h.dataDir, 'tls-ticket-keys'), ticketKeys, { mode: 0o600 });
     const db = new Database(join(h.dataDir, 'hub.db'));
-    db.exec(`DROP TABLE secrets; DELETE FROM schema_migrations WHERE version >= 6;
+    db.exec(`DROP TABLE secrets; DROP TABLE version_support; DROP TABLE support_states; DROP TABLE alerts;
+    DELETE FROM schema_migrations WHERE version >= 6;
     DELETE FROM settings WHERE key LIKE 'secrets.%';`);
     db.close();
     rmSync(join(h.dataDir, 'cluster-secret'));

@@ -12,6 +12,10 @@ const DERIVED = [
   'public-url',
   'cluster-secret-file',
   'datastore',
+  // Off unless given: no webhook, no JSON-lines file.
+  'events-webhook',
+  'events-webhook-secret-file',
+  'events-jsonl',
   'k3s-arg',
   'api-max-connections',
   'api-max-connections-per-source',
