@@ -33,7 +33,7 @@ export function registerDatastoreCopy(datastore: Command): void {
         if (json) printJson({ from, to, ...report, rows: total });
         else
           process.stdout.write(
-            `copied ${total} rows in ${(report.ms / 1000).toFixed(1)} s (events continue after id ${report.lastEventId}); ` +
+            `copied ${total} rows in ${(report.ms / 1000).toFixed(1)} s (the store.copied event is id ${report.lastEventId}); ` +
               (to.startsWith('/')
                 ? `start the hub on the data dir of ${to}, with the source's cluster-secret file (it opens the CA)\n`
                 : `start the hub with the same data dir (its cluster-secret file opens the CA) and --datastore ${to}\n`),

@@ -112,11 +112,11 @@ test(
     assert.ok(copied('secrets') >= 1, 'the sealed CA and keys');
     // The stopping hub wrote its own events after the snapshot.
     assert.ok(copied('events') >= before.events.length, copy.stdout);
-    const lastId = Number(/events continue after id (\d+)/.exec(copy.stdout)?.[1]);
+    const lastId = Number(/the store\.copied event is id (\d+)/.exec(copy.stdout)?.[1]);
     assert.ok(lastId >= before.events[before.events.length - 1].id);
     assert.equal((copy.stdout + copy.stderr).includes(password), false, 'the password is never printed');
     assert.equal(server!.psql('SELECT last_id FROM event_counter', 'moved').trim(), String(lastId));
-    assert.equal(server!.psql('SELECT COUNT(*) FROM events', 'moved').trim(), String(copied('events')));
+    assert.equal(server!.psql('SELECT COUNT(*) FROM events', 'moved').trim(), String(copied('events') + 1));
 
     await h.restart(['--datastore', url]);
     const again = await waitFor('the agent ready on PostgreSQL', ready, 45_000);
@@ -135,6 +135,8 @@ test(
       'ids stay unique and ordered',
     );
     assert.ok(ids[ids.length - 1] > lastId, 'the hub on PostgreSQL writes events after the copied ids');
+    const audit = afterMove.events.find((e) => e.id === lastId);
+    assert.equal(audit?.type, 'store.copied', 'the copy left an audit event');
     assert.equal(server!.psql(`SELECT COUNT(*) FROM nodes`, 'moved').trim(), '1', 'the hub runs on PostgreSQL');
 
     // A target that holds data: refused, and it changes nothing.

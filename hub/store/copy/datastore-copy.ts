@@ -1,7 +1,8 @@
 // atoll-hub datastore copy --from URL --to URL: moves a stopped hub's state from one store to another
 // (SQLite <-> PostgreSQL), sealed secrets as they are (the cluster-secret file of the data dir opens
 // them on either store). The target is migrated, must hold no data, and is filled in one transaction
-// that is checked (rows per table) before it commits: a failed copy leaves the target as it was.
+// that is checked (rows per table) before it commits: a failed copy leaves the target as it was. The
+// target gets a store.copied event after the copied ones (the source is not written to).
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { DirLockedError, lockDataDir, lockHolder, type DirLock } from '../../../certs/dir-lock.js';
@@ -110,7 +111,25 @@ export async function copyDatastore(from: CopyEnd, to: CopyEnd, hooks: CopyHooks
           );
         hooks.onTable?.(table, rows);
       }
-      const lastEventId = await source.lastEventId();
+      // The audit trail of the move, in the target: the first event after the copied ones.
+      const lastEventId = (await source.lastEventId()) + 1;
+      const total = plan.reduce((n, t) => n + t.rows, 0);
+      await target.insert(
+        'events',
+        ['id', 'at', 'type', 'node_id', 'pool', 'actor', 'message', 'data'],
+        [
+          [
+            lastEventId,
+            new Date().toISOString(),
+            'store.copied',
+            null,
+            null,
+            'hub',
+            `atoll-hub datastore copy: ${total} rows copied from ${source.where}`,
+            JSON.stringify({ from: source.where, rows: total }),
+          ],
+        ],
+      );
       await target.setLastEventId(lastEventId);
       await target.commit();
       return { tables: plan.map(({ table, rows }) => ({ table, rows })), lastEventId, ms: Date.now() - started };

@@ -111,15 +111,16 @@ test('SQLite to SQLite in batches: the same rows, blobs intact, event ids contin
     [...COPY_TABLES],
   );
   assert.equal(report.tables.find((t) => t.table === 'events')?.rows, 1197);
-  assert.equal(report.lastEventId, 1200);
+  assert.equal(report.lastEventId, 1201, 'the store.copied event, after the pruned ids');
   for (const q of [
-    'SELECT * FROM events ORDER BY id',
+    'SELECT * FROM events WHERE id <= 1200 ORDER BY id',
     'SELECT * FROM nodes',
     'SELECT * FROM pools',
     'SELECT * FROM secrets',
   ])
     assert.deepEqual(rows(to, q), rows(from, q), q);
-  assert.deepEqual(rows(to, `SELECT seq FROM sqlite_sequence WHERE name = 'events'`), [[1200]]);
+  assert.deepEqual(rows(to, `SELECT seq FROM sqlite_sequence WHERE name = 'events'`), [[1201]]);
+  assert.deepEqual(rows(to, 'SELECT type, actor FROM events WHERE id = 1201'), [['store.copied', 'hub']]);
 });
 
 test('a copy that fails half-way leaves the target as it was; a target with data is refused untouched', async () => {
