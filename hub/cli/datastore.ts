@@ -16,6 +16,7 @@ import {
 } from '../store/index.js';
 import { caPin } from '../../certs/pin.js';
 import { CliError, parseOutput, printJson } from './output.js';
+import { registerDatastoreCopy } from './datastore-copy.js';
 
 interface Globals {
   dataDir?: string;
@@ -26,6 +27,7 @@ export function registerDatastoreCommands(program: Command): void {
   const datastore = program
     .command('datastore')
     .description('the hub database (<data-dir>/hub.db, or PostgreSQL with --datastore)');
+  registerDatastoreCopy(datastore);
   datastore
     .command('migrate')
     .description('bring the datastore to the schema of this atoll and exit (a hub also does it at start)')
