@@ -32,27 +32,60 @@ async function withProbes<T>(files: Record<string, string>, fn: () => Promise<T>
   }
 }
 
+const ESLINT = join(root, 'node_modules', 'eslint', 'bin', 'eslint.js');
+const FLOATING_PROBE = 'hub/__lint_probe__.ts';
+const throwProbe = (from: string): string =>
+  [
+    `import { AtollError } from '${from}certs/atoll-error.js';`,
+    'export function f(n: number): number {',
+    "  if (n === 1) throw new Error('bare');",
+    "  if (n === 2) throw Error('bare, without new');",
+    "  if (n === 3) throw new AtollError('PROBE', 'typed');",
+    "  if (n === 4) return Number(new Error('not thrown').message);",
+    '  return n;',
+    '}',
+    '',
+  ].join('\n');
+const THROW_PROBES: Record<string, string> = {
+  'hub/__lint_probe_throw__.ts': throwProbe('../'),
+  'agent/__lint_probe_throw__.ts': throwProbe('../'),
+  'certs/__lint_probe_throw__.ts': throwProbe('../'),
+  'proto/__lint_probe_throw__.ts': throwProbe('../'),
+  'hub/web/src/__lint_probe_throw__.ts': "export function f(): never {\n  throw new Error('the browser may');\n}\n",
+  'test/unit/lint/__lint_probe_throw__.ts': throwProbe('../../../'),
+};
+type LintResult = Array<{ filePath: string; messages: Array<{ ruleId: string; line: number }> }>;
+
+// One eslint run over every probe: typed linting builds the whole TypeScript program each time it
+// starts (30-60 s on a loaded 2-core machine), so the probes of both tests share one run.
+let eslintRun: Promise<{ code: number; results: LintResult; out: string }> | undefined;
+function eslintOnProbes(): Promise<{ code: number; results: LintResult; out: string }> {
+  const probes: Record<string, string> = {
+    [FLOATING_PROBE]: [
+      "import Database from 'better-sqlite3';",
+      "import pg from 'pg';",
+      'async function work(): Promise<void> {}',
+      'work();',
+      'void work();',
+      'work().catch(() => undefined);',
+      'export const db = Database;',
+      'export const pgPool = pg.Pool;',
+      '',
+    ].join('\n'),
+    ...THROW_PROBES,
+  };
+  eslintRun ??= withProbes(probes, () =>
+    exitOf(process.execPath, [ESLINT, '--format', 'json', ...Object.keys(probes)]),
+  ).then((r) => ({ ...r, results: JSON.parse(r.out) as LintResult }));
+  return eslintRun;
+}
+
+const resultOf = (results: LintResult, path: string) => results.find((f) => f.filePath === join(root, path));
+
 test('eslint fails on a floating promise, on `void` of a promise, and on better-sqlite3 or pg outside hub/store', async () => {
-  const probe = 'hub/__lint_probe__.ts';
-  const r = await withProbes(
-    {
-      [probe]: [
-        "import Database from 'better-sqlite3';",
-        "import pg from 'pg';",
-        'async function work(): Promise<void> {}',
-        'work();',
-        'void work();',
-        'work().catch(() => undefined);',
-        'export const db = Database;',
-        'export const pgPool = pg.Pool;',
-        '',
-      ].join('\n'),
-    },
-    () =>
-      exitOf(process.execPath, [join(root, 'node_modules', 'eslint', 'bin', 'eslint.js'), '--format', 'json', probe]),
-  );
+  const r = await eslintOnProbes();
   assert.equal(r.code, 1, r.out);
-  const messages = (JSON.parse(r.out) as Array<{ messages: Array<{ ruleId: string; line: number }> }>)[0].messages;
+  const messages = resultOf(r.results, FLOATING_PROBE)?.messages ?? [];
   const at = (rule: string): number[] => messages.filter((m) => m.ruleId === rule).map((m) => m.line);
   assert.deepEqual(
     at('@typescript-eslint/no-floating-promises'),
@@ -63,40 +96,12 @@ test('eslint fails on a floating promise, on `void` of a promise, and on better-
 });
 
 test('eslint fails on a bare `throw new Error` in hub, agent, certs and proto, not in tests or the dashboard', async () => {
-  const body = (from: string): string =>
-    [
-      `import { AtollError } from '${from}certs/atoll-error.js';`,
-      'export function f(n: number): number {',
-      "  if (n === 1) throw new Error('bare');",
-      "  if (n === 2) throw Error('bare, without new');",
-      "  if (n === 3) throw new AtollError('PROBE', 'typed');",
-      "  if (n === 4) return Number(new Error('not thrown').message);",
-      '  return n;',
-      '}',
-      '',
-    ].join('\n');
-  const probes: Record<string, string> = {
-    'hub/__lint_probe_throw__.ts': body('../'),
-    'agent/__lint_probe_throw__.ts': body('../'),
-    'certs/__lint_probe_throw__.ts': body('../'),
-    'proto/__lint_probe_throw__.ts': body('../'),
-    'hub/web/src/__lint_probe_throw__.ts': "export function f(): never {\n  throw new Error('the browser may');\n}\n",
-    'test/unit/lint/__lint_probe_throw__.ts': body('../../../'),
-  };
-  const r = await withProbes(probes, () =>
-    exitOf(process.execPath, [
-      join(root, 'node_modules', 'eslint', 'bin', 'eslint.js'),
-      '--format',
-      'json',
-      ...Object.keys(probes),
-    ]),
-  );
+  const r = await eslintOnProbes();
   assert.equal(r.code, 1, r.out);
-  const results = JSON.parse(r.out) as Array<{ filePath: string; messages: Array<{ ruleId: string; line: number }> }>;
   const flagged = Object.fromEntries(
-    results.map((f) => [
-      f.filePath.slice(root.length + 1),
-      f.messages.filter((m) => m.ruleId === 'no-restricted-syntax').map((m) => m.line),
+    Object.keys(THROW_PROBES).map((path) => [
+      path,
+      (resultOf(r.results, path)?.messages ?? []).filter((m) => m.ruleId === 'no-restricted-syntax').map((m) => m.line),
     ]),
   );
   assert.deepEqual(flagged, {
@@ -107,11 +112,11 @@ test('eslint fails on a bare `throw new Error` in hub, agent, certs and proto, n
     'hub/web/src/__lint_probe_throw__.ts': [],
     'test/unit/lint/__lint_probe_throw__.ts': [],
   });
-  for (const f of results)
+  for (const path of Object.keys(THROW_PROBES))
     assert.deepEqual(
-      f.messages.filter((m) => m.ruleId !== 'no-restricted-syntax'),
+      (resultOf(r.results, path)?.messages ?? []).filter((m) => m.ruleId !== 'no-restricted-syntax'),
       [],
-      f.filePath,
+      path,
     );
 });
 
