@@ -6,6 +6,7 @@
 //
 // Not part of the test suite. Everything it starts (the hub process, simulator workers, sockets) is
 // stopped before it exits, and the whole run is bounded by --timeout.
+import { spawnSync } from 'node:child_process';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -14,6 +15,8 @@ import { startHub, removeDir, type HubHandle } from '../helpers/processes.js';
 import { createFleet, DEFAULT_OPTIONS, type ConnectReport, type Fleet, type SimulatorOptions } from './simulator.js';
 import { createReusableToken } from './sim-identities.js';
 import { HubProbe, utilization, type Elu } from './hub-probe.js';
+import { startPostgres, type PgServer } from '../helpers/postgres.js';
+import { StoreMeter, type StoreLoad } from './store-meter.js';
 import { cpuSeconds, mainThreadSched, parseDurationMs, round, rssKiB, summarize, type Summary } from './stats.js';
 
 const HELP = `atoll connect benchmark
@@ -39,6 +42,8 @@ usage: npm run build && node --import tsx test/bench/connect.ts [options]
                             and event-loop utilisation is not reported)
   --profile-window          CPU-profile the hub during the round-trip window (a .cpuprofile in the temp
                             dir) and print its longest busy stretches with the frames that took them
+  --datastore STORE         sqlite (default), postgres (a PostgreSQL server of its own, started with the test
+                            harness and removed afterwards; its CPU is measured), or a postgres:// URL
   --timeout DUR             overall limit (default 5m)
 `;
 
@@ -116,7 +121,7 @@ interface Figures {
     hubLoopDelayMs: LoopDelay | null;
     simLoopDelayMs: LoopDelay | null;
   };
-  steady: Load & { reportsPerSec: number; framesPerSec: number };
+  steady: Load & { reportsPerSec: number; framesPerSec: number; store: StoreLoad };
   reportToApiMs: Summary | null;
   nodes: { total: number; ready: number; withHealth: number; connected: number };
   reconnect?: { withResumption: StormFigures; withoutResumption: StormFigures };
@@ -189,6 +194,7 @@ async function main(): Promise<number> {
       'hub-data-parent': { type: 'string' },
       'hub-log-level': { type: 'string' },
       'no-inspect': { type: 'boolean' },
+      datastore: { type: 'string' },
       timeout: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -212,6 +218,7 @@ async function main(): Promise<number> {
   let hub: HubHandle | undefined;
   let fleet: Fleet | undefined;
   let probe: HubProbe | undefined;
+  let pg: PgServer | undefined;
   let cleaning: Promise<void> | undefined;
   const cleanup = (): Promise<void> => {
     cleaning ??= (async () => {
@@ -225,6 +232,7 @@ async function main(): Promise<number> {
         clearTimeout(killer);
         removeDir(h.dataDir);
       }
+      pg?.stop();
     })();
     return cleaning;
   };
@@ -238,13 +246,27 @@ async function main(): Promise<number> {
   const log = (s: string): void => void process.stderr.write(`bench: ${s}\n`);
 
   try {
+    const store = v.datastore ?? 'sqlite';
+    if (store !== 'sqlite' && store !== 'postgres' && !/^postgres(ql)?:\/\//.test(store))
+      throw new Error('--datastore must be sqlite, postgres or a postgres:// URL');
+    if (store === 'postgres') {
+      pg = await startPostgres();
+      log(`PostgreSQL ${pg.url.replace(/:[^:@/]+@/, ':***@')} in ${pg.dir}`);
+    }
+    const datastoreUrl = pg ? pg.url : store === 'sqlite' ? undefined : store;
     const loadAtStart = loadavg().map((x) => round(x));
     const h = await startHub({
       heartbeat: `${heartbeatMs}ms`,
       unreachableAfter: `${3 * heartbeatMs}ms`,
       dataDir: join(mkdtempSync(join(dataParent, 'atoll-bench-hub-')), 'data'),
       // Every simulated agent connects from 127.0.0.1: lift the per-source cap (a real fleet has many addresses).
-      extraArgs: ['--gateway-max-connections-per-source', '1000000', '--join-rate-limit', '100000'],
+      extraArgs: [
+        '--gateway-max-connections-per-source',
+        '1000000',
+        '--join-rate-limit',
+        '100000',
+        ...(datastoreUrl ? ['--datastore', datastoreUrl] : []),
+      ],
       env: {
         ATOLL_LOG_LEVEL: v['hub-log-level'] ?? 'info',
         ...(inspect ? { NODE_OPTIONS: '--inspect=127.0.0.1:0' } : {}),
@@ -253,6 +275,16 @@ async function main(): Promise<number> {
     hub = h;
     probe = inspect ? await HubProbe.attach(h.proc.stderr()) : undefined;
     let meter = new HubMeter(h.proc.child.pid as number, probe);
+    const storeMeter = new StoreMeter(
+      h.dataDir,
+      datastoreUrl
+        ? {
+            server: pg ?? externalServer(datastoreUrl),
+            database: new URL(datastoreUrl).pathname.slice(1),
+            ownServer: Boolean(pg),
+          }
+        : undefined,
+    );
     log(`hub pid ${meter.pid} on ${h.gatewayUrl}, data in ${h.dataDir}`);
     await sleep(1000);
     const memStart = await meter.mem();
@@ -296,6 +328,7 @@ async function main(): Promise<number> {
 
     const st0 = await f0.status();
     const windowMark = await meter.mark();
+    const storeMark = storeMeter.mark();
     await probe?.loopDelayStart();
     if (v['profile-window']) await probe?.profileStart();
     const rtt = await f0.sampleRtt(windowMs, pingEveryMs);
@@ -309,6 +342,11 @@ async function main(): Promise<number> {
     }
     const windowLoad = await meter.since(windowMark);
     const st1 = await f0.status();
+    const windowReportsPerSec = round(
+      (st1.counters.reportsSent - st0.counters.reportsSent) / (windowLoad.wallMs / 1000),
+      1,
+    );
+    const storeLoad = storeMeter.since(storeMark, windowReportsPerSec);
     const memWindow = await meter.mem();
     const elapsed = windowLoad.wallMs / 1000;
 
@@ -437,6 +475,7 @@ async function main(): Promise<number> {
       steady: {
         ...windowLoad,
         reportsPerSec: round((st1.counters.reportsSent - st0.counters.reportsSent) / elapsed, 1),
+        store: storeLoad,
         framesPerSec: round(
           (st1.counters.framesOut - st0.counters.framesOut + st1.counters.framesIn - st0.counters.framesIn) / elapsed,
           1,
@@ -531,6 +570,10 @@ function humanBlock(f: Figures): string {
     `  heartbeat:    ping -> pong round trip ms ${fmt(f.rtt.ms)}; window ${f.rtt.windowMs / 1000}s, each agent every ${f.rtt.pingEveryMs / 1000}s; ${f.rtt.unanswered} unanswered`,
     `                event-loop delay over the window: hub ${f.rtt.hubLoopDelayMs ? `p50 ${f.rtt.hubLoopDelayMs.p50} p99 ${f.rtt.hubLoopDelayMs.p99} max ${f.rtt.hubLoopDelayMs.max} ms` : 'n/a (--no-inspect)'}; simulator ${f.rtt.simLoopDelayMs ? `p50 ${f.rtt.simLoopDelayMs.p50} p99 ${f.rtt.simLoopDelayMs.p99} max ${f.rtt.simLoopDelayMs.max} ms` : 'n/a'}`,
     `  steady state: ${load(f.steady)} (${f.steady.reportsPerSec} reports/s, ${f.steady.framesPerSec} frames/s both ways)`,
+    `  store:        ${f.steady.store.kind}: ${f.steady.store.healthRowsPerSec} health rows written/s (${f.steady.store.nodeRowsPerSec} node rows + ${f.steady.store.samplesPerSec} samples)` +
+      (f.steady.store.pgCpuPercentOfCore === null
+        ? ''
+        : `; PostgreSQL CPU ${f.steady.store.pgCpuPercentOfCore}% of a core`),
     `  report->API:  ${f.reportToApiMs ? `ms ${fmt(f.reportToApiMs)} (a health report sent, until GET /v1/nodes/{id} shows it)` : 'skipped'}`,
     `  nodes:        ${f.nodes.ready}/${f.nodes.total} ready, ${f.nodes.withHealth} with a health report, ${f.nodes.connected} connected`,
     `  simulator:    RSS ${mib(f.simulatorRssKiB)} for ${f.n} agents`,
@@ -549,6 +592,32 @@ function humanBlock(f: Figures): string {
     );
   }
   return `${lines.join('\n')}\n\n`;
+}
+
+/** psql against a PostgreSQL the bench did not start: only the write counters are read. */
+function externalServer(url: string): PgServer {
+  const u = new URL(url);
+  const fail = (): never => {
+    throw new Error('not available for a server the bench did not start');
+  };
+  return {
+    url,
+    port: Number(u.port || 5432),
+    dir: '',
+    urlFor: fail,
+    createDatabase: fail,
+    psql(sql: string): string {
+      const r = spawnSync('psql', [url, '-v', 'ON_ERROR_STOP=1', '-At', '-c', sql], {
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      if (r.status !== 0) throw new Error(`psql failed: ${r.stderr}`);
+      return r.stdout;
+    },
+    pause: fail,
+    start: fail,
+    stop: () => undefined,
+  };
 }
 
 function mib(kib: number): string {

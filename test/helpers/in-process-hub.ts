@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { parseHubConfig } from '../../hub/config.js';
 import { createLogger, type Logger } from '../../hub/logger.js';
 import { startHub, type Hub } from '../../hub/app.js';
+import { datastoreArgs } from './test-datastore.js';
 
 export interface InProcessHub {
   hub: Hub;
@@ -18,6 +19,8 @@ export interface InProcessHub {
 export async function startInProcessHub(opts: { logger?: Logger } = {}): Promise<InProcessHub> {
   const base = mkdtempSync(join(tmpdir(), 'atoll-hub-inproc-'));
   const dataDir = join(base, 'data');
+  // ATOLL_TEST_DATASTORE=postgres: a database of its own on the test process's PostgreSQL.
+  const datastore = (await datastoreArgs(dataDir))[1];
   const config = parseHubConfig(
     {
       dataDir,
@@ -27,6 +30,7 @@ export async function startInProcessHub(opts: { logger?: Logger } = {}): Promise
       k3s: 'off',
       heartbeatInterval: '1s',
       unreachableAfter: '3s',
+      ...(datastore ? { datastore } : {}),
     },
     {},
     false,

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { request } from 'node:https';
 import { freePort } from './ports.js';
+import { datastoreArgs } from './test-datastore.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const HUB_BIN = join(ROOT, 'dist', 'hub', 'main.js');
@@ -132,6 +133,8 @@ export async function startHub(opts: HubStartOptions = {}): Promise<HubHandle> {
     '--unreachable-after',
     opts.unreachableAfter ?? '3s',
     ...(opts.extraArgs ?? []),
+    // ATOLL_TEST_DATASTORE=postgres: a database of its own on the test process's PostgreSQL.
+    ...(await datastoreArgs(dataDir, opts.extraArgs)),
   ];
   const handle: HubHandle = {
     dataDir,
@@ -155,6 +158,8 @@ export async function startHub(opts: HubStartOptions = {}): Promise<HubHandle> {
           throw new Error(`${err.message}\nhub stderr:\n${stderr}`);
         },
       );
+      // The banner follows the first answer by a store round trip or two (longer on PostgreSQL).
+      await waitFor('the start banner', () => /API: /.test(handle.proc.stdout()), 5_000, 20).catch(() => undefined);
     },
     async stop(signal = 'SIGTERM') {
       await handle.proc.kill(signal);

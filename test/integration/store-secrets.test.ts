@@ -38,6 +38,9 @@ import { freePort } from '../helpers/ports.js';
 import { caPin } from '../../certs/pin.js';
 import { passwordOf } from '../../hub/pki/hub-secrets.js';
 import { openNodeToken } from '../../hub/k3s/node-token-seal.js';
+import { sqliteOnly } from '../helpers/test-datastore.js';
+
+const sqliteFile = sqliteOnly('it reads the bytes of hub.db and its WAL');
 
 const dirs: string[] = [];
 const hubs: HubHandle[] = [];
@@ -104,73 +107,94 @@ function hubRun(dataDir: string, extra: string[]): Promise<{ code: number | null
   );
 }
 
-test('a fresh hub makes the cluster secret 0600, and its store holds no private key in plaintext', async () => {
-  const h = await hub();
-  const secretFile = join(h.dataDir, 'cluster-secret');
-  assert.equal(mode(secretFile), 0o600);
-  assert.match(readFileSync(secretFile, 'utf8'), /^[0-9a-f]{64}\n$/);
-  for (const f of ['ca.key', 'serving.key', 'tls-ticket-keys'])
-    assert.equal(existsSync(join(h.dataDir, f)), false, `no ${f} file`);
-  await stopProc(h.proc);
+test(
+  'a fresh hub makes the cluster secret 0600, and its store holds no private key in plaintext',
+  { skip: sqliteFile },
+  async () => {
+    const h = await hub();
+    const secretFile = join(h.dataDir, 'cluster-secret');
+    assert.equal(mode(secretFile), 0o600);
+    assert.match(readFileSync(secretFile, 'utf8'), /^[0-9a-f]{64}\n$/);
+    for (const f of ['ca.key', 'serving.key', 'tls-ticket-keys'])
+      assert.equal(existsSync(join(h.dataDir, f)), false, `no ${f} file`);
+    await stopProc(h.proc);
 
-  const ca = hubCaMaterial(h.dataDir);
-  assert.equal(ca.certPem, h.caPem(), 'the sealed CA is the one the hub serves');
-  // The tail of a key's DER is private (its CRT parameters); the head holds the public modulus.
-  const tail = (pem: string): Buffer => {
-    const der = createPrivateKey(pem).export({ type: 'pkcs1', format: 'der' });
-    return der.subarray(der.length - 64);
-  };
-  const bytes = storeBytes(h.dataDir);
-  assert.ok(bytes.length > 10_000, 'the database was read');
-  assert.equal(bytes.includes('PRIVATE KEY'), false, 'no PEM private key');
-  assert.equal(bytes.includes(tail(ca.keyPem)), false, "no part of the CA key's DER");
-  assert.equal(bytes.includes(Buffer.from(ca.keyPem.split('\n')[5])), false, "no line of the CA key's PEM");
-  assert.equal(bytes.includes(tail(hubServingKey(h.dataDir))), false, "no part of the serving key's DER");
-  assert.equal(bytes.includes(hubSecret(h.dataDir, 'tls-ticket-keys')), false, 'no ticket keys');
-  assert.equal(bytes.includes(hubSecret(h.dataDir, 'k3s-server-token')), false, 'no k3s server token');
-});
+    const ca = hubCaMaterial(h.dataDir);
+    assert.equal(ca.certPem, h.caPem(), 'the sealed CA is the one the hub serves');
+    // The tail of a key's DER is private (its CRT parameters); the head holds the public modulus.
+    const tail = (pem: string): Buffer => {
+      const der = createPrivateKey(pem).export({ type: 'pkcs1', format: 'der' });
+      return der.subarray(der.length - 64);
+    };
+    const bytes = storeBytes(h.dataDir);
+    assert.ok(bytes.length > 10_000, 'the database was read');
+    assert.equal(bytes.includes('PRIVATE KEY'), false, 'no PEM private key');
+    assert.equal(bytes.includes(tail(ca.keyPem)), false, "no part of the CA key's DER");
+    assert.equal(bytes.includes(Buffer.from(ca.keyPem.split('\n')[5])), false, "no line of the CA key's PEM");
+    assert.equal(bytes.includes(tail(hubServingKey(h.dataDir))), false, "no part of the serving key's DER");
+    assert.equal(bytes.includes(hubSecret(h.dataDir, 'tls-ticket-keys')), false, 'no ticket keys');
+    assert.equal(bytes.includes(hubSecret(h.dataDir, 'k3s-server-token')), false, 'no k3s server token');
+  },
+);
 
-test('a hub given another cluster secret is refused with the fix; the store and the files are unchanged', async () => {
-  const h = await hub();
-  const pin = fingerprint(h.caPem());
-  await stopProc(h.proc);
-  const before = dumpStore(h.dataDir);
-  const secretBefore = readFileSync(join(h.dataDir, 'cluster-secret'));
-  const filesBefore = readdirSync(h.dataDir).sort();
-  const other = join(h.dataDir, '..', 'other-cluster-secret');
-  writeFileSync(other, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
+test(
+  'a hub given another cluster secret is refused with the fix; the store and the files are unchanged',
+  { skip: sqliteFile },
+  async () => {
+    const h = await hub();
+    const pin = fingerprint(h.caPem());
+    await stopProc(h.proc);
+    const before = dumpStore(h.dataDir);
+    const secretBefore = readFileSync(join(h.dataDir, 'cluster-secret'));
+    const filesBefore = readdirSync(h.dataDir).sort();
+    const other = join(h.dataDir, '..', 'other-cluster-secret');
+    writeFileSync(other, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
 
-  const r = await hubRun(h.dataDir, ['--cluster-secret-file', other]);
-  assert.equal(r.code, 1, `exit code (stderr: ${r.stderr})`);
-  assert.match(
-    r.stderr,
-    /error: CLUSTER_SECRET_MISMATCH: the cluster secret file .*other-cluster-secret does not match the one .*hub\.db was made with/,
-  );
-  assert.match(r.stderr, /start the hub with the cluster secret file the store was made with \(--cluster-secret-file/);
-  assert.match(r.stderr, /Nothing was changed/);
-  assert.doesNotMatch(r.stdout, /is running/);
-  assert.equal(dumpStore(h.dataDir), before, 'not a row changed');
-  assert.deepEqual(readFileSync(join(h.dataDir, 'cluster-secret')), secretBefore);
-  assert.deepEqual(readdirSync(h.dataDir).sort(), filesBefore, 'no file made or removed');
-  assert.equal(fingerprint(h.caPem()), pin, 'ca.crt untouched');
+    const r = await hubRun(h.dataDir, ['--cluster-secret-file', other]);
+    assert.equal(r.code, 1, `exit code (stderr: ${r.stderr})`);
+    assert.match(
+      r.stderr,
+      /error: CLUSTER_SECRET_MISMATCH: the cluster secret file .*other-cluster-secret does not match the one .*hub\.db was made with/,
+    );
+    assert.match(
+      r.stderr,
+      /start the hub with the cluster secret file the store was made with \(--cluster-secret-file/,
+    );
+    assert.match(r.stderr, /Nothing was changed/);
+    assert.doesNotMatch(r.stdout, /is running/);
+    assert.equal(dumpStore(h.dataDir), before, 'not a row changed');
+    assert.deepEqual(readFileSync(join(h.dataDir, 'cluster-secret')), secretBefore);
+    assert.deepEqual(readdirSync(h.dataDir).sort(), filesBefore, 'no file made or removed');
+    assert.equal(fingerprint(h.caPem()), pin, 'ca.crt untouched');
 
-  // The same through the environment; then with the right file it starts on its own CA.
-  const env = await runCli(
-    HUB_BIN,
-    ['run', '--data-dir', h.dataDir, '--api-listen', '127.0.0.1:0', '--gateway-listen', '127.0.0.1:0', '--k3s', 'off'],
-    { ATOLL_CLUSTER_SECRET_FILE: other, ATOLL_DATA_DIR: undefined },
-    30_000,
-  );
-  assert.equal(env.code, 1, env.stderr);
-  assert.match(env.stderr, /CLUSTER_SECRET_MISMATCH/);
-  await h.restart();
-  assert.equal(fingerprint(h.caPem()), pin);
-  assert.equal((await h.api('GET', '/healthz')).status, 200);
-});
+    // The same through the environment; then with the right file it starts on its own CA.
+    const env = await runCli(
+      HUB_BIN,
+      [
+        'run',
+        '--data-dir',
+        h.dataDir,
+        '--api-listen',
+        '127.0.0.1:0',
+        '--gateway-listen',
+        '127.0.0.1:0',
+        '--k3s',
+        'off',
+      ],
+      { ATOLL_CLUSTER_SECRET_FILE: other, ATOLL_DATA_DIR: undefined },
+      30_000,
+    );
+    assert.equal(env.code, 1, env.stderr);
+    assert.match(env.stderr, /CLUSTER_SECRET_MISMATCH/);
+    await h.restart();
+    assert.equal(fingerprint(h.caPem()), pin);
+    assert.equal((await h.api('GET', '/healthz')).status, 200);
+  },
+);
 
 test(
   'a data dir of the old layout is imported at start; an agent joined before keeps connecting',
-  { timeout: 120_000 },
+  { timeout: 120_000, skip: sqliteFile },
   async () => {
     const h = await hub();
     const agent = startAgentJoin(h, (await createToken(h)).token);
@@ -238,7 +262,7 @@ test(
 
 test(
   'the same store and cluster secret on a second data dir (a second hub) load the same CA',
-  { timeout: 90_000 },
+  { timeout: 90_000, skip: sqliteFile },
   async () => {
     const first = await hub();
     const servingPin = (await first.api<{ servingPin: string }>('GET', '/v1/cluster')).body.servingPin;
@@ -289,7 +313,7 @@ test(
 
 test(
   "k3s secrets: the k3s server runs on the store's server token; node bootstrap tokens are stored sealed",
-  { timeout: 120_000 },
+  { timeout: 120_000, skip: sqliteFile },
   async () => {
     const work = mkdtempSync(join(tmpdir(), 'atoll-secrets-k3s-'));
     dirs.push(join(work, 'x'));
