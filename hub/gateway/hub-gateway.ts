@@ -28,6 +28,11 @@ export interface HubGatewayDeps {
   limits: ListenerLimits;
   clock: Clock;
   logger: Logger;
+  /**
+   * Direct gateway URLs of the live hubs, sent in every welcome so agents can fail over (the hub
+   * membership service plugs in here). Default: this hub's public URL (and ATOLL_TEST_PEER_GATEWAYS).
+   */
+  liveGatewayUrls?: () => string[];
 }
 
 export function buildHubGateway(services: HubServices, d: HubGatewayDeps): Promise<FastifyInstance> {
@@ -93,6 +98,7 @@ export function buildHubGateway(services: HubServices, d: HubGatewayDeps): Promi
     connect: agentConnector({
       heartbeatIntervalMs: config.heartbeatIntervalMs,
       hubVersion,
+      liveGatewayUrls: d.liveGatewayUrls ?? (() => [config.publicUrl, ...config.testPeerGateways]),
       logger: gwLog,
       clock,
       registry,
