@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { parseHubConfig } from '../../hub/config.js';
 import { createLogger, type Logger } from '../../hub/logger.js';
 import { startHub, type Hub } from '../../hub/app.js';
+import type { HubDeps } from '../../hub/hub-types.js';
 
 export interface InProcessHub {
   hub: Hub;
@@ -15,7 +16,9 @@ export interface InProcessHub {
   stop(): Promise<void>;
 }
 
-export async function startInProcessHub(opts: { logger?: Logger } = {}): Promise<InProcessHub> {
+export async function startInProcessHub(
+  opts: { logger?: Logger; deps?: Omit<HubDeps, 'logger'> } = {},
+): Promise<InProcessHub> {
   const base = mkdtempSync(join(tmpdir(), 'atoll-hub-inproc-'));
   const dataDir = join(base, 'data');
   const config = parseHubConfig(
@@ -31,7 +34,7 @@ export async function startInProcessHub(opts: { logger?: Logger } = {}): Promise
     {},
     false,
   );
-  const hub = await startHub(config, { logger: opts.logger ?? createLogger('silent') });
+  const hub = await startHub(config, { ...opts.deps, logger: opts.logger ?? createLogger('silent') });
   const adminToken = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
   return {
     hub,
