@@ -117,7 +117,16 @@ export async function buildHubGateway(services: HubServices, d: HubGatewayDeps):
     connect: agentConnector({
       heartbeatIntervalMs: config.heartbeatIntervalMs,
       hubVersion,
-      liveGatewayUrls: d.liveGatewayUrls ?? (() => [config.publicUrl, ...config.testPeerGateways]),
+      liveGatewayUrls: () => {
+        const own = [config.publicUrl, ...config.testPeerGateways];
+        try {
+          return d.liveGatewayUrls?.() ?? own;
+        } catch (err) {
+          // The membership service failed: the welcome still names this hub.
+          gwLog.warn({ err: (err as Error).message }, 'could not list the live hubs for a welcome');
+          return own;
+        }
+      },
       logger: gwLog,
       clock,
       registry,
