@@ -1,5 +1,5 @@
 // The agent's link to the hub: an mTLS WebSocket carrying protobuf envelopes (hub-socket.ts). It
-// reconnects with capped, jittered exponential backoff (reconnect-timer.ts); sends hello, health on
+// fails over between the known hubs, with capped, jittered backoff between rounds (link-failover.ts); sends hello, health on
 // the interval the hub gives, and answers pings; notices a silent hub within two intervals
 // (link-heartbeat.ts); renews its certificate from 2/3 of its life (cert-renewer.ts) and recovers an
 // expired one over HTTPS (link-credentials.ts); keeps its status for `atoll-agent status` (link-status.ts).
@@ -19,20 +19,20 @@ import type { Logger } from './logger.js';
 import type { ConnectionOptions, LinkStatus } from './link-types.js';
 import { LinkCredentials } from './link-credentials.js';
 import { LinkStatusBoard } from './link-status.js';
-import { ReconnectTimer } from './reconnect-timer.js';
-import { readRefusal } from './link-refusal.js';
+import { LinkFailover } from './link-failover.js';
+import { closeVerdict, readRefusal, refusalVerdict, type LinkVerdict } from './link-refusal.js';
 import { collectFacts } from './facts.js';
 import { dialHub } from './hub-socket.js';
 import { LinkHeartbeat } from './link-heartbeat.js';
 import { CommandExecutor } from './commands/executor.js';
 import { logFailure } from '../certs/log-failure.js';
-import { clampText, LIMITS } from '../proto/index.js';
+import { reportHealth, runCommand } from './link-report.js';
 
 export class HubConnection {
   private ws?: WebSocket;
   private stopped = false;
   private nextId = 1;
-  private readonly retry: ReconnectTimer;
+  private readonly retry: LinkFailover;
   private readonly creds: LinkCredentials;
   private readonly commands: CommandExecutor;
   private readonly renewer: CertRenewer;
@@ -45,7 +45,14 @@ export class HubConnection {
     this.log = opts.logger.child({ component: 'link', nodeId: identity.nodeId });
     this.creds = new LinkCredentials(opts.dataDir, identity, this.log);
     this.status = new LinkStatusBoard(opts.onStatus);
-    this.retry = new ReconnectTimer({ baseMs: opts.reconnectBaseMs, maxMs: opts.reconnectMaxMs, random: opts.random });
+    this.retry = new LinkFailover({
+      dataDir: opts.dataDir,
+      registration: identity.hubUrl,
+      log: this.log,
+      baseMs: opts.reconnectBaseMs,
+      maxMs: opts.reconnectMaxMs,
+      random: opts.random,
+    });
     this.commands = new CommandExecutor({ dataDir: opts.dataDir, logger: this.log, handler: opts.onCommand });
     this.renewer = new CertRenewer({
       dataDir: opts.dataDir,
@@ -97,8 +104,11 @@ export class HubConnection {
       this.recover().catch(logFailure(this.log, 'recovering an expired certificate'));
       return;
     }
+    this.status.hubs(this.retry.hub, this.retry.known);
     this.status.set('connecting', null);
-    const ws = dialHub(this.creds.identity, this.creds.session, (session) => this.creds.keepSession(session));
+    const ws = dialHub(this.retry.hub, this.creds.identity, this.creds.session, (session) =>
+      this.creds.keepSession(session),
+    );
     this.ws = ws;
     ws.on('open', () => {
       this.heartbeat.heard();
@@ -115,18 +125,11 @@ export class HubConnection {
     });
     ws.on('unexpected-response', (_req, res: IncomingMessage) => {
       readRefusal(res)
-        .then(({ status, code, message }) => {
+        .then((r) => {
           ws.terminate();
           // A refused session must not be resumed again: the next try makes a full handshake.
           this.creds.keepSession(undefined);
-          // A revoked certificate of a node that lives on: this is a stale copy of the identity.
-          if (code === 'CERT_REVOKED' || code === 'IDENTITY_IN_USE') this.conflict(`${code}: ${message}`);
-          else if (status === 403) this.removed(message || code);
-          else {
-            // Expired (by the hub's clock): recover over HTTPS before the next try.
-            if (status === 401 && /expired/.test(message)) this.creds.expired();
-            this.scheduleReconnect(`hub refused the connection: ${code} ${message}`.trim());
-          }
+          this.act(refusalVerdict(r), r.code, r.message, true);
         })
         .catch(logFailure(this.log, 'reading a refusal'));
     });
@@ -150,6 +153,15 @@ export class HubConnection {
     if ('dial' in next) this.connect();
     else if ('removed' in next) this.removed(next.removed);
     else this.scheduleReconnect(next.retry, next.minDelayMs);
+  }
+
+  /** Carries out a verdict on a refusal (then dials again) or a close (the close event dials again). */
+  private act(verdict: LinkVerdict, code: string, message: string, refused: boolean): void {
+    if (verdict === 'removed') return this.removed(message || code);
+    if (verdict === 'identity-conflict') return this.conflict(`${code}: ${message}`);
+    if (verdict === 'recover') this.creds.expired();
+    if (verdict === 'elsewhere') this.retry.sentAway();
+    if (refused) this.scheduleReconnect(`hub refused the connection: ${code} ${message}`.trim());
   }
 
   private removed(reason: string): void {
@@ -186,10 +198,10 @@ export class HubConnection {
 
   private scheduleReconnect(reason: string, minDelayMs = 0): void {
     if (this.stopped) return;
-    const delay = this.retry.schedule(() => this.connect(), minDelayMs);
-    if (delay === undefined) return;
+    const next = this.retry.schedule(() => this.connect(), minDelayMs);
+    if (next === undefined) return;
     this.status.reconnecting();
-    this.log.warn({ reason, retryInMs: delay }, 'hub link down; reconnecting');
+    this.log.warn({ reason, retryInMs: next.delayMs, hub: next.hub }, 'hub link down; reconnecting');
     this.status.set('backoff', reason);
   }
 
@@ -222,11 +234,12 @@ export class HubConnection {
     this.heartbeat.heard();
     switch (frame.payload) {
       case 'welcome': {
-        this.retry.reset();
+        this.retry.welcomed(frame.welcome?.hubs);
+        this.status.hubs(this.retry.hub, this.retry.known);
         const intervalMs = this.heartbeat.use(frame.welcome?.heartbeatIntervalMs ?? 10_000);
         this.status.heartbeatInterval(intervalMs);
         this.status.set('connected', null);
-        this.log.info({ hub: this.creds.identity.hubUrl, intervalMs }, 'connected to the hub');
+        this.log.info({ hub: this.retry.hub, hubs: this.retry.known.length, intervalMs }, 'connected to the hub');
         this.heartbeat.watch();
         this.renewer.arm();
         this.heartbeat.startReports();
@@ -238,13 +251,7 @@ export class HubConnection {
       case 'pong':
         return;
       case 'command':
-        this.commands
-          .run(frame.command ?? {})
-          .then((result) => {
-            // Sent on whatever link is up now; if none is, the hub re-sends the command after the reconnect.
-            this.send({ commandResult: { ...result, message: clampText(result.message, LIMITS.message.max) } });
-          })
-          .catch(logFailure(this.log, 'running a command'));
+        runCommand(this.commands, frame.command ?? {}, (p) => this.send(p), this.log);
         return;
       case 'k3sAssignment':
         if (frame.k3sAssignment) this.opts.onK3sAssignment?.(frame.k3sAssignment);
@@ -259,9 +266,7 @@ export class HubConnection {
       case 'close': {
         const code = frame.close?.code ?? '';
         this.log.info({ code, reason: frame.close?.reason }, 'hub closed the link');
-        if (code === 'NODE_REMOVED') this.removed(frame.close?.reason ?? 'removed');
-        if (code === 'IDENTITY_IN_USE') this.conflict(`${code}: ${frame.close?.reason ?? ''}`);
-        if (code === 'CERT_EXPIRED') this.creds.expired();
+        this.act(closeVerdict(code), code, frame.close?.reason ?? '', false);
         return;
       }
       default:
@@ -270,12 +275,7 @@ export class HubConnection {
   }
 
   private async report(): Promise<void> {
-    try {
-      const health = await this.opts.health.sample(this.opts.k3sStatus());
-      this.send({ health });
-    } catch (err) {
-      this.log.warn({ err: (err as Error).message }, 'health sample failed');
-    }
+    await reportHealth(this.opts.health, this.opts.k3sStatus, (p) => this.send(p), this.log);
     this.maybeRenew().catch(logFailure(this.log, 'renewing the certificate'));
   }
 

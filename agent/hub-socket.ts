@@ -1,4 +1,5 @@
-// Dials the hub's gateway: an mTLS WebSocket with the node's certificate, the hub's CA, frames
+// Dials a hub's gateway: an mTLS WebSocket with the node's certificate, the cluster CA it pinned at
+// join (every hub's serving certificate is signed by it; the host name is checked against its SANs), frames
 // bounded like the hub's, no compression, and the last TLS session resumed when the hub still knows it.
 import WebSocket from 'ws';
 import type { IncomingMessage } from 'node:http';
@@ -7,8 +8,13 @@ import { MAX_FRAME_BYTES } from '../proto/index.js';
 import type { Identity } from './identity.js';
 
 /** Opens the link; `keepSession` receives each TLS session the hub hands out, for the next dial. */
-export function dialHub(identity: Identity, session: Buffer | undefined, keepSession: (s: Buffer) => void): WebSocket {
-  const url = `${identity.hubUrl.replace(/^https:/, 'wss:')}/v1/agent/connect`;
+export function dialHub(
+  hubUrl: string,
+  identity: Identity,
+  session: Buffer | undefined,
+  keepSession: (s: Buffer) => void,
+): WebSocket {
+  const url = `${hubUrl.replace(/^https:/, 'wss:')}/v1/agent/connect`;
   const ws = new WebSocket(url, {
     cert: identity.certPem,
     key: identity.keyPem,

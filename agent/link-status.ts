@@ -35,6 +35,12 @@ export class LinkStatusBoard {
     this.status.reconnects++;
   }
 
+  /** The hub dialed or connected to and the known ones (reported with the state that follows). */
+  hubs(hub: string, known: string[]): void {
+    this.status.hub = hub;
+    this.status.knownHubs = known;
+  }
+
   /** The heartbeat interval the hub gave (reported with the state that follows). */
   heartbeatInterval(ms: number): void {
     this.status.heartbeatIntervalMs = ms;

@@ -13,6 +13,9 @@ export interface LinkStatus {
   connectedAt: string | null;
   heartbeatIntervalMs: number;
   reconnects: number;
+  /** The hub being dialed or connected to, and the hubs the last welcome named. */
+  hub?: string;
+  knownHubs?: string[];
   /** Certificate renewal: in flight or not, failed attempts in a row, the last error, the next try. */
   certRenewal?: RenewalStatus;
 }

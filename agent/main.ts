@@ -10,6 +10,7 @@ import { refreshExpired } from './enroll.js';
 import { discardIdentity } from './identity.js';
 import { runAgent } from './runner.js';
 import { readStatus, pidAlive } from './status-file.js';
+import { readHubList } from './hub-list.js';
 import { AgentError } from './errors.js';
 import { readAgentVersion } from './version.js';
 import { EXIT_UPGRADE } from './self-upgrade.js';
@@ -224,12 +225,15 @@ async function main(argv: string[]): Promise<number> {
       }
       const id = loadIdentity(dataDir);
       const st = readStatus(dataDir);
+      const stderrWarn = { warn: (_o: object, msg: string) => void process.stderr.write(`warning: ${msg}\n`) };
       const running = st ? pidAlive(st.pid) : false;
       const out = {
         nodeId: id.nodeId,
         nodeName: id.nodeName,
         pool: id.pool,
         hub: id.hubUrl,
+        // The hub the running agent is on (or dialing), and the live hubs the last welcome named (hubs.json).
+        hubs: { current: (running && st?.link.hub) || null, known: readHubList(dataDir, stderrWarn) },
         joinedAt: id.joinedAt,
         certificate: { notBefore: id.notBefore.toISOString(), notAfter: id.notAfter.toISOString() },
         agent: { running, pid: running ? st?.pid : null, version: VERSION },
@@ -244,7 +248,8 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(
         [
           `node:        ${out.nodeName} (${out.nodeId}), pool ${out.pool}`,
-          `hub:         ${out.hub}`,
+          `hub:         ${out.hubs.current ?? out.hub}${out.hubs.current && out.hubs.current !== out.hub ? ` (joined through ${out.hub})` : ''}`,
+          `known hubs:  ${out.hubs.known.join(', ') || '(none yet)'}`,
           `agent:       ${running ? `running, pid ${st?.pid}` : 'not running'} (version ${VERSION})`,
           `connection:  ${conn.state}${conn.lastError ? ` (last error: ${conn.lastError})` : ''}`,
           `certificate: valid until ${out.certificate.notAfter}`,

@@ -22,6 +22,20 @@ export class ReconnectTimer {
     return delay;
   }
 
+  /** Schedules `retry` after exactly `delayMs`, leaving the backoff as it is; undefined when a try is pending. */
+  scheduleIn(retry: () => void, delayMs: number): number | undefined {
+    if (this.timer) return undefined;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      retry();
+    }, delayMs);
+    return delayMs;
+  }
+
+  get pending(): boolean {
+    return this.timer !== undefined;
+  }
+
   /** The hub welcomed us: the next backoff starts small again. */
   reset(): void {
     this.attempt = 0;

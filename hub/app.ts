@@ -215,6 +215,8 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
     limits: limits('gateway'),
     clock,
     logger: log.child({ component: 'gateway' }),
+    liveGatewayUrls: deps.liveGatewayUrls,
+    shouldShedAgents: deps.shouldShedAgents,
   });
 
   const api = await buildApi(services, {

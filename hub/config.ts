@@ -18,6 +18,8 @@ export interface HubConfig {
   readonly apiListen: ListenAddress;
   readonly gatewayListen: ListenAddress;
   readonly publicUrl: string;
+  /** Test only (ATOLL_TEST_PEER_GATEWAYS, comma-separated): more hub URLs for the welcome's list. */
+  readonly testPeerGateways: readonly string[];
   readonly k3s: 'auto' | 'off' | string;
   readonly heartbeatIntervalMs: number;
   readonly unreachableAfterMs: number;
@@ -260,5 +262,11 @@ export function parseHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, isRoot: 
     clusterSecretFile: clusterSecretFile(flags.clusterSecretFile, env, dataDir),
     datastore,
     sinks: parseSinkConfig(flags, env),
+    testPeerGateways: Object.freeze(
+      (env.ATOLL_TEST_PEER_GATEWAYS ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
   });
 }

@@ -22,6 +22,8 @@ export const HUB_ERRORS = {
   STORE_UNAVAILABLE: 503,
   /** The PostgreSQL datastore cannot be reached (down, restarting); the hub recovers when it is back. */
   DATASTORE_UNAVAILABLE: 503,
+  /** This hub sheds its agents (shutting down, or cut off from its database): they go to another hub. */
+  HUB_DRAINING: 503,
   DISK_FULL: 507,
   COMMAND_TIMEOUT: 504,
   // Node certificates (renewal over the link, recovery over HTTPS) and node identity.

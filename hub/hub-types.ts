@@ -17,4 +17,8 @@ export interface Hub {
 
 export interface HubDeps {
   logger: Logger;
+  /** The live hubs' direct gateway URLs for the welcome (gateway/hub-gateway.ts; default: this hub's). */
+  liveGatewayUrls?: () => string[];
+  /** The hub must not keep its agents now (shutting down, lost its database): they are sent elsewhere. */
+  shouldShedAgents?: () => boolean;
 }

@@ -26,6 +26,8 @@ export interface AgentConnectDeps {
   identityGuard: IdentityGuard;
   metrics: HubMetrics;
   nodeK3s: () => NodeK3s | undefined;
+  /** Direct gateway URLs of the live hubs, sent in every welcome. */
+  liveGatewayUrls: () => string[];
 }
 
 export function agentConnector(
@@ -42,6 +44,7 @@ export function agentConnector(
       tlsResumed,
       heartbeatIntervalMs: deps.heartbeatIntervalMs,
       hubVersion: deps.hubVersion,
+      liveGatewayUrls: deps.liveGatewayUrls,
       logger,
       clock: deps.clock,
       cert: { serial: cert.serial, notAfterMs: Date.parse(cert.notAfter) },

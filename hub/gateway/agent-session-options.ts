@@ -33,6 +33,8 @@ export interface SessionOptions {
   heartbeatIntervalMs: number;
   helloTimeoutMs?: number;
   hubVersion: string;
+  /** Direct gateway URLs of the live hubs, for the welcome (cleaned and bounded before sending). */
+  liveGatewayUrls?: () => string[];
   logger: Logger;
   handlers: SessionHandlers;
   /** Heartbeat silence on its monotonic clock; agents' clock skew against its wall time (the hub's steady time). */

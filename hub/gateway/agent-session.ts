@@ -17,6 +17,7 @@ import type { Logger } from '../logger.js';
 import { systemClock, type Clock } from '../clock.js';
 import type { SessionOptions } from './agent-session-options.js';
 import { toHealth } from './agent-reports.js';
+import { cleanHubUrls } from '../../proto/hub-urls.js';
 
 const WS_POLICY_VIOLATION = 1008;
 const WS_PROTOCOL_ERROR = 1002;
@@ -227,6 +228,7 @@ export class AgentSession implements AgentLink {
             heartbeatIntervalMs: this.opts.heartbeatIntervalMs,
             hubTimeMs: this.clock.now(),
             hubVersion: this.opts.hubVersion,
+            hubs: cleanHubUrls(this.opts.liveGatewayUrls?.() ?? []).urls,
           },
         });
         await h.welcomed?.(this);

@@ -28,12 +28,34 @@ export interface HubGatewayDeps {
   limits: ListenerLimits;
   clock: Clock;
   logger: Logger;
+  /**
+   * Direct gateway URLs of the live hubs, sent in every welcome so agents can fail over (the hub
+   * membership service plugs in here). Default: this hub's public URL (and ATOLL_TEST_PEER_GATEWAYS).
+   */
+  liveGatewayUrls?: () => string[];
+  /**
+   * The hub must not keep its agents (shutting down, lost its database; the integrator wires it):
+   * checked every second; while true, links are closed with HUB_DRAINING and upgrades refused (503),
+   * so agents go to another hub.
+   */
+  shouldShedAgents?: () => boolean;
 }
 
-export function buildHubGateway(services: HubServices, d: HubGatewayDeps): Promise<FastifyInstance> {
+/** How often shouldShedAgents is asked. */
+const SHED_CHECK_MS = 1000;
+
+export async function buildHubGateway(services: HubServices, d: HubGatewayDeps): Promise<FastifyInstance> {
   const { config, store, events, registry, commands, tokens, artifacts, hubVersion, removeNode } = services;
   const { pki, renewal, nodeK3s, metrics, clock, logger: gwLog } = d;
-  return buildGateway({
+  // A node that joined through another hub (shared store) is loaded on its first connect here.
+  const nodeLoad = async (id: string): Promise<boolean> => {
+    const node = await store.getNode(id);
+    if (node && !registry.has(id)) registry.track(node);
+    return node !== undefined;
+  };
+  const nodes = { has: (id: string) => registry.has(id), load: nodeLoad };
+  const shed = d.shouldShedAgents;
+  const app = await buildGateway({
     limits: d.limits,
     logger: gwLog,
     store,
@@ -45,12 +67,14 @@ export function buildHubGateway(services: HubServices, d: HubGatewayDeps): Promi
     },
     joinLimiter: createRateLimiter({ perMinute: config.joinRateLimitPerMinute }),
     nodeExists: (id) => registry.has(id),
+    nodeLoad,
+    shedding: shed,
     revokedAttempt: (id) =>
       nodeK3s.agentTold(id, 10_000).catch(logFailure(gwLog, 'scheduling the purge of a removed node')),
     extraRoutes: (app) => {
       void app.register(artifactRoutes, {
         artifacts,
-        verifyClient: (req) => verifyClientCert(store, registry, req),
+        verifyClient: (req) => verifyClientCert(store, nodes, req),
         downloaded: (nodeId, what) =>
           events
             .note({
@@ -69,7 +93,7 @@ export function buildHubGateway(services: HubServices, d: HubGatewayDeps): Promi
         hubVersion,
         events,
         store,
-        verifyClient: (req) => verifyClientCert(store, registry, req),
+        verifyClient: (req) => verifyClientCert(store, nodes, req),
         removeNode,
         agentBundle: (v) => artifacts.agents.get(v),
       });
@@ -93,6 +117,16 @@ export function buildHubGateway(services: HubServices, d: HubGatewayDeps): Promi
     connect: agentConnector({
       heartbeatIntervalMs: config.heartbeatIntervalMs,
       hubVersion,
+      liveGatewayUrls: () => {
+        const own = [config.publicUrl, ...config.testPeerGateways];
+        try {
+          return d.liveGatewayUrls?.() ?? own;
+        } catch (err) {
+          // The membership service failed: the welcome still names this hub.
+          gwLog.warn({ err: (err as Error).message }, 'could not list the live hubs for a welcome');
+          return own;
+        }
+      },
       logger: gwLog,
       clock,
       registry,
@@ -108,4 +142,13 @@ export function buildHubGateway(services: HubServices, d: HubGatewayDeps): Promi
       }),
     }),
   });
+  if (shed) {
+    const timer = setInterval(() => {
+      if (registry.connectedCount() > 0 && shed())
+        registry.shedAll('HUB_DRAINING', 'this hub is not keeping agents now; connect to another hub');
+    }, SHED_CHECK_MS);
+    timer.unref();
+    app.addHook('onClose', async () => clearInterval(timer));
+  }
+  return app;
 }

@@ -31,6 +31,10 @@ export interface GatewayDeps {
   connect(ws: WebSocket, nodeId: string, remoteAddress: string, tlsResumed: boolean, cert: CertRecord): void;
   /** Whether the node still exists. */
   nodeExists(nodeId: string): boolean;
+  /** A node not seen yet (joined through another hub): true when the store has it (then tracked). */
+  nodeLoad?(nodeId: string): Promise<boolean>;
+  /** The hub must not keep agents now: upgrades are refused with 503 HUB_DRAINING. */
+  shedding?(): boolean;
   /** A removed node's agent knocked with its revoked certificate (it now learns it was removed). */
   revokedAttempt?(nodeId: string): void;
   extraRoutes?: (app: FastifyInstance) => void;
@@ -68,9 +72,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<FastifyInstance> 
   installErrorHandler(app);
   guardConnections(app.server, 'gateway', deps.limits, deps.logger);
 
-  installGatewayAccess(app, (req) =>
-    verifyClientCert(deps.store, { has: deps.nodeExists, revokedAttempt: deps.revokedAttempt }, req),
-  );
+  installGatewayAccess(app, (req) => verifyClientCert(deps.store, nodeCheck(deps), req));
 
   app.get('/cacerts', { config: { access: 'public' } }, async (_req, reply) => {
     reply.type('text/plain; charset=utf-8');
@@ -110,10 +112,21 @@ function remoteOf(req: IncomingMessage): string {
 async function verifyUpgrade(deps: GatewayDeps, req: IncomingMessage): Promise<{ nodeId: string; cert: CertRecord }> {
   const url = new URL(req.url ?? '/', 'https://gateway');
   if (url.pathname !== CONNECT_PATH) throw new HubError('NOT_FOUND', `no websocket at ${url.pathname}`);
-  return verifyClientCertRecord(deps.store, { has: deps.nodeExists, revokedAttempt: deps.revokedAttempt }, req);
+  if (deps.shedding?.())
+    throw new HubError('HUB_DRAINING', 'this hub is not taking agents now; connect to another hub');
+  return verifyClientCertRecord(deps.store, nodeCheck(deps), req);
 }
 
-type NodeCheck = { has(id: string): boolean; revokedAttempt?(id: string): void };
+function nodeCheck(deps: GatewayDeps): NodeCheck {
+  return { has: deps.nodeExists, load: deps.nodeLoad, revokedAttempt: deps.revokedAttempt };
+}
+
+type NodeCheck = {
+  has(id: string): boolean;
+  /** A node this hub has not seen yet (joined through another hub): true when the store has it (now tracked). */
+  load?(id: string): Promise<boolean>;
+  revokedAttempt?(id: string): void;
+};
 
 /** The node id named by a verified, unrevoked client certificate of an existing node; HubError otherwise. */
 export async function verifyClientCert(
@@ -155,8 +168,10 @@ export async function verifyClientCertRecord(
   if (!cn) throw new HubError('UNAUTHORIZED', 'client certificate names no node');
   const record = await store.getCert(normalizeSerial(peer.serialNumber));
   if (!record || record.nodeId !== cn) throw new HubError('UNAUTHORIZED', 'client certificate is unknown to this hub');
+  // Only a node that is gone from the store is removed (committed); one this hub has not seen yet is loaded.
+  const lives = nodes.has(cn) || (await nodes.load?.(cn)) === true;
   if (record.revokedAt) {
-    if (nodes.has(cn)) {
+    if (lives) {
       // The node lives on with a newer certificate: this copy of its identity is stale (renewed
       // elsewhere, e.g. by the machine this one was cloned from).
       throw new HubError(
@@ -165,13 +180,16 @@ export async function verifyClientCertRecord(
       );
     }
     nodes.revokedAttempt?.(cn);
-    throw new HubError('FORBIDDEN', `client certificate was revoked at ${record.revokedAt}`);
+    throw new HubError(
+      'NODE_REMOVED',
+      `node ${cn} was removed: its client certificate was revoked at ${record.revokedAt}`,
+    );
   }
   // A resumed TLS session (session ticket) skips certificate verification and keeps the verify result
   // of its first handshake, so a certificate that has expired since still shows as authorized.
   if (!(Date.parse(record.notAfter) > Date.now()))
     throw new HubError('UNAUTHORIZED', `client certificate expired at ${record.notAfter}`);
-  if (!nodes.has(cn)) throw new HubError('FORBIDDEN', `node ${cn} was removed from this hub`);
+  if (!lives) throw new HubError('NODE_REMOVED', `node ${cn} was removed from this hub`);
   return { nodeId: cn, cert: record };
 }
 

@@ -276,6 +276,11 @@ export class NodeRegistry {
     return entry.link.retire('NODE_REMOVED', reason, timeoutMs);
   }
 
+  /** Closes every agent link but the hub goes on (it sheds its agents): each is detached as it closes. */
+  shedAll(code: string, reason: string): void {
+    for (const entry of [...this.live.values()]) entry.link?.close(code, reason);
+  }
+
   /** Closes every agent link (hub shutdown); agents reconnect with backoff. */
   closeAll(code: string, reason: string): void {
     for (const entry of this.live.values()) {

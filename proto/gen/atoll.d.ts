@@ -447,6 +447,9 @@ export namespace atoll {
             /** Welcome hubVersion. */
             hubVersion: string;
 
+            /** Welcome hubs. */
+            hubs: string[];
+
             /**
              * Creates a new Welcome instance using the specified properties.
              * @param [properties] Properties to set
@@ -503,6 +506,9 @@ export namespace atoll {
 
                 /** Welcome hubVersion */
                 hubVersion?: (string|null);
+
+                /** Welcome hubs */
+                hubs?: (string[]|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];

@@ -1087,6 +1087,7 @@ export const atoll = $root.atoll = (() => {
              * @property {number|null} [heartbeatIntervalMs] Welcome heartbeatIntervalMs
              * @property {number|null} [hubTimeMs] Welcome hubTimeMs
              * @property {string|null} [hubVersion] Welcome hubVersion
+             * @property {Array.<string>|null} [hubs] Welcome hubs
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -1112,6 +1113,7 @@ export const atoll = $root.atoll = (() => {
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
             const Welcome = function (properties) {
+                this.hubs = [];
                 if (properties)
                     for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                         if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -1167,6 +1169,14 @@ export const atoll = $root.atoll = (() => {
             Welcome.prototype.hubVersion = "";
 
             /**
+             * Welcome hubs.
+             * @member {Array.<string>} hubs
+             * @memberof atoll.v1.Welcome
+             * @instance
+             */
+            Welcome.prototype.hubs = $util.emptyArray;
+
+            /**
              * Creates a new Welcome instance using the specified properties.
              * @function create
              * @memberof atoll.v1.Welcome
@@ -1210,6 +1220,9 @@ export const atoll = $root.atoll = (() => {
                     writer.uint32(/* id 5, wireType 0 =*/40).int64(message.hubTimeMs);
                 if (message.hubVersion != null && $Object.hasOwnProperty.call(message, "hubVersion") && message.hubVersion !== "")
                     writer.uint32(/* id 6, wireType 2 =*/50).string(message.hubVersion);
+                if (message.hubs != null && message.hubs.length)
+                    for (let i = 0; i < message.hubs.length; ++i)
+                        writer.uint32(/* id 7, wireType 2 =*/58).string(message.hubs[i]);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -1306,6 +1319,14 @@ export const atoll = $root.atoll = (() => {
                                 message.hubVersion = value;
                             else
                                 delete message.hubVersion;
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 2)
+                                break;
+                            if (!(message.hubs && message.hubs.length))
+                                message.hubs = [];
+                            message.hubs.push(reader.stringVerify());
                             continue;
                         }
                     }

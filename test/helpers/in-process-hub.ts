@@ -7,6 +7,7 @@ import { parseHubConfig } from '../../hub/config.js';
 import { createLogger, type Logger } from '../../hub/logger.js';
 import { startHub, type Hub } from '../../hub/app.js';
 import { datastoreArgs } from './test-datastore.js';
+import type { HubDeps } from '../../hub/hub-types.js';
 
 export interface InProcessHub {
   hub: Hub;
@@ -16,7 +17,9 @@ export interface InProcessHub {
   stop(): Promise<void>;
 }
 
-export async function startInProcessHub(opts: { logger?: Logger } = {}): Promise<InProcessHub> {
+export async function startInProcessHub(
+  opts: { logger?: Logger; deps?: Omit<HubDeps, 'logger'> } = {},
+): Promise<InProcessHub> {
   const base = mkdtempSync(join(tmpdir(), 'atoll-hub-inproc-'));
   const dataDir = join(base, 'data');
   // ATOLL_TEST_DATASTORE=postgres: a database of its own on the test process's PostgreSQL.
@@ -35,7 +38,7 @@ export async function startInProcessHub(opts: { logger?: Logger } = {}): Promise
     {},
     false,
   );
-  const hub = await startHub(config, { logger: opts.logger ?? createLogger('silent') });
+  const hub = await startHub(config, { ...opts.deps, logger: opts.logger ?? createLogger('silent') });
   const adminToken = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
   return {
     hub,

@@ -121,7 +121,7 @@ test('a removed node: its live link is closed, and its revoked certificate gets 
   assert.equal(closed.code, 1000);
 
   const o = await wsConnect(hub, { certPem: doomed.certPem, keyPem: doomed.keyPem });
-  refused(o, 403, 'FORBIDDEN', /revoked/);
+  refused(o, 403, 'NODE_REMOVED', /revoked/);
   await assertUnharmed(hub, witnessNode, ids);
 });
 

@@ -186,7 +186,7 @@ test(
     assert.equal(back.code, 0, back.stderr);
     assert.match(
       back.stderr,
-      /the hub at .* no longer accepts this node, offline \(.*\) \(FORBIDDEN: .*\): joining again with the new token/,
+      /the hub at .* no longer accepts this node, offline \(.*\) \(NODE_REMOVED: .*\): joining again with the new token/,
     );
     assert.match(back.stderr, /stopped the k3s agent of the old identity \(k3s pid \d+\)/);
     assert.match(back.stderr, /joined again as offline \(.*\), replacing /);
