@@ -29,7 +29,7 @@ export interface HubCluster {
     agents: () => number,
     singletons: Partial<Record<Role, Singleton>>,
   ): Promise<HubsService>;
-  /** Gives the leases up (stopping the singletons) and stops beating. */
+  /** Gives the leases up (stopping the singletons), stops beating and removes this hub's row. */
   stop(): Promise<void>;
 }
 
@@ -66,6 +66,8 @@ export function createHubCluster(config: HubConfig, d: { store: Store; clock: Cl
     async stop() {
       membership?.stop();
       await leadership.stop();
+      // Gone at once from every hub's list (a hub that dies shows live: false after 6 s instead).
+      if (membership) await d.store.removeHub(hubId).catch(() => undefined);
     },
   };
 }
