@@ -39,6 +39,7 @@ import { createMetrics } from './metrics.js';
 import { UpgradeEngine } from './upgrades/engine.js';
 import { connectionCapsFor } from './http/connection-caps.js';
 import type { Hub, HubDeps } from './hub-types.js';
+import { createHubCluster } from './cluster/hub-cluster.js';
 import type { Listener, ListenerLimits } from './http/connection-limits.js';
 
 export type { Hub, HubDeps } from './hub-types.js';
@@ -75,6 +76,7 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
   // The hub's time (hub-clock.ts): monotonic for liveness and ages, wall time steady through a clock step.
   const hubClock = startHubClock({ heartbeatIntervalMs: config.heartbeatIntervalMs, events, logger: log });
   const { clock, fleetSkew } = hubClock;
+  const cluster = createHubCluster(config, { store, clock, logger: log }); // hub id, leases, fencing (hub/cluster/)
   const batcher = createHealthBatcher(store, log.child({ component: 'health' }), {
     sampler: createHealthSampler(),
     clock,
@@ -115,7 +117,7 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
   const removeNode = nodeRemoval({ store, events, registry, nodeK3s });
   const autohealSettings = new AutohealSettings(store);
   const autoheal = new AutohealEngine({
-    store,
+    ...{ store: cluster.fenced('autoheal'), leads: cluster.leads('autoheal') },
     events,
     registry,
     controlPlane,
@@ -136,9 +138,11 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
     ...{ guard: () => autoheal.guardState(), caPem: pki.ca.certPem, servingPem: pki.serving.certPem },
     ...{ certWarnBeforeMs: config.certWarnBeforeMs, sinks: config.sinks, hub: config.publicUrl },
     alertIntervalMs: Math.max(1000, Math.min(15_000, config.unreachableAfterMs)),
+    leadsSupportWatch: cluster.leads('support-watch'),
   });
   const upgrades = new UpgradeEngine({
-    store,
+    store: cluster.fenced('upgrades'),
+    ...{ leads: cluster.leads('upgrades'), unfenced: store },
     events,
     registry,
     controlPlane,
@@ -215,7 +219,7 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
     limits: limits('gateway'),
     clock,
     logger: log.child({ component: 'gateway' }),
-    liveGatewayUrls: deps.liveGatewayUrls,
+    liveGatewayUrls: deps.liveGatewayUrls ?? (() => services.hubs?.liveGatewayUrls() ?? [config.publicUrl]),
     shouldShedAgents: deps.shouldShedAgents,
   });
 
@@ -233,11 +237,14 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
   const gatewayUrl = config.publicUrl;
 
   await controlPlane.start();
-  retention.start(events);
-  autoheal.start();
   certWatch.start();
-  await upgrades.start();
+  services.hubs = await cluster.start({ apiUrl, gatewayUrl }, () => registry.connectedCount(), {
+    autoheal,
+    upgrades,
+    'event-retention': { start: () => retention.start(events), stop: () => retention.stop() },
+  });
   const stopHousekeeping = startHousekeeping({
+    leadsPurges: cluster.leads('purges'),
     registry,
     commands,
     nodeK3s,
@@ -245,8 +252,7 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
     logger: log,
     purgeLogger: cpLog,
   });
-  // Admin commands find the running hub through this file.
-  const removeRuntimeFile = writeRuntimeFile(config.dataDir, { apiUrl, gatewayUrl, gatewayPort });
+  const removeRuntimeFile = writeRuntimeFile(config.dataDir, { apiUrl, gatewayUrl, gatewayPort }); // for admin commands
   if (movedAside)
     await events.record({
       type: 'store.reinitialized',
@@ -271,6 +277,7 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
     unhandledRejection: () => metrics.unhandledRejection(),
     stop() {
       stopping ??= (async () => {
+        await cluster.stop();
         stopHousekeeping();
         hubClock.stop();
         certWatch.stop();

@@ -5,6 +5,7 @@ import { networkInterfaces } from 'node:os';
 import { resolve } from 'node:path';
 import { ConfigError } from './errors.js';
 import type { DatastoreSpec } from './store/datastore-url.js';
+import { checkHubId } from './cluster/hub-id.js';
 import { clusterSecretFile, datastoreOf, duration, optionalCount, recoveryGrace } from './config-values.js';
 import { parseSinkConfig, type SinkConfig, type SinkFlags } from './sinks/sink-config.js';
 
@@ -72,6 +73,8 @@ export interface HubConfig {
   readonly datastore: DatastoreSpec;
   /** Where alerts and audit events also go: a webhook, a JSON-lines file (hub/sinks/). */
   readonly sinks: SinkConfig;
+  /** This hub's id among the hubs on one datastore (--hub-id; default: made once, kept in <data-dir>/hub-id). */
+  readonly hubId?: string;
 }
 
 export interface HubFlags extends SinkFlags {
@@ -110,6 +113,7 @@ export interface HubFlags extends SinkFlags {
   clusterSecretFile?: string;
   datastore?: string;
   datastorePoolSize?: string;
+  hubId?: string;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -268,5 +272,6 @@ export function parseHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, isRoot: 
         .map((s) => s.trim())
         .filter(Boolean),
     ),
+    hubId: flags.hubId || env.ATOLL_HUB_ID ? checkHubId(flags.hubId || env.ATOLL_HUB_ID || '') : undefined,
   });
 }

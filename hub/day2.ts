@@ -37,6 +37,8 @@ export interface Day2Deps {
   /** How often alerts are evaluated without a reader (and sent to the sinks). */
   alertIntervalMs: number;
   supportIntervalMs?: number;
+  /** Whether this hub leads the support watch's notices (hub/cluster/leadership.ts). */
+  leadsSupportWatch?: () => boolean;
 }
 
 export interface Day2 {
@@ -68,6 +70,7 @@ export async function createDay2(d: Day2Deps): Promise<Day2> {
     logger: log,
     intervalMs: d.supportIntervalMs ?? 60_000,
     now: d.now,
+    leads: d.leadsSupportWatch,
   });
   const alerts = new AlertService({
     store: d.store,

@@ -14,6 +14,8 @@ export interface HousekeepingDeps {
   logger: Logger;
   /** Logs a failed purge (the k3s component's logger). */
   purgeLogger: Logger;
+  /** Whether this hub runs the purges (it leads `purges`, hub/cluster/leadership.ts); default always. */
+  leadsPurges?: () => boolean;
 }
 
 /** Starts the chores; returns the function that stops them. */
@@ -26,10 +28,9 @@ export function startHousekeeping(d: HousekeepingDeps): () => void {
     Math.max(200, Math.min(5000, Math.floor(d.unreachableAfterMs / 5))),
   );
   sweeper.unref();
-  const purger = setInterval(
-    () => d.nodeK3s.purgePending().catch(logFailure(d.purgeLogger, 'purging removed nodes')),
-    60_000,
-  );
+  const purger = setInterval(() => {
+    if (d.leadsPurges?.() ?? true) d.nodeK3s.purgePending().catch(logFailure(d.purgeLogger, 'purging removed nodes'));
+  }, 60_000);
   purger.unref();
   return () => {
     clearInterval(sweeper);

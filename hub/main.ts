@@ -151,6 +151,10 @@ function runCommand(program: Command): Command {
       '--datastore <url>',
       'where the hub state lives: postgres://USER@HOST:5432/DATABASE, or sqlite (env ATOLL_DATASTORE; default <data-dir>/hub.db)',
     )
+    .option(
+      '--hub-id <id>',
+      "this hub's id among the hubs on one datastore (env ATOLL_HUB_ID; default: made once, kept in <data-dir>/hub-id)",
+    )
     .option('--datastore-pool-size <n>', 'PostgreSQL connections at most (env ATOLL_DATASTORE_POOL_SIZE; default 10)')
     .option(
       '--reinit-store',

@@ -85,6 +85,8 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission>> = Object.fr
   'PUT /v1/versions/support': 'cluster:settings',
   'DELETE /v1/versions/support': 'cluster:settings',
   'GET /v1/alerts': 'read',
+  // Several hubs on one datastore.
+  'GET /v1/hubs': 'read',
 });
 
 export function roleAllows(role: Role, permission: Permission): boolean {

@@ -21,6 +21,7 @@ import { webRoutes } from './web.js';
 import { certificateRoutes } from './certificates.js';
 import { versionRoutes } from './versions.js';
 import { alertRoutes } from './alerts.js';
+import { hubRoutes } from './hubs.js';
 import { ApiTokens, apiTokenRoutes } from './api-tokens.js';
 import { installAccessControl, registerOpenApi } from './access.js';
 import { responses, textBody } from './schemas.js';
@@ -92,6 +93,7 @@ export async function buildApi(svc: HubServices, opts: ApiOptions): Promise<Fast
     upgradeRoutes,
     versionRoutes,
     alertRoutes,
+    hubRoutes,
   ]) {
     await app.register(plugin, { svc });
   }

@@ -14,6 +14,7 @@ import type { UpgradeEngine } from '../upgrades/engine.js';
 import type { CertWatch } from '../nodes/cert-watch.js';
 import type { VersionSupportService } from '../versions/support-service.js';
 import type { AlertService } from '../alerts/alert-service.js';
+import type { HubsService } from '../cluster/hubs-service.js';
 
 export interface ClusterInfo {
   state: 'running' | 'starting' | 'failed' | 'absent';
@@ -74,6 +75,8 @@ export interface HubServices {
   /** Day 2: the Kubernetes version support data and status (hub/versions/), and the active alerts (hub/alerts/). */
   versionSupport?: VersionSupportService;
   alerts?: AlertService;
+  /** The hubs on this datastore, this hub's id, the live hubs' gateway URLs (hub/cluster/). */
+  hubs?: HubsService;
   /** A fresh single-use token and the install line for a pool. */
   joinCommand(
     pool: string,

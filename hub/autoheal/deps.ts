@@ -31,4 +31,6 @@ export interface AutohealDeps {
   clock?: Clock;
   /** A step of the hub's own clock is settling: autoheal holds (see clock-watch.ts). */
   clockHold?: () => ClockHold | undefined;
+  /** Whether this hub leads autoheal now (hub/cluster/leadership.ts); a tick on another hub does nothing. */
+  leads?: () => boolean;
 }

@@ -48,7 +48,9 @@ export class AutohealEngine {
   }
 
   start(): void {
+    clearInterval(this.timer);
     this.timer = setInterval(() => {
+      if (this.d.leads && !this.d.leads()) return;
       this.serial(() => this.tick()).catch((err: unknown) => this.d.logger.error({ err }, 'autoheal tick failed'));
     }, this.d.intervalMs);
     this.timer.unref();

@@ -13,6 +13,7 @@ import { registerArtifactCommands } from './artifact.js';
 import { registerDatastoreCommands } from './datastore.js';
 import { registerVersionCommands } from './versions.js';
 import { registerAlertCommands } from './alerts.js';
+import { registerHubCommands } from './hubs.js';
 
 type Obj = Record<string, unknown>;
 const s = (v: unknown): string => (v === null || v === undefined ? '' : String(v));
@@ -70,6 +71,7 @@ export function registerAdminCommands(program: Command): void {
   registerDatastoreCommands(program);
   registerVersionCommands(program);
   registerAlertCommands(program);
+  registerHubCommands(program);
 
   const cluster = program.command('cluster').description('the control plane');
   cluster

@@ -118,9 +118,10 @@ export async function buildHubGateway(services: HubServices, d: HubGatewayDeps):
       heartbeatIntervalMs: config.heartbeatIntervalMs,
       hubVersion,
       liveGatewayUrls: () => {
+        // The live hubs of this datastore (hub/cluster/ membership), this hub first; ATOLL_TEST_PEER_GATEWAYS adds more.
         const own = [config.publicUrl, ...config.testPeerGateways];
         try {
-          return d.liveGatewayUrls?.() ?? own;
+          return [...new Set([...(d.liveGatewayUrls?.() ?? []), ...own])];
         } catch (err) {
           // The membership service failed: the welcome still names this hub.
           gwLog.warn({ err: (err as Error).message }, 'could not list the live hubs for a welcome');

@@ -10,6 +10,7 @@ export function toHubError(err: unknown): HubError {
     if (err.code === 'CONFLICT') return new HubError('CONFLICT', err.message);
     if (err.code === 'NOT_FOUND') return new HubError('NOT_FOUND', err.message);
     if (err.code === 'DATASTORE_UNAVAILABLE') return new HubError('DATASTORE_UNAVAILABLE', err.message);
+    if (err.code === 'LEASE_LOST') return new HubError('CONFLICT', `${err.message}; try again on the leading hub`);
     return new HubError('STORE_UNAVAILABLE', `the hub store failed: ${err.message}`);
   }
   const fe = err as FastifyError;

@@ -4,6 +4,7 @@
 import type Database from 'better-sqlite3';
 import { StoreError } from './types.js';
 import { moveSettings, V4_TABLES } from './migrate-settings.js';
+import { V8_CLUSTER_TABLES } from './sqlite-cluster.js';
 import { V7_DAY2_TABLES } from './sqlite-day2.js';
 
 export interface Migration {
@@ -183,6 +184,13 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
     name: 'version support data, support states and alerts',
     up(db: Database.Database): void {
       db.exec(V7_DAY2_TABLES);
+    },
+  },
+  {
+    version: 8,
+    name: 'hub membership and singleton leases',
+    up(db: Database.Database): void {
+      db.exec(V8_CLUSTER_TABLES);
     },
   },
 ]);

@@ -17,6 +17,8 @@ import {
   type RolloutQuery,
 } from './types.js';
 import type { Clock } from '../clock.js';
+import { checkFence } from './pg-cluster.js';
+import type { LeaseFence } from './cluster-types.js';
 
 /**
  * Splits key/value entries into the JSON to write and the keys to delete (undefined, or what JSON
@@ -123,9 +125,10 @@ export abstract class PgStoreBase {
   }
 
   // Rollouts.
-  async saveRollout(r: RolloutHeader): Promise<void> {
+  async saveRollout(r: RolloutHeader, fence?: LeaseFence): Promise<void> {
     const doc = JSON.stringify(r);
     return this.db.tx('saving a rollout', async (ex) => {
+      await checkFence(ex, fence);
       await ex.count(Q.saveRollout, [r.id, r.kind, r.state, r.createdAt, r.updatedAt, doc]);
       await ex.count(Q.pruneRollouts);
     });
@@ -247,11 +250,12 @@ export abstract class PgStoreBase {
     return out;
   }
 
-  async saveAutohealRecords(entries: ReadonlyArray<readonly [string, unknown]>): Promise<void> {
+  async saveAutohealRecords(entries: ReadonlyArray<readonly [string, unknown]>, fence?: LeaseFence): Promise<void> {
     if (!entries.length) return;
     const { keys, values, deleted } = splitEntries(entries);
     const at = this.nowIso();
     return this.db.tx('saving autoheal records', async (ex) => {
+      await checkFence(ex, fence);
       if (keys.length) await ex.count(Q.saveRecords, [keys, values, at]);
       if (deleted.length) await ex.count(Q.deleteRecords, [deleted]);
     });
@@ -264,15 +268,17 @@ export abstract class PgStoreBase {
     });
   }
 
-  setAutohealPacing(pool: string, p: AutohealPacing): Promise<void> {
-    return this.db.run('setting autoheal pacing', async (ex) => {
+  setAutohealPacing(pool: string, p: AutohealPacing, fence?: LeaseFence): Promise<void> {
+    return this.db.tx('setting autoheal pacing', async (ex) => {
+      await checkFence(ex, fence);
       await ex.count(Q.setPacing, [pool, Math.max(1, Math.floor(p.width)), Math.floor(p.cooldownUntil)]);
     });
   }
 
-  widenAutohealPacing(pool: string, max: number): Promise<AutohealPacing> {
+  widenAutohealPacing(pool: string, max: number, fence?: LeaseFence): Promise<AutohealPacing> {
     const cap = Math.max(1, Math.floor(max));
-    return this.db.run('widening autoheal pacing', async (ex) => {
+    return this.db.tx('widening autoheal pacing', async (ex) => {
+      await checkFence(ex, fence);
       const row = await ex.row<{ width: number; cooldown_until: number }>(Q.widenPacing, [pool, cap]);
       return row ? { width: row.width, cooldownUntil: row.cooldown_until } : { ...DEFAULT_PACING };
     });

@@ -8,6 +8,7 @@
 
 import { SECRETS_MIGRATION } from './pg-secrets.js';
 import { DAY2_MIGRATION } from './pg-day2.js';
+import { CLUSTER_MIGRATION } from './pg-cluster.js';
 
 export interface PgMigration {
   version: number;
@@ -179,6 +180,7 @@ export const PG_MIGRATIONS: readonly PgMigration[] = Object.freeze([
     name: 'version support data, support states and alerts (SQLite version 7)',
     statements: DAY2_MIGRATION,
   },
+  { version: 4, name: 'hub membership and singleton leases (SQLite version 8)', statements: CLUSTER_MIGRATION },
 ]);
 
 /** A database below this version (but not empty) was made by an atoll too old to migrate from here. */

@@ -7,6 +7,7 @@ import { PgNodeStore, certParams, insertCert } from './pg-nodes-store.js';
 import { PRUNE_EXPIRED_AFTER_MS } from './store-rules.js';
 import { getSecret, putSecretIfAbsent, replaceK3sTokenSecret } from './pg-secrets.js';
 import * as d2 from './pg-day2.js';
+import type { ClusterStore } from './cluster-types.js';
 import type {
   AlertInput,
   AlertSync,
@@ -89,7 +90,8 @@ async function issue(
   return 'ok';
 }
 
-export class PgStore extends PgNodeStore implements Store {
+/** Everything but the cluster tables, which PgClusterStore (pg-cluster-store.ts) adds. */
+export class PgStore extends PgNodeStore implements Omit<Store, keyof ClusterStore> {
   // Day-2 tables (pg-day2.ts).
   getVersionSupport = (): Promise<StoredVersionSupport | undefined> => d2.getVersionSupport(this.db);
   setVersionSupport = (data: StoredVersionSupport | null, event: NewEvent): Promise<EventRecord> =>

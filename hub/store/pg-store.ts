@@ -7,7 +7,7 @@ import { systemClock, type Clock } from '../clock.js';
 import { DEFAULT_POOL_SIZE, MAX_POOL_SIZE } from './datastore-url.js';
 import { PgDb, DEFAULT_RETRY, type RetryPolicy } from './pg-db.js';
 import { runPgMigrations, type PgMigrateOptions, type PgMigrateResult } from './pg-migrate.js';
-import { PgStore } from './pg-store-impl.js';
+import { PgClusterStore } from './pg-cluster-store.js';
 import { StoreError, type Store } from './types.js';
 import { checkPostgresUrl, redactUrl } from './datastore-url.js';
 
@@ -91,5 +91,5 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Sto
     await pool.end().catch(() => undefined);
     throw err;
   }
-  return new PgStore(new PgDb(pool, where, opts.retry ?? DEFAULT_RETRY), opts.clock ?? systemClock);
+  return new PgClusterStore(new PgDb(pool, where, opts.retry ?? DEFAULT_RETRY), opts.clock ?? systemClock);
 }

@@ -6,6 +6,8 @@ import { toStoreError } from './sqlite-errors.js';
 import { parseJson } from './rows.js';
 import { SqliteDocuments } from './sqlite-documents.js';
 import { SqliteSecrets } from './sqlite-secrets.js';
+import { SqliteCluster } from './sqlite-cluster.js';
+import type { HubBeat, HubRecord, LeaseFence, LeaseRecord } from './cluster-types.js';
 import {
   StoreError,
   type ApiTokenRecord,
@@ -21,6 +23,7 @@ export abstract class SqliteStoreBase {
   protected closed = false;
   private readonly docs: SqliteDocuments;
   private readonly secrets: SqliteSecrets;
+  private readonly cluster: SqliteCluster;
   private readonly settingSt;
 
   constructor(
@@ -29,6 +32,7 @@ export abstract class SqliteStoreBase {
   ) {
     this.docs = new SqliteDocuments(db);
     this.secrets = new SqliteSecrets(db);
+    this.cluster = new SqliteCluster(db);
     this.settingSt = {
       get: db.prepare<[string], { value: string }>('SELECT value FROM settings WHERE key = ?'),
       // The keys as one JSON array parameter: one statement for any number of keys.
@@ -119,8 +123,8 @@ export abstract class SqliteStoreBase {
   }
 
   // Rollouts.
-  saveRollout(rollout: RolloutHeader): Promise<void> {
-    return this.run('saving a rollout', () => this.docs.saveRollout(rollout));
+  saveRollout(rollout: RolloutHeader, fence?: LeaseFence): Promise<void> {
+    return this.run('saving a rollout', () => this.fenced(fence, () => this.docs.saveRollout(rollout)));
   }
 
   getRollout<T extends RolloutHeader>(id: string): Promise<T | undefined> {
@@ -188,20 +192,62 @@ export abstract class SqliteStoreBase {
     return this.run('reading autoheal records', () => this.docs.getAutohealRecords<T>(nodeIds));
   }
 
-  saveAutohealRecords(entries: ReadonlyArray<readonly [string, unknown]>): Promise<void> {
-    return this.run('saving autoheal records', () => this.docs.saveAutohealRecords(entries));
+  saveAutohealRecords(entries: ReadonlyArray<readonly [string, unknown]>, fence?: LeaseFence): Promise<void> {
+    return this.run('saving autoheal records', () => this.fenced(fence, () => this.docs.saveAutohealRecords(entries)));
   }
 
   getAutohealPacing(pool: string): Promise<AutohealPacing> {
     return this.run('reading autoheal pacing', () => this.docs.getAutohealPacing(pool));
   }
 
-  setAutohealPacing(pool: string, pacing: AutohealPacing): Promise<void> {
-    return this.run('setting autoheal pacing', () => this.docs.setAutohealPacing(pool, pacing));
+  setAutohealPacing(pool: string, pacing: AutohealPacing, fence?: LeaseFence): Promise<void> {
+    return this.run('setting autoheal pacing', () =>
+      this.fenced(fence, () => this.docs.setAutohealPacing(pool, pacing)),
+    );
   }
 
-  widenAutohealPacing(pool: string, max: number): Promise<AutohealPacing> {
-    return this.run('widening autoheal pacing', () => this.docs.widenAutohealPacing(pool, max));
+  widenAutohealPacing(pool: string, max: number, fence?: LeaseFence): Promise<AutohealPacing> {
+    return this.run('widening autoheal pacing', () =>
+      this.fenced(fence, () => this.docs.widenAutohealPacing(pool, max)),
+    );
+  }
+
+  /** `write` in one IMMEDIATE transaction after the fence check (nested transactions become savepoints). */
+  private fenced<T>(fence: LeaseFence | undefined, write: () => T): T {
+    if (!fence) return write();
+    return this.tx(() => {
+      this.cluster.checkFence(fence);
+      return write();
+    });
+  }
+
+  // Hub membership and leases (sqlite-cluster.ts).
+  beatHub(hub: HubBeat): Promise<void> {
+    return this.run('recording a hub beat', () => this.cluster.beatHub(hub));
+  }
+
+  listHubs(): Promise<HubRecord[]> {
+    return this.run('listing hubs', () => this.cluster.listHubs());
+  }
+
+  removeHub(id: string): Promise<boolean> {
+    return this.run('removing a hub', () => this.cluster.removeHub(id));
+  }
+
+  tryAcquireLease(role: string, holder: string, ttlMs: number): Promise<{ term: number } | undefined> {
+    return this.run('acquiring a lease', () => this.cluster.tryAcquireLease(role, holder, ttlMs));
+  }
+
+  renewLease(role: string, holder: string, term: number, ttlMs: number): Promise<boolean> {
+    return this.run('renewing a lease', () => this.cluster.renewLease(role, holder, term, ttlMs));
+  }
+
+  releaseLease(role: string, holder: string, term: number): Promise<void> {
+    return this.run('releasing a lease', () => this.cluster.releaseLease(role, holder, term));
+  }
+
+  listLeases(): Promise<LeaseRecord[]> {
+    return this.run('listing leases', () => this.cluster.listLeases());
   }
 
   // Sealed secrets (SecretStore, secret-types.ts).

@@ -6,6 +6,7 @@
 import { AtollError } from '../../certs/atoll-error.js';
 import type { SecretStore } from './secret-types.js';
 import type { Day2Store } from './day2-types.js';
+import type { ClusterStore, LeaseFence } from './cluster-types.js';
 import type {
   CertRecord,
   CurrentCert,
@@ -39,11 +40,16 @@ import type {
 } from './log-records.js';
 
 export type { SecretStore } from './secret-types.js';
+export type { ClusterStore, HubBeat, HubRecord, LeaseFence, LeaseRecord } from './cluster-types.js';
 export * from './node-records.js';
 export * from './log-records.js';
 
-/** Sealed secrets (secret-types.ts); day-2 tables: version support, support states, alerts (day2-types.ts). */
-export interface Store extends SecretStore, Day2Store<NewEvent, EventRecord> {
+/**
+ * Sealed secrets (secret-types.ts); day-2 tables: version support, support states, alerts (day2-types.ts);
+ * hub membership and leases (cluster-types.ts). The singletons' writes take a `fence`: with one, the
+ * write fails StoreError('LEASE_LOST') unless the lease is still held at that term (checked in its transaction).
+ */
+export interface Store extends SecretStore, Day2Store<NewEvent, EventRecord>, ClusterStore {
   // Pools. A pool named `default` always exists (created by migrations) and cannot be deleted.
   listPools(): Promise<Pool[]>;
   getPool(name: string): Promise<Pool | undefined>;
@@ -175,7 +181,7 @@ export interface Store extends SecretStore, Day2Store<NewEvent, EventRecord> {
    * Inserts or replaces the rollout, and deletes the finished rollouts beyond the newest
    * KEPT_FINISHED_ROLLOUTS, in one transaction.
    */
-  saveRollout(rollout: RolloutHeader): Promise<void>;
+  saveRollout(rollout: RolloutHeader, fence?: LeaseFence): Promise<void>;
   getRollout<T extends RolloutHeader>(id: string): Promise<T | undefined>;
   /** Newest first (by createdAt), one query. */
   listRollouts<T extends RolloutHeader>(query?: RolloutQuery): Promise<T[]>;
@@ -211,12 +217,12 @@ export interface Store extends SecretStore, Day2Store<NewEvent, EventRecord> {
   /** The records of these nodes in one query; nodes without one are not in the map. */
   getAutohealRecords<T>(nodeIds: readonly string[]): Promise<Map<string, T>>;
   /** Several records in one transaction; undefined deletes a node's record. */
-  saveAutohealRecords(entries: ReadonlyArray<readonly [string, unknown]>): Promise<void>;
+  saveAutohealRecords(entries: ReadonlyArray<readonly [string, unknown]>, fence?: LeaseFence): Promise<void>;
   /** { width: 1, cooldownUntil: 0 } when none is stored. */
   getAutohealPacing(pool: string): Promise<AutohealPacing>;
-  setAutohealPacing(pool: string, pacing: AutohealPacing): Promise<void>;
+  setAutohealPacing(pool: string, pacing: AutohealPacing, fence?: LeaseFence): Promise<void>;
   /** Doubles the pool's width, at most `max`, in one statement (keeps its cooldown); returns the result. */
-  widenAutohealPacing(pool: string, max: number): Promise<AutohealPacing>;
+  widenAutohealPacing(pool: string, max: number, fence?: LeaseFence): Promise<AutohealPacing>;
 
   close(): Promise<void>;
 }
@@ -234,7 +240,8 @@ export type StoreErrorCode =
   | 'CORRUPT'
   | 'IO'
   | 'DATASTORE_UNAVAILABLE'
-  | 'SCHEMA_VERSION';
+  | 'SCHEMA_VERSION'
+  | 'LEASE_LOST';
 
 export class StoreError extends AtollError<StoreErrorCode> {
   constructor(code: StoreErrorCode, message: string, options?: { cause?: unknown }) {

@@ -42,6 +42,8 @@ export class AutoUpgrade {
   constructor(private readonly d: AutoUpgradeDeps) {}
 
   start(): void {
+    this.stopped = false;
+    clearInterval(this.timer);
     this.timer = setInterval(
       () =>
         void this.tick().catch((err: unknown) =>

@@ -46,7 +46,16 @@ export interface UpgradeEngineDeps {
   sleep?: (ms: number) => Promise<void>;
   /** A k3s version's support status now: auto-upgrade moves a cluster past its end of life (auto-target.ts). */
   versionSupport?: (version: string) => VersionSupport;
+  /**
+   * Whether this hub leads the upgrades (hub/cluster/leadership.ts; default: always). A rollout made on
+   * another hub is only stored (through `unfenced`, since `store` fences its writes); the leader adopts it.
+   */
+  leads?: () => boolean;
+  unfenced?: Pick<Store, 'saveRollout'>;
 }
+
+/** How often the leader looks for active rollouts it does not run yet (made on another hub, or a leader's). */
+const ADOPT_MS = 2000;
 
 export class UpgradeEngine {
   readonly policy: UpgradePolicy;
@@ -57,6 +66,7 @@ export class UpgradeEngine {
   private readonly admission: Admission;
   private readonly loop: RolloutLoop;
   private readonly auto: AutoUpgrade;
+  private adopter?: NodeJS.Timeout;
 
   constructor(private readonly d: UpgradeEngineDeps) {
     const clock = d.clock ?? systemClock;
@@ -99,21 +109,37 @@ export class UpgradeEngine {
   }
 
   /** Resumes stored rollouts that were active when the hub stopped; starts the auto-upgrade ticker. */
+  /** Also when this hub becomes the leader: it goes on from each rollout's stored step. Restartable after stop(). */
   async start(): Promise<void> {
+    this.rt.resume();
+    await this.adopt('after a hub restart');
+    this.auto.start();
+    this.adopter = setInterval(
+      () =>
+        void this.adopt('on this hub').catch((err: unknown) =>
+          this.d.logger.warn({ err: (err as Error).message }, 'looking for rollouts to run failed'),
+        ),
+      ADOPT_MS,
+    );
+    this.adopter.unref();
+  }
+
+  private async adopt(why: string): Promise<void> {
     for (const r of await this.rollouts.list()) {
-      if (!ACTIVE_STATES.has(r.state)) continue;
+      if (!ACTIVE_STATES.has(r.state) || this.running.has(r.id) || this.rt.isStopped) continue;
       await this.d.events.note({
         type: 'upgrade.resumed',
         actor: 'hub',
-        message: `rollout ${r.id} to ${r.version} resumes after a hub restart`,
+        message: `rollout ${r.id} to ${r.version} resumes ${why} from its stored step`,
         data: { rolloutId: r.id },
       });
       this.launch(r);
     }
-    this.auto.start();
   }
 
+  /** Also when this hub stops leading: running rollouts end at their next wait; their writes are fenced. */
   async stop(): Promise<void> {
+    clearInterval(this.adopter);
     this.rt.stop();
     this.auto.stop();
     await Promise.allSettled([...this.running.values()]);
@@ -214,7 +240,9 @@ export class UpgradeEngine {
         swapped: false,
       })),
     };
-    await this.rollouts.save(r);
+    const leads = this.d.leads?.() ?? true;
+    if (leads || !this.d.unfenced) await this.rollouts.save(r);
+    else await this.d.unfenced.saveRollout({ ...r, updatedAt: new Date().toISOString() } as Rollout);
     const pools = r.pools;
     await this.d.events.record({
       type: 'upgrade.started',
@@ -228,7 +256,7 @@ export class UpgradeEngine {
         nodes: r.nodes.map((n) => n.id),
       },
     });
-    this.launch(r);
+    if (leads) this.launch(r);
     return r;
   }
 

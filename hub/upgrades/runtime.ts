@@ -50,6 +50,11 @@ export class RolloutRuntime {
     this.stopped = true;
   }
 
+  /** After stop(): rollouts may run again (this hub leads the upgrades again). */
+  resume(): void {
+    this.stopped = false;
+  }
+
   /** Progress writes still under way (awaited at stop). */
   flushed(): Promise<void> {
     return this.saving;

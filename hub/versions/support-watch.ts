@@ -22,6 +22,8 @@ export interface SupportWatchDeps {
   logger: Logger;
   intervalMs: number;
   now: () => number;
+  /** Whether this hub writes the notices (it leads `support-watch`, hub/cluster/); default always. */
+  leads?: () => boolean;
 }
 
 /** Node ids named in one grouped event at most. */
@@ -114,6 +116,7 @@ export class SupportWatch {
     this.groups = groupNodes([...byScope.values()].map((n) => n.support));
     const entries = [...byScope].map(([scope, n]) => ({ scope, status: n.support.status }));
     if (cp) entries.push({ scope: 'control-plane', status: cp.status });
+    if (this.d.leads && !this.d.leads()) return; // another hub writes the notices
     const changes = (
       await this.d.store.recordSupportStates(entries, at, { prefix: NODE_SCOPE, keep: ['control-plane', ...keep] })
     ).filter(worthANotice);

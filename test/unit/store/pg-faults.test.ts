@@ -7,7 +7,7 @@ import pg from 'pg';
 import { systemClock } from '../../../hub/clock.js';
 import { StoreError, openPostgresStore, type Store } from '../../../hub/store/index.js';
 import { PgDb } from '../../../hub/store/pg-db.js';
-import { PgStore } from '../../../hub/store/pg-store-impl.js';
+import { PgClusterStore } from '../../../hub/store/pg-cluster-store.js';
 import { createPgPool } from '../../../hub/store/pg-store.js';
 import { postgresBinDir, startPostgres, type PgServer } from '../../helpers/postgres.js';
 import { enrollInput, health, iso, token } from './helpers.js';
@@ -149,7 +149,7 @@ test('a health batch of 1000 nodes with samples is one statement, not one per no
   };
   let connects = 0;
   pool.on('acquire', () => connects++);
-  const store = new PgStore(new PgDb(pool, 'test'), systemClock);
+  const store = new PgClusterStore(new PgDb(pool, 'test'), systemClock);
   try {
     const at = Date.now();
     await store.recordHealth(

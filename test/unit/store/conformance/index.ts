@@ -13,6 +13,7 @@ import { poolsAndTokens } from './pools-tokens.js';
 import { healthHistory } from './health-history.js';
 import { renewalAndCommands } from './renewal-commands.js';
 import { secrets } from './secrets.js';
+import { leases } from './leases.js';
 
 export type { StoreFactory } from './open.js';
 
@@ -30,5 +31,6 @@ export function storeConformance(name: string, factory: StoreFactory): void {
     healthHistory(open);
     renewalAndCommands(open);
     secrets(open);
+    leases(open);
   });
 }

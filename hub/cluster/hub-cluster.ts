@@ -1,0 +1,73 @@
+// Several hubs on one datastore, wired for app.ts: this hub's id, its leadership of the singleton
+// roles (leases on PostgreSQL; always on SQLite, where there is one hub), the fenced stores the
+// singletons write through, and, once the hub listens, the membership beat and the hubs service.
+import type { Clock } from '../clock.js';
+import type { HubConfig } from '../config.js';
+import type { Logger } from '../logger.js';
+import type { Store } from '../store/types.js';
+import { fencedStore } from './fenced-store.js';
+import { hubIdFor } from './hub-id.js';
+import { hubsService, type HubsService } from './hubs-service.js';
+import { alwaysLeader, leaseLeadership, type Leadership, type Role } from './leadership.js';
+import { createMembership, type Membership } from './membership.js';
+
+/** What runs only on the leader of a role: started when this hub gains it, stopped when it loses it. */
+export interface Singleton {
+  start(): void | Promise<void>;
+  stop(): void | Promise<void>;
+}
+
+export interface HubCluster {
+  readonly hubId: string;
+  readonly leadership: Leadership;
+  /** The store for writes in `role`: fenced with this hub's lease. */
+  fenced(role: Role): Store;
+  leads(role: Role): () => boolean;
+  /** Beats, takes the leases, and starts each singleton whose role it leads; returns the hubs service. */
+  start(
+    urls: { apiUrl: string; gatewayUrl: string },
+    agents: () => number,
+    singletons: Partial<Record<Role, Singleton>>,
+  ): Promise<HubsService>;
+  /** Gives the leases up (stopping the singletons), stops beating and removes this hub's row. */
+  stop(): Promise<void>;
+}
+
+export function createHubCluster(config: HubConfig, d: { store: Store; clock: Clock; logger: Logger }): HubCluster {
+  const hubId = hubIdFor(config.dataDir, config.hubId);
+  const log = d.logger.child({ component: 'cluster', hubId });
+  const leadership =
+    config.datastore.kind === 'postgres'
+      ? leaseLeadership({ store: d.store, hubId, clock: d.clock, logger: log })
+      : alwaysLeader();
+  let membership: Membership | undefined;
+  return {
+    hubId,
+    leadership,
+    fenced: (role) => fencedStore(d.store, leadership, role),
+    leads: (role) => () => leadership.leads(role),
+    async start(urls, agents, singletons) {
+      const self = {
+        id: hubId,
+        publicUrl: config.publicUrl,
+        apiUrl: urls.apiUrl,
+        gatewayUrl: urls.gatewayUrl,
+        startedAt: new Date(d.clock.now()).toISOString(),
+      };
+      membership = createMembership({ store: d.store, self, agents, logger: log });
+      await membership.start();
+      leadership.onChange(async (role, leading) => {
+        const s = singletons[role];
+        if (s) await (leading ? s.start() : s.stop());
+      });
+      await leadership.start();
+      return hubsService(d.store, membership, leadership);
+    },
+    async stop() {
+      membership?.stop();
+      await leadership.stop();
+      // Gone at once from every hub's list (a hub that dies shows live: false after 6 s instead).
+      if (membership) await d.store.removeHub(hubId).catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,72 @@
+// The hubs of a cluster as this hub sees them: it beats its own row every intervalMs (its URLs and how
+// many agents it holds), then reads every row. A hub is live while its last beat is younger than
+// liveAfterMs on the store's clock. liveGatewayUrls() answers from the last read, synchronously, for
+// code that tells agents where the hubs are (the welcome).
+import type { Logger } from '../logger.js';
+import type { HubBeat, HubRecord, Store } from '../store/types.js';
+import { logFailure } from '../../certs/log-failure.js';
+
+export interface HubView extends HubRecord {
+  live: boolean;
+}
+
+export interface MembershipDeps {
+  store: Pick<Store, 'beatHub' | 'listHubs'>;
+  self: Omit<HubBeat, 'agents'>;
+  agents(): number;
+  logger: Logger;
+  intervalMs?: number;
+  liveAfterMs?: number;
+}
+
+export interface Membership {
+  readonly hubId: string;
+  /** Beats now, then every interval. */
+  start(): Promise<void>;
+  stop(): void;
+  /** Every hub row, fresh from the store, each marked live or not. */
+  list(): Promise<HubView[]>;
+  /** The direct gateway URLs of the live hubs as of the last beat, this hub's first. */
+  liveGatewayUrls(): string[];
+}
+
+export const BEAT_INTERVAL_MS = 2000;
+export const LIVE_AFTER_MS = 6000;
+
+export function createMembership(d: MembershipDeps): Membership {
+  const intervalMs = d.intervalMs ?? BEAT_INTERVAL_MS;
+  const liveAfterMs = d.liveAfterMs ?? LIVE_AFTER_MS;
+  let live: string[] = [d.self.gatewayUrl];
+  let timer: NodeJS.Timeout | undefined;
+  let busy = false;
+
+  const list = async (): Promise<HubView[]> =>
+    (await d.store.listHubs()).map((h) => ({ ...h, live: h.ageMs < liveAfterMs }));
+
+  const beat = async (): Promise<void> => {
+    if (busy) return;
+    busy = true;
+    try {
+      await d.store.beatHub({ ...d.self, agents: d.agents() });
+      const hubs = await list();
+      const others = hubs.filter((h) => h.live && h.id !== d.self.id).map((h) => h.gatewayUrl);
+      live = [d.self.gatewayUrl, ...new Set(others)].filter((u, i, all) => all.indexOf(u) === i);
+    } finally {
+      busy = false;
+    }
+  };
+
+  return {
+    hubId: d.self.id,
+    async start() {
+      await beat().catch(logFailure(d.logger, 'the hub membership beat'));
+      timer = setInterval(() => beat().catch(logFailure(d.logger, 'the hub membership beat')), intervalMs);
+      timer.unref();
+    },
+    stop() {
+      clearInterval(timer);
+    },
+    list,
+    liveGatewayUrls: () => [...live],
+  };
+}
