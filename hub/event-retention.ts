@@ -23,12 +23,16 @@ export interface RetentionRun {
   batches: number;
 }
 
+/** A run follows events that made less than a burst within this long. */
+const TRAILING_RUN_MS = 1000;
+
 export class EventRetention {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<RetentionRun> | undefined;
   private again = false;
   private sinceRun = 0;
   private unsubscribe: (() => void) | undefined;
+  private trailing: NodeJS.Timeout | undefined;
   private readonly now: () => number;
 
   constructor(
@@ -44,6 +48,15 @@ export class EventRetention {
     const burst = Math.max(1, Math.min(1000, Math.floor(this.opts.maxCount / 10)));
     this.unsubscribe = events?.subscribe(() => {
       if (++this.sinceRun >= burst) this.run().catch(logFailure(this.logger, 'pruning old events'));
+      // Fewer than a burst since the last run: one more run within a second, so the count does not
+      // sit over --events-max-count until the next interval.
+      else if (!this.trailing) {
+        this.trailing = setTimeout(() => {
+          this.trailing = undefined;
+          if (this.sinceRun > 0) this.run().catch(logFailure(this.logger, 'pruning old events'));
+        }, TRAILING_RUN_MS);
+        this.trailing.unref();
+      }
     });
     this.timer = setInterval(
       () => this.run().catch(logFailure(this.logger, 'pruning old events')),
@@ -55,6 +68,8 @@ export class EventRetention {
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    clearTimeout(this.trailing);
+    this.trailing = undefined;
     this.unsubscribe?.();
     this.again = false;
     await this.running;

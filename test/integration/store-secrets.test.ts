@@ -216,6 +216,7 @@ test(
     writeFileSync(join(h.dataDir, 'tls-ticket-keys'), ticketKeys, { mode: 0o600 });
     const db = new Database(join(h.dataDir, 'hub.db'));
     db.exec(`DROP TABLE secrets; DROP TABLE version_support; DROP TABLE support_states; DROP TABLE alerts;
+    DROP TABLE hubs; DROP TABLE leases;
     DELETE FROM schema_migrations WHERE version >= 6;
     DELETE FROM settings WHERE key LIKE 'secrets.%';`);
     db.close();

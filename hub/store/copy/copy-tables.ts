@@ -25,12 +25,18 @@ export const COPY_TABLES: readonly string[] = Object.freeze([
   'alerts',
 ]);
 
-/** Tables of the stores' own bookkeeping, never copied as rows. */
+/**
+ * Tables never copied as rows: the stores' own bookkeeping, and the running hubs' membership beats and
+ * singleton leases (hub/cluster/): a stopped hub's beat and leases are not state to move; the hubs on
+ * the target beat and take leases of their own.
+ */
 export const STORE_INTERNAL_TABLES: readonly string[] = Object.freeze([
   'schema_migrations',
   'schema_version',
   'sqlite_sequence',
   'event_counter',
+  'hubs',
+  'leases',
 ]);
 
 /** A target holding rows in any of these is refused (the migration's own default pool is no data). */
