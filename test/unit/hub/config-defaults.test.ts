@@ -12,6 +12,7 @@ const DERIVED = [
   'public-url',
   'cluster-secret-file',
   'datastore',
+  'hub-id',
   // Off unless given: no webhook, no JSON-lines file.
   'events-webhook',
   'events-webhook-secret-file',
