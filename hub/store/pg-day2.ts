@@ -5,10 +5,10 @@
 import { sql, type PgDb } from './pg-db.js';
 import { appendEvent } from './pg-events.js';
 import type { EventRecord, NewEvent } from './types.js';
+import { alertFromRow, planAlerts, planSupportStates, supportFromRows, supportRowsOf } from './day2-rows.js';
+import type { AlertRow, SupportRow } from './day2-rows.js';
 import type {
   AlertInput,
-  AlertRecord,
-  AlertSeverity,
   AlertSync,
   StoredVersionSupport,
   SupportStateChange,
@@ -71,57 +71,10 @@ const Q = {
   deleteAlerts: sql('d2_alerts_delete', 'DELETE FROM alerts WHERE id = ANY($1::text[])'),
 };
 
-interface SupportRow {
-  minor: string;
-  released: string;
-  end_of_maintenance: string;
-  end_of_life: string;
-  source: string;
-  imported_at: string;
-  imported_by: string;
-}
-
-interface AlertRow {
-  id: string;
-  severity: string;
-  message: string;
-  link: string;
-  since: string;
-}
-
-const alertFromRow = (r: AlertRow): AlertRecord => ({
-  id: r.id,
-  severity: r.severity as AlertSeverity,
-  message: r.message,
-  link: r.link,
-  since: r.since,
-});
-
-/** Numeric-aware order of minors ("1.9" < "1.10"). */
-function byMinor(a: { minor: string }, b: { minor: string }): number {
-  const [am, an] = a.minor.split('.').map(Number);
-  const [bm, bn] = b.minor.split('.').map(Number);
-  return am - bm || an - bn;
-}
-
 export function getVersionSupport(db: PgDb): Promise<StoredVersionSupport | undefined> {
-  return db.run('reading the version support data', async (ex) => {
-    const rows = await ex.rows<SupportRow>(Q.listSupport);
-    if (!rows.length) return undefined;
-    return {
-      source: rows[0].source,
-      importedAt: rows[0].imported_at,
-      importedBy: rows[0].imported_by,
-      minors: rows
-        .map((r) => ({
-          minor: r.minor,
-          released: r.released,
-          endOfMaintenance: r.end_of_maintenance,
-          endOfLife: r.end_of_life,
-        }))
-        .sort(byMinor),
-    };
-  });
+  return db.run('reading the version support data', async (ex) =>
+    supportFromRows(await ex.rows<SupportRow>(Q.listSupport)),
+  );
 }
 
 export function setVersionSupport(
@@ -132,17 +85,17 @@ export function setVersionSupport(
 ): Promise<EventRecord> {
   return db.tx('storing the version support data', async (ex) => {
     await ex.count(Q.clearSupport);
-    const m = data?.minors ?? [];
-    if (m.length) {
-      const col = (f: (x: (typeof m)[number]) => string): string[] => m.map(f);
+    const rows = supportRowsOf(data);
+    if (rows.length) {
+      const col = (k: keyof SupportRow): string[] => rows.map((r) => r[k]);
       await ex.count(Q.insertSupport, [
-        col((x) => x.minor),
-        col((x) => x.released),
-        col((x) => x.endOfMaintenance),
-        col((x) => x.endOfLife),
-        col(() => data?.source ?? ''),
-        col(() => data?.importedAt ?? ''),
-        col(() => data?.importedBy ?? ''),
+        col('minor'),
+        col('released'),
+        col('end_of_maintenance'),
+        col('end_of_life'),
+        col('source'),
+        col('imported_at'),
+        col('imported_by'),
       ]);
     }
     // Last: the event id counter is held from here to the commit (pg-events.ts).
@@ -158,23 +111,10 @@ export function recordSupportStates(
 ): Promise<SupportStateChange[]> {
   return db.tx('recording support states', async (ex) => {
     await ex.count(Q.lockStates);
-    const stored = new Map(
-      (await ex.rows<{ scope: string; status: string }>(Q.listStates)).map((r) => [r.scope, r.status]),
-    );
-    const changes: SupportStateChange[] = [];
-    const seen = new Set<string>();
-    for (const e of entries) {
-      seen.add(e.scope);
-      const previous = stored.get(e.scope) ?? null;
-      if (previous === e.status) continue;
-      await ex.count(Q.setState, [e.scope, e.status, at]);
-      changes.push({ scope: e.scope, status: e.status, previous });
-    }
-    if (prune) {
-      const keep = new Set(prune.keep);
-      const gone = [...stored.keys()].filter((s) => s.startsWith(prune.prefix) && !seen.has(s) && !keep.has(s));
-      if (gone.length) await ex.count(Q.deleteStates, [gone]);
-    }
+    const rows = await ex.rows<{ scope: string; status: string }>(Q.listStates);
+    const { changes, deletes } = planSupportStates(new Map(rows.map((r) => [r.scope, r.status])), entries, prune);
+    for (const c of changes) await ex.count(Q.setState, [c.scope, c.status, at]);
+    if (deletes.length) await ex.count(Q.deleteStates, [deletes]);
     return changes;
   });
 }
@@ -183,26 +123,10 @@ export function syncAlerts(db: PgDb, active: readonly AlertInput[], at: string):
   return db.tx('syncing alerts', async (ex) => {
     await ex.count(Q.lockAlerts);
     const stored = new Map((await ex.rows<AlertRow>(Q.listAlerts)).map((r) => [r.id, alertFromRow(r)]));
-    const out: AlertSync = { active: [], raised: [], resolved: [] };
-    const seen = new Set<string>();
-    for (const a of active) {
-      if (seen.has(a.id)) continue;
-      seen.add(a.id);
-      const old = stored.get(a.id);
-      if (!old) {
-        await ex.count(Q.insertAlert, [a.id, a.severity, a.message, a.link, at, at]);
-        const rec = { ...a, since: at };
-        out.active.push(rec);
-        out.raised.push(rec);
-        continue;
-      }
-      if (old.severity !== a.severity || old.message !== a.message || old.link !== a.link)
-        await ex.count(Q.updateAlert, [a.severity, a.message, a.link, at, a.id]);
-      out.active.push({ ...a, since: old.since });
-    }
-    const gone = [...stored.keys()].filter((id) => !seen.has(id));
-    if (gone.length) await ex.count(Q.deleteAlerts, [gone]);
-    for (const id of gone) out.resolved.push(stored.get(id)!);
-    return out;
+    const plan = planAlerts(stored, active, at);
+    for (const a of plan.inserts) await ex.count(Q.insertAlert, [a.id, a.severity, a.message, a.link, at, at]);
+    for (const a of plan.updates) await ex.count(Q.updateAlert, [a.severity, a.message, a.link, at, a.id]);
+    if (plan.deletes.length) await ex.count(Q.deleteAlerts, [plan.deletes]);
+    return plan.sync;
   });
 }

@@ -4,10 +4,10 @@ import type Database from 'better-sqlite3';
 import { SqliteStoreBase } from './sqlite-store-base.js';
 import { SqliteEvents } from './sqlite-events.js';
 import type { EventRecord, NewEvent } from './types.js';
+import { alertFromRow, planAlerts, planSupportStates, supportFromRows, supportRowsOf } from './day2-rows.js';
+import type { AlertRow, SupportRow } from './day2-rows.js';
 import type {
   AlertInput,
-  AlertRecord,
-  AlertSeverity,
   AlertSync,
   Day2Store,
   StoredVersionSupport,
@@ -15,7 +15,7 @@ import type {
   SupportStateEntry,
 } from './day2-types.js';
 
-/** Migration 6. One row per imported minor; the import's source, time and actor on each row. */
+/** Migration 7. One row per imported minor; the import's source, time and actor on each row. */
 export const V7_DAY2_TABLES = `
 CREATE TABLE version_support (
   minor              TEXT PRIMARY KEY,
@@ -42,39 +42,6 @@ CREATE TABLE alerts (
   last_seen TEXT NOT NULL
 );
 `;
-
-interface SupportRow {
-  minor: string;
-  released: string;
-  end_of_maintenance: string;
-  end_of_life: string;
-  source: string;
-  imported_at: string;
-  imported_by: string;
-}
-
-interface AlertRow {
-  id: string;
-  severity: string;
-  message: string;
-  link: string;
-  since: string;
-}
-
-const alertFromRow = (r: AlertRow): AlertRecord => ({
-  id: r.id,
-  severity: r.severity as AlertSeverity,
-  message: r.message,
-  link: r.link,
-  since: r.since,
-});
-
-/** Numeric-aware order of minors ("1.9" < "1.10"). */
-function byMinor(a: { minor: string }, b: { minor: string }): number {
-  const [am, an] = a.minor.split('.').map(Number);
-  const [bm, bn] = b.minor.split('.').map(Number);
-  return am - bm || an - bn;
-}
 
 function prepare(db: Database.Database) {
   return {
@@ -110,39 +77,14 @@ export abstract class SqliteDay2Store extends SqliteStoreBase implements Day2Sto
   }
 
   getVersionSupport(): Promise<StoredVersionSupport | undefined> {
-    return this.run('reading the version support data', () => {
-      const rows = this.d2.listSupport.all();
-      if (!rows.length) return undefined;
-      return {
-        source: rows[0].source,
-        importedAt: rows[0].imported_at,
-        importedBy: rows[0].imported_by,
-        minors: rows
-          .map((r) => ({
-            minor: r.minor,
-            released: r.released,
-            endOfMaintenance: r.end_of_maintenance,
-            endOfLife: r.end_of_life,
-          }))
-          .sort(byMinor),
-      };
-    });
+    return this.run('reading the version support data', () => supportFromRows(this.d2.listSupport.all()));
   }
 
   setVersionSupport(data: StoredVersionSupport | null, event: NewEvent): Promise<EventRecord> {
     return this.run('storing the version support data', () =>
       this.tx(() => {
         this.d2.clearSupport.run();
-        for (const m of data?.minors ?? [])
-          this.d2.insertSupport.run({
-            minor: m.minor,
-            released: m.released,
-            end_of_maintenance: m.endOfMaintenance,
-            end_of_life: m.endOfLife,
-            source: data?.source ?? '',
-            imported_at: data?.importedAt ?? '',
-            imported_by: data?.importedBy ?? '',
-          });
+        for (const row of supportRowsOf(data)) this.d2.insertSupport.run(row);
         return this.d2Events.append(event);
       }),
     );
@@ -156,20 +98,9 @@ export abstract class SqliteDay2Store extends SqliteStoreBase implements Day2Sto
     return this.run('recording support states', () =>
       this.tx(() => {
         const stored = new Map(this.d2.listStates.all().map((r) => [r.scope, r.status]));
-        const changes: SupportStateChange[] = [];
-        const seen = new Set<string>();
-        for (const e of entries) {
-          seen.add(e.scope);
-          const previous = stored.get(e.scope) ?? null;
-          if (previous === e.status) continue;
-          this.d2.setState.run(e.scope, e.status, at);
-          changes.push({ scope: e.scope, status: e.status, previous });
-        }
-        if (prune) {
-          const keep = new Set(prune.keep);
-          for (const scope of stored.keys())
-            if (scope.startsWith(prune.prefix) && !seen.has(scope) && !keep.has(scope)) this.d2.deleteState.run(scope);
-        }
+        const { changes, deletes } = planSupportStates(stored, entries, prune);
+        for (const c of changes) this.d2.setState.run(c.scope, c.status, at);
+        for (const scope of deletes) this.d2.deleteState.run(scope);
         return changes;
       }),
     );
@@ -179,29 +110,11 @@ export abstract class SqliteDay2Store extends SqliteStoreBase implements Day2Sto
     return this.run('syncing alerts', () =>
       this.tx(() => {
         const stored = new Map(this.d2.listAlerts.all().map((r) => [r.id, alertFromRow(r)]));
-        const out: AlertSync = { active: [], raised: [], resolved: [] };
-        const seen = new Set<string>();
-        for (const a of active) {
-          if (seen.has(a.id)) continue;
-          seen.add(a.id);
-          const old = stored.get(a.id);
-          if (!old) {
-            this.d2.insertAlert.run(a.id, a.severity, a.message, a.link, at, at);
-            const rec = { ...a, since: at };
-            out.active.push(rec);
-            out.raised.push(rec);
-            continue;
-          }
-          if (old.severity !== a.severity || old.message !== a.message || old.link !== a.link)
-            this.d2.updateAlert.run(a.severity, a.message, a.link, at, a.id);
-          out.active.push({ ...a, since: old.since });
-        }
-        for (const [id, old] of stored) {
-          if (seen.has(id)) continue;
-          this.d2.deleteAlert.run(id);
-          out.resolved.push(old);
-        }
-        return out;
+        const plan = planAlerts(stored, active, at);
+        for (const a of plan.inserts) this.d2.insertAlert.run(a.id, a.severity, a.message, a.link, at, at);
+        for (const a of plan.updates) this.d2.updateAlert.run(a.severity, a.message, a.link, at, a.id);
+        for (const id of plan.deletes) this.d2.deleteAlert.run(id);
+        return plan.sync;
       }),
     );
   }
