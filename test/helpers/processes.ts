@@ -109,6 +109,8 @@ export interface HubStartOptions {
   extraArgs?: string[];
   env?: NodeJS.ProcessEnv;
   dataDir?: string;
+  /** --public-url (what the hub tells agents to dial); default the gateway itself. */
+  publicUrl?: string;
 }
 
 export async function startHub(opts: HubStartOptions = {}): Promise<HubHandle> {
@@ -125,7 +127,7 @@ export async function startHub(opts: HubStartOptions = {}): Promise<HubHandle> {
     '--gateway-listen',
     `127.0.0.1:${gatewayPort}`,
     '--public-url',
-    gatewayUrl,
+    opts.publicUrl ?? gatewayUrl,
     '--k3s',
     opts.k3s ?? 'off',
     '--heartbeat-interval',

@@ -139,10 +139,12 @@ test('a second connection of the same node replaces the first', async () => {
 });
 
 /** A TCP proxy that can freeze: it stops forwarding without closing anything (a half-open link). */
-async function freezableProxy(targetPort: number): Promise<{ port: number; freeze(): void; thaw(): void }> {
+async function freezableProxy(
+  targetPort: number,
+  port: number,
+): Promise<{ port: number; freeze(): void; thaw(): void }> {
   let frozen = false;
   const pairs: Array<[Socket, Socket]> = [];
-  const port = await freePort();
   const server = createServer((client) => {
     // While frozen the path is down: new connections fail at once (old ones just hang).
     if (frozen) {
@@ -155,7 +157,10 @@ async function freezableProxy(targetPort: number): Promise<{ port: number; freez
       from.on('data', (d) => {
         if (!frozen) to.write(d);
       });
-      from.on('error', () => to.destroy());
+      // A frozen path passes nothing on, not even a reset: only the far side's own timers may notice.
+      from.on('error', () => {
+        if (!frozen) to.destroy();
+      });
       from.on('close', () => {
         if (!frozen) to.destroy();
       });
@@ -182,9 +187,16 @@ async function freezableProxy(targetPort: number): Promise<{ port: number; freez
 }
 
 test('a half-open link is noticed on both sides within about two intervals, then the agent reconnects', async () => {
-  const hub = await startHub({ heartbeat: '500ms', unreachableAfter: '5s' });
+  // The hub is reached only through the proxy, and says so (--public-url): the agent has no other
+  // path to fail over to (on PostgreSQL the welcome lists each hub's public URL).
+  const proxyPort = await freePort();
+  const hub = await startHub({
+    heartbeat: '500ms',
+    unreachableAfter: '5s',
+    publicUrl: `https://127.0.0.1:${proxyPort}`,
+  });
   hubs.push(hub);
-  const proxy = await freezableProxy(hub.gatewayPort);
+  const proxy = await freezableProxy(hub.gatewayPort, proxyPort);
   const viaProxy = { gatewayUrl: `https://127.0.0.1:${proxy.port}` };
   const secret = await token(hub);
   const agent = startAgentJoin(viaProxy, secret);
@@ -200,7 +212,12 @@ test('a half-open link is noticed on both sides within about two intervals, then
     async () =>
       (await events(hub, node.id)).find((e) => e.type === 'node.disconnected' && /heartbeat/i.test(e.message)),
     6_000,
-  );
+  ).catch(async (err: Error) => {
+    const seen = (await events(hub, node.id)).map((e) => `${e.type}: ${e.message}`);
+    throw new Error(
+      `${err.message}; events: ${JSON.stringify(seen)}; hub log tail: ${hub.proc.stderr().slice(-1500)}; agent log: ${agent.proc.stderr().slice(-3000)}`,
+    );
+  });
   const hubNoticedMs = Date.now() - frozenAt;
   await waitFor('agent notices the silent hub', () => /heartbeat timeout/.test(agent.proc.stderr()), 6_000);
   const agentNoticedMs = Date.now() - frozenAt;
