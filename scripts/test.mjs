@@ -47,6 +47,7 @@ const POSTGRES_PASS = [
   'test/integration/events-stream.test.ts',
   'test/integration/fault-hub-kill.test.ts',
   'test/integration/metrics.test.ts',
+  'test/integration/api-roles.test.ts',
 ];
 
 const concurrency = process.env.ATOLL_TEST_CONCURRENCY ?? '2';

@@ -3,7 +3,7 @@
 //   authenticated (401), then the matched route's declared permission (roles.ts) is checked against
 //   the actor's role; a route without one is refused (deny by default), and a denial is recorded as
 //   an `api.denied` event before the 403 is sent.
-// - onResponse: every state-changing request (any method but GET/HEAD, and GETs that need more than
+// - onSend: every state-changing request (any method but GET/HEAD, and GETs that need more than
 //   `read`) becomes an `api.request` event with actor, action, target and result.
 import swagger from '@fastify/swagger';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -80,12 +80,14 @@ export function installAccessControl(
       `permission "${permission}" required for ${req.method} ${url}; this ${req.actor.role} token does not have it`,
     );
   });
-  app.addHook('onResponse', async (req, reply) => {
-    if (!req.actor || !req.permission || reply.statusCode === 401 || reply.statusCode === 403) return;
-    if ((req.method === 'GET' || req.method === 'HEAD') && req.permission === 'read') return;
+  // onSend, not onResponse: the event is stored before the caller has the answer, so a read that
+  // follows an action (on this hub or another one on the same database) always finds it.
+  app.addHook('onSend', async (req, reply, payload) => {
+    if (!req.actor || !req.permission || reply.statusCode === 401 || reply.statusCode === 403) return payload;
+    if ((req.method === 'GET' || req.method === 'HEAD') && req.permission === 'read') return payload;
     const path = targetPath(req);
     const status = reply.statusCode;
-    await svc.events.note({
+    const noted = svc.events.note({
       type: 'api.request',
       ...targetOf(req),
       actor: req.actor.id,
@@ -98,6 +100,14 @@ export function installAccessControl(
         permission: req.permission,
       },
     });
+    // The action itself is done: a store that cannot take the event is logged, the answer still goes out.
+    await noted.catch((err: unknown) =>
+      req.log.error(
+        { err: (err as Error).message, action: `${req.method} ${path}` },
+        'could not record the audit event',
+      ),
+    );
+    return payload;
   });
 }
 

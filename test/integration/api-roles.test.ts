@@ -6,7 +6,9 @@ import assert from 'node:assert/strict';
 import { startInProcessHub, type InProcessHub } from '../helpers/in-process-hub.js';
 import { routeTable } from '../../hub/api/access.js';
 import { permissionFor } from '../../hub/api/roles.js';
-import { runCli, HUB_BIN } from '../helpers/processes.js';
+import { runCli, HUB_BIN, apiCall } from '../helpers/processes.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 interface Ev {
   id: number;
@@ -180,6 +182,22 @@ test('an operator acts on nodes but manages no tokens, pools or settings; the ad
   assert.ok(opAct, 'operator action audited');
   assert.equal(opAct.data.result, 'failed');
   assert.equal(opAct.nodeId, 'nope');
+});
+
+test('an action is audited before its answer: a read right after it finds the event', async () => {
+  const audited = async (): Promise<number> =>
+    (await h.hub.services.store.listEvents({ type: 'api.request', limit: 1000 })).filter(
+      (e) => e.message === 'POST /v1/pools -> 201',
+    ).length;
+  const before = await audited();
+  const caPem = readFileSync(join(h.dataDir, 'ca.crt'), 'utf8');
+  // Ten actions in a row, each followed at once by a look into the store: no waiting, no retry.
+  for (let i = 0; i < 10; i++) {
+    // Over the real HTTPS listener: the answer is on the wire, as a client sees it.
+    const r = await apiCall(h.hub.apiUrl, caPem, h.adminToken, 'POST', '/v1/pools', { name: `audit-order-${i}` });
+    assert.equal(r.status, 201);
+    assert.equal(await audited(), before + i + 1, `action ${i} was not yet audited when its answer came`);
+  }
 });
 
 test('bad, missing and revoked tokens get 401; tokens are stored hashed', async () => {
