@@ -4,6 +4,7 @@
 import { networkInterfaces } from 'node:os';
 import { resolve } from 'node:path';
 import { ConfigError } from './errors.js';
+import { k3sDatastoreEndpoint } from './k3s/k3s-datastore.js';
 import type { DatastoreSpec } from './store/datastore-url.js';
 import { checkHubId } from './cluster/hub-id.js';
 import { clusterSecretFile, datastoreOf, duration, optionalCount, recoveryGrace } from './config-values.js';
@@ -37,6 +38,8 @@ export interface HubConfig {
   readonly k3sHttpsPort: number;
   /** Extra `k3s server` arguments (--k3s-arg, repeatable). */
   readonly k3sArgs: readonly string[];
+  /** k3s's --datastore-endpoint (hub/k3s/k3s-datastore.ts); undefined for its embedded datastore. */
+  readonly k3sDatastoreEndpoint: string | undefined;
   /** TTL of per-node k3s bootstrap tokens, in k3s syntax; "0" never expires (they are deleted on removal). */
   readonly k3sNodeTokenTtl: string;
   /** Name of the cluster, user and context in the kubeconfig the hub hands out (--cluster-name). */
@@ -92,6 +95,7 @@ export interface HubFlags extends SinkFlags {
   joinRateLimit?: string;
   k3sHttpsPort?: string;
   k3sArg?: string[];
+  k3sDatastoreEndpoint?: string;
   k3sNodeTokenTtl?: string;
   controlPlaneSchedulable?: boolean;
   clusterName?: string;
@@ -239,6 +243,11 @@ export function parseHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, isRoot: 
     joinRateLimitPerMinute,
     k3sHttpsPort,
     k3sArgs: Object.freeze([...(flags.k3sArg ?? [])]),
+    k3sDatastoreEndpoint: k3sDatastoreEndpoint(
+      datastore,
+      flags.k3sDatastoreEndpoint ?? env.ATOLL_K3S_DATASTORE_ENDPOINT,
+      flags.k3sArg ?? [],
+    ),
     k3sNodeTokenTtl: flags.k3sNodeTokenTtl ?? D.k3sNodeTokenTtl,
     controlPlaneSchedulable: flags.controlPlaneSchedulable === true,
     clusterName,

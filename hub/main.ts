@@ -46,6 +46,10 @@ function runCommand(program: Command): Command {
       ),
     )
     .option('--k3s-https-port <port>', `k3s API port (env ATOLL_K3S_HTTPS_PORT; default ${D.k3sHttpsPort})`, undefined)
+    .option(
+      '--k3s-datastore-endpoint <url>',
+      "k3s's datastore (env ATOLL_K3S_DATASTORE_ENDPOINT); default: embedded on SQLite, `<database>_k3s` beside atoll's on PostgreSQL",
+    )
     .option('--k3s-arg <arg>', 'extra argument for `k3s server` (repeatable)', (v: string, prev: string[] = []) => [
       ...prev,
       v,

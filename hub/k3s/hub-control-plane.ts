@@ -43,7 +43,11 @@ export function createHubControlPlane(
     restartBackoffMs: config.k3sRestartBackoffMs,
     failedRetryMs: config.k3sFailedRetryMs,
     // The cluster's server token, from the store (the same on every hub); never on a command line.
-    env: { K3S_TOKEN: d.k3sServerToken },
+    // On PostgreSQL every hub's k3s server shares one datastore (a password stays out of `ps`).
+    env: {
+      K3S_TOKEN: d.k3sServerToken,
+      ...(config.k3sDatastoreEndpoint ? { K3S_DATASTORE_ENDPOINT: config.k3sDatastoreEndpoint } : {}),
+    },
     artifacts: d.artifacts,
     logger: cpLog,
     onState: (info, previous) => {

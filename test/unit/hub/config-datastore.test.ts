@@ -47,3 +47,32 @@ test('bad values name the flag, never the password', () => {
     /--reinit-store applies to the SQLite store only/,
   );
 });
+
+test("k3s's datastore: embedded on SQLite, `<database>_k3s` beside atoll's on PostgreSQL, or the flag's", () => {
+  assert.equal(parseHubConfig(base, {}, false).k3sDatastoreEndpoint, undefined);
+  const pg = { ATOLL_DATASTORE: 'postgres://atoll:pw@db.internal:5432/Atoll?sslmode=require' };
+  // Same server, credentials and options; kine lower-cases the database name.
+  assert.equal(
+    parseHubConfig(base, pg, false).k3sDatastoreEndpoint,
+    'postgres://atoll:pw@db.internal:5432/atoll_k3s?sslmode=require',
+  );
+  const own = 'postgres://k3s:pw2@db.internal:5432/kubernetes';
+  assert.equal(parseHubConfig({ ...base, k3sDatastoreEndpoint: own }, pg, false).k3sDatastoreEndpoint, own);
+  assert.equal(parseHubConfig(base, { ...pg, ATOLL_K3S_DATASTORE_ENDPOINT: own }, false).k3sDatastoreEndpoint, own);
+  // One SQLite hub may still put k3s on an external datastore.
+  assert.equal(parseHubConfig({ ...base, k3sDatastoreEndpoint: own }, {}, false).k3sDatastoreEndpoint, own);
+  // A --datastore-endpoint given to k3s directly wins: the hub adds none.
+  assert.equal(
+    parseHubConfig({ ...base, k3sArg: ['--datastore-endpoint=mysql://x'] }, pg, false).k3sDatastoreEndpoint,
+    undefined,
+  );
+  // Several hubs each on an embedded datastore would be several clusters: refused, with the reason.
+  assert.throws(
+    () => parseHubConfig({ ...base, k3sDatastoreEndpoint: 'embedded' }, pg, false),
+    (e: Error) => e instanceof ConfigError && /cluster of its own/.test(e.message),
+  );
+  assert.throws(
+    () => parseHubConfig({ ...base, k3sDatastoreEndpoint: 'ftp://x/y' }, {}, false),
+    (e: Error) => e instanceof ConfigError && /--k3s-datastore-endpoint/.test(e.message),
+  );
+});

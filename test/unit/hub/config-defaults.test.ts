@@ -18,6 +18,8 @@ const DERIVED = [
   'events-webhook-secret-file',
   'events-jsonl',
   'k3s-arg',
+  // Embedded on SQLite, beside atoll's database on PostgreSQL.
+  'k3s-datastore-endpoint',
   'api-max-connections',
   'api-max-connections-per-source',
   'gateway-max-connections',
