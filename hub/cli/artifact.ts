@@ -2,14 +2,14 @@
 // <data-dir>/artifacts (a k3s binary is checked first: k3s-check.ts), and leave an audit event in
 // the hub's store; list and delete go through the API (delete is refused while an artifact is needed).
 import type { Command } from 'commander';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
 import { client } from './session.js';
 import { CliError, parseOutput, printJson, printTable } from './output.js';
 import { defaultDataDir } from '../config.js';
 import { ArtifactStore, ArtifactError } from '../artifacts/artifact-store.js';
-import { openSqliteStore, type NewEvent } from '../store/index.js';
+import type { NewEvent } from '../store/index.js';
+import { withLocalStore } from './local-store.js';
 
 interface Globals {
   dataDir?: string;
@@ -24,14 +24,7 @@ function dataDirOf(cmd: Command): string {
 
 /** The audit trail of a local import: straight into the hub's store (safe beside a running hub). */
 async function audit(dataDir: string, event: NewEvent): Promise<void> {
-  const path = join(dataDir, 'hub.db');
-  if (!existsSync(path)) return;
-  const store = await openSqliteStore({ path });
-  try {
-    await store.appendEvent(event);
-  } finally {
-    await store.close();
-  }
+  await withLocalStore(dataDir, (store) => store.appendEvent(event));
 }
 
 function actor(): string {

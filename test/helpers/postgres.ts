@@ -106,7 +106,8 @@ export async function startPostgres(): Promise<PgServer> {
     if (r.status !== 0) throw new Error(`psql failed: ${r.stderr}`);
     return r.stdout;
   };
-  psql(`CREATE ROLE atoll LOGIN PASSWORD '${password}'`);
+  // CREATEDB: a hub's k3s (kine) makes its own database, `<database>_k3s`, when it is missing.
+  psql(`CREATE ROLE atoll LOGIN CREATEDB PASSWORD '${password}'`);
   psql('CREATE DATABASE atoll OWNER atoll');
   const urlFor = (database: string): string => `postgres://atoll:${password}@127.0.0.1:${port}/${database}`;
   let stopped = false;

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { request } from 'node:https';
 import { freePort } from './ports.js';
-import { datastoreArgs } from './test-datastore.js';
+import { datastoreArgs, postgresOf } from './test-datastore.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const HUB_BIN = join(ROOT, 'dist', 'hub', 'main.js');
@@ -55,7 +55,13 @@ export function runCli(
   env: NodeJS.ProcessEnv = {},
   timeoutMs = 30_000,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const p = startProcess(bin, args, env);
+  // A hub command on a data dir whose hub runs on PostgreSQL (ATOLL_TEST_DATASTORE=postgres) gets that
+  // database as an operator's shell would have it: ATOLL_DATASTORE.
+  const at = args.indexOf('--data-dir');
+  const pg = bin === HUB_BIN && at >= 0 && args[at + 1] ? postgresOf(args[at + 1]) : undefined;
+  const withStore =
+    pg && env.ATOLL_DATASTORE === undefined ? { ATOLL_DATASTORE: pg.server.urlFor(pg.database), ...env } : env;
+  const p = startProcess(bin, args, withStore);
   const timer = setTimeout(() => p.child.kill('SIGKILL'), timeoutMs);
   return p.exited.then((code) => {
     clearTimeout(timer);

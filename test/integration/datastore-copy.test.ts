@@ -71,7 +71,8 @@ test(
   { skip, timeout: 180_000 },
   async () => {
     const home = tempDir();
-    hub = await startHub({ dataDir: join(home, 'data') });
+    // On SQLite whatever ATOLL_TEST_DATASTORE says: this is the hub that moves.
+    hub = await startHub({ dataDir: join(home, 'data'), extraArgs: ['--datastore', 'sqlite'] });
     const h = hub;
     const joinToken = await createToken(h, { description: 'for the agent' });
     await createToken(h, { description: 'an unused one', uses: 3 });

@@ -61,8 +61,7 @@ test(
     });
     assert.equal(b.status, 0, b.stderr);
     pg.createDatabase('shared');
-    // The atoll role may not create databases; the k3s one is made beforehand, as an operator would.
-    pg.createDatabase('shared_k3s');
+    // No `shared_k3s` yet: kine makes it (the role may create databases).
     // Through the environment, as the password should be given: never on a command line.
     const datastore = ['--datastore-pool-size', '4'];
     const start = async (dataDir: string | undefined, id: string): Promise<HubHandle> => {
