@@ -21,7 +21,7 @@ export interface BackupConfig {
   readonly passphraseFile: string | null;
 }
 
-export const BACKUP_DEFAULTS = Object.freeze({ backupInterval: '0', backupKeep: '7' });
+export const BACKUP_DEFAULTS = Object.freeze({ backupInterval: 'off', backupKeep: '7' });
 /** A backup copies the whole store: not more often than this. */
 const MIN_INTERVAL_MS = 60_000;
 
@@ -29,7 +29,7 @@ export function addBackupOptions(cmd: Command): Command {
   return cmd
     .option(
       '--backup-interval <dur>',
-      `write a backup to <data-dir>/backups this often, e.g. 6h; 0 is off (env ATOLL_BACKUP_INTERVAL; default ${BACKUP_DEFAULTS.backupInterval})`,
+      `write a backup to <data-dir>/backups this often, e.g. 6h, or off (env ATOLL_BACKUP_INTERVAL; default ${BACKUP_DEFAULTS.backupInterval})`,
     )
     .option(
       '--backup-keep <n>',
@@ -43,10 +43,10 @@ export function addBackupOptions(cmd: Command): Command {
 
 export function parseBackupConfig(flags: BackupFlags, env: NodeJS.ProcessEnv, datastore: DatastoreSpec): BackupConfig {
   const interval = flags.backupInterval ?? env.ATOLL_BACKUP_INTERVAL ?? BACKUP_DEFAULTS.backupInterval;
-  const intervalMs = duration(interval, '--backup-interval');
+  const intervalMs = /^(off|0)$/i.test(interval.trim()) ? 0 : duration(interval, '--backup-interval');
   // Tests run the schedule faster (as other intervals' test knobs).
   const min = Number(env.ATOLL_TEST_MIN_BACKUP_INTERVAL_MS) || MIN_INTERVAL_MS;
-  if (intervalMs > 0 && intervalMs < min) throw new ConfigError(`--backup-interval must be 0 (off) or at least 1m`);
+  if (intervalMs > 0 && intervalMs < min) throw new ConfigError(`--backup-interval must be off or at least 1m`);
   if (intervalMs > 0 && datastore.kind === 'postgres')
     throw new ConfigError(
       '--backup-interval: on PostgreSQL use its own backups (pg_dump), or `atoll-hub backup create` with the hubs stopped',
