@@ -45,3 +45,15 @@ export function dropRuntimeRows(path: string): void {
     db.close();
   }
 }
+
+/** Forgets every node's k3s bootstrap token (a reset k3s datastore no longer knows them): each node gets a new one. */
+export function clearK3sTokens(path: string): number {
+  const db = new Database(path, { fileMustExist: true });
+  try {
+    db.pragma('busy_timeout = 5000');
+    return db.prepare('UPDATE node_k3s SET token_id = NULL, token_secret = NULL WHERE token_id IS NOT NULL').run()
+      .changes;
+  } finally {
+    db.close();
+  }
+}
