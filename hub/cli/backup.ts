@@ -100,7 +100,8 @@ export function registerBackupCommands(program: Command): void {
     });
 
   program
-    .command('restore <file>')
+    .command('restore')
+    .argument('<file>', 'the backup archive (atoll-hub backup create)')
     .description(
       'make a new data dir from a backup archive; then `atoll-hub run --data-dir D` comes back with the same CA',
     )
