@@ -136,7 +136,7 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
   const day2 = await createDay2({
     ...{ store, events, registry, logger: log, now: () => clock.now(), cluster: () => clusterInfo(controlPlane) },
     ...{ guard: () => autoheal.guardState(), caPem: pki.ca.certPem, servingPem: pki.serving.certPem },
-    ...{ certWarnBeforeMs: config.certWarnBeforeMs, sinks: config.sinks, hub: config.publicUrl },
+    ...{ certWarnBeforeMs: config.certWarnBeforeMs, sinks: config.sinks, hub: config.publicUrl, backups: config },
     alertIntervalMs: Math.max(1000, Math.min(15_000, config.unreachableAfterMs)),
     leadsSupportWatch: cluster.leads('support-watch'),
   });

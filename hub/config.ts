@@ -9,6 +9,7 @@ import type { DatastoreSpec } from './store/datastore-url.js';
 import { checkHubId } from './cluster/hub-id.js';
 import { clusterSecretFile, datastoreOf, duration, optionalCount, recoveryGrace } from './config-values.js';
 import { parseSinkConfig, type SinkConfig, type SinkFlags } from './sinks/sink-config.js';
+import { BACKUP_DEFAULTS, parseBackupConfig, type BackupConfig, type BackupFlags } from './backup/backup-config.js';
 
 export interface ListenAddress {
   host: string;
@@ -76,11 +77,13 @@ export interface HubConfig {
   readonly datastore: DatastoreSpec;
   /** Where alerts and audit events also go: a webhook, a JSON-lines file (hub/sinks/). */
   readonly sinks: SinkConfig;
+  /** Scheduled backups (hub/backup/): off unless --backup-interval. */
+  readonly backup: BackupConfig;
   /** This hub's id among the hubs on one datastore (--hub-id; default: made once, kept in <data-dir>/hub-id). */
   readonly hubId?: string;
 }
 
-export interface HubFlags extends SinkFlags {
+export interface HubFlags extends SinkFlags, BackupFlags {
   dataDir?: string;
   apiListen?: string;
   gatewayListen?: string;
@@ -153,6 +156,7 @@ export const HUB_DEFAULTS = Object.freeze({
   handshakeTimeout: '10s',
   eventsMaxAge: '30d',
   eventsMaxCount: '100000',
+  ...BACKUP_DEFAULTS,
 } satisfies Partial<Record<keyof HubFlags | 'dataDirAsRoot', string>>);
 const D = HUB_DEFAULTS;
 
@@ -275,6 +279,7 @@ export function parseHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, isRoot: 
     clusterSecretFile: clusterSecretFile(flags.clusterSecretFile, env, dataDir),
     datastore,
     sinks: parseSinkConfig(flags, env),
+    backup: parseBackupConfig(flags, env, datastore),
     testPeerGateways: Object.freeze(
       (env.ATOLL_TEST_PEER_GATEWAYS ?? '')
         .split(',')

@@ -17,6 +17,8 @@ import { autohealSource, controlPlaneSource, nodeSource, rolloutSource } from '.
 import { certificateSource, versionSource } from './alerts/expiry-sources.js';
 import { registerDay2Metrics } from './day2-metrics.js';
 import { startEventSinks, type EventSinks } from './sinks/event-sinks.js';
+import type { HubConfig } from './config.js';
+import { BackupSchedule } from './backup/backup-schedule.js';
 
 export interface Day2Deps {
   store: Store;
@@ -39,6 +41,8 @@ export interface Day2Deps {
   supportIntervalMs?: number;
   /** Whether this hub leads the support watch's notices (hub/cluster/leadership.ts). */
   leadsSupportWatch?: () => boolean;
+  /** Scheduled backups (--backup-interval), the age metric and the backup-too-old alert (hub/backup/). */
+  backups?: Pick<HubConfig, 'dataDir' | 'datastore' | 'clusterSecretFile' | 'backup'>;
 }
 
 export interface Day2 {
@@ -72,6 +76,8 @@ export async function createDay2(d: Day2Deps): Promise<Day2> {
     now: d.now,
     leads: d.leadsSupportWatch,
   });
+  const b = d.backups;
+  const backups = b && new BackupSchedule({ source: b, config: b.backup, events: d.events, logger: log, now: d.now });
   const alerts = new AlertService({
     store: d.store,
     logger: log,
@@ -96,7 +102,7 @@ export async function createDay2(d: Day2Deps): Promise<Day2> {
       }),
       autohealSource(d.guard),
       rolloutSource(() => d.store.listRollouts<Rollout>({ limit: RECENT_ROLLOUTS })),
-      // Backups (last good backup too old) add their source here.
+      ...(backups ? [backups.alertSource()] : []),
     ],
   });
   let sinks: EventSinks | undefined;
@@ -116,12 +122,15 @@ export async function createDay2(d: Day2Deps): Promise<Day2> {
         hub: d.hub,
       });
       supportWatch.start();
+      backups?.registerMetrics(metrics);
+      backups?.start();
       // Any recorded event may change what is active (a dismissed rollout, a removed node).
       unsubscribe = d.events.subscribe(() => alerts.changed());
       alerts.start();
     },
     async stop() {
       supportWatch.stop();
+      await backups?.stop();
       unsubscribe?.();
       alerts.stop();
       await sinks?.stop();

@@ -62,3 +62,19 @@ export class ConfigError extends AtollError<'CONFIG'> {
 export function errorBody(code: string, message: string): { error: { code: string; message: string } } {
   return { error: { code, message } };
 }
+
+/** Backups and restores (atoll-hub backup, atoll-hub restore, scheduled backups): the CLI exits 1 with the message. */
+export type BackupErrorCode =
+  | 'BACKUP_CORRUPT'
+  | 'BACKUP_TOO_NEW'
+  | 'BACKUP_PASSPHRASE'
+  | 'BACKUP_NEEDS_SECRET'
+  | 'RESTORE_TARGET_NOT_EMPTY'
+  | 'BACKUP_FAILED';
+
+export class BackupError extends AtollError<BackupErrorCode> {
+  constructor(code: BackupErrorCode, message: string, options?: ErrorOptions) {
+    super(code, message, options);
+    this.name = 'BackupError';
+  }
+}

@@ -9,9 +9,10 @@ import { registerAdminCommands } from './cli/commands.js';
 import { unknownCommand } from './cli/unknown-command.js';
 import { readHubVersion } from './version.js';
 import { addSinkOptions } from './sinks/sink-config.js';
+import { addBackupOptions } from './backup/backup-config.js';
 
 function runCommand(program: Command): Command {
-  return addSinkOptions(program)
+  return addBackupOptions(addSinkOptions(program))
     .option(
       '--data-dir <dir>',
       `all hub state (env ATOLL_DATA_DIR; default ${D.dataDirAsRoot} as root, else ${D.dataDir})`,

@@ -49,7 +49,7 @@ export interface OpenStateOptions {
   clock?: Clock;
 }
 
-const RESTORE = 'restore it from a backup (with the hub stopped)';
+const RESTORE = 'restore it from a backup (with the hub stopped: `atoll-hub restore FILE --data-dir NEW_DIR`)';
 
 function nonEmpty(path: string): boolean {
   return existsSync(path) && statSync(path).size > 0;

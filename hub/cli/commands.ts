@@ -14,6 +14,8 @@ import { registerDatastoreCommands } from './datastore.js';
 import { registerVersionCommands } from './versions.js';
 import { registerAlertCommands } from './alerts.js';
 import { registerHubCommands } from './hubs.js';
+import { registerBackupCommands } from './backup.js';
+import { registerClusterReset } from './cluster-reset.js';
 
 type Obj = Record<string, unknown>;
 const s = (v: unknown): string => (v === null || v === undefined ? '' : String(v));
@@ -72,6 +74,7 @@ export function registerAdminCommands(program: Command): void {
   registerVersionCommands(program);
   registerAlertCommands(program);
   registerHubCommands(program);
+  registerBackupCommands(program);
 
   const cluster = program.command('cluster').description('the control plane');
   cluster
@@ -83,6 +86,7 @@ export function registerAdminCommands(program: Command): void {
       if (c.structured) return c.print(r);
       process.stdout.write(`control plane ${s(r.state)}: ${s(r.message)}\n`);
     });
+  registerClusterReset(cluster);
 
   program
     .command('kubeconfig')

@@ -13,6 +13,8 @@ const DERIVED = [
   'cluster-secret-file',
   'datastore',
   'hub-id',
+  // Off unless given: scheduled backups keep the cluster secret out of the archive.
+  'backup-passphrase-file',
   // Off unless given: no webhook, no JSON-lines file.
   'events-webhook',
   'events-webhook-secret-file',

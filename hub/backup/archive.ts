@@ -1,0 +1,155 @@
+// The backup archive: one file, read and checked in full before a restore writes anything.
+//
+//   "ATOLLBAK"  u32 BE manifest length  manifest (JSON)  member bytes, in manifest order  sha256 of all before
+//
+// The manifest names the format version, the atoll that wrote it, when, and each member's name, size
+// and sha256 (members are gzipped). A truncated or altered file fails the trailing sha256; a member
+// that does not match its digest is named; an archive of a newer format is refused before anything else.
+import { createHash } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { BackupError } from '../errors.js';
+
+export const MAGIC = Buffer.from('ATOLLBAK');
+/** Bump when a reader of the previous version could not restore what this one writes. */
+export const FORMAT_VERSION = 1;
+export const ARCHIVE_SUFFIX = '.atoll-backup';
+/** A manifest is a few KiB; more is not one of ours. */
+const MAX_MANIFEST_BYTES = 1 << 20;
+const DIGEST_BYTES = 32;
+
+export interface MemberInfo {
+  name: string;
+  /** Stored (gzipped) bytes. */
+  size: number;
+  sha256: string;
+}
+
+export interface Manifest {
+  format: number;
+  atollVersion: string;
+  createdAt: string;
+  /** Where the hub's store came from (the archive always holds it as a SQLite file, hub.db). */
+  datastore: 'sqlite' | 'postgres';
+  /** The pin of the CA sealed in the store. */
+  caPin: string | null;
+  /** How the cluster secret travels: sealed with a passphrase, or not at all (the operator keeps it). */
+  secrets: 'passphrase' | 'none';
+  /** What the k3s datastore snapshot is, or why there is none. */
+  k3s: { kind: 'sqlite' | 'standin-file' | 'none'; note: string };
+  members: MemberInfo[];
+}
+
+export type ManifestHead = Omit<Manifest, 'members' | 'format'>;
+
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+/** Writes the archive at `path` (0600) through a temp name beside it, renamed once complete and synced. */
+export function writeArchive(path: string, head: ManifestHead, members: Map<string, Buffer>): Manifest {
+  const stored = [...members].map(([name, data]) => ({ name, data: gzipSync(data) }));
+  const manifest: Manifest = {
+    format: FORMAT_VERSION,
+    ...head,
+    members: stored.map((m) => ({ name: m.name, size: m.data.length, sha256: sha(m.data) })),
+  };
+  const json = Buffer.from(JSON.stringify(manifest));
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(json.length);
+  const hash = createHash('sha256');
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  const fd = openSync(tmp, 'wx', 0o600);
+  try {
+    for (const part of [MAGIC, len, json, ...stored.map((m) => m.data)]) {
+      hash.update(part);
+      writeSync(fd, part);
+    }
+    writeSync(fd, hash.digest());
+    fsyncSync(fd);
+    closeSync(fd);
+    renameSync(tmp, path);
+  } catch (err) {
+    try {
+      closeSync(fd);
+    } catch {
+      // closed already
+    }
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+  return manifest;
+}
+
+function corrupt(path: string, why: string): BackupError {
+  return new BackupError(
+    'BACKUP_CORRUPT',
+    `${path} is not a complete atoll backup (${why}): it is truncated or damaged; nothing was changed`,
+  );
+}
+
+function parseManifest(path: string, head: Buffer): Manifest {
+  if (head.length < MAGIC.length + 4 || !head.subarray(0, MAGIC.length).equals(MAGIC))
+    throw corrupt(path, 'no atoll backup header');
+  const n = head.readUInt32BE(MAGIC.length);
+  if (n > MAX_MANIFEST_BYTES || head.length < MAGIC.length + 4 + n) throw corrupt(path, 'the manifest is cut short');
+  let m: Manifest;
+  try {
+    m = JSON.parse(head.subarray(MAGIC.length + 4, MAGIC.length + 4 + n).toString('utf8')) as Manifest;
+  } catch {
+    throw corrupt(path, 'the manifest is not JSON');
+  }
+  if (typeof m?.format !== 'number' || !Array.isArray(m.members)) throw corrupt(path, 'the manifest has no format');
+  if (m.format > FORMAT_VERSION)
+    throw new BackupError(
+      'BACKUP_TOO_NEW',
+      `${path} was written by atoll ${String(m.atollVersion)} in backup format ${m.format}; this atoll reads format ${FORMAT_VERSION} at most: restore it with that atoll or a newer one; nothing was changed`,
+    );
+  return m;
+}
+
+/** The manifest alone (for `backup list`): reads only the head of the file. */
+export function readManifest(path: string): Manifest {
+  const fd = openSync(path, 'r');
+  try {
+    const first = Buffer.alloc(MAGIC.length + 4);
+    const got = readSync(fd, first, 0, first.length, 0);
+    const n = got === first.length ? first.readUInt32BE(MAGIC.length) : 0;
+    const head = Buffer.alloc(first.length + Math.min(n, MAX_MANIFEST_BYTES));
+    const total = readSync(fd, head, 0, head.length, 0);
+    return parseManifest(path, head.subarray(0, total));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Reads and checks the whole archive: every member is returned unpacked, or nothing is. */
+export function readArchive(path: string): { manifest: Manifest; members: Map<string, Buffer> } {
+  const file = readFileSync(path);
+  const manifest = parseManifest(path, file);
+  const start = MAGIC.length + 4 + file.readUInt32BE(MAGIC.length);
+  const body = manifest.members.reduce((s, m) => s + (Number.isSafeInteger(m.size) && m.size >= 0 ? m.size : NaN), 0);
+  if (!Number.isFinite(body)) throw corrupt(path, 'a member has no size');
+  if (file.length !== start + body + DIGEST_BYTES)
+    throw corrupt(path, `${file.length} bytes, the manifest makes it ${start + body + DIGEST_BYTES}`);
+  const digest = file.subarray(file.length - DIGEST_BYTES);
+  if (
+    !createHash('sha256')
+      .update(file.subarray(0, file.length - DIGEST_BYTES))
+      .digest()
+      .equals(digest)
+  )
+    throw corrupt(path, 'its checksum does not match');
+  const members = new Map<string, Buffer>();
+  let at = start;
+  for (const m of manifest.members) {
+    const stored = file.subarray(at, at + m.size);
+    at += m.size;
+    if (sha(stored) !== m.sha256) throw corrupt(path, `member ${m.name} does not match its sha256`);
+    try {
+      members.set(m.name, gunzipSync(stored));
+    } catch {
+      throw corrupt(path, `member ${m.name} does not unpack`);
+    }
+  }
+  return { manifest, members };
+}

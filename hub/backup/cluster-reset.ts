@@ -1,0 +1,100 @@
+// atoll-hub cluster reset: a broken control plane back to a clean state, with the hub stopped. The k3s
+// datastore (server/db) is moved aside, kept, and replaced by the one in the newest backup holding one
+// (or --from FILE), or left empty (--empty, or no backup has one). Every node's k3s bootstrap token is
+// forgotten: at the next start the hub makes each connected node a new one and the agents register
+// again by themselves. The hub's own store (nodes, certificates, the CA) is not touched.
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { writeSecretFile } from '../../certs/files.js';
+import { DirLockedError, lockDataDir, lockHolder } from '../../certs/dir-lock.js';
+import { BackupError } from '../errors.js';
+import { k3sDataDir } from '../k3s/server-args.js';
+import { appendEventToFile, clearK3sTokens } from '../store/sqlite-backup.js';
+import { readArchive } from './archive.js';
+import { K3S_SQLITE_MEMBER, K3S_STANDIN_MEMBER, backupsDir } from './create.js';
+import { listBackups } from './list.js';
+
+export interface ResetOptions {
+  dataDir: string;
+  /** The archive whose k3s datastore to use; default the newest in <data-dir>/backups that has one. */
+  from?: string;
+  /** Start the k3s datastore empty, whatever backups there are. */
+  empty?: boolean;
+  now?: Date;
+}
+
+export interface ResetResult {
+  /** Where the old k3s datastore was moved (null: there was none). */
+  movedAside: string | null;
+  /** The archive the datastore came from, or null for an empty one. */
+  from: string | null;
+  /** Nodes whose k3s bootstrap token was forgotten (they get a new one). */
+  tokensReissued: number;
+}
+
+type K3sMember = { name: string; data: Buffer };
+
+function k3sMemberOf(file: string): K3sMember | undefined {
+  const { members } = readArchive(file);
+  for (const name of [K3S_SQLITE_MEMBER, K3S_STANDIN_MEMBER]) {
+    const data = members.get(name);
+    if (data) return { name, data };
+  }
+  return undefined;
+}
+
+/** The newest good archive with a k3s datastore, read and checked; undefined when none has one. */
+function newestWithK3s(dataDir: string): { file: string; member: K3sMember } | undefined {
+  for (const b of listBackups(backupsDir(dataDir))) {
+    if (b.problem) continue;
+    try {
+      const member = k3sMemberOf(b.path);
+      if (member) return { file: b.path, member };
+    } catch {
+      // damaged since it was listed: the next one
+    }
+  }
+  return undefined;
+}
+
+export function resetCluster(o: ResetOptions): ResetResult {
+  const dbPath = join(o.dataDir, 'hub.db');
+  if (!existsSync(dbPath))
+    throw new BackupError(
+      'BACKUP_FAILED',
+      `no hub database at ${dbPath}: cluster reset works on a SQLite hub's data dir (restore the hub first with atoll-hub restore)`,
+    );
+  const holder = lockHolder(o.dataDir);
+  if (holder) throw new DirLockedError(o.dataDir, holder);
+  const lock = lockDataDir(o.dataDir);
+  try {
+    let source: { file: string; member: K3sMember } | undefined;
+    if (o.from) {
+      const member = k3sMemberOf(o.from);
+      if (!member) throw new BackupError('BACKUP_FAILED', `${o.from} holds no k3s datastore; nothing was changed`);
+      source = { file: o.from, member };
+    } else if (!o.empty) source = newestWithK3s(o.dataDir);
+    const db = join(k3sDataDir(o.dataDir), 'server', 'db');
+    let movedAside: string | null = null;
+    if (existsSync(db)) {
+      movedAside = `${db}.reset-${(o.now ?? new Date()).toISOString().replace(/[:.]/g, '-')}`;
+      renameSync(db, movedAside);
+    }
+    if (source) {
+      const path = join(k3sDataDir(o.dataDir), ...source.member.name.split('/').slice(1));
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      writeSecretFile(path, source.member.data);
+    }
+    const tokensReissued = clearK3sTokens(dbPath);
+    const from = source ? source.file : null;
+    appendEventToFile(dbPath, {
+      type: 'cluster.reset',
+      actor: 'admin',
+      message: `atoll-hub cluster reset: the k3s datastore ${from ? `from ${basename(from)}` : 'started empty'}; ${tokensReissued} nodes get new k3s bootstrap tokens`,
+      data: { from, movedAside, tokensReissued },
+    });
+    return { movedAside, from, tokensReissued };
+  } finally {
+    lock.release();
+  }
+}

@@ -1,0 +1,133 @@
+// One consistent backup of a hub, safe beside the running hub: the store (SQLite's online backup of
+// hub.db, or the hub's tables from PostgreSQL copied into a fresh SQLite file), the cluster secret
+// (and admin token) sealed with a passphrase when one is given, and the k3s datastore (the embedded
+// SQLite's online backup; the stand-in's state file; a note for etcd or an external database).
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { BackupError } from '../errors.js';
+import { readHubVersion } from '../version.js';
+import type { DatastoreSpec } from '../store/datastore-url.js';
+import { redactUrl } from '../store/datastore-url.js';
+import { inspectDatabaseFile } from '../store/integrity.js';
+import { sqliteOnlineCopy } from '../store/sqlite-backup.js';
+import { copyStore } from '../store/copy/index.js';
+import { k3sDataDir } from '../k3s/server-args.js';
+import { removeQuietly } from './files.js';
+import { ARCHIVE_SUFFIX, writeArchive, type Manifest, type ManifestHead } from './archive.js';
+import { sealSecrets } from './passphrase.js';
+
+export const HUB_DB_MEMBER = 'hub.db';
+export const SECRETS_MEMBER = 'secrets.sealed';
+export const K3S_SQLITE_MEMBER = 'k3s/server/db/state.db';
+export const K3S_STANDIN_MEMBER = 'k3s/server/db/standin-state.json';
+
+export interface BackupSource {
+  dataDir: string;
+  datastore: DatastoreSpec;
+  clusterSecretFile: string;
+}
+
+export interface CreateOptions extends BackupSource {
+  /** Default: <data-dir>/backups/atoll-<time>.atoll-backup. */
+  out?: string;
+  /** Seals the cluster secret and admin token into the archive; without one they stay out. */
+  passphrase?: string;
+  now?: Date;
+}
+
+export interface CreateResult {
+  path: string;
+  manifest: Manifest;
+  bytes: number;
+  ms: number;
+}
+
+export function backupsDir(dataDir: string): string {
+  return join(dataDir, 'backups');
+}
+
+export function defaultArchiveName(now: Date): string {
+  return `atoll-${now.toISOString().replace(/[:.]/g, '-')}${ARCHIVE_SUFFIX}`;
+}
+
+async function storeCopy(spec: DatastoreSpec, work: string): Promise<Buffer> {
+  const file = join(work, 'hub.db');
+  if (spec.kind === 'sqlite') {
+    if (!existsSync(spec.path)) throw new BackupError('BACKUP_FAILED', `no hub database at ${spec.path}`);
+    await sqliteOnlineCopy(spec.path, file);
+  } else {
+    // The copy reads one snapshot and refuses a database a hub is connected to.
+    await copyStore(spec.url, `sqlite:${file}`);
+  }
+  return readFileSync(file);
+}
+
+async function k3sSnapshot(dataDir: string, work: string, members: Map<string, Buffer>): Promise<Manifest['k3s']> {
+  const db = join(k3sDataDir(dataDir), 'server', 'db');
+  if (existsSync(join(db, 'state.db'))) {
+    const file = join(work, 'state.db');
+    await sqliteOnlineCopy(join(db, 'state.db'), file);
+    members.set(K3S_SQLITE_MEMBER, readFileSync(file));
+    return { kind: 'sqlite', note: 'online backup of the embedded SQLite datastore (server/db/state.db)' };
+  }
+  if (existsSync(join(db, 'standin-state.json'))) {
+    // Written whole and renamed into place by the stand-in: a read sees one complete state.
+    members.set(K3S_STANDIN_MEMBER, readFileSync(join(db, 'standin-state.json')));
+    return { kind: 'standin-file', note: "the k3s stand-in's state file (server/db/standin-state.json)" };
+  }
+  if (existsSync(join(db, 'etcd')))
+    return {
+      kind: 'none',
+      note: 'embedded etcd: take its snapshot with `k3s etcd-snapshot save` (not in this archive)',
+    };
+  return {
+    kind: 'none',
+    note: `no embedded k3s datastore in ${db}: k3s is off, or it uses an external database whose own backups apply`,
+  };
+}
+
+export async function createBackup(o: CreateOptions): Promise<CreateResult> {
+  const started = Date.now();
+  const now = o.now ?? new Date();
+  const out = o.out ?? join(backupsDir(o.dataDir), defaultArchiveName(now));
+  mkdirSync(dirname(out), { recursive: true, mode: 0o700 });
+  const work = mkdtempSync(join(dirname(out), '.backup-work-'));
+  try {
+    const members = new Map<string, Buffer>();
+    members.set(HUB_DB_MEMBER, await storeCopy(o.datastore, work));
+    const caPin = inspectDatabaseFile(join(work, 'hub.db'), 'quick').caPin;
+    const k3s = await k3sSnapshot(o.dataDir, work, members);
+    if (o.passphrase !== undefined) {
+      if (!existsSync(o.clusterSecretFile))
+        throw new BackupError('BACKUP_FAILED', `the cluster secret ${o.clusterSecretFile} does not exist`);
+      const adminFile = join(o.dataDir, 'admin-token');
+      members.set(
+        SECRETS_MEMBER,
+        sealSecrets(
+          {
+            clusterSecret: readFileSync(o.clusterSecretFile, 'utf8').trim(),
+            adminToken: existsSync(adminFile) ? readFileSync(adminFile, 'utf8').trim() : undefined,
+          },
+          o.passphrase,
+        ),
+      );
+    }
+    const head: ManifestHead = {
+      atollVersion: readHubVersion(),
+      createdAt: now.toISOString(),
+      datastore: o.datastore.kind,
+      caPin,
+      secrets: o.passphrase !== undefined ? 'passphrase' : 'none',
+      k3s,
+    };
+    const manifest = writeArchive(out, head, members);
+    return { path: out, manifest, bytes: statSync(out).size, ms: Date.now() - started };
+  } finally {
+    removeQuietly(work);
+  }
+}
+
+/** Where the store is, as shown in messages (a URL without its password). */
+export function shownDatastore(spec: DatastoreSpec): string {
+  return spec.kind === 'sqlite' ? spec.path : redactUrl(spec.url);
+}

@@ -1,0 +1,134 @@
+// atoll-hub backup create | list, and atoll-hub restore FILE --data-dir D (hub/backup/). They work on
+// the data dir's files (a running hub beside them is fine for create and list) and leave an audit
+// event in the store: backup.created in the hub's, backup.restored in the restored one.
+import type { Command } from 'commander';
+import { resolve } from 'node:path';
+import { defaultDataDir } from '../config.js';
+import { clusterSecretFile } from '../config-values.js';
+import { parseDatastore } from '../store/datastore-url.js';
+import { backupsDir, createBackup, shownDatastore } from '../backup/create.js';
+import { listBackups } from '../backup/list.js';
+import { restoreBackup } from '../backup/restore.js';
+import { readPassphraseFile } from '../backup/passphrase.js';
+import { recordAdminEvent } from '../backup/audit.js';
+import { parseOutput, printJson, printRows } from './output.js';
+
+interface Globals {
+  dataDir?: string;
+  output?: string;
+}
+
+const dataDirOf = (g: Globals): string => resolve(g.dataDir ?? defaultDataDir(process.env, process.getuid?.() === 0));
+
+function size(bytes: number): string {
+  if (bytes >= 1 << 20) return `${(bytes / (1 << 20)).toFixed(1)} MiB`;
+  if (bytes >= 1 << 10) return `${(bytes / (1 << 10)).toFixed(1)} KiB`;
+  return `${bytes} B`;
+}
+
+export function registerBackupCommands(program: Command): void {
+  const backup = program
+    .command('backup')
+    .description('backups of the hub: its store, the CA sealed in it, and the k3s datastore');
+  backup
+    .command('create')
+    .description('write one consistent backup archive (safe beside a running hub)')
+    .option('--out <file>', 'the archive to write (default <data-dir>/backups/atoll-<time>.atoll-backup)')
+    .option(
+      '--passphrase-file <file>',
+      'seal the cluster secret (which opens the CA) into the archive with this passphrase',
+    )
+    .option(
+      '--datastore <url>',
+      'postgres://... when the hub runs on PostgreSQL (env ATOLL_DATASTORE; default <data-dir>/hub.db)',
+    )
+    .option(
+      '--cluster-secret-file <path>',
+      'the cluster secret (env ATOLL_CLUSTER_SECRET_FILE; default <data-dir>/cluster-secret)',
+    )
+    .action(
+      async (
+        o: { out?: string; passphraseFile?: string; datastore?: string; clusterSecretFile?: string },
+        cmd: Command,
+      ) => {
+        const g = cmd.optsWithGlobals<Globals>();
+        const dataDir = dataDirOf(g);
+        const datastore = parseDatastore(o.datastore ?? process.env.ATOLL_DATASTORE, dataDir);
+        const secretFile = clusterSecretFile(o.clusterSecretFile, process.env, dataDir);
+        const passphrase = o.passphraseFile ? readPassphraseFile(resolve(o.passphraseFile)) : undefined;
+        const r = await createBackup({
+          dataDir,
+          datastore,
+          clusterSecretFile: secretFile,
+          passphrase,
+          out: o.out ? resolve(o.out) : undefined,
+        });
+        await recordAdminEvent(datastore, {
+          type: 'backup.created',
+          actor: 'admin',
+          message: `atoll-hub backup create: ${r.path} (${r.bytes} bytes)`,
+          data: { file: r.path, bytes: r.bytes, ms: r.ms, secrets: r.manifest.secrets },
+        });
+        if (parseOutput(g.output) === 'json') return printJson({ ...r, manifest: r.manifest });
+        process.stdout.write(
+          `wrote ${r.path} (${size(r.bytes)} in ${(r.ms / 1000).toFixed(1)} s): the hub store from ${shownDatastore(datastore)}, CA pin ${r.manifest.caPin ?? 'none'}\n` +
+            `k3s datastore: ${r.manifest.k3s.note}\n` +
+            (passphrase !== undefined
+              ? 'the cluster secret is sealed in the archive with the passphrase: keep the passphrase apart from it\n'
+              : `the cluster secret is NOT in the archive: keep ${secretFile} safe apart from it; a restore needs it (atoll-hub restore --cluster-secret-file), or the CA cannot be opened\n`),
+        );
+      },
+    );
+  backup
+    .command('list')
+    .description('the archives in <data-dir>/backups, newest first')
+    .action((_o, cmd: Command) => {
+      const g = cmd.optsWithGlobals<Globals>();
+      const rows = listBackups(backupsDir(dataDirOf(g)));
+      const format = parseOutput(g.output);
+      if (format === 'json') return printJson({ items: rows });
+      printRows<(typeof rows)[number]>(
+        [
+          { header: 'NAME', value: (b) => b.name },
+          { header: 'CREATED', value: (b) => b.createdAt },
+          { header: 'SIZE', value: (b) => size(b.bytes) },
+          { header: 'ATOLL', value: (b) => b.atollVersion ?? `DAMAGED: ${b.problem ?? ''}` },
+        ],
+        rows,
+        format,
+      );
+    });
+
+  program
+    .command('restore')
+    .argument('<file>', 'the backup archive (atoll-hub backup create)')
+    .description(
+      'make a new data dir from a backup archive; then `atoll-hub run --data-dir D` comes back with the same CA',
+    )
+    .requiredOption('--data-dir <dir>', 'the new data dir (must be missing or empty)')
+    .option('--passphrase-file <file>', 'opens the cluster secret sealed in the archive')
+    .option(
+      '--cluster-secret-file <path>',
+      'for an archive without the cluster secret: the file to put in the data dir',
+    )
+    .action((file: string, o: { dataDir: string; passphraseFile?: string; clusterSecretFile?: string }) => {
+      const r = restoreBackup({
+        file: resolve(file),
+        dataDir: o.dataDir,
+        passphrase: o.passphraseFile ? readPassphraseFile(resolve(o.passphraseFile)) : undefined,
+        clusterSecretFile: o.clusterSecretFile,
+      });
+      const m = r.manifest;
+      process.stdout.write(
+        `restored ${resolve(file)} (made ${m.createdAt} by atoll ${m.atollVersion}, CA pin ${m.caPin ?? 'none'}) into ${r.dataDir}\n` +
+          `k3s datastore: ${m.k3s.kind === 'none' ? `not in the archive (${m.k3s.note})` : 'restored'}\n` +
+          (r.clusterSecret === 'missing'
+            ? `the cluster secret is not in the archive: copy the hub's cluster-secret file to ${r.dataDir}/cluster-secret (0600) or start with --cluster-secret-file\n`
+            : `the cluster secret is in place (${r.clusterSecret === 'archive' ? 'from the archive' : 'copied'})\n`) +
+          (m.datastore === 'postgres'
+            ? `the store was PostgreSQL: it is restored as ${r.dataDir}/hub.db; move it back with atoll-hub datastore copy\n`
+            : '') +
+          `next: atoll-hub run --data-dir ${r.dataDir} (agents reconnect with their certificates)\n`,
+      );
+    });
+}

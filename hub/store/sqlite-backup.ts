@@ -1,0 +1,59 @@
+// SQLite file operations of backups and restores (hub/backup/): an online copy that a writer beside
+// it cannot tear, an audit event appended to a hub.db beside a running hub, and a restored file
+// cleared of the old hubs' membership beats and leases.
+import Database from 'better-sqlite3';
+import type { NewEvent } from './log-records.js';
+
+/** SQLite's online backup of `path` into `to`, in one step (one read snapshot). */
+export async function sqliteOnlineCopy(path: string, to: string): Promise<void> {
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    db.pragma('busy_timeout = 5000');
+    await db.backup(to, { progress: ({ totalPages }) => Math.max(totalPages, 100) });
+  } finally {
+    db.close();
+  }
+}
+
+/** Appends an event (the events table's AUTOINCREMENT id keeps the order with a running hub's own). */
+export function appendEventToFile(path: string, e: NewEvent): void {
+  const db = new Database(path, { fileMustExist: true });
+  try {
+    db.pragma('busy_timeout = 5000');
+    db.prepare('INSERT INTO events (at, type, node_id, pool, actor, message, data) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
+      new Date().toISOString(),
+      e.type,
+      e.nodeId ?? null,
+      e.pool ?? null,
+      e.actor,
+      e.message,
+      JSON.stringify(e.data ?? {}),
+    );
+  } finally {
+    db.close();
+  }
+}
+
+/** Drops runtime rows no restored hub should inherit (tables `hubs` and `leases`, when present). */
+export function dropRuntimeRows(path: string): void {
+  const db = new Database(path, { fileMustExist: true });
+  try {
+    const tables = new Set(db.prepare<[], string>("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all());
+    for (const t of ['hubs', 'leases']) if (tables.has(t)) db.prepare(`DELETE FROM ${t}`).run();
+    db.pragma('wal_checkpoint(TRUNCATE)');
+  } finally {
+    db.close();
+  }
+}
+
+/** Forgets every node's k3s bootstrap token (a reset k3s datastore no longer knows them): each node gets a new one. */
+export function clearK3sTokens(path: string): number {
+  const db = new Database(path, { fileMustExist: true });
+  try {
+    db.pragma('busy_timeout = 5000');
+    return db.prepare('UPDATE node_k3s SET token_id = NULL, token_secret = NULL WHERE token_id IS NOT NULL').run()
+      .changes;
+  } finally {
+    db.close();
+  }
+}

@@ -1,0 +1,85 @@
+// The k3s datastore is in the backup: a ConfigMap created through the Kubernetes API before the
+// backup is there after the data dir is lost and restored (the k3s stand-in keeps its objects in
+// server/db/standin-state.json, as real k3s keeps them in server/db/state.db; both are in the archive).
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as k8s from '@kubernetes/client-node';
+import { HUB_BIN, ROOT, removeTree, runCli, startHub, waitFor, type HubHandle } from '../helpers/processes.js';
+import { freePort } from '../helpers/ports.js';
+import { sqliteOnly } from '../helpers/test-datastore.js';
+
+const skip = sqliteOnly('the restored hub runs on the hub.db of the archive');
+let work: string | undefined;
+let hub: HubHandle | undefined;
+after(async () => {
+  await hub?.stop('SIGKILL').catch(() => undefined);
+  if (work) removeTree(work);
+});
+
+async function core(h: HubHandle): Promise<k8s.CoreV1Api> {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromString((await h.api<string>('GET', '/v1/cluster/kubeconfig')).body);
+  return kc.makeApiClient(k8s.CoreV1Api);
+}
+
+const running = async (h: HubHandle): Promise<boolean> =>
+  (await h.api<{ state: string }>('GET', '/v1/cluster')).body.state === 'running';
+
+test('objects created through the Kubernetes API before the backup are there after a restore', { skip }, async () => {
+  work = mkdtempSync(join(tmpdir(), 'atoll-backup-k3s-'));
+  const standin = join(work, 'k3s');
+  const b = spawnSync(process.execPath, [join(ROOT, 'scripts/build-standin.mjs'), '--out', standin], {
+    encoding: 'utf8',
+  });
+  assert.equal(b.status, 0, b.stderr);
+  const dataDir = join(work, 'data');
+  hub = await startHub({
+    dataDir,
+    k3s: standin,
+    extraArgs: ['--k3s-https-port', String(await freePort())],
+    env: { ATOLL_STANDIN_HEARTBEAT_MS: '1000' },
+  });
+  const h = hub;
+  await waitFor('control plane running', () => running(h), 30_000);
+  await (
+    await core(h)
+  ).createNamespacedConfigMap({
+    namespace: 'default',
+    body: { metadata: { name: 'kept-config' }, data: { color: 'teal' } },
+  });
+  const stateFile = join(dataDir, 'k3s', 'server', 'db', 'standin-state.json');
+  await waitFor(
+    'the object in the k3s datastore',
+    () => existsSync(stateFile) && readFileSync(stateFile, 'utf8').includes('kept-config'),
+    10_000,
+  );
+  const pass = join(work, 'passphrase');
+  writeFileSync(pass, 'k3s objects passphrase\n', { mode: 0o600 });
+  const archive = join(work, 'with-k3s.atoll-backup');
+  const made = await runCli(HUB_BIN, [
+    'backup',
+    'create',
+    '--data-dir',
+    dataDir,
+    '--passphrase-file',
+    pass,
+    '--out',
+    archive,
+  ]);
+  assert.equal(made.code, 0, made.stderr);
+  assert.match(made.stdout, /k3s datastore: the k3s stand-in's state file/);
+
+  await h.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+  const r = await runCli(HUB_BIN, ['restore', archive, '--data-dir', dataDir, '--passphrase-file', pass]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /k3s datastore: restored/);
+  await h.restart();
+  await waitFor('control plane running again', () => running(h), 30_000);
+  const cm = await (await core(h)).readNamespacedConfigMap({ name: 'kept-config', namespace: 'default' });
+  assert.equal(cm.data?.color, 'teal');
+});
