@@ -151,6 +151,7 @@ export class LifespanEngine {
     }
     r.machineId = res.machineId ?? null;
     r.phase = 'waiting';
+    await saveLifespan(this.d.store, pool, state);
     await this.note(
       STEP,
       pool,
