@@ -7,12 +7,12 @@
 import type { RolloutHeader } from '../store/types.js';
 import type { Logger } from '../logger.js';
 import type { AutohealSettings, PoolAutoheal } from '../autoheal/settings.js';
-import { runHook } from '../autoheal/hook.js';
+import { hookNode, runHook } from '../autoheal/hook.js';
 import { parseDuration } from '../duration.js';
 import { UpgradePolicy } from '../upgrades/policy.js';
 import { windowOpen } from '../upgrades/window.js';
 import { backoffMs, decideLifespan, type LifespanMember } from './decide.js';
-import { loadLifespan, saveLifespan, type PoolLifespan, type Replacement } from './state.js';
+import { loadLifespans, saveLifespan, type PoolLifespan, type Replacement } from './state.js';
 import { retireNode, type RetireDeps } from './retire.js';
 import { ACTOR, EXCEEDED, FAILED, STEP } from './events.js';
 
@@ -59,11 +59,17 @@ export class LifespanEngine {
   async tick(): Promise<void> {
     const pools = await this.d.store.listPools();
     const nodes = this.d.registry.snapshot();
+    const live = new Set(nodes.map((n) => n.id));
+    for (const id of this.joined.keys()) if (!live.has(id)) this.joined.delete(id);
+    const states = await loadLifespans(
+      this.d.store,
+      pools.map((p) => p.name),
+    );
     const policy = await this.policy.get();
     const open = windowOpen(policy.window, new Date(this.d.now()));
     const rollouts = await this.d.store.listRollouts<RolloutHeader & { pools?: string[] | null }>({ active: true });
     for (const pool of pools) {
-      const state = await loadLifespan(this.d.store, pool.name);
+      const state = states.get(pool.name)!;
       if (!pool.maxNodeAge && state.inFlight.length === 0 && state.noticed.length === 0) continue;
       const ps = await this.d.settings.pool(pool.name);
       const members = nodes.filter((n) => n.pool === pool.name);
@@ -201,6 +207,7 @@ export class LifespanEngine {
       if (!r.newId) {
         if (this.d.now() - Date.parse(r.requestedAt) > parseDuration(ps.replaceTimeout)) {
           state.inFlight = state.inFlight.filter((x) => x !== r);
+          if (r.machineId && ps.hook) await this.deleteUnjoined(pool, r, ps.hook);
           await this.fail(
             pool,
             r.oldId,
@@ -239,6 +246,24 @@ export class LifespanEngine {
     state.failures = 0;
     state.backoffUntil = 0;
     state.lastError = null;
+  }
+
+  /** A machine that never became a Ready node in time is deleted through the hook (by its machine id only). */
+  private async deleteUnjoined(pool: string, r: Replacement, hook: string): Promise<void> {
+    const res = await runHook(hook, {
+      action: 'delete',
+      pool,
+      node: hookNode(undefined, { id: '', name: '' }, r.machineId, []),
+    });
+    await this.note(
+      res.ok ? STEP : FAILED,
+      pool,
+      r.oldId,
+      res.ok
+        ? `${r.oldName}: machine ${r.machineId} never became a Ready node; deleted through the provider hook`
+        : `${r.oldName}: machine ${r.machineId} never became a Ready node, and the provider hook could not delete it: ${res.message}`,
+      { action: 'delete', machineId: r.machineId, ok: res.ok },
+    );
   }
 
   /** The machine id autoheal recorded for a node its replace made, if any. */

@@ -38,8 +38,10 @@ export const emptyLifespan = (): PoolLifespan => ({
 
 export const lifespanKey = (pool: string): string => `lifespan.pool.${pool}`;
 
-export async function loadLifespan(store: Store, pool: string): Promise<PoolLifespan> {
-  return { ...emptyLifespan(), ...((await store.getSetting<Partial<PoolLifespan>>(lifespanKey(pool))) ?? {}) };
+/** Every pool's state in one query. */
+export async function loadLifespans(store: Store, pools: readonly string[]): Promise<Map<string, PoolLifespan>> {
+  const docs = await store.getSettings<Partial<PoolLifespan>>(pools.map(lifespanKey));
+  return new Map(pools.map((p) => [p, { ...emptyLifespan(), ...(docs.get(lifespanKey(p)) ?? {}) }]));
 }
 
 export async function saveLifespan(store: Store, pool: string, s: PoolLifespan): Promise<void> {

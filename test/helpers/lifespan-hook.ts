@@ -17,7 +17,7 @@ export interface HookScript {
 
 export function writeLifespanHook(
   dir: string,
-  opts: { delay?: number; failCreate?: boolean; maxCreates?: number },
+  opts: { delay?: number; failCreate?: boolean; maxCreates?: number; noAgent?: boolean },
 ): HookScript {
   const path = join(dir, 'hook.sh');
   const create = opts.failCreate
@@ -26,7 +26,7 @@ export function writeLifespanHook(
     if [ "$n" -gt ${opts.maxCreates ?? 1} ]; then echo '{"ok": false, "message": "machine quota reached (test)"}'; exit 0; fi
     token=$(printf '%s' "$req" | grep -o 'AT1[0-9a-f]\\{64\\}::[a-z0-9]\\{8\\}\\.[a-z0-9]\\{32\\}' | head -n1)
     hub=$(printf '%s' "$req" | grep -o 'https://127\\.0\\.0\\.1:[0-9]*' | head -n1)
-    nohup sh -c "sleep ${opts.delay ?? 0}; exec '${process.execPath}' '${AGENT_BIN}' join --hub $hub --token $token --k3s off --node-name replacement-$n --data-dir '${dir}/machine-$n'" > "${dir}/machine-$n.log" 2>&1 &
+    ${opts.noAgent ? 'true ||' : ''} nohup sh -c "sleep ${opts.delay ?? 0}; exec '${process.execPath}' '${AGENT_BIN}' join --hub $hub --token $token --k3s off --node-name replacement-$n --data-dir '${dir}/machine-$n'" > "${dir}/machine-$n.log" 2>&1 &
     echo $! >> "${dir}/started.pids"
     echo "{\\"ok\\": true, \\"message\\": \\"machine created\\", \\"machineId\\": \\"vm-$n\\"}"`;
   writeFileSync(

@@ -160,3 +160,29 @@ test('a pool without a hook: one lifespan.exceeded notice per over-age node, an 
     JSON.stringify(audit),
   );
 });
+
+test('a machine that never becomes a Ready node in time: the old node stays, the machine is deleted, the next try backs off', async () => {
+  const dir = join(work, 'never-joins');
+  mkdirSync(dir);
+  const hook = writeLifespanHook(dir, { noAgent: true, maxCreates: 5 });
+  const { h, old } = await hubWithOldNode('never', {
+    maxNodeAge: '2s',
+    autoheal: { hook: hook.path, replaceTimeout: '3s', cooldownMin: '30s', cooldownMax: '1m' },
+  });
+  await waitFor('the unjoined machine deleted', () => hook.calls().some((c) => c.action === 'delete'), 30_000);
+  const del = hook.request('delete') as { node: { id: string; machineId: string } };
+  assert.equal(del.node.machineId, 'vm-1', 'only the machine the create answered');
+  assert.equal(del.node.id, '', 'no node is named: none joined');
+  const failed = await waitFor('the failure event', async () =>
+    (await eventsOf(h, 'lifespan.failed')).find((e) => /was not Ready within 3s/.test(e.message)),
+  );
+  assert.equal(failed.nodeId, old.id);
+  assert.match(failed.message, /the old node stays; failure 1, next try in 30 s/);
+  await new Promise((r) => setTimeout(r, 2_000));
+  assert.equal(hook.calls().filter((c) => c.action === 'create').length, 1, 'backing off: no second create yet');
+  const nodes = (await h.api<{ items: Node[] }>('GET', '/v1/nodes')).body.items;
+  assert.deepEqual(
+    nodes.map((n) => [n.name, n.state]),
+    [['old', 'ready']],
+  );
+});
