@@ -13,6 +13,8 @@ import {
   waitFor,
   removeDir,
   removeTree,
+  runCli,
+  HUB_BIN,
   type AgentHandle,
   type HubHandle,
 } from '../helpers/processes.js';
@@ -128,7 +130,13 @@ test('the hook fails to create the new node: the old node stays, an alert is rai
 });
 
 test('a pool without a hook: one lifespan.exceeded notice per over-age node, an alert, and no change to the node', async () => {
-  const { h, old } = await hubWithOldNode('no-hook', { maxNodeAge: '2s' });
+  const { h, old } = await hubWithOldNode('no-hook', { description: 'no hook here' });
+  // Set through the CLI, as an operator would; `pool show` and `pool list` show it.
+  const cli = (args: string[]) => runCli(HUB_BIN, [...args, '--data-dir', h.dataDir]);
+  const set = await cli(['pool', 'update', 'default', '--max-node-age', '2s']);
+  assert.equal(set.code, 0, set.stderr);
+  assert.match((await cli(['pool', 'show', 'default'])).stdout, /^maxNodeAge: +2s$/m);
+  assert.match((await cli(['pool', 'list'])).stdout, /^NAME +LABELS +TAINTS +MAX-AGE[\s\S]*^default +- +- +2s /m);
   await waitFor('the notice', async () => (await eventsOf(h, 'lifespan.exceeded')).length > 0, 20_000);
   await new Promise((r) => setTimeout(r, 3_000)); // ten more ticks
   const notices = await eventsOf(h, 'lifespan.exceeded');
@@ -142,8 +150,9 @@ test('a pool without a hook: one lifespan.exceeded notice per over-age node, an 
   assert.equal((await h.api('GET', `/v1/nodes/${old.id}`)).status, 200);
 
   // Turned off: the alert goes; bad values are refused with a stable code and change nothing.
-  const off = await h.api<{ maxNodeAge: string | null }>('PATCH', '/v1/pools/default', { maxNodeAge: null });
-  assert.equal(off.body.maxNodeAge, null);
+  const off = await cli(['pool', 'update', 'default', '--max-node-age', 'none']);
+  assert.equal(off.code, 0, off.stderr);
+  assert.match((await cli(['pool', 'show', 'default'])).stdout, /^maxNodeAge: +none/m);
   await waitFor('the alert gone', async () => !(await alerts(h)).some((a) => a.id.startsWith('lifespan-')), 10_000);
   for (const bad of ['30', 'soon', '500ms']) {
     const r = await h.api<{ error: { code: string; message: string } }>('PATCH', '/v1/pools/default', {
