@@ -14,7 +14,7 @@ export function lifespanSource(store: Store): AlertSource {
       for (const p of pools) {
         const s = docs.get(lifespanKey(p.name));
         if (!s) continue;
-        if (s.failures && s.lastError)
+        if (p.maxNodeAge && s.failures && s.lastError)
           out.push({
             id: `lifespan-failed:${p.name}`,
             severity: 'warning',

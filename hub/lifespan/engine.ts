@@ -70,7 +70,7 @@ export class LifespanEngine {
     const rollouts = await this.d.store.listRollouts<RolloutHeader & { pools?: string[] | null }>({ active: true });
     for (const pool of pools) {
       const state = states.get(pool.name)!;
-      if (!pool.maxNodeAge && state.inFlight.length === 0 && state.noticed.length === 0) continue;
+      if (!pool.maxNodeAge && state.inFlight.length === 0 && state.noticed.length === 0 && !state.failures) continue;
       const ps = await this.d.settings.pool(pool.name);
       const members = nodes.filter((n) => n.pool === pool.name);
       const before = JSON.stringify(state);
@@ -79,6 +79,12 @@ export class LifespanEngine {
       const ids = new Set(members.map((m) => m.id));
       state.noticed = state.noticed.filter((id) => ids.has(id));
       for (const id of Object.keys(state.machines)) if (!ids.has(id)) delete state.machines[id];
+      // Failures of a setting that changed since (no hook, no lifespan) are history, not a problem.
+      if ((!pool.maxNodeAge || !ps.hook) && state.inFlight.length === 0) {
+        state.failures = 0;
+        state.backoffUntil = 0;
+        state.lastError = null;
+      }
       if (pool.maxNodeAge) {
         const list: LifespanMember[] = [];
         for (const m of members) list.push({ ...m, joinedAt: await this.joinedAt(m.id) });
