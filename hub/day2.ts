@@ -97,6 +97,7 @@ export async function createDay2(d: Day2Deps): Promise<Day2> {
       ...{ store: d.store, events: d.events, registry: d.registry, logger: log.child({ component: 'lifespan' }) },
       cloudInit: replacementDocs({ tokens: d.lifespan.tokens, events: d.events, publicUrl: d.hub, caPem: d.caPem }),
       now: d.now,
+      frozen: () => d.guard().frozen,
       leads: d.leads?.('lifespan'),
     });
   const alerts = new AlertService({

@@ -16,6 +16,8 @@ export interface LifespanView {
   maxNodeAgeMs: number;
   hasHook: boolean;
   windowOpen: boolean;
+  /** Autoheal's partition guard holds (hub/autoheal/guard.ts): nothing is replaced meanwhile. */
+  frozen: boolean;
   rolloutActive: boolean;
   /** Replacements at a time in this pool. */
   budget: number;
@@ -58,6 +60,7 @@ export function decideLifespan(v: LifespanView): LifespanDecision {
       overAge.filter((m) => !v.noticed.includes(m.id)),
     );
   if (!v.windowOpen) return none('outside the maintenance window');
+  if (v.frozen) return none('the partition guard holds: nothing is replaced until it lifts');
   if (v.rolloutActive) return none('a rollout is in progress on the pool');
   if (v.inFlight >= v.budget) return none(`${v.inFlight} replacement(s) in flight (budget ${v.budget})`);
   if (v.now < v.backoffUntil)

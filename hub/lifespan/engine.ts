@@ -26,6 +26,8 @@ export interface LifespanDeps extends RetireDeps {
   now: () => number;
   /** Whether this hub leads lifespan (hub/cluster/leadership.ts); a tick elsewhere does nothing. */
   leads?: () => boolean;
+  /** Whether autoheal's partition guard holds now. */
+  frozen?: () => boolean;
   /** Replacements at a time per pool (default 1). */
   budget?: number;
 }
@@ -92,6 +94,7 @@ export class LifespanEngine {
           maxNodeAgeMs: parseDuration(pool.maxNodeAge),
           hasHook: Boolean(ps.hook),
           windowOpen: open,
+          frozen: this.d.frozen?.() ?? false,
           rolloutActive: rollouts.some((r) => !r.pools || r.pools.includes(pool.name)),
           budget: this.d.budget ?? 1,
           inFlight: state.inFlight.length,

@@ -21,6 +21,7 @@ const view = (over: Partial<LifespanView> = {}): LifespanView => ({
   maxNodeAgeMs: 30 * DAY,
   hasHook: true,
   windowOpen: true,
+  frozen: false,
   rolloutActive: false,
   budget: 1,
   inFlight: 0,
@@ -44,9 +45,10 @@ test('the oldest Ready node over maxNodeAge is replaced; young nodes never are',
   assert.match(none.why, /no node is over its age/);
 });
 
-test('nothing is replaced outside the maintenance window, during a rollout, over the budget or while backing off', () => {
+test('nothing is replaced outside the maintenance window, while the partition guard holds, during a rollout, over the budget or while backing off', () => {
   assert.match(decideLifespan(view({ windowOpen: false })).why, /outside the maintenance window/);
   assert.match(decideLifespan(view({ rolloutActive: true })).why, /rollout is in progress/);
+  assert.match(decideLifespan(view({ frozen: true })).why, /partition guard holds/);
   const full = decideLifespan(view({ inFlight: 1, busy: new Set(['older']) }));
   assert.equal(full.replace, null);
   assert.match(full.why, /1 replacement\(s\) in flight \(budget 1\)/);
