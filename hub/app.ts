@@ -138,7 +138,8 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
     ...{ guard: () => autoheal.guardState(), caPem: pki.ca.certPem, servingPem: pki.serving.certPem },
     ...{ certWarnBeforeMs: config.certWarnBeforeMs, sinks: config.sinks, hub: config.publicUrl, backups: config },
     alertIntervalMs: Math.max(1000, Math.min(15_000, config.unreachableAfterMs)),
-    leadsSupportWatch: cluster.leads('support-watch'),
+    leads: cluster.leads,
+    lifespan: { tokens, controlPlane, removeNode, settings: autohealSettings, intervalMs: config.autohealIntervalMs },
   });
   const upgrades = new UpgradeEngine({
     store: cluster.fenced('upgrades'),
@@ -187,9 +188,7 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
     artifacts,
     autoheal,
     autohealSettings,
-    upgrades,
-    removeNode,
-    certs: certWatch,
+    ...{ upgrades, removeNode, certs: certWatch },
     clockStatus: () => ({ ...fleetSkew.status(), holding: clock.holding() ?? null }),
     ...{ versionSupport: day2.versionSupport, alerts: day2.alerts },
     joinCommand: joinCommands({ tokens, events, publicUrl: config.publicUrl, servingPin: pki.servingPin }),

@@ -1,6 +1,7 @@
 // Day-2 operations, assembled: version support (data, status watch and notices), alerts (sources,
-// first-seen times, metrics) and the sinks that carry alerts and audit events out (webhook, JSON
-// lines). app.ts builds this once and starts it after the listeners are up.
+// first-seen times, metrics), the sinks that carry alerts and audit events out (webhook, JSON
+// lines) and node lifespan (hub/lifespan/). app.ts builds this once and starts it after the
+// listeners are up.
 import type { Registry } from 'prom-client';
 import type { Store } from './store/types.js';
 import type { EventLog } from './events.js';
@@ -19,6 +20,14 @@ import { registerDay2Metrics } from './day2-metrics.js';
 import { startEventSinks, type EventSinks } from './sinks/event-sinks.js';
 import type { HubConfig } from './config.js';
 import { BackupSchedule } from './backup/backup-schedule.js';
+import type { Role } from './cluster/leadership.js';
+import type { TokenService } from './tokens/token-service.js';
+import type { AutohealSettings } from './autoheal/settings.js';
+import type { ControlPlane } from './k3s/control-plane.js';
+import type { RemoveNode } from './nodes/node-removal.js';
+import { replacementDocs } from './autoheal/replacement-doc.js';
+import { LifespanEngine } from './lifespan/engine.js';
+import { lifespanSource } from './lifespan/alert-source.js';
 
 export interface Day2Deps {
   store: Store;
@@ -39,16 +48,25 @@ export interface Day2Deps {
   /** How often alerts are evaluated without a reader (and sent to the sinks). */
   alertIntervalMs: number;
   supportIntervalMs?: number;
-  /** Whether this hub leads the support watch's notices (hub/cluster/leadership.ts). */
-  leadsSupportWatch?: () => boolean;
   /** Scheduled backups (--backup-interval), the age metric and the backup-too-old alert (hub/backup/). */
   backups?: Pick<HubConfig, 'dataDir' | 'datastore' | 'clusterSecretFile' | 'backup'>;
+  /** Whether this hub leads a singleton role (hub/cluster/leadership.ts): the support watch's notices, lifespan. */
+  leads?: (role: Role) => () => boolean;
+  /** Node lifespan (hub/lifespan/): what it needs beyond the above; it ticks at `intervalMs`. */
+  lifespan?: {
+    tokens: TokenService;
+    controlPlane: Pick<ControlPlane, 'client'>;
+    removeNode: RemoveNode;
+    settings: AutohealSettings;
+    intervalMs: number;
+  };
 }
 
 export interface Day2 {
   versionSupport: VersionSupportService;
   supportWatch: SupportWatch;
   alerts: AlertService;
+  lifespan?: LifespanEngine;
   /** Registers the metrics, starts the watch, the alert timer and the sinks. */
   start(metrics: Registry): Promise<void>;
   stop(): Promise<void>;
@@ -74,10 +92,20 @@ export async function createDay2(d: Day2Deps): Promise<Day2> {
     logger: log,
     intervalMs: d.supportIntervalMs ?? 60_000,
     now: d.now,
-    leads: d.leadsSupportWatch,
+    leads: d.leads?.('support-watch'),
   });
   const b = d.backups;
   const backups = b && new BackupSchedule({ source: b, config: b.backup, events: d.events, logger: log, now: d.now });
+  const lifespan =
+    d.lifespan &&
+    new LifespanEngine({
+      ...d.lifespan,
+      ...{ store: d.store, events: d.events, registry: d.registry, logger: log.child({ component: 'lifespan' }) },
+      cloudInit: replacementDocs({ tokens: d.lifespan.tokens, events: d.events, publicUrl: d.hub, caPem: d.caPem }),
+      now: d.now,
+      frozen: () => d.guard().frozen,
+      leads: d.leads?.('lifespan'),
+    });
   const alerts = new AlertService({
     store: d.store,
     logger: log,
@@ -103,6 +131,7 @@ export async function createDay2(d: Day2Deps): Promise<Day2> {
       autohealSource(d.guard),
       rolloutSource(() => d.store.listRollouts<Rollout>({ limit: RECENT_ROLLOUTS })),
       ...(backups ? [backups.alertSource()] : []),
+      lifespanSource(d.store),
     ],
   });
   let sinks: EventSinks | undefined;
@@ -111,6 +140,7 @@ export async function createDay2(d: Day2Deps): Promise<Day2> {
     versionSupport,
     supportWatch,
     alerts,
+    lifespan,
     async start(metrics) {
       registerDay2Metrics(metrics, { supportWatch, alerts, caPem: d.caPem, servingPem: d.servingPem });
       sinks = await startEventSinks({
@@ -127,8 +157,10 @@ export async function createDay2(d: Day2Deps): Promise<Day2> {
       // Any recorded event may change what is active (a dismissed rollout, a removed node).
       unsubscribe = d.events.subscribe(() => alerts.changed());
       alerts.start();
+      lifespan?.start();
     },
     async stop() {
+      await lifespan?.stop();
       supportWatch.stop();
       await backups?.stop();
       unsubscribe?.();

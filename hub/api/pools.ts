@@ -1,4 +1,5 @@
-// /v1/pools: the default pool always exists; pools carry labels and taints for their nodes.
+// /v1/pools: the default pool always exists; pools carry labels and taints for their nodes, and their
+// nodes' lifespan (maxNodeAge).
 import type { RoutePlugin } from '../http/route-plugin.js';
 import type { HubServices } from './services.js';
 import { HubError } from '../errors.js';
@@ -6,6 +7,7 @@ import { validateLabels } from '../nodes/enrollment.js';
 import { actorOf } from './actor.js';
 import { poolAutohealSchema, type PoolAutoheal } from '../autoheal/settings.js';
 import type { Pool } from '../store/types.js';
+import { parseDuration } from '../duration.js';
 import { itemsOf, noContent, params, poolSchema, responses } from './schemas.js';
 
 const NAME = { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$' } as const;
@@ -15,8 +17,21 @@ const fields = {
   description: { type: 'string', maxLength: 500 },
   labels: { type: 'object', maxProperties: 64, additionalProperties: { type: 'string' } },
   taints: { type: 'array', maxItems: 32, items: { type: 'string', maxLength: 300 } },
+  maxNodeAge: { type: ['string', 'null'], maxLength: 32 },
   autoheal: poolAutohealSchema,
 } as const;
+
+/** Node lifespan (hub/lifespan/): a duration of at least a second, or null (off). */
+function checkMaxNodeAge(v: string | null | undefined): void {
+  if (v === undefined || v === null) return;
+  let ms: number;
+  try {
+    ms = parseDuration(v);
+  } catch (err) {
+    throw new HubError('VALIDATION', `maxNodeAge: ${(err as Error).message}`);
+  }
+  if (ms < 1000) throw new HubError('VALIDATION', `maxNodeAge: "${v}" is under a second (30d is the recommendation)`);
+}
 
 function checkTaints(taints: string[] | undefined): void {
   for (const t of taints ?? [])
@@ -54,6 +69,7 @@ export const poolRoutes: RoutePlugin<{ svc: HubServices }> = async (app, { svc }
       const body = req.body;
       validateLabels(body.labels ?? {});
       checkTaints(body.taints);
+      checkMaxNodeAge(body.maxNodeAge);
       // Refused settings refuse the pool: nothing is created.
       if (body.autoheal) await svc.autohealSettings.checkPool(body.name, body.autoheal);
       const now = new Date().toISOString();
@@ -62,6 +78,7 @@ export const poolRoutes: RoutePlugin<{ svc: HubServices }> = async (app, { svc }
         description: body.description ?? '',
         labels: body.labels ?? {},
         taints: body.taints ?? [],
+        maxNodeAge: body.maxNodeAge ?? null,
         createdAt: now,
         updatedAt: now,
       };
@@ -93,7 +110,7 @@ export const poolRoutes: RoutePlugin<{ svc: HubServices }> = async (app, { svc }
     '/v1/pools/:pool',
     {
       schema: {
-        summary: 'Change a pool: description, labels, taints, autoheal settings',
+        summary: 'Change a pool: description, labels, taints, maxNodeAge, autoheal settings',
         params: params('pool'),
         body: { type: 'object', additionalProperties: false, minProperties: 1, properties: fields },
         response: responses({ 200: poolSchema }),
@@ -104,6 +121,7 @@ export const poolRoutes: RoutePlugin<{ svc: HubServices }> = async (app, { svc }
       const { autoheal, ...body } = req.body;
       if (body.labels) validateLabels(body.labels);
       checkTaints(body.taints);
+      checkMaxNodeAge(body.maxNodeAge);
       const existing = await svc.store.getPool(pool);
       if (!existing) throw new HubError('NOT_FOUND', `pool "${pool}" does not exist`);
       if (autoheal) await svc.autohealSettings.setPool(pool, autoheal);

@@ -208,6 +208,7 @@ export const poolSchema = open({
   description: str,
   labels: stringMap,
   taints: strings,
+  maxNodeAge: nstr,
   createdAt: str,
   updatedAt: str,
   autoheal: poolAutohealOut,

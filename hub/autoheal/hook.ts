@@ -1,5 +1,8 @@
 // The pool's provider hook: an executable the operator configures. JSON in on stdin, JSON out on
-// stdout: {"ok": true, "message": "...", "machineId": "..."}. Bounded in time and output.
+// stdout: {"ok": true, "message": "...", "machineId": "..."}. Bounded in time and output. Actions:
+// reboot and replace (autoheal: a node), create (a new machine for the pool from `cloudInit`; no
+// node; answers the new machineId) and delete (the machine of `node`, by its machineId) for node
+// lifespan and autoscaling.
 //
 // What the hook gets to pick a machine by is only what the hub knows for itself: the node's id and
 // name, its pool, the machine id this hook returned when it created the node, and the addresses the
@@ -20,11 +23,14 @@ export interface HookNode {
   reported: { hostname: string; addresses: string[]; labels: Record<string, string> };
 }
 
+export type HookAction = 'reboot' | 'replace' | 'create' | 'delete';
+
 export interface HookRequest {
-  action: 'reboot' | 'replace';
+  action: HookAction;
   pool: string;
-  node: HookNode;
-  /** For replace: the #cloud-config that joins the new machine to the pool. */
+  /** The node acted on; absent for create (there is no node yet). */
+  node?: HookNode;
+  /** For replace and create: the #cloud-config that joins the new machine to the pool. */
   cloudInit?: string;
 }
 

@@ -58,6 +58,7 @@ const camel = (flag: string): string =>
 
 interface PoolFlags {
   description?: string;
+  maxNodeAge?: string;
   label: string[];
   taint: string[];
   [k: string]: unknown;
@@ -85,6 +86,8 @@ function poolBody(o: PoolFlags): Obj {
   if (o.description !== undefined) body.description = o.description;
   if (o.label.length) body.labels = kv(o.label);
   if (o.taint.length) body.taints = o.taint;
+  if (o.maxNodeAge !== undefined)
+    body.maxNodeAge = o.maxNodeAge === 'none' || o.maxNodeAge === '' ? null : o.maxNodeAge;
   const autoheal = autohealBody(o);
   if (Object.keys(autoheal).length) body.autoheal = autoheal;
   return body;
@@ -102,6 +105,7 @@ function showPool(p: Obj): void {
         .join(','),
     ],
     ['taints', (p.taints as string[]).join(',')],
+    ['maxNodeAge', p.maxNodeAge ?? 'none (nodes are not replaced for their age)'],
     ['created', p.createdAt],
     ['updated', p.updatedAt],
     ['autoheal', `${a.enabled ? 'on' : 'off'}${a.paused ? ', paused' : ''}`],
@@ -137,6 +141,7 @@ export function registerPoolCommands(program: Command): void {
                 .join(','),
           },
           { header: 'TAINTS', value: (p) => (p.taints as string[]).join(',') },
+          { header: 'MAX-AGE', value: (p) => s(p.maxNodeAge) },
           {
             header: 'AUTOHEAL',
             value: (p) => {
@@ -167,7 +172,8 @@ export function registerPoolCommands(program: Command): void {
     cmd
       .option('--description <text>', 'free text')
       .option('--label <k=v>', 'node label for the pool (repeatable)', collect, [])
-      .option('--taint <k=v:Effect>', 'node taint for the pool (repeatable)', collect, []);
+      .option('--taint <k=v:Effect>', 'node taint for the pool (repeatable)', collect, [])
+      .option('--max-node-age <dur>', 'replace nodes older than this through the hook, e.g. 30d ("none": off)');
     for (const [flag, , , help] of AUTOHEAL_FLAGS) cmd.option(flag, help);
     return cmd;
   };
@@ -184,7 +190,7 @@ export function registerPoolCommands(program: Command): void {
       const body = poolBody(o);
       if (Object.keys(body).length === 0)
         throw new CliError(
-          'nothing to update: give --description, --label, --taint or an autoheal setting (atoll-hub pool update --help)',
+          'nothing to update: give --description, --label, --taint, --max-node-age or an autoheal setting (atoll-hub pool update --help)',
           2,
         );
       const c = client(cmd);

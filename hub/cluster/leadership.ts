@@ -10,7 +10,7 @@ import { StoreError, type LeaseFence, type Store } from '../store/types.js';
 import { leaseLost } from '../store/sqlite-cluster.js';
 import { logFailure } from '../../certs/log-failure.js';
 
-export const ROLES = ['autoheal', 'upgrades', 'purges', 'event-retention', 'support-watch'] as const;
+export const ROLES = ['autoheal', 'upgrades', 'purges', 'event-retention', 'support-watch', 'lifespan'] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface Leadership {

@@ -193,6 +193,13 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       db.exec(V8_CLUSTER_TABLES);
     },
   },
+  {
+    version: 9,
+    name: 'pool node lifespan (max_node_age)',
+    up(db: Database.Database): void {
+      db.exec('ALTER TABLE pools ADD COLUMN max_node_age TEXT');
+    },
+  },
 ]);
 
 /** The newest schema version this code knows. */

@@ -21,11 +21,13 @@ export interface Pool {
   labels: Record<string, string>;
   /** Taints every node of the pool gets, `key=value:Effect`. */
   taints: string[];
+  /** Nodes older than this (a duration like `30d`) are replaced (hub/lifespan/); null: never. */
+  maxNodeAge: string | null;
   createdAt: string;
   updatedAt: string;
 }
 
-export type PoolPatch = Partial<Pick<Pool, 'description' | 'labels' | 'taints'>>;
+export type PoolPatch = Partial<Pick<Pool, 'description' | 'labels' | 'taints' | 'maxNodeAge'>>;
 
 export interface TokenRecord {
   /** Public id, shown in lists and used to revoke. */

@@ -38,7 +38,15 @@ import {
   type TokenRecord,
 } from './types.js';
 
-export const poolParams = (r: PoolRow) => [r.name, r.description, r.labels, r.taints, r.created_at, r.updated_at];
+export const poolParams = (r: PoolRow) => [
+  r.name,
+  r.description,
+  r.labels,
+  r.taints,
+  r.max_node_age,
+  r.created_at,
+  r.updated_at,
+];
 export const tokenParams = (r: TokenRow) => [
   r.id,
   r.secret_hash,
@@ -139,7 +147,7 @@ export abstract class PgNodeStore extends PgStoreBase {
       if (!row) return undefined;
       const next: Pool = { ...poolFromRow(row), ...pick(patch, POOL_PATCH_KEYS), updatedAt: at };
       const r = poolToRow(next);
-      await ex.count(NQ.updatePool, [r.name, r.description, r.labels, r.taints, r.updated_at]);
+      await ex.count(NQ.updatePool, [r.name, r.description, r.labels, r.taints, r.max_node_age, r.updated_at]);
       return next;
     });
   }

@@ -181,6 +181,11 @@ export const PG_MIGRATIONS: readonly PgMigration[] = Object.freeze([
     statements: DAY2_MIGRATION,
   },
   { version: 4, name: 'hub membership and singleton leases (SQLite version 8)', statements: CLUSTER_MIGRATION },
+  {
+    version: 5,
+    name: 'pool node lifespan (SQLite version 9)',
+    statements: [`ALTER TABLE pools ADD COLUMN max_node_age ${T}`],
+  },
 ]);
 
 /** A database below this version (but not empty) was made by an atoll too old to migrate from here. */

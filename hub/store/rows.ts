@@ -22,6 +22,7 @@ export interface PoolRow {
   description: string;
   labels: string;
   taints: string;
+  max_node_age: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -107,6 +108,7 @@ export const poolFromRow = (r: PoolRow): Pool => ({
   description: r.description,
   labels: parseJson<Record<string, string>>(r.labels, `pools.labels of ${r.name}`),
   taints: parseJson<string[]>(r.taints, `pools.taints of ${r.name}`),
+  maxNodeAge: r.max_node_age ?? null,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -116,6 +118,7 @@ export const poolToRow = (p: Pool): PoolRow => ({
   description: p.description,
   labels: JSON.stringify(p.labels ?? {}),
   taints: JSON.stringify(p.taints ?? []),
+  max_node_age: p.maxNodeAge ?? null,
   created_at: p.createdAt,
   updated_at: p.updatedAt,
 });

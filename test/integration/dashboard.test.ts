@@ -277,12 +277,19 @@ test(
     await page.click('tr[data-pool="default"] button[data-action="edit-pool"]');
     await page.fill('#edit-after-restart', '7m');
     await page.fill('#edit-cap', '50');
+    await page.waitForSelector('tr[data-pool="default"] .max-node-age:has-text("off")');
+    await page.fill('#edit-max-node-age', '30d');
     await page.click('#save-pool');
     await page.waitForSelector('tr[data-pool="default"] .autoheal:has-text("restart 7m")', { timeout: 30_000 });
-    const saved = (
-      await h.api<{ autoheal: { afterRestart: string; maxUnhealthyPercent: number } }>('GET', '/v1/pools/default')
-    ).body.autoheal;
-    assert.deepEqual([saved.afterRestart, saved.maxUnhealthyPercent], ['7m', 50]);
+    await page.waitForSelector('tr[data-pool="default"] .max-node-age:has-text("30d")');
+    const savedPool = (
+      await h.api<{ maxNodeAge: string | null; autoheal: { afterRestart: string; maxUnhealthyPercent: number } }>(
+        'GET',
+        '/v1/pools/default',
+      )
+    ).body;
+    const saved = savedPool.autoheal;
+    assert.deepEqual([saved.afterRestart, saved.maxUnhealthyPercent, savedPool.maxNodeAge], ['7m', 50, '30d']);
     await page.click('tr[data-pool="default"] button[data-action="edit-pool"]');
     await page.fill('#edit-after-restart', '1h');
     await page.click('#save-pool');

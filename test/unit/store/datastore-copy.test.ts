@@ -66,6 +66,7 @@ async function sourceWith(n: number): Promise<string> {
   await (await openSqliteStore({ path })).close();
   const db = new Database(path);
   const at = new Date().toISOString();
+  db.prepare(`UPDATE pools SET max_node_age = '30d' WHERE name = 'default'`).run();
   db.prepare(
     `INSERT INTO tokens (id, secret_hash, pool, created_at, expires_at, created_by) VALUES ('t1', 'h', 'default', ?, ?, 'admin')`,
   ).run(at, at);
@@ -119,6 +120,7 @@ test('SQLite to SQLite in batches: the same rows, blobs intact, event ids contin
     'SELECT * FROM secrets',
   ])
     assert.deepEqual(rows(to, q), rows(from, q), q);
+  assert.deepEqual(rows(to, `SELECT max_node_age FROM pools WHERE name = 'default'`), [['30d']], 'maxNodeAge carried');
   assert.deepEqual(rows(to, `SELECT seq FROM sqlite_sequence WHERE name = 'events'`), [[1201]]);
   assert.deepEqual(rows(to, 'SELECT type, actor FROM events WHERE id = 1201'), [['store.copied', 'hub']]);
 });

@@ -21,6 +21,7 @@ export function pool(name: string, over: Partial<Pool> = {}): Pool {
     description: `pool ${name}`,
     labels: { tier: name },
     taints: [],
+    maxNodeAge: null,
     createdAt: at,
     updatedAt: at,
     ...over,

@@ -1,5 +1,6 @@
-// The pools page (#/pools): each pool's labels, taints and autoheal settings, and the upgrade
-// settings (the cluster's auto-upgrade policy, which applies to every pool). Edit forms only for
+// The pools page (#/pools): each pool's labels, taints, node lifespan (maxNodeAge) and autoheal
+// settings, and the upgrade settings (the cluster's auto-upgrade policy, which applies to every
+// pool; its window is also when over-age nodes are replaced). Edit forms only for
 // tokens whose role may change them (PATCH /v1/pools/:pool, PUT /v1/cluster/auto-upgrade).
 import { api, mayCall } from '../api.js';
 import { el, field, s, table, toast, type Obj } from '../dom.js';
@@ -18,6 +19,7 @@ interface Pool {
   description: string;
   labels: Record<string, string>;
   taints: string[];
+  maxNodeAge: string | null;
   autoheal: Autoheal;
 }
 interface RolloutSettings {
@@ -66,6 +68,7 @@ function poolEditor(p: Pool, done: () => void): HTMLElement {
       size: '4',
     }) as HTMLInputElement,
     hook: input('edit-hook', a.hook ?? '', '24'),
+    maxNodeAge: input('edit-max-node-age', p.maxNodeAge ?? '', '5'),
   };
   const error = el('p', { class: 'error', id: 'pool-edit-error' });
   const save = async (): Promise<void> => {
@@ -73,6 +76,7 @@ function poolEditor(p: Pool, done: () => void): HTMLElement {
     try {
       await api('PATCH', `/v1/pools/${encodeURIComponent(p.name)}`, {
         description: f.description.value,
+        maxNodeAge: f.maxNodeAge.value.trim() || null,
         autoheal: {
           enabled: f.enabled.checked,
           paused: f.paused.checked,
@@ -93,7 +97,7 @@ function poolEditor(p: Pool, done: () => void): HTMLElement {
     'div',
     { class: 'card editor', id: 'pool-editor', 'data-pool': p.name },
     el('h3', {}, `Edit pool ${p.name}`),
-    el('div', { class: 'row' }, field('Description', f.description)),
+    el('div', { class: 'row' }, field('Description', f.description), field('Max node age (e.g. 30d)', f.maxNodeAge)),
     el(
       'div',
       { class: 'row' },
@@ -236,7 +240,7 @@ export async function poolsPage(main: HTMLElement): Promise<void> {
     editorBox.replaceChildren();
     holder.replaceChildren(
       table(
-        ['Name', 'Description', 'Labels', 'Taints', 'Autoheal', canEdit ? '' : ''],
+        ['Name', 'Description', 'Labels', 'Taints', 'Max node age', 'Autoheal', canEdit ? '' : ''],
         pools.map((p) =>
           el(
             'tr',
@@ -251,6 +255,7 @@ export async function poolsPage(main: HTMLElement): Promise<void> {
                 .join(', '),
             ),
             el('td', {}, p.taints.join(', ')),
+            el('td', { class: 'max-node-age' }, p.maxNodeAge ?? 'off'),
             el('td', { class: 'autoheal' }, autohealSummary(p.autoheal)),
             el(
               'td',

@@ -44,6 +44,20 @@ export function poolsAndTokens(open: OpenStore): void {
     assert.equal(await store.getPool('gpu'), undefined);
   });
 
+  test('a pool keeps its maxNodeAge: null by default, set at create, changed and cleared by update', async (t) => {
+    const store = await open(t);
+    assert.equal((await store.getPool('default'))?.maxNodeAge, null);
+    await store.createPool(pool('aged', { maxNodeAge: '30d' }));
+    assert.equal((await store.getPool('aged'))?.maxNodeAge, '30d');
+    const at = iso(Date.now() + 1000);
+    assert.equal((await store.updatePool('aged', { maxNodeAge: '12h' }, at))?.maxNodeAge, '12h');
+    // A patch without the field leaves it; an explicit null clears it.
+    assert.equal((await store.updatePool('aged', { description: 'x' }, at))?.maxNodeAge, '12h');
+    assert.equal((await store.getPool('aged'))?.maxNodeAge, '12h');
+    assert.equal((await store.updatePool('aged', { maxNodeAge: null }, at))?.maxNodeAge, null);
+    assert.equal((await store.listPools()).find((p) => p.name === 'aged')?.maxNodeAge, null);
+  });
+
   test('a pool with nodes or live tokens cannot be deleted; dead tokens do not block', async (t) => {
     const store = await open(t);
     await store.createPool(pool('edge'));
