@@ -238,11 +238,15 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
 
   await controlPlane.start();
   certWatch.start();
-  services.hubs = await cluster.start({ apiUrl, gatewayUrl }, () => registry.connectedCount(), {
-    autoheal,
-    upgrades,
-    'event-retention': { start: () => retention.start(events), stop: () => retention.stop() },
-  });
+  services.hubs = await cluster.start(
+    { apiUrl, gatewayUrl },
+    { registry, commands },
+    {
+      autoheal,
+      upgrades,
+      'event-retention': { start: () => retention.start(events), stop: () => retention.stop() },
+    },
+  );
   const stopHousekeeping = startHousekeeping({
     leadsPurges: cluster.leads('purges'),
     registry,

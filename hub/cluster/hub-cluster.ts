@@ -10,6 +10,7 @@ import { hubIdFor } from './hub-id.js';
 import { hubsService, type HubsService } from './hubs-service.js';
 import { alwaysLeader, leaseLeadership, type Leadership, type Role } from './leadership.js';
 import { createMembership, type Membership } from './membership.js';
+import { startCommandRelay, type HubLocal } from './command-relay.js';
 
 /** What runs only on the leader of a role: started when this hub gains it, stopped when it loses it. */
 export interface Singleton {
@@ -26,7 +27,7 @@ export interface HubCluster {
   /** Beats, takes the leases, and starts each singleton whose role it leads; returns the hubs service. */
   start(
     urls: { apiUrl: string; gatewayUrl: string },
-    agents: () => number,
+    local: HubLocal,
     singletons: Partial<Record<Role, Singleton>>,
   ): Promise<HubsService>;
   /** Gives the leases up (stopping the singletons), stops beating and removes this hub's row. */
@@ -41,12 +42,13 @@ export function createHubCluster(config: HubConfig, d: { store: Store; clock: Cl
       ? leaseLeadership({ store: d.store, hubId, clock: d.clock, logger: log })
       : alwaysLeader();
   let membership: Membership | undefined;
+  let stopRelay = (): void => undefined;
   return {
     hubId,
     leadership,
     fenced: (role) => fencedStore(d.store, leadership, role),
     leads: (role) => () => leadership.leads(role),
-    async start(urls, agents, singletons) {
+    async start(urls, local, singletons) {
       const self = {
         id: hubId,
         publicUrl: config.publicUrl,
@@ -54,17 +56,24 @@ export function createHubCluster(config: HubConfig, d: { store: Store; clock: Cl
         gatewayUrl: urls.gatewayUrl,
         startedAt: new Date(d.clock.now()).toISOString(),
       };
+      const agents = (): number => local.registry.connectedCount();
       membership = createMembership({ store: d.store, self, agents, logger: log });
+      // Several hubs: commands stored through another hub reach the agents connected here.
+      if (config.datastore.kind === 'postgres') stopRelay = startCommandRelay(local, log);
       await membership.start();
       leadership.onChange(async (role, leading) => {
         const s = singletons[role];
         if (s) await (leading ? s.start() : s.stop());
       });
       await leadership.start();
-      return hubsService(d.store, membership, leadership);
+      return hubsService(d.store, membership, leadership, {
+        freshMs: config.unreachableAfterMs,
+        now: () => d.clock.now(),
+      });
     },
     async stop() {
       membership?.stop();
+      stopRelay();
       await leadership.stop();
       // Gone at once from every hub's list (a hub that dies shows live: false after 6 s instead).
       if (membership) await d.store.removeHub(hubId).catch(() => undefined);

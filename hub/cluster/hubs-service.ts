@@ -26,12 +26,18 @@ export interface HubsService {
   liveGatewayUrls(): string[];
   /** The roles this hub leads now. */
   led(): Role[];
+  /**
+   * Whether the node's agent is connected to another live hub, as far as the store says: its last
+   * report is fresher than freshMs and it is not unreachable (false on a hub alone).
+   */
+  heldElsewhere(nodeId: string): Promise<boolean>;
 }
 
 export function hubsService(
-  store: Pick<Store, 'listLeases'>,
+  store: Pick<Store, 'listLeases' | 'getNode'>,
   membership: Membership,
   leadership: Leadership,
+  fresh: { freshMs: number; now: () => number },
 ): HubsService {
   return {
     hubId: membership.hubId,
@@ -56,5 +62,11 @@ export function hubsService(
     },
     liveGatewayUrls: () => membership.liveGatewayUrls(),
     led: () => leadership.led(),
+    async heldElsewhere(nodeId) {
+      const [node, hubs] = await Promise.all([store.getNode(nodeId), membership.list()]);
+      if (!node?.lastSeen || node.state === 'unreachable') return false;
+      if (!hubs.some((h) => h.live && h.id !== membership.hubId)) return false;
+      return fresh.now() - Date.parse(node.lastSeen) < fresh.freshMs;
+    },
   };
 }

@@ -1,0 +1,117 @@
+// Two hub processes on one PostgreSQL (the same cluster secret, separate data dirs): an agent (a
+// puppet speaking the real protocol) connected to hub A is acted on through hub B. B stores the
+// command, A (holding the link) sends it, the agent's result is stored, and the waiter on B answers
+// 200 with it. A node whose agent is connected nowhere is refused with NODE_OFFLINE, as on one hub.
+// Needs a build (dist/hub/main.js) and PostgreSQL.
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { copyFileSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { removeTree, startHub, waitFor, type HubHandle } from '../helpers/processes.js';
+import { postgresBinDir, startPostgres, type PgServer } from '../helpers/postgres.js';
+import { stopProc } from '../helpers/bad-input.js';
+import { Puppet } from '../helpers/puppet.js';
+
+const skip = postgresBinDir() ? false : 'PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb)';
+let server: PgServer | undefined;
+const hubs: HubHandle[] = [];
+const puppets: Puppet[] = [];
+const dirs: string[] = [];
+
+after(async () => {
+  for (const p of puppets) p.stop();
+  for (const h of hubs) await stopProc(h.proc);
+  server?.stop();
+  for (const d of dirs) removeTree(d);
+});
+
+/** Two hubs on one new database of `server`, B with A's cluster secret. */
+export async function twoHubs(pg: PgServer, db: string): Promise<[HubHandle, HubHandle]> {
+  pg.createDatabase(db);
+  const datastore = ['--datastore', pg.urlFor(db), '--datastore-pool-size', '4'];
+  const rootA = mkdtempSync(join(tmpdir(), 'atoll-hubs-a-'));
+  dirs.push(rootA);
+  const a = await startHub({ dataDir: join(rootA, 'data'), extraArgs: [...datastore, '--hub-id', 'hub-a'] });
+  hubs.push(a);
+  const rootB = mkdtempSync(join(tmpdir(), 'atoll-hubs-b-'));
+  dirs.push(rootB);
+  const bDir = join(rootB, 'data');
+  mkdirSync(bDir, { mode: 0o700 });
+  copyFileSync(join(a.dataDir, 'cluster-secret'), join(bDir, 'cluster-secret'));
+  const b = await startHub({ dataDir: bDir, extraArgs: [...datastore, '--hub-id', 'hub-b'] });
+  hubs.push(b);
+  return [a, b];
+}
+
+interface ActionReply {
+  ok?: boolean;
+  message?: string;
+  commandId?: string;
+  code?: string;
+  error?: { code?: string; message?: string };
+}
+
+test(
+  'a command through hub B reaches the agent connected to hub A, and B answers with its result',
+  { skip, timeout: 120_000 },
+  async () => {
+    server = await startPostgres();
+    const [a, b] = await twoHubs(server, 'commands');
+    const tok = await a.api<{ token: string }>('POST', '/v1/tokens', {});
+    assert.equal(tok.status, 201, JSON.stringify(tok.body));
+    const p = await Puppet.join(a, tok.body.token, 'cross-1');
+    puppets.push(p);
+    await waitFor(
+      'the node ready on hub A',
+      async () => (await a.api<{ state: string }>('GET', `/v1/nodes/${p.id}`)).body.state === 'ready',
+      15_000,
+      100,
+    );
+    // Both hubs live in each other's list (B only relays when another hub is live).
+    await waitFor(
+      'both hubs live',
+      async () =>
+        (await b.api<{ items: { live: boolean }[] }>('GET', '/v1/hubs')).body.items.filter((h) => h.live).length === 2,
+      15_000,
+      200,
+    );
+
+    const started = Date.now();
+    const r = await b.api<ActionReply>('POST', `/v1/nodes/${p.id}/actions/reboot?wait=20s`);
+    const tookMs = Date.now() - started;
+    process.stdout.write(`# reboot through hub B answered in ${tookMs} ms\n`);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.ok, true);
+    assert.equal(r.body.message, 'done by the puppet');
+    assert.deepEqual(p.commands, ['reboot'], 'the agent got it once');
+    assert.ok(tookMs < 5000, `answered in ${tookMs} ms`);
+    // The result is stored: A sees the command done too.
+    const cmd = await a.api<{ state: string; sentCount: number }>(
+      'GET',
+      `/v1/nodes/${p.id}/commands/${r.body.commandId}`,
+    );
+    assert.equal(cmd.status, 200, JSON.stringify(cmd.body));
+    assert.equal(cmd.body.state, 'done');
+    assert.equal(cmd.body.sentCount, 1, 'sent once, by hub A');
+
+    // wait=0 through B: 202 at once, and the agent runs it all the same.
+    const quick = await b.api<ActionReply>('POST', `/v1/nodes/${p.id}/actions/restart-k3s?wait=0`);
+    assert.equal(quick.status, 202, JSON.stringify(quick.body));
+    await waitFor('restart-k3s at the agent', () => p.commands.includes('restart-k3s'), 10_000, 50);
+    assert.deepEqual(p.commands, ['reboot', 'restart-k3s']);
+
+    // An agent connected nowhere: refused, not stored to wait for nothing.
+    p.disconnect();
+    const refused = await waitFor(
+      'NODE_OFFLINE through hub B',
+      async () => {
+        const x = await b.api<ActionReply>('POST', `/v1/nodes/${p.id}/actions/reboot?wait=2s`);
+        return x.status === 503 && x;
+      },
+      20_000,
+      500,
+    );
+    assert.match(JSON.stringify(refused.body), /NODE_OFFLINE/);
+  },
+);
