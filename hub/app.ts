@@ -183,12 +183,7 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
     servingPin: pki.servingPin,
     hubVersion,
     cluster: () => clusterInfo(controlPlane),
-    controlPlane,
-    artifacts,
-    autoheal,
-    autohealSettings,
-    upgrades,
-    removeNode,
+    ...{ controlPlane, artifacts, autoheal, autohealSettings, upgrades, removeNode },
     certs: certWatch,
     clockStatus: () => ({ ...fleetSkew.status(), holding: clock.holding() ?? null }),
     ...{ versionSupport: day2.versionSupport, alerts: day2.alerts },
@@ -239,8 +234,7 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
   await controlPlane.start();
   certWatch.start();
   services.hubs = await cluster.start(
-    { apiUrl, gatewayUrl },
-    { registry, commands },
+    { apiUrl, gatewayUrl, registry, commands, events },
     {
       autoheal,
       upgrades,

@@ -5,6 +5,7 @@
 import type { Logger } from '../logger.js';
 import type { CommandService } from '../nodes/commands.js';
 import type { NodeRegistry } from '../nodes/registry.js';
+import type { EventLog } from '../events.js';
 import { logFailure } from '../../certs/log-failure.js';
 
 export const RELAY_INTERVAL_MS = 250;
@@ -13,6 +14,7 @@ export const RELAY_INTERVAL_MS = 250;
 export interface HubLocal {
   registry: Pick<NodeRegistry, 'connectedCount'>;
   commands: Pick<CommandService, 'pickUp'>;
+  events: Pick<EventLog, 'subscribe'>;
 }
 
 /** Starts the relay; returns its stop. */

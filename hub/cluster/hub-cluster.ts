@@ -11,6 +11,7 @@ import { hubsService, type HubsService } from './hubs-service.js';
 import { alwaysLeader, leaseLeadership, type Leadership, type Role } from './leadership.js';
 import { createMembership, type Membership } from './membership.js';
 import { startCommandRelay, type HubLocal } from './command-relay.js';
+import { createEventFeed, type EventFeed } from './event-feed.js';
 
 /** What runs only on the leader of a role: started when this hub gains it, stopped when it loses it. */
 export interface Singleton {
@@ -26,8 +27,7 @@ export interface HubCluster {
   leads(role: Role): () => boolean;
   /** Beats, takes the leases, and starts each singleton whose role it leads; returns the hubs service. */
   start(
-    urls: { apiUrl: string; gatewayUrl: string },
-    local: HubLocal,
+    local: HubLocal & { apiUrl: string; gatewayUrl: string },
     singletons: Partial<Record<Role, Singleton>>,
   ): Promise<HubsService>;
   /** Gives the leases up (stopping the singletons), stops beating and removes this hub's row. */
@@ -43,23 +43,28 @@ export function createHubCluster(config: HubConfig, d: { store: Store; clock: Cl
       : alwaysLeader();
   let membership: Membership | undefined;
   let stopRelay = (): void => undefined;
+  let feed: (EventFeed & { stop(): void }) | undefined;
   return {
     hubId,
     leadership,
     fenced: (role) => fencedStore(d.store, leadership, role),
     leads: (role) => () => leadership.leads(role),
-    async start(urls, local, singletons) {
+    async start(local, singletons) {
       const self = {
         id: hubId,
         publicUrl: config.publicUrl,
-        apiUrl: urls.apiUrl,
-        gatewayUrl: urls.gatewayUrl,
+        apiUrl: local.apiUrl,
+        gatewayUrl: local.gatewayUrl,
         startedAt: new Date(d.clock.now()).toISOString(),
       };
       const agents = (): number => local.registry.connectedCount();
       membership = createMembership({ store: d.store, self, agents, logger: log });
       // Several hubs: commands stored through another hub reach the agents connected here.
-      if (config.datastore.kind === 'postgres') stopRelay = startCommandRelay(local, log);
+      // and the event stream carries the events every hub stores.
+      if (config.datastore.kind === 'postgres') {
+        stopRelay = startCommandRelay(local, log);
+        feed = createEventFeed({ store: d.store, events: local.events, logger: log });
+      }
       await membership.start();
       leadership.onChange(async (role, leading) => {
         const s = singletons[role];
@@ -69,11 +74,13 @@ export function createHubCluster(config: HubConfig, d: { store: Store; clock: Cl
       return hubsService(d.store, membership, leadership, {
         freshMs: config.unreachableAfterMs,
         now: () => d.clock.now(),
+        events: feed ?? local.events,
       });
     },
     async stop() {
       membership?.stop();
       stopRelay();
+      feed?.stop();
       await leadership.stop();
       // Gone at once from every hub's list (a hub that dies shows live: false after 6 s instead).
       if (membership) await d.store.removeHub(hubId).catch(() => undefined);

@@ -2,9 +2,12 @@
 // puppet speaking the real protocol) connected to hub A is acted on through hub B. B stores the
 // command, A (holding the link) sends it, the agent's result is stored, and the waiter on B answers
 // 200 with it. A node whose agent is connected nowhere is refused with NODE_OFFLINE, as on one hub.
+// The event stream of each hub carries the events the other stores.
 // Needs a build (dist/hub/main.js) and PostgreSQL.
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
+import { after, before, test } from 'node:test';
+import { request } from 'node:https';
+import type { ClientRequest } from 'node:http';
 import { copyFileSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,8 +21,16 @@ let server: PgServer | undefined;
 const hubs: HubHandle[] = [];
 const puppets: Puppet[] = [];
 const dirs: string[] = [];
+const streams: ClientRequest[] = [];
+let pair: [HubHandle, HubHandle] | undefined;
 
+before(async () => {
+  if (skip) return;
+  server = await startPostgres();
+  pair = await twoHubs(server, 'hubs');
+});
 after(async () => {
+  for (const s of streams) s.destroy();
   for (const p of puppets) p.stop();
   for (const h of hubs) await stopProc(h.proc);
   server?.stop();
@@ -27,7 +38,7 @@ after(async () => {
 });
 
 /** Two hubs on one new database of `server`, B with A's cluster secret. */
-export async function twoHubs(pg: PgServer, db: string): Promise<[HubHandle, HubHandle]> {
+async function twoHubs(pg: PgServer, db: string): Promise<[HubHandle, HubHandle]> {
   pg.createDatabase(db);
   const datastore = ['--datastore', pg.urlFor(db), '--datastore-pool-size', '4'];
   const rootA = mkdtempSync(join(tmpdir(), 'atoll-hubs-a-'));
@@ -56,8 +67,7 @@ test(
   'a command through hub B reaches the agent connected to hub A, and B answers with its result',
   { skip, timeout: 120_000 },
   async () => {
-    server = await startPostgres();
-    const [a, b] = await twoHubs(server, 'commands');
+    const [a, b] = pair!;
     const tok = await a.api<{ token: string }>('POST', '/v1/tokens', {});
     assert.equal(tok.status, 201, JSON.stringify(tok.body));
     const p = await Puppet.join(a, tok.body.token, 'cross-1');
@@ -113,5 +123,73 @@ test(
       500,
     );
     assert.match(JSON.stringify(refused.body), /NODE_OFFLINE/);
+  },
+);
+
+interface Ev {
+  id: number;
+  type: string;
+  message: string;
+}
+
+/** Opens GET /v1/events/stream on a hub; the events arrive in the returned array. */
+function openStream(h: HubHandle): Promise<Ev[]> {
+  return new Promise((resolve, reject) => {
+    const events: Ev[] = [];
+    const req = request(
+      `${h.apiUrl}/v1/events/stream`,
+      { ca: h.caPem(), headers: { authorization: `Bearer ${h.adminToken()}`, accept: 'text/event-stream' } },
+      (res) => {
+        assert.equal(res.statusCode, 200);
+        let buf = '';
+        res.on('data', (d: Buffer) => {
+          buf += d.toString();
+          let i: number;
+          while ((i = buf.indexOf('\n\n')) >= 0) {
+            const data = buf
+              .slice(0, i)
+              .split('\n')
+              .filter((l) => l.startsWith('data: '))
+              .map((l) => l.slice(6))
+              .join('\n');
+            buf = buf.slice(i + 2);
+            if (data) events.push(JSON.parse(data) as Ev);
+          }
+        });
+        resolve(events);
+      },
+    );
+    req.on('error', reject);
+    streams.push(req);
+    req.end();
+  });
+}
+
+test(
+  'the event stream on each hub carries the events every hub stores, each once',
+  { skip, timeout: 60_000 },
+  async () => {
+    const [a, b] = pair!;
+    const [onA, onB] = [await openStream(a), await openStream(b)];
+    const made: { hub: HubHandle; id: string }[] = [];
+    for (const hub of [a, b, a, b]) {
+      const r = await hub.api<{ id: string }>('POST', '/v1/tokens', {});
+      assert.equal(r.status, 201);
+      made.push({ hub, id: r.body.id });
+    }
+    const created = (evs: Ev[]): Ev[] => evs.filter((e) => e.type === 'token.created');
+    for (const [name, evs] of [
+      ['A', onA],
+      ['B', onB],
+    ] as const) {
+      await waitFor(`four token.created on hub ${name}'s stream`, () => created(evs).length >= 4, 10_000, 50);
+      for (const m of made)
+        assert.ok(
+          created(evs).some((e) => e.message.includes(m.id)),
+          `hub ${name}'s stream has token ${m.id}: ${JSON.stringify(created(evs))}`,
+        );
+      const ids = evs.map((e) => e.id);
+      assert.equal(new Set(ids).size, ids.length, `no event twice on hub ${name}'s stream`);
+    }
   },
 );
