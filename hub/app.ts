@@ -3,7 +3,8 @@
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import type { HubConfig } from './config.js';
-import { prepareDataDir, loadOrCreateAdminToken } from './data-dir.js';
+import { prepareDataDir } from './data-dir.js';
+import { clusterAdminToken } from './cluster/admin-token.js';
 import { DirLockedError, lockDataDir, lockHolder, type DirLock } from '../certs/dir-lock.js';
 import { checkListeners, hubListeners } from './listen-check.js';
 import { listenHub } from './listen-hub.js';
@@ -66,7 +67,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
 async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promise<Hub> {
   const log = deps.logger;
   const { store, pki, movedAside, clusterSecret, k3sServerToken } = await openHubStateFor(config, log);
-  const admin = loadOrCreateAdminToken(config.dataDir);
+  const admin = await clusterAdminToken(config, store, clusterSecret, log); // the same on every hub
   const hubVersion = readHubVersion();
   const events = createEventLog(store, log.child({ component: 'events' }));
   const retention = new EventRetention(store, log.child({ component: 'events' }), {

@@ -193,3 +193,17 @@ test(
     }
   },
 );
+
+test("every hub accepts the cluster's admin token: the second hub loads the first's", { skip }, async () => {
+  const [a, b] = pair!;
+  assert.equal(b.adminToken(), a.adminToken(), "hub B's admin-token file holds hub A's token");
+  for (const [name, hub] of [
+    ['A', a],
+    ['B', b],
+  ] as const) {
+    const r = await hub.api('GET', '/v1/hubs', undefined, a.adminToken());
+    assert.equal(r.status, 200, `hub ${name} accepts the token: ${JSON.stringify(r.body)}`);
+  }
+  const wrong = await b.api('GET', '/v1/hubs', undefined, `${a.adminToken()}x`);
+  assert.equal(wrong.status, 401);
+});
