@@ -75,6 +75,8 @@ export interface HubConfig {
   readonly sinks: SinkConfig;
   /** This hub's id among the hubs on one datastore (--hub-id; default: made once, kept in <data-dir>/hub-id). */
   readonly hubId?: string;
+  /** A hub row without a beat for this long is removed from the hubs' membership (--forget-hubs-after). */
+  readonly forgetHubsAfterMs: number;
 }
 
 export interface HubFlags extends SinkFlags {
@@ -114,6 +116,7 @@ export interface HubFlags extends SinkFlags {
   datastore?: string;
   datastorePoolSize?: string;
   hubId?: string;
+  forgetHubsAfter?: string;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -149,6 +152,7 @@ export const HUB_DEFAULTS = Object.freeze({
   handshakeTimeout: '10s',
   eventsMaxAge: '30d',
   eventsMaxCount: '100000',
+  forgetHubsAfter: '1h',
 } satisfies Partial<Record<keyof HubFlags | 'dataDirAsRoot', string>>);
 const D = HUB_DEFAULTS;
 
@@ -273,5 +277,14 @@ export function parseHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, isRoot: 
         .filter(Boolean),
     ),
     hubId: flags.hubId || env.ATOLL_HUB_ID ? checkHubId(flags.hubId || env.ATOLL_HUB_ID || '') : undefined,
+    forgetHubsAfterMs: forgetHubsAfter(flags.forgetHubsAfter ?? env.ATOLL_FORGET_HUBS_AFTER ?? D.forgetHubsAfter),
   });
+}
+
+/** Longer than a hub's live window (membership.ts), so a hub is shown as gone before it is forgotten. */
+function forgetHubsAfter(text: string): number {
+  const ms = duration(text, '--forget-hubs-after');
+  if (ms < 10_000)
+    throw new ConfigError(`--forget-hubs-after must be at least 10s (a hub is live for 6s after a beat); got ${text}`);
+  return ms;
 }

@@ -58,7 +58,13 @@ export function createHubCluster(config: HubConfig, d: { store: Store; clock: Cl
         startedAt: new Date(d.clock.now()).toISOString(),
       };
       const agents = (): number => local.registry.connectedCount();
-      membership = createMembership({ store: d.store, self, agents, logger: log });
+      membership = createMembership({
+        store: d.store,
+        self,
+        agents,
+        logger: log,
+        forgetAfterMs: config.forgetHubsAfterMs,
+      });
       // Several hubs: commands stored through another hub reach the agents connected here.
       // and the event stream carries the events every hub stores.
       if (config.datastore.kind === 'postgres') {
