@@ -207,3 +207,38 @@ test("every hub accepts the cluster's admin token: the second hub loads the firs
   const wrong = await b.api('GET', '/v1/hubs', undefined, `${a.adminToken()}x`);
   assert.equal(wrong.status, 401);
 });
+
+test(
+  'an API token made through one hub works on the other within a second; revoked on one, refused by both',
+  { skip },
+  async () => {
+    const [a, b] = pair!;
+    const made = await a.api<{ id: string; token: string }>('POST', '/v1/api-tokens', { role: 'read-only' });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    const madeAt = Date.now();
+    await waitFor(
+      'hub B accepts the new token',
+      async () => (await b.api('GET', '/v1/whoami', undefined, made.body.token)).status === 200,
+      5_000,
+      50,
+    );
+    const acceptedMs = Date.now() - madeAt;
+    const revoked = await b.api('DELETE', `/v1/api-tokens/${made.body.id}`);
+    assert.ok(revoked.status === 200 || revoked.status === 204, JSON.stringify(revoked.body));
+    const revokedAt = Date.now();
+    assert.equal(
+      (await b.api('GET', '/v1/whoami', undefined, made.body.token)).status,
+      401,
+      'refused at once where revoked',
+    );
+    await waitFor(
+      'hub A refuses the revoked token',
+      async () => (await a.api('GET', '/v1/whoami', undefined, made.body.token)).status === 401,
+      5_000,
+      50,
+    );
+    const refusedMs = Date.now() - revokedAt;
+    process.stdout.write(`# API token accepted on the other hub in ${acceptedMs} ms, revocation in ${refusedMs} ms\n`);
+    assert.ok(acceptedMs < 1500 && refusedMs < 1500, `${acceptedMs} ms / ${refusedMs} ms`);
+  },
+);
