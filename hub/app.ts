@@ -3,7 +3,8 @@
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import type { HubConfig } from './config.js';
-import { prepareDataDir, loadOrCreateAdminToken } from './data-dir.js';
+import { prepareDataDir } from './data-dir.js';
+import { clusterAdminToken } from './cluster/admin-token.js';
 import { DirLockedError, lockDataDir, lockHolder, type DirLock } from '../certs/dir-lock.js';
 import { checkListeners, hubListeners } from './listen-check.js';
 import { listenHub } from './listen-hub.js';
@@ -66,7 +67,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Hub> {
 async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promise<Hub> {
   const log = deps.logger;
   const { store, pki, movedAside, clusterSecret, k3sServerToken } = await openHubStateFor(config, log);
-  const admin = loadOrCreateAdminToken(config.dataDir);
+  const admin = await clusterAdminToken(config, store, clusterSecret, log); // the same on every hub
   const hubVersion = readHubVersion();
   const events = createEventLog(store, log.child({ component: 'events' }));
   const retention = new EventRetention(store, log.child({ component: 'events' }), {
@@ -184,11 +185,8 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
     servingPin: pki.servingPin,
     hubVersion,
     cluster: () => clusterInfo(controlPlane),
-    controlPlane,
-    artifacts,
-    autoheal,
-    autohealSettings,
-    ...{ upgrades, removeNode, certs: certWatch },
+    ...{ controlPlane, artifacts, autoheal, autohealSettings, upgrades, removeNode },
+    certs: certWatch,
     clockStatus: () => ({ ...fleetSkew.status(), holding: clock.holding() ?? null }),
     ...{ versionSupport: day2.versionSupport, alerts: day2.alerts },
     joinCommand: joinCommands({ tokens, events, publicUrl: config.publicUrl, servingPin: pki.servingPin }),
@@ -237,11 +235,14 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
 
   await controlPlane.start();
   certWatch.start();
-  services.hubs = await cluster.start({ apiUrl, gatewayUrl }, () => registry.connectedCount(), {
-    autoheal,
-    upgrades,
-    'event-retention': { start: () => retention.start(events), stop: () => retention.stop() },
-  });
+  services.hubs = await cluster.start(
+    { apiUrl, gatewayUrl, registry, commands, events },
+    {
+      autoheal,
+      upgrades,
+      'event-retention': { start: () => retention.start(events), stop: () => retention.stop() },
+    },
+  );
   const stopHousekeeping = startHousekeeping({
     leadsPurges: cluster.leads('purges'),
     registry,

@@ -1,5 +1,6 @@
 // Value parsers for the hub's flags (config.ts): each checks one kind of value and names its flag in
 // the ConfigError it throws.
+import { networkInterfaces } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ConfigError } from './errors.js';
 import { parseDuration } from './duration.js';
@@ -54,4 +55,26 @@ export function datastoreOf(
     const flag = /pool size/.test((err as Error).message) ? '--datastore-pool-size' : '--datastore';
     throw new ConfigError(`${flag}: ${(err as Error).message}`);
   }
+}
+
+export function parseListen(text: string, what: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(text.trim());
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new ConfigError(`${what} "${text}" must be HOST:PORT (e.g. 127.0.0.1:9443)`);
+  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+}
+
+export function firstNonLoopbackIPv4(): string | undefined {
+  for (const addrs of Object.values(networkInterfaces())) {
+    for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return undefined;
+}
+
+/** Longer than a hub's live window (membership.ts), so a hub is shown as gone before it is forgotten. */
+export function forgetHubsAfter(text: string): number {
+  const ms = duration(text, '--forget-hubs-after');
+  if (ms < 10_000)
+    throw new ConfigError(`--forget-hubs-after must be at least 10s (a hub is live for 6s after a beat); got ${text}`);
+  return ms;
 }

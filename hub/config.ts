@@ -1,13 +1,23 @@
 // Hub configuration: parsed once at the edge (flags > env > defaults) into a frozen object. The hub
 // reads no test-only variables itself; those of the k3s stand-in reach it through the environment the
 // hub passes to k3s (README.md, "Test-only environment variables").
-import { networkInterfaces } from 'node:os';
 import { resolve } from 'node:path';
 import { ConfigError } from './errors.js';
 import { k3sDatastoreEndpoint } from './k3s/k3s-datastore.js';
 import type { DatastoreSpec } from './store/datastore-url.js';
 import { checkHubId } from './cluster/hub-id.js';
-import { clusterSecretFile, datastoreOf, duration, optionalCount, recoveryGrace } from './config-values.js';
+import {
+  clusterSecretFile,
+  datastoreOf,
+  duration,
+  firstNonLoopbackIPv4,
+  forgetHubsAfter,
+  optionalCount,
+  parseListen,
+  recoveryGrace,
+} from './config-values.js';
+
+export { parseListen, firstNonLoopbackIPv4 } from './config-values.js';
 import { parseSinkConfig, type SinkConfig, type SinkFlags } from './sinks/sink-config.js';
 import { BACKUP_DEFAULTS, parseBackupConfig, type BackupConfig, type BackupFlags } from './backup/backup-config.js';
 
@@ -81,6 +91,8 @@ export interface HubConfig {
   readonly backup: BackupConfig;
   /** This hub's id among the hubs on one datastore (--hub-id; default: made once, kept in <data-dir>/hub-id). */
   readonly hubId?: string;
+  /** A hub row without a beat for this long is removed from the hubs' membership (--forget-hubs-after). */
+  readonly forgetHubsAfterMs: number;
 }
 
 export interface HubFlags extends SinkFlags, BackupFlags {
@@ -121,6 +133,7 @@ export interface HubFlags extends SinkFlags, BackupFlags {
   datastore?: string;
   datastorePoolSize?: string;
   hubId?: string;
+  forgetHubsAfter?: string;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -157,25 +170,12 @@ export const HUB_DEFAULTS = Object.freeze({
   eventsMaxAge: '30d',
   eventsMaxCount: '100000',
   ...BACKUP_DEFAULTS,
+  forgetHubsAfter: '1h',
 } satisfies Partial<Record<keyof HubFlags | 'dataDirAsRoot', string>>);
 const D = HUB_DEFAULTS;
 
 export function defaultDataDir(env: NodeJS.ProcessEnv, isRoot: boolean): string {
   return env.ATOLL_DATA_DIR ?? (isRoot ? D.dataDirAsRoot : resolve(D.dataDir));
-}
-
-export function parseListen(text: string, what: string): ListenAddress {
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(text.trim());
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) throw new ConfigError(`${what} "${text}" must be HOST:PORT (e.g. 127.0.0.1:9443)`);
-  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
-}
-
-export function firstNonLoopbackIPv4(): string | undefined {
-  for (const addrs of Object.values(networkInterfaces())) {
-    for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
-  }
-  return undefined;
 }
 
 export function parseHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, isRoot: boolean): HubConfig {
@@ -287,5 +287,6 @@ export function parseHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, isRoot: 
         .filter(Boolean),
     ),
     hubId: flags.hubId || env.ATOLL_HUB_ID ? checkHubId(flags.hubId || env.ATOLL_HUB_ID || '') : undefined,
+    forgetHubsAfterMs: forgetHubsAfter(flags.forgetHubsAfter ?? env.ATOLL_FORGET_HUBS_AFTER ?? D.forgetHubsAfter),
   });
 }

@@ -160,6 +160,12 @@ function runCommand(program: Command): Command {
       '--hub-id <id>',
       "this hub's id among the hubs on one datastore (env ATOLL_HUB_ID; default: made once, kept in <data-dir>/hub-id)",
     )
+    .addOption(
+      new Option(
+        '--forget-hubs-after <dur>',
+        `remove a hub from the hubs list after this long without a beat; it shows as gone until then (env ATOLL_FORGET_HUBS_AFTER; default ${D.forgetHubsAfter})`,
+      ),
+    )
     .option('--datastore-pool-size <n>', 'PostgreSQL connections at most (env ATOLL_DATASTORE_POOL_SIZE; default 10)')
     .option(
       '--reinit-store',

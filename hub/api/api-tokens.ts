@@ -31,10 +31,31 @@ export function publicApiToken(t: ApiTokenRecord): PublicApiToken {
 
 export class ApiTokens {
   private items: ApiTokenRecord[] = [];
+  /** Moves on with every change made here, so a reload read before it does not undo it. */
+  private changes = 0;
   constructor(private readonly store: Store) {}
 
   async load(): Promise<void> {
-    this.items = (await this.store.listApiTokens()) as ApiTokenRecord[];
+    const at = this.changes;
+    const items = (await this.store.listApiTokens()) as ApiTokenRecord[];
+    if (at === this.changes) this.items = items;
+  }
+
+  /**
+   * Several hubs on one store: reloads every intervalMs, so a token made or revoked through another
+   * hub counts here within about that long. Returns the stop.
+   */
+  follow(intervalMs: number, onError: (err: Error) => void): () => void {
+    let busy = false;
+    const timer = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      this.load()
+        .catch(onError)
+        .finally(() => (busy = false));
+    }, intervalMs);
+    timer.unref();
+    return () => clearInterval(timer);
   }
 
   list(): ApiTokenRecord[] {
@@ -63,6 +84,7 @@ export class ApiTokens {
       revokedAt: null,
     };
     await this.store.createApiToken(record);
+    this.changes++;
     this.items = [...this.items, record];
     return { record, token: `atoll_api_${id}_${secret}` };
   }
@@ -75,6 +97,7 @@ export class ApiTokens {
     // One statement: the first revocation time stays; the cache takes what the store holds.
     const revoked = (await this.store.revokeApiToken(id, new Date().toISOString())) as ApiTokenRecord | undefined;
     if (!revoked) return undefined;
+    this.changes++;
     this.items = this.items.map((x) => (x.id === id ? revoked : x));
     return revoked;
   }

@@ -257,7 +257,8 @@ export const nodeRoutes: RoutePlugin<{ svc: HubServices }> = async (app, { svc }
         if (!r.cleared) throw new HubError('CONFLICT', r.message);
         return { action, nodeId: id, ok: true, message: r.message };
       }
-      const link = svc.registry.link(id);
+      // Several hubs: an agent connected to another hub gets the command from there (cluster/command-relay.ts).
+      const link = svc.registry.link(id) ?? (await svc.hubs?.heldElsewhere(id));
       if (!link) {
         await audit('refused', 'the agent is not connected');
         throw new HubError('NODE_OFFLINE', `node ${node.name} is not connected; ${action} needs its agent`);

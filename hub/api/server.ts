@@ -51,6 +51,11 @@ export async function buildApi(svc: HubServices, opts: ApiOptions): Promise<Fast
   guardConnections(app.server, 'api', opts.limits, svc.logger);
   const apiTokens = new ApiTokens(svc.store);
   await apiTokens.load();
+  if (svc.config.datastore.kind === 'postgres') {
+    // Several hubs: tokens made or revoked through another hub count here within half a second.
+    const stop = apiTokens.follow(500, (err) => svc.logger.warn({ err: err.message }, 'could not reload API tokens'));
+    app.addHook('onClose', async () => stop());
+  }
   await registerOpenApi(app, svc.hubVersion);
   installAccessControl(app, svc, createAuthenticator(opts.adminTokenHash, apiTokens));
 

@@ -68,7 +68,8 @@ export const streamRoutes: RoutePlugin<{ svc: HubServices }> = async (app, { svc
         out.gone() || e.id <= replayedUpTo || !matches(e)
           ? !out.gone()
           : out.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
-      const unsubscribe = svc.events.subscribe((e) => {
+      // Every hub's events when several share the store (cluster/event-feed.ts), else this hub's.
+      const unsubscribe = (svc.hubs?.events ?? svc.events).subscribe((e) => {
         if (!buffer) return void send(e);
         buffer.push(e);
         if (buffer.length > BUFFER_MAX) out.drop(`more than ${BUFFER_MAX} events recorded while replaying`);

@@ -10,6 +10,8 @@ import { hubIdFor } from './hub-id.js';
 import { hubsService, type HubsService } from './hubs-service.js';
 import { alwaysLeader, leaseLeadership, type Leadership, type Role } from './leadership.js';
 import { createMembership, type Membership } from './membership.js';
+import { startCommandRelay, type HubLocal } from './command-relay.js';
+import { createEventFeed, type EventFeed } from './event-feed.js';
 
 /** What runs only on the leader of a role: started when this hub gains it, stopped when it loses it. */
 export interface Singleton {
@@ -25,8 +27,7 @@ export interface HubCluster {
   leads(role: Role): () => boolean;
   /** Beats, takes the leases, and starts each singleton whose role it leads; returns the hubs service. */
   start(
-    urls: { apiUrl: string; gatewayUrl: string },
-    agents: () => number,
+    local: HubLocal & { apiUrl: string; gatewayUrl: string },
     singletons: Partial<Record<Role, Singleton>>,
   ): Promise<HubsService>;
   /** Gives the leases up (stopping the singletons), stops beating and removes this hub's row. */
@@ -41,30 +42,51 @@ export function createHubCluster(config: HubConfig, d: { store: Store; clock: Cl
       ? leaseLeadership({ store: d.store, hubId, clock: d.clock, logger: log })
       : alwaysLeader();
   let membership: Membership | undefined;
+  let stopRelay = (): void => undefined;
+  let feed: (EventFeed & { stop(): void }) | undefined;
   return {
     hubId,
     leadership,
     fenced: (role) => fencedStore(d.store, leadership, role),
     leads: (role) => () => leadership.leads(role),
-    async start(urls, agents, singletons) {
+    async start(local, singletons) {
       const self = {
         id: hubId,
         publicUrl: config.publicUrl,
-        apiUrl: urls.apiUrl,
-        gatewayUrl: urls.gatewayUrl,
+        apiUrl: local.apiUrl,
+        gatewayUrl: local.gatewayUrl,
         startedAt: new Date(d.clock.now()).toISOString(),
       };
-      membership = createMembership({ store: d.store, self, agents, logger: log });
+      const agents = (): number => local.registry.connectedCount();
+      membership = createMembership({
+        store: d.store,
+        self,
+        agents,
+        logger: log,
+        forgetAfterMs: config.forgetHubsAfterMs,
+      });
+      // Several hubs: commands stored through another hub reach the agents connected here.
+      // and the event stream carries the events every hub stores.
+      if (config.datastore.kind === 'postgres') {
+        stopRelay = startCommandRelay(local, log);
+        feed = createEventFeed({ store: d.store, events: local.events, logger: log });
+      }
       await membership.start();
       leadership.onChange(async (role, leading) => {
         const s = singletons[role];
         if (s) await (leading ? s.start() : s.stop());
       });
       await leadership.start();
-      return hubsService(d.store, membership, leadership);
+      return hubsService(d.store, membership, leadership, {
+        freshMs: config.unreachableAfterMs,
+        now: () => d.clock.now(),
+        events: feed ?? local.events,
+      });
     },
     async stop() {
       membership?.stop();
+      stopRelay();
+      feed?.stop();
       await leadership.stop();
       // Gone at once from every hub's list (a hub that dies shows live: false after 6 s instead).
       if (membership) await d.store.removeHub(hubId).catch(() => undefined);

@@ -3,6 +3,7 @@
 import type { Store } from '../store/types.js';
 import type { Membership } from './membership.js';
 import type { Leadership, Role } from './leadership.js';
+import type { EventFeed } from './event-feed.js';
 
 export interface HubItem {
   id: string;
@@ -26,12 +27,20 @@ export interface HubsService {
   liveGatewayUrls(): string[];
   /** The roles this hub leads now. */
   led(): Role[];
+  /**
+   * Whether the node's agent is connected to another live hub, as far as the store says: its last
+   * report is fresher than freshMs and it is not unreachable (false on a hub alone).
+   */
+  heldElsewhere(nodeId: string): Promise<boolean>;
+  /** Every hub's events as they are stored (this hub's at once, the others' within a second). */
+  readonly events: EventFeed;
 }
 
 export function hubsService(
-  store: Pick<Store, 'listLeases'>,
+  store: Pick<Store, 'listLeases' | 'getNode'>,
   membership: Membership,
   leadership: Leadership,
+  fresh: { freshMs: number; now: () => number; events: EventFeed },
 ): HubsService {
   return {
     hubId: membership.hubId,
@@ -56,5 +65,12 @@ export function hubsService(
     },
     liveGatewayUrls: () => membership.liveGatewayUrls(),
     led: () => leadership.led(),
+    events: fresh.events,
+    async heldElsewhere(nodeId) {
+      const [node, hubs] = await Promise.all([store.getNode(nodeId), membership.list()]);
+      if (!node?.lastSeen || node.state === 'unreachable') return false;
+      if (!hubs.some((h) => h.live && h.id !== membership.hubId)) return false;
+      return fresh.now() - Date.parse(node.lastSeen) < fresh.freshMs;
+    },
   };
 }

@@ -11,12 +11,13 @@ export interface HubView extends HubRecord {
 }
 
 export interface MembershipDeps {
-  store: Pick<Store, 'beatHub' | 'listHubs'>;
+  store: Pick<Store, 'beatHub' | 'listHubs' | 'removeHub'>;
   self: Omit<HubBeat, 'agents'>;
   agents(): number;
   logger: Logger;
   intervalMs?: number;
   liveAfterMs?: number;
+  forgetAfterMs?: number;
 }
 
 export interface Membership {
@@ -32,10 +33,12 @@ export interface Membership {
 
 export const BEAT_INTERVAL_MS = 2000;
 export const LIVE_AFTER_MS = 6000;
+export const FORGET_AFTER_MS = 3_600_000;
 
 export function createMembership(d: MembershipDeps): Membership {
   const intervalMs = d.intervalMs ?? BEAT_INTERVAL_MS;
   const liveAfterMs = d.liveAfterMs ?? LIVE_AFTER_MS;
+  const forgetAfterMs = d.forgetAfterMs ?? FORGET_AFTER_MS;
   let live: string[] = [d.self.gatewayUrl];
   let timer: NodeJS.Timeout | undefined;
   let busy = false;
@@ -49,6 +52,10 @@ export function createMembership(d: MembershipDeps): Membership {
     try {
       await d.store.beatHub({ ...d.self, agents: d.agents() });
       const hubs = await list();
+      for (const h of hubs.filter((x) => x.id !== d.self.id && x.ageMs > forgetAfterMs)) {
+        await d.store.removeHub(h.id);
+        d.logger.info({ hub: h.id, lastBeat: h.lastBeat }, 'forgot a hub without a beat for --forget-hubs-after');
+      }
       const others = hubs.filter((h) => h.live && h.id !== d.self.id).map((h) => h.gatewayUrl);
       live = [d.self.gatewayUrl, ...new Set(others)].filter((u, i, all) => all.indexOf(u) === i);
     } finally {

@@ -29,7 +29,11 @@ export interface CommandServiceOptions {
   link(nodeId: string): CommandSender | undefined;
   ttlMs?: number;
   now?: () => number;
+  /** How often a waiter reads the store for a result another hub stored (several hubs on one store). */
+  pollMs?: number;
 }
+
+export const DEFAULT_WAIT_POLL_MS = 250;
 
 type Waiter = (o: CommandOutcome) => void;
 
@@ -110,6 +114,7 @@ export class CommandService {
       const waiters = set;
       const done: Waiter = (o) => {
         clearTimeout(timer);
+        clearInterval(poll);
         waiters.delete(done);
         if (waiters.size === 0 && this.waiters.get(id) === waiters) this.waiters.delete(id);
         resolve(o);
@@ -123,15 +128,25 @@ export class CommandService {
           }),
         timeoutMs,
       );
+      const poll = setInterval(() => read(), this.opts.pollMs ?? DEFAULT_WAIT_POLL_MS);
+      poll.unref();
       waiters.add(done);
-      // The result may have arrived before anyone waited.
-      this.opts.store.getCommand(id).then(
-        (c) => {
-          const o = c && outcomeOf(c);
-          if (o) done(o);
-        },
-        () => undefined,
-      );
+      // The result may have arrived before anyone waited, or reach another hub (the one holding the
+      // node's link), which only stores it: read the store now and every pollMs until done.
+      let reading = false;
+      const read = (): void => {
+        if (reading) return;
+        reading = true;
+        this.opts.store.getCommand(id).then(
+          (c) => {
+            reading = false;
+            const o = c && outcomeOf(c);
+            if (o) done(o);
+          },
+          () => void (reading = false),
+        );
+      };
+      read();
     });
   }
 
@@ -172,6 +187,23 @@ export class CommandService {
     if (pending.length)
       this.opts.logger.info({ nodeId: link.nodeId, count: pending.length }, 're-sent pending commands');
     return pending.length;
+  }
+
+  /**
+   * Sends the stored commands no hub has sent yet whose node's agent is connected here (another hub
+   * stored them: the API there has no link to the node). Returns how many were sent.
+   */
+  async pickUp(limit = 500): Promise<number> {
+    const unsent = await this.opts.store.unsentCommands(new Date(this.now()).toISOString(), limit);
+    let sent = 0;
+    for (const c of unsent) {
+      const link = this.opts.link(c.nodeId);
+      if (!link) continue;
+      await this.deliver(link, c);
+      sent++;
+    }
+    if (sent) this.opts.logger.info({ count: sent }, 'sent commands stored through another hub');
+    return sent;
   }
 
   /** Marks pending commands past their expiry as expired (an event each). Never throws. */

@@ -1,8 +1,9 @@
 // The PostgreSQL store, whole: certificates, events and commands on top of PgNodeStore (pools, tokens,
 // nodes) and PgStoreBase (settings, documents). openPostgresStore (pg-store.ts) makes one.
-import { sql, type Exec } from './pg-db.js';
+import type { Exec } from './pg-db.js';
 import { appendEvent, eventStats, listEvents, pruneEvents, removeEvent } from './pg-events.js';
 import { NQ } from './pg-node-sql.js';
+import { CQ } from './pg-command-sql.js';
 import { PgNodeStore, certParams, insertCert } from './pg-nodes-store.js';
 import { PRUNE_EXPIRED_AFTER_MS } from './store-rules.js';
 import { getSecret, putSecretIfAbsent, replaceK3sTokenSecret } from './pg-secrets.js';
@@ -42,34 +43,6 @@ import {
   type RejoinInput,
   type Store,
 } from './types.js';
-
-const COMMAND_COLUMNS =
-  'id, node_id, action, args, actor, state, created_at, expires_at, sent_count, ok, error_code, message, completed_at';
-
-const CQ = {
-  insert: sql(
-    'command_insert',
-    `INSERT INTO commands (${COMMAND_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-  ),
-  get: sql('command_get', 'SELECT * FROM commands WHERE id = $1'),
-  list: sql('command_list', 'SELECT * FROM commands WHERE node_id = $1 ORDER BY created_at DESC, id LIMIT $2'),
-  pending: sql(
-    'command_pending',
-    `SELECT * FROM commands WHERE state = 'pending' AND node_id = $1 AND expires_at > $2 ORDER BY created_at, id`,
-  ),
-  markSent: sql('command_sent', 'UPDATE commands SET sent_count = sent_count + 1 WHERE id = $1'),
-  complete: sql(
-    'command_complete',
-    `UPDATE commands SET state = 'done', ok = $1, error_code = $2, message = $3, completed_at = $4
-     WHERE id = $5 AND node_id = $6 AND completed_at IS NULL RETURNING *`,
-  ),
-  expire: sql(
-    'command_expire',
-    `WITH e AS (UPDATE commands SET state = 'expired' WHERE state = 'pending' AND expires_at <= $1 RETURNING *)
-     SELECT * FROM e ORDER BY created_at, id`,
-  ),
-  cancel: sql('command_cancel', `UPDATE commands SET state = 'expired' WHERE id = $1 AND state = 'pending'`),
-};
 
 /** Records a certificate of a node whose row the transaction holds (or found missing). */
 async function issue(
@@ -255,6 +228,12 @@ export class PgStore extends PgNodeStore implements Omit<Store, keyof ClusterSto
   pendingCommands(nodeId: string, now: string): Promise<CommandRecord[]> {
     return this.db.run('listing pending commands', async (ex) =>
       (await ex.rows<CommandRow>(CQ.pending, [nodeId, now])).map(commandFromRow),
+    );
+  }
+
+  unsentCommands(now: string, limit: number): Promise<CommandRecord[]> {
+    return this.db.run('listing unsent commands', async (ex) =>
+      (await ex.rows<CommandRow>(CQ.unsent, [now, limit])).map(commandFromRow),
     );
   }
 

@@ -128,6 +128,10 @@ export class SqliteStore extends SqliteNodeStore implements Store {
     return this.run('listing pending commands', () => this.st.pendingCommands.all(nodeId, now).map(commandFromRow));
   }
 
+  unsentCommands(now: string, limit: number): Promise<CommandRecord[]> {
+    return this.run('listing unsent commands', () => this.st.unsentCommands.all(now, limit).map(commandFromRow));
+  }
+
   markCommandSent(id: string): Promise<void> {
     return this.run('marking a command sent', () => {
       this.st.markCommandSent.run(id);

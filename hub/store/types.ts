@@ -137,6 +137,11 @@ export interface Store extends SecretStore, Day2Store<NewEvent, EventRecord>, Cl
   listCommands(nodeId: string, limit: number): Promise<CommandRecord[]>;
   /** Pending commands of a node that have not expired at `now`, oldest first. */
   pendingCommands(nodeId: string, now: string): Promise<CommandRecord[]>;
+  /**
+   * Pending commands of any node never sent yet and not expired at `now`, oldest first, at most
+   * `limit` (several hubs: the hub holding the node's link picks up what another hub stored).
+   */
+  unsentCommands(now: string, limit: number): Promise<CommandRecord[]>;
   markCommandSent(id: string): Promise<void>;
   /**
    * Stores the first result of a command of `nodeId`, pending or expired (later ones, and results for

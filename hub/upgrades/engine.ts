@@ -13,6 +13,7 @@ import type { NodeK3s } from '../k3s/node-k3s.js';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import type { AutohealSettings } from '../autoheal/settings.js';
 import { systemClock, type Clock } from '../clock.js';
+import { CancelRequests } from './cancel-requests.js';
 import { HubError } from '../errors.js';
 import { UpgradePolicy } from './policy.js';
 import { ACTIVE_STATES, RolloutStore, type Rollout } from './rollout-state.js';
@@ -67,6 +68,7 @@ export class UpgradeEngine {
   private readonly loop: RolloutLoop;
   private readonly auto: AutoUpgrade;
   private adopter?: NodeJS.Timeout;
+  private readonly cancels: CancelRequests;
 
   constructor(private readonly d: UpgradeEngineDeps) {
     const clock = d.clock ?? systemClock;
@@ -82,12 +84,14 @@ export class UpgradeEngine {
       sleep: d.sleep ?? ((ms) => new Promise((res) => setTimeout(res, ms).unref())),
     });
     this.admission = new Admission({ ...d, rollouts: this.rollouts });
+    this.cancels = new CancelRequests(d.store, this.cancelled);
     this.loop = new RolloutLoop(
       {
         events: d.events,
         controlPlane: d.controlPlane,
         policy: this.policy,
         cancelled: this.cancelled,
+        refreshCancel: (id) => this.cancels.refresh(id),
         controlPlaneSwap: new ControlPlaneSwap(d, this.rt),
         nodes: new NodePhases(d, this.rt),
       },
@@ -169,7 +173,7 @@ export class UpgradeEngine {
     const r = await this.rollouts.get(id);
     if (!r) throw new HubError('NOT_FOUND', `rollout ${id} does not exist`);
     if (!ACTIVE_STATES.has(r.state)) throw new HubError('CONFLICT', `rollout ${id} is ${r.state}`);
-    this.cancelled.add(id);
+    await this.cancels.request(id, actor);
     await this.d.events.record({
       type: 'upgrade.cancel',
       actor,
@@ -195,9 +199,9 @@ export class UpgradeEngine {
       );
     if (this.running.has(id)) throw new HubError('CONFLICT', `rollout ${id} is still stopping; try again in a moment`);
     const note = applyHaltedAction(r, action, actor, this.rt.now().toISOString());
-    await this.rt.save(r);
+    const leads = await this.keep(r);
     await this.d.events.record({ type: note.type, actor, message: note.message, data: { rolloutId: id, action } });
-    if (note.run) this.launch(r);
+    if (note.run && leads) this.launch(r); // else the leader adopts it
     return r;
   }
 
@@ -240,9 +244,7 @@ export class UpgradeEngine {
         swapped: false,
       })),
     };
-    const leads = this.d.leads?.() ?? true;
-    if (leads || !this.d.unfenced) await this.rollouts.save(r);
-    else await this.d.unfenced.saveRollout({ ...r, updatedAt: new Date().toISOString() } as Rollout);
+    const leads = await this.keep(r);
     const pools = r.pools;
     await this.d.events.record({
       type: 'upgrade.started',
@@ -258,6 +260,14 @@ export class UpgradeEngine {
     });
     if (leads) this.launch(r);
     return r;
+  }
+
+  /** Stores a rollout an operator changed: fenced on the leader, else unfenced for the leader to adopt. */
+  private async keep(r: Rollout): Promise<boolean> {
+    const leads = this.d.leads?.() ?? true;
+    if (leads || !this.d.unfenced) await this.rollouts.save(r);
+    else await this.d.unfenced.saveRollout({ ...r, updatedAt: new Date().toISOString() } as Rollout);
+    return leads;
   }
 
   private launch(r: Rollout): void {

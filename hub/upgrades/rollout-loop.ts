@@ -19,6 +19,8 @@ export interface RolloutLoopDeps {
   nodes: NodePhases;
   /** Ids of rollouts whose cancel was requested (taken out once the cancel took effect). */
   cancelled: Set<string>;
+  /** Reads a cancel request made through another hub into `cancelled` (cancel-requests.ts). */
+  refreshCancel?: (rolloutId: string) => Promise<void>;
 }
 
 export class RolloutLoop {
@@ -42,6 +44,7 @@ export class RolloutLoop {
         return;
       }
       const inProgress = left.filter((n) => n.phase !== 'pending');
+      await this.d.refreshCancel?.(r.id);
       if (this.d.cancelled.has(r.id) && !inProgress.length) {
         this.d.cancelled.delete(r.id);
         await this.setState(r, 'cancelled', `cancelled with ${left.length} node(s) not upgraded`, 'upgrade.cancelled');

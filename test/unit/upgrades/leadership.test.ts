@@ -3,7 +3,13 @@
 // its next wait, and the hub that takes over goes on from the stored step: no node is upgraded twice.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { TO, upgradeHarness } from './engine-harness.js';
+import { TO, upgradeHarness, type UpgradeHarness } from './engine-harness.js';
+import { UpgradeEngine } from '../../../hub/upgrades/engine.js';
+
+/** The engine of a second hub on the same store that does not lead the upgrades. */
+function follower(h: UpgradeHarness): UpgradeEngine {
+  return new UpgradeEngine({ ...h.engine['d'], leads: () => false, unfenced: h.store });
+}
 
 const K3S_PHASES = ['preflight', 'cordon', 'drain', 'swap', 'verify', 'uncordon', 'done'];
 
@@ -45,4 +51,39 @@ test('the role lost mid-rollout and taken again: the rollout goes on from its st
   assert.equal(log.filter((x) => x === `assign a ${TO}`).length, 1, log.join(', '));
   for (const step of ['cordon a', 'drain a', 'cordon b', 'drain b', 'uncordon b'])
     assert.equal(log.filter((x) => x === step).length, 1, `${step} once: ${log.join(', ')}`);
+});
+
+test('a cancel through a hub that does not lead: stored, and the rollout on the leader stops before its next node', async (t) => {
+  const h = await upgradeHarness(t, { pollMs: 5_000 });
+  await h.node('a');
+  await h.engine.policy.set({ window: { day: 'any', startHour: 23, durationHours: 1, timeZone: 'UTC' } });
+  await h.engine.start();
+  const r = await h.engine.begin({ version: TO }, 'admin');
+  await h.until(r.id, (x) => x.message.startsWith('outside the maintenance window'));
+  await follower(h).cancel(r.id, 'operator');
+  const done = await h.settle(r.id);
+  assert.equal(done.state, 'cancelled', done.message);
+  assert.equal(done.message, 'cancelled with 1 node(s) not upgraded');
+  assert.deepEqual(h.cluster.log(), [], 'nothing done');
+  assert.equal((await h.list('upgrade.cancel'))[0]?.actor, 'operator');
+});
+
+test('resume of a halted rollout through a hub that does not lead: stored, not run there; the leader runs it', async (t) => {
+  const h = await upgradeHarness(t);
+  await h.node('a');
+  const b = await h.node('b');
+  h.cluster.broken.add('b');
+  await h.engine.start();
+  const r = await h.engine.begin({ version: TO, window: 'now', controlPlane: false }, 'admin');
+  assert.equal((await h.settle(r.id)).state, 'halted');
+  h.cluster.broken.delete('b');
+  const f = follower(h);
+  const retried = await f.actOnHalted(r.id, 'retry', 'operator');
+  assert.equal(retried.state === 'halted', false, 'taken out of halted');
+  const done = await h.settle(r.id);
+  assert.equal(done.state, 'done', done.message);
+  assert.equal(done.nodes.find((n) => n.id === b)?.phase, 'done');
+  const resumed = await h.list('upgrade.resumed');
+  assert.equal(resumed.filter((e) => / resumes on this hub /.test(e.message)).length, 1, 'the leader adopted it once');
+  assert.equal(h.cluster.log().filter((x) => x === 'cordon a').length, 1, 'a (done before) not upgraded again');
 });

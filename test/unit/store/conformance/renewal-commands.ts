@@ -140,4 +140,31 @@ export function renewalAndCommands(open: OpenStore): void {
     assert.deepEqual((await store.getCommand('b1'))?.args, { why: 'test' });
     assert.equal(await store.getCommand('nope'), undefined);
   });
+
+  test('commands never sent, of any node: what another hub stored for a link this hub holds', async (t) => {
+    const store = await open(t);
+    const now = Date.now();
+    await store.addCommand(command('a1', 'a', now - 3000));
+    await store.addCommand(command('b1', 'b', now - 2000));
+    await store.addCommand(command('a2', 'a', now - 1000));
+    await store.addCommand(command('old', 'b', now - 2 * HOUR));
+    await store.addCommand(command('gone', 'b', now - 500, { state: 'expired' }));
+    assert.deepEqual(
+      (await store.unsentCommands(iso(now), 10)).map((c) => c.id),
+      ['a1', 'b1', 'a2'],
+      'oldest first, expired ones left out',
+    );
+    assert.deepEqual(
+      (await store.unsentCommands(iso(now), 2)).map((c) => c.id),
+      ['a1', 'b1'],
+      'limited',
+    );
+    await store.markCommandSent('a1');
+    await store.completeCommand('b1', 'b', { ok: true, errorCode: '', message: 'done' }, iso(now));
+    assert.deepEqual(
+      (await store.unsentCommands(iso(now), 10)).map((c) => c.id),
+      ['a2'],
+      'a sent and a completed command are not unsent',
+    );
+  });
 }
