@@ -217,7 +217,7 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
     clock,
     logger: log.child({ component: 'gateway' }),
     liveGatewayUrls: deps.liveGatewayUrls ?? (() => services.hubs?.liveGatewayUrls() ?? [config.publicUrl]),
-    shouldShedAgents: deps.shouldShedAgents,
+    shouldShedAgents: deps.shouldShedAgents ?? (() => services.hubs?.shouldShedAgents() ?? false),
   });
 
   const api = await buildApi(services, {
@@ -236,7 +236,7 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
   await controlPlane.start();
   certWatch.start();
   services.hubs = await cluster.start(
-    { apiUrl, gatewayUrl, registry, commands, events },
+    { apiUrl, gatewayUrl, registry, commands, events, caPem: pki.ca.certPem },
     {
       autoheal,
       upgrades,

@@ -72,6 +72,26 @@ export async function buildApi(svc: HubServices, opts: ApiOptions): Promise<Fast
     async () => ({ status: 'ok' }),
   );
   app.get(
+    '/readyz',
+    {
+      config: { public: true },
+      schema: {
+        summary:
+          'Readiness (no auth): 200 while this hub reaches its datastore, 503 when cut off from it (a load balancer and the other hubs send agents elsewhere then)',
+        security: [],
+        response: responses({
+          200: { type: 'object', properties: { status: { type: 'string' } } },
+          503: { type: 'object', properties: { status: { type: 'string' } } },
+        }),
+      },
+    },
+    async (_req, reply) => {
+      const hubs = svc.hubs;
+      if (hubs?.storeReachable()) return { status: 'ready' };
+      return reply.code(503).send({ status: hubs ? 'datastore-unreachable' : 'starting' });
+    },
+  );
+  app.get(
     '/metrics',
     {
       schema: {

@@ -12,6 +12,7 @@ import { alwaysLeader, leaseLeadership, type Leadership, type Role } from './lea
 import { createMembership, type Membership } from './membership.js';
 import { startCommandRelay, type HubLocal } from './command-relay.js';
 import { createEventFeed, type EventFeed } from './event-feed.js';
+import { readyProbe, startCutoffShedder, type CutoffShedder } from './cutoff-shed.js';
 
 /** What runs only on the leader of a role: started when this hub gains it, stopped when it loses it. */
 export interface Singleton {
@@ -27,7 +28,7 @@ export interface HubCluster {
   leads(role: Role): () => boolean;
   /** Beats, takes the leases, and starts each singleton whose role it leads; returns the hubs service. */
   start(
-    local: HubLocal & { apiUrl: string; gatewayUrl: string },
+    local: HubLocal & { apiUrl: string; gatewayUrl: string; caPem: string },
     singletons: Partial<Record<Role, Singleton>>,
   ): Promise<HubsService>;
   /** Gives the leases up (stopping the singletons), stops beating and removes this hub's row. */
@@ -44,6 +45,7 @@ export function createHubCluster(config: HubConfig, d: { store: Store; clock: Cl
   let membership: Membership | undefined;
   let stopRelay = (): void => undefined;
   let feed: (EventFeed & { stop(): void }) | undefined;
+  let shedder: CutoffShedder | undefined;
   return {
     hubId,
     leadership,
@@ -70,6 +72,7 @@ export function createHubCluster(config: HubConfig, d: { store: Store; clock: Cl
       if (config.datastore.kind === 'postgres') {
         stopRelay = startCommandRelay(local, log);
         feed = createEventFeed({ store: d.store, events: local.events, logger: log });
+        shedder = startCutoffShedder({ membership, probe: readyProbe(local.caPem), logger: log });
       }
       await membership.start();
       leadership.onChange(async (role, leading) => {
@@ -81,12 +84,14 @@ export function createHubCluster(config: HubConfig, d: { store: Store; clock: Cl
         freshMs: config.unreachableAfterMs,
         now: () => d.clock.now(),
         events: feed ?? local.events,
+        shouldShedAgents: () => shedder?.shouldShed() ?? false,
       });
     },
     async stop() {
       membership?.stop();
       stopRelay();
       feed?.stop();
+      shedder?.stop();
       await leadership.stop();
       // Gone at once from every hub's list (a hub that dies shows live: false after 6 s instead).
       if (membership) await d.store.removeHub(hubId).catch(() => undefined);

@@ -34,13 +34,17 @@ export interface HubsService {
   heldElsewhere(nodeId: string): Promise<boolean>;
   /** Every hub's events as they are stored (this hub's at once, the others' within a second). */
   readonly events: EventFeed;
+  /** Whether this hub's membership beat reaches the store (GET /readyz). */
+  storeReachable(): boolean;
+  /** Cut off from the store while another hub has it: the gateway sends the agents away. */
+  shouldShedAgents(): boolean;
 }
 
 export function hubsService(
   store: Pick<Store, 'listLeases' | 'getNode'>,
   membership: Membership,
   leadership: Leadership,
-  fresh: { freshMs: number; now: () => number; events: EventFeed },
+  fresh: { freshMs: number; now: () => number; events: EventFeed; shouldShedAgents?: () => boolean },
 ): HubsService {
   return {
     hubId: membership.hubId,
@@ -66,6 +70,8 @@ export function hubsService(
     liveGatewayUrls: () => membership.liveGatewayUrls(),
     led: () => leadership.led(),
     events: fresh.events,
+    storeReachable: () => membership.storeReachable(),
+    shouldShedAgents: () => fresh.shouldShedAgents?.() ?? false,
     async heldElsewhere(nodeId) {
       const [node, hubs] = await Promise.all([store.getNode(nodeId), membership.list()]);
       if (!node?.lastSeen || node.state === 'unreachable') return false;

@@ -17,6 +17,8 @@ export interface MembershipDeps {
   logger: Logger;
   intervalMs?: number;
   liveAfterMs?: number;
+  /** Monotonic milliseconds (default performance.now): a wall-clock step does not cut the hub off. */
+  mono?: () => number;
   forgetAfterMs?: number;
 }
 
@@ -29,6 +31,10 @@ export interface Membership {
   list(): Promise<HubView[]>;
   /** The direct gateway URLs of the live hubs as of the last beat, this hub's first. */
   liveGatewayUrls(): string[];
+  /** Whether a beat reached the store within the live window (a hub cut off from it says false). */
+  storeReachable(): boolean;
+  /** The other hubs that were live at the last beat that reached the store: their API URLs. */
+  lastLivePeers(): Array<{ id: string; apiUrl: string }>;
 }
 
 export const BEAT_INTERVAL_MS = 2000;
@@ -39,7 +45,10 @@ export function createMembership(d: MembershipDeps): Membership {
   const intervalMs = d.intervalMs ?? BEAT_INTERVAL_MS;
   const liveAfterMs = d.liveAfterMs ?? LIVE_AFTER_MS;
   const forgetAfterMs = d.forgetAfterMs ?? FORGET_AFTER_MS;
+  const mono = d.mono ?? (() => performance.now());
   let live: string[] = [d.self.gatewayUrl];
+  let peers: Array<{ id: string; apiUrl: string }> = [];
+  let lastOk = -Infinity;
   let timer: NodeJS.Timeout | undefined;
   let busy = false;
 
@@ -52,6 +61,8 @@ export function createMembership(d: MembershipDeps): Membership {
     try {
       await d.store.beatHub({ ...d.self, agents: d.agents() });
       const hubs = await list();
+      lastOk = mono();
+      peers = hubs.filter((h) => h.live && h.id !== d.self.id).map((h) => ({ id: h.id, apiUrl: h.apiUrl }));
       for (const h of hubs.filter((x) => x.id !== d.self.id && x.ageMs > forgetAfterMs)) {
         await d.store.removeHub(h.id);
         d.logger.info({ hub: h.id, lastBeat: h.lastBeat }, 'forgot a hub without a beat for --forget-hubs-after');
@@ -75,5 +86,7 @@ export function createMembership(d: MembershipDeps): Membership {
     },
     list,
     liveGatewayUrls: () => [...live],
+    storeReachable: () => mono() - lastOk < liveAfterMs,
+    lastLivePeers: () => [...peers],
   };
 }
