@@ -19,6 +19,8 @@ import { DEFAULT_POOL_AUTOSCALE } from '../../../hub/store/pool-sizes.js';
 import { enrollInput, pool, tempDir, token } from '../store/helpers.js';
 
 interface Rig {
+  kubeNodes: unknown[];
+  calls: string[];
   store: Store;
   dir: string;
   pods: unknown[];
@@ -52,6 +54,7 @@ async function rig(t: TestContext, createOk = true): Promise<Rig> {
     hook,
     `#!/bin/sh
 cat > /dev/null
+echo "$1" >> "${dir}/hook-calls"
 case "$1" in
   capabilities) echo '{"ok":true,"actions":["create","delete"]}' ;;
   create) echo x >> "${dir}/creates"; n=$(wc -l < "${dir}/creates"); ${createOk ? `echo "{\\"ok\\":true,\\"machineId\\":\\"vm-$n\\"}"` : `echo '{"ok":false,"message":"quota exceeded"}'`} ;;
@@ -71,6 +74,8 @@ esac
   const settings = new AutohealSettings(store);
   await settings.setPool('batch', { hook });
   const pods: unknown[] = [];
+  const kubeNodes: unknown[] = [kubeNode('n1', '2')];
+  const calls: string[] = [];
   const events = createEventLog(store, createLogger('silent'));
   const now = { ms: Date.parse('2030-01-01T00:00:00Z') };
   let tokens = 0;
@@ -81,13 +86,18 @@ esac
     controlPlane: {
       client: () =>
         ({
-          cluster: async () => ({ nodes: [kubeNode('n1', '2')], pods, pdbs: [] }),
+          cluster: async () => ({ nodes: kubeNodes, pods, pdbs: [] }),
+          drain: async (name: string) => void calls.push(`drain ${name}`),
+          setUnschedulable: async (name: string, u: boolean) => void calls.push(`unschedulable ${name} ${u}`),
         }) as never,
     },
     logger: createLogger('silent'),
     autohealSettings: settings,
     guard: () => ({ frozen: false, reason: '', since: null }),
-    removeNode: async () => true,
+    removeNode: async (id: string) => {
+      calls.push(`remove ${id}`);
+      return true;
+    },
     cloudInit: async () => ({ doc: '#cloud-config', tokenId: `t${++tokens}` }),
     intervalMs: 1000,
     leads: () => true,
@@ -95,7 +105,7 @@ esac
   };
   const creates = (): number =>
     existsSync(join(dir, 'creates')) ? readFileSync(join(dir, 'creates'), 'utf8').trim().split('\n').length : 0;
-  return { store, dir, pods, engine: () => new AutoscaleEngine(deps), creates, now };
+  return { kubeNodes, calls, store, dir, pods, engine: () => new AutoscaleEngine(deps), creates, now };
 }
 
 const eventsOf = async (store: Store, type: string) => store.listEvents({ type, limit: 100 });
@@ -158,4 +168,79 @@ test('a failing create: an event, backoff, and the target never past maxSize', a
   const s = await readState(r.store, 'batch');
   assert.ok(s.target !== null && s.target <= 3, `target ${s.target}`);
   assert.ok(s.failures >= 2);
+});
+
+async function addNode(r: Rig, id: string, name: string): Promise<void> {
+  const input = enrollInput('tok', id);
+  input.node.pool = 'batch';
+  input.node.name = name;
+  assert.equal(await r.store.enroll(input), 'ok');
+  r.kubeNodes.push(kubeNode(name, '2'));
+}
+
+function boundPod(name: string, node: string, cpu: string, controller: string | null = 'ReplicaSet'): unknown {
+  return {
+    metadata: {
+      name,
+      namespace: 'default',
+      ownerReferences: controller ? [{ kind: controller, name: 'x', controller: true }] : [],
+    },
+    spec: { nodeName: node, containers: [{ name: 'c', resources: { requests: { cpu } } }] },
+    status: { phase: 'Running', conditions: [{ type: 'PodScheduled', status: 'True' }] },
+  };
+}
+
+test('scale-down: an idle node goes after the unneeded time (drained, hook delete, removed); never below minSize', async (t) => {
+  const r = await rig(t);
+  await addNode(r, 'id-n2', 'n2');
+  // n1 is busy (1.5 of 2 cpu); n2 carries a small pod (that fits on n1) and a DaemonSet pod.
+  r.pods.push(
+    boundPod('busy', 'n1', '1500m'),
+    boundPod('small', 'n2', '200m'),
+    boundPod('ds', 'n2', '1900m', 'DaemonSet'),
+  );
+  const e = r.engine();
+  await e.tick();
+  assert.deepEqual(r.calls, [], 'unneeded since now: not yet');
+  r.now.ms += 9 * 60_000;
+  await e.tick();
+  assert.deepEqual(r.calls, []);
+  r.now.ms += 2 * 60_000; // past scaleDownUnneeded (10m)
+  await e.tick();
+  assert.deepEqual(r.calls, ['drain n2', 'remove id-n2']);
+  const downs = await eventsOf(r.store, 'autoscale.scale-down');
+  assert.deepEqual(
+    downs.map((d) => d.message),
+    [
+      'pool batch: removing n2 (under 50% requested for 10m): cordon and drain',
+      'pool batch: n2 removed (machine unknown)',
+    ],
+  );
+  assert.match(readFileSync(join(r.dir, 'hook-calls'), 'utf8'), /^delete$/m);
+  // One node left = minSize 1: n1 is busy anyway, but even idle it stays.
+  r.pods.length = 0;
+  r.kubeNodes.splice(1);
+  await r.store.deleteNode('id-n2', new Date().toISOString());
+  r.now.ms += 60 * 60_000;
+  await e.tick();
+  r.now.ms += 60 * 60_000;
+  await e.tick();
+  assert.deepEqual(r.calls, ['drain n2', 'remove id-n2']);
+});
+
+test('scale-down: a node with a pod without a controller stays, and says why once', async (t) => {
+  const r = await rig(t);
+  await addNode(r, 'id-n2', 'n2');
+  r.pods.push(boundPod('bare', 'n2', '100m', null));
+  const e = r.engine();
+  for (let i = 0; i < 3; i++) {
+    await e.tick();
+    r.now.ms += 20 * 60_000;
+  }
+  assert.ok(!r.calls.some((c) => c.includes('n2')), r.calls.join(','));
+  const why = (await eventsOf(r.store, 'autoscale.skipped')).filter(
+    (x) => x.data.reason === 'blocked-pod-without-controller',
+  );
+  assert.ok(why.length >= 1);
+  assert.match(why[0].message, /n2 stays: pod default\/bare has no controller/);
 });
