@@ -22,6 +22,8 @@ export function autoscaleRole(svc: HubServices, cluster: HubCluster, metrics: Re
       events: svc.events,
       publicUrl: svc.config.publicUrl,
       caPem: svc.caPem,
+      actor: 'autoscale',
+      purpose: 'a new autoscaled machine',
     }),
     intervalMs: svc.config.autoscaleIntervalMs,
     leads: cluster.leads('autoscale'),
