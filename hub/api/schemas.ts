@@ -216,6 +216,7 @@ export const poolSchema = open({
     scaleDownUnneeded: str,
     scaleDownDelayAfterAdd: str,
     maxNodeProvisionTime: str,
+    template: { type: ['object', 'null'], properties: { cpu: str, memory: str } },
   }),
   createdAt: str,
   updatedAt: str,

@@ -10,6 +10,7 @@ import type { AutoscaleDeps } from './deps.js';
 import { autoscaleHookProblem } from './hook-support.js';
 import { clusterView, type ClusterView } from './kube-view.js';
 import { Machines } from './machines.js';
+import { resourcesOf } from './quantity.js';
 import { scaleDownStep } from './scale-down-step.js';
 import { parseTaint, type NodeShape, type NodeView, type Taint } from './shapes.js';
 import { readState, updateState } from './state.js';
@@ -116,7 +117,7 @@ export class AutoscaleEngine {
         await this.log.whyNot(
           pool.name,
           'no-template',
-          `pool ${pool.name}: no Ready node to take a node template from`,
+          `pool ${pool.name}: no Ready node to take a node template from, and no autoscale.template`,
         );
     }
     if (unschedulable.length > 0) await this.scaleUp(unschedulable, candidates, hooks, active);
@@ -199,14 +200,16 @@ export class AutoscaleEngine {
   private shapeOf(pool: Pool, nodes: NodeRecord[], view: ClusterView): NodeShape | undefined {
     const names = new Set(nodes.map((n) => n.name));
     const kube: NodeView[] = view.nodes.filter((n) => names.has(n.name) && n.ready);
-    if (kube.length === 0) return undefined;
+    const taints = pool.taints.map(parseTaint).filter((t): t is Taint => t !== undefined);
+    const template = pool.autoscale.template;
+    if (kube.length === 0)
+      return template ? { allocatable: resourcesOf(template), labels: { ...pool.labels }, taints } : undefined;
     const biggest = kube.reduce((a, b) => (b.allocatable.cpu > a.allocatable.cpu ? b : a));
     const shared = Object.fromEntries(
       Object.entries(kube[0].labels).filter(
         ([k, v]) => k !== 'kubernetes.io/hostname' && kube.every((n) => n.labels[k] === v),
       ),
     );
-    const taints = pool.taints.map(parseTaint).filter((t): t is Taint => t !== undefined);
     return { allocatable: biggest.allocatable, labels: { ...shared, ...pool.labels }, taints };
   }
 }

@@ -2,6 +2,7 @@
 // outsider cannot pass) and the checks across fields (minSize <= maxSize, durations that parse).
 import { HubError } from '../errors.js';
 import { parseDuration } from '../duration.js';
+import { resourcesOf } from './quantity.js';
 import { MAX_POOL_SIZE, withAutoscaleDefaults, type PoolAutoscale } from '../store/pool-sizes.js';
 import type { Pool, PoolPatch } from '../store/types.js';
 
@@ -18,6 +19,12 @@ export const poolAutoscaleSchema = {
     scaleDownUnneeded: durationField,
     scaleDownDelayAfterAdd: durationField,
     maxNodeProvisionTime: durationField,
+    template: {
+      type: ['object', 'null'],
+      additionalProperties: false,
+      required: ['cpu', 'memory'],
+      properties: { cpu: { type: 'string', maxLength: 32 }, memory: { type: 'string', maxLength: 32 } },
+    },
   },
 } as const;
 
@@ -36,6 +43,14 @@ export function validateAutoscale(a: PoolAutoscale): PoolAutoscale {
     } catch (err) {
       throw new HubError('VALIDATION', `autoscale.${f}: ${(err as Error).message}`);
     }
+  }
+  if (a.template) {
+    const r = resourcesOf(a.template);
+    if (r.cpu <= 0 || r.memory <= 0)
+      throw new HubError(
+        'VALIDATION',
+        'autoscale.template: cpu and memory must be Kubernetes quantities above 0, e.g. "2", "4Gi"',
+      );
   }
   if (!(a.scaleDownUtilizationThreshold > 0 && a.scaleDownUtilizationThreshold <= 1))
     throw new HubError('VALIDATION', 'autoscale.scaleDownUtilizationThreshold must be in (0, 1]');

@@ -12,6 +12,11 @@ export interface PoolAutoscale {
   scaleDownDelayAfterAdd: string;
   /** A created machine whose node is not Ready within this is deleted and counted as a failure. */
   maxNodeProvisionTime: string;
+  /**
+   * What a new node of the pool offers, as Kubernetes quantities, when the pool has no Ready node to
+   * take it from (scaling up from zero); null: a pool without nodes is not scaled up.
+   */
+  template: { cpu: string; memory: string } | null;
 }
 
 export const DEFAULT_POOL_AUTOSCALE: Readonly<PoolAutoscale> = Object.freeze({
@@ -20,6 +25,7 @@ export const DEFAULT_POOL_AUTOSCALE: Readonly<PoolAutoscale> = Object.freeze({
   scaleDownUnneeded: '10m',
   scaleDownDelayAfterAdd: '10m',
   maxNodeProvisionTime: '15m',
+  template: null,
 });
 
 export const DEFAULT_MIN_SIZE = 0;

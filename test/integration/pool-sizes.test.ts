@@ -59,7 +59,15 @@ test('bounds: defaults, bounded, minSize <= maxSize (also against the stored oth
   const badDuration = await hub.api<Err>('PATCH', '/v1/pools/batch', { autoscale: { scaleDownUnneeded: 'soon' } });
   assert.equal(badDuration.status, 400);
   assert.match(badDuration.body.error.message, /autoscale\.scaleDownUnneeded/);
+  const badTemplate = await hub.api<Err>('PATCH', '/v1/pools/batch', {
+    autoscale: { template: { cpu: 'lots', memory: '4Gi' } },
+  });
+  assert.equal(badTemplate.status, 400);
+  assert.match(badTemplate.body.error.message, /^autoscale\.template: cpu and memory must be Kubernetes quantities/);
   assert.equal((await hub.api<Pool>('GET', '/v1/pools/batch')).body.minSize, 1, 'nothing changed');
+  const tpl = await hub.api<Pool>('PATCH', '/v1/pools/batch', { autoscale: { template: { cpu: '2', memory: '4Gi' } } });
+  assert.equal(tpl.status, 200);
+  assert.deepEqual(tpl.body.autoscale.template, { cpu: '2', memory: '4Gi' });
 });
 
 test('autoscale is refused without a hook that lists create and delete; accepted with one', async () => {

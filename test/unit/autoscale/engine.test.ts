@@ -244,3 +244,23 @@ test('scale-down: a node with a pod without a controller stays, and says why onc
   assert.ok(why.length >= 1);
   assert.match(why[0].message, /n2 stays: pod default\/bare has no controller/);
 });
+
+test('a pool without nodes scales up from zero with its declared template, and not without one', async (t) => {
+  const r = await rig(t);
+  const hook = (await new AutohealSettings(r.store).pool('batch')).hook;
+  const on = { ...DEFAULT_POOL_AUTOSCALE, enabled: true };
+  await r.store.createPool(pool('zero', { minSize: 0, maxSize: 2, autoscale: on }));
+  await new AutohealSettings(r.store).setPool('zero', { hook });
+  r.pods.push(unschedulablePod('z', '3', { tier: 'zero' }));
+  const e = r.engine();
+  await e.tick();
+  assert.equal(r.creates(), 0, 'no node, no template: nothing to size a new node by');
+  await r.store.updatePool(
+    'zero',
+    { autoscale: { ...on, template: { cpu: '4', memory: '8Gi' } } },
+    new Date().toISOString(),
+  );
+  await e.tick();
+  assert.equal(r.creates(), 1);
+  assert.equal((await readState(r.store, 'zero')).target, 1);
+});

@@ -55,6 +55,7 @@ export function poolsAndTokens(open: OpenStore): void {
       scaleDownUnneeded: '10m',
       scaleDownDelayAfterAdd: '10m',
       maxNodeProvisionTime: '15m',
+      template: null,
     });
     const autoscale = {
       enabled: true,
@@ -62,6 +63,7 @@ export function poolsAndTokens(open: OpenStore): void {
       scaleDownUnneeded: '2m',
       scaleDownDelayAfterAdd: '90s',
       maxNodeProvisionTime: '5m',
+      template: { cpu: '4', memory: '16Gi' },
     };
     const batch = pool('batch', { minSize: 1, maxSize: 7, autoscale });
     await store.createPool(batch);
