@@ -19,6 +19,7 @@ import { DEFAULT_POOL_AUTOSCALE } from '../../../hub/store/pool-sizes.js';
 import { enrollInput, pool, tempDir, token } from '../store/helpers.js';
 
 interface Rig {
+  guard: { frozen: boolean; reason: string; since: string | null };
   kubeNodes: unknown[];
   calls: string[];
   store: Store;
@@ -76,6 +77,7 @@ esac
   const pods: unknown[] = [];
   const kubeNodes: unknown[] = [kubeNode('n1', '2')];
   const calls: string[] = [];
+  const guard = { frozen: false, reason: '', since: null as string | null };
   const events = createEventLog(store, createLogger('silent'));
   const now = { ms: Date.parse('2030-01-01T00:00:00Z') };
   let tokens = 0;
@@ -93,7 +95,7 @@ esac
     },
     logger: createLogger('silent'),
     autohealSettings: settings,
-    guard: () => ({ frozen: false, reason: '', since: null }),
+    guard: () => guard,
     removeNode: async (id: string) => {
       calls.push(`remove ${id}`);
       return true;
@@ -105,7 +107,7 @@ esac
   };
   const creates = (): number =>
     existsSync(join(dir, 'creates')) ? readFileSync(join(dir, 'creates'), 'utf8').trim().split('\n').length : 0;
-  return { kubeNodes, calls, store, dir, pods, engine: () => new AutoscaleEngine(deps), creates, now };
+  return { guard, kubeNodes, calls, store, dir, pods, engine: () => new AutoscaleEngine(deps), creates, now };
 }
 
 const eventsOf = async (store: Store, type: string) => store.listEvents({ type, limit: 100 });
@@ -263,4 +265,20 @@ test('a pool without nodes scales up from zero with its declared template, and n
   await e.tick();
   assert.equal(r.creates(), 1);
   assert.equal((await readState(r.store, 'zero')).target, 1);
+});
+
+test("autoheal's partition guard freezes autoscale: no machine while frozen, one event why", async (t) => {
+  const r = await rig(t);
+  r.pods.push(unschedulablePod('a', '1500m'));
+  Object.assign(r.guard, { frozen: true, reason: '3 of 4 agents dropped within 2 min' });
+  const e = r.engine();
+  await e.tick();
+  await e.tick();
+  assert.equal(r.creates(), 0);
+  const why = (await eventsOf(r.store, 'autoscale.skipped')).filter((x) => x.data.reason === 'partition-guard');
+  assert.equal(why.length, 1);
+  assert.match(why[0].message, /frozen by autoheal's partition guard \(3 of 4 agents dropped/);
+  r.guard.frozen = false;
+  await e.tick();
+  assert.equal(r.creates(), 1);
 });
