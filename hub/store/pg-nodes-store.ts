@@ -6,8 +6,10 @@ import { appendEvent } from './pg-events.js';
 import { type Exec } from './pg-db.js';
 import { PgStoreBase } from './pg-documents.js';
 import { NQ } from './pg-node-sql.js';
+import { insertCert, nodeParams, poolParams, tokenParams } from './pg-node-params.js';
+
+export { certParams, insertCert } from './pg-node-params.js';
 import {
-  certToRow,
   nodeFromRow,
   nodeToRow,
   poolFromRow,
@@ -17,7 +19,6 @@ import {
   tokenCheck,
   tokenFromRow,
   tokenToRow,
-  type CertRow,
   type NodeRow,
   type PoolRow,
   type SampleRow,
@@ -26,7 +27,6 @@ import {
 import { NODE_PATCH_KEYS, POOL_PATCH_KEYS, assertState, isLive, pick, sampleLimit } from './store-rules.js';
 import {
   StoreError,
-  type CertRecord,
   type EnrollInput,
   type EnrollOutcome,
   type HealthSample,
@@ -38,55 +38,6 @@ import {
   type TokenRecord,
 } from './types.js';
 
-export const poolParams = (r: PoolRow) => [
-  r.name,
-  r.description,
-  r.labels,
-  r.taints,
-  r.max_node_age,
-  r.created_at,
-  r.updated_at,
-];
-export const tokenParams = (r: TokenRow) => [
-  r.id,
-  r.secret_hash,
-  r.pool,
-  r.description,
-  r.created_at,
-  r.expires_at,
-  r.max_uses,
-  r.uses,
-  r.revoked_at,
-  r.created_by,
-];
-export const nodeParams = (r: NodeRow) => [
-  r.id,
-  r.name,
-  r.pool,
-  r.state,
-  r.labels,
-  r.facts,
-  r.agent_version,
-  r.token_id,
-  r.created_at,
-  r.last_seen,
-  r.health,
-];
-export const certParams = (r: CertRow) => [
-  r.serial,
-  r.node_id,
-  r.not_before,
-  r.not_after,
-  r.fingerprint,
-  r.revoked_at,
-  r.issued_at,
-  r.used_at,
-  r.public_key_sha256,
-  r.cert_pem,
-];
-export const insertCert = (ex: Exec, c: CertRecord) => ex.count(NQ.insertCert, certParams(certToRow(c)));
-
-/** The batch as one statement's arrays: one entry per node (last lastSeen, last non-null health). */
 function healthArrays(updates: HealthUpdate[]): [string[], string[], Array<string | null>] {
   const merged = new Map<string, { lastSeen: string; health: string | null }>();
   for (const u of updates) {
@@ -147,7 +98,17 @@ export abstract class PgNodeStore extends PgStoreBase {
       if (!row) return undefined;
       const next: Pool = { ...poolFromRow(row), ...pick(patch, POOL_PATCH_KEYS), updatedAt: at };
       const r = poolToRow(next);
-      await ex.count(NQ.updatePool, [r.name, r.description, r.labels, r.taints, r.max_node_age, r.updated_at]);
+      await ex.count(NQ.updatePool, [
+        r.name,
+        r.description,
+        r.labels,
+        r.taints,
+        r.max_node_age,
+        r.min_size,
+        r.max_size,
+        r.autoscale,
+        r.updated_at,
+      ]);
       return next;
     });
   }

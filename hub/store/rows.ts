@@ -16,6 +16,7 @@ import {
   type Pool,
   type TokenRecord,
 } from './types.js';
+import { DEFAULT_MAX_SIZE, DEFAULT_MIN_SIZE, withAutoscaleDefaults, type PoolAutoscale } from './pool-sizes.js';
 
 export interface PoolRow {
   name: string;
@@ -23,6 +24,9 @@ export interface PoolRow {
   labels: string;
   taints: string;
   max_node_age: string | null;
+  min_size: number;
+  max_size: number;
+  autoscale: string;
   created_at: string;
   updated_at: string;
 }
@@ -109,6 +113,9 @@ export const poolFromRow = (r: PoolRow): Pool => ({
   labels: parseJson<Record<string, string>>(r.labels, `pools.labels of ${r.name}`),
   taints: parseJson<string[]>(r.taints, `pools.taints of ${r.name}`),
   maxNodeAge: r.max_node_age ?? null,
+  minSize: Number(r.min_size),
+  maxSize: Number(r.max_size),
+  autoscale: withAutoscaleDefaults(parseJson<Partial<PoolAutoscale>>(r.autoscale, `pools.autoscale of ${r.name}`)),
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -119,6 +126,9 @@ export const poolToRow = (p: Pool): PoolRow => ({
   labels: JSON.stringify(p.labels ?? {}),
   taints: JSON.stringify(p.taints ?? []),
   max_node_age: p.maxNodeAge ?? null,
+  min_size: p.minSize ?? DEFAULT_MIN_SIZE,
+  max_size: p.maxSize ?? DEFAULT_MAX_SIZE,
+  autoscale: JSON.stringify(withAutoscaleDefaults(p.autoscale)),
   created_at: p.createdAt,
   updated_at: p.updatedAt,
 });

@@ -39,6 +39,7 @@ test('a SQLite hub lists itself in GET /v1/hubs, leading every role, with an id 
   assert.equal(me.agents, 0);
   assert.deepEqual(me.leader.sort(), [
     'autoheal',
+    'autoscale',
     'event-retention',
     'lifespan',
     'purges',

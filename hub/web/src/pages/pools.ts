@@ -4,6 +4,7 @@
 // tokens whose role may change them (PATCH /v1/pools/:pool, PUT /v1/cluster/auto-upgrade).
 import { api, mayCall } from '../api.js';
 import { el, field, s, table, toast, type Obj } from '../dom.js';
+import { sizeEditor, sizeSummary, type PoolSized } from './pool-sizes.js';
 
 interface Autoheal {
   enabled: boolean;
@@ -14,7 +15,7 @@ interface Autoheal {
   maxUnhealthyPercent: number;
   hook: string | null;
 }
-interface Pool {
+interface Pool extends PoolSized {
   name: string;
   description: string;
   labels: Record<string, string>;
@@ -70,6 +71,7 @@ function poolEditor(p: Pool, done: () => void): HTMLElement {
     hook: input('edit-hook', a.hook ?? '', '24'),
     maxNodeAge: input('edit-max-node-age', p.maxNodeAge ?? '', '5'),
   };
+  const sizes = sizeEditor(p);
   const error = el('p', { class: 'error', id: 'pool-edit-error' });
   const save = async (): Promise<void> => {
     error.textContent = '';
@@ -77,6 +79,7 @@ function poolEditor(p: Pool, done: () => void): HTMLElement {
       await api('PATCH', `/v1/pools/${encodeURIComponent(p.name)}`, {
         description: f.description.value,
         maxNodeAge: f.maxNodeAge.value.trim() || null,
+        ...sizes.body(),
         autoheal: {
           enabled: f.enabled.checked,
           paused: f.paused.checked,
@@ -109,6 +112,7 @@ function poolEditor(p: Pool, done: () => void): HTMLElement {
       field('Max unhealthy %', f.cap),
       field('Provider hook', f.hook),
     ),
+    sizes.row,
     el(
       'div',
       { class: 'row' },
@@ -240,7 +244,7 @@ export async function poolsPage(main: HTMLElement): Promise<void> {
     editorBox.replaceChildren();
     holder.replaceChildren(
       table(
-        ['Name', 'Description', 'Labels', 'Taints', 'Max node age', 'Autoheal', canEdit ? '' : ''],
+        ['Name', 'Description', 'Labels', 'Taints', 'Max node age', 'Size', 'Autoheal', canEdit ? '' : ''],
         pools.map((p) =>
           el(
             'tr',
@@ -256,6 +260,7 @@ export async function poolsPage(main: HTMLElement): Promise<void> {
             ),
             el('td', {}, p.taints.join(', ')),
             el('td', { class: 'max-node-age' }, p.maxNodeAge ?? 'off'),
+            el('td', { class: 'sizes' }, sizeSummary(p)),
             el('td', { class: 'autoheal' }, autohealSummary(p.autoheal)),
             el(
               'td',
