@@ -75,6 +75,8 @@ export interface HubConfig {
   readonly sinks: SinkConfig;
   /** This hub's id among the hubs on one datastore (--hub-id; default: made once, kept in <data-dir>/hub-id). */
   readonly hubId?: string;
+  /** Where cluster-autoscaler's externalgrpc cloud provider is served over mTLS (--autoscaler-grpc-listen); off when unset. */
+  readonly autoscalerGrpcListen?: ListenAddress;
 }
 
 export interface HubFlags extends SinkFlags {
@@ -114,6 +116,7 @@ export interface HubFlags extends SinkFlags {
   datastore?: string;
   datastorePoolSize?: string;
   hubId?: string;
+  autoscalerGrpcListen?: string;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -161,6 +164,10 @@ export function parseListen(text: string, what: string): ListenAddress {
   const port = m ? Number(m[3]) : NaN;
   if (!m || port > 65535) throw new ConfigError(`${what} "${text}" must be HOST:PORT (e.g. 127.0.0.1:9443)`);
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+}
+
+function optionalListen(text: string | undefined): ListenAddress | undefined {
+  return text ? parseListen(text, '--autoscaler-grpc-listen') : undefined;
 }
 
 export function firstNonLoopbackIPv4(): string | undefined {
@@ -273,5 +280,6 @@ export function parseHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, isRoot: 
         .filter(Boolean),
     ),
     hubId: flags.hubId || env.ATOLL_HUB_ID ? checkHubId(flags.hubId || env.ATOLL_HUB_ID || '') : undefined,
+    autoscalerGrpcListen: optionalListen(flags.autoscalerGrpcListen ?? env.ATOLL_AUTOSCALER_GRPC_LISTEN),
   });
 }

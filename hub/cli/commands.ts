@@ -14,6 +14,7 @@ import { registerDatastoreCommands } from './datastore.js';
 import { registerVersionCommands } from './versions.js';
 import { registerAlertCommands } from './alerts.js';
 import { registerHubCommands } from './hubs.js';
+import { registerAutoscalerCommands } from './autoscaler.js';
 
 type Obj = Record<string, unknown>;
 const s = (v: unknown): string => (v === null || v === undefined ? '' : String(v));
@@ -72,6 +73,7 @@ export function registerAdminCommands(program: Command): void {
   registerVersionCommands(program);
   registerAlertCommands(program);
   registerHubCommands(program);
+  registerAutoscalerCommands(program);
 
   const cluster = program.command('cluster').description('the control plane');
   cluster
