@@ -6,6 +6,8 @@ import { validateLabels } from '../nodes/enrollment.js';
 import { actorOf } from './actor.js';
 import { poolAutohealSchema, type PoolAutoheal } from '../autoheal/settings.js';
 import type { Pool } from '../store/types.js';
+import { mergePoolSizes, poolSizeFields, sizesOf } from '../autoscale/pool-settings.js';
+import { DEFAULT_MAX_SIZE, DEFAULT_MIN_SIZE, DEFAULT_POOL_AUTOSCALE } from '../store/pool-sizes.js';
 import { itemsOf, noContent, params, poolSchema, responses } from './schemas.js';
 
 const NAME = { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$' } as const;
@@ -16,6 +18,7 @@ const fields = {
   labels: { type: 'object', maxProperties: 64, additionalProperties: { type: 'string' } },
   taints: { type: 'array', maxItems: 32, items: { type: 'string', maxLength: 300 } },
   autoheal: poolAutohealSchema,
+  ...poolSizeFields,
 } as const;
 
 function checkTaints(taints: string[] | undefined): void {
@@ -56,12 +59,17 @@ export const poolRoutes: RoutePlugin<{ svc: HubServices }> = async (app, { svc }
       checkTaints(body.taints);
       // Refused settings refuse the pool: nothing is created.
       if (body.autoheal) await svc.autohealSettings.checkPool(body.name, body.autoheal);
+      const sizes = mergePoolSizes(
+        { minSize: DEFAULT_MIN_SIZE, maxSize: DEFAULT_MAX_SIZE, autoscale: DEFAULT_POOL_AUTOSCALE },
+        body,
+      );
       const now = new Date().toISOString();
       const pool = {
         name: body.name,
         description: body.description ?? '',
         labels: body.labels ?? {},
         taints: body.taints ?? [],
+        ...sizes,
         createdAt: now,
         updatedAt: now,
       };
@@ -93,7 +101,7 @@ export const poolRoutes: RoutePlugin<{ svc: HubServices }> = async (app, { svc }
     '/v1/pools/:pool',
     {
       schema: {
-        summary: 'Change a pool: description, labels, taints, autoheal settings',
+        summary: 'Change a pool: description, labels, taints, size bounds, autoheal and autoscale settings',
         params: params('pool'),
         body: { type: 'object', additionalProperties: false, minProperties: 1, properties: fields },
         response: responses({ 200: poolSchema }),
@@ -101,14 +109,18 @@ export const poolRoutes: RoutePlugin<{ svc: HubServices }> = async (app, { svc }
     },
     async (req) => {
       const { pool } = req.params;
-      const { autoheal, ...body } = req.body;
+      const { autoheal, minSize, maxSize, autoscale, ...body } = req.body;
       if (body.labels) validateLabels(body.labels);
       checkTaints(body.taints);
       const existing = await svc.store.getPool(pool);
       if (!existing) throw new HubError('NOT_FOUND', `pool "${pool}" does not exist`);
+      const sizes =
+        minSize === undefined && maxSize === undefined && autoscale === undefined
+          ? {}
+          : mergePoolSizes(sizesOf(existing), { minSize, maxSize, autoscale });
       if (autoheal) await svc.autohealSettings.setPool(pool, autoheal);
       // Also for an autoheal-only change: updatedAt says when the pool's settings last changed.
-      const p = await svc.store.updatePool(pool, body, new Date().toISOString());
+      const p = await svc.store.updatePool(pool, { ...body, ...sizes }, new Date().toISOString());
       if (!p) throw new HubError('NOT_FOUND', `pool "${pool}" does not exist`);
       await svc.events.record({
         type: 'pool.updated',

@@ -6,6 +6,7 @@ import { StoreError } from './types.js';
 import { moveSettings, V4_TABLES } from './migrate-settings.js';
 import { V8_CLUSTER_TABLES } from './sqlite-cluster.js';
 import { V7_DAY2_TABLES } from './sqlite-day2.js';
+import { DEFAULT_MAX_SIZE, DEFAULT_MIN_SIZE } from './pool-sizes.js';
 
 export interface Migration {
   version: number;
@@ -100,6 +101,13 @@ CREATE TABLE health_samples (
 ) WITHOUT ROWID;
 `;
 
+/** Version 10 (PostgreSQL 6): a pool's size bounds and autoscale settings ('{}' reads as the defaults). */
+export const POOL_SIZE_COLUMNS: readonly string[] = [
+  `min_size INTEGER NOT NULL DEFAULT ${DEFAULT_MIN_SIZE}`,
+  `max_size INTEGER NOT NULL DEFAULT ${DEFAULT_MAX_SIZE}`,
+  `autoscale TEXT NOT NULL DEFAULT '{}'`,
+];
+
 export const MIGRATIONS: readonly Migration[] = Object.freeze([
   {
     version: 1,
@@ -191,6 +199,13 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
     name: 'hub membership and singleton leases',
     up(db: Database.Database): void {
       db.exec(V8_CLUSTER_TABLES);
+    },
+  },
+  {
+    version: 10,
+    name: 'pool size bounds and autoscale settings',
+    up(db: Database.Database): void {
+      db.exec(POOL_SIZE_COLUMNS.map((c) => `ALTER TABLE pools ADD COLUMN ${c};`).join('\n'));
     },
   },
 ]);

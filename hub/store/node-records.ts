@@ -1,6 +1,9 @@
 // The records the hub keeps about nodes: pools, join tokens, nodes with their facts and health,
 // certificates, and the inputs of the atomic steps that write them (enroll, rejoin, health batches).
 // All times are ISO-8601 strings in UTC. The Store interface (types.ts) reads and writes these.
+import type { PoolAutoscale } from './pool-sizes.js';
+
+export type { PoolAutoscale } from './pool-sizes.js';
 
 export const NODE_STATES = [
   'joining',
@@ -21,11 +24,15 @@ export interface Pool {
   labels: Record<string, string>;
   /** Taints every node of the pool gets, `key=value:Effect`. */
   taints: string[];
+  /** Size bounds: autoscale and `pool scale` stay within them (0 <= minSize <= maxSize). */
+  minSize: number;
+  maxSize: number;
+  autoscale: PoolAutoscale;
   createdAt: string;
   updatedAt: string;
 }
 
-export type PoolPatch = Partial<Pick<Pool, 'description' | 'labels' | 'taints'>>;
+export type PoolPatch = Partial<Pick<Pool, 'description' | 'labels' | 'taints' | 'minSize' | 'maxSize' | 'autoscale'>>;
 
 export interface TokenRecord {
   /** Public id, shown in lists and used to revoke. */

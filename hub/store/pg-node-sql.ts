@@ -2,7 +2,7 @@
 // Parameters are positional; the column lists match the row shapes of rows.ts.
 import { sql } from './pg-db.js';
 
-export const POOL_COLUMNS = 'name, description, labels, taints, created_at, updated_at';
+export const POOL_COLUMNS = 'name, description, labels, taints, min_size, max_size, autoscale, created_at, updated_at';
 export const TOKEN_COLUMNS =
   'id, secret_hash, pool, description, created_at, expires_at, max_uses, uses, revoked_at, created_by';
 export const NODE_COLUMNS =
@@ -16,11 +16,12 @@ export const NQ = {
   lockPool: sql('pool_lock', 'SELECT * FROM pools WHERE name = $1 FOR UPDATE'),
   insertPool: sql(
     'pool_insert',
-    `INSERT INTO pools (${POOL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (name) DO NOTHING`,
+    `INSERT INTO pools (${POOL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (name) DO NOTHING`,
   ),
   updatePool: sql(
     'pool_update',
-    'UPDATE pools SET description = $2, labels = $3, taints = $4, updated_at = $5 WHERE name = $1',
+    `UPDATE pools SET description = $2, labels = $3, taints = $4, min_size = $5, max_size = $6, autoscale = $7,
+      updated_at = $8 WHERE name = $1`,
   ),
   deletePool: sql('pool_delete', 'DELETE FROM pools WHERE name = $1'),
   countPoolNodes: sql('pool_count_nodes', 'SELECT COUNT(*)::int AS n FROM nodes WHERE pool = $1'),

@@ -38,7 +38,17 @@ import {
   type TokenRecord,
 } from './types.js';
 
-export const poolParams = (r: PoolRow) => [r.name, r.description, r.labels, r.taints, r.created_at, r.updated_at];
+export const poolParams = (r: PoolRow) => [
+  r.name,
+  r.description,
+  r.labels,
+  r.taints,
+  r.min_size,
+  r.max_size,
+  r.autoscale,
+  r.created_at,
+  r.updated_at,
+];
 export const tokenParams = (r: TokenRow) => [
   r.id,
   r.secret_hash,
@@ -139,7 +149,16 @@ export abstract class PgNodeStore extends PgStoreBase {
       if (!row) return undefined;
       const next: Pool = { ...poolFromRow(row), ...pick(patch, POOL_PATCH_KEYS), updatedAt: at };
       const r = poolToRow(next);
-      await ex.count(NQ.updatePool, [r.name, r.description, r.labels, r.taints, r.updated_at]);
+      await ex.count(NQ.updatePool, [
+        r.name,
+        r.description,
+        r.labels,
+        r.taints,
+        r.min_size,
+        r.max_size,
+        r.autoscale,
+        r.updated_at,
+      ]);
       return next;
     });
   }

@@ -9,6 +9,7 @@
 import { SECRETS_MIGRATION } from './pg-secrets.js';
 import { DAY2_MIGRATION } from './pg-day2.js';
 import { CLUSTER_MIGRATION } from './pg-cluster.js';
+import { DEFAULT_MAX_SIZE, DEFAULT_MIN_SIZE } from './pool-sizes.js';
 
 export interface PgMigration {
   version: number;
@@ -181,6 +182,15 @@ export const PG_MIGRATIONS: readonly PgMigration[] = Object.freeze([
     statements: DAY2_MIGRATION,
   },
   { version: 4, name: 'hub membership and singleton leases (SQLite version 8)', statements: CLUSTER_MIGRATION },
+  {
+    version: 6,
+    name: 'pool size bounds and autoscale settings (SQLite version 10)',
+    statements: [
+      `ALTER TABLE pools ADD COLUMN min_size integer NOT NULL DEFAULT ${DEFAULT_MIN_SIZE}`,
+      `ALTER TABLE pools ADD COLUMN max_size integer NOT NULL DEFAULT ${DEFAULT_MAX_SIZE}`,
+      `ALTER TABLE pools ADD COLUMN autoscale ${T} NOT NULL DEFAULT '{}'`,
+    ],
+  },
 ]);
 
 /** A database below this version (but not empty) was made by an atoll too old to migrate from here. */

@@ -16,12 +16,16 @@ import {
   type Pool,
   type TokenRecord,
 } from './types.js';
+import { DEFAULT_MAX_SIZE, DEFAULT_MIN_SIZE, withAutoscaleDefaults, type PoolAutoscale } from './pool-sizes.js';
 
 export interface PoolRow {
   name: string;
   description: string;
   labels: string;
   taints: string;
+  min_size: number;
+  max_size: number;
+  autoscale: string;
   created_at: string;
   updated_at: string;
 }
@@ -107,6 +111,9 @@ export const poolFromRow = (r: PoolRow): Pool => ({
   description: r.description,
   labels: parseJson<Record<string, string>>(r.labels, `pools.labels of ${r.name}`),
   taints: parseJson<string[]>(r.taints, `pools.taints of ${r.name}`),
+  minSize: Number(r.min_size),
+  maxSize: Number(r.max_size),
+  autoscale: withAutoscaleDefaults(parseJson<Partial<PoolAutoscale>>(r.autoscale, `pools.autoscale of ${r.name}`)),
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -116,6 +123,9 @@ export const poolToRow = (p: Pool): PoolRow => ({
   description: p.description,
   labels: JSON.stringify(p.labels ?? {}),
   taints: JSON.stringify(p.taints ?? []),
+  min_size: p.minSize ?? DEFAULT_MIN_SIZE,
+  max_size: p.maxSize ?? DEFAULT_MAX_SIZE,
+  autoscale: JSON.stringify(withAutoscaleDefaults(p.autoscale)),
   created_at: p.createdAt,
   updated_at: p.updatedAt,
 });

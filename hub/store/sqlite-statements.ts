@@ -6,10 +6,12 @@ export function prepareStatements(db: Database.Database) {
   return {
     listPools: db.prepare<[], PoolRow>('SELECT * FROM pools ORDER BY name'),
     getPool: db.prepare<[string], PoolRow>('SELECT * FROM pools WHERE name = ?'),
-    insertPool: db.prepare<PoolRow>(`INSERT INTO pools (name, description, labels, taints, created_at, updated_at)
-      VALUES (@name, @description, @labels, @taints, @created_at, @updated_at)`),
+    insertPool: db.prepare<PoolRow>(`INSERT INTO pools (name, description, labels, taints, min_size, max_size,
+      autoscale, created_at, updated_at) VALUES (@name, @description, @labels, @taints, @min_size, @max_size,
+      @autoscale, @created_at, @updated_at)`),
     updatePool: db.prepare<PoolRow>(`UPDATE pools SET description = @description, labels = @labels,
-      taints = @taints, updated_at = @updated_at WHERE name = @name`),
+      taints = @taints, min_size = @min_size, max_size = @max_size, autoscale = @autoscale,
+      updated_at = @updated_at WHERE name = @name`),
     deletePool: db.prepare<[string]>('DELETE FROM pools WHERE name = ?'),
     countPoolNodes: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM nodes WHERE pool = ?'),
     listPoolTokens: db.prepare<[string], TokenRow>('SELECT * FROM tokens WHERE pool = ? AND revoked_at IS NULL'),

@@ -9,7 +9,7 @@ export const PRUNE_EXPIRED_AFTER_MS = 60 * 24 * 3600_000;
 export const DEFAULT_SAMPLE_LIMIT = 1000;
 export const MAX_SAMPLE_LIMIT = 10_000;
 
-export const POOL_PATCH_KEYS = ['description', 'labels', 'taints'] as const;
+export const POOL_PATCH_KEYS = ['description', 'labels', 'taints', 'minSize', 'maxSize', 'autoscale'] as const;
 export const NODE_PATCH_KEYS = [
   'name',
   'pool',

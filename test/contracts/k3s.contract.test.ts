@@ -452,6 +452,61 @@ describe('k3s contract', { timeout: 120_000 }, () => {
     assert.equal(uncordon.stdout, 'node/n1 uncordoned\n');
   });
 
+  it('schedules by requests: cpu and memory against allocatable, taints, node selectors; Unschedulable otherwise', async (t) => {
+    if (k3s.skip) return t.skip(k3s.skip);
+    const n1 = (await getNode('n1')) as NodeObj & { status: { allocatable: { cpu: string; memory: string } } };
+    const cpu = n1.status.allocatable.cpu;
+    const milli = cpu.endsWith('m') ? Number(cpu.slice(0, -1)) : Number(cpu) * 1000;
+    const memKi = Number(/^(\d+)Ki$/.exec(n1.status.allocatable.memory)?.[1]);
+    assert.ok(milli > 0 && memKi > 0, JSON.stringify(n1.status.allocatable));
+    const big = `${Math.floor(milli * 0.6)}m`;
+    const gpu = { key: 'atoll.dev/dedicated', operator: 'Exists' };
+    const podOf = (name: string, requests: Record<string, string>, spec: Record<string, unknown> = {}): unknown => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace: 'default' },
+      spec: { containers: [{ name: 'c', image: 'rancher/mirrored-pause:3.6', resources: { requests } }], ...spec },
+    });
+    interface PodObj {
+      spec?: { nodeName?: string };
+      status?: { phase?: string; conditions?: { type: string; status: string; reason?: string; message?: string }[] };
+    }
+    const unschedulable = (name: string, re: RegExp): Promise<PodObj> =>
+      eventually(`pod ${name} Unschedulable ${re}`, 20_000, async () => {
+        const p = (await call(creds, `/api/v1/namespaces/default/pods/${name}`)).json<PodObj>();
+        const c = p.status?.conditions?.find((x) => x.type === 'PodScheduled');
+        return c?.status === 'False' && c.reason === 'Unschedulable' && re.test(c.message ?? '') ? p : undefined;
+      });
+    const names = ['req-a', 'req-b', 'req-mem', 'req-sel', 'req-taint'];
+    try {
+      await create('/api/v1/namespaces/default/pods', podOf('req-a', { cpu: big }, { tolerations: [gpu] }));
+      await waitRunning('req-a');
+      // The same again does not fit beside it: Insufficient cpu, and no node is set.
+      await create('/api/v1/namespaces/default/pods', podOf('req-b', { cpu: big }, { tolerations: [gpu] }));
+      const b = await unschedulable('req-b', /^0\/1 nodes are available: 1 Insufficient cpu\b/);
+      assert.equal(b.spec?.nodeName, undefined);
+      assert.equal(b.status?.phase, 'Pending');
+      const mem = `${memKi * 2}Ki`;
+      await create('/api/v1/namespaces/default/pods', podOf('req-mem', { memory: mem }, { tolerations: [gpu] }));
+      await unschedulable('req-mem', /1 Insufficient memory/);
+      const sel = { tolerations: [gpu], nodeSelector: { 'atoll.dev/pool': 'nobody' } };
+      await create('/api/v1/namespaces/default/pods', podOf('req-sel', { cpu: '1m' }, sel));
+      await unschedulable('req-sel', /1 node\(s\) didn't match Pod's node affinity\/selector/);
+      await create('/api/v1/namespaces/default/pods', podOf('req-taint', { cpu: '1m' }));
+      await unschedulable('req-taint', /1 node\(s\) had untolerated taint \{atoll.dev\/dedicated: gpu\}/);
+      // Room made: the waiting pod is scheduled without being touched.
+      assert.equal((await call(creds, '/api/v1/namespaces/default/pods/req-a', { method: 'DELETE' })).status, 200);
+      await eventually('req-a gone', 30_000, async () =>
+        (await call(creds, '/api/v1/namespaces/default/pods/req-a')).status === 404 ? true : undefined,
+      );
+      await waitRunning('req-b');
+      const bound = (await call(creds, '/api/v1/namespaces/default/pods/req-b')).json<PodObj>();
+      assert.equal(bound.spec?.nodeName, 'n1');
+    } finally {
+      for (const n of names) await call(creds, `/api/v1/namespaces/default/pods/${n}`, { method: 'DELETE' });
+    }
+  });
+
   it('rejects a reused node name with another password until its node-password secret is deleted', async (t) => {
     if (k3s.skip) return t.skip(k3s.skip);
     assert.equal(await agent1.proc.stop(), 0, 'agent exits 0 on SIGTERM');

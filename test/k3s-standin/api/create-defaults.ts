@@ -32,17 +32,10 @@ export function runningPodStatus(pod: KubeObject, hostIP: string, now: Date, pod
   };
 }
 
+/** A new pod: bound already (spec.nodeName) or waiting for the scheduler, which sets PodScheduled. */
 export function pendingPodStatus(now: Date, bound: boolean): JsonObject {
-  const scheduled = bound
-    ? { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: kubeTime(now) }
-    : {
-        type: 'PodScheduled',
-        status: 'False',
-        lastProbeTime: null,
-        lastTransitionTime: kubeTime(now),
-        reason: 'Unschedulable',
-        message: 'no node is available',
-      };
+  if (!bound) return { phase: 'Pending', qosClass: 'BestEffort' };
+  const scheduled = { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: kubeTime(now) };
   return { phase: 'Pending', qosClass: 'BestEffort', conditions: [scheduled] };
 }
 

@@ -1,38 +1,17 @@
 // A minimal scheduler plus the kubelet side of running a pod: unbound pods go to a Ready, schedulable
-// node whose taints they tolerate and whose labels match their nodeSelector; bound pods run there.
+// node whose taints they tolerate, whose labels match their nodeSelector and whose allocatable cpu and
+// memory still hold their requests (pod-fit.ts); bound pods run there. A pod that fits nowhere gets
+// PodScheduled=False, reason Unschedulable, and is tried again at the next change of pods or nodes.
 import type { ObjectStore, StoreEvent } from '../store/object-store.js';
-import { field, isObject, type JsonObject, type KubeObject } from '../store/kube-object.js';
+import { field, isObject, type KubeObject } from '../store/kube-object.js';
+import { kubeTime } from '../util/go-time.js';
+import { misfit, podRequests, unschedulableMessage, type Resources } from './pod-fit.js';
 import { findType } from '../store/resource-types.js';
 import type { ResourceService } from '../api/resource-service.js';
 import { runningPodStatus } from '../api/create-defaults.js';
 
 const PODS = findType('', 'v1', 'pods');
 const NODES = findType('', 'v1', 'nodes');
-
-function tolerates(pod: KubeObject, taint: JsonObject): boolean {
-  if (taint.effect === 'PreferNoSchedule') return true;
-  const tols = field(pod, 'spec', 'tolerations');
-  return (
-    Array.isArray(tols) &&
-    tols.some((t) => {
-      if (!isObject(t)) return false;
-      if (t.effect && t.effect !== taint.effect) return false;
-      if (t.operator === 'Exists') return !t.key || t.key === taint.key;
-      return t.key === taint.key && (t.value ?? '') === (taint.value ?? '');
-    })
-  );
-}
-
-function fits(pod: KubeObject, node: KubeObject): boolean {
-  const conds = field(node, 'status', 'conditions');
-  const ready = Array.isArray(conds) && conds.some((c) => isObject(c) && c.type === 'Ready' && c.status === 'True');
-  if (!ready || field(node, 'spec', 'unschedulable') === true) return false;
-  const taints = field(node, 'spec', 'taints');
-  if (Array.isArray(taints) && !taints.every((t) => isObject(t) && tolerates(pod, t))) return false;
-  const sel = field(pod, 'spec', 'nodeSelector');
-  const labels = node.metadata.labels ?? {};
-  return !isObject(sel) || Object.entries(sel).every(([k, v]) => labels[k] === v);
-}
 
 function internalIp(node: KubeObject | undefined): string {
   const addrs = field(node, 'status', 'addresses');
@@ -54,6 +33,50 @@ export function startScheduler(store: ObjectStore, svc: ResourceService): () => 
     queued = false;
     const allNodes = svc.list(nodes);
     const allPods = svc.list(pods);
+    // Requests of the pods bound to each node that have not finished (the scheduler's NodeInfo).
+    const usage = new Map<string, Resources>();
+    const counts = new Map<string, number>();
+    for (const p of allPods) {
+      const on = field(p, 'spec', 'nodeName');
+      const ph = field(p, 'status', 'phase');
+      if (typeof on !== 'string' || on === '' || ph === 'Succeeded' || ph === 'Failed') continue;
+      const r = podRequests(p);
+      const u = usage.get(on) ?? { cpu: 0, memory: 0 };
+      usage.set(on, { cpu: u.cpu + r.cpu, memory: u.memory + r.memory });
+      counts.set(on, (counts.get(on) ?? 0) + 1);
+    }
+    const usedOn = (name: string): Resources => {
+      const u = usage.get(name) ?? { cpu: 0, memory: 0 };
+      usage.set(name, u);
+      return u;
+    };
+    const load = (n: KubeObject): number => counts.get(n.metadata.name) ?? 0;
+    const markUnschedulable = (pod: KubeObject, message: string): void => {
+      const conds = field(pod, 'status', 'conditions');
+      const cur = Array.isArray(conds) ? conds.find((c) => isObject(c) && c.type === 'PodScheduled') : undefined;
+      if (isObject(cur) && cur.status === 'False' && cur.message === message) return;
+      svc.mutate(
+        pods,
+        pod.metadata.namespace,
+        pod.metadata.name,
+        (o) => {
+          const st = isObject(o.status) ? o.status : {};
+          const others = Array.isArray(st.conditions)
+            ? st.conditions.filter((c) => !(isObject(c) && c.type === 'PodScheduled'))
+            : [];
+          const scheduled = {
+            type: 'PodScheduled',
+            status: 'False',
+            lastProbeTime: null,
+            lastTransitionTime: kubeTime(new Date()),
+            reason: 'Unschedulable',
+            message,
+          };
+          o.status = { ...st, phase: 'Pending', conditions: [...others, scheduled] };
+        },
+        { subresource: 'status' },
+      );
+    };
     for (const pod of allPods) {
       const ns = pod.metadata.namespace;
       const nodeName = field(pod, 'spec', 'nodeName');
@@ -74,12 +97,26 @@ export function startScheduler(store: ObjectStore, svc: ResourceService): () => 
         continue;
       }
       if (phase !== 'Pending') continue;
-      const load = (n: KubeObject): number =>
-        allPods.filter((p) => field(p, 'spec', 'nodeName') === n.metadata.name).length;
-      const target = allNodes
-        .filter((n) => fits(pod, n))
+      const results = allNodes.map((n) => ({ node: n, why: misfit(pod, n, usedOn(n.metadata.name)) }));
+      const target = results
+        .filter((r) => r.why === undefined)
+        .map((r) => r.node)
         .sort((a, b) => load(a) - load(b) || a.metadata.name.localeCompare(b.metadata.name))[0];
-      if (!target) continue;
+      if (!target) {
+        markUnschedulable(
+          pod,
+          unschedulableMessage(
+            allNodes.length,
+            results.map((r) => r.why ?? ''),
+          ),
+        );
+        continue;
+      }
+      const want = podRequests(pod);
+      const used = usedOn(target.metadata.name);
+      used.cpu += want.cpu;
+      used.memory += want.memory;
+      counts.set(target.metadata.name, load(target) + 1);
       svc.mutate(pods, ns, pod.metadata.name, (o) => {
         o.spec = { ...(isObject(o.spec) ? o.spec : {}), nodeName: target.metadata.name };
       });

@@ -66,6 +66,11 @@ async function sourceWith(n: number): Promise<string> {
   await (await openSqliteStore({ path })).close();
   const db = new Database(path);
   const at = new Date().toISOString();
+  // A pool with size bounds and autoscale settings (schema version 10): the copy keeps them.
+  db.prepare(
+    `INSERT INTO pools (name, description, labels, taints, min_size, max_size, autoscale, created_at, updated_at)
+     VALUES ('batch', '', '{}', '[]', 1, 5, '{"enabled":true,"scaleDownUnneeded":"2m"}', ?, ?)`,
+  ).run(at, at);
   db.prepare(
     `INSERT INTO tokens (id, secret_hash, pool, created_at, expires_at, created_by) VALUES ('t1', 'h', 'default', ?, ?, 'admin')`,
   ).run(at, at);
@@ -154,7 +159,7 @@ test('a copy that fails half-way leaves the target as it was; a target with data
     (err: Error) =>
       err instanceof StoreError &&
       err.code === 'CONFLICT' &&
-      /already holds data \(tokens: 1, nodes: 1/.test(err.message),
+      /already holds data \(pools: 1, tokens: 1, nodes: 1/.test(err.message),
   );
   assert.deepEqual(rows(to, 'SELECT COUNT(*) FROM events'), before);
 });

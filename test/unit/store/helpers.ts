@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
+import { DEFAULT_MAX_SIZE, DEFAULT_MIN_SIZE, DEFAULT_POOL_AUTOSCALE } from '../../../hub/store/pool-sizes.js';
 import type { CertRecord, EnrollInput, HealthRecord, NodeRecord, Pool, TokenRecord } from '../../../hub/store/types.js';
 
 export function tempDir(t: TestContext): string {
@@ -21,6 +22,9 @@ export function pool(name: string, over: Partial<Pool> = {}): Pool {
     description: `pool ${name}`,
     labels: { tier: name },
     taints: [],
+    minSize: DEFAULT_MIN_SIZE,
+    maxSize: DEFAULT_MAX_SIZE,
+    autoscale: { ...DEFAULT_POOL_AUTOSCALE },
     createdAt: at,
     updatedAt: at,
     ...over,

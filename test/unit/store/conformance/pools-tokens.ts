@@ -44,6 +44,43 @@ export function poolsAndTokens(open: OpenStore): void {
     assert.equal(await store.getPool('gpu'), undefined);
   });
 
+  test('pool size bounds and autoscale settings: defaults, stored, updated alone', async (t) => {
+    const store = await open(t);
+    const def = await store.getPool('default');
+    assert.equal(def?.minSize, 0);
+    assert.equal(def?.maxSize, 100);
+    assert.deepEqual(def?.autoscale, {
+      enabled: false,
+      scaleDownUtilizationThreshold: 0.5,
+      scaleDownUnneeded: '10m',
+      scaleDownDelayAfterAdd: '10m',
+      maxNodeProvisionTime: '15m',
+    });
+    const autoscale = {
+      enabled: true,
+      scaleDownUtilizationThreshold: 0.35,
+      scaleDownUnneeded: '2m',
+      scaleDownDelayAfterAdd: '90s',
+      maxNodeProvisionTime: '5m',
+    };
+    const batch = pool('batch', { minSize: 1, maxSize: 7, autoscale });
+    await store.createPool(batch);
+    assert.deepEqual(await store.getPool('batch'), batch);
+    assert.deepEqual(
+      (await store.listPools()).find((p) => p.name === 'batch'),
+      batch,
+    );
+
+    const at = iso(Date.now() + 1000);
+    // A patch of other fields keeps the sizes; a size patch keeps the rest.
+    await store.updatePool('batch', { description: 'jobs' }, at);
+    assert.deepEqual(await store.getPool('batch'), { ...batch, description: 'jobs', updatedAt: at });
+    const off = { ...autoscale, enabled: false };
+    const updated = await store.updatePool('batch', { maxSize: 3, autoscale: off }, at);
+    assert.deepEqual(updated, { ...batch, description: 'jobs', maxSize: 3, autoscale: off, updatedAt: at });
+    assert.deepEqual(await store.getPool('batch'), updated);
+  });
+
   test('a pool with nodes or live tokens cannot be deleted; dead tokens do not block', async (t) => {
     const store = await open(t);
     await store.createPool(pool('edge'));
