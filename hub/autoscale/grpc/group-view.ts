@@ -64,7 +64,7 @@ export function needsSettling(members: readonly NodeRecord[], rec: GroupRecord):
     rec.requests.some((r) => !r.deleting && r.tokenId && tokens.has(r.tokenId)) ||
     Object.keys(rec.deleting).some((id) => !ids.has(id)) ||
     Object.keys(rec.machines).some((id) => !ids.has(id)) ||
-    (members.length > 0 && !sameShape(rec.shape, shapeOf(members[0], rec.shape?.seenAt ?? '')))
+    Boolean(sized(members) && !sameShape(rec.shape, shapeOf(sized(members)!, '')))
   );
 }
 
@@ -82,8 +82,14 @@ export function settle(rec: GroupRecord, members: readonly NodeRecord[], nowIso:
   rec.requests = requests;
   for (const id of Object.keys(rec.deleting)) if (!ids.has(id)) delete rec.deleting[id];
   for (const id of Object.keys(rec.machines)) if (!ids.has(id)) delete rec.machines[id];
-  if (members.length) rec.shape = shapeOf(members[0], nowIso);
+  const n = sized(members);
+  if (n) rec.shape = shapeOf(n, nowIso);
   return rec;
+}
+
+/** The first node that reported its size (an agent that never did says 0). */
+function sized(members: readonly NodeRecord[]): NodeRecord | undefined {
+  return members.find((n) => n.facts.cpus > 0 && n.facts.memoryBytes > 0);
 }
 
 function shapeOf(n: NodeRecord, seenAt: string): NodeShape {
@@ -106,11 +112,12 @@ const MAX_PODS = '110';
 
 /** A new node of the pool: its labels and taints, and the size of its nodes (now, or the last seen). */
 export function templateOf(pool: Pool, members: readonly NodeRecord[], rec: GroupRecord): TemplateView {
-  const shape = members.length ? shapeOf(members[0], '') : rec.shape;
-  if (!shape || !shape.cpus || !shape.memoryBytes)
+  const n = sized(members);
+  const shape = n ? shapeOf(n, '') : rec.shape;
+  if (!shape)
     throw new GroupError(
       'GROUP_NO_TEMPLATE',
-      `pool ${pool.name} has had no node yet: the hub does not know what its machines look like`,
+      `pool ${pool.name} has had no node that reported its size: the hub does not know what its machines look like`,
     );
   const name = `${pool.name}-template`;
   const kib = (bytes: number): string => `${Math.floor(bytes / 1024)}Ki`;

@@ -1,17 +1,20 @@
-// A pool's size bounds and autoscale options as cluster-autoscaler reads them.
+// A pool's size bounds and autoscale settings as cluster-autoscaler reads them: minSize/maxSize are
+// the node group's, and the pool's scale-down threshold, unneeded time and provisioning time become
+// the group's options (NodeGroupGetOptions).
 import type { Pool } from '../../store/types.js';
+import { parseDuration } from '../../duration.js';
 import type { Bounds } from './group-view.js';
 import type { GroupOptions } from './node-groups.js';
 
-type SizedPool = Pool & Partial<{ minSize: number; maxSize: number }>;
-
-/** minSize/maxSize of the pool; a pool without them is held at its node count. */
-export function poolBounds(pool: Pool, nodes: number): Bounds {
-  const p = pool as SizedPool;
-  const minSize = p.minSize ?? 0;
-  return { minSize, maxSize: Math.max(minSize, p.maxSize ?? nodes) };
+export function poolBounds(pool: Pool): Bounds {
+  return { minSize: pool.minSize, maxSize: pool.maxSize };
 }
 
-export function poolOptions(_pool: Pool): GroupOptions {
-  return {};
+export function poolOptions(pool: Pool): GroupOptions {
+  const a = pool.autoscale;
+  return {
+    scaleDownUtilizationThreshold: a.scaleDownUtilizationThreshold,
+    scaleDownUnneededMs: parseDuration(a.scaleDownUnneeded),
+    maxNodeProvisionMs: parseDuration(a.maxNodeProvisionTime),
+  };
 }

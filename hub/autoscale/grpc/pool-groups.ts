@@ -30,7 +30,7 @@ export interface PoolGroupsDeps {
   hook: MachineHook;
   removeNode: RemoveNode;
   /** The pool's size bounds. */
-  bounds(pool: Pool, nodes: number): Bounds;
+  bounds(pool: Pool): Bounds;
   /** The pool's autoscale settings as cluster-autoscaler options. */
   options(pool: Pool): GroupOptions;
   now?: () => number;
@@ -167,7 +167,7 @@ export class PoolGroups implements NodeGroups {
   }
 
   private view(pool: Pool, members: NodeRecord[], rec: GroupRecord): GroupView {
-    return groupView(pool, members, rec, this.d.bounds(pool, members.length));
+    return groupView(pool, members, rec, this.d.bounds(pool));
   }
 
   /** The pool named by a call (NOT_FOUND otherwise), marked as externally driven; its nodes and record, settled. */
