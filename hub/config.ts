@@ -167,7 +167,7 @@ export function parseListen(text: string, what: string): ListenAddress {
 }
 
 function optionalListen(text: string | undefined): ListenAddress | undefined {
-  return text ? parseListen(text, '--autoscaler-grpc-listen') : undefined;
+  return text && text !== 'off' ? parseListen(text, '--autoscaler-grpc-listen') : undefined;
 }
 
 export function firstNonLoopbackIPv4(): string | undefined {

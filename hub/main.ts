@@ -23,7 +23,7 @@ function runCommand(program: Command): Command {
     )
     .option(
       '--autoscaler-grpc-listen <host:port>',
-      "serve cluster-autoscaler's externalgrpc cloud provider here, mTLS (env ATOLL_AUTOSCALER_GRPC_LISTEN; default off)",
+      "serve cluster-autoscaler's externalgrpc cloud provider here, mTLS, or off (env ATOLL_AUTOSCALER_GRPC_LISTEN; default off)",
     )
     .option('--public-url <url>', 'how agents reach the gateway (env ATOLL_PUBLIC_URL)')
     .option('--k3s <mode>', `auto | off | PATH to a k3s binary (env ATOLL_K3S; default ${D.k3s})`)
