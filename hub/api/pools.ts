@@ -6,7 +6,10 @@ import { validateLabels } from '../nodes/enrollment.js';
 import { actorOf } from './actor.js';
 import { poolAutohealSchema, type PoolAutoheal } from '../autoheal/settings.js';
 import type { Pool } from '../store/types.js';
-import { mergePoolSizes, poolSizeFields, sizesOf } from '../autoscale/pool-settings.js';
+import { readState, updateState } from '../autoscale/state.js';
+import { MAX_POOL_SIZE } from '../store/pool-sizes.js';
+import { autoscaleHookProblem } from '../autoscale/hook-support.js';
+import { mergePoolSizes, poolSizeFields, sizesOf, type PoolSizes } from '../autoscale/pool-settings.js';
 import { DEFAULT_MAX_SIZE, DEFAULT_MIN_SIZE, DEFAULT_POOL_AUTOSCALE } from '../store/pool-sizes.js';
 import { itemsOf, noContent, params, poolSchema, responses } from './schemas.js';
 
@@ -24,6 +27,12 @@ const fields = {
 function checkTaints(taints: string[] | undefined): void {
   for (const t of taints ?? [])
     if (!TAINT_RE.test(t)) throw new HubError('VALIDATION', `taint "${t}" must look like key=value:NoSchedule`);
+}
+
+/** Autoscale is refused for a pool whose hook cannot create and delete machines. */
+async function requireAutoscaleHook(pool: string, hook: string | null): Promise<void> {
+  const problem = await autoscaleHookProblem(hook, pool);
+  if (problem) throw new HubError('VALIDATION', `autoscale: ${problem}`);
 }
 
 export const poolRoutes: RoutePlugin<{ svc: HubServices }> = async (app, { svc }) => {
@@ -73,6 +82,7 @@ export const poolRoutes: RoutePlugin<{ svc: HubServices }> = async (app, { svc }
         createdAt: now,
         updatedAt: now,
       };
+      if (sizes.autoscale.enabled) await requireAutoscaleHook(body.name, body.autoheal?.hook ?? null);
       await svc.store.createPool(pool);
       if (body.autoheal) await svc.autohealSettings.setPool(pool.name, body.autoheal);
       await svc.events.record({
@@ -114,10 +124,14 @@ export const poolRoutes: RoutePlugin<{ svc: HubServices }> = async (app, { svc }
       checkTaints(body.taints);
       const existing = await svc.store.getPool(pool);
       if (!existing) throw new HubError('NOT_FOUND', `pool "${pool}" does not exist`);
-      const sizes =
+      const sizes: Partial<PoolSizes> =
         minSize === undefined && maxSize === undefined && autoscale === undefined
           ? {}
           : mergePoolSizes(sizesOf(existing), { minSize, maxSize, autoscale });
+      if (sizes.autoscale?.enabled && !existing.autoscale.enabled) {
+        const hook = autoheal && 'hook' in autoheal ? autoheal.hook : (await svc.autohealSettings.pool(pool)).hook;
+        await requireAutoscaleHook(pool, hook ?? null);
+      }
       if (autoheal) await svc.autohealSettings.setPool(pool, autoheal);
       // Also for an autoheal-only change: updatedAt says when the pool's settings last changed.
       const p = await svc.store.updatePool(pool, { ...body, ...sizes }, new Date().toISOString());
@@ -130,6 +144,46 @@ export const poolRoutes: RoutePlugin<{ svc: HubServices }> = async (app, { svc }
         data: { fields: Object.keys(req.body) },
       });
       return withSettings(p);
+    },
+  );
+
+  app.post(
+    '/v1/pools/:pool/scale',
+    {
+      schema: {
+        summary: 'Set the size of a pool by hand, within its minSize and maxSize (machines through its hook)',
+        params: params('pool'),
+        body: {
+          type: 'object',
+          required: ['size'],
+          additionalProperties: false,
+          properties: { size: { type: 'integer', minimum: 0, maximum: MAX_POOL_SIZE } },
+        },
+        response: responses({
+          200: { type: 'object', properties: { pool: { type: 'string' }, target: { type: 'integer' } } },
+        }),
+      },
+    },
+    async (req) => {
+      const { pool } = req.params;
+      const { size } = req.body;
+      const p = await svc.store.getPool(pool);
+      if (!p) throw new HubError('NOT_FOUND', `pool "${pool}" does not exist`);
+      if (size < p.minSize || size > p.maxSize)
+        throw new HubError('VALIDATION', `size ${size} is outside pool ${pool}'s bounds ${p.minSize}..${p.maxSize}`);
+      await requireAutoscaleHook(pool, (await svc.autohealSettings.pool(pool)).hook);
+      const before = (await readState(svc.store, pool)).target;
+      await updateState(svc.store, pool, (s) => {
+        s.target = size;
+      });
+      await svc.events.record({
+        type: 'pool.scaled',
+        pool,
+        actor: actorOf(req),
+        message: `pool ${pool} target size set to ${size}${before === null ? '' : ` (was ${before})`}`,
+        data: { size, before },
+      });
+      return { pool, target: size };
     },
   );
 

@@ -52,6 +52,7 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission>> = Object.fr
   'GET /v1/pools/:pool': 'read',
   'PATCH /v1/pools/:pool': 'pools:write',
   'DELETE /v1/pools/:pool': 'pools:write',
+  'POST /v1/pools/:pool/scale': 'pools:write',
   // A GET that mints a join token.
   'GET /v1/pools/:pool/cloud-init': 'tokens:write',
   'GET /v1/tokens': 'read',

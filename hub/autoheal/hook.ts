@@ -20,18 +20,28 @@ export interface HookNode {
   reported: { hostname: string; addresses: string[]; labels: Record<string, string> };
 }
 
-export interface HookRequest {
-  action: 'reboot' | 'replace';
-  pool: string;
-  node: HookNode;
-  /** For replace: the #cloud-config that joins the new machine to the pool. */
-  cloudInit?: string;
-}
+/**
+ * What the hub asks of the hook (the action is also its first argument):
+ * - reboot, replace: a node (replace also gets the #cloud-config of its replacement);
+ * - create: a new machine of the pool that joins with `cloudInit`; answers its `machineId`;
+ * - delete: the machine of `node` (node.machineId is the id its create answered);
+ * - capabilities: answers `actions`, the actions it implements. Autoscale needs create and delete:
+ *   a hook that fails this action, or does not list both, is refused for autoscale.
+ */
+export type HookRequest =
+  | { action: 'reboot' | 'replace'; pool: string; node: HookNode; cloudInit?: string }
+  | { action: 'create'; pool: string; cloudInit: string }
+  | { action: 'delete'; pool: string; node: HookNode }
+  | { action: 'capabilities'; pool: string };
+
+export type HookAction = HookRequest['action'];
 
 export interface HookResult {
   ok: boolean;
   message: string;
   machineId?: string;
+  /** For capabilities: the actions the hook implements. */
+  actions?: string[];
 }
 
 const MAX_MACHINE_ID = 256;
@@ -83,10 +93,12 @@ export async function runHook(path: string, req: HookRequest, timeoutMs = 120_00
       out.machineId === undefined || out.machineId === null
         ? undefined
         : String(out.machineId).slice(0, MAX_MACHINE_ID);
+    const actions = Array.isArray(out.actions) ? out.actions.slice(0, 32).map((a) => String(a).slice(0, 64)) : undefined;
     return {
       ok: out.ok !== false,
       message: String(out.message ?? '').slice(0, 1000),
       machineId: machineId || undefined,
+      ...(actions ? { actions } : {}),
     };
   } catch {
     return { ok: false, message: `hook ${path} printed no JSON: ${String(r.stdout).slice(0, 200)}` };

@@ -1,4 +1,4 @@
-// atoll-hub pool …: list, show, create, update, delete.
+// atoll-hub pool …: list, show, create, update, scale, delete.
 import type { Command } from 'commander';
 import { client } from './session.js';
 import { CliError, printRows } from './output.js';
@@ -80,6 +80,45 @@ function autohealBody(o: PoolFlags): Obj {
   return out;
 }
 
+/** Size bounds and autoscale settings as flags: flag, field (autoscale.* for the nested ones), help. */
+const SIZE_FLAGS: Array<[flag: string, field: string, help: string]> = [
+  ['--min-size <n>', 'minSize', 'smallest size of the pool (autoscale and pool scale stay above)'],
+  ['--max-size <n>', 'maxSize', 'largest size of the pool (autoscale and pool scale stay below)'],
+  ['--autoscale-enabled <bool>', 'autoscale.enabled', 'autoscale on (true; needs a hook with create and delete)'],
+  [
+    '--scale-down-utilization-threshold <x>',
+    'autoscale.scaleDownUtilizationThreshold',
+    'a node under this share of requested cpu and memory may be removed (default 0.5)',
+  ],
+  ['--scale-down-unneeded <dur>', 'autoscale.scaleDownUnneeded', 'how long a node is unneeded before removal (10m)'],
+  [
+    '--scale-down-delay-after-add <dur>',
+    'autoscale.scaleDownDelayAfterAdd',
+    'no scale-down this long after a scale-up',
+  ],
+  ['--max-node-provision-time <dur>', 'autoscale.maxNodeProvisionTime', 'a new node must be Ready within this (15m)'],
+];
+
+function sizeBody(o: PoolFlags, body: Obj): void {
+  const autoscale: Obj = {};
+  for (const [flag, field] of SIZE_FLAGS) {
+    const v = o[camel(flag)];
+    if (typeof v !== 'string') continue;
+    const name = flag.split(' ')[0];
+    if (field === 'minSize' || field === 'maxSize') {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0) throw new CliError(`${name} must be a whole number`, 2);
+      body[field] = n;
+    } else if (field === 'autoscale.enabled') autoscale.enabled = parseBool(v, name);
+    else if (field === 'autoscale.scaleDownUtilizationThreshold') {
+      const x = Number(v);
+      if (!(x > 0 && x <= 1)) throw new CliError(`${name} must be a number above 0 and at most 1`, 2);
+      autoscale.scaleDownUtilizationThreshold = x;
+    } else autoscale[field.slice('autoscale.'.length)] = v;
+  }
+  if (Object.keys(autoscale).length) body.autoscale = autoscale;
+}
+
 function poolBody(o: PoolFlags): Obj {
   const body: Obj = {};
   if (o.description !== undefined) body.description = o.description;
@@ -87,6 +126,7 @@ function poolBody(o: PoolFlags): Obj {
   if (o.taint.length) body.taints = o.taint;
   const autoheal = autohealBody(o);
   if (Object.keys(autoheal).length) body.autoheal = autoheal;
+  sizeBody(o, body);
   return body;
 }
 
@@ -102,6 +142,11 @@ function showPool(p: Obj): void {
         .join(','),
     ],
     ['taints', (p.taints as string[]).join(',')],
+    ['size', `min ${s(p.minSize)}, max ${s(p.maxSize)}`],
+    [
+      'autoscale',
+      `${(p.autoscale as Obj | undefined)?.enabled ? 'on' : 'off'} · scale down under ${s((p.autoscale as Obj | undefined)?.scaleDownUtilizationThreshold)} for ${s((p.autoscale as Obj | undefined)?.scaleDownUnneeded)}, not within ${s((p.autoscale as Obj | undefined)?.scaleDownDelayAfterAdd)} of a scale-up · provision within ${s((p.autoscale as Obj | undefined)?.maxNodeProvisionTime)}`,
+    ],
     ['created', p.createdAt],
     ['updated', p.updatedAt],
     ['autoheal', `${a.enabled ? 'on' : 'off'}${a.paused ? ', paused' : ''}`],
@@ -137,6 +182,8 @@ export function registerPoolCommands(program: Command): void {
                 .join(','),
           },
           { header: 'TAINTS', value: (p) => (p.taints as string[]).join(',') },
+          { header: 'SIZE', value: (p) => `${s(p.minSize)}..${s(p.maxSize)}` },
+          { header: 'AUTOSCALE', value: (p) => ((p.autoscale as Obj | undefined)?.enabled ? 'on' : 'off') },
           {
             header: 'AUTOHEAL',
             value: (p) => {
@@ -169,6 +216,7 @@ export function registerPoolCommands(program: Command): void {
       .option('--label <k=v>', 'node label for the pool (repeatable)', collect, [])
       .option('--taint <k=v:Effect>', 'node taint for the pool (repeatable)', collect, []);
     for (const [flag, , , help] of AUTOHEAL_FLAGS) cmd.option(flag, help);
+    for (const [flag, , help] of SIZE_FLAGS) cmd.option(flag, help);
     return cmd;
   };
   poolFields(
@@ -184,7 +232,7 @@ export function registerPoolCommands(program: Command): void {
       const body = poolBody(o);
       if (Object.keys(body).length === 0)
         throw new CliError(
-          'nothing to update: give --description, --label, --taint or an autoheal setting (atoll-hub pool update --help)',
+          'nothing to update: give --description, --label, --taint, a size, an autoheal or autoscale setting (atoll-hub pool update --help)',
           2,
         );
       const c = client(cmd);
@@ -193,6 +241,19 @@ export function registerPoolCommands(program: Command): void {
       else process.stdout.write(`pool ${name} updated\n`);
     },
   );
+  pool
+    .command('scale')
+    .description('set the size of a pool by hand, within its min and max (machines made and removed by its hook)')
+    .argument('<name>', 'pool name')
+    .requiredOption('--size <n>', 'the number of nodes the pool should have')
+    .action(async (name: string, o: { size: string }, cmd: Command) => {
+      const size = Number(o.size);
+      if (!Number.isInteger(size) || size < 0) throw new CliError('--size must be a whole number', 2);
+      const c = client(cmd);
+      const r = await c.api.call<Obj>('POST', `/v1/pools/${encodeURIComponent(name)}/scale`, { size });
+      if (c.structured) c.print(r);
+      else process.stdout.write(`pool ${name} target size ${size}\n`);
+    });
   pool
     .command('delete')
     .description('delete a pool (refused while it has nodes or live tokens)')

@@ -3,6 +3,7 @@
 // tokens whose role may change them (PATCH /v1/pools/:pool, PUT /v1/cluster/auto-upgrade).
 import { api, mayCall } from '../api.js';
 import { el, field, s, table, toast, type Obj } from '../dom.js';
+import { sizeEditor, sizeSummary, type PoolSized } from './pool-sizes.js';
 
 interface Autoheal {
   enabled: boolean;
@@ -13,7 +14,7 @@ interface Autoheal {
   maxUnhealthyPercent: number;
   hook: string | null;
 }
-interface Pool {
+interface Pool extends PoolSized {
   name: string;
   description: string;
   labels: Record<string, string>;
@@ -67,12 +68,14 @@ function poolEditor(p: Pool, done: () => void): HTMLElement {
     }) as HTMLInputElement,
     hook: input('edit-hook', a.hook ?? '', '24'),
   };
+  const sizes = sizeEditor(p);
   const error = el('p', { class: 'error', id: 'pool-edit-error' });
   const save = async (): Promise<void> => {
     error.textContent = '';
     try {
       await api('PATCH', `/v1/pools/${encodeURIComponent(p.name)}`, {
         description: f.description.value,
+        ...sizes.body(),
         autoheal: {
           enabled: f.enabled.checked,
           paused: f.paused.checked,
@@ -105,6 +108,7 @@ function poolEditor(p: Pool, done: () => void): HTMLElement {
       field('Max unhealthy %', f.cap),
       field('Provider hook', f.hook),
     ),
+    sizes.row,
     el(
       'div',
       { class: 'row' },
@@ -236,7 +240,7 @@ export async function poolsPage(main: HTMLElement): Promise<void> {
     editorBox.replaceChildren();
     holder.replaceChildren(
       table(
-        ['Name', 'Description', 'Labels', 'Taints', 'Autoheal', canEdit ? '' : ''],
+        ['Name', 'Description', 'Labels', 'Taints', 'Size', 'Autoheal', canEdit ? '' : ''],
         pools.map((p) =>
           el(
             'tr',
@@ -251,6 +255,7 @@ export async function poolsPage(main: HTMLElement): Promise<void> {
                 .join(', '),
             ),
             el('td', {}, p.taints.join(', ')),
+            el('td', { class: 'sizes' }, sizeSummary(p)),
             el('td', { class: 'autoheal' }, autohealSummary(p.autoheal)),
             el(
               'td',
