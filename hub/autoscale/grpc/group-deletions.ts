@@ -6,11 +6,14 @@ import type { NodeRecord, Pool } from '../../store/types.js';
 import type { EventLog } from '../../events.js';
 import type { Logger } from '../../logger.js';
 import type { RemoveNode } from '../../nodes/node-removal.js';
+import type { Store } from '../../store/types.js';
+import { readState } from '../state.js';
 import type { GroupRecords, MachineRequest } from './group-records.js';
 import type { MachineHook } from './machine-hook.js';
 import { GroupError, parseInstanceId, type GroupView } from './node-groups.js';
 
 export interface GroupDeletionsDeps {
+  store: Store;
   records: GroupRecords;
   events: EventLog;
   logger: Logger;
@@ -101,7 +104,11 @@ export class GroupDeletions {
 
   private async deleteNode(pool: string, node: NodeRecord, actor: string): Promise<void> {
     try {
-      const machineId = (await this.d.records.get(pool)).machines[node.id] ?? null;
+      // Made for cluster-autoscaler (this record) or by the built-in autoscaler (its state).
+      const machineId =
+        (await this.d.records.get(pool)).machines[node.id] ??
+        (await readState(this.d.store, pool)).machines[node.id] ??
+        null;
       await this.d.removeNode(node.id, actor);
       if (await this.d.hook.has(pool)) {
         const r = await this.d.hook.delete(pool, node, { id: node.id, name: node.name }, machineId);

@@ -3,7 +3,7 @@
 // pool with a single-use token, and answers the machine id; `delete` gets the node (with that
 // machine id) and deletes the machine.
 import { renderCloudInit } from '../../installer/cloud-init-doc.js';
-import { hookNode, runHook, type HookNode, type HookResult } from '../../autoheal/hook.js';
+import { hookNode, runHook, type HookRequest, type HookResult } from '../../autoheal/hook.js';
 import type { TokenService } from '../../tokens/token-service.js';
 import type { EventLog } from '../../events.js';
 import type { NodeRecord } from '../../store/types.js';
@@ -17,11 +17,6 @@ export interface MachineHookDeps {
   hookOf(pool: string): Promise<string | null>;
   timeoutMs?: number;
 }
-
-/** Requests as the hook reads them (`action` is also its first argument). */
-export type MachineHookRequest =
-  | { action: 'create'; pool: string; requestId: string; cloudInit: string }
-  | { action: 'delete'; pool: string; node: HookNode };
 
 export class MachineHook {
   constructor(private readonly d: MachineHookDeps) {}
@@ -58,8 +53,8 @@ export class MachineHook {
     return { doc, tokenId: record.id };
   }
 
-  async create(pool: string, requestId: string, cloudInit: string): Promise<HookResult> {
-    return this.run(pool, { action: 'create', pool, requestId, cloudInit });
+  async create(pool: string, cloudInit: string): Promise<HookResult> {
+    return this.run(pool, { action: 'create', pool, cloudInit });
   }
 
   async delete(
@@ -71,10 +66,9 @@ export class MachineHook {
     return this.run(pool, { action: 'delete', pool, node: hookNode(node, ids, machineId, []) });
   }
 
-  private async run(pool: string, req: MachineHookRequest): Promise<HookResult> {
+  private async run(pool: string, req: HookRequest): Promise<HookResult> {
     const path = await this.d.hookOf(pool);
     if (!path) return { ok: false, message: `pool ${pool} has no provider hook` };
-    // The autoheal hook runner takes its own actions; create/delete travel the same way.
-    return runHook(path, req as unknown as Parameters<typeof runHook>[1], this.d.timeoutMs);
+    return runHook(path, req, this.d.timeoutMs);
   }
 }

@@ -203,7 +203,7 @@ export class PoolGroups implements NodeGroups {
     try {
       const init = await this.d.hook.joinDocument(pool, actor);
       await set({ tokenId: init.tokenId });
-      const r = await this.d.hook.create(pool, rid, init.doc);
+      const r = await this.d.hook.create(pool, init.doc);
       if (r.ok) {
         await set({ machineId: r.machineId ?? null });
         return;
