@@ -93,7 +93,9 @@ export async function runHook(path: string, req: HookRequest, timeoutMs = 120_00
       out.machineId === undefined || out.machineId === null
         ? undefined
         : String(out.machineId).slice(0, MAX_MACHINE_ID);
-    const actions = Array.isArray(out.actions) ? out.actions.slice(0, 32).map((a) => String(a).slice(0, 64)) : undefined;
+    const actions = Array.isArray(out.actions)
+      ? out.actions.slice(0, 32).map((a) => String(a).slice(0, 64))
+      : undefined;
     return {
       ok: out.ok !== false,
       message: String(out.message ?? '').slice(0, 1000),
