@@ -33,6 +33,7 @@ import { packagePaths } from './installer/package-files.js';
 import { AutohealEngine } from './autoheal/engine.js';
 import { AutohealSettings } from './autoheal/settings.js';
 import { replacementDocs } from './autoheal/replacement-doc.js';
+import { autoscaleRole } from './autoscale/wiring.js';
 import { joinCommands } from './tokens/join-command.js';
 import { nodeRemoval } from './nodes/node-removal.js';
 import { createMetrics } from './metrics.js';
@@ -118,8 +119,7 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
   const autohealSettings = new AutohealSettings(store);
   const autoheal = new AutohealEngine({
     ...{ store: cluster.fenced('autoheal'), leads: cluster.leads('autoheal') },
-    events,
-    registry,
+    ...{ events, registry },
     controlPlane,
     logger: log.child({ component: 'autoheal' }),
     settings: autohealSettings,
@@ -129,8 +129,7 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
     guardWindowMs: config.autohealGuardWindowMs,
     startupGraceMs: config.unreachableAfterMs + 5_000,
     flapWindowMs: config.autohealFlapWindowMs,
-    clock,
-    clockHold: () => clock.holding(),
+    ...{ clock, clockHold: () => clock.holding() },
   });
   // Day 2 (hub/day2.ts): version support, alerts and the sinks for alerts and audit events.
   const day2 = await createDay2({
@@ -242,6 +241,7 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
     autoheal,
     upgrades,
     'event-retention': { start: () => retention.start(events), stop: () => retention.stop() },
+    autoscale: autoscaleRole(services, cluster, metrics.registry),
   });
   const stopHousekeeping = startHousekeeping({
     leadsPurges: cluster.leads('purges'),

@@ -51,6 +51,8 @@ export interface HubConfig {
   readonly k3sFailedRetryMs: number;
   /** How often autoheal looks at the nodes. */
   readonly autohealIntervalMs: number;
+  /** How often the autoscaler (hub/autoscale/) looks at pods and pools. */
+  readonly autoscaleIntervalMs: number;
   /** How often the auto-upgrade policy looks for a newer artifact inside its window. */
   readonly autoUpgradeIntervalMs: number;
   /** Partition guard: this many agents dropping within this window freezes remediation. */
@@ -101,6 +103,7 @@ export interface HubFlags extends SinkFlags {
   k3sRestartBackoff?: string;
   k3sFailedRetry?: string;
   autohealInterval?: string;
+  autoscaleInterval?: string;
   autoUpgradeInterval?: string;
   autohealGuardWindow?: string;
   autohealFlapWindow?: string;
@@ -146,6 +149,7 @@ export const HUB_DEFAULTS = Object.freeze({
   k3sRestartBackoff: '1s',
   k3sFailedRetry: '5m',
   autohealInterval: '30s',
+  autoscaleInterval: '10s',
   autoUpgradeInterval: '1m',
   autohealGuardWindow: '2m',
   autohealFlapWindow: '15m',
@@ -253,6 +257,7 @@ export function parseHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, isRoot: 
     k3sRestartBackoffMs: duration(flags.k3sRestartBackoff ?? D.k3sRestartBackoff, '--k3s-restart-backoff'),
     k3sFailedRetryMs: duration(flags.k3sFailedRetry ?? D.k3sFailedRetry, '--k3s-failed-retry'),
     autohealIntervalMs: duration(flags.autohealInterval ?? D.autohealInterval, '--autoheal-interval'),
+    autoscaleIntervalMs: duration(flags.autoscaleInterval ?? D.autoscaleInterval, '--autoscale-interval'),
     autoUpgradeIntervalMs: duration(flags.autoUpgradeInterval ?? D.autoUpgradeInterval, '--auto-upgrade-interval'),
     autohealGuardWindowMs: duration(flags.autohealGuardWindow ?? D.autohealGuardWindow, '--autoheal-guard-window'),
     autohealFlapWindowMs: duration(flags.autohealFlapWindow ?? D.autohealFlapWindow, '--autoheal-flap-window'),

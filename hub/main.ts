@@ -87,6 +87,10 @@ function runCommand(program: Command): Command {
       ),
     )
     .option('--autoheal-interval <dur>', `how often autoheal looks at the nodes (default ${D.autohealInterval})`)
+    .option(
+      '--autoscale-interval <dur>',
+      `how often autoscale looks at pods and pools (default ${D.autoscaleInterval})`,
+    )
     .addOption(
       new Option(
         '--autoheal-guard-window <dur>',

@@ -9,6 +9,9 @@ export interface ReplacementDocDeps {
   events: EventLog;
   publicUrl: string;
   caPem: string;
+  /** Who asks (the token's creator and the event's actor) and for what; autoheal's replacement by default. */
+  actor?: string;
+  purpose?: string;
 }
 
 export function replacementDocs(d: ReplacementDocDeps): (pool: string) => Promise<{ doc: string; tokenId: string }> {
@@ -17,14 +20,14 @@ export function replacementDocs(d: ReplacementDocDeps): (pool: string) => Promis
       pool,
       ttlMs: 3_600_000,
       maxUses: 1,
-      description: 'autoheal replacement',
-      actor: 'autoheal',
+      description: d.purpose ?? 'autoheal replacement',
+      actor: d.actor ?? 'autoheal',
     });
     await d.events.note({
       type: 'token.created',
       pool,
-      actor: 'autoheal',
-      message: `single-use join token ${record.id} for a replacement in pool ${pool}`,
+      actor: d.actor ?? 'autoheal',
+      message: `single-use join token ${record.id} for ${d.purpose ?? 'a replacement'} in pool ${pool}`,
       data: { tokenId: record.id },
     });
     return {

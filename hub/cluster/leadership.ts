@@ -10,7 +10,7 @@ import { StoreError, type LeaseFence, type Store } from '../store/types.js';
 import { leaseLost } from '../store/sqlite-cluster.js';
 import { logFailure } from '../../certs/log-failure.js';
 
-export const ROLES = ['autoheal', 'upgrades', 'purges', 'event-retention', 'support-watch'] as const;
+export const ROLES = ['autoheal', 'upgrades', 'purges', 'event-retention', 'support-watch', 'autoscale'] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface Leadership {
@@ -38,7 +38,10 @@ export function alwaysLeader(): Leadership {
     async start() {
       for (const role of ROLES) for (const fn of listeners) await fn(role, true);
     },
-    async stop() {},
+    // Stopping gives every role up: its singletons stop (as HubCluster.stop says), also on SQLite.
+    async stop() {
+      for (const role of ROLES) for (const fn of listeners) await fn(role, false);
+    },
   };
 }
 

@@ -166,6 +166,17 @@ export class KubeClient {
     }
   }
 
+  /** Every node, pod and PodDisruptionBudget, as the API gives them (the autoscaler's view, one list each). */
+  async cluster(): Promise<{ nodes: k8s.V1Node[]; pods: k8s.V1Pod[]; pdbs: k8s.V1PodDisruptionBudget[] }> {
+    const policy = this.kc.makeApiClient(k8s.PolicyV1Api);
+    const [nodes, pods, pdbs] = await Promise.all([
+      this.core.listNode(),
+      this.core.listPodForAllNamespaces(),
+      policy.listPodDisruptionBudgetForAllNamespaces(),
+    ]);
+    return { nodes: nodes.items, pods: pods.items, pdbs: pdbs.items };
+  }
+
   /**
    * Drain: cordon, then evict every pod on the node through the Eviction API. DaemonSet and mirror
    * pods are skipped; 429 (a PDB forbids it now) is retried with backoff until the timeout; 500 means

@@ -37,7 +37,14 @@ test('a SQLite hub lists itself in GET /v1/hubs, leading every role, with an id 
   assert.equal(me.publicUrl, hub.gatewayUrl);
   assert.equal(me.apiUrl, hub.apiUrl);
   assert.equal(me.agents, 0);
-  assert.deepEqual(me.leader.sort(), ['autoheal', 'event-retention', 'purges', 'support-watch', 'upgrades']);
+  assert.deepEqual(me.leader.sort(), [
+    'autoheal',
+    'autoscale',
+    'event-retention',
+    'purges',
+    'support-watch',
+    'upgrades',
+  ]);
   await hub.stop();
   await hub.restart();
   const again = await hub.api<{ items: HubItem[] }>('GET', '/v1/hubs');

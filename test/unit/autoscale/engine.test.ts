@@ -1,0 +1,246 @@
+// The autoscale engine on a real SQLite store and event log, with a real provider hook (a shell
+// script that counts its calls) and a fake Kubernetes API (the objects it lists): the faults of issue
+// 19 — a restarted hub does not create machines again for the same need, a flood of pods no pool
+// could host gives no scale-up and one event per reason, a failing create backs off and the target
+// never passes maxSize.
+import assert from 'node:assert/strict';
+import { chmodSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { openSqliteStore } from '../../../hub/store/index.js';
+import type { Store } from '../../../hub/store/types.js';
+import { createEventLog } from '../../../hub/events.js';
+import { createLogger } from '../../../hub/logger.js';
+import { AutohealSettings } from '../../../hub/autoheal/settings.js';
+import { AutoscaleEngine } from '../../../hub/autoscale/engine.js';
+import type { AutoscaleDeps } from '../../../hub/autoscale/deps.js';
+import { readState } from '../../../hub/autoscale/state.js';
+import { DEFAULT_POOL_AUTOSCALE } from '../../../hub/store/pool-sizes.js';
+import { enrollInput, pool, tempDir, token } from '../store/helpers.js';
+
+interface Rig {
+  kubeNodes: unknown[];
+  calls: string[];
+  store: Store;
+  dir: string;
+  pods: unknown[];
+  engine: () => AutoscaleEngine;
+  creates: () => number;
+  now: { ms: number };
+}
+
+function kubeNode(name: string, cpu: string): unknown {
+  return {
+    metadata: { name, labels: { 'atoll.dev/pool': 'batch', 'kubernetes.io/hostname': name } },
+    spec: {},
+    status: { allocatable: { cpu, memory: '8Gi' }, conditions: [{ type: 'Ready', status: 'True' }] },
+  };
+}
+
+function unschedulablePod(name: string, cpu: string, nodeSelector?: Record<string, string>): unknown {
+  return {
+    metadata: { name, namespace: 'default', ownerReferences: [{ kind: 'ReplicaSet', name: 'rs', controller: true }] },
+    spec: { containers: [{ name: 'c', resources: { requests: { cpu } } }], ...(nodeSelector ? { nodeSelector } : {}) },
+    status: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable' }] },
+  };
+}
+
+async function rig(t: TestContext, createOk = true): Promise<Rig> {
+  const dir = tempDir(t);
+  const store = await openSqliteStore({ path: join(dir, 'hub.db') });
+  t.after(() => store.close());
+  const hook = join(dir, 'hook.sh');
+  writeFileSync(
+    hook,
+    `#!/bin/sh
+cat > /dev/null
+echo "$1" >> "${dir}/hook-calls"
+case "$1" in
+  capabilities) echo '{"ok":true,"actions":["create","delete"]}' ;;
+  create) echo x >> "${dir}/creates"; n=$(wc -l < "${dir}/creates"); ${createOk ? `echo "{\\"ok\\":true,\\"machineId\\":\\"vm-$n\\"}"` : `echo '{"ok":false,"message":"quota exceeded"}'`} ;;
+  *) echo '{"ok":true}' ;;
+esac
+`,
+  );
+  chmodSync(hook, 0o755);
+  await store.createPool(
+    pool('batch', { minSize: 1, maxSize: 3, autoscale: { ...DEFAULT_POOL_AUTOSCALE, enabled: true } }),
+  );
+  await store.createToken(token('tok', { pool: 'batch', maxUses: null }));
+  const input = enrollInput('tok', 'id-n1');
+  input.node.pool = 'batch';
+  input.node.name = 'n1';
+  assert.equal(await store.enroll(input), 'ok');
+  const settings = new AutohealSettings(store);
+  await settings.setPool('batch', { hook });
+  const pods: unknown[] = [];
+  const kubeNodes: unknown[] = [kubeNode('n1', '2')];
+  const calls: string[] = [];
+  const events = createEventLog(store, createLogger('silent'));
+  const now = { ms: Date.parse('2030-01-01T00:00:00Z') };
+  let tokens = 0;
+  const deps: AutoscaleDeps = {
+    store,
+    events,
+    registry: { snapshot: () => [] } as unknown as AutoscaleDeps['registry'],
+    controlPlane: {
+      client: () =>
+        ({
+          cluster: async () => ({ nodes: kubeNodes, pods, pdbs: [] }),
+          drain: async (name: string) => void calls.push(`drain ${name}`),
+          setUnschedulable: async (name: string, u: boolean) => void calls.push(`unschedulable ${name} ${u}`),
+        }) as never,
+    },
+    logger: createLogger('silent'),
+    autohealSettings: settings,
+    guard: () => ({ frozen: false, reason: '', since: null }),
+    removeNode: async (id: string) => {
+      calls.push(`remove ${id}`);
+      return true;
+    },
+    cloudInit: async () => ({ doc: '#cloud-config', tokenId: `t${++tokens}` }),
+    intervalMs: 1000,
+    leads: () => true,
+    now: () => now.ms,
+  };
+  const creates = (): number =>
+    existsSync(join(dir, 'creates')) ? readFileSync(join(dir, 'creates'), 'utf8').trim().split('\n').length : 0;
+  return { kubeNodes, calls, store, dir, pods, engine: () => new AutoscaleEngine(deps), creates, now };
+}
+
+const eventsOf = async (store: Store, type: string) => store.listEvents({ type, limit: 100 });
+
+test('scale-up bin-packs within maxSize; a restarted engine does not create again for the same need', async (t) => {
+  const r = await rig(t);
+  // Three pods of 1.5 cpu on 2-cpu nodes: one node each; the pool (1 node, maxSize 3) has room for 2.
+  r.pods.push(unschedulablePod('a', '1500m'), unschedulablePod('b', '1500m'), unschedulablePod('c', '1500m'));
+  await r.engine().tick();
+  assert.equal(r.creates(), 2);
+  const state = await readState(r.store, 'batch');
+  assert.equal(state.target, 3);
+  assert.deepEqual(
+    state.inFlight.map((m) => m.machineId),
+    ['vm-1', 'vm-2'],
+  );
+  // The hub restarts (a new engine over the same store) while the machines boot: nothing more.
+  const again = r.engine();
+  await again.tick();
+  await again.tick();
+  assert.equal(r.creates(), 2);
+  assert.equal((await readState(r.store, 'batch')).target, 3);
+  const ups = await eventsOf(r.store, 'autoscale.scale-up');
+  assert.equal(ups.length, 2);
+  assert.match(ups[0].message, /machine vm-\d created \(\d unschedulable pod\(s\)\)/);
+  const atMax = (await eventsOf(r.store, 'autoscale.skipped')).filter((e) => e.data.reason === 'max-size');
+  assert.equal(atMax.length, 1, 'one event for the pod that finds no room, however many ticks');
+});
+
+test('a flood of pods no pool could host: no scale-up, one event that says why', async (t) => {
+  const r = await rig(t);
+  for (let i = 0; i < 50; i++) r.pods.push(unschedulablePod(`p${i}`, '100m', { disk: 'nvme' }));
+  const e = r.engine();
+  for (let i = 0; i < 3; i++) await e.tick();
+  assert.equal(r.creates(), 0);
+  const why = (await eventsOf(r.store, 'autoscale.skipped')).filter((x) => x.data.reason === 'no-pool-fits');
+  assert.equal(why.length, 1);
+  assert.match(
+    why[0].message,
+    /no scale-up for 50 unschedulable pod\(s\): no autoscaled pool has a node they would fit/,
+  );
+});
+
+test('a failing create: an event, backoff, and the target never past maxSize', async (t) => {
+  const r = await rig(t, false);
+  r.pods.push(unschedulablePod('a', '1500m'));
+  const e = r.engine();
+  await e.tick();
+  assert.equal(r.creates(), 1);
+  const failed = await eventsOf(r.store, 'autoscale.failed');
+  assert.equal(failed.length, 1);
+  assert.match(failed[0].message, /the hook's create failed: quota exceeded; next try in 30 s/);
+  await e.tick();
+  assert.equal(r.creates(), 1, 'no try during the backoff');
+  r.now.ms += 31_000;
+  for (let i = 0; i < 5; i++) {
+    await e.tick();
+    r.now.ms += 10 * 60_000;
+  }
+  const s = await readState(r.store, 'batch');
+  assert.ok(s.target !== null && s.target <= 3, `target ${s.target}`);
+  assert.ok(s.failures >= 2);
+});
+
+async function addNode(r: Rig, id: string, name: string): Promise<void> {
+  const input = enrollInput('tok', id);
+  input.node.pool = 'batch';
+  input.node.name = name;
+  assert.equal(await r.store.enroll(input), 'ok');
+  r.kubeNodes.push(kubeNode(name, '2'));
+}
+
+function boundPod(name: string, node: string, cpu: string, controller: string | null = 'ReplicaSet'): unknown {
+  return {
+    metadata: {
+      name,
+      namespace: 'default',
+      ownerReferences: controller ? [{ kind: controller, name: 'x', controller: true }] : [],
+    },
+    spec: { nodeName: node, containers: [{ name: 'c', resources: { requests: { cpu } } }] },
+    status: { phase: 'Running', conditions: [{ type: 'PodScheduled', status: 'True' }] },
+  };
+}
+
+test('scale-down: an idle node goes after the unneeded time (drained, hook delete, removed); never below minSize', async (t) => {
+  const r = await rig(t);
+  await addNode(r, 'id-n2', 'n2');
+  // n1 is busy (1.5 of 2 cpu); n2 carries a small pod (that fits on n1) and a DaemonSet pod.
+  r.pods.push(
+    boundPod('busy', 'n1', '1500m'),
+    boundPod('small', 'n2', '200m'),
+    boundPod('ds', 'n2', '1900m', 'DaemonSet'),
+  );
+  const e = r.engine();
+  await e.tick();
+  assert.deepEqual(r.calls, [], 'unneeded since now: not yet');
+  r.now.ms += 9 * 60_000;
+  await e.tick();
+  assert.deepEqual(r.calls, []);
+  r.now.ms += 2 * 60_000; // past scaleDownUnneeded (10m)
+  await e.tick();
+  assert.deepEqual(r.calls, ['drain n2', 'remove id-n2']);
+  const downs = await eventsOf(r.store, 'autoscale.scale-down');
+  assert.deepEqual(
+    downs.map((d) => d.message),
+    [
+      'pool batch: removing n2 (under 50% requested for 10m): cordon and drain',
+      'pool batch: n2 removed (machine unknown)',
+    ],
+  );
+  assert.match(readFileSync(join(r.dir, 'hook-calls'), 'utf8'), /^delete$/m);
+  // One node left = minSize 1: n1 is busy anyway, but even idle it stays.
+  r.pods.length = 0;
+  r.kubeNodes.splice(1);
+  await r.store.deleteNode('id-n2', new Date().toISOString());
+  r.now.ms += 60 * 60_000;
+  await e.tick();
+  r.now.ms += 60 * 60_000;
+  await e.tick();
+  assert.deepEqual(r.calls, ['drain n2', 'remove id-n2']);
+});
+
+test('scale-down: a node with a pod without a controller stays, and says why once', async (t) => {
+  const r = await rig(t);
+  await addNode(r, 'id-n2', 'n2');
+  r.pods.push(boundPod('bare', 'n2', '100m', null));
+  const e = r.engine();
+  for (let i = 0; i < 3; i++) {
+    await e.tick();
+    r.now.ms += 20 * 60_000;
+  }
+  assert.ok(!r.calls.some((c) => c.includes('n2')), r.calls.join(','));
+  const why = (await eventsOf(r.store, 'autoscale.skipped')).filter(
+    (x) => x.data.reason === 'blocked-pod-without-controller',
+  );
+  assert.ok(why.length >= 1);
+  assert.match(why[0].message, /n2 stays: pod default\/bare has no controller/);
+});
