@@ -184,8 +184,7 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
     servingPin: pki.servingPin,
     hubVersion,
     cluster: () => clusterInfo(controlPlane),
-    ...{ controlPlane, artifacts, autoheal, autohealSettings, upgrades, removeNode },
-    certs: certWatch,
+    ...{ controlPlane, artifacts, autoheal, autohealSettings, upgrades, removeNode, certs: certWatch },
     clockStatus: () => ({ ...fleetSkew.status(), holding: clock.holding() ?? null }),
     ...{ versionSupport: day2.versionSupport, alerts: day2.alerts },
     joinCommand: joinCommands({ tokens, events, publicUrl: config.publicUrl, servingPin: pki.servingPin }),
@@ -225,6 +224,7 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
     metrics: metrics.registry,
     limits: limits('api'),
   });
+  await (await import('./autoscale/grpc/serve.js')).serveAutoscalerGrpc(config, services, api, pki); // cluster-autoscaler
   const { apiUrl, gatewayPort } = await listenHub(config, api, gateway).catch(async (err: unknown) => {
     await day2.stop();
     await store.close();

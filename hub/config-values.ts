@@ -78,3 +78,8 @@ export function forgetHubsAfter(text: string): number {
     throw new ConfigError(`--forget-hubs-after must be at least 10s (a hub is live for 6s after a beat); got ${text}`);
   return ms;
 }
+
+/** --autoscaler-grpc-listen: off (unset or `off`) or HOST:PORT. */
+export function optionalListen(text: string | undefined): { host: string; port: number } | undefined {
+  return text && text !== 'off' ? parseListen(text, '--autoscaler-grpc-listen') : undefined;
+}

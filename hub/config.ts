@@ -13,13 +13,15 @@ import {
   firstNonLoopbackIPv4,
   forgetHubsAfter,
   optionalCount,
+  optionalListen,
   parseListen,
   recoveryGrace,
 } from './config-values.js';
 
 export { parseListen, firstNonLoopbackIPv4 } from './config-values.js';
-import { parseSinkConfig, type SinkConfig, type SinkFlags } from './sinks/sink-config.js';
-import { BACKUP_DEFAULTS, parseBackupConfig, type BackupConfig, type BackupFlags } from './backup/backup-config.js';
+import { parseSinkConfig, type SinkConfig } from './sinks/sink-config.js';
+import { BACKUP_DEFAULTS, parseBackupConfig, type BackupConfig } from './backup/backup-config.js';
+import type { HubFlags } from './config-flags.js';
 
 export interface ListenAddress {
   host: string;
@@ -95,49 +97,11 @@ export interface HubConfig {
   readonly hubId?: string;
   /** A hub row without a beat for this long is removed from the hubs' membership (--forget-hubs-after). */
   readonly forgetHubsAfterMs: number;
+  /** Where cluster-autoscaler's externalgrpc cloud provider is served over mTLS (--autoscaler-grpc-listen); off when unset. */
+  readonly autoscalerGrpcListen?: ListenAddress;
 }
 
-export interface HubFlags extends SinkFlags, BackupFlags {
-  dataDir?: string;
-  apiListen?: string;
-  gatewayListen?: string;
-  publicUrl?: string;
-  k3s?: string;
-  heartbeatInterval?: string;
-  unreachableAfter?: string;
-  logLevel?: string;
-  nodeCertTtl?: string;
-  certRecoveryGrace?: string;
-  certWarnBefore?: string;
-  joinRateLimit?: string;
-  k3sHttpsPort?: string;
-  k3sArg?: string[];
-  k3sDatastoreEndpoint?: string;
-  k3sNodeTokenTtl?: string;
-  controlPlaneSchedulable?: boolean;
-  clusterName?: string;
-  removeDrainTimeout?: string;
-  k3sRestartBackoff?: string;
-  k3sFailedRetry?: string;
-  autohealInterval?: string;
-  autoscaleInterval?: string;
-  autoUpgradeInterval?: string;
-  autohealGuardWindow?: string;
-  autohealFlapWindow?: string;
-  handshakeTimeout?: string;
-  apiMaxConnections?: string;
-  apiMaxConnectionsPerSource?: string;
-  gatewayMaxConnections?: string;
-  gatewayMaxConnectionsPerSource?: string;
-  eventsMaxAge?: string;
-  eventsMaxCount?: string;
-  reinitStore?: boolean;
-  clusterSecretFile?: string;
-  datastore?: string;
-  datastorePoolSize?: string;
-  hubId?: string;
-  forgetHubsAfter?: string;
-}
+export type { HubFlags } from './config-flags.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -293,5 +257,6 @@ export function parseHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, isRoot: 
     ),
     hubId: flags.hubId || env.ATOLL_HUB_ID ? checkHubId(flags.hubId || env.ATOLL_HUB_ID || '') : undefined,
     forgetHubsAfterMs: forgetHubsAfter(flags.forgetHubsAfter ?? env.ATOLL_FORGET_HUBS_AFTER ?? D.forgetHubsAfter),
+    autoscalerGrpcListen: optionalListen(flags.autoscalerGrpcListen ?? env.ATOLL_AUTOSCALER_GRPC_LISTEN),
   });
 }

@@ -10,10 +10,14 @@ export interface Listener {
   address: ListenAddress;
 }
 
-export function hubListeners(config: Pick<HubConfig, 'apiListen' | 'gatewayListen'>): Listener[] {
+export function hubListeners(
+  config: Pick<HubConfig, 'apiListen' | 'gatewayListen'> & Partial<Pick<HubConfig, 'autoscalerGrpcListen'>>,
+): Listener[] {
+  const grpc = config.autoscalerGrpcListen;
   return [
     { what: 'the dashboard API', flag: '--api-listen', address: config.apiListen },
     { what: 'the agent gateway', flag: '--gateway-listen', address: config.gatewayListen },
+    ...(grpc ? [{ what: "cluster-autoscaler's gRPC service", flag: '--autoscaler-grpc-listen', address: grpc }] : []),
   ];
 }
 

@@ -22,6 +22,10 @@ function runCommand(program: Command): Command {
       '--gateway-listen <host:port>',
       `agent gateway, HTTPS + WSS (env ATOLL_GATEWAY_LISTEN; default ${D.gatewayListen})`,
     )
+    .option(
+      '--autoscaler-grpc-listen <host:port>',
+      "serve cluster-autoscaler's externalgrpc cloud provider here, mTLS, or off (env ATOLL_AUTOSCALER_GRPC_LISTEN; default off)",
+    )
     .option('--public-url <url>', 'how agents reach the gateway (env ATOLL_PUBLIC_URL)')
     .option('--k3s <mode>', `auto | off | PATH to a k3s binary (env ATOLL_K3S; default ${D.k3s})`)
     .option('--heartbeat-interval <dur>', `agents' report interval (default ${D.heartbeatInterval})`)

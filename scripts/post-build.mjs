@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 mkdirSync(join(root, 'dist/proto/gen'), { recursive: true });
-copyFileSync(join(root, 'proto/gen/atoll.js'), join(root, 'dist/proto/gen/atoll.js'));
+for (const f of ['atoll.js', 'externalgrpc.js'])
+  copyFileSync(join(root, 'proto/gen', f), join(root, 'dist/proto/gen', f));
 for (const bin of ['dist/hub/main.js', 'dist/agent/main.js']) {
   if (existsSync(join(root, bin))) chmodSync(join(root, bin), 0o755);
 }

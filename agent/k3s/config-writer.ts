@@ -9,6 +9,8 @@ export interface K3sAgentSettings {
   labels: Record<string, string>;
   taints: string[];
   nodeExternalIp: string;
+  /** The kubelet's --provider-id: atoll://<node id>, how cluster-autoscaler's externalgrpc provider names the node. */
+  providerId: string;
 }
 
 function q(s: string): string {
@@ -27,6 +29,7 @@ export function renderConfig(s: Omit<K3sAgentSettings, 'token'>, paths: K3sPaths
   const labels = Object.entries(s.labels).sort(([a], [b]) => a.localeCompare(b));
   if (labels.length) lines.push('node-label:', ...labels.map(([k, v]) => `  - ${q(`${k}=${v}`)}`));
   if (s.taints.length) lines.push('node-taint:', ...s.taints.map((t) => `  - ${q(t)}`));
+  if (s.providerId) lines.push('kubelet-arg:', `  - ${q(`provider-id=${s.providerId}`)}`);
   return lines.join('\n') + '\n';
 }
 

@@ -128,6 +128,7 @@ export class K3sManager {
         labels: stored.labels,
         taints: stored.taints,
         nodeExternalIp: stored.nodeExternalIp,
+        providerId: `atoll://${this.opts.identity().nodeId}`,
       },
       this.paths,
       current,

@@ -22,6 +22,7 @@ import { certificateRoutes } from './certificates.js';
 import { versionRoutes } from './versions.js';
 import { alertRoutes } from './alerts.js';
 import { hubRoutes } from './hubs.js';
+import { autoscalerCertRoutes } from '../autoscale/grpc/cert-route.js';
 import { ApiTokens, apiTokenRoutes } from './api-tokens.js';
 import { installAccessControl, registerOpenApi } from './access.js';
 import { responses, textBody } from './schemas.js';
@@ -119,6 +120,7 @@ export async function buildApi(svc: HubServices, opts: ApiOptions): Promise<Fast
     versionRoutes,
     alertRoutes,
     hubRoutes,
+    autoscalerCertRoutes,
   ]) {
     await app.register(plugin, { svc });
   }

@@ -15,6 +15,7 @@ import type { CertWatch } from '../nodes/cert-watch.js';
 import type { VersionSupportService } from '../versions/support-service.js';
 import type { AlertService } from '../alerts/alert-service.js';
 import type { HubsService } from '../cluster/hubs-service.js';
+import type { AutoscalerGrpcAccess } from '../autoscale/grpc/access.js';
 
 export interface ClusterInfo {
   state: 'running' | 'starting' | 'failed' | 'absent';
@@ -77,6 +78,8 @@ export interface HubServices {
   alerts?: AlertService;
   /** The hubs on this datastore, this hub's id, the live hubs' gateway URLs (hub/cluster/). */
   hubs?: HubsService;
+  /** cluster-autoscaler's externalgrpc service: its client certificates (hub/autoscale/grpc/). */
+  autoscalerGrpc?: AutoscalerGrpcAccess;
   /** A fresh single-use token and the install line for a pool. */
   joinCommand(
     pool: string,

@@ -16,6 +16,7 @@ import { registerAlertCommands } from './alerts.js';
 import { registerHubCommands } from './hubs.js';
 import { registerBackupCommands } from './backup.js';
 import { registerClusterReset } from './cluster-reset.js';
+import { registerAutoscalerCommands } from './autoscaler.js';
 
 type Obj = Record<string, unknown>;
 const s = (v: unknown): string => (v === null || v === undefined ? '' : String(v));
@@ -75,6 +76,7 @@ export function registerAdminCommands(program: Command): void {
   registerAlertCommands(program);
   registerHubCommands(program);
   registerBackupCommands(program);
+  registerAutoscalerCommands(program);
 
   const cluster = program.command('cluster').description('the control plane');
   cluster

@@ -161,6 +161,7 @@ test(
       JSON.parse(get.stdout) as {
         items: Array<{
           metadata: { name: string; labels: Record<string, string> };
+          spec: { providerID?: string };
           status: { conditions: Array<{ type: string; status: string }> };
         }>;
       }
@@ -171,6 +172,8 @@ test(
       assert.equal(kn.metadata.labels['topology.kubernetes.io/region'], 'fr-par');
       assert.equal(kn.metadata.labels.tier, 'edge');
       assert.equal(kn.metadata.labels['atoll.dev/node-id'], nodes.find((n) => n.name === kn.metadata.name)!.id);
+      // The kubelet's --provider-id: how cluster-autoscaler's externalgrpc provider names the node.
+      assert.equal(kn.spec.providerID, `atoll://${kn.metadata.labels['atoll.dev/node-id']}`);
       assert.equal(kn.status.conditions.find((c) => c.type === 'Ready')?.status, 'True');
     }
 

@@ -17,6 +17,8 @@ export interface AgentConfig {
   readonly nodeExternalIps: readonly string[];
   readonly healthzPort: number;
   readonly healthzBindAddress: string;
+  /** --kubelet-arg provider-id=X: the node's spec.providerID (k3s://<name> without it). */
+  readonly providerId: string | undefined;
   readonly flannelBackendHint: string;
   /** --disable-apiserver-lb: talk to --server only. */
   readonly disableApiserverLb: boolean;
@@ -68,6 +70,7 @@ export function agentConfig(p: ParsedFlags, argv: readonly string[], env: NodeJS
     nodeExternalIps: list(p, 'node-external-ip', true),
     healthzPort,
     healthzBindAddress: kubeletArg(kubeletArgs, 'healthz-bind-address') ?? '127.0.0.1',
+    providerId: kubeletArg(kubeletArgs, 'provider-id'),
     flannelBackendHint: '',
     disableApiserverLb: bool(p, 'disable-apiserver-lb'),
     nodeArgs: ['agent', ...redact(argv)],

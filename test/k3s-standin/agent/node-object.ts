@@ -23,6 +23,8 @@ export interface NodeParams {
   readonly taints: readonly Taint[];
   readonly annotations: Readonly<Record<string, string>>;
   readonly kubeletPort?: number;
+  /** The kubelet's --provider-id; k3s's own k3s://<name> without it. */
+  readonly providerId?: string;
 }
 
 const EFFECTS = ['NoSchedule', 'PreferNoSchedule', 'NoExecute'];
@@ -135,7 +137,7 @@ export function buildNode(p: NodeParams, now: Date): KubeObject {
       },
     },
     spec: {
-      providerID: `k3s://${p.name}`,
+      providerID: p.providerId ?? `k3s://${p.name}`,
       ...(p.taints.length > 0 ? { taints: p.taints.map((t) => ({ ...t })) } : {}),
     },
     status: {

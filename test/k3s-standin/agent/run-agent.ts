@@ -116,6 +116,7 @@ export async function runAgent(
       externalIps: cfg.nodeExternalIps,
       labels,
       taints: cfg.nodeTaints,
+      ...(cfg.providerId ? { providerId: cfg.providerId } : {}),
       annotations: {
         'alpha.kubernetes.io/provided-node-ip': joined.internalIps.join(','),
         'flannel.alpha.coreos.com/backend-type': String(joined.control.FlannelBackend ?? 'vxlan'),

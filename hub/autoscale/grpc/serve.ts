@@ -1,0 +1,99 @@
+// Wiring (one line in app.ts): the client-certificate issuer for the API, and, with
+// --autoscaler-grpc-listen, the externalgrpc CloudProvider service over mTLS. The server presents the
+// hub's serving certificate; a client must present a certificate from the hub CA (checked in the TLS
+// handshake) with the autoscaler role (checked per call, handlers.ts). Closed with the API.
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import type { FastifyInstance } from 'fastify';
+import type { HubConfig, ListenAddress } from '../../config.js';
+import type { HubServices } from '../../api/services.js';
+import type { HubPki } from '../../pki/hub-pki.js';
+import { hubListeners, listenRefusal } from '../../listen-check.js';
+import { EXTERNALGRPC_MAX_MESSAGE_BYTES, externalGrpcServiceDefinition } from '../../../proto/externalgrpc-service.js';
+import { issueAutoscalerCert } from './client-cert.js';
+import { ExternalDrive } from './external-drive.js';
+import { MachineHook } from './machine-hook.js';
+import { PoolGroups } from './pool-groups.js';
+import { poolBounds, poolOptions } from './pool-bounds.js';
+import { cloudProviderHandlers } from './handlers.js';
+
+/** Calls one client may have in flight on a connection. */
+const MAX_CONCURRENT_STREAMS = 32;
+
+function addressFor(listen: ListenAddress, port: number, publicUrl: string): string {
+  const wildcard = listen.host === '0.0.0.0' || listen.host === '::' || listen.host === '';
+  const host = wildcard ? new URL(publicUrl).hostname.replace(/^\[|\]$/g, '') : listen.host;
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+export async function serveAutoscalerGrpc(
+  config: HubConfig,
+  svc: HubServices,
+  api: FastifyInstance,
+  pki: HubPki,
+): Promise<void> {
+  const listen = config.autoscalerGrpcListen;
+  let address: string | null = null;
+  svc.autoscalerGrpc = {
+    async issueCert(csrPem, actor) {
+      const c = issueAutoscalerCert(pki.ca, csrPem);
+      await svc.events.record({
+        type: 'autoscaler.cert-issued',
+        actor,
+        message: `client certificate ${c.serial} issued for cluster-autoscaler (expires ${c.notAfter})`,
+        data: { serial: c.serial, notAfter: c.notAfter },
+      });
+      return { certificate: c.certPem, caCertificate: pki.ca.certPem, serial: c.serial, notAfter: c.notAfter, address };
+    },
+  };
+  if (!listen) return;
+  const logger = svc.logger.child({ component: 'autoscaler-grpc' });
+  const groups = new PoolGroups({
+    store: svc.store,
+    events: svc.events,
+    logger,
+    drive: new ExternalDrive(svc.store),
+    hook: new MachineHook({
+      tokens: svc.tokens,
+      events: svc.events,
+      publicUrl: config.publicUrl,
+      caPem: pki.ca.certPem,
+      hookOf: async (pool) => (await svc.autohealSettings.pool(pool)).hook,
+    }),
+    removeNode: svc.removeNode,
+    bounds: poolBounds,
+    options: poolOptions,
+  });
+  const server = new Server({
+    'grpc.max_receive_message_length': EXTERNALGRPC_MAX_MESSAGE_BYTES,
+    'grpc.max_send_message_length': EXTERNALGRPC_MAX_MESSAGE_BYTES,
+    'grpc.max_concurrent_streams': MAX_CONCURRENT_STREAMS,
+  });
+  server.addService(externalGrpcServiceDefinition(), cloudProviderHandlers(groups, logger));
+  const creds = ServerCredentials.createSsl(
+    Buffer.from(pki.ca.certPem),
+    [{ private_key: Buffer.from(pki.serving.keyPem), cert_chain: Buffer.from(pki.serving.certPem) }],
+    true,
+  );
+  const host = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${host}:${listen.port}`, creds, (err, p) => (err ? reject(err) : resolve(p))),
+  ).catch((err: unknown) => {
+    const l = hubListeners(config).find((x) => x.flag === '--autoscaler-grpc-listen')!;
+    throw listenRefusal(l, err) ?? err;
+  });
+  address = addressFor(listen, port, config.publicUrl);
+  logger.info({ address }, "cluster-autoscaler's externalgrpc service listens");
+  api.addHook('onClose', async () => {
+    await new Promise<void>((resolve) => {
+      const force = setTimeout(() => {
+        server.forceShutdown();
+        resolve();
+      }, 2_000);
+      server.tryShutdown(() => {
+        clearTimeout(force);
+        resolve();
+      });
+    });
+    await groups.close();
+  });
+}
