@@ -3,6 +3,7 @@
 // follows its machines in flight (machines.ts), scales up for unschedulable pods (bin-pack.ts) or up
 // to its target/minSize, and scales down one idle node at a time (scale-down.ts). Autoheal's partition
 // guard freezes it. Every decision is an event (decision-log.ts).
+import { externallyDrivenPools } from './grpc/external-drive.js';
 import type { NodeRecord, Pool } from '../store/types.js';
 import { planScaleUp, type PoolCandidate } from './bin-pack.js';
 import { DecisionLog } from './decision-log.js';
@@ -64,9 +65,18 @@ export class AutoscaleEngine {
     const all = await Promise.all(
       (await this.d.store.listPools()).map(async (p) => [p, await readState(this.d.store, p.name)] as const),
     );
-    const active = all
+    // One autoscaler per pool: a pool cluster-autoscaler drives (externalgrpc) is left to it.
+    const external = await externallyDrivenPools(this.d.store, this.now());
+    const wanted = all
       .filter(([p, s]) => p.autoscale.enabled || s.target !== null || s.inFlight.length > 0)
       .map(([p]) => p);
+    for (const p of wanted.filter((x) => external.has(x.name)))
+      await this.log.whyNot(
+        p.name,
+        'external',
+        `pool ${p.name}: an external autoscaler drives it; the built-in one steps aside`,
+      );
+    const active = wanted.filter((p) => !external.has(p.name));
     if (active.length === 0) return;
     const guard = this.d.guard();
     if (guard.frozen) {

@@ -3,6 +3,7 @@
 // 19 — a restarted hub does not create machines again for the same need, a flood of pods no pool
 // could host gives no scale-up and one event per reason, a failing create backs off and the target
 // never passes maxSize.
+import { EXTERNAL_DRIVE_KEY, EXTERNAL_DRIVE_TTL_MS } from '../../../hub/autoscale/grpc/external-drive.js';
 import assert from 'node:assert/strict';
 import { chmodSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -279,6 +280,24 @@ test("autoheal's partition guard freezes autoscale: no machine while frozen, one
   assert.equal(why.length, 1);
   assert.match(why[0].message, /frozen by autoheal's partition guard \(3 of 4 agents dropped/);
   r.guard.frozen = false;
+  await e.tick();
+  assert.equal(r.creates(), 1);
+});
+
+test('a pool that cluster-autoscaler drives (externalgrpc) is left to it: no machine, one event why', async (t) => {
+  const r = await rig(t);
+  r.pods.push(unschedulablePod('a', '1500m'));
+  const at = new Date(r.now.ms).toISOString();
+  await r.store.setSetting(EXTERNAL_DRIVE_KEY, { batch: at });
+  const e = r.engine();
+  await e.tick();
+  await e.tick();
+  assert.equal(r.creates(), 0);
+  const why = (await eventsOf(r.store, 'autoscale.skipped')).filter((x) => x.data.reason === 'external');
+  assert.equal(why.length, 1);
+  assert.match(why[0].message, /an external autoscaler drives it/);
+  // cluster-autoscaler silent past the mark's lifetime: the pool is the built-in one's again.
+  r.now.ms += EXTERNAL_DRIVE_TTL_MS + 1000;
   await e.tick();
   assert.equal(r.creates(), 1);
 });
