@@ -46,7 +46,7 @@ test('a misspelled key is named in the VALIDATION error, at the top and inside a
   assert.equal(top.body.error.code, 'VALIDATION');
   assert.equal(
     top.body.error.message,
-    'unknown property "autoheel" in body (known: description, labels, taints, autoheal, minSize, maxSize, autoscale)',
+    'unknown property "autoheel" in body (known: description, labels, taints, maxNodeAge, autoheal, minSize, maxSize, autoscale)',
   );
   const nested = await hub.api<Err>('PATCH', '/v1/pools/default', { autoheal: { maxUnhealthy: 50 } });
   assert.equal(nested.status, 400);

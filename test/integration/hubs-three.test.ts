@@ -17,9 +17,11 @@ import {
   type HubHandle,
 } from '../helpers/processes.js';
 import { postgresBinDir, startPostgres, type PgServer } from '../helpers/postgres.js';
+import { ROLES as ALL_ROLES } from '../../hub/cluster/leadership.js';
 import { createToken, stopProc } from '../helpers/bad-input.js';
 
-const ROLES = ['autoheal', 'event-retention', 'purges', 'support-watch', 'upgrades'];
+// Every singleton role the hub knows, sorted: each must move off a dead leader.
+const ROLES = [...ALL_ROLES].sort();
 const skip = postgresBinDir() ? false : 'PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb)';
 let server: PgServer | undefined;
 const hubs: HubHandle[] = [];

@@ -217,6 +217,8 @@ test(
     const db = new Database(join(h.dataDir, 'hub.db'));
     db.exec(`DROP TABLE secrets; DROP TABLE version_support; DROP TABLE support_states; DROP TABLE alerts;
     DROP TABLE hubs; DROP TABLE leases;
+    ALTER TABLE pools DROP COLUMN max_node_age; ALTER TABLE pools DROP COLUMN min_size;
+    ALTER TABLE pools DROP COLUMN max_size; ALTER TABLE pools DROP COLUMN autoscale;
     DELETE FROM schema_migrations WHERE version >= 6;
     DELETE FROM settings WHERE key LIKE 'secrets.%';`);
     db.close();
