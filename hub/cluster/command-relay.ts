@@ -14,7 +14,7 @@ export const RELAY_INTERVAL_MS = 250;
 export interface HubLocal {
   registry: Pick<NodeRegistry, 'connectedCount'>;
   commands: Pick<CommandService, 'pickUp'>;
-  events: Pick<EventLog, 'subscribe'>;
+  events: Pick<EventLog, 'subscribe' | 'subscriberCount'>;
 }
 
 /** Starts the relay; returns its stop. */

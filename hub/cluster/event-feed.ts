@@ -10,6 +10,8 @@ import { logFailure } from '../../certs/log-failure.js';
 
 export interface EventFeed {
   subscribe(listener: (e: EventRecord) => void): () => void;
+  /** How many listeners are attached (the stream's clients). */
+  subscriberCount(): number;
 }
 
 export const FEED_INTERVAL_MS = 500;
@@ -69,6 +71,7 @@ export function createEventFeed(d: {
   });
 
   return {
+    subscriberCount: () => listeners.size,
     subscribe(listener) {
       listeners.add(listener);
       if (!timer) {

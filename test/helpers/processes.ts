@@ -142,7 +142,8 @@ export async function startHub(opts: HubStartOptions = {}): Promise<HubHandle> {
     opts.unreachableAfter ?? '3s',
     ...(opts.extraArgs ?? []),
     // ATOLL_TEST_DATASTORE=postgres: a database of its own on the test process's PostgreSQL.
-    ...(await datastoreArgs(dataDir, opts.extraArgs)),
+    // A hub given its datastore through ATOLL_DATASTORE keeps it (no harness database on top).
+    ...(opts.env?.ATOLL_DATASTORE ? [] : await datastoreArgs(dataDir, opts.extraArgs)),
   ];
   const handle: HubHandle = {
     dataDir,
