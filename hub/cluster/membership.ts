@@ -31,7 +31,7 @@ export interface Membership {
   list(): Promise<HubView[]>;
   /** The direct gateway URLs of the live hubs as of the last beat, this hub's first. */
   liveGatewayUrls(): string[];
-  /** Whether a beat reached the store within the live window (a hub cut off from it says false). */
+  /** False when beats fail and none got through for the live window (cut off from the store). */
   storeReachable(): boolean;
   /** The other hubs that were live at the last beat that reached the store: their API URLs. */
   lastLivePeers(): Array<{ id: string; apiUrl: string }>;
@@ -49,6 +49,7 @@ export function createMembership(d: MembershipDeps): Membership {
   let live: string[] = [d.self.gatewayUrl];
   let peers: Array<{ id: string; apiUrl: string }> = [];
   let lastOk = -Infinity;
+  let lastFailed = -Infinity;
   let timer: NodeJS.Timeout | undefined;
   let busy = false;
 
@@ -69,6 +70,9 @@ export function createMembership(d: MembershipDeps): Membership {
       }
       const others = hubs.filter((h) => h.live && h.id !== d.self.id).map((h) => h.gatewayUrl);
       live = [d.self.gatewayUrl, ...new Set(others)].filter((u, i, all) => all.indexOf(u) === i);
+    } catch (err) {
+      lastFailed = mono();
+      throw err;
     } finally {
       busy = false;
     }
@@ -86,7 +90,9 @@ export function createMembership(d: MembershipDeps): Membership {
     },
     list,
     liveGatewayUrls: () => [...live],
-    storeReachable: () => mono() - lastOk < liveAfterMs,
+    // Cut off: a beat has failed since the last one that got through, and that was a live window
+    // ago. A beat that is only slow (a loaded machine) does not count.
+    storeReachable: () => !(lastFailed > lastOk && mono() - lastOk >= liveAfterMs),
     lastLivePeers: () => [...peers],
   };
 }
