@@ -9,7 +9,9 @@ import { CliError, parseOutput, printJson, printTable } from './output.js';
 import { defaultDataDir } from '../config.js';
 import { ArtifactStore, ArtifactError } from '../artifacts/artifact-store.js';
 import type { NewEvent } from '../store/index.js';
-import { withLocalStore } from './local-store.js';
+import { existsSync } from 'node:fs';
+import { recordAdminEvent } from '../backup/audit.js';
+import { parseDatastore } from '../store/index.js';
 
 interface Globals {
   dataDir?: string;
@@ -22,9 +24,14 @@ function dataDirOf(cmd: Command): string {
   return cmd.optsWithGlobals<Globals>().dataDir ?? defaultDataDir(process.env, process.getuid?.() === 0);
 }
 
-/** The audit trail of a local import: straight into the hub's store (safe beside a running hub). */
+/**
+ * The audit trail of a local import: straight into the hub's store (safe beside a running hub), the
+ * datastore of ATOLL_DATASTORE as `atoll-hub run` reads it. No hub.db yet (nothing to audit into): skipped.
+ */
 async function audit(dataDir: string, event: NewEvent): Promise<void> {
-  await withLocalStore(dataDir, (store) => store.appendEvent(event));
+  const spec = parseDatastore(process.env.ATOLL_DATASTORE, dataDir);
+  if (spec.kind === 'sqlite' && !existsSync(spec.path)) return;
+  await recordAdminEvent(spec, event);
 }
 
 function actor(): string {
