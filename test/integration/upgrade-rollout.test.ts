@@ -296,6 +296,18 @@ test('a drain blocked by a PodDisruptionBudget: that node is uncordoned and mark
     '/api/v1/namespaces/default/pods',
     pod('blocker-a', 'blocker', 'up1', { kind: 'ReplicaSet', name: 'blocker', uid: rs.metadata.uid }),
   );
+  // A Pending pod is evicted whatever its budget says (as in Kubernetes): the drain is only blocked
+  // once up1's kubelet runs it. Through kine (the hub's k3s on PostgreSQL) that takes a watch poll.
+  await waitFor(
+    'blocker-a running and ready on up1',
+    async () => {
+      const r = await call(creds, '/api/v1/namespaces/default/pods/blocker-a');
+      if (r.status !== 200) return false;
+      const st = (r.json() as { status?: { phase?: string; conditions?: { type: string; status: string }[] } }).status;
+      return st?.phase === 'Running' && !!st.conditions?.some((x) => x.type === 'Ready' && x.status === 'True');
+    },
+    30_000,
+  );
 
   const start = await c.hub.api<RolloutView>('POST', '/v1/upgrades', {
     version: V2,
