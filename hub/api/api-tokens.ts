@@ -3,6 +3,8 @@
 // The token string is `atoll_api_<id>_<secret>`; only the SHA-256 of the secret is kept.
 import type { RoutePlugin } from '../http/route-plugin.js';
 import type { Store } from '../store/types.js';
+import type { StoreChanges } from '../store/cluster-types.js';
+import { pacedLoop } from '../cluster/paced-loop.js';
 import type { HubServices } from './services.js';
 import { HubError } from '../errors.js';
 import { randomId, randomString, secretMatches, sha256Hex } from '../tokens/secrets.js';
@@ -42,20 +44,13 @@ export class ApiTokens {
   }
 
   /**
-   * Several hubs on one store: reloads every intervalMs, so a token made or revoked through another
-   * hub counts here within about that long. Returns the stop.
+   * Several hubs on one store: reloads when another hub's token change is heard of
+   * (store/pg-changes.ts), and every slowMs anyway (fastMs while no notifications flow), so a token
+   * made or revoked through another hub counts here within about half a second at worst. Returns the stop.
    */
-  follow(intervalMs: number, onError: (err: Error) => void): () => void {
-    let busy = false;
-    const timer = setInterval(() => {
-      if (busy) return;
-      busy = true;
-      this.load()
-        .catch(onError)
-        .finally(() => (busy = false));
-    }, intervalMs);
-    timer.unref();
-    return () => clearInterval(timer);
+  follow(changes: StoreChanges, onError: (err: Error) => void, fastMs = 500, slowMs = 5000): () => void {
+    const loop = pacedLoop({ run: () => this.load(), onError, fastMs, slowMs, changes, topics: ['api_tokens'] });
+    return () => loop.stop();
   }
 
   list(): ApiTokenRecord[] {

@@ -53,8 +53,10 @@ export async function buildApi(svc: HubServices, opts: ApiOptions): Promise<Fast
   const apiTokens = new ApiTokens(svc.store);
   await apiTokens.load();
   if (svc.config.datastore.kind === 'postgres') {
-    // Several hubs: tokens made or revoked through another hub count here within half a second.
-    const stop = apiTokens.follow(500, (err) => svc.logger.warn({ err: err.message }, 'could not reload API tokens'));
+    // Several hubs: tokens made or revoked through another hub count here at once (half a second at worst).
+    const stop = apiTokens.follow(svc.store.changes(), (err) =>
+      svc.logger.warn({ err: err.message }, 'could not reload API tokens'),
+    );
     app.addHook('onClose', async () => stop());
   }
   await registerOpenApi(app, svc.hubVersion);

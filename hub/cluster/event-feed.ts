@@ -1,12 +1,16 @@
 // Every hub's events, for the live event stream (GET /v1/events/stream): this hub's as it records
-// them, and, with several hubs on one store, the others' read from the store by cursor every
-// intervalMs while anyone listens. PostgreSQL ids are handed out before commit, so a row may show up
-// after a higher one: each read starts `lookback` ids below the highest seen, and ids already passed
-// on are skipped, so each event reaches a listener once.
+// them, and, with several hubs on one store, the others' read from the store by cursor while anyone
+// listens: when another hub's event is heard of (store/pg-changes.ts), and every slowMs anyway
+// (intervalMs while no notifications flow). The store's ids become visible in order, but this hub's
+// own events are passed on at once, before another hub's lower id is read: each read starts
+// `lookback` ids below the highest seen, and ids already passed on are skipped, so each event
+// reaches a listener once.
 import type { EventLog } from '../events.js';
 import type { Logger } from '../logger.js';
 import type { EventRecord, Store } from '../store/types.js';
+import { NO_CHANGES, type StoreChanges } from '../store/cluster-types.js';
 import { logFailure } from '../../certs/log-failure.js';
+import { pacedLoop, type PacedLoop } from './paced-loop.js';
 
 export interface EventFeed {
   subscribe(listener: (e: EventRecord) => void): () => void;
@@ -15,6 +19,7 @@ export interface EventFeed {
 }
 
 export const FEED_INTERVAL_MS = 500;
+export const FEED_SLOW_MS = 2000;
 export const FEED_LOOKBACK = 200;
 const PAGE = 1000;
 
@@ -23,7 +28,9 @@ export function createEventFeed(d: {
   events: Pick<EventLog, 'subscribe'>;
   logger: Logger;
   intervalMs?: number;
+  slowMs?: number;
   lookback?: number;
+  changes?: StoreChanges;
 }): EventFeed & { stop(): void } {
   const intervalMs = d.intervalMs ?? FEED_INTERVAL_MS;
   const lookback = d.lookback ?? FEED_LOOKBACK;
@@ -32,7 +39,7 @@ export function createEventFeed(d: {
   let high: number | undefined;
   /** The newest stored id when listening began: older rows are history (the stream replays them with ?since). */
   let floor: number | undefined;
-  let timer: NodeJS.Timeout | undefined;
+  let loop: PacedLoop | undefined;
   let busy = false;
 
   const pass = (e: EventRecord, local: boolean): void => {
@@ -74,24 +81,30 @@ export function createEventFeed(d: {
     subscriberCount: () => listeners.size,
     subscribe(listener) {
       listeners.add(listener);
-      if (!timer) {
+      if (!loop) {
         high = floor = undefined;
         seen.clear();
-        read().catch(logFailure(d.logger, 'reading the events of other hubs'));
-        timer = setInterval(() => read().catch(logFailure(d.logger, 'reading the events of other hubs')), intervalMs);
-        timer.unref();
+        loop = pacedLoop({
+          run: read,
+          onError: logFailure(d.logger, 'reading the events of other hubs'),
+          fastMs: intervalMs,
+          slowMs: d.slowMs ?? Math.max(intervalMs, FEED_SLOW_MS),
+          changes: d.changes ?? NO_CHANGES,
+          topics: ['events'],
+        });
+        loop.wake();
       }
       return () => {
         listeners.delete(listener);
         if (listeners.size === 0) {
-          clearInterval(timer);
-          timer = undefined;
+          loop?.stop();
+          loop = undefined;
         }
       };
     },
     stop() {
-      clearInterval(timer);
-      timer = undefined;
+      loop?.stop();
+      loop = undefined;
       listeners.clear();
       unsubscribeLocal();
     },

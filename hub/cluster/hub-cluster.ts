@@ -70,8 +70,8 @@ export function createHubCluster(config: HubConfig, d: { store: Store; clock: Cl
       // Several hubs: commands stored through another hub reach the agents connected here.
       // and the event stream carries the events every hub stores.
       if (config.datastore.kind === 'postgres') {
-        stopRelay = startCommandRelay(local, log);
-        feed = createEventFeed({ store: d.store, events: local.events, logger: log });
+        stopRelay = startCommandRelay(local, log, d.store.changes());
+        feed = createEventFeed({ store: d.store, events: local.events, logger: log, changes: d.store.changes() });
         shedder = startCutoffShedder({ membership, probe: readyProbe(local.caPem), logger: log });
       }
       await membership.start();

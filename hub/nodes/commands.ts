@@ -115,6 +115,7 @@ export class CommandService {
       const done: Waiter = (o) => {
         clearTimeout(timer);
         clearInterval(poll);
+        unsubscribe();
         waiters.delete(done);
         if (waiters.size === 0 && this.waiters.get(id) === waiters) this.waiters.delete(id);
         resolve(o);
@@ -130,6 +131,10 @@ export class CommandService {
       );
       const poll = setInterval(() => read(), this.opts.pollMs ?? DEFAULT_WAIT_POLL_MS);
       poll.unref();
+      // Several hubs on PostgreSQL: a result another hub stores is heard of at once (pg-changes.ts).
+      const unsubscribe = this.opts.store.changes().subscribe((topic) => {
+        if (topic === undefined || topic === 'commands') read();
+      });
       waiters.add(done);
       // The result may have arrived before anyone waited, or reach another hub (the one holding the
       // node's link), which only stores it: read the store now and every pollMs until done.

@@ -34,7 +34,28 @@ export interface LeaseRecord extends LeaseFence {
   live: boolean;
 }
 
+/** The tables whose committed changes other hubs hear of (pg-changes.ts). */
+export type ChangeTopic = 'commands' | 'events' | 'api_tokens';
+
+export interface StoreChanges {
+  /**
+   * Calls `listener` with the topic of each change another writer committed; with undefined when
+   * changes may have been missed (the notification connection was (re)opened). Returns the unsubscribe.
+   */
+  subscribe(listener: (topic: ChangeTopic | undefined) => void): () => void;
+  /** True while notifications flow: a poller may then keep a slow pace. */
+  live(): boolean;
+}
+
+/** The SQLite store's: one hub, nothing to hear from others; pollers keep their pace. */
+export const NO_CHANGES: StoreChanges = Object.freeze({
+  live: () => false,
+  subscribe: () => () => undefined,
+});
+
 export interface ClusterStore {
+  /** Committed changes of other writers (on SQLite, none: one hub, never live). */
+  changes(): StoreChanges;
   /** Inserts or refreshes this hub's row; lastBeat is the store's now. */
   beatHub(hub: HubBeat): Promise<void>;
   /** Every hub row, oldest start first. */

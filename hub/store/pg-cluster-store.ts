@@ -3,7 +3,7 @@ import type { Clock } from '../clock.js';
 import { pgCluster } from './pg-cluster.js';
 import type { PgDb } from './pg-db.js';
 import { PgStore } from './pg-store-impl.js';
-import type { ClusterStore, HubBeat, HubRecord, LeaseRecord } from './cluster-types.js';
+import type { ClusterStore, HubBeat, HubRecord, LeaseRecord, StoreChanges } from './cluster-types.js';
 import type { Store } from './types.js';
 
 export class PgClusterStore extends PgStore implements Store {
@@ -12,6 +12,10 @@ export class PgClusterStore extends PgStore implements Store {
   constructor(db: PgDb, clock: Clock) {
     super(db, clock);
     this.cluster = pgCluster(db);
+  }
+
+  changes(): StoreChanges {
+    return this.cluster.changes();
   }
 
   beatHub(hub: HubBeat): Promise<void> {

@@ -96,6 +96,7 @@ export async function checkFence(ex: Exec, fence: LeaseFence | undefined): Promi
 
 export function pgCluster(db: PgDb): ClusterStore {
   return {
+    changes: () => db.changes,
     beatHub: (h: HubBeat) =>
       db.run('recording a hub beat', async (ex) => {
         const agents = Math.max(0, Math.floor(h.agents));

@@ -4,6 +4,7 @@
 import pg from 'pg';
 import { isRetryable, toStoreError } from './pg-errors.js';
 import { StoreError } from './types.js';
+import { PgChanges } from './pg-changes.js';
 
 /** A fixed statement with a stable name: prepared once per connection, then only executed. */
 export interface Sql {
@@ -48,14 +49,19 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 export class PgDb {
   private closed = false;
   private readonly auto: Exec;
+  /** Other writers' committed changes, heard on a connection of its own (opened on first use). */
+  readonly changes: PgChanges;
 
   constructor(
     readonly pool: pg.Pool,
     /** The database as shown in messages: its URL without the password. */
     readonly where: string,
     private readonly retry: RetryPolicy = DEFAULT_RETRY,
+    listener?: { client(): pg.Client; onFailure?(err: Error): void },
   ) {
     this.auto = exec(pool);
+    // Without a way to open its own connection (tests that wrap a pool), it hears nothing: never live.
+    this.changes = new PgChanges(listener);
   }
 
   /** Statements in autocommit (each its own transaction), retried when PostgreSQL asks for it. */
@@ -108,6 +114,7 @@ export class PgDb {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.changes.close();
     try {
       await this.pool.end();
     } catch (err) {

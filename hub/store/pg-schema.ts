@@ -173,6 +173,24 @@ const V1: PgMigration['statements'] = [
   )`,
 ];
 
+/**
+ * Each statement that adds or changes commands, adds events, or changes api_tokens NOTIFYs `atoll_changes` with the
+ * table's name (delivered at commit, once per transaction and table), so the other hubs hear of it.
+ */
+const CHANGES_MIGRATION: PgMigration['statements'] = [
+  `CREATE FUNCTION atoll_notify_change() RETURNS trigger LANGUAGE plpgsql AS $$
+   BEGIN PERFORM pg_notify('atoll_changes', TG_TABLE_NAME); RETURN NULL; END $$`,
+  ...[
+    ['commands', 'INSERT OR UPDATE'],
+    ['events', 'INSERT'],
+    ['api_tokens', 'INSERT OR UPDATE OR DELETE'],
+  ].map(
+    ([table, ops]) =>
+      `CREATE TRIGGER atoll_${table}_changed AFTER ${ops} ON ${table}
+       FOR EACH STATEMENT EXECUTE FUNCTION atoll_notify_change()`,
+  ),
+];
+
 export const PG_MIGRATIONS: readonly PgMigration[] = Object.freeze([
   { version: 1, name: 'initial schema (SQLite version 5)', statements: V1 },
   { version: 2, name: 'sealed secrets (SQLite version 6)', statements: SECRETS_MIGRATION },
@@ -196,6 +214,7 @@ export const PG_MIGRATIONS: readonly PgMigration[] = Object.freeze([
       `ALTER TABLE pools ADD COLUMN autoscale ${T} NOT NULL DEFAULT '{}'`,
     ],
   },
+  { version: 7, name: 'change notifications for other hubs (pg-changes.ts)', statements: CHANGES_MIGRATION },
 ]);
 
 /** A database below this version (but not empty) was made by an atoll too old to migrate from here. */

@@ -32,19 +32,11 @@ export interface PostgresStoreOptions {
 
 const INT8_OID = 20;
 
-/** The store's pool: bounded, bigint as number, idle failures logged (exported for tests that wrap it). */
-export function createPgPool(opts: PostgresStoreOptions): pg.Pool {
-  const size = Math.floor(opts.poolSize ?? DEFAULT_POOL_SIZE);
-  if (!(size >= 1 && size <= MAX_POOL_SIZE))
-    throw new StoreError(
-      'DATASTORE_UNAVAILABLE',
-      `the datastore pool size must be 1 to ${MAX_POOL_SIZE} (got ${opts.poolSize})`,
-    );
-  const pool = new pg.Pool({
+/** Every connection's settings: bigint as number, keepalive, a connect deadline. */
+function clientConfig(opts: PostgresStoreOptions): pg.ClientConfig {
+  return {
     connectionString: opts.url,
-    max: size,
     connectionTimeoutMillis: opts.connectTimeoutMs ?? 5000,
-    idleTimeoutMillis: 30_000,
     keepAlive: true,
     application_name: 'atoll-hub',
     // bigint columns (event ids, epoch ms) as numbers: every value atoll stores is below 2^53.
@@ -54,7 +46,18 @@ export function createPgPool(opts: PostgresStoreOptions): pg.Pool {
           ? (v: string) => Number(v)
           : pg.types.getTypeParser(oid, format as 'text')) as pg.CustomTypesConfig['getTypeParser'],
     },
-  });
+  };
+}
+
+/** The store's pool: bounded, idle failures logged (exported for tests that wrap it). */
+export function createPgPool(opts: PostgresStoreOptions): pg.Pool {
+  const size = Math.floor(opts.poolSize ?? DEFAULT_POOL_SIZE);
+  if (!(size >= 1 && size <= MAX_POOL_SIZE))
+    throw new StoreError(
+      'DATASTORE_UNAVAILABLE',
+      `the datastore pool size must be 1 to ${MAX_POOL_SIZE} (got ${opts.poolSize})`,
+    );
+  const pool = new pg.Pool({ ...clientConfig(opts), max: size, idleTimeoutMillis: 30_000 });
   // An idle connection that breaks (the server restarts) is dropped by the pool, which then emits this;
   // without a listener it would end the process. The next request opens a new connection.
   pool.on('error', (err) => opts.log?.warn({ err: err.message }, 'a PostgreSQL connection of the pool failed'));
@@ -91,5 +94,11 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Sto
     await pool.end().catch(() => undefined);
     throw err;
   }
-  return new PgClusterStore(new PgDb(pool, where, opts.retry ?? DEFAULT_RETRY), opts.clock ?? systemClock);
+  const listener = {
+    client: () => new pg.Client(clientConfig(opts)),
+    onFailure: (err: Error) =>
+      opts.log?.warn({ err: err.message }, 'the PostgreSQL notification connection failed; reconnecting'),
+  };
+  const db = new PgDb(pool, where, opts.retry ?? DEFAULT_RETRY, listener);
+  return new PgClusterStore(db, opts.clock ?? systemClock);
 }

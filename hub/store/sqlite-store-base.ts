@@ -7,7 +7,14 @@ import { parseJson } from './rows.js';
 import { SqliteDocuments } from './sqlite-documents.js';
 import { SqliteSecrets } from './sqlite-secrets.js';
 import { SqliteCluster } from './sqlite-cluster.js';
-import type { HubBeat, HubRecord, LeaseFence, LeaseRecord } from './cluster-types.js';
+import {
+  NO_CHANGES,
+  type HubBeat,
+  type HubRecord,
+  type LeaseFence,
+  type LeaseRecord,
+  type StoreChanges,
+} from './cluster-types.js';
 import {
   StoreError,
   type ApiTokenRecord,
@@ -222,6 +229,10 @@ export abstract class SqliteStoreBase {
   }
 
   // Hub membership and leases (sqlite-cluster.ts).
+  changes(): StoreChanges {
+    return NO_CHANGES;
+  }
+
   beatHub(hub: HubBeat): Promise<void> {
     return this.run('recording a hub beat', () => this.cluster.beatHub(hub));
   }
