@@ -138,7 +138,7 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
     ...{ guard: () => autoheal.guardState(), caPem: pki.ca.certPem, servingPem: pki.serving.certPem },
     ...{ certWarnBeforeMs: config.certWarnBeforeMs, sinks: config.sinks, hub: config.publicUrl, backups: config },
     alertIntervalMs: Math.max(1000, Math.min(15_000, config.unreachableAfterMs)),
-    leads: cluster.leads,
+    ...{ leads: cluster.leads, fenced: cluster.fenced },
     lifespan: { tokens, controlPlane, removeNode, settings: autohealSettings, intervalMs: config.autohealIntervalMs },
   });
   const upgrades = new UpgradeEngine({

@@ -52,6 +52,8 @@ export interface Day2Deps {
   backups?: Pick<HubConfig, 'dataDir' | 'datastore' | 'clusterSecretFile' | 'backup'>;
   /** Whether this hub leads a singleton role (hub/cluster/leadership.ts): the support watch's notices, lifespan. */
   leads?: (role: Role) => () => boolean;
+  /** The store a singleton role writes through, fenced with this hub's lease (lifespan's state). */
+  fenced?: (role: Role) => Store;
   /** Node lifespan (hub/lifespan/): what it needs beyond the above; it ticks at `intervalMs`. */
   lifespan?: {
     tokens: TokenService;
@@ -100,7 +102,8 @@ export async function createDay2(d: Day2Deps): Promise<Day2> {
     d.lifespan &&
     new LifespanEngine({
       ...d.lifespan,
-      ...{ store: d.store, events: d.events, registry: d.registry, logger: log.child({ component: 'lifespan' }) },
+      ...{ store: d.fenced?.('lifespan') ?? d.store, events: d.events, registry: d.registry },
+      logger: log.child({ component: 'lifespan' }),
       cloudInit: replacementDocs({ tokens: d.lifespan.tokens, events: d.events, publicUrl: d.hub, caPem: d.caPem }),
       now: d.now,
       frozen: () => d.guard().frozen,

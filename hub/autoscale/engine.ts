@@ -29,6 +29,7 @@ const HOOK_CHECK_MS = 5 * 60_000;
 export class AutoscaleEngine {
   private timer?: NodeJS.Timeout;
   private running: Promise<void> = Promise.resolve();
+  private ticking = false;
   private readonly now: () => number;
   readonly log: DecisionLog;
   private readonly machines: Machines;
@@ -44,11 +45,13 @@ export class AutoscaleEngine {
 
   start(): void {
     clearInterval(this.timer);
+    // One tick at a time: a tick still running (a slow hook) makes the next ones skip, not queue.
     this.timer = setInterval(() => {
-      if (!this.d.leads()) return;
-      this.running = this.running
-        .then(() => this.tick())
-        .catch((err: unknown) => this.d.logger.error({ err }, 'autoscale tick failed'));
+      if (this.ticking || !this.d.leads()) return;
+      this.ticking = true;
+      this.running = this.tick()
+        .catch((err: unknown) => this.d.logger.error({ err }, 'autoscale tick failed'))
+        .finally(() => (this.ticking = false));
     }, this.d.intervalMs);
     this.timer.unref();
   }

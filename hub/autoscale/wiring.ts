@@ -9,7 +9,8 @@ import { registerAutoscaleMetrics } from './metrics.js';
 
 export function autoscaleRole(svc: HubServices, cluster: HubCluster, metrics: Registry): Singleton {
   const engine = new AutoscaleEngine({
-    store: svc.store,
+    // Its state (targets, machines asked for) is written fenced: a hub that lost the role writes none.
+    store: cluster.fenced('autoscale'),
     events: svc.events,
     registry: svc.registry,
     controlPlane: svc.controlPlane,

@@ -9,6 +9,9 @@ const FENCED: Partial<Record<keyof Store, number>> = {
   saveAutohealRecords: 1,
   setAutohealPacing: 2,
   widenAutohealPacing: 2,
+  // A singleton's own state in settings (autoscale targets and machines, lifespan replacements).
+  setSetting: 2,
+  updateSetting: 2,
 };
 
 export function fencedStore(store: Store, leadership: Leadership, role: Role): Store {

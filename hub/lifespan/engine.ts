@@ -35,6 +35,7 @@ export interface LifespanDeps extends RetireDeps {
 export class LifespanEngine {
   private timer?: NodeJS.Timeout;
   private running: Promise<void> = Promise.resolve();
+  private ticking = false;
   private readonly joined = new Map<string, number>();
   private readonly policy: UpgradePolicy;
 
@@ -44,11 +45,13 @@ export class LifespanEngine {
 
   start(): void {
     clearInterval(this.timer);
+    // One tick at a time: a tick still running (a slow hook) makes the next ones skip, not queue.
     this.timer = setInterval(() => {
-      if (this.d.leads && !this.d.leads()) return;
-      this.running = this.running
-        .then(() => this.tick())
-        .catch((err: unknown) => this.d.logger.error({ err }, 'lifespan tick failed'));
+      if (this.ticking || (this.d.leads && !this.d.leads())) return;
+      this.ticking = true;
+      this.running = this.tick()
+        .catch((err: unknown) => this.d.logger.error({ err }, 'lifespan tick failed'))
+        .finally(() => (this.ticking = false));
     }, this.d.intervalMs);
     this.timer.unref();
   }

@@ -72,8 +72,14 @@ export abstract class PgStoreBase {
     return out;
   }
 
-  setSetting(key: string, value: unknown): Promise<void> {
-    return this.setSettings([[key, value]]);
+  setSetting(key: string, value: unknown, fence?: LeaseFence): Promise<void> {
+    if (!fence) return this.setSettings([[key, value]]);
+    const { keys, values, deleted } = splitEntries([[key, value]]);
+    return this.db.tx('writing a setting', async (ex) => {
+      await checkFence(ex, fence);
+      if (keys.length) await ex.count(Q.setSettings, [keys, values, this.nowIso()]);
+      if (deleted.length) await ex.count(Q.deleteSettings, [deleted]);
+    });
   }
 
   async setSettings(entries: ReadonlyArray<readonly [string, unknown]>): Promise<void> {
@@ -90,8 +96,13 @@ export abstract class PgStoreBase {
   }
 
   /** A compare-and-set: a transaction-level advisory lock on the key orders concurrent updates of it. */
-  updateSetting<T>(key: string, fn: (current: T | undefined) => T | undefined): Promise<T | undefined> {
+  updateSetting<T>(
+    key: string,
+    fn: (current: T | undefined) => T | undefined,
+    fence?: LeaseFence,
+  ): Promise<T | undefined> {
     return this.db.tx('updating a setting', async (ex) => {
+      await checkFence(ex, fence);
       await ex.rows(Q.lockSetting, [SETTING_LOCK_CLASS, key]);
       const row = await ex.row<{ value: string }>(Q.getSetting, [key]);
       const next = fn(row && parseJson<T>(row.value, `setting ${key}`));

@@ -81,8 +81,10 @@ export abstract class SqliteStoreBase {
   }
 
   /** `undefined` (or anything JSON cannot encode) deletes the key. */
-  setSetting(key: string, value: unknown): Promise<void> {
-    return this.run('writing a setting', () => this.writeSetting(key, value, new Date().toISOString()));
+  setSetting(key: string, value: unknown, fence?: LeaseFence): Promise<void> {
+    return this.run('writing a setting', () =>
+      this.fenced(fence, () => this.writeSetting(key, value, new Date().toISOString())),
+    );
   }
 
   setSettings(entries: ReadonlyArray<readonly [string, unknown]>): Promise<void> {
@@ -95,9 +97,14 @@ export abstract class SqliteStoreBase {
     );
   }
 
-  updateSetting<T>(key: string, fn: (current: T | undefined) => T | undefined): Promise<T | undefined> {
+  updateSetting<T>(
+    key: string,
+    fn: (current: T | undefined) => T | undefined,
+    fence?: LeaseFence,
+  ): Promise<T | undefined> {
     return this.run('updating a setting', () =>
       this.tx(() => {
+        if (fence) this.cluster.checkFence(fence);
         const next = fn(this.readSetting<T>(key));
         this.writeSetting(key, next, new Date().toISOString());
         return next;

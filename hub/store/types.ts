@@ -162,7 +162,8 @@ export interface Store extends SecretStore, Day2Store<NewEvent, EventRecord>, Cl
   getSetting<T>(key: string): Promise<T | undefined>;
   /** Several settings in one query (for a set of nodes, not a loop of reads); absent keys are not in the map. */
   getSettings<T>(keys: readonly string[]): Promise<Map<string, T>>;
-  setSetting(key: string, value: unknown): Promise<void>;
+  /** With a fence (a singleton's state), refused LEASE_LOST once the role has moved on. */
+  setSetting(key: string, value: unknown, fence?: LeaseFence): Promise<void>;
   /** Several settings in one transaction (one commit for many keys); undefined deletes a key. */
   setSettings(entries: ReadonlyArray<readonly [string, unknown]>): Promise<void>;
 
@@ -171,7 +172,11 @@ export interface Store extends SecretStore, Day2Store<NewEvent, EventRecord>, Cl
    * writer runs between the read and the write). `fn` is synchronous; what it returns is stored
    * (undefined deletes the key) and returned. An error thrown by `fn` changes nothing and is rethrown.
    */
-  updateSetting<T>(key: string, fn: (current: T | undefined) => T | undefined): Promise<T | undefined>;
+  updateSetting<T>(
+    key: string,
+    fn: (current: T | undefined) => T | undefined,
+    fence?: LeaseFence,
+  ): Promise<T | undefined>;
 
   // API tokens (dashboard roles). Each call is one statement.
   /** Throws StoreError('CONFLICT') when the id exists. */

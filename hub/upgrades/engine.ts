@@ -50,9 +50,10 @@ export interface UpgradeEngineDeps {
   /**
    * Whether this hub leads the upgrades (hub/cluster/leadership.ts; default: always). A rollout made on
    * another hub is only stored (through `unfenced`, since `store` fences its writes); the leader adopts it.
+   * The operator's auto-upgrade policy and cancel requests are written through `unfenced` too (any hub).
    */
   leads?: () => boolean;
-  unfenced?: Pick<Store, 'saveRollout'>;
+  unfenced?: Store;
 }
 
 /** How often the leader looks for active rollouts it does not run yet (made on another hub, or a leader's). */
@@ -72,7 +73,7 @@ export class UpgradeEngine {
 
   constructor(private readonly d: UpgradeEngineDeps) {
     const clock = d.clock ?? systemClock;
-    this.policy = new UpgradePolicy(d.store);
+    this.policy = new UpgradePolicy(d.unfenced ?? d.store);
     this.rollouts = new RolloutStore(d.store);
     this.rt = new RolloutRuntime({
       rollouts: this.rollouts,
@@ -84,7 +85,7 @@ export class UpgradeEngine {
       sleep: d.sleep ?? ((ms) => new Promise((res) => setTimeout(res, ms).unref())),
     });
     this.admission = new Admission({ ...d, rollouts: this.rollouts });
-    this.cancels = new CancelRequests(d.store, this.cancelled);
+    this.cancels = new CancelRequests(d.unfenced ?? d.store, this.cancelled);
     this.loop = new RolloutLoop(
       {
         events: d.events,

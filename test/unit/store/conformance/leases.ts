@@ -72,6 +72,8 @@ export function leases(open: OpenStore): void {
     await store.saveRollout(rollout('r1'), fence);
     await store.saveAutohealRecords([['n1', { step: 1 }]], fence);
     await store.setAutohealPacing('default', { width: 2, cooldownUntil: 5 }, fence);
+    await store.setSetting('autoscale.pool.default', { target: 2 }, fence);
+    await store.updateSetting<{ n: number }>('lifespan.pool.default', () => ({ n: 1 }), fence);
     await sleep(350);
     // Expired, nobody else yet: still refused.
     await assert.rejects(store.saveRollout(rollout('r1', 'done'), fence), isLeaseLost);
@@ -80,6 +82,15 @@ export function leases(open: OpenStore): void {
     await assert.rejects(store.saveAutohealRecords([['n1', { step: 2 }]], fence), isLeaseLost);
     await assert.rejects(store.setAutohealPacing('default', { width: 9, cooldownUntil: 9 }, fence), isLeaseLost);
     await assert.rejects(store.widenAutohealPacing('default', 64, fence), isLeaseLost);
+    // A singleton's own state in settings (autoscale, lifespan) too.
+    await assert.rejects(store.setSetting('autoscale.pool.default', { target: 9 }, fence), isLeaseLost);
+    await assert.rejects(store.setSetting('autoscale.pool.default', undefined, fence), isLeaseLost);
+    await assert.rejects(
+      store.updateSetting<{ n: number }>('lifespan.pool.default', () => ({ n: 9 }), fence),
+      isLeaseLost,
+    );
+    assert.deepEqual(await store.getSetting('autoscale.pool.default'), { target: 2 });
+    assert.deepEqual(await store.getSetting('lifespan.pool.default'), { n: 1 });
     assert.equal((await store.getRollout('r1'))?.state, 'running');
     assert.deepEqual(await store.getAutohealRecord('n1'), { step: 1 });
     assert.deepEqual(await store.getAutohealPacing('default'), { width: 2, cooldownUntil: 5 });
