@@ -9,7 +9,7 @@
 // hub saw the node's connections come from. What the node says about itself (host facts, labels) is
 // passed under `reported` and must never decide which machine the hook reboots or deletes: a sick
 // or compromised node could name another machine there.
-import { execa } from 'execa';
+import { runHookProcess } from './hook-process.js';
 import type { NodeRecord } from '../store/types.js';
 
 export interface HookNode {
@@ -79,19 +79,26 @@ export function hookNode(
   };
 }
 
+/** Join tokens a hook's message may echo (the cloud-init it was given): never stored in events. */
+const TOKEN_LIKE =
+  /\b(AT1[0-9a-f]{64}::[a-z0-9]{8}\.[a-z0-9]+|K10[0-9a-f]{64}::[a-z0-9.:]+|atoll_api_[0-9a-f]{12}_[a-z0-9]+)/g;
+
+export function redactHookText(s: string): string {
+  return s.replace(TOKEN_LIKE, '[redacted]');
+}
+
 export async function runHook(path: string, req: HookRequest, timeoutMs = 120_000): Promise<HookResult> {
-  const r = await execa(path, [req.action], {
-    input: JSON.stringify(req),
-    reject: false,
-    timeout: timeoutMs,
-    maxBuffer: 1024 * 1024,
-    stripFinalNewline: true,
-  });
-  if (r.timedOut) return { ok: false, message: `hook ${path} timed out after ${timeoutMs} ms` };
+  const r = await runHookProcess(path, [req.action], JSON.stringify(req), { timeoutMs, maxBuffer: 1024 * 1024 });
+  if (r.timedOut)
+    return { ok: false, message: `hook ${path} timed out after ${timeoutMs} ms (its process group was stopped)` };
+  if (r.overflow) return { ok: false, message: `hook ${path} printed more than 1 MiB; stopped` };
   if (r.exitCode !== 0)
-    return { ok: false, message: `hook ${path} exited ${r.exitCode ?? r.signal}: ${String(r.stderr).slice(0, 300)}` };
+    return {
+      ok: false,
+      message: `hook ${path} exited ${r.exitCode ?? r.signal}: ${redactHookText(r.stderr.slice(0, 300))}`,
+    };
   try {
-    const out = JSON.parse(String(r.stdout)) as Partial<HookResult>;
+    const out = JSON.parse(r.stdout) as Partial<HookResult>;
     const machineId =
       out.machineId === undefined || out.machineId === null
         ? undefined
@@ -100,12 +107,13 @@ export async function runHook(path: string, req: HookRequest, timeoutMs = 120_00
       ? out.actions.slice(0, 32).map((a) => String(a).slice(0, 64))
       : undefined;
     return {
-      ok: out.ok !== false,
-      message: String(out.message ?? '').slice(0, 1000),
+      // Only an explicit {"ok": true} is success: `{}` or a truncated answer is not.
+      ok: out.ok === true,
+      message: redactHookText(String(out.message ?? '').slice(0, 1000)),
       machineId: machineId || undefined,
       ...(actions ? { actions } : {}),
     };
   } catch {
-    return { ok: false, message: `hook ${path} printed no JSON: ${String(r.stdout).slice(0, 200)}` };
+    return { ok: false, message: `hook ${path} printed no JSON: ${redactHookText(r.stdout.slice(0, 200))}` };
   }
 }
