@@ -8,7 +8,7 @@
 //
 // Not part of the test suite. Everything it starts (PostgreSQL, the hubs, simulator workers) is
 // stopped and its temp dirs removed before it exits; the whole run is bounded by --timeout.
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -166,7 +166,10 @@ async function main(): Promise<number> {
       workers,
     );
     fleet = f;
-    log(`preparing ${n} identities (keys cached; missing ones are made at ~5-10/s, joins go through hub-1)`);
+    const keyDir = join(resolve(v['identity-dir'] ?? DEFAULT_OPTIONS.identityDir), 'keys');
+    let missing = 0;
+    for (let i = 0; i < n; i++) if (!existsSync(join(keyDir, `${i}.key`))) missing++;
+    log(`preparing ${n} identities: ${missing} keys to make first (~5-10/s, then cached); joins through hub-1`);
     const prep = await f.prepare();
     // After the joins (all through hub-1, which signs the certificates): RSS per connected agent.
     const memStart = await Promise.all(meters.map((m) => m.mem()));
