@@ -14,10 +14,11 @@ import { parseArgs } from 'node:util';
 import { startHub, removeDir, type HubHandle } from '../helpers/processes.js';
 import { createFleet, DEFAULT_OPTIONS, type ConnectReport, type Fleet, type SimulatorOptions } from './simulator.js';
 import { createReusableToken } from './sim-identities.js';
-import { HubProbe, utilization, type Elu } from './hub-probe.js';
+import { HubProbe } from './hub-probe.js';
+import { HubMeter, type Load, type Mark, type Mem } from './hub-meter.js';
 import { startPostgres, type PgServer } from '../helpers/postgres.js';
 import { StoreMeter, type StoreLoad } from './store-meter.js';
-import { cpuSeconds, mainThreadSched, parseDurationMs, round, rssKiB, summarize, type Summary } from './stats.js';
+import { parseDurationMs, round, rssKiB, summarize, type Summary } from './stats.js';
 
 const HELP = `atoll connect benchmark
 
@@ -52,19 +53,6 @@ interface LoopDelay {
   p50: number;
   p99: number;
   max: number;
-}
-
-interface Load {
-  wallMs: number;
-  /** Whole hub process (all threads). */
-  hubCpuPercentOfCore: number;
-  /** Event-loop utilisation: share of the time the loop was running a task (on a CPU or not). */
-  hubLoopBusyPercent: number | null;
-  /** The loop thread: on a CPU, and runnable but waiting for a CPU (starved by other processes). */
-  hubLoopOnCpuPercent: number;
-  hubLoopRunQueuePercent: number;
-  /** Loop-thread CPU per operation (join, connect): the hub's cost, whatever else shares the machine. */
-  hubLoopCpuMsPerOp?: number;
 }
 
 interface StormFigures extends Load {
@@ -128,52 +116,8 @@ interface Figures {
   restartStorm?: StormFigures & { msAfterKill: number; hubStartMs: number; hubRssAfterKiB: number };
 }
 
-interface Mem {
-  rssKiB: number;
-  heapKiB: number | null;
-}
-
-interface Mark {
-  t: number;
-  cpu: number;
-  sched: { cpu: number; wait: number };
-  elu: Elu | undefined;
-}
-
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
-}
-
-/** CPU time and event-loop busy time of the hub over a stretch of the run. */
-class HubMeter {
-  constructor(
-    readonly pid: number,
-    readonly probe: HubProbe | undefined,
-  ) {}
-
-  async mark(): Promise<Mark> {
-    return { t: Date.now(), cpu: cpuSeconds(this.pid), sched: mainThreadSched(this.pid), elu: await this.probe?.elu() };
-  }
-
-  async since(m: Mark, wallMs?: number, ops?: number): Promise<Load> {
-    const now = await this.mark();
-    const secs = Math.max(0.001, (now.t - m.t) / 1000);
-    const pct = (x: number): number => round((x / secs) * 100, 1);
-    return {
-      wallMs: wallMs ?? now.t - m.t,
-      hubCpuPercentOfCore: pct(now.cpu - m.cpu),
-      hubLoopBusyPercent: m.elu && now.elu ? round(utilization(m.elu, now.elu) * 100, 1) : null,
-      hubLoopOnCpuPercent: pct(now.sched.cpu - m.sched.cpu),
-      hubLoopRunQueuePercent: pct(now.sched.wait - m.sched.wait),
-      ...(ops ? { hubLoopCpuMsPerOp: round(((now.sched.cpu - m.sched.cpu) * 1000) / ops, 2) } : {}),
-    };
-  }
-
-  async mem(): Promise<Mem> {
-    if (!this.probe) return { rssKiB: rssKiB(this.pid), heapKiB: null };
-    await this.probe.gc();
-    return { rssKiB: rssKiB(this.pid), heapKiB: Math.round((await this.probe.heapUsed()) / 1024) };
-  }
 }
 
 async function main(): Promise<number> {

@@ -1,7 +1,9 @@
 // One simulated agent: its own mTLS WebSocket to /v1/agent/connect, speaking the real protocol
 // (hello first, health on the interval the welcome gives, pong for the hub's pings, results for
 // commands). Kept small per connection: no per-agent watchdog timer (the fleet sweeps), one report
-// timer, the TLS session ticket for resumption, and a short list of finished command ids.
+// timer, the TLS session ticket for resumption, and a short list of finished command ids. With
+// several hubs, it picks the hub to dial as the real agent does (agent/hub-rotation.ts): its
+// registration hub first, then the live hubs its last welcome named.
 import {
   connect as tlsConnect,
   createSecureContext,
@@ -23,6 +25,7 @@ import {
   type HealthReport,
   type HostFacts,
 } from '../../proto/index.js';
+import { HubRotation } from '../../agent/hub-rotation.js';
 import type { SimIdentity } from './sim-identities.js';
 
 export type SimAgentState = 'idle' | 'connecting' | 'welcomed' | 'backoff' | 'stopped' | 'removed' | 'refused';
@@ -34,6 +37,10 @@ export interface AgentHost {
   readonly tlsResume: boolean;
   readonly reconnectBaseMs: number;
   readonly reconnectMaxMs: number;
+  /** Several hubs: this agent's registration hub (https://HOST:PORT); undefined: connectUrl only. */
+  registrationFor(agent: SimAgent): string | undefined;
+  /** A welcome's hubs list, cleaned; agents with the same list share one array. */
+  hubList(listed: unknown): string[];
   /** Waits for a connect slot; the returned function gives it back. */
   acquire(): Promise<() => void>;
   health(agent: SimAgent): HealthReport;
@@ -56,6 +63,8 @@ export interface AgentHost {
 }
 
 const WS_OPEN = 1;
+/** Within a round the next hub is dialed after at most this, jittered (as agent/link-failover.ts). */
+const NEXT_HUB_MAX_MS = 250;
 
 /** Full-jitter exponential backoff: a random delay in [c/2, c] with c = min(max, base * 2^attempt). */
 export function backoffDelay(attempt: number, baseMs: number, maxMs: number): number {
@@ -91,14 +100,24 @@ export class SimAgent {
    * live connection holds its context anyway, so keeping it costs memory only while disconnected.
    */
   private secureContext?: SecureContext;
+  /** Several hubs: which one to dial (registration, then the welcome's list), as the real agent. */
+  private readonly rotation?: HubRotation;
 
   constructor(
     readonly id: SimIdentity,
     private readonly host: AgentHost,
-  ) {}
+  ) {
+    const registration = host.registrationFor(this);
+    if (registration) this.rotation = new HubRotation(registration, []);
+  }
 
   get nodeId(): string {
     return this.id.nodeId;
+  }
+
+  /** The hub being dialed or connected to (several hubs only). */
+  get hub(): string | undefined {
+    return this.rotation?.hub;
   }
 
   /** Connects (through the fleet's slot limiter) and keeps reconnecting until stopped. */
@@ -129,7 +148,10 @@ export class SimAgent {
     });
     const secureContext = this.secureContext;
     const session = this.host.tlsResume ? this.session : undefined;
-    const ws = new WebSocket(this.host.connectUrl, {
+    const url = this.rotation
+      ? `${this.rotation.hub.replace(/^https:/, 'wss:')}/v1/agent/connect`
+      : this.host.connectUrl;
+    const ws = new WebSocket(url, {
       perMessageDeflate: false,
       maxPayload: MAX_FRAME_BYTES,
       handshakeTimeout: 15_000,
@@ -203,7 +225,11 @@ export class SimAgent {
   private scheduleReconnect(): void {
     this.state = 'backoff';
     this.host.counters.reconnects++;
-    const delay = backoffDelay(this.attempt++, this.host.reconnectBaseMs, this.host.reconnectMaxMs);
+    // Several hubs: the next hub of the round at once (jittered), a backoff only between rounds.
+    const newRound = this.rotation ? this.rotation.next().newRound : true;
+    const delay = newRound
+      ? backoffDelay(this.attempt++, this.host.reconnectBaseMs, this.host.reconnectMaxMs)
+      : Math.round(Math.random() * NEXT_HUB_MAX_MS);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       if (this.state === 'backoff') void this.connect();
@@ -306,6 +332,7 @@ export class SimAgent {
     this.state = 'welcomed';
     this.attempt = 0;
     this.intervalMs = Math.max(100, frame.welcome?.heartbeatIntervalMs ?? 10_000);
+    this.rotation?.welcomed(this.host.hubList(frame.welcome?.hubs));
     const handshakeMs = performance.now() - this.attemptStartedAt;
     this.giveBackSlot();
     this.host.welcomed(this, handshakeMs, this.resumed);

@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { HealthReport, HostFacts } from '../../proto/index.js';
+import { cleanHubUrls } from '../../proto/hub-urls.js';
 import { SimAgent, type AgentHost } from './sim-agent.js';
 import {
   createReusableToken,
@@ -27,8 +28,13 @@ import { ErrorCounts, parseDurationMs, summarize } from './stats.js';
 export type { PrepareReport } from './sim-identities.js';
 
 export interface SimulatorOptions {
-  /** The hub gateway, https://HOST:PORT. */
+  /** The hub gateway, https://HOST:PORT (the CA and joins come from it). */
   gatewayUrl: string;
+  /**
+   * Several hubs: agent i registers with gatewayUrls[i % length] (as if through a DNS name or load
+   * balancer) and fails over to the hubs its welcomes name, as the real agent does.
+   */
+  gatewayUrls?: string[];
   /** Reusable join token (for agents without a stored identity for this hub). */
   token?: string;
   /** Keys and certificates are cached here. */
@@ -67,6 +73,10 @@ export interface ConnectReport {
   wallMs: number;
   /** Per connection: TLS + upgrade + hello to welcome (queueing for a slot not included). */
   handshakeMs: number[];
+  /** Per agent: its welcome, ms after the phase began (markPhase). */
+  sinceMarkMs: number[];
+  /** Several hubs: which hub welcomed how many agents in the phase. */
+  landedOn: Record<string, number>;
   resumed: number;
   timedOut: boolean;
   errors: Record<string, number>;
@@ -74,6 +84,8 @@ export interface ConnectReport {
 
 export interface RttReport {
   samples: number[];
+  /** Several hubs: the round trips by the hub each agent was on. */
+  byHub: Record<string, number[]>;
   pingsSent: number;
   /** Pings whose pong had not come back by the end of the window (plus a grace period). */
   unanswered: number;
@@ -89,6 +101,8 @@ export interface SimStatus {
   counters: AgentHost['counters'];
   errors: Record<string, number>;
   rssKiB: number;
+  /** Several hubs: welcomed agents by the hub they are on. */
+  onHub: Record<string, number>;
   /** CPU time (user + system) the simulator process(es) used so far, in seconds. */
   cpuSeconds: number;
 }
@@ -100,9 +114,10 @@ export interface Fleet {
   reconnectAll(timeoutMs: number): Promise<ConnectReport>;
   /**
    * For storms the fleet does not cause (a hub restart): markPhase() before, awaitPhase() after; every
-   * agent reconnects by itself, with its backoff, and counts once when welcomed again.
+   * agent reconnects by itself, with its backoff, and counts once when welcomed again. `onHub`: only
+   * the agents welcomed by that hub now take part (a hub about to be killed).
    */
-  markPhase(): Promise<void>;
+  markPhase(onHub?: string): Promise<void>;
   awaitPhase(timeoutMs: number): Promise<ConnectReport>;
   sampleRtt(windowMs: number, everyMs: number): Promise<RttReport>;
   drop(share: number, graceful: boolean): Promise<number>;
@@ -170,12 +185,17 @@ export class Simulator implements Fleet, AgentHost {
         welcomed: number;
         lastAt: number;
         handshakes: number[];
+        sinceMark: number[];
+        landedOn: Record<string, number>;
+        members?: Set<SimAgent>;
         resumed: number;
         errors: ErrorCounts;
       }
     | undefined;
   private phaseIds = 0;
-  private rtt: { samples: number[] } | undefined;
+  private rtt: { samples: number[]; byHub: Record<string, number[]> } | undefined;
+  /** Welcome lists seen, so that agents with the same list share one array (bounded). */
+  private readonly hubLists = new Map<string, string[]>();
   private readonly sweeper: NodeJS.Timeout;
   private readonly facts0: HostFacts;
 
@@ -206,6 +226,21 @@ export class Simulator implements Fleet, AgentHost {
     return this.limiter.acquire();
   }
 
+  registrationFor(agent: SimAgent): string | undefined {
+    const urls = this.opts.gatewayUrls;
+    return urls?.length ? urls[agent.id.index % urls.length] : undefined;
+  }
+
+  hubList(listed: unknown): string[] {
+    const { urls } = cleanHubUrls(listed);
+    const key = urls.join(' ');
+    const known = this.hubLists.get(key);
+    if (known) return known;
+    if (this.hubLists.size >= 100) this.hubLists.clear();
+    this.hubLists.set(key, urls);
+    return urls;
+  }
+
   health(): HealthReport {
     const gib = 1024 ** 3;
     return {
@@ -233,16 +268,22 @@ export class Simulator implements Fleet, AgentHost {
 
   welcomed(agent: SimAgent, handshakeMs: number, resumed: boolean): void {
     const p = this.phase;
-    if (!p || agent.phase === p.id) return;
+    if (!p || agent.phase === p.id || (p.members && !p.members.has(agent))) return;
     agent.phase = p.id;
     p.welcomed++;
     p.lastAt = Date.now();
     p.handshakes.push(handshakeMs);
+    p.sinceMark.push(p.lastAt - p.started);
+    const hub = agent.hub ?? this.opts.gatewayUrl;
+    p.landedOn[hub] = (p.landedOn[hub] ?? 0) + 1;
     if (resumed) p.resumed++;
   }
 
-  pong(_agent: SimAgent, rttMs: number): void {
-    if (this.rtt && this.rtt.samples.length < 5_000_000) this.rtt.samples.push(rttMs);
+  pong(agent: SimAgent, rttMs: number): void {
+    const r = this.rtt;
+    if (!r || r.samples.length >= 5_000_000) return;
+    r.samples.push(rttMs);
+    if (agent.hub) (r.byHub[agent.hub] ??= []).push(rttMs);
   }
 
   lost(_agent: SimAgent, why: string): void {
@@ -292,13 +333,16 @@ export class Simulator implements Fleet, AgentHost {
   }
 
   /** Starts counting welcomes: every agent counts once, at its first welcome from now on. */
-  async markPhase(): Promise<void> {
+  async markPhase(onHub?: string): Promise<void> {
     this.phase = {
       id: ++this.phaseIds,
       started: Date.now(),
       welcomed: 0,
       lastAt: 0,
       handshakes: [],
+      sinceMark: [],
+      landedOn: {},
+      ...(onHub ? { members: new Set(this.agents.filter((a) => a.state === 'welcomed' && a.hub === onHub)) } : {}),
       resumed: 0,
       errors: new ErrorCounts(),
     };
@@ -309,7 +353,9 @@ export class Simulator implements Fleet, AgentHost {
     const p = this.phase;
     if (!p) throw new Error('awaitPhase without markPhase');
     const target = (): number =>
-      this.agents.filter((a) => a.state !== 'refused' && a.state !== 'removed' && a.state !== 'stopped').length;
+      (p.members ? [...p.members] : this.agents).filter(
+        (a) => a.state !== 'refused' && a.state !== 'removed' && a.state !== 'stopped',
+      ).length;
     const deadline = Date.now() + timeoutMs;
     let want = target();
     while (p.welcomed < want && Date.now() < deadline && !this.abort.signal.aborted) {
@@ -319,11 +365,13 @@ export class Simulator implements Fleet, AgentHost {
     const refused = this.agents.filter((a) => a.state === 'refused').length;
     this.phase = undefined;
     return {
-      requested: this.agents.length,
+      requested: p.members?.size ?? this.agents.length,
       welcomed: p.welcomed,
       refused,
       wallMs: (p.lastAt || Date.now()) - p.started,
       handshakeMs: p.handshakes,
+      sinceMarkMs: p.sinceMark,
+      landedOn: p.landedOn,
       resumed: p.resumed,
       timedOut: p.welcomed < want,
       errors: p.errors.toJSON(),
@@ -348,7 +396,7 @@ export class Simulator implements Fleet, AgentHost {
 
   /** Each welcomed agent pings every `everyMs` (random phase) for `windowMs`; returns the round trips. */
   async sampleRtt(windowMs: number, everyMs: number): Promise<RttReport> {
-    const rtt = { samples: [] as number[] };
+    const rtt = { samples: [] as number[], byHub: {} as Record<string, number[]> };
     this.rtt = rtt;
     const delay = monitorEventLoopDelay({ resolution: 10 });
     delay.enable();
@@ -384,6 +432,7 @@ export class Simulator implements Fleet, AgentHost {
     const ms = (ns: number): number => Math.round(ns / 1e4) / 100;
     return {
       samples: rtt.samples,
+      byHub: rtt.byHub,
       pingsSent: this.counters.pingsSent - sentBefore,
       unanswered,
       simLoopDelayMs: { p50: ms(delay.percentile(50)), p99: ms(delay.percentile(99)), max: ms(delay.max) },
@@ -436,10 +485,15 @@ export class Simulator implements Fleet, AgentHost {
 
   async status(): Promise<SimStatus> {
     const states: Record<string, number> = {};
-    for (const a of this.agents) states[a.state] = (states[a.state] ?? 0) + 1;
+    const onHub: Record<string, number> = {};
+    for (const a of this.agents) {
+      states[a.state] = (states[a.state] ?? 0) + 1;
+      if (a.state === 'welcomed' && a.hub) onHub[a.hub] = (onHub[a.hub] ?? 0) + 1;
+    }
     return {
       agents: this.agents.length,
       states,
+      onHub,
       counters: { ...this.counters },
       errors: this.errors.toJSON(),
       rssKiB: Math.round(process.memoryUsage.rss() / 1024),
@@ -555,17 +609,17 @@ export class WorkerFleet implements Fleet {
   }
 
   private mergeConnect(rs: ConnectReport[]): ConnectReport {
-    const errors: Record<string, number> = {};
-    for (const r of rs) for (const [k, v] of Object.entries(r.errors)) errors[k] = (errors[k] ?? 0) + v;
     return {
       requested: sum(rs, (r) => r.requested),
       welcomed: sum(rs, (r) => r.welcomed),
       refused: sum(rs, (r) => r.refused),
       wallMs: Math.max(...rs.map((r) => r.wallMs)),
       handshakeMs: rs.flatMap((r) => r.handshakeMs),
+      sinceMarkMs: rs.flatMap((r) => r.sinceMarkMs),
+      landedOn: addCounts(rs.map((r) => r.landedOn)),
       resumed: sum(rs, (r) => r.resumed),
       timedOut: rs.some((r) => r.timedOut),
-      errors,
+      errors: addCounts(rs.map((r) => r.errors)),
     };
   }
 
@@ -577,8 +631,8 @@ export class WorkerFleet implements Fleet {
     return this.mergeConnect(await this.all<ConnectReport>('reconnectAll', timeoutMs));
   }
 
-  async markPhase(): Promise<void> {
-    await this.all('markPhase');
+  async markPhase(onHub?: string): Promise<void> {
+    await this.all('markPhase', onHub);
   }
 
   async awaitPhase(timeoutMs: number): Promise<ConnectReport> {
@@ -591,8 +645,11 @@ export class WorkerFleet implements Fleet {
       .map((r) => r.simLoopDelayMs)
       .filter((d) => d !== undefined)
       .sort((a, b) => b.p99 - a.p99)[0];
+    const byHub: Record<string, number[]> = {};
+    for (const r of rs) for (const [hub, xs] of Object.entries(r.byHub)) (byHub[hub] ??= []).push(...xs);
     return {
       samples: rs.flatMap((r) => r.samples),
+      byHub,
       pingsSent: sum(rs, (r) => r.pingsSent),
       unanswered: sum(rs, (r) => r.unanswered),
       ...(worst ? { simLoopDelayMs: worst } : {}),
@@ -618,19 +675,14 @@ export class WorkerFleet implements Fleet {
 
   async status(): Promise<SimStatus> {
     const rs = await this.all<SimStatus>('status');
-    const states: Record<string, number> = {};
-    const errors: Record<string, number> = {};
     const counters = { ...rs[0].counters };
     for (const k of Object.keys(counters) as (keyof typeof counters)[]) counters[k] = sum(rs, (r) => r.counters[k]);
-    for (const r of rs) {
-      for (const [k, v] of Object.entries(r.states)) states[k] = (states[k] ?? 0) + v;
-      for (const [k, v] of Object.entries(r.errors)) errors[k] = (errors[k] ?? 0) + v;
-    }
     return {
       agents: sum(rs, (r) => r.agents),
-      states,
+      states: addCounts(rs.map((r) => r.states)),
+      onHub: addCounts(rs.map((r) => r.onHub)),
       counters,
-      errors,
+      errors: addCounts(rs.map((r) => r.errors)),
       rssKiB: sum(rs, (r) => r.rssKiB),
       cpuSeconds: sum(rs, (r) => r.cpuSeconds),
     };
@@ -657,6 +709,12 @@ export class WorkerFleet implements Fleet {
 
 function sum<T>(xs: T[], f: (x: T) => number): number {
   return xs.reduce((a, x) => a + f(x), 0);
+}
+
+function addCounts(xs: Record<string, number>[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const x of xs) for (const [k, v] of Object.entries(x)) out[k] = (out[k] ?? 0) + v;
+  return out;
 }
 
 export async function createFleet(opts: SimulatorOptions, workers = 1): Promise<Fleet> {
