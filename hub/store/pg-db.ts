@@ -86,6 +86,8 @@ export class PgDb {
         return out;
       } catch (err) {
         try {
+          // A statement that got no answer in time: the connection is stuck behind it; drop it.
+          if (/Query read timeout/i.test(err instanceof Error ? err.message : '')) throw err;
           await client.query('ROLLBACK');
         } catch (rollbackErr) {
           // The connection is gone (or unusable): do not give it back to the pool.

@@ -25,19 +25,28 @@ export interface PostgresStoreOptions {
   clock?: Clock;
   /** How long a request waits for a connection before it fails DATASTORE_UNAVAILABLE (default 5 s). */
   connectTimeoutMs?: number;
+  /**
+   * How long one statement may go without an answer before it fails DATASTORE_UNAVAILABLE and its
+   * connection is dropped (default 10 s): a database behind a link that drops packets otherwise hangs
+   * a request (and the membership beat) until TCP gives up, minutes later.
+   */
+  queryTimeoutMs?: number;
   retry?: RetryPolicy;
   /** For tests of the migration checks. */
   migrate?: PgMigrateOptions;
 }
 
 const INT8_OID = 20;
+export const DEFAULT_QUERY_TIMEOUT_MS = 10_000;
 
 /** Every connection's settings: bigint as number, keepalive, a connect deadline. */
 function clientConfig(opts: PostgresStoreOptions): pg.ClientConfig {
   return {
     connectionString: opts.url,
     connectionTimeoutMillis: opts.connectTimeoutMs ?? 5000,
+    query_timeout: opts.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS,
     keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
     application_name: 'atoll-hub',
     // bigint columns (event ids, epoch ms) as numbers: every value atoll stores is below 2^53.
     types: {
