@@ -58,8 +58,8 @@ async function storeCopy(spec: DatastoreSpec, work: string): Promise<Buffer> {
     if (!existsSync(spec.path)) throw new BackupError('BACKUP_FAILED', `no hub database at ${spec.path}`);
     await sqliteOnlineCopy(spec.path, file);
   } else {
-    // The copy reads one snapshot and refuses a database a hub is connected to.
-    await copyStore(spec.url, `sqlite:${file}`);
+    // One snapshot of the hub's tables (SERIALIZABLE READ ONLY DEFERRABLE), beside running hubs.
+    await copyStore(spec.url, `sqlite:${file}`, { online: true });
   }
   return readFileSync(file);
 }
