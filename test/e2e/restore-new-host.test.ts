@@ -216,11 +216,6 @@ test(
     killProcessesUnder(oldData);
     rmSync(oldData, { recursive: true, force: true });
     l.setLink(oldHost, false);
-    await waitFor(
-      'both agents to lose the hub',
-      () => agents.every((a) => /lost|disconnected|closed/i.test(a.stderr())),
-      15_000,
-    ).catch(() => undefined);
 
     // A new host, another address: restore there, repoint the shared name, start the hub.
     const newData = join(w, 'hub-new');
