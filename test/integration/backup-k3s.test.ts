@@ -79,6 +79,28 @@ test('objects created through the Kubernetes API before the backup are there aft
   assert.match(made.stdout, /k3s datastore: the k3s stand-in's state file/);
   assert.match(made.stdout, /the k3s server's token and CAs \(\d+ files, sealed with the cluster secret\)/);
 
+  // Without a passphrase the cluster secret stays out: a restore not given it cannot open the k3s keys, and says so.
+  const bare = join(work, 'bare.atoll-backup');
+  const madeBare = await runCli(HUB_BIN, ['backup', 'create', '--data-dir', dataDir, '--out', bare]);
+  assert.equal(madeBare.code, 0, madeBare.stderr);
+  const noSecret = await runCli(HUB_BIN, ['restore', bare, '--data-dir', join(work, 'no-secret')]);
+  assert.equal(noSecret.code, 0, noSecret.stderr);
+  assert.match(noSecret.stdout, /k3s server token and CAs: NOT restored \(they open with the cluster secret/);
+  const withSecret = await runCli(HUB_BIN, [
+    'restore',
+    bare,
+    '--data-dir',
+    join(work, 'with-secret'),
+    '--cluster-secret-file',
+    join(dataDir, 'cluster-secret'),
+  ]);
+  assert.equal(withSecret.code, 0, withSecret.stderr);
+  assert.match(withSecret.stdout, /k3s server token and CAs: restored \(\d+ files\)/);
+  assert.equal(
+    readFileSync(join(work, 'with-secret', 'k3s', 'server', 'tls', 'server-ca.key'), 'utf8'),
+    readFileSync(join(dataDir, 'k3s', 'server', 'tls', 'server-ca.key'), 'utf8'),
+  );
+
   await h.stop();
   rmSync(dataDir, { recursive: true, force: true });
   const r = await runCli(HUB_BIN, ['restore', archive, '--data-dir', dataDir, '--passphrase-file', pass]);
