@@ -49,7 +49,7 @@ export function parseBackupConfig(flags: BackupFlags, env: NodeJS.ProcessEnv, da
   if (intervalMs > 0 && intervalMs < min) throw new ConfigError(`--backup-interval must be off or at least 1m`);
   if (intervalMs > 0 && datastore.kind === 'postgres')
     throw new ConfigError(
-      '--backup-interval: on PostgreSQL use its own backups (pg_dump), or `atoll-hub backup create` with the hubs stopped',
+      '--backup-interval: on PostgreSQL use its own backups (pg_dump), or `atoll-hub backup create` (safe beside the running hubs) from cron',
     );
   const keep = optionalCount(flags.backupKeep ?? env.ATOLL_BACKUP_KEEP ?? BACKUP_DEFAULTS.backupKeep, '--backup-keep')!;
   const file = flags.backupPassphraseFile ?? env.ATOLL_BACKUP_PASSPHRASE_FILE;

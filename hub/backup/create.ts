@@ -15,6 +15,8 @@ import { k3sDataDir } from '../k3s/server-args.js';
 import { removeQuietly } from './files.js';
 import { ARCHIVE_SUFFIX, writeArchive, type Manifest, type ManifestHead } from './archive.js';
 import { sealSecrets } from './passphrase.js';
+import { K3S_KEYS_MEMBER, sealK3sServerKeys } from './k3s-keys.js';
+import { readClusterSecret } from '../pki/cluster-secret.js';
 
 export const HUB_DB_MEMBER = 'hub.db';
 export const SECRETS_MEMBER = 'secrets.sealed';
@@ -56,8 +58,8 @@ async function storeCopy(spec: DatastoreSpec, work: string): Promise<Buffer> {
     if (!existsSync(spec.path)) throw new BackupError('BACKUP_FAILED', `no hub database at ${spec.path}`);
     await sqliteOnlineCopy(spec.path, file);
   } else {
-    // The copy reads one snapshot and refuses a database a hub is connected to.
-    await copyStore(spec.url, `sqlite:${file}`);
+    // One snapshot of the hub's tables (SERIALIZABLE READ ONLY DEFERRABLE), beside running hubs.
+    await copyStore(spec.url, `sqlite:${file}`, { online: true });
   }
   return readFileSync(file);
 }
@@ -97,6 +99,14 @@ export async function createBackup(o: CreateOptions): Promise<CreateResult> {
     members.set(HUB_DB_MEMBER, await storeCopy(o.datastore, work));
     const caPin = inspectDatabaseFile(join(work, 'hub.db'), 'quick').caPin;
     const k3s = await k3sSnapshot(o.dataDir, work, members);
+    // The k3s server's token and CAs: without them a restored k3s server is a new cluster to the nodes.
+    const keys = existsSync(o.clusterSecretFile)
+      ? sealK3sServerKeys(join(k3sDataDir(o.dataDir), 'server'), readClusterSecret(o.clusterSecretFile))
+      : undefined;
+    if (keys) {
+      members.set(K3S_KEYS_MEMBER, keys.sealed);
+      k3s.note += `; the k3s server's token and CAs (${keys.files} files, sealed with the cluster secret)`;
+    }
     if (o.passphrase !== undefined) {
       if (!existsSync(o.clusterSecretFile))
         throw new BackupError('BACKUP_FAILED', `the cluster secret ${o.clusterSecretFile} does not exist`);

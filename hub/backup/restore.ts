@@ -14,6 +14,7 @@ import { HUB_DB_MEMBER, K3S_SQLITE_MEMBER, K3S_STANDIN_MEMBER, SECRETS_MEMBER } 
 import { openSecrets, type BackupSecrets } from './passphrase.js';
 import { isEmptyDir, removeQuietly } from './files.js';
 import { appendEventToFile, dropRuntimeRows } from '../store/sqlite-backup.js';
+import { K3S_KEYS_MEMBER, restoreK3sServerKeys } from './k3s-keys.js';
 
 export interface RestoreOptions {
   file: string;
@@ -30,6 +31,8 @@ export interface RestoreResult {
   manifest: Manifest;
   /** Where the cluster secret came from: the archive, the given file, or nowhere (the operator supplies it). */
   clusterSecret: 'archive' | 'file' | 'missing';
+  /** The k3s server's token and CA files put back, 'missing' when the archive holds them but no cluster secret opens them. */
+  k3sKeys: number | 'missing';
 }
 
 const HEX64 = /^[0-9a-fA-F]{64}$/;
@@ -65,6 +68,7 @@ export function restoreBackup(o: RestoreOptions): RestoreResult {
   const secrets = secretsOf(o, manifest, members.get(SECRETS_MEMBER));
   mkdirSync(dirname(dataDir), { recursive: true });
   const stage = mkdtempSync(join(dirname(dataDir), `.${basename(dataDir)}.restore-`));
+  let k3sKeys: number | 'missing' = 0;
   try {
     chmodSync(stage, 0o700);
     const dbPath = join(stage, 'hub.db');
@@ -80,6 +84,15 @@ export function restoreBackup(o: RestoreOptions): RestoreResult {
       writeSecretFile(join(stage, 'cluster-secret'), `${secrets.clusterSecret}\n`);
       if (secrets.adminToken) writeSecretFile(join(stage, 'admin-token'), `${secrets.adminToken}\n`);
     }
+    const sealedKeys = members.get(K3S_KEYS_MEMBER);
+    if (sealedKeys && secrets)
+      k3sKeys = restoreK3sServerKeys(
+        sealedKeys,
+        join(k3sDataDir(stage), 'server'),
+        { secret: Buffer.from(secrets.clusterSecret, 'hex'), source: 'the cluster secret of the restore' },
+        o.file,
+      );
+    else if (sealedKeys) k3sKeys = 'missing';
     for (const name of [K3S_SQLITE_MEMBER, K3S_STANDIN_MEMBER]) {
       const data = members.get(name);
       if (!data) continue;
@@ -103,5 +116,6 @@ export function restoreBackup(o: RestoreOptions): RestoreResult {
     dataDir,
     manifest,
     clusterSecret: manifest.secrets === 'passphrase' ? 'archive' : secrets ? 'file' : 'missing',
+    k3sKeys,
   };
 }

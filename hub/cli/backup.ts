@@ -122,6 +122,11 @@ export function registerBackupCommands(program: Command): void {
       process.stdout.write(
         `restored ${resolve(file)} (made ${m.createdAt} by atoll ${m.atollVersion}, CA pin ${m.caPin ?? 'none'}) into ${r.dataDir}\n` +
           `k3s datastore: ${m.k3s.kind === 'none' ? `not in the archive (${m.k3s.note})` : 'restored'}\n` +
+          (r.k3sKeys === 'missing'
+            ? 'k3s server token and CAs: NOT restored (they open with the cluster secret, which this restore was not given): k3s would start as a new cluster to the nodes\n'
+            : r.k3sKeys > 0
+              ? `k3s server token and CAs: restored (${r.k3sKeys} files)\n`
+              : '') +
           (r.clusterSecret === 'missing'
             ? `the cluster secret is not in the archive: copy the hub's cluster-secret file to ${r.dataDir}/cluster-secret (0600) or start with --cluster-secret-file\n`
             : `the cluster secret is in place (${r.clusterSecret === 'archive' ? 'from the archive' : 'copied'})\n`) +

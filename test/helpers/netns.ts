@@ -3,6 +3,8 @@
 // created with unique names and removed by cleanup(), also when a test fails.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 export interface Host {
   name: string;
@@ -20,6 +22,12 @@ export interface Lab {
   addHost(name: string): Host;
   /** Cuts (or restores) one host's link. */
   setLink(host: Host, up: boolean): void;
+  /**
+   * The host's /etc/hosts: `ip netns exec` bind-mounts /etc/netns/<ns>/hosts over /etc/hosts for
+   * what it starts. Set it before starting anything there; later calls rewrite the same file in place
+   * (same inode), so running processes see the new names at their next lookup.
+   */
+  setHosts(host: Host, names: Record<string, string>): void;
   /** argv prefix that runs a command inside the host's namespace. */
   exec(host: Host): string[];
   cleanup(): void;
@@ -39,6 +47,7 @@ export function netnsAvailable(): { ok: boolean; why: string } {
 }
 
 const labs = new Set<Lab>();
+const NETNS_ETC = '/etc/netns';
 process.once('exit', () => {
   for (const l of labs) l.cleanup();
 });
@@ -79,6 +88,12 @@ export function createLab(subnet = Math.floor(Math.random() * 200) + 20): Lab {
     setLink(host, up) {
       ip('link', 'set', host.hostVeth, up ? 'up' : 'down');
     },
+    setHosts(host, names) {
+      const dir = join(NETNS_ETC, host.ns);
+      mkdirSync(dir, { recursive: true });
+      const lines = ['127.0.0.1 localhost', '::1 localhost', ...Object.entries(names).map(([n, a]) => `${a} ${n}`)];
+      writeFileSync(join(dir, 'hosts'), `${lines.join('\n')}\n`); // truncates: the same inode
+    },
     exec(host) {
       return ['ip', 'netns', 'exec', host.ns];
     },
@@ -89,6 +104,8 @@ export function createLab(subnet = Math.floor(Math.random() * 200) + 20): Lab {
       for (const h of hosts) {
         spawnSync('ip', ['netns', 'del', h.ns]);
         spawnSync('ip', ['link', 'del', h.hostVeth]);
+        // Only this host's own folder (never /etc/netns itself: other labs may use it).
+        rmSync(join(NETNS_ETC, h.ns), { recursive: true, force: true });
       }
       spawnSync('ip', ['link', 'del', bridge]);
     },

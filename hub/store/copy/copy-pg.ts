@@ -1,6 +1,9 @@
 // The PostgreSQL end of `atoll-hub datastore copy`: a source read in one REPEATABLE READ snapshot
 // through a cursor (bounded memory), or a target migrated and then filled in one transaction with its
-// tables locked. Refuses a source that a hub is connected to (application_name atoll-hub).
+// tables locked. Refuses a source that a hub is connected to (application_name atoll-hub), unless
+// `online` (a backup beside running hubs): then it reads one SERIALIZABLE READ ONLY DEFERRABLE
+// snapshot, as pg_dump --serializable-deferrable does: it never blocks the hubs' writes, never fails
+// with a serialization error, and sees each of their transactions whole or not at all.
 import pg from 'pg';
 import { createPgPool } from '../pg-store.js';
 import { latestPgVersion, pgSchemaVersion, runPgMigrations } from '../pg-migrate.js';
@@ -35,7 +38,7 @@ async function tableColumns(client: pg.PoolClient, table: string): Promise<strin
   return r.rows.map((x) => x.c);
 }
 
-export async function openPgSource(url: string): Promise<CopySource> {
+export async function openPgSource(url: string, opts: { online?: boolean } = {}): Promise<CopySource> {
   const { pool, client, where } = await connect(url);
   const fail = async (err: unknown, what: string): Promise<never> => {
     client.release(true);
@@ -47,7 +50,7 @@ export async function openPgSource(url: string): Promise<CopySource> {
       `SELECT COUNT(*) AS n FROM pg_stat_activity
         WHERE datname = current_database() AND application_name = 'atoll-hub' AND pid <> pg_backend_pid()`,
     );
-    if (Number(running.rows[0]?.n ?? 0) > 0)
+    if (!opts.online && Number(running.rows[0]?.n ?? 0) > 0)
       throw new StoreError(
         'CONFLICT',
         `a hub is connected to ${where} (${running.rows[0]?.n} connections): stop every hub on it before copying`,
@@ -61,7 +64,11 @@ export async function openPgSource(url: string): Promise<CopySource> {
             ? 'run `atoll-hub datastore migrate` on it first'
             : 'it was migrated by a newer atoll; copy it with that one'),
       );
-    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    await client.query(
+      opts.online
+        ? 'BEGIN ISOLATION LEVEL SERIALIZABLE READ ONLY DEFERRABLE'
+        : 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
+    );
   } catch (err) {
     return fail(err, 'reading');
   }

@@ -6,9 +6,9 @@ import type { CopySource, CopyTarget } from './copy-types.js';
 export { parseCopyEnd, type CopyEnd, type CopyReport } from './datastore-copy.js';
 export { COPY_TABLES, STORE_INTERNAL_TABLES } from './copy-tables.js';
 
-async function openSource(end: CopyEnd): Promise<CopySource> {
+async function openSource(end: CopyEnd, online: boolean): Promise<CopySource> {
   if (end.kind === 'sqlite') return (await import('./copy-sqlite.js')).openSqliteSource(end.path);
-  return (await import('./copy-pg.js')).openPgSource(end.url);
+  return (await import('./copy-pg.js')).openPgSource(end.url, { online });
 }
 
 async function openTarget(end: CopyEnd): Promise<CopyTarget> {
@@ -19,7 +19,17 @@ async function openTarget(end: CopyEnd): Promise<CopyTarget> {
 export function copyStore(
   from: string,
   to: string,
-  opts: { onTable?: (table: string, rows: number) => void; batchRows?: number } = {},
+  opts: {
+    onTable?: (table: string, rows: number) => void;
+    batchRows?: number;
+    /** A PostgreSQL source may have hubs running on it (a backup): read it in one snapshot beside them. */
+    online?: boolean;
+  } = {},
 ): Promise<CopyReport> {
-  return copyDatastore(parseCopyEnd(from, 'from'), parseCopyEnd(to, 'to'), { openSource, openTarget, ...opts });
+  const { online = false, ...rest } = opts;
+  return copyDatastore(parseCopyEnd(from, 'from'), parseCopyEnd(to, 'to'), {
+    openSource: (end) => openSource(end, online),
+    openTarget,
+    ...rest,
+  });
 }
