@@ -16,6 +16,8 @@ import { permissionFor, roleAllows, type Permission } from './roles.js';
 declare module 'fastify' {
   interface FastifyRequest {
     permission: Permission | null;
+    /** Whether the request's token still grants its permission now (long streams re-check it). */
+    stillAllowed: (() => boolean) | null;
   }
   interface FastifyContextConfig {
     /** The permission this route needs, instead of its ROUTE_PERMISSIONS entry (roles.ts). */
@@ -45,6 +47,7 @@ export function installAccessControl(
 ): void {
   trackRoutes(app);
   app.decorateRequest('permission', null);
+  app.decorateRequest('stillAllowed', null);
   app.addHook('onRequest', async (req) => {
     // Only the route that matched counts (req.routeOptions), never the raw target in req.url.
     const config = req.routeOptions.config as { public?: boolean; permission?: unknown } | undefined;
@@ -60,6 +63,13 @@ export function installAccessControl(
       throw new HubError('FORBIDDEN', `${req.method} ${url} declares no access rule, so nobody may call it`);
     }
     req.permission = permission;
+    req.stillAllowed = () => {
+      try {
+        return roleAllows(authenticate(req).role, permission);
+      } catch {
+        return false;
+      }
+    };
     if (roleAllows(req.actor.role, permission)) return;
     const path = targetPath(req);
     await svc.events.note({

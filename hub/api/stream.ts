@@ -8,6 +8,8 @@ import { responses, textBody } from './schemas.js';
 import { sseWriter } from './sse-writer.js';
 
 const HEARTBEAT_MS = 15_000;
+/** How often an open stream checks that its token is still valid (revoked, on any hub: closed). */
+const REAUTH_MS = 1000;
 const REPLAY_MAX = 5_000;
 /** Live events held while a replay is sent, at most (more: the stream is dropped), and the rounds spent sending them. */
 const BUFFER_MAX = 10_000;
@@ -61,8 +63,9 @@ export const streamRoutes: RoutePlugin<{ svc: HubServices }> = async (app, { svc
       let buffer: EventRecord[] | undefined = [];
       const out = sseWriter(res, (droppedWhy, unsent) => {
         clearInterval(heartbeat);
+        clearInterval(reauth);
         unsubscribe();
-        if (droppedWhy) req.log.warn({ unsent, why: droppedWhy }, 'event stream dropped: the client does not read');
+        if (droppedWhy) req.log.warn({ unsent, why: droppedWhy }, 'event stream dropped');
       });
       const send = (e: EventRecord): boolean =>
         out.gone() || e.id <= replayedUpTo || !matches(e)
@@ -76,6 +79,11 @@ export const streamRoutes: RoutePlugin<{ svc: HubServices }> = async (app, { svc
       });
       const heartbeat = setInterval(() => out.write(': ping\n\n'), HEARTBEAT_MS);
       heartbeat.unref();
+      // A token revoked (or its role changed) while the stream is open ends the stream.
+      const reauth = setInterval(() => {
+        if (req.stillAllowed && !req.stillAllowed()) out.drop('its token is no longer valid');
+      }, REAUTH_MS);
+      reauth.unref();
       res.writeHead(200, {
         'content-type': 'text/event-stream; charset=utf-8',
         'cache-control': 'no-store',

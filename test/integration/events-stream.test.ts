@@ -124,4 +124,16 @@ test('the event stream sends joins, state changes and actions live, replays afte
   await waitFor('pool.created to the read-only watcher', () => roStream.events.find((e) => e.pool === 'watched'));
   const anon = await openStream(h, '', 'wrong');
   assert.equal(anon.res.statusCode, 401);
+
+  // Revoking the token ends its open stream (it does not keep watching with a dead token).
+  const roId = ro.body.token.split('_')[2]; // atoll_api_<id>_<secret>
+  let ended = false;
+  roStream.res.on('close', () => (ended = true));
+  const revokedAt = Date.now();
+  assert.equal((await h.api('DELETE', `/v1/api-tokens/${roId}`)).status < 300, true);
+  await waitFor("the revoked token's stream closed", () => ended, 5000);
+  assert.ok(Date.now() - revokedAt < 3000, `closed ${Date.now() - revokedAt} ms after the revocation`);
+  await h.api('POST', '/v1/pools', { name: 'after-revoke' });
+  await new Promise((r) => setTimeout(r, 300));
+  assert.ok(!roStream.events.some((e) => e.pool === 'after-revoke'));
 });
