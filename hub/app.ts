@@ -224,7 +224,7 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
     metrics: metrics.registry,
     limits: limits('api'),
   });
-  await (await import('./autoscale/grpc/serve.js')).serveAutoscalerGrpc(config, services, api, pki); // cluster-autoscaler
+  await (await import('./autoscale/grpc/serve.js')).serveAutoscalerGrpc(config, services, api, pki, metrics);
   const { apiUrl, gatewayPort } = await listenHub(config, api, gateway).catch(async (err: unknown) => {
     await day2.stop();
     await store.close();

@@ -17,6 +17,7 @@ import { AlertService } from './alerts/alert-service.js';
 import { autohealSource, controlPlaneSource, nodeSource, rolloutSource } from './alerts/state-sources.js';
 import { certificateSource, versionSource } from './alerts/expiry-sources.js';
 import { registerDay2Metrics } from './day2-metrics.js';
+import { autoscaleSource } from './autoscale/alert-source.js';
 import { startEventSinks, type EventSinks } from './sinks/event-sinks.js';
 import type { HubConfig } from './config.js';
 import { BackupSchedule } from './backup/backup-schedule.js';
@@ -135,6 +136,7 @@ export async function createDay2(d: Day2Deps): Promise<Day2> {
       rolloutSource(() => d.store.listRollouts<Rollout>({ limit: RECENT_ROLLOUTS })),
       ...(backups ? [backups.alertSource()] : []),
       lifespanSource(d.store),
+      autoscaleSource(d.store),
     ],
   });
   let sinks: EventSinks | undefined;

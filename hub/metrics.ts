@@ -11,7 +11,7 @@ import {
   REFUSAL_REASONS,
   type ConnectionGuard,
   type ConnectionObserver,
-  type Listener,
+  type GuardedListener,
 } from './http/connection-limits.js';
 
 export interface HubMetrics {
@@ -212,10 +212,10 @@ export function createMetrics(deps: {
     labelNames: ['to'],
     registers: [registry],
   });
-  const guards = new Map<Listener, ConnectionGuard>();
+  const guards = new Map<GuardedListener, ConnectionGuard>();
   new Gauge({
     name: 'atoll_connections',
-    help: 'Open TCP connections by listener (api, gateway).',
+    help: 'Open TCP connections by listener (api, gateway, autoscaler-grpc).',
     labelNames: ['listener'],
     registers: [registry],
     collect() {

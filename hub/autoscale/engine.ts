@@ -22,6 +22,8 @@ export interface PoolGauge {
   min: number;
   max: number;
   unschedulable: number;
+  /** Failures in a row (hook create or delete, machines not Ready in time); 0 after a success. */
+  failures: number;
 }
 
 const HOOK_CHECK_MS = 5 * 60_000;
@@ -36,6 +38,8 @@ export class AutoscaleEngine {
   private readonly hookChecks = new Map<string, { at: number; hook: string; problem: string | undefined }>();
   /** What the metrics read: per pool, from the last tick. */
   readonly gauges = new Map<string, PoolGauge>();
+  /** Unschedulable pods seen at the last tick that no pool scales up for, by reason (no-pool-fits, max-size). */
+  readonly unplaced = new Map<string, number>();
 
   constructor(private readonly d: AutoscaleDeps) {
     this.now = d.now ?? Date.now;
@@ -47,7 +51,13 @@ export class AutoscaleEngine {
     clearInterval(this.timer);
     // One tick at a time: a tick still running (a slow hook) makes the next ones skip, not queue.
     this.timer = setInterval(() => {
-      if (this.ticking || !this.d.leads()) return;
+      if (!this.d.leads()) {
+        // Another hub leads: its series are the live ones; this one's last tick would go stale.
+        this.gauges.clear();
+        this.unplaced.clear();
+        return;
+      }
+      if (this.ticking) return;
       this.ticking = true;
       this.running = this.tick()
         .catch((err: unknown) => this.d.logger.error({ err }, 'autoscale tick failed'))
@@ -62,9 +72,15 @@ export class AutoscaleEngine {
     await this.running;
   }
 
+  /** Failed hook calls since this hub started, per `<pool>\n<action>`. */
+  get hookFailures(): ReadonlyMap<string, number> {
+    return this.machines.hookFailures;
+  }
+
   async tick(): Promise<void> {
     const client = this.d.controlPlane.client();
     if (!client) return;
+    this.unplaced.clear();
     const all = await Promise.all(
       (await this.d.store.listPools()).map(async (p) => [p, await readState(this.d.store, p.name)] as const),
     );
@@ -110,6 +126,7 @@ export class AutoscaleEngine {
         min: pool.minSize,
         max: pool.maxSize,
         unschedulable: 0,
+        failures: fresh.failures,
       });
       if (!hook) continue;
       hooks.set(pool.name, hook);
@@ -160,6 +177,7 @@ export class AutoscaleEngine {
     }
     const byReason = new Map<string, string[]>();
     for (const n of plan.notPlaced) byReason.set(n.reason, [...(byReason.get(n.reason) ?? []), n.pod]);
+    for (const [reason, ids] of byReason) this.unplaced.set(reason, ids.length);
     for (const [reason, ids] of byReason) {
       const data = { pods: ids.slice(0, 20), count: ids.length };
       if (reason === 'no-pool-fits')

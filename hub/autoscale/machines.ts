@@ -6,9 +6,15 @@ import { parseDuration } from '../duration.js';
 import type { NodeRecord, Pool } from '../store/types.js';
 import type { AutoscaleDeps } from './deps.js';
 import type { DecisionLog } from './decision-log.js';
-import { backoffMs, updateState, type AutoscaleState } from './state.js';
+import { backoffMs, updateState, type AutoscaleState, type FailedAction } from './state.js';
+
+/** `<pool>\n<action>` -> failed hook calls since this hub started (atoll_autoscale_hook_failures_total). */
+export type HookFailureCounts = Map<string, number>;
 
 export class Machines {
+  /** Failed hook calls, per pool and action (create, delete); bounded by the pools. */
+  readonly hookFailures: HookFailureCounts = new Map();
+
   constructor(
     private readonly d: AutoscaleDeps,
     private readonly log: DecisionLog,
@@ -22,7 +28,12 @@ export class Machines {
       const init = await this.d.cloudInit(pool.name);
       const r = await runHook(hook, { action: 'create', pool: pool.name, cloudInit: init.doc });
       if (!r.ok || !r.machineId) {
-        await this.failed(pool.name, `the hook's create failed: ${r.ok ? 'it answered no machineId' : r.message}`);
+        this.countHookFailure(pool.name, 'create');
+        await this.failed(
+          pool.name,
+          'create',
+          `the hook's create failed: ${r.ok ? 'it answered no machineId' : r.message}`,
+        );
         break;
       }
       const machineId = r.machineId;
@@ -55,6 +66,7 @@ export class Machines {
           s.inFlight = s.inFlight.filter((x) => x.machineId !== m.machineId);
           s.machines[node.id] = m.machineId;
           s.failures = 0;
+          s.lastFailure = null;
         });
         await this.log.act(
           'autoscale.node-ready',
@@ -69,6 +81,7 @@ export class Machines {
       if (hook) {
         const target = hookNode(node, { id: node?.id ?? '', name: node?.name ?? '' }, m.machineId, []);
         const r = await runHook(hook, { action: 'delete', pool: pool.name, node: target });
+        if (!r.ok) this.countHookFailure(pool.name, 'delete');
         if (!r.ok)
           await this.log.act(
             'autoscale.failed',
@@ -82,6 +95,7 @@ export class Machines {
       });
       await this.failed(
         pool.name,
+        'provision',
         `machine ${m.machineId} was not Ready within ${pool.autoscale.maxNodeProvisionTime}; deleted`,
       );
     }
@@ -91,15 +105,29 @@ export class Machines {
   async remove(pool: Pool, hook: string, node: NodeRecord, machineId: string | null): Promise<boolean> {
     const r = await runHook(hook, { action: 'delete', pool: pool.name, node: hookNode(node, node, machineId, []) });
     if (!r.ok) {
-      await this.failed(pool.name, `the hook's delete of ${node.name} failed: ${r.message}`);
+      this.countHookFailure(pool.name, 'delete');
+      await this.failed(pool.name, 'delete', `the hook's delete of ${node.name} failed: ${r.message}`);
       return false;
     }
+    // A delete that works again ends a run of failed deletes (a failed create waits for a Ready node).
+    await updateState(this.d.store, pool.name, (s) => {
+      if (s.lastFailure?.action !== 'delete') return;
+      s.failures = 0;
+      s.lastFailure = null;
+      s.backoffUntil = 0;
+    });
     return true;
   }
 
-  private async failed(pool: string, message: string): Promise<void> {
+  private countHookFailure(pool: string, action: 'create' | 'delete'): void {
+    const k = `${pool}\n${action}`;
+    this.hookFailures.set(k, (this.hookFailures.get(k) ?? 0) + 1);
+  }
+
+  private async failed(pool: string, action: FailedAction, message: string): Promise<void> {
     const s = await updateState(this.d.store, pool, (st) => {
       st.failures += 1;
+      st.lastFailure = { action, message: message.slice(0, 500) };
       st.backoffUntil = this.now() + backoffMs(st.failures);
     });
     await this.log.act(

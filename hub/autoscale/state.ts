@@ -13,6 +13,8 @@ export interface InFlightMachine {
   requestedAt: number;
 }
 
+export type FailedAction = 'create' | 'delete' | 'provision';
+
 export interface AutoscaleState {
   /** The size the pool should have (nodes plus machines on the way); null: not set, nothing to do. */
   target: number | null;
@@ -20,6 +22,8 @@ export interface AutoscaleState {
   /** node id -> machine id, for the hook's delete. */
   machines: Record<string, string>;
   failures: number;
+  /** What failed last (null after a success): the hook's create or delete, or a machine not Ready in time. */
+  lastFailure: { action: FailedAction; message: string } | null;
   /** Wall-clock ms before which no machine is created (after a failure). */
   backoffUntil: number;
   /** Wall-clock ms of the last scale-up (scaleDownDelayAfterAdd counts from it). */
@@ -33,6 +37,7 @@ export const emptyState = (): AutoscaleState => ({
   inFlight: [],
   machines: {},
   failures: 0,
+  lastFailure: null,
   backoffUntil: 0,
   lastScaleUpAt: 0,
   unneededSince: {},

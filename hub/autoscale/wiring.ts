@@ -29,6 +29,6 @@ export function autoscaleRole(svc: HubServices, cluster: HubCluster, metrics: Re
     intervalMs: svc.config.autoscaleIntervalMs,
     leads: cluster.leads('autoscale'),
   });
-  registerAutoscaleMetrics(metrics, () => engine.gauges);
+  registerAutoscaleMetrics(metrics, () => engine);
   return { start: () => engine.start(), stop: () => engine.stop() };
 }

@@ -14,6 +14,8 @@ export interface ConnectionCaps {
 }
 
 export type Listener = 'api' | 'gateway';
+/** The listeners guardConnections bounds: the two above and cluster-autoscaler's gRPC one. */
+export type GuardedListener = Listener | 'autoscaler-grpc';
 export type RefusalReason = 'per-source' | 'total' | 'handshake-timeout' | 'request-timeout';
 export const REFUSAL_REASONS: readonly RefusalReason[] = [
   'per-source',
@@ -23,8 +25,8 @@ export const REFUSAL_REASONS: readonly RefusalReason[] = [
 ];
 
 export interface ConnectionObserver {
-  refused(listener: Listener, reason: RefusalReason): void;
-  track(listener: Listener, guard: ConnectionGuard): void;
+  refused(listener: GuardedListener, reason: RefusalReason): void;
+  track(listener: GuardedListener, guard: ConnectionGuard): void;
 }
 
 export interface ListenerLimits {
@@ -49,7 +51,7 @@ const LOG_EVERY_MS = 10_000;
  */
 export function guardConnections(
   server: Server,
-  listener: Listener,
+  listener: GuardedListener,
   limits: ListenerLimits,
   logger: Logger,
 ): ConnectionGuard {

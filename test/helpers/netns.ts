@@ -20,6 +20,8 @@ export interface Lab {
   gatewayIp: string;
   hosts: Host[];
   addHost(name: string): Host;
+  /** Removes one host (its namespace and link); end the processes in it first (hostPids). */
+  removeHost(host: Host): void;
   /** Cuts (or restores) one host's link. */
   setLink(host: Host, up: boolean): void;
   /**
@@ -60,6 +62,7 @@ export function createLab(subnet = Math.floor(Math.random() * 200) + 20): Lab {
   const gatewayIp = `${prefix}.254`;
   const hosts: Host[] = [];
   let cleaned = false;
+  let added = 0;
   ip('link', 'add', bridge, 'type', 'bridge');
   ip('addr', 'add', `${gatewayIp}/24`, 'dev', bridge);
   ip('link', 'set', bridge, 'up');
@@ -68,7 +71,8 @@ export function createLab(subnet = Math.floor(Math.random() * 200) + 20): Lab {
     gatewayIp,
     hosts,
     addHost(name) {
-      const n = hosts.length + 1;
+      added += 1;
+      const n = added;
       const ns = `at${id}-${name}`.slice(0, 30);
       const hostVeth = `atv${id}${n}`;
       const peer = `atp${id}${n}`;
@@ -84,6 +88,13 @@ export function createLab(subnet = Math.floor(Math.random() * 200) + 20): Lab {
       ip('-n', ns, 'link', 'set', 'eth0', 'up');
       ip('-n', ns, 'route', 'add', 'default', 'via', gatewayIp);
       return host;
+    },
+    removeHost(host) {
+      const at = hosts.indexOf(host);
+      if (at < 0) return;
+      hosts.splice(at, 1);
+      spawnSync('ip', ['netns', 'del', host.ns]);
+      spawnSync('ip', ['link', 'del', host.hostVeth]);
     },
     setLink(host, up) {
       ip('link', 'set', host.hostVeth, up ? 'up' : 'down');
@@ -112,4 +123,10 @@ export function createLab(subnet = Math.floor(Math.random() * 200) + 20): Lab {
   };
   labs.add(lab);
   return lab;
+}
+
+/** The pids of the processes running in a host's namespace (all started by the test that made it). */
+export function hostPids(host: Host): number[] {
+  const r = spawnSync('ip', ['netns', 'pids', host.ns], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.split('\n').filter(Boolean).map(Number) : [];
 }

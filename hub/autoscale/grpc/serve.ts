@@ -1,8 +1,9 @@
 // Wiring (one line in app.ts): the client-certificate issuer for the API, and, with
 // --autoscaler-grpc-listen, the externalgrpc CloudProvider service over mTLS. The server presents the
 // hub's serving certificate; a client must present a certificate from the hub CA (checked in the TLS
-// handshake) with the autoscaler role (checked per call, handlers.ts). Closed with the API.
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+// handshake) with the autoscaler role (checked per call, handlers.ts). Connections are capped per
+// source and in total, and the TLS handshake has a deadline (bounded-listener.ts). Closed with the API.
+import { Server } from '@grpc/grpc-js';
 import type { FastifyInstance } from 'fastify';
 import type { HubConfig, ListenAddress } from '../../config.js';
 import type { HubServices } from '../../api/services.js';
@@ -15,6 +16,8 @@ import { MachineHook } from './machine-hook.js';
 import { PoolGroups } from './pool-groups.js';
 import { poolBounds, poolOptions } from './pool-bounds.js';
 import { cloudProviderHandlers } from './handlers.js';
+import { listenBounded } from './bounded-listener.js';
+import type { ConnectionObserver } from '../../http/connection-limits.js';
 
 /** Calls one client may have in flight on a connection. */
 const MAX_CONCURRENT_STREAMS = 32;
@@ -30,7 +33,9 @@ export async function serveAutoscalerGrpc(
   svc: HubServices,
   api: FastifyInstance,
   pki: HubPki,
+  metrics?: { connections: ConnectionObserver },
 ): Promise<void> {
+  const observer = metrics?.connections;
   const listen = config.autoscalerGrpcListen;
   let address: string | null = null;
   svc.autoscalerGrpc = {
@@ -69,21 +74,22 @@ export async function serveAutoscalerGrpc(
     'grpc.max_concurrent_streams': MAX_CONCURRENT_STREAMS,
   });
   server.addService(externalGrpcServiceDefinition(), cloudProviderHandlers(groups, logger));
-  const creds = ServerCredentials.createSsl(
-    Buffer.from(pki.ca.certPem),
-    [{ private_key: Buffer.from(pki.serving.keyPem), cert_chain: Buffer.from(pki.serving.certPem) }],
-    true,
-  );
-  const host = listen.host.includes(':') ? `[${listen.host}]` : listen.host;
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${host}:${listen.port}`, creds, (err, p) => (err ? reject(err) : resolve(p))),
+  const host = listen.host.replace(/^\[|\]$/g, '');
+  const bound = await listenBounded(
+    server,
+    { caPem: pki.ca.certPem, certPem: pki.serving.certPem, keyPem: pki.serving.keyPem },
+    { host, port: listen.port },
+    { handshakeTimeoutMs: config.handshakeTimeoutMs, ...(observer ? { observer } : {}) },
+    logger,
   ).catch((err: unknown) => {
     const l = hubListeners(config).find((x) => x.flag === '--autoscaler-grpc-listen')!;
     throw listenRefusal(l, err) ?? err;
   });
+  const port = bound.port;
   address = addressFor(listen, port, config.publicUrl);
   logger.info({ address }, "cluster-autoscaler's externalgrpc service listens");
   api.addHook('onClose', async () => {
+    await bound.close();
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => {
         server.forceShutdown();

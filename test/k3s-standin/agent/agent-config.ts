@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { bool, list, str, type ParsedFlags } from '../cli/flag-parser.js';
-import { parseTaint, type Taint } from './node-object.js';
+import { parseTaint, standinCapacity, type NodeCapacity, type Taint } from './node-object.js';
 import { defaultDataDir } from '../server/server-config.js';
 
 export interface AgentConfig {
@@ -22,6 +22,8 @@ export interface AgentConfig {
   readonly flannelBackendHint: string;
   /** --disable-apiserver-lb: talk to --server only. */
   readonly disableApiserverLb: boolean;
+  /** Stand-in only (ATOLL_STANDIN_NODE_CPU / _MEMORY): what the node reports instead of the host's cpu and memory. */
+  readonly capacity: NodeCapacity | undefined;
   /** The command line as given, for the k3s.io/node-args annotation (token redacted). */
   readonly nodeArgs: readonly string[];
 }
@@ -73,6 +75,7 @@ export function agentConfig(p: ParsedFlags, argv: readonly string[], env: NodeJS
     providerId: kubeletArg(kubeletArgs, 'provider-id'),
     flannelBackendHint: '',
     disableApiserverLb: bool(p, 'disable-apiserver-lb'),
+    capacity: standinCapacity(env),
     nodeArgs: ['agent', ...redact(argv)],
   });
 }

@@ -25,6 +25,32 @@ export interface NodeParams {
   readonly kubeletPort?: number;
   /** The kubelet's --provider-id; k3s's own k3s://<name> without it. */
   readonly providerId?: string;
+  /** Stand-in only: the cpu and memory the node reports (capacity = allocatable) instead of the host's. */
+  readonly capacity?: NodeCapacity;
+}
+
+export interface NodeCapacity {
+  readonly cpu?: string;
+  readonly memory?: string;
+}
+
+const CPU_RE = /^([1-9]\d{0,3}|[1-9]\d{0,6}m)$/;
+const MEMORY_RE = /^[1-9]\d{0,12}(Ki|Mi|Gi|Ti)?$/;
+
+/**
+ * Stand-in only (a real kubelet reports its machine): ATOLL_STANDIN_NODE_CPU (e.g. `2`, `1500m`) and
+ * ATOLL_STANDIN_NODE_MEMORY (e.g. `4Gi`) set what the node offers, so a test knows a node's
+ * allocatable cpu and memory on any machine. Throws on a value that is not such a quantity.
+ */
+export function standinCapacity(env: NodeJS.ProcessEnv): NodeCapacity | undefined {
+  const cpu = env.ATOLL_STANDIN_NODE_CPU;
+  const memory = env.ATOLL_STANDIN_NODE_MEMORY;
+  if (cpu !== undefined && !CPU_RE.test(cpu))
+    throw new Error(`ATOLL_STANDIN_NODE_CPU: "${cpu}" is not a cpu quantity such as 2 or 1500m`);
+  if (memory !== undefined && !MEMORY_RE.test(memory))
+    throw new Error(`ATOLL_STANDIN_NODE_MEMORY: "${memory}" is not a memory quantity such as 4Gi or 524288Ki`);
+  if (cpu === undefined && memory === undefined) return undefined;
+  return { ...(cpu ? { cpu } : {}), ...(memory ? { memory } : {}) };
 }
 
 const EFFECTS = ['NoSchedule', 'PreferNoSchedule', 'NoExecute'];
@@ -112,11 +138,11 @@ export function defaultNodeLabels(name: string): Record<string, string> {
 
 export function buildNode(p: NodeParams, now: Date): KubeObject {
   const capacity = {
-    cpu: String(cpus().length),
+    cpu: p.capacity?.cpu ?? String(cpus().length),
     'ephemeral-storage': '61255492Ki',
     'hugepages-1Gi': '0',
     'hugepages-2Mi': '0',
-    memory: `${Math.floor(totalmem() / 1024)}Ki`,
+    memory: p.capacity?.memory ?? `${Math.floor(totalmem() / 1024)}Ki`,
     pods: '110',
   };
   const addresses = [

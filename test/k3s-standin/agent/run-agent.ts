@@ -117,6 +117,7 @@ export async function runAgent(
       labels,
       taints: cfg.nodeTaints,
       ...(cfg.providerId ? { providerId: cfg.providerId } : {}),
+      ...(cfg.capacity ? { capacity: cfg.capacity } : {}),
       annotations: {
         'alpha.kubernetes.io/provided-node-ip': joined.internalIps.join(','),
         'flannel.alpha.coreos.com/backend-type': String(joined.control.FlannelBackend ?? 'vxlan'),
