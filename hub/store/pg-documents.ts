@@ -73,24 +73,20 @@ export abstract class PgStoreBase {
   }
 
   setSetting(key: string, value: unknown, fence?: LeaseFence): Promise<void> {
-    if (!fence) return this.setSettings([[key, value]]);
-    const { keys, values, deleted } = splitEntries([[key, value]]);
-    return this.db.tx('writing a setting', async (ex) => {
-      await checkFence(ex, fence);
-      if (keys.length) await ex.count(Q.setSettings, [keys, values, this.nowIso()]);
-      if (deleted.length) await ex.count(Q.deleteSettings, [deleted]);
-    });
+    return this.setSettings([[key, value]], fence);
   }
 
-  async setSettings(entries: ReadonlyArray<readonly [string, unknown]>): Promise<void> {
+  /** With a fence: in one transaction after the fence check (pg-cluster.ts). */
+  async setSettings(entries: ReadonlyArray<readonly [string, unknown]>, fence?: LeaseFence): Promise<void> {
     if (!entries.length) return;
     const { keys, values, deleted } = splitEntries(entries);
     const at = this.nowIso();
     const write = async (ex: Exec) => {
+      await checkFence(ex, fence);
       if (keys.length) await ex.count(Q.setSettings, [keys, values, at]);
       if (deleted.length) await ex.count(Q.deleteSettings, [deleted]);
     };
-    return keys.length && deleted.length
+    return (keys.length && deleted.length) || fence
       ? this.db.tx('writing settings', write)
       : this.db.run('writing settings', write);
   }

@@ -226,13 +226,24 @@ test(
     assert.deepEqual(gone.map((m) => m.id).sort(), deletes.map((d) => d.machineId).sort());
     assert.ok(!gone.some((m) => m.nodeName === shrunk[0].name));
     for (const m of gone) assert.equal(hostPids(m.host).length, 0, `${m.id}: nothing left running`);
-    assert.deepEqual(
-      kube('get', 'nodes', '-o', 'name').trim().split('\n'),
-      [`node/${shrunk[0].name}`],
+    // The Kubernetes Node object goes with the removal (through the apiserver, a moment later).
+    await waitFor(
       'kubectl: one node left',
-    );
+      () => kube('get', 'nodes', '-o', 'name').trim() === `node/${shrunk[0].name}`,
+      15_000,
+      250,
+    ).catch(diagnose);
     // Each removal in order: the decision (cordon and drain), the hook's delete, the node removed.
-    const evs = await events();
+    // The last "removed" decision is written once its removal returned (after the node's purge).
+    const evs = await waitFor(
+      'four scale-down decisions',
+      async () => {
+        const all = await events();
+        return all.filter((e) => e.type === 'autoscale.scale-down').length >= 4 ? all : undefined;
+      },
+      15_000,
+      250,
+    ).catch(diagnose);
     const down = evs.filter((e) => e.type === 'autoscale.scale-down');
     assert.equal(down.length, 4, down.map((e) => e.message).join('\n'));
     for (const m of gone) {
