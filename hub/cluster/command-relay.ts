@@ -17,7 +17,7 @@ export const RELAY_SLOW_MS = 2000;
 
 /** What the cluster part needs of this hub's own parts. */
 export interface HubLocal {
-  registry: Pick<NodeRegistry, 'connectedCount'>;
+  registry: Pick<NodeRegistry, 'connectedCount' | 'links'>;
   commands: Pick<CommandService, 'pickUp'>;
   events: Pick<EventLog, 'subscribe' | 'subscriberCount'>;
 }
@@ -26,7 +26,7 @@ export interface HubLocal {
 export function startCommandRelay(local: HubLocal, logger: Logger, changes: StoreChanges): () => void {
   const loop = pacedLoop({
     run: async () => {
-      if (local.registry.connectedCount() > 0) await local.commands.pickUp();
+      await local.commands.pickUp(local.registry.links().map((l) => l.nodeId));
     },
     onError: logFailure(logger, 'picking up commands stored through another hub'),
     fastMs: RELAY_INTERVAL_MS,

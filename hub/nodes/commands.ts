@@ -198,8 +198,9 @@ export class CommandService {
    * Sends the stored commands no hub has sent yet whose node's agent is connected here (another hub
    * stored them: the API there has no link to the node). Returns how many were sent.
    */
-  async pickUp(limit = 500): Promise<number> {
-    const unsent = await this.opts.store.unsentCommands(new Date(this.now()).toISOString(), limit);
+  async pickUp(nodeIds: readonly string[], limit = 500): Promise<number> {
+    if (nodeIds.length === 0) return 0;
+    const unsent = await this.opts.store.unsentCommands(new Date(this.now()).toISOString(), limit, nodeIds);
     let sent = 0;
     for (const c of unsent) {
       const link = this.opts.link(c.nodeId);

@@ -18,7 +18,7 @@ export const CQ = {
   unsent: sql(
     'command_unsent',
     `SELECT * FROM commands WHERE state = 'pending' AND sent_count = 0 AND expires_at > $1
-     ORDER BY created_at, id LIMIT $2`,
+     AND node_id = ANY($3::text[]) ORDER BY created_at, id LIMIT $2`,
   ),
   markSent: sql('command_sent', 'UPDATE commands SET sent_count = sent_count + 1 WHERE id = $1'),
   complete: sql(

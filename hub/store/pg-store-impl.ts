@@ -231,9 +231,9 @@ export class PgStore extends PgNodeStore implements Omit<Store, keyof ClusterSto
     );
   }
 
-  unsentCommands(now: string, limit: number): Promise<CommandRecord[]> {
+  unsentCommands(now: string, limit: number, nodeIds: readonly string[]): Promise<CommandRecord[]> {
     return this.db.run('listing unsent commands', async (ex) =>
-      (await ex.rows<CommandRow>(CQ.unsent, [now, limit])).map(commandFromRow),
+      (await ex.rows<CommandRow>(CQ.unsent, [now, limit, [...nodeIds]])).map(commandFromRow),
     );
   }
 

@@ -75,8 +75,9 @@ export function prepareStatements(db: Database.Database) {
       CommandRow
     >(`SELECT * FROM commands WHERE state = 'pending' AND node_id = ?
       AND expires_at > ? ORDER BY created_at, id`),
-    unsentCommands: db.prepare<[string, number], CommandRow>(
-      `SELECT * FROM commands WHERE state = 'pending' AND sent_count = 0 AND expires_at > ? ORDER BY created_at, id LIMIT ?`,
+    unsentCommands: db.prepare<[string, string, number], CommandRow>(
+      `SELECT * FROM commands WHERE state = 'pending' AND sent_count = 0 AND expires_at > ?
+      AND node_id IN (SELECT value FROM json_each(?)) ORDER BY created_at, id LIMIT ?`,
     ),
     markCommandSent: db.prepare<[string]>('UPDATE commands SET sent_count = sent_count + 1 WHERE id = ?'),
     completeCommand: db.prepare<

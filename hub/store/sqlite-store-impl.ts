@@ -128,8 +128,10 @@ export class SqliteStore extends SqliteNodeStore implements Store {
     return this.run('listing pending commands', () => this.st.pendingCommands.all(nodeId, now).map(commandFromRow));
   }
 
-  unsentCommands(now: string, limit: number): Promise<CommandRecord[]> {
-    return this.run('listing unsent commands', () => this.st.unsentCommands.all(now, limit).map(commandFromRow));
+  unsentCommands(now: string, limit: number, nodeIds: readonly string[]): Promise<CommandRecord[]> {
+    return this.run('listing unsent commands', () =>
+      this.st.unsentCommands.all(now, JSON.stringify(nodeIds), limit).map(commandFromRow),
+    );
   }
 
   markCommandSent(id: string): Promise<void> {

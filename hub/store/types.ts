@@ -138,10 +138,11 @@ export interface Store extends SecretStore, Day2Store<NewEvent, EventRecord>, Cl
   /** Pending commands of a node that have not expired at `now`, oldest first. */
   pendingCommands(nodeId: string, now: string): Promise<CommandRecord[]>;
   /**
-   * Pending commands of any node never sent yet and not expired at `now`, oldest first, at most
-   * `limit` (several hubs: the hub holding the node's link picks up what another hub stored).
+   * Pending commands of these nodes never sent yet and not expired at `now`, oldest first, at most
+   * `limit` (several hubs: the hub holding the nodes' links picks up what another hub stored; other
+   * hubs' commands for nodes not linked here never crowd them out).
    */
-  unsentCommands(now: string, limit: number): Promise<CommandRecord[]>;
+  unsentCommands(now: string, limit: number, nodeIds: readonly string[]): Promise<CommandRecord[]>;
   markCommandSent(id: string): Promise<void>;
   /**
    * Stores the first result of a command of `nodeId`, pending or expired (later ones, and results for

@@ -150,21 +150,32 @@ export function renewalAndCommands(open: OpenStore): void {
     await store.addCommand(command('old', 'b', now - 2 * HOUR));
     await store.addCommand(command('gone', 'b', now - 500, { state: 'expired' }));
     assert.deepEqual(
-      (await store.unsentCommands(iso(now), 10)).map((c) => c.id),
+      (await store.unsentCommands(iso(now), 10, ['a', 'b'])).map((c) => c.id),
       ['a1', 'b1', 'a2'],
       'oldest first, expired ones left out',
     );
     assert.deepEqual(
-      (await store.unsentCommands(iso(now), 2)).map((c) => c.id),
+      (await store.unsentCommands(iso(now), 2, ['a', 'b'])).map((c) => c.id),
       ['a1', 'b1'],
       'limited',
     );
     await store.markCommandSent('a1');
     await store.completeCommand('b1', 'b', { ok: true, errorCode: '', message: 'done' }, iso(now));
     assert.deepEqual(
-      (await store.unsentCommands(iso(now), 10)).map((c) => c.id),
+      (await store.unsentCommands(iso(now), 10, ['a', 'b'])).map((c) => c.id),
       ['a2'],
       'a sent and a completed command are not unsent',
+    );
+    // Only the nodes asked for: commands of nodes linked elsewhere never crowd them out.
+    await store.addCommand(command('c1', 'c', now - 4000));
+    assert.deepEqual(
+      (await store.unsentCommands(iso(now), 1, ['a'])).map((c) => c.id),
+      ['a2'],
+      'an older command of another node does not take the only slot',
+    );
+    assert.deepEqual(
+      (await store.unsentCommands(iso(now), 10, [])).map((c) => c.id),
+      [],
     );
   });
 }
