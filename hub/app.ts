@@ -235,7 +235,7 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
   await controlPlane.start();
   certWatch.start();
   services.hubs = await cluster.start(
-    { apiUrl, gatewayUrl, registry, commands, events, caPem: pki.ca.certPem },
+    { apiUrl, gatewayUrl, registry, commands, events, nodeK3s, caPem: pki.ca.certPem },
     {
       autoheal,
       upgrades,

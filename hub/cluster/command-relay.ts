@@ -6,15 +6,18 @@ import type { Logger } from '../logger.js';
 import type { CommandService } from '../nodes/commands.js';
 import type { NodeRegistry } from '../nodes/registry.js';
 import type { EventLog } from '../events.js';
+import type { NodeK3s } from '../k3s/node-k3s.js';
 import { logFailure } from '../../certs/log-failure.js';
 
 export const RELAY_INTERVAL_MS = 250;
 
 /** What the cluster part needs of this hub's own parts. */
 export interface HubLocal {
-  registry: Pick<NodeRegistry, 'connectedCount'>;
+  registry: Pick<NodeRegistry, 'connectedCount' | 'link' | 'retire'>;
   commands: Pick<CommandService, 'pickUp'>;
   events: Pick<EventLog, 'subscribe' | 'subscriberCount'>;
+  /** An agent told of its removal stopped (removal-watch.ts): the pending purge of its Kubernetes node may run. */
+  nodeK3s?: Pick<NodeK3s, 'agentTold'>;
 }
 
 /** Starts the relay; returns its stop. */

@@ -1,0 +1,65 @@
+// Several hubs: a node removed through another hub while its agent is connected here. That hub holds
+// no link to tell, so this one reads the node.removed events every hub stores (by cursor, starting a
+// lookback below the newest seen, since PostgreSQL hands ids out before commit) and, for an agent
+// connected here whose node is gone from the store (the removal is committed), closes its link with
+// NODE_REMOVED: the agent stops k3s and forgets its identity. Nothing else sends it NODE_REMOVED.
+import type { Logger } from '../logger.js';
+import type { NodeRegistry } from '../nodes/registry.js';
+import type { Store } from '../store/types.js';
+import { logFailure } from '../../certs/log-failure.js';
+
+export const REMOVAL_WATCH_MS = 1000;
+const LOOKBACK = 200;
+const PAGE = 1000;
+const RETIRE_WAIT_MS = 15_000;
+
+export interface RemovalWatchDeps {
+  store: Pick<Store, 'listEvents' | 'getNode'>;
+  registry: Pick<NodeRegistry, 'link' | 'retire'>;
+  /** The agent said it stopped (the removing hub's pending purge of its Kubernetes node may run). */
+  agentTold?: (nodeId: string) => Promise<void>;
+  logger: Logger;
+  intervalMs?: number;
+}
+
+/** Starts the watch; returns its stop. */
+export function startRemovalWatch(d: RemovalWatchDeps): () => void {
+  const seen = new Set<number>();
+  let floor: number | undefined;
+  let high = 0;
+  let busy = false;
+  const tell = async (nodeId: string): Promise<void> => {
+    d.logger.info({ nodeId }, 'node removed through another hub: telling its agent connected here');
+    const stopped = await d.registry.retire(nodeId, 'this node was removed through another hub', RETIRE_WAIT_MS);
+    if (stopped) await d.agentTold?.(nodeId);
+  };
+  const tick = async (): Promise<void> => {
+    if (busy) return;
+    busy = true;
+    try {
+      if (floor === undefined) {
+        floor = (await d.store.listEvents({ order: 'desc', limit: 1 }))[0]?.id ?? 0;
+        high = floor;
+        return;
+      }
+      const since = Math.max(floor, high - LOOKBACK);
+      for (const e of await d.store.listEvents({ since, type: 'node.removed', limit: PAGE })) {
+        if (seen.has(e.id)) continue;
+        seen.add(e.id);
+        high = Math.max(high, e.id);
+        if (!e.nodeId || !d.registry.link(e.nodeId)) continue;
+        if (await d.store.getNode(e.nodeId)) continue; // not committed as removed: never told
+        void tell(e.nodeId).catch(logFailure(d.logger, 'telling an agent its node was removed'));
+      }
+      for (const id of seen) if (id < high - 2 * LOOKBACK) seen.delete(id);
+    } finally {
+      busy = false;
+    }
+  };
+  const timer = setInterval(
+    () => tick().catch(logFailure(d.logger, 'looking for nodes removed through another hub')),
+    d.intervalMs ?? REMOVAL_WATCH_MS,
+  );
+  timer.unref();
+  return () => clearInterval(timer);
+}
