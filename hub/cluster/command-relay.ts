@@ -16,8 +16,8 @@ export interface HubLocal {
   registry: Pick<NodeRegistry, 'connectedCount' | 'link' | 'retire'>;
   commands: Pick<CommandService, 'pickUp'>;
   events: Pick<EventLog, 'subscribe' | 'subscriberCount'>;
-  /** An agent told of its removal stopped (removal-watch.ts): the pending purge of its Kubernetes node may run. */
-  nodeK3s?: Pick<NodeK3s, 'agentTold'>;
+  /** Removal and k3s assignments made through another hub (removal-watch.ts). */
+  nodeK3s?: Pick<NodeK3s, 'agentTold' | 'assign'>;
 }
 
 /** Starts the relay; returns its stop. */

@@ -12,6 +12,8 @@ import { alwaysLeader, leaseLeadership, type Leadership, type Role } from './lea
 import { createMembership, type Membership } from './membership.js';
 import { startCommandRelay, type HubLocal } from './command-relay.js';
 import { startRemovalWatch } from './removal-watch.js';
+
+export { remoteNodeView } from './remote-node.js';
 import { createEventFeed, type EventFeed } from './event-feed.js';
 import { readyProbe, startCutoffShedder, type CutoffShedder } from './cutoff-shed.js';
 
@@ -77,6 +79,7 @@ export function createHubCluster(config: HubConfig, d: { store: Store; clock: Cl
           store: d.store,
           registry: local.registry,
           agentTold: (id) => local.nodeK3s?.agentTold(id, 10_000) ?? Promise.resolve(),
+          assign: local.nodeK3s ? (link) => local.nodeK3s!.assign(link) : undefined,
           logger: log,
         });
         stopRelay = () => {

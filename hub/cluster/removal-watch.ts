@@ -1,12 +1,14 @@
-// Several hubs: a node removed through another hub while its agent is connected here. That hub holds
-// no link to tell, so this one reads the node.removed events every hub stores (by cursor, starting a
-// lookback below the newest seen, since PostgreSQL hands ids out before commit) and, for an agent
-// connected here whose node is gone from the store (the removal is committed), closes its link with
-// NODE_REMOVED: the agent stops k3s and forgets its identity. Nothing else sends it NODE_REMOVED.
+// Several hubs: a node removed, or given a new k3s version, through another hub while its agent is
+// connected here. That hub holds no link to tell, so this one reads the node.removed and
+// k3s.version-assigned events every hub stores (by cursor, starting a lookback below the newest seen,
+// since PostgreSQL hands ids out before commit). For an agent connected here whose node is gone from
+// the store (the removal is committed), it closes the link with NODE_REMOVED: the agent stops k3s and
+// forgets its identity; nothing else sends it NODE_REMOVED. A new version: it sends the assignment.
 import type { Logger } from '../logger.js';
 import type { NodeRegistry } from '../nodes/registry.js';
 import type { Store } from '../store/types.js';
 import { logFailure } from '../../certs/log-failure.js';
+import { K3S_ASSIGNED, type NodeK3s } from '../k3s/node-k3s.js';
 
 export const REMOVAL_WATCH_MS = 1000;
 const LOOKBACK = 200;
@@ -18,6 +20,8 @@ export interface RemovalWatchDeps {
   registry: Pick<NodeRegistry, 'link' | 'retire'>;
   /** The agent said it stopped (the removing hub's pending purge of its Kubernetes node may run). */
   agentTold?: (nodeId: string) => Promise<void>;
+  /** Sends a connected agent its k3s assignment as stored. */
+  assign?: NodeK3s['assign'];
   logger: Logger;
   intervalMs?: number;
 }
@@ -43,11 +47,20 @@ export function startRemovalWatch(d: RemovalWatchDeps): () => void {
         return;
       }
       const since = Math.max(floor, high - LOOKBACK);
-      for (const e of await d.store.listEvents({ since, type: 'node.removed', limit: PAGE })) {
+      const [removed, assigned] = await Promise.all(
+        ['node.removed', K3S_ASSIGNED].map((type) => d.store.listEvents({ since, type, limit: PAGE })),
+      );
+      for (const e of [...removed, ...assigned].sort((x, y) => x.id - y.id)) {
         if (seen.has(e.id)) continue;
         seen.add(e.id);
         high = Math.max(high, e.id);
-        if (!e.nodeId || !d.registry.link(e.nodeId)) continue;
+        const link = e.nodeId ? d.registry.link(e.nodeId) : undefined;
+        if (!e.nodeId || !link) continue;
+        if (e.type === K3S_ASSIGNED) {
+          if (d.assign)
+            void d.assign(link).catch(logFailure(d.logger, 'sending a k3s assignment made through another hub'));
+          continue;
+        }
         if (await d.store.getNode(e.nodeId)) continue; // not committed as removed: never told
         void tell(e.nodeId).catch(logFailure(d.logger, 'telling an agent its node was removed'));
       }
