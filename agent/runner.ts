@@ -3,7 +3,7 @@ import { HubConnection } from './connection.js';
 import { createHealthSource } from './health.js';
 import { createCommandHandler } from './commands/index.js';
 import { writeStatus } from './status-file.js';
-import { loadIdentity } from './identity.js';
+import { loadIdentity, type Identity } from './identity.js';
 import { forgetIdentity } from './removal.js';
 import { K3sManager } from './k3s/manager.js';
 import { k3sPaths } from './k3s/paths.js';
@@ -27,6 +27,13 @@ export interface RunningAgent {
 }
 
 export function runAgent(config: AgentConfig, logger: Logger, agentVersion: string): RunningAgent {
+  let connection: HubConnection | undefined = undefined;
+  /** The identity, with the hub the link is on now: downloads go there, not to a registration hub that may be gone. */
+  const linkIdentity = (): Identity => {
+    const id = loadIdentity(config.dataDir);
+    const hub = connection?.getStatus().hub;
+    return hub ? { ...id, hubUrl: hub } : id;
+  };
   const k3sMode = config.k3s ?? loadIdentity(config.dataDir).k3s ?? 'auto';
   const k3s =
     k3sMode === 'off'
@@ -34,7 +41,7 @@ export function runAgent(config: AgentConfig, logger: Logger, agentVersion: stri
       : new K3sManager({
           agentDataDir: config.dataDir,
           logger,
-          identity: () => loadIdentity(config.dataDir),
+          identity: linkIdentity,
           healthzUrl: config.kubeletHealthzUrl,
           startGraceMs: config.k3sStartGraceMs,
         });
@@ -44,7 +51,6 @@ export function runAgent(config: AgentConfig, logger: Logger, agentVersion: stri
   const done = new Promise<StopReason>((resolve) => {
     finish = resolve;
   });
-  let connection: HubConnection | undefined = undefined;
   const bundle = installedBundle();
   /** Leaves for a restart into another bundle; k3s keeps serving and is adopted by the next agent. */
   const restartIntoBundle = (): void => {
@@ -69,7 +75,7 @@ export function runAgent(config: AgentConfig, logger: Logger, agentVersion: stri
     const confirmWithinMs = Math.max(10_000, Number(args.confirmWithinMs) || 120_000);
     try {
       await stageUpgrade({
-        identity: loadIdentity(config.dataDir),
+        identity: linkIdentity(),
         bundle,
         currentVersion: agentVersion,
         version,

@@ -41,7 +41,7 @@ import { createMetrics } from './metrics.js';
 import { UpgradeEngine } from './upgrades/engine.js';
 import { connectionCapsFor } from './http/connection-caps.js';
 import type { Hub, HubDeps } from './hub-types.js';
-import { createHubCluster } from './cluster/hub-cluster.js';
+import { createHubCluster, remoteNodeView } from './cluster/hub-cluster.js';
 import type { Listener, ListenerLimits } from './http/connection-limits.js';
 
 export type { Hub, HubDeps } from './hub-types.js';
@@ -143,7 +143,7 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
   });
   const upgrades = new UpgradeEngine({
     store: cluster.fenced('upgrades'),
-    ...{ leads: cluster.leads('upgrades'), unfenced: store },
+    ...{ leads: cluster.leads('upgrades'), unfenced: store, heldElsewhere: remoteNodeView(store, () => services.hubs) },
     events,
     registry,
     controlPlane,
@@ -235,7 +235,7 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
   await controlPlane.start();
   certWatch.start();
   services.hubs = await cluster.start(
-    { apiUrl, gatewayUrl, registry, commands, events, caPem: pki.ca.certPem },
+    { apiUrl, gatewayUrl, registry, commands, events, nodeK3s, caPem: pki.ca.certPem },
     {
       autoheal,
       upgrades,

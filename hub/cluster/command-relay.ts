@@ -9,6 +9,7 @@ import type { CommandService } from '../nodes/commands.js';
 import type { NodeRegistry } from '../nodes/registry.js';
 import type { EventLog } from '../events.js';
 import type { StoreChanges } from '../store/cluster-types.js';
+import type { NodeK3s } from '../k3s/node-k3s.js';
 import { logFailure } from '../../certs/log-failure.js';
 import { pacedLoop } from './paced-loop.js';
 
@@ -17,9 +18,11 @@ export const RELAY_SLOW_MS = 2000;
 
 /** What the cluster part needs of this hub's own parts. */
 export interface HubLocal {
-  registry: Pick<NodeRegistry, 'connectedCount' | 'links'>;
+  registry: Pick<NodeRegistry, 'connectedCount' | 'links' | 'link' | 'retire'>;
   commands: Pick<CommandService, 'pickUp'>;
   events: Pick<EventLog, 'subscribe' | 'subscriberCount'>;
+  /** Removal and k3s assignments made through another hub (removal-watch.ts). */
+  nodeK3s?: Pick<NodeK3s, 'agentTold' | 'assign'>;
 }
 
 /** Starts the relay; returns its stop. */

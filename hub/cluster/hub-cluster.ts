@@ -11,6 +11,9 @@ import { hubsService, type HubsService } from './hubs-service.js';
 import { alwaysLeader, leaseLeadership, type Leadership, type Role } from './leadership.js';
 import { createMembership, type Membership } from './membership.js';
 import { startCommandRelay, type HubLocal } from './command-relay.js';
+import { startRemovalWatch } from './removal-watch.js';
+
+export { remoteNodeView } from './remote-node.js';
 import { createEventFeed, type EventFeed } from './event-feed.js';
 import { readyProbe, startCutoffShedder, type CutoffShedder } from './cutoff-shed.js';
 
@@ -70,8 +73,22 @@ export function createHubCluster(config: HubConfig, d: { store: Store; clock: Cl
       // Several hubs: commands stored through another hub reach the agents connected here.
       // and the event stream carries the events every hub stores.
       if (config.datastore.kind === 'postgres') {
-        stopRelay = startCommandRelay(local, log, d.store.changes());
-        feed = createEventFeed({ store: d.store, events: local.events, logger: log, changes: d.store.changes() });
+        const changes = d.store.changes();
+        const stopCommands = startCommandRelay(local, log, changes);
+        // A node removed through another hub while its agent is connected here: told here.
+        const stopRemovals = startRemovalWatch({
+          store: d.store,
+          registry: local.registry,
+          agentTold: (id) => local.nodeK3s?.agentTold(id, 10_000) ?? Promise.resolve(),
+          assign: local.nodeK3s ? (link) => local.nodeK3s!.assign(link) : undefined,
+          logger: log,
+          changes,
+        });
+        stopRelay = () => {
+          stopCommands();
+          stopRemovals();
+        };
+        feed = createEventFeed({ store: d.store, events: local.events, logger: log, changes });
         shedder = startCutoffShedder({ membership, probe: readyProbe(local.caPem), logger: log });
       }
       await membership.start();

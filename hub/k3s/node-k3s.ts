@@ -12,6 +12,8 @@ import { AtollError } from '../../certs/atoll-error.js';
 import type { SealKey } from '../../certs/sealed.js';
 import { openNodeToken, sealNodeToken } from './node-token-seal.js';
 
+/** Event noted when a node's k3s version is assigned by a hub that does not hold its link. */
+export const K3S_ASSIGNED = 'k3s.version-assigned';
 export interface NodeK3sDeps {
   controlPlane: ControlPlane;
   store: Store;
@@ -145,7 +147,11 @@ export class NodeK3s {
   async setDesiredVersion(nodeId: string, version: string): Promise<boolean> {
     await this.d.store.setDesiredK3sVersion(nodeId, version);
     const link = this.d.registry.link(nodeId);
-    if (!link) return false;
+    if (!link) {
+      // Several hubs: the hub holding its link sends the assignment (cluster/removal-watch.ts).
+      await this.d.events.note({ type: K3S_ASSIGNED, nodeId, actor: 'hub', message: `k3s ${version} assigned` });
+      return false;
+    }
     await this.assign(link);
     return true;
   }

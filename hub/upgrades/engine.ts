@@ -54,6 +54,8 @@ export interface UpgradeEngineDeps {
    */
   leads?: () => boolean;
   unfenced?: Store;
+  /** Several hubs: what an agent connected to another hub last reported (node-phases.ts). */
+  heldElsewhere?: (nodeId: string) => Promise<{ k3sState: string } | undefined>;
 }
 
 /** How often the leader looks for active rollouts it does not run yet (made on another hub, or a leader's). */

@@ -20,6 +20,8 @@ export interface NodePhasesDeps {
   controlPlane: ControlPlane;
   nodeK3s: NodeK3s;
   artifacts: ArtifactStore;
+  /** Several hubs: the k3s state an agent connected to another hub last reported, or undefined when it is connected nowhere. */
+  heldElsewhere?: (nodeId: string) => Promise<{ k3sState: string } | undefined>;
 }
 
 const ORDER: NodePhase[] = ['pending', 'preflight', 'cordon', 'drain', 'swap', 'verify', 'uncordon'];
@@ -150,15 +152,17 @@ export class NodePhases {
   }
 
   /** Whether the node serves on `version`: agent connected with k3s running, kube Node Ready on that kubeletVersion. */
-  private serving(n: NodeProgress, version: string): () => string | true {
-    return () => {
+  private serving(n: NodeProgress, version: string): () => Promise<string | true> {
+    return async () => {
       const s = this.d.registry.snapshotOf(n.id);
+      // An agent connected to another hub (several hubs) counts with what it last reported there.
+      const k3sState = s?.connected ? s.k3sState : (await this.d.heldElsewhere?.(n.id))?.k3sState;
       const kube = this.d.controlPlane.kubeNode(n.name);
-      if (!s?.connected) return 'the agent is not connected';
+      if (k3sState === undefined) return 'the agent is not connected';
       if (!kube) return 'no Kubernetes node';
       if (kube.ready !== true) return `the node is not Ready (${kube.readyReason || 'unknown'})`;
       if (kube.kubeletVersion !== version) return `kubelet runs ${kube.kubeletVersion}, not ${version}`;
-      if (s.k3sState !== 'running') return `the agent reports k3s ${s.k3sState}`;
+      if (k3sState !== 'running') return `the agent reports k3s ${k3sState}`;
       return true;
     };
   }

@@ -6,7 +6,7 @@
 // Needs a build (dist/) and PostgreSQL.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -14,7 +14,6 @@ import {
   removeTree,
   runCli,
   startAgentJoin,
-  startHub,
   waitFor,
   type AgentHandle,
   type HubHandle,
@@ -22,16 +21,17 @@ import {
 import { postgresBinDir, startPostgres, type PgServer } from '../helpers/postgres.js';
 import { freePort } from '../helpers/ports.js';
 import { createToken, stopProc } from '../helpers/bad-input.js';
+import { HubGroup } from '../helpers/hubs.js';
 
 const skip = postgresBinDir() ? false : 'PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb)';
 let server: PgServer | undefined;
-const hubs: HubHandle[] = [];
+let group: HubGroup | undefined;
 let agent: AgentHandle | undefined;
 const dirs: string[] = [];
 
 after(async () => {
   await stopProc(agent?.proc);
-  for (const h of hubs) await stopProc(h.proc);
+  await group?.cleanup();
   server?.stop();
   for (const d of dirs) removeTree(d);
 });
@@ -53,35 +53,21 @@ test(
   { skip, timeout: 180_000 },
   async () => {
     server = await startPostgres();
-    server.createDatabase('failover');
-    const datastore = server.urlFor('failover');
+    group = new HubGroup(server, 'failover', { prefix: 'atoll-failover-' });
     const [portA, portB] = [await freePort(), await freePort()];
     const urlA = `https://127.0.0.1:${portA}`;
     const urlB = `https://127.0.0.1:${portB}`;
     const hubArgs = (port: number): string[] => [
-      '--datastore',
-      datastore,
       '--gateway-listen',
       `127.0.0.1:${port}`,
       '--public-url',
       `https://127.0.0.1:${port}`,
     ];
-    const dataA = join(tempDir('atoll-failover-a-'), 'data');
-    const hubA = await startHub({
-      dataDir: dataA,
-      extraArgs: hubArgs(portA),
-      env: { ATOLL_TEST_PEER_GATEWAYS: urlB },
-    });
-    hubs.push(hubA);
-    const dataB = join(tempDir('atoll-failover-b-'), 'data');
-    mkdirSync(dataB, { recursive: true, mode: 0o700 });
-    copyFileSync(join(dataA, 'cluster-secret'), join(dataB, 'cluster-secret'));
-    const hubB = await startHub({
-      dataDir: dataB,
-      extraArgs: hubArgs(portB),
-      env: { ATOLL_TEST_PEER_GATEWAYS: urlA },
-    });
-    hubs.push(hubB);
+    const [hubA, hubB] = await group.addAll([
+      { extraArgs: hubArgs(portA), env: { ATOLL_TEST_PEER_GATEWAYS: urlB } },
+      { extraArgs: hubArgs(portB), env: { ATOLL_TEST_PEER_GATEWAYS: urlA } },
+    ]);
+    const [dataA, dataB] = [hubA.dataDir, hubB.dataDir];
     assert.equal(hubB.caPem(), hubA.caPem(), 'one CA');
     assert.notEqual(
       readFileSync(join(dataB, 'serving.crt'), 'utf8'),

@@ -8,52 +8,32 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { request } from 'node:https';
 import type { ClientRequest } from 'node:http';
-import { copyFileSync, mkdirSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { removeTree, startHub, waitFor, type HubHandle } from '../helpers/processes.js';
+import { waitFor, type HubHandle } from '../helpers/processes.js';
 import { postgresBinDir, startPostgres, type PgServer } from '../helpers/postgres.js';
-import { stopProc } from '../helpers/bad-input.js';
+import { HubGroup } from '../helpers/hubs.js';
 import { Puppet } from '../helpers/puppet.js';
 
 const skip = postgresBinDir() ? false : 'PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb)';
 let server: PgServer | undefined;
-const hubs: HubHandle[] = [];
+let group: HubGroup | undefined;
 const puppets: Puppet[] = [];
-const dirs: string[] = [];
 const streams: ClientRequest[] = [];
 let pair: [HubHandle, HubHandle] | undefined;
 
 before(async () => {
   if (skip) return;
   server = await startPostgres();
-  pair = await twoHubs(server, 'hubs');
+  // Two hubs on one new database, B with A's cluster secret.
+  group = new HubGroup(server, 'hubs', { poolSize: 4 });
+  const [a, b] = await group.addAll([{ id: 'hub-a' }, { id: 'hub-b' }]);
+  pair = [a, b];
 });
 after(async () => {
   for (const s of streams) s.destroy();
   for (const p of puppets) p.stop();
-  for (const h of hubs) await stopProc(h.proc);
+  await group?.cleanup();
   server?.stop();
-  for (const d of dirs) removeTree(d);
 });
-
-/** Two hubs on one new database of `server`, B with A's cluster secret. */
-async function twoHubs(pg: PgServer, db: string): Promise<[HubHandle, HubHandle]> {
-  pg.createDatabase(db);
-  const datastore = ['--datastore', pg.urlFor(db), '--datastore-pool-size', '4'];
-  const rootA = mkdtempSync(join(tmpdir(), 'atoll-hubs-a-'));
-  dirs.push(rootA);
-  const a = await startHub({ dataDir: join(rootA, 'data'), extraArgs: [...datastore, '--hub-id', 'hub-a'] });
-  hubs.push(a);
-  const rootB = mkdtempSync(join(tmpdir(), 'atoll-hubs-b-'));
-  dirs.push(rootB);
-  const bDir = join(rootB, 'data');
-  mkdirSync(bDir, { mode: 0o700 });
-  copyFileSync(join(a.dataDir, 'cluster-secret'), join(bDir, 'cluster-secret'));
-  const b = await startHub({ dataDir: bDir, extraArgs: [...datastore, '--hub-id', 'hub-b'] });
-  hubs.push(b);
-  return [a, b];
-}
 
 interface ActionReply {
   ok?: boolean;

@@ -6,31 +6,25 @@
 // Needs a build (dist/) and PostgreSQL.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { copyFileSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import {
-  removeTree,
-  startAgentJoin,
-  startHub,
-  waitFor,
-  type AgentHandle,
-  type HubHandle,
-} from '../helpers/processes.js';
+import { removeTree, startAgentJoin, waitFor, type AgentHandle, type HubHandle } from '../helpers/processes.js';
 import { postgresBinDir, startPostgres, type PgServer } from '../helpers/postgres.js';
 import { createToken, stopProc } from '../helpers/bad-input.js';
+import { HubGroup } from '../helpers/hubs.js';
 
 const skip = postgresBinDir() ? false : 'PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb)';
 let server: PgServer | undefined;
-const hubs: HubHandle[] = [];
+let group: HubGroup | undefined;
 let agent: AgentHandle | undefined;
 const dirs: string[] = [];
 
 after(async () => {
   await stopProc(agent?.proc);
-  for (const h of hubs) await stopProc(h.proc);
+  await group?.cleanup();
   server?.stop();
   for (const d of dirs) removeTree(d);
 });
@@ -59,26 +53,13 @@ test(
   async () => {
     const pg = await startPostgres();
     server = pg;
-    pg.createDatabase('cutoff');
+    group = new HubGroup(pg, 'cutoff', { viaEnv: true, prefix: 'atoll-cutoff-' });
     const pw = randomBytes(9).toString('hex');
     pg.psql(`CREATE ROLE hub_a LOGIN PASSWORD '${pw}' IN ROLE atoll`);
-    const ownerUrl = pg.urlFor('cutoff');
-    const urlA = ownerUrl.replace(/\/\/atoll:[^@]*@/, `//hub_a:${pw}@`);
+    const urlA = group.url.replace(/\/\/atoll:[^@]*@/, `//hub_a:${pw}@`);
     // B first, as the owner: it makes the tables; A (a member of the owner role) only uses them.
-    const dataB = join(mkdtempSync(join(tmpdir(), 'atoll-cutoff-b-')), 'data');
-    dirs.push(join(dataB, '..'));
-    const hubB = await startHub({
-      dataDir: dataB,
-      extraArgs: ['--hub-id', 'hub-b'],
-      env: { ATOLL_DATASTORE: ownerUrl },
-    });
-    hubs.push(hubB);
-    const dataA = join(mkdtempSync(join(tmpdir(), 'atoll-cutoff-a-')), 'data');
-    dirs.push(join(dataA, '..'));
-    mkdirSync(dataA, { recursive: true, mode: 0o700 });
-    copyFileSync(join(dataB, 'cluster-secret'), join(dataA, 'cluster-secret'));
-    const hubA = await startHub({ dataDir: dataA, extraArgs: ['--hub-id', 'hub-a'], env: { ATOLL_DATASTORE: urlA } });
-    hubs.push(hubA);
+    const hubB = await group.add({ id: 'hub-b' });
+    const hubA = await group.add({ id: 'hub-a', datastoreUrl: urlA });
     assert.equal(await readyz(hubA), 200);
     assert.equal(await readyz(hubB), 200);
 

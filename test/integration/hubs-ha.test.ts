@@ -5,13 +5,10 @@
 // leader, and the other leads within 15 s. Needs a build (dist/hub/main.js).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { copyFileSync, mkdirSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { HUB_BIN, removeTree, runCli, startHub, waitFor, type HubHandle } from '../helpers/processes.js';
+import { HUB_BIN, runCli, waitFor, type HubHandle } from '../helpers/processes.js';
 import { postgresBinDir, startPostgres, type PgServer } from '../helpers/postgres.js';
-import { stopProc } from '../helpers/bad-input.js';
+import { HubGroup } from '../helpers/hubs.js';
 
 const ROLES = ['autoheal', 'autoscale', 'event-retention', 'lifespan', 'purges', 'support-watch', 'upgrades'];
 const skip = postgresBinDir() ? false : 'PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb)';
@@ -28,19 +25,14 @@ interface HubItem {
 }
 
 let server: PgServer | undefined;
-const hubs: HubHandle[] = [];
-const dirs: string[] = [];
+let group: HubGroup | undefined;
 
 before(async () => {
   if (!skip) server = await startPostgres();
 });
 after(async () => {
-  for (const h of hubs) {
-    h.proc.child.kill('SIGCONT');
-    await stopProc(h.proc);
-  }
+  await group?.cleanup();
   server?.stop();
-  for (const d of dirs) removeTree(d);
 });
 
 async function listHubs(h: HubHandle, timeoutMs = 2000): Promise<HubItem[] | undefined> {
@@ -61,18 +53,8 @@ test(
   'two hubs on one PostgreSQL: membership, one leader per role, SIGSTOP and kill -9 failover',
   { skip, timeout: 180_000 },
   async () => {
-    server!.createDatabase('ha');
-    const datastore = ['--datastore', server!.urlFor('ha'), '--datastore-pool-size', '4'];
-    const a = await startHub({ extraArgs: [...datastore, '--hub-id', 'hub-a'] });
-    hubs.push(a);
-    dirs.push(join(a.dataDir, '..'));
-    const bRoot = mkdtempSync(join(tmpdir(), 'atoll-hub-'));
-    dirs.push(bRoot);
-    const bDir = join(bRoot, 'data');
-    mkdirSync(bDir, { mode: 0o700 });
-    copyFileSync(join(a.dataDir, 'cluster-secret'), join(bDir, 'cluster-secret'));
-    const b = await startHub({ dataDir: bDir, extraArgs: [...datastore, '--hub-id', 'hub-b'] });
-    hubs.push(b);
+    group = new HubGroup(server!, 'ha', { poolSize: 4 });
+    const [a, b] = await group.addAll([{ id: 'hub-a' }, { id: 'hub-b' }]);
 
     // Both list both, live, with their direct URLs; every role has exactly one leader.
     for (const h of [a, b]) {

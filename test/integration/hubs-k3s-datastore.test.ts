@@ -5,20 +5,20 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
-import { ROOT, removeTree, startHub, waitFor, type HubHandle } from '../helpers/processes.js';
+import { ROOT, removeTree, waitFor, type HubHandle } from '../helpers/processes.js';
 import { postgresBinDir, startPostgres, type PgServer } from '../helpers/postgres.js';
 import { freePort } from '../helpers/ports.js';
-import { stopProc } from '../helpers/bad-input.js';
+import { HubGroup } from '../helpers/hubs.js';
 
 const skip = postgresBinDir() ? false : 'PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb)';
 
 let server: PgServer | undefined;
 let work = '';
-const hubs: HubHandle[] = [];
+let group: HubGroup | undefined;
 
 before(async () => {
   if (skip) return;
@@ -26,7 +26,7 @@ before(async () => {
   work = mkdtempSync(join(tmpdir(), 'atoll-hubs-k3s-'));
 });
 after(async () => {
-  for (const h of hubs) await stopProc(h.proc);
+  await group?.cleanup();
   server?.stop();
   if (work) removeTree(work);
 });
@@ -60,18 +60,17 @@ test(
       encoding: 'utf8',
     });
     assert.equal(b.status, 0, b.stderr);
-    pg.createDatabase('shared');
     // No `shared_k3s` yet: kine makes it (the role may create databases).
     // Through the environment, as the password should be given: never on a command line.
-    const datastore = ['--datastore-pool-size', '4'];
-    const start = async (dataDir: string | undefined, id: string): Promise<HubHandle> => {
-      const h = await startHub({
+    group = new HubGroup(pg, 'shared', { poolSize: 4, viaEnv: true, prefix: 'atoll-hubs-k3s-' });
+    const g = group;
+    const start = async (id: string): Promise<HubHandle> => {
+      const h = await g.add({
+        id,
         k3s: standin,
-        dataDir,
-        extraArgs: [...datastore, '--hub-id', id, '--k3s-https-port', String(await freePort())],
-        env: { ATOLL_STANDIN_HEARTBEAT_MS: '1000', ATOLL_DATASTORE: pg.urlFor('shared') },
+        extraArgs: ['--k3s-https-port', String(await freePort())],
+        env: { ATOLL_STANDIN_HEARTBEAT_MS: '1000' },
       });
-      hubs.push(h);
       await waitFor(
         `${id}: control plane running`,
         async () => (await h.api<{ state: string }>('GET', '/v1/cluster')).body.state === 'running',
@@ -81,11 +80,8 @@ test(
       });
       return h;
     };
-    const a = await start(undefined, 'hub-a');
-    const bDir = join(work, 'b');
-    mkdirSync(bDir, { mode: 0o700 });
-    copyFileSync(join(a.dataDir, 'cluster-secret'), join(bDir, 'cluster-secret'));
-    const hb = await start(bDir, 'hub-b');
+    const a = await start('hub-a');
+    const hb = await start('hub-b');
 
     // Kubernetes' objects are in the k3s database beside atoll's, not in atoll's own.
     assert.match(pg.psql("SELECT count(*) FROM pg_tables WHERE tablename = 'kine'", 'shared_k3s'), /\b1\b/);

@@ -5,32 +5,26 @@
 // touches a file). Needs a build (dist/) and PostgreSQL.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  removeTree,
-  startAgentJoin,
-  startHub,
-  waitFor,
-  type AgentHandle,
-  type HubHandle,
-} from '../helpers/processes.js';
+import { removeTree, startAgentJoin, waitFor, type AgentHandle, type HubHandle } from '../helpers/processes.js';
 import { postgresBinDir, startPostgres, type PgServer } from '../helpers/postgres.js';
 import { ROLES as ALL_ROLES } from '../../hub/cluster/leadership.js';
 import { createToken, stopProc } from '../helpers/bad-input.js';
+import { HubGroup } from '../helpers/hubs.js';
 
 // Every singleton role the hub knows, sorted: each must move off a dead leader.
 const ROLES = [...ALL_ROLES].sort();
 const skip = postgresBinDir() ? false : 'PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb)';
 let server: PgServer | undefined;
-const hubs: HubHandle[] = [];
+let group: HubGroup | undefined;
 const agents: AgentHandle[] = [];
 const dirs: string[] = [];
 
 after(async () => {
   for (const a of agents) await stopProc(a.proc);
-  for (const h of hubs) await stopProc(h.proc);
+  await group?.cleanup();
   server?.stop();
   for (const d of dirs) removeTree(d);
 });
@@ -58,23 +52,8 @@ test(
   { skip, timeout: 240_000 },
   async () => {
     server = await startPostgres();
-    server.createDatabase('three');
-    const datastore = ['--datastore', server.urlFor('three'), '--datastore-pool-size', '4'];
-    const a = await startHub({
-      dataDir: join(tempDir('atoll-three-a-'), 'data'),
-      extraArgs: [...datastore, '--hub-id', 'hub-a'],
-    });
-    hubs.push(a);
-    const others: HubHandle[] = [];
-    for (const id of ['hub-b', 'hub-c']) {
-      const dir = join(tempDir(`atoll-three-${id}-`), 'data');
-      mkdirSync(dir, { mode: 0o700 });
-      copyFileSync(join(a.dataDir, 'cluster-secret'), join(dir, 'cluster-secret'));
-      const h = await startHub({ dataDir: dir, extraArgs: [...datastore, '--hub-id', id] });
-      hubs.push(h);
-      others.push(h);
-    }
-    const [b, c] = others;
+    group = new HubGroup(server, 'three', { poolSize: 4, prefix: 'atoll-three-' });
+    const [a, b, c] = await group.addAll([{ id: 'hub-a' }, { id: 'hub-b' }, { id: 'hub-c' }]);
     await waitFor(
       'three hubs live, hub A leading',
       async () => {
