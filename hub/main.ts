@@ -27,6 +27,15 @@ function runCommand(program: Command): Command {
       "serve cluster-autoscaler's externalgrpc cloud provider here, mTLS, or off (env ATOLL_AUTOSCALER_GRPC_LISTEN; default off)",
     )
     .option('--public-url <url>', 'how agents reach the gateway (env ATOLL_PUBLIC_URL)')
+    .option(
+      '--gateway-url <url>',
+      "this hub's own gateway URL, listed to agents so they fail over to it when --public-url is shared by several hubs (env ATOLL_GATEWAY_URL; default --public-url)",
+    )
+    .option(
+      '--tls-san <name>',
+      "a further DNS name or IP for the hub's and its k3s server's certificates (repeatable; env ATOLL_TLS_SAN, comma-separated)",
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
     .option('--k3s <mode>', `auto | off | PATH to a k3s binary (env ATOLL_K3S; default ${D.k3s})`)
     .option('--heartbeat-interval <dur>', `agents' report interval (default ${D.heartbeatInterval})`)
     .option('--unreachable-after <dur>', `silence after which a node is unreachable (default ${D.unreachableAfter})`)
