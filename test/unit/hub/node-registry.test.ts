@@ -264,3 +264,22 @@ test('a reconnect to present a renewed certificate is not a link flap; other rec
   link = await w.connect(id);
   assert.equal(w.registry.snapshotOf(id)?.linkFlaps, 1, 'a dropped link is one');
 });
+
+test('a node that joined through another hub gets its Kubernetes view here, by the node id its Node is labelled with', async (t) => {
+  const w = await world(t);
+  // Joined (on the shared store) after this registry was made: it never tracked the node.
+  const stale = w.registry;
+  await w.restart();
+  const id = await w.join('b');
+  w.registry = stale;
+  assert.equal(w.registry.kubeView(id), undefined);
+  // A Node of that name without the label, or labelled with another node's id: not this node.
+  await w.registry.kubeUpdate('b', kube());
+  await w.registry.kubeUpdate('b', kube({ labels: { 'atoll.dev/node-id': 'n-someone-else' } }));
+  assert.equal(w.registry.kubeView(id), undefined);
+  await w.registry.kubeUpdate('c', kube({ labels: { 'atoll.dev/node-id': id } }));
+  assert.equal(w.registry.kubeView(id), undefined, 'the label on a Node of another name names nothing');
+  await w.registry.kubeUpdate('b', kube({ ready: true, labels: { 'atoll.dev/node-id': id } }));
+  assert.equal(w.registry.kubeView(id)?.ready, true);
+  assert.equal(w.registry.idByName('b'), id);
+});
