@@ -254,7 +254,7 @@ export class NodeRegistry {
   /** Marks silent nodes unreachable. Called on a timer; cheap: one pass over memory. Never throws. */
   async sweep(): Promise<void> {
     try {
-      await this.states.sweep(this.clock.mono(), this.opts.unreachableAfterMs);
+      await this.states.sweep(this.clock.mono(), this.opts.unreachableAfterMs, this.clock.now());
     } catch (err) {
       this.opts.logger.error({ err }, 'node sweep failed');
     }

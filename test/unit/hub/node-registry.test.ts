@@ -283,3 +283,24 @@ test('a node that joined through another hub gets its Kubernetes view here, by t
   assert.equal(w.registry.kubeView(id)?.ready, true);
   assert.equal(w.registry.idByName('b'), id);
 });
+
+test('a node whose link is on another hub is not made unreachable here while that hub stores its lastSeen', async (t) => {
+  const w = await world(t);
+  const id = await w.join('a');
+  await w.connect(id);
+  // Its agent moved to another hub (shared store): the link here closed; that hub stores its lastSeen.
+  await w.registry.detach(w.registry.link(id)!, 'HUB_DRAINING');
+  const seenElsewhere = () =>
+    void w.store.recordHealth([{ nodeId: id, lastSeen: new Date(w.clock.now()).toISOString(), health: null }]);
+  for (let i = 0; i < 3 * UNREACHABLE_MS; i += 1_000) {
+    await w.run(1_000);
+    seenElsewhere();
+  }
+  assert.equal((await w.store.getNode(id))?.state, 'ready', 'never unreachable while seen elsewhere');
+  // That hub dies too: a window after the last stored lastSeen, the node is unreachable.
+  await w.run(UNREACHABLE_MS - 2_000);
+  assert.equal((await w.store.getNode(id))?.state, 'ready');
+  await w.run(3_000);
+  assert.equal((await w.store.getNode(id))?.state, 'unreachable');
+  assert.deepEqual(await w.transitions(id), ['joining -> ready', 'ready -> unreachable']);
+});
