@@ -26,11 +26,14 @@ export interface PostgresStoreOptions {
   /** How long a request waits for a connection before it fails DATASTORE_UNAVAILABLE (default 5 s). */
   connectTimeoutMs?: number;
   retry?: RetryPolicy;
+  /** How long a query may go without an answer before it fails DATASTORE_UNAVAILABLE (default 15 s). */
+  queryTimeoutMs?: number;
   /** For tests of the migration checks. */
   migrate?: PgMigrateOptions;
 }
 
 const INT8_OID = 20;
+export const QUERY_TIMEOUT_MS = 15_000;
 
 /** The store's pool: bounded, bigint as number, idle failures logged (exported for tests that wrap it). */
 export function createPgPool(opts: PostgresStoreOptions): pg.Pool {
@@ -45,7 +48,11 @@ export function createPgPool(opts: PostgresStoreOptions): pg.Pool {
     max: size,
     connectionTimeoutMillis: opts.connectTimeoutMs ?? 5000,
     idleTimeoutMillis: 30_000,
+    // A query with no answer (the database's link cut: packets dropped, no error) fails and its
+    // connection is dropped, so a pool never stays stuck on dead connections; idle ones are probed.
+    query_timeout: opts.queryTimeoutMs ?? QUERY_TIMEOUT_MS,
     keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
     application_name: 'atoll-hub',
     // bigint columns (event ids, epoch ms) as numbers: every value atoll stores is below 2^53.
     types: {
