@@ -2,6 +2,8 @@
 // loopback and an address in 198.18.0.0/15 (the range set aside for network tests). Everything is
 // created with unique names and removed by cleanup(), also when a test fails.
 import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
 export interface Host {
@@ -18,6 +20,13 @@ export interface Lab {
   gatewayIp: string;
   hosts: Host[];
   addHost(name: string): Host;
+  /**
+   * Connects a host of another lab to this lab's bridge too (a second network: e.g. the database's),
+   * with an address here and no default route; setLink on the result cuts only that link.
+   */
+  attach(host: Host): Host;
+  /** Names for the host's resolver: `ip netns exec` shows /etc/netns/<ns>/hosts as its /etc/hosts. */
+  setHostsFile(host: Host, entries: Record<string, string>): void;
   /** Cuts (or restores) one host's link. */
   setLink(host: Host, up: boolean): void;
   /** argv prefix that runs a command inside the host's namespace. */
@@ -27,6 +36,12 @@ export interface Lab {
 
 function ip(...args: string[]): void {
   execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+/** How many ethN links a namespace has (the next one is eth<that>). */
+function ethCount(ns: string): number {
+  const out = spawnSync('ip', ['-n', ns, '-o', 'link'], { encoding: 'utf8' }).stdout;
+  return out.split('\n').filter((l) => /^\d+: eth\d+[@:]/.test(l)).length;
 }
 
 export function netnsAvailable(): { ok: boolean; why: string } {
@@ -50,6 +65,7 @@ export function createLab(subnet = Math.floor(Math.random() * 200) + 20): Lab {
   const prefix = `198.18.${subnet}`;
   const gatewayIp = `${prefix}.254`;
   const hosts: Host[] = [];
+  const hostsFiles: string[] = [];
   let cleaned = false;
   ip('link', 'add', bridge, 'type', 'bridge');
   ip('addr', 'add', `${gatewayIp}/24`, 'dev', bridge);
@@ -76,6 +92,28 @@ export function createLab(subnet = Math.floor(Math.random() * 200) + 20): Lab {
       ip('-n', ns, 'route', 'add', 'default', 'via', gatewayIp);
       return host;
     },
+    attach(other) {
+      const n = hosts.length + 1;
+      const hostVeth = `atv${id}${n}`;
+      const peer = `atp${id}${n}`;
+      const dev = `eth${ethCount(other.ns)}`;
+      const host: Host = { name: `${other.name}@${bridge}`, ns: other.ns, ip: `${prefix}.${n}`, hostVeth };
+      hosts.push(host);
+      ip('link', 'add', hostVeth, 'type', 'veth', 'peer', 'name', peer);
+      ip('link', 'set', peer, 'netns', other.ns);
+      ip('link', 'set', hostVeth, 'master', bridge, 'up');
+      ip('-n', other.ns, 'link', 'set', peer, 'name', dev);
+      ip('-n', other.ns, 'addr', 'add', `${host.ip}/24`, 'dev', dev);
+      ip('-n', other.ns, 'link', 'set', dev, 'up');
+      return host;
+    },
+    setHostsFile(host, entries) {
+      const dir = join('/etc/netns', host.ns);
+      mkdirSync(dir, { recursive: true });
+      if (!hostsFiles.includes(dir)) hostsFiles.push(dir);
+      const lines = ['127.0.0.1 localhost', ...Object.entries(entries).map(([name, addr]) => `${addr} ${name}`)];
+      writeFileSync(join(dir, 'hosts'), `${lines.join('\n')}\n`);
+    },
     setLink(host, up) {
       ip('link', 'set', host.hostVeth, up ? 'up' : 'down');
     },
@@ -91,6 +129,8 @@ export function createLab(subnet = Math.floor(Math.random() * 200) + 20): Lab {
         spawnSync('ip', ['link', 'del', h.hostVeth]);
       }
       spawnSync('ip', ['link', 'del', bridge]);
+      // Only the folders this lab made, one per namespace of its own (never /etc/netns itself).
+      for (const d of hostsFiles) rmSync(d, { recursive: true, force: true });
     },
   };
   labs.add(lab);
