@@ -18,7 +18,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { netnsAvailable, type Host } from '../helpers/netns.js';
 import { postgresBinDir } from '../helpers/postgres.js';
-import { AGENT_BIN, ROOT, removeTree, startProcess, waitFor, type Proc } from '../helpers/processes.js';
+import {
+  AGENT_BIN,
+  HUB_BIN,
+  ROOT,
+  removeTree,
+  runCli,
+  startProcess,
+  waitFor,
+  type Proc,
+} from '../helpers/processes.js';
 import { EXTRA_SAN, SHARED_NAME, createHubsLab, peerSans, type HubsLab, type LabHub } from '../helpers/hubs-lab.js';
 
 const avail = netnsAvailable();
@@ -105,6 +114,10 @@ test(
         hubs.every((h) => items.find((i) => i.id === h.id)?.gatewayUrl === h.gatewayUrl)
       );
     });
+    // `atoll-hub hubs` shows each hub's own URL, not the name they share.
+    const table = await runCli(HUB_BIN, ['hubs', '--data-dir', h1.dataDir]);
+    assert.equal(table.code, 0, table.stderr);
+    for (const h of hubs) assert.match(table.stdout, new RegExp(`^${h.id}.*live\\s+${h.gatewayUrl}`, 'm'));
     // The hub's certificate names the shared name, its own address and --tls-san (TLS checks each).
     const ca = readFileSync(join(h0.dataDir, 'ca.crt'), 'utf8');
     for (const name of [SHARED_NAME, EXTRA_SAN, h1.host.ip])
