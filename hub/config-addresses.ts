@@ -3,6 +3,7 @@
 // in GET /v1/hubs so they fail over to it directly) and --tls-san (further names for the hub's and its
 // k3s server's serving certificates). Every host here ends up in both certificates.
 import { isIP } from 'node:net';
+import type { Command } from 'commander';
 import { ConfigError } from './errors.js';
 
 /** At most this many --tls-san names (each a DNS name or an IP). */
@@ -67,4 +68,18 @@ export function parseHubAddresses(
 export function extraCertHosts(a: HubAddresses): string[] {
   const pub = urlHost(a.publicUrl);
   return [...new Set([urlHost(a.gatewayUrl), ...a.tlsSans])].filter((h) => h !== pub);
+}
+
+/** --gateway-url and --tls-san on `atoll-hub run`. */
+export function addAddressOptions(c: Command): Command {
+  return c
+    .option(
+      '--gateway-url <url>',
+      "this hub's own gateway URL, for agents (env ATOLL_GATEWAY_URL; default --public-url)",
+    )
+    .option(
+      '--tls-san <name>',
+      "a further DNS name or IP for the hub's and its k3s server's certificates (repeatable; env ATOLL_TLS_SAN, comma-separated)",
+      (v: string, prev: string[] = []) => [...prev, v],
+    );
 }

@@ -10,9 +10,13 @@ import { unknownCommand } from './cli/unknown-command.js';
 import { readHubVersion } from './version.js';
 import { addSinkOptions } from './sinks/sink-config.js';
 import { addBackupOptions } from './backup/backup-config.js';
+import { addAddressOptions } from './config-addresses.js';
+
+/** Collects a repeatable option's values. */
+const repeatable = (v: string, prev: string[] = []): string[] => [...prev, v];
 
 function runCommand(program: Command): Command {
-  return addBackupOptions(addSinkOptions(program))
+  return addBackupOptions(addSinkOptions(addAddressOptions(program)))
     .option(
       '--data-dir <dir>',
       `all hub state (env ATOLL_DATA_DIR; default ${D.dataDirAsRoot} as root, else ${D.dataDir})`,
@@ -27,15 +31,6 @@ function runCommand(program: Command): Command {
       "serve cluster-autoscaler's externalgrpc cloud provider here, mTLS, or off (env ATOLL_AUTOSCALER_GRPC_LISTEN; default off)",
     )
     .option('--public-url <url>', 'how agents reach the gateway (env ATOLL_PUBLIC_URL)')
-    .option(
-      '--gateway-url <url>',
-      "this hub's own gateway URL, listed to agents so they fail over to it when --public-url is shared by several hubs (env ATOLL_GATEWAY_URL; default --public-url)",
-    )
-    .option(
-      '--tls-san <name>',
-      "a further DNS name or IP for the hub's and its k3s server's certificates (repeatable; env ATOLL_TLS_SAN, comma-separated)",
-      (v: string, prev: string[] = []) => [...prev, v],
-    )
     .option('--k3s <mode>', `auto | off | PATH to a k3s binary (env ATOLL_K3S; default ${D.k3s})`)
     .option('--heartbeat-interval <dur>', `agents' report interval (default ${D.heartbeatInterval})`)
     .option('--unreachable-after <dur>', `silence after which a node is unreachable (default ${D.unreachableAfter})`)
@@ -64,10 +59,7 @@ function runCommand(program: Command): Command {
       '--k3s-datastore-endpoint <url>',
       "k3s's datastore (env ATOLL_K3S_DATASTORE_ENDPOINT); default: embedded on SQLite, `<database>_k3s` beside atoll's on PostgreSQL",
     )
-    .option('--k3s-arg <arg>', 'extra argument for `k3s server` (repeatable)', (v: string, prev: string[] = []) => [
-      ...prev,
-      v,
-    ])
+    .option('--k3s-arg <arg>', 'extra argument for `k3s server` (repeatable)', repeatable)
     .option(
       '--cluster-name <name>',
       `name of the cluster, user and context in the kubeconfig the hub hands out (env ATOLL_CLUSTER_NAME; default ${D.clusterName})`,
