@@ -128,7 +128,12 @@ export class NodeStates {
    * already unreachable: then its entry takes the stored lastSeen and state, and this hub leaves it be.
    */
   private async seenElsewhere(id: string, entry: LiveNode, now: number, wallNow: number): Promise<boolean> {
-    const stored = await this.d.store.getNode(id);
+    let stored;
+    try {
+      stored = await this.d.store.getNode(id);
+    } catch {
+      return true; // the store cannot say (and could not record a change): judged at the next sweep
+    }
     if (!stored) return false;
     const lastSeen = stored.lastSeen ? Date.parse(stored.lastSeen) : NaN;
     const ago = Number.isFinite(lastSeen) ? Math.max(0, wallNow - lastSeen) : Infinity;
