@@ -230,7 +230,7 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
     await store.close();
     throw err;
   });
-  const gatewayUrl = config.publicUrl;
+  const gatewayUrl = config.gatewayUrl; // this hub's own (direct) gateway URL
 
   await controlPlane.start();
   certWatch.start();

@@ -8,6 +8,8 @@ export interface HubFlags extends SinkFlags, BackupFlags {
   apiListen?: string;
   gatewayListen?: string;
   publicUrl?: string;
+  gatewayUrl?: string;
+  tlsSan?: string[];
   k3s?: string;
   heartbeatInterval?: string;
   unreachableAfter?: string;

@@ -3,6 +3,7 @@
 // hub passes to k3s (README.md, "Test-only environment variables").
 import { resolve } from 'node:path';
 import { ConfigError } from './errors.js';
+import { parseHubAddresses } from './config-addresses.js';
 import { k3sDatastoreEndpoint } from './k3s/k3s-datastore.js';
 import type { DatastoreSpec } from './store/datastore-url.js';
 import { checkHubId } from './cluster/hub-id.js';
@@ -33,6 +34,10 @@ export interface HubConfig {
   readonly apiListen: ListenAddress;
   readonly gatewayListen: ListenAddress;
   readonly publicUrl: string;
+  /** This hub's own gateway URL (--gateway-url; default --public-url): what welcomes and GET /v1/hubs list. */
+  readonly gatewayUrl: string;
+  /** Further names for the hub's and its k3s server's serving certificates (--tls-san, repeatable). */
+  readonly tlsSans: readonly string[];
   /** Test only (ATOLL_TEST_PEER_GATEWAYS, comma-separated): more hub URLs for the welcome's list. */
   readonly testPeerGateways: readonly string[];
   readonly k3s: 'auto' | 'off' | string;
@@ -153,18 +158,11 @@ export function parseHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, isRoot: 
     flags.gatewayListen ?? env.ATOLL_GATEWAY_LISTEN ?? D.gatewayListen,
     '--gateway-listen',
   );
-  let publicUrl = flags.publicUrl ?? env.ATOLL_PUBLIC_URL;
-  if (!publicUrl) {
-    const host = firstNonLoopbackIPv4() ?? '127.0.0.1';
-    publicUrl = `https://${host}:${gatewayListen.port}`;
-  }
-  let parsed: URL;
-  try {
-    parsed = new URL(publicUrl);
-  } catch {
-    throw new ConfigError(`--public-url "${publicUrl}" is not a URL`);
-  }
-  if (parsed.protocol !== 'https:') throw new ConfigError(`--public-url must be https:// (got ${publicUrl})`);
+  const addresses = parseHubAddresses(
+    flags,
+    env,
+    () => `https://${firstNonLoopbackIPv4() ?? '127.0.0.1'}:${gatewayListen.port}`,
+  );
   const heartbeatIntervalMs = duration(flags.heartbeatInterval ?? D.heartbeatInterval, '--heartbeat-interval');
   const unreachableAfterMs = duration(flags.unreachableAfter ?? D.unreachableAfter, '--unreachable-after');
   if (unreachableAfterMs <= heartbeatIntervalMs) {
@@ -202,7 +200,9 @@ export function parseHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, isRoot: 
     dataDir,
     apiListen,
     gatewayListen,
-    publicUrl: parsed.origin,
+    publicUrl: addresses.publicUrl,
+    gatewayUrl: addresses.gatewayUrl,
+    tlsSans: addresses.tlsSans,
     k3s: k3s === 'auto' || k3s === 'off' ? k3s : resolve(k3s),
     heartbeatIntervalMs,
     unreachableAfterMs,

@@ -10,9 +10,13 @@ import { unknownCommand } from './cli/unknown-command.js';
 import { readHubVersion } from './version.js';
 import { addSinkOptions } from './sinks/sink-config.js';
 import { addBackupOptions } from './backup/backup-config.js';
+import { addAddressOptions } from './config-addresses.js';
+
+/** Collects a repeatable option's values. */
+const repeatable = (v: string, prev: string[] = []): string[] => [...prev, v];
 
 function runCommand(program: Command): Command {
-  return addBackupOptions(addSinkOptions(program))
+  return addBackupOptions(addSinkOptions(addAddressOptions(program)))
     .option(
       '--data-dir <dir>',
       `all hub state (env ATOLL_DATA_DIR; default ${D.dataDirAsRoot} as root, else ${D.dataDir})`,
@@ -55,10 +59,7 @@ function runCommand(program: Command): Command {
       '--k3s-datastore-endpoint <url>',
       "k3s's datastore (env ATOLL_K3S_DATASTORE_ENDPOINT); default: embedded on SQLite, `<database>_k3s` beside atoll's on PostgreSQL",
     )
-    .option('--k3s-arg <arg>', 'extra argument for `k3s server` (repeatable)', (v: string, prev: string[] = []) => [
-      ...prev,
-      v,
-    ])
+    .option('--k3s-arg <arg>', 'extra argument for `k3s server` (repeatable)', repeatable)
     .option(
       '--cluster-name <name>',
       `name of the cluster, user and context in the kubeconfig the hub hands out (env ATOLL_CLUSTER_NAME; default ${D.clusterName})`,

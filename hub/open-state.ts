@@ -25,6 +25,7 @@ import type { HubPki } from './pki/hub-pki.js';
 import type { ClusterSecret } from './pki/cluster-secret.js';
 import { checkLegacyModes } from './pki/legacy-files.js';
 import { REINIT, StoreRefused, openSecrets } from './pki/open-secrets.js';
+import { extraCertHosts } from './config-addresses.js';
 
 export interface HubState {
   store: Store;
@@ -40,6 +41,8 @@ export interface HubState {
 export interface OpenStateOptions {
   dataDir: string;
   publicUrl: string;
+  /** Further hosts for the serving certificate (--gateway-url's, --tls-san). */
+  extraHosts?: readonly string[];
   reinitStore: boolean;
   /** --cluster-secret-file. */
   clusterSecretFile: string;
@@ -143,6 +146,7 @@ export async function openHubStateFor(config: HubConfig, log: Logger): Promise<H
   const state = await openHubState({
     dataDir: config.dataDir,
     publicUrl: config.publicUrl,
+    extraHosts: extraCertHosts(config),
     reinitStore: config.reinitStore,
     clusterSecretFile: config.clusterSecretFile,
     logger: log,

@@ -6,6 +6,7 @@ import { printRows } from './output.js';
 interface HubItem {
   id: string;
   publicUrl: string;
+  gatewayUrl: string;
   apiUrl: string;
   agents: number;
   lastBeat: string;
@@ -26,7 +27,8 @@ export function registerHubCommands(program: Command): void {
         [
           { header: 'ID', value: (h: HubItem) => (h.self ? `${h.id} *` : h.id) },
           { header: 'STATE', value: (h: HubItem) => (h.live ? 'live' : 'gone') },
-          { header: 'URL', value: (h: HubItem) => h.publicUrl },
+          // Each hub's own gateway (--gateway-url): --public-url may be a name every hub shares.
+          { header: 'URL', value: (h: HubItem) => h.gatewayUrl },
           { header: 'API', value: (h: HubItem) => h.apiUrl, wide: true },
           { header: 'AGENTS', value: (h: HubItem) => String(h.agents) },
           { header: 'LEADS', value: (h: HubItem) => h.leader.join(',') || '-' },

@@ -51,14 +51,27 @@ export function createMembership(d: MembershipDeps): Membership {
   let lastOk = -Infinity;
   let lastFailed = -Infinity;
   let timer: NodeJS.Timeout | undefined;
-  let busy = false;
+  // One beat at a time. One that hangs (the database's link cut: packets dropped, no error) counts
+  // as failed once it has run for the live window, until the pool's query timeout ends it.
+  let inFlight: Promise<void> | undefined;
+  let startedAt = 0;
 
   const list = async (): Promise<HubView[]> =>
     (await d.store.listHubs()).map((h) => ({ ...h, live: h.ageMs < liveAfterMs }));
 
   const beat = async (): Promise<void> => {
-    if (busy) return;
-    busy = true;
+    if (inFlight) {
+      if (mono() - startedAt >= liveAfterMs) lastFailed = mono();
+      return;
+    }
+    startedAt = mono();
+    inFlight = beatOnce().finally(() => {
+      inFlight = undefined;
+    });
+    await inFlight;
+  };
+
+  const beatOnce = async (): Promise<void> => {
     try {
       await d.store.beatHub({ ...d.self, agents: d.agents() });
       const hubs = await list();
@@ -73,8 +86,6 @@ export function createMembership(d: MembershipDeps): Membership {
     } catch (err) {
       lastFailed = mono();
       throw err;
-    } finally {
-      busy = false;
     }
   };
 

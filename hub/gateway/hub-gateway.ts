@@ -118,8 +118,9 @@ export async function buildHubGateway(services: HubServices, d: HubGatewayDeps):
       heartbeatIntervalMs: config.heartbeatIntervalMs,
       hubVersion,
       liveGatewayUrls: () => {
-        // The live hubs of this datastore (hub/cluster/ membership), this hub first; ATOLL_TEST_PEER_GATEWAYS adds more.
-        const own = [config.publicUrl, ...config.testPeerGateways];
+        // The live hubs of this datastore (hub/cluster/ membership), this hub first, then the shared
+        // --public-url (when --gateway-url gives this hub its own); ATOLL_TEST_PEER_GATEWAYS adds more.
+        const own = [...new Set([config.gatewayUrl, config.publicUrl, ...config.testPeerGateways])];
         try {
           return [...new Set([...(d.liveGatewayUrls?.() ?? []), ...own])];
         } catch (err) {

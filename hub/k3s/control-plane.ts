@@ -20,6 +20,8 @@ export interface ControlPlaneOptions {
   mode: string;
   dataDir: string;
   publicHost: string;
+  /** Further names for k3s's serving certificate (--gateway-url's host, --tls-san). */
+  tlsSans?: readonly string[];
   httpsPort: number;
   extraArgs: readonly string[];
   nodeTokenTtl: string;
@@ -132,6 +134,7 @@ export class ControlPlane {
       args: serverArgs({
         dataDir: this.opts.dataDir,
         publicHost: this.opts.publicHost,
+        tlsSans: this.opts.tlsSans,
         httpsPort: this.opts.httpsPort,
         localAddresses: localAddresses(),
         extraArgs: this.opts.extraArgs,

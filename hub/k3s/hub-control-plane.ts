@@ -9,6 +9,7 @@ import type { Logger } from '../logger.js';
 import type { NodeRegistry } from '../nodes/registry.js';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import { ControlPlane } from './control-plane.js';
+import { extraCertHosts, urlHost } from '../config-addresses.js';
 import { NodeK3s } from './node-k3s.js';
 import { isControlPlaneNode } from './kube-watch.js';
 import { logFailure } from '../../certs/log-failure.js';
@@ -34,7 +35,8 @@ export function createHubControlPlane(
   const controlPlane = new ControlPlane({
     mode: config.k3s,
     dataDir: config.dataDir,
-    publicHost: new URL(config.publicUrl).hostname.replace(/^\[|\]$/g, ''),
+    publicHost: urlHost(config.publicUrl),
+    tlsSans: extraCertHosts(config),
     httpsPort: config.k3sHttpsPort,
     extraArgs: config.k3sArgs,
     nodeTokenTtl: config.k3sNodeTokenTtl,

@@ -11,6 +11,7 @@ import { logFailure } from '../../certs/log-failure.js';
 import { AtollError } from '../../certs/atoll-error.js';
 import type { SealKey } from '../../certs/sealed.js';
 import { openNodeToken, sealNodeToken } from './node-token-seal.js';
+import { NODE_ID_LABEL } from '../nodes/kube-node-id.js';
 
 /** Event noted when a node's k3s version is assigned by a hub that does not hold its link. */
 export const K3S_ASSIGNED = 'k3s.version-assigned';
@@ -40,7 +41,7 @@ export function nodeLabels(node: NodeRecord, poolLabels: Record<string, string>)
     ...poolLabels,
     ...node.labels,
     'atoll.dev/pool': node.pool,
-    'atoll.dev/node-id': node.id,
+    [NODE_ID_LABEL]: node.id,
   };
   const region = node.labels['topology.kubernetes.io/region'] ?? node.labels.region;
   if (region) labels['topology.kubernetes.io/region'] = region;

@@ -6,6 +6,8 @@ export interface ServerArgsInput {
   dataDir: string;
   /** Host agents use to reach the API (from --public-url). */
   publicHost: string;
+  /** Further names for the serving certificate (--gateway-url's host, --tls-san). */
+  tlsSans?: readonly string[];
   httpsPort: number;
   bindAddress?: string;
   /** This machine's own addresses. */
@@ -40,6 +42,7 @@ export function serverArgs(input: ServerArgsInput): string[] {
     // Every public name and IP in the serving certificate up front (k3s#1381).
     '--tls-san',
     input.publicHost,
+    ...(input.tlsSans ?? []).filter((n) => n !== input.publicHost).flatMap((n) => ['--tls-san', n]),
     // Pod traffic between providers is encrypted and uses public addresses (k3s#2689, #5717).
     '--flannel-backend=wireguard-native',
     '--flannel-external-ip',

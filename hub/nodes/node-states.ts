@@ -98,11 +98,17 @@ export class NodeStates {
     if (entry.link) await this.reevaluate(nodeId, why);
   }
 
-  /** Marks nodes silent for `unreachableAfterMs` (monotonic `now`) unreachable: one pass over memory. */
-  async sweep(now: number, unreachableAfterMs: number): Promise<void> {
+  /**
+   * Marks nodes silent for `unreachableAfterMs` (monotonic `now`) unreachable: one pass over memory.
+   * A node whose link is not here may be connected to another hub (shared store): it is judged by the
+   * lastSeen that hub stores (`wallNow`: this hub's wall clock), read only once it looks silent here.
+   */
+  async sweep(now: number, unreachableAfterMs: number, wallNow = Date.now()): Promise<void> {
     for (const [id, entry] of this.live) {
       if (entry.state === 'unreachable') continue;
       const since = Math.max(entry.lastSeenMs, entry.createdMs);
+      if (now - since >= unreachableAfterMs && !entry.link && (await this.seenElsewhere(id, entry, now, wallNow)))
+        continue;
       if (now - since >= unreachableAfterMs) {
         if (entry.link) {
           // Connected but silent: the link is half-open. Close it; the agent reconnects if alive.
@@ -115,5 +121,25 @@ export class NodeStates {
         await this.set(id, 'unreachable', ['no-report'], `no report for ${Math.round((now - since) / 1000)}s`);
       }
     }
+  }
+
+  /**
+   * Whether the store says the node was seen within the window (by the hub holding its link) or is
+   * already unreachable: then its entry takes the stored lastSeen and state, and this hub leaves it be.
+   */
+  private async seenElsewhere(id: string, entry: LiveNode, now: number, wallNow: number): Promise<boolean> {
+    let stored;
+    try {
+      stored = await this.d.store.getNode(id);
+    } catch {
+      return true; // the store cannot say (and could not record a change): judged at the next sweep
+    }
+    if (!stored) return false;
+    const lastSeen = stored.lastSeen ? Date.parse(stored.lastSeen) : NaN;
+    const ago = Number.isFinite(lastSeen) ? Math.max(0, wallNow - lastSeen) : Infinity;
+    if (now - Math.max(entry.lastSeenMs, entry.createdMs) <= ago) return false; // nothing newer than here
+    entry.lastSeenMs = now - ago;
+    entry.state = stored.state;
+    return true;
   }
 }

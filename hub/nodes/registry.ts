@@ -10,6 +10,7 @@ import { NodeStates } from './node-states.js';
 import { healthProblems, type SkewJudge } from './health-state.js';
 import { HOUR_MS, LinkFlaps, linkInfo, type LinkInfo } from './link-flaps.js';
 import { systemClock, type Clock } from '../clock.js';
+import { nodeOfKubeView } from './kube-node-id.js';
 
 export type { AgentLink, CommandOutcome } from './agent-link.js';
 export type { KubeView, NodeSnapshot } from './live-node.js';
@@ -70,7 +71,8 @@ export class NodeRegistry {
 
   /** The Kubernetes Node changed (watch): cordon and kubelet readiness feed the node's state. */
   async kubeUpdate(name: string, view: KubeView | undefined): Promise<void> {
-    const id = this.idByName(name);
+    // A node that joined through another hub (shared store) is loaded by the id its Node is labelled with.
+    const id = this.idByName(name) ?? (await nodeOfKubeView(this.opts.store, name, view, (n) => this.track(n)));
     const entry = id ? this.live.get(id) : undefined;
     if (!id || !entry) return;
     entry.kube = view;
@@ -252,7 +254,7 @@ export class NodeRegistry {
   /** Marks silent nodes unreachable. Called on a timer; cheap: one pass over memory. Never throws. */
   async sweep(): Promise<void> {
     try {
-      await this.states.sweep(this.clock.mono(), this.opts.unreachableAfterMs);
+      await this.states.sweep(this.clock.mono(), this.opts.unreachableAfterMs, this.clock.now());
     } catch (err) {
       this.opts.logger.error({ err }, 'node sweep failed');
     }

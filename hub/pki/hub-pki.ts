@@ -27,7 +27,7 @@ const RENEW_BEFORE_MS = 30 * 86_400_000;
 
 export function servingNames(
   publicUrl: string,
-  extraHosts: string[] = [],
+  extraHosts: readonly string[] = [],
 ): { dnsNames: string[]; ipAddresses: string[] } {
   const dns = new Set<string>(['localhost', hostname()]);
   const ips = new Set<string>(['127.0.0.1', '::1']);
@@ -45,8 +45,9 @@ export async function buildHubPki(
   publicUrl: string,
   ca: CaMaterial,
   keys: { servingKeyPem: string; ticketKeys: Buffer },
+  extraHosts: readonly string[] = [],
 ): Promise<HubPki> {
-  const serving = await ensureServingCert(dataDir, ca, keys.servingKeyPem, publicUrl);
+  const serving = await ensureServingCert(dataDir, ca, keys.servingKeyPem, publicUrl, extraHosts);
   return {
     ca,
     caPin: caPin(ca.certPem),
@@ -62,9 +63,10 @@ export async function ensureServingCert(
   ca: CaMaterial,
   keyPem: string,
   publicUrl: string,
+  extraHosts: readonly string[] = [],
 ): Promise<{ certPem: string; keyPem: string }> {
   const crt = join(dataDir, 'serving.crt');
-  const names = servingNames(publicUrl);
+  const names = servingNames(publicUrl, extraHosts);
   if (existsSync(crt)) {
     const certPem = readFileSync(crt, 'utf8');
     try {

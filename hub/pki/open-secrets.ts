@@ -28,6 +28,8 @@ export const REINIT =
 export interface SecretsOptions {
   dataDir: string;
   publicUrl: string;
+  /** Further hosts for the serving certificate (--gateway-url's, --tls-san). */
+  extraHosts?: readonly string[];
   /** --cluster-secret-file. */
   clusterSecretFile: string;
   logger: Logger;
@@ -107,7 +109,7 @@ export async function openSecrets(store: Store, opts: SecretsOptions, dbPath: st
     writePublicFile(caCrt, ca.certPem);
   }
   const keys = await loadHubKeys(secrets, dataDir, logger);
-  const pki = await buildHubPki(dataDir, opts.publicUrl, ca, keys);
+  const pki = await buildHubPki(dataDir, opts.publicUrl, ca, keys, opts.extraHosts);
   await sealPlaintextNodeTokens(store, clusterSecret, logger);
   return { store, pki: { ...pki, created }, clusterSecret, k3sServerToken: keys.k3sServerToken };
 }

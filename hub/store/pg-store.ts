@@ -44,6 +44,8 @@ function clientConfig(opts: PostgresStoreOptions): pg.ClientConfig {
   return {
     connectionString: opts.url,
     connectionTimeoutMillis: opts.connectTimeoutMs ?? 5000,
+    // A query with no answer (the database's link cut: packets dropped, no error) fails and its
+    // connection is dropped, so a pool never stays stuck on dead connections; idle ones are probed.
     query_timeout: opts.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS,
     keepAlive: true,
     keepAliveInitialDelayMillis: 10_000,

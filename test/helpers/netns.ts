@@ -22,6 +22,13 @@ export interface Lab {
   addHost(name: string): Host;
   /** Removes one host (its namespace and link); end the processes in it first (hostPids). */
   removeHost(host: Host): void;
+  /**
+   * Connects a host of another lab to this lab's bridge too (a second network: e.g. the database's),
+   * with an address here and no default route; setLink on the result cuts only that link.
+   */
+  attach(host: Host): Host;
+  /** Names for the host's resolver: `ip netns exec` shows /etc/netns/<ns>/hosts as its /etc/hosts. */
+  setHostsFile(host: Host, entries: Record<string, string>): void;
   /** Cuts (or restores) one host's link. */
   setLink(host: Host, up: boolean): void;
   /**
@@ -37,6 +44,12 @@ export interface Lab {
 
 function ip(...args: string[]): void {
   execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+/** How many ethN links a namespace has (the next one is eth<that>). */
+function ethCount(ns: string): number {
+  const out = spawnSync('ip', ['-n', ns, '-o', 'link'], { encoding: 'utf8' }).stdout;
+  return out.split('\n').filter((l) => /^\d+: eth\d+[@:]/.test(l)).length;
 }
 
 export function netnsAvailable(): { ok: boolean; why: string } {
@@ -61,6 +74,7 @@ export function createLab(subnet = Math.floor(Math.random() * 200) + 20): Lab {
   const prefix = `198.18.${subnet}`;
   const gatewayIp = `${prefix}.254`;
   const hosts: Host[] = [];
+  const hostsFiles: string[] = [];
   let cleaned = false;
   let added = 0;
   ip('link', 'add', bridge, 'type', 'bridge');
@@ -95,6 +109,28 @@ export function createLab(subnet = Math.floor(Math.random() * 200) + 20): Lab {
       hosts.splice(at, 1);
       spawnSync('ip', ['netns', 'del', host.ns]);
       spawnSync('ip', ['link', 'del', host.hostVeth]);
+      rmSync(join(NETNS_ETC, host.ns), { recursive: true, force: true });
+    },
+    attach(other) {
+      added += 1;
+      const n = added;
+      const hostVeth = `atv${id}${n}`;
+      const peer = `atp${id}${n}`;
+      const dev = `eth${ethCount(other.ns)}`;
+      const host: Host = { name: `${other.name}@${bridge}`, ns: other.ns, ip: `${prefix}.${n}`, hostVeth };
+      hosts.push(host);
+      ip('link', 'add', hostVeth, 'type', 'veth', 'peer', 'name', peer);
+      ip('link', 'set', peer, 'netns', other.ns);
+      ip('link', 'set', hostVeth, 'master', bridge, 'up');
+      ip('-n', other.ns, 'link', 'set', peer, 'name', dev);
+      ip('-n', other.ns, 'addr', 'add', `${host.ip}/24`, 'dev', dev);
+      ip('-n', other.ns, 'link', 'set', dev, 'up');
+      return host;
+    },
+    setHostsFile(host, entries) {
+      const dir = join(NETNS_ETC, host.ns);
+      if (!hostsFiles.includes(dir)) hostsFiles.push(dir);
+      lab.setHosts(host, entries);
     },
     setLink(host, up) {
       ip('link', 'set', host.hostVeth, up ? 'up' : 'down');
@@ -119,6 +155,8 @@ export function createLab(subnet = Math.floor(Math.random() * 200) + 20): Lab {
         rmSync(join(NETNS_ETC, h.ns), { recursive: true, force: true });
       }
       spawnSync('ip', ['link', 'del', bridge]);
+      // Only the folders this lab made, one per namespace of its own (never /etc/netns itself).
+      for (const d of hostsFiles) rmSync(d, { recursive: true, force: true });
     },
   };
   labs.add(lab);

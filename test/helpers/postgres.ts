@@ -13,8 +13,8 @@ export interface PgServer {
   url: string;
   port: number;
   dir: string;
-  /** A URL for another database on the same server (created on demand with createDatabase). */
-  urlFor(database: string): string;
+  /** A URL for another database on the same server (created on demand with createDatabase); `host`: one of `listen`. */
+  urlFor(database: string, host?: string): string;
   createDatabase(name: string): void;
   /** Runs SQL as the superuser through psql; returns stdout. */
   psql(sql: string, database?: string): string;
@@ -47,7 +47,17 @@ function run(
   return r.stdout;
 }
 
-export async function startPostgres(): Promise<PgServer> {
+export interface PgOptions {
+  /**
+   * Addresses to listen on besides 127.0.0.1 (e.g. a test lab's bridge address, for hubs in network
+   * namespaces); the default is loopback only.
+   */
+  listen?: string[];
+  /** Networks (CIDR) allowed to log in with a password besides loopback; needed with `listen`. */
+  allowFrom?: string[];
+}
+
+export async function startPostgres(options: PgOptions = {}): Promise<PgServer> {
   const bin = postgresBinDir();
   if (!bin) throw new Error('PostgreSQL is not installed (apt-get install postgresql)');
   const dir = mkdtempSync(join(tmpdir(), 'atoll-pg-'));
@@ -71,9 +81,13 @@ export async function startPostgres(): Promise<PgServer> {
     { asPostgres: true },
   );
   rmSync(pwFile, { force: true });
+  if (options.allowFrom?.length) {
+    const hba = options.allowFrom.map((cidr) => `host all all ${cidr} scram-sha-256`).join('\n');
+    run('sh', ['-c', `printf '%s\\n' "$1" >> "$2"`, 'sh', hba, join(data, 'pg_hba.conf')], { asPostgres: true });
+  }
   run('mkdir', ['-p', sock], { asPostgres: true });
   const port = await freePort();
-  const opts = `-c listen_addresses=127.0.0.1 -c port=${port} -c unix_socket_directories=${sock} -c fsync=off -c max_connections=200 -c shared_buffers=64MB`;
+  const opts = `-c listen_addresses=${['127.0.0.1', ...(options.listen ?? [])].join(',')} -c port=${port} -c unix_socket_directories=${sock} -c fsync=off -c max_connections=200 -c shared_buffers=64MB`;
   let running = false;
   const start = (): void => {
     run(join(bin, 'pg_ctl'), ['-D', data, '-o', opts, '-l', join(data, 'server.log'), '-w', '-t', '60', 'start'], {
@@ -109,7 +123,8 @@ export async function startPostgres(): Promise<PgServer> {
   // CREATEDB: a hub's k3s (kine) makes its own database, `<database>_k3s`, when it is missing.
   psql(`CREATE ROLE atoll LOGIN CREATEDB PASSWORD '${password}'`);
   psql('CREATE DATABASE atoll OWNER atoll');
-  const urlFor = (database: string): string => `postgres://atoll:${password}@127.0.0.1:${port}/${database}`;
+  const urlFor = (database: string, host = '127.0.0.1'): string =>
+    `postgres://atoll:${password}@${host}:${port}/${database}`;
   let stopped = false;
   return {
     url: urlFor('atoll'),

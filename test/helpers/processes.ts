@@ -185,6 +185,7 @@ export function apiCall<T>(
   method: string,
   path: string,
   body?: unknown,
+  timeoutMs = 10_000,
 ): Promise<{ status: number; body: T }> {
   const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
   return new Promise((res, rej) => {
@@ -193,7 +194,7 @@ export function apiCall<T>(
       {
         method,
         ca: caPem,
-        timeout: 10_000,
+        timeout: timeoutMs,
         headers: {
           authorization: `Bearer ${token}`,
           ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}),

@@ -10,6 +10,9 @@ import { flagKey, helpOf, helpOptions, shownDefault } from '../../helpers/help-t
 /** Flags whose default is computed (public URL, connection caps, paths in the data dir, the SQLite file) or empty (repeatable). */
 const DERIVED = [
   'public-url',
+  // The public URL unless given; none unless given (repeatable).
+  'gateway-url',
+  'tls-san',
   'cluster-secret-file',
   'datastore',
   'hub-id',

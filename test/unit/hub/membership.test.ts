@@ -77,3 +77,41 @@ test('--forget-hubs-after: default 1h, a duration, at least 10s', () => {
   assert.equal(parseHubConfig(base, { ATOLL_FORGET_HUBS_AFTER: '30s' }, false).forgetHubsAfterMs, 30_000);
   assert.throws(() => parseHubConfig({ ...base, forgetHubsAfter: '5s' }, {}, false), ConfigError);
 });
+
+test('a beat that hangs (the link to the database cut: no answer, no error) makes the hub cut off after the live window', async (t) => {
+  let hang = false;
+  const pending: Array<() => void> = [];
+  const store = {
+    beatHub: () => (hang ? new Promise<void>((resolve) => pending.push(resolve)) : Promise.resolve()),
+    listHubs: () => Promise.resolve([{ ...hub('me'), agents: 0, lastBeat: '2026-01-01T00:00:00.000Z', ageMs: 0 }]),
+    removeHub: () => Promise.resolve(false),
+  };
+  let now = 0;
+  const m = createMembership({
+    store,
+    self: hub('me'),
+    agents: () => 0,
+    logger: createLogger('silent'),
+    intervalMs: 10,
+    liveAfterMs: 60,
+    mono: () => now,
+  });
+  await m.start();
+  t.after(() => m.stop());
+  assert.equal(m.storeReachable(), true);
+  hang = true;
+  const tick = async (ms: number): Promise<void> => {
+    now += ms;
+    await sleep(15); // a beat timer tick
+  };
+  await tick(30);
+  assert.equal(m.storeReachable(), true, 'a slow beat is not a cut');
+  for (let i = 0; i < 10; i++) await tick(10);
+  assert.equal(m.storeReachable(), false, 'a beat with no answer for the live window is');
+  // The database answers again: the hung beat ends, the next one gets through.
+  hang = false;
+  for (const resolve of pending.splice(0)) resolve();
+  await tick(10);
+  await tick(10);
+  assert.equal(m.storeReachable(), true);
+});

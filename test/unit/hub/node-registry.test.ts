@@ -264,3 +264,43 @@ test('a reconnect to present a renewed certificate is not a link flap; other rec
   link = await w.connect(id);
   assert.equal(w.registry.snapshotOf(id)?.linkFlaps, 1, 'a dropped link is one');
 });
+
+test('a node that joined through another hub gets its Kubernetes view here, by the node id its Node is labelled with', async (t) => {
+  const w = await world(t);
+  // Joined (on the shared store) after this registry was made: it never tracked the node.
+  const stale = w.registry;
+  await w.restart();
+  const id = await w.join('b');
+  w.registry = stale;
+  assert.equal(w.registry.kubeView(id), undefined);
+  // A Node of that name without the label, or labelled with another node's id: not this node.
+  await w.registry.kubeUpdate('b', kube());
+  await w.registry.kubeUpdate('b', kube({ labels: { 'atoll.dev/node-id': 'n-someone-else' } }));
+  assert.equal(w.registry.kubeView(id), undefined);
+  await w.registry.kubeUpdate('c', kube({ labels: { 'atoll.dev/node-id': id } }));
+  assert.equal(w.registry.kubeView(id), undefined, 'the label on a Node of another name names nothing');
+  await w.registry.kubeUpdate('b', kube({ ready: true, labels: { 'atoll.dev/node-id': id } }));
+  assert.equal(w.registry.kubeView(id)?.ready, true);
+  assert.equal(w.registry.idByName('b'), id);
+});
+
+test('a node whose link is on another hub is not made unreachable here while that hub stores its lastSeen', async (t) => {
+  const w = await world(t);
+  const id = await w.join('a');
+  await w.connect(id);
+  // Its agent moved to another hub (shared store): the link here closed; that hub stores its lastSeen.
+  await w.registry.detach(w.registry.link(id)!, 'HUB_DRAINING');
+  const seenElsewhere = () =>
+    void w.store.recordHealth([{ nodeId: id, lastSeen: new Date(w.clock.now()).toISOString(), health: null }]);
+  for (let i = 0; i < 3 * UNREACHABLE_MS; i += 1_000) {
+    await w.run(1_000);
+    seenElsewhere();
+  }
+  assert.equal((await w.store.getNode(id))?.state, 'ready', 'never unreachable while seen elsewhere');
+  // That hub dies too: a window after the last stored lastSeen, the node is unreachable.
+  await w.run(UNREACHABLE_MS - 2_000);
+  assert.equal((await w.store.getNode(id))?.state, 'ready');
+  await w.run(3_000);
+  assert.equal((await w.store.getNode(id))?.state, 'unreachable');
+  assert.deepEqual(await w.transitions(id), ['joining -> ready', 'ready -> unreachable']);
+});
