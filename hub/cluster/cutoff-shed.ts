@@ -1,6 +1,8 @@
 // A hub cut off from the shared datastore sends its agents to a hub that still has it. Cut off: no
 // membership beat has reached the store for the live window. Then, every second, it asks the hubs
-// that were live at its last good beat for GET /readyz (their API, the cluster's CA): while one of
+// that were live at its last good beat for GET /readyz on their gateway (the address agents reach
+// them at, its own --gateway-url; the API often listens on loopback only), trusting the cluster's
+// CA: while one of
 // them answers 200, this hub sheds its agents (HUB_DRAINING), and they fail over. When every hub is
 // cut off (the database itself is down), nobody answers ready and every hub keeps its agents: moving
 // them would gain nothing. Once this hub's beat reaches the store again, it keeps agents again.
@@ -12,20 +14,22 @@ import { logFailure } from '../../certs/log-failure.js';
 export const PROBE_EVERY_MS = 1000;
 const PROBE_TIMEOUT_MS = 800;
 
-export type ReadyProbe = (apiUrl: string) => Promise<boolean>;
+export type ReadyProbe = (gatewayUrl: string) => Promise<boolean>;
 
-/** GET {apiUrl}/readyz, trusting only the cluster's CA; true on 200 within the timeout. */
+/** GET {gatewayUrl}/readyz, trusting only the cluster's CA; true on 200 within the timeout (all of it). */
 export function readyProbe(caPem: string): ReadyProbe {
-  return (apiUrl) =>
+  return (gatewayUrl) =>
     new Promise((resolve) => {
       let url: URL;
       try {
-        url = new URL('/readyz', apiUrl);
+        url = new URL('/readyz', gatewayUrl);
       } catch {
         resolve(false);
         return;
       }
-      const req = request(url, { ca: caPem, timeout: PROBE_TIMEOUT_MS, minVersion: 'TLSv1.2' }, (res) => {
+      // The whole probe (lookup, connect, TLS, answer) is bounded, not only its idle time.
+      const signal = AbortSignal.timeout(PROBE_TIMEOUT_MS);
+      const req = request(url, { ca: caPem, timeout: PROBE_TIMEOUT_MS, minVersion: 'TLSv1.2', signal }, (res) => {
         res.resume();
         resolve(res.statusCode === 200);
       });
@@ -56,7 +60,7 @@ export function startCutoffShedder(d: {
       let next = false;
       if (!d.membership.storeReachable()) {
         for (const peer of d.membership.lastLivePeers()) {
-          if (await d.probe(peer.apiUrl)) {
+          if (await d.probe(peer.gatewayUrl)) {
             next = true;
             break;
           }

@@ -34,7 +34,7 @@ export interface Membership {
   /** False when beats fail and none got through for the live window (cut off from the store). */
   storeReachable(): boolean;
   /** The other hubs that were live at the last beat that reached the store: their API URLs. */
-  lastLivePeers(): Array<{ id: string; apiUrl: string }>;
+  lastLivePeers(): Array<{ id: string; gatewayUrl: string }>;
 }
 
 export const BEAT_INTERVAL_MS = 2000;
@@ -47,7 +47,7 @@ export function createMembership(d: MembershipDeps): Membership {
   const forgetAfterMs = d.forgetAfterMs ?? FORGET_AFTER_MS;
   const mono = d.mono ?? (() => performance.now());
   let live: string[] = [d.self.gatewayUrl];
-  let peers: Array<{ id: string; apiUrl: string }> = [];
+  let peers: Array<{ id: string; gatewayUrl: string }> = [];
   let lastOk = -Infinity;
   let lastFailed = -Infinity;
   let timer: NodeJS.Timeout | undefined;
@@ -76,7 +76,7 @@ export function createMembership(d: MembershipDeps): Membership {
       await d.store.beatHub({ ...d.self, agents: d.agents() });
       const hubs = await list();
       lastOk = mono();
-      peers = hubs.filter((h) => h.live && h.id !== d.self.id).map((h) => ({ id: h.id, apiUrl: h.apiUrl }));
+      peers = hubs.filter((h) => h.live && h.id !== d.self.id).map((h) => ({ id: h.id, gatewayUrl: h.gatewayUrl }));
       for (const h of hubs.filter((x) => x.id !== d.self.id && x.ageMs > forgetAfterMs)) {
         await d.store.removeHub(h.id);
         d.logger.info({ hub: h.id, lastBeat: h.lastBeat }, 'forgot a hub without a beat for --forget-hubs-after');

@@ -72,6 +72,13 @@ export async function buildHubGateway(services: HubServices, d: HubGatewayDeps):
     revokedAttempt: (id) =>
       nodeK3s.agentTold(id, 10_000).catch(logFailure(gwLog, 'scheduling the purge of a removed node')),
     extraRoutes: (app) => {
+      // Readiness for a load balancer in front of the gateways and for the other hubs (cluster/
+      // cutoff-shed.ts): 200 while this hub reaches its datastore, 503 when cut off from it.
+      app.get('/readyz', { config: { access: 'public' } }, async (_req, reply) => {
+        const hubs = services.hubs;
+        if (hubs?.storeReachable()) return { status: 'ready' };
+        return reply.code(503).send({ status: hubs ? 'datastore-unreachable' : 'starting' });
+      });
       void app.register(artifactRoutes, {
         artifacts,
         verifyClient: (req) => verifyClientCert(store, nodes, req),

@@ -181,7 +181,8 @@ export class Admission {
       .sort((a, b) => a.pool.localeCompare(b.pool) || a.name.localeCompare(b.name))
       .map((n) => {
         const s = snaps.get(n.id);
-        const state = s?.state ?? n.state;
+        // A node linked to another hub: the state that hub stores (as GET /v1/nodes shows it).
+        const state = s?.connected ? s.state : n.state;
         return {
           id: n.id,
           name: n.name,

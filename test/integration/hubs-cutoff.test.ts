@@ -35,9 +35,11 @@ interface NodeView {
   connected: boolean;
 }
 
-function readyz(h: HubHandle): Promise<number> {
+/** GET /readyz on the hub's API, or on its gateway (what a load balancer and the other hubs ask). */
+function readyz(h: HubHandle, on: 'api' | 'gateway' = 'api'): Promise<number> {
   return new Promise((resolve) => {
-    const req = request(new URL('/readyz', h.apiUrl), { ca: h.caPem(), timeout: 3000 }, (res) => {
+    const base = on === 'api' ? h.apiUrl : h.gatewayUrl;
+    const req = request(new URL('/readyz', base), { ca: h.caPem(), timeout: 3000 }, (res) => {
       res.resume();
       resolve(res.statusCode ?? 0);
     });
@@ -62,6 +64,7 @@ test(
     const hubA = await group.add({ id: 'hub-a', datastoreUrl: urlA });
     assert.equal(await readyz(hubA), 200);
     assert.equal(await readyz(hubB), 200);
+    assert.equal(await readyz(hubA, 'gateway'), 200);
 
     const readyOn = async (hub: HubHandle): Promise<NodeView | undefined> => {
       const r = await hub.api<{ items: NodeView[] }>('GET', '/v1/nodes').catch(() => undefined);
@@ -91,6 +94,8 @@ test(
     pg.psql(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'hub_a'`);
     const cutAt = Date.now();
     await waitFor('hub A not ready', async () => (await readyz(hubA)) === 503, 20_000);
+    assert.equal(await readyz(hubA, 'gateway'), 503, "the gateway's /readyz says so too");
+    assert.equal(await readyz(hubB, 'gateway'), 200);
     const onB = await waitFor(
       'the agent ready on hub B',
       async () => (linkedTo(hubB) ? readyOn(hubB) : undefined),

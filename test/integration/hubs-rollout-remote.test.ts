@@ -151,6 +151,19 @@ test(
       throw new Error(`${err.message}\n${JSON.stringify(views)}\nagent: ${agents[0].proc.stderr().slice(-3000)}`);
     });
 
+    // Hub A (no agent link) sees them ready too: their state from what hub B stores, their
+    // Kubernetes view from the shared k3s datastore.
+    await waitFor(
+      'the nodes ready as seen by hub A',
+      async () => {
+        const items = (await a.api<{ items: NodeView[] }>('GET', '/v1/nodes')).body.items;
+        return items.length === AGENTS && items.every((n) => n.state === 'ready' && n.k3s.ready);
+      },
+      30_000,
+    ).catch(async (err: Error) => {
+      throw new Error(`${err.message}\n${JSON.stringify((await a.api('GET', '/v1/nodes')).body)}`);
+    });
+
     // The rollout, through the leader (hub A), which holds no agent link.
     const started = await a.api<RolloutView>('POST', '/v1/upgrades', {
       version: V1,
