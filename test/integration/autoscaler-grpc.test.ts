@@ -147,6 +147,12 @@ esac
   assert.deepEqual([def.minSize, def.maxSize], [1, 2]);
   const forNode = await call(ca, 'NodeGroupForNode', { node: { providerID: `atoll://${web1.id}`, name: 'web-1' } });
   assert.equal(forNode.nodeGroup?.id, 'default');
+  // A node writes its own providerID: one naming another node's id is refused (it could get that node deleted).
+  await refused(
+    call(ca, 'NodeGroupForNode', { node: { providerID: `atoll://${web1.id}`, name: 'machine-1' } }),
+    status.PERMISSION_DENIED,
+    "a node claiming web-1's providerID",
+  );
   const foreign = await call(ca, 'NodeGroupForNode', { node: { providerID: 'k3s://hub', name: 'hub' } });
   assert.equal(foreign.nodeGroup?.id ?? '', '');
   assert.equal(await targetOf(ca), 1);
@@ -232,7 +238,10 @@ esac
   await refused(
     call(ca, 'NodeGroupDeleteNodes', {
       id: 'default',
-      nodes: [{ providerID: joined }, { providerID: `atoll://${web1.id}` }],
+      nodes: [
+        { providerID: joined, name: 'machine-1' },
+        { providerID: `atoll://${web1.id}`, name: 'web-1' },
+      ],
     }),
     status.OUT_OF_RANGE,
     'deleting below minSize',

@@ -10,7 +10,7 @@ import type { Store } from '../../store/types.js';
 import { readState } from '../state.js';
 import type { GroupRecords, MachineRequest } from './group-records.js';
 import type { MachineHook } from './machine-hook.js';
-import { GroupError, parseInstanceId, type GroupView } from './node-groups.js';
+import { checkNodeName, GroupError, parseInstanceId, type GroupView, type InstanceRef } from './node-groups.js';
 
 export interface GroupDeletionsDeps {
   store: Store;
@@ -53,20 +53,25 @@ export class GroupDeletions {
     pool: Pool,
     members: readonly NodeRecord[],
     view: GroupView,
-    instanceIds: string[],
+    instances: InstanceRef[],
     actor: string,
   ): Promise<void> {
-    if (instanceIds.length === 0) return;
-    if (instanceIds.length > MAX_DELETE_NODES)
+    if (instances.length === 0) return;
+    if (instances.length > MAX_DELETE_NODES)
       throw new GroupError('GROUP_INVALID_ARGUMENT', `at most ${MAX_DELETE_NODES} nodes per call`);
     const byId = new Map(members.map((n) => [n.id, n]));
     const nodes: NodeRecord[] = [];
     const requests = new Set<string>();
-    for (const raw of new Set(instanceIds)) {
+    const seen = new Set<string>();
+    for (const { providerId: raw, name } of instances) {
+      if (seen.has(raw)) continue;
+      seen.add(raw);
       const parsed = parseInstanceId(raw);
       const node = parsed && 'node' in parsed ? byId.get(parsed.node) : undefined;
-      if (node) nodes.push(node);
-      else if (parsed && 'request' in parsed) requests.add(parsed.request);
+      if (node) {
+        checkNodeName(node, name);
+        nodes.push(node);
+      } else if (parsed && 'request' in parsed) requests.add(parsed.request);
       else
         throw new GroupError(
           'GROUP_NOT_MEMBER',

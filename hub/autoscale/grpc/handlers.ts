@@ -26,6 +26,7 @@ const STATUS_OF: Record<string, status> = {
   GROUP_SIZE_OUT_OF_RANGE: status.OUT_OF_RANGE,
   GROUP_NO_HOOK: status.FAILED_PRECONDITION,
   GROUP_NOT_MEMBER: status.INVALID_ARGUMENT,
+  GROUP_NODE_MISMATCH: status.PERMISSION_DENIED,
   GROUP_NO_TEMPLATE: status.UNIMPLEMENTED,
   DATASTORE_UNAVAILABLE: status.UNAVAILABLE,
   STORE_UNAVAILABLE: status.UNAVAILABLE,
@@ -59,6 +60,7 @@ function unary<M extends ExternalGrpcMethod>(
         const grpcStatus = err instanceof Unimplemented ? status.UNIMPLEMENTED : STATUS_OF[code];
         if (grpcStatus === undefined)
           logger.error({ method: name, err: (err as Error).message }, 'autoscaler call failed');
+        else if (code === 'GROUP_NODE_MISMATCH') logger.warn({ method: name, err: (err as Error).message }, 'refused');
         callback({
           code: grpcStatus ?? status.INTERNAL,
           details: grpcStatus === undefined ? 'internal error (see the hub log)' : (err as Error).message,
@@ -112,11 +114,9 @@ export function cloudProviderHandlers(
   const impl: Impl = {
     NodeGroups: async () => ({ nodeGroups: await groups.groups() }),
     NodeGroupForNode: async (req) => {
-      const n = req.node;
-      const parsed = parseInstanceId(n?.providerID ?? '');
-      // Nodes registered before their kubelet had --provider-id still carry atoll's node-id label.
-      const nodeId = parsed && 'node' in parsed ? parsed.node : (n?.labels?.['atoll.dev/node-id'] ?? '');
-      const g = nodeId ? await groups.groupOfNode(nodeId) : undefined;
+      // The providerID (and any label) is the node's own word: groupOfNode checks it against the Node's name.
+      const parsed = parseInstanceId(req.node?.providerID ?? '');
+      const g = parsed && 'node' in parsed ? await groups.groupOfNode(parsed.node, req.node?.name ?? '') : undefined;
       return { nodeGroup: g ?? { id: '' } };
     },
     PricingNodePrice: () => Promise.reject(new Unimplemented('PricingNodePrice')),
@@ -134,10 +134,8 @@ export function cloudProviderHandlers(
       return {};
     },
     NodeGroupDeleteNodes: async (req) => {
-      const ids = (req.nodes ?? []).map(
-        (n) => n.providerID || (n.labels?.['atoll.dev/node-id'] ? `atoll://${n.labels['atoll.dev/node-id']}` : ''),
-      );
-      await groups.deleteNodes(req.id ?? '', ids, ACTOR);
+      const nodes = (req.nodes ?? []).map((n) => ({ providerId: n.providerID ?? '', name: n.name ?? '' }));
+      await groups.deleteNodes(req.id ?? '', nodes, ACTOR);
       return {};
     },
     NodeGroupDecreaseTargetSize: async (req) => {

@@ -19,7 +19,15 @@ import {
   type Bounds,
 } from './group-view.js';
 import type { MachineHook } from './machine-hook.js';
-import { GroupError, type GroupOptions, type GroupView, type InstanceView, type NodeGroups } from './node-groups.js';
+import {
+  checkNodeName,
+  GroupError,
+  type GroupOptions,
+  type GroupView,
+  type InstanceRef,
+  type InstanceView,
+  type NodeGroups,
+} from './node-groups.js';
 import { GroupDeletions } from './group-deletions.js';
 
 export interface PoolGroupsDeps {
@@ -60,9 +68,10 @@ export class PoolGroups implements NodeGroups {
     return this.view(pool, members, rec);
   }
 
-  async groupOfNode(nodeId: string): Promise<GroupView | undefined> {
+  async groupOfNode(nodeId: string, nodeName: string): Promise<GroupView | undefined> {
     const node = await this.d.store.getNode(nodeId);
     if (!node) return undefined;
+    checkNodeName(node, nodeName);
     const pool = await this.d.store.getPool(node.pool);
     if (!pool) return undefined;
     const members = membersOf(await this.d.store.listNodes(), pool.name);
@@ -135,9 +144,9 @@ export class PoolGroups implements NodeGroups {
     for (const r of dropped) if (r.machineId) this.deletions.track(this.deletions.deleteMachine(pool.name, r, actor));
   }
 
-  async deleteNodes(id: string, instanceIds: string[], actor: string): Promise<void> {
+  async deleteNodes(id: string, instances: InstanceRef[], actor: string): Promise<void> {
     const { pool, members, rec } = await this.load(id);
-    await this.deletions.deleteNodes(pool, members, this.view(pool, members, rec), instanceIds, actor);
+    await this.deletions.deleteNodes(pool, members, this.view(pool, members, rec), instances, actor);
   }
 
   async instances(id: string): Promise<InstanceView[]> {
