@@ -100,6 +100,8 @@ set -eu
 req=$(cat)
 echo "$1" >> "${work}/hook-calls"
 case "$1" in
+  capabilities)
+    echo '{"ok": true, "actions": ["create", "delete"]}' ;;
   create)
     token=$(printf '%s' "$req" | grep -o 'AT1[0-9a-f]\\{64\\}::[a-z0-9]\\{8\\}\\.[a-z0-9]\\{32\\}' | head -n1)
     hub=$(printf '%s' "$req" | grep -o 'https://127\\.0\\.0\\.1:[0-9]*' | head -n1)
@@ -116,12 +118,16 @@ esac
   const port = await freePort();
   hub = await startHub({ extraArgs: ['--autoscaler-grpc-listen', `127.0.0.1:${port}`] });
   const h = hub;
+  // A pool is a node group only once it opted in (autoscale on, with a hook that can create and delete).
+  const batch = await h.api('POST', '/v1/pools', { name: 'batch' });
+  assert.equal(batch.status, 201, JSON.stringify(batch.body));
   const patched = await h.api('PATCH', '/v1/pools/default', {
     minSize: 1,
     maxSize: 2,
     labels: { tier: 'web' },
     taints: ['dedicated=web:NoSchedule'],
     autoheal: { hook },
+    autoscale: { enabled: true },
   });
   assert.equal(patched.status, 200, JSON.stringify(patched.body));
 
@@ -145,6 +151,17 @@ esac
   const def = groups.nodeGroups.find((g) => g.id === 'default');
   assert.ok(def, JSON.stringify(groups));
   assert.deepEqual([def.minSize, def.maxSize], [1, 2]);
+  assert.deepEqual(
+    groups.nodeGroups.map((g) => g.id),
+    ['default'],
+    'pool batch (autoscale off) is no node group',
+  );
+  await refused(call(ca, 'NodeGroupIncreaseSize', { id: 'batch', delta: 1 }), status.NOT_FOUND, 'grow pool batch');
+  await refused(
+    call(ca, 'NodeGroupDeleteNodes', { id: 'batch', nodes: [{ providerID: `atoll://${web1.id}`, name: 'web-1' }] }),
+    status.NOT_FOUND,
+    'delete from pool batch',
+  );
   const forNode = await call(ca, 'NodeGroupForNode', { node: { providerID: `atoll://${web1.id}`, name: 'web-1' } });
   assert.equal(forNode.nodeGroup?.id, 'default');
   // A node writes its own providerID: one naming another node's id is refused (it could get that node deleted).
@@ -269,7 +286,11 @@ esac
     },
     10_000,
   ).catch(() => assert.fail(JSON.stringify(after1)));
-  assert.deepEqual(readFileSync(join(work, 'hook-calls'), 'utf8').trim().split('\n'), ['create', 'delete']);
+  const hookCalls = readFileSync(join(work, 'hook-calls'), 'utf8').trim().split('\n');
+  assert.deepEqual(
+    hookCalls.filter((c) => c !== 'capabilities'),
+    ['create', 'delete'],
+  );
 
   // Options from the pool's autoscale settings; unknown groups; optional methods.
   const opts = await call(ca, 'NodeGroupGetOptions', {

@@ -58,7 +58,9 @@ export class PoolGroups implements NodeGroups {
   }
 
   async groups(): Promise<GroupView[]> {
-    const [pools, nodes] = await Promise.all([this.d.store.listPools(), this.d.store.listNodes()]);
+    const [all, nodes] = await Promise.all([this.d.store.listPools(), this.d.store.listNodes()]);
+    const pools: Pool[] = [];
+    for (const p of all) if (!(await this.notAGroup(p))) pools.push(p);
     const recs = await this.records.getMany(pools.map((p) => p.name));
     return pools.map((p) => this.view(p, membersOf(nodes, p.name), recs.get(p.name)!));
   }
@@ -73,7 +75,7 @@ export class PoolGroups implements NodeGroups {
     if (!node) return undefined;
     checkNodeName(node, nodeName);
     const pool = await this.d.store.getPool(node.pool);
-    if (!pool) return undefined;
+    if (!pool || (await this.notAGroup(pool))) return undefined;
     const members = membersOf(await this.d.store.listNodes(), pool.name);
     return this.view(pool, members, await this.records.get(pool.name));
   }
@@ -165,7 +167,8 @@ export class PoolGroups implements NodeGroups {
   }
 
   async refresh(): Promise<void> {
-    const [pools, nodes] = await Promise.all([this.d.store.listPools(), this.d.store.listNodes()]);
+    const [all, nodes] = await Promise.all([this.d.store.listPools(), this.d.store.listNodes()]);
+    const pools = all.filter((p) => p.autoscale.enabled);
     const recs = await this.records.getMany(pools.map((p) => p.name));
     for (const p of pools) await this.settle(p.name, membersOf(nodes, p.name), recs.get(p.name)!);
   }
@@ -173,6 +176,16 @@ export class PoolGroups implements NodeGroups {
   /** Waits (bounded) for the hook calls and removals under way. */
   close(timeoutMs = 5_000): Promise<void> {
     return this.deletions.drain(timeoutMs);
+  }
+
+  /**
+   * Why a pool is not a node group, or undefined when it is: it opted in (autoscale enabled, as for
+   * the built-in autoscaler) and its provider hook can create and delete machines.
+   */
+  private async notAGroup(pool: Pool): Promise<string | undefined> {
+    if (!pool.autoscale.enabled)
+      return `pool ${pool.name} is not a node group: its autoscale is off (atoll-hub pool update ${pool.name} --autoscale-enabled true)`;
+    return this.d.hook.problem(pool.name);
   }
 
   private view(pool: Pool, members: NodeRecord[], rec: GroupRecord): GroupView {
@@ -183,6 +196,8 @@ export class PoolGroups implements NodeGroups {
   private async load(id: string): Promise<{ pool: Pool; members: NodeRecord[]; rec: GroupRecord }> {
     const pool = id && id.length <= POOL_NAME_MAX ? await this.d.store.getPool(id) : undefined;
     if (!pool) throw new GroupError('GROUP_NOT_FOUND', `no node group ${JSON.stringify(String(id).slice(0, 80))}`);
+    const why = await this.notAGroup(pool);
+    if (why) throw new GroupError(pool.autoscale.enabled ? 'GROUP_NO_HOOK' : 'GROUP_NOT_FOUND', why);
     if (await this.d.drive.mark(pool.name))
       await this.d.events.note({
         type: 'autoscale.external.driven',

@@ -2,6 +2,8 @@
 // claim about itself, which pools are node groups, size bounds under concurrent calls, hook calls.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { groupsRig } from './grpc-rig.js';
 
 const code = (err: unknown): string => (err as { code?: string }).code ?? String(err);
@@ -26,4 +28,28 @@ test('a node that writes another node id as its providerID is refused, for its g
   await r.groups.deleteNodes('batch', [{ providerId: 'atoll://id-n2', name: 'n2' }], 'test');
   await r.groups.close();
   assert.deepEqual(r.removed, ['id-n2']);
+});
+
+test('only pools with autoscale on and a hook that can create and delete are node groups', async (t) => {
+  const r = await groupsRig(t);
+  // The default pool (every store has it): autoscale off. Not a group, nothing in it can be deleted or grown.
+  r.hooks.default = r.hooks.batch;
+  const ids = async (): Promise<string[]> => (await r.groups.groups()).map((g) => g.id);
+  assert.deepEqual(await ids(), ['batch']);
+  await assert.rejects(r.groups.increaseSize('default', 1, 'test'), (e) => code(e) === 'GROUP_NOT_FOUND');
+  await assert.rejects(r.groups.deleteNodes('default', [], 'test'), (e) => code(e) === 'GROUP_NOT_FOUND');
+  // Autoscale on, but its hook cannot delete machines (checked with `capabilities`): not a group either.
+  const weak = join(r.dir, 'weak.sh');
+  writeFileSync(weak, `#!/bin/sh\ncat > /dev/null\necho '{"ok":true,"actions":["create"]}'\n`, { mode: 0o755 });
+  const autoscale = { ...(await r.store.getPool('default'))!.autoscale, enabled: true };
+  await r.store.updatePool('default', { autoscale }, new Date().toISOString());
+  r.hooks.default = weak;
+  assert.deepEqual(await ids(), ['batch']);
+  await assert.rejects(r.groups.increaseSize('default', 1, 'test'), (e) => code(e) === 'GROUP_NO_HOOK');
+  r.hooks.default = null;
+  await assert.rejects(r.groups.increaseSize('default', 1, 'test'), (e) => code(e) === 'GROUP_NO_HOOK');
+  // With a capable hook it is one.
+  r.hooks.default = r.hooks.batch;
+  assert.deepEqual((await ids()).sort(), ['batch', 'default']);
+  assert.equal(r.hookCalls().filter((c) => c.startsWith('create')).length, 0);
 });
