@@ -10,7 +10,8 @@ import type { Store } from '../../store/types.js';
 import { readState } from '../state.js';
 import type { GroupRecords, MachineRequest } from './group-records.js';
 import type { MachineHook } from './machine-hook.js';
-import { checkNodeName, GroupError, parseInstanceId, type GroupView, type InstanceRef } from './node-groups.js';
+import { groupView, type Bounds } from './group-view.js';
+import { checkNodeName, GroupError, parseInstanceId, type InstanceRef } from './node-groups.js';
 
 export interface GroupDeletionsDeps {
   store: Store;
@@ -52,7 +53,7 @@ export class GroupDeletions {
   async deleteNodes(
     pool: Pool,
     members: readonly NodeRecord[],
-    view: GroupView,
+    bounds: Bounds,
     instances: InstanceRef[],
     actor: string,
   ): Promise<void> {
@@ -84,6 +85,8 @@ export class GroupDeletions {
       for (const rid of requests)
         if (!rec.requests.some((r) => r.id === rid))
           throw new GroupError('GROUP_NOT_MEMBER', `machine request ${rid} is not one of node group ${pool.name}`);
+      // The size as of this record (inside the compare-and-set): two calls at once cannot both pass minSize.
+      const view = groupView(pool, members, rec, bounds);
       const fresh = nodes.filter((n) => !rec.deleting[n.id]).length;
       const freshRequests = rec.requests.filter((r) => requests.has(r.id) && !r.deleting).length;
       if (view.targetSize - fresh - freshRequests < view.minSize && fresh > 0)

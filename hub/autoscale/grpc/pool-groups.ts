@@ -147,8 +147,8 @@ export class PoolGroups implements NodeGroups {
   }
 
   async deleteNodes(id: string, instances: InstanceRef[], actor: string): Promise<void> {
-    const { pool, members, rec } = await this.load(id);
-    await this.deletions.deleteNodes(pool, members, this.view(pool, members, rec), instances, actor);
+    const { pool, members } = await this.load(id);
+    await this.deletions.deleteNodes(pool, members, this.d.bounds(pool), instances, actor);
   }
 
   async instances(id: string): Promise<InstanceView[]> {

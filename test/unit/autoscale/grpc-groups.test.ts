@@ -53,3 +53,19 @@ test('only pools with autoscale on and a hook that can create and delete are nod
   assert.deepEqual((await ids()).sort(), ['batch', 'default']);
   assert.equal(r.hookCalls().filter((c) => c.startsWith('create')).length, 0);
 });
+
+test('two DeleteNodes at once cannot take a group below minSize', async (t) => {
+  const r = await groupsRig(t);
+  // batch: n1 and n2, minSize 1. Each call alone would be fine; both together would leave 0.
+  assert.equal((await r.groups.group('batch')).targetSize, 2);
+  const results = await Promise.allSettled([
+    r.groups.deleteNodes('batch', [{ providerId: 'atoll://id-n1', name: 'n1' }], 'test'),
+    r.groups.deleteNodes('batch', [{ providerId: 'atoll://id-n2', name: 'n2' }], 'test'),
+  ]);
+  const refused = results.filter((x) => x.status === 'rejected');
+  assert.equal(refused.length, 1, JSON.stringify(results.map((x) => x.status)));
+  assert.equal(code((refused[0] as PromiseRejectedResult).reason), 'GROUP_SIZE_OUT_OF_RANGE');
+  await r.groups.close();
+  assert.equal(r.removed.length, 1);
+  assert.equal((await r.groups.group('batch')).targetSize, 1);
+});

@@ -1,7 +1,7 @@
 // A test rig for the externalgrpc node groups (hub/autoscale/grpc/pool-groups.ts): a real SQLite
 // store, event log, token service and provider hook (a shell script that logs its calls with start
 // and end times; its create sleeps <dir>/create-sleep seconds and fails while <dir>/create-fails
-// exists), a pool `batch` with autoscale on and nodes n1 and n2, and a removeNode that records.
+// exists), a pool `batch` with autoscale on and nodes n1 and n2, and a removeNode that records and deletes the node's record.
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -74,7 +74,7 @@ export async function groupsRig(t: TestContext, nodes = ['n1', 'n2']): Promise<G
     }),
     removeNode: async (id: string) => {
       removed.push(id);
-      return true;
+      return store.deleteNode(id, new Date().toISOString());
     },
     bounds: poolBounds,
     options: poolOptions,
