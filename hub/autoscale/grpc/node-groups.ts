@@ -2,13 +2,17 @@
 // need, apart from how pools, nodes and the provider hook implement it (pool-groups.ts).
 import { AtollError } from '../../../certs/atoll-error.js';
 
-/** A node group: one pool. targetSize counts the pool's nodes not being deleted plus the machines asked for. */
-export interface GroupView {
+/** A node group as NodeGroupForNode names it (the wire's NodeGroup has no size). */
+export interface GroupRef {
   id: string;
   minSize: number;
   maxSize: number;
-  targetSize: number;
   debug: string;
+}
+
+/** A node group: one pool. targetSize counts the pool's nodes not being deleted plus the machines asked for. */
+export interface GroupView extends GroupRef {
+  targetSize: number;
 }
 
 /** InstanceErrorClass of cluster-autoscaler: a provider out of capacity, or anything else. */
@@ -55,9 +59,10 @@ export interface NodeGroups {
   /**
    * The group of the node with this atoll node id; undefined when it has none. The hub's record of
    * that node must have this name (the Kubernetes Node's): a node writes its own providerID, so a
-   * mismatch (a node claiming another's id) is refused with GROUP_NODE_MISMATCH.
+   * mismatch (a node claiming another's id) is refused with GROUP_NODE_MISMATCH. Called once per
+   * node per cluster-autoscaler loop: it reads that node and its pool, never the whole node list.
    */
-  groupOfNode(nodeId: string, nodeName: string): Promise<GroupView | undefined>;
+  groupOfNode(nodeId: string, nodeName: string): Promise<GroupRef | undefined>;
   /** Asks for `delta` more machines; beyond maxSize it refuses and changes nothing. */
   increaseSize(id: string, delta: number, actor: string): Promise<void>;
   /** Drops `-delta` machine requests not fulfilled yet; never deletes a node. */

@@ -23,6 +23,7 @@ import {
   checkNodeName,
   GroupError,
   type GroupOptions,
+  type GroupRef,
   type GroupView,
   type InstanceRef,
   type InstanceView,
@@ -70,14 +71,14 @@ export class PoolGroups implements NodeGroups {
     return this.view(pool, members, rec);
   }
 
-  async groupOfNode(nodeId: string, nodeName: string): Promise<GroupView | undefined> {
+  async groupOfNode(nodeId: string, nodeName: string): Promise<GroupRef | undefined> {
     const node = await this.d.store.getNode(nodeId);
     if (!node) return undefined;
     checkNodeName(node, nodeName);
     const pool = await this.d.store.getPool(node.pool);
     if (!pool || (await this.notAGroup(pool))) return undefined;
-    const members = membersOf(await this.d.store.listNodes(), pool.name);
-    return this.view(pool, members, await this.records.get(pool.name));
+    const b = this.d.bounds(pool);
+    return { id: pool.name, ...b, debug: `atoll pool ${pool.name}: min ${b.minSize}, max ${b.maxSize}` };
   }
 
   async increaseSize(id: string, delta: number, actor: string): Promise<void> {

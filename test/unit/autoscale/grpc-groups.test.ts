@@ -69,3 +69,20 @@ test('two DeleteNodes at once cannot take a group below minSize', async (t) => {
   assert.equal(r.removed.length, 1);
   assert.equal((await r.groups.group('batch')).targetSize, 1);
 });
+
+test('NodeGroupForNode reads the node and its pool, not the whole node list (called per node per loop)', async (t) => {
+  const r = await groupsRig(t);
+  const store = r.store as { listNodes: () => Promise<unknown[]> };
+  const listNodes = store.listNodes.bind(r.store);
+  let scans = 0;
+  store.listNodes = () => {
+    scans++;
+    return listNodes();
+  };
+  for (let i = 0; i < 50; i++) {
+    const g = await r.groups.groupOfNode(i % 2 ? 'id-n1' : 'id-n2', i % 2 ? 'n1' : 'n2');
+    assert.deepEqual([g?.id, g?.minSize, g?.maxSize], ['batch', 1, 20]);
+  }
+  assert.equal(scans, 0);
+  assert.equal(await r.groups.groupOfNode('id-none', 'none'), undefined);
+});
