@@ -8,6 +8,10 @@ import type { TokenService } from '../../tokens/token-service.js';
 import type { EventLog } from '../../events.js';
 import type { NodeRecord } from '../../store/types.js';
 import { autoscaleHookProblem } from '../hook-support.js';
+import { CallLimit } from './call-limit.js';
+
+/** Provider hook processes the gRPC path runs at once (per hub); more wait their turn. */
+export const HOOK_CONCURRENCY = 4;
 
 /** How long a hook's `capabilities` answer is trusted (as the built-in autoscaler does). */
 export const HOOK_CHECK_MS = 5 * 60_000;
@@ -26,6 +30,7 @@ export interface MachineHookDeps {
 export class MachineHook {
   /** pool -> the last `capabilities` check of its hook. */
   private readonly checks = new Map<string, { at: number; hook: string; problem: string | undefined }>();
+  private readonly limit = new CallLimit(HOOK_CONCURRENCY);
 
   constructor(private readonly d: MachineHookDeps) {}
 
@@ -39,7 +44,7 @@ export class MachineHook {
     const now = (this.d.now ?? Date.now)();
     const cached = this.checks.get(pool);
     if (cached && cached.hook === hook && now - cached.at < HOOK_CHECK_MS) return cached.problem;
-    const problem = await autoscaleHookProblem(hook || null, pool);
+    const problem = await this.limit.run(() => autoscaleHookProblem(hook || null, pool));
     this.checks.set(pool, { at: now, hook, problem });
     return problem;
   }
@@ -88,6 +93,6 @@ export class MachineHook {
   private async run(pool: string, req: HookRequest): Promise<HookResult> {
     const path = await this.d.hookOf(pool);
     if (!path) return { ok: false, message: `pool ${pool} has no provider hook` };
-    return runHook(path, req, this.d.timeoutMs);
+    return this.limit.run(() => runHook(path, req, this.d.timeoutMs));
   }
 }

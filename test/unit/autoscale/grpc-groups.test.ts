@@ -86,3 +86,19 @@ test('NodeGroupForNode reads the node and its pool, not the whole node list (cal
   assert.equal(scans, 0);
   assert.equal(await r.groups.groupOfNode('id-none', 'none'), undefined);
 });
+
+test('IncreaseSize runs at most 4 provider hook processes at once', async (t) => {
+  const r = await groupsRig(t);
+  writeFileSync(join(r.dir, 'create-sleep'), '0.3');
+  await r.groups.increaseSize('batch', 10, 'test');
+  await r.groups.close(30_000);
+  const creates = r
+    .hookCalls()
+    .filter((c) => c.startsWith('create '))
+    .map((c) => c.split(' ').slice(1).map(Number));
+  assert.equal(creates.length, 10);
+  // Most processes running at one moment: at each start, how many had started and not ended.
+  const most = Math.max(...creates.map(([s]) => creates.filter(([a, b]) => a <= s && s < b).length));
+  assert.ok(most <= 4, `${most} hook processes at once`);
+  assert.ok(most >= 2, `${most}: the calls should still overlap`);
+});

@@ -66,7 +66,7 @@ export async function groupsRig(t: TestContext, nodes = ['n1', 'n2']): Promise<G
     logger,
     drive: new ExternalDrive(store),
     hook: new MachineHook({
-      tokens: createTokenService({ store, caPin: 'pin' }),
+      tokens: createTokenService({ store, caPin: 'a'.repeat(64) }),
       events,
       publicUrl: 'https://127.0.0.1:1',
       caPem: '-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----',
