@@ -144,8 +144,22 @@ export class GroupDeletions {
     }
   }
 
-  /** Deletes the machine a request made (if the hook made one) and forgets the request. */
+  /** Revokes the join token of a machine request that will not join (its create failed, or it was dropped). */
+  async revokeToken(pool: string, tokenId: string | null, why: string): Promise<void> {
+    if (!tokenId || (await this.d.store.getToken(tokenId))?.revokedAt !== null) return;
+    await this.d.store.revokeToken(tokenId, new Date((this.d.now ?? Date.now)()).toISOString());
+    await this.d.events.note({
+      type: 'token.revoked',
+      pool,
+      actor: 'hub',
+      message: `join token ${tokenId} revoked: ${why}`,
+      data: { tokenId },
+    });
+  }
+
+  /** Deletes the machine a request made (if the hook made one), revokes its token and forgets the request. */
   async deleteMachine(pool: string, r: MachineRequest, actor: string): Promise<void> {
+    await this.revokeToken(pool, r.tokenId, `cluster-autoscaler dropped its machine request ${r.id}`);
     let error: string | null = null;
     if (r.machineId) {
       const res = await this.d.hook.delete(pool, undefined, { id: `request-${r.id}`, name: '' }, r.machineId);

@@ -144,7 +144,9 @@ export class PoolGroups implements NodeGroups {
       message: `cluster-autoscaler dropped ${-delta} machine request(s) of pool ${pool.name} not fulfilled yet`,
       data: { requests: dropped.map((r) => r.id) },
     });
-    for (const r of dropped) if (r.machineId) this.deletions.track(this.deletions.deleteMachine(pool.name, r, actor));
+    for (const r of dropped)
+      if (r.machineId) this.deletions.track(this.deletions.deleteMachine(pool.name, r, actor));
+      else this.deletions.track(this.deletions.revokeToken(pool.name, r.tokenId, `machine request ${r.id} dropped`));
   }
 
   async deleteNodes(id: string, instances: InstanceRef[], actor: string): Promise<void> {
@@ -219,20 +221,27 @@ export class PoolGroups implements NodeGroups {
 
   /** One requested machine: a join document, then the hook's create; the outcome is kept on the request. */
   private async create(pool: string, rid: string, actor: string): Promise<void> {
-    const set = (patch: Partial<GroupRecord['requests'][number]>) =>
-      this.records.update(pool, (rec) => {
-        const r = rec.requests.find((x) => x.id === rid);
-        if (r) Object.assign(r, patch);
-        return rec;
-      });
+    const set = async (patch: Partial<GroupRecord['requests'][number]>): Promise<boolean> =>
+      (
+        await this.records.update(pool, (rec) => {
+          const r = rec.requests.find((x) => x.id === rid);
+          if (r) Object.assign(r, patch);
+          return rec;
+        })
+      ).requests.some((x) => x.id === rid);
+    let tokenId: string | null = null;
+    const revoke = (why: string) => this.deletions.revokeToken(pool, tokenId, why);
     try {
       const init = await this.d.hook.joinDocument(pool, actor);
-      await set({ tokenId: init.tokenId });
+      tokenId = init.tokenId;
+      // Dropped (DecreaseTargetSize, DeleteNodes) before its token was recorded: no machine for it.
+      if (!(await set({ tokenId }))) return await revoke(`machine request ${rid} was dropped`);
       const r = await this.d.hook.create(pool, init.doc);
       if (r.ok) {
         await set({ machineId: r.machineId ?? null });
         return;
       }
+      await revoke(`the provider hook could not create its machine`);
       await set({ error: { code: 'HOOK_CREATE_FAILED', message: r.message } });
       await this.d.events.record({
         type: 'autoscale.external.create-failed',
@@ -243,6 +252,7 @@ export class PoolGroups implements NodeGroups {
       });
     } catch (err) {
       this.d.logger.warn({ pool, request: rid, err: (err as Error).message }, 'machine request failed');
+      await revoke('its machine request failed').catch(() => undefined);
       await set({ error: { code: 'CREATE_FAILED', message: (err as Error).message.slice(0, 300) } }).catch(
         () => undefined,
       );

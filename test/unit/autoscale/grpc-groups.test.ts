@@ -2,7 +2,7 @@
 // claim about itself, which pools are node groups, size bounds under concurrent calls, hook calls.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { groupsRig } from './grpc-rig.js';
 
@@ -101,4 +101,35 @@ test('IncreaseSize runs at most 4 provider hook processes at once', async (t) =>
   const most = Math.max(...creates.map(([s]) => creates.filter(([a, b]) => a <= s && s < b).length));
   assert.ok(most <= 4, `${most} hook processes at once`);
   assert.ok(most >= 2, `${most}: the calls should still overlap`);
+});
+
+test('the join token of a machine that will not join is revoked: its create failed, or its request was dropped', async (t) => {
+  const r = await groupsRig(t);
+  const requests = async () =>
+    (await r.store.getSetting<{ requests: Array<{ tokenId: string | null }> }>('autoscale.grpc.group.batch'))
+      ?.requests ?? [];
+  const revoked = async (id: string | null) => Boolean(id && (await r.store.getToken(id))?.revokedAt);
+  writeFileSync(join(r.dir, 'create-fails'), '');
+  await r.groups.increaseSize('batch', 1, 'test');
+  await r.groups.close();
+  const [failed] = await requests();
+  assert.ok(failed.tokenId);
+  assert.ok(await revoked(failed.tokenId), 'the token of the failed create');
+
+  // A request still being created (its token handed to the hook) dropped by DecreaseTargetSize.
+  rmSync(join(r.dir, 'create-fails'));
+  await r.groups.decreaseTargetSize('batch', -1, 'test');
+  writeFileSync(join(r.dir, 'create-sleep'), '1');
+  await r.groups.increaseSize('batch', 1, 'test');
+  let tokenId: string | null = null;
+  for (let i = 0; i < 100 && !tokenId; i++) {
+    tokenId = (await requests())[0]?.tokenId ?? null;
+    if (!tokenId) await new Promise((res) => setTimeout(res, 20));
+  }
+  assert.ok(tokenId && !(await revoked(tokenId)));
+  await r.groups.decreaseTargetSize('batch', -1, 'test');
+  await r.groups.close();
+  assert.ok(await revoked(tokenId), 'the token of the dropped request');
+  const evs = await r.store.listEvents({ type: 'token.revoked', limit: 10 });
+  assert.equal(evs.length, 2);
 });
