@@ -335,4 +335,39 @@ esac
     "a node's certificate",
   );
   assert.equal(await targetOf(ca), 1);
+
+  // The certificate lives 90 days and can be revoked (one, or all): its calls are refused within seconds.
+  const issued = /certificate ([0-9a-f]+) expires (\S+)/.exec(cli.stdout);
+  assert.ok(issued, cli.stdout);
+  const days = (Date.parse(issued[2]) - Date.now()) / 86_400_000;
+  assert.ok(days > 89 && days <= 90, `valid ${days} days`);
+  const second = await runCli(HUB_BIN, ['autoscaler', 'cert', '--out', join(work, 'ca2'), '--data-dir', h.dataDir]);
+  assert.equal(second.code, 0, second.stderr);
+  const f2 = (f: string): Buffer => readFileSync(join(work, 'ca2', f));
+  const ca2 = connect(port, credentials.createSsl(f2('ca.crt'), f2('tls.key'), f2('tls.crt')));
+  const revoke = await runCli(HUB_BIN, ['autoscaler', 'cert', 'revoke', issued[1], '--data-dir', h.dataDir]);
+  assert.equal(revoke.code, 0, revoke.stderr);
+  assert.match(revoke.stdout, new RegExp(`revoked ${issued[1]}`));
+  const deniedSoon = (c: Client) =>
+    waitFor(
+      'the revoked certificate refused',
+      () =>
+        call(c, 'NodeGroups', {}).then(
+          () => false,
+          (e: { code: number }) => e.code === status.PERMISSION_DENIED,
+        ),
+      15_000,
+      250,
+    );
+  await deniedSoon(ca);
+  await call(ca2, 'NodeGroups', {});
+  const again = await runCli(HUB_BIN, ['autoscaler', 'cert', 'revoke', issued[1], '--data-dir', h.dataDir]);
+  assert.notEqual(again.code, 0, 'revoking it twice is an error');
+  const all = await runCli(HUB_BIN, ['autoscaler', 'cert', 'revoke', '--all', '--data-dir', h.dataDir]);
+  assert.equal(all.code, 0, all.stderr);
+  await deniedSoon(ca2);
+  const revokedEvents = (
+    await h.api<{ items: Array<{ type: string; actor: string }> }>('GET', '/v1/events?type=autoscaler.cert-revoked')
+  ).body.items;
+  assert.equal(revokedEvents.length, 2);
 });
