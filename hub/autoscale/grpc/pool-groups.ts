@@ -238,7 +238,10 @@ export class PoolGroups implements NodeGroups {
       if (!(await set({ tokenId }))) return await revoke(`machine request ${rid} was dropped`);
       const r = await this.d.hook.create(pool, init.doc);
       if (r.ok) {
-        await set({ machineId: r.machineId ?? null });
+        const machineId = r.machineId ?? null;
+        if (await set({ machineId })) return;
+        // Dropped while the hook made it: its token is revoked, so it would never join. Delete it.
+        if (machineId) await this.deletions.deleteMachine(pool, { ...dropped(rid), tokenId, machineId }, actor);
         return;
       }
       await revoke(`the provider hook could not create its machine`);
@@ -258,6 +261,11 @@ export class PoolGroups implements NodeGroups {
       );
     }
   }
+}
+
+/** A request no longer in the record, for deleting the machine made for it. */
+function dropped(id: string): GroupRecord['requests'][number] {
+  return { id, requestedAt: '', tokenId: null, machineId: null, error: null, deleting: true };
 }
 
 function membersOf(nodes: readonly NodeRecord[], pool: string): NodeRecord[] {

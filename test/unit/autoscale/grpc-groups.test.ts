@@ -130,6 +130,14 @@ test('the join token of a machine that will not join is revoked: its create fail
   await r.groups.decreaseTargetSize('batch', -1, 'test');
   await r.groups.close();
   assert.ok(await revoked(tokenId), 'the token of the dropped request');
+  // Its create finished after the drop: the machine it made is deleted, not left running.
+  assert.deepEqual(
+    r
+      .hookCalls()
+      .map((c) => c.split(' ')[0])
+      .filter((a) => a !== 'capabilities'),
+    ['create', 'create', 'delete'],
+  );
   const evs = await r.store.listEvents({ type: 'token.revoked', limit: 10 });
   assert.equal(evs.length, 2);
 });
