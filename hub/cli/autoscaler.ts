@@ -28,14 +28,31 @@ export function registerAutoscalerCommands(program: Command): void {
   const autoscaler = program
     .command('autoscaler')
     .description("cluster-autoscaler's externalgrpc cloud provider (atoll-hub run --autoscaler-grpc-listen)");
-  autoscaler
-    .command('cert')
+  const cert = autoscaler.command('cert');
+  cert
+    .command('revoke')
+    .description("revoke cluster-autoscaler's client certificate SERIAL, or all with --all (admin)")
+    .argument('[serial]', 'the serial `autoscaler cert` printed')
+    .option('--all', 'revoke every autoscaler client certificate')
+    .action(async (serial: string | undefined, o: { all?: boolean }, cmd: Command) => {
+      if (Boolean(serial) === Boolean(o.all)) cmd.error('give a SERIAL or --all (one of them)');
+      const c = client(cmd);
+      const path = o.all ? '/v1/autoscaler/certificates' : `/v1/autoscaler/certificates/${encodeURIComponent(serial!)}`;
+      const r = await c.api.call<{ revoked: string[] }>('DELETE', path);
+      if (c.structured) return c.print(r);
+      process.stdout.write(
+        r.revoked.length ? `revoked ${r.revoked.join(', ')}\n` : 'no autoscaler client certificate to revoke\n',
+      );
+    });
+  cert
     .description(
       'issue a client certificate for cluster-autoscaler (admin): writes ca.crt, tls.crt, tls.key and cloud-config to DIR',
     )
-    .requiredOption('--out <dir>', 'folder for the files (made if missing)')
+    // Checked in the action: a required option here would be required of `cert revoke` too.
+    .option('--out <dir>', 'folder for the files (made if missing; required)')
     .option('--address <host:port>', "the hub's gRPC address for cloud-config (default: what the hub says)")
-    .action(async (o: { out: string; address?: string }, cmd: Command) => {
+    .action(async (o: { out?: string; address?: string }, cmd: Command) => {
+      if (!o.out) return cmd.error("error: required option '--out <dir>' not specified");
       const c = client(cmd);
       const dir = resolve(o.out);
       const { privateKeyPem } = await generateKeyPair();

@@ -100,6 +100,8 @@ set -eu
 req=$(cat)
 echo "$1" >> "${work}/hook-calls"
 case "$1" in
+  capabilities)
+    echo '{"ok": true, "actions": ["create", "delete"]}' ;;
   create)
     token=$(printf '%s' "$req" | grep -o 'AT1[0-9a-f]\\{64\\}::[a-z0-9]\\{8\\}\\.[a-z0-9]\\{32\\}' | head -n1)
     hub=$(printf '%s' "$req" | grep -o 'https://127\\.0\\.0\\.1:[0-9]*' | head -n1)
@@ -116,12 +118,16 @@ esac
   const port = await freePort();
   hub = await startHub({ extraArgs: ['--autoscaler-grpc-listen', `127.0.0.1:${port}`] });
   const h = hub;
+  // A pool is a node group only once it opted in (autoscale on, with a hook that can create and delete).
+  const batch = await h.api('POST', '/v1/pools', { name: 'batch' });
+  assert.equal(batch.status, 201, JSON.stringify(batch.body));
   const patched = await h.api('PATCH', '/v1/pools/default', {
     minSize: 1,
     maxSize: 2,
     labels: { tier: 'web' },
     taints: ['dedicated=web:NoSchedule'],
     autoheal: { hook },
+    autoscale: { enabled: true },
   });
   assert.equal(patched.status, 200, JSON.stringify(patched.body));
 
@@ -145,8 +151,25 @@ esac
   const def = groups.nodeGroups.find((g) => g.id === 'default');
   assert.ok(def, JSON.stringify(groups));
   assert.deepEqual([def.minSize, def.maxSize], [1, 2]);
+  assert.deepEqual(
+    groups.nodeGroups.map((g) => g.id),
+    ['default'],
+    'pool batch (autoscale off) is no node group',
+  );
+  await refused(call(ca, 'NodeGroupIncreaseSize', { id: 'batch', delta: 1 }), status.NOT_FOUND, 'grow pool batch');
+  await refused(
+    call(ca, 'NodeGroupDeleteNodes', { id: 'batch', nodes: [{ providerID: `atoll://${web1.id}`, name: 'web-1' }] }),
+    status.NOT_FOUND,
+    'delete from pool batch',
+  );
   const forNode = await call(ca, 'NodeGroupForNode', { node: { providerID: `atoll://${web1.id}`, name: 'web-1' } });
   assert.equal(forNode.nodeGroup?.id, 'default');
+  // A node writes its own providerID: one naming another node's id is refused (it could get that node deleted).
+  await refused(
+    call(ca, 'NodeGroupForNode', { node: { providerID: `atoll://${web1.id}`, name: 'machine-1' } }),
+    status.PERMISSION_DENIED,
+    "a node claiming web-1's providerID",
+  );
   const foreign = await call(ca, 'NodeGroupForNode', { node: { providerID: 'k3s://hub', name: 'hub' } });
   assert.equal(foreign.nodeGroup?.id ?? '', '');
   assert.equal(await targetOf(ca), 1);
@@ -232,7 +255,10 @@ esac
   await refused(
     call(ca, 'NodeGroupDeleteNodes', {
       id: 'default',
-      nodes: [{ providerID: joined }, { providerID: `atoll://${web1.id}` }],
+      nodes: [
+        { providerID: joined, name: 'machine-1' },
+        { providerID: `atoll://${web1.id}`, name: 'web-1' },
+      ],
     }),
     status.OUT_OF_RANGE,
     'deleting below minSize',
@@ -260,7 +286,11 @@ esac
     },
     10_000,
   ).catch(() => assert.fail(JSON.stringify(after1)));
-  assert.deepEqual(readFileSync(join(work, 'hook-calls'), 'utf8').trim().split('\n'), ['create', 'delete']);
+  const hookCalls = readFileSync(join(work, 'hook-calls'), 'utf8').trim().split('\n');
+  assert.deepEqual(
+    hookCalls.filter((c) => c !== 'capabilities'),
+    ['create', 'delete'],
+  );
 
   // Options from the pool's autoscale settings; unknown groups; optional methods.
   const opts = await call(ca, 'NodeGroupGetOptions', {
@@ -305,4 +335,39 @@ esac
     "a node's certificate",
   );
   assert.equal(await targetOf(ca), 1);
+
+  // The certificate lives 90 days and can be revoked (one, or all): its calls are refused within seconds.
+  const issued = /certificate ([0-9a-f]+) expires (\S+)/.exec(cli.stdout);
+  assert.ok(issued, cli.stdout);
+  const days = (Date.parse(issued[2]) - Date.now()) / 86_400_000;
+  assert.ok(days > 89 && days <= 90, `valid ${days} days`);
+  const second = await runCli(HUB_BIN, ['autoscaler', 'cert', '--out', join(work, 'ca2'), '--data-dir', h.dataDir]);
+  assert.equal(second.code, 0, second.stderr);
+  const f2 = (f: string): Buffer => readFileSync(join(work, 'ca2', f));
+  const ca2 = connect(port, credentials.createSsl(f2('ca.crt'), f2('tls.key'), f2('tls.crt')));
+  const revoke = await runCli(HUB_BIN, ['autoscaler', 'cert', 'revoke', issued[1], '--data-dir', h.dataDir]);
+  assert.equal(revoke.code, 0, revoke.stderr);
+  assert.match(revoke.stdout, new RegExp(`revoked ${issued[1]}`));
+  const deniedSoon = (c: Client) =>
+    waitFor(
+      'the revoked certificate refused',
+      () =>
+        call(c, 'NodeGroups', {}).then(
+          () => false,
+          (e: { code: number }) => e.code === status.PERMISSION_DENIED,
+        ),
+      15_000,
+      250,
+    );
+  await deniedSoon(ca);
+  await call(ca2, 'NodeGroups', {});
+  const again = await runCli(HUB_BIN, ['autoscaler', 'cert', 'revoke', issued[1], '--data-dir', h.dataDir]);
+  assert.notEqual(again.code, 0, 'revoking it twice is an error');
+  const all = await runCli(HUB_BIN, ['autoscaler', 'cert', 'revoke', '--all', '--data-dir', h.dataDir]);
+  assert.equal(all.code, 0, all.stderr);
+  await deniedSoon(ca2);
+  const revokedEvents = (
+    await h.api<{ items: Array<{ type: string; actor: string }> }>('GET', '/v1/events?type=autoscaler.cert-revoked')
+  ).body.items;
+  assert.equal(revokedEvents.length, 2);
 });

@@ -13,4 +13,6 @@ export interface AutoscalerCertGrant {
 export interface AutoscalerGrpcAccess {
   /** Issues a client certificate with the autoscaler role for the CSR's key; records an audit event. */
   issueCert(csrPem: string, actor: string): Promise<AutoscalerCertGrant>;
+  /** Revokes one client certificate (by serial) or, with null, all; answers the serials revoked; records an audit event. */
+  revokeCerts(serial: string | null, actor: string): Promise<string[]>;
 }

@@ -10,7 +10,8 @@ import { HubError } from '../../errors.js';
 
 export const AUTOSCALER_ROLE = 'atoll:autoscaler';
 export const AUTOSCALER_CN = 'cluster-autoscaler';
-export const AUTOSCALER_CERT_TTL_MS = 365 * 86_400_000;
+/** 90 days: renew with `atoll-hub autoscaler cert` (and revoke the old one). */
+export const AUTOSCALER_CERT_TTL_MS = 90 * 86_400_000;
 /** A CSR is a few hundred bytes; more is refused before it is parsed. */
 export const MAX_CSR_BYTES = 8192;
 

@@ -10,7 +10,8 @@ import type { Store } from '../../store/types.js';
 import { readState } from '../state.js';
 import type { GroupRecords, MachineRequest } from './group-records.js';
 import type { MachineHook } from './machine-hook.js';
-import { GroupError, parseInstanceId, type GroupView } from './node-groups.js';
+import { groupView, type Bounds } from './group-view.js';
+import { checkNodeName, GroupError, parseInstanceId, type InstanceRef } from './node-groups.js';
 
 export interface GroupDeletionsDeps {
   store: Store;
@@ -52,21 +53,26 @@ export class GroupDeletions {
   async deleteNodes(
     pool: Pool,
     members: readonly NodeRecord[],
-    view: GroupView,
-    instanceIds: string[],
+    bounds: Bounds,
+    instances: InstanceRef[],
     actor: string,
   ): Promise<void> {
-    if (instanceIds.length === 0) return;
-    if (instanceIds.length > MAX_DELETE_NODES)
+    if (instances.length === 0) return;
+    if (instances.length > MAX_DELETE_NODES)
       throw new GroupError('GROUP_INVALID_ARGUMENT', `at most ${MAX_DELETE_NODES} nodes per call`);
     const byId = new Map(members.map((n) => [n.id, n]));
     const nodes: NodeRecord[] = [];
     const requests = new Set<string>();
-    for (const raw of new Set(instanceIds)) {
+    const seen = new Set<string>();
+    for (const { providerId: raw, name } of instances) {
+      if (seen.has(raw)) continue;
+      seen.add(raw);
       const parsed = parseInstanceId(raw);
       const node = parsed && 'node' in parsed ? byId.get(parsed.node) : undefined;
-      if (node) nodes.push(node);
-      else if (parsed && 'request' in parsed) requests.add(parsed.request);
+      if (node) {
+        checkNodeName(node, name);
+        nodes.push(node);
+      } else if (parsed && 'request' in parsed) requests.add(parsed.request);
       else
         throw new GroupError(
           'GROUP_NOT_MEMBER',
@@ -79,6 +85,8 @@ export class GroupDeletions {
       for (const rid of requests)
         if (!rec.requests.some((r) => r.id === rid))
           throw new GroupError('GROUP_NOT_MEMBER', `machine request ${rid} is not one of node group ${pool.name}`);
+      // The size as of this record (inside the compare-and-set): two calls at once cannot both pass minSize.
+      const view = groupView(pool, members, rec, bounds);
       const fresh = nodes.filter((n) => !rec.deleting[n.id]).length;
       const freshRequests = rec.requests.filter((r) => requests.has(r.id) && !r.deleting).length;
       if (view.targetSize - fresh - freshRequests < view.minSize && fresh > 0)
@@ -136,8 +144,22 @@ export class GroupDeletions {
     }
   }
 
-  /** Deletes the machine a request made (if the hook made one) and forgets the request. */
+  /** Revokes the join token of a machine request that will not join (its create failed, or it was dropped). */
+  async revokeToken(pool: string, tokenId: string | null, why: string): Promise<void> {
+    if (!tokenId || (await this.d.store.getToken(tokenId))?.revokedAt !== null) return;
+    await this.d.store.revokeToken(tokenId, new Date((this.d.now ?? Date.now)()).toISOString());
+    await this.d.events.note({
+      type: 'token.revoked',
+      pool,
+      actor: 'hub',
+      message: `join token ${tokenId} revoked: ${why}`,
+      data: { tokenId },
+    });
+  }
+
+  /** Deletes the machine a request made (if the hook made one), revokes its token and forgets the request. */
   async deleteMachine(pool: string, r: MachineRequest, actor: string): Promise<void> {
+    await this.revokeToken(pool, r.tokenId, `cluster-autoscaler dropped its machine request ${r.id}`);
     let error: string | null = null;
     if (r.machineId) {
       const res = await this.d.hook.delete(pool, undefined, { id: `request-${r.id}`, name: '' }, r.machineId);

@@ -26,6 +26,7 @@ const STATUS_OF: Record<string, status> = {
   GROUP_SIZE_OUT_OF_RANGE: status.OUT_OF_RANGE,
   GROUP_NO_HOOK: status.FAILED_PRECONDITION,
   GROUP_NOT_MEMBER: status.INVALID_ARGUMENT,
+  GROUP_NODE_MISMATCH: status.PERMISSION_DENIED,
   GROUP_NO_TEMPLATE: status.UNIMPLEMENTED,
   DATASTORE_UNAVAILABLE: status.UNAVAILABLE,
   STORE_UNAVAILABLE: status.UNAVAILABLE,
@@ -37,34 +38,60 @@ class Unimplemented extends AtollError<'UNIMPLEMENTED'> {
   }
 }
 
+class Revoked extends AtollError<'AUTOSCALER_CERT_REVOKED'> {
+  constructor() {
+    super(
+      'AUTOSCALER_CERT_REVOKED',
+      'this client certificate was revoked or not issued by `atoll-hub autoscaler cert`: issue a new one',
+    );
+  }
+}
+
 type Impl = { [M in ExternalGrpcMethod]: (req: RequestOf<M>) => Promise<ResponseOf<M>> };
+
+/** Whether a client certificate (by serial) was issued by this hub's `autoscaler cert` and not revoked. */
+export type CertAllowed = (serial: string | undefined) => Promise<boolean>;
 
 function unary<M extends ExternalGrpcMethod>(
   name: M,
   fn: Impl[M],
   logger: Logger,
+  allowed: CertAllowed,
 ): handleUnaryCall<RequestOf<M>, ResponseOf<M>> {
   return (call: ServerUnaryCall<RequestOf<M>, ResponseOf<M>>, callback) => {
-    if (!hasAutoscalerRole(call.getAuthContext().sslPeerCertificate)) {
+    const peer = call.getAuthContext().sslPeerCertificate;
+    if (!hasAutoscalerRole(peer)) {
       callback({
         code: status.PERMISSION_DENIED,
         details: 'a client certificate with the atoll:autoscaler role is required',
       });
       return;
     }
-    fn(call.request).then(
-      (res) => callback(null, res),
-      (err: unknown) => {
-        const code = (err as { code?: string }).code ?? '';
-        const grpcStatus = err instanceof Unimplemented ? status.UNIMPLEMENTED : STATUS_OF[code];
-        if (grpcStatus === undefined)
-          logger.error({ method: name, err: (err as Error).message }, 'autoscaler call failed');
-        callback({
-          code: grpcStatus ?? status.INTERNAL,
-          details: grpcStatus === undefined ? 'internal error (see the hub log)' : (err as Error).message,
-        });
-      },
-    );
+    allowed(peer?.serialNumber)
+      .then((ok) => {
+        if (ok) return fn(call.request);
+        throw new Revoked();
+      })
+      .then(
+        (res) => callback(null, res),
+        (err: unknown) => {
+          const code = (err as { code?: string }).code ?? '';
+          const grpcStatus =
+            err instanceof Unimplemented
+              ? status.UNIMPLEMENTED
+              : err instanceof Revoked
+                ? status.PERMISSION_DENIED
+                : STATUS_OF[code];
+          if (grpcStatus === undefined)
+            logger.error({ method: name, err: (err as Error).message }, 'autoscaler call failed');
+          else if (code === 'GROUP_NODE_MISMATCH')
+            logger.warn({ method: name, err: (err as Error).message }, 'refused');
+          callback({
+            code: grpcStatus ?? status.INTERNAL,
+            details: grpcStatus === undefined ? 'internal error (see the hub log)' : (err as Error).message,
+          });
+        },
+      );
   };
 }
 
@@ -107,16 +134,15 @@ function optionsOut(defaults: RequestOf<'NodeGroupGetOptions'>['defaults'], o: G
 export function cloudProviderHandlers(
   groups: NodeGroups,
   logger: Logger,
+  allowed: CertAllowed,
   now: () => number = Date.now,
 ): UntypedServiceImplementation {
   const impl: Impl = {
     NodeGroups: async () => ({ nodeGroups: await groups.groups() }),
     NodeGroupForNode: async (req) => {
-      const n = req.node;
-      const parsed = parseInstanceId(n?.providerID ?? '');
-      // Nodes registered before their kubelet had --provider-id still carry atoll's node-id label.
-      const nodeId = parsed && 'node' in parsed ? parsed.node : (n?.labels?.['atoll.dev/node-id'] ?? '');
-      const g = nodeId ? await groups.groupOfNode(nodeId) : undefined;
+      // The providerID (and any label) is the node's own word: groupOfNode checks it against the Node's name.
+      const parsed = parseInstanceId(req.node?.providerID ?? '');
+      const g = parsed && 'node' in parsed ? await groups.groupOfNode(parsed.node, req.node?.name ?? '') : undefined;
       return { nodeGroup: g ?? { id: '' } };
     },
     PricingNodePrice: () => Promise.reject(new Unimplemented('PricingNodePrice')),
@@ -134,10 +160,8 @@ export function cloudProviderHandlers(
       return {};
     },
     NodeGroupDeleteNodes: async (req) => {
-      const ids = (req.nodes ?? []).map(
-        (n) => n.providerID || (n.labels?.['atoll.dev/node-id'] ? `atoll://${n.labels['atoll.dev/node-id']}` : ''),
-      );
-      await groups.deleteNodes(req.id ?? '', ids, ACTOR);
+      const nodes = (req.nodes ?? []).map((n) => ({ providerId: n.providerID ?? '', name: n.name ?? '' }));
+      await groups.deleteNodes(req.id ?? '', nodes, ACTOR);
       return {};
     },
     NodeGroupDecreaseTargetSize: async (req) => {
@@ -156,6 +180,6 @@ export function cloudProviderHandlers(
   };
   const out: UntypedServiceImplementation = {};
   for (const name of Object.keys(impl) as ExternalGrpcMethod[])
-    out[name] = unary(name, impl[name] as never, logger) as unknown as UntypedServiceImplementation[string];
+    out[name] = unary(name, impl[name] as never, logger, allowed) as unknown as UntypedServiceImplementation[string];
   return out;
 }

@@ -7,6 +7,14 @@ import { hookNode, runHook, type HookRequest, type HookResult } from '../../auto
 import type { TokenService } from '../../tokens/token-service.js';
 import type { EventLog } from '../../events.js';
 import type { NodeRecord } from '../../store/types.js';
+import { autoscaleHookProblem } from '../hook-support.js';
+import { CallLimit } from './call-limit.js';
+
+/** Provider hook processes the gRPC path runs at once (per hub); more wait their turn. */
+export const HOOK_CONCURRENCY = 4;
+
+/** How long a hook's `capabilities` answer is trusted (as the built-in autoscaler does). */
+export const HOOK_CHECK_MS = 5 * 60_000;
 
 export interface MachineHookDeps {
   tokens: TokenService;
@@ -16,13 +24,29 @@ export interface MachineHookDeps {
   /** The pool's provider hook (its autoheal settings), or null. */
   hookOf(pool: string): Promise<string | null>;
   timeoutMs?: number;
+  now?: () => number;
 }
 
 export class MachineHook {
+  /** pool -> the last `capabilities` check of its hook. */
+  private readonly checks = new Map<string, { at: number; hook: string; problem: string | undefined }>();
+  private readonly limit = new CallLimit(HOOK_CONCURRENCY);
+
   constructor(private readonly d: MachineHookDeps) {}
 
   async has(pool: string): Promise<boolean> {
     return Boolean(await this.d.hookOf(pool));
+  }
+
+  /** undefined when the pool's hook answers `capabilities` with create and delete, else why not (cached). */
+  async problem(pool: string): Promise<string | undefined> {
+    const hook = (await this.d.hookOf(pool)) ?? '';
+    const now = (this.d.now ?? Date.now)();
+    const cached = this.checks.get(pool);
+    if (cached && cached.hook === hook && now - cached.at < HOOK_CHECK_MS) return cached.problem;
+    const problem = await this.limit.run(() => autoscaleHookProblem(hook || null, pool));
+    this.checks.set(pool, { at: now, hook, problem });
+    return problem;
   }
 
   /** A join document for one new machine of the pool: a single-use token for an hour. */
@@ -69,6 +93,6 @@ export class MachineHook {
   private async run(pool: string, req: HookRequest): Promise<HookResult> {
     const path = await this.d.hookOf(pool);
     if (!path) return { ok: false, message: `pool ${pool} has no provider hook` };
-    return runHook(path, req, this.d.timeoutMs);
+    return this.limit.run(() => runHook(path, req, this.d.timeoutMs));
   }
 }

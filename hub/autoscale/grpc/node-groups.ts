@@ -2,13 +2,17 @@
 // need, apart from how pools, nodes and the provider hook implement it (pool-groups.ts).
 import { AtollError } from '../../../certs/atoll-error.js';
 
-/** A node group: one pool. targetSize counts the pool's nodes not being deleted plus the machines asked for. */
-export interface GroupView {
+/** A node group as NodeGroupForNode names it (the wire's NodeGroup has no size). */
+export interface GroupRef {
   id: string;
   minSize: number;
   maxSize: number;
-  targetSize: number;
   debug: string;
+}
+
+/** A node group: one pool. targetSize counts the pool's nodes not being deleted plus the machines asked for. */
+export interface GroupView extends GroupRef {
+  targetSize: number;
 }
 
 /** InstanceErrorClass of cluster-autoscaler: a provider out of capacity, or anything else. */
@@ -42,18 +46,32 @@ export interface GroupOptions {
   maxNodeProvisionMs?: number;
 }
 
+/** An instance as cluster-autoscaler names it: the Node's providerID and name. */
+export interface InstanceRef {
+  providerId: string;
+  name: string;
+}
+
 export interface NodeGroups {
   groups(): Promise<GroupView[]>;
   /** Throws HubError NOT_FOUND for an unknown group. */
   group(id: string): Promise<GroupView>;
-  /** The group of the node with this atoll node id; undefined when it has none. */
-  groupOfNode(nodeId: string): Promise<GroupView | undefined>;
+  /**
+   * The group of the node with this atoll node id; undefined when it has none. The hub's record of
+   * that node must have this name (the Kubernetes Node's): a node writes its own providerID, so a
+   * mismatch (a node claiming another's id) is refused with GROUP_NODE_MISMATCH. Called once per
+   * node per cluster-autoscaler loop: it reads that node and its pool, never the whole node list.
+   */
+  groupOfNode(nodeId: string, nodeName: string): Promise<GroupRef | undefined>;
   /** Asks for `delta` more machines; beyond maxSize it refuses and changes nothing. */
   increaseSize(id: string, delta: number, actor: string): Promise<void>;
   /** Drops `-delta` machine requests not fulfilled yet; never deletes a node. */
   decreaseTargetSize(id: string, delta: number, actor: string): Promise<void>;
-  /** Deletes these instances (providerIDs) of the group: nodes are removed and their machines deleted. */
-  deleteNodes(id: string, instanceIds: string[], actor: string): Promise<void>;
+  /**
+   * Deletes these instances of the group: nodes are removed and their machines deleted. Each names its
+   * providerID and its Kubernetes Node's name, which must be the name the hub has for that node id.
+   */
+  deleteNodes(id: string, instances: InstanceRef[], actor: string): Promise<void>;
   instances(id: string): Promise<InstanceView[]>;
   template(id: string): Promise<TemplateView>;
   options(id: string): Promise<GroupOptions>;
@@ -86,7 +104,17 @@ export type GroupErrorCode =
   | 'GROUP_SIZE_OUT_OF_RANGE'
   | 'GROUP_NO_HOOK'
   | 'GROUP_NOT_MEMBER'
+  | 'GROUP_NODE_MISMATCH'
   | 'GROUP_NO_TEMPLATE';
+
+/** Refuses a node whose providerID names an atoll node of another name (the node wrote it itself). */
+export function checkNodeName(node: { id: string; name: string }, name: string): void {
+  if (node.name !== name)
+    throw new GroupError(
+      'GROUP_NODE_MISMATCH',
+      `node ${JSON.stringify(name.slice(0, 80))} has providerID ${providerIdOf(node.id)}, which is node ${node.name}'s: refused`,
+    );
+}
 
 /** A refusal of a node-group call; the gRPC handlers map the code to a status (handlers.ts). */
 export class GroupError extends AtollError<GroupErrorCode> {

@@ -19,7 +19,16 @@ import {
   type Bounds,
 } from './group-view.js';
 import type { MachineHook } from './machine-hook.js';
-import { GroupError, type GroupOptions, type GroupView, type InstanceView, type NodeGroups } from './node-groups.js';
+import {
+  checkNodeName,
+  GroupError,
+  type GroupOptions,
+  type GroupRef,
+  type GroupView,
+  type InstanceRef,
+  type InstanceView,
+  type NodeGroups,
+} from './node-groups.js';
 import { GroupDeletions } from './group-deletions.js';
 
 export interface PoolGroupsDeps {
@@ -50,7 +59,9 @@ export class PoolGroups implements NodeGroups {
   }
 
   async groups(): Promise<GroupView[]> {
-    const [pools, nodes] = await Promise.all([this.d.store.listPools(), this.d.store.listNodes()]);
+    const [all, nodes] = await Promise.all([this.d.store.listPools(), this.d.store.listNodes()]);
+    const pools: Pool[] = [];
+    for (const p of all) if (!(await this.notAGroup(p))) pools.push(p);
     const recs = await this.records.getMany(pools.map((p) => p.name));
     return pools.map((p) => this.view(p, membersOf(nodes, p.name), recs.get(p.name)!));
   }
@@ -60,13 +71,14 @@ export class PoolGroups implements NodeGroups {
     return this.view(pool, members, rec);
   }
 
-  async groupOfNode(nodeId: string): Promise<GroupView | undefined> {
+  async groupOfNode(nodeId: string, nodeName: string): Promise<GroupRef | undefined> {
     const node = await this.d.store.getNode(nodeId);
     if (!node) return undefined;
+    checkNodeName(node, nodeName);
     const pool = await this.d.store.getPool(node.pool);
-    if (!pool) return undefined;
-    const members = membersOf(await this.d.store.listNodes(), pool.name);
-    return this.view(pool, members, await this.records.get(pool.name));
+    if (!pool || (await this.notAGroup(pool))) return undefined;
+    const b = this.d.bounds(pool);
+    return { id: pool.name, ...b, debug: `atoll pool ${pool.name}: min ${b.minSize}, max ${b.maxSize}` };
   }
 
   async increaseSize(id: string, delta: number, actor: string): Promise<void> {
@@ -132,12 +144,14 @@ export class PoolGroups implements NodeGroups {
       message: `cluster-autoscaler dropped ${-delta} machine request(s) of pool ${pool.name} not fulfilled yet`,
       data: { requests: dropped.map((r) => r.id) },
     });
-    for (const r of dropped) if (r.machineId) this.deletions.track(this.deletions.deleteMachine(pool.name, r, actor));
+    for (const r of dropped)
+      if (r.machineId) this.deletions.track(this.deletions.deleteMachine(pool.name, r, actor));
+      else this.deletions.track(this.deletions.revokeToken(pool.name, r.tokenId, `machine request ${r.id} dropped`));
   }
 
-  async deleteNodes(id: string, instanceIds: string[], actor: string): Promise<void> {
-    const { pool, members, rec } = await this.load(id);
-    await this.deletions.deleteNodes(pool, members, this.view(pool, members, rec), instanceIds, actor);
+  async deleteNodes(id: string, instances: InstanceRef[], actor: string): Promise<void> {
+    const { pool, members } = await this.load(id);
+    await this.deletions.deleteNodes(pool, members, this.d.bounds(pool), instances, actor);
   }
 
   async instances(id: string): Promise<InstanceView[]> {
@@ -156,7 +170,8 @@ export class PoolGroups implements NodeGroups {
   }
 
   async refresh(): Promise<void> {
-    const [pools, nodes] = await Promise.all([this.d.store.listPools(), this.d.store.listNodes()]);
+    const [all, nodes] = await Promise.all([this.d.store.listPools(), this.d.store.listNodes()]);
+    const pools = all.filter((p) => p.autoscale.enabled);
     const recs = await this.records.getMany(pools.map((p) => p.name));
     for (const p of pools) await this.settle(p.name, membersOf(nodes, p.name), recs.get(p.name)!);
   }
@@ -164,6 +179,16 @@ export class PoolGroups implements NodeGroups {
   /** Waits (bounded) for the hook calls and removals under way. */
   close(timeoutMs = 5_000): Promise<void> {
     return this.deletions.drain(timeoutMs);
+  }
+
+  /**
+   * Why a pool is not a node group, or undefined when it is: it opted in (autoscale enabled, as for
+   * the built-in autoscaler) and its provider hook can create and delete machines.
+   */
+  private async notAGroup(pool: Pool): Promise<string | undefined> {
+    if (!pool.autoscale.enabled)
+      return `pool ${pool.name} is not a node group: its autoscale is off (atoll-hub pool update ${pool.name} --autoscale-enabled true)`;
+    return this.d.hook.problem(pool.name);
   }
 
   private view(pool: Pool, members: NodeRecord[], rec: GroupRecord): GroupView {
@@ -174,6 +199,8 @@ export class PoolGroups implements NodeGroups {
   private async load(id: string): Promise<{ pool: Pool; members: NodeRecord[]; rec: GroupRecord }> {
     const pool = id && id.length <= POOL_NAME_MAX ? await this.d.store.getPool(id) : undefined;
     if (!pool) throw new GroupError('GROUP_NOT_FOUND', `no node group ${JSON.stringify(String(id).slice(0, 80))}`);
+    const why = await this.notAGroup(pool);
+    if (why) throw new GroupError(pool.autoscale.enabled ? 'GROUP_NO_HOOK' : 'GROUP_NOT_FOUND', why);
     if (await this.d.drive.mark(pool.name))
       await this.d.events.note({
         type: 'autoscale.external.driven',
@@ -194,20 +221,30 @@ export class PoolGroups implements NodeGroups {
 
   /** One requested machine: a join document, then the hook's create; the outcome is kept on the request. */
   private async create(pool: string, rid: string, actor: string): Promise<void> {
-    const set = (patch: Partial<GroupRecord['requests'][number]>) =>
-      this.records.update(pool, (rec) => {
-        const r = rec.requests.find((x) => x.id === rid);
-        if (r) Object.assign(r, patch);
-        return rec;
-      });
+    const set = async (patch: Partial<GroupRecord['requests'][number]>): Promise<boolean> =>
+      (
+        await this.records.update(pool, (rec) => {
+          const r = rec.requests.find((x) => x.id === rid);
+          if (r) Object.assign(r, patch);
+          return rec;
+        })
+      ).requests.some((x) => x.id === rid);
+    let tokenId: string | null = null;
+    const revoke = (why: string) => this.deletions.revokeToken(pool, tokenId, why);
     try {
       const init = await this.d.hook.joinDocument(pool, actor);
-      await set({ tokenId: init.tokenId });
+      tokenId = init.tokenId;
+      // Dropped (DecreaseTargetSize, DeleteNodes) before its token was recorded: no machine for it.
+      if (!(await set({ tokenId }))) return await revoke(`machine request ${rid} was dropped`);
       const r = await this.d.hook.create(pool, init.doc);
       if (r.ok) {
-        await set({ machineId: r.machineId ?? null });
+        const machineId = r.machineId ?? null;
+        if (await set({ machineId })) return;
+        // Dropped while the hook made it: its token is revoked, so it would never join. Delete it.
+        if (machineId) await this.deletions.deleteMachine(pool, { ...dropped(rid), tokenId, machineId }, actor);
         return;
       }
+      await revoke(`the provider hook could not create its machine`);
       await set({ error: { code: 'HOOK_CREATE_FAILED', message: r.message } });
       await this.d.events.record({
         type: 'autoscale.external.create-failed',
@@ -218,11 +255,17 @@ export class PoolGroups implements NodeGroups {
       });
     } catch (err) {
       this.d.logger.warn({ pool, request: rid, err: (err as Error).message }, 'machine request failed');
+      await revoke('its machine request failed').catch(() => undefined);
       await set({ error: { code: 'CREATE_FAILED', message: (err as Error).message.slice(0, 300) } }).catch(
         () => undefined,
       );
     }
   }
+}
+
+/** A request no longer in the record, for deleting the machine made for it. */
+function dropped(id: string): GroupRecord['requests'][number] {
+  return { id, requestedAt: '', tokenId: null, machineId: null, error: null, deleting: true };
 }
 
 function membersOf(nodes: readonly NodeRecord[], pool: string): NodeRecord[] {

@@ -1,7 +1,7 @@
 // Wiring (one line in app.ts): the client-certificate issuer for the API, and, with
 // --autoscaler-grpc-listen, the externalgrpc CloudProvider service over mTLS. The server presents the
 // hub's serving certificate; a client must present a certificate from the hub CA (checked in the TLS
-// handshake) with the autoscaler role (checked per call, handlers.ts). Connections are capped per
+// handshake) with the autoscaler role, issued by this hub and not revoked (checked per call, handlers.ts). Connections are capped per
 // source and in total, and the TLS handshake has a deadline (bounded-listener.ts). Closed with the API.
 import { Server } from '@grpc/grpc-js';
 import type { FastifyInstance } from 'fastify';
@@ -11,6 +11,7 @@ import type { HubPki } from '../../pki/hub-pki.js';
 import { hubListeners, listenRefusal } from '../../listen-check.js';
 import { EXTERNALGRPC_MAX_MESSAGE_BYTES, externalGrpcServiceDefinition } from '../../../proto/externalgrpc-service.js';
 import { issueAutoscalerCert } from './client-cert.js';
+import { CertAllowList, recordIssued, revokeIssued } from './cert-allow.js';
 import { ExternalDrive } from './external-drive.js';
 import { MachineHook } from './machine-hook.js';
 import { PoolGroups } from './pool-groups.js';
@@ -41,6 +42,7 @@ export async function serveAutoscalerGrpc(
   svc.autoscalerGrpc = {
     async issueCert(csrPem, actor) {
       const c = issueAutoscalerCert(pki.ca, csrPem);
+      await recordIssued(svc.store, c.serial, c.notAfter, Date.now());
       await svc.events.record({
         type: 'autoscaler.cert-issued',
         actor,
@@ -48,6 +50,17 @@ export async function serveAutoscalerGrpc(
         data: { serial: c.serial, notAfter: c.notAfter },
       });
       return { certificate: c.certPem, caCertificate: pki.ca.certPem, serial: c.serial, notAfter: c.notAfter, address };
+    },
+    async revokeCerts(serial, actor) {
+      const revoked = await revokeIssued(svc.store, serial, Date.now());
+      if (revoked.length === 0) return revoked;
+      await svc.events.record({
+        type: 'autoscaler.cert-revoked',
+        actor,
+        message: `client certificate(s) of cluster-autoscaler revoked: ${revoked.join(', ')}`,
+        data: { serials: revoked },
+      });
+      return revoked;
     },
   };
   if (!listen) return;
@@ -68,12 +81,16 @@ export async function serveAutoscalerGrpc(
     bounds: poolBounds,
     options: poolOptions,
   });
+  const allowList = new CertAllowList(svc.store);
   const server = new Server({
     'grpc.max_receive_message_length': EXTERNALGRPC_MAX_MESSAGE_BYTES,
     'grpc.max_send_message_length': EXTERNALGRPC_MAX_MESSAGE_BYTES,
     'grpc.max_concurrent_streams': MAX_CONCURRENT_STREAMS,
   });
-  server.addService(externalGrpcServiceDefinition(), cloudProviderHandlers(groups, logger));
+  server.addService(
+    externalGrpcServiceDefinition(),
+    cloudProviderHandlers(groups, logger, (serial) => allowList.allows(serial)),
+  );
   const host = listen.host.replace(/^\[|\]$/g, '');
   const bound = await listenBounded(
     server,
