@@ -1,11 +1,14 @@
 // The backup archive: one file, read and checked in full before a restore writes anything.
 //
-//   "ATOLLBAK"  u32 BE manifest length  manifest (JSON)  member bytes, in manifest order  sha256 of all before
+//   "ATOLLBAK"  u32 BE manifest length  manifest (JSON)  member bytes, in manifest order
+//   sha256 of all before   HMAC-SHA256 of all before the sha256 (format 2; format 1 ends at the sha256)
 //
 // The manifest names the format version, the atoll that wrote it, when, and each member's name, size
 // and sha256 (members are gzipped). A truncated or altered file fails the trailing sha256; a member
 // that does not match its digest is named; an archive of a newer format is refused before anything else.
-import { createHash } from 'node:crypto';
+// The sha256 only finds damage: the HMAC, keyed from the cluster secret (HKDF), is what tells that the
+// archive was written by a hub holding that secret, and is checked before anything is restored.
+import { createHash, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -13,11 +16,14 @@ import { BackupError } from '../errors.js';
 
 export const MAGIC = Buffer.from('ATOLLBAK');
 /** Bump when a reader of the previous version could not restore what this one writes. */
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
+/** The first format with an HMAC; older archives are read only when the operator accepts them unsigned. */
+const SIGNED_SINCE = 2;
 export const ARCHIVE_SUFFIX = '.atoll-backup';
 /** A manifest is a few KiB; more is not one of ours. */
 const MAX_MANIFEST_BYTES = 1 << 20;
 const DIGEST_BYTES = 32;
+const MAC_BYTES = 32;
 
 export interface MemberInfo {
   name: string;
@@ -45,8 +51,13 @@ export type ManifestHead = Omit<Manifest, 'members' | 'format'>;
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
+/** The archive's HMAC key, from the cluster secret (its 32 bytes). */
+export function archiveMacKey(clusterSecret: Buffer): Buffer {
+  return Buffer.from(hkdfSync('sha256', clusterSecret, 'atoll-backup', 'archive hmac v2', 32));
+}
+
 /** Writes the archive at `path` (0600) through a temp name beside it, renamed once complete and synced. */
-export function writeArchive(path: string, head: ManifestHead, members: Map<string, Buffer>): Manifest {
+export function writeArchive(path: string, head: ManifestHead, members: Map<string, Buffer>, macKey: Buffer): Manifest {
   const stored = [...members].map(([name, data]) => ({ name, data: gzipSync(data) }));
   const manifest: Manifest = {
     format: FORMAT_VERSION,
@@ -57,14 +68,17 @@ export function writeArchive(path: string, head: ManifestHead, members: Map<stri
   const len = Buffer.alloc(4);
   len.writeUInt32BE(json.length);
   const hash = createHash('sha256');
+  const mac = createHmac('sha256', macKey);
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   const fd = openSync(tmp, 'wx', 0o600);
   try {
     for (const part of [MAGIC, len, json, ...stored.map((m) => m.data)]) {
       hash.update(part);
+      mac.update(part);
       writeSync(fd, part);
     }
     writeSync(fd, hash.digest());
+    writeSync(fd, mac.digest());
     fsyncSync(fd);
     closeSync(fd);
     renameSync(tmp, path);
@@ -122,21 +136,29 @@ export function readManifest(path: string): Manifest {
   }
 }
 
-/** Reads and checks the whole archive: every member is returned unpacked, or nothing is. */
-export function readArchive(path: string): { manifest: Manifest; members: Map<string, Buffer> } {
+export interface ReadArchive {
+  manifest: Manifest;
+  members: Map<string, Buffer>;
+  /** The signed bytes and their HMAC; null for an archive of a format before signatures. */
+  signed: { body: Buffer; mac: Buffer } | null;
+}
+
+/** Reads and checks the whole archive: every member is returned unpacked, or nothing is. Not its signature: see verifyArchive. */
+export function readArchive(path: string): ReadArchive {
   const file = readFileSync(path);
   const manifest = parseManifest(path, file);
+  const trailer = DIGEST_BYTES + (manifest.format >= SIGNED_SINCE ? MAC_BYTES : 0);
   const start = MAGIC.length + 4 + file.readUInt32BE(MAGIC.length);
   const body = manifest.members.reduce((s, m) => s + (Number.isSafeInteger(m.size) && m.size >= 0 ? m.size : NaN), 0);
   if (!Number.isFinite(body)) throw corrupt(path, 'a member has no size');
-  if (file.length !== start + body + DIGEST_BYTES)
-    throw corrupt(path, `${file.length} bytes, the manifest makes it ${start + body + DIGEST_BYTES}`);
-  const digest = file.subarray(file.length - DIGEST_BYTES);
+  if (file.length !== start + body + trailer)
+    throw corrupt(path, `${file.length} bytes, the manifest makes it ${start + body + trailer}`);
+  const end = start + body;
   if (
     !createHash('sha256')
-      .update(file.subarray(0, file.length - DIGEST_BYTES))
+      .update(file.subarray(0, end))
       .digest()
-      .equals(digest)
+      .equals(file.subarray(end, end + DIGEST_BYTES))
   )
     throw corrupt(path, 'its checksum does not match');
   const members = new Map<string, Buffer>();
@@ -151,5 +173,35 @@ export function readArchive(path: string): { manifest: Manifest; members: Map<st
       throw corrupt(path, `member ${m.name} does not unpack`);
     }
   }
-  return { manifest, members };
+  const signed =
+    manifest.format >= SIGNED_SINCE ? { body: file.subarray(0, end), mac: file.subarray(end + DIGEST_BYTES) } : null;
+  return { manifest, members, signed };
+}
+
+/**
+ * Refuses an archive whose HMAC does not match `macKey` (it was altered, or written by a hub with another
+ * cluster secret), one that cannot be checked (no key), and one of a format before signatures, unless the
+ * operator accepts it unsigned (--accept-unsigned).
+ */
+export function verifyArchive(path: string, a: ReadArchive, macKey: Buffer | undefined, acceptUnsigned: boolean): void {
+  if (!a.signed) {
+    if (acceptUnsigned) return;
+    throw new BackupError(
+      'BACKUP_UNSIGNED',
+      `${path} is a format ${a.manifest.format} archive, which carries no signature: anyone who could write it may have changed it; pass --accept-unsigned to use it anyway; nothing was changed`,
+    );
+  }
+  if (!macKey) {
+    if (acceptUnsigned) return;
+    throw new BackupError(
+      'BACKUP_NEEDS_SECRET',
+      `${path} is signed with the cluster secret it was made with: pass --cluster-secret-file (or --passphrase-file for an archive holding it) to check it, or --accept-unsigned to restore it unchecked; nothing was changed`,
+    );
+  }
+  const want = createHmac('sha256', macKey).update(a.signed.body).digest();
+  if (a.signed.mac.length !== want.length || !timingSafeEqual(a.signed.mac, want))
+    throw new BackupError(
+      'BACKUP_SIGNATURE',
+      `${path} does not carry a valid signature for this cluster secret: it was altered after it was written, or made by a hub with another cluster secret; nothing was changed`,
+    );
 }

@@ -10,7 +10,8 @@ import { DirLockedError, lockDataDir, lockHolder } from '../../certs/dir-lock.js
 import { BackupError } from '../errors.js';
 import { k3sDataDir } from '../k3s/server-args.js';
 import { appendEventToFile, clearK3sTokens } from '../store/sqlite-backup.js';
-import { readArchive } from './archive.js';
+import { archiveMacKey, readArchive, verifyArchive } from './archive.js';
+import { readClusterSecret } from '../pki/cluster-secret.js';
 import { K3S_SQLITE_MEMBER, K3S_STANDIN_MEMBER, backupsDir } from './create.js';
 import { listBackups } from './list.js';
 
@@ -20,6 +21,10 @@ export interface ResetOptions {
   from?: string;
   /** Start the k3s datastore empty, whatever backups there are. */
   empty?: boolean;
+  /** The cluster secret that signed the archives; default <data-dir>/cluster-secret. */
+  clusterSecretFile?: string;
+  /** Use an archive whose signature cannot be checked (format 1). */
+  acceptUnsigned?: boolean;
   now?: Date;
 }
 
@@ -33,9 +38,12 @@ export interface ResetResult {
 }
 
 type K3sMember = { name: string; data: Buffer };
+type Check = { macKey: Buffer | undefined; acceptUnsigned: boolean };
 
-function k3sMemberOf(file: string): K3sMember | undefined {
-  const { members } = readArchive(file);
+function k3sMemberOf(file: string, check: Check): K3sMember | undefined {
+  const archive = readArchive(file);
+  verifyArchive(file, archive, check.macKey, check.acceptUnsigned);
+  const { members } = archive;
   for (const name of [K3S_SQLITE_MEMBER, K3S_STANDIN_MEMBER]) {
     const data = members.get(name);
     if (data) return { name, data };
@@ -44,14 +52,14 @@ function k3sMemberOf(file: string): K3sMember | undefined {
 }
 
 /** The newest good archive with a k3s datastore, read and checked; undefined when none has one. */
-function newestWithK3s(dataDir: string): { file: string; member: K3sMember } | undefined {
+function newestWithK3s(dataDir: string, check: Check): { file: string; member: K3sMember } | undefined {
   for (const b of listBackups(backupsDir(dataDir))) {
     if (b.problem) continue;
     try {
-      const member = k3sMemberOf(b.path);
+      const member = k3sMemberOf(b.path, check);
       if (member) return { file: b.path, member };
     } catch {
-      // damaged since it was listed: the next one
+      // damaged, or not signed with this cluster secret: the next one
     }
   }
   return undefined;
@@ -68,12 +76,17 @@ export function resetCluster(o: ResetOptions): ResetResult {
   if (holder) throw new DirLockedError(o.dataDir, holder);
   const lock = lockDataDir(o.dataDir);
   try {
+    const secretFile = o.clusterSecretFile ?? join(o.dataDir, 'cluster-secret');
+    const check: Check = {
+      macKey: existsSync(secretFile) ? archiveMacKey(readClusterSecret(secretFile).secret) : undefined,
+      acceptUnsigned: o.acceptUnsigned === true,
+    };
     let source: { file: string; member: K3sMember } | undefined;
     if (o.from) {
-      const member = k3sMemberOf(o.from);
+      const member = k3sMemberOf(o.from, check);
       if (!member) throw new BackupError('BACKUP_FAILED', `${o.from} holds no k3s datastore; nothing was changed`);
       source = { file: o.from, member };
-    } else if (!o.empty) source = newestWithK3s(o.dataDir);
+    } else if (!o.empty) source = newestWithK3s(o.dataDir, check);
     const db = join(k3sDataDir(o.dataDir), 'server', 'db');
     let movedAside: string | null = null;
     if (existsSync(db)) {

@@ -1,7 +1,8 @@
 // atoll-hub restore FILE --data-dir D: a new data dir from a backup, so that `atoll-hub run --data-dir D`
 // comes back with the same CA (agents reconnect with the certificates they hold). The archive is read
 // and checked in full, and the new data dir is staged beside D and renamed into place at the end: a
-// corrupted, truncated or too new archive, a wrong passphrase or a non-empty D change nothing.
+// corrupted, truncated or too new archive, a wrong passphrase or a non-empty D change nothing. So does
+// an archive whose signature (an HMAC keyed from the cluster secret) does not check out.
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmdirSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { writeSecretFile } from '../../certs/files.js';
@@ -9,7 +10,7 @@ import { BackupError } from '../errors.js';
 import { inspectDatabaseFile } from '../store/integrity.js';
 import { readClusterSecret } from '../pki/cluster-secret.js';
 import { k3sDataDir } from '../k3s/server-args.js';
-import { readArchive, type Manifest } from './archive.js';
+import { archiveMacKey, readArchive, verifyArchive, type Manifest } from './archive.js';
 import { HUB_DB_MEMBER, K3S_SQLITE_MEMBER, K3S_STANDIN_MEMBER, SECRETS_MEMBER } from './create.js';
 import { openSecrets, type BackupSecrets } from './passphrase.js';
 import { isEmptyDir, removeQuietly } from './files.js';
@@ -23,6 +24,8 @@ export interface RestoreOptions {
   passphrase?: string;
   /** For an archive without secrets: the cluster secret file to put in the data dir. */
   clusterSecretFile?: string;
+  /** Restore an archive whose signature cannot be checked (format 1, or no cluster secret given). */
+  acceptUnsigned?: boolean;
   actor?: string;
 }
 
@@ -62,10 +65,13 @@ export function restoreBackup(o: RestoreOptions): RestoreResult {
       'RESTORE_TARGET_NOT_EMPTY',
       `${dataDir} is not empty: restore into a new or empty data dir (stop the hub, move the old one away); nothing was changed`,
     );
-  const { manifest, members } = readArchive(o.file);
+  const archive = readArchive(o.file);
+  const { manifest, members } = archive;
+  const secrets = secretsOf(o, manifest, members.get(SECRETS_MEMBER));
+  const macKey = secrets ? archiveMacKey(Buffer.from(secrets.clusterSecret, 'hex')) : undefined;
+  verifyArchive(o.file, archive, macKey, o.acceptUnsigned === true);
   const db = members.get(HUB_DB_MEMBER);
   if (!db) throw new BackupError('BACKUP_CORRUPT', `${o.file} holds no hub store (hub.db); nothing was changed`);
-  const secrets = secretsOf(o, manifest, members.get(SECRETS_MEMBER));
   mkdirSync(dirname(dataDir), { recursive: true });
   const stage = mkdtempSync(join(dirname(dataDir), `.${basename(dataDir)}.restore-`));
   let k3sKeys: number | 'missing' = 0;

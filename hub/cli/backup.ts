@@ -13,6 +13,13 @@ import { readPassphraseFile } from '../backup/passphrase.js';
 import { recordAdminEvent } from '../backup/audit.js';
 import { parseOutput, printJson, printRows } from './output.js';
 
+interface RestoreFlags {
+  dataDir: string;
+  passphraseFile?: string;
+  clusterSecretFile?: string;
+  acceptUnsigned?: boolean;
+}
+
 interface Globals {
   dataDir?: string;
   output?: string;
@@ -109,14 +116,16 @@ export function registerBackupCommands(program: Command): void {
     .option('--passphrase-file <file>', 'opens the cluster secret sealed in the archive')
     .option(
       '--cluster-secret-file <path>',
-      'for an archive without the cluster secret: the file to put in the data dir',
+      'for an archive without the cluster secret: the file to put in the data dir (it checks the signature)',
     )
-    .action((file: string, o: { dataDir: string; passphraseFile?: string; clusterSecretFile?: string }) => {
+    .option('--accept-unsigned', 'restore an archive whose signature cannot be checked (older format, no secret)')
+    .action((file: string, o: RestoreFlags) => {
       const r = restoreBackup({
         file: resolve(file),
         dataDir: o.dataDir,
         passphrase: o.passphraseFile ? readPassphraseFile(resolve(o.passphraseFile)) : undefined,
         clusterSecretFile: o.clusterSecretFile,
+        acceptUnsigned: o.acceptUnsigned,
       });
       const m = r.manifest;
       process.stdout.write(
