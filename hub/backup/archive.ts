@@ -9,7 +9,17 @@
 // The sha256 only finds damage: the HMAC, keyed from the cluster secret (HKDF), is what tells that the
 // archive was written by a hub holding that secret, and is checked before anything is restored.
 import { createHash, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { BackupError } from '../errors.js';
@@ -24,6 +34,14 @@ export const ARCHIVE_SUFFIX = '.atoll-backup';
 const MAX_MANIFEST_BYTES = 1 << 20;
 const DIGEST_BYTES = 32;
 const MAC_BYTES = 32;
+
+/** What a restore holds in memory at once: the archive file, and its members unpacked. */
+export interface ArchiveLimits {
+  fileBytes: number;
+  unpackedBytes: number;
+}
+export const ARCHIVE_LIMITS: ArchiveLimits = Object.freeze({ fileBytes: 1 << 30, unpackedBytes: 1 << 30 });
+const mib = (n: number): string => `${Math.round(n / (1 << 20))} MiB`;
 
 export interface MemberInfo {
   name: string;
@@ -58,6 +76,12 @@ export function archiveMacKey(clusterSecret: Buffer): Buffer {
 
 /** Writes the archive at `path` (0600) through a temp name beside it, renamed once complete and synced. */
 export function writeArchive(path: string, head: ManifestHead, members: Map<string, Buffer>, macKey: Buffer): Manifest {
+  const unpacked = [...members.values()].reduce((n, b) => n + b.length, 0);
+  if (unpacked > ARCHIVE_LIMITS.unpackedBytes)
+    throw new BackupError(
+      'BACKUP_FAILED',
+      `the backup would hold ${mib(unpacked)}, more than a restore reads (${mib(ARCHIVE_LIMITS.unpackedBytes)})`,
+    );
   const stored = [...members].map(([name, data]) => ({ name, data: gzipSync(data) }));
   const manifest: Manifest = {
     format: FORMAT_VERSION,
@@ -144,7 +168,13 @@ export interface ReadArchive {
 }
 
 /** Reads and checks the whole archive: every member is returned unpacked, or nothing is. Not its signature: see verifyArchive. */
-export function readArchive(path: string): ReadArchive {
+export function readArchive(path: string, limits: ArchiveLimits = ARCHIVE_LIMITS): ReadArchive {
+  const bytes = statSync(path).size;
+  if (bytes > limits.fileBytes)
+    throw new BackupError(
+      'BACKUP_TOO_LARGE',
+      `${path} is ${mib(bytes)}, more than an atoll backup can be (${mib(limits.fileBytes)}): it is not one of ours; nothing was changed`,
+    );
   const file = readFileSync(path);
   const manifest = parseManifest(path, file);
   const trailer = DIGEST_BYTES + (manifest.format >= SIGNED_SINCE ? MAC_BYTES : 0);
@@ -163,15 +193,24 @@ export function readArchive(path: string): ReadArchive {
     throw corrupt(path, 'its checksum does not match');
   const members = new Map<string, Buffer>();
   let at = start;
+  let budget = limits.unpackedBytes;
   for (const m of manifest.members) {
     const stored = file.subarray(at, at + m.size);
     at += m.size;
     if (sha(stored) !== m.sha256) throw corrupt(path, `member ${m.name} does not match its sha256`);
+    let data: Buffer;
     try {
-      members.set(m.name, gunzipSync(stored));
-    } catch {
+      data = gunzipSync(stored, { maxOutputLength: Math.max(budget, 1) });
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE')
+        throw new BackupError(
+          'BACKUP_TOO_LARGE',
+          `${path}: member ${m.name} unpacks to more than an atoll backup holds (${mib(limits.unpackedBytes)} in all): it is not one of ours; nothing was changed`,
+        );
       throw corrupt(path, `member ${m.name} does not unpack`);
     }
+    budget -= data.length;
+    members.set(m.name, data);
   }
   const signed =
     manifest.format >= SIGNED_SINCE ? { body: file.subarray(0, end), mac: file.subarray(end + DIGEST_BYTES) } : null;
