@@ -147,6 +147,11 @@ function parseManifest(path: string, head: Buffer): Manifest {
 
 /** The manifest alone (for `backup list`): reads only the head of the file. */
 export function readManifest(path: string): Manifest {
+  return readManifestHead(path).manifest;
+}
+
+/** The manifest and the size the whole file must have by it (NaN when a member has no size). */
+export function readManifestHead(path: string): { manifest: Manifest; bytes: number } {
   const fd = openSync(path, 'r');
   try {
     const first = Buffer.alloc(MAGIC.length + 4);
@@ -154,7 +159,10 @@ export function readManifest(path: string): Manifest {
     const n = got === first.length ? first.readUInt32BE(MAGIC.length) : 0;
     const head = Buffer.alloc(first.length + Math.min(n, MAX_MANIFEST_BYTES));
     const total = readSync(fd, head, 0, head.length, 0);
-    return parseManifest(path, head.subarray(0, total));
+    const manifest = parseManifest(path, head.subarray(0, total));
+    const body = manifest.members.reduce((s, m) => s + (Number.isSafeInteger(m.size) && m.size >= 0 ? m.size : NaN), 0);
+    const trailer = DIGEST_BYTES + (manifest.format >= SIGNED_SINCE ? MAC_BYTES : 0);
+    return { manifest, bytes: first.length + n + body + trailer };
   } finally {
     closeSync(fd);
   }

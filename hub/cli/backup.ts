@@ -99,7 +99,7 @@ export function registerBackupCommands(program: Command): void {
           { header: 'NAME', value: (b) => b.name },
           { header: 'CREATED', value: (b) => b.createdAt },
           { header: 'SIZE', value: (b) => size(b.bytes) },
-          { header: 'ATOLL', value: (b) => b.atollVersion ?? `DAMAGED: ${b.problem ?? ''}` },
+          { header: 'ATOLL', value: (b) => (b.problem === null ? (b.atollVersion ?? '') : `DAMAGED: ${b.problem}`) },
         ],
         rows,
         format,
