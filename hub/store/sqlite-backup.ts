@@ -15,20 +15,24 @@ export async function sqliteOnlineCopy(path: string, to: string): Promise<void> 
   }
 }
 
+function insertEvent(db: Database.Database, e: NewEvent): void {
+  db.prepare('INSERT INTO events (at, type, node_id, pool, actor, message, data) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
+    new Date().toISOString(),
+    e.type,
+    e.nodeId ?? null,
+    e.pool ?? null,
+    e.actor,
+    e.message,
+    JSON.stringify(e.data ?? {}),
+  );
+}
+
 /** Appends an event (the events table's AUTOINCREMENT id keeps the order with a running hub's own). */
 export function appendEventToFile(path: string, e: NewEvent): void {
   const db = new Database(path, { fileMustExist: true });
   try {
     db.pragma('busy_timeout = 5000');
-    db.prepare('INSERT INTO events (at, type, node_id, pool, actor, message, data) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
-      new Date().toISOString(),
-      e.type,
-      e.nodeId ?? null,
-      e.pool ?? null,
-      e.actor,
-      e.message,
-      JSON.stringify(e.data ?? {}),
-    );
+    insertEvent(db, e);
   } finally {
     db.close();
   }
@@ -46,13 +50,21 @@ export function dropRuntimeRows(path: string): void {
   }
 }
 
-/** Forgets every node's k3s bootstrap token (a reset k3s datastore no longer knows them): each node gets a new one. */
-export function clearK3sTokens(path: string): number {
+/**
+ * Forgets every node's k3s bootstrap token (a reset k3s datastore no longer knows them: each node gets a
+ * new one) and records the event, in one transaction: both or neither. Returns the tokens forgotten.
+ */
+export function resetK3sTokens(path: string, event: (tokens: number) => NewEvent): number {
   const db = new Database(path, { fileMustExist: true });
   try {
     db.pragma('busy_timeout = 5000');
-    return db.prepare('UPDATE node_k3s SET token_id = NULL, token_secret = NULL WHERE token_id IS NOT NULL').run()
-      .changes;
+    return db.transaction(() => {
+      const n = db
+        .prepare('UPDATE node_k3s SET token_id = NULL, token_secret = NULL WHERE token_id IS NOT NULL')
+        .run().changes;
+      insertEvent(db, event(n));
+      return n;
+    })();
   } finally {
     db.close();
   }
