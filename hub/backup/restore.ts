@@ -14,7 +14,12 @@ import { archiveMacKey, readArchive, verifyArchive, type Manifest } from './arch
 import { HUB_DB_MEMBER, K3S_SQLITE_MEMBER, K3S_STANDIN_MEMBER, SECRETS_MEMBER } from './create.js';
 import { openSecrets, type BackupSecrets } from './passphrase.js';
 import { isEmptyDir, removeQuietly } from './files.js';
-import { appendEventToFile, dropRuntimeRows } from '../store/sqlite-backup.js';
+import {
+  appendEventToFile,
+  dropRuntimeRows,
+  revokeRestoredCredentials,
+  type RestoredCredentials,
+} from '../store/sqlite-backup.js';
 import { K3S_KEYS_MEMBER, restoreK3sServerKeys } from './k3s-keys.js';
 
 export interface RestoreOptions {
@@ -36,6 +41,8 @@ export interface RestoreResult {
   clusterSecret: 'archive' | 'file' | 'missing';
   /** The k3s server's token and CA files put back, 'missing' when the archive holds them but no cluster secret opens them. */
   k3sKeys: number | 'missing';
+  /** Join tokens revoked, and the API tokens that came back (hub/store/sqlite-backup.ts). */
+  credentials: RestoredCredentials;
 }
 
 const HEX64 = /^[0-9a-fA-F]{64}$/;
@@ -75,6 +82,7 @@ export function restoreBackup(o: RestoreOptions): RestoreResult {
   mkdirSync(dirname(dataDir), { recursive: true });
   const stage = mkdtempSync(join(dirname(dataDir), `.${basename(dataDir)}.restore-`));
   let k3sKeys: number | 'missing' = 0;
+  let credentials: RestoredCredentials = { joinTokensRevoked: [], apiTokens: [] };
   try {
     chmodSync(stage, 0o700);
     const dbPath = join(stage, 'hub.db');
@@ -86,6 +94,7 @@ export function restoreBackup(o: RestoreOptions): RestoreResult {
         `${o.file}: its hub store does not check out (${check.problems[0] ?? `CA pin ${check.caPin}`}); nothing was changed`,
       );
     dropRuntimeRows(dbPath);
+    credentials = revokeRestoredCredentials(dbPath, new Date().toISOString());
     if (secrets) {
       writeSecretFile(join(stage, 'cluster-secret'), `${secrets.clusterSecret}\n`);
       if (secrets.adminToken) writeSecretFile(join(stage, 'admin-token'), `${secrets.adminToken}\n`);
@@ -109,8 +118,14 @@ export function restoreBackup(o: RestoreOptions): RestoreResult {
     appendEventToFile(dbPath, {
       type: 'backup.restored',
       actor: o.actor ?? 'admin',
-      message: `restored from ${basename(o.file)} (made ${manifest.createdAt} by atoll ${manifest.atollVersion})`,
-      data: { file: basename(o.file), createdAt: manifest.createdAt, atollVersion: manifest.atollVersion },
+      message: `restored from ${basename(o.file)} (made ${manifest.createdAt} by atoll ${manifest.atollVersion}); ${credentials.joinTokensRevoked.length} join tokens revoked, ${credentials.apiTokens.length} API tokens back`,
+      data: {
+        file: basename(o.file),
+        createdAt: manifest.createdAt,
+        atollVersion: manifest.atollVersion,
+        joinTokensRevoked: credentials.joinTokensRevoked,
+        apiTokens: credentials.apiTokens.map((t) => t.id),
+      },
     });
     if (existsSync(dataDir)) rmdirSync(dataDir); // empty (checked above)
     renameSync(stage, dataDir);
@@ -123,5 +138,6 @@ export function restoreBackup(o: RestoreOptions): RestoreResult {
     manifest,
     clusterSecret: manifest.secrets === 'passphrase' ? 'archive' : secrets ? 'file' : 'missing',
     k3sKeys,
+    credentials,
   };
 }

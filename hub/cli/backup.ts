@@ -9,6 +9,7 @@ import { parseDatastore } from '../store/datastore-url.js';
 import { backupsDir, createBackup, shownDatastore } from '../backup/create.js';
 import { listBackups } from '../backup/list.js';
 import { restoreBackup } from '../backup/restore.js';
+import type { RestoredCredentials } from '../store/sqlite-backup.js';
 import { readPassphraseFile } from '../backup/passphrase.js';
 import { recordAdminEvent } from '../backup/audit.js';
 import { parseOutput, printJson, printRows } from './output.js';
@@ -31,6 +32,16 @@ function size(bytes: number): string {
   if (bytes >= 1 << 20) return `${(bytes / (1 << 20)).toFixed(1)} MiB`;
   if (bytes >= 1 << 10) return `${(bytes / (1 << 10)).toFixed(1)} KiB`;
   return `${bytes} B`;
+}
+
+function credentialLines(c: RestoredCredentials): string {
+  const tokens = c.apiTokens.map((t) => `  ${t.id} ${t.role} ${JSON.stringify(t.description)} (made ${t.createdAt})\n`);
+  return (
+    `join tokens outstanding at the backup: ${c.joinTokensRevoked.length} revoked (make new ones with atoll-hub token create)\n` +
+    (tokens.length
+      ? `API tokens back in force (revoke any you revoked after the backup: atoll-hub api-token revoke ID):\n${tokens.join('')}`
+      : 'API tokens back in force: none\n')
+  );
 }
 
 export function registerBackupCommands(program: Command): void {
@@ -142,6 +153,7 @@ export function registerBackupCommands(program: Command): void {
           (m.datastore === 'postgres'
             ? `the store was PostgreSQL: it is restored as ${r.dataDir}/hub.db; move it back with atoll-hub datastore copy\n`
             : '') +
+          credentialLines(r.credentials) +
           `next: atoll-hub run --data-dir ${r.dataDir} (agents reconnect with their certificates)\n`,
       );
     });

@@ -69,3 +69,39 @@ export function resetK3sTokens(path: string, event: (tokens: number) => NewEvent
     db.close();
   }
 }
+
+export interface RestoredCredentials {
+  /** Join tokens outstanding at backup time, now revoked (their use counts rolled back with the restore). */
+  joinTokensRevoked: string[];
+  /** API tokens that came back unrevoked: one revoked after the backup is among them. */
+  apiTokens: { id: string; role: string; description: string; createdAt: string }[];
+}
+
+/**
+ * In a restored hub.db: revokes every join token still usable (a single-use one used after the backup
+ * would work again) and lists the API tokens that came back, for the operator to look over.
+ */
+export function revokeRestoredCredentials(path: string, nowIso: string): RestoredCredentials {
+  const db = new Database(path, { fileMustExist: true });
+  try {
+    return db.transaction(() => {
+      const joinTokensRevoked = db
+        .prepare<
+          [string, string],
+          string
+        >('UPDATE tokens SET revoked_at = ? WHERE revoked_at IS NULL AND expires_at > ? RETURNING id')
+        .pluck()
+        .all(nowIso, nowIso)
+        .sort();
+      const apiTokens = db
+        .prepare<
+          [],
+          { id: string; role: string; description: string; createdAt: string }
+        >('SELECT id, role, description, created_at AS createdAt FROM api_tokens WHERE revoked_at IS NULL ORDER BY created_at')
+        .all();
+      return { joinTokensRevoked, apiTokens };
+    })();
+  } finally {
+    db.close();
+  }
+}
