@@ -36,6 +36,8 @@ export interface ResetResult {
   from: string | null;
   /** Nodes whose k3s bootstrap token was forgotten (they get a new one). */
   tokensReissued: number;
+  /** Newer archives refused (damaged, unsigned, or signed with another cluster secret), with why. */
+  skipped: string[];
 }
 
 type K3sMember = { name: string; data: Buffer };
@@ -52,17 +54,32 @@ function k3sMemberOf(file: string, check: Check): K3sMember | undefined {
   return undefined;
 }
 
-/** The newest good archive with a k3s datastore, read and checked; undefined when none has one. */
-function newestWithK3s(dataDir: string, check: Check): { file: string; member: K3sMember } | undefined {
+/**
+ * The newest good archive with a k3s datastore, read and checked; undefined when none has one. Archives
+ * refused on the way (damaged, unsigned, signed with another secret) are named in `skipped`; when all
+ * of them are refused, the newest refusal is thrown rather than a silently empty datastore.
+ */
+function newestWithK3s(
+  dataDir: string,
+  check: Check,
+  skipped: string[],
+): { file: string; member: K3sMember } | undefined {
+  let refusal: Error | undefined;
   for (const b of listBackups(backupsDir(dataDir))) {
     if (b.problem) continue;
     try {
       const member = k3sMemberOf(b.path, check);
       if (member) return { file: b.path, member };
-    } catch {
-      // damaged, or not signed with this cluster secret: the next one
+    } catch (err) {
+      refusal ??= err as Error;
+      skipped.push(`${b.name}: ${(err as Error).message}`);
     }
   }
+  if (refusal)
+    throw new BackupError(
+      refusal instanceof BackupError ? refusal.code : 'BACKUP_FAILED',
+      `no backup in ${backupsDir(dataDir)} can be used: ${refusal.message} (or pass --from FILE or --empty)`,
+    );
   return undefined;
 }
 
@@ -128,11 +145,12 @@ export function resetCluster(o: ResetOptions): ResetResult {
       acceptUnsigned: o.acceptUnsigned === true,
     };
     let source: { file: string; member: K3sMember } | undefined;
+    const skipped: string[] = [];
     if (o.from) {
       const member = k3sMemberOf(o.from, check);
       if (!member) throw new BackupError('BACKUP_FAILED', `${o.from} holds no k3s datastore; nothing was changed`);
       source = { file: o.from, member };
-    } else if (!o.empty) source = newestWithK3s(o.dataDir, check);
+    } else if (!o.empty) source = newestWithK3s(o.dataDir, check, skipped);
     const db = join(k3sDataDir(o.dataDir), 'server', 'db');
     const stamp = (o.now ?? new Date()).toISOString().replace(/[:.]/g, '-');
     const from = source ? source.file : null;
@@ -150,7 +168,7 @@ export function resetCluster(o: ResetOptions): ResetResult {
       throw resetFailed(`cannot forget the nodes' k3s tokens in ${dbPath}`, err);
     }
     const movedAside = swap.movedAside;
-    return { movedAside, from, tokensReissued };
+    return { movedAside, from, tokensReissued, skipped };
   } finally {
     lock.release();
   }

@@ -58,7 +58,8 @@ export function registerClusterReset(cluster: Command): void {
         acceptUnsigned: o.acceptUnsigned,
       });
       process.stdout.write(
-        `k3s datastore: ${r.from ? `from ${r.from}` : 'empty'}` +
+        r.skipped.map((why) => `skipped the newer backup ${why}\n`).join('') +
+          `k3s datastore: ${r.from ? `from ${r.from}` : 'empty'}` +
           `${r.movedAside ? `; the old one is kept at ${r.movedAside}` : ''}\n` +
           `${r.tokensReissued} nodes get new k3s bootstrap tokens when they connect; start the hub: atoll-hub run --data-dir ${dataDir}\n`,
       );
