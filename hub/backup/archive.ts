@@ -1,23 +1,47 @@
 // The backup archive: one file, read and checked in full before a restore writes anything.
 //
-//   "ATOLLBAK"  u32 BE manifest length  manifest (JSON)  member bytes, in manifest order  sha256 of all before
+//   "ATOLLBAK"  u32 BE manifest length  manifest (JSON)  member bytes, in manifest order
+//   sha256 of all before   HMAC-SHA256 of all before the sha256 (format 2; format 1 ends at the sha256)
 //
 // The manifest names the format version, the atoll that wrote it, when, and each member's name, size
 // and sha256 (members are gzipped). A truncated or altered file fails the trailing sha256; a member
 // that does not match its digest is named; an archive of a newer format is refused before anything else.
-import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+// The sha256 only finds damage: the HMAC, keyed from the cluster secret (HKDF), is what tells that the
+// archive was written by a hub holding that secret, and is checked before anything is restored.
+import { createHash, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import {
+  closeSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { BackupError } from '../errors.js';
 
 export const MAGIC = Buffer.from('ATOLLBAK');
 /** Bump when a reader of the previous version could not restore what this one writes. */
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
+/** The first format with an HMAC; older archives are read only when the operator accepts them unsigned. */
+const SIGNED_SINCE = 2;
 export const ARCHIVE_SUFFIX = '.atoll-backup';
 /** A manifest is a few KiB; more is not one of ours. */
 const MAX_MANIFEST_BYTES = 1 << 20;
 const DIGEST_BYTES = 32;
+const MAC_BYTES = 32;
+
+/** What a restore holds in memory at once: the archive file, and its members unpacked. */
+export interface ArchiveLimits {
+  fileBytes: number;
+  unpackedBytes: number;
+}
+export const ARCHIVE_LIMITS: ArchiveLimits = Object.freeze({ fileBytes: 1 << 30, unpackedBytes: 1 << 30 });
+const mib = (n: number): string => `${Math.round(n / (1 << 20))} MiB`;
 
 export interface MemberInfo {
   name: string;
@@ -45,8 +69,19 @@ export type ManifestHead = Omit<Manifest, 'members' | 'format'>;
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
+/** The archive's HMAC key, from the cluster secret (its 32 bytes). */
+export function archiveMacKey(clusterSecret: Buffer): Buffer {
+  return Buffer.from(hkdfSync('sha256', clusterSecret, 'atoll-backup', 'archive hmac v2', 32));
+}
+
 /** Writes the archive at `path` (0600) through a temp name beside it, renamed once complete and synced. */
-export function writeArchive(path: string, head: ManifestHead, members: Map<string, Buffer>): Manifest {
+export function writeArchive(path: string, head: ManifestHead, members: Map<string, Buffer>, macKey: Buffer): Manifest {
+  const unpacked = [...members.values()].reduce((n, b) => n + b.length, 0);
+  if (unpacked > ARCHIVE_LIMITS.unpackedBytes)
+    throw new BackupError(
+      'BACKUP_FAILED',
+      `the backup would hold ${mib(unpacked)}, more than a restore reads (${mib(ARCHIVE_LIMITS.unpackedBytes)})`,
+    );
   const stored = [...members].map(([name, data]) => ({ name, data: gzipSync(data) }));
   const manifest: Manifest = {
     format: FORMAT_VERSION,
@@ -57,14 +92,17 @@ export function writeArchive(path: string, head: ManifestHead, members: Map<stri
   const len = Buffer.alloc(4);
   len.writeUInt32BE(json.length);
   const hash = createHash('sha256');
+  const mac = createHmac('sha256', macKey);
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   const fd = openSync(tmp, 'wx', 0o600);
   try {
     for (const part of [MAGIC, len, json, ...stored.map((m) => m.data)]) {
       hash.update(part);
+      mac.update(part);
       writeSync(fd, part);
     }
     writeSync(fd, hash.digest());
+    writeSync(fd, mac.digest());
     fsyncSync(fd);
     closeSync(fd);
     renameSync(tmp, path);
@@ -109,6 +147,11 @@ function parseManifest(path: string, head: Buffer): Manifest {
 
 /** The manifest alone (for `backup list`): reads only the head of the file. */
 export function readManifest(path: string): Manifest {
+  return readManifestHead(path).manifest;
+}
+
+/** The manifest and the size the whole file must have by it (NaN when a member has no size). */
+export function readManifestHead(path: string): { manifest: Manifest; bytes: number } {
   const fd = openSync(path, 'r');
   try {
     const first = Buffer.alloc(MAGIC.length + 4);
@@ -116,40 +159,96 @@ export function readManifest(path: string): Manifest {
     const n = got === first.length ? first.readUInt32BE(MAGIC.length) : 0;
     const head = Buffer.alloc(first.length + Math.min(n, MAX_MANIFEST_BYTES));
     const total = readSync(fd, head, 0, head.length, 0);
-    return parseManifest(path, head.subarray(0, total));
+    const manifest = parseManifest(path, head.subarray(0, total));
+    const body = manifest.members.reduce((s, m) => s + (Number.isSafeInteger(m.size) && m.size >= 0 ? m.size : NaN), 0);
+    const trailer = DIGEST_BYTES + (manifest.format >= SIGNED_SINCE ? MAC_BYTES : 0);
+    return { manifest, bytes: first.length + n + body + trailer };
   } finally {
     closeSync(fd);
   }
 }
 
-/** Reads and checks the whole archive: every member is returned unpacked, or nothing is. */
-export function readArchive(path: string): { manifest: Manifest; members: Map<string, Buffer> } {
+export interface ReadArchive {
+  manifest: Manifest;
+  members: Map<string, Buffer>;
+  /** The signed bytes and their HMAC; null for an archive of a format before signatures. */
+  signed: { body: Buffer; mac: Buffer } | null;
+}
+
+/** Reads and checks the whole archive: every member is returned unpacked, or nothing is. Not its signature: see verifyArchive. */
+export function readArchive(path: string, limits: ArchiveLimits = ARCHIVE_LIMITS): ReadArchive {
+  const bytes = statSync(path).size;
+  if (bytes > limits.fileBytes)
+    throw new BackupError(
+      'BACKUP_TOO_LARGE',
+      `${path} is ${mib(bytes)}, more than an atoll backup can be (${mib(limits.fileBytes)}): it is not one of ours; nothing was changed`,
+    );
   const file = readFileSync(path);
   const manifest = parseManifest(path, file);
+  const trailer = DIGEST_BYTES + (manifest.format >= SIGNED_SINCE ? MAC_BYTES : 0);
   const start = MAGIC.length + 4 + file.readUInt32BE(MAGIC.length);
   const body = manifest.members.reduce((s, m) => s + (Number.isSafeInteger(m.size) && m.size >= 0 ? m.size : NaN), 0);
   if (!Number.isFinite(body)) throw corrupt(path, 'a member has no size');
-  if (file.length !== start + body + DIGEST_BYTES)
-    throw corrupt(path, `${file.length} bytes, the manifest makes it ${start + body + DIGEST_BYTES}`);
-  const digest = file.subarray(file.length - DIGEST_BYTES);
+  if (file.length !== start + body + trailer)
+    throw corrupt(path, `${file.length} bytes, the manifest makes it ${start + body + trailer}`);
+  const end = start + body;
   if (
     !createHash('sha256')
-      .update(file.subarray(0, file.length - DIGEST_BYTES))
+      .update(file.subarray(0, end))
       .digest()
-      .equals(digest)
+      .equals(file.subarray(end, end + DIGEST_BYTES))
   )
     throw corrupt(path, 'its checksum does not match');
   const members = new Map<string, Buffer>();
   let at = start;
+  let budget = limits.unpackedBytes;
   for (const m of manifest.members) {
     const stored = file.subarray(at, at + m.size);
     at += m.size;
     if (sha(stored) !== m.sha256) throw corrupt(path, `member ${m.name} does not match its sha256`);
+    let data: Buffer;
     try {
-      members.set(m.name, gunzipSync(stored));
-    } catch {
+      data = gunzipSync(stored, { maxOutputLength: Math.max(budget, 1) });
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE')
+        throw new BackupError(
+          'BACKUP_TOO_LARGE',
+          `${path}: member ${m.name} unpacks to more than an atoll backup holds (${mib(limits.unpackedBytes)} in all): it is not one of ours; nothing was changed`,
+        );
       throw corrupt(path, `member ${m.name} does not unpack`);
     }
+    budget -= data.length;
+    members.set(m.name, data);
   }
-  return { manifest, members };
+  const signed =
+    manifest.format >= SIGNED_SINCE ? { body: file.subarray(0, end), mac: file.subarray(end + DIGEST_BYTES) } : null;
+  return { manifest, members, signed };
+}
+
+/**
+ * Refuses an archive whose HMAC does not match `macKey` (it was altered, or written by a hub with another
+ * cluster secret), one that cannot be checked (no key), and one of a format before signatures, unless the
+ * operator accepts it unsigned (--accept-unsigned).
+ */
+export function verifyArchive(path: string, a: ReadArchive, macKey: Buffer | undefined, acceptUnsigned: boolean): void {
+  if (!a.signed) {
+    if (acceptUnsigned) return;
+    throw new BackupError(
+      'BACKUP_UNSIGNED',
+      `${path} is a format ${a.manifest.format} archive, which carries no signature: anyone who could write it may have changed it; pass --accept-unsigned to use it anyway; nothing was changed`,
+    );
+  }
+  if (!macKey) {
+    if (acceptUnsigned) return;
+    throw new BackupError(
+      'BACKUP_NEEDS_SECRET',
+      `${path} is signed with the cluster secret it was made with: pass --cluster-secret-file (or --passphrase-file for an archive holding it) to check it, or --accept-unsigned to restore it unchecked; nothing was changed`,
+    );
+  }
+  const want = createHmac('sha256', macKey).update(a.signed.body).digest();
+  if (a.signed.mac.length !== want.length || !timingSafeEqual(a.signed.mac, want))
+    throw new BackupError(
+      'BACKUP_SIGNATURE',
+      `${path} does not carry a valid signature for this cluster secret: it was altered after it was written, or made by a hub with another cluster secret; nothing was changed`,
+    );
 }

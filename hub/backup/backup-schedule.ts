@@ -12,6 +12,8 @@ import type { BackupConfig } from './backup-config.js';
 import { backupsDir, createBackup, type BackupSource } from './create.js';
 import { listBackups, pruneBackups } from './list.js';
 import { readPassphraseFile } from './passphrase.js';
+import { archiveMacKey } from './archive.js';
+import { readClusterSecret } from '../pki/cluster-secret.js';
 
 export interface BackupScheduleDeps {
   source: BackupSource;
@@ -33,7 +35,7 @@ export class BackupSchedule {
 
   /** When the newest good archive in the backups folder was made (ms), or null. */
   lastGoodMs(): number | null {
-    const good = listBackups(backupsDir(this.d.source.dataDir)).find((b) => b.problem === null);
+    const good = listBackups(backupsDir(this.d.source.dataDir), this.d.now()).find((b) => b.problem === null);
     return good ? Date.parse(good.createdAt) : null;
   }
 
@@ -62,7 +64,8 @@ export class BackupSchedule {
     try {
       const passphrase = config.passphraseFile ? readPassphraseFile(config.passphraseFile) : undefined;
       const r = await createBackup({ ...source, passphrase, now: new Date(this.d.now()) });
-      const pruned = pruneBackups(backupsDir(source.dataDir), config.keep);
+      const macKey = archiveMacKey(readClusterSecret(source.clusterSecretFile).secret);
+      const pruned = pruneBackups(backupsDir(source.dataDir), config.keep, macKey);
       logger.info({ file: r.path, bytes: r.bytes, ms: r.ms, pruned }, 'scheduled backup written');
       await events.note({
         type: 'backup.created',

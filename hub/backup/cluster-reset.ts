@@ -1,16 +1,18 @@
 // atoll-hub cluster reset: a broken control plane back to a clean state, with the hub stopped. The k3s
 // datastore (server/db) is moved aside, kept, and replaced by the one in the newest backup holding one
-// (or --from FILE), or left empty (--empty, or no backup has one). Every node's k3s bootstrap token is
+// (or --from FILE), or left empty (--empty, or no backup has one); the new one is written in full
+// first, and a failure anywhere puts the old one back with the tokens untouched. Every node's k3s bootstrap token is
 // forgotten: at the next start the hub makes each connected node a new one and the agents register
 // again by themselves. The hub's own store (nodes, certificates, the CA) is not touched.
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { writeSecretFile } from '../../certs/files.js';
 import { DirLockedError, lockDataDir, lockHolder } from '../../certs/dir-lock.js';
 import { BackupError } from '../errors.js';
 import { k3sDataDir } from '../k3s/server-args.js';
-import { appendEventToFile, clearK3sTokens } from '../store/sqlite-backup.js';
-import { readArchive } from './archive.js';
+import { resetK3sTokens } from '../store/sqlite-backup.js';
+import { archiveMacKey, readArchive, verifyArchive } from './archive.js';
+import { readClusterSecret } from '../pki/cluster-secret.js';
 import { K3S_SQLITE_MEMBER, K3S_STANDIN_MEMBER, backupsDir } from './create.js';
 import { listBackups } from './list.js';
 
@@ -20,6 +22,10 @@ export interface ResetOptions {
   from?: string;
   /** Start the k3s datastore empty, whatever backups there are. */
   empty?: boolean;
+  /** The cluster secret that signed the archives; default <data-dir>/cluster-secret. */
+  clusterSecretFile?: string;
+  /** Use an archive whose signature cannot be checked (format 1). */
+  acceptUnsigned?: boolean;
   now?: Date;
 }
 
@@ -30,12 +36,17 @@ export interface ResetResult {
   from: string | null;
   /** Nodes whose k3s bootstrap token was forgotten (they get a new one). */
   tokensReissued: number;
+  /** Newer archives refused (damaged, unsigned, or signed with another cluster secret), with why. */
+  skipped: string[];
 }
 
 type K3sMember = { name: string; data: Buffer };
+type Check = { macKey: Buffer | undefined; acceptUnsigned: boolean };
 
-function k3sMemberOf(file: string): K3sMember | undefined {
-  const { members } = readArchive(file);
+function k3sMemberOf(file: string, check: Check): K3sMember | undefined {
+  const archive = readArchive(file);
+  verifyArchive(file, archive, check.macKey, check.acceptUnsigned);
+  const { members } = archive;
   for (const name of [K3S_SQLITE_MEMBER, K3S_STANDIN_MEMBER]) {
     const data = members.get(name);
     if (data) return { name, data };
@@ -43,18 +54,78 @@ function k3sMemberOf(file: string): K3sMember | undefined {
   return undefined;
 }
 
-/** The newest good archive with a k3s datastore, read and checked; undefined when none has one. */
-function newestWithK3s(dataDir: string): { file: string; member: K3sMember } | undefined {
+/**
+ * The newest good archive with a k3s datastore, read and checked; undefined when none has one. Archives
+ * refused on the way (damaged, unsigned, signed with another secret) are named in `skipped`; when all
+ * of them are refused, the newest refusal is thrown rather than a silently empty datastore.
+ */
+function newestWithK3s(
+  dataDir: string,
+  check: Check,
+  skipped: string[],
+): { file: string; member: K3sMember } | undefined {
+  let refusal: Error | undefined;
   for (const b of listBackups(backupsDir(dataDir))) {
     if (b.problem) continue;
     try {
-      const member = k3sMemberOf(b.path);
+      const member = k3sMemberOf(b.path, check);
       if (member) return { file: b.path, member };
-    } catch {
-      // damaged since it was listed: the next one
+    } catch (err) {
+      refusal ??= err as Error;
+      skipped.push(`${b.name}: ${(err as Error).message}`);
     }
   }
+  if (refusal)
+    throw new BackupError(
+      refusal instanceof BackupError ? refusal.code : 'BACKUP_FAILED',
+      `no backup in ${backupsDir(dataDir)} can be used: ${refusal.message} (or pass --from FILE or --empty)`,
+    );
   return undefined;
+}
+
+function resetFailed(what: string, err: unknown): BackupError {
+  return new BackupError(
+    'BACKUP_FAILED',
+    `${what}: ${(err as Error).message}; the old k3s datastore is in place, nothing was changed`,
+    { cause: err },
+  );
+}
+
+/**
+ * The new k3s datastore written in full beside the old one (server/db.reset-new-<time>), then swapped in
+ * with two renames: a full disk fails the write with the old datastore untouched. rollBack() puts the
+ * old one back.
+ */
+function stageAndSwap(
+  db: string,
+  stamp: string,
+  member: K3sMember | undefined,
+): { movedAside: string | null; rollBack: () => void } {
+  const stage = member ? `${db}.reset-new-${stamp}` : null;
+  if (stage && member) {
+    try {
+      mkdirSync(stage, { recursive: true, mode: 0o700 });
+      writeSecretFile(join(stage, ...member.name.split('/').slice(3)), member.data);
+    } catch (err) {
+      rmSync(stage, { recursive: true, force: true });
+      throw resetFailed(`cannot write the new k3s datastore beside ${db}`, err);
+    }
+  }
+  const movedAside = existsSync(db) ? `${db}.reset-${stamp}` : null;
+  try {
+    if (movedAside) renameSync(db, movedAside);
+    if (stage) renameSync(stage, db);
+  } catch (err) {
+    if (movedAside && existsSync(movedAside) && !existsSync(db)) renameSync(movedAside, db);
+    if (stage) rmSync(stage, { recursive: true, force: true });
+    throw resetFailed(`cannot swap in the new k3s datastore at ${db}`, err);
+  }
+  const rollBack = (): void => {
+    if (stage) renameSync(db, stage);
+    if (movedAside) renameSync(movedAside, db);
+    if (stage) rmSync(stage, { recursive: true, force: true });
+  };
+  return { movedAside, rollBack };
 }
 
 export function resetCluster(o: ResetOptions): ResetResult {
@@ -68,32 +139,36 @@ export function resetCluster(o: ResetOptions): ResetResult {
   if (holder) throw new DirLockedError(o.dataDir, holder);
   const lock = lockDataDir(o.dataDir);
   try {
+    const secretFile = o.clusterSecretFile ?? join(o.dataDir, 'cluster-secret');
+    const check: Check = {
+      macKey: existsSync(secretFile) ? archiveMacKey(readClusterSecret(secretFile).secret) : undefined,
+      acceptUnsigned: o.acceptUnsigned === true,
+    };
     let source: { file: string; member: K3sMember } | undefined;
+    const skipped: string[] = [];
     if (o.from) {
-      const member = k3sMemberOf(o.from);
+      const member = k3sMemberOf(o.from, check);
       if (!member) throw new BackupError('BACKUP_FAILED', `${o.from} holds no k3s datastore; nothing was changed`);
       source = { file: o.from, member };
-    } else if (!o.empty) source = newestWithK3s(o.dataDir);
+    } else if (!o.empty) source = newestWithK3s(o.dataDir, check, skipped);
     const db = join(k3sDataDir(o.dataDir), 'server', 'db');
-    let movedAside: string | null = null;
-    if (existsSync(db)) {
-      movedAside = `${db}.reset-${(o.now ?? new Date()).toISOString().replace(/[:.]/g, '-')}`;
-      renameSync(db, movedAside);
-    }
-    if (source) {
-      const path = join(k3sDataDir(o.dataDir), ...source.member.name.split('/').slice(1));
-      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-      writeSecretFile(path, source.member.data);
-    }
-    const tokensReissued = clearK3sTokens(dbPath);
+    const stamp = (o.now ?? new Date()).toISOString().replace(/[:.]/g, '-');
     const from = source ? source.file : null;
-    appendEventToFile(dbPath, {
-      type: 'cluster.reset',
-      actor: 'admin',
-      message: `atoll-hub cluster reset: the k3s datastore ${from ? `from ${basename(from)}` : 'started empty'}; ${tokensReissued} nodes get new k3s bootstrap tokens`,
-      data: { from, movedAside, tokensReissued },
-    });
-    return { movedAside, from, tokensReissued };
+    const swap = stageAndSwap(db, stamp, source?.member);
+    let tokensReissued: number;
+    try {
+      tokensReissued = resetK3sTokens(dbPath, (n) => ({
+        type: 'cluster.reset',
+        actor: 'admin',
+        message: `atoll-hub cluster reset: the k3s datastore ${from ? `from ${basename(from)}` : 'started empty'}; ${n} nodes get new k3s bootstrap tokens`,
+        data: { from, movedAside: swap.movedAside, tokensReissued: n },
+      }));
+    } catch (err) {
+      swap.rollBack();
+      throw resetFailed(`cannot forget the nodes' k3s tokens in ${dbPath}`, err);
+    }
+    const movedAside = swap.movedAside;
+    return { movedAside, from, tokensReissued, skipped };
   } finally {
     lock.release();
   }

@@ -13,7 +13,7 @@ import { sqliteOnlineCopy } from '../store/sqlite-backup.js';
 import { copyStore } from '../store/copy/index.js';
 import { k3sDataDir } from '../k3s/server-args.js';
 import { removeQuietly } from './files.js';
-import { ARCHIVE_SUFFIX, writeArchive, type Manifest, type ManifestHead } from './archive.js';
+import { ARCHIVE_SUFFIX, archiveMacKey, writeArchive, type Manifest, type ManifestHead } from './archive.js';
 import { sealSecrets } from './passphrase.js';
 import { K3S_KEYS_MEMBER, sealK3sServerKeys } from './k3s-keys.js';
 import { readClusterSecret } from '../pki/cluster-secret.js';
@@ -99,17 +99,20 @@ export async function createBackup(o: CreateOptions): Promise<CreateResult> {
     members.set(HUB_DB_MEMBER, await storeCopy(o.datastore, work));
     const caPin = inspectDatabaseFile(join(work, 'hub.db'), 'quick').caPin;
     const k3s = await k3sSnapshot(o.dataDir, work, members);
+    // The archive is signed with the cluster secret: a restore checks it before it writes anything.
+    if (!existsSync(o.clusterSecretFile))
+      throw new BackupError(
+        'BACKUP_FAILED',
+        `the cluster secret ${o.clusterSecretFile} does not exist: the archive is signed with it (--cluster-secret-file)`,
+      );
+    const clusterSecret = readClusterSecret(o.clusterSecretFile);
     // The k3s server's token and CAs: without them a restored k3s server is a new cluster to the nodes.
-    const keys = existsSync(o.clusterSecretFile)
-      ? sealK3sServerKeys(join(k3sDataDir(o.dataDir), 'server'), readClusterSecret(o.clusterSecretFile))
-      : undefined;
+    const keys = sealK3sServerKeys(join(k3sDataDir(o.dataDir), 'server'), clusterSecret);
     if (keys) {
       members.set(K3S_KEYS_MEMBER, keys.sealed);
       k3s.note += `; the k3s server's token and CAs (${keys.files} files, sealed with the cluster secret)`;
     }
     if (o.passphrase !== undefined) {
-      if (!existsSync(o.clusterSecretFile))
-        throw new BackupError('BACKUP_FAILED', `the cluster secret ${o.clusterSecretFile} does not exist`);
       const adminFile = join(o.dataDir, 'admin-token');
       members.set(
         SECRETS_MEMBER,
@@ -130,7 +133,7 @@ export async function createBackup(o: CreateOptions): Promise<CreateResult> {
       secrets: o.passphrase !== undefined ? 'passphrase' : 'none',
       k3s,
     };
-    const manifest = writeArchive(out, head, members);
+    const manifest = writeArchive(out, head, members, archiveMacKey(clusterSecret.secret));
     return { path: out, manifest, bytes: statSync(out).size, ms: Date.now() - started };
   } finally {
     removeQuietly(work);

@@ -1,24 +1,37 @@
 // The archives in a backups folder, newest first, from their manifests (a damaged one is listed as
-// such, never skipped silently); and pruning to the newest N.
+// such, never skipped silently); and pruning to the newest N. The manifest alone is not trusted: a
+// file shorter or longer than it says, or one dated in the future, is listed as damaged, an archive
+// counts as made no later than its file was written, and pruning never removes the newest archive
+// that reads back whole (and, with the cluster secret, carries its signature).
 import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ARCHIVE_SUFFIX, readManifest } from './archive.js';
+import { ARCHIVE_SUFFIX, readArchive, readManifestHead, verifyArchive } from './archive.js';
 
 export interface BackupEntry {
   name: string;
   path: string;
-  /** From the manifest; the file's mtime when the manifest is unreadable. */
+  /** From the manifest, no later than the file's mtime; the file's mtime when the manifest is unreadable. */
   createdAt: string;
   bytes: number;
   atollVersion: string | null;
-  /** Why the manifest is unreadable; null for a good one. */
+  /** Why the archive is not a good one; null for a good one. */
   problem: string | null;
 }
 
 /** At most this many archives are looked at in one folder. */
 const MAX_LISTED = 10_000;
+/** Clocks of the writer and of this host may differ by this much. */
+const FUTURE_SLACK_MS = 5 * 60_000;
 
-export function listBackups(dir: string): BackupEntry[] {
+function problemOf(manifestBytes: number, fileBytes: number, createdMs: number, nowMs: number): string | null {
+  if (!Number.isFinite(createdMs)) return 'the manifest has no creation time';
+  if (createdMs > nowMs + FUTURE_SLACK_MS) return 'the manifest dates it in the future';
+  if (manifestBytes !== fileBytes)
+    return `${fileBytes} bytes, the manifest makes it ${Number.isFinite(manifestBytes) ? manifestBytes : 'unknown'}: truncated or damaged`;
+  return null;
+}
+
+export function listBackups(dir: string, nowMs = Date.now()): BackupEntry[] {
   let names: string[];
   try {
     names = readdirSync(dir).filter((n) => n.endsWith(ARCHIVE_SUFFIX) && !n.startsWith('.'));
@@ -32,8 +45,18 @@ export function listBackups(dir: string): BackupEntry[] {
       const st = statSync(path);
       if (!st.isFile()) continue;
       try {
-        const m = readManifest(path);
-        out.push({ name, path, createdAt: m.createdAt, bytes: st.size, atollVersion: m.atollVersion, problem: null });
+        const { manifest: m, bytes } = readManifestHead(path);
+        const createdMs = Date.parse(m.createdAt);
+        const problem = problemOf(bytes, st.size, createdMs, nowMs);
+        const at = problem ? st.mtimeMs : Math.min(createdMs, st.mtimeMs);
+        out.push({
+          name,
+          path,
+          createdAt: new Date(at).toISOString(),
+          bytes: st.size,
+          atollVersion: m.atollVersion,
+          problem,
+        });
       } catch (err) {
         out.push({
           name,
@@ -51,11 +74,26 @@ export function listBackups(dir: string): BackupEntry[] {
   return out.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
 }
 
-/** Removes all but the newest `keep` good archives (and no damaged one: an operator looks at those). */
-export function pruneBackups(dir: string, keep: number): string[] {
+function readsBack(path: string, macKey: Buffer | undefined): boolean {
+  try {
+    const a = readArchive(path);
+    if (macKey) verifyArchive(path, a, macKey, false);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Removes all but the newest `keep` good archives (and no damaged one: an operator looks at those), and
+ * never the newest one that reads back whole (signed with `macKey`, when given), wherever it sorts.
+ */
+export function pruneBackups(dir: string, keep: number, macKey?: Buffer): string[] {
   const good = listBackups(dir).filter((b) => b.problem === null);
+  const verified = good.find((b) => readsBack(b.path, macKey));
   const removed: string[] = [];
   for (const b of good.slice(keep)) {
+    if (b === verified) continue;
     rmSync(b.path, { force: true });
     removed.push(b.name);
   }

@@ -1,7 +1,8 @@
 // atoll-hub restore FILE --data-dir D: a new data dir from a backup, so that `atoll-hub run --data-dir D`
 // comes back with the same CA (agents reconnect with the certificates they hold). The archive is read
 // and checked in full, and the new data dir is staged beside D and renamed into place at the end: a
-// corrupted, truncated or too new archive, a wrong passphrase or a non-empty D change nothing.
+// corrupted, truncated or too new archive, a wrong passphrase or a non-empty D change nothing. So does
+// an archive whose signature (an HMAC keyed from the cluster secret) does not check out.
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmdirSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { writeSecretFile } from '../../certs/files.js';
@@ -9,11 +10,16 @@ import { BackupError } from '../errors.js';
 import { inspectDatabaseFile } from '../store/integrity.js';
 import { readClusterSecret } from '../pki/cluster-secret.js';
 import { k3sDataDir } from '../k3s/server-args.js';
-import { readArchive, type Manifest } from './archive.js';
+import { archiveMacKey, readArchive, verifyArchive, type Manifest } from './archive.js';
 import { HUB_DB_MEMBER, K3S_SQLITE_MEMBER, K3S_STANDIN_MEMBER, SECRETS_MEMBER } from './create.js';
 import { openSecrets, type BackupSecrets } from './passphrase.js';
 import { isEmptyDir, removeQuietly } from './files.js';
-import { appendEventToFile, dropRuntimeRows } from '../store/sqlite-backup.js';
+import {
+  appendEventToFile,
+  dropRuntimeRows,
+  revokeRestoredCredentials,
+  type RestoredCredentials,
+} from '../store/sqlite-backup.js';
 import { K3S_KEYS_MEMBER, restoreK3sServerKeys } from './k3s-keys.js';
 
 export interface RestoreOptions {
@@ -23,6 +29,8 @@ export interface RestoreOptions {
   passphrase?: string;
   /** For an archive without secrets: the cluster secret file to put in the data dir. */
   clusterSecretFile?: string;
+  /** Restore an archive whose signature cannot be checked (format 1, or no cluster secret given). */
+  acceptUnsigned?: boolean;
   actor?: string;
 }
 
@@ -33,6 +41,8 @@ export interface RestoreResult {
   clusterSecret: 'archive' | 'file' | 'missing';
   /** The k3s server's token and CA files put back, 'missing' when the archive holds them but no cluster secret opens them. */
   k3sKeys: number | 'missing';
+  /** Join tokens revoked, and the API tokens that came back (hub/store/sqlite-backup.ts). */
+  credentials: RestoredCredentials;
 }
 
 const HEX64 = /^[0-9a-fA-F]{64}$/;
@@ -62,13 +72,17 @@ export function restoreBackup(o: RestoreOptions): RestoreResult {
       'RESTORE_TARGET_NOT_EMPTY',
       `${dataDir} is not empty: restore into a new or empty data dir (stop the hub, move the old one away); nothing was changed`,
     );
-  const { manifest, members } = readArchive(o.file);
+  const archive = readArchive(o.file);
+  const { manifest, members } = archive;
+  const secrets = secretsOf(o, manifest, members.get(SECRETS_MEMBER));
+  const macKey = secrets ? archiveMacKey(Buffer.from(secrets.clusterSecret, 'hex')) : undefined;
+  verifyArchive(o.file, archive, macKey, o.acceptUnsigned === true);
   const db = members.get(HUB_DB_MEMBER);
   if (!db) throw new BackupError('BACKUP_CORRUPT', `${o.file} holds no hub store (hub.db); nothing was changed`);
-  const secrets = secretsOf(o, manifest, members.get(SECRETS_MEMBER));
   mkdirSync(dirname(dataDir), { recursive: true });
   const stage = mkdtempSync(join(dirname(dataDir), `.${basename(dataDir)}.restore-`));
   let k3sKeys: number | 'missing' = 0;
+  let credentials: RestoredCredentials = { joinTokensRevoked: [], apiTokens: [] };
   try {
     chmodSync(stage, 0o700);
     const dbPath = join(stage, 'hub.db');
@@ -80,6 +94,7 @@ export function restoreBackup(o: RestoreOptions): RestoreResult {
         `${o.file}: its hub store does not check out (${check.problems[0] ?? `CA pin ${check.caPin}`}); nothing was changed`,
       );
     dropRuntimeRows(dbPath);
+    credentials = revokeRestoredCredentials(dbPath, new Date().toISOString());
     if (secrets) {
       writeSecretFile(join(stage, 'cluster-secret'), `${secrets.clusterSecret}\n`);
       if (secrets.adminToken) writeSecretFile(join(stage, 'admin-token'), `${secrets.adminToken}\n`);
@@ -103,8 +118,14 @@ export function restoreBackup(o: RestoreOptions): RestoreResult {
     appendEventToFile(dbPath, {
       type: 'backup.restored',
       actor: o.actor ?? 'admin',
-      message: `restored from ${basename(o.file)} (made ${manifest.createdAt} by atoll ${manifest.atollVersion})`,
-      data: { file: basename(o.file), createdAt: manifest.createdAt, atollVersion: manifest.atollVersion },
+      message: `restored from ${basename(o.file)} (made ${manifest.createdAt} by atoll ${manifest.atollVersion}); ${credentials.joinTokensRevoked.length} join tokens revoked, ${credentials.apiTokens.length} API tokens back`,
+      data: {
+        file: basename(o.file),
+        createdAt: manifest.createdAt,
+        atollVersion: manifest.atollVersion,
+        joinTokensRevoked: credentials.joinTokensRevoked,
+        apiTokens: credentials.apiTokens.map((t) => t.id),
+      },
     });
     if (existsSync(dataDir)) rmdirSync(dataDir); // empty (checked above)
     renameSync(stage, dataDir);
@@ -117,5 +138,6 @@ export function restoreBackup(o: RestoreOptions): RestoreResult {
     manifest,
     clusterSecret: manifest.secrets === 'passphrase' ? 'archive' : secrets ? 'file' : 'missing',
     k3sKeys,
+    credentials,
   };
 }

@@ -9,9 +9,17 @@ import { parseDatastore } from '../store/datastore-url.js';
 import { backupsDir, createBackup, shownDatastore } from '../backup/create.js';
 import { listBackups } from '../backup/list.js';
 import { restoreBackup } from '../backup/restore.js';
+import type { RestoredCredentials } from '../store/sqlite-backup.js';
 import { readPassphraseFile } from '../backup/passphrase.js';
 import { recordAdminEvent } from '../backup/audit.js';
 import { parseOutput, printJson, printRows } from './output.js';
+
+interface RestoreFlags {
+  dataDir: string;
+  passphraseFile?: string;
+  clusterSecretFile?: string;
+  acceptUnsigned?: boolean;
+}
 
 interface Globals {
   dataDir?: string;
@@ -24,6 +32,16 @@ function size(bytes: number): string {
   if (bytes >= 1 << 20) return `${(bytes / (1 << 20)).toFixed(1)} MiB`;
   if (bytes >= 1 << 10) return `${(bytes / (1 << 10)).toFixed(1)} KiB`;
   return `${bytes} B`;
+}
+
+function credentialLines(c: RestoredCredentials): string {
+  const tokens = c.apiTokens.map((t) => `  ${t.id} ${t.role} ${JSON.stringify(t.description)} (made ${t.createdAt})\n`);
+  return (
+    `join tokens outstanding at the backup: ${c.joinTokensRevoked.length} revoked (make new ones with atoll-hub token create)\n` +
+    (tokens.length
+      ? `API tokens back in force (revoke any you revoked after the backup: atoll-hub api-token revoke ID):\n${tokens.join('')}`
+      : 'API tokens back in force: none\n')
+  );
 }
 
 export function registerBackupCommands(program: Command): void {
@@ -92,7 +110,7 @@ export function registerBackupCommands(program: Command): void {
           { header: 'NAME', value: (b) => b.name },
           { header: 'CREATED', value: (b) => b.createdAt },
           { header: 'SIZE', value: (b) => size(b.bytes) },
-          { header: 'ATOLL', value: (b) => b.atollVersion ?? `DAMAGED: ${b.problem ?? ''}` },
+          { header: 'ATOLL', value: (b) => (b.problem === null ? (b.atollVersion ?? '') : `DAMAGED: ${b.problem}`) },
         ],
         rows,
         format,
@@ -109,14 +127,16 @@ export function registerBackupCommands(program: Command): void {
     .option('--passphrase-file <file>', 'opens the cluster secret sealed in the archive')
     .option(
       '--cluster-secret-file <path>',
-      'for an archive without the cluster secret: the file to put in the data dir',
+      'for an archive without the cluster secret: the file to put in the data dir (it checks the signature)',
     )
-    .action((file: string, o: { dataDir: string; passphraseFile?: string; clusterSecretFile?: string }) => {
+    .option('--accept-unsigned', 'restore an archive whose signature cannot be checked (older format, no secret)')
+    .action((file: string, o: RestoreFlags) => {
       const r = restoreBackup({
         file: resolve(file),
         dataDir: o.dataDir,
         passphrase: o.passphraseFile ? readPassphraseFile(resolve(o.passphraseFile)) : undefined,
         clusterSecretFile: o.clusterSecretFile,
+        acceptUnsigned: o.acceptUnsigned,
       });
       const m = r.manifest;
       process.stdout.write(
@@ -133,6 +153,7 @@ export function registerBackupCommands(program: Command): void {
           (m.datastore === 'postgres'
             ? `the store was PostgreSQL: it is restored as ${r.dataDir}/hub.db; move it back with atoll-hub datastore copy\n`
             : '') +
+          credentialLines(r.credentials) +
           `next: atoll-hub run --data-dir ${r.dataDir} (agents reconnect with their certificates)\n`,
       );
     });

@@ -5,7 +5,16 @@ import { resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { defaultDataDir } from '../config.js';
 import { resetCluster } from '../backup/cluster-reset.js';
+import { clusterSecretFile } from '../config-values.js';
 import { CliError } from './output.js';
+
+interface ResetFlags {
+  from?: string;
+  empty?: boolean;
+  yes?: boolean;
+  clusterSecretFile?: string;
+  acceptUnsigned?: boolean;
+}
 
 async function confirmed(dataDir: string): Promise<boolean> {
   if (!process.stdin.isTTY)
@@ -30,15 +39,27 @@ export function registerClusterReset(cluster: Command): void {
     )
     .option('--from <file>', 'the backup archive whose k3s datastore to use (default the newest in <data-dir>/backups)')
     .option('--empty', 'start the k3s datastore empty')
+    .option(
+      '--cluster-secret-file <path>',
+      'the cluster secret the archives are signed with (default <data-dir>/cluster-secret)',
+    )
+    .option('--accept-unsigned', 'use an archive of an older format, which carries no signature')
     .option('--yes', 'do not ask for confirmation')
-    .action(async (o: { from?: string; empty?: boolean; yes?: boolean }, cmd: Command) => {
+    .action(async (o: ResetFlags, cmd: Command) => {
       const g = cmd.optsWithGlobals<{ dataDir?: string }>();
       const dataDir = resolve(g.dataDir ?? defaultDataDir(process.env, process.getuid?.() === 0));
       if (o.from && o.empty) throw new CliError('--from and --empty exclude each other', 2);
       if (!o.yes && !(await confirmed(dataDir))) throw new CliError('not confirmed: nothing was changed', 1);
-      const r = resetCluster({ dataDir, from: o.from ? resolve(o.from) : undefined, empty: o.empty });
+      const r = resetCluster({
+        dataDir,
+        from: o.from ? resolve(o.from) : undefined,
+        empty: o.empty,
+        clusterSecretFile: clusterSecretFile(o.clusterSecretFile, process.env, dataDir),
+        acceptUnsigned: o.acceptUnsigned,
+      });
       process.stdout.write(
-        `k3s datastore: ${r.from ? `from ${r.from}` : 'empty'}` +
+        r.skipped.map((why) => `skipped the newer backup ${why}\n`).join('') +
+          `k3s datastore: ${r.from ? `from ${r.from}` : 'empty'}` +
           `${r.movedAside ? `; the old one is kept at ${r.movedAside}` : ''}\n` +
           `${r.tokensReissued} nodes get new k3s bootstrap tokens when they connect; start the hub: atoll-hub run --data-dir ${dataDir}\n`,
       );

@@ -15,20 +15,24 @@ export async function sqliteOnlineCopy(path: string, to: string): Promise<void> 
   }
 }
 
+function insertEvent(db: Database.Database, e: NewEvent): void {
+  db.prepare('INSERT INTO events (at, type, node_id, pool, actor, message, data) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
+    new Date().toISOString(),
+    e.type,
+    e.nodeId ?? null,
+    e.pool ?? null,
+    e.actor,
+    e.message,
+    JSON.stringify(e.data ?? {}),
+  );
+}
+
 /** Appends an event (the events table's AUTOINCREMENT id keeps the order with a running hub's own). */
 export function appendEventToFile(path: string, e: NewEvent): void {
   const db = new Database(path, { fileMustExist: true });
   try {
     db.pragma('busy_timeout = 5000');
-    db.prepare('INSERT INTO events (at, type, node_id, pool, actor, message, data) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
-      new Date().toISOString(),
-      e.type,
-      e.nodeId ?? null,
-      e.pool ?? null,
-      e.actor,
-      e.message,
-      JSON.stringify(e.data ?? {}),
-    );
+    insertEvent(db, e);
   } finally {
     db.close();
   }
@@ -46,13 +50,57 @@ export function dropRuntimeRows(path: string): void {
   }
 }
 
-/** Forgets every node's k3s bootstrap token (a reset k3s datastore no longer knows them): each node gets a new one. */
-export function clearK3sTokens(path: string): number {
+/**
+ * Forgets every node's k3s bootstrap token (a reset k3s datastore no longer knows them: each node gets a
+ * new one) and records the event, in one transaction: both or neither. Returns the tokens forgotten.
+ */
+export function resetK3sTokens(path: string, event: (tokens: number) => NewEvent): number {
   const db = new Database(path, { fileMustExist: true });
   try {
     db.pragma('busy_timeout = 5000');
-    return db.prepare('UPDATE node_k3s SET token_id = NULL, token_secret = NULL WHERE token_id IS NOT NULL').run()
-      .changes;
+    return db.transaction(() => {
+      const n = db
+        .prepare('UPDATE node_k3s SET token_id = NULL, token_secret = NULL WHERE token_id IS NOT NULL')
+        .run().changes;
+      insertEvent(db, event(n));
+      return n;
+    })();
+  } finally {
+    db.close();
+  }
+}
+
+export interface RestoredCredentials {
+  /** Join tokens outstanding at backup time, now revoked (their use counts rolled back with the restore). */
+  joinTokensRevoked: string[];
+  /** API tokens that came back unrevoked: one revoked after the backup is among them. */
+  apiTokens: { id: string; role: string; description: string; createdAt: string }[];
+}
+
+/**
+ * In a restored hub.db: revokes every join token still usable (a single-use one used after the backup
+ * would work again) and lists the API tokens that came back, for the operator to look over.
+ */
+export function revokeRestoredCredentials(path: string, nowIso: string): RestoredCredentials {
+  const db = new Database(path, { fileMustExist: true });
+  try {
+    return db.transaction(() => {
+      const joinTokensRevoked = db
+        .prepare<
+          [string, string],
+          string
+        >('UPDATE tokens SET revoked_at = ? WHERE revoked_at IS NULL AND expires_at > ? RETURNING id')
+        .pluck()
+        .all(nowIso, nowIso)
+        .sort();
+      const apiTokens = db
+        .prepare<
+          [],
+          { id: string; role: string; description: string; createdAt: string }
+        >('SELECT id, role, description, created_at AS createdAt FROM api_tokens WHERE revoked_at IS NULL ORDER BY created_at')
+        .all();
+      return { joinTokensRevoked, apiTokens };
+    })();
   } finally {
     db.close();
   }

@@ -1,16 +1,18 @@
 // What `atoll-hub restore` refuses, changing nothing: a truncated archive, one with a byte changed, one
-// written by a newer atoll (a higher format version), a wrong passphrase, a data dir that is not empty.
+// written by a newer atoll (a higher format version), a wrong passphrase, a data dir that is not empty,
+// an archive altered by someone without the cluster secret (its HMAC), an older unsigned one unless accepted.
 // And a backup taken during a join storm is consistent: every node in it has its certificate.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { HUB_BIN, removeDir, runCli, startHub, type HubHandle } from '../helpers/processes.js';
 import { createToken, rawJoin, stopProc } from '../helpers/bad-input.js';
 import { sqliteOnly } from '../helpers/test-datastore.js';
-import { readArchive } from '../../hub/backup/archive.js';
+import { FORMAT_VERSION, readArchive } from '../../hub/backup/archive.js';
+import { forgeArchive } from '../helpers/forge-archive.js';
 
 const skip = sqliteOnly('it reads the hub.db inside the archives');
 let hub: HubHandle;
@@ -85,25 +87,61 @@ test('an archive with one byte changed is refused and nothing is written', { ski
   assert.equal(existsSync(target), false);
 });
 
-test('an archive written by a newer atoll (format 2) is refused', { skip }, async () => {
-  const bytes = Buffer.from(readFileSync(archive));
-  const at = bytes.indexOf('"format":1');
-  assert.ok(at > 0);
-  bytes.write('"format":2', at);
-  // A well-formed archive of format 2: its checksum is right.
-  createHash('sha256')
-    .update(bytes.subarray(0, bytes.length - 32))
-    .digest()
-    .copy(bytes, bytes.length - 32);
+test('an archive written by a newer atoll (a higher format) is refused', { skip }, async () => {
   const f = join(work, 'newer.atoll-backup');
-  writeFileSync(f, bytes);
+  forgeArchive(archive, f, { format: FORMAT_VERSION + 1 }); // well-formed: its checksum is right
   const target = join(work, 'restored-newer');
   refusedOneLine(
     await restoreInto(f, target),
-    /^error: BACKUP_TOO_NEW: .* backup format 2; this atoll reads format 1 at most/,
+    new RegExp(
+      `^error: BACKUP_TOO_NEW: .* backup format ${FORMAT_VERSION + 1}; this atoll reads format ${FORMAT_VERSION} at most`,
+    ),
   );
   assert.equal(existsSync(target), false);
 });
+
+/** The archive's hub.db with an API token of the attacker's choosing added. */
+function withPlantedToken(): Buffer {
+  const file = join(work, 'planted.db');
+  writeFileSync(file, readArchive(archive).members.get('hub.db')!);
+  const db = new Database(file);
+  db.prepare(
+    "INSERT INTO api_tokens (id, role, description, secret_hash, created_at, created_by) VALUES ('planted', 'admin', '', ?, ?, 'x')",
+  ).run(createHash('sha256').update('chosen').digest('hex'), new Date().toISOString());
+  db.pragma('journal_mode = DELETE');
+  db.close();
+  return readFileSync(file);
+}
+
+test(
+  'an archive altered by someone without the cluster secret is refused before anything is restored',
+  { skip },
+  async () => {
+    const forged = join(work, 'forged.atoll-backup');
+    forgeArchive(archive, forged, { replace: new Map([['hub.db', withPlantedToken()]]) });
+    const target = join(work, 'restored-forged');
+    refusedOneLine(await restoreInto(forged, target), /^error: BACKUP_SIGNATURE: .*does not carry a valid signature/);
+    assert.equal(existsSync(target), false);
+    // Written as the older, unsigned format: refused too, unless the operator accepts it unsigned.
+    const downgraded = join(work, 'downgraded.atoll-backup');
+    forgeArchive(archive, downgraded, { format: 1, replace: new Map([['hub.db', withPlantedToken()]]) });
+    refusedOneLine(await restoreInto(downgraded, target), /^error: BACKUP_UNSIGNED: .*no signature.*--accept-unsigned/);
+    assert.equal(existsSync(target), false);
+    const accepted = await restoreInto(downgraded, target, ['--passphrase-file', pass(), '--accept-unsigned']);
+    assert.equal(accepted.code, 0, accepted.stderr);
+    // A bare archive (no secrets in it) is checked with the cluster secret given; another one is refused.
+    const bare = join(work, 'bare.atoll-backup');
+    const made = await runCli(HUB_BIN, ['backup', 'create', '--data-dir', hub.dataDir, '--out', bare]);
+    assert.equal(made.code, 0, made.stderr);
+    const other = join(work, 'other-secret');
+    writeFileSync(other, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
+    const t2 = join(work, 'restored-bare');
+    refusedOneLine(await restoreInto(bare, t2, ['--cluster-secret-file', other]), /^error: BACKUP_SIGNATURE: /);
+    refusedOneLine(await restoreInto(bare, t2, []), /^error: BACKUP_NEEDS_SECRET: .*--cluster-secret-file/);
+    const ok = await restoreInto(bare, t2, ['--cluster-secret-file', join(hub.dataDir, 'cluster-secret')]);
+    assert.equal(ok.code, 0, ok.stderr);
+  },
+);
 
 test('a wrong passphrase, a missing one, and a non-empty data dir are refused', { skip }, async () => {
   const wrong = join(work, 'wrong-pass');

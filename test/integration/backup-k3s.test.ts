@@ -83,7 +83,9 @@ test('objects created through the Kubernetes API before the backup are there aft
   const bare = join(work, 'bare.atoll-backup');
   const madeBare = await runCli(HUB_BIN, ['backup', 'create', '--data-dir', dataDir, '--out', bare]);
   assert.equal(madeBare.code, 0, madeBare.stderr);
-  const noSecret = await runCli(HUB_BIN, ['restore', bare, '--data-dir', join(work, 'no-secret')]);
+  const unchecked = await runCli(HUB_BIN, ['restore', bare, '--data-dir', join(work, 'no-secret')]);
+  assert.match(unchecked.stderr, /BACKUP_NEEDS_SECRET: .* is signed with the cluster secret/);
+  const noSecret = await runCli(HUB_BIN, ['restore', bare, '--data-dir', join(work, 'no-secret'), '--accept-unsigned']);
   assert.equal(noSecret.code, 0, noSecret.stderr);
   assert.match(noSecret.stdout, /k3s server token and CAs: NOT restored \(they open with the cluster secret/);
   const withSecret = await runCli(HUB_BIN, [
