@@ -75,20 +75,20 @@ export function createHubCluster(config: HubConfig, d: { store: Store; clock: Cl
       if (config.datastore.kind === 'postgres') {
         const changes = d.store.changes();
         const stopCommands = startCommandRelay(local, log, changes);
+        feed = createEventFeed({ store: d.store, events: local.events, logger: log, changes });
         // A node removed through another hub while its agent is connected here: told here.
         const stopRemovals = startRemovalWatch({
+          feed,
           store: d.store,
           registry: local.registry,
           agentTold: (id) => local.nodeK3s?.agentTold(id, 10_000) ?? Promise.resolve(),
           assign: local.nodeK3s ? (link) => local.nodeK3s!.assign(link) : undefined,
           logger: log,
-          changes,
         });
         stopRelay = () => {
           stopCommands();
           stopRemovals();
         };
-        feed = createEventFeed({ store: d.store, events: local.events, logger: log, changes });
         shedder = startCutoffShedder({ membership, probe: readyProbe(local.caPem), logger: log });
       }
       await membership.start();
