@@ -133,7 +133,7 @@ test(
     for (let i = 0; i < AGENTS; i++) {
       const host = l.net.addHost(`a${i}`);
       agentHosts.push(host);
-      l.net.setHostsFile(host, { [SHARED_NAME]: hubs[i % 3].host.ip });
+      l.net.setHosts(host, { [SHARED_NAME]: hubs[i % 3].host.ip });
       const marker = join(work, `rebooted-${i}`);
       markers.push(marker);
       const script = join(work, `reboot-${i}.sh`);

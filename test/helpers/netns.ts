@@ -27,8 +27,6 @@ export interface Lab {
    * with an address here and no default route; setLink on the result cuts only that link.
    */
   attach(host: Host): Host;
-  /** Names for the host's resolver: `ip netns exec` shows /etc/netns/<ns>/hosts as its /etc/hosts. */
-  setHostsFile(host: Host, entries: Record<string, string>): void;
   /** Cuts (or restores) one host's link. */
   setLink(host: Host, up: boolean): void;
   /**
@@ -74,7 +72,6 @@ export function createLab(subnet = Math.floor(Math.random() * 200) + 20): Lab {
   const prefix = `198.18.${subnet}`;
   const gatewayIp = `${prefix}.254`;
   const hosts: Host[] = [];
-  const hostsFiles: string[] = [];
   let cleaned = false;
   let added = 0;
   ip('link', 'add', bridge, 'type', 'bridge');
@@ -127,11 +124,6 @@ export function createLab(subnet = Math.floor(Math.random() * 200) + 20): Lab {
       ip('-n', other.ns, 'link', 'set', dev, 'up');
       return host;
     },
-    setHostsFile(host, entries) {
-      const dir = join(NETNS_ETC, host.ns);
-      if (!hostsFiles.includes(dir)) hostsFiles.push(dir);
-      lab.setHosts(host, entries);
-    },
     setLink(host, up) {
       ip('link', 'set', host.hostVeth, up ? 'up' : 'down');
     },
@@ -155,8 +147,6 @@ export function createLab(subnet = Math.floor(Math.random() * 200) + 20): Lab {
         rmSync(join(NETNS_ETC, h.ns), { recursive: true, force: true });
       }
       spawnSync('ip', ['link', 'del', bridge]);
-      // Only the folders this lab made, one per namespace of its own (never /etc/netns itself).
-      for (const d of hostsFiles) rmSync(d, { recursive: true, force: true });
     },
   };
   labs.add(lab);
