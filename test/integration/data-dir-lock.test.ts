@@ -131,6 +131,9 @@ test('atoll-agent: join on a joined server says so and uses no token; a second r
     },
     20_000,
   );
+  // The welcome's list of hubs lands in hubs.json just after the node shows as connected: wait for
+  // it, so that the snapshot below is of a settled data dir.
+  await waitFor('hubs.json from the welcome', () => existsSync(join(agent.dataDir, 'hubs.json')), 10_000);
   const pid = agent.proc.child.pid!;
   const second = await createToken(hub);
   const before = snapshot(agent.dataDir);
