@@ -153,6 +153,26 @@ export const AGENT_FLAGS: readonly FlagSpec[] = [
   ...AGENT_NODE_FLAGS,
 ];
 
+/** `k3s etcd-snapshot [save|ls|delete|prune]`: flags may come before or after the subcommand. */
+export const ETCD_SNAPSHOT_FLAGS: readonly FlagSpec[] = [
+  ...LOG_FLAGS,
+  s(['node-name'], ['K3S_NODE_NAME']),
+  s(['data-dir', 'd'], ['K3S_DATA_DIR']),
+  s(['server', 's'], ['K3S_URL'], 'https://127.0.0.1:6443'),
+  s(['token', 't'], ['K3S_TOKEN']),
+  s(['name'], undefined, 'on-demand'),
+  s(['etcd-snapshot-dir', 'dir']),
+  b(['etcd-snapshot-compress', 'snapshot-compress']),
+  i(['etcd-snapshot-retention', 'snapshot-retention'], 5),
+  s(['output', 'o'], undefined, 'text'),
+  b(['etcd-s3', 's3']),
+  s(['etcd-s3-endpoint', 's3-endpoint']),
+  s(['etcd-s3-bucket', 's3-bucket']),
+  s(['etcd-s3-folder', 's3-folder']),
+  s(['etcd-s3-access-key', 's3-access-key'], ['AWS_ACCESS_KEY_ID']),
+  s(['etcd-s3-secret-key', 's3-secret-key'], ['AWS_SECRET_ACCESS_KEY']),
+];
+
 const TOKEN_COMMON: FlagSpec[] = [s(['data-dir', 'd'], ['K3S_DATA_DIR']), s(['kubeconfig'], ['KUBECONFIG'])];
 
 export const TOKEN_FLAGS: Readonly<Record<string, readonly FlagSpec[]>> = {

@@ -3,7 +3,8 @@ import { spawn } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseFlags, UsageError, type FlagSpec, type ParsedFlags } from './flag-parser.js';
-import { AGENT_FLAGS, SERVER_FLAGS, TOKEN_FLAGS } from './flag-specs.js';
+import { AGENT_FLAGS, ETCD_SNAPSHOT_FLAGS, SERVER_FLAGS, TOKEN_FLAGS } from './flag-specs.js';
+import { etcdSnapshot, ETCD_SNAPSHOT_SUBCOMMANDS } from './etcd-snapshot.js';
 import { configFileArgs, findConfigPath } from './config-file.js';
 import { createLogger, type Logger, type Writable } from '../util/log.js';
 import type { BuildInfo } from '../version.js';
@@ -26,10 +27,12 @@ const USAGE: Readonly<Record<string, string>> = {
   agent: 'k3s agent - Run node agent\n\nUSAGE:\n   k3s agent [OPTIONS]\n',
   token:
     'k3s token - Manage tokens\n\nUSAGE:\n   k3s token command [command options] [arguments...]\n\nCOMMANDS:\n   create    Create bootstrap tokens on the server\n   delete    Delete bootstrap tokens on the server\n   generate  Generate and print a bootstrap token, but do not create it on the server\n   list      List bootstrap tokens on the server\n   rotate    Rotate original server token with a new server token\n',
+  'etcd-snapshot':
+    'k3s etcd-snapshot - Manage etcd snapshots\n\nUSAGE:\n   k3s etcd-snapshot command [command options] [arguments...]\n\nCOMMANDS:\n   delete       Delete given snapshot(s)\n   ls, list, l  List snapshots\n   prune        Remove snapshots that match the name prefix that exceed the configured retention count\n   save         Trigger an immediate etcd snapshot\n',
 };
 
 function help(build: BuildInfo): string {
-  return `NAME:\n   k3s - Kubernetes, but small and simple\n\nUSAGE:\n   k3s [global options] command [command options] [arguments...]\n\nVERSION:\n   ${build.version} (${build.commit})\n\nCOMMANDS:\n   server   Run management server\n   agent    Run node agent\n   kubectl  Run kubectl\n   token    Manage tokens\n\nGLOBAL OPTIONS:\n   --debug                     (logging) Turn on debug logs [$K3S_DEBUG]\n   --data-dir value, -d value  (data) Folder to hold state\n   --help, -h                  show help\n   --version, -v               print the version\n`;
+  return `NAME:\n   k3s - Kubernetes, but small and simple\n\nUSAGE:\n   k3s [global options] command [command options] [arguments...]\n\nVERSION:\n   ${build.version} (${build.commit})\n\nCOMMANDS:\n   server   Run management server\n   agent    Run node agent\n   kubectl  Run kubectl\n   token    Manage tokens\n   etcd-snapshot  Manage etcd snapshots\n\nGLOBAL OPTIONS:\n   --debug                     (logging) Turn on debug logs [$K3S_DEBUG]\n   --data-dir value, -d value  (data) Folder to hold state\n   --help, -h                  show help\n   --version, -v               print the version\n`;
 }
 
 function parseOrUsage(
@@ -142,6 +145,17 @@ export async function runCommand(argv: readonly string[], build: BuildInfo, io: 
         else if (sub === 'generate') tokenGenerate(io.stdout);
         else throw new Error('token rotate is not implemented by the k3s stand-in');
         return 0;
+      }
+      case 'etcd-snapshot': {
+        const p = parseOrUsage(cmd, rest, ETCD_SNAPSHOT_FLAGS, io, log, false);
+        if (!p) return 1;
+        const sub = p.args[0];
+        if (!sub || !ETCD_SNAPSHOT_SUBCOMMANDS.includes(sub)) {
+          io.stdout.write(USAGE['etcd-snapshot'] as string);
+          if (sub) log.fatal(`No help topic for '${sub}'`);
+          return sub ? 1 : 0;
+        }
+        return await etcdSnapshot(sub, p, createLogger(io.stderr, { debug: debug || p.values.get('debug') === true }));
       }
       case 'kubectl':
         return await kubectl(rest, io);

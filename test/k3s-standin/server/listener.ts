@@ -1,6 +1,7 @@
 // The one HTTPS listener of `k3s server` (port 6443), grouped by who may call:
 //   anyone:            GET /cacerts, GET /ping
 //   agents (token):    /v1-k3s/...
+//   servers (token):   POST /db/snapshot
 //   client certificate from the client CA: everything else (the Kubernetes API; anonymous auth off).
 // Requests that read or write the cluster first catch up with the datastore (a quorum read); while
 // the datastore cannot be read they get 503 (and so do /readyz checks).
@@ -15,6 +16,8 @@ import { errors, statusBody } from '../api/api-error.js';
 export interface ListenerRoutes {
   readonly supervisor: (req: IncomingMessage, res: ServerResponse, path: string) => boolean;
   readonly kubeApi: (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
+  /** POST /db/snapshot (server token): `k3s etcd-snapshot save`. */
+  readonly snapshot: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 }
 
 export function createListener(pki: ServerPki, store: ObjectStore, routes: ListenerRoutes): Server {
@@ -41,6 +44,10 @@ export function createListener(pki: ServerPki, store: ObjectStore, routes: Liste
       if (path === '/cacerts' && req.method === 'GET') return sendText(res, 200, pki.serverCaPem, 'text/plain');
       if (path === '/ping' && req.method === 'GET') return sendText(res, 200, 'pong', 'text/plain');
       if (path.startsWith('/v1-k3s/') && !fresh(res)) return undefined;
+      if (path === '/db/snapshot') {
+        routes.snapshot(req, res).catch((e: unknown) => sendStatus(res, errors.internal((e as Error).message).status));
+        return undefined;
+      }
       try {
         if (routes.supervisor(req, res, path)) return undefined;
       } catch (e) {

@@ -1,7 +1,7 @@
-// `k3s server`: datastore (JSON file, or kine on PostgreSQL), certificates, tokens, kubeconfig,
+// `k3s server`: datastore (JSON file, embedded etcd as one, or kine on PostgreSQL), certificates, tokens, kubeconfig,
 // controllers and the HTTPS listener; runs until the signal aborts (then saves state and resolves
 // with 0) or the datastore stops answering in time (resolves with 1, as k3s exits).
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../util/log.js';
 import type { BuildInfo } from '../version.js';
@@ -18,6 +18,9 @@ import { notifyReady } from '../util/systemd-notify.js';
 import { primaryIPv4 } from '../util/net-addresses.js';
 import { prepareCluster, type PreparedCluster } from './cluster-setup.js';
 import { startControlLoops } from './control-loops.js';
+import { clusterReset } from './cluster-reset.js';
+import { snapshotHandler } from './snapshot-route.js';
+import { resetFlagPath, usesEtcd } from '../store/etcd-files.js';
 
 const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 
@@ -38,8 +41,12 @@ export async function runServer(
   signal: AbortSignal,
 ): Promise<number> {
   log.info(`Starting k3s ${build.version} (${build.commit})`);
-  if (cfg.clusterInit && !cfg.datastoreEndpoint)
-    log.info('Managed etcd cluster initializing (stand-in: state is kept in a JSON file)');
+  if (cfg.clusterReset) return clusterReset(cfg, log);
+  if (usesEtcd(cfg)) {
+    log.info('Managed etcd cluster initializing (stand-in: the member state is a JSON file)');
+    // A normal start after a reset clears the flag that guards against resetting twice.
+    rmSync(resetFlagPath(cfg.dataDir), { force: true });
+  }
   mkdirSync(join(cfg.dataDir, 'server', 'cred'), { recursive: true, mode: 0o700 });
   const fatal: { error?: Error; wake?: () => void } = {};
   const onFatal = (e: Error): void => {
@@ -85,6 +92,7 @@ export async function runServer(
       apiServerAddress: hostPort(advertise, cfg.httpsPort),
     }),
     kubeApi: kubeApiHandler({ store, svc, build, serverAddress: hostPort(advertise, cfg.httpsPort) }),
+    snapshot: snapshotHandler({ cfg, svc, passwords, log, snapshot: prepared.opened.etcdSnapshot }),
   });
   const bindHost = cfg.bindAddress || '0.0.0.0';
   try {

@@ -25,6 +25,11 @@ export interface ServerConfig {
   readonly agentToken: string;
   readonly disableAgent: boolean;
   readonly clusterInit: boolean;
+  /** --cluster-reset: reset embedded etcd to one member (restoring --cluster-reset-restore-path), then exit. */
+  readonly clusterReset: boolean;
+  readonly clusterResetRestorePath: string;
+  /** --etcd-snapshot-dir ('' = <data-dir>/server/db/snapshots). */
+  readonly etcdSnapshotDir: string;
   /** --datastore-endpoint: '' for the embedded datastore. */
   readonly datastoreEndpoint: string;
   readonly datastoreCaFile: string;
@@ -62,6 +67,8 @@ export function serverConfig(p: ParsedFlags): ServerConfig {
   const token = str(p, 'token') || (str(p, 'token-file') ? readTokenFile(str(p, 'token-file')) : '');
   const agentToken =
     str(p, 'agent-token') || (str(p, 'agent-token-file') ? readTokenFile(str(p, 'agent-token-file')) : '');
+  if (str(p, 'cluster-reset-restore-path') && !bool(p, 'cluster-reset'))
+    throw new Error('invalid flag use; --cluster-reset required with --cluster-reset-restore-path');
   const port = num(p, 'https-listen-port');
   if (port <= 0 || port > 65535) throw new Error(`invalid https-listen-port ${port}`);
   return Object.freeze({
@@ -86,6 +93,9 @@ export function serverConfig(p: ParsedFlags): ServerConfig {
     agentToken,
     disableAgent: bool(p, 'disable-agent'),
     clusterInit: bool(p, 'cluster-init'),
+    clusterReset: bool(p, 'cluster-reset'),
+    clusterResetRestorePath: str(p, 'cluster-reset-restore-path'),
+    etcdSnapshotDir: str(p, 'etcd-snapshot-dir'),
     datastoreEndpoint: str(p, 'datastore-endpoint'),
     datastoreCaFile: str(p, 'datastore-cafile'),
     clusterDomain: str(p, 'cluster-domain'),

@@ -1,10 +1,14 @@
-// Where `k3s server` keeps the cluster: the JSON state file (embedded mode) or, with
+// Where `k3s server` keeps the cluster: a JSON state file (the default datastore, or embedded etcd with
+// --cluster-init: etcd-files.ts) or, with
 // --datastore-endpoint postgres://..., kine's table in PostgreSQL. The datastore thread is started
 // here; k3s retries an unreachable database for up to 5 minutes before giving up.
+import { existsSync } from 'node:fs';
 import type { Logger } from '../util/log.js';
 import { sleep } from '../util/abortable-sleep.js';
-import type { ObjectStore } from './object-store.js';
+import type { ObjectStore, StoreSnapshot } from './object-store.js';
 import { openFileStore } from './file-store.js';
+import { etcdStatePath, sqliteStatePath, usesEtcd } from './etcd-files.js';
+import { StateFile } from './state-file.js';
 import { parseDatastoreEndpoint } from './kine/datastore-endpoint.js';
 import { DatastoreError, SyncBridge } from './kine/sync-bridge.js';
 import { KineObjectStore } from './kine/kine-store.js';
@@ -20,10 +24,13 @@ export interface OpenedStore {
   readonly store: ObjectStore;
   /** Set for an external datastore. */
   readonly kv?: RawKv;
+  /** Set for embedded etcd: one consistent copy of the state (what `etcd-snapshot save` writes). */
+  readonly etcdSnapshot?: () => StoreSnapshot;
 }
 
 export interface StoreSettings {
   readonly dataDir: string;
+  readonly clusterInit: boolean;
   readonly datastoreEndpoint: string;
   readonly datastoreCaFile: string;
 }
@@ -42,7 +49,15 @@ export async function openStore(
   signal: AbortSignal,
   onFatal: (e: Error) => void,
 ): Promise<OpenedStore | undefined> {
-  if (!cfg.datastoreEndpoint) return { store: openFileStore(cfg.dataDir) };
+  if (!cfg.datastoreEndpoint && usesEtcd(cfg)) {
+    // Like k3s, a first --cluster-init on a server that ran on its default datastore moves its data to etcd.
+    const sqlite = new StateFile(sqliteStatePath(cfg.dataDir));
+    const migrate = existsSync(etcdStatePath(cfg.dataDir)) ? undefined : sqlite.load();
+    if (migrate) log.info('Migrating content from sqlite to etcd');
+    const store = openFileStore(etcdStatePath(cfg.dataDir), migrate);
+    return { store, etcdSnapshot: () => store.snapshot() };
+  }
+  if (!cfg.datastoreEndpoint) return { store: openFileStore(sqliteStatePath(cfg.dataDir)) };
   const target = parseDatastoreEndpoint(cfg.datastoreEndpoint, cfg.datastoreCaFile);
   log.info(`Configuring postgres database connection pooling: maxIdle=2, maxOpen=0, maxLifetime=0s, maxIdleTime=0s`);
   log.info('Configuring database table schema and indexes, this may take a moment...');

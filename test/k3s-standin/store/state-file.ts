@@ -1,20 +1,17 @@
-// Persists the store to <data-dir>/server/db/standin-state.json (write-then-rename), debounced,
-// so a restarted server keeps its nodes, pods, secrets and tokens.
+// Persists the store to a JSON file (write-then-rename), debounced, so a restarted server keeps its
+// nodes, pods, secrets and tokens: server/db/standin-state.json (k3s's default datastore) or the
+// etcd member's file (etcd-files.ts).
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { StoreSnapshot } from './object-store.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 
 export class StateFile {
-  readonly path: string;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    dataDir: string,
+    readonly path: string,
     private readonly delayMs = 50,
-  ) {
-    this.path = join(dataDir, 'server', 'db', 'standin-state.json');
-  }
+  ) {}
 
   load(): StoreSnapshot | undefined {
     if (!existsSync(this.path)) return undefined;
