@@ -73,6 +73,8 @@ export type BackupErrorCode =
   | 'BACKUP_SIGNATURE'
   | 'BACKUP_TOO_LARGE'
   | 'RESTORE_TARGET_NOT_EMPTY'
+  /** k3s refused to restore the etcd snapshot a restore left for its next start (hub/k3s/etcd-restore.ts). */
+  | 'RESTORE_K3S_FAILED'
   | 'BACKUP_FAILED';
 
 export class BackupError extends AtollError<BackupErrorCode> {

@@ -61,7 +61,7 @@ export interface Manifest {
   /** How the cluster secret travels: sealed with a passphrase, or not at all (the operator keeps it). */
   secrets: 'passphrase' | 'none';
   /** What the k3s datastore snapshot is, or why there is none. */
-  k3s: { kind: 'sqlite' | 'standin-file' | 'none'; note: string };
+  k3s: { kind: 'sqlite' | 'standin-file' | 'etcd-snapshot' | 'none'; note: string };
   members: MemberInfo[];
 }
 

@@ -13,7 +13,8 @@ import { k3sDataDir } from '../k3s/server-args.js';
 import { resetK3sTokens } from '../store/sqlite-backup.js';
 import { archiveMacKey, readArchive, verifyArchive } from './archive.js';
 import { readClusterSecret } from '../pki/cluster-secret.js';
-import { K3S_SQLITE_MEMBER, K3S_STANDIN_MEMBER, backupsDir } from './create.js';
+import { K3S_DATASTORE_MEMBERS, K3S_ETCD_MEMBER, backupsDir } from './create.js';
+import { clearEtcdRestore, markEtcdRestore } from '../k3s/etcd-restore.js';
 import { listBackups } from './list.js';
 
 export interface ResetOptions {
@@ -47,7 +48,7 @@ function k3sMemberOf(file: string, check: Check): K3sMember | undefined {
   const archive = readArchive(file);
   verifyArchive(file, archive, check.macKey, check.acceptUnsigned);
   const { members } = archive;
-  for (const name of [K3S_SQLITE_MEMBER, K3S_STANDIN_MEMBER]) {
+  for (const name of K3S_DATASTORE_MEMBERS) {
     const data = members.get(name);
     if (data) return { name, data };
   }
@@ -155,8 +156,13 @@ export function resetCluster(o: ResetOptions): ResetResult {
     const stamp = (o.now ?? new Date()).toISOString().replace(/[:.]/g, '-');
     const from = source ? source.file : null;
     const swap = stageAndSwap(db, stamp, source?.member);
+    const k3sDir = k3sDataDir(o.dataDir);
     let tokensReissued: number;
     try {
+      // An etcd snapshot is restored by k3s itself at the hub's next start (hub/k3s/etcd-restore.ts).
+      if (source?.member.name === K3S_ETCD_MEMBER)
+        markEtcdRestore(k3sDir, join(db, ...K3S_ETCD_MEMBER.split('/').slice(3)), basename(source.file));
+      else clearEtcdRestore(k3sDir);
       tokensReissued = resetK3sTokens(dbPath, (n) => ({
         type: 'cluster.reset',
         actor: 'admin',
@@ -164,6 +170,7 @@ export function resetCluster(o: ResetOptions): ResetResult {
         data: { from, movedAside: swap.movedAside, tokensReissued: n },
       }));
     } catch (err) {
+      clearEtcdRestore(k3sDir);
       swap.rollBack();
       throw resetFailed(`cannot forget the nodes' k3s tokens in ${dbPath}`, err);
     }

@@ -1,7 +1,8 @@
 // One consistent backup of a hub, safe beside the running hub: the store (SQLite's online backup of
 // hub.db, or the hub's tables from PostgreSQL copied into a fresh SQLite file), the cluster secret
 // (and admin token) sealed with a passphrase when one is given, and the k3s datastore (the embedded
-// SQLite's online backup; the stand-in's state file; a note for etcd or an external database).
+// SQLite's online backup; the stand-in's state file; `k3s etcd-snapshot save` for embedded etcd; a
+// note for an external database).
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { BackupError } from '../errors.js';
@@ -13,6 +14,7 @@ import { sqliteOnlineCopy } from '../store/sqlite-backup.js';
 import { copyStore } from '../store/copy/index.js';
 import { k3sDataDir } from '../k3s/server-args.js';
 import { removeQuietly } from './files.js';
+import { saveEtcdSnapshot, usesEmbeddedEtcd } from './etcd-snapshot.js';
 import { ARCHIVE_SUFFIX, archiveMacKey, writeArchive, type Manifest, type ManifestHead } from './archive.js';
 import { sealSecrets } from './passphrase.js';
 import { K3S_KEYS_MEMBER, sealK3sServerKeys } from './k3s-keys.js';
@@ -22,11 +24,19 @@ export const HUB_DB_MEMBER = 'hub.db';
 export const SECRETS_MEMBER = 'secrets.sealed';
 export const K3S_SQLITE_MEMBER = 'k3s/server/db/state.db';
 export const K3S_STANDIN_MEMBER = 'k3s/server/db/standin-state.json';
+/** Restored to this path, and restored into etcd by k3s at the hub's next start (hub/k3s/etcd-restore.ts). */
+export const K3S_ETCD_MEMBER = 'k3s/server/db/snapshots/atoll-backup-etcd-snapshot';
+/** The members that hold the k3s datastore, one per kind. */
+export const K3S_DATASTORE_MEMBERS = [K3S_SQLITE_MEMBER, K3S_STANDIN_MEMBER, K3S_ETCD_MEMBER];
 
 export interface BackupSource {
   dataDir: string;
   datastore: DatastoreSpec;
   clusterSecretFile: string;
+  /** The hub's --k3s (auto or a path): runs `k3s etcd-snapshot save` when k3s runs embedded etcd. */
+  k3s?: string;
+  /** The hub's k3s server port; default read from <data-dir>/kubeconfig.yaml. */
+  k3sHttpsPort?: number;
 }
 
 export interface CreateOptions extends BackupSource {
@@ -64,8 +74,15 @@ async function storeCopy(spec: DatastoreSpec, work: string): Promise<Buffer> {
   return readFileSync(file);
 }
 
-async function k3sSnapshot(dataDir: string, work: string, members: Map<string, Buffer>): Promise<Manifest['k3s']> {
-  const db = join(k3sDataDir(dataDir), 'server', 'db');
+async function k3sSnapshot(o: BackupSource, work: string, members: Map<string, Buffer>): Promise<Manifest['k3s']> {
+  const db = join(k3sDataDir(o.dataDir), 'server', 'db');
+  if (usesEmbeddedEtcd(o.dataDir)) {
+    const dir = join(work, 'etcd');
+    mkdirSync(dir, { mode: 0o700 });
+    const snap = await saveEtcdSnapshot({ dataDir: o.dataDir, k3s: o.k3s, k3sHttpsPort: o.k3sHttpsPort, workDir: dir });
+    members.set(K3S_ETCD_MEMBER, snap.data);
+    return { kind: 'etcd-snapshot', note: `embedded etcd: k3s etcd-snapshot save (${snap.name})` };
+  }
   if (existsSync(join(db, 'state.db'))) {
     const file = join(work, 'state.db');
     await sqliteOnlineCopy(join(db, 'state.db'), file);
@@ -77,11 +94,6 @@ async function k3sSnapshot(dataDir: string, work: string, members: Map<string, B
     members.set(K3S_STANDIN_MEMBER, readFileSync(join(db, 'standin-state.json')));
     return { kind: 'standin-file', note: "the k3s stand-in's state file (server/db/standin-state.json)" };
   }
-  if (existsSync(join(db, 'etcd')))
-    return {
-      kind: 'none',
-      note: 'embedded etcd: take its snapshot with `k3s etcd-snapshot save` (not in this archive)',
-    };
   return {
     kind: 'none',
     note: `no embedded k3s datastore in ${db}: k3s is off, or it uses an external database whose own backups apply`,
@@ -98,7 +110,7 @@ export async function createBackup(o: CreateOptions): Promise<CreateResult> {
     const members = new Map<string, Buffer>();
     members.set(HUB_DB_MEMBER, await storeCopy(o.datastore, work));
     const caPin = inspectDatabaseFile(join(work, 'hub.db'), 'quick').caPin;
-    const k3s = await k3sSnapshot(o.dataDir, work, members);
+    const k3s = await k3sSnapshot(o, work, members);
     // The archive is signed with the cluster secret: a restore checks it before it writes anything.
     if (!existsSync(o.clusterSecretFile))
       throw new BackupError(

@@ -11,7 +11,8 @@ import { inspectDatabaseFile } from '../store/integrity.js';
 import { readClusterSecret } from '../pki/cluster-secret.js';
 import { k3sDataDir } from '../k3s/server-args.js';
 import { archiveMacKey, readArchive, verifyArchive, type Manifest } from './archive.js';
-import { HUB_DB_MEMBER, K3S_SQLITE_MEMBER, K3S_STANDIN_MEMBER, SECRETS_MEMBER } from './create.js';
+import { HUB_DB_MEMBER, K3S_DATASTORE_MEMBERS, K3S_ETCD_MEMBER, SECRETS_MEMBER } from './create.js';
+import { markEtcdRestore } from '../k3s/etcd-restore.js';
 import { openSecrets, type BackupSecrets } from './passphrase.js';
 import { isEmptyDir, removeQuietly } from './files.js';
 import {
@@ -108,12 +109,14 @@ export function restoreBackup(o: RestoreOptions): RestoreResult {
         o.file,
       );
     else if (sealedKeys) k3sKeys = 'missing';
-    for (const name of [K3S_SQLITE_MEMBER, K3S_STANDIN_MEMBER]) {
+    for (const name of K3S_DATASTORE_MEMBERS) {
       const data = members.get(name);
       if (!data) continue;
       const path = join(k3sDataDir(stage), ...name.split('/').slice(1));
       mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
       writeSecretFile(path, data);
+      // k3s restores an etcd snapshot itself, at the hub's first start (hub/k3s/etcd-restore.ts).
+      if (name === K3S_ETCD_MEMBER) markEtcdRestore(k3sDataDir(stage), path, basename(o.file));
     }
     appendEventToFile(dbPath, {
       type: 'backup.restored',

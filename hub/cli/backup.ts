@@ -64,9 +64,13 @@ export function registerBackupCommands(program: Command): void {
       '--cluster-secret-file <path>',
       'the cluster secret (env ATOLL_CLUSTER_SECRET_FILE; default <data-dir>/cluster-secret)',
     )
+    .option(
+      '--k3s <path>',
+      "the k3s binary, for `k3s etcd-snapshot save` when the hub's k3s runs embedded etcd (env ATOLL_K3S; default: PATH, then <data-dir>/k3s/bin/k3s)",
+    )
     .action(
       async (
-        o: { out?: string; passphraseFile?: string; datastore?: string; clusterSecretFile?: string },
+        o: { out?: string; passphraseFile?: string; datastore?: string; clusterSecretFile?: string; k3s?: string },
         cmd: Command,
       ) => {
         const g = cmd.optsWithGlobals<Globals>();
@@ -80,6 +84,7 @@ export function registerBackupCommands(program: Command): void {
           clusterSecretFile: secretFile,
           passphrase,
           out: o.out ? resolve(o.out) : undefined,
+          k3s: o.k3s ?? process.env.ATOLL_K3S,
         });
         await recordAdminEvent(datastore, {
           type: 'backup.created',

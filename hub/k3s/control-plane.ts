@@ -7,6 +7,7 @@ import type { Logger } from '../logger.js';
 import { dataDirBinary, probeBinary, resolveK3s, type K3sBinary } from './binary.js';
 import { installManaged, preferManaged, restorePrevious } from './managed-binary.js';
 import { serverArgs, k3sDataDir, kubeconfigPath } from './server-args.js';
+import { applyPendingEtcdRestore } from './etcd-restore.js';
 import { K3sSupervisor, failedRetryDelay, type ControlPlaneInfo } from './supervisor.js';
 import type { KubeClient, KubeNodeSummary } from './kube.js';
 import { KubeWatch } from './kube-watch.js';
@@ -128,18 +129,22 @@ export class ControlPlane {
       kubeconfig: kubeconfigPath(this.opts.dataDir),
       ttl: this.opts.nodeTokenTtl,
     });
+    const args = serverArgs({
+      dataDir: this.opts.dataDir,
+      publicHost: this.opts.publicHost,
+      tlsSans: this.opts.tlsSans,
+      httpsPort: this.opts.httpsPort,
+      localAddresses: localAddresses(),
+      extraArgs: this.opts.extraArgs,
+      schedulable: this.opts.schedulable,
+    });
+    const k3sDir = k3sDataDir(this.opts.dataDir);
     this.supervisor = new K3sSupervisor({
       binary: path,
       version,
-      args: serverArgs({
-        dataDir: this.opts.dataDir,
-        publicHost: this.opts.publicHost,
-        tlsSans: this.opts.tlsSans,
-        httpsPort: this.opts.httpsPort,
-        localAddresses: localAddresses(),
-        extraArgs: this.opts.extraArgs,
-        schedulable: this.opts.schedulable,
-      }),
+      args,
+      // A restore of a hub on embedded etcd left a snapshot for k3s to restore first.
+      prepare: () => applyPendingEtcdRestore({ binary: path, args, env: this.opts.env, k3sDir, logger: log }),
       k3sDataDir: k3sDataDir(this.opts.dataDir),
       kubeconfigPath: kubeconfigPath(this.opts.dataDir),
       httpsPort: this.opts.httpsPort,

@@ -43,6 +43,12 @@ export interface SupervisorOptions {
   readyTimeoutMs?: number;
   stopTimeoutMs?: number;
   env?: NodeJS.ProcessEnv;
+  /**
+   * Runs before each start (after a leftover server is stopped), e.g. a pending etcd restore; its
+   * message is logged. When it throws, the server is not started: `failed` with its message until
+   * an operator restarts the control plane.
+   */
+  prepare?: () => Promise<string | undefined>;
 }
 
 const LOG_TAIL = 20;
@@ -111,7 +117,21 @@ export class K3sSupervisor {
         (err: unknown) =>
           this.opts.logger.warn({ err: (err as Error).message }, 'could not stop a leftover k3s server'),
       )
-      .finally(() => this.spawn());
+      .then(() => this.prepareThenSpawn())
+      .catch(logFailure(this.opts.logger, 'starting the k3s server'));
+  }
+
+  private async prepareThenSpawn(): Promise<void> {
+    if (this.opts.prepare && !this.stopping) {
+      try {
+        const done = await this.opts.prepare();
+        if (done) this.opts.logger.info({ component: 'k3s' }, done);
+      } catch (err) {
+        this.setState('failed', `${(err as Error).message}; not started (fix it, then restart the control plane)`);
+        return;
+      }
+    }
+    this.spawn();
   }
 
   private pidFile(): string {
