@@ -146,7 +146,7 @@ export function registerBackupCommands(program: Command): void {
       const m = r.manifest;
       process.stdout.write(
         `restored ${resolve(file)} (made ${m.createdAt} by atoll ${m.atollVersion}, CA pin ${m.caPin ?? 'none'}) into ${r.dataDir}\n` +
-          `k3s datastore: ${m.k3s.kind === 'none' ? `not in the archive (${m.k3s.note})` : 'restored'}\n` +
+          `k3s datastore: ${m.k3s.kind === 'none' ? `not in the archive (${m.k3s.note})` : m.k3s.kind === 'etcd-snapshot' ? 'restored (an etcd snapshot: k3s restores it when the hub first starts it)' : 'restored'}\n` +
           (r.k3sKeys === 'missing'
             ? 'k3s server token and CAs: NOT restored (they open with the cluster secret, which this restore was not given): k3s would start as a new cluster to the nodes\n'
             : r.k3sKeys > 0
