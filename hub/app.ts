@@ -17,7 +17,6 @@ import { createHealthSampler } from './nodes/health-sampler.js';
 import { NodeRegistry } from './nodes/registry.js';
 import { CommandService } from './nodes/commands.js';
 import { createTokenService } from './tokens/token-service.js';
-import { sha256Hex } from './tokens/secrets.js';
 import { CertRenewal } from './nodes/cert-renewal.js';
 import { CertWatch } from './nodes/cert-watch.js';
 import { buildApi } from './api/server.js';
@@ -220,7 +219,7 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
 
   const api = await buildApi(services, {
     tls: pki.serving,
-    adminTokenHash: sha256Hex(admin.token),
+    adminToken: admin,
     metrics: metrics.registry,
     limits: limits('api'),
   });

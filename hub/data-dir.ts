@@ -52,6 +52,11 @@ export function prepareDataDir(dir: string): void {
   }
 }
 
+/** A new random admin token (192 bits). */
+export function newAdminToken(): string {
+  return `atoll_admin_${randomBytes(24).toString('base64url')}`;
+}
+
 /** The admin token: made at first start (0600), read on every later start. */
 export function loadOrCreateAdminToken(dir: string): { token: string; path: string; created: boolean } {
   const path = join(dir, 'admin-token');
@@ -61,7 +66,7 @@ export function loadOrCreateAdminToken(dir: string): { token: string; path: stri
       throw new ConfigError(`${path} does not hold a valid admin token; delete it to make a new one`);
     return { token, path, created: false };
   }
-  const token = `atoll_admin_${randomBytes(24).toString('base64url')}`;
+  const token = newAdminToken();
   writeSecretFile(path, `${token}\n`);
   return { token, path, created: true };
 }

@@ -81,6 +81,8 @@ export const ROUTE_PERMISSIONS: Readonly<Record<string, Permission>> = Object.fr
   'GET /v1/api-tokens': 'read',
   'POST /v1/api-tokens': 'api-tokens:write',
   'DELETE /v1/api-tokens/:id': 'api-tokens:write',
+  // A new admin token (the admin alone: an API token cannot replace the token above it).
+  'POST /v1/admin-token/rotate': 'admin',
   // Day 2: version support data and alerts.
   'GET /v1/versions/support': 'read',
   'PUT /v1/versions/support': 'cluster:settings',

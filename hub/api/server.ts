@@ -7,6 +7,8 @@ import { frameworkErrorReply, installErrorHandler } from '../http/errors.js';
 import { guardConnections, type ListenerLimits } from '../http/connection-limits.js';
 import { serverTimeouts, tlsServerOptions } from '../http/listener-options.js';
 import { createAuthenticator } from './auth.js';
+import type { AdminToken } from '../cluster/admin-token.js';
+import { adminTokenRoutes } from './admin-token.js';
 import { poolRoutes } from './pools.js';
 import { tokenRoutes } from './tokens.js';
 import { nodeRoutes } from './nodes.js';
@@ -29,7 +31,8 @@ import { responses, textBody } from './schemas.js';
 
 export interface ApiOptions {
   tls: { certPem: string; keyPem: string };
-  adminTokenHash: string;
+  /** The admin token, rotatable (cluster/admin-token.ts). */
+  adminToken: AdminToken;
   metrics: Registry;
   /** Connection caps and the handshake deadline (hub/http/connection-limits.ts). */
   limits: ListenerLimits;
@@ -57,10 +60,17 @@ export async function buildApi(svc: HubServices, opts: ApiOptions): Promise<Fast
     const stop = apiTokens.follow(svc.store.changes(), (err) =>
       svc.logger.warn({ err: err.message }, 'could not reload API tokens'),
     );
-    app.addHook('onClose', async () => stop());
+    // And the admin token rotated through another hub: refused here within about a second.
+    const stopAdmin = opts.adminToken.follow(svc.store.changes(), (err) =>
+      svc.logger.warn({ err: err.message }, 'could not reload the admin token'),
+    );
+    app.addHook('onClose', async () => {
+      stop();
+      stopAdmin();
+    });
   }
   await registerOpenApi(app, svc.hubVersion);
-  installAccessControl(app, svc, createAuthenticator(opts.adminTokenHash, apiTokens));
+  installAccessControl(app, svc, createAuthenticator(opts.adminToken, apiTokens));
 
   app.get(
     '/healthz',
@@ -127,6 +137,7 @@ export async function buildApi(svc: HubServices, opts: ApiOptions): Promise<Fast
     await app.register(plugin, { svc });
   }
   await app.register(apiTokenRoutes, { svc, apiTokens });
+  await app.register(adminTokenRoutes, { svc, adminToken: opts.adminToken });
   await app.register(webRoutes);
   return app;
 }

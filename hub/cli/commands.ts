@@ -17,6 +17,7 @@ import { registerHubCommands } from './hubs.js';
 import { registerBackupCommands } from './backup.js';
 import { registerClusterReset } from './cluster-reset.js';
 import { registerAutoscalerCommands } from './autoscaler.js';
+import { registerAdminTokenCommands } from './admin-token.js';
 
 type Obj = Record<string, unknown>;
 const s = (v: unknown): string => (v === null || v === undefined ? '' : String(v));
@@ -77,6 +78,7 @@ export function registerAdminCommands(program: Command): void {
   registerHubCommands(program);
   registerBackupCommands(program);
   registerAutoscalerCommands(program);
+  registerAdminTokenCommands(program);
 
   const cluster = program.command('cluster').description('the control plane');
   cluster

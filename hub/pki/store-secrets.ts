@@ -39,4 +39,9 @@ export class StoreSecrets {
     const opened = this.open(name, stored);
     return { value: opened, won: opened.equals(value) };
   }
+
+  /** Seals `value` and stores it under `name`, replacing what is there (a rotation). */
+  async replace(name: string, value: Buffer): Promise<void> {
+    await this.store.replaceSecret(name, seal(this.key, STORE_SECRET_PURPOSE, name, value));
+  }
 }

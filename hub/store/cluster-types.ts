@@ -34,8 +34,8 @@ export interface LeaseRecord extends LeaseFence {
   live: boolean;
 }
 
-/** The tables whose committed changes other hubs hear of (pg-changes.ts). */
-export type ChangeTopic = 'commands' | 'events' | 'api_tokens';
+/** The tables whose committed changes other hubs hear of (pg-changes.ts); `secrets`: a secret replaced (rotated). */
+export type ChangeTopic = 'commands' | 'events' | 'api_tokens' | 'secrets';
 
 export interface StoreChanges {
   /**

@@ -2,7 +2,8 @@
 // commands, events and api_tokens tables NOTIFY the channel `atoll_changes` with the table's name
 // (pg-schema.ts, version 7), delivered at commit, and one connection per hub LISTENs to it. A hub
 // then reacts at once instead of polling each table every few hundred milliseconds; its pollers keep
-// a slow pace while notifications flow (live) and the fast one while they do not.
+// a slow pace while notifications flow (live) and the fast one while they do not. A replaced secret
+// (an admin-token rotation) is told as `secrets` by the statement that replaces it (pg-secrets.ts).
 //
 // The connection is opened on the first subscriber and kept open, with a reconnect after a
 // backoff (0.5 s doubling to 10 s) when it fails; each (re)connect tells subscribers `undefined`
@@ -11,7 +12,7 @@ import pg from 'pg';
 import type { ChangeTopic, StoreChanges } from './cluster-types.js';
 
 export const CHANGES_CHANNEL = 'atoll_changes';
-const TOPICS: ReadonlySet<string> = new Set<ChangeTopic>(['commands', 'events', 'api_tokens']);
+const TOPICS: ReadonlySet<string> = new Set<ChangeTopic>(['commands', 'events', 'api_tokens', 'secrets']);
 const MIN_BACKOFF_MS = 500;
 const MAX_BACKOFF_MS = 10_000;
 

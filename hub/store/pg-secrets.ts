@@ -1,7 +1,9 @@
 // The PostgreSQL side of SecretStore (secret-types.ts): the `secrets` table of migration 2 and the
 // compare-and-set on a node's k3s token. First writer wins: INSERT ... ON CONFLICT DO NOTHING, then
-// the stored value is read back in the same transaction.
+// the stored value is read back in the same transaction. replaceSecret (a rotation) overwrites and
+// NOTIFYs `atoll_changes` with `secrets` in the same transaction.
 import { sql, type PgDb } from './pg-db.js';
+import { CHANGES_CHANNEL } from './pg-changes.js';
 
 const Q = {
   get: sql('secret_get', 'SELECT sealed FROM secrets WHERE name = $1'),
@@ -9,6 +11,12 @@ const Q = {
     'secret_insert',
     'INSERT INTO secrets (name, sealed, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING',
   ),
+  upsert: sql(
+    'secret_upsert',
+    'INSERT INTO secrets (name, sealed, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE SET sealed = EXCLUDED.sealed, created_at = EXCLUDED.created_at',
+  ),
+  // No trigger on secrets (no schema change): the statement itself tells the other hubs, at commit.
+  notify: sql('secret_notify', `SELECT pg_notify('${CHANGES_CHANNEL}', 'secrets')`),
   replaceK3s: sql(
     'secret_replace_k3s',
     'UPDATE node_k3s SET token_secret = $1 WHERE node_id = $2 AND token_secret = $3',
@@ -31,6 +39,14 @@ export function putSecretIfAbsent(db: PgDb, name: string, sealed: Buffer, nowIso
   return db.tx('storing a secret', async (ex) => {
     await ex.count(Q.insert, [name, sealed, nowIso]);
     return (await ex.row<{ sealed: Buffer }>(Q.get, [name]))?.sealed ?? sealed;
+  });
+}
+
+/** Stores `sealed` under `name` whatever was there; the other hubs hear of it (topic `secrets`) at commit. */
+export function replaceSecret(db: PgDb, name: string, sealed: Buffer, nowIso: string): Promise<void> {
+  return db.tx('replacing a secret', async (ex) => {
+    await ex.count(Q.upsert, [name, sealed, nowIso]);
+    await ex.rows(Q.notify);
   });
 }
 

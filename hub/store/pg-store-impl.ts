@@ -6,7 +6,7 @@ import { NQ } from './pg-node-sql.js';
 import { CQ } from './pg-command-sql.js';
 import { PgNodeStore, certParams, insertCert } from './pg-nodes-store.js';
 import { PRUNE_EXPIRED_AFTER_MS } from './store-rules.js';
-import { getSecret, putSecretIfAbsent, replaceK3sTokenSecret } from './pg-secrets.js';
+import { getSecret, putSecretIfAbsent, replaceK3sTokenSecret, replaceSecret } from './pg-secrets.js';
 import * as d2 from './pg-day2.js';
 import type { ClusterStore } from './cluster-types.js';
 import type {
@@ -83,6 +83,10 @@ export class PgStore extends PgNodeStore implements Omit<Store, keyof ClusterSto
 
   putSecretIfAbsent(name: string, sealed: Buffer): Promise<Buffer> {
     return putSecretIfAbsent(this.db, name, sealed, this.nowIso());
+  }
+
+  replaceSecret(name: string, sealed: Buffer): Promise<void> {
+    return replaceSecret(this.db, name, sealed, this.nowIso());
   }
 
   replaceK3sTokenSecret(nodeId: string, expected: string, next: string): Promise<boolean> {

@@ -10,6 +10,11 @@ export interface SecretStore {
    */
   putSecretIfAbsent(name: string, sealed: Buffer): Promise<Buffer>;
   /**
+   * Stores `sealed` under `name`, replacing what is there (a rotation). On PostgreSQL the other hubs
+   * hear of it at commit (change topic `secrets`, pg-changes.ts).
+   */
+  replaceSecret(name: string, sealed: Buffer): Promise<void>;
+  /**
    * Sets a node's k3s bootstrap token secret (claimK3sToken) to `next` only while it is `expected`
    * (a compare-and-set, for sealing a token stored in plaintext by an older hub); false otherwise.
    */

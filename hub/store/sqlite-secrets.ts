@@ -13,6 +13,9 @@ export class SqliteSecrets {
       insert: db.prepare<[string, Buffer, string]>(
         'INSERT INTO secrets (name, sealed, created_at) VALUES (?, ?, ?) ON CONFLICT(name) DO NOTHING',
       ),
+      upsert: db.prepare<[string, Buffer, string]>(
+        'INSERT INTO secrets (name, sealed, created_at) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET sealed = excluded.sealed, created_at = excluded.created_at',
+      ),
       replaceK3s: db.prepare<[string, string, string]>(
         'UPDATE node_k3s SET token_secret = ? WHERE node_id = ? AND token_secret = ?',
       ),
@@ -33,6 +36,10 @@ export class SqliteSecrets {
 
   putSecretIfAbsent(name: string, sealed: Buffer): Buffer {
     return this.putIfAbsent.immediate(name, sealed);
+  }
+
+  replaceSecret(name: string, sealed: Buffer): void {
+    this.st.upsert.run(name, sealed, new Date().toISOString());
   }
 
   replaceK3sTokenSecret(nodeId: string, expected: string, next: string): boolean {

@@ -277,6 +277,10 @@ export abstract class SqliteStoreBase {
     return this.run('storing a sealed secret', () => this.secrets.putSecretIfAbsent(name, sealed));
   }
 
+  replaceSecret(name: string, sealed: Buffer): Promise<void> {
+    return this.run('replacing a sealed secret', () => this.secrets.replaceSecret(name, sealed));
+  }
+
   replaceK3sTokenSecret(nodeId: string, expected: string, next: string): Promise<boolean> {
     return this.run('sealing a k3s bootstrap token', () => this.secrets.replaceK3sTokenSecret(nodeId, expected, next));
   }

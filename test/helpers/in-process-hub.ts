@@ -12,6 +12,7 @@ import type { HubDeps } from '../../hub/hub-types.js';
 export interface InProcessHub {
   hub: Hub;
   dataDir: string;
+  /** The admin token at start (call() without a token reads the file again: the token may be rotated). */
   adminToken: string;
   call<T = unknown>(method: string, url: string, token?: string, body?: unknown): Promise<{ status: number; body: T }>;
   stop(): Promise<void>;
@@ -44,7 +45,8 @@ export async function startInProcessHub(
     hub,
     dataDir,
     adminToken,
-    async call<T>(method: string, url: string, token: string = adminToken, body?: unknown) {
+    async call<T>(method: string, url: string, token?: string, body?: unknown) {
+      token ??= readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
       const r = await hub.api.inject({
         method: method as 'GET',
         url,

@@ -1,5 +1,5 @@
 // Several hubs on one PostgreSQL hear of each other's changes (store/pg-changes.ts): a token made or
-// revoked and an event appended through one store reach a listener on another store within a moment
+// revoked, a secret replaced and an event appended through one store reach a listener on another store within a moment
 // (no poll); when the notification connection is cut, the listener is told "anything may have
 // changed" once it is back, and hears changes again.
 import assert from 'node:assert/strict';
@@ -55,6 +55,12 @@ test(
       await waitFor('the revocation heard', () => heard.filter((h) => h.topic === 'api_tokens').length >= 2, 5000);
       await b.appendEvent({ type: 'test', actor: 'test', message: 'from b' });
       await waitFor('events heard', () => heard.find((h) => h.topic === 'events'), 5000);
+      // A secret replaced (an admin-token rotation) is told by the statement that replaces it.
+      const t1 = Date.now();
+      await b.replaceSecret('admin-token', Buffer.from('sealed bytes'));
+      await waitFor('secrets heard', () => heard.find((h) => h.topic === 'secrets'), 5000);
+      const secretMs = heard.find((h) => h.topic === 'secrets')!.at - t1;
+      assert.ok(secretMs < 1000, `secrets heard after ${secretMs} ms`);
       assert.ok(!heard.some((h) => h.topic === 'commands'), 'no command was made: none heard');
 
       // A write that is rolled back is never heard (notifications go out at commit).

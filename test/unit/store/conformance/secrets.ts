@@ -34,6 +34,18 @@ export function secrets(open: OpenStore): void {
     for (const r of results) assert.deepEqual(r, stored);
   });
 
+  test('secrets: replaceSecret overwrites what is stored (a rotation), and stores when nothing is', async (t) => {
+    const store = await open(t);
+    const first = randomBytes(48);
+    const second = randomBytes(48);
+    await store.replaceSecret('admin-token', first);
+    assert.deepEqual(await store.getSecret('admin-token'), first);
+    assert.deepEqual(await store.putSecretIfAbsent('admin-token', randomBytes(48)), first, 'still first-writer-wins');
+    await store.replaceSecret('admin-token', second);
+    assert.deepEqual(await store.getSecret('admin-token'), second);
+    assert.equal(await store.getSecret('ca'), undefined, 'names are separate');
+  });
+
   test('replaceK3sTokenSecret: a compare-and-set on the token secret only', async (t) => {
     const store = await open(t);
     assert.equal(await store.replaceK3sTokenSecret('n1', 'a', 'b'), false, 'no such node');
