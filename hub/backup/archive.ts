@@ -21,7 +21,8 @@ import {
   writeSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { gunzipSync, gzip, gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
 import { BackupError } from '../errors.js';
 
 export const MAGIC = Buffer.from('ATOLLBAK');
@@ -67,6 +68,7 @@ export interface Manifest {
 
 export type ManifestHead = Omit<Manifest, 'members' | 'format'>;
 
+const gzipAsync = promisify(gzip);
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 /** The archive's HMAC key, from the cluster secret (its 32 bytes). */
@@ -74,15 +76,41 @@ export function archiveMacKey(clusterSecret: Buffer): Buffer {
   return Buffer.from(hkdfSync('sha256', clusterSecret, 'atoll-backup', 'archive hmac v2', 32));
 }
 
-/** Writes the archive at `path` (0600) through a temp name beside it, renamed once complete and synced. */
-export function writeArchive(path: string, head: ManifestHead, members: Map<string, Buffer>, macKey: Buffer): Manifest {
+type Stored = { name: string; data: Buffer }[];
+
+function checkUnpacked(members: Map<string, Buffer>): void {
   const unpacked = [...members.values()].reduce((n, b) => n + b.length, 0);
   if (unpacked > ARCHIVE_LIMITS.unpackedBytes)
     throw new BackupError(
       'BACKUP_FAILED',
       `the backup would hold ${mib(unpacked)}, more than a restore reads (${mib(ARCHIVE_LIMITS.unpackedBytes)})`,
     );
-  const stored = [...members].map(([name, data]) => ({ name, data: gzipSync(data) }));
+}
+
+/** Writes the archive at `path` (0600) through a temp name beside it, renamed once complete and synced. */
+export function writeArchive(path: string, head: ManifestHead, members: Map<string, Buffer>, macKey: Buffer): Manifest {
+  checkUnpacked(members);
+  return writeStored(
+    path,
+    head,
+    [...members].map(([name, data]) => ({ name, data: gzipSync(data) })),
+    macKey,
+  );
+}
+
+/** The same, with the members compressed on libuv's thread pool: a running hub's event loop stays free. */
+export async function writeArchiveAsync(
+  path: string,
+  head: ManifestHead,
+  members: Map<string, Buffer>,
+  macKey: Buffer,
+): Promise<Manifest> {
+  checkUnpacked(members);
+  const stored = await Promise.all([...members].map(async ([name, data]) => ({ name, data: await gzipAsync(data) })));
+  return writeStored(path, head, stored, macKey);
+}
+
+function writeStored(path: string, head: ManifestHead, stored: Stored, macKey: Buffer): Manifest {
   const manifest: Manifest = {
     format: FORMAT_VERSION,
     ...head,

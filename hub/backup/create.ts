@@ -15,7 +15,7 @@ import { copyStore } from '../store/copy/index.js';
 import { k3sDataDir } from '../k3s/server-args.js';
 import { removeQuietly } from './files.js';
 import { saveEtcdSnapshot, usesEmbeddedEtcd } from './etcd-snapshot.js';
-import { ARCHIVE_SUFFIX, archiveMacKey, writeArchive, type Manifest, type ManifestHead } from './archive.js';
+import { ARCHIVE_SUFFIX, archiveMacKey, writeArchiveAsync, type Manifest, type ManifestHead } from './archive.js';
 import { sealSecrets } from './passphrase.js';
 import { K3S_KEYS_MEMBER, sealK3sServerKeys } from './k3s-keys.js';
 import { readClusterSecret } from '../pki/cluster-secret.js';
@@ -145,7 +145,7 @@ export async function createBackup(o: CreateOptions): Promise<CreateResult> {
       secrets: o.passphrase !== undefined ? 'passphrase' : 'none',
       k3s,
     };
-    const manifest = writeArchive(out, head, members, archiveMacKey(clusterSecret.secret));
+    const manifest = await writeArchiveAsync(out, head, members, archiveMacKey(clusterSecret.secret));
     return { path: out, manifest, bytes: statSync(out).size, ms: Date.now() - started };
   } finally {
     removeQuietly(work);
