@@ -7,7 +7,7 @@ import type { Logger } from '../logger.js';
 import { dataDirBinary, probeBinary, resolveK3s, type K3sBinary } from './binary.js';
 import { installManaged, preferManaged, restorePrevious } from './managed-binary.js';
 import { serverArgs, k3sDataDir, kubeconfigPath } from './server-args.js';
-import { applyPendingEtcdRestore } from './etcd-restore.js';
+import { applyPendingEtcdRestore, hasPendingEtcdRestore } from './etcd-restore.js';
 import { K3sSupervisor, failedRetryDelay, type ControlPlaneInfo } from './supervisor.js';
 import type { KubeClient, KubeNodeSummary } from './kube.js';
 import { KubeWatch } from './kube-watch.js';
@@ -144,7 +144,10 @@ export class ControlPlane {
       version,
       args,
       // A restore of a hub on embedded etcd left a snapshot for k3s to restore first.
-      prepare: () => applyPendingEtcdRestore({ binary: path, args, env: this.opts.env, k3sDir, logger: log }),
+      prepare: () =>
+        hasPendingEtcdRestore(k3sDir)
+          ? applyPendingEtcdRestore({ binary: path, args, env: this.opts.env, k3sDir, logger: log })
+          : undefined,
       k3sDataDir: k3sDataDir(this.opts.dataDir),
       kubeconfigPath: kubeconfigPath(this.opts.dataDir),
       httpsPort: this.opts.httpsPort,

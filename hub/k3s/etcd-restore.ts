@@ -32,6 +32,10 @@ export function markEtcdRestore(k3sDir: string, snapshot: string, from: string, 
   writeSecretFile(pendingRestoreFile(k3sDir), `${JSON.stringify(marker)}\n`);
 }
 
+export function hasPendingEtcdRestore(k3sDir: string): boolean {
+  return existsSync(pendingRestoreFile(k3sDir));
+}
+
 export function clearEtcdRestore(k3sDir: string): void {
   rmSync(pendingRestoreFile(k3sDir), { force: true });
 }

@@ -44,11 +44,11 @@ export interface SupervisorOptions {
   stopTimeoutMs?: number;
   env?: NodeJS.ProcessEnv;
   /**
-   * Runs before each start (after a leftover server is stopped), e.g. a pending etcd restore; its
-   * message is logged. When it throws, the server is not started: `failed` with its message until
+   * Runs before each start (after a leftover server is stopped), e.g. a pending etcd restore, when it
+   * returns a promise; its message is logged. When it throws, the server is not started: `failed` with its message until
    * an operator restarts the control plane.
    */
-  prepare?: () => Promise<string | undefined>;
+  prepare?: () => Promise<string | undefined> | undefined;
 }
 
 const LOG_TAIL = 20;
@@ -122,9 +122,11 @@ export class K3sSupervisor {
   }
 
   private async prepareThenSpawn(): Promise<void> {
-    if (this.opts.prepare && !this.stopping) {
+    // Nothing to prepare (the usual case): spawn at once, in this tick.
+    const pending = this.stopping ? undefined : this.opts.prepare?.();
+    if (pending) {
       try {
-        const done = await this.opts.prepare();
+        const done = await pending;
         if (done) this.opts.logger.info({ component: 'k3s' }, done);
       } catch (err) {
         this.setState('failed', `${(err as Error).message}; not started (fix it, then restart the control plane)`);
