@@ -18,6 +18,7 @@ export const ROLES = [
   'support-watch',
   'lifespan',
   'autoscale',
+  'backups',
 ] as const;
 export type Role = (typeof ROLES)[number];
 
