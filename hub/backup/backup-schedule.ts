@@ -24,6 +24,7 @@ import { readPassphraseFile } from './passphrase.js';
 import { archiveMacKey } from './archive.js';
 import { readClusterSecret } from '../pki/cluster-secret.js';
 import { lastGoodReader } from './last-good.js';
+import { logFailure } from '../../certs/log-failure.js';
 
 export interface BackupScheduleDeps {
   source: BackupSource;
@@ -87,10 +88,12 @@ export class BackupSchedule {
   private arm(delayMs: number, epoch: number): void {
     this.timer = setTimeout(() => {
       const began = performance.now();
-      void this.runOnce().finally(() => {
-        if (epoch !== this.epoch) return;
-        this.arm(Math.max(0, this.d.config.intervalMs - (performance.now() - began)), epoch);
-      });
+      this.runOnce()
+        .then(() => {
+          if (epoch === this.epoch)
+            this.arm(Math.max(0, this.d.config.intervalMs - (performance.now() - began)), epoch);
+        })
+        .catch(logFailure(this.d.logger, 'scheduling the next backup'));
     }, delayMs);
     this.timer.unref();
   }
@@ -159,9 +162,10 @@ export class BackupSchedule {
       help: 'Seconds since the newest good backup was made: in the backup folder, or (PostgreSQL) by any hub. Absent when there is none.',
       registers: [registry],
       async collect() {
-        this.reset();
+        this.reset(); // sets an unlabelled gauge to 0: remove() makes it absent, as the help says
         const a = await age();
         if (a !== null) this.set(a);
+        else this.remove();
       },
     });
   }

@@ -10,16 +10,8 @@ import { HUB_BIN, runCli, waitFor, type HubHandle } from '../helpers/processes.j
 import { postgresBinDir, startPostgres, type PgServer } from '../helpers/postgres.js';
 import { HubGroup } from '../helpers/hubs.js';
 
-const ROLES = [
-  'autoheal',
-  'autoscale',
-  'backups',
-  'event-retention',
-  'lifespan',
-  'purges',
-  'support-watch',
-  'upgrades',
-];
+// Every role but `backups`: only hubs with --backup-interval take it (hubs-backups.test.ts).
+const ROLES = ['autoheal', 'autoscale', 'event-retention', 'lifespan', 'purges', 'support-watch', 'upgrades'];
 const skip = postgresBinDir() ? false : 'PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb)';
 
 interface HubItem {
@@ -102,7 +94,7 @@ test(
     assert.match(table.stdout, /^ID\s+STATE\s+URL\s+AGENTS\s+LEADS\s+LAST BEAT/m);
     assert.match(
       table.stdout,
-      /hub-a\s+live\s+https:\/\/127\.0\.0\.1:\d+\s+0\s+autoheal,autoscale,backups,event-retention,lifespan,purges,support-watch,upgrades/,
+      /hub-a\s+live\s+https:\/\/127\.0\.0\.1:\d+\s+0\s+autoheal,autoscale,event-retention,lifespan,purges,support-watch,upgrades/,
     );
     assert.match(table.stdout, /hub-b \*\s+live/);
     const json = JSON.parse((await runCli(HUB_BIN, ['hubs', '-o', 'json', '--data-dir', a.dataDir])).stdout) as {
