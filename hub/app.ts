@@ -137,7 +137,7 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
     ...{ guard: () => autoheal.guardState(), caPem: pki.ca.certPem, servingPem: pki.serving.certPem },
     ...{ certWarnBeforeMs: config.certWarnBeforeMs, sinks: config.sinks, hub: config.publicUrl, backups: config },
     alertIntervalMs: Math.max(1000, Math.min(15_000, config.unreachableAfterMs)),
-    ...{ leads: cluster.leads, fenced: cluster.fenced },
+    ...{ leads: cluster.leads, fenced: cluster.fenced, hubId: cluster.hubId },
     lifespan: { tokens, controlPlane, removeNode, settings: autohealSettings, intervalMs: config.autohealIntervalMs },
   });
   const upgrades = new UpgradeEngine({
@@ -236,8 +236,7 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
   services.hubs = await cluster.start(
     { apiUrl, gatewayUrl, registry, commands, events, nodeK3s, caPem: pki.ca.certPem },
     {
-      autoheal,
-      upgrades,
+      ...{ autoheal, upgrades, ...day2.singletons },
       'event-retention': { start: () => retention.start(events), stop: () => retention.stop() },
       autoscale: autoscaleRole(services, cluster, metrics.registry),
     },

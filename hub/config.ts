@@ -248,7 +248,7 @@ export function parseHubConfig(flags: HubFlags, env: NodeJS.ProcessEnv, isRoot: 
     clusterSecretFile: clusterSecretFile(flags.clusterSecretFile, env, dataDir),
     datastore,
     sinks: parseSinkConfig(flags, env),
-    backup: parseBackupConfig(flags, env, datastore),
+    backup: parseBackupConfig(flags, env, dataDir),
     testPeerGateways: Object.freeze(
       (env.ATOLL_TEST_PEER_GATEWAYS ?? '')
         .split(',')

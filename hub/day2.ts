@@ -1,7 +1,7 @@
 // Day-2 operations, assembled: version support (data, status watch and notices), alerts (sources,
 // first-seen times, metrics), the sinks that carry alerts and audit events out (webhook, JSON
-// lines) and node lifespan (hub/lifespan/). app.ts builds this once and starts it after the
-// listeners are up.
+// lines), node lifespan (hub/lifespan/) and scheduled backups (the schedule runs on the `backups`
+// leader: singletons). app.ts builds this once and starts it after the listeners are up.
 import type { Registry } from 'prom-client';
 import type { Store } from './store/types.js';
 import type { EventLog } from './events.js';
@@ -22,6 +22,7 @@ import { startEventSinks, type EventSinks } from './sinks/event-sinks.js';
 import type { HubConfig } from './config.js';
 import { BackupSchedule } from './backup/backup-schedule.js';
 import type { Role } from './cluster/leadership.js';
+import type { Singleton } from './cluster/hub-cluster.js';
 import type { TokenService } from './tokens/token-service.js';
 import type { AutohealSettings } from './autoheal/settings.js';
 import type { ControlPlane } from './k3s/control-plane.js';
@@ -53,6 +54,8 @@ export interface Day2Deps {
   backups?: Pick<HubConfig, 'dataDir' | 'datastore' | 'clusterSecretFile' | 'backup'>;
   /** Whether this hub leads a singleton role (hub/cluster/leadership.ts): the support watch's notices, lifespan. */
   leads?: (role: Role) => () => boolean;
+  /** This hub's id among the hubs on one datastore (named in what the scheduled backups record). */
+  hubId?: string;
   /** The store a singleton role writes through, fenced with this hub's lease (lifespan's state). */
   fenced?: (role: Role) => Store;
   /** Node lifespan (hub/lifespan/): what it needs beyond the above; it ticks at `intervalMs`. */
@@ -70,6 +73,8 @@ export interface Day2 {
   supportWatch: SupportWatch;
   alerts: AlertService;
   lifespan?: LifespanEngine;
+  /** Run by the leader of their role only (HubCluster.start): the backup schedule. */
+  singletons: Partial<Record<Role, Singleton>>;
   /** Registers the metrics, starts the watch, the alert timer and the sinks. */
   start(metrics: Registry): Promise<void>;
   stop(): Promise<void>;
@@ -98,7 +103,12 @@ export async function createDay2(d: Day2Deps): Promise<Day2> {
     leads: d.leads?.('support-watch'),
   });
   const b = d.backups;
-  const backups = b && new BackupSchedule({ source: b, config: b.backup, events: d.events, logger: log, now: d.now });
+  const backups =
+    b &&
+    new BackupSchedule({
+      ...{ source: b, config: b.backup, events: d.events, logger: log, now: d.now, hubId: d.hubId },
+      shared: b.datastore.kind === 'postgres' ? d.store : undefined,
+    });
   const lifespan =
     d.lifespan &&
     new LifespanEngine({
@@ -146,6 +156,7 @@ export async function createDay2(d: Day2Deps): Promise<Day2> {
     supportWatch,
     alerts,
     lifespan,
+    singletons: backups ? { backups } : {},
     async start(metrics) {
       registerDay2Metrics(metrics, { supportWatch, alerts, caPem: d.caPem, servingPem: d.servingPem });
       sinks = await startEventSinks({
@@ -157,8 +168,7 @@ export async function createDay2(d: Day2Deps): Promise<Day2> {
         hub: d.hub,
       });
       supportWatch.start();
-      backups?.registerMetrics(metrics);
-      backups?.start();
+      backups?.registerMetrics(metrics); // the schedule itself runs on the backups leader (singletons)
       // Any recorded event may change what is active (a dismissed rollout, a removed node).
       unsubscribe = d.events.subscribe(() => alerts.changed());
       alerts.start();

@@ -1,19 +1,30 @@
-// Scheduled backups in `atoll-hub run` (--backup-interval, --backup-keep): one archive per interval
-// into <data-dir>/backups, older ones pruned after a good one, a backup.created (or backup.failed)
-// event each time; the age of the newest good archive as a metric and, when it is older than two
-// intervals, the `backup-too-old` alert. The age counts any good archive in that folder, also one
-// made by `atoll-hub backup create`.
+// Scheduled backups in `atoll-hub run` (--backup-interval, --backup-keep, --backup-dir): one archive
+// per interval into the backup folder, older ones pruned after a good one, a backup.created (or
+// backup.failed) event each time; the age of the newest good backup as a metric and, when it is older
+// than two intervals, the `backup-too-old` alert. The age counts any good archive in that folder, also
+// one made by `atoll-hub backup create`, and on PostgreSQL the newest backup.created event of any hub
+// (last-good.ts), so every hub reports the same age.
+// The schedule runs on the leader of the `backups` role only (start on gaining it, stop on losing it:
+// a backup in flight is awaited). On PostgreSQL a new leader makes the next backup one interval after
+// the newest good one (at once when that is overdue); on SQLite the first comes one interval after start.
+// An archive is written under a temp name and renamed (archive.ts): a leader that dies mid-backup
+// leaves no half archive, only a dot-named temp file that listing and pruning ignore.
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { Gauge, type Registry } from 'prom-client';
 import type { EventLog } from '../events.js';
 import type { Logger } from '../logger.js';
+import type { Store } from '../store/types.js';
 import type { AlertSource } from '../alerts/alert-source.js';
 import { relative } from '../alerts/alert-source.js';
 import type { BackupConfig } from './backup-config.js';
-import { backupsDir, createBackup, type BackupSource } from './create.js';
-import { listBackups, pruneBackups } from './list.js';
+import { createBackup, defaultArchiveName, type BackupSource } from './create.js';
+import { pruneBackups } from './list.js';
 import { readPassphraseFile } from './passphrase.js';
 import { archiveMacKey } from './archive.js';
 import { readClusterSecret } from '../pki/cluster-secret.js';
+import { lastGoodReader } from './last-good.js';
+import { logFailure } from '../../certs/log-failure.js';
 
 export interface BackupScheduleDeps {
   source: BackupSource;
@@ -22,33 +33,41 @@ export interface BackupScheduleDeps {
   logger: Logger;
   /** Wall time (ms). */
   now: () => number;
+  /** PostgreSQL: the shared store, whose backup.created events count for every hub. */
+  shared?: Pick<Store, 'listEvents'>;
+  /** Named in the backup.created event (which hub wrote the archive). */
+  hubId?: string;
 }
 
 export class BackupSchedule {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  /** Bumped by every start and stop: a timer or a first-delay read of an older epoch does nothing. */
+  private epoch = 0;
+  private on = false;
   private readonly startedMs: number;
+  /** When the newest good backup was made (ms), or null. */
+  readonly lastGoodMs: () => Promise<number | null>;
 
   constructor(private readonly d: BackupScheduleDeps) {
     this.startedMs = d.now();
+    this.lastGoodMs = lastGoodReader({ dir: d.config.dir, shared: d.shared, now: d.now });
   }
 
-  /** When the newest good archive in the backups folder was made (ms), or null. */
-  lastGoodMs(): number | null {
-    const good = listBackups(backupsDir(this.d.source.dataDir), this.d.now()).find((b) => b.problem === null);
-    return good ? Date.parse(good.createdAt) : null;
+  /** Starts the schedule (this hub leads `backups`); resolves once the first backup is timed. */
+  async start(): Promise<void> {
+    if (this.d.config.intervalMs <= 0 || this.on) return;
+    this.on = true;
+    const epoch = ++this.epoch;
+    const delay = await this.firstDelayMs();
+    if (epoch === this.epoch) this.arm(delay, epoch);
   }
 
-  start(): void {
-    if (this.d.config.intervalMs <= 0 || this.timer) return;
-    this.timer = setInterval(() => {
-      this.runOnce().catch(() => undefined); // backup() logs its own failures
-    }, this.d.config.intervalMs);
-    this.timer.unref();
-  }
-
+  /** Stops the schedule; resolves once a backup in flight has ended. */
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
+    this.on = false;
+    this.epoch++;
+    clearTimeout(this.timer);
     this.timer = undefined;
     await this.running;
   }
@@ -59,19 +78,44 @@ export class BackupSchedule {
     return this.running;
   }
 
+  private async firstDelayMs(): Promise<number> {
+    const every = this.d.config.intervalMs;
+    if (!this.d.shared) return every;
+    const last = await this.lastGoodMs().catch(() => null);
+    return last === null ? every : Math.min(every, Math.max(0, last + every - this.d.now()));
+  }
+
+  private arm(delayMs: number, epoch: number): void {
+    this.timer = setTimeout(() => {
+      const began = performance.now();
+      this.runOnce()
+        .then(() => {
+          if (epoch === this.epoch)
+            this.arm(Math.max(0, this.d.config.intervalMs - (performance.now() - began)), epoch);
+        })
+        .catch(logFailure(this.d.logger, 'scheduling the next backup'));
+    }, delayMs);
+    this.timer.unref();
+  }
+
   private async backup(): Promise<void> {
     const { config, source, events, logger } = this.d;
     try {
       const passphrase = config.passphraseFile ? readPassphraseFile(config.passphraseFile) : undefined;
-      const r = await createBackup({ ...source, passphrase, now: new Date(this.d.now()) });
+      const now = new Date(this.d.now());
+      const out = join(config.dir, defaultArchiveName(now));
+      const r = await createBackup({ ...source, out, passphrase, now });
       const macKey = archiveMacKey(readClusterSecret(source.clusterSecretFile).secret);
-      const pruned = pruneBackups(backupsDir(source.dataDir), config.keep, macKey);
+      const pruned = pruneBackups(config.dir, config.keep, macKey);
       logger.info({ file: r.path, bytes: r.bytes, ms: r.ms, pruned }, 'scheduled backup written');
       await events.note({
         type: 'backup.created',
         actor: 'hub',
         message: `scheduled backup ${r.path} (${r.bytes} bytes, ${r.ms} ms)${pruned.length ? `; pruned ${pruned.length} older` : ''}`,
-        data: { file: r.path, bytes: r.bytes, ms: r.ms, pruned, secrets: r.manifest.secrets },
+        data: {
+          ...{ file: r.path, bytes: r.bytes, ms: r.ms, pruned, secrets: r.manifest.secrets },
+          ...{ createdAt: r.manifest.createdAt, hub: this.d.hubId ?? null },
+        },
       });
     } catch (err) {
       logger.error({ err }, 'scheduled backup failed');
@@ -79,6 +123,7 @@ export class BackupSchedule {
         type: 'backup.failed',
         actor: 'hub',
         message: `scheduled backup failed: ${(err as Error).message}`,
+        data: { hub: this.d.hubId ?? null },
       });
     }
   }
@@ -86,10 +131,10 @@ export class BackupSchedule {
   alertSource(): AlertSource {
     return {
       name: 'backup',
-      collect: (nowMs) => {
+      collect: async (nowMs) => {
         const every = this.d.config.intervalMs;
         if (every <= 0) return [];
-        const last = this.lastGoodMs();
+        const last = await this.lastGoodMs();
         const since = last ?? this.startedMs;
         if (nowMs - since <= 2 * every) return [];
         return [
@@ -98,7 +143,7 @@ export class BackupSchedule {
             severity: 'warning',
             message:
               last === null
-                ? `no good backup in ${backupsDir(this.d.source.dataDir)} since the hub started ${relative(since - nowMs)}`
+                ? `no good backup in ${this.d.config.dir} since the hub started ${relative(since - nowMs)}`
                 : `the last good backup is from ${new Date(last).toISOString()} (${relative(last - nowMs)}), more than two backup intervals`,
             link: '#/cluster',
           },
@@ -108,18 +153,19 @@ export class BackupSchedule {
   }
 
   registerMetrics(registry: Registry): void {
-    const age = (): number | null => {
-      const last = this.lastGoodMs();
+    const age = async (): Promise<number | null> => {
+      const last = await this.lastGoodMs();
       return last === null ? null : Math.max(0, (this.d.now() - last) / 1000);
     };
     new Gauge({
       name: 'atoll_hub_backup_last_success_age_seconds',
-      help: 'Seconds since the newest good backup archive in <data-dir>/backups was made. Absent when there is none.',
+      help: 'Seconds since the newest good backup was made: in the backup folder, or (PostgreSQL) by any hub. Absent when there is none.',
       registers: [registry],
-      collect() {
-        this.reset();
-        const a = age();
+      async collect() {
+        this.reset(); // sets an unlabelled gauge to 0: remove() makes it absent, as the help says
+        const a = await age();
         if (a !== null) this.set(a);
+        else this.remove();
       },
     });
   }

@@ -2,11 +2,12 @@
 // the data dir's files (a running hub beside them is fine for create and list) and leave an audit
 // event in the store: backup.created in the hub's, backup.restored in the restored one.
 import type { Command } from 'commander';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { defaultDataDir } from '../config.js';
 import { clusterSecretFile } from '../config-values.js';
 import { parseDatastore } from '../store/datastore-url.js';
-import { backupsDir, createBackup, shownDatastore } from '../backup/create.js';
+import { createBackup, defaultArchiveName, shownDatastore } from '../backup/create.js';
+import { BACKUP_DIR_HELP, backupDirOf } from '../backup/backup-config.js';
 import { listBackups } from '../backup/list.js';
 import { restoreBackup } from '../backup/restore.js';
 import type { RestoredCredentials } from '../store/sqlite-backup.js';
@@ -51,7 +52,8 @@ export function registerBackupCommands(program: Command): void {
   backup
     .command('create')
     .description('write one consistent backup archive (safe beside a running hub)')
-    .option('--out <file>', 'the archive to write (default <data-dir>/backups/atoll-<time>.atoll-backup)')
+    .option('--out <file>', 'the archive to write (default <backup-dir>/atoll-<time>.atoll-backup)')
+    .option('--backup-dir <dir>', BACKUP_DIR_HELP)
     .option(
       '--passphrase-file <file>',
       'seal the cluster secret (which opens the CA) into the archive with this passphrase',
@@ -70,7 +72,14 @@ export function registerBackupCommands(program: Command): void {
     )
     .action(
       async (
-        o: { out?: string; passphraseFile?: string; datastore?: string; clusterSecretFile?: string; k3s?: string },
+        o: {
+          out?: string;
+          backupDir?: string;
+          passphraseFile?: string;
+          datastore?: string;
+          clusterSecretFile?: string;
+          k3s?: string;
+        },
         cmd: Command,
       ) => {
         const g = cmd.optsWithGlobals<Globals>();
@@ -78,19 +87,30 @@ export function registerBackupCommands(program: Command): void {
         const datastore = parseDatastore(o.datastore ?? process.env.ATOLL_DATASTORE, dataDir);
         const secretFile = clusterSecretFile(o.clusterSecretFile, process.env, dataDir);
         const passphrase = o.passphraseFile ? readPassphraseFile(resolve(o.passphraseFile)) : undefined;
+        const now = new Date();
+        const out = o.out
+          ? resolve(o.out)
+          : join(backupDirOf(o.backupDir, process.env, dataDir), defaultArchiveName(now));
         const r = await createBackup({
           dataDir,
           datastore,
           clusterSecretFile: secretFile,
           passphrase,
-          out: o.out ? resolve(o.out) : undefined,
+          out,
+          now,
           k3s: o.k3s ?? process.env.ATOLL_K3S,
         });
         await recordAdminEvent(datastore, {
           type: 'backup.created',
           actor: 'admin',
           message: `atoll-hub backup create: ${r.path} (${r.bytes} bytes)`,
-          data: { file: r.path, bytes: r.bytes, ms: r.ms, secrets: r.manifest.secrets },
+          data: {
+            file: r.path,
+            bytes: r.bytes,
+            ms: r.ms,
+            secrets: r.manifest.secrets,
+            createdAt: r.manifest.createdAt,
+          },
         });
         if (parseOutput(g.output) === 'json') return printJson({ ...r, manifest: r.manifest });
         process.stdout.write(
@@ -104,10 +124,11 @@ export function registerBackupCommands(program: Command): void {
     );
   backup
     .command('list')
-    .description('the archives in <data-dir>/backups, newest first')
-    .action((_o, cmd: Command) => {
+    .description('the archives in the backup dir (<data-dir>/backups unless given), newest first')
+    .option('--backup-dir <dir>', BACKUP_DIR_HELP)
+    .action((o: { backupDir?: string }, cmd: Command) => {
       const g = cmd.optsWithGlobals<Globals>();
-      const rows = listBackups(backupsDir(dataDirOf(g)));
+      const rows = listBackups(backupDirOf(o.backupDir, process.env, dataDirOf(g)));
       const format = parseOutput(g.output);
       if (format === 'json') return printJson({ items: rows });
       printRows<(typeof rows)[number]>(

@@ -8,7 +8,7 @@ import type { Store } from '../store/types.js';
 import { fencedStore } from './fenced-store.js';
 import { hubIdFor } from './hub-id.js';
 import { hubsService, type HubsService } from './hubs-service.js';
-import { alwaysLeader, leaseLeadership, type Leadership, type Role } from './leadership.js';
+import { alwaysLeader, leaseLeadership, ROLES, type Leadership, type Role } from './leadership.js';
 import { createMembership, type Membership } from './membership.js';
 import { startCommandRelay, type HubLocal } from './command-relay.js';
 import { startRemovalWatch } from './removal-watch.js';
@@ -38,12 +38,17 @@ export interface HubCluster {
   stop(): Promise<void>;
 }
 
+/** The roles this hub contends for: `backups` only with --backup-interval (else the leader would back nothing up). */
+function rolesTaken(config: HubConfig): Role[] {
+  return ROLES.filter((r) => r !== 'backups' || config.backup.intervalMs > 0);
+}
+
 export function createHubCluster(config: HubConfig, d: { store: Store; clock: Clock; logger: Logger }): HubCluster {
   const hubId = hubIdFor(config.dataDir, config.hubId);
   const log = d.logger.child({ component: 'cluster', hubId });
   const leadership =
     config.datastore.kind === 'postgres'
-      ? leaseLeadership({ store: d.store, hubId, clock: d.clock, logger: log })
+      ? leaseLeadership({ store: d.store, hubId, clock: d.clock, logger: log, roles: rolesTaken(config) })
       : alwaysLeader();
   let membership: Membership | undefined;
   let stopRelay = (): void => undefined;

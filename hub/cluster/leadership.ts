@@ -18,6 +18,7 @@ export const ROLES = [
   'support-watch',
   'lifespan',
   'autoscale',
+  'backups',
 ] as const;
 export type Role = (typeof ROLES)[number];
 
@@ -60,6 +61,8 @@ export interface LeaseDeps {
   logger: Logger;
   ttlMs?: number;
   renewMs?: number;
+  /** The roles this hub takes (default all): a hub with scheduled backups off leaves `backups` to others. */
+  roles?: readonly Role[];
 }
 
 export const LEASE_TTL_MS = 10_000;
@@ -73,6 +76,7 @@ interface Held {
 export function leaseLeadership(d: LeaseDeps): Leadership {
   const ttl = d.ttlMs ?? LEASE_TTL_MS;
   const renewMs = d.renewMs ?? LEASE_RENEW_MS;
+  const roles = d.roles ?? ROLES;
   // A renewal proves the lease from when it was sent; keep a margin for the round trip and timers.
   const margin = Math.min(2000, ttl / 5);
   const held = new Map<Role, Held>();
@@ -105,7 +109,7 @@ export function leaseLeadership(d: LeaseDeps): Leadership {
     if (busy) return;
     busy = true;
     try {
-      for (const role of ROLES) {
+      for (const role of roles) {
         const sent = d.clock.mono();
         const h = valid(role);
         try {
@@ -130,7 +134,7 @@ export function leaseLeadership(d: LeaseDeps): Leadership {
 
   return {
     leads: (role) => valid(role) !== undefined,
-    led: () => ROLES.filter((r) => valid(r) !== undefined),
+    led: () => roles.filter((r) => valid(r) !== undefined),
     fence(role) {
       const h = valid(role);
       if (!h) throw leaseLost({ role, holder: d.hubId, term: held.get(role)?.term ?? 0 });
@@ -142,7 +146,7 @@ export function leaseLeadership(d: LeaseDeps): Leadership {
       timer = setInterval(() => round().catch(logFailure(d.logger, 'the lease round')), renewMs);
       timer.unref();
       // Loses a role as soon as its lease may have expired (a pause, a database that stopped answering).
-      watch = setInterval(() => ROLES.forEach(valid), 250);
+      watch = setInterval(() => roles.forEach(valid), 250);
       watch.unref();
       await changes;
     },

@@ -10,6 +10,7 @@ import { HUB_BIN, runCli, waitFor, type HubHandle } from '../helpers/processes.j
 import { postgresBinDir, startPostgres, type PgServer } from '../helpers/postgres.js';
 import { HubGroup } from '../helpers/hubs.js';
 
+// Every role but `backups`: only hubs with --backup-interval take it (hubs-backups.test.ts).
 const ROLES = ['autoheal', 'autoscale', 'event-retention', 'lifespan', 'purges', 'support-watch', 'upgrades'];
 const skip = postgresBinDir() ? false : 'PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb)';
 

@@ -40,6 +40,7 @@ test('a SQLite hub lists itself in GET /v1/hubs, leading every role, with an id 
   assert.deepEqual(me.leader.sort(), [
     'autoheal',
     'autoscale',
+    'backups',
     'event-retention',
     'lifespan',
     'purges',

@@ -18,6 +18,8 @@ const DERIVED = [
   'hub-id',
   // Off unless given: scheduled backups keep the cluster secret out of the archive.
   'backup-passphrase-file',
+  // <data-dir>/backups unless given.
+  'backup-dir',
   // Off unless given: no webhook, no JSON-lines file.
   'events-webhook',
   'events-webhook-secret-file',
