@@ -156,7 +156,8 @@ export async function createDay2(d: Day2Deps): Promise<Day2> {
     supportWatch,
     alerts,
     lifespan,
-    singletons: backups ? { backups } : {},
+    // Losing the role does not wait for a backup in flight (a long one would hold up other role changes).
+    singletons: backups ? { backups: { start: () => backups.start(), stop: () => backups.stop({ wait: false }) } } : {},
     async start(metrics) {
       registerDay2Metrics(metrics, { supportWatch, alerts, caPem: d.caPem, servingPem: d.servingPem });
       sinks = await startEventSinks({

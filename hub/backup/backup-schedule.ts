@@ -63,13 +63,16 @@ export class BackupSchedule {
     if (epoch === this.epoch) this.arm(delay, epoch);
   }
 
-  /** Stops the schedule; resolves once a backup in flight has ended. */
-  async stop(): Promise<void> {
+  /**
+   * Stops the schedule; resolves once a backup in flight has ended, unless `wait` is false (the role
+   * moved to another hub: the backup, read-only, finishes by itself and role changes go on at once).
+   */
+  async stop(opts: { wait?: boolean } = {}): Promise<void> {
     this.on = false;
     this.epoch++;
     clearTimeout(this.timer);
     this.timer = undefined;
-    await this.running;
+    if (opts.wait !== false) await this.running;
   }
 
   /** One backup now (never two at once), then pruning; failures are events and logs, never thrown. */
