@@ -19,7 +19,7 @@ import type { AlertSource } from '../alerts/alert-source.js';
 import { relative } from '../alerts/alert-source.js';
 import type { BackupConfig } from './backup-config.js';
 import { createBackup, defaultArchiveName, type BackupSource } from './create.js';
-import { pruneBackups } from './list.js';
+import { pruneBackups, sweepStaleTemps } from './list.js';
 import { readPassphraseFile } from './passphrase.js';
 import { archiveMacKey } from './archive.js';
 import { readClusterSecret } from '../pki/cluster-secret.js';
@@ -110,7 +110,8 @@ export class BackupSchedule {
       const r = await createBackup({ ...source, out, passphrase, now });
       const macKey = archiveMacKey(readClusterSecret(source.clusterSecretFile).secret);
       const pruned = pruneBackups(config.dir, config.keep, macKey);
-      logger.info({ file: r.path, bytes: r.bytes, ms: r.ms, pruned }, 'scheduled backup written');
+      const swept = sweepStaleTemps(config.dir, this.d.now());
+      logger.info({ file: r.path, bytes: r.bytes, ms: r.ms, pruned, swept }, 'scheduled backup written');
       await events.note({
         type: 'backup.created',
         actor: 'hub',

@@ -99,3 +99,36 @@ export function pruneBackups(dir: string, keep: number, macKey?: Buffer): string
   }
   return removed;
 }
+
+/** Leftovers of a backup cut off midway are this old before they are swept (no backup runs this long). */
+export const STALE_TEMP_MS = 24 * 3_600_000;
+
+/**
+ * Removes what a backup killed midway left in `dir` (its `.backup-work-*` folder, its `.<archive>.<pid>.tmp`
+ * file) once older than STALE_TEMP_MS: in a folder several hubs share, a younger one may be another
+ * hub's backup in flight. Only those two name shapes are touched. Returns the names removed.
+ */
+export function sweepStaleTemps(dir: string, nowMs = Date.now()): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names.slice(0, MAX_LISTED)) {
+    const workDir = /^\.backup-work-[A-Za-z0-9]+$/.test(name);
+    const tmpFile =
+      name.startsWith('.') && /\.\d+\.tmp$/.test(name) && name.replace(/\.\d+\.tmp$/, '').endsWith(ARCHIVE_SUFFIX);
+    const ours = workDir || tmpFile;
+    if (!ours) continue;
+    try {
+      if (nowMs - statSync(join(dir, name)).mtimeMs < STALE_TEMP_MS) continue;
+      rmSync(join(dir, name), { recursive: true, force: true });
+      removed.push(name);
+    } catch {
+      // gone already, or not ours to remove: left as it is
+    }
+  }
+  return removed;
+}
