@@ -111,11 +111,12 @@ export class BackupSchedule {
       const macKey = archiveMacKey(readClusterSecret(source.clusterSecretFile).secret);
       const pruned = pruneBackups(config.dir, config.keep, macKey);
       const swept = sweepStaleTemps(config.dir, this.d.now());
+      for (const w of r.warnings) logger.warn({ file: r.path }, w);
       logger.info({ file: r.path, bytes: r.bytes, ms: r.ms, pruned, swept }, 'scheduled backup written');
       await events.note({
         type: 'backup.created',
         actor: 'hub',
-        message: `scheduled backup ${r.path} (${r.bytes} bytes, ${r.ms} ms)${pruned.length ? `; pruned ${pruned.length} older` : ''}`,
+        message: `scheduled backup ${r.path} (${r.bytes} bytes, ${r.ms} ms)${pruned.length ? `; pruned ${pruned.length} older` : ''}${r.warnings.map((w) => `; ${w}`).join('')}`,
         data: {
           ...{ file: r.path, bytes: r.bytes, ms: r.ms, pruned, secrets: r.manifest.secrets },
           ...{ createdAt: r.manifest.createdAt, hub: this.d.hubId ?? null },

@@ -4,7 +4,7 @@
 // first, and a failure anywhere puts the old one back with the tokens untouched. Every node's k3s bootstrap token is
 // forgotten: at the next start the hub makes each connected node a new one and the agents register
 // again by themselves. The hub's own store (nodes, certificates, the CA) is not touched.
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { writeSecretFile } from '../../certs/files.js';
 import { DirLockedError, lockDataDir, lockHolder } from '../../certs/dir-lock.js';
@@ -14,7 +14,7 @@ import { resetK3sTokens } from '../store/sqlite-backup.js';
 import { archiveMacKey, readArchive, verifyArchive } from './archive.js';
 import { readClusterSecret } from '../pki/cluster-secret.js';
 import { K3S_DATASTORE_MEMBERS, K3S_ETCD_MEMBER, backupsDir } from './create.js';
-import { clearEtcdRestore, markEtcdRestore } from '../k3s/etcd-restore.js';
+import { clearEtcdRestore, markEtcdRestore, pendingRestoreFile } from '../k3s/etcd-restore.js';
 import { listBackups } from './list.js';
 
 export interface ResetOptions {
@@ -157,6 +157,8 @@ export function resetCluster(o: ResetOptions): ResetResult {
     const from = source ? source.file : null;
     const swap = stageAndSwap(db, stamp, source?.member);
     const k3sDir = k3sDataDir(o.dataDir);
+    // A restore an earlier reset left pending is put back if this one fails.
+    const pendingBefore = existsSync(pendingRestoreFile(k3sDir)) ? readFileSync(pendingRestoreFile(k3sDir)) : null;
     let tokensReissued: number;
     try {
       // An etcd snapshot is restored by k3s itself at the hub's next start (hub/k3s/etcd-restore.ts).
@@ -170,7 +172,8 @@ export function resetCluster(o: ResetOptions): ResetResult {
         data: { from, movedAside: swap.movedAside, tokensReissued: n },
       }));
     } catch (err) {
-      clearEtcdRestore(k3sDir);
+      if (pendingBefore) writeSecretFile(pendingRestoreFile(k3sDir), pendingBefore);
+      else clearEtcdRestore(k3sDir);
       swap.rollBack();
       throw resetFailed(`cannot forget the nodes' k3s tokens in ${dbPath}`, err);
     }

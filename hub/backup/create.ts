@@ -52,6 +52,8 @@ export interface CreateResult {
   manifest: Manifest;
   bytes: number;
   ms: number;
+  /** What the archive lacks though it was asked for (e.g. an etcd snapshot k3s could not take). */
+  warnings: string[];
 }
 
 export function backupsDir(dataDir: string): string {
@@ -74,12 +76,26 @@ async function storeCopy(spec: DatastoreSpec, work: string): Promise<Buffer> {
   return readFileSync(file);
 }
 
-async function k3sSnapshot(o: BackupSource, work: string, members: Map<string, Buffer>): Promise<Manifest['k3s']> {
+async function k3sSnapshot(
+  o: BackupSource,
+  work: string,
+  members: Map<string, Buffer>,
+  warnings: string[],
+): Promise<Manifest['k3s']> {
   const db = join(k3sDataDir(o.dataDir), 'server', 'db');
   if (usesEmbeddedEtcd(o.dataDir)) {
     const dir = join(work, 'etcd');
     mkdirSync(dir, { mode: 0o700 });
-    const snap = await saveEtcdSnapshot({ dataDir: o.dataDir, k3s: o.k3s, k3sHttpsPort: o.k3sHttpsPort, workDir: dir });
+    let snap: { name: string; data: Buffer };
+    try {
+      snap = await saveEtcdSnapshot({ dataDir: o.dataDir, k3s: o.k3s, k3sHttpsPort: o.k3sHttpsPort, workDir: dir });
+    } catch (err) {
+      if (!(err instanceof BackupError)) throw err;
+      // The hub's store and keys matter most when k3s is down: they are still backed up, and it is said.
+      const why = err.message;
+      warnings.push(`${why}: this archive has the hub's store and keys but NOT the Kubernetes objects`);
+      return { kind: 'none', note: `${why} (the Kubernetes objects are not in this archive)` };
+    }
     members.set(K3S_ETCD_MEMBER, snap.data);
     return { kind: 'etcd-snapshot', note: `embedded etcd: k3s etcd-snapshot save (${snap.name})` };
   }
@@ -110,7 +126,8 @@ export async function createBackup(o: CreateOptions): Promise<CreateResult> {
     const members = new Map<string, Buffer>();
     members.set(HUB_DB_MEMBER, await storeCopy(o.datastore, work));
     const caPin = inspectDatabaseFile(join(work, 'hub.db'), 'quick').caPin;
-    const k3s = await k3sSnapshot(o, work, members);
+    const warnings: string[] = [];
+    const k3s = await k3sSnapshot(o, work, members, warnings);
     // The archive is signed with the cluster secret: a restore checks it before it writes anything.
     if (!existsSync(o.clusterSecretFile))
       throw new BackupError(
@@ -146,7 +163,7 @@ export async function createBackup(o: CreateOptions): Promise<CreateResult> {
       k3s,
     };
     const manifest = await writeArchiveAsync(out, head, members, archiveMacKey(clusterSecret.secret));
-    return { path: out, manifest, bytes: statSync(out).size, ms: Date.now() - started };
+    return { path: out, manifest, bytes: statSync(out).size, ms: Date.now() - started, warnings };
   } finally {
     removeQuietly(work);
   }

@@ -27,7 +27,7 @@ export function usesEmbeddedEtcd(dataDir: string): boolean {
 }
 
 function failed(message: string): BackupError {
-  return new BackupError('BACKUP_FAILED', `embedded etcd snapshot: ${message}; no archive was written`);
+  return new BackupError('BACKUP_FAILED', `no embedded etcd snapshot: ${message}`);
 }
 
 function serverPort(o: EtcdSnapshotOptions): number {
@@ -56,7 +56,7 @@ export async function saveEtcdSnapshot(o: EtcdSnapshotOptions): Promise<{ name: 
       'save',
       '--data-dir',
       k3sDataDir(o.dataDir),
-      '--server',
+      '--etcd-server',
       `https://127.0.0.1:${serverPort(o)}`,
       '--name',
       ETCD_SNAPSHOT_NAME,

@@ -103,7 +103,7 @@ export function registerBackupCommands(program: Command): void {
         await recordAdminEvent(datastore, {
           type: 'backup.created',
           actor: 'admin',
-          message: `atoll-hub backup create: ${r.path} (${r.bytes} bytes)`,
+          message: `atoll-hub backup create: ${r.path} (${r.bytes} bytes)${r.warnings.map((w) => `; ${w}`).join('')}`,
           data: {
             file: r.path,
             bytes: r.bytes,
@@ -112,6 +112,7 @@ export function registerBackupCommands(program: Command): void {
             createdAt: r.manifest.createdAt,
           },
         });
+        for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
         if (parseOutput(g.output) === 'json') return printJson({ ...r, manifest: r.manifest });
         process.stdout.write(
           `wrote ${r.path} (${size(r.bytes)} in ${(r.ms / 1000).toFixed(1)} s): the hub store from ${shownDatastore(datastore)}, CA pin ${r.manifest.caPin ?? 'none'}\n` +

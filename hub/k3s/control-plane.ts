@@ -8,6 +8,7 @@ import { dataDirBinary, probeBinary, resolveK3s, type K3sBinary } from './binary
 import { installManaged, preferManaged, restorePrevious } from './managed-binary.js';
 import { serverArgs, k3sDataDir, kubeconfigPath } from './server-args.js';
 import { applyPendingEtcdRestore, hasPendingEtcdRestore } from './etcd-restore.js';
+import { serverPidFile } from './server-pid.js';
 import { K3sSupervisor, failedRetryDelay, type ControlPlaneInfo } from './supervisor.js';
 import type { KubeClient, KubeNodeSummary } from './kube.js';
 import { KubeWatch } from './kube-watch.js';
@@ -139,14 +140,15 @@ export class ControlPlane {
       schedulable: this.opts.schedulable,
     });
     const k3sDir = k3sDataDir(this.opts.dataDir);
+    const pidFile = serverPidFile(k3sDir);
     this.supervisor = new K3sSupervisor({
       binary: path,
       version,
       args,
       // A restore of a hub on embedded etcd left a snapshot for k3s to restore first.
-      prepare: () =>
+      prepare: (signal) =>
         hasPendingEtcdRestore(k3sDir)
-          ? applyPendingEtcdRestore({ binary: path, args, env: this.opts.env, k3sDir, logger: log })
+          ? applyPendingEtcdRestore({ binary: path, args, env: this.opts.env, k3sDir, logger: log, signal, pidFile })
           : undefined,
       k3sDataDir: k3sDataDir(this.opts.dataDir),
       kubeconfigPath: kubeconfigPath(this.opts.dataDir),

@@ -9,6 +9,7 @@ import { execa } from 'execa';
 import { writeSecretFile } from '../../certs/files.js';
 import { BackupError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { clearServerPid, writeServerPid } from './server-pid.js';
 
 export const PENDING_RESTORE_FILE = 'atoll-etcd-restore.json';
 const RESTORE_TIMEOUT_MS = 10 * 60_000;
@@ -67,6 +68,10 @@ export interface PendingRestore {
   k3sDir: string;
   logger: Logger;
   timeoutMs?: number;
+  /** Aborted when the control plane stops: the restore process is ended (and run again at the next start). */
+  signal?: AbortSignal;
+  /** The supervisor's pid file: a hub killed mid-restore has the next one stop this process first. */
+  pidFile?: string;
 }
 
 /**
@@ -89,12 +94,21 @@ export async function applyPendingEtcdRestore(p: PendingRestore): Promise<string
     return undefined;
   }
   p.logger.info({ snapshot, from: marker.from }, 'restoring the k3s datastore (embedded etcd) from a backup');
-  const r = await execa(p.binary, [...p.args, '--cluster-reset', `--cluster-reset-restore-path=${snapshot}`], {
+  const child = execa(p.binary, [...p.args, '--cluster-reset', `--cluster-reset-restore-path=${snapshot}`], {
     reject: false,
     env: p.env,
     stdin: 'ignore',
     timeout: p.timeoutMs ?? RESTORE_TIMEOUT_MS,
+    ...(p.signal ? { cancelSignal: p.signal } : {}),
   });
+  if (p.pidFile && child.pid) writeServerPid(p.pidFile, child.pid);
+  const r = await child;
+  if (p.pidFile) clearServerPid(p.pidFile);
+  if (p.signal?.aborted)
+    throw new BackupError(
+      'RESTORE_K3S_FAILED',
+      `the etcd restore from ${snapshot} was stopped; it runs again at the next start`,
+    );
   if (r.exitCode !== 0) {
     const last = `${String(r.stderr)}\n${String(r.stdout)}`
       .split('\n')

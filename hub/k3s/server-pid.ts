@@ -2,6 +2,7 @@
 // API port and the datastore; the next hub would then crash-loop on "address in use". At start the
 // hub stops that leftover server, and only it: the pid must be alive AND its command line must be
 // `k3s server ... --data-dir <this hub's k3s data dir>` (a reused pid is left alone).
+import { join } from 'node:path';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 
 function alive(pid: number): boolean {
@@ -22,6 +23,11 @@ export function isOurServer(pid: number, k3sDataDir: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** Where the hub records the pid of the k3s server (or restore) it runs. */
+export function serverPidFile(k3sDataDir: string): string {
+  return join(k3sDataDir, 'atoll-server.pid');
 }
 
 export function writeServerPid(path: string, pid: number): void {

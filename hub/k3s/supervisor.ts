@@ -5,9 +5,12 @@ import { execa, type ResultPromise } from 'execa';
 import { readFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../logger.js';
-import { clearServerPid, reapLeftover, writeServerPid } from './server-pid.js';
+import { clearServerPid, reapLeftover, serverPidFile, writeServerPid } from './server-pid.js';
 import { kubeconfigTls, probe } from './readiness-probe.js';
 import { logFailure } from '../../certs/log-failure.js';
+import { failedRetryDelay, human } from './retry-delay.js';
+
+export { failedRetryDelay } from './retry-delay.js';
 
 export type ControlPlaneState = 'running' | 'starting' | 'failed' | 'absent' | 'stopped';
 
@@ -45,29 +48,13 @@ export interface SupervisorOptions {
   env?: NodeJS.ProcessEnv;
   /**
    * Runs before each start (after a leftover server is stopped), e.g. a pending etcd restore, when it
-   * returns a promise; its message is logged. When it throws, the server is not started: `failed` with its message until
+   * returns a promise; its message is logged. stop() aborts it (the signal) and waits for it to end. When it throws, the server is not started: `failed` with its message until
    * an operator restarts the control plane.
    */
-  prepare?: () => Promise<string | undefined> | undefined;
+  prepare?: (signal: AbortSignal) => Promise<string | undefined> | undefined;
 }
 
 const LOG_TAIL = 20;
-export const FAILED_RETRY_MS = 300_000;
-export const FAILED_RETRY_MAX_MS = 1_800_000;
-
-/** The delay before the n-th (1-based) retry after giving up: long, doubling, capped. */
-export function failedRetryDelay(n: number, baseMs = FAILED_RETRY_MS, maxMs = FAILED_RETRY_MAX_MS): number {
-  return Math.min(Math.max(maxMs, baseMs), baseMs * 2 ** Math.max(0, n - 1));
-}
-
-function human(ms: number): string {
-  return ms >= 60_000 && ms % 60_000 === 0
-    ? `${ms / 60_000} min`
-    : ms >= 1000
-      ? `${Math.round(ms / 100) / 10} s`
-      : `${ms} ms`;
-}
-
 export class K3sSupervisor {
   private child?: ResultPromise;
   private stopping = false;
@@ -79,6 +66,9 @@ export class K3sSupervisor {
   private tail: string[] = [];
   private retryTimer?: NodeJS.Timeout;
   private readyLoop?: Promise<void>;
+  private startSeq = 0;
+  /** A start's preparation in flight (e.g. an etcd restore): stop() aborts it and waits. */
+  private preparing?: { ac: AbortController; done: Promise<void> };
   private info: ControlPlaneInfo;
 
   constructor(private readonly opts: SupervisorOptions) {
@@ -107,6 +97,8 @@ export class K3sSupervisor {
 
   start(): void {
     this.stopping = false;
+    // Only the latest start may spawn: a restart while an earlier start is still on its way wins.
+    const seq = ++this.startSeq;
     const pidFile = this.pidFile();
     // First stop a server an earlier hub left behind (killed with SIGKILL), then start ours.
     void reapLeftover(pidFile, this.opts.k3sDataDir)
@@ -117,27 +109,36 @@ export class K3sSupervisor {
         (err: unknown) =>
           this.opts.logger.warn({ err: (err as Error).message }, 'could not stop a leftover k3s server'),
       )
-      .then(() => this.prepareThenSpawn())
+      .then(() => this.prepareThenSpawn(seq))
       .catch(logFailure(this.opts.logger, 'starting the k3s server'));
   }
 
-  private async prepareThenSpawn(): Promise<void> {
+  private async prepareThenSpawn(seq: number): Promise<void> {
+    if (this.stopping || seq !== this.startSeq) return;
+    const ac = new AbortController();
     // Nothing to prepare (the usual case): spawn at once, in this tick.
-    const pending = this.stopping ? undefined : this.opts.prepare?.();
+    const pending = this.opts.prepare?.(ac.signal);
     if (pending) {
+      let finished: () => void = () => undefined;
+      this.preparing = { ac, done: new Promise<void>((r) => (finished = r)) };
       try {
         const done = await pending;
         if (done) this.opts.logger.info({ component: 'k3s' }, done);
       } catch (err) {
-        this.setState('failed', `${(err as Error).message}; not started (fix it, then restart the control plane)`);
+        if (!ac.signal.aborted && seq === this.startSeq)
+          this.setState('failed', `${(err as Error).message}; not started (fix it, then restart the control plane)`);
         return;
+      } finally {
+        this.preparing = undefined;
+        finished();
       }
     }
+    if (this.stopping || seq !== this.startSeq || ac.signal.aborted) return;
     this.spawn();
   }
 
   private pidFile(): string {
-    return join(this.opts.k3sDataDir, 'atoll-server.pid');
+    return serverPidFile(this.opts.k3sDataDir);
   }
 
   private setState(state: ControlPlaneState, message: string): void {
@@ -265,6 +266,11 @@ export class K3sSupervisor {
   async stop(): Promise<void> {
     this.stopping = true;
     clearTimeout(this.retryTimer);
+    const preparing = this.preparing;
+    if (preparing) {
+      preparing.ac.abort();
+      await preparing.done;
+    }
     const child = this.child;
     if (!child) {
       if (this.info.state !== 'failed') this.setState('stopped', 'k3s server stopped');

@@ -114,7 +114,7 @@ describe('k3s embedded etcd: snapshot save and cluster-reset restore', { timeout
     );
     const r = await runCommand(
       k3s.bin,
-      ['etcd-snapshot', 'save', '--data-dir', other, '--server', `https://127.0.0.1:${plainPort}`],
+      ['etcd-snapshot', 'save', '--data-dir', other, '--etcd-server', `https://127.0.0.1:${plainPort}`],
       env,
     );
     assert.notEqual(r.code, 0, `saved a snapshot without etcd: ${r.stderr}`);
@@ -122,6 +122,14 @@ describe('k3s embedded etcd: snapshot save and cluster-reset restore', { timeout
       !existsSync(join(other, 'server', 'db', 'snapshots')) ||
         readdirSync(join(other, 'server', 'db', 'snapshots')).length === 0,
     );
+    // The server and token flags are --etcd-server and --etcd-token (k3s >= 1.29): --server is no flag here.
+    const wrongFlag = await runCommand(
+      k3s.bin,
+      ['etcd-snapshot', 'save', '--data-dir', other, '--server', `https://127.0.0.1:${plainPort}`],
+      env,
+    );
+    assert.notEqual(wrongFlag.code, 0);
+    assert.match(`${wrongFlag.stdout}${wrongFlag.stderr}`, /flag provided but not defined: -server/);
     await plain.stop();
   });
 
@@ -139,7 +147,7 @@ describe('k3s embedded etcd: snapshot save and cluster-reset restore', { timeout
         'save',
         '--data-dir',
         dataDir,
-        '--server',
+        '--etcd-server',
         url(),
         '--name',
         'contract',
@@ -164,7 +172,7 @@ describe('k3s embedded etcd: snapshot save and cluster-reset restore', { timeout
         'save',
         '--data-dir',
         dataDir,
-        '--server',
+        '--etcd-server',
         url(),
         '--token',
         'not-the-token',

@@ -1,6 +1,6 @@
 // `k3s etcd-snapshot save` (pkg/cli/etcdsnapshot, k3s >= 1.29): asks the running server to take the
 // snapshot (POST /db/snapshot with the server token) and logs "Snapshot <name> saved." for each one
-// made. The token is --token/K3S_TOKEN, else <data-dir>/server/token; the server's CA is checked
+// made. The token is --etcd-token, else <data-dir>/server/token; the server's CA is checked
 // against the token's hash as an agent does. Other subcommands are not implemented by the stand-in.
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -15,7 +15,7 @@ import type { SnapshotResult } from '../server/snapshot-route.js';
 export const ETCD_SNAPSHOT_SUBCOMMANDS = ['save', 'delete', 'ls', 'list', 'l', 'prune'];
 
 function serverToken(p: ParsedFlags, dataDir: string): string {
-  const given = str(p, 'token');
+  const given = str(p, 'etcd-token');
   if (given) return given;
   const file = join(dataDir, 'server', 'token');
   if (!existsSync(file)) throw new Error(`failed to read token file: open ${file}: no such file or directory`);
@@ -25,9 +25,9 @@ function serverToken(p: ParsedFlags, dataDir: string): string {
 export async function etcdSnapshot(sub: string, p: ParsedFlags, log: Logger): Promise<number> {
   if (sub !== 'save') throw new Error(`etcd-snapshot ${sub} is not implemented by the k3s stand-in`);
   const dataDir = resolve(str(p, 'data-dir') || defaultDataDir());
-  const server = str(p, 'server') || 'https://127.0.0.1:6443';
+  const server = str(p, 'etcd-server') || 'https://127.0.0.1:6443';
   const info = await parseAndValidateToken(server, serverToken(p, dataDir), log);
-  const dir = str(p, 'etcd-snapshot-dir');
+  const dir = str(p, 'dir');
   const url = `${info.baseUrl}/db/snapshot`;
   const res = await httpsRequest(url, {
     method: 'POST',
