@@ -5,6 +5,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { HubServices } from './services.js';
 import type { AdminToken } from '../cluster/admin-token.js';
 import { actorOf } from './actor.js';
+import { HubError } from '../errors.js';
 import { open, responses, str } from './schemas.js';
 
 const rotationSchema = open({
@@ -35,19 +36,32 @@ export const adminTokenRoutes: FastifyPluginAsync<{ svc: HubServices; adminToken
     },
     async (req) => {
       const r = await adminToken.rotate();
+      const unwritten = r.fileError
+        ? `; but this hub could not write ${r.path} (${r.fileError}): the new token is in the other hubs' files, and this hub writes its file again every few seconds`
+        : '';
       // Done already: a store that cannot take the event is logged, the answer (it worked) still goes out.
       await svc.events
         .record({
           type: 'admin-token.rotated',
           actor: actorOf(req),
           message:
-            r.scope === 'cluster'
+            (r.scope === 'cluster'
               ? `the admin token was rotated (every hub of the cluster); the new one is in ${r.path} on this hub and in each hub's own data dir`
-              : `the admin token was rotated; the new one is in ${r.path}`,
-          data: { path: r.path, scope: r.scope },
+              : `the admin token was rotated; the new one is in ${r.path}`) + unwritten,
+          data: { path: r.path, scope: r.scope, ...(r.fileError ? { fileError: r.fileError } : {}) },
         })
         .catch((err: unknown) =>
           req.log.error({ err: (err as Error).message }, 'could not record the admin-token.rotated event'),
+        );
+      // Rotated all the same (the old token is refused everywhere): the caller is told its file is not there.
+      if (r.fileError)
+        throw new HubError(
+          /ENOSPC/.test(r.fileError) ? 'DISK_FULL' : 'INTERNAL',
+          `the admin token was rotated${unwritten}`,
+          {
+            path: r.path,
+            scope: r.scope,
+          },
         );
       return r;
     },

@@ -26,12 +26,19 @@ export interface AdminTokenRotation {
   rotatedAt: string;
   /** `cluster`: stored for every hub on the datastore; `hub`: this hub only (SQLite). */
   scope: 'hub' | 'cluster';
+  /**
+   * Set when the cluster's token was replaced but this hub's file could not be written (e.g. a full
+   * disk): the old token is refused all the same; the file is written again at each reload.
+   */
+  fileError?: string;
 }
 
 export class AdminToken {
   private hash: string;
   /** Moves on with every change made here, so a reload read before it does not undo it. */
   private changes = 0;
+  /** A token this hub uses but could not write to its file yet. */
+  private unwritten: string | undefined;
   private rotating: Promise<unknown> = Promise.resolve();
   private readonly secrets: StoreSecrets;
 
@@ -62,21 +69,49 @@ export class AdminToken {
 
   private async rotateNow(): Promise<AdminTokenRotation> {
     const token = newAdminToken();
-    // The store first: if it fails, nothing has changed anywhere.
-    if (this.shared) await this.secrets.replace(ADMIN_TOKEN_SECRET, Buffer.from(token));
-    this.adopt(token);
+    const rotatedAt = new Date().toISOString();
+    if (!this.shared) {
+      // One hub: the file is the only copy, so it is written first; if that fails, nothing changed.
+      writeSecretFile(this.path, `${token}\n`);
+      this.hash = sha256Hex(token);
+      this.changes++;
+      return { path: this.path, rotatedAt, scope: 'hub' };
+    }
+    // The store first: if it fails, nothing has changed anywhere. Then the old token is refused here
+    // whether or not this hub's file can be written.
+    await this.secrets.replace(ADMIN_TOKEN_SECRET, Buffer.from(token));
     this.changes++;
-    return { path: this.path, rotatedAt: new Date().toISOString(), scope: this.shared ? 'cluster' : 'hub' };
+    const fileError = this.adopt(token);
+    return { path: this.path, rotatedAt, scope: 'cluster', ...(fileError ? { fileError } : {}) };
   }
 
-  private adopt(token: string): void {
-    writeSecretFile(this.path, `${token}\n`);
+  /** Refuses the old token at once, then writes the file; returns why the file could not be written. */
+  private adopt(token: string): string | undefined {
     this.hash = sha256Hex(token);
+    this.unwritten = token;
+    return this.writeFile();
+  }
+
+  private writeFile(): string | undefined {
+    if (this.unwritten === undefined) return undefined;
+    try {
+      writeSecretFile(this.path, `${this.unwritten}\n`);
+      this.unwritten = undefined;
+      return undefined;
+    } catch (err) {
+      const why = (err as Error).message;
+      this.logger.error(
+        { component: 'cluster', path: this.path, err: why },
+        'the admin token changed but this hub could not write its admin-token file; the old token is refused all the same, and the file is tried again',
+      );
+      return why;
+    }
   }
 
   /** Takes the token stored for the cluster when it differs from this hub's (rotated through another hub). */
   async reload(): Promise<boolean> {
     if (!this.shared) return false;
+    this.writeFile(); // one that could not be written before (a full disk) is tried again
     const at = this.changes;
     const stored = await this.secrets.get(ADMIN_TOKEN_SECRET);
     if (!stored || at !== this.changes) return false;
