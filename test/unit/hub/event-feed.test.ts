@@ -1,8 +1,10 @@
-// The event feed of several hubs (hub/cluster/event-feed.ts): this hub's events at once, the others'
-// from the store by cursor; a row that commits after a higher id (PostgreSQL hands ids out before
-// commit) still reaches listeners, once; history from before listening does not.
+// The event feed of several hubs (hub/cluster/event-feed.ts): listeners get every hub's events in id
+// order, each once, so a stream's last id is a cursor that misses nothing. This hub's next id goes on
+// at once; one that comes before a lower id waits for the store to show the lower ids (the store
+// makes ids visible in order); an id deleted from the store is skipped; history from before
+// listening is not sent.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createEventFeed } from '../../../hub/cluster/event-feed.js';
@@ -21,10 +23,14 @@ const ev = (id: number, type = 'x.y'): EventRecord =>
     data: {},
   }) as unknown as EventRecord;
 
-test('local at once, stored ones by cursor, a late lower id once, no history', async (t) => {
+function setup(t: TestContext, opts: { intervalMs: number; slowMs?: number; heldMax?: number }) {
   const rows: EventRecord[] = [ev(1), ev(2)];
+  let reads = 0;
+  let readable = true;
   const store = {
     listEvents: (q: EventQuery): Promise<EventRecord[]> => {
+      reads++;
+      if (!readable) return Promise.reject(new Error('store down'));
       const sorted = [...rows].sort((a, b) => a.id - b.id);
       if (q.order === 'desc') return Promise.resolve(sorted.reverse().slice(0, q.limit ?? 100));
       return Promise.resolve(sorted.filter((e) => e.id > (q.since ?? 0)).slice(0, q.limit ?? 100));
@@ -37,21 +43,71 @@ test('local at once, stored ones by cursor, a late lower id once, no history', a
       return () => bus.off('e', l);
     },
   };
-  const feed = createEventFeed({ store, events, logger: createLogger('silent'), intervalMs: 20 });
+  const feed = createEventFeed({ store, events, logger: createLogger('silent'), ...opts });
   t.after(() => feed.stop());
+  /** This hub records an event: stored, then on its bus. */
+  const local = (id: number): void => {
+    rows.push(ev(id));
+    bus.emit('e', ev(id));
+  };
+  return {
+    feed,
+    rows,
+    local,
+    emitOnly: (id: number) => bus.emit('e', ev(id)),
+    reads: () => reads,
+    setReadable: (r: boolean) => (readable = r),
+  };
+}
+
+test('in id order, each once: other hubs from the store, a gap skipped, no history, nothing after unsubscribing', async (t) => {
+  const s = setup(t, { intervalMs: 20 });
   const got: number[] = [];
-  const off = feed.subscribe((e) => got.push(e.id));
+  const off = s.feed.subscribe((e) => got.push(e.id));
   await sleep(60);
-  // This hub records 4 (stored and on its bus); another hub's 3 and 5 show up in the store, 3 late.
-  rows.push(ev(4));
-  bus.emit('e', ev(4));
-  rows.push(ev(5));
+  s.local(3); // the next id: at once
+  assert.deepEqual(got, [3]);
+  // Another hub's 4 is stored; this hub's 5 comes before the feed has read it: 5 waits for 4.
+  s.rows.push(ev(4));
+  s.local(5);
+  assert.deepEqual(got, [3], 'held until the id below it is read');
+  await sleep(10);
+  assert.deepEqual(got, [3, 4, 5], 'the store is read at once, not at the next tick');
+  // 6 was a folded repeat, deleted before anyone read it: 7 follows 5.
+  s.rows.push(ev(7));
   await sleep(80);
-  rows.push(ev(3));
-  await sleep(80);
-  assert.deepEqual(got, [4, 5, 3], 'each once, none from before listening');
+  assert.deepEqual(got, [3, 4, 5, 7]);
   off();
-  rows.push(ev(6));
+  s.local(8);
   await sleep(80);
-  assert.deepEqual(got, [4, 5, 3], 'nothing after unsubscribing');
+  assert.deepEqual(got, [3, 4, 5, 7], 'nothing after unsubscribing');
+});
+
+test("this hub's writes answered out of order still go on in order, without a store read", async (t) => {
+  const s = setup(t, { intervalMs: 60_000, slowMs: 60_000 });
+  const got: number[] = [];
+  s.feed.subscribe((e) => got.push(e.id));
+  await sleep(20);
+  s.rows.push(ev(3), ev(4));
+  const before = s.reads();
+  s.emitOnly(4);
+  s.emitOnly(3);
+  assert.deepEqual(got, [3, 4]);
+  await sleep(20);
+  assert.deepEqual(got, [3, 4], 'once each');
+  assert.ok(s.reads() - before <= 2, `a read or two at most, not a loop: ${s.reads() - before}`);
+});
+
+test("a store that cannot be read: past the bound, this hub's events go on in order, gaps and all", async (t) => {
+  const s = setup(t, { intervalMs: 20, heldMax: 3 });
+  const got: number[] = [];
+  s.feed.subscribe((e) => got.push(e.id));
+  await sleep(40);
+  s.setReadable(false);
+  for (const id of [4, 6, 5, 7]) s.local(id);
+  assert.deepEqual(got, [4, 5, 6, 7], 'not held for ever');
+  s.setReadable(true);
+  s.local(8);
+  await sleep(60);
+  assert.deepEqual(got, [4, 5, 6, 7, 8]);
 });
