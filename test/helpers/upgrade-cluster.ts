@@ -10,7 +10,6 @@ import {
   runCli,
   removeDir,
   removeTree,
-  ROOT,
   HUB_BIN,
   type HubHandle,
   type AgentHandle,
@@ -56,14 +55,7 @@ export interface KubeNode {
 
 export const KUBECTL = existsSync('/usr/bin/kubectl') ? '/usr/bin/kubectl' : undefined;
 
-export function buildStandin(out: string, version: string, broken = false): void {
-  const b = spawnSync(
-    process.execPath,
-    [join(ROOT, 'scripts/build-standin.mjs'), '--version', version, '--out', out, ...(broken ? ['--broken'] : [])],
-    { encoding: 'utf8' },
-  );
-  if (b.status !== 0) throw new Error(`build-standin ${version}: ${b.stderr}`);
-}
+export { buildStandin } from './k3s-standin.js';
 
 /**
  * A stand-in for a k3s binary of another arch: an ELF header for that machine and nothing else. The

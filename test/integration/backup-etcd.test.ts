@@ -7,14 +7,13 @@
 // reason, and the marker stays.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as k8s from '@kubernetes/client-node';
-import { HUB_BIN, ROOT, removeTree, runCli, startHub, waitFor, type HubHandle } from '../helpers/processes.js';
+import { HUB_BIN, removeTree, runCli, startHub, waitFor, type HubHandle } from '../helpers/processes.js';
 import { freePort } from '../helpers/ports.js';
 import { sqliteOnly } from '../helpers/test-datastore.js';
+import { buildStandin, kubeCore } from '../helpers/k3s-standin.js';
 
 const skip = sqliteOnly('the hub runs k3s on embedded etcd in its own data dir');
 let work: string | undefined;
@@ -24,22 +23,16 @@ after(async () => {
   if (work) removeTree(work);
 });
 
-async function core(h: HubHandle): Promise<k8s.CoreV1Api> {
-  const kc = new k8s.KubeConfig();
-  kc.loadFromString((await h.api<string>('GET', '/v1/cluster/kubeconfig')).body);
-  return kc.makeApiClient(k8s.CoreV1Api);
-}
-
 const cluster = async (h: HubHandle): Promise<{ state: string; message: string }> =>
   (await h.api<{ state: string; message: string }>('GET', '/v1/cluster')).body;
 
 async function configMaps(h: HubHandle): Promise<string[]> {
-  const list = await (await core(h)).listNamespacedConfigMap({ namespace: 'default' });
+  const list = await (await kubeCore(h)).listNamespacedConfigMap({ namespace: 'default' });
   return list.items.map((c) => c.metadata?.name ?? '').filter((n) => n.startsWith('cm-'));
 }
 
 async function makeConfigMap(h: HubHandle, name: string): Promise<void> {
-  await (await core(h)).createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name } } });
+  await (await kubeCore(h)).createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name } } });
 }
 
 test(
@@ -48,10 +41,7 @@ test(
   async () => {
     work = mkdtempSync(join(tmpdir(), 'atoll-backup-etcd-'));
     const standin = join(work, 'k3s');
-    const b = spawnSync(process.execPath, [join(ROOT, 'scripts/build-standin.mjs'), '--out', standin], {
-      encoding: 'utf8',
-    });
-    assert.equal(b.status, 0, b.stderr);
+    buildStandin(standin);
     const dataDir = join(work, 'data');
     const k3sPort = await freePort();
     hub = await startHub({

@@ -4,14 +4,13 @@
 // and the restored k3s server signs with the CA it had (its token and CAs are in the archive, sealed).
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as k8s from '@kubernetes/client-node';
-import { HUB_BIN, ROOT, removeTree, runCli, startHub, waitFor, type HubHandle } from '../helpers/processes.js';
+import { HUB_BIN, removeTree, runCli, startHub, waitFor, type HubHandle } from '../helpers/processes.js';
 import { freePort } from '../helpers/ports.js';
 import { sqliteOnly } from '../helpers/test-datastore.js';
+import { buildStandin, kubeCore } from '../helpers/k3s-standin.js';
 
 const skip = sqliteOnly('the restored hub runs on the hub.db of the archive');
 let work: string | undefined;
@@ -21,22 +20,13 @@ after(async () => {
   if (work) removeTree(work);
 });
 
-async function core(h: HubHandle): Promise<k8s.CoreV1Api> {
-  const kc = new k8s.KubeConfig();
-  kc.loadFromString((await h.api<string>('GET', '/v1/cluster/kubeconfig')).body);
-  return kc.makeApiClient(k8s.CoreV1Api);
-}
-
 const running = async (h: HubHandle): Promise<boolean> =>
   (await h.api<{ state: string }>('GET', '/v1/cluster')).body.state === 'running';
 
 test('objects created through the Kubernetes API before the backup are there after a restore', { skip }, async () => {
   work = mkdtempSync(join(tmpdir(), 'atoll-backup-k3s-'));
   const standin = join(work, 'k3s');
-  const b = spawnSync(process.execPath, [join(ROOT, 'scripts/build-standin.mjs'), '--out', standin], {
-    encoding: 'utf8',
-  });
-  assert.equal(b.status, 0, b.stderr);
+  buildStandin(standin);
   const dataDir = join(work, 'data');
   hub = await startHub({
     dataDir,
@@ -47,7 +37,7 @@ test('objects created through the Kubernetes API before the backup are there aft
   const h = hub;
   await waitFor('control plane running', () => running(h), 30_000);
   await (
-    await core(h)
+    await kubeCore(h)
   ).createNamespacedConfigMap({
     namespace: 'default',
     body: { metadata: { name: 'kept-config' }, data: { color: 'teal' } },
@@ -111,7 +101,7 @@ test('objects created through the Kubernetes API before the backup are there aft
   assert.match(r.stdout, /k3s server token and CAs: restored \(\d+ files\)/);
   await h.restart();
   await waitFor('control plane running again', () => running(h), 30_000);
-  const cm = await (await core(h)).readNamespacedConfigMap({ name: 'kept-config', namespace: 'default' });
+  const cm = await (await kubeCore(h)).readNamespacedConfigMap({ name: 'kept-config', namespace: 'default' });
   assert.equal(cm.data?.color, 'teal');
   // The same k3s CA: kubelet certificates, node tokens and kubeconfigs made before the backup still work.
   assert.equal(await k3sCa(), caBefore, 'the restored k3s server has the CA it had');

@@ -8,7 +8,6 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as k8s from '@kubernetes/client-node';
 import {
   HUB_BIN,
   ROOT,
@@ -22,6 +21,7 @@ import {
 } from '../helpers/processes.js';
 import { freePort } from '../helpers/ports.js';
 import { sqliteOnly } from '../helpers/test-datastore.js';
+import { kubeCore } from '../helpers/k3s-standin.js';
 
 const skip = sqliteOnly('cluster reset works on a SQLite data dir');
 let work: string | undefined;
@@ -38,14 +38,8 @@ interface View {
   k3s: { ready: boolean | null };
 }
 
-async function core(h: HubHandle): Promise<k8s.CoreV1Api> {
-  const kc = new k8s.KubeConfig();
-  kc.loadFromString((await h.api<string>('GET', '/v1/cluster/kubeconfig')).body);
-  return kc.makeApiClient(k8s.CoreV1Api);
-}
-
 async function configMaps(h: HubHandle): Promise<string[]> {
-  const list = await (await core(h)).listNamespacedConfigMap({ namespace: 'default' });
+  const list = await (await kubeCore(h)).listNamespacedConfigMap({ namespace: 'default' });
   return list.items.map((c) => c.metadata?.name ?? '').filter((n) => n.startsWith('cm-'));
 }
 
@@ -90,7 +84,7 @@ test(
     const node = await waitFor('k3s Ready', k3sReady, 40_000).catch((err: Error) => {
       throw new Error(`${err.message}\n${a.proc.stderr().slice(-2000)}`);
     });
-    const kube = await core(h);
+    const kube = await kubeCore(h);
     await kube.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'cm-before' } } });
     const stateFile = join(dataDir, 'k3s', 'server', 'db', 'standin-state.json');
     const persisted = (name: string) => (): boolean =>
@@ -129,7 +123,7 @@ test(
       throw new Error(`${err.message}\n${a.proc.stderr().slice(-2000)}`);
     });
     assert.equal(again.id, node.id, 'the same node, no new join');
-    const kubeNodes = await (await core(h)).listNode();
+    const kubeNodes = await (await kubeCore(h)).listNode();
     assert.ok(
       kubeNodes.items.some((n) => n.metadata?.name === 'worker-1'),
       'the kubelet registered again',

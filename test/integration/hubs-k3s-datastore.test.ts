@@ -8,11 +8,11 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as k8s from '@kubernetes/client-node';
 import { ROOT, removeTree, waitFor, type HubHandle } from '../helpers/processes.js';
 import { postgresBinDir, startPostgres, type PgServer } from '../helpers/postgres.js';
 import { freePort } from '../helpers/ports.js';
 import { HubGroup } from '../helpers/hubs.js';
+import { kubeCore } from '../helpers/k3s-standin.js';
 
 const skip = postgresBinDir() ? false : 'PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb)';
 
@@ -30,12 +30,6 @@ after(async () => {
   server?.stop();
   if (work) removeTree(work);
 });
-
-async function kube(h: HubHandle): Promise<k8s.CoreV1Api> {
-  const kc = new k8s.KubeConfig();
-  kc.loadFromString((await h.api<string>('GET', '/v1/cluster/kubeconfig')).body);
-  return kc.makeApiClient(k8s.CoreV1Api);
-}
 
 /** Every command line on this machine (what `ps` shows), joined. */
 function allCommandLines(): string {
@@ -90,7 +84,7 @@ test(
     // Made through hub A's k3s, read through hub B's: one cluster.
     const name = `made-on-a-${Date.now()}`;
     await (
-      await kube(a)
+      await kubeCore(a)
     ).createNamespacedConfigMap({
       namespace: 'default',
       body: { metadata: { name }, data: { from: 'hub-a' } },
@@ -98,7 +92,7 @@ test(
     const seen = await waitFor(
       'the ConfigMap through hub B',
       async () =>
-        (await kube(hb))
+        (await kubeCore(hb))
           .readNamespacedConfigMap({ name, namespace: 'default' })
           .then((cm) => cm)
           .catch(() => undefined),

@@ -11,7 +11,6 @@ import {
   startAgentJoin,
   waitFor,
   removeDir,
-  ROOT,
   type HubHandle,
   type AgentHandle,
   removeTree,
@@ -20,6 +19,7 @@ import { freePort } from '../helpers/ports.js';
 import { loadIdentity } from '../../agent/identity.js';
 import { installK3s, sha256Of } from '../../agent/k3s/installer.js';
 import { k3sPaths } from '../../agent/k3s/paths.js';
+import { buildStandin } from '../helpers/k3s-standin.js';
 
 interface Cluster {
   state: string;
@@ -43,15 +43,8 @@ before(() => {
   work = mkdtempSync(join(tmpdir(), 'atoll-k3s-faults-'));
   standin = join(work, 'k3s');
   broken = join(work, 'k3s-broken');
-  for (const [out, extra] of [
-    [standin, []],
-    [broken, ['--broken']],
-  ] as const) {
-    const b = spawnSync(process.execPath, [join(ROOT, 'scripts/build-standin.mjs'), '--out', out, ...extra], {
-      encoding: 'utf8',
-    });
-    assert.equal(b.status, 0, b.stderr);
-  }
+  buildStandin(standin);
+  buildStandin(broken, undefined, true);
 });
 
 after(async () => {

@@ -13,12 +13,12 @@ import {
   startAgentJoin,
   waitFor,
   removeDir,
-  ROOT,
   type HubHandle,
   type AgentHandle,
   removeTree,
 } from '../helpers/processes.js';
 import { freePort } from '../helpers/ports.js';
+import { buildStandin, kubeCore } from '../helpers/k3s-standin.js';
 
 interface OwnNode {
   name: string;
@@ -40,10 +40,7 @@ const agents: AgentHandle[] = [];
 before(async () => {
   work = mkdtempSync(join(tmpdir(), 'atoll-own-node-'));
   const standin = join(work, 'k3s');
-  const b = spawnSync(process.execPath, [join(ROOT, 'scripts/build-standin.mjs'), '--out', standin], {
-    encoding: 'utf8',
-  });
-  assert.equal(b.status, 0, b.stderr);
+  buildStandin(standin);
   k3sPort = await freePort();
   hub = await startHub({
     k3s: standin,
@@ -67,12 +64,6 @@ after(async () => {
   if (work) removeTree(work);
 });
 
-async function kube(): Promise<k8s.CoreV1Api> {
-  const kc = new k8s.KubeConfig();
-  kc.loadFromString((await hub.api<string>('GET', '/v1/cluster/kubeconfig')).body);
-  return kc.makeApiClient(k8s.CoreV1Api);
-}
-
 test("the hub's own k3s node is tainted as a control plane, listed in GET /v1/cluster, not among atoll's nodes", async () => {
   const own = await waitFor(
     'own node Ready',
@@ -92,7 +83,7 @@ test("the hub's own k3s node is tainted as a control plane, listed in GET /v1/cl
   );
 
   // A workload without a toleration is not placed on it; one that tolerates the taint is.
-  const core = await kube();
+  const core = await kubeCore(hub);
   const pod = (name: string, tolerate: boolean): k8s.V1Pod => ({
     metadata: { name, namespace: 'default' },
     spec: {
@@ -184,7 +175,7 @@ test("labels set through the Kubernetes API (kubectl label) show in the node's k
   assert.equal(node.kubeLabels.tier, 'web', "atoll's labels are on the Kubernetes Node too");
 
   await (
-    await kube()
+    await kubeCore(hub)
   ).patchNode(
     { name: 'worker-1', body: { metadata: { labels: { 'team.example.com/owner': 'payments' } } } },
     k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),

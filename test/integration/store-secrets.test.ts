@@ -16,14 +16,12 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { spawnSync } from 'node:child_process';
 import { createHash, createPrivateKey, randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import {
   HUB_BIN,
-  ROOT,
   removeDir,
   runCli,
   startAgentJoin,
@@ -39,6 +37,7 @@ import { caPin } from '../../certs/pin.js';
 import { passwordOf } from '../../hub/pki/hub-secrets.js';
 import { openNodeToken } from '../../hub/k3s/node-token-seal.js';
 import { sqliteOnly } from '../helpers/test-datastore.js';
+import { buildStandin } from '../helpers/k3s-standin.js';
 
 const sqliteFile = sqliteOnly('it reads the bytes of hub.db and its WAL');
 
@@ -321,10 +320,7 @@ test(
     const work = mkdtempSync(join(tmpdir(), 'atoll-secrets-k3s-'));
     dirs.push(join(work, 'x'));
     const standin = join(work, 'k3s');
-    const b = spawnSync(process.execPath, [join(ROOT, 'scripts/build-standin.mjs'), '--out', standin], {
-      encoding: 'utf8',
-    });
-    assert.equal(b.status, 0, b.stderr);
+    buildStandin(standin);
     const h = await hub({
       k3s: standin,
       extraArgs: ['--k3s-https-port', String(await freePort())],

@@ -5,7 +5,6 @@
 // reset` brings the bundled data back; the OpenAPI document describes all of it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +15,6 @@ import {
   removeDir,
   removeTree,
   scrapeMetrics,
-  ROOT,
   HUB_BIN,
   type HubHandle,
 } from '../helpers/processes.js';
@@ -24,6 +22,7 @@ import { freePort } from '../helpers/ports.js';
 import { Puppet } from '../helpers/puppet.js';
 import { BUNDLED_SUPPORT } from '../../hub/versions/support-data.js';
 import { supportOf } from '../../hub/versions/support-status.js';
+import { buildStandin } from '../helpers/k3s-standin.js';
 
 interface Support {
   status: string;
@@ -50,10 +49,7 @@ let puppet: Puppet | undefined;
 before(async () => {
   work = mkdtempSync(join(tmpdir(), 'atoll-versions-'));
   const standin = join(work, 'k3s');
-  const b = spawnSync(process.execPath, [join(ROOT, 'scripts/build-standin.mjs'), '--out', standin], {
-    encoding: 'utf8',
-  });
-  assert.equal(b.status, 0, b.stderr);
+  buildStandin(standin);
   hub = await startHub({ k3s: standin, extraArgs: ['--k3s-https-port', String(await freePort())] });
   await waitFor(
     'control plane running',
