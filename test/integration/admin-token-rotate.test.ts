@@ -10,6 +10,7 @@ import type { ClientRequest } from 'node:http';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { startHub, runCli, removeDir, waitFor, HUB_BIN, type HubHandle } from '../helpers/processes.js';
+import { watchStream, type WatchedStream } from '../helpers/watch-stream.js';
 
 let hub: HubHandle;
 const streams: ClientRequest[] = [];
@@ -31,26 +32,7 @@ interface EventItem {
   data?: Record<string, unknown>;
 }
 
-/** An event stream opened with `token`; `ended()` tells whether the hub has closed it. */
-function openStream(token: string): Promise<{ status: number; ended: () => boolean }> {
-  return new Promise((resolve, reject) => {
-    let ended = false;
-    const req = request(
-      `${hub.apiUrl}/v1/events/stream`,
-      { ca: hub.caPem(), headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' } },
-      (res) => {
-        res.on('data', () => undefined);
-        res.on('end', () => (ended = true));
-        res.on('close', () => (ended = true));
-        res.on('error', () => (ended = true));
-        resolve({ status: res.statusCode ?? 0, ended: () => ended });
-      },
-    );
-    req.on('error', reject);
-    req.end();
-    streams.push(req);
-  });
-}
+const openStream = (token: string): Promise<WatchedStream> => watchStream(hub, token, streams);
 
 test('admin-token rotate: the old token is refused at once, the new one is in the 0600 file and works, and the hub keeps it after a restart', async () => {
   const old = hub.adminToken();

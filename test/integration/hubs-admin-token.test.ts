@@ -5,13 +5,13 @@
 // Needs a build (dist/hub/main.js) and PostgreSQL.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { request } from 'node:https';
 import type { ClientRequest } from 'node:http';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { HUB_BIN, runCli, waitFor, type HubHandle } from '../helpers/processes.js';
 import { postgresBinDir, startPostgres, type PgServer } from '../helpers/postgres.js';
 import { HubGroup } from '../helpers/hubs.js';
+import { watchStream, type WatchedStream } from '../helpers/watch-stream.js';
 
 const skip = postgresBinDir() ? false : 'PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb)';
 let server: PgServer | undefined;
@@ -30,24 +30,7 @@ after(async () => {
   server?.stop();
 });
 
-function openStream(hub: HubHandle, token: string): Promise<{ status: number; ended: () => boolean }> {
-  return new Promise((resolve, reject) => {
-    let ended = false;
-    const req = request(
-      `${hub.apiUrl}/v1/events/stream`,
-      { ca: hub.caPem(), headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' } },
-      (res) => {
-        res.on('data', () => undefined);
-        res.on('close', () => (ended = true));
-        res.on('error', () => (ended = true));
-        resolve({ status: res.statusCode ?? 0, ended: () => ended });
-      },
-    );
-    req.on('error', reject);
-    req.end();
-    streams.push(req);
-  });
-}
+const openStream = (hub: HubHandle, token: string): Promise<WatchedStream> => watchStream(hub, token, streams);
 
 const status = async (hub: HubHandle, token: string): Promise<number> =>
   (await hub.api('GET', '/v1/nodes', undefined, token)).status;
