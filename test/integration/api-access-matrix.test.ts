@@ -7,10 +7,10 @@
 // access rule, and the canonical spelling does pass for the roles that are allowed (the matrix can fail).
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { request, Agent } from 'node:https';
+import { Agent } from 'node:https';
+import { escapeLetters, fill, send, spellings } from '../helpers/attack-spellings.js';
 import { startInProcessHub, type InProcessHub } from '../helpers/in-process-hub.js';
 import { routeTable } from '../../hub/api/access.js';
-import { routeTable as anyRouteTable } from '../../hub/http/route-table.js';
 import { permissionFor, roleAllows, type Role } from '../../hub/api/roles.js';
 import Fastify from 'fastify';
 import { installAccessControl } from '../../hub/api/access.js';
@@ -28,87 +28,6 @@ before(async () => {
 after(async () => {
   await h?.stop();
 });
-
-interface Res {
-  status: number;
-  body: string;
-}
-
-function send(base: string, agent: Agent, method: string, target: string, token?: string): Promise<Res> {
-  const u = new URL(base);
-  const bodyless = method === 'GET' || method === 'HEAD' || method === 'OPTIONS' || method === 'DELETE';
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: u.hostname,
-        port: u.port,
-        method,
-        path: target,
-        agent,
-        rejectUnauthorized: false,
-        headers: {
-          ...(token ? { authorization: `Bearer ${token}` } : {}),
-          ...(bodyless ? {} : { 'content-type': 'application/json', 'content-length': '2' }),
-        },
-      },
-      (res) => {
-        if (String(res.headers['content-type']).startsWith('text/event-stream')) {
-          // An endless stream: the status is the answer.
-          res.destroy();
-          resolve({ status: res.statusCode ?? 0, body: '' });
-          return;
-        }
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
-      },
-    );
-    req.setTimeout(10_000, () => req.destroy(new Error(`${method} ${target}: no answer in 10 s`)));
-    req.on('error', reject);
-    if (bodyless) req.end();
-    else req.end('{}');
-  });
-}
-
-function escapeLetters(path: string, upper: boolean): string {
-  return path.replace(/[a-z]/g, (c) => {
-    const e = `%${c.charCodeAt(0).toString(16)}`;
-    return upper ? e.toUpperCase() : e;
-  });
-}
-
-/** Attack spellings of one concrete path (which starts with /v1/). */
-function spellings(path: string): Array<{ name: string; target: string }> {
-  const rest = path.slice('/v1/'.length);
-  const out = [
-    { name: 'canonical', target: path },
-    { name: 'escaped v', target: `/%761/${rest}` },
-    { name: 'escaped V (upper-case hex)', target: `/%76%31/${rest}` },
-    { name: 'all letters escaped', target: escapeLetters(path, false) },
-    { name: 'all letters escaped, upper-case hex', target: escapeLetters(path, true) },
-    { name: 'escaped slash', target: `/v1%2F${rest}` },
-    { name: 'escaped slash, lower case', target: `/v1%2f${rest}` },
-    { name: 'double slash', target: `/${path}` },
-    { name: 'double slash inside', target: `/v1//${rest}` },
-    { name: 'dot segment', target: `/v1/./${rest}` },
-    { name: 'dot-dot segment', target: `/v1/../v1/${rest}` },
-    { name: 'escaped dot-dot', target: `/v1/%2e%2e/v1/${rest}` },
-    { name: 'absolute form', target: `http://x${path}` },
-    { name: 'absolute form, https', target: `https://x${path}` },
-    { name: 'trailing slash', target: `${path}/` },
-    { name: 'upper-case path', target: path.toUpperCase() },
-    { name: 'query and fragment tricks', target: `${path}?/v1/healthz` },
-  ];
-  return out;
-}
-
-function fill(url: string): string {
-  return url
-    .replace(/\{pool\}/g, 'default')
-    .replace(/\{action\}/g, 'cordon')
-    .replace(/\{([^}]+)\}/g, 'zz-nope');
-}
 
 test('the API: every operation, every spelling, every role: 401/403 unless allowed; no route without a rule', async () => {
   // Every registered route either is public or declares a permission.
@@ -292,47 +211,5 @@ test('a route registered without an access rule answers 403 to everyone, the adm
     assert.equal(ran, 1);
   } finally {
     await app.close();
-  }
-});
-
-test('the gateway: every route declares public or node access; node routes refuse every spelling without a client certificate', async () => {
-  const table = anyRouteTable(h.hub.gateway);
-  assert.ok(table.length >= 8, JSON.stringify(table));
-  for (const r of table)
-    assert.ok(
-      r.config.access === 'public' || r.config.access === 'node',
-      `${r.method} ${r.url} declares no access rule`,
-    );
-  const nodeRoutes = table.filter((r) => r.config.access === 'node');
-  for (const must of ['GET /v1/artifacts/k3s/:version/:arch', 'GET /v1/artifacts/index.json', 'POST /v1/agent/leave']) {
-    assert.ok(
-      nodeRoutes.some((r) => `${r.method} ${r.url}` === must),
-      `${must} needs a node certificate`,
-    );
-  }
-  const agent = new Agent({ keepAlive: true, maxSockets: 2 });
-  const address = h.hub.gateway.server.address();
-  assert.ok(address && typeof address === 'object');
-  const gatewayUrl = `https://127.0.0.1:${address.port}`;
-  try {
-    for (const r of nodeRoutes) {
-      const path = r.url.replace(':version', 'v1.31.4+k3s1').replace(':arch', 'amd64');
-      for (const v of spellings(path)) {
-        for (const method of [r.method, ...(r.method === 'GET' ? ['HEAD'] : [])]) {
-          const res = await send(gatewayUrl, agent, method, v.target);
-          const what = `${method} ${v.target} (${v.name}): ${res.status} ${res.body.slice(0, 200)}`;
-          assert.ok(
-            res.status === 401 ||
-              res.status === 403 ||
-              (res.status === 404 && /no route /.test(res.body)) ||
-              (res.status === 404 && method === 'HEAD' && res.body === ''),
-            what,
-          );
-          if (v.name === 'canonical') assert.ok(res.status === 401, what);
-        }
-      }
-    }
-  } finally {
-    agent.destroy();
   }
 });
