@@ -93,10 +93,22 @@ export class NodePhases {
         );
       }
     }
-    if (at <= ORDER.indexOf('swap')) {
+    if (at < ORDER.indexOf('swap')) {
       n.swapped = true;
       await this.rt.nodePhase(r, n, 'swap', `${n.from} -> ${r.version}`);
       await this.d.nodeK3s.setDesiredVersion(n.id, r.version);
+    } else if (at === ORDER.indexOf('swap')) {
+      // Resumed at its stored swap (the leader changed there): the same assignment again, which the
+      // agent takes as done when it already runs that version. Not a second swap.
+      await this.d.nodeK3s.setDesiredVersion(n.id, r.version);
+      await this.d.events.note({
+        type: 'upgrade.step',
+        nodeId: n.id,
+        pool: n.pool,
+        actor: 'hub',
+        message: `${n.name}: swap resumed: the assignment to ${r.version} sent again (the agent ignores a repeat)`,
+        data: { rolloutId: r.id, resumed: 'swap' },
+      });
     }
     if (at <= ORDER.indexOf('verify')) {
       await this.rt.nodePhase(

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { TO, upgradeHarness, type UpgradeHarness } from './engine-harness.js';
 import { UpgradeEngine } from '../../../hub/upgrades/engine.js';
+import type { Rollout } from '../../../hub/upgrades/rollout-state.js';
 
 /** The engine of a second hub on the same store that does not lead the upgrades. */
 function follower(h: UpgradeHarness): UpgradeEngine {
@@ -86,4 +87,25 @@ test('resume of a halted rollout through a hub that does not lead: stored, not r
   const resumed = await h.list('upgrade.resumed');
   assert.equal(resumed.filter((e) => / resumes on this hub /.test(e.message)).length, 1, 'the leader adopted it once');
   assert.equal(h.cluster.log().filter((x) => x === 'cordon a').length, 1, 'a (done before) not upgraded again');
+});
+
+test("a leader that died right at a node's swap: the next one sends the same assignment again, without a second swap", async (t) => {
+  let leading = false;
+  const h = await upgradeHarness(t, { leads: () => leading });
+  h.engine['d'].unfenced = h.store;
+  const a = await h.node('a');
+  const made = await h.engine.begin({ version: TO, window: 'now', controlPlane: false }, 'admin');
+  // As the dead leader left it: running, node a cordoned, drained and at its stored swap.
+  const stored = (await h.store.getRollout<Rollout>(made.id))!;
+  stored.state = 'running';
+  Object.assign(stored.nodes[0], { phase: 'swap', cordoned: true, swapped: true, startedAt: new Date().toISOString() });
+  await h.store.saveRollout(stored);
+  leading = true;
+  await h.engine.start();
+  const done = await h.settle(made.id);
+  assert.equal(done.state, 'done', done.message);
+  assert.deepEqual(await h.phases(a), ['verify', 'uncordon', 'done'], 'no second swap, cordon or drain');
+  assert.deepEqual(h.cluster.log(/^(assign|cordon|drain)/), [`assign a ${TO}`], 'the assignment, once from this hub');
+  const resumed = (await h.list('upgrade.step', a)).filter((e) => e.data.resumed === 'swap');
+  assert.equal(resumed.length, 1, 'the repeat is in the audit trail');
 });
