@@ -286,8 +286,9 @@ async function assemble(config: HubConfig, deps: HubDeps, lock: DirLock): Promis
         await gateway.close();
         await batcher.stop();
         await retention.stop();
-        await controlPlane.stop();
+        // A backup in flight finishes before k3s stops: an etcd snapshot needs the server.
         await day2.stop();
+        await controlPlane.stop();
         removeRuntimeFile();
         await store.close();
         lock.release();

@@ -18,8 +18,9 @@ import {
   renameSync,
   rmSync,
   statSync,
-  writeSync,
+  writeFileSync,
 } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { gunzipSync, gzip, gzipSync } from 'node:zlib';
 import { promisify } from 'node:util';
@@ -63,6 +64,11 @@ export interface Manifest {
   secrets: 'passphrase' | 'none';
   /** What the k3s datastore snapshot is, or why there is none. */
   k3s: { kind: 'sqlite' | 'standin-file' | 'etcd-snapshot' | 'none'; note: string };
+  /**
+   * Set when part of the cluster could not be put in the archive (k3s was down: no Kubernetes objects),
+   * and why. Such an archive does not count as a good backup for the age, nor for pruning older ones.
+   */
+  incomplete?: string;
   members: MemberInfo[];
 }
 
@@ -127,10 +133,10 @@ function writeStored(path: string, head: ManifestHead, stored: Stored, macKey: B
     for (const part of [MAGIC, len, json, ...stored.map((m) => m.data)]) {
       hash.update(part);
       mac.update(part);
-      writeSync(fd, part);
+      writeFileSync(fd, part); // loops over short writes (a filling disk), unlike one writeSync
     }
-    writeSync(fd, hash.digest());
-    writeSync(fd, mac.digest());
+    writeFileSync(fd, hash.digest());
+    writeFileSync(fd, mac.digest());
     fsyncSync(fd);
     closeSync(fd);
     renameSync(tmp, path);
@@ -178,21 +184,43 @@ export function readManifest(path: string): Manifest {
   return readManifestHead(path).manifest;
 }
 
+/** The manifest in `head` (read from the start of the file) and the size the whole file must have by it. */
+function sizedManifest(path: string, head: Buffer, n: number): { manifest: Manifest; bytes: number } {
+  const manifest = parseManifest(path, head);
+  const body = manifest.members.reduce((s, m) => s + (Number.isSafeInteger(m.size) && m.size >= 0 ? m.size : NaN), 0);
+  const trailer = DIGEST_BYTES + (manifest.format >= SIGNED_SINCE ? MAC_BYTES : 0);
+  return { manifest, bytes: MAGIC.length + 4 + n + body + trailer };
+}
+
+const PREFIX_BYTES = MAGIC.length + 4;
+const manifestLength = (first: Buffer, got: number): number =>
+  got === first.length ? first.readUInt32BE(MAGIC.length) : 0;
+
 /** The manifest and the size the whole file must have by it (NaN when a member has no size). */
 export function readManifestHead(path: string): { manifest: Manifest; bytes: number } {
   const fd = openSync(path, 'r');
   try {
-    const first = Buffer.alloc(MAGIC.length + 4);
-    const got = readSync(fd, first, 0, first.length, 0);
-    const n = got === first.length ? first.readUInt32BE(MAGIC.length) : 0;
-    const head = Buffer.alloc(first.length + Math.min(n, MAX_MANIFEST_BYTES));
+    const first = Buffer.alloc(PREFIX_BYTES);
+    const n = manifestLength(first, readSync(fd, first, 0, first.length, 0));
+    const head = Buffer.alloc(PREFIX_BYTES + Math.min(n, MAX_MANIFEST_BYTES));
     const total = readSync(fd, head, 0, head.length, 0);
-    const manifest = parseManifest(path, head.subarray(0, total));
-    const body = manifest.members.reduce((s, m) => s + (Number.isSafeInteger(m.size) && m.size >= 0 ? m.size : NaN), 0);
-    const trailer = DIGEST_BYTES + (manifest.format >= SIGNED_SINCE ? MAC_BYTES : 0);
-    return { manifest, bytes: first.length + n + body + trailer };
+    return sizedManifest(path, head.subarray(0, total), n);
   } finally {
     closeSync(fd);
+  }
+}
+
+/** readManifestHead off the event loop (a slow or stalled shared folder holds a pool thread, not the hub). */
+export async function readManifestHeadAsync(path: string): Promise<{ manifest: Manifest; bytes: number }> {
+  const fh = await open(path, 'r');
+  try {
+    const first = Buffer.alloc(PREFIX_BYTES);
+    const n = manifestLength(first, (await fh.read(first, 0, first.length, 0)).bytesRead);
+    const head = Buffer.alloc(PREFIX_BYTES + Math.min(n, MAX_MANIFEST_BYTES));
+    const total = (await fh.read(head, 0, head.length, 0)).bytesRead;
+    return sizedManifest(path, head.subarray(0, total), n);
+  } finally {
+    await fh.close();
   }
 }
 

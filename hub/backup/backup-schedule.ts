@@ -1,7 +1,8 @@
 // Scheduled backups in `atoll-hub run` (--backup-interval, --backup-keep, --backup-dir): one archive
 // per interval into the backup folder, older ones pruned after a good one, a backup.created (or
 // backup.failed) event each time; the age of the newest good backup as a metric and, when it is older
-// than two intervals, the `backup-too-old` alert. The age counts any good archive in that folder, also
+// than two intervals, the `backup-too-old` alert. The age counts any good archive in that folder (complete:
+// one made while k3s was down lacks the Kubernetes objects and does not count), also
 // one made by `atoll-hub backup create`, and on PostgreSQL the newest backup.created event of any hub
 // (last-good.ts), so every hub reports the same age.
 // The schedule runs on the leader of the `backups` role only (start on gaining it, stop on losing it:
@@ -119,7 +120,7 @@ export class BackupSchedule {
         message: `scheduled backup ${r.path} (${r.bytes} bytes, ${r.ms} ms)${pruned.length ? `; pruned ${pruned.length} older` : ''}${r.warnings.map((w) => `; ${w}`).join('')}`,
         data: {
           ...{ file: r.path, bytes: r.bytes, ms: r.ms, pruned, secrets: r.manifest.secrets },
-          ...{ createdAt: r.manifest.createdAt, hub: this.d.hubId ?? null },
+          ...{ createdAt: r.manifest.createdAt, hub: this.d.hubId ?? null, incomplete: r.manifest.incomplete ?? null },
         },
       });
     } catch (err) {

@@ -1,10 +1,10 @@
 // atoll-hub cluster reset: a broken control plane back to a clean state, with the hub stopped. The k3s
 // datastore (server/db) is moved aside, kept, and replaced by the one in the newest backup holding one
-// (or --from FILE), or left empty (--empty, or no backup has one); the new one is written in full
+// (or --from FILE), or left empty (--empty only: with no usable backup it stops and says why); the new one is written in full
 // first, and a failure anywhere puts the old one back with the tokens untouched. Every node's k3s bootstrap token is
 // forgotten: at the next start the hub makes each connected node a new one and the agents register
 // again by themselves. The hub's own store (nodes, certificates, the CA) is not touched.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { writeSecretFile } from '../../certs/files.js';
 import { DirLockedError, lockDataDir, lockHolder } from '../../certs/dir-lock.js';
@@ -19,8 +19,10 @@ import { listBackups } from './list.js';
 
 export interface ResetOptions {
   dataDir: string;
-  /** The archive whose k3s datastore to use; default the newest in <data-dir>/backups that has one. */
+  /** The archive whose k3s datastore to use; default the newest in the backup folder that has one. */
   from?: string;
+  /** The backup folder (--backup-dir); default <data-dir>/backups. */
+  backupDir?: string;
   /** Start the k3s datastore empty, whatever backups there are. */
   empty?: boolean;
   /** The cluster secret that signed the archives; default <data-dir>/cluster-secret. */
@@ -56,32 +58,37 @@ function k3sMemberOf(file: string, check: Check): K3sMember | undefined {
 }
 
 /**
- * The newest good archive with a k3s datastore, read and checked; undefined when none has one. Archives
- * refused on the way (damaged, unsigned, signed with another secret) are named in `skipped`; when all
- * of them are refused, the newest refusal is thrown rather than a silently empty datastore.
+ * The newest good archive with a k3s datastore, read and checked. Archives passed over on the way
+ * (damaged, unsigned, signed with another secret, made without the Kubernetes objects) are named in
+ * `skipped`. When none can be used the reset stops, naming the folder and why: it never starts the
+ * datastore empty unless asked (--empty).
  */
-function newestWithK3s(
-  dataDir: string,
-  check: Check,
-  skipped: string[],
-): { file: string; member: K3sMember } | undefined {
+function newestWithK3s(dir: string, check: Check, skipped: string[]): { file: string; member: K3sMember } {
   let refusal: Error | undefined;
-  for (const b of listBackups(backupsDir(dataDir))) {
-    if (b.problem) continue;
+  for (const b of listBackups(dir)) {
+    if (b.problem) {
+      skipped.push(`${b.name}: ${b.problem}`);
+      continue;
+    }
     try {
       const member = k3sMemberOf(b.path, check);
       if (member) return { file: b.path, member };
+      skipped.push(`${b.name}: ${b.incomplete ?? 'it holds no k3s datastore'}`);
     } catch (err) {
       refusal ??= err as Error;
       skipped.push(`${b.name}: ${(err as Error).message}`);
     }
   }
+  const looked = skipped.length ? ` (${skipped.length} looked at: ${skipped.slice(0, 5).join('; ')})` : '';
   if (refusal)
     throw new BackupError(
       refusal instanceof BackupError ? refusal.code : 'BACKUP_FAILED',
-      `no backup in ${backupsDir(dataDir)} can be used: ${refusal.message} (or pass --from FILE or --empty)`,
+      `no backup in ${dir} can be used: ${refusal.message}${looked} (or pass --from FILE or --empty); nothing was changed`,
     );
-  return undefined;
+  throw new BackupError(
+    'BACKUP_FAILED',
+    `no backup in ${dir} holds a k3s datastore${looked}: pass --from FILE, --backup-dir DIR, or --empty to start the k3s datastore empty; nothing was changed`,
+  );
 }
 
 function resetFailed(what: string, err: unknown): BackupError {
@@ -151,20 +158,24 @@ export function resetCluster(o: ResetOptions): ResetResult {
       const member = k3sMemberOf(o.from, check);
       if (!member) throw new BackupError('BACKUP_FAILED', `${o.from} holds no k3s datastore; nothing was changed`);
       source = { file: o.from, member };
-    } else if (!o.empty) source = newestWithK3s(o.dataDir, check, skipped);
+    } else if (!o.empty) source = newestWithK3s(o.backupDir ?? backupsDir(o.dataDir), check, skipped);
     const db = join(k3sDataDir(o.dataDir), 'server', 'db');
     const stamp = (o.now ?? new Date()).toISOString().replace(/[:.]/g, '-');
     const from = source ? source.file : null;
     const swap = stageAndSwap(db, stamp, source?.member);
     const k3sDir = k3sDataDir(o.dataDir);
-    // A restore an earlier reset left pending is put back if this one fails.
-    const pendingBefore = existsSync(pendingRestoreFile(k3sDir)) ? readFileSync(pendingRestoreFile(k3sDir)) : null;
+    // A restore an earlier reset left pending is renamed aside (no space needed), and back if this one fails.
+    const pending = pendingRestoreFile(k3sDir);
+    const pendingAside = `${pending}.before-reset-${stamp}`;
     let tokensReissued: number;
+    let step = `cannot set aside the pending restore ${pending}`;
     try {
+      if (existsSync(pending)) renameSync(pending, pendingAside);
+      step = `cannot mark the etcd snapshot to be restored in ${pending}`;
       // An etcd snapshot is restored by k3s itself at the hub's next start (hub/k3s/etcd-restore.ts).
       if (source?.member.name === K3S_ETCD_MEMBER)
         markEtcdRestore(k3sDir, join(db, ...K3S_ETCD_MEMBER.split('/').slice(3)), basename(source.file));
-      else clearEtcdRestore(k3sDir);
+      step = `cannot forget the nodes' k3s tokens in ${dbPath}`;
       tokensReissued = resetK3sTokens(dbPath, (n) => ({
         type: 'cluster.reset',
         actor: 'admin',
@@ -172,11 +183,13 @@ export function resetCluster(o: ResetOptions): ResetResult {
         data: { from, movedAside: swap.movedAside, tokensReissued: n },
       }));
     } catch (err) {
-      if (pendingBefore) writeSecretFile(pendingRestoreFile(k3sDir), pendingBefore);
-      else clearEtcdRestore(k3sDir);
+      // Renames and removals only: they work on a full disk.
+      clearEtcdRestore(k3sDir);
       swap.rollBack();
-      throw resetFailed(`cannot forget the nodes' k3s tokens in ${dbPath}`, err);
+      if (existsSync(pendingAside)) renameSync(pendingAside, pending);
+      throw resetFailed(step, err);
     }
+    rmSync(pendingAside, { force: true });
     const movedAside = swap.movedAside;
     return { movedAside, from, tokensReissued, skipped };
   } finally {

@@ -81,7 +81,7 @@ async function k3sSnapshot(
   work: string,
   members: Map<string, Buffer>,
   warnings: string[],
-): Promise<Manifest['k3s']> {
+): Promise<Manifest['k3s'] & { incomplete?: string }> {
   const db = join(k3sDataDir(o.dataDir), 'server', 'db');
   if (usesEmbeddedEtcd(o.dataDir)) {
     const dir = join(work, 'etcd');
@@ -94,7 +94,11 @@ async function k3sSnapshot(
       // The hub's store and keys matter most when k3s is down: they are still backed up, and it is said.
       const why = err.message;
       warnings.push(`${why}: this archive has the hub's store and keys but NOT the Kubernetes objects`);
-      return { kind: 'none', note: `${why} (the Kubernetes objects are not in this archive)` };
+      return {
+        kind: 'none',
+        note: `${why} (the Kubernetes objects are not in this archive)`,
+        incomplete: `no Kubernetes objects: ${why}`,
+      };
     }
     members.set(K3S_ETCD_MEMBER, snap.data);
     return { kind: 'etcd-snapshot', note: `embedded etcd: k3s etcd-snapshot save (${snap.name})` };
@@ -127,7 +131,7 @@ export async function createBackup(o: CreateOptions): Promise<CreateResult> {
     members.set(HUB_DB_MEMBER, await storeCopy(o.datastore, work));
     const caPin = inspectDatabaseFile(join(work, 'hub.db'), 'quick').caPin;
     const warnings: string[] = [];
-    const k3s = await k3sSnapshot(o, work, members, warnings);
+    const { incomplete, ...k3s } = await k3sSnapshot(o, work, members, warnings);
     // The archive is signed with the cluster secret: a restore checks it before it writes anything.
     if (!existsSync(o.clusterSecretFile))
       throw new BackupError(
@@ -141,19 +145,11 @@ export async function createBackup(o: CreateOptions): Promise<CreateResult> {
       members.set(K3S_KEYS_MEMBER, keys.sealed);
       k3s.note += `; the k3s server's token and CAs (${keys.files} files, sealed with the cluster secret)`;
     }
-    if (o.passphrase !== undefined) {
-      const adminFile = join(o.dataDir, 'admin-token');
+    if (o.passphrase !== undefined)
       members.set(
         SECRETS_MEMBER,
-        sealSecrets(
-          {
-            clusterSecret: readFileSync(o.clusterSecretFile, 'utf8').trim(),
-            adminToken: existsSync(adminFile) ? readFileSync(adminFile, 'utf8').trim() : undefined,
-          },
-          o.passphrase,
-        ),
+        sealSecrets({ clusterSecret: readFileSync(o.clusterSecretFile, 'utf8').trim() }, o.passphrase),
       );
-    }
     const head: ManifestHead = {
       atollVersion: readHubVersion(),
       createdAt: now.toISOString(),
@@ -161,6 +157,7 @@ export async function createBackup(o: CreateOptions): Promise<CreateResult> {
       caPin,
       secrets: o.passphrase !== undefined ? 'passphrase' : 'none',
       k3s,
+      ...(incomplete ? { incomplete } : {}),
     };
     const manifest = await writeArchiveAsync(out, head, members, archiveMacKey(clusterSecret.secret));
     return { path: out, manifest, bytes: statSync(out).size, ms: Date.now() - started, warnings };

@@ -2,10 +2,19 @@
 // such, never skipped silently); and pruning to the newest N. The manifest alone is not trusted: a
 // file shorter or longer than it says, or one dated in the future, is listed as damaged, an archive
 // counts as made no later than its file was written, and pruning never removes the newest archive
-// that reads back whole (and, with the cluster secret, carries its signature).
+// that reads back whole (and, with the cluster secret, carries its signature), nor the newest such
+// complete one (an archive made while k3s was down lacks the Kubernetes objects).
 import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ARCHIVE_SUFFIX, readArchive, readManifestHead, verifyArchive } from './archive.js';
+import { readdir, stat } from 'node:fs/promises';
+import {
+  ARCHIVE_SUFFIX,
+  readArchive,
+  readManifestHead,
+  readManifestHeadAsync,
+  verifyArchive,
+  type Manifest,
+} from './archive.js';
 
 export interface BackupEntry {
   name: string;
@@ -16,6 +25,8 @@ export interface BackupEntry {
   atollVersion: string | null;
   /** Why the archive is not a good one; null for a good one. */
   problem: string | null;
+  /** What a good archive lacks (k3s was down: no Kubernetes objects); null for a complete one. */
+  incomplete: string | null;
 }
 
 /** At most this many archives are looked at in one folder. */
@@ -31,47 +42,83 @@ function problemOf(manifestBytes: number, fileBytes: number, createdMs: number, 
   return null;
 }
 
+type FileFacts = { size: number; mtimeMs: number };
+type Head = { manifest: Manifest; bytes: number };
+
+function entryOf(name: string, path: string, st: FileFacts, head: Head | Error, nowMs: number): BackupEntry {
+  const base = { name, path, bytes: st.size };
+  if (head instanceof Error)
+    return {
+      ...base,
+      createdAt: new Date(st.mtimeMs).toISOString(),
+      atollVersion: null,
+      problem: head.message,
+      incomplete: null,
+    };
+  const { manifest: m, bytes } = head;
+  const createdMs = Date.parse(m.createdAt);
+  const problem = problemOf(bytes, st.size, createdMs, nowMs);
+  return {
+    ...base,
+    createdAt: new Date(problem ? st.mtimeMs : Math.min(createdMs, st.mtimeMs)).toISOString(),
+    atollVersion: m.atollVersion,
+    problem,
+    incomplete: typeof m.incomplete === 'string' ? m.incomplete.slice(0, 1000) : null,
+  };
+}
+
+const archiveNames = (names: string[]): string[] =>
+  names.filter((n) => n.endsWith(ARCHIVE_SUFFIX) && !n.startsWith('.')).slice(0, MAX_LISTED);
+const newestFirst = (out: BackupEntry[]): BackupEntry[] => out.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+
 export function listBackups(dir: string, nowMs = Date.now()): BackupEntry[] {
   let names: string[];
   try {
-    names = readdirSync(dir).filter((n) => n.endsWith(ARCHIVE_SUFFIX) && !n.startsWith('.'));
+    names = archiveNames(readdirSync(dir));
   } catch {
     return [];
   }
   const out: BackupEntry[] = [];
-  for (const name of names.slice(0, MAX_LISTED)) {
+  for (const name of names) {
     const path = join(dir, name);
     try {
       const st = statSync(path);
       if (!st.isFile()) continue;
+      let head: Head | Error;
       try {
-        const { manifest: m, bytes } = readManifestHead(path);
-        const createdMs = Date.parse(m.createdAt);
-        const problem = problemOf(bytes, st.size, createdMs, nowMs);
-        const at = problem ? st.mtimeMs : Math.min(createdMs, st.mtimeMs);
-        out.push({
-          name,
-          path,
-          createdAt: new Date(at).toISOString(),
-          bytes: st.size,
-          atollVersion: m.atollVersion,
-          problem,
-        });
+        head = readManifestHead(path);
       } catch (err) {
-        out.push({
-          name,
-          path,
-          createdAt: st.mtime.toISOString(),
-          bytes: st.size,
-          atollVersion: null,
-          problem: (err as Error).message,
-        });
+        head = err as Error;
       }
+      out.push(entryOf(name, path, st, head, nowMs));
     } catch {
       // removed meanwhile
     }
   }
-  return out.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  return newestFirst(out);
+}
+
+/** listBackups with the folder read off the event loop: for the age and alert every hub computes. */
+export async function listBackupsAsync(dir: string, nowMs = Date.now()): Promise<BackupEntry[]> {
+  let names: string[];
+  try {
+    names = archiveNames(await readdir(dir));
+  } catch {
+    return [];
+  }
+  const out: BackupEntry[] = [];
+  for (const name of names) {
+    const path = join(dir, name);
+    try {
+      const st = await stat(path);
+      if (!st.isFile()) continue;
+      const head = await readManifestHeadAsync(path).catch((err: unknown) => err as Error);
+      out.push(entryOf(name, path, st, head, nowMs));
+    } catch {
+      // removed meanwhile
+    }
+  }
+  return newestFirst(out);
 }
 
 function readsBack(path: string, macKey: Buffer | undefined): boolean {
@@ -85,15 +132,21 @@ function readsBack(path: string, macKey: Buffer | undefined): boolean {
 }
 
 /**
- * Removes all but the newest `keep` good archives (and no damaged one: an operator looks at those), and
- * never the newest one that reads back whole (signed with `macKey`, when given), wherever it sorts.
+ * Removes all but the newest `keep` good archives (and no damaged one: an operator looks at those). It
+ * never removes the newest one that reads back whole (signed with `macKey`, when given), wherever it
+ * sorts, nor the newest complete one that does: archives made while k3s was down (no Kubernetes
+ * objects) do not push out the last one that has them.
  */
 export function pruneBackups(dir: string, keep: number, macKey?: Buffer): string[] {
   const good = listBackups(dir).filter((b) => b.problem === null);
   const verified = good.find((b) => readsBack(b.path, macKey));
+  const complete =
+    verified && verified.incomplete === null
+      ? verified
+      : good.find((b) => b.incomplete === null && readsBack(b.path, macKey));
   const removed: string[] = [];
   for (const b of good.slice(keep)) {
-    if (b === verified) continue;
+    if (b === verified || b === complete) continue;
     rmSync(b.path, { force: true });
     removed.push(b.name);
   }

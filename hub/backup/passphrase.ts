@@ -12,6 +12,7 @@ const MIN_PASSPHRASE = 8;
 export interface BackupSecrets {
   /** The cluster secret file's text (64 hex digits). */
   clusterSecret: string;
+  /** Older archives sealed the admin token too; it is no longer written nor restored. */
   adminToken?: string;
 }
 

@@ -98,7 +98,6 @@ export function restoreBackup(o: RestoreOptions): RestoreResult {
     credentials = revokeRestoredCredentials(dbPath, new Date().toISOString());
     if (secrets) {
       writeSecretFile(join(stage, 'cluster-secret'), `${secrets.clusterSecret}\n`);
-      if (secrets.adminToken) writeSecretFile(join(stage, 'admin-token'), `${secrets.adminToken}\n`);
     }
     const sealedKeys = members.get(K3S_KEYS_MEMBER);
     if (sealedKeys && secrets)
@@ -128,6 +127,7 @@ export function restoreBackup(o: RestoreOptions): RestoreResult {
         atollVersion: manifest.atollVersion,
         joinTokensRevoked: credentials.joinTokensRevoked,
         apiTokens: credentials.apiTokens.map((t) => t.id),
+        adminToken: 'new at the first start',
       },
     });
     if (existsSync(dataDir)) rmdirSync(dataDir); // empty (checked above)

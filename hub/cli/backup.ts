@@ -110,6 +110,7 @@ export function registerBackupCommands(program: Command): void {
             ms: r.ms,
             secrets: r.manifest.secrets,
             createdAt: r.manifest.createdAt,
+            incomplete: r.manifest.incomplete ?? null,
           },
         });
         for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
@@ -137,7 +138,13 @@ export function registerBackupCommands(program: Command): void {
           { header: 'NAME', value: (b) => b.name },
           { header: 'CREATED', value: (b) => b.createdAt },
           { header: 'SIZE', value: (b) => size(b.bytes) },
-          { header: 'ATOLL', value: (b) => (b.problem === null ? (b.atollVersion ?? '') : `DAMAGED: ${b.problem}`) },
+          {
+            header: 'ATOLL',
+            value: (b) =>
+              b.problem !== null
+                ? `DAMAGED: ${b.problem}`
+                : `${b.atollVersion ?? ''}${b.incomplete !== null ? ` INCOMPLETE: ${b.incomplete}` : ''}`,
+          },
         ],
         rows,
         format,
@@ -181,6 +188,7 @@ export function registerBackupCommands(program: Command): void {
             ? `the store was PostgreSQL: it is restored as ${r.dataDir}/hub.db; move it back with atoll-hub datastore copy\n`
             : '') +
           credentialLines(r.credentials) +
+          `admin token: a new one is made at the first start (${r.dataDir}/admin-token); the one of the backup is not brought back (it may have been rotated since)\n` +
           `next: atoll-hub run --data-dir ${r.dataDir} (agents reconnect with their certificates)\n`,
       );
     });

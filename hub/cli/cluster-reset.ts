@@ -1,5 +1,5 @@
-// atoll-hub cluster reset [--from FILE | --empty] [--yes]: with the hub stopped, the k3s datastore back
-// to the newest backup's (or empty), and new k3s bootstrap tokens for every node (hub/backup/cluster-reset.ts).
+// atoll-hub cluster reset [--from FILE | --empty] [--backup-dir DIR] [--yes]: with the hub stopped, the k3s datastore back
+// to the newest backup's (or empty, asked for), and new k3s bootstrap tokens for every node (hub/backup/cluster-reset.ts).
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
@@ -7,9 +7,11 @@ import { defaultDataDir } from '../config.js';
 import { resetCluster } from '../backup/cluster-reset.js';
 import { clusterSecretFile } from '../config-values.js';
 import { CliError } from './output.js';
+import { BACKUP_DIR_HELP, backupDirOf } from '../backup/backup-config.js';
 
 interface ResetFlags {
   from?: string;
+  backupDir?: string;
   empty?: boolean;
   yes?: boolean;
   clusterSecretFile?: string;
@@ -22,7 +24,7 @@ async function confirmed(dataDir: string): Promise<boolean> {
   const rl = createInterface({ input: process.stdin, output: process.stdout });
   try {
     const answer = await rl.question(
-      `This moves the k3s datastore of ${dataDir} aside and starts it from the newest backup (or empty); ` +
+      `This moves the k3s datastore of ${dataDir} aside and starts it from the newest backup (or empty with --empty); ` +
         'Kubernetes objects made since are lost. Type "reset" to go on: ',
     );
     return answer.trim() === 'reset';
@@ -35,10 +37,11 @@ export function registerClusterReset(cluster: Command): void {
   cluster
     .command('reset')
     .description(
-      'with the hub stopped: the k3s datastore back to the newest backup (or empty); nodes register again by themselves',
+      'with the hub stopped: the k3s datastore back to the newest backup (or --empty); nodes register again by themselves',
     )
-    .option('--from <file>', 'the backup archive whose k3s datastore to use (default the newest in <data-dir>/backups)')
-    .option('--empty', 'start the k3s datastore empty')
+    .option('--from <file>', 'the backup archive whose k3s datastore to use (default the newest in the backup dir)')
+    .option('--backup-dir <dir>', BACKUP_DIR_HELP)
+    .option('--empty', 'start the k3s datastore empty (without it, no usable backup stops the reset)')
     .option(
       '--cluster-secret-file <path>',
       'the cluster secret the archives are signed with (default <data-dir>/cluster-secret)',
@@ -54,6 +57,7 @@ export function registerClusterReset(cluster: Command): void {
         dataDir,
         from: o.from ? resolve(o.from) : undefined,
         empty: o.empty,
+        backupDir: o.from || o.empty ? undefined : backupDirOf(o.backupDir, process.env, dataDir),
         clusterSecretFile: clusterSecretFile(o.clusterSecretFile, process.env, dataDir),
         acceptUnsigned: o.acceptUnsigned,
       });

@@ -46,7 +46,8 @@ function readMarker(k3sDir: string): Marker | undefined {
   if (!existsSync(file)) return undefined;
   let m: Partial<Marker>;
   try {
-    m = JSON.parse(readFileSync(file, 'utf8')) as Partial<Marker>;
+    const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
+    m = parsed !== null && typeof parsed === 'object' ? (parsed as Partial<Marker>) : {};
   } catch {
     m = {};
   }
@@ -101,9 +102,22 @@ export async function applyPendingEtcdRestore(p: PendingRestore): Promise<string
     timeout: p.timeoutMs ?? RESTORE_TIMEOUT_MS,
     ...(p.signal ? { cancelSignal: p.signal } : {}),
   });
-  if (p.pidFile && child.pid) writeServerPid(p.pidFile, child.pid);
+  if (p.pidFile && child.pid) {
+    try {
+      writeServerPid(p.pidFile, child.pid);
+    } catch (err) {
+      // The restore goes on and is awaited (and stopped by stop()); only a hub killed meanwhile cannot find it.
+      p.logger.warn({ err: (err as Error).message }, 'could not write the k3s server pid file for the etcd restore');
+    }
+  }
   const r = await child;
-  if (p.pidFile) clearServerPid(p.pidFile);
+  if (p.pidFile) {
+    try {
+      clearServerPid(p.pidFile);
+    } catch {
+      // a pid file that cannot be removed names a process that has ended: the next start checks it is ours
+    }
+  }
   if (p.signal?.aborted)
     throw new BackupError(
       'RESTORE_K3S_FAILED',

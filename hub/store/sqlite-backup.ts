@@ -44,6 +44,9 @@ export function dropRuntimeRows(path: string): void {
   try {
     const tables = new Set(db.prepare<[], string>("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all());
     for (const t of ['hubs', 'leases']) if (tables.has(t)) db.prepare(`DELETE FROM ${t}`).run();
+    // The admin token as it was at the backup (rotated since, maybe because it leaked) is not brought
+    // back: the restored hub makes a new one, and a later copy to PostgreSQL carries none.
+    if (tables.has('secrets')) db.prepare("DELETE FROM secrets WHERE name = 'admin-token'").run();
     db.pragma('wal_checkpoint(TRUNCATE)');
   } finally {
     db.close();

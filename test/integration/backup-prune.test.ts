@@ -17,8 +17,8 @@ let dir: string;
 const key = randomBytes(32);
 const HOUR = 3_600_000;
 
-function archive(name: string, createdMs: number): string {
-  const path = join(dir, `${name}.atoll-backup`);
+function archive(name: string, createdMs: number, incomplete?: string, folder = dir): string {
+  const path = join(folder, `${name}.atoll-backup`);
   writeArchive(
     path,
     {
@@ -28,6 +28,7 @@ function archive(name: string, createdMs: number): string {
       caPin: null,
       secrets: 'none',
       k3s: { kind: 'none', note: '' },
+      ...(incomplete ? { incomplete } : {}),
     },
     new Map([['hub.db', randomBytes(4096)]]),
     key,
@@ -73,4 +74,32 @@ test('a future-dated, a truncated and a forged archive do not get the real ones 
   assert.ok(existsSync(newest), 'the newest archive that checks out is kept');
   assert.ok(existsSync(older) === false);
   assert.ok(existsSync(cut) && existsSync(join(dir, 'future.atoll-backup')), 'damaged ones are left to the operator');
+});
+
+test('archives made while k3s was down do not get the last complete one pruned, and are listed as incomplete', async () => {
+  const now = Date.now();
+  const folder = join(work, 'k3s-down');
+  mkdirSync(folder);
+  const complete = archive('complete', now - 5 * HOUR, undefined, folder);
+  const down = [1, 2, 3].map((i) =>
+    archive(`k3s-down-${i}`, now - (4 - i) * HOUR, 'no Kubernetes objects: k3s is not running', folder),
+  );
+  const rows = listBackups(folder, now);
+  assert.deepEqual(
+    rows.map((r) => [r.name, r.problem, r.incomplete]),
+    [
+      ['k3s-down-3.atoll-backup', null, 'no Kubernetes objects: k3s is not running'],
+      ['k3s-down-2.atoll-backup', null, 'no Kubernetes objects: k3s is not running'],
+      ['k3s-down-1.atoll-backup', null, 'no Kubernetes objects: k3s is not running'],
+      ['complete.atoll-backup', null, null],
+    ],
+  );
+  const removed = pruneBackups(folder, 2, key);
+  assert.deepEqual(removed, ['k3s-down-1.atoll-backup'], 'the older incomplete one goes, the complete one stays');
+  assert.ok(existsSync(complete) && existsSync(down[1]) && existsSync(down[2]));
+
+  const listed = await runCli(HUB_BIN, ['backup', 'list', '--data-dir', join(work, 'data'), '--backup-dir', folder]);
+  assert.equal(listed.code, 0, listed.stderr);
+  assert.match(listed.stdout, /k3s-down-3\.atoll-backup .*INCOMPLETE: no Kubernetes objects: k3s is not running/);
+  assert.doesNotMatch(listed.stdout.split('\n').find((l) => l.includes('complete.atoll-backup')) ?? 'x', /INCOMPLETE/);
 });

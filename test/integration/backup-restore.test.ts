@@ -3,7 +3,7 @@
 // with no new token and no new join. `backup create` and `backup list` are what an operator runs.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import {
   HUB_BIN,
@@ -102,6 +102,7 @@ test(
     assert.equal(audit.body.items.length, 2, 'each backup left an audit event');
 
     // The disk is lost.
+    const adminBefore = hub.adminToken();
     await hub.stop();
     rmSync(hub.dataDir, { recursive: true, force: true });
     const restored = await runCli(HUB_BIN, [
@@ -116,8 +117,13 @@ test(
     assert.match(restored.stdout, /the cluster secret is in place \(from the archive\)/);
     assert.equal(statSync(hub.dataDir).mode & 0o777, 0o700);
     assert.equal(statSync(join(hub.dataDir, 'cluster-secret')).mode & 0o777, 0o600);
+    // The admin token of the backup (rotated since, maybe because it leaked) does not come back.
+    assert.match(restored.stdout, /admin token: a new one is made at the first start/);
+    assert.ok(!existsSync(join(hub.dataDir, 'admin-token')));
 
     await hub.restart();
+    assert.notEqual(hub.adminToken(), adminBefore, 'a new admin token');
+    assert.equal((await hub.api('GET', '/v1/nodes', undefined, adminBefore)).status, 401, 'the old one is refused');
     assert.equal(hub.caPem(), caBefore, 'the restored hub has the same CA');
     const back = await waitFor(
       'the agent to reconnect to the restored hub',
