@@ -10,7 +10,8 @@ export interface EventLog {
   record(event: NewEvent): Promise<EventRecord>;
   /** Like record, but never throws: for events whose loss must not break the caller (logged instead). */
   note(event: NewEvent): Promise<EventRecord | undefined>;
-  subscribe(listener: (e: EventRecord) => void): () => void;
+  /** `onGap` is for the feed of several hubs (cluster/event-feed.ts); this hub's own log has no gaps. */
+  subscribe(listener: (e: EventRecord) => void, onGap?: () => void): () => void;
   /** Live listeners now (event streams, metrics). */
   subscriberCount(): number;
   /** Fans out an event that is already durable (written by another store call, e.g. store.enroll). */

@@ -17,6 +17,8 @@ export interface SseWriter {
   drained(): Promise<void>;
   /** Ends the stream with the reason logged; `onGone` runs once, here or when the client leaves. */
   drop(why: string): void;
+  /** Ends the stream after what was written (the client gets all of it, then reconnects); logged like drop. */
+  end(why: string): void;
   gone(): boolean;
 }
 
@@ -39,6 +41,11 @@ export function sseWriter(res: ServerResponse, onGone: (droppedWhy?: string, uns
   return {
     gone: () => gone,
     drop,
+    end(why) {
+      if (gone) return;
+      finish(why);
+      res.end();
+    },
     write(chunk) {
       if (gone) return false;
       const ok = res.write(chunk);

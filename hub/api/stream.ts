@@ -51,15 +51,17 @@ export const streamRoutes: RoutePlugin<{ svc: HubServices }> = async (app, { svc
     },
     async (req, reply) => {
       const q = req.query;
-      const lastId = Number(req.headers['last-event-id']);
-      const since = Number.isInteger(lastId) && lastId >= 0 ? lastId : q.since;
+      const header = req.headers['last-event-id'];
+      const lastId = typeof header === 'string' && /^\d{1,15}$/.test(header.trim()) ? Number(header.trim()) : undefined;
+      const since = lastId ?? q.since;
       const matches = eventFilter(q);
       // HEAD: the headers, then done (a hijacked endless stream would never flush them).
       if (req.method === 'HEAD')
         return reply.type('text/event-stream; charset=utf-8').header('cache-control', 'no-store').send();
       reply.hijack();
       const res = reply.raw;
-      let replayedUpTo = -1;
+      // The client has every event up to its cursor: none at or below it is sent (live ones included).
+      let replayedUpTo = since ?? -1;
       let buffer: EventRecord[] | undefined = [];
       const out = sseWriter(res, (droppedWhy, unsent) => {
         clearInterval(heartbeat);
@@ -72,11 +74,15 @@ export const streamRoutes: RoutePlugin<{ svc: HubServices }> = async (app, { svc
           ? !out.gone()
           : out.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
       // Every hub's events when several share the store (cluster/event-feed.ts), else this hub's.
-      const unsubscribe = (svc.hubs?.events ?? svc.events).subscribe((e) => {
-        if (!buffer) return void send(e);
-        buffer.push(e);
-        if (buffer.length > BUFFER_MAX) out.drop(`more than ${BUFFER_MAX} events recorded while replaying`);
-      });
+      const unsubscribe = (svc.hubs?.events ?? svc.events).subscribe(
+        (e) => {
+          if (!buffer) return void send(e);
+          buffer.push(e);
+          if (buffer.length > BUFFER_MAX) out.drop(`more than ${BUFFER_MAX} events recorded while replaying`);
+        },
+        // Events of other hubs may have been skipped: the client reconnects and replays them from its cursor.
+        () => out.drop('events of other hubs could not be read in order'),
+      );
       const heartbeat = setInterval(() => out.write(': ping\n\n'), HEARTBEAT_MS);
       heartbeat.unref();
       // A token revoked (or its role changed) while the stream is open ends the stream.
@@ -91,10 +97,14 @@ export const streamRoutes: RoutePlugin<{ svc: HubServices }> = async (app, { svc
         'x-accel-buffering': 'no',
       });
       out.write(': atoll event stream\nretry: 2000\n\n');
+      // A replay is never cut short silently: past REPLAY_MAX, or when the store cannot be read, the
+      // stream ends and the client reconnects from the last id it got (Last-Event-ID) for the rest.
       try {
         if (since !== undefined) {
           let cursor = since;
-          for (let n = 0; n < REPLAY_MAX && !out.gone(); ) {
+          for (let n = 0; !out.gone(); ) {
+            if (n >= REPLAY_MAX)
+              return out.end(`replayed ${n} events; the client reconnects with Last-Event-ID for the rest`);
             const page = await svc.store.listEvents({ since: cursor, limit: 1000, nodeId: q.node, pool: q.pool });
             for (const e of page) {
               const more = send(e);
@@ -109,6 +119,7 @@ export const streamRoutes: RoutePlugin<{ svc: HubServices }> = async (app, { svc
         }
       } catch (err) {
         req.log.warn({ err }, 'event stream replay failed');
+        return out.end('the events to replay could not be read');
       }
       // Events recorded during the replay, minus those the replay already sent; more may come in
       // while this waits for the client, so take them in rounds.

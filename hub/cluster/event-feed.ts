@@ -9,6 +9,11 @@
 // passed on at once when N follows the last one passed on; otherwise it is held and the store is read
 // at once, which brings the ids below N (other hubs' events, or this hub's whose write answered later).
 // An id missing from a read was deleted (a folded repeat) and is skipped.
+//
+// When the store cannot be read for long (held events past heldMax, or held longer than holdMs),
+// listeners are told of a gap (a stream ends, and its client replays from its cursor), and the held
+// events go on in order.
+import { performance } from 'node:perf_hooks';
 import type { EventLog } from '../events.js';
 import type { Logger } from '../logger.js';
 import type { EventRecord, Store } from '../store/types.js';
@@ -17,16 +22,23 @@ import { logFailure } from '../../certs/log-failure.js';
 import { pacedLoop, type PacedLoop } from './paced-loop.js';
 
 export interface EventFeed {
-  subscribe(listener: (e: EventRecord) => void): () => void;
+  /** `onGap`: events of other hubs may have been skipped (the listener should replay from its cursor). */
+  subscribe(listener: (e: EventRecord) => void, onGap?: () => void): () => void;
   /** How many listeners are attached (the stream's clients). */
   subscriberCount(): number;
 }
 
 export const FEED_INTERVAL_MS = 500;
 export const FEED_SLOW_MS = 2000;
-/** This hub's events held for a lower id, at most; past it (the store cannot be read) they go on in order, gaps and all. */
+/** This hub's events held for a lower id, at most, and for how long. */
 export const FEED_HELD_MAX = 10_000;
+export const FEED_HOLD_MS = 5_000;
 const PAGE = 1000;
+
+interface Listener {
+  on: (e: EventRecord) => void;
+  gap?: () => void;
+}
 
 export function createEventFeed(d: {
   store: Pick<Store, 'listEvents'>;
@@ -35,54 +47,75 @@ export function createEventFeed(d: {
   intervalMs?: number;
   slowMs?: number;
   heldMax?: number;
+  holdMs?: number;
   changes?: StoreChanges;
 }): EventFeed & { stop(): void } {
   const intervalMs = d.intervalMs ?? FEED_INTERVAL_MS;
   const heldMax = d.heldMax ?? FEED_HELD_MAX;
-  const listeners = new Set<(e: EventRecord) => void>();
-  /** This hub's events waiting for the ids below them. */
+  const holdMs = d.holdMs ?? FEED_HOLD_MS;
+  const listeners = new Set<Listener>();
+  /** This hub's events waiting for the ids below them, and since when each waits (monotonic ms). */
   const held = new Map<number, EventRecord>();
+  const heldAt = new Map<number, number>();
   /** The highest id passed on; undefined until the newest stored id is known (older rows are history). */
   let high: number | undefined;
   let loop: PacedLoop | undefined;
+  /** Moves on with each new loop: a read of a stopped loop changes nothing. */
+  let generation = 0;
 
   const deliver = (e: EventRecord): void => {
     high = e.id;
-    for (const l of [...listeners]) l(e);
+    for (const l of [...listeners]) l.on(e);
   };
+  const hold = (e: EventRecord): void => {
+    held.set(e.id, e);
+    heldAt.set(e.id, performance.now());
+  };
+  const forget = (id: number): void => {
+    held.delete(id);
+    heldAt.delete(id);
+  };
+  const forgetAll = (): void => {
+    held.clear();
+    heldAt.clear();
+  };
+  const heldLongest = (): number => performance.now() - Math.min(...heldAt.values());
   /** Passes on the held events that follow, and forgets those already passed on (read from the store). */
   const drain = (): void => {
     if (high === undefined) return;
     for (let e = held.get(high + 1); e; e = held.get(high + 1)) {
-      held.delete(e.id);
+      forget(e.id);
       deliver(e);
     }
-    for (const id of held.keys()) if (id <= high) held.delete(id);
+    for (const id of [...held.keys()]) if (id <= high) forget(id);
   };
-  const overflow = (): void => {
-    d.logger.warn(
-      { held: held.size },
-      "event stream: the store cannot be read; passing on this hub's events as they are",
-    );
-    for (const e of [...held.values()].sort((a, b) => a.id - b.id)) if (high === undefined || e.id > high) deliver(e);
-    held.clear();
+  const release = (why: string): void => {
+    d.logger.warn({ held: held.size, why }, "event stream: passing on this hub's events without the ids below them");
+    for (const l of [...listeners]) l.gap?.();
+    const waiting = [...held.values()].sort((a, b) => a.id - b.id);
+    forgetAll();
+    for (const e of waiting) if (high === undefined || e.id > high) deliver(e);
   };
   const read = async (): Promise<void> => {
+    const mine = generation;
+    if (held.size > 0 && heldLongest() > holdMs) release(`held over ${holdMs} ms`);
+    const before = high;
     if (high === undefined) {
       const newest = (await d.store.listEvents({ order: 'desc', limit: 1 }))[0]?.id ?? 0;
+      if (mine !== generation || high !== undefined) return;
       // Events of this hub recorded while listening began are not history: start below them.
-      const lowestHeld = Math.min(...held.keys());
-      high = Math.min(newest, lowestHeld - 1);
+      high = Math.min(newest, Math.min(...held.keys()) - 1);
       drain();
     }
     for (let round = 0; round < 10 && listeners.size > 0; round++) {
       const page = await d.store.listEvents({ since: high, limit: PAGE });
-      for (const e of page) if (e.id > high) deliver(e);
+      if (mine !== generation) return;
+      for (const e of page) if (e.id > (high ?? -1)) deliver(e);
       drain();
       if (page.length < PAGE) break;
     }
-    // Held ones that arrived during the read: read once more.
-    if (held.size > 0) loop?.wake();
+    // Held ones that arrived during the read: read once more, if this one got anywhere (else at the next tick).
+    if (held.size > 0 && high !== before) loop?.wake();
   };
   const unsubscribeLocal = d.events.subscribe((e) => {
     if (listeners.size === 0 || (high !== undefined && e.id <= high)) return;
@@ -91,18 +124,20 @@ export function createEventFeed(d: {
       drain();
       return;
     }
-    held.set(e.id, e);
-    if (held.size > heldMax) overflow();
+    hold(e);
+    if (held.size > heldMax) release(`more than ${heldMax} held`);
     else loop?.wake();
   });
 
   return {
     subscriberCount: () => listeners.size,
-    subscribe(listener) {
+    subscribe(on, gap) {
+      const listener: Listener = { on, gap };
       listeners.add(listener);
       if (!loop) {
+        generation++;
         high = undefined;
-        held.clear();
+        forgetAll();
         loop = pacedLoop({
           run: read,
           onError: logFailure(d.logger, 'reading the events of other hubs'),
@@ -118,7 +153,7 @@ export function createEventFeed(d: {
         if (listeners.size === 0) {
           loop?.stop();
           loop = undefined;
-          held.clear();
+          forgetAll();
         }
       };
     },
@@ -126,7 +161,7 @@ export function createEventFeed(d: {
       loop?.stop();
       loop = undefined;
       listeners.clear();
-      held.clear();
+      forgetAll();
       unsubscribeLocal();
     },
   };

@@ -23,17 +23,24 @@ const ev = (id: number, type = 'x.y'): EventRecord =>
     data: {},
   }) as unknown as EventRecord;
 
-function setup(t: TestContext, opts: { intervalMs: number; slowMs?: number; heldMax?: number }) {
+function setup(
+  t: TestContext,
+  opts: { intervalMs: number; slowMs?: number; heldMax?: number; holdMs?: number },
+  readDelayMs: number | ((call: number) => number) = 0,
+) {
   const rows: EventRecord[] = [ev(1), ev(2)];
   let reads = 0;
   let readable = true;
   const store = {
-    listEvents: (q: EventQuery): Promise<EventRecord[]> => {
+    listEvents: async (q: EventQuery): Promise<EventRecord[]> => {
       reads++;
-      if (!readable) return Promise.reject(new Error('store down'));
+      // What the store holds when asked; the answer comes after the delay.
       const sorted = [...rows].sort((a, b) => a.id - b.id);
-      if (q.order === 'desc') return Promise.resolve(sorted.reverse().slice(0, q.limit ?? 100));
-      return Promise.resolve(sorted.filter((e) => e.id > (q.since ?? 0)).slice(0, q.limit ?? 100));
+      const delay = typeof readDelayMs === 'number' ? readDelayMs : readDelayMs(reads);
+      if (delay) await sleep(delay);
+      if (!readable) throw new Error('store down');
+      if (q.order === 'desc') return sorted.reverse().slice(0, q.limit ?? 100);
+      return sorted.filter((e) => e.id > (q.since ?? 0)).slice(0, q.limit ?? 100);
     },
   };
   const bus = new EventEmitter();
@@ -98,16 +105,68 @@ test("this hub's writes answered out of order still go on in order, without a st
   assert.ok(s.reads() - before <= 2, `a read or two at most, not a loop: ${s.reads() - before}`);
 });
 
-test("a store that cannot be read: past the bound, this hub's events go on in order, gaps and all", async (t) => {
-  const s = setup(t, { intervalMs: 20, heldMax: 3 });
+test("a store that cannot be read: past the bound or the time, this hub's events go on in order and listeners hear of the gap", async (t) => {
+  const s = setup(t, { intervalMs: 20, heldMax: 3, holdMs: 60_000 });
   const got: number[] = [];
-  s.feed.subscribe((e) => got.push(e.id));
+  let gaps = 0;
+  s.feed.subscribe(
+    (e) => got.push(e.id),
+    () => gaps++,
+  );
   await sleep(40);
   s.setReadable(false);
   for (const id of [4, 6, 5, 7]) s.local(id);
   assert.deepEqual(got, [4, 5, 6, 7], 'not held for ever');
+  assert.equal(gaps, 1, 'told once: a stream ends and its client replays from its cursor');
   s.setReadable(true);
   s.local(8);
   await sleep(60);
   assert.deepEqual(got, [4, 5, 6, 7, 8]);
+
+  const slow = setup(t, { intervalMs: 20, holdMs: 150 });
+  const late: number[] = [];
+  let lateGaps = 0;
+  slow.feed.subscribe(
+    (e) => late.push(e.id),
+    () => lateGaps++,
+  );
+  await sleep(40);
+  slow.setReadable(false);
+  slow.local(4);
+  await sleep(60);
+  assert.deepEqual(late, [], 'held while the store may still answer');
+  await sleep(300);
+  assert.deepEqual(late, [4], 'released after the hold time');
+  assert.equal(lateGaps, 1);
+});
+
+test('a held id that never shows (deleted) does not make the feed read in a tight loop', async (t) => {
+  const s = setup(t, { intervalMs: 50, holdMs: 400 });
+  const got: number[] = [];
+  s.feed.subscribe((e) => got.push(e.id));
+  await sleep(60);
+  s.emitOnly(4); // never stored (3 and 4 both gone)
+  const before = s.reads();
+  await sleep(300);
+  const reads = s.reads() - before;
+  assert.ok(reads <= 10, `${reads} reads in 300 ms at a 50 ms interval`);
+  await sleep(400);
+  assert.deepEqual(got, [4], 'released after the hold time');
+});
+
+test('listening again while an old read is in flight: no event twice, none out of order', async (t) => {
+  // Reads: 1 the old loop's newest id, 2 the new loop's (its answer comes late), then pages.
+  const s = setup(t, { intervalMs: 5_000, slowMs: 5_000 }, (call) => (call === 2 ? 120 : 30));
+  const first: number[] = [];
+  const off = s.feed.subscribe((e) => first.push(e.id));
+  off(); // the old loop's read is in flight
+  const got: number[] = [];
+  s.feed.subscribe((e) => got.push(e.id));
+  await sleep(10);
+  s.rows.push(ev(3), ev(4)); // the old loop reads them before the new loop learns the newest id
+  await sleep(300);
+  s.local(5);
+  await sleep(100);
+  assert.deepEqual(got, [3, 4, 5]);
+  assert.deepEqual(first, []);
 });
