@@ -245,7 +245,8 @@ export function createMetrics(deps: {
         transitions.inc({ to: String(e.data.to ?? 'unknown') });
         break;
       case 'upgrade.step':
-        upgradeSteps.inc({ phase: String(e.data.phase ?? 'drain') });
+        // A resumed swap (the same assignment sent again) is no step of its own.
+        if (e.data.resumed === undefined) upgradeSteps.inc({ phase: String(e.data.phase ?? 'drain') });
         break;
       case 'upgrade.node-failed':
         upgradeSteps.inc({ phase: 'upgrade-failed' });

@@ -17,8 +17,8 @@ export interface SseWriter {
   drained(): Promise<void>;
   /** Ends the stream with the reason logged; `onGone` runs once, here or when the client leaves. */
   drop(why: string): void;
-  /** Ends the stream after what was written (the client gets all of it, then reconnects); logged like drop. */
-  end(why: string): void;
+  /** Ends the stream after what was written (the client gets all of it, then reconnects); the caller logs why. */
+  end(): void;
   gone(): boolean;
 }
 
@@ -41,9 +41,9 @@ export function sseWriter(res: ServerResponse, onGone: (droppedWhy?: string, uns
   return {
     gone: () => gone,
     drop,
-    end(why) {
+    end() {
       if (gone) return;
-      finish(why);
+      finish();
       res.end();
     },
     write(chunk) {

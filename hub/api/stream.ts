@@ -10,7 +10,9 @@ import { sseWriter } from './sse-writer.js';
 const HEARTBEAT_MS = 15_000;
 /** How often an open stream checks that its token is still valid (revoked, on any hub: closed). */
 const REAUTH_MS = 1000;
+/** Events one connection replays at most (sent), and rows it reads for them (a type filter skips some). */
 const REPLAY_MAX = 5_000;
+const REPLAY_ROWS_MAX = 100_000;
 /** Live events held while a replay is sent, at most (more: the stream is dropped), and the rounds spent sending them. */
 const BUFFER_MAX = 10_000;
 const BUFFER_ROUNDS = 100;
@@ -97,29 +99,35 @@ export const streamRoutes: RoutePlugin<{ svc: HubServices }> = async (app, { svc
         'x-accel-buffering': 'no',
       });
       out.write(': atoll event stream\nretry: 2000\n\n');
-      // A replay is never cut short silently: past REPLAY_MAX, or when the store cannot be read, the
-      // stream ends and the client reconnects from the last id it got (Last-Event-ID) for the rest.
+      // A replay is never cut short silently: past REPLAY_MAX events sent (or REPLAY_ROWS_MAX read, most
+      // filtered out by type), or when the store cannot be read, the stream ends and the client reconnects
+      // from its cursor for the rest. An id-only block first moves that cursor past the rows read, so a
+      // client whose filter matches little does not read the same rows again.
       try {
         if (since !== undefined) {
           let cursor = since;
-          for (let n = 0; !out.gone(); ) {
-            if (n >= REPLAY_MAX)
-              return out.end(`replayed ${n} events; the client reconnects with Last-Event-ID for the rest`);
+          for (let sent = 0, rows = 0; !out.gone(); ) {
+            if (sent >= REPLAY_MAX || rows >= REPLAY_ROWS_MAX) {
+              out.write(`id: ${replayedUpTo}\n\n`);
+              req.log.info({ sent, rows }, 'event stream replay continues on the next connection');
+              return out.end();
+            }
             const page = await svc.store.listEvents({ since: cursor, limit: 1000, nodeId: q.node, pool: q.pool });
             for (const e of page) {
+              if (e.id > replayedUpTo && matches(e)) sent++;
               const more = send(e);
               replayedUpTo = Math.max(replayedUpTo, e.id);
               if (!more) await out.drained();
               if (out.gone()) return;
             }
-            n += page.length;
+            rows += page.length;
             if (page.length < 1000) break;
             cursor = page[page.length - 1].id;
           }
         }
       } catch (err) {
-        req.log.warn({ err }, 'event stream replay failed');
-        return out.end('the events to replay could not be read');
+        req.log.warn({ err }, 'event stream replay failed: the stream ends, the client reconnects from its cursor');
+        return out.end();
       }
       // Events recorded during the replay, minus those the replay already sent; more may come in
       // while this waits for the client, so take them in rounds.

@@ -169,8 +169,13 @@ export function resetCluster(o: ResetOptions): ResetResult {
     const pendingAside = `${pending}.before-reset-${stamp}`;
     let tokensReissued: number;
     let step = `cannot set aside the pending restore ${pending}`;
+    const hadPending = existsSync(pending);
+    let setAside = false;
     try {
-      if (existsSync(pending)) renameSync(pending, pendingAside);
+      if (hadPending) {
+        renameSync(pending, pendingAside);
+        setAside = true;
+      }
       step = `cannot mark the etcd snapshot to be restored in ${pending}`;
       // An etcd snapshot is restored by k3s itself at the hub's next start (hub/k3s/etcd-restore.ts).
       if (source?.member.name === K3S_ETCD_MEMBER)
@@ -183,10 +188,11 @@ export function resetCluster(o: ResetOptions): ResetResult {
         data: { from, movedAside: swap.movedAside, tokensReissued: n },
       }));
     } catch (err) {
-      // Renames and removals only: they work on a full disk.
-      clearEtcdRestore(k3sDir);
+      // Renames and removals only: they work on a full disk. The marker is this reset's only once the
+      // earlier one (if any) was set aside.
+      if (!hadPending || setAside) clearEtcdRestore(k3sDir);
       swap.rollBack();
-      if (existsSync(pendingAside)) renameSync(pendingAside, pending);
+      if (setAside) renameSync(pendingAside, pending);
       throw resetFailed(step, err);
     }
     rmSync(pendingAside, { force: true });

@@ -27,8 +27,14 @@ export interface FollowOptions {
 
 const MAX_LINE = 1024 * 1024;
 
-/** Splits an SSE byte stream into events (id + data); comments and other fields are skipped. */
-export function sseParser(onMessage: (id: string | undefined, data: string) => void): (chunk: string) => void {
+/**
+ * Splits an SSE byte stream into events (id + data); comments and other fields are skipped. A block with
+ * an id and no data moves the cursor only (`onCursor`): the hub sends one after rows a filter skipped.
+ */
+export function sseParser(
+  onMessage: (id: string | undefined, data: string) => void,
+  onCursor?: (id: string) => void,
+): (chunk: string) => void {
   let buffer = '';
   let id: string | undefined;
   let data: string[] = [];
@@ -41,6 +47,7 @@ export function sseParser(onMessage: (id: string | undefined, data: string) => v
       buffer = buffer.slice(nl + 1);
       if (line === '') {
         if (data.length) onMessage(id, data.join('\n'));
+        else if (id !== undefined) onCursor?.(id);
         id = undefined;
         data = [];
       } else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
@@ -56,6 +63,7 @@ function connectOnce(
   cursor: () => number,
   onOpen: () => void,
   onEvent: (e: StreamEvent) => void,
+  onCursor: (id: number) => void,
 ): Promise<string> {
   const q = new URLSearchParams({ since: String(cursor()) });
   for (const [k, v] of Object.entries(o.filters)) if (v) q.set(k, v);
@@ -85,15 +93,20 @@ function connectOnce(
         }
         onOpen();
         res.setEncoding('utf8');
-        const parse = sseParser((_id, data) => {
-          let e: StreamEvent;
-          try {
-            e = JSON.parse(data) as StreamEvent;
-          } catch {
-            return; // not an event
-          }
-          if (Number.isInteger(e.id)) onEvent(e);
-        });
+        const parse = sseParser(
+          (_id, data) => {
+            let e: StreamEvent;
+            try {
+              e = JSON.parse(data) as StreamEvent;
+            } catch {
+              return; // not an event
+            }
+            if (Number.isInteger(e.id)) onEvent(e);
+          },
+          (id) => {
+            if (/^\d{1,15}$/.test(id)) onCursor(Number(id));
+          },
+        );
         res.on('data', (chunk: string) => {
           try {
             parse(chunk);
@@ -135,6 +148,7 @@ export async function followEvents(settings: () => ClientSettings, o: FollowOpti
         last = e.id;
         o.onEvent(e);
       },
+      (id) => (last = Math.max(last, id)),
     );
     const now = Date.now();
     if (openedAt !== undefined || downSince === undefined) downSince = now;

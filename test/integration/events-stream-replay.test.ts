@@ -1,6 +1,8 @@
 // GET /v1/events/stream replays what a client missed, and never cuts a replay short silently: past
 // 5,000 events the stream ends, and the client's reconnect with Last-Event-ID (as EventSource does)
-// gets the rest, in order, none twice. A Last-Event-ID that is no number (empty, "1e3") is no cursor.
+// gets the rest, in order, none twice. A follow filtered by type gets an id-only block that moves its
+// cursor past the rows it read, so it does not read them again. A Last-Event-ID that is no number
+// (empty, "1e3") is no cursor.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:https';
@@ -20,13 +22,14 @@ interface Read {
   ended(): boolean;
 }
 
-function stream(h: InProcessHub, headers: Record<string, string>): Promise<Read> {
+function stream(h: InProcessHub, headers: Record<string, string>, query = ''): Promise<Read & { cursor(): number }> {
   return new Promise((resolve, reject) => {
     const ids: number[] = [];
+    let cursor = -1;
     let ended = false;
     let buf = '';
     const req = request(
-      `${h.hub.apiUrl}/v1/events/stream`,
+      `${h.hub.apiUrl}/v1/events/stream${query}`,
       {
         ca: h.hub.services.caPem,
         headers: { authorization: `Bearer ${h.adminToken}`, accept: 'text/event-stream', ...headers },
@@ -36,8 +39,10 @@ function stream(h: InProcessHub, headers: Record<string, string>): Promise<Read>
         res.on('data', (d: Buffer) => {
           buf += d.toString();
           for (let i = buf.indexOf('\n\n'); i >= 0; i = buf.indexOf('\n\n')) {
-            const id = /^id: (\d+)$/m.exec(buf.slice(0, i));
-            if (id) ids.push(Number(id[1]));
+            const block = buf.slice(0, i);
+            const id = /^id: (\d+)$/m.exec(block);
+            if (id) cursor = Number(id[1]);
+            if (id && /^data: /m.test(block)) ids.push(Number(id[1]));
             buf = buf.slice(i + 2);
           }
         });
@@ -45,7 +50,7 @@ function stream(h: InProcessHub, headers: Record<string, string>): Promise<Read>
         res.on('end', end);
         res.on('close', end);
         res.on('error', end);
-        resolve({ ids, ended: () => ended });
+        resolve({ ids, ended: () => ended, cursor: () => cursor });
       },
     );
     req.on('error', (err) => (open.includes(req) ? undefined : reject(err)));
@@ -66,6 +71,7 @@ test('a replay of more than 5,000 events ends the stream; the reconnect from the
   const a = await stream(ip, { 'last-event-id': String(first) });
   await waitFor('the first stream ends after its replay', () => a.ended(), 30_000, 20);
   assert.equal(a.ids.length, 5_000, 'ended at the cap, not left to go on live with a gap');
+  assert.equal(a.cursor(), a.ids.at(-1), 'the id-only block before the end names the last row read');
   const b = await stream(ip, { 'last-event-id': String(a.ids.at(-1)) });
   await waitFor('the rest', () => b.ids.at(-1) === last, 30_000, 20);
   const all = [...a.ids, ...b.ids];
@@ -77,6 +83,14 @@ test('a replay of more than 5,000 events ends the stream; the reconnect from the
   );
   assert.ok(all.length >= N && all[0] === first + 1, `${all.length} events from ${all[0]}`);
   assert.ok(!b.ended(), 'the second stream goes on live');
+
+  // A follow of one type, of which one event is among the 5,300: the first connection reads 5,300 rows,
+  // sends one, and goes on live; its cursor moved past what it read.
+  const marker = await ip.hub.services.events.record({ type: 'test.marker', actor: 'test', message: 'm' });
+  const typed = await stream(ip, { 'last-event-id': String(first) }, '?type=test.marker');
+  await waitFor('the one matching event', () => typed.ids.includes(marker.id), 30_000, 20);
+  assert.deepEqual(typed.ids, [marker.id]);
+  assert.ok(!typed.ended());
 
   // Not a cursor: no replay at all, only what is recorded from now on.
   for (const bad of ['', ' ', '1e3', '0x10']) {

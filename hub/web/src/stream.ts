@@ -45,12 +45,17 @@ export async function startStream(): Promise<void> {
         while ((i = buf.indexOf('\n\n')) >= 0) {
           const block = buf.slice(0, i);
           buf = buf.slice(i + 2);
-          const data = block
-            .split('\n')
+          const lines = block.split('\n');
+          const data = lines
             .filter((l) => l.startsWith('data: '))
             .map((l) => l.slice(6))
             .join('\n');
-          if (!data) continue;
+          // An id with no data moves the cursor only (rows the hub read but did not send).
+          const id = lines.find((l) => l.startsWith('id: '))?.slice(4);
+          if (!data) {
+            if (id && /^\d+$/.test(id)) lastId = id;
+            continue;
+          }
           const ev = JSON.parse(data) as Ev;
           lastId = String(ev.id);
           for (const l of listeners) l(ev);

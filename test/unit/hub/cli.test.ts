@@ -81,6 +81,15 @@ test('the SSE parser yields id and data per event across chunk boundaries and sk
     ['7', '{"id":7}'],
     ['8', '{"id":8}'],
   ]);
+  // An id alone moves the cursor (rows the hub read past for a filter), and is no event.
+  const cursors: string[] = [];
+  const moved = sseParser(
+    (id, data) => got.push([id, data]),
+    (id) => cursors.push(id),
+  );
+  moved('id: 9\ndata: {"id":9}\n\nid: 5400\n\n');
+  assert.deepEqual(got.at(-1), ['9', '{"id":9}']);
+  assert.deepEqual(cursors, ['5400']);
 });
 
 test('error responses are described whatever their shape', () => {
