@@ -4,7 +4,8 @@
 // counts as made no later than its file was written, and pruning never removes the newest archive
 // that reads back whole (and, with the cluster secret, carries its signature), nor the newest such
 // complete one (an archive made while k3s was down lacks the Kubernetes objects).
-import { readdirSync, rmSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readdir, stat } from 'node:fs/promises';
 import {
@@ -157,17 +158,38 @@ export function pruneBackups(dir: string, keep: number, macKey?: Buffer): string
 export const STALE_TEMP_MS = 24 * 3_600_000;
 
 /**
+ * The folder's own clock: the time a file made there now gets (on a shared mount, the file server's),
+ * so ages are measured on the clock that stamped the files, whatever this host's says. undefined when no
+ * file can be made there.
+ */
+function folderNowMs(dir: string): number | undefined {
+  const probe = join(dir, `.atoll-clock-${process.pid}-${randomBytes(4).toString('hex')}`);
+  try {
+    writeFileSync(probe, '', { flag: 'wx', mode: 0o600 });
+    return statSync(probe).mtimeMs;
+  } catch {
+    return undefined;
+  } finally {
+    rmSync(probe, { force: true });
+  }
+}
+
+/**
  * Removes what a backup killed midway left in `dir` (its `.backup-work-*` folder, its `.<archive>.<pid>.tmp`
  * file) once older than STALE_TEMP_MS: in a folder several hubs share, a younger one may be another
- * hub's backup in flight. Only those two name shapes are touched. Returns the names removed.
+ * hub's backup in flight. Only those two name shapes are touched. Ages are measured on the folder's
+ * clock unless `nowMs` is given (a hub whose clock runs a day ahead must not sweep a backup in flight).
+ * Returns the names removed.
  */
-export function sweepStaleTemps(dir: string, nowMs = Date.now()): string[] {
+export function sweepStaleTemps(dir: string, nowMs?: number): string[] {
   let names: string[];
   try {
     names = readdirSync(dir);
   } catch {
     return [];
   }
+  const now = nowMs ?? folderNowMs(dir);
+  if (now === undefined) return [];
   const removed: string[] = [];
   for (const name of names.slice(0, MAX_LISTED)) {
     const workDir = /^\.backup-work-[A-Za-z0-9]+$/.test(name);
@@ -176,7 +198,7 @@ export function sweepStaleTemps(dir: string, nowMs = Date.now()): string[] {
     const ours = workDir || tmpFile;
     if (!ours) continue;
     try {
-      if (nowMs - statSync(join(dir, name)).mtimeMs < STALE_TEMP_MS) continue;
+      if (now - statSync(join(dir, name)).mtimeMs < STALE_TEMP_MS) continue;
       rmSync(join(dir, name), { recursive: true, force: true });
       removed.push(name);
     } catch {

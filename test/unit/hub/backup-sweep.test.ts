@@ -39,6 +39,17 @@ test('stale leftovers of a cut-off backup are swept; young ones and everything e
       'atoll-2026-01-01T00-00-00-000Z.atoll-backup',
     ]);
     assert.deepEqual(sweepStaleTemps(join(dir, 'missing')), [], 'a missing folder is nothing to sweep');
+
+    // On the folder's own clock (what the schedule uses): a hub whose clock runs a day ahead would
+    // have swept the young ones; here only the day-old one goes, and the clock probe is not left.
+    make('.backup-work-Old2', old, true);
+    assert.deepEqual(sweepStaleTemps(dir), ['.backup-work-Old2']);
+    assert.deepEqual(
+      sweepStaleTemps(dir, now + STALE_TEMP_MS + 60_000).sort(),
+      ['.atoll-2026-01-02T00-00-00-000Z.atoll-backup.7.tmp', '.backup-work-Young1'],
+      'what a clock a day ahead would have swept',
+    );
+    assert.ok(!readdirSync(dir).some((n) => n.startsWith('.atoll-clock-')));
   } finally {
     removeTree(dir);
   }
