@@ -79,7 +79,17 @@ export class AdminToken {
     }
     // The store first: if it fails, nothing has changed anywhere. Then the old token is refused here
     // whether or not this hub's file can be written.
-    await this.secrets.replace(ADMIN_TOKEN_SECRET, Buffer.from(token));
+    try {
+      await this.secrets.replace(ADMIN_TOKEN_SECRET, Buffer.from(token));
+    } catch (err) {
+      // The answer may have been lost after the commit (a connection reset): what is stored decides.
+      const stored = await this.secrets.get(ADMIN_TOKEN_SECRET).catch(() => undefined);
+      if (!stored?.equals(Buffer.from(token))) throw err;
+      this.logger.warn(
+        { component: 'cluster', err: (err as Error).message },
+        "the store's answer to the admin token rotation was lost, but the new token is stored: the rotation holds",
+      );
+    }
     this.changes++;
     const fileError = this.adopt(token);
     return { path: this.path, rotatedAt, scope: 'cluster', ...(fileError ? { fileError } : {}) };

@@ -1,7 +1,8 @@
 // An admin token rotation when a hub cannot write its admin-token file (a full disk, a broken mount):
 // the old token is refused all the same on every hub (security first); the rotation says the file is
 // missing; the file is written at the next reload once it can be. A single SQLite hub, whose file is
-// the only copy, changes nothing when the file cannot be written. Real sealing, a real file system.
+// the only copy, changes nothing when the file cannot be written. A rotation whose store answer is lost
+// after the commit holds (what is stored decides). Real sealing, a real file system.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { randomBytes } from 'node:crypto';
@@ -89,6 +90,34 @@ test('one SQLite hub whose file cannot be written: the rotation fails and the ol
     );
     await assert.rejects(t.rotate());
     assert.ok(t.matches(old), 'the file is the only copy: without it nothing changed');
+  } finally {
+    removeTree(work);
+  }
+});
+
+test('a rotation whose store answer is lost: it holds when the new token was stored, else nothing changed', async () => {
+  const work = mkdtempSync(join(tmpdir(), 'atoll-admin-lost-'));
+  try {
+    const logger = createLogger('silent');
+    const key = { secret: randomBytes(32), source: 'test' };
+    const old = 'lost-reply-admin-token-'.padEnd(40, 'z');
+    const store = memoryStore();
+    const replace = store.replaceSecret;
+    let commitFirst = true;
+    store.replaceSecret = async (n, b) => {
+      if (commitFirst) await replace(n, b);
+      throw new Error('Connection terminated unexpectedly');
+    };
+    const t = new AdminToken(join(work, 'admin-token'), old, true, store, key, logger);
+    const r = await t.rotate();
+    const fresh = readFileSync(join(work, 'admin-token'), 'utf8').trim();
+    assert.equal(r.scope, 'cluster');
+    assert.ok(t.matches(fresh) && !t.matches(old), 'the stored token is the one in force');
+
+    commitFirst = false; // the statement never reached the database
+    await assert.rejects(t.rotate(), /Connection terminated/);
+    assert.ok(t.matches(fresh), 'nothing changed');
+    assert.equal(readFileSync(join(work, 'admin-token'), 'utf8').trim(), fresh);
   } finally {
     removeTree(work);
   }
