@@ -123,7 +123,7 @@ export class BackupSchedule {
       const out = join(config.dir, defaultArchiveName(now));
       const r = await createBackup({ ...source, out, passphrase, now });
       const macKey = archiveMacKey(readClusterSecret(source.clusterSecretFile).secret);
-      const pruned = pruneBackups(config.dir, config.keep, macKey);
+      const pruned = await pruneBackups(config.dir, config.keep, macKey);
       const swept = sweepStaleTemps(config.dir); // on the folder's clock, not this hub's
       for (const w of r.warnings) logger.warn({ file: r.path }, w);
       logger.info({ file: r.path, bytes: r.bytes, ms: r.ms, pruned, swept }, 'scheduled backup written');

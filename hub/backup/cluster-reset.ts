@@ -63,9 +63,13 @@ function k3sMemberOf(file: string, check: Check): K3sMember | undefined {
  * `skipped`. When none can be used the reset stops, naming the folder and why: it never starts the
  * datastore empty unless asked (--empty).
  */
-function newestWithK3s(dir: string, check: Check, skipped: string[]): { file: string; member: K3sMember } {
+async function newestWithK3s(
+  dir: string,
+  check: Check,
+  skipped: string[],
+): Promise<{ file: string; member: K3sMember }> {
   let refusal: Error | undefined;
-  for (const b of listBackups(dir)) {
+  for (const b of await listBackups(dir)) {
     if (b.problem) {
       skipped.push(`${b.name}: ${b.problem}`);
       continue;
@@ -136,7 +140,7 @@ function stageAndSwap(
   return { movedAside, rollBack };
 }
 
-export function resetCluster(o: ResetOptions): ResetResult {
+export async function resetCluster(o: ResetOptions): Promise<ResetResult> {
   const dbPath = join(o.dataDir, 'hub.db');
   if (!existsSync(dbPath))
     throw new BackupError(
@@ -158,7 +162,7 @@ export function resetCluster(o: ResetOptions): ResetResult {
       const member = k3sMemberOf(o.from, check);
       if (!member) throw new BackupError('BACKUP_FAILED', `${o.from} holds no k3s datastore; nothing was changed`);
       source = { file: o.from, member };
-    } else if (!o.empty) source = newestWithK3s(o.backupDir ?? backupsDir(o.dataDir), check, skipped);
+    } else if (!o.empty) source = await newestWithK3s(o.backupDir ?? backupsDir(o.dataDir), check, skipped);
     const db = join(k3sDataDir(o.dataDir), 'server', 'db');
     const stamp = (o.now ?? new Date()).toISOString().replace(/[:.]/g, '-');
     const from = source ? source.file : null;

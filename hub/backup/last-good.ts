@@ -11,7 +11,7 @@
 // folder is read off the event loop, one read at a time, and a read that takes longer than 10 s (a
 // stalled shared mount) answers with the last one.
 import type { EventRecord, Store } from '../store/types.js';
-import { listBackupsAsync } from './list.js';
+import { listBackups } from './list.js';
 
 export interface LastGoodSource {
   /** The backup folder (--backup-dir). */
@@ -38,7 +38,7 @@ export function backupEventMs(e: Pick<EventRecord, 'at' | 'data'>): number {
 }
 
 export async function newestInFolder(dir: string, nowMs: number): Promise<number | null> {
-  const good = (await listBackupsAsync(dir, nowMs)).find((b) => b.problem === null && b.incomplete === null);
+  const good = (await listBackups(dir, nowMs)).find((b) => b.problem === null && b.incomplete === null);
   return good ? Date.parse(good.createdAt) : null;
 }
 

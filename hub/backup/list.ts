@@ -8,14 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readdir, stat } from 'node:fs/promises';
-import {
-  ARCHIVE_SUFFIX,
-  readArchive,
-  readManifestHead,
-  readManifestHeadAsync,
-  verifyArchive,
-  type Manifest,
-} from './archive.js';
+import { ARCHIVE_SUFFIX, readArchive, readManifestHead, verifyArchive, type Manifest } from './archive.js';
 
 export interface BackupEntry {
   name: string;
@@ -72,35 +65,11 @@ const archiveNames = (names: string[]): string[] =>
   names.filter((n) => n.endsWith(ARCHIVE_SUFFIX) && !n.startsWith('.')).slice(0, MAX_LISTED);
 const newestFirst = (out: BackupEntry[]): BackupEntry[] => out.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
 
-export function listBackups(dir: string, nowMs = Date.now()): BackupEntry[] {
-  let names: string[];
-  try {
-    names = archiveNames(readdirSync(dir));
-  } catch {
-    return [];
-  }
-  const out: BackupEntry[] = [];
-  for (const name of names) {
-    const path = join(dir, name);
-    try {
-      const st = statSync(path);
-      if (!st.isFile()) continue;
-      let head: Head | Error;
-      try {
-        head = readManifestHead(path);
-      } catch (err) {
-        head = err as Error;
-      }
-      out.push(entryOf(name, path, st, head, nowMs));
-    } catch {
-      // removed meanwhile
-    }
-  }
-  return newestFirst(out);
-}
-
-/** listBackups with the folder read off the event loop: for the age and alert every hub computes. */
-export async function listBackupsAsync(dir: string, nowMs = Date.now()): Promise<BackupEntry[]> {
+/**
+ * The archives in `dir`, newest first. The folder is read off the event loop: every hub computes the
+ * backup age from it, and a slow or stalled shared mount holds a pool thread, not the hub.
+ */
+export async function listBackups(dir: string, nowMs = Date.now()): Promise<BackupEntry[]> {
   let names: string[];
   try {
     names = archiveNames(await readdir(dir));
@@ -113,7 +82,7 @@ export async function listBackupsAsync(dir: string, nowMs = Date.now()): Promise
     try {
       const st = await stat(path);
       if (!st.isFile()) continue;
-      const head = await readManifestHeadAsync(path).catch((err: unknown) => err as Error);
+      const head = await readManifestHead(path).catch((err: unknown) => err as Error);
       out.push(entryOf(name, path, st, head, nowMs));
     } catch {
       // removed meanwhile
@@ -138,8 +107,8 @@ function readsBack(path: string, macKey: Buffer | undefined): boolean {
  * sorts, nor the newest complete one that does: archives made while k3s was down (no Kubernetes
  * objects) do not push out the last one that has them.
  */
-export function pruneBackups(dir: string, keep: number, macKey?: Buffer): string[] {
-  const good = listBackups(dir).filter((b) => b.problem === null);
+export async function pruneBackups(dir: string, keep: number, macKey?: Buffer): Promise<string[]> {
+  const good = (await listBackups(dir)).filter((b) => b.problem === null);
   const verified = good.find((b) => readsBack(b.path, macKey));
   const complete =
     verified && verified.incomplete === null

@@ -1,6 +1,5 @@
 // The head of a backup archive (archive.ts): its layout constants, the manifest's shape, and reading
 // the manifest alone (for listings) without the rest of the file.
-import { closeSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { BackupError } from '../errors.js';
 export const MAGIC = Buffer.from('ATOLLBAK');
@@ -70,46 +69,24 @@ export function parseManifest(path: string, head: Buffer): Manifest {
   return m;
 }
 
-/** The manifest alone (for `backup list`): reads only the head of the file. */
-export function readManifest(path: string): Manifest {
-  return readManifestHead(path).manifest;
-}
-
-/** The manifest in `head` (read from the start of the file) and the size the whole file must have by it. */
-function sizedManifest(path: string, head: Buffer, n: number): { manifest: Manifest; bytes: number } {
-  const manifest = parseManifest(path, head);
-  const body = manifest.members.reduce((s, m) => s + (Number.isSafeInteger(m.size) && m.size >= 0 ? m.size : NaN), 0);
-  const trailer = DIGEST_BYTES + (manifest.format >= SIGNED_SINCE ? MAC_BYTES : 0);
-  return { manifest, bytes: MAGIC.length + 4 + n + body + trailer };
-}
-
 const PREFIX_BYTES = MAGIC.length + 4;
-const manifestLength = (first: Buffer, got: number): number =>
-  got === first.length ? first.readUInt32BE(MAGIC.length) : 0;
 
-/** The manifest and the size the whole file must have by it (NaN when a member has no size). */
-export function readManifestHead(path: string): { manifest: Manifest; bytes: number } {
-  const fd = openSync(path, 'r');
-  try {
-    const first = Buffer.alloc(PREFIX_BYTES);
-    const n = manifestLength(first, readSync(fd, first, 0, first.length, 0));
-    const head = Buffer.alloc(PREFIX_BYTES + Math.min(n, MAX_MANIFEST_BYTES));
-    const total = readSync(fd, head, 0, head.length, 0);
-    return sizedManifest(path, head.subarray(0, total), n);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** readManifestHead off the event loop (a slow or stalled shared folder holds a pool thread, not the hub). */
-export async function readManifestHeadAsync(path: string): Promise<{ manifest: Manifest; bytes: number }> {
+/**
+ * The manifest alone (for listings) and the size the whole file must have by it (NaN when a member has
+ * no size), read off the event loop.
+ */
+export async function readManifestHead(path: string): Promise<{ manifest: Manifest; bytes: number }> {
   const fh = await open(path, 'r');
   try {
     const first = Buffer.alloc(PREFIX_BYTES);
-    const n = manifestLength(first, (await fh.read(first, 0, first.length, 0)).bytesRead);
+    const got = (await fh.read(first, 0, first.length, 0)).bytesRead;
+    const n = got === first.length ? first.readUInt32BE(MAGIC.length) : 0;
     const head = Buffer.alloc(PREFIX_BYTES + Math.min(n, MAX_MANIFEST_BYTES));
     const total = (await fh.read(head, 0, head.length, 0)).bytesRead;
-    return sizedManifest(path, head.subarray(0, total), n);
+    const manifest = parseManifest(path, head.subarray(0, total));
+    const body = manifest.members.reduce((s, m) => s + (Number.isSafeInteger(m.size) && m.size >= 0 ? m.size : NaN), 0);
+    const trailer = DIGEST_BYTES + (manifest.format >= SIGNED_SINCE ? MAC_BYTES : 0);
+    return { manifest, bytes: PREFIX_BYTES + n + body + trailer };
   } finally {
     await fh.close();
   }

@@ -128,9 +128,9 @@ export function registerBackupCommands(program: Command): void {
     .command('list')
     .description('the archives in the backup dir (<data-dir>/backups unless given), newest first')
     .option('--backup-dir <dir>', BACKUP_DIR_HELP)
-    .action((o: { backupDir?: string }, cmd: Command) => {
+    .action(async (o: { backupDir?: string }, cmd: Command) => {
       const g = cmd.optsWithGlobals<Globals>();
-      const rows = listBackups(backupDirOf(o.backupDir, process.env, dataDirOf(g)));
+      const rows = await listBackups(backupDirOf(o.backupDir, process.env, dataDirOf(g)));
       const format = parseOutput(g.output);
       if (format === 'json') return printJson({ items: rows });
       printRows<(typeof rows)[number]>(

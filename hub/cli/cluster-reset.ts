@@ -53,7 +53,7 @@ export function registerClusterReset(cluster: Command): void {
       const dataDir = resolve(g.dataDir ?? defaultDataDir(process.env, process.getuid?.() === 0));
       if (o.from && o.empty) throw new CliError('--from and --empty exclude each other', 2);
       if (!o.yes && !(await confirmed(dataDir))) throw new CliError('not confirmed: nothing was changed', 1);
-      const r = resetCluster({
+      const r = await resetCluster({
         dataDir,
         from: o.from ? resolve(o.from) : undefined,
         empty: o.empty,

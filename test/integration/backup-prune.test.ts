@@ -58,7 +58,7 @@ test('a future-dated, a truncated and a forged archive do not get the real ones 
     manifest: { createdAt: new Date(now - 30_000).toISOString() },
   });
 
-  const rows = listBackups(dir, now);
+  const rows = await listBackups(dir, now);
   const problem = (n: string): string | null | undefined => rows.find((r) => r.name === n)?.problem;
   assert.match(problem('future.atoll-backup') ?? '', /in the future/);
   assert.match(problem('truncated.atoll-backup') ?? '', /bytes, the manifest makes it \d+: truncated/);
@@ -69,7 +69,7 @@ test('a future-dated, a truncated and a forged archive do not get the real ones 
   assert.equal(listed.code, 0, listed.stderr);
   assert.match(listed.stdout, /future\.atoll-backup .*DAMAGED: the manifest dates it in the future/);
 
-  const removed = pruneBackups(dir, 1, key);
+  const removed = await pruneBackups(dir, 1, key);
   assert.deepEqual(removed, ['real-older.atoll-backup']);
   assert.ok(existsSync(newest), 'the newest archive that checks out is kept');
   assert.ok(existsSync(older) === false);
@@ -84,7 +84,7 @@ test('archives made while k3s was down do not get the last complete one pruned, 
   const down = [1, 2, 3].map((i) =>
     archive(`k3s-down-${i}`, now - (4 - i) * HOUR, 'no Kubernetes objects: k3s is not running', folder),
   );
-  const rows = listBackups(folder, now);
+  const rows = await listBackups(folder, now);
   assert.deepEqual(
     rows.map((r) => [r.name, r.problem, r.incomplete]),
     [
@@ -94,7 +94,7 @@ test('archives made while k3s was down do not get the last complete one pruned, 
       ['complete.atoll-backup', null, null],
     ],
   );
-  const removed = pruneBackups(folder, 2, key);
+  const removed = await pruneBackups(folder, 2, key);
   assert.deepEqual(removed, ['k3s-down-1.atoll-backup'], 'the older incomplete one goes, the complete one stays');
   assert.ok(existsSync(complete) && existsSync(down[1]) && existsSync(down[2]));
 
