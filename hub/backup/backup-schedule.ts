@@ -26,6 +26,7 @@ import { archiveMacKey } from './archive.js';
 import { readClusterSecret } from '../pki/cluster-secret.js';
 import { lastGoodReader } from './last-good.js';
 import { logFailure } from '../../certs/log-failure.js';
+import { waitAtMost } from '../../certs/wait-at-most.js';
 
 /** How long a stopping hub waits for a backup in flight. */
 export const STOP_WAIT_MS = 30_000;
@@ -68,25 +69,18 @@ export class BackupSchedule {
   }
 
   /**
-   * Stops the schedule; resolves once a backup in flight has ended, unless `wait` is false (the role
+   * Stops the schedule; resolves once a backup in flight has ended, but waits at most STOP_WAIT_MS (a
+   * wedged k3s must not hold up the hub's shutdown), and not at all when `wait` is false (the role
    * moved to another hub: the backup, read-only, finishes by itself and role changes go on at once).
    */
-  /** `wait`: for a backup in flight, at most STOP_WAIT_MS (a wedged k3s must not hold up the hub's shutdown). */
   async stop(opts: { wait?: boolean } = {}): Promise<void> {
     this.on = false;
     this.epoch++;
     clearTimeout(this.timer);
     this.timer = undefined;
     if (opts.wait === false || !this.running) return;
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<void>((resolve) => {
-      timer = setTimeout(() => {
-        this.d.logger.warn({ waitedMs: STOP_WAIT_MS }, 'stopping without waiting longer for the backup in flight');
-        resolve();
-      }, STOP_WAIT_MS);
-      timer.unref();
-    });
-    await Promise.race([this.running, late]).finally(() => clearTimeout(timer));
+    if (!(await waitAtMost(this.running, STOP_WAIT_MS)))
+      this.d.logger.warn({ waitedMs: STOP_WAIT_MS }, 'stopping without waiting longer for the backup in flight');
   }
 
   /** One backup now (never two at once), then pruning; failures are events and logs, never thrown. */

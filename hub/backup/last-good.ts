@@ -12,6 +12,7 @@
 // stalled shared mount) answers with the last one.
 import type { EventRecord, Store } from '../store/types.js';
 import { listBackups } from './list.js';
+import { waitAtMost } from '../../certs/wait-at-most.js';
 
 export interface LastGoodSource {
   /** The backup folder (--backup-dir). */
@@ -58,19 +59,14 @@ export function lastGoodReader(s: LastGoodSource): () => Promise<number | null> 
   let eventMs: number | null = null;
   let folderMs: number | null = null;
   let folderRead: Promise<void> | undefined;
-  const readFolder = (): Promise<void> => {
+  const readFolder = (): Promise<boolean> => {
     folderRead ??= newestInFolder(s.dir, s.now())
       .then((ms) => void (folderMs = ms))
       .finally(() => (folderRead = undefined));
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, timeoutMs);
-      timer.unref();
-    });
-    return Promise.race([folderRead, late]).finally(() => clearTimeout(timer));
+    return waitAtMost(folderRead, timeoutMs);
   };
   return async () => {
-    await readFolder().catch(() => undefined);
+    await readFolder();
     if (!s.shared) return folderMs;
     try {
       const events = await s.shared.listEvents({ type: 'backup.created', order: 'desc', limit: EVENTS_READ });

@@ -12,6 +12,7 @@ import type { GroupRecords, MachineRequest } from './group-records.js';
 import type { MachineHook } from './machine-hook.js';
 import { groupView, type Bounds } from './group-view.js';
 import { checkNodeName, GroupError, parseInstanceId, type InstanceRef } from './node-groups.js';
+import { waitAtMost } from '../../../certs/wait-at-most.js';
 
 export interface GroupDeletionsDeps {
   store: Store;
@@ -42,12 +43,7 @@ export class GroupDeletions {
   }
 
   async drain(timeoutMs: number): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const limit = new Promise<void>((res) => {
-      timer = setTimeout(res, timeoutMs);
-    });
-    await Promise.race([Promise.all(this.running), limit]);
-    clearTimeout(timer);
+    await waitAtMost(Promise.all(this.running), timeoutMs);
   }
 
   async deleteNodes(
