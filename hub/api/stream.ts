@@ -71,10 +71,11 @@ export const streamRoutes: RoutePlugin<{ svc: HubServices }> = async (app, { svc
         unsubscribe();
         if (droppedWhy) req.log.warn({ unsent, why: droppedWhy }, 'event stream dropped');
       });
-      const send = (e: EventRecord): boolean =>
-        out.gone() || e.id <= replayedUpTo || !matches(e)
-          ? !out.gone()
-          : out.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
+      const wanted = (e: EventRecord): boolean => e.id > replayedUpTo && matches(e);
+      const write = (e: EventRecord): boolean =>
+        out.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
+      /** false: wait for the client (or the stream is gone). */
+      const send = (e: EventRecord): boolean => (out.gone() || !wanted(e) ? !out.gone() : write(e));
       // Every hub's events when several share the store (cluster/event-feed.ts), else this hub's.
       const unsubscribe = (svc.hubs?.events ?? svc.events).subscribe(
         (e) => {
@@ -114,10 +115,12 @@ export const streamRoutes: RoutePlugin<{ svc: HubServices }> = async (app, { svc
             }
             const page = await svc.store.listEvents({ since: cursor, limit: 1000, nodeId: q.node, pool: q.pool });
             for (const e of page) {
-              if (e.id > replayedUpTo && matches(e)) sent++;
-              const more = send(e);
+              const take = wanted(e);
               replayedUpTo = Math.max(replayedUpTo, e.id);
-              if (!more) await out.drained();
+              if (take) {
+                sent++;
+                if (!write(e)) await out.drained();
+              }
               if (out.gone()) return;
             }
             rows += page.length;
